@@ -1,0 +1,80 @@
+#include "actors/gateway.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/session.hpp"
+#include "common/ids.hpp"
+#include "common/log.hpp"
+#include "protocol/dialect.hpp"
+
+#include <caf/all.hpp>
+
+namespace chorus::actors {
+
+namespace {
+
+// Feeds one connection's frames to its session actor (called on the I/O thread).
+class session_bridge : public net::ws_handler {
+public:
+  explicit session_bridge(caf::actor session) : session_(std::move(session)) {}
+
+  void on_text(std::string text) override { caf::anon_send(session_, ws_text{std::move(text)}); }
+  void on_binary(std::size_t size) override { caf::anon_send(session_, ws_binary{size}); }
+  void on_closed(uint16_t code) override { caf::anon_send(session_, ws_closed{code}); }
+
+private:
+  caf::actor session_;
+};
+
+// Accepts the upgrade only to close it with a reason the browser can see.
+class refused_bridge : public net::ws_handler {
+public:
+  void on_text(std::string) override {}
+  void on_binary(std::size_t) override {}
+  void on_closed(uint16_t) override {}
+};
+
+} // namespace
+
+bool valid_identifier(const std::string& s) {
+  if (s.empty() || s.size() > 128)
+    return false;
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f)
+      return false;
+  return true;
+}
+
+net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor node,
+                                              node_context_ptr ctx) {
+  return [&sys, node, ctx](const net::http_request_info& req,
+                           std::shared_ptr<net::ws_connection> conn)
+           -> std::shared_ptr<net::ws_handler> {
+    if (req.path != "/socket")
+      return nullptr;
+    session_params params;
+    std::string problem;
+    if (net::query_param(req.query, "auth", params.peer_id)) {
+      if (!valid_identifier(params.peer_id))
+        problem = "auth must be 1 to 128 printable bytes";
+    } else {
+      params.peer_id = ids::uuid4();
+    }
+    if (net::query_param(req.query, "channelId", params.room_id) &&
+        !valid_identifier(params.room_id))
+      problem = "channelId must be 1 to 128 printable bytes";
+    if (net::query_param(req.query, "name", params.name) && !valid_identifier(params.name))
+      problem = "name must be 1 to 128 printable bytes";
+    if (!problem.empty()) {
+      LOG_DEBUG("gateway", req.remote << ": refused: " << problem);
+      conn->close(close_bad_query, problem);
+      return std::make_shared<refused_bridge>();
+    }
+    LOG_DEBUG("gateway", req.remote << ": session for peer '" << params.peer_id << "'");
+    auto session = spawn_session(sys, node, ctx, conn,
+                                 std::shared_ptr<protocol::dialect>{protocol::make_json_dialect()},
+                                 std::move(params));
+    return std::make_shared<session_bridge>(std::move(session));
+  };
+}
+
+} // namespace chorus::actors

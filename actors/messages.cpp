@@ -1,0 +1,82 @@
+#include "actors/messages.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/message.hpp>
+#include <caf/sec.hpp>
+
+namespace chorus::actors {
+
+caf::error make_error(protocol::error_code code, std::string message) {
+  return caf::error{static_cast<uint8_t>(static_cast<uint8_t>(code) + 1), error_category,
+                    caf::make_message(std::move(message))};
+}
+
+protocol::error_info to_error_info(const caf::error& err) {
+  protocol::error_info out;
+  if (err.category() == error_category && err.code() > 0) {
+    out.code = static_cast<protocol::error_code>(err.code() - 1);
+    auto& ctx = err.context();
+    if (ctx.match_elements<std::string>())
+      out.message = ctx.get_as<std::string>(0);
+    return out;
+  }
+  out.code = protocol::error_code::internal;
+  if (err.category() == caf::atom("system") &&
+      err.code() == static_cast<uint8_t>(caf::sec::request_timeout))
+    out.message = "the request timed out";
+  else
+    out.message = "internal error";
+  return out;
+}
+
+void register_message_types(caf::actor_system_config& cfg) {
+  using namespace protocol;
+  cfg.add_error_category(error_category,
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                           std::string s = "chorus: ";
+                           if (code > 0)
+                             s += protocol::to_string(
+                               static_cast<protocol::error_code>(code - 1));
+                           if (ctx.match_elements<std::string>())
+                             s += " (" + ctx.get_as<std::string>(0) + ")";
+                           return s;
+                         });
+  cfg.add_message_type<ws_text>("chorus::ws_text")
+    .add_message_type<ws_binary>("chorus::ws_binary")
+    .add_message_type<ws_closed>("chorus::ws_closed")
+    .add_message_type<join_command>("chorus::join_command")
+    .add_message_type<peer_update>("chorus::peer_update")
+    .add_message_type<join_result>("chorus::join_result")
+    .add_message_type<room_idle>("chorus::room_idle")
+    .add_message_type<rtp::rtp_capabilities>("chorus::rtp_capabilities")
+    .add_message_type<rtp::rtp_parameters>("chorus::rtp_parameters")
+    .add_message_type<net::dtls_parameters>("chorus::dtls_parameters")
+    .add_message_type<get_rtp_capabilities_request>("chorus::get_rtp_capabilities_request")
+    .add_message_type<join_room_request>("chorus::join_room_request")
+    .add_message_type<create_transport_request>("chorus::create_transport_request")
+    .add_message_type<connect_transport_request>("chorus::connect_transport_request")
+    .add_message_type<restart_ice_request>("chorus::restart_ice_request")
+    .add_message_type<get_transport_stats_request>("chorus::get_transport_stats_request")
+    .add_message_type<produce_request>("chorus::produce_request")
+    .add_message_type<consume_request>("chorus::consume_request")
+    .add_message_type<producer_request>("chorus::producer_request")
+    .add_message_type<consumer_request>("chorus::consumer_request")
+    .add_message_type<participant>("chorus::participant")
+    .add_message_type<transport_params>("chorus::transport_params")
+    .add_message_type<empty_reply>("chorus::empty_reply")
+    .add_message_type<rtp_capabilities_reply>("chorus::rtp_capabilities_reply")
+    .add_message_type<join_room_reply>("chorus::join_room_reply")
+    .add_message_type<transport_params_reply>("chorus::transport_params_reply")
+    .add_message_type<restart_ice_reply>("chorus::restart_ice_reply")
+    .add_message_type<producer_id_reply>("chorus::producer_id_reply")
+    .add_message_type<consumer_params_reply>("chorus::consumer_params_reply")
+    .add_message_type<stats_reply>("chorus::stats_reply")
+    .add_message_type<participant_list_update_event>("chorus::participant_list_update_event")
+    .add_message_type<participant_left_event>("chorus::participant_left_event")
+    .add_message_type<new_producer_event>("chorus::new_producer_event")
+    .add_message_type<producer_closed_event>("chorus::producer_closed_event")
+    .add_message_type<consumer_closed_event>("chorus::consumer_closed_event")
+    .add_message_type<producer_paused_event>("chorus::producer_paused_event");
+}
+
+} // namespace chorus::actors

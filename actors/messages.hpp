@@ -1,0 +1,111 @@
+// Every message exchanged between Chorus actors: atoms, the actor-internal structs, and
+// the protocol/ structs (requests, replies, events). All are registered with the actor
+// system in register_message_types(), so that any actor can later live on another node
+// (CAF remoting). Errors travel as caf::error in the "chorus" category, carrying a
+// protocol::error_code and a message.
+#pragma once
+
+#include "actors/serialization.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace chorus::actors {
+
+// ---- atoms --------------------------------------------------------------------------
+using close_if_empty_atom = caf::atom_constant<caf::atom("clsifempty")>;
+using replaced_atom = caf::atom_constant<caf::atom("replaced")>;
+using peer_lost_atom = caf::atom_constant<caf::atom("peerlost")>;
+
+// ---- session <- WebSocket edge -----------------------------------------------------------
+struct ws_text {
+  std::string text;
+};
+struct ws_binary {
+  uint64_t size = 0;
+};
+struct ws_closed {
+  uint16_t code = 1006;
+};
+
+// ---- session -> node -> room --------------------------------------------------------------
+// Joins (or re-joins, for a reconnect) `peer_id` to `room_id`. The room replies join_result.
+struct join_command {
+  std::string room_id;
+  std::string peer_id;
+  std::string name;
+  caf::actor session;
+  bool has_rtp_capabilities = false;
+  rtp::rtp_capabilities rtp_capabilities;
+};
+
+// An already joined session updates its name / capabilities (join-mediasoup-room again).
+struct peer_update {
+  std::string peer_id;
+  std::string name;
+  bool has_rtp_capabilities = false;
+  rtp::rtp_capabilities rtp_capabilities;
+};
+
+struct join_result {
+  caf::actor room;
+  caf::actor peer;
+  std::vector<std::string> existing_producers;
+};
+
+// room -> node: the last peer left.
+struct room_idle {
+  std::string room_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ws_text& x) {
+  return f(caf::meta::type_name("ws_text"), x.text);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ws_binary& x) {
+  return f(caf::meta::type_name("ws_binary"), x.size);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ws_closed& x) {
+  return f(caf::meta::type_name("ws_closed"), x.code);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, join_command& x) {
+  return f(caf::meta::type_name("join_command"), x.room_id, x.peer_id, x.name, x.session,
+           x.has_rtp_capabilities, x.rtp_capabilities);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer_update& x) {
+  return f(caf::meta::type_name("peer_update"), x.peer_id, x.name, x.has_rtp_capabilities,
+           x.rtp_capabilities);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, join_result& x) {
+  return f(caf::meta::type_name("join_result"), x.room, x.peer, x.existing_producers);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, room_idle& x) {
+  return f(caf::meta::type_name("room_idle"), x.room_id);
+}
+
+// ---- errors ---------------------------------------------------------------------------
+inline constexpr caf::atom_value error_category = caf::atom("chorus");
+
+// A caf::error in the chorus category (code offset by one: 0 means "no error" in CAF).
+caf::error make_error(protocol::error_code code, std::string message);
+
+// Maps any caf::error to a protocol error (foreign categories become `internal`).
+protocol::error_info to_error_info(const caf::error& err);
+
+// Registers every message type and the error category.
+void register_message_types(caf::actor_system_config& cfg);
+
+} // namespace chorus::actors

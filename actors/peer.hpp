@@ -1,0 +1,22 @@
+// The peer actor: one participant of a room, owner of its transports, producers and
+// consumers (those arrive with the transport and media-routing issues).
+//
+// Messages (from its session), each answered with a protocol reply or a chorus error:
+//   create_transport_request, connect_transport_request, restart_ice_request,
+//   get_transport_stats_request, produce_request, consume_request, producer_request,
+//   consumer_request.
+// The peer is linked to its room and ends with it.
+#pragma once
+
+#include "actors/context.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <string>
+
+namespace chorus::actors {
+
+caf::actor spawn_peer(caf::event_based_actor* room, std::string peer_id, std::string room_id,
+                      caf::actor session, node_context_ptr ctx);
+
+} // namespace chorus::actors

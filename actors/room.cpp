@@ -1,0 +1,184 @@
+#include "actors/room.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/peer.hpp"
+#include "common/log.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <vector>
+
+namespace chorus::actors {
+
+namespace {
+
+struct peer_entry {
+  std::string id;
+  std::string name;
+  caf::actor session;
+  caf::actor peer;
+  bool audio_muted = true;
+  bool video_paused = true;
+  bool has_rtp_capabilities = false;
+  rtp::rtp_capabilities rtp_capabilities;
+};
+
+struct room_state {
+  std::string id;
+  node_context_ptr ctx;
+  caf::actor node;
+  std::vector<peer_entry> peers; // in join order
+  static inline const char* name = "chorus.room";
+};
+
+using room_actor = caf::stateful_actor<room_state>;
+
+peer_entry* find_peer(room_state& st, const std::string& id) {
+  for (auto& p : st.peers)
+    if (p.id == id)
+      return &p;
+  return nullptr;
+}
+
+protocol::participant_list_update_event participant_list(const room_state& st) {
+  protocol::participant_list_update_event ev;
+  ev.participants.reserve(st.peers.size());
+  for (auto& p : st.peers)
+    ev.participants.push_back({p.id, p.name, p.audio_muted, p.video_paused});
+  return ev;
+}
+
+void broadcast_participants(room_actor* self) {
+  auto ev = participant_list(self->state);
+  for (auto& p : self->state.peers)
+    self->send(p.session, ev);
+}
+
+// Removes the peer whose session or peer actor is `who`; tells the others.
+void remove_peer(room_actor* self, const caf::actor_addr& who) {
+  auto& st = self->state;
+  auto it = std::find_if(st.peers.begin(), st.peers.end(), [&](const peer_entry& p) {
+    return p.session.address() == who || p.peer.address() == who;
+  });
+  if (it == st.peers.end())
+    return;
+  auto entry = std::move(*it);
+  st.peers.erase(it);
+  st.ctx->counters->peers.fetch_sub(1);
+  self->demonitor(entry.session);
+  self->send_exit(entry.peer, caf::exit_reason::user_shutdown);
+  if (entry.peer.address() == who) // the peer actor failed: end its session too
+    self->send(entry.session, peer_lost_atom::value);
+  LOG_INFO("room", "'" << st.id << "': peer '" << entry.id << "' left ("
+                       << st.peers.size() << " remain)");
+  protocol::participant_left_event left{entry.id};
+  for (auto& p : st.peers)
+    self->send(p.session, left);
+  broadcast_participants(self);
+  if (st.peers.empty())
+    self->send(st.node, room_idle{st.id});
+}
+
+join_result make_join_result(room_actor* self, const peer_entry& e) {
+  join_result r;
+  r.room = caf::actor_cast<caf::actor>(self);
+  r.peer = e.peer;
+  return r; // existing producers arrive with media routing
+}
+
+caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr ctx,
+                        caf::actor node) {
+  self->state.id = std::move(room_id);
+  self->state.ctx = std::move(ctx);
+  self->state.node = std::move(node);
+  // Sessions are monitored: a session that ends is a departure.
+  self->set_down_handler([self](caf::down_msg& dm) { remove_peer(self, dm.source); });
+  // Peers are linked: a peer that fails is a departure; the node's exit ends the room.
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    if (em.source == self->state.node.address()) {
+      self->quit(em.reason);
+      return;
+    }
+    if (em.reason != caf::exit_reason::user_shutdown && em.reason)
+      LOG_WARN("room", "'" << self->state.id << "': a peer actor failed: "
+                           << to_string(em.reason));
+    remove_peer(self, em.source);
+  });
+  return {
+    [self](join_command& cmd) -> caf::result<join_result> {
+      auto& st = self->state;
+      if (auto* existing = find_peer(st, cmd.peer_id)) {
+        // Reconnect: the newer connection replaces the older one.
+        LOG_INFO("room", "'" << st.id << "': peer '" << cmd.peer_id << "' reconnected");
+        self->demonitor(existing->session);
+        self->send(existing->session, replaced_atom::value);
+        auto old_peer = existing->peer;
+        existing->peer = nullptr; // its exit must not look like this entry's departure
+        self->send_exit(old_peer, caf::exit_reason::user_shutdown);
+        existing->session = cmd.session;
+        existing->name = cmd.name.empty() ? cmd.peer_id : cmd.name;
+        existing->audio_muted = existing->video_paused = true;
+        existing->has_rtp_capabilities = cmd.has_rtp_capabilities;
+        existing->rtp_capabilities = std::move(cmd.rtp_capabilities);
+        existing->peer = spawn_peer(self, existing->id, st.id, cmd.session, st.ctx);
+        self->monitor(existing->session);
+        auto result = make_join_result(self, *existing);
+        broadcast_participants(self);
+        return result;
+      }
+      if (st.peers.size() >= st.ctx->settings.max_peers_per_room)
+        return make_error(protocol::error_code::limit_exceeded,
+                          "room '" + st.id + "' is full (" +
+                            std::to_string(st.ctx->settings.max_peers_per_room) + " peers)");
+      peer_entry e;
+      e.id = cmd.peer_id;
+      e.name = cmd.name.empty() ? cmd.peer_id : cmd.name;
+      e.session = cmd.session;
+      e.has_rtp_capabilities = cmd.has_rtp_capabilities;
+      e.rtp_capabilities = std::move(cmd.rtp_capabilities);
+      e.peer = spawn_peer(self, e.id, st.id, e.session, st.ctx);
+      self->monitor(e.session);
+      st.peers.push_back(std::move(e));
+      st.ctx->counters->peers.fetch_add(1);
+      LOG_INFO("room", "'" << st.id << "': peer '" << cmd.peer_id << "' joined ("
+                           << st.peers.size() << " peers)");
+      auto result = make_join_result(self, st.peers.back());
+      broadcast_participants(self);
+      return result;
+    },
+    [self](peer_update& upd) -> caf::result<join_result> {
+      auto* e = find_peer(self->state, upd.peer_id);
+      if (!e)
+        return make_error(protocol::error_code::not_joined,
+                          "peer '" + upd.peer_id + "' is not in room '" + self->state.id + "'");
+      if (upd.has_rtp_capabilities) {
+        e->has_rtp_capabilities = true;
+        e->rtp_capabilities = std::move(upd.rtp_capabilities);
+      }
+      auto result = make_join_result(self, *e);
+      if (!upd.name.empty() && upd.name != e->name) {
+        e->name = upd.name;
+        broadcast_participants(self);
+      }
+      return result;
+    },
+    [self](close_if_empty_atom) -> bool {
+      if (!self->state.peers.empty())
+        return false;
+      self->quit();
+      return true;
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_room(caf::event_based_actor* parent, std::string room_id,
+                      node_context_ptr ctx) {
+  caf::actor node = caf::actor_cast<caf::actor>(parent);
+  return parent->spawn<caf::linked>(room_impl, std::move(room_id), std::move(ctx),
+                                    std::move(node));
+}
+
+} // namespace chorus::actors

@@ -1,0 +1,239 @@
+// CAF `inspect` overloads for the plain structs of rtp/, net/ and protocol/ that travel
+// between actors. They live here (not next to the structs) so that the pure layers never
+// include CAF; ADL finds them because they are declared in the structs' namespaces.
+#pragma once
+
+#include "net/dtls_parameters.hpp"
+#include "protocol/errors.hpp"
+#include "protocol/messages.hpp"
+#include "rtp/rtp_parameters.hpp"
+
+#include <caf/meta/type_name.hpp>
+
+namespace chorus::rtp {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, codec_param& x) {
+  return f(caf::meta::type_name("codec_param"), x.key, x.value, x.numeric);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rtcp_feedback& x) {
+  return f(caf::meta::type_name("rtcp_feedback"), x.type, x.parameter);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, codec_capability& x) {
+  return f(caf::meta::type_name("codec_capability"), x.kind, x.mime_type,
+           x.preferred_payload_type, x.clock_rate, x.channels, x.parameters, x.rtcp_feedback);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, header_extension_capability& x) {
+  return f(caf::meta::type_name("header_extension_capability"), x.kind, x.uri,
+           x.preferred_id, x.preferred_encrypt, x.direction);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rtp_capabilities& x) {
+  return f(caf::meta::type_name("rtp_capabilities"), x.codecs, x.header_extensions);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, codec_parameters& x) {
+  return f(caf::meta::type_name("codec_parameters"), x.mime_type, x.payload_type,
+           x.clock_rate, x.channels, x.parameters, x.rtcp_feedback);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, header_extension_parameters& x) {
+  return f(caf::meta::type_name("header_extension_parameters"), x.uri, x.id, x.encrypt,
+           x.parameters);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, encoding_parameters& x) {
+  return f(caf::meta::type_name("encoding_parameters"), x.ssrc, x.rid, x.codec_payload_type,
+           x.rtx_ssrc, x.dtx, x.scalability_mode, x.max_bitrate, x.scale_resolution_down_by);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rtcp_parameters& x) {
+  return f(caf::meta::type_name("rtcp_parameters"), x.cname, x.reduced_size);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rtp_parameters& x) {
+  return f(caf::meta::type_name("rtp_parameters"), x.mid, x.codecs, x.header_extensions,
+           x.encodings, x.rtcp);
+}
+
+} // namespace chorus::rtp
+
+namespace chorus::net {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dtls_fingerprint& x) {
+  return f(caf::meta::type_name("dtls_fingerprint"), x.algorithm, x.value);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dtls_parameters& x) {
+  return f(caf::meta::type_name("dtls_parameters"), x.role, x.fingerprints);
+}
+
+} // namespace chorus::net
+
+namespace chorus::protocol {
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_rtp_capabilities_request& x) {
+  return f(caf::meta::type_name("get_rtp_capabilities_request"), x.room_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, join_room_request& x) {
+  return f(caf::meta::type_name("join_room_request"), x.room_id, x.has_rtp_capabilities,
+           x.rtp_capabilities, x.name);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, create_transport_request& x) {
+  return f(caf::meta::type_name("create_transport_request"), x.room_id, x.direction);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, connect_transport_request& x) {
+  return f(caf::meta::type_name("connect_transport_request"), x.room_id, x.transport_id,
+           x.dtls_parameters);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, restart_ice_request& x) {
+  return f(caf::meta::type_name("restart_ice_request"), x.room_id, x.transport_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_transport_stats_request& x) {
+  return f(caf::meta::type_name("get_transport_stats_request"), x.room_id, x.transport_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, produce_request& x) {
+  return f(caf::meta::type_name("produce_request"), x.room_id, x.transport_id, x.kind,
+           x.rtp_parameters, x.app_data, x.paused);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, consume_request& x) {
+  return f(caf::meta::type_name("consume_request"), x.room_id, x.producer_id,
+           x.transport_id, x.rtp_capabilities, x.paused);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, producer_request& x) {
+  return f(caf::meta::type_name("producer_request"), x.room_id, x.op, x.producer_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, consumer_request& x) {
+  return f(caf::meta::type_name("consumer_request"), x.room_id, x.op, x.consumer_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, participant& x) {
+  return f(caf::meta::type_name("participant"), x.id, x.name, x.is_audio_muted,
+           x.is_video_paused);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ice_parameters& x) {
+  return f(caf::meta::type_name("ice_parameters"), x.username_fragment, x.password,
+           x.ice_lite);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ice_candidate& x) {
+  return f(caf::meta::type_name("ice_candidate"), x.foundation, x.priority, x.address,
+           x.port, x.protocol, x.type, x.tcp_type);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, transport_params& x) {
+  return f(caf::meta::type_name("transport_params"), x.id, x.ice_parameters,
+           x.ice_candidates, x.dtls_parameters);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, empty_reply&) {
+  return f(caf::meta::type_name("empty_reply"));
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rtp_capabilities_reply& x) {
+  return f(caf::meta::type_name("rtp_capabilities_reply"), x.json);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, join_room_reply& x) {
+  return f(caf::meta::type_name("join_room_reply"), x.room_id, x.peer_id,
+           x.existing_producers);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, transport_params_reply& x) {
+  return f(caf::meta::type_name("transport_params_reply"), x.params);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, restart_ice_reply& x) {
+  return f(caf::meta::type_name("restart_ice_reply"), x.ice_parameters);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, producer_id_reply& x) {
+  return f(caf::meta::type_name("producer_id_reply"), x.id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, consumer_params_reply& x) {
+  return f(caf::meta::type_name("consumer_params_reply"), x.id, x.producer_id, x.kind,
+           x.rtp_parameters, x.type, x.producer_paused, x.peer_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stats_reply& x) {
+  return f(caf::meta::type_name("stats_reply"), x.json);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, participant_list_update_event& x) {
+  return f(caf::meta::type_name("participant_list_update_event"), x.participants);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, participant_left_event& x) {
+  return f(caf::meta::type_name("participant_left_event"), x.peer_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, new_producer_event& x) {
+  return f(caf::meta::type_name("new_producer_event"), x.producer_id, x.peer_id, x.kind);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, producer_closed_event& x) {
+  return f(caf::meta::type_name("producer_closed_event"), x.producer_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, consumer_closed_event& x) {
+  return f(caf::meta::type_name("consumer_closed_event"), x.consumer_id, x.producer_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, producer_paused_event& x) {
+  return f(caf::meta::type_name("producer_paused_event"), x.producer_id, x.paused);
+}
+
+} // namespace chorus::protocol

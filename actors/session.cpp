@@ -1,0 +1,294 @@
+#include "actors/session.hpp"
+
+#include "actors/messages.hpp"
+#include "common/log.hpp"
+#include "net/http_server.hpp"
+#include "protocol/dialect.hpp"
+
+#include <caf/all.hpp>
+
+#include <optional>
+
+namespace chorus::actors {
+
+namespace {
+
+using protocol::error_code;
+
+// WebSocket close codes used by the session (see docs/protocol.md).
+constexpr uint16_t close_replaced = 4001;
+constexpr uint16_t close_room_full = 4003;
+constexpr uint16_t close_internal = 1011;
+
+struct session_state {
+  node_context_ptr ctx;
+  caf::actor node;
+  std::shared_ptr<net::ws_connection> conn;
+  std::shared_ptr<protocol::dialect> dialect;
+  std::string peer_id;
+  std::string display_name;
+  std::string room_id; // the joined room, empty until joined
+  caf::actor room;
+  caf::actor peer;
+  uint32_t in_flight = 0;
+  bool closed = false;
+  static inline const char* name = "chorus.session";
+};
+
+using session_actor = caf::stateful_actor<session_state>;
+
+void send_error(session_actor* self, const protocol::request_meta& meta,
+                const protocol::error_info& err) {
+  self->state.ctx->counters->request_errors.fetch_add(1);
+  self->state.conn->send(self->state.dialect->encode_error(meta, err));
+}
+
+void send_error(session_actor* self, const protocol::request_meta& meta, error_code code,
+                std::string message) {
+  send_error(self, meta, protocol::error_info{code, std::move(message)});
+}
+
+void send_reply(session_actor* self, const protocol::request_meta& meta,
+                protocol::reply_body reply) {
+  self->state.conn->send(self->state.dialect->encode_reply(meta, reply));
+}
+
+template <class Event>
+void send_event(session_actor* self, const Event& ev) {
+  self->state.conn->send(self->state.dialect->encode_event(protocol::event_body{ev}));
+}
+
+void close_connection(session_actor* self, uint16_t code, std::string reason) {
+  if (!self->state.closed) {
+    self->state.closed = true;
+    self->state.conn->close(code, std::move(reason));
+  }
+  self->quit();
+}
+
+// Checks that the request may go to the room: joined, and naming no other room.
+bool check_room(session_actor* self, const protocol::request_meta& meta,
+                const std::string& room_id, bool needs_join) {
+  auto& st = self->state;
+  if (st.room_id.empty()) {
+    if (!needs_join)
+      return true;
+    send_error(self, meta, error_code::not_joined,
+               "join a room first (channelId in the URL, or join-mediasoup-room)");
+    return false;
+  }
+  if (!room_id.empty() && room_id != st.room_id) {
+    send_error(self, meta, error_code::wrong_room,
+               "this connection is in room '" + st.room_id + "', not '" + room_id + "'");
+    return false;
+  }
+  return true;
+}
+
+// Sends `req` to `dest` and answers the client with the typed reply or the error.
+template <class Reply, class Request>
+void forward(session_actor* self, const caf::actor& dest, protocol::request_meta meta,
+             Request req) {
+  auto& st = self->state;
+  if (st.in_flight >= st.ctx->settings.max_requests_in_flight) {
+    send_error(self, meta, error_code::limit_exceeded,
+               "too many requests in flight (at most " +
+                 std::to_string(st.ctx->settings.max_requests_in_flight) + ")");
+    return;
+  }
+  ++st.in_flight;
+  self->request(dest, st.ctx->settings.request_timeout, std::move(req))
+    .then(
+      [self, meta](Reply& reply) {
+        --self->state.in_flight;
+        send_reply(self, meta, protocol::reply_body{std::move(reply)});
+      },
+      [self, meta](caf::error& err) {
+        --self->state.in_flight;
+        send_error(self, meta, to_error_info(err));
+      });
+}
+
+// Joins the room (used at start for channelId, and by join-mediasoup-room). The session
+// awaits the answer: requests that arrive meanwhile wait in the mailbox.
+void join(session_actor* self, std::string room_id, std::string name, bool has_caps,
+          rtp::rtp_capabilities caps, std::optional<protocol::request_meta> meta) {
+  auto& st = self->state;
+  join_command cmd{room_id, st.peer_id, name, caf::actor_cast<caf::actor>(self), has_caps,
+                   std::move(caps)};
+  self->request(st.node, st.ctx->settings.request_timeout, std::move(cmd))
+    .await(
+      [self, room_id, meta](join_result& res) {
+        auto& st = self->state;
+        st.room_id = room_id;
+        st.room = res.room;
+        st.peer = res.peer;
+        if (meta)
+          send_reply(self, *meta,
+                     protocol::join_room_reply{room_id, st.peer_id,
+                                               std::move(res.existing_producers)});
+      },
+      [self, meta](caf::error& err) {
+        auto info = to_error_info(err);
+        if (meta) {
+          send_error(self, *meta, info);
+          return;
+        }
+        // Joining the URL's channel failed: the connection has no purpose.
+        LOG_INFO("session", "peer '" << self->state.peer_id << "' cannot join: "
+                                     << info.message);
+        close_connection(self,
+                         info.code == error_code::limit_exceeded ? close_room_full
+                                                                 : close_internal,
+                         info.message);
+      });
+}
+
+void handle_join(session_actor* self, const protocol::request_meta& meta,
+                 protocol::join_room_request& req) {
+  auto& st = self->state;
+  if (!st.room_id.empty()) {
+    if (!req.room_id.empty() && req.room_id != st.room_id) {
+      send_error(self, meta, error_code::already_joined,
+                 "this connection already joined room '" + st.room_id + "'");
+      return;
+    }
+    peer_update upd{st.peer_id, req.name, req.has_rtp_capabilities,
+                    std::move(req.rtp_capabilities)};
+    auto room_id = st.room_id;
+    auto peer_id = st.peer_id;
+    // Reuse forward() for the bound and timeout, translating join_result on the way.
+    if (st.in_flight >= st.ctx->settings.max_requests_in_flight) {
+      send_error(self, meta, error_code::limit_exceeded, "too many requests in flight");
+      return;
+    }
+    ++st.in_flight;
+    self->request(st.room, st.ctx->settings.request_timeout, std::move(upd))
+      .then(
+        [self, meta, room_id, peer_id](join_result& res) {
+          --self->state.in_flight;
+          send_reply(self, meta,
+                     protocol::join_room_reply{room_id, peer_id,
+                                               std::move(res.existing_producers)});
+        },
+        [self, meta](caf::error& err) {
+          --self->state.in_flight;
+          send_error(self, meta, to_error_info(err));
+        });
+    return;
+  }
+  if (req.room_id.empty()) {
+    send_error(self, meta, error_code::missing_field,
+               "roomId is required: this connection has not joined a room");
+    return;
+  }
+  if (!req.name.empty())
+    st.display_name = req.name;
+  join(self, req.room_id, st.display_name, req.has_rtp_capabilities, std::move(req.rtp_capabilities),
+       meta);
+}
+
+void handle_text(session_actor* self, std::string& text) {
+  auto& st = self->state;
+  st.ctx->counters->requests.fetch_add(1);
+  auto decoded = st.dialect->decode(text);
+  if (!decoded.ok) {
+    send_error(self, decoded.meta, decoded.error);
+    return;
+  }
+  auto& meta = decoded.req.meta;
+  std::visit(
+    [&](auto& req) {
+      using T = std::decay_t<decltype(req)>;
+      if constexpr (std::is_same_v<T, protocol::get_rtp_capabilities_request>) {
+        if (check_room(self, meta, req.room_id, false))
+          send_reply(self, meta, protocol::rtp_capabilities_reply{st.ctx->router_capabilities_json});
+      } else if constexpr (std::is_same_v<T, protocol::join_room_request>) {
+        handle_join(self, meta, req);
+      } else {
+        if (!check_room(self, meta, req.room_id, true))
+          return;
+        if constexpr (std::is_same_v<T, protocol::create_transport_request>)
+          forward<protocol::transport_params_reply>(self, st.peer, meta, std::move(req));
+        else if constexpr (std::is_same_v<T, protocol::connect_transport_request>)
+          forward<protocol::empty_reply>(self, st.peer, meta, std::move(req));
+        else if constexpr (std::is_same_v<T, protocol::restart_ice_request>)
+          forward<protocol::restart_ice_reply>(self, st.peer, meta, std::move(req));
+        else if constexpr (std::is_same_v<T, protocol::get_transport_stats_request>)
+          forward<protocol::stats_reply>(self, st.peer, meta, std::move(req));
+        else if constexpr (std::is_same_v<T, protocol::produce_request>)
+          forward<protocol::producer_id_reply>(self, st.peer, meta, std::move(req));
+        else if constexpr (std::is_same_v<T, protocol::consume_request>)
+          forward<protocol::consumer_params_reply>(self, st.peer, meta, std::move(req));
+        else if constexpr (std::is_same_v<T, protocol::producer_request>) {
+          if (req.op == protocol::producer_op::get_stats)
+            forward<protocol::stats_reply>(self, st.peer, meta, std::move(req));
+          else
+            forward<protocol::empty_reply>(self, st.peer, meta, std::move(req));
+        } else if constexpr (std::is_same_v<T, protocol::consumer_request>) {
+          if (req.op == protocol::consumer_op::get_stats)
+            forward<protocol::stats_reply>(self, st.peer, meta, std::move(req));
+          else
+            forward<protocol::empty_reply>(self, st.peer, meta, std::move(req));
+        } else {
+          static_assert(sizeof(T) == 0, "request type not handled");
+        }
+      }
+    },
+    decoded.req.body);
+}
+
+caf::behavior session_impl(session_actor* self, caf::actor node, node_context_ptr ctx,
+                           std::shared_ptr<net::ws_connection> conn,
+                           std::shared_ptr<protocol::dialect> dialect, session_params params) {
+  auto& st = self->state;
+  st.node = std::move(node);
+  st.ctx = std::move(ctx);
+  st.conn = std::move(conn);
+  st.dialect = std::move(dialect);
+  st.peer_id = std::move(params.peer_id);
+  st.display_name = std::move(params.name);
+  st.ctx->counters->sessions.fetch_add(1);
+  self->attach_functor([counters = st.ctx->counters] { counters->sessions.fetch_sub(1); });
+  if (!params.room_id.empty())
+    join(self, params.room_id, st.display_name, false, {}, std::nullopt);
+  return {
+    [self](ws_text& msg) {
+      handle_text(self, msg.text);
+      self->state.conn->message_processed();
+    },
+    [self](ws_binary&) {
+      protocol::request_meta meta;
+      send_error(self, meta, error_code::invalid_message,
+                 "binary frames are not supported: send JSON text frames");
+      self->state.conn->message_processed();
+    },
+    [self](ws_closed& msg) {
+      LOG_DEBUG("session", "peer '" << self->state.peer_id << "' disconnected (" << msg.code
+                                    << ")");
+      self->state.closed = true;
+      self->quit();
+    },
+    [self](replaced_atom) {
+      close_connection(self, close_replaced, "replaced by a newer connection");
+    },
+    [self](peer_lost_atom) { close_connection(self, close_internal, "internal error"); },
+    [self](protocol::participant_list_update_event& ev) { send_event(self, ev); },
+    [self](protocol::participant_left_event& ev) { send_event(self, ev); },
+    [self](protocol::new_producer_event& ev) { send_event(self, ev); },
+    [self](protocol::producer_closed_event& ev) { send_event(self, ev); },
+    [self](protocol::consumer_closed_event& ev) { send_event(self, ev); },
+    [self](protocol::producer_paused_event& ev) { send_event(self, ev); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_session(caf::actor_system& sys, caf::actor node, node_context_ptr ctx,
+                         std::shared_ptr<net::ws_connection> conn,
+                         std::shared_ptr<protocol::dialect> dialect, session_params params) {
+  return sys.spawn(session_impl, std::move(node), std::move(ctx), std::move(conn),
+                   std::move(dialect), std::move(params));
+}
+
+} // namespace chorus::actors

@@ -1,0 +1,302 @@
+#include "app/config.hpp"
+
+#include "common/log.hpp"
+#include "protocol/rtp_json.hpp"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+namespace chorus::app {
+
+namespace {
+
+bool valid_ip(const std::string& ip) {
+  unsigned char buf[16];
+  return inet_pton(AF_INET, ip.c_str(), buf) == 1 || inet_pton(AF_INET6, ip.c_str(), buf) == 1;
+}
+
+bool parse_u32(std::string_view text, uint32_t& out) {
+  if (text.empty())
+    return false;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc{} && p == text.data() + text.size();
+}
+
+// "MIN-MAX"
+bool parse_port_range(std::string_view text, uint16_t& lo, uint16_t& hi) {
+  auto dash = text.find('-');
+  if (dash == std::string_view::npos)
+    return false;
+  uint32_t a = 0, b = 0;
+  if (!parse_u32(text.substr(0, dash), a) || !parse_u32(text.substr(dash + 1), b))
+    return false;
+  if (a < 1024 || b > 65535 || a > b)
+    return false;
+  lo = static_cast<uint16_t>(a);
+  hi = static_cast<uint16_t>(b);
+  return true;
+}
+
+// "HOST:PORT" or "[V6]:PORT"
+bool parse_host_port(std::string_view text, std::string& host, uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0)
+    return false;
+  std::string h{text.substr(0, colon)};
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']')
+    h = h.substr(1, h.size() - 2);
+  uint32_t p = 0;
+  if (!parse_u32(text.substr(colon + 1), p) || p > 65535)
+    return false;
+  if (!valid_ip(h))
+    return false;
+  host = std::move(h);
+  port = static_cast<uint16_t>(p);
+  return true;
+}
+
+failure fail(std::string_view option, std::string_view what) {
+  std::string msg{option};
+  msg += ": ";
+  msg += what;
+  return failure{std::move(msg)};
+}
+
+// Reads a positive integer member; `name` is the dotted path for messages.
+std::string read_uint(const rapidjson::Value& obj, const char* key, const std::string& name,
+                      uint32_t min, uint32_t max, uint32_t& out) {
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd())
+    return {};
+  if (!it->value.IsUint64() || it->value.GetUint64() < min || it->value.GetUint64() > max) {
+    std::ostringstream os;
+    os << name << ": must be an integer from " << min << " to " << max;
+    return os.str();
+  }
+  out = static_cast<uint32_t>(it->value.GetUint64());
+  return {};
+}
+
+std::string check_keys(const rapidjson::Value& obj, const std::string& prefix,
+                       std::initializer_list<std::string_view> allowed) {
+  for (auto& m : obj.GetObject()) {
+    std::string_view k{m.name.GetString(), m.name.GetStringLength()};
+    bool ok = k.starts_with("//"); // "//key": a comment, as in conf/chorus.json
+    for (auto a : allowed)
+      ok = ok || a == k;
+    if (!ok)
+      return prefix + std::string{k} + ": unknown option";
+  }
+  return {};
+}
+
+std::string read_string(const rapidjson::Value& obj, const char* key, const std::string& name,
+                        std::string& out) {
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd())
+    return {};
+  if (!it->value.IsString())
+    return name + ": must be a string";
+  out.assign(it->value.GetString(), it->value.GetStringLength());
+  return {};
+}
+
+} // namespace
+
+result<config> validate(config cfg) {
+  log::level lvl;
+  if (!log::parse_level(cfg.log_level, lvl))
+    return fail("logLevel", "must be one of trace, debug, info, warn, error, off");
+  if (!valid_ip(cfg.listen_host))
+    return fail("listen", "host must be an IPv4 or IPv6 address");
+  if (!valid_ip(cfg.rtc_ip))
+    return fail("rtc.ip", "must be an IPv4 or IPv6 address");
+  if (!cfg.announced_ip.empty() && cfg.announced_ip.size() > 253)
+    return fail("rtc.announcedIp", "too long");
+  if (cfg.rtc_min_port < 1024 || cfg.rtc_min_port > cfg.rtc_max_port)
+    return fail("rtc.ports", "must be MIN-MAX with 1024 <= MIN <= MAX <= 65535");
+  if (cfg.media_codecs.empty())
+    return fail("mediaCodecs", "must list at least one codec");
+  auto caps = rtp::generate_router_capabilities(cfg.media_codecs);
+  if (!caps)
+    return fail("mediaCodecs", caps.error());
+  return cfg;
+}
+
+result<config> apply_config_json(std::string_view json, config cfg) {
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseStopWhenDoneFlag>(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject())
+    return failure{"configuration is not a JSON object"};
+  if (auto e = check_keys(doc, "", {"listen", "logLevel", "rtc", "signaling", "limits",
+                                    "mediaCodecs"});
+      !e.empty())
+    return failure{e};
+  std::string listen;
+  if (auto e = read_string(doc, "listen", "listen", listen); !e.empty())
+    return failure{e};
+  if (!listen.empty() && !parse_host_port(listen, cfg.listen_host, cfg.listen_port))
+    return fail("listen", "must be HOST:PORT with an IP address");
+  if (auto e = read_string(doc, "logLevel", "logLevel", cfg.log_level); !e.empty())
+    return failure{e};
+  if (auto it = doc.FindMember("rtc"); it != doc.MemberEnd()) {
+    auto& rtc = it->value;
+    if (!rtc.IsObject())
+      return fail("rtc", "must be an object");
+    if (auto e = check_keys(rtc, "rtc.", {"ip", "announcedIp", "ports"}); !e.empty())
+      return failure{e};
+    if (auto e = read_string(rtc, "ip", "rtc.ip", cfg.rtc_ip); !e.empty())
+      return failure{e};
+    if (auto e = read_string(rtc, "announcedIp", "rtc.announcedIp", cfg.announced_ip);
+        !e.empty())
+      return failure{e};
+    std::string ports;
+    if (auto e = read_string(rtc, "ports", "rtc.ports", ports); !e.empty())
+      return failure{e};
+    if (!ports.empty() && !parse_port_range(ports, cfg.rtc_min_port, cfg.rtc_max_port))
+      return fail("rtc.ports", "must be MIN-MAX with 1024 <= MIN <= MAX <= 65535");
+  }
+  if (auto it = doc.FindMember("signaling"); it != doc.MemberEnd()) {
+    auto& s = it->value;
+    if (!s.IsObject())
+      return fail("signaling", "must be an object");
+    if (auto e = check_keys(s, "signaling.",
+                            {"maxMessageBytes", "maxQueuedBytes", "idleTimeoutMs",
+                             "handshakeTimeoutMs", "maxConnections", "maxRequestsInFlight"});
+        !e.empty())
+      return failure{e};
+    auto& sc = cfg.signaling;
+    for (auto e : {read_uint(s, "maxMessageBytes", "signaling.maxMessageBytes", 1024,
+                             16 << 20, sc.max_message_bytes),
+                   read_uint(s, "maxQueuedBytes", "signaling.maxQueuedBytes", 4096, 1u << 30,
+                             sc.max_queued_bytes),
+                   read_uint(s, "idleTimeoutMs", "signaling.idleTimeoutMs", 100, 3600000,
+                             sc.idle_timeout_ms),
+                   read_uint(s, "handshakeTimeoutMs", "signaling.handshakeTimeoutMs", 100,
+                             600000, sc.handshake_timeout_ms),
+                   read_uint(s, "maxConnections", "signaling.maxConnections", 1, 1000000,
+                             sc.max_connections),
+                   read_uint(s, "maxRequestsInFlight", "signaling.maxRequestsInFlight", 1,
+                             4096, sc.max_requests_in_flight)})
+      if (!e.empty())
+        return failure{e};
+  }
+  if (auto it = doc.FindMember("limits"); it != doc.MemberEnd()) {
+    auto& l = it->value;
+    if (!l.IsObject())
+      return fail("limits", "must be an object");
+    if (auto e = check_keys(l, "limits.", {"maxRooms", "maxPeersPerRoom"}); !e.empty())
+      return failure{e};
+    for (auto e : {read_uint(l, "maxRooms", "limits.maxRooms", 1, 1000000, cfg.limits.max_rooms),
+                   read_uint(l, "maxPeersPerRoom", "limits.maxPeersPerRoom", 1, 100000,
+                             cfg.limits.max_peers_per_room)})
+      if (!e.empty())
+        return failure{e};
+  }
+  if (auto it = doc.FindMember("mediaCodecs"); it != doc.MemberEnd()) {
+    if (!it->value.IsArray())
+      return fail("mediaCodecs", "must be an array");
+    cfg.media_codecs.clear();
+    size_t i = 0;
+    for (auto& v : it->value.GetArray()) {
+      auto path = "mediaCodecs[" + std::to_string(i++) + "]";
+      auto codec = protocol::parse_media_codec(v, path);
+      if (!codec)
+        return failure{codec.error()};
+      cfg.media_codecs.push_back(std::move(*codec));
+    }
+  }
+  return validate(std::move(cfg));
+}
+
+result<cli_result> parse_command_line(int argc, const char* const* argv) {
+  cli_result out;
+  std::vector<std::string_view> args(argv + 1, argv + argc);
+  // Pass 1: --help and --config (the file is the base the other flags override).
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      out.action = cli_action::help;
+      return out;
+    }
+    if (args[i] == "--config") {
+      if (i + 1 >= args.size())
+        return fail("--config", "expects a FILE");
+      std::string path{args[i + 1]};
+      std::ifstream in{path};
+      if (!in)
+        return fail("--config", "cannot read '" + path + "'");
+      std::stringstream ss;
+      ss << in.rdbuf();
+      auto cfg = apply_config_json(ss.str(), out.cfg);
+      if (!cfg)
+        return fail("--config", "'" + path + "': " + cfg.error());
+      out.cfg = std::move(*cfg);
+    }
+  }
+  // Pass 2: the flags.
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto flag = args[i];
+    auto value = [&](std::string_view& v) {
+      if (i + 1 >= args.size())
+        return false;
+      v = args[++i];
+      return true;
+    };
+    std::string_view v;
+    if (flag == "--config") {
+      ++i;
+    } else if (flag == "--listen") {
+      if (!value(v) || !parse_host_port(v, out.cfg.listen_host, out.cfg.listen_port))
+        return fail("--listen", "expects HOST:PORT with an IP address, e.g. 127.0.0.1:8080");
+    } else if (flag == "--rtc-ip") {
+      if (!value(v) || !valid_ip(std::string{v}))
+        return fail("--rtc-ip", "expects an IPv4 or IPv6 address");
+      out.cfg.rtc_ip = v;
+    } else if (flag == "--announced-ip") {
+      if (!value(v) || v.empty() || v.size() > 253)
+        return fail("--announced-ip", "expects an IP address or host name");
+      out.cfg.announced_ip = v;
+    } else if (flag == "--rtc-ports") {
+      if (!value(v) || !parse_port_range(v, out.cfg.rtc_min_port, out.cfg.rtc_max_port))
+        return fail("--rtc-ports", "expects MIN-MAX with 1024 <= MIN <= MAX <= 65535");
+    } else if (flag == "--log-level") {
+      log::level lvl;
+      if (!value(v) || !log::parse_level(v, lvl))
+        return fail("--log-level", "expects one of trace, debug, info, warn, error, off");
+      out.cfg.log_level = v;
+    } else {
+      return fail(flag, "unknown option (see --help)");
+    }
+  }
+  auto cfg = validate(std::move(out.cfg));
+  if (!cfg)
+    return failure{cfg.error()};
+  out.cfg = std::move(*cfg);
+  return out;
+}
+
+std::string usage() {
+  return R"(Usage: chorus [OPTIONS]
+
+Chorus, a WebRTC conferencing server (SFU). Without options it runs on its embedded
+default configuration (see conf/chorus.json for every option and its default).
+
+Options:
+  --config FILE          JSON configuration file, applied over the defaults
+  --listen HOST:PORT     signaling HTTP/WebSocket address (default 127.0.0.1:8080;
+                         port 0 picks a free port)
+  --rtc-ip IP            address the media sockets listen on (default 127.0.0.1)
+  --announced-ip IP      address announced in ICE candidates (default: --rtc-ip)
+  --rtc-ports MIN-MAX    UDP/TCP port range for media (default 40000-49999)
+  --log-level LEVEL      trace, debug, info, warn, error or off (default info)
+  --help                 this text
+
+Flags override the configuration file, which overrides the defaults.
+)";
+}
+
+} // namespace chorus::app

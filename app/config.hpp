@@ -1,0 +1,61 @@
+// Chorus configuration: embedded defaults, an optional JSON file (conf/chorus.json
+// documents every option), and command-line flags, applied in that order. Every
+// invalid value fails with a message that names the option.
+#pragma once
+
+#include "common/result.hpp"
+#include "rtp/capabilities.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chorus::app {
+
+struct signaling_config {
+  uint32_t max_message_bytes = 65536;
+  uint32_t max_queued_bytes = 1 << 20;
+  uint32_t idle_timeout_ms = 30000;
+  uint32_t handshake_timeout_ms = 10000;
+  uint32_t max_connections = 4096;
+  uint32_t max_requests_in_flight = 32;
+};
+
+struct limits_config {
+  uint32_t max_rooms = 1000;
+  uint32_t max_peers_per_room = 500;
+};
+
+struct config {
+  std::string listen_host = "127.0.0.1";
+  uint16_t listen_port = 8080;
+  std::string log_level = "info";
+  std::string rtc_ip = "127.0.0.1";
+  std::string announced_ip; // empty: announce rtc_ip
+  uint16_t rtc_min_port = 40000;
+  uint16_t rtc_max_port = 49999;
+  signaling_config signaling;
+  limits_config limits;
+  std::vector<rtp::media_codec_config> media_codecs = rtp::default_media_codecs();
+};
+
+// Applies a JSON configuration document on top of `base`.
+result<config> apply_config_json(std::string_view json, config base);
+
+enum class cli_action { run, help };
+
+struct cli_result {
+  cli_action action = cli_action::run;
+  config cfg;
+};
+
+// Parses argv: `--config FILE` is loaded first, then the other flags override it.
+result<cli_result> parse_command_line(int argc, const char* const* argv);
+
+std::string usage();
+
+// Cross-option checks (also run after the file and after the flags).
+result<config> validate(config cfg);
+
+} // namespace chorus::app

@@ -1,0 +1,153 @@
+// chorus: the server binary. Reads configuration, starts the actor system and the
+// signaling edge, and shuts both down cleanly on SIGINT / SIGTERM.
+#include "actors/gateway.hpp"
+#include "actors/messages.hpp"
+#include "actors/node.hpp"
+#include "app/config.hpp"
+#include "app/web_assets.hpp"
+#include "common/log.hpp"
+#include "net/http_server.hpp"
+#include "protocol/rtp_json.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unistd.h>
+
+using namespace chorus;
+
+namespace {
+
+constexpr auto shutdown_grace = std::chrono::milliseconds(1000);
+constexpr auto shutdown_deadline = std::chrono::milliseconds(1800);
+
+std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::time_point start) {
+  auto& c = *ctx.counters;
+  auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
+  return "{\"status\":\"ok\",\"uptimeMs\":" + std::to_string(uptime) +
+         ",\"rooms\":" + std::to_string(c.rooms.load()) +
+         ",\"peers\":" + std::to_string(c.peers.load()) +
+         ",\"sessions\":" + std::to_string(c.sessions.load()) + "}";
+}
+
+// Ends the process if shutdown hangs: a bug, reported with a distinct exit code.
+class shutdown_watchdog {
+public:
+  explicit shutdown_watchdog(std::chrono::milliseconds limit)
+    : thread_([this, limit] {
+        std::unique_lock<std::mutex> lock{mutex_};
+        if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
+          LOG_ERROR("main", "shutdown did not finish in time");
+          std::fflush(stderr);
+          _exit(3);
+        }
+      }) {}
+  ~shutdown_watchdog() {
+    {
+      std::lock_guard<std::mutex> g{mutex_};
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto cli = app::parse_command_line(argc, argv);
+  if (!cli) {
+    std::fprintf(stderr, "chorus: %s\n", cli.error().c_str());
+    return 2;
+  }
+  if (cli->action == app::cli_action::help) {
+    std::fputs(app::usage().c_str(), stdout);
+    return 0;
+  }
+  const auto& cfg = cli->cfg;
+  log::level lvl = log::level::info;
+  log::parse_level(cfg.log_level, lvl);
+  log::set_level(lvl);
+
+  auto caps = rtp::generate_router_capabilities(cfg.media_codecs);
+  if (!caps) { // validate() checked this already
+    std::fprintf(stderr, "chorus: mediaCodecs: %s\n", caps.error().c_str());
+    return 2;
+  }
+  auto ctx = std::make_shared<actors::node_context>();
+  ctx->settings.max_rooms = cfg.limits.max_rooms;
+  ctx->settings.max_peers_per_room = cfg.limits.max_peers_per_room;
+  ctx->settings.max_requests_in_flight = cfg.signaling.max_requests_in_flight;
+  ctx->router_capabilities_json = protocol::to_json(*caps);
+
+  int exit_code = 0;
+  {
+    std::optional<shutdown_watchdog> watchdog; // declared first: outlives the teardown
+    caf::actor_system_config caf_cfg;
+    actors::register_message_types(caf_cfg);
+    caf_cfg.set("scheduler.max-threads", size_t{2});
+    caf::actor_system sys{caf_cfg};
+    auto node = actors::spawn_node(sys, ctx);
+
+    net::http_server_options opts;
+    opts.host = cfg.listen_host;
+    opts.port = cfg.listen_port;
+    opts.max_message_bytes = cfg.signaling.max_message_bytes;
+    opts.max_queued_bytes = cfg.signaling.max_queued_bytes;
+    opts.idle_timeout = std::chrono::milliseconds(cfg.signaling.idle_timeout_ms);
+    opts.handshake_timeout = std::chrono::milliseconds(cfg.signaling.handshake_timeout_ms);
+    opts.max_connections = cfg.signaling.max_connections;
+
+    auto started = std::chrono::steady_clock::now();
+    auto on_http = [ctx, started](const net::http_request_info& req) -> net::http_response {
+      if (req.path == "/healthz" && (req.method == "GET" || req.method == "HEAD"))
+        return {200, "application/json", healthz(*ctx, started), {}};
+      if ((req.path == "/" || req.path == "/index.html") &&
+          (req.method == "GET" || req.method == "HEAD"))
+        return {200, "text/html; charset=utf-8", std::string{app::index_html()}, {}};
+      return {404, "application/json", "{\"error\":\"not found\"}", {}};
+    };
+    net::http_server server{opts, on_http, actors::make_ws_gateway(sys, node, ctx)};
+    uint16_t port = 0;
+    try {
+      port = server.listen();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "chorus: --listen: %s\n", e.what());
+      caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+    server.on_signal([&server](int sig) {
+      LOG_INFO("main", "signal " << sig << ": shutting down");
+      server.shutdown(1001, shutdown_grace);
+    });
+    auto host = cfg.listen_host.find(':') != std::string::npos ? "[" + cfg.listen_host + "]"
+                                                                : cfg.listen_host;
+    std::printf("chorus listening on http://%s:%u\n", host.c_str(), port);
+    std::fflush(stdout);
+    LOG_INFO("main", "ready: signaling on " << host << ":" << port << ", media on "
+                                            << cfg.rtc_ip << " ports " << cfg.rtc_min_port
+                                            << "-" << cfg.rtc_max_port);
+    server.run();
+    watchdog.emplace(shutdown_deadline);
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    // Leaving this scope destroys the server (sessions notified) and then waits for
+    // every actor to finish.
+  }
+  LOG_INFO("main", "stopped");
+  return exit_code;
+}

@@ -1,0 +1,18 @@
+// Identifiers: random UUIDv4 strings (mediasoup's id format) and random tokens.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace chorus::ids {
+
+// Fills `buf` with cryptographically secure random bytes (getrandom).
+void random_bytes(void* buf, std::size_t len);
+
+// "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx"
+std::string uuid4();
+
+// `len` characters from [a-z0-9] (ICE ufrag/password style tokens).
+std::string random_token(std::size_t len);
+
+} // namespace chorus::ids

@@ -1,0 +1,116 @@
+// The signaling edge: an HTTP/1.1 + WebSocket server on Boost.Beast, running on one I/O
+// thread. Beast stays inside http_server.cpp; the rest of Chorus sees only these
+// interfaces. Every connection has limits: request size, message size, an outgoing queue
+// bound (a slow reader is disconnected), handshake and idle timeouts (idle connections are
+// pinged and closed when they stop answering).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chorus::net {
+
+struct http_request_info {
+  std::string method;
+  std::string target; // path and query as received
+  std::string path;   // target before '?'
+  std::string query;  // target after '?', still percent-encoded
+  std::string body;
+  std::string remote; // "ip:port" of the client
+  std::vector<std::pair<std::string, std::string>> headers; // lower-case names
+};
+
+struct http_response {
+  unsigned status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// Thread-safe handle to one WebSocket connection, given to the application.
+class ws_connection {
+public:
+  virtual ~ws_connection() = default;
+  // Queues a text message. Past the outgoing-queue bound the connection is dropped.
+  virtual void send(std::string text) = 0;
+  // Starts the closing handshake with `code` (idempotent).
+  virtual void close(uint16_t code, std::string reason) = 0;
+  // Back-pressure: the application calls this once per message it has finished with.
+  // The edge stops reading while `max_unprocessed` messages are outstanding.
+  virtual void message_processed() = 0;
+};
+
+// The application's side of one WebSocket connection. Called on the I/O thread only.
+class ws_handler {
+public:
+  virtual ~ws_handler() = default;
+  virtual void on_text(std::string text) = 0;
+  virtual void on_binary(std::size_t size) = 0;
+  // Exactly once, when the connection is gone. `code` is the peer's close code, or 1006
+  // when the connection ended without a close frame (error, timeout, slow reader).
+  virtual void on_closed(uint16_t code) = 0;
+};
+
+struct http_server_options {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8080;
+  std::size_t max_message_bytes = 65536;
+  std::size_t max_queued_bytes = 1 << 20;
+  std::chrono::milliseconds idle_timeout{30000};
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::size_t max_connections = 4096;
+  std::size_t max_request_body = 1 << 20;
+  std::size_t max_unprocessed = 64; // incoming messages handed over but not yet processed
+};
+
+struct http_server_counters {
+  uint64_t connections_accepted = 0;
+  uint64_t connections_refused = 0; // over max_connections
+  uint64_t slow_readers_dropped = 0;
+  std::size_t open_connections = 0;
+};
+
+class http_server {
+public:
+  // Answers plain HTTP requests (anything that is not a WebSocket upgrade).
+  using http_handler = std::function<http_response(const http_request_info&)>;
+  // Decides a WebSocket upgrade: returns the handler, or nullptr to refuse (404).
+  using ws_acceptor = std::function<std::shared_ptr<ws_handler>(
+    const http_request_info&, std::shared_ptr<ws_connection>)>;
+
+  http_server(http_server_options opts, http_handler on_http, ws_acceptor on_ws);
+  ~http_server();
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  // Binds and listens; returns the bound port. Throws std::runtime_error on failure.
+  uint16_t listen();
+  // Calls `f` on the I/O thread for SIGINT and SIGTERM.
+  void on_signal(std::function<void(int)> f);
+  // Runs the I/O loop on the calling thread until shutdown has completed.
+  void run();
+  // Thread-safe: stops accepting, closes every WebSocket with `code`, and ends run()
+  // when all connections are gone or `grace` has passed.
+  void shutdown(uint16_t code, std::chrono::milliseconds grace);
+  // Thread-safe snapshot.
+  http_server_counters counters() const;
+
+  struct impl; // implementation detail (Beast types), defined in http_server.cpp
+
+private:
+  std::shared_ptr<impl> impl_;
+};
+
+// Percent-decodes a query component ('+' is a space). Returns false on bad escapes.
+bool url_decode(std::string_view in, std::string& out);
+
+// Looks up `key` in a query string ("a=1&b=2"), decoded. Returns false when absent.
+bool query_param(std::string_view query, std::string_view key, std::string& out);
+
+} // namespace chorus::net

@@ -1,0 +1,39 @@
+// Error codes of the signaling protocol. Each has a stable wire name (see
+// docs/protocol.md); actors report failures with these codes and a message.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace chorus::protocol {
+
+enum class error_code : uint8_t {
+  malformed_json,    // "malformed-json": not JSON, or not a JSON object
+  invalid_message,   // "invalid-message": `type` missing or not a string, `data` or
+                     //   `requestId` of the wrong type
+  unknown_type,      // "unknown-type": no such request
+  missing_field,     // "missing-field": data.X is required
+  invalid_field,     // "invalid-field": data.X has the wrong type or value
+  not_joined,        // "not-joined": the request needs room membership first
+  already_joined,    // "already-joined": joining a second room on one connection
+  wrong_room,        // "wrong-room": roomId names another room than the joined one
+  limit_exceeded,    // "limit-exceeded": a configured bound (peers per room, ...)
+  unknown_transport, // "unknown-transport"
+  unknown_producer,  // "unknown-producer"
+  unknown_consumer,  // "unknown-consumer"
+  invalid_state,     // "invalid-state": request out of order (e.g. connect twice)
+  cannot_consume,    // "cannot-consume": capabilities cannot receive the producer
+  unsupported,       // "unsupported": valid request this server version cannot serve
+  internal,          // "internal": a server-side failure or timeout
+};
+
+std::string_view to_string(error_code c) noexcept;
+
+// A protocol failure: code plus a human-readable message naming the field or id.
+struct error_info {
+  error_code code = error_code::internal;
+  std::string message;
+};
+
+} // namespace chorus::protocol

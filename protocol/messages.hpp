@@ -1,0 +1,235 @@
+// The signaling command set, independent of any dialect: typed requests a client sends,
+// typed replies, and typed events the server pushes. Dialect codecs (protocol/dialect_*)
+// translate between these and the wire; actors only ever see these types.
+#pragma once
+
+#include "net/dtls_parameters.hpp"
+#include "rtp/rtp_parameters.hpp"
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace chorus::protocol {
+
+// ---- requests --------------------------------------------------------------------
+// Every request may name a room (`roomId`, as seed 004 does); empty means "the room this
+// connection joined".
+
+struct get_rtp_capabilities_request {
+  std::string room_id;
+};
+
+// join-mediasoup-room (seed 004). `name` is Chorus's addition: the participant's display
+// name (defaults to the peer id).
+struct join_room_request {
+  std::string room_id;
+  bool has_rtp_capabilities = false;
+  rtp::rtp_capabilities rtp_capabilities;
+  std::string name;
+};
+
+enum class transport_direction : uint8_t { unspecified, send, recv };
+
+// create-transport (seed 001; direction optional) and create-webrtc-transport
+// (seed 004; direction required).
+struct create_transport_request {
+  std::string room_id;
+  transport_direction direction = transport_direction::unspecified;
+};
+
+// connect-transport. transport_id may be empty (seed 001): the peer's only unconnected
+// transport is meant.
+struct connect_transport_request {
+  std::string room_id;
+  std::string transport_id;
+  net::dtls_parameters dtls_parameters;
+};
+
+struct restart_ice_request {
+  std::string room_id;
+  std::string transport_id;
+};
+
+struct get_transport_stats_request {
+  std::string room_id;
+  std::string transport_id;
+};
+
+// produce. transport_id may be empty (seed 001): the peer's send transport.
+// app_data is the client's `appData` object re-serialized as compact JSON ("" if absent).
+struct produce_request {
+  std::string room_id;
+  std::string transport_id;
+  rtp::media_kind kind = rtp::media_kind::audio;
+  rtp::rtp_parameters rtp_parameters;
+  std::string app_data;
+  bool paused = false;
+};
+
+// consume. producer_id may be empty (seed 001): the oldest producer of the room that
+// this peer does not own and does not consume yet. transport_id may be empty: the
+// peer's receive transport.
+struct consume_request {
+  std::string room_id;
+  std::string producer_id;
+  std::string transport_id;
+  rtp::rtp_capabilities rtp_capabilities;
+  bool paused = true; // consumers start paused (mediasoup's recommended flow)
+};
+
+enum class producer_op : uint8_t { pause, resume, close, get_stats };
+enum class consumer_op : uint8_t { pause, resume, get_stats };
+
+// pause-producer, resume-producer, close-producer, get-producer-stats
+struct producer_request {
+  std::string room_id;
+  producer_op op = producer_op::pause;
+  std::string producer_id;
+};
+
+// pause-consumer, resume-consumer (alias unpauseConsumer), get-consumer-stats
+struct consumer_request {
+  std::string room_id;
+  consumer_op op = consumer_op::resume;
+  std::string consumer_id;
+};
+
+using request_body =
+  std::variant<get_rtp_capabilities_request, join_room_request, create_transport_request,
+               connect_transport_request, restart_ice_request, get_transport_stats_request,
+               produce_request, consume_request, producer_request, consumer_request>;
+
+// Which wire name a request arrived under decides the reply's shape (seed 001 names
+// reply with their own reply types, seed 004 names with seed 004's response objects).
+enum class request_style : uint8_t { seed001, seed004 };
+
+// Everything about a request that its reply must echo.
+struct request_meta {
+  std::string type;       // the wire name as received ("create-transport", ...)
+  std::string request_id; // echoed when present; compact JSON of the original value
+  bool has_request_id = false;
+  request_style style = request_style::seed001;
+};
+
+struct request {
+  request_meta meta;
+  request_body body;
+};
+
+// ---- replies ---------------------------------------------------------------------
+
+struct participant {
+  std::string id;
+  std::string name;
+  bool is_audio_muted = true;
+  bool is_video_paused = true;
+
+  friend bool operator==(const participant&, const participant&) = default;
+};
+
+struct ice_parameters {
+  std::string username_fragment;
+  std::string password;
+  bool ice_lite = true;
+};
+
+struct ice_candidate {
+  std::string foundation;
+  uint32_t priority = 0;
+  std::string address;
+  uint16_t port = 0;
+  std::string protocol; // "udp" | "tcp"
+  std::string type = "host";
+  std::string tcp_type; // "passive" for tcp, empty for udp
+};
+
+struct transport_params {
+  std::string id;
+  protocol::ice_parameters ice_parameters;
+  std::vector<ice_candidate> ice_candidates;
+  net::dtls_parameters dtls_parameters;
+};
+
+// A reply is a typed value; `empty_reply` is an acknowledgement without payload.
+struct empty_reply {};
+
+struct rtp_capabilities_reply {
+  // Router capabilities as pre-rendered JSON (they never change while the server runs,
+  // so they are encoded once at start).
+  std::string json;
+};
+
+struct join_room_reply {
+  std::string room_id;
+  std::string peer_id;
+  std::vector<std::string> existing_producers;
+};
+
+struct transport_params_reply {
+  transport_params params;
+};
+
+struct restart_ice_reply {
+  protocol::ice_parameters ice_parameters;
+};
+
+struct producer_id_reply {
+  std::string id;
+};
+
+struct consumer_params_reply {
+  std::string id;
+  std::string producer_id;
+  rtp::media_kind kind = rtp::media_kind::audio;
+  rtp::rtp_parameters rtp_parameters;
+  std::string type = "simple";
+  bool producer_paused = false;
+  std::string peer_id;
+};
+
+// Stats are rendered by the actor that owns them into compact JSON.
+struct stats_reply {
+  std::string json;
+};
+
+using reply_body = std::variant<empty_reply, rtp_capabilities_reply, join_room_reply,
+                                transport_params_reply, restart_ice_reply,
+                                producer_id_reply, consumer_params_reply, stats_reply>;
+
+// ---- events (server -> client) ---------------------------------------------------
+
+struct participant_list_update_event {
+  std::vector<participant> participants;
+};
+
+struct participant_left_event {
+  std::string peer_id;
+};
+
+struct new_producer_event {
+  std::string producer_id;
+  std::string peer_id;
+  rtp::media_kind kind = rtp::media_kind::audio;
+};
+
+struct producer_closed_event {
+  std::string producer_id;
+};
+
+struct consumer_closed_event {
+  std::string consumer_id;
+  std::string producer_id;
+};
+
+struct producer_paused_event {   // "producer-paused" / "producer-resumed" to consumers' peers
+  std::string producer_id;
+  bool paused = true;
+};
+
+using event_body =
+  std::variant<participant_list_update_event, participant_left_event, new_producer_event,
+               producer_closed_event, consumer_closed_event, producer_paused_event>;
+
+} // namespace chorus::protocol

@@ -1,0 +1,199 @@
+#include "protocol/reply_json.hpp"
+
+#include <array>
+#include <type_traits>
+#include <utility>
+
+namespace chorus::protocol {
+
+namespace {
+
+void key(json_writer& w, std::string_view k) {
+  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+}
+
+void member(json_writer& w, std::string_view k, std::string_view s) {
+  key(w, k);
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void write_string_array(json_writer& w, const std::vector<std::string>& items) {
+  w.StartArray();
+  for (const auto& s : items)
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  w.EndArray();
+}
+
+// ---- replies ------------------------------------------------------------------------------
+
+void write_reply(json_writer& w, request_style, const empty_reply&) {
+  w.StartObject();
+  w.EndObject();
+}
+
+// seed 001: the capabilities themselves; seed 004: { rtpCapabilities }.
+void write_reply(json_writer& w, request_style style, const rtp_capabilities_reply& r) {
+  if (style == request_style::seed001) {
+    write_raw(w, r.json);
+    return;
+  }
+  w.StartObject();
+  key(w, "rtpCapabilities");
+  write_raw(w, r.json);
+  w.EndObject();
+}
+
+void write_reply(json_writer& w, request_style, const join_room_reply& r) {
+  w.StartObject();
+  key(w, "existingProducers");
+  write_string_array(w, r.existing_producers);
+  w.EndObject();
+}
+
+// seed 001: { id, iceParameters, ... }; seed 004: { params: { id, ... } }.
+void write_reply(json_writer& w, request_style style, const transport_params_reply& r) {
+  if (style == request_style::seed001) {
+    write_json(w, r.params);
+    return;
+  }
+  w.StartObject();
+  key(w, "params");
+  write_json(w, r.params);
+  w.EndObject();
+}
+
+void write_reply(json_writer& w, request_style, const restart_ice_reply& r) {
+  w.StartObject();
+  key(w, "iceParameters");
+  write_json(w, r.ice_parameters);
+  w.EndObject();
+}
+
+void write_reply(json_writer& w, request_style, const producer_id_reply& r) {
+  w.StartObject();
+  member(w, "id", r.id);
+  w.EndObject();
+}
+
+void write_reply(json_writer& w, request_style, const consumer_params_reply& r) {
+  w.StartObject();
+  member(w, "id", r.id);
+  member(w, "producerId", r.producer_id);
+  member(w, "kind", rtp::to_string(r.kind));
+  key(w, "rtpParameters");
+  write_json(w, r.rtp_parameters);
+  member(w, "type", r.type);
+  key(w, "producerPaused");
+  w.Bool(r.producer_paused);
+  if (!r.peer_id.empty())
+    member(w, "peerId", r.peer_id);
+  w.EndObject();
+}
+
+void write_reply(json_writer& w, request_style, const stats_reply& r) {
+  write_raw(w, r.json);
+}
+
+// ---- events -------------------------------------------------------------------------------
+
+void write_event(json_writer& w, const participant_list_update_event& e) {
+  w.StartArray();
+  for (const auto& p : e.participants)
+    write_json(w, p);
+  w.EndArray();
+}
+
+void write_event(json_writer& w, const participant_left_event& e) {
+  w.StartObject();
+  member(w, "peerId", e.peer_id);
+  w.EndObject();
+}
+
+void write_event(json_writer& w, const new_producer_event& e) {
+  w.StartObject();
+  member(w, "producerId", e.producer_id);
+  member(w, "peerId", e.peer_id);
+  member(w, "kind", rtp::to_string(e.kind));
+  w.EndObject();
+}
+
+void write_event(json_writer& w, const producer_closed_event& e) {
+  w.StartObject();
+  member(w, "producerId", e.producer_id);
+  w.EndObject();
+}
+
+void write_event(json_writer& w, const consumer_closed_event& e) {
+  w.StartObject();
+  member(w, "consumerId", e.consumer_id);
+  member(w, "producerId", e.producer_id);
+  w.EndObject();
+}
+
+void write_event(json_writer& w, const producer_paused_event& e) {
+  w.StartObject();
+  member(w, "producerId", e.producer_id);
+  w.EndObject();
+}
+
+struct event_namer {
+  std::string_view operator()(const participant_list_update_event&) const {
+    return "participant-list-update";
+  }
+  std::string_view operator()(const participant_left_event&) const {
+    return "participant-left";
+  }
+  std::string_view operator()(const new_producer_event&) const { return "new-producer"; }
+  std::string_view operator()(const producer_closed_event&) const {
+    return "producer-closed";
+  }
+  std::string_view operator()(const consumer_closed_event&) const {
+    return "consumer-closed";
+  }
+  std::string_view operator()(const producer_paused_event& e) const {
+    return e.paused ? "producer-paused" : "producer-resumed";
+  }
+};
+
+// Seed 001's requests and their reply types.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 5> seed001_replies{{
+  {"get-rtp-capabilities", "rtp-capabilities"},
+  {"create-transport", "transport-params"},
+  {"connect-transport", "transport-connected"},
+  {"produce", "producer-id"},
+  {"consume", "consumer-params"},
+}};
+
+} // namespace
+
+std::string_view reply_type_name(const request_meta& meta) noexcept {
+  if (meta.style == request_style::seed001)
+    for (const auto& [request, reply] : seed001_replies)
+      if (request == meta.type)
+        return reply;
+  return meta.type;
+}
+
+bool reply_has_data(request_style style, const reply_body& reply) noexcept {
+  return !(style == request_style::seed001 && std::holds_alternative<empty_reply>(reply));
+}
+
+void write_reply_data(json_writer& w, request_style style, const reply_body& reply) {
+  std::visit([&](const auto& r) { write_reply(w, style, r); }, reply);
+}
+
+std::string_view event_type_name(const event_body& ev) noexcept {
+  return std::visit(event_namer{}, ev);
+}
+
+void write_event_data(json_writer& w, const event_body& ev) {
+  std::visit([&](const auto& e) { write_event(w, e); }, ev);
+}
+
+void write_raw(json_writer& w, std::string_view json) {
+  if (json.empty())
+    json = "{}";
+  w.RawValue(json.data(), json.size(), rapidjson::kObjectType);
+}
+
+} // namespace chorus::protocol

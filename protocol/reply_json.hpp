@@ -1,0 +1,31 @@
+// Internal to protocol/: the JSON of replies and events, without a dialect's framing.
+// The JSON dialect wraps them as `{type, data, requestId}`; the Socket.IO dialect sends
+// the same data as an ack or as an event argument. Uses RapidJSON: include only from
+// protocol/*.cpp.
+#pragma once
+
+#include "protocol/messages.hpp"
+#include "protocol/rtp_json.hpp"
+
+#include <string_view>
+
+namespace chorus::protocol {
+
+// The reply's `type`: seed 001 requests answer with their reply type ("rtp-capabilities",
+// "transport-params", ...), every other request with its own wire name.
+std::string_view reply_type_name(const request_meta& meta) noexcept;
+
+// Whether the reply carries `data` (seed 001's transport-connected does not).
+bool reply_has_data(request_style style, const reply_body& reply) noexcept;
+
+// Writes the reply's `data` value: seed 001's reply objects or seed 004's response
+// objects, by `style`.
+void write_reply_data(json_writer& w, request_style style, const reply_body& reply);
+
+std::string_view event_type_name(const event_body& ev) noexcept;
+void write_event_data(json_writer& w, const event_body& ev);
+
+// Writes pre-rendered JSON (an empty text is written as `{}`).
+void write_raw(json_writer& w, std::string_view json);
+
+} // namespace chorus::protocol

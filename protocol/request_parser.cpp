@@ -1,0 +1,252 @@
+#include "protocol/request_parser.hpp"
+
+#include "protocol/json_reader.hpp"
+#include "protocol/rtp_json.hpp"
+
+#include <array>
+
+namespace chorus::protocol {
+
+namespace {
+
+using json::issue;
+using json::object_reader;
+using rapidjson::Value;
+
+// ---- field readers ----------------------------------------------------------------------
+
+bool has_control_chars(std::string_view s) noexcept {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f)
+      return true;
+  return false;
+}
+
+// A printable label: roomId, name.
+void read_label(object_reader& r, std::string_view key, std::string& out, bool required,
+                std::size_t max) {
+  std::string tmp;
+  if (!r.text(key, tmp, required, 1, max))
+    return;
+  if (has_control_chars(tmp)) {
+    r.fail(key, "must not contain control characters");
+    return;
+  }
+  out = std::move(tmp);
+}
+
+void read_room(object_reader& r, std::string& out) {
+  read_label(r, "roomId", out, false, max_room_id_bytes);
+}
+
+void read_id(object_reader& r, std::string_view key, std::string& out, bool required) {
+  r.text(key, out, required, 1, max_entity_id_bytes);
+}
+
+void read_kind(object_reader& r, rtp::media_kind& out) {
+  std::string text;
+  if (!r.text("kind", text, true))
+    return;
+  if (text == "audio")
+    out = rtp::media_kind::audio;
+  else if (text == "video")
+    out = rtp::media_kind::video;
+  else
+    r.fail("kind", "must be \"audio\" or \"video\"");
+}
+
+void read_direction(object_reader& r, transport_direction& out, bool required) {
+  std::string text;
+  if (!r.text("direction", text, required))
+    return;
+  if (text == "send")
+    out = transport_direction::send;
+  else if (text == "recv")
+    out = transport_direction::recv;
+  else
+    r.fail("direction", "must be \"send\" or \"recv\"");
+}
+
+// Runs one of rtp_json's parsers on a member; its message already names the path.
+template <class T, class Parse>
+bool read_nested(object_reader& r, std::string_view key, bool required, T& out, issue& err,
+                 Parse parse) {
+  const Value* v = r.member(key, required);
+  if (v == nullptr)
+    return false;
+  auto parsed = parse(*v, r.path(key));
+  if (!parsed) {
+    err.fail(parsed.error());
+    return false;
+  }
+  out = std::move(*parsed);
+  return true;
+}
+
+void read_app_data(object_reader& r, std::string& out, issue& err) {
+  const Value* v = r.member("appData", false);
+  if (v != nullptr && json::check_object(*v, r.path("appData"), err))
+    out = json::compact(*v);
+}
+
+// ---- one parser per request shape ----------------------------------------------------
+
+using parse_fn = void (*)(object_reader&, issue&, request_body&);
+
+void parse_get_caps(object_reader& r, issue&, request_body& out) {
+  get_rtp_capabilities_request req;
+  read_room(r, req.room_id);
+  out = std::move(req);
+}
+
+void parse_join(object_reader& r, issue& err, request_body& out) {
+  join_room_request req;
+  read_room(r, req.room_id);
+  req.has_rtp_capabilities = read_nested(r, "rtpCapabilities", false, req.rtp_capabilities,
+                                         err, parse_rtp_capabilities);
+  read_label(r, "name", req.name, false, max_name_bytes);
+  out = std::move(req);
+}
+
+template <transport_direction Fixed, bool Required>
+void parse_create(object_reader& r, issue&, request_body& out) {
+  create_transport_request req;
+  read_room(r, req.room_id);
+  req.direction = Fixed;
+  if (Fixed == transport_direction::unspecified)
+    read_direction(r, req.direction, Required);
+  out = std::move(req);
+}
+
+void parse_connect(object_reader& r, issue& err, request_body& out) {
+  connect_transport_request req;
+  read_room(r, req.room_id);
+  read_id(r, "transportId", req.transport_id, false);
+  read_nested(r, "dtlsParameters", true, req.dtls_parameters, err, parse_dtls_parameters);
+  out = std::move(req);
+}
+
+template <class Request>
+void parse_transport_op(object_reader& r, issue&, request_body& out) {
+  Request req;
+  read_room(r, req.room_id);
+  read_id(r, "transportId", req.transport_id, true);
+  out = std::move(req);
+}
+
+void parse_produce(object_reader& r, issue& err, request_body& out) {
+  produce_request req;
+  read_room(r, req.room_id);
+  read_id(r, "transportId", req.transport_id, false);
+  read_kind(r, req.kind);
+  read_nested(r, "rtpParameters", true, req.rtp_parameters, err, parse_rtp_parameters);
+  read_app_data(r, req.app_data, err);
+  r.boolean("paused", req.paused, false);
+  out = std::move(req);
+}
+
+void parse_consume(object_reader& r, issue& err, request_body& out) {
+  consume_request req;
+  read_room(r, req.room_id);
+  read_id(r, "producerId", req.producer_id, false);
+  read_id(r, "transportId", req.transport_id, false);
+  read_nested(r, "rtpCapabilities", true, req.rtp_capabilities, err, parse_rtp_capabilities);
+  r.boolean("paused", req.paused, false);
+  out = std::move(req);
+}
+
+template <producer_op Op>
+void parse_producer_op(object_reader& r, issue&, request_body& out) {
+  producer_request req;
+  read_room(r, req.room_id);
+  req.op = Op;
+  read_id(r, "producerId", req.producer_id, true);
+  out = std::move(req);
+}
+
+template <consumer_op Op>
+void parse_consumer_op(object_reader& r, issue&, request_body& out) {
+  consumer_request req;
+  read_room(r, req.room_id);
+  req.op = Op;
+  read_id(r, "consumerId", req.consumer_id, true);
+  out = std::move(req);
+}
+
+// ---- the request names -------------------------------------------------------------------
+
+struct request_spec {
+  std::string_view name;
+  request_style style;
+  parse_fn parse;
+};
+
+constexpr auto s001 = request_style::seed001;
+constexpr auto s004 = request_style::seed004;
+constexpr auto unspecified = transport_direction::unspecified;
+
+constexpr std::array<request_spec, 23> specs{{
+  // seed 001 names (and seed 004's produce, consume, connect-transport)
+  {"get-rtp-capabilities", s001, parse_get_caps},
+  {"create-transport", s001, parse_create<unspecified, false>},
+  {"connect-transport", s001, parse_connect},
+  {"produce", s001, parse_produce},
+  {"consume", s001, parse_consume},
+  // seed 004 names
+  {"join-mediasoup-room", s004, parse_join},
+  {"create-webrtc-transport", s004, parse_create<unspecified, true>},
+  {"restart-ice", s004, parse_transport_op<restart_ice_request>},
+  {"get-transport-stats", s004, parse_transport_op<get_transport_stats_request>},
+  {"resume-consumer", s004, parse_consumer_op<consumer_op::resume>},
+  {"pause-consumer", s004, parse_consumer_op<consumer_op::pause>},
+  {"get-consumer-stats", s004, parse_consumer_op<consumer_op::get_stats>},
+  {"pause-producer", s004, parse_producer_op<producer_op::pause>},
+  {"resume-producer", s004, parse_producer_op<producer_op::resume>},
+  {"close-producer", s004, parse_producer_op<producer_op::close>},
+  {"get-producer-stats", s004, parse_producer_op<producer_op::get_stats>},
+  // seed 000 names: aliases that reply in seed 004's way
+  {"getRouterRtpCapabilities", s004, parse_get_caps},
+  {"createWebRtcTransport", s004, parse_create<unspecified, true>},
+  {"connectTransport", s004, parse_connect},
+  {"create-consumer-transport", s004, parse_create<transport_direction::recv, false>},
+  {"connect-consumer-transport", s004, parse_connect},
+  {"consume-media", s004, parse_consume},
+  {"unpauseConsumer", s004, parse_consumer_op<consumer_op::resume>},
+}};
+
+const request_spec* find_spec(std::string_view type) noexcept {
+  for (const auto& s : specs)
+    if (s.name == type)
+      return &s;
+  return nullptr;
+}
+
+} // namespace
+
+bool is_request_type(std::string_view type) noexcept {
+  return find_spec(type) != nullptr;
+}
+
+request_parse_result parse_request(std::string_view type, const Value* data) {
+  request_parse_result out;
+  const request_spec* spec = find_spec(type);
+  if (spec == nullptr) {
+    out.error = {error_code::unknown_type,
+                 "unknown request type \"" + std::string(type.substr(0, 64)) + "\""};
+    return out;
+  }
+  out.style = spec->style;
+  static const Value empty(rapidjson::kObjectType);
+  issue err;
+  object_reader reader(data != nullptr ? *data : empty, "", err);
+  spec->parse(reader, err, out.body);
+  if (err.failed) {
+    out.error = {err.missing ? error_code::missing_field : error_code::invalid_field,
+                 err.message};
+    return out;
+  }
+  out.ok = true;
+  return out;
+}
+
+} // namespace chorus::protocol

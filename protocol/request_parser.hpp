@@ -1,0 +1,37 @@
+// Internal to protocol/: the requests of the command set by wire name, and the parsing
+// and validation of a request's `data` object. Shared by every dialect: the JSON dialect
+// reads `{type, data}`, the Socket.IO dialect reads `[event, data]`; both hand the name
+// and the object here. Uses RapidJSON: include only from protocol/*.cpp.
+#pragma once
+
+#include "protocol/errors.hpp"
+#include "protocol/messages.hpp"
+
+#include <rapidjson/document.h>
+
+#include <string_view>
+
+namespace chorus::protocol {
+
+// Bounds on the request fields (docs/protocol.md, "Field limits").
+inline constexpr std::size_t max_room_id_bytes = 128;
+inline constexpr std::size_t max_name_bytes = 128;
+inline constexpr std::size_t max_entity_id_bytes = 64; // transportId, producerId, consumerId
+
+struct request_parse_result {
+  bool ok = false;
+  request_body body;                             // valid when ok
+  request_style style = request_style::seed001;  // valid when the name is known
+  error_info error;                              // valid when !ok
+};
+
+// Whether `type` names a request, under any of its accepted names.
+bool is_request_type(std::string_view type) noexcept;
+
+// Parses and validates the `data` of a request named `type`; `data` is nullptr when the
+// message carried none (a request without required fields accepts that). Errors:
+// unknown-type, missing-field (a required member of data), invalid-field (a member
+// present with a wrong type or value, including anything nested in it).
+request_parse_result parse_request(std::string_view type, const rapidjson::Value* data);
+
+} // namespace chorus::protocol

@@ -1,0 +1,254 @@
+// The plain WebSocket JSON dialect (seed 001, docs/protocol.md) against the real binary:
+// health check, RTP capabilities loaded by a stock mediasoup-client, room membership and its
+// events, requestId echo, connection replacement, and a clean shutdown on SIGTERM.
+//
+// Each test starts its own server on a free loopback port and stops it by its PID.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { loadDevice } from './lib/device.mjs';
+import { httpGet } from './lib/http.mjs';
+import { startServer, withServer } from './lib/server.mjs';
+import { closeAll, connectPeer, isEvent, nextParticipantList, participantIds } from './lib/ws_client.mjs';
+
+const T = { timeout: 30000 };
+
+// Until the transport machinery lands, a valid create-transport answers `unsupported`
+// (docs/protocol.md). When transports exist, drop 'unsupported' from this list.
+const CREATE_TRANSPORT_OUTCOMES = ['transport-params', 'error:unsupported'];
+
+const outcome = (m) => (m.type === 'error' ? `error:${m.data?.code}` : m.type);
+
+function assertParticipant(p) {
+  assert.equal(typeof p.id, 'string', `participant id: ${JSON.stringify(p)}`);
+  assert.ok(p.id.length > 0);
+  assert.equal(typeof p.name, 'string', `participant name: ${JSON.stringify(p)}`);
+  assert.equal(typeof p.isAudioMuted, 'boolean', `participant isAudioMuted: ${JSON.stringify(p)}`);
+  assert.equal(typeof p.isVideoPaused, 'boolean', `participant isVideoPaused: ${JSON.stringify(p)}`);
+}
+
+// After a round trip on `client`, nothing matching `predicate` may be queued: events the
+// server sent before the reply have arrived by then.
+async function assertNoneQueued(client, predicate, what) {
+  await client.expectReply('get-rtp-capabilities', undefined, 'rtp-capabilities');
+  const found = client.take(predicate);
+  assert.deepEqual(found, [], `${client.label} got unexpected ${what}`);
+}
+
+test('GET /healthz answers 200 with status ok', T, async () => {
+  await withServer([], async (server) => {
+    const res = await httpGet(`${server.url}/healthz`);
+    assert.equal(res.status, 200, res.body);
+    assert.match(String(res.headers['content-type']), /json/);
+    assert.equal(res.json?.status, 'ok', res.body);
+  });
+});
+
+test('get-rtp-capabilities replies rtp-capabilities that mediasoup-client loads', T, async () => {
+  await withServer([], async (server) => {
+    const alice = await connectPeer(server, { auth: 'alice', channelId: 'room1' });
+    const reply = await alice.request('get-rtp-capabilities', undefined, 2000, { requestId: 1 });
+    assert.equal(reply.type, 'rtp-capabilities', JSON.stringify(reply));
+    assert.equal(reply.requestId, 1);
+    const caps = reply.data;
+    assert.ok(Array.isArray(caps?.codecs) && caps.codecs.length > 0, 'codecs');
+    assert.ok(Array.isArray(caps?.headerExtensions), 'headerExtensions');
+    for (const c of caps.codecs) {
+      assert.ok(['audio', 'video'].includes(c.kind), JSON.stringify(c));
+      assert.equal(typeof c.mimeType, 'string');
+      assert.ok(Number.isInteger(c.preferredPayloadType), JSON.stringify(c));
+      assert.ok(Number.isInteger(c.clockRate), JSON.stringify(c));
+    }
+
+    const device = await loadDevice(caps);
+    assert.equal(device.loaded, true);
+    assert.equal(device.canProduce('audio'), true, 'canProduce(audio)');
+    assert.equal(device.canProduce('video'), true, 'canProduce(video)');
+    assert.ok(device.rtpCapabilities.codecs.length > 0);
+
+    // Before joining (seed 004's order): the capabilities are served too, and are the same.
+    const carol = await connectPeer(server, { auth: 'carol' });
+    const again = await carol.expectReply('get-rtp-capabilities', { roomId: 'room2' }, 'rtp-capabilities');
+    assert.deepEqual(again.data, caps);
+    await closeAll(alice, carol);
+  });
+});
+
+test('peers of a room see each other in participant-list-update, and who left', T, async () => {
+  await withServer([], async (server) => {
+    const alice = await connectPeer(server, { auth: 'alice', channelId: 'room1' });
+    const bob = await connectPeer(server, { auth: 'bob', channelId: 'room1' });
+    const seenByAlice = await nextParticipantList(alice, ['alice', 'bob']);
+    const seenByBob = await nextParticipantList(bob, ['alice', 'bob']);
+    for (const m of [seenByAlice, seenByBob]) {
+      assert.equal(m.requestId, undefined, 'events carry no requestId');
+      m.data.forEach(assertParticipant);
+    }
+    // The display name defaults to the peer id.
+    assert.deepEqual(
+      seenByBob.data.map((p) => [p.id, p.name]).sort(),
+      [
+        ['alice', 'alice'],
+        ['bob', 'bob'],
+      ],
+    );
+
+    // A peer in another room is not listed here.
+    const dave = await connectPeer(server, { auth: 'dave', channelId: 'room-other' });
+    await nextParticipantList(dave, ['dave']);
+
+    await alice.close();
+    const left = await bob.nextOfType('participant-left');
+    assert.deepEqual(left.data, { peerId: 'alice' });
+    await nextParticipantList(bob, ['bob']);
+    await assertNoneQueued(dave, (m) => isEvent(m), 'events of another room');
+    await closeAll(bob, dave);
+  });
+});
+
+test('join-mediasoup-room without channelId joins the named room', T, async () => {
+  await withServer([], async (server) => {
+    const carol = await connectPeer(server, { auth: 'carol' });
+    const reply = await carol.request('join-mediasoup-room', { roomId: 'room2', name: 'Carol' });
+    assert.equal(reply.type, 'join-mediasoup-room', JSON.stringify(reply));
+    assert.deepEqual(reply.data, { existingProducers: [] });
+    const list = await carol.next(
+      (m) => m.type === 'participant-list-update' && m.data?.some?.((p) => p.id === 'carol' && p.name === 'Carol'),
+      2000,
+      "participant-list-update listing carol as 'Carol'",
+    );
+    list.data.forEach(assertParticipant);
+    assert.deepEqual(participantIds(list), ['carol']);
+
+    // A second peer of room2 sees Carol by her name.
+    const erin = await connectPeer(server, { auth: 'erin', channelId: 'room2' });
+    const seen = await nextParticipantList(erin, ['carol', 'erin']);
+    assert.equal(seen.data.find((p) => p.id === 'carol').name, 'Carol');
+
+    // One room per connection.
+    await carol.expectError('join-mediasoup-room', { roomId: 'room3' }, 'already-joined');
+    // With channelId, naming another room is already-joined too.
+    await erin.expectError('join-mediasoup-room', { roomId: 'room3' }, 'already-joined');
+    await closeAll(carol, erin);
+  });
+});
+
+test('requestId is echoed verbatim, string or number, in replies and errors', T, async () => {
+  await withServer([], async (server) => {
+    const alice = await connectPeer(server, { auth: 'alice', channelId: 'room1' });
+    for (const id of ['abc', 'with "quotes" and \\ and ü', '', 7, 0, -3, 4294967296, 1.5]) {
+      const reply = await alice.request('get-rtp-capabilities', undefined, 2000, { requestId: id });
+      assert.equal(reply.type, 'rtp-capabilities');
+      assert.ok(Object.is(reply.requestId, id), `requestId ${JSON.stringify(id)} came back as ${JSON.stringify(reply.requestId)}`);
+      const err = await alice.request('no-such-request', undefined, 2000, { requestId: id });
+      assert.equal(err.type, 'error');
+      assert.equal(err.data.code, 'unknown-type');
+      assert.equal(err.data.request, 'no-such-request');
+      assert.equal(typeof err.data.message, 'string');
+      assert.ok(Object.is(err.requestId, id), `error requestId ${JSON.stringify(id)} came back as ${JSON.stringify(err.requestId)}`);
+    }
+    // Without a requestId, the reply has none.
+    alice.send({ type: 'get-rtp-capabilities' });
+    const bare = await alice.nextOfType('rtp-capabilities');
+    assert.equal('requestId' in bare, false, 'reply to a request without requestId');
+    await alice.close();
+  });
+});
+
+test('a second connection with the same peer id replaces the first (4001)', T, async () => {
+  await withServer([], async (server) => {
+    const alice1 = await connectPeer(server, { auth: 'alice', channelId: 'room1' }, { label: 'alice#1' });
+    const bob = await connectPeer(server, { auth: 'bob', channelId: 'room1' });
+    await nextParticipantList(bob, ['alice', 'bob']);
+    await nextParticipantList(alice1, ['alice', 'bob']);
+    bob.take(() => true);
+
+    const alice2 = await connectPeer(server, { auth: 'alice', channelId: 'room1' }, { label: 'alice#2' });
+    const { code } = await alice1.closedWithin(2000);
+    assert.equal(code, 4001, 'the replaced connection is closed with 4001');
+
+    // Bob gets a fresh list, alice in it once; no participant-left.
+    const list = await nextParticipantList(bob, ['alice', 'bob']);
+    list.data.forEach(assertParticipant);
+    await nextParticipantList(alice2, ['alice', 'bob']);
+    await assertNoneQueued(
+      bob,
+      (m) => m.type === 'participant-left' || (m.type === 'participant-list-update' && !participantIds(m).includes('alice')),
+      'participant-left, or a list without alice, for a replaced connection',
+    );
+
+    // The new connection works.
+    await alice2.expectReply('get-rtp-capabilities', undefined, 'rtp-capabilities');
+    await closeAll(alice2, bob);
+  });
+});
+
+test('a connection without auth gets a random peer id', T, async () => {
+  await withServer([], async (server) => {
+    const bob = await connectPeer(server, { auth: 'bob', channelId: 'room1' });
+    await nextParticipantList(bob, ['bob']);
+    const anon1 = await connectPeer(server, { channelId: 'room1' }, { label: 'anon1' });
+    const list1 = await anon1.next((m) => m.type === 'participant-list-update' && m.data?.length === 2, 2000, 'list of 2');
+    const id1 = participantIds(list1).find((id) => id !== 'bob');
+    assert.ok(typeof id1 === 'string' && id1.length > 0, JSON.stringify(list1));
+    assert.deepEqual(participantIds(await nextParticipantList(bob, ['bob', id1])), ['bob', id1].sort());
+
+    const anon2 = await connectPeer(server, { channelId: 'room1' }, { label: 'anon2' });
+    const list2 = await anon2.next((m) => m.type === 'participant-list-update' && m.data?.length === 3, 2000, 'list of 3');
+    const ids = participantIds(list2);
+    assert.equal(new Set(ids).size, 3, `three distinct ids: ${ids}`);
+    assert.ok(ids.includes('bob') && ids.includes(id1));
+    // anon1 is still connected: a random id never collides into a replacement.
+    assert.equal(anon1.isOpen, true);
+    await closeAll(bob, anon1, anon2);
+  });
+});
+
+test('create-transport: a valid request is served or answered unsupported', T, async () => {
+  await withServer([], async (server) => {
+    const alice = await connectPeer(server, { auth: 'alice', channelId: 'room1' });
+    const reply = await alice.request('create-transport', { direction: 'send' });
+    assert.ok(CREATE_TRANSPORT_OUTCOMES.includes(outcome(reply)), `create-transport answered ${JSON.stringify(reply)}`);
+    if (reply.type === 'transport-params') {
+      const p = reply.data;
+      assert.equal(typeof p.id, 'string');
+      assert.equal(typeof p.iceParameters?.usernameFragment, 'string');
+      assert.equal(typeof p.iceParameters?.password, 'string');
+      assert.ok(Array.isArray(p.iceCandidates) && p.iceCandidates.length > 0);
+      assert.ok(Array.isArray(p.dtlsParameters?.fingerprints) && p.dtlsParameters.fingerprints.length > 0);
+    } else {
+      assert.equal(reply.data.request, 'create-transport');
+    }
+    // Seed 004's name: the same outcome, under its own reply name.
+    const reply004 = await alice.request('create-webrtc-transport', { roomId: 'room1', direction: 'recv' });
+    const ok004 = reply004.type === 'create-webrtc-transport' ? 'transport-params' : outcome(reply004);
+    assert.ok(CREATE_TRANSPORT_OUTCOMES.includes(ok004), `create-webrtc-transport answered ${JSON.stringify(reply004)}`);
+    if (reply004.type === 'create-webrtc-transport') assert.equal(typeof reply004.data?.params?.id, 'string');
+    await alice.close();
+  });
+});
+
+test('SIGTERM: exit code 0 within 2000 ms, clients see close code 1001', T, async () => {
+  const server = await startServer([]);
+  let clients = [];
+  try {
+    const alice = await connectPeer(server, { auth: 'alice', channelId: 'room1' });
+    const bob = await connectPeer(server, { auth: 'bob', channelId: 'room1' });
+    const carol = await connectPeer(server, { auth: 'carol' });
+    clients = [alice, bob, carol];
+    await nextParticipantList(bob, ['alice', 'bob']);
+
+    const result = await server.stop({ timeoutMs: 2000 });
+    assert.equal(result.timedOut, false, `still running 2000 ms after SIGTERM\n${server.stderr()}`);
+    assert.equal(result.code, 0, `exit code ${result.code} signal ${result.signal}\n${server.stderr()}`);
+    assert.ok(result.elapsedMs <= 2000, `exit took ${result.elapsedMs} ms`);
+    for (const c of clients) {
+      const { code } = await c.closedWithin(2000);
+      assert.equal(code, 1001, `${c.label} close code`);
+    }
+  } finally {
+    await server.stop();
+    await closeAll(clients);
+  }
+});

@@ -1,0 +1,169 @@
+// Configuration: defaults, the documented conf/chorus.json, flags, and failures that
+// name the offending option.
+#include "app/config.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace chorus;
+
+namespace {
+
+result<app::cli_result> parse(std::vector<std::string> args) {
+  std::vector<const char*> argv{"chorus"};
+  for (auto& a : args)
+    argv.push_back(a.c_str());
+  return app::parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool same(const app::config& a, const app::config& b) {
+  return a.listen_host == b.listen_host && a.listen_port == b.listen_port &&
+         a.log_level == b.log_level && a.rtc_ip == b.rtc_ip &&
+         a.announced_ip == b.announced_ip && a.rtc_min_port == b.rtc_min_port &&
+         a.rtc_max_port == b.rtc_max_port &&
+         a.signaling.max_message_bytes == b.signaling.max_message_bytes &&
+         a.signaling.max_queued_bytes == b.signaling.max_queued_bytes &&
+         a.signaling.idle_timeout_ms == b.signaling.idle_timeout_ms &&
+         a.signaling.handshake_timeout_ms == b.signaling.handshake_timeout_ms &&
+         a.signaling.max_connections == b.signaling.max_connections &&
+         a.signaling.max_requests_in_flight == b.signaling.max_requests_in_flight &&
+         a.limits.max_rooms == b.limits.max_rooms &&
+         a.limits.max_peers_per_room == b.limits.max_peers_per_room &&
+         a.media_codecs.size() == b.media_codecs.size();
+}
+
+} // namespace
+
+TEST_CASE("no arguments: the embedded defaults") {
+  auto r = parse({});
+  REQUIRE(r.ok());
+  CHECK(r->action == app::cli_action::run);
+  CHECK(r->cfg.listen_host == "127.0.0.1");
+  CHECK(r->cfg.listen_port == 8080);
+  CHECK(r->cfg.rtc_min_port == 40000);
+  CHECK(r->cfg.rtc_max_port == 49999);
+  CHECK(r->cfg.media_codecs.size() == 5);
+}
+
+TEST_CASE("conf/chorus.json documents exactly the embedded defaults") {
+  auto text = read_file(std::string{CHORUS_SOURCE_DIR} + "/conf/chorus.json");
+  REQUIRE(!text.empty());
+  auto cfg = app::apply_config_json(text, app::config{});
+  REQUIRE_MESSAGE(cfg.ok(), (cfg.ok() ? "" : cfg.error()));
+  CHECK(same(*cfg, app::config{}));
+  for (size_t i = 0; i < cfg->media_codecs.size(); ++i) {
+    CAPTURE(i);
+    CHECK(cfg->media_codecs[i].mime_type == app::config{}.media_codecs[i].mime_type);
+    CHECK(cfg->media_codecs[i].parameters == app::config{}.media_codecs[i].parameters);
+  }
+}
+
+TEST_CASE("flags override the defaults") {
+  auto r = parse({"--listen", "0.0.0.0:9000", "--rtc-ip", "::1", "--announced-ip",
+                  "203.0.113.7", "--rtc-ports", "20000-20100", "--log-level", "debug"});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.listen_host == "0.0.0.0");
+  CHECK(r->cfg.listen_port == 9000);
+  CHECK(r->cfg.rtc_ip == "::1");
+  CHECK(r->cfg.announced_ip == "203.0.113.7");
+  CHECK(r->cfg.rtc_min_port == 20000);
+  CHECK(r->cfg.rtc_max_port == 20100);
+  CHECK(r->cfg.log_level == "debug");
+}
+
+TEST_CASE("listen accepts a bracketed IPv6 address and port 0") {
+  auto r = parse({"--listen", "[::1]:0"});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.listen_host == "::1");
+  CHECK(r->cfg.listen_port == 0);
+}
+
+TEST_CASE("--help") {
+  auto r = parse({"--listen", "bogus", "--help"});
+  REQUIRE(r.ok());
+  CHECK(r->action == app::cli_action::help);
+  CHECK(app::usage().find("--rtc-ports") != std::string::npos);
+}
+
+TEST_CASE("invalid flags fail naming the flag") {
+  struct tcase {
+    const char* name;
+    std::vector<std::string> args;
+    const char* expected;
+  };
+  std::vector<tcase> cases{
+    {"listen without port", {"--listen", "127.0.0.1"}, "--listen"},
+    {"listen with host name", {"--listen", "localhost:80"}, "--listen"},
+    {"listen port too large", {"--listen", "127.0.0.1:70000"}, "--listen"},
+    {"listen missing value", {"--listen"}, "--listen"},
+    {"rtc-ip not an address", {"--rtc-ip", "1.2.3"}, "--rtc-ip"},
+    {"rtc-ports reversed", {"--rtc-ports", "50000-40000"}, "--rtc-ports"},
+    {"rtc-ports privileged", {"--rtc-ports", "80-90"}, "--rtc-ports"},
+    {"rtc-ports not a range", {"--rtc-ports", "40000"}, "--rtc-ports"},
+    {"rtc-ports beyond 65535", {"--rtc-ports", "40000-70000"}, "--rtc-ports"},
+    {"log level unknown", {"--log-level", "loud"}, "--log-level"},
+    {"unknown flag", {"--frobnicate"}, "--frobnicate"},
+    {"config missing file", {"--config", "/nonexistent/chorus.json"}, "--config"},
+    {"config without value", {"--config"}, "--config"},
+  };
+  for (auto& c : cases) {
+    CAPTURE(c.name);
+    auto r = parse(c.args);
+    REQUIRE_FALSE(r.ok());
+    CHECK_MESSAGE(r.error().find(c.expected) != std::string::npos, r.error());
+  }
+}
+
+TEST_CASE("invalid configuration documents fail naming the option") {
+  struct tcase {
+    const char* name;
+    const char* json;
+    const char* expected;
+  };
+  std::vector<tcase> cases{
+    {"not JSON", "{", "JSON"},
+    {"not an object", "[]", "JSON"},
+    {"unknown top-level key", R"({"bogus": 1})", "bogus"},
+    {"unknown nested key", R"({"signaling": {"maxMessageByte": 1}})", "signaling.maxMessageByte"},
+    {"negative size", R"({"signaling": {"maxMessageBytes": -1}})", "signaling.maxMessageBytes"},
+    {"size too small", R"({"signaling": {"maxMessageBytes": 10}})", "signaling.maxMessageBytes"},
+    {"size as string", R"({"signaling": {"maxQueuedBytes": "1M"}})", "signaling.maxQueuedBytes"},
+    {"fractional timeout", R"({"signaling": {"idleTimeoutMs": 1.5}})", "signaling.idleTimeoutMs"},
+    {"zero rooms", R"({"limits": {"maxRooms": 0}})", "limits.maxRooms"},
+    {"limits not object", R"({"limits": 3})", "limits"},
+    {"bad listen", R"({"listen": "nowhere"})", "listen"},
+    {"bad log level", R"({"logLevel": "chatty"})", "logLevel"},
+    {"bad rtc ip", R"({"rtc": {"ip": "300.1.1.1"}})", "rtc.ip"},
+    {"bad port range", R"({"rtc": {"ports": "9-8"}})", "rtc.ports"},
+    {"unsupported codec", R"({"mediaCodecs": [{"kind": "video", "mimeType": "video/H265", "clockRate": 90000}]})", "mediaCodecs"},
+    {"empty codec list", R"({"mediaCodecs": []})", "mediaCodecs"},
+    {"codecs not array", R"({"mediaCodecs": {}})", "mediaCodecs"},
+  };
+  for (auto& c : cases) {
+    CAPTURE(c.name);
+    auto r = app::apply_config_json(c.json, app::config{});
+    REQUIRE_FALSE(r.ok());
+    CHECK_MESSAGE(r.error().find(c.expected) != std::string::npos, r.error());
+  }
+}
+
+TEST_CASE("a configuration document overrides only what it names") {
+  auto r = app::apply_config_json(R"({"signaling": {"maxQueuedBytes": 65536}, "limits": {"maxPeersPerRoom": 3}})",
+                                  app::config{});
+  REQUIRE(r.ok());
+  CHECK(r->signaling.max_queued_bytes == 65536);
+  CHECK(r->limits.max_peers_per_room == 3);
+  CHECK(r->signaling.max_message_bytes == 65536);
+  CHECK(r->listen_port == 8080);
+}
