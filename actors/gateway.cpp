@@ -53,17 +53,19 @@ net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor
       return nullptr;
     session_params params;
     std::string problem;
-    if (net::query_param(req.query, "auth", params.peer_id)) {
-      if (!valid_identifier(params.peer_id))
-        problem = "auth must be 1 to 128 printable bytes";
-    } else {
+    // Each present parameter must decode and be a valid identifier.
+    auto read = [&](const char* key, std::string& out) {
+      auto r = net::query_param(req.query, key, out);
+      if (r == net::query_lookup::absent)
+        return false;
+      if (r == net::query_lookup::malformed || !valid_identifier(out))
+        problem = std::string{key} + " must be 1 to 128 printable bytes, percent-encoded";
+      return true;
+    };
+    if (!read("auth", params.peer_id))
       params.peer_id = ids::uuid4();
-    }
-    if (net::query_param(req.query, "channelId", params.room_id) &&
-        !valid_identifier(params.room_id))
-      problem = "channelId must be 1 to 128 printable bytes";
-    if (net::query_param(req.query, "name", params.name) && !valid_identifier(params.name))
-      problem = "name must be 1 to 128 printable bytes";
+    read("channelId", params.room_id);
+    read("name", params.name);
     if (!problem.empty()) {
       LOG_DEBUG("gateway", req.remote << ": refused: " << problem);
       conn->close(close_bad_query, problem);

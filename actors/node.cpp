@@ -41,12 +41,11 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
         break;
       }
   });
-  // Rooms are linked (so that the node's exit ends them); a room's own end is handled by
-  // the down handler above. Any other exit request (shutdown) ends the node.
+  // Shutdown: end every room explicitly (rooms are monitored, not linked, so that a room
+  // closing or failing never takes the node down).
   self->set_exit_handler([self](caf::exit_msg& em) {
     for (auto& [id, room] : self->state.rooms)
-      if (room.address() == em.source)
-        return;
+      self->send_exit(room, em.reason);
     self->quit(em.reason);
   });
   return {
@@ -58,7 +57,8 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
           return make_error(protocol::error_code::limit_exceeded,
                             "this server has reached its limit of " +
                               std::to_string(st.ctx->settings.max_rooms) + " rooms");
-        auto room = spawn_room(self, cmd.room_id, st.ctx);
+        auto room = spawn_room(self->system(), caf::actor_cast<caf::actor>(self), cmd.room_id,
+                               st.ctx);
         self->monitor(room);
         it = st.rooms.emplace(cmd.room_id, room).first;
         st.ctx->counters->rooms.fetch_add(1);

@@ -7,7 +7,8 @@
 //   room_idle           <- from a room whose last peer left: the node asks it to close
 //                          (close_if_empty_atom, awaited so that no join can slip in
 //                          between) and forgets it.
-// Rooms are linked to the node: when the node exits (shutdown), they exit too.
+// Rooms are monitored, not linked: a room that closes or fails never ends the node. When
+// the node is told to exit (shutdown), it ends every room first.
 #pragma once
 
 #include "actors/context.hpp"

@@ -30,6 +30,11 @@ struct room_state {
   caf::actor node;
   std::vector<peer_entry> peers; // in join order
   static inline const char* name = "chorus.room";
+
+  ~room_state() {
+    if (ctx) // peers still present when the room ends (shutdown or failure)
+      ctx->counters->peers.fetch_sub(static_cast<int64_t>(peers.size()));
+  }
 };
 
 using room_actor = caf::stateful_actor<room_state>;
@@ -94,9 +99,10 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
   self->state.node = std::move(node);
   // Sessions are monitored: a session that ends is a departure.
   self->set_down_handler([self](caf::down_msg& dm) { remove_peer(self, dm.source); });
-  // Peers are linked: a peer that fails is a departure; the node's exit ends the room.
+  // Peers are linked: a peer that fails is a departure. The node's exit request
+  // (shutdown) ends the room, and through the links its peers.
   self->set_exit_handler([self](caf::exit_msg& em) {
-    if (em.source == self->state.node.address()) {
+    if (em.source == self->state.node.address() || !em.source) {
       self->quit(em.reason);
       return;
     }
@@ -174,11 +180,9 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
 
 } // namespace
 
-caf::actor spawn_room(caf::event_based_actor* parent, std::string room_id,
+caf::actor spawn_room(caf::actor_system& sys, caf::actor node, std::string room_id,
                       node_context_ptr ctx) {
-  caf::actor node = caf::actor_cast<caf::actor>(parent);
-  return parent->spawn<caf::linked>(room_impl, std::move(room_id), std::move(ctx),
-                                    std::move(node));
+  return sys.spawn(room_impl, std::move(room_id), std::move(ctx), std::move(node));
 }
 
 } // namespace chorus::actors

@@ -20,8 +20,8 @@
 
 namespace chorus::actors {
 
-// Spawns a room linked to `parent` (the node).
-caf::actor spawn_room(caf::event_based_actor* parent, std::string room_id,
+// Spawns a room reporting to `node`.
+caf::actor spawn_room(caf::actor_system& sys, caf::actor node, std::string room_id,
                       node_context_ptr ctx);
 
 } // namespace chorus::actors

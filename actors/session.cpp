@@ -123,6 +123,7 @@ void join(session_actor* self, std::string room_id, std::string name, bool has_c
         st.room_id = room_id;
         st.room = res.room;
         st.peer = res.peer;
+        self->monitor(st.room); // a room that fails ends its sessions
         if (meta)
           send_reply(self, *meta,
                      protocol::join_room_reply{room_id, st.peer_id,
@@ -250,6 +251,13 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
   st.display_name = std::move(params.name);
   st.ctx->counters->sessions.fetch_add(1);
   self->attach_functor([counters = st.ctx->counters] { counters->sessions.fetch_sub(1); });
+  self->set_down_handler([self](caf::down_msg& dm) {
+    if (dm.source == self->state.room.address()) {
+      LOG_WARN("session", "room of peer '" << self->state.peer_id << "' ended: "
+                                           << to_string(dm.reason));
+      close_connection(self, close_internal, "room closed");
+    }
+  });
   if (!params.room_id.empty())
     join(self, params.room_id, st.display_name, false, {}, std::nullopt);
   return {

@@ -589,7 +589,7 @@ bool url_decode(std::string_view in, std::string& out) {
   return true;
 }
 
-bool query_param(std::string_view query, std::string_view key, std::string& out) {
+query_lookup query_param(std::string_view query, std::string_view key, std::string& out) {
   while (!query.empty()) {
     auto amp = query.find('&');
     auto part = query.substr(0, amp);
@@ -597,13 +597,13 @@ bool query_param(std::string_view query, std::string_view key, std::string& out)
     auto k = part.substr(0, eq);
     if (k == key) {
       auto v = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
-      return url_decode(v, out);
+      return url_decode(v, out) ? query_lookup::found : query_lookup::malformed;
     }
     if (amp == std::string_view::npos)
       break;
     query.remove_prefix(amp + 1);
   }
-  return false;
+  return query_lookup::absent;
 }
 
 } // namespace chorus::net

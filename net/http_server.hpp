@@ -110,7 +110,9 @@ private:
 // Percent-decodes a query component ('+' is a space). Returns false on bad escapes.
 bool url_decode(std::string_view in, std::string& out);
 
-// Looks up `key` in a query string ("a=1&b=2"), decoded. Returns false when absent.
-bool query_param(std::string_view query, std::string_view key, std::string& out);
+enum class query_lookup { absent, found, malformed };
+
+// Looks up `key` in a query string ("a=1&b=2") and percent-decodes its value.
+query_lookup query_param(std::string_view query, std::string_view key, std::string& out);
 
 } // namespace chorus::net

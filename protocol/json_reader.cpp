@@ -92,20 +92,6 @@ std::string join(std::string_view parent, std::size_t index) {
   return out;
 }
 
-std::string_view type_name_of(const rapidjson::Value& v) noexcept {
-  if (v.IsNull())
-    return "null";
-  if (v.IsBool())
-    return "a boolean";
-  if (v.IsNumber())
-    return "a number";
-  if (v.IsString())
-    return "a string";
-  if (v.IsArray())
-    return "an array";
-  return "an object";
-}
-
 bool read_text(const rapidjson::Value& v, const std::string& path, std::size_t min,
                std::size_t max, std::string& out, issue& err) {
   if (err.failed)
@@ -234,8 +220,8 @@ std::string parse_text(std::string_view text, rapidjson::Document& doc) {
                              rapidjson::kParseValidateEncodingFlag;
   doc.Parse<flags>(text.data(), text.size());
   if (doc.HasParseError())
-    return std::string(rapidjson::GetParseError_En(doc.GetParseError())) + " at offset " +
-           std::to_string(doc.GetErrorOffset());
+    return std::string(rapidjson::GetParseError_En(doc.GetParseError())) + " (offset " +
+           std::to_string(doc.GetErrorOffset()) + ")";
   return {};
 }
 

@@ -30,8 +30,6 @@ struct issue {
 std::string join(std::string_view parent, std::string_view key);
 std::string join(std::string_view parent, std::size_t index);
 
-std::string_view type_name_of(const rapidjson::Value& v) noexcept;
-
 // Value checks: on failure they record "<path> must be ..." in `err` and return false.
 bool read_text(const rapidjson::Value& v, const std::string& path, std::size_t min,
                std::size_t max, std::string& out, issue& err);

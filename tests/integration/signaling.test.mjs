@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { loadDevice } from './lib/device.mjs';
-import { httpGet } from './lib/http.mjs';
+import { httpGet, waitForNoPeers } from './lib/http.mjs';
 import { startServer, withServer } from './lib/server.mjs';
 import { closeAll, connectPeer, isEvent, nextParticipantList, participantIds } from './lib/ws_client.mjs';
 
@@ -42,6 +42,17 @@ test('GET /healthz answers 200 with status ok', T, async () => {
     assert.equal(res.status, 200, res.body);
     assert.match(String(res.headers['content-type']), /json/);
     assert.equal(res.json?.status, 'ok', res.body);
+  });
+});
+
+test('GET / serves the page', T, async () => {
+  await withServer([], async (server) => {
+    const res = await httpGet(`${server.url}/`);
+    assert.equal(res.status, 200);
+    assert.match(String(res.headers['content-type']), /text\/html/);
+    assert.match(res.body, /<html/i);
+    const missing = await httpGet(`${server.url}/no-such-page`);
+    assert.equal(missing.status, 404);
   });
 });
 
@@ -104,6 +115,7 @@ test('peers of a room see each other in participant-list-update, and who left', 
     await nextParticipantList(bob, ['bob']);
     await assertNoneQueued(dave, (m) => isEvent(m), 'events of another room');
     await closeAll(bob, dave);
+    await waitForNoPeers(server);
   });
 });
 
@@ -181,6 +193,7 @@ test('a second connection with the same peer id replaces the first (4001)', T, a
     // The new connection works.
     await alice2.expectReply('get-rtp-capabilities', undefined, 'rtp-capabilities');
     await closeAll(alice2, bob);
+    await waitForNoPeers(server);
   });
 });
 

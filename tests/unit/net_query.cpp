@@ -36,15 +36,16 @@ TEST_CASE("url_decode table") {
 }
 
 TEST_CASE("query_param table") {
+  using chorus::net::query_lookup;
   std::string v;
-  CHECK(query_param("auth=alice&channelId=room%201", "channelId", v));
+  CHECK(query_param("auth=alice&channelId=room%201", "channelId", v) == query_lookup::found);
   CHECK(v == "room 1");
-  CHECK(query_param("auth=alice&channelId=room1", "auth", v));
+  CHECK(query_param("auth=alice&channelId=room1", "auth", v) == query_lookup::found);
   CHECK(v == "alice");
-  CHECK_FALSE(query_param("auth=alice", "channelId", v));
-  CHECK_FALSE(query_param("", "auth", v));
-  CHECK(query_param("auth", "auth", v)); // present without value
+  CHECK(query_param("auth=alice", "channelId", v) == query_lookup::absent);
+  CHECK(query_param("", "auth", v) == query_lookup::absent);
+  CHECK(query_param("auth", "auth", v) == query_lookup::found); // present without value
   CHECK(v.empty());
-  CHECK_FALSE(query_param("xauth=1", "auth", v)); // no prefix matches
-  CHECK_FALSE(query_param("auth=%zz", "auth", v)); // bad escape is refused
+  CHECK(query_param("xauth=1", "auth", v) == query_lookup::absent); // no prefix matches
+  CHECK(query_param("auth=%zz", "auth", v) == query_lookup::malformed);
 }

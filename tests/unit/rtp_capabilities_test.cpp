@@ -172,7 +172,8 @@ TEST_CASE("router capabilities from the default codecs") {
 }
 
 TEST_CASE("router capabilities: mimeType matches case-insensitively, keeps canonical case") {
-  auto caps = generate_router_capabilities({video("video/vp8"), {media_kind::audio, "AUDIO/OPUS", 48000, 2, {}}});
+  auto caps = generate_router_capabilities(
+    {video("video/vp8"), {media_kind::audio, "AUDIO/OPUS", 48000, 2, {}}});
   REQUIRE_MESSAGE(caps.ok(), caps.error());
   CHECK(caps->codecs[0].mime_type == "video/VP8");
   CHECK(caps->codecs[1].mime_type == "video/rtx");
@@ -260,7 +261,7 @@ TEST_CASE("router capabilities: failures name the codec") {
      "parameter names must not be empty"},
   };
   for (const auto& c : cases) {
-    INFO("case: " << c.name);
+    INFO("case: " << std::string(c.name));
     auto caps = generate_router_capabilities(c.codecs);
     REQUIRE_FALSE(caps.ok());
     CHECK_MESSAGE(caps.error().find(c.message) != std::string::npos, caps.error());

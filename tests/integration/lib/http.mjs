@@ -36,3 +36,21 @@ export function httpGet(url, { timeoutMs = 2000, headers = {} } = {}) {
     });
   });
 }
+
+// Waits (bounded) until /healthz reports no peers and no sessions, i.e. nothing of the
+// test's connections is left in the server. Counters /healthz does not report are not
+// checked. Resolves the last /healthz body.
+export async function waitForNoPeers(server, { timeoutMs = 3000, intervalMs = 20 } = {}) {
+  const deadline = performance.now() + timeoutMs;
+  let last;
+  for (;;) {
+    const res = await httpGet(`${server.url}/healthz`);
+    last = res.json ?? {};
+    const busy = ['peers', 'sessions'].filter((k) => typeof last[k] === 'number' && last[k] !== 0);
+    if (res.status === 200 && busy.length === 0) return last;
+    if (performance.now() > deadline) {
+      throw new Error(`/healthz still reports ${busy.map((k) => `${k}=${last[k]}`).join(', ') || `HTTP ${res.status}`} after ${timeoutMs} ms: ${res.body}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

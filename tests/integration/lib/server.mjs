@@ -93,6 +93,7 @@ export async function runChorus(args, { timeoutMs = 2000, env = {} } = {}) {
   const stderr = new Tail();
   child.stdout.on('data', (d) => stdout.push(d));
   child.stderr.on('data', (d) => stderr.push(d));
+  const drained = Promise.all([once(child.stdout, 'close'), once(child.stderr, 'close')]);
   let timedOut = false;
   const result = await withTimeout(exited, timeoutMs, () => {
     timedOut = true;
@@ -100,11 +101,7 @@ export async function runChorus(args, { timeoutMs = 2000, env = {} } = {}) {
     return exited;
   });
   // Let the pipes deliver what was written before exit (bounded: they close with the process).
-  await withTimeout(
-    Promise.all([once(child.stdout, 'close'), once(child.stderr, 'close')]),
-    1000,
-    () => undefined,
-  );
+  await withTimeout(drained, 1000, () => undefined);
   if (result.error) throw new Error(`cannot run ${CHORUS_BIN}: ${result.error.message}`);
   return {
     code: result.code,
@@ -230,10 +227,16 @@ export async function withServer(args, body, options = {}) {
   }
 }
 
+// Temporary directories, removed when the test process exits.
+const tempDirs = [];
+process.on('exit', () => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 // A temporary directory removed when the test process exits.
 export function tempDir(prefix = 'chorus-test-') {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  tempDirs.push(dir);
   return dir;
 }
 

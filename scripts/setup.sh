@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 machine for Chorus and builds it. Idempotent, and quick when
+# everything is already there:
+#   1. Debian packages (apt-get update/install only when one is missing),
+#   2. Node.js + npm from Debian, only when `node` is not on PATH,
+#   3. `npm ci` when node_modules is missing or older than package-lock.json,
+#   4. CMake configure + build into build/.
+# Runs as root (or with sudo available), needs no standard input (CI=true is fine), and
+# touches the network only for Debian's apt repositories and the npm registry.
+#
+# Executed: does all of the above. Sourced (scripts/run.sh, scripts/test.sh): only defines
+# the functions chorus_setup, chorus_build and chorus_setup_and_build.
+
+set -euo pipefail
+
+CHORUS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CHORUS_BUILD_DIR="${CHORUS_BUILD_DIR:-$CHORUS_ROOT/build}"
+
+CHORUS_APT_PACKAGES=(
+  build-essential cmake pkg-config ccache
+  libcaf-dev libboost-dev libssl-dev libsrtp2-dev libusrsctp-dev rapidjson-dev doctest-dev
+)
+
+chorus_log() {
+  printf '[setup] %s\n' "$*" >&2
+}
+
+# Packages of "$@" that dpkg does not report as installed.
+chorus_missing_packages() {
+  local pkg status
+  for pkg in "$@"; do
+    status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+    if [[ "$status" != "install ok installed" ]]; then
+      printf '%s\n' "$pkg"
+    fi
+  done
+}
+
+chorus_as_root() {
+  if [[ "$(id -u)" -eq 0 ]]; then
+    "$@"
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo -n "$@"
+  else
+    chorus_log "need root to run: $*"
+    return 1
+  fi
+}
+
+chorus_install_packages() {
+  local wanted=("${CHORUS_APT_PACKAGES[@]}")
+  if ! command -v node >/dev/null 2>&1; then
+    wanted+=(nodejs npm)
+  elif ! command -v npm >/dev/null 2>&1; then
+    chorus_log "node is on PATH ($(command -v node)) but npm is not: install npm for that node"
+    return 1
+  fi
+  local missing
+  mapfile -t missing < <(chorus_missing_packages "${wanted[@]}")
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    return 0
+  fi
+  chorus_log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  chorus_as_root apt-get update -q </dev/null
+  chorus_as_root apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+  hash -r
+}
+
+# `npm ci` when node_modules is missing or older than package-lock.json. npm records each
+# install in node_modules/.package-lock.json, which is what is compared.
+chorus_install_node_modules() {
+  local lock="$CHORUS_ROOT/package-lock.json"
+  local stamp="$CHORUS_ROOT/node_modules/.package-lock.json"
+  if [[ ! -f "$lock" ]]; then
+    chorus_log "no package-lock.json: skipping npm ci"
+    return 0
+  fi
+  if [[ -d "$CHORUS_ROOT/node_modules" && -f "$stamp" && ! "$lock" -nt "$stamp" ]]; then
+    return 0
+  fi
+  chorus_log "npm ci"
+  (cd "$CHORUS_ROOT" && npm ci --no-audit --no-fund </dev/null)
+  # npm ci keeps the lock's mtime; make sure the stamp is newer so the next run is quick.
+  [[ -f "$stamp" ]] && touch "$stamp"
+  return 0
+}
+
+chorus_setup() {
+  chorus_install_packages
+  chorus_install_node_modules
+}
+
+# Configure (cheap when cached; it also picks up a node_modules that appeared) and build.
+chorus_build() {
+  cmake -S "$CHORUS_ROOT" -B "$CHORUS_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+  cmake --build "$CHORUS_BUILD_DIR" -j2
+}
+
+# Setup and build under a lock, so that two scripts started together never build at once.
+chorus_setup_and_build() {
+  mkdir -p "$CHORUS_BUILD_DIR"
+  if command -v flock >/dev/null 2>&1; then
+    (
+      flock 9
+      chorus_setup
+      chorus_build
+    ) 9>"$CHORUS_BUILD_DIR/.setup.lock"
+  else
+    chorus_setup
+    chorus_build
+  fi
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  chorus_setup_and_build
+fi

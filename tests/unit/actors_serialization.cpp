@@ -1,0 +1,145 @@
+// Every message type that crosses actors must survive CAF's binary serialization (the
+// wire format of CAF remoting), field by field.
+#include "actors/messages.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/type_erased_value.hpp>
+#include <caf/uniform_type_info_map.hpp>
+
+#include <doctest/doctest.h>
+
+using namespace chorus;
+
+namespace {
+
+// No execution context is needed for these types (they hold no actor handles).
+template <class T>
+T round_trip(T x) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  auto err = sink(x);
+  REQUIRE_FALSE(err);
+  T y;
+  caf::binary_deserializer source{nullptr, buf};
+  err = source(y);
+  REQUIRE_FALSE(err);
+  CHECK(source.remaining() == 0);
+  return y;
+}
+
+rtp::rtp_parameters chromium_like_parameters() {
+  rtp::rtp_parameters p;
+  p.mid = "0";
+  rtp::codec_parameters vp8;
+  vp8.mime_type = "video/VP8";
+  vp8.payload_type = 96;
+  vp8.clock_rate = 90000;
+  vp8.rtcp_feedback = {{"goog-remb", ""}, {"transport-cc", ""}, {"ccm", "fir"}, {"nack", ""},
+                       {"nack", "pli"}};
+  rtp::codec_parameters rtx;
+  rtx.mime_type = "video/rtx";
+  rtx.payload_type = 97;
+  rtx.clock_rate = 90000;
+  rtx.parameters = {{"apt", "96", true}};
+  p.codecs = {vp8, rtx};
+  p.header_extensions = {{"urn:ietf:params:rtp-hdrext:sdes:mid", 9, false, {}},
+                         {"http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time", 2,
+                          false, {}}};
+  rtp::encoding_parameters enc;
+  enc.ssrc = 0xdeadbeef;
+  enc.rtx_ssrc = 0x01020304;
+  enc.scalability_mode = "L1T3";
+  enc.max_bitrate = 1500000;
+  enc.scale_resolution_down_by = 2.0;
+  p.encodings = {enc};
+  p.rtcp = {"abcdEFGH", true};
+  return p;
+}
+
+} // namespace
+
+TEST_CASE("rtp_parameters round trip") {
+  auto p = chromium_like_parameters();
+  CHECK(round_trip(p) == p);
+}
+
+TEST_CASE("rtp_capabilities round trip") {
+  rtp::rtp_capabilities caps;
+  rtp::codec_capability opus;
+  opus.kind = rtp::media_kind::audio;
+  opus.mime_type = "audio/opus";
+  opus.preferred_payload_type = 100;
+  opus.clock_rate = 48000;
+  opus.channels = 2;
+  opus.parameters = {{"useinbandfec", "1", true}, {"profile-level-id", "42e01f", false}};
+  opus.rtcp_feedback = {{"nack", ""}, {"transport-cc", ""}};
+  caps.codecs = {opus};
+  caps.header_extensions = {{rtp::media_kind::video, "urn:3gpp:video-orientation", 11, false,
+                             rtp::hdrext_direction::recvonly}};
+  CHECK(round_trip(caps) == caps);
+}
+
+TEST_CASE("requests round trip") {
+  protocol::produce_request pr;
+  pr.room_id = "room";
+  pr.transport_id = "t1";
+  pr.kind = rtp::media_kind::video;
+  pr.rtp_parameters = chromium_like_parameters();
+  pr.app_data = R"({"source":"camera"})";
+  pr.paused = true;
+  auto pr2 = round_trip(pr);
+  CHECK(pr2.room_id == pr.room_id);
+  CHECK(pr2.transport_id == pr.transport_id);
+  CHECK(pr2.kind == pr.kind);
+  CHECK(pr2.rtp_parameters == pr.rtp_parameters);
+  CHECK(pr2.app_data == pr.app_data);
+  CHECK(pr2.paused);
+
+  protocol::connect_transport_request ct;
+  ct.transport_id = "t2";
+  ct.dtls_parameters.role = net::dtls_role::client;
+  ct.dtls_parameters.fingerprints = {{"sha-256", "AB:CD"}};
+  auto ct2 = round_trip(ct);
+  CHECK(ct2.dtls_parameters == ct.dtls_parameters);
+
+  protocol::consumer_request cr{"room", protocol::consumer_op::get_stats, "c1"};
+  auto cr2 = round_trip(cr);
+  CHECK(cr2.op == protocol::consumer_op::get_stats);
+  CHECK(cr2.consumer_id == "c1");
+}
+
+TEST_CASE("events and internal messages round trip") {
+  protocol::participant_list_update_event ev;
+  ev.participants = {{"alice", "Alice", false, true}, {"bob", "Bob", true, false}};
+  CHECK(round_trip(ev).participants == ev.participants);
+
+  actors::peer_update upd{"alice", "Alice B.", true, {}};
+  auto upd2 = round_trip(upd);
+  CHECK(upd2.name == "Alice B.");
+  CHECK(upd2.has_rtp_capabilities);
+
+  actors::ws_text t{std::string(70000, 'x')};
+  CHECK(round_trip(t).text == t.text);
+}
+
+TEST_CASE("every message type registers") {
+  caf::actor_system_config cfg;
+  actors::register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  for (auto name : {"chorus::join_command", "chorus::produce_request",
+                    "chorus::participant_list_update_event", "chorus::consumer_params_reply"})
+    CHECK_MESSAGE(sys.types().make_value(name) != nullptr, name);
+}
+
+TEST_CASE("chorus errors carry code and message") {
+  auto err = actors::make_error(protocol::error_code::unknown_transport, "no transport 'x'");
+  auto info = actors::to_error_info(err);
+  CHECK(info.code == protocol::error_code::unknown_transport);
+  CHECK(info.message == "no transport 'x'");
+  auto foreign = actors::to_error_info(caf::make_error(caf::sec::request_timeout));
+  CHECK(foreign.code == protocol::error_code::internal);
+  CHECK(foreign.message == "the request timed out");
+}
