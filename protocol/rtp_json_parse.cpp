@@ -129,6 +129,11 @@ rtp::codec_capability read_codec_capability(const Value& v, const std::string& p
   object_reader r(v, path, err);
   rtp::codec_capability c;
   read_mime_type(r, c.mime_type, c.kind);
+  // `kind` is optional (mediasoup-client derives it) but must agree with the mimeType.
+  std::string kind_text;
+  rtp::media_kind kind{};
+  if (r.text("kind", kind_text, false) && (!parse_kind(kind_text, kind) || kind != c.kind))
+    r.fail("kind", "must be \"audio\" or \"video\", matching mimeType");
   r.integer("preferredPayloadType", c.preferred_payload_type, true, 0, 127);
   read_clock_and_channels(r, c.kind, c.clock_rate, c.channels);
   read_params(r, c.parameters, err);
