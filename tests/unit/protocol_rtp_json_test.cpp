@@ -336,8 +336,9 @@ TEST_CASE("rtpCapabilities: router capabilities round trip and render like media
 }
 
 TEST_CASE("rtpCapabilities: a device's capabilities parse; kind comes from mimeType") {
+  // `kind` may be given (it must then agree) or left out; the mimeType decides.
   auto caps = parse_rtp_capabilities(
-    parse(R"({"codecs":[{"mimeType":"Video/VP8","kind":"audio","preferredPayloadType":101,)"
+    parse(R"({"codecs":[{"mimeType":"Video/VP8","kind":"video","preferredPayloadType":101,)"
           R"("clockRate":90000,"channels":2}],"headerExtensions":[{"kind":"video",)"
           R"("uri":"urn:ietf:params:rtp-hdrext:toffset","preferredId":12}]})"),
     "rtpCapabilities");
