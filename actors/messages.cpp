@@ -48,6 +48,8 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<peer_update>("chorus::peer_update")
     .add_message_type<join_result>("chorus::join_result")
     .add_message_type<room_idle>("chorus::room_idle")
+    .add_message_type<transport_closed>("chorus::transport_closed")
+    .add_message_type<net::packet_batch>("chorus::packet_batch")
     .add_message_type<rtp::rtp_capabilities>("chorus::rtp_capabilities")
     .add_message_type<rtp::rtp_parameters>("chorus::rtp_parameters")
     .add_message_type<net::dtls_parameters>("chorus::dtls_parameters")

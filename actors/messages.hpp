@@ -23,6 +23,7 @@ namespace chorus::actors {
 using close_if_empty_atom = caf::atom_constant<caf::atom("clsifempty")>;
 using replaced_atom = caf::atom_constant<caf::atom("replaced")>;
 using peer_lost_atom = caf::atom_constant<caf::atom("peerlost")>;
+using transport_tick_atom = caf::atom_constant<caf::atom("trtick")>;
 
 // ---- session <- WebSocket edge -----------------------------------------------------------
 struct ws_text {
@@ -65,6 +66,12 @@ struct room_idle {
   std::string room_id;
 };
 
+// transport -> peer: the transport ended on its own (ICE consent lost, DTLS failed).
+struct transport_closed {
+  std::string transport_id;
+  std::string reason;
+};
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ws_text& x) {
   return f(caf::meta::type_name("ws_text"), x.text);
@@ -94,6 +101,10 @@ typename Inspector::result_type inspect(Inspector& f, join_result& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, room_idle& x) {
   return f(caf::meta::type_name("room_idle"), x.room_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, transport_closed& x) {
+  return f(caf::meta::type_name("transport_closed"), x.transport_id, x.reason);
 }
 
 // ---- errors ---------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 #pragma once
 
 #include "net/dtls_parameters.hpp"
+#include "net/ice_server.hpp"
+#include "net/media_io.hpp"
 #include "protocol/errors.hpp"
 #include "protocol/messages.hpp"
 #include "rtp/rtp_parameters.hpp"
@@ -80,6 +82,27 @@ typename Inspector::result_type inspect(Inspector& f, dtls_fingerprint& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, dtls_parameters& x) {
   return f(caf::meta::type_name("dtls_parameters"), x.role, x.fingerprints);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, transport_address& x) {
+  return f(caf::meta::type_name("transport_address"), x.family, x.bytes, x.port);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ice_tuple& x) {
+  return f(caf::meta::type_name("ice_tuple"), x.protocol, x.remote, x.connection_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, inbound_packet& x) {
+  return f(caf::meta::type_name("inbound_packet"), x.source, x.offset, x.size,
+           x.connection_closed);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, packet_batch& x) {
+  return f(caf::meta::type_name("packet_batch"), x.data, x.packets);
 }
 
 } // namespace chorus::net

@@ -119,6 +119,14 @@ result<config> validate(config cfg) {
     return fail("rtc.announcedIp", "too long");
   if (cfg.rtc_min_port < 1024 || cfg.rtc_min_port > cfg.rtc_max_port)
     return fail("rtc.ports", "must be MIN-MAX with 1024 <= MIN <= MAX <= 65535");
+  if ((cfg.rtc_ip == "0.0.0.0" || cfg.rtc_ip == "::") && cfg.announced_ip.empty())
+    return fail("rtc.announcedIp",
+                "required when rtc.ip is a wildcard address (flag --announced-ip)");
+  if (cfg.rtc.single_port != 0 && cfg.rtc.single_port < 1024)
+    return fail("rtc.singlePort", "must be 0 (a port per transport) or 1024 .. 65535");
+  if (cfg.rtc.dtls_certificate_file.empty() != cfg.rtc.dtls_private_key_file.empty())
+    return fail("rtc.dtlsCertificateFile",
+                "rtc.dtlsCertificateFile and rtc.dtlsPrivateKeyFile go together");
   if (cfg.media_codecs.empty())
     return fail("mediaCodecs", "must list at least one codec");
   auto caps = rtp::generate_router_capabilities(cfg.media_codecs);
@@ -147,8 +155,27 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     auto& rtc = it->value;
     if (!rtc.IsObject())
       return fail("rtc", "must be an object");
-    if (auto e = check_keys(rtc, "rtc.", {"ip", "announcedIp", "ports"}); !e.empty())
+    if (auto e = check_keys(rtc, "rtc.",
+                            {"ip", "announcedIp", "ports", "singlePort", "iceConsentTimeoutMs",
+                             "iceDisconnectedTimeoutMs", "dtlsHandshakeTimeoutMs",
+                             "dtlsCertificateFile", "dtlsPrivateKeyFile"});
+        !e.empty())
       return failure{e};
+    uint32_t single = cfg.rtc.single_port;
+    for (auto e : {read_uint(rtc, "singlePort", "rtc.singlePort", 0, 65535, single),
+                   read_uint(rtc, "iceConsentTimeoutMs", "rtc.iceConsentTimeoutMs", 1000,
+                             3600000, cfg.rtc.ice_consent_timeout_ms),
+                   read_uint(rtc, "iceDisconnectedTimeoutMs", "rtc.iceDisconnectedTimeoutMs", 0,
+                             3600000, cfg.rtc.ice_disconnected_timeout_ms),
+                   read_uint(rtc, "dtlsHandshakeTimeoutMs", "rtc.dtlsHandshakeTimeoutMs", 1000,
+                             600000, cfg.rtc.dtls_handshake_timeout_ms),
+                   read_string(rtc, "dtlsCertificateFile", "rtc.dtlsCertificateFile",
+                               cfg.rtc.dtls_certificate_file),
+                   read_string(rtc, "dtlsPrivateKeyFile", "rtc.dtlsPrivateKeyFile",
+                               cfg.rtc.dtls_private_key_file)})
+      if (!e.empty())
+        return failure{e};
+    cfg.rtc.single_port = static_cast<uint16_t>(single);
     if (auto e = read_string(rtc, "ip", "rtc.ip", cfg.rtc_ip); !e.empty())
       return failure{e};
     if (auto e = read_string(rtc, "announcedIp", "rtc.announcedIp", cfg.announced_ip);
@@ -263,6 +290,11 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
     } else if (flag == "--rtc-ports") {
       if (!value(v) || !parse_port_range(v, out.cfg.rtc_min_port, out.cfg.rtc_max_port))
         return fail("--rtc-ports", "expects MIN-MAX with 1024 <= MIN <= MAX <= 65535");
+    } else if (flag == "--rtc-single-port") {
+      uint32_t port = 0;
+      if (!value(v) || !parse_u32(v, port) || (port != 0 && port < 1024) || port > 65535)
+        return fail("--rtc-single-port", "expects a PORT from 1024 to 65535 (0: off)");
+      out.cfg.rtc.single_port = static_cast<uint16_t>(port);
     } else if (flag == "--log-level") {
       log::level lvl;
       if (!value(v) || !log::parse_level(v, lvl))
@@ -291,7 +323,10 @@ Options:
                          port 0 picks a free port)
   --rtc-ip IP            address the media sockets listen on (default 127.0.0.1)
   --announced-ip IP      address announced in ICE candidates (default: --rtc-ip)
-  --rtc-ports MIN-MAX    UDP/TCP port range for media (default 40000-49999)
+  --rtc-ports MIN-MAX    UDP/TCP port range for media, a port pair per transport
+                         (default 40000-49999)
+  --rtc-single-port PORT one UDP and one TCP port shared by all transports (default
+                         0: off)
   --log-level LEVEL      trace, debug, info, warn, error or off (default info)
   --help                 this text
 

@@ -27,6 +27,15 @@ struct limits_config {
   uint32_t max_peers_per_room = 500;
 };
 
+struct rtc_config {
+  uint16_t single_port = 0;                 // 0: a port per transport from the range
+  uint32_t ice_consent_timeout_ms = 30000;   // no valid check -> disconnected
+  uint32_t ice_disconnected_timeout_ms = 30000; // disconnected -> transport closed
+  uint32_t dtls_handshake_timeout_ms = 30000;
+  std::string dtls_certificate_file; // PEM; empty: generate one at start
+  std::string dtls_private_key_file;
+};
+
 struct config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
@@ -35,6 +44,7 @@ struct config {
   std::string announced_ip; // empty: announce rtc_ip
   uint16_t rtc_min_port = 40000;
   uint16_t rtc_max_port = 49999;
+  rtc_config rtc;
   signaling_config signaling;
   limits_config limits;
   std::vector<rtp::media_codec_config> media_codecs = rtp::default_media_codecs();

@@ -6,7 +6,10 @@
 #include "app/config.hpp"
 #include "app/web_assets.hpp"
 #include "common/log.hpp"
+#include "net/dtls_certificate.hpp"
+#include "net/dtls_engine.hpp"
 #include "net/http_server.hpp"
+#include "net/media_io.hpp"
 #include "protocol/rtp_json.hpp"
 
 #include <caf/actor_system.hpp>
@@ -16,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <ctime>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -28,6 +32,26 @@ namespace {
 constexpr auto shutdown_grace = std::chrono::milliseconds(1000);
 constexpr auto shutdown_deadline = std::chrono::milliseconds(1800);
 
+// Counters of the shared media sockets: what was dropped before reaching any transport.
+std::string media_json(const actors::node_context& ctx) {
+  if (!ctx.media_io)
+    return {};
+  auto m = ctx.media_io->stats();
+  auto field = [](const char* name, uint64_t v) {
+    return std::string{"\""} + name + "\":" + std::to_string(v);
+  };
+  return ",\"media\":{" + field("unknownSourceDropped", m.unknown_source_dropped) + "," +
+         field("truncatedDropped", m.truncated_dropped) + "," +
+         field("tuplesBound", m.tuples_bound) + "," + field("tuplesEvicted", m.tuples_evicted) +
+         "," + field("tcpConnectionsAccepted", m.tcp_connections_accepted) + "," +
+         field("tcpConnectionsRefused", m.tcp_connections_refused) + "," +
+         field("tcpBindTimeouts", m.tcp_bind_timeouts) + "," +
+         field("tcpBindFailures", m.tcp_bind_failures) + "," +
+         field("tcpConnectionsClosed", m.tcp_connections_closed) + "," +
+         field("receiveErrors", m.receive_errors) + "," +
+         field("endpointsOpen", m.endpoints_open) + "}";
+}
+
 std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::time_point start) {
   auto& c = *ctx.counters;
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -36,7 +60,8 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
   return "{\"status\":\"ok\",\"uptimeMs\":" + std::to_string(uptime) +
          ",\"rooms\":" + std::to_string(c.rooms.load()) +
          ",\"peers\":" + std::to_string(c.peers.load()) +
-         ",\"sessions\":" + std::to_string(c.sessions.load()) + "}";
+         ",\"sessions\":" + std::to_string(c.sessions.load()) +
+         ",\"transports\":" + std::to_string(c.transports.load()) + media_json(ctx) + "}";
 }
 
 // Ends the process if shutdown hangs: a bug, reported with a distinct exit code.
@@ -95,6 +120,43 @@ int main(int argc, char** argv) {
   ctx->settings.max_requests_in_flight = cfg.signaling.max_requests_in_flight;
   ctx->router_capabilities_json = protocol::to_json(*caps);
 
+  // DTLS: one certificate for the node, loaded or generated.
+  auto cert = cfg.rtc.dtls_certificate_file.empty()
+                ? net::dtls_certificate::generate(static_cast<int64_t>(std::time(nullptr)))
+                : net::dtls_certificate::load_pem_files(cfg.rtc.dtls_certificate_file,
+                                                        cfg.rtc.dtls_private_key_file);
+  if (!cert) {
+    std::fprintf(stderr, "chorus: rtc.dtlsCertificateFile: %s\n", cert.error().c_str());
+    return 2;
+  }
+  auto dtls_ctx =
+    net::dtls_context::create(std::make_shared<const net::dtls_certificate>(std::move(*cert)));
+  if (!dtls_ctx) {
+    std::fprintf(stderr, "chorus: DTLS: %s\n", dtls_ctx.error().c_str());
+    return 2;
+  }
+  ctx->dtls_context = *dtls_ctx;
+  ctx->transport.announced_address = cfg.announced_ip.empty() ? cfg.rtc_ip : cfg.announced_ip;
+  ctx->transport.ice_consent_timeout_ms = cfg.rtc.ice_consent_timeout_ms;
+  ctx->transport.ice_disconnected_timeout_ms = cfg.rtc.ice_disconnected_timeout_ms;
+  ctx->transport.dtls_handshake_timeout_ms = cfg.rtc.dtls_handshake_timeout_ms;
+
+  // Media sockets: a port pair per transport, or one shared port.
+  net::media_io_options media_opts;
+  media_opts.listen_ip = cfg.rtc_ip;
+  media_opts.min_port = cfg.rtc_min_port;
+  media_opts.max_port = cfg.rtc_max_port;
+  media_opts.single_port = cfg.rtc.single_port != 0;
+  media_opts.single_port_number = cfg.rtc.single_port;
+  ctx->media_io = std::make_shared<net::media_io>(media_opts);
+  try {
+    ctx->media_io->start();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "chorus: %s: %s\n",
+                 media_opts.single_port ? "--rtc-single-port" : "--rtc-ip", e.what());
+    return 1;
+  }
+
   int exit_code = 0;
   {
     std::optional<shutdown_watchdog> watchdog; // declared first: outlives the teardown
@@ -139,9 +201,14 @@ int main(int argc, char** argv) {
                                                                 : cfg.listen_host;
     std::printf("chorus listening on http://%s:%u\n", host.c_str(), port);
     std::fflush(stdout);
-    LOG_INFO("main", "ready: signaling on " << host << ":" << port << ", media on "
-                                            << cfg.rtc_ip << " ports " << cfg.rtc_min_port
-                                            << "-" << cfg.rtc_max_port);
+    if (cfg.rtc.single_port != 0)
+      LOG_INFO("main", "ready: signaling on " << host << ":" << port << ", media on "
+                                              << cfg.rtc_ip << " port " << cfg.rtc.single_port
+                                              << " (udp+tcp, shared)");
+    else
+      LOG_INFO("main", "ready: signaling on " << host << ":" << port << ", media on "
+                                              << cfg.rtc_ip << " ports " << cfg.rtc_min_port
+                                              << "-" << cfg.rtc_max_port);
     server.run();
     watchdog.emplace(shutdown_deadline);
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);

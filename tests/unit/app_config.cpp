@@ -31,7 +31,11 @@ bool same(const app::config& a, const app::config& b) {
   return a.listen_host == b.listen_host && a.listen_port == b.listen_port &&
          a.log_level == b.log_level && a.rtc_ip == b.rtc_ip &&
          a.announced_ip == b.announced_ip && a.rtc_min_port == b.rtc_min_port &&
-         a.rtc_max_port == b.rtc_max_port &&
+         a.rtc_max_port == b.rtc_max_port && a.rtc.single_port == b.rtc.single_port &&
+         a.rtc.ice_consent_timeout_ms == b.rtc.ice_consent_timeout_ms &&
+         a.rtc.ice_disconnected_timeout_ms == b.rtc.ice_disconnected_timeout_ms &&
+         a.rtc.dtls_handshake_timeout_ms == b.rtc.dtls_handshake_timeout_ms &&
+         a.rtc.dtls_certificate_file == b.rtc.dtls_certificate_file &&
          a.signaling.max_message_bytes == b.signaling.max_message_bytes &&
          a.signaling.max_queued_bytes == b.signaling.max_queued_bytes &&
          a.signaling.idle_timeout_ms == b.signaling.idle_timeout_ms &&
@@ -71,7 +75,8 @@ TEST_CASE("conf/chorus.json documents exactly the embedded defaults") {
 
 TEST_CASE("flags override the defaults") {
   auto r = parse({"--listen", "0.0.0.0:9000", "--rtc-ip", "::1", "--announced-ip",
-                  "203.0.113.7", "--rtc-ports", "20000-20100", "--log-level", "debug"});
+                  "203.0.113.7", "--rtc-ports", "20000-20100", "--log-level", "debug",
+                  "--rtc-single-port", "40443"});
   REQUIRE(r.ok());
   CHECK(r->cfg.listen_host == "0.0.0.0");
   CHECK(r->cfg.listen_port == 9000);
@@ -80,6 +85,7 @@ TEST_CASE("flags override the defaults") {
   CHECK(r->cfg.rtc_min_port == 20000);
   CHECK(r->cfg.rtc_max_port == 20100);
   CHECK(r->cfg.log_level == "debug");
+  CHECK(r->cfg.rtc.single_port == 40443);
 }
 
 TEST_CASE("listen accepts a bracketed IPv6 address and port 0") {
@@ -112,6 +118,8 @@ TEST_CASE("invalid flags fail naming the flag") {
     {"rtc-ports privileged", {"--rtc-ports", "80-90"}, "--rtc-ports"},
     {"rtc-ports not a range", {"--rtc-ports", "40000"}, "--rtc-ports"},
     {"rtc-ports beyond 65535", {"--rtc-ports", "40000-70000"}, "--rtc-ports"},
+    {"single port privileged", {"--rtc-single-port", "443"}, "--rtc-single-port"},
+    {"single port not a number", {"--rtc-single-port", "x"}, "--rtc-single-port"},
     {"log level unknown", {"--log-level", "loud"}, "--log-level"},
     {"unknown flag", {"--frobnicate"}, "--frobnicate"},
     {"config missing file", {"--config", "/nonexistent/chorus.json"}, "--config"},
@@ -146,6 +154,10 @@ TEST_CASE("invalid configuration documents fail naming the option") {
     {"bad log level", R"({"logLevel": "chatty"})", "logLevel"},
     {"bad rtc ip", R"({"rtc": {"ip": "300.1.1.1"}})", "rtc.ip"},
     {"bad port range", R"({"rtc": {"ports": "9-8"}})", "rtc.ports"},
+    {"privileged single port", R"({"rtc": {"singlePort": 80}})", "rtc.singlePort"},
+    {"wildcard without announced ip", R"({"rtc": {"ip": "0.0.0.0"}})", "rtc.announcedIp"},
+    {"certificate without key", R"({"rtc": {"dtlsCertificateFile": "/x.pem"}})", "rtc.dtlsCertificateFile"},
+    {"consent timeout too short", R"({"rtc": {"iceConsentTimeoutMs": 5}})", "rtc.iceConsentTimeoutMs"},
     {"unsupported codec", R"({"mediaCodecs": [{"kind": "video", "mimeType": "video/H265", "clockRate": 90000}]})", "mediaCodecs"},
     {"empty codec list", R"({"mediaCodecs": []})", "mediaCodecs"},
     {"codecs not array", R"({"mediaCodecs": {}})", "mediaCodecs"},

@@ -1,0 +1,506 @@
+#include "actors/transport.hpp"
+
+#include "actors/messages.hpp"
+#include "common/ids.hpp"
+#include "common/log.hpp"
+#include "net/demux.hpp"
+#include "net/dtls_engine.hpp"
+#include "net/ice_server.hpp"
+#include "net/media_io.hpp"
+#include "rtp/srtp_session.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <sstream>
+
+namespace chorus::actors {
+
+namespace {
+
+using protocol::error_code;
+
+constexpr const char* component = "transport";
+constexpr std::size_t max_early_dtls = 8; // DTLS datagrams kept until connect-transport
+
+uint64_t now_ms() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count());
+}
+
+// The media I/O thread delivers to whatever actor this names (set once it is spawned).
+struct sink_target {
+  std::mutex mutex;
+  caf::actor_addr addr;
+};
+
+struct transport_counters {
+  uint64_t packets_in = 0, bytes_in = 0, packets_out = 0, bytes_out = 0;
+  uint64_t stun_in = 0, stun_out = 0, dtls_in = 0, dtls_out = 0;
+  uint64_t rtp_in = 0, rtp_bytes_in = 0, rtcp_in = 0, rtp_out = 0, rtcp_out = 0;
+  // dropped, by reason
+  uint64_t dropped_unknown = 0;       // not STUN, DTLS, RTP or RTCP
+  uint64_t dropped_not_selected = 0;  // media from a tuple ICE has not validated
+  uint64_t dropped_no_srtp = 0;       // media before DTLS has produced keys
+  uint64_t dropped_srtp_auth = 0;
+  uint64_t dropped_srtp_replay = 0;
+  uint64_t dropped_srtp_other = 0;
+  uint64_t dropped_dtls_early = 0;    // DTLS before connect-transport beyond the buffer
+  uint64_t stun_rejected = 0;         // answered with an error (400/401/420/487)
+};
+
+struct transport_state {
+  std::string id;
+  protocol::transport_direction direction = protocol::transport_direction::unspecified;
+  node_context_ptr ctx;
+  caf::actor_addr peer;
+  std::shared_ptr<net::media_endpoint> endpoint;
+  std::unique_ptr<net::ice_server> ice;
+  std::string ice_password;
+  std::optional<net::dtls_engine> dtls;
+  net::dtls_role dtls_role = net::dtls_role::auto_;
+  bool connect_requested = false;
+  std::vector<std::pair<net::ice_tuple, std::vector<uint8_t>>> early_dtls;
+  std::optional<rtp::srtp_session> srtp_in;
+  std::optional<rtp::srtp_session> srtp_out;
+  transport_counters counters;
+  uint64_t tick_at = 0; // when the pending timer fires (0: none pending)
+  bool closed = false;
+  static inline const char* name = "chorus.transport";
+
+  ~transport_state() {
+    if (endpoint)
+      endpoint->close();
+    if (ctx)
+      ctx->counters->transports.fetch_sub(1);
+  }
+};
+
+using transport_actor = caf::stateful_actor<transport_state>;
+
+void schedule_timer(transport_actor* self);
+void close_transport(transport_actor* self, const std::string& why);
+
+void send_to(transport_actor* self, const net::ice_tuple& to, const std::vector<uint8_t>& bytes) {
+  auto& st = self->state;
+  if (!st.endpoint || bytes.empty())
+    return;
+  if (st.endpoint->send(to, bytes.data(), bytes.size())) {
+    ++st.counters.packets_out;
+    st.counters.bytes_out += bytes.size();
+  }
+}
+
+// Sends DTLS output to the selected tuple; applies state changes.
+void apply_dtls(transport_actor* self, net::dtls_output&& out) {
+  auto& st = self->state;
+  if (auto& sel = st.ice->selected_tuple(); sel) {
+    for (auto& d : out.datagrams) {
+      send_to(self, *sel, d);
+      ++st.counters.dtls_out;
+    }
+  }
+  if (!out.state_changed)
+    return;
+  LOG_DEBUG(component, st.id << ": dtls " << net::to_string(out.state));
+  if (out.state == net::dtls_state::connected) {
+    auto& keys = st.dtls->srtp_keys();
+    if (!keys) {
+      close_transport(self, "DTLS connected without SRTP keys");
+      return;
+    }
+    auto profile = rtp::srtp_profile_from_id(static_cast<uint16_t>(keys->profile));
+    if (!profile) {
+      close_transport(self, "unsupported SRTP profile");
+      return;
+    }
+    auto in = rtp::srtp_session::create(*profile, rtp::srtp_direction::inbound, keys->remote_key,
+                                        keys->remote_salt);
+    auto outb = rtp::srtp_session::create(*profile, rtp::srtp_direction::outbound,
+                                          keys->local_key, keys->local_salt);
+    if (!in || !outb) {
+      close_transport(self, "cannot create SRTP sessions: " + (in ? outb.error() : in.error()));
+      return;
+    }
+    st.srtp_in.emplace(std::move(*in));
+    st.srtp_out.emplace(std::move(*outb));
+    LOG_INFO(component, st.id << ": connected (" << net::to_string(keys->profile) << ")");
+  } else if (out.state == net::dtls_state::failed) {
+    LOG_INFO(component, st.id << ": DTLS failed: " << net::to_string(st.dtls->error()));
+    close_transport(self, "DTLS failed");
+  } else if (out.state == net::dtls_state::closed) {
+    close_transport(self, "DTLS closed by the remote side");
+  }
+}
+
+// Once ICE has a selected tuple and connect-transport arrived, DTLS can run.
+void maybe_start_dtls(transport_actor* self) {
+  auto& st = self->state;
+  if (!st.dtls || !st.ice->selected_tuple())
+    return;
+  auto now = now_ms();
+  if (st.dtls->state() == net::dtls_state::new_ && st.dtls_role == net::dtls_role::client)
+    apply_dtls(self, st.dtls->start(now));
+  auto early = std::move(st.early_dtls);
+  st.early_dtls.clear();
+  for (auto& [tuple, bytes] : early)
+    if (st.dtls && !st.closed)
+      apply_dtls(self, st.dtls->handle(bytes, now));
+  schedule_timer(self);
+}
+
+void apply_ice_events(transport_actor* self, const std::vector<net::ice_event>& events) {
+  auto& st = self->state;
+  for (auto& ev : events) {
+    if (ev.kind == net::ice_event_kind::state_changed) {
+      LOG_DEBUG(component, st.id << ": ice " << net::to_string(ev.state));
+      if (ev.state == net::ice_state::closed) {
+        close_transport(self, "ICE consent expired");
+        return;
+      }
+    } else if (ev.kind == net::ice_event_kind::selected_tuple_changed && ev.tuple) {
+      LOG_DEBUG(component, st.id << ": selected tuple " << ev.tuple->remote.to_string()
+                                 << (ev.tuple->protocol == net::ice_protocol::tcp ? "/tcp"
+                                                                                   : "/udp"));
+      maybe_start_dtls(self);
+    }
+  }
+}
+
+void handle_stun(transport_actor* self, const net::ice_tuple& source,
+                 std::span<const uint8_t> bytes, uint64_t now) {
+  auto& st = self->state;
+  ++st.counters.stun_in;
+  auto decision = st.ice->handle(bytes, source, now);
+  if (!decision.response.empty()) {
+    send_to(self, source, decision.response);
+    ++st.counters.stun_out;
+  }
+  if (decision.verdict != net::ice_verdict::success &&
+      decision.verdict != net::ice_verdict::dropped_malformed &&
+      decision.verdict != net::ice_verdict::dropped_unexpected &&
+      decision.verdict != net::ice_verdict::dropped_closed)
+    ++st.counters.stun_rejected;
+  apply_ice_events(self, decision.events);
+}
+
+void handle_dtls(transport_actor* self, const net::ice_tuple& source,
+                 std::span<const uint8_t> bytes, uint64_t now) {
+  auto& st = self->state;
+  ++st.counters.dtls_in;
+  auto& sel = st.ice->selected_tuple();
+  if (!sel || !(*sel == source)) {
+    ++st.counters.dropped_not_selected;
+    return;
+  }
+  if (!st.dtls) { // connect-transport has not arrived yet: keep a few
+    if (st.early_dtls.size() < max_early_dtls)
+      st.early_dtls.emplace_back(source, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+    else
+      ++st.counters.dropped_dtls_early;
+    return;
+  }
+  apply_dtls(self, st.dtls->handle(bytes, now));
+  schedule_timer(self);
+}
+
+void count_srtp_failure(transport_counters& c, rtp::srtp_error e) {
+  switch (e) {
+    case rtp::srtp_error::auth_fail:
+      ++c.dropped_srtp_auth;
+      break;
+    case rtp::srtp_error::replay_fail:
+    case rtp::srtp_error::replay_old:
+      ++c.dropped_srtp_replay;
+      break;
+    default:
+      ++c.dropped_srtp_other;
+  }
+}
+
+void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* data,
+                  std::size_t size, bool rtcp) {
+  auto& st = self->state;
+  auto& sel = st.ice->selected_tuple();
+  if (!sel || !(*sel == source)) {
+    ++st.counters.dropped_not_selected;
+    return;
+  }
+  if (!st.srtp_in) {
+    ++st.counters.dropped_no_srtp;
+    return;
+  }
+  std::span<uint8_t> buf{data, size};
+  auto r = rtcp ? st.srtp_in->unprotect_rtcp(buf, size) : st.srtp_in->unprotect_rtp(buf, size);
+  if (!r) {
+    count_srtp_failure(st.counters, r.error);
+    return;
+  }
+  if (rtcp) {
+    ++st.counters.rtcp_in;
+  } else {
+    ++st.counters.rtp_in;
+    st.counters.rtp_bytes_in += r.length;
+  }
+  // Producers and consumers arrive with media routing; until then media is counted.
+}
+
+void handle_batch(transport_actor* self, net::packet_batch& batch) {
+  auto& st = self->state;
+  if (st.closed)
+    return;
+  auto now = now_ms();
+  for (auto& p : batch.packets) {
+    if (st.closed)
+      return;
+    if (p.offset + p.size > batch.data.size())
+      continue;
+    uint8_t* data = batch.data.data() + p.offset;
+    if (p.connection_closed) { // the socket layer: a TCP connection of ours closed
+      apply_ice_events(self, st.ice->remove_tuple(p.source, now));
+      continue;
+    }
+    ++st.counters.packets_in;
+    st.counters.bytes_in += p.size;
+    std::span<const uint8_t> bytes{data, p.size};
+    switch (net::classify(bytes)) {
+      case net::packet_kind::stun:
+        handle_stun(self, p.source, bytes, now);
+        break;
+      case net::packet_kind::dtls:
+        handle_dtls(self, p.source, bytes, now);
+        break;
+      case net::packet_kind::rtp:
+        handle_media(self, p.source, data, p.size, false);
+        break;
+      case net::packet_kind::rtcp:
+        handle_media(self, p.source, data, p.size, true);
+        break;
+      default:
+        ++st.counters.dropped_unknown;
+    }
+  }
+  schedule_timer(self);
+}
+
+void schedule_timer(transport_actor* self) {
+  auto& st = self->state;
+  if (st.closed)
+    return;
+  std::optional<uint64_t> next = st.ice->next_deadline_ms();
+  if (st.dtls)
+    if (auto d = st.dtls->next_timeout_ms(); d && (!next || *d < *next))
+      next = d;
+  if (!next)
+    return;
+  if (st.tick_at != 0 && st.tick_at <= *next)
+    return; // an earlier timer is pending; it reschedules
+  auto now = now_ms();
+  auto delay = *next > now ? *next - now : 0;
+  st.tick_at = *next;
+  self->delayed_send(self, std::chrono::milliseconds(delay), transport_tick_atom::value);
+}
+
+void on_tick(transport_actor* self) {
+  auto& st = self->state;
+  st.tick_at = 0;
+  if (st.closed)
+    return;
+  auto now = now_ms();
+  apply_ice_events(self, st.ice->tick(now));
+  if (st.closed)
+    return;
+  if (st.dtls)
+    if (auto d = st.dtls->next_timeout_ms(); d && *d <= now)
+      apply_dtls(self, st.dtls->on_timer(now));
+  schedule_timer(self);
+}
+
+// The transport is of no further use: tell the peer and end.
+void close_transport(transport_actor* self, const std::string& why) {
+  auto& st = self->state;
+  if (st.closed)
+    return;
+  st.closed = true;
+  LOG_INFO(component, st.id << ": closed: " << why);
+  if (st.dtls && st.dtls->state() == net::dtls_state::connected)
+    apply_dtls(self, st.dtls->close(now_ms()));
+  if (auto peer = caf::actor_cast<caf::actor>(st.peer))
+    self->send(peer, transport_closed{st.id, why});
+  self->quit();
+}
+
+// Picks the strongest fingerprint algorithm we can check.
+std::optional<net::dtls_fingerprint> pick_fingerprint(const net::dtls_parameters& p) {
+  for (auto alg : {"sha-512", "sha-384", "sha-256", "sha-224", "sha-1"})
+    for (auto& f : p.fingerprints)
+      if (f.algorithm == alg)
+        return f;
+  return std::nullopt;
+}
+
+caf::result<protocol::empty_reply> on_connect(transport_actor* self,
+                                              protocol::connect_transport_request& req) {
+  auto& st = self->state;
+  if (st.connect_requested)
+    return make_error(error_code::invalid_state,
+                      "transport '" + st.id + "' is already connected");
+  auto fp = pick_fingerprint(req.dtls_parameters);
+  if (!fp)
+    return make_error(error_code::invalid_field,
+                      "dtlsParameters.fingerprints has no usable algorithm");
+  // The remote side's role decides ours; `auto` makes us the DTLS server.
+  st.dtls_role = req.dtls_parameters.role == net::dtls_role::server ? net::dtls_role::client
+                                                                      : net::dtls_role::server;
+  net::dtls_engine_options opts;
+  opts.handshake_timeout_ms = st.ctx->transport.dtls_handshake_timeout_ms;
+  auto engine = net::dtls_engine::create(st.ctx->dtls_context, st.dtls_role, opts);
+  if (!engine)
+    return make_error(error_code::internal, "cannot create the DTLS engine: " + engine.error());
+  st.dtls.emplace(std::move(*engine));
+  if (!st.dtls->set_remote_fingerprint(*fp)) {
+    st.dtls.reset();
+    return make_error(error_code::invalid_field,
+                      "dtlsParameters.fingerprints: unusable " + fp->algorithm + " value");
+  }
+  st.connect_requested = true;
+  maybe_start_dtls(self);
+  return protocol::empty_reply{};
+}
+
+std::string tuple_json(const net::ice_tuple& t, uint16_t local_port) {
+  std::ostringstream os;
+  os << "{\"protocol\":\"" << (t.protocol == net::ice_protocol::tcp ? "tcp" : "udp")
+     << "\",\"remoteIp\":\"" << t.remote.ip_string() << "\",\"remotePort\":" << t.remote.port
+     << ",\"localPort\":" << local_port << "}";
+  return os.str();
+}
+
+std::string stats_json(transport_actor* self) {
+  auto& st = self->state;
+  auto& c = st.counters;
+  std::ostringstream os;
+  os << "{\"type\":\"webrtc-transport\",\"transportId\":\"" << st.id << "\",\"timestamp\":"
+     << now_ms() << ",\"iceRole\":\"controlled\",\"iceState\":\""
+     << net::to_string(st.ice->state()) << "\"";
+  if (auto& sel = st.ice->selected_tuple())
+    os << ",\"iceSelectedTuple\":"
+       << tuple_json(*sel, sel->protocol == net::ice_protocol::tcp ? st.endpoint->tcp_port()
+                                                                   : st.endpoint->udp_port());
+  os << ",\"dtlsState\":\"" << (st.dtls ? net::to_string(st.dtls->state()) : "new") << "\"";
+  if (st.dtls)
+    os << ",\"dtlsRole\":\"" << net::to_string(st.dtls_role) << "\"";
+  if (st.dtls && st.dtls->srtp_keys())
+    os << ",\"srtpProfile\":\"" << net::to_string(st.dtls->srtp_keys()->profile) << "\"";
+  os << ",\"bytesReceived\":" << c.bytes_in << ",\"bytesSent\":" << c.bytes_out
+     << ",\"packetsReceived\":" << c.packets_in << ",\"packetsSent\":" << c.packets_out
+     << ",\"stun\":{\"received\":" << c.stun_in << ",\"sent\":" << c.stun_out
+     << ",\"rejected\":" << c.stun_rejected << ",\"valid\":" << st.ice->counters().valid
+     << ",\"errors401\":" << st.ice->counters().errors_401
+     << ",\"errors400\":" << st.ice->counters().errors_400
+     << ",\"errors487\":" << st.ice->counters().errors_487 << "}"
+     << ",\"dtls\":{\"received\":" << c.dtls_in << ",\"sent\":" << c.dtls_out << "}"
+     << ",\"rtp\":{\"received\":" << c.rtp_in << ",\"bytesReceived\":" << c.rtp_bytes_in
+     << ",\"sent\":" << c.rtp_out << "}"
+     << ",\"rtcp\":{\"received\":" << c.rtcp_in << ",\"sent\":" << c.rtcp_out << "}"
+     << ",\"dropped\":{\"unknown\":" << c.dropped_unknown
+     << ",\"notSelected\":" << c.dropped_not_selected << ",\"noSrtp\":" << c.dropped_no_srtp
+     << ",\"srtpAuth\":" << c.dropped_srtp_auth << ",\"srtpReplay\":" << c.dropped_srtp_replay
+     << ",\"srtpOther\":" << c.dropped_srtp_other << ",\"dtlsEarly\":" << c.dropped_dtls_early
+     << ",\"stunMalformed\":" << st.ice->counters().dropped_malformed << "}}";
+  return os.str();
+}
+
+caf::behavior transport_impl(transport_actor* self, std::string id,
+                             protocol::transport_direction direction, node_context_ptr ctx,
+                             caf::actor_addr peer, std::shared_ptr<net::media_endpoint> endpoint,
+                             std::string ufrag, std::string password,
+                             std::shared_ptr<sink_target> target) {
+  auto& st = self->state;
+  st.id = std::move(id);
+  st.direction = direction;
+  st.ctx = std::move(ctx);
+  st.peer = std::move(peer);
+  st.endpoint = std::move(endpoint);
+  st.ice_password = password;
+  net::ice_server_config ice_cfg;
+  ice_cfg.local_ufrag = std::move(ufrag);
+  ice_cfg.local_password = std::move(password);
+  ice_cfg.consent_timeout_ms = st.ctx->transport.ice_consent_timeout_ms;
+  ice_cfg.disconnected_timeout_ms = st.ctx->transport.ice_disconnected_timeout_ms;
+  st.ice = std::make_unique<net::ice_server>(ice_cfg);
+  st.ctx->counters->transports.fetch_add(1);
+  {
+    std::lock_guard<std::mutex> g{target->mutex};
+    target->addr = self->address();
+  }
+  return {
+    [self](net::packet_batch& batch) { handle_batch(self, batch); },
+    [self](protocol::connect_transport_request& req) { return on_connect(self, req); },
+    [self](protocol::restart_ice_request&) -> protocol::restart_ice_reply {
+      auto& st = self->state;
+      auto ufrag = ids::random_token(16);
+      auto password = ids::random_token(32);
+      st.ice->restart(ufrag, password);
+      st.endpoint->set_ufrag(ufrag);
+      st.ice_password = password;
+      return protocol::restart_ice_reply{{ufrag, password, true}};
+    },
+    [self](protocol::get_transport_stats_request&) {
+      return protocol::stats_reply{stats_json(self)};
+    },
+    [self](transport_tick_atom) { on_tick(self); },
+  };
+}
+
+uint32_t candidate_priority(bool udp) {
+  // RFC 8445 §5.1.2.1: type preference 126 (host), local preference (UDP over TCP),
+  // component 1.
+  uint32_t local_pref = udp ? 65535 : 32767;
+  return (126u << 24) | (local_pref << 8) | (256 - 1);
+}
+
+} // namespace
+
+result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
+                                               protocol::transport_direction direction,
+                                               node_context_ptr ctx) {
+  auto ufrag = ids::random_token(16);
+  auto password = ids::random_token(32);
+  auto target = std::make_shared<sink_target>();
+  std::string error;
+  auto sink = [target](net::packet_batch&& batch) {
+    caf::actor dest;
+    {
+      std::lock_guard<std::mutex> g{target->mutex};
+      dest = caf::actor_cast<caf::actor>(target->addr);
+    }
+    if (dest)
+      caf::anon_send(dest, std::move(batch));
+  };
+  auto endpoint = ctx->media_io->open(ufrag, std::move(sink), &error);
+  if (!endpoint)
+    return failure{"no media port available: " + error};
+  transport_spawn_result out;
+  auto& p = out.params;
+  p.id = ids::uuid4();
+  p.ice_parameters = {ufrag, password, true};
+  auto& address = ctx->transport.announced_address;
+  p.ice_candidates.push_back(
+    {"udpcandidate", candidate_priority(true), address, endpoint->udp_port(), "udp", "host", ""});
+  p.ice_candidates.push_back({"tcpcandidate", candidate_priority(false), address,
+                              endpoint->tcp_port(), "tcp", "host", "passive"});
+  p.dtls_parameters.role = net::dtls_role::auto_;
+  for (auto& f : ctx->dtls_context->certificate().fingerprints())
+    if (f.algorithm == "sha-256" || f.algorithm == "sha-384" || f.algorithm == "sha-512")
+      p.dtls_parameters.fingerprints.push_back(f);
+  out.actor = peer->spawn<caf::linked>(transport_impl, p.id, direction, std::move(ctx),
+                                       peer->address(), std::move(endpoint), ufrag, password,
+                                       std::move(target));
+  return out;
+}
+
+} // namespace chorus::actors

@@ -1,0 +1,38 @@
+// The WebRTC transport actor: ICE-lite, DTLS and SRTP for one transport of one peer.
+// It sorts what its media endpoint receives (RFC 7983) into STUN (net::ice_server), DTLS
+// (net::dtls_engine) and SRTP/SRTCP (rtp::srtp_session), runs their timers, and keeps the
+// per-transport state and counters.
+//
+// Messages:
+//   net::packet_batch             <- from the media I/O thread (its endpoint's packets)
+//   connect_transport_request     -> empty_reply (invalid-state when already connected,
+//                                    invalid-field for unusable dtlsParameters)
+//   restart_ice_request           -> restart_ice_reply (new local credentials)
+//   get_transport_stats_request   -> stats_reply
+//   transport_tick_atom           (its own timer)
+// It tells its peer `transport_closed` when ICE gives up (consent) or DTLS fails. It is
+// linked to its peer and ends with it; ending closes its sockets.
+#pragma once
+
+#include "actors/context.hpp"
+#include "common/result.hpp"
+#include "protocol/messages.hpp"
+
+#include <caf/actor.hpp>
+
+#include <string>
+
+namespace chorus::actors {
+
+struct transport_spawn_result {
+  caf::actor actor;
+  protocol::transport_params params;
+};
+
+// Opens the media endpoint and spawns the transport linked to `peer`. Fails (with a chorus
+// error message) when no port is left.
+result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
+                                               protocol::transport_direction direction,
+                                               node_context_ptr ctx);
+
+} // namespace chorus::actors

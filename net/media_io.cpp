@@ -1,0 +1,473 @@
+// The I/O thread: lifecycle, command queue, epoll loop, port allocation, UDP receive and
+// per-endpoint delivery. TCP is in media_io_tcp.cpp, media_endpoint in media_io_endpoint.cpp.
+#include "net/media_io_core.hpp"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <future>
+#include <stdexcept>
+
+namespace chorus::net {
+
+namespace detail {
+
+namespace {
+constexpr std::size_t max_events = 256;
+constexpr std::size_t datagram_buffer = 2048; // > any MTU-sized datagram
+constexpr int udp_rounds = 4;                 // recvmmsg calls per socket per wakeup
+
+std::string errno_text(int err) { return std::strerror(err); }
+} // namespace
+
+io_core::io_core(media_io_options opts)
+  : opts_(std::move(opts)), demux_(opts_.max_tuples_per_endpoint) {
+  opts_.recv_batch = std::clamp<std::size_t>(opts_.recv_batch, 1, 1024);
+  if (opts_.single_port_number == 0)
+    opts_.single_port_number = opts_.min_port;
+}
+
+io_core::~io_core() { stop(); }
+
+void io_core::start() {
+  auto listen = transport_address::from_string(opts_.listen_ip, 0);
+  if (!listen)
+    throw std::runtime_error("media_io: listen_ip is not an IP literal: " + opts_.listen_ip);
+  if (!opts_.single_port && (opts_.min_port == 0 || opts_.min_port > opts_.max_port))
+    throw std::runtime_error("media_io: bad port range");
+  listen_ = *listen;
+  family_ = sock::socket_family(listen_);
+  sock::raise_fd_limit();
+
+  epoll_fd_ = sock::unique_fd(::epoll_create1(EPOLL_CLOEXEC));
+  wake_fd_ = sock::unique_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!epoll_fd_ || !wake_fd_)
+    throw std::runtime_error("media_io: epoll/eventfd: " + errno_text(errno));
+  add_poll(wake_fd_.get(), EPOLLIN, wake_token);
+
+  if (opts_.single_port) {
+    transport_address local = listen_;
+    local.port = opts_.single_port_number;
+    auto udp = sock::bind_udp(local);
+    if (!udp.fd)
+      throw std::runtime_error("media_io: UDP " + local.to_string() + ": " +
+                               errno_text(udp.error));
+    auto tcp = sock::listen_tcp(local);
+    if (!tcp.fd)
+      throw std::runtime_error("media_io: TCP " + local.to_string() + ": " +
+                               errno_text(tcp.error));
+    shared_udp_ = std::move(udp.fd);
+    shared_tcp_ = std::move(tcp.fd);
+    shared_port_ = local.port;
+    const uint64_t u = next_id_++, t = next_id_++;
+    polls_[u] = {poll_kind::udp, shared_udp_.get(), nullptr};
+    polls_[t] = {poll_kind::tcp_listener, shared_tcp_.get(), nullptr};
+    add_poll(shared_udp_.get(), EPOLLIN, u);
+    add_poll(shared_tcp_.get(), EPOLLIN, t);
+  }
+  rx_ = std::make_unique<sock::udp_receiver>(opts_.recv_batch, datagram_buffer);
+  {
+    std::lock_guard lock(queue_mutex_);
+    running_ = true;
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void io_core::stop() {
+  if (!thread_.joinable())
+    return;
+  stopping_ = true;
+  const uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_.get(), &one, sizeof one);
+  thread_.join();
+}
+
+bool io_core::post(std::function<void()> fn) {
+  bool was_empty = false;
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (!running_ || stopped_)
+      return false;
+    was_empty = queue_.empty();
+    queue_.push_back(std::move(fn));
+  }
+  if (was_empty) { // the I/O thread drains the whole queue per wakeup
+    const uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd_.get(), &one, sizeof one);
+  }
+  return true;
+}
+
+bool io_core::call(const std::function<void()>& fn) {
+  if (on_io_thread()) {
+    fn();
+    return true;
+  }
+  std::promise<void> done;
+  auto finished = done.get_future();
+  if (!post([&fn, &done] {
+        fn();
+        done.set_value();
+      }))
+    return false;
+  finished.wait();
+  return true;
+}
+
+bool io_core::on_io_thread() const noexcept {
+  return io_thread_id_.load(std::memory_order_relaxed) == std::this_thread::get_id();
+}
+
+uint64_t io_core::add_poll(int fd, uint32_t events, uint64_t token) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = token;
+  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev);
+  return token;
+}
+
+void io_core::del_poll(int fd) { ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+
+void io_core::drain_commands() {
+  {
+    std::lock_guard lock(queue_mutex_);
+    if (queue_.empty())
+      return;
+    commands_.swap(queue_);
+  }
+  for (auto& fn : commands_)
+    fn();
+  commands_.clear();
+}
+
+int io_core::next_timeout_ms(clock::time_point now) const {
+  if (pending_conns_.empty())
+    return -1;
+  const auto wait = pending_conns_.front().first - now;
+  if (wait <= clock::duration::zero())
+    return 0;
+  return int(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+}
+
+void io_core::run() {
+  io_thread_id_ = std::this_thread::get_id();
+  epoll_event events[max_events];
+  while (!stopping_) {
+    const int n = ::epoll_wait(epoll_fd_.get(), events, int(max_events),
+                               next_timeout_ms(clock::now()));
+    const int count = n < 0 ? 0 : n;
+    // Commands first: an endpoint opened before a packet arrived is known to that packet.
+    for (int i = 0; i < count; ++i) {
+      if (events[i].data.u64 == wake_token) {
+        uint64_t value = 0;
+        [[maybe_unused]] auto r = ::read(wake_fd_.get(), &value, sizeof value);
+      }
+    }
+    drain_commands();
+    for (int i = 0; i < count; ++i)
+      if (events[i].data.u64 != wake_token)
+        dispatch(events[i]);
+    expire_pending(clock::now());
+    deliver();
+  }
+  std::vector<std::function<void()>> last;
+  {
+    std::lock_guard lock(queue_mutex_);
+    stopped_ = true;
+    last.swap(queue_);
+  }
+  for (auto& fn : last) // callers waiting in call() are released
+    fn();
+  teardown_all();
+}
+
+void io_core::dispatch(const epoll_event& ev) {
+  const uint64_t token = ev.data.u64;
+  if (auto it = polls_.find(token); it != polls_.end()) {
+    const poll_entry e = it->second;
+    if (e.kind == poll_kind::udp)
+      on_udp(e.fd, e.endpoint);
+    else
+      on_accept(e.fd, e.endpoint);
+    return;
+  }
+  if (auto it = conns_.find(token); it != conns_.end())
+    on_conn(*it->second, ev.events);
+  // Otherwise closed earlier in this wakeup: ignore.
+}
+
+void io_core::on_udp(int fd, endpoint_state* ep) {
+  for (int round = 0; round < udp_rounds; ++round) {
+    const int n = rx_->receive(fd);
+    if (n <= 0) {
+      if (n < 0)
+        counters_.receive_errors.add();
+      return;
+    }
+    if (ep) { // port mode: all of it goes to one endpoint
+      std::size_t total = 0;
+      for (int i = 0; i < n; ++i)
+        total += rx_->payload(std::size_t(i)).size();
+      ep->pending.data.reserve(ep->pending.data.size() + total);
+      ep->pending.packets.reserve(ep->pending.packets.size() + std::size_t(n));
+    }
+    for (int i = 0; i < n; ++i) {
+      const auto k = std::size_t(i);
+      if (rx_->truncated(k)) {
+        ep ? ep->rx_dropped.add() : counters_.truncated_dropped.add();
+        continue;
+      }
+      auto from = sock::from_socket_address(rx_->source(k));
+      if (!from)
+        continue;
+      const auto bytes = rx_->payload(k);
+      endpoint_state* target = ep;
+      if (!target) {
+        const auto r = demux_.route(bytes, *from);
+        if (!r.owner) {
+          counters_.unknown_source_dropped.add();
+          continue;
+        }
+        if (r.bound)
+          counters_.tuples_bound.add();
+        if (r.evicted)
+          counters_.tuples_evicted.add();
+        target = r.owner;
+      }
+      append(*target, ice_tuple{ice_protocol::udp, *from, 0}, bytes);
+    }
+    if (std::size_t(n) < rx_->batch())
+      return;
+  }
+}
+
+void io_core::append(endpoint_state& ep, const ice_tuple& source,
+                     std::span<const uint8_t> bytes, bool connection_closed) {
+  auto& batch = ep.pending;
+  inbound_packet p;
+  p.source = source;
+  p.offset = uint32_t(batch.data.size());
+  p.size = uint32_t(bytes.size());
+  p.connection_closed = connection_closed;
+  batch.data.insert(batch.data.end(), bytes.begin(), bytes.end());
+  batch.packets.push_back(p);
+  if (!ep.dirty) {
+    ep.dirty = true;
+    dirty_.push_back(ep.shared_from_this());
+  }
+}
+
+void io_core::deliver() {
+  if (dirty_.empty())
+    return;
+  delivering_.swap(dirty_); // a sink may open/close endpoints inline: iterate a copy
+  for (auto& ep : delivering_) {
+    ep->dirty = false;
+    packet_batch batch = std::move(ep->pending);
+    ep->pending = packet_batch{};
+    if (ep->closed.load(std::memory_order_acquire))
+      continue;
+    uint64_t packets = 0;
+    for (const auto& p : batch.packets)
+      packets += p.connection_closed ? 0 : 1;
+    ep->rx_packets.add(packets);
+    ep->rx_bytes.add(batch.data.size());
+    try {
+      ep->sink(std::move(batch));
+    } catch (...) {
+      // A sink must not throw; the I/O thread survives one that does.
+    }
+  }
+  delivering_.clear();
+}
+
+bool io_core::allocate_ports(endpoint_state& ep, std::string* error) {
+  const std::size_t range = std::size_t(opts_.max_port) - opts_.min_port + 1;
+  std::lock_guard lock(port_mutex_);
+  const std::size_t start = port_cursor_ % range;
+  auto port_at = [&](std::size_t i) { return uint16_t(opts_.min_port + (start + i) % range); };
+  transport_address local = listen_;
+  sock::open_result fallback_udp; // UDP bound where TCP was not free
+  std::size_t fallback_index = 0;
+  for (std::size_t i = 0; i < range; ++i) {
+    local.port = port_at(i);
+    auto udp = sock::bind_udp(local);
+    if (!udp.fd)
+      continue;
+    auto tcp = sock::listen_tcp(local);
+    if (tcp.fd) {
+      ep.own_udp = std::move(udp.fd);
+      ep.own_tcp = std::move(tcp.fd);
+      ep.udp_port = ep.tcp_port = local.port;
+      port_cursor_ = start + i + 1;
+      return true;
+    }
+    if (!fallback_udp.fd) {
+      fallback_udp = std::move(udp);
+      fallback_index = i;
+    }
+  }
+  if (fallback_udp.fd) { // no port free for both: TCP on another one
+    for (std::size_t i = 1; i < range; ++i) {
+      local.port = port_at((fallback_index + i) % range);
+      auto tcp = sock::listen_tcp(local);
+      if (tcp.fd) {
+        ep.own_udp = std::move(fallback_udp.fd);
+        ep.own_tcp = std::move(tcp.fd);
+        ep.udp_port = port_at(fallback_index);
+        ep.tcp_port = local.port;
+        port_cursor_ = start + fallback_index + 1;
+        return true;
+      }
+    }
+  }
+  if (error)
+    *error = "no free port in " + std::to_string(opts_.min_port) + "-" +
+             std::to_string(opts_.max_port) + " on " + opts_.listen_ip;
+  return false;
+}
+
+std::shared_ptr<media_endpoint> io_core::open(const std::shared_ptr<io_core>& self,
+                                              const std::string& ufrag, packet_sink sink,
+                                              std::string* error) {
+  auto fail = [&](std::string text) -> std::shared_ptr<media_endpoint> {
+    if (error)
+      *error = std::move(text);
+    return nullptr;
+  };
+  if (!sink)
+    return fail("no sink");
+  auto ep = std::make_shared<endpoint_state>();
+  ep->id = next_id_++;
+  ep->sink = std::move(sink);
+  ep->family = family_;
+  ep->ufrag = ufrag;
+  if (opts_.single_port) {
+    if (ufrag.empty())
+      return fail("empty ufrag");
+    ep->udp_fd = shared_udp_.get();
+    ep->udp_port = ep->tcp_port = shared_port_;
+  } else {
+    if (family_ == 0)
+      return fail("media_io not started");
+    if (!allocate_ports(*ep, error))
+      return nullptr;
+    ep->udp_fd = ep->own_udp.get();
+  }
+  bool ok = false;
+  const bool ran = call([&] {
+    if (opts_.single_port && !demux_.add(ep.get(), ufrag))
+      return;
+    if (!opts_.single_port) {
+      ep->udp_token = next_id_++;
+      ep->tcp_token = next_id_++;
+      polls_[ep->udp_token] = {poll_kind::udp, ep->own_udp.get(), ep.get()};
+      polls_[ep->tcp_token] = {poll_kind::tcp_listener, ep->own_tcp.get(), ep.get()};
+      add_poll(ep->own_udp.get(), EPOLLIN, ep->udp_token);
+      add_poll(ep->own_tcp.get(), EPOLLIN, ep->tcp_token);
+    }
+    ep->registered = true;
+    endpoints_[ep->id] = ep;
+    counters_.endpoints_open.add();
+    ok = true;
+  });
+  if (!ran)
+    return fail("media_io not running");
+  if (!ok)
+    return fail("ufrag already in use: " + ufrag);
+  return std::shared_ptr<media_endpoint>(new media_endpoint(self, ep));
+}
+
+void io_core::teardown_endpoint(endpoint_state& ep) {
+  if (!ep.registered)
+    return;
+  ep.registered = false;
+  if (opts_.single_port)
+    demux_.remove(&ep);
+  const auto connections = ep.tcp_connections; // close_conn edits the list
+  for (const uint64_t id : connections)
+    close_conn(id, false);
+  if (ep.own_udp) {
+    del_poll(ep.own_udp.get());
+    polls_.erase(ep.udp_token);
+    ep.own_udp.reset();
+  }
+  if (ep.own_tcp) {
+    del_poll(ep.own_tcp.get());
+    polls_.erase(ep.tcp_token);
+    ep.own_tcp.reset();
+  }
+  ep.pending = packet_batch{};
+  counters_.endpoints_open.sub();
+  endpoints_.erase(ep.id); // may free `ep` when nobody else holds it: last statement
+}
+
+bool io_core::set_ufrag(endpoint_state& ep, const std::string& ufrag) {
+  if (!ep.registered)
+    return false;
+  if (opts_.single_port && !demux_.set_ufrag(&ep, ufrag))
+    return false;
+  ep.ufrag = ufrag;
+  return true;
+}
+
+void io_core::teardown_all() {
+  auto all = endpoints_; // teardown_endpoint erases from endpoints_
+  for (auto& [id, ep] : all) {
+    {
+      std::unique_lock lock(ep->send_mutex);
+      ep->closed = true;
+    }
+    teardown_endpoint(*ep);
+  }
+  std::vector<uint64_t> left;
+  for (const auto& [id, c] : conns_)
+    left.push_back(id);
+  for (const uint64_t id : left)
+    close_conn(id, false);
+  polls_.clear();
+  shared_udp_.reset();
+  shared_tcp_.reset();
+}
+
+media_io::counters io_core::stats() const noexcept {
+  media_io::counters c;
+  c.unknown_source_dropped = counters_.unknown_source_dropped.get();
+  c.tuples_bound = counters_.tuples_bound.get();
+  c.tuples_evicted = counters_.tuples_evicted.get();
+  c.truncated_dropped = counters_.truncated_dropped.get();
+  c.tcp_connections_accepted = counters_.tcp_accepted.get();
+  c.tcp_connections_refused = counters_.tcp_refused.get();
+  c.tcp_bind_timeouts = counters_.tcp_bind_timeouts.get();
+  c.tcp_bind_failures = counters_.tcp_bind_failures.get();
+  c.tcp_connections_closed = counters_.tcp_closed.get();
+  c.receive_errors = counters_.receive_errors.get();
+  c.endpoints_open = counters_.endpoints_open.get();
+  return c;
+}
+
+} // namespace detail
+
+// ---- media_io -------------------------------------------------------------------------
+
+media_io::media_io(media_io_options opts)
+  : core_(std::make_shared<detail::io_core>(std::move(opts))) {}
+
+media_io::~media_io() { core_->stop(); }
+
+void media_io::start() { core_->start(); }
+
+std::shared_ptr<media_endpoint> media_io::open(const std::string& local_ufrag,
+                                               packet_sink sink, std::string* error) {
+  return core_->open(core_, local_ufrag, std::move(sink), error);
+}
+
+uint16_t media_io::shared_port() const noexcept { return core_->shared_port(); }
+
+media_io::counters media_io::stats() const noexcept { return core_->stats(); }
+
+} // namespace chorus::net

@@ -1,0 +1,173 @@
+// Media socket I/O for WebRTC transports: UDP with batched receive and send (recvmmsg /
+// sendmmsg) and ICE-TCP passive connections with RFC 4571 framing, in one of two modes:
+//   - port mode: each transport (media_endpoint) gets its own UDP socket and TCP listener
+//     from [min_port, max_port];
+//   - single-port mode: all transports share one UDP socket and one TCP listener; packets
+//     are demultiplexed by the STUN USERNAME's local ufrag, then by source address (UDP) or
+//     connection (TCP); see net/media_io_demux.hpp.
+//
+// One I/O thread runs epoll over every socket (never a thread per transport). Packets are
+// handed to each endpoint's sink in batches, one sink call per endpoint per wakeup.
+//
+// Thread-safety:
+//   - media_io: construct, start() and destroy from one owning thread; open() and stats()
+//     may be called from any thread, concurrently.
+//   - media_endpoint: every member may be called from any thread, concurrently, also from
+//     inside a sink. send()/send_batch() over UDP are direct nonblocking syscalls on the
+//     caller's thread (a full socket buffer counts tx_errors, nothing blocks). TCP sends
+//     are queued to the I/O thread (one command per call; the data is copied).
+//   - open(), close() and set_ufrag() run on the I/O thread and wait for it (microseconds):
+//     when close() returns, the sink is never called again. From inside a sink they run
+//     inline.
+//   - A sink runs on the I/O thread. It must not block, throw, or wait for anything that
+//     waits for the I/O thread (post the batch to an actor and return).
+//   - An endpoint may outlive its media_io: then it is closed and every call is a no-op.
+#pragma once
+
+#include "net/ice_server.hpp"
+#include "net/stun.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace chorus::net {
+
+struct inbound_packet {
+  ice_tuple source;
+  uint32_t offset = 0; // into packet_batch::data
+  uint32_t size = 0;
+  // A TCP connection of this endpoint closed (EOF, error, refused buffer): `source` names
+  // it and size is 0. The owner should forget the tuple (ice_server::remove_tuple).
+  bool connection_closed = false;
+
+  std::span<const uint8_t> bytes(const std::vector<uint8_t>& data) const noexcept {
+    return {data.data() + offset, size};
+  }
+};
+
+// One delivery for one endpoint: the payloads concatenated in `data`, in arrival order.
+struct packet_batch {
+  std::vector<uint8_t> data;
+  std::vector<inbound_packet> packets;
+};
+
+// Runs on the I/O thread with one endpoint's packets; must not block (see above).
+using packet_sink = std::function<void(packet_batch&&)>;
+
+struct media_io_options {
+  std::string listen_ip = "127.0.0.1"; // IPv4 or IPv6 literal ("::" is dual-stack)
+  uint16_t min_port = 40000;
+  uint16_t max_port = 49999;
+  bool single_port = false;        // one shared UDP socket + TCP listener
+  uint16_t single_port_number = 0; // 0: min_port
+  std::size_t recv_batch = 32;     // datagrams per recvmmsg
+  std::size_t max_tcp_connections_per_endpoint = 8;
+  std::size_t max_tcp_send_buffer = 1 << 20;     // per connection; beyond: frames dropped
+  std::size_t max_pending_tcp_connections = 256; // single-port: accepted, not yet bound
+  uint32_t tcp_bind_timeout_ms = 10000;          // single-port: first STUN frame within this
+  std::size_t max_tuples_per_endpoint = 16;      // single-port UDP: oldest bound evicted
+};
+
+namespace detail {
+class io_core;
+struct endpoint_state;
+} // namespace detail
+
+// One WebRTC transport's sockets (port mode) or its registration on the shared ones.
+class media_endpoint {
+public:
+  ~media_endpoint(); // close()
+  media_endpoint(const media_endpoint&) = delete;
+  media_endpoint& operator=(const media_endpoint&) = delete;
+
+  uint16_t udp_port() const noexcept;
+  uint16_t tcp_port() const noexcept;
+
+  // UDP: one sendto. TCP: one RFC 4571 frame on `to.connection_id` (which must be one of
+  // this endpoint's connections), queued to the I/O thread; true means queued, and a frame
+  // the connection cannot take (gone, over max_tcp_send_buffer) counts tx_errors there.
+  // False when closed, the size is 0 or over 65535 (TCP), or the send failed (UDP).
+  bool send(const ice_tuple& to, const uint8_t* data, std::size_t size);
+  bool send(const ice_tuple& to, std::span<const uint8_t> data) {
+    return send(to, data.data(), data.size());
+  }
+  // All packets to one destination: UDP with sendmmsg (one syscall per 64 packets), TCP as
+  // consecutive frames in one command. Returns how many were sent (UDP) or queued (TCP).
+  std::size_t send_batch(const ice_tuple& to, std::span<const std::span<const uint8_t>> packets);
+
+  // ICE restart (single-port mode): demultiplex by `ufrag` from now on, the old one is
+  // released; bound addresses and connections stay. False when another endpoint uses it.
+  // In port mode it only records the ufrag.
+  bool set_ufrag(std::string ufrag);
+
+  // Stops delivery (after return the sink is never called again), closes this endpoint's
+  // sockets (port mode) or unregisters it (single-port), closes its TCP connections.
+  // Idempotent.
+  void close();
+  bool closed() const noexcept;
+
+  struct counters {
+    uint64_t rx_packets = 0, rx_bytes = 0; // delivered to the sink (payload bytes)
+    uint64_t tx_packets = 0, tx_bytes = 0; // sent (UDP) or accepted into a TCP buffer
+    uint64_t tx_errors = 0;                // UDP send failed (EAGAIN too), TCP frame dropped
+    uint64_t rx_dropped = 0;               // truncated datagrams on its own socket
+  };
+  counters stats() const noexcept;
+
+private:
+  friend class detail::io_core;
+  media_endpoint(std::shared_ptr<detail::io_core> core,
+                 std::shared_ptr<detail::endpoint_state> state);
+
+  std::shared_ptr<detail::io_core> core_;
+  std::shared_ptr<detail::endpoint_state> state_;
+};
+
+class media_io {
+public:
+  explicit media_io(media_io_options opts);
+  ~media_io(); // stops the thread, closes every socket and endpoint
+  media_io(const media_io&) = delete;
+  media_io& operator=(const media_io&) = delete;
+
+  // Raises RLIMIT_NOFILE to its hard limit, opens the shared sockets (single-port mode) and
+  // starts the I/O thread. Throws std::runtime_error (bad listen_ip, single port in use).
+  void start();
+
+  // Port mode: a UDP socket and a TCP listener on listen_ip, on the same port number when
+  // one is free for both, else each on the next free port of the range (tried from a
+  // rotating cursor). Single-port mode: registers `local_ufrag` (non-empty, unique) with
+  // the shared sockets. nullptr and *error set on failure (not started, range exhausted,
+  // ufrag empty or taken).
+  std::shared_ptr<media_endpoint> open(const std::string& local_ufrag, packet_sink sink,
+                                       std::string* error = nullptr);
+
+  // Single-port mode: the shared port (UDP and TCP); 0 in port mode or before start().
+  uint16_t shared_port() const noexcept;
+
+  struct counters {
+    uint64_t unknown_source_dropped = 0; // single-port: UDP from an unbound address, not a
+                                         // binding request with a registered ufrag
+    uint64_t tuples_bound = 0;           // single-port: UDP addresses bound by a request
+    uint64_t tuples_evicted = 0;         // single-port: oldest address of a full endpoint
+    uint64_t truncated_dropped = 0;      // single-port: datagrams over 2048 bytes
+    uint64_t tcp_connections_accepted = 0;
+    uint64_t tcp_connections_refused = 0;   // over a per-endpoint or pending limit
+    uint64_t tcp_bind_timeouts = 0;         // single-port: no first frame in time
+    uint64_t tcp_bind_failures = 0;         // single-port: first frame not a known request
+    uint64_t tcp_connections_closed = 0;    // every closed accepted connection
+    uint64_t receive_errors = 0;            // recvmmsg / read failures other than EAGAIN
+    uint64_t endpoints_open = 0;            // gauge
+  };
+  counters stats() const noexcept;
+
+private:
+  std::shared_ptr<detail::io_core> core_;
+};
+
+} // namespace chorus::net

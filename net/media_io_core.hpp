@@ -1,0 +1,175 @@
+// Internals of media_io (net/media_io.hpp): the I/O thread, its command queue, and the
+// per-endpoint and per-connection state. Not for use outside net/media_io*.cpp.
+//
+// Ownership: io_core owns every socket. Fields marked "I/O thread" are touched only on the
+// I/O thread (or, after it has been joined, by the thread that stopped it). Other fields
+// are immutable after open() or atomic.
+#pragma once
+
+#include "net/media_io.hpp"
+#include "net/media_io_demux.hpp"
+#include "net/media_io_socket.hpp"
+#include "net/tcp_framing.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+struct epoll_event;
+
+namespace chorus::net::detail {
+
+using clock = std::chrono::steady_clock;
+
+struct counter {
+  std::atomic<uint64_t> value{0};
+  void add(uint64_t n = 1) noexcept { value.fetch_add(n, std::memory_order_relaxed); }
+  void sub(uint64_t n = 1) noexcept { value.fetch_sub(n, std::memory_order_relaxed); }
+  uint64_t get() const noexcept { return value.load(std::memory_order_relaxed); }
+};
+
+struct endpoint_state : std::enable_shared_from_this<endpoint_state> {
+  // Immutable after open().
+  uint64_t id = 0;
+  packet_sink sink;
+  int family = 0;        // AF_INET / AF_INET6 of the sockets
+  int udp_fd = -1;       // for sends: own socket (port mode) or the shared one
+  uint16_t udp_port = 0;
+  uint16_t tcp_port = 0;
+
+  // send() holds it shared while using udp_fd; close() takes it exclusively to set
+  // `closed`, so that the socket is never used after the I/O thread closed it.
+  mutable std::shared_mutex send_mutex;
+  std::atomic<bool> closed{false};
+
+  counter rx_packets, rx_bytes, tx_packets, tx_bytes, tx_errors, rx_dropped;
+
+  // I/O thread.
+  sock::unique_fd own_udp, own_tcp; // port mode
+  uint64_t udp_token = 0, tcp_token = 0;
+  std::string ufrag;
+  std::vector<uint64_t> tcp_connections;
+  packet_batch pending; // this wakeup's packets, delivered at its end
+  bool dirty = false;   // queued in io_core::dirty_
+  bool registered = false;
+};
+
+struct tcp_conn {
+  uint64_t id = 0; // also its epoll token and the ice_tuple connection_id
+  sock::unique_fd fd;
+  transport_address remote;
+  endpoint_state* owner = nullptr; // nullptr: single-port, not bound yet
+  tcp_frame_reader reader;
+  std::vector<uint8_t> out; // framed bytes not yet written
+  std::size_t out_offset = 0;
+  bool want_write = false;  // EPOLLOUT registered
+};
+
+class io_core {
+public:
+  explicit io_core(media_io_options opts);
+  ~io_core();
+
+  void start();
+  void stop();
+
+  std::shared_ptr<media_endpoint> open(const std::shared_ptr<io_core>& self,
+                                       const std::string& ufrag, packet_sink sink,
+                                       std::string* error);
+
+  // Runs `fn` on the I/O thread: post() returns at once, call() waits for it (inline when
+  // already on the I/O thread). Both false when the thread is not running.
+  bool post(std::function<void()> fn);
+  bool call(const std::function<void()>& fn);
+  bool on_io_thread() const noexcept;
+
+  // I/O thread.
+  void teardown_endpoint(endpoint_state& ep);
+  bool set_ufrag(endpoint_state& ep, const std::string& ufrag);
+  void write_tcp(endpoint_state& ep, uint64_t connection_id, std::span<const uint8_t> framed);
+
+  media_io::counters stats() const noexcept;
+  uint16_t shared_port() const noexcept { return shared_port_; }
+  const media_io_options& options() const noexcept { return opts_; }
+
+private:
+  enum class poll_kind : uint8_t { udp, tcp_listener };
+  struct poll_entry {
+    poll_kind kind;
+    int fd;
+    endpoint_state* endpoint; // nullptr: the shared socket
+  };
+  static constexpr uint64_t wake_token = 0;
+
+  void run();
+  void drain_commands();
+  void dispatch(const epoll_event& ev);
+  int next_timeout_ms(clock::time_point now) const;
+  uint64_t add_poll(int fd, uint32_t events, uint64_t token);
+  void del_poll(int fd);
+  void teardown_all();
+
+  // UDP (media_io.cpp).
+  void on_udp(int fd, endpoint_state* ep);
+  void append(endpoint_state& ep, const ice_tuple& source, std::span<const uint8_t> bytes,
+              bool connection_closed = false);
+  void deliver();
+  bool allocate_ports(endpoint_state& ep, std::string* error);
+
+  // TCP (media_io_tcp.cpp).
+  void on_accept(int listen_fd, endpoint_state* ep);
+  void on_conn(tcp_conn& c, uint32_t events);
+  bool read_conn(tcp_conn& c);  // false: the connection was closed
+  bool take_frames(tcp_conn& c);
+  bool flush(tcp_conn& c);
+  void close_conn(uint64_t id, bool report);
+  void expire_pending(clock::time_point now);
+
+  media_io_options opts_;
+  transport_address listen_; // listen_ip, port 0
+  int family_ = 0;
+
+  // Command queue (any thread).
+  std::mutex queue_mutex_;
+  std::vector<std::function<void()>> queue_;
+  bool running_ = false;
+  bool stopped_ = false;
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::thread::id> io_thread_id_{};
+  std::thread thread_;
+
+  std::mutex port_mutex_;   // port mode: cursor
+  std::size_t port_cursor_ = 0;
+  std::atomic<uint64_t> next_id_{1};
+
+  sock::unique_fd epoll_fd_, wake_fd_;
+  sock::unique_fd shared_udp_, shared_tcp_;
+  uint16_t shared_port_ = 0;
+
+  // I/O thread.
+  std::unordered_map<uint64_t, poll_entry> polls_;
+  std::unordered_map<uint64_t, std::unique_ptr<tcp_conn>> conns_;
+  std::unordered_map<uint64_t, std::shared_ptr<endpoint_state>> endpoints_;
+  single_port_demux<endpoint_state*> demux_;
+  std::vector<std::shared_ptr<endpoint_state>> dirty_, delivering_;
+  std::deque<std::pair<clock::time_point, uint64_t>> pending_conns_; // single-port, by age
+  std::size_t pending_count_ = 0;
+  std::unique_ptr<sock::udp_receiver> rx_;
+  std::vector<std::function<void()>> commands_; // drained batch, reused
+
+  struct io_counters {
+    counter unknown_source_dropped, tuples_bound, tuples_evicted, truncated_dropped;
+    counter tcp_accepted, tcp_refused, tcp_bind_timeouts, tcp_bind_failures, tcp_closed;
+    counter receive_errors, endpoints_open;
+  } counters_;
+};
+
+} // namespace chorus::net::detail

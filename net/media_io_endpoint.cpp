@@ -1,0 +1,134 @@
+// media_endpoint: UDP sends straight from the caller's thread, everything else through the
+// I/O thread's command queue (see the thread-safety notes in net/media_io.hpp).
+#include "net/media_io_core.hpp"
+
+#include <mutex>
+#include <shared_mutex>
+
+namespace chorus::net {
+
+namespace {
+
+// RFC 4571 frames of `packets` back to back; packets of size 0 or over 65535 are skipped
+// (counted in `skipped`).
+std::vector<uint8_t> frame_all(std::span<const std::span<const uint8_t>> packets,
+                               std::size_t& framed, std::size_t& skipped) {
+  std::size_t total = 0;
+  for (const auto& p : packets)
+    total += tcp_frame_header_size + p.size();
+  std::vector<uint8_t> out;
+  out.reserve(total);
+  for (const auto& p : packets) {
+    if (p.empty() || p.size() > tcp_max_frame_size) {
+      ++skipped;
+      continue;
+    }
+    uint8_t header[tcp_frame_header_size];
+    put_tcp_frame_header(header, p.size());
+    out.insert(out.end(), header, header + tcp_frame_header_size);
+    out.insert(out.end(), p.begin(), p.end());
+    ++framed;
+  }
+  return out;
+}
+
+} // namespace
+
+media_endpoint::media_endpoint(std::shared_ptr<detail::io_core> core,
+                               std::shared_ptr<detail::endpoint_state> state)
+  : core_(std::move(core)), state_(std::move(state)) {}
+
+media_endpoint::~media_endpoint() {
+  if (!closed())
+    close();
+}
+
+uint16_t media_endpoint::udp_port() const noexcept { return state_->udp_port; }
+uint16_t media_endpoint::tcp_port() const noexcept { return state_->tcp_port; }
+
+bool media_endpoint::closed() const noexcept {
+  return state_->closed.load(std::memory_order_acquire);
+}
+
+bool media_endpoint::send(const ice_tuple& to, const uint8_t* data, std::size_t size) {
+  const std::span<const uint8_t> one[1] = {{data, size}};
+  return send_batch(to, one) == 1;
+}
+
+std::size_t media_endpoint::send_batch(const ice_tuple& to,
+                                       std::span<const std::span<const uint8_t>> packets) {
+  auto& st = *state_;
+  if (packets.empty())
+    return 0;
+  if (to.protocol == ice_protocol::tcp) {
+    if (closed())
+      return 0;
+    std::size_t framed = 0, skipped = 0;
+    auto bytes = frame_all(packets, framed, skipped);
+    if (skipped)
+      st.tx_errors.add(skipped);
+    if (framed == 0)
+      return 0;
+    auto* core = core_.get();
+    const bool queued =
+      core->post([core, state = state_, id = to.connection_id, bytes = std::move(bytes)] {
+        if (!state->closed.load(std::memory_order_acquire))
+          core->write_tcp(*state, id, bytes);
+      });
+    return queued ? framed : 0;
+  }
+
+  std::shared_lock lock(st.send_mutex);
+  if (st.closed.load(std::memory_order_relaxed))
+    return 0;
+  sockaddr_storage sa{};
+  const socklen_t len = sock::to_socket_address(to.remote, st.family, sa);
+  std::size_t sent = 0;
+  if (len != 0) {
+    sent = packets.size() == 1 ? (sock::send_datagram(st.udp_fd, sa, len, packets[0]) ? 1 : 0)
+                               : sock::send_datagrams(st.udp_fd, sa, len, packets);
+  }
+  std::size_t bytes = 0;
+  for (std::size_t i = 0; i < sent; ++i)
+    bytes += packets[i].size();
+  st.tx_packets.add(sent);
+  st.tx_bytes.add(bytes);
+  if (sent < packets.size())
+    st.tx_errors.add(packets.size() - sent);
+  return sent;
+}
+
+bool media_endpoint::set_ufrag(std::string ufrag) {
+  bool ok = false;
+  auto* core = core_.get();
+  auto* st = state_.get();
+  core->call([&] { ok = core->set_ufrag(*st, ufrag); });
+  return ok;
+}
+
+void media_endpoint::close() {
+  auto& st = *state_;
+  {
+    std::unique_lock lock(st.send_mutex);
+    st.closed.store(true, std::memory_order_release);
+  }
+  // Runs after any sink call in progress; teardown is idempotent. When the I/O thread has
+  // stopped, it already closed everything and call() returns false.
+  auto* core = core_.get();
+  auto state = state_;
+  core->call([core, state] { core->teardown_endpoint(*state); });
+}
+
+media_endpoint::counters media_endpoint::stats() const noexcept {
+  const auto& st = *state_;
+  counters c;
+  c.rx_packets = st.rx_packets.get();
+  c.rx_bytes = st.rx_bytes.get();
+  c.tx_packets = st.tx_packets.get();
+  c.tx_bytes = st.tx_bytes.get();
+  c.tx_errors = st.tx_errors.get();
+  c.rx_dropped = st.rx_dropped.get();
+  return c;
+}
+
+} // namespace chorus::net

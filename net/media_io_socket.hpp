@@ -1,0 +1,112 @@
+// Thin Linux socket helpers for the media I/O thread: an owning file descriptor, address
+// conversion for a socket's family (IPv4 peers of an IPv6 socket are v4-mapped), bound UDP
+// and listening TCP sockets, batched receive (recvmmsg) and batched send (sendmmsg).
+// No state beyond what each object owns; a udp_receiver is used by one thread only.
+#pragma once
+
+#include "net/stun.hpp"
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+struct mmsghdr;
+struct iovec;
+
+namespace chorus::net::sock {
+
+class unique_fd {
+public:
+  unique_fd() = default;
+  explicit unique_fd(int fd) noexcept : fd_(fd) {}
+  unique_fd(unique_fd&& o) noexcept : fd_(o.release()) {}
+  unique_fd& operator=(unique_fd&& o) noexcept;
+  unique_fd(const unique_fd&) = delete;
+  unique_fd& operator=(const unique_fd&) = delete;
+  ~unique_fd() { reset(); }
+
+  int get() const noexcept { return fd_; }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int release() noexcept;
+  void reset() noexcept;
+
+private:
+  int fd_ = -1;
+};
+
+// AF_INET or AF_INET6 for the address family (AF_UNSPEC for none).
+int socket_family(const transport_address& a) noexcept;
+
+// sockaddr for sending to `a` from a socket of family `af`: an IPv4 address is v4-mapped
+// for an AF_INET6 socket. 0 when not representable (IPv6 address, AF_INET socket).
+socklen_t to_socket_address(const transport_address& a, int af, sockaddr_storage& out) noexcept;
+
+// The peer address of a received packet or accepted connection; a v4-mapped IPv6 address
+// (dual-stack socket) is returned as IPv4, so that replies and ICE see one form.
+std::optional<transport_address> from_socket_address(const sockaddr_storage& sa) noexcept;
+
+struct open_result {
+  unique_fd fd;
+  int error = 0; // errno of the failing call when !fd
+};
+
+// Nonblocking, close-on-exec UDP socket bound to `local` (port 0: any), with 4 MiB
+// SO_RCVBUF/SO_SNDBUF (best effort). No SO_REUSEADDR: a port in use fails with EADDRINUSE.
+open_result bind_udp(const transport_address& local);
+// Nonblocking listening TCP socket with SO_REUSEADDR (only lets TIME_WAIT leftovers be
+// reused; an active listener still makes bind fail).
+open_result listen_tcp(const transport_address& local, int backlog = 128);
+// Nonblocking, close-on-exec accepted connection with TCP_NODELAY; fd < 0 when none left.
+struct accepted {
+  unique_fd fd;
+  transport_address remote;
+  int error = 0; // EAGAIN when nothing is pending
+};
+accepted accept_tcp(int listen_fd);
+
+uint16_t local_port(int fd) noexcept;
+
+// recvmmsg with reusable buffers: `batch` datagrams of up to `datagram_size` bytes each.
+class udp_receiver {
+public:
+  explicit udp_receiver(std::size_t batch, std::size_t datagram_size = 2048);
+  ~udp_receiver();
+  udp_receiver(const udp_receiver&) = delete;
+  udp_receiver& operator=(const udp_receiver&) = delete;
+
+  // Datagrams received by one recvmmsg (0 when none, -errno on error).
+  int receive(int fd) noexcept;
+  std::size_t batch() const noexcept { return batch_; }
+
+  std::span<const uint8_t> payload(std::size_t i) const noexcept;
+  bool truncated(std::size_t i) const noexcept; // larger than datagram_size: cut, drop it
+  const sockaddr_storage& source(std::size_t i) const noexcept { return addrs_[i]; }
+
+private:
+  std::size_t batch_;
+  std::size_t datagram_size_;
+  std::vector<uint8_t> buffers_;
+  std::vector<sockaddr_storage> addrs_;
+  std::vector<iovec> iovs_;
+  std::vector<mmsghdr> msgs_;
+};
+
+// One datagram; false on any error (EAGAIN included).
+bool send_datagram(int fd, const sockaddr_storage& to, socklen_t to_len,
+                   std::span<const uint8_t> payload) noexcept;
+
+// All `packets` to one destination with as few sendmmsg calls as the kernel allows (one
+// for up to 64). Returns how many were sent; a packet the kernel rejects on its own
+// (EMSGSIZE) is skipped, EAGAIN/ENOBUFS abandons the rest.
+std::size_t send_datagrams(int fd, const sockaddr_storage& to, socklen_t to_len,
+                           std::span<const std::span<const uint8_t>> packets) noexcept;
+
+// Raises the RLIMIT_NOFILE soft limit to the hard limit (best effort).
+void raise_fd_limit() noexcept;
+
+} // namespace chorus::net::sock

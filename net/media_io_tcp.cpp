@@ -1,0 +1,202 @@
+// ICE-TCP passive side (RFC 6544) on the I/O thread: accepting connections, RFC 4571 frame
+// reassembly, single-port binding by the first frame, bounded framed writes.
+#include "net/media_io_core.hpp"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace chorus::net::detail {
+
+namespace {
+constexpr int max_accepts = 64;   // per listener per wakeup
+constexpr int max_reads = 16;     // per connection per wakeup
+constexpr std::size_t compact_threshold = 64 * 1024;
+} // namespace
+
+void io_core::on_accept(int listen_fd, endpoint_state* ep) {
+  for (int i = 0; i < max_accepts; ++i) {
+    auto a = sock::accept_tcp(listen_fd);
+    if (!a.fd) {
+      if (a.error == EINTR || a.error == ECONNABORTED)
+        continue;
+      if (a.error != EAGAIN && a.error != EWOULDBLOCK)
+        counters_.receive_errors.add();
+      return;
+    }
+    const bool full = ep ? ep->tcp_connections.size() >= opts_.max_tcp_connections_per_endpoint
+                         : pending_count_ >= opts_.max_pending_tcp_connections;
+    if (full) {
+      counters_.tcp_refused.add(); // a.fd closes here
+      continue;
+    }
+    counters_.tcp_accepted.add();
+    auto c = std::make_unique<tcp_conn>();
+    c->id = next_id_++;
+    c->remote = a.remote;
+    c->fd = std::move(a.fd);
+    c->owner = ep;
+    if (ep) {
+      ep->tcp_connections.push_back(c->id);
+    } else {
+      ++pending_count_;
+      pending_conns_.emplace_back(
+        clock::now() + std::chrono::milliseconds(opts_.tcp_bind_timeout_ms), c->id);
+    }
+    add_poll(c->fd.get(), EPOLLIN, c->id);
+    conns_.emplace(c->id, std::move(c));
+  }
+}
+
+void io_core::on_conn(tcp_conn& c, uint32_t events) {
+  if ((events & EPOLLOUT) && !flush(c))
+    return;
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+    read_conn(c);
+}
+
+bool io_core::read_conn(tcp_conn& c) {
+  for (int round = 0; round < max_reads; ++round) {
+    const auto area = c.reader.write_area();
+    const ssize_t n = ::recv(c.fd.get(), area.data(), area.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      c.reader.commit(std::size_t(n));
+      if (!take_frames(c))
+        return false;
+      if (std::size_t(n) < area.size())
+        return true; // drained (level-triggered epoll reports more)
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return true;
+    if (n < 0)
+      counters_.receive_errors.add();
+    close_conn(c.id, true); // EOF or error
+    return false;
+  }
+  return true;
+}
+
+bool io_core::take_frames(tcp_conn& c) {
+  while (auto frame = c.reader.next()) {
+    if (!c.owner) { // single-port: the first frame must name a registered ufrag
+      const auto ufrag = binding_request_local_ufrag(*frame);
+      endpoint_state* ep = ufrag ? demux_.find_ufrag(*ufrag) : nullptr;
+      if (!ep) {
+        counters_.tcp_bind_failures.add();
+        close_conn(c.id, false);
+        return false;
+      }
+      if (ep->tcp_connections.size() >= opts_.max_tcp_connections_per_endpoint) {
+        counters_.tcp_refused.add();
+        close_conn(c.id, false);
+        return false;
+      }
+      --pending_count_;
+      c.owner = ep;
+      ep->tcp_connections.push_back(c.id);
+    }
+    append(*c.owner, ice_tuple{ice_protocol::tcp, c.remote, c.id}, *frame);
+  }
+  return true;
+}
+
+void io_core::write_tcp(endpoint_state& ep, uint64_t connection_id,
+                        std::span<const uint8_t> framed) {
+  auto it = conns_.find(connection_id);
+  tcp_conn* c = it == conns_.end() ? nullptr : it->second.get();
+  if (c && c->owner != &ep)
+    c = nullptr; // another endpoint's connection (or not bound yet)
+  if (c && c->out_offset == c->out.size()) {
+    c->out.clear();
+    c->out_offset = 0;
+  }
+  // Frame by frame against the send-buffer bound: what does not fit is dropped.
+  while (framed.size() >= tcp_frame_header_size) {
+    const std::size_t size = std::size_t(framed[0]) << 8 | framed[1];
+    const std::size_t total = std::min(framed.size(), tcp_frame_header_size + size);
+    const bool fits =
+      c && c->out.size() - c->out_offset + total <= opts_.max_tcp_send_buffer;
+    if (fits) {
+      c->out.insert(c->out.end(), framed.begin(), framed.begin() + std::ptrdiff_t(total));
+      ep.tx_packets.add();
+      ep.tx_bytes.add(size);
+    } else {
+      ep.tx_errors.add();
+    }
+    framed = framed.subspan(total);
+  }
+  if (c)
+    flush(*c);
+}
+
+bool io_core::flush(tcp_conn& c) {
+  while (c.out_offset < c.out.size()) {
+    const ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_offset, c.out.size() - c.out_offset,
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      c.out_offset += std::size_t(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      break;
+    if (c.owner)
+      c.owner->tx_errors.add();
+    close_conn(c.id, true); // EPIPE, ECONNRESET: the connection is gone
+    return false;
+  }
+  if (c.out_offset == c.out.size()) {
+    c.out.clear();
+    c.out_offset = 0;
+  } else if (c.out_offset >= compact_threshold && c.out_offset * 2 >= c.out.size()) {
+    c.out.erase(c.out.begin(), c.out.begin() + std::ptrdiff_t(c.out_offset));
+    c.out_offset = 0;
+  }
+  const bool want = c.out_offset < c.out.size();
+  if (want != c.want_write) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | (want ? EPOLLOUT : 0u);
+    ev.data.u64 = c.id;
+    ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+    c.want_write = want;
+  }
+  return true;
+}
+
+void io_core::close_conn(uint64_t id, bool report) {
+  auto it = conns_.find(id);
+  if (it == conns_.end())
+    return;
+  tcp_conn& c = *it->second;
+  del_poll(c.fd.get());
+  if (c.owner) {
+    auto& list = c.owner->tcp_connections;
+    list.erase(std::remove(list.begin(), list.end(), id), list.end());
+    if (report && c.owner->registered)
+      append(*c.owner, ice_tuple{ice_protocol::tcp, c.remote, c.id}, {}, true);
+  } else {
+    --pending_count_;
+  }
+  counters_.tcp_closed.add();
+  conns_.erase(it);
+}
+
+void io_core::expire_pending(clock::time_point now) {
+  while (!pending_conns_.empty() && pending_conns_.front().first <= now) {
+    const uint64_t id = pending_conns_.front().second;
+    pending_conns_.pop_front();
+    auto it = conns_.find(id);
+    if (it != conns_.end() && !it->second->owner) {
+      counters_.tcp_bind_timeouts.add();
+      close_conn(id, false);
+    }
+  }
+}
+
+} // namespace chorus::net::detail

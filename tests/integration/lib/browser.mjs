@@ -1,0 +1,91 @@
+// Real Chromium (Debian's) driven by playwright-core, with mediasoup-client bundled by
+// esbuild, for end-to-end tests. Flags and constraints: shared/guide/testing.md. The
+// page is served by a static HTTP server on 127.0.0.1 owned by the test.
+
+import { build } from 'esbuild';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+import { REPO_ROOT } from './server.mjs';
+
+export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--autoplay-policy=no-user-gesture-required',
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+];
+
+// Bundles mediasoup-client into one IIFE script exposing window.mediasoupClient.
+export async function bundleMediasoupClient() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-bundle-'));
+  const entry = path.join(dir, 'entry.js');
+  fs.writeFileSync(entry, "window.mediasoupClient = require('mediasoup-client');\n");
+  const out = path.join(dir, 'mediasoup-client.js');
+  await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'chrome111',
+    outfile: out,
+    nodePaths: [path.join(REPO_ROOT, 'node_modules')],
+    logLevel: 'error',
+  });
+  const code = fs.readFileSync(out, 'utf8');
+  fs.rmSync(dir, { recursive: true, force: true });
+  return code;
+}
+
+// Serves `files` ({ '/path': { type, body } }) on 127.0.0.1:0. Returns { url, close }.
+export async function serveStatic(files) {
+  const server = http.createServer((req, res) => {
+    const f = files[new URL(req.url, 'http://x').pathname];
+    if (!f) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': f.type, 'cache-control': 'no-store' }).end(f.body);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+// Launches Chromium with a fresh profile; close() ends it.
+export async function launchChromium() {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 30000,
+  });
+  return {
+    context,
+    async close() {
+      await context.close().catch(() => {});
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function chromiumAvailable() {
+  return fs.existsSync(CHROMIUM);
+}
