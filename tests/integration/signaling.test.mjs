@@ -14,9 +14,33 @@ import { closeAll, connectPeer, isEvent, nextParticipantList, participantIds } f
 
 const T = { timeout: 30000 };
 
-// Until the transport machinery lands, a valid create-transport answers `unsupported`
-// (docs/protocol.md). When transports exist, drop 'unsupported' from this list.
-const CREATE_TRANSPORT_OUTCOMES = ['transport-params', 'error:unsupported'];
+// A valid create-transport is served (docs/protocol.md).
+const CREATE_TRANSPORT_OUTCOMES = ['transport-params'];
+
+// mediasoup's WebRtcTransport parameters, as mediasoup-client's createSendTransport takes them.
+function assertTransportParams(p) {
+  assert.equal(typeof p.id, 'string');
+  assert.match(p.iceParameters?.usernameFragment ?? '', /^[a-z0-9]{16}$/);
+  assert.match(p.iceParameters?.password ?? '', /^[a-z0-9]{32}$/);
+  assert.equal(p.iceParameters.iceLite, true);
+  const byProtocol = Object.fromEntries(p.iceCandidates.map((c) => [c.protocol, c]));
+  for (const proto of ['udp', 'tcp']) {
+    const c = byProtocol[proto];
+    assert.ok(c, `a ${proto} candidate: ${JSON.stringify(p.iceCandidates)}`);
+    assert.equal(c.type, 'host');
+    assert.equal(c.address, '127.0.0.1');
+    assert.ok(c.port >= 40000 && c.port <= 49999, `port ${c.port} in the default range`);
+    assert.ok(Number.isInteger(c.priority) && c.priority > 0);
+    assert.equal(typeof c.foundation, 'string');
+  }
+  assert.equal(byProtocol.tcp.tcpType, 'passive');
+  assert.ok(byProtocol.udp.priority > byProtocol.tcp.priority, 'UDP preferred');
+  assert.equal(p.dtlsParameters.role, 'auto');
+  const algs = p.dtlsParameters.fingerprints.map((f) => f.algorithm).sort();
+  assert.deepEqual(algs, ['sha-256', 'sha-384', 'sha-512']);
+  const sha256 = p.dtlsParameters.fingerprints.find((f) => f.algorithm === 'sha-256');
+  assert.match(sha256.value, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+}
 
 const outcome = (m) => (m.type === 'error' ? `error:${m.data?.code}` : m.type);
 
@@ -218,29 +242,58 @@ test('a connection without auth gets a random peer id', T, async () => {
   });
 });
 
-test('create-transport: a valid request is served or answered unsupported', T, async () => {
+test('create-transport: mediasoup-shaped transport parameters', T, async () => {
   await withServer([], async (server) => {
     const alice = await connectPeer(server, { auth: 'alice', channelId: 'room1' });
     const reply = await alice.request('create-transport', { direction: 'send' });
     assert.ok(CREATE_TRANSPORT_OUTCOMES.includes(outcome(reply)), `create-transport answered ${JSON.stringify(reply)}`);
-    if (reply.type === 'transport-params') {
-      const p = reply.data;
-      assert.equal(typeof p.id, 'string');
-      assert.equal(typeof p.iceParameters?.usernameFragment, 'string');
-      assert.equal(typeof p.iceParameters?.password, 'string');
-      assert.ok(Array.isArray(p.iceCandidates) && p.iceCandidates.length > 0);
-      assert.ok(Array.isArray(p.dtlsParameters?.fingerprints) && p.dtlsParameters.fingerprints.length > 0);
-    } else {
-      assert.equal(reply.data.request, 'create-transport');
-    }
+    assertTransportParams(reply.data);
     // Seed 004's name: the same outcome, under its own reply name.
     const reply004 = await alice.request('create-webrtc-transport', { roomId: 'room1', direction: 'recv' });
     const ok004 = reply004.type === 'create-webrtc-transport' ? 'transport-params' : outcome(reply004);
     assert.ok(CREATE_TRANSPORT_OUTCOMES.includes(ok004), `create-webrtc-transport answered ${JSON.stringify(reply004)}`);
-    if (reply004.type === 'create-webrtc-transport') assert.equal(typeof reply004.data?.params?.id, 'string');
+    assertTransportParams(reply004.data.params);
+    assert.notEqual(reply004.data.params.id, reply.data.id);
+
+    // restart-ice: fresh credentials for that transport.
+    const restarted = await alice.request('restart-ice', { transportId: reply.data.id });
+    assert.equal(restarted.type, 'restart-ice');
+    assert.match(restarted.data.iceParameters.usernameFragment, /^[a-z0-9]{16}$/);
+    assert.notEqual(restarted.data.iceParameters.usernameFragment, reply.data.iceParameters.usernameFragment);
+    assert.notEqual(restarted.data.iceParameters.password, reply.data.iceParameters.password);
+
+    // get-transport-stats before anything connected.
+    const stats = await alice.request('get-transport-stats', { transportId: reply.data.id });
+    assert.equal(stats.type, 'get-transport-stats');
+    assert.equal(stats.data.transportId, reply.data.id);
+    assert.equal(stats.data.iceState, 'new');
+    assert.equal(stats.data.dtlsState, 'new');
+
+    // connect-transport without an id: ambiguous with two unconnected transports.
+    const dtls = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: sha256Of(1) }] };
+    const ambiguous = await alice.request('connect-transport', { dtlsParameters: dtls });
+    assert.equal(outcome(ambiguous), 'error:missing-field');
+    const connected = await alice.request('connect-transport', { transportId: reply.data.id, dtlsParameters: dtls });
+    assert.equal(connected.type, 'transport-connected');
+    const twice = await alice.request('connect-transport', { transportId: reply.data.id, dtlsParameters: dtls });
+    assert.equal(outcome(twice), 'error:invalid-state');
+    // Now exactly one is unconnected: the id may be omitted (seed 001).
+    const implicit = await alice.request('connect-transport', { dtlsParameters: dtls });
+    assert.equal(implicit.type, 'transport-connected');
+    const none = await alice.request('connect-transport', { dtlsParameters: dtls });
+    assert.equal(outcome(none), 'error:unknown-transport');
+
+    // At most 4 transports per peer.
+    for (let i = 0; i < 2; i++) assert.equal((await alice.request('create-transport', {})).type, 'transport-params');
+    assert.equal(outcome(await alice.request('create-transport', {})), 'error:limit-exceeded');
     await alice.close();
+    await waitForNoPeers(server);
   });
 });
+
+function sha256Of(seed) {
+  return Array.from({ length: 32 }, (_, i) => ((i * 7 + seed) & 0xff).toString(16).padStart(2, '0').toUpperCase()).join(':');
+}
 
 test('SIGTERM: exit code 0 within 2000 ms, clients see close code 1001', T, async () => {
   const server = await startServer([]);
