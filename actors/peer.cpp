@@ -21,6 +21,7 @@ struct transport_entry {
 };
 
 struct peer_state {
+  caf::actor_addr room;
   std::string id;
   std::string room_id;
   caf::actor session;
@@ -76,15 +77,21 @@ caf::result<caf::message> delegate_to_transport(peer_actor* self, const std::str
   return rp;
 }
 
-caf::behavior peer_impl(peer_actor* self, std::string peer_id, std::string room_id,
-                        caf::actor session, node_context_ptr ctx) {
+caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, std::string peer_id,
+                        std::string room_id, caf::actor session, node_context_ptr ctx) {
+  self->state.room = std::move(room);
   self->state.id = std::move(peer_id);
   self->state.room_id = std::move(room_id);
   self->state.session = std::move(session);
   self->state.ctx = std::move(ctx);
-  // Transports are linked: one that fails is forgotten (the peer survives); the room's
-  // exit request ends the peer and, through the links, its transports.
+  // Transports are linked: one that ends (closed, or failed) is forgotten and the peer
+  // survives. Only the room's exit request (or an anonymous one) ends the peer and,
+  // through the links, its transports.
   self->set_exit_handler([self](caf::exit_msg& em) {
+    if (em.source == self->state.room || !em.source) {
+      self->quit(em.reason);
+      return;
+    }
     auto& ts = self->state.transports;
     for (auto it = ts.begin(); it != ts.end(); ++it)
       if (it->second.actor.address() == em.source) {
@@ -94,7 +101,7 @@ caf::behavior peer_impl(peer_actor* self, std::string peer_id, std::string room_
         ts.erase(it);
         return;
       }
-    self->quit(em.reason);
+    // A transport already forgotten after its transport_closed: nothing to do.
   });
   return {
     [self](protocol::create_transport_request& r)
@@ -174,8 +181,8 @@ caf::behavior peer_impl(peer_actor* self, std::string peer_id, std::string room_
 
 caf::actor spawn_peer(caf::event_based_actor* room, std::string peer_id, std::string room_id,
                       caf::actor session, node_context_ptr ctx) {
-  return room->spawn<caf::linked>(peer_impl, std::move(peer_id), std::move(room_id),
-                                  std::move(session), std::move(ctx));
+  return room->spawn<caf::linked>(peer_impl, room->address(), std::move(peer_id),
+                                  std::move(room_id), std::move(session), std::move(ctx));
 }
 
 } // namespace chorus::actors

@@ -1,0 +1,573 @@
+// chorus-probe: one WebRTC transport against a Chorus server, end to end, as a browser
+// would open it, with optional abuse on the side; prints one JSON line and exits 0 on
+// success, 1 on failure (2 for bad usage).
+//
+//   chorus-probe --url ws://127.0.0.1:PORT [--room R] [--peer P] [--protocol udp|tcp]
+//                [--packets N] [--garbage N] [--bad-credentials N] [--timeout-ms T]
+//                [--interval-ms I] [--payload-bytes B] [--hold-ms H]
+//                [--consent-interval-ms C] [--after-close-ms A] [--verbose]
+//
+// Steps: WebSocket /socket?auth=P&channelId=R; get-rtp-capabilities; create-transport;
+// --bad-credentials N binding requests with a wrong password from a separate socket (their
+// error responses are counted); --garbage N random datagrams (TCP: RFC 4571 frames on a
+// separate connection), half before ICE and half right after the first check; ICE;
+// connect-transport (role client, our fingerprint); DTLS; N SRTP packets, one every I ms;
+// get-transport-stats until rtp.received >= N; hold H ms (ICE consent checks every C ms) and
+// read the stats again; DTLS close_notify; with --after-close-ms, wait A ms and check that the
+// signaling connection survived the transport (get-transport-stats, get-rtp-capabilities);
+// WebSocket close.
+#include "bench/client/client_driver.hpp"
+#include "bench/client/clock.hpp"
+#include "bench/client/signaling_json.hpp"
+#include "common/ids.hpp"
+#include "net/stun.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+using namespace chorus;
+using namespace chorus::client;
+
+namespace {
+
+struct probe_options {
+  std::string url;
+  std::string room = "probe";
+  std::string peer;
+  media_protocol protocol = media_protocol::udp;
+  uint64_t packets = 50;
+  uint64_t garbage = 0;
+  uint64_t bad_credentials = 0;
+  uint64_t timeout_ms = 15000;
+  uint64_t interval_ms = 5;
+  uint64_t payload_bytes = 160;
+  uint64_t hold_ms = 0;
+  uint64_t consent_interval_ms = 5000;
+  std::optional<uint64_t> after_close_ms;
+  bool verbose = false;
+};
+
+constexpr const char* usage =
+  "usage: chorus-probe --url ws://HOST:PORT [--room R] [--peer P] [--protocol udp|tcp]\n"
+  "                    [--packets N] [--garbage N] [--bad-credentials N] [--timeout-ms T]\n"
+  "                    [--interval-ms I] [--payload-bytes B] [--hold-ms H]\n"
+  "                    [--consent-interval-ms C] [--after-close-ms A] [--verbose]\n";
+
+bool parse_u64(std::string_view s, uint64_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && p == s.data() + s.size();
+}
+
+std::optional<probe_options> parse_args(int argc, char** argv, std::string& error) {
+  probe_options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view flag = argv[i];
+    if (flag == "--verbose") {
+      o.verbose = true;
+      continue;
+    }
+    static constexpr std::string_view known[] = {
+      "--url", "--room", "--peer", "--protocol", "--packets", "--garbage", "--bad-credentials",
+      "--timeout-ms", "--interval-ms", "--payload-bytes", "--hold-ms",
+      "--consent-interval-ms", "--after-close-ms"};
+    if (std::find(std::begin(known), std::end(known), flag) == std::end(known)) {
+      error = "unknown flag " + std::string(flag);
+      return std::nullopt;
+    }
+    if (i + 1 >= argc) {
+      error = std::string(flag) + " needs a value";
+      return std::nullopt;
+    }
+    std::string_view v = argv[++i];
+    bool ok = true;
+    if (flag == "--url") o.url = v;
+    else if (flag == "--room") o.room = v;
+    else if (flag == "--peer") o.peer = v;
+    else if (flag == "--protocol") {
+      ok = v == "udp" || v == "tcp";
+      o.protocol = v == "tcp" ? media_protocol::tcp : media_protocol::udp;
+    }
+    else if (flag == "--packets") ok = parse_u64(v, o.packets) && o.packets <= 1000000;
+    else if (flag == "--garbage") ok = parse_u64(v, o.garbage) && o.garbage <= 1000000;
+    else if (flag == "--bad-credentials") ok = parse_u64(v, o.bad_credentials) && o.bad_credentials <= 10000;
+    else if (flag == "--timeout-ms") ok = parse_u64(v, o.timeout_ms) && o.timeout_ms > 0;
+    else if (flag == "--interval-ms") ok = parse_u64(v, o.interval_ms);
+    else if (flag == "--payload-bytes") ok = parse_u64(v, o.payload_bytes) && o.payload_bytes <= 1200;
+    else if (flag == "--hold-ms") ok = parse_u64(v, o.hold_ms);
+    else if (flag == "--consent-interval-ms") ok = parse_u64(v, o.consent_interval_ms) && o.consent_interval_ms > 0;
+    else if (flag == "--after-close-ms") ok = parse_u64(v, o.after_close_ms.emplace());
+    if (!ok) {
+      error = "invalid value for " + std::string(flag) + ": " + std::string(v);
+      return std::nullopt;
+    }
+  }
+  if (o.url.empty()) {
+    error = "--url is required";
+    return std::nullopt;
+  }
+  if (o.peer.empty())
+    o.peer = "probe-" + ids::random_token(8);
+  return o;
+}
+
+// The probe's result, rendered as one JSON line at the end.
+struct report {
+  bool ok = false;
+  std::string reason;
+  std::string stage;
+  std::string transport_id;
+  std::string stats_json; // the server's last get-transport-stats data
+  std::string ice_state, dtls_state, srtp_profile, selected_protocol;
+  uint64_t rtp_received = 0;
+  std::string client_state, client_ice_state, client_dtls_state, client_srtp_profile;
+  uint64_t ice_ms = 0, dtls_ms = 0, elapsed_ms = 0;
+  uint64_t packets_sent = 0, garbage_sent = 0, bad_sent = 0;
+  std::string garbage_closed; // TCP: why the server closed the garbage connection, if it did
+  std::string signaling_closed; // why the server closed the WebSocket, if it did
+  bool after_close = false;     // --after-close-ms: outcomes after our close_notify
+  std::string after_close_stats, after_close_caps; // reply type, or "error:CODE", or why not
+  std::map<uint16_t, uint64_t> bad_responses; // STUN error code -> count (0: success!)
+  net::ice_client_counters ice{};
+  uint64_t consent_checks = 0;
+};
+
+// A datagram of random bytes and random length (1 to 1200).
+std::vector<uint8_t> random_garbage() {
+  uint16_t len = 0;
+  ids::random_bytes(&len, sizeof len);
+  std::vector<uint8_t> g(1 + len % 1200);
+  ids::random_bytes(g.data(), g.size());
+  return g;
+}
+
+// Sends garbage and wrong-password checks on sockets of their own, and counts answers.
+class side_channel {
+public:
+  static result<side_channel> open(media_protocol protocol, const net::transport_address& to) {
+    auto s = media_socket::open(protocol, to, 2000);
+    if (!s)
+      return failure{s.error()};
+    return side_channel{std::move(*s)};
+  }
+  bool send(std::span<const uint8_t> bytes) { return socket_.send(bytes); }
+  // Reads what arrived; STUN responses are tallied by error code (0 for success).
+  void drain(std::map<uint16_t, uint64_t>& responses) {
+    socket_.flush();
+    socket_.receive([&](std::span<const uint8_t> p) {
+      auto parsed = net::stun::parse(p);
+      if (!parsed.ok())
+        return;
+      if (parsed.msg.cls == net::stun::message_class::error_response && parsed.msg.error_code)
+        ++responses[parsed.msg.error_code->code];
+      else if (parsed.msg.cls == net::stun::message_class::success_response)
+        ++responses[0];
+    });
+  }
+  bool closed() const noexcept { return socket_.closed(); }
+  const std::string& close_reason() const noexcept { return socket_.close_reason(); }
+  uint64_t answered(const std::map<uint16_t, uint64_t>& responses) const {
+    uint64_t n = 0;
+    for (auto& [code, count] : responses)
+      n += count;
+    return n;
+  }
+
+private:
+  explicit side_channel(media_socket s) : socket_(std::move(s)) {}
+  media_socket socket_;
+};
+
+std::string string_member(const rapidjson::Value& v, const char* name) {
+  auto it = v.FindMember(name);
+  return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
+}
+
+// Reads the fields the probe judges by from the server's stats.
+void read_stats(report& r, const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError() || !d.IsObject())
+    return;
+  r.stats_json = json;
+  r.ice_state = string_member(d, "iceState");
+  r.dtls_state = string_member(d, "dtlsState");
+  r.srtp_profile = string_member(d, "srtpProfile");
+  if (auto it = d.FindMember("iceSelectedTuple"); it != d.MemberEnd() && it->value.IsObject())
+    r.selected_protocol = string_member(it->value, "protocol");
+  if (auto it = d.FindMember("rtp"); it != d.MemberEnd() && it->value.IsObject())
+    if (auto rec = it->value.FindMember("received");
+        rec != it->value.MemberEnd() && rec->value.IsUint64())
+      r.rtp_received = rec->value.GetUint64();
+}
+
+void print_report(const report& r) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  auto str = [&](const char* k, const std::string& v) {
+    w.Key(k);
+    w.String(v.c_str(), rapidjson::SizeType(v.size()));
+  };
+  auto num = [&](const char* k, uint64_t v) {
+    w.Key(k);
+    w.Uint64(v);
+  };
+  w.StartObject();
+  w.Key("ok");
+  w.Bool(r.ok);
+  if (!r.ok) {
+    str("reason", r.reason);
+    str("stage", r.stage);
+  }
+  str("transportId", r.transport_id);
+  str("iceState", r.ice_state);
+  str("dtlsState", r.dtls_state);
+  str("srtpProfile", r.srtp_profile);
+  str("selectedProtocol", r.selected_protocol);
+  num("rtpReceived", r.rtp_received);
+  num("packetsSent", r.packets_sent);
+  num("garbageSent", r.garbage_sent);
+  if (!r.garbage_closed.empty())
+    str("garbageConnectionClosed", r.garbage_closed);
+  w.Key("badCredentials");
+  w.StartObject();
+  num("sent", r.bad_sent);
+  w.Key("responses");
+  w.StartObject();
+  for (auto& [code, count] : r.bad_responses)
+    num(std::to_string(code).c_str(), count);
+  w.EndObject();
+  w.EndObject();
+  if (!r.signaling_closed.empty())
+    str("signalingClosed", r.signaling_closed);
+  if (r.after_close) {
+    w.Key("afterClose");
+    w.StartObject();
+    str("stats", r.after_close_stats);
+    str("capabilities", r.after_close_caps);
+    w.EndObject();
+  }
+  w.Key("client");
+  w.StartObject();
+  str("state", r.client_state);
+  str("iceState", r.client_ice_state);
+  str("dtlsState", r.client_dtls_state);
+  str("srtpProfile", r.client_srtp_profile);
+  num("iceMs", r.ice_ms);
+  num("dtlsMs", r.dtls_ms);
+  num("checksSent", r.ice.requests_sent);
+  num("retransmissions", r.ice.retransmissions);
+  num("successes", r.ice.successes);
+  num("errorResponses", r.ice.error_responses);
+  w.EndObject();
+  w.Key("stats");
+  if (r.stats_json.empty())
+    w.Null();
+  else
+    w.RawValue(r.stats_json.data(), r.stats_json.size(), rapidjson::kObjectType);
+  num("elapsedMs", r.elapsed_ms);
+  w.EndObject();
+  std::fwrite(sb.GetString(), 1, sb.GetSize(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+class probe {
+public:
+  explicit probe(probe_options o) : o_(std::move(o)), driver_(loop_, transports_) {}
+
+  int run() {
+    const uint64_t start = steady_now_ms();
+    deadline_ = start + o_.timeout_ms;
+    if (!steps())
+      r_.ok = false;
+    teardown();
+    r_.elapsed_ms = steady_now_ms() - start;
+    print_report(r_);
+    return r_.ok ? 0 : 1;
+  }
+
+private:
+  void log(const std::string& what) {
+    if (o_.verbose)
+      std::fprintf(stderr, "[probe %6llu ms] %s\n",
+                   static_cast<unsigned long long>(steady_now_ms() - (deadline_ - o_.timeout_ms)),
+                   what.c_str());
+  }
+
+  bool fail(std::string stage, std::string reason) {
+    r_.stage = std::move(stage);
+    r_.reason = std::move(reason);
+    log("failed at " + r_.stage + ": " + r_.reason);
+    return false;
+  }
+
+  bool steps() {
+    auto dtls = make_client_dtls_context();
+    if (!dtls)
+      return fail("setup", dtls.error());
+    std::string base = o_.url;
+    while (!base.empty() && base.back() == '/')
+      base.pop_back();
+    const std::string url =
+      base + "/socket?auth=" + url_encode(o_.peer) + "&channelId=" + url_encode(o_.room);
+    auto ws = signaling_client::connect(loop_, url, std::chrono::milliseconds(remaining()));
+    if (!ws)
+      return fail("signaling", ws.error());
+    ws_ = std::move(*ws);
+    log("signaling connected: " + url);
+
+    auto caps = driver_.request(*ws_, "get-rtp-capabilities", "", deadline_);
+    if (!caps)
+      return fail("get-rtp-capabilities", caps.error());
+    if (caps->type != "rtp-capabilities")
+      return fail("get-rtp-capabilities", caps->type + " " + caps->data);
+
+    connect_options copts;
+    copts.transport.protocol = o_.protocol;
+    copts.transport.consent_interval_ms = o_.consent_interval_ms;
+    copts.ice_timeout_ms = std::min<uint64_t>(5000, o_.timeout_ms);
+    connect_hooks hooks;
+    hooks.before_ice = [this](webrtc_client_transport& t) { before_ice(t); };
+    hooks.ice_started = [this](webrtc_client_transport& t) { send_garbage(t, o_.garbage - o_.garbage / 2); };
+    auto c = open_webrtc_transport(driver_, *ws_, std::move(*dtls), copts, deadline_, hooks);
+    transport_ = std::move(c.transport);
+    if (transport_)
+      r_.transport_id = transport_->id();
+    r_.ice_ms = c.ice_ms;
+    r_.dtls_ms = c.dtls_ms;
+    if (!c.ok()) {
+      fetch_stats();
+      return fail(c.stage, c.error);
+    }
+    log("transport connected: ice " + std::to_string(c.ice_ms) + " ms, dtls " +
+        std::to_string(c.dtls_ms) + " ms");
+    drain_side_channels();
+
+    if (!send_media())
+      return false;
+    // The server counts what it decrypted: poll its stats (bounded).
+    while (true) {
+      fetch_stats();
+      drain_side_channels();
+      if (r_.rtp_received >= o_.packets)
+        break;
+      if (steady_now_ms() >= deadline_)
+        return fail("stats", "the server counted " + std::to_string(r_.rtp_received) + " of " +
+                               std::to_string(r_.packets_sent) + " RTP packets");
+      driver_.run_for(std::min<uint64_t>(50, remaining()));
+    }
+    if (o_.hold_ms > 0) {
+      driver_.run_until([] { return false; }, std::min(deadline_, steady_now_ms() + o_.hold_ms));
+      if (transport_->finished())
+        return fail("hold", transport_->failure_reason());
+      if (std::string error; !fetch_stats(&error))
+        return fail("hold", error);
+    }
+    return judge();
+  }
+
+  void before_ice(webrtc_client_transport& t) {
+    auto to = net::transport_address::from_string(t.candidate().address, t.candidate().port);
+    if (o_.bad_credentials > 0 && to) {
+      auto side = side_channel::open(o_.protocol, *to);
+      if (side) {
+        bad_ = std::move(*side);
+        // The right username, a wrong password: the server must answer 401 (RFC 5389 §10.1.2).
+        for (uint64_t i = 0; i < o_.bad_credentials; ++i) {
+          net::stun::binding_request_params p;
+          p.tid = net::stun::random_transaction_id();
+          p.username = t.remote().ice_parameters.username_fragment + ":probe";
+          p.key = "wrong-" + ids::random_token(26);
+          p.priority = net::default_check_priority;
+          ids::random_bytes(&p.tie_breaker, sizeof p.tie_breaker);
+          p.use_candidate = true;
+          if (bad_->send(net::stun::binding_request(p)))
+            ++r_.bad_sent;
+        }
+        // Their answers (bounded): every request should be answered before ICE starts.
+        driver_.run_until(
+          [&] {
+            bad_->drain(r_.bad_responses);
+            return bad_->answered(r_.bad_responses) >= r_.bad_sent;
+          },
+          std::min(deadline_, steady_now_ms() + 1000));
+        log("bad credentials: " + std::to_string(r_.bad_sent) + " sent, " +
+            std::to_string(bad_->answered(r_.bad_responses)) + " answered");
+      } else {
+        log("bad credentials: cannot open a socket: " + side.error());
+      }
+    }
+    if (o_.garbage > 0 && o_.protocol == media_protocol::tcp && to) {
+      auto side = side_channel::open(o_.protocol, *to);
+      if (side)
+        garbage_ = std::move(*side);
+      else
+        log("garbage: cannot open a connection: " + side.error());
+    }
+    send_garbage(t, o_.garbage / 2);
+  }
+
+  void send_garbage(webrtc_client_transport& t, uint64_t count) {
+    for (uint64_t i = 0; i < count; ++i) {
+      auto g = random_garbage();
+      const bool sent = o_.protocol == media_protocol::tcp ? (garbage_ && garbage_->send(g))
+                                                           : t.send_raw(g);
+      r_.garbage_sent += sent ? 1 : 0;
+    }
+    if (count > 0)
+      log("garbage: " + std::to_string(r_.garbage_sent) + " sent so far");
+  }
+
+  void drain_side_channels() {
+    std::map<uint16_t, uint64_t> ignored;
+    if (bad_)
+      bad_->drain(r_.bad_responses);
+    if (garbage_)
+      garbage_->drain(ignored);
+  }
+
+  bool send_media() {
+    std::vector<uint8_t> payload(o_.payload_bytes);
+    rtp_header_fields h;
+    h.payload_type = 100; // the router's Opus; no producer exists, the transport counts it
+    ids::random_bytes(&h.ssrc, sizeof h.ssrc);
+    ids::random_bytes(&h.sequence, sizeof h.sequence);
+    ids::random_bytes(&h.timestamp, sizeof h.timestamp);
+    for (uint64_t i = 0; i < o_.packets; ++i) {
+      ids::random_bytes(payload.data(), payload.size());
+      if (!transport_->send_rtp(h, payload))
+        return fail("media", transport_->finished() ? transport_->failure_reason()
+                                                    : "send_rtp refused packet " + std::to_string(i));
+      ++r_.packets_sent;
+      ++h.sequence;
+      h.timestamp += 960; // 20 ms at 48 kHz
+      if (o_.interval_ms > 0)
+        driver_.run_for(o_.interval_ms);
+      else
+        driver_.step(0);
+      if (steady_now_ms() >= deadline_)
+        return fail("media", "timeout while sending");
+    }
+    log("sent " + std::to_string(r_.packets_sent) + " RTP packets");
+    return true;
+  }
+
+  // The server's stats of our transport into the report; false (and why) when it has none.
+  bool fetch_stats(std::string* error = nullptr) {
+    std::string why;
+    if (!ws_ || r_.transport_id.empty()) {
+      why = "no signaling connection";
+    } else if (!ws_->is_open()) {
+      why = "signaling closed: " + ws_->close_reason();
+    } else {
+      auto reply = driver_.request(*ws_, "get-transport-stats",
+                                   transport_id_data(r_.transport_id),
+                                   std::max(deadline_, steady_now_ms() + 1000));
+      if (reply && reply->type == "get-transport-stats") {
+        read_stats(r_, reply->data);
+        return true;
+      }
+      why = "get-transport-stats: " + (reply ? reply->type + " " + reply->data : reply.error());
+    }
+    log(why);
+    if (error)
+      *error = why;
+    return false;
+  }
+
+  bool judge() {
+    if (r_.ice_state != "connected" && r_.ice_state != "completed")
+      return fail("judge", "server iceState is " + r_.ice_state);
+    if (r_.dtls_state != "connected")
+      return fail("judge", "server dtlsState is " + r_.dtls_state);
+    if (r_.selected_protocol != to_string(o_.protocol))
+      return fail("judge", "server selected protocol is " + r_.selected_protocol);
+    r_.ok = true;
+    return true;
+  }
+
+  void teardown() {
+    if (transport_) {
+      r_.client_state = to_string(transport_->state());
+      r_.client_ice_state = net::to_string(transport_->ice_state());
+      r_.client_dtls_state = net::to_string(transport_->dtls_state());
+      r_.client_srtp_profile = net::to_string(transport_->srtp_profile());
+      r_.ice = transport_->ice_counters();
+      transports_.remove(*transport_);
+      transport_->close(steady_now_ms());
+    }
+    if (o_.after_close_ms && ws_ && ws_->is_open())
+      check_after_close();
+    if (garbage_) {
+      drain_side_channels();
+      if (garbage_->closed())
+        r_.garbage_closed = garbage_->close_reason();
+    }
+    bad_.reset();
+    garbage_.reset();
+    if (ws_) {
+      if (!ws_->is_open())
+        r_.signaling_closed = ws_->close_reason();
+      ws_->close(std::chrono::milliseconds(1000));
+    }
+  }
+
+  // After our close_notify the server closes the transport; the peer and its signaling
+  // connection must stay (a transport is not the peer).
+  void check_after_close() {
+    r_.after_close = true;
+    driver_.run_for(*o_.after_close_ms);
+    auto outcome = [&](const char* type, const std::string& data) {
+      auto reply = driver_.request(*ws_, type, data, steady_now_ms() + 2000);
+      if (!reply)
+        return reply.error();
+      if (!reply->is_error())
+        return reply->type;
+      rapidjson::Document d;
+      d.Parse(reply->data.data(), reply->data.size());
+      return "error:" + (d.IsObject() ? string_member(d, "code") : std::string("?"));
+    };
+    r_.after_close_stats = outcome("get-transport-stats", transport_id_data(r_.transport_id));
+    r_.after_close_caps = outcome("get-rtp-capabilities", "");
+    log("after close: stats " + r_.after_close_stats + ", capabilities " + r_.after_close_caps);
+  }
+
+  uint64_t remaining() const {
+    const uint64_t now = steady_now_ms();
+    return deadline_ > now ? deadline_ - now : 0;
+  }
+
+  probe_options o_;
+  report r_;
+  uint64_t deadline_ = 0;
+  signaling_loop loop_;
+  transport_set transports_;
+  client_driver driver_;
+  std::unique_ptr<signaling_client> ws_;
+  std::unique_ptr<webrtc_client_transport> transport_;
+  std::optional<side_channel> bad_;
+  std::optional<side_channel> garbage_;
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string error;
+  auto options = parse_args(argc, argv, error);
+  if (!options) {
+    std::fprintf(stderr, "chorus-probe: %s\n%s", error.c_str(), usage);
+    return 2;
+  }
+  return probe(std::move(*options)).run();
+}
