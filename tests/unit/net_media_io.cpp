@@ -1,0 +1,287 @@
+// media_io in port mode on loopback: a UDP socket and TCP listener per endpoint, batched
+// receive and send, RFC 4571 over TCP, limits, close() and port reuse.
+#include "net_media_io_util.hpp"
+
+#include <atomic>
+#include <thread>
+
+using namespace media_io_test;
+
+TEST_CASE("media_io port: two endpoints on different ports, UDP both ways") {
+  packet_queue qa, qb;
+  media_io io(port_mode_options(port_base(), 10));
+  io.start();
+  std::string error;
+  auto a = io.open("ua", qa.sink(), &error);
+  auto b = io.open("ub", qb.sink(), &error);
+  REQUIRE_MESSAGE(a, error);
+  REQUIRE_MESSAGE(b, error);
+  CHECK(a->udp_port() != b->udp_port());
+  for (uint16_t p : {a->udp_port(), a->tcp_port(), b->udp_port(), b->tcp_port()}) {
+    CHECK(p >= port_base());
+    CHECK(p < port_base() + 10);
+  }
+  CHECK(io.stats().endpoints_open == 2);
+
+  udp_client c1, c2;
+  c1.send(a->udp_port(), text("to a"));
+  c2.send(b->udp_port(), text("to b"));
+  auto pa = qa.pop();
+  auto pb = qb.pop();
+  REQUIRE(pa);
+  REQUIRE(pb);
+  CHECK(pa->data == text("to a"));
+  CHECK(pa->source == ice_tuple{ice_protocol::udp, c1.address(), 0});
+  CHECK(pb->data == text("to b"));
+  CHECK(pb->source == ice_tuple{ice_protocol::udp, c2.address(), 0});
+  CHECK(qa.size() == 0);
+
+  CHECK(a->send(pa->source, text("reply from a")));
+  CHECK(c1.recv() == text("reply from a"));
+  CHECK(b->send(pb->source, text("reply from b")));
+  CHECK(c2.recv() == text("reply from b"));
+
+  const auto s = a->stats();
+  CHECK(s.rx_packets == 1);
+  CHECK(s.rx_bytes == 4);
+  CHECK(s.tx_packets == 1);
+  CHECK(s.tx_bytes == 12);
+  CHECK(s.tx_errors == 0);
+}
+
+TEST_CASE("media_io port: 32 datagrams each way, batched") {
+  packet_queue q;
+  auto opts = port_mode_options(port_base(), 10);
+  opts.recv_batch = 8;
+  media_io io(opts);
+  io.start();
+  auto ep = io.open("u", q.sink());
+  REQUIRE(ep);
+  udp_client c;
+  const ice_tuple to{ice_protocol::udp, c.address(), 0};
+
+  std::vector<bytes> payloads;
+  for (int i = 0; i < 32; ++i)
+    payloads.push_back(bytes(100 + std::size_t(i), uint8_t(i)));
+  std::vector<std::span<const uint8_t>> spans(payloads.begin(), payloads.end());
+  CHECK(ep->send_batch(to, spans) == 32);
+  for (int i = 0; i < 32; ++i) {
+    auto got = c.recv();
+    REQUIRE(got);
+    CHECK(*got == payloads[std::size_t(i)]);
+  }
+  CHECK(ep->stats().tx_packets == 32);
+
+  for (const auto& p : payloads)
+    c.send(ep->udp_port(), p);
+  auto got = q.wait(32);
+  REQUIRE(got.size() == 32);
+  for (std::size_t i = 0; i < 32; ++i) {
+    CHECK(got[i].data == payloads[i]);
+    CHECK(got[i].source == to);
+  }
+  CHECK(q.batches() <= 32);
+  CHECK(ep->stats().rx_packets == 32);
+}
+
+TEST_CASE("media_io port: TCP frames both ways, connection close reported") {
+  packet_queue q;
+  media_io io(port_mode_options(port_base(), 10));
+  io.start();
+  auto ep = io.open("u", q.sink());
+  REQUIRE(ep);
+
+  auto client = std::make_unique<tcp_client>(ep->tcp_port());
+  const bytes p1 = text("first"), p2(1300, 0x42), p3 = text("third");
+  client->write_frame(p1);
+  const bytes f2 = tcp_client::frame(p2);
+  client->write_raw(bytes(f2.begin(), f2.begin() + 700)); // one frame over two writes
+  client->write_raw(bytes(f2.begin() + 700, f2.end()));
+  client->write_frame(p3);
+
+  auto got = q.wait(3);
+  REQUIRE(got.size() == 3);
+  CHECK(got[0].data == p1);
+  CHECK(got[1].data == p2);
+  CHECK(got[2].data == p3);
+  const ice_tuple tuple = got[0].source;
+  CHECK(tuple.protocol == ice_protocol::tcp);
+  CHECK(tuple.remote == client->address());
+  CHECK(tuple.connection_id != 0);
+  CHECK(got[1].source == tuple);
+  CHECK(got[2].source == tuple);
+
+  CHECK(ep->send(tuple, text("framed reply")));
+  CHECK(client->read_frame() == text("framed reply"));
+  const bytes r1 = text("b1"), r2(2000, 7);
+  const std::span<const uint8_t> batch[] = {r1, r2};
+  CHECK(ep->send_batch(tuple, batch) == 2);
+  CHECK(client->read_frame() == r1);
+  CHECK(client->read_frame() == r2);
+  CHECK_FALSE(ep->send(tuple, bytes{})); // empty frame refused (and counted)
+  CHECK(ep->stats().tx_errors == 1);
+
+  client.reset(); // client closes: the endpoint hears about it
+  auto closed = q.pop();
+  REQUIRE(closed);
+  CHECK(closed->connection_closed);
+  CHECK(closed->source == tuple);
+  CHECK(closed->data.empty());
+  CHECK(wait_until([&] { return io.stats().tcp_connections_closed == 1; }));
+
+  // A send on the closed connection is accepted into the queue but fails there.
+  CHECK(ep->send(tuple, text("late")));
+  CHECK(wait_until([&] { return ep->stats().tx_errors == 2; }));
+}
+
+TEST_CASE("media_io port: TCP connections per endpoint are limited") {
+  packet_queue q;
+  auto opts = port_mode_options(port_base(), 10);
+  opts.max_tcp_connections_per_endpoint = 1;
+  media_io io(opts);
+  io.start();
+  auto ep = io.open("u", q.sink());
+  REQUIRE(ep);
+  tcp_client first(ep->tcp_port());
+  first.write_frame(text("hello"));
+  REQUIRE(q.pop());
+  tcp_client second(ep->tcp_port());
+  CHECK(second.wait_closed());
+  CHECK(io.stats().tcp_connections_refused == 1);
+  first.write_frame(text("still here"));
+  auto p = q.pop();
+  REQUIRE(p);
+  CHECK(p->data == text("still here"));
+}
+
+TEST_CASE("media_io port: TCP send buffer is bounded, overflow dropped and counted") {
+  packet_queue q;
+  auto opts = port_mode_options(port_base(), 10);
+  opts.max_tcp_send_buffer = 64 * 1024;
+  media_io io(opts);
+  io.start();
+  auto ep = io.open("u", q.sink());
+  REQUIRE(ep);
+  tcp_client reader_that_never_reads(ep->tcp_port(), 4096);
+  reader_that_never_reads.write_frame(text("hi"));
+  auto hello = q.pop();
+  REQUIRE(hello);
+  const bytes big(60000, 0x5A);
+  constexpr int frames = 200; // 12 MB: more than the socket buffers and the bound together
+  for (int i = 0; i < frames; ++i)
+    CHECK(ep->send(hello->source, big));
+  CHECK(wait_until([&] {
+    const auto s = ep->stats();
+    return s.tx_packets + s.tx_errors == frames;
+  }));
+  const auto s = ep->stats();
+  CHECK(s.tx_errors > 0);
+  CHECK(s.tx_packets < frames);
+}
+
+TEST_CASE("media_io port: close stops delivery, frees the port; exhausted range fails") {
+  packet_queue q;
+  std::unique_ptr<media_io> io;
+  std::shared_ptr<media_endpoint> ep;
+  for (uint16_t p = uint16_t(port_base() + 20); p < port_base() + 30 && !ep; ++p) {
+    io = std::make_unique<media_io>(port_mode_options(p, 1)); // a range of one port
+    io->start();
+    ep = io->open("u", q.sink());
+  }
+  REQUIRE(ep);
+  const uint16_t port = ep->udp_port();
+  CHECK(ep->tcp_port() == port);
+
+  std::string error;
+  packet_queue q2;
+  CHECK(io->open("v", q2.sink(), &error) == nullptr);
+  CHECK(error.find("no free port") != std::string::npos);
+
+  // Traffic in flight while closing: once close() returns, the sink is never called again.
+  udp_client c;
+  std::atomic<bool> stop{false};
+  std::thread sender([&] {
+    auto sa = loopback(port);
+    const bytes b = text("flood");
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    while (!stop)
+      ::sendto(fd, b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&sa), sizeof(sockaddr_in));
+    ::close(fd);
+  });
+  REQUIRE(q.pop());
+  ep->close();
+  const std::size_t batches_at_close = q.batches();
+  CHECK(ep->closed());
+  CHECK_FALSE(ep->send({ice_protocol::udp, c.address(), 0}, text("x")));
+  stop = true;
+  sender.join();
+  CHECK(q.batches() == batches_at_close);
+  CHECK(io->stats().endpoints_open == 0);
+
+  auto again = io->open("u", q2.sink(), &error);
+  REQUIRE_MESSAGE(again, error);
+  CHECK(again->udp_port() == port);
+  c.send(port, text("new life"));
+  auto p = q2.pop();
+  REQUIRE(p);
+  CHECK(p->data == text("new life"));
+  CHECK(q.batches() == batches_at_close);
+}
+
+TEST_CASE("media_io port: IPv6 listen address") {
+  {
+    int probe = ::socket(AF_INET6, SOCK_DGRAM, 0);
+    auto sa = loopback(0, true);
+    const bool ok = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&sa), sa_len(true)) == 0;
+    if (probe >= 0)
+      ::close(probe);
+    if (!ok) {
+      MESSAGE("no IPv6 loopback here: skipped");
+      return;
+    }
+  }
+  packet_queue q;
+  auto opts = port_mode_options(port_base(), 10);
+  opts.listen_ip = "::1";
+  media_io io(opts);
+  io.start();
+  auto ep = io.open("u", q.sink());
+  REQUIRE(ep);
+  udp_client c(true);
+  c.send(ep->udp_port(), text("over v6"));
+  auto p = q.pop();
+  REQUIRE(p);
+  CHECK(p->source.remote == c.address());
+  CHECK(p->source.remote.family == ip_family::ipv6);
+  CHECK(ep->send(p->source, text("back over v6")));
+  CHECK(c.recv() == text("back over v6"));
+}
+
+TEST_CASE("media_io: misuse is reported, not crashed on") {
+  packet_queue q;
+  std::string error;
+  {
+    media_io io(port_mode_options(port_base(), 10));
+    CHECK(io.open("u", q.sink(), &error) == nullptr); // not started
+    CHECK_FALSE(error.empty());
+  }
+  {
+    auto opts = port_mode_options(port_base(), 10);
+    opts.listen_ip = "localhost";
+    media_io io(opts);
+    CHECK_THROWS_AS(io.start(), std::runtime_error);
+  }
+  std::shared_ptr<media_endpoint> survivor;
+  {
+    media_io io(port_mode_options(port_base(), 10));
+    io.start();
+    CHECK(io.open("u", nullptr, &error) == nullptr); // no sink
+    survivor = io.open("u", q.sink());
+    REQUIRE(survivor);
+  }
+  // The endpoint outlived its media_io: closed, every call a no-op.
+  CHECK(survivor->closed());
+  CHECK_FALSE(survivor->send({}, text("x")));
+  CHECK_FALSE(survivor->set_ufrag("new"));
+  survivor->close();
+}
