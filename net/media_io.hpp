@@ -22,6 +22,7 @@
 //   - A sink runs on the I/O thread. It must not block, throw, or wait for anything that
 //     waits for the I/O thread (post the batch to an actor and return).
 //   - An endpoint may outlive its media_io: then it is closed and every call is a no-op.
+//   - Never destroy the media_io on the I/O thread (from a sink): it joins that thread.
 #pragma once
 
 #include "net/ice_server.hpp"
