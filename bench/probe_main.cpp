@@ -5,7 +5,8 @@
 //   chorus-probe --url ws://127.0.0.1:PORT [--room R] [--peer P] [--protocol udp|tcp]
 //                [--packets N] [--garbage N] [--bad-credentials N] [--timeout-ms T]
 //                [--interval-ms I] [--payload-bytes B] [--hold-ms H]
-//                [--consent-interval-ms C] [--after-close-ms A] [--verbose]
+//                [--consent-interval-ms C] [--after-close-ms A] [--restart-ice]
+//                [--restart-new-socket] [--verbose]
 //
 // Steps: WebSocket /socket?auth=P&channelId=R; get-rtp-capabilities; create-transport;
 // --bad-credentials N binding requests with a wrong password from a separate socket (their
@@ -16,6 +17,14 @@
 // read the stats again; DTLS close_notify; with --after-close-ms, wait A ms and check that the
 // signaling connection survived the transport (get-transport-stats, get-rtp-capabilities);
 // WebSocket close.
+//
+// --restart-ice: after half of the packets (and the server counted them), restart-ice; the
+// client takes the server's new credentials and new ones of its own and checks again
+// (USE-CANDIDATE) until its ICE is connected with them (bounded); then one binding request
+// with the OLD credentials on the transport's socket, whose answer must be a 401; then the
+// other half of the packets. --restart-new-socket (implies --restart-ice): the restarted
+// client checks from a new socket (UDP: a new local port; TCP: a new connection), as after
+// a network change, and the server must follow it to the new tuple.
 #include "bench/client/client_driver.hpp"
 #include "bench/client/clock.hpp"
 #include "bench/client/signaling_json.hpp"
@@ -55,6 +64,8 @@ struct probe_options {
   uint64_t hold_ms = 0;
   uint64_t consent_interval_ms = 5000;
   std::optional<uint64_t> after_close_ms;
+  bool restart_ice = false;
+  bool restart_new_socket = false;
   bool verbose = false;
 };
 
@@ -62,7 +73,8 @@ constexpr const char* usage =
   "usage: chorus-probe --url ws://HOST:PORT [--room R] [--peer P] [--protocol udp|tcp]\n"
   "                    [--packets N] [--garbage N] [--bad-credentials N] [--timeout-ms T]\n"
   "                    [--interval-ms I] [--payload-bytes B] [--hold-ms H]\n"
-  "                    [--consent-interval-ms C] [--after-close-ms A] [--verbose]\n";
+  "                    [--consent-interval-ms C] [--after-close-ms A] [--restart-ice]\n"
+  "                    [--restart-new-socket] [--verbose]\n";
 
 bool parse_u64(std::string_view s, uint64_t& out) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -75,6 +87,14 @@ std::optional<probe_options> parse_args(int argc, char** argv, std::string& erro
     std::string_view flag = argv[i];
     if (flag == "--verbose") {
       o.verbose = true;
+      continue;
+    }
+    if (flag == "--restart-ice") {
+      o.restart_ice = true;
+      continue;
+    }
+    if (flag == "--restart-new-socket") {
+      o.restart_ice = o.restart_new_socket = true;
       continue;
     }
     static constexpr std::string_view known[] = {
@@ -140,6 +160,23 @@ struct report {
   std::map<uint16_t, uint64_t> bad_responses; // STUN error code -> count (0: success!)
   net::ice_client_counters ice{};
   uint64_t consent_checks = 0;
+
+  // --restart-ice
+  struct restart_outcome {
+    bool requested = false;
+    bool new_socket = false;
+    std::string old_ufrag, new_ufrag;             // the server's
+    std::string old_local_ufrag, new_local_ufrag; // ours
+    uint16_t old_local_port = 0, new_local_port = 0;
+    uint64_t ice_ms = 0;                // from restart_ice() to connected again
+    bool reconnected = false;
+    std::optional<uint16_t> old_credentials_response; // error code, 0: success, none: no answer
+    uint64_t stun_valid_before = 0, stun_valid_after = 0;
+    uint64_t errors401_before = 0, errors401_after = 0;
+    uint64_t rtp_received_before = 0;
+    uint64_t packets_before = 0, packets_after = 0;
+    std::string selected_after; // the server's iceSelectedTuple after the restart
+  } restart;
 };
 
 // A datagram of random bytes and random length (1 to 1200).
@@ -191,6 +228,14 @@ private:
 std::string string_member(const rapidjson::Value& v, const char* name) {
   auto it = v.FindMember(name);
   return it != v.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
+}
+
+uint64_t uint_at(const rapidjson::Value& v, const char* object, const char* name) {
+  auto o = v.FindMember(object);
+  if (o == v.MemberEnd() || !o->value.IsObject())
+    return 0;
+  auto m = o->value.FindMember(name);
+  return m != o->value.MemberEnd() && m->value.IsUint64() ? m->value.GetUint64() : 0;
 }
 
 // Reads the fields the probe judges by from the server's stats.
@@ -255,6 +300,42 @@ void print_report(const report& r) {
     w.StartObject();
     str("stats", r.after_close_stats);
     str("capabilities", r.after_close_caps);
+    w.EndObject();
+  }
+  if (r.restart.requested) {
+    auto& x = r.restart;
+    w.Key("restart");
+    w.StartObject();
+    w.Key("newSocket");
+    w.Bool(x.new_socket);
+    str("oldUfrag", x.old_ufrag);
+    str("newUfrag", x.new_ufrag);
+    str("oldLocalUfrag", x.old_local_ufrag);
+    str("newLocalUfrag", x.new_local_ufrag);
+    num("oldLocalPort", x.old_local_port);
+    num("newLocalPort", x.new_local_port);
+    w.Key("reconnected");
+    w.Bool(x.reconnected);
+    num("iceMs", x.ice_ms);
+    w.Key("oldCredentialsResponse");
+    if (x.old_credentials_response)
+      w.Uint(*x.old_credentials_response);
+    else
+      w.Null();
+    w.Key("oldCredentials401");
+    w.Bool(x.old_credentials_response == uint16_t{401});
+    num("stunValidBefore", x.stun_valid_before);
+    num("stunValidAfter", x.stun_valid_after);
+    num("errors401Before", x.errors401_before);
+    num("errors401After", x.errors401_after);
+    num("rtpReceivedBefore", x.rtp_received_before);
+    num("packetsBefore", x.packets_before);
+    num("packetsAfter", x.packets_after);
+    w.Key("selectedTupleAfter");
+    if (x.selected_after.empty())
+      w.Null();
+    else
+      w.RawValue(x.selected_after.data(), x.selected_after.size(), rapidjson::kObjectType);
     w.EndObject();
   }
   w.Key("client");
@@ -354,8 +435,16 @@ private:
         std::to_string(c.dtls_ms) + " ms");
     drain_side_channels();
 
-    if (!send_media())
+    const uint64_t first = o_.restart_ice ? o_.packets / 2 : o_.packets;
+    if (!send_media(first))
       return false;
+    if (o_.restart_ice) {
+      if (!restart_ice())
+        return false;
+      if (!send_media(o_.packets - first))
+        return false;
+      r_.restart.packets_after = o_.packets - first;
+    }
     // The server counts what it decrypted: poll its stats (bounded).
     while (true) {
       fetch_stats();
@@ -437,14 +526,18 @@ private:
       garbage_->drain(ignored);
   }
 
-  bool send_media() {
+  // `count` more packets of our one stream (sequence numbers continue across calls).
+  bool send_media(uint64_t count) {
     std::vector<uint8_t> payload(o_.payload_bytes);
-    rtp_header_fields h;
-    h.payload_type = 100; // the router's Opus; no producer exists, the transport counts it
-    ids::random_bytes(&h.ssrc, sizeof h.ssrc);
-    ids::random_bytes(&h.sequence, sizeof h.sequence);
-    ids::random_bytes(&h.timestamp, sizeof h.timestamp);
-    for (uint64_t i = 0; i < o_.packets; ++i) {
+    if (!media_header_) {
+      auto& h = media_header_.emplace();
+      h.payload_type = 100; // the router's Opus; no producer exists, the transport counts it
+      ids::random_bytes(&h.ssrc, sizeof h.ssrc);
+      ids::random_bytes(&h.sequence, sizeof h.sequence);
+      ids::random_bytes(&h.timestamp, sizeof h.timestamp);
+    }
+    auto& h = *media_header_;
+    for (uint64_t i = 0; i < count; ++i) {
       ids::random_bytes(payload.data(), payload.size());
       if (!transport_->send_rtp(h, payload))
         return fail("media", transport_->finished() ? transport_->failure_reason()
@@ -460,6 +553,142 @@ private:
         return fail("media", "timeout while sending");
     }
     log("sent " + std::to_string(r_.packets_sent) + " RTP packets");
+    return true;
+  }
+
+  // The server's stats until it counted every packet sent so far (bounded by the deadline).
+  bool wait_received(const char* stage) {
+    while (true) {
+      if (std::string error; !fetch_stats(&error))
+        return fail(stage, error);
+      if (r_.rtp_received >= r_.packets_sent)
+        return true;
+      if (steady_now_ms() >= deadline_)
+        return fail(stage, "the server counted " + std::to_string(r_.rtp_received) + " of " +
+                             std::to_string(r_.packets_sent) + " RTP packets");
+      driver_.run_for(std::min<uint64_t>(50, remaining()));
+    }
+  }
+
+  void read_restart_counters(uint64_t& valid, uint64_t& errors401) {
+    rapidjson::Document d;
+    d.Parse(r_.stats_json.data(), r_.stats_json.size());
+    if (d.HasParseError() || !d.IsObject())
+      return;
+    valid = uint_at(d, "stun", "valid");
+    errors401 = uint_at(d, "stun", "errors401");
+  }
+
+  // --restart-ice: see the top of the file.
+  bool restart_ice() {
+    auto& t = *transport_;
+    auto& x = r_.restart;
+    x.requested = true;
+    x.new_socket = o_.restart_new_socket;
+    if (!wait_received("restart-before"))
+      return false;
+    x.packets_before = r_.packets_sent;
+    x.rtp_received_before = r_.rtp_received;
+    read_restart_counters(x.stun_valid_before, x.errors401_before);
+
+    const protocol::ice_parameters old_remote = t.remote().ice_parameters;
+    const std::string old_local_ufrag = t.local_ufrag();
+    x.old_ufrag = old_remote.username_fragment;
+    x.old_local_ufrag = old_local_ufrag;
+    x.old_local_port = t.socket().local().port;
+
+    auto reply = driver_.request(*ws_, "restart-ice", transport_id_data(r_.transport_id), deadline_);
+    if (!reply)
+      return fail("restart-ice", reply.error());
+    if (reply->type != "restart-ice")
+      return fail("restart-ice", reply->type + " " + reply->data);
+    protocol::ice_parameters fresh;
+    {
+      rapidjson::Document d;
+      d.Parse(reply->data.data(), reply->data.size());
+      auto ice = d.IsObject() ? d.FindMember("iceParameters") : d.MemberEnd();
+      if (!d.IsObject() || ice == d.MemberEnd() || !ice->value.IsObject())
+        return fail("restart-ice", "no iceParameters in " + reply->data);
+      fresh.username_fragment = string_member(ice->value, "usernameFragment");
+      fresh.password = string_member(ice->value, "password");
+      if (auto lite = ice->value.FindMember("iceLite");
+          lite != ice->value.MemberEnd() && lite->value.IsBool())
+        fresh.ice_lite = lite->value.GetBool();
+      if (fresh.username_fragment.empty() || fresh.password.empty())
+        return fail("restart-ice", "empty credentials in " + reply->data);
+    }
+    x.new_ufrag = fresh.username_fragment;
+    if (x.new_ufrag == x.old_ufrag)
+      return fail("restart-ice", "the server kept its ufrag " + x.old_ufrag);
+
+    const uint64_t successes_before = t.ice_counters().successes;
+    const uint64_t started = steady_now_ms();
+    if (std::string error; !t.restart_ice(fresh, started, o_.restart_new_socket, &error))
+      return fail("restart-ice", error);
+    x.new_local_ufrag = t.local_ufrag();
+    x.new_local_port = t.socket().local().port;
+    log("ice restart: server ufrag " + x.old_ufrag + " -> " + x.new_ufrag + ", ours " +
+        x.old_local_ufrag + " -> " + x.new_local_ufrag + ", local port " +
+        std::to_string(x.old_local_port) + " -> " + std::to_string(x.new_local_port));
+    x.reconnected = driver_.run_until(
+      [&] {
+        return t.finished() || (t.ice_state() == net::ice_client_state::connected &&
+                                t.ice_counters().successes > successes_before);
+      },
+      std::min(deadline_, started + 5000)) && !t.finished();
+    x.ice_ms = steady_now_ms() - started;
+    if (!x.reconnected)
+      return fail("restart-ice", t.finished() ? t.failure_reason()
+                                              : "ICE not connected again after " +
+                                                  std::to_string(x.ice_ms) + " ms (client ICE " +
+                                                  std::string(net::to_string(t.ice_state())) + ")");
+    log("ice restart: connected again in " + std::to_string(x.ice_ms) + " ms");
+
+    // One check with the old credentials on the transport's socket: the server must refuse
+    // it (401). Its answer goes to our STUN handler (the ICE agent ignores it).
+    net::stun::binding_request_params p;
+    p.tid = net::stun::random_transaction_id();
+    p.username = old_remote.username_fragment + ":" + old_local_ufrag;
+    p.key = old_remote.password;
+    p.priority = net::default_check_priority;
+    ids::random_bytes(&p.tie_breaker, sizeof p.tie_breaker);
+    p.use_candidate = true;
+    t.set_stun_handler([&x, tid = p.tid](std::span<const uint8_t> bytes) {
+      auto parsed = net::stun::parse(bytes);
+      if (!parsed.ok() || parsed.msg.tid != tid)
+        return;
+      if (parsed.msg.cls == net::stun::message_class::error_response)
+        x.old_credentials_response = parsed.msg.error_code ? parsed.msg.error_code->code : 1;
+      else if (parsed.msg.cls == net::stun::message_class::success_response)
+        x.old_credentials_response = 0;
+    });
+    if (!t.send_raw(net::stun::binding_request(p)))
+      return fail("restart-ice", "cannot send the check with the old credentials");
+    driver_.run_until([&] { return x.old_credentials_response.has_value() || t.finished(); },
+                      std::min(deadline_, steady_now_ms() + 1000));
+    t.set_stun_handler({});
+    if (t.finished())
+      return fail("restart-ice", t.failure_reason());
+    log("ice restart: the check with the old credentials got " +
+        (x.old_credentials_response ? std::to_string(*x.old_credentials_response)
+                                    : std::string("no answer")));
+
+    std::string error;
+    if (!fetch_stats(&error))
+      return fail("restart-ice", error);
+    read_restart_counters(x.stun_valid_after, x.errors401_after);
+    {
+      rapidjson::Document d;
+      d.Parse(r_.stats_json.data(), r_.stats_json.size());
+      if (d.IsObject())
+        if (auto sel = d.FindMember("iceSelectedTuple");
+            sel != d.MemberEnd() && sel->value.IsObject()) {
+          rapidjson::StringBuffer sb;
+          rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+          sel->value.Accept(w);
+          x.selected_after.assign(sb.GetString(), sb.GetSize());
+        }
+    }
     return true;
   }
 
@@ -487,6 +716,20 @@ private:
   }
 
   bool judge() {
+    if (r_.restart.requested) {
+      auto& x = r_.restart;
+      if (x.old_credentials_response != uint16_t{401})
+        return fail("judge", "the check with the old credentials got " +
+                               (x.old_credentials_response
+                                  ? std::to_string(*x.old_credentials_response)
+                                  : std::string("no answer")));
+      if (x.stun_valid_after <= x.stun_valid_before)
+        return fail("judge", "stun.valid did not grow after the restart: " +
+                               std::to_string(x.stun_valid_before) + " -> " +
+                               std::to_string(x.stun_valid_after));
+      if (x.errors401_after <= x.errors401_before)
+        return fail("judge", "stun.errors401 did not grow after the restart");
+    }
     if (r_.ice_state != "connected" && r_.ice_state != "completed")
       return fail("judge", "server iceState is " + r_.ice_state);
     if (r_.dtls_state != "connected")
@@ -556,6 +799,7 @@ private:
   client_driver driver_;
   std::unique_ptr<signaling_client> ws_;
   std::unique_ptr<webrtc_client_transport> transport_;
+  std::optional<rtp_header_fields> media_header_;
   std::optional<side_channel> bad_;
   std::optional<side_channel> garbage_;
 };

@@ -109,9 +109,42 @@ webrtc_client_transport::create(const protocol::transport_params& remote,
   ice.initial_rto_ms = options.ice_initial_rto_ms;
   ice.consent_interval_ms = options.consent_interval_ms;
 
-  return std::unique_ptr<webrtc_client_transport>(new webrtc_client_transport(
+  std::string ufrag = ice.local_ufrag;
+  std::string password = ice.local_password;
+  auto t = std::unique_ptr<webrtc_client_transport>(new webrtc_client_transport(
     remote, *candidate, std::move(*socket), net::ice_client(std::move(ice)), std::move(*engine),
     std::move(*local_fp)));
+  t->local_ufrag_ = std::move(ufrag);
+  t->local_password_ = std::move(password);
+  t->tcp_connect_timeout_ms_ = options.tcp_connect_timeout_ms;
+  return t;
+}
+
+bool webrtc_client_transport::restart_ice(const protocol::ice_parameters& remote,
+                                          uint64_t now_ms, bool new_socket, std::string* error) {
+  auto refuse = [&](std::string why) {
+    if (error)
+      *error = std::move(why);
+    return false;
+  };
+  if (finished())
+    return refuse("the transport is " + std::string(to_string(state_)));
+  if (remote.username_fragment.empty() || remote.password.empty())
+    return refuse("empty remote ICE credentials");
+  if (new_socket) {
+    auto s = media_socket::open(socket_.protocol(), socket_.remote(), tcp_connect_timeout_ms_);
+    if (!s)
+      return refuse("cannot open a new socket: " + s.error());
+    socket_.flush();
+    socket_ = std::move(*s); // the old socket closes here
+  }
+  local_ufrag_ = ids::random_token(8);
+  local_password_ = ids::random_token(24);
+  remote_.ice_parameters = remote;
+  ice_.restart(local_ufrag_, local_password_, remote.username_fragment, remote.password);
+  ++ice_restarts_;
+  apply_ice(ice_.poll(now_ms)); // the first check with the new credentials, now
+  return true;
 }
 
 net::dtls_parameters webrtc_client_transport::local_dtls_parameters() const {
@@ -220,6 +253,10 @@ void webrtc_client_transport::handle_packet(std::span<const uint8_t> bytes, uint
   switch (net::classify(bytes)) {
     case net::packet_kind::stun:
       ++counters_.stun_in;
+      if (on_stun_)
+        on_stun_(bytes);
+      if (finished())
+        return;
       apply_ice(ice_.handle(bytes, socket_.remote(), now_ms));
       return;
     case net::packet_kind::dtls:

@@ -74,6 +74,9 @@ class webrtc_client_transport {
 public:
   // Called with each unprotected packet (valid during the call only).
   using media_handler = std::function<void(std::span<const uint8_t> packet, bool rtcp)>;
+  // Called with each STUN message received, before the ICE agent handles it (tests: the
+  // answers to requests sent with send_raw(), which the agent ignores as unknown).
+  using stun_handler = std::function<void(std::span<const uint8_t> message)>;
 
   // Picks the first candidate of options.protocol in `remote` and opens its socket (a TCP
   // connection is made here, bounded by tcp_connect_timeout_ms).
@@ -103,12 +106,26 @@ public:
   // Starts the DTLS client handshake; valid once ICE is connected. False otherwise.
   bool start_dtls(uint64_t now_ms);
 
+  // ICE restart (RFC 8445 §9), as a browser does after restartIce(): new local credentials,
+  // `remote` as the server's restart-ice reply gave them; checks and nomination start over
+  // (ice_state() goes back to new, then connected), DTLS and SRTP are kept. With
+  // `new_socket`, a new socket to the same server candidate replaces the current one first
+  // (a network change: a new local port, UDP; a new connection, TCP). False (and why) when
+  // the transport is finished or the new socket cannot be opened; nothing changes then.
+  bool restart_ice(const protocol::ice_parameters& remote, uint64_t now_ms,
+                   bool new_socket = false, std::string* error = nullptr);
+  // Our current ICE credentials (they change with restart_ice()).
+  const std::string& local_ufrag() const noexcept { return local_ufrag_; }
+  const std::string& local_password() const noexcept { return local_password_; }
+  uint64_t ice_restarts() const noexcept { return ice_restarts_; }
+
   // ---- media (once connected) -------------------------------------------------------------
   bool send_rtp(const rtp_header_fields& header, std::span<const uint8_t> payload);
   bool send_rtcp(std::span<const uint8_t> rtcp_packet);
   // Bytes as they are, on the transport's socket (tests: garbage, replays).
   bool send_raw(std::span<const uint8_t> bytes);
   void set_media_handler(media_handler handler) { on_media_ = std::move(handler); }
+  void set_stun_handler(stun_handler handler) { on_stun_ = std::move(handler); }
 
   // close_notify when DTLS is connected, then the socket closes. Idempotent.
   void close(uint64_t now_ms);
@@ -150,6 +167,11 @@ private:
   std::string failure_;
   client_transport_counters counters_;
   media_handler on_media_;
+  stun_handler on_stun_;
+  std::string local_ufrag_;
+  std::string local_password_;
+  uint64_t ice_restarts_ = 0;
+  uint64_t tcp_connect_timeout_ms_ = 2000;
   std::vector<uint8_t> rx_scratch_; // one received packet being unprotected
   std::vector<uint8_t> tx_scratch_; // one packet being protected
 };

@@ -4,8 +4,9 @@
 // shared port (--rtc-single-port). Each probe run connects a transport, sends SRTP packets
 // and reads the server's get-transport-stats; the tests check the stats, that abuse (garbage
 // datagrams, wrong STUN credentials) is counted and does not stop a transport from
-// connecting, and that nothing is left in the server afterwards (/healthz: no peers,
-// sessions or transports).
+// connecting, that an ICE restart (restart-ice, also from a new client socket) keeps the
+// transport and refuses the old credentials, and that nothing is left in the server
+// afterwards (/healthz: no peers, sessions or transports).
 //
 // The probe binary: $CHORUS_PROBE, else chorus-probe next to $CHORUS_BIN, else
 // build/chorus-probe. Every process is stopped by its PID; every wait is bounded.
@@ -264,6 +265,69 @@ for (const mode of MODES.filter((m) => m.protocol === 'udp' || m.singlePort)) {
         const portB = rb.stats.iceSelectedTuple.localPort;
         assert.equal(portA, portB, 'single-port mode: both transports on the one port');
       }
+      await assertNothingLeaked(server);
+    });
+  });
+}
+
+// ICE restart (restart-ice): after half of the packets the probe asks for new server
+// credentials, takes new ones of its own and checks again (USE-CANDIDATE) until its ICE is
+// connected with them; a check with the OLD credentials on the same socket must get 401; then
+// the other half. DTLS and SRTP are kept: the server decrypts every packet, before and after.
+// In single-port mode the socket layer must route the new credentials to the transport.
+function assertRestarted(run, mode, { newSocket }) {
+  const r = assertConnected(run, mode.protocol);
+  const x = r.restart;
+  assert.ok(x, `no restart outcome\n${describeRun(run)}`);
+  assert.equal(x.newSocket, newSocket);
+  assert.equal(x.reconnected, true, describeRun(run));
+  assert.ok(x.oldUfrag && x.newUfrag && x.oldUfrag !== x.newUfrag, `server ufrag ${x.oldUfrag} -> ${x.newUfrag}`);
+  assert.ok(x.oldLocalUfrag && x.newLocalUfrag && x.oldLocalUfrag !== x.newLocalUfrag,
+    `client ufrag ${x.oldLocalUfrag} -> ${x.newLocalUfrag}`);
+  // The check with the old credentials was refused.
+  assert.equal(x.oldCredentialsResponse, 401, describeRun(run));
+  assert.equal(x.oldCredentials401, true);
+  assert.ok(x.errors401After > x.errors401Before, `errors401 ${x.errors401Before} -> ${x.errors401After}`);
+  assert.ok(r.stats.stun.errors401 >= 1, `stun ${JSON.stringify(r.stats.stun)}`);
+  // The checks with the new credentials were accepted.
+  assert.ok(x.stunValidAfter > x.stunValidBefore, `stun.valid ${x.stunValidBefore} -> ${x.stunValidAfter}`);
+  assert.ok(r.stats.stun.valid >= 2, `stun ${JSON.stringify(r.stats.stun)}`);
+  // Every packet decrypted: the first half before the restart, all of them at the end.
+  assert.equal(x.packetsBefore, PACKETS / 2);
+  assert.equal(x.packetsAfter, PACKETS / 2);
+  assert.ok(x.rtpReceivedBefore >= PACKETS / 2, `before the restart: ${x.rtpReceivedBefore}`);
+  assert.equal(r.packetsSent, PACKETS);
+  assert.equal(r.stats.rtp.received, PACKETS, JSON.stringify(r.stats.rtp));
+  assert.equal(r.client.state, 'connected');
+  assert.equal(r.client.iceState, 'connected');
+  // The tuple the server uses after the restart is the client's socket of then.
+  assert.equal(x.selectedTupleAfter?.protocol, mode.protocol, JSON.stringify(x.selectedTupleAfter));
+  assert.equal(x.selectedTupleAfter?.remotePort, x.newLocalPort, JSON.stringify(x));
+  assert.equal(r.stats.iceSelectedTuple.remotePort, x.newLocalPort, JSON.stringify(r.stats.iceSelectedTuple));
+  if (newSocket) assert.notEqual(x.newLocalPort, x.oldLocalPort, 'the new socket has a new local port');
+  else assert.equal(x.newLocalPort, x.oldLocalPort);
+  return r;
+}
+
+for (const mode of MODES) {
+  test(`${mode.name}: restart-ice keeps the transport, the old credentials get 401`, T, async () => {
+    await withModeServer(mode, async (server) => {
+      const run = await runProbe(server, ['--room', 'restart', '--peer', 'grace', '--protocol', mode.protocol,
+        '--packets', String(PACKETS), '--restart-ice']);
+      assertRestarted(run, mode, { newSocket: false });
+      await assertNothingLeaked(server);
+    });
+  });
+
+  // A network change: after restart-ice the client checks from a NEW socket (UDP: a new local
+  // port; TCP: a new connection, the old one closed). The server learns the new tuple through
+  // the new credentials (single port: the socket layer finds the transport by the new ufrag)
+  // and selects it; the SRTP that follows on it is decrypted.
+  test(`${mode.name}: restart-ice from a new socket moves the transport to the new tuple`, T, async () => {
+    await withModeServer(mode, async (server) => {
+      const run = await runProbe(server, ['--room', 'restart', '--peer', 'heidi', '--protocol', mode.protocol,
+        '--packets', String(PACKETS), '--restart-new-socket']);
+      assertRestarted(run, mode, { newSocket: true });
       await assertNothingLeaked(server);
     });
   });
