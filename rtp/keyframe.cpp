@@ -1,0 +1,91 @@
+#include "rtp/keyframe.hpp"
+
+namespace chorus::rtp {
+
+namespace {
+
+constexpr uint8_t h264_nal_type_mask = 0x1F;
+constexpr uint8_t h264_idr = 5;
+constexpr uint8_t h264_sps = 7;
+constexpr uint8_t h264_stap_a = 24;
+constexpr uint8_t h264_fu_a = 28;
+
+bool h264_key_nal(uint8_t type) noexcept { return type == h264_idr || type == h264_sps; }
+
+} // namespace
+
+bool is_vp8_keyframe(std::span<const uint8_t> p) noexcept {
+  if (p.empty()) return false;
+  const uint8_t b0 = p[0];
+  const bool x = b0 & 0x80;
+  const bool s = b0 & 0x10;
+  const uint8_t pid = b0 & 0x07;
+  size_t off = 1;
+  if (x) {
+    if (off >= p.size()) return false;
+    const uint8_t ext = p[off++];
+    if (ext & 0x80) { // I: PictureID, 7 or 15 bits
+      if (off >= p.size()) return false;
+      off += (p[off] & 0x80) ? 2 : 1;
+    }
+    if (ext & 0x40) off += 1;          // L: TL0PICIDX
+    if (ext & 0x30) off += 1;          // T or K: TID/Y/KEYIDX
+  }
+  if (off >= p.size()) return false; // no VP8 payload header byte
+  return s && pid == 0 && (p[off] & 0x01) == 0;
+}
+
+bool is_vp9_keyframe(std::span<const uint8_t> p) noexcept {
+  if (p.empty()) return false;
+  const uint8_t b0 = p[0];
+  const bool i = b0 & 0x80;
+  const bool inter = b0 & 0x40;
+  const bool l = b0 & 0x20;
+  const bool b = b0 & 0x08;
+  size_t off = 1;
+  if (i) {
+    if (off >= p.size()) return false;
+    off += (p[off] & 0x80) ? 2 : 1;
+  }
+  uint8_t sid = 0;
+  if (l) {
+    if (off >= p.size()) return false;
+    sid = (p[off] >> 1) & 0x07;
+  }
+  return !inter && b && sid == 0;
+}
+
+bool is_h264_keyframe(std::span<const uint8_t> p) noexcept {
+  if (p.empty()) return false;
+  const uint8_t type = p[0] & h264_nal_type_mask;
+  if (type == h264_stap_a) {
+    size_t off = 1;
+    while (off + 2 < p.size()) {
+      const size_t size = (size_t(p[off]) << 8) | p[off + 1];
+      off += 2;
+      if (size == 0 || off + size > p.size()) return false; // malformed aggregate
+      if (h264_key_nal(p[off] & h264_nal_type_mask)) return true;
+      off += size;
+    }
+    return false;
+  }
+  if (type == h264_fu_a) {
+    if (p.size() < 2) return false;
+    const uint8_t fu = p[1];
+    return (fu & 0x80) && h264_key_nal(fu & h264_nal_type_mask);
+  }
+  return h264_key_nal(type);
+}
+
+bool is_keyframe(payload_codec codec, std::span<const uint8_t> payload) noexcept {
+  switch (codec) {
+    case payload_codec::vp8: return is_vp8_keyframe(payload);
+    case payload_codec::vp9: return is_vp9_keyframe(payload);
+    case payload_codec::h264: return is_h264_keyframe(payload);
+    case payload_codec::opus:
+    case payload_codec::other: return false;
+  }
+  return false;
+}
+
+} // namespace chorus::rtp

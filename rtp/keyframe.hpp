@@ -1,0 +1,47 @@
+// Keyframe detection from an RTP payload, per codec: the first packet of a frame that the
+// decoder can start from. Used to end a consumer's wait for a keyframe after a resume, and
+// by the NACK generator (losses before a keyframe no longer matter).
+//
+// VP8 (RFC 7741 §4.2 payload descriptor, §4.3 VP8 payload header):
+//        0 1 2 3 4 5 6 7
+//       +-+-+-+-+-+-+-+-+
+//       |X|R|N|S|R| PID |  S: start of a partition, PID: partition index
+//       +-+-+-+-+-+-+-+-+
+//  X:   |I|L|T|K| RSV   |
+//  I:   |M| PictureID   |  (+ one more byte of PictureID if M)
+//  L:   |   TL0PICIDX   |
+//  T/K: |TID|Y| KEYIDX  |
+//       +-+-+-+-+-+-+-+-+
+//       |Size0|H| VER |P|  first byte of the VP8 frame: P = 0 for a key frame
+//   Keyframe iff S = 1, PID = 0 and P = 0.
+//
+// VP9 (draft-ietf-payload-vp9 §4.2, flexible and non-flexible modes):
+//        0 1 2 3 4 5 6 7
+//       +-+-+-+-+-+-+-+-+
+//       |I|P|L|F|B|E|V|Z|  P: inter-picture predicted, B: start of a frame
+//       +-+-+-+-+-+-+-+-+
+//  I:   |M| PICTURE ID  |  (+ one more byte if M)
+//  L:   | TID |U| SID |D|  SID: spatial layer
+//   Keyframe iff P = 0, B = 1 and SID = 0 (0 when L is absent).
+//
+// H264 (RFC 6184 §5.2-5.8): NAL unit header |F|NRI|Type(5)|.
+//   Single NAL unit: type 5 (IDR slice) or 7 (SPS).
+//   STAP-A (24): | hdr | size(16) | NAL | size(16) | NAL | ... : any NAL of type 5 or 7.
+//   FU-A (28): | FU indicator | |S|E|R| Type(5)| ... : S = 1 and Type 5 or 7.
+//
+// Opus and other audio codecs: never a keyframe.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+namespace chorus::rtp {
+
+enum class payload_codec : uint8_t { opus, vp8, vp9, h264, other };
+
+bool is_vp8_keyframe(std::span<const uint8_t> payload) noexcept;
+bool is_vp9_keyframe(std::span<const uint8_t> payload) noexcept;
+bool is_h264_keyframe(std::span<const uint8_t> payload) noexcept;
+bool is_keyframe(payload_codec codec, std::span<const uint8_t> payload) noexcept;
+
+} // namespace chorus::rtp
