@@ -21,6 +21,8 @@
 // the packet length in 32-bit words minus one, header and padding included.
 #pragma once
 
+#include "common/result.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -48,25 +50,7 @@ std::string_view to_string(rtcp_error e) noexcept;
 
 // A value or an rtcp_error.
 template <class T>
-class rtcp_result {
-public:
-  rtcp_result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-  rtcp_result(rtcp_error e) : v_(std::in_place_index<1>, e) {}
-
-  bool ok() const noexcept { return v_.index() == 0; }
-  explicit operator bool() const noexcept { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &std::get<0>(v_); }
-  const T* operator->() const { return &std::get<0>(v_); }
-  T& operator*() & { return std::get<0>(v_); }
-  const T& operator*() const& { return std::get<0>(v_); }
-  rtcp_error error() const { return std::get<1>(v_); }
-
-private:
-  std::variant<T, rtcp_error> v_;
-};
+using rtcp_result = value_or_error<T, rtcp_error>;
 
 enum class rtcp_type : uint8_t {
   sr = 200,    // RFC 3550 §6.4.1

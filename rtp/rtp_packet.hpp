@@ -29,6 +29,8 @@
 // check before every read. Bad media is reported as an rtp_error so the caller can count it.
 #pragma once
 
+#include "common/result.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -54,25 +56,7 @@ std::string_view to_string(rtp_error e) noexcept;
 
 // A value or an rtp_error.
 template <class T>
-class rtp_result {
-public:
-  rtp_result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
-  rtp_result(rtp_error e) : v_(std::in_place_index<1>, e) {}
-
-  bool ok() const noexcept { return v_.index() == 0; }
-  explicit operator bool() const noexcept { return ok(); }
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
-  T* operator->() { return &std::get<0>(v_); }
-  const T* operator->() const { return &std::get<0>(v_); }
-  T& operator*() & { return std::get<0>(v_); }
-  const T& operator*() const& { return std::get<0>(v_); }
-  rtp_error error() const { return std::get<1>(v_); }
-
-private:
-  std::variant<T, rtp_error> v_;
-};
+using rtp_result = value_or_error<T, rtp_error>;
 
 // One immutable packet shared by every consumer that forwards or buffers it (the producer
 // allocates it once; consumers only copy the handle).
