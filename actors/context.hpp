@@ -2,6 +2,8 @@
 // when they are spawned (never inside messages).
 #pragma once
 
+#include "rtp/rtp_parameters.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -23,6 +25,15 @@ struct transport_settings {
   uint32_t max_transports_per_peer = 4;
 };
 
+struct media_settings {
+  uint32_t max_producers_per_peer = 16;
+  uint32_t max_consumers_per_peer = 2000;
+  // Fault injection for tests (off by default): this fraction (0..1) of the RTP packets a
+  // transport receives is dropped before decryption, like loss on the network.
+  double drop_rtp_fraction = 0;
+  uint32_t keyframe_request_interval_ms = 500; // PLI/FIR toward one producer at most this often
+};
+
 struct node_settings {
   uint32_t max_rooms = 1000;
   uint32_t max_peers_per_room = 500;
@@ -38,13 +49,17 @@ struct node_counters {
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> request_errors{0};
   std::atomic<int64_t> transports{0};
+  std::atomic<int64_t> producers{0};
+  std::atomic<int64_t> consumers{0};
 };
 
 struct node_context {
   node_settings settings;
   transport_settings transport;
+  media_settings media;
   std::shared_ptr<net::media_io> media_io;                // media sockets
   std::shared_ptr<const net::dtls_context> dtls_context;  // the node's certificate
+  rtp::rtp_capabilities router_capabilities;
   std::string router_capabilities_json; // rendered once at start
   std::shared_ptr<node_counters> counters = std::make_shared<node_counters>();
 };

@@ -1,5 +1,7 @@
 #include "actors/messages.hpp"
 
+#include "actors/media_messages.hpp"
+
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
@@ -78,7 +80,26 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<new_producer_event>("chorus::new_producer_event")
     .add_message_type<producer_closed_event>("chorus::producer_closed_event")
     .add_message_type<consumer_closed_event>("chorus::consumer_closed_event")
-    .add_message_type<producer_paused_event>("chorus::producer_paused_event");
+    .add_message_type<producer_paused_event>("chorus::producer_paused_event")
+    .add_message_type<producer_route>("chorus::producer_route")
+    .add_message_type<consumer_route>("chorus::consumer_route")
+    .add_message_type<rtp_in>("chorus::rtp_in")
+    .add_message_type<sender_report_in>("chorus::sender_report_in")
+    .add_message_type<forwarded_packet>("chorus::forwarded_packet")
+    .add_message_type<media_packets>("chorus::media_packets")
+    .add_message_type<source_clock>("chorus::source_clock")
+    .add_message_type<producer_state>("chorus::producer_state")
+    .add_message_type<attach_consumer>("chorus::attach_consumer")
+    .add_message_type<attach_reply>("chorus::attach_reply")
+    .add_message_type<nack_in>("chorus::nack_in")
+    .add_message_type<keyframe_feedback>("chorus::keyframe_feedback")
+    .add_message_type<report_block_in>("chorus::report_block_in")
+    .add_message_type<rtp_out>("chorus::rtp_out")
+    .add_message_type<rtcp_out>("chorus::rtcp_out")
+    .add_message_type<producer_info>("chorus::producer_info")
+    .add_message_type<producer_removed>("chorus::producer_removed")
+    .add_message_type<producer_paused_update>("chorus::producer_paused_update")
+    .add_message_type<find_producer>("chorus::find_producer");
 }
 
 } // namespace chorus::actors

@@ -1,12 +1,18 @@
 #include "actors/peer.hpp"
 
+#include "actors/consumer.hpp"
+#include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
+#include "actors/producer.hpp"
 #include "actors/transport.hpp"
+#include "common/ids.hpp"
 #include "common/log.hpp"
+#include "rtp/ortc.hpp"
 
 #include <caf/all.hpp>
 
 #include <map>
+#include <random>
 
 namespace chorus::actors {
 
@@ -14,10 +20,25 @@ namespace {
 
 using protocol::error_code;
 
+constexpr auto media_request_timeout = std::chrono::seconds(5);
+
 struct transport_entry {
   caf::actor actor;
   protocol::transport_direction direction = protocol::transport_direction::unspecified;
   bool connect_requested = false;
+  uint32_t next_mid = 0; // consumers' mids on this transport: "0", "1", ...
+};
+
+struct producer_entry {
+  caf::actor actor;
+  std::string transport_id;
+  rtp::media_kind kind = rtp::media_kind::audio;
+};
+
+struct consumer_entry {
+  caf::actor actor;
+  std::string transport_id;
+  std::string producer_id;
 };
 
 struct peer_state {
@@ -27,6 +48,9 @@ struct peer_state {
   caf::actor session;
   node_context_ptr ctx;
   std::map<std::string, transport_entry> transports;
+  std::map<std::string, producer_entry> producers;
+  std::map<std::string, consumer_entry> consumers;
+  std::minstd_rand rng{std::random_device{}()};
   static inline const char* name = "chorus.peer";
 };
 
@@ -66,6 +90,231 @@ caf::expected<std::string> implicit_send_transport(peer_state& st) {
                     "this peer has no send transport (create one with direction \"send\")");
 }
 
+// consume without a transportId means the peer's receive transport.
+caf::expected<std::string> implicit_recv_transport(peer_state& st) {
+  for (auto& [id, t] : st.transports)
+    if (t.direction == protocol::transport_direction::recv)
+      return id;
+  if (st.transports.size() == 1)
+    return st.transports.begin()->first;
+  return make_error(error_code::unknown_transport,
+                    "this peer has no receive transport (create one with direction \"recv\")");
+}
+
+caf::actor room_of(peer_state& st) {
+  return caf::actor_cast<caf::actor>(st.room);
+}
+
+uint8_t client_ext_id(const rtp::producer_mapping& m, std::string_view uri) {
+  for (auto& e : m.header_extensions)
+    if (e.uri == uri)
+      return e.client;
+  return 0;
+}
+
+uint32_t fresh_ssrc(peer_state& st) {
+  // Random, non-zero, not one of this peer's consumers' (the transport tells them apart).
+  for (;;) {
+    uint32_t v = static_cast<uint32_t>(st.rng());
+    v = (v << 1) ^ static_cast<uint32_t>(st.rng());
+    if (v != 0)
+      return v;
+  }
+}
+
+// A producer ended (closed, or its transport did): forget it, tell the room.
+void forget_producer(peer_actor* self, const std::string& id) {
+  auto& st = self->state;
+  if (st.producers.erase(id) == 0)
+    return;
+  if (auto room = room_of(st))
+    self->send(room, producer_removed{id});
+}
+
+// Closes the producers and consumers of a transport that ended.
+void close_media_of_transport(peer_actor* self, const std::string& transport_id) {
+  auto& st = self->state;
+  std::vector<std::string> gone;
+  for (auto& [id, p] : st.producers)
+    if (p.transport_id == transport_id)
+      gone.push_back(id);
+  for (auto& id : gone) {
+    self->send_exit(st.producers[id].actor, caf::exit_reason::user_shutdown);
+    forget_producer(self, id);
+    self->send(st.session, protocol::producer_closed_event{id});
+  }
+  for (auto it = st.consumers.begin(); it != st.consumers.end();) {
+    if (it->second.transport_id != transport_id) {
+      ++it;
+      continue;
+    }
+    self->send_exit(it->second.actor, caf::exit_reason::user_shutdown);
+    self->send(st.session, protocol::consumer_closed_event{it->first, it->second.producer_id});
+    it = st.consumers.erase(it);
+  }
+}
+
+caf::result<protocol::producer_id_reply> on_produce(peer_actor* self,
+                                                    protocol::produce_request& r) {
+  auto& st = self->state;
+  if (r.transport_id.empty()) {
+    auto id = implicit_send_transport(st);
+    if (!id)
+      return id.error();
+    r.transport_id = *id;
+  }
+  auto tit = st.transports.find(r.transport_id);
+  if (tit == st.transports.end())
+    return unknown_transport(r.transport_id);
+  if (st.producers.size() >= st.ctx->media.max_producers_per_peer)
+    return make_error(error_code::limit_exceeded,
+                      "a peer may have at most " +
+                        std::to_string(st.ctx->media.max_producers_per_peer) + " producers");
+  auto mapping = rtp::map_producer(st.ctx->router_capabilities, r.kind, r.rtp_parameters);
+  if (!mapping)
+    return make_error(error_code::invalid_field, mapping.error());
+  producer_info info;
+  info.producer_id = ids::uuid4();
+  info.peer_id = st.id;
+  info.kind = r.kind;
+  info.paused = r.paused;
+  info.consumable = rtp::consumable_parameters(st.ctx->router_capabilities, r.rtp_parameters,
+                                               *mapping);
+  producer_route route;
+  route.ssrc = mapping->ssrc;
+  route.rtx_ssrc = mapping->rtx_ssrc;
+  route.tcc_ext_id = client_ext_id(
+    *mapping, "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01");
+  route.abs_send_time_ext_id =
+    client_ext_id(*mapping, "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time");
+  producer_spawn_args args{info.producer_id, st.id, r.kind, std::move(r.rtp_parameters),
+                           std::move(*mapping), r.paused};
+  auto transport = tit->second.actor;
+  info.producer = spawn_producer(self, std::move(args), transport, st.ctx);
+  route.producer = info.producer;
+  auto rp = self->make_response_promise<protocol::producer_id_reply>();
+  auto transport_id = r.transport_id;
+  self->request(transport, media_request_timeout, route)
+    .then(
+      [self, rp, info, transport_id](bool) mutable {
+        auto& st = self->state;
+        if (!st.transports.count(transport_id)) { // the transport ended meanwhile
+          self->send_exit(info.producer, caf::exit_reason::user_shutdown);
+          rp.deliver(unknown_transport(transport_id));
+          return;
+        }
+        st.producers[info.producer_id] = {info.producer, transport_id, info.kind};
+        LOG_DEBUG("peer", st.id << ": producer " << info.producer_id << " ("
+                                << rtp::to_string(info.kind) << ")");
+        auto id = info.producer_id;
+        if (auto room = room_of(st))
+          self->send(room, std::move(info));
+        rp.deliver(protocol::producer_id_reply{id});
+      },
+      [self, rp, info](caf::error& err) mutable {
+        self->send_exit(info.producer, caf::exit_reason::user_shutdown);
+        rp.deliver(err);
+      });
+  return rp;
+}
+
+caf::result<protocol::consumer_params_reply> on_consume(peer_actor* self,
+                                                        protocol::consume_request& r) {
+  auto& st = self->state;
+  if (r.transport_id.empty()) {
+    auto id = implicit_recv_transport(st);
+    if (!id)
+      return id.error();
+    r.transport_id = *id;
+  }
+  if (!st.transports.count(r.transport_id))
+    return unknown_transport(r.transport_id);
+  if (st.consumers.size() >= st.ctx->media.max_consumers_per_peer)
+    return make_error(error_code::limit_exceeded,
+                      "a peer may have at most " +
+                        std::to_string(st.ctx->media.max_consumers_per_peer) + " consumers");
+  find_producer query;
+  query.producer_id = r.producer_id;
+  query.peer_id = st.id;
+  for (auto& [id, c] : st.consumers)
+    query.exclude.push_back(c.producer_id);
+  auto room = room_of(st);
+  if (!room)
+    return make_error(error_code::not_joined, "the peer has left its room");
+  auto rp = self->make_response_promise<protocol::consumer_params_reply>();
+  self->request(room, media_request_timeout, std::move(query))
+    .then(
+      [self, rp, req = std::move(r)](producer_info& info) mutable {
+        auto& st = self->state;
+        auto tit = st.transports.find(req.transport_id);
+        if (tit == st.transports.end()) {
+          rp.deliver(unknown_transport(req.transport_id));
+          return;
+        }
+        if (!rtp::can_consume(info.consumable, req.rtp_capabilities)) {
+          rp.deliver(make_error(error_code::cannot_consume,
+                                "rtpCapabilities cannot receive producer '" + info.producer_id +
+                                  "' (" + (info.consumable.codecs.empty()
+                                             ? std::string("no codec")
+                                             : info.consumable.codecs[0].mime_type) +
+                                  ")"));
+          return;
+        }
+        rtp::consumer_options opts;
+        opts.ssrc = fresh_ssrc(st);
+        opts.rtx_ssrc = fresh_ssrc(st);
+        opts.mid = std::to_string(tit->second.next_mid++);
+        opts.cname = info.consumable.rtcp.cname;
+        auto params = rtp::consumer_parameters(info.consumable, req.rtp_capabilities, opts);
+        if (!params) {
+          rp.deliver(make_error(error_code::cannot_consume, params.error()));
+          return;
+        }
+        consumer_spawn_args args{ids::uuid4(), info.producer_id, info.kind, *params};
+        auto id = args.id;
+        auto actor =
+          spawn_consumer(self, std::move(args), info.producer, tit->second.actor, st.ctx);
+        st.consumers[id] = {actor, req.transport_id, info.producer_id};
+        protocol::consumer_params_reply reply;
+        reply.id = id;
+        reply.producer_id = info.producer_id;
+        reply.kind = info.kind;
+        reply.rtp_parameters = std::move(*params);
+        reply.producer_paused = info.paused;
+        reply.peer_id = info.peer_id;
+        rp.deliver(std::move(reply));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+caf::result<caf::message> on_producer_request(peer_actor* self, protocol::producer_request& r) {
+  auto& st = self->state;
+  auto it = st.producers.find(r.producer_id);
+  if (it == st.producers.end())
+    return make_error(error_code::unknown_producer, "no producer with id '" + r.producer_id +
+                                                      "' belongs to this peer");
+  auto actor = it->second.actor;
+  auto room = room_of(st);
+  switch (r.op) {
+    case protocol::producer_op::close:
+      self->send_exit(actor, caf::exit_reason::user_shutdown);
+      forget_producer(self, r.producer_id);
+      return caf::make_message(protocol::empty_reply{});
+    case protocol::producer_op::pause:
+    case protocol::producer_op::resume:
+      if (room)
+        self->send(room, producer_paused_update{r.producer_id,
+                                                r.op == protocol::producer_op::pause});
+      break;
+    default:
+      break;
+  }
+  auto rp = self->make_response_promise();
+  rp.delegate(actor, std::move(r));
+  return rp;
+}
+
 template <class Request>
 caf::result<caf::message> delegate_to_transport(peer_actor* self, const std::string& id,
                                                 Request&& req) {
@@ -92,16 +341,37 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, std::string peer
       self->quit(em.reason);
       return;
     }
-    auto& ts = self->state.transports;
+    auto& st = self->state;
+    auto& ts = st.transports;
     for (auto it = ts.begin(); it != ts.end(); ++it)
       if (it->second.actor.address() == em.source) {
         if (em.reason)
-          LOG_WARN("peer", self->state.id << ": transport " << it->first
-                                          << " failed: " << to_string(em.reason));
+          LOG_WARN("peer", st.id << ": transport " << it->first
+                                 << " failed: " << to_string(em.reason));
+        auto id = it->first;
         ts.erase(it);
+        close_media_of_transport(self, id);
         return;
       }
-    // A transport already forgotten after its transport_closed: nothing to do.
+    for (auto& [id, p] : st.producers)
+      if (p.actor.address() == em.source) {
+        if (em.reason && em.reason != caf::exit_reason::user_shutdown)
+          LOG_WARN("peer", st.id << ": producer " << id << " failed: " << to_string(em.reason));
+        auto gone = id;
+        forget_producer(self, gone);
+        self->send(st.session, protocol::producer_closed_event{gone});
+        return;
+      }
+    for (auto it = st.consumers.begin(); it != st.consumers.end(); ++it)
+      if (it->second.actor.address() == em.source) {
+        if (em.reason && em.reason != caf::exit_reason::user_shutdown)
+          LOG_WARN("peer", st.id << ": consumer " << it->first
+                                 << " failed: " << to_string(em.reason));
+        self->send(st.session, protocol::consumer_closed_event{it->first, it->second.producer_id});
+        st.consumers.erase(it);
+        return;
+      }
+    // Already forgotten (closed on request, or after transport_closed): nothing to do.
   });
   return {
     [self](protocol::create_transport_request& r)
@@ -141,38 +411,32 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, std::string peer
       auto id = r.transport_id;
       return delegate_to_transport(self, id, std::move(r));
     },
-    [self](protocol::produce_request& r) -> caf::result<protocol::producer_id_reply> {
+    [self](protocol::produce_request& r) { return on_produce(self, r); },
+    [self](protocol::consume_request& r) { return on_consume(self, r); },
+    [self](protocol::producer_request& r) { return on_producer_request(self, r); },
+    [self](protocol::consumer_request& r) -> caf::result<caf::message> {
       auto& st = self->state;
-      if (r.transport_id.empty()) {
-        auto id = implicit_send_transport(st);
-        if (!id)
-          return id.error();
-        r.transport_id = *id;
-      }
-      if (!st.transports.count(r.transport_id))
-        return unknown_transport(r.transport_id);
-      return make_error(error_code::unsupported,
-                        "producing media is not available in this build yet");
+      auto it = st.consumers.find(r.consumer_id);
+      if (it == st.consumers.end())
+        return make_error(error_code::unknown_consumer, "no consumer with id '" + r.consumer_id +
+                                                         "' belongs to this peer");
+      auto rp = self->make_response_promise();
+      rp.delegate(it->second.actor, std::move(r));
+      return rp;
     },
-    [](protocol::consume_request& r) -> caf::result<protocol::consumer_params_reply> {
-      if (r.producer_id.empty())
-        return make_error(error_code::unknown_producer,
-                          "there is no producer in this room that this peer could consume");
-      return make_error(error_code::unknown_producer,
-                        "no producer with id '" + r.producer_id + "'");
+    // From a consumer whose producer ended: tell the client.
+    [self](protocol::consumer_closed_event& ev) {
+      auto& st = self->state;
+      if (st.consumers.erase(ev.consumer_id) == 0)
+        return;
+      self->send(st.session, std::move(ev));
     },
-    [](protocol::producer_request& r) -> caf::result<protocol::empty_reply> {
-      return make_error(error_code::unknown_producer,
-                        "no producer with id '" + r.producer_id + "'");
-    },
-    [](protocol::consumer_request& r) -> caf::result<protocol::empty_reply> {
-      return make_error(error_code::unknown_consumer,
-                        "no consumer with id '" + r.consumer_id + "'");
-    },
+    [self](protocol::producer_paused_event& ev) { self->send(self->state.session, std::move(ev)); },
     [self](transport_closed& msg) {
       LOG_DEBUG("peer", self->state.id << ": transport " << msg.transport_id
                                        << " closed: " << msg.reason);
       self->state.transports.erase(msg.transport_id);
+      close_media_of_transport(self, msg.transport_id);
     },
   };
 }

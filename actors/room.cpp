@@ -1,5 +1,6 @@
 #include "actors/room.hpp"
 
+#include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/peer.hpp"
 #include "common/log.hpp"
@@ -29,6 +30,7 @@ struct room_state {
   node_context_ptr ctx;
   caf::actor node;
   std::vector<peer_entry> peers; // in join order
+  std::vector<producer_info> producers; // in creation order
   static inline const char* name = "chorus.room";
 
   ~room_state() {
@@ -60,6 +62,28 @@ void broadcast_participants(room_actor* self) {
     self->send(p.session, ev);
 }
 
+// isAudioMuted / isVideoPaused of a peer follow its producers: muted unless it has an
+// unpaused producer of that kind. Returns true when a flag changed.
+bool update_flags(room_state& st, peer_entry& e) {
+  bool audio_muted = true, video_paused = true;
+  for (auto& p : st.producers)
+    if (p.peer_id == e.id && !p.paused) {
+      if (p.kind == rtp::media_kind::audio)
+        audio_muted = false;
+      else
+        video_paused = false;
+    }
+  bool changed = audio_muted != e.audio_muted || video_paused != e.video_paused;
+  e.audio_muted = audio_muted;
+  e.video_paused = video_paused;
+  return changed;
+}
+
+void flags_changed_for(room_actor* self, const std::string& peer_id) {
+  if (auto* e = find_peer(self->state, peer_id); e && update_flags(self->state, *e))
+    broadcast_participants(self);
+}
+
 // Removes the peer whose session or peer actor is `who`; tells the others.
 void remove_peer(room_actor* self, const caf::actor_addr& who) {
   auto& st = self->state;
@@ -70,6 +94,7 @@ void remove_peer(room_actor* self, const caf::actor_addr& who) {
     return;
   auto entry = std::move(*it);
   st.peers.erase(it);
+  std::erase_if(st.producers, [&](const producer_info& p) { return p.peer_id == entry.id; });
   st.ctx->counters->peers.fetch_sub(1);
   self->demonitor(entry.session);
   self->send_exit(entry.peer, caf::exit_reason::user_shutdown);
@@ -89,7 +114,10 @@ join_result make_join_result(room_actor* self, const peer_entry& e) {
   join_result r;
   r.room = caf::actor_cast<caf::actor>(self);
   r.peer = e.peer;
-  return r; // existing producers arrive with media routing
+  for (auto& p : self->state.producers)
+    if (p.peer_id != e.id)
+      r.existing_producers.push_back(p.producer_id);
+  return r;
 }
 
 caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr ctx,
@@ -123,6 +151,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         existing->peer = nullptr; // its exit must not look like this entry's departure
         self->send_exit(old_peer, caf::exit_reason::user_shutdown);
         existing->session = cmd.session;
+        std::erase_if(st.producers,
+                      [&](const producer_info& p) { return p.peer_id == cmd.peer_id; });
         existing->name = cmd.name.empty() ? cmd.peer_id : cmd.name;
         existing->audio_muted = existing->video_paused = true;
         existing->has_rtp_capabilities = cmd.has_rtp_capabilities;
@@ -168,6 +198,58 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         broadcast_participants(self);
       }
       return result;
+    },
+    [self](producer_info& info) {
+      auto& st = self->state;
+      auto* e = find_peer(st, info.peer_id);
+      if (!e || e->peer.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
+        return; // from a peer replaced meanwhile
+      protocol::new_producer_event ev{info.producer_id, info.peer_id, info.kind};
+      auto peer_id = info.peer_id;
+      st.producers.push_back(std::move(info));
+      for (auto& p : st.peers)
+        if (p.id != peer_id)
+          self->send(p.session, ev);
+      flags_changed_for(self, peer_id);
+    },
+    [self](producer_removed& r) {
+      auto& st = self->state;
+      for (auto it = st.producers.begin(); it != st.producers.end(); ++it)
+        if (it->producer_id == r.producer_id) {
+          auto peer_id = it->peer_id;
+          st.producers.erase(it);
+          protocol::producer_closed_event ev{r.producer_id};
+          for (auto& p : st.peers)
+            if (p.id != peer_id)
+              self->send(p.session, ev);
+          flags_changed_for(self, peer_id);
+          return;
+        }
+    },
+    [self](producer_paused_update& u) {
+      auto& st = self->state;
+      for (auto& p : st.producers)
+        if (p.producer_id == u.producer_id) {
+          p.paused = u.paused;
+          flags_changed_for(self, p.peer_id);
+          return;
+        }
+    },
+    [self](find_producer& q) -> caf::result<producer_info> {
+      auto& st = self->state;
+      if (!q.producer_id.empty()) {
+        for (auto& p : st.producers)
+          if (p.producer_id == q.producer_id)
+            return p;
+        return make_error(protocol::error_code::unknown_producer,
+                          "no producer with id '" + q.producer_id + "' in room '" + st.id + "'");
+      }
+      for (auto& p : st.producers)
+        if (p.peer_id != q.peer_id &&
+            std::find(q.exclude.begin(), q.exclude.end(), p.producer_id) == q.exclude.end())
+          return p;
+      return make_error(protocol::error_code::unknown_producer,
+                        "there is no producer in this room that this peer could consume");
     },
     [self](close_if_empty_atom) -> bool {
       if (!self->state.peers.empty())

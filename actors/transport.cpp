@@ -1,6 +1,8 @@
 #include "actors/transport.hpp"
 
+#include "actors/clock.hpp"
 #include "actors/messages.hpp"
+#include "actors/transport_media.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "net/demux.hpp"
@@ -14,6 +16,7 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <sstream>
 
 namespace chorus::actors {
@@ -24,11 +27,10 @@ using protocol::error_code;
 
 constexpr const char* component = "transport";
 constexpr std::size_t max_early_dtls = 8; // DTLS datagrams kept until connect-transport
+constexpr auto media_tick_interval = std::chrono::milliseconds(25); // bandwidth feedback
 
 uint64_t now_ms() {
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::steady_clock::now().time_since_epoch())
-                                 .count());
+  return static_cast<uint64_t>(mono_ms());
 }
 
 // The media I/O thread delivers to whatever actor this names (set once it is spawned).
@@ -69,6 +71,11 @@ struct transport_state {
   transport_counters counters;
   uint64_t tick_at = 0; // when the pending timer fires (0: none pending)
   bool closed = false;
+  transport_media media;
+  bool media_ticking = false;
+  std::minstd_rand rng{std::random_device{}()};
+  std::vector<std::span<const uint8_t>> send_spans; // reused
+  std::vector<std::vector<uint8_t>> feedback;        // reused
   static inline const char* name = "chorus.transport";
 
   ~transport_state() {
@@ -233,6 +240,12 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
     ++st.counters.dropped_no_srtp;
     return;
   }
+  // Fault injection (tests only): lose RTP as the network would, before decryption.
+  if (!rtcp && st.ctx->media.drop_rtp_fraction > 0 &&
+      std::uniform_real_distribution<double>(0, 1)(st.rng) < st.ctx->media.drop_rtp_fraction) {
+    ++st.media.counters().rtp_injected_drops;
+    return;
+  }
   std::span<uint8_t> buf{data, size};
   auto r = rtcp ? st.srtp_in->unprotect_rtcp(buf, size) : st.srtp_in->unprotect_rtp(buf, size);
   if (!r) {
@@ -241,11 +254,88 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
   }
   if (rtcp) {
     ++st.counters.rtcp_in;
+    st.media.on_rtcp(self, std::span<const uint8_t>(data, r.length), mono_ms());
   } else {
     ++st.counters.rtp_in;
     st.counters.rtp_bytes_in += r.length;
+    st.media.on_rtp(std::span<const uint8_t>(data, r.length), mono_ms(), mono_us());
   }
-  // Producers and consumers arrive with media routing; until then media is counted.
+}
+
+// Protects one RTCP packet and sends it to the selected tuple.
+void send_rtcp(transport_actor* self, std::span<const uint8_t> bytes) {
+  auto& st = self->state;
+  auto& sel = st.ice->selected_tuple();
+  if (!st.srtp_out || !sel || bytes.empty())
+    return;
+  std::vector<uint8_t> buf(bytes.size() + rtp::srtp_session::max_trailer);
+  std::copy(bytes.begin(), bytes.end(), buf.begin());
+  auto r = st.srtp_out->protect_rtcp(buf, bytes.size());
+  if (!r)
+    return;
+  buf.resize(r.length);
+  send_to(self, *sel, buf);
+  ++st.counters.rtcp_out;
+}
+
+void send_feedback(transport_actor* self) {
+  auto& st = self->state;
+  st.feedback.clear();
+  st.media.feedback(mono_ms(), mono_us(), st.feedback);
+  for (auto& fb : st.feedback)
+    send_rtcp(self, fb);
+}
+
+// Consumers' RTP: transport-wide sequence number and abs-send-time, protect, one batch send.
+void send_rtp(transport_actor* self, rtp_out& out) {
+  auto& st = self->state;
+  auto& sel = st.ice->selected_tuple();
+  if (!st.srtp_out || !sel) {
+    st.media.counters().rtp_send_dropped += out.offsets.size();
+    return;
+  }
+  // abs-send-time: 6.18 fixed point seconds, 24 bits (wraps every 64 s).
+  const uint32_t abs_send_time =
+    uint32_t(((mono_us() << 18) / 1'000'000) & 0xFFFFFF);
+  st.send_spans.clear();
+  for (size_t i = 0; i < out.offsets.size(); ++i) {
+    const size_t offset = out.offsets[i];
+    const size_t size = out.sizes[i];
+    const size_t next = i + 1 < out.offsets.size() ? out.offsets[i + 1] : out.data.size();
+    if (offset + size > out.data.size() || next < offset + size)
+      continue;
+    std::span<uint8_t> room{out.data.data() + offset, next - offset};
+    if (out.tcc_ext_id != 0 || out.abs_send_time_ext_id != 0) {
+      if (auto view = rtp::rtp_packet::parse(room.first(size))) {
+        if (out.tcc_ext_id != 0)
+          view->set_transport_wide_seq(out.tcc_ext_id, st.media.next_tcc_seq());
+        if (out.abs_send_time_ext_id != 0)
+          view->set_abs_send_time(out.abs_send_time_ext_id, abs_send_time);
+      }
+    }
+    auto r = st.srtp_out->protect_rtp(room, size);
+    if (!r) {
+      count_srtp_failure(st.counters, r.error);
+      continue;
+    }
+    st.send_spans.emplace_back(room.data(), r.length);
+  }
+  if (st.send_spans.empty())
+    return;
+  auto sent = st.endpoint->send_batch(*sel, st.send_spans);
+  st.counters.rtp_out += sent;
+  st.media.counters().rtp_sent += sent;
+  st.counters.packets_out += sent;
+  for (size_t i = 0; i < sent && i < st.send_spans.size(); ++i)
+    st.counters.bytes_out += st.send_spans[i].size();
+}
+
+void start_media_tick(transport_actor* self) {
+  auto& st = self->state;
+  if (st.media_ticking)
+    return;
+  st.media_ticking = true;
+  self->delayed_send(self, media_tick_interval, media_tick_atom::value);
 }
 
 void handle_batch(transport_actor* self, net::packet_batch& batch) {
@@ -283,6 +373,8 @@ void handle_batch(transport_actor* self, net::packet_batch& batch) {
         ++st.counters.dropped_unknown;
     }
   }
+  st.media.flush(self, mono_ms());
+  send_feedback(self);
   schedule_timer(self);
 }
 
@@ -410,7 +502,18 @@ std::string stats_json(transport_actor* self) {
      << ",\"notSelected\":" << c.dropped_not_selected << ",\"noSrtp\":" << c.dropped_no_srtp
      << ",\"srtpAuth\":" << c.dropped_srtp_auth << ",\"srtpReplay\":" << c.dropped_srtp_replay
      << ",\"srtpOther\":" << c.dropped_srtp_other << ",\"dtlsEarly\":" << c.dropped_dtls_early
-     << ",\"stunMalformed\":" << st.ice->counters().dropped_malformed << "}}";
+     << ",\"stunMalformed\":" << st.ice->counters().dropped_malformed << "}";
+  auto& m = st.media.counters();
+  auto& t = st.media.tcc_counters();
+  os << ",\"media\":{\"unknownSsrc\":" << m.rtp_unknown_ssrc << ",\"malformed\":" << m.rtp_malformed
+     << ",\"injectedDrops\":" << m.rtp_injected_drops << ",\"rtcpMalformed\":" << m.rtcp_malformed
+     << ",\"rtcpUnknownSsrc\":" << m.rtcp_unknown_ssrc << ",\"senderReports\":" << m.sender_reports
+     << ",\"receiverReports\":" << m.receiver_reports << ",\"nacks\":" << m.nacks
+     << ",\"plis\":" << m.plis << ",\"firs\":" << m.firs
+     << ",\"transportCcIn\":" << m.tcc_feedback_in << ",\"rembIn\":" << m.remb_in
+     << ",\"transportCcOut\":" << m.tcc_feedback_out << ",\"transportCcRecorded\":" << t.recorded
+     << ",\"rembOut\":" << m.remb_out << ",\"rtpSent\":" << m.rtp_sent
+     << ",\"rtpSendDropped\":" << m.rtp_send_dropped << "}}";
   return os.str();
 }
 
@@ -437,6 +540,8 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
     std::lock_guard<std::mutex> g{target->mutex};
     target->addr = self->address();
   }
+  // Producers and consumers on this transport are monitored: their routes end with them.
+  self->set_down_handler([self](caf::down_msg& dm) { self->state.media.remove(dm.source); });
   return {
     [self](net::packet_batch& batch) { handle_batch(self, batch); },
     [self](protocol::connect_transport_request& req) { return on_connect(self, req); },
@@ -453,6 +558,31 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
       return protocol::stats_reply{stats_json(self)};
     },
     [self](transport_tick_atom) { on_tick(self); },
+    [self](producer_route& r) -> caf::result<bool> {
+      auto& st = self->state;
+      if (!st.media.add_producer(r))
+        return make_error(error_code::invalid_field,
+                          "rtpParameters.encodings[0].ssrc " + std::to_string(r.ssrc) +
+                            " is already used on transport '" + st.id + "'");
+      self->monitor(r.producer);
+      start_media_tick(self);
+      return true;
+    },
+    [self](consumer_route& r) {
+      self->state.media.add_consumer(r);
+      self->monitor(r.consumer);
+    },
+    [self](rtp_out& out) { send_rtp(self, out); },
+    [self](rtcp_out& out) { send_rtcp(self, out.bytes); },
+    [self](media_tick_atom) {
+      auto& st = self->state;
+      if (st.closed || !st.media.has_producers()) {
+        st.media_ticking = false;
+        return;
+      }
+      send_feedback(self);
+      self->delayed_send(self, media_tick_interval, media_tick_atom::value);
+    },
   };
 }
 

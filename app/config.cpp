@@ -158,7 +158,7 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     if (auto e = check_keys(rtc, "rtc.",
                             {"ip", "announcedIp", "ports", "singlePort", "iceConsentTimeoutMs",
                              "iceDisconnectedTimeoutMs", "dtlsHandshakeTimeoutMs",
-                             "dtlsCertificateFile", "dtlsPrivateKeyFile"});
+                             "dtlsCertificateFile", "dtlsPrivateKeyFile", "dropRtpPercent"});
         !e.empty())
       return failure{e};
     uint32_t single = cfg.rtc.single_port;
@@ -172,7 +172,9 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                    read_string(rtc, "dtlsCertificateFile", "rtc.dtlsCertificateFile",
                                cfg.rtc.dtls_certificate_file),
                    read_string(rtc, "dtlsPrivateKeyFile", "rtc.dtlsPrivateKeyFile",
-                               cfg.rtc.dtls_private_key_file)})
+                               cfg.rtc.dtls_private_key_file),
+                   read_uint(rtc, "dropRtpPercent", "rtc.dropRtpPercent", 0, 50,
+                             cfg.rtc.drop_rtp_percent)})
       if (!e.empty())
         return failure{e};
     cfg.rtc.single_port = static_cast<uint16_t>(single);
@@ -295,6 +297,11 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || !parse_u32(v, port) || (port != 0 && port < 1024) || port > 65535)
         return fail("--rtc-single-port", "expects a PORT from 1024 to 65535 (0: off)");
       out.cfg.rtc.single_port = static_cast<uint16_t>(port);
+    } else if (flag == "--drop-rtp-percent") {
+      uint32_t pct = 0;
+      if (!value(v) || !parse_u32(v, pct) || pct > 50)
+        return fail("--drop-rtp-percent", "expects a PERCENT from 0 to 50");
+      out.cfg.rtc.drop_rtp_percent = pct;
     } else if (flag == "--log-level") {
       log::level lvl;
       if (!value(v) || !log::parse_level(v, lvl))
@@ -328,6 +335,8 @@ Options:
   --rtc-single-port PORT one UDP and one TCP port shared by all transports (default
                          0: off)
   --log-level LEVEL      trace, debug, info, warn, error or off (default info)
+  --drop-rtp-percent N   fault injection for tests: drop N % (0..50) of the RTP packets
+                         every transport receives, like network loss (default 0: off)
   --help                 this text
 
 Flags override the configuration file, which overrides the defaults.

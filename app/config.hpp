@@ -34,6 +34,7 @@ struct rtc_config {
   uint32_t dtls_handshake_timeout_ms = 30000;
   std::string dtls_certificate_file; // PEM; empty: generate one at start
   std::string dtls_private_key_file;
+  uint32_t drop_rtp_percent = 0; // fault injection for tests: received RTP dropped (0..50)
 };
 
 struct config {

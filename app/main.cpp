@@ -61,7 +61,9 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
          ",\"rooms\":" + std::to_string(c.rooms.load()) +
          ",\"peers\":" + std::to_string(c.peers.load()) +
          ",\"sessions\":" + std::to_string(c.sessions.load()) +
-         ",\"transports\":" + std::to_string(c.transports.load()) + media_json(ctx) + "}";
+         ",\"transports\":" + std::to_string(c.transports.load()) +
+         ",\"producers\":" + std::to_string(c.producers.load()) +
+         ",\"consumers\":" + std::to_string(c.consumers.load()) + media_json(ctx) + "}";
 }
 
 // Ends the process if shutdown hangs: a bug, reported with a distinct exit code.
@@ -119,6 +121,7 @@ int main(int argc, char** argv) {
   ctx->settings.max_peers_per_room = cfg.limits.max_peers_per_room;
   ctx->settings.max_requests_in_flight = cfg.signaling.max_requests_in_flight;
   ctx->router_capabilities_json = protocol::to_json(*caps);
+  ctx->router_capabilities = *caps;
 
   // DTLS: one certificate for the node, loaded or generated.
   auto cert = cfg.rtc.dtls_certificate_file.empty()
@@ -140,6 +143,10 @@ int main(int argc, char** argv) {
   ctx->transport.ice_consent_timeout_ms = cfg.rtc.ice_consent_timeout_ms;
   ctx->transport.ice_disconnected_timeout_ms = cfg.rtc.ice_disconnected_timeout_ms;
   ctx->transport.dtls_handshake_timeout_ms = cfg.rtc.dtls_handshake_timeout_ms;
+  ctx->media.drop_rtp_fraction = cfg.rtc.drop_rtp_percent / 100.0;
+  if (cfg.rtc.drop_rtp_percent > 0)
+    LOG_WARN("main", "fault injection: dropping " << cfg.rtc.drop_rtp_percent
+                                                  << " % of received RTP");
 
   // Media sockets: a port pair per transport, or one shared port.
   net::media_io_options media_opts;

@@ -217,6 +217,22 @@ bool rtp_packet::set_transport_wide_seq(uint8_t id, uint16_t seq) noexcept {
   return false;
 }
 
+bool rtp_packet::set_abs_send_time(uint8_t id, uint32_t value24) noexcept {
+  if (id == 0) return false;
+  auto block = ext_block();
+  auto it = extensions();
+  while (auto e = it.next()) {
+    if (e->id != id) continue;
+    if (e->value.size() != 3) return false;
+    const size_t at = size_t(e->value.data() - block.data());
+    block[at] = uint8_t(value24 >> 16);
+    block[at + 1] = uint8_t(value24 >> 8);
+    block[at + 2] = uint8_t(value24);
+    return true;
+  }
+  return false;
+}
+
 size_t rtp_packet::remap_extension_ids(const extension_id_map& map) noexcept {
   auto block = ext_block();
   auto it = extensions();

@@ -160,6 +160,9 @@ public:
   // Writes the transport-wide sequence number into the existing 2-byte element `id`.
   // false when the packet has no such element (it is never added here).
   bool set_transport_wide_seq(uint8_t id, uint16_t seq) noexcept;
+  // Writes a 24-bit abs-send-time (6.18 fixed point seconds) into the existing 3-byte
+  // element `id`; false when there is none.
+  bool set_abs_send_time(uint8_t id, uint32_t value24) noexcept;
 
   // Rewrites every element id through `map`. Choice: elements whose id is not mapped (or
   // maps to an id the form cannot carry, > 14 in the one-byte form) are disabled in place by

@@ -58,6 +58,11 @@ public:
   bool started() const noexcept { return started_; }
   uint16_t last_seq() const noexcept { return uint16_t(last_out_seq_); }
   uint32_t last_timestamp() const noexcept { return uint32_t(last_out_ts_); }
+  // The output timestamp that an input timestamp of the current source maps to (modulo
+  // 2^32; meaningful once started). Used to translate the source's RTCP sender clock.
+  uint32_t output_timestamp(uint32_t input_ts) const noexcept {
+    return input_ts - static_cast<uint32_t>(ts_offset_);
+  }
 
 private:
   void rebase(uint16_t seq, uint32_t timestamp, int64_t now_ms) noexcept;

@@ -36,6 +36,7 @@ bool same(const app::config& a, const app::config& b) {
          a.rtc.ice_disconnected_timeout_ms == b.rtc.ice_disconnected_timeout_ms &&
          a.rtc.dtls_handshake_timeout_ms == b.rtc.dtls_handshake_timeout_ms &&
          a.rtc.dtls_certificate_file == b.rtc.dtls_certificate_file &&
+         a.rtc.drop_rtp_percent == b.rtc.drop_rtp_percent &&
          a.signaling.max_message_bytes == b.signaling.max_message_bytes &&
          a.signaling.max_queued_bytes == b.signaling.max_queued_bytes &&
          a.signaling.idle_timeout_ms == b.signaling.idle_timeout_ms &&
@@ -76,7 +77,7 @@ TEST_CASE("conf/chorus.json documents exactly the embedded defaults") {
 TEST_CASE("flags override the defaults") {
   auto r = parse({"--listen", "0.0.0.0:9000", "--rtc-ip", "::1", "--announced-ip",
                   "203.0.113.7", "--rtc-ports", "20000-20100", "--log-level", "debug",
-                  "--rtc-single-port", "40443"});
+                  "--rtc-single-port", "40443", "--drop-rtp-percent", "5"});
   REQUIRE(r.ok());
   CHECK(r->cfg.listen_host == "0.0.0.0");
   CHECK(r->cfg.listen_port == 9000);
@@ -86,6 +87,8 @@ TEST_CASE("flags override the defaults") {
   CHECK(r->cfg.rtc_max_port == 20100);
   CHECK(r->cfg.log_level == "debug");
   CHECK(r->cfg.rtc.single_port == 40443);
+  CHECK(r->cfg.rtc.drop_rtp_percent == 5);
+  CHECK(app::config{}.rtc.drop_rtp_percent == 0); // fault injection is off by default
 }
 
 TEST_CASE("listen accepts a bracketed IPv6 address and port 0") {
@@ -121,6 +124,8 @@ TEST_CASE("invalid flags fail naming the flag") {
     {"single port privileged", {"--rtc-single-port", "443"}, "--rtc-single-port"},
     {"single port not a number", {"--rtc-single-port", "x"}, "--rtc-single-port"},
     {"log level unknown", {"--log-level", "loud"}, "--log-level"},
+    {"drop percent above 50", {"--drop-rtp-percent", "51"}, "--drop-rtp-percent"},
+    {"drop percent not a number", {"--drop-rtp-percent", "5%"}, "--drop-rtp-percent"},
     {"unknown flag", {"--frobnicate"}, "--frobnicate"},
     {"config missing file", {"--config", "/nonexistent/chorus.json"}, "--config"},
     {"config without value", {"--config"}, "--config"},

@@ -140,3 +140,20 @@ TEST_CASE("seq munger: long run crosses several wraps with continuous output") {
   }
   CHECK(breaks == 0);
 }
+
+TEST_CASE("seq munger: output_timestamp maps source timestamps with the forwarding offset") {
+  seq_munger m{{90000, 1000}};
+  // First packet: the base, forwarded unchanged (offset 0).
+  auto d = m.process(100, 4'294'967'000u, 0);
+  REQUIRE(d.forward());
+  CHECK(m.output_timestamp(4'294'967'000u) == d.timestamp);
+  // After a resume the offset changes; a sender-report timestamp of the source maps with it,
+  // across the 2^32 wrap.
+  m.mark_discontinuity();
+  d = m.process(5000, 1000, 1000); // 1 s later: output advances by 90000
+  REQUIRE(d.forward());
+  CHECK(d.timestamp == uint32_t(4'294'967'000u + 90000u));
+  CHECK(m.output_timestamp(1000) == d.timestamp);
+  CHECK(m.output_timestamp(1000 + 3000) == uint32_t(d.timestamp + 3000));
+  CHECK(m.output_timestamp(1000 - 2000) == uint32_t(d.timestamp - 2000));
+}

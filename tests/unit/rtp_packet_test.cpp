@@ -71,6 +71,11 @@ TEST_CASE("rtp_packet: parse fixed header, CSRC and one-byte extensions") {
   CHECK_FALSE(p->find_extension(9).has_value());
   CHECK_FALSE(p->find_extension(0).has_value());
   CHECK_FALSE(p->abs_send_time(3).has_value()); // wrong size for abs-send-time
+  CHECK_FALSE(p->set_abs_send_time(3, 0x123456)); // the 2-byte transport-wide element
+  CHECK_FALSE(p->set_abs_send_time(9, 0x123456)); // absent: never added
+  CHECK(p->set_abs_send_time(2, 0x123456));
+  CHECK(p->abs_send_time(2) == 0x123456u);
+  CHECK(p->transport_wide_seq(3) == 0x0102); // neighbours untouched
 
   std::vector<uint8_t> ids;
   auto it = p->extensions();

@@ -43,11 +43,9 @@ const without = (obj, key) => {
 };
 
 // Outcomes a case accepts: an error code, or 'reply:<type>' for a successful reply.
-// Until the transport machinery lands, valid transport/produce/consume requests answer
-// `unsupported` (docs/protocol.md); the lists below accept both the final and that answer.
-const UNKNOWN_TRANSPORT = ['unknown-transport', 'unsupported'];
-const UNKNOWN_PRODUCER = ['unknown-producer', 'unsupported'];
-const UNKNOWN_CONSUMER = ['unknown-consumer', 'unsupported'];
+const UNKNOWN_TRANSPORT = 'unknown-transport';
+const UNKNOWN_PRODUCER = 'unknown-producer';
+const UNKNOWN_CONSUMER = 'unknown-consumer';
 
 // ---- the cases --------------------------------------------------------------------------
 // Each case builds its frame from a requestId. `rid: true` when the server can read the
@@ -277,7 +275,7 @@ obj(
 obj('connect-transport: role unknown', { type: 'connect-transport', data: { dtlsParameters: { ...DTLS_OK, role: 'master' } } }, 'invalid-field');
 obj('connect-transport: transportId is a number', { type: 'connect-transport', data: { transportId: 5, dtlsParameters: DTLS_OK } }, 'invalid-field');
 obj('connect-transport: unknown transportId', { type: 'connect-transport', data: { transportId: 'nope', dtlsParameters: DTLS_OK } }, UNKNOWN_TRANSPORT);
-obj('connect-transport: no transport yet', { type: 'connect-transport', data: { dtlsParameters: DTLS_OK } }, [...UNKNOWN_TRANSPORT, 'invalid-state']);
+obj('connect-transport: no transport yet', { type: 'connect-transport', data: { dtlsParameters: DTLS_OK } }, UNKNOWN_TRANSPORT);
 
 // -- produce
 obj('produce: no data', { type: 'produce' }, 'missing-field');
@@ -320,10 +318,7 @@ obj(
   { type: 'produce', data: { transportId: 'nope', kind: 'audio', rtpParameters: RTP_PARAMS_OK } },
   UNKNOWN_TRANSPORT,
 );
-obj('produce: no send transport yet', { type: 'produce', data: { kind: 'audio', rtpParameters: RTP_PARAMS_OK } }, [
-  ...UNKNOWN_TRANSPORT,
-  'invalid-state',
-]);
+obj('produce: no send transport yet', { type: 'produce', data: { kind: 'audio', rtpParameters: RTP_PARAMS_OK } }, UNKNOWN_TRANSPORT);
 
 // -- consume
 obj('consume: no data', { type: 'consume' }, 'missing-field');
@@ -343,11 +338,12 @@ obj(
 );
 obj('consume: producerId is a number', { type: 'consume', data: { rtpCapabilities: RTP_CAPS_OK, producerId: 5 } }, 'invalid-field');
 obj('consume: paused is a string', { type: 'consume', data: { rtpCapabilities: RTP_CAPS_OK, paused: 'no' } }, 'invalid-field');
-obj('consume: unknown producerId', { type: 'consume', data: { rtpCapabilities: RTP_CAPS_OK, producerId: 'nope' } }, UNKNOWN_PRODUCER);
+// This peer has no transport: the receive transport is checked before the producer.
+obj('consume: unknown producerId, no receive transport', { type: 'consume', data: { rtpCapabilities: RTP_CAPS_OK, producerId: 'nope' } }, UNKNOWN_TRANSPORT);
 obj(
   'consume: unknown producer and transport',
   { type: 'consume', data: { rtpCapabilities: RTP_CAPS_OK, producerId: 'nope', transportId: 'nope' } },
-  [...UNKNOWN_PRODUCER, 'unknown-transport'],
+  UNKNOWN_TRANSPORT,
 );
 
 // -- consumer and producer operations, ICE restart, stats

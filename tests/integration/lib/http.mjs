@@ -46,7 +46,7 @@ export async function waitForNoPeers(server, { timeoutMs = 3000, intervalMs = 20
   for (;;) {
     const res = await httpGet(`${server.url}/healthz`);
     last = res.json ?? {};
-    const busy = ['peers', 'sessions', 'transports'].filter((k) => typeof last[k] === 'number' && last[k] !== 0);
+    const busy = ['peers', 'sessions', 'transports', 'producers', 'consumers'].filter((k) => typeof last[k] === 'number' && last[k] !== 0);
     if (last.media && last.media.endpointsOpen !== 0) busy.push('media.endpointsOpen');
     if (res.status === 200 && busy.length === 0) return last;
     if (performance.now() > deadline) {

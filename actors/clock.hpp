@@ -1,0 +1,28 @@
+// The two clocks actors pass to the pure layers: monotonic milliseconds for timers and
+// statistics, wall-clock milliseconds since the Unix epoch for NTP timestamps.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace chorus::actors {
+
+inline int64_t mono_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+inline int64_t mono_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
+
+inline int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+} // namespace chorus::actors

@@ -1,0 +1,441 @@
+#include "actors/consumer.hpp"
+
+#include "actors/clock.hpp"
+#include "actors/media_messages.hpp"
+#include "common/log.hpp"
+#include "rtp/retransmission_buffer.hpp"
+#include "rtp/rtcp.hpp"
+#include "rtp/rtp_packet.hpp"
+#include "rtp/rtp_stream.hpp"
+#include "rtp/seq_munger.hpp"
+#include "rtp/srtp_session.hpp"
+
+#include <caf/all.hpp>
+
+#include <cstring>
+#include <sstream>
+
+namespace chorus::actors {
+
+namespace {
+
+constexpr auto report_interval = std::chrono::milliseconds(1000);
+constexpr size_t trailer_room = rtp::srtp_session::max_trailer;
+constexpr const char* twcc_uri =
+  "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+constexpr const char* abs_send_time_uri =
+  "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+
+struct consumer_counters {
+  uint64_t skipped_paused = 0;        // packets while the consumer or producer is paused
+  uint64_t skipped_wait_keyframe = 0; // video before the first keyframe after a (re)start
+  uint64_t dropped_payload_type = 0;  // a codec the consumer did not negotiate
+  uint64_t dropped_old = 0;           // older than the current base (munger)
+  uint64_t malformed = 0;
+  uint64_t keyframe_requests = 0;
+};
+
+struct consumer_state {
+  std::string id;
+  std::string producer_id;
+  rtp::media_kind kind = rtp::media_kind::audio;
+  std::string mime_type;
+  caf::actor_addr peer;
+  caf::actor producer;
+  caf::actor transport;
+  node_context_ptr ctx;
+
+  uint32_t ssrc = 0;
+  uint32_t rtx_ssrc = 0;
+  uint8_t payload_type = 0;
+  uint8_t rtx_payload_type = 0;
+  bool rtx = false;
+  uint32_t clock_rate = 90000;
+  std::string cname;
+  rtp::extension_id_map ext_map; // router id -> consumer id (0: disabled)
+  uint8_t tcc_ext_id = 0;
+  uint8_t abs_send_time_ext_id = 0;
+
+  bool paused = true;
+  bool producer_paused = false;
+  bool waiting_keyframe = true;
+  rtp::seq_munger munger;
+  uint16_t rtx_seq = 0;
+  std::optional<rtp::retransmission_buffer> rtx_buffer;
+  std::optional<rtp::send_stream> stream;
+  std::vector<rtp::stored_packet> resend; // reused
+  source_clock clock;
+  consumer_counters counters;
+  static inline const char* name = "chorus.consumer";
+
+  ~consumer_state() {
+    if (ctx)
+      ctx->counters->consumers.fetch_sub(1);
+  }
+};
+
+using consumer_actor = caf::stateful_actor<consumer_state>;
+
+bool is_video(const consumer_state& st) {
+  return st.kind == rtp::media_kind::video;
+}
+
+void ask_keyframe(consumer_actor* self) {
+  auto& st = self->state;
+  if (!is_video(st))
+    return;
+  ++st.counters.keyframe_requests;
+  self->send(st.producer, keyframe_request_atom::value);
+}
+
+// (Re)start after a pause or at the first resume: the next packet is a new base for the
+// munger (no sequence gap on the wire), and video waits for a keyframe.
+void restart(consumer_actor* self) {
+  auto& st = self->state;
+  st.munger.mark_discontinuity();
+  if (is_video(st)) {
+    st.waiting_keyframe = true;
+    ask_keyframe(self);
+  }
+}
+
+bool active(const consumer_state& st) {
+  return !st.paused && !st.producer_paused;
+}
+
+// Copies `src` into out.data and rewrites it for this consumer; returns the view.
+std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out,
+                                                const std::vector<uint8_t>& src, uint16_t seq,
+                                                uint32_t timestamp) {
+  const size_t offset = out.data.size();
+  out.data.resize(offset + src.size() + trailer_room);
+  std::memcpy(out.data.data() + offset, src.data(), src.size());
+  auto view = rtp::rtp_packet::parse(std::span(out.data.data() + offset, src.size()));
+  if (!view) {
+    out.data.resize(offset);
+    ++st.counters.malformed;
+    return std::nullopt;
+  }
+  view->set_ssrc(st.ssrc);
+  view->set_payload_type(st.payload_type);
+  view->set_sequence_number(seq);
+  view->set_timestamp(timestamp);
+  view->remap_extension_ids(st.ext_map);
+  out.offsets.push_back(uint32_t(offset));
+  out.sizes.push_back(uint16_t(src.size()));
+  return *view;
+}
+
+rtp_out make_out(const consumer_state& st, size_t packets) {
+  rtp_out out;
+  out.data.reserve(packets * (1200 + trailer_room));
+  out.offsets.reserve(packets);
+  out.sizes.reserve(packets);
+  out.tcc_ext_id = st.tcc_ext_id;
+  out.abs_send_time_ext_id = st.abs_send_time_ext_id;
+  return out;
+}
+
+void handle_media(consumer_actor* self, const media_packets& in) {
+  auto& st = self->state;
+  if (!active(st)) {
+    st.counters.skipped_paused += in.packets.size();
+    return;
+  }
+  const auto now = mono_ms();
+  auto out = make_out(st, in.packets.size());
+  for (auto& p : in.packets) {
+    auto& src = *p.packet;
+    if (src.size() < rtp::rtp_fixed_header_size || src.size() > 0xFFFF) {
+      ++st.counters.malformed;
+      continue;
+    }
+    if ((src[1] & 0x7F) != st.payload_type) {
+      ++st.counters.dropped_payload_type;
+      continue;
+    }
+    if (st.waiting_keyframe && is_video(st)) {
+      if (!p.keyframe) {
+        ++st.counters.skipped_wait_keyframe;
+        continue;
+      }
+      st.waiting_keyframe = false;
+    }
+    const uint16_t seq = uint16_t((src[2] << 8) | src[3]);
+    const uint32_t ts = (uint32_t(src[4]) << 24) | (uint32_t(src[5]) << 16) |
+                        (uint32_t(src[6]) << 8) | src[7];
+    auto d = st.munger.process(seq, ts, now);
+    if (!d.forward()) {
+      ++st.counters.dropped_old;
+      continue;
+    }
+    auto view = append_rewritten(st, out, src, d.seq, d.timestamp);
+    if (!view)
+      continue;
+    if (st.rtx_buffer)
+      st.rtx_buffer->insert(d.seq, d.timestamp, p.packet, now);
+    st.stream->on_packet_sent(d.timestamp, view->payload().size(), view->size(), now);
+  }
+  if (!out.offsets.empty())
+    self->send(st.transport, std::move(out));
+}
+
+void handle_nack(consumer_actor* self, const nack_in& nack) {
+  auto& st = self->state;
+  st.stream->on_nack(nack.seqs.size());
+  if (!st.rtx_buffer)
+    return;
+  const auto now = mono_ms();
+  auto rtt_ms = st.stream->stats(now).rtt_us.value_or(0) / 1000;
+  st.rtx_buffer->on_nack(nack.seqs, now, rtt_ms, st.resend);
+  if (st.resend.empty())
+    return;
+  auto out = make_out(st, st.resend.size());
+  rtp_out wrapped = make_out(st, st.rtx ? st.resend.size() : 0);
+  for (auto& r : st.resend) {
+    auto view = append_rewritten(st, out, *r.packet, r.seq, r.timestamp);
+    if (!view)
+      continue;
+    if (!st.rtx) {
+      st.stream->on_retransmitted(view->size(), now);
+      continue;
+    }
+    // RFC 4588: the same packet on the RTX SSRC with its own sequence numbers.
+    const size_t offset = wrapped.data.size();
+    const size_t need = rtp::rtx_size(*view);
+    wrapped.data.resize(offset + need + trailer_room);
+    auto n = rtp::write_rtx(*view, {st.rtx_payload_type, st.rtx_ssrc, st.rtx_seq},
+                            std::span(wrapped.data.data() + offset, need));
+    if (!n) {
+      wrapped.data.resize(offset);
+      continue;
+    }
+    ++st.rtx_seq;
+    wrapped.offsets.push_back(uint32_t(offset));
+    wrapped.sizes.push_back(uint16_t(*n));
+    st.stream->on_retransmitted(*n, now);
+  }
+  if (st.rtx) {
+    if (!wrapped.offsets.empty())
+      self->send(st.transport, std::move(wrapped));
+  } else if (!out.offsets.empty()) {
+    self->send(st.transport, std::move(out));
+  }
+}
+
+// NTP "now" on the timeline our SRs use: the producer's sender clock when known (so that
+// the audio and video of one sender stay in sync at the receiver), the wall clock before.
+uint64_t ntp_now(const consumer_state& st, int64_t now_ms) {
+  if (st.clock.valid) {
+    const int64_t elapsed_ms = now_ms - st.clock.received_ms;
+    return st.clock.ntp + uint64_t((elapsed_ms << 32) / 1000);
+  }
+  return rtp::ntp_from_ms(wall_ms(), rtp::ntp_unix_offset_ms);
+}
+
+void send_sender_report(consumer_actor* self) {
+  auto& st = self->state;
+  if (!st.stream->sent_anything() || !st.munger.started())
+    return;
+  const auto now = mono_ms();
+  const auto ntp = ntp_now(st, now);
+  uint32_t rtp_now = 0;
+  if (st.clock.valid) {
+    const int64_t elapsed_ms = now - st.clock.received_ms;
+    rtp_now = st.munger.output_timestamp(st.clock.rtp_timestamp) +
+              uint32_t(elapsed_ms * int64_t(st.clock_rate) / 1000);
+  } else if (auto ts = st.stream->last_sent_extrapolated(now)) {
+    rtp_now = *ts;
+  } else {
+    return;
+  }
+  auto sr = st.stream->make_sender_report(ntp, rtp_now);
+  auto sdes = rtp::source_description::with_cname(st.ssrc, st.cname);
+  std::vector<uint8_t> bytes(sr.size() + sdes.size());
+  auto n1 = sr.write(bytes);
+  if (!n1)
+    return;
+  auto n2 = sdes.write(std::span(bytes).subspan(*n1));
+  if (!n2)
+    return;
+  bytes.resize(*n1 + *n2);
+  self->send(st.transport, rtcp_out{std::move(bytes)});
+}
+
+std::string stats_json(consumer_actor* self) {
+  auto& st = self->state;
+  const auto now = mono_ms();
+  auto s = st.stream->stats(now);
+  auto& c = st.counters;
+  std::ostringstream os;
+  os << "[{\"type\":\"outbound-rtp\",\"consumerId\":\"" << st.id << "\",\"producerId\":\""
+     << st.producer_id << "\",\"timestamp\":" << wall_ms() << ",\"ssrc\":" << st.ssrc;
+  if (st.rtx)
+    os << ",\"rtxSsrc\":" << st.rtx_ssrc;
+  os << ",\"kind\":\"" << rtp::to_string(st.kind) << "\",\"mimeType\":\"" << st.mime_type
+     << "\",\"paused\":" << (st.paused ? "true" : "false")
+     << ",\"producerPaused\":" << (st.producer_paused ? "true" : "false")
+     << ",\"packetCount\":" << s.packets << ",\"byteCount\":" << s.bytes
+     << ",\"bitrate\":" << s.bitrate_bps << ",\"packetsLost\":" << s.lost
+     << ",\"fractionLost\":" << unsigned(s.fraction_lost) << ",\"jitter\":" << s.jitter
+     << ",\"nackCount\":" << s.nacks_received << ",\"nackPacketCount\":" << s.nacked_packets
+     << ",\"packetsRetransmitted\":" << s.retransmitted
+     << ",\"bytesRetransmitted\":" << s.retransmitted_bytes << ",\"pliCount\":" << s.plis_received
+     << ",\"firCount\":" << s.firs_received << ",\"score\":" << unsigned(s.score);
+  if (s.rtt_us)
+    os << ",\"roundTripTime\":" << double(*s.rtt_us) / 1000.0;
+  if (st.rtx_buffer) {
+    auto& r = st.rtx_buffer->counters();
+    os << ",\"retransmissionBuffer\":{\"capacity\":" << st.rtx_buffer->capacity()
+       << ",\"stored\":" << st.rtx_buffer->stored() << ",\"missing\":" << r.missing
+       << ",\"rateLimited\":" << r.rate_limited << "}";
+  }
+  os << ",\"skipped\":{\"paused\":" << c.skipped_paused
+     << ",\"waitingKeyframe\":" << c.skipped_wait_keyframe << "},\"dropped\":{\"payloadType\":"
+     << c.dropped_payload_type << ",\"old\":" << c.dropped_old << ",\"malformed\":" << c.malformed
+     << "},\"keyframeRequests\":" << c.keyframe_requests << "}]";
+  return os.str();
+}
+
+void init(consumer_state& st, const rtp::rtp_parameters& p) {
+  if (!p.codecs.empty()) {
+    st.payload_type = p.codecs[0].payload_type;
+    st.mime_type = p.codecs[0].mime_type;
+    st.clock_rate = p.codecs[0].clock_rate;
+  }
+  for (size_t i = 1; i < p.codecs.size(); ++i) {
+    auto lower = p.codecs[i].mime_type;
+    for (auto& ch : lower)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (lower.ends_with("/rtx")) {
+      st.rtx_payload_type = p.codecs[i].payload_type;
+      st.rtx = true;
+    }
+  }
+  if (!p.encodings.empty()) {
+    st.ssrc = p.encodings[0].ssrc;
+    st.rtx_ssrc = p.encodings[0].rtx_ssrc;
+  }
+  if (st.rtx_ssrc == 0)
+    st.rtx = false;
+  // Consumer parameters carry router ids: keep those, disable every other element.
+  for (auto& e : p.header_extensions) {
+    st.ext_map.set(e.id, e.id);
+    if (e.uri == twcc_uri)
+      st.tcc_ext_id = e.id;
+    else if (e.uri == abs_send_time_uri)
+      st.abs_send_time_ext_id = e.id;
+  }
+  st.cname = p.rtcp.cname.empty() ? "chorus" : p.rtcp.cname;
+  st.munger = rtp::seq_munger({st.clock_rate, 1000});
+  st.waiting_keyframe = st.kind == rtp::media_kind::video;
+}
+
+caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf::actor producer,
+                            caf::actor transport, caf::actor_addr peer, node_context_ptr ctx) {
+  auto& st = self->state;
+  st.id = std::move(args.id);
+  st.producer_id = std::move(args.producer_id);
+  st.kind = args.kind;
+  st.producer = std::move(producer);
+  st.transport = std::move(transport);
+  st.peer = std::move(peer);
+  st.ctx = std::move(ctx);
+  st.ctx->counters->consumers.fetch_add(1);
+  init(st, args.parameters);
+  st.stream.emplace(st.ssrc, st.clock_rate);
+  // Audio retransmissions are of little use (late audio is concealed): keep a small ring.
+  bool nack = false;
+  if (!args.parameters.codecs.empty())
+    for (auto& fb : args.parameters.codecs[0].rtcp_feedback)
+      if (fb.type == "nack" && fb.parameter.empty())
+        nack = true;
+  if (nack)
+    st.rtx_buffer.emplace(rtp::retransmission_config{is_video(st) ? size_t(1024) : size_t(64),
+                                                     1000, 10});
+  // The producer going away (closed, or its peer left) ends this consumer.
+  self->monitor(st.producer);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (dm.source != st.producer.address())
+      return;
+    if (auto peer = caf::actor_cast<caf::actor>(st.peer))
+      self->send(peer, protocol::consumer_closed_event{st.id, st.producer_id});
+    self->quit();
+  });
+  self->send(st.transport, consumer_route{caf::actor_cast<caf::actor>(self), st.ssrc,
+                                          st.rtx ? st.rtx_ssrc : 0});
+  self->request(st.producer, std::chrono::seconds(10), attach_consumer{caf::actor_cast<caf::actor>(self)})
+    .then([self](attach_reply& r) {
+      auto& st = self->state;
+      st.producer_paused = r.paused;
+      if (r.clock.valid)
+        st.clock = r.clock;
+    }, [](caf::error&) { /* the producer is gone: the down message ends us */ });
+  self->delayed_send(self, report_interval, report_tick_atom::value);
+  return {
+    [self](const media_packets& in) { handle_media(self, in); },
+    [self](const source_clock& c) { self->state.clock = c; },
+    [self](producer_state& ps) {
+      auto& st = self->state;
+      if (st.producer_paused == ps.paused)
+        return;
+      st.producer_paused = ps.paused;
+      if (!ps.paused && !st.paused)
+        restart(self);
+      if (auto peer = caf::actor_cast<caf::actor>(st.peer))
+        self->send(peer, protocol::producer_paused_event{st.producer_id, ps.paused});
+    },
+    [self](nack_in& n) { handle_nack(self, n); },
+    [self](keyframe_feedback& k) {
+      auto& st = self->state;
+      if (k.fir)
+        st.stream->on_fir();
+      else
+        st.stream->on_pli();
+      if (active(st))
+        self->send(st.producer, keyframe_request_atom::value);
+    },
+    [self](report_block_in& rb) {
+      auto& st = self->state;
+      st.stream->on_report_block(rb.block, ntp_now(st, mono_ms()));
+    },
+    [self](report_tick_atom) {
+      auto& st = self->state;
+      if (active(st)) {
+        send_sender_report(self);
+        if (st.waiting_keyframe && is_video(st))
+          ask_keyframe(self); // the requested keyframe may have been lost
+      }
+      self->delayed_send(self, report_interval, report_tick_atom::value);
+    },
+    [self](protocol::consumer_request& r) -> caf::result<caf::message> {
+      auto& st = self->state;
+      switch (r.op) {
+        case protocol::consumer_op::pause:
+          st.paused = true;
+          return caf::make_message(protocol::empty_reply{});
+        case protocol::consumer_op::resume:
+          if (st.paused) {
+            st.paused = false;
+            if (!st.producer_paused)
+              restart(self);
+          }
+          return caf::make_message(protocol::empty_reply{});
+        case protocol::consumer_op::get_stats:
+          return caf::make_message(protocol::stats_reply{stats_json(self)});
+      }
+      return make_error(protocol::error_code::internal, "unknown consumer operation");
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_consumer(caf::event_based_actor* peer, consumer_spawn_args args,
+                          caf::actor producer, caf::actor transport, node_context_ptr ctx) {
+  return peer->spawn<caf::linked>(consumer_impl, std::move(args), std::move(producer),
+                                  std::move(transport), peer->address(), std::move(ctx));
+}
+
+} // namespace chorus::actors

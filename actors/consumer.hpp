@@ -1,0 +1,40 @@
+// The consumer actor: one producer's stream sent to one peer over its receive transport.
+//
+// It gets the producer's shared packets (media_packets) and writes each into its own output
+// buffer with its SSRC, payload type, sequence number and timestamp (continuous across
+// pauses, resumes and producer restarts: rtp::seq_munger) and with the extensions the
+// receiver did not negotiate disabled; the transport then adds its transport-wide sequence
+// number, protects and sends. After a (re)start of video it forwards nothing until a
+// keyframe, which it asks the producer for. It answers NACKs from a bounded retransmission
+// buffer (over RTX when negotiated), forwards PLI/FIR to the producer, reads receiver
+// reports into its stats and sends sender reports whose NTP/RTP mapping follows the
+// producer's sender clock (lip sync across the audio and video of one sender).
+//
+// Messages:
+//   media_packets, source_clock, producer_state   <- producer (monitored)
+//   nack_in, keyframe_feedback, report_block_in   <- its transport
+//   protocol::consumer_request                    <- peer: pause / resume / get_stats
+// It starts paused. When its producer ends it tells its peer consumer_closed_event and
+// quits. It is linked to its peer.
+#pragma once
+
+#include "actors/context.hpp"
+#include "rtp/rtp_parameters.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <string>
+
+namespace chorus::actors {
+
+struct consumer_spawn_args {
+  std::string id;
+  std::string producer_id;
+  rtp::media_kind kind = rtp::media_kind::audio;
+  rtp::rtp_parameters parameters; // the consumer's (as sent to the client)
+};
+
+caf::actor spawn_consumer(caf::event_based_actor* peer, consumer_spawn_args args,
+                          caf::actor producer, caf::actor transport, node_context_ptr ctx);
+
+} // namespace chorus::actors

@@ -1,0 +1,245 @@
+// Messages of the media path (producers, consumers, their transports) and of media
+// signaling between peers and rooms. Registered in register_message_types() like every
+// other message, so that a consumer on another node could subscribe to a producer.
+//
+//   transport --rtp_in--> producer --media_packets--> consumer --rtp_out--> transport
+//   transport --sender_report_in--> producer --source_clock--> consumer
+//   transport --nack_in / keyframe_feedback / report_block_in--> consumer
+//   consumer --keyframe_request_atom--> producer --rtcp_out--> transport
+#pragma once
+
+#include "actors/messages.hpp"
+#include "rtp/rtcp.hpp"
+#include "rtp/rtp_packet.hpp"
+
+#include <caf/meta/load_callback.hpp>
+
+namespace chorus::actors {
+
+// ---- atoms --------------------------------------------------------------------------
+using keyframe_request_atom = caf::atom_constant<caf::atom("kfreq")>;
+using media_tick_atom = caf::atom_constant<caf::atom("mtick")>;
+using report_tick_atom = caf::atom_constant<caf::atom("rtick")>;
+
+// ---- transport <- peer: who owns which SSRC ------------------------------------------------
+// A producer's incoming SSRCs on this transport; the transport replies `true`, or an
+// invalid-field error when an SSRC is already taken. The transport monitors the producer
+// and drops its routes when it ends.
+struct producer_route {
+  caf::actor producer;
+  uint32_t ssrc = 0;
+  uint32_t rtx_ssrc = 0;
+  uint8_t tcc_ext_id = 0;           // the client's transport-wide-cc id (0: none)
+  uint8_t abs_send_time_ext_id = 0; // the client's abs-send-time id (0: none)
+};
+
+// A consumer's outgoing SSRCs on this transport (for the RTCP feedback about them). Sent by
+// the consumer itself; the transport monitors it.
+struct consumer_route {
+  caf::actor consumer;
+  uint32_t ssrc = 0;
+  uint32_t rtx_ssrc = 0;
+};
+
+// ---- transport -> producer -------------------------------------------------------------------
+// Decrypted RTP packets of one producer from one receive batch (each packet its own buffer:
+// the producer rewrites it in place and then shares it without a copy).
+struct rtp_in {
+  std::vector<std::vector<uint8_t>> packets;
+  int64_t arrival_ms = 0;
+};
+
+struct sender_report_in {
+  uint32_t ssrc = 0;
+  uint64_t ntp = 0;
+  uint32_t rtp_timestamp = 0;
+  int64_t arrival_ms = 0;
+};
+
+// ---- producer -> consumers ---------------------------------------------------------------------
+// One packet in router space (router payload type and extension ids), immutable and shared
+// by every consumer. Serialized by value.
+struct forwarded_packet {
+  rtp::shared_packet packet;
+  bool keyframe = false;
+};
+
+// The packets of one receive batch. The producer builds ONE message and sends the same
+// message to all its consumers (CAF messages are reference counted).
+struct media_packets {
+  std::vector<forwarded_packet> packets;
+};
+
+// The producer's sender clock (from its last SR), for the consumers' SRs (lip sync).
+struct source_clock {
+  uint64_t ntp = 0;
+  uint32_t rtp_timestamp = 0;
+  int64_t received_ms = 0;
+  bool valid = false;
+};
+
+// Producer paused or resumed.
+struct producer_state {
+  bool paused = false;
+};
+
+// consumer -> producer (request): attach to the fan-out. Reply: attach_reply.
+struct attach_consumer {
+  caf::actor consumer;
+};
+struct attach_reply {
+  bool paused = false;
+  source_clock clock;
+};
+
+// ---- transport -> consumer --------------------------------------------------------------------
+struct nack_in {
+  std::vector<uint16_t> seqs;
+};
+struct keyframe_feedback {
+  bool fir = false;
+};
+struct report_block_in {
+  rtp::report_block block;
+  uint64_t arrival_ntp = 0; // our NTP time when it arrived
+};
+
+// ---- consumer / producer -> transport ------------------------------------------------------------
+// RTP packets to protect and send: packet i is data[offsets[i] .. offsets[i] + sizes[i]),
+// followed by room for the SRTP trailer. The transport writes its transport-wide sequence
+// number and abs-send-time into the elements with these ids (0: none).
+struct rtp_out {
+  std::vector<uint8_t> data;
+  std::vector<uint32_t> offsets;
+  std::vector<uint16_t> sizes;
+  uint8_t tcc_ext_id = 0;
+  uint8_t abs_send_time_ext_id = 0;
+};
+
+// One (compound) RTCP packet to protect and send.
+struct rtcp_out {
+  std::vector<uint8_t> bytes;
+};
+
+// ---- peer <-> room -------------------------------------------------------------------------------
+// A producer as the room lists it (also the reply of find_producer).
+struct producer_info {
+  std::string producer_id;
+  std::string peer_id;
+  rtp::media_kind kind = rtp::media_kind::audio;
+  bool paused = false;
+  caf::actor producer;
+  rtp::rtp_parameters consumable; // router-space parameters
+};
+
+struct producer_removed {
+  std::string producer_id;
+};
+
+struct producer_paused_update {
+  std::string producer_id;
+  bool paused = false;
+};
+
+// Consume lookup (request to the room): by id, or (id empty) the oldest producer of
+// another peer whose id is not in `exclude`. Reply: producer_info, or unknown-producer.
+struct find_producer {
+  std::string producer_id;
+  std::string peer_id;
+  std::vector<std::string> exclude;
+};
+
+// ---- inspect ---------------------------------------------------------------------------------
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, producer_route& x) {
+  return f(caf::meta::type_name("producer_route"), x.producer, x.ssrc, x.rtx_ssrc,
+           x.tcc_ext_id, x.abs_send_time_ext_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, consumer_route& x) {
+  return f(caf::meta::type_name("consumer_route"), x.consumer, x.ssrc, x.rtx_ssrc);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rtp_in& x) {
+  return f(caf::meta::type_name("rtp_in"), x.packets, x.arrival_ms);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sender_report_in& x) {
+  return f(caf::meta::type_name("sender_report_in"), x.ssrc, x.ntp, x.rtp_timestamp,
+           x.arrival_ms);
+}
+// The shared buffer travels by value: a remote consumer gets its own copy.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forwarded_packet& x) {
+  std::vector<uint8_t> bytes;
+  if (x.packet)
+    bytes = *x.packet;
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.packet = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
+    return caf::none;
+  });
+  return f(caf::meta::type_name("forwarded_packet"), bytes, x.keyframe, load);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, media_packets& x) {
+  return f(caf::meta::type_name("media_packets"), x.packets);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, source_clock& x) {
+  return f(caf::meta::type_name("source_clock"), x.ntp, x.rtp_timestamp, x.received_ms,
+           x.valid);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, producer_state& x) {
+  return f(caf::meta::type_name("producer_state"), x.paused);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attach_consumer& x) {
+  return f(caf::meta::type_name("attach_consumer"), x.consumer);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attach_reply& x) {
+  return f(caf::meta::type_name("attach_reply"), x.paused, x.clock);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, nack_in& x) {
+  return f(caf::meta::type_name("nack_in"), x.seqs);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, keyframe_feedback& x) {
+  return f(caf::meta::type_name("keyframe_feedback"), x.fir);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, report_block_in& x) {
+  return f(caf::meta::type_name("report_block_in"), x.block.ssrc, x.block.fraction_lost,
+           x.block.cumulative_lost, x.block.extended_highest_seq, x.block.jitter,
+           x.block.last_sr, x.block.delay_since_last_sr, x.arrival_ntp);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rtp_out& x) {
+  return f(caf::meta::type_name("rtp_out"), x.data, x.offsets, x.sizes, x.tcc_ext_id,
+           x.abs_send_time_ext_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rtcp_out& x) {
+  return f(caf::meta::type_name("rtcp_out"), x.bytes);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, producer_info& x) {
+  return f(caf::meta::type_name("producer_info"), x.producer_id, x.peer_id, x.kind, x.paused,
+           x.producer, x.consumable);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, producer_removed& x) {
+  return f(caf::meta::type_name("producer_removed"), x.producer_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, producer_paused_update& x) {
+  return f(caf::meta::type_name("producer_paused_update"), x.producer_id, x.paused);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, find_producer& x) {
+  return f(caf::meta::type_name("find_producer"), x.producer_id, x.peer_id, x.exclude);
+}
+
+} // namespace chorus::actors

@@ -1,0 +1,392 @@
+#include "actors/producer.hpp"
+
+#include "actors/clock.hpp"
+#include "actors/media_messages.hpp"
+#include "common/log.hpp"
+#include "rtp/keyframe.hpp"
+#include "rtp/nack_generator.hpp"
+#include "rtp/rtcp_feedback.hpp"
+#include "rtp/rtp_packet.hpp"
+#include "rtp/rtp_stream.hpp"
+
+#include <caf/all.hpp>
+
+#include <array>
+#include <random>
+#include <sstream>
+
+namespace chorus::actors {
+
+namespace {
+
+constexpr auto tick_interval = std::chrono::milliseconds(20);
+constexpr int64_t receiver_report_interval_ms = 1000;
+
+struct producer_counters {
+  uint64_t malformed = 0;
+  uint64_t unknown_payload_type = 0;
+  uint64_t unknown_ssrc = 0;
+  uint64_t rtx_padding = 0; // RTX packets without an original (bandwidth probes)
+  uint64_t rtx_bad = 0;
+  uint64_t keyframes = 0;
+  uint64_t nack_packets = 0; // NACK RTCP packets sent
+  uint64_t nack_seqs = 0;    // sequence numbers asked for
+  uint64_t plis = 0;
+  uint64_t firs = 0;
+  uint64_t keyframe_requests = 0; // from consumers
+  uint64_t forwarded = 0;         // packets handed to the fan-out
+};
+
+struct producer_data {
+  std::string id;
+  std::string peer_id;
+  rtp::media_kind kind = rtp::media_kind::audio;
+  std::string mime_type;
+  rtp::producer_mapping mapping;
+  node_context_ptr ctx;
+  caf::actor transport;
+  std::vector<caf::actor> consumers;
+  bool paused = false;
+
+  std::array<int16_t, 128> router_pt{};       // client pt -> router pt (-1: unknown)
+  std::array<rtp::payload_codec, 128> codec{}; // client pt -> codec (keyframe detection)
+  std::array<int16_t, 128> rtx_apt{};          // client rtx pt -> client media pt
+  rtp::extension_id_map ext_map;               // client id -> router id
+  bool nack_enabled = false;
+  bool pli_enabled = false;
+  bool fir_enabled = false;
+  uint32_t clock_rate = 90000;
+  uint32_t rtcp_ssrc = 0; // ours, as the sender of RR / NACK / PLI
+
+  std::optional<rtp::receive_stream> stream;
+  rtp::nack_generator nack;
+  std::vector<uint16_t> to_nack; // reused
+  source_clock clock;
+  int64_t last_rr_ms = 0;
+  int64_t last_keyframe_request_ms = -1'000'000;
+  bool keyframe_pending = false;
+  uint8_t fir_seq = 0;
+  producer_counters counters;
+  static inline const char* name = "chorus.producer";
+
+  ~producer_data() {
+    if (ctx)
+      ctx->counters->producers.fetch_sub(1);
+  }
+};
+
+using producer_actor = caf::stateful_actor<producer_data>;
+
+rtp::payload_codec codec_of(const std::string& mime) {
+  auto lower = mime;
+  for (auto& c : lower)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "audio/opus")
+    return rtp::payload_codec::opus;
+  if (lower == "video/vp8")
+    return rtp::payload_codec::vp8;
+  if (lower == "video/vp9")
+    return rtp::payload_codec::vp9;
+  if (lower == "video/h264")
+    return rtp::payload_codec::h264;
+  return rtp::payload_codec::other;
+}
+
+bool has_feedback(const rtp::codec_parameters& c, std::string_view type,
+                  std::string_view param) {
+  for (auto& fb : c.rtcp_feedback)
+    if (fb.type == type && fb.parameter == param)
+      return true;
+  return false;
+}
+
+void send_rtcp(producer_actor* self, std::vector<uint8_t> bytes) {
+  self->send(self->state.transport, rtcp_out{std::move(bytes)});
+}
+
+void send_nack(producer_actor* self, const std::vector<uint16_t>& seqs) {
+  auto& st = self->state;
+  std::vector<uint8_t> buf(rtp::nack_size(seqs));
+  auto n = rtp::write_nack(st.rtcp_ssrc, st.mapping.ssrc, seqs, buf);
+  if (!n)
+    return;
+  buf.resize(*n);
+  ++st.counters.nack_packets;
+  st.counters.nack_seqs += seqs.size();
+  send_rtcp(self, std::move(buf));
+}
+
+// PLI when the sender negotiated it, FIR otherwise; at most one per configured interval
+// (further requests inside the interval are merged into one sent when it ends).
+void request_keyframe(producer_actor* self, int64_t now) {
+  auto& st = self->state;
+  if (st.kind != rtp::media_kind::video || (!st.pli_enabled && !st.fir_enabled))
+    return;
+  if (now - st.last_keyframe_request_ms < int64_t(st.ctx->media.keyframe_request_interval_ms)) {
+    st.keyframe_pending = true;
+    return;
+  }
+  st.keyframe_pending = false;
+  st.last_keyframe_request_ms = now;
+  if (st.pli_enabled) {
+    rtp::picture_loss_indication pli{st.rtcp_ssrc, st.mapping.ssrc};
+    if (auto bytes = rtp::to_bytes(pli)) {
+      ++st.counters.plis;
+      send_rtcp(self, std::move(*bytes));
+    }
+  } else {
+    rtp::full_intra_request fir;
+    fir.sender_ssrc = st.rtcp_ssrc;
+    fir.entries.push_back({st.mapping.ssrc, ++st.fir_seq});
+    if (auto bytes = rtp::to_bytes(fir)) {
+      ++st.counters.firs;
+      send_rtcp(self, std::move(*bytes));
+    }
+  }
+}
+
+void handle_rtp(producer_actor* self, rtp_in& in) {
+  auto& st = self->state;
+  media_packets out;
+  out.packets.reserve(in.packets.size());
+  const auto now = in.arrival_ms;
+  for (auto& buf : in.packets) {
+    auto parsed = rtp::rtp_packet::parse(buf);
+    if (!parsed) {
+      ++st.counters.malformed;
+      continue;
+    }
+    auto pkt = *parsed;
+    auto origin = rtp::packet_origin::media;
+    if (st.mapping.rtx_ssrc != 0 && pkt.ssrc() == st.mapping.rtx_ssrc) {
+      auto apt = st.rtx_apt[pkt.payload_type()];
+      if (apt < 0) {
+        ++st.counters.unknown_payload_type;
+        continue;
+      }
+      if (pkt.payload().size() < 2) { // padding only: the sender probing bandwidth
+        ++st.counters.rtx_padding;
+        continue;
+      }
+      auto original = rtp::unwrap_rtx(pkt, uint8_t(apt), st.mapping.ssrc);
+      if (!original) {
+        ++st.counters.rtx_bad;
+        continue;
+      }
+      buf.resize(original->size());
+      pkt = *original;
+      origin = rtp::packet_origin::rtx;
+    } else if (pkt.ssrc() != st.mapping.ssrc) {
+      ++st.counters.unknown_ssrc;
+      continue;
+    }
+    const auto pt = pkt.payload_type();
+    const auto router_pt = st.router_pt[pt];
+    if (router_pt < 0) {
+      ++st.counters.unknown_payload_type;
+      continue;
+    }
+    const bool keyframe = st.kind == rtp::media_kind::video &&
+                          rtp::is_keyframe(st.codec[pt], pkt.payload());
+    if (keyframe)
+      ++st.counters.keyframes;
+    st.stream->on_packet(pkt.sequence_number(), pkt.timestamp(), pkt.size(), now,
+                         origin == rtp::packet_origin::rtx);
+    if (st.nack_enabled) {
+      st.nack.on_packet(pkt.sequence_number(), now, keyframe, origin, st.to_nack);
+      if (!st.to_nack.empty())
+        send_nack(self, st.to_nack);
+    }
+    pkt.set_payload_type(uint8_t(router_pt));
+    pkt.remap_extension_ids(st.ext_map);
+    if (st.paused)
+      continue;
+    out.packets.push_back(
+      {std::make_shared<const std::vector<uint8_t>>(std::move(buf)), keyframe});
+  }
+  if (out.packets.empty() || st.consumers.empty())
+    return;
+  st.counters.forwarded += out.packets.size();
+  // One message for all consumers: CAF messages are reference counted, so every consumer
+  // reads the same vector of the same shared packets.
+  auto msg = caf::make_message(std::move(out));
+  for (auto& c : st.consumers)
+    self->send(c, msg);
+}
+
+void send_receiver_report(producer_actor* self, int64_t now) {
+  auto& st = self->state;
+  if (!st.stream->started())
+    return;
+  auto block = st.stream->make_report_block(now);
+  std::array<uint8_t, 8 + rtp::report_block::size> buf{};
+  auto n = rtp::write_receiver_report(st.rtcp_ssrc, std::span(&block, 1), buf);
+  if (!n)
+    return;
+  send_rtcp(self, std::vector<uint8_t>(buf.begin(), buf.begin() + *n));
+}
+
+void on_tick(producer_actor* self) {
+  auto& st = self->state;
+  auto now = mono_ms();
+  if (st.nack_enabled) {
+    st.nack.tick(now, st.to_nack);
+    if (!st.to_nack.empty())
+      send_nack(self, st.to_nack);
+  }
+  if (st.keyframe_pending)
+    request_keyframe(self, now);
+  if (now - st.last_rr_ms >= receiver_report_interval_ms) {
+    st.last_rr_ms = now;
+    send_receiver_report(self, now);
+  }
+  self->delayed_send(self, tick_interval, media_tick_atom::value);
+}
+
+std::string stats_json(producer_actor* self) {
+  auto& st = self->state;
+  auto now = mono_ms();
+  auto s = st.stream->stats(now);
+  auto& c = st.counters;
+  auto& n = st.nack.counters();
+  std::ostringstream os;
+  os << "[{\"type\":\"inbound-rtp\",\"producerId\":\"" << st.id << "\",\"timestamp\":"
+     << wall_ms() << ",\"ssrc\":" << st.mapping.ssrc;
+  if (st.mapping.rtx_ssrc)
+    os << ",\"rtxSsrc\":" << st.mapping.rtx_ssrc;
+  os << ",\"kind\":\"" << rtp::to_string(st.kind) << "\",\"mimeType\":\"" << st.mime_type
+     << "\",\"paused\":" << (st.paused ? "true" : "false")
+     << ",\"packetCount\":" << s.packets << ",\"byteCount\":" << s.bytes
+     << ",\"bitrate\":" << s.bitrate_bps << ",\"packetsLost\":" << s.lost
+     << ",\"fractionLost\":" << unsigned(s.fraction_lost) << ",\"jitter\":" << s.jitter
+     << ",\"packetsRetransmitted\":" << s.retransmitted
+     << ",\"packetsDuplicated\":" << s.duplicates << ",\"nackCount\":" << c.nack_packets
+     << ",\"nackPacketCount\":" << c.nack_seqs << ",\"nackRecovered\":" << n.recovered
+     << ",\"nackAbandoned\":" << n.abandoned << ",\"pliCount\":" << c.plis
+     << ",\"firCount\":" << c.firs << ",\"keyframes\":" << c.keyframes
+     << ",\"keyframeRequests\":" << c.keyframe_requests
+     << ",\"score\":" << unsigned(rtp::score_from_loss(s.fraction_lost))
+     << ",\"consumers\":" << st.consumers.size() << ",\"forwarded\":" << c.forwarded
+     << ",\"dropped\":{\"malformed\":" << c.malformed
+     << ",\"unknownPayloadType\":" << c.unknown_payload_type
+     << ",\"unknownSsrc\":" << c.unknown_ssrc << ",\"rtxPadding\":" << c.rtx_padding
+     << ",\"rtxMalformed\":" << c.rtx_bad << "}}]";
+  return os.str();
+}
+
+void set_paused(producer_actor* self, bool paused) {
+  auto& st = self->state;
+  if (st.paused == paused)
+    return;
+  st.paused = paused;
+  for (auto& c : st.consumers)
+    self->send(c, producer_state{paused});
+}
+
+void init_tables(producer_data& st, const rtp::rtp_parameters& params) {
+  st.router_pt.fill(-1);
+  st.rtx_apt.fill(-1);
+  st.codec.fill(rtp::payload_codec::other);
+  for (auto& m : st.mapping.codecs)
+    if (m.client < 128)
+      st.router_pt[m.client] = m.router;
+  for (auto& c : params.codecs) {
+    if (c.payload_type >= 128)
+      continue;
+    st.codec[c.payload_type] = codec_of(c.mime_type);
+    auto lower = c.mime_type;
+    for (auto& ch : lower)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (lower.ends_with("/rtx")) {
+      if (auto* apt = rtp::find_param(c.parameters, "apt"))
+        st.rtx_apt[c.payload_type] = static_cast<int16_t>(std::atoi(apt->value.c_str()));
+      continue;
+    }
+    if (st.mime_type.empty()) {
+      st.mime_type = c.mime_type;
+      st.clock_rate = c.clock_rate;
+      st.nack_enabled = has_feedback(c, "nack", "");
+      st.pli_enabled = has_feedback(c, "nack", "pli");
+      st.fir_enabled = has_feedback(c, "ccm", "fir");
+    }
+  }
+  for (auto& e : st.mapping.header_extensions)
+    st.ext_map.set(e.client, e.router);
+}
+
+caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf::actor transport,
+                            node_context_ptr ctx) {
+  auto& st = self->state;
+  st.id = std::move(args.id);
+  st.peer_id = std::move(args.peer_id);
+  st.kind = args.kind;
+  st.mapping = std::move(args.mapping);
+  st.paused = args.paused;
+  st.transport = std::move(transport);
+  st.ctx = std::move(ctx);
+  st.ctx->counters->producers.fetch_add(1);
+  init_tables(st, args.parameters);
+  st.stream.emplace(st.mapping.ssrc, st.clock_rate);
+  st.rtcp_ssrc = std::random_device{}() | 1u;
+  st.last_rr_ms = mono_ms();
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& cs = self->state.consumers;
+    for (auto it = cs.begin(); it != cs.end(); ++it)
+      if (it->address() == dm.source) {
+        cs.erase(it);
+        return;
+      }
+  });
+  self->delayed_send(self, tick_interval, media_tick_atom::value);
+  return {
+    [self](rtp_in& in) { handle_rtp(self, in); },
+    [self](sender_report_in& sr) {
+      auto& st = self->state;
+      if (sr.ssrc != st.mapping.ssrc)
+        return;
+      st.stream->on_sender_report(sr.ntp, sr.rtp_timestamp, sr.arrival_ms);
+      st.clock = source_clock{sr.ntp, sr.rtp_timestamp, sr.arrival_ms, true};
+      if (!st.consumers.empty()) {
+        auto msg = caf::make_message(st.clock);
+        for (auto& c : st.consumers)
+          self->send(c, msg);
+      }
+    },
+    [self](attach_consumer& a) -> attach_reply {
+      auto& st = self->state;
+      self->monitor(a.consumer);
+      st.consumers.push_back(a.consumer);
+      return attach_reply{st.paused, st.clock};
+    },
+    [self](keyframe_request_atom) {
+      ++self->state.counters.keyframe_requests;
+      request_keyframe(self, mono_ms());
+    },
+    [self](media_tick_atom) { on_tick(self); },
+    [self](protocol::producer_request& r) -> caf::result<caf::message> {
+      switch (r.op) {
+        case protocol::producer_op::pause:
+          set_paused(self, true);
+          return caf::make_message(protocol::empty_reply{});
+        case protocol::producer_op::resume:
+          set_paused(self, false);
+          return caf::make_message(protocol::empty_reply{});
+        case protocol::producer_op::get_stats:
+          return caf::make_message(protocol::stats_reply{stats_json(self)});
+        default:
+          return make_error(protocol::error_code::invalid_state,
+                            "the peer handles close-producer");
+      }
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_producer(caf::event_based_actor* peer, producer_spawn_args args,
+                          caf::actor transport, node_context_ptr ctx) {
+  return peer->spawn<caf::linked>(producer_impl, std::move(args), std::move(transport),
+                                  std::move(ctx));
+}
+
+} // namespace chorus::actors

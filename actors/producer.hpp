@@ -1,0 +1,40 @@
+// The producer actor: one incoming media stream (one SSRC, plus its RTX SSRC) of one peer.
+//
+// From its transport it gets the decrypted packets (rtp_in) and the sender's SRs. Per
+// packet: RTX unwrapped, receive statistics (loss, jitter), NACKs for gaps (rtx-aware),
+// keyframe detection, payload type and extension ids mapped to the router's, then ONE
+// shared immutable packet that every consumer gets in the same message. Toward the
+// sender it writes receiver reports, NACKs and rate-limited PLI/FIR (rtcp_out to its
+// transport).
+//
+// Messages:
+//   rtp_in, sender_report_in        <- transport
+//   attach_consumer -> attach_reply <- consumer (the producer monitors its consumers)
+//   keyframe_request_atom           <- consumer
+//   protocol::producer_request      <- peer: pause / resume -> empty_reply,
+//                                      get_stats -> stats_reply
+// It is linked to its peer; closing it is an exit from the peer. Consumers monitor it.
+#pragma once
+
+#include "actors/context.hpp"
+#include "rtp/ortc.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <string>
+
+namespace chorus::actors {
+
+struct producer_spawn_args {
+  std::string id;
+  std::string peer_id;
+  rtp::media_kind kind = rtp::media_kind::audio;
+  rtp::rtp_parameters parameters; // as the client sent them
+  rtp::producer_mapping mapping;
+  bool paused = false;
+};
+
+caf::actor spawn_producer(caf::event_based_actor* peer, producer_spawn_args args,
+                          caf::actor transport, node_context_ptr ctx);
+
+} // namespace chorus::actors

@@ -1,0 +1,195 @@
+#include "actors/transport_media.hpp"
+
+#include "rtp/rtcp_feedback.hpp"
+#include "rtp/rtp_packet.hpp"
+#include "rtp/transport_cc.hpp"
+
+#include <caf/all.hpp>
+
+#include <random>
+
+namespace chorus::actors {
+
+transport_media::transport_media() : rtcp_ssrc_(std::random_device{}() | 1u) {}
+
+bool transport_media::add_producer(const producer_route& r) {
+  for (auto ssrc : {r.ssrc, r.rtx_ssrc})
+    if (ssrc != 0)
+      if (auto it = producers_.find(ssrc); it != producers_.end() && it->second.producer != r.producer)
+        return false;
+  in_route route{r.producer, r.tcc_ext_id, r.abs_send_time_ext_id};
+  producers_[r.ssrc] = route;
+  if (r.rtx_ssrc != 0)
+    producers_[r.rtx_ssrc] = route;
+  if (r.tcc_ext_id != 0)
+    tcc_seen_ = true;
+  remb_needed_ = !tcc_seen_ && r.abs_send_time_ext_id != 0;
+  if (media_ssrc_ == 0)
+    media_ssrc_ = r.ssrc;
+  return true;
+}
+
+void transport_media::add_consumer(const consumer_route& r) {
+  consumers_[r.ssrc] = r.consumer;
+  if (r.rtx_ssrc != 0)
+    consumers_[r.rtx_ssrc] = r.consumer;
+}
+
+void transport_media::remove(const caf::actor_addr& who) {
+  std::erase_if(producers_, [&](auto& kv) { return kv.second.producer.address() == who; });
+  std::erase_if(consumers_, [&](auto& kv) { return kv.second.address() == who; });
+}
+
+void transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, int64_t now_us) {
+  if (packet.size() < rtp::rtp_fixed_header_size) {
+    ++counters_.rtp_malformed;
+    return;
+  }
+  const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
+                        (uint32_t(packet[10]) << 8) | packet[11];
+  auto it = producers_.find(ssrc);
+  if (it == producers_.end()) {
+    ++counters_.rtp_unknown_ssrc;
+    return;
+  }
+  auto& route = it->second;
+  // The extensions are read here, before the producer maps them: the ids are the client's.
+  std::vector<uint8_t> copy(packet.begin(), packet.end());
+  auto view = rtp::rtp_packet::parse(copy);
+  if (!view) {
+    ++counters_.rtp_malformed;
+    return;
+  }
+  if (route.tcc_ext_id != 0)
+    if (auto seq = view->transport_wide_seq(route.tcc_ext_id))
+      tcc_.on_packet(*seq, now_us);
+  if (remb_needed_)
+    remb_.on_packet(copy.size(), now_ms, view->abs_send_time(route.abs_send_time_ext_id));
+  for (auto& [actor, batch] : pending_)
+    if (actor == route.producer) {
+      batch.packets.push_back(std::move(copy));
+      return;
+    }
+  rtp_in batch;
+  batch.arrival_ms = now_ms;
+  batch.packets.push_back(std::move(copy));
+  pending_.emplace_back(route.producer, std::move(batch));
+}
+
+void transport_media::flush(caf::event_based_actor* self, int64_t now_ms) {
+  for (auto& [actor, batch] : pending_) {
+    batch.arrival_ms = now_ms;
+    self->send(actor, std::move(batch));
+  }
+  pending_.clear();
+}
+
+void transport_media::on_rtcp(caf::event_based_actor* self, std::span<const uint8_t> datagram,
+                              int64_t now_ms) {
+  auto to_consumer = [&](uint32_t ssrc) -> caf::actor {
+    auto it = consumers_.find(ssrc);
+    if (it == consumers_.end()) {
+      ++counters_.rtcp_unknown_ssrc;
+      return {};
+    }
+    return it->second;
+  };
+  auto report_blocks = [&](const std::vector<rtp::report_block>& blocks) {
+    for (auto& b : blocks)
+      if (auto c = to_consumer(b.ssrc))
+        self->send(c, report_block_in{b, 0});
+  };
+  rtp::rtcp_compound_reader reader{datagram};
+  while (auto p = reader.next()) {
+    switch (p->header.type) {
+      case uint8_t(rtp::rtcp_type::sr): {
+        auto sr = rtp::sender_report::parse(*p);
+        if (!sr) {
+          ++counters_.rtcp_malformed;
+          break;
+        }
+        ++counters_.sender_reports;
+        if (auto it = producers_.find(sr->ssrc); it != producers_.end())
+          self->send(it->second.producer,
+                     sender_report_in{sr->ssrc, sr->ntp_timestamp, sr->rtp_timestamp, now_ms});
+        report_blocks(sr->reports);
+        break;
+      }
+      case uint8_t(rtp::rtcp_type::rr): {
+        auto rr = rtp::receiver_report::parse(*p);
+        if (!rr) {
+          ++counters_.rtcp_malformed;
+          break;
+        }
+        ++counters_.receiver_reports;
+        report_blocks(rr->reports);
+        break;
+      }
+      case uint8_t(rtp::rtcp_type::rtpfb):
+        if (p->header.count == rtp::rtpfb_nack) {
+          auto nack = rtp::generic_nack::parse(*p);
+          if (!nack) {
+            ++counters_.rtcp_malformed;
+            break;
+          }
+          ++counters_.nacks;
+          if (auto c = to_consumer(nack->media_ssrc))
+            self->send(c, nack_in{nack->lost_sequence_numbers()});
+        } else if (p->header.count == rtp::rtpfb_transport_cc) {
+          ++counters_.tcc_feedback_in; // no send-side estimator: nothing to adapt yet
+        }
+        break;
+      case uint8_t(rtp::rtcp_type::psfb):
+        if (p->header.count == rtp::psfb_pli) {
+          auto pli = rtp::picture_loss_indication::parse(*p);
+          if (!pli) {
+            ++counters_.rtcp_malformed;
+            break;
+          }
+          ++counters_.plis;
+          if (auto c = to_consumer(pli->media_ssrc))
+            self->send(c, keyframe_feedback{false});
+        } else if (p->header.count == rtp::psfb_fir) {
+          auto fir = rtp::full_intra_request::parse(*p);
+          if (!fir) {
+            ++counters_.rtcp_malformed;
+            break;
+          }
+          ++counters_.firs;
+          for (auto& e : fir->entries)
+            if (auto c = to_consumer(e.ssrc))
+              self->send(c, keyframe_feedback{true});
+        } else if (rtp::is_remb(*p)) {
+          ++counters_.remb_in;
+        }
+        break;
+      default: // SDES, BYE, APP, XR: nothing to act on
+        break;
+    }
+  }
+  if (reader.error())
+    ++counters_.rtcp_malformed;
+}
+
+void transport_media::feedback(int64_t now_ms, int64_t now_us,
+                               std::vector<std::vector<uint8_t>>& out) {
+  if (tcc_seen_ && tcc_.due(now_us)) {
+    auto before = out.size();
+    tcc_.build(rtcp_ssrc_, media_ssrc_, now_us, out);
+    counters_.tcc_feedback_out += out.size() - before;
+  }
+  if (remb_needed_ && remb_.update(now_ms)) {
+    rtp::remb r;
+    r.sender_ssrc = rtcp_ssrc_;
+    r.bitrate_bps = remb_.estimate_bps();
+    for (auto& [ssrc, route] : producers_)
+      if (r.ssrcs.size() < 255)
+        r.ssrcs.push_back(ssrc);
+    if (auto bytes = rtp::to_bytes(r)) {
+      out.push_back(std::move(*bytes));
+      ++counters_.remb_out;
+    }
+  }
+}
+
+} // namespace chorus::actors

@@ -1,0 +1,90 @@
+// The media half of a transport actor (the other half, ICE / DTLS / SRTP, is in
+// transport.cpp): which producer owns an incoming SSRC and which consumer an outgoing one,
+// RTCP demultiplexing to them, transport-wide sequence numbers on what it sends, and the
+// bandwidth feedback (transport-cc, or REMB) on what it receives.
+//
+// Incoming RTP of one receive batch is grouped per producer and sent as one rtp_in each;
+// incoming RTCP goes to the producer (SR) or the consumer (RR blocks, NACK, PLI, FIR) it is
+// about. Feedback about our own sending (transport-cc, REMB from the receiver) is counted.
+#pragma once
+
+#include "actors/media_messages.hpp"
+#include "rtp/bwe_feedback.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <cstdint>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+namespace chorus::actors {
+
+struct transport_media_counters {
+  uint64_t rtp_unknown_ssrc = 0;
+  uint64_t rtp_malformed = 0;
+  uint64_t rtp_injected_drops = 0; // fault injection (media.dropRtpPercent)
+  uint64_t rtcp_malformed = 0;
+  uint64_t rtcp_unknown_ssrc = 0;
+  uint64_t sender_reports = 0;
+  uint64_t receiver_reports = 0;
+  uint64_t nacks = 0;
+  uint64_t plis = 0;
+  uint64_t firs = 0;
+  uint64_t tcc_feedback_in = 0;
+  uint64_t remb_in = 0;
+  uint64_t tcc_feedback_out = 0;
+  uint64_t remb_out = 0;
+  uint64_t rtp_sent = 0;
+  uint64_t rtp_send_dropped = 0; // nothing to send on yet (no tuple / keys)
+};
+
+class transport_media {
+public:
+  transport_media();
+
+  // Routes; false when an SSRC is taken by another producer.
+  bool add_producer(const producer_route& r);
+  void add_consumer(const consumer_route& r);
+  // Forgets every route of the actor that ended.
+  void remove(const caf::actor_addr& who);
+  bool has_producers() const noexcept { return !producers_.empty(); }
+
+  // One decrypted RTP packet; `out` collects the per-producer batches of this receive batch.
+  void on_rtp(std::span<const uint8_t> packet, int64_t now_ms, int64_t now_us);
+  // After the receive batch: sends the collected rtp_in messages.
+  void flush(caf::event_based_actor* self, int64_t now_ms);
+  // One decrypted compound RTCP datagram.
+  void on_rtcp(caf::event_based_actor* self, std::span<const uint8_t> datagram, int64_t now_ms);
+
+  // Bandwidth feedback due now (transport-cc or REMB), as RTCP packets to protect and send.
+  void feedback(int64_t now_ms, int64_t now_us, std::vector<std::vector<uint8_t>>& out);
+
+  // Next transport-wide sequence number for an outgoing packet.
+  uint16_t next_tcc_seq() noexcept { return tcc_out_seq_++; }
+
+  transport_media_counters& counters() noexcept { return counters_; }
+  const rtp::tcc_counters& tcc_counters() const noexcept { return tcc_.counters(); }
+  uint64_t remb_estimate() const noexcept { return remb_.estimate_bps(); }
+
+private:
+  struct in_route {
+    caf::actor producer;
+    uint8_t tcc_ext_id = 0;
+    uint8_t abs_send_time_ext_id = 0;
+  };
+  std::unordered_map<uint32_t, in_route> producers_;
+  std::unordered_map<uint32_t, caf::actor> consumers_;
+  std::vector<std::pair<caf::actor, rtp_in>> pending_; // this receive batch, per producer
+  rtp::tcc_recorder tcc_;
+  rtp::remb_estimator remb_;
+  bool tcc_seen_ = false;      // some producer negotiated transport-cc
+  bool remb_needed_ = false;   // abs-send-time without transport-cc
+  uint32_t rtcp_ssrc_ = 0;
+  uint32_t media_ssrc_ = 0;    // any producer SSRC (for the feedback packets' media field)
+  uint16_t tcc_out_seq_ = 1;
+  transport_media_counters counters_;
+};
+
+} // namespace chorus::actors

@@ -1,0 +1,636 @@
+// ORTC mapping in the way of mediasoup's ortc module (getProducerRtpParametersMapping,
+// getConsumableRtpParameters, canConsume, getConsumerRtpParameters), reduced to what Chorus
+// forwards today: one stream per producer (no simulcast, no spatial SVC), consumers that get
+// one media codec plus its rtx.
+//
+// Unlike mediasoup, the router keeps the producer's SSRC and rewrites payload types and
+// header extension ids itself, so the mapping carries both directions' numbers explicitly.
+#include "rtp/ortc.hpp"
+
+#include <array>
+#include <charconv>
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace chorus::rtp {
+
+namespace {
+
+constexpr std::string_view uri_transport_cc =
+  "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+constexpr std::string_view uri_abs_send_time =
+  "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+
+// ---- small text helpers ----------------------------------------------------------------
+
+char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i]))
+      return false;
+  return true;
+}
+
+// "video" of "video/VP8"; empty when there is no slash.
+std::string_view type_of(std::string_view mime) noexcept {
+  auto slash = mime.find('/');
+  return slash == std::string_view::npos ? std::string_view{} : mime.substr(0, slash);
+}
+
+std::string_view subtype_of(std::string_view mime) noexcept {
+  auto slash = mime.find('/');
+  return slash == std::string_view::npos ? std::string_view{} : mime.substr(slash + 1);
+}
+
+bool is_rtx(std::string_view mime) noexcept {
+  return !type_of(mime).empty() && iequals(subtype_of(mime), "rtx");
+}
+
+bool is_audio(std::string_view mime) noexcept {
+  return iequals(type_of(mime), "audio");
+}
+
+bool of_kind(std::string_view mime, media_kind kind) noexcept {
+  return !subtype_of(mime).empty() && iequals(type_of(mime), to_string(kind));
+}
+
+// The integer value of a parameter, `fallback` when absent; nullopt when present but not
+// an integer (numeric or a string of digits: SDP parsers differ in which they produce).
+std::optional<long long> int_param(const codec_params& ps, std::string_view key,
+                                   long long fallback) {
+  const auto* p = find_param(ps, key);
+  if (p == nullptr)
+    return fallback;
+  long long v = 0;
+  const auto* first = p->value.data();
+  const auto* last = first + p->value.size();
+  auto [ptr, ec] = std::from_chars(first, last, v);
+  if (p->value.empty() || ec != std::errc{} || ptr != last)
+    return std::nullopt;
+  return v;
+}
+
+// ---- H264 profile (RFC 6184 section 8.1, ITU-T H.264 Annex A) ------------------------------
+// Two H264 formats are compatible when their profile is the same; the level only bounds the
+// decoder and may differ (level-asymmetry-allowed). The profile is not simply profile_idc:
+// the constraint flags of profile-iop decide, e.g. 42e0xx is constrained baseline while
+// 4200xx is baseline, and 4de0xx is constrained baseline too. This is the table libwebrtc
+// (and mediasoup's h264-profile-level-id) use, so Chorus agrees with the browsers.
+
+enum class h264_profile : uint8_t {
+  constrained_baseline,
+  baseline,
+  main,
+  constrained_high,
+  high,
+  predictive_high_444,
+};
+
+struct h264_profile_pattern {
+  uint8_t profile_idc;
+  uint8_t mask;  // bits of profile-iop that must equal `value` ('x' bits are 0 in the mask)
+  uint8_t value;
+  h264_profile profile;
+};
+
+constexpr std::array<h264_profile_pattern, 9> h264_profile_patterns{{
+  {0x42, 0x4f, 0x40, h264_profile::constrained_baseline}, // x1xx0000
+  {0x4d, 0x8f, 0x80, h264_profile::constrained_baseline}, // 1xxx0000
+  {0x58, 0xcf, 0xc0, h264_profile::constrained_baseline}, // 11xx0000
+  {0x42, 0x4f, 0x00, h264_profile::baseline},             // x0xx0000
+  {0x58, 0xcf, 0x80, h264_profile::baseline},             // 10xx0000
+  {0x4d, 0xaf, 0x00, h264_profile::main},                 // 0x0x0000
+  {0x64, 0xff, 0x00, h264_profile::high},                 // 00000000
+  {0x64, 0xff, 0x0c, h264_profile::constrained_high},     // 00001100
+  {0xf4, 0xff, 0x00, h264_profile::predictive_high_444},  // 00000000
+}};
+
+// Levels of Table A-1 (level_idc); the same list capabilities.cpp accepts for the router,
+// so that every configured profile-level-id can match.
+constexpr std::array<uint8_t, 17> h264_levels{9,  10, 11, 12, 13, 20, 21, 22, 30,
+                                              31, 32, 40, 41, 42, 50, 51, 52};
+
+// The profile of a codec's profile-level-id; nullopt when it is not a valid one. Absent
+// means constrained baseline (what libwebrtc assumes, level 3.1), not RFC 6184's baseline
+// level 1: browsers and mediasoup-client follow libwebrtc. The value is read as hex text
+// whether or not it was numeric in JSON (sdp-transform turns "640032" into a number).
+std::optional<h264_profile> h264_profile_of(const codec_params& ps) {
+  const auto* p = find_param(ps, "profile-level-id");
+  if (p == nullptr || p->value.empty())
+    return h264_profile::constrained_baseline;
+  const std::string_view text = p->value;
+  if (text.size() != 6)
+    return std::nullopt;
+  uint32_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v, 16);
+  if (ec != std::errc{} || ptr != text.data() + text.size())
+    return std::nullopt;
+  const auto idc = static_cast<uint8_t>(v >> 16);
+  const auto iop = static_cast<uint8_t>(v >> 8);
+  const auto level = static_cast<uint8_t>(v);
+  bool level_ok = false;
+  for (auto l : h264_levels)
+    level_ok = level_ok || l == level;
+  if (!level_ok)
+    return std::nullopt;
+  for (const auto& pattern : h264_profile_patterns)
+    if (pattern.profile_idc == idc && (iop & pattern.mask) == pattern.value)
+      return pattern.profile;
+  return std::nullopt;
+}
+
+// ---- codec matching (mediasoup's matchCodecs with strict = true) ---------------------------
+
+// What matching needs of a codec, whether it is a capability or a parameter set.
+struct codec_view {
+  std::string_view mime_type;
+  uint32_t clock_rate;
+  uint16_t channels;
+  const codec_params& parameters;
+};
+
+codec_view view_of(const codec_parameters& c) {
+  return {c.mime_type, c.clock_rate, c.channels, c.parameters};
+}
+
+codec_view view_of(const codec_capability& c) {
+  return {c.mime_type, c.clock_rate, c.channels, c.parameters};
+}
+
+uint16_t channels_of(const codec_view& c) noexcept {
+  return c.channels == 0 ? 1 : c.channels;
+}
+
+bool same_int_param(const codec_params& a, const codec_params& b, std::string_view key,
+                    long long fallback) {
+  auto va = int_param(a, key, fallback);
+  auto vb = int_param(b, key, fallback);
+  return va && vb && *va == *vb;
+}
+
+// Whether a stream of format `a` can be received as format `b` (symmetric). Rtx codecs
+// match on mimeType and clock rate only; their apt is checked by the callers.
+bool codecs_match(const codec_view& a, const codec_view& b) {
+  if (!iequals(a.mime_type, b.mime_type) || a.clock_rate != b.clock_rate)
+    return false;
+  // Channels only mean something for audio (mediasoup drops them from video codecs).
+  if (is_audio(a.mime_type) && channels_of(a) != channels_of(b))
+    return false;
+  if (iequals(a.mime_type, "video/H264")) {
+    if (!same_int_param(a.parameters, b.parameters, "packetization-mode", 0))
+      return false;
+    auto pa = h264_profile_of(a.parameters);
+    auto pb = h264_profile_of(b.parameters);
+    return pa && pb && *pa == *pb;
+  }
+  if (iequals(a.mime_type, "video/VP9"))
+    return same_int_param(a.parameters, b.parameters, "profile-id", 0);
+  return true;
+}
+
+// The values matching looked at, for error messages: "clockRate 90000, profile-id 2".
+std::string match_details(const codec_parameters& c) {
+  std::string out = "clockRate " + std::to_string(c.clock_rate);
+  if (is_audio(c.mime_type))
+    out += ", channels " + std::to_string(c.channels == 0 ? 1 : c.channels);
+  auto add = [&](const char* key, const char* absent) {
+    const auto* p = find_param(c.parameters, key);
+    out += std::string(", ") + key + " " + (p ? p->value : std::string(absent));
+  };
+  if (iequals(c.mime_type, "video/H264")) {
+    add("packetization-mode", "absent");
+    add("profile-level-id", "absent");
+  } else if (iequals(c.mime_type, "video/VP9")) {
+    add("profile-id", "absent");
+  }
+  return out;
+}
+
+// The payload type an rtx codec's apt names; nullopt when absent or not a payload type.
+std::optional<uint8_t> apt_of(const codec_params& ps) {
+  if (find_param(ps, "apt") == nullptr)
+    return std::nullopt;
+  auto v = int_param(ps, "apt", 0);
+  if (!v || *v < 0 || *v > 127)
+    return std::nullopt;
+  return static_cast<uint8_t>(*v);
+}
+
+// Whether an rtx codec's apt names payload type `pt`.
+bool apt_is(const codec_params& ps, int pt) {
+  auto apt = apt_of(ps);
+  return apt && *apt == pt;
+}
+
+// The router's rtx codec for router media payload type `pt`, or nullptr.
+const codec_capability* router_rtx_for(const rtp_capabilities& router, int pt) {
+  for (const auto& c : router.codecs)
+    if (is_rtx(c.mime_type) && apt_is(c.parameters, pt))
+      return &c;
+  return nullptr;
+}
+
+const codec_capability* router_codec_with_pt(const rtp_capabilities& router, int32_t pt) {
+  for (const auto& c : router.codecs)
+    if (c.preferred_payload_type == pt)
+      return &c;
+  return nullptr;
+}
+
+// ---- scalability modes ----------------------------------------------------------------------
+// "L1T3", "S2T1", "L3T3_KEY", "L2T2h": spatial layers after L or S, temporal after T.
+// Returns the number of spatial layers, nullopt when the text is not such a mode.
+std::optional<int> spatial_layers_of(std::string_view mode) {
+  if (mode.size() < 4 || (mode[0] != 'L' && mode[0] != 'S'))
+    return std::nullopt;
+  int spatial = 0;
+  auto [p1, e1] = std::from_chars(mode.data() + 1, mode.data() + mode.size(), spatial);
+  if (e1 != std::errc{} || spatial < 1 || p1 == mode.data() + mode.size() || *p1 != 'T')
+    return std::nullopt;
+  int temporal = 0;
+  auto [p2, e2] = std::from_chars(p1 + 1, mode.data() + mode.size(), temporal);
+  if (e2 != std::errc{} || temporal < 1)
+    return std::nullopt;
+  return spatial;
+}
+
+// ---- map_producer pieces --------------------------------------------------------------------
+
+std::string codec_field(std::size_t i) {
+  return "rtpParameters.codecs[" + std::to_string(i) + "]";
+}
+
+// Finds the router codec for one producer media codec; an error text (with the field
+// prefix) when there is none.
+std::string match_router_codec(const rtp_capabilities& router, const codec_parameters& c,
+                               std::size_t index, const codec_capability*& matched) {
+  bool mime_known = false;
+  for (const auto& r : router.codecs) {
+    if (is_rtx(r.mime_type))
+      continue;
+    mime_known = mime_known || iequals(r.mime_type, c.mime_type);
+    if (codecs_match(view_of(c), view_of(r))) {
+      matched = &r;
+      return {};
+    }
+  }
+  // Name the values that decided, unless the router has no such codec at all.
+  if (!mime_known)
+    return codec_field(index) + ": " + c.mime_type + " is not supported by the router";
+  return codec_field(index) + ": " + c.mime_type + " (" + match_details(c) +
+         ") is not supported by the router";
+}
+
+std::string check_codecs(const rtp_capabilities& router, media_kind kind,
+                         const rtp_parameters& params, producer_mapping& mapping) {
+  const auto& codecs = params.codecs;
+  bool any_media = false;
+  for (std::size_t i = 0; i < codecs.size(); ++i) {
+    const auto& c = codecs[i];
+    if (subtype_of(c.mime_type).empty())
+      return codec_field(i) + ": mimeType \"" + c.mime_type +
+             "\" is not a mimeType (\"video/VP8\")";
+    if (!of_kind(c.mime_type, kind))
+      return codec_field(i) + ": mimeType \"" + c.mime_type + "\" does not match kind " +
+             std::string(to_string(kind));
+    if (c.payload_type > 127)
+      return codec_field(i) + ".payloadType " + std::to_string(c.payload_type) +
+             " is not a valid payload type";
+    for (std::size_t j = 0; j < i; ++j)
+      if (codecs[j].payload_type == c.payload_type)
+        return codec_field(i) + ".payloadType " + std::to_string(c.payload_type) +
+               " duplicates rtpParameters.codecs[" + std::to_string(j) + "]";
+    any_media = any_media || !is_rtx(c.mime_type);
+  }
+  if (!any_media)
+    return "rtpParameters.codecs: at least one media codec is required";
+
+  // Media codecs first: rtx codecs map through the media codec their apt names.
+  for (std::size_t i = 0; i < codecs.size(); ++i) {
+    if (is_rtx(codecs[i].mime_type))
+      continue;
+    const codec_capability* matched = nullptr;
+    if (auto err = match_router_codec(router, codecs[i], i, matched); !err.empty())
+      return err;
+    mapping.codecs.push_back({codecs[i].payload_type,
+                              static_cast<uint8_t>(matched->preferred_payload_type)});
+  }
+  for (std::size_t i = 0; i < codecs.size(); ++i) {
+    const auto& c = codecs[i];
+    if (!is_rtx(c.mime_type))
+      continue;
+    auto apt = apt_of(c.parameters);
+    if (!apt)
+      return codec_field(i) + ": " + c.mime_type + " needs an apt parameter (a payload type)";
+    const payload_type_map_entry* media = nullptr;
+    for (const auto& m : mapping.codecs)
+      if (m.client == *apt)
+        media = &m;
+    if (media == nullptr)
+      return codec_field(i) + ": " + c.mime_type + " apt " + std::to_string(*apt) +
+             " names no media codec of rtpParameters.codecs";
+    const auto* router_rtx = router_rtx_for(router, media->router);
+    if (router_rtx == nullptr)
+      return codec_field(i) + ": the router has no rtx codec for payload type " +
+             std::to_string(media->router);
+    mapping.rtx.push_back({c.payload_type,
+                           static_cast<uint8_t>(router_rtx->preferred_payload_type)});
+  }
+  return {};
+}
+
+// Whether the router receives extension `uri` on streams of `kind`.
+const header_extension_capability* router_extension(const rtp_capabilities& router,
+                                                    media_kind kind, std::string_view uri) {
+  for (const auto& e : router.header_extensions)
+    if (e.kind == kind && e.uri == uri &&
+        (e.direction == hdrext_direction::sendrecv ||
+         e.direction == hdrext_direction::recvonly))
+      return &e;
+  return nullptr;
+}
+
+std::string check_header_extensions(const rtp_capabilities& router, media_kind kind,
+                                    const rtp_parameters& params, producer_mapping& mapping) {
+  const auto& exts = params.header_extensions;
+  for (std::size_t i = 0; i < exts.size(); ++i) {
+    const auto field = "rtpParameters.headerExtensions[" + std::to_string(i) + "]";
+    const auto& e = exts[i];
+    if (e.id == 0)
+      return field + ".id 0 is not a valid extension id";
+    for (std::size_t j = 0; j < i; ++j) {
+      if (exts[j].id == e.id)
+        return field + ".id " + std::to_string(e.id) +
+               " duplicates rtpParameters.headerExtensions[" + std::to_string(j) + "]";
+      if (exts[j].uri == e.uri)
+        return field + ": " + e.uri + " duplicates rtpParameters.headerExtensions[" +
+               std::to_string(j) + "]";
+    }
+    // Extensions the router does not know are not an error: the sender may add them, the
+    // router strips them when forwarding.
+    const auto* known = router_extension(router, kind, e.uri);
+    if (known != nullptr)
+      mapping.header_extensions.push_back({e.id, known->preferred_id, e.uri});
+  }
+  return {};
+}
+
+std::string check_encodings(const rtp_parameters& params, producer_mapping& mapping) {
+  const auto& encodings = params.encodings;
+  if (encodings.empty())
+    return "rtpParameters.encodings: one encoding with an ssrc is required";
+  if (encodings.size() > 1)
+    return "rtpParameters.encodings: simulcast/SVC (" + std::to_string(encodings.size()) +
+           " encodings) is not supported yet";
+  const auto& e = encodings[0];
+  const std::string field = "rtpParameters.encodings[0]";
+  if (e.ssrc == 0) {
+    if (!e.rid.empty())
+      return field + ": rid \"" + e.rid +
+             "\" without ssrc (rid-based simulcast) is not supported yet";
+    return field + ".ssrc is required";
+  }
+  if (!e.scalability_mode.empty()) {
+    // Temporal layers travel in one stream and are forwarded as they come; spatial layers
+    // would need per-consumer layer selection, which the router does not do yet.
+    auto spatial = spatial_layers_of(e.scalability_mode);
+    if (!spatial)
+      return field + ".scalabilityMode \"" + e.scalability_mode +
+             "\" is not a scalability mode";
+    if (*spatial > 1)
+      return field + ".scalabilityMode \"" + e.scalability_mode + "\": SVC with " +
+             std::to_string(*spatial) + " spatial layers is not supported yet";
+  }
+  if (e.codec_payload_type >= 0) {
+    bool found = false;
+    for (const auto& m : mapping.codecs)
+      found = found || m.client == e.codec_payload_type;
+    if (!found)
+      return field + ".codecPayloadType " + std::to_string(e.codec_payload_type) +
+             " names no media codec of rtpParameters.codecs";
+  }
+  if (e.rtx_ssrc != 0) {
+    if (mapping.rtx.empty())
+      return field + ".rtx.ssrc needs an rtx codec in rtpParameters.codecs";
+    if (e.rtx_ssrc == e.ssrc)
+      return field + ".rtx.ssrc must differ from the ssrc";
+  }
+  mapping.ssrc = e.ssrc;
+  mapping.rtx_ssrc = e.rtx_ssrc;
+  return {};
+}
+
+// The media kind of a consumable (all its codecs share it).
+std::optional<media_kind> kind_of(const rtp_parameters& params) {
+  for (const auto& c : params.codecs) {
+    if (of_kind(c.mime_type, media_kind::audio))
+      return media_kind::audio;
+    if (of_kind(c.mime_type, media_kind::video))
+      return media_kind::video;
+  }
+  return std::nullopt;
+}
+
+// The first media codec of `consumable` that `caps` can receive, with the caps codec it
+// matched; nullptr when none.
+const codec_parameters* first_consumable_codec(const rtp_parameters& consumable,
+                                               const rtp_capabilities& caps,
+                                               const codec_capability** caps_codec) {
+  for (const auto& c : consumable.codecs) {
+    if (is_rtx(c.mime_type))
+      continue;
+    for (const auto& cap : caps.codecs) {
+      if (!is_rtx(cap.mime_type) && codecs_match(view_of(c), view_of(cap))) {
+        if (caps_codec != nullptr)
+          *caps_codec = &cap;
+        return &c;
+      }
+    }
+  }
+  return nullptr;
+}
+
+bool has_feedback(const std::vector<rtcp_feedback>& list, const rtcp_feedback& fb) {
+  for (const auto& f : list)
+    if (f == fb)
+      return true;
+  return false;
+}
+
+void drop_feedback(std::vector<rtcp_feedback>& list, std::string_view type) {
+  std::erase_if(list, [&](const rtcp_feedback& f) { return f.type == type; });
+}
+
+} // namespace
+
+result<producer_mapping> map_producer(const rtp_capabilities& router, media_kind kind,
+                                      const rtp_parameters& params) {
+  producer_mapping mapping;
+  mapping.kind = kind;
+  if (auto err = check_codecs(router, kind, params, mapping); !err.empty())
+    return failure{std::move(err)};
+  if (auto err = check_header_extensions(router, kind, params, mapping); !err.empty())
+    return failure{std::move(err)};
+  if (auto err = check_encodings(params, mapping); !err.empty())
+    return failure{std::move(err)};
+  mapping.cname = params.rtcp.cname;
+  return mapping;
+}
+
+rtp_parameters consumable_parameters(const rtp_capabilities& router,
+                                     const rtp_parameters& producer,
+                                     const producer_mapping& mapping) {
+  rtp_parameters out;
+  for (const auto& entry : mapping.codecs) {
+    // Two producer codecs may map to one router codec (e.g. two H264 levels of one
+    // profile): the router forwards it once.
+    bool seen = false;
+    for (const auto& c : out.codecs)
+      seen = seen || c.payload_type == entry.router;
+    const auto* cap = router_codec_with_pt(router, entry.router);
+    const codec_parameters* source = nullptr;
+    for (const auto& c : producer.codecs)
+      if (c.payload_type == entry.client && !is_rtx(c.mime_type))
+        source = &c;
+    if (seen || cap == nullptr || source == nullptr)
+      continue;
+    codec_parameters codec;
+    codec.mime_type = cap->mime_type;
+    codec.payload_type = entry.router;
+    codec.clock_rate = cap->clock_rate;
+    codec.channels = cap->kind == media_kind::audio ? cap->channels : 0;
+    // The producer's parameters describe the stream actually sent (its level, stereo,
+    // useinbandfec, ...); consumers need those, not the router's.
+    codec.parameters = source->parameters;
+    codec.rtcp_feedback = cap->rtcp_feedback;
+    out.codecs.push_back(std::move(codec));
+    // The router's rtx codec follows whether or not the producer uses rtx: the router
+    // retransmits to its consumers from its own buffer.
+    if (const auto* rtx = router_rtx_for(router, entry.router)) {
+      codec_parameters r;
+      r.mime_type = rtx->mime_type;
+      r.payload_type = static_cast<uint8_t>(rtx->preferred_payload_type);
+      r.clock_rate = rtx->clock_rate;
+      r.parameters = rtx->parameters;
+      r.rtcp_feedback = rtx->rtcp_feedback;
+      out.codecs.push_back(std::move(r));
+    }
+  }
+  // In the router's order, only extensions the producer sends (the router forwards, it
+  // does not add extensions) and that the router may send (recvonly ones, such as rid or
+  // audio transport-cc, stay between the producer and the router).
+  for (const auto& cap : router.header_extensions) {
+    if (cap.kind != mapping.kind || (cap.direction != hdrext_direction::sendrecv &&
+                                     cap.direction != hdrext_direction::sendonly))
+      continue;
+    bool mapped = false;
+    for (const auto& e : mapping.header_extensions)
+      mapped = mapped || (e.uri == cap.uri && e.router == cap.preferred_id);
+    if (mapped)
+      out.header_extensions.push_back({cap.uri, cap.preferred_id, cap.preferred_encrypt, {}});
+  }
+  encoding_parameters encoding;
+  encoding.ssrc = mapping.ssrc;
+  out.encodings.push_back(encoding);
+  out.rtcp.cname = mapping.cname.empty() ? producer.rtcp.cname : mapping.cname;
+  out.rtcp.reduced_size = true;
+  return out;
+}
+
+bool can_consume(const rtp_parameters& consumable, const rtp_capabilities& caps) {
+  return first_consumable_codec(consumable, caps, nullptr) != nullptr;
+}
+
+result<rtp_parameters> consumer_parameters(const rtp_parameters& consumable,
+                                           const rtp_capabilities& caps,
+                                           const consumer_options& options) {
+  const codec_capability* cap = nullptr;
+  const auto* media = first_consumable_codec(consumable, caps, &cap);
+  if (media == nullptr) {
+    std::string names;
+    for (const auto& c : consumable.codecs) {
+      if (is_rtx(c.mime_type))
+        continue;
+      names += (names.empty() ? "" : ", ") + c.mime_type;
+    }
+    return failure{"rtpCapabilities: no codec of the producer (" + names +
+                   ") can be received"};
+  }
+  if (options.ssrc == 0)
+    return failure{"consumer ssrc is required"};
+  const auto kind = kind_of(consumable).value_or(media_kind::audio);
+
+  rtp_parameters out;
+  out.mid = options.mid;
+  codec_parameters codec = *media;
+  // Feedback both ends implement: the router's list reduced to what the receiver lists.
+  std::erase_if(codec.rtcp_feedback,
+                [&](const rtcp_feedback& fb) { return !has_feedback(cap->rtcp_feedback, fb); });
+  out.codecs.push_back(std::move(codec));
+
+  // rtx only when the receiver has an rtx codec bound to this very payload type (that is
+  // how mediasoup-client lists it: apt = the router's payload type).
+  const codec_parameters* rtx = nullptr;
+  for (const auto& c : consumable.codecs) {
+    if (is_rtx(c.mime_type) && apt_is(c.parameters, media->payload_type)) {
+      rtx = &c;
+      break;
+    }
+  }
+  bool with_rtx = false;
+  for (const auto& c : caps.codecs)
+    with_rtx = with_rtx || (rtx != nullptr && is_rtx(c.mime_type) &&
+                            c.clock_rate == rtx->clock_rate &&
+                            apt_is(c.parameters, media->payload_type));
+  if (with_rtx) {
+    if (options.rtx_ssrc == 0 || options.rtx_ssrc == options.ssrc)
+      return failure{"consumer rtx ssrc is required (and must differ from the ssrc) when rtx "
+                     "is negotiated"};
+    out.codecs.push_back(*rtx);
+  }
+
+  // Extensions the receiver lists with the same id for this kind, and can receive.
+  for (const auto& e : consumable.header_extensions) {
+    for (const auto& c : caps.header_extensions) {
+      if (c.kind == kind && c.uri == e.uri && c.preferred_id == e.id &&
+          c.direction != hdrext_direction::sendonly &&
+          c.direction != hdrext_direction::inactive) {
+        out.header_extensions.push_back(e);
+        break;
+      }
+    }
+  }
+
+  // Bandwidth feedback follows the extension it relies on: transport-cc feedback needs the
+  // transport-wide sequence numbers; REMB needs abs-send-time and is redundant (and
+  // confusing to the sender) next to transport-cc.
+  bool twcc = false;
+  bool abs_send_time = false;
+  for (const auto& e : out.header_extensions) {
+    twcc = twcc || e.uri == uri_transport_cc;
+    abs_send_time = abs_send_time || e.uri == uri_abs_send_time;
+  }
+  for (auto& c : out.codecs) {
+    if (!twcc)
+      drop_feedback(c.rtcp_feedback, "transport-cc");
+    if (twcc || !abs_send_time)
+      drop_feedback(c.rtcp_feedback, "goog-remb");
+  }
+
+  encoding_parameters encoding;
+  encoding.ssrc = options.ssrc;
+  if (with_rtx)
+    encoding.rtx_ssrc = options.rtx_ssrc;
+  out.encodings.push_back(encoding);
+  out.rtcp.cname = options.cname.empty() ? consumable.rtcp.cname : options.cname;
+  out.rtcp.reduced_size = consumable.rtcp.reduced_size;
+  return out;
+}
+
+} // namespace chorus::rtp

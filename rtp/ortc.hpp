@@ -1,0 +1,97 @@
+// ORTC mapping between a client's RTP parameters and the router's capabilities, following
+// the rules mediasoup uses so that the stock mediasoup-client accepts what Chorus answers:
+//
+//   producer rtpParameters (client payload types and extension ids)
+//     --map_producer--> producer_mapping (client pt -> router pt, client ext id -> router id)
+//                       + consumable parameters (the producer's stream in router space)
+//   consumable parameters + a consumer's rtpCapabilities
+//     --can_consume / consumer_parameters--> the consumer's rtpParameters
+//
+// Pure code: structs in, structs or a message naming the offending field out.
+#pragma once
+
+#include "common/result.hpp"
+#include "rtp/rtp_parameters.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace chorus::rtp {
+
+struct payload_type_map_entry {
+  uint8_t client = 0; // payload type on the producer's wire
+  uint8_t router = 0; // the router capability's preferredPayloadType
+  bool operator==(const payload_type_map_entry&) const = default;
+};
+
+struct extension_map_entry {
+  uint8_t client = 0; // id on the producer's wire
+  uint8_t router = 0; // the router capability's preferredId
+  std::string uri;
+  bool operator==(const extension_map_entry&) const = default;
+};
+
+// What the producer's rtpParameters mean in router terms.
+struct producer_mapping {
+  media_kind kind = media_kind::audio;
+  std::vector<payload_type_map_entry> codecs; // media codecs (not rtx), in the client's order
+  std::vector<payload_type_map_entry> rtx;    // rtx codecs (client rtx pt -> router rtx pt)
+  std::vector<extension_map_entry> header_extensions; // only those the router knows
+  uint32_t ssrc = 0;     // encodings[0].ssrc
+  uint32_t rtx_ssrc = 0; // encodings[0].rtx.ssrc, 0 when absent
+  std::string cname;     // rtcp.cname (may be empty)
+  bool operator==(const producer_mapping&) const = default;
+};
+
+// Validates a producer's rtpParameters against the router capabilities and maps them:
+//  - kind must be the kind of every codec; at least one media codec;
+//  - each media codec must match a router codec (matching rules below); codecs that do not
+//    match fail the whole call, naming `rtpParameters.codecs[i]`;
+//  - each rtx codec must have an `apt` naming a media codec of the same parameters; it maps
+//    to the router rtx codec whose apt is the router pt of that media codec;
+//  - header extensions the router does not know (uri + kind) are ignored (not mapped);
+//    duplicate ids fail;
+//  - exactly one encoding with an ssrc (rid-only encodings and more than one encoding,
+//    i.e. simulcast / SVC, fail with a message saying they are not supported yet); an rtx
+//    ssrc needs an rtx codec.
+// Matching (mediasoup ortc.matchCodecs): mimeType case-insensitive, clockRate, channels
+// (audio; absent means 1), and for H264 packetization-mode (absent = 0) and profile-level-id
+// profile (the level may differ), for VP9 profile-id (absent = 0).
+result<producer_mapping> map_producer(const rtp_capabilities& router, media_kind kind,
+                                      const rtp_parameters& params);
+
+// The producer's stream as the router forwards it (mediasoup's "consumable parameters"):
+// codecs with router payload types and the router codec's rtcpFeedback, parameters kept
+// from the producer; header extensions with router ids (only the mapped ones); one encoding
+// {ssrc = mapping.ssrc}; rtcp.cname from the producer.
+rtp_parameters consumable_parameters(const rtp_capabilities& router,
+                                     const rtp_parameters& producer,
+                                     const producer_mapping& mapping);
+
+// True when `caps` (a consumer's rtpCapabilities) can receive at least one media codec of
+// `consumable` (same matching as above, against the codecs of `caps`).
+bool can_consume(const rtp_parameters& consumable, const rtp_capabilities& caps);
+
+struct consumer_options {
+  uint32_t ssrc = 0;     // the consumer's own SSRC (caller picks it randomly)
+  uint32_t rtx_ssrc = 0; // used only when rtx is negotiated
+  std::string mid;       // per receive transport, unique ("0", "1", ...)
+  std::string cname;     // rtcp.cname (the producer's)
+};
+
+// The consumer's rtpParameters (mediasoup ortc.getConsumerRtpParameters + SimpleConsumer):
+//  - codecs: the first media codec of `consumable` that `caps` supports, with the router
+//    payload type, its rtcpFeedback reduced to what the caps codec lists, followed by its rtx
+//    codec when the caps have an rtx codec with apt = that payload type;
+//  - header extensions: those of `consumable` whose uri and id the caps list for the
+//    consumer's kind;
+//  - feedback "transport-cc" dropped when the transport-cc extension is not kept;
+//    "goog-remb" dropped when abs-send-time is not kept or transport-cc is kept;
+//  - one encoding {ssrc, rtx: {ssrc: rtx_ssrc} when rtx}, mid, rtcp {cname, reducedSize}.
+// Fails with a message when nothing can be consumed (no common codec).
+result<rtp_parameters> consumer_parameters(const rtp_parameters& consumable,
+                                           const rtp_capabilities& caps,
+                                           const consumer_options& options);
+
+} // namespace chorus::rtp

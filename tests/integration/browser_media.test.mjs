@@ -1,0 +1,161 @@
+// End to end media with real Chromium and the stock mediasoup-client, in a loopback-only
+// network namespace (see CMakeLists.txt): two participants each producing the fake camera
+// and microphone and consuming the other's; bandwidth estimation; producer pause/resume;
+// departure; 5 % injected loss recovered by NACK/RTX; several receivers of one producer.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { bundleMediasoupClient, chromiumAvailable, launchChromium, serveStatic } from './lib/browser.mjs';
+import { waitForNoPeers } from './lib/http.mjs';
+import { MEDIA_PAGE } from './lib/media_page.mjs';
+import { withServer } from './lib/server.mjs';
+
+const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
+
+// Polls `sample()` until `done(value)` holds; fails after `timeoutMs` with the last value.
+// The 100 ms pause is the polling interval of a bounded loop, not synchronization.
+async function until(page, what, sample, done, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let value;
+  for (;;) {
+    value = await sample();
+    if (done(value)) return value;
+    assert.ok(Date.now() < deadline, `${what}: not reached within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
+    await page.waitForTimeout(100);
+  }
+}
+
+const byKind = (rows, kind) => rows.filter((r) => r.kind === kind);
+const decodingAll = (rows, expected) =>
+  rows.length === expected &&
+  rows.every((r) => (r.kind === 'video' ? r.framesDecoded > 0 : r.packetsReceived > 0 && r.totalSamplesReceived > 0));
+// Every counter of `now` above the same consumer's counter in `before`.
+const grewFrom = (before) => (now) =>
+  now.length === before.length &&
+  now.every((r) => {
+    const b = before.find((x) => x.consumerId === r.consumerId);
+    return b && (r.kind === 'video' ? r.framesDecoded > b.framesDecoded
+      : r.packetsReceived > b.packetsReceived && r.totalSamplesReceived > b.totalSamplesReceived);
+  });
+
+async function withPages(count, serverArgs, body) {
+  const bundle = await bundleMediasoupClient();
+  const site = await serveStatic({
+    '/': { type: 'text/html', body: MEDIA_PAGE },
+    '/mediasoup-client.js': { type: 'text/javascript', body: bundle },
+  });
+  const browser = await launchChromium();
+  try {
+    await withServer(['--log-level', 'warn', ...serverArgs], async (server) => {
+      const pages = [];
+      for (let i = 0; i < count; ++i) {
+        const page = await browser.context.newPage();
+        page.on('console', (m) => { if (m.type() === 'error') process.stderr.write(`[page ${i}] ${m.text()}\n`); });
+        await page.goto(site.url + '/');
+        pages.push(page);
+      }
+      const wsUrl = (peer, room) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=${room}`;
+      await body({ server, pages, wsUrl });
+      for (const p of pages) if (!p.isClosed()) await p.close();
+      await waitForNoPeers(server);
+    });
+  } finally {
+    await browser.close();
+    await site.close();
+  }
+}
+
+test('two participants: audio and video both ways, BWE above 1 Mbps, pause/resume, departure', { timeout: 180000, skip }, async () => {
+  await withPages(2, [], async ({ pages: [alice, bob], wsUrl }) => {
+    const t0 = Date.now();
+    await alice.evaluate((u) => window.chorusJoin(u), wsUrl('alice', 'meet'));
+    await bob.evaluate((u) => window.chorusJoin(u), wsUrl('bob', 'meet'));
+    const rx = (page) => () => page.evaluate(() => window.received());
+
+    // Both sides decode the other's video and receive its audio, and it keeps growing.
+    for (const page of [alice, bob]) {
+      const first = await until(page, 'decoding', rx(page), (r) => decodingAll(r, 2), 20000);
+      await until(page, 'still growing', rx(page), grewFrom(first), 5000);
+    }
+
+    // The sender's bandwidth estimate passes 1 Mbps within 15 s (transport-cc feedback).
+    let bwe = 0;
+    for (;;) {
+      bwe = await alice.evaluate(() => window.outgoingBitrate());
+      if (bwe > 1e6) break;
+      assert.ok(Date.now() - t0 < 15000, `availableOutgoingBitrate stayed at ${bwe} bps for 15 s`);
+      await alice.waitForTimeout(200);
+    }
+    process.stderr.write(`alice availableOutgoingBitrate ${bwe} bps after ${Date.now() - t0} ms\n`);
+
+    // Pausing alice's video stops bob's frames; resuming restarts them within 2 s.
+    const bobVideo = async () => byKind(await bob.evaluate(() => window.received()), 'video')[0].framesDecoded;
+    await alice.evaluate(() => window.setProducerPaused('video', true));
+    let stalled = await bobVideo();
+    for (const deadline = Date.now() + 5000; ;) {
+      await bob.waitForTimeout(1000);
+      const now = await bobVideo();
+      if (now === stalled) break;
+      stalled = now;
+      assert.ok(Date.now() < deadline, 'bob kept decoding frames of a paused producer');
+    }
+    // participant-list-update shows alice's camera off and her microphone on.
+    const aliceEntry = () => bob.evaluate(() =>
+      window.events.filter((e) => e.type === 'participant-list-update').at(-1).data.find((p) => p.id === 'alice'));
+    await until(bob, 'isVideoPaused', aliceEntry, (a) => a.isVideoPaused === true && a.isAudioMuted === false, 2000);
+    const resumedAt = Date.now();
+    await alice.evaluate(() => window.setProducerPaused('video', false));
+    await until(bob, 'frames after resume', bobVideo, (n) => n > stalled, 2000);
+    process.stderr.write(`bob decodes again ${Date.now() - resumedAt} ms after resume\n`);
+    await until(bob, 'isVideoPaused cleared', aliceEntry, (a) => a.isVideoPaused === false, 2000);
+
+    // Alice closes her page: bob hears participant-left and consumer-closed for both.
+    await alice.close();
+    const events = await until(bob, 'departure events', () => bob.evaluate(() => window.events),
+      (evs) => evs.some((e) => e.type === 'participant-left' && e.data.peerId === 'alice') &&
+        evs.filter((e) => e.type === 'consumer-closed').length >= 2, 10000);
+    assert.ok(events.every((e) => e.type !== 'page-error'), JSON.stringify(events.filter((e) => e.type === 'page-error')));
+  });
+});
+
+test('5 % injected loss: frames keep being decoded, NACK and retransmission counters grow', { timeout: 180000, skip }, async () => {
+  await withPages(2, ['--drop-rtp-percent', '5'], async ({ pages: [alice, bob], wsUrl }) => {
+    await alice.evaluate((u) => window.chorusJoin(u), wsUrl('alice', 'lossy'));
+    await bob.evaluate((u) => window.chorusJoin(u), wsUrl('bob', 'lossy'));
+    const rx = () => bob.evaluate(() => window.received());
+    const first = await until(bob, 'decoding', rx, (r) => decodingAll(r, 2), 20000);
+    await until(bob, 'still growing', rx, grewFrom(first), 5000);
+    // Server side: alice's video producer asked for retransmissions, bob's consumer of it
+    // retransmitted.
+    const producerId = await alice.evaluate(() => window.producers.get('video').id);
+    const consumerId = byKind(first, 'video')[0].consumerId;
+    const stats = await until(bob, 'NACK/RTX counters', async () => {
+      const p = await alice.evaluate((id) => window.chorusRequest('get-producer-stats', { producerId: id }), producerId);
+      const c = await bob.evaluate((id) => window.chorusRequest('get-consumer-stats', { consumerId: id }), consumerId);
+      return { producer: p.data[0], consumer: c.data[0] };
+    }, (s) => s.producer.nackCount > 0 && s.producer.packetsRetransmitted > 0 &&
+      s.consumer.nackCount > 0 && s.consumer.packetsRetransmitted > 0, 20000);
+    process.stderr.write(`loss stats: producer nacks ${stats.producer.nackCount} (${stats.producer.nackPacketCount} seqs), ` +
+      `retransmitted in ${stats.producer.packetsRetransmitted}; consumer nacks ${stats.consumer.nackCount}, ` +
+      `retransmitted out ${stats.consumer.packetsRetransmitted}, lost ${stats.producer.packetsLost}\n`);
+    const later = await until(bob, 'still decoding under loss', rx, grewFrom(await rx()), 5000);
+    assert.ok(byKind(later, 'video')[0].framesDecoded > byKind(first, 'video')[0].framesDecoded);
+  });
+});
+
+test('several receivers of one producer all decode', { timeout: 180000, skip }, async () => {
+  await withPages(4, [], async ({ pages: [teacher, ...students], wsUrl }) => {
+    await teacher.evaluate((u) => window.chorusJoin(u), wsUrl('teacher', 'class'));
+    for (const [i, s] of students.entries())
+      await s.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl(`student${i}`, 'class'));
+    for (const s of students) {
+      const rx = () => s.evaluate(() => window.received());
+      const first = await until(s, 'student decoding', rx, (r) => decodingAll(r, 2), 20000);
+      await until(s, 'student still growing', rx, grewFrom(first), 5000);
+    }
+    const producerId = await teacher.evaluate(() => window.producers.get('video').id);
+    const p = await teacher.evaluate((id) => window.chorusRequest('get-producer-stats', { producerId: id }), producerId);
+    assert.equal(p.data[0].consumers, students.length);
+  });
+});

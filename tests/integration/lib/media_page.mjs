@@ -1,0 +1,148 @@
+// A test page for end-to-end media: the stock mediasoup-client over Chorus's plain JSON
+// dialect (seed 001 names, requestIds). window.chorusJoin() joins a room, optionally
+// produces the fake camera and microphone, and consumes every producer of the other
+// peers (existing ones and new-producer events). Helpers expose what the tests assert:
+// decoded frames and audio samples per consumer, the sender's bandwidth estimate, the
+// events received, and producer pause / resume.
+
+export const MEDIA_PAGE = `<!doctype html><meta charset="utf-8"><title>media</title>
+<script src="/mediasoup-client.js"></script>
+<script>
+window.events = [];
+window.consumers = new Map(); // consumerId -> { consumer, producerId, kind }
+window.producers = new Map(); // kind -> Producer
+
+window.chorusJoin = async (wsUrl, { produce = true } = {}) => {
+  const ws = new WebSocket(wsUrl);
+  window.ws = ws;
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('ws error')); });
+  let nextId = 1;
+  const pending = new Map();
+  const handlers = [];
+  ws.onmessage = (ev) => {
+    const msg = JSON.parse(ev.data);
+    if (msg.requestId !== undefined && pending.has(msg.requestId)) {
+      const resolve = pending.get(msg.requestId);
+      pending.delete(msg.requestId);
+      resolve(msg);
+      return;
+    }
+    window.events.push(msg);
+    for (const h of handlers) h(msg);
+  };
+  const request = (type, data) => new Promise((resolve) => {
+    const requestId = nextId++;
+    pending.set(requestId, resolve);
+    ws.send(JSON.stringify({ type, data, requestId }));
+  });
+  const expect = async (type, data, replyType) => {
+    const r = await request(type, data);
+    if (r.type !== replyType) throw new Error(type + ': ' + JSON.stringify(r));
+    return r.data;
+  };
+  window.chorusRequest = request;
+  const caps = await expect('get-rtp-capabilities', {}, 'rtp-capabilities');
+  const device = new mediasoupClient.Device();
+  await device.load({ routerRtpCapabilities: caps });
+  window.device = device;
+  const joined = await expect('join-mediasoup-room', { rtpCapabilities: device.rtpCapabilities }, 'join-mediasoup-room');
+
+  const wire = (transport) => {
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      expect('connect-transport', { transportId: transport.id, dtlsParameters }, 'transport-connected')
+        .then(() => callback(), errback);
+    });
+  };
+  const recvParams = await expect('create-transport', { direction: 'recv' }, 'transport-params');
+  const recvTransport = device.createRecvTransport(recvParams);
+  wire(recvTransport);
+  window.recvTransport = recvTransport;
+
+  const consumed = new Set();
+  const consume = async (producerId) => {
+    if (consumed.has(producerId)) return;
+    consumed.add(producerId);
+    const p = await expect('consume', { producerId, transportId: recvTransport.id, rtpCapabilities: device.rtpCapabilities }, 'consumer-params');
+    const consumer = await recvTransport.consume({ id: p.id, producerId: p.producerId, kind: p.kind, rtpParameters: p.rtpParameters });
+    window.consumers.set(p.id, { consumer, producerId: p.producerId, kind: p.kind, peerId: p.peerId });
+    // Chromium decodes remote audio only while something plays it out.
+    const el = document.createElement(p.kind);
+    el.muted = p.kind === 'video';
+    el.autoplay = true;
+    el.playsInline = true;
+    el.srcObject = new MediaStream([consumer.track]);
+    el.id = 'media-' + p.id;
+    document.body.appendChild(el);
+    el.play().catch(() => {});
+    await expect('resume-consumer', { consumerId: p.id }, 'resume-consumer');
+  };
+  handlers.push((msg) => {
+    if (msg.type === 'new-producer') consume(msg.data.producerId).catch((e) => window.events.push({ type: 'page-error', data: String(e) }));
+    if (msg.type === 'consumer-closed') {
+      const c = window.consumers.get(msg.data.consumerId);
+      if (c) {
+        c.consumer.close();
+        document.getElementById('media-' + msg.data.consumerId)?.remove();
+      }
+    }
+  });
+
+  if (produce) {
+    const sendParams = await expect('create-transport', { direction: 'send' }, 'transport-params');
+    const sendTransport = device.createSendTransport(sendParams);
+    wire(sendTransport);
+    sendTransport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
+      expect('produce', { transportId: sendTransport.id, kind, rtpParameters }, 'producer-id')
+        .then((d) => callback({ id: d.id }), errback);
+    });
+    window.sendTransport = sendTransport;
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
+    window.producers.set('video', await sendTransport.produce({ track: stream.getVideoTracks()[0] }));
+    window.producers.set('audio', await sendTransport.produce({ track: stream.getAudioTracks()[0] }));
+  }
+  for (const id of joined.existingProducers) await consume(id);
+  return { producers: [...window.producers.values()].map((p) => p.id) };
+};
+
+// What each consumer has received so far (from the browser's inbound-rtp stats).
+window.received = async () => {
+  const out = [];
+  for (const [id, c] of window.consumers) {
+    const stats = await c.consumer.getStats();
+    let row = { consumerId: id, producerId: c.producerId, kind: c.kind, closed: c.consumer.closed };
+    stats.forEach((s) => {
+      if (s.type !== 'inbound-rtp') return;
+      row.packetsReceived = s.packetsReceived || 0;
+      row.packetsLost = s.packetsLost || 0;
+      row.framesDecoded = s.framesDecoded || 0;
+      row.totalSamplesReceived = s.totalSamplesReceived || 0;
+      row.nackCount = s.nackCount || 0;
+      row.frameWidth = s.frameWidth || 0;
+      row.concealedSamples = s.concealedSamples || 0;
+    });
+    out.push(row);
+  }
+  return out;
+};
+
+// The send side's bandwidth estimate: availableOutgoingBitrate of the selected pair.
+window.outgoingBitrate = async () => {
+  if (!window.sendTransport) return 0;
+  const stats = await window.sendTransport.getStats();
+  let selected;
+  stats.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) selected = s.selectedCandidatePairId; });
+  let best = 0;
+  stats.forEach((s) => {
+    if (s.type !== 'candidate-pair') return;
+    if ((selected && s.id === selected) || (!selected && s.nominated)) best = Math.max(best, s.availableOutgoingBitrate || 0);
+  });
+  return best;
+};
+
+window.setProducerPaused = async (kind, paused) => {
+  const p = window.producers.get(kind);
+  if (paused) p.pause(); else p.resume();
+  const r = await window.chorusRequest(paused ? 'pause-producer' : 'resume-producer', { producerId: p.id });
+  if (r.type === 'error') throw new Error(JSON.stringify(r.data));
+};
+</script>`;
