@@ -223,13 +223,20 @@ void handle_nack(consumer_actor* self, const nack_in& nack) {
   }
 }
 
+rtp::sender_clock as_sender_clock(const source_clock& c) {
+  rtp::sender_clock s;
+  s.ntp = c.ntp;
+  s.rtp = c.rtp_timestamp;
+  s.received_ms = c.received_ms;
+  s.valid = c.valid;
+  return s;
+}
+
 // NTP "now" on the timeline our SRs use: the producer's sender clock when known (so that
 // the audio and video of one sender stay in sync at the receiver), the wall clock before.
 uint64_t ntp_now(const consumer_state& st, int64_t now_ms) {
-  if (st.clock.valid) {
-    const int64_t elapsed_ms = now_ms - st.clock.received_ms;
-    return st.clock.ntp + uint64_t((elapsed_ms << 32) / 1000);
-  }
+  if (st.clock.valid)
+    return rtp::project_sender_clock(as_sender_clock(st.clock), now_ms, st.clock_rate).ntp;
   return rtp::ntp_from_ms(wall_ms(), rtp::ntp_unix_offset_ms);
 }
 
@@ -238,13 +245,15 @@ void send_sender_report(consumer_actor* self) {
   if (!st.stream->sent_anything() || !st.munger.started())
     return;
   const auto now = mono_ms();
-  const auto ntp = ntp_now(st, now);
+  uint64_t ntp = 0;
   uint32_t rtp_now = 0;
   if (st.clock.valid) {
-    const int64_t elapsed_ms = now - st.clock.received_ms;
-    rtp_now = st.munger.output_timestamp(st.clock.rtp_timestamp) +
-              uint32_t(elapsed_ms * int64_t(st.clock_rate) / 1000);
+    // The sender's reading now, its RTP timestamp mapped into our output space.
+    auto reading = rtp::project_sender_clock(as_sender_clock(st.clock), now, st.clock_rate);
+    ntp = reading.ntp;
+    rtp_now = st.munger.output_timestamp(reading.rtp_timestamp);
   } else if (auto ts = st.stream->last_sent_extrapolated(now)) {
+    ntp = ntp_now(st, now);
     rtp_now = *ts;
   } else {
     return;
@@ -372,6 +381,10 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
       if (r.clock.valid)
         st.clock = r.clock;
     }, [](caf::error&) { /* the producer is gone: the down message ends us */ });
+  if (!args.paused) { // created running: start at once (keyframe requested)
+    st.paused = false;
+    restart(self);
+  }
   self->delayed_send(self, report_interval, report_tick_atom::value);
   return {
     [self](const media_packets& in) { handle_media(self, in); },

@@ -14,7 +14,7 @@
 //   media_packets, source_clock, producer_state   <- producer (monitored)
 //   nack_in, keyframe_feedback, report_block_in   <- its transport
 //   protocol::consumer_request                    <- peer: pause / resume / get_stats
-// It starts paused. When its producer ends it tells its peer consumer_closed_event and
+// It starts paused (unless created with paused = false). When its producer ends it tells its peer consumer_closed_event and
 // quits. It is linked to its peer.
 #pragma once
 
@@ -32,6 +32,7 @@ struct consumer_spawn_args {
   std::string producer_id;
   rtp::media_kind kind = rtp::media_kind::audio;
   rtp::rtp_parameters parameters; // the consumer's (as sent to the client)
+  bool paused = true;             // consumers start paused unless the request says not
 };
 
 caf::actor spawn_consumer(caf::event_based_actor* peer, consumer_spawn_args args,

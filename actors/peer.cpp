@@ -270,7 +270,7 @@ caf::result<protocol::consumer_params_reply> on_consume(peer_actor* self,
           rp.deliver(make_error(error_code::cannot_consume, params.error()));
           return;
         }
-        consumer_spawn_args args{ids::uuid4(), info.producer_id, info.kind, *params};
+        consumer_spawn_args args{ids::uuid4(), info.producer_id, info.kind, *params, req.paused};
         auto id = args.id;
         auto actor =
           spawn_consumer(self, std::move(args), info.producer, tit->second.actor, st.ctx);

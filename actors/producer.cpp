@@ -63,8 +63,7 @@ struct producer_data {
   std::vector<uint16_t> to_nack; // reused
   source_clock clock;
   int64_t last_rr_ms = 0;
-  int64_t last_keyframe_request_ms = -1'000'000;
-  bool keyframe_pending = false;
+  std::optional<rtp::keyframe_throttle> keyframe_throttle;
   uint8_t fir_seq = 0;
   producer_counters counters;
   static inline const char* name = "chorus.producer";
@@ -116,18 +115,10 @@ void send_nack(producer_actor* self, const std::vector<uint16_t>& seqs) {
   send_rtcp(self, std::move(buf));
 }
 
-// PLI when the sender negotiated it, FIR otherwise; at most one per configured interval
-// (further requests inside the interval are merged into one sent when it ends).
-void request_keyframe(producer_actor* self, int64_t now) {
+// PLI when the sender negotiated it, FIR otherwise; rate-limited by the throttle (requests
+// inside its interval are merged into one sent when it ends, from the tick).
+void send_keyframe_request(producer_actor* self) {
   auto& st = self->state;
-  if (st.kind != rtp::media_kind::video || (!st.pli_enabled && !st.fir_enabled))
-    return;
-  if (now - st.last_keyframe_request_ms < int64_t(st.ctx->media.keyframe_request_interval_ms)) {
-    st.keyframe_pending = true;
-    return;
-  }
-  st.keyframe_pending = false;
-  st.last_keyframe_request_ms = now;
   if (st.pli_enabled) {
     rtp::picture_loss_indication pli{st.rtcp_ssrc, st.mapping.ssrc};
     if (auto bytes = rtp::to_bytes(pli)) {
@@ -143,6 +134,14 @@ void request_keyframe(producer_actor* self, int64_t now) {
       send_rtcp(self, std::move(*bytes));
     }
   }
+}
+
+void request_keyframe(producer_actor* self, int64_t now) {
+  auto& st = self->state;
+  if (st.kind != rtp::media_kind::video || (!st.pli_enabled && !st.fir_enabled))
+    return;
+  if (st.keyframe_throttle->request(now))
+    send_keyframe_request(self);
 }
 
 void handle_rtp(producer_actor* self, rtp_in& in) {
@@ -234,8 +233,8 @@ void on_tick(producer_actor* self) {
     if (!st.to_nack.empty())
       send_nack(self, st.to_nack);
   }
-  if (st.keyframe_pending)
-    request_keyframe(self, now);
+  if (st.keyframe_throttle->due(now))
+    send_keyframe_request(self);
   if (now - st.last_rr_ms >= receiver_report_interval_ms) {
     st.last_rr_ms = now;
     send_receiver_report(self, now);
@@ -327,6 +326,7 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
   st.ctx->counters->producers.fetch_add(1);
   init_tables(st, args.parameters);
   st.stream.emplace(st.mapping.ssrc, st.clock_rate);
+  st.keyframe_throttle.emplace(int64_t(st.ctx->media.keyframe_request_interval_ms));
   st.rtcp_ssrc = std::random_device{}() | 1u;
   st.last_rr_ms = mono_ms();
   self->set_down_handler([self](caf::down_msg& dm) {

@@ -88,4 +88,23 @@ bool is_keyframe(payload_codec codec, std::span<const uint8_t> payload) noexcept
   return false;
 }
 
+bool keyframe_throttle::request(int64_t now_ms) noexcept {
+  if (!sent_any_ || now_ms - last_sent_ms_ >= interval_ms_) {
+    sent_any_ = true;
+    last_sent_ms_ = now_ms;
+    pending_ = false;
+    return true;
+  }
+  pending_ = true;
+  return false;
+}
+
+bool keyframe_throttle::due(int64_t now_ms) noexcept {
+  if (!pending_ || now_ms - last_sent_ms_ < interval_ms_)
+    return false;
+  pending_ = false;
+  last_sent_ms_ = now_ms;
+  return true;
+}
+
 } // namespace chorus::rtp

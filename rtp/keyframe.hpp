@@ -44,4 +44,24 @@ bool is_vp9_keyframe(std::span<const uint8_t> payload) noexcept;
 bool is_h264_keyframe(std::span<const uint8_t> payload) noexcept;
 bool is_keyframe(payload_codec codec, std::span<const uint8_t> payload) noexcept;
 
+// Rate limit for keyframe requests (PLI/FIR) toward one sender: many receivers asking at
+// once (a class of 300 joining) must cost the sender one keyframe, not 300. A request is
+// sent at once when the last one is at least interval_ms old; requests inside the interval
+// are merged into one that becomes due when the interval ends.
+class keyframe_throttle {
+public:
+  explicit keyframe_throttle(int64_t interval_ms) noexcept : interval_ms_(interval_ms) {}
+  // A receiver asks at now_ms: true when a request should be sent now.
+  bool request(int64_t now_ms) noexcept;
+  // Called periodically: true when a merged request is due now.
+  bool due(int64_t now_ms) noexcept;
+  bool pending() const noexcept { return pending_; }
+
+private:
+  int64_t interval_ms_;
+  int64_t last_sent_ms_ = 0;
+  bool sent_any_ = false;
+  bool pending_ = false;
+};
+
 } // namespace chorus::rtp

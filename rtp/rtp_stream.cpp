@@ -286,4 +286,16 @@ uint8_t score_from_loss(uint8_t fraction_lost) noexcept {
   return uint8_t(std::lround(std::pow(delivered, 4) * 10.0));
 }
 
+clock_reading project_sender_clock(const sender_clock& clock, int64_t now_ms,
+                                   uint32_t clock_rate) noexcept {
+  const int64_t elapsed_ms = now_ms - clock.received_ms;
+  clock_reading r;
+  // 32.32 fixed point: elapsed ms * 2^32 / 1000, signed so that a reading before the SR
+  // arrival (never expected, but harmless) goes backwards.
+  const int64_t ntp_delta = (elapsed_ms * (int64_t(1) << 32)) / 1000;
+  r.ntp = clock.ntp + uint64_t(ntp_delta);
+  r.rtp_timestamp = clock.rtp + uint32_t(int64_t(elapsed_ms * int64_t(clock_rate)) / 1000);
+  return r;
+}
+
 } // namespace chorus::rtp

@@ -175,6 +175,17 @@ private:
   bitrate_meter bitrate_;
 };
 
+// The sender's clock carried forward to local time now_ms: the NTP and RTP timestamps
+// (in the source's timestamp space) the sender's clock reads at now_ms, given its last SR
+// arrived at clock.received_ms. A forwarder that writes SRs with these values (RTP mapped
+// into its own output space) keeps the sender's audio/video relation, i.e. lip sync.
+struct clock_reading {
+  uint64_t ntp = 0;
+  uint32_t rtp_timestamp = 0;
+};
+clock_reading project_sender_clock(const sender_clock& clock, int64_t now_ms,
+                                   uint32_t clock_rate) noexcept;
+
 // mediasoup-like score 0..10 from a fraction lost (/256): 10 at no loss, lower with loss.
 uint8_t score_from_loss(uint8_t fraction_lost) noexcept;
 

@@ -79,6 +79,18 @@ test('two participants: audio and video both ways, BWE above 1 Mbps, pause/resum
       await until(page, 'still growing', rx(page), grewFrom(first), 5000);
     }
 
+    // RTCP both ways: bob's browser has read the server's sender reports for both streams,
+    // alice's browser the server's receiver reports about hers; the server measured the
+    // round trip to bob from bob's receiver reports.
+    await until(bob, 'sender reports at bob', rx(bob), (r) => r.length === 2 && r.every((x) => x.senderReports > 0), 5000);
+    await until(alice, 'receiver reports at alice', () => alice.evaluate(() => window.producerReports()),
+      (r) => r.video && r.audio && typeof r.video.roundTripTime === 'number', 5000);
+    const bobVideoConsumer = byKind(await rx(bob)(), 'video')[0].consumerId;
+    const cstats = await until(bob, 'consumer RTT', () => bob.evaluate((id) => window.chorusRequest('get-consumer-stats', { consumerId: id }), bobVideoConsumer),
+      (r) => typeof r.data?.[0]?.roundTripTime === 'number', 5000);
+    assert.ok(cstats.data[0].roundTripTime >= 0 && cstats.data[0].roundTripTime < 1000, JSON.stringify(cstats.data[0]));
+    assert.ok(cstats.data[0].packetCount > 0 && cstats.data[0].bitrate > 0);
+
     // The sender's bandwidth estimate passes 1 Mbps within 15 s (transport-cc feedback).
     let bwe = 0;
     for (;;) {

@@ -106,6 +106,16 @@ test('produce, new-producer, consume with Device-acceptable parameters, flags, c
     await bob.c.expectError('close-producer', { producerId: pv.data.id }, 'unknown-producer');
     await alice.c.expectError('resume-consumer', { consumerId: p.id }, 'unknown-consumer');
 
+    // A consumer created running (paused: false) asks the producer for a keyframe at once;
+    // created paused (the default), it asks when resumed.
+    const before = (await alice.c.expectReply('get-producer-stats', { producerId: pv.data.id }, 'get-producer-stats')).data[0].keyframeRequests;
+    const carolEarly = await joinWithTransports(server, 'carol-early', 'm1');
+    const running = await carolEarly.c.expectReply('consume', { producerId: pv.data.id, rtpCapabilities: device.rtpCapabilities, paused: false }, 'consumer-params');
+    await carolEarly.c.expectReply('get-consumer-stats', { consumerId: running.data.id }, 'get-consumer-stats');
+    const after = (await alice.c.expectReply('get-producer-stats', { producerId: pv.data.id }, 'get-producer-stats')).data[0].keyframeRequests;
+    assert.equal(after, before + 1);
+    await carolEarly.c.close();
+
     // close-producer: bob's consumer closes (consumer-closed), bob hears producer-closed.
     await alice.c.expectReply('close-producer', { producerId: pv.data.id }, 'close-producer');
     const closed = await bob.c.nextOfType('consumer-closed', (m) => m.data.consumerId === p.id);

@@ -76,3 +76,30 @@ TEST_CASE("keyframe: detection table") {
     CHECK(is_keyframe(r.codec, r.payload) == r.keyframe);
   }
 }
+
+TEST_CASE("keyframe throttle: one request per interval, requests inside it merged") {
+  keyframe_throttle t{500};
+  struct step {
+    const char* name;
+    bool is_request; // request() or due()
+    int64_t now_ms;
+    bool sent;
+  };
+  const step steps[] = {
+    {"first request goes out at once", true, 1000, true},
+    {"a second receiver 10 ms later is merged", true, 1010, false},
+    {"and a third", true, 1200, false},
+    {"nothing due before the interval ends", false, 1499, false},
+    {"the merged request is due at the end of the interval", false, 1500, true},
+    {"only once", false, 1600, false},
+    {"a request right after the merged one waits again", true, 1700, false},
+    {"due one interval after the merged one", false, 2000, true},
+    {"a request long after goes out at once", true, 5000, true},
+    {"no pending left", false, 9000, false},
+  };
+  for (const auto& s : steps) {
+    INFO(s.name);
+    CHECK((s.is_request ? t.request(s.now_ms) : t.due(s.now_ms)) == s.sent);
+  }
+  CHECK_FALSE(t.pending());
+}

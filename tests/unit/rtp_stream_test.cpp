@@ -452,3 +452,38 @@ TEST_CASE("receive_stream and send_stream: bitrate in stats") {
   CHECK(r.stats(1000).bitrate_bps == 1'000'000);
   CHECK(s.stats(1000).bitrate_bps == 1'000'000);
 }
+
+TEST_CASE("project_sender_clock carries the SR's NTP/RTP pair forward (lip sync)") {
+  sender_clock c;
+  c.ntp = (uint64_t(3'900'000'000u) << 32) | 0x80000000u; // .5 s
+  c.rtp = 4'294'960'000u;                                  // close to the 2^32 wrap
+  c.received_ms = 10'000;
+  c.valid = true;
+  struct row {
+    const char* name;
+    int64_t now_ms;
+    uint32_t clock_rate;
+    uint64_t ntp;
+    uint32_t rtp;
+  };
+  const row rows[] = {
+    {"at arrival", 10'000, 90000, c.ntp, c.rtp},
+    {"video 1 s later crosses the 2^32 wrap", 11'000, 90000, c.ntp + (uint64_t(1) << 32),
+     uint32_t(4'294'960'000u + 90000u)},
+    {"audio 20 ms later", 10'020, 48000, c.ntp + (uint64_t(20) << 32) / 1000, c.rtp + 960},
+    {"250 ms later: a quarter second", 10'250, 90000, c.ntp + (uint64_t(1) << 30),
+     c.rtp + 22500},
+  };
+  for (const auto& r : rows) {
+    INFO(r.name);
+    auto got = project_sender_clock(c, r.now_ms, r.clock_rate);
+    CHECK(got.ntp == r.ntp);
+    CHECK(got.rtp_timestamp == r.rtp);
+  }
+  // Audio and video of one sender projected at the same instant map to the same NTP time:
+  // the receiver's sync relation is preserved.
+  sender_clock audio = c;
+  audio.rtp = 123456;
+  CHECK(project_sender_clock(audio, 10'640, 48000).ntp ==
+        project_sender_clock(c, 10'640, 90000).ntp);
+}

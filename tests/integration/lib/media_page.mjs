@@ -111,6 +111,8 @@ window.received = async () => {
     const stats = await c.consumer.getStats();
     let row = { consumerId: id, producerId: c.producerId, kind: c.kind, closed: c.consumer.closed };
     stats.forEach((s) => {
+      // From the server's sender reports.
+      if (s.type === 'remote-outbound-rtp') row.senderReports = s.reportsSent || 0;
       if (s.type !== 'inbound-rtp') return;
       row.packetsReceived = s.packetsReceived || 0;
       row.packetsLost = s.packetsLost || 0;
@@ -137,6 +139,18 @@ window.outgoingBitrate = async () => {
     if ((selected && s.id === selected) || (!selected && s.nominated)) best = Math.max(best, s.availableOutgoingBitrate || 0);
   });
   return best;
+};
+
+// What the server's receiver reports told each producer (remote-inbound-rtp).
+window.producerReports = async () => {
+  const out = {};
+  for (const [kind, p] of window.producers) {
+    const stats = await p.getStats();
+    stats.forEach((s) => {
+      if (s.type === 'remote-inbound-rtp') out[kind] = { roundTripTime: s.roundTripTime, fractionLost: s.fractionLost, packetsLost: s.packetsLost };
+    });
+  }
+  return out;
 };
 
 window.setProducerPaused = async (kind, paused) => {
