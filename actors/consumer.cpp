@@ -3,6 +3,7 @@
 #include "actors/clock.hpp"
 #include "actors/media_messages.hpp"
 #include "common/log.hpp"
+#include "common/text.hpp"
 #include "rtp/retransmission_buffer.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtp/rtp_packet.hpp"
@@ -313,10 +314,7 @@ void init(consumer_state& st, const rtp::rtp_parameters& p) {
     st.clock_rate = p.codecs[0].clock_rate;
   }
   for (size_t i = 1; i < p.codecs.size(); ++i) {
-    auto lower = p.codecs[i].mime_type;
-    for (auto& ch : lower)
-      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (lower.ends_with("/rtx")) {
+    if (text::iends_with(p.codecs[i].mime_type, "/rtx")) {
       st.rtx_payload_type = p.codecs[i].payload_type;
       st.rtx = true;
     }

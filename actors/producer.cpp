@@ -3,6 +3,7 @@
 #include "actors/clock.hpp"
 #include "actors/media_messages.hpp"
 #include "common/log.hpp"
+#include "common/text.hpp"
 #include "rtp/keyframe.hpp"
 #include "rtp/nack_generator.hpp"
 #include "rtp/rtcp_feedback.hpp"
@@ -77,9 +78,7 @@ struct producer_data {
 using producer_actor = caf::stateful_actor<producer_data>;
 
 rtp::payload_codec codec_of(const std::string& mime) {
-  auto lower = mime;
-  for (auto& c : lower)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const auto lower = text::lowercase(mime);
   if (lower == "audio/opus")
     return rtp::payload_codec::opus;
   if (lower == "video/vp8")
@@ -293,10 +292,7 @@ void init_tables(producer_data& st, const rtp::rtp_parameters& params) {
     if (c.payload_type >= 128)
       continue;
     st.codec[c.payload_type] = codec_of(c.mime_type);
-    auto lower = c.mime_type;
-    for (auto& ch : lower)
-      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (lower.ends_with("/rtx")) {
+    if (text::iends_with(c.mime_type, "/rtx")) {
       if (auto* apt = rtp::find_param(c.parameters, "apt"))
         st.rtx_apt[c.payload_type] = static_cast<int16_t>(std::atoi(apt->value.c_str()));
       continue;

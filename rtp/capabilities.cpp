@@ -3,7 +3,9 @@
 // feedback and a dynamic payload type; each video codec is followed by its rtx codec.
 #include "rtp/capabilities.hpp"
 
-#include <array>
+#include "common/text.hpp"
+#include "rtp/h264_profile.hpp"
+
 #include <charconv>
 #include <cstddef>
 #include <optional>
@@ -12,6 +14,9 @@
 namespace chorus::rtp {
 
 namespace {
+
+using text::iequals;
+using text::lowercase;
 
 // ---- the supported capabilities ------------------------------------------------------
 
@@ -88,28 +93,6 @@ std::vector<header_extension_capability> supported_header_extensions() {
   };
 }
 
-// ---- small text helpers ----------------------------------------------------------------
-
-char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i]))
-      return false;
-  return true;
-}
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out)
-    c = lower(c);
-  return out;
-}
-
 // The integer value of a parameter (numeric, or a string of digits); nullopt when the
 // parameter is absent; `bad` is set when present but not an integer.
 std::optional<long long> int_param(const codec_params& ps, std::string_view key, bool& bad) {
@@ -125,53 +108,6 @@ std::optional<long long> int_param(const codec_params& ps, std::string_view key,
     return std::nullopt;
   }
   return v;
-}
-
-// ---- H264 profile-level-id (RFC 6184 section 8.1) -------------------------------------
-// Three bytes in hex: profile_idc, profile-iop (constraint flags), level_idc. Valid when
-// profile_idc and profile-iop match a known profile pattern (ITU-T H.264 Annex A) and
-// level_idc is a level of Table A-1.
-
-struct profile_pattern {
-  uint8_t profile_idc;
-  uint8_t mask;  // bits of profile-iop that must equal `value`
-  uint8_t value;
-};
-
-constexpr std::array<profile_pattern, 9> profile_patterns{{
-  {0x42, 0x4f, 0x40}, // constrained baseline: x1xx0000
-  {0x4d, 0x8f, 0x80}, // constrained baseline: 1xxx0000
-  {0x58, 0xcf, 0xc0}, // constrained baseline: 11xx0000
-  {0x42, 0x4f, 0x00}, // baseline: x0xx0000
-  {0x58, 0xcf, 0x80}, // baseline: 10xx0000
-  {0x4d, 0xaf, 0x00}, // main: 0x0x0000
-  {0x64, 0xff, 0x00}, // high: 00000000
-  {0x64, 0xff, 0x0c}, // constrained high: 00001100
-  {0xf4, 0xff, 0x00}, // predictive high 4:4:4: 00000000
-}};
-
-constexpr std::array<uint8_t, 17> h264_levels{9,  10, 11, 12, 13, 20, 21, 22, 30,
-                                              31, 32, 40, 41, 42, 50, 51, 52};
-
-bool valid_h264_profile_level_id(std::string_view text) noexcept {
-  if (text.size() != 6)
-    return false;
-  uint32_t v = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + 6, v, 16);
-  if (ec != std::errc{} || ptr != text.data() + 6)
-    return false;
-  const auto idc = static_cast<uint8_t>(v >> 16);
-  const auto iop = static_cast<uint8_t>(v >> 8);
-  const auto level = static_cast<uint8_t>(v);
-  bool level_ok = false;
-  for (auto l : h264_levels)
-    level_ok = level_ok || l == level;
-  if (!level_ok)
-    return false;
-  for (const auto& p : profile_patterns)
-    if (p.profile_idc == idc && (iop & p.mask) == p.value)
-      return true;
-  return false;
 }
 
 // ---- matching a configured codec ---------------------------------------------------------
@@ -212,7 +148,7 @@ std::string check_h264(const codec_params& ps) {
   const auto* plid = find_param(ps, "profile-level-id");
   if (plid == nullptr)
     return "profile-level-id is required";
-  if (plid->numeric || !valid_h264_profile_level_id(plid->value))
+  if (plid->numeric || !parse_h264_profile_level_id(plid->value))
     return "profile-level-id \"" + plid->value + "\" is not a valid H264 profile-level-id";
   return {};
 }

@@ -7,7 +7,9 @@
 // header extension ids itself, so the mapping carries both directions' numbers explicitly.
 #include "rtp/ortc.hpp"
 
-#include <array>
+#include "common/text.hpp"
+#include "rtp/h264_profile.hpp"
+
 #include <charconv>
 #include <cstddef>
 #include <optional>
@@ -17,25 +19,12 @@ namespace chorus::rtp {
 
 namespace {
 
+using text::iequals;
+
 constexpr std::string_view uri_transport_cc =
   "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 constexpr std::string_view uri_abs_send_time =
   "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
-
-// ---- small text helpers ----------------------------------------------------------------
-
-char lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i]))
-      return false;
-  return true;
-}
 
 // "video" of "video/VP8"; empty when there is no slash.
 std::string_view type_of(std::string_view mime) noexcept {
@@ -78,43 +67,9 @@ std::optional<long long> int_param(const codec_params& ps, std::string_view key,
 
 // ---- H264 profile (RFC 6184 section 8.1, ITU-T H.264 Annex A) ------------------------------
 // Two H264 formats are compatible when their profile is the same; the level only bounds the
-// decoder and may differ (level-asymmetry-allowed). The profile is not simply profile_idc:
-// the constraint flags of profile-iop decide, e.g. 42e0xx is constrained baseline while
-// 4200xx is baseline, and 4de0xx is constrained baseline too. This is the table libwebrtc
-// (and mediasoup's h264-profile-level-id) use, so Chorus agrees with the browsers.
-
-enum class h264_profile : uint8_t {
-  constrained_baseline,
-  baseline,
-  main,
-  constrained_high,
-  high,
-  predictive_high_444,
-};
-
-struct h264_profile_pattern {
-  uint8_t profile_idc;
-  uint8_t mask;  // bits of profile-iop that must equal `value` ('x' bits are 0 in the mask)
-  uint8_t value;
-  h264_profile profile;
-};
-
-constexpr std::array<h264_profile_pattern, 9> h264_profile_patterns{{
-  {0x42, 0x4f, 0x40, h264_profile::constrained_baseline}, // x1xx0000
-  {0x4d, 0x8f, 0x80, h264_profile::constrained_baseline}, // 1xxx0000
-  {0x58, 0xcf, 0xc0, h264_profile::constrained_baseline}, // 11xx0000
-  {0x42, 0x4f, 0x00, h264_profile::baseline},             // x0xx0000
-  {0x58, 0xcf, 0x80, h264_profile::baseline},             // 10xx0000
-  {0x4d, 0xaf, 0x00, h264_profile::main},                 // 0x0x0000
-  {0x64, 0xff, 0x00, h264_profile::high},                 // 00000000
-  {0x64, 0xff, 0x0c, h264_profile::constrained_high},     // 00001100
-  {0xf4, 0xff, 0x00, h264_profile::predictive_high_444},  // 00000000
-}};
-
-// Levels of Table A-1 (level_idc); the same list capabilities.cpp accepts for the router,
-// so that every configured profile-level-id can match.
-constexpr std::array<uint8_t, 17> h264_levels{9,  10, 11, 12, 13, 20, 21, 22, 30,
-                                              31, 32, 40, 41, 42, 50, 51, 52};
+// decoder and may differ (level-asymmetry-allowed). rtp/h264_profile decodes the profile
+// with the same level list capabilities.cpp accepts for the router, so that every
+// configured profile-level-id can match.
 
 // The profile of a codec's profile-level-id; nullopt when it is not a valid one. Absent
 // means constrained baseline (what libwebrtc assumes, level 3.1), not RFC 6184's baseline
@@ -124,24 +79,8 @@ std::optional<h264_profile> h264_profile_of(const codec_params& ps) {
   const auto* p = find_param(ps, "profile-level-id");
   if (p == nullptr || p->value.empty())
     return h264_profile::constrained_baseline;
-  const std::string_view text = p->value;
-  if (text.size() != 6)
-    return std::nullopt;
-  uint32_t v = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v, 16);
-  if (ec != std::errc{} || ptr != text.data() + text.size())
-    return std::nullopt;
-  const auto idc = static_cast<uint8_t>(v >> 16);
-  const auto iop = static_cast<uint8_t>(v >> 8);
-  const auto level = static_cast<uint8_t>(v);
-  bool level_ok = false;
-  for (auto l : h264_levels)
-    level_ok = level_ok || l == level;
-  if (!level_ok)
-    return std::nullopt;
-  for (const auto& pattern : h264_profile_patterns)
-    if (pattern.profile_idc == idc && (iop & pattern.mask) == pattern.value)
-      return pattern.profile;
+  if (auto pl = parse_h264_profile_level_id(p->value))
+    return pl->profile;
   return std::nullopt;
 }
 
