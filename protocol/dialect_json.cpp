@@ -25,6 +25,7 @@ const Value* find_member(const Value& obj, std::string_view key) {
 
 decode_result failed(decode_result out, error_code code, std::string message) {
   out.ok = false;
+  out.kind = decode_kind::error;
   out.error = {code, std::move(message)};
   return out;
 }
@@ -52,10 +53,13 @@ decode_result decode_envelope(const Value& root) {
   if (data != nullptr && !data->IsObject())
     return failed(std::move(out), error_code::invalid_message, "data must be an object");
   auto parsed = parse_request(out.meta.type, data);
-  out.meta.style = parsed.style;
+  // Seed 000's alias names answer with seed 004's response objects in this dialect.
+  out.meta.style =
+    parsed.style == request_style::seed000 ? request_style::seed004 : parsed.style;
   if (!parsed.ok)
     return failed(std::move(out), parsed.error.code, std::move(parsed.error.message));
   out.ok = true;
+  out.kind = decode_kind::request;
   out.req.meta = out.meta;
   out.req.body = std::move(parsed.body);
   return out;

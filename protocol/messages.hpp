@@ -103,7 +103,11 @@ using request_body =
 
 // Which wire name a request arrived under decides the reply's shape (seed 001 names
 // reply with their own reply types, seed 004 names with seed 004's response objects).
-enum class request_style : uint8_t { seed001, seed004 };
+// seed000 marks seed 000's alias names (getRouterRtpCapabilities, createWebRtcTransport,
+// ...): the Socket.IO dialect answers them with seed 000's shapes (the capabilities and
+// the transport parameters unwrapped, `{}` for empty replies); the JSON dialect turns
+// seed000 into seed004 when it decodes, so its replies are seed 004's objects.
+enum class request_style : uint8_t { seed001, seed004, seed000 };
 
 // Everything about a request that its reply must echo.
 struct request_meta {

@@ -31,9 +31,9 @@ void write_reply(json_writer& w, request_style, const empty_reply&) {
   w.EndObject();
 }
 
-// seed 001: the capabilities themselves; seed 004: { rtpCapabilities }.
+// seed 001 and seed 000: the capabilities themselves; seed 004: { rtpCapabilities }.
 void write_reply(json_writer& w, request_style style, const rtp_capabilities_reply& r) {
-  if (style == request_style::seed001) {
+  if (style != request_style::seed004) {
     write_raw(w, r.json);
     return;
   }
@@ -50,9 +50,9 @@ void write_reply(json_writer& w, request_style, const join_room_reply& r) {
   w.EndObject();
 }
 
-// seed 001: { id, iceParameters, ... }; seed 004: { params: { id, ... } }.
+// seed 001 and seed 000: { id, iceParameters, ... }; seed 004: { params: { id, ... } }.
 void write_reply(json_writer& w, request_style style, const transport_params_reply& r) {
-  if (style == request_style::seed001) {
+  if (style != request_style::seed004) {
     write_json(w, r.params);
     return;
   }

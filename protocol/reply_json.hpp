@@ -18,8 +18,9 @@ std::string_view reply_type_name(const request_meta& meta) noexcept;
 // Whether the reply carries `data` (seed 001's transport-connected does not).
 bool reply_has_data(request_style style, const reply_body& reply) noexcept;
 
-// Writes the reply's `data` value: seed 001's reply objects or seed 004's response
-// objects, by `style`.
+// Writes the reply's `data` value: seed 001's reply objects, seed 004's response objects
+// or seed 000's (the capabilities and transport parameters unwrapped, like seed 001; an
+// empty reply as `{}`, like seed 004), by `style`.
 void write_reply_data(json_writer& w, request_style style, const reply_body& reply);
 
 std::string_view event_type_name(const event_body& ev) noexcept;

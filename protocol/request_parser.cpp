@@ -183,6 +183,7 @@ struct request_spec {
 
 constexpr auto s001 = request_style::seed001;
 constexpr auto s004 = request_style::seed004;
+constexpr auto s000 = request_style::seed000;
 constexpr auto unspecified = transport_direction::unspecified;
 
 constexpr std::array<request_spec, 23> specs{{
@@ -204,14 +205,14 @@ constexpr std::array<request_spec, 23> specs{{
   {"resume-producer", s004, parse_producer_op<producer_op::resume>},
   {"close-producer", s004, parse_producer_op<producer_op::close>},
   {"get-producer-stats", s004, parse_producer_op<producer_op::get_stats>},
-  // seed 000 names: aliases that reply in seed 004's way
-  {"getRouterRtpCapabilities", s004, parse_get_caps},
-  {"createWebRtcTransport", s004, parse_create<unspecified, true>},
-  {"connectTransport", s004, parse_connect},
-  {"create-consumer-transport", s004, parse_create<transport_direction::recv, false>},
-  {"connect-consumer-transport", s004, parse_connect},
-  {"consume-media", s004, parse_consume},
-  {"unpauseConsumer", s004, parse_consumer_op<consumer_op::resume>},
+  // seed 000 names: aliases (each dialect decides their reply shapes)
+  {"getRouterRtpCapabilities", s000, parse_get_caps},
+  {"createWebRtcTransport", s000, parse_create<unspecified, true>},
+  {"connectTransport", s000, parse_connect},
+  {"create-consumer-transport", s000, parse_create<transport_direction::recv, false>},
+  {"connect-consumer-transport", s000, parse_connect},
+  {"consume-media", s000, parse_consume},
+  {"unpauseConsumer", s000, parse_consumer_op<consumer_op::resume>},
 }};
 
 const request_spec* find_spec(std::string_view type) noexcept {

@@ -177,23 +177,24 @@ TEST_CASE("json dialect: errors") {
   struct error_case {
     const char* name;
     request_meta meta;
-    error_info error;
+    error_code code;
+    const char* message;
     std::string expected;
   };
   const error_case cases[] = {
-    {"type unknown (null request)", request_meta{}, {error_code::malformed_json, "bad"},
+    {"type unknown (null request)", request_meta{}, error_code::malformed_json, "bad",
      R"({"type":"error","data":{"message":"bad","code":"malformed-json","request":null}})"},
     {"with type and requestId", meta("create-transport", s001, "7"),
-     {error_code::invalid_field, "direction must be \"send\" or \"recv\""},
+     error_code::invalid_field, "direction must be \"send\" or \"recv\"",
      R"({"type":"error","data":{"message":"direction must be \"send\" or \"recv\"",)"
      R"("code":"invalid-field","request":"create-transport"},"requestId":7})"},
-    {"string requestId", meta("consume", s001, R"("q")"), {error_code::cannot_consume, "no"},
+    {"string requestId", meta("consume", s001, R"("q")"), error_code::cannot_consume, "no",
      R"({"type":"error","data":{"message":"no","code":"cannot-consume","request":"consume"},)"
      R"("requestId":"q"})"},
   };
   for (const auto& c : cases) {
     INFO("case: " << std::string(c.name));
-    CHECK(json().encode_error(c.meta, c.error) == c.expected);
+    CHECK(json().encode_error(c.meta, error_info{c.code, c.message}) == c.expected);
   }
 }
 

@@ -1,0 +1,953 @@
+// The Socket.IO v4 dialect (docs/protocol.md, "Socket.IO dialect"): the packet codec
+// (socketio_packet), CONNECT / DISCONNECT handling, every seed 004 event and seed 000
+// alias with the exact ack text a client receives, errors in the ack's `error` field,
+// events, and fuzzed inputs that must never crash.
+#include "protocol/dialect.hpp"
+#include "protocol/socketio_packet.hpp"
+#include "protocol_fixtures.hpp"
+
+#include <doctest/doctest.h>
+
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+using namespace chorus;
+using namespace chorus::protocol;
+using socketio::packet_type;
+
+namespace {
+
+const std::string dtls = test::wrtc_dtls_parameters;
+const std::string audio = test::wrtc_audio_rtp_parameters;
+const std::string caps = test::wrtc_device_rtp_capabilities;
+const std::string fp =
+  "E5:57:7F:36:3E:63:6A:F9:48:F9:FF:C0:BB:1A:84:C4:23:67:F3:B2:63:7E:BE:DD:11:1D:8E:99:51:"
+  "B7:1A:15";
+
+// A dialect whose client already sent CONNECT for "/".
+std::unique_ptr<dialect> connected(std::string sid = "sock-1") {
+  auto d = make_socketio_dialect(std::move(sid));
+  auto r = d->decode("0");
+  REQUIRE(r.kind == decode_kind::control);
+  return d;
+}
+
+// `2<ack>["<name>",<data>]` (data omitted when empty).
+std::string event(std::string_view ack, std::string_view name, std::string_view data = {}) {
+  std::string s = "2";
+  s += ack;
+  s += "[\"";
+  s += name;
+  s += '"';
+  if (!data.empty()) {
+    s += ',';
+    s += data;
+  }
+  s += ']';
+  return s;
+}
+
+transport_params sample_transport() {
+  transport_params tp;
+  tp.id = "t1";
+  tp.ice_parameters = {"uf", "pw", true};
+  tp.ice_candidates.push_back({"udpcandidate", 1076302079, "127.0.0.1", 40000, "udp", "host", ""});
+  tp.dtls_parameters = {net::dtls_role::auto_, {{"sha-256", fp}}};
+  return tp;
+}
+
+const std::string transport_json =
+  R"({"id":"t1","iceParameters":{"usernameFragment":"uf","password":"pw","iceLite":true},)"
+  R"("iceCandidates":[{"foundation":"udpcandidate","priority":1076302079,"address":"127.0.0.1",)"
+  R"("ip":"127.0.0.1","port":40000,"protocol":"udp","type":"host"}],"dtlsParameters":)"
+  R"({"role":"auto","fingerprints":[{"algorithm":"sha-256","value":")" + fp + R"("}]}})";
+
+consumer_params_reply sample_consumer() {
+  consumer_params_reply c;
+  c.id = "c1";
+  c.producer_id = "p1";
+  c.kind = rtp::media_kind::audio;
+  rtp::codec_parameters opus;
+  opus.mime_type = "audio/opus";
+  opus.payload_type = 100;
+  opus.clock_rate = 48000;
+  opus.channels = 2;
+  c.rtp_parameters.mid = "0";
+  c.rtp_parameters.codecs.push_back(opus);
+  rtp::encoding_parameters enc;
+  enc.ssrc = 11111111;
+  c.rtp_parameters.encodings.push_back(enc);
+  c.rtp_parameters.rtcp = {"chorus", true};
+  c.peer_id = "alice";
+  return c;
+}
+
+const std::string consumer_json =
+  R"({"id":"c1","producerId":"p1","kind":"audio","rtpParameters":{"mid":"0","codecs":)"
+  R"([{"mimeType":"audio/opus","payloadType":100,"clockRate":48000,"channels":2,)"
+  R"("parameters":{},"rtcpFeedback":[]}],"headerExtensions":[],"encodings":[{"ssrc":11111111}],)"
+  R"("rtcp":{"cname":"chorus","reducedSize":true}},"type":"simple","producerPaused":false,)"
+  R"("peerId":"alice"})";
+
+const std::string caps_json = R"({"codecs":[],"headerExtensions":[]})";
+
+} // namespace
+
+// ---- packet codec ---------------------------------------------------------------------
+
+TEST_CASE("socket.io packet: parse") {
+  struct parse_case {
+    const char* name;
+    std::string input;
+    packet_type type;
+    std::string nsp;
+    std::optional<uint64_t> ack;
+    std::string payload;
+    uint32_t attachments = 0;
+  };
+  const std::string ns128 = "/" + std::string(127, 'n');
+  const parse_case cases[] = {
+    {"CONNECT", "0", packet_type::connect, "/", {}, ""},
+    {"CONNECT with auth", R"(0{"token":1})", packet_type::connect, "/", {}, R"({"token":1})"},
+    {"CONNECT to a namespace", R"(0/admin,{"token":1})", packet_type::connect, "/admin", {},
+     R"({"token":1})"},
+    {"CONNECT to a namespace, no comma (read to the end)", "0/admin", packet_type::connect,
+     "/admin", {}, ""},
+    {"CONNECT to a namespace, empty payload", "0/admin,", packet_type::connect, "/admin", {},
+     ""},
+    {"CONNECT naming \"/\" explicitly", "0/,", packet_type::connect, "/", {}, ""},
+    {"namespace of 128 bytes", "0" + ns128 + ",", packet_type::connect, ns128, {}, ""},
+    {"DISCONNECT", "1", packet_type::disconnect, "/", {}, ""},
+    {"DISCONNECT from a namespace", "1/admin,", packet_type::disconnect, "/admin", {}, ""},
+    {"EVENT", R"(2["x",{}])", packet_type::event, "/", {}, R"(["x",{}])"},
+    {"EVENT with ack id", R"(21["x"])", packet_type::event, "/", 1, R"(["x"])"},
+    {"EVENT with ack id 0", R"(20["x"])", packet_type::event, "/", 0, R"(["x"])"},
+    {"EVENT with namespace and ack id", R"(2/admin,7["x"])", packet_type::event, "/admin", 7,
+     R"(["x"])"},
+    {"EVENT with a large ack id", R"(29007199254740991["x"])", packet_type::event, "/",
+     9007199254740991ULL, R"(["x"])"},
+    {"EVENT with the largest ack id", R"(218446744073709551615["x"])", packet_type::event, "/",
+     18446744073709551615ULL, R"(["x"])"},
+    {"ack id with leading zeros", R"(2007["x"])", packet_type::event, "/", 7, R"(["x"])"},
+    {"EVENT without payload", "2", packet_type::event, "/", {}, ""},
+    {"EVENT with only an ack id", "212", packet_type::event, "/", 12, ""},
+    {"payload with leading space", R"(2 ["x"])", packet_type::event, "/", {}, R"( ["x"])"},
+    {"ACK", "31[{}]", packet_type::ack, "/", 1, "[{}]"},
+    {"ACK with namespace", "3/admin,13[]", packet_type::ack, "/admin", 13, "[]"},
+    {"CONNECT_ERROR", R"(4{"message":"no"})", packet_type::connect_error, "/", {},
+     R"({"message":"no"})"},
+    {"BINARY_EVENT", R"(51-["x",{"_placeholder":true,"num":0}])", packet_type::binary_event,
+     "/", {}, R"(["x",{"_placeholder":true,"num":0}])", 1},
+    {"BINARY_EVENT with namespace and ack id", R"(52-/admin,3["x"])",
+     packet_type::binary_event, "/admin", 3, R"(["x"])", 2},
+    {"BINARY_EVENT with 0 attachments", R"(50-["x"])", packet_type::binary_event, "/", {},
+     R"(["x"])", 0},
+    {"BINARY_ACK", R"(61-4[{"_placeholder":true,"num":0}])", packet_type::binary_ack, "/", 4,
+     R"([{"_placeholder":true,"num":0}])", 1},
+  };
+  for (const auto& c : cases) {
+    INFO("case: " << std::string(c.name));
+    auto r = socketio::parse_packet(c.input);
+    REQUIRE_MESSAGE(r.ok, r.error);
+    CHECK(r.pkt.type == c.type);
+    CHECK(r.pkt.nsp == c.nsp);
+    CHECK(r.pkt.ack_id == c.ack);
+    CHECK(r.pkt.payload == c.payload);
+    CHECK(r.pkt.attachments == c.attachments);
+  }
+}
+
+TEST_CASE("socket.io packet: malformed headers") {
+  struct bad_case {
+    const char* name;
+    std::string input;
+    const char* fragment;
+  };
+  const bad_case cases[] = {
+    {"empty", "", "empty packet"},
+    {"type 7", "7", "unknown packet type '7'"},
+    {"type 9 with payload", R"(9["x"])", "unknown packet type '9'"},
+    {"type letter", "a", "unknown packet type 'a'"},
+    {"payload without type", R"(["x"])", "unknown packet type '['"},
+    {"Engine.IO message prefix left on", R"(42["x"])", ""}, // CONNECT_ERROR + ack 2: parses
+    {"control byte", std::string("\x01", 1), "unknown packet type '\\x01'"},
+    {"non-ASCII byte", "\xc3\xa9", "unknown packet type '\\xc3'"},
+    {"binary without attachments", R"(5["x"])", "<attachments>-"},
+    {"binary without dash", R"(51["x"])", "<attachments>-"},
+    {"binary, dash only", R"(5-["x"])", "<attachments>-"},
+    {"binary truncated after type", "5", "<attachments>-"},
+    {"binary truncated after count", "51", "<attachments>-"},
+    {"binary ack without dash", "61", "<attachments>-"},
+    {"binary with a huge count", R"(51234567890-["x"])", "attachment count too large"},
+    {"namespace of 129 bytes", "0/" + std::string(128, 'n') + ",", "namespace longer"},
+    {"namespace of 129 bytes, no comma", "2/" + std::string(128, 'n'), "namespace longer"},
+    {"ack id over 2^64-1", R"(218446744073709551616["x"])", "ack id out of range"},
+    {"ack id of 30 digits", R"(2123456789012345678901234567890["x"])", "ack id out of range"},
+  };
+  for (const auto& c : cases) {
+    INFO("case: " << std::string(c.name));
+    auto r = socketio::parse_packet(c.input);
+    if (std::string_view(c.fragment).empty()) {
+      CHECK(r.ok);
+      continue;
+    }
+    REQUIRE_FALSE(r.ok);
+    CHECK_MESSAGE(r.error.find(c.fragment) != std::string::npos, r.error);
+  }
+}
+
+TEST_CASE("socket.io packet: encode") {
+  struct encode_case {
+    const char* name;
+    std::string text;
+    std::string expected;
+  };
+  using socketio::encode_packet;
+  const encode_case cases[] = {
+    {"CONNECT answer", encode_packet(packet_type::connect, "/", {}, R"({"sid":"s"})"),
+     R"(0{"sid":"s"})"},
+    {"CONNECT answer on a namespace", encode_packet(packet_type::connect, "/a", {}, "{}"),
+     "0/a,{}"},
+    {"CONNECT_ERROR", encode_packet(packet_type::connect_error, "/admin", {}, R"({"m":1})"),
+     R"(4/admin,{"m":1})"},
+    {"DISCONNECT", encode_packet(packet_type::disconnect, "/", {}, ""), "1"},
+    {"DISCONNECT on a namespace", encode_packet(packet_type::disconnect, "/a", {}, ""), "1/a,"},
+    {"EVENT", encode_packet(packet_type::event, "/", {}, R"(["e",1])"), R"(2["e",1])"},
+    {"EVENT, empty namespace means /", encode_packet(packet_type::event, "", {}, "[]"), "2[]"},
+    {"ACK", encode_packet(packet_type::ack, "/", 5, "[{}]"), "35[{}]"},
+    {"ACK 0", encode_packet(packet_type::ack, "/", 0, "[]"), "30[]"},
+    {"ACK with the largest id",
+     encode_packet(packet_type::ack, "/", 18446744073709551615ULL, "[]"),
+     "318446744073709551615[]"},
+    {"BINARY_EVENT", encode_packet(packet_type::binary_event, "/a", 2, "[]", 3), "53-/a,2[]"},
+    {"BINARY_ACK", encode_packet(packet_type::binary_ack, "/", 9, "[]", 1), "61-9[]"},
+  };
+  for (const auto& c : cases) {
+    INFO("case: " << std::string(c.name));
+    CHECK(c.text == c.expected);
+    auto back = socketio::parse_packet(c.text);
+    CHECK(back.ok);
+  }
+}
+
+TEST_CASE("socket.io packet: encode then parse round-trips") {
+  const packet_type types[] = {packet_type::connect,       packet_type::disconnect,
+                               packet_type::event,         packet_type::ack,
+                               packet_type::connect_error, packet_type::binary_event,
+                               packet_type::binary_ack};
+  const std::string namespaces[] = {"/", "/admin", "/a/b"};
+  const std::optional<uint64_t> acks[] = {std::nullopt, 0, 42, 18446744073709551615ULL};
+  const std::string payloads[] = {"", "[]", R"(["x",{"a":[1,2]}])", R"({"sid":"s"})"};
+  for (auto t : types)
+    for (const auto& ns : namespaces)
+      for (auto ack : acks)
+        for (const auto& payload : payloads) {
+          // Without a payload, a trailing ack id cannot be told from... nothing: still fine.
+          const auto text = socketio::encode_packet(t, ns, ack, payload, 2);
+          INFO(text);
+          auto r = socketio::parse_packet(text);
+          REQUIRE(r.ok);
+          CHECK(r.pkt.type == t);
+          CHECK(r.pkt.nsp == ns);
+          CHECK(r.pkt.ack_id == ack);
+          CHECK(r.pkt.payload == payload);
+        }
+  CHECK(socketio::to_string(packet_type::binary_ack) == "BINARY_ACK");
+  CHECK(socketio::to_string(packet_type::connect) == "CONNECT");
+}
+
+TEST_CASE("socket.io packet: socket ids are 20 URL-safe characters and differ") {
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) {
+    const auto id = socketio::make_socket_id();
+    REQUIRE(id.size() == 20);
+    for (char c : id)
+      CHECK(((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+             c == '-' || c == '_'));
+    seen.insert(id);
+  }
+  CHECK(seen.size() == 100);
+}
+
+// ---- CONNECT, DISCONNECT and namespaces -------------------------------------------------
+
+TEST_CASE("socket.io dialect: CONNECT") {
+  SUBCASE("to the main namespace: answered with the socket id") {
+    auto d = make_socketio_dialect("sock-1");
+    CHECK(d->name() == "socket.io");
+    auto r = d->decode("0");
+    CHECK_FALSE(r.ok);
+    CHECK(r.kind == decode_kind::control);
+    CHECK_FALSE(r.disconnect);
+    REQUIRE(r.immediate.size() == 1);
+    CHECK(r.immediate[0] == R"(0{"sid":"sock-1"})");
+  }
+  SUBCASE("with an auth payload (ignored)") {
+    auto d = make_socketio_dialect("sock-2");
+    auto r = d->decode(R"(0{"token":"abc","channelId":"r1"})");
+    CHECK(r.kind == decode_kind::control);
+    REQUIRE(r.immediate.size() == 1);
+    CHECK(r.immediate[0] == R"(0{"sid":"sock-2"})");
+  }
+  SUBCASE("the socket id is JSON-escaped") {
+    auto d = make_socketio_dialect("a\"b");
+    CHECK(d->decode("0").immediate.at(0) == R"(0{"sid":"a\"b"})");
+  }
+  SUBCASE("an empty socket id is replaced by a random one") {
+    auto d = make_socketio_dialect("");
+    const auto answer = d->decode("0").immediate.at(0);
+    CHECK(answer.size() == std::string(R"(0{"sid":""})").size() + 20);
+  }
+  SUBCASE("CONNECT twice is answered twice with the same id") {
+    auto d = connected("sock-3");
+    auto r = d->decode("0");
+    CHECK(r.kind == decode_kind::control);
+    CHECK(r.immediate.at(0) == R"(0{"sid":"sock-3"})");
+  }
+  SUBCASE("to another namespace: CONNECT_ERROR Invalid namespace") {
+    struct ns_case {
+      const char* input;
+      const char* expected;
+    };
+    const ns_case cases[] = {
+      {R"(0/admin,{"token":1})", R"(4/admin,{"message":"Invalid namespace"})"},
+      {"0/admin,", R"(4/admin,{"message":"Invalid namespace"})"},
+      {"0/admin", R"(4/admin,{"message":"Invalid namespace"})"},
+      {"0/a/b?x=1,", R"(4/a/b?x=1,{"message":"Invalid namespace"})"},
+    };
+    for (const auto& c : cases) {
+      INFO(c.input);
+      auto d = make_socketio_dialect("s");
+      auto r = d->decode(c.input);
+      CHECK(r.kind == decode_kind::control);
+      REQUIRE(r.immediate.size() == 1);
+      CHECK(r.immediate[0] == c.expected);
+      // Not connected to "/" by that: events are still dropped.
+      CHECK(d->decode(event("1", "get-rtp-capabilities")).kind == decode_kind::dropped);
+    }
+  }
+  SUBCASE("an invalid auth payload: dropped, answered with CONNECT_ERROR") {
+    const char* inputs[] = {"0{", "0[1]", R"(0"token")", "0 1", "0{}x"};
+    for (const char* input : inputs) {
+      INFO(input);
+      auto d = make_socketio_dialect("s");
+      auto r = d->decode(input);
+      CHECK(r.kind == decode_kind::dropped);
+      CHECK(r.error.code == error_code::malformed_json);
+      REQUIRE(r.immediate.size() == 1);
+      CHECK(r.immediate[0] == R"(4{"message":"Invalid payload"})");
+      CHECK(d->decode(event("1", "get-rtp-capabilities")).kind == decode_kind::dropped);
+    }
+  }
+}
+
+TEST_CASE("socket.io dialect: events before CONNECT are dropped") {
+  auto d = make_socketio_dialect("s");
+  auto r = d->decode(event("1", "get-rtp-capabilities", R"({"roomId":"r"})"));
+  CHECK_FALSE(r.ok);
+  CHECK(r.kind == decode_kind::dropped);
+  CHECK(r.error.code == error_code::invalid_message);
+  CHECK(r.error.message == "EVENT before CONNECT");
+  CHECK_FALSE(r.meta.has_request_id);
+  CHECK(d->encode_error(r.meta, r.error).empty());
+  CHECK(d->decode("0").kind == decode_kind::control);
+  CHECK(d->decode(event("1", "get-rtp-capabilities", R"({"roomId":"r"})")).ok);
+}
+
+TEST_CASE("socket.io dialect: DISCONNECT") {
+  SUBCASE("from the main namespace ends the session") {
+    auto d = connected();
+    auto r = d->decode("1");
+    CHECK_FALSE(r.ok);
+    CHECK(r.kind == decode_kind::control);
+    CHECK(r.disconnect);
+    CHECK(r.immediate.empty());
+    // Later events count as sent before CONNECT.
+    CHECK(d->decode(event("1", "get-rtp-capabilities")).kind == decode_kind::dropped);
+  }
+  SUBCASE("explicit \"/\"") {
+    auto d = connected();
+    CHECK(d->decode("1/,").disconnect);
+  }
+  SUBCASE("from another namespace is dropped") {
+    auto d = connected();
+    auto r = d->decode("1/admin,");
+    CHECK(r.kind == decode_kind::dropped);
+    CHECK_FALSE(r.disconnect);
+    CHECK(d->decode(event("1", "get-rtp-capabilities")).ok);
+  }
+  SUBCASE("the server's DISCONNECT packet") {
+    CHECK(make_socketio_dialect("s")->encode_disconnect() == "1");
+    CHECK(make_json_dialect()->encode_disconnect().empty());
+  }
+}
+
+// ---- seed 004 events ----------------------------------------------------------------------
+
+TEST_CASE("socket.io dialect: seed 004 events decode to typed requests") {
+  auto d = connected();
+  SUBCASE("get-rtp-capabilities") {
+    auto r = d->decode(R"(21["get-rtp-capabilities",{"roomId":"r"}])");
+    REQUIRE_MESSAGE(r.ok, r.error.message);
+    CHECK(r.kind == decode_kind::request);
+    CHECK(r.req.meta.type == "get-rtp-capabilities");
+    CHECK(r.req.meta.has_request_id);
+    CHECK(r.req.meta.request_id == "1");
+    CHECK(r.req.meta.style == request_style::seed004);
+    CHECK(std::get<get_rtp_capabilities_request>(r.req.body).room_id == "r");
+  }
+  SUBCASE("join-mediasoup-room") {
+    auto r = d->decode(event("2", "join-mediasoup-room",
+                             R"({"roomId":"r","rtpCapabilities":)" + caps + "}"));
+    REQUIRE_MESSAGE(r.ok, r.error.message);
+    const auto& j = std::get<join_room_request>(r.req.body);
+    CHECK(j.room_id == "r");
+    CHECK(j.has_rtp_capabilities);
+    CHECK_FALSE(j.rtp_capabilities.codecs.empty());
+    CHECK(r.req.meta.style == request_style::seed004);
+  }
+  SUBCASE("create-webrtc-transport") {
+    auto r = d->decode(event("3", "create-webrtc-transport",
+                             R"({"roomId":"r","direction":"recv"})"));
+    REQUIRE_MESSAGE(r.ok, r.error.message);
+    const auto& c = std::get<create_transport_request>(r.req.body);
+    CHECK(c.room_id == "r");
+    CHECK(c.direction == transport_direction::recv);
+  }
+  SUBCASE("connect-transport") {
+    auto r = d->decode(event("4", "connect-transport",
+                             R"({"roomId":"r","transportId":"t1","dtlsParameters":)" + dtls +
+                               "}"));
+    REQUIRE_MESSAGE(r.ok, r.error.message);
+    const auto& c = std::get<connect_transport_request>(r.req.body);
+    CHECK(c.transport_id == "t1");
+    CHECK(c.dtls_parameters.role == net::dtls_role::client);
+    CHECK(c.dtls_parameters.fingerprints.size() == 1);
+  }
+  SUBCASE("produce") {
+    auto r = d->decode(event("5", "produce",
+                             R"({"roomId":"r","transportId":"t1","kind":"audio",)"
+                             R"("rtpParameters":)" + audio + "}"));
+    REQUIRE_MESSAGE(r.ok, r.error.message);
+    const auto& p = std::get<produce_request>(r.req.body);
+    CHECK(p.transport_id == "t1");
+    CHECK(p.kind == rtp::media_kind::audio);
+    CHECK(p.rtp_parameters.codecs.at(0).payload_type == 111);
+    CHECK(r.req.meta.style == request_style::seed004);
+  }
+  SUBCASE("consume") {
+    auto r = d->decode(event("6", "consume",
+                             R"({"roomId":"r","producerId":"p1","rtpCapabilities":)" + caps +
+                               "}"));
+    REQUIRE_MESSAGE(r.ok, r.error.message);
+    const auto& c = std::get<consume_request>(r.req.body);
+    CHECK(c.producer_id == "p1");
+    CHECK(c.paused);
+  }
+  SUBCASE("resume-consumer without a callback still executes") {
+    auto r = d->decode(event("", "resume-consumer", R"({"roomId":"r","consumerId":"c1"})"));
+    REQUIRE_MESSAGE(r.ok, r.error.message);
+    CHECK_FALSE(r.req.meta.has_request_id);
+    const auto& c = std::get<consumer_request>(r.req.body);
+    CHECK(c.op == consumer_op::resume);
+    CHECK(c.consumer_id == "c1");
+    // ... but its reply and any error are not sent.
+    CHECK(d->encode_reply(r.req.meta, empty_reply{}).empty());
+    CHECK(d->encode_error(r.req.meta, {error_code::unknown_consumer, "no"}).empty());
+  }
+  SUBCASE("Chorus's additions") {
+    struct add_case {
+      const char* name;
+      std::string data;
+    };
+    const add_case cases[] = {
+      {"restart-ice", R"({"transportId":"t1"})"},
+      {"get-transport-stats", R"({"transportId":"t1"})"},
+      {"pause-consumer", R"({"consumerId":"c1"})"},
+      {"get-consumer-stats", R"({"consumerId":"c1"})"},
+      {"pause-producer", R"({"producerId":"p1"})"},
+      {"resume-producer", R"({"producerId":"p1"})"},
+      {"close-producer", R"({"producerId":"p1"})"},
+      {"get-producer-stats", R"({"producerId":"p1"})"},
+      {"create-transport", R"({"direction":"send"})"},
+    };
+    for (const auto& c : cases) {
+      INFO(c.name);
+      auto r = d->decode(event("9", c.name, c.data));
+      CHECK_MESSAGE(r.ok, r.error.message);
+      CHECK(r.req.meta.style == request_style::seed004);
+    }
+  }
+  SUBCASE("null data counts as none, extra arguments are ignored") {
+    auto r = d->decode(R"(27["get-rtp-capabilities",null])");
+    REQUIRE(r.ok);
+    auto extra = d->decode(R"(28["get-rtp-capabilities",{"roomId":"r"},"x",1])");
+    REQUIRE(extra.ok);
+    CHECK(std::get<get_rtp_capabilities_request>(extra.req.body).room_id == "r");
+  }
+}
+
+TEST_CASE("socket.io dialect: seed 004 replies are acks with seed 004's objects") {
+  auto d = connected();
+  struct reply_case {
+    const char* name;
+    std::string input;
+    reply_body reply;
+    std::string expected;
+  };
+  const reply_case cases[] = {
+    {"get-rtp-capabilities", R"(20["get-rtp-capabilities",{"roomId":"r"}])",
+     rtp_capabilities_reply{caps_json}, R"(30[{"rtpCapabilities":)" + caps_json + "}]"},
+    {"join-mediasoup-room", event("1", "join-mediasoup-room", R"({"roomId":"r"})"),
+     join_room_reply{"r", "sock-1", {"p1", "p2"}},
+     R"(31[{"existingProducers":["p1","p2"]}])"},
+    {"join-mediasoup-room, empty room", event("11", "join-mediasoup-room", R"({"roomId":"r"})"),
+     join_room_reply{"r", "sock-1", {}}, R"(311[{"existingProducers":[]}])"},
+    {"create-webrtc-transport", event("2", "create-webrtc-transport",
+                                      R"({"roomId":"r","direction":"send"})"),
+     transport_params_reply{sample_transport()}, R"(32[{"params":)" + transport_json + "}]"},
+    {"connect-transport",
+     event("3", "connect-transport", R"({"transportId":"t1","dtlsParameters":)" + dtls + "}"),
+     empty_reply{}, "33[{}]"},
+    {"produce",
+     event("4", "produce", R"({"transportId":"t1","kind":"audio","rtpParameters":)" + audio +
+                             "}"),
+     producer_id_reply{"p9"}, R"(34[{"id":"p9"}])"},
+    {"consume",
+     event("5", "consume", R"({"producerId":"p1","rtpCapabilities":)" + caps + "}"),
+     sample_consumer(), "35[" + consumer_json + "]"},
+    {"resume-consumer with a callback", event("6", "resume-consumer", R"({"consumerId":"c1"})"),
+     empty_reply{}, "36[{}]"},
+    {"restart-ice", event("7", "restart-ice", R"({"transportId":"t1"})"),
+     restart_ice_reply{{"uf2", "pw2", true}},
+     R"(37[{"iceParameters":{"usernameFragment":"uf2","password":"pw2","iceLite":true}}])"},
+    {"get-transport-stats", event("8", "get-transport-stats", R"({"transportId":"t1"})"),
+     stats_reply{R"([{"type":"webrtc-transport"}])"}, R"(38[[{"type":"webrtc-transport"}]])"},
+    {"close-producer", event("9", "close-producer", R"({"producerId":"p1"})"), empty_reply{},
+     "39[{}]"},
+    {"create-transport (seed 001 name, seed 004 shape)",
+     event("10", "create-transport", R"({"direction":"send"})"),
+     transport_params_reply{sample_transport()}, R"(310[{"params":)" + transport_json + "}]"},
+    {"large ack id", event("18446744073709551615", "get-rtp-capabilities"),
+     rtp_capabilities_reply{"{}"}, R"(318446744073709551615[{"rtpCapabilities":{}}])"},
+    {"ack id with leading zeros is answered in its canonical form",
+     event("007", "get-rtp-capabilities"), rtp_capabilities_reply{"{}"},
+     R"(37[{"rtpCapabilities":{}}])"},
+  };
+  for (const auto& c : cases) {
+    INFO("case: " << std::string(c.name));
+    auto r = d->decode(c.input);
+    REQUIRE_MESSAGE(r.ok, r.error.message);
+    CHECK(d->encode_reply(r.req.meta, c.reply) == c.expected);
+  }
+}
+
+// ---- seed 000 aliases ---------------------------------------------------------------------
+
+TEST_CASE("socket.io dialect: seed 000 aliases") {
+  auto d = connected();
+  struct alias_case {
+    const char* name;
+    std::string input;
+    reply_body reply;
+    std::string expected;
+  };
+  const alias_case cases[] = {
+    {"getRouterRtpCapabilities without data: the capabilities themselves",
+     R"(20["getRouterRtpCapabilities"])", rtp_capabilities_reply{caps_json},
+     "30[" + caps_json + "]"},
+    {"createWebRtcTransport: the parameters unwrapped",
+     event("1", "createWebRtcTransport", R"({"direction":"send"})"),
+     transport_params_reply{sample_transport()}, "31[" + transport_json + "]"},
+    {"connectTransport", event("2", "connectTransport", R"({"dtlsParameters":)" + dtls + "}"),
+     empty_reply{}, "32[{}]"},
+    {"create-consumer-transport", event("3", "create-consumer-transport"),
+     transport_params_reply{sample_transport()}, "33[" + transport_json + "]"},
+    {"connect-consumer-transport",
+     event("4", "connect-consumer-transport",
+           R"({"transportId":"t2","dtlsParameters":)" + dtls + "}"),
+     empty_reply{}, "34[{}]"},
+    {"consume-media", event("5", "consume-media", R"({"rtpCapabilities":)" + caps + "}"),
+     sample_consumer(), "35[" + consumer_json + "]"},
+    {"unpauseConsumer", event("6", "unpauseConsumer", R"({"consumerId":"c1"})"), empty_reply{},
+     "36[{}]"},
+    {"produce (same name in seed 000)",
+     event("7", "produce", R"({"kind":"audio","rtpParameters":)" + audio + "}"),
+     producer_id_reply{"p1"}, R"(37[{"id":"p1"}])"},
+  };
+  for (const auto& c : cases) {
+    INFO("case: " << std::string(c.name));
+    auto r = d->decode(c.input);
+    REQUIRE_MESSAGE(r.ok, r.error.message);
+    CHECK(d->encode_reply(r.req.meta, c.reply) == c.expected);
+  }
+
+  SUBCASE("typed requests and style") {
+    auto caps_req = d->decode(R"(20["getRouterRtpCapabilities"])");
+    CHECK(caps_req.req.meta.style == request_style::seed000);
+    CHECK(std::holds_alternative<get_rtp_capabilities_request>(caps_req.req.body));
+
+    auto create = d->decode(event("1", "createWebRtcTransport", R"({"direction":"send"})"));
+    CHECK(create.req.meta.style == request_style::seed000);
+    CHECK(std::get<create_transport_request>(create.req.body).direction ==
+          transport_direction::send);
+
+    auto consumer_transport =
+      d->decode(event("2", "create-consumer-transport", R"({"direction":"send"})"));
+    REQUIRE(consumer_transport.ok);
+    CHECK(std::get<create_transport_request>(consumer_transport.req.body).direction ==
+          transport_direction::recv);
+
+    auto connect = d->decode(event("3", "connect-consumer-transport",
+                                   R"({"transportId":"t2","dtlsParameters":)" + dtls + "}"));
+    CHECK(std::get<connect_transport_request>(connect.req.body).transport_id == "t2");
+
+    auto consume = d->decode(event("4", "consume-media", R"({"rtpCapabilities":)" + caps + "}"));
+    CHECK(std::get<consume_request>(consume.req.body).producer_id.empty());
+
+    auto unpause = d->decode(event("5", "unpauseConsumer", R"({"consumerId":"c1"})"));
+    const auto& u = std::get<consumer_request>(unpause.req.body);
+    CHECK(u.op == consumer_op::resume);
+    CHECK(u.consumer_id == "c1");
+    CHECK(unpause.req.meta.style == request_style::seed000);
+
+    auto produce = d->decode(event("6", "produce", R"({"kind":"audio","rtpParameters":)" +
+                                                     audio + "}"));
+    CHECK(produce.req.meta.style == request_style::seed004);
+  }
+  SUBCASE("createWebRtcTransport requires direction") {
+    auto r = d->decode(event("8", "createWebRtcTransport", "{}"));
+    REQUIRE(r.kind == decode_kind::error);
+    CHECK(d->encode_error(r.meta, r.error) ==
+          R"(38[{"error":"direction is required","code":"missing-field"}])");
+  }
+}
+
+TEST_CASE("socket.io dialect: the JSON dialect keeps seed 004 shapes for seed 000 names") {
+  auto json = make_json_dialect();
+  auto r = json->decode(R"({"type":"createWebRtcTransport","data":{"direction":"send"}})");
+  REQUIRE(r.ok);
+  CHECK(r.kind == decode_kind::request);
+  CHECK(r.req.meta.style == request_style::seed004);
+  CHECK(json->encode_reply(r.req.meta, transport_params_reply{sample_transport()}) ==
+        R"({"type":"createWebRtcTransport","data":{"params":)" + transport_json + "}}");
+  auto bad = json->decode("[");
+  CHECK(bad.kind == decode_kind::error);
+  CHECK(bad.immediate.empty());
+  CHECK_FALSE(bad.disconnect);
+}
+
+// ---- errors ---------------------------------------------------------------------------------
+
+TEST_CASE("socket.io dialect: problems with an ack id are answered in the ack's error") {
+  struct error_case {
+    const char* name;
+    std::string input;
+    error_code code;
+    std::string expected;
+  };
+  const error_case cases[] = {
+    {"unknown event", R"(21["fly",{}])", error_code::unknown_type,
+     R"(31[{"error":"unknown request type \"fly\"","code":"unknown-type"}])"},
+    {"event names are case-sensitive", R"(22["Produce"])", error_code::unknown_type,
+     R"(32[{"error":"unknown request type \"Produce\"","code":"unknown-type"}])"},
+    {"reserved name", R"(23["connect"])", error_code::unknown_type,
+     R"(33[{"error":"unknown request type \"connect\"","code":"unknown-type"}])"},
+    {"missing field", R"(24["restart-ice",{}])", error_code::missing_field,
+     R"(34[{"error":"transportId is required","code":"missing-field"}])"},
+    {"missing data", R"(25["resume-consumer"])", error_code::missing_field,
+     R"(35[{"error":"consumerId is required","code":"missing-field"}])"},
+    {"invalid field", R"(26["create-webrtc-transport",{"direction":"up"}])",
+     error_code::invalid_field,
+     R"(36[{"error":"direction must be \"send\" or \"recv\"","code":"invalid-field"}])"},
+    {"nested invalid field", event("27", "produce", R"({"kind":"audio","rtpParameters":)"
+                                                    R"({"codecs":[{"payloadType":300}]}})"),
+     error_code::invalid_field, ""},
+    {"data not an object", R"(28["produce",5])", error_code::invalid_message,
+     R"(38[{"error":"the event's data must be an object","code":"invalid-message"}])"},
+    {"data an array", R"(28["produce",[]])", error_code::invalid_message,
+     R"(38[{"error":"the event's data must be an object","code":"invalid-message"}])"},
+    {"event name not a string", R"(29[1,{}])", error_code::invalid_message,
+     R"(39[{"error":"the event name must be a string","code":"invalid-message"}])"},
+    {"event name null", R"(29[null])", error_code::invalid_message,
+     R"(39[{"error":"the event name must be a string","code":"invalid-message"}])"},
+    {"empty array", "210[]", error_code::invalid_message,
+     R"(310[{"error":"the event name is required","code":"invalid-message"}])"},
+    {"payload an object", R"(211{"a":1})", error_code::malformed_json,
+     R"(311[{"error":"the event must be a JSON array","code":"malformed-json"}])"},
+    {"payload a string", R"(212"x")", error_code::malformed_json,
+     R"(312[{"error":"the event must be a JSON array","code":"malformed-json"}])"},
+    {"bad JSON", R"(213["x",)", error_code::malformed_json, ""},
+    {"no payload", "214", error_code::malformed_json, ""},
+    {"dash after the ack id", R"(21-["x"])", error_code::malformed_json, ""},
+    {"invalid UTF-8", "215[\"get-rtp-capabilities\",{\"roomId\":\"\xff\"}]",
+     error_code::malformed_json, ""},
+    {"too deep", "216" + std::string(40, '[') + std::string(40, ']'),
+     error_code::malformed_json, ""},
+    {"binary event with ack id", R"(51-217["produce",{"_placeholder":true,"num":0}])",
+     error_code::unsupported,
+     R"(3217[{"error":"binary packets are not supported","code":"unsupported"}])"},
+  };
+  for (const auto& c : cases) {
+    INFO("case: " << std::string(c.name));
+    auto d = connected();
+    auto r = d->decode(c.input);
+    CHECK_FALSE(r.ok);
+    CHECK(r.kind == decode_kind::error);
+    CHECK(r.meta.has_request_id);
+    CHECK(r.immediate.empty());
+    CHECK(to_string(r.error.code) == to_string(c.code));
+    const auto text = d->encode_error(r.meta, r.error);
+    if (!c.expected.empty()) {
+      CHECK(text == c.expected);
+    } else {
+      CHECK(text.rfind("3" + r.meta.request_id + R"([{"error":")", 0) == 0);
+      CHECK(text.find(R"(","code":")" + std::string(to_string(c.code)) + R"("}])") !=
+            std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("socket.io dialect: validation messages are the JSON dialect's") {
+  auto json = make_json_dialect();
+  auto sio = connected();
+  const std::pair<const char*, std::string> requests[] = {
+    {"produce", R"({"kind":"audio","rtpParameters":{"codecs":[{"payloadType":300}]}})"},
+    {"produce", R"({"kind":"data","rtpParameters":{}})"},
+    {"consume", R"({"rtpCapabilities":{"codecs":"x"}})"},
+    {"connect-transport", R"({"dtlsParameters":{"fingerprints":[]}})"},
+    {"connect-transport", R"({"transportId":"","dtlsParameters":{}})"},
+    {"join-mediasoup-room", R"({"roomId":"a\u0001b"})"},
+    {"join-mediasoup-room", R"({"name":7})"},
+    {"get-rtp-capabilities", R"({"roomId":")" + std::string(129, 'r') + R"("})"},
+    {"pause-producer", R"({"producerId":")" + std::string(65, 'p') + R"("})"},
+    {"consume-media", R"({})"},
+    {"unpauseConsumer", R"({"consumerId":5})"},
+    {"produce", R"({"kind":"audio","rtpParameters":{},"appData":[]})"},
+  };
+  for (const auto& [name, data] : requests) {
+    INFO(name << " " << data);
+    auto a = json->decode(R"({"type":")" + std::string(name) + R"(","data":)" + data + "}");
+    auto b = sio->decode(event("1", name, data));
+    REQUIRE_FALSE(a.ok);
+    REQUIRE_FALSE(b.ok);
+    CHECK(a.error.code == b.error.code);
+    CHECK(a.error.message == b.error.message);
+    CHECK(b.meta.type == name);
+  }
+}
+
+TEST_CASE("socket.io dialect: server-side errors go into the ack") {
+  auto d = connected();
+  auto r = d->decode(event("12", "create-webrtc-transport", R"({"direction":"send"})"));
+  REQUIRE(r.ok);
+  CHECK(d->encode_error(r.req.meta, {error_code::not_joined, "join a room first"}) ==
+        R"(312[{"error":"join a room first","code":"not-joined"}])");
+  CHECK(d->encode_error(r.req.meta, {error_code::internal, "line\n\"q\""}) ==
+        R"(312[{"error":"line\n\"q\"","code":"internal"}])");
+  // A meta without a numeric ack id (for instance one made by the JSON dialect): nothing.
+  request_meta foreign;
+  foreign.type = "produce";
+  foreign.has_request_id = true;
+  foreign.request_id = R"("abc")";
+  CHECK(d->encode_error(foreign, {error_code::internal, "x"}).empty());
+  CHECK(d->encode_reply(foreign, empty_reply{}).empty());
+  foreign.request_id = "-1";
+  CHECK(d->encode_reply(foreign, empty_reply{}).empty());
+  // A seed 001 style meta still gets a seed 004 shaped ack.
+  request_meta s001;
+  s001.type = "connect-transport";
+  s001.has_request_id = true;
+  s001.request_id = "4";
+  CHECK(d->encode_reply(s001, empty_reply{}) == "34[{}]");
+}
+
+TEST_CASE("socket.io dialect: unanswerable packets are dropped") {
+  struct drop_case {
+    const char* name;
+    std::string input;
+    error_code code;
+    const char* fragment;
+  };
+  const drop_case cases[] = {
+    {"empty", "", error_code::invalid_message, "empty packet"},
+    {"unknown type", R"(9["x"])", error_code::invalid_message, "unknown packet type '9'"},
+    {"Engine.IO ping leaked through", "2probe", error_code::malformed_json, "not valid JSON"},
+    {"unknown event without ack id", R"(2["fly",{}])", error_code::unknown_type, "fly"},
+    {"bad JSON without ack id", R"(2["x",)", error_code::malformed_json, "not valid JSON"},
+    {"event without payload or ack id", "2", error_code::malformed_json, "not valid JSON"},
+    {"missing field without ack id", R"(2["restart-ice",{}])", error_code::missing_field,
+     "transportId is required"},
+    {"event for another namespace, even with an ack id", R"(2/admin,1["get-rtp-capabilities"])",
+     error_code::invalid_message, "namespace /admin"},
+    {"ack id out of range", R"(218446744073709551616["get-rtp-capabilities"])",
+     error_code::invalid_message, "ack id out of range"},
+    {"ACK from the client", "31[{}]", error_code::invalid_message, "unexpected ACK"},
+    {"CONNECT_ERROR from the client", R"(4{"message":"x"})", error_code::invalid_message,
+     "CONNECT_ERROR"},
+    {"binary event without ack id", R"(51-["produce",{"_placeholder":true,"num":0}])",
+     error_code::unsupported, "binary packets are not supported"},
+    {"binary ack", R"(61-3[{"_placeholder":true,"num":0}])", error_code::unsupported,
+     "binary packets are not supported"},
+    {"binary event to another namespace", R"(51-/admin,3["x"])", error_code::unsupported,
+     "binary"},
+    {"malformed binary header", R"(5["x"])", error_code::invalid_message, "<attachments>-"},
+  };
+  for (const auto& c : cases) {
+    INFO("case: " << std::string(c.name));
+    auto d = connected();
+    auto r = d->decode(c.input);
+    CHECK_FALSE(r.ok);
+    CHECK(r.kind == decode_kind::dropped);
+    CHECK_FALSE(r.meta.has_request_id);
+    CHECK(r.immediate.empty());
+    CHECK_FALSE(r.disconnect);
+    CHECK(to_string(r.error.code) == to_string(c.code));
+    CHECK_MESSAGE(r.error.message.find(c.fragment) != std::string::npos, r.error.message);
+    CHECK(d->encode_error(r.meta, r.error).empty());
+    // The connection stays usable.
+    CHECK(d->decode(event("1", "get-rtp-capabilities")).ok);
+  }
+}
+
+// ---- events ---------------------------------------------------------------------------------
+
+TEST_CASE("socket.io dialect: events") {
+  struct event_case {
+    const char* name;
+    event_body event;
+    std::string expected;
+  };
+  const event_case cases[] = {
+    {"participant-list-update (an array)",
+     participant_list_update_event{{{"alice", "Alice", true, false}, {"bob", "bob", false, true}}},
+     R"(2["participant-list-update",[{"id":"alice","name":"Alice","isAudioMuted":true,)"
+     R"("isVideoPaused":false},{"id":"bob","name":"bob","isAudioMuted":false,)"
+     R"("isVideoPaused":true}]])"},
+    {"participant-list-update, empty room", participant_list_update_event{},
+     R"(2["participant-list-update",[]])"},
+    {"participant-left", participant_left_event{"bob"},
+     R"(2["participant-left",{"peerId":"bob"}])"},
+    {"new-producer", new_producer_event{"p1", "alice", rtp::media_kind::video},
+     R"(2["new-producer",{"producerId":"p1","peerId":"alice","kind":"video"}])"},
+    {"producer-closed", producer_closed_event{"p1"},
+     R"(2["producer-closed",{"producerId":"p1"}])"},
+    {"consumer-closed", consumer_closed_event{"c1", "p1"},
+     R"(2["consumer-closed",{"consumerId":"c1","producerId":"p1"}])"},
+    {"producer-paused", producer_paused_event{"p1", true},
+     R"(2["producer-paused",{"producerId":"p1"}])"},
+    {"producer-resumed", producer_paused_event{"p1", false},
+     R"(2["producer-resumed",{"producerId":"p1"}])"},
+    {"names are escaped", participant_left_event{"a\"b\\c\n"},
+     R"(2["participant-left",{"peerId":"a\"b\\c\n"}])"},
+  };
+  auto d = make_socketio_dialect("s");
+  for (const auto& c : cases) {
+    INFO("case: " << std::string(c.name));
+    const auto text = d->encode_event(c.event);
+    CHECK(text == c.expected);
+    auto back = socketio::parse_packet(text);
+    REQUIRE(back.ok);
+    CHECK(back.pkt.type == packet_type::event);
+    CHECK_FALSE(back.pkt.ack_id);
+  }
+}
+
+// ---- robustness ---------------------------------------------------------------------------
+
+namespace {
+
+// The invariants every decode result keeps, whatever the input.
+void check_invariants(dialect& d, const decode_result& r) {
+  CHECK(r.ok == (r.kind == decode_kind::request));
+  if (r.kind == decode_kind::error)
+    CHECK(r.meta.has_request_id);
+  if (r.kind == decode_kind::dropped)
+    CHECK_FALSE(r.meta.has_request_id);
+  if (r.kind == decode_kind::request || r.kind == decode_kind::error)
+    CHECK(r.immediate.empty());
+  if (r.ok)
+    (void)d.encode_reply(r.req.meta, empty_reply{});
+  else
+    (void)d.encode_error(r.meta, r.error);
+}
+
+std::vector<std::string> valid_packets() {
+  return {
+    "0",
+    R"(0{"token":"abc"})",
+    R"(0/admin,{"token":1})",
+    "1",
+    R"(21["get-rtp-capabilities",{"roomId":"r"}])",
+    event("2", "join-mediasoup-room", R"({"roomId":"r","rtpCapabilities":)" + caps + "}"),
+    event("3", "create-webrtc-transport", R"({"roomId":"r","direction":"send"})"),
+    event("4", "connect-transport", R"({"transportId":"t1","dtlsParameters":)" + dtls + "}"),
+    event("5", "produce", R"({"transportId":"t1","kind":"audio","rtpParameters":)" + audio + "}"),
+    event("6", "consume", R"({"producerId":"p1","rtpCapabilities":)" + caps + "}"),
+    event("", "resume-consumer", R"({"roomId":"r","consumerId":"c1"})"),
+    R"(20["getRouterRtpCapabilities"])",
+    event("7", "consume-media", R"({"rtpCapabilities":)" + caps + "}"),
+    R"(51-8["produce",{"_placeholder":true,"num":0}])",
+    R"(2/admin,9["x"])",
+    "31[{}]",
+  };
+}
+
+} // namespace
+
+TEST_CASE("socket.io dialect: every truncation of valid packets decodes without crashing") {
+  for (const auto& packet : valid_packets()) {
+    for (std::size_t n = 0; n <= packet.size(); ++n) {
+      auto d = connected();
+      const auto prefix = packet.substr(0, n);
+      INFO(prefix);
+      auto r = d->decode(prefix);
+      check_invariants(*d, r);
+    }
+  }
+}
+
+TEST_CASE("socket.io dialect: fuzzed packets decode without crashing") {
+  std::mt19937 rng(20240601);
+  const auto packets = valid_packets();
+  const std::string alphabet = "0123456789-/,[]{}\":\\ nulltrue\x01\xff\xc3";
+  auto d = connected();
+  int decoded = 0;
+  for (int round = 0; round < 4000; ++round) {
+    std::string text = packets[rng() % packets.size()];
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      const std::size_t at = rng() % text.size();
+      switch (rng() % 3) {
+        case 0:
+          text[at] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          text.insert(at, 1, alphabet[rng() % alphabet.size()]);
+          break;
+        default:
+          text.erase(at, 1 + rng() % 8);
+          break;
+      }
+    }
+    auto r = d->decode(text);
+    check_invariants(*d, r);
+    if (r.disconnect)
+      d->decode("0");
+    ++decoded;
+  }
+  for (int round = 0; round < 1000; ++round) {
+    std::string text(rng() % 64, '\0');
+    for (auto& c : text)
+      c = static_cast<char>(rng() % 256);
+    auto r = d->decode(text);
+    check_invariants(*d, r);
+    if (r.disconnect)
+      d->decode("0");
+    ++decoded;
+  }
+  CHECK(decoded == 5000);
+}
