@@ -79,4 +79,27 @@ net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor
   };
 }
 
+net::http_server::engineio_acceptor make_engineio_gateway(caf::actor_system& sys,
+                                                          caf::actor node,
+                                                          node_context_ptr ctx,
+                                                          engineio_dialect_factory make_dialect) {
+  return [&sys, node, ctx, make_dialect = std::move(make_dialect)](
+           const net::http_request_info& req, const std::string& sid,
+           std::shared_ptr<net::ws_connection> conn) -> std::shared_ptr<net::ws_handler> {
+    std::unique_ptr<protocol::dialect> dialect = make_dialect ? make_dialect(sid) : nullptr;
+    if (!dialect) {
+      LOG_WARN("gateway", req.remote << ": no dialect for engine.io session " << sid);
+      return nullptr; // refused: 403
+    }
+    session_params params;
+    params.peer_id = sid; // no auth query; no room until join-mediasoup-room
+    LOG_DEBUG("gateway", req.remote << ": engine.io session " << sid << " ("
+                                    << dialect->name() << " dialect)");
+    auto session = spawn_session(sys, node, ctx, std::move(conn),
+                                 std::shared_ptr<protocol::dialect>{std::move(dialect)},
+                                 std::move(params));
+    return std::make_shared<session_bridge>(std::move(session));
+  };
+}
+
 } // namespace chorus::actors

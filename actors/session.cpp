@@ -37,10 +37,17 @@ struct session_state {
 
 using session_actor = caf::stateful_actor<session_state>;
 
+// Sends a text from the dialect; an empty text means "nothing to send" (a Socket.IO
+// request without an ack id has no reply).
+void send_text(session_actor* self, std::string text) {
+  if (!text.empty())
+    self->state.conn->send(std::move(text));
+}
+
 void send_error(session_actor* self, const protocol::request_meta& meta,
                 const protocol::error_info& err) {
   self->state.ctx->counters->request_errors.fetch_add(1);
-  self->state.conn->send(self->state.dialect->encode_error(meta, err));
+  send_text(self, self->state.dialect->encode_error(meta, err));
 }
 
 void send_error(session_actor* self, const protocol::request_meta& meta, error_code code,
@@ -50,17 +57,22 @@ void send_error(session_actor* self, const protocol::request_meta& meta, error_c
 
 void send_reply(session_actor* self, const protocol::request_meta& meta,
                 protocol::reply_body reply) {
-  self->state.conn->send(self->state.dialect->encode_reply(meta, reply));
+  send_text(self, self->state.dialect->encode_reply(meta, reply));
 }
 
 template <class Event>
 void send_event(session_actor* self, const Event& ev) {
-  self->state.conn->send(self->state.dialect->encode_event(protocol::event_body{ev}));
+  send_text(self, self->state.dialect->encode_event(protocol::event_body{ev}));
 }
 
-void close_connection(session_actor* self, uint16_t code, std::string reason) {
+// `farewell`: the server ends the session, so the dialect may say so first (Socket.IO's
+// DISCONNECT packet); not when the client asked to end it.
+void close_connection(session_actor* self, uint16_t code, std::string reason,
+                      bool farewell = true) {
   if (!self->state.closed) {
     self->state.closed = true;
+    if (farewell)
+      send_text(self, self->state.dialect->encode_disconnect());
     self->state.conn->close(code, std::move(reason));
   }
   self->quit();
@@ -193,6 +205,19 @@ void handle_text(session_actor* self, std::string& text) {
   auto& st = self->state;
   st.ctx->counters->requests.fetch_add(1);
   auto decoded = st.dialect->decode(text);
+  for (auto& t : decoded.immediate) // protocol answers (Socket.IO CONNECT), first
+    send_text(self, std::move(t));
+  if (decoded.kind == protocol::decode_kind::dropped) {
+    st.ctx->counters->request_errors.fetch_add(1);
+    LOG_DEBUG("session", "peer '" << st.peer_id << "': message dropped: " << decoded.error.message);
+  }
+  if (decoded.disconnect) {
+    close_connection(self, 1000, "client disconnect", false);
+    return;
+  }
+  if (decoded.kind == protocol::decode_kind::control ||
+      decoded.kind == protocol::decode_kind::dropped)
+    return;
   if (!decoded.ok) {
     send_error(self, decoded.meta, decoded.error);
     return;

@@ -59,6 +59,23 @@ bool parse_host_port(std::string_view text, std::string& host, uint16_t& port) {
   return true;
 }
 
+// "*", or SCHEME://HOST[:PORT] as browsers send it in Origin (no path, no spaces).
+bool valid_origin(const std::string& o) {
+  if (o == "*")
+    return true;
+  auto sep = o.find("://");
+  if (sep == std::string::npos || sep == 0 || sep + 3 >= o.size() || o.size() > 512)
+    return false;
+  for (std::size_t i = 0; i < o.size(); ++i) {
+    auto c = static_cast<unsigned char>(o[i]);
+    if (c <= 0x20 || c >= 0x7f)
+      return false;
+    if (c == '/' && i > sep + 2)
+      return false;
+  }
+  return true;
+}
+
 failure fail(std::string_view option, std::string_view what) {
   std::string msg{option};
   msg += ": ";
@@ -127,6 +144,12 @@ result<config> validate(config cfg) {
   if (cfg.rtc.dtls_certificate_file.empty() != cfg.rtc.dtls_private_key_file.empty())
     return fail("rtc.dtlsCertificateFile",
                 "rtc.dtlsCertificateFile and rtc.dtlsPrivateKeyFile go together");
+  if (!cfg.signaling.tls_certificate_file.empty() && cfg.signaling.tls_private_key_file.empty())
+    return fail("--tls-key (signaling.tlsPrivateKeyFile)",
+                "required with --tls-cert (signaling.tlsCertificateFile)");
+  if (cfg.signaling.tls_certificate_file.empty() && !cfg.signaling.tls_private_key_file.empty())
+    return fail("--tls-cert (signaling.tlsCertificateFile)",
+                "required with --tls-key (signaling.tlsPrivateKeyFile)");
   if (cfg.media_codecs.empty())
     return fail("mediaCodecs", "must list at least one codec");
   auto caps = rtp::generate_router_capabilities(cfg.media_codecs);
@@ -195,7 +218,9 @@ result<config> apply_config_json(std::string_view json, config cfg) {
       return fail("signaling", "must be an object");
     if (auto e = check_keys(s, "signaling.",
                             {"maxMessageBytes", "maxQueuedBytes", "idleTimeoutMs",
-                             "handshakeTimeoutMs", "maxConnections", "maxRequestsInFlight"});
+                             "handshakeTimeoutMs", "maxConnections", "maxRequestsInFlight",
+                             "pingIntervalMs", "pingTimeoutMs", "maxPayloadBytes",
+                             "corsOrigins", "tlsCertificateFile", "tlsPrivateKeyFile"});
         !e.empty())
       return failure{e};
     auto& sc = cfg.signaling;
@@ -210,9 +235,34 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                    read_uint(s, "maxConnections", "signaling.maxConnections", 1, 1000000,
                              sc.max_connections),
                    read_uint(s, "maxRequestsInFlight", "signaling.maxRequestsInFlight", 1,
-                             4096, sc.max_requests_in_flight)})
+                             4096, sc.max_requests_in_flight),
+                   read_uint(s, "pingIntervalMs", "signaling.pingIntervalMs", 100, 3600000,
+                             sc.ping_interval_ms),
+                   read_uint(s, "pingTimeoutMs", "signaling.pingTimeoutMs", 100, 3600000,
+                             sc.ping_timeout_ms),
+                   read_uint(s, "maxPayloadBytes", "signaling.maxPayloadBytes", 1024, 16 << 20,
+                             sc.max_payload_bytes),
+                   read_string(s, "tlsCertificateFile", "signaling.tlsCertificateFile",
+                               sc.tls_certificate_file),
+                   read_string(s, "tlsPrivateKeyFile", "signaling.tlsPrivateKeyFile",
+                               sc.tls_private_key_file)})
       if (!e.empty())
         return failure{e};
+    if (auto it = s.FindMember("corsOrigins"); it != s.MemberEnd()) {
+      if (!it->value.IsArray())
+        return fail("signaling.corsOrigins", "must be an array of origins or \"*\"");
+      std::vector<std::string> origins;
+      for (auto& v : it->value.GetArray()) {
+        if (!v.IsString())
+          return fail("signaling.corsOrigins", "must be an array of origins or \"*\"");
+        std::string o{v.GetString(), v.GetStringLength()};
+        if (!valid_origin(o))
+          return fail("signaling.corsOrigins",
+                      "'" + o + "' is neither \"*\" nor an origin like https://host:port");
+        origins.push_back(std::move(o));
+      }
+      sc.cors_origins = std::move(origins);
+    }
   }
   if (auto it = doc.FindMember("limits"); it != doc.MemberEnd()) {
     auto& l = it->value;
@@ -302,6 +352,14 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || !parse_u32(v, pct) || pct > 50)
         return fail("--drop-rtp-percent", "expects a PERCENT from 0 to 50");
       out.cfg.rtc.drop_rtp_percent = pct;
+    } else if (flag == "--tls-cert") {
+      if (!value(v) || v.empty())
+        return fail("--tls-cert", "expects a PEM certificate FILE");
+      out.cfg.signaling.tls_certificate_file = v;
+    } else if (flag == "--tls-key") {
+      if (!value(v) || v.empty())
+        return fail("--tls-key", "expects a PEM private key FILE");
+      out.cfg.signaling.tls_private_key_file = v;
     } else if (flag == "--log-level") {
       log::level lvl;
       if (!value(v) || !log::parse_level(v, lvl))
@@ -334,6 +392,9 @@ Options:
                          (default 40000-49999)
   --rtc-single-port PORT one UDP and one TCP port shared by all transports (default
                          0: off)
+  --tls-cert FILE        PEM certificate (chain): serve HTTPS and WSS only; goes with
+                         --tls-key (see scripts/make-self-signed.sh)
+  --tls-key FILE         PEM private key of --tls-cert
   --log-level LEVEL      trace, debug, info, warn, error or off (default info)
   --drop-rtp-percent N   fault injection for tests: drop N % (0..50) of the RTP packets
                          every transport receives, like network loss (default 0: off)

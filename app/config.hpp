@@ -20,6 +20,14 @@ struct signaling_config {
   uint32_t handshake_timeout_ms = 10000;
   uint32_t max_connections = 4096;
   uint32_t max_requests_in_flight = 32;
+  // Engine.IO (Socket.IO's transport, at /socket.io/).
+  uint32_t ping_interval_ms = 25000;
+  uint32_t ping_timeout_ms = 20000;
+  uint32_t max_payload_bytes = 1000000; // largest long-polling POST body
+  std::vector<std::string> cors_origins{"*"}; // "*": any origin (echoed)
+  // HTTPS/WSS: both PEM files, or neither (plain HTTP/WS).
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
 };
 
 struct limits_config {

@@ -10,6 +10,7 @@
 #include "net/dtls_engine.hpp"
 #include "net/http_server.hpp"
 #include "net/media_io.hpp"
+#include "protocol/dialect.hpp"
 #include "protocol/rtp_json.hpp"
 
 #include <caf/actor_system.hpp>
@@ -181,6 +182,10 @@ int main(int argc, char** argv) {
     opts.idle_timeout = std::chrono::milliseconds(cfg.signaling.idle_timeout_ms);
     opts.handshake_timeout = std::chrono::milliseconds(cfg.signaling.handshake_timeout_ms);
     opts.max_connections = cfg.signaling.max_connections;
+    opts.engineio.ping_interval_ms = cfg.signaling.ping_interval_ms;
+    opts.engineio.ping_timeout_ms = cfg.signaling.ping_timeout_ms;
+    opts.engineio.max_payload = cfg.signaling.max_payload_bytes;
+    opts.cors_origins = cfg.signaling.cors_origins;
 
     auto started = std::chrono::steady_clock::now();
     auto on_http = [ctx, started](const net::http_request_info& req) -> net::http_response {
@@ -189,9 +194,31 @@ int main(int argc, char** argv) {
       if ((req.path == "/" || req.path == "/index.html") &&
           (req.method == "GET" || req.method == "HEAD"))
         return {200, "text/html; charset=utf-8", std::string{app::index_html()}, {}};
+      if (req.path == "/app.js" && (req.method == "GET" || req.method == "HEAD"))
+        return {200, "text/javascript; charset=utf-8", std::string{app::app_js()}, {}};
       return {404, "application/json", "{\"error\":\"not found\"}", {}};
     };
     net::http_server server{opts, on_http, actors::make_ws_gateway(sys, node, ctx)};
+    // Engine.IO sessions at /socket.io/ speak the Socket.IO dialect; the Engine.IO sid is
+    // the Socket.IO socket id and the peer id.
+    server.set_engineio_acceptor(actors::make_engineio_gateway(
+      sys, node, ctx,
+      [](const std::string& sid) -> std::unique_ptr<protocol::dialect> {
+        return protocol::make_socketio_dialect(sid);
+      }));
+    if (!cfg.signaling.tls_certificate_file.empty()) {
+      auto tls = server.use_tls(cfg.signaling.tls_certificate_file,
+                                cfg.signaling.tls_private_key_file);
+      if (tls.problem != net::http_server::tls_problem::none) {
+        std::fprintf(stderr, "chorus: %s: %s\n",
+                     tls.problem == net::http_server::tls_problem::certificate
+                       ? "--tls-cert (signaling.tlsCertificateFile)"
+                       : "--tls-key (signaling.tlsPrivateKeyFile)",
+                     tls.message.c_str());
+        caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+        return 2;
+      }
+    }
     uint16_t port = 0;
     try {
       port = server.listen();
@@ -206,7 +233,8 @@ int main(int argc, char** argv) {
     });
     auto host = cfg.listen_host.find(':') != std::string::npos ? "[" + cfg.listen_host + "]"
                                                                 : cfg.listen_host;
-    std::printf("chorus listening on http://%s:%u\n", host.c_str(), port);
+    std::printf("chorus listening on %s://%s:%u\n", server.uses_tls() ? "https" : "http",
+                host.c_str(), port);
     std::fflush(stdout);
     if (cfg.rtc.single_port != 0)
       LOG_INFO("main", "ready: signaling on " << host << ":" << port << ", media on "

@@ -3,7 +3,16 @@
 // interfaces. Every connection has limits: request size, message size, an outgoing queue
 // bound (a slow reader is disconnected), handshake and idle timeouts (idle connections are
 // pinged and closed when they stop answering).
+//
+// Engine.IO v4 (Socket.IO's transport) is served under `engineio_path` once an
+// engineio_acceptor is set: long-polling and WebSocket, with the upgrade from one to the
+// other (protocol logic in net/engineio.hpp). The application sees each Engine.IO session
+// as one ws_connection / ws_handler pair, exactly like a plain WebSocket.
+//
+// With use_tls() the server speaks HTTPS and WSS only, on the same code paths.
 #pragma once
+
+#include "net/engineio.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -67,6 +76,12 @@ struct http_server_options {
   std::size_t max_connections = 4096;
   std::size_t max_request_body = 1 << 20;
   std::size_t max_unprocessed = 64; // incoming messages handed over but not yet processed
+  // Engine.IO: requests whose path starts with engineio_path (or equals it without the
+  // trailing slash). engineio.max_queued_bytes is set from max_queued_bytes.
+  std::string engineio_path = "/socket.io/";
+  engineio::options engineio;
+  // Origins allowed to read the polling responses (CORS); "*" allows any (echoed).
+  std::vector<std::string> cors_origins{"*"};
 };
 
 struct http_server_counters {
@@ -83,11 +98,31 @@ public:
   // Decides a WebSocket upgrade: returns the handler, or nullptr to refuse (404).
   using ws_acceptor = std::function<std::shared_ptr<ws_handler>(
     const http_request_info&, std::shared_ptr<ws_connection>)>;
+  // Decides an Engine.IO handshake (the first request of a session, polling or WebSocket):
+  // returns the handler of the new session `sid`, or nullptr to refuse (403, code 4).
+  // `conn.send(text)` queues a message packet "4" + text, `conn.close()` ends the session;
+  // the handler gets on_text per message packet and on_closed once when the session ends
+  // (close packet, transport closed, ping timeout, transport error, shutdown).
+  using engineio_acceptor = std::function<std::shared_ptr<ws_handler>(
+    const http_request_info&, const std::string& sid, std::shared_ptr<ws_connection>)>;
 
   http_server(http_server_options opts, http_handler on_http, ws_acceptor on_ws);
   ~http_server();
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;
+
+  // Serves Engine.IO at opts.engineio_path (call before listen()).
+  void set_engineio_acceptor(engineio_acceptor on_engineio);
+
+  enum class tls_problem { none, certificate, private_key };
+  struct tls_result {
+    tls_problem problem = tls_problem::none;
+    std::string message; // what failed, naming the file
+  };
+  // Loads a PEM certificate chain and its private key (call before listen()): the server
+  // then speaks HTTPS and WSS only.
+  tls_result use_tls(const std::string& certificate_file, const std::string& private_key_file);
+  bool uses_tls() const;
 
   // Binds and listens; returns the bound port. Throws std::runtime_error on failure.
   uint16_t listen();

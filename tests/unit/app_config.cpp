@@ -43,6 +43,12 @@ bool same(const app::config& a, const app::config& b) {
          a.signaling.handshake_timeout_ms == b.signaling.handshake_timeout_ms &&
          a.signaling.max_connections == b.signaling.max_connections &&
          a.signaling.max_requests_in_flight == b.signaling.max_requests_in_flight &&
+         a.signaling.ping_interval_ms == b.signaling.ping_interval_ms &&
+         a.signaling.ping_timeout_ms == b.signaling.ping_timeout_ms &&
+         a.signaling.max_payload_bytes == b.signaling.max_payload_bytes &&
+         a.signaling.cors_origins == b.signaling.cors_origins &&
+         a.signaling.tls_certificate_file == b.signaling.tls_certificate_file &&
+         a.signaling.tls_private_key_file == b.signaling.tls_private_key_file &&
          a.limits.max_rooms == b.limits.max_rooms &&
          a.limits.max_peers_per_room == b.limits.max_peers_per_room &&
          a.media_codecs.size() == b.media_codecs.size();
@@ -127,6 +133,10 @@ TEST_CASE("invalid flags fail naming the flag") {
     {"drop percent above 50", {"--drop-rtp-percent", "51"}, "--drop-rtp-percent"},
     {"drop percent not a number", {"--drop-rtp-percent", "5%"}, "--drop-rtp-percent"},
     {"unknown flag", {"--frobnicate"}, "--frobnicate"},
+    {"tls cert without key", {"--tls-cert", "/x/cert.pem"}, "--tls-key"},
+    {"tls key without cert", {"--tls-key", "/x/key.pem"}, "--tls-cert"},
+    {"tls cert without value", {"--tls-cert"}, "--tls-cert"},
+    {"tls key empty", {"--tls-key", ""}, "--tls-key"},
     {"config missing file", {"--config", "/nonexistent/chorus.json"}, "--config"},
     {"config without value", {"--config"}, "--config"},
   };
@@ -166,6 +176,15 @@ TEST_CASE("invalid configuration documents fail naming the option") {
     {"unsupported codec", R"({"mediaCodecs": [{"kind": "video", "mimeType": "video/H265", "clockRate": 90000}]})", "mediaCodecs"},
     {"empty codec list", R"({"mediaCodecs": []})", "mediaCodecs"},
     {"codecs not array", R"({"mediaCodecs": {}})", "mediaCodecs"},
+    {"ping interval too short", R"({"signaling": {"pingIntervalMs": 10}})", "signaling.pingIntervalMs"},
+    {"ping timeout a string", R"({"signaling": {"pingTimeoutMs": "20s"}})", "signaling.pingTimeoutMs"},
+    {"max payload too small", R"({"signaling": {"maxPayloadBytes": 10}})", "signaling.maxPayloadBytes"},
+    {"cors origins not an array", R"({"signaling": {"corsOrigins": "*"}})", "signaling.corsOrigins"},
+    {"cors origin not a string", R"({"signaling": {"corsOrigins": [1]}})", "signaling.corsOrigins"},
+    {"cors origin with a path", R"({"signaling": {"corsOrigins": ["https://a.example/app"]}})", "signaling.corsOrigins"},
+    {"cors origin without scheme", R"({"signaling": {"corsOrigins": ["a.example"]}})", "signaling.corsOrigins"},
+    {"tls certificate without key", R"({"signaling": {"tlsCertificateFile": "/x.pem"}})", "signaling.tlsPrivateKeyFile"},
+    {"tls key not a string", R"({"signaling": {"tlsPrivateKeyFile": 5}})", "signaling.tlsPrivateKeyFile"},
   };
   for (auto& c : cases) {
     CAPTURE(c.name);
@@ -183,4 +202,39 @@ TEST_CASE("a configuration document overrides only what it names") {
   CHECK(r->limits.max_peers_per_room == 3);
   CHECK(r->signaling.max_message_bytes == 65536);
   CHECK(r->listen_port == 8080);
+}
+
+TEST_CASE("Engine.IO, CORS and TLS options") {
+  app::config d;
+  CHECK(d.signaling.ping_interval_ms == 25000);
+  CHECK(d.signaling.ping_timeout_ms == 20000);
+  CHECK(d.signaling.max_payload_bytes == 1000000);
+  CHECK(d.signaling.cors_origins == std::vector<std::string>{"*"});
+  CHECK(d.signaling.tls_certificate_file.empty());
+  CHECK(d.signaling.tls_private_key_file.empty());
+
+  auto r = app::apply_config_json(
+    R"({"signaling": {"pingIntervalMs": 300, "pingTimeoutMs": 200, "maxPayloadBytes": 4096,
+        "corsOrigins": ["https://a.example", "http://127.0.0.1:5173"],
+        "tlsCertificateFile": "/etc/chorus/cert.pem", "tlsPrivateKeyFile": "/etc/chorus/key.pem"}})",
+    app::config{});
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error()));
+  CHECK(r->signaling.ping_interval_ms == 300);
+  CHECK(r->signaling.ping_timeout_ms == 200);
+  CHECK(r->signaling.max_payload_bytes == 4096);
+  CHECK(r->signaling.cors_origins ==
+        std::vector<std::string>{"https://a.example", "http://127.0.0.1:5173"});
+  CHECK(r->signaling.tls_certificate_file == "/etc/chorus/cert.pem");
+  CHECK(r->signaling.tls_private_key_file == "/etc/chorus/key.pem");
+
+  auto empty = app::apply_config_json(R"({"signaling": {"corsOrigins": []}})", app::config{});
+  REQUIRE(empty.ok());
+  CHECK(empty->signaling.cors_origins.empty()); // no cross-origin polling at all
+
+  auto flags = parse({"--tls-cert", "c.pem", "--tls-key", "k.pem"});
+  REQUIRE(flags.ok());
+  CHECK(flags->cfg.signaling.tls_certificate_file == "c.pem");
+  CHECK(flags->cfg.signaling.tls_private_key_file == "k.pem");
+  CHECK(app::usage().find("--tls-cert") != std::string::npos);
+  CHECK(app::usage().find("--tls-key") != std::string::npos);
 }

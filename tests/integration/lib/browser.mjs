@@ -29,11 +29,13 @@ export const CHROMIUM_ARGS = [
   '--disable-features=WebRtcHideLocalIpsWithMdns',
 ];
 
-// Bundles mediasoup-client into one IIFE script exposing window.mediasoupClient.
-export async function bundleMediasoupClient() {
+// Bundles mediasoup-client into one IIFE script exposing window.mediasoupClient (and,
+// with socketio, socket.io-client's io as window.io).
+export async function bundleMediasoupClient({ socketio = false } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-bundle-'));
   const entry = path.join(dir, 'entry.js');
-  fs.writeFileSync(entry, "window.mediasoupClient = require('mediasoup-client');\n");
+  fs.writeFileSync(entry, "window.mediasoupClient = require('mediasoup-client');\n" +
+    (socketio ? "window.io = require('socket.io-client').io;\n" : ''));
   const out = path.join(dir, 'mediasoup-client.js');
   await build({
     entryPoints: [entry],

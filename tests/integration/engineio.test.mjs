@@ -1,0 +1,542 @@
+// Engine.IO v4 at /socket.io/ against the real binary, with the real socket.io-client 4.x:
+// default transports (long-polling, then the upgrade to WebSocket), WebSocket only, server
+// ping/pong keeping a session alive and dropping a client that stops answering, CORS on the
+// polling responses, Engine.IO's HTTP errors, and TLS (HTTPS + WSS) with a pair made by
+// scripts/make-self-signed.sh.
+//
+// Socket.IO events are not tested here: the Socket.IO dialect is wired in separately.
+// What is checked is that the Socket.IO CONNECT packet ("40") reaches the session and is
+// answered.
+
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import path from 'node:path';
+import { test } from 'node:test';
+import { io } from 'socket.io-client';
+
+import { httpGet, waitForNoPeers } from './lib/http.mjs';
+import { CHORUS_BIN, REPO_ROOT, runChorus, tempConfig, tempDir, withServer } from './lib/server.mjs';
+
+const T = { timeout: 60000 };
+const EIO = '/socket.io/';
+const FAST_PING = { signaling: { pingIntervalMs: 300, pingTimeoutMs: 200 } };
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Waits (bounded) for `emitter` to emit `event`; resolves its arguments.
+function once(emitter, event, timeoutMs, what = event) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, on);
+      reject(new Error(`no '${what}' within ${timeoutMs} ms`));
+    }, timeoutMs);
+    function on(...args) {
+      clearTimeout(timer);
+      emitter.off(event, on);
+      resolve(args);
+    }
+    emitter.on(event, on);
+  });
+}
+
+// A socket.io-client Manager connected at the Engine.IO level only (no Socket.IO
+// namespace, so no CONNECT packet is sent). Resolves { socket, engine } once open.
+async function openEngine(url, opts = {}) {
+  const socket = io(url, { path: EIO, autoConnect: false, reconnection: false, forceNew: true, ...opts });
+  const opened = new Promise((resolve, reject) => {
+    socket.io.open((err) => (err ? reject(err) : resolve()));
+  });
+  const timer = setTimeout(() => socket.io.engine?.close(), 5000);
+  try {
+    await opened;
+  } finally {
+    clearTimeout(timer);
+  }
+  return { socket, engine: socket.io.engine };
+}
+
+// Resolves when the engine has upgraded to `name` (bounded).
+async function upgradedTo(engine, name, timeoutMs = 5000) {
+  if (engine.transport.name === name) return;
+  const [t] = await once(engine, 'upgrade', timeoutMs, `upgrade to ${name}`);
+  assert.equal(t.name, name);
+}
+
+function closeEngine({ socket }) {
+  socket.io.engine?.close();
+  socket.close();
+}
+
+// A bounded HTTP request on a fresh connection. Resolves { status, headers, body, json }.
+function request(url, { method = 'GET', headers = {}, body, timeoutMs = 3000, agentOptions = {} } = {}) {
+  const u = new URL(url);
+  const lib = u.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = lib.request(u, { method, agent: false, headers: { connection: 'close', ...headers }, ...agentOptions }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        text += d;
+      });
+      res.on('end', () => {
+        clearTimeout(timer);
+        let json;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode, headers: res.headers, body: text, json });
+      });
+      res.on('error', reject);
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`${method} ${url}: no response within ${timeoutMs} ms`)), timeoutMs);
+    req.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+// An Engine.IO polling handshake over raw HTTP; resolves { sid, open, res }.
+async function handshake(base, headers = {}) {
+  const res = await request(`${base}${EIO}?EIO=4&transport=polling`, { headers });
+  assert.equal(res.status, 200, res.body);
+  assert.equal(res.body[0], '0', `not an open packet: ${res.body}`);
+  const open = JSON.parse(res.body.slice(1));
+  return { sid: open.sid, open, res };
+}
+
+const sessionsOf = async (server) => (await httpGet(`${server.url}/healthz`)).json.sessions;
+
+// ---- transports and the upgrade -----------------------------------------------------------
+
+test('default transports: long-polling first, then the upgrade to websocket', T, async () => {
+  await withServer([], async (server) => {
+    const socket = io(server.url, { path: EIO, autoConnect: false, reconnection: false, forceNew: true });
+    let handshakeData;
+    const opened = new Promise((resolve, reject) => socket.io.open((err) => (err ? reject(err) : resolve())));
+    socket.io.engine.once('handshake', (d) => {
+      handshakeData = d;
+    });
+    await opened;
+    const engine = socket.io.engine;
+    assert.equal(engine.transport.name, 'polling', 'the first transport is long-polling');
+    assert.deepEqual(handshakeData.upgrades, ['websocket']);
+    assert.equal(handshakeData.pingInterval, 25000);
+    assert.equal(handshakeData.pingTimeout, 20000);
+    assert.equal(handshakeData.maxPayload, 1000000);
+    assert.match(handshakeData.sid, /^[A-Za-z0-9_-]{20}$/);
+    await upgradedTo(engine, 'websocket');
+    assert.equal(socket.io.engine.transport.name, 'websocket');
+    assert.equal(engine.id, handshakeData.sid, 'the session survives the upgrade');
+    assert.equal(await sessionsOf(server), 1, 'one session actor for the Engine.IO session');
+    closeEngine({ socket });
+    await waitForNoPeers(server);
+  });
+});
+
+test('websocket only: the session starts on a WebSocket, nothing to upgrade to', T, async () => {
+  await withServer([], async (server) => {
+    const socket = io(server.url, { path: EIO, autoConnect: false, reconnection: false, forceNew: true, transports: ['websocket'] });
+    let handshakeData;
+    const opened = new Promise((resolve, reject) => socket.io.open((err) => (err ? reject(err) : resolve())));
+    socket.io.engine.once('handshake', (d) => {
+      handshakeData = d;
+    });
+    await opened;
+    assert.equal(socket.io.engine.transport.name, 'websocket');
+    assert.deepEqual(handshakeData.upgrades, []);
+    assert.equal(await sessionsOf(server), 1);
+    closeEngine({ socket });
+    await waitForNoPeers(server);
+  });
+});
+
+test('polling only: a session that never upgrades works and ends cleanly', T, async () => {
+  await withServer(['--config', tempConfig(FAST_PING)], async (server) => {
+    const { socket, engine } = await openEngine(server.url, { transports: ['polling'] });
+    assert.equal(engine.transport.name, 'polling');
+    // Held polls are answered by the pings: the session stays up across several.
+    let pings = 0;
+    engine.on('ping', () => {
+      pings += 1;
+    });
+    await sleep(1000);
+    assert.equal(engine.readyState, 'open');
+    assert.ok(pings >= 2, `only ${pings} pings in 1 s with pingInterval 300`);
+    assert.equal(await sessionsOf(server), 1);
+    closeEngine({ socket }); // sends the close packet "1" by POST
+    await waitForNoPeers(server);
+  });
+});
+
+for (const transports of [undefined, ['websocket'], ['polling']]) {
+  const label = transports ? transports.join('+') : 'default transports';
+  test(`the Socket.IO CONNECT packet reaches the session and is answered (${label})`, T, async () => {
+    await withServer([], async (server) => {
+      const socket = io(server.url, { path: EIO, reconnection: false, forceNew: true, ...(transports ? { transports } : {}) });
+      const engine = socket.io.engine;
+      const sent = [];
+      engine.on('packetCreate', (p) => {
+        if (p.type === 'message') sent.push(p.data);
+      });
+      try {
+        const [reply] = await once(engine, 'packet', 5000, 'the first message packet');
+        // Skip the open packet (and pings) until the first message.
+        let packet = reply;
+        while (packet.type !== 'message') [packet] = await once(engine, 'packet', 5000, 'a message packet');
+        assert.equal(sent[0], '0', `the client's first message is the CONNECT packet: ${JSON.stringify(sent)}`);
+        assert.equal(typeof packet.data, 'string');
+        assert.ok(packet.data.length > 0, 'a non-empty answer to CONNECT');
+      } finally {
+        socket.close();
+        socket.io.engine?.close();
+      }
+      await waitForNoPeers(server);
+    });
+  });
+}
+
+// ---- heartbeat ------------------------------------------------------------------------------
+
+for (const transports of [undefined, ['websocket']]) {
+  const label = transports ? 'websocket only' : 'default transports';
+  test(`server ping/pong keeps the session alive past pingInterval (${label})`, T, async () => {
+    await withServer(['--config', tempConfig(FAST_PING)], async (server) => {
+      const { socket, engine } = await openEngine(server.url, transports ? { transports } : {});
+      const id = engine.id;
+      let pings = 0;
+      engine.on('ping', () => {
+        pings += 1;
+      });
+      let closedReason = null;
+      engine.on('close', (reason) => {
+        closedReason = reason;
+      });
+      await sleep(1600); // > 3 x (pingInterval + pingTimeout)
+      assert.equal(closedReason, null, `closed: ${closedReason}`);
+      assert.equal(engine.readyState, 'open');
+      assert.equal(engine.id, id);
+      assert.ok(pings >= 4, `only ${pings} pings in 1.6 s with pingInterval 300`);
+      assert.equal(await sessionsOf(server), 1);
+      closeEngine({ socket });
+      await waitForNoPeers(server);
+    });
+  });
+
+  test(`a client that stops answering pings is dropped within pingInterval + pingTimeout (${label})`, T, async () => {
+    await withServer(['--config', tempConfig(FAST_PING)], async (server) => {
+      const { socket, engine } = await openEngine(server.url, transports ? { transports } : {});
+      if (!transports) await upgradedTo(engine, 'websocket');
+      // Swallow every pong from now on (the client still sees the pings).
+      const sendPacket = engine._sendPacket.bind(engine);
+      engine._sendPacket = (type, ...rest) => (type === 'pong' ? undefined : sendPacket(type, ...rest));
+      const t0 = performance.now();
+      const [reason] = await once(engine, 'close', 3000, 'close');
+      const elapsed = performance.now() - t0;
+      // The server closes the transport: the client sees 'transport close' (its own timer,
+      // pingInterval + pingTimeout after the last ping, would say 'ping timeout').
+      assert.equal(reason, 'transport close');
+      assert.ok(elapsed <= 300 + 200 + 250, `dropped after ${Math.round(elapsed)} ms`);
+      socket.close();
+      await waitForNoPeers(server);
+    });
+  });
+}
+
+test('a long-polling client that stops answering pings is dropped too', T, async () => {
+  await withServer(['--config', tempConfig(FAST_PING)], async (server) => {
+    const { socket, engine } = await openEngine(server.url, { transports: ['polling'] });
+    const sendPacket = engine._sendPacket.bind(engine);
+    engine._sendPacket = (type, ...rest) => (type === 'pong' ? undefined : sendPacket(type, ...rest));
+    const t0 = performance.now();
+    const [reason] = await once(engine, 'close', 3000, 'close');
+    const elapsed = performance.now() - t0;
+    assert.equal(reason, 'transport close'); // the pending poll carried the close packet
+    assert.ok(elapsed <= 300 + 200 + 250, `dropped after ${Math.round(elapsed)} ms`);
+    socket.close();
+    await waitForNoPeers(server);
+  });
+});
+
+// ---- CORS -----------------------------------------------------------------------------------
+
+test('CORS: polling responses echo any Origin by default, with credentials; preflight 204', T, async () => {
+  await withServer([], async (server) => {
+    const origin = 'http://app.example.test:5173';
+    const { sid, res } = await handshake(server.url, { origin });
+    assert.equal(res.headers['access-control-allow-origin'], origin);
+    assert.equal(res.headers['access-control-allow-credentials'], 'true');
+    assert.match(res.headers['content-type'], /^text\/plain/);
+
+    const post = await request(`${server.url}${EIO}?EIO=4&transport=polling&sid=${sid}`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'text/plain;charset=UTF-8' },
+      body: '1', // the close packet: the session ends
+    });
+    assert.equal(post.status, 200);
+    assert.equal(post.body, 'ok');
+    assert.equal(post.headers['access-control-allow-origin'], origin);
+
+    const pre = await request(`${server.url}${EIO}?EIO=4&transport=polling`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers['access-control-allow-origin'], origin);
+    assert.equal(pre.headers['access-control-allow-credentials'], 'true');
+    assert.match(pre.headers['access-control-allow-methods'], /POST/);
+    assert.match(pre.headers['access-control-allow-methods'], /GET/);
+    assert.match(pre.headers['access-control-allow-headers'], /content-type/i);
+
+    // Errors carry the headers too, so that the browser lets the page read them.
+    const err = await request(`${server.url}${EIO}?EIO=4&transport=polling&sid=nope`, { headers: { origin } });
+    assert.equal(err.status, 400);
+    assert.equal(err.headers['access-control-allow-origin'], origin);
+
+    // Without an Origin, no CORS headers.
+    const plain = await handshake(server.url);
+    assert.equal(plain.res.headers['access-control-allow-origin'], undefined);
+    await request(`${server.url}${EIO}?EIO=4&transport=polling&sid=${plain.sid}`, { method: 'POST', body: '1' });
+    await waitForNoPeers(server);
+  });
+});
+
+test('CORS: signaling.corsOrigins limits the allowed origins', T, async () => {
+  const allowed = 'https://allowed.example.test';
+  await withServer(['--config', tempConfig({ signaling: { corsOrigins: [allowed] } })], async (server) => {
+    const ok = await handshake(server.url, { origin: allowed });
+    assert.equal(ok.res.headers['access-control-allow-origin'], allowed);
+    const other = await handshake(server.url, { origin: 'https://evil.example.test' });
+    assert.equal(other.res.headers['access-control-allow-origin'], undefined);
+    assert.equal(other.res.headers['access-control-allow-credentials'], undefined);
+    const pre = await request(`${server.url}${EIO}?EIO=4&transport=polling`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example.test', 'access-control-request-method': 'POST' },
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers['access-control-allow-origin'], undefined);
+    for (const { sid } of [ok, other]) {
+      await request(`${server.url}${EIO}?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body: '1' });
+    }
+    await waitForNoPeers(server);
+  });
+});
+
+// ---- Engine.IO's errors over HTTP -------------------------------------------------------------
+
+test('errors: HTTP 400 with {code, message} as Engine.IO answers them', T, async () => {
+  await withServer([], async (server) => {
+    const base = `${server.url}${EIO}`;
+    const cases = [
+      ['unknown transport', 'GET', '?EIO=4&transport=carrier-pigeon', 0],
+      ['no transport', 'GET', '?EIO=4', 0],
+      ['unknown sid', 'GET', '?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA', 1],
+      ['handshake by POST', 'POST', '?EIO=4&transport=polling', 2],
+      ['websocket handshake without an upgrade', 'GET', '?EIO=4&transport=websocket', 3],
+      ['protocol 3', 'GET', '?EIO=3&transport=polling', 5],
+    ];
+    for (const [name, method, query, code] of cases) {
+      const res = await request(`${base}${query}`, { method, body: method === 'POST' ? '4x' : undefined });
+      assert.equal(res.status, 400, `${name}: ${res.status} ${res.body}`);
+      assert.match(res.headers['content-type'], /^application\/json/, name);
+      assert.equal(res.json?.code, code, `${name}: ${res.body}`);
+      assert.equal(typeof res.json?.message, 'string', name);
+    }
+
+    // Transport mismatch: a session on polling asked for with transport=websocket.
+    const { sid } = await handshake(server.url);
+    const mismatch = await request(`${base}?EIO=4&transport=websocket&sid=${sid}`);
+    assert.equal(mismatch.status, 400);
+    assert.equal(mismatch.json?.code, 3);
+
+    // A second concurrent poll is an error that ends the session; the first poll gets "1".
+    const first = request(`${base}?EIO=4&transport=polling&sid=${sid}`, { timeoutMs: 5000 });
+    await sleep(150); // the first poll is held by now
+    const second = await request(`${base}?EIO=4&transport=polling&sid=${sid}`);
+    assert.equal(second.status, 400);
+    assert.equal(second.json?.code, 3);
+    const firstRes = await first;
+    assert.equal(firstRes.status, 200);
+    assert.equal(firstRes.body, '1');
+    await waitForNoPeers(server);
+    const gone = await request(`${base}?EIO=4&transport=polling&sid=${sid}`);
+    assert.equal(gone.json?.code, 1, 'the session is gone');
+  });
+});
+
+test('errors: a POST larger than maxPayload is refused with 413 and ends the session', T, async () => {
+  await withServer(['--config', tempConfig({ signaling: { maxPayloadBytes: 4096 } })], async (server) => {
+    const base = `${server.url}${EIO}`;
+    const { sid, open } = await handshake(server.url);
+    assert.equal(open.maxPayload, 4096);
+    const ok = await request(`${base}?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body: `4${'x'.repeat(4000)}` });
+    assert.equal(ok.status, 200);
+    const big = await request(`${base}?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body: `4${'x'.repeat(5000)}` });
+    assert.equal(big.status, 413);
+    await waitForNoPeers(server);
+    // Beyond the HTTP layer's own body limit (1 MiB) as well.
+    const s2 = await handshake(server.url);
+    const huge = await request(`${base}?EIO=4&transport=polling&sid=${s2.sid}`, { method: 'POST', body: `4${'x'.repeat(1100000)}` }).catch((e) => ({ status: 'reset', error: e }));
+    assert.ok(huge.status === 413 || huge.status === 'reset', `got ${huge.status}`);
+    await waitForNoPeers(server);
+  });
+});
+
+test('shutdown with Engine.IO sessions open (held poll, websocket) exits cleanly', T, async () => {
+  await withServer([], async (server) => {
+    const a = await openEngine(server.url, { transports: ['polling'] });
+    const b = await openEngine(server.url, { transports: ['websocket'] });
+    assert.equal(await sessionsOf(server), 2);
+    const closedA = once(a.engine, 'close', 3000, 'close of the polling client');
+    const closedB = once(b.engine, 'close', 3000, 'close of the websocket client');
+    const r = await server.stop();
+    assert.equal(r.code, 0, `exit code ${r.code}`);
+    assert.equal(r.timedOut, false);
+    assert.ok(r.elapsedMs < 1800, `shutdown took ${r.elapsedMs} ms`);
+    await Promise.all([closedA, closedB]);
+  });
+});
+
+// ---- TLS ------------------------------------------------------------------------------------
+
+const TLS_READY_RE = /^chorus listening on https:\/\/127\.0\.0\.1:(\d+)\s*$/m;
+
+// Starts chorus with TLS (bounded); the ready line says https://. Stopped by its PID.
+async function startTlsServer(args) {
+  const child = spawn(CHORUS_BIN, ['--listen', '127.0.0.1:0', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const kill = () => {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  };
+  process.on('exit', kill);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8');
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`chorus (TLS) not ready in 10 s\n${stderr}`)), 10000);
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const m = TLS_READY_RE.exec(stdout);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    exited.then((r) => {
+      clearTimeout(timer);
+      reject(new Error(`chorus (TLS) exited with ${r.code}\n${stderr}`));
+    });
+  }).catch((e) => {
+    kill();
+    throw e;
+  });
+  return {
+    port,
+    url: `https://127.0.0.1:${port}`,
+    stderr: () => stderr,
+    async stop() {
+      try {
+        process.kill(child.pid, 'SIGTERM');
+      } catch {
+        // gone
+      }
+      let timer;
+      const r = await Promise.race([exited, new Promise((resolve) => {
+        timer = setTimeout(() => {
+          kill();
+          resolve({ code: null, signal: 'timeout' });
+        }, 5000);
+      })]);
+      clearTimeout(timer);
+      process.off('exit', kill);
+      return r;
+    },
+  };
+}
+
+function makePair() {
+  const dir = tempDir('chorus-tls-');
+  execFileSync(path.join(REPO_ROOT, 'scripts/make-self-signed.sh'), ['--out', dir], { stdio: 'pipe' });
+  const cert = path.join(dir, 'chorus-cert.pem');
+  const key = path.join(dir, 'chorus-key.pem');
+  assert.ok(fs.existsSync(cert) && fs.existsSync(key), 'make-self-signed.sh wrote the pair');
+  return { dir, cert, key };
+}
+
+test('TLS: HTTPS /healthz and socket.io-client over https + wss', T, async () => {
+  const { cert, key } = makePair();
+  const server = await startTlsServer(['--tls-cert', cert, '--tls-key', key]);
+  let failed = false;
+  try {
+    const health = await request(`${server.url}/healthz`, { agentOptions: { rejectUnauthorized: false } });
+    assert.equal(health.status, 200);
+    assert.equal(health.json?.status, 'ok');
+
+    // The certificate names 127.0.0.1: with it as the CA, verification passes.
+    const ca = fs.readFileSync(cert);
+    const verified = await request(`${server.url}/healthz`, { agentOptions: { ca } });
+    assert.equal(verified.status, 200);
+
+    // Plain HTTP on the TLS port gets nothing.
+    const plain = await request(`http://127.0.0.1:${server.port}/healthz`, { timeoutMs: 2000 }).catch((e) => e);
+    assert.ok(plain instanceof Error, `plain HTTP answered: ${plain.status}`);
+
+    // Default transports: polling over HTTPS, then the upgrade to WSS.
+    const a = await openEngine(server.url, { ca });
+    assert.equal(a.engine.transport.name, 'polling');
+    await upgradedTo(a.engine, 'websocket');
+    // WebSocket only, over WSS.
+    const b = await openEngine(server.url, { transports: ['websocket'], rejectUnauthorized: false });
+    assert.equal(b.engine.transport.name, 'websocket');
+    const sessions = await request(`${server.url}/healthz`, { agentOptions: { ca } });
+    assert.equal(sessions.json.sessions, 2);
+    closeEngine(a);
+    closeEngine(b);
+  } catch (e) {
+    failed = true;
+    e.message += `\n--- chorus stderr ---\n${server.stderr().slice(-4096)}`;
+    throw e;
+  } finally {
+    const r = await server.stop();
+    if (!failed) assert.equal(r.code, 0, `chorus (TLS) did not exit cleanly: ${JSON.stringify(r)}`);
+  }
+});
+
+test('TLS: refuses to start without both files, or with files that do not load', T, async () => {
+  const { dir, cert, key } = makePair();
+  const other = makePair(); // a key that does not match `cert`
+  const notPem = path.join(dir, 'not.pem');
+  fs.writeFileSync(notPem, 'not a certificate\n');
+  const cases = [
+    ['--tls-cert alone', ['--tls-cert', cert], '--tls-key'],
+    ['--tls-key alone', ['--tls-key', key], '--tls-cert'],
+    ['missing certificate file', ['--tls-cert', path.join(dir, 'nope.pem'), '--tls-key', key], '--tls-cert'],
+    ['missing key file', ['--tls-cert', cert, '--tls-key', path.join(dir, 'nope.pem')], '--tls-key'],
+    ['certificate not PEM', ['--tls-cert', notPem, '--tls-key', key], '--tls-cert'],
+    ['key not PEM', ['--tls-cert', cert, '--tls-key', notPem], '--tls-key'],
+    ['key of another certificate', ['--tls-cert', cert, '--tls-key', other.key], '--tls-key'],
+    ['config: certificate without key', ['--config', tempConfig({ signaling: { tlsCertificateFile: cert } })], 'signaling.tlsPrivateKeyFile'],
+  ];
+  for (const [name, args, mention] of cases) {
+    const r = await runChorus(['--listen', '127.0.0.1:0', ...args], { timeoutMs: 5000 });
+    assert.equal(r.timedOut, false, `${name}: still running`);
+    assert.equal(r.code, 2, `${name}: exit code ${r.code}\n${r.stderr}`);
+    assert.ok(r.stderr.includes(mention), `${name}: the message does not name ${mention}:\n${r.stderr}`);
+    assert.ok(!r.stdout.includes('chorus listening on'), `${name}: started listening`);
+  }
+});

@@ -1,0 +1,162 @@
+// The existing frontend's signaling, unchanged: the real socket.io-client 4.x against the
+// real binary. Every event of seed 004 with its documented response, every seed 000 alias,
+// errors in the ack's `error` field, server events, and disconnect cleanup.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { io } from 'socket.io-client';
+
+import { loadDevice } from './lib/device.mjs';
+import { waitForNoPeers } from './lib/http.mjs';
+import { audio, video } from './lib/rtp_fixtures.mjs';
+import { withServer } from './lib/server.mjs';
+
+const DTLS = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: Array(32).fill('AB').join(':') }] };
+
+// Connects a socket.io-client (bounded); resolves once connected.
+function connectSio(server, { transports } = {}) {
+  const socket = io(server.url, { path: '/socket.io/', transports, reconnection: false, forceNew: true, timeout: 5000 });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { socket.close(); reject(new Error('socket.io: not connected within 5 s')); }, 5000);
+    socket.once('connect', () => { clearTimeout(timer); resolve(socket); });
+    socket.once('connect_error', (e) => { clearTimeout(timer); socket.close(); reject(e); });
+  });
+}
+
+const ack = (socket, event, data) => socket.timeout(3000).emitWithAck(event, data);
+
+// Waits (bounded) for the next `event` whose payload matches.
+function nextEvent(socket, event, match = () => true, timeoutMs = 3000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { socket.off(event, on); reject(new Error(`no '${event}' within ${timeoutMs} ms`)); }, timeoutMs);
+    function on(payload) {
+      if (!match(payload)) return;
+      clearTimeout(timer);
+      socket.off(event, on);
+      resolve(payload);
+    }
+    socket.on(event, on);
+  });
+}
+
+// Resolves when the engine's transport has become `name` (bounded).
+async function transportBecomes(socket, name, timeoutMs = 5000) {
+  if (socket.io.engine.transport.name === name) return;
+  await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`transport still ${socket.io.engine.transport.name} after ${timeoutMs} ms`)), timeoutMs);
+    socket.io.engine.once('upgrade', (t) => { clearTimeout(timer); t.name === name ? resolve() : reject(new Error(t.name)); });
+  });
+}
+
+test('seed 004 events with their documented responses, over polling upgraded to websocket', { timeout: 60000 }, async () => {
+  await withServer([], async (server) => {
+    // Default transports: the session opens over polling (the handshake is a GET poll) and
+    // upgrades to websocket; whether the upgrade completes before 'connect' fires is a race
+    // inside the client, so only the end state is asserted.
+    const alice = await connectSio(server);
+    await transportBecomes(alice, 'websocket');
+    const bob = await connectSio(server, { transports: ['websocket'] });
+    assert.equal(bob.io.engine.transport.name, 'websocket');
+
+    const caps = await ack(alice, 'get-rtp-capabilities', { roomId: 'r1' });
+    assert.deepEqual(Object.keys(caps), ['rtpCapabilities']);
+    const device = await loadDevice(caps.rtpCapabilities);
+
+    const aliceList = nextEvent(alice, 'participant-list-update', (l) => l.length === 1);
+    const joined = await ack(alice, 'join-mediasoup-room', { roomId: 'r1', rtpCapabilities: device.rtpCapabilities });
+    assert.deepEqual(joined, { existingProducers: [] });
+    const list = await aliceList;
+    assert.deepEqual(Object.keys(list[0]).sort(), ['id', 'isAudioMuted', 'isVideoPaused', 'name']);
+    assert.equal(list[0].id, alice.id, 'the peer id is the socket id');
+
+    const t = await ack(alice, 'create-webrtc-transport', { roomId: 'r1', direction: 'send' });
+    assert.deepEqual(Object.keys(t), ['params']);
+    assert.deepEqual(Object.keys(t.params).sort(), ['dtlsParameters', 'iceCandidates', 'iceParameters', 'id']);
+    assert.deepEqual(await ack(alice, 'connect-transport', { roomId: 'r1', transportId: t.params.id, dtlsParameters: DTLS }), {});
+
+    await ack(bob, 'join-mediasoup-room', { roomId: 'r1', rtpCapabilities: device.rtpCapabilities });
+    const bobRecv = await ack(bob, 'create-webrtc-transport', { roomId: 'r1', direction: 'recv' });
+    assert.ok(bobRecv.params.id);
+
+    const np = nextEvent(bob, 'new-producer');
+    const produced = await ack(alice, 'produce', { roomId: 'r1', transportId: t.params.id, kind: 'video', rtpParameters: video(5000) });
+    assert.deepEqual(Object.keys(produced), ['id']);
+    const ev = await np;
+    assert.equal(ev.producerId, produced.id);
+    assert.equal(ev.peerId, alice.id);
+
+    const consumed = await ack(bob, 'consume', { roomId: 'r1', producerId: produced.id, rtpCapabilities: device.rtpCapabilities });
+    for (const k of ['id', 'producerId', 'kind', 'rtpParameters', 'peerId']) assert.ok(k in consumed, k);
+    assert.equal(consumed.producerId, produced.id);
+    assert.equal(consumed.kind, 'video');
+    assert.equal(consumed.peerId, alice.id);
+    // resume-consumer has no callback in seed 004: fire and forget, then it must be running.
+    bob.emit('resume-consumer', { roomId: 'r1', consumerId: consumed.id });
+    const stats = await ack(bob, 'get-consumer-stats', { roomId: 'r1', consumerId: consumed.id });
+    assert.equal(JSON.stringify(stats).includes('"paused":false'), true, JSON.stringify(stats));
+
+    // The events added by Chorus use the same style.
+    assert.deepEqual(await ack(alice, 'pause-producer', { roomId: 'r1', producerId: produced.id }), {});
+    await nextEvent(bob, 'producer-paused', (p) => p.producerId === produced.id);
+    assert.deepEqual(await ack(alice, 'resume-producer', { roomId: 'r1', producerId: produced.id }), {});
+    const ice = await ack(alice, 'restart-ice', { roomId: 'r1', transportId: t.params.id });
+    assert.ok(ice.iceParameters.usernameFragment);
+    const closedEv = nextEvent(bob, 'consumer-closed', (c) => c.consumerId === consumed.id);
+    assert.deepEqual(await ack(alice, 'close-producer', { roomId: 'r1', producerId: produced.id }), {});
+    await closedEv;
+
+    // Errors arrive in the ack's `error` field.
+    const e1 = await ack(bob, 'consume', { roomId: 'r1', producerId: 'nope', rtpCapabilities: device.rtpCapabilities });
+    assert.equal(typeof e1.error, 'string');
+    assert.match(e1.error, /nope/);
+    const e2 = await ack(bob, 'connect-transport', { roomId: 'r1', transportId: 'nope', dtlsParameters: DTLS });
+    assert.equal(typeof e2.error, 'string');
+    const e3 = await ack(bob, 'produce', { roomId: 'r1', transportId: bobRecv.params.id, kind: 'video', rtpParameters: { codecs: 5 } });
+    assert.equal(typeof e3.error, 'string');
+    const e4 = await ack(bob, 'no-such-event', {});
+    assert.equal(typeof e4.error, 'string');
+
+    // Disconnect cleanup: bob sees alice leave (socket.io-client forgets the id on disconnect).
+    const aliceId = alice.id;
+    const left = nextEvent(bob, 'participant-left', (p) => p.peerId === aliceId);
+    alice.disconnect();
+    await left;
+    bob.disconnect();
+    await waitForNoPeers(server);
+  });
+});
+
+test('seed 000 aliases', { timeout: 60000 }, async () => {
+  await withServer([], async (server) => {
+    const a = await connectSio(server);
+    const b = await connectSio(server, { transports: ['websocket'] });
+    const caps = await ack(a, 'getRouterRtpCapabilities', { roomId: 'r0' });
+    const routerCaps = caps.rtpCapabilities ?? caps;
+    assert.ok(Array.isArray(routerCaps.codecs), JSON.stringify(caps).slice(0, 200));
+    const device = await loadDevice(routerCaps);
+    await ack(a, 'join-mediasoup-room', { roomId: 'r0', rtpCapabilities: device.rtpCapabilities });
+    await ack(b, 'join-mediasoup-room', { roomId: 'r0', rtpCapabilities: device.rtpCapabilities });
+
+    const send = await ack(a, 'createWebRtcTransport', { roomId: 'r0', direction: 'send' });
+    const sendParams = send.params ?? send;
+    assert.ok(sendParams.id && sendParams.iceParameters && sendParams.iceCandidates && sendParams.dtlsParameters, JSON.stringify(send));
+    const c1 = await ack(a, 'connectTransport', { roomId: 'r0', transportId: sendParams.id, dtlsParameters: DTLS });
+    assert.equal(c1.error, undefined, JSON.stringify(c1));
+    const p = await ack(a, 'produce', { roomId: 'r0', transportId: sendParams.id, kind: 'audio', rtpParameters: audio(7000) });
+
+    const recv = await ack(b, 'create-consumer-transport', { roomId: 'r0' });
+    const recvParams = recv.params ?? recv;
+    assert.ok(recvParams.id && recvParams.iceParameters, JSON.stringify(recv));
+    const c2 = await ack(b, 'connect-consumer-transport', { roomId: 'r0', transportId: recvParams.id, dtlsParameters: DTLS });
+    assert.equal(c2.error, undefined, JSON.stringify(c2));
+    // consume-media without producerId: the oldest producer of another peer.
+    const m = await ack(b, 'consume-media', { roomId: 'r0', rtpCapabilities: device.rtpCapabilities });
+    assert.equal(m.producerId, p.id, JSON.stringify(m));
+    assert.ok(m.id && m.kind === 'audio' && m.rtpParameters);
+    const u = await ack(b, 'unpauseConsumer', { roomId: 'r0', consumerId: m.id });
+    assert.equal(u.error, undefined, JSON.stringify(u));
+    a.disconnect();
+    b.disconnect();
+    await waitForNoPeers(server);
+  });
+});
