@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct media_socket::impl {
   std::vector<uint8_t> udp_buffers;
   std::vector<mmsghdr> msgs;
   std::vector<iovec> iovs;
+  // Receive timestamps (UDP, optional): one control buffer per message of the batch.
+  bool timestamps = false;
+  std::vector<uint8_t> controls;
+  uint64_t last_rx_ns = 0;
   // TCP: bytes received but not yet a whole frame; bytes queued for sending.
   std::vector<uint8_t> rx;
   std::vector<uint8_t> tx;
@@ -148,6 +153,24 @@ result<media_socket> media_socket::open(media_protocol protocol,
   return media_socket{std::move(s)};
 }
 
+namespace {
+constexpr std::size_t control_size = CMSG_SPACE(sizeof(timespec));
+} // namespace
+
+bool media_socket::enable_receive_timestamps() noexcept {
+  auto& s = *impl_;
+  if (s.protocol != media_protocol::udp || s.closed)
+    return false;
+  int one = 1;
+  if (::setsockopt(s.fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) != 0)
+    return false;
+  s.controls.assign(udp_batch * control_size, 0);
+  s.timestamps = true;
+  return true;
+}
+
+uint64_t media_socket::last_receive_ns() const noexcept { return impl_->last_rx_ns; }
+
 int media_socket::fd() const noexcept { return impl_->fd; }
 media_protocol media_socket::protocol() const noexcept { return impl_->protocol; }
 const net::transport_address& media_socket::remote() const noexcept { return impl_->remote; }
@@ -214,6 +237,10 @@ bool media_socket::receive_impl(void* ctx, void (*cb)(void*, std::span<const uin
         s.msgs[i] = {};
         s.msgs[i].msg_hdr.msg_iov = &s.iovs[i];
         s.msgs[i].msg_hdr.msg_iovlen = 1;
+        if (s.timestamps) {
+          s.msgs[i].msg_hdr.msg_control = s.controls.data() + i * control_size;
+          s.msgs[i].msg_hdr.msg_controllen = control_size;
+        }
       }
       int n = ::recvmmsg(s.fd, s.msgs.data(), unsigned(udp_batch), MSG_DONTWAIT, nullptr);
       if (n < 0) {
@@ -226,6 +253,15 @@ bool media_socket::receive_impl(void* ctx, void (*cb)(void*, std::span<const uin
         const std::size_t len = s.msgs[i].msg_len;
         ++s.counters.packets_received;
         s.counters.bytes_received += len;
+        s.last_rx_ns = 0;
+        if (s.timestamps)
+          for (cmsghdr* c = CMSG_FIRSTHDR(&s.msgs[i].msg_hdr); c;
+               c = CMSG_NXTHDR(&s.msgs[i].msg_hdr, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+              timespec ts{};
+              std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+              s.last_rx_ns = uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+            }
         cb(ctx, {s.udp_buffers.data() + std::size_t(i) * max_udp_datagram, len});
       }
       if (std::size_t(n) < udp_batch)

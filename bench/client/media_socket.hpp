@@ -68,6 +68,12 @@ public:
     });
   }
 
+  // UDP: the kernel stamps each datagram on arrival (SO_TIMESTAMPNS, CLOCK_REALTIME);
+  // last_receive_ns() is the stamp of the datagram being handed to receive()'s callback
+  // (0 when unknown: not enabled, TCP, or no stamp). False when it cannot be enabled.
+  bool enable_receive_timestamps() noexcept;
+  uint64_t last_receive_ns() const noexcept;
+
   bool closed() const noexcept;
   const std::string& close_reason() const noexcept;
   void close() noexcept;

@@ -238,6 +238,10 @@ result<std::unique_ptr<signaling_client>> signaling_client::connect(signaling_lo
         return;
       }
       beast::get_lowest_layer(p->ws).expires_never(); // the WebSocket's own timeouts now
+      // As browsers do: no Nagle delay on small signaling frames (a request behind an
+      // unacknowledged one would otherwise wait for the server's delayed ACK, ~40 ms).
+      beast::error_code ignored;
+      beast::get_lowest_layer(p->ws).socket().set_option(tcp::no_delay(true), ignored);
       websocket::stream_base::timeout t{};
       t.handshake_timeout = timeout;
       t.idle_timeout = websocket::stream_base::none();

@@ -3,6 +3,7 @@
 #include "common/ids.hpp"
 #include "net/demux.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <utility>
 
@@ -117,6 +118,9 @@ webrtc_client_transport::create(const protocol::transport_params& remote,
   t->local_ufrag_ = std::move(ufrag);
   t->local_password_ = std::move(password);
   t->tcp_connect_timeout_ms_ = options.tcp_connect_timeout_ms;
+  t->receive_timestamps_ = options.receive_timestamps;
+  if (options.receive_timestamps)
+    t->socket_.enable_receive_timestamps();
   return t;
 }
 
@@ -137,6 +141,8 @@ bool webrtc_client_transport::restart_ice(const protocol::ice_parameters& remote
       return refuse("cannot open a new socket: " + s.error());
     socket_.flush();
     socket_ = std::move(*s); // the old socket closes here
+    if (receive_timestamps_)
+      socket_.enable_receive_timestamps();
   }
   local_ufrag_ = ids::random_token(8);
   local_password_ = ids::random_token(24);
@@ -315,6 +321,25 @@ bool webrtc_client_transport::send_rtp(const rtp_header_fields& header,
     return false;
   ++counters_.rtp_out;
   counters_.rtp_bytes_out += len;
+  return true;
+}
+
+bool webrtc_client_transport::send_rtp_packet(std::span<const uint8_t> rtp_packet) {
+  if (!connected() || rtp_packet.size() < rtp_header_size || rtp_packet.size() > max_media_packet) {
+    ++counters_.srtp_out_failed;
+    return false;
+  }
+  tx_scratch_.resize(rtp_packet.size() + rtp::srtp_session::max_trailer);
+  std::copy(rtp_packet.begin(), rtp_packet.end(), tx_scratch_.begin());
+  auto r = srtp_out_->protect_rtp(tx_scratch_, rtp_packet.size());
+  if (!r) {
+    ++counters_.srtp_out_failed;
+    return false;
+  }
+  if (!socket_.send(std::span<const uint8_t>(tx_scratch_.data(), r.length)))
+    return false;
+  ++counters_.rtp_out;
+  counters_.rtp_bytes_out += rtp_packet.size();
   return true;
 }
 

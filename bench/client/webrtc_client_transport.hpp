@@ -43,6 +43,7 @@ struct client_transport_options {
   uint64_t consent_interval_ms = 5000;     // RFC 7675 consent checks once connected
   uint64_t dtls_handshake_timeout_ms = 10000;
   uint64_t dtls_initial_retransmit_ms = 1000;
+  bool receive_timestamps = false; // UDP: kernel arrival stamps (media_socket::last_receive_ns)
 };
 
 enum class client_transport_state : uint8_t {
@@ -121,6 +122,8 @@ public:
 
   // ---- media (once connected) -------------------------------------------------------------
   bool send_rtp(const rtp_header_fields& header, std::span<const uint8_t> payload);
+  // A whole RTP packet built by the caller (header extensions included), protected and sent.
+  bool send_rtp_packet(std::span<const uint8_t> rtp_packet);
   bool send_rtcp(std::span<const uint8_t> rtcp_packet);
   // Bytes as they are, on the transport's socket (tests: garbage, replays).
   bool send_raw(std::span<const uint8_t> bytes);
@@ -172,6 +175,7 @@ private:
   std::string local_password_;
   uint64_t ice_restarts_ = 0;
   uint64_t tcp_connect_timeout_ms_ = 2000;
+  bool receive_timestamps_ = false;
   std::vector<uint8_t> rx_scratch_; // one received packet being unprotected
   std::vector<uint8_t> tx_scratch_; // one packet being protected
 };

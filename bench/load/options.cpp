@@ -1,0 +1,160 @@
+#include "bench/load/options.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <string_view>
+
+namespace chorus::bench {
+
+const char* to_string(scenario s) noexcept {
+  switch (s) {
+    case scenario::class_: return "class";
+    case scenario::meeting: return "meeting";
+    case scenario::rooms: return "rooms";
+  }
+  return "class";
+}
+
+uint32_t bench_options::room_count() const noexcept {
+  return kind == scenario::rooms ? rooms : 1;
+}
+
+uint32_t bench_options::participants_per_room() const noexcept {
+  return kind == scenario::class_ ? 1 + subscribers : participants;
+}
+
+const char* const bench_usage =
+  "usage: chorus-bench --url ws://HOST:PORT [--scenario class|meeting|rooms]\n"
+  "                    [--subscribers N] [--participants N] [--rooms R]\n"
+  "                    [--duration-s S] [--warmup-s S] [--video-kbps K]\n"
+  "                    [--keyframe-interval-s S] [--audio-bytes B] [--threads T]\n"
+  "                    [--server-pid PID] [--json FILE] [--setup-timeout-s S]\n"
+  "                    [--run-id ID] [--verbose]\n"
+  "\n"
+  "  class    1 publisher (audio + video), N subscribers (--subscribers, default 10)\n"
+  "  meeting  N participants, each publishing and receiving all others (--participants, 4)\n"
+  "  rooms    R rooms (--rooms, default 2) of N meeting participants (--participants)\n"
+  "\n"
+  "Signaling is the seed 001 JSON dialect (get-rtp-capabilities, create-transport,\n"
+  "connect-transport, produce, consume, resume-consumer); media is real ICE, DTLS and SRTP\n"
+  "over UDP. With --server-pid, the server's CPU time and resident memory are read from\n"
+  "/proc at the start and the end of the measured window. Pin nothing here: run the server\n"
+  "and the bench under taskset on different cores (docs/performance.md).\n";
+
+namespace {
+
+bool parse_u32(std::string_view s, uint32_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && p == s.data() + s.size();
+}
+
+bool parse_double(std::string_view s, double& out) {
+  // std::from_chars for double is available in GCC 11+.
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && p == s.data() + s.size() && std::isfinite(out);
+}
+
+} // namespace
+
+std::optional<bench_options> parse_bench_options(int argc, char** argv, std::string& error,
+                                                 bool& help) {
+  bench_options o;
+  help = false;
+  bool subscribers_set = false, participants_set = false, rooms_set = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      help = true;
+      return std::nullopt;
+    }
+    if (flag == "--verbose") {
+      o.verbose = true;
+      continue;
+    }
+    static constexpr std::string_view known[] = {
+      "--url", "--scenario", "--subscribers", "--participants", "--rooms", "--duration-s",
+      "--warmup-s", "--video-kbps", "--keyframe-interval-s", "--audio-bytes", "--threads",
+      "--server-pid", "--json", "--setup-timeout-s", "--run-id"};
+    if (std::find(std::begin(known), std::end(known), flag) == std::end(known)) {
+      error = "unknown flag " + std::string(flag);
+      return std::nullopt;
+    }
+    if (i + 1 >= argc) {
+      error = std::string(flag) + " needs a value";
+      return std::nullopt;
+    }
+    std::string_view v = argv[++i];
+    bool ok = true;
+    uint32_t u = 0;
+    if (flag == "--url") {
+      o.url = v;
+      ok = o.url.rfind("ws://", 0) == 0;
+    } else if (flag == "--scenario") {
+      if (v == "class") o.kind = scenario::class_;
+      else if (v == "meeting") o.kind = scenario::meeting;
+      else if (v == "rooms") o.kind = scenario::rooms;
+      else ok = false;
+    } else if (flag == "--subscribers") {
+      ok = parse_u32(v, o.subscribers) && o.subscribers >= 1 && o.subscribers <= 100000;
+      subscribers_set = true;
+    } else if (flag == "--participants") {
+      ok = parse_u32(v, o.participants) && o.participants >= 2 && o.participants <= 1000;
+      participants_set = true;
+    } else if (flag == "--rooms") {
+      ok = parse_u32(v, o.rooms) && o.rooms >= 1 && o.rooms <= 10000;
+      rooms_set = true;
+    } else if (flag == "--duration-s") {
+      ok = parse_double(v, o.duration_s) && o.duration_s > 0 && o.duration_s <= 86400;
+    } else if (flag == "--warmup-s") {
+      ok = parse_double(v, o.warmup_s) && o.warmup_s >= 0 && o.warmup_s <= 3600;
+    } else if (flag == "--video-kbps") {
+      ok = parse_u32(v, o.video_kbps) && o.video_kbps >= 10 && o.video_kbps <= 50000;
+    } else if (flag == "--keyframe-interval-s") {
+      ok = parse_double(v, o.keyframe_interval_s) && o.keyframe_interval_s >= 0 &&
+           o.keyframe_interval_s <= 3600;
+    } else if (flag == "--audio-bytes") {
+      ok = parse_u32(v, o.audio_bytes) && o.audio_bytes >= 20 && o.audio_bytes <= 1000;
+    } else if (flag == "--threads") {
+      ok = parse_u32(v, o.threads) && o.threads >= 1 && o.threads <= 256;
+    } else if (flag == "--server-pid") {
+      ok = parse_u32(v, u) && u > 0 && u <= 0x7FFFFFFF;
+      o.server_pid = int(u);
+    } else if (flag == "--json") {
+      o.json_file = v;
+      ok = !o.json_file.empty();
+    } else if (flag == "--setup-timeout-s") {
+      ok = parse_double(v, o.setup_timeout_s) && o.setup_timeout_s > 0;
+    } else if (flag == "--run-id") {
+      o.run_id = v;
+      ok = !o.run_id.empty() && o.run_id.size() <= 64 &&
+           std::all_of(o.run_id.begin(), o.run_id.end(), [](char c) {
+             return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_';
+           });
+    }
+    if (!ok) {
+      error = "invalid value for " + std::string(flag) + ": " + std::string(v);
+      return std::nullopt;
+    }
+  }
+  if (o.url.empty()) {
+    error = "--url ws://HOST:PORT is required";
+    return std::nullopt;
+  }
+  if (o.kind == scenario::class_ && (participants_set || rooms_set)) {
+    error = "class takes --subscribers, not --participants or --rooms";
+    return std::nullopt;
+  }
+  if (o.kind != scenario::class_ && subscribers_set) {
+    error = std::string(to_string(o.kind)) + " takes --participants, not --subscribers";
+    return std::nullopt;
+  }
+  if (o.kind == scenario::meeting && rooms_set) {
+    error = "meeting is one room; use --scenario rooms for --rooms";
+    return std::nullopt;
+  }
+  return o;
+}
+
+} // namespace chorus::bench

@@ -1,0 +1,737 @@
+#include "bench/load/participant.hpp"
+
+#include "bench/client/clock.hpp"
+#include "common/ids.hpp"
+#include "rtp/rtcp.hpp"
+#include "rtp/rtcp_feedback.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <limits>
+
+namespace chorus::bench {
+
+namespace {
+
+using rapidjson::Value;
+
+constexpr const char* mid_uri = "urn:ietf:params:rtp-hdrext:sdes:mid";
+constexpr const char* tcc_uri =
+  "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+constexpr uint64_t rtcp_interval_us = 1'000'000; // SR / RR
+constexpr uint64_t receiver_tick_us = 20'000;    // NACK retries, keyframe requests
+constexpr uint64_t never = std::numeric_limits<uint64_t>::max();
+
+std::string lower(std::string s) {
+  for (auto& c : s)
+    c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string str_member(const Value& v, const char* name) {
+  auto it = v.FindMember(name);
+  return it != v.MemberEnd() && it->value.IsString()
+           ? std::string(it->value.GetString(), it->value.GetStringLength())
+           : std::string();
+}
+
+std::optional<uint64_t> uint_member(const Value& v, const char* name) {
+  auto it = v.FindMember(name);
+  if (it == v.MemberEnd())
+    return std::nullopt;
+  if (it->value.IsUint64())
+    return it->value.GetUint64();
+  if (it->value.IsString()) { // parameters may carry numbers as strings
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(it->value.GetString(), &end, 10);
+    if (end && *end == 0 && end != it->value.GetString())
+      return n;
+  }
+  return std::nullopt;
+}
+
+const Value* obj_member(const Value& v, const char* name) {
+  auto it = v.FindMember(name);
+  return it != v.MemberEnd() && it->value.IsObject() ? &it->value : nullptr;
+}
+
+const Value* arr_member(const Value& v, const char* name) {
+  auto it = v.FindMember(name);
+  return it != v.MemberEnd() && it->value.IsArray() ? &it->value : nullptr;
+}
+
+std::string to_json(const Value& v) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  v.Accept(w);
+  return {sb.GetString(), sb.GetSize()};
+}
+
+// JSON string literal of a plain token (ids, URIs, cnames: no quotes or controls here).
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+uint32_t random_ssrc() {
+  uint32_t v = 0;
+  while (v == 0)
+    ids::random_bytes(&v, sizeof v);
+  return v;
+}
+
+uint16_t random_u16() {
+  uint16_t v = 0;
+  ids::random_bytes(&v, sizeof v);
+  return v;
+}
+
+std::string describe(const client::signaling_message& m) {
+  return m.type + " " + (m.data.empty() ? std::string("(no data)") : m.data);
+}
+
+std::string error_code(const client::signaling_message& m) {
+  rapidjson::Document d;
+  d.Parse(m.data.data(), m.data.size());
+  return d.IsObject() ? str_member(d, "code") : std::string();
+}
+
+std::string header_extensions_json(uint8_t mid_id, uint8_t tcc_id) {
+  std::string out = "[";
+  if (mid_id)
+    out += "{\"uri\":\"" + std::string(mid_uri) + "\",\"id\":" + std::to_string(mid_id) +
+           ",\"encrypt\":false,\"parameters\":{}}";
+  if (tcc_id) {
+    if (mid_id)
+      out += ",";
+    out += "{\"uri\":\"" + std::string(tcc_uri) + "\",\"id\":" + std::to_string(tcc_id) +
+           ",\"encrypt\":false,\"parameters\":{}}";
+  }
+  return out + "]";
+}
+
+uint64_t wall_ms() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count());
+}
+
+} // namespace
+
+// ---- router capabilities -----------------------------------------------------------------
+
+result<router_info> parse_router_capabilities(const std::string& json) {
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError() || !d.IsObject())
+    return failure{"rtp-capabilities: not a JSON object"};
+  const Value* codecs = arr_member(d, "codecs");
+  if (!codecs)
+    return failure{"rtp-capabilities: no codecs"};
+  router_info r;
+  const Value* opus = nullptr;
+  const Value* vp8 = nullptr;
+  const Value* rtx = nullptr;
+  for (auto& c : codecs->GetArray()) {
+    if (!c.IsObject())
+      continue;
+    const std::string mime = lower(str_member(c, "mimeType"));
+    auto pt = uint_member(c, "preferredPayloadType");
+    if (!pt || *pt > 127)
+      continue;
+    if (mime == "audio/opus" && !opus) {
+      opus = &c;
+      r.opus_pt = uint8_t(*pt);
+      r.opus_clock_rate = uint32_t(uint_member(c, "clockRate").value_or(48000));
+      r.opus_channels = uint32_t(uint_member(c, "channels").value_or(2));
+    } else if (mime == "video/vp8" && !vp8) {
+      vp8 = &c;
+      r.vp8_pt = uint8_t(*pt);
+    }
+  }
+  if (!opus || !vp8)
+    return failure{"rtp-capabilities: the router offers no audio/opus or no video/VP8"};
+  for (auto& c : codecs->GetArray()) {
+    if (!c.IsObject() || lower(str_member(c, "mimeType")) != "video/rtx")
+      continue;
+    if (const Value* params = obj_member(c, "parameters"))
+      if (uint_member(*params, "apt") == uint64_t(r.vp8_pt))
+        rtx = &c;
+  }
+  rapidjson::Document caps;
+  caps.SetObject();
+  auto& a = caps.GetAllocator();
+  Value list(rapidjson::kArrayType);
+  // A browser's device capabilities: Chromium offers no NACK for Opus (only transport-cc),
+  // so audio is not retransmitted, as with a browser receiver.
+  Value opus_cap(*opus, a);
+  if (auto fb = opus_cap.FindMember("rtcpFeedback"); fb != opus_cap.MemberEnd() && fb->value.IsArray()) {
+    Value kept(rapidjson::kArrayType);
+    for (auto& f : fb->value.GetArray())
+      if (f.IsObject() && str_member(f, "type") == "transport-cc")
+        kept.PushBack(Value(f, a), a);
+    fb->value = kept;
+  }
+  list.PushBack(opus_cap, a);
+  list.PushBack(Value(*vp8, a), a);
+  if (rtx)
+    list.PushBack(Value(*rtx, a), a);
+  caps.AddMember("codecs", list, a);
+  Value exts(rapidjson::kArrayType);
+  if (const Value* he = arr_member(d, "headerExtensions")) {
+    for (auto& e : he->GetArray()) {
+      if (!e.IsObject())
+        continue;
+      exts.PushBack(Value(e, a), a);
+      const std::string uri = str_member(e, "uri");
+      const std::string kind = str_member(e, "kind");
+      auto id = uint_member(e, "preferredId");
+      if (!id || *id > 14) // one-byte form only
+        continue;
+      if (uri == mid_uri)
+        (kind == "audio" ? r.mid_audio : r.mid_video) = uint8_t(*id);
+      else if (uri == tcc_uri)
+        (kind == "audio" ? r.tcc_audio : r.tcc_video) = uint8_t(*id);
+    }
+  }
+  caps.AddMember("headerExtensions", exts, a);
+  r.consume_capabilities = to_json(caps);
+  return r;
+}
+
+// ---- totals ------------------------------------------------------------------------------
+
+#define CHORUS_BENCH_TOTALS(X)                                                                  \
+  X(rx_packets) X(rx_bytes) X(rx_audio_packets) X(rx_audio_bytes) X(rx_video_packets)           \
+  X(rx_video_bytes) X(rx_rtx) X(rx_late) X(rx_duplicates) X(rx_keyframes) X(rx_bad_stamp)       \
+  X(expected) X(unique) X(nack_packets) X(nack_seqs) X(plis_sent) X(rr_sent) X(sr_received)     \
+  X(tx_packets) X(tx_bytes) X(tx_audio_packets) X(tx_video_packets) X(tx_frames)                \
+  X(tx_keyframes) X(tx_retransmissions) X(nacks_received) X(keyframe_requests_received)         \
+  X(tx_failed) X(rx_app_stamped)
+
+totals& totals::operator+=(const totals& o) noexcept {
+#define X(f) f += o.f;
+  CHORUS_BENCH_TOTALS(X)
+#undef X
+  return *this;
+}
+
+totals totals::operator-(const totals& o) const noexcept {
+  totals r;
+#define X(f) r.f = f >= o.f ? f - o.f : 0;
+  CHORUS_BENCH_TOTALS(X)
+#undef X
+  return r;
+}
+
+// ---- participant: setup ------------------------------------------------------------------
+
+participant::participant(std::string peer_id, std::string room, bool publishes, bool subscribes,
+                         uint32_t expected_consumers)
+    : peer_(std::move(peer_id)), room_(std::move(room)), publishes_(publishes),
+      subscribes_(subscribes), expected_consumers_(expected_consumers),
+      cname_(ids::random_token(16)), rtcp_ssrc_(random_ssrc()) {
+  buf_.resize(max_rtp_packet + 64);
+  rtcp_buf_.resize(1500);
+}
+
+participant::~participant() = default;
+
+bool participant::fail(std::string stage, std::string why) {
+  if (error_.empty())
+    error_ = stage + ": " + why;
+  return false;
+}
+
+bool participant::connect(worker_context& w, uint64_t deadline_ms) {
+  if (ws_)
+    return true;
+  auto& d = *w.driver;
+  const std::string url = w.url_base + "/socket?auth=" + client::url_encode(peer_) +
+                          "&channelId=" + client::url_encode(room_);
+  const uint64_t now = client::steady_now_ms();
+  auto ws = client::signaling_client::connect(
+    d.signaling(), url, std::chrono::milliseconds(deadline_ms > now ? deadline_ms - now : 1));
+  if (!ws)
+    return fail("signaling", ws.error());
+  ws_ = std::move(*ws);
+  // Every participant loads the router's capabilities, as a browser's Device does.
+  auto caps = d.request(*ws_, "get-rtp-capabilities", "", deadline_ms);
+  if (!caps)
+    return fail("get-rtp-capabilities", caps.error());
+  if (caps->type != "rtp-capabilities")
+    return fail("get-rtp-capabilities", describe(*caps));
+  if (!w.router) {
+    auto r = parse_router_capabilities(caps->data);
+    if (!r)
+      return fail("get-rtp-capabilities", r.error());
+    w.router = std::move(*r);
+  }
+  return true;
+}
+
+bool participant::publish(worker_context& w, uint64_t deadline_ms) {
+  if (failed() || !ws_ || !w.router)
+    return false;
+  auto& d = *w.driver;
+  client::connect_options copts;
+  copts.direction = "send";
+  auto c = client::open_webrtc_transport(d, *ws_, w.dtls, copts, deadline_ms);
+  if (!c.ok())
+    return fail(c.stage + " (send)", c.error);
+  send_ = std::move(c.transport);
+  send_->set_media_handler([this](std::span<const uint8_t> p, bool rtcp) {
+    if (rtcp)
+      on_send_rtcp(p);
+  });
+
+  const router_info& r = *w.router;
+  audio_ssrc_ = random_ssrc();
+  do
+    video_ssrc_ = random_ssrc();
+  while (video_ssrc_ == audio_ssrc_);
+  const std::string rtcp = ",\"rtcp\":{\"cname\":" + quoted(cname_) + ",\"reducedSize\":true}";
+  const std::string audio =
+    "{\"transportId\":" + quoted(send_->id()) + ",\"kind\":\"audio\",\"rtpParameters\":{"
+    "\"mid\":\"0\",\"codecs\":[{\"mimeType\":\"audio/opus\",\"payloadType\":" +
+    std::to_string(r.opus_pt) + ",\"clockRate\":" + std::to_string(r.opus_clock_rate) +
+    ",\"channels\":" + std::to_string(r.opus_channels) +
+    ",\"parameters\":{\"minptime\":10,\"useinbandfec\":1},\"rtcpFeedback\":[{\"type\":"
+    "\"transport-cc\",\"parameter\":\"\"}]}],\"headerExtensions\":" +
+    header_extensions_json(r.mid_audio, r.tcc_audio) + ",\"encodings\":[{\"ssrc\":" +
+    std::to_string(audio_ssrc_) + "}]" + rtcp + "}}";
+  const std::string video =
+    "{\"transportId\":" + quoted(send_->id()) + ",\"kind\":\"video\",\"rtpParameters\":{"
+    "\"mid\":\"1\",\"codecs\":[{\"mimeType\":\"video/VP8\",\"payloadType\":" +
+    std::to_string(r.vp8_pt) + ",\"clockRate\":90000,\"parameters\":{},\"rtcpFeedback\":["
+    "{\"type\":\"goog-remb\",\"parameter\":\"\"},{\"type\":\"transport-cc\",\"parameter\":\"\"},"
+    "{\"type\":\"ccm\",\"parameter\":\"fir\"},{\"type\":\"nack\",\"parameter\":\"\"},"
+    "{\"type\":\"nack\",\"parameter\":\"pli\"}]}],\"headerExtensions\":" +
+    header_extensions_json(r.mid_video, r.tcc_video) + ",\"encodings\":[{\"ssrc\":" +
+    std::to_string(video_ssrc_) + "}]" + rtcp + "}}";
+  for (const std::string* data : {&audio, &video}) {
+    const char* kind = data == &audio ? "produce audio" : "produce video";
+    auto reply = d.request(*ws_, "produce", *data, deadline_ms);
+    if (!reply)
+      return fail(kind, reply.error());
+    if (reply->type != "producer-id")
+      return fail(kind, describe(*reply));
+  }
+  return true;
+}
+
+bool participant::consume(worker_context& w, const std::string& producer_id,
+                          uint64_t deadline_ms, bool& none_left) {
+  auto& d = *w.driver;
+  std::string data = "{\"transportId\":" + quoted(recv_->id()) +
+                     ",\"rtpCapabilities\":" + w.router->consume_capabilities;
+  if (!producer_id.empty())
+    data += ",\"producerId\":" + quoted(producer_id);
+  data += "}";
+  auto reply = d.request(*ws_, "consume", data, deadline_ms);
+  if (!reply)
+    return fail("consume", reply.error());
+  if (reply->is_error()) {
+    if (producer_id.empty() && error_code(*reply) == "unknown-producer") {
+      none_left = true; // seed 001: no producer left that this peer does not consume
+      return true;
+    }
+    return fail("consume", describe(*reply));
+  }
+  if (reply->type != "consumer-params")
+    return fail("consume", describe(*reply));
+
+  rapidjson::Document doc;
+  doc.Parse(reply->data.data(), reply->data.size());
+  if (doc.HasParseError() || !doc.IsObject())
+    return fail("consume", "consumer-params is not an object");
+  inbound_stream::params p;
+  p.consumer_id = str_member(doc, "id");
+  p.producer_id = str_member(doc, "producerId");
+  p.kind = str_member(doc, "kind") == "video" ? stream_kind::video : stream_kind::audio;
+  const Value* rp = obj_member(doc, "rtpParameters");
+  const Value* codecs = rp ? arr_member(*rp, "codecs") : nullptr;
+  const Value* encodings = rp ? arr_member(*rp, "encodings") : nullptr;
+  if (p.consumer_id.empty() || !codecs || !encodings || encodings->Empty() ||
+      !(*encodings)[0].IsObject())
+    return fail("consume", "consumer-params without id, codecs or encodings: " + reply->data);
+  bool have_codec = false;
+  for (auto& c : codecs->GetArray()) {
+    if (!c.IsObject())
+      continue;
+    const std::string mime = lower(str_member(c, "mimeType"));
+    auto pt = uint_member(c, "payloadType");
+    if (!pt || *pt > 127)
+      continue;
+    if (mime.ends_with("/rtx")) {
+      p.rtx_payload_type = uint8_t(*pt);
+      continue;
+    }
+    if (have_codec)
+      continue;
+    have_codec = true;
+    p.payload_type = uint8_t(*pt);
+    p.clock_rate = uint32_t(uint_member(c, "clockRate").value_or(90000));
+    if (const Value* fb = arr_member(c, "rtcpFeedback"))
+      for (auto& f : fb->GetArray()) {
+        if (!f.IsObject())
+          continue;
+        const std::string type = str_member(f, "type");
+        const std::string param = str_member(f, "parameter");
+        if (type == "nack" && param.empty())
+          p.nack = true;
+        else if (type == "nack" && param == "pli")
+          p.pli = true;
+      }
+  }
+  const Value& enc = (*encodings)[0];
+  p.ssrc = uint32_t(uint_member(enc, "ssrc").value_or(0));
+  if (const Value* rtx = obj_member(enc, "rtx"))
+    p.rtx_ssrc = uint32_t(uint_member(*rtx, "ssrc").value_or(0));
+  if (!have_codec || p.ssrc == 0)
+    return fail("consume", "consumer-params without a media codec or ssrc: " + reply->data);
+  consumed_producers_.push_back(p.producer_id);
+  ++(producer_id.empty() ? consumed_oldest_ : consumed_by_id_);
+  auto s = std::make_unique<inbound_stream>(std::move(p));
+  by_ssrc_.emplace_back(s->info().ssrc, s.get());
+  if (s->info().rtx_ssrc)
+    by_ssrc_.emplace_back(s->info().rtx_ssrc, s.get());
+  inbound_.push_back(std::move(s));
+  return true;
+}
+
+bool participant::subscribe(worker_context& w, uint64_t deadline_ms) {
+  if (failed() || !ws_ || !w.router)
+    return false;
+  auto& d = *w.driver;
+  client::connect_options copts;
+  copts.direction = "recv";
+  copts.transport.receive_timestamps = true;
+  auto c = client::open_webrtc_transport(d, *ws_, w.dtls, copts, deadline_ms);
+  if (!c.ok())
+    return fail(c.stage + " (recv)", c.error);
+  recv_ = std::move(c.transport);
+  recv_->set_media_handler(
+    [this, &w](std::span<const uint8_t> p, bool rtcp) { on_recv_media(w, p, rtcp); });
+
+  // Producers announced by new-producer events, then (seed 001) consume without producerId:
+  // the oldest producer of the room this peer does not consume yet, until none is left.
+  drain_events();
+  const std::vector<std::string> announced = std::move(announced_producers_);
+  announced_producers_.clear();
+  bool none_left = false;
+  for (auto& id : announced) {
+    if (inbound_.size() >= expected_consumers_)
+      break;
+    if (std::find(consumed_producers_.begin(), consumed_producers_.end(), id) !=
+        consumed_producers_.end())
+      continue;
+    if (!consume(w, id, deadline_ms, none_left))
+      return false;
+  }
+  while (!none_left && inbound_.size() < expected_consumers_)
+    if (!consume(w, "", deadline_ms, none_left))
+      return false;
+  if (inbound_.size() < expected_consumers_)
+    return fail("consume", "found " + std::to_string(inbound_.size()) + " of " +
+                             std::to_string(expected_consumers_) + " producers");
+
+  const uint64_t now_us = mono_us();
+  for (auto& s : inbound_) {
+    auto reply = d.request(*ws_, "resume-consumer",
+                           "{\"consumerId\":" + quoted(s->info().consumer_id) + "}", deadline_ms);
+    if (!reply)
+      return fail("resume-consumer", reply.error());
+    if (reply->type != "resume-consumer")
+      return fail("resume-consumer", describe(*reply));
+    s->on_resumed(now_us, actions_); // a PLI, as a browser's decoder asks at start
+    act(*s, actions_);
+  }
+  return true;
+}
+
+// ---- participant: media ------------------------------------------------------------------
+
+void participant::start_media(worker_context& w, uint64_t start_us) {
+  const uint64_t now = mono_us();
+  next_rr_us_ = now + rtcp_interval_us;
+  next_tick_us_ = now + receiver_tick_us;
+  if (!publishes_ || failed() || !send_ || !w.router)
+    return;
+  const router_info& r = *w.router;
+  rtp_fields a{r.opus_pt, false, random_u16(), random_ssrc(), audio_ssrc_};
+  audio_.emplace(a, extension_ids{r.mid_audio, r.tcc_audio}, "0", start_us, w.audio_bytes);
+  rtp_fields v{r.vp8_pt, false, random_u16(), random_ssrc(), video_ssrc_};
+  // Video frames a little after the audio packet, as capture pipelines are not aligned.
+  video_.emplace(w.video, v, extension_ids{r.mid_video, r.tcc_video}, "1", start_us + 3000);
+  transport_seq_ = random_u16();
+  next_sr_us_ = start_us + rtcp_interval_us;
+}
+
+void participant::send_packet(std::span<uint8_t> packet, std::size_t payload_offset, bool video) {
+  write_send_stamp(packet.subspan(payload_offset), stamp_clock_us());
+  const uint16_t seq = uint16_t((packet[2] << 8) | packet[3]);
+  (video ? video_history_ : audio_history_).store(seq, packet);
+  if (!send_->send_rtp_packet(packet)) {
+    ++own_.tx_failed;
+    return;
+  }
+  ++own_.tx_packets;
+  own_.tx_bytes += packet.size();
+  const std::size_t payload = packet.size() - payload_offset;
+  if (video) {
+    ++own_.tx_video_packets;
+    ++video_sent_;
+    video_octets_ += payload;
+  } else {
+    ++own_.tx_audio_packets;
+    ++audio_sent_;
+    audio_octets_ += payload;
+  }
+}
+
+void participant::send_video_frame(uint64_t now_us) {
+  const std::size_t n = video_->begin_frame(now_us);
+  ++own_.tx_frames;
+  if (video_->frame_is_key())
+    ++own_.tx_keyframes;
+  for (std::size_t i = 0; i < n; ++i) {
+    auto b = video_->build_packet(i, buf_, transport_seq_);
+    if (b.size == 0)
+      break;
+    send_packet(std::span<uint8_t>(buf_.data(), b.size), b.payload_offset, true);
+  }
+}
+
+void participant::send_sender_reports(uint64_t now_us) {
+  const uint64_t ntp = rtp::ntp_from_ms(int64_t(wall_ms()), rtp::ntp_unix_offset_ms);
+  auto one = [&](uint32_t ssrc, uint32_t rtp_ts, uint64_t packets, uint64_t octets) {
+    rtp::sender_report sr;
+    sr.ssrc = ssrc;
+    sr.ntp_timestamp = ntp;
+    sr.rtp_timestamp = rtp_ts;
+    sr.packet_count = uint32_t(packets);
+    sr.octet_count = uint32_t(octets);
+    auto sdes = rtp::source_description::with_cname(ssrc, cname_);
+    auto n1 = sr.write(rtcp_buf_);
+    if (!n1)
+      return;
+    auto n2 = sdes.write(std::span<uint8_t>(rtcp_buf_).subspan(*n1));
+    if (!n2)
+      return;
+    send_->send_rtcp(std::span<const uint8_t>(rtcp_buf_.data(), *n1 + *n2));
+  };
+  if (audio_ && audio_sent_)
+    one(audio_ssrc_, audio_->rtp_timestamp_at(now_us), audio_sent_, audio_octets_);
+  if (video_ && video_sent_)
+    one(video_ssrc_, video_->rtp_timestamp_at(now_us), video_sent_, video_octets_);
+}
+
+void participant::send_receiver_reports(uint64_t now_us) {
+  std::vector<rtp::report_block> blocks;
+  blocks.reserve(inbound_.size());
+  for (auto& s : inbound_) {
+    rtp::report_block b;
+    if (s->report_block(now_us, b))
+      blocks.push_back(b);
+  }
+  for (std::size_t i = 0; i < blocks.size(); i += rtp::rtcp_max_count) {
+    const std::size_t n = std::min<std::size_t>(rtp::rtcp_max_count, blocks.size() - i);
+    auto written = rtp::write_receiver_report(
+      rtcp_ssrc_, std::span<const rtp::report_block>(blocks.data() + i, n), rtcp_buf_);
+    if (written && recv_->send_rtcp(std::span<const uint8_t>(rtcp_buf_.data(), *written)))
+      ++own_.rr_sent;
+  }
+}
+
+void participant::act(inbound_stream& s, inbound_actions& a) {
+  if (!a.nack.empty()) {
+    auto n = rtp::write_nack(rtcp_ssrc_, s.info().ssrc, a.nack, rtcp_buf_);
+    if (n && recv_->send_rtcp(std::span<const uint8_t>(rtcp_buf_.data(), *n))) {
+      s.count_nack(a.nack.size());
+      ++own_.nack_packets;
+      own_.nack_seqs += a.nack.size();
+    }
+    a.nack.clear();
+  }
+  if (a.pli) {
+    a.pli = false;
+    rtp::picture_loss_indication pli{rtcp_ssrc_, s.info().ssrc};
+    auto n = pli.write(rtcp_buf_);
+    if (n && recv_->send_rtcp(std::span<const uint8_t>(rtcp_buf_.data(), *n))) {
+      s.count_pli();
+      ++own_.plis_sent;
+    }
+  }
+}
+
+void participant::on_recv_media(worker_context& w, std::span<const uint8_t> packet, bool rtcp) {
+  const uint64_t now = mono_us();
+  if (!rtcp) {
+    if (packet.size() < 12)
+      return;
+    const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
+                          (uint32_t(packet[10]) << 8) | packet[11];
+    inbound_stream* stream = find_stream(ssrc);
+    if (!stream)
+      return;
+    // The kernel's arrival stamp (UDP), else now: the generator's queueing is not latency.
+    const uint64_t kernel_ns = recv_->socket().last_receive_ns();
+    if (kernel_ns == 0)
+      ++own_.rx_app_stamped;
+    const uint64_t arrival = kernel_ns ? kernel_ns / 1000 : stamp_clock_us();
+    stream->on_rtp(packet, now, arrival, w.latency, actions_);
+    act(*stream, actions_);
+    return;
+  }
+  rtp::rtcp_compound_reader reader(packet);
+  while (auto p = reader.next()) {
+    if (p->header.type != uint8_t(rtp::rtcp_type::sr))
+      continue;
+    auto sr = rtp::sender_report::parse(*p);
+    if (!sr)
+      continue;
+    ++own_.sr_received;
+    if (inbound_stream* stream = find_stream(sr->ssrc))
+      stream->on_sender_report(sr->ntp_timestamp, sr->rtp_timestamp, now);
+  }
+}
+
+void participant::on_send_rtcp(std::span<const uint8_t> packet) {
+  rtp::rtcp_compound_reader reader(packet);
+  while (auto p = reader.next()) {
+    if (p->header.type == uint8_t(rtp::rtcp_type::rtpfb) && p->header.count == rtp::rtpfb_nack) {
+      auto nack = rtp::generic_nack::parse(*p);
+      if (!nack)
+        continue;
+      ++own_.nacks_received;
+      const bool video = nack->media_ssrc == video_ssrc_;
+      if (!video && nack->media_ssrc != audio_ssrc_)
+        continue;
+      for (uint16_t seq : nack->lost_sequence_numbers()) {
+        auto stored = (video ? video_history_ : audio_history_).find(seq);
+        if (stored && send_->send_rtp_packet(*stored))
+          ++own_.tx_retransmissions;
+      }
+    } else if (p->header.type == uint8_t(rtp::rtcp_type::psfb)) {
+      bool wanted = false;
+      if (p->header.count == rtp::psfb_pli) {
+        auto pli = rtp::picture_loss_indication::parse(*p);
+        wanted = pli && pli->media_ssrc == video_ssrc_;
+      } else if (p->header.count == rtp::psfb_fir) {
+        if (auto fir = rtp::full_intra_request::parse(*p))
+          for (auto& e : fir->entries)
+            wanted = wanted || e.ssrc == video_ssrc_;
+      }
+      if (wanted) {
+        ++own_.keyframe_requests_received;
+        if (video_)
+          video_->request_keyframe();
+      }
+    }
+  }
+}
+
+uint64_t participant::service(worker_context&, uint64_t now_us) {
+  if (failed())
+    return never;
+  uint64_t next = never;
+  if (send_ && send_->connected() && audio_ && video_) {
+    while (audio_->next_packet_us() <= now_us) {
+      auto b = audio_->build_packet(now_us, buf_, transport_seq_);
+      if (b.size == 0)
+        break;
+      send_packet(std::span<uint8_t>(buf_.data(), b.size), b.payload_offset, false);
+    }
+    while (video_->next_frame_us() <= now_us)
+      send_video_frame(now_us);
+    if (now_us >= next_sr_us_) {
+      send_sender_reports(now_us);
+      next_sr_us_ = now_us + rtcp_interval_us;
+    }
+    next = std::min({next, audio_->next_packet_us(), video_->next_frame_us(), next_sr_us_});
+  }
+  if (recv_ && recv_->connected() && !inbound_.empty()) {
+    if (now_us >= next_tick_us_) {
+      for (auto& s : inbound_) {
+        s->tick(now_us, actions_);
+        act(*s, actions_);
+      }
+      next_tick_us_ = now_us + receiver_tick_us;
+    }
+    if (now_us >= next_rr_us_) {
+      send_receiver_reports(now_us);
+      next_rr_us_ = now_us + rtcp_interval_us;
+    }
+    next = std::min({next, next_tick_us_, next_rr_us_});
+  }
+  return next;
+}
+
+void participant::add_totals(totals& t) const noexcept {
+  t += own_;
+  for (auto& s : inbound_) {
+    const auto& c = s->counters();
+    t.rx_packets += c.packets;
+    t.rx_bytes += c.bytes;
+    if (s->is_video()) {
+      t.rx_video_packets += c.packets;
+      t.rx_video_bytes += c.bytes;
+    } else {
+      t.rx_audio_packets += c.packets;
+      t.rx_audio_bytes += c.bytes;
+    }
+    t.rx_rtx += c.rtx_packets;
+    t.rx_late += c.late;
+    t.rx_duplicates += c.duplicates;
+    t.rx_keyframes += c.keyframes;
+    t.rx_bad_stamp += c.bad_stamp;
+    t.expected += c.expected;
+    t.unique += c.unique;
+  }
+}
+
+void participant::drain_events() {
+  if (!ws_)
+    return;
+  for (auto& ev : ws_->take_events()) {
+    // Kept until subscribe() reads them (bounded: later ones are not consumed anyway).
+    if (ev.type != "new-producer" || !subscribes_ || !inbound_.empty() ||
+        announced_producers_.size() >= 4 * std::size_t(expected_consumers_) + 16)
+      continue;
+    rapidjson::Document doc;
+    doc.Parse(ev.data.data(), ev.data.size());
+    if (doc.IsObject())
+      if (auto id = str_member(doc, "producerId"); !id.empty())
+        announced_producers_.push_back(std::move(id));
+  }
+}
+
+void participant::close(worker_context& w) {
+  const uint64_t now = client::steady_now_ms();
+  for (auto* t : {&send_, &recv_})
+    if (*t) {
+      w.driver->transports().remove(**t);
+      (*t)->close(now);
+    }
+  if (ws_ && ws_->is_open())
+    ws_->close(std::chrono::milliseconds(500));
+}
+
+void participant::release() noexcept {
+  send_.reset();
+  recv_.reset();
+  ws_.reset();
+}
+
+} // namespace chorus::bench

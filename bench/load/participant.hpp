@@ -1,0 +1,172 @@
+// One simulated participant: a WebSocket in the seed 001 JSON dialect, a send transport
+// with an audio and a video producer if it publishes, a receive transport with a consumer
+// per remote producer if it subscribes; synthetic media out, browser-like RTCP back.
+//
+// Setup steps block (through the worker's client_driver, so every other transport of the
+// thread keeps running) and are bounded by a deadline. The media phase is driven by
+// service(), called by the worker's loop; packets arrive through the transports' media
+// handlers while the worker polls its transport_set. Not thread-safe: one worker owns it.
+#pragma once
+
+#include "bench/client/client_driver.hpp"
+#include "bench/load/media.hpp"
+#include "bench/load/receiver.hpp"
+#include "common/result.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace chorus::bench {
+
+// What the router's capabilities say that the generator needs.
+struct router_info {
+  uint8_t opus_pt = 0;
+  uint32_t opus_clock_rate = 48000;
+  uint32_t opus_channels = 2;
+  uint8_t vp8_pt = 0;
+  uint8_t mid_audio = 0, mid_video = 0;           // header extension ids (0: none)
+  uint8_t tcc_audio = 0, tcc_video = 0;
+  std::string consume_capabilities;               // rtpCapabilities for consume (JSON)
+};
+result<router_info> parse_router_capabilities(const std::string& json);
+
+// Monotonic counters of one worker (summed over its participants); the bench reports the
+// difference between two snapshots.
+struct totals {
+  // received (subscribers)
+  uint64_t rx_packets = 0, rx_bytes = 0;
+  uint64_t rx_audio_packets = 0, rx_audio_bytes = 0;
+  uint64_t rx_video_packets = 0, rx_video_bytes = 0;
+  uint64_t rx_rtx = 0, rx_late = 0, rx_duplicates = 0, rx_keyframes = 0, rx_bad_stamp = 0;
+  uint64_t rx_app_stamped = 0; // arrival time read by the generator (no kernel stamp)
+  uint64_t expected = 0, unique = 0;
+  uint64_t nack_packets = 0, nack_seqs = 0, plis_sent = 0, rr_sent = 0, sr_received = 0;
+  // sent (publishers)
+  uint64_t tx_packets = 0, tx_bytes = 0;
+  uint64_t tx_audio_packets = 0, tx_video_packets = 0;
+  uint64_t tx_frames = 0, tx_keyframes = 0, tx_retransmissions = 0;
+  uint64_t nacks_received = 0, keyframe_requests_received = 0, tx_failed = 0;
+
+  totals& operator+=(const totals& o) noexcept;
+  totals operator-(const totals& o) const noexcept;
+};
+
+// What a worker shares with its participants.
+struct worker_context {
+  client::client_driver* driver = nullptr;
+  std::shared_ptr<const net::dtls_context> dtls;
+  std::optional<router_info> router; // learned from the first get-rtp-capabilities
+  std::string url_base;              // ws://HOST:PORT
+  video_config video;
+  uint32_t audio_bytes = 100;
+  latency_histogram* latency = nullptr; // set while the measured window is open
+  bool verbose = false;
+  uint32_t worker_index = 0;
+};
+
+class participant {
+public:
+  participant(std::string peer_id, std::string room, bool publishes, bool subscribes,
+              uint32_t expected_consumers);
+  participant(const participant&) = delete;
+  participant& operator=(const participant&) = delete;
+  ~participant();
+
+  const std::string& peer_id() const noexcept { return peer_; }
+  bool publishes() const noexcept { return publishes_; }
+  bool subscribes() const noexcept { return subscribes_; }
+  bool failed() const noexcept { return !error_.empty(); }
+  const std::string& error() const noexcept { return error_; }
+  std::size_t consumers() const noexcept { return inbound_.size(); }
+  uint32_t expected_consumers() const noexcept { return expected_consumers_; }
+  // How the consumers were found: by a producer id from new-producer, or by consume without
+  // producerId (seed 001: the oldest producer not consumed yet).
+  uint32_t consumed_by_id() const noexcept { return consumed_by_id_; }
+  uint32_t consumed_oldest() const noexcept { return consumed_oldest_; }
+
+  // ---- setup (blocking, bounded) ----------------------------------------------------------
+  // WebSocket + get-rtp-capabilities (once per worker, the others reuse the answer).
+  bool connect(worker_context& w, uint64_t deadline_ms);
+  // Send transport, then produce audio and video.
+  bool publish(worker_context& w, uint64_t deadline_ms);
+  // Receive transport, consume every other producer of the room, resume each.
+  bool subscribe(worker_context& w, uint64_t deadline_ms);
+
+  // ---- media phase --------------------------------------------------------------------------
+  // Media sources start at start_us (publishers).
+  void start_media(worker_context& w, uint64_t start_us);
+  // Sends due media and RTCP; returns when it is next due.
+  uint64_t service(worker_context& w, uint64_t now_us);
+  void add_totals(totals& t) const noexcept;
+
+  // Takes the events the server sent: new-producer ids are kept for subscribe(), the rest
+  // (participant-list-update and others) is dropped.
+  void drain_events();
+  // DTLS close_notify on both transports, then the WebSocket closing handshake (bounded).
+  void close(worker_context& w);
+  // Destroys the connection objects (after close(); before the worker's loop goes away).
+  void release() noexcept;
+
+private:
+  bool fail(std::string stage, std::string why);
+  bool consume(worker_context& w, const std::string& producer_id, uint64_t deadline_ms,
+               bool& none_left);
+  void on_send_rtcp(std::span<const uint8_t> packet);
+  void on_recv_media(worker_context& w, std::span<const uint8_t> packet, bool rtcp);
+  void act(inbound_stream& s, inbound_actions& a);
+  void send_video_frame(uint64_t now_us);
+  void send_packet(std::span<uint8_t> packet, std::size_t payload_offset, bool video);
+  void send_sender_reports(uint64_t now_us);
+  void send_receiver_reports(uint64_t now_us);
+
+  std::string peer_;
+  std::string room_;
+  bool publishes_;
+  bool subscribes_;
+  uint32_t expected_consumers_;
+  std::string error_;
+  std::string cname_;
+  uint32_t rtcp_ssrc_ = 0;
+
+  std::unique_ptr<client::signaling_client> ws_;
+  std::unique_ptr<client::webrtc_client_transport> send_;
+  std::unique_ptr<client::webrtc_client_transport> recv_;
+
+  // publishing
+  uint32_t audio_ssrc_ = 0, video_ssrc_ = 0;
+  std::optional<audio_source> audio_;
+  std::optional<video_source> video_;
+  send_history audio_history_{128};
+  send_history video_history_{1024};
+  uint16_t transport_seq_ = 0;
+  uint64_t next_sr_us_ = 0;
+  uint64_t audio_sent_ = 0, audio_octets_ = 0, video_sent_ = 0, video_octets_ = 0;
+  std::vector<uint8_t> buf_; // one packet being built
+
+  // subscribing
+  std::vector<std::unique_ptr<inbound_stream>> inbound_;
+  // Media and RTX SSRCs -> stream: a few entries per participant, a linear scan is the
+  // fastest lookup on the per-packet path.
+  std::vector<std::pair<uint32_t, inbound_stream*>> by_ssrc_;
+  inbound_stream* find_stream(uint32_t ssrc) const noexcept {
+    for (auto& [s, p] : by_ssrc_)
+      if (s == ssrc)
+        return p;
+    return nullptr;
+  }
+  std::vector<std::string> consumed_producers_;
+  std::vector<std::string> announced_producers_; // from new-producer events
+  uint32_t consumed_by_id_ = 0, consumed_oldest_ = 0;
+  uint64_t next_rr_us_ = 0;
+  uint64_t next_tick_us_ = 0;
+  inbound_actions actions_; // reused
+  std::vector<uint8_t> rtcp_buf_;
+
+  totals own_; // sender-side and RTCP counters (receive counters live in inbound_)
+};
+
+} // namespace chorus::bench

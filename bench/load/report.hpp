@@ -1,0 +1,42 @@
+// The figures of a bench run, as a readable table (stdout) and as JSON (--json).
+#pragma once
+
+#include "bench/load/runner.hpp"
+
+#include <cstdio>
+#include <optional>
+#include <string>
+
+namespace chorus::bench {
+
+struct figures {
+  double window_s = 0;
+  // delivered to all receivers in the window (RTX included)
+  uint64_t delivered_packets = 0;
+  double delivered_pps = 0;
+  double delivered_mbps = 0;
+  double video_pps = 0, audio_pps = 0;
+  // sent by the publishers
+  double sent_pps = 0;
+  double sent_kbps = 0;
+  // loss from sequence numbers: (expected - distinct received) / expected
+  uint64_t expected = 0, received = 0;
+  double loss_percent = 0;
+  // one-way latency (ms)
+  uint64_t latency_samples = 0;
+  double latency_p50_ms = 0, latency_p99_ms = 0, latency_max_ms = 0, latency_mean_ms = 0;
+  // server (--server-pid)
+  std::optional<double> server_cpu_s, server_cpu_percent, server_us_per_packet;
+  std::optional<uint64_t> server_rss_kib, server_rss_delta_kib;
+  std::optional<double> server_kib_per_consumer;
+  // generator
+  std::optional<double> client_cpu_percent;
+};
+
+figures compute_figures(const bench_result& r);
+
+void print_table(const bench_result& r, const figures& f, std::FILE* out);
+// The whole result as a JSON document.
+std::string to_json(const bench_result& r, const figures& f);
+
+} // namespace chorus::bench

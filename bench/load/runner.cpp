@@ -1,0 +1,350 @@
+#include "bench/load/runner.hpp"
+
+#include "bench/client/clock.hpp"
+#include "common/ids.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace chorus::bench {
+
+namespace {
+
+constexpr uint64_t never = std::numeric_limits<uint64_t>::max();
+constexpr uint64_t max_wait_ms = 10;     // the media loop wakes at least this often
+constexpr std::size_t max_errors = 10;
+
+// What the main thread and the workers share.
+struct shared_state {
+  uint32_t workers = 0;
+  uint64_t setup_deadline_ms = 0; // steady ms
+  std::atomic<uint32_t> arrived_publish{0};
+  std::atomic<uint32_t> arrived_subscribe{0};
+  std::atomic<bool> go{false};
+  std::atomic<bool> abort{false};
+  std::atomic<bool> stop{false};
+  std::atomic<int> epoch{0}; // 0 warm-up, 1 window open, 2 window closed
+  std::atomic<uint64_t> media_start_us{0};
+  std::atomic<uint32_t> failed{0}; // participants whose setup failed
+};
+
+void log_line(bool verbose, const std::string& s) {
+  if (verbose)
+    std::fprintf(stderr, "[chorus-bench %8.3f] %s\n", double(mono_us() % 100000000000ull) / 1e6,
+                 s.c_str());
+}
+
+class worker {
+public:
+  worker(uint32_t index, const bench_options& o, shared_state& shared)
+      : index_(index), o_(o), shared_(shared) {}
+
+  void add(std::unique_ptr<participant> p) { participants_.push_back(std::move(p)); }
+  std::size_t size() const noexcept { return participants_.size(); }
+
+  void run() {
+    client::signaling_loop loop;
+    client::transport_set transports;
+    client::client_driver driver(loop, transports, 1);
+    ctx_.driver = &driver;
+    ctx_.url_base = o_.url;
+    while (!ctx_.url_base.empty() && ctx_.url_base.back() == '/')
+      ctx_.url_base.pop_back();
+    ctx_.video.kbps = o_.video_kbps;
+    ctx_.video.keyframe_interval_s = o_.keyframe_interval_s;
+    ctx_.audio_bytes = o_.audio_bytes;
+    ctx_.verbose = o_.verbose;
+    ctx_.worker_index = index_;
+    auto dtls = client::make_client_dtls_context();
+    if (!dtls) {
+      for (auto& p : participants_)
+        setup_errors_.push_back(p->peer_id() + ": setup: " + dtls.error());
+      shared_.abort = true;
+    } else {
+      ctx_.dtls = std::move(*dtls);
+    }
+
+    // Phase 1: publishers connect and produce.
+    if (!shared_.abort)
+      for (auto& p : participants_)
+        if (p->publishes() && !shared_.abort) {
+          const bool ok = p->connect(ctx_, shared_.setup_deadline_ms) &&
+                          p->publish(ctx_, shared_.setup_deadline_ms);
+          log_line(o_.verbose, p->peer_id() + (ok ? " publishing" : " failed: " + p->error()));
+          drain_others(*p);
+        }
+    shared_.arrived_publish.fetch_add(1);
+    wait_serviced([&] { return shared_.arrived_publish.load() >= shared_.workers; });
+
+    // Phase 2: subscribers connect, consume every producer of their room and resume.
+    for (auto& p : participants_)
+      if (p->subscribes() && !p->failed() && !shared_.abort) {
+        const bool ok = p->connect(ctx_, shared_.setup_deadline_ms) &&
+                        p->subscribe(ctx_, shared_.setup_deadline_ms);
+        log_line(o_.verbose, p->peer_id() + (ok ? " consuming " + std::to_string(p->consumers())
+                                                : " failed: " + p->error()));
+        drain_others(*p);
+      }
+    for (auto& p : participants_)
+      if (p->failed()) {
+        setup_errors_.push_back(p->peer_id() + ": " + p->error());
+        shared_.failed.fetch_add(1);
+      }
+    shared_.arrived_subscribe.fetch_add(1);
+    wait_serviced([&] { return shared_.go.load(); });
+
+    if (!shared_.abort)
+      media_loop(loop, transports);
+
+    for (auto& p : participants_)
+      p->close(ctx_);
+    driver.run_for(20); // close_notify and close frames out
+    for (auto& p : participants_)
+      p->release(); // the signaling loop must outlive its clients
+    ctx_.driver = nullptr;
+  }
+
+  const totals& at_open() const noexcept { return open_; }
+  const totals& at_close() const noexcept { return close_; }
+  const latency_histogram& latency() const noexcept { return latency_; }
+  const std::vector<std::string>& errors() const noexcept { return setup_errors_; }
+  const std::vector<std::unique_ptr<participant>>& participants() const noexcept {
+    return participants_;
+  }
+
+private:
+  // Waits for `done` while the transports and WebSocket connections keep running.
+  template <class F>
+  void wait_serviced(F done) {
+    while (!done() && !shared_.abort && !shared_.stop) {
+      ctx_.driver->step(5);
+      for (auto& p : participants_)
+        p->drain_events();
+    }
+  }
+
+  // Every join sends participant-list-update to every peer of the room: the events of the
+  // participants already set up are dropped as they come (the one being set up keeps its
+  // own, it reads new-producer events from them).
+  void drain_others(const participant& current) {
+    for (auto& p : participants_)
+      if (p.get() != &current)
+        p->drain_events();
+  }
+
+  totals collect() const {
+    totals t;
+    for (auto& p : participants_)
+      p->add_totals(t);
+    return t;
+  }
+
+  void media_loop(client::signaling_loop& loop, client::transport_set& transports) {
+    const uint64_t start = shared_.media_start_us.load();
+    // Publishers do not start in the same microsecond: spread them over one video frame.
+    std::size_t publishers = 0;
+    for (auto& p : participants_)
+      if (p->publishes())
+        ++publishers;
+    std::size_t k = 0;
+    const uint64_t spread_us = 33000;
+    for (auto& p : participants_) {
+      uint64_t offset = 0;
+      if (p->publishes()) {
+        offset = publishers > 1 ? (spread_us * k / publishers) : 0;
+        offset += spread_us * index_ / std::max<uint32_t>(shared_.workers, 1) / 8;
+        ++k;
+      }
+      p->start_media(ctx_, start + offset);
+    }
+
+    int seen_epoch = 0;
+    uint64_t next_due = 0;
+    uint64_t next_drain = 0;
+    while (!shared_.stop.load(std::memory_order_relaxed)) {
+      const int e = shared_.epoch.load(std::memory_order_acquire);
+      if (e != seen_epoch) {
+        if (seen_epoch == 0 && e >= 1) {
+          open_ = collect();
+          ctx_.latency = &latency_;
+        }
+        if (e >= 2) {
+          close_ = collect();
+          ctx_.latency = nullptr;
+        }
+        seen_epoch = e;
+      }
+      uint64_t now = mono_us();
+      if (now >= next_due) {
+        next_due = never;
+        for (auto& p : participants_)
+          next_due = std::min(next_due, p->service(ctx_, now));
+      }
+      loop.poll();
+      if (now >= next_drain) {
+        for (auto& p : participants_)
+          p->drain_events();
+        next_drain = now + 1'000'000;
+      }
+      now = mono_us();
+      uint64_t wait_ms = max_wait_ms;
+      if (next_due != never)
+        wait_ms = next_due > now ? std::min<uint64_t>(max_wait_ms, (next_due - now + 999) / 1000)
+                                 : 0;
+      transports.poll_once(wait_ms);
+    }
+    if (seen_epoch < 2)
+      close_ = collect();
+  }
+
+  uint32_t index_;
+  const bench_options& o_;
+  shared_state& shared_;
+  worker_context ctx_;
+  std::vector<std::unique_ptr<participant>> participants_;
+  std::vector<std::string> setup_errors_;
+  totals open_, close_;
+  latency_histogram latency_;
+};
+
+// Sleeps until `deadline_us` (mono_us) unless a worker aborts.
+void sleep_until_us(uint64_t deadline_us, const shared_state& shared) {
+  while (!shared.abort) {
+    const uint64_t now = mono_us();
+    if (now >= deadline_us)
+      return;
+    std::this_thread::sleep_for(std::chrono::microseconds(std::min<uint64_t>(deadline_us - now, 50000)));
+  }
+}
+
+} // namespace
+
+bool bench_result::ok() const noexcept {
+  return failed == 0 && !setup_timed_out && delta.rx_packets > 0 && server_alive_after;
+}
+
+bench_result run_bench(const bench_options& o) {
+  bench_result r;
+  r.options = o;
+  r.run_id = o.run_id.empty() ? ids::random_token(6) : o.run_id;
+
+  shared_state shared;
+  shared.workers = o.threads;
+  std::vector<std::unique_ptr<worker>> workers;
+  for (uint32_t i = 0; i < o.threads; ++i)
+    workers.push_back(std::make_unique<worker>(i, o, shared));
+
+  // Participants: rooms of the scenario, dealt over the workers round-robin (a class's
+  // publisher on worker 0, its subscribers starting on the next worker).
+  uint32_t next = 0;
+  auto deal = [&](std::unique_ptr<participant> p) {
+    workers[next % o.threads]->add(std::move(p));
+    ++next;
+  };
+  const std::string prefix = "bench-" + r.run_id;
+  if (o.kind == scenario::class_) {
+    const std::string room = prefix + "-class";
+    deal(std::make_unique<participant>(prefix + "-pub", room, true, false, 0));
+    for (uint32_t i = 0; i < o.subscribers; ++i)
+      deal(std::make_unique<participant>(prefix + "-sub" + std::to_string(i), room, false, true, 2));
+    r.publishers = 1;
+    r.subscribers = o.subscribers;
+    r.expected_consumers = uint64_t(o.subscribers) * 2;
+  } else {
+    const uint32_t n = o.participants;
+    for (uint32_t room = 0; room < o.room_count(); ++room) {
+      const std::string name = prefix + "-r" + std::to_string(room);
+      for (uint32_t i = 0; i < n; ++i)
+        deal(std::make_unique<participant>(name + "-p" + std::to_string(i), name, true, true,
+                                           2 * (n - 1)));
+    }
+    r.publishers = r.subscribers = o.room_count() * n;
+    r.expected_consumers = uint64_t(o.room_count()) * n * 2 * (n - 1);
+  }
+  r.participants = o.total_participants();
+
+  if (o.server_pid)
+    r.server_before = sample_process(*o.server_pid);
+
+  const uint64_t setup_start = mono_us();
+  shared.setup_deadline_ms = client::steady_now_ms() + uint64_t(o.setup_timeout_s * 1000);
+  std::vector<std::thread> threads;
+  for (auto& w : workers)
+    threads.emplace_back([&w] { w->run(); });
+
+  // Setup: every worker has its subscribers consuming (bounded by the setup deadline; the
+  // workers' own requests are bounded by it too, so this wait ends).
+  while (shared.arrived_subscribe.load() < o.threads && !shared.abort) {
+    if (client::steady_now_ms() > shared.setup_deadline_ms + 5000) {
+      r.setup_timed_out = true;
+      shared.abort = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  r.setup_s = double(mono_us() - setup_start) / 1e6;
+  if (shared.failed.load() >= r.participants)
+    shared.abort = true; // nobody to measure
+  if (o.server_pid)
+    r.server_setup = sample_process(*o.server_pid);
+
+  if (!shared.abort) {
+    const uint64_t media_start = mono_us() + 20000;
+    shared.media_start_us = media_start;
+    shared.go = true;
+    log_line(o.verbose, "media started; warm-up " + std::to_string(o.warmup_s) + " s");
+    sleep_until_us(media_start + uint64_t(o.warmup_s * 1e6), shared);
+
+    if (o.server_pid)
+      r.server_start = sample_process(*o.server_pid);
+    r.client_start = sample_self();
+    const uint64_t open = mono_us();
+    shared.epoch.store(1, std::memory_order_release);
+    log_line(o.verbose, "window open for " + std::to_string(o.duration_s) + " s");
+    sleep_until_us(open + uint64_t(o.duration_s * 1e6), shared);
+
+    if (o.server_pid)
+      r.server_end = sample_process(*o.server_pid);
+    r.client_end = sample_self();
+    const uint64_t close = mono_us();
+    shared.epoch.store(2, std::memory_order_release);
+    r.window_s = double(close - open) / 1e6;
+    log_line(o.verbose, "window closed");
+    // Let every worker take its closing snapshot before stopping.
+    std::this_thread::sleep_for(std::chrono::milliseconds(3 * max_wait_ms));
+  } else {
+    shared.go = true;
+  }
+  shared.stop = true;
+  for (auto& t : threads)
+    t.join();
+
+  totals open_sum, close_sum;
+  for (auto& w : workers) {
+    open_sum += w->at_open();
+    close_sum += w->at_close();
+    r.latency.merge(w->latency());
+    for (auto& e : w->errors())
+      if (r.errors.size() < max_errors)
+        r.errors.push_back(e);
+    for (auto& p : w->participants()) {
+      r.consumers += p->consumers();
+      r.consumed_by_id += p->consumed_by_id();
+      r.consumed_oldest += p->consumed_oldest();
+      if (p->failed())
+        ++r.failed;
+    }
+  }
+  r.delta = close_sum - open_sum;
+  if (o.server_pid)
+    r.server_alive_after = sample_process(*o.server_pid).has_value();
+  return r;
+}
+
+} // namespace chorus::bench

@@ -1,0 +1,53 @@
+// One bench run: builds the participants of the scenario, spreads them over client threads,
+// sets them up (publishers first, then subscribers), starts the media, waits the warm-up,
+// measures a window and tears everything down. The figures come from counter snapshots
+// taken by every thread when the window opens and closes, and from /proc readings of the
+// server process at the same two instants.
+#pragma once
+
+#include "bench/load/options.hpp"
+#include "bench/load/participant.hpp"
+#include "bench/load/proc_sampler.hpp"
+#include "bench/load/receiver.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chorus::bench {
+
+struct bench_result {
+  bench_options options;
+  std::string run_id;
+
+  // setup
+  uint32_t participants = 0, publishers = 0, subscribers = 0;
+  uint32_t failed = 0;                  // participants whose setup failed
+  std::vector<std::string> errors;      // the first few failures, "peer: stage: why"
+  uint64_t consumers = 0;               // consumers created (server side)
+  uint64_t expected_consumers = 0;
+  uint64_t consumed_by_id = 0;          // producer ids from new-producer events
+  uint64_t consumed_oldest = 0;         // consume without producerId (seed 001)
+  double setup_s = 0;
+  bool setup_timed_out = false;
+
+  // the measured window
+  double window_s = 0;
+  totals delta;                         // counters over the window, all threads
+  latency_histogram latency;            // one-way latencies inside the window
+
+  // server (--server-pid) and generator readings
+  std::optional<proc_sample> server_before; // before anything connected
+  std::optional<proc_sample> server_setup;  // after setup
+  std::optional<proc_sample> server_start;  // window open
+  std::optional<proc_sample> server_end;    // window closed
+  bool server_alive_after = true;           // the process still existed at the end
+  std::optional<proc_sample> client_start, client_end;
+
+  bool ok() const noexcept;                 // everything set up and media delivered
+};
+
+bench_result run_bench(const bench_options& options);
+
+} // namespace chorus::bench

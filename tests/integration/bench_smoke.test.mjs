@@ -1,0 +1,140 @@
+// A short run of the load generator (chorus-bench, bench/bench_main.cpp) against the real
+// binary: the class scenario with 5 subscribers and the meeting scenario with 3 participants,
+// a few seconds each, with --server-pid so that the server-side figures are read from /proc.
+// The test checks that the generator set everything up, that media was delivered, that every
+// figure is in the JSON report, and that the server stays healthy and ends with nothing left.
+// Nothing is asserted on speed: the figures are printed for people (docs/performance.md).
+//
+// The bench binary: $CHORUS_BENCH, else chorus-bench next to $CHORUS_BIN, else
+// build/chorus-bench. Every process is stopped by its PID; every wait is bounded.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import { httpGet, waitForNoPeers } from './lib/http.mjs';
+import { CHORUS_BIN, REPO_ROOT, tempDir, withServer } from './lib/server.mjs';
+
+function benchPath() {
+  if (process.env.CHORUS_BENCH) return path.resolve(REPO_ROOT, process.env.CHORUS_BENCH);
+  const beside = path.join(path.dirname(CHORUS_BIN), 'chorus-bench');
+  if (fs.existsSync(beside)) return beside;
+  return path.join(REPO_ROOT, 'build', 'chorus-bench');
+}
+const BENCH = benchPath();
+const KILL_AFTER_MS = 60000; // the bench's own bounds are far below this
+
+const live = new Set();
+process.on('exit', () => {
+  for (const child of live) {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+});
+
+// Runs chorus-bench; resolves { code, signal, stdout, stderr }.
+function runBench(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BENCH, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      try {
+        process.kill(child.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }, KILL_AFTER_MS);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      live.delete(child);
+      reject(new Error(`cannot run ${BENCH}: ${e.message}`));
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      live.delete(child);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
+
+// Every figure of the report is present and of the right type (values are not judged).
+function checkFigures(r, { consumers }) {
+  assert.equal(r.ok, true, 'the bench judged its run not ok');
+  assert.equal(r.setup.failed, 0, `setup errors: ${JSON.stringify(r.setup.errors)}`);
+  assert.equal(r.setup.timedOut, false);
+  assert.equal(r.setup.consumers, consumers);
+  assert.equal(r.setup.expectedConsumers, consumers);
+  assert.ok(r.windowS > 0);
+  assert.ok(r.sent.packets > 0, 'the publishers sent nothing');
+  assert.ok(r.sent.audioPackets > 0 && r.sent.videoPackets > 0);
+  assert.ok(r.delivered.packets > 0, 'nothing was delivered');
+  assert.ok(r.delivered.audioPackets > 0 && r.delivered.videoPackets > 0);
+  for (const k of ['packetsPerSec', 'bitrateMbps', 'bytes']) assert.ok(isNum(r.delivered[k]), `delivered.${k}`);
+  for (const k of ['packetsPerSec', 'bitrateKbps']) assert.ok(isNum(r.sent[k]), `sent.${k}`);
+  for (const k of ['expected', 'received', 'lost', 'percent']) assert.ok(isNum(r.loss[k]), `loss.${k}`);
+  assert.ok(r.loss.expected > 0);
+  assert.ok(r.latencyMs.samples > 0, 'no latency samples');
+  for (const k of ['p50', 'p99', 'max', 'mean']) assert.ok(isNum(r.latencyMs[k]), `latencyMs.${k}`);
+  assert.ok(r.latencyMs.p50 <= r.latencyMs.p99 && r.latencyMs.p99 <= r.latencyMs.max + 0.1);
+  assert.equal(r.latencyMs.badStamps, 0, 'packets without a plausible send stamp');
+  for (const k of ['nackPackets', 'plis', 'receiverReports']) assert.ok(isNum(r.feedback[k]), `feedback.${k}`);
+  assert.ok(r.feedback.receiverReports > 0, 'no receiver reports sent');
+  for (const k of ['cpuSeconds', 'cpuPercent', 'cpuUsPerPacket', 'rssKiB', 'rssDeltaKiB', 'memoryPerConsumerKiB']) {
+    assert.ok(isNum(r.server[k]), `server.${k} is ${r.server[k]}`);
+  }
+  assert.equal(r.server.alive, true);
+  assert.ok(isNum(r.client.cpuPercent));
+}
+
+async function benchRun(server, dir, name, args, expect) {
+  const json = path.join(dir, `${name}.json`);
+  const res = await runBench([
+    '--url', `ws://127.0.0.1:${server.port}`, '--server-pid', String(server.pid),
+    '--duration-s', '3', '--warmup-s', '1', '--setup-timeout-s', '30', '--json', json, ...args,
+  ]);
+  // The readable table, for people reading the test log.
+  process.stdout.write(`\n${res.stdout}\n`);
+  assert.equal(res.code, 0, `chorus-bench exited with ${res.code} (${res.signal})\n${res.stdout}\n${res.stderr}`);
+  assert.match(res.stdout, /delivered to receivers/);
+  assert.match(res.stdout, /server CPU per delivered packet/);
+  const report = JSON.parse(fs.readFileSync(json, 'utf8'));
+  checkFigures(report, expect);
+  assert.ok(server.isRunning(), 'the server exited during the bench');
+  const health = await httpGet(`${server.url}/healthz`);
+  assert.equal(health.status, 200);
+  assert.equal(health.json?.status, 'ok');
+  await waitForNoPeers(server, { timeoutMs: 5000 });
+  return report;
+}
+
+test('chorus-bench: class 5 and meeting 3 against the real server, figures reported', { timeout: 120000 }, async () => {
+  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
+  const dir = tempDir('chorus-bench-');
+  await withServer(['--log-level', 'warn'], async (server) => {
+    const cls = await benchRun(server, dir, 'class', ['--scenario', 'class', '--subscribers', '5'], { consumers: 10 });
+    assert.equal(cls.setup.subscribers, 5);
+    const meeting = await benchRun(server, dir, 'meeting', ['--scenario', 'meeting', '--participants', '3'], { consumers: 12 });
+    assert.equal(meeting.setup.publishers, 3);
+  });
+});
+
+test('chorus-bench: bad usage exits with 2', { timeout: 10000 }, async () => {
+  const res = await runBench(['--scenario', 'lecture', '--url', 'ws://127.0.0.1:1']);
+  assert.equal(res.code, 2);
+  assert.match(res.stderr, /invalid value for --scenario/);
+});
