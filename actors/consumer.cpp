@@ -24,6 +24,7 @@ constexpr auto report_interval = std::chrono::milliseconds(1000);
 constexpr size_t trailer_room = rtp::srtp_session::max_trailer;
 constexpr const char* twcc_uri =
   "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+constexpr const char* mid_uri = "urn:ietf:params:rtp-hdrext:sdes:mid";
 constexpr const char* abs_send_time_uri =
   "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
 
@@ -56,6 +57,8 @@ struct consumer_state {
   rtp::extension_id_map ext_map; // router id -> consumer id (0: disabled)
   uint8_t tcc_ext_id = 0;
   uint8_t abs_send_time_ext_id = 0;
+  uint8_t mid_ext_id = 0;
+  std::string mid; // ours: the receiver demultiplexes by it, so never forward the producer's
 
   bool paused = true;
   bool producer_paused = false;
@@ -122,6 +125,9 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
   view->set_sequence_number(seq);
   view->set_timestamp(timestamp);
   view->remap_extension_ids(st.ext_map);
+  if (st.mid_ext_id != 0)
+    view->rewrite_extension(st.mid_ext_id,
+                            std::span(reinterpret_cast<const uint8_t*>(st.mid.data()), st.mid.size()));
   out.offsets.push_back(uint32_t(offset));
   out.sizes.push_back(uint16_t(src.size()));
   return *view;
@@ -332,7 +338,10 @@ void init(consumer_state& st, const rtp::rtp_parameters& p) {
       st.tcc_ext_id = e.id;
     else if (e.uri == abs_send_time_uri)
       st.abs_send_time_ext_id = e.id;
+    else if (e.uri == mid_uri)
+      st.mid_ext_id = e.id;
   }
+  st.mid = p.mid;
   st.cname = p.rtcp.cname.empty() ? "chorus" : p.rtcp.cname;
   st.munger = rtp::seq_munger({st.clock_rate, 1000});
   st.waiting_keyframe = st.kind == rtp::media_kind::video;
@@ -398,6 +407,12 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
         self->send(peer, protocol::producer_paused_event{st.producer_id, ps.paused});
     },
     [self](nack_in& n) { handle_nack(self, n); },
+    // What was forwarded before the transport connected never left: start over from a
+    // keyframe.
+    [self](transport_ready_atom) {
+      if (active(self->state))
+        restart(self);
+    },
     [self](keyframe_feedback& k) {
       auto& st = self->state;
       if (k.fir)

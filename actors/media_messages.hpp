@@ -20,6 +20,9 @@ namespace chorus::actors {
 using keyframe_request_atom = caf::atom_constant<caf::atom("kfreq")>;
 using media_tick_atom = caf::atom_constant<caf::atom("mtick")>;
 using report_tick_atom = caf::atom_constant<caf::atom("rtick")>;
+// transport -> its consumers: DTLS is connected, media can flow from now on (what a consumer
+// sent before was dropped, so video must restart from a keyframe).
+using transport_ready_atom = caf::atom_constant<caf::atom("trready")>;
 
 // ---- transport <- peer: who owns which SSRC ------------------------------------------------
 // A producer's incoming SSRCs on this transport; the transport replies `true`, or an

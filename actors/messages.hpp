@@ -24,6 +24,7 @@ using close_if_empty_atom = caf::atom_constant<caf::atom("clsifempty")>;
 using replaced_atom = caf::atom_constant<caf::atom("replaced")>;
 using peer_lost_atom = caf::atom_constant<caf::atom("peerlost")>;
 using transport_tick_atom = caf::atom_constant<caf::atom("trtick")>;
+using flush_participants_atom = caf::atom_constant<caf::atom("flushlist")>;
 
 // ---- session <- WebSocket edge -----------------------------------------------------------
 struct ws_text {

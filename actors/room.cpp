@@ -31,6 +31,7 @@ struct room_state {
   caf::actor node;
   std::vector<peer_entry> peers; // in join order
   std::vector<producer_info> producers; // in creation order
+  bool list_flush_scheduled = false;
   static inline const char* name = "chorus.room";
 
   ~room_state() {
@@ -56,10 +57,23 @@ protocol::participant_list_update_event participant_list(const room_state& st) {
   return ev;
 }
 
-void broadcast_participants(room_actor* self) {
+void send_participants_now(room_actor* self) {
   auto ev = participant_list(self->state);
   for (auto& p : self->state.peers)
     self->send(p.session, ev);
+}
+
+// participant-list-update carries the whole list to every peer, so a room that N peers
+// join costs O(N^2) events of O(N) size. Changes are therefore coalesced: the list goes
+// out once per interval, which grows with the room (50 ms, up to 2 s at 1000 peers).
+void broadcast_participants(room_actor* self) {
+  auto& st = self->state;
+  if (st.list_flush_scheduled)
+    return;
+  st.list_flush_scheduled = true;
+  auto interval = std::chrono::milliseconds(
+    std::clamp<int64_t>(int64_t(st.peers.size()) * 2, 50, 2000));
+  self->delayed_send(self, interval, flush_participants_atom::value);
 }
 
 // isAudioMuted / isVideoPaused of a peer follow its producers: muted unless it has an
@@ -250,6 +264,10 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
           return p;
       return make_error(protocol::error_code::unknown_producer,
                         "there is no producer in this room that this peer could consume");
+    },
+    [self](flush_participants_atom) {
+      self->state.list_flush_scheduled = false;
+      send_participants_now(self);
     },
     [self](close_if_empty_atom) -> bool {
       if (!self->state.peers.empty())

@@ -134,6 +134,8 @@ void apply_dtls(transport_actor* self, net::dtls_output&& out) {
     }
     st.srtp_in.emplace(std::move(*in));
     st.srtp_out.emplace(std::move(*outb));
+    for (auto& consumer : st.media.consumer_actors())
+      self->send(consumer, transport_ready_atom::value);
     LOG_INFO(component, st.id << ": connected (" << net::to_string(keys->profile) << ")");
   } else if (out.state == net::dtls_state::failed) {
     LOG_INFO(component, st.id << ": DTLS failed: " << net::to_string(st.dtls->error()));

@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <random>
 
 namespace chorus::actors {
@@ -33,6 +34,14 @@ void transport_media::add_consumer(const consumer_route& r) {
   consumers_[r.ssrc] = r.consumer;
   if (r.rtx_ssrc != 0)
     consumers_[r.rtx_ssrc] = r.consumer;
+}
+
+std::vector<caf::actor> transport_media::consumer_actors() const {
+  std::vector<caf::actor> out;
+  for (auto& [ssrc, actor] : consumers_)
+    if (std::find(out.begin(), out.end(), actor) == out.end())
+      out.push_back(actor);
+  return out;
 }
 
 void transport_media::remove(const caf::actor_addr& who) {

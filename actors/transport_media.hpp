@@ -50,6 +50,8 @@ public:
   // Forgets every route of the actor that ended.
   void remove(const caf::actor_addr& who);
   bool has_producers() const noexcept { return !producers_.empty(); }
+  // Every consumer with a route on this transport (once each).
+  std::vector<caf::actor> consumer_actors() const;
 
   // One decrypted RTP packet; `out` collects the per-producer batches of this receive batch.
   void on_rtp(std::span<const uint8_t> packet, int64_t now_ms, int64_t now_us);

@@ -194,6 +194,8 @@ int main(int argc, char** argv) {
       if ((req.path == "/" || req.path == "/index.html") &&
           (req.method == "GET" || req.method == "HEAD"))
         return {200, "text/html; charset=utf-8", std::string{app::index_html()}, {}};
+      if (req.path == "/favicon.ico") // browsers ask for it; there is none
+        return {204, "image/x-icon", "", {}};
       if (req.path == "/app.js" && (req.method == "GET" || req.method == "HEAD"))
         return {200, "text/javascript; charset=utf-8", std::string{app::app_js()}, {}};
       return {404, "application/json", "{\"error\":\"not found\"}", {}};

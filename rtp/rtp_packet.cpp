@@ -233,6 +233,25 @@ bool rtp_packet::set_abs_send_time(uint8_t id, uint32_t value24) noexcept {
   return false;
 }
 
+rtp_packet::rewrite_result rtp_packet::rewrite_extension(
+  uint8_t id, std::span<const uint8_t> value) noexcept {
+  if (id == 0) return rewrite_result::absent;
+  auto block = ext_block();
+  auto it = extensions();
+  while (auto e = it.next()) {
+    if (e->id != id) continue;
+    const size_t at = size_t(e->value.data() - block.data());
+    if (e->value.size() == value.size()) {
+      std::memcpy(&block[at], value.data(), value.size());
+      return rewrite_result::replaced;
+    }
+    const size_t header = form_ == extension_form::one_byte ? 1 : 2;
+    std::memset(&block[it.last_offset()], 0, header + e->value.size());
+    return rewrite_result::disabled;
+  }
+  return rewrite_result::absent;
+}
+
 size_t rtp_packet::remap_extension_ids(const extension_id_map& map) noexcept {
   auto block = ext_block();
   auto it = extensions();

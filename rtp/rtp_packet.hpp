@@ -164,6 +164,13 @@ public:
   // element `id`; false when there is none.
   bool set_abs_send_time(uint8_t id, uint32_t value24) noexcept;
 
+  // Replaces the value of element `id` when `value` has its length (in place); otherwise
+  // disables the element (zeroed: padding, as remap_extension_ids does). Returns
+  // replaced, disabled, or absent. Used for the MID a consumer must carry (its own, not the
+  // producer's: receivers demultiplex by it, RFC 8843 §15).
+  enum class rewrite_result : uint8_t { replaced, disabled, absent };
+  rewrite_result rewrite_extension(uint8_t id, std::span<const uint8_t> value) noexcept;
+
   // Rewrites every element id through `map`. Choice: elements whose id is not mapped (or
   // maps to an id the form cannot carry, > 14 in the one-byte form) are disabled in place by
   // overwriting the element, header and data, with zero bytes: RFC 8285 §4.2 / §4.3 define a

@@ -18,6 +18,7 @@ const state = {
   producers: new Map(), // kind -> Producer
   consumers: new Map(), // consumerId -> { consumer, peerId, kind }
   consumed: new Set(), // producerIds
+  pending: [], // new-producer ids announced before the receive transport existed
   participants: [],
 };
 
@@ -85,7 +86,11 @@ function renderParticipants() {
 }
 
 async function consume(producerId) {
-  if (state.consumed.has(producerId) || !state.recvTransport) return;
+  if (!state.recvTransport) {
+    state.pending.push(producerId); // consumed once the receive transport exists
+    return;
+  }
+  if (state.consumed.has(producerId)) return;
   state.consumed.add(producerId);
   try {
     const params = await request('consume', {
@@ -142,7 +147,7 @@ async function join(event) {
     for (const track of stream.getTracks()) {
       state.producers.set(track.kind, await state.sendTransport.produce({ track }));
     }
-    for (const id of existingProducers) await consume(id);
+    for (const id of [...existingProducers, ...state.pending.splice(0)]) await consume(id);
     document.body.classList.add('joined');
     log(`joined ${state.roomId} as ${state.socket.id}`);
   } catch (e) {
@@ -171,6 +176,7 @@ function leave() {
   state.producers.clear();
   state.consumers.clear();
   state.consumed.clear();
+  state.pending = [];
   state.participants = [];
   $('remotes').innerHTML = '';
   $('local').srcObject = null;

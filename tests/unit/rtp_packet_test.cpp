@@ -77,10 +77,23 @@ TEST_CASE("rtp_packet: parse fixed header, CSRC and one-byte extensions") {
   CHECK(p->abs_send_time(2) == 0x123456u);
   CHECK(p->transport_wide_seq(3) == 0x0102); // neighbours untouched
 
+
   std::vector<uint8_t> ids;
   auto it = p->extensions();
   while (auto e = it.next()) ids.push_back(e->id);
   CHECK(ids == std::vector<uint8_t>{2, 3, 1, 4});
+
+  // MID rewrite: same length in place; another length disables the element; absent.
+  const uint8_t same[] = {'x', 'y'};
+  CHECK(p->rewrite_extension(4, same) == rtp_packet::rewrite_result::replaced);
+  CHECK(p->mid(4) == std::string_view("xy"));
+  CHECK(p->rewrite_extension(9, same) == rtp_packet::rewrite_result::absent);
+  const uint8_t longer[] = {'1', '2', '3'};
+  CHECK(p->rewrite_extension(4, longer) == rtp_packet::rewrite_result::disabled);
+  CHECK_FALSE(p->mid(4).has_value());
+  CHECK(p->transport_wide_seq(3) == 0x0102);
+  CHECK(p->abs_send_time(2) == 0x123456u);
+  CHECK(p->payload().size() == 3); // the packet keeps its length
 }
 
 TEST_CASE("rtp_packet: parse two-byte extensions and padding") {
