@@ -2,6 +2,7 @@
 
 #include "actors/clock.hpp"
 #include "actors/media_messages.hpp"
+#include "actors/rtp_sender.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
 #include "rtp/retransmission_buffer.hpp"
@@ -45,7 +46,10 @@ struct consumer_state {
   caf::actor_addr peer;
   caf::actor producer;
   caf::actor transport;
+  std::shared_ptr<rtp_sender> sender;
   node_context_ptr ctx;
+  rtp_out out;     // reused output buffers (capacity kept between batches)
+  rtp_out wrapped; // reused for RTX
 
   uint32_t ssrc = 0;
   uint32_t rtx_ssrc = 0;
@@ -133,8 +137,11 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
   return *view;
 }
 
-rtp_out make_out(const consumer_state& st, size_t packets) {
-  rtp_out out;
+// Clears a reused output buffer and reserves room for `packets` packets.
+rtp_out& reset_out(const consumer_state& st, rtp_out& out, size_t packets) {
+  out.data.clear();
+  out.offsets.clear();
+  out.sizes.clear();
   out.data.reserve(packets * (1200 + trailer_room));
   out.offsets.reserve(packets);
   out.sizes.reserve(packets);
@@ -150,7 +157,7 @@ void handle_media(consumer_actor* self, const media_packets& in) {
     return;
   }
   const auto now = mono_ms();
-  auto out = make_out(st, in.packets.size());
+  auto& out = reset_out(st, st.out, in.packets.size());
   for (auto& p : in.packets) {
     auto& src = *p.packet;
     if (src.size() < rtp::rtp_fixed_header_size || src.size() > 0xFFFF) {
@@ -184,7 +191,7 @@ void handle_media(consumer_actor* self, const media_packets& in) {
     st.stream->on_packet_sent(d.timestamp, view->payload().size(), view->size(), now);
   }
   if (!out.offsets.empty())
-    self->send(st.transport, std::move(out));
+    st.sender->send_rtp(out);
 }
 
 void handle_nack(consumer_actor* self, const nack_in& nack) {
@@ -197,8 +204,8 @@ void handle_nack(consumer_actor* self, const nack_in& nack) {
   st.rtx_buffer->on_nack(nack.seqs, now, rtt_ms, st.resend);
   if (st.resend.empty())
     return;
-  auto out = make_out(st, st.resend.size());
-  rtp_out wrapped = make_out(st, st.rtx ? st.resend.size() : 0);
+  auto& out = reset_out(st, st.out, st.resend.size());
+  auto& wrapped = reset_out(st, st.wrapped, st.rtx ? st.resend.size() : 0);
   for (auto& r : st.resend) {
     auto view = append_rewritten(st, out, *r.packet, r.seq, r.timestamp);
     if (!view)
@@ -224,9 +231,9 @@ void handle_nack(consumer_actor* self, const nack_in& nack) {
   }
   if (st.rtx) {
     if (!wrapped.offsets.empty())
-      self->send(st.transport, std::move(wrapped));
+      st.sender->send_rtp(wrapped);
   } else if (!out.offsets.empty()) {
-    self->send(st.transport, std::move(out));
+    st.sender->send_rtp(out);
   }
 }
 
@@ -275,7 +282,7 @@ void send_sender_report(consumer_actor* self) {
   if (!n2)
     return;
   bytes.resize(*n1 + *n2);
-  self->send(st.transport, rtcp_out{std::move(bytes)});
+  st.sender->send_rtcp(bytes);
 }
 
 std::string stats_json(consumer_actor* self) {
@@ -348,13 +355,15 @@ void init(consumer_state& st, const rtp::rtp_parameters& p) {
 }
 
 caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf::actor producer,
-                            caf::actor transport, caf::actor_addr peer, node_context_ptr ctx) {
+                            caf::actor transport, std::shared_ptr<rtp_sender> sender,
+                            caf::actor_addr peer, node_context_ptr ctx) {
   auto& st = self->state;
   st.id = std::move(args.id);
   st.producer_id = std::move(args.producer_id);
   st.kind = args.kind;
   st.producer = std::move(producer);
   st.transport = std::move(transport);
+  st.sender = std::move(sender);
   st.peer = std::move(peer);
   st.ctx = std::move(ctx);
   st.ctx->counters->consumers.fetch_add(1);
@@ -459,9 +468,11 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
 } // namespace
 
 caf::actor spawn_consumer(caf::event_based_actor* peer, consumer_spawn_args args,
-                          caf::actor producer, caf::actor transport, node_context_ptr ctx) {
+                          caf::actor producer, caf::actor transport,
+                          std::shared_ptr<rtp_sender> sender, node_context_ptr ctx) {
   return peer->spawn<caf::linked>(consumer_impl, std::move(args), std::move(producer),
-                                  std::move(transport), peer->address(), std::move(ctx));
+                                  std::move(transport), std::move(sender), peer->address(),
+                                  std::move(ctx));
 }
 
 } // namespace chorus::actors

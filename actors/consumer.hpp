@@ -23,6 +23,7 @@
 
 #include <caf/fwd.hpp>
 
+#include <memory>
 #include <string>
 
 namespace chorus::actors {
@@ -35,7 +36,12 @@ struct consumer_spawn_args {
   bool paused = true;             // consumers start paused unless the request says not
 };
 
+class rtp_sender;
+
+// `sender` is the transport's shared sending half (see rtp_sender.hpp); the consumer sends
+// through it directly.
 caf::actor spawn_consumer(caf::event_based_actor* peer, consumer_spawn_args args,
-                          caf::actor producer, caf::actor transport, node_context_ptr ctx);
+                          caf::actor producer, caf::actor transport,
+                          std::shared_ptr<rtp_sender> sender, node_context_ptr ctx);
 
 } // namespace chorus::actors

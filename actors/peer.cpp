@@ -27,6 +27,7 @@ struct transport_entry {
   protocol::transport_direction direction = protocol::transport_direction::unspecified;
   bool connect_requested = false;
   uint32_t next_mid = 0; // consumers' mids on this transport: "0", "1", ...
+  std::shared_ptr<rtp_sender> sender;
 };
 
 struct producer_entry {
@@ -272,8 +273,8 @@ caf::result<protocol::consumer_params_reply> on_consume(peer_actor* self,
         }
         consumer_spawn_args args{ids::uuid4(), info.producer_id, info.kind, *params, req.paused};
         auto id = args.id;
-        auto actor =
-          spawn_consumer(self, std::move(args), info.producer, tit->second.actor, st.ctx);
+        auto actor = spawn_consumer(self, std::move(args), info.producer, tit->second.actor,
+                                    tit->second.sender, st.ctx);
         st.consumers[id] = {actor, req.transport_id, info.producer_id};
         protocol::consumer_params_reply reply;
         reply.id = id;
@@ -385,7 +386,8 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, std::string peer
       auto spawned = spawn_transport(self, r.direction, st.ctx);
       if (!spawned)
         return make_error(error_code::internal, spawned.error());
-      st.transports[spawned->params.id] = {spawned->actor, r.direction, false};
+      st.transports[spawned->params.id] = {spawned->actor, r.direction, false, 0,
+                                           spawned->sender};
       LOG_DEBUG("peer", st.id << ": transport " << spawned->params.id << " created");
       return protocol::transport_params_reply{std::move(spawned->params)};
     },

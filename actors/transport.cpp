@@ -2,6 +2,7 @@
 
 #include "actors/clock.hpp"
 #include "actors/messages.hpp"
+#include "actors/rtp_sender.hpp"
 #include "actors/transport_media.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
@@ -67,7 +68,7 @@ struct transport_state {
   bool connect_requested = false;
   std::vector<std::pair<net::ice_tuple, std::vector<uint8_t>>> early_dtls;
   std::optional<rtp::srtp_session> srtp_in;
-  std::optional<rtp::srtp_session> srtp_out;
+  std::shared_ptr<rtp_sender> sender; // outbound SRTP + tuple, shared with consumers
   transport_counters counters;
   uint64_t tick_at = 0; // when the pending timer fires (0: none pending)
   bool closed = false;
@@ -133,7 +134,7 @@ void apply_dtls(transport_actor* self, net::dtls_output&& out) {
       return;
     }
     st.srtp_in.emplace(std::move(*in));
-    st.srtp_out.emplace(std::move(*outb));
+    st.sender->set_srtp(std::move(*outb));
     for (auto& consumer : st.media.consumer_actors())
       self->send(consumer, transport_ready_atom::value);
     LOG_INFO(component, st.id << ": connected (" << net::to_string(keys->profile) << ")");
@@ -171,6 +172,7 @@ void apply_ice_events(transport_actor* self, const std::vector<net::ice_event>& 
         return;
       }
     } else if (ev.kind == net::ice_event_kind::selected_tuple_changed && ev.tuple) {
+      st.sender->set_tuple(ev.tuple);
       LOG_DEBUG(component, st.id << ": selected tuple " << ev.tuple->remote.to_string()
                                  << (ev.tuple->protocol == net::ice_protocol::tcp ? "/tcp"
                                                                                    : "/udp"));
@@ -266,18 +268,8 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
 
 // Protects one RTCP packet and sends it to the selected tuple.
 void send_rtcp(transport_actor* self, std::span<const uint8_t> bytes) {
-  auto& st = self->state;
-  auto& sel = st.ice->selected_tuple();
-  if (!st.srtp_out || !sel || bytes.empty())
-    return;
-  std::vector<uint8_t> buf(bytes.size() + rtp::srtp_session::max_trailer);
-  std::copy(bytes.begin(), bytes.end(), buf.begin());
-  auto r = st.srtp_out->protect_rtcp(buf, bytes.size());
-  if (!r)
-    return;
-  buf.resize(r.length);
-  send_to(self, *sel, buf);
-  ++st.counters.rtcp_out;
+  if (self->state.sender->send_rtcp(bytes))
+    ++self->state.counters.rtcp_out;
 }
 
 void send_feedback(transport_actor* self) {
@@ -288,48 +280,10 @@ void send_feedback(transport_actor* self) {
     send_rtcp(self, fb);
 }
 
-// Consumers' RTP: transport-wide sequence number and abs-send-time, protect, one batch send.
+// RTP of a consumer that sends through the actor (a remote consumer); local consumers
+// call the shared rtp_sender directly.
 void send_rtp(transport_actor* self, rtp_out& out) {
-  auto& st = self->state;
-  auto& sel = st.ice->selected_tuple();
-  if (!st.srtp_out || !sel) {
-    st.media.counters().rtp_send_dropped += out.offsets.size();
-    return;
-  }
-  // abs-send-time: 6.18 fixed point seconds, 24 bits (wraps every 64 s).
-  const uint32_t abs_send_time =
-    uint32_t(((mono_us() << 18) / 1'000'000) & 0xFFFFFF);
-  st.send_spans.clear();
-  for (size_t i = 0; i < out.offsets.size(); ++i) {
-    const size_t offset = out.offsets[i];
-    const size_t size = out.sizes[i];
-    const size_t next = i + 1 < out.offsets.size() ? out.offsets[i + 1] : out.data.size();
-    if (offset + size > out.data.size() || next < offset + size)
-      continue;
-    std::span<uint8_t> room{out.data.data() + offset, next - offset};
-    if (out.tcc_ext_id != 0 || out.abs_send_time_ext_id != 0) {
-      if (auto view = rtp::rtp_packet::parse(room.first(size))) {
-        if (out.tcc_ext_id != 0)
-          view->set_transport_wide_seq(out.tcc_ext_id, st.media.next_tcc_seq());
-        if (out.abs_send_time_ext_id != 0)
-          view->set_abs_send_time(out.abs_send_time_ext_id, abs_send_time);
-      }
-    }
-    auto r = st.srtp_out->protect_rtp(room, size);
-    if (!r) {
-      count_srtp_failure(st.counters, r.error);
-      continue;
-    }
-    st.send_spans.emplace_back(room.data(), r.length);
-  }
-  if (st.send_spans.empty())
-    return;
-  auto sent = st.endpoint->send_batch(*sel, st.send_spans);
-  st.counters.rtp_out += sent;
-  st.media.counters().rtp_sent += sent;
-  st.counters.packets_out += sent;
-  for (size_t i = 0; i < sent && i < st.send_spans.size(); ++i)
-    st.counters.bytes_out += st.send_spans[i].size();
+  self->state.sender->send_rtp(out);
 }
 
 void start_media_tick(transport_actor* self) {
@@ -420,6 +374,7 @@ void close_transport(transport_actor* self, const std::string& why) {
     return;
   st.closed = true;
   LOG_INFO(component, st.id << ": closed: " << why);
+  st.sender->close();
   if (st.dtls && st.dtls->state() == net::dtls_state::connected)
     apply_dtls(self, st.dtls->close(now_ms()));
   if (auto peer = caf::actor_cast<caf::actor>(st.peer))
@@ -476,6 +431,7 @@ std::string tuple_json(const net::ice_tuple& t, uint16_t local_port) {
 std::string stats_json(transport_actor* self) {
   auto& st = self->state;
   auto& c = st.counters;
+  const auto sc = st.sender->counters();
   std::ostringstream os;
   os << "{\"type\":\"webrtc-transport\",\"transportId\":\"" << st.id << "\",\"timestamp\":"
      << now_ms() << ",\"iceRole\":\"controlled\",\"iceState\":\""
@@ -489,8 +445,10 @@ std::string stats_json(transport_actor* self) {
     os << ",\"dtlsRole\":\"" << net::to_string(st.dtls_role) << "\"";
   if (st.dtls && st.dtls->srtp_keys())
     os << ",\"srtpProfile\":\"" << net::to_string(st.dtls->srtp_keys()->profile) << "\"";
-  os << ",\"bytesReceived\":" << c.bytes_in << ",\"bytesSent\":" << c.bytes_out
-     << ",\"packetsReceived\":" << c.packets_in << ",\"packetsSent\":" << c.packets_out
+  os << ",\"bytesReceived\":" << c.bytes_in
+     << ",\"bytesSent\":" << c.bytes_out + sc.rtp_bytes_sent
+     << ",\"packetsReceived\":" << c.packets_in
+     << ",\"packetsSent\":" << c.packets_out + sc.rtp_sent + sc.rtcp_sent
      << ",\"stun\":{\"received\":" << c.stun_in << ",\"sent\":" << c.stun_out
      << ",\"rejected\":" << c.stun_rejected << ",\"valid\":" << st.ice->counters().valid
      << ",\"errors401\":" << st.ice->counters().errors_401
@@ -498,7 +456,7 @@ std::string stats_json(transport_actor* self) {
      << ",\"errors487\":" << st.ice->counters().errors_487 << "}"
      << ",\"dtls\":{\"received\":" << c.dtls_in << ",\"sent\":" << c.dtls_out << "}"
      << ",\"rtp\":{\"received\":" << c.rtp_in << ",\"bytesReceived\":" << c.rtp_bytes_in
-     << ",\"sent\":" << c.rtp_out << "}"
+     << ",\"sent\":" << sc.rtp_sent << "}"
      << ",\"rtcp\":{\"received\":" << c.rtcp_in << ",\"sent\":" << c.rtcp_out << "}"
      << ",\"dropped\":{\"unknown\":" << c.dropped_unknown
      << ",\"notSelected\":" << c.dropped_not_selected << ",\"noSrtp\":" << c.dropped_no_srtp
@@ -514,8 +472,9 @@ std::string stats_json(transport_actor* self) {
      << ",\"plis\":" << m.plis << ",\"firs\":" << m.firs
      << ",\"transportCcIn\":" << m.tcc_feedback_in << ",\"rembIn\":" << m.remb_in
      << ",\"transportCcOut\":" << m.tcc_feedback_out << ",\"transportCcRecorded\":" << t.recorded
-     << ",\"rembOut\":" << m.remb_out << ",\"rtpSent\":" << m.rtp_sent
-     << ",\"rtpSendDropped\":" << m.rtp_send_dropped << "}}";
+     << ",\"rembOut\":" << m.remb_out << ",\"rtpSent\":" << sc.rtp_sent
+     << ",\"rtpSendDropped\":" << sc.dropped_not_ready << ",\"protectFailed\":" << sc.protect_failed
+     << "}}";
   return os.str();
 }
 
@@ -523,13 +482,15 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
                              protocol::transport_direction direction, node_context_ptr ctx,
                              caf::actor_addr peer, std::shared_ptr<net::media_endpoint> endpoint,
                              std::string ufrag, std::string password,
-                             std::shared_ptr<sink_target> target) {
+                             std::shared_ptr<sink_target> target,
+                             std::shared_ptr<rtp_sender> sender) {
   auto& st = self->state;
   st.id = std::move(id);
   st.direction = direction;
   st.ctx = std::move(ctx);
   st.peer = std::move(peer);
   st.endpoint = std::move(endpoint);
+  st.sender = std::move(sender);
   st.ice_password = password;
   net::ice_server_config ice_cfg;
   ice_cfg.local_ufrag = std::move(ufrag);
@@ -629,9 +590,10 @@ result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
   for (auto& f : ctx->dtls_context->certificate().fingerprints())
     if (f.algorithm == "sha-256" || f.algorithm == "sha-384" || f.algorithm == "sha-512")
       p.dtls_parameters.fingerprints.push_back(f);
+  out.sender = std::make_shared<rtp_sender>(endpoint);
   out.actor = peer->spawn<caf::linked>(transport_impl, p.id, direction, std::move(ctx),
                                        peer->address(), std::move(endpoint), ufrag, password,
-                                       std::move(target));
+                                       std::move(target), out.sender);
   return out;
 }
 

@@ -20,13 +20,17 @@
 
 #include <caf/actor.hpp>
 
+#include <memory>
 #include <string>
 
 namespace chorus::actors {
 
+class rtp_sender;
+
 struct transport_spawn_result {
   caf::actor actor;
   protocol::transport_params params;
+  std::shared_ptr<rtp_sender> sender; // for the consumers on this transport
 };
 
 // Opens the media endpoint and spawns the transport linked to `peer`. Fails (with a chorus

@@ -96,8 +96,10 @@ test('seed 004 events with their documented responses, over polling upgraded to 
     assert.equal(JSON.stringify(stats).includes('"paused":false'), true, JSON.stringify(stats));
 
     // The events added by Chorus use the same style.
+    // (listeners are attached before the request: the event may overtake alice's ack)
+    const pausedEv = nextEvent(bob, 'producer-paused', (p) => p.producerId === produced.id);
     assert.deepEqual(await ack(alice, 'pause-producer', { roomId: 'r1', producerId: produced.id }), {});
-    await nextEvent(bob, 'producer-paused', (p) => p.producerId === produced.id);
+    await pausedEv;
     assert.deepEqual(await ack(alice, 'resume-producer', { roomId: 'r1', producerId: produced.id }), {});
     const ice = await ack(alice, 'restart-ice', { roomId: 'r1', transportId: t.params.id });
     assert.ok(ice.iceParameters.usernameFragment);
