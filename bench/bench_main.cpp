@@ -6,10 +6,15 @@
 //
 //   chorus-bench --url ws://127.0.0.1:8080 --scenario class --subscribers 20 --duration-s 10
 //                [--server-pid PID] [--json FILE] [--threads T] ...   (--help for all)
+//   chorus-bench floor [--profile P] [--fanout 1,10,100] [--json FILE]  (the floor)
+//   ... --floor --server-cpu C    (the floor measured first; reports the ratio to it)
+//   ... --scenario class --ramp-step K --ramp-max M [--plot PREFIX]   (the ramp)
 //
 // Exit status: 0 when every participant was set up and media was delivered (and the server,
 // with --server-pid, is still running), 1 otherwise, 2 for bad usage.
+#include "bench/load/floor.hpp"
 #include "bench/load/options.hpp"
+#include "bench/load/ramp.hpp"
 #include "bench/load/report.hpp"
 #include "bench/load/runner.hpp"
 #include "net/media_io_socket.hpp"
@@ -21,9 +26,67 @@
 
 using namespace chorus::bench;
 
+namespace {
+
+bool write_text(const std::string& path, const std::string& text) {
+  std::FILE* out = std::fopen(path.c_str(), "w");
+  if (!out || std::fwrite(text.data(), 1, text.size(), out) != text.size() || std::fclose(out) != 0) {
+    std::fprintf(stderr, "chorus-bench: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+int floor_main(int argc, char** argv) {
+  std::string error;
+  bool help = false;
+  auto options = parse_floor_options(argc, argv, error, help);
+  if (help) {
+    std::fputs(floor_usage, stdout);
+    return 0;
+  }
+  if (!options) {
+    std::fprintf(stderr, "chorus-bench floor: %s\n%s", error.c_str(), floor_usage);
+    return 2;
+  }
+  const floor_result r = run_floor(*options);
+  print_floor_table(r, stdout);
+  if (!options->json_file.empty() && !write_text(options->json_file, floor_to_json(r)))
+    return 1;
+  return r.ok() ? 0 : 1;
+}
+
+int ramp_main(const bench_options& o) {
+  const ramp_result r = run_ramp(o, stdout);
+  print_ramp_summary(r, stdout);
+  bool written = true;
+  if (!o.json_file.empty())
+    written = write_text(o.json_file, ramp_to_json(r));
+  std::string prefix = o.plot_prefix;
+  if (prefix.empty()) {
+    prefix = o.json_file.empty() ? "chorus-ramp" : o.json_file;
+    if (prefix.size() > 5 && prefix.compare(prefix.size() - 5, 5, ".json") == 0)
+      prefix.resize(prefix.size() - 5);
+  }
+  std::string svg, error;
+  if (!write_ramp_plot(r, prefix, svg, error)) {
+    std::fprintf(stderr, "chorus-bench: %s\n", error.c_str());
+    written = false;
+  } else {
+    std::printf("  plot: %s.dat, %s.gp%s%s%s\n", prefix.c_str(), prefix.c_str(),
+                svg.empty() ? "" : ", ", svg.c_str(),
+                svg.empty() ? (error.empty() ? " (no gnuplot: no SVG)" : (" (" + error + ")").c_str()) : "");
+  }
+  return r.ok() && written ? 0 : 1;
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   chorus::net::sock::raise_fd_limit(); // a socket and a connection per participant and more
+  if (argc >= 2 && std::strcmp(argv[1], "floor") == 0)
+    return floor_main(argc, argv);
   std::string error;
   bool help = false;
   auto options = parse_bench_options(argc, argv, error, help);
@@ -35,7 +98,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "chorus-bench: %s\n%s", error.c_str(), bench_usage);
     return 2;
   }
-  const bench_result result = run_bench(*options);
+  if (options->ramp_step > 0)
+    return ramp_main(*options);
+  std::optional<floor_result> floor;
+  if (options->floor)
+    floor = run_scenario_floor(options->profile, scenario_fanout(*options), 1200, 100,
+                               options->floor_duration_s, options->server_cpu);
+  bench_result result = run_bench(*options);
+  result.floor = std::move(floor);
   const figures f = compute_figures(result);
   print_table(result, f, stdout);
   if (!options->json_file.empty()) {

@@ -1,5 +1,7 @@
 #include "bench/load/options.hpp"
 
+#include "bench/load/floor.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -31,6 +33,9 @@ const char* const bench_usage =
   "                    [--keyframe-interval-s S] [--audio-bytes B] [--threads T]\n"
   "                    [--server-pid PID] [--json FILE] [--setup-timeout-s S]\n"
   "                    [--run-id ID] [--verbose]\n"
+  "                    [--floor [--server-cpu C] [--floor-duration-s S] | --floor-us X]\n"
+  "                    [--profile P] [--ramp-step K --ramp-max M [--plot PREFIX]]\n"
+  "       chorus-bench floor [...]   (chorus-bench floor --help)\n"
   "\n"
   "  class    1 publisher (audio + video), N subscribers (--subscribers, default 10)\n"
   "  meeting  N participants, each publishing and receiving all others (--participants, 4)\n"
@@ -40,7 +45,19 @@ const char* const bench_usage =
   "connect-transport, produce, consume, resume-consumer); media is real ICE, DTLS and SRTP\n"
   "over UDP. With --server-pid, the server's CPU time and resident memory are read from\n"
   "/proc at the start and the end of the measured window. Pin nothing here: run the server\n"
-  "and the bench under taskset on different cores (docs/performance.md).\n";
+  "and the bench under taskset on different cores (docs/performance.md).\n"
+  "\n"
+  "--floor measures the floor (chorus-bench floor) before the scenario, at the scenario's\n"
+  "fan-out, with its server thread on --server-cpu C (the server's core), for --floor-duration-s\n"
+  "(default 1) per packet size; --floor-us X takes it as given. The report then shows the\n"
+  "server's CPU per delivered packet as a ratio to the floor. --profile is the SRTP profile\n"
+  "of the floor (default AEAD_AES_256_GCM, the one Chorus negotiates with Chromium).\n"
+  "\n"
+  "--ramp-step K --ramp-max M (class only): runs the class with K, 2K, ... subscribers (a\n"
+  "fresh setup and a measured window of --duration-s per step) until loss > 1 % or p99\n"
+  "latency > 50 ms or M subscribers; the last good step is the capacity. --json gets all\n"
+  "steps; PREFIX.dat and PREFIX.gp (and PREFIX.svg when gnuplot is installed) the plot\n"
+  "(--plot PREFIX, default: the --json file without .json, else chorus-ramp).\n";
 
 namespace {
 
@@ -72,10 +89,15 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
       o.verbose = true;
       continue;
     }
+    if (flag == "--floor") {
+      o.floor = true;
+      continue;
+    }
     static constexpr std::string_view known[] = {
       "--url", "--scenario", "--subscribers", "--participants", "--rooms", "--duration-s",
       "--warmup-s", "--video-kbps", "--keyframe-interval-s", "--audio-bytes", "--threads",
-      "--server-pid", "--json", "--setup-timeout-s", "--run-id"};
+      "--server-pid", "--json", "--setup-timeout-s", "--run-id", "--floor-us", "--server-cpu",
+      "--floor-duration-s", "--profile", "--ramp-step", "--ramp-max", "--plot"};
     if (std::find(std::begin(known), std::end(known), flag) == std::end(known)) {
       error = "unknown flag " + std::string(flag);
       return std::nullopt;
@@ -125,6 +147,27 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
       ok = !o.json_file.empty();
     } else if (flag == "--setup-timeout-s") {
       ok = parse_double(v, o.setup_timeout_s) && o.setup_timeout_s > 0;
+    } else if (flag == "--floor-us") {
+      double x = 0;
+      ok = parse_double(v, x) && x > 0;
+      o.floor_us = x;
+    } else if (flag == "--server-cpu") {
+      ok = parse_u32(v, u) && u < 1024;
+      o.server_cpu = int(u);
+    } else if (flag == "--floor-duration-s") {
+      ok = parse_double(v, o.floor_duration_s) && o.floor_duration_s > 0 && o.floor_duration_s <= 600;
+    } else if (flag == "--profile") {
+      auto p = parse_srtp_profile(v);
+      ok = p.has_value();
+      if (p)
+        o.profile = *p;
+    } else if (flag == "--ramp-step") {
+      ok = parse_u32(v, o.ramp_step) && o.ramp_step >= 1 && o.ramp_step <= 100000;
+    } else if (flag == "--ramp-max") {
+      ok = parse_u32(v, o.ramp_max) && o.ramp_max >= 1 && o.ramp_max <= 100000;
+    } else if (flag == "--plot") {
+      o.plot_prefix = v;
+      ok = !o.plot_prefix.empty();
     } else if (flag == "--run-id") {
       o.run_id = v;
       ok = !o.run_id.empty() && o.run_id.size() <= 64 &&
@@ -152,6 +195,22 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
   }
   if (o.kind == scenario::meeting && rooms_set) {
     error = "meeting is one room; use --scenario rooms for --rooms";
+    return std::nullopt;
+  }
+  if (o.floor && o.floor_us) {
+    error = "--floor measures the floor, --floor-us gives it: not both";
+    return std::nullopt;
+  }
+  if ((o.ramp_step > 0) != (o.ramp_max > 0)) {
+    error = "--ramp-step and --ramp-max go together";
+    return std::nullopt;
+  }
+  if (o.ramp_step > 0 && o.kind != scenario::class_) {
+    error = "ramp is for the class scenario";
+    return std::nullopt;
+  }
+  if (o.ramp_step > 0 && o.ramp_max < o.ramp_step) {
+    error = "--ramp-max must be at least --ramp-step";
     return std::nullopt;
   }
   return o;

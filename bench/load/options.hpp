@@ -1,6 +1,8 @@
 // chorus-bench's command line.
 #pragma once
 
+#include "rtp/srtp_session.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,6 +29,21 @@ struct bench_options {
   double setup_timeout_s = 300;         // all participants connected and consuming
   std::string run_id;                   // room and peer name prefix (random when empty)
   bool verbose = false;
+
+  // The floor (bench/load/floor.hpp): --floor measures it before the scenario (on
+  // --server-cpu), --floor-us gives it; reports then show CPU per packet / floor.
+  bool floor = false;
+  std::optional<double> floor_us;
+  std::optional<int> server_cpu;
+  double floor_duration_s = 1;
+  rtp::srtp_profile profile = rtp::srtp_profile::aead_aes_256_gcm;
+
+  // ramp (class only): K more subscribers per step up to M (0: no ramp).
+  uint32_t ramp_step = 0;
+  uint32_t ramp_max = 0;
+  double ramp_max_loss_percent = 1;
+  double ramp_max_p99_ms = 50;
+  std::string plot_prefix; // PREFIX.dat, PREFIX.gp (and PREFIX.svg with gnuplot)
 
   // Derived counts.
   uint32_t room_count() const noexcept;

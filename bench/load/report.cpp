@@ -43,6 +43,24 @@ figures compute_figures(const bench_result& r) {
         f.server_kib_per_consumer = double(*f.server_rss_delta_kib) / double(r.consumers);
     }
   }
+  if (r.options.floor_us) {
+    f.floor_us = *r.options.floor_us;
+  } else if (r.floor && r.floor->ok()) {
+    const uint32_t fanout = r.floor->options.fanouts.empty() ? 1 : r.floor->options.fanouts[0];
+    const floor_case* v = r.floor->find("video", fanout);
+    const floor_case* a = r.floor->find("audio", fanout);
+    if (v && a) {
+      f.floor_fanout = fanout;
+      f.floor_video_us = v->us_per_packet_out();
+      f.floor_audio_us = a->us_per_packet_out();
+      // The floor of the delivered mix: video and audio packets weighted as delivered.
+      const double nv = double(d.rx_video_packets), na = double(d.rx_audio_packets);
+      f.floor_us = nv + na > 0 ? (nv * *f.floor_video_us + na * *f.floor_audio_us) / (nv + na)
+                               : *f.floor_video_us;
+    }
+  }
+  if (f.floor_us && f.server_us_per_packet && *f.floor_us > 0)
+    f.cpu_per_packet_ratio_to_floor = *f.server_us_per_packet / *f.floor_us;
   if (r.client_start && r.client_end)
     f.client_cpu_percent = 100.0 * (r.client_end->cpu_s - r.client_start->cpu_s) / w;
   return f;
@@ -125,6 +143,20 @@ void print_table(const bench_result& r, const figures& f, std::FILE* out) {
     }
   } else {
     row("server", r.options.server_pid ? "no /proc readings" : "no --server-pid");
+  }
+  if (f.floor_us) {
+    if (f.floor_video_us)
+      std::snprintf(b, sizeof b, "%.2f us (video %.2f, audio %.2f; fan-out %u, measured on CPU %d)",
+                    *f.floor_us, *f.floor_video_us, *f.floor_audio_us, *f.floor_fanout, r.floor->cpu);
+    else
+      std::snprintf(b, sizeof b, "%.2f us (--floor-us)", *f.floor_us);
+    row("floor per forwarded packet", b);
+    if (f.cpu_per_packet_ratio_to_floor) {
+      std::snprintf(b, sizeof b, "%.2fx", *f.cpu_per_packet_ratio_to_floor);
+      row("CPU per packet / floor", b);
+    }
+  } else if (r.floor) {
+    row("floor", ("not measured: " + r.floor->error).c_str());
   }
   if (f.client_cpu_percent) {
     std::snprintf(b, sizeof b, "%.1f %% of one core", *f.client_cpu_percent);
@@ -293,6 +325,7 @@ std::string to_json(const bench_result& r, const figures& f) {
   opt("rssKiB", f.server_rss_kib);
   opt("rssDeltaKiB", f.server_rss_delta_kib);
   opt("memoryPerConsumerKiB", f.server_kib_per_consumer);
+  opt("cpuPerPacketRatioToFloor", f.cpu_per_packet_ratio_to_floor);
   key("alive");
   w.Bool(r.server_alive_after);
   sample("beforeSetup", r.server_before);
@@ -305,6 +338,25 @@ std::string to_json(const bench_result& r, const figures& f) {
   w.StartObject();
   opt("cpuPercent", f.client_cpu_percent);
   w.EndObject();
+
+  key("floor");
+  if (!f.floor_us && !r.floor) {
+    w.Null();
+  } else {
+    w.StartObject();
+    str("source", r.options.floor_us ? "--floor-us" : "measured");
+    opt("usPerForwardedPacket", f.floor_us);
+    opt("videoUs", f.floor_video_us);
+    opt("audioUs", f.floor_audio_us);
+    opt("fanout", f.floor_fanout);
+    opt("cpuPerPacketRatioToFloor", f.cpu_per_packet_ratio_to_floor);
+    if (r.floor) {
+      key("measurement");
+      const std::string m = floor_to_json(*r.floor);
+      w.RawValue(m.c_str(), m.size(), rapidjson::kObjectType);
+    }
+    w.EndObject();
+  }
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize()) + "\n";
 }

@@ -225,6 +225,10 @@ void sleep_until_us(uint64_t deadline_us, const shared_state& shared) {
 
 } // namespace
 
+uint32_t scenario_fanout(const bench_options& o) noexcept {
+  return o.kind == scenario::class_ ? o.subscribers : (o.participants > 1 ? o.participants - 1 : 1);
+}
+
 bool bench_result::ok() const noexcept {
   return failed == 0 && !setup_timed_out && delta.rx_packets > 0 && server_alive_after;
 }

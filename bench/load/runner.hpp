@@ -5,6 +5,7 @@
 // server process at the same two instants.
 #pragma once
 
+#include "bench/load/floor.hpp"
 #include "bench/load/options.hpp"
 #include "bench/load/participant.hpp"
 #include "bench/load/proc_sampler.hpp"
@@ -45,9 +46,16 @@ struct bench_result {
   bool server_alive_after = true;           // the process still existed at the end
   std::optional<proc_sample> client_start, client_end;
 
+  // --floor: measured before the scenario (bench_main), at the scenario's fan-out.
+  std::optional<floor_result> floor;
+
   bool ok() const noexcept;                 // everything set up and media delivered
 };
 
 bench_result run_bench(const bench_options& options);
+
+// Receivers of each published packet in the scenario (class: subscribers; meeting and
+// rooms: participants - 1): the fan-out of the floor measured with --floor.
+uint32_t scenario_fanout(const bench_options& options) noexcept;
 
 } // namespace chorus::bench

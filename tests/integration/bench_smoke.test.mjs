@@ -4,6 +4,8 @@
 // The test checks that the generator set everything up, that media was delivered, that every
 // figure is in the JSON report, and that the server stays healthy and ends with nothing left.
 // Nothing is asserted on speed: the figures are printed for people (docs/performance.md).
+// The class run also measures the floor first (--floor, a fraction of a second), and a short
+// `chorus-bench floor` run checks the floor's own report.
 //
 // The bench binary: $CHORUS_BENCH, else chorus-bench next to $CHORUS_BIN, else
 // build/chorus-bench. Every process is stopped by its PID; every wait is bounded.
@@ -101,6 +103,22 @@ function checkFigures(r, { consumers }) {
   assert.ok(isNum(r.client.cpuPercent));
 }
 
+// The floor's report (chorus-bench floor --json, or the measurement inside a scenario's).
+function checkFloor(f, fanouts) {
+  assert.equal(f.ok, true, `floor error: ${f.error}`);
+  assert.ok(typeof f.machine.cpuModel === 'string' && f.machine.onlineCpus >= 1);
+  for (const fanout of fanouts) {
+    for (const kind of ['video', 'audio']) {
+      const c = f.cases.find((x) => x.kind === kind && x.fanout === fanout && x.send === 'batched');
+      assert.ok(c, `no ${kind} case at fan-out ${fanout}`);
+      // every copy was sent or counted as a send failure (the kernel may refuse one under load)
+      assert.ok(c.packetsIn > 0 && c.packetsOut > 0 && c.packetsOut + c.sendFailures === c.packetsIn * fanout, `${kind}/${fanout}: ${JSON.stringify(c)}`);
+      assert.equal(c.srtpFailures, 0);
+      assert.ok(isNum(c.usPerForwardedPacket) && c.usPerForwardedPacket > 0);
+    }
+  }
+}
+
 async function benchRun(server, dir, name, args, expect) {
   const json = path.join(dir, `${name}.json`);
   const res = await runBench([
@@ -126,15 +144,42 @@ test('chorus-bench: class 5 and meeting 3 against the real server, figures repor
   assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
   const dir = tempDir('chorus-bench-');
   await withServer(['--log-level', 'warn'], async (server) => {
-    const cls = await benchRun(server, dir, 'class', ['--scenario', 'class', '--subscribers', '5'], { consumers: 10 });
+    const cls = await benchRun(server, dir, 'class', [
+      '--scenario', 'class', '--subscribers', '5', '--floor', '--floor-duration-s', '0.2',
+    ], { consumers: 10 });
     assert.equal(cls.setup.subscribers, 5);
+    assert.equal(cls.floor.source, 'measured');
+    assert.equal(cls.floor.fanout, 5);
+    checkFloor(cls.floor.measurement, [5]);
+    assert.ok(isNum(cls.floor.usPerForwardedPacket) && cls.floor.usPerForwardedPacket > 0);
+    assert.ok(isNum(cls.server.cpuPerPacketRatioToFloor), 'no ratio to the floor');
     const meeting = await benchRun(server, dir, 'meeting', ['--scenario', 'meeting', '--participants', '3'], { consumers: 12 });
     assert.equal(meeting.setup.publishers, 3);
   });
+});
+
+test('chorus-bench floor: a short run, figures reported', { timeout: 60000 }, async () => {
+  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
+  const json = path.join(tempDir('chorus-bench-floor-'), 'floor.json');
+  const res = await runBench(['floor', '--duration-s', '0.2', '--fanout', '1,4', '--json', json]);
+  process.stdout.write(`\n${res.stdout}\n`);
+  assert.equal(res.code, 0, `chorus-bench floor exited with ${res.code} (${res.signal})\n${res.stdout}\n${res.stderr}`);
+  assert.match(res.stdout, /us\/fwd packet/);
+  const f = JSON.parse(fs.readFileSync(json, 'utf8'));
+  checkFloor(f, [1, 4]);
+  assert.equal(f.profile, 'SRTP_AEAD_AES_256_GCM');
+  assert.ok(f.srtp.length === 2 && f.srtp.every((s) => s.protectUs > 0 && s.unprotectUs > 0));
+  assert.ok(f.cases.some((c) => c.send === 'per-socket' && c.fanout === 4));
 });
 
 test('chorus-bench: bad usage exits with 2', { timeout: 10000 }, async () => {
   const res = await runBench(['--scenario', 'lecture', '--url', 'ws://127.0.0.1:1']);
   assert.equal(res.code, 2);
   assert.match(res.stderr, /invalid value for --scenario/);
+  const ramp = await runBench(['--scenario', 'meeting', '--ramp-step', '2', '--ramp-max', '4', '--url', 'ws://127.0.0.1:1']);
+  assert.equal(ramp.code, 2);
+  assert.match(ramp.stderr, /ramp is for the class scenario/);
+  const floor = await runBench(['floor', '--profile', 'rot13']);
+  assert.equal(floor.code, 2);
+  assert.match(floor.stderr, /invalid value for --profile/);
 });

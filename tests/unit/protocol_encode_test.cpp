@@ -1,6 +1,7 @@
 // The JSON dialect's encoder: every reply (in both styles), error and event, checked
 // against the exact text a client receives.
 #include "protocol/dialect.hpp"
+#include "protocol_reply_fixtures.hpp"
 
 #include <doctest/doctest.h>
 
@@ -28,24 +29,9 @@ request_meta meta(std::string type, request_style style, std::string request_id 
 const auto s001 = request_style::seed001;
 const auto s004 = request_style::seed004;
 
-const std::string fp =
-  "E5:57:7F:36:3E:63:6A:F9:48:F9:FF:C0:BB:1A:84:C4:23:67:F3:B2:63:7E:BE:DD:11:1D:8E:99:51:"
-  "B7:1A:15";
-
-transport_params sample_transport() {
-  transport_params tp;
-  tp.id = "t1";
-  tp.ice_parameters = {"uf", "pw", true};
-  tp.ice_candidates.push_back({"udpcandidate", 1076302079, "127.0.0.1", 40000, "udp", "host", ""});
-  tp.dtls_parameters = {net::dtls_role::auto_, {{"sha-256", fp}}};
-  return tp;
-}
-
-const std::string sample_transport_json =
-  R"({"id":"t1","iceParameters":{"usernameFragment":"uf","password":"pw","iceLite":true},)"
-  R"("iceCandidates":[{"foundation":"udpcandidate","priority":1076302079,"address":"127.0.0.1",)"
-  R"("ip":"127.0.0.1","port":40000,"protocol":"udp","type":"host"}],"dtlsParameters":)"
-  R"({"role":"auto","fingerprints":[{"algorithm":"sha-256","value":")" + fp + R"("}]}})";
+using test::sample_transport;
+using test::sample_transport_json;
+const std::string& fp = test::sample_fingerprint;
 
 consumer_params_reply sample_consumer() {
   consumer_params_reply c;

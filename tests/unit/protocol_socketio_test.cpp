@@ -3,6 +3,7 @@
 // alias with the exact ack text a client receives, errors in the ack's `error` field,
 // events, and fuzzed inputs that must never crash.
 #include "protocol/dialect.hpp"
+#include "protocol_reply_fixtures.hpp"
 #include "protocol/socketio_packet.hpp"
 #include "protocol_fixtures.hpp"
 
@@ -23,9 +24,8 @@ namespace {
 const std::string dtls = test::wrtc_dtls_parameters;
 const std::string audio = test::wrtc_audio_rtp_parameters;
 const std::string caps = test::wrtc_device_rtp_capabilities;
-const std::string fp =
-  "E5:57:7F:36:3E:63:6A:F9:48:F9:FF:C0:BB:1A:84:C4:23:67:F3:B2:63:7E:BE:DD:11:1D:8E:99:51:"
-  "B7:1A:15";
+const std::string& fp = test::sample_fingerprint;
+using test::sample_transport;
 
 // A dialect whose client already sent CONNECT for "/".
 std::unique_ptr<dialect> connected(std::string sid = "sock-1") {
@@ -49,21 +49,6 @@ std::string event(std::string_view ack, std::string_view name, std::string_view 
   s += ']';
   return s;
 }
-
-transport_params sample_transport() {
-  transport_params tp;
-  tp.id = "t1";
-  tp.ice_parameters = {"uf", "pw", true};
-  tp.ice_candidates.push_back({"udpcandidate", 1076302079, "127.0.0.1", 40000, "udp", "host", ""});
-  tp.dtls_parameters = {net::dtls_role::auto_, {{"sha-256", fp}}};
-  return tp;
-}
-
-const std::string transport_json =
-  R"({"id":"t1","iceParameters":{"usernameFragment":"uf","password":"pw","iceLite":true},)"
-  R"("iceCandidates":[{"foundation":"udpcandidate","priority":1076302079,"address":"127.0.0.1",)"
-  R"("ip":"127.0.0.1","port":40000,"protocol":"udp","type":"host"}],"dtlsParameters":)"
-  R"({"role":"auto","fingerprints":[{"algorithm":"sha-256","value":")" + fp + R"("}]}})";
 
 consumer_params_reply sample_consumer() {
   consumer_params_reply c;
@@ -508,7 +493,7 @@ TEST_CASE("socket.io dialect: seed 004 replies are acks with seed 004's objects"
      join_room_reply{"r", "sock-1", {}}, R"(311[{"existingProducers":[]}])"},
     {"create-webrtc-transport", event("2", "create-webrtc-transport",
                                       R"({"roomId":"r","direction":"send"})"),
-     transport_params_reply{sample_transport()}, R"(32[{"params":)" + transport_json + "}]"},
+     transport_params_reply{sample_transport()}, R"(32[{"params":)" + test::sample_transport_json + "}]"},
     {"connect-transport",
      event("3", "connect-transport", R"({"transportId":"t1","dtlsParameters":)" + dtls + "}"),
      empty_reply{}, "33[{}]"},
@@ -530,7 +515,7 @@ TEST_CASE("socket.io dialect: seed 004 replies are acks with seed 004's objects"
      "39[{}]"},
     {"create-transport (seed 001 name, seed 004 shape)",
      event("10", "create-transport", R"({"direction":"send"})"),
-     transport_params_reply{sample_transport()}, R"(310[{"params":)" + transport_json + "}]"},
+     transport_params_reply{sample_transport()}, R"(310[{"params":)" + test::sample_transport_json + "}]"},
     {"large ack id", event("18446744073709551615", "get-rtp-capabilities"),
      rtp_capabilities_reply{"{}"}, R"(318446744073709551615[{"rtpCapabilities":{}}])"},
     {"ack id with leading zeros is answered in its canonical form",
@@ -561,11 +546,11 @@ TEST_CASE("socket.io dialect: seed 000 aliases") {
      "30[" + caps_json + "]"},
     {"createWebRtcTransport: the parameters unwrapped",
      event("1", "createWebRtcTransport", R"({"direction":"send"})"),
-     transport_params_reply{sample_transport()}, "31[" + transport_json + "]"},
+     transport_params_reply{sample_transport()}, "31[" + test::sample_transport_json + "]"},
     {"connectTransport", event("2", "connectTransport", R"({"dtlsParameters":)" + dtls + "}"),
      empty_reply{}, "32[{}]"},
     {"create-consumer-transport", event("3", "create-consumer-transport"),
-     transport_params_reply{sample_transport()}, "33[" + transport_json + "]"},
+     transport_params_reply{sample_transport()}, "33[" + test::sample_transport_json + "]"},
     {"connect-consumer-transport",
      event("4", "connect-consumer-transport",
            R"({"transportId":"t2","dtlsParameters":)" + dtls + "}"),
@@ -633,7 +618,7 @@ TEST_CASE("socket.io dialect: the JSON dialect keeps seed 004 shapes for seed 00
   CHECK(r.kind == decode_kind::request);
   CHECK(r.req.meta.style == request_style::seed004);
   CHECK(json->encode_reply(r.req.meta, transport_params_reply{sample_transport()}) ==
-        R"({"type":"createWebRtcTransport","data":{"params":)" + transport_json + "}}");
+        R"({"type":"createWebRtcTransport","data":{"params":)" + test::sample_transport_json + "}}");
   auto bad = json->decode("[");
   CHECK(bad.kind == decode_kind::error);
   CHECK(bad.immediate.empty());

@@ -1,0 +1,811 @@
+#include "bench/load/floor.hpp"
+
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <random>
+#include <thread>
+
+namespace chorus::bench {
+
+namespace {
+
+constexpr std::size_t send_chunk = 64;   // datagrams per sendmmsg (as net/media_io_socket)
+constexpr std::size_t recv_batch = 32;   // datagrams per recvmmsg (media_io_options::recv_batch)
+constexpr int recv_rounds = 4;           // recvmmsg calls per wake-up (net/media_io.cpp)
+constexpr std::size_t buffer_size = 2048;
+constexpr double warmup_s = 0.1;
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double thread_cpu_s() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+
+struct usage {
+  double user = 0, sys = 0;
+};
+usage thread_usage() {
+  rusage ru{};
+  ::getrusage(RUSAGE_THREAD, &ru);
+  return {double(ru.ru_utime.tv_sec) + double(ru.ru_utime.tv_usec) / 1e6,
+          double(ru.ru_stime.tv_sec) + double(ru.ru_stime.tv_usec) / 1e6};
+}
+
+// A nonblocking UDP socket on 127.0.0.1, any port, 4 MiB buffers (as sock::bind_udp).
+struct udp_socket {
+  int fd = -1;
+  sockaddr_in addr{};
+  udp_socket() = default;
+  udp_socket(const udp_socket&) = delete;
+  udp_socket& operator=(const udp_socket&) = delete;
+  udp_socket(udp_socket&& o) noexcept : fd(o.fd), addr(o.addr) { o.fd = -1; }
+  ~udp_socket() {
+    if (fd >= 0)
+      ::close(fd);
+  }
+  bool open() {
+    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      return false;
+    int size = 4 << 20;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      return false;
+    socklen_t len = sizeof addr;
+    return ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  }
+};
+
+struct key_material {
+  std::vector<uint8_t> key, salt;
+};
+key_material random_keys(rtp::srtp_profile p, std::mt19937_64& rng) {
+  const auto info = rtp::profile_info(p);
+  key_material k;
+  k.key.resize(info.key_length);
+  k.salt.resize(info.salt_length);
+  for (auto& b : k.key)
+    b = uint8_t(rng());
+  for (auto& b : k.salt)
+    b = uint8_t(rng());
+  return k;
+}
+
+std::optional<rtp::srtp_session> make_session(rtp::srtp_profile p, rtp::srtp_direction d,
+                                              const key_material& k, std::string& error) {
+  auto s = rtp::srtp_session::create(p, d, k.key, k.salt);
+  if (!s) {
+    error = s.error();
+    return std::nullopt;
+  }
+  return std::move(*s);
+}
+
+// An RTP packet of `bytes` (header with a one-byte-header extension block carrying mid and a
+// transport-wide sequence number, as the generator's packets have, then filler).
+std::size_t build_rtp(uint8_t* p, uint32_t bytes, bool video, uint16_t seq, uint32_t ssrc) {
+  const std::size_t header = 12 + 4 + 8;
+  bytes = std::max<uint32_t>(bytes, uint32_t(header + 1));
+  p[0] = 0x90; // V=2, X=1
+  p[1] = uint8_t(video ? 96 : 111);
+  p[2] = uint8_t(seq >> 8);
+  p[3] = uint8_t(seq);
+  const uint32_t ts = uint32_t(seq) * (video ? 3000u : 960u);
+  p[4] = uint8_t(ts >> 24);
+  p[5] = uint8_t(ts >> 16);
+  p[6] = uint8_t(ts >> 8);
+  p[7] = uint8_t(ts);
+  p[8] = uint8_t(ssrc >> 24);
+  p[9] = uint8_t(ssrc >> 16);
+  p[10] = uint8_t(ssrc >> 8);
+  p[11] = uint8_t(ssrc);
+  const uint8_t ext[12] = {0xBE, 0xDE, 0x00, 0x02, 0x10, '0', 0x31, uint8_t(seq >> 8), uint8_t(seq), 0, 0, 0};
+  std::memcpy(p + 12, ext, sizeof ext);
+  for (std::size_t i = header; i < bytes; ++i)
+    p[i] = uint8_t(i * 7 + seq);
+  return bytes;
+}
+
+void set_ssrc(uint8_t* p, uint32_t ssrc) {
+  p[8] = uint8_t(ssrc >> 24);
+  p[9] = uint8_t(ssrc >> 16);
+  p[10] = uint8_t(ssrc >> 8);
+  p[11] = uint8_t(ssrc);
+}
+
+bool pin_self(const std::vector<int>& cpus) {
+  if (cpus.empty())
+    return true;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : cpus)
+    CPU_SET(c, &set);
+  return ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set) == 0;
+}
+
+std::vector<int> allowed_cpus() {
+  std::vector<int> out;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof set, &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set))
+        out.push_back(c);
+  return out;
+}
+
+struct placement {
+  int server = -1;
+  std::vector<int> peer;
+};
+placement place(std::optional<int> cpu) {
+  placement p;
+  const auto allowed = allowed_cpus();
+  p.server = cpu ? *cpu : (allowed.empty() ? -1 : allowed.front());
+  for (int c : allowed)
+    if (c != p.server)
+      p.peer.push_back(c);
+  if (p.peer.empty()) {
+    const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+    for (int c = 0; c < n; ++c)
+      if (c != p.server)
+        p.peer.push_back(c);
+  }
+  return p;
+}
+
+// One measured case: the server thread and its peer.
+floor_case measure_case(const floor_options& o, const placement& where, const std::string& kind,
+                        uint32_t bytes, uint32_t fanout, floor_send mode, std::string& error) {
+  floor_case c;
+  c.kind = kind;
+  c.bytes = bytes;
+  c.fanout = fanout;
+  c.send = mode;
+  const bool video = kind == "video";
+  std::mt19937_64 rng(0x5eed + fanout * 31 + bytes);
+
+  // Sockets: the server's (receives, and sends in batched mode), one per destination (the
+  // peer drains them), per_socket mode: one sending socket per destination, the feeder's.
+  udp_socket server, feeder;
+  std::vector<udp_socket> dest(fanout), senders(mode == floor_send::per_socket ? fanout : 0);
+  if (!server.open() || !feeder.open()) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return c;
+  }
+  for (auto& d : dest)
+    if (!d.open()) {
+      error = std::string("socket: ") + std::strerror(errno);
+      return c;
+    }
+  for (auto& s : senders)
+    if (!s.open()) {
+      error = std::string("socket: ") + std::strerror(errno);
+      return c;
+    }
+
+  // SRTP: the publisher's key (feeder protects, server unprotects), one key per destination.
+  const key_material in_key = random_keys(o.profile, rng);
+  auto feed_session = make_session(o.profile, rtp::srtp_direction::outbound, in_key, error);
+  auto in_session = make_session(o.profile, rtp::srtp_direction::inbound, in_key, error);
+  std::vector<rtp::srtp_session> out_sessions;
+  out_sessions.reserve(fanout);
+  for (uint32_t i = 0; i < fanout && error.empty(); ++i) {
+    auto s = make_session(o.profile, rtp::srtp_direction::outbound, random_keys(o.profile, rng), error);
+    if (s)
+      out_sessions.push_back(std::move(*s));
+  }
+  if (!error.empty() || !feed_session || !in_session)
+    return c;
+
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> processed{0};
+  std::atomic<uint64_t> drained{0};
+
+  // The peer: feeds the server socket with `in_flight` datagrams outstanding, drains the
+  // destination sockets.
+  std::thread peer([&] {
+    pin_self(where.peer);
+    int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    for (uint32_t i = 0; i < fanout; ++i) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u32 = i;
+      ::epoll_ctl(ep, EPOLL_CTL_ADD, dest[i].fd, &ev);
+    }
+    std::vector<uint8_t> pkt(buffer_size);
+    constexpr std::size_t drain_batch = 16;
+    std::vector<uint8_t> bufs(drain_batch * buffer_size);
+    std::vector<iovec> iovs(drain_batch);
+    std::vector<mmsghdr> msgs(drain_batch);
+    for (std::size_t i = 0; i < drain_batch; ++i) {
+      iovs[i] = {bufs.data() + i * buffer_size, buffer_size};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    std::vector<epoll_event> evs(256);
+    uint64_t sent = 0, last_processed = 0;
+    double last_progress = now_s();
+    uint16_t seq = uint16_t(rng());
+    const uint32_t in_flight = std::max<uint32_t>(o.in_flight, 1);
+    while (!stop.load(std::memory_order_relaxed)) {
+      const uint64_t done = processed.load(std::memory_order_acquire);
+      const double t = now_s();
+      if (done != last_processed) {
+        last_processed = done;
+        last_progress = t;
+      }
+      // A datagram lost on the way would stall the lock step: send again after 20 ms.
+      if (sent - std::min(sent, done) < in_flight || t - last_progress > 0.02) {
+        const std::size_t len = build_rtp(pkt.data(), bytes, video, seq++, 0x1234abcd);
+        auto r = feed_session->protect_rtp(pkt, len);
+        if (r && ::sendto(feeder.fd, pkt.data(), r.length, 0,
+                          reinterpret_cast<const sockaddr*>(&server.addr), sizeof server.addr) > 0) {
+          ++sent;
+          if (t - last_progress > 0.02)
+            last_progress = t;
+        }
+      }
+      const int n = ::epoll_wait(ep, evs.data(), int(evs.size()), 0);
+      for (int k = 0; k < n; ++k) {
+        const int fd = dest[evs[k].data.u32].fd;
+        for (;;) {
+          const int got = ::recvmmsg(fd, msgs.data(), unsigned(drain_batch), MSG_DONTWAIT, nullptr);
+          if (got <= 0)
+            break;
+          drained.fetch_add(uint64_t(got), std::memory_order_relaxed);
+          if (std::size_t(got) < drain_batch)
+            break;
+        }
+      }
+    }
+    ::close(ep);
+  });
+
+  // The server thread: epoll + recvmmsg, unprotect once, N x (copy, SSRC, protect), send.
+  std::thread srv([&] {
+    pin_self(where.server >= 0 ? std::vector<int>{where.server} : std::vector<int>{});
+    int ep = ::epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ::epoll_ctl(ep, EPOLL_CTL_ADD, server.fd, &ev);
+    std::vector<uint8_t> rbufs(recv_batch * buffer_size);
+    std::vector<iovec> riovs(recv_batch);
+    std::vector<mmsghdr> rmsgs(recv_batch);
+    std::vector<sockaddr_in> rsrc(recv_batch);
+    for (std::size_t i = 0; i < recv_batch; ++i) {
+      riovs[i] = {rbufs.data() + i * buffer_size, buffer_size};
+      rmsgs[i] = {};
+      rmsgs[i].msg_hdr.msg_iov = &riovs[i];
+      rmsgs[i].msg_hdr.msg_iovlen = 1;
+      rmsgs[i].msg_hdr.msg_name = &rsrc[i];
+      rmsgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    }
+    std::vector<uint8_t> obufs(std::size_t(fanout) * buffer_size);
+    std::vector<iovec> oiovs(fanout);
+    std::vector<mmsghdr> omsgs(fanout);
+    for (uint32_t i = 0; i < fanout; ++i) {
+      omsgs[i] = {};
+      omsgs[i].msg_hdr.msg_iov = &oiovs[i];
+      omsgs[i].msg_hdr.msg_iovlen = 1;
+      omsgs[i].msg_hdr.msg_name = &dest[i].addr;
+      omsgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    }
+
+    const double start = now_s();
+    bool measuring = false;
+    double window_start = 0;
+    usage u0{};
+    floor_case k; // counters, reset when the window opens
+    for (;;) {
+      const double t = now_s();
+      if (!measuring && t - start >= warmup_s) {
+        measuring = true;
+        window_start = t;
+        k = floor_case{};
+        u0 = thread_usage();
+      }
+      if (measuring && t - window_start >= o.duration_s)
+        break;
+      epoll_event got{};
+      if (::epoll_wait(ep, &got, 1, 50) <= 0)
+        continue;
+      ++k.wakeups;
+      for (int round = 0; round < recv_rounds; ++round) {
+        for (auto& m : rmsgs)
+          m.msg_hdr.msg_namelen = sizeof(sockaddr_in);
+        const int n = ::recvmmsg(server.fd, rmsgs.data(), unsigned(recv_batch), MSG_DONTWAIT, nullptr);
+        if (n <= 0)
+          break;
+        ++k.receive_calls;
+        for (int d = 0; d < n; ++d) {
+          uint8_t* in = rbufs.data() + std::size_t(d) * buffer_size;
+          auto plain = in_session->unprotect_rtp({in, buffer_size}, rmsgs[d].msg_len);
+          ++k.packets_in;
+          if (!plain) {
+            ++k.srtp_failures;
+            continue;
+          }
+          std::size_t ready = 0;
+          for (uint32_t i = 0; i < fanout; ++i) {
+            uint8_t* out = obufs.data() + std::size_t(i) * buffer_size;
+            std::memcpy(out, in, plain.length);
+            set_ssrc(out, 0x10000000u + i);
+            auto r = out_sessions[i].protect_rtp({out, buffer_size}, plain.length);
+            if (!r) {
+              ++k.srtp_failures;
+              continue;
+            }
+            oiovs[i] = {out, r.length};
+            if (mode == floor_send::per_socket) {
+              ++k.send_calls;
+              if (::sendmmsg(senders[i].fd, &omsgs[i], 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+                ++k.packets_out;
+              else
+                ++k.send_failures;
+            } else {
+              omsgs[ready].msg_hdr.msg_iov = &oiovs[i]; // a failed protect leaves no hole
+              omsgs[ready].msg_hdr.msg_name = &dest[i].addr;
+              ++ready;
+            }
+          }
+          for (std::size_t off = 0; mode == floor_send::batched && off < ready;) {
+            const unsigned chunk = unsigned(std::min(send_chunk, ready - off));
+            ++k.send_calls;
+            const int s = ::sendmmsg(server.fd, omsgs.data() + off, chunk, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (s <= 0) {
+              k.send_failures += ready - off;
+              break;
+            }
+            k.packets_out += uint64_t(s);
+            off += std::size_t(s);
+          }
+          processed.fetch_add(1, std::memory_order_release);
+        }
+        if (std::size_t(n) < recv_batch)
+          break;
+      }
+    }
+    const usage u1 = thread_usage();
+    const double end = now_s();
+    stop = true;
+    k.kind = c.kind;
+    k.bytes = c.bytes;
+    k.fanout = c.fanout;
+    k.send = c.send;
+    k.wall_s = measuring ? end - window_start : 0;
+    k.user_s = u1.user - u0.user;
+    k.sys_s = u1.sys - u0.sys;
+    c = k;
+    ::close(ep);
+  });
+  srv.join();
+  stop = true;
+  peer.join();
+  c.drained = drained.load();
+  return c;
+}
+
+srtp_cost measure_srtp(const floor_options& o, const placement& where, const std::string& kind,
+                       uint32_t bytes, std::string& error) {
+  srtp_cost cost;
+  cost.kind = kind;
+  cost.bytes = bytes;
+  std::thread t([&] {
+    pin_self(where.server >= 0 ? std::vector<int>{where.server} : std::vector<int>{});
+    std::mt19937_64 rng(0xc0de + bytes);
+    const key_material k = random_keys(o.profile, rng);
+    auto out = make_session(o.profile, rtp::srtp_direction::outbound, k, error);
+    auto in = make_session(o.profile, rtp::srtp_direction::inbound, k, error);
+    if (!out || !in)
+      return;
+    constexpr std::size_t batch = 256;
+    std::vector<uint8_t> bufs(batch * buffer_size);
+    std::vector<std::size_t> lens(batch);
+    uint16_t seq = 1;
+    double protect = 0, unprotect = 0;
+    const double start = now_s();
+    const bool video = kind == "video";
+    while (now_s() - start < std::max(0.05, o.duration_s / 2)) {
+      for (std::size_t i = 0; i < batch; ++i)
+        lens[i] = build_rtp(bufs.data() + i * buffer_size, bytes, video, seq++, 0x22222222);
+      double c0 = thread_cpu_s();
+      for (std::size_t i = 0; i < batch; ++i) {
+        auto r = out->protect_rtp({bufs.data() + i * buffer_size, buffer_size}, lens[i]);
+        lens[i] = r ? r.length : 0;
+      }
+      double c1 = thread_cpu_s();
+      for (std::size_t i = 0; i < batch; ++i)
+        if (lens[i] == 0 || !in->unprotect_rtp({bufs.data() + i * buffer_size, buffer_size}, lens[i]))
+          error = "srtp: protect/unprotect failed in the SRTP loop";
+      double c2 = thread_cpu_s();
+      protect += c1 - c0;
+      unprotect += c2 - c1;
+      cost.packets += batch;
+    }
+    if (cost.packets > 0) {
+      cost.protect_us = protect * 1e6 / double(cost.packets);
+      cost.unprotect_us = unprotect * 1e6 / double(cost.packets);
+    }
+  });
+  t.join();
+  return cost;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char b[32];
+  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return b;
+}
+
+std::string trim(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.pop_back();
+  std::size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i])))
+    ++i;
+  return s.substr(i);
+}
+
+} // namespace
+
+const char* to_string(floor_send s) noexcept {
+  return s == floor_send::batched ? "batched" : "per-socket";
+}
+
+double floor_case::us_per_packet_out() const noexcept {
+  return packets_out > 0 ? (user_s + sys_s) * 1e6 / double(packets_out) : 0;
+}
+double floor_case::us_per_packet_in() const noexcept {
+  return packets_in > 0 ? (user_s + sys_s) * 1e6 / double(packets_in) : 0;
+}
+
+const floor_case* floor_result::find(const std::string& kind, uint32_t fanout) const noexcept {
+  for (auto& c : cases)
+    if (c.kind == kind && c.fanout == fanout && c.send == floor_send::batched)
+      return &c;
+  return nullptr;
+}
+
+machine_info read_machine_info() {
+  machine_info m;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line))
+    if (line.rfind("model name", 0) == 0) {
+      const auto colon = line.find(':');
+      if (colon != std::string::npos)
+        m.cpu_model = trim(line.substr(colon + 1));
+      break;
+    }
+  m.online_cpus = uint32_t(std::max(0L, ::sysconf(_SC_NPROCESSORS_ONLN)));
+  std::ifstream load("/proc/loadavg");
+  if (std::getline(load, line))
+    m.loadavg = trim(line);
+  utsname u{};
+  if (::uname(&u) == 0)
+    m.kernel = u.release;
+  return m;
+}
+
+floor_result run_floor(const floor_options& o) {
+  floor_result r;
+  r.options = o;
+  r.machine = read_machine_info();
+  r.date = utc_now();
+  const placement where = place(o.cpu);
+  r.cpu = where.server;
+  r.peer_cpus = where.peer;
+  const std::pair<std::string, uint32_t> kinds[] = {{"video", o.video_bytes}, {"audio", o.audio_bytes}};
+  for (auto& [kind, bytes] : kinds) {
+    if (bytes == 0)
+      continue;
+    r.srtp.push_back(measure_srtp(o, where, kind, bytes, r.error));
+    if (!r.error.empty())
+      return r;
+  }
+  for (uint32_t fanout : o.fanouts)
+    for (auto& [kind, bytes] : kinds) {
+      if (bytes == 0)
+        continue;
+      for (floor_send mode : {floor_send::batched, floor_send::per_socket}) {
+        if (mode == floor_send::per_socket && (!o.per_socket || fanout == 1))
+          continue; // one destination: the same as batched
+        r.cases.push_back(measure_case(o, where, kind, bytes, fanout, mode, r.error));
+        if (!r.error.empty())
+          return r;
+      }
+    }
+  r.machine.loadavg = read_machine_info().loadavg; // after the run
+  return r;
+}
+
+floor_result run_scenario_floor(rtp::srtp_profile profile, uint32_t fanout, uint32_t video_bytes,
+                                uint32_t audio_bytes, double duration_s, std::optional<int> cpu) {
+  floor_options o;
+  o.profile = profile;
+  o.fanouts = {std::max<uint32_t>(fanout, 1)};
+  o.video_bytes = video_bytes;
+  o.audio_bytes = audio_bytes;
+  o.duration_s = duration_s;
+  o.cpu = cpu;
+  o.per_socket = false;
+  floor_result r;
+  r.options = o;
+  r.machine = read_machine_info();
+  r.date = utc_now();
+  const placement where = place(cpu);
+  r.cpu = where.server;
+  r.peer_cpus = where.peer;
+  for (auto& [kind, bytes] : {std::pair<std::string, uint32_t>{"video", video_bytes}, {"audio", audio_bytes}}) {
+    r.cases.push_back(measure_case(o, where, kind, bytes, o.fanouts[0], floor_send::batched, r.error));
+    if (!r.error.empty())
+      break;
+  }
+  return r;
+}
+
+void print_floor_table(const floor_result& r, std::FILE* out) {
+  const auto info = rtp::profile_info(r.options.profile);
+  std::fprintf(out, "chorus-bench floor: %.*s, %s\n", int(info.name.size()), info.name.data(),
+               r.date.c_str());
+  std::fprintf(out, "  machine: %s, %u CPUs online, kernel %s, load average %s\n",
+               r.machine.cpu_model.c_str(), r.machine.online_cpus, r.machine.kernel.c_str(),
+               r.machine.loadavg.c_str());
+  std::string peers;
+  for (int c : r.peer_cpus)
+    peers += (peers.empty() ? "" : ",") + std::to_string(c);
+  std::fprintf(out, "  server thread on CPU %d, feeder/drain on CPU %s; %u datagram(s) in flight\n",
+               r.cpu, peers.empty() ? "(any)" : peers.c_str(), r.options.in_flight);
+  if (!r.error.empty())
+    std::fprintf(out, "  error: %s\n", r.error.c_str());
+  if (!r.srtp.empty()) {
+    std::fprintf(out, "\n  SRTP alone (thread CPU per packet)\n");
+    std::fprintf(out, "  %-6s %6s %12s %14s\n", "kind", "bytes", "protect us", "unprotect us");
+    for (auto& s : r.srtp)
+      std::fprintf(out, "  %-6s %6u %12.3f %14.3f\n", s.kind.c_str(), s.bytes, s.protect_us,
+                   s.unprotect_us);
+  }
+  std::fprintf(out, "\n  receive once, unprotect once, N x (copy, protect, send) on loopback UDP\n");
+  std::fprintf(out, "  %-6s %6s %7s %-10s %10s %10s %8s %8s %13s %12s\n", "kind", "bytes", "fanout",
+               "send", "in pkts", "out pkts", "user s", "sys s", "us/fwd packet", "us/in packet");
+  for (auto& c : r.cases)
+    std::fprintf(out, "  %-6s %6u %7u %-10s %10llu %10llu %8.3f %8.3f %13.3f %12.3f\n",
+                 c.kind.c_str(), c.bytes, c.fanout, to_string(c.send),
+                 (unsigned long long)c.packets_in, (unsigned long long)c.packets_out, c.user_s,
+                 c.sys_s, c.us_per_packet_out(), c.us_per_packet_in());
+  std::fprintf(out, "\n  floor per forwarded packet = server thread CPU (getrusage RUSAGE_THREAD, "
+                    "user + sys) / packets sent out; 'batched' is the floor\n");
+  std::fflush(out);
+}
+
+std::string floor_to_json(const floor_result& r) {
+  rapidjson::StringBuffer sb;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(sb);
+  w.SetIndent(' ', 2);
+  auto str = [&](const char* k, const std::string& v) {
+    w.Key(k);
+    w.String(v.c_str(), rapidjson::SizeType(v.size()));
+  };
+  auto u64 = [&](const char* k, uint64_t v) {
+    w.Key(k);
+    w.Uint64(v);
+  };
+  auto dbl = [&](const char* k, double v) {
+    w.Key(k);
+    w.Double(std::isfinite(v) ? v : 0);
+  };
+  const auto info = rtp::profile_info(r.options.profile);
+  w.StartObject();
+  w.Key("ok");
+  w.Bool(r.ok());
+  str("date", r.date);
+  str("profile", std::string(info.name));
+  w.Key("machine");
+  w.StartObject();
+  str("cpuModel", r.machine.cpu_model);
+  u64("onlineCpus", r.machine.online_cpus);
+  str("kernel", r.machine.kernel);
+  str("loadavg", r.machine.loadavg);
+  w.EndObject();
+  w.Key("serverCpu");
+  w.Int(r.cpu);
+  w.Key("peerCpus");
+  w.StartArray();
+  for (int c : r.peer_cpus)
+    w.Int(c);
+  w.EndArray();
+  dbl("durationS", r.options.duration_s);
+  u64("inFlight", r.options.in_flight);
+  w.Key("srtp");
+  w.StartArray();
+  for (auto& s : r.srtp) {
+    w.StartObject();
+    str("kind", s.kind);
+    u64("bytes", s.bytes);
+    u64("packets", s.packets);
+    dbl("protectUs", s.protect_us);
+    dbl("unprotectUs", s.unprotect_us);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("cases");
+  w.StartArray();
+  for (auto& c : r.cases) {
+    w.StartObject();
+    str("kind", c.kind);
+    u64("bytes", c.bytes);
+    u64("fanout", c.fanout);
+    str("send", to_string(c.send));
+    u64("packetsIn", c.packets_in);
+    u64("packetsOut", c.packets_out);
+    u64("sendFailures", c.send_failures);
+    u64("srtpFailures", c.srtp_failures);
+    u64("wakeups", c.wakeups);
+    u64("receiveCalls", c.receive_calls);
+    u64("sendCalls", c.send_calls);
+    u64("drained", c.drained);
+    dbl("wallS", c.wall_s);
+    dbl("userS", c.user_s);
+    dbl("sysS", c.sys_s);
+    dbl("usPerForwardedPacket", c.us_per_packet_out());
+    dbl("usPerInputPacket", c.us_per_packet_in());
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("floorUsPerForwardedPacket");
+  w.StartObject();
+  for (auto& c : r.cases)
+    if (c.send == floor_send::batched) {
+      const std::string k = c.kind + "Fanout" + std::to_string(c.fanout);
+      dbl(k.c_str(), c.us_per_packet_out());
+    }
+  w.EndObject();
+  str("error", r.error);
+  w.EndObject();
+  return std::string(sb.GetString(), sb.GetSize()) + "\n";
+}
+
+std::optional<rtp::srtp_profile> parse_srtp_profile(std::string_view s) {
+  std::string u;
+  for (char ch : s)
+    u += char(std::toupper(static_cast<unsigned char>(ch)));
+  if (u.rfind("SRTP_", 0) == 0)
+    u = u.substr(5);
+  if (u == "AEAD_AES_256_GCM")
+    return rtp::srtp_profile::aead_aes_256_gcm;
+  if (u == "AEAD_AES_128_GCM")
+    return rtp::srtp_profile::aead_aes_128_gcm;
+  if (u == "AES_CM_128_HMAC_SHA1_80" || u == "AES128_CM_SHA1_80")
+    return rtp::srtp_profile::aes_cm_128_hmac_sha1_80;
+  if (u == "AES_CM_128_HMAC_SHA1_32" || u == "AES128_CM_SHA1_32")
+    return rtp::srtp_profile::aes_cm_128_hmac_sha1_32;
+  return std::nullopt;
+}
+
+const char* const floor_usage =
+  "usage: chorus-bench floor [--profile P] [--fanout N[,N...]] [--video-bytes B]\n"
+  "                          [--audio-bytes B] [--duration-s S] [--cpu C] [--in-flight K]\n"
+  "                          [--no-per-socket] [--json FILE]\n"
+  "\n"
+  "Measures the unavoidable CPU per forwarded packet on this machine: one thread (pinned to\n"
+  "--cpu, else the first CPU the process may use) receives an SRTP packet on a loopback UDP\n"
+  "socket (epoll + recvmmsg), unprotects it, and for each of N destinations (--fanout,\n"
+  "default 1,10,100) copies it, protects it with that destination's SRTP session and sends\n"
+  "it (sendmmsg, up to 64 per call; 'per-socket' rows: one socket and one call per\n"
+  "destination). A peer thread on the other CPUs feeds it (--in-flight datagrams\n"
+  "outstanding, default 1) and drains the destinations. Sizes are RTP bytes before SRTP\n"
+  "(video 1200, audio 100). --profile: AEAD_AES_256_GCM (default), AEAD_AES_128_GCM,\n"
+  "AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32. --duration-s per case (default 1).\n"
+  "Run it pinned like the server: taskset -c 0 chorus-bench floor\n";
+
+namespace {
+bool parse_u32(std::string_view s, uint32_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && p == s.data() + s.size();
+}
+bool parse_double(std::string_view s, double& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc{} && p == s.data() + s.size() && std::isfinite(out);
+}
+} // namespace
+
+std::optional<floor_options> parse_floor_options(int argc, char** argv, std::string& error,
+                                                 bool& help) {
+  floor_options o;
+  help = false;
+  // argv[1] is "floor".
+  for (int i = 2; i < argc; ++i) {
+    std::string_view flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      help = true;
+      return std::nullopt;
+    }
+    if (flag == "--no-per-socket") {
+      o.per_socket = false;
+      continue;
+    }
+    static constexpr std::string_view known[] = {"--profile", "--fanout", "--video-bytes",
+                                                 "--audio-bytes", "--duration-s", "--cpu",
+                                                 "--in-flight", "--json"};
+    if (std::find(std::begin(known), std::end(known), flag) == std::end(known)) {
+      error = "unknown flag " + std::string(flag);
+      return std::nullopt;
+    }
+    if (i + 1 >= argc) {
+      error = std::string(flag) + " needs a value";
+      return std::nullopt;
+    }
+    std::string_view v = argv[++i];
+    bool ok = true;
+    uint32_t u = 0;
+    if (flag == "--profile") {
+      auto p = parse_srtp_profile(v);
+      ok = p.has_value();
+      if (p)
+        o.profile = *p;
+    } else if (flag == "--fanout") {
+      o.fanouts.clear();
+      std::size_t start = 0;
+      while (ok && start <= v.size()) {
+        const std::size_t comma = std::min(v.find(',', start), v.size());
+        ok = parse_u32(v.substr(start, comma - start), u) && u >= 1 && u <= 10000;
+        o.fanouts.push_back(u);
+        start = comma + 1;
+      }
+    } else if (flag == "--video-bytes") {
+      ok = parse_u32(v, o.video_bytes) && o.video_bytes >= 40 && o.video_bytes <= 1400;
+    } else if (flag == "--audio-bytes") {
+      ok = parse_u32(v, o.audio_bytes) && o.audio_bytes >= 40 && o.audio_bytes <= 1400;
+    } else if (flag == "--duration-s") {
+      ok = parse_double(v, o.duration_s) && o.duration_s > 0 && o.duration_s <= 3600;
+    } else if (flag == "--cpu") {
+      ok = parse_u32(v, u) && u < CPU_SETSIZE;
+      o.cpu = int(u);
+    } else if (flag == "--in-flight") {
+      ok = parse_u32(v, o.in_flight) && o.in_flight >= 1 && o.in_flight <= 1024;
+    } else if (flag == "--json") {
+      o.json_file = v;
+      ok = !o.json_file.empty();
+    }
+    if (!ok) {
+      error = "invalid value for " + std::string(flag) + ": " + std::string(v);
+      return std::nullopt;
+    }
+  }
+  return o;
+}
+
+} // namespace chorus::bench

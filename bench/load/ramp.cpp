@@ -1,0 +1,264 @@
+#include "bench/load/ramp.hpp"
+
+#include "common/ids.hpp"
+
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <thread>
+
+namespace chorus::bench {
+
+namespace {
+
+constexpr double pause_between_steps_s = 2; // the server drops the last step's peers
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char b[32];
+  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return b;
+}
+
+std::string num(const std::optional<double>& v, const char* fmt = "%.4f") {
+  if (!v)
+    return "NaN";
+  char b[64];
+  std::snprintf(b, sizeof b, fmt, *v);
+  return b;
+}
+
+bool write_file(const std::string& path, const std::string& text, std::string& error) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  if (!f || std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fclose(f) != 0) {
+    error = "cannot write " + path;
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+ramp_result run_ramp(const bench_options& o, std::FILE* out) {
+  ramp_result rr;
+  rr.options = o;
+  rr.date = utc_now();
+  const std::string base = o.run_id.empty() ? ids::random_token(6) : o.run_id;
+  for (uint32_t n = o.ramp_step; n <= o.ramp_max; n += o.ramp_step) {
+    if (!rr.steps.empty())
+      std::this_thread::sleep_for(std::chrono::duration<double>(pause_between_steps_s));
+    bench_options so = o;
+    so.subscribers = n;
+    so.ramp_step = so.ramp_max = 0;
+    so.run_id = base + "-s" + std::to_string(n);
+    so.json_file.clear();
+    std::optional<floor_result> floor;
+    if (o.floor)
+      floor = run_scenario_floor(o.profile, n, 1200, 100, o.floor_duration_s, o.server_cpu);
+    ramp_step step;
+    step.subscribers = n;
+    step.result = run_bench(so);
+    step.result.floor = std::move(floor);
+    step.f = compute_figures(step.result);
+    std::fprintf(out, "--- ramp step %zu: %u subscribers\n", rr.steps.size() + 1, n);
+    print_table(step.result, step.f, out);
+    std::fprintf(out, "\n");
+    char why[160];
+    if (!step.result.ok()) {
+      step.verdict = "run not ok (setup failures, nothing delivered or the server exited)";
+    } else if (step.f.loss_percent > o.ramp_max_loss_percent) {
+      std::snprintf(why, sizeof why, "loss %.3f %% > %.3g %%", step.f.loss_percent, o.ramp_max_loss_percent);
+      step.verdict = why;
+    } else if (step.f.latency_p99_ms > o.ramp_max_p99_ms) {
+      std::snprintf(why, sizeof why, "p99 latency %.3f ms > %.3g ms", step.f.latency_p99_ms, o.ramp_max_p99_ms);
+      step.verdict = why;
+    } else {
+      step.good = true;
+      step.verdict = "good";
+    }
+    const bool good = step.good;
+    const bool server_gone = !step.result.server_alive_after;
+    rr.steps.push_back(std::move(step));
+    if (good) {
+      rr.capacity = n;
+    } else {
+      rr.stop_reason = rr.steps.back().verdict + " at " + std::to_string(n) + " subscribers";
+      break;
+    }
+    if (server_gone)
+      break;
+  }
+  if (rr.stop_reason.empty())
+    rr.stop_reason = "--ramp-max " + std::to_string(o.ramp_max) + " reached";
+  rr.machine = read_machine_info();
+  return rr;
+}
+
+void print_ramp_summary(const ramp_result& r, std::FILE* out) {
+  std::fprintf(out, "chorus-bench ramp: class, +%u subscribers per step up to %u (%s)\n",
+               r.options.ramp_step, r.options.ramp_max, r.date.c_str());
+  std::fprintf(out, "  %11s %12s %8s %9s %9s %10s %9s %9s %8s  %s\n", "subscribers", "delivered/s",
+               "loss %", "p50 ms", "p99 ms", "server CPU", "us/pkt", "floor us", "ratio", "verdict");
+  for (auto& s : r.steps) {
+    const auto& f = s.f;
+    std::fprintf(out, "  %11u %12.0f %8.3f %9.3f %9.3f %9s%% %9s %9s %8s  %s\n", s.subscribers,
+                 f.delivered_pps, f.loss_percent, f.latency_p50_ms, f.latency_p99_ms,
+                 num(f.server_cpu_percent, "%.1f").c_str(), num(f.server_us_per_packet, "%.2f").c_str(),
+                 num(f.floor_us, "%.2f").c_str(), num(f.cpu_per_packet_ratio_to_floor, "%.2fx").c_str(),
+                 s.verdict.c_str());
+  }
+  if (r.capacity)
+    std::fprintf(out, "  capacity (last good step): %u subscribers; stopped: %s\n", *r.capacity,
+                 r.stop_reason.c_str());
+  else
+    std::fprintf(out, "  no good step; stopped: %s\n", r.stop_reason.c_str());
+  std::fprintf(out, "  load average at the end: %s\n", r.machine.loadavg.c_str());
+  std::fflush(out);
+}
+
+std::string ramp_to_json(const ramp_result& r) {
+  rapidjson::StringBuffer sb;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(sb);
+  w.SetIndent(' ', 2);
+  auto opt = [&](const char* k, const std::optional<double>& v) {
+    w.Key(k);
+    if (v && std::isfinite(*v))
+      w.Double(*v);
+    else
+      w.Null();
+  };
+  w.StartObject();
+  w.Key("ok");
+  w.Bool(r.ok());
+  w.Key("mode");
+  w.String("ramp");
+  w.Key("scenario");
+  w.String("class");
+  w.Key("date");
+  w.String(r.date.c_str());
+  w.Key("rampStep");
+  w.Uint(r.options.ramp_step);
+  w.Key("rampMax");
+  w.Uint(r.options.ramp_max);
+  w.Key("maxLossPercent");
+  w.Double(r.options.ramp_max_loss_percent);
+  w.Key("maxP99Ms");
+  w.Double(r.options.ramp_max_p99_ms);
+  w.Key("capacitySubscribers");
+  if (r.capacity)
+    w.Uint(*r.capacity);
+  else
+    w.Null();
+  w.Key("stopReason");
+  w.String(r.stop_reason.c_str());
+  w.Key("machine");
+  w.StartObject();
+  w.Key("cpuModel");
+  w.String(r.machine.cpu_model.c_str());
+  w.Key("onlineCpus");
+  w.Uint(r.machine.online_cpus);
+  w.Key("kernel");
+  w.String(r.machine.kernel.c_str());
+  w.Key("loadavgAtEnd");
+  w.String(r.machine.loadavg.c_str());
+  w.EndObject();
+  w.Key("steps");
+  w.StartArray();
+  for (auto& s : r.steps) {
+    const auto& f = s.f;
+    w.StartObject();
+    w.Key("subscribers");
+    w.Uint(s.subscribers);
+    w.Key("good");
+    w.Bool(s.good);
+    w.Key("verdict");
+    w.String(s.verdict.c_str());
+    w.Key("deliveredPacketsPerSec");
+    w.Double(f.delivered_pps);
+    w.Key("deliveredMbps");
+    w.Double(f.delivered_mbps);
+    w.Key("lossPercent");
+    w.Double(f.loss_percent);
+    w.Key("latencyP50Ms");
+    w.Double(f.latency_p50_ms);
+    w.Key("latencyP99Ms");
+    w.Double(f.latency_p99_ms);
+    w.Key("latencyMaxMs");
+    w.Double(f.latency_max_ms);
+    opt("serverCpuPercent", f.server_cpu_percent);
+    opt("serverCpuUsPerPacket", f.server_us_per_packet);
+    opt("floorUsPerForwardedPacket", f.floor_us);
+    opt("cpuPerPacketRatioToFloor", f.cpu_per_packet_ratio_to_floor);
+    opt("serverRssKiB", f.server_rss_kib ? std::optional<double>(double(*f.server_rss_kib)) : std::nullopt);
+    opt("memoryPerConsumerKiB", f.server_kib_per_consumer);
+    opt("clientCpuPercent", f.client_cpu_percent);
+    w.Key("report");
+    const std::string full = to_json(s.result, s.f);
+    w.RawValue(full.c_str(), full.size(), rapidjson::kObjectType);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return std::string(sb.GetString(), sb.GetSize()) + "\n";
+}
+
+bool write_ramp_plot(const ramp_result& r, const std::string& prefix, std::string& svg,
+                     std::string& error) {
+  svg.clear();
+  std::string dat = "# chorus-bench ramp, class, " + r.date + "\n"
+                    "# subscribers delivered_pps server_us_per_packet p99_ms loss_percent "
+                    "floor_us ratio_to_floor p50_ms server_cpu_percent good\n";
+  for (auto& s : r.steps) {
+    const auto& f = s.f;
+    char line[512];
+    std::snprintf(line, sizeof line, "%u %.1f %s %.4f %.4f %s %s %.4f %s %d\n", s.subscribers,
+                  f.delivered_pps, num(f.server_us_per_packet).c_str(), f.latency_p99_ms,
+                  f.loss_percent, num(f.floor_us).c_str(),
+                  num(f.cpu_per_packet_ratio_to_floor).c_str(), f.latency_p50_ms,
+                  num(f.server_cpu_percent).c_str(), s.good ? 1 : 0);
+    dat += line;
+  }
+  // The data file is referred to by its name relative to the script's directory.
+  const auto slash = prefix.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : prefix.substr(0, slash);
+  const std::string stem = slash == std::string::npos ? prefix : prefix.substr(slash + 1);
+  std::string title = "chorus-bench ramp (class, " + std::to_string(r.options.video_kbps) +
+                      " kbps video + audio), " + r.date;
+  if (r.capacity)
+    title += ", capacity " + std::to_string(*r.capacity) + " subscribers";
+  std::string gp =
+    "# gnuplot script written by chorus-bench (ramp). Run: cd " + dir + " && gnuplot " + stem + ".gp\n"
+    "set terminal svg size 900,1000 dynamic font 'sans,11'\n"
+    "set output '" + stem + ".svg'\n"
+    "set multiplot layout 3,1 title '" + title + "'\n"
+    "set grid\n"
+    "set key left top\n"
+    "set xlabel 'subscribers'\n"
+    "set ylabel 'packets/s'\n"
+    "plot '" + stem + ".dat' using 1:2 with linespoints lw 2 title 'delivered packets/s'\n"
+    "set ylabel 'us per packet'\n"
+    "plot '" + stem + ".dat' using 1:3 with linespoints lw 2 title 'server CPU per delivered packet', \\\n"
+    "     '' using 1:6 with linespoints lw 2 dt 2 title 'floor'\n"
+    "set ylabel 'ms'\n"
+    "plot '" + stem + ".dat' using 1:4 with linespoints lw 2 title 'p99 one-way latency', \\\n"
+    "     '' using 1:8 with linespoints lw 2 dt 2 title 'p50'\n"
+    "unset multiplot\n";
+  if (!write_file(prefix + ".dat", dat, error) || !write_file(prefix + ".gp", gp, error))
+    return false;
+  if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
+    const std::string cmd = "cd '" + dir + "' && gnuplot '" + stem + ".gp'";
+    if (std::system(cmd.c_str()) == 0)
+      svg = prefix + ".svg";
+    else
+      error = "gnuplot failed on " + prefix + ".gp";
+  }
+  return true;
+}
+
+} // namespace chorus::bench
