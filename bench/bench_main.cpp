@@ -9,9 +9,12 @@
 //   chorus-bench floor [--profile P] [--fanout 1,10,100] [--json FILE]  (the floor)
 //   ... --floor --server-cpu C    (the floor measured first; reports the ratio to it)
 //   ... --scenario class --ramp-step K --ramp-max M [--plot PREFIX]   (the ramp)
+//   ... --target janus --url ws://10.77.0.2:8188 --scenario class ...  (Janus VideoRoom,
+//       bench/janus/janus_bench.hpp; bench/janus/compare.sh runs both side by side)
 //
 // Exit status: 0 when every participant was set up and media was delivered (and the server,
 // with --server-pid, is still running), 1 otherwise, 2 for bad usage.
+#include "bench/janus/janus_bench.hpp"
 #include "bench/load/floor.hpp"
 #include "bench/load/options.hpp"
 #include "bench/load/ramp.hpp"
@@ -104,7 +107,8 @@ int main(int argc, char** argv) {
   if (options->floor)
     floor = run_scenario_floor(options->profile, scenario_fanout(*options), 1200, 100,
                                options->floor_duration_s, options->server_cpu);
-  bench_result result = run_bench(*options);
+  bench_result result =
+    options->target == "janus" ? run_janus_bench(*options) : run_bench(*options);
   result.floor = std::move(floor);
   const figures f = compute_figures(result);
   print_table(result, f, stdout);

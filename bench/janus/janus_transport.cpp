@@ -60,6 +60,9 @@ janus_transport::create(const std::string& local_ip,
   int buf = 4 << 20;
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+  // The kernel's receive stamps (CLOCK_REALTIME), for one-way latency (last_receive_ns()).
+  int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
   socklen_t len = sizeof sa;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
 
@@ -240,9 +243,23 @@ std::optional<uint64_t> janus_transport::next_deadline_ms() const {
 void janus_transport::on_readable(uint64_t now_ms) {
   uint8_t buf[max_datagram];
   for (int i = 0; i < 256; ++i) { // bounded per call
-    ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    iovec iov{buf, sizeof buf};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(fd_, &msg, MSG_DONTWAIT);
     if (n < 0)
       return; // EAGAIN, or ICMP errors (ECONNREFUSED) before Janus listens
+    last_receive_ns_ = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_TIMESTAMPNS) {
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        last_receive_ns_ = uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
+      }
     handle_packet(std::span<const uint8_t>(buf, static_cast<std::size_t>(n)), now_ms);
   }
 }

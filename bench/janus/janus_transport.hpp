@@ -88,6 +88,9 @@ public:
     return ice_ ? &ice_->counters() : nullptr;
   }
   uint16_t local_port() const noexcept { return local_port_; }
+  // The kernel's receive stamp (SO_TIMESTAMPNS, CLOCK_REALTIME ns) of the datagram being
+  // handled (valid inside the media handler); 0 when the kernel gave none.
+  uint64_t last_receive_ns() const noexcept { return last_receive_ns_; }
 
 private:
   janus_transport() = default;
@@ -114,6 +117,7 @@ private:
   janus_transport_counters counters_;
   media_handler on_media_;
   std::vector<uint8_t> rx_, tx_;
+  uint64_t last_receive_ns_ = 0;
 };
 
 } // namespace chorus::janus

@@ -33,6 +33,7 @@ const char* const bench_usage =
   "                    [--keyframe-interval-s S] [--audio-bytes B] [--threads T]\n"
   "                    [--server-pid PID] [--json FILE] [--setup-timeout-s S]\n"
   "                    [--run-id ID] [--verbose]\n"
+  "                    [--target chorus|janus [--local-ip IP] [--janus-room R]]\n"
   "                    [--floor [--server-cpu C] [--floor-duration-s S] | --floor-us X]\n"
   "                    [--profile P] [--ramp-step K --ramp-max M [--plot PREFIX]]\n"
   "       chorus-bench floor [...]   (chorus-bench floor --help)\n"
@@ -52,6 +53,10 @@ const char* const bench_usage =
   "(default 1) per packet size; --floor-us X takes it as given. The report then shows the\n"
   "server's CPU per delivered packet as a ratio to the floor. --profile is the SRTP profile\n"
   "of the floor (default AEAD_AES_256_GCM, the one Chorus negotiates with Chromium).\n"
+  "\n"
+  "--target janus drives Janus's VideoRoom instead (Janus API over WebSocket, SDP, full ICE;\n"
+  "class only, one client thread): --url ws://10.77.0.2:8188 (bench/janus/run-janus.sh),\n"
+  "--local-ip is the generator's address towards Janus (10.77.0.1), --janus-room (1234).\n"
   "\n"
   "--ramp-step K --ramp-max M (class only): runs the class with K, 2K, ... subscribers (a\n"
   "fresh setup and a measured window of --duration-s per step) until loss > 1 % or p99\n"
@@ -97,7 +102,8 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
       "--url", "--scenario", "--subscribers", "--participants", "--rooms", "--duration-s",
       "--warmup-s", "--video-kbps", "--keyframe-interval-s", "--audio-bytes", "--threads",
       "--server-pid", "--json", "--setup-timeout-s", "--run-id", "--floor-us", "--server-cpu",
-      "--floor-duration-s", "--profile", "--ramp-step", "--ramp-max", "--plot"};
+      "--floor-duration-s", "--profile", "--ramp-step", "--ramp-max", "--plot", "--target",
+      "--local-ip", "--janus-room"};
     if (std::find(std::begin(known), std::end(known), flag) == std::end(known)) {
       error = "unknown flag " + std::string(flag);
       return std::nullopt;
@@ -168,6 +174,15 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
     } else if (flag == "--plot") {
       o.plot_prefix = v;
       ok = !o.plot_prefix.empty();
+    } else if (flag == "--target") {
+      o.target = v;
+      ok = o.target == "chorus" || o.target == "janus";
+    } else if (flag == "--local-ip") {
+      o.local_ip = v;
+      ok = !o.local_ip.empty();
+    } else if (flag == "--janus-room") {
+      ok = parse_u32(v, u) && u >= 1;
+      o.janus_room = u;
     } else if (flag == "--run-id") {
       o.run_id = v;
       ok = !o.run_id.empty() && o.run_id.size() <= 64 &&
@@ -207,6 +222,10 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
   }
   if (o.ramp_step > 0 && o.kind != scenario::class_) {
     error = "ramp is for the class scenario";
+    return std::nullopt;
+  }
+  if (o.target == "janus" && (o.kind != scenario::class_ || o.ramp_step > 0 || o.threads != 1)) {
+    error = "--target janus: only --scenario class, one client thread, no ramp";
     return std::nullopt;
   }
   if (o.ramp_step > 0 && o.ramp_max < o.ramp_step) {

@@ -14,6 +14,11 @@ const char* to_string(scenario s) noexcept;
 
 struct bench_options {
   std::string url;                      // ws://HOST:PORT (the /socket path is added)
+  // The server's signaling: "chorus" (the seed 001 dialect) or "janus" (Janus VideoRoom over
+  // the Janus WebSocket API, bench/janus/janus_bench.hpp; class only).
+  std::string target = "chorus";
+  std::string local_ip = "10.77.0.1";   // janus: the generator's address (the host veth end)
+  uint64_t janus_room = 1234;           // janus: the VideoRoom room
   scenario kind = scenario::class_;
   uint32_t subscribers = 10;            // class
   uint32_t participants = 4;            // meeting, rooms (per room)

@@ -211,6 +211,7 @@ std::string to_json(const bench_result& r, const figures& f) {
   w.Bool(r.ok());
   str("scenario", to_string(o.kind));
   str("url", o.url);
+  str("target", o.target);
   str("runId", r.run_id);
   key("params");
   w.StartObject();
@@ -304,7 +305,9 @@ std::string to_json(const bench_result& r, const figures& f) {
   u64("badStamps", d.rx_bad_stamp);
   // Where arrival times come from: the kernel's receive stamps, or (some packets) the
   // generator's own clock reading, which includes its queueing.
-  str("arrivalClock", d.rx_app_stamped == 0 ? "kernel" : "mixed");
+  str("arrivalClock", d.rx_app_stamped == 0                ? "kernel"
+                      : d.rx_app_stamped >= d.rx_packets ? "application"
+                                                         : "mixed");
   u64("appStampedPackets", d.rx_app_stamped);
   w.EndObject();
 

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Chorus and Janus side by side on the `class` scenario (issue 6, docs/performance.md):
+#
+#   sudo bench/janus/compare.sh [SUBSCRIBERS] [DURATION_S]       (defaults 20, 10)
+#
+# 1. starts Janus (bench/janus/run-janus.sh, pinned with CHORUS_JANUS_CPU=$SERVER_CPU) in its
+#    namespace, runs chorus-bench --target janus against it, stops it;
+# 2. starts $CHORUS_BIN pinned to $SERVER_CPU, runs chorus-bench against it, stops it;
+# 3. prints both reports and the ratios Chorus / Janus.
+# The generator runs on $CLIENT_CPU. Every process is stopped by its PID; every wait is
+# bounded (chorus-bench runs under `timeout`). Root required (Janus's network namespace).
+#
+# Environment: CHORUS_BIN (default build/chorus), CHORUS_BENCH (default chorus-bench next to
+# CHORUS_BIN), SERVER_CPU (0), CLIENT_CPU (1), CHORUS_PORT (18080), COMPARE_FLOOR (1: measure
+# the floor in each run, --floor --server-cpu $SERVER_CPU; 0: no floor), OUT (a directory for
+# the JSON files; default a new one under /tmp).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+cd "$repo"
+
+N="${1:-20}"
+D="${2:-10}"
+CHORUS_BIN="${CHORUS_BIN:-build/chorus}"
+CHORUS_BENCH="${CHORUS_BENCH:-$(dirname "$CHORUS_BIN")/chorus-bench}"
+SERVER_CPU="${SERVER_CPU:-0}"
+CLIENT_CPU="${CLIENT_CPU:-1}"
+CHORUS_PORT="${CHORUS_PORT:-18080}"
+COMPARE_FLOOR="${COMPARE_FLOOR:-1}"
+OUT="${OUT:-$(mktemp -d /tmp/chorus-compare.XXXXXX)}"
+mkdir -p "$OUT"
+# setup + warm-up + window + floor + teardown, with room to spare
+BENCH_TIMEOUT=$((D + 120 + N / 5))
+
+die() { echo "compare: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || die "must run as root (Janus runs in a network namespace)"
+[ -x "$CHORUS_BIN" ] || die "no server binary at $CHORUS_BIN"
+[ -x "$CHORUS_BENCH" ] || die "no chorus-bench at $CHORUS_BENCH"
+
+floor_args=()
+[ "$COMPARE_FLOOR" = 1 ] && floor_args=(--floor --server-cpu "$SERVER_CPU")
+
+CHORUS_PID=""
+cleanup() {
+  if [ -n "$CHORUS_PID" ] && kill -0 "$CHORUS_PID" 2>/dev/null; then
+    kill -TERM "$CHORUS_PID" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$CHORUS_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$CHORUS_PID" 2>/dev/null || true
+  fi
+  "$here/run-janus.sh" stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+echo "== $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg); server on CPU $SERVER_CPU, generator on CPU $CLIENT_CPU"
+echo "== class: 1 publisher (audio + 1 Mbit/s video), $N subscribers, ${D} s window; JSON in $OUT"
+
+# ---- Janus -------------------------------------------------------------------------------
+"$here/run-janus.sh" stop >/dev/null 2>&1 || true # a fresh Janus (memory per consumer)
+line="$(CHORUS_JANUS_CPU="$SERVER_CPU" "$here/run-janus.sh" start)" || die "janus did not start"
+JANUS_PID="${line##* pid }"
+JANUS_URL="$(echo "$line" | awk '{print $3}')"
+echo "== janus pid $JANUS_PID at $JANUS_URL (affinity $(taskset -pc "$JANUS_PID" | awk '{print $NF}'))"
+set +e
+timeout -k 5 "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" "$CHORUS_BENCH" --target janus \
+  --url "$JANUS_URL" --scenario class --subscribers "$N" --duration-s "$D" \
+  --server-pid "$JANUS_PID" "${floor_args[@]}" --json "$OUT/janus.json"
+janus_rc=$?
+set -e
+"$here/run-janus.sh" stop
+echo "== janus run exit status $janus_rc"
+echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- Chorus ------------------------------------------------------------------------------
+taskset -c "$SERVER_CPU" "$CHORUS_BIN" --listen "127.0.0.1:$CHORUS_PORT" --log-level warn \
+  >"$OUT/chorus.log" 2>&1 &
+CHORUS_PID=$!
+ready=0
+for _ in $(seq 1 100); do # up to 10 s
+  kill -0 "$CHORUS_PID" 2>/dev/null || { cat "$OUT/chorus.log" >&2; die "chorus exited"; }
+  if timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CHORUS_PORT" 2>/dev/null; then ready=1; break; fi
+  sleep 0.1
+done
+[ "$ready" = 1 ] || die "chorus did not listen on 127.0.0.1:$CHORUS_PORT within 10 s"
+echo "== chorus pid $CHORUS_PID at ws://127.0.0.1:$CHORUS_PORT ($CHORUS_BIN, affinity $(taskset -pc "$CHORUS_PID" | awk '{print $NF}'))"
+set +e
+timeout -k 5 "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" "$CHORUS_BENCH" \
+  --url "ws://127.0.0.1:$CHORUS_PORT" --scenario class --subscribers "$N" --duration-s "$D" \
+  --server-pid "$CHORUS_PID" "${floor_args[@]}" --json "$OUT/chorus.json"
+chorus_rc=$?
+set -e
+kill -TERM "$CHORUS_PID" 2>/dev/null || true
+for _ in $(seq 1 50); do kill -0 "$CHORUS_PID" 2>/dev/null || break; sleep 0.1; done
+kill -KILL "$CHORUS_PID" 2>/dev/null || true
+wait "$CHORUS_PID" 2>/dev/null || true
+CHORUS_PID=""
+echo "== chorus run exit status $chorus_rc"
+echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- ratios ------------------------------------------------------------------------------
+[ -s "$OUT/janus.json" ] && [ -s "$OUT/chorus.json" ] || die "a run wrote no JSON"
+node -e '
+const fs = require("fs");
+const j = JSON.parse(fs.readFileSync(process.argv[1])), c = JSON.parse(fs.readFileSync(process.argv[2]));
+const rows = [
+  ["delivered packets/s", (r) => r.delivered.packetsPerSec, 1],
+  ["loss %", (r) => r.loss.percent, 3],
+  ["latency p50 ms", (r) => r.latencyMs.p50, 3],
+  ["latency p99 ms", (r) => r.latencyMs.p99, 3],
+  ["latency max ms", (r) => r.latencyMs.max, 3],
+  ["server CPU %", (r) => r.server.cpuPercent, 1],
+  ["server CPU us per delivered packet", (r) => r.server.cpuUsPerPacket, 2],
+  ["ratio to floor", (r) => r.server.cpuPerPacketRatioToFloor, 2],
+  ["server RSS MiB", (r) => r.server.rssKiB / 1024, 1],
+  ["server memory per consumer KiB", (r) => r.server.memoryPerConsumerKiB, 1],
+  ["generator CPU %", (r) => r.client.cpuPercent, 1],
+];
+const fmt = (v, d) => (v === undefined || v === null || Number.isNaN(v)) ? "-" : Number(v).toFixed(d);
+const pad = (s, n) => String(s).padStart(n);
+console.log("\n" + "".padEnd(36) + pad("Janus", 12) + pad("Chorus", 12) + pad("Chorus/Janus", 14));
+for (const [name, get, d] of rows) {
+  let a, b;
+  try { a = get(j); } catch { a = undefined; }
+  try { b = get(c); } catch { b = undefined; }
+  const ratio = (typeof a === "number" && typeof b === "number" && a !== 0) ? (b / a).toFixed(3) : "-";
+  console.log(name.padEnd(36) + pad(fmt(a, d), 12) + pad(fmt(b, d), 12) + pad(ratio, 14));
+}
+console.log("\n(ok: janus " + j.ok + ", chorus " + c.ok + "; Chorus/Janus < 1 on CPU per packet and p99 is better for Chorus, > 1 on packets/s)");
+' "$OUT/janus.json" "$OUT/chorus.json"
+[ "$janus_rc" = 0 ] && [ "$chorus_rc" = 0 ]
