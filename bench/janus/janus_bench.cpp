@@ -4,6 +4,7 @@
 #include "bench/janus/janus_transport.hpp"
 #include "bench/janus/sdp.hpp"
 #include "bench/load/media.hpp"
+#include "bench/load/publisher_rtcp.hpp"
 #include "common/ids.hpp"
 #include "net/dtls_certificate.hpp"
 #include "rtp/rtcp.hpp"
@@ -155,39 +156,18 @@ struct publisher {
   }
 
   void on_rtcp(std::span<const uint8_t> packet) {
-    rtp::rtcp_compound_reader reader(packet);
-    while (auto p = reader.next()) {
-      if (p->header.type == uint8_t(rtp::rtcp_type::rtpfb) &&
-          p->header.count == rtp::rtpfb_nack) {
-        auto nack = rtp::generic_nack::parse(*p);
-        if (!nack)
-          continue;
-        ++own.nacks_received;
-        const bool is_video = nack->media_ssrc == video_ssrc;
-        if (!is_video && nack->media_ssrc != audio_ssrc)
-          continue;
-        for (uint16_t seq : nack->lost_sequence_numbers()) {
-          auto stored = (is_video ? video_history : audio_history).find(seq);
-          if (stored && t->send_rtp(*stored))
-            ++own.tx_retransmissions;
-        }
-      } else if (p->header.type == uint8_t(rtp::rtcp_type::psfb)) {
-        bool wanted = false;
-        if (p->header.count == rtp::psfb_pli) {
-          auto pli = rtp::picture_loss_indication::parse(*p);
-          wanted = pli && pli->media_ssrc == video_ssrc;
-        } else if (p->header.count == rtp::psfb_fir) {
-          if (auto fir = rtp::full_intra_request::parse(*p))
-            for (auto& e : fir->entries)
-              wanted = wanted || e.ssrc == video_ssrc;
-        }
-        if (wanted) {
-          ++own.keyframe_requests_received;
-          if (video)
-            video->request_keyframe();
-        }
-      }
-    }
+    publisher_rtcp_actions a;
+    read_publisher_rtcp(packet, audio_ssrc, video_ssrc, a);
+    own.nacks_received += a.nack_packets;
+    for (uint16_t seq : a.video_nacked)
+      if (auto stored = video_history.find(seq); stored && t->send_rtp(*stored))
+        ++own.tx_retransmissions;
+    for (uint16_t seq : a.audio_nacked)
+      if (auto stored = audio_history.find(seq); stored && t->send_rtp(*stored))
+        ++own.tx_retransmissions;
+    own.keyframe_requests_received += a.keyframe_requests;
+    if (a.keyframe_requests > 0 && video)
+      video->request_keyframe();
   }
 };
 

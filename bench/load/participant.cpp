@@ -1,5 +1,7 @@
 #include "bench/load/participant.hpp"
 
+#include "bench/load/publisher_rtcp.hpp"
+
 #include "bench/client/clock.hpp"
 #include "common/ids.hpp"
 #include "rtp/rtcp.hpp"
@@ -608,38 +610,18 @@ void participant::on_recv_media(worker_context& w, std::span<const uint8_t> pack
 }
 
 void participant::on_send_rtcp(std::span<const uint8_t> packet) {
-  rtp::rtcp_compound_reader reader(packet);
-  while (auto p = reader.next()) {
-    if (p->header.type == uint8_t(rtp::rtcp_type::rtpfb) && p->header.count == rtp::rtpfb_nack) {
-      auto nack = rtp::generic_nack::parse(*p);
-      if (!nack)
-        continue;
-      ++own_.nacks_received;
-      const bool video = nack->media_ssrc == video_ssrc_;
-      if (!video && nack->media_ssrc != audio_ssrc_)
-        continue;
-      for (uint16_t seq : nack->lost_sequence_numbers()) {
-        auto stored = (video ? video_history_ : audio_history_).find(seq);
-        if (stored && send_->send_rtp_packet(*stored))
-          ++own_.tx_retransmissions;
-      }
-    } else if (p->header.type == uint8_t(rtp::rtcp_type::psfb)) {
-      bool wanted = false;
-      if (p->header.count == rtp::psfb_pli) {
-        auto pli = rtp::picture_loss_indication::parse(*p);
-        wanted = pli && pli->media_ssrc == video_ssrc_;
-      } else if (p->header.count == rtp::psfb_fir) {
-        if (auto fir = rtp::full_intra_request::parse(*p))
-          for (auto& e : fir->entries)
-            wanted = wanted || e.ssrc == video_ssrc_;
-      }
-      if (wanted) {
-        ++own_.keyframe_requests_received;
-        if (video_)
-          video_->request_keyframe();
-      }
-    }
-  }
+  publisher_rtcp_actions a;
+  read_publisher_rtcp(packet, audio_ssrc_, video_ssrc_, a);
+  own_.nacks_received += a.nack_packets;
+  for (uint16_t seq : a.video_nacked)
+    if (auto stored = video_history_.find(seq); stored && send_->send_rtp_packet(*stored))
+      ++own_.tx_retransmissions;
+  for (uint16_t seq : a.audio_nacked)
+    if (auto stored = audio_history_.find(seq); stored && send_->send_rtp_packet(*stored))
+      ++own_.tx_retransmissions;
+  own_.keyframe_requests_received += a.keyframe_requests;
+  if (a.keyframe_requests > 0 && video_)
+    video_->request_keyframe();
 }
 
 uint64_t participant::service(worker_context&, uint64_t now_us) {
