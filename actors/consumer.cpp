@@ -376,7 +376,9 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
       if (fb.type == "nack" && fb.parameter.empty())
         nack = true;
   if (nack)
-    st.rtx_buffer.emplace(rtp::retransmission_config{is_video(st) ? size_t(1024) : size_t(64),
+    // 512 video slots hold the last second up to ~5 Mbit/s of 1200-byte packets (older
+    // packets are not resent anyway: max age 1 s).
+    st.rtx_buffer.emplace(rtp::retransmission_config{is_video(st) ? size_t(512) : size_t(64),
                                                      1000, 10});
   // The producer going away (closed, or its peer left) ends this consumer.
   self->monitor(st.producer);
