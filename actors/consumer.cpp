@@ -46,7 +46,7 @@ struct consumer_state {
   caf::actor_addr peer;
   caf::actor producer;
   caf::actor transport;
-  std::shared_ptr<rtp_sender> sender;
+  std::optional<rtp_sender> sender; // ours, on the transport's socket
   node_context_ptr ctx;
   rtp_out out;     // reused output buffers (capacity kept between batches)
   rtp_out wrapped; // reused for RTX
@@ -200,7 +200,7 @@ void handle_nack(consumer_actor* self, const nack_in& nack) {
   if (!st.rtx_buffer)
     return;
   const auto now = mono_ms();
-  auto rtt_ms = st.stream->stats(now).rtt_us.value_or(0) / 1000;
+  auto rtt_ms = st.stream->round_trip_us().value_or(0) / 1000;
   st.rtx_buffer->on_nack(nack.seqs, now, rtt_ms, st.resend);
   if (st.resend.empty())
     return;
@@ -355,7 +355,7 @@ void init(consumer_state& st, const rtp::rtp_parameters& p) {
 }
 
 caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf::actor producer,
-                            caf::actor transport, std::shared_ptr<rtp_sender> sender,
+                            caf::actor transport, std::shared_ptr<send_shared> send,
                             caf::actor_addr peer, node_context_ptr ctx) {
   auto& st = self->state;
   st.id = std::move(args.id);
@@ -363,7 +363,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   st.kind = args.kind;
   st.producer = std::move(producer);
   st.transport = std::move(transport);
-  st.sender = std::move(sender);
+  st.sender.emplace(std::move(send));
   st.peer = std::move(peer);
   st.ctx = std::move(ctx);
   st.ctx->counters->consumers.fetch_add(1);
@@ -418,10 +418,10 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
         self->send(peer, protocol::producer_paused_event{st.producer_id, ps.paused});
     },
     [self](nack_in& n) { handle_nack(self, n); },
-    // What was forwarded before the transport connected never left: start over from a
-    // keyframe.
-    [self](transport_ready_atom) {
-      if (active(self->state))
+    // Keys and tuple from the transport. What was forwarded before this sender was ready
+    // never left: start over from a keyframe.
+    [self](const sending_state& s) {
+      if (self->state.sender->apply(s) && active(self->state))
         restart(self);
     },
     [self](keyframe_feedback& k) {
@@ -471,9 +471,9 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
 
 caf::actor spawn_consumer(caf::event_based_actor* peer, consumer_spawn_args args,
                           caf::actor producer, caf::actor transport,
-                          std::shared_ptr<rtp_sender> sender, node_context_ptr ctx) {
+                          std::shared_ptr<send_shared> send, node_context_ptr ctx) {
   return peer->spawn<caf::linked>(consumer_impl, std::move(args), std::move(producer),
-                                  std::move(transport), std::move(sender), peer->address(),
+                                  std::move(transport), std::move(send), peer->address(),
                                   std::move(ctx));
 }
 

@@ -12,7 +12,8 @@
 //
 // Messages:
 //   media_packets, source_clock, producer_state   <- producer (monitored)
-//   nack_in, keyframe_feedback, report_block_in   <- its transport
+//   nack_in, keyframe_feedback, report_block_in,
+//   sending_state                                 <- its transport
 //   protocol::consumer_request                    <- peer: pause / resume / get_stats
 // It starts paused (unless created with paused = false). When its producer ends it tells its peer consumer_closed_event and
 // quits. It is linked to its peer.
@@ -36,12 +37,12 @@ struct consumer_spawn_args {
   bool paused = true;             // consumers start paused unless the request says not
 };
 
-class rtp_sender;
+struct send_shared;
 
-// `sender` is the transport's shared sending half (see rtp_sender.hpp); the consumer sends
-// through it directly.
+// `send` is what the transport shares with its consumers (see rtp_sender.hpp): the consumer
+// sends with its own rtp_sender once the transport has told it the keys and the tuple.
 caf::actor spawn_consumer(caf::event_based_actor* peer, consumer_spawn_args args,
                           caf::actor producer, caf::actor transport,
-                          std::shared_ptr<rtp_sender> sender, node_context_ptr ctx);
+                          std::shared_ptr<send_shared> send, node_context_ptr ctx);
 
 } // namespace chorus::actors

@@ -20,9 +20,6 @@ namespace chorus::actors {
 using keyframe_request_atom = caf::atom_constant<caf::atom("kfreq")>;
 using media_tick_atom = caf::atom_constant<caf::atom("mtick")>;
 using report_tick_atom = caf::atom_constant<caf::atom("rtick")>;
-// transport -> its consumers: DTLS is connected, media can flow from now on (what a consumer
-// sent before was dropped, so video must restart from a keyframe).
-using transport_ready_atom = caf::atom_constant<caf::atom("trready")>;
 
 // ---- transport <- peer: who owns which SSRC ------------------------------------------------
 // A producer's incoming SSRCs on this transport; the transport replies `true`, or an
@@ -104,7 +101,18 @@ struct keyframe_feedback {
 };
 struct report_block_in {
   rtp::report_block block;
-  uint64_t arrival_ntp = 0; // our NTP time when it arrived
+};
+
+// transport -> its consumers: what they need to send on its socket themselves (see
+// rtp_sender.hpp): the outbound SRTP keys once DTLS has them, and the ICE-selected tuple.
+// Sent when DTLS connects, when the tuple changes, and to a consumer registering late.
+struct sending_state {
+  bool has_keys = false;
+  uint16_t srtp_profile = 0; // IANA id
+  std::vector<uint8_t> key;
+  std::vector<uint8_t> salt;
+  bool has_tuple = false;
+  net::ice_tuple tuple;
 };
 
 // ---- consumer / producer -> transport ------------------------------------------------------------
@@ -216,7 +224,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, report_block_in& x) {
   return f(caf::meta::type_name("report_block_in"), x.block.ssrc, x.block.fraction_lost,
            x.block.cumulative_lost, x.block.extended_highest_seq, x.block.jitter,
-           x.block.last_sr, x.block.delay_since_last_sr, x.arrival_ntp);
+           x.block.last_sr, x.block.delay_since_last_sr);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sending_state& x) {
+  return f(caf::meta::type_name("sending_state"), x.has_keys, x.srtp_profile, x.key, x.salt,
+           x.has_tuple, x.tuple);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rtp_out& x) {

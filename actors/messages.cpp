@@ -94,6 +94,7 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<nack_in>("chorus::nack_in")
     .add_message_type<keyframe_feedback>("chorus::keyframe_feedback")
     .add_message_type<report_block_in>("chorus::report_block_in")
+    .add_message_type<sending_state>("chorus::sending_state")
     .add_message_type<rtp_out>("chorus::rtp_out")
     .add_message_type<rtcp_out>("chorus::rtcp_out")
     .add_message_type<producer_info>("chorus::producer_info")

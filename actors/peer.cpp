@@ -27,7 +27,7 @@ struct transport_entry {
   protocol::transport_direction direction = protocol::transport_direction::unspecified;
   bool connect_requested = false;
   uint32_t next_mid = 0; // consumers' mids on this transport: "0", "1", ...
-  std::shared_ptr<rtp_sender> sender;
+  std::shared_ptr<send_shared> send;
 };
 
 struct producer_entry {
@@ -40,6 +40,8 @@ struct consumer_entry {
   caf::actor actor;
   std::string transport_id;
   std::string producer_id;
+  uint32_t ssrc = 0;
+  uint32_t rtx_ssrc = 0;
 };
 
 struct peer_state {
@@ -113,12 +115,20 @@ uint8_t client_ext_id(const rtp::producer_mapping& m, std::string_view uri) {
   return 0;
 }
 
-uint32_t fresh_ssrc(peer_state& st) {
-  // Random, non-zero, not one of this peer's consumers' (the transport tells them apart).
+// Random, non-zero, not one of this peer's consumers' SSRCs and not `other`: consumers
+// of one transport protect with the same master key, so an SSRC must never repeat there
+// (libsrtp derives the keystream per SSRC). The loop ends: at most 2 * 2000 of 2^32 values
+// are taken.
+uint32_t fresh_ssrc(peer_state& st, uint32_t other = 0) {
   for (;;) {
     uint32_t v = static_cast<uint32_t>(st.rng());
     v = (v << 1) ^ static_cast<uint32_t>(st.rng());
-    if (v != 0)
+    if (v == 0 || v == other)
+      continue;
+    bool taken = false;
+    for (auto& [id, c] : st.consumers)
+      taken = taken || c.ssrc == v || c.rtx_ssrc == v;
+    if (!taken)
       return v;
   }
 }
@@ -263,7 +273,7 @@ caf::result<protocol::consumer_params_reply> on_consume(peer_actor* self,
         }
         rtp::consumer_options opts;
         opts.ssrc = fresh_ssrc(st);
-        opts.rtx_ssrc = fresh_ssrc(st);
+        opts.rtx_ssrc = fresh_ssrc(st, opts.ssrc);
         opts.mid = std::to_string(tit->second.next_mid++);
         opts.cname = info.consumable.rtcp.cname;
         auto params = rtp::consumer_parameters(info.consumable, req.rtp_capabilities, opts);
@@ -274,8 +284,8 @@ caf::result<protocol::consumer_params_reply> on_consume(peer_actor* self,
         consumer_spawn_args args{ids::uuid4(), info.producer_id, info.kind, *params, req.paused};
         auto id = args.id;
         auto actor = spawn_consumer(self, std::move(args), info.producer, tit->second.actor,
-                                    tit->second.sender, st.ctx);
-        st.consumers[id] = {actor, req.transport_id, info.producer_id};
+                                    tit->second.send, st.ctx);
+        st.consumers[id] = {actor, req.transport_id, info.producer_id, opts.ssrc, opts.rtx_ssrc};
         protocol::consumer_params_reply reply;
         reply.id = id;
         reply.producer_id = info.producer_id;
@@ -387,7 +397,7 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, std::string peer
       if (!spawned)
         return make_error(error_code::internal, spawned.error());
       st.transports[spawned->params.id] = {spawned->actor, r.direction, false, 0,
-                                           spawned->sender};
+                                           spawned->send};
       LOG_DEBUG("peer", st.id << ": transport " << spawned->params.id << " created");
       return protocol::transport_params_reply{std::move(spawned->params)};
     },

@@ -77,15 +77,14 @@ struct producer_data {
 
 using producer_actor = caf::stateful_actor<producer_data>;
 
-rtp::payload_codec codec_of(const std::string& mime) {
-  const auto lower = text::lowercase(mime);
-  if (lower == "audio/opus")
+rtp::payload_codec codec_of(std::string_view mime) {
+  if (text::iequals(mime, "audio/opus"))
     return rtp::payload_codec::opus;
-  if (lower == "video/vp8")
+  if (text::iequals(mime, "video/VP8"))
     return rtp::payload_codec::vp8;
-  if (lower == "video/vp9")
+  if (text::iequals(mime, "video/VP9"))
     return rtp::payload_codec::vp9;
-  if (lower == "video/h264")
+  if (text::iequals(mime, "video/H264"))
     return rtp::payload_codec::h264;
   return rtp::payload_codec::other;
 }

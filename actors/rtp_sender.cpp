@@ -9,33 +9,29 @@
 
 namespace chorus::actors {
 
-rtp_sender::rtp_sender(std::shared_ptr<net::media_endpoint> endpoint)
-    : endpoint_(std::move(endpoint)) {}
-
-void rtp_sender::set_srtp(rtp::srtp_session session) {
-  std::lock_guard<std::mutex> g{mutex_};
-  srtp_.emplace(std::move(session));
-}
-
-void rtp_sender::set_tuple(const std::optional<net::ice_tuple>& tuple) {
-  std::lock_guard<std::mutex> g{mutex_};
-  tuple_ = tuple;
-}
-
-void rtp_sender::close() {
-  std::lock_guard<std::mutex> g{mutex_};
-  closed_ = true;
-  srtp_.reset();
+bool rtp_sender::apply(const sending_state& s) {
+  const bool was_ready = ready();
+  if (s.has_tuple)
+    tuple_ = s.tuple;
+  if (!srtp_ && s.has_keys) {
+    auto profile = rtp::srtp_profile_from_id(s.srtp_profile);
+    if (profile)
+      if (auto session = rtp::srtp_session::create(*profile, rtp::srtp_direction::outbound,
+                                                   s.key, s.salt))
+        srtp_.emplace(std::move(*session));
+  }
+  return !was_ready && ready();
 }
 
 size_t rtp_sender::send_rtp(rtp_out& out) {
-  // abs-send-time: 6.18 fixed point seconds, 24 bits (wraps every 64 s).
-  const uint32_t abs_send_time = uint32_t(((mono_us() << 18) / 1'000'000) & 0xFFFFFF);
-  std::lock_guard<std::mutex> g{mutex_};
-  if (closed_ || !srtp_ || !tuple_) {
-    counters_.dropped_not_ready += out.offsets.size();
+  auto& sh = *shared_;
+  if (!ready()) {
+    sh.dropped_not_ready.fetch_add(out.offsets.size(), std::memory_order_relaxed);
     return 0;
   }
+  // abs-send-time: 6.18 fixed point seconds, 24 bits (wraps every 64 s).
+  // Reduced modulo 64 s first, so the shift never overflows however long the host is up.
+  const uint32_t abs_send_time = uint32_t((((mono_us() % 64'000'000) << 18) / 1'000'000) & 0xFFFFFF);
   spans_.clear();
   for (size_t i = 0; i < out.offsets.size(); ++i) {
     const size_t offset = out.offsets[i];
@@ -47,49 +43,47 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
     if (out.tcc_ext_id != 0 || out.abs_send_time_ext_id != 0) {
       if (auto view = rtp::rtp_packet::parse(room.first(size))) {
         if (out.tcc_ext_id != 0)
-          view->set_transport_wide_seq(out.tcc_ext_id, tcc_seq_++);
+          view->set_transport_wide_seq(out.tcc_ext_id,
+                                       sh.tcc_seq.fetch_add(1, std::memory_order_relaxed));
         if (out.abs_send_time_ext_id != 0)
           view->set_abs_send_time(out.abs_send_time_ext_id, abs_send_time);
       }
     }
     auto r = srtp_->protect_rtp(room, size);
     if (!r) {
-      ++counters_.protect_failed;
+      sh.protect_failed.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     spans_.emplace_back(room.data(), r.length);
   }
   if (spans_.empty())
     return 0;
-  const size_t sent = endpoint_->send_batch(*tuple_, spans_);
-  counters_.rtp_sent += sent;
+  const size_t sent = sh.endpoint->send_batch(*tuple_, spans_);
+  size_t bytes = 0;
   for (size_t i = 0; i < sent && i < spans_.size(); ++i)
-    counters_.rtp_bytes_sent += spans_[i].size();
+    bytes += spans_[i].size();
+  sh.rtp_sent.fetch_add(sent, std::memory_order_relaxed);
+  sh.rtp_bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
   return sent;
 }
 
 bool rtp_sender::send_rtcp(std::span<const uint8_t> bytes) {
-  std::lock_guard<std::mutex> g{mutex_};
-  if (closed_ || !srtp_ || !tuple_ || bytes.empty()) {
-    ++counters_.dropped_not_ready;
+  auto& sh = *shared_;
+  if (!ready() || bytes.empty()) {
+    sh.dropped_not_ready.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   rtcp_buffer_.resize(bytes.size() + rtp::srtp_session::max_trailer);
   std::copy(bytes.begin(), bytes.end(), rtcp_buffer_.begin());
   auto r = srtp_->protect_rtcp(rtcp_buffer_, bytes.size());
   if (!r) {
-    ++counters_.protect_failed;
+    sh.protect_failed.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  if (!endpoint_->send(*tuple_, rtcp_buffer_.data(), r.length))
+  if (!sh.endpoint->send(*tuple_, rtcp_buffer_.data(), r.length))
     return false;
-  ++counters_.rtcp_sent;
+  sh.rtcp_sent.fetch_add(1, std::memory_order_relaxed);
   return true;
-}
-
-rtp_sender_counters rtp_sender::counters() const {
-  std::lock_guard<std::mutex> g{mutex_};
-  return counters_;
 }
 
 } // namespace chorus::actors

@@ -43,7 +43,7 @@ struct sink_target {
 struct transport_counters {
   uint64_t packets_in = 0, bytes_in = 0, packets_out = 0, bytes_out = 0;
   uint64_t stun_in = 0, stun_out = 0, dtls_in = 0, dtls_out = 0;
-  uint64_t rtp_in = 0, rtp_bytes_in = 0, rtcp_in = 0, rtp_out = 0, rtcp_out = 0;
+  uint64_t rtp_in = 0, rtp_bytes_in = 0, rtcp_in = 0, rtcp_out = 0;
   // dropped, by reason
   uint64_t dropped_unknown = 0;       // not STUN, DTLS, RTP or RTCP
   uint64_t dropped_not_selected = 0;  // media from a tuple ICE has not validated
@@ -68,14 +68,15 @@ struct transport_state {
   bool connect_requested = false;
   std::vector<std::pair<net::ice_tuple, std::vector<uint8_t>>> early_dtls;
   std::optional<rtp::srtp_session> srtp_in;
-  std::shared_ptr<rtp_sender> sender; // outbound SRTP + tuple, shared with consumers
+  std::shared_ptr<send_shared> shared; // socket, transport-wide seq, send counters
+  std::optional<rtp_sender> sender;    // ours (RTCP); consumers have their own
+  sending_state sending;               // what consumers need to send themselves
   transport_counters counters;
   uint64_t tick_at = 0; // when the pending timer fires (0: none pending)
   bool closed = false;
   transport_media media;
   bool media_ticking = false;
   std::minstd_rand rng{std::random_device{}()};
-  std::vector<std::span<const uint8_t>> send_spans; // reused
   std::vector<std::vector<uint8_t>> feedback;        // reused
   static inline const char* name = "chorus.transport";
 
@@ -91,6 +92,14 @@ using transport_actor = caf::stateful_actor<transport_state>;
 
 void schedule_timer(transport_actor* self);
 void close_transport(transport_actor* self, const std::string& why);
+
+// Keys or tuple changed: our sender and every consumer's take the new state.
+void publish_sending_state(transport_actor* self) {
+  auto& st = self->state;
+  st.sender->apply(st.sending);
+  for (auto& consumer : st.media.consumer_actors())
+    self->send(consumer, st.sending);
+}
 
 void send_to(transport_actor* self, const net::ice_tuple& to, const std::vector<uint8_t>& bytes) {
   auto& st = self->state;
@@ -134,9 +143,11 @@ void apply_dtls(transport_actor* self, net::dtls_output&& out) {
       return;
     }
     st.srtp_in.emplace(std::move(*in));
-    st.sender->set_srtp(std::move(*outb));
-    for (auto& consumer : st.media.consumer_actors())
-      self->send(consumer, transport_ready_atom::value);
+    st.sending.has_keys = true;
+    st.sending.srtp_profile = static_cast<uint16_t>(keys->profile);
+    st.sending.key.assign(keys->local_key.begin(), keys->local_key.end());
+    st.sending.salt.assign(keys->local_salt.begin(), keys->local_salt.end());
+    publish_sending_state(self);
     LOG_INFO(component, st.id << ": connected (" << net::to_string(keys->profile) << ")");
   } else if (out.state == net::dtls_state::failed) {
     LOG_INFO(component, st.id << ": DTLS failed: " << net::to_string(st.dtls->error()));
@@ -172,7 +183,9 @@ void apply_ice_events(transport_actor* self, const std::vector<net::ice_event>& 
         return;
       }
     } else if (ev.kind == net::ice_event_kind::selected_tuple_changed && ev.tuple) {
-      st.sender->set_tuple(ev.tuple);
+      st.sending.has_tuple = true;
+      st.sending.tuple = *ev.tuple;
+      publish_sending_state(self);
       LOG_DEBUG(component, st.id << ": selected tuple " << ev.tuple->remote.to_string()
                                  << (ev.tuple->protocol == net::ice_protocol::tcp ? "/tcp"
                                                                                    : "/udp"));
@@ -268,7 +281,7 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
 
 // Protects one RTCP packet and sends it to the selected tuple.
 void send_rtcp(transport_actor* self, std::span<const uint8_t> bytes) {
-  if (self->state.sender->send_rtcp(bytes))
+  if (self->state.sender && self->state.sender->send_rtcp(bytes))
     ++self->state.counters.rtcp_out;
 }
 
@@ -278,12 +291,6 @@ void send_feedback(transport_actor* self) {
   st.media.feedback(mono_ms(), mono_us(), st.feedback);
   for (auto& fb : st.feedback)
     send_rtcp(self, fb);
-}
-
-// RTP of a consumer that sends through the actor (a remote consumer); local consumers
-// call the shared rtp_sender directly.
-void send_rtp(transport_actor* self, rtp_out& out) {
-  self->state.sender->send_rtp(out);
 }
 
 void start_media_tick(transport_actor* self) {
@@ -374,7 +381,6 @@ void close_transport(transport_actor* self, const std::string& why) {
     return;
   st.closed = true;
   LOG_INFO(component, st.id << ": closed: " << why);
-  st.sender->close();
   if (st.dtls && st.dtls->state() == net::dtls_state::connected)
     apply_dtls(self, st.dtls->close(now_ms()));
   if (auto peer = caf::actor_cast<caf::actor>(st.peer))
@@ -431,7 +437,7 @@ std::string tuple_json(const net::ice_tuple& t, uint16_t local_port) {
 std::string stats_json(transport_actor* self) {
   auto& st = self->state;
   auto& c = st.counters;
-  const auto sc = st.sender->counters();
+  const auto& sc = *st.shared;
   std::ostringstream os;
   os << "{\"type\":\"webrtc-transport\",\"transportId\":\"" << st.id << "\",\"timestamp\":"
      << now_ms() << ",\"iceRole\":\"controlled\",\"iceState\":\""
@@ -446,9 +452,9 @@ std::string stats_json(transport_actor* self) {
   if (st.dtls && st.dtls->srtp_keys())
     os << ",\"srtpProfile\":\"" << net::to_string(st.dtls->srtp_keys()->profile) << "\"";
   os << ",\"bytesReceived\":" << c.bytes_in
-     << ",\"bytesSent\":" << c.bytes_out + sc.rtp_bytes_sent
+     << ",\"bytesSent\":" << c.bytes_out + sc.rtp_bytes_sent.load()
      << ",\"packetsReceived\":" << c.packets_in
-     << ",\"packetsSent\":" << c.packets_out + sc.rtp_sent + sc.rtcp_sent
+     << ",\"packetsSent\":" << c.packets_out + sc.rtp_sent.load() + sc.rtcp_sent.load()
      << ",\"stun\":{\"received\":" << c.stun_in << ",\"sent\":" << c.stun_out
      << ",\"rejected\":" << c.stun_rejected << ",\"valid\":" << st.ice->counters().valid
      << ",\"errors401\":" << st.ice->counters().errors_401
@@ -456,7 +462,7 @@ std::string stats_json(transport_actor* self) {
      << ",\"errors487\":" << st.ice->counters().errors_487 << "}"
      << ",\"dtls\":{\"received\":" << c.dtls_in << ",\"sent\":" << c.dtls_out << "}"
      << ",\"rtp\":{\"received\":" << c.rtp_in << ",\"bytesReceived\":" << c.rtp_bytes_in
-     << ",\"sent\":" << sc.rtp_sent << "}"
+     << ",\"sent\":" << sc.rtp_sent.load() << "}"
      << ",\"rtcp\":{\"received\":" << c.rtcp_in << ",\"sent\":" << c.rtcp_out << "}"
      << ",\"dropped\":{\"unknown\":" << c.dropped_unknown
      << ",\"notSelected\":" << c.dropped_not_selected << ",\"noSrtp\":" << c.dropped_no_srtp
@@ -472,8 +478,8 @@ std::string stats_json(transport_actor* self) {
      << ",\"plis\":" << m.plis << ",\"firs\":" << m.firs
      << ",\"transportCcIn\":" << m.tcc_feedback_in << ",\"rembIn\":" << m.remb_in
      << ",\"transportCcOut\":" << m.tcc_feedback_out << ",\"transportCcRecorded\":" << t.recorded
-     << ",\"rembOut\":" << m.remb_out << ",\"rtpSent\":" << sc.rtp_sent
-     << ",\"rtpSendDropped\":" << sc.dropped_not_ready << ",\"protectFailed\":" << sc.protect_failed
+     << ",\"rembOut\":" << m.remb_out << ",\"rtpSent\":" << sc.rtp_sent.load()
+     << ",\"rtpSendDropped\":" << sc.dropped_not_ready.load() << ",\"protectFailed\":" << sc.protect_failed.load()
      << "}}";
   return os.str();
 }
@@ -483,14 +489,15 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
                              caf::actor_addr peer, std::shared_ptr<net::media_endpoint> endpoint,
                              std::string ufrag, std::string password,
                              std::shared_ptr<sink_target> target,
-                             std::shared_ptr<rtp_sender> sender) {
+                             std::shared_ptr<send_shared> shared) {
   auto& st = self->state;
   st.id = std::move(id);
   st.direction = direction;
   st.ctx = std::move(ctx);
   st.peer = std::move(peer);
   st.endpoint = std::move(endpoint);
-  st.sender = std::move(sender);
+  st.shared = std::move(shared);
+  st.sender.emplace(st.shared);
   st.ice_password = password;
   net::ice_server_config ice_cfg;
   ice_cfg.local_ufrag = std::move(ufrag);
@@ -532,10 +539,12 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
       return true;
     },
     [self](consumer_route& r) {
-      self->state.media.add_consumer(r);
+      auto& st = self->state;
+      st.media.add_consumer(r);
       self->monitor(r.consumer);
+      if (st.sending.has_keys || st.sending.has_tuple)
+        self->send(r.consumer, st.sending);
     },
-    [self](rtp_out& out) { send_rtp(self, out); },
     [self](rtcp_out& out) { send_rtcp(self, out.bytes); },
     [self](media_tick_atom) {
       auto& st = self->state;
@@ -590,10 +599,10 @@ result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
   for (auto& f : ctx->dtls_context->certificate().fingerprints())
     if (f.algorithm == "sha-256" || f.algorithm == "sha-384" || f.algorithm == "sha-512")
       p.dtls_parameters.fingerprints.push_back(f);
-  out.sender = std::make_shared<rtp_sender>(endpoint);
+  out.send = std::make_shared<send_shared>(endpoint);
   out.actor = peer->spawn<caf::linked>(transport_impl, p.id, direction, std::move(ctx),
                                        peer->address(), std::move(endpoint), ufrag, password,
-                                       std::move(target), out.sender);
+                                       std::move(target), out.send);
   return out;
 }
 

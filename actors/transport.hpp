@@ -25,12 +25,12 @@
 
 namespace chorus::actors {
 
-class rtp_sender;
+struct send_shared;
 
 struct transport_spawn_result {
   caf::actor actor;
   protocol::transport_params params;
-  std::shared_ptr<rtp_sender> sender; // for the consumers on this transport
+  std::shared_ptr<send_shared> send; // for the consumers' own senders (rtp_sender.hpp)
 };
 
 // Opens the media endpoint and spawns the transport linked to `peer`. Fails (with a chorus

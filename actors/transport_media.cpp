@@ -24,7 +24,7 @@ bool transport_media::add_producer(const producer_route& r) {
     producers_[r.rtx_ssrc] = route;
   if (r.tcc_ext_id != 0)
     tcc_seen_ = true;
-  remb_needed_ = !tcc_seen_ && r.abs_send_time_ext_id != 0;
+  remb_needed_ = !tcc_seen_ && (remb_needed_ || r.abs_send_time_ext_id != 0);
   if (media_ssrc_ == 0)
     media_ssrc_ = r.ssrc;
   return true;
@@ -46,6 +46,8 @@ std::vector<caf::actor> transport_media::consumer_actors() const {
 
 void transport_media::remove(const caf::actor_addr& who) {
   std::erase_if(producers_, [&](auto& kv) { return kv.second.producer.address() == who; });
+  if (!producers_.count(media_ssrc_)) // the feedback names a producer that is still here
+    media_ssrc_ = producers_.empty() ? 0 : producers_.begin()->first;
   std::erase_if(consumers_, [&](auto& kv) { return kv.second.address() == who; });
 }
 
@@ -80,7 +82,6 @@ void transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
       return;
     }
   rtp_in batch;
-  batch.arrival_ms = now_ms;
   batch.packets.push_back(std::move(copy));
   pending_.emplace_back(route.producer, std::move(batch));
 }
@@ -106,7 +107,7 @@ void transport_media::on_rtcp(caf::event_based_actor* self, std::span<const uint
   auto report_blocks = [&](const std::vector<rtp::report_block>& blocks) {
     for (auto& b : blocks)
       if (auto c = to_consumer(b.ssrc))
-        self->send(c, report_block_in{b, 0});
+        self->send(c, report_block_in{b});
   };
   rtp::rtcp_compound_reader reader{datagram};
   while (auto p = reader.next()) {

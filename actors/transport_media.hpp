@@ -36,8 +36,6 @@ struct transport_media_counters {
   uint64_t remb_in = 0;
   uint64_t tcc_feedback_out = 0;
   uint64_t remb_out = 0;
-  uint64_t rtp_sent = 0;
-  uint64_t rtp_send_dropped = 0; // nothing to send on yet (no tuple / keys)
 };
 
 class transport_media {
@@ -63,8 +61,6 @@ public:
   // Bandwidth feedback due now (transport-cc or REMB), as RTCP packets to protect and send.
   void feedback(int64_t now_ms, int64_t now_us, std::vector<std::vector<uint8_t>>& out);
 
-  // Next transport-wide sequence number for an outgoing packet.
-  uint16_t next_tcc_seq() noexcept { return tcc_out_seq_++; }
 
   transport_media_counters& counters() noexcept { return counters_; }
   const rtp::tcc_counters& tcc_counters() const noexcept { return tcc_.counters(); }
@@ -85,7 +81,6 @@ private:
   bool remb_needed_ = false;   // abs-send-time without transport-cc
   uint32_t rtcp_ssrc_ = 0;
   uint32_t media_ssrc_ = 0;    // any producer SSRC (for the feedback packets' media field)
-  uint16_t tcc_out_seq_ = 1;
   transport_media_counters counters_;
 };
 

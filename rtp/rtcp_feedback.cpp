@@ -1,6 +1,8 @@
 // RTCP feedback messages: generic NACK, PLI, FIR, REMB. See rtcp_feedback.hpp.
 #include "rtp/rtcp_feedback.hpp"
 
+#include <optional>
+
 #include "rtp/rtcp_bytes.hpp"
 
 namespace chorus::rtp {
@@ -20,6 +22,18 @@ void write_feedback_header(std::span<uint8_t> out, rtcp_type type, uint8_t fmt, 
   write_rtcp_header(out, fmt, type, size);
   put32(out, 4, sender_ssrc);
   put32(out, 8, media_ssrc);
+}
+
+// The checks before writing a feedback packet with a list FCI (NACK items, FIR entries):
+// at least one item, a length the 16-bit field can carry, room in `out`.
+std::optional<rtcp_error> check_list_write(bool empty, size_t size, size_t room) noexcept {
+  if (empty)
+    return rtcp_error::bad_value;
+  if (size / 4 - 1 > 0xFFFF)
+    return rtcp_error::too_many;
+  if (room < size)
+    return rtcp_error::no_space;
+  return std::nullopt;
 }
 
 } // namespace
@@ -101,13 +115,9 @@ generic_nack generic_nack::from_lost(uint32_t sender_ssrc, uint32_t media_ssrc,
 }
 
 rtcp_result<size_t> generic_nack::write(std::span<uint8_t> out) const noexcept {
-  if (items.empty())
-    return rtcp_error::bad_value;
   const size_t n = size();
-  if (n / 4 - 1 > 0xFFFF)
-    return rtcp_error::too_many;
-  if (out.size() < n)
-    return rtcp_error::no_space;
+  if (auto e = check_list_write(items.empty(), n, out.size()))
+    return *e;
   write_feedback_header(out, rtcp_type::rtpfb, rtpfb_nack, n, sender_ssrc, media_ssrc);
   size_t at = rtcp_feedback_header_size;
   for (const auto& item : items) {
@@ -126,13 +136,9 @@ size_t nack_size(std::span<const uint16_t> lost) noexcept {
 
 rtcp_result<size_t> write_nack(uint32_t sender_ssrc, uint32_t media_ssrc,
                                std::span<const uint16_t> lost, std::span<uint8_t> out) noexcept {
-  if (lost.empty())
-    return rtcp_error::bad_value;
   const size_t n = nack_size(lost);
-  if (n / 4 - 1 > 0xFFFF)
-    return rtcp_error::too_many;
-  if (out.size() < n)
-    return rtcp_error::no_space;
+  if (auto e = check_list_write(lost.empty(), n, out.size()))
+    return *e;
   write_feedback_header(out, rtcp_type::rtpfb, rtpfb_nack, n, sender_ssrc, media_ssrc);
   size_t at = rtcp_feedback_header_size;
   for_each_nack_item(lost, [&](nack_item item) {
@@ -181,13 +187,9 @@ rtcp_result<full_intra_request> full_intra_request::parse(const rtcp_packet& p) 
 }
 
 rtcp_result<size_t> full_intra_request::write(std::span<uint8_t> out) const noexcept {
-  if (entries.empty())
-    return rtcp_error::bad_value;
   const size_t n = size();
-  if (n / 4 - 1 > 0xFFFF)
-    return rtcp_error::too_many;
-  if (out.size() < n)
-    return rtcp_error::no_space;
+  if (auto e = check_list_write(entries.empty(), n, out.size()))
+    return *e;
   write_feedback_header(out, rtcp_type::psfb, psfb_fir, n, sender_ssrc, media_ssrc);
   size_t at = rtcp_feedback_header_size;
   for (const auto& e : entries) {
