@@ -683,6 +683,10 @@ private:
                                    << route.error.body);
       return respond(to_response(route.error, cors));
     case engineio::route::kind::handshake: {
+      // An Engine.IO session outlives its HTTP requests: bound the sessions as the
+      // connections are bounded, or a handshake loop would pile up sessions and actors.
+      if (srv.eio->size() >= srv.opts.max_connections)
+        return respond(to_response(engineio::error_reply(engineio::error_code::forbidden), cors));
       auto sid = srv.eio->new_sid();
       auto conn = std::make_shared<eio_connection>(srv_, sid);
       auto handler = srv.on_eio(info, sid, conn);
@@ -759,6 +763,8 @@ private:
     std::string sid;
     std::string open;
     if (route.what == engineio::route::kind::handshake) {
+      if (srv.eio->size() >= srv.opts.max_connections) // as for a polling handshake
+        return respond(to_response(engineio::error_reply(engineio::error_code::forbidden), {}));
       sid = srv.eio->new_sid();
       auto conn = std::make_shared<eio_connection>(srv_, sid);
       auto handler = srv.on_eio(info, sid, conn);

@@ -81,7 +81,8 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha25
   -days "$days" -subj "/CN=${names[0]}" \
   -addext "subjectAltName=$san" \
   -addext "extendedKeyUsage=serverAuth" \
-  -keyout "$key" -out "$cert" 2>/dev/null
+  -keyout "$key" -out "$cert" ||
+  { echo "make-self-signed.sh: openssl failed (it needs -addext: OpenSSL 1.1.1 or newer)" >&2; exit 1; }
 chmod 644 "$cert"
 
 echo "certificate: $cert"

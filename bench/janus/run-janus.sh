@@ -247,7 +247,7 @@ cmd_start() {
     sleep 0.3
   done
   tail -20 "$LOG" >&2 || true
-  kill "$pid" 2>/dev/null || true
+  cmd_stop >&2 || true # bounded TERM/KILL of the pid, and the namespace removed
   die "janus did not answer on ws://$NS_IP:$WS_PORT within ${READY_TIMEOUT}s (log: $LOG)"
 }
 

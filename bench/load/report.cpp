@@ -1,6 +1,7 @@
 #include "bench/load/report.hpp"
 
 #include <rapidjson/prettywriter.h>
+#include <cmath>
 #include <rapidjson/stringbuffer.h>
 
 #include <string>
@@ -182,11 +183,14 @@ std::string to_json(const bench_result& r, const figures& f) {
   };
   auto dbl = [&](const char* k, double v) {
     key(k);
-    w.Double(v);
+    if (std::isfinite(v)) // rapidjson refuses NaN / infinity: the document would be cut
+      w.Double(v);
+    else
+      w.Null();
   };
   auto opt = [&](const char* k, const auto& v) {
     key(k);
-    if (v)
+    if (v && std::isfinite(double(*v)))
       w.Double(double(*v));
     else
       w.Null();
