@@ -57,4 +57,23 @@ std::string random_token(std::size_t len) {
   return out;
 }
 
+std::string random_base64url(std::size_t bytes) {
+  static constexpr char alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  bytes -= bytes % 3;
+  std::string raw(bytes, '\0');
+  random_bytes(raw.data(), raw.size());
+  std::string out;
+  out.reserve(bytes / 3 * 4);
+  for (std::size_t i = 0; i < bytes; i += 3) {
+    const uint32_t v = (uint32_t(uint8_t(raw[i])) << 16) | (uint32_t(uint8_t(raw[i + 1])) << 8) |
+                       uint8_t(raw[i + 2]);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += alphabet[v & 63];
+  }
+  return out;
+}
+
 } // namespace chorus::ids

@@ -15,4 +15,8 @@ std::string uuid4();
 // `len` characters from [a-z0-9] (ICE ufrag/password style tokens).
 std::string random_token(std::size_t len);
 
+// `bytes` random bytes (a multiple of 3) as URL-safe base64 without padding: 4 characters
+// per 3 bytes (Engine.IO sids and Socket.IO socket ids: 15 bytes, 20 characters).
+std::string random_base64url(std::size_t bytes);
+
 } // namespace chorus::ids

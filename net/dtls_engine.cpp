@@ -207,9 +207,9 @@ dtls_context::create(std::shared_ptr<const dtls_certificate> certificate,
     ERR_clear_error();
     return failure{std::string("dtls context: ") + what};
   };
-  // After the handshake a WebRTC DTLS association is idle (only close_notify, or an alert,
-  // ever follows): let OpenSSL free its record buffers while they are empty instead of
-  // keeping them for every transport.
+  // After the handshake a WebRTC DTLS association is mostly idle (media is SRTP; only
+  // alerts, close_notify or the occasional application record follow): let OpenSSL free
+  // its record buffers while they are empty instead of keeping them for every transport.
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
   if (SSL_CTX_set_min_proto_version(ctx, DTLS1_2_VERSION) != 1 ||
       SSL_CTX_set_max_proto_version(ctx, DTLS1_2_VERSION) != 1)

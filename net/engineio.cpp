@@ -109,16 +109,7 @@ void json_escape(std::string& out, std::string_view s) {
 
 // 15 random bytes as 20 url-safe base64 characters (Engine.IO's base64id).
 std::string random_sid() {
-  unsigned char b[15];
-  ids::random_bytes(b, sizeof b);
-  auto s = base64_encode(std::string_view{reinterpret_cast<const char*>(b), sizeof b});
-  for (auto& c : s) {
-    if (c == '+')
-      c = '-';
-    else if (c == '/')
-      c = '_';
-  }
-  return s;
+  return ids::random_base64url(15);
 }
 
 // A close code that may be sent in a WebSocket close frame.

@@ -74,11 +74,7 @@ void write_request_id(json_writer& w, const request_meta& meta) {
 
 void write_type(json_writer& w, std::string_view type) {
   w.Key("type");
-  w.String(type.data(), static_cast<rapidjson::SizeType>(type.size()));
-}
-
-std::string text_of(const rapidjson::StringBuffer& buf) {
-  return std::string(buf.GetString(), buf.GetSize());
+  write_string(w, type);
 }
 
 class json_dialect final : public dialect {

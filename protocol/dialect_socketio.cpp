@@ -25,14 +25,6 @@ using rapidjson::Value;
 using socketio::packet;
 using socketio::packet_type;
 
-std::string text_of(const rapidjson::StringBuffer& buf) {
-  return std::string(buf.GetString(), buf.GetSize());
-}
-
-void write_string(json_writer& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
 // `{"message": TEXT}`, the payload of CONNECT_ERROR.
 std::string message_object(std::string_view message) {
   rapidjson::StringBuffer buf;

@@ -190,6 +190,14 @@ void write_event_data(json_writer& w, const event_body& ev) {
   std::visit([&](const auto& e) { write_event(w, e); }, ev);
 }
 
+void write_string(json_writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+std::string text_of(const rapidjson::StringBuffer& buf) {
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
 void write_raw(json_writer& w, std::string_view json) {
   if (json.empty())
     json = "{}";

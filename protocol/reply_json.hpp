@@ -29,4 +29,8 @@ void write_event_data(json_writer& w, const event_body& ev);
 // Writes pre-rendered JSON (an empty text is written as `{}`).
 void write_raw(json_writer& w, std::string_view json);
 
+// A JSON string value of any length, and a finished buffer as text (shared by the dialects).
+void write_string(json_writer& w, std::string_view s);
+std::string text_of(const rapidjson::StringBuffer& buf);
+
 } // namespace chorus::protocol

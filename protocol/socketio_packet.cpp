@@ -125,20 +125,7 @@ std::string encode_packet(packet_type type, std::string_view nsp,
 }
 
 std::string make_socket_id() {
-  static constexpr char alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::array<unsigned char, 15> bytes{};
-  ids::random_bytes(bytes.data(), bytes.size());
-  std::string out;
-  out.reserve(20);
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    const uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += alphabet[v & 63];
-  }
-  return out;
+  return ids::random_base64url(15);
 }
 
 } // namespace chorus::protocol::socketio
