@@ -48,8 +48,6 @@ struct consumer_state {
   caf::actor transport;
   std::optional<rtp_sender> sender; // ours, on the transport's socket
   node_context_ptr ctx;
-  rtp_out out;     // reused output buffers (capacity kept between batches)
-  rtp_out wrapped; // reused for RTX
 
   uint32_t ssrc = 0;
   uint32_t rtx_ssrc = 0;
@@ -137,6 +135,15 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
   return *view;
 }
 
+// Output buffers: a packet is rewritten, protected and sent within one handler, so the
+// buffers are per worker thread, not per consumer (a consumer's own would keep the capacity
+// of its largest burst, a keyframe, for its whole life).
+enum class scratch { media, rtx };
+rtp_out& scratch_out(scratch which) {
+  thread_local rtp_out media, rtx;
+  return which == scratch::media ? media : rtx;
+}
+
 // Clears a reused output buffer and reserves room for `packets` packets.
 rtp_out& reset_out(const consumer_state& st, rtp_out& out, size_t packets) {
   out.data.clear();
@@ -157,7 +164,7 @@ void handle_media(consumer_actor* self, const media_packets& in) {
     return;
   }
   const auto now = mono_ms();
-  auto& out = reset_out(st, st.out, in.packets.size());
+  auto& out = reset_out(st, scratch_out(scratch::media), in.packets.size());
   for (auto& p : in.packets) {
     auto& src = *p.packet;
     if (src.size() < rtp::rtp_fixed_header_size || src.size() > 0xFFFF) {
@@ -204,8 +211,8 @@ void handle_nack(consumer_actor* self, const nack_in& nack) {
   st.rtx_buffer->on_nack(nack.seqs, now, rtt_ms, st.resend);
   if (st.resend.empty())
     return;
-  auto& out = reset_out(st, st.out, st.resend.size());
-  auto& wrapped = reset_out(st, st.wrapped, st.rtx ? st.resend.size() : 0);
+  auto& out = reset_out(st, scratch_out(scratch::media), st.resend.size());
+  auto& wrapped = reset_out(st, scratch_out(scratch::rtx), st.rtx ? st.resend.size() : 0);
   for (auto& r : st.resend) {
     auto view = append_rewritten(st, out, *r.packet, r.seq, r.timestamp);
     if (!view)

@@ -50,9 +50,9 @@ void retransmission_buffer::insert(uint16_t seq, uint32_t timestamp, shared_pack
   }
   slot& s = at(ext);
   s.packet = std::move(packet);
-  s.ext_seq = ext;
+  s.ext_seq = uint32_t(ext);
   s.timestamp = timestamp;
-  s.stored_ms = now_ms;
+  s.stored_ms = uint32_t(now_ms);
   s.resent_ms = 0;
   s.resent = false;
 }
@@ -68,21 +68,22 @@ void retransmission_buffer::on_nack(std::span<const uint16_t> seqs, int64_t now_
     }
     const int64_t ext = unwrap16(highest_, seq);
     slot& s = at(ext);
-    if (ext > highest_ || s.ext_seq != ext || !s.packet) {
+    if (ext > highest_ || s.ext_seq != uint32_t(ext) || !s.packet) {
       ++counters_.missing;
       continue;
     }
-    if (now_ms - s.stored_ms > config_.max_age_ms) {
+    const auto since = [now_ms](uint32_t then) { return int64_t(uint32_t(now_ms) - then); };
+    if (since(s.stored_ms) > config_.max_age_ms) {
       s = slot{}; // release the packet early
       ++counters_.missing;
       continue;
     }
-    if (s.resent && now_ms - s.resent_ms < spacing) {
+    if (s.resent && since(s.resent_ms) < spacing) {
       ++counters_.rate_limited;
       continue;
     }
     s.resent = true;
-    s.resent_ms = now_ms;
+    s.resent_ms = uint32_t(now_ms);
     out.push_back(stored_packet{s.packet, uint16_t(ext), s.timestamp});
     ++counters_.resent;
   }

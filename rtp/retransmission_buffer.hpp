@@ -59,12 +59,15 @@ public:
   void clear() noexcept;
 
 private:
+  // 40 bytes (a video consumer has 512): the extended number and the times are kept
+  // modulo 2^32, enough to tell a slot's lap (the ring is far shorter than 2^32 packets)
+  // and to compare times less than 49 days apart.
   struct slot {
     shared_packet packet;
-    int64_t ext_seq = -1;
+    uint32_t ext_seq = 0; // low 32 bits of the extended sequence number
     uint32_t timestamp = 0;
-    int64_t stored_ms = 0;
-    int64_t resent_ms = 0;
+    uint32_t stored_ms = 0;
+    uint32_t resent_ms = 0;
     bool resent = false;
   };
   slot& at(int64_t ext_seq) noexcept { return slots_[size_t(ext_seq) % slots_.size()]; }

@@ -412,19 +412,25 @@ bool participant::consume(worker_context& w, const std::string& producer_id,
   return true;
 }
 
-bool participant::subscribe(worker_context& w, uint64_t deadline_ms) {
+bool participant::open_receive(worker_context& w, uint64_t deadline_ms) {
   if (failed() || !ws_ || !w.router)
     return false;
-  auto& d = *w.driver;
   client::connect_options copts;
   copts.direction = "recv";
   copts.transport.receive_timestamps = true;
-  auto c = client::open_webrtc_transport(d, *ws_, w.dtls, copts, deadline_ms);
+  auto c = client::open_webrtc_transport(*w.driver, *ws_, w.dtls, copts, deadline_ms);
   if (!c.ok())
     return fail(c.stage + " (recv)", c.error);
   recv_ = std::move(c.transport);
   recv_->set_media_handler(
     [this, &w](std::span<const uint8_t> p, bool rtcp) { on_recv_media(w, p, rtcp); });
+  return true;
+}
+
+bool participant::consume_all(worker_context& w, uint64_t deadline_ms) {
+  if (failed() || !ws_ || !recv_)
+    return false;
+  auto& d = *w.driver;
 
   // Producers announced by new-producer events, then (seed 001) consume without producerId:
   // the oldest producer of the room this peer does not consume yet, until none is left.

@@ -93,8 +93,10 @@ public:
   bool connect(worker_context& w, uint64_t deadline_ms);
   // Send transport, then produce audio and video.
   bool publish(worker_context& w, uint64_t deadline_ms);
-  // Receive transport, consume every other producer of the room, resume each.
-  bool subscribe(worker_context& w, uint64_t deadline_ms);
+  // Receive transport (ICE, DTLS connected).
+  bool open_receive(worker_context& w, uint64_t deadline_ms);
+  // Consume every other producer of the room, resume each (after open_receive).
+  bool consume_all(worker_context& w, uint64_t deadline_ms);
 
   // ---- media phase --------------------------------------------------------------------------
   // Media sources start at start_us (publishers).

@@ -43,6 +43,12 @@ figures compute_figures(const bench_result& r) {
       if (r.consumers > 0)
         f.server_kib_per_consumer = double(*f.server_rss_delta_kib) / double(r.consumers);
     }
+    if (r.server_transports && r.consumers > 0) {
+      const uint64_t before = r.server_transports->rss_kib;
+      const uint64_t after = r.server_end->rss_kib;
+      f.server_kib_per_consumer_alone =
+        double(after > before ? after - before : 0) / double(r.consumers);
+    }
   }
   if (r.options.floor_us) {
     f.floor_us = *r.options.floor_us;
@@ -141,6 +147,11 @@ void print_table(const bench_result& r, const figures& f, std::FILE* out) {
                     *f.server_kib_per_consumer, double(*f.server_rss_delta_kib) / 1024,
                     (unsigned long long)r.consumers);
       row("server memory per consumer", b);
+    }
+    if (f.server_kib_per_consumer_alone) {
+      std::snprintf(b, sizeof b, "%.1f KiB (RSS growth since every transport was open)",
+                    *f.server_kib_per_consumer_alone);
+      row("  consumers alone", b);
     }
   } else {
     row("server", r.options.server_pid ? "no /proc readings" : "no --server-pid");
@@ -332,10 +343,12 @@ std::string to_json(const bench_result& r, const figures& f) {
   opt("rssKiB", f.server_rss_kib);
   opt("rssDeltaKiB", f.server_rss_delta_kib);
   opt("memoryPerConsumerKiB", f.server_kib_per_consumer);
+  opt("memoryPerConsumerAloneKiB", f.server_kib_per_consumer_alone);
   opt("cpuPerPacketRatioToFloor", f.cpu_per_packet_ratio_to_floor);
   key("alive");
   w.Bool(r.server_alive_after);
   sample("beforeSetup", r.server_before);
+  sample("afterTransports", r.server_transports);
   sample("afterSetup", r.server_setup);
   sample("windowStart", r.server_start);
   sample("windowEnd", r.server_end);

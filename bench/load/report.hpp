@@ -29,6 +29,9 @@ struct figures {
   std::optional<double> server_cpu_s, server_cpu_percent, server_us_per_packet;
   std::optional<uint64_t> server_rss_kib, server_rss_delta_kib;
   std::optional<double> server_kib_per_consumer;
+  // (RSS at the end of the window - RSS once every transport was open, before any consume)
+  // / consumers: the consumers and what media made grow, without participants and transports.
+  std::optional<double> server_kib_per_consumer_alone;
   // the floor (--floor or --floor-us): us per forwarded packet, for the delivered mix
   std::optional<double> floor_us, floor_video_us, floor_audio_us;
   std::optional<uint32_t> floor_fanout;

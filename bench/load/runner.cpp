@@ -25,6 +25,8 @@ struct shared_state {
   uint32_t workers = 0;
   uint64_t setup_deadline_ms = 0; // steady ms
   std::atomic<uint32_t> arrived_publish{0};
+  std::atomic<uint32_t> arrived_transports{0}; // subscribers' receive transports open
+  std::atomic<bool> consume{false};             // the main thread has sampled the server
   std::atomic<uint32_t> arrived_subscribe{0};
   std::atomic<bool> go{false};
   std::atomic<bool> abort{false};
@@ -82,11 +84,23 @@ public:
     shared_.arrived_publish.fetch_add(1);
     wait_serviced([&] { return shared_.arrived_publish.load() >= shared_.workers; });
 
-    // Phase 2: subscribers connect, consume every producer of their room and resume.
+    // Phase 2: subscribers connect and open their receive transports; then (once the main
+    // thread has read the server's memory: what consumers cost is told apart from what
+    // participants and transports cost) they consume every producer of their room and
+    // resume.
     for (auto& p : participants_)
       if (p->subscribes() && !p->failed() && !shared_.abort) {
         const bool ok = p->connect(ctx_, shared_.setup_deadline_ms) &&
-                        p->subscribe(ctx_, shared_.setup_deadline_ms);
+                        p->open_receive(ctx_, shared_.setup_deadline_ms);
+        if (!ok)
+          log_line(o_.verbose, p->peer_id() + " failed: " + p->error());
+        drain_others(*p);
+      }
+    shared_.arrived_transports.fetch_add(1);
+    wait_serviced([&] { return shared_.consume.load(); });
+    for (auto& p : participants_)
+      if (p->subscribes() && !p->failed() && !shared_.abort) {
+        const bool ok = p->consume_all(ctx_, shared_.setup_deadline_ms);
         log_line(o_.verbose, p->peer_id() + (ok ? " consuming " + std::to_string(p->consumers())
                                                 : " failed: " + p->error()));
         drain_others(*p);
@@ -282,16 +296,23 @@ bench_result run_bench(const bench_options& o) {
   for (auto& w : workers)
     threads.emplace_back([&w] { w->run(); });
 
-  // Setup: every worker has its subscribers consuming (bounded by the setup deadline; the
-  // workers' own requests are bounded by it too, so this wait ends).
-  while (shared.arrived_subscribe.load() < o.threads && !shared.abort) {
-    if (client::steady_now_ms() > shared.setup_deadline_ms + 5000) {
-      r.setup_timed_out = true;
-      shared.abort = true;
-      break;
+  // Setup: every worker has its subscribers' transports open, then consuming (bounded by
+  // the setup deadline; the workers' own requests are bounded by it too, so these waits end).
+  auto wait_workers = [&](const std::atomic<uint32_t>& arrived) {
+    while (arrived.load() < o.threads && !shared.abort) {
+      if (client::steady_now_ms() > shared.setup_deadline_ms + 5000) {
+        r.setup_timed_out = true;
+        shared.abort = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  };
+  wait_workers(shared.arrived_transports);
+  if (o.server_pid && !shared.abort)
+    r.server_transports = sample_process(*o.server_pid);
+  shared.consume = true;
+  wait_workers(shared.arrived_subscribe);
   r.setup_s = double(mono_us() - setup_start) / 1e6;
   if (shared.failed.load() >= r.participants)
     shared.abort = true; // nobody to measure

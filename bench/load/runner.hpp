@@ -40,6 +40,7 @@ struct bench_result {
 
   // server (--server-pid) and generator readings
   std::optional<proc_sample> server_before; // before anything connected
+  std::optional<proc_sample> server_transports; // every transport open, no consumer yet
   std::optional<proc_sample> server_setup;  // after setup
   std::optional<proc_sample> server_start;  // window open
   std::optional<proc_sample> server_end;    // window closed

@@ -113,3 +113,33 @@ TEST_CASE("retransmission_buffer: empty buffer and long run across many wraps") 
   CHECK(resend_seqs(rb, {last, uint16_t(last - 511), uint16_t(last - 512)}, 3000) ==
         std::vector<uint16_t>{last, uint16_t(last - 511)});
 }
+
+TEST_CASE("retransmission_buffer: the age and resend spacing hold across the 2^32 ms wrap") {
+  // Times are kept modulo 2^32 ms in the slots: a clock crossing that boundary (about 49.7
+  // days of uptime) must neither make a fresh packet look old nor an old one fresh.
+  constexpr int64_t wrap = int64_t(1) << 32;
+  struct row {
+    const char* name;
+    int64_t stored;
+    int64_t nacked_at;
+    bool resent;
+  };
+  const row rows[] = {
+    {"fresh, stored before the wrap, NACKed after", wrap - 10, wrap + 5, true},
+    {"fresh, both after the wrap", wrap + 3, wrap + 900, true},
+    {"too old, stored before the wrap", wrap - 600, wrap + 500, false},
+    {"too old, stored long before the wrap", wrap - 40000, wrap + 100, false},
+  };
+  for (const auto& r : rows) {
+    INFO(r.name);
+    retransmission_buffer rb({8, 1000, 10});
+    rb.insert(7, 70, packet_for(7), r.stored);
+    CHECK(resend_seqs(rb, {7}, r.nacked_at).size() == (r.resent ? 1u : 0u));
+  }
+  // Resend spacing: RTT 100 ms -> 50 ms between resends of one number, across the wrap.
+  retransmission_buffer rb({8, 1000, 10});
+  rb.insert(9, 90, packet_for(9), wrap - 20);
+  CHECK(resend_seqs(rb, {9}, wrap - 10).size() == 1);
+  CHECK(resend_seqs(rb, {9}, wrap + 20).empty()); // 30 ms later
+  CHECK(resend_seqs(rb, {9}, wrap + 41).size() == 1); // 51 ms later
+}
