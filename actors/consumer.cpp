@@ -289,7 +289,8 @@ void send_sender_report(consumer_actor* self) {
   if (!n2)
     return;
   bytes.resize(*n1 + *n2);
-  st.sender->send_rtcp(bytes);
+  // Protected and sent by the transport (once a second; consumers keep no RTCP context).
+  self->send(st.transport, rtcp_out{std::move(bytes)});
 }
 
 std::string stats_json(consumer_actor* self) {
@@ -370,7 +371,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   st.kind = args.kind;
   st.producer = std::move(producer);
   st.transport = std::move(transport);
-  st.sender.emplace(std::move(send));
+  st.sender.emplace(std::move(send), rtp_sender::use::rtp);
   st.peer = std::move(peer);
   st.ctx = std::move(ctx);
   st.ctx->counters->consumers.fetch_add(1);

@@ -1,8 +1,11 @@
 // Sending SRTP on one transport's socket, owned by one actor: the transport (for its own
-// RTCP) and each consumer on it (for its RTP and SRTCP) each have their own rtp_sender,
-// with their own libsrtp context made from the transport's outbound keys. libsrtp derives
-// the keystream per SSRC and every owner sends its own SSRCs, so the contexts are
-// independent: the per-packet path has no lock and no actor hop back to the transport.
+// RTCP and its consumers' sender reports) and each consumer on it (for its RTP) each have
+// their own rtp_sender, with their own SRTP context made from the transport's outbound
+// keys. The keystream is derived per SSRC and every owner sends its own SSRCs, so the
+// contexts are independent: the per-packet path has no lock and no actor hop back to the
+// transport. A consumer's RTP context is rtp::srtp_gcm_sender (OpenSSL) with the AEAD GCM
+// profiles, which browsers negotiate, and libsrtp otherwise; only the transport's sender
+// protects RTCP (libsrtp), so a consumer carries no libsrtp session at all with GCM.
 //
 // The transport tells its consumers the keys and the selected tuple (sending_state) when
 // DTLS connects, when ICE selects another tuple, and when a consumer registers late.
@@ -11,6 +14,7 @@
 #pragma once
 
 #include "net/ice_server.hpp"
+#include "rtp/srtp_gcm.hpp"
 #include "rtp/srtp_session.hpp"
 
 #include <atomic>
@@ -44,25 +48,28 @@ struct send_shared {
 // Not thread-safe: one owner (an actor) uses it.
 class rtp_sender {
 public:
-  explicit rtp_sender(std::shared_ptr<send_shared> shared) : shared_(std::move(shared)) {}
+  enum class use { rtp, rtcp };
+  rtp_sender(std::shared_ptr<send_shared> shared, use u) : shared_(std::move(shared)), use_(u) {}
 
   // Applies the transport's sending state; true when this made the sender ready for the
   // first time (its SRTP context was created now).
   bool apply(const sending_state& s);
-  bool ready() const noexcept { return srtp_.has_value() && tuple_.has_value(); }
+  bool ready() const noexcept { return (rtp_ || srtp_) && tuple_.has_value(); }
 
   // Writes the transport-wide sequence number and abs-send-time into each packet of `out`
   // (when the ids are set), protects in place, sends them in one batch. Returns how many
   // were sent.
   size_t send_rtp(rtp_out& out);
-  // One RTCP (compound) packet.
+  // One RTCP (compound) packet (use::rtcp only).
   bool send_rtcp(std::span<const uint8_t> bytes);
 
   const send_shared& shared() const noexcept { return *shared_; }
 
 private:
   std::shared_ptr<send_shared> shared_;
-  std::optional<rtp::srtp_session> srtp_;
+  use use_;
+  std::optional<rtp::rtp_protector> rtp_; // use::rtp
+  std::optional<rtp::srtp_session> srtp_; // use::rtcp (RTP too, should it send any)
   std::optional<net::ice_tuple> tuple_;
   std::vector<std::span<const uint8_t>> spans_; // reused
   std::vector<uint8_t> rtcp_buffer_;            // reused

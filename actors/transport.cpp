@@ -497,7 +497,7 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
   st.peer = std::move(peer);
   st.endpoint = std::move(endpoint);
   st.shared = std::move(shared);
-  st.sender.emplace(st.shared);
+  st.sender.emplace(st.shared, rtp_sender::use::rtcp);
   st.ice_password = password;
   net::ice_server_config ice_cfg;
   ice_cfg.local_ufrag = std::move(ufrag);

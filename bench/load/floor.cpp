@@ -1,5 +1,7 @@
 #include "bench/load/floor.hpp"
 
+#include "rtp/srtp_gcm.hpp"
+
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 
@@ -216,12 +218,16 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
   const key_material in_key = random_keys(o.profile, rng);
   auto feed_session = make_session(o.profile, rtp::srtp_direction::outbound, in_key, error);
   auto in_session = make_session(o.profile, rtp::srtp_direction::inbound, in_key, error);
-  std::vector<rtp::srtp_session> out_sessions;
+  // Per destination, the protection Chorus's consumers use (rtp::rtp_protector).
+  std::vector<rtp::rtp_protector> out_sessions;
   out_sessions.reserve(fanout);
   for (uint32_t i = 0; i < fanout && error.empty(); ++i) {
-    auto s = make_session(o.profile, rtp::srtp_direction::outbound, random_keys(o.profile, rng), error);
+    const key_material k = random_keys(o.profile, rng);
+    auto s = rtp::rtp_protector::create(o.profile, k.key, k.salt);
     if (s)
       out_sessions.push_back(std::move(*s));
+    else
+      error = s.error();
   }
   if (!error.empty() || !feed_session || !in_session)
     return c;
@@ -424,9 +430,13 @@ srtp_cost measure_srtp(const floor_options& o, const placement& where, const std
     pin_self(where.server >= 0 ? std::vector<int>{where.server} : std::vector<int>{});
     std::mt19937_64 rng(0xc0de + bytes);
     const key_material k = random_keys(o.profile, rng);
-    auto out = make_session(o.profile, rtp::srtp_direction::outbound, k, error);
+    auto out = rtp::rtp_protector::create(o.profile, k.key, k.salt);
     auto in = make_session(o.profile, rtp::srtp_direction::inbound, k, error);
-    if (!out || !in)
+    if (!out) {
+      error = out.error();
+      return;
+    }
+    if (!in)
       return;
     constexpr std::size_t batch = 256;
     std::vector<uint8_t> bufs(batch * buffer_size);

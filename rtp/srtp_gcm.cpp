@@ -1,0 +1,189 @@
+#include "rtp/srtp_gcm.hpp"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace chorus::rtp {
+
+namespace {
+
+constexpr size_t rtp_header_min = 12;
+constexpr size_t session_salt_length = 12;
+constexpr size_t kdf_salt_length = 14; // RFC 3711 §4.3.1: x is 112 bits
+constexpr uint8_t label_rtp_encryption = 0x00;
+constexpr uint8_t label_rtp_salt = 0x02;
+constexpr uint64_t seq_median = 1u << 15;
+constexpr uint64_t seq_span = 1u << 16;
+constexpr uint64_t index_mask = (uint64_t(1) << 48) - 1;
+
+const EVP_CIPHER* gcm_cipher(size_t key_length) noexcept {
+  return key_length == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm();
+}
+
+// RFC 3711 §4.3.1 and §4.3.3 (AES-CM PRF), key derivation rate 0: the keystream of AES in
+// counter mode under the master key, starting at IV = (master salt XOR label << 48) << 16.
+bool derive(std::span<const uint8_t> master_key, std::span<const uint8_t> master_salt,
+            uint8_t label, std::span<uint8_t> out) {
+  std::array<uint8_t, 16> iv{};
+  std::copy(master_salt.begin(), master_salt.end(), iv.begin()); // 12 bytes, rest zero
+  iv[7] ^= label;
+  const EVP_CIPHER* ctr = master_key.size() == 32 ? EVP_aes_256_ctr() : EVP_aes_128_ctr();
+  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> c(EVP_CIPHER_CTX_new(),
+                                                                     &EVP_CIPHER_CTX_free);
+  std::vector<uint8_t> zeros(out.size(), 0);
+  int len = 0;
+  return c && EVP_EncryptInit_ex(c.get(), ctr, nullptr, master_key.data(), iv.data()) == 1 &&
+         EVP_EncryptUpdate(c.get(), out.data(), &len, zeros.data(), int(zeros.size())) == 1 &&
+         size_t(len) == out.size();
+}
+
+// RTP header length (fixed part, CSRCs, extension), or 0 when it does not fit.
+size_t header_length(std::span<const uint8_t> p) noexcept {
+  if (p.size() < rtp_header_min || (p[0] >> 6) != 2)
+    return 0;
+  size_t n = rtp_header_min + 4 * size_t(p[0] & 0x0F);
+  if (p[0] & 0x10) {
+    if (p.size() < n + 4)
+      return 0;
+    n += 4 + 4 * ((size_t(p[n + 2]) << 8) | p[n + 3]);
+  }
+  return n <= p.size() ? n : 0;
+}
+
+// RFC 3711 §3.3.1 / libsrtp's srtp_rdbx_estimate_index: the packet's 48-bit index from its
+// sequence number and the highest index so far (ROC 0 while that is at most 2^15).
+uint64_t estimate_index(uint64_t highest, uint16_t seq) noexcept {
+  if (highest <= seq_median)
+    return seq;
+  const uint64_t roc = highest >> 16;
+  const uint16_t high_seq = uint16_t(highest);
+  uint64_t guess_roc = roc;
+  if (high_seq < seq_median) {
+    if (uint64_t(seq) > high_seq + seq_median)
+      guess_roc = roc - 1;
+  } else if (uint64_t(high_seq) - seq_median > seq) {
+    guess_roc = roc + 1;
+  }
+  return ((guess_roc << 16) | seq) & index_mask;
+}
+
+} // namespace
+
+void srtp_gcm_sender::ctx_free::operator()(evp_cipher_ctx_st* c) const noexcept {
+  EVP_CIPHER_CTX_free(c);
+}
+
+srtp_gcm_sender::srtp_gcm_sender(srtp_gcm_sender&&) noexcept = default;
+srtp_gcm_sender& srtp_gcm_sender::operator=(srtp_gcm_sender&&) noexcept = default;
+srtp_gcm_sender::~srtp_gcm_sender() = default;
+
+bool srtp_gcm_sender::supports(srtp_profile profile) noexcept {
+  return profile == srtp_profile::aead_aes_128_gcm || profile == srtp_profile::aead_aes_256_gcm;
+}
+
+result<srtp_gcm_sender> srtp_gcm_sender::create(srtp_profile profile,
+                                                std::span<const uint8_t> key,
+                                                std::span<const uint8_t> salt) {
+  if (!supports(profile))
+    return failure{"srtp_gcm_sender: not an AEAD GCM profile"};
+  const auto info = profile_info(profile);
+  if (key.size() != info.key_length || salt.size() != session_salt_length)
+    return failure{"srtp_gcm_sender: key or salt of the wrong length"};
+  static_assert(session_salt_length <= kdf_salt_length);
+  std::array<uint8_t, 32> session_key{};
+  srtp_gcm_sender s;
+  auto skey = std::span(session_key).first(key.size());
+  if (!derive(key, salt, label_rtp_encryption, skey) ||
+      !derive(key, salt, label_rtp_salt, s.session_salt_))
+    return failure{"srtp_gcm_sender: key derivation failed"};
+  s.ctx_.reset(EVP_CIPHER_CTX_new());
+  const bool ok = s.ctx_ &&
+                  EVP_EncryptInit_ex(s.ctx_.get(), gcm_cipher(key.size()), nullptr, nullptr,
+                                     nullptr) == 1 &&
+                  EVP_CIPHER_CTX_ctrl(s.ctx_.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
+                  EVP_EncryptInit_ex(s.ctx_.get(), nullptr, nullptr, skey.data(), nullptr) == 1;
+  std::fill(session_key.begin(), session_key.end(), 0);
+  if (!ok)
+    return failure{"srtp_gcm_sender: cipher setup failed"};
+  return s;
+}
+
+srtp_gcm_sender::stream& srtp_gcm_sender::stream_for(uint32_t ssrc) {
+  for (auto& s : streams_)
+    if (s.ssrc == ssrc)
+      return s;
+  streams_.push_back(stream{ssrc, 0});
+  return streams_.back();
+}
+
+void srtp_gcm_sender::remove_stream(uint32_t ssrc) noexcept {
+  std::erase_if(streams_, [ssrc](const stream& s) { return s.ssrc == ssrc; });
+}
+
+srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t length) {
+  if (!ctx_ || length > buffer.size() || buffer.size() - length < tag_size)
+    return {srtp_error::bad_param, 0};
+  const auto packet = buffer.first(length);
+  const size_t header = header_length(packet);
+  if (header == 0)
+    return {srtp_error::bad_param, 0};
+  const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
+                        (uint32_t(packet[10]) << 8) | packet[11];
+  const uint16_t seq = uint16_t((packet[2] << 8) | packet[3]);
+  auto& st = stream_for(ssrc);
+  const uint64_t index = estimate_index(st.highest, seq);
+  if (index > st.highest)
+    st.highest = index;
+  const uint32_t roc = uint32_t(index >> 16);
+
+  // RFC 7714 §8.1: IV = (00 00 || SSRC || ROC || SEQ) XOR session salt.
+  std::array<uint8_t, 12> iv = {0,
+                                0,
+                                uint8_t(ssrc >> 24),
+                                uint8_t(ssrc >> 16),
+                                uint8_t(ssrc >> 8),
+                                uint8_t(ssrc),
+                                uint8_t(roc >> 24),
+                                uint8_t(roc >> 16),
+                                uint8_t(roc >> 8),
+                                uint8_t(roc),
+                                uint8_t(seq >> 8),
+                                uint8_t(seq)};
+  for (size_t i = 0; i < iv.size(); ++i)
+    iv[i] ^= session_salt_[i];
+
+  // The header (with CSRCs and extensions) is the associated data; the payload is encrypted
+  // in place and the tag follows it.
+  auto* c = ctx_.get();
+  int len = 0;
+  const int payload = int(length - header);
+  if (EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) != 1 ||
+      EVP_EncryptUpdate(c, nullptr, &len, packet.data(), int(header)) != 1 ||
+      (payload > 0 &&
+       EVP_EncryptUpdate(c, packet.data() + header, &len, packet.data() + header, payload) != 1) ||
+      EVP_EncryptFinal_ex(c, packet.data() + length, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, int(tag_size), buffer.data() + length) != 1)
+    return {srtp_error::other, 0};
+  return {srtp_error::none, length + tag_size};
+}
+
+result<rtp_protector> rtp_protector::create(srtp_profile profile, std::span<const uint8_t> key,
+                                            std::span<const uint8_t> salt) {
+  rtp_protector p;
+  if (srtp_gcm_sender::supports(profile)) {
+    auto g = srtp_gcm_sender::create(profile, key, salt);
+    if (!g)
+      return failure{g.error()};
+    p.gcm_.emplace(std::move(*g));
+  } else {
+    auto s = srtp_session::create(profile, srtp_direction::outbound, key, salt);
+    if (!s)
+      return failure{s.error()};
+    p.srtp_.emplace(std::move(*s));
+  }
+  return p;
+}
+
+} // namespace chorus::rtp
