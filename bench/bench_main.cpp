@@ -10,7 +10,8 @@
 //   ... --floor --server-cpu C    (the floor measured first; reports the ratio to it)
 //   ... --scenario class --ramp-step K --ramp-max M [--plot PREFIX]   (the ramp)
 //   ... --target janus --url ws://10.77.0.2:8188 --scenario class ...  (Janus VideoRoom,
-//       bench/janus/janus_bench.hpp; bench/janus/compare.sh runs both side by side)
+//       bench/janus/janus_bench.hpp, also with the ramp; bench/janus/compare.sh runs both
+//       side by side)
 //
 // Exit status: 0 when every participant was set up and media was delivered (and the server,
 // with --server-pid, is still running), 1 otherwise, 2 for bad usage.
@@ -59,8 +60,15 @@ int floor_main(int argc, char** argv) {
   return r.ok() ? 0 : 1;
 }
 
+// The runner of one scenario run against the server --target names.
+step_runner runner_for(const bench_options& o) {
+  if (o.target == "janus")
+    return run_janus_bench;
+  return run_bench;
+}
+
 int ramp_main(const bench_options& o) {
-  const ramp_result r = run_ramp(o, stdout);
+  const ramp_result r = run_ramp(o, runner_for(o), stdout);
   print_ramp_summary(r, stdout);
   bool written = true;
   if (!o.json_file.empty())
@@ -107,8 +115,7 @@ int main(int argc, char** argv) {
   if (options->floor)
     floor = run_scenario_floor(options->profile, scenario_fanout(*options), 1200, 100,
                                options->floor_duration_s, options->server_cpu);
-  bench_result result =
-    options->target == "janus" ? run_janus_bench(*options) : run_bench(*options);
+  bench_result result = runner_for(*options)(*options);
   result.floor = std::move(floor);
   const figures f = compute_figures(result);
   print_table(result, f, stdout);

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Chorus and Janus side by side on the `class` scenario (issue 6, docs/performance.md):
 #
-#   sudo bench/janus/compare.sh [SUBSCRIBERS] [DURATION_S]       (defaults 20, 10)
+#   sudo bench/janus/compare.sh [SUBSCRIBERS] [DURATION_S]           (defaults 20, 10)
+#   sudo bench/janus/compare.sh --ramp STEP MAX [DURATION_S]         (the ramp; default 10)
 #
 # 1. starts Janus (bench/janus/run-janus.sh, pinned with CHORUS_JANUS_CPU=$SERVER_CPU) in its
 #    namespace, runs chorus-bench --target janus against it, stops it;
 # 2. starts $CHORUS_BIN pinned to $SERVER_CPU, runs chorus-bench against it, stops it;
 # 3. prints both reports and the ratios Chorus / Janus.
+# With --ramp, both runs are ramps (--ramp-step STEP --ramp-max MAX, a window of DURATION_S
+# per step) and step 3 prints both capacities and, per step both ran, the server CPU per
+# delivered packet of each and the ratio Chorus / Janus.
 # The generator runs on $CLIENT_CPU. Every process is stopped by its PID; every wait is
 # bounded (chorus-bench runs under `timeout`). Root required (Janus's network namespace).
 #
@@ -20,8 +24,20 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 cd "$repo"
 
-N="${1:-20}"
-D="${2:-10}"
+MODE=single
+if [ "${1:-}" = --ramp ]; then
+  MODE=ramp
+  STEP="${2:-}"
+  MAX="${3:-}"
+  D="${4:-10}"
+  [[ "$STEP" =~ ^[1-9][0-9]*$ && "$MAX" =~ ^[1-9][0-9]*$ ]] ||
+    { echo "usage: compare.sh --ramp STEP MAX [DURATION_S]" >&2; exit 2; }
+  [ "$MAX" -ge "$STEP" ] || { echo "compare: MAX must be at least STEP" >&2; exit 2; }
+  N="$MAX"
+else
+  N="${1:-20}"
+  D="${2:-10}"
+fi
 CHORUS_BIN="${CHORUS_BIN:-build/chorus}"
 CHORUS_BENCH="${CHORUS_BENCH:-$(dirname "$CHORUS_BIN")/chorus-bench}"
 SERVER_CPU="${SERVER_CPU:-0}"
@@ -30,8 +46,14 @@ CHORUS_PORT="${CHORUS_PORT:-18080}"
 COMPARE_FLOOR="${COMPARE_FLOOR:-1}"
 OUT="${OUT:-$(mktemp -d /tmp/chorus-compare.XXXXXX)}"
 mkdir -p "$OUT"
-# setup + warm-up + window + floor + teardown, with room to spare
-BENCH_TIMEOUT=$((D + 120 + N / 5))
+# setup + warm-up + window + floor + teardown, with room to spare (per step for the ramp,
+# plus the pause between steps and the setup of every step's subscribers)
+if [ "$MODE" = ramp ]; then
+  STEPS=$((MAX / STEP))
+  BENCH_TIMEOUT=$((STEPS * (D + 60) + STEPS * MAX / 5 + 60))
+else
+  BENCH_TIMEOUT=$((D + 120 + N / 5))
+fi
 
 die() { echo "compare: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (Janus runs in a network namespace)"
@@ -40,6 +62,14 @@ die() { echo "compare: $*" >&2; exit 1; }
 
 floor_args=()
 [ "$COMPARE_FLOOR" = 1 ] && floor_args=(--floor --server-cpu "$SERVER_CPU")
+# What each run measures, and the name of its JSON file in $OUT (janus$SUFFIX.json, ...).
+if [ "$MODE" = ramp ]; then
+  run_args=(--scenario class --ramp-step "$STEP" --ramp-max "$MAX" --duration-s "$D")
+  SUFFIX=-ramp
+else
+  run_args=(--scenario class --subscribers "$N" --duration-s "$D")
+  SUFFIX=""
+fi
 
 CHORUS_PID=""
 cleanup() {
@@ -54,7 +84,11 @@ trap cleanup EXIT
 
 echo "== $(date -u '+%Y-%m-%d %H:%M:%S UTC'), $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 echo "== load average before: $(cut -d' ' -f1-3 /proc/loadavg); server on CPU $SERVER_CPU, generator on CPU $CLIENT_CPU"
-echo "== class: 1 publisher (audio + 1 Mbit/s video), $N subscribers, ${D} s window; JSON in $OUT"
+if [ "$MODE" = ramp ]; then
+  echo "== class ramp: 1 publisher (audio + 1 Mbit/s video), +$STEP subscribers per step up to $MAX, ${D} s window per step; JSON and plots in $OUT"
+else
+  echo "== class: 1 publisher (audio + 1 Mbit/s video), $N subscribers, ${D} s window; JSON in $OUT"
+fi
 
 # ---- Janus -------------------------------------------------------------------------------
 "$here/run-janus.sh" stop >/dev/null 2>&1 || true # a fresh Janus (memory per consumer)
@@ -64,8 +98,8 @@ JANUS_URL="$(echo "$line" | awk '{print $3}')"
 echo "== janus pid $JANUS_PID at $JANUS_URL (affinity $(taskset -pc "$JANUS_PID" | awk '{print $NF}'))"
 set +e
 timeout -k 5 "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" "$CHORUS_BENCH" --target janus \
-  --url "$JANUS_URL" --scenario class --subscribers "$N" --duration-s "$D" \
-  --server-pid "$JANUS_PID" "${floor_args[@]}" --json "$OUT/janus.json"
+  --url "$JANUS_URL" "${run_args[@]}" \
+  --server-pid "$JANUS_PID" "${floor_args[@]}" --json "$OUT/janus$SUFFIX.json"
 janus_rc=$?
 set -e
 "$here/run-janus.sh" stop
@@ -86,8 +120,8 @@ done
 echo "== chorus pid $CHORUS_PID at ws://127.0.0.1:$CHORUS_PORT ($CHORUS_BIN, affinity $(taskset -pc "$CHORUS_PID" | awk '{print $NF}'))"
 set +e
 timeout -k 5 "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" "$CHORUS_BENCH" \
-  --url "ws://127.0.0.1:$CHORUS_PORT" --scenario class --subscribers "$N" --duration-s "$D" \
-  --server-pid "$CHORUS_PID" "${floor_args[@]}" --json "$OUT/chorus.json"
+  --url "ws://127.0.0.1:$CHORUS_PORT" "${run_args[@]}" \
+  --server-pid "$CHORUS_PID" "${floor_args[@]}" --json "$OUT/chorus$SUFFIX.json"
 chorus_rc=$?
 set -e
 kill -TERM "$CHORUS_PID" 2>/dev/null || true
@@ -99,7 +133,42 @@ echo "== chorus run exit status $chorus_rc"
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- ratios ------------------------------------------------------------------------------
-[ -s "$OUT/janus.json" ] && [ -s "$OUT/chorus.json" ] || die "a run wrote no JSON"
+[ -s "$OUT/janus$SUFFIX.json" ] && [ -s "$OUT/chorus$SUFFIX.json" ] || die "a run wrote no JSON"
+if [ "$MODE" = ramp ]; then
+  node -e '
+const fs = require("fs");
+const j = JSON.parse(fs.readFileSync(process.argv[1])), c = JSON.parse(fs.readFileSync(process.argv[2]));
+const fmt = (v, d) => (v === undefined || v === null || Number.isNaN(v)) ? "-" : Number(v).toFixed(d);
+const pad = (s, n) => String(s).padStart(n);
+const cap = (r) => r.capacitySubscribers === null ? "none" : r.capacitySubscribers + " subscribers";
+console.log("\ncapacity (last good step): Janus " + cap(j) + " (stopped: " + j.stopReason + ")");
+console.log("                           Chorus " + cap(c) + " (stopped: " + c.stopReason + ")");
+console.log("\nserver CPU us per delivered packet (p99 ms, loss %) per step:");
+console.log(pad("subscribers", 11) + pad("Janus us", 11) + pad("Chorus us", 11) + pad("Chorus/Janus", 14) +
+            pad("Janus p99", 11) + pad("Chorus p99", 12) + pad("Janus loss", 12) + pad("Chorus loss", 13) +
+            pad("step J/C", 11));
+const byN = new Map(c.steps.map((s) => [s.subscribers, s]));
+const verdict = (s) => s ? (s.good ? "good" : "stop") : "-";
+for (const js of j.steps) {
+  const cs = byN.get(js.subscribers);
+  const a = js.serverCpuUsPerPacket, b = cs ? cs.serverCpuUsPerPacket : undefined;
+  const ratio = (typeof a === "number" && typeof b === "number" && a !== 0) ? (b / a).toFixed(3) : "-";
+  console.log(pad(js.subscribers, 11) + pad(fmt(a, 2), 11) + pad(fmt(b, 2), 11) + pad(ratio, 14) +
+              pad(fmt(js.latencyP99Ms, 3), 11) + pad(fmt(cs && cs.latencyP99Ms, 3), 12) +
+              pad(fmt(js.lossPercent, 3), 12) + pad(fmt(cs && cs.lossPercent, 3), 13) +
+              pad(verdict(js) + "/" + verdict(cs), 11));
+}
+for (const cs of c.steps)
+  if (!j.steps.some((s) => s.subscribers === cs.subscribers))
+    console.log(pad(cs.subscribers, 11) + pad("-", 11) + pad(fmt(cs.serverCpuUsPerPacket, 2), 11) + pad("-", 14) +
+                pad("-", 11) + pad(fmt(cs.latencyP99Ms, 3), 12) + pad("-", 12) + pad(fmt(cs.lossPercent, 3), 13) +
+                pad("-/" + verdict(cs), 11));
+console.log("\n(target: " + j.target + " / " + c.target + "; ok: janus " + j.ok + ", chorus " + c.ok +
+            "; Chorus/Janus < 1: Chorus spends less CPU per delivered packet at that step)");
+' "$OUT/janus$SUFFIX.json" "$OUT/chorus$SUFFIX.json"
+  [ "$janus_rc" = 0 ] && [ "$chorus_rc" = 0 ]
+  exit
+fi
 node -e '
 const fs = require("fs");
 const j = JSON.parse(fs.readFileSync(process.argv[1])), c = JSON.parse(fs.readFileSync(process.argv[2]));

@@ -10,15 +10,19 @@
 #include "rtp/rtcp.hpp"
 #include "rtp/rtcp_feedback.hpp"
 
+#include <dirent.h>
 #include <poll.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <limits>
 #include <memory>
 #include <optional>
+#include <string>
+#include <thread>
 
 namespace chorus::bench {
 
@@ -31,6 +35,10 @@ constexpr uint64_t rtcp_interval_us = 1'000'000; // SR / RR
 constexpr uint64_t receiver_tick_us = 20'000;    // NACK retries, keyframe requests
 constexpr uint64_t max_wait_ms = 10;
 constexpr std::size_t max_errors = 10;
+// Teardown: the "destroy" of a session waits this long plus per handle for Janus's reply;
+// then Janus's handle loops get this long plus per subscriber to end.
+constexpr uint64_t destroy_timeout_ms = 5000, destroy_ms_per_handle = 10;
+constexpr double drain_timeout_s = 10, drain_s_per_subscriber = 0.02;
 
 uint64_t wall_ms() {
   return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -48,6 +56,31 @@ void log_line(bool verbose, const std::string& s) {
   if (verbose)
     std::fprintf(stderr, "[chorus-bench janus %8.3f] %s\n",
                  double(mono_us() % 100000000000ull) / 1e6, s.c_str());
+}
+
+// Janus (event_loops = 0, the default) runs each handle's ICE agent on a thread of its own
+// named "hloop <handle id>", from attach until the handle is freed after its hangup. Their
+// count in /proc/PID/task tells whether Janus has let go of a run's PeerConnections; nullopt
+// when the process cannot be read.
+std::optional<uint32_t> janus_handle_loops(int pid) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = ::opendir(dir.c_str());
+  if (!d)
+    return std::nullopt;
+  uint32_t n = 0;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.')
+      continue;
+    std::FILE* f = std::fopen((dir + "/" + e->d_name + "/comm").c_str(), "r");
+    if (!f)
+      continue; // the thread ended meanwhile
+    char comm[32] = {};
+    if (std::fgets(comm, sizeof comm, f) && std::strncmp(comm, "hloop", 5) == 0)
+      ++n;
+    std::fclose(f);
+  }
+  ::closedir(d);
+  return n;
 }
 
 // The publisher: one PeerConnection sending audio + video, answering NACK and PLI/FIR.
@@ -400,8 +433,11 @@ bench_result run_janus_bench(const bench_options& o) {
       r.errors.push_back(std::move(e));
   };
 
-  if (o.server_pid)
+  std::optional<uint32_t> loops_before;
+  if (o.server_pid) {
     r.server_before = sample_process(*o.server_pid);
+    loops_before = janus_handle_loops(*o.server_pid);
+  }
   const uint64_t setup_start = mono_us();
   const uint64_t setup_deadline = setup_start + uint64_t(o.setup_timeout_s * 1e6);
   run_state st(o);
@@ -639,8 +675,40 @@ bench_result run_janus_bench(const bench_options& o) {
     st.pub.t->close(t);
   st.media_on = false;
   st.pump_for(20'000); // close_notify out
-  sub_session.reset(); // "destroy" (bounded): Janus hangs up every handle of the session
+  // "destroy" (bounded): Janus hangs up and detaches every handle of the session, the
+  // VideoRoom drops its subscribers and the publisher, before it answers.
+  const uint64_t sub_destroy_ms = destroy_timeout_ms + destroy_ms_per_handle * st.subs.size();
+  if (sub_session)
+    if (auto d = sub_session->destroy(sub_destroy_ms); !d)
+      error("teardown: subscriber session: " + d.error());
+  if (auto d = pub_session->destroy(destroy_timeout_ms); !d)
+    error("teardown: publisher session: " + d.error());
+  sub_session.reset();
   pub_session.reset();
+  // Janus frees the handles (ICE agent, loop thread) after the hangup, asynchronously: wait,
+  // bounded, until its handle loops are back to their count before this run, so that the
+  // next run (the next ramp step) starts on a Janus without this run's PeerConnections.
+  if (o.server_pid && loops_before) {
+    const uint64_t drain_start = mono_us();
+    const uint64_t drain_deadline =
+      drain_start + uint64_t((drain_timeout_s + drain_s_per_subscriber * o.subscribers) * 1e6);
+    std::optional<uint32_t> loops = janus_handle_loops(*o.server_pid);
+    while (loops && *loops > *loops_before && mono_us() < drain_deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      loops = janus_handle_loops(*o.server_pid);
+    }
+    if (loops && *loops > *loops_before) {
+      char why[160];
+      std::snprintf(why, sizeof why,
+                    "teardown: Janus still runs %u handle loops of this run after %.1f s",
+                    *loops - *loops_before, double(mono_us() - drain_start) / 1e6);
+      std::fprintf(stderr, "chorus-bench janus: %s\n", why);
+      error(why);
+    } else if (loops) {
+      log_line(o.verbose, "janus handles freed in " +
+                            std::to_string((mono_us() - drain_start) / 1000) + " ms");
+    }
+  }
   if (o.server_pid)
     r.server_alive_after = sample_process(*o.server_pid).has_value();
   return r;

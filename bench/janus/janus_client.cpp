@@ -432,8 +432,18 @@ result<std::unique_ptr<janus_session>> janus_session::create(std::string_view ur
 }
 
 janus_session::~janus_session() {
-  if (conn_ && !conn_->closed())
+  if (conn_ && !destroyed_ && !conn_->closed())
     (void)conn_->request(envelope("destroy", 0) + "}", 1000);
+}
+
+result<bool> janus_session::destroy(uint64_t timeout_ms) {
+  destroyed_ = true; // tried once: the destructor does not send it again
+  auto r = conn_->request(envelope("destroy", 0) + "}", timeout_ms);
+  if (!r)
+    return failure{"destroy: " + r.error()};
+  if (r->janus != "success")
+    return failure{"destroy: unexpected reply " + r->text.substr(0, 200)};
+  return true;
 }
 
 std::string janus_session::envelope(std::string_view janus, uint64_t handle) const {

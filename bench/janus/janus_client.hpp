@@ -90,7 +90,11 @@ class janus_session {
 public:
   static result<std::unique_ptr<janus_session>> create(std::string_view url,
                                                        uint64_t timeout_ms = 5000);
-  ~janus_session(); // destroys the session on Janus (bounded), then closes
+  ~janus_session(); // destroys the session on Janus (bounded) unless destroy() did, then closes
+
+  // "destroy": Janus removes the session and hangs up and detaches every handle of it (the
+  // VideoRoom drops their publishers and subscribers) before it answers.
+  result<bool> destroy(uint64_t timeout_ms);
 
   uint64_t id() const noexcept { return session_id_; }
   janus_connection& connection() noexcept { return *conn_; }
@@ -131,6 +135,7 @@ private:
 
   std::unique_ptr<janus_connection> conn_;
   uint64_t session_id_ = 0;
+  bool destroyed_ = false;
 };
 
 } // namespace chorus::janus

@@ -45,7 +45,7 @@ bool write_file(const std::string& path, const std::string& text, std::string& e
 
 } // namespace
 
-ramp_result run_ramp(const bench_options& o, std::FILE* out) {
+ramp_result run_ramp(const bench_options& o, const step_runner& run_step, std::FILE* out) {
   ramp_result rr;
   rr.options = o;
   rr.date = utc_now();
@@ -63,10 +63,11 @@ ramp_result run_ramp(const bench_options& o, std::FILE* out) {
       floor = run_scenario_floor(o.profile, n, 1200, 100, o.floor_duration_s, o.server_cpu);
     ramp_step step;
     step.subscribers = n;
-    step.result = run_bench(so);
+    step.result = run_step(so);
     step.result.floor = std::move(floor);
     step.f = compute_figures(step.result);
-    std::fprintf(out, "--- ramp step %zu: %u subscribers\n", rr.steps.size() + 1, n);
+    std::fprintf(out, "--- ramp step %zu: %u subscribers (%s)\n", rr.steps.size() + 1, n,
+                 o.target.c_str());
     print_table(step.result, step.f, out);
     std::fprintf(out, "\n");
     char why[160];
@@ -101,16 +102,20 @@ ramp_result run_ramp(const bench_options& o, std::FILE* out) {
 }
 
 void print_ramp_summary(const ramp_result& r, std::FILE* out) {
-  std::fprintf(out, "chorus-bench ramp: class, +%u subscribers per step up to %u (%s)\n",
-               r.options.ramp_step, r.options.ramp_max, r.date.c_str());
+  std::fprintf(out, "chorus-bench ramp: class against %s, +%u subscribers per step up to %u (%s)\n",
+               r.options.target.c_str(), r.options.ramp_step, r.options.ramp_max, r.date.c_str());
   std::fprintf(out, "  %11s %12s %8s %9s %9s %10s %9s %9s %8s  %s\n", "subscribers", "delivered/s",
                "loss %", "p50 ms", "p99 ms", "server CPU", "us/pkt", "floor us", "ratio", "verdict");
+  // A figure not measured (no --server-pid, no floor) is a dash in the table.
+  auto cell = [](const std::optional<double>& v, const char* fmt) {
+    return v ? num(v, fmt) : std::string("-");
+  };
   for (auto& s : r.steps) {
     const auto& f = s.f;
     std::fprintf(out, "  %11u %12.0f %8.3f %9.3f %9.3f %9s%% %9s %9s %8s  %s\n", s.subscribers,
                  f.delivered_pps, f.loss_percent, f.latency_p50_ms, f.latency_p99_ms,
-                 num(f.server_cpu_percent, "%.1f").c_str(), num(f.server_us_per_packet, "%.2f").c_str(),
-                 num(f.floor_us, "%.2f").c_str(), num(f.cpu_per_packet_ratio_to_floor, "%.2fx").c_str(),
+                 cell(f.server_cpu_percent, "%.1f").c_str(), cell(f.server_us_per_packet, "%.2f").c_str(),
+                 cell(f.floor_us, "%.2f").c_str(), cell(f.cpu_per_packet_ratio_to_floor, "%.2fx").c_str(),
                  s.verdict.c_str());
   }
   if (r.capacity)
@@ -140,6 +145,8 @@ std::string ramp_to_json(const ramp_result& r) {
   w.String("ramp");
   w.Key("scenario");
   w.String("class");
+  w.Key("target");
+  w.String(r.options.target.c_str());
   w.Key("date");
   w.String(r.date.c_str());
   w.Key("rampStep");
@@ -211,7 +218,7 @@ std::string ramp_to_json(const ramp_result& r) {
 bool write_ramp_plot(const ramp_result& r, const std::string& prefix, std::string& svg,
                      std::string& error) {
   svg.clear();
-  std::string dat = "# chorus-bench ramp, class, " + r.date + "\n"
+  std::string dat = "# chorus-bench ramp, class against " + r.options.target + ", " + r.date + "\n"
                     "# subscribers delivered_pps server_us_per_packet p99_ms loss_percent "
                     "floor_us ratio_to_floor p50_ms server_cpu_percent good\n";
   for (auto& s : r.steps) {
@@ -228,7 +235,8 @@ bool write_ramp_plot(const ramp_result& r, const std::string& prefix, std::strin
   const auto slash = prefix.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : prefix.substr(0, slash);
   const std::string stem = slash == std::string::npos ? prefix : prefix.substr(slash + 1);
-  std::string title = "chorus-bench ramp (class, " + std::to_string(r.options.video_kbps) +
+  std::string title = "chorus-bench ramp (class against " + r.options.target + ", " +
+                      std::to_string(r.options.video_kbps) +
                       " kbps video + audio), " + r.date;
   if (r.capacity)
     title += ", capacity " + std::to_string(*r.capacity) + " subscribers";

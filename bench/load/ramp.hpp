@@ -5,6 +5,9 @@
 // teardown); with --floor the floor is measured before each step at its fan-out. The last
 // good step is the capacity. Output: the table of every step, JSON with all steps (--json),
 // and a gnuplot data file and script (and an SVG when gnuplot is installed).
+//
+// The ramp does not know the server's signaling: each step is run by the step_runner it is
+// given (bench_main passes run_bench for Chorus, run_janus_bench for --target janus).
 #pragma once
 
 #include "bench/load/options.hpp"
@@ -12,6 +15,7 @@
 #include "bench/load/runner.hpp"
 
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,7 +41,11 @@ struct ramp_result {
   bool ok() const noexcept { return !steps.empty() && capacity.has_value(); }
 };
 
-ramp_result run_ramp(const bench_options& o, std::FILE* out);
+// Runs one step: the options are the ramp's with --subscribers set to the step's count, no
+// ramp, no --json and a run id of its own.
+using step_runner = std::function<bench_result(const bench_options&)>;
+
+ramp_result run_ramp(const bench_options& o, const step_runner& run_step, std::FILE* out);
 void print_ramp_summary(const ramp_result& r, std::FILE* out);
 std::string ramp_to_json(const ramp_result& r);
 // PREFIX.dat and PREFIX.gp; PREFIX.svg when gnuplot is on PATH. Returns false with `error`
