@@ -13,14 +13,14 @@ bool rtp_sender::apply(const sending_state& s) {
   const bool was_ready = ready();
   if (s.has_tuple)
     tuple_ = s.tuple;
-  if (!rtp_ && !srtp_ && s.has_keys) {
+  if (!rtp_ && !rtcp_ && s.has_keys) {
     if (auto profile = rtp::srtp_profile_from_id(s.srtp_profile)) {
       if (use_ == use::rtp) {
         if (auto p = rtp::rtp_protector::create(*profile, s.key, s.salt))
           rtp_.emplace(std::move(*p));
       } else if (auto session = rtp::srtp_session::create(
                    *profile, rtp::srtp_direction::outbound, s.key, s.salt)) {
-        srtp_.emplace(std::move(*session));
+        rtcp_.emplace(std::move(*session));
       }
     }
   }
@@ -29,7 +29,7 @@ bool rtp_sender::apply(const sending_state& s) {
 
 size_t rtp_sender::send_rtp(rtp_out& out) {
   auto& sh = *shared_;
-  if (!ready()) {
+  if (!ready() || !rtp_) {
     sh.dropped_not_ready.fetch_add(out.offsets.size(), std::memory_order_relaxed);
     return 0;
   }
@@ -53,7 +53,7 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
           view->set_abs_send_time(out.abs_send_time_ext_id, abs_send_time);
       }
     }
-    auto r = rtp_ ? rtp_->protect_rtp(room, size) : srtp_->protect_rtp(room, size);
+    auto r = rtp_->protect_rtp(room, size);
     if (!r) {
       sh.protect_failed.fetch_add(1, std::memory_order_relaxed);
       continue;
@@ -73,13 +73,13 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
 
 bool rtp_sender::send_rtcp(std::span<const uint8_t> bytes) {
   auto& sh = *shared_;
-  if (!ready() || !srtp_ || bytes.empty()) {
+  if (!ready() || !rtcp_ || bytes.empty()) {
     sh.dropped_not_ready.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   rtcp_buffer_.resize(bytes.size() + rtp::srtp_session::max_trailer);
   std::copy(bytes.begin(), bytes.end(), rtcp_buffer_.begin());
-  auto r = srtp_->protect_rtcp(rtcp_buffer_, bytes.size());
+  auto r = rtcp_->protect_rtcp(rtcp_buffer_, bytes.size());
   if (!r) {
     sh.protect_failed.fetch_add(1, std::memory_order_relaxed);
     return false;

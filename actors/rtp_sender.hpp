@@ -54,9 +54,9 @@ public:
   // Applies the transport's sending state; true when this made the sender ready for the
   // first time (its SRTP context was created now).
   bool apply(const sending_state& s);
-  bool ready() const noexcept { return (rtp_ || srtp_) && tuple_.has_value(); }
+  bool ready() const noexcept { return (rtp_ || rtcp_) && tuple_.has_value(); }
 
-  // Writes the transport-wide sequence number and abs-send-time into each packet of `out`
+  // (use::rtp) Writes the transport-wide sequence number and abs-send-time into each packet of `out`
   // (when the ids are set), protects in place, sends them in one batch. Returns how many
   // were sent.
   size_t send_rtp(rtp_out& out);
@@ -68,8 +68,8 @@ public:
 private:
   std::shared_ptr<send_shared> shared_;
   use use_;
-  std::optional<rtp::rtp_protector> rtp_; // use::rtp
-  std::optional<rtp::srtp_session> srtp_; // use::rtcp (RTP too, should it send any)
+  std::optional<rtp::rtp_protector> rtp_;  // use::rtp
+  std::optional<rtp::srtp_session> rtcp_;  // use::rtcp
   std::optional<net::ice_tuple> tuple_;
   std::vector<std::span<const uint8_t>> spans_; // reused
   std::vector<uint8_t> rtcp_buffer_;            // reused

@@ -43,7 +43,7 @@ struct sink_target {
 struct transport_counters {
   uint64_t packets_in = 0, bytes_in = 0, packets_out = 0, bytes_out = 0;
   uint64_t stun_in = 0, stun_out = 0, dtls_in = 0, dtls_out = 0;
-  uint64_t rtp_in = 0, rtp_bytes_in = 0, rtcp_in = 0, rtcp_out = 0;
+  uint64_t rtp_in = 0, rtp_bytes_in = 0, rtcp_in = 0;
   // dropped, by reason
   uint64_t dropped_unknown = 0;       // not STUN, DTLS, RTP or RTCP
   uint64_t dropped_not_selected = 0;  // media from a tuple ICE has not validated
@@ -280,9 +280,10 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
 }
 
 // Protects one RTCP packet and sends it to the selected tuple.
+// Counted in send_shared::rtcp_sent.
 void send_rtcp(transport_actor* self, std::span<const uint8_t> bytes) {
-  if (self->state.sender && self->state.sender->send_rtcp(bytes))
-    ++self->state.counters.rtcp_out;
+  if (self->state.sender)
+    self->state.sender->send_rtcp(bytes);
 }
 
 void send_feedback(transport_actor* self) {
@@ -463,7 +464,7 @@ std::string stats_json(transport_actor* self) {
      << ",\"dtls\":{\"received\":" << c.dtls_in << ",\"sent\":" << c.dtls_out << "}"
      << ",\"rtp\":{\"received\":" << c.rtp_in << ",\"bytesReceived\":" << c.rtp_bytes_in
      << ",\"sent\":" << sc.rtp_sent.load() << "}"
-     << ",\"rtcp\":{\"received\":" << c.rtcp_in << ",\"sent\":" << c.rtcp_out << "}"
+     << ",\"rtcp\":{\"received\":" << c.rtcp_in << ",\"sent\":" << sc.rtcp_sent.load() << "}"
      << ",\"dropped\":{\"unknown\":" << c.dropped_unknown
      << ",\"notSelected\":" << c.dropped_not_selected << ",\"noSrtp\":" << c.dropped_no_srtp
      << ",\"srtpAuth\":" << c.dropped_srtp_auth << ",\"srtpReplay\":" << c.dropped_srtp_replay

@@ -1,5 +1,7 @@
 #include "rtp/srtp_gcm.hpp"
 
+#include "rtp/rtp_packet.hpp"
+
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -9,7 +11,6 @@ namespace chorus::rtp {
 
 namespace {
 
-constexpr size_t rtp_header_min = 12;
 constexpr size_t session_salt_length = 12;
 constexpr size_t kdf_salt_length = 14; // RFC 3711 §4.3.1: x is 112 bits
 constexpr uint8_t label_rtp_encryption = 0x00;
@@ -37,19 +38,6 @@ bool derive(std::span<const uint8_t> master_key, std::span<const uint8_t> master
   return c && EVP_EncryptInit_ex(c.get(), ctr, nullptr, master_key.data(), iv.data()) == 1 &&
          EVP_EncryptUpdate(c.get(), out.data(), &len, zeros.data(), int(zeros.size())) == 1 &&
          size_t(len) == out.size();
-}
-
-// RTP header length (fixed part, CSRCs, extension), or 0 when it does not fit.
-size_t header_length(std::span<const uint8_t> p) noexcept {
-  if (p.size() < rtp_header_min || (p[0] >> 6) != 2)
-    return 0;
-  size_t n = rtp_header_min + 4 * size_t(p[0] & 0x0F);
-  if (p[0] & 0x10) {
-    if (p.size() < n + 4)
-      return 0;
-    n += 4 + 4 * ((size_t(p[n + 2]) << 8) | p[n + 3]);
-  }
-  return n <= p.size() ? n : 0;
 }
 
 // RFC 3711 §3.3.1 / libsrtp's srtp_rdbx_estimate_index: the packet's 48-bit index from its
@@ -126,12 +114,12 @@ srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t lengt
   if (!ctx_ || length > buffer.size() || buffer.size() - length < tag_size)
     return {srtp_error::bad_param, 0};
   const auto packet = buffer.first(length);
-  const size_t header = header_length(packet);
-  if (header == 0)
+  const auto view = rtp_packet::parse(packet);
+  if (!view)
     return {srtp_error::bad_param, 0};
-  const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
-                        (uint32_t(packet[10]) << 8) | packet[11];
-  const uint16_t seq = uint16_t((packet[2] << 8) | packet[3]);
+  const size_t header = view->header_size();
+  const uint32_t ssrc = view->ssrc();
+  const uint16_t seq = view->sequence_number();
   auto& st = stream_for(ssrc);
   const uint64_t index = estimate_index(st.highest, seq);
   if (index > st.highest)
