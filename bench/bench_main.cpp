@@ -119,14 +119,7 @@ int main(int argc, char** argv) {
   result.floor = std::move(floor);
   const figures f = compute_figures(result);
   print_table(result, f, stdout);
-  if (!options->json_file.empty()) {
-    const std::string json = to_json(result, f);
-    std::FILE* out = std::fopen(options->json_file.c_str(), "w");
-    if (!out || std::fwrite(json.data(), 1, json.size(), out) != json.size() || std::fclose(out) != 0) {
-      std::fprintf(stderr, "chorus-bench: cannot write %s: %s\n", options->json_file.c_str(),
-                   std::strerror(errno));
-      return 1;
-    }
-  }
+  if (!options->json_file.empty() && !write_text(options->json_file, to_json(result, f)))
+    return 1;
   return result.ok() ? 0 : 1;
 }

@@ -25,8 +25,10 @@
 // other half of the packets. --restart-new-socket (implies --restart-ice): the restarted
 // client checks from a new socket (UDP: a new local port; TCP: a new connection), as after
 // a network change, and the server must follow it to the new tuple.
+#include "bench/client/cli_flags.hpp"
 #include "bench/client/client_driver.hpp"
 #include "bench/client/clock.hpp"
+#include "bench/client/json_fields.hpp"
 #include "bench/client/signaling_json.hpp"
 #include "common/ids.hpp"
 #include "net/stun.hpp"
@@ -36,7 +38,6 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -76,40 +77,25 @@ constexpr const char* usage =
   "                    [--consent-interval-ms C] [--after-close-ms A] [--restart-ice]\n"
   "                    [--restart-new-socket] [--verbose]\n";
 
-bool parse_u64(std::string_view s, uint64_t& out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc{} && p == s.data() + s.size();
-}
-
 std::optional<probe_options> parse_args(int argc, char** argv, std::string& error) {
+  using client::parse_u64;
   probe_options o;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view flag = argv[i];
-    if (flag == "--verbose") {
+  static constexpr std::string_view known[] = {
+    "--url", "--room", "--peer", "--protocol", "--packets", "--garbage", "--bad-credentials",
+    "--timeout-ms", "--interval-ms", "--payload-bytes", "--hold-ms",
+    "--consent-interval-ms", "--after-close-ms"};
+  auto on_switch = [&](std::string_view flag) {
+    if (flag == "--verbose")
       o.verbose = true;
-      continue;
-    }
-    if (flag == "--restart-ice") {
+    else if (flag == "--restart-ice")
       o.restart_ice = true;
-      continue;
-    }
-    if (flag == "--restart-new-socket") {
+    else if (flag == "--restart-new-socket")
       o.restart_ice = o.restart_new_socket = true;
-      continue;
-    }
-    static constexpr std::string_view known[] = {
-      "--url", "--room", "--peer", "--protocol", "--packets", "--garbage", "--bad-credentials",
-      "--timeout-ms", "--interval-ms", "--payload-bytes", "--hold-ms",
-      "--consent-interval-ms", "--after-close-ms"};
-    if (std::find(std::begin(known), std::end(known), flag) == std::end(known)) {
-      error = "unknown flag " + std::string(flag);
-      return std::nullopt;
-    }
-    if (i + 1 >= argc) {
-      error = std::string(flag) + " needs a value";
-      return std::nullopt;
-    }
-    std::string_view v = argv[++i];
+    else
+      return false;
+    return true;
+  };
+  auto on_value = [&](std::string_view flag, std::string_view v) {
     bool ok = true;
     if (flag == "--url") o.url = v;
     else if (flag == "--room") o.room = v;
@@ -127,11 +113,10 @@ std::optional<probe_options> parse_args(int argc, char** argv, std::string& erro
     else if (flag == "--hold-ms") ok = parse_u64(v, o.hold_ms);
     else if (flag == "--consent-interval-ms") ok = parse_u64(v, o.consent_interval_ms) && o.consent_interval_ms > 0;
     else if (flag == "--after-close-ms") ok = parse_u64(v, o.after_close_ms.emplace());
-    if (!ok) {
-      error = "invalid value for " + std::string(flag) + ": " + std::string(v);
-      return std::nullopt;
-    }
-  }
+    return ok;
+  };
+  if (!client::parse_flags(argc, argv, 1, known, on_switch, on_value, error))
+    return std::nullopt;
   if (o.url.empty()) {
     error = "--url is required";
     return std::nullopt;
@@ -259,104 +244,81 @@ void read_stats(report& r, const std::string& json) {
 void print_report(const report& r) {
   rapidjson::StringBuffer sb;
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-  auto str = [&](const char* k, const std::string& v) {
-    w.Key(k);
-    w.String(v.c_str(), rapidjson::SizeType(v.size()));
-  };
-  auto num = [&](const char* k, uint64_t v) {
-    w.Key(k);
-    w.Uint64(v);
-  };
+  client::json_fields j(w);
   w.StartObject();
-  w.Key("ok");
-  w.Bool(r.ok);
+  j.boolean("ok", r.ok);
   if (!r.ok) {
-    str("reason", r.reason);
-    str("stage", r.stage);
+    j.str("reason", r.reason);
+    j.str("stage", r.stage);
   }
-  str("transportId", r.transport_id);
-  str("iceState", r.ice_state);
-  str("dtlsState", r.dtls_state);
-  str("srtpProfile", r.srtp_profile);
-  str("selectedProtocol", r.selected_protocol);
-  num("rtpReceived", r.rtp_received);
-  num("packetsSent", r.packets_sent);
-  num("garbageSent", r.garbage_sent);
+  j.str("transportId", r.transport_id);
+  j.str("iceState", r.ice_state);
+  j.str("dtlsState", r.dtls_state);
+  j.str("srtpProfile", r.srtp_profile);
+  j.str("selectedProtocol", r.selected_protocol);
+  j.u64("rtpReceived", r.rtp_received);
+  j.u64("packetsSent", r.packets_sent);
+  j.u64("garbageSent", r.garbage_sent);
   if (!r.garbage_closed.empty())
-    str("garbageConnectionClosed", r.garbage_closed);
+    j.str("garbageConnectionClosed", r.garbage_closed);
   w.Key("badCredentials");
   w.StartObject();
-  num("sent", r.bad_sent);
+  j.u64("sent", r.bad_sent);
   w.Key("responses");
   w.StartObject();
   for (auto& [code, count] : r.bad_responses)
-    num(std::to_string(code).c_str(), count);
+    j.u64(std::to_string(code).c_str(), count);
   w.EndObject();
   w.EndObject();
   if (!r.signaling_closed.empty())
-    str("signalingClosed", r.signaling_closed);
+    j.str("signalingClosed", r.signaling_closed);
   if (r.after_close) {
     w.Key("afterClose");
     w.StartObject();
-    str("stats", r.after_close_stats);
-    str("capabilities", r.after_close_caps);
+    j.str("stats", r.after_close_stats);
+    j.str("capabilities", r.after_close_caps);
     w.EndObject();
   }
   if (r.restart.requested) {
     auto& x = r.restart;
     w.Key("restart");
     w.StartObject();
-    w.Key("newSocket");
-    w.Bool(x.new_socket);
-    str("oldUfrag", x.old_ufrag);
-    str("newUfrag", x.new_ufrag);
-    str("oldLocalUfrag", x.old_local_ufrag);
-    str("newLocalUfrag", x.new_local_ufrag);
-    num("oldLocalPort", x.old_local_port);
-    num("newLocalPort", x.new_local_port);
-    w.Key("reconnected");
-    w.Bool(x.reconnected);
-    num("iceMs", x.ice_ms);
-    w.Key("oldCredentialsResponse");
-    if (x.old_credentials_response)
-      w.Uint(*x.old_credentials_response);
-    else
-      w.Null();
-    w.Key("oldCredentials401");
-    w.Bool(x.old_credentials_response == uint16_t{401});
-    num("stunValidBefore", x.stun_valid_before);
-    num("stunValidAfter", x.stun_valid_after);
-    num("errors401Before", x.errors401_before);
-    num("errors401After", x.errors401_after);
-    num("rtpReceivedBefore", x.rtp_received_before);
-    num("packetsBefore", x.packets_before);
-    num("packetsAfter", x.packets_after);
-    w.Key("selectedTupleAfter");
-    if (x.selected_after.empty())
-      w.Null();
-    else
-      w.RawValue(x.selected_after.data(), x.selected_after.size(), rapidjson::kObjectType);
+    j.boolean("newSocket", x.new_socket);
+    j.str("oldUfrag", x.old_ufrag);
+    j.str("newUfrag", x.new_ufrag);
+    j.str("oldLocalUfrag", x.old_local_ufrag);
+    j.str("newLocalUfrag", x.new_local_ufrag);
+    j.u64("oldLocalPort", x.old_local_port);
+    j.u64("newLocalPort", x.new_local_port);
+    j.boolean("reconnected", x.reconnected);
+    j.u64("iceMs", x.ice_ms);
+    j.opt_int("oldCredentialsResponse", x.old_credentials_response);
+    j.boolean("oldCredentials401", x.old_credentials_response == uint16_t{401});
+    j.u64("stunValidBefore", x.stun_valid_before);
+    j.u64("stunValidAfter", x.stun_valid_after);
+    j.u64("errors401Before", x.errors401_before);
+    j.u64("errors401After", x.errors401_after);
+    j.u64("rtpReceivedBefore", x.rtp_received_before);
+    j.u64("packetsBefore", x.packets_before);
+    j.u64("packetsAfter", x.packets_after);
+    j.raw_object("selectedTupleAfter", x.selected_after);
     w.EndObject();
   }
   w.Key("client");
   w.StartObject();
-  str("state", r.client_state);
-  str("iceState", r.client_ice_state);
-  str("dtlsState", r.client_dtls_state);
-  str("srtpProfile", r.client_srtp_profile);
-  num("iceMs", r.ice_ms);
-  num("dtlsMs", r.dtls_ms);
-  num("checksSent", r.ice.requests_sent);
-  num("retransmissions", r.ice.retransmissions);
-  num("successes", r.ice.successes);
-  num("errorResponses", r.ice.error_responses);
+  j.str("state", r.client_state);
+  j.str("iceState", r.client_ice_state);
+  j.str("dtlsState", r.client_dtls_state);
+  j.str("srtpProfile", r.client_srtp_profile);
+  j.u64("iceMs", r.ice_ms);
+  j.u64("dtlsMs", r.dtls_ms);
+  j.u64("checksSent", r.ice.requests_sent);
+  j.u64("retransmissions", r.ice.retransmissions);
+  j.u64("successes", r.ice.successes);
+  j.u64("errorResponses", r.ice.error_responses);
   w.EndObject();
-  w.Key("stats");
-  if (r.stats_json.empty())
-    w.Null();
-  else
-    w.RawValue(r.stats_json.data(), r.stats_json.size(), rapidjson::kObjectType);
-  num("elapsedMs", r.elapsed_ms);
+  j.raw_object("stats", r.stats_json);
+  j.u64("elapsedMs", r.elapsed_ms);
   w.EndObject();
   std::fwrite(sb.GetString(), 1, sb.GetSize(), stdout);
   std::fputc('\n', stdout);

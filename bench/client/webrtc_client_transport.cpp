@@ -312,16 +312,11 @@ bool webrtc_client_transport::send_rtp(const rtp_header_fields& header,
   }
   tx_scratch_.resize(rtp_header_size + payload.size() + rtp::srtp_session::max_trailer);
   const std::size_t len = write_rtp(tx_scratch_, header, payload);
-  auto r = len ? srtp_out_->protect_rtp(tx_scratch_, len) : rtp::srtp_result{rtp::srtp_error::bad_param};
-  if (!r) {
+  if (len == 0) {
     ++counters_.srtp_out_failed;
     return false;
   }
-  if (!socket_.send(std::span<const uint8_t>(tx_scratch_.data(), r.length)))
-    return false;
-  ++counters_.rtp_out;
-  counters_.rtp_bytes_out += len;
-  return true;
+  return protect_and_send(len, false);
 }
 
 bool webrtc_client_transport::send_rtp_packet(std::span<const uint8_t> rtp_packet) {
@@ -331,16 +326,7 @@ bool webrtc_client_transport::send_rtp_packet(std::span<const uint8_t> rtp_packe
   }
   tx_scratch_.resize(rtp_packet.size() + rtp::srtp_session::max_trailer);
   std::copy(rtp_packet.begin(), rtp_packet.end(), tx_scratch_.begin());
-  auto r = srtp_out_->protect_rtp(tx_scratch_, rtp_packet.size());
-  if (!r) {
-    ++counters_.srtp_out_failed;
-    return false;
-  }
-  if (!socket_.send(std::span<const uint8_t>(tx_scratch_.data(), r.length)))
-    return false;
-  ++counters_.rtp_out;
-  counters_.rtp_bytes_out += rtp_packet.size();
-  return true;
+  return protect_and_send(rtp_packet.size(), false);
 }
 
 bool webrtc_client_transport::send_rtcp(std::span<const uint8_t> rtcp_packet) {
@@ -350,14 +336,23 @@ bool webrtc_client_transport::send_rtcp(std::span<const uint8_t> rtcp_packet) {
   }
   tx_scratch_.resize(rtcp_packet.size() + rtp::srtp_session::max_trailer);
   std::copy(rtcp_packet.begin(), rtcp_packet.end(), tx_scratch_.begin());
-  auto r = srtp_out_->protect_rtcp(tx_scratch_, rtcp_packet.size());
+  return protect_and_send(rtcp_packet.size(), true);
+}
+
+bool webrtc_client_transport::protect_and_send(std::size_t len, bool rtcp) {
+  auto r = rtcp ? srtp_out_->protect_rtcp(tx_scratch_, len) : srtp_out_->protect_rtp(tx_scratch_, len);
   if (!r) {
     ++counters_.srtp_out_failed;
     return false;
   }
   if (!socket_.send(std::span<const uint8_t>(tx_scratch_.data(), r.length)))
     return false;
-  ++counters_.rtcp_out;
+  if (rtcp) {
+    ++counters_.rtcp_out;
+  } else {
+    ++counters_.rtp_out;
+    counters_.rtp_bytes_out += len;
+  }
   return true;
 }
 

@@ -156,6 +156,8 @@ private:
   void apply_dtls(net::dtls_output&& out);
   void handle_packet(std::span<const uint8_t> bytes, uint64_t now_ms);
   void fail(std::string why);
+  // Protects tx_scratch_[0, len) (RTP, or RTCP) in place and sends it; counts the outcome.
+  bool protect_and_send(std::size_t len, bool rtcp);
 
   protocol::transport_params remote_;
   protocol::ice_candidate candidate_;

@@ -5,6 +5,7 @@
 #include "bench/janus/sdp.hpp"
 #include "bench/load/media.hpp"
 #include "bench/load/publisher_rtcp.hpp"
+#include "bench/load/receive_side.hpp"
 #include "common/ids.hpp"
 #include "net/dtls_certificate.hpp"
 #include "rtp/rtcp.hpp"
@@ -31,8 +32,6 @@ namespace {
 using namespace chorus::janus;
 
 constexpr uint64_t never = std::numeric_limits<uint64_t>::max();
-constexpr uint64_t rtcp_interval_us = 1'000'000; // SR / RR
-constexpr uint64_t receiver_tick_us = 20'000;    // NACK retries, keyframe requests
 constexpr uint64_t max_wait_ms = 10;
 constexpr std::size_t max_errors = 10;
 // Teardown: the "destroy" of a session waits this long plus per handle for Janus's reply;
@@ -211,140 +210,13 @@ struct subscriber {
   std::string name;
   uint64_t handle = 0;
   std::unique_ptr<janus_transport> t;
-  uint32_t rtcp_ssrc = 0;
-  std::vector<std::unique_ptr<inbound_stream>> streams;
-  std::vector<std::pair<uint32_t, inbound_stream*>> by_ssrc;
-  // m-lines whose SSRC the offer did not give: the stream is made on its first packet.
-  std::vector<inbound_stream::params> pending;
-  uint64_t next_rr_us = 0, next_tick_us = 0;
-  inbound_actions actions;
-  std::vector<uint8_t> rtcp_buf = std::vector<uint8_t>(1500);
-  totals own;
+  receive_side rx{[this](std::span<const uint8_t> p) { return t && t->send_rtcp(p); }};
   std::string error;
 
-  inbound_stream* find(uint32_t ssrc) const noexcept {
-    for (auto& [s, p] : by_ssrc)
-      if (s == ssrc)
-        return p;
-    return nullptr;
-  }
-  void add_stream(inbound_stream::params p) {
-    auto s = std::make_unique<inbound_stream>(std::move(p));
-    by_ssrc.emplace_back(s->info().ssrc, s.get());
-    if (s->info().rtx_ssrc)
-      by_ssrc.emplace_back(s->info().rtx_ssrc, s.get());
-    streams.push_back(std::move(s));
-  }
-
-  void act(inbound_stream& s, inbound_actions& a) {
-    if (!a.nack.empty()) {
-      auto n = rtp::write_nack(rtcp_ssrc, s.info().ssrc, a.nack, rtcp_buf);
-      if (n && t->send_rtcp(std::span<const uint8_t>(rtcp_buf.data(), *n))) {
-        s.count_nack(a.nack.size());
-        ++own.nack_packets;
-        own.nack_seqs += a.nack.size();
-      }
-      a.nack.clear();
-    }
-    if (a.pli) {
-      a.pli = false;
-      rtp::picture_loss_indication pli{rtcp_ssrc, s.info().ssrc};
-      auto n = pli.write(rtcp_buf);
-      if (n && t->send_rtcp(std::span<const uint8_t>(rtcp_buf.data(), *n))) {
-        s.count_pli();
-        ++own.plis_sent;
-      }
-    }
-  }
-
-  void on_media(std::span<const uint8_t> packet, bool rtcp, latency_histogram* latency) {
-    const uint64_t now = mono_us();
-    if (!rtcp) {
-      if (packet.size() < 12)
-        return;
-      const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
-                            (uint32_t(packet[10]) << 8) | packet[11];
-      inbound_stream* s = find(ssrc);
-      if (!s) {
-        const uint8_t pt = packet[1] & 0x7f;
-        auto it = std::find_if(pending.begin(), pending.end(),
-                               [&](const auto& p) { return p.payload_type == pt; });
-        if (it == pending.end())
-          return;
-        it->ssrc = ssrc;
-        add_stream(*it);
-        pending.erase(it);
-        s = streams.back().get();
-      }
-      // The kernel's arrival stamp, else now: the generator's queueing is not latency.
-      const uint64_t kernel_ns = t->last_receive_ns();
-      if (kernel_ns == 0)
-        ++own.rx_app_stamped;
-      s->on_rtp(packet, now, kernel_ns ? kernel_ns / 1000 : stamp_clock_us(), latency, actions);
-      act(*s, actions);
-      return;
-    }
-    rtp::rtcp_compound_reader reader(packet);
-    while (auto p = reader.next()) {
-      if (p->header.type != uint8_t(rtp::rtcp_type::sr))
-        continue;
-      auto sr = rtp::sender_report::parse(*p);
-      if (!sr)
-        continue;
-      ++own.sr_received;
-      if (inbound_stream* s = find(sr->ssrc))
-        s->on_sender_report(sr->ntp_timestamp, sr->rtp_timestamp, now);
-    }
-  }
-
   uint64_t service(uint64_t now_us) {
-    if (!t || !t->connected() || streams.empty())
+    if (!t || !t->connected())
       return never;
-    if (now_us >= next_tick_us) {
-      for (auto& s : streams) {
-        s->tick(now_us, actions);
-        act(*s, actions);
-      }
-      next_tick_us = now_us + receiver_tick_us;
-    }
-    if (now_us >= next_rr_us) {
-      std::vector<rtp::report_block> blocks;
-      for (auto& s : streams) {
-        rtp::report_block b;
-        if (s->report_block(now_us, b))
-          blocks.push_back(b);
-      }
-      if (!blocks.empty()) {
-        auto n = rtp::write_receiver_report(rtcp_ssrc, blocks, rtcp_buf);
-        if (n && t->send_rtcp(std::span<const uint8_t>(rtcp_buf.data(), *n)))
-          ++own.rr_sent;
-      }
-      next_rr_us = now_us + rtcp_interval_us;
-    }
-    return std::min(next_tick_us, next_rr_us);
-  }
-
-  void add_totals(totals& out) const noexcept {
-    out += own;
-    for (auto& s : streams) {
-      const auto& c = s->counters();
-      out.rx_packets += c.packets;
-      out.rx_bytes += c.bytes;
-      if (s->is_video()) {
-        out.rx_video_packets += c.packets;
-        out.rx_video_bytes += c.bytes;
-      } else {
-        out.rx_audio_packets += c.packets;
-        out.rx_audio_bytes += c.bytes;
-      }
-      out.rx_rtx += c.rtx_packets;
-      out.rx_late += c.late;
-      out.rx_duplicates += c.duplicates;
-      out.rx_keyframes += c.keyframes;
-      out.rx_bad_stamp += c.bad_stamp;
-      out.expected += c.expected;
-      out.unique += c.unique;
-    }
+    return rx.service(now_us);
   }
 };
 
@@ -410,7 +282,7 @@ struct run_state {
   totals collect() const {
     totals t = pub.own;
     for (auto& s : subs)
-      s->add_totals(t);
+      s->rx.add_totals(t);
     return t;
   }
 };
@@ -559,7 +431,7 @@ bench_result run_janus_bench(const bench_options& o) {
       ap.transport = sub->t->local_params();
       ap.audio_ssrc = random_u32();
       ap.video_ssrc = random_u32();
-      sub->rtcp_ssrc = ap.video_ssrc;
+      sub->rx.set_rtcp_ssrc(ap.video_ssrc);
       auto answer = build_subscriber_answer(*offer, ap);
       if (!answer)
         return "answer: " + answer.error();
@@ -587,22 +459,20 @@ bench_result run_janus_bench(const bench_options& o) {
         else if (!m.ssrcs.empty())
           p.ssrc = m.ssrcs.front();
         if (p.ssrc)
-          sub->add_stream(std::move(p));
+          sub->rx.add_stream(std::move(p));
         else
-          sub->pending.push_back(std::move(p));
+          sub->rx.add_pending(std::move(p));
       }
       std::string err;
       if (!sub->t->start(*offer, /*we_offered=*/false, now_ms(), &err))
         return "transport start: " + err;
       subscriber* raw = sub.get();
       sub->t->set_media_handler([raw, &st](std::span<const uint8_t> p, bool rtcp) {
-        raw->on_media(p, rtcp, st.latency);
+        raw->rx.on_packet(p, rtcp, raw->t->last_receive_ns(), st.latency);
       });
       if (auto s = sub_session->start_subscriber(*h, *answer); !s)
         return "start: " + s.error();
-      const uint64_t now = mono_us();
-      sub->next_rr_us = now + rtcp_interval_us;
-      sub->next_tick_us = now + receiver_tick_us;
+      sub->rx.start(mono_us());
       return {};
     };
     sub->error = setup();
@@ -635,7 +505,7 @@ bench_result run_janus_bench(const bench_options& o) {
     }
   st.rebuild();
   for (auto& s : st.subs)
-    r.consumers += s->streams.size() + s->pending.size();
+    r.consumers += s->rx.streams().size() + s->rx.pending();
   r.consumed_by_id = r.consumers;
   r.setup_s = double(mono_us() - setup_start) / 1e6;
   log_line(o.verbose, "subscribers connected: " + std::to_string(st.subs.size()) + ", failed " +

@@ -1,5 +1,7 @@
 #include "bench/load/floor.hpp"
 
+#include "bench/client/cli_flags.hpp"
+#include "bench/client/json_fields.hpp"
 #include "rtp/srtp_gcm.hpp"
 
 #include <rapidjson/prettywriter.h>
@@ -471,15 +473,6 @@ srtp_cost measure_srtp(const floor_options& o, const placement& where, const std
   return cost;
 }
 
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return b;
-}
-
 std::string trim(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
     s.pop_back();
@@ -507,6 +500,15 @@ const floor_case* floor_result::find(const std::string& kind, uint32_t fanout) c
     if (c.kind == kind && c.fanout == fanout && c.send == floor_send::batched)
       return &c;
   return nullptr;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char b[32];
+  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return b;
 }
 
 machine_info read_machine_info() {
@@ -625,85 +627,73 @@ std::string floor_to_json(const floor_result& r) {
   rapidjson::StringBuffer sb;
   rapidjson::PrettyWriter<rapidjson::StringBuffer> w(sb);
   w.SetIndent(' ', 2);
-  auto str = [&](const char* k, const std::string& v) {
-    w.Key(k);
-    w.String(v.c_str(), rapidjson::SizeType(v.size()));
-  };
-  auto u64 = [&](const char* k, uint64_t v) {
-    w.Key(k);
-    w.Uint64(v);
-  };
-  auto dbl = [&](const char* k, double v) {
-    w.Key(k);
-    w.Double(std::isfinite(v) ? v : 0);
-  };
+  client::json_fields j(w);
   const auto info = rtp::profile_info(r.options.profile);
   w.StartObject();
-  w.Key("ok");
-  w.Bool(r.ok());
-  str("date", r.date);
-  str("profile", std::string(info.name));
-  w.Key("machine");
+  j.boolean("ok", r.ok());
+  j.str("date", r.date);
+  j.str("profile", info.name);
+  j.key("machine");
   w.StartObject();
-  str("cpuModel", r.machine.cpu_model);
-  u64("onlineCpus", r.machine.online_cpus);
-  str("kernel", r.machine.kernel);
-  str("loadavg", r.machine.loadavg);
+  j.str("cpuModel", r.machine.cpu_model);
+  j.u64("onlineCpus", r.machine.online_cpus);
+  j.str("kernel", r.machine.kernel);
+  j.str("loadavg", r.machine.loadavg);
   w.EndObject();
-  w.Key("serverCpu");
+  j.key("serverCpu");
   w.Int(r.cpu);
-  w.Key("peerCpus");
+  j.key("peerCpus");
   w.StartArray();
   for (int c : r.peer_cpus)
     w.Int(c);
   w.EndArray();
-  dbl("durationS", r.options.duration_s);
-  u64("inFlight", r.options.in_flight);
-  w.Key("srtp");
+  j.num_or_zero("durationS", r.options.duration_s);
+  j.u64("inFlight", r.options.in_flight);
+  j.key("srtp");
   w.StartArray();
   for (auto& s : r.srtp) {
     w.StartObject();
-    str("kind", s.kind);
-    u64("bytes", s.bytes);
-    u64("packets", s.packets);
-    dbl("protectUs", s.protect_us);
-    dbl("unprotectUs", s.unprotect_us);
+    j.str("kind", s.kind);
+    j.u64("bytes", s.bytes);
+    j.u64("packets", s.packets);
+    j.num_or_zero("protectUs", s.protect_us);
+    j.num_or_zero("unprotectUs", s.unprotect_us);
     w.EndObject();
   }
   w.EndArray();
-  w.Key("cases");
+  j.key("cases");
   w.StartArray();
   for (auto& c : r.cases) {
     w.StartObject();
-    str("kind", c.kind);
-    u64("bytes", c.bytes);
-    u64("fanout", c.fanout);
-    str("send", to_string(c.send));
-    u64("packetsIn", c.packets_in);
-    u64("packetsOut", c.packets_out);
-    u64("sendFailures", c.send_failures);
-    u64("srtpFailures", c.srtp_failures);
-    u64("wakeups", c.wakeups);
-    u64("receiveCalls", c.receive_calls);
-    u64("sendCalls", c.send_calls);
-    u64("drained", c.drained);
-    dbl("wallS", c.wall_s);
-    dbl("userS", c.user_s);
-    dbl("sysS", c.sys_s);
-    dbl("usPerForwardedPacket", c.us_per_packet_out());
-    dbl("usPerInputPacket", c.us_per_packet_in());
+    j.str("kind", c.kind);
+    j.u64("bytes", c.bytes);
+    j.u64("fanout", c.fanout);
+    j.str("send", to_string(c.send));
+    j.u64("packetsIn", c.packets_in);
+    j.u64("packetsOut", c.packets_out);
+    j.u64("sendFailures", c.send_failures);
+    j.u64("srtpFailures", c.srtp_failures);
+    j.u64("wakeups", c.wakeups);
+    j.u64("receiveCalls", c.receive_calls);
+    j.u64("sendCalls", c.send_calls);
+    j.u64("drained", c.drained);
+    j.num_or_zero("wallS", c.wall_s);
+    j.num_or_zero("userS", c.user_s);
+    j.num_or_zero("sysS", c.sys_s);
+    j.num_or_zero("usPerForwardedPacket", c.us_per_packet_out());
+    j.num_or_zero("usPerInputPacket", c.us_per_packet_in());
     w.EndObject();
   }
   w.EndArray();
-  w.Key("floorUsPerForwardedPacket");
+  j.key("floorUsPerForwardedPacket");
   w.StartObject();
   for (auto& c : r.cases)
     if (c.send == floor_send::batched) {
       const std::string k = c.kind + "Fanout" + std::to_string(c.fanout);
-      dbl(k.c_str(), c.us_per_packet_out());
+      j.num_or_zero(k.c_str(), c.us_per_packet_out());
     }
   w.EndObject();
-  str("error", r.error);
+  j.str("error", r.error);
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize()) + "\n";
 }
@@ -741,44 +731,22 @@ const char* const floor_usage =
   "AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32. --duration-s per case (default 1).\n"
   "Run it pinned like the server: taskset -c 0 chorus-bench floor\n";
 
-namespace {
-bool parse_u32(std::string_view s, uint32_t& out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc{} && p == s.data() + s.size();
-}
-bool parse_double(std::string_view s, double& out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc{} && p == s.data() + s.size() && std::isfinite(out);
-}
-} // namespace
-
 std::optional<floor_options> parse_floor_options(int argc, char** argv, std::string& error,
                                                  bool& help) {
+  using client::parse_double;
+  using client::parse_u32;
   floor_options o;
   help = false;
-  // argv[1] is "floor".
-  for (int i = 2; i < argc; ++i) {
-    std::string_view flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      help = true;
-      return std::nullopt;
-    }
-    if (flag == "--no-per-socket") {
-      o.per_socket = false;
-      continue;
-    }
-    static constexpr std::string_view known[] = {"--profile", "--fanout", "--video-bytes",
-                                                 "--audio-bytes", "--duration-s", "--cpu",
-                                                 "--in-flight", "--json"};
-    if (std::find(std::begin(known), std::end(known), flag) == std::end(known)) {
-      error = "unknown flag " + std::string(flag);
-      return std::nullopt;
-    }
-    if (i + 1 >= argc) {
-      error = std::string(flag) + " needs a value";
-      return std::nullopt;
-    }
-    std::string_view v = argv[++i];
+  static constexpr std::string_view known[] = {"--profile", "--fanout", "--video-bytes",
+                                               "--audio-bytes", "--duration-s", "--cpu",
+                                               "--in-flight", "--json"};
+  auto on_switch = [&](std::string_view flag) {
+    if (flag != "--no-per-socket")
+      return false;
+    o.per_socket = false;
+    return true;
+  };
+  auto on_value = [&](std::string_view flag, std::string_view v) {
     bool ok = true;
     uint32_t u = 0;
     if (flag == "--profile") {
@@ -810,11 +778,11 @@ std::optional<floor_options> parse_floor_options(int argc, char** argv, std::str
       o.json_file = v;
       ok = !o.json_file.empty();
     }
-    if (!ok) {
-      error = "invalid value for " + std::string(flag) + ": " + std::string(v);
-      return std::nullopt;
-    }
-  }
+    return ok;
+  };
+  // argv[1] is "floor".
+  if (!client::parse_flags(argc, argv, 2, known, on_switch, on_value, error, &help))
+    return std::nullopt;
   return o;
 }
 

@@ -66,6 +66,8 @@ struct machine_info {
   std::string kernel;          // uname -r
 };
 machine_info read_machine_info();
+// Now in UTC, ISO 8601 to the second (2026-01-31T12:00:00Z).
+std::string utc_now();
 
 struct floor_result {
   floor_options options;

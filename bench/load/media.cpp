@@ -1,5 +1,7 @@
 #include "bench/load/media.hpp"
 
+#include "rtp/rtcp_bytes.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -7,23 +9,14 @@
 
 namespace chorus::bench {
 
+using rtp::rtcp_bytes::put16;
+using rtp::rtcp_bytes::put32;
+
 namespace {
 
 constexpr uint64_t catch_up_limit_us = 500000; // further behind: skip, do not burst
 constexpr std::size_t min_video_payload = 32;
 constexpr uint8_t opus_toc = 0x78; // config 15 (hybrid fullband 20 ms), mono, one frame
-
-void put16(uint8_t* p, uint16_t v) noexcept {
-  p[0] = uint8_t(v >> 8);
-  p[1] = uint8_t(v);
-}
-
-void put32(uint8_t* p, uint32_t v) noexcept {
-  p[0] = uint8_t(v >> 24);
-  p[1] = uint8_t(v >> 16);
-  p[2] = uint8_t(v >> 8);
-  p[3] = uint8_t(v);
-}
 
 } // namespace
 
@@ -74,13 +67,13 @@ std::size_t write_rtp_header(std::span<uint8_t> out, const rtp_fields& f,
   uint8_t* p = out.data();
   p[0] = uint8_t(0x80 | (elements ? 0x10 : 0));
   p[1] = uint8_t((f.marker ? 0x80 : 0) | f.payload_type);
-  put16(p + 2, f.sequence);
-  put32(p + 4, f.timestamp);
-  put32(p + 8, f.ssrc);
+  put16(out, 2, f.sequence);
+  put32(out, 4, f.timestamp);
+  put32(out, 8, f.ssrc);
   if (!elements)
     return header;
-  put16(p + 12, 0xBEDE);
-  put16(p + 14, uint16_t(ext_words));
+  put16(out, 12, 0xBEDE);
+  put16(out, 14, uint16_t(ext_words));
   std::size_t o = 16;
   if (with_mid) {
     p[o++] = uint8_t((ids.mid << 4) | (mid.size() - 1));
@@ -89,7 +82,7 @@ std::size_t write_rtp_header(std::span<uint8_t> out, const rtp_fields& f,
   }
   if (with_tcc) {
     p[o++] = uint8_t((ids.transport_cc << 4) | 1);
-    put16(p + o, transport_seq);
+    put16(out, o, transport_seq);
     o += 2;
   }
   while (o < header)

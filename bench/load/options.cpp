@@ -1,10 +1,9 @@
 #include "bench/load/options.hpp"
 
+#include "bench/client/cli_flags.hpp"
 #include "bench/load/floor.hpp"
 
 #include <algorithm>
-#include <charconv>
-#include <cmath>
 #include <string_view>
 
 namespace chorus::bench {
@@ -64,55 +63,29 @@ const char* const bench_usage =
   "steps; PREFIX.dat and PREFIX.gp (and PREFIX.svg when gnuplot is installed) the plot\n"
   "(--plot PREFIX, default: the --json file without .json, else chorus-ramp).\n";
 
-namespace {
-
-bool parse_u32(std::string_view s, uint32_t& out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc{} && p == s.data() + s.size();
-}
-
-bool parse_double(std::string_view s, double& out) {
-  // std::from_chars for double is available in GCC 11+.
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc{} && p == s.data() + s.size() && std::isfinite(out);
-}
-
-} // namespace
-
 std::optional<bench_options> parse_bench_options(int argc, char** argv, std::string& error,
                                                  bool& help) {
+  using client::parse_double;
+  using client::parse_u32;
   bench_options o;
   help = false;
   bool subscribers_set = false, participants_set = false, rooms_set = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      help = true;
-      return std::nullopt;
-    }
-    if (flag == "--verbose") {
+  static constexpr std::string_view known[] = {
+    "--url", "--scenario", "--subscribers", "--participants", "--rooms", "--duration-s",
+    "--warmup-s", "--video-kbps", "--keyframe-interval-s", "--audio-bytes", "--threads",
+    "--server-pid", "--json", "--setup-timeout-s", "--run-id", "--floor-us", "--server-cpu",
+    "--floor-duration-s", "--profile", "--ramp-step", "--ramp-max", "--plot", "--target",
+    "--local-ip", "--janus-room"};
+  auto on_switch = [&](std::string_view flag) {
+    if (flag == "--verbose")
       o.verbose = true;
-      continue;
-    }
-    if (flag == "--floor") {
+    else if (flag == "--floor")
       o.floor = true;
-      continue;
-    }
-    static constexpr std::string_view known[] = {
-      "--url", "--scenario", "--subscribers", "--participants", "--rooms", "--duration-s",
-      "--warmup-s", "--video-kbps", "--keyframe-interval-s", "--audio-bytes", "--threads",
-      "--server-pid", "--json", "--setup-timeout-s", "--run-id", "--floor-us", "--server-cpu",
-      "--floor-duration-s", "--profile", "--ramp-step", "--ramp-max", "--plot", "--target",
-      "--local-ip", "--janus-room"};
-    if (std::find(std::begin(known), std::end(known), flag) == std::end(known)) {
-      error = "unknown flag " + std::string(flag);
-      return std::nullopt;
-    }
-    if (i + 1 >= argc) {
-      error = std::string(flag) + " needs a value";
-      return std::nullopt;
-    }
-    std::string_view v = argv[++i];
+    else
+      return false;
+    return true;
+  };
+  auto on_value = [&](std::string_view flag, std::string_view v) {
     bool ok = true;
     uint32_t u = 0;
     if (flag == "--url") {
@@ -191,11 +164,10 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
                     c == '-' || c == '_';
            });
     }
-    if (!ok) {
-      error = "invalid value for " + std::string(flag) + ": " + std::string(v);
-      return std::nullopt;
-    }
-  }
+    return ok;
+  };
+  if (!client::parse_flags(argc, argv, 1, known, on_switch, on_value, error, &help))
+    return std::nullopt;
   if (o.url.empty()) {
     error = "--url ws://HOST:PORT is required";
     return std::nullopt;

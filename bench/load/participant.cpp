@@ -25,8 +25,6 @@ using rapidjson::Value;
 constexpr const char* mid_uri = "urn:ietf:params:rtp-hdrext:sdes:mid";
 constexpr const char* tcc_uri =
   "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
-constexpr uint64_t rtcp_interval_us = 1'000'000; // SR / RR
-constexpr uint64_t receiver_tick_us = 20'000;    // NACK retries, keyframe requests
 constexpr uint64_t never = std::numeric_limits<uint64_t>::max();
 
 std::string lower(std::string s) {
@@ -242,7 +240,9 @@ participant::participant(std::string peer_id, std::string room, bool publishes, 
                          uint32_t expected_consumers)
     : peer_(std::move(peer_id)), room_(std::move(room)), publishes_(publishes),
       subscribes_(subscribes), expected_consumers_(expected_consumers),
-      cname_(ids::random_token(16)), rtcp_ssrc_(random_ssrc()) {
+      cname_(ids::random_token(16)),
+      receive_([this](std::span<const uint8_t> p) { return recv_ && recv_->send_rtcp(p); }) {
+  receive_.set_rtcp_ssrc(random_ssrc());
   buf_.resize(max_rtp_packet + 64);
   rtcp_buf_.resize(1500);
 }
@@ -404,11 +404,7 @@ bool participant::consume(worker_context& w, const std::string& producer_id,
     return fail("consume", "consumer-params without a media codec or ssrc: " + reply->data);
   consumed_producers_.push_back(p.producer_id);
   ++(producer_id.empty() ? consumed_oldest_ : consumed_by_id_);
-  auto s = std::make_unique<inbound_stream>(std::move(p));
-  by_ssrc_.emplace_back(s->info().ssrc, s.get());
-  if (s->info().rtx_ssrc)
-    by_ssrc_.emplace_back(s->info().rtx_ssrc, s.get());
-  inbound_.push_back(std::move(s));
+  receive_.add_stream(std::move(p));
   return true;
 }
 
@@ -423,7 +419,9 @@ bool participant::open_receive(worker_context& w, uint64_t deadline_ms) {
     return fail(c.stage + " (recv)", c.error);
   recv_ = std::move(c.transport);
   recv_->set_media_handler(
-    [this, &w](std::span<const uint8_t> p, bool rtcp) { on_recv_media(w, p, rtcp); });
+    [this, &w](std::span<const uint8_t> p, bool rtcp) {
+      receive_.on_packet(p, rtcp, recv_->socket().last_receive_ns(), w.latency);
+    });
   return true;
 }
 
@@ -439,7 +437,7 @@ bool participant::consume_all(worker_context& w, uint64_t deadline_ms) {
   announced_producers_.clear();
   bool none_left = false;
   for (auto& id : announced) {
-    if (inbound_.size() >= expected_consumers_)
+    if (consumers() >= expected_consumers_)
       break;
     if (std::find(consumed_producers_.begin(), consumed_producers_.end(), id) !=
         consumed_producers_.end())
@@ -447,23 +445,22 @@ bool participant::consume_all(worker_context& w, uint64_t deadline_ms) {
     if (!consume(w, id, deadline_ms, none_left))
       return false;
   }
-  while (!none_left && inbound_.size() < expected_consumers_)
+  while (!none_left && consumers() < expected_consumers_)
     if (!consume(w, "", deadline_ms, none_left))
       return false;
-  if (inbound_.size() < expected_consumers_)
-    return fail("consume", "found " + std::to_string(inbound_.size()) + " of " +
+  if (consumers() < expected_consumers_)
+    return fail("consume", "found " + std::to_string(consumers()) + " of " +
                              std::to_string(expected_consumers_) + " producers");
 
   const uint64_t now_us = mono_us();
-  for (auto& s : inbound_) {
+  for (auto& s : receive_.streams()) {
     auto reply = d.request(*ws_, "resume-consumer",
                            "{\"consumerId\":" + quoted(s->info().consumer_id) + "}", deadline_ms);
     if (!reply)
       return fail("resume-consumer", reply.error());
     if (reply->type != "resume-consumer")
       return fail("resume-consumer", describe(*reply));
-    s->on_resumed(now_us, actions_); // a PLI, as a browser's decoder asks at start
-    act(*s, actions_);
+    receive_.on_resumed(*s, now_us);
   }
   return true;
 }
@@ -471,9 +468,7 @@ bool participant::consume_all(worker_context& w, uint64_t deadline_ms) {
 // ---- participant: media ------------------------------------------------------------------
 
 void participant::start_media(worker_context& w, uint64_t start_us) {
-  const uint64_t now = mono_us();
-  next_rr_us_ = now + rtcp_interval_us;
-  next_tick_us_ = now + receiver_tick_us;
+  receive_.start(mono_us());
   if (!publishes_ || failed() || !send_ || !w.router)
     return;
   const router_info& r = *w.router;
@@ -545,76 +540,6 @@ void participant::send_sender_reports(uint64_t now_us) {
     one(video_ssrc_, video_->rtp_timestamp_at(now_us), video_sent_, video_octets_);
 }
 
-void participant::send_receiver_reports(uint64_t now_us) {
-  std::vector<rtp::report_block> blocks;
-  blocks.reserve(inbound_.size());
-  for (auto& s : inbound_) {
-    rtp::report_block b;
-    if (s->report_block(now_us, b))
-      blocks.push_back(b);
-  }
-  for (std::size_t i = 0; i < blocks.size(); i += rtp::rtcp_max_count) {
-    const std::size_t n = std::min<std::size_t>(rtp::rtcp_max_count, blocks.size() - i);
-    auto written = rtp::write_receiver_report(
-      rtcp_ssrc_, std::span<const rtp::report_block>(blocks.data() + i, n), rtcp_buf_);
-    if (written && recv_->send_rtcp(std::span<const uint8_t>(rtcp_buf_.data(), *written)))
-      ++own_.rr_sent;
-  }
-}
-
-void participant::act(inbound_stream& s, inbound_actions& a) {
-  if (!a.nack.empty()) {
-    auto n = rtp::write_nack(rtcp_ssrc_, s.info().ssrc, a.nack, rtcp_buf_);
-    if (n && recv_->send_rtcp(std::span<const uint8_t>(rtcp_buf_.data(), *n))) {
-      s.count_nack(a.nack.size());
-      ++own_.nack_packets;
-      own_.nack_seqs += a.nack.size();
-    }
-    a.nack.clear();
-  }
-  if (a.pli) {
-    a.pli = false;
-    rtp::picture_loss_indication pli{rtcp_ssrc_, s.info().ssrc};
-    auto n = pli.write(rtcp_buf_);
-    if (n && recv_->send_rtcp(std::span<const uint8_t>(rtcp_buf_.data(), *n))) {
-      s.count_pli();
-      ++own_.plis_sent;
-    }
-  }
-}
-
-void participant::on_recv_media(worker_context& w, std::span<const uint8_t> packet, bool rtcp) {
-  const uint64_t now = mono_us();
-  if (!rtcp) {
-    if (packet.size() < 12)
-      return;
-    const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
-                          (uint32_t(packet[10]) << 8) | packet[11];
-    inbound_stream* stream = find_stream(ssrc);
-    if (!stream)
-      return;
-    // The kernel's arrival stamp (UDP), else now: the generator's queueing is not latency.
-    const uint64_t kernel_ns = recv_->socket().last_receive_ns();
-    if (kernel_ns == 0)
-      ++own_.rx_app_stamped;
-    const uint64_t arrival = kernel_ns ? kernel_ns / 1000 : stamp_clock_us();
-    stream->on_rtp(packet, now, arrival, w.latency, actions_);
-    act(*stream, actions_);
-    return;
-  }
-  rtp::rtcp_compound_reader reader(packet);
-  while (auto p = reader.next()) {
-    if (p->header.type != uint8_t(rtp::rtcp_type::sr))
-      continue;
-    auto sr = rtp::sender_report::parse(*p);
-    if (!sr)
-      continue;
-    ++own_.sr_received;
-    if (inbound_stream* stream = find_stream(sr->ssrc))
-      stream->on_sender_report(sr->ntp_timestamp, sr->rtp_timestamp, now);
-  }
-}
-
 void participant::on_send_rtcp(std::span<const uint8_t> packet) {
   publisher_rtcp_actions a;
   read_publisher_rtcp(packet, audio_ssrc_, video_ssrc_, a);
@@ -649,44 +574,14 @@ uint64_t participant::service(worker_context&, uint64_t now_us) {
     }
     next = std::min({next, audio_->next_packet_us(), video_->next_frame_us(), next_sr_us_});
   }
-  if (recv_ && recv_->connected() && !inbound_.empty()) {
-    if (now_us >= next_tick_us_) {
-      for (auto& s : inbound_) {
-        s->tick(now_us, actions_);
-        act(*s, actions_);
-      }
-      next_tick_us_ = now_us + receiver_tick_us;
-    }
-    if (now_us >= next_rr_us_) {
-      send_receiver_reports(now_us);
-      next_rr_us_ = now_us + rtcp_interval_us;
-    }
-    next = std::min({next, next_tick_us_, next_rr_us_});
-  }
+  if (recv_ && recv_->connected())
+    next = std::min(next, receive_.service(now_us));
   return next;
 }
 
 void participant::add_totals(totals& t) const noexcept {
   t += own_;
-  for (auto& s : inbound_) {
-    const auto& c = s->counters();
-    t.rx_packets += c.packets;
-    t.rx_bytes += c.bytes;
-    if (s->is_video()) {
-      t.rx_video_packets += c.packets;
-      t.rx_video_bytes += c.bytes;
-    } else {
-      t.rx_audio_packets += c.packets;
-      t.rx_audio_bytes += c.bytes;
-    }
-    t.rx_rtx += c.rtx_packets;
-    t.rx_late += c.late;
-    t.rx_duplicates += c.duplicates;
-    t.rx_keyframes += c.keyframes;
-    t.rx_bad_stamp += c.bad_stamp;
-    t.expected += c.expected;
-    t.unique += c.unique;
-  }
+  receive_.add_totals(t);
 }
 
 void participant::drain_events() {
@@ -694,7 +589,7 @@ void participant::drain_events() {
     return;
   for (auto& ev : ws_->take_events()) {
     // Kept until subscribe() reads them (bounded: later ones are not consumed anyway).
-    if (ev.type != "new-producer" || !subscribes_ || !inbound_.empty() ||
+    if (ev.type != "new-producer" || !subscribes_ || consumers() > 0 ||
         announced_producers_.size() >= 4 * std::size_t(expected_consumers_) + 16)
       continue;
     rapidjson::Document doc;

@@ -10,6 +10,7 @@
 
 #include "bench/client/client_driver.hpp"
 #include "bench/load/media.hpp"
+#include "bench/load/receive_side.hpp"
 #include "bench/load/receiver.hpp"
 #include "common/result.hpp"
 
@@ -81,7 +82,7 @@ public:
   bool subscribes() const noexcept { return subscribes_; }
   bool failed() const noexcept { return !error_.empty(); }
   const std::string& error() const noexcept { return error_; }
-  std::size_t consumers() const noexcept { return inbound_.size(); }
+  std::size_t consumers() const noexcept { return receive_.streams().size(); }
   uint32_t expected_consumers() const noexcept { return expected_consumers_; }
   // How the consumers were found: by a producer id from new-producer, or by consume without
   // producerId (seed 001: the oldest producer not consumed yet).
@@ -118,12 +119,9 @@ private:
   bool consume(worker_context& w, const std::string& producer_id, uint64_t deadline_ms,
                bool& none_left);
   void on_send_rtcp(std::span<const uint8_t> packet);
-  void on_recv_media(worker_context& w, std::span<const uint8_t> packet, bool rtcp);
-  void act(inbound_stream& s, inbound_actions& a);
   void send_video_frame(uint64_t now_us);
   void send_packet(std::span<uint8_t> packet, std::size_t payload_offset, bool video);
   void send_sender_reports(uint64_t now_us);
-  void send_receiver_reports(uint64_t now_us);
 
   std::string peer_;
   std::string room_;
@@ -132,7 +130,6 @@ private:
   uint32_t expected_consumers_;
   std::string error_;
   std::string cname_;
-  uint32_t rtcp_ssrc_ = 0;
 
   std::unique_ptr<client::signaling_client> ws_;
   std::unique_ptr<client::webrtc_client_transport> send_;
@@ -150,25 +147,13 @@ private:
   std::vector<uint8_t> buf_; // one packet being built
 
   // subscribing
-  std::vector<std::unique_ptr<inbound_stream>> inbound_;
-  // Media and RTX SSRCs -> stream: a few entries per participant, a linear scan is the
-  // fastest lookup on the per-packet path.
-  std::vector<std::pair<uint32_t, inbound_stream*>> by_ssrc_;
-  inbound_stream* find_stream(uint32_t ssrc) const noexcept {
-    for (auto& [s, p] : by_ssrc_)
-      if (s == ssrc)
-        return p;
-    return nullptr;
-  }
+  receive_side receive_;
   std::vector<std::string> consumed_producers_;
   std::vector<std::string> announced_producers_; // from new-producer events
   uint32_t consumed_by_id_ = 0, consumed_oldest_ = 0;
-  uint64_t next_rr_us_ = 0;
-  uint64_t next_tick_us_ = 0;
-  inbound_actions actions_; // reused
-  std::vector<uint8_t> rtcp_buf_;
+  std::vector<uint8_t> rtcp_buf_; // sender reports
 
-  totals own_; // sender-side and RTCP counters (receive counters live in inbound_)
+  totals own_; // sender-side counters (the receive side counts its own)
 };
 
 } // namespace chorus::bench

@@ -1,5 +1,6 @@
 #include "bench/load/ramp.hpp"
 
+#include "bench/client/json_fields.hpp"
 #include "common/ids.hpp"
 
 #include <rapidjson/prettywriter.h>
@@ -8,7 +9,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <ctime>
 #include <thread>
 
 namespace chorus::bench {
@@ -16,15 +16,6 @@ namespace chorus::bench {
 namespace {
 
 constexpr double pause_between_steps_s = 2; // the server drops the last step's peers
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&t, &tm);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return b;
-}
 
 std::string num(const std::optional<double>& v, const char* fmt = "%.4f") {
   if (!v)
@@ -131,83 +122,48 @@ std::string ramp_to_json(const ramp_result& r) {
   rapidjson::StringBuffer sb;
   rapidjson::PrettyWriter<rapidjson::StringBuffer> w(sb);
   w.SetIndent(' ', 2);
-  auto opt = [&](const char* k, const std::optional<double>& v) {
-    w.Key(k);
-    if (v && std::isfinite(*v))
-      w.Double(*v);
-    else
-      w.Null();
-  };
+  client::json_fields j(w);
   w.StartObject();
-  w.Key("ok");
-  w.Bool(r.ok());
-  w.Key("mode");
-  w.String("ramp");
-  w.Key("scenario");
-  w.String("class");
-  w.Key("target");
-  w.String(r.options.target.c_str());
-  w.Key("date");
-  w.String(r.date.c_str());
-  w.Key("rampStep");
-  w.Uint(r.options.ramp_step);
-  w.Key("rampMax");
-  w.Uint(r.options.ramp_max);
-  w.Key("maxLossPercent");
-  w.Double(r.options.ramp_max_loss_percent);
-  w.Key("maxP99Ms");
-  w.Double(r.options.ramp_max_p99_ms);
-  w.Key("capacitySubscribers");
-  if (r.capacity)
-    w.Uint(*r.capacity);
-  else
-    w.Null();
-  w.Key("stopReason");
-  w.String(r.stop_reason.c_str());
-  w.Key("machine");
+  j.boolean("ok", r.ok());
+  j.str("mode", "ramp");
+  j.str("scenario", "class");
+  j.str("target", r.options.target);
+  j.str("date", r.date);
+  j.u64("rampStep", r.options.ramp_step);
+  j.u64("rampMax", r.options.ramp_max);
+  j.num("maxLossPercent", r.options.ramp_max_loss_percent);
+  j.num("maxP99Ms", r.options.ramp_max_p99_ms);
+  j.opt_int("capacitySubscribers", r.capacity);
+  j.str("stopReason", r.stop_reason);
+  j.key("machine");
   w.StartObject();
-  w.Key("cpuModel");
-  w.String(r.machine.cpu_model.c_str());
-  w.Key("onlineCpus");
-  w.Uint(r.machine.online_cpus);
-  w.Key("kernel");
-  w.String(r.machine.kernel.c_str());
-  w.Key("loadavgAtEnd");
-  w.String(r.machine.loadavg.c_str());
+  j.str("cpuModel", r.machine.cpu_model);
+  j.u64("onlineCpus", r.machine.online_cpus);
+  j.str("kernel", r.machine.kernel);
+  j.str("loadavgAtEnd", r.machine.loadavg);
   w.EndObject();
-  w.Key("steps");
+  j.key("steps");
   w.StartArray();
   for (auto& s : r.steps) {
     const auto& f = s.f;
     w.StartObject();
-    w.Key("subscribers");
-    w.Uint(s.subscribers);
-    w.Key("good");
-    w.Bool(s.good);
-    w.Key("verdict");
-    w.String(s.verdict.c_str());
-    w.Key("deliveredPacketsPerSec");
-    w.Double(f.delivered_pps);
-    w.Key("deliveredMbps");
-    w.Double(f.delivered_mbps);
-    w.Key("lossPercent");
-    w.Double(f.loss_percent);
-    w.Key("latencyP50Ms");
-    w.Double(f.latency_p50_ms);
-    w.Key("latencyP99Ms");
-    w.Double(f.latency_p99_ms);
-    w.Key("latencyMaxMs");
-    w.Double(f.latency_max_ms);
-    opt("serverCpuPercent", f.server_cpu_percent);
-    opt("serverCpuUsPerPacket", f.server_us_per_packet);
-    opt("floorUsPerForwardedPacket", f.floor_us);
-    opt("cpuPerPacketRatioToFloor", f.cpu_per_packet_ratio_to_floor);
-    opt("serverRssKiB", f.server_rss_kib ? std::optional<double>(double(*f.server_rss_kib)) : std::nullopt);
-    opt("memoryPerConsumerKiB", f.server_kib_per_consumer);
-    opt("clientCpuPercent", f.client_cpu_percent);
-    w.Key("report");
-    const std::string full = to_json(s.result, s.f);
-    w.RawValue(full.c_str(), full.size(), rapidjson::kObjectType);
+    j.u64("subscribers", s.subscribers);
+    j.boolean("good", s.good);
+    j.str("verdict", s.verdict);
+    j.num("deliveredPacketsPerSec", f.delivered_pps);
+    j.num("deliveredMbps", f.delivered_mbps);
+    j.num("lossPercent", f.loss_percent);
+    j.num("latencyP50Ms", f.latency_p50_ms);
+    j.num("latencyP99Ms", f.latency_p99_ms);
+    j.num("latencyMaxMs", f.latency_max_ms);
+    j.opt("serverCpuPercent", f.server_cpu_percent);
+    j.opt("serverCpuUsPerPacket", f.server_us_per_packet);
+    j.opt("floorUsPerForwardedPacket", f.floor_us);
+    j.opt("cpuPerPacketRatioToFloor", f.cpu_per_packet_ratio_to_floor);
+    j.opt("serverRssKiB", f.server_rss_kib);
+    j.opt("memoryPerConsumerKiB", f.server_kib_per_consumer);
+    j.opt("clientCpuPercent", f.client_cpu_percent);
+    j.raw_object("report", to_json(s.result, s.f));
     w.EndObject();
   }
   w.EndArray();
@@ -260,7 +216,8 @@ bool write_ramp_plot(const ramp_result& r, const std::string& prefix, std::strin
   if (!write_file(prefix + ".dat", dat, error) || !write_file(prefix + ".gp", gp, error))
     return false;
   if (std::system("command -v gnuplot >/dev/null 2>&1") == 0) {
-    const std::string cmd = "cd '" + dir + "' && gnuplot '" + stem + ".gp'";
+    // Bounded like every child process of the bench (coreutils `timeout`).
+    const std::string cmd = "cd '" + dir + "' && timeout -k 5 60 gnuplot '" + stem + ".gp'";
     if (std::system(cmd.c_str()) == 0)
       svg = prefix + ".svg";
     else

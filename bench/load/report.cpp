@@ -1,5 +1,7 @@
 #include "bench/load/report.hpp"
 
+#include "bench/client/json_fields.hpp"
+
 #include <rapidjson/prettywriter.h>
 #include <cmath>
 #include <rapidjson/stringbuffer.h>
@@ -183,170 +185,141 @@ std::string to_json(const bench_result& r, const figures& f) {
   rapidjson::StringBuffer sb;
   rapidjson::PrettyWriter<rapidjson::StringBuffer> w(sb);
   w.SetIndent(' ', 2);
-  auto key = [&](const char* k) { w.Key(k); };
-  auto str = [&](const char* k, const std::string& v) {
-    key(k);
-    w.String(v.c_str(), rapidjson::SizeType(v.size()));
-  };
-  auto u64 = [&](const char* k, uint64_t v) {
-    key(k);
-    w.Uint64(v);
-  };
-  auto dbl = [&](const char* k, double v) {
-    key(k);
-    if (std::isfinite(v)) // rapidjson refuses NaN / infinity: the document would be cut
-      w.Double(v);
-    else
-      w.Null();
-  };
-  auto opt = [&](const char* k, const auto& v) {
-    key(k);
-    if (v && std::isfinite(double(*v)))
-      w.Double(double(*v));
-    else
-      w.Null();
-  };
+  client::json_fields j(w);
   auto sample = [&](const char* k, const std::optional<proc_sample>& s) {
-    key(k);
+    j.key(k);
     if (!s) {
       w.Null();
       return;
     }
     w.StartObject();
-    dbl("cpuSeconds", s->cpu_s);
-    u64("rssKiB", s->rss_kib);
-    u64("hwmKiB", s->hwm_kib);
-    u64("threads", s->threads);
+    j.num("cpuSeconds", s->cpu_s);
+    j.u64("rssKiB", s->rss_kib);
+    j.u64("hwmKiB", s->hwm_kib);
+    j.u64("threads", s->threads);
     w.EndObject();
   };
   const auto& o = r.options;
   const auto& d = r.delta;
   w.StartObject();
-  key("ok");
-  w.Bool(r.ok());
-  str("scenario", to_string(o.kind));
-  str("url", o.url);
-  str("target", o.target);
-  str("runId", r.run_id);
-  key("params");
+  j.boolean("ok", r.ok());
+  j.str("scenario", to_string(o.kind));
+  j.str("url", o.url);
+  j.str("target", o.target);
+  j.str("runId", r.run_id);
+  j.key("params");
   w.StartObject();
   if (o.kind == scenario::class_)
-    u64("subscribers", o.subscribers);
+    j.u64("subscribers", o.subscribers);
   else
-    u64("participants", o.participants);
+    j.u64("participants", o.participants);
   if (o.kind == scenario::rooms)
-    u64("rooms", o.rooms);
-  dbl("durationS", o.duration_s);
-  dbl("warmupS", o.warmup_s);
-  u64("videoKbps", o.video_kbps);
-  dbl("keyframeIntervalS", o.keyframe_interval_s);
-  u64("audioBytes", o.audio_bytes);
-  u64("threads", o.threads);
-  key("serverPid");
-  if (o.server_pid)
-    w.Int(*o.server_pid);
-  else
-    w.Null();
+    j.u64("rooms", o.rooms);
+  j.num("durationS", o.duration_s);
+  j.num("warmupS", o.warmup_s);
+  j.u64("videoKbps", o.video_kbps);
+  j.num("keyframeIntervalS", o.keyframe_interval_s);
+  j.u64("audioBytes", o.audio_bytes);
+  j.u64("threads", o.threads);
+  j.opt_int("serverPid", o.server_pid);
   w.EndObject();
 
-  key("setup");
+  j.key("setup");
   w.StartObject();
-  u64("participants", r.participants);
-  u64("publishers", r.publishers);
-  u64("subscribers", r.subscribers);
-  u64("consumers", r.consumers);
-  u64("expectedConsumers", r.expected_consumers);
-  u64("consumedById", r.consumed_by_id);
-  u64("consumedOldest", r.consumed_oldest);
-  u64("failed", r.failed);
-  dbl("seconds", r.setup_s);
-  key("timedOut");
-  w.Bool(r.setup_timed_out);
-  key("errors");
+  j.u64("participants", r.participants);
+  j.u64("publishers", r.publishers);
+  j.u64("subscribers", r.subscribers);
+  j.u64("consumers", r.consumers);
+  j.u64("expectedConsumers", r.expected_consumers);
+  j.u64("consumedById", r.consumed_by_id);
+  j.u64("consumedOldest", r.consumed_oldest);
+  j.u64("failed", r.failed);
+  j.num("seconds", r.setup_s);
+  j.boolean("timedOut", r.setup_timed_out);
+  j.key("errors");
   w.StartArray();
   for (auto& e : r.errors)
     w.String(e.c_str(), rapidjson::SizeType(e.size()));
   w.EndArray();
   w.EndObject();
 
-  dbl("windowS", f.window_s);
-  key("sent");
+  j.num("windowS", f.window_s);
+  j.key("sent");
   w.StartObject();
-  u64("packets", d.tx_packets);
-  dbl("packetsPerSec", f.sent_pps);
-  u64("bytes", d.tx_bytes);
-  dbl("bitrateKbps", f.sent_kbps);
-  u64("audioPackets", d.tx_audio_packets);
-  u64("videoPackets", d.tx_video_packets);
-  u64("frames", d.tx_frames);
-  u64("keyframes", d.tx_keyframes);
-  u64("retransmissions", d.tx_retransmissions);
-  u64("nacksReceived", d.nacks_received);
-  u64("keyframeRequestsReceived", d.keyframe_requests_received);
-  u64("failed", d.tx_failed);
+  j.u64("packets", d.tx_packets);
+  j.num("packetsPerSec", f.sent_pps);
+  j.u64("bytes", d.tx_bytes);
+  j.num("bitrateKbps", f.sent_kbps);
+  j.u64("audioPackets", d.tx_audio_packets);
+  j.u64("videoPackets", d.tx_video_packets);
+  j.u64("frames", d.tx_frames);
+  j.u64("keyframes", d.tx_keyframes);
+  j.u64("retransmissions", d.tx_retransmissions);
+  j.u64("nacksReceived", d.nacks_received);
+  j.u64("keyframeRequestsReceived", d.keyframe_requests_received);
+  j.u64("failed", d.tx_failed);
   w.EndObject();
 
-  key("delivered");
+  j.key("delivered");
   w.StartObject();
-  u64("packets", d.rx_packets);
-  dbl("packetsPerSec", f.delivered_pps);
-  u64("bytes", d.rx_bytes);
-  dbl("bitrateMbps", f.delivered_mbps);
-  u64("videoPackets", d.rx_video_packets);
-  u64("videoBytes", d.rx_video_bytes);
-  u64("audioPackets", d.rx_audio_packets);
-  u64("audioBytes", d.rx_audio_bytes);
-  u64("rtxPackets", d.rx_rtx);
-  u64("late", d.rx_late);
-  u64("duplicates", d.rx_duplicates);
-  u64("keyframes", d.rx_keyframes);
+  j.u64("packets", d.rx_packets);
+  j.num("packetsPerSec", f.delivered_pps);
+  j.u64("bytes", d.rx_bytes);
+  j.num("bitrateMbps", f.delivered_mbps);
+  j.u64("videoPackets", d.rx_video_packets);
+  j.u64("videoBytes", d.rx_video_bytes);
+  j.u64("audioPackets", d.rx_audio_packets);
+  j.u64("audioBytes", d.rx_audio_bytes);
+  j.u64("rtxPackets", d.rx_rtx);
+  j.u64("late", d.rx_late);
+  j.u64("duplicates", d.rx_duplicates);
+  j.u64("keyframes", d.rx_keyframes);
   w.EndObject();
 
-  key("loss");
+  j.key("loss");
   w.StartObject();
-  u64("expected", f.expected);
-  u64("received", f.received);
-  u64("lost", f.expected > f.received ? f.expected - f.received : 0);
-  dbl("percent", f.loss_percent);
+  j.u64("expected", f.expected);
+  j.u64("received", f.received);
+  j.u64("lost", f.expected > f.received ? f.expected - f.received : 0);
+  j.num("percent", f.loss_percent);
   w.EndObject();
 
-  key("latencyMs");
+  j.key("latencyMs");
   w.StartObject();
-  u64("samples", f.latency_samples);
-  dbl("p50", f.latency_p50_ms);
-  dbl("p99", f.latency_p99_ms);
-  dbl("max", f.latency_max_ms);
-  dbl("mean", f.latency_mean_ms);
-  u64("badStamps", d.rx_bad_stamp);
+  j.u64("samples", f.latency_samples);
+  j.num("p50", f.latency_p50_ms);
+  j.num("p99", f.latency_p99_ms);
+  j.num("max", f.latency_max_ms);
+  j.num("mean", f.latency_mean_ms);
+  j.u64("badStamps", d.rx_bad_stamp);
   // Where arrival times come from: the kernel's receive stamps, or (some packets) the
   // generator's own clock reading, which includes its queueing.
-  str("arrivalClock", d.rx_app_stamped == 0                ? "kernel"
+  j.str("arrivalClock", d.rx_app_stamped == 0                ? "kernel"
                       : d.rx_app_stamped >= d.rx_packets ? "application"
                                                          : "mixed");
-  u64("appStampedPackets", d.rx_app_stamped);
+  j.u64("appStampedPackets", d.rx_app_stamped);
   w.EndObject();
 
-  key("feedback");
+  j.key("feedback");
   w.StartObject();
-  u64("nackPackets", d.nack_packets);
-  u64("nackSeqs", d.nack_seqs);
-  u64("plis", d.plis_sent);
-  u64("receiverReports", d.rr_sent);
-  u64("senderReportsReceived", d.sr_received);
+  j.u64("nackPackets", d.nack_packets);
+  j.u64("nackSeqs", d.nack_seqs);
+  j.u64("plis", d.plis_sent);
+  j.u64("receiverReports", d.rr_sent);
+  j.u64("senderReportsReceived", d.sr_received);
   w.EndObject();
 
-  key("server");
+  j.key("server");
   w.StartObject();
-  opt("cpuSeconds", f.server_cpu_s);
-  opt("cpuPercent", f.server_cpu_percent);
-  opt("cpuUsPerPacket", f.server_us_per_packet);
-  opt("rssKiB", f.server_rss_kib);
-  opt("rssDeltaKiB", f.server_rss_delta_kib);
-  opt("memoryPerConsumerKiB", f.server_kib_per_consumer);
-  opt("memoryPerConsumerAloneKiB", f.server_kib_per_consumer_alone);
-  opt("cpuPerPacketRatioToFloor", f.cpu_per_packet_ratio_to_floor);
-  key("alive");
-  w.Bool(r.server_alive_after);
+  j.opt("cpuSeconds", f.server_cpu_s);
+  j.opt("cpuPercent", f.server_cpu_percent);
+  j.opt("cpuUsPerPacket", f.server_us_per_packet);
+  j.opt("rssKiB", f.server_rss_kib);
+  j.opt("rssDeltaKiB", f.server_rss_delta_kib);
+  j.opt("memoryPerConsumerKiB", f.server_kib_per_consumer);
+  j.opt("memoryPerConsumerAloneKiB", f.server_kib_per_consumer_alone);
+  j.opt("cpuPerPacketRatioToFloor", f.cpu_per_packet_ratio_to_floor);
+  j.boolean("alive", r.server_alive_after);
   sample("beforeSetup", r.server_before);
   sample("afterTransports", r.server_transports);
   sample("afterSetup", r.server_setup);
@@ -354,26 +327,24 @@ std::string to_json(const bench_result& r, const figures& f) {
   sample("windowEnd", r.server_end);
   w.EndObject();
 
-  key("client");
+  j.key("client");
   w.StartObject();
-  opt("cpuPercent", f.client_cpu_percent);
+  j.opt("cpuPercent", f.client_cpu_percent);
   w.EndObject();
 
-  key("floor");
+  j.key("floor");
   if (!f.floor_us && !r.floor) {
     w.Null();
   } else {
     w.StartObject();
-    str("source", r.options.floor_us ? "--floor-us" : "measured");
-    opt("usPerForwardedPacket", f.floor_us);
-    opt("videoUs", f.floor_video_us);
-    opt("audioUs", f.floor_audio_us);
-    opt("fanout", f.floor_fanout);
-    opt("cpuPerPacketRatioToFloor", f.cpu_per_packet_ratio_to_floor);
+    j.str("source", r.options.floor_us ? "--floor-us" : "measured");
+    j.opt("usPerForwardedPacket", f.floor_us);
+    j.opt("videoUs", f.floor_video_us);
+    j.opt("audioUs", f.floor_audio_us);
+    j.opt("fanout", f.floor_fanout);
+    j.opt("cpuPerPacketRatioToFloor", f.cpu_per_packet_ratio_to_floor);
     if (r.floor) {
-      key("measurement");
-      const std::string m = floor_to_json(*r.floor);
-      w.RawValue(m.c_str(), m.size(), rapidjson::kObjectType);
+      j.raw_object("measurement", floor_to_json(*r.floor));
     }
     w.EndObject();
   }

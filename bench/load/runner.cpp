@@ -32,6 +32,7 @@ struct shared_state {
   std::atomic<bool> abort{false};
   std::atomic<bool> stop{false};
   std::atomic<int> epoch{0}; // 0 warm-up, 1 window open, 2 window closed
+  std::atomic<uint32_t> closed{0}; // workers that took their snapshot at the window's close
   std::atomic<uint64_t> media_start_us{0};
   std::atomic<uint32_t> failed{0}; // participants whose setup failed
 };
@@ -191,6 +192,7 @@ private:
         if (e >= 2) {
           close_ = collect();
           ctx_.latency = nullptr;
+          shared_.closed.fetch_add(1, std::memory_order_release);
         }
         seen_epoch = e;
       }
@@ -326,23 +328,28 @@ bench_result run_bench(const bench_options& o) {
     log_line(o.verbose, "media started; warm-up " + std::to_string(o.warmup_s) + " s");
     sleep_until_us(media_start + uint64_t(o.warmup_s * 1e6), shared);
 
-    if (o.server_pid)
-      r.server_start = sample_process(*o.server_pid);
-    r.client_start = sample_self();
-    const uint64_t open = mono_us();
-    shared.epoch.store(1, std::memory_order_release);
+    // The server's and our CPU and memory, then the workers' counters (`epoch`).
+    auto window_edge = [&](std::optional<proc_sample>& server, std::optional<proc_sample>& self,
+                           int epoch) {
+      if (o.server_pid)
+        server = sample_process(*o.server_pid);
+      self = sample_self();
+      const uint64_t at = mono_us();
+      shared.epoch.store(epoch, std::memory_order_release);
+      return at;
+    };
+    const uint64_t open = window_edge(r.server_start, r.client_start, 1);
     log_line(o.verbose, "window open for " + std::to_string(o.duration_s) + " s");
     sleep_until_us(open + uint64_t(o.duration_s * 1e6), shared);
-
-    if (o.server_pid)
-      r.server_end = sample_process(*o.server_pid);
-    r.client_end = sample_self();
-    const uint64_t close = mono_us();
-    shared.epoch.store(2, std::memory_order_release);
+    const uint64_t close = window_edge(r.server_end, r.client_end, 2);
     r.window_s = double(close - open) / 1e6;
     log_line(o.verbose, "window closed");
-    // Let every worker take its closing snapshot before stopping.
-    std::this_thread::sleep_for(std::chrono::milliseconds(3 * max_wait_ms));
+    // Every worker takes its closing snapshot before they stop (bounded polling: one that
+    // does not answer takes it when it stops).
+    const uint64_t snapshots_deadline = mono_us() + 1'000'000;
+    while (shared.closed.load(std::memory_order_acquire) < shared.workers && !shared.abort &&
+           mono_us() < snapshots_deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   } else {
     shared.go = true;
   }
