@@ -11,13 +11,12 @@
 // build/chorus-bench. Every process is stopped by its PID; every wait is bounded.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
-import { CHORUS_BIN, REPO_ROOT, tempDir, withServer } from './lib/server.mjs';
+import { CHORUS_BIN, REPO_ROOT, runProcess, tempDir, withServer } from './lib/server.mjs';
 
 function benchPath() {
   if (process.env.CHORUS_BENCH) return path.resolve(REPO_ROOT, process.env.CHORUS_BENCH);
@@ -30,49 +29,9 @@ const BENCH = benchPath();
 // child is killed by PID before node:test gives up on the test.
 const KILL_AFTER_MS = 45000;
 
-const live = new Set();
-process.on('exit', () => {
-  for (const child of live) {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-});
-
-// Runs chorus-bench; resolves { code, signal, stdout, stderr }.
-function runBench(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(BENCH, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, KILL_AFTER_MS);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      live.delete(child);
-      reject(new Error(`cannot run ${BENCH}: ${e.message}`));
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      live.delete(child);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+// Runs chorus-bench to completion (killed by its PID after KILL_AFTER_MS); resolves
+// { code, signal, stdout, stderr, timedOut }.
+const runBench = (args) => runProcess(BENCH, args, { timeoutMs: KILL_AFTER_MS, outputBytes: 1 << 20 });
 
 const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
 
@@ -129,7 +88,7 @@ async function benchRun(server, dir, name, args, expect) {
   ]);
   // The readable table, for people reading the test log.
   process.stdout.write(`\n${res.stdout}\n`);
-  assert.equal(res.code, 0, `chorus-bench exited with ${res.code} (${res.signal})\n${res.stdout}\n${res.stderr}`);
+  assert.equal(res.code, 0, `chorus-bench exited with ${res.code} (${res.signal}${res.timedOut ? ', timed out' : ''})\n${res.stdout}\n${res.stderr}`);
   assert.match(res.stdout, /delivered to receivers/);
   assert.match(res.stdout, /server CPU per delivered packet/);
   const report = JSON.parse(fs.readFileSync(json, 'utf8'));
@@ -165,7 +124,7 @@ test('chorus-bench floor: a short run, figures reported', { timeout: 60000 }, as
   const json = path.join(tempDir('chorus-bench-floor-'), 'floor.json');
   const res = await runBench(['floor', '--duration-s', '0.2', '--fanout', '1,4', '--json', json]);
   process.stdout.write(`\n${res.stdout}\n`);
-  assert.equal(res.code, 0, `chorus-bench floor exited with ${res.code} (${res.signal})\n${res.stdout}\n${res.stderr}`);
+  assert.equal(res.code, 0, `chorus-bench floor exited with ${res.code} (${res.signal}${res.timedOut ? ', timed out' : ''})\n${res.stdout}\n${res.stderr}`);
   assert.match(res.stdout, /us\/fwd packet/);
   const f = JSON.parse(fs.readFileSync(json, 'utf8'));
   checkFloor(f, [1, 4]);

@@ -6,25 +6,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { bundleMediasoupClient, chromiumAvailable, launchChromium, serveStatic } from './lib/browser.mjs';
+import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
 import { waitForNoPeers } from './lib/http.mjs';
 import { MEDIA_PAGE } from './lib/media_page.mjs';
-import { withServer } from './lib/server.mjs';
 
 const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
-
-// Polls `sample()` until `done(value)` holds; fails after `timeoutMs` with the last value.
-// The 100 ms pause is the polling interval of a bounded loop, not synchronization.
-async function until(page, what, sample, done, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  let value;
-  for (;;) {
-    value = await sample();
-    if (done(value)) return value;
-    assert.ok(Date.now() < deadline, `${what}: not reached within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
-    await page.waitForTimeout(100);
-  }
-}
 
 const byKind = (rows, kind) => rows.filter((r) => r.kind === kind);
 const decodingAll = (rows, expected) =>
@@ -39,31 +25,17 @@ const grewFrom = (before) => (now) =>
       : r.packetsReceived > b.packetsReceived && r.totalSamplesReceived > b.totalSamplesReceived);
   });
 
+// Runs body({ server, pages, wsUrl }) with `count` pages of MEDIA_PAGE; the pages are closed
+// afterwards and the server must then be empty.
 async function withPages(count, serverArgs, body) {
-  const bundle = await bundleMediasoupClient();
-  const site = await serveStatic({
-    '/': { type: 'text/html', body: MEDIA_PAGE },
-    '/mediasoup-client.js': { type: 'text/javascript', body: bundle },
+  await withBrowser({ html: MEDIA_PAGE, serverArgs: ['--log-level', 'warn', ...serverArgs] }, async ({ server, browser, site }) => {
+    const pages = [];
+    for (let i = 0; i < count; ++i) pages.push(await openPage(browser, `${site.url}/`, `page ${i}`));
+    const wsUrl = (peer, room) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=${room}`;
+    await body({ server, pages, wsUrl });
+    for (const p of pages) if (!p.isClosed()) await p.close();
+    await waitForNoPeers(server);
   });
-  const browser = await launchChromium();
-  try {
-    await withServer(['--log-level', 'warn', ...serverArgs], async (server) => {
-      const pages = [];
-      for (let i = 0; i < count; ++i) {
-        const page = await browser.context.newPage();
-        page.on('console', (m) => { if (m.type() === 'error') process.stderr.write(`[page ${i}] ${m.text()}\n`); });
-        await page.goto(site.url + '/');
-        pages.push(page);
-      }
-      const wsUrl = (peer, room) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=${room}`;
-      await body({ server, pages, wsUrl });
-      for (const p of pages) if (!p.isClosed()) await p.close();
-      await waitForNoPeers(server);
-    });
-  } finally {
-    await browser.close();
-    await site.close();
-  }
 }
 
 test('two participants: audio and video both ways, BWE above 1 Mbps, pause/resume, departure', { timeout: 180000, skip }, async () => {
@@ -92,13 +64,8 @@ test('two participants: audio and video both ways, BWE above 1 Mbps, pause/resum
     assert.ok(cstats.data[0].packetCount > 0 && cstats.data[0].bitrate > 0);
 
     // The sender's bandwidth estimate passes 1 Mbps within 15 s (transport-cc feedback).
-    let bwe = 0;
-    for (;;) {
-      bwe = await alice.evaluate(() => window.outgoingBitrate());
-      if (bwe > 1e6) break;
-      assert.ok(Date.now() - t0 < 15000, `availableOutgoingBitrate stayed at ${bwe} bps for 15 s`);
-      await alice.waitForTimeout(200);
-    }
+    const bwe = await until(alice, 'availableOutgoingBitrate above 1 Mbps, 15 s after joining',
+      () => alice.evaluate(() => window.outgoingBitrate()), (b) => b > 1e6, Math.max(0, 15000 - (Date.now() - t0)), 200);
     process.stderr.write(`alice availableOutgoingBitrate ${bwe} bps after ${Date.now() - t0} ms\n`);
 
     // Pausing alice's video stops bob's frames; resuming restarts them within 2 s.

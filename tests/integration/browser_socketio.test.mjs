@@ -5,9 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { bundleMediasoupClient, chromiumAvailable, launchChromium, serveStatic } from './lib/browser.mjs';
+import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
 import { waitForNoPeers } from './lib/http.mjs';
-import { withServer } from './lib/server.mjs';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>lifecycle</title>
 <script src="/libs.js"></script>
@@ -95,44 +94,22 @@ window.received = async () => {
 </script>`;
 
 test('seed 004 Connection Lifecycle in Chromium: two participants decode each other', { timeout: 120000, skip: !chromiumAvailable() && 'no /usr/bin/chromium' }, async () => {
-  const bundle = await bundleMediasoupClient({ socketio: true });
-  const site = await serveStatic({
-    '/': { type: 'text/html', body: PAGE },
-    '/libs.js': { type: 'text/javascript', body: bundle },
+  await withBrowser({ html: PAGE, script: '/libs.js', socketio: true, serverArgs: ['--log-level', 'warn'] }, async ({ server, browser, site }) => {
+    const pages = [];
+    for (let i = 0; i < 2; ++i) pages.push(await openPage(browser, `${site.url}/`, `page ${i}`));
+    const ids = [];
+    for (const page of pages) ids.push(await page.evaluate(([u, r]) => window.lifecycle(u, r), [server.url, 'lifecycle']));
+    assert.notEqual(ids[0], ids[1]);
+    for (const page of pages) {
+      await until(page, 'decoding', () => page.evaluate(() => window.received()),
+        (rows) => rows.length === 2 && rows.every((r) => (r.kind === 'video' ? r.framesDecoded > 10 : r.packetsReceived > 50 && r.totalSamplesReceived > 0)),
+        20000, 200);
+    }
+    // Steps in the lifecycle's order; the first page got new-producer (12, 13) for the second.
+    const first = await pages[0].evaluate(() => window.steps);
+    assert.deepEqual(first.filter((s) => s <= 10 && s !== 7), [1, 2, 3, 4, 5, 6, 8, 9, 10]);
+    assert.ok(first.includes(7) && first.includes(12) && first.includes(13), JSON.stringify(first));
+    for (const p of pages) await p.close();
+    await waitForNoPeers(server);
   });
-  const browser = await launchChromium();
-  try {
-    await withServer(['--log-level', 'warn'], async (server) => {
-      const pages = [];
-      for (let i = 0; i < 2; ++i) {
-        const page = await browser.context.newPage();
-        page.on('console', (m) => { if (m.type() === 'error') process.stderr.write(`[page ${i}] ${m.text()}\n`); });
-        await page.goto(site.url + '/');
-        pages.push(page);
-      }
-      const ids = [];
-      for (const page of pages) ids.push(await page.evaluate(([u, r]) => window.lifecycle(u, r), [server.url, 'lifecycle']));
-      assert.notEqual(ids[0], ids[1]);
-      for (const page of pages) {
-        const deadline = Date.now() + 20000;
-        let rows;
-        for (;;) {
-          rows = await page.evaluate(() => window.received());
-          const ok = rows.length === 2 && rows.every((r) => (r.kind === 'video' ? r.framesDecoded > 10 : r.packetsReceived > 50 && r.totalSamplesReceived > 0));
-          if (ok) break;
-          assert.ok(Date.now() < deadline, `not decoding: ${JSON.stringify(rows)}`);
-          await page.waitForTimeout(200); // polling interval of a bounded loop
-        }
-      }
-      // Steps in the lifecycle's order; the first page got new-producer (12, 13) for the second.
-      const first = await pages[0].evaluate(() => window.steps);
-      assert.deepEqual(first.filter((s) => s <= 10 && s !== 7), [1, 2, 3, 4, 5, 6, 8, 9, 10]);
-      assert.ok(first.includes(7) && first.includes(12) && first.includes(13), JSON.stringify(first));
-      for (const p of pages) await p.close();
-      await waitForNoPeers(server);
-    });
-  } finally {
-    await browser.close();
-    await site.close();
-  }
 });

@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { bundleMediasoupClient, chromiumAvailable, launchChromium, serveStatic } from './lib/browser.mjs';
+import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
 import { waitForNoPeers } from './lib/http.mjs';
-import { withServer } from './lib/server.mjs';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>transport</title>
 <script src="/mediasoup-client.js"></script>
@@ -57,7 +56,7 @@ window.runSendTransport = async (wsUrl) => {
   transport.on('connectionstatechange', (s) => states.push(s));
   window.transportStates = states;
   const stream = await navigator.mediaDevices.getUserMedia({ video: true });
-  // Media routing may not exist yet: produce() may be refused; the transport still connects.
+  // The outcome of produce() is reported as text, so that a refusal shows in the assertion.
   const produced = transport.produce({ track: stream.getVideoTracks()[0] }).then(
     (p) => 'produced ' + p.id, (e) => 'produce refused: ' + e.message);
   window.produceOutcome = produced;
@@ -66,43 +65,25 @@ window.runSendTransport = async (wsUrl) => {
 </script>`;
 
 test('Chromium + mediasoup-client: a send transport reaches connected', { timeout: 90000, skip: !chromiumAvailable() && 'no /usr/bin/chromium' }, async () => {
-  const bundle = await bundleMediasoupClient();
-  const site = await serveStatic({
-    '/': { type: 'text/html', body: PAGE },
-    '/mediasoup-client.js': { type: 'text/javascript', body: bundle },
+  await withBrowser({ html: PAGE, serverArgs: ['--log-level', 'info'] }, async ({ server, browser, site }) => {
+    const page = await openPage(browser, `${site.url}/`, 'page', { allConsole: true });
+    const wsUrl = `ws://127.0.0.1:${server.port}/socket?auth=browser&channelId=e2e`;
+    const { transportId } = await page.evaluate((u) => window.runSendTransport(u), wsUrl);
+    // connectionstatechange reaches 'connected' (ICE + DTLS done in the browser).
+    await page.waitForFunction(() => window.transportStates.includes('connected'), null, { timeout: 20000 });
+    // produce() is answered with a producer id (media routing exists).
+    const outcome = await page.evaluate(() => window.produceOutcome);
+    assert.match(outcome, /^produced /);
+    // The server sees the same: DTLS connected with a GCM profile, SRTP from the producer
+    // decrypted.
+    const r = await until(page, 'the server decrypting SRTP',
+      () => page.evaluate((id) => window.chorusRequest('get-transport-stats', { transportId: id }), transportId),
+      (res) => res.data?.dtlsState === 'connected' && res.data.rtp.received > 0, 20000, 250);
+    const stats = r.data;
+    assert.match(stats.srtpProfile, /^SRTP_AEAD_AES_(256|128)_GCM$/);
+    assert.ok(['connected', 'completed'].includes(stats.iceState), stats.iceState);
+    assert.equal(stats.iceSelectedTuple.protocol, 'udp');
+    await page.close();
+    await waitForNoPeers(server);
   });
-  const browser = await launchChromium();
-  try {
-    await withServer(['--log-level', 'info'], async (server) => {
-      const page = await browser.context.newPage();
-      page.on('console', (m) => process.stderr.write(`[page] ${m.text()}\n`));
-      await page.goto(site.url + '/');
-      const wsUrl = `ws://127.0.0.1:${server.port}/socket?auth=browser&channelId=e2e`;
-      const { transportId } = await page.evaluate((u) => window.runSendTransport(u), wsUrl);
-      // connectionstatechange reaches 'connected' (ICE + DTLS done in the browser).
-      await page.waitForFunction(() => window.transportStates.includes('connected'), null, { timeout: 20000 });
-      // The server sees the same: DTLS connected with a GCM profile, RTP decrypted.
-      let stats;
-      const deadline = Date.now() + 20000;
-      for (;;) {
-        const r = await page.evaluate((id) => window.chorusRequest('get-transport-stats', { transportId: id }), transportId);
-        stats = r.data;
-        // SRTP or SRTCP decrypted. (While produce is refused, mediasoup-client stops the
-        // sender, so the browser's RTCP is what arrives for sure.)
-        if (stats && stats.dtlsState === 'connected' && stats.rtp.received + stats.rtcp.received > 0) break;
-        assert.ok(Date.now() < deadline, `server never decrypted SRTP/SRTCP: ${JSON.stringify(r)}`);
-        await page.waitForTimeout(250); // polling interval of a bounded loop, not synchronization
-      }
-      assert.match(stats.srtpProfile, /^SRTP_AEAD_AES_(256|128)_GCM$/);
-      assert.ok(['connected', 'completed'].includes(stats.iceState), stats.iceState);
-      assert.equal(stats.iceSelectedTuple.protocol, 'udp');
-      const outcome = await page.evaluate(() => window.produceOutcome);
-      process.stderr.write(`produce outcome: ${outcome}\n`);
-      await page.close();
-      await waitForNoPeers(server);
-    });
-  } finally {
-    await browser.close();
-    await site.close();
-  }
 });

@@ -9,7 +9,7 @@
 // answered.
 
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -18,57 +18,13 @@ import { test } from 'node:test';
 import { io } from 'socket.io-client';
 
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
-import { CHORUS_BIN, REPO_ROOT, runChorus, tempConfig, tempDir, withServer } from './lib/server.mjs';
+import { REPO_ROOT, runChorus, tempConfig, tempDir, withServer } from './lib/server.mjs';
+import { EIO_PATH as EIO, closeEngine, nextEvent, openEngine, upgradedTo } from './lib/socketio.mjs';
 
 const T = { timeout: 60000 };
-const EIO = '/socket.io/';
 const FAST_PING = { signaling: { pingIntervalMs: 300, pingTimeoutMs: 200 } };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// Waits (bounded) for `emitter` to emit `event`; resolves its arguments.
-function once(emitter, event, timeoutMs, what = event) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, on);
-      reject(new Error(`no '${what}' within ${timeoutMs} ms`));
-    }, timeoutMs);
-    function on(...args) {
-      clearTimeout(timer);
-      emitter.off(event, on);
-      resolve(args);
-    }
-    emitter.on(event, on);
-  });
-}
-
-// A socket.io-client Manager connected at the Engine.IO level only (no Socket.IO
-// namespace, so no CONNECT packet is sent). Resolves { socket, engine } once open.
-async function openEngine(url, opts = {}) {
-  const socket = io(url, { path: EIO, autoConnect: false, reconnection: false, forceNew: true, ...opts });
-  const opened = new Promise((resolve, reject) => {
-    socket.io.open((err) => (err ? reject(err) : resolve()));
-  });
-  const timer = setTimeout(() => socket.io.engine?.close(), 5000);
-  try {
-    await opened;
-  } finally {
-    clearTimeout(timer);
-  }
-  return { socket, engine: socket.io.engine };
-}
-
-// Resolves when the engine has upgraded to `name` (bounded).
-async function upgradedTo(engine, name, timeoutMs = 5000) {
-  if (engine.transport.name === name) return;
-  const [t] = await once(engine, 'upgrade', timeoutMs, `upgrade to ${name}`);
-  assert.equal(t.name, name);
-}
-
-function closeEngine({ socket }) {
-  socket.io.engine?.close();
-  socket.close();
-}
 
 // A bounded HTTP request on a fresh connection. Resolves { status, headers, body, json }.
 function request(url, { method = 'GET', headers = {}, body, timeoutMs = 3000, agentOptions = {} } = {}) {
@@ -118,14 +74,7 @@ const sessionsOf = async (server) => (await httpGet(`${server.url}/healthz`)).js
 
 test('default transports: long-polling first, then the upgrade to websocket', T, async () => {
   await withServer([], async (server) => {
-    const socket = io(server.url, { path: EIO, autoConnect: false, reconnection: false, forceNew: true });
-    let handshakeData;
-    const opened = new Promise((resolve, reject) => socket.io.open((err) => (err ? reject(err) : resolve())));
-    socket.io.engine.once('handshake', (d) => {
-      handshakeData = d;
-    });
-    await opened;
-    const engine = socket.io.engine;
+    const { socket, engine, handshake: handshakeData } = await openEngine(server.url);
     assert.equal(engine.transport.name, 'polling', 'the first transport is long-polling');
     assert.deepEqual(handshakeData.upgrades, ['websocket']);
     assert.equal(handshakeData.pingInterval, 25000);
@@ -143,14 +92,8 @@ test('default transports: long-polling first, then the upgrade to websocket', T,
 
 test('websocket only: the session starts on a WebSocket, nothing to upgrade to', T, async () => {
   await withServer([], async (server) => {
-    const socket = io(server.url, { path: EIO, autoConnect: false, reconnection: false, forceNew: true, transports: ['websocket'] });
-    let handshakeData;
-    const opened = new Promise((resolve, reject) => socket.io.open((err) => (err ? reject(err) : resolve())));
-    socket.io.engine.once('handshake', (d) => {
-      handshakeData = d;
-    });
-    await opened;
-    assert.equal(socket.io.engine.transport.name, 'websocket');
+    const { socket, engine, handshake: handshakeData } = await openEngine(server.url, { transports: ['websocket'] });
+    assert.equal(engine.transport.name, 'websocket');
     assert.deepEqual(handshakeData.upgrades, []);
     assert.equal(await sessionsOf(server), 1);
     closeEngine({ socket });
@@ -162,16 +105,10 @@ test('polling only: a session that never upgrades works and ends cleanly', T, as
   await withServer(['--config', tempConfig(FAST_PING)], async (server) => {
     const { socket, engine } = await openEngine(server.url, { transports: ['polling'] });
     assert.equal(engine.transport.name, 'polling');
-    // Held polls are answered by the pings: the session stays up across several.
+    // Held polls are answered by the pings: the session stays up across several
+    // (3 s for 2 pings at pingInterval 300 ms).
     let pings = 0;
-    engine.on('ping', () => {
-      pings += 1;
-    });
-    // Bounded poll on the condition (3 s for 2 pings at pingInterval 300 ms).
-    for (const deadline = Date.now() + 3000; pings < 2; ) {
-      assert.ok(Date.now() < deadline, `only ${pings} pings in 3 s with pingInterval 300`);
-      await sleep(50);
-    }
+    await nextEvent(engine, 'ping', { match: () => ++pings === 2, timeoutMs: 3000, what: 'the second ping' });
     assert.equal(engine.readyState, 'open');
     assert.equal(await sessionsOf(server), 1);
     closeEngine({ socket }); // sends the close packet "1" by POST
@@ -190,10 +127,8 @@ for (const transports of [undefined, ['websocket'], ['polling']]) {
         if (p.type === 'message') sent.push(p.data);
       });
       try {
-        const [reply] = await once(engine, 'packet', 5000, 'the first message packet');
-        // Skip the open packet (and pings) until the first message.
-        let packet = reply;
-        while (packet.type !== 'message') [packet] = await once(engine, 'packet', 5000, 'a message packet');
+        // The open packet (and pings) are skipped until the first message.
+        const [packet] = await nextEvent(engine, 'packet', { match: (p) => p.type === 'message', timeoutMs: 5000, what: 'the first message packet' });
         assert.equal(sent[0], '0', `the client's first message is the CONNECT packet: ${JSON.stringify(sent)}`);
         assert.equal(typeof packet.data, 'string');
         assert.ok(packet.data.length > 0, 'a non-empty answer to CONNECT');
@@ -241,7 +176,7 @@ for (const transports of [undefined, ['websocket']]) {
       const sendPacket = engine._sendPacket.bind(engine);
       engine._sendPacket = (type, ...rest) => (type === 'pong' ? undefined : sendPacket(type, ...rest));
       const t0 = performance.now();
-      const [reason] = await once(engine, 'close', 3000, 'close');
+      const [reason] = await nextEvent(engine, 'close', { timeoutMs: 3000, what: 'close' });
       const elapsed = performance.now() - t0;
       // The server closes the transport: the client sees 'transport close' (its own timer,
       // pingInterval + pingTimeout after the last ping, would say 'ping timeout').
@@ -259,7 +194,7 @@ test('a long-polling client that stops answering pings is dropped too', T, async
     const sendPacket = engine._sendPacket.bind(engine);
     engine._sendPacket = (type, ...rest) => (type === 'pong' ? undefined : sendPacket(type, ...rest));
     const t0 = performance.now();
-    const [reason] = await once(engine, 'close', 3000, 'close');
+    const [reason] = await nextEvent(engine, 'close', { timeoutMs: 3000, what: 'close' });
     const elapsed = performance.now() - t0;
     assert.equal(reason, 'transport close'); // the pending poll carried the close packet
     assert.ok(elapsed <= 300 + 200 + 250, `dropped after ${Math.round(elapsed)} ms`);
@@ -397,8 +332,8 @@ test('shutdown with Engine.IO sessions open (held poll, websocket) exits cleanly
     const a = await openEngine(server.url, { transports: ['polling'] });
     const b = await openEngine(server.url, { transports: ['websocket'] });
     assert.equal(await sessionsOf(server), 2);
-    const closedA = once(a.engine, 'close', 3000, 'close of the polling client');
-    const closedB = once(b.engine, 'close', 3000, 'close of the websocket client');
+    const closedA = nextEvent(a.engine, 'close', { timeoutMs: 3000, what: 'close of the polling client' });
+    const closedB = nextEvent(b.engine, 'close', { timeoutMs: 3000, what: 'close of the websocket client' });
     const r = await server.stop();
     assert.equal(r.code, 0, `exit code ${r.code}`);
     assert.equal(r.timedOut, false);
@@ -408,69 +343,6 @@ test('shutdown with Engine.IO sessions open (held poll, websocket) exits cleanly
 });
 
 // ---- TLS ------------------------------------------------------------------------------------
-
-const TLS_READY_RE = /^chorus listening on https:\/\/127\.0\.0\.1:(\d+)\s*$/m;
-
-// Starts chorus with TLS (bounded); the ready line says https://. Stopped by its PID.
-async function startTlsServer(args) {
-  const child = spawn(CHORUS_BIN, ['--listen', '127.0.0.1:0', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const kill = () => {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  };
-  process.on('exit', kill);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`chorus (TLS) not ready in 10 s\n${stderr}`)), 10000);
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      const m = TLS_READY_RE.exec(stdout);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-    exited.then((r) => {
-      clearTimeout(timer);
-      reject(new Error(`chorus (TLS) exited with ${r.code}\n${stderr}`));
-    });
-  }).catch((e) => {
-    kill();
-    throw e;
-  });
-  return {
-    port,
-    url: `https://127.0.0.1:${port}`,
-    stderr: () => stderr,
-    async stop() {
-      try {
-        process.kill(child.pid, 'SIGTERM');
-      } catch {
-        // gone
-      }
-      let timer;
-      const r = await Promise.race([exited, new Promise((resolve) => {
-        timer = setTimeout(() => {
-          kill();
-          resolve({ code: null, signal: 'timeout' });
-        }, 5000);
-      })]);
-      clearTimeout(timer);
-      process.off('exit', kill);
-      return r;
-    },
-  };
-}
 
 function makePair() {
   const dir = tempDir('chorus-tls-');
@@ -483,9 +355,9 @@ function makePair() {
 
 test('TLS: HTTPS /healthz and socket.io-client over https + wss', T, async () => {
   const { cert, key } = makePair();
-  const server = await startTlsServer(['--tls-cert', cert, '--tls-key', key]);
-  let failed = false;
-  try {
+  await withServer(['--tls-cert', cert, '--tls-key', key], async (server) => {
+    assert.equal(server.tls, true);
+    assert.match(server.url, /^https:\/\/127\.0\.0\.1:\d+$/);
     const health = await request(`${server.url}/healthz`, { agentOptions: { rejectUnauthorized: false } });
     assert.equal(health.status, 200);
     assert.equal(health.json?.status, 'ok');
@@ -510,14 +382,7 @@ test('TLS: HTTPS /healthz and socket.io-client over https + wss', T, async () =>
     assert.equal(sessions.json.sessions, 2);
     closeEngine(a);
     closeEngine(b);
-  } catch (e) {
-    failed = true;
-    e.message += `\n--- chorus stderr ---\n${server.stderr().slice(-4096)}`;
-    throw e;
-  } finally {
-    const r = await server.stop();
-    if (!failed) assert.equal(r.code, 0, `chorus (TLS) did not exit cleanly: ${JSON.stringify(r)}`);
-  }
+  });
 });
 
 test('TLS: refuses to start without both files, or with files that do not load', T, async () => {

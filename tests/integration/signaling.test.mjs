@@ -14,8 +14,6 @@ import { closeAll, connectPeer, isEvent, nextParticipantList, participantIds } f
 
 const T = { timeout: 30000 };
 
-// A valid create-transport is served (docs/protocol.md).
-
 // mediasoup's WebRtcTransport parameters, as mediasoup-client's createSendTransport takes them.
 function assertTransportParams(p) {
   assert.equal(typeof p.id, 'string');

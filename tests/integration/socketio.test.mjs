@@ -4,49 +4,19 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { io } from 'socket.io-client';
 
 import { loadDevice } from './lib/device.mjs';
 import { waitForNoPeers } from './lib/http.mjs';
 import { audio, video } from './lib/rtp_fixtures.mjs';
 import { withServer } from './lib/server.mjs';
+import { connectSio, nextEvent, upgradedTo } from './lib/socketio.mjs';
 
 const DTLS = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: Array(32).fill('AB').join(':') }] };
 
-// Connects a socket.io-client (bounded); resolves once connected.
-function connectSio(server, { transports } = {}) {
-  const socket = io(server.url, { path: '/socket.io/', transports, reconnection: false, forceNew: true, timeout: 5000 });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { socket.close(); reject(new Error('socket.io: not connected within 5 s')); }, 5000);
-    socket.once('connect', () => { clearTimeout(timer); resolve(socket); });
-    socket.once('connect_error', (e) => { clearTimeout(timer); socket.close(); reject(e); });
-  });
-}
-
 const ack = (socket, event, data) => socket.timeout(3000).emitWithAck(event, data);
 
-// Waits (bounded) for the next `event` whose payload matches.
-function nextEvent(socket, event, match = () => true, timeoutMs = 3000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { socket.off(event, on); reject(new Error(`no '${event}' within ${timeoutMs} ms`)); }, timeoutMs);
-    function on(payload) {
-      if (!match(payload)) return;
-      clearTimeout(timer);
-      socket.off(event, on);
-      resolve(payload);
-    }
-    socket.on(event, on);
-  });
-}
-
-// Resolves when the engine's transport has become `name` (bounded).
-async function transportBecomes(socket, name, timeoutMs = 5000) {
-  if (socket.io.engine.transport.name === name) return;
-  await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`transport still ${socket.io.engine.transport.name} after ${timeoutMs} ms`)), timeoutMs);
-    socket.io.engine.once('upgrade', (t) => { clearTimeout(timer); t.name === name ? resolve() : reject(new Error(t.name)); });
-  });
-}
+// The payload of the next `event` on `socket` whose payload matches (bounded).
+const nextPayload = async (socket, event, match = () => true) => (await nextEvent(socket, event, { match }))[0];
 
 test('seed 004 events with their documented responses, over polling upgraded to websocket', { timeout: 60000 }, async () => {
   await withServer([], async (server) => {
@@ -54,7 +24,7 @@ test('seed 004 events with their documented responses, over polling upgraded to 
     // upgrades to websocket; whether the upgrade completes before 'connect' fires is a race
     // inside the client, so only the end state is asserted.
     const alice = await connectSio(server);
-    await transportBecomes(alice, 'websocket');
+    await upgradedTo(alice.io.engine, 'websocket');
     const bob = await connectSio(server, { transports: ['websocket'] });
     assert.equal(bob.io.engine.transport.name, 'websocket');
 
@@ -62,7 +32,7 @@ test('seed 004 events with their documented responses, over polling upgraded to 
     assert.deepEqual(Object.keys(caps), ['rtpCapabilities']);
     const device = await loadDevice(caps.rtpCapabilities);
 
-    const aliceList = nextEvent(alice, 'participant-list-update', (l) => l.length === 1);
+    const aliceList = nextPayload(alice, 'participant-list-update', (l) => l.length === 1);
     const joined = await ack(alice, 'join-mediasoup-room', { roomId: 'r1', rtpCapabilities: device.rtpCapabilities });
     assert.deepEqual(joined, { existingProducers: [] });
     const list = await aliceList;
@@ -78,7 +48,7 @@ test('seed 004 events with their documented responses, over polling upgraded to 
     const bobRecv = await ack(bob, 'create-webrtc-transport', { roomId: 'r1', direction: 'recv' });
     assert.ok(bobRecv.params.id);
 
-    const np = nextEvent(bob, 'new-producer');
+    const np = nextPayload(bob, 'new-producer');
     const produced = await ack(alice, 'produce', { roomId: 'r1', transportId: t.params.id, kind: 'video', rtpParameters: video(5000) });
     assert.deepEqual(Object.keys(produced), ['id']);
     const ev = await np;
@@ -97,13 +67,13 @@ test('seed 004 events with their documented responses, over polling upgraded to 
 
     // The events added by Chorus use the same style.
     // (listeners are attached before the request: the event may overtake alice's ack)
-    const pausedEv = nextEvent(bob, 'producer-paused', (p) => p.producerId === produced.id);
+    const pausedEv = nextPayload(bob, 'producer-paused', (p) => p.producerId === produced.id);
     assert.deepEqual(await ack(alice, 'pause-producer', { roomId: 'r1', producerId: produced.id }), {});
     await pausedEv;
     assert.deepEqual(await ack(alice, 'resume-producer', { roomId: 'r1', producerId: produced.id }), {});
     const ice = await ack(alice, 'restart-ice', { roomId: 'r1', transportId: t.params.id });
     assert.ok(ice.iceParameters.usernameFragment);
-    const closedEv = nextEvent(bob, 'consumer-closed', (c) => c.consumerId === consumed.id);
+    const closedEv = nextPayload(bob, 'consumer-closed', (c) => c.consumerId === consumed.id);
     assert.deepEqual(await ack(alice, 'close-producer', { roomId: 'r1', producerId: produced.id }), {});
     await closedEv;
 
@@ -120,7 +90,7 @@ test('seed 004 events with their documented responses, over polling upgraded to 
 
     // Disconnect cleanup: bob sees alice leave (socket.io-client forgets the id on disconnect).
     const aliceId = alice.id;
-    const left = nextEvent(bob, 'participant-left', (p) => p.peerId === aliceId);
+    const left = nextPayload(bob, 'participant-left', (p) => p.peerId === aliceId);
     alice.disconnect();
     await left;
     bob.disconnect();
@@ -132,31 +102,33 @@ test('seed 000 aliases', { timeout: 60000 }, async () => {
   await withServer([], async (server) => {
     const a = await connectSio(server);
     const b = await connectSio(server, { transports: ['websocket'] });
+    // Over Socket.IO the seed 000 names answer with seed 000's shapes: the capabilities and
+    // the transport parameters unwrapped (docs/protocol.md, "Socket.IO dialect").
     const caps = await ack(a, 'getRouterRtpCapabilities', { roomId: 'r0' });
-    const routerCaps = caps.rtpCapabilities ?? caps;
-    assert.ok(Array.isArray(routerCaps.codecs), JSON.stringify(caps).slice(0, 200));
-    const device = await loadDevice(routerCaps);
+    assert.equal(caps.rtpCapabilities, undefined, 'unwrapped');
+    assert.ok(Array.isArray(caps.codecs) && caps.codecs.length > 0, JSON.stringify(caps).slice(0, 200));
+    assert.ok(Array.isArray(caps.headerExtensions), JSON.stringify(caps).slice(0, 200));
+    const device = await loadDevice(caps);
     await ack(a, 'join-mediasoup-room', { roomId: 'r0', rtpCapabilities: device.rtpCapabilities });
     await ack(b, 'join-mediasoup-room', { roomId: 'r0', rtpCapabilities: device.rtpCapabilities });
 
-    const send = await ack(a, 'createWebRtcTransport', { roomId: 'r0', direction: 'send' });
-    const sendParams = send.params ?? send;
-    assert.ok(sendParams.id && sendParams.iceParameters && sendParams.iceCandidates && sendParams.dtlsParameters, JSON.stringify(send));
-    const c1 = await ack(a, 'connectTransport', { roomId: 'r0', transportId: sendParams.id, dtlsParameters: DTLS });
-    assert.equal(c1.error, undefined, JSON.stringify(c1));
+    const TRANSPORT_KEYS = ['dtlsParameters', 'iceCandidates', 'iceParameters', 'id'];
+    const sendParams = await ack(a, 'createWebRtcTransport', { roomId: 'r0', direction: 'send' });
+    assert.deepEqual(Object.keys(sendParams).sort(), TRANSPORT_KEYS, JSON.stringify(sendParams));
+    assert.ok(sendParams.id, JSON.stringify(sendParams));
+    assert.deepEqual(await ack(a, 'connectTransport', { roomId: 'r0', transportId: sendParams.id, dtlsParameters: DTLS }), {});
     const p = await ack(a, 'produce', { roomId: 'r0', transportId: sendParams.id, kind: 'audio', rtpParameters: audio(7000) });
+    assert.deepEqual(Object.keys(p), ['id'], JSON.stringify(p));
 
-    const recv = await ack(b, 'create-consumer-transport', { roomId: 'r0' });
-    const recvParams = recv.params ?? recv;
-    assert.ok(recvParams.id && recvParams.iceParameters, JSON.stringify(recv));
-    const c2 = await ack(b, 'connect-consumer-transport', { roomId: 'r0', transportId: recvParams.id, dtlsParameters: DTLS });
-    assert.equal(c2.error, undefined, JSON.stringify(c2));
+    const recvParams = await ack(b, 'create-consumer-transport', { roomId: 'r0' });
+    assert.deepEqual(Object.keys(recvParams).sort(), TRANSPORT_KEYS, JSON.stringify(recvParams));
+    assert.notEqual(recvParams.id, sendParams.id);
+    assert.deepEqual(await ack(b, 'connect-consumer-transport', { roomId: 'r0', transportId: recvParams.id, dtlsParameters: DTLS }), {});
     // consume-media without producerId: the oldest producer of another peer.
     const m = await ack(b, 'consume-media', { roomId: 'r0', rtpCapabilities: device.rtpCapabilities });
     assert.equal(m.producerId, p.id, JSON.stringify(m));
     assert.ok(m.id && m.kind === 'audio' && m.rtpParameters);
-    const u = await ack(b, 'unpauseConsumer', { roomId: 'r0', consumerId: m.id });
-    assert.equal(u.error, undefined, JSON.stringify(u));
+    assert.deepEqual(await ack(b, 'unpauseConsumer', { roomId: 'r0', consumerId: m.id }), {});
     a.disconnect();
     b.disconnect();
     await waitForNoPeers(server);

@@ -12,7 +12,6 @@
 // build/chorus-probe. Every process is stopped by its PID; every wait is bounded.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -20,7 +19,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
-import { CHORUS_BIN, REPO_ROOT, tempConfig, withServer } from './lib/server.mjs';
+import { CHORUS_BIN, REPO_ROOT, runProcess, spawnTracked, tempConfig, withServer } from './lib/server.mjs';
 
 function probePath() {
   if (process.env.CHORUS_PROBE) return path.resolve(REPO_ROOT, process.env.CHORUS_PROBE);
@@ -35,62 +34,23 @@ const PACKETS = 50;
 const PROBE_TIMEOUT_MS = 10000; // the probe's own bound (--timeout-ms)
 const PROBE_KILL_MS = PROBE_TIMEOUT_MS + 5000; // ours, in case the probe hangs
 
-// Probes still running, killed if the test process exits first.
-const live = new Set();
-process.on('exit', () => {
-  for (const child of live) {
-    try {
-      process.kill(child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
+// Runs chorus-probe against `server` (killed by its PID after PROBE_KILL_MS); resolves
+// { code, signal, timedOut, report, stdout, stderr, args }. `report` is the parsed JSON
+// line (undefined if the probe printed none).
+async function runProbe(server, args) {
+  const fullArgs = ['--url', `ws://127.0.0.1:${server.port}`, '--timeout-ms', String(PROBE_TIMEOUT_MS), ...args];
+  const r = await runProcess(PROBE, fullArgs, { timeoutMs: PROBE_KILL_MS, outputBytes: 1 << 20 });
+  let report;
+  try {
+    report = JSON.parse(r.stdout.trim().split('\n').pop());
+  } catch {
+    report = undefined;
   }
-});
-
-// Runs chorus-probe against `server`; resolves { code, signal, report, stdout, stderr }.
-// `report` is the parsed JSON line (undefined if the probe printed none).
-function runProbe(server, args) {
-  return new Promise((resolve, reject) => {
-    const fullArgs = ['--url', `ws://127.0.0.1:${server.port}`, '--timeout-ms', String(PROBE_TIMEOUT_MS), ...args];
-    const child = spawn(PROBE, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
-    live.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.setEncoding('utf8').on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => {
-      try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, PROBE_KILL_MS);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      live.delete(child);
-      reject(new Error(`cannot run ${PROBE}: ${e.message}`));
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      live.delete(child);
-      const line = stdout.trim().split('\n').pop();
-      let report;
-      try {
-        report = JSON.parse(line);
-      } catch {
-        report = undefined;
-      }
-      resolve({ code, signal, report, stdout, stderr, args: fullArgs });
-    });
-  });
+  return { ...r, report, args: fullArgs };
 }
 
 function describeRun(r) {
-  return `chorus-probe ${r.args.join(' ')}\nexit ${r.code} ${r.signal ?? ''}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+  return `chorus-probe ${r.args.join(' ')}\nexit ${r.code} ${r.signal ?? ''}${r.timedOut ? ' (timed out)' : ''}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 }
 
 // A port free for both UDP and TCP on 127.0.0.1, found by binding both on it (bounded tries).
@@ -382,32 +342,35 @@ for (const mode of [MODES[0], MODES[3]]) {
     await withModeServer(mode, async (server) => {
       const args = ['--url', `ws://127.0.0.1:${server.port}`, '--room', 'vanish', '--peer', 'frank',
         '--protocol', mode.protocol, '--hold-ms', '20000', '--timeout-ms', '30000', '--verbose'];
-      const child = spawn(PROBE, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      live.add(child);
-      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const { child, exited } = spawnTracked(PROBE, args);
+      child.stdout.resume(); // only stderr is read
       let stderr = '';
-      const connected = await new Promise((resolve) => {
-        const timer = setTimeout(() => resolve(false), PROBE_KILL_MS);
-        child.stderr.setEncoding('utf8').on('data', (d) => {
-          stderr += d;
-          if (/sent \d+ RTP packets/.test(stderr)) {
-            clearTimeout(timer);
-            resolve(true);
-          }
-        });
-        exited.then(() => {
-          clearTimeout(timer);
-          resolve(false);
-        });
-      });
-      const health = (await httpGet(`${server.url}/healthz`)).json;
+      let connected;
+      let health;
       try {
-        process.kill(child.pid, 'SIGKILL');
-      } catch {
-        // gone
+        connected = await new Promise((resolve) => {
+          const timer = setTimeout(() => resolve(false), PROBE_KILL_MS);
+          child.stderr.on('data', (d) => {
+            stderr += d;
+            if (/sent \d+ RTP packets/.test(stderr)) {
+              clearTimeout(timer);
+              resolve(true);
+            }
+          });
+          exited.then(() => {
+            clearTimeout(timer);
+            resolve(false);
+          });
+        });
+        health = (await httpGet(`${server.url}/healthz`)).json;
+      } finally {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+        await exited;
       }
-      await exited;
-      live.delete(child);
       assert.ok(connected, `the probe did not connect:\n${stderr}`);
       assert.equal(health.transports, 1, `while connected: ${JSON.stringify(health)}`);
       await assertNothingLeaked(server);

@@ -48,6 +48,13 @@ std::string open_polling(server& srv, int64_t now = 0) {
 
 std::string error_body(error_code c) { return error_json(c); }
 
+// The one effect of `fx` (REQUIREd to be the only one), CHECKed to be of kind `k`.
+const effect& only(const effects& fx, effect_kind k) {
+  REQUIRE(fx.size() == 1);
+  CHECK(fx[0].kind == k);
+  return fx[0];
+}
+
 } // namespace
 
 TEST_CASE("packets encode and decode") {
@@ -231,8 +238,7 @@ TEST_CASE("polling: a poll waits for packets, queued packets go out joined") {
   CHECK(fx.empty());
 
   srv.send(sid, "hello", 20, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::poll_reply);
+  only(fx, effect_kind::poll_reply);
   CHECK(fx[0].sid == sid);
   CHECK(fx[0].data == "4hello");
   CHECK_FALSE(srv.info(sid)->poll_held);
@@ -267,9 +273,7 @@ TEST_CASE("polling: POST delivers messages in order and answers ok") {
   fx.clear();
   r = srv.on_post(sid, "bAQID", 6, fx);
   CHECK(r.status == 200);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::binary);
-  CHECK(fx[0].data.size() == 3);
+  CHECK(only(fx, effect_kind::binary).data.size() == 3);
 }
 
 TEST_CASE("polling: the client's close packet ends the session, a pending poll gets a noop") {
@@ -387,9 +391,8 @@ TEST_CASE("ping: sent every pingInterval, pong reschedules, a session without po
   CHECK(fx.empty());
 
   srv.on_time(1100, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::poll_reply);
-  CHECK(fx[0].data == "2"); // the held poll carries the ping: it is bounded by pingInterval
+  // The held poll carries the ping: it is bounded by pingInterval.
+  CHECK(only(fx, effect_kind::poll_reply).data == "2");
   CHECK(srv.info(sid)->awaiting_pong);
   CHECK(*srv.next_deadline() == 1600);
 
@@ -463,36 +466,28 @@ TEST_CASE("websocket session: open, messages, ping/pong, transport close") {
   CHECK(open.find("\"upgrades\":[]") != std::string::npos);
   effects fx;
   srv.send(sid, "hi", 1, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::ws_send);
+  only(fx, effect_kind::ws_send);
   CHECK(fx[0].ws == 7);
   CHECK(fx[0].data == "4hi");
 
   fx.clear();
   srv.on_ws_text(sid, 7, "4from client", 2, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::message);
-  CHECK(fx[0].data == "from client");
+  CHECK(only(fx, effect_kind::message).data == "from client");
 
   fx.clear();
   srv.on_time(1000, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::ws_send);
-  CHECK(fx[0].data == "2");
+  CHECK(only(fx, effect_kind::ws_send).data == "2");
   fx.clear();
   srv.on_ws_text(sid, 7, "3", 1200, fx);
   CHECK(fx.empty());
   CHECK(*srv.next_deadline() == 2200);
 
   srv.on_ws_binary(sid, 7, 12, 1300, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::binary);
-  CHECK(fx[0].data.size() == 12);
+  CHECK(only(fx, effect_kind::binary).data.size() == 12);
 
   fx.clear();
   srv.on_ws_closed(sid, 7, 1001, 1400, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::closed);
+  only(fx, effect_kind::closed);
   CHECK(fx[0].reason == close_reason::transport_close);
   CHECK(fx[0].code == 1001);
   CHECK(srv.size() == 0);
@@ -549,8 +544,7 @@ TEST_CASE("upgrade: probe, noop to the pending poll, upgrade packet, then only t
   CHECK_FALSE(srv.attach_probe(sid, 10, 2)); // one upgrade at a time
 
   srv.on_ws_text(sid, 9, "2probe", 3, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::ws_send);
+  only(fx, effect_kind::ws_send);
   CHECK(fx[0].ws == 9);
   CHECK(fx[0].data == "3probe");
   CHECK(srv.info(sid)->probed);
@@ -559,9 +553,7 @@ TEST_CASE("upgrade: probe, noop to the pending poll, upgrade packet, then only t
   // Until the check, the pending poll still carries what the application sends.
   fx.clear();
   srv.send(sid, "in flight", 50, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::poll_reply);
-  CHECK(fx[0].data == "4in flight");
+  CHECK(only(fx, effect_kind::poll_reply).data == "4in flight");
   fx.clear();
   CHECK(srv.on_poll(sid, 60, fx).hold);
   CHECK(*srv.next_deadline() == 103);
@@ -569,9 +561,7 @@ TEST_CASE("upgrade: probe, noop to the pending poll, upgrade packet, then only t
   CHECK(fx.empty());
   // The check ends the pending poll with a noop: the client pauses polling.
   srv.on_time(103, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::poll_reply);
-  CHECK(fx[0].data == "6");
+  CHECK(only(fx, effect_kind::poll_reply).data == "6");
   CHECK_FALSE(srv.info(sid)->poll_held);
   CHECK(*srv.next_deadline() == 203); // checks go on every 100 ms while probed
   fx.clear();
@@ -586,8 +576,7 @@ TEST_CASE("upgrade: probe, noop to the pending poll, upgrade packet, then only t
 
   fx.clear();
   srv.on_ws_text(sid, 9, "5", 207, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::ws_send);
+  only(fx, effect_kind::ws_send);
   CHECK(fx[0].ws == 9);
   CHECK(fx[0].data == "4queued");
   auto info = srv.info(sid);
@@ -597,9 +586,7 @@ TEST_CASE("upgrade: probe, noop to the pending poll, upgrade packet, then only t
 
   fx.clear();
   srv.send(sid, "after", 208, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::ws_send);
-  CHECK(fx[0].data == "4after");
+  CHECK(only(fx, effect_kind::ws_send).data == "4after");
   srv.on_ws_text(sid, 9, "4up", 209, fx);
   CHECK(of_kind(fx, effect_kind::message).back().data == "up");
 
@@ -621,9 +608,7 @@ TEST_CASE("upgrade: a poll still pending at the upgrade packet gets a noop") {
   CHECK(srv.on_poll(sid, 2, fx).hold);
   fx.clear();
   srv.on_ws_text(sid, 9, "5", 3, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::poll_reply);
-  CHECK(fx[0].data == "6");
+  CHECK(only(fx, effect_kind::poll_reply).data == "6");
 }
 
 TEST_CASE("upgrade: with upgrade_check_ms 0 the pending poll is ended at the probe") {
@@ -658,9 +643,7 @@ TEST_CASE("upgrade: the ping timer carries over to the WebSocket") {
   srv.on_ws_text(sid, 5, "5", 12, fx);
   fx.clear();
   srv.on_time(1000, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::ws_send);
-  CHECK(fx[0].data == "2");
+  CHECK(only(fx, effect_kind::ws_send).data == "2");
 }
 
 TEST_CASE("upgrade: a bad probe, a closed probe, a timed-out probe leave polling working") {
@@ -672,9 +655,7 @@ TEST_CASE("upgrade: a bad probe, a closed probe, a timed-out probe leave polling
 
   REQUIRE(srv.attach_probe(sid, 1, 0));
   srv.on_ws_text(sid, 1, "4not a probe", 1, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::ws_close);
-  CHECK(fx[0].ws == 1);
+  CHECK(only(fx, effect_kind::ws_close).ws == 1);
   CHECK_FALSE(srv.info(sid)->upgrading);
 
   REQUIRE(srv.attach_probe(sid, 2, 10));
@@ -686,16 +667,13 @@ TEST_CASE("upgrade: a bad probe, a closed probe, a timed-out probe leave polling
   REQUIRE(srv.attach_probe(sid, 3, 20));
   CHECK(*srv.next_deadline() == 120);
   srv.on_time(120, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::ws_close);
-  CHECK(fx[0].ws == 3);
+  CHECK(only(fx, effect_kind::ws_close).ws == 3);
   CHECK_FALSE(srv.info(sid)->upgrading);
 
   // Frames of a WebSocket that no longer belongs to the session close it.
   fx.clear();
   srv.on_ws_text(sid, 3, "5", 130, fx);
-  REQUIRE(fx.size() == 1);
-  CHECK(fx[0].kind == effect_kind::ws_close);
+  only(fx, effect_kind::ws_close);
   CHECK(srv.info(sid)->transport == transport_kind::polling);
 
   fx.clear();

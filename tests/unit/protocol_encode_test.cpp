@@ -33,28 +33,15 @@ using test::sample_transport;
 using test::sample_transport_json;
 const std::string& fp = test::sample_fingerprint;
 
+// The shared consumer with codec parameters, feedback and a header extension as well.
 consumer_params_reply sample_consumer() {
-  consumer_params_reply c;
-  c.id = "c1";
-  c.producer_id = "p1";
-  c.kind = rtp::media_kind::audio;
-  rtp::codec_parameters opus;
-  opus.mime_type = "audio/opus";
-  opus.payload_type = 100;
-  opus.clock_rate = 48000;
-  opus.channels = 2;
+  auto c = test::sample_consumer();
+  auto& opus = c.rtp_parameters.codecs.at(0);
   opus.parameters = {{"useinbandfec", "1", true}};
   opus.rtcp_feedback = {{"transport-cc", ""}};
-  c.rtp_parameters.mid = "0";
-  c.rtp_parameters.codecs.push_back(opus);
   c.rtp_parameters.header_extensions.push_back(
     {"urn:ietf:params:rtp-hdrext:sdes:mid", 1, false, {}});
-  rtp::encoding_parameters enc;
-  enc.ssrc = 11111111;
-  c.rtp_parameters.encodings.push_back(enc);
-  c.rtp_parameters.rtcp = {"chorus", true};
   c.producer_paused = false;
-  c.peer_id = "alice";
   return c;
 }
 

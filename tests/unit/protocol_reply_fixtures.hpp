@@ -1,5 +1,6 @@
 // Reply fixtures shared by the dialect tests (JSON and Socket.IO): one transport's
-// parameters as a typed value and as the JSON every dialect must write for it.
+// parameters as a typed value and as the JSON every dialect must write for it, and one
+// audio consumer's parameters.
 #pragma once
 
 #include "protocol/messages.hpp"
@@ -27,5 +28,26 @@ inline const std::string sample_transport_json =
   R"("ip":"127.0.0.1","port":40000,"protocol":"udp","type":"host"}],"dtlsParameters":)"
   R"({"role":"auto","fingerprints":[{"algorithm":"sha-256","value":")" + sample_fingerprint +
   R"("}]}})";
+
+// An audio consumer (opus, one encoding) of producer "p1" of peer "alice".
+inline protocol::consumer_params_reply sample_consumer() {
+  protocol::consumer_params_reply c;
+  c.id = "c1";
+  c.producer_id = "p1";
+  c.kind = rtp::media_kind::audio;
+  rtp::codec_parameters opus;
+  opus.mime_type = "audio/opus";
+  opus.payload_type = 100;
+  opus.clock_rate = 48000;
+  opus.channels = 2;
+  c.rtp_parameters.mid = "0";
+  c.rtp_parameters.codecs.push_back(opus);
+  rtp::encoding_parameters enc;
+  enc.ssrc = 11111111;
+  c.rtp_parameters.encodings.push_back(enc);
+  c.rtp_parameters.rtcp = {"chorus", true};
+  c.peer_id = "alice";
+  return c;
+}
 
 } // namespace chorus::test

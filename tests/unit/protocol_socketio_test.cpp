@@ -12,6 +12,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,25 +51,7 @@ std::string event(std::string_view ack, std::string_view name, std::string_view 
   return s;
 }
 
-consumer_params_reply sample_consumer() {
-  consumer_params_reply c;
-  c.id = "c1";
-  c.producer_id = "p1";
-  c.kind = rtp::media_kind::audio;
-  rtp::codec_parameters opus;
-  opus.mime_type = "audio/opus";
-  opus.payload_type = 100;
-  opus.clock_rate = 48000;
-  opus.channels = 2;
-  c.rtp_parameters.mid = "0";
-  c.rtp_parameters.codecs.push_back(opus);
-  rtp::encoding_parameters enc;
-  enc.ssrc = 11111111;
-  c.rtp_parameters.encodings.push_back(enc);
-  c.rtp_parameters.rtcp = {"chorus", true};
-  c.peer_id = "alice";
-  return c;
-}
+using test::sample_consumer;
 
 const std::string consumer_json =
   R"({"id":"c1","producerId":"p1","kind":"audio","rtpParameters":{"mid":"0","codecs":)"
@@ -78,6 +61,24 @@ const std::string consumer_json =
   R"("peerId":"alice"})";
 
 const std::string caps_json = R"({"codecs":[],"headerExtensions":[]})";
+
+// An event with an ack id, the reply the server gives it, and the ack the client receives.
+struct ack_case {
+  const char* name;
+  std::string input;
+  reply_body reply;
+  std::string expected;
+};
+
+// Each case's event decodes to a request whose reply is encoded as the expected ack.
+void check_acks(dialect& d, std::span<const ack_case> cases) {
+  for (const auto& c : cases) {
+    INFO("case: " << std::string(c.name));
+    auto r = d.decode(c.input);
+    REQUIRE_MESSAGE(r.ok, r.error.message);
+    CHECK(d.encode_reply(r.req.meta, c.reply) == c.expected);
+  }
+}
 
 } // namespace
 
@@ -477,13 +478,7 @@ TEST_CASE("socket.io dialect: seed 004 events decode to typed requests") {
 
 TEST_CASE("socket.io dialect: seed 004 replies are acks with seed 004's objects") {
   auto d = connected();
-  struct reply_case {
-    const char* name;
-    std::string input;
-    reply_body reply;
-    std::string expected;
-  };
-  const reply_case cases[] = {
+  const ack_case cases[] = {
     {"get-rtp-capabilities", R"(20["get-rtp-capabilities",{"roomId":"r"}])",
      rtp_capabilities_reply{caps_json}, R"(30[{"rtpCapabilities":)" + caps_json + "}]"},
     {"join-mediasoup-room", event("1", "join-mediasoup-room", R"({"roomId":"r"})"),
@@ -522,25 +517,14 @@ TEST_CASE("socket.io dialect: seed 004 replies are acks with seed 004's objects"
      event("007", "get-rtp-capabilities"), rtp_capabilities_reply{"{}"},
      R"(37[{"rtpCapabilities":{}}])"},
   };
-  for (const auto& c : cases) {
-    INFO("case: " << std::string(c.name));
-    auto r = d->decode(c.input);
-    REQUIRE_MESSAGE(r.ok, r.error.message);
-    CHECK(d->encode_reply(r.req.meta, c.reply) == c.expected);
-  }
+  check_acks(*d, cases);
 }
 
 // ---- seed 000 aliases ---------------------------------------------------------------------
 
 TEST_CASE("socket.io dialect: seed 000 aliases") {
   auto d = connected();
-  struct alias_case {
-    const char* name;
-    std::string input;
-    reply_body reply;
-    std::string expected;
-  };
-  const alias_case cases[] = {
+  const ack_case cases[] = {
     {"getRouterRtpCapabilities without data: the capabilities themselves",
      R"(20["getRouterRtpCapabilities"])", rtp_capabilities_reply{caps_json},
      "30[" + caps_json + "]"},
@@ -563,12 +547,7 @@ TEST_CASE("socket.io dialect: seed 000 aliases") {
      event("7", "produce", R"({"kind":"audio","rtpParameters":)" + audio + "}"),
      producer_id_reply{"p1"}, R"(37[{"id":"p1"}])"},
   };
-  for (const auto& c : cases) {
-    INFO("case: " << std::string(c.name));
-    auto r = d->decode(c.input);
-    REQUIRE_MESSAGE(r.ok, r.error.message);
-    CHECK(d->encode_reply(r.req.meta, c.reply) == c.expected);
-  }
+  check_acks(*d, cases);
 
   SUBCASE("typed requests and style") {
     auto caps_req = d->decode(R"(20["getRouterRtpCapabilities"])");

@@ -2,6 +2,7 @@
 // back (received / not received pattern, arrival times at 250 us resolution, the seq wrap,
 // reordering, windows, jumps, packet splits), the due() timing, and the REMB estimator.
 #include "rtp/bwe_feedback.hpp"
+#include "rtp_rtcp_util.hpp"
 
 #include <doctest/doctest.h>
 
@@ -30,10 +31,7 @@ struct sent_at {
 };
 
 transport_cc_feedback parse_one(const std::vector<uint8_t>& datagram) {
-  auto packets = split_compound(datagram);
-  REQUIRE(packets.ok());
-  REQUIRE(packets->size() == 1);
-  auto fb = transport_cc_feedback::parse(packets->front());
+  auto fb = transport_cc_feedback::parse(test::single(datagram));
   REQUIRE(fb.ok());
   return *fb;
 }

@@ -1,5 +1,6 @@
 // RTCP feedback (RFC 4585, RFC 5104, REMB): known bytes, round trips, NACK across the wrap.
 #include "rtp/rtcp_feedback.hpp"
+#include "rtp_rtcp_util.hpp"
 
 #include <doctest/doctest.h>
 
@@ -12,12 +13,7 @@ namespace {
 using bytes = std::vector<uint8_t>;
 using seqs = std::vector<uint16_t>;
 
-rtcp_packet single(const bytes& datagram) {
-  auto packets = split_compound(datagram);
-  REQUIRE(packets.ok());
-  REQUIRE(packets->size() == 1);
-  return packets->front();
-}
+using test::single;
 
 // The feedback header (RFC 4585 §6.1) then FCI.
 bytes nack_bytes(std::initializer_list<uint8_t> fci) {
@@ -99,12 +95,7 @@ TEST_CASE("rtcp nack: malformed and limits") {
   // FCI not a multiple of 4 (cut body).
   const bytes one_item = nack_bytes({0x00, 0x01, 0x00, 0x00});
   const auto p = single(one_item);
-  for (size_t k = 0; k < p.body.size(); ++k) {
-    CAPTURE(k);
-    rtcp_packet cut = p;
-    cut.body = p.body.first(k);
-    CHECK_FALSE(generic_nack::parse(cut).ok());
-  }
+  test::check_cuts_fail(p, [](const rtcp_packet& cut) { return generic_nack::parse(cut); });
 }
 
 TEST_CASE("rtcp: PLI and FIR known bytes") {
@@ -140,12 +131,10 @@ TEST_CASE("rtcp: PLI and FIR known bytes") {
     CHECK(*to_bytes(*f) == fir);
     CHECK_FALSE(picture_loss_indication::parse(single(fir)).ok());
     auto p = single(fir);
-    for (size_t k = 0; k < p.body.size(); ++k) {
-      rtcp_packet cut = p;
-      cut.body = p.body.first(k);
+    test::for_each_cut(p, [](const rtcp_packet& cut, size_t k) {
       const bool whole_entries = k >= 16 && (k - 8) % 8 == 0;
       CHECK(full_intra_request::parse(cut).ok() == whole_entries);
-    }
+    });
   }
 }
 
@@ -217,12 +206,7 @@ TEST_CASE("rtcp remb: malformed") {
     const bytes data = {0x8f, 0xce, 0x00, 0x05, 0, 0, 0, 1, 0, 0, 0, 0,
                         'R',  'E',  'M',  'B',  1, 0, 0, 1, 0, 0, 0, 9};
     const auto p = single(data);
-    for (size_t k = 0; k < p.body.size(); ++k) {
-      CAPTURE(k);
-      rtcp_packet cut = p;
-      cut.body = p.body.first(k);
-      CHECK_FALSE(remb::parse(cut).ok());
-    }
+    test::check_cuts_fail(p, [](const rtcp_packet& cut) { return remb::parse(cut); });
     CHECK(remb::parse(p).ok());
   }
   SUBCASE("too many SSRCs to write") {

@@ -2,6 +2,7 @@
 #include "rtp/rtcp.hpp"
 #include "rtp/rtcp_feedback.hpp"
 #include "rtp/transport_cc.hpp"
+#include "rtp_rtcp_util.hpp"
 
 #include <doctest/doctest.h>
 
@@ -14,13 +15,7 @@ namespace {
 
 using bytes = std::vector<uint8_t>;
 
-// The one packet of a datagram (REQUIREs that there is exactly one).
-rtcp_packet single(const bytes& datagram) {
-  auto packets = split_compound(datagram);
-  REQUIRE(packets.ok());
-  REQUIRE(packets->size() == 1);
-  return packets->front();
-}
+using test::single;
 
 // A browser capture from pion/rtcp's tests ("an RTCP packet from a packet dump"; the
 // {uuid} CNAME is Firefox's style): RR + SDES + BYE + PLI, 104 bytes.
@@ -357,12 +352,7 @@ TEST_CASE("rtcp: packet bodies truncated at every length fail to parse") {
   // Each packet's header kept, body cut short: parse must fail for every shorter body.
   auto check_all = [](const bytes& datagram, auto parse) {
     const auto p = single(datagram);
-    for (size_t k = 0; k < p.body.size(); ++k) {
-      CAPTURE(k);
-      rtcp_packet cut = p;
-      cut.body = p.body.first(k);
-      CHECK_FALSE(parse(cut).ok());
-    }
+    test::check_cuts_fail(p, parse);
     CHECK(parse(p).ok());
   };
   check_all(sr_one_block, [](const rtcp_packet& p) { return sender_report::parse(p); });
@@ -370,12 +360,9 @@ TEST_CASE("rtcp: packet bodies truncated at every length fail to parse") {
     // BYE: valid when cut right after its SSRCs (the reason is optional) or after the
     // reason (before its zero padding); every other cut fails.
     const auto p = single(bye_with_reason);
-    for (size_t k = 0; k < p.body.size(); ++k) {
-      CAPTURE(k);
-      rtcp_packet cut = p;
-      cut.body = p.body.first(k);
+    test::for_each_cut(p, [](const rtcp_packet& cut, size_t k) {
       CHECK(goodbye::parse(cut).ok() == (k == 8 || k >= 14));
-    }
+    });
   }
   const bytes sdes(browser_rr_sdes_bye_pli.begin() + 32, browser_rr_sdes_bye_pli.begin() + 84);
   check_all(sdes, [](const rtcp_packet& p) { return source_description::parse(p); });

@@ -2,6 +2,7 @@
 // fraction lost, jitter against the A.8 formula, LSR / DLSR, sender reports parsed back,
 // RTT from a report block, bitrate and score.
 #include "rtp/rtp_stream.hpp"
+#include "rtp_rtcp_util.hpp"
 
 #include <doctest/doctest.h>
 
@@ -30,12 +31,7 @@ std::vector<uint16_t> range(uint16_t first, size_t count) {
   return v;
 }
 
-rtcp_packet single(const std::vector<uint8_t>& datagram) {
-  auto packets = split_compound(datagram);
-  REQUIRE(packets.ok());
-  REQUIRE(packets->size() == 1);
-  return packets->front();
-}
+using test::single;
 
 } // namespace
 

@@ -2,6 +2,7 @@
 // esbuild, for end-to-end tests. Flags and constraints: shared/guide/testing.md. The
 // page is served by a static HTTP server on 127.0.0.1 owned by the test.
 
+import assert from 'node:assert/strict';
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -9,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 
-import { REPO_ROOT } from './server.mjs';
+import { REPO_ROOT, withServer } from './server.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
@@ -90,4 +91,53 @@ export async function launchChromium() {
 
 export function chromiumAvailable() {
   return fs.existsSync(CHROMIUM);
+}
+
+// Opens a new page of `browser` at `url`; the page's console errors (every console message
+// with allConsole) go to stderr prefixed with [label].
+export async function openPage(browser, url, label, { allConsole = false } = {}) {
+  const page = await browser.context.newPage();
+  page.on('console', (m) => {
+    if (allConsole || m.type() === 'error') process.stderr.write(`[${label}] ${m.text()}\n`);
+  });
+  await page.goto(url);
+  return page;
+}
+
+// Polls `sample()` until `done(value)` holds and resolves that value; fails after `timeoutMs`
+// with the last value. The pause (page.waitForTimeout(intervalMs)) is the polling interval of
+// a bounded loop, not synchronisation.
+export async function until(page, what, sample, done, timeoutMs, intervalMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await sample();
+    if (done(value)) return value;
+    assert.ok(Date.now() < deadline, `${what}: not reached within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
+    await page.waitForTimeout(intervalMs);
+  }
+}
+
+// Runs body({ server, browser, site }) with Chromium and a fresh chorus (withServer, started
+// with `serverArgs`). With `html`, a static site serves it at "/" and the mediasoup-client
+// bundle (with socket.io-client too when `socketio`) at `script`; without, `site` is null.
+// Chromium and the site are closed afterwards, whatever happens.
+export async function withBrowser({ html, script = '/mediasoup-client.js', socketio = false, serverArgs = [] }, body) {
+  let site = null;
+  if (html !== undefined) {
+    const bundle = await bundleMediasoupClient({ socketio });
+    site = await serveStatic({
+      '/': { type: 'text/html', body: html },
+      [script]: { type: 'text/javascript', body: bundle },
+    });
+  }
+  try {
+    const browser = await launchChromium();
+    try {
+      return await withServer(serverArgs, (server) => body({ server, browser, site }));
+    } finally {
+      await browser.close();
+    }
+  } finally {
+    await site?.close();
+  }
 }

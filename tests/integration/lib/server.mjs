@@ -17,7 +17,7 @@ export const CHORUS_BIN = process.env.CHORUS_BIN
   ? path.resolve(REPO_ROOT, process.env.CHORUS_BIN)
   : path.join(REPO_ROOT, 'build', 'chorus');
 
-const READY_RE = /^chorus listening on (http:\/\/(\[[^\]]+\]|[^:\s]+):(\d+))\s*$/;
+const READY_RE = /^chorus listening on ((https?):\/\/(\[[^\]]+\]|[^:\s]+):(\d+))\s*$/;
 const TAIL_BYTES = 64 * 1024;
 
 // Processes still running, killed synchronously if the test process exits first.
@@ -61,8 +61,11 @@ function withTimeout(promise, ms, onTimeout) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function spawnChorus(args, env) {
-  const child = spawn(CHORUS_BIN, args, {
+// Starts `bin` in the repo root with stdout and stderr piped (utf8). Returns { child, exited };
+// `exited` resolves { code, signal[, error] }. The process is SIGKILLed by its PID if the test
+// process exits first; stopping it earlier is the caller's job.
+export function spawnTracked(bin, args, env = {}) {
+  const child = spawn(bin, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,14 +86,14 @@ function spawnChorus(args, env) {
   return { child, exited };
 }
 
-// Runs chorus to completion (for --help and invalid configurations).
-// Returns { code, signal, stdout, stderr, elapsedMs, timedOut }; a run longer than
-// `timeoutMs` is killed with SIGKILL and reported with timedOut: true.
-export async function runChorus(args, { timeoutMs = 2000, env = {} } = {}) {
+// Runs `bin` (in the repo root) to completion. Returns { code, signal, stdout, stderr,
+// elapsedMs, timedOut }; a run longer than `timeoutMs` is killed by its PID with SIGKILL and
+// reported with timedOut: true. The output kept is the last `outputBytes` of each stream.
+export async function runProcess(bin, args, { timeoutMs, env = {}, outputBytes = TAIL_BYTES } = {}) {
   const started = performance.now();
-  const { child, exited } = spawnChorus(args, env);
-  const stdout = new Tail();
-  const stderr = new Tail();
+  const { child, exited } = spawnTracked(bin, args, env);
+  const stdout = new Tail(outputBytes);
+  const stderr = new Tail(outputBytes);
   child.stdout.on('data', (d) => stdout.push(d));
   child.stderr.on('data', (d) => stderr.push(d));
   const drained = Promise.all([once(child.stdout, 'close'), once(child.stderr, 'close')]);
@@ -102,7 +105,7 @@ export async function runChorus(args, { timeoutMs = 2000, env = {} } = {}) {
   });
   // Let the pipes deliver what was written before exit (bounded: they close with the process).
   await withTimeout(drained, 1000, () => undefined);
-  if (result.error) throw new Error(`cannot run ${CHORUS_BIN}: ${result.error.message}`);
+  if (result.error) throw new Error(`cannot run ${bin}: ${result.error.message}`);
   return {
     code: result.code,
     signal: result.signal,
@@ -113,17 +116,23 @@ export async function runChorus(args, { timeoutMs = 2000, env = {} } = {}) {
   };
 }
 
-// Starts chorus and waits (at most `readyTimeoutMs`) for its ready line on stdout.
+// Runs chorus to completion (for --help and invalid configurations); see runProcess.
+export function runChorus(args, { timeoutMs = 2000, env = {} } = {}) {
+  return runProcess(CHORUS_BIN, args, { timeoutMs, env });
+}
+
+// Starts chorus and waits (at most `readyTimeoutMs`) for its ready line on stdout (http://,
+// or https:// when it serves TLS).
 //
 // `args` are passed as given, preceded by `--listen 127.0.0.1:0` unless they contain
 // --listen or `listen: false` is passed. Returns a handle:
-//   { port, host, url, wsUrl(pathAndQuery), proc, pid, stderr(), stdout(), exited, stop() }
+//   { port, host, url, tls, wsUrl(pathAndQuery), proc, pid, stderr(), stdout(), exited, stop() }
 // stop({ signal = 'SIGTERM', timeoutMs = 5000 }) signals the PID and waits for the exit;
 // it resolves { code, signal, elapsedMs, timedOut } (a process that outlives the bound is
 // killed with SIGKILL and reported with timedOut: true).
 export async function startServer(args = [], { listen = true, readyTimeoutMs = 10000, env = {} } = {}) {
   const fullArgs = listen && !args.includes('--listen') ? ['--listen', '127.0.0.1:0', ...args] : [...args];
-  const { child, exited } = spawnChorus(fullArgs, env);
+  const { child, exited } = spawnTracked(CHORUS_BIN, fullArgs, env);
   const stdout = new Tail();
   const stderr = new Tail();
   child.stderr.on('data', (d) => stderr.push(d));
@@ -143,7 +152,7 @@ export async function startServer(args = [], { listen = true, readyTimeoutMs = 1
         const line = pending.slice(0, nl).replace(/\r$/, '');
         pending = pending.slice(nl + 1);
         const m = READY_RE.exec(line);
-        if (m) resolve({ url: m[1], host: m[2].replace(/^\[|\]$/g, ''), port: Number(m[3]) });
+        if (m) resolve({ url: m[1], tls: m[2] === 'https', host: m[3].replace(/^\[|\]$/g, ''), port: Number(m[4]) });
       }
     });
     exited.then((r) => {
@@ -174,7 +183,7 @@ export async function startServer(args = [], { listen = true, readyTimeoutMs = 1
     exited,
     stderr: () => stderr.toString(),
     stdout: () => stdout.toString(),
-    wsUrl: (pathAndQuery = '/socket') => `ws://${info.host.includes(':') ? `[${info.host}]` : info.host}:${info.port}${pathAndQuery}`,
+    wsUrl: (pathAndQuery = '/socket') => `${info.tls ? 'wss' : 'ws'}://${info.host.includes(':') ? `[${info.host}]` : info.host}:${info.port}${pathAndQuery}`,
     isRunning: () => exitResult === null,
     stop({ signal = 'SIGTERM', timeoutMs = 5000 } = {}) {
       if (stopping) return stopping;
