@@ -39,6 +39,9 @@ struct node_settings {
   uint32_t max_peers_per_room = 500;
   uint32_t max_requests_in_flight = 32;
   std::chrono::milliseconds request_timeout{10000};
+  // The room a connection joins implicitly when neither its first request that needs a
+  // room nor its handshake names one (signaling.defaultRoom).
+  std::string default_room = "default";
 };
 
 // Read by /healthz from the I/O thread; written by actors.

@@ -10,6 +10,8 @@
 
 namespace chorus::actors {
 
+bool valid_identifier(const std::string& s);
+
 namespace {
 
 // Feeds one connection's frames to its session actor (called on the I/O thread).
@@ -33,6 +35,18 @@ public:
   void on_closed(uint16_t) override {}
 };
 
+// Reads query parameter `key` into `out`: false when absent; when present but not
+// decodable or not a valid identifier, `problem` says so.
+bool read_identifier(const std::string& query, const char* key, std::string& out,
+                     std::string& problem) {
+  auto r = net::query_param(query, key, out);
+  if (r == net::query_lookup::absent)
+    return false;
+  if (r == net::query_lookup::malformed || !valid_identifier(out))
+    problem = std::string{key} + " must be 1 to 128 printable bytes, percent-encoded";
+  return true;
+}
+
 } // namespace
 
 bool valid_identifier(const std::string& s) {
@@ -55,12 +69,7 @@ net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor
     std::string problem;
     // Each present parameter must decode and be a valid identifier.
     auto read = [&](const char* key, std::string& out) {
-      auto r = net::query_param(req.query, key, out);
-      if (r == net::query_lookup::absent)
-        return false;
-      if (r == net::query_lookup::malformed || !valid_identifier(out))
-        problem = std::string{key} + " must be 1 to 128 printable bytes, percent-encoded";
-      return true;
+      return read_identifier(req.query, key, out, problem);
     };
     if (!read("auth", params.peer_id))
       params.peer_id = ids::uuid4();
@@ -92,7 +101,20 @@ net::http_server::engineio_acceptor make_engineio_gateway(caf::actor_system& sys
       return nullptr; // refused: 403
     }
     session_params params;
-    params.peer_id = sid; // no auth query; no room until join-mediasoup-room
+    params.peer_id = sid; // the socket id
+    // The handshake query may name the connection's room (roomId or channelId) and the
+    // participant's name; the room is joined with the first request that needs one.
+    std::string problem;
+    auto read = [&](const char* key, std::string& out) {
+      return read_identifier(req.query, key, out, problem);
+    };
+    if (!read("roomId", params.connection_room))
+      read("channelId", params.connection_room);
+    read("name", params.name);
+    if (!problem.empty()) {
+      LOG_DEBUG("gateway", req.remote << ": engine.io handshake refused: " << problem);
+      return nullptr; // refused: 403
+    }
     LOG_DEBUG("gateway", req.remote << ": engine.io session " << sid << " ("
                                     << dialect->name() << " dialect)");
     auto session = spawn_session(sys, node, ctx, std::move(conn),

@@ -31,8 +31,10 @@ using engineio_dialect_factory =
   std::function<std::unique_ptr<protocol::dialect>(const std::string& sid)>;
 
 // Returns the Engine.IO acceptor to pass to net::http_server::set_engineio_acceptor. Each
-// Engine.IO session gets a session actor whose peer id is the sid, with no room joined at
-// connect (the client joins with join-mediasoup-room), speaking `make_dialect(sid)`.
+// Engine.IO session gets a session actor whose peer id is the sid, speaking
+// `make_dialect(sid)`, with no room joined at connect: it joins with join-mediasoup-room,
+// or implicitly with its first request that needs a room (into the room its handshake
+// query's roomId/channelId or CONNECT auth names, else the default room).
 net::http_server::engineio_acceptor make_engineio_gateway(caf::actor_system& sys,
                                                           caf::actor node,
                                                           node_context_ptr ctx,

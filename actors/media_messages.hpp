@@ -154,10 +154,15 @@ struct producer_paused_update {
 
 // Consume lookup (request to the room): by id, or (id empty) the oldest producer of
 // another peer whose id is not in `exclude`. Reply: producer_info, or unknown-producer.
+// peer -> room: the producer to consume. With producer_id empty, the oldest producer of
+// another peer that is not in `exclude` and that `rtp_capabilities` can receive (when
+// has_rtp_capabilities); nothing-to-consume when there is none.
 struct find_producer {
   std::string producer_id;
   std::string peer_id;
   std::vector<std::string> exclude;
+  bool has_rtp_capabilities = false;
+  rtp::rtp_capabilities rtp_capabilities;
 };
 
 // ---- inspect ---------------------------------------------------------------------------------
@@ -255,7 +260,8 @@ typename Inspector::result_type inspect(Inspector& f, producer_paused_update& x)
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, find_producer& x) {
-  return f(caf::meta::type_name("find_producer"), x.producer_id, x.peer_id, x.exclude);
+  return f(caf::meta::type_name("find_producer"), x.producer_id, x.peer_id, x.exclude,
+           x.has_rtp_capabilities, x.rtp_capabilities);
 }
 
 } // namespace chorus::actors

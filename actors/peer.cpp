@@ -42,6 +42,9 @@ struct consumer_entry {
   std::string producer_id;
   uint32_t ssrc = 0;
   uint32_t rtx_ssrc = 0;
+  // Created paused and not resumed since: what unpauseConsumer without a consumerId
+  // resumes (seed 000's client names no consumer).
+  bool awaiting_resume = false;
 };
 
 struct peer_state {
@@ -229,6 +232,137 @@ caf::result<protocol::producer_id_reply> on_produce(peer_actor* self,
   return rp;
 }
 
+using consume_promise = caf::typed_response_promise<protocol::consumer_params_reply>;
+
+// Whether this peer consumes `producer_id` already.
+bool consumes(const peer_state& st, const std::string& producer_id) {
+  for (auto& [id, c] : st.consumers)
+    if (c.producer_id == producer_id)
+      return true;
+  return false;
+}
+
+// Creates the consumer of `info` on the request's transport and answers `rp`.
+void create_consumer(peer_actor* self, consume_promise& rp, const protocol::consume_request& req,
+                     producer_info& info) {
+  auto& st = self->state;
+  auto tit = st.transports.find(req.transport_id);
+  if (tit == st.transports.end()) {
+    rp.deliver(unknown_transport(req.transport_id));
+    return;
+  }
+  if (!rtp::can_consume(info.consumable, req.rtp_capabilities)) {
+    rp.deliver(make_error(error_code::cannot_consume,
+                          "rtpCapabilities cannot receive producer '" + info.producer_id +
+                            "' (" + (info.consumable.codecs.empty()
+                                       ? std::string("no codec")
+                                       : info.consumable.codecs[0].mime_type) +
+                            ")"));
+    return;
+  }
+  if (st.consumers.size() >= st.ctx->media.max_consumers_per_peer) {
+    rp.deliver(make_error(error_code::limit_exceeded,
+                          "a peer may have at most " +
+                            std::to_string(st.ctx->media.max_consumers_per_peer) +
+                            " consumers"));
+    return;
+  }
+  rtp::consumer_options opts;
+  opts.ssrc = fresh_ssrc(st);
+  opts.rtx_ssrc = fresh_ssrc(st, opts.ssrc);
+  opts.mid = std::to_string(tit->second.next_mid++);
+  opts.cname = info.consumable.rtcp.cname;
+  auto params = rtp::consumer_parameters(info.consumable, req.rtp_capabilities, opts);
+  if (!params) {
+    rp.deliver(make_error(error_code::cannot_consume, params.error()));
+    return;
+  }
+  consumer_spawn_args args{ids::uuid4(), info.producer_id, info.kind, *params, req.paused};
+  auto id = args.id;
+  auto actor = spawn_consumer(self, std::move(args), info.producer, tit->second.actor,
+                              tit->second.send, st.ctx);
+  st.consumers[id] = {actor, req.transport_id, info.producer_id, opts.ssrc, opts.rtx_ssrc,
+                      req.paused};
+  protocol::consumer_params_reply reply;
+  reply.id = id;
+  reply.producer_id = info.producer_id;
+  reply.kind = info.kind;
+  reply.rtp_parameters = std::move(*params);
+  reply.producer_paused = info.paused;
+  reply.peer_id = info.peer_id;
+  rp.deliver(std::move(reply));
+}
+
+// Asks the room for the producer to consume and creates the consumer. Without a
+// producerId the room picks the oldest producer this peer does not consume yet and can
+// receive; two such requests in flight at once may be handed the same producer, so the
+// one that finds it consumed meanwhile asks again (bounded: each retry follows a consumer
+// created in between).
+void consume_from_room(peer_actor* self, consume_promise rp, protocol::consume_request req,
+                       int retries_left) {
+  auto& st = self->state;
+  find_producer query;
+  query.producer_id = req.producer_id;
+  query.peer_id = st.id;
+  if (req.producer_id.empty()) {
+    for (auto& [id, c] : st.consumers)
+      query.exclude.push_back(c.producer_id);
+    query.has_rtp_capabilities = true;
+    query.rtp_capabilities = req.rtp_capabilities;
+  }
+  auto room = room_of(st);
+  if (!room) {
+    rp.deliver(make_error(error_code::not_joined, "the peer has left its room"));
+    return;
+  }
+  self->request(room, media_request_timeout, std::move(query))
+    .then(
+      [self, rp, req = std::move(req), retries_left](producer_info& info) mutable {
+        if (req.producer_id.empty() && consumes(self->state, info.producer_id)) {
+          if (retries_left > 0)
+            consume_from_room(self, std::move(rp), std::move(req), retries_left - 1);
+          else
+            rp.deliver(make_error(error_code::nothing_to_consume,
+                                  "no producer left that this peer could consume"));
+          return;
+        }
+        create_consumer(self, rp, req, info);
+      },
+      [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
+// unpauseConsumer without a consumerId (seed 000 names none): resumes every consumer of
+// this peer that was created paused and has been neither resumed nor paused since. The
+// reply waits for all of them; with none waiting it is an empty success.
+caf::result<caf::message> resume_awaiting(peer_actor* self, const protocol::consumer_request& r) {
+  auto& st = self->state;
+  std::vector<caf::actor> targets;
+  for (auto& [id, c] : st.consumers)
+    if (c.awaiting_resume) {
+      c.awaiting_resume = false;
+      targets.push_back(c.actor);
+    }
+  if (targets.empty())
+    return caf::make_message(protocol::empty_reply{});
+  auto rp = self->make_response_promise();
+  auto pending = std::make_shared<std::size_t>(targets.size());
+  for (auto& target : targets) {
+    auto one = r;
+    self->request(target, media_request_timeout, std::move(one))
+      .then(
+        [rp, pending](protocol::empty_reply&) mutable {
+          if (--*pending == 0)
+            rp.deliver(protocol::empty_reply{});
+        },
+        [rp, pending](caf::error&) mutable {
+          // A consumer that ended meanwhile has nothing left to resume.
+          if (--*pending == 0)
+            rp.deliver(protocol::empty_reply{});
+        });
+  }
+  return rp;
+}
+
 caf::result<protocol::consumer_params_reply> on_consume(peer_actor* self,
                                                         protocol::consume_request& r) {
   auto& st = self->state;
@@ -244,58 +378,8 @@ caf::result<protocol::consumer_params_reply> on_consume(peer_actor* self,
     return make_error(error_code::limit_exceeded,
                       "a peer may have at most " +
                         std::to_string(st.ctx->media.max_consumers_per_peer) + " consumers");
-  find_producer query;
-  query.producer_id = r.producer_id;
-  query.peer_id = st.id;
-  for (auto& [id, c] : st.consumers)
-    query.exclude.push_back(c.producer_id);
-  auto room = room_of(st);
-  if (!room)
-    return make_error(error_code::not_joined, "the peer has left its room");
   auto rp = self->make_response_promise<protocol::consumer_params_reply>();
-  self->request(room, media_request_timeout, std::move(query))
-    .then(
-      [self, rp, req = std::move(r)](producer_info& info) mutable {
-        auto& st = self->state;
-        auto tit = st.transports.find(req.transport_id);
-        if (tit == st.transports.end()) {
-          rp.deliver(unknown_transport(req.transport_id));
-          return;
-        }
-        if (!rtp::can_consume(info.consumable, req.rtp_capabilities)) {
-          rp.deliver(make_error(error_code::cannot_consume,
-                                "rtpCapabilities cannot receive producer '" + info.producer_id +
-                                  "' (" + (info.consumable.codecs.empty()
-                                             ? std::string("no codec")
-                                             : info.consumable.codecs[0].mime_type) +
-                                  ")"));
-          return;
-        }
-        rtp::consumer_options opts;
-        opts.ssrc = fresh_ssrc(st);
-        opts.rtx_ssrc = fresh_ssrc(st, opts.ssrc);
-        opts.mid = std::to_string(tit->second.next_mid++);
-        opts.cname = info.consumable.rtcp.cname;
-        auto params = rtp::consumer_parameters(info.consumable, req.rtp_capabilities, opts);
-        if (!params) {
-          rp.deliver(make_error(error_code::cannot_consume, params.error()));
-          return;
-        }
-        consumer_spawn_args args{ids::uuid4(), info.producer_id, info.kind, *params, req.paused};
-        auto id = args.id;
-        auto actor = spawn_consumer(self, std::move(args), info.producer, tit->second.actor,
-                                    tit->second.send, st.ctx);
-        st.consumers[id] = {actor, req.transport_id, info.producer_id, opts.ssrc, opts.rtx_ssrc};
-        protocol::consumer_params_reply reply;
-        reply.id = id;
-        reply.producer_id = info.producer_id;
-        reply.kind = info.kind;
-        reply.rtp_parameters = std::move(*params);
-        reply.producer_paused = info.paused;
-        reply.peer_id = info.peer_id;
-        rp.deliver(std::move(reply));
-      },
-      [rp](caf::error& err) mutable { rp.deliver(err); });
+  consume_from_room(self, rp, std::move(r), static_cast<int>(st.ctx->settings.max_requests_in_flight));
   return rp;
 }
 
@@ -428,10 +512,14 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, std::string peer
     [self](protocol::producer_request& r) { return on_producer_request(self, r); },
     [self](protocol::consumer_request& r) -> caf::result<caf::message> {
       auto& st = self->state;
+      if (r.consumer_id.empty() && r.op == protocol::consumer_op::resume)
+        return resume_awaiting(self, r);
       auto it = st.consumers.find(r.consumer_id);
       if (it == st.consumers.end())
         return make_error(error_code::unknown_consumer, "no consumer with id '" + r.consumer_id +
                                                          "' belongs to this peer");
+      if (r.op != protocol::consumer_op::get_stats)
+        it->second.awaiting_resume = false;
       auto rp = self->make_response_promise();
       rp.delegate(it->second.actor, std::move(r));
       return rp;

@@ -3,6 +3,7 @@
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/peer.hpp"
+#include "rtp/ortc.hpp"
 #include "common/log.hpp"
 
 #include <caf/all.hpp>
@@ -260,10 +261,13 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       }
       for (auto& p : st.producers)
         if (p.peer_id != q.peer_id &&
-            std::find(q.exclude.begin(), q.exclude.end(), p.producer_id) == q.exclude.end())
+            std::find(q.exclude.begin(), q.exclude.end(), p.producer_id) == q.exclude.end() &&
+            (!q.has_rtp_capabilities || rtp::can_consume(p.consumable, q.rtp_capabilities)))
           return p;
-      return make_error(protocol::error_code::unknown_producer,
-                        "there is no producer in this room that this peer could consume");
+      return make_error(protocol::error_code::nothing_to_consume,
+                        "room '" + st.id + "' has no producer left that this peer could "
+                        "consume (it consumes all the others' producers it can receive); "
+                        "try again after a new-producer event");
     },
     [self](flush_participants_atom) {
       self->state.list_flush_scheduled = false;

@@ -28,6 +28,8 @@ struct session_state {
   std::string peer_id;
   std::string display_name;
   std::string room_id; // the joined room, empty until joined
+  std::string connection_room; // see session_params
+  bool joined_implicitly = false;
   caf::actor room;
   caf::actor peer;
   uint32_t in_flight = 0;
@@ -78,18 +80,11 @@ void close_connection(session_actor* self, uint16_t code, std::string reason,
   self->quit();
 }
 
-// Checks that the request may go to the room: joined, and naming no other room.
+// Checks that a request of a joined connection names no other room.
 bool check_room(session_actor* self, const protocol::request_meta& meta,
-                const std::string& room_id, bool needs_join) {
+                const std::string& room_id) {
   auto& st = self->state;
-  if (st.room_id.empty()) {
-    if (!needs_join)
-      return true;
-    send_error(self, meta, error_code::not_joined,
-               "join a room first (channelId in the URL, or join-mediasoup-room)");
-    return false;
-  }
-  if (!room_id.empty() && room_id != st.room_id) {
+  if (!st.room_id.empty() && !room_id.empty() && room_id != st.room_id) {
     send_error(self, meta, error_code::wrong_room,
                "this connection is in room '" + st.room_id + "', not '" + room_id + "'");
     return false;
@@ -121,40 +116,49 @@ void forward(session_actor* self, const caf::actor& dest, protocol::request_meta
       });
 }
 
-// Joins the room (used at start for channelId, and by join-mediasoup-room). The session
-// awaits the answer: requests that arrive meanwhile wait in the mailbox.
+// Joins the room: at start for channelId, for join-mediasoup-room, and implicitly before
+// the first request that needs a room. The session awaits the answer: requests that
+// arrive meanwhile wait in the mailbox, so they see the joined room. `on_joined` runs
+// with the room's answer after the state is set, `on_failed` with the error.
+template <class OnJoined, class OnFailed>
 void join(session_actor* self, std::string room_id, std::string name, bool has_caps,
-          rtp::rtp_capabilities caps, std::optional<protocol::request_meta> meta) {
+          rtp::rtp_capabilities caps, OnJoined on_joined, OnFailed on_failed) {
   auto& st = self->state;
   join_command cmd{room_id, st.peer_id, name, caf::actor_cast<caf::actor>(self), has_caps,
                    std::move(caps)};
   self->request(st.node, st.ctx->settings.request_timeout, std::move(cmd))
     .await(
-      [self, room_id, meta](join_result& res) {
+      [self, room_id, on_joined](join_result& res) mutable {
         auto& st = self->state;
         st.room_id = room_id;
         st.room = res.room;
         st.peer = res.peer;
         self->monitor(st.room); // a room that fails ends its sessions
-        if (meta)
-          send_reply(self, *meta,
-                     protocol::join_room_reply{room_id, st.peer_id,
-                                               std::move(res.existing_producers)});
+        on_joined(res);
       },
-      [self, meta](caf::error& err) {
-        auto info = to_error_info(err);
-        if (meta) {
-          send_error(self, *meta, info);
-          return;
-        }
-        // Joining the URL's channel failed: the connection has no purpose.
-        LOG_INFO("session", "peer '" << self->state.peer_id << "' cannot join: "
-                                     << info.message);
-        close_connection(self,
-                         info.code == error_code::limit_exceeded ? close_room_full
-                                                                 : close_internal,
-                         info.message);
-      });
+      [on_failed](caf::error& err) mutable { on_failed(to_error_info(err)); });
+}
+
+void handle_request(session_actor* self, protocol::request& request);
+
+// A request that needs a room on a connection that has not joined: join the room it
+// names, else the connection's room, else the default room; then run the request.
+void join_implicitly(session_actor* self, protocol::request request,
+                     const std::string& named_room) {
+  auto& st = self->state;
+  std::string room = !named_room.empty()         ? named_room
+                     : !st.connection_room.empty() ? st.connection_room
+                                                   : st.ctx->settings.default_room;
+  LOG_DEBUG("session", "peer '" << st.peer_id << "' joins room '" << room
+                                << "' implicitly (" << request.meta.type << ")");
+  auto meta = request.meta;
+  join(
+    self, room, st.display_name, false, {},
+    [self, request = std::move(request)](join_result&) mutable {
+      self->state.joined_implicitly = true;
+      handle_request(self, request);
+    },
+    [self, meta](const protocol::error_info& info) { send_error(self, meta, info); });
 }
 
 void handle_join(session_actor* self, const protocol::request_meta& meta,
@@ -163,7 +167,11 @@ void handle_join(session_actor* self, const protocol::request_meta& meta,
   if (!st.room_id.empty()) {
     if (!req.room_id.empty() && req.room_id != st.room_id) {
       send_error(self, meta, error_code::already_joined,
-                 "this connection already joined room '" + st.room_id + "'");
+                 "this connection already joined room '" + st.room_id + "'" +
+                   (st.joined_implicitly ? " (implicitly, with its first request that "
+                                           "needed a room)"
+                                         : "") +
+                   ": one connection is in one room");
       return;
     }
     peer_update upd{st.peer_id, req.name, req.has_rtp_capabilities,
@@ -197,8 +205,15 @@ void handle_join(session_actor* self, const protocol::request_meta& meta,
   }
   if (!req.name.empty())
     st.display_name = req.name;
-  join(self, req.room_id, st.display_name, req.has_rtp_capabilities, std::move(req.rtp_capabilities),
-       meta);
+  auto room_id = req.room_id;
+  join(
+    self, room_id, st.display_name, req.has_rtp_capabilities, std::move(req.rtp_capabilities),
+    [self, meta, room_id](join_result& res) {
+      send_reply(self, meta,
+                 protocol::join_room_reply{room_id, self->state.peer_id,
+                                           std::move(res.existing_producers)});
+    },
+    [self, meta](const protocol::error_info& info) { send_error(self, meta, info); });
 }
 
 void handle_text(session_actor* self, std::string& text) {
@@ -215,6 +230,12 @@ void handle_text(session_actor* self, std::string& text) {
     close_connection(self, 1000, "client disconnect", false);
     return;
   }
+  if (decoded.has_connection_hints) { // Socket.IO CONNECT: its auth object's roomId, name
+    if (!decoded.hints.room_id.empty())
+      st.connection_room = std::move(decoded.hints.room_id);
+    if (!decoded.hints.name.empty() && st.room_id.empty())
+      st.display_name = std::move(decoded.hints.name);
+  }
   if (decoded.kind == protocol::decode_kind::control ||
       decoded.kind == protocol::decode_kind::dropped)
     return;
@@ -222,17 +243,27 @@ void handle_text(session_actor* self, std::string& text) {
     send_error(self, decoded.meta, decoded.error);
     return;
   }
-  auto& meta = decoded.req.meta;
+  handle_request(self, decoded.req);
+}
+
+void handle_request(session_actor* self, protocol::request& request) {
+  auto& st = self->state;
+  auto& meta = request.meta;
   std::visit(
     [&](auto& req) {
       using T = std::decay_t<decltype(req)>;
       if constexpr (std::is_same_v<T, protocol::get_rtp_capabilities_request>) {
-        if (check_room(self, meta, req.room_id, false))
+        if (check_room(self, meta, req.room_id))
           send_reply(self, meta, protocol::rtp_capabilities_reply{st.ctx->router_capabilities_json});
       } else if constexpr (std::is_same_v<T, protocol::join_room_request>) {
         handle_join(self, meta, req);
       } else {
-        if (!check_room(self, meta, req.room_id, true))
+        if (st.room_id.empty()) {
+          auto named = req.room_id;
+          join_implicitly(self, std::move(request), named);
+          return;
+        }
+        if (!check_room(self, meta, req.room_id))
           return;
         if constexpr (std::is_same_v<T, protocol::create_transport_request>)
           forward<protocol::transport_params_reply>(self, st.peer, meta, std::move(req));
@@ -261,7 +292,7 @@ void handle_text(session_actor* self, std::string& text) {
         }
       }
     },
-    decoded.req.body);
+    request.body);
 }
 
 caf::behavior session_impl(session_actor* self, caf::actor node, node_context_ptr ctx,
@@ -283,8 +314,19 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
       close_connection(self, close_internal, "room closed");
     }
   });
+  st.connection_room = std::move(params.connection_room);
   if (!params.room_id.empty())
-    join(self, params.room_id, st.display_name, false, {}, std::nullopt);
+    join(
+      self, params.room_id, st.display_name, false, {}, [](join_result&) {},
+      [self](const protocol::error_info& info) {
+        // Joining the URL's channel failed: the connection has no purpose.
+        LOG_INFO("session", "peer '" << self->state.peer_id << "' cannot join: "
+                                     << info.message);
+        close_connection(self,
+                         info.code == error_code::limit_exceeded ? close_room_full
+                                                                 : close_internal,
+                         info.message);
+      });
   return {
     [self](ws_text& msg) {
       handle_text(self, msg.text);

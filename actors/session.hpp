@@ -27,6 +27,10 @@ struct session_params {
   std::string peer_id;
   std::string name;
   std::string room_id; // joined at start when not empty (channelId)
+  // The room the connection's handshake names (a Socket.IO handshake's roomId or
+  // channelId), joined implicitly on the first request that needs a room; empty: the
+  // configured default room. See join rules in docs/protocol.md.
+  std::string connection_room;
 };
 
 caf::actor spawn_session(caf::actor_system& sys, caf::actor node, node_context_ptr ctx,

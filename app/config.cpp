@@ -124,6 +124,16 @@ std::string read_string(const rapidjson::Value& obj, const char* key, const std:
 
 } // namespace
 
+// A room id as the signaling accepts one: 1 to 128 bytes, no control characters.
+static bool valid_room_id(std::string_view id) {
+  if (id.empty() || id.size() > 128)
+    return false;
+  for (unsigned char c : id)
+    if (c < 0x20 || c == 0x7f)
+      return false;
+  return true;
+}
+
 result<config> validate(config cfg) {
   log::level lvl;
   if (!log::parse_level(cfg.log_level, lvl))
@@ -150,6 +160,10 @@ result<config> validate(config cfg) {
   if (cfg.signaling.tls_certificate_file.empty() && !cfg.signaling.tls_private_key_file.empty())
     return fail("--tls-cert (signaling.tlsCertificateFile)",
                 "required with --tls-key (signaling.tlsPrivateKeyFile)");
+  if (cfg.scheduler.policy != "sharing" && cfg.scheduler.policy != "stealing")
+    return fail("scheduler.policy", "must be \"sharing\" or \"stealing\"");
+  if (!valid_room_id(cfg.signaling.default_room))
+    return fail("signaling.defaultRoom", "must be 1 to 128 printable bytes");
   if (cfg.media_codecs.empty())
     return fail("mediaCodecs", "must list at least one codec");
   auto caps = rtp::generate_router_capabilities(cfg.media_codecs);
@@ -164,7 +178,7 @@ result<config> apply_config_json(std::string_view json, config cfg) {
   if (doc.HasParseError() || !doc.IsObject())
     return failure{"configuration is not a JSON object"};
   if (auto e = check_keys(doc, "", {"listen", "logLevel", "rtc", "signaling", "limits",
-                                    "mediaCodecs"});
+                                    "scheduler", "mediaCodecs"});
       !e.empty())
     return failure{e};
   std::string listen;
@@ -174,6 +188,17 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     return fail("listen", "must be HOST:PORT with an IP address");
   if (auto e = read_string(doc, "logLevel", "logLevel", cfg.log_level); !e.empty())
     return failure{e};
+  if (auto it = doc.FindMember("scheduler"); it != doc.MemberEnd()) {
+    auto& sch = it->value;
+    if (!sch.IsObject())
+      return fail("scheduler", "must be an object");
+    if (auto e = check_keys(sch, "scheduler.", {"policy", "threads"}); !e.empty())
+      return failure{e};
+    for (auto e : {read_string(sch, "policy", "scheduler.policy", cfg.scheduler.policy),
+                   read_uint(sch, "threads", "scheduler.threads", 0, 64, cfg.scheduler.threads)})
+      if (!e.empty())
+        return failure{e};
+  }
   if (auto it = doc.FindMember("rtc"); it != doc.MemberEnd()) {
     auto& rtc = it->value;
     if (!rtc.IsObject())
@@ -220,7 +245,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                             {"maxMessageBytes", "maxQueuedBytes", "idleTimeoutMs",
                              "handshakeTimeoutMs", "maxConnections", "maxRequestsInFlight",
                              "pingIntervalMs", "pingTimeoutMs", "maxPayloadBytes",
-                             "corsOrigins", "tlsCertificateFile", "tlsPrivateKeyFile"});
+                             "corsOrigins", "tlsCertificateFile", "tlsPrivateKeyFile",
+                             "defaultRoom"});
         !e.empty())
       return failure{e};
     auto& sc = cfg.signaling;
@@ -245,7 +271,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                    read_string(s, "tlsCertificateFile", "signaling.tlsCertificateFile",
                                sc.tls_certificate_file),
                    read_string(s, "tlsPrivateKeyFile", "signaling.tlsPrivateKeyFile",
-                               sc.tls_private_key_file)})
+                               sc.tls_private_key_file),
+                   read_string(s, "defaultRoom", "signaling.defaultRoom", sc.default_room)})
       if (!e.empty())
         return failure{e};
     if (auto it = s.FindMember("corsOrigins"); it != s.MemberEnd()) {
@@ -360,6 +387,19 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || v.empty())
         return fail("--tls-key", "expects a PEM private key FILE");
       out.cfg.signaling.tls_private_key_file = v;
+    } else if (flag == "--default-room") {
+      if (!value(v) || !valid_room_id(v))
+        return fail("--default-room", "expects a ROOM id of 1 to 128 printable bytes");
+      out.cfg.signaling.default_room = v;
+    } else if (flag == "--scheduler") {
+      if (!value(v) || (v != "sharing" && v != "stealing"))
+        return fail("--scheduler", "expects sharing or stealing");
+      out.cfg.scheduler.policy = v;
+    } else if (flag == "--scheduler-threads") {
+      uint32_t n = 0;
+      if (!value(v) || !parse_u32(v, n) || n > 64)
+        return fail("--scheduler-threads", "expects a COUNT from 0 (automatic) to 64");
+      out.cfg.scheduler.threads = n;
     } else if (flag == "--log-level") {
       log::level lvl;
       if (!value(v) || !log::parse_level(v, lvl))
@@ -395,6 +435,13 @@ Options:
   --tls-cert FILE        PEM certificate (chain): serve HTTPS and WSS only; goes with
                          --tls-key (see scripts/make-self-signed.sh)
   --tls-key FILE         PEM private key of --tls-cert
+  --default-room ROOM    the room a connection joins implicitly when neither its first
+                         request that needs a room nor its handshake names one
+                         (default "default")
+  --scheduler POLICY     CAF scheduler: sharing (one queue, idle workers sleep) or
+                         stealing (CAF's work stealing, idle workers poll) (default
+                         sharing)
+  --scheduler-threads N  scheduler worker threads; 0: max(2, usable CPUs) (default 0)
   --log-level LEVEL      trace, debug, info, warn, error or off (default info)
   --drop-rtp-percent N   fault injection for tests: drop N % (0..50) of the RTP packets
                          every transport receives, like network loss (default 0: off)

@@ -28,6 +28,8 @@ struct signaling_config {
   // HTTPS/WSS: both PEM files, or neither (plain HTTP/WS).
   std::string tls_certificate_file;
   std::string tls_private_key_file;
+  // The room of an implicit join when nothing names one (docs/protocol.md, "Joining").
+  std::string default_room = "default";
 };
 
 struct limits_config {
@@ -45,6 +47,14 @@ struct rtc_config {
   uint32_t drop_rtp_percent = 0; // fault injection for tests: received RTP dropped (0..50)
 };
 
+// CAF's scheduler (docs/performance.md, "Scheduler"). "sharing": one job queue behind a
+// mutex and condition variable, idle workers sleep; "stealing": CAF's default work
+// stealing, whose idle workers poll (spin, then sleep 50 us at a time) for work.
+struct scheduler_config {
+  std::string policy = "sharing";
+  uint32_t threads = 0; // 0: max(2, the CPUs this process may run on)
+};
+
 struct config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
@@ -56,6 +66,7 @@ struct config {
   rtc_config rtc;
   signaling_config signaling;
   limits_config limits;
+  scheduler_config scheduler;
   std::vector<rtp::media_codec_config> media_codecs = rtp::default_media_codecs();
 };
 

@@ -132,6 +132,7 @@ int main(int argc, char** argv) {
   ctx->settings.max_rooms = cfg.limits.max_rooms;
   ctx->settings.max_peers_per_room = cfg.limits.max_peers_per_room;
   ctx->settings.max_requests_in_flight = cfg.signaling.max_requests_in_flight;
+  ctx->settings.default_room = cfg.signaling.default_room;
   ctx->router_capabilities_json = protocol::to_json(*caps);
   ctx->router_capabilities = *caps;
 
@@ -185,7 +186,13 @@ int main(int argc, char** argv) {
     // (a large room's participant list encoded for every session) stalls the media path
     // (measured: p99 latency 983 ms instead of 25 ms at 150 subscribers); more than the
     // usable CPUs only adds context switches.
-    caf_cfg.set("scheduler.max-threads", std::max<size_t>(2, usable_cpus()));
+    caf_cfg.set("scheduler.max-threads", cfg.scheduler.threads != 0
+                                           ? size_t(cfg.scheduler.threads)
+                                           : std::max<size_t>(2, usable_cpus()));
+    // Work stealing's idle workers poll for work (spin, then 50 us sleeps) and that polling
+    // was most of the CPU at small and moderate load; the sharing policy's idle workers
+    // wait on a condition variable instead (docs/performance.md, "Scheduler").
+    caf_cfg.set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
     caf::actor_system sys{caf_cfg};
     auto node = actors::spawn_node(sys, ctx);
 

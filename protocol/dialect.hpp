@@ -36,6 +36,10 @@ struct decode_result {
   // Texts to send back right away, in order, before anything else (Socket.IO: the
   // CONNECT answer `0{"sid":...}`, or a CONNECT_ERROR).
   std::vector<std::string> immediate;
+  // Socket.IO CONNECT: what the client's `auth` object says about its room and name
+  // (empty fields when it says nothing). Set only with a successful CONNECT.
+  bool has_connection_hints = false;
+  connection_hints hints;
   // The client asked to end the session (Socket.IO DISCONNECT of the main namespace):
   // after sending `immediate`, close the connection.
   bool disconnect = false;

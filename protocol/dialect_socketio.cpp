@@ -166,16 +166,23 @@ private:
                                                       message_object("Invalid namespace")));
       return out;
     }
-    // The payload, if any, is the client's `auth` object. Chorus reads nothing from it
-    // (the peer id is the socket id), but it must be a JSON object.
+    // The payload, if any, is the client's `auth` object. It must be a JSON object; its
+    // `roomId` (or `channelId`) and `name`, when present, say where the connection
+    // belongs (the implicit join). The peer id is the socket id.
+    connection_hints hints;
     if (!p.payload.empty()) {
       rapidjson::Document doc;
       std::string err = json::parse_text(p.payload, doc);
       if (err.empty() && !doc.IsObject())
         err = "the auth payload must be a JSON object";
+      auto code = error_code::malformed_json;
+      error_info bad;
+      if (err.empty() && !parse_connection_hints(doc, hints, bad)) {
+        err = bad.message;
+        code = bad.code;
+      }
       if (!err.empty()) {
-        auto out = problem({}, false, error_code::malformed_json,
-                           "invalid CONNECT payload: " + err);
+        auto out = problem({}, false, code, "invalid CONNECT payload: " + err);
         out.immediate.push_back(socketio::encode_packet(
           packet_type::connect_error, p.nsp, std::nullopt, message_object("Invalid payload")));
         return out;
@@ -189,6 +196,8 @@ private:
     write_string(w, socket_id_);
     w.EndObject();
     auto out = result_of(decode_kind::control);
+    out.has_connection_hints = true;
+    out.hints = std::move(hints);
     out.immediate.push_back(socketio::encode_packet(packet_type::connect,
                                                     socketio::default_namespace,
                                                     std::nullopt, text_of(buf)));
@@ -253,6 +262,12 @@ private:
                      "the event's data must be an object");
     auto parsed = parse_request(out.meta.type, data);
     out.meta.style = socketio_style(parsed.style);
+    // A client that speaks seed 000's names follows seed 000's flow, whose produce step
+    // reads `producerId`: from then on its produce replies carry it next to `id`.
+    if (out.meta.style == request_style::seed000)
+      seed000_client_ = true;
+    else if (seed000_client_ && std::holds_alternative<produce_request>(parsed.body))
+      out.meta.style = request_style::seed000;
     if (!parsed.ok)
       return problem(std::move(out), true, parsed.error.code, std::move(parsed.error.message));
     out.ok = true;
@@ -264,6 +279,7 @@ private:
 
   std::string socket_id_;
   bool connected_ = false;
+  bool seed000_client_ = false; // has used a seed 000 name on this connection
 };
 
 } // namespace

@@ -32,6 +32,8 @@ std::string_view to_string(error_code c) noexcept {
       return "invalid-state";
     case error_code::cannot_consume:
       return "cannot-consume";
+    case error_code::nothing_to_consume:
+      return "nothing-to-consume";
     case error_code::unsupported:
       return "unsupported";
     case error_code::internal:

@@ -24,6 +24,8 @@ enum class error_code : uint8_t {
   unknown_consumer,  // "unknown-consumer"
   invalid_state,     // "invalid-state": request out of order (e.g. connect twice)
   cannot_consume,    // "cannot-consume": capabilities cannot receive the producer
+  nothing_to_consume, // "nothing-to-consume": consume without producerId found no producer
+                      //   left that this peer could consume (yet: worth a retry later)
   unsupported,       // "unsupported": valid request this server version cannot serve
   internal,          // "internal": a server-side failure or timeout
 };

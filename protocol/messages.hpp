@@ -13,6 +13,15 @@
 
 namespace chorus::protocol {
 
+// What a connection's handshake says about where it belongs (the `roomId`/`channelId` and
+// `name` of a Socket.IO handshake query or CONNECT `auth` object). A connection that has
+// not joined joins `room_id` (or the configured default room) on its first request that
+// needs a room: the implicit join of seed 000's flow.
+struct connection_hints {
+  std::string room_id;
+  std::string name;
+};
+
 // ---- requests --------------------------------------------------------------------
 // Every request may name a room (`roomId`, as seed 004 does); empty means "the room this
 // connection joined".

@@ -69,9 +69,12 @@ void write_reply(json_writer& w, request_style, const restart_ice_reply& r) {
   w.EndObject();
 }
 
-void write_reply(json_writer& w, request_style, const producer_id_reply& r) {
+// { id }; seed 000's flow reads the new producer's id as `producerId`: { id, producerId }.
+void write_reply(json_writer& w, request_style style, const producer_id_reply& r) {
   w.StartObject();
   member(w, "id", r.id);
+  if (style == request_style::seed000)
+    member(w, "producerId", r.id);
   w.EndObject();
 }
 

@@ -164,12 +164,14 @@ void parse_producer_op(object_reader& r, issue&, request_body& out) {
   out = std::move(req);
 }
 
-template <consumer_op Op>
+// IdRequired false: unpauseConsumer of seed 000, whose client names no consumer (the
+// peer then resumes the consumers still waiting for their first resume).
+template <consumer_op Op, bool IdRequired = true>
 void parse_consumer_op(object_reader& r, issue&, request_body& out) {
   consumer_request req;
   read_room(r, req.room_id);
   req.op = Op;
-  read_id(r, "consumerId", req.consumer_id, true);
+  read_id(r, "consumerId", req.consumer_id, IdRequired);
   out = std::move(req);
 }
 
@@ -212,7 +214,7 @@ constexpr std::array<request_spec, 23> specs{{
   {"create-consumer-transport", s000, parse_create<transport_direction::recv, false>},
   {"connect-consumer-transport", s000, parse_connect},
   {"consume-media", s000, parse_consume},
-  {"unpauseConsumer", s000, parse_consumer_op<consumer_op::resume>},
+  {"unpauseConsumer", s000, parse_consumer_op<consumer_op::resume, false>},
 }};
 
 const request_spec* find_spec(std::string_view type) noexcept {
@@ -223,6 +225,22 @@ const request_spec* find_spec(std::string_view type) noexcept {
 }
 
 } // namespace
+
+bool parse_connection_hints(const Value& obj, connection_hints& out, error_info& error) {
+  issue err;
+  object_reader r(obj, "auth", err);
+  connection_hints hints;
+  read_room(r, hints.room_id);
+  if (hints.room_id.empty())
+    read_label(r, "channelId", hints.room_id, false, max_room_id_bytes);
+  read_label(r, "name", hints.name, false, max_name_bytes);
+  if (err.failed) {
+    error = {error_code::invalid_field, err.message};
+    return false;
+  }
+  out = std::move(hints);
+  return true;
+}
 
 bool is_request_type(std::string_view type) noexcept {
   return find_spec(type) != nullptr;

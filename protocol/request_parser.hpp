@@ -34,4 +34,11 @@ bool is_request_type(std::string_view type) noexcept;
 // present with a wrong type or value, including anything nested in it).
 request_parse_result parse_request(std::string_view type, const rapidjson::Value* data);
 
+// Reads what a connection's handshake says about its room and its participant (the
+// Socket.IO CONNECT packet's `auth` object): `roomId` (or `channelId`) and `name`, each
+// optional, printable and bounded like the request fields; other members are ignored.
+// Returns false with `error` set when one of them is present with a wrong type or value.
+bool parse_connection_hints(const rapidjson::Value& obj, connection_hints& out,
+                            error_info& error);
+
 } // namespace chorus::protocol

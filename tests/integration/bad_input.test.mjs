@@ -307,21 +307,23 @@ async function assertNoLeftFor(client, ids) {
   assert.deepEqual(bad, []);
 }
 
-test('requests that need a room are refused before joining', T, async () => {
+test('without channelId, the first request that needs a room joins the default room', T, async () => {
   await withServer([], async (server) => {
     const loner = await connectPeer(server, { auth: 'loner' });
-    const needRoom = ['not-joined'];
-    for (const [type, data] of [
-      ['create-transport', { direction: 'send' }],
-      ['create-webrtc-transport', { direction: 'recv' }],
-      ['produce', { kind: 'audio', rtpParameters: RTP_PARAMS_OK }],
-      ['consume', { rtpCapabilities: RTP_CAPS_OK }],
-    ]) {
-      const reply = await loner.request(type, data);
-      assert.ok(reply.type === 'error' && needRoom.includes(reply.data?.code), `${type} before joining: ${JSON.stringify(reply)}`);
-    }
-    // Capabilities need no room.
+    // Capabilities need no room, and asking for them joins none.
     await loner.expectReply('get-rtp-capabilities', undefined, 'rtp-capabilities');
-    await loner.close();
+    assert.equal((await httpGet(`${server.url}/healthz`)).json.peers, 0);
+    const host = await connectPeer(server, { auth: 'host', channelId: 'default' });
+    await nextParticipantList(host, ['host']);
+    // An invalid request joins nothing: it is refused before any room is chosen.
+    await loner.expectError('create-transport', { direction: 'sideways' }, 'invalid-field');
+    assert.equal((await httpGet(`${server.url}/healthz`)).json.peers, 1);
+    const both = nextParticipantList(host, ['host', 'loner']);
+    await loner.expectReply('create-transport', { direction: 'send' }, 'transport-params');
+    await both;
+    // One connection, one room: an explicit join elsewhere is refused.
+    await loner.expectError('join-mediasoup-room', { roomId: 'room2' }, 'already-joined');
+    await closeAll(loner, host);
+    await waitForNoPeers(server);
   });
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { loadDevice } from './lib/device.mjs';
-import { waitForNoPeers } from './lib/http.mjs';
+import { httpGet, waitForNoPeers } from './lib/http.mjs';
 import { audio, video } from './lib/rtp_fixtures.mjs';
 import { withServer } from './lib/server.mjs';
 import { connectSio, nextEvent, upgradedTo } from './lib/socketio.mjs';
@@ -118,7 +118,8 @@ test('seed 000 aliases', { timeout: 60000 }, async () => {
     assert.ok(sendParams.id, JSON.stringify(sendParams));
     assert.deepEqual(await ack(a, 'connectTransport', { roomId: 'r0', transportId: sendParams.id, dtlsParameters: DTLS }), {});
     const p = await ack(a, 'produce', { roomId: 'r0', transportId: sendParams.id, kind: 'audio', rtpParameters: audio(7000) });
-    assert.deepEqual(Object.keys(p), ['id'], JSON.stringify(p));
+    // A client that speaks seed 000's names reads the new producer's id as producerId.
+    assert.deepEqual(p, { id: p.id, producerId: p.id }, JSON.stringify(p));
 
     const recvParams = await ack(b, 'create-consumer-transport', { roomId: 'r0' });
     assert.deepEqual(Object.keys(recvParams).sort(), TRANSPORT_KEYS, JSON.stringify(recvParams));
@@ -131,6 +132,131 @@ test('seed 000 aliases', { timeout: 60000 }, async () => {
     assert.deepEqual(await ack(b, 'unpauseConsumer', { roomId: 'r0', consumerId: m.id }), {});
     a.disconnect();
     b.disconnect();
+    await waitForNoPeers(server);
+  });
+});
+
+// The room a connection is in, read from the participant list it receives: the ids.
+const listIds = (list) => list.map((p) => p.id).sort();
+
+test('seed 000 without any join: implicit join into the default room, consume-media one producer at a time', { timeout: 60000 }, async () => {
+  await withServer([], async (server) => {
+    const a = await connectSio(server);
+    const b = await connectSio(server, { transports: ['websocket'] });
+    const caps = await ack(a, 'getRouterRtpCapabilities');
+    const device = await loadDevice(caps);
+    // a's first request that needs a room joins it into "default".
+    const aList = nextPayload(a, 'participant-list-update', (l) => l.length === 1);
+    const send = await ack(a, 'createWebRtcTransport', { direction: 'send' });
+    assert.ok(send.id && send.iceParameters && send.dtlsParameters, JSON.stringify(send));
+    assert.deepEqual(listIds(await aList), [a.id]);
+    assert.deepEqual(await ack(a, 'connectTransport', { dtlsParameters: DTLS }), {});
+    const pa = await ack(a, 'produce', { kind: 'audio', rtpParameters: audio(7100) });
+    const pv = await ack(a, 'produce', { kind: 'video', rtpParameters: video(7200) });
+    assert.deepEqual(pa, { id: pa.id, producerId: pa.id });
+    assert.deepEqual(pv, { id: pv.id, producerId: pv.id });
+
+    // b joins the same room with its first such request, and both see each other.
+    const both = (l) => l.length === 2;
+    const aBoth = nextPayload(a, 'participant-list-update', both);
+    const bBoth = nextPayload(b, 'participant-list-update', both);
+    const recv = await ack(b, 'create-consumer-transport');
+    assert.ok(recv.id && recv.iceCandidates.length > 0, JSON.stringify(recv));
+    assert.deepEqual(listIds(await aBoth), [a.id, b.id].sort());
+    assert.deepEqual(listIds(await bBoth), [a.id, b.id].sort());
+    assert.deepEqual(await ack(b, 'connect-consumer-transport', { dtlsParameters: DTLS }), {});
+
+    // consume-media without producerId, twice at once: each gets another producer.
+    const got = await Promise.all([1, 2].map(() => ack(b, 'consume-media', { rtpCapabilities: device.rtpCapabilities })));
+    for (const m of got) assert.deepEqual(Object.keys(m).slice(0, 4), ['id', 'producerId', 'kind', 'rtpParameters'], JSON.stringify(m));
+    assert.deepEqual(got.map((m) => m.producerId).sort(), [pa.id, pv.id].sort());
+    assert.deepEqual(got.map((m) => m.kind).sort(), ['audio', 'video']);
+    // Nothing left: a clear error at once, with its own code.
+    const none = await ack(b, 'consume-media', { rtpCapabilities: device.rtpCapabilities });
+    assert.equal(none.code, 'nothing-to-consume', JSON.stringify(none));
+    assert.match(none.error, /no producer left/);
+
+    // The consumers start paused; unpauseConsumer resumes (by id, and without one: those
+    // still waiting for their first resume).
+    const paused = async (id) => (await ack(b, 'get-consumer-stats', { consumerId: id }))[0].paused;
+    assert.equal(await paused(got[0].id), true);
+    assert.equal(await paused(got[1].id), true);
+    assert.deepEqual(await ack(b, 'unpauseConsumer', { consumerId: got[0].id }), {});
+    assert.equal(await paused(got[0].id), false);
+    assert.equal(await paused(got[1].id), true);
+    assert.deepEqual(await ack(b, 'unpauseConsumer'), {});
+    assert.equal(await paused(got[1].id), false);
+
+    // A new producer is the next one to consume.
+    const np = nextPayload(b, 'new-producer');
+    const pa2 = await ack(a, 'produce', { kind: 'audio', rtpParameters: audio(7300) });
+    assert.equal((await np).producerId, pa2.id);
+    const m3 = await ack(b, 'consume-media', { rtpCapabilities: device.rtpCapabilities });
+    assert.equal(m3.producerId, pa2.id);
+
+    // An explicit join into another room after the implicit one is refused; into the same
+    // room it is accepted as today (an update).
+    const other = await ack(a, 'join-mediasoup-room', { roomId: 'elsewhere', rtpCapabilities: device.rtpCapabilities });
+    assert.equal(other.code, 'already-joined', JSON.stringify(other));
+    assert.match(other.error, /implicitly/);
+    const same = await ack(b, 'join-mediasoup-room', { roomId: 'default', rtpCapabilities: device.rtpCapabilities });
+    assert.deepEqual(same.existingProducers.sort(), [pa.id, pv.id, pa2.id].sort());
+    const health = (await httpGet(`${server.url}/healthz`)).json;
+    assert.equal(health.rooms, 1);
+    assert.equal(health.peers, 2);
+
+    const left = nextPayload(b, 'participant-left');
+    const aId = a.id; // socket.io-client forgets it on disconnect
+    a.disconnect();
+    assert.equal((await left).peerId, aId);
+    b.disconnect();
+    await waitForNoPeers(server);
+  });
+});
+
+test('implicit join: the request\'s roomId, else the handshake\'s (query or auth), else the default room', { timeout: 60000 }, async () => {
+  await withServer(['--default-room', 'lobby'], async (server) => {
+    const q = await connectSio(server, { query: { roomId: 'class-7' } });
+    const au = await connectSio(server, { auth: { roomId: 'class-7', name: 'Ada' } });
+    const ch = await connectSio(server, { query: { channelId: 'class-8' } });
+    const named = await connectSio(server, { query: { roomId: 'class-7' } });
+    const plain = await connectSio(server);
+    const joinedList = (s, n) => nextPayload(s, 'participant-list-update', (l) => l.length === n);
+
+    let list = joinedList(q, 1);
+    await ack(q, 'createWebRtcTransport', { direction: 'send' });
+    assert.deepEqual(listIds(await list), [q.id]);
+    list = joinedList(q, 2);
+    await ack(au, 'createWebRtcTransport', { direction: 'send' });
+    const l2 = await list;
+    assert.deepEqual(listIds(l2), [q.id, au.id].sort());
+    assert.equal(l2.find((p) => p.id === au.id).name, 'Ada', 'the name from the auth payload');
+
+    list = joinedList(ch, 1);
+    await ack(ch, 'createWebRtcTransport', { direction: 'send' });
+    assert.deepEqual(listIds(await list), [ch.id], 'channelId in the query names the room');
+
+    // The request's roomId wins over the handshake's.
+    list = joinedList(named, 1);
+    await ack(named, 'createWebRtcTransport', { roomId: 'own-room', direction: 'send' });
+    assert.deepEqual(listIds(await list), [named.id]);
+    const wrong = await ack(named, 'createWebRtcTransport', { roomId: 'class-7', direction: 'recv' });
+    assert.equal(wrong.code, 'wrong-room', JSON.stringify(wrong));
+
+    list = joinedList(plain, 1);
+    await ack(plain, 'create-consumer-transport');
+    assert.deepEqual(listIds(await list), [plain.id], 'the configured default room');
+    assert.equal((await httpGet(`${server.url}/healthz`)).json.rooms, 4);
+
+    for (const s of [q, au, ch, named, plain]) s.disconnect();
+    await waitForNoPeers(server);
+  });
+});
+
+test('an invalid roomId in the handshake is refused', { timeout: 30000 }, async () => {
+  await withServer([], async (server) => {
+    await assert.rejects(connectSio(server, { auth: { roomId: 42 } }), /Invalid payload/);
+    await assert.rejects(connectSio(server, { query: { roomId: 'a'.repeat(129) } }));
     await waitForNoPeers(server);
   });
 });

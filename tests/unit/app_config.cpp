@@ -47,6 +47,9 @@ bool same(const app::config& a, const app::config& b) {
          a.signaling.ping_timeout_ms == b.signaling.ping_timeout_ms &&
          a.signaling.max_payload_bytes == b.signaling.max_payload_bytes &&
          a.signaling.cors_origins == b.signaling.cors_origins &&
+         a.signaling.default_room == b.signaling.default_room &&
+         a.scheduler.policy == b.scheduler.policy &&
+         a.scheduler.threads == b.scheduler.threads &&
          a.signaling.tls_certificate_file == b.signaling.tls_certificate_file &&
          a.signaling.tls_private_key_file == b.signaling.tls_private_key_file &&
          a.limits.max_rooms == b.limits.max_rooms &&
@@ -83,8 +86,15 @@ TEST_CASE("conf/chorus.json documents exactly the embedded defaults") {
 TEST_CASE("flags override the defaults") {
   auto r = parse({"--listen", "0.0.0.0:9000", "--rtc-ip", "::1", "--announced-ip",
                   "203.0.113.7", "--rtc-ports", "20000-20100", "--log-level", "debug",
-                  "--rtc-single-port", "40443", "--drop-rtp-percent", "5"});
+                  "--rtc-single-port", "40443", "--drop-rtp-percent", "5",
+                  "--default-room", "lobby", "--scheduler", "stealing",
+                  "--scheduler-threads", "3"});
   REQUIRE(r.ok());
+  CHECK(r->cfg.scheduler.policy == "stealing");
+  CHECK(r->cfg.scheduler.threads == 3);
+  CHECK(app::config{}.scheduler.policy == "sharing");
+  CHECK(r->cfg.signaling.default_room == "lobby");
+  CHECK(app::config{}.signaling.default_room == "default");
   CHECK(r->cfg.listen_host == "0.0.0.0");
   CHECK(r->cfg.listen_port == 9000);
   CHECK(r->cfg.rtc_ip == "::1");
@@ -133,6 +143,11 @@ TEST_CASE("invalid flags fail naming the flag") {
     {"drop percent above 50", {"--drop-rtp-percent", "51"}, "--drop-rtp-percent"},
     {"drop percent not a number", {"--drop-rtp-percent", "5%"}, "--drop-rtp-percent"},
     {"unknown flag", {"--frobnicate"}, "--frobnicate"},
+    {"default room empty", {"--default-room", ""}, "--default-room"},
+    {"scheduler unknown", {"--scheduler", "fifo"}, "--scheduler"},
+    {"scheduler threads too many", {"--scheduler-threads", "65"}, "--scheduler-threads"},
+    {"default room too long", {"--default-room", std::string(129, 'r')}, "--default-room"},
+    {"default room with a control character", {"--default-room", "a\tb"}, "--default-room"},
     {"tls cert without key", {"--tls-cert", "/x/cert.pem"}, "--tls-key"},
     {"tls key without cert", {"--tls-key", "/x/key.pem"}, "--tls-cert"},
     {"tls cert without value", {"--tls-cert"}, "--tls-cert"},
@@ -175,6 +190,11 @@ TEST_CASE("invalid configuration documents fail naming the option") {
     {"consent timeout too short", R"({"rtc": {"iceConsentTimeoutMs": 5}})", "rtc.iceConsentTimeoutMs"},
     {"unsupported codec", R"({"mediaCodecs": [{"kind": "video", "mimeType": "video/H265", "clockRate": 90000}]})", "mediaCodecs"},
     {"empty codec list", R"({"mediaCodecs": []})", "mediaCodecs"},
+    {"empty default room", R"({"signaling": {"defaultRoom": ""}})", "signaling.defaultRoom"},
+    {"unknown scheduler policy", R"({"scheduler": {"policy": "fifo"}})", "scheduler.policy"},
+    {"scheduler threads negative", R"({"scheduler": {"threads": -1}})", "scheduler.threads"},
+    {"scheduler not object", R"({"scheduler": 1})", "scheduler"},
+    {"default room not a string", R"({"signaling": {"defaultRoom": 3}})", "signaling.defaultRoom"},
     {"codecs not array", R"({"mediaCodecs": {}})", "mediaCodecs"},
     {"ping interval too short", R"({"signaling": {"pingIntervalMs": 10}})", "signaling.pingIntervalMs"},
     {"ping timeout a string", R"({"signaling": {"pingTimeoutMs": "20s"}})", "signaling.pingTimeoutMs"},

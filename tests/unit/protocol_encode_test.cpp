@@ -191,6 +191,7 @@ TEST_CASE("json dialect: every error code has its wire name") {
     {error_code::unknown_consumer, "unknown-consumer"},
     {error_code::invalid_state, "invalid-state"},
     {error_code::cannot_consume, "cannot-consume"},
+    {error_code::nothing_to_consume, "nothing-to-consume"},
     {error_code::unsupported, "unsupported"},
     {error_code::internal, "internal"},
   };

@@ -271,12 +271,46 @@ TEST_CASE("socket.io dialect: CONNECT") {
     REQUIRE(r.immediate.size() == 1);
     CHECK(r.immediate[0] == R"(0{"sid":"sock-1"})");
   }
-  SUBCASE("with an auth payload (ignored)") {
-    auto d = make_socketio_dialect("sock-2");
-    auto r = d->decode(R"(0{"token":"abc","channelId":"r1"})");
-    CHECK(r.kind == decode_kind::control);
-    REQUIRE(r.immediate.size() == 1);
-    CHECK(r.immediate[0] == R"(0{"sid":"sock-2"})");
+  SUBCASE("with an auth payload: its room and name are connection hints") {
+    struct hint_case {
+      const char* name;
+      const char* input;
+      const char* room;
+      const char* participant;
+    };
+    const hint_case cases[] = {
+      {"channelId", R"(0{"token":"abc","channelId":"r1"})", "r1", ""},
+      {"roomId and name", R"(0{"roomId":"class-7","name":"Ada"})", "class-7", "Ada"},
+      {"roomId wins over channelId", R"(0{"channelId":"b","roomId":"a"})", "a", ""},
+      {"other members only", R"(0{"token":"abc","x":[1]})", "", ""},
+      {"null members count as absent", R"(0{"roomId":null,"name":null})", "", ""},
+      {"no payload", "0", "", ""},
+    };
+    for (const auto& c : cases) {
+      INFO(c.name);
+      auto d = make_socketio_dialect("sock-2");
+      auto r = d->decode(c.input);
+      CHECK(r.kind == decode_kind::control);
+      REQUIRE(r.immediate.size() == 1);
+      CHECK(r.immediate[0] == R"(0{"sid":"sock-2"})");
+      CHECK(r.has_connection_hints);
+      CHECK(r.hints.room_id == c.room);
+      CHECK(r.hints.name == c.participant);
+    }
+  }
+  SUBCASE("an auth payload with an invalid roomId or name: CONNECT_ERROR") {
+    const char* inputs[] = {R"(0{"roomId":7})", R"(0{"roomId":""})", R"(0{"name":"ab"})",
+                            R"(0{"channelId":{}})"};
+    for (const char* input : inputs) {
+      INFO(input);
+      auto d = make_socketio_dialect("s");
+      auto r = d->decode(input);
+      CHECK(r.kind == decode_kind::dropped);
+      CHECK_FALSE(r.has_connection_hints);
+      REQUIRE(r.immediate.size() == 1);
+      CHECK(r.immediate[0] == R"(4{"message":"Invalid payload"})");
+      CHECK(d->decode(event("1", "get-rtp-capabilities")).kind == decode_kind::dropped);
+    }
   }
   SUBCASE("the socket id is JSON-escaped") {
     auto d = make_socketio_dialect("a\"b");
@@ -545,7 +579,7 @@ TEST_CASE("socket.io dialect: seed 000 aliases") {
      "36[{}]"},
     {"produce (same name in seed 000)",
      event("7", "produce", R"({"kind":"audio","rtpParameters":)" + audio + "}"),
-     producer_id_reply{"p1"}, R"(37[{"id":"p1"}])"},
+     producer_id_reply{"p1"}, R"(37[{"id":"p1","producerId":"p1"}])"},
   };
   check_acks(*d, cases);
 
@@ -578,9 +612,28 @@ TEST_CASE("socket.io dialect: seed 000 aliases") {
     CHECK(u.consumer_id == "c1");
     CHECK(unpause.req.meta.style == request_style::seed000);
 
+    // A connection that spoke seed 000's names gets seed 000's produce reply (with
+    // producerId); one that did not keeps seed 004's `{ id }`.
     auto produce = d->decode(event("6", "produce", R"({"kind":"audio","rtpParameters":)" +
                                                      audio + "}"));
-    CHECK(produce.req.meta.style == request_style::seed004);
+    CHECK(produce.req.meta.style == request_style::seed000);
+    auto fresh = connected();
+    auto produce004 = fresh->decode(event("6", "produce", R"({"kind":"audio","rtpParameters":)" +
+                                                            audio + "}"));
+    CHECK(produce004.req.meta.style == request_style::seed004);
+    CHECK(fresh->encode_reply(produce004.req.meta, producer_id_reply{"p1"}) ==
+          R"(36[{"id":"p1"}])");
+  }
+  SUBCASE("unpauseConsumer without consumerId: the consumers awaiting their first resume") {
+    auto unpause = d->decode(event("7", "unpauseConsumer"));
+    REQUIRE(unpause.ok);
+    const auto& u = std::get<consumer_request>(unpause.req.body);
+    CHECK(u.op == consumer_op::resume);
+    CHECK(u.consumer_id.empty());
+    // resume-consumer (seed 004) still names its consumer.
+    auto resume = d->decode(event("8", "resume-consumer", "{}"));
+    CHECK(resume.kind == decode_kind::error);
+    CHECK(resume.error.code == error_code::missing_field);
   }
   SUBCASE("createWebRtcTransport requires direction") {
     auto r = d->decode(event("8", "createWebRtcTransport", "{}"));

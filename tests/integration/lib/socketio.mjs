@@ -59,8 +59,9 @@ export function closeEngine({ socket }) {
 }
 
 // A socket.io-client socket connected to the "/" namespace (bounded); resolves the socket.
-export function connectSio(server, { transports, timeoutMs = 5000 } = {}) {
-  const socket = io(server.url, { path: EIO_PATH, transports, reconnection: false, forceNew: true, timeout: timeoutMs });
+// `query` goes into the Engine.IO handshake's query string, `auth` into the CONNECT packet.
+export function connectSio(server, { transports, timeoutMs = 5000, query, auth } = {}) {
+  const socket = io(server.url, { path: EIO_PATH, transports, reconnection: false, forceNew: true, timeout: timeoutMs, query, auth });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.close();
