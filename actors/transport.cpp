@@ -52,6 +52,7 @@ struct transport_counters {
   uint64_t dropped_srtp_replay = 0;
   uint64_t dropped_srtp_other = 0;
   uint64_t dropped_dtls_early = 0;    // DTLS before connect-transport beyond the buffer
+  uint64_t dropped_dtls_malformed = 0; // DTLS's first byte, but not whole DTLS records
   uint64_t stun_rejected = 0;         // answered with an error (400/401/420/487)
 };
 
@@ -215,6 +216,10 @@ void handle_dtls(transport_actor* self, const net::ice_tuple& source,
                  std::span<const uint8_t> bytes, uint64_t now) {
   auto& st = self->state;
   ++st.counters.dtls_in;
+  if (!net::is_well_formed_dtls(bytes)) {
+    ++st.counters.dropped_dtls_malformed;
+    return;
+  }
   auto& sel = st.ice->selected_tuple();
   if (!sel || !(*sel == source)) {
     ++st.counters.dropped_not_selected;
@@ -469,6 +474,7 @@ std::string stats_json(transport_actor* self) {
      << ",\"notSelected\":" << c.dropped_not_selected << ",\"noSrtp\":" << c.dropped_no_srtp
      << ",\"srtpAuth\":" << c.dropped_srtp_auth << ",\"srtpReplay\":" << c.dropped_srtp_replay
      << ",\"srtpOther\":" << c.dropped_srtp_other << ",\"dtlsEarly\":" << c.dropped_dtls_early
+     << ",\"dtlsMalformed\":" << c.dropped_dtls_malformed
      << ",\"stunMalformed\":" << st.ice->counters().dropped_malformed << "}";
   auto& m = st.media.counters();
   auto& t = st.media.tcc_counters();

@@ -185,6 +185,28 @@ bool is_dtls_datagram(std::span<const uint8_t> datagram) noexcept {
   return !datagram.empty() && datagram[0] >= 20 && datagram[0] <= 63;
 }
 
+bool is_well_formed_dtls(std::span<const uint8_t> datagram) noexcept {
+  //  0                   1                   2                   3
+  // | type (1) | version (2) | epoch (2) | sequence number (6) | length (2) | fragment |
+  constexpr size_t header = 13;
+  size_t at = 0;
+  if (datagram.empty())
+    return false;
+  while (at < datagram.size()) {
+    if (datagram.size() - at < header)
+      return false;
+    const uint8_t type = datagram[at];
+    const uint8_t major = datagram[at + 1];
+    const size_t length = (size_t(datagram[at + 11]) << 8) | datagram[at + 12];
+    if (type < 20 || type > 23 || major != 0xFE)
+      return false;
+    if (datagram.size() - at - header < length)
+      return false;
+    at += header + length;
+  }
+  return true;
+}
+
 // ---- context ----------------------------------------------------------------------------
 
 dtls_context::dtls_context(ssl_ctx_st* ctx, std::shared_ptr<const dtls_certificate> certificate)

@@ -142,6 +142,13 @@ struct dtls_counters {
 // RFC 7983 §7 demultiplexing: first byte 20..63 is DTLS.
 bool is_dtls_datagram(std::span<const uint8_t> datagram) noexcept;
 
+// Whether a datagram is a sequence of whole DTLS 1.0/1.2 records (RFC 6347 §4.1: content
+// type 20..23, version major 0xFE, a 13-byte header whose length the datagram holds, and
+// nothing after the last record). Anything else is not DTLS, whatever its first byte: the
+// transport drops and counts it instead of handing it to OpenSSL, which discards it
+// silently.
+bool is_well_formed_dtls(std::span<const uint8_t> datagram) noexcept;
+
 class dtls_engine {
 public:
   // role must be client or server (resolve `auto` before: remote client -> we serve).

@@ -73,6 +73,7 @@ struct harness {
   size_t posts = 0;
   size_t largest_datagram = 0;
   std::vector<bytes> app_at_client, app_at_server;
+  std::vector<bytes> seen; // every datagram either side sent
   uint64_t now = 0;
 
   explicit harness(setup s = {}) {
@@ -102,6 +103,7 @@ struct harness {
     const side to = from == side::client ? side::server : side::client;
     for (size_t i = 0; i < out.datagrams.size(); ++i) {
       largest_datagram = std::max(largest_datagram, out.datagrams[i].size());
+      seen.push_back(out.datagrams[i]);
       if (!drop || !drop(posts, i))
         wire.emplace_back(to, std::move(out.datagrams[i]));
     }
@@ -171,6 +173,52 @@ bytes record(uint8_t type, uint16_t epoch, bytes body, uint16_t version = 0xfefd
 }
 
 } // namespace
+
+TEST_CASE("is_well_formed_dtls: whole DTLS records only") {
+  auto join = [](std::initializer_list<bytes> parts) {
+    bytes out;
+    for (auto& p : parts)
+      out.insert(out.end(), p.begin(), p.end());
+    return out;
+  };
+  const bytes hello = record(22, 0, bytes(40, 0x01));
+  struct tcase {
+    const char* name;
+    bytes datagram;
+    bool ok;
+  };
+  const tcase cases[] = {
+    {"one handshake record (DTLS 1.2)", hello, true},
+    {"DTLS 1.0 version 0xFEFF", record(22, 0, bytes(5, 1), 0xfeff), true},
+    {"alert, change cipher spec, application data", record(21, 1, bytes(2, 0)), true},
+    {"two records in one datagram", join({record(20, 0, bytes(1, 1)), record(22, 1, bytes(9, 2))}),
+     true},
+    {"an empty record", record(23, 1, {}), true},
+    {"empty datagram", {}, false},
+    {"shorter than a header", bytes(hello.begin(), hello.begin() + 12), false},
+    {"content type 24 (heartbeat)", record(24, 0, bytes(3, 0)), false},
+    {"content type 63", record(63, 0, bytes(3, 0)), false},
+    {"TLS version 0x0303", record(22, 0, bytes(3, 0), 0x0303), false},
+    {"length beyond the datagram", bytes(hello.begin(), hello.end() - 1), false},
+    {"trailing bytes after the last record", join({hello, bytes{0x16, 0xfe}}), false},
+    {"random bytes with a DTLS first byte", bytes{0x2a, 0x91, 0x07, 0x33, 0xc4, 0x00, 0x10, 0x5e,
+                                                  0x8b, 0x19, 0x77, 0x01, 0xfe, 0x42},
+     false},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    CHECK(is_well_formed_dtls(c.datagram) == c.ok);
+  }
+}
+
+TEST_CASE("is_well_formed_dtls: every datagram of a real handshake is well formed") {
+  harness h;
+  h.run();
+  REQUIRE(h.both_connected());
+  REQUIRE_FALSE(h.seen.empty());
+  for (const auto& d : h.seen)
+    CHECK(is_well_formed_dtls(d));
+}
 
 TEST_CASE("dtls handshake: client and server connect in memory with matching keys") {
   harness h;
