@@ -141,6 +141,11 @@ struct producer_info {
   bool paused = false;
   caf::actor producer;
   rtp::rtp_parameters consumable; // router-space parameters
+  bool is_screen_share = false;
+  std::string app_data; // compact JSON, "" if none
+  // Filled by the room when it answers find_producer: the producing participant.
+  std::string user_id;
+  std::string user_name;
 };
 
 struct producer_removed {
@@ -248,7 +253,7 @@ typename Inspector::result_type inspect(Inspector& f, rtcp_out& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, producer_info& x) {
   return f(caf::meta::type_name("producer_info"), x.producer_id, x.peer_id, x.kind, x.paused,
-           x.producer, x.consumable);
+           x.producer, x.consumable, x.is_screen_share, x.app_data, x.user_id, x.user_name);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, producer_removed& x) {

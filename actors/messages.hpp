@@ -39,6 +39,15 @@ struct ws_closed {
 
 // ---- session -> node -> room --------------------------------------------------------------
 // Joins (or re-joins, for a reconnect) `peer_id` to `room_id`. The room replies join_result.
+// The participant's identity as the seed 004 frontend gives it (all optional): the user
+// id (the public id; another peer of the same user id in the room is replaced), the image,
+// and whether it created the room (the first creator is the host).
+struct identity {
+  std::string user_id;
+  std::string image_url;
+  bool is_creator = false;
+};
+
 struct join_command {
   std::string room_id;
   std::string peer_id;
@@ -46,20 +55,31 @@ struct join_command {
   caf::actor session;
   bool has_rtp_capabilities = false;
   rtp::rtp_capabilities rtp_capabilities;
+  actors::identity identity;
 };
 
-// An already joined session updates its name / capabilities (join-mediasoup-room again).
+// An already joined session updates its name / capabilities / identity (join-mediasoup-room
+// again, set-user-id). Empty fields leave the entry as it is.
 struct peer_update {
   std::string peer_id;
   std::string name;
   bool has_rtp_capabilities = false;
   rtp::rtp_capabilities rtp_capabilities;
+  actors::identity identity;
 };
 
 struct join_result {
   caf::actor room;
   caf::actor peer;
   std::vector<std::string> existing_producers;
+  bool is_host = false;
+  bool is_co_host = false;
+};
+
+// session -> room: update-my-state of `peer_id`.
+struct own_state_update {
+  std::string peer_id;
+  protocol::update_state_request state;
 };
 
 // room -> node: the last peer left.
@@ -86,18 +106,27 @@ typename Inspector::result_type inspect(Inspector& f, ws_closed& x) {
   return f(caf::meta::type_name("ws_closed"), x.code);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, identity& x) {
+  return f(caf::meta::type_name("identity"), x.user_id, x.image_url, x.is_creator);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_command& x) {
   return f(caf::meta::type_name("join_command"), x.room_id, x.peer_id, x.name, x.session,
-           x.has_rtp_capabilities, x.rtp_capabilities);
+           x.has_rtp_capabilities, x.rtp_capabilities, x.identity);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_update& x) {
   return f(caf::meta::type_name("peer_update"), x.peer_id, x.name, x.has_rtp_capabilities,
-           x.rtp_capabilities);
+           x.rtp_capabilities, x.identity);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_result& x) {
-  return f(caf::meta::type_name("join_result"), x.room, x.peer, x.existing_producers);
+  return f(caf::meta::type_name("join_result"), x.room, x.peer, x.existing_producers,
+           x.is_host, x.is_co_host);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, own_state_update& x) {
+  return f(caf::meta::type_name("own_state_update"), x.peer_id, x.state);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, room_idle& x) {

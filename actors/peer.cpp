@@ -34,6 +34,7 @@ struct producer_entry {
   caf::actor actor;
   std::string transport_id;
   rtp::media_kind kind = rtp::media_kind::audio;
+  bool is_screen_share = false;
 };
 
 struct consumer_entry {
@@ -192,6 +193,8 @@ caf::result<protocol::producer_id_reply> on_produce(peer_actor* self,
   info.peer_id = st.id;
   info.kind = r.kind;
   info.paused = r.paused;
+  info.is_screen_share = r.is_screen_share;
+  info.app_data = r.app_data;
   info.consumable = rtp::consumable_parameters(st.ctx->router_capabilities, r.rtp_parameters,
                                                *mapping);
   producer_route route;
@@ -208,16 +211,29 @@ caf::result<protocol::producer_id_reply> on_produce(peer_actor* self,
   route.producer = info.producer;
   auto rp = self->make_response_promise<protocol::producer_id_reply>();
   auto transport_id = r.transport_id;
+  const bool replace_audio = r.replace_audio && r.kind == rtp::media_kind::audio &&
+                             !r.is_screen_share;
   self->request(transport, media_request_timeout, route)
     .then(
-      [self, rp, info, transport_id](bool) mutable {
+      [self, rp, info, transport_id, replace_audio](bool) mutable {
         auto& st = self->state;
         if (!st.transports.count(transport_id)) { // the transport ended meanwhile
           self->send_exit(info.producer, caf::exit_reason::user_shutdown);
           rp.deliver(unknown_transport(transport_id));
           return;
         }
-        st.producers[info.producer_id] = {info.producer, transport_id, info.kind};
+        if (replace_audio) { // the frontend re-produces its microphone after a forced mute
+          std::vector<std::string> old;
+          for (auto& [id, p] : st.producers)
+            if (p.kind == rtp::media_kind::audio && !p.is_screen_share)
+              old.push_back(id);
+          for (auto& id : old) {
+            self->send_exit(st.producers[id].actor, caf::exit_reason::user_shutdown);
+            forget_producer(self, id);
+          }
+        }
+        st.producers[info.producer_id] = {info.producer, transport_id, info.kind,
+                                          info.is_screen_share};
         LOG_DEBUG("peer", st.id << ": producer " << info.producer_id << " ("
                                 << rtp::to_string(info.kind) << ")");
         auto id = info.producer_id;
@@ -290,6 +306,10 @@ void create_consumer(peer_actor* self, consume_promise& rp, const protocol::cons
   reply.rtp_parameters = std::move(*params);
   reply.producer_paused = info.paused;
   reply.peer_id = info.peer_id;
+  reply.user_id = info.user_id;
+  reply.user_name = info.user_name;
+  reply.is_screen_share = info.is_screen_share;
+  reply.app_data = info.app_data;
   rp.deliver(std::move(reply));
 }
 

@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 namespace chorus::actors {
@@ -20,10 +21,20 @@ struct peer_entry {
   std::string name;
   caf::actor session;
   caf::actor peer;
-  bool audio_muted = true;
+  bool audio_muted = true;  // as the producers say (unpaused audio producer or not)
   bool video_paused = true;
+  // As the participant says (update-my-state): shown instead of the producers' flags.
+  std::optional<bool> own_audio_muted;
+  std::optional<bool> own_video_paused;
   bool has_rtp_capabilities = false;
   rtp::rtp_capabilities rtp_capabilities;
+  std::string user_id; // the public id; empty: the peer id
+  std::string image_url;
+  bool is_co_host = false;
+  bool audio_locked = false;
+  bool screen_share_locked = false;
+
+  const std::string& public_id() const { return user_id.empty() ? id : user_id; }
 };
 
 struct room_state {
@@ -32,6 +43,7 @@ struct room_state {
   caf::actor node;
   std::vector<peer_entry> peers; // in join order
   std::vector<producer_info> producers; // in creation order
+  std::string creator; // the public id of the first participant that created the room
   bool list_flush_scheduled = false;
   static inline const char* name = "chorus.room";
 
@@ -50,11 +62,51 @@ peer_entry* find_peer(room_state& st, const std::string& id) {
   return nullptr;
 }
 
+bool is_host(const room_state& st, const peer_entry& e) {
+  return !st.creator.empty() && e.public_id() == st.creator;
+}
+
 protocol::participant_list_update_event participant_list(const room_state& st) {
   protocol::participant_list_update_event ev;
   ev.participants.reserve(st.peers.size());
-  for (auto& p : st.peers)
-    ev.participants.push_back({p.id, p.name, p.audio_muted, p.video_paused});
+  for (auto& p : st.peers) {
+    protocol::participant item;
+    item.id = p.id;
+    item.name = p.name;
+    item.is_audio_muted = p.own_audio_muted.value_or(p.audio_muted);
+    item.is_video_paused = p.own_video_paused.value_or(p.video_paused);
+    item.user_id = p.public_id();
+    item.image_url = p.image_url;
+    item.is_host = is_host(st, p);
+    item.is_co_host = p.is_co_host;
+    item.audio_locked = p.audio_locked;
+    item.screen_share_locked = p.screen_share_locked;
+    ev.participants.push_back(std::move(item));
+  }
+  return ev;
+}
+
+// The identity a join or an update gives: user id, image, creator claim.
+void apply_identity(room_state& st, peer_entry& e, const identity& id) {
+  if (!id.user_id.empty())
+    e.user_id = id.user_id;
+  if (!id.image_url.empty())
+    e.image_url = id.image_url;
+  // With auth.mode none the first participant that says it created the room is its host
+  // (kept by public id: the host's reconnect is the host again).
+  if (id.is_creator && st.creator.empty())
+    st.creator = e.public_id();
+}
+
+protocol::producer_closed_event closed_event(const room_state& st, const producer_info& p) {
+  protocol::producer_closed_event ev;
+  ev.producer_id = p.producer_id;
+  ev.peer_id = p.peer_id;
+  ev.kind = p.kind;
+  ev.is_screen_share = p.is_screen_share;
+  for (auto& e : st.peers)
+    if (e.id == p.peer_id)
+      ev.user_id = e.public_id();
   return ev;
 }
 
@@ -99,17 +151,21 @@ void flags_changed_for(room_actor* self, const std::string& peer_id) {
     broadcast_participants(self);
 }
 
-// Removes the peer whose session or peer actor is `who`; tells the others.
-void remove_peer(room_actor* self, const caf::actor_addr& who) {
+// Removes the peer at `it`; tells the others: producer-closed for each of its producers,
+// then participant-left. `who` is the actor whose end removes it (none: replaced).
+void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
+                    const caf::actor_addr& who) {
   auto& st = self->state;
-  auto it = std::find_if(st.peers.begin(), st.peers.end(), [&](const peer_entry& p) {
-    return p.session.address() == who || p.peer.address() == who;
-  });
-  if (it == st.peers.end())
-    return;
+  std::vector<protocol::producer_closed_event> closed;
+  for (auto& p : st.producers)
+    if (p.peer_id == it->id)
+      closed.push_back(closed_event(st, p));
   auto entry = std::move(*it);
   st.peers.erase(it);
   std::erase_if(st.producers, [&](const producer_info& p) { return p.peer_id == entry.id; });
+  for (auto& ev : closed)
+    for (auto& p : st.peers)
+      self->send(p.session, ev);
   st.ctx->counters->peers.fetch_sub(1);
   self->demonitor(entry.session);
   self->send_exit(entry.peer, caf::exit_reason::user_shutdown);
@@ -117,7 +173,7 @@ void remove_peer(room_actor* self, const caf::actor_addr& who) {
     self->send(entry.session, peer_lost_atom::value);
   LOG_INFO("room", "'" << st.id << "': peer '" << entry.id << "' left ("
                        << st.peers.size() << " remain)");
-  protocol::participant_left_event left{entry.id};
+  protocol::participant_left_event left{entry.id, entry.public_id()};
   for (auto& p : st.peers)
     self->send(p.session, left);
   broadcast_participants(self);
@@ -125,10 +181,22 @@ void remove_peer(room_actor* self, const caf::actor_addr& who) {
     self->send(st.node, room_idle{st.id});
 }
 
+// Removes the peer whose session or peer actor is `who`.
+void remove_peer(room_actor* self, const caf::actor_addr& who) {
+  auto& st = self->state;
+  auto it = std::find_if(st.peers.begin(), st.peers.end(), [&](const peer_entry& p) {
+    return p.session.address() == who || p.peer.address() == who;
+  });
+  if (it != st.peers.end())
+    remove_peer_at(self, it, who);
+}
+
 join_result make_join_result(room_actor* self, const peer_entry& e) {
   join_result r;
   r.room = caf::actor_cast<caf::actor>(self);
   r.peer = e.peer;
+  r.is_host = is_host(self->state, e);
+  r.is_co_host = e.is_co_host;
   for (auto& p : self->state.producers)
     if (p.peer_id != e.id)
       r.existing_producers.push_back(p.producer_id);
@@ -157,6 +225,19 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
   return {
     [self](join_command& cmd) -> caf::result<join_result> {
       auto& st = self->state;
+      // Another connection of the same user (a reload, a second tab): the newer replaces
+      // the older, as a reconnect with the same peer id does.
+      if (!cmd.identity.user_id.empty()) {
+        auto same_user = std::find_if(st.peers.begin(), st.peers.end(), [&](const peer_entry& p) {
+          return p.id != cmd.peer_id && p.public_id() == cmd.identity.user_id;
+        });
+        if (same_user != st.peers.end()) {
+          LOG_INFO("room", "'" << st.id << "': user '" << cmd.identity.user_id
+                               << "' reconnected as peer '" << cmd.peer_id << "'");
+          self->send(same_user->session, replaced_atom::value);
+          remove_peer_at(self, same_user, caf::actor_addr{});
+        }
+      }
       if (auto* existing = find_peer(st, cmd.peer_id)) {
         // Reconnect: the newer connection replaces the older one.
         LOG_INFO("room", "'" << st.id << "': peer '" << cmd.peer_id << "' reconnected");
@@ -172,6 +253,9 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         existing->audio_muted = existing->video_paused = true;
         existing->has_rtp_capabilities = cmd.has_rtp_capabilities;
         existing->rtp_capabilities = std::move(cmd.rtp_capabilities);
+        existing->own_audio_muted.reset();
+        existing->own_video_paused.reset();
+        apply_identity(st, *existing, cmd.identity);
         existing->peer = spawn_peer(self, existing->id, st.id, cmd.session, st.ctx);
         self->monitor(existing->session);
         auto result = make_join_result(self, *existing);
@@ -188,6 +272,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       e.session = cmd.session;
       e.has_rtp_capabilities = cmd.has_rtp_capabilities;
       e.rtp_capabilities = std::move(cmd.rtp_capabilities);
+      apply_identity(st, e, cmd.identity);
       e.peer = spawn_peer(self, e.id, st.id, e.session, st.ctx);
       self->monitor(e.session);
       st.peers.push_back(std::move(e));
@@ -207,11 +292,18 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         e->has_rtp_capabilities = true;
         e->rtp_capabilities = std::move(upd.rtp_capabilities);
       }
-      auto result = make_join_result(self, *e);
+      bool changed = false;
       if (!upd.name.empty() && upd.name != e->name) {
         e->name = upd.name;
-        broadcast_participants(self);
+        changed = true;
       }
+      auto old_user = e->user_id, old_image = e->image_url, old_creator = self->state.creator;
+      apply_identity(self->state, *e, upd.identity);
+      changed = changed || old_user != e->user_id || old_image != e->image_url ||
+                old_creator != self->state.creator;
+      auto result = make_join_result(self, *e);
+      if (changed)
+        broadcast_participants(self);
       return result;
     },
     [self](producer_info& info) {
@@ -219,7 +311,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       auto* e = find_peer(st, info.peer_id);
       if (!e || e->peer.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
         return; // from a peer replaced meanwhile
-      protocol::new_producer_event ev{info.producer_id, info.peer_id, info.kind};
+      protocol::new_producer_event ev{info.producer_id, info.peer_id, info.kind,
+                                      e->public_id(), e->name, info.is_screen_share};
       auto peer_id = info.peer_id;
       st.producers.push_back(std::move(info));
       for (auto& p : st.peers)
@@ -232,8 +325,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       for (auto it = st.producers.begin(); it != st.producers.end(); ++it)
         if (it->producer_id == r.producer_id) {
           auto peer_id = it->peer_id;
+          auto ev = closed_event(st, *it);
           st.producers.erase(it);
-          protocol::producer_closed_event ev{r.producer_id};
           for (auto& p : st.peers)
             if (p.id != peer_id)
               self->send(p.session, ev);
@@ -252,10 +345,19 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     },
     [self](find_producer& q) -> caf::result<producer_info> {
       auto& st = self->state;
+      // The answer names the producing participant (the frontend keys streams by user id).
+      auto answer = [&st](const producer_info& p) {
+        producer_info out = p;
+        if (auto* e = find_peer(st, p.peer_id)) {
+          out.user_id = e->public_id();
+          out.user_name = e->name;
+        }
+        return out;
+      };
       if (!q.producer_id.empty()) {
         for (auto& p : st.producers)
           if (p.producer_id == q.producer_id)
-            return p;
+            return answer(p);
         return make_error(protocol::error_code::unknown_producer,
                           "no producer with id '" + q.producer_id + "' in room '" + st.id + "'");
       }
@@ -263,11 +365,49 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         if (p.peer_id != q.peer_id &&
             std::find(q.exclude.begin(), q.exclude.end(), p.producer_id) == q.exclude.end() &&
             (!q.has_rtp_capabilities || rtp::can_consume(p.consumable, q.rtp_capabilities)))
-          return p;
+          return answer(p);
       return make_error(protocol::error_code::nothing_to_consume,
                         "room '" + st.id + "' has no producer left that this peer could "
                         "consume (it consumes all the others' producers it can receive); "
                         "try again after a new-producer event");
+    },
+    [self](protocol::get_socket_id_request& q) -> caf::result<protocol::socket_id_reply> {
+      auto& st = self->state;
+      // The newest connection of that user id (or a peer id given as the user id).
+      for (auto it = st.peers.rbegin(); it != st.peers.rend(); ++it)
+        if (it->public_id() == q.user_id)
+          return protocol::socket_id_reply{it->id};
+      for (auto& p : st.peers)
+        if (p.id == q.user_id)
+          return protocol::socket_id_reply{p.id};
+      return make_error(protocol::error_code::unknown_user,
+                        "no participant with user id '" + q.user_id + "' in room '" + st.id +
+                          "'");
+    },
+    [self](own_state_update& u) -> caf::result<protocol::empty_reply> {
+      auto& st = self->state;
+      auto* e = find_peer(st, u.peer_id);
+      if (!e)
+        return make_error(protocol::error_code::not_joined,
+                          "peer '" + u.peer_id + "' is not in room '" + st.id + "'");
+      protocol::participant_state_changed_event ev;
+      ev.peer_id = e->id;
+      ev.user_id = e->public_id();
+      if (u.state.has_audio_muted) {
+        e->own_audio_muted = u.state.audio_muted;
+        ev.has_audio_muted = true;
+        ev.audio_muted = u.state.audio_muted;
+      }
+      if (u.state.has_video_paused) {
+        e->own_video_paused = u.state.video_paused;
+        ev.has_video_paused = true;
+        ev.video_paused = u.state.video_paused;
+      }
+      for (auto& p : st.peers)
+        if (p.id != u.peer_id)
+          self->send(p.session, ev);
+      broadcast_participants(self);
+      return protocol::empty_reply{};
     },
     [self](flush_participants_atom) {
       self->state.list_flush_scheduled = false;

@@ -117,7 +117,23 @@ typename Inspector::result_type inspect(Inspector& f, get_rtp_capabilities_reque
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_room_request& x) {
   return f(caf::meta::type_name("join_room_request"), x.room_id, x.has_rtp_capabilities,
-           x.rtp_capabilities, x.name);
+           x.rtp_capabilities, x.name, x.user_id, x.image_url, x.is_creator);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, set_user_id_request& x) {
+  return f(caf::meta::type_name("set_user_id_request"), x.user_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_socket_id_request& x) {
+  return f(caf::meta::type_name("get_socket_id_request"), x.room_id, x.user_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, update_state_request& x) {
+  return f(caf::meta::type_name("update_state_request"), x.room_id, x.has_audio_muted,
+           x.audio_muted, x.has_video_paused, x.video_paused);
 }
 
 template <class Inspector>
@@ -144,7 +160,7 @@ typename Inspector::result_type inspect(Inspector& f, get_transport_stats_reques
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, produce_request& x) {
   return f(caf::meta::type_name("produce_request"), x.room_id, x.transport_id, x.kind,
-           x.rtp_parameters, x.app_data, x.paused);
+           x.rtp_parameters, x.app_data, x.paused, x.is_screen_share, x.replace_audio);
 }
 
 template <class Inspector>
@@ -166,7 +182,8 @@ typename Inspector::result_type inspect(Inspector& f, consumer_request& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, participant& x) {
   return f(caf::meta::type_name("participant"), x.id, x.name, x.is_audio_muted,
-           x.is_video_paused);
+           x.is_video_paused, x.user_id, x.image_url, x.is_host, x.is_co_host,
+           x.audio_locked, x.screen_share_locked);
 }
 
 template <class Inspector>
@@ -200,7 +217,12 @@ typename Inspector::result_type inspect(Inspector& f, rtp_capabilities_reply& x)
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_room_reply& x) {
   return f(caf::meta::type_name("join_room_reply"), x.room_id, x.peer_id,
-           x.existing_producers);
+           x.existing_producers, x.is_host, x.is_co_host);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, socket_id_reply& x) {
+  return f(caf::meta::type_name("socket_id_reply"), x.socket_id);
 }
 
 template <class Inspector>
@@ -221,7 +243,8 @@ typename Inspector::result_type inspect(Inspector& f, producer_id_reply& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, consumer_params_reply& x) {
   return f(caf::meta::type_name("consumer_params_reply"), x.id, x.producer_id, x.kind,
-           x.rtp_parameters, x.type, x.producer_paused, x.peer_id);
+           x.rtp_parameters, x.type, x.producer_paused, x.peer_id, x.user_id, x.user_name,
+           x.is_screen_share, x.app_data);
 }
 
 template <class Inspector>
@@ -236,17 +259,25 @@ typename Inspector::result_type inspect(Inspector& f, participant_list_update_ev
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, participant_left_event& x) {
-  return f(caf::meta::type_name("participant_left_event"), x.peer_id);
+  return f(caf::meta::type_name("participant_left_event"), x.peer_id, x.user_id);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, new_producer_event& x) {
-  return f(caf::meta::type_name("new_producer_event"), x.producer_id, x.peer_id, x.kind);
+  return f(caf::meta::type_name("new_producer_event"), x.producer_id, x.peer_id, x.kind,
+           x.user_id, x.user_name, x.is_screen_share);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, producer_closed_event& x) {
-  return f(caf::meta::type_name("producer_closed_event"), x.producer_id);
+  return f(caf::meta::type_name("producer_closed_event"), x.producer_id, x.peer_id, x.user_id,
+           x.kind, x.is_screen_share);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, participant_state_changed_event& x) {
+  return f(caf::meta::type_name("participant_state_changed_event"), x.peer_id, x.user_id,
+           x.has_audio_muted, x.audio_muted, x.has_video_paused, x.video_paused);
 }
 
 template <class Inspector>

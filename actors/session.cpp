@@ -30,6 +30,9 @@ struct session_state {
   std::string room_id; // the joined room, empty until joined
   std::string connection_room; // see session_params
   bool joined_implicitly = false;
+  // The user id the connection gave (set-user-id, or userId in the join): the seed 004
+  // frontend, which gets its extended shapes (dialect::set_frontend_shapes).
+  std::string user_id;
   caf::actor room;
   caf::actor peer;
   uint32_t in_flight = 0;
@@ -122,10 +125,10 @@ void forward(session_actor* self, const caf::actor& dest, protocol::request_meta
 // with the room's answer after the state is set, `on_failed` with the error.
 template <class OnJoined, class OnFailed>
 void join(session_actor* self, std::string room_id, std::string name, bool has_caps,
-          rtp::rtp_capabilities caps, OnJoined on_joined, OnFailed on_failed) {
+          rtp::rtp_capabilities caps, identity who, OnJoined on_joined, OnFailed on_failed) {
   auto& st = self->state;
   join_command cmd{room_id, st.peer_id, name, caf::actor_cast<caf::actor>(self), has_caps,
-                   std::move(caps)};
+                   std::move(caps), std::move(who)};
   self->request(st.node, st.ctx->settings.request_timeout, std::move(cmd))
     .await(
       [self, room_id, on_joined](join_result& res) mutable {
@@ -153,7 +156,7 @@ void join_implicitly(session_actor* self, protocol::request request,
                                 << "' implicitly (" << request.meta.type << ")");
   auto meta = request.meta;
   join(
-    self, room, st.display_name, false, {},
+    self, room, st.display_name, false, {}, identity{st.user_id, {}, false},
     [self, request = std::move(request)](join_result&) mutable {
       self->state.joined_implicitly = true;
       handle_request(self, request);
@@ -161,9 +164,23 @@ void join_implicitly(session_actor* self, protocol::request request,
     [self, meta](const protocol::error_info& info) { send_error(self, meta, info); });
 }
 
+// The connection names its user: from now on it gets the seed 004 frontend's shapes.
+void identify(session_actor* self, const std::string& user_id) {
+  self->state.user_id = user_id;
+  self->state.dialect->set_frontend_shapes(true);
+}
+
+protocol::join_room_reply join_reply(const std::string& room_id, const std::string& peer_id,
+                                     join_result& res) {
+  return {room_id, peer_id, std::move(res.existing_producers), res.is_host, res.is_co_host};
+}
+
 void handle_join(session_actor* self, const protocol::request_meta& meta,
                  protocol::join_room_request& req) {
   auto& st = self->state;
+  if (!req.user_id.empty())
+    identify(self, req.user_id);
+  identity who{st.user_id, req.image_url, req.is_creator};
   if (!st.room_id.empty()) {
     if (!req.room_id.empty() && req.room_id != st.room_id) {
       send_error(self, meta, error_code::already_joined,
@@ -175,7 +192,7 @@ void handle_join(session_actor* self, const protocol::request_meta& meta,
       return;
     }
     peer_update upd{st.peer_id, req.name, req.has_rtp_capabilities,
-                    std::move(req.rtp_capabilities)};
+                    std::move(req.rtp_capabilities), std::move(who)};
     auto room_id = st.room_id;
     auto peer_id = st.peer_id;
     // Reuse forward() for the bound and timeout, translating join_result on the way.
@@ -188,9 +205,7 @@ void handle_join(session_actor* self, const protocol::request_meta& meta,
       .then(
         [self, meta, room_id, peer_id](join_result& res) {
           --self->state.in_flight;
-          send_reply(self, meta,
-                     protocol::join_room_reply{room_id, peer_id,
-                                               std::move(res.existing_producers)});
+          send_reply(self, meta, join_reply(room_id, peer_id, res));
         },
         [self, meta](caf::error& err) {
           --self->state.in_flight;
@@ -208,10 +223,9 @@ void handle_join(session_actor* self, const protocol::request_meta& meta,
   auto room_id = req.room_id;
   join(
     self, room_id, st.display_name, req.has_rtp_capabilities, std::move(req.rtp_capabilities),
+    std::move(who),
     [self, meta, room_id](join_result& res) {
-      send_reply(self, meta,
-                 protocol::join_room_reply{room_id, self->state.peer_id,
-                                           std::move(res.existing_producers)});
+      send_reply(self, meta, join_reply(room_id, self->state.peer_id, res));
     },
     [self, meta](const protocol::error_info& info) { send_error(self, meta, info); });
 }
@@ -257,6 +271,26 @@ void handle_request(session_actor* self, protocol::request& request) {
           send_reply(self, meta, protocol::rtp_capabilities_reply{st.ctx->router_capabilities_json});
       } else if constexpr (std::is_same_v<T, protocol::join_room_request>) {
         handle_join(self, meta, req);
+      } else if constexpr (std::is_same_v<T, protocol::set_user_id_request>) {
+        identify(self, req.user_id);
+        if (!st.room_id.empty()) // already in a room: it shows the new id
+          self->send(st.room, peer_update{st.peer_id, {}, false, {}, identity{req.user_id, {}, false}});
+        send_reply(self, meta, protocol::empty_reply{});
+      } else if constexpr (std::is_same_v<T, protocol::get_socket_id_request> ||
+                           std::is_same_v<T, protocol::update_state_request>) {
+        // About the room's participants: no implicit join for these.
+        if (st.room_id.empty()) {
+          send_error(self, meta, error_code::not_joined,
+                     "join a room first (" + meta.type + " is about the room's participants)");
+          return;
+        }
+        if (!check_room(self, meta, req.room_id))
+          return;
+        if constexpr (std::is_same_v<T, protocol::get_socket_id_request>)
+          forward<protocol::socket_id_reply>(self, st.room, meta, std::move(req));
+        else
+          forward<protocol::empty_reply>(self, st.room, meta,
+                                         own_state_update{st.peer_id, std::move(req)});
       } else {
         if (st.room_id.empty()) {
           auto named = req.room_id;
@@ -273,8 +307,12 @@ void handle_request(session_actor* self, protocol::request& request) {
           forward<protocol::restart_ice_reply>(self, st.peer, meta, std::move(req));
         else if constexpr (std::is_same_v<T, protocol::get_transport_stats_request>)
           forward<protocol::stats_reply>(self, st.peer, meta, std::move(req));
-        else if constexpr (std::is_same_v<T, protocol::produce_request>)
+        else if constexpr (std::is_same_v<T, protocol::produce_request>) {
+          // The seed 004 frontend re-produces its microphone after a forced mute: the new
+          // audio producer replaces the old one.
+          req.replace_audio = !st.user_id.empty();
           forward<protocol::producer_id_reply>(self, st.peer, meta, std::move(req));
+        }
         else if constexpr (std::is_same_v<T, protocol::consume_request>)
           forward<protocol::consumer_params_reply>(self, st.peer, meta, std::move(req));
         else if constexpr (std::is_same_v<T, protocol::producer_request>) {
@@ -317,7 +355,7 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
   st.connection_room = std::move(params.connection_room);
   if (!params.room_id.empty())
     join(
-      self, params.room_id, st.display_name, false, {}, [](join_result&) {},
+      self, params.room_id, st.display_name, false, {}, identity{}, [](join_result&) {},
       [self](const protocol::error_info& info) {
         // Joining the URL's channel failed: the connection has no purpose.
         LOG_INFO("session", "peer '" << self->state.peer_id << "' cannot join: "
@@ -354,6 +392,7 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
     [self](protocol::producer_closed_event& ev) { send_event(self, ev); },
     [self](protocol::consumer_closed_event& ev) { send_event(self, ev); },
     [self](protocol::producer_paused_event& ev) { send_event(self, ev); },
+    [self](protocol::participant_state_changed_event& ev) { send_event(self, ev); },
   };
 }
 

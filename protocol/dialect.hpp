@@ -60,6 +60,16 @@ public:
   // What to send before the server closes the session (Socket.IO: a DISCONNECT packet
   // `1`); "" when the dialect has nothing to say (JSON: the WebSocket close code speaks).
   virtual std::string encode_disconnect() { return {}; }
+
+  // The seed 004 frontend's shapes for this connection (user ids, names, host flags in the
+  // join ack, the consume ack and the events; docs/protocol.md, "The seed 004 frontend's
+  // extended events"). The session turns them on once the connection identified itself
+  // with a user id (set-user-id, or userId in the join); other clients keep seed 004's.
+  void set_frontend_shapes(bool on) noexcept { frontend_ = on; }
+  bool frontend_shapes() const noexcept { return frontend_; }
+
+protected:
+  bool frontend_ = false;
 };
 
 // Seed 001's plain WebSocket JSON dialect: `{ "type": ..., "data": ..., "requestId"? }`.

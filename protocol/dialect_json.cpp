@@ -50,7 +50,8 @@ decode_result decode_envelope(const Value& root) {
     return failed(std::move(out), error_code::invalid_message, "type is required");
   if (!type->IsString())
     return failed(std::move(out), error_code::invalid_message, "type must be a string");
-  if (data != nullptr && !data->IsObject())
+  if (data != nullptr && !data->IsObject() &&
+      !(data->IsString() && accepts_string_data(out.meta.type)))
     return failed(std::move(out), error_code::invalid_message, "data must be an object");
   auto parsed = parse_request(out.meta.type, data);
   // Seed 000's alias names answer with seed 004's response objects in this dialect.
@@ -97,7 +98,7 @@ public:
     write_type(w, reply_type_name(meta));
     if (reply_has_data(meta.style, reply)) {
       w.Key("data");
-      write_reply_data(w, meta.style, reply);
+      write_reply_data(w, meta.style, reply, frontend_);
     }
     write_request_id(w, meta);
     w.EndObject();
@@ -133,7 +134,7 @@ public:
     w.StartObject();
     write_type(w, event_type_name(ev));
     w.Key("data");
-    write_event_data(w, ev);
+    write_event_data(w, ev, frontend_);
     w.EndObject();
     return text_of(buf);
   }

@@ -115,7 +115,7 @@ public:
     rapidjson::StringBuffer buf;
     json_writer w(buf);
     w.StartArray();
-    write_reply_data(w, style, reply);
+    write_reply_data(w, style, reply, frontend_);
     w.EndArray();
     return socketio::encode_packet(packet_type::ack, socketio::default_namespace, id,
                                    text_of(buf));
@@ -144,7 +144,7 @@ public:
     json_writer w(buf);
     w.StartArray();
     write_string(w, event_type_name(ev));
-    write_event_data(w, ev);
+    write_event_data(w, ev, frontend_);
     w.EndArray();
     return socketio::encode_packet(packet_type::event, socketio::default_namespace,
                                    std::nullopt, text_of(buf));
@@ -257,7 +257,8 @@ private:
     // The first argument is the request's data; `null` (an `undefined` argument) counts
     // as none. Further arguments are ignored.
     const Value* data = doc.Size() > 1 && !doc[1].IsNull() ? &doc[1] : nullptr;
-    if (data != nullptr && !data->IsObject())
+    if (data != nullptr && !data->IsObject() &&
+        !(data->IsString() && accepts_string_data(out.meta.type)))
       return problem(std::move(out), true, error_code::invalid_message,
                      "the event's data must be an object");
     auto parsed = parse_request(out.meta.type, data);

@@ -28,6 +28,8 @@ std::string_view to_string(error_code c) noexcept {
       return "unknown-producer";
     case error_code::unknown_consumer:
       return "unknown-consumer";
+    case error_code::unknown_user:
+      return "unknown-user";
     case error_code::invalid_state:
       return "invalid-state";
     case error_code::cannot_consume:

@@ -22,6 +22,7 @@ enum class error_code : uint8_t {
   unknown_transport, // "unknown-transport"
   unknown_producer,  // "unknown-producer"
   unknown_consumer,  // "unknown-consumer"
+  unknown_user,      // "unknown-user": no participant of that user id in the room
   invalid_state,     // "invalid-state": request out of order (e.g. connect twice)
   cannot_consume,    // "cannot-consume": capabilities cannot receive the producer
   nothing_to_consume, // "nothing-to-consume": consume without producerId found no producer

@@ -32,11 +32,37 @@ struct get_rtp_capabilities_request {
 
 // join-mediasoup-room (seed 004). `name` is Chorus's addition: the participant's display
 // name (defaults to the peer id).
+// The seed 004 frontend's additions (docs/protocol.md, "The seed 004 frontend's extended
+// events"): `userId` (the participant's public id), `userName` (as `name`),
+// `userImageUrl`, `isCreator` (the first creator of a room is its host).
 struct join_room_request {
   std::string room_id;
   bool has_rtp_capabilities = false;
   rtp::rtp_capabilities rtp_capabilities;
   std::string name;
+  std::string user_id;
+  std::string image_url;
+  bool is_creator = false;
+};
+
+// set-user-id (the seed 004 frontend, before it joins): a bare string, the user id.
+struct set_user_id_request {
+  std::string user_id;
+};
+
+// get-socket-id-for-user { userId }: the peer (socket) id of that user in the room.
+struct get_socket_id_request {
+  std::string room_id;
+  std::string user_id;
+};
+
+// update-my-state { isAudioMuted } or { isVideoPaused }: the participant's own flags.
+struct update_state_request {
+  std::string room_id;
+  bool has_audio_muted = false;
+  bool audio_muted = false;
+  bool has_video_paused = false;
+  bool video_paused = false;
 };
 
 enum class transport_direction : uint8_t { unspecified, send, recv };
@@ -75,6 +101,11 @@ struct produce_request {
   rtp::rtp_parameters rtp_parameters;
   std::string app_data;
   bool paused = false;
+  // appData.share === true or appData.source === "screen": a screen share.
+  bool is_screen_share = false;
+  // Set by the session for the seed 004 frontend: a new (non screen share) audio producer
+  // replaces the peer's previous one, which is closed and announced.
+  bool replace_audio = false;
 };
 
 // consume. producer_id may be empty (seed 001): the oldest producer of the room that
@@ -108,7 +139,8 @@ struct consumer_request {
 using request_body =
   std::variant<get_rtp_capabilities_request, join_room_request, create_transport_request,
                connect_transport_request, restart_ice_request, get_transport_stats_request,
-               produce_request, consume_request, producer_request, consumer_request>;
+               produce_request, consume_request, producer_request, consumer_request,
+               set_user_id_request, get_socket_id_request, update_state_request>;
 
 // Which wire name a request arrived under decides the reply's shape (seed 001 names
 // reply with their own reply types, seed 004 names with seed 004's response objects).
@@ -133,11 +165,19 @@ struct request {
 
 // ---- replies ---------------------------------------------------------------------
 
+// `id` is the peer id; the seed 004 frontend's list shows `user_id` as `id` instead, with
+// the fields after it.
 struct participant {
   std::string id;
   std::string name;
   bool is_audio_muted = true;
   bool is_video_paused = true;
+  std::string user_id; // the peer id when the participant gave none
+  std::string image_url;
+  bool is_host = false;
+  bool is_co_host = false;
+  bool audio_locked = false;
+  bool screen_share_locked = false;
 
   friend bool operator==(const participant&, const participant&) = default;
 };
@@ -178,6 +218,12 @@ struct join_room_reply {
   std::string room_id;
   std::string peer_id;
   std::vector<std::string> existing_producers;
+  bool is_host = false;
+  bool is_co_host = false;
+};
+
+struct socket_id_reply {
+  std::string socket_id;
 };
 
 struct transport_params_reply {
@@ -200,6 +246,11 @@ struct consumer_params_reply {
   std::string type = "simple";
   bool producer_paused = false;
   std::string peer_id;
+  // The seed 004 frontend's additions: who produces, and what.
+  std::string user_id;
+  std::string user_name;
+  bool is_screen_share = false;
+  std::string app_data; // the producer's appData as compact JSON ("" if none)
 };
 
 // Stats are rendered by the actor that owns them into compact JSON.
@@ -209,7 +260,8 @@ struct stats_reply {
 
 using reply_body = std::variant<empty_reply, rtp_capabilities_reply, join_room_reply,
                                 transport_params_reply, restart_ice_reply,
-                                producer_id_reply, consumer_params_reply, stats_reply>;
+                                producer_id_reply, consumer_params_reply, stats_reply,
+                                socket_id_reply>;
 
 // ---- events (server -> client) ---------------------------------------------------
 
@@ -219,16 +271,34 @@ struct participant_list_update_event {
 
 struct participant_left_event {
   std::string peer_id;
+  std::string user_id;
 };
 
 struct new_producer_event {
   std::string producer_id;
   std::string peer_id;
   rtp::media_kind kind = rtp::media_kind::audio;
+  std::string user_id;
+  std::string user_name;
+  bool is_screen_share = false;
 };
 
 struct producer_closed_event {
   std::string producer_id;
+  std::string peer_id;
+  std::string user_id;
+  rtp::media_kind kind = rtp::media_kind::audio;
+  bool is_screen_share = false;
+};
+
+// participant-state-changed (to the others): a participant's own flags changed.
+struct participant_state_changed_event {
+  std::string peer_id;
+  std::string user_id;
+  bool has_audio_muted = false;
+  bool audio_muted = false;
+  bool has_video_paused = false;
+  bool video_paused = false;
 };
 
 struct consumer_closed_event {
@@ -243,6 +313,7 @@ struct producer_paused_event {   // "producer-paused" / "producer-resumed" to co
 
 using event_body =
   std::variant<participant_list_update_event, participant_left_event, new_producer_event,
-               producer_closed_event, consumer_closed_event, producer_paused_event>;
+               producer_closed_event, consumer_closed_event, producer_paused_event,
+               participant_state_changed_event>;
 
 } // namespace chorus::protocol

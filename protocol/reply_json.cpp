@@ -26,13 +26,13 @@ void write_string_array(json_writer& w, const std::vector<std::string>& items) {
 
 // ---- replies ------------------------------------------------------------------------------
 
-void write_reply(json_writer& w, request_style, const empty_reply&) {
+void write_reply(json_writer& w, request_style, const empty_reply&, bool) {
   w.StartObject();
   w.EndObject();
 }
 
 // seed 001 and seed 000: the capabilities themselves; seed 004: { rtpCapabilities }.
-void write_reply(json_writer& w, request_style style, const rtp_capabilities_reply& r) {
+void write_reply(json_writer& w, request_style style, const rtp_capabilities_reply& r, bool) {
   if (style != request_style::seed004) {
     write_raw(w, r.json);
     return;
@@ -43,15 +43,33 @@ void write_reply(json_writer& w, request_style style, const rtp_capabilities_rep
   w.EndObject();
 }
 
-void write_reply(json_writer& w, request_style, const join_room_reply& r) {
+// { existingProducers }; the seed 004 frontend's: { success, existingProducers, isHost,
+// isCoHost }.
+void write_reply(json_writer& w, request_style, const join_room_reply& r, bool frontend) {
   w.StartObject();
+  if (frontend) {
+    key(w, "success");
+    w.Bool(true);
+  }
   key(w, "existingProducers");
   write_string_array(w, r.existing_producers);
+  if (frontend) {
+    key(w, "isHost");
+    w.Bool(r.is_host);
+    key(w, "isCoHost");
+    w.Bool(r.is_co_host);
+  }
+  w.EndObject();
+}
+
+void write_reply(json_writer& w, request_style, const socket_id_reply& r, bool) {
+  w.StartObject();
+  member(w, "socketId", r.socket_id);
   w.EndObject();
 }
 
 // seed 001 and seed 000: { id, iceParameters, ... }; seed 004: { params: { id, ... } }.
-void write_reply(json_writer& w, request_style style, const transport_params_reply& r) {
+void write_reply(json_writer& w, request_style style, const transport_params_reply& r, bool) {
   if (style != request_style::seed004) {
     write_json(w, r.params);
     return;
@@ -62,7 +80,7 @@ void write_reply(json_writer& w, request_style style, const transport_params_rep
   w.EndObject();
 }
 
-void write_reply(json_writer& w, request_style, const restart_ice_reply& r) {
+void write_reply(json_writer& w, request_style, const restart_ice_reply& r, bool) {
   w.StartObject();
   key(w, "iceParameters");
   write_json(w, r.ice_parameters);
@@ -70,7 +88,7 @@ void write_reply(json_writer& w, request_style, const restart_ice_reply& r) {
 }
 
 // { id }; seed 000's flow reads the new producer's id as `producerId`: { id, producerId }.
-void write_reply(json_writer& w, request_style style, const producer_id_reply& r) {
+void write_reply(json_writer& w, request_style style, const producer_id_reply& r, bool) {
   w.StartObject();
   member(w, "id", r.id);
   if (style == request_style::seed000)
@@ -78,7 +96,7 @@ void write_reply(json_writer& w, request_style style, const producer_id_reply& r
   w.EndObject();
 }
 
-void write_reply(json_writer& w, request_style, const consumer_params_reply& r) {
+void write_reply(json_writer& w, request_style, const consumer_params_reply& r, bool frontend) {
   w.StartObject();
   member(w, "id", r.id);
   member(w, "producerId", r.producer_id);
@@ -90,50 +108,91 @@ void write_reply(json_writer& w, request_style, const consumer_params_reply& r) 
   w.Bool(r.producer_paused);
   if (!r.peer_id.empty())
     member(w, "peerId", r.peer_id);
+  if (frontend) { // who produces, and what: the frontend keys streams by userId
+    member(w, "userId", r.user_id.empty() ? r.peer_id : r.user_id);
+    member(w, "userName", r.user_name);
+    member(w, "producerSocketId", r.peer_id);
+    key(w, "isScreenShare");
+    w.Bool(r.is_screen_share);
+    key(w, "appData");
+    write_raw(w, r.app_data);
+  }
   w.EndObject();
 }
 
-void write_reply(json_writer& w, request_style, const stats_reply& r) {
+void write_reply(json_writer& w, request_style, const stats_reply& r, bool) {
   write_raw(w, r.json);
 }
 
 // ---- events -------------------------------------------------------------------------------
 
-void write_event(json_writer& w, const participant_list_update_event& e) {
+void write_event(json_writer& w, const participant_list_update_event& e, bool frontend) {
   w.StartArray();
   for (const auto& p : e.participants)
-    write_json(w, p);
+    write_json(w, p, frontend);
   w.EndArray();
 }
 
-void write_event(json_writer& w, const participant_left_event& e) {
+void write_event(json_writer& w, const participant_left_event& e, bool frontend) {
   w.StartObject();
   member(w, "peerId", e.peer_id);
+  if (frontend)
+    member(w, "userId", e.user_id.empty() ? e.peer_id : e.user_id);
   w.EndObject();
 }
 
-void write_event(json_writer& w, const new_producer_event& e) {
+void write_event(json_writer& w, const new_producer_event& e, bool frontend) {
   w.StartObject();
   member(w, "producerId", e.producer_id);
   member(w, "peerId", e.peer_id);
+  if (frontend) {
+    member(w, "userId", e.user_id.empty() ? e.peer_id : e.user_id);
+    member(w, "userName", e.user_name);
+  }
   member(w, "kind", rtp::to_string(e.kind));
+  if (frontend) {
+    key(w, "isScreenShare");
+    w.Bool(e.is_screen_share);
+  }
   w.EndObject();
 }
 
-void write_event(json_writer& w, const producer_closed_event& e) {
+void write_event(json_writer& w, const producer_closed_event& e, bool frontend) {
   w.StartObject();
   member(w, "producerId", e.producer_id);
+  if (frontend) {
+    member(w, "peerId", e.peer_id);
+    member(w, "userId", e.user_id.empty() ? e.peer_id : e.user_id);
+    member(w, "kind", rtp::to_string(e.kind));
+    key(w, "isScreenShare");
+    w.Bool(e.is_screen_share);
+  }
   w.EndObject();
 }
 
-void write_event(json_writer& w, const consumer_closed_event& e) {
+void write_event(json_writer& w, const participant_state_changed_event& e, bool) {
+  w.StartObject();
+  member(w, "userId", e.user_id.empty() ? e.peer_id : e.user_id);
+  member(w, "peerId", e.peer_id);
+  if (e.has_audio_muted) {
+    key(w, "isAudioMuted");
+    w.Bool(e.audio_muted);
+  }
+  if (e.has_video_paused) {
+    key(w, "isVideoPaused");
+    w.Bool(e.video_paused);
+  }
+  w.EndObject();
+}
+
+void write_event(json_writer& w, const consumer_closed_event& e, bool) {
   w.StartObject();
   member(w, "consumerId", e.consumer_id);
   member(w, "producerId", e.producer_id);
   w.EndObject();
 }
 
-void write_event(json_writer& w, const producer_paused_event& e) {
+void write_event(json_writer& w, const producer_paused_event& e, bool) {
   w.StartObject();
   member(w, "producerId", e.producer_id);
   w.EndObject();
@@ -155,6 +214,9 @@ struct event_namer {
   }
   std::string_view operator()(const producer_paused_event& e) const {
     return e.paused ? "producer-paused" : "producer-resumed";
+  }
+  std::string_view operator()(const participant_state_changed_event&) const {
+    return "participant-state-changed";
   }
 };
 
@@ -181,16 +243,17 @@ bool reply_has_data(request_style style, const reply_body& reply) noexcept {
   return !(style == request_style::seed001 && std::holds_alternative<empty_reply>(reply));
 }
 
-void write_reply_data(json_writer& w, request_style style, const reply_body& reply) {
-  std::visit([&](const auto& r) { write_reply(w, style, r); }, reply);
+void write_reply_data(json_writer& w, request_style style, const reply_body& reply,
+                      bool frontend) {
+  std::visit([&](const auto& r) { write_reply(w, style, r, frontend); }, reply);
 }
 
 std::string_view event_type_name(const event_body& ev) noexcept {
   return std::visit(event_namer{}, ev);
 }
 
-void write_event_data(json_writer& w, const event_body& ev) {
-  std::visit([&](const auto& e) { write_event(w, e); }, ev);
+void write_event_data(json_writer& w, const event_body& ev, bool frontend) {
+  std::visit([&](const auto& e) { write_event(w, e, frontend); }, ev);
 }
 
 void write_string(json_writer& w, std::string_view s) {

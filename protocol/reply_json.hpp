@@ -21,10 +21,14 @@ bool reply_has_data(request_style style, const reply_body& reply) noexcept;
 // Writes the reply's `data` value: seed 001's reply objects, seed 004's response objects
 // or seed 000's (the capabilities and transport parameters unwrapped, like seed 001; an
 // empty reply as `{}`, like seed 004), by `style`.
-void write_reply_data(json_writer& w, request_style style, const reply_body& reply);
+// `frontend`: the connection is the seed 004 frontend (it identified with a user id), whose
+// join ack, consume ack and events carry more (docs/protocol.md, "The seed 004 frontend's
+// extended events").
+void write_reply_data(json_writer& w, request_style style, const reply_body& reply,
+                      bool frontend = false);
 
 std::string_view event_type_name(const event_body& ev) noexcept;
-void write_event_data(json_writer& w, const event_body& ev);
+void write_event_data(json_writer& w, const event_body& ev, bool frontend = false);
 
 // Writes pre-rendered JSON (an empty text is written as `{}`).
 void write_raw(json_writer& w, std::string_view json);

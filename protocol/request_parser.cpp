@@ -83,10 +83,23 @@ bool read_nested(object_reader& r, std::string_view key, bool required, T& out, 
   return true;
 }
 
-void read_app_data(object_reader& r, std::string& out, issue& err) {
+// appData: any object, kept as compact JSON. `share: true` or `source: "screen"` in it
+// (the seed 004 frontend's screen share) sets `is_screen_share`.
+void read_app_data(object_reader& r, std::string& out, bool& is_screen_share, issue& err) {
   const Value* v = r.member("appData", false);
-  if (v != nullptr && json::check_object(*v, r.path("appData"), err))
-    out = json::compact(*v);
+  if (v == nullptr || !json::check_object(*v, r.path("appData"), err))
+    return;
+  out = json::compact(*v);
+  auto share = v->FindMember("share");
+  auto source = v->FindMember("source");
+  is_screen_share =
+    (share != v->MemberEnd() && share->value.IsBool() && share->value.GetBool()) ||
+    (source != v->MemberEnd() && source->value.IsString() &&
+     std::string_view(source->value.GetString(), source->value.GetStringLength()) == "screen");
+}
+
+void read_user_id(object_reader& r, std::string& out, bool required) {
+  read_label(r, "userId", out, required, max_user_id_bytes);
 }
 
 // ---- one parser per request shape ----------------------------------------------------
@@ -105,6 +118,40 @@ void parse_join(object_reader& r, issue& err, request_body& out) {
   req.has_rtp_capabilities = read_nested(r, "rtpCapabilities", false, req.rtp_capabilities,
                                          err, parse_rtp_capabilities);
   read_label(r, "name", req.name, false, max_name_bytes);
+  // The seed 004 frontend's identity: userId, userName (the name), userImageUrl, isCreator.
+  read_user_id(r, req.user_id, false);
+  if (req.name.empty())
+    read_label(r, "userName", req.name, false, max_name_bytes);
+  read_label(r, "userImageUrl", req.image_url, false, max_image_url_bytes);
+  r.boolean("isCreator", req.is_creator, false);
+  out = std::move(req);
+}
+
+// set-user-id: the data is the user id itself, a bare string (or { userId }).
+void parse_set_user_id(object_reader& r, issue&, request_body& out) {
+  set_user_id_request req;
+  read_user_id(r, req.user_id, true);
+  out = std::move(req);
+}
+
+void parse_get_socket_id(object_reader& r, issue&, request_body& out) {
+  get_socket_id_request req;
+  read_room(r, req.room_id);
+  read_user_id(r, req.user_id, true);
+  out = std::move(req);
+}
+
+// update-my-state { roomId?, userId?, isAudioMuted?, isVideoPaused? }: at least one flag.
+// userId, if given, is the sender's own (the frontend sends it); it is not checked here.
+void parse_update_state(object_reader& r, issue& err, request_body& out) {
+  update_state_request req;
+  read_room(r, req.room_id);
+  std::string ignored;
+  read_user_id(r, ignored, false);
+  req.has_audio_muted = r.boolean("isAudioMuted", req.audio_muted, false);
+  req.has_video_paused = r.boolean("isVideoPaused", req.video_paused, false);
+  if (r.ok() && !req.has_audio_muted && !req.has_video_paused)
+    err.fail("isAudioMuted or isVideoPaused is required", true);
   out = std::move(req);
 }
 
@@ -140,7 +187,7 @@ void parse_produce(object_reader& r, issue& err, request_body& out) {
   read_id(r, "transportId", req.transport_id, false);
   read_kind(r, req.kind);
   read_nested(r, "rtpParameters", true, req.rtp_parameters, err, parse_rtp_parameters);
-  read_app_data(r, req.app_data, err);
+  read_app_data(r, req.app_data, req.is_screen_share, err);
   r.boolean("paused", req.paused, false);
   out = std::move(req);
 }
@@ -188,7 +235,7 @@ constexpr auto s004 = request_style::seed004;
 constexpr auto s000 = request_style::seed000;
 constexpr auto unspecified = transport_direction::unspecified;
 
-constexpr std::array<request_spec, 23> specs{{
+constexpr std::array<request_spec, 27> specs{{
   // seed 001 names (and seed 004's produce, consume, connect-transport)
   {"get-rtp-capabilities", s001, parse_get_caps},
   {"create-transport", s001, parse_create<unspecified, false>},
@@ -215,6 +262,11 @@ constexpr std::array<request_spec, 23> specs{{
   {"connect-consumer-transport", s000, parse_connect},
   {"consume-media", s000, parse_consume},
   {"unpauseConsumer", s000, parse_consumer_op<consumer_op::resume, false>},
+  // the seed 004 frontend's extended events (docs/protocol.md)
+  {"set-user-id", s004, parse_set_user_id},
+  {"get-socket-id-for-user", s004, parse_get_socket_id},
+  {"update-my-state", s004, parse_update_state},
+  {"screen-share-stopped", s004, parse_producer_op<producer_op::close>},
 }};
 
 const request_spec* find_spec(std::string_view type) noexcept {
@@ -242,6 +294,10 @@ bool parse_connection_hints(const Value& obj, connection_hints& out, error_info&
   return true;
 }
 
+bool accepts_string_data(std::string_view type) noexcept {
+  return type == "set-user-id";
+}
+
 bool is_request_type(std::string_view type) noexcept {
   return find_spec(type) != nullptr;
 }
@@ -256,6 +312,13 @@ request_parse_result parse_request(std::string_view type, const Value* data) {
   }
   out.style = spec->style;
   static const Value empty(rapidjson::kObjectType);
+  // set-user-id's data is the user id itself: read it as { userId: data }.
+  rapidjson::Document wrapped;
+  if (data != nullptr && data->IsString() && accepts_string_data(type)) {
+    wrapped.SetObject();
+    wrapped.AddMember("userId", Value(*data, wrapped.GetAllocator()), wrapped.GetAllocator());
+    data = &wrapped;
+  }
   issue err;
   object_reader reader(data != nullptr ? *data : empty, "", err);
   spec->parse(reader, err, out.body);

@@ -17,6 +17,8 @@ namespace chorus::protocol {
 inline constexpr std::size_t max_room_id_bytes = 128;
 inline constexpr std::size_t max_name_bytes = 128;
 inline constexpr std::size_t max_entity_id_bytes = 64; // transportId, producerId, consumerId
+inline constexpr std::size_t max_user_id_bytes = 128;
+inline constexpr std::size_t max_image_url_bytes = 2048;
 
 struct request_parse_result {
   bool ok = false;
@@ -24,6 +26,10 @@ struct request_parse_result {
   request_style style = request_style::seed001;  // valid when the name is known
   error_info error;                              // valid when !ok
 };
+
+// Whether the request `type` takes a bare JSON string as its data (set-user-id); every
+// other request's data is an object.
+bool accepts_string_data(std::string_view type) noexcept;
 
 // Whether `type` names a request, under any of its accepted names.
 bool is_request_type(std::string_view type) noexcept;

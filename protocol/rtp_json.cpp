@@ -278,14 +278,33 @@ void write_json(json_writer& w, const transport_params& params) {
   w.EndObject();
 }
 
-void write_json(json_writer& w, const participant& p) {
+void write_json(json_writer& w, const participant& p, bool frontend) {
   w.StartObject();
-  member(w, "id", p.id);
+  if (!frontend) {
+    member(w, "id", p.id);
+    member(w, "name", p.name);
+    key(w, "isAudioMuted");
+    w.Bool(p.is_audio_muted);
+    key(w, "isVideoPaused");
+    w.Bool(p.is_video_paused);
+    w.EndObject();
+    return;
+  }
+  member(w, "id", p.user_id.empty() ? p.id : p.user_id);
   member(w, "name", p.name);
+  member(w, "imageUrl", p.image_url);
+  key(w, "isHost");
+  w.Bool(p.is_host);
+  key(w, "isCoHost");
+  w.Bool(p.is_co_host);
   key(w, "isAudioMuted");
   w.Bool(p.is_audio_muted);
   key(w, "isVideoPaused");
   w.Bool(p.is_video_paused);
+  key(w, "audioLocked");
+  w.Bool(p.audio_locked);
+  key(w, "screenShareLocked");
+  w.Bool(p.screen_share_locked);
   w.EndObject();
 }
 

@@ -38,7 +38,10 @@ void write_json(json_writer& w, const net::dtls_parameters& params);
 void write_json(json_writer& w, const ice_parameters& params);
 void write_json(json_writer& w, const ice_candidate& cand);
 void write_json(json_writer& w, const transport_params& params);
-void write_json(json_writer& w, const participant& p);
+// A participant-list-update item: seed 004's { id, name, isAudioMuted, isVideoPaused }, or
+// with `frontend` the seed 004 frontend's { id (the user id), name, imageUrl, isHost,
+// isCoHost, isAudioMuted, isVideoPaused, audioLocked, screenShareLocked }.
+void write_json(json_writer& w, const participant& p, bool frontend = false);
 
 // Convenience: render a whole object to a compact JSON string.
 std::string to_json(const rtp::rtp_capabilities& caps);

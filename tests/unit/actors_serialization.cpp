@@ -125,12 +125,97 @@ TEST_CASE("events and internal messages round trip") {
   CHECK(round_trip(t).text == t.text);
 }
 
+TEST_CASE("the seed 004 frontend's messages round trip field by field") {
+  protocol::participant p{"sock-a", "Alice", false, true, "user_a", "https://img/a.png",
+                          true, true, true, false};
+  CHECK(round_trip(p) == p);
+
+  protocol::join_room_request j;
+  j.room_id = "r";
+  j.user_id = "user_a";
+  j.image_url = "https://img/a.png";
+  j.is_creator = true;
+  auto j2 = round_trip(j);
+  CHECK(j2.user_id == "user_a");
+  CHECK(j2.image_url == "https://img/a.png");
+  CHECK(j2.is_creator);
+
+  actors::peer_update upd{"sock-a", "", false, {}, {"user_a", "https://img/a.png", true}};
+  auto upd2 = round_trip(upd);
+  CHECK(upd2.identity.user_id == "user_a");
+  CHECK(upd2.identity.image_url == "https://img/a.png");
+  CHECK(upd2.identity.is_creator);
+
+  actors::own_state_update own{"sock-a", {"r", true, true, false, false}};
+  auto own2 = round_trip(own);
+  CHECK(own2.peer_id == "sock-a");
+  CHECK(own2.state.has_audio_muted);
+  CHECK(own2.state.audio_muted);
+  CHECK_FALSE(own2.state.has_video_paused);
+
+  CHECK(round_trip(protocol::set_user_id_request{"user_b"}).user_id == "user_b");
+  auto g = round_trip(protocol::get_socket_id_request{"r", "user_b"});
+  CHECK(g.room_id == "r");
+  CHECK(g.user_id == "user_b");
+  CHECK(round_trip(protocol::socket_id_reply{"sock-b"}).socket_id == "sock-b");
+
+  protocol::join_room_reply jr{"r", "sock-a", {"p1", "p2"}, true, true};
+  auto jr2 = round_trip(jr);
+  CHECK(jr2.existing_producers == jr.existing_producers);
+  CHECK(jr2.is_host);
+  CHECK(jr2.is_co_host);
+
+  protocol::new_producer_event np{"p1", "sock-a", rtp::media_kind::video, "user_a", "Alice", true};
+  auto np2 = round_trip(np);
+  CHECK(np2.user_id == "user_a");
+  CHECK(np2.user_name == "Alice");
+  CHECK(np2.is_screen_share);
+  CHECK(np2.kind == rtp::media_kind::video);
+
+  protocol::producer_closed_event pc{"p1", "sock-a", "user_a", rtp::media_kind::video, true};
+  auto pc2 = round_trip(pc);
+  CHECK(pc2.peer_id == "sock-a");
+  CHECK(pc2.user_id == "user_a");
+  CHECK(pc2.is_screen_share);
+
+  protocol::participant_left_event left{"sock-a", "user_a"};
+  CHECK(round_trip(left).user_id == "user_a");
+
+  protocol::participant_state_changed_event ch{"sock-a", "user_a", false, false, true, true};
+  auto ch2 = round_trip(ch);
+  CHECK(ch2.has_video_paused);
+  CHECK(ch2.video_paused);
+  CHECK_FALSE(ch2.has_audio_muted);
+
+  protocol::consumer_params_reply c;
+  c.user_id = "user_a";
+  c.user_name = "Alice";
+  c.is_screen_share = true;
+  c.app_data = R"({"share":true})";
+  auto c2 = round_trip(c);
+  CHECK(c2.user_id == "user_a");
+  CHECK(c2.user_name == "Alice");
+  CHECK(c2.is_screen_share);
+  CHECK(c2.app_data == c.app_data);
+
+  protocol::produce_request pr;
+  pr.is_screen_share = true;
+  pr.replace_audio = true;
+  auto pr2 = round_trip(pr);
+  CHECK(pr2.is_screen_share);
+  CHECK(pr2.replace_audio);
+}
+
 TEST_CASE("every message type registers") {
   caf::actor_system_config cfg;
   actors::register_message_types(cfg);
   caf::actor_system sys{cfg};
   for (auto name : {"chorus::join_command", "chorus::produce_request",
-                    "chorus::participant_list_update_event", "chorus::consumer_params_reply"})
+                    "chorus::participant_list_update_event", "chorus::consumer_params_reply",
+                    "chorus::identity", "chorus::own_state_update",
+                    "chorus::set_user_id_request", "chorus::get_socket_id_request",
+                    "chorus::update_state_request", "chorus::socket_id_reply",
+                    "chorus::participant_state_changed_event"})
     CHECK_MESSAGE(sys.types().make_value(name) != nullptr, name);
 }
 

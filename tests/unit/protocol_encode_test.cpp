@@ -189,6 +189,7 @@ TEST_CASE("json dialect: every error code has its wire name") {
     {error_code::unknown_transport, "unknown-transport"},
     {error_code::unknown_producer, "unknown-producer"},
     {error_code::unknown_consumer, "unknown-consumer"},
+    {error_code::unknown_user, "unknown-user"},
     {error_code::invalid_state, "invalid-state"},
     {error_code::cannot_consume, "cannot-consume"},
     {error_code::nothing_to_consume, "nothing-to-consume"},

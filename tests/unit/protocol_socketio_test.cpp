@@ -299,7 +299,7 @@ TEST_CASE("socket.io dialect: CONNECT") {
     }
   }
   SUBCASE("an auth payload with an invalid roomId or name: CONNECT_ERROR") {
-    const char* inputs[] = {R"(0{"roomId":7})", R"(0{"roomId":""})", R"(0{"name":"ab"})",
+    const char* inputs[] = {R"(0{"roomId":7})", R"(0{"roomId":""})", R"(0{"name":"a\u0001b"})",
                             R"(0{"channelId":{}})"};
     for (const char* input : inputs) {
       INFO(input);
@@ -870,6 +870,183 @@ TEST_CASE("socket.io dialect: events") {
     REQUIRE(back.ok);
     CHECK(back.pkt.type == packet_type::event);
     CHECK_FALSE(back.pkt.ack_id);
+  }
+}
+
+// ---- the seed 004 frontend's extended events (issue 17, items 1-4) ------------------------
+
+TEST_CASE("socket.io dialect: the frontend's requests decode to typed requests") {
+  auto d = connected();
+  SUBCASE("set-user-id: a bare string, or { userId }") {
+    for (const char* data : {R"("user_abc")", R"({"userId":"user_abc"})"}) {
+      INFO(data);
+      auto r = d->decode(std::string(R"(21["set-user-id",)") + data + "]");
+      REQUIRE(r.ok);
+      CHECK(std::get<set_user_id_request>(r.req.body).user_id == "user_abc");
+    }
+    struct bad_case {
+      const char* name;
+      const char* input;
+      error_code code;
+    };
+    const bad_case bad[] = {
+      {"a number", R"(22["set-user-id",42])", error_code::invalid_message},
+      {"an empty string", R"(22["set-user-id",""])", error_code::invalid_field},
+      {"nothing", R"(22["set-user-id"])", error_code::missing_field},
+      {"a control character", R"(22["set-user-id","a\u0000b"])", error_code::invalid_field},
+      {"a string to another event", R"(22["join-mediasoup-room","r1"])",
+       error_code::invalid_message},
+    };
+    for (const auto& c : bad) {
+      INFO(c.name);
+      auto r = d->decode(c.input);
+      REQUIRE(r.kind == decode_kind::error);
+      CHECK(r.error.code == c.code);
+    }
+  }
+  SUBCASE("join-mediasoup-room with the frontend's identity") {
+    auto r = d->decode(event("3", "join-mediasoup-room",
+                             R"({"roomId":"r1","userId":"user_1","userName":"Ada",)"
+                             R"("userImageUrl":"https://img.example/a.png","isCreator":true})"));
+    REQUIRE(r.ok);
+    const auto& j = std::get<join_room_request>(r.req.body);
+    CHECK(j.user_id == "user_1");
+    CHECK(j.name == "Ada");
+    CHECK(j.image_url == "https://img.example/a.png");
+    CHECK(j.is_creator);
+    auto named = d->decode(event("4", "join-mediasoup-room", R"({"name":"N","userName":"U"})"));
+    CHECK(std::get<join_room_request>(named.req.body).name == "N");
+    auto bad = d->decode(event("5", "join-mediasoup-room", R"({"isCreator":"yes"})"));
+    CHECK(bad.error.code == error_code::invalid_field);
+  }
+  SUBCASE("produce: appData share or source screen is a screen share") {
+    struct share_case {
+      const char* app_data;
+      bool share;
+    };
+    const share_case cases[] = {
+      {R"({"share":true})", true},         {R"({"source":"screen"})", true},
+      {R"({"share":false})", false},       {R"({"share":"true"})", false},
+      {R"({"source":"camera"})", false},   {"{}", false},
+    };
+    for (const auto& c : cases) {
+      INFO(c.app_data);
+      auto r = d->decode(event("6", "produce", R"({"kind":"video","rtpParameters":)" +
+                                                 test::wrtc_video_rtp_parameters +
+                                                 R"(,"appData":)" + c.app_data + "}"));
+      REQUIRE(r.ok);
+      const auto& p = std::get<produce_request>(r.req.body);
+      CHECK(p.is_screen_share == c.share);
+      CHECK(p.app_data == c.app_data);
+    }
+  }
+  SUBCASE("get-socket-id-for-user, update-my-state, screen-share-stopped") {
+    auto g = d->decode(event("7", "get-socket-id-for-user", R"({"userId":"user_2"})"));
+    CHECK(std::get<get_socket_id_request>(g.req.body).user_id == "user_2");
+    CHECK(d->decode(event("8", "get-socket-id-for-user", "{}")).error.code ==
+          error_code::missing_field);
+    auto u = d->decode(event("9", "update-my-state",
+                             R"({"roomId":"r1","userId":"user_1","isVideoPaused":true})"));
+    const auto& st = std::get<update_state_request>(u.req.body);
+    CHECK_FALSE(st.has_audio_muted);
+    CHECK(st.has_video_paused);
+    CHECK(st.video_paused);
+    CHECK(d->decode(event("10", "update-my-state", R"({"userId":"user_1"})")).error.code ==
+          error_code::missing_field);
+    CHECK(d->decode(event("11", "update-my-state", R"({"isAudioMuted":1})")).error.code ==
+          error_code::invalid_field);
+    auto stop = d->decode(event("12", "screen-share-stopped",
+                                R"({"roomId":"r1","userId":"user_1","producerId":"p9"})"));
+    const auto& c = std::get<producer_request>(stop.req.body);
+    CHECK(c.op == producer_op::close);
+    CHECK(c.producer_id == "p9");
+  }
+}
+
+TEST_CASE("socket.io dialect: the frontend's shapes, and seed 004's for other clients") {
+  participant alice;
+  alice.id = "sock-a";
+  alice.name = "Alice";
+  alice.is_audio_muted = false;
+  alice.user_id = "user_a";
+  alice.image_url = "https://img.example/a.png";
+  alice.is_host = true;
+  participant_list_update_event list{{alice}};
+  new_producer_event np{"p1", "sock-a", rtp::media_kind::video, "user_a", "Alice", true};
+  producer_closed_event closed{"p1", "sock-a", "user_a", rtp::media_kind::video, true};
+  participant_left_event left{"sock-a", "user_a"};
+  participant_state_changed_event changed{"sock-a", "user_a", true, true, false, false};
+  struct shape_case {
+    const char* name;
+    event_body event;
+    std::string plain;
+    std::string frontend;
+  };
+  const shape_case cases[] = {
+    {"participant-list-update", list,
+     R"(2["participant-list-update",[{"id":"sock-a","name":"Alice","isAudioMuted":false,)"
+     R"("isVideoPaused":true}]])",
+     R"(2["participant-list-update",[{"id":"user_a","name":"Alice",)"
+     R"("imageUrl":"https://img.example/a.png","isHost":true,"isCoHost":false,)"
+     R"("isAudioMuted":false,"isVideoPaused":true,"audioLocked":false,)"
+     R"("screenShareLocked":false}]])"},
+    {"new-producer", np,
+     R"(2["new-producer",{"producerId":"p1","peerId":"sock-a","kind":"video"}])",
+     R"(2["new-producer",{"producerId":"p1","peerId":"sock-a","userId":"user_a",)"
+     R"("userName":"Alice","kind":"video","isScreenShare":true}])"},
+    {"producer-closed", closed, R"(2["producer-closed",{"producerId":"p1"}])",
+     R"(2["producer-closed",{"producerId":"p1","peerId":"sock-a","userId":"user_a",)"
+     R"("kind":"video","isScreenShare":true}])"},
+    {"participant-left", left, R"(2["participant-left",{"peerId":"sock-a"}])",
+     R"(2["participant-left",{"peerId":"sock-a","userId":"user_a"}])"},
+    {"participant-left without a user id: the peer id",
+     participant_left_event{"sock-b", ""}, R"(2["participant-left",{"peerId":"sock-b"}])",
+     R"(2["participant-left",{"peerId":"sock-b","userId":"sock-b"}])"},
+    {"participant-state-changed", changed,
+     R"(2["participant-state-changed",{"userId":"user_a","peerId":"sock-a","isAudioMuted":true}])",
+     R"(2["participant-state-changed",{"userId":"user_a","peerId":"sock-a","isAudioMuted":true}])"},
+  };
+  auto d = connected();
+  for (const auto& c : cases) {
+    INFO("case: " << std::string(c.name));
+    d->set_frontend_shapes(false);
+    CHECK(d->encode_event(c.event) == c.plain);
+    d->set_frontend_shapes(true);
+    CHECK(d->encode_event(c.event) == c.frontend);
+  }
+
+  SUBCASE("the join ack") {
+    auto join = d->decode(event("3", "join-mediasoup-room", R"({"roomId":"r1"})"));
+    join_room_reply reply{"r1", "sock-a", {"p1"}, true, false};
+    d->set_frontend_shapes(false);
+    CHECK(d->encode_reply(join.req.meta, reply) == R"(33[{"existingProducers":["p1"]}])");
+    d->set_frontend_shapes(true);
+    CHECK(d->encode_reply(join.req.meta, reply) ==
+          R"(33[{"success":true,"existingProducers":["p1"],"isHost":true,"isCoHost":false}])");
+  }
+  SUBCASE("the consume ack names the producer's user, socket and share") {
+    auto consume = d->decode(event("4", "consume", R"({"rtpCapabilities":)" +
+                                                     test::wrtc_device_rtp_capabilities + "}"));
+    REQUIRE(consume.ok);
+    auto reply = test::sample_consumer();
+    reply.user_id = "user_a";
+    reply.user_name = "Alice";
+    reply.is_screen_share = true;
+    reply.app_data = R"({"share":true})";
+    d->set_frontend_shapes(false);
+    const auto plain = d->encode_reply(consume.req.meta, reply);
+    CHECK(plain.find("userId") == std::string::npos);
+    d->set_frontend_shapes(true);
+    const auto full = d->encode_reply(consume.req.meta, reply);
+    CHECK(full.find(R"("peerId":"alice","userId":"user_a","userName":"Alice",)"
+                    R"("producerSocketId":"alice","isScreenShare":true,"appData":{"share":true}}])") !=
+          std::string::npos);
+    reply.app_data.clear();
+    CHECK(d->encode_reply(consume.req.meta, reply).find(R"("appData":{}})") != std::string::npos);
+  }
+  SUBCASE("get-socket-id-for-user's ack") {
+    auto g = d->decode(event("5", "get-socket-id-for-user", R"({"userId":"user_b"})"));
+    CHECK(d->encode_reply(g.req.meta, socket_id_reply{"sock-b"}) == R"(35[{"socketId":"sock-b"}])");
   }
 }
 
