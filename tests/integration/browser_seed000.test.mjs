@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
+import { RECEIVED_SCRIPT, chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>seed 000</title>
@@ -115,20 +115,7 @@ window.seed000 = async (serverUrl, opts) => {
   return me;
 };
 
-window.received = async () => {
-  const out = [];
-  for (const c of window.consumers) {
-    const row = { kind: c.kind, producerId: c.producerId, framesDecoded: 0, packetsReceived: 0, totalSamplesReceived: 0 };
-    (await c.getStats()).forEach((s) => {
-      if (s.type !== 'inbound-rtp') return;
-      row.framesDecoded = s.framesDecoded || 0;
-      row.packetsReceived = s.packetsReceived || 0;
-      row.totalSamplesReceived = s.totalSamplesReceived || 0;
-    });
-    out.push(row);
-  }
-  return out;
-};
+${RECEIVED_SCRIPT}
 </script>`;
 
 const skip = !chromiumAvailable() && 'no /usr/bin/chromium';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
+import { RECEIVED_SCRIPT, chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
 import { waitForNoPeers } from './lib/http.mjs';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>lifecycle</title>
@@ -76,21 +76,7 @@ window.lifecycle = async (serverUrl, roomId) => {
   step(10);
   return socket.id;
 };
-window.received = async () => {
-  const out = [];
-  for (const c of window.consumers) {
-    const stats = await c.getStats();
-    const row = { kind: c.kind, framesDecoded: 0, packetsReceived: 0, totalSamplesReceived: 0 };
-    stats.forEach((s) => {
-      if (s.type !== 'inbound-rtp') return;
-      row.framesDecoded = s.framesDecoded || 0;
-      row.packetsReceived = s.packetsReceived || 0;
-      row.totalSamplesReceived = s.totalSamplesReceived || 0;
-    });
-    out.push(row);
-  }
-  return out;
-};
+${RECEIVED_SCRIPT}
 </script>`;
 
 test('seed 004 Connection Lifecycle in Chromium: two participants decode each other', { timeout: 120000, skip: !chromiumAvailable() && 'no /usr/bin/chromium' }, async () => {

@@ -14,6 +14,26 @@ import { REPO_ROOT, withServer } from './server.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
+// A page script (to put inside a page's <script>) defining window.received(): for each
+// mediasoup-client Consumer in the array window.consumers, { kind, producerId,
+// framesDecoded, packetsReceived, totalSamplesReceived } from its inbound-rtp stats.
+export const RECEIVED_SCRIPT = `
+window.received = async () => {
+  const out = [];
+  for (const c of window.consumers) {
+    const row = { kind: c.kind, producerId: c.producerId, framesDecoded: 0, packetsReceived: 0, totalSamplesReceived: 0 };
+    (await c.getStats()).forEach((s) => {
+      if (s.type !== 'inbound-rtp') return;
+      row.framesDecoded = s.framesDecoded || 0;
+      row.packetsReceived = s.packetsReceived || 0;
+      row.totalSamplesReceived = s.totalSamplesReceived || 0;
+    });
+    out.push(row);
+  }
+  return out;
+};
+`;
+
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
