@@ -1,5 +1,6 @@
 #include "actors/messages.hpp"
 
+#include "actors/cluster_messages.hpp"
 #include "actors/media_messages.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -50,6 +51,15 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<peer_update>("chorus::peer_update")
     .add_message_type<identity>("chorus::identity")
     .add_message_type<own_state_update>("chorus::own_state_update")
+    .add_message_type<cluster_member>("chorus::cluster_member")
+    .add_message_type<std::vector<cluster_member>>("chorus::cluster_members")
+    .add_message_type<node_load>("chorus::node_load")
+    .add_message_type<cluster_hello>("chorus::cluster_hello")
+    .add_message_type<cluster_welcome>("chorus::cluster_welcome")
+    .add_message_type<cluster_proof>("chorus::cluster_proof")
+    .add_message_type<cluster_accepted>("chorus::cluster_accepted")
+    .add_message_type<cluster_heartbeat>("chorus::cluster_heartbeat")
+    .add_message_type<cluster_reconnect>("chorus::cluster_reconnect")
     .add_message_type<join_result>("chorus::join_result")
     .add_message_type<room_idle>("chorus::room_idle")
     .add_message_type<transport_closed>("chorus::transport_closed")

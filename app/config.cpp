@@ -59,6 +59,35 @@ bool parse_host_port(std::string_view text, std::string& host, uint16_t& port) {
   return true;
 }
 
+// A cluster peer: HOST:PORT where HOST is an IP address or a host name.
+bool valid_peer_address(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || text.size() > 260)
+    return false;
+  uint32_t p = 0;
+  if (!parse_u32(text.substr(colon + 1), p) || p == 0 || p > 65535)
+    return false;
+  for (unsigned char c : text.substr(0, colon))
+    if (c <= 0x20 || c >= 0x7f || c == '/' || c == ',')
+      return false;
+  return true;
+}
+
+// "A,B,C" into its non-empty parts.
+std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto part = text.substr(0, comma);
+    if (!part.empty())
+      out.emplace_back(part);
+    if (comma == std::string_view::npos)
+      break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 // "*", or SCHEME://HOST[:PORT] as browsers send it in Origin (no path, no spaces).
 bool valid_origin(const std::string& o) {
   if (o == "*")
@@ -160,6 +189,25 @@ result<config> validate(config cfg) {
   if (cfg.signaling.tls_certificate_file.empty() && !cfg.signaling.tls_private_key_file.empty())
     return fail("--tls-cert (signaling.tlsCertificateFile)",
                 "required with --tls-key (signaling.tlsPrivateKeyFile)");
+  {
+    auto& cc = cfg.cluster;
+    std::string h;
+    uint16_t p = 0;
+    if (!cc.listen.empty() && !parse_host_port(cc.listen, h, p))
+      return fail("cluster.listen (--cluster-listen)", "must be HOST:PORT with an IP address");
+    for (auto& peer : cc.peers)
+      if (!valid_peer_address(peer))
+        return fail("cluster.peers (--cluster-peers)", "'" + peer + "' is not HOST:PORT");
+    if (!cc.node_id.empty() && !valid_room_id(cc.node_id))
+      return fail("cluster.nodeId (--node-id)", "must be 1 to 128 printable bytes");
+    if (cc.heartbeat_timeout_ms <= cc.heartbeat_interval_ms)
+      return fail("cluster.heartbeatTimeoutMs", "must be longer than cluster.heartbeatIntervalMs");
+    if (cc.enabled() && cc.secret.empty() && cc.secret_file.empty())
+      return fail("cluster.secret (--cluster-secret)",
+                  "a cluster needs a shared secret (or cluster.secretFile, --cluster-secret-file)");
+    if (!cc.secret.empty() && cc.secret.size() < 16)
+      return fail("cluster.secret (--cluster-secret)", "must be at least 16 bytes");
+  }
   if (cfg.scheduler.policy != "sharing" && cfg.scheduler.policy != "stealing")
     return fail("scheduler.policy", "must be \"sharing\" or \"stealing\"");
   if (!valid_room_id(cfg.signaling.default_room))
@@ -178,7 +226,7 @@ result<config> apply_config_json(std::string_view json, config cfg) {
   if (doc.HasParseError() || !doc.IsObject())
     return failure{"configuration is not a JSON object"};
   if (auto e = check_keys(doc, "", {"listen", "logLevel", "rtc", "signaling", "limits",
-                                    "scheduler", "mediaCodecs"});
+                                    "scheduler", "cluster", "mediaCodecs"});
       !e.empty())
     return failure{e};
   std::string listen;
@@ -188,6 +236,37 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     return fail("listen", "must be HOST:PORT with an IP address");
   if (auto e = read_string(doc, "logLevel", "logLevel", cfg.log_level); !e.empty())
     return failure{e};
+  if (auto it = doc.FindMember("cluster"); it != doc.MemberEnd()) {
+    auto& c = it->value;
+    if (!c.IsObject())
+      return fail("cluster", "must be an object");
+    if (auto e = check_keys(c, "cluster.",
+                            {"nodeId", "listen", "peers", "secret", "secretFile",
+                             "heartbeatIntervalMs", "heartbeatTimeoutMs"});
+        !e.empty())
+      return failure{e};
+    auto& cc = cfg.cluster;
+    for (auto e : {read_string(c, "nodeId", "cluster.nodeId", cc.node_id),
+                   read_string(c, "listen", "cluster.listen", cc.listen),
+                   read_string(c, "secret", "cluster.secret", cc.secret),
+                   read_string(c, "secretFile", "cluster.secretFile", cc.secret_file),
+                   read_uint(c, "heartbeatIntervalMs", "cluster.heartbeatIntervalMs", 50, 60000,
+                             cc.heartbeat_interval_ms),
+                   read_uint(c, "heartbeatTimeoutMs", "cluster.heartbeatTimeoutMs", 200, 600000,
+                             cc.heartbeat_timeout_ms)})
+      if (!e.empty())
+        return failure{e};
+    if (auto p = c.FindMember("peers"); p != c.MemberEnd()) {
+      if (!p->value.IsArray())
+        return fail("cluster.peers", "must be an array of \"HOST:PORT\"");
+      cc.peers.clear();
+      for (auto& v : p->value.GetArray()) {
+        if (!v.IsString())
+          return fail("cluster.peers", "must be an array of \"HOST:PORT\"");
+        cc.peers.emplace_back(v.GetString(), v.GetStringLength());
+      }
+    }
+  }
   if (auto it = doc.FindMember("scheduler"); it != doc.MemberEnd()) {
     auto& sch = it->value;
     if (!sch.IsObject())
@@ -400,6 +479,31 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || !parse_u32(v, n) || n > 64)
         return fail("--scheduler-threads", "expects a COUNT from 0 (automatic) to 64");
       out.cfg.scheduler.threads = n;
+    } else if (flag == "--node-id") {
+      if (!value(v) || !valid_room_id(v))
+        return fail("--node-id", "expects a NAME of 1 to 128 printable bytes");
+      out.cfg.cluster.node_id = v;
+    } else if (flag == "--cluster-listen") {
+      if (!value(v) || v.empty())
+        return fail("--cluster-listen", "expects HOST:PORT with an IP address");
+      out.cfg.cluster.listen = v;
+    } else if (flag == "--cluster-peers") {
+      if (!value(v))
+        return fail("--cluster-peers", "expects HOST:PORT,HOST:PORT,...");
+      out.cfg.cluster.peers = split_list(v);
+    } else if (flag == "--cluster-secret") {
+      if (!value(v) || v.empty())
+        return fail("--cluster-secret", "expects the shared SECRET");
+      out.cfg.cluster.secret = v;
+    } else if (flag == "--cluster-secret-file") {
+      if (!value(v) || v.empty())
+        return fail("--cluster-secret-file", "expects a FILE");
+      out.cfg.cluster.secret_file = v;
+    } else if (flag == "--cluster-heartbeat-timeout-ms") {
+      uint32_t ms = 0;
+      if (!value(v) || !parse_u32(v, ms) || ms < 200 || ms > 600000)
+        return fail("--cluster-heartbeat-timeout-ms", "expects MS from 200 to 600000");
+      out.cfg.cluster.heartbeat_timeout_ms = ms;
     } else if (flag == "--log-level") {
       log::level lvl;
       if (!value(v) || !log::parse_level(v, lvl))
@@ -442,6 +546,15 @@ Options:
                          stealing (CAF's work stealing, idle workers poll) (default
                          sharing)
   --scheduler-threads N  scheduler worker threads; 0: max(2, usable CPUs) (default 0)
+  --node-id NAME         this node's name in a cluster (default: hostname:port)
+  --cluster-listen HOST:PORT
+                         join a cluster: where other nodes reach this one (off)
+  --cluster-peers LIST   HOST:PORT,... of nodes to join (the others are learnt from them)
+  --cluster-secret S     the cluster's shared secret (16 bytes at least), required in a
+                         cluster; never sent (nodes prove it with HMAC-SHA256)
+  --cluster-secret-file F  the secret from a file (its first line)
+  --cluster-heartbeat-timeout-ms MS
+                         a node silent this long counts as lost (default 5000)
   --log-level LEVEL      trace, debug, info, warn, error or off (default info)
   --drop-rtp-percent N   fault injection for tests: drop N % (0..50) of the RTP packets
                          every transport receives, like network loss (default 0: off)

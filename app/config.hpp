@@ -55,6 +55,20 @@ struct scheduler_config {
   uint32_t threads = 0; // 0: max(2, the CPUs this process may run on)
 };
 
+// Several Chorus nodes in one cluster (docs/operations.md, "Cluster"). Off unless listen or
+// peers is set; then a secret (at least 16 bytes) is required.
+struct cluster_config {
+  std::string node_id;            // "": hostname:signaling port
+  std::string listen;             // HOST:PORT of this node's cluster actor ("" : none)
+  std::vector<std::string> peers; // HOST:PORT of nodes to join
+  std::string secret;             // the shared secret (or read from secret_file)
+  std::string secret_file;
+  uint32_t heartbeat_interval_ms = 1000;
+  uint32_t heartbeat_timeout_ms = 5000; // silent this long: the node counts as lost
+
+  bool enabled() const { return !listen.empty() || !peers.empty(); }
+};
+
 struct config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
@@ -67,6 +81,7 @@ struct config {
   signaling_config signaling;
   limits_config limits;
   scheduler_config scheduler;
+  cluster_config cluster;
   std::vector<rtp::media_codec_config> media_codecs = rtp::default_media_codecs();
 };
 

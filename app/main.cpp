@@ -1,5 +1,6 @@
 // chorus: the server binary. Reads configuration, starts the actor system and the
 // signaling edge, and shuts both down cleanly on SIGINT / SIGTERM.
+#include "actors/cluster.hpp"
 #include "actors/gateway.hpp"
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
@@ -16,12 +17,14 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
 
 #include <sched.h>
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
 #include <ctime>
 #include <mutex>
 #include <optional>
@@ -55,7 +58,21 @@ std::string media_json(const actors::node_context& ctx) {
          field("endpointsOpen", m.endpoints_open) + "}";
 }
 
-std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::time_point start) {
+// The cluster's secret: cluster.secret, else the first line of cluster.secretFile.
+std::optional<std::string> cluster_secret(const app::cluster_config& c) {
+  if (!c.secret.empty())
+    return c.secret;
+  std::ifstream in{c.secret_file};
+  std::string line;
+  if (!in || !std::getline(in, line))
+    return std::nullopt;
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+    line.pop_back();
+  return line;
+}
+
+std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::time_point start,
+                    const actors::cluster_status* cluster) {
   auto& c = *ctx.counters;
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - start)
@@ -66,7 +83,8 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
          ",\"sessions\":" + std::to_string(c.sessions.load()) +
          ",\"transports\":" + std::to_string(c.transports.load()) +
          ",\"producers\":" + std::to_string(c.producers.load()) +
-         ",\"consumers\":" + std::to_string(c.consumers.load()) + media_json(ctx) + "}";
+         ",\"consumers\":" + std::to_string(c.consumers.load()) + media_json(ctx) +
+         (cluster ? ",\"cluster\":" + cluster->json() : std::string{}) + "}";
 }
 
 // CPUs in this process's affinity mask (at least 1).
@@ -182,6 +200,21 @@ int main(int argc, char** argv) {
     std::optional<shutdown_watchdog> watchdog; // declared first: outlives the teardown
     caf::actor_system_config caf_cfg;
     actors::register_message_types(caf_cfg);
+    // The middleman (CAF's network layer, BASP) only in a cluster: a single node opens no
+    // port and starts no thread for it.
+    std::optional<std::string> secret;
+    std::shared_ptr<actors::cluster_status> cluster_status;
+    if (cfg.cluster.enabled()) {
+      secret = cluster_secret(cfg.cluster);
+      if (!secret || secret->size() < 16) {
+        std::fprintf(stderr, "chorus: --cluster-secret-file (cluster.secretFile): %s\n",
+                     secret ? "the secret must be at least 16 bytes" : "cannot read the file");
+        return 2;
+      }
+      caf_cfg.load<caf::io::middleman>();
+      caf_cfg.set("middleman.app-identifiers", std::vector<std::string>{"chorus-cluster-v1"});
+      cluster_status = std::make_shared<actors::cluster_status>();
+    }
     // Two scheduler workers at least, even when pinned to one CPU: with one, a long turn
     // (a large room's participant list encoded for every session) stalls the media path
     // (measured: p99 latency 983 ms instead of 25 ms at 150 subscribers); more than the
@@ -210,9 +243,9 @@ int main(int argc, char** argv) {
     opts.cors_origins = cfg.signaling.cors_origins;
 
     auto started = std::chrono::steady_clock::now();
-    auto on_http = [ctx, started](const net::http_request_info& req) -> net::http_response {
+    auto on_http = [ctx, started, cluster_status](const net::http_request_info& req) -> net::http_response {
       if (req.path == "/healthz" && (req.method == "GET" || req.method == "HEAD"))
-        return {200, "application/json", healthz(*ctx, started), {}};
+        return {200, "application/json", healthz(*ctx, started, cluster_status.get()), {}};
       if ((req.path == "/" || req.path == "/index.html") &&
           (req.method == "GET" || req.method == "HEAD"))
         return {200, "text/html; charset=utf-8", std::string{app::index_html()}, {}};
@@ -251,12 +284,56 @@ int main(int argc, char** argv) {
       caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
       return 1;
     }
+    auto host = cfg.listen_host.find(':') != std::string::npos ? "[" + cfg.listen_host + "]"
+                                                                : cfg.listen_host;
+    caf::actor cluster;
+    if (cfg.cluster.enabled()) {
+      actors::cluster_settings cs;
+      cs.node_id = cfg.cluster.node_id;
+      if (cs.node_id.empty()) {
+        char name[256] = {};
+        gethostname(name, sizeof(name) - 1);
+        cs.node_id = std::string{name} + ":" + std::to_string(port);
+      }
+      cs.secret = *secret;
+      cs.client_url = std::string{server.uses_tls() ? "https" : "http"} + "://" + host + ":" +
+                      std::to_string(port);
+      cs.peers = cfg.cluster.peers;
+      cs.heartbeat_interval_ms = cfg.cluster.heartbeat_interval_ms;
+      cs.heartbeat_timeout_ms = cfg.cluster.heartbeat_timeout_ms;
+      std::string chost;
+      uint16_t cport = 0;
+      if (!cfg.cluster.listen.empty()) {
+        auto colon = cfg.cluster.listen.rfind(':');
+        chost = cfg.cluster.listen.substr(0, colon);
+        cport = static_cast<uint16_t>(std::stoul(cfg.cluster.listen.substr(colon + 1)));
+        if (chost.size() > 2 && chost.front() == '[')
+          chost = chost.substr(1, chost.size() - 2);
+      }
+      cluster = actors::spawn_cluster(sys, std::move(cs), ctx, cluster_status);
+      if (!chost.empty()) {
+        // The actor dials its peers on its first tick, after this: by then it knows the
+        // bound address (port 0 picks one) that it tells the other nodes.
+        auto bound = sys.middleman().publish(cluster, cport, chost.c_str(), true);
+        if (!bound) {
+          std::fprintf(stderr, "chorus: --cluster-listen (cluster.listen): %s\n",
+                       sys.render(bound.error()).c_str());
+          caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
+          caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+          return 1;
+        }
+        auto chost_text = chost.find(':') != std::string::npos ? "[" + chost + "]" : chost;
+        cluster_status->set_address(chost_text + ":" + std::to_string(*bound));
+        LOG_INFO("main", "cluster: node '" << cfg.cluster.node_id << "' listening on "
+                                           << chost_text << ":" << *bound);
+      } else {
+        LOG_WARN("main", "cluster: this node listens for no other node (--cluster-listen)");
+      }
+    }
     server.on_signal([&server](int sig) {
       LOG_INFO("main", "signal " << sig << ": shutting down");
       server.shutdown(1001, shutdown_grace);
     });
-    auto host = cfg.listen_host.find(':') != std::string::npos ? "[" + cfg.listen_host + "]"
-                                                                : cfg.listen_host;
     std::printf("chorus listening on %s://%s:%u\n", server.uses_tls() ? "https" : "http",
                 host.c_str(), port);
     std::fflush(stdout);
@@ -270,6 +347,8 @@ int main(int argc, char** argv) {
                                               << "-" << cfg.rtc_max_port);
     server.run();
     watchdog.emplace(shutdown_deadline);
+    if (cluster)
+      caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
     // Leaving this scope destroys the server (sessions notified) and then waits for
     // every actor to finish.

@@ -1,5 +1,6 @@
 // Every message type that crosses actors must survive CAF's binary serialization (the
 // wire format of CAF remoting), field by field.
+#include "actors/cluster_messages.hpp"
 #include "actors/messages.hpp"
 
 #include <caf/actor_system.hpp>
@@ -206,6 +207,33 @@ TEST_CASE("the seed 004 frontend's messages round trip field by field") {
   CHECK(pr2.replace_audio);
 }
 
+TEST_CASE("cluster messages round trip field by field") {
+  actors::cluster_member m{"node-a", "127.0.0.1:7000", "http://127.0.0.1:8080"};
+  auto hello = round_trip(actors::cluster_hello{"node-a", std::string(64, 'f')});
+  CHECK(hello.node_id == "node-a");
+  CHECK(hello.nonce == std::string(64, 'f'));
+  auto welcome = round_trip(actors::cluster_welcome{"node-b", "n", "p"});
+  CHECK(welcome.node_id == "node-b");
+  CHECK(welcome.nonce == "n");
+  CHECK(welcome.proof == "p");
+  auto proof = round_trip(actors::cluster_proof{"node-a", "p2", m});
+  CHECK(proof.proof == "p2");
+  CHECK(proof.member.cluster_address == "127.0.0.1:7000");
+  CHECK(proof.member.client_url == "http://127.0.0.1:8080");
+  auto accepted = round_trip(actors::cluster_accepted{m, {m, {"node-c", "", "http://c"}}});
+  REQUIRE(accepted.members.size() == 2);
+  CHECK(accepted.members[1].node_id == "node-c");
+  CHECK(accepted.member.node_id == "node-a");
+  auto hb = round_trip(actors::cluster_heartbeat{"node-a", {3, 40, 400, 123456}});
+  CHECK(hb.load.rooms == 3);
+  CHECK(hb.load.peers == 40);
+  CHECK(hb.load.consumers == 400);
+  CHECK(hb.load.cpu_ms == 123456);
+  auto rc = round_trip(actors::cluster_reconnect{"127.0.0.1:7001", 4});
+  CHECK(rc.address == "127.0.0.1:7001");
+  CHECK(rc.attempt == 4);
+}
+
 TEST_CASE("every message type registers") {
   caf::actor_system_config cfg;
   actors::register_message_types(cfg);
@@ -215,7 +243,10 @@ TEST_CASE("every message type registers") {
                     "chorus::identity", "chorus::own_state_update",
                     "chorus::set_user_id_request", "chorus::get_socket_id_request",
                     "chorus::update_state_request", "chorus::socket_id_reply",
-                    "chorus::participant_state_changed_event"})
+                    "chorus::participant_state_changed_event", "chorus::cluster_member",
+                    "chorus::cluster_members", "chorus::node_load", "chorus::cluster_hello",
+                    "chorus::cluster_welcome", "chorus::cluster_proof", "chorus::cluster_accepted",
+                    "chorus::cluster_heartbeat", "chorus::cluster_reconnect"})
     CHECK_MESSAGE(sys.types().make_value(name) != nullptr, name);
 }
 

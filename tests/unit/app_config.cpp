@@ -49,6 +49,11 @@ bool same(const app::config& a, const app::config& b) {
          a.signaling.cors_origins == b.signaling.cors_origins &&
          a.signaling.default_room == b.signaling.default_room &&
          a.scheduler.policy == b.scheduler.policy &&
+         a.cluster.node_id == b.cluster.node_id && a.cluster.listen == b.cluster.listen &&
+         a.cluster.peers == b.cluster.peers && a.cluster.secret == b.cluster.secret &&
+         a.cluster.secret_file == b.cluster.secret_file &&
+         a.cluster.heartbeat_interval_ms == b.cluster.heartbeat_interval_ms &&
+         a.cluster.heartbeat_timeout_ms == b.cluster.heartbeat_timeout_ms &&
          a.scheduler.threads == b.scheduler.threads &&
          a.signaling.tls_certificate_file == b.signaling.tls_certificate_file &&
          a.signaling.tls_private_key_file == b.signaling.tls_private_key_file &&
@@ -107,6 +112,26 @@ TEST_CASE("flags override the defaults") {
   CHECK(app::config{}.rtc.drop_rtp_percent == 0); // fault injection is off by default
 }
 
+TEST_CASE("cluster flags and keys") {
+  auto r = parse({"--node-id", "node-a", "--cluster-listen", "127.0.0.1:0", "--cluster-peers",
+                  "10.0.0.2:7000,node-c.example:7000,,[::1]:7001", "--cluster-secret",
+                  "0123456789abcdef", "--cluster-heartbeat-timeout-ms", "1500"});
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error()));
+  CHECK(r->cfg.cluster.enabled());
+  CHECK(r->cfg.cluster.node_id == "node-a");
+  CHECK(r->cfg.cluster.listen == "127.0.0.1:0");
+  CHECK(r->cfg.cluster.peers ==
+        std::vector<std::string>{"10.0.0.2:7000", "node-c.example:7000", "[::1]:7001"});
+  CHECK(r->cfg.cluster.heartbeat_timeout_ms == 1500);
+  CHECK_FALSE(app::config{}.cluster.enabled());
+  auto file = app::apply_config_json(
+    R"({"cluster": {"peers": ["127.0.0.1:7000"], "secretFile": "/run/secrets/chorus"}})",
+    app::config{});
+  REQUIRE(file.ok());
+  CHECK(file->cluster.secret_file == "/run/secrets/chorus");
+  CHECK(app::validate(*file).ok());
+}
+
 TEST_CASE("listen accepts a bracketed IPv6 address and port 0") {
   auto r = parse({"--listen", "[::1]:0"});
   REQUIRE(r.ok());
@@ -145,6 +170,16 @@ TEST_CASE("invalid flags fail naming the flag") {
     {"unknown flag", {"--frobnicate"}, "--frobnicate"},
     {"default room empty", {"--default-room", ""}, "--default-room"},
     {"scheduler unknown", {"--scheduler", "fifo"}, "--scheduler"},
+    {"cluster without a secret", {"--cluster-listen", "127.0.0.1:0"}, "cluster.secret"},
+    {"cluster secret too short", {"--cluster-peers", "127.0.0.1:7000", "--cluster-secret", "short"},
+     "cluster.secret"},
+    {"cluster listen on a host name",
+     {"--cluster-listen", "node:7000", "--cluster-secret", "0123456789abcdef"}, "--cluster-listen"},
+    {"cluster peer without a port",
+     {"--cluster-peers", "127.0.0.1", "--cluster-secret", "0123456789abcdef"}, "--cluster-peers"},
+    {"cluster heartbeat timeout too short", {"--cluster-heartbeat-timeout-ms", "10"},
+     "--cluster-heartbeat-timeout-ms"},
+    {"node id empty", {"--node-id", ""}, "--node-id"},
     {"scheduler threads too many", {"--scheduler-threads", "65"}, "--scheduler-threads"},
     {"default room too long", {"--default-room", std::string(129, 'r')}, "--default-room"},
     {"default room with a control character", {"--default-room", "a\tb"}, "--default-room"},
@@ -194,6 +229,11 @@ TEST_CASE("invalid configuration documents fail naming the option") {
     {"unknown scheduler policy", R"({"scheduler": {"policy": "fifo"}})", "scheduler.policy"},
     {"scheduler threads negative", R"({"scheduler": {"threads": -1}})", "scheduler.threads"},
     {"scheduler not object", R"({"scheduler": 1})", "scheduler"},
+    {"cluster peers not an array", R"({"cluster": {"peers": "a:1"}})", "cluster.peers"},
+    {"cluster unknown key", R"({"cluster": {"seeds": []}})", "cluster.seeds"},
+    {"cluster timeout within the interval",
+     R"({"cluster": {"heartbeatIntervalMs": 2000, "heartbeatTimeoutMs": 1000}})",
+     "cluster.heartbeatTimeoutMs"},
     {"default room not a string", R"({"signaling": {"defaultRoom": 3}})", "signaling.defaultRoom"},
     {"codecs not array", R"({"mediaCodecs": {}})", "mediaCodecs"},
     {"ping interval too short", R"({"signaling": {"pingIntervalMs": 10}})", "signaling.pingIntervalMs"},

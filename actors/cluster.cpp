@@ -1,0 +1,417 @@
+#include "actors/cluster.hpp"
+
+#include "actors/clock.hpp"
+#include "actors/cluster_messages.hpp"
+#include "actors/messages.hpp"
+#include "common/log.hpp"
+#include "net/cluster.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <sstream>
+
+namespace chorus::actors {
+
+namespace {
+
+constexpr auto connect_timeout = std::chrono::seconds(5);
+constexpr uint32_t max_backoff_ms = 10000;
+constexpr size_t max_pending_admissions = 64;
+constexpr int64_t pending_admission_ttl_ms = 10000;
+
+// An admitted node.
+struct link {
+  caf::actor handle;
+  cluster_member member;
+  node_load load;
+  int64_t last_heard_ms = 0;
+};
+
+// A node that said hello and has not proven the secret yet (keyed by its CAF node).
+struct admission {
+  std::string claimed_id;
+  std::string nonce;
+  int64_t since_ms = 0;
+};
+
+struct cluster_state {
+  cluster_settings cfg;
+  node_context_ptr ctx;
+  std::shared_ptr<cluster_status> status;
+  std::map<std::string, link> links;             // admitted nodes by node id
+  std::map<caf::node_id, std::string> admitted;  // CAF node -> node id, for message checks
+  std::map<caf::node_id, admission> admissions;  // responder side, in progress
+  std::set<std::string> connecting;              // cluster addresses being dialled
+  std::set<std::string> addresses;               // every cluster address to stay linked to
+  uint64_t refused = 0;        // nodes that failed the secret
+  uint64_t dropped = 0;        // messages from nodes not admitted
+  uint64_t lost = 0;           // admitted nodes lost
+  bool started = false;        // the first tick dialled the peers
+  static inline const char* name = "chorus.cluster";
+};
+
+using cluster_actor = caf::stateful_actor<cluster_state>;
+
+cluster_member self_member(const cluster_state& st) {
+  return {st.cfg.node_id, st.status->address(), st.cfg.client_url};
+}
+
+node_load current_load(const cluster_state& st) {
+  node_load l;
+  l.rooms = st.ctx->counters->rooms.load();
+  l.peers = st.ctx->counters->peers.load();
+  l.consumers = st.ctx->counters->consumers.load();
+  rusage ru{};
+  if (getrusage(RUSAGE_SELF, &ru) == 0)
+    l.cpu_ms = uint64_t(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+               uint64_t(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+  return l;
+}
+
+void json_string(std::ostream& os, const std::string& s) {
+  os << '"';
+  for (unsigned char c : s) {
+    if (c == '"' || c == '\\')
+      os << '\\' << c;
+    else if (c < 0x20)
+      os << "\\u00" << "0123456789abcdef"[c >> 4] << "0123456789abcdef"[c & 15];
+    else
+      os << c;
+  }
+  os << '"';
+}
+
+// The view /healthz shows.
+void publish_status(cluster_actor* self) {
+  auto& st = self->state;
+  std::ostringstream os;
+  auto now = mono_ms();
+  os << "\"nodeId\":";
+  json_string(os, st.cfg.node_id);
+  os << ",\"nodes\":[";
+  bool first = true;
+  for (auto& [id, l] : st.links) {
+    os << (first ? "" : ",") << "{\"nodeId\":";
+    first = false;
+    json_string(os, id);
+    os << ",\"clusterAddress\":";
+    json_string(os, l.member.cluster_address);
+    os << ",\"clientUrl\":";
+    json_string(os, l.member.client_url);
+    os << ",\"rooms\":" << l.load.rooms << ",\"peers\":" << l.load.peers
+       << ",\"consumers\":" << l.load.consumers << ",\"cpuMs\":" << l.load.cpu_ms
+       << ",\"lastHeardMs\":" << (now - l.last_heard_ms) << "}";
+  }
+  os << "],\"refused\":" << st.refused << ",\"droppedMessages\":" << st.dropped
+     << ",\"lost\":" << st.lost;
+  st.status->set(os.str());
+}
+
+bool split_address(const std::string& address, std::string& host, uint16_t& port) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return false;
+  host = address.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  unsigned long p = 0;
+  try {
+    p = std::stoul(address.substr(colon + 1));
+  } catch (...) {
+    return false;
+  }
+  if (p == 0 || p > 65535)
+    return false;
+  port = static_cast<uint16_t>(p);
+  return true;
+}
+
+void connect_to(cluster_actor* self, const std::string& address, uint32_t attempt);
+
+void retry_later(cluster_actor* self, const std::string& address, uint32_t attempt) {
+  uint32_t delay = std::min<uint32_t>(max_backoff_ms, 500u << std::min<uint32_t>(attempt, 5));
+  self->delayed_send(self, std::chrono::milliseconds(delay), cluster_reconnect{address, attempt + 1});
+}
+
+// Whether `address` is the cluster address of an admitted node (or this node).
+bool linked(const cluster_state& st, const std::string& address) {
+  if (address == st.status->address())
+    return true;
+  for (auto& [id, l] : st.links)
+    if (l.member.cluster_address == address)
+      return true;
+  return false;
+}
+
+void admit(cluster_actor* self, const caf::actor& handle, const cluster_member& member) {
+  auto& st = self->state;
+  bool fresh = st.links.count(member.node_id) == 0;
+  auto& l = st.links[member.node_id];
+  if (l.handle != handle) {
+    if (l.handle)
+      self->demonitor(l.handle);
+    l.handle = handle;
+    self->monitor(handle);
+  }
+  l.member = member;
+  l.last_heard_ms = mono_ms();
+  st.admitted[handle.node()] = member.node_id;
+  if (!member.cluster_address.empty())
+    st.addresses.insert(member.cluster_address);
+  if (fresh)
+    LOG_INFO("cluster", "node '" << member.node_id << "' joined (" << member.client_url
+                                 << ", " << st.links.size() + 1 << " nodes)");
+  publish_status(self);
+}
+
+// Dials the members a node told of that this node has no link to.
+void meet(cluster_actor* self, const std::vector<cluster_member>& members) {
+  auto& st = self->state;
+  for (auto& m : members)
+    if (m.node_id != st.cfg.node_id && !m.cluster_address.empty() && !st.links.count(m.node_id) &&
+        !st.connecting.count(m.cluster_address)) {
+      st.addresses.insert(m.cluster_address);
+      connect_to(self, m.cluster_address, 0);
+    }
+}
+
+std::vector<cluster_member> members_of(const cluster_state& st) {
+  std::vector<cluster_member> out;
+  for (auto& [id, l] : st.links)
+    out.push_back(l.member);
+  return out;
+}
+
+void lose(cluster_actor* self, const std::string& node_id, const char* why) {
+  auto& st = self->state;
+  auto it = st.links.find(node_id);
+  if (it == st.links.end())
+    return;
+  auto address = it->second.member.cluster_address;
+  self->demonitor(it->second.handle);
+  st.admitted.erase(it->second.handle.node());
+  st.links.erase(it);
+  ++st.lost;
+  LOG_WARN("cluster", "node '" << node_id << "' lost (" << why << "); " << st.links.size() + 1
+                               << " nodes remain");
+  publish_status(self);
+  if (!address.empty() && st.addresses.count(address) && !st.connecting.count(address))
+    connect_to(self, address, 0);
+}
+
+// The initiator's side of admission: hello, check the welcome's proof, prove, accepted.
+void handshake(cluster_actor* self, caf::actor remote, std::string address, uint32_t attempt) {
+  auto& st = self->state;
+  auto nonce = net::cluster::make_nonce();
+  self->request(remote, connect_timeout, cluster_hello{st.cfg.node_id, nonce})
+    .then(
+      [self, remote, address, attempt, nonce](cluster_welcome& w) {
+        auto& st = self->state;
+        auto expected = net::cluster::proof(st.cfg.secret, nonce, w.node_id, st.cfg.node_id);
+        if (w.node_id.empty() || w.node_id == st.cfg.node_id ||
+            !net::cluster::same_proof(expected, w.proof)) {
+          ++st.refused;
+          LOG_WARN("cluster", address << ": refused: node '" << w.node_id
+                                      << "' did not prove the cluster secret");
+          st.connecting.erase(address);
+          publish_status(self);
+          retry_later(self, address, attempt);
+          return;
+        }
+        cluster_proof p{st.cfg.node_id,
+                        net::cluster::proof(st.cfg.secret, w.nonce, st.cfg.node_id, w.node_id),
+                        self_member(st)};
+        self->request(remote, connect_timeout, std::move(p))
+          .then(
+            [self, remote, address](cluster_accepted& a) {
+              self->state.connecting.erase(address);
+              admit(self, remote, a.member);
+              meet(self, a.members);
+            },
+            [self, address, attempt](caf::error& err) {
+              LOG_WARN("cluster", address << ": admission refused: " << to_string(err));
+              self->state.connecting.erase(address);
+              retry_later(self, address, attempt);
+            });
+      },
+      [self, address, attempt](caf::error& err) {
+        LOG_DEBUG("cluster", address << ": no welcome: " << to_string(err));
+        self->state.connecting.erase(address);
+        retry_later(self, address, attempt);
+      });
+}
+
+void connect_to(cluster_actor* self, const std::string& address, uint32_t attempt) {
+  auto& st = self->state;
+  if (linked(st, address) || st.connecting.count(address))
+    return;
+  std::string host;
+  uint16_t port = 0;
+  if (!split_address(address, host, port)) {
+    LOG_WARN("cluster", "'" << address << "' is not HOST:PORT");
+    return;
+  }
+  st.connecting.insert(address);
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, connect_timeout, caf::connect_atom::value, host, port)
+    .then(
+      [self, address, attempt](caf::node_id&, caf::strong_actor_ptr& ptr,
+                               std::set<std::string>&) {
+        if (!ptr) {
+          self->state.connecting.erase(address);
+          retry_later(self, address, attempt);
+          return;
+        }
+        handshake(self, caf::actor_cast<caf::actor>(ptr), address, attempt);
+      },
+      [self, address, attempt](caf::error& err) {
+        if (attempt == 0)
+          LOG_INFO("cluster", address << ": cannot connect yet (" << to_string(err)
+                                      << "); retrying with backoff");
+        self->state.connecting.erase(address);
+        retry_later(self, address, attempt);
+      });
+}
+
+// The node id a message's sender was admitted as, or "" (the message is then dropped).
+std::string sender_id(cluster_actor* self) {
+  auto sender = self->current_sender();
+  if (!sender)
+    return {};
+  auto it = self->state.admitted.find(sender->node());
+  return it != self->state.admitted.end() ? it->second : std::string{};
+}
+
+// Timer messages are this actor's own; another node must not drive them.
+bool from_self(cluster_actor* self) {
+  return caf::actor_cast<caf::actor_addr>(self->current_sender()) == self->address();
+}
+
+void tick(cluster_actor* self) {
+  auto& st = self->state;
+  auto now = mono_ms();
+  if (!st.started) {
+    st.started = true;
+    for (auto& p : st.cfg.peers)
+      connect_to(self, p, 0);
+  }
+  cluster_heartbeat hb{st.cfg.node_id, current_load(st)};
+  std::vector<std::string> silent;
+  for (auto& [id, l] : st.links) {
+    if (now - l.last_heard_ms > int64_t(st.cfg.heartbeat_timeout_ms))
+      silent.push_back(id);
+    else
+      self->send(l.handle, hb);
+  }
+  for (auto& id : silent)
+    lose(self, id, "no heartbeat");
+  std::erase_if(st.admissions, [now](const auto& kv) {
+    return now - kv.second.since_ms > pending_admission_ttl_ms;
+  });
+  publish_status(self);
+  self->delayed_send(self, std::chrono::milliseconds(st.cfg.heartbeat_interval_ms),
+                     cluster_tick_atom::value);
+}
+
+caf::behavior cluster_impl(cluster_actor* self, cluster_settings cfg, node_context_ptr ctx,
+                           std::shared_ptr<cluster_status> status) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  st.ctx = std::move(ctx);
+  st.status = std::move(status);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    for (auto& [id, l] : self->state.links)
+      if (l.handle.address() == dm.source) {
+        auto name = id;
+        lose(self, name, "connection lost");
+        return;
+      }
+  });
+  publish_status(self);
+  for (auto& p : st.cfg.peers)
+    st.addresses.insert(p);
+  // The first tick dials the peers (by then main has published this actor).
+  self->delayed_send(self, std::chrono::milliseconds(100), cluster_tick_atom::value);
+  return {
+    // ---- admission, responder side --------------------------------------------------
+    [self](cluster_hello& h) -> caf::result<cluster_welcome> {
+      auto& st = self->state;
+      auto sender = self->current_sender();
+      if (!sender || h.node_id.empty() || h.node_id == st.cfg.node_id || h.nonce.size() != 64)
+        return make_error(protocol::error_code::invalid_message, "bad hello");
+      if (st.admissions.size() >= max_pending_admissions)
+        return make_error(protocol::error_code::limit_exceeded, "too many admissions");
+      auto nonce = net::cluster::make_nonce();
+      st.admissions[sender->node()] = {h.node_id, nonce, mono_ms()};
+      return cluster_welcome{st.cfg.node_id, nonce,
+                             net::cluster::proof(st.cfg.secret, h.nonce, st.cfg.node_id,
+                                                 h.node_id)};
+    },
+    [self](cluster_proof& p) -> caf::result<cluster_accepted> {
+      auto& st = self->state;
+      auto sender = self->current_sender();
+      auto it = sender ? st.admissions.find(sender->node()) : st.admissions.end();
+      bool ok = it != st.admissions.end() && it->second.claimed_id == p.node_id &&
+                p.member.node_id == p.node_id &&
+                net::cluster::same_proof(
+                  net::cluster::proof(st.cfg.secret, it->second.nonce, p.node_id,
+                                      st.cfg.node_id),
+                  p.proof);
+      if (it != st.admissions.end())
+        st.admissions.erase(it);
+      if (!ok) {
+        ++st.refused;
+        LOG_WARN("cluster", "refused node '" << p.node_id
+                                             << "': it did not prove the cluster secret");
+        publish_status(self);
+        return make_error(protocol::error_code::invalid_state, "refused");
+      }
+      auto members = members_of(st);
+      admit(self, caf::actor_cast<caf::actor>(sender), p.member);
+      return cluster_accepted{self_member(st), std::move(members)};
+    },
+    // ---- admitted nodes only ---------------------------------------------------------
+    [self](cluster_heartbeat& hb) {
+      auto& st = self->state;
+      auto id = sender_id(self);
+      if (id.empty() || id != hb.node_id) {
+        ++st.dropped;
+        return;
+      }
+      auto& l = st.links[id];
+      l.load = hb.load;
+      l.last_heard_ms = mono_ms();
+    },
+    // ---- own timers --------------------------------------------------------------------
+    [self](cluster_tick_atom) {
+      if (from_self(self)) // never from another node
+        tick(self);
+      else
+        ++self->state.dropped;
+    },
+    [self](cluster_reconnect& r) {
+      if (!from_self(self)) {
+        ++self->state.dropped;
+        return;
+      }
+      if (self->state.addresses.count(r.address))
+        connect_to(self, r.address, r.attempt);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_cluster(caf::actor_system& sys, cluster_settings settings,
+                         node_context_ptr ctx, std::shared_ptr<cluster_status> status) {
+  return sys.spawn(cluster_impl, std::move(settings), std::move(ctx), std::move(status));
+}
+
+} // namespace chorus::actors

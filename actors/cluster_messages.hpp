@@ -1,0 +1,105 @@
+// The messages between the cluster actors of Chorus nodes (docs/architecture.md,
+// "Cluster"), carried by CAF's middleman (BASP). Registered in register_message_types().
+//
+// Admission, A connecting to B (both hold the cluster secret; it never crosses the wire):
+//   A -> B  cluster_hello { A, nonce_a }                  B answers cluster_welcome
+//   B -> A  cluster_welcome { B, nonce_b, proof(B for A over nonce_a) }
+//   A -> B  cluster_proof { A, proof(A for B over nonce_b), A's member record }
+//   B -> A  cluster_accepted { B's member record, B's members }
+// A node accepts any other message only from nodes that passed this exchange.
+#pragma once
+
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace chorus::actors {
+
+using cluster_tick_atom = caf::atom_constant<caf::atom("clustick")>;
+
+// What a node says about itself: its name, where other nodes reach its cluster actor, and
+// where clients reach its signaling.
+struct cluster_member {
+  std::string node_id;
+  std::string cluster_address; // HOST:PORT of --cluster-listen ("" when it listens nowhere)
+  std::string client_url;      // http(s)://HOST:PORT
+};
+
+// A node's load, sent with every heartbeat.
+struct node_load {
+  int64_t rooms = 0;
+  int64_t peers = 0;
+  int64_t consumers = 0;
+  uint64_t cpu_ms = 0; // process CPU time (user + system) since start
+};
+
+struct cluster_hello {
+  std::string node_id;
+  std::string nonce;
+};
+
+struct cluster_welcome {
+  std::string node_id;
+  std::string nonce;
+  std::string proof;
+};
+
+struct cluster_proof {
+  std::string node_id;
+  std::string proof;
+  cluster_member member;
+};
+
+struct cluster_accepted {
+  cluster_member member;
+  std::vector<cluster_member> members;
+};
+
+struct cluster_heartbeat {
+  std::string node_id;
+  node_load load;
+};
+
+// A reconnect attempt to a cluster address, after a backoff.
+struct cluster_reconnect {
+  std::string address;
+  uint32_t attempt = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_member& x) {
+  return f(caf::meta::type_name("cluster_member"), x.node_id, x.cluster_address, x.client_url);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_load& x) {
+  return f(caf::meta::type_name("node_load"), x.rooms, x.peers, x.consumers, x.cpu_ms);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_hello& x) {
+  return f(caf::meta::type_name("cluster_hello"), x.node_id, x.nonce);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_welcome& x) {
+  return f(caf::meta::type_name("cluster_welcome"), x.node_id, x.nonce, x.proof);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_proof& x) {
+  return f(caf::meta::type_name("cluster_proof"), x.node_id, x.proof, x.member);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_accepted& x) {
+  return f(caf::meta::type_name("cluster_accepted"), x.member, x.members);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_heartbeat& x) {
+  return f(caf::meta::type_name("cluster_heartbeat"), x.node_id, x.load);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_reconnect& x) {
+  return f(caf::meta::type_name("cluster_reconnect"), x.address, x.attempt);
+}
+
+} // namespace chorus::actors
