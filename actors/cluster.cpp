@@ -9,6 +9,7 @@
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include <sys/resource.h>
 
@@ -259,7 +260,10 @@ void connect_to(cluster_actor* self, const std::string& address, uint32_t attemp
     return;
   }
   st.connecting.insert(address);
-  auto mm = self->system().middleman().actor_handle();
+  // With TLS the OpenSSL manager's connection actor dials (and verifies the other side's
+  // certificate against the CA); without, the plain middleman's.
+  auto mm = st.cfg.tls ? self->system().openssl_manager().actor_handle()
+                       : self->system().middleman().actor_handle();
   self->request(mm, connect_timeout, caf::connect_atom::value, host, port)
     .then(
       [self, address, attempt](caf::node_id&, caf::strong_actor_ptr& ptr,

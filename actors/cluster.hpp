@@ -25,6 +25,7 @@ struct cluster_settings {
   std::vector<std::string> peers;       // HOST:PORT to connect to
   uint32_t heartbeat_interval_ms = 1000;
   uint32_t heartbeat_timeout_ms = 5000;
+  bool tls = false; // dial through CAF's OpenSSL manager (main publishes through it too)
 };
 
 // What /healthz shows of the cluster: written by the cluster actor, read by the HTTP thread.

@@ -205,6 +205,9 @@ result<config> validate(config cfg) {
     if (cc.enabled() && cc.secret.empty() && cc.secret_file.empty())
       return fail("cluster.secret (--cluster-secret)",
                   "a cluster needs a shared secret (or cluster.secretFile, --cluster-secret-file)");
+    if (cc.cert_file.empty() != cc.key_file.empty() || cc.cert_file.empty() != cc.ca_file.empty())
+      return fail("cluster.certFile (--cluster-cert)",
+                  "--cluster-cert, --cluster-key and --cluster-ca go together");
     if (!cc.secret.empty() && cc.secret.size() < 16)
       return fail("cluster.secret (--cluster-secret)", "must be at least 16 bytes");
   }
@@ -242,7 +245,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
       return fail("cluster", "must be an object");
     if (auto e = check_keys(c, "cluster.",
                             {"nodeId", "listen", "peers", "secret", "secretFile",
-                             "heartbeatIntervalMs", "heartbeatTimeoutMs"});
+                             "heartbeatIntervalMs", "heartbeatTimeoutMs", "certFile", "keyFile",
+                             "caFile"});
         !e.empty())
       return failure{e};
     auto& cc = cfg.cluster;
@@ -250,6 +254,9 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                    read_string(c, "listen", "cluster.listen", cc.listen),
                    read_string(c, "secret", "cluster.secret", cc.secret),
                    read_string(c, "secretFile", "cluster.secretFile", cc.secret_file),
+                   read_string(c, "certFile", "cluster.certFile", cc.cert_file),
+                   read_string(c, "keyFile", "cluster.keyFile", cc.key_file),
+                   read_string(c, "caFile", "cluster.caFile", cc.ca_file),
                    read_uint(c, "heartbeatIntervalMs", "cluster.heartbeatIntervalMs", 50, 60000,
                              cc.heartbeat_interval_ms),
                    read_uint(c, "heartbeatTimeoutMs", "cluster.heartbeatTimeoutMs", 200, 600000,
@@ -499,6 +506,11 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || v.empty())
         return fail("--cluster-secret-file", "expects a FILE");
       out.cfg.cluster.secret_file = v;
+    } else if (flag == "--cluster-cert" || flag == "--cluster-key" || flag == "--cluster-ca") {
+      if (!value(v) || v.empty())
+        return fail(flag, "expects a PEM FILE");
+      auto& c = out.cfg.cluster;
+      (flag == "--cluster-cert" ? c.cert_file : flag == "--cluster-key" ? c.key_file : c.ca_file) = v;
     } else if (flag == "--cluster-heartbeat-timeout-ms") {
       uint32_t ms = 0;
       if (!value(v) || !parse_u32(v, ms) || ms < 200 || ms > 600000)
@@ -553,6 +565,10 @@ Options:
   --cluster-secret S     the cluster's shared secret (16 bytes at least), required in a
                          cluster; never sent (nodes prove it with HMAC-SHA256)
   --cluster-secret-file F  the secret from a file (its first line)
+  --cluster-cert FILE, --cluster-key FILE, --cluster-ca FILE
+                         encrypt the links between nodes with TLS (PEM; this node's
+                         certificate and key, and the CA every node's certificate must be
+                         signed by; scripts/make-cluster-certs.sh makes them)
   --cluster-heartbeat-timeout-ms MS
                          a node silent this long counts as lost (default 5000)
   --log-level LEVEL      trace, debug, info, warn, error or off (default info)

@@ -65,6 +65,12 @@ struct cluster_config {
   std::string secret_file;
   uint32_t heartbeat_interval_ms = 1000;
   uint32_t heartbeat_timeout_ms = 5000; // silent this long: the node counts as lost
+  // TLS between nodes (CAF's OpenSSL module): all three PEM files, or none (plain BASP).
+  std::string cert_file;
+  std::string key_file;
+  std::string ca_file;
+
+  bool tls() const { return !cert_file.empty(); }
 
   bool enabled() const { return !listen.empty() || !peers.empty(); }
 };

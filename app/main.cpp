@@ -18,6 +18,8 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/all.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 
 #include <sched.h>
 
@@ -213,6 +215,13 @@ int main(int argc, char** argv) {
       }
       caf_cfg.load<caf::io::middleman>();
       caf_cfg.set("middleman.app-identifiers", std::vector<std::string>{"chorus-cluster-v1"});
+      if (cfg.cluster.tls()) {
+        // Every node link is TLS, and both sides must present a certificate of the CA.
+        caf_cfg.load<caf::openssl::manager>();
+        caf_cfg.openssl_certificate = cfg.cluster.cert_file;
+        caf_cfg.openssl_key = cfg.cluster.key_file;
+        caf_cfg.openssl_cafile = cfg.cluster.ca_file;
+      }
       cluster_status = std::make_shared<actors::cluster_status>();
     }
     // Two scheduler workers at least, even when pinned to one CPU: with one, a long turn
@@ -301,6 +310,11 @@ int main(int argc, char** argv) {
       cs.peers = cfg.cluster.peers;
       cs.heartbeat_interval_ms = cfg.cluster.heartbeat_interval_ms;
       cs.heartbeat_timeout_ms = cfg.cluster.heartbeat_timeout_ms;
+      cs.tls = cfg.cluster.tls();
+      if (!cs.tls)
+        LOG_WARN("main", "cluster: links between nodes are not encrypted, and relayed media "
+                         "crosses them decrypted: use --cluster-cert, --cluster-key and "
+                         "--cluster-ca outside a trusted network");
       std::string chost;
       uint16_t cport = 0;
       if (!cfg.cluster.listen.empty()) {
@@ -314,7 +328,9 @@ int main(int argc, char** argv) {
       if (!chost.empty()) {
         // The actor dials its peers on its first tick, after this: by then it knows the
         // bound address (port 0 picks one) that it tells the other nodes.
-        auto bound = sys.middleman().publish(cluster, cport, chost.c_str(), true);
+        auto bound = cfg.cluster.tls()
+                       ? caf::openssl::publish(cluster, cport, chost.c_str(), true)
+                       : sys.middleman().publish(cluster, cport, chost.c_str(), true);
         if (!bound) {
           std::fprintf(stderr, "chorus: --cluster-listen (cluster.listen): %s\n",
                        sys.render(bound.error()).c_str());

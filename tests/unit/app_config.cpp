@@ -54,6 +54,8 @@ bool same(const app::config& a, const app::config& b) {
          a.cluster.secret_file == b.cluster.secret_file &&
          a.cluster.heartbeat_interval_ms == b.cluster.heartbeat_interval_ms &&
          a.cluster.heartbeat_timeout_ms == b.cluster.heartbeat_timeout_ms &&
+         a.cluster.cert_file == b.cluster.cert_file && a.cluster.key_file == b.cluster.key_file &&
+         a.cluster.ca_file == b.cluster.ca_file &&
          a.scheduler.threads == b.scheduler.threads &&
          a.signaling.tls_certificate_file == b.signaling.tls_certificate_file &&
          a.signaling.tls_private_key_file == b.signaling.tls_private_key_file &&
@@ -180,6 +182,8 @@ TEST_CASE("invalid flags fail naming the flag") {
     {"cluster heartbeat timeout too short", {"--cluster-heartbeat-timeout-ms", "10"},
      "--cluster-heartbeat-timeout-ms"},
     {"node id empty", {"--node-id", ""}, "--node-id"},
+    {"cluster cert without key and ca", {"--cluster-cert", "/x/a.pem"}, "--cluster-cert"},
+    {"cluster ca empty", {"--cluster-ca", ""}, "--cluster-ca"},
     {"scheduler threads too many", {"--scheduler-threads", "65"}, "--scheduler-threads"},
     {"default room too long", {"--default-room", std::string(129, 'r')}, "--default-room"},
     {"default room with a control character", {"--default-room", "a\tb"}, "--default-room"},
