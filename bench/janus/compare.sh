@@ -57,8 +57,21 @@ fi
 
 die() { echo "compare: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (Janus runs in a network namespace)"
-[ -x "$CHORUS_BIN" ] || die "no server binary at $CHORUS_BIN"
-[ -x "$CHORUS_BENCH" ] || die "no chorus-bench at $CHORUS_BENCH"
+# What the runs need, installed as the README's commands install it (idempotent and quick
+# when present): Debian's packages, the npm modules (run-janus.sh's readiness probe uses
+# `ws`), and the binaries when the default build/ is used and they are missing.
+# shellcheck source=scripts/setup.sh
+source "$repo/scripts/setup.sh"
+if [ ! -x "$CHORUS_BIN" ] || [ ! -x "$CHORUS_BENCH" ]; then
+  if [ "$CHORUS_BIN" = build/chorus ]; then
+    echo "compare: building Chorus first (scripts/setup.sh)" >&2
+    chorus_setup_and_build >&2 || die "the build failed (see above)"
+  fi
+else
+  chorus_setup >&2 || die "setting up the machine failed (see above)"
+fi
+[ -x "$CHORUS_BIN" ] || die "no server binary at $CHORUS_BIN (build it: ./scripts/setup.sh)"
+[ -x "$CHORUS_BENCH" ] || die "no chorus-bench at $CHORUS_BENCH (build it: ./scripts/setup.sh)"
 
 floor_args=()
 [ "$COMPARE_FLOOR" = 1 ] && floor_args=(--floor --server-cpu "$SERVER_CPU")

@@ -70,6 +70,19 @@ probe_ws() {
   ' "ws://$NS_IP:$WS_PORT" 2>/dev/null
 }
 
+# The readiness probe is a Node script using `ws` from the repository's node_modules: make
+# sure both are there (scripts/setup.sh installs them idempotently) and say so if not.
+ensure_probe_tools() {
+  if [ -f "$repo/node_modules/ws/package.json" ] && command -v node >/dev/null 2>&1; then
+    return 0
+  fi
+  echo "run-janus: installing the Node modules the readiness probe needs (scripts/setup.sh)" >&2
+  # shellcheck source=scripts/setup.sh
+  source "$repo/scripts/setup.sh"
+  chorus_setup >&2 || die "cannot install node and the npm modules (scripts/setup.sh failed)"
+  [ -f "$repo/node_modules/ws/package.json" ] || die "node_modules/ws is still missing after npm ci"
+}
+
 install_janus() {
   if dpkg -s janus >/dev/null 2>&1 && command -v janus >/dev/null 2>&1; then
     return 0
@@ -210,6 +223,7 @@ EOF
 }
 
 cmd_start() {
+  ensure_probe_tools
   if pid="$(running_pid)"; then
     if probe_ws >/dev/null; then
       echo "janus ready ws://$NS_IP:$WS_PORT pid $pid"
