@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <random>
 #include <sstream>
 
 namespace chorus::actors {
@@ -24,7 +25,10 @@ namespace {
 
 constexpr auto connect_timeout = std::chrono::seconds(5);
 constexpr uint32_t max_backoff_ms = 10000;
-constexpr size_t max_pending_admissions = 64;
+constexpr size_t max_pending_admissions = 256;
+constexpr size_t max_admissions_per_node = 4;
+// A learnt (not configured) address that failed this many dials in a row is forgotten.
+constexpr uint32_t max_attempts_learnt = 30;
 constexpr int64_t pending_admission_ttl_ms = 10000;
 
 // An admitted node.
@@ -35,10 +39,12 @@ struct link {
   int64_t last_heard_ms = 0;
 };
 
-// A node that said hello and has not proven the secret yet (keyed by its CAF node).
+// A node that said hello and has not proven the secret yet (keyed by the challenge this
+// node sent it).
 struct admission {
+  caf::node_id from;
   std::string claimed_id;
-  std::string nonce;
+  std::string initiator_nonce;
   int64_t since_ms = 0;
 };
 
@@ -48,9 +54,11 @@ struct cluster_state {
   std::shared_ptr<cluster_status> status;
   std::map<std::string, link> links;             // admitted nodes by node id
   std::map<caf::node_id, std::string> admitted;  // CAF node -> node id, for message checks
-  std::map<caf::node_id, admission> admissions;  // responder side, in progress
+  std::map<std::string, admission> admissions;   // responder side, by our challenge
   std::set<std::string> connecting;              // cluster addresses being dialled
+  std::set<std::string> retrying;                // addresses with a reconnect timer pending
   std::set<std::string> addresses;               // every cluster address to stay linked to
+  std::minstd_rand rng{std::random_device{}()};
   uint64_t refused = 0;        // nodes that failed the secret
   uint64_t dropped = 0;        // messages from nodes not admitted
   uint64_t lost = 0;           // admitted nodes lost
@@ -136,8 +144,21 @@ bool split_address(const std::string& address, std::string& host, uint16_t& port
 
 void connect_to(cluster_actor* self, const std::string& address, uint32_t attempt);
 
+// One reconnect timer per address at a time (lose() and meet() may ask again meanwhile),
+// with jitter so that two nodes dialling each other do not collide in step.
 void retry_later(cluster_actor* self, const std::string& address, uint32_t attempt) {
+  auto& st = self->state;
+  const bool configured =
+    std::find(st.cfg.peers.begin(), st.cfg.peers.end(), address) != st.cfg.peers.end();
+  if (!configured && attempt + 1 >= max_attempts_learnt) {
+    LOG_INFO("cluster", address << ": forgotten after " << attempt + 1 << " failed attempts");
+    st.addresses.erase(address);
+    return;
+  }
+  if (!st.retrying.insert(address).second)
+    return;
   uint32_t delay = std::min<uint32_t>(max_backoff_ms, 500u << std::min<uint32_t>(attempt, 5));
+  delay += std::uniform_int_distribution<uint32_t>{0, 250}(st.rng);
   self->delayed_send(self, std::chrono::milliseconds(delay), cluster_reconnect{address, attempt + 1});
 }
 
@@ -156,8 +177,10 @@ void admit(cluster_actor* self, const caf::actor& handle, const cluster_member& 
   bool fresh = st.links.count(member.node_id) == 0;
   auto& l = st.links[member.node_id];
   if (l.handle != handle) {
-    if (l.handle)
+    if (l.handle) {
       self->demonitor(l.handle);
+      st.admitted.erase(l.handle.node());
+    }
     l.handle = handle;
     self->monitor(handle);
   }
@@ -196,14 +219,16 @@ void lose(cluster_actor* self, const std::string& node_id, const char* why) {
   if (it == st.links.end())
     return;
   auto address = it->second.member.cluster_address;
-  self->demonitor(it->second.handle);
-  st.admitted.erase(it->second.handle.node());
+  if (it->second.handle) {
+    self->demonitor(it->second.handle);
+    st.admitted.erase(it->second.handle.node());
+  }
   st.links.erase(it);
   ++st.lost;
   LOG_WARN("cluster", "node '" << node_id << "' lost (" << why << "); " << st.links.size() + 1
                                << " nodes remain");
   publish_status(self);
-  if (!address.empty() && st.addresses.count(address) && !st.connecting.count(address))
+  if (!address.empty() && st.addresses.count(address))
     connect_to(self, address, 0);
 }
 
@@ -215,7 +240,8 @@ void handshake(cluster_actor* self, caf::actor remote, std::string address, uint
     .then(
       [self, remote, address, attempt, nonce](cluster_welcome& w) {
         auto& st = self->state;
-        auto expected = net::cluster::proof(st.cfg.secret, nonce, w.node_id, st.cfg.node_id);
+        auto expected = net::cluster::proof(st.cfg.secret, net::cluster::welcome_role, w.node_id,
+                                            st.cfg.node_id, nonce, w.nonce);
         if (w.node_id.empty() || w.node_id == st.cfg.node_id ||
             !net::cluster::same_proof(expected, w.proof)) {
           ++st.refused;
@@ -226,13 +252,20 @@ void handshake(cluster_actor* self, caf::actor remote, std::string address, uint
           retry_later(self, address, attempt);
           return;
         }
-        cluster_proof p{st.cfg.node_id,
-                        net::cluster::proof(st.cfg.secret, w.nonce, st.cfg.node_id, w.node_id),
+        cluster_proof p{st.cfg.node_id, w.nonce,
+                        net::cluster::proof(st.cfg.secret, net::cluster::proof_role,
+                                            st.cfg.node_id, w.node_id, nonce, w.nonce),
                         self_member(st)};
         self->request(remote, connect_timeout, std::move(p))
           .then(
-            [self, remote, address](cluster_accepted& a) {
+            [self, remote, address, verified = w.node_id](cluster_accepted& a) {
               self->state.connecting.erase(address);
+              if (a.member.node_id != verified) { // admit only the name that proved itself
+                ++self->state.refused;
+                LOG_WARN("cluster", address << ": refused: '" << verified
+                                            << "' answered as '" << a.member.node_id << "'");
+                return;
+              }
               admit(self, remote, a.member);
               meet(self, a.members);
             },
@@ -251,8 +284,8 @@ void handshake(cluster_actor* self, caf::actor remote, std::string address, uint
 
 void connect_to(cluster_actor* self, const std::string& address, uint32_t attempt) {
   auto& st = self->state;
-  if (linked(st, address) || st.connecting.count(address))
-    return;
+  if (linked(st, address) || st.connecting.count(address) || st.retrying.count(address))
+    return; // linked, being dialled, or a reconnect timer will dial it
   std::string host;
   uint16_t port = 0;
   if (!split_address(address, host, port)) {
@@ -330,6 +363,20 @@ caf::behavior cluster_impl(cluster_actor* self, cluster_settings cfg, node_conte
   st.cfg = std::move(cfg);
   st.ctx = std::move(ctx);
   st.status = std::move(status);
+  // Other nodes reach this actor: nothing they send may end it or make it answer. CAF's
+  // defaults would quit on an error or exit message and print and answer anything else.
+  self->set_default_handler([self](caf::scheduled_actor*, caf::message_view&) -> caf::result<caf::message> {
+    ++self->state.dropped;
+    return caf::message{};
+  });
+  self->set_error_handler([self](caf::error&) { ++self->state.dropped; });
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    // Only this process (main's shutdown) ends the cluster actor.
+    if (!em.source || em.source.node() == self->node())
+      self->quit(em.reason);
+    else
+      ++self->state.dropped;
+  });
   self->set_down_handler([self](caf::down_msg& dm) {
     for (auto& [id, l] : self->state.links)
       if (l.handle.address() == dm.source) {
@@ -348,25 +395,29 @@ caf::behavior cluster_impl(cluster_actor* self, cluster_settings cfg, node_conte
     [self](cluster_hello& h) -> caf::result<cluster_welcome> {
       auto& st = self->state;
       auto sender = self->current_sender();
-      if (!sender || h.node_id.empty() || h.node_id == st.cfg.node_id || h.nonce.size() != 64)
+      if (!sender || h.node_id.empty() || h.node_id.size() > 128 ||
+          h.node_id == st.cfg.node_id || h.nonce.size() != 64)
         return make_error(protocol::error_code::invalid_message, "bad hello");
-      if (st.admissions.size() >= max_pending_admissions)
+      size_t from_node = 0;
+      for (auto& [n, a] : st.admissions)
+        from_node += a.from == sender->node() ? 1 : 0;
+      if (st.admissions.size() >= max_pending_admissions || from_node >= max_admissions_per_node)
         return make_error(protocol::error_code::limit_exceeded, "too many admissions");
       auto nonce = net::cluster::make_nonce();
-      st.admissions[sender->node()] = {h.node_id, nonce, mono_ms()};
+      st.admissions[nonce] = {sender->node(), h.node_id, h.nonce, mono_ms()};
       return cluster_welcome{st.cfg.node_id, nonce,
-                             net::cluster::proof(st.cfg.secret, h.nonce, st.cfg.node_id,
-                                                 h.node_id)};
+                             net::cluster::proof(st.cfg.secret, net::cluster::welcome_role,
+                                                 st.cfg.node_id, h.node_id, h.nonce, nonce)};
     },
     [self](cluster_proof& p) -> caf::result<cluster_accepted> {
       auto& st = self->state;
       auto sender = self->current_sender();
-      auto it = sender ? st.admissions.find(sender->node()) : st.admissions.end();
-      bool ok = it != st.admissions.end() && it->second.claimed_id == p.node_id &&
-                p.member.node_id == p.node_id &&
+      auto it = st.admissions.find(p.nonce);
+      bool ok = sender && it != st.admissions.end() && it->second.from == sender->node() &&
+                it->second.claimed_id == p.node_id && p.member.node_id == p.node_id &&
                 net::cluster::same_proof(
-                  net::cluster::proof(st.cfg.secret, it->second.nonce, p.node_id,
-                                      st.cfg.node_id),
+                  net::cluster::proof(st.cfg.secret, net::cluster::proof_role, p.node_id,
+                                      st.cfg.node_id, it->second.initiator_nonce, p.nonce),
                   p.proof);
       if (it != st.admissions.end())
         st.admissions.erase(it);
@@ -389,9 +440,11 @@ caf::behavior cluster_impl(cluster_actor* self, cluster_settings cfg, node_conte
         ++st.dropped;
         return;
       }
-      auto& l = st.links[id];
-      l.load = hb.load;
-      l.last_heard_ms = mono_ms();
+      auto l = st.links.find(id);
+      if (l == st.links.end())
+        return;
+      l->second.load = hb.load;
+      l->second.last_heard_ms = mono_ms();
     },
     // ---- own timers --------------------------------------------------------------------
     [self](cluster_tick_atom) {
@@ -405,6 +458,7 @@ caf::behavior cluster_impl(cluster_actor* self, cluster_settings cfg, node_conte
         ++self->state.dropped;
         return;
       }
+      self->state.retrying.erase(r.address);
       if (self->state.addresses.count(r.address))
         connect_to(self, r.address, r.attempt);
     },

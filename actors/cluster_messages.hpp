@@ -3,9 +3,10 @@
 //
 // Admission, A connecting to B (both hold the cluster secret; it never crosses the wire):
 //   A -> B  cluster_hello { A, nonce_a }                  B answers cluster_welcome
-//   B -> A  cluster_welcome { B, nonce_b, proof(B for A over nonce_a) }
-//   A -> B  cluster_proof { A, proof(A for B over nonce_b), A's member record }
+//   B -> A  cluster_welcome { B, nonce_b, proof("welcome", B for A, nonce_a, nonce_b) }
+//   A -> B  cluster_proof { A, nonce_b, proof("proof", A for B, nonce_a, nonce_b), A's record }
 //   B -> A  cluster_accepted { B's member record, B's members }
+// (net/cluster.hpp: the roles keep one proof from passing for the other.)
 // A node accepts any other message only from nodes that passed this exchange.
 #pragma once
 
@@ -49,6 +50,7 @@ struct cluster_welcome {
 
 struct cluster_proof {
   std::string node_id;
+  std::string nonce; // the responder's challenge this proof answers
   std::string proof;
   cluster_member member;
 };
@@ -87,7 +89,7 @@ typename Inspector::result_type inspect(Inspector& f, cluster_welcome& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_proof& x) {
-  return f(caf::meta::type_name("cluster_proof"), x.node_id, x.proof, x.member);
+  return f(caf::meta::type_name("cluster_proof"), x.node_id, x.nonce, x.proof, x.member);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_accepted& x) {

@@ -210,6 +210,16 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
   self->state.node = std::move(node);
   // Sessions are monitored: a session that ends is a departure.
   self->set_down_handler([self](caf::down_msg& dm) { remove_peer(self, dm.source); });
+  // A stray message or error (a bug elsewhere, or a message from another node) must not
+  // end the room: CAF's defaults would print it and answer, or quit the actor.
+  self->set_default_handler([self](caf::scheduled_actor*, caf::message_view& x) -> caf::result<caf::message> {
+    LOG_WARN("room", "'" << self->state.id << "': unexpected message dropped: "
+                         << to_string(x.copy_content_to_message()));
+    return caf::message{};
+  });
+  self->set_error_handler([self](caf::error& err) {
+    LOG_WARN("room", "'" << self->state.id << "': error message ignored: " << to_string(err));
+  });
   // Peers are linked: a peer that fails is a departure. The node's exit request
   // (shutdown) ends the room, and through the links its peers.
   self->set_exit_handler([self](caf::exit_msg& em) {

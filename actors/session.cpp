@@ -119,6 +119,29 @@ void forward(session_actor* self, const caf::actor& dest, protocol::request_meta
       });
 }
 
+// Like forward(), for a request whose answer (`Answer`) is not the reply the client gets:
+// the client gets `Reply{}` once the actor answered.
+template <class Reply, class Answer, class Request>
+void forward_as(session_actor* self, const caf::actor& dest, protocol::request_meta meta,
+                Request req) {
+  auto& st = self->state;
+  if (st.in_flight >= st.ctx->settings.max_requests_in_flight) {
+    send_error(self, meta, error_code::limit_exceeded, "too many requests in flight");
+    return;
+  }
+  ++st.in_flight;
+  self->request(dest, st.ctx->settings.request_timeout, std::move(req))
+    .then(
+      [self, meta](Answer&) {
+        --self->state.in_flight;
+        send_reply(self, meta, protocol::reply_body{Reply{}});
+      },
+      [self, meta](caf::error& err) {
+        --self->state.in_flight;
+        send_error(self, meta, to_error_info(err));
+      });
+}
+
 // Joins the room: at start for channelId, for join-mediasoup-room, and implicitly before
 // the first request that needs a room. The session awaits the answer: requests that
 // arrive meanwhile wait in the mailbox, so they see the joined room. `on_joined` runs
@@ -273,9 +296,15 @@ void handle_request(session_actor* self, protocol::request& request) {
         handle_join(self, meta, req);
       } else if constexpr (std::is_same_v<T, protocol::set_user_id_request>) {
         identify(self, req.user_id);
-        if (!st.room_id.empty()) // already in a room: it shows the new id
-          self->send(st.room, peer_update{st.peer_id, {}, false, {}, identity{req.user_id, {}, false}});
-        send_reply(self, meta, protocol::empty_reply{});
+        if (st.room_id.empty()) {
+          send_reply(self, meta, protocol::empty_reply{});
+          return;
+        }
+        // Already in a room: the list shows the new id. A request (the room answers
+        // join_result), never a plain send, whose answer would arrive as a stray message.
+        forward_as<protocol::empty_reply, join_result>(
+          self, st.room, meta,
+          peer_update{st.peer_id, {}, false, {}, identity{req.user_id, {}, false}});
       } else if constexpr (std::is_same_v<T, protocol::get_socket_id_request> ||
                            std::is_same_v<T, protocol::update_state_request>) {
         // About the room's participants: no implicit join for these.

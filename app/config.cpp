@@ -195,6 +195,9 @@ result<config> validate(config cfg) {
     uint16_t p = 0;
     if (!cc.listen.empty() && !parse_host_port(cc.listen, h, p))
       return fail("cluster.listen (--cluster-listen)", "must be HOST:PORT with an IP address");
+    if (!cc.listen.empty() && (h == "0.0.0.0" || h == "::"))
+      return fail("cluster.listen (--cluster-listen)",
+                  "must be the address other nodes reach (it is told to them), not a wildcard");
     for (auto& peer : cc.peers)
       if (!valid_peer_address(peer))
         return fail("cluster.peers (--cluster-peers)", "'" + peer + "' is not HOST:PORT");

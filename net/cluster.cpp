@@ -69,10 +69,11 @@ std::array<uint8_t, 32> hmac_sha256(std::span<const uint8_t> key, std::span<cons
   return out;
 }
 
-std::string proof(std::string_view secret, std::string_view nonce, std::string_view prover,
-                  std::string_view verifier) {
+std::string proof(std::string_view secret, std::string_view role, std::string_view prover,
+                  std::string_view verifier, std::string_view initiator_nonce,
+                  std::string_view responder_nonce) {
   std::string msg = "chorus-cluster-v1";
-  for (auto part : {prover, verifier, nonce}) {
+  for (auto part : {role, prover, verifier, initiator_nonce, responder_nonce}) {
     msg.push_back('\0');
     msg.append(part);
   }

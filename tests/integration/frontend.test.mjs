@@ -178,6 +178,12 @@ test('the same user id again replaces the older connection; the creator stays ho
     const list = await nextPayload(other, 'participant-list-update', (l) => l.length === 2 && l.some((p) => p.id === 'user_t'));
     assert.deepEqual(list.map((p) => [p.id, p.isHost]).sort(), [['user_s', false], ['user_t', true]]);
     assert.deepEqual(await ack(other, 'get-socket-id-for-user', { userId: 'user_t' }), { socketId: again.id });
+    // set-user-id after the join: the list shows the new id, and the room lives on.
+    const renamed = nextPayload(other, 'participant-list-update', (l) => l.some((p) => p.id === 'user_s2'));
+    assert.deepEqual(await ack(other, 'set-user-id', 'user_s2'), {});
+    await renamed;
+    assert.deepEqual(await ack(again, 'get-socket-id-for-user', { userId: 'user_s2' }), { socketId: other.id });
+    assert.ok(again.connected && other.connected);
     // Before joining, the participant requests answer not-joined (they join nothing).
     const loner = await connectSio(server, { transports: ['websocket'] });
     assert.equal((await ack(loner, 'get-socket-id-for-user', { userId: 'user_t' })).code, 'not-joined');

@@ -216,7 +216,8 @@ TEST_CASE("cluster messages round trip field by field") {
   CHECK(welcome.node_id == "node-b");
   CHECK(welcome.nonce == "n");
   CHECK(welcome.proof == "p");
-  auto proof = round_trip(actors::cluster_proof{"node-a", "p2", m});
+  auto proof = round_trip(actors::cluster_proof{"node-a", "nb", "p2", m});
+  CHECK(proof.nonce == "nb");
   CHECK(proof.proof == "p2");
   CHECK(proof.member.cluster_address == "127.0.0.1:7000");
   CHECK(proof.member.client_url == "http://127.0.0.1:8080");

@@ -175,6 +175,8 @@ TEST_CASE("invalid flags fail naming the flag") {
     {"cluster without a secret", {"--cluster-listen", "127.0.0.1:0"}, "cluster.secret"},
     {"cluster secret too short", {"--cluster-peers", "127.0.0.1:7000", "--cluster-secret", "short"},
      "cluster.secret"},
+    {"cluster listen on a wildcard address",
+     {"--cluster-listen", "0.0.0.0:7000", "--cluster-secret", "0123456789abcdef"}, "--cluster-listen"},
     {"cluster listen on a host name",
      {"--cluster-listen", "node:7000", "--cluster-secret", "0123456789abcdef"}, "--cluster-listen"},
     {"cluster peer without a port",

@@ -64,20 +64,29 @@ TEST_CASE("hmac_sha256: RFC 4231 test cases") {
   }
 }
 
-TEST_CASE("proof: bound to the secret, both names and the challenge") {
-  const auto p = proof("s3cret", "nonce-1", "node-a", "node-b");
+TEST_CASE("proof: bound to the secret, the role, both names and both challenges") {
+  auto make = [](std::string_view secret, std::string_view role, std::string_view prover,
+                 std::string_view verifier, std::string_view na, std::string_view nb) {
+    return proof(secret, role, prover, verifier, na, nb);
+  };
+  const auto p = make("s3cret", proof_role, "node-a", "node-b", "na", "nb");
   CHECK(p.size() == 64);
-  CHECK(p == proof("s3cret", "nonce-1", "node-a", "node-b"));
+  CHECK(p == make("s3cret", proof_role, "node-a", "node-b", "na", "nb"));
   struct tcase {
     const char* name;
     std::string other;
   };
   const tcase differs[] = {
-    {"another secret", proof("s3cret!", "nonce-1", "node-a", "node-b")},
-    {"another challenge", proof("s3cret", "nonce-2", "node-a", "node-b")},
-    {"the names swapped (a reflected proof)", proof("s3cret", "nonce-1", "node-b", "node-a")},
-    {"another verifier", proof("s3cret", "nonce-1", "node-a", "node-c")},
-    {"names split differently", proof("s3cret", "nonce-1", "node-an", "ode-b")},
+    {"another secret", make("s3cret!", proof_role, "node-a", "node-b", "na", "nb")},
+    {"the other role (a welcome passed off as a proof)",
+     make("s3cret", welcome_role, "node-a", "node-b", "na", "nb")},
+    {"the names swapped (a reflected proof)",
+     make("s3cret", proof_role, "node-b", "node-a", "na", "nb")},
+    {"another verifier", make("s3cret", proof_role, "node-a", "node-c", "na", "nb")},
+    {"another initiator challenge", make("s3cret", proof_role, "node-a", "node-b", "nx", "nb")},
+    {"another responder challenge", make("s3cret", proof_role, "node-a", "node-b", "na", "nx")},
+    {"the challenges swapped", make("s3cret", proof_role, "node-a", "node-b", "nb", "na")},
+    {"names split differently", make("s3cret", proof_role, "node-an", "ode-b", "na", "nb")},
   };
   for (const auto& c : differs) {
     CAPTURE(c.name);
