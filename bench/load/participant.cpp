@@ -344,8 +344,11 @@ bool participant::consume(worker_context& w, const std::string& producer_id,
   if (!reply)
     return fail("consume", reply.error());
   if (reply->is_error()) {
-    if (producer_id.empty() && error_code(*reply) == "unknown-producer") {
-      none_left = true; // seed 001: no producer left that this peer does not consume
+    if (producer_id.empty() && (error_code(*reply) == "nothing-to-consume" ||
+                                error_code(*reply) == "unknown-producer")) {
+      // No producer left that this peer does not consume (nothing-to-consume; servers
+      // before it answered unknown-producer).
+      none_left = true;
       return true;
     }
     return fail("consume", describe(*reply));
