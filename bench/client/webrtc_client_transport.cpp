@@ -277,6 +277,16 @@ void webrtc_client_transport::handle_packet(std::span<const uint8_t> bytes, uint
         ++counters_.srtp_in_failed;
         return;
       }
+      if (!rtcp && decrypt_filter_ && bytes.size() >= 12) {
+        const uint32_t ssrc = (uint32_t(bytes[8]) << 24) | (uint32_t(bytes[9]) << 16) |
+                              (uint32_t(bytes[10]) << 8) | bytes[11];
+        if (!decrypt_filter_(ssrc)) {
+          ++counters_.rtp_in_opaque;
+          if (on_media_)
+            on_media_(bytes, false);
+          return;
+        }
+      }
       rx_scratch_.assign(bytes.begin(), bytes.end());
       auto r = rtcp ? srtp_in_->unprotect_rtcp(rx_scratch_, rx_scratch_.size())
                     : srtp_in_->unprotect_rtp(rx_scratch_, rx_scratch_.size());

@@ -61,6 +61,7 @@ struct client_transport_counters {
   uint64_t stun_in = 0;
   uint64_t dtls_in = 0;
   uint64_t rtp_in = 0;  // unprotected successfully
+  uint64_t rtp_in_opaque = 0; // passed on without unprotecting (set_decrypt_filter)
   uint64_t rtcp_in = 0;
   uint64_t unknown_in = 0;
   uint64_t srtp_in_failed = 0; // unprotect failures, and media before keys
@@ -128,6 +129,13 @@ public:
   // Bytes as they are, on the transport's socket (tests: garbage, replays).
   bool send_raw(std::span<const uint8_t> bytes);
   void set_media_handler(media_handler handler) { on_media_ = std::move(handler); }
+  // Which received RTP packets are unprotected, by SSRC (none set: all). The others reach
+  // the media handler as they arrived: the header in the clear (SRTP encrypts only the
+  // payload), the payload encrypted, the tag attached. A load generator decrypts a sample
+  // of its receivers so that the server, not the generator, is what a ramp measures.
+  void set_decrypt_filter(std::function<bool(uint32_t ssrc)> filter) {
+    decrypt_filter_ = std::move(filter);
+  }
   void set_stun_handler(stun_handler handler) { on_stun_ = std::move(handler); }
 
   // close_notify when DTLS is connected, then the socket closes. Idempotent.
@@ -172,6 +180,7 @@ private:
   std::string failure_;
   client_transport_counters counters_;
   media_handler on_media_;
+  std::function<bool(uint32_t ssrc)> decrypt_filter_;
   stun_handler on_stun_;
   std::string local_ufrag_;
   std::string local_password_;

@@ -30,6 +30,7 @@ const char* const bench_usage =
   "                    [--subscribers N] [--participants N] [--rooms R]\n"
   "                    [--duration-s S] [--warmup-s S] [--video-kbps K]\n"
   "                    [--keyframe-interval-s S] [--audio-bytes B] [--threads T]\n"
+  "                    [--decrypt-sample N]\n"
   "                    [--server-pid PID] [--json FILE] [--setup-timeout-s S]\n"
   "                    [--run-id ID] [--verbose]\n"
   "                    [--target chorus|janus [--local-ip IP] [--janus-room R]]\n"
@@ -57,6 +58,10 @@ const char* const bench_usage =
   "class only, one client thread): --url ws://10.77.0.2:8188 (bench/janus/run-janus.sh),\n"
   "--local-ip is the generator's address towards Janus (10.77.0.1), --janus-room (1234).\n"
   "\n"
+  "--decrypt-sample N: only every Nth receiver decrypts its media (and measures latency);\n"
+  "the others count packets, loss and NACKs from the clear RTP header (SRTP encrypts only\n"
+  "the payload) and decrypt only retransmissions, so that one generator core carries more\n"
+  "receivers (default 1: all decrypt).\n\n"
   "--ramp-step K --ramp-max M (class only): runs the class with K, 2K, ... subscribers (a\n"
   "fresh setup and a measured window of --duration-s per step) until loss > 1 % or p99\n"
   "latency > 50 ms or M subscribers; the last good step is the capacity. --json gets all\n"
@@ -75,7 +80,7 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
     "--warmup-s", "--video-kbps", "--keyframe-interval-s", "--audio-bytes", "--threads",
     "--server-pid", "--json", "--setup-timeout-s", "--run-id", "--floor-us", "--server-cpu",
     "--floor-duration-s", "--profile", "--ramp-step", "--ramp-max", "--plot", "--target",
-    "--local-ip", "--janus-room"};
+    "--local-ip", "--janus-room", "--decrypt-sample"};
   auto on_switch = [&](std::string_view flag) {
     if (flag == "--verbose")
       o.verbose = true;
@@ -116,6 +121,8 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
            o.keyframe_interval_s <= 3600;
     } else if (flag == "--audio-bytes") {
       ok = parse_u32(v, o.audio_bytes) && o.audio_bytes >= 20 && o.audio_bytes <= 1000;
+    } else if (flag == "--decrypt-sample") {
+      ok = parse_u32(v, o.decrypt_sample) && o.decrypt_sample >= 1 && o.decrypt_sample <= 100000;
     } else if (flag == "--threads") {
       ok = parse_u32(v, o.threads) && o.threads >= 1 && o.threads <= 256;
     } else if (flag == "--server-pid") {

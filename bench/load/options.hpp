@@ -29,6 +29,9 @@ struct bench_options {
   double keyframe_interval_s = 3;
   uint32_t audio_bytes = 100;           // RTP payload of an audio packet
   uint32_t threads = 1;                 // client threads
+  // Receivers that decrypt their media and measure latency: 1 in this many (1: all). The
+  // others count packets, loss and NACKs from the clear RTP header and decrypt only RTX.
+  uint32_t decrypt_sample = 1;
   std::optional<int> server_pid;
   std::string json_file;
   double setup_timeout_s = 300;         // all participants connected and consuming

@@ -425,6 +425,8 @@ bool participant::open_receive(worker_context& w, uint64_t deadline_ms) {
     [this, &w](std::span<const uint8_t> p, bool rtcp) {
       receive_.on_packet(p, rtcp, recv_->socket().last_receive_ns(), w.latency);
     });
+  if (!receive_.sampled())
+    recv_->set_decrypt_filter([this](uint32_t ssrc) { return receive_.must_decrypt(ssrc); });
   return true;
 }
 

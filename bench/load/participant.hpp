@@ -78,6 +78,9 @@ public:
   ~participant();
 
   const std::string& peer_id() const noexcept { return peer_; }
+  // Outside the decrypted sample (--decrypt-sample): media payloads stay encrypted.
+  void set_sampled(bool sampled) noexcept { receive_.set_sampled(sampled); }
+  bool sampled() const noexcept { return receive_.sampled(); }
   bool publishes() const noexcept { return publishes_; }
   bool subscribes() const noexcept { return subscribes_; }
   bool failed() const noexcept { return !error_.empty(); }

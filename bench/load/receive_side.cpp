@@ -52,6 +52,18 @@ void receive_side::act(inbound_stream& s) {
   }
 }
 
+bool receive_side::must_decrypt(uint32_t ssrc) const noexcept {
+  if (sampled_)
+    return true;
+  for (auto& s : streams_)
+    if (s->info().rtx_ssrc == ssrc)
+      return true;
+  for (auto& p : pending_)
+    if (p.rtx_ssrc == ssrc)
+      return true;
+  return false;
+}
+
 void receive_side::on_packet(std::span<const uint8_t> packet, bool rtcp, uint64_t kernel_ns,
                              latency_histogram* latency) {
   const uint64_t now = mono_us();
@@ -75,7 +87,9 @@ void receive_side::on_packet(std::span<const uint8_t> packet, bool rtcp, uint64_
     // The kernel's arrival stamp, else now: the generator's queueing is not latency.
     if (kernel_ns == 0)
       ++app_stamped_;
-    s->on_rtp(packet, now, kernel_ns ? kernel_ns / 1000 : stamp_clock_us(), latency, actions_);
+    const bool opaque = !sampled_ && !(s->info().rtx_ssrc != 0 && ssrc == s->info().rtx_ssrc);
+    s->on_rtp(packet, now, kernel_ns ? kernel_ns / 1000 : stamp_clock_us(), latency, actions_,
+              opaque);
     act(*s);
     return;
   }

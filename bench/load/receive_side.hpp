@@ -32,6 +32,12 @@ public:
 
   // The sender SSRC of our RTCP (feedback and receiver reports).
   void set_rtcp_ssrc(uint32_t ssrc) noexcept { rtcp_ssrc_ = ssrc; }
+  // Outside the decrypted sample: the transport unprotects only the streams' RTX packets
+  // (their payload holds the original sequence number); media payloads stay encrypted.
+  void set_sampled(bool sampled) noexcept { sampled_ = sampled; }
+  bool sampled() const noexcept { return sampled_; }
+  // Whether the transport must unprotect a packet of `ssrc` (decrypt filter).
+  bool must_decrypt(uint32_t ssrc) const noexcept;
   void add_stream(inbound_stream::params p);
   // A stream whose SSRC is not known yet: made on the first packet of its payload type.
   void add_pending(inbound_stream::params p) { pending_.push_back(std::move(p)); }
@@ -55,6 +61,7 @@ public:
   void add_totals(totals& t) const noexcept;
 
 private:
+  bool sampled_ = true;
   inbound_stream* find(uint32_t ssrc) const noexcept {
     // A few entries per PeerConnection: a linear scan is the fastest on the per-packet path.
     for (auto& [s, p] : by_ssrc_)

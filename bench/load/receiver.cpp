@@ -127,7 +127,7 @@ void inbound_stream::on_resumed(uint64_t now_us, inbound_actions& out) {
 
 void inbound_stream::on_rtp(std::span<const uint8_t> packet, uint64_t now_us,
                             uint64_t arrival_us, latency_histogram* latency,
-                            inbound_actions& out) {
+                            inbound_actions& out, bool opaque) {
   rtp_view v;
   if (!view_rtp(packet, v))
     return;
@@ -146,7 +146,7 @@ void inbound_stream::on_rtp(std::span<const uint8_t> packet, uint64_t now_us,
     return;
   }
   const int64_t now_ms = int64_t(now_us / 1000);
-  const bool keyframe = is_video() && rtp::is_vp8_keyframe(payload);
+  const bool keyframe = !opaque && is_video() && rtp::is_vp8_keyframe(payload);
 
   int64_t ext;
   bool fresh = false;
@@ -186,7 +186,7 @@ void inbound_stream::on_rtp(std::span<const uint8_t> packet, uint64_t now_us,
   c_.expected = uint64_t(highest_ext_ - first_ext_ + 1);
 
   // Latency: only packets that advance the stream, as sent (a repair is late on purpose).
-  if (fresh && !rtx && latency) {
+  if (fresh && !rtx && latency && !opaque) {
     auto stamp = read_send_stamp(payload);
     if (stamp && *stamp <= arrival_us && arrival_us - *stamp < max_plausible_latency_us)
       latency->add(arrival_us - *stamp);

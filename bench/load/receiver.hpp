@@ -90,8 +90,10 @@ public:
   // An unprotected RTP packet of this stream (its SSRC is ssrc or rtx_ssrc) handled at
   // now_us (mono_us), which arrived at arrival_us (stamp_clock_us, the kernel's stamp when
   // known). Latency samples go to `latency` when it is not null (the measured window).
+  // `opaque`: the payload is still encrypted (a receiver outside the decrypted sample):
+  // sequence, loss and NACK come from the clear header; no keyframe detection, no latency.
   void on_rtp(std::span<const uint8_t> packet, uint64_t now_us, uint64_t arrival_us,
-              latency_histogram* latency, inbound_actions& out);
+              latency_histogram* latency, inbound_actions& out, bool opaque = false);
   // The server's sender report for this stream.
   void on_sender_report(uint64_t ntp, uint32_t rtp_timestamp, uint64_t now_us) noexcept;
   // Periodic work (NACK retries, keyframe requests while one is missing).

@@ -106,6 +106,9 @@ void print_table(const bench_result& r, const figures& f, std::FILE* out) {
                r.participants, r.publishers, r.subscribers, (unsigned long long)r.consumers,
                (unsigned long long)r.expected_consumers, r.failed, r.setup_s,
                r.setup_timed_out ? " (timed out)" : "");
+  if (r.sampled < r.subscribers)
+    std::fprintf(out, "  decrypted and timed: %u of %u receivers (--decrypt-sample %u)\n",
+                 r.sampled, r.subscribers, r.options.decrypt_sample);
   for (auto& e : r.errors)
     std::fprintf(out, "    error: %s\n", e.c_str());
   std::fprintf(out, "\n");
@@ -221,6 +224,7 @@ std::string to_json(const bench_result& r, const figures& f) {
   j.num("keyframeIntervalS", o.keyframe_interval_s);
   j.u64("audioBytes", o.audio_bytes);
   j.u64("threads", o.threads);
+  j.u64("decryptSample", o.decrypt_sample);
   j.opt_int("serverPid", o.server_pid);
   w.EndObject();
 

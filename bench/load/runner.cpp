@@ -271,8 +271,12 @@ bench_result run_bench(const bench_options& o) {
   if (o.kind == scenario::class_) {
     const std::string room = prefix + "-class";
     deal(std::make_unique<participant>(prefix + "-pub", room, true, false, 0));
-    for (uint32_t i = 0; i < o.subscribers; ++i)
-      deal(std::make_unique<participant>(prefix + "-sub" + std::to_string(i), room, false, true, 2));
+    for (uint32_t i = 0; i < o.subscribers; ++i) {
+      auto p = std::make_unique<participant>(prefix + "-sub" + std::to_string(i), room, false, true, 2);
+      p->set_sampled(i % o.decrypt_sample == 0);
+      r.sampled += p->sampled() ? 1 : 0;
+      deal(std::move(p));
+    }
     r.publishers = 1;
     r.subscribers = o.subscribers;
     r.expected_consumers = uint64_t(o.subscribers) * 2;
@@ -280,9 +284,13 @@ bench_result run_bench(const bench_options& o) {
     const uint32_t n = o.participants;
     for (uint32_t room = 0; room < o.room_count(); ++room) {
       const std::string name = prefix + "-r" + std::to_string(room);
-      for (uint32_t i = 0; i < n; ++i)
-        deal(std::make_unique<participant>(name + "-p" + std::to_string(i), name, true, true,
-                                           2 * (n - 1)));
+      for (uint32_t i = 0; i < n; ++i) {
+        auto p = std::make_unique<participant>(name + "-p" + std::to_string(i), name, true, true,
+                                               2 * (n - 1));
+        p->set_sampled((room * n + i) % o.decrypt_sample == 0);
+        r.sampled += p->sampled() ? 1 : 0;
+        deal(std::move(p));
+      }
     }
     r.publishers = r.subscribers = o.room_count() * n;
     r.expected_consumers = uint64_t(o.room_count()) * n * 2 * (n - 1);

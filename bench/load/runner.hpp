@@ -25,6 +25,7 @@ struct bench_result {
   // setup
   uint32_t participants = 0, publishers = 0, subscribers = 0;
   uint32_t failed = 0;                  // participants whose setup failed
+  uint32_t sampled = 0;                 // receivers that decrypt (--decrypt-sample)
   std::vector<std::string> errors;      // the first few failures, "peer: stage: why"
   uint64_t consumers = 0;               // consumers created (server side)
   uint64_t expected_consumers = 0;

@@ -3,6 +3,7 @@
 // router capabilities it reads.
 #include "bench/load/media.hpp"
 #include "bench/load/participant.hpp"
+#include "bench/load/receive_side.hpp"
 #include "bench/load/receiver.hpp"
 #include "rtp/keyframe.hpp"
 #include "rtp/rtp_packet.hpp"
@@ -175,6 +176,48 @@ TEST_CASE("receiver: loss from sequence numbers, duplicates, NACK, latency") {
   rtp::report_block rb;
   CHECK(s.report_block(t0 / 1000, rb));
   CHECK(rb.ssrc == 99);
+}
+
+TEST_CASE("receiver: outside the decrypted sample, loss and NACK from the clear header only") {
+  inbound_stream::params prm;
+  prm.kind = stream_kind::audio;
+  prm.ssrc = 77;
+  prm.nack = true;
+  inbound_stream s(prm);
+  latency_histogram h;
+  inbound_actions a;
+  const uint64_t t0 = 2'000'000;
+  // Payloads as SRTP leaves them: encrypted (here: bytes that are no valid stamp).
+  for (uint16_t seq : {uint16_t(10), uint16_t(11), uint16_t(13)}) {
+    auto p = audio_packet(seq, 77, 0);
+    for (std::size_t i = 12; i < p.size(); ++i)
+      p[i] = uint8_t(0xA5 ^ i);
+    s.on_rtp(p, t0, t0, &h, a, true);
+  }
+  CHECK(s.counters().unique == 3);
+  CHECK(s.counters().expected == 4);
+  CHECK(a.nack == std::vector<uint16_t>{12});
+  CHECK(h.count() == 0);                 // no latency from an encrypted payload
+  CHECK(s.counters().bad_stamp == 0);    // ... and not counted as a bad stamp either
+}
+
+TEST_CASE("receive side: outside the sample only retransmissions are decrypted") {
+  receive_side r([](std::span<const uint8_t>) { return true; });
+  inbound_stream::params video;
+  video.kind = stream_kind::video;
+  video.ssrc = 1000;
+  video.rtx_ssrc = 1001;
+  r.add_stream(video);
+  CHECK(r.must_decrypt(1000));
+  r.set_sampled(false);
+  CHECK_FALSE(r.must_decrypt(1000));
+  CHECK(r.must_decrypt(1001));
+  CHECK_FALSE(r.must_decrypt(4242));
+  inbound_stream::params pending;
+  pending.kind = stream_kind::audio;
+  pending.rtx_ssrc = 2001;
+  r.add_pending(pending);
+  CHECK(r.must_decrypt(2001));
 }
 
 TEST_CASE("receiver: a video consumer asks for a keyframe at start, again until one comes") {
