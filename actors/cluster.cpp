@@ -50,6 +50,7 @@ struct admission {
 
 struct cluster_state {
   cluster_settings cfg;
+  caf::actor node; // this node's node actor
   node_context_ptr ctx;
   std::shared_ptr<cluster_status> status;
   std::map<std::string, link> links;             // admitted nodes by node id
@@ -69,7 +70,17 @@ struct cluster_state {
 using cluster_actor = caf::stateful_actor<cluster_state>;
 
 cluster_member self_member(const cluster_state& st) {
-  return {st.cfg.node_id, st.status->address(), st.cfg.client_url};
+  return {st.cfg.node_id, st.status->address(), st.cfg.client_url, st.node};
+}
+
+// Tells the node actor who is in the cluster now (this node included), for room placement.
+void tell_node(cluster_actor* self) {
+  auto& st = self->state;
+  cluster_nodes view{st.cfg.node_id, {{st.cfg.node_id, st.node}}};
+  for (auto& [id, l] : st.links)
+    if (l.member.node)
+      view.nodes.push_back({id, l.member.node});
+  self->send(st.node, std::move(view));
 }
 
 node_load current_load(const cluster_state& st) {
@@ -193,6 +204,7 @@ void admit(cluster_actor* self, const caf::actor& handle, const cluster_member& 
     LOG_INFO("cluster", "node '" << member.node_id << "' joined (" << member.client_url
                                  << ", " << st.links.size() + 1 << " nodes)");
   publish_status(self);
+  tell_node(self);
 }
 
 // Dials the members a node told of that this node has no link to.
@@ -228,6 +240,7 @@ void lose(cluster_actor* self, const std::string& node_id, const char* why) {
   LOG_WARN("cluster", "node '" << node_id << "' lost (" << why << "); " << st.links.size() + 1
                                << " nodes remain");
   publish_status(self);
+  tell_node(self);
   if (!address.empty() && st.addresses.count(address))
     connect_to(self, address, 0);
 }
@@ -358,8 +371,9 @@ void tick(cluster_actor* self) {
 }
 
 caf::behavior cluster_impl(cluster_actor* self, cluster_settings cfg, node_context_ptr ctx,
-                           std::shared_ptr<cluster_status> status) {
+                           std::shared_ptr<cluster_status> status, caf::actor node) {
   auto& st = self->state;
+  st.node = std::move(node);
   st.cfg = std::move(cfg);
   st.ctx = std::move(ctx);
   st.status = std::move(status);
@@ -386,6 +400,7 @@ caf::behavior cluster_impl(cluster_actor* self, cluster_settings cfg, node_conte
       }
   });
   publish_status(self);
+  tell_node(self);
   for (auto& p : st.cfg.peers)
     st.addresses.insert(p);
   // The first tick dials the peers (by then main has published this actor).
@@ -468,8 +483,10 @@ caf::behavior cluster_impl(cluster_actor* self, cluster_settings cfg, node_conte
 } // namespace
 
 caf::actor spawn_cluster(caf::actor_system& sys, cluster_settings settings,
-                         node_context_ptr ctx, std::shared_ptr<cluster_status> status) {
-  return sys.spawn(cluster_impl, std::move(settings), std::move(ctx), std::move(status));
+                         node_context_ptr ctx, std::shared_ptr<cluster_status> status,
+                         caf::actor node) {
+  return sys.spawn(cluster_impl, std::move(settings), std::move(ctx), std::move(status),
+                   std::move(node));
 }
 
 } // namespace chorus::actors

@@ -60,7 +60,10 @@ private:
   std::string address_;
 };
 
+// `node`: this node's node actor; it is told the live members (cluster_nodes) on every
+// change, and the other nodes reach it for the rooms homed here.
 caf::actor spawn_cluster(caf::actor_system& sys, cluster_settings settings,
-                         node_context_ptr ctx, std::shared_ptr<cluster_status> status);
+                         node_context_ptr ctx, std::shared_ptr<cluster_status> status,
+                         caf::actor node);
 
 } // namespace chorus::actors

@@ -10,6 +10,7 @@
 // A node accepts any other message only from nodes that passed this exchange.
 #pragma once
 
+#include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
@@ -27,6 +28,7 @@ struct cluster_member {
   std::string node_id;
   std::string cluster_address; // HOST:PORT of --cluster-listen ("" when it listens nowhere)
   std::string client_url;      // http(s)://HOST:PORT
+  caf::actor node;             // its node actor (rooms live there)
 };
 
 // A node's load, sent with every heartbeat.
@@ -73,7 +75,8 @@ struct cluster_reconnect {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_member& x) {
-  return f(caf::meta::type_name("cluster_member"), x.node_id, x.cluster_address, x.client_url);
+  return f(caf::meta::type_name("cluster_member"), x.node_id, x.cluster_address, x.client_url,
+           x.node);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_load& x) {

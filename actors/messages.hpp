@@ -56,6 +56,26 @@ struct join_command {
   bool has_rtp_capabilities = false;
   rtp::rtp_capabilities rtp_capabilities;
   actors::identity identity;
+  // In a cluster: the peer actor the client's node made for a room homed elsewhere (null:
+  // the room spawns it), and whether the join already went to the room's home.
+  caf::actor peer;
+  bool placed = false;
+};
+
+// node -> node (in a cluster): the room `room_id`, made on the asked node if it has none.
+struct get_room {
+  std::string room_id;
+};
+
+// cluster -> node: the live members (this node included) and their node actors; the
+// node places rooms over them (rendezvous hashing, net/cluster.hpp).
+struct cluster_node {
+  std::string node_id;
+  caf::actor node;
+};
+struct cluster_nodes {
+  std::string self_id;
+  std::vector<cluster_node> nodes;
 };
 
 // An already joined session updates its name / capabilities / identity (join-mediasoup-room
@@ -112,7 +132,19 @@ typename Inspector::result_type inspect(Inspector& f, identity& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_command& x) {
   return f(caf::meta::type_name("join_command"), x.room_id, x.peer_id, x.name, x.session,
-           x.has_rtp_capabilities, x.rtp_capabilities, x.identity);
+           x.has_rtp_capabilities, x.rtp_capabilities, x.identity, x.peer, x.placed);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_room& x) {
+  return f(caf::meta::type_name("get_room"), x.room_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_node& x) {
+  return f(caf::meta::type_name("cluster_node"), x.node_id, x.node);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_nodes& x) {
+  return f(caf::meta::type_name("cluster_nodes"), x.self_id, x.nodes);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, peer_update& x) {

@@ -1,8 +1,10 @@
 #include "actors/node.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/peer.hpp"
 #include "actors/room.hpp"
 #include "common/log.hpp"
+#include "net/cluster.hpp"
 
 #include <caf/all.hpp>
 
@@ -14,7 +16,10 @@ namespace {
 
 struct node_state {
   node_context_ptr ctx;
-  std::unordered_map<std::string, caf::actor> rooms;
+  std::unordered_map<std::string, caf::actor> rooms; // homed here
+  // In a cluster: this node's id and the live members (this node included); empty alone.
+  std::string self_id;
+  std::vector<cluster_node> cluster;
   static inline const char* name = "chorus.node";
 };
 
@@ -27,6 +32,67 @@ void forget_room(node_actor* self, const std::string& room_id, const caf::actor&
     self->state.ctx->counters->rooms.fetch_sub(1);
     LOG_DEBUG("node", "room '" << room_id << "' closed");
   }
+}
+
+constexpr auto placement_timeout = std::chrono::seconds(10);
+
+// The room `room_id` homed here, made if there is none yet (bounded by max_rooms).
+caf::expected<caf::actor> local_room(node_actor* self, const std::string& room_id) {
+  auto& st = self->state;
+  auto it = st.rooms.find(room_id);
+  if (it == st.rooms.end()) {
+    if (st.rooms.size() >= st.ctx->settings.max_rooms)
+      return make_error(protocol::error_code::limit_exceeded,
+                        "this server has reached its limit of " +
+                          std::to_string(st.ctx->settings.max_rooms) + " rooms");
+    auto room = spawn_room(self->system(), caf::actor_cast<caf::actor>(self), room_id, st.ctx);
+    self->monitor(room);
+    it = st.rooms.emplace(room_id, room).first;
+    st.ctx->counters->rooms.fetch_add(1);
+    LOG_DEBUG("node", "room '" << room_id << "' created");
+  }
+  return it->second;
+}
+
+// In a cluster, the node actor of the room's home (rendezvous over the live members); null
+// when the room lives here (alone, homed here, or already made here).
+caf::actor remote_home(node_actor* self, const std::string& room_id) {
+  auto& st = self->state;
+  if (st.cluster.empty() || st.rooms.count(room_id))
+    return nullptr;
+  std::vector<std::string> ids;
+  for (auto& n : st.cluster)
+    ids.push_back(n.node_id);
+  auto home = net::cluster::home_node(room_id, ids);
+  if (home == st.self_id)
+    return nullptr;
+  for (auto& n : st.cluster)
+    if (n.node_id == home)
+      return n.node;
+  return nullptr;
+}
+
+// A join for a room homed on another node: the room's handle from that node, a peer here
+// (where the client's transports will be), then the join at the room.
+caf::result<join_result> join_remote(node_actor* self, caf::actor home, join_command cmd) {
+  auto rp = self->make_response_promise<join_result>();
+  auto room_id = cmd.room_id;
+  self->request(home, placement_timeout, get_room{room_id})
+    .then(
+      [self, rp, cmd = std::move(cmd)](caf::actor& room) mutable {
+        auto peer = spawn_peer_for(self->system(), room, cmd.peer_id, cmd.room_id, cmd.session,
+                                   self->state.ctx);
+        cmd.peer = peer;
+        cmd.placed = true;
+        self->request(room, placement_timeout, std::move(cmd))
+          .then([rp](join_result& r) mutable { rp.deliver(std::move(r)); },
+                [self, rp, peer](caf::error& err) mutable {
+                  self->send_exit(peer, caf::exit_reason::user_shutdown);
+                  rp.deliver(std::move(err));
+                });
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
 }
 
 caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
@@ -50,23 +116,26 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
   });
   return {
     [self](join_command& cmd) -> caf::result<join_result> {
-      auto& st = self->state;
-      auto it = st.rooms.find(cmd.room_id);
-      if (it == st.rooms.end()) {
-        if (st.rooms.size() >= st.ctx->settings.max_rooms)
-          return make_error(protocol::error_code::limit_exceeded,
-                            "this server has reached its limit of " +
-                              std::to_string(st.ctx->settings.max_rooms) + " rooms");
-        auto room = spawn_room(self->system(), caf::actor_cast<caf::actor>(self), cmd.room_id,
-                               st.ctx);
-        self->monitor(room);
-        it = st.rooms.emplace(cmd.room_id, room).first;
-        st.ctx->counters->rooms.fetch_add(1);
-        LOG_DEBUG("node", "room '" << cmd.room_id << "' created");
-      }
+      if (!cmd.placed)
+        if (auto home = remote_home(self, cmd.room_id))
+          return join_remote(self, home, std::move(cmd));
+      auto room = local_room(self, cmd.room_id);
+      if (!room)
+        return room.error();
       auto rp = self->make_response_promise();
-      rp.delegate(it->second, std::move(cmd));
+      rp.delegate(*room, std::move(cmd));
       return rp;
+    },
+    // Another node's client joins a room homed here.
+    [self](get_room& q) -> caf::result<caf::actor> {
+      auto room = local_room(self, q.room_id);
+      if (!room)
+        return room.error();
+      return *room;
+    },
+    [self](cluster_nodes& v) {
+      self->state.self_id = std::move(v.self_id);
+      self->state.cluster = std::move(v.nodes);
     },
     [self](room_idle& msg) {
       auto it = self->state.rooms.find(msg.room_id);

@@ -569,4 +569,10 @@ caf::actor spawn_peer(caf::event_based_actor* room, std::string peer_id, std::st
                                   std::move(room_id), std::move(session), std::move(ctx));
 }
 
+caf::actor spawn_peer_for(caf::actor_system& sys, const caf::actor& room, std::string peer_id,
+                          std::string room_id, caf::actor session, node_context_ptr ctx) {
+  return sys.spawn(peer_impl, room.address(), std::move(peer_id), std::move(room_id),
+                   std::move(session), std::move(ctx));
+}
+
 } // namespace chorus::actors

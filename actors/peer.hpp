@@ -19,4 +19,9 @@ namespace chorus::actors {
 caf::actor spawn_peer(caf::event_based_actor* room, std::string peer_id, std::string room_id,
                       caf::actor session, node_context_ptr ctx);
 
+// A peer on this node (the client's, where its transports are) for a room homed on another
+// node of the cluster: the room links itself to it when the join succeeds.
+caf::actor spawn_peer_for(caf::actor_system& sys, const caf::actor& room, std::string peer_id,
+                          std::string room_id, caf::actor session, node_context_ptr ctx);
+
 } // namespace chorus::actors

@@ -191,6 +191,16 @@ void remove_peer(room_actor* self, const caf::actor_addr& who) {
     remove_peer_at(self, it, who);
 }
 
+// The joiner's peer actor: the one its node made (a client on another node of the cluster;
+// linked here, so that either end's loss is seen), else a new one on this node.
+caf::actor peer_for(room_actor* self, const join_command& cmd) {
+  if (cmd.peer) {
+    self->link_to(cmd.peer);
+    return cmd.peer;
+  }
+  return spawn_peer(self, cmd.peer_id, self->state.id, cmd.session, self->state.ctx);
+}
+
 join_result make_join_result(room_actor* self, const peer_entry& e) {
   join_result r;
   r.room = caf::actor_cast<caf::actor>(self);
@@ -266,7 +276,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         existing->own_audio_muted.reset();
         existing->own_video_paused.reset();
         apply_identity(st, *existing, cmd.identity);
-        existing->peer = spawn_peer(self, existing->id, st.id, cmd.session, st.ctx);
+        existing->peer = peer_for(self, cmd);
         self->monitor(existing->session);
         auto result = make_join_result(self, *existing);
         broadcast_participants(self);
@@ -283,7 +293,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       e.has_rtp_capabilities = cmd.has_rtp_capabilities;
       e.rtp_capabilities = std::move(cmd.rtp_capabilities);
       apply_identity(st, e, cmd.identity);
-      e.peer = spawn_peer(self, e.id, st.id, e.session, st.ctx);
+      e.peer = peer_for(self, cmd);
       self->monitor(e.session);
       st.peers.push_back(std::move(e));
       st.ctx->counters->peers.fetch_add(1);

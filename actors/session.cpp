@@ -150,8 +150,14 @@ template <class OnJoined, class OnFailed>
 void join(session_actor* self, std::string room_id, std::string name, bool has_caps,
           rtp::rtp_capabilities caps, identity who, OnJoined on_joined, OnFailed on_failed) {
   auto& st = self->state;
-  join_command cmd{room_id, st.peer_id, name, caf::actor_cast<caf::actor>(self), has_caps,
-                   std::move(caps), std::move(who)};
+  join_command cmd;
+  cmd.room_id = room_id;
+  cmd.peer_id = st.peer_id;
+  cmd.name = std::move(name);
+  cmd.session = caf::actor_cast<caf::actor>(self);
+  cmd.has_rtp_capabilities = has_caps;
+  cmd.rtp_capabilities = std::move(caps);
+  cmd.identity = std::move(who);
   self->request(st.node, st.ctx->settings.request_timeout, std::move(cmd))
     .await(
       [self, room_id, on_joined](join_result& res) mutable {

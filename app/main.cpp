@@ -324,7 +324,7 @@ int main(int argc, char** argv) {
         if (chost.size() > 2 && chost.front() == '[')
           chost = chost.substr(1, chost.size() - 2);
       }
-      cluster = actors::spawn_cluster(sys, std::move(cs), ctx, cluster_status);
+      cluster = actors::spawn_cluster(sys, std::move(cs), ctx, cluster_status, node);
       if (!chost.empty()) {
         // The actor dials its peers on its first tick, after this: by then it knows the
         // bound address (port 0 picks one) that it tells the other nodes.

@@ -68,6 +68,22 @@ const char* const bench_usage =
   "steps; PREFIX.dat and PREFIX.gp (and PREFIX.svg when gnuplot is installed) the plot\n"
   "(--plot PREFIX, default: the --json file without .json, else chorus-ramp).\n";
 
+std::vector<std::string> split_urls(const std::string& urls) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= urls.size()) {
+    auto comma = urls.find(',', start);
+    auto part = urls.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    while (!part.empty() && part.back() == '/')
+      part.pop_back();
+    out.push_back(part);
+    if (comma == std::string::npos)
+      break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 std::optional<bench_options> parse_bench_options(int argc, char** argv, std::string& error,
                                                  bool& help) {
   using client::parse_double;
@@ -94,8 +110,12 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
     bool ok = true;
     uint32_t u = 0;
     if (flag == "--url") {
+      // ws://HOST:PORT, or several separated by commas (the nodes of a cluster: the
+      // participants are dealt over them in turn, the first one to the first).
       o.url = v;
-      ok = o.url.rfind("ws://", 0) == 0;
+      ok = !o.url.empty();
+      for (auto& u : split_urls(o.url))
+        ok = ok && u.rfind("ws://", 0) == 0 && u.size() > 5;
     } else if (flag == "--scenario") {
       if (v == "class") o.kind = scenario::class_;
       else if (v == "meeting") o.kind = scenario::meeting;

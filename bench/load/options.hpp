@@ -6,11 +6,15 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chorus::bench {
 
 enum class scenario { class_, meeting, rooms };
 const char* to_string(scenario s) noexcept;
+
+// "ws://A,ws://B": each URL (trailing slashes removed), in order.
+std::vector<std::string> split_urls(const std::string& urls);
 
 struct bench_options {
   std::string url;                      // ws://HOST:PORT (the /socket path is added)

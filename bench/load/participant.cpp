@@ -259,7 +259,8 @@ bool participant::connect(worker_context& w, uint64_t deadline_ms) {
   if (ws_)
     return true;
   auto& d = *w.driver;
-  const std::string url = w.url_base + "/socket?auth=" + client::url_encode(peer_) +
+  const std::string url = (url_.empty() ? w.url_base : url_) + "/socket?auth=" +
+                          client::url_encode(peer_) +
                           "&channelId=" + client::url_encode(room_);
   const uint64_t now = client::steady_now_ms();
   auto ws = client::signaling_client::connect(

@@ -80,6 +80,8 @@ public:
   const std::string& peer_id() const noexcept { return peer_; }
   // Outside the decrypted sample (--decrypt-sample): media payloads stay encrypted.
   void set_sampled(bool sampled) noexcept { receive_.set_sampled(sampled); }
+  // The server (node) this participant connects to, ws://HOST:PORT; "": the worker's.
+  void set_url(std::string url) { url_ = std::move(url); }
   bool sampled() const noexcept { return receive_.sampled(); }
   bool publishes() const noexcept { return publishes_; }
   bool subscribes() const noexcept { return subscribes_; }
@@ -118,6 +120,7 @@ public:
   void release() noexcept;
 
 private:
+  std::string url_;
   bool fail(std::string stage, std::string why);
   bool consume(worker_context& w, const std::string& producer_id, uint64_t deadline_ms,
                bool& none_left);

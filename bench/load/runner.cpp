@@ -56,7 +56,7 @@ public:
     client::transport_set transports;
     client::client_driver driver(loop, transports, 1);
     ctx_.driver = &driver;
-    ctx_.url_base = o_.url;
+    ctx_.url_base = split_urls(o_.url).front();
     while (!ctx_.url_base.empty() && ctx_.url_base.back() == '/')
       ctx_.url_base.pop_back();
     ctx_.video.kbps = o_.video_kbps;
@@ -263,7 +263,9 @@ bench_result run_bench(const bench_options& o) {
   // Participants: rooms of the scenario, dealt over the workers round-robin (a class's
   // publisher on worker 0, its subscribers starting on the next worker).
   uint32_t next = 0;
+  const auto urls = split_urls(o.url);
   auto deal = [&](std::unique_ptr<participant> p) {
+    p->set_url(urls[next % urls.size()]); // several nodes: participants dealt over them
     workers[next % o.threads]->add(std::move(p));
     ++next;
   };

@@ -9,7 +9,10 @@ import { test } from 'node:test';
 import { httpGet } from './lib/http.mjs';
 import path from 'node:path';
 
-import { REPO_ROOT, runChorus, runProcess, startServer, tempDir } from './lib/server.mjs';
+import fs from 'node:fs';
+
+import { CHORUS_BIN, REPO_ROOT, runChorus, runProcess, startServer, tempDir } from './lib/server.mjs';
+import { connectPeer, nextParticipantList } from './lib/ws_client.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 
 const SECRET = 'correct horse battery staple';
@@ -140,6 +143,78 @@ test('with TLS: three nodes mesh; a node of another CA and a node without TLS ar
       const ids = await members(n);
       assert.ok(!ids.includes('node-x') && !ids.includes('node-plain'), JSON.stringify(ids));
     }
+  } catch (e) {
+    failed = true;
+    if (e instanceof Error) e.message += started.map((n) => `\n--- ${n.url} stderr ---\n${n.stderr().slice(-3000)}`).join('');
+    throw e;
+  } finally {
+    await stopAll(started, { failed, killed });
+  }
+});
+
+function benchPath() {
+  const beside = path.join(path.dirname(CHORUS_BIN), 'chorus-bench');
+  return fs.existsSync(beside) ? beside : path.join(REPO_ROOT, 'build', 'chorus-bench');
+}
+
+test('one room across three nodes: events reach everyone, media crosses nodes, a lost node\'s peers leave', T, async () => {
+  const started = [];
+  const killed = new Set();
+  let failed = false;
+  try {
+    const a = await startNode('node-a');
+    started.push(a);
+    const seed = (await cluster(a)).listen;
+    const b = await startNode('node-b', { peers: [seed] });
+    const c = await startNode('node-c', { peers: [seed] });
+    started.push(b, c);
+    for (const n of [a, b, c]) {
+      await pollUntil(async () => (await members(n)).length === 2, { timeoutMs: 15000, what: `mesh at ${n.url}` });
+    }
+    // Three clients, one per node, in one room (seed 001: channelId joins at connect).
+    const room = 'across-nodes';
+    const clients = [];
+    for (const [n, id] of [[a, 'ua'], [b, 'ub'], [c, 'uc']]) clients.push(await connectPeer(n, { auth: id, channelId: room }));
+    for (const cl of clients) await nextParticipantList(cl, ['ua', 'ub', 'uc'], 5000);
+    // The room lives on one node (its home by rendezvous); the others hold only their peers.
+    const rooms = await Promise.all([a, b, c].map(async (n) => (await httpGet(`${n.url}/healthz`)).json.rooms));
+    assert.deepEqual(rooms.slice().sort(), [0, 0, 1], JSON.stringify(rooms));
+    // A client leaves: the others, on other nodes, are told.
+    await clients[1].close();
+    for (const cl of [clients[0], clients[2]]) {
+      const left = await cl.nextOfType('participant-left', (m) => m.data.peerId === 'ub', 5000);
+      assert.equal(left.data.peerId, 'ub');
+    }
+    await clients[0].close();
+    await clients[2].close();
+
+    // Media across nodes: a meeting of three, one participant per node, real ICE/DTLS/SRTP.
+    const run = await runProcess(benchPath(), ['--url', [a, b, c].map((n) => n.wsUrl('')).join(','),
+      '--scenario', 'meeting', '--participants', '3', '--duration-s', '2', '--warmup-s', '1',
+      '--json', path.join(tempDir('chorus-cluster-bench-'), 'r.json')], { timeoutMs: 45000, outputBytes: 1 << 20 });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const setup = /setup: 3 participants .* (\d+)\/(\d+) consumers, (\d+) failed/.exec(run.stdout);
+    assert.ok(setup, run.stdout);
+    assert.deepEqual([setup[1], setup[2], setup[3]], ['12', '12', '0'], run.stdout);
+    const loss = /loss\s+([\d.]+) %/.exec(run.stdout);
+    assert.ok(loss && Number(loss[1]) < 1, run.stdout);
+
+    // A node dies: its client leaves the room for the others.
+    const home = [a, b, c][rooms.indexOf(1)];
+    const edge = [a, b, c].find((n) => n !== home);
+    const other = [a, b, c].find((n) => n !== home && n !== edge);
+    const onHome = await connectPeer(home, { auth: 'h1', channelId: room });
+    const onEdge = await connectPeer(edge, { auth: 'e1', channelId: room });
+    const onOther = await connectPeer(other, { auth: 'o1', channelId: room });
+    await nextParticipantList(onHome, ['e1', 'h1', 'o1'], 5000);
+    killed.add(edge);
+    await edge.stop({ signal: 'SIGKILL' });
+    for (const cl of [onHome, onOther]) {
+      const left = await cl.nextOfType('participant-left', (m) => m.data.peerId === 'e1', 5000);
+      assert.equal(left.data.peerId, 'e1');
+    }
+    await onHome.close();
+    await onOther.close();
   } catch (e) {
     failed = true;
     if (e instanceof Error) e.message += started.map((n) => `\n--- ${n.url} stderr ---\n${n.stderr().slice(-3000)}`).join('');

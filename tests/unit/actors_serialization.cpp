@@ -3,6 +3,7 @@
 #include "actors/cluster_messages.hpp"
 #include "actors/messages.hpp"
 
+#include <caf/all.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/binary_deserializer.hpp>
@@ -25,6 +26,22 @@ T round_trip(T x) {
   REQUIRE_FALSE(err);
   T y;
   caf::binary_deserializer source{nullptr, buf};
+  err = source(y);
+  REQUIRE_FALSE(err);
+  CHECK(source.remaining() == 0);
+  return y;
+}
+
+// For messages that hold actor handles: serialized within an actor system (CAF writes a
+// handle as its node and id, and needs the system for that).
+template <class T>
+T round_trip_in(caf::actor_system& sys, T x) {
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys, buf};
+  auto err = sink(x);
+  REQUIRE_FALSE(err);
+  T y;
+  caf::binary_deserializer source{sys, buf};
   err = source(y);
   REQUIRE_FALSE(err);
   CHECK(source.remaining() == 0);
@@ -208,7 +225,11 @@ TEST_CASE("the seed 004 frontend's messages round trip field by field") {
 }
 
 TEST_CASE("cluster messages round trip field by field") {
-  actors::cluster_member m{"node-a", "127.0.0.1:7000", "http://127.0.0.1:8080"};
+  caf::actor_system_config cfg;
+  actors::register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  auto node = sys.spawn([] { return caf::behavior{[](int) {}}; });
+  actors::cluster_member m{"node-a", "127.0.0.1:7000", "http://127.0.0.1:8080", node};
   auto hello = round_trip(actors::cluster_hello{"node-a", std::string(64, 'f')});
   CHECK(hello.node_id == "node-a");
   CHECK(hello.nonce == std::string(64, 'f'));
@@ -216,15 +237,30 @@ TEST_CASE("cluster messages round trip field by field") {
   CHECK(welcome.node_id == "node-b");
   CHECK(welcome.nonce == "n");
   CHECK(welcome.proof == "p");
-  auto proof = round_trip(actors::cluster_proof{"node-a", "nb", "p2", m});
+  auto proof = round_trip_in(sys, actors::cluster_proof{"node-a", "nb", "p2", m});
   CHECK(proof.nonce == "nb");
   CHECK(proof.proof == "p2");
   CHECK(proof.member.cluster_address == "127.0.0.1:7000");
   CHECK(proof.member.client_url == "http://127.0.0.1:8080");
-  auto accepted = round_trip(actors::cluster_accepted{m, {m, {"node-c", "", "http://c"}}});
+  auto accepted = round_trip_in(sys, actors::cluster_accepted{m, {m, {"node-c", "", "http://c", {}}}});
   REQUIRE(accepted.members.size() == 2);
   CHECK(accepted.members[1].node_id == "node-c");
   CHECK(accepted.member.node_id == "node-a");
+  CHECK(accepted.member.node == node); // the node actor's handle survives
+  CHECK_FALSE(accepted.members[1].node);
+  auto view = round_trip_in(sys, actors::cluster_nodes{"node-a", {{"node-a", node}, {"node-b", {}}}});
+  CHECK(view.self_id == "node-a");
+  REQUIRE(view.nodes.size() == 2);
+  CHECK(view.nodes[0].node == node);
+  CHECK(round_trip(actors::get_room{"maths"}).room_id == "maths");
+  actors::join_command jc;
+  jc.room_id = "maths";
+  jc.peer = node;
+  jc.placed = true;
+  auto jc2 = round_trip_in(sys, jc);
+  CHECK(jc2.peer == node);
+  CHECK(jc2.placed);
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   auto hb = round_trip(actors::cluster_heartbeat{"node-a", {3, 40, 400, 123456}});
   CHECK(hb.load.rooms == 3);
   CHECK(hb.load.peers == 40);
@@ -247,7 +283,8 @@ TEST_CASE("every message type registers") {
                     "chorus::participant_state_changed_event", "chorus::cluster_member",
                     "chorus::cluster_members", "chorus::node_load", "chorus::cluster_hello",
                     "chorus::cluster_welcome", "chorus::cluster_proof", "chorus::cluster_accepted",
-                    "chorus::cluster_heartbeat", "chorus::cluster_reconnect"})
+                    "chorus::cluster_heartbeat", "chorus::cluster_reconnect", "chorus::get_room",
+                    "chorus::cluster_node", "chorus::cluster_nodes"})
     CHECK_MESSAGE(sys.types().make_value(name) != nullptr, name);
 }
 
