@@ -54,6 +54,11 @@ struct node_counters {
   std::atomic<int64_t> transports{0};
   std::atomic<int64_t> producers{0};
   std::atomic<int64_t> consumers{0};
+  // Cluster: relays of remote producers on this node, the packets they received over node
+  // links and the copies they handed to local consumers.
+  std::atomic<int64_t> relays{0};
+  std::atomic<uint64_t> relay_packets_in{0};
+  std::atomic<uint64_t> relay_packets_out{0};
 };
 
 struct node_context {

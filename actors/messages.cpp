@@ -52,6 +52,7 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<identity>("chorus::identity")
     .add_message_type<own_state_update>("chorus::own_state_update")
     .add_message_type<get_room>("chorus::get_room")
+    .add_message_type<get_relay>("chorus::get_relay")
     .add_message_type<cluster_node>("chorus::cluster_node")
     .add_message_type<std::vector<cluster_node>>("chorus::cluster_node_list")
     .add_message_type<cluster_nodes>("chorus::cluster_nodes")

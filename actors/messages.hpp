@@ -62,6 +62,11 @@ struct join_command {
   bool placed = false;
 };
 
+// peer -> its node: the relay of a producer on another node (made if there is none).
+struct get_relay {
+  caf::actor producer;
+};
+
 // node -> node (in a cluster): the room `room_id`, made on the asked node if it has none.
 struct get_room {
   std::string room_id;
@@ -133,6 +138,10 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_command& x) {
   return f(caf::meta::type_name("join_command"), x.room_id, x.peer_id, x.name, x.session,
            x.has_rtp_capabilities, x.rtp_capabilities, x.identity, x.peer, x.placed);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_relay& x) {
+  return f(caf::meta::type_name("get_relay"), x.producer);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, get_room& x) {

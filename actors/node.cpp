@@ -2,6 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/peer.hpp"
+#include "actors/relay.hpp"
 #include "actors/room.hpp"
 #include "common/log.hpp"
 #include "net/cluster.hpp"
@@ -20,6 +21,7 @@ struct node_state {
   // In a cluster: this node's id and the live members (this node included); empty alone.
   std::string self_id;
   std::vector<cluster_node> cluster;
+  std::unordered_map<caf::actor_addr, caf::actor> relays; // by remote producer
   static inline const char* name = "chorus.node";
 };
 
@@ -80,8 +82,8 @@ caf::result<join_result> join_remote(node_actor* self, caf::actor home, join_com
   self->request(home, placement_timeout, get_room{room_id})
     .then(
       [self, rp, cmd = std::move(cmd)](caf::actor& room) mutable {
-        auto peer = spawn_peer_for(self->system(), room, cmd.peer_id, cmd.room_id, cmd.session,
-                                   self->state.ctx);
+        auto peer = spawn_peer_for(self->system(), room, caf::actor_cast<caf::actor>(self),
+                                   cmd.peer_id, cmd.room_id, cmd.session, self->state.ctx);
         cmd.peer = peer;
         cmd.placed = true;
         self->request(room, placement_timeout, std::move(cmd))
@@ -98,6 +100,12 @@ caf::result<join_result> join_remote(node_actor* self, caf::actor home, join_com
 caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
   self->state.ctx = ctx;
   self->set_down_handler([self](caf::down_msg& dm) {
+    auto& relays = self->state.relays;
+    for (auto it = relays.begin(); it != relays.end(); ++it)
+      if (it->second.address() == dm.source) {
+        relays.erase(it);
+        return;
+      }
     // A room ended on its own (failure): forget it.
     for (auto& [id, room] : self->state.rooms)
       if (room.address() == dm.source) {
@@ -132,6 +140,17 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
       if (!room)
         return room.error();
       return *room;
+    },
+    // A consumer here of a producer on another node: one relay per producer.
+    [self](get_relay& q) -> caf::actor {
+      auto& st = self->state;
+      auto it = st.relays.find(q.producer.address());
+      if (it == st.relays.end()) {
+        auto relay = spawn_relay(self->system(), q.producer, st.ctx);
+        self->monitor(relay);
+        it = st.relays.emplace(q.producer.address(), relay).first;
+      }
+      return it->second;
     },
     [self](cluster_nodes& v) {
       self->state.self_id = std::move(v.self_id);

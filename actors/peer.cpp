@@ -50,6 +50,7 @@ struct consumer_entry {
 
 struct peer_state {
   caf::actor_addr room;
+  caf::actor node; // this node's node actor (relays of remote producers)
   std::string id;
   std::string room_id;
   caf::actor session;
@@ -346,6 +347,18 @@ void consume_from_room(peer_actor* self, consume_promise rp, protocol::consume_r
                                   "no producer left that this peer could consume"));
           return;
         }
+        // A producer on another node of the cluster: consume it through this node's relay
+        // of it, so that its packets cross the link once for all consumers here.
+        if (info.producer && info.producer.node() != self->node() && self->state.node) {
+          self->request(self->state.node, media_request_timeout, get_relay{info.producer})
+            .then(
+              [self, rp, req, info](caf::actor& relay) mutable {
+                info.producer = relay;
+                create_consumer(self, rp, req, info);
+              },
+              [rp](caf::error& err) mutable { rp.deliver(err); });
+          return;
+        }
         create_consumer(self, rp, req, info);
       },
       [rp](caf::error& err) mutable { rp.deliver(err); });
@@ -441,9 +454,11 @@ caf::result<caf::message> delegate_to_transport(peer_actor* self, const std::str
   return rp;
 }
 
-caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, std::string peer_id,
-                        std::string room_id, caf::actor session, node_context_ptr ctx) {
+caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
+                        std::string peer_id, std::string room_id, caf::actor session,
+                        node_context_ptr ctx) {
   self->state.room = std::move(room);
+  self->state.node = std::move(node);
   self->state.id = std::move(peer_id);
   self->state.room_id = std::move(room_id);
   self->state.session = std::move(session);
@@ -563,16 +578,18 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, std::string peer
 
 } // namespace
 
-caf::actor spawn_peer(caf::event_based_actor* room, std::string peer_id, std::string room_id,
-                      caf::actor session, node_context_ptr ctx) {
-  return room->spawn<caf::linked>(peer_impl, room->address(), std::move(peer_id),
-                                  std::move(room_id), std::move(session), std::move(ctx));
+caf::actor spawn_peer(caf::event_based_actor* room, caf::actor node, std::string peer_id,
+                      std::string room_id, caf::actor session, node_context_ptr ctx) {
+  return room->spawn<caf::linked>(peer_impl, room->address(), std::move(node),
+                                  std::move(peer_id), std::move(room_id), std::move(session),
+                                  std::move(ctx));
 }
 
-caf::actor spawn_peer_for(caf::actor_system& sys, const caf::actor& room, std::string peer_id,
-                          std::string room_id, caf::actor session, node_context_ptr ctx) {
-  return sys.spawn(peer_impl, room.address(), std::move(peer_id), std::move(room_id),
-                   std::move(session), std::move(ctx));
+caf::actor spawn_peer_for(caf::actor_system& sys, const caf::actor& room, caf::actor node,
+                          std::string peer_id, std::string room_id, caf::actor session,
+                          node_context_ptr ctx) {
+  return sys.spawn(peer_impl, room.address(), std::move(node), std::move(peer_id),
+                   std::move(room_id), std::move(session), std::move(ctx));
 }
 
 } // namespace chorus::actors

@@ -16,12 +16,14 @@
 
 namespace chorus::actors {
 
-caf::actor spawn_peer(caf::event_based_actor* room, std::string peer_id, std::string room_id,
-                      caf::actor session, node_context_ptr ctx);
+// `node`: the node actor of this node (the peer asks it for relays of remote producers).
+caf::actor spawn_peer(caf::event_based_actor* room, caf::actor node, std::string peer_id,
+                      std::string room_id, caf::actor session, node_context_ptr ctx);
 
 // A peer on this node (the client's, where its transports are) for a room homed on another
 // node of the cluster: the room links itself to it when the join succeeds.
-caf::actor spawn_peer_for(caf::actor_system& sys, const caf::actor& room, std::string peer_id,
-                          std::string room_id, caf::actor session, node_context_ptr ctx);
+caf::actor spawn_peer_for(caf::actor_system& sys, const caf::actor& room, caf::actor node,
+                          std::string peer_id, std::string room_id, caf::actor session,
+                          node_context_ptr ctx);
 
 } // namespace chorus::actors

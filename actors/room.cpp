@@ -198,7 +198,8 @@ caf::actor peer_for(room_actor* self, const join_command& cmd) {
     self->link_to(cmd.peer);
     return cmd.peer;
   }
-  return spawn_peer(self, cmd.peer_id, self->state.id, cmd.session, self->state.ctx);
+  return spawn_peer(self, self->state.node, cmd.peer_id, self->state.id, cmd.session,
+                    self->state.ctx);
 }
 
 join_result make_join_result(room_actor* self, const peer_entry& e) {

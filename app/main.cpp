@@ -86,6 +86,10 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
          ",\"transports\":" + std::to_string(c.transports.load()) +
          ",\"producers\":" + std::to_string(c.producers.load()) +
          ",\"consumers\":" + std::to_string(c.consumers.load()) + media_json(ctx) +
+         (cluster ? ",\"relays\":{\"active\":" + std::to_string(c.relays.load()) +
+                      ",\"packetsIn\":" + std::to_string(c.relay_packets_in.load()) +
+                      ",\"packetsOut\":" + std::to_string(c.relay_packets_out.load()) + "}"
+                  : std::string{}) +
          (cluster ? ",\"cluster\":" + cluster->json() : std::string{}) + "}";
 }
 

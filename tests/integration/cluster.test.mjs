@@ -199,6 +199,26 @@ test('one room across three nodes: events reach everyone, media crosses nodes, a
     const loss = /loss\s+([\d.]+) %/.exec(run.stdout);
     assert.ok(loss && Number(loss[1]) < 1, run.stdout);
 
+    // Once per link: a class whose publisher is on a, with 3 subscribers on each node (the
+    // bench deals participants over the URLs in turn). b and c each receive the producer's
+    // packets once, through one relay per producer, and hand 3 copies to their consumers.
+    const relaysBefore = await Promise.all([b, c].map(async (n) => (await httpGet(`${n.url}/healthz`)).json.relays));
+    const classRun = await runProcess(benchPath(), ['--url', [a, b, c].map((n) => n.wsUrl('')).join(','),
+      '--scenario', 'class', '--subscribers', '9', '--duration-s', '2', '--warmup-s', '1'], { timeoutMs: 45000, outputBytes: 1 << 20 });
+    assert.equal(classRun.code, 0, classRun.stdout + classRun.stderr);
+    assert.match(classRun.stdout, /18\/18 consumers, 0 failed/, classRun.stdout);
+    const classLoss = /loss\s+([\d.]+) %/.exec(classRun.stdout);
+    assert.ok(classLoss && Number(classLoss[1]) < 1, classRun.stdout);
+    for (const [i, n] of [b, c].entries()) {
+      const r = (await httpGet(`${n.url}/healthz`)).json.relays;
+      const inc = r.packetsIn - relaysBefore[i].packetsIn;
+      const out = r.packetsOut - relaysBefore[i].packetsOut;
+      assert.ok(inc > 100, `${n.url}: relayed ${inc} packets`);
+      assert.ok(out >= 2.9 * inc && out <= 3 * inc, `${n.url}: ${inc} packets in, ${out} out (3 consumers each)`);
+      await pollUntil(async () => (await httpGet(`${n.url}/healthz`)).json.relays.active === 0,
+        { timeoutMs: 5000, what: `relays gone at ${n.url}` });
+    }
+
     // A node dies: its client leaves the room for the others.
     const home = [a, b, c][rooms.indexOf(1)];
     const edge = [a, b, c].find((n) => n !== home);

@@ -284,7 +284,7 @@ TEST_CASE("every message type registers") {
                     "chorus::cluster_members", "chorus::node_load", "chorus::cluster_hello",
                     "chorus::cluster_welcome", "chorus::cluster_proof", "chorus::cluster_accepted",
                     "chorus::cluster_heartbeat", "chorus::cluster_reconnect", "chorus::get_room",
-                    "chorus::cluster_node", "chorus::cluster_nodes"})
+                    "chorus::cluster_node", "chorus::cluster_nodes", "chorus::get_relay"})
     CHECK_MESSAGE(sys.types().make_value(name) != nullptr, name);
 }
 

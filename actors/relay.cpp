@@ -1,0 +1,87 @@
+#include "actors/relay.hpp"
+
+#include "actors/media_messages.hpp"
+#include "actors/messages.hpp"
+
+#include <caf/all.hpp>
+
+#include <vector>
+
+namespace chorus::actors {
+
+namespace {
+
+struct relay_state {
+  caf::actor producer;
+  node_context_ptr ctx;
+  std::vector<caf::actor> consumers;
+  bool paused = false;
+  source_clock clock;
+  static inline const char* name = "chorus.relay";
+};
+
+using relay_actor = caf::stateful_actor<relay_state>;
+
+void forward_to_consumers(relay_actor* self, const caf::message& msg) {
+  for (auto& c : self->state.consumers)
+    self->send(c, msg);
+}
+
+caf::behavior relay_impl(relay_actor* self, caf::actor producer, node_context_ptr ctx) {
+  auto& st = self->state;
+  st.producer = std::move(producer);
+  st.ctx = std::move(ctx);
+  st.ctx->counters->relays.fetch_add(1);
+  self->attach_functor([counters = st.ctx->counters] { counters->relays.fetch_sub(1); });
+  self->monitor(st.producer);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (dm.source == st.producer.address()) {
+      self->quit(); // the consumers' monitors end them as if their producer ended
+      return;
+    }
+    std::erase_if(st.consumers, [&](const caf::actor& c) { return c.address() == dm.source; });
+    if (st.consumers.empty())
+      self->quit(); // the producer's monitor drops this relay from its consumers
+  });
+  // Attached before anything else: consumers attaching meanwhile wait in the mailbox, so
+  // each gets the producer's current state in its reply.
+  self->request(st.producer, std::chrono::seconds(10), attach_consumer{caf::actor_cast<caf::actor>(self)})
+    .await([self](attach_reply& r) {
+             self->state.paused = r.paused;
+             if (r.clock.valid)
+               self->state.clock = r.clock;
+           },
+           [self](caf::error&) { self->quit(); });
+  return {
+    [self](attach_consumer& a) -> attach_reply {
+      auto& st = self->state;
+      self->monitor(a.consumer);
+      st.consumers.push_back(a.consumer);
+      return attach_reply{st.paused, st.clock};
+    },
+    [self](const media_packets& in) {
+      auto& st = self->state;
+      st.ctx->counters->relay_packets_in.fetch_add(in.packets.size());
+      st.ctx->counters->relay_packets_out.fetch_add(in.packets.size() * st.consumers.size());
+      forward_to_consumers(self, self->current_mailbox_element()->move_content_to_message());
+    },
+    [self](const source_clock& c) {
+      self->state.clock = c;
+      forward_to_consumers(self, caf::make_message(c));
+    },
+    [self](const producer_state& ps) {
+      self->state.paused = ps.paused;
+      forward_to_consumers(self, caf::make_message(ps));
+    },
+    [self](keyframe_request_atom) { self->send(self->state.producer, keyframe_request_atom::value); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_relay(caf::actor_system& sys, caf::actor producer, node_context_ptr ctx) {
+  return sys.spawn(relay_impl, std::move(producer), std::move(ctx));
+}
+
+} // namespace chorus::actors
