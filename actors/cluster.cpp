@@ -64,6 +64,7 @@ struct cluster_state {
   uint64_t dropped = 0;        // messages from nodes not admitted
   uint64_t lost = 0;           // admitted nodes lost
   bool started = false;        // the first tick dialled the peers
+  std::vector<std::string> homed_rooms; // the rooms homed on this node (asked every tick)
   static inline const char* name = "chorus.cluster";
 };
 
@@ -128,6 +129,12 @@ void publish_status(cluster_actor* self) {
     os << ",\"rooms\":" << l.load.rooms << ",\"peers\":" << l.load.peers
        << ",\"consumers\":" << l.load.consumers << ",\"cpuMs\":" << l.load.cpu_ms
        << ",\"lastHeardMs\":" << (now - l.last_heard_ms) << "}";
+  }
+  os << "],\"roomsHomed\":" << st.homed_rooms.size() << ",\"roomsHomedIds\":[";
+  constexpr size_t max_listed = 100; // the first ones by name; the count says how many
+  for (size_t i = 0; i < st.homed_rooms.size() && i < max_listed; ++i) {
+    os << (i ? "," : "");
+    json_string(os, st.homed_rooms[i]);
   }
   os << "],\"refused\":" << st.refused << ",\"droppedMessages\":" << st.dropped
      << ",\"lost\":" << st.lost;
@@ -241,8 +248,11 @@ void lose(cluster_actor* self, const std::string& node_id, const char* why) {
                                << " nodes remain");
   publish_status(self);
   tell_node(self);
+  // Dialled again after a backoff, never at once: a node lost while this one shuts down
+  // (both stopped together) must not leave a connect in the middleman, which then keeps
+  // the actor system from finishing its shutdown.
   if (!address.empty() && st.addresses.count(address))
-    connect_to(self, address, 0);
+    retry_later(self, address, 0);
 }
 
 // The initiator's side of admission: hello, check the welcome's proof, prove, accepted.
@@ -365,6 +375,12 @@ void tick(cluster_actor* self) {
   std::erase_if(st.admissions, [now](const auto& kv) {
     return now - kv.second.since_ms > pending_admission_ttl_ms;
   });
+  self->request(st.node, std::chrono::seconds(1), list_rooms_atom::value)
+    .then([self](std::vector<std::string>& ids) {
+            self->state.homed_rooms = std::move(ids);
+            publish_status(self);
+          },
+          [](caf::error&) {});
   publish_status(self);
   self->delayed_send(self, std::chrono::milliseconds(st.cfg.heartbeat_interval_ms),
                      cluster_tick_atom::value);

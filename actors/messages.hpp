@@ -25,6 +25,7 @@ using replaced_atom = caf::atom_constant<caf::atom("replaced")>;
 using peer_lost_atom = caf::atom_constant<caf::atom("peerlost")>;
 using transport_tick_atom = caf::atom_constant<caf::atom("trtick")>;
 using flush_participants_atom = caf::atom_constant<caf::atom("flushlist")>;
+using list_rooms_atom = caf::atom_constant<caf::atom("listrooms")>; // node: its room ids
 
 // ---- session <- WebSocket edge -----------------------------------------------------------
 struct ws_text {

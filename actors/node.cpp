@@ -9,6 +9,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace chorus::actors {
@@ -151,6 +152,13 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
         it = st.relays.emplace(q.producer.address(), relay).first;
       }
       return it->second;
+    },
+    [self](list_rooms_atom) {
+      std::vector<std::string> ids;
+      for (auto& [id, room] : self->state.rooms)
+        ids.push_back(id);
+      std::sort(ids.begin(), ids.end());
+      return ids;
     },
     [self](cluster_nodes& v) {
       self->state.self_id = std::move(v.self_id);

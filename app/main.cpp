@@ -350,8 +350,11 @@ int main(int argc, char** argv) {
         LOG_WARN("main", "cluster: this node listens for no other node (--cluster-listen)");
       }
     }
-    server.on_signal([&server](int sig) {
+    server.on_signal([&server, cluster](int sig) {
       LOG_INFO("main", "signal " << sig << ": shutting down");
+      // The cluster actor first: it must not dial nodes that are going away too.
+      if (cluster)
+        caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
       server.shutdown(1001, shutdown_grace);
     });
     std::printf("chorus listening on %s://%s:%u\n", server.uses_tls() ? "https" : "http",
