@@ -244,6 +244,55 @@ test('one room across three nodes: events reach everyone, media crosses nodes, a
   }
 });
 
+test('the room\'s home is lost: its participants on other nodes are told, and rejoin through a survivor', T, async () => {
+  const started = [];
+  const killed = new Set();
+  let failed = false;
+  try {
+    const a = await startNode('node-a');
+    started.push(a);
+    const seed = (await cluster(a)).listen;
+    const b = await startNode('node-b', { peers: [seed] });
+    const c = await startNode('node-c', { peers: [seed] });
+    started.push(b, c);
+    for (const n of [a, b, c]) {
+      await pollUntil(async () => (await members(n)).length === 2, { timeoutMs: 15000, what: `mesh at ${n.url}` });
+    }
+    const room = 'home-lost';
+    const first = [];
+    for (const [n, id] of [[a, 'ua'], [b, 'ub'], [c, 'uc']]) first.push(await connectPeer(n, { auth: id, channelId: room }));
+    for (const cl of first) await nextParticipantList(cl, ['ua', 'ub', 'uc'], 5000);
+    const rooms = await Promise.all([a, b, c].map(async (n) => (await httpGet(`${n.url}/healthz`)).json.rooms));
+    const homeIndex = rooms.indexOf(1);
+    const home = [a, b, c][homeIndex];
+    const survivors = [a, b, c].filter((n) => n !== home);
+    const survivorClients = first.filter((_, i) => i !== homeIndex);
+    killed.add(home);
+    await home.stop({ signal: 'SIGKILL' });
+    // The room ended with its home: the sessions on the survivors are closed (1011), not
+    // left hanging in a room that no longer exists.
+    for (const cl of survivorClients) assert.equal((await cl.closedWithin(5000)).code, 1011);
+    for (const n of survivors) {
+      await pollUntil(async () => (await members(n)).length === 1, { timeoutMs: 5000, what: `home gone from ${n.url}` });
+    }
+    // They rejoin through the node they are on; the home's client rejoins through a survivor.
+    const ids = ['ua', 'ub', 'uc'];
+    const again = [];
+    for (const [i, n] of survivors.entries()) again.push(await connectPeer(n, { auth: ids.filter((_, k) => k !== homeIndex)[i], channelId: room }));
+    again.push(await connectPeer(survivors[0], { auth: ids[homeIndex], channelId: room }));
+    for (const cl of again) await nextParticipantList(cl, ['ua', 'ub', 'uc'], 5000);
+    const after = await Promise.all(survivors.map(async (n) => (await httpGet(`${n.url}/healthz`)).json.rooms));
+    assert.deepEqual(after.slice().sort(), [0, 1], 'the room lives on one survivor now');
+    for (const cl of again) await cl.close();
+  } catch (e) {
+    failed = true;
+    if (e instanceof Error) e.message += started.map((n) => `\n--- ${n.url} stderr ---\n${n.stderr().slice(-3000)}`).join('');
+    throw e;
+  } finally {
+    await stopAll(started, { failed, killed });
+  }
+});
+
 test('a single node starts nothing of the cluster; a cluster without a valid secret does not start', T, async () => {
   const single = await startServer(['--log-level', 'warn']);
   try {
