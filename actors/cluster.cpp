@@ -4,6 +4,7 @@
 #include "actors/cluster_messages.hpp"
 #include "actors/messages.hpp"
 #include "common/log.hpp"
+#include "common/text.hpp"
 #include "net/cluster.hpp"
 
 #include <caf/all.hpp>
@@ -17,7 +18,6 @@
 #include <map>
 #include <set>
 #include <random>
-#include <sstream>
 
 namespace chorus::actors {
 
@@ -96,68 +96,44 @@ node_load current_load(const cluster_state& st) {
   return l;
 }
 
-void json_string(std::ostream& os, const std::string& s) {
-  os << '"';
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\')
-      os << '\\' << c;
-    else if (c < 0x20)
-      os << "\\u00" << "0123456789abcdef"[c >> 4] << "0123456789abcdef"[c & 15];
-    else
-      os << c;
-  }
-  os << '"';
-}
-
 // The view /healthz shows.
 void publish_status(cluster_actor* self) {
   auto& st = self->state;
-  std::ostringstream os;
   auto now = mono_ms();
-  os << "\"nodeId\":";
-  json_string(os, st.cfg.node_id);
-  os << ",\"nodes\":[";
+  auto quoted = [](std::string& out, const std::string& s) {
+    out += '"';
+    text::json_escape(out, s);
+    out += '"';
+  };
+  std::string out = "\"nodeId\":";
+  quoted(out, st.cfg.node_id);
+  out += ",\"nodes\":[";
   bool first = true;
   for (auto& [id, l] : st.links) {
-    os << (first ? "" : ",") << "{\"nodeId\":";
+    out += first ? "{\"nodeId\":" : ",{\"nodeId\":";
     first = false;
-    json_string(os, id);
-    os << ",\"clusterAddress\":";
-    json_string(os, l.member.cluster_address);
-    os << ",\"clientUrl\":";
-    json_string(os, l.member.client_url);
-    os << ",\"rooms\":" << l.load.rooms << ",\"peers\":" << l.load.peers
-       << ",\"consumers\":" << l.load.consumers << ",\"cpuMs\":" << l.load.cpu_ms
-       << ",\"lastHeardMs\":" << (now - l.last_heard_ms) << "}";
+    quoted(out, id);
+    out += ",\"clusterAddress\":";
+    quoted(out, l.member.cluster_address);
+    out += ",\"clientUrl\":";
+    quoted(out, l.member.client_url);
+    out += ",\"rooms\":" + std::to_string(l.load.rooms) +
+           ",\"peers\":" + std::to_string(l.load.peers) +
+           ",\"consumers\":" + std::to_string(l.load.consumers) +
+           ",\"cpuMs\":" + std::to_string(l.load.cpu_ms) +
+           ",\"lastHeardMs\":" + std::to_string(now - l.last_heard_ms) + "}";
   }
-  os << "],\"roomsHomed\":" << st.homed_rooms.size() << ",\"roomsHomedIds\":[";
+  out += "],\"roomsHomed\":" + std::to_string(st.homed_rooms.size()) + ",\"roomsHomedIds\":[";
   constexpr size_t max_listed = 100; // the first ones by name; the count says how many
   for (size_t i = 0; i < st.homed_rooms.size() && i < max_listed; ++i) {
-    os << (i ? "," : "");
-    json_string(os, st.homed_rooms[i]);
+    if (i)
+      out += ',';
+    quoted(out, st.homed_rooms[i]);
   }
-  os << "],\"refused\":" << st.refused << ",\"droppedMessages\":" << st.dropped
-     << ",\"lost\":" << st.lost;
-  st.status->set(os.str());
-}
-
-bool split_address(const std::string& address, std::string& host, uint16_t& port) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0)
-    return false;
-  host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  unsigned long p = 0;
-  try {
-    p = std::stoul(address.substr(colon + 1));
-  } catch (...) {
-    return false;
-  }
-  if (p == 0 || p > 65535)
-    return false;
-  port = static_cast<uint16_t>(p);
-  return true;
+  out += "],\"refused\":" + std::to_string(st.refused) +
+         ",\"droppedMessages\":" + std::to_string(st.dropped) +
+         ",\"lost\":" + std::to_string(st.lost);
+  st.status->set(std::move(out));
 }
 
 void connect_to(cluster_actor* self, const std::string& address, uint32_t attempt);
@@ -311,7 +287,7 @@ void connect_to(cluster_actor* self, const std::string& address, uint32_t attemp
     return; // linked, being dialled, or a reconnect timer will dial it
   std::string host;
   uint16_t port = 0;
-  if (!split_address(address, host, port)) {
+  if (!text::split_host_port(address, host, port) || port == 0) {
     LOG_WARN("cluster", "'" << address << "' is not HOST:PORT");
     return;
   }

@@ -4,6 +4,7 @@
 #include "actors/session.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
+#include "common/text.hpp"
 #include "protocol/dialect.hpp"
 
 #include <caf/all.hpp>
@@ -50,12 +51,7 @@ bool read_identifier(const std::string& query, const char* key, std::string& out
 } // namespace
 
 bool valid_identifier(const std::string& s) {
-  if (s.empty() || s.size() > 128)
-    return false;
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f)
-      return false;
-  return true;
+  return text::valid_label(s);
 }
 
 net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor node,

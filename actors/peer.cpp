@@ -64,6 +64,12 @@ struct peer_state {
 
 using peer_actor = caf::stateful_actor<peer_state>;
 
+caf::error too_many_consumers(const peer_state& st) {
+  return make_error(error_code::limit_exceeded,
+                    "a peer may have at most " +
+                      std::to_string(st.ctx->media.max_consumers_per_peer) + " consumers");
+}
+
 caf::error unknown_transport(const std::string& id) {
   return make_error(error_code::unknown_transport, "no transport with id '" + id + "'");
 }
@@ -277,11 +283,8 @@ void create_consumer(peer_actor* self, consume_promise& rp, const protocol::cons
                             ")"));
     return;
   }
-  if (st.consumers.size() >= st.ctx->media.max_consumers_per_peer) {
-    rp.deliver(make_error(error_code::limit_exceeded,
-                          "a peer may have at most " +
-                            std::to_string(st.ctx->media.max_consumers_per_peer) +
-                            " consumers"));
+  if (st.consumers.size() >= st.ctx->media.max_consumers_per_peer) { // raced past on_consume
+    rp.deliver(too_many_consumers(st));
     return;
   }
   rtp::consumer_options opts;
@@ -408,9 +411,7 @@ caf::result<protocol::consumer_params_reply> on_consume(peer_actor* self,
   if (!st.transports.count(r.transport_id))
     return unknown_transport(r.transport_id);
   if (st.consumers.size() >= st.ctx->media.max_consumers_per_peer)
-    return make_error(error_code::limit_exceeded,
-                      "a peer may have at most " +
-                        std::to_string(st.ctx->media.max_consumers_per_peer) + " consumers");
+    return too_many_consumers(st);
   auto rp = self->make_response_promise<protocol::consumer_params_reply>();
   consume_from_room(self, rp, std::move(r), static_cast<int>(st.ctx->settings.max_requests_in_flight));
   return rp;

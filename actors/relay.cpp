@@ -11,6 +11,9 @@ namespace chorus::actors {
 
 namespace {
 
+using relay_idle_atom = caf::atom_constant<caf::atom("relayidle")>;
+constexpr auto first_consumer_timeout = std::chrono::seconds(10);
+
 struct relay_state {
   caf::actor producer;
   node_context_ptr ctx;
@@ -53,6 +56,9 @@ caf::behavior relay_impl(relay_actor* self, caf::actor producer, node_context_pt
                self->state.clock = r.clock;
            },
            [self](caf::error&) { self->quit(); });
+  // The peer that asked for this relay may fail to make its consumer (capabilities, a
+  // limit): a relay that never got one must not stay attached to the producer.
+  self->delayed_send(self, first_consumer_timeout, relay_idle_atom::value);
   return {
     [self](attach_consumer& a) -> attach_reply {
       auto& st = self->state;
@@ -75,6 +81,10 @@ caf::behavior relay_impl(relay_actor* self, caf::actor producer, node_context_pt
       forward_to_consumers(self, caf::make_message(ps));
     },
     [self](keyframe_request_atom) { self->send(self->state.producer, keyframe_request_atom::value); },
+    [self](relay_idle_atom) {
+      if (self->state.consumers.empty())
+        self->quit();
+    },
   };
 }
 

@@ -30,9 +30,8 @@ struct peer_entry {
   rtp::rtp_capabilities rtp_capabilities;
   std::string user_id; // the public id; empty: the peer id
   std::string image_url;
-  bool is_co_host = false;
-  bool audio_locked = false;
-  bool screen_share_locked = false;
+  // (Co-hosts and the audio and screen-share locks come with host controls, issue 17
+  // item 6: until then the list says false for them.)
 
   const std::string& public_id() const { return user_id.empty() ? id : user_id; }
 };
@@ -78,24 +77,30 @@ protocol::participant_list_update_event participant_list(const room_state& st) {
     item.user_id = p.public_id();
     item.image_url = p.image_url;
     item.is_host = is_host(st, p);
-    item.is_co_host = p.is_co_host;
-    item.audio_locked = p.audio_locked;
-    item.screen_share_locked = p.screen_share_locked;
     ev.participants.push_back(std::move(item));
   }
   return ev;
 }
 
-// The identity a join or an update gives: user id, image, creator claim.
-void apply_identity(room_state& st, peer_entry& e, const identity& id) {
-  if (!id.user_id.empty())
+// The identity a join or an update gives: user id, image, creator claim. Returns whether
+// anything the participant list shows changed.
+bool apply_identity(room_state& st, peer_entry& e, const identity& id) {
+  bool changed = false;
+  if (!id.user_id.empty() && id.user_id != e.user_id) {
     e.user_id = id.user_id;
-  if (!id.image_url.empty())
+    changed = true;
+  }
+  if (!id.image_url.empty() && id.image_url != e.image_url) {
     e.image_url = id.image_url;
+    changed = true;
+  }
   // With auth.mode none the first participant that says it created the room is its host
   // (kept by public id: the host's reconnect is the host again).
-  if (id.is_creator && st.creator.empty())
+  if (id.is_creator && st.creator.empty()) {
     st.creator = e.public_id();
+    changed = true;
+  }
+  return changed;
 }
 
 protocol::producer_closed_event closed_event(const room_state& st, const producer_info& p) {
@@ -207,7 +212,6 @@ join_result make_join_result(room_actor* self, const peer_entry& e) {
   r.room = caf::actor_cast<caf::actor>(self);
   r.peer = e.peer;
   r.is_host = is_host(self->state, e);
-  r.is_co_host = e.is_co_host;
   for (auto& p : self->state.producers)
     if (p.peer_id != e.id)
       r.existing_producers.push_back(p.producer_id);
@@ -318,10 +322,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         e->name = upd.name;
         changed = true;
       }
-      auto old_user = e->user_id, old_image = e->image_url, old_creator = self->state.creator;
-      apply_identity(self->state, *e, upd.identity);
-      changed = changed || old_user != e->user_id || old_image != e->image_url ||
-                old_creator != self->state.creator;
+      changed = apply_identity(self->state, *e, upd.identity) || changed;
       auto result = make_join_result(self, *e);
       if (changed)
         broadcast_participants(self);

@@ -95,10 +95,11 @@ bool check_room(session_actor* self, const protocol::request_meta& meta,
   return true;
 }
 
-// Sends `req` to `dest` and answers the client with the typed reply or the error.
-template <class Reply, class Request>
-void forward(session_actor* self, const caf::actor& dest, protocol::request_meta meta,
-             Request req) {
+// Sends `req` to `dest` (bounded by maxRequestsInFlight and the request timeout) and
+// answers the client with `to_reply(answer)` or the error.
+template <class Answer, class Request, class ToReply>
+void forward_with(session_actor* self, const caf::actor& dest, protocol::request_meta meta,
+                  Request req, ToReply to_reply) {
   auto& st = self->state;
   if (st.in_flight >= st.ctx->settings.max_requests_in_flight) {
     send_error(self, meta, error_code::limit_exceeded,
@@ -109,9 +110,9 @@ void forward(session_actor* self, const caf::actor& dest, protocol::request_meta
   ++st.in_flight;
   self->request(dest, st.ctx->settings.request_timeout, std::move(req))
     .then(
-      [self, meta](Reply& reply) {
+      [self, meta, to_reply](Answer& answer) mutable {
         --self->state.in_flight;
-        send_reply(self, meta, protocol::reply_body{std::move(reply)});
+        send_reply(self, meta, protocol::reply_body{to_reply(answer)});
       },
       [self, meta](caf::error& err) {
         --self->state.in_flight;
@@ -119,27 +120,12 @@ void forward(session_actor* self, const caf::actor& dest, protocol::request_meta
       });
 }
 
-// Like forward(), for a request whose answer (`Answer`) is not the reply the client gets:
-// the client gets `Reply{}` once the actor answered.
-template <class Reply, class Answer, class Request>
-void forward_as(session_actor* self, const caf::actor& dest, protocol::request_meta meta,
-                Request req) {
-  auto& st = self->state;
-  if (st.in_flight >= st.ctx->settings.max_requests_in_flight) {
-    send_error(self, meta, error_code::limit_exceeded, "too many requests in flight");
-    return;
-  }
-  ++st.in_flight;
-  self->request(dest, st.ctx->settings.request_timeout, std::move(req))
-    .then(
-      [self, meta](Answer&) {
-        --self->state.in_flight;
-        send_reply(self, meta, protocol::reply_body{Reply{}});
-      },
-      [self, meta](caf::error& err) {
-        --self->state.in_flight;
-        send_error(self, meta, to_error_info(err));
-      });
+// Sends `req` to `dest` and answers the client with the typed reply or the error.
+template <class Reply, class Request>
+void forward(session_actor* self, const caf::actor& dest, protocol::request_meta meta,
+             Request req) {
+  forward_with<Reply>(self, dest, std::move(meta), std::move(req),
+                      [](Reply& reply) { return std::move(reply); });
 }
 
 // Joins the room: at start for channelId, for join-mediasoup-room, and implicitly before
@@ -222,24 +208,10 @@ void handle_join(session_actor* self, const protocol::request_meta& meta,
     }
     peer_update upd{st.peer_id, req.name, req.has_rtp_capabilities,
                     std::move(req.rtp_capabilities), std::move(who)};
-    auto room_id = st.room_id;
-    auto peer_id = st.peer_id;
-    // Reuse forward() for the bound and timeout, translating join_result on the way.
-    if (st.in_flight >= st.ctx->settings.max_requests_in_flight) {
-      send_error(self, meta, error_code::limit_exceeded, "too many requests in flight");
-      return;
-    }
-    ++st.in_flight;
-    self->request(st.room, st.ctx->settings.request_timeout, std::move(upd))
-      .then(
-        [self, meta, room_id, peer_id](join_result& res) {
-          --self->state.in_flight;
-          send_reply(self, meta, join_reply(room_id, peer_id, res));
-        },
-        [self, meta](caf::error& err) {
-          --self->state.in_flight;
-          send_error(self, meta, to_error_info(err));
-        });
+    forward_with<join_result>(self, st.room, meta, std::move(upd),
+                              [room_id = st.room_id, peer_id = st.peer_id](join_result& res) {
+                                return join_reply(room_id, peer_id, res);
+                              });
     return;
   }
   if (req.room_id.empty()) {
@@ -308,9 +280,10 @@ void handle_request(session_actor* self, protocol::request& request) {
         }
         // Already in a room: the list shows the new id. A request (the room answers
         // join_result), never a plain send, whose answer would arrive as a stray message.
-        forward_as<protocol::empty_reply, join_result>(
+        forward_with<join_result>(
           self, st.room, meta,
-          peer_update{st.peer_id, {}, false, {}, identity{req.user_id, {}, false}});
+          peer_update{st.peer_id, {}, false, {}, identity{req.user_id, {}, false}},
+          [](join_result&) { return protocol::empty_reply{}; });
       } else if constexpr (std::is_same_v<T, protocol::get_socket_id_request> ||
                            std::is_same_v<T, protocol::update_state_request>) {
         // About the room's participants: no implicit join for these.

@@ -1,6 +1,7 @@
 #include "app/config.hpp"
 
 #include "common/log.hpp"
+#include "common/text.hpp"
 #include "protocol/rtp_json.hpp"
 
 #include <arpa/inet.h>
@@ -41,33 +42,24 @@ bool parse_port_range(std::string_view text, uint16_t& lo, uint16_t& hi) {
   return true;
 }
 
-// "HOST:PORT" or "[V6]:PORT"
+// "HOST:PORT" or "[V6]:PORT" with an IP address.
 bool parse_host_port(std::string_view text, std::string& host, uint16_t& port) {
-  auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0)
-    return false;
-  std::string h{text.substr(0, colon)};
-  if (h.size() > 2 && h.front() == '[' && h.back() == ']')
-    h = h.substr(1, h.size() - 2);
-  uint32_t p = 0;
-  if (!parse_u32(text.substr(colon + 1), p) || p > 65535)
-    return false;
-  if (!valid_ip(h))
+  std::string h;
+  uint16_t p = 0;
+  if (!text::split_host_port(text, h, p) || !valid_ip(h))
     return false;
   host = std::move(h);
-  port = static_cast<uint16_t>(p);
+  port = p;
   return true;
 }
 
 // A cluster peer: HOST:PORT where HOST is an IP address or a host name.
 bool valid_peer_address(std::string_view text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 || text.size() > 260)
+  std::string host;
+  uint16_t port = 0;
+  if (text.size() > 260 || !text::split_host_port(text, host, port) || port == 0)
     return false;
-  uint32_t p = 0;
-  if (!parse_u32(text.substr(colon + 1), p) || p == 0 || p > 65535)
-    return false;
-  for (unsigned char c : text.substr(0, colon))
+  for (unsigned char c : host)
     if (c <= 0x20 || c >= 0x7f || c == '/' || c == ',')
       return false;
   return true;
@@ -153,16 +145,6 @@ std::string read_string(const rapidjson::Value& obj, const char* key, const std:
 
 } // namespace
 
-// A room id as the signaling accepts one: 1 to 128 bytes, no control characters.
-static bool valid_room_id(std::string_view id) {
-  if (id.empty() || id.size() > 128)
-    return false;
-  for (unsigned char c : id)
-    if (c < 0x20 || c == 0x7f)
-      return false;
-  return true;
-}
-
 result<config> validate(config cfg) {
   log::level lvl;
   if (!log::parse_level(cfg.log_level, lvl))
@@ -201,7 +183,7 @@ result<config> validate(config cfg) {
     for (auto& peer : cc.peers)
       if (!valid_peer_address(peer))
         return fail("cluster.peers (--cluster-peers)", "'" + peer + "' is not HOST:PORT");
-    if (!cc.node_id.empty() && !valid_room_id(cc.node_id))
+    if (!cc.node_id.empty() && !text::valid_label(cc.node_id))
       return fail("cluster.nodeId (--node-id)", "must be 1 to 128 printable bytes");
     if (cc.heartbeat_timeout_ms <= cc.heartbeat_interval_ms)
       return fail("cluster.heartbeatTimeoutMs", "must be longer than cluster.heartbeatIntervalMs");
@@ -216,7 +198,7 @@ result<config> validate(config cfg) {
   }
   if (cfg.scheduler.policy != "sharing" && cfg.scheduler.policy != "stealing")
     return fail("scheduler.policy", "must be \"sharing\" or \"stealing\"");
-  if (!valid_room_id(cfg.signaling.default_room))
+  if (!text::valid_label(cfg.signaling.default_room))
     return fail("signaling.defaultRoom", "must be 1 to 128 printable bytes");
   if (cfg.media_codecs.empty())
     return fail("mediaCodecs", "must list at least one codec");
@@ -477,7 +459,7 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
         return fail("--tls-key", "expects a PEM private key FILE");
       out.cfg.signaling.tls_private_key_file = v;
     } else if (flag == "--default-room") {
-      if (!value(v) || !valid_room_id(v))
+      if (!value(v) || !text::valid_label(v))
         return fail("--default-room", "expects a ROOM id of 1 to 128 printable bytes");
       out.cfg.signaling.default_room = v;
     } else if (flag == "--scheduler") {
@@ -490,7 +472,7 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
         return fail("--scheduler-threads", "expects a COUNT from 0 (automatic) to 64");
       out.cfg.scheduler.threads = n;
     } else if (flag == "--node-id") {
-      if (!value(v) || !valid_room_id(v))
+      if (!value(v) || !text::valid_label(v))
         return fail("--node-id", "expects a NAME of 1 to 128 printable bytes");
       out.cfg.cluster.node_id = v;
     } else if (flag == "--cluster-listen") {

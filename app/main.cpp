@@ -7,6 +7,7 @@
 #include "app/config.hpp"
 #include "app/web_assets.hpp"
 #include "common/log.hpp"
+#include "common/text.hpp"
 #include "net/dtls_certificate.hpp"
 #include "net/dtls_engine.hpp"
 #include "net/http_server.hpp"
@@ -319,15 +320,10 @@ int main(int argc, char** argv) {
         LOG_WARN("main", "cluster: links between nodes are not encrypted, and relayed media "
                          "crosses them decrypted: use --cluster-cert, --cluster-key and "
                          "--cluster-ca outside a trusted network");
-      std::string chost;
+      std::string chost; // validate() checked cluster.listen
       uint16_t cport = 0;
-      if (!cfg.cluster.listen.empty()) {
-        auto colon = cfg.cluster.listen.rfind(':');
-        chost = cfg.cluster.listen.substr(0, colon);
-        cport = static_cast<uint16_t>(std::stoul(cfg.cluster.listen.substr(colon + 1)));
-        if (chost.size() > 2 && chost.front() == '[')
-          chost = chost.substr(1, chost.size() - 2);
-      }
+      if (!cfg.cluster.listen.empty())
+        text::split_host_port(cfg.cluster.listen, chost, cport);
       cluster = actors::spawn_cluster(sys, std::move(cs), ctx, cluster_status, node);
       if (!chost.empty()) {
         // The actor dials its peers on its first tick, after this: by then it knows the

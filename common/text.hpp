@@ -1,9 +1,11 @@
 // Small ASCII text helpers: case folding and case-insensitive comparison of the names
-// (mimeTypes, parameter names) that RTP capabilities and parameters carry. ASCII only and
-// locale-independent: only 'A'..'Z' are folded.
+// (mimeTypes, parameter names) that RTP capabilities and parameters carry; the label rule of
+// ids and names; HOST:PORT; JSON string escaping. ASCII only and locale-independent: only
+// 'A'..'Z' are folded.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -35,6 +37,63 @@ inline std::string lowercase(std::string_view s) {
 // Whether s ends with suffix, ignoring ASCII case.
 constexpr bool iends_with(std::string_view s, std::string_view suffix) noexcept {
   return s.size() >= suffix.size() && iequals(s.substr(s.size() - suffix.size()), suffix);
+}
+
+// Whether s holds a control character (U+0000..U+001F, U+007F).
+constexpr bool has_control_chars(std::string_view s) noexcept {
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f)
+      return true;
+  }
+  return false;
+}
+
+// A label as the signaling accepts one (peer ids, room ids, names): 1 to `max` bytes, no
+// control characters.
+constexpr bool valid_label(std::string_view s, std::size_t max = 128) noexcept {
+  return !s.empty() && s.size() <= max && !has_control_chars(s);
+}
+
+// "HOST:PORT" or "[V6]:PORT" into host (brackets removed, not checked further) and a port
+// of 0..65535; false when either part is missing or the port is not a decimal number.
+inline bool split_host_port(std::string_view text, std::string& host, uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size())
+    return false;
+  uint32_t p = 0;
+  for (char c : text.substr(colon + 1)) {
+    if (c < '0' || c > '9' || p > 65535)
+      return false;
+    p = p * 10 + uint32_t(c - '0');
+  }
+  if (p > 65535)
+    return false;
+  std::string_view h = text.substr(0, colon);
+  if (h.size() > 2 && h.front() == '[' && h.back() == ']')
+    h = h.substr(1, h.size() - 2);
+  host.assign(h);
+  port = static_cast<uint16_t>(p);
+  return true;
+}
+
+// Appends s to out as the inside of a JSON string: '"' and '\' escaped, control
+// characters as \u00XX; everything else (UTF-8 included) as it is.
+inline void json_escape(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      out.push_back('\\');
+      out.push_back(ch);
+    } else if (c < 0x20) {
+      out += "\\u00";
+      out.push_back(hex[c >> 4]);
+      out.push_back(hex[c & 15]);
+    } else {
+      out.push_back(ch);
+    }
+  }
 }
 
 }  // namespace chorus::text

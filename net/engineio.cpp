@@ -1,6 +1,7 @@
 #include "net/engineio.hpp"
 
 #include "common/ids.hpp"
+#include "common/text.hpp"
 #include "net/http_server.hpp" // query_param (Beast-free header)
 
 #include <algorithm>
@@ -88,23 +89,6 @@ bool base64_decode(std::string_view in, std::string& out) {
       out.push_back(static_cast<char>(n & 0xff));
   }
   return true;
-}
-
-void json_escape(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20) {
-      out += "\\u00";
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    } else {
-      out.push_back(ch);
-    }
-  }
 }
 
 // 15 random bytes as 20 url-safe base64 characters (Engine.IO's base64id).
@@ -206,7 +190,7 @@ std::string_view error_message(error_code code) {
 
 std::string error_json(error_code code, std::string_view message) {
   std::string out = "{\"code\":" + std::to_string(static_cast<int>(code)) + ",\"message\":\"";
-  json_escape(out, message.empty() ? error_message(code) : message);
+  text::json_escape(out, message.empty() ? error_message(code) : message);
   out += "\"}";
   return out;
 }
@@ -237,7 +221,7 @@ std::string_view reason_name(close_reason r) {
 
 std::string open_packet(const std::string& sid, transport_kind transport, const options& o) {
   std::string out = "0{\"sid\":\"";
-  json_escape(out, sid);
+  text::json_escape(out, sid);
   out += "\",\"upgrades\":";
   out += transport == transport_kind::polling ? "[\"websocket\"]" : "[]";
   out += ",\"pingInterval\":" + std::to_string(o.ping_interval_ms) +

@@ -50,8 +50,7 @@ decode_result decode_envelope(const Value& root) {
     return failed(std::move(out), error_code::invalid_message, "type is required");
   if (!type->IsString())
     return failed(std::move(out), error_code::invalid_message, "type must be a string");
-  if (data != nullptr && !data->IsObject() &&
-      !(data->IsString() && accepts_string_data(out.meta.type)))
+  if (!acceptable_data(out.meta.type, data))
     return failed(std::move(out), error_code::invalid_message, "data must be an object");
   auto parsed = parse_request(out.meta.type, data);
   // Seed 000's alias names answer with seed 004's response objects in this dialect.

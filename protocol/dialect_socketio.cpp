@@ -257,8 +257,7 @@ private:
     // The first argument is the request's data; `null` (an `undefined` argument) counts
     // as none. Further arguments are ignored.
     const Value* data = doc.Size() > 1 && !doc[1].IsNull() ? &doc[1] : nullptr;
-    if (data != nullptr && !data->IsObject() &&
-        !(data->IsString() && accepts_string_data(out.meta.type)))
+    if (!acceptable_data(out.meta.type, data))
       return problem(std::move(out), true, error_code::invalid_message,
                      "the event's data must be an object");
     auto parsed = parse_request(out.meta.type, data);

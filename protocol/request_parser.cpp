@@ -1,5 +1,6 @@
 #include "protocol/request_parser.hpp"
 
+#include "common/text.hpp"
 #include "protocol/json_reader.hpp"
 #include "protocol/rtp_json.hpp"
 
@@ -15,20 +16,13 @@ using rapidjson::Value;
 
 // ---- field readers ----------------------------------------------------------------------
 
-bool has_control_chars(std::string_view s) noexcept {
-  for (unsigned char c : s)
-    if (c < 0x20 || c == 0x7f)
-      return true;
-  return false;
-}
-
 // A printable label: roomId, name.
 void read_label(object_reader& r, std::string_view key, std::string& out, bool required,
                 std::size_t max) {
   std::string tmp;
   if (!r.text(key, tmp, required, 1, max))
     return;
-  if (has_control_chars(tmp)) {
+  if (text::has_control_chars(tmp)) {
     r.fail(key, "must not contain control characters");
     return;
   }
@@ -294,8 +288,15 @@ bool parse_connection_hints(const Value& obj, connection_hints& out, error_info&
   return true;
 }
 
+namespace {
+// set-user-id's data is the user id itself.
 bool accepts_string_data(std::string_view type) noexcept {
   return type == "set-user-id";
+}
+} // namespace
+
+bool acceptable_data(std::string_view type, const Value* data) noexcept {
+  return data == nullptr || data->IsObject() || (data->IsString() && accepts_string_data(type));
 }
 
 bool is_request_type(std::string_view type) noexcept {

@@ -27,9 +27,9 @@ struct request_parse_result {
   error_info error;                              // valid when !ok
 };
 
-// Whether the request `type` takes a bare JSON string as its data (set-user-id); every
-// other request's data is an object.
-bool accepts_string_data(std::string_view type) noexcept;
+// Whether `data` has the shape request `type` takes: absent, an object, or (set-user-id
+// only) a bare string. The dialects answer anything else with invalid-message.
+bool acceptable_data(std::string_view type, const rapidjson::Value* data) noexcept;
 
 // Whether `type` names a request, under any of its accepted names.
 bool is_request_type(std::string_view type) noexcept;

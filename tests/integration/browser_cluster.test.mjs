@@ -8,11 +8,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { RECEIVED_SCRIPT, bundleMediasoupClient, chromiumAvailable, launchChromium, openPage, serveStatic, until } from './lib/browser.mjs';
+import { withNodes } from './lib/cluster.mjs';
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
-import { startServer } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 
-const SECRET = 'correct horse battery staple';
 // With today's rendezvous weights this room's home is node-b, the node with no page, so the
 // signalling of both pages crosses nodes; the test requires only that there is one home.
 const ROOM = 'a-to-c-via-b';
@@ -68,96 +67,67 @@ ${RECEIVED_SCRIPT}
 </script>`;
 
 const healthz = async (node) => (await httpGet(`${node.url}/healthz`)).json;
-const members = async (node) => ((await healthz(node))?.cluster?.nodes ?? []).map((n) => n.nodeId).sort();
-
-async function startNode(id, ports, peers) {
-  const args = ['--node-id', id, '--cluster-listen', '127.0.0.1:0', '--cluster-secret', SECRET,
-    '--rtc-ports', ports, '--log-level', 'warn'];
-  if (peers) args.push('--cluster-peers', peers);
-  return Object.assign(await startServer(args), { id });
-}
 
 test('a page on node A and a page on node C of a three-node cluster see and hear each other', { timeout: 150000, skip: !chromiumAvailable() && 'no /usr/bin/chromium' }, async (t) => {
-  const nodes = [];
-  let failed = false;
-  let site = null;
-  let browser = null;
-  try {
-    site = await serveStatic({
-      '/': { type: 'text/html', body: PAGE },
-      '/libs.js': { type: 'text/javascript', body: await bundleMediasoupClient({ socketio: true }) },
-      '/favicon.ico': { type: 'image/x-icon', body: '' },
-    });
-    const a = await startNode('node-a', '40000-40999');
-    nodes.push(a);
-    const seed = (await healthz(a)).cluster.listen;
-    assert.match(seed, /^127\.0\.0\.1:\d+$/);
-    const b = await startNode('node-b', '41000-41999', seed);
-    nodes.push(b);
-    const c = await startNode('node-c', '42000-42999', seed);
-    nodes.push(c);
-    for (const [node, others] of [[a, ['node-b', 'node-c']], [b, ['node-a', 'node-c']], [c, ['node-a', 'node-b']]]) {
-      await pollUntil(async () => JSON.stringify(await members(node)) === JSON.stringify(others),
-        { timeoutMs: 15000, intervalMs: 100, what: `${others} in ${node.id} /healthz` });
-    }
-
-    browser = await launchChromium();
-    const pageA = await openPage(browser, `${site.url}/`, 'page on A');
-    const pageC = await openPage(browser, `${site.url}/`, 'page on C');
-    const onA = await pageA.evaluate(([u, r]) => window.lifecycle(u, r), [a.url, ROOM]);
-    const onC = await pageC.evaluate(([u, r]) => window.lifecycle(u, r), [c.url, ROOM]);
-    assert.notEqual(onA.socketId, onC.socketId);
-
-    // Each page consumes the other's audio and video, and decodes both.
-    const decoding = (rows) => rows.length === 2 &&
-      rows.every((r) => (r.kind === 'video' ? r.framesDecoded > 10 : r.packetsReceived > 50 && r.totalSamplesReceived > 0));
-    for (const [page, other] of [[pageA, onC], [pageC, onA]]) {
-      const rows = await until(page, 'decoding the other page', () => page.evaluate(() => window.received()), decoding, 30000, 200);
-      assert.deepEqual(rows.map((r) => r.kind).sort(), ['audio', 'video']);
-      assert.deepEqual(rows.map((r) => r.producerId).sort(), other.producers.slice().sort(), 'consumers of the other page');
-      t.diagnostic(`received: ${JSON.stringify(rows)}`);
-    }
-
-    // One home for the room; the pages' nodes each hold one relay per remote producer (2),
-    // node B none, and the relays keep receiving over the links.
-    const first = await Promise.all([a, b, c].map(healthz));
-    assert.deepEqual(first.map((h) => h.rooms).sort(), [0, 0, 1], JSON.stringify(first.map((h) => h.rooms)));
-    for (const [i, node] of [[0, a], [2, c]]) {
-      assert.equal(first[i].relays.active, 2, `${node.id} relays: ${JSON.stringify(first[i].relays)}`);
-      assert.ok(first[i].relays.packetsIn > 0, `${node.id} relays: ${JSON.stringify(first[i].relays)}`);
-    }
-    assert.equal(first[1].relays.active, 0, `${b.id} relays: ${JSON.stringify(first[1].relays)}`);
-    for (const [i, node] of [[0, a], [2, c]]) {
-      await pollUntil(async () => (await healthz(node)).relays.packetsIn > first[i].relays.packetsIn + 50,
-        { timeoutMs: 5000, intervalMs: 100, what: `relays.packetsIn growing at ${node.id}` });
-    }
-    const later = await Promise.all([a, b, c].map(healthz));
-    t.diagnostic(`rooms (a, b, c) ${JSON.stringify(later.map((h) => h.rooms))}, relays ${JSON.stringify(later.map((h) => h.relays))}`);
-
-    await pageA.close();
-    await pageC.close();
-    for (const node of nodes) {
-      await waitForNoPeers(node, { timeoutMs: 10000 });
-      await pollUntil(async () => (await healthz(node)).relays.active === 0, { timeoutMs: 5000, intervalMs: 50, what: `relays gone at ${node.id}` });
-    }
-  } catch (e) {
-    failed = true;
-    if (e instanceof Error) {
-      for (const node of nodes) {
-        const h = await healthz(node).catch((err) => `(no /healthz: ${err.message})`);
-        e.message += `\n--- ${node.id} ${node.url} /healthz ---\n${JSON.stringify(h)}\n--- ${node.id} stderr (tail) ---\n${node.stderr().slice(-3000)}`;
-      }
-    }
-    throw e;
-  } finally {
-    await browser?.close();
-    await site?.close();
-    const results = await Promise.all(nodes.map((n) => n.stop()));
-    if (!failed) {
-      nodes.forEach((n, i) => {
-        assert.ok(results[i].code === 0 && !results[i].timedOut,
-          `${n.id} (${n.url}, pid ${n.pid}) did not exit cleanly after SIGTERM: ${JSON.stringify(results[i])}\n${n.stderr().slice(-4000)}`);
+  await withNodes(async (nodes) => {
+    const [a, b, c] = await nodes.mesh();
+    let site = null;
+    let browser = null;
+    try {
+      site = await serveStatic({
+        '/': { type: 'text/html', body: PAGE },
+        '/libs.js': { type: 'text/javascript', body: await bundleMediasoupClient({ socketio: true }) },
+        '/favicon.ico': { type: 'image/x-icon', body: '' },
       });
+      browser = await launchChromium();
+      const pageA = await openPage(browser, `${site.url}/`, 'page on A');
+      const pageC = await openPage(browser, `${site.url}/`, 'page on C');
+      const onA = await pageA.evaluate(([u, r]) => window.lifecycle(u, r), [a.url, ROOM]);
+      const onC = await pageC.evaluate(([u, r]) => window.lifecycle(u, r), [c.url, ROOM]);
+      assert.notEqual(onA.socketId, onC.socketId);
+
+      // Each page consumes the other's audio and video, and decodes both.
+      const decoding = (rows) => rows.length === 2 &&
+        rows.every((r) => (r.kind === 'video' ? r.framesDecoded > 10 : r.packetsReceived > 50 && r.totalSamplesReceived > 0));
+      for (const [page, other] of [[pageA, onC], [pageC, onA]]) {
+        const rows = await until(page, 'decoding the other page', () => page.evaluate(() => window.received()), decoding, 30000, 200);
+        assert.deepEqual(rows.map((r) => r.kind).sort(), ['audio', 'video']);
+        assert.deepEqual(rows.map((r) => r.producerId).sort(), other.producers.slice().sort(), 'consumers of the other page');
+        t.diagnostic(`received: ${JSON.stringify(rows)}`);
+      }
+
+      // One home for the room; the pages' nodes each hold one relay per remote producer (2),
+      // node B none, and the relays keep receiving over the links.
+      const first = await Promise.all([a, b, c].map(healthz));
+      assert.deepEqual(first.map((h) => h.rooms).sort(), [0, 0, 1], JSON.stringify(first.map((h) => h.rooms)));
+      for (const [i, node] of [[0, a], [2, c]]) {
+        assert.equal(first[i].relays.active, 2, `${node.url} relays: ${JSON.stringify(first[i].relays)}`);
+        assert.ok(first[i].relays.packetsIn > 0, `${node.url} relays: ${JSON.stringify(first[i].relays)}`);
+      }
+      assert.equal(first[1].relays.active, 0, `${b.url} relays: ${JSON.stringify(first[1].relays)}`);
+      for (const [i, node] of [[0, a], [2, c]]) {
+        await pollUntil(async () => (await healthz(node)).relays.packetsIn > first[i].relays.packetsIn + 50,
+          { timeoutMs: 5000, intervalMs: 100, what: `relays.packetsIn growing at ${node.url}` });
+      }
+      const later = await Promise.all([a, b, c].map(healthz));
+      t.diagnostic(`rooms (a, b, c) ${JSON.stringify(later.map((h) => h.rooms))}, relays ${JSON.stringify(later.map((h) => h.relays))}`);
+
+      await pageA.close();
+      await pageC.close();
+      for (const node of [a, b, c]) {
+        await waitForNoPeers(node, { timeoutMs: 10000 });
+        await pollUntil(async () => (await healthz(node)).relays.active === 0, { timeoutMs: 5000, intervalMs: 50, what: `relays gone at ${node.url}` });
+      }
+    } catch (e) {
+      // What each node says about itself, next to the stderr tails withNodes adds.
+      for (const node of [a, b, c]) {
+        const h = await healthz(node).catch((err) => `(no /healthz: ${err.message})`);
+        if (e instanceof Error) e.message += `\n--- ${node.url} /healthz ---\n${JSON.stringify(h)}`;
+      }
+      throw e;
+    } finally {
+      await browser?.close();
+      await site?.close();
     }
-  }
+  });
 });

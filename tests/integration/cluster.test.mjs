@@ -4,57 +4,23 @@
 // heartbeats). A single node starts nothing of it.
 
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 
+import { SECRET, cluster, members, withNodes } from './lib/cluster.mjs';
 import { httpGet } from './lib/http.mjs';
-import path from 'node:path';
-
-import fs from 'node:fs';
-
 import { CHORUS_BIN, REPO_ROOT, runChorus, runProcess, startServer, tempDir } from './lib/server.mjs';
-import { connectPeer, nextParticipantList } from './lib/ws_client.mjs';
 import { pollUntil } from './lib/tcp.mjs';
+import { connectPeer, nextParticipantList } from './lib/ws_client.mjs';
 
-const SECRET = 'correct horse battery staple';
 const T = { timeout: 90000 };
 
-const cluster = async (node) => (await httpGet(`${node.url}/healthz`)).json?.cluster;
-const members = async (node) => ((await cluster(node))?.nodes ?? []).map((n) => n.nodeId).sort();
-
-function startNode(id, { peers = [], secret = SECRET, extra = [] } = {}) {
-  const args = ['--node-id', id, '--cluster-listen', '127.0.0.1:0', '--cluster-secret', secret,
-    '--cluster-heartbeat-timeout-ms', '1500', '--log-level', 'info', ...extra];
-  if (peers.length) args.push('--cluster-peers', peers.join(','));
-  return startServer(args);
-}
-
-// Stops every node (SIGTERM); unless the test failed already, each must exit with code 0
-// (the killed ones excepted).
-async function stopAll(nodes, { failed, killed }) {
-  const results = await Promise.all(nodes.map((n) => n.stop()));
-  if (failed) return;
-  nodes.forEach((n, i) => {
-    if (!killed.has(n)) assert.equal(results[i].code, 0, `${n.url}: ${JSON.stringify(results[i])}\n${n.stderr().slice(-4000)}`);
-  });
-}
-
 test('three nodes from one seed form a full mesh; a wrong secret is never admitted; a dead or hung node is lost', T, async () => {
-  const started = [];
-  const killed = new Set();
-  let failed = false;
-  try {
-    const a = await startNode('node-a');
-    started.push(a);
+  await withNodes(async (nodes) => {
+    const [a, b, c] = await nodes.mesh();
     const seed = (await cluster(a)).listen;
     assert.match(seed, /^127\.0\.0\.1:\d+$/);
-    const b = await startNode('node-b', { peers: [seed] });
-    const c = await startNode('node-c', { peers: [seed] });
-    started.push(b, c);
-    // b and c only know a: they learn of each other from it.
-    for (const [node, others] of [[a, ['node-b', 'node-c']], [b, ['node-a', 'node-c']], [c, ['node-a', 'node-b']]]) {
-      await pollUntil(async () => JSON.stringify(await members(node)) === JSON.stringify(others),
-        { timeoutMs: 15000, what: `${others} in ${node.url}/healthz` });
-    }
     // Each entry says where clients reach that node, and its load.
     const viewOfA = await cluster(a);
     const bEntry = viewOfA.nodes.find((n) => n.nodeId === 'node-b');
@@ -63,15 +29,13 @@ test('three nodes from one seed form a full mesh; a wrong secret is never admitt
     for (const k of ['rooms', 'peers', 'consumers', 'cpuMs', 'lastHeardMs']) assert.equal(typeof bEntry[k], 'number', k);
 
     // A node with another secret: refused by every node it reaches, never listed.
-    const evil = await startNode('node-evil', { peers: [seed], secret: 'not the cluster secret at all' });
-    started.push(evil);
+    const evil = await nodes.start('node-evil', { peers: [seed], secret: 'not the cluster secret at all' });
     await pollUntil(async () => (await cluster(evil)).refused >= 1, { timeoutMs: 10000, what: 'evil refused' });
     assert.deepEqual(await members(evil), []);
     for (const n of [a, b, c]) assert.ok(!(await members(n)).includes('node-evil'));
 
     // SIGKILL: the others learn at once from CAF (the connection drops).
-    killed.add(c);
-    await c.stop({ signal: 'SIGKILL' });
+    await nodes.kill(c);
     for (const n of [a, b]) {
       await pollUntil(async () => !(await members(n)).includes('node-c'), { timeoutMs: 3000, what: `node-c gone from ${n.url}` });
       assert.ok((await cluster(n)).lost >= 1);
@@ -90,13 +54,7 @@ test('three nodes from one seed form a full mesh; a wrong secret is never admitt
     // Back: it is admitted again (a dials it again with backoff).
     await pollUntil(async () => (await members(a)).includes('node-b') && (await members(b)).includes('node-a'),
       { timeoutMs: 20000, what: 'node-b back' });
-  } catch (e) {
-    failed = true;
-    if (e instanceof Error) e.message += started.map((n) => `\n--- ${n.url} stderr ---\n${n.stderr().slice(-3000)}`).join('');
-    throw e;
-  } finally {
-    await stopAll(started, { failed, killed });
-  }
+  });
 });
 
 // CA and node certificates made by the project's own script.
@@ -111,16 +69,9 @@ async function makeCerts(nodes) {
 test('with TLS: three nodes mesh; a node of another CA and a node without TLS are refused', T, async () => {
   const ours = await makeCerts(['node-a', 'node-b', 'node-c']);
   const theirs = await makeCerts(['node-x']);
-  const started = [];
-  const killed = new Set();
-  let failed = false;
-  try {
-    const a = await startNode('node-a', { extra: ours.tls('node-a') });
-    started.push(a);
+  await withNodes(async (nodes) => {
+    const [a, b, c] = await nodes.mesh(ours.tls);
     const seed = (await cluster(a)).listen;
-    const b = await startNode('node-b', { peers: [seed], extra: ours.tls('node-b') });
-    const c = await startNode('node-c', { peers: [seed], extra: ours.tls('node-c') });
-    started.push(b, c);
     for (const [node, others] of [[a, ['node-b', 'node-c']], [b, ['node-a', 'node-c']], [c, ['node-a', 'node-b']]]) {
       await pollUntil(async () => JSON.stringify(await members(node)) === JSON.stringify(others),
         { timeoutMs: 15000, what: `${others} in ${node.url}/healthz (TLS)` });
@@ -128,9 +79,8 @@ test('with TLS: three nodes mesh; a node of another CA and a node without TLS ar
     assert.doesNotMatch(a.stderr(), /not encrypted/);
     // Another CA's certificate, and no TLS at all: the TLS handshake fails (the secret is
     // right), so they never get as far as the admission exchange.
-    const x = await startNode('node-x', { peers: [seed], extra: theirs.tls('node-x') });
-    const plain = await startNode('node-plain', { peers: [seed] });
-    started.push(x, plain);
+    const x = await nodes.start('node-x', { peers: [seed], extra: theirs.tls('node-x') });
+    const plain = await nodes.start('node-plain', { peers: [seed] });
     assert.match(plain.stderr(), /not encrypted/);
     await pollUntil(() => /disconnect_during_handshake/.test(x.stderr()) && /disconnect_during_handshake/.test(plain.stderr()),
       { timeoutMs: 10000, what: 'both refused in the TLS handshake' });
@@ -143,13 +93,7 @@ test('with TLS: three nodes mesh; a node of another CA and a node without TLS ar
       const ids = await members(n);
       assert.ok(!ids.includes('node-x') && !ids.includes('node-plain'), JSON.stringify(ids));
     }
-  } catch (e) {
-    failed = true;
-    if (e instanceof Error) e.message += started.map((n) => `\n--- ${n.url} stderr ---\n${n.stderr().slice(-3000)}`).join('');
-    throw e;
-  } finally {
-    await stopAll(started, { failed, killed });
-  }
+  });
 });
 
 function benchPath() {
@@ -158,19 +102,8 @@ function benchPath() {
 }
 
 test('one room across three nodes: events reach everyone, media crosses nodes, a lost node\'s peers leave', T, async () => {
-  const started = [];
-  const killed = new Set();
-  let failed = false;
-  try {
-    const a = await startNode('node-a');
-    started.push(a);
-    const seed = (await cluster(a)).listen;
-    const b = await startNode('node-b', { peers: [seed] });
-    const c = await startNode('node-c', { peers: [seed] });
-    started.push(b, c);
-    for (const n of [a, b, c]) {
-      await pollUntil(async () => (await members(n)).length === 2, { timeoutMs: 15000, what: `mesh at ${n.url}` });
-    }
+  await withNodes(async (nodes) => {
+    const [a, b, c] = await nodes.mesh();
     // Three clients, one per node, in one room (seed 001: channelId joins at connect).
     const room = 'across-nodes';
     const clients = [];
@@ -227,37 +160,19 @@ test('one room across three nodes: events reach everyone, media crosses nodes, a
     const onEdge = await connectPeer(edge, { auth: 'e1', channelId: room });
     const onOther = await connectPeer(other, { auth: 'o1', channelId: room });
     await nextParticipantList(onHome, ['e1', 'h1', 'o1'], 5000);
-    killed.add(edge);
-    await edge.stop({ signal: 'SIGKILL' });
+    await nodes.kill(edge);
     for (const cl of [onHome, onOther]) {
       const left = await cl.nextOfType('participant-left', (m) => m.data.peerId === 'e1', 5000);
       assert.equal(left.data.peerId, 'e1');
     }
     await onHome.close();
     await onOther.close();
-  } catch (e) {
-    failed = true;
-    if (e instanceof Error) e.message += started.map((n) => `\n--- ${n.url} stderr ---\n${n.stderr().slice(-3000)}`).join('');
-    throw e;
-  } finally {
-    await stopAll(started, { failed, killed });
-  }
+  });
 });
 
 test('the room\'s home is lost: its participants on other nodes are told, and rejoin through a survivor', T, async () => {
-  const started = [];
-  const killed = new Set();
-  let failed = false;
-  try {
-    const a = await startNode('node-a');
-    started.push(a);
-    const seed = (await cluster(a)).listen;
-    const b = await startNode('node-b', { peers: [seed] });
-    const c = await startNode('node-c', { peers: [seed] });
-    started.push(b, c);
-    for (const n of [a, b, c]) {
-      await pollUntil(async () => (await members(n)).length === 2, { timeoutMs: 15000, what: `mesh at ${n.url}` });
-    }
+  await withNodes(async (nodes) => {
+    const [a, b, c] = await nodes.mesh();
     const room = 'home-lost';
     const first = [];
     for (const [n, id] of [[a, 'ua'], [b, 'ub'], [c, 'uc']]) first.push(await connectPeer(n, { auth: id, channelId: room }));
@@ -267,8 +182,7 @@ test('the room\'s home is lost: its participants on other nodes are told, and re
     const home = [a, b, c][homeIndex];
     const survivors = [a, b, c].filter((n) => n !== home);
     const survivorClients = first.filter((_, i) => i !== homeIndex);
-    killed.add(home);
-    await home.stop({ signal: 'SIGKILL' });
+    await nodes.kill(home);
     // The room ended with its home: the sessions on the survivors are closed (1011), not
     // left hanging in a room that no longer exists.
     for (const cl of survivorClients) assert.equal((await cl.closedWithin(5000)).code, 1011);
@@ -284,13 +198,7 @@ test('the room\'s home is lost: its participants on other nodes are told, and re
     const after = await Promise.all(survivors.map(async (n) => (await httpGet(`${n.url}/healthz`)).json.rooms));
     assert.deepEqual(after.slice().sort(), [0, 1], 'the room lives on one survivor now');
     for (const cl of again) await cl.close();
-  } catch (e) {
-    failed = true;
-    if (e instanceof Error) e.message += started.map((n) => `\n--- ${n.url} stderr ---\n${n.stderr().slice(-3000)}`).join('');
-    throw e;
-  } finally {
-    await stopAll(started, { failed, killed });
-  }
+  });
 });
 
 test('a single node starts nothing of the cluster; a cluster without a valid secret does not start', T, async () => {

@@ -214,6 +214,42 @@ test('seed 000 without any join: implicit join into the default room, consume-me
   });
 });
 
+test('consume-media without producerId skips producers the capabilities cannot receive', { timeout: 60000 }, async () => {
+  await withServer([], async (server) => {
+    const a = await connectSio(server);
+    const b = await connectSio(server);
+    const device = await loadDevice(await ack(a, 'getRouterRtpCapabilities'));
+    await ack(a, 'createWebRtcTransport', { direction: 'send' });
+    await ack(a, 'connectTransport', { dtlsParameters: DTLS });
+    // The older producer is video, which an audio-only receiver cannot take.
+    const pv = await ack(a, 'produce', { kind: 'video', rtpParameters: video(7600) });
+    const pa = await ack(a, 'produce', { kind: 'audio', rtpParameters: audio(7700) });
+    await ack(b, 'create-consumer-transport');
+    const audioOnly = { ...device.rtpCapabilities, codecs: device.rtpCapabilities.codecs.filter((c) => c.kind === 'audio') };
+    const m = await ack(b, 'consume-media', { rtpCapabilities: audioOnly });
+    assert.equal(m.producerId, pa.id, JSON.stringify(m).slice(0, 300));
+    const none = await ack(b, 'consume-media', { rtpCapabilities: audioOnly });
+    assert.equal(none.code, 'nothing-to-consume', JSON.stringify(none));
+    // With video in its capabilities, the video producer is the next one.
+    const v = await ack(b, 'consume-media', { rtpCapabilities: device.rtpCapabilities });
+    assert.equal(v.producerId, pv.id);
+    a.disconnect();
+    b.disconnect();
+    await waitForNoPeers(server);
+  });
+});
+
+test('the Engine.IO handshake\'s name is the participant\'s display name', { timeout: 30000 }, async () => {
+  await withServer([], async (server) => {
+    const s = await connectSio(server, { query: { name: 'Grace' } });
+    const list = nextPayload(s, 'participant-list-update', (l) => l.length === 1);
+    await ack(s, 'create-consumer-transport');
+    assert.equal((await list)[0].name, 'Grace');
+    s.disconnect();
+    await waitForNoPeers(server);
+  });
+});
+
 test('implicit join: the request\'s roomId, else the handshake\'s (query or auth), else the default room', { timeout: 60000 }, async () => {
   await withServer(['--default-room', 'lobby'], async (server) => {
     const q = await connectSio(server, { query: { roomId: 'class-7' } });

@@ -1,0 +1,72 @@
+// Chorus clusters for the tests: several chorus processes on loopback that admit each
+// other with one secret. Every node is stopped by its PID; every wait is bounded.
+
+import assert from 'node:assert/strict';
+
+import { httpGet } from './http.mjs';
+import { startServer } from './server.mjs';
+import { pollUntil } from './tcp.mjs';
+
+export const SECRET = 'correct horse battery staple';
+
+export const cluster = async (node) => (await httpGet(`${node.url}/healthz`)).json?.cluster;
+export const members = async (node) => ((await cluster(node))?.nodes ?? []).map((n) => n.nodeId).sort();
+
+// Media ports per node, so that nodes never compete for one.
+const RTC_PORTS = { 'node-a': '40000-40999', 'node-b': '41000-41999', 'node-c': '42000-42999' };
+
+export function startNode(id, { peers = [], secret = SECRET, extra = [] } = {}) {
+  const args = ['--node-id', id, '--cluster-listen', '127.0.0.1:0', '--cluster-secret', secret,
+    '--cluster-heartbeat-timeout-ms', '1500', '--log-level', 'info', ...extra];
+  if (RTC_PORTS[id]) args.push('--rtc-ports', RTC_PORTS[id]);
+  if (peers.length) args.push('--cluster-peers', peers.join(','));
+  return startServer(args);
+}
+
+// Runs `body(nodes)` and stops every node it started (SIGTERM) whatever happens; unless the
+// body failed, each must exit with code 0 (those it killed excepted). nodes.start(id, opts)
+// starts and tracks one; nodes.kill(node) SIGKILLs one; nodes.mesh(extraFor) starts
+// node-a, then node-b and node-c with node-a as their only peer, and waits (bounded) until
+// each lists the two others. A failure's message carries every node's stderr tail.
+export async function withNodes(body) {
+  const started = [];
+  const killed = new Set();
+  const nodes = {
+    async start(id, opts) {
+      const n = await startNode(id, opts);
+      started.push(n);
+      return n;
+    },
+    async kill(n) {
+      killed.add(n);
+      await n.stop({ signal: 'SIGKILL' });
+    },
+    async mesh(extraFor = () => []) {
+      const a = await nodes.start('node-a', { extra: extraFor('node-a') });
+      const seed = (await cluster(a)).listen;
+      const b = await nodes.start('node-b', { peers: [seed], extra: extraFor('node-b') });
+      const c = await nodes.start('node-c', { peers: [seed], extra: extraFor('node-c') });
+      // b and c only know a: they learn of each other from it.
+      for (const [node, others] of [[a, ['node-b', 'node-c']], [b, ['node-a', 'node-c']], [c, ['node-a', 'node-b']]]) {
+        await pollUntil(async () => JSON.stringify(await members(node)) === JSON.stringify(others),
+          { timeoutMs: 15000, what: `${others} in ${node.url}/healthz` });
+      }
+      return [a, b, c];
+    },
+  };
+  let failed = false;
+  try {
+    return await body(nodes);
+  } catch (e) {
+    failed = true;
+    if (e instanceof Error) e.message += started.map((n) => `\n--- ${n.url} stderr ---\n${n.stderr().slice(-3000)}`).join('');
+    throw e;
+  } finally {
+    const results = await Promise.all(started.map((n) => n.stop()));
+    if (!failed) {
+      started.forEach((n, i) => {
+        if (!killed.has(n)) assert.equal(results[i].code, 0, `${n.url}: ${JSON.stringify(results[i])}\n${n.stderr().slice(-4000)}`);
+      });
+    }
+  }
+}
