@@ -1,0 +1,83 @@
+// Per-connection request rate limiting: a token bucket, and a rule that closes a connection
+// which keeps being refused (docs/operations.md, "Tokens and roles", limits). Pure and
+// allocation-free; time is passed in (std::chrono::steady_clock). Not thread-safe: one
+// limiter per connection, used by the one thread or actor that owns the connection.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace chorus::net {
+
+using rate_clock = std::chrono::steady_clock;
+
+// A token bucket: `burst` tokens at most, refilled at `rate_per_s` tokens per second. Whole
+// tokens; the fraction of a token earned so far is kept exactly (integer arithmetic in
+// units of 1/1e9 token), so a steady client at exactly the rate is never refused.
+// rate_per_s 0 means unlimited: try_take always succeeds.
+class token_bucket {
+public:
+  token_bucket() noexcept = default;
+  // Starts full at `now`.
+  token_bucket(uint32_t rate_per_s, uint32_t burst, rate_clock::time_point now) noexcept;
+
+  // Takes `n` tokens if there are that many (after refilling up to `now`).
+  bool try_take(rate_clock::time_point now, uint32_t n = 1) noexcept;
+
+  // Whole tokens available at `now` (refills; does not take).
+  uint32_t available(rate_clock::time_point now) noexcept;
+
+  uint32_t rate_per_s() const noexcept { return rate_; }
+  uint32_t burst() const noexcept { return burst_; }
+
+private:
+  void refill(rate_clock::time_point now) noexcept;
+
+  static constexpr int64_t unit = 1'000'000'000; // one token
+  uint32_t rate_ = 0;
+  uint32_t burst_ = 0;
+  int64_t level_ = 0; // in 1/unit tokens, 0 .. burst_ * unit
+  rate_clock::time_point last_{};
+};
+
+struct rate_limit_config {
+  uint32_t rate_per_s = 50;  // requests per second, sustained (0: no limit)
+  uint32_t burst = 100;      // requests at once after a quiet period
+  uint32_t close_after = 100; // refusals within `window` beyond which the connection closes
+                              //   (0: never close, only refuse)
+  std::chrono::milliseconds window{10000};
+};
+
+enum class rate_decision : uint8_t {
+  allow,  // serve the request
+  refuse, // answer rate-limited
+  close,  // refused too often: close the connection (it is abusive)
+};
+
+std::string_view to_string(rate_decision d) noexcept; // "allow", "refuse", "close"
+
+// The token bucket plus the abuse rule: once a connection has been refused more than
+// `close_after` times within one window (a fixed window opened by the first refusal after
+// the previous one expired), each further request is `close`. A request that the bucket
+// allows does not reset the count: a client alternating allowed and refused requests at a
+// high rate still reaches the limit.
+class request_limiter {
+public:
+  request_limiter() noexcept = default;
+  request_limiter(const rate_limit_config& cfg, rate_clock::time_point now) noexcept;
+
+  rate_decision on_request(rate_clock::time_point now) noexcept;
+
+  // Refusals counted in the current window.
+  uint32_t refusals() const noexcept { return refusals_; }
+
+private:
+  token_bucket bucket_;
+  uint32_t close_after_ = 0;
+  rate_clock::duration window_{};
+  rate_clock::time_point window_start_{};
+  uint32_t refusals_ = 0;
+};
+
+} // namespace chorus::net

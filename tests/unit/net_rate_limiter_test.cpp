@@ -1,0 +1,139 @@
+// The per-connection request limiter (net/rate_limiter.hpp): token bucket and abuse rule.
+#include "net/rate_limiter.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace chorus::net;
+using namespace std::chrono_literals;
+
+namespace {
+const rate_clock::time_point t0 = rate_clock::time_point{} + 1000s;
+}
+
+TEST_CASE("token bucket: a full burst, then refusals") {
+  token_bucket b{10, 5, t0};
+  CHECK(b.available(t0) == 5);
+  for (int i = 0; i < 5; ++i)
+    CHECK(b.try_take(t0));
+  CHECK_FALSE(b.try_take(t0));
+  CHECK(b.available(t0) == 0);
+}
+
+TEST_CASE("token bucket: refill at the rate, capped at the burst") {
+  token_bucket b{10, 5, t0};
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(b.try_take(t0));
+  CHECK_FALSE(b.try_take(t0 + 99ms));  // 0.99 token
+  CHECK(b.try_take(t0 + 100ms));       // one token per 100 ms
+  CHECK_FALSE(b.try_take(t0 + 150ms));
+  CHECK(b.try_take(t0 + 200ms));
+  CHECK(b.available(t0 + 1h) == 5);     // never more than the burst, even after long
+  CHECK(b.try_take(t0 + 1h, 5));
+  CHECK_FALSE(b.try_take(t0 + 1h, 1));
+  CHECK_FALSE(b.try_take(t0 + 1h + 50ms, 1));
+}
+
+TEST_CASE("token bucket: a client at exactly the rate is never refused") {
+  token_bucket b{3, 2, t0};
+  REQUIRE(b.try_take(t0, 2));
+  // 1/3 s is not a whole number of nanoseconds: fractions of a token must add up exactly
+  // (a request at the first nanosecond its token is complete).
+  auto t = t0;
+  int refused = 0;
+  for (int i = 1; i <= 3000; ++i) {
+    t = t0 + std::chrono::nanoseconds(int64_t(i) * 1'000'000'000 / 3 + (i % 3 ? 1 : 0));
+    refused += b.try_take(t) ? 0 : 1;
+  }
+  CHECK(refused == 0);
+  CHECK_FALSE(b.try_take(t)); // and not one more
+}
+
+TEST_CASE("token bucket: a clock that stands still or steps back adds nothing") {
+  token_bucket b{10, 2, t0};
+  REQUIRE(b.try_take(t0, 2));
+  CHECK_FALSE(b.try_take(t0 - 5s));
+  CHECK_FALSE(b.try_take(t0));
+  CHECK_FALSE(b.try_take(t0 + 50ms));
+  CHECK(b.try_take(t0 + 100ms)); // measured from t0, not from the earlier time
+  CHECK_FALSE(b.try_take(t0 + 100ms));
+}
+
+TEST_CASE("token bucket: rate 0 means unlimited, large values do not overflow") {
+  token_bucket unlimited{0, 0, t0};
+  for (int i = 0; i < 1000; ++i)
+    CHECK(unlimited.try_take(t0));
+  token_bucket def;
+  CHECK(def.try_take(t0));
+  token_bucket big{UINT32_MAX, UINT32_MAX, t0};
+  CHECK(big.try_take(t0, UINT32_MAX));
+  CHECK_FALSE(big.try_take(t0));
+  CHECK(big.available(t0 + std::chrono::hours(24 * 365 * 100)) == UINT32_MAX);
+}
+
+TEST_CASE("request limiter: allow, refuse, then close an abusive connection") {
+  rate_limit_config cfg;
+  cfg.rate_per_s = 10;
+  cfg.burst = 3;
+  cfg.close_after = 4;
+  cfg.window = 10s;
+  request_limiter l{cfg, t0};
+  for (int i = 0; i < 3; ++i)
+    CHECK(l.on_request(t0) == rate_decision::allow);
+  for (int i = 0; i < 4; ++i)
+    CHECK(l.on_request(t0) == rate_decision::refuse);
+  CHECK(l.refusals() == 4);
+  CHECK(l.on_request(t0) == rate_decision::close); // the 5th refusal in the window
+  CHECK(to_string(rate_decision::close) == "close");
+}
+
+TEST_CASE("request limiter: refusals spread beyond the window do not close") {
+  rate_limit_config cfg;
+  cfg.rate_per_s = 1;
+  cfg.burst = 1;
+  cfg.close_after = 2;
+  cfg.window = 1s;
+  request_limiter l{cfg, t0};
+  auto t = t0;
+  CHECK(l.on_request(t) == rate_decision::allow);
+  // Two refusals per window, windows apart: never more than close_after in one.
+  for (int round = 0; round < 5; ++round) {
+    CHECK(l.on_request(t + 10ms) == rate_decision::refuse);
+    CHECK(l.on_request(t + 20ms) == rate_decision::refuse);
+    t += 1100ms;
+    CHECK(l.on_request(t) == rate_decision::allow);
+  }
+  // Allowed requests in between do not reset the count within one window.
+  cfg.rate_per_s = 10;
+  cfg.burst = 1;
+  request_limiter m{cfg, t0};
+  CHECK(m.on_request(t0) == rate_decision::allow);
+  CHECK(m.on_request(t0) == rate_decision::refuse);
+  CHECK(m.on_request(t0 + 100ms) == rate_decision::allow);
+  CHECK(m.on_request(t0 + 100ms) == rate_decision::refuse);
+  CHECK(m.on_request(t0 + 200ms) == rate_decision::allow);
+  CHECK(m.on_request(t0 + 200ms) == rate_decision::close);
+}
+
+TEST_CASE("request limiter: close_after 0 never closes; the default config is generous") {
+  rate_limit_config cfg;
+  cfg.rate_per_s = 1;
+  cfg.burst = 1;
+  cfg.close_after = 0;
+  request_limiter l{cfg, t0};
+  CHECK(l.on_request(t0) == rate_decision::allow);
+  for (int i = 0; i < 1000; ++i)
+    CHECK(l.on_request(t0) == rate_decision::refuse);
+
+  request_limiter d{rate_limit_config{}, t0};
+  int allowed = 0;
+  for (int i = 0; i < 100; ++i)
+    allowed += d.on_request(t0) == rate_decision::allow;
+  CHECK(allowed == 100); // a join's burst passes
+  // A flood: refused, then closed after close_after (100) refusals.
+  int refused = 0;
+  rate_decision last = rate_decision::allow;
+  while ((last = d.on_request(t0 + 1ms)) == rate_decision::refuse)
+    ++refused;
+  CHECK(last == rate_decision::close);
+  CHECK(refused == 100);
+}
