@@ -143,7 +143,140 @@ std::string read_string(const rapidjson::Value& obj, const char* key, const std:
   return {};
 }
 
+// ---- auth (issue 15) ----
+
+std::string read_role_table(const rapidjson::Value& obj, protocol::role_table& roles) {
+  if (!obj.IsObject())
+    return "auth.roles: must be an object of role -> [permission, ...]";
+  for (auto& m : obj.GetObject()) {
+    std::string role{m.name.GetString(), m.name.GetStringLength()};
+    if (role.starts_with("//"))
+      continue;
+    std::string name = "auth.roles." + role.substr(0, 64);
+    if (!text::valid_label(role, 64))
+      return name + ": a role name is 1 to 64 printable bytes";
+    if (!m.value.IsArray())
+      return name + ": must be an array of permission names";
+    std::vector<std::string> names;
+    for (auto& v : m.value.GetArray()) {
+      if (!v.IsString())
+        return name + ": must be an array of permission names";
+      names.emplace_back(v.GetString(), v.GetStringLength());
+    }
+    auto set = protocol::parse_permissions(names);
+    if (!set)
+      return name + ": " + set.error();
+    roles.set(std::move(role), *set);
+  }
+  return {};
+}
+
+// The auth section's own checks (mode none ignores keys and files; mode jwt loads them).
+std::optional<failure> check_auth(const auth_config& a) {
+  if (a.mode != "none" && a.mode != "jwt")
+    return fail("auth.mode (--auth-mode)", "must be none or jwt");
+  if (!a.algorithm.empty() && !protocol::parse_jwt_algorithm(a.algorithm))
+    return fail("auth.algorithm (--auth-algorithm)", "must be HS256, RS256 or ES256");
+  if (a.leeway_seconds > 3600)
+    return fail("auth.leewaySeconds", "must be an integer from 0 to 3600");
+  if (!a.default_role.empty() && a.roles.find(a.default_role) == nullptr)
+    return fail("auth.defaultRole (--auth-default-role)",
+                "'" + a.default_role + "' is not a role (auth.roles)");
+  if (!a.jwt())
+    return std::nullopt;
+  auto v = make_jwt_verifier(a);
+  if (!v)
+    return failure{v.error()};
+  return std::nullopt;
+}
+
 } // namespace
+
+result<std::string> read_secret_file(const std::string& path) {
+  std::ifstream in{path};
+  std::string line;
+  if (!in || !std::getline(in, line))
+    return failure{"cannot read '" + path + "'"};
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+    line.pop_back();
+  return line;
+}
+
+result<protocol::jwt_verifier> make_jwt_verifier(const auth_config& a) {
+  protocol::jwt_config jc;
+  jc.issuer = a.issuer;
+  jc.audience = a.audience;
+  jc.leeway_s = a.leeway_seconds;
+  bool has_secret = !a.hs256_secret.empty() || !a.hs256_secret_file.empty();
+  bool has_key = !a.public_key_file.empty();
+  if (!a.hs256_secret.empty() && !a.hs256_secret_file.empty())
+    return fail("auth.hs256Secret", "auth.hs256Secret and auth.hs256SecretFile are exclusive");
+  if (has_secret && has_key)
+    return fail("auth.publicKeyFile (--auth-public-key-file)",
+                "a secret (HS256) and a public key (RS256/ES256) are exclusive");
+  if (!has_secret && !has_key)
+    return fail("auth.mode (--auth-mode)",
+                "jwt needs a key: auth.hs256SecretFile (--auth-hs256-secret-file), "
+                "auth.hs256Secret or auth.publicKeyFile (--auth-public-key-file)");
+  auto alg = protocol::parse_jwt_algorithm(a.algorithm);
+  if (!a.algorithm.empty() && !alg)
+    return fail("auth.algorithm (--auth-algorithm)", "must be HS256, RS256 or ES256");
+  if (has_secret) {
+    if (alg && *alg != protocol::jwt_algorithm::hs256)
+      return fail("auth.algorithm (--auth-algorithm)",
+                  a.algorithm + " needs auth.publicKeyFile, not a secret");
+    jc.algorithm = protocol::jwt_algorithm::hs256;
+    if (!a.hs256_secret.empty()) {
+      jc.secret = a.hs256_secret;
+    } else {
+      auto secret = read_secret_file(a.hs256_secret_file);
+      if (!secret)
+        return fail("auth.hs256SecretFile (--auth-hs256-secret-file)", secret.error());
+      jc.secret = std::move(*secret);
+    }
+    auto v = protocol::jwt_verifier::make(std::move(jc));
+    if (!v)
+      return fail(a.hs256_secret.empty() ? "auth.hs256SecretFile (--auth-hs256-secret-file)"
+                                         : "auth.hs256Secret",
+                  v.error());
+    return v;
+  }
+  const char* option = "auth.publicKeyFile (--auth-public-key-file)";
+  if (alg && *alg == protocol::jwt_algorithm::hs256)
+    return fail("auth.algorithm (--auth-algorithm)",
+                "HS256 needs a secret (auth.hs256SecretFile), not a public key");
+  std::ifstream in{a.public_key_file};
+  if (!in)
+    return fail(option, "cannot read '" + a.public_key_file + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  jc.public_key_pem = ss.str();
+  // No algorithm named: RS256 for an RSA key, ES256 for an EC key.
+  auto inferred = alg ? alg : protocol::jwt_algorithm_for_key(jc.public_key_pem);
+  if (!inferred)
+    return fail(option, "'" + a.public_key_file + "' is not a PEM RSA or EC public key");
+  jc.algorithm = *inferred;
+  auto v = protocol::jwt_verifier::make(std::move(jc));
+  if (!v)
+    return fail(option, "'" + a.public_key_file + "': " + v.error());
+  return v;
+}
+
+std::optional<protocol::permission_set>
+auth_config::permissions_for(const protocol::token_claims* claims) const {
+  if (jwt() && claims == nullptr)
+    return std::nullopt;
+  if (!jwt()) {
+    if (default_role.empty())
+      return protocol::permission_set::all();
+    const auto* set = roles.find(default_role);
+    if (set == nullptr)
+      return std::nullopt;
+    return *set;
+  }
+  std::string_view role = claims->role.empty() ? std::string_view{default_role} : claims->role;
+  return protocol::resolve_permissions(role, claims->permissions, roles);
+}
 
 result<config> validate(config cfg) {
   log::level lvl;
@@ -196,6 +329,10 @@ result<config> validate(config cfg) {
     if (!cc.secret.empty() && cc.secret.size() < 16)
       return fail("cluster.secret (--cluster-secret)", "must be at least 16 bytes");
   }
+  if (auto e = check_auth(cfg.auth))
+    return *e;
+  if (cfg.signaling.request_rate != 0 && cfg.signaling.request_burst == 0)
+    return fail("signaling.requestBurst (--request-burst)", "must be at least 1");
   if (cfg.scheduler.policy != "sharing" && cfg.scheduler.policy != "stealing")
     return fail("scheduler.policy", "must be \"sharing\" or \"stealing\"");
   if (!text::valid_label(cfg.signaling.default_room))
@@ -214,7 +351,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
   if (doc.HasParseError() || !doc.IsObject())
     return failure{"configuration is not a JSON object"};
   if (auto e = check_keys(doc, "", {"listen", "logLevel", "rtc", "signaling", "limits",
-                                    "scheduler", "cluster", "mediaCodecs"});
+                                    "scheduler", "cluster", "mediaCodecs",
+                                    "auth"});
       !e.empty())
     return failure{e};
   std::string listen;
@@ -258,6 +396,32 @@ result<config> apply_config_json(std::string_view json, config cfg) {
         cc.peers.emplace_back(v.GetString(), v.GetStringLength());
       }
     }
+  }
+  if (auto it = doc.FindMember("auth"); it != doc.MemberEnd()) {
+    auto& a = it->value;
+    if (!a.IsObject())
+      return fail("auth", "must be an object");
+    if (auto e = check_keys(a, "auth.",
+                            {"mode", "algorithm", "hs256Secret", "hs256SecretFile",
+                             "publicKeyFile", "issuer", "audience", "leewaySeconds",
+                             "defaultRole", "roles"});
+        !e.empty())
+      return failure{e};
+    auto& ac = cfg.auth;
+    for (auto e : {read_string(a, "mode", "auth.mode", ac.mode),
+                   read_string(a, "algorithm", "auth.algorithm", ac.algorithm),
+                   read_string(a, "hs256Secret", "auth.hs256Secret", ac.hs256_secret),
+                   read_string(a, "hs256SecretFile", "auth.hs256SecretFile", ac.hs256_secret_file),
+                   read_string(a, "publicKeyFile", "auth.publicKeyFile", ac.public_key_file),
+                   read_string(a, "issuer", "auth.issuer", ac.issuer),
+                   read_string(a, "audience", "auth.audience", ac.audience),
+                   read_uint(a, "leewaySeconds", "auth.leewaySeconds", 0, 3600, ac.leeway_seconds),
+                   read_string(a, "defaultRole", "auth.defaultRole", ac.default_role)})
+      if (!e.empty())
+        return failure{e};
+    if (auto r = a.FindMember("roles"); r != a.MemberEnd())
+      if (auto e = read_role_table(r->value, ac.roles); !e.empty())
+        return failure{e};
   }
   if (auto it = doc.FindMember("scheduler"); it != doc.MemberEnd()) {
     auto& sch = it->value;
@@ -317,7 +481,9 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                              "handshakeTimeoutMs", "maxConnections", "maxRequestsInFlight",
                              "pingIntervalMs", "pingTimeoutMs", "maxPayloadBytes",
                              "corsOrigins", "tlsCertificateFile", "tlsPrivateKeyFile",
-                             "defaultRoom"});
+                             "defaultRoom",
+                             "requestRate", "requestBurst", "requestRefusalsToClose",
+                             "requestRefusalWindowMs"});
         !e.empty())
       return failure{e};
     auto& sc = cfg.signaling;
@@ -344,6 +510,16 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                    read_string(s, "tlsPrivateKeyFile", "signaling.tlsPrivateKeyFile",
                                sc.tls_private_key_file),
                    read_string(s, "defaultRoom", "signaling.defaultRoom", sc.default_room)})
+      if (!e.empty())
+        return failure{e};
+    for (auto e : {read_uint(s, "requestRate", "signaling.requestRate", 0, 1000000,
+                             sc.request_rate),
+                   read_uint(s, "requestBurst", "signaling.requestBurst", 1, 1000000,
+                             sc.request_burst),
+                   read_uint(s, "requestRefusalsToClose", "signaling.requestRefusalsToClose", 0,
+                             1000000, sc.request_refusals_to_close),
+                   read_uint(s, "requestRefusalWindowMs", "signaling.requestRefusalWindowMs", 100,
+                             3600000, sc.request_refusal_window_ms)})
       if (!e.empty())
         return failure{e};
     if (auto it = s.FindMember("corsOrigins"); it != s.MemberEnd()) {
@@ -501,6 +677,35 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || !parse_u32(v, ms) || ms < 200 || ms > 600000)
         return fail("--cluster-heartbeat-timeout-ms", "expects MS from 200 to 600000");
       out.cfg.cluster.heartbeat_timeout_ms = ms;
+    } else if (flag == "--auth-mode") {
+      if (!value(v) || (v != "none" && v != "jwt"))
+        return fail("--auth-mode", "expects none or jwt");
+      out.cfg.auth.mode = v;
+    } else if (flag == "--auth-algorithm") {
+      if (!value(v) || !protocol::parse_jwt_algorithm(v))
+        return fail("--auth-algorithm", "expects HS256, RS256 or ES256");
+      out.cfg.auth.algorithm = v;
+    } else if (flag == "--auth-hs256-secret-file" || flag == "--auth-public-key-file") {
+      if (!value(v) || v.empty())
+        return fail(flag, "expects a FILE");
+      (flag == "--auth-public-key-file" ? out.cfg.auth.public_key_file
+                                        : out.cfg.auth.hs256_secret_file) = v;
+    } else if (flag == "--auth-issuer" || flag == "--auth-audience") {
+      if (!value(v) || v.empty())
+        return fail(flag, flag == "--auth-issuer" ? "expects the ISSUER (iss)"
+                                                  : "expects the AUDIENCE (aud)");
+      (flag == "--auth-issuer" ? out.cfg.auth.issuer : out.cfg.auth.audience) = v;
+    } else if (flag == "--auth-default-role") {
+      if (!value(v) || !text::valid_label(v, 64))
+        return fail("--auth-default-role", "expects a ROLE (see auth.roles)");
+      out.cfg.auth.default_role = v;
+    } else if (flag == "--request-rate" || flag == "--request-burst") {
+      uint32_t n = 0;
+      bool rate = flag == "--request-rate";
+      if (!value(v) || !parse_u32(v, n) || n > 1000000 || (!rate && n == 0))
+        return fail(flag, rate ? "expects requests per second from 0 (no limit) to 1000000"
+                               : "expects a COUNT from 1 to 1000000");
+      (rate ? out.cfg.signaling.request_rate : out.cfg.signaling.request_burst) = n;
     } else if (flag == "--log-level") {
       log::level lvl;
       if (!value(v) || !log::parse_level(v, lvl))
@@ -556,12 +761,28 @@ Options:
                          signed by; scripts/make-cluster-certs.sh makes them)
   --cluster-heartbeat-timeout-ms MS
                          a node silent this long counts as lost (default 5000)
+  --auth-mode MODE       none (peers name themselves; the default) or jwt (a signed
+                         token is required at connect; docs/operations.md)
+  --auth-hs256-secret-file F
+                         jwt: the HS256 secret, the first line of F (32 bytes at least)
+  --auth-public-key-file F
+                         jwt: the PEM public key (RS256: RSA; ES256: EC P-256)
+  --auth-algorithm ALG   HS256, RS256 or ES256 (default: after the key)
+  --auth-issuer I        jwt: the iss tokens must carry (default: not checked)
+  --auth-audience A      jwt: the aud tokens must carry (default: not checked)
+  --auth-default-role R  the role of peers without one (mode none: default every
+                         permission; mode jwt: default viewer)
+  --request-rate N       requests per second per connection (default 50; 0: no limit);
+                         excess gets rate-limited, sustained excess closes the connection
+  --request-burst N      requests at once per connection (default 100)
   --log-level LEVEL      trace, debug, info, warn, error or off (default info)
   --drop-rtp-percent N   fault injection for tests: drop N % (0..50) of the RTP packets
                          every transport receives, like network loss (default 0: off)
   --help                 this text
 
 Flags override the configuration file, which overrides the defaults.
+
+chorus token ... mints a test token (chorus token --help).
 )";
 }
 

@@ -4,9 +4,13 @@
 #pragma once
 
 #include "common/result.hpp"
+#include "net/rate_limiter.hpp"
+#include "protocol/jwt.hpp"
+#include "protocol/permissions.hpp"
 #include "rtp/capabilities.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +34,18 @@ struct signaling_config {
   std::string tls_private_key_file;
   // The room of an implicit join when nothing names one (docs/protocol.md, "Joining").
   std::string default_room = "default";
+  // Per-connection request rate limit (token bucket) and its abuse rule: a connection
+  // refused more than request_refusals_to_close times within request_refusal_window_ms is
+  // closed. request_rate 0: no limit.
+  uint32_t request_rate = 50;   // requests per second, sustained
+  uint32_t request_burst = 100; // requests at once (a join sends a burst)
+  uint32_t request_refusals_to_close = 100; // 0: never close, only refuse
+  uint32_t request_refusal_window_ms = 10000;
+
+  net::rate_limit_config rate_limit() const {
+    return {request_rate, request_burst, request_refusals_to_close,
+            std::chrono::milliseconds{request_refusal_window_ms}};
+  }
 };
 
 struct limits_config {
@@ -75,6 +91,39 @@ struct cluster_config {
   bool enabled() const { return !listen.empty() || !peers.empty(); }
 };
 
+// Who may connect and what peers may do (docs/operations.md, "Tokens and roles").
+struct auth_config {
+  std::string mode = "none"; // "none": peers name themselves; "jwt": a signed token is required
+  // "HS256", "RS256", "ES256", or "": HS256 with a secret, RS256 or ES256 after the public
+  // key's type (RSA or EC P-256).
+  std::string algorithm;
+  std::string hs256_secret;      // at least 32 bytes
+  std::string hs256_secret_file; // or the secret from the first line of this file
+  std::string public_key_file;   // RS256/ES256: PEM public key (or certificate)
+  std::string issuer;            // "": iss not checked
+  std::string audience;          // "": aud not checked
+  uint32_t leeway_seconds = 30;  // clock skew allowed on exp/nbf/iat (0 .. 3600)
+  // The role of peers without one: every peer in mode none ("": every permission, as before
+  // roles existed), tokens without role and permissions claims in mode jwt ("": viewer).
+  std::string default_role;
+  protocol::role_table roles = protocol::role_table::defaults();
+
+  bool jwt() const { return mode == "jwt"; }
+
+  // A peer's permissions: in mode none from default_role (claims ignored, may be null); in
+  // mode jwt from the token (its permissions claim, else its role, else default_role, else
+  // viewer). nullopt: the role is unknown (refuse the peer).
+  std::optional<protocol::permission_set>
+  permissions_for(const protocol::token_claims* claims) const;
+};
+
+// The verifier of mode jwt: reads the secret or public key file and checks the key. Fails
+// with a message naming the option (also run by validate() in mode jwt).
+result<protocol::jwt_verifier> make_jwt_verifier(const auth_config& auth);
+
+// A secret file's first line, without a trailing CR or spaces; fails naming the path.
+result<std::string> read_secret_file(const std::string& path);
+
 struct config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
@@ -88,6 +137,7 @@ struct config {
   limits_config limits;
   scheduler_config scheduler;
   cluster_config cluster;
+  auth_config auth;
   std::vector<rtp::media_codec_config> media_codecs = rtp::default_media_codecs();
 };
 

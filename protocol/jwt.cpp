@@ -276,6 +276,16 @@ bool hmac_sha256(std::string_view secret, std::string_view data,
 
 using namespace jwt_detail;
 
+std::optional<jwt_algorithm> jwt_algorithm_for_key(std::string_view pem) {
+  auto key = read_public_key(pem);
+  if (key)
+    return algorithm_of(key->get());
+  auto priv = read_private_key(pem);
+  if (priv)
+    return algorithm_of(priv->get());
+  return std::nullopt;
+}
+
 // ---- the verifier ----------------------------------------------------------------------
 
 struct jwt_verifier::state {

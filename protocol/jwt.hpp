@@ -35,6 +35,11 @@ std::string_view to_string(jwt_algorithm a) noexcept;
 // Exactly "HS256", "RS256" or "ES256" (JWS algorithm names are case-sensitive).
 std::optional<jwt_algorithm> parse_jwt_algorithm(std::string_view name) noexcept;
 
+// The algorithm a PEM key is for: RS256 for an RSA key, ES256 for an EC key (the curve is
+// checked later, by jwt_verifier::make or jwt_signer::make). Takes a public key, a
+// certificate or an unencrypted private key; nullopt when it is none of these.
+std::optional<jwt_algorithm> jwt_algorithm_for_key(std::string_view pem);
+
 // Why a token was refused. Each has a stable name (to_string) and a fixed human message
 // (describe); verify() can also report a detail naming the claim or header member.
 enum class jwt_error : uint8_t {

@@ -1,6 +1,7 @@
 // Configuration: defaults, the documented conf/chorus.json, flags, and failures that
 // name the offending option.
 #include "app/config.hpp"
+#include "protocol/jwt_sign.hpp"
 
 #include <doctest/doctest.h>
 
@@ -25,6 +26,20 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The auth section and the request rate limit (issue 15).
+bool same_auth(const app::config& a, const app::config& b) {
+  return a.auth.mode == b.auth.mode && a.auth.algorithm == b.auth.algorithm &&
+         a.auth.hs256_secret == b.auth.hs256_secret &&
+         a.auth.hs256_secret_file == b.auth.hs256_secret_file &&
+         a.auth.public_key_file == b.auth.public_key_file && a.auth.issuer == b.auth.issuer &&
+         a.auth.audience == b.auth.audience && a.auth.leeway_seconds == b.auth.leeway_seconds &&
+         a.auth.default_role == b.auth.default_role && a.auth.roles == b.auth.roles &&
+         a.signaling.request_rate == b.signaling.request_rate &&
+         a.signaling.request_burst == b.signaling.request_burst &&
+         a.signaling.request_refusals_to_close == b.signaling.request_refusals_to_close &&
+         a.signaling.request_refusal_window_ms == b.signaling.request_refusal_window_ms;
 }
 
 bool same(const app::config& a, const app::config& b) {
@@ -61,7 +76,7 @@ bool same(const app::config& a, const app::config& b) {
          a.signaling.tls_private_key_file == b.signaling.tls_private_key_file &&
          a.limits.max_rooms == b.limits.max_rooms &&
          a.limits.max_peers_per_room == b.limits.max_peers_per_room &&
-         a.media_codecs.size() == b.media_codecs.size();
+         a.media_codecs.size() == b.media_codecs.size() && same_auth(a, b);
 }
 
 } // namespace
@@ -303,4 +318,239 @@ TEST_CASE("Engine.IO, CORS and TLS options") {
   CHECK(flags->cfg.signaling.tls_private_key_file == "k.pem");
   CHECK(app::usage().find("--tls-cert") != std::string::npos);
   CHECK(app::usage().find("--tls-key") != std::string::npos);
+}
+
+// ---- auth and request limits (issue 15) ----
+
+namespace {
+
+std::string jwt_fixture(const std::string& name) {
+  return std::string{CHORUS_SOURCE_DIR} + "/tests/fixtures/jwt/" + name;
+}
+
+} // namespace
+
+TEST_CASE("auth: the defaults keep today's behaviour") {
+  app::config d;
+  CHECK(d.auth.mode == "none");
+  CHECK_FALSE(d.auth.jwt());
+  CHECK(d.auth.leeway_seconds == 30);
+  CHECK(d.auth.roles == protocol::role_table::defaults());
+  CHECK(d.auth.permissions_for(nullptr) == protocol::permission_set::all());
+  CHECK(d.signaling.request_rate == 50);
+  CHECK(d.signaling.request_burst == 100);
+  auto rl = d.signaling.rate_limit();
+  CHECK(rl.rate_per_s == 50);
+  CHECK(rl.burst == 100);
+  CHECK(rl.close_after == 100);
+  CHECK(rl.window == std::chrono::milliseconds{10000});
+}
+
+TEST_CASE("auth: mode jwt with an HS256 secret file") {
+  auto r = parse({"--auth-mode", "jwt", "--auth-hs256-secret-file", jwt_fixture("hs256_secret.txt"),
+                  "--auth-issuer", "https://school.example", "--auth-audience", "chorus"});
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error()));
+  auto& a = r->cfg.auth;
+  CHECK(a.jwt());
+  CHECK(a.hs256_secret_file == jwt_fixture("hs256_secret.txt"));
+  CHECK(a.issuer == "https://school.example");
+  CHECK(a.audience == "chorus");
+  auto v = app::make_jwt_verifier(a);
+  REQUIRE_MESSAGE(v.ok(), (v.ok() ? "" : v.error()));
+  CHECK(v->algorithm() == protocol::jwt_algorithm::hs256);
+  CHECK(v->config().issuer == "https://school.example");
+  CHECK(v->config().leeway_s == 30);
+  // The secret is the file's first line: a token signed with it verifies.
+  auto secret = app::read_secret_file(jwt_fixture("hs256_secret.txt"));
+  REQUIRE(secret.ok());
+  CHECK(secret->size() == 64);
+  auto signer = protocol::jwt_signer::make(protocol::jwt_algorithm::hs256, *secret);
+  REQUIRE(signer.ok());
+  protocol::token_spec spec;
+  spec.sub = "alice";
+  spec.rooms = {"r1", "*"};
+  spec.exp = 1'900'000'000;
+  spec.iss = "https://school.example";
+  spec.aud = "chorus";
+  auto token = signer->sign(protocol::token_payload_json(spec));
+  REQUIRE(token.ok());
+  CHECK(v->verify(*token, 1'800'000'000).ok());
+}
+
+TEST_CASE("auth: RS256 and ES256 follow the public key unless named") {
+  auto rs = parse({"--auth-mode", "jwt", "--auth-public-key-file", jwt_fixture("rs256_public.pem")});
+  REQUIRE_MESSAGE(rs.ok(), (rs.ok() ? "" : rs.error()));
+  CHECK(app::make_jwt_verifier(rs->cfg.auth)->algorithm() == protocol::jwt_algorithm::rs256);
+  auto es = app::apply_config_json(
+    R"({"auth": {"mode": "jwt", "publicKeyFile": ")" + jwt_fixture("es256_public.pem") +
+      R"(", "leewaySeconds": 5}})",
+    app::config{});
+  REQUIRE_MESSAGE(es.ok(), (es.ok() ? "" : es.error()));
+  auto v = app::make_jwt_verifier(es->auth);
+  REQUIRE(v.ok());
+  CHECK(v->algorithm() == protocol::jwt_algorithm::es256);
+  CHECK(v->config().leeway_s == 5);
+  auto named = parse({"--auth-mode", "jwt", "--auth-algorithm", "ES256", "--auth-public-key-file",
+                      jwt_fixture("es256_public.pem")});
+  CHECK(named.ok());
+  // An inline secret (no file) works too.
+  auto inline_secret = app::apply_config_json(
+    R"({"auth": {"mode": "jwt", "hs256Secret": "0123456789abcdef0123456789abcdef"}})",
+    app::config{});
+  CHECK(inline_secret.ok());
+  // Mode none ignores the key options entirely (nothing is read).
+  auto none = parse({"--auth-public-key-file", "/nonexistent.pem"});
+  CHECK(none.ok());
+}
+
+TEST_CASE("auth: roles from the configuration") {
+  auto r = app::apply_config_json(
+    R"({"auth": {"defaultRole": "student",
+                 "roles": {"student": ["subscribe", "chat", "publish-audio"],
+                           "assistant": ["subscribe", "chat", "moderate"]}}})",
+    app::config{});
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error()));
+  using enum protocol::permission;
+  auto& roles = r->auth.roles;
+  CHECK(*roles.find("student") == protocol::permission_set{subscribe, chat, publish_audio});
+  CHECK(*roles.find("assistant") == protocol::permission_set{subscribe, chat, moderate});
+  CHECK(*roles.find("teacher") == protocol::permission_set::all()); // untouched defaults stay
+  // Mode none: every peer has the default role.
+  CHECK(r->auth.permissions_for(nullptr) == protocol::permission_set{subscribe, chat, publish_audio});
+  auto flag = parse({"--auth-default-role", "viewer"});
+  REQUIRE(flag.ok());
+  CHECK(flag->cfg.auth.permissions_for(nullptr) == protocol::permission_set{subscribe});
+}
+
+TEST_CASE("auth: a peer's permissions in mode jwt") {
+  app::auth_config a;
+  a.mode = "jwt";
+  using enum protocol::permission;
+  protocol::token_claims c;
+  c.sub = "s";
+  c.role = "teacher";
+  CHECK(a.permissions_for(&c) == protocol::permission_set::all());
+  c.role = "student";
+  CHECK(a.permissions_for(&c) == protocol::permission_set{subscribe, chat});
+  c.permissions = protocol::permission_set{publish_audio, subscribe};
+  CHECK(a.permissions_for(&c) == protocol::permission_set{publish_audio, subscribe});
+  c.permissions.reset();
+  c.role = "janitor";
+  CHECK_FALSE(a.permissions_for(&c).has_value());
+  c.role.clear();
+  CHECK(a.permissions_for(&c) == protocol::permission_set{subscribe}); // viewer
+  a.default_role = "student";
+  CHECK(a.permissions_for(&c) == protocol::permission_set{subscribe, chat});
+  CHECK_FALSE(a.permissions_for(nullptr).has_value()); // mode jwt needs claims
+}
+
+TEST_CASE("request rate limit: keys and flags") {
+  auto r = app::apply_config_json(
+    R"({"signaling": {"requestRate": 5, "requestBurst": 7, "requestRefusalsToClose": 0,
+                      "requestRefusalWindowMs": 500}})",
+    app::config{});
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error()));
+  CHECK(r->signaling.request_rate == 5);
+  CHECK(r->signaling.request_burst == 7);
+  CHECK(r->signaling.rate_limit().close_after == 0);
+  CHECK(r->signaling.rate_limit().window == std::chrono::milliseconds{500});
+  auto f = parse({"--request-rate", "0", "--request-burst", "3"});
+  REQUIRE(f.ok());
+  CHECK(f->cfg.signaling.request_rate == 0);
+  CHECK(f->cfg.signaling.request_burst == 3);
+  CHECK(app::usage().find("--request-rate") != std::string::npos);
+  CHECK(app::usage().find("--auth-mode") != std::string::npos);
+}
+
+TEST_CASE("auth and rate limit: invalid values fail naming the option") {
+  struct tcase {
+    const char* name;
+    std::vector<std::string> args;
+    const char* expected;
+  };
+  std::vector<tcase> flags{
+    {"mode unknown", {"--auth-mode", "oauth"}, "--auth-mode"},
+    {"mode jwt without a key", {"--auth-mode", "jwt"}, "--auth-mode"},
+    {"secret file missing",
+     {"--auth-mode", "jwt", "--auth-hs256-secret-file", "/nonexistent/secret"},
+     "--auth-hs256-secret-file"},
+    {"secret file empty value", {"--auth-hs256-secret-file", ""}, "--auth-hs256-secret-file"},
+    {"secret too short in its file",
+     {"--auth-mode", "jwt", "--auth-hs256-secret-file", jwt_fixture("short_secret.txt")},
+     "--auth-hs256-secret-file"},
+    {"public key missing", {"--auth-mode", "jwt", "--auth-public-key-file", "/nonexistent.pem"},
+     "--auth-public-key-file"},
+    {"public key not a key",
+     {"--auth-mode", "jwt", "--auth-public-key-file", jwt_fixture("hs256_secret.txt")},
+     "--auth-public-key-file"},
+    {"public key too small",
+     {"--auth-mode", "jwt", "--auth-public-key-file", jwt_fixture("rsa1024_public.pem")},
+     "--auth-public-key-file"},
+    {"private key as the public key",
+     {"--auth-mode", "jwt", "--auth-public-key-file", jwt_fixture("rs256_private.pem")},
+     "--auth-public-key-file"},
+    {"algorithm unknown", {"--auth-algorithm", "PS256"}, "--auth-algorithm"},
+    {"algorithm against the key",
+     {"--auth-mode", "jwt", "--auth-algorithm", "ES256", "--auth-public-key-file",
+      jwt_fixture("rs256_public.pem")},
+     "--auth-public-key-file"},
+    {"HS256 with a public key",
+     {"--auth-mode", "jwt", "--auth-algorithm", "HS256", "--auth-public-key-file",
+      jwt_fixture("rs256_public.pem")},
+     "--auth-algorithm"},
+    {"RS256 with a secret",
+     {"--auth-mode", "jwt", "--auth-algorithm", "RS256", "--auth-hs256-secret-file",
+      jwt_fixture("hs256_secret.txt")},
+     "--auth-algorithm"},
+    {"secret and public key",
+     {"--auth-mode", "jwt", "--auth-hs256-secret-file", jwt_fixture("hs256_secret.txt"),
+      "--auth-public-key-file", jwt_fixture("rs256_public.pem")},
+     "--auth-public-key-file"},
+    {"issuer empty", {"--auth-issuer", ""}, "--auth-issuer"},
+    {"audience missing", {"--auth-audience"}, "--auth-audience"},
+    {"default role unknown", {"--auth-default-role", "janitor"}, "--auth-default-role"},
+    {"request rate not a number", {"--request-rate", "fast"}, "--request-rate"},
+    {"request burst zero", {"--request-burst", "0"}, "--request-burst"},
+  };
+  for (auto& c : flags) {
+    std::string name = c.name;
+    CAPTURE(name);
+    auto r = parse(c.args);
+    REQUIRE_FALSE(r.ok());
+    CHECK_MESSAGE(r.error().find(c.expected) != std::string::npos, r.error());
+  }
+  struct jcase {
+    const char* name;
+    const char* json;
+    const char* expected;
+  };
+  std::vector<jcase> docs{
+    {"auth not an object", R"({"auth": true})", "auth"},
+    {"unknown auth key", R"({"auth": {"secret": "x"}})", "auth.secret"},
+    {"mode not a string", R"({"auth": {"mode": 1}})", "auth.mode"},
+    {"inline secret too short", R"({"auth": {"mode": "jwt", "hs256Secret": "short"}})",
+     "auth.hs256Secret"},
+    {"secret and secret file",
+     R"({"auth": {"mode": "jwt", "hs256Secret": "0123456789abcdef0123456789abcdef", "hs256SecretFile": "/x"}})",
+     "auth.hs256Secret"},
+    {"leeway too large", R"({"auth": {"leewaySeconds": 7200}})", "auth.leewaySeconds"},
+    {"roles not an object", R"({"auth": {"roles": ["teacher"]}})", "auth.roles"},
+    {"role not an array", R"({"auth": {"roles": {"student": "chat"}}})", "auth.roles.student"},
+    {"unknown permission", R"({"auth": {"roles": {"student": ["chat", "fly"]}}})",
+     "auth.roles.student"},
+    {"permission not a string", R"({"auth": {"roles": {"student": [1]}}})", "auth.roles.student"},
+    {"role name empty", R"({"auth": {"roles": {"": ["chat"]}}})", "auth.roles"},
+    {"default role unknown", R"({"auth": {"defaultRole": "janitor"}})", "auth.defaultRole"},
+    {"request rate negative", R"({"signaling": {"requestRate": -1}})", "signaling.requestRate"},
+    {"request burst zero", R"({"signaling": {"requestBurst": 0}})", "signaling.requestBurst"},
+    {"refusal window too short", R"({"signaling": {"requestRefusalWindowMs": 10}})",
+     "signaling.requestRefusalWindowMs"},
+  };
+  for (auto& c : docs) {
+    std::string name = c.name;
+    CAPTURE(name);
+    auto r = app::apply_config_json(c.json, app::config{});
+    REQUIRE_FALSE(r.ok());
+    CHECK_MESSAGE(r.error().find(c.expected) != std::string::npos, r.error());
+  }
 }
