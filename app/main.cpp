@@ -5,6 +5,7 @@
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
 #include "app/config.hpp"
+#include "app/token_command.hpp"
 #include "app/web_assets.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
@@ -31,6 +32,7 @@
 #include <ctime>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 #include <unistd.h>
 
@@ -134,6 +136,8 @@ private:
 } // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view{argv[1]} == "token")
+    return app::token_main(argc - 1, argv + 1);
   auto cli = app::parse_command_line(argc, argv);
   if (!cli) {
     std::fprintf(stderr, "chorus: %s\n", cli.error().c_str());
