@@ -368,6 +368,16 @@ bool es256_raw_to_der(std::string_view raw, std::string& der) {
   return i2d_ECDSA_SIG(sig.get(), &out) == len;
 }
 
+// Untrusted text quoted in a detail (which goes to logs): at most `max` bytes, control
+// characters as '?'.
+std::string quoted(std::string_view text, std::size_t max) {
+  std::string out{text.substr(0, max)};
+  for (auto& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      c = '?';
+  return out;
+}
+
 void set_detail(std::string* detail, std::string text) {
   if (detail != nullptr)
     *detail = std::move(text);
@@ -392,8 +402,7 @@ bool parse_object(std::string_view text, rapidjson::Document& doc, const char* w
     for (auto b = a + 1; b != doc.MemberEnd(); ++b)
       if (a->name == b->name) {
         set_detail(detail, std::string{what} + " repeats the member '" +
-                             std::string{a->name.GetString(), a->name.GetStringLength()}
-                               .substr(0, 32) +
+                             quoted({a->name.GetString(), a->name.GetStringLength()}, 32) +
                              "'");
         return false;
       }
@@ -470,7 +479,7 @@ value_or_error<std::string, jwt_error> jwt_verifier::verify_signature(std::strin
   }
   auto parsed_alg = parse_jwt_algorithm(view(*alg));
   if (!parsed_alg) {
-    set_detail(detail, "alg '" + std::string{view(*alg).substr(0, 16)} + "' is not accepted");
+    set_detail(detail, "alg '" + quoted(view(*alg), 16) + "' is not accepted");
     return jwt_error::unsupported_alg;
   }
   if (*parsed_alg != cfg.algorithm) {
@@ -483,7 +492,8 @@ value_or_error<std::string, jwt_error> jwt_verifier::verify_signature(std::strin
     return jwt_error::unsupported_header;
   }
   if (const auto* typ = find(header, "typ");
-      typ != nullptr && (!typ->IsString() || !text::iequals(view(*typ), "JWT"))) {
+      typ != nullptr && (!typ->IsString() || !(text::iequals(view(*typ), "JWT") ||
+                                               text::iequals(view(*typ), "application/jwt")))) {
     set_detail(detail, "typ must be JWT");
     return jwt_error::unsupported_header;
   }

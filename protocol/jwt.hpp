@@ -50,6 +50,7 @@ enum class jwt_error : uint8_t {
   unsupported_alg,    // "unsupported-alg": alg "none", absent, or not implemented here
   alg_mismatch,       // "alg-mismatch": HS256/RS256/ES256, but not the configured one
   unsupported_header, // "unsupported-header": crit present, or typ other than JWT
+                      //   (or application/jwt; compared without case)
   bad_signature,      // "bad-signature": the signature does not verify
   expired,            // "expired": now >= exp + leeway
   not_yet_valid,      // "not-yet-valid": now + leeway < nbf, or iat is that far ahead

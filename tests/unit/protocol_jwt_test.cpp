@@ -448,6 +448,14 @@ TEST_CASE("rooms: room, rooms, \"*\" and none") {
   auto t = mint_with_header(hs, R"({"alg":"HS256","typ":"jwt","kid":"k1"})",
                             R"({"sub":"a","exp":1900000000,"x":{"y":[1]}})");
   CHECK(v.verify(t, now).ok());
+  auto media_type = mint_with_header(hs, R"({"alg":"HS256","typ":"application/jwt"})",
+                                     R"({"sub":"a","exp":1900000000})");
+  CHECK(v.verify(media_type, now).ok());
+  // Details quote untrusted text without its control characters.
+  std::string why;
+  auto odd = mint_with_header(hs, "{\"alg\":\"x\\ny\"}", R"({"sub":"a","exp":1900000000})");
+  CHECK(v.verify(odd, now, &why).error() == jwt_error::unsupported_alg);
+  CHECK(why == "alg 'x?y' is not accepted");
 }
 
 TEST_CASE("the size limit is configurable and checked before decoding") {
