@@ -2,6 +2,8 @@
 // when they are spawned (never inside messages).
 #pragma once
 
+#include "net/rate_limiter.hpp"
+#include "protocol/permissions.hpp"
 #include "rtp/rtp_parameters.hpp"
 
 #include <atomic>
@@ -14,6 +16,9 @@ namespace chorus::net {
 class media_io;
 class dtls_context;
 } // namespace chorus::net
+namespace chorus::protocol {
+class jwt_verifier;
+}
 
 namespace chorus::actors {
 
@@ -42,6 +47,23 @@ struct node_settings {
   // The room a connection joins implicitly when neither its first request that needs a
   // room nor its handshake names one (signaling.defaultRoom).
   std::string default_room = "default";
+  // Participants with a producer per room (limits.maxPublishersPerRoom); 0: no limit.
+  uint32_t max_publishers_per_room = 0;
+  // Per connection: requests per second and burst (signaling.requestRate/requestBurst).
+  // Past the bucket a request answers rate-limited; a connection refused more than
+  // close_after times within the window is closed.
+  net::rate_limit_config request_limits;
+};
+
+// auth.*: who may connect and what they may do (docs/operations.md, "Tokens and roles").
+struct auth_settings {
+  // mode jwt: every connection carries a token this verifier accepts; mode none: none.
+  std::shared_ptr<const protocol::jwt_verifier> verifier;
+  protocol::role_table roles = protocol::role_table::defaults();
+  // Mode none: the role of a participant that chose none; empty: every permission.
+  std::string default_role;
+
+  bool tokens() const noexcept { return verifier != nullptr; }
 };
 
 // Read by /healthz from the I/O thread; written by actors.
@@ -65,6 +87,7 @@ struct node_context {
   node_settings settings;
   transport_settings transport;
   media_settings media;
+  auth_settings auth;
   std::shared_ptr<net::media_io> media_io;                // media sockets
   std::shared_ptr<const net::dtls_context> dtls_context;  // the node's certificate
   rtp::rtp_capabilities router_capabilities;

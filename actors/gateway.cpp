@@ -1,6 +1,7 @@
 #include "actors/gateway.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/rights.hpp"
 #include "actors/session.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
@@ -67,15 +68,43 @@ net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor
     auto read = [&](const char* key, std::string& out) {
       return read_identifier(req.query, key, out, problem);
     };
-    if (!read("auth", params.peer_id))
-      params.peer_id = ids::uuid4();
+    bool has_auth = read("auth", params.peer_id);
     read("channelId", params.room_id);
     read("name", params.name);
+    std::string token, role;
+    if (net::query_param(req.query, "token", token) == net::query_lookup::malformed)
+      problem = "token must be percent-encoded";
+    read("role", role);
     if (!problem.empty()) {
       LOG_DEBUG("gateway", req.remote << ": refused: " << problem);
       conn->close(close_bad_query, problem);
       return std::make_shared<refused_bridge>();
     }
+    // Admission before anything is made: the token (auth.mode jwt) or the chosen role.
+    auto ticket = admit(ctx->auth, token, role);
+    std::optional<protocol::error_info> refusal;
+    if (!ticket)
+      refusal = ticket.error();
+    else if (!ticket->grant.subject.empty() && has_auth && params.peer_id != ticket->grant.subject)
+      refusal = protocol::error_info{protocol::error_code::forbidden,
+                                     "auth '" + params.peer_id + "' is not the token's subject"};
+    else if (!params.room_id.empty() && !ticket->covers(params.room_id))
+      refusal = room_not_covered(params.room_id);
+    if (refusal) {
+      LOG_INFO("gateway", req.remote << ": refused: " << refusal->message);
+      ctx->counters->request_errors.fetch_add(1);
+      conn->close(refusal->code == protocol::error_code::unauthorized ? close_unauthorized
+                                                                       : close_forbidden,
+                  refusal->message);
+      return std::make_shared<refused_bridge>();
+    }
+    if (!ticket->grant.subject.empty())
+      params.peer_id = ticket->grant.subject; // the token's subject is the peer id
+    else if (!has_auth)
+      params.peer_id = ids::uuid4();
+    if (params.name.empty())
+      params.name = ticket->name;
+    params.ticket = std::move(*ticket);
     LOG_DEBUG("gateway", req.remote << ": session for peer '" << params.peer_id << "'");
     auto session = spawn_session(sys, node, ctx, conn,
                                  std::shared_ptr<protocol::dialect>{protocol::make_json_dialect()},
@@ -107,6 +136,10 @@ net::http_server::engineio_acceptor make_engineio_gateway(caf::actor_system& sys
     if (!read("roomId", params.connection_room))
       read("channelId", params.connection_room);
     read("name", params.name);
+    read("role", params.role);
+    // The token is checked at the Socket.IO CONNECT (with the CONNECT's auth.token first).
+    if (net::query_param(req.query, "token", params.token) == net::query_lookup::malformed)
+      problem = "token must be percent-encoded";
     if (!problem.empty()) {
       LOG_DEBUG("gateway", req.remote << ": engine.io handshake refused: " << problem);
       return nullptr; // refused: 403

@@ -49,6 +49,17 @@ struct identity {
   bool is_creator = false;
 };
 
+// Who a connection is and what it may do, as its token says (auth.mode jwt) or, with mode
+// none, its chosen role or the default: the room keeps it with the participant and checks
+// every request against it (protocol/permissions.hpp). `subject` is the token's `sub`
+// (empty without a token): a second connection of the same subject replaces the first;
+// without a token a taken id is refused.
+struct grant {
+  std::string subject;
+  std::string role;
+  uint16_t permissions = 0; // protocol::permission_set bits
+};
+
 struct join_command {
   std::string room_id;
   std::string peer_id;
@@ -57,6 +68,7 @@ struct join_command {
   bool has_rtp_capabilities = false;
   rtp::rtp_capabilities rtp_capabilities;
   actors::identity identity;
+  actors::grant grant;
   // In a cluster: the peer actor the client's node made for a room homed elsewhere (null:
   // the room spawns it), and whether the join already went to the room's home.
   caf::actor peer;
@@ -108,6 +120,41 @@ struct own_state_update {
   protocol::update_state_request state;
 };
 
+// session -> room: get-room-info of `peer_id`.
+struct room_info_query {
+  std::string peer_id;
+};
+
+// session -> room: a moderation request of `issuer` (a peer id).
+struct moderation_command {
+  std::string issuer;
+  protocol::moderation_request request;
+};
+
+// peer -> room: may `peer_id` publish (or resume) a producer of `kind` (a
+// protocol::publish_kinds bit)? The room answers protocol::empty_reply or `forbidden`
+// (permission, or muted by a moderator) or `limit-exceeded` (publishers per room).
+struct publish_check {
+  std::string peer_id;
+  uint8_t kind = 0;
+  bool resume = false;
+};
+
+// room -> peer: a moderator paused (mute-peer) or revoked (disallow-publish) the peer's
+// producers of these kinds (protocol::publish_kinds bits).
+struct moderator_pause {
+  uint8_t kinds = 0;
+};
+struct moderator_close {
+  uint8_t kinds = 0;
+};
+
+// room -> session: the room ends this connection (kick-peer, block-peer, end-room).
+struct close_session {
+  uint16_t code = 1000;
+  std::string reason;
+};
+
 // room -> node: the last peer left.
 struct room_idle {
   std::string room_id;
@@ -136,9 +183,37 @@ typename Inspector::result_type inspect(Inspector& f, identity& x) {
   return f(caf::meta::type_name("identity"), x.user_id, x.image_url, x.is_creator);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, grant& x) {
+  return f(caf::meta::type_name("grant"), x.subject, x.role, x.permissions);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_command& x) {
   return f(caf::meta::type_name("join_command"), x.room_id, x.peer_id, x.name, x.session,
-           x.has_rtp_capabilities, x.rtp_capabilities, x.identity, x.peer, x.placed);
+           x.has_rtp_capabilities, x.rtp_capabilities, x.identity, x.grant, x.peer, x.placed);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, room_info_query& x) {
+  return f(caf::meta::type_name("room_info_query"), x.peer_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, moderation_command& x) {
+  return f(caf::meta::type_name("moderation_command"), x.issuer, x.request);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, publish_check& x) {
+  return f(caf::meta::type_name("publish_check"), x.peer_id, x.kind, x.resume);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, moderator_pause& x) {
+  return f(caf::meta::type_name("moderator_pause"), x.kinds);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, moderator_close& x) {
+  return f(caf::meta::type_name("moderator_close"), x.kinds);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, close_session& x) {
+  return f(caf::meta::type_name("close_session"), x.code, x.reason);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, get_relay& x) {

@@ -4,6 +4,7 @@
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/producer.hpp"
+#include "actors/rights.hpp"
 #include "actors/transport.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
@@ -176,6 +177,14 @@ void close_media_of_transport(peer_actor* self, const std::string& transport_id)
   }
 }
 
+using produce_promise = caf::typed_response_promise<protocol::producer_id_reply>;
+
+void make_producer(peer_actor* self, produce_promise rp, protocol::produce_request& r,
+                   rtp::producer_mapping& mapping);
+
+// Checks what can be checked here (transport, producer limit, parameters), then asks the
+// room whether this peer may publish media of this kind (permissions, a moderator's
+// mute, the room's publisher limit) and makes the producer.
 caf::result<protocol::producer_id_reply> on_produce(peer_actor* self,
                                                     protocol::produce_request& r) {
   auto& st = self->state;
@@ -195,6 +204,29 @@ caf::result<protocol::producer_id_reply> on_produce(peer_actor* self,
   auto mapping = rtp::map_producer(st.ctx->router_capabilities, r.kind, r.rtp_parameters);
   if (!mapping)
     return make_error(error_code::invalid_field, mapping.error());
+  auto room = room_of(st);
+  if (!room)
+    return make_error(error_code::not_joined, "the peer has left its room");
+  auto rp = self->make_response_promise<protocol::producer_id_reply>();
+  publish_check check{st.id, kind_bit(r.kind, r.is_screen_share), false};
+  self->request(room, media_request_timeout, std::move(check))
+    .then(
+      [self, rp, r = std::move(r), mapping = std::move(*mapping)](protocol::empty_reply&) mutable {
+        if (!self->state.transports.count(r.transport_id)) { // ended meanwhile
+          rp.deliver(unknown_transport(r.transport_id));
+          return;
+        }
+        make_producer(self, rp, r, mapping);
+      },
+      [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+void make_producer(peer_actor* self, produce_promise rp, protocol::produce_request& r,
+                   rtp::producer_mapping& mapping_value) {
+  auto& st = self->state;
+  auto tit = st.transports.find(r.transport_id);
+  auto* mapping = &mapping_value;
   producer_info info;
   info.producer_id = ids::uuid4();
   info.peer_id = st.id;
@@ -216,7 +248,6 @@ caf::result<protocol::producer_id_reply> on_produce(peer_actor* self,
   auto transport = tit->second.actor;
   info.producer = spawn_producer(self, std::move(args), transport, st.ctx);
   route.producer = info.producer;
-  auto rp = self->make_response_promise<protocol::producer_id_reply>();
   auto transport_id = r.transport_id;
   const bool replace_audio = r.replace_audio && r.kind == rtp::media_kind::audio &&
                              !r.is_screen_share;
@@ -252,7 +283,6 @@ caf::result<protocol::producer_id_reply> on_produce(peer_actor* self,
         self->send_exit(info.producer, caf::exit_reason::user_shutdown);
         rp.deliver(err);
       });
-  return rp;
 }
 
 using consume_promise = caf::typed_response_promise<protocol::consumer_params_reply>;
@@ -430,11 +460,24 @@ caf::result<caf::message> on_producer_request(peer_actor* self, protocol::produc
       self->send_exit(actor, caf::exit_reason::user_shutdown);
       forget_producer(self, r.producer_id);
       return caf::make_message(protocol::empty_reply{});
+    case protocol::producer_op::resume: {
+      // A moderator's mute or revocation holds until allow-publish: ask the room.
+      if (!room)
+        return make_error(error_code::not_joined, "the peer has left its room");
+      auto rp = self->make_response_promise();
+      publish_check check{st.id, kind_bit(it->second.kind, it->second.is_screen_share), true};
+      self->request(room, media_request_timeout, std::move(check))
+        .then(
+          [self, rp, r, actor, room](protocol::empty_reply&) mutable {
+            self->send(room, producer_paused_update{r.producer_id, false});
+            rp.delegate(actor, std::move(r));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    }
     case protocol::producer_op::pause:
-    case protocol::producer_op::resume:
       if (room)
-        self->send(room, producer_paused_update{r.producer_id,
-                                                r.op == protocol::producer_op::pause});
+        self->send(room, producer_paused_update{r.producer_id, true});
       break;
     default:
       break;
@@ -568,6 +611,33 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       self->send(st.session, std::move(ev));
     },
     [self](protocol::producer_paused_event& ev) { self->send(self->state.session, std::move(ev)); },
+    // A moderator paused (mute-peer) or revoked (disallow-publish) media of these kinds.
+    [self](moderator_pause& m) {
+      auto& st = self->state;
+      for (auto& [id, p] : st.producers)
+        if (m.kinds & kind_bit(p.kind, p.is_screen_share)) {
+          // A request, not a send: the producer's answer must not arrive as a stray message.
+          self
+            ->request(p.actor, media_request_timeout,
+                      protocol::producer_request{{}, protocol::producer_op::pause, id})
+            .then([](protocol::empty_reply&) {}, [](caf::error&) {});
+          if (auto room = room_of(st))
+            self->send(room, producer_paused_update{id, true});
+          self->send(st.session, protocol::producer_paused_event{id, true, true});
+        }
+    },
+    [self](moderator_close& m) {
+      auto& st = self->state;
+      std::vector<std::string> gone;
+      for (auto& [id, p] : st.producers)
+        if (m.kinds & kind_bit(p.kind, p.is_screen_share))
+          gone.push_back(id);
+      for (auto& id : gone) {
+        self->send_exit(st.producers[id].actor, caf::exit_reason::user_shutdown);
+        forget_producer(self, id);
+        self->send(st.session, protocol::producer_closed_event{id});
+      }
+    },
     [self](transport_closed& msg) {
       LOG_DEBUG("peer", self->state.id << ": transport " << msg.transport_id
                                        << " closed: " << msg.reason);

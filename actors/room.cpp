@@ -3,12 +3,14 @@
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/peer.hpp"
+#include "actors/rights.hpp"
 #include "rtp/ortc.hpp"
 #include "common/log.hpp"
 
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <vector>
 
@@ -30,10 +32,23 @@ struct peer_entry {
   rtp::rtp_capabilities rtp_capabilities;
   std::string user_id; // the public id; empty: the peer id
   std::string image_url;
+  actors::grant grant;    // token subject, role, permissions (changed by moderators)
+  uint8_t muted = 0;      // publish_kinds a moderator paused (mute-peer), until allowed
+  bool publisher = false; // passed a publish check (counts toward maxPublishersPerRoom)
   // (Co-hosts and the audio and screen-share locks come with host controls, issue 17
   // item 6: until then the list says false for them.)
 
   const std::string& public_id() const { return user_id.empty() ? id : user_id; }
+};
+
+// One entry of the block list: matched by token subject, peer id and user id.
+struct block_entry {
+  std::string subject;
+  std::string peer_id;
+  std::string user_id;
+  std::string reason;
+  std::string by;
+  int64_t until_ms = 0; // Unix ms; 0: for the room's life
 };
 
 struct room_state {
@@ -43,6 +58,8 @@ struct room_state {
   std::vector<peer_entry> peers; // in join order
   std::vector<producer_info> producers; // in creation order
   std::string creator; // the public id of the first participant that created the room
+  bool locked = false;  // lock-room: no new joins (moderators excepted)
+  std::vector<block_entry> blocks;
   bool list_flush_scheduled = false;
   static inline const char* name = "chorus.room";
 
@@ -77,6 +94,7 @@ protocol::participant_list_update_event participant_list(const room_state& st) {
     item.user_id = p.public_id();
     item.image_url = p.image_url;
     item.is_host = is_host(st, p);
+    item.role = p.grant.role;
     ev.participants.push_back(std::move(item));
   }
   return ev;
@@ -207,6 +225,57 @@ caf::actor peer_for(room_actor* self, const join_command& cmd) {
                     self->state.ctx);
 }
 
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+// The block entry that refuses this joiner, if any (expired entries are dropped).
+const block_entry* find_block(room_state& st, const std::string& subject,
+                              const std::string& peer_id, const std::string& user_id) {
+  auto now = unix_ms_now();
+  std::erase_if(st.blocks, [now](const block_entry& b) { return b.until_ms && b.until_ms <= now; });
+  for (auto& b : st.blocks)
+    if ((!subject.empty() && b.subject == subject) || b.peer_id == peer_id ||
+        (!user_id.empty() && b.user_id == user_id) || b.user_id == peer_id)
+      return &b;
+  return nullptr;
+}
+
+// Whether a join may proceed: not blocked, the room not locked (moderators may still
+// join), not full, and no silent takeover: a peer id or user id that a live participant
+// holds is taken over only by a connection whose token proves the same subject.
+std::optional<caf::error> admission(room_state& st, const join_command& cmd) {
+  const auto& user_id = cmd.identity.user_id;
+  if (auto* b = find_block(st, cmd.grant.subject, cmd.peer_id, user_id))
+    return make_error(protocol::error_code::blocked,
+                      "blocked from room '" + st.id + "'" +
+                        (b->reason.empty() ? std::string{} : ": " + b->reason));
+  const peer_entry* holder = find_peer(st, cmd.peer_id);
+  if (!holder && !user_id.empty())
+    for (auto& p : st.peers)
+      if (p.id != cmd.peer_id && p.public_id() == user_id)
+        holder = &p;
+  if (holder) {
+    if (cmd.grant.subject.empty() || cmd.grant.subject != holder->grant.subject)
+      return make_error(protocol::error_code::id_taken,
+                        "'" + (user_id.empty() ? cmd.peer_id : user_id) +
+                          "' is connected to room '" + st.id +
+                          "' on another connection: close that one first (only a token "
+                          "for the same subject may take over a connection)");
+    return std::nullopt; // a reconnect: the room's size does not change
+  }
+  if (st.locked && !allows(cmd.grant.permissions, protocol::permission::moderate))
+    return make_error(protocol::error_code::room_locked,
+                      "room '" + st.id + "' is locked by a moderator: no new participants");
+  if (st.peers.size() >= st.ctx->settings.max_peers_per_room)
+    return make_error(protocol::error_code::room_full,
+                      "room '" + st.id + "' is full (" +
+                        std::to_string(st.ctx->settings.max_peers_per_room) + " peers)");
+  return std::nullopt;
+}
+
 join_result make_join_result(room_actor* self, const peer_entry& e) {
   join_result r;
   r.room = caf::actor_cast<caf::actor>(self);
@@ -216,6 +285,154 @@ join_result make_join_result(room_actor* self, const peer_entry& e) {
     if (p.peer_id != e.id)
       r.existing_producers.push_back(p.producer_id);
   return r;
+}
+
+protocol::room_info_reply room_info(const room_state& st, const peer_entry& asker) {
+  protocol::room_info_reply r;
+  r.room_id = st.id;
+  r.locked = st.locked;
+  r.participants = participant_list(st).participants;
+  r.role = asker.grant.role;
+  r.permissions = permission_names(asker.grant.permissions);
+  if (allows(asker.grant.permissions, protocol::permission::moderate)) {
+    r.has_blocked = true;
+    for (auto& b : st.blocks)
+      r.blocked.push_back({b.peer_id, b.user_id, b.reason, b.by, b.until_ms});
+  }
+  return r;
+}
+
+// The participant a moderation request names: by peer id, else by user id.
+peer_entry* find_target(room_state& st, const std::string& id) {
+  if (auto* e = find_peer(st, id))
+    return e;
+  for (auto& p : st.peers)
+    if (p.public_id() == id)
+      return &p;
+  return nullptr;
+}
+
+void tell_all(room_actor* self, const protocol::moderation_event& ev) {
+  for (auto& p : self->state.peers)
+    self->send(p.session, ev);
+}
+
+// Ends a participant's connection on a moderator's behalf: `kicked` to it, then the close.
+void eject(room_actor* self, peer_entry& target, const protocol::kicked_event& ev,
+           uint16_t close_code) {
+  self->send(target.session, ev);
+  self->send(target.session, close_session{close_code, ev.blocked ? "blocked" : "kicked"});
+  auto it = std::find_if(self->state.peers.begin(), self->state.peers.end(),
+                         [&](const peer_entry& p) { return &p == &target; });
+  remove_peer_at(self, it, caf::actor_addr{});
+}
+
+caf::result<protocol::empty_reply> moderate(room_actor* self, moderation_command& cmd) {
+  using protocol::moderation_action;
+  auto& st = self->state;
+  auto& req = cmd.request;
+  auto* issuer = find_peer(st, cmd.issuer);
+  if (!issuer)
+    return make_error(protocol::error_code::not_joined,
+                      "peer '" + cmd.issuer + "' is not in room '" + st.id + "'");
+  if (!allows(issuer->grant.permissions, protocol::permission::moderate))
+    return make_error(protocol::error_code::forbidden,
+                      "moderation needs permission moderate");
+  protocol::moderation_event ev;
+  ev.action = req.action;
+  ev.by = issuer->public_id();
+  ev.reason = req.reason;
+  ev.kinds = req.kinds;
+  const auto by = ev.by;
+  switch (req.action) {
+    case moderation_action::lock:
+    case moderation_action::unlock:
+      st.locked = req.action == moderation_action::lock;
+      LOG_INFO("room", "'" << st.id << "': " << (st.locked ? "locked" : "unlocked") << " by '"
+                           << by << "'");
+      tell_all(self, ev);
+      return protocol::empty_reply{};
+    case moderation_action::end: {
+      LOG_INFO("room", "'" << st.id << "': ended by '" << by << "'"
+                           << (req.reason.empty() ? "" : ": " + req.reason));
+      tell_all(self, ev);
+      for (auto& p : st.peers)
+        self->send(p.session, close_session{close_room_ended, "room ended"});
+      // The sessions close; the room goes with its last participant.
+      return protocol::empty_reply{};
+    }
+    case moderation_action::unblock: {
+      auto n = std::erase_if(st.blocks, [&](const block_entry& b) {
+        return b.peer_id == req.peer_id || b.user_id == req.peer_id ||
+               (!b.subject.empty() && b.subject == req.peer_id);
+      });
+      if (n == 0)
+        return make_error(protocol::error_code::unknown_user,
+                          "'" + req.peer_id + "' is not blocked in room '" + st.id + "'");
+      LOG_INFO("room", "'" << st.id << "': '" << req.peer_id << "' unblocked by '" << by << "'");
+      ev.peer_id = req.peer_id;
+      tell_all(self, ev);
+      return protocol::empty_reply{};
+    }
+    default:
+      break;
+  }
+  auto* target = find_target(st, req.peer_id);
+  if (!target && req.action == moderation_action::block) {
+    // Blocking someone who is not here: the id is refused when it comes.
+    st.blocks.push_back({req.peer_id, req.peer_id, req.peer_id, req.reason, by,
+                         req.seconds ? unix_ms_now() + int64_t(req.seconds) * 1000 : 0});
+    LOG_INFO("room", "'" << st.id << "': '" << req.peer_id << "' blocked by '" << by << "'");
+    ev.peer_id = req.peer_id;
+    ev.seconds = req.seconds;
+    tell_all(self, ev);
+    return protocol::empty_reply{};
+  }
+  if (!target)
+    return make_error(protocol::error_code::unknown_user,
+                      "no participant '" + req.peer_id + "' in room '" + st.id + "'");
+  if (target == issuer && (req.action == moderation_action::kick ||
+                           req.action == moderation_action::block))
+    return make_error(protocol::error_code::invalid_field,
+                      "peerId: a moderator cannot kick or block itself (leave instead)");
+  ev.peer_id = target->id;
+  ev.user_id = target->public_id();
+  switch (req.action) {
+    case moderation_action::mute:
+      target->muted |= req.kinds;
+      self->send(target->peer, moderator_pause{req.kinds});
+      break;
+    case moderation_action::allow_publish:
+      target->muted &= static_cast<uint8_t>(~req.kinds);
+      target->grant.permissions = with_publish(target->grant.permissions, req.kinds, true);
+      break;
+    case moderation_action::disallow_publish:
+      target->grant.permissions = with_publish(target->grant.permissions, req.kinds, false);
+      self->send(target->peer, moderator_close{req.kinds});
+      break;
+    case moderation_action::kick:
+    case moderation_action::block: {
+      const bool block = req.action == moderation_action::block;
+      if (block) {
+        st.blocks.push_back({target->grant.subject, target->id, target->public_id(), req.reason,
+                             by, req.seconds ? unix_ms_now() + int64_t(req.seconds) * 1000 : 0});
+        ev.seconds = req.seconds;
+      }
+      LOG_INFO("room", "'" << st.id << "': '" << ev.user_id << "' "
+                           << (block ? "blocked" : "kicked") << " by '" << by << "'"
+                           << (req.reason.empty() ? "" : ": " + req.reason));
+      eject(self, *target, protocol::kicked_event{req.reason, by, block},
+            block ? close_blocked : close_kicked);
+      tell_all(self, ev);
+      return protocol::empty_reply{};
+    }
+    default:
+      break;
+  }
+  LOG_INFO("room", "'" << st.id << "': " << action_name(req.action) << " of '"
+                       << ev.user_id << "' by '" << by << "'");
+  tell_all(self, ev);
+  return protocol::empty_reply{};
 }
 
 caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr ctx,
@@ -250,8 +467,10 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
   return {
     [self](join_command& cmd) -> caf::result<join_result> {
       auto& st = self->state;
-      // Another connection of the same user (a reload, a second tab): the newer replaces
-      // the older, as a reconnect with the same peer id does.
+      if (auto refused = admission(st, cmd))
+        return *refused;
+      // Another connection of the same user (a reload, a second tab) replaces the older
+      // one when its token proves the same subject (admission() refused it otherwise).
       if (!cmd.identity.user_id.empty()) {
         auto same_user = std::find_if(st.peers.begin(), st.peers.end(), [&](const peer_entry& p) {
           return p.id != cmd.peer_id && p.public_id() == cmd.identity.user_id;
@@ -264,7 +483,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         }
       }
       if (auto* existing = find_peer(st, cmd.peer_id)) {
-        // Reconnect: the newer connection replaces the older one.
+        // Reconnect with a token for the same subject: the newer connection replaces the
+        // older one.
         LOG_INFO("room", "'" << st.id << "': peer '" << cmd.peer_id << "' reconnected");
         self->demonitor(existing->session);
         self->send(existing->session, replaced_atom::value);
@@ -280,6 +500,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         existing->rtp_capabilities = std::move(cmd.rtp_capabilities);
         existing->own_audio_muted.reset();
         existing->own_video_paused.reset();
+        existing->publisher = false;
+        // A moderator's mute and revocations stay with the participant across reconnects.
         apply_identity(st, *existing, cmd.identity);
         existing->peer = peer_for(self, cmd);
         self->monitor(existing->session);
@@ -287,16 +509,13 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         broadcast_participants(self);
         return result;
       }
-      if (st.peers.size() >= st.ctx->settings.max_peers_per_room)
-        return make_error(protocol::error_code::limit_exceeded,
-                          "room '" + st.id + "' is full (" +
-                            std::to_string(st.ctx->settings.max_peers_per_room) + " peers)");
       peer_entry e;
       e.id = cmd.peer_id;
       e.name = cmd.name.empty() ? cmd.peer_id : cmd.name;
       e.session = cmd.session;
       e.has_rtp_capabilities = cmd.has_rtp_capabilities;
       e.rtp_capabilities = std::move(cmd.rtp_capabilities);
+      e.grant = std::move(cmd.grant);
       apply_identity(st, e, cmd.identity);
       e.peer = peer_for(self, cmd);
       self->monitor(e.session);
@@ -313,6 +532,12 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       if (!e)
         return make_error(protocol::error_code::not_joined,
                           "peer '" + upd.peer_id + "' is not in room '" + self->state.id + "'");
+      if (!upd.identity.user_id.empty())
+        for (auto& p : self->state.peers)
+          if (&p != e && p.public_id() == upd.identity.user_id)
+            return make_error(protocol::error_code::id_taken,
+                              "user id '" + upd.identity.user_id +
+                                "' is connected to this room on another connection");
       if (upd.has_rtp_capabilities) {
         e->has_rtp_capabilities = true;
         e->rtp_capabilities = std::move(upd.rtp_capabilities);
@@ -336,11 +561,55 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       protocol::new_producer_event ev{info.producer_id, info.peer_id, info.kind,
                                       e->public_id(), e->name, info.is_screen_share};
       auto peer_id = info.peer_id;
+      // A moderator acted while this producer was being made: apply it now.
+      auto bit = kind_bit(info.kind, info.is_screen_share);
+      if (!allows(e->grant.permissions, publish_permission(bit)))
+        self->send(e->peer, moderator_close{bit});
+      else if (e->muted & bit)
+        self->send(e->peer, moderator_pause{bit});
       st.producers.push_back(std::move(info));
       for (auto& p : st.peers)
         if (p.id != peer_id)
           self->send(p.session, ev);
       flags_changed_for(self, peer_id);
+    },
+    [self](publish_check& q) -> caf::result<protocol::empty_reply> {
+      auto& st = self->state;
+      auto* e = find_peer(st, q.peer_id);
+      if (!e)
+        return make_error(protocol::error_code::not_joined,
+                          "peer '" + q.peer_id + "' is not in room '" + st.id + "'");
+      auto needed = publish_permission(q.kind);
+      if (!allows(e->grant.permissions, needed))
+        return make_error(protocol::error_code::forbidden,
+                          "publishing " + std::string(kind_name(q.kind)) + " needs permission " +
+                            std::string(protocol::to_string(needed)));
+      if (e->muted & q.kind)
+        return make_error(protocol::error_code::forbidden,
+                          std::string(kind_name(q.kind)) +
+                            " was muted by a moderator: it may resume after allow-publish");
+      if (!q.resume && !e->publisher) {
+        auto limit = st.ctx->settings.max_publishers_per_room;
+        auto publishers = std::count_if(st.peers.begin(), st.peers.end(),
+                                        [](const peer_entry& p) { return p.publisher; });
+        if (limit > 0 && static_cast<uint32_t>(publishers) >= limit)
+          return make_error(protocol::error_code::limit_exceeded,
+                            "room '" + st.id + "' has its " + std::to_string(limit) +
+                              " publishers (limits.maxPublishersPerRoom)");
+        e->publisher = true;
+      }
+      return protocol::empty_reply{};
+    },
+    [self](room_info_query& q) -> caf::result<protocol::room_info_reply> {
+      auto& st = self->state;
+      auto* e = find_peer(st, q.peer_id);
+      if (!e)
+        return make_error(protocol::error_code::not_joined,
+                          "peer '" + q.peer_id + "' is not in room '" + st.id + "'");
+      return room_info(st, *e);
+    },
+    [self](moderation_command& cmd) -> caf::result<protocol::empty_reply> {
+      return moderate(self, cmd);
     },
     [self](producer_removed& r) {
       auto& st = self->state;
@@ -367,6 +636,10 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     },
     [self](find_producer& q) -> caf::result<producer_info> {
       auto& st = self->state;
+      if (auto* asker = find_peer(st, q.peer_id);
+          asker && !allows(asker->grant.permissions, protocol::permission::subscribe))
+        return make_error(protocol::error_code::forbidden,
+                          "consuming needs permission subscribe");
       // The answer names the producing participant (the frontend keys streams by user id).
       auto answer = [&st](const producer_info& p) {
         producer_info out = p;

@@ -117,7 +117,7 @@ typename Inspector::result_type inspect(Inspector& f, get_rtp_capabilities_reque
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_room_request& x) {
   return f(caf::meta::type_name("join_room_request"), x.room_id, x.has_rtp_capabilities,
-           x.rtp_capabilities, x.name, x.user_id, x.image_url, x.is_creator);
+           x.rtp_capabilities, x.name, x.user_id, x.image_url, x.is_creator, x.role);
 }
 
 template <class Inspector>
@@ -134,6 +134,17 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, update_state_request& x) {
   return f(caf::meta::type_name("update_state_request"), x.room_id, x.has_audio_muted,
            x.audio_muted, x.has_video_paused, x.video_paused);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_room_info_request& x) {
+  return f(caf::meta::type_name("get_room_info_request"), x.room_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, moderation_request& x) {
+  return f(caf::meta::type_name("moderation_request"), x.room_id, x.action, x.peer_id,
+           x.kinds, x.reason, x.seconds);
 }
 
 template <class Inspector>
@@ -183,7 +194,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, participant& x) {
   return f(caf::meta::type_name("participant"), x.id, x.name, x.is_audio_muted,
            x.is_video_paused, x.user_id, x.image_url, x.is_host, x.is_co_host,
-           x.audio_locked, x.screen_share_locked);
+           x.audio_locked, x.screen_share_locked, x.role);
 }
 
 template <class Inspector>
@@ -248,6 +259,18 @@ typename Inspector::result_type inspect(Inspector& f, consumer_params_reply& x) 
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, blocked_peer& x) {
+  return f(caf::meta::type_name("blocked_peer"), x.peer_id, x.user_id, x.reason, x.by,
+           x.until_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, room_info_reply& x) {
+  return f(caf::meta::type_name("room_info_reply"), x.room_id, x.locked, x.participants,
+           x.has_blocked, x.blocked, x.role, x.permissions);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stats_reply& x) {
   return f(caf::meta::type_name("stats_reply"), x.json);
 }
@@ -287,7 +310,19 @@ typename Inspector::result_type inspect(Inspector& f, consumer_closed_event& x) 
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, producer_paused_event& x) {
-  return f(caf::meta::type_name("producer_paused_event"), x.producer_id, x.paused);
+  return f(caf::meta::type_name("producer_paused_event"), x.producer_id, x.paused,
+           x.by_moderator);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, moderation_event& x) {
+  return f(caf::meta::type_name("moderation_event"), x.action, x.peer_id, x.user_id, x.kinds,
+           x.reason, x.by, x.seconds);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, kicked_event& x) {
+  return f(caf::meta::type_name("kicked_event"), x.reason, x.by, x.blocked);
 }
 
 } // namespace chorus::protocol

@@ -1,6 +1,7 @@
 #include "actors/session.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/rights.hpp"
 #include "common/log.hpp"
 #include "net/http_server.hpp"
 #include "protocol/dialect.hpp"
@@ -37,6 +38,12 @@ struct session_state {
   caf::actor peer;
   uint32_t in_flight = 0;
   bool closed = false;
+  // What the connection may do (actors/auth.hpp): set at start for a plain WebSocket,
+  // at the Socket.IO CONNECT otherwise; requests before it are not served.
+  std::optional<admission_ticket> ticket;
+  std::string handshake_token; // the Engine.IO handshake query's token and role
+  std::string handshake_role;
+  net::request_limiter limiter;
   static inline const char* name = "chorus.session";
 };
 
@@ -136,6 +143,12 @@ template <class OnJoined, class OnFailed>
 void join(session_actor* self, std::string room_id, std::string name, bool has_caps,
           rtp::rtp_capabilities caps, identity who, OnJoined on_joined, OnFailed on_failed) {
   auto& st = self->state;
+  if (!st.ticket->covers(room_id)) {
+    on_failed(room_not_covered(room_id));
+    return;
+  }
+  if (!st.ticket->grant.subject.empty()) // with a token, its subject is the public id
+    who.user_id = st.ticket->grant.subject;
   join_command cmd;
   cmd.room_id = room_id;
   cmd.peer_id = st.peer_id;
@@ -144,6 +157,7 @@ void join(session_actor* self, std::string room_id, std::string name, bool has_c
   cmd.has_rtp_capabilities = has_caps;
   cmd.rtp_capabilities = std::move(caps);
   cmd.identity = std::move(who);
+  cmd.grant = st.ticket->grant;
   self->request(st.node, st.ctx->settings.request_timeout, std::move(cmd))
     .await(
       [self, room_id, on_joined](join_result& res) mutable {
@@ -179,6 +193,17 @@ void join_implicitly(session_actor* self, protocol::request request,
     [self, meta](const protocol::error_info& info) { send_error(self, meta, info); });
 }
 
+// With a token, a user id the connection names must be the token's subject.
+bool check_user_id(session_actor* self, const protocol::request_meta& meta,
+                   const std::string& user_id) {
+  const auto& subject = self->state.ticket->grant.subject;
+  if (subject.empty() || user_id.empty() || user_id == subject)
+    return true;
+  send_error(self, meta, error_code::forbidden,
+             "userId '" + user_id + "' is not the token's subject '" + subject + "'");
+  return false;
+}
+
 // The connection names its user: from now on it gets the seed 004 frontend's shapes.
 void identify(session_actor* self, const std::string& user_id) {
   self->state.user_id = user_id;
@@ -193,6 +218,8 @@ protocol::join_room_reply join_reply(const std::string& room_id, const std::stri
 void handle_join(session_actor* self, const protocol::request_meta& meta,
                  protocol::join_room_request& req) {
   auto& st = self->state;
+  if (!check_user_id(self, meta, req.user_id))
+    return;
   if (!req.user_id.empty())
     identify(self, req.user_id);
   identity who{st.user_id, req.image_url, req.is_creator};
@@ -231,10 +258,39 @@ void handle_join(session_actor* self, const protocol::request_meta& meta,
     [self, meta](const protocol::error_info& info) { send_error(self, meta, info); });
 }
 
+// Admits an Engine.IO session at its Socket.IO CONNECT: the CONNECT's auth.token (else
+// the handshake query's token) and role. Refused: CONNECT_ERROR, and the session ends.
+bool admit_at_connect(session_actor* self, const protocol::connection_hints& hints) {
+  auto& st = self->state;
+  if (st.ticket)
+    return true;
+  auto ticket = admit(st.ctx->auth, !hints.token.empty() ? hints.token : st.handshake_token,
+                      !hints.role.empty() ? hints.role : st.handshake_role);
+  std::optional<protocol::error_info> refusal;
+  if (!ticket)
+    refusal = ticket.error();
+  else if (!hints.room_id.empty() && !ticket->covers(hints.room_id))
+    refusal = room_not_covered(hints.room_id);
+  if (refusal) {
+    st.ctx->counters->request_errors.fetch_add(1);
+    LOG_INFO("session", "peer '" << st.peer_id << "': CONNECT refused: " << refusal->message);
+    send_text(self, st.dialect->encode_connect_refusal(*refusal));
+    close_connection(self, close_unauthorized, refusal->message, false);
+    return false;
+  }
+  if (st.display_name.empty() || st.display_name == st.peer_id)
+    if (!ticket->name.empty())
+      st.display_name = ticket->name;
+  st.ticket = std::move(*ticket);
+  return true;
+}
+
 void handle_text(session_actor* self, std::string& text) {
   auto& st = self->state;
   st.ctx->counters->requests.fetch_add(1);
   auto decoded = st.dialect->decode(text);
+  if (decoded.has_connection_hints && !admit_at_connect(self, decoded.hints))
+    return;
   for (auto& t : decoded.immediate) // protocol answers (Socket.IO CONNECT), first
     send_text(self, std::move(t));
   if (decoded.kind == protocol::decode_kind::dropped) {
@@ -254,8 +310,28 @@ void handle_text(session_actor* self, std::string& text) {
   if (decoded.kind == protocol::decode_kind::control ||
       decoded.kind == protocol::decode_kind::dropped)
     return;
+  // Requests and request errors count against the connection's rate.
+  switch (st.limiter.on_request(net::rate_clock::now())) {
+    case net::rate_decision::allow:
+      break;
+    case net::rate_decision::refuse: {
+      auto& lim = st.ctx->settings.request_limits;
+      send_error(self, decoded.meta, error_code::rate_limited,
+                 "too many requests: at most " + std::to_string(lim.rate_per_s) +
+                   " per second (burst " + std::to_string(lim.burst) + ")");
+      return;
+    }
+    case net::rate_decision::close:
+      LOG_INFO("session", "peer '" << st.peer_id << "': closed for flooding requests");
+      close_connection(self, close_rate_limited, "too many requests");
+      return;
+  }
   if (!decoded.ok) {
     send_error(self, decoded.meta, decoded.error);
+    return;
+  }
+  if (!st.ticket) { // cannot happen: requests come after CONNECT (or after the upgrade)
+    send_error(self, decoded.meta, error_code::unauthorized, "the connection is not admitted");
     return;
   }
   handle_request(self, decoded.req);
@@ -273,6 +349,8 @@ void handle_request(session_actor* self, protocol::request& request) {
       } else if constexpr (std::is_same_v<T, protocol::join_room_request>) {
         handle_join(self, meta, req);
       } else if constexpr (std::is_same_v<T, protocol::set_user_id_request>) {
+        if (!check_user_id(self, meta, req.user_id))
+          return;
         identify(self, req.user_id);
         if (st.room_id.empty()) {
           send_reply(self, meta, protocol::empty_reply{});
@@ -285,7 +363,9 @@ void handle_request(session_actor* self, protocol::request& request) {
           peer_update{st.peer_id, {}, false, {}, identity{req.user_id, {}, false}},
           [](join_result&) { return protocol::empty_reply{}; });
       } else if constexpr (std::is_same_v<T, protocol::get_socket_id_request> ||
-                           std::is_same_v<T, protocol::update_state_request>) {
+                           std::is_same_v<T, protocol::update_state_request> ||
+                           std::is_same_v<T, protocol::get_room_info_request> ||
+                           std::is_same_v<T, protocol::moderation_request>) {
         // About the room's participants: no implicit join for these.
         if (st.room_id.empty()) {
           send_error(self, meta, error_code::not_joined,
@@ -296,6 +376,11 @@ void handle_request(session_actor* self, protocol::request& request) {
           return;
         if constexpr (std::is_same_v<T, protocol::get_socket_id_request>)
           forward<protocol::socket_id_reply>(self, st.room, meta, std::move(req));
+        else if constexpr (std::is_same_v<T, protocol::get_room_info_request>)
+          forward<protocol::room_info_reply>(self, st.room, meta, room_info_query{st.peer_id});
+        else if constexpr (std::is_same_v<T, protocol::moderation_request>)
+          forward<protocol::empty_reply>(self, st.room, meta,
+                                         moderation_command{st.peer_id, std::move(req)});
         else
           forward<protocol::empty_reply>(self, st.room, meta,
                                          own_state_update{st.peer_id, std::move(req)});
@@ -361,6 +446,10 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
     }
   });
   st.connection_room = std::move(params.connection_room);
+  st.ticket = std::move(params.ticket);
+  st.handshake_token = std::move(params.token);
+  st.handshake_role = std::move(params.role);
+  st.limiter = net::request_limiter{st.ctx->settings.request_limits, net::rate_clock::now()};
   if (!params.room_id.empty())
     join(
       self, params.room_id, st.display_name, false, {}, identity{}, [](join_result&) {},
@@ -369,8 +458,10 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
         LOG_INFO("session", "peer '" << self->state.peer_id << "' cannot join: "
                                      << info.message);
         close_connection(self,
-                         info.code == error_code::limit_exceeded ? close_room_full
-                                                                 : close_internal,
+                         info.code == error_code::room_full || info.code == error_code::limit_exceeded
+                           ? close_room_full
+                         : info.code == error_code::internal ? close_internal
+                                                             : close_forbidden,
                          info.message);
       });
   return {
@@ -394,6 +485,9 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
       close_connection(self, close_replaced, "replaced by a newer connection");
     },
     [self](peer_lost_atom) { close_connection(self, close_internal, "internal error"); },
+    [self](close_session& msg) { close_connection(self, msg.code, std::move(msg.reason)); },
+    [self](protocol::moderation_event& ev) { send_event(self, ev); },
+    [self](protocol::kicked_event& ev) { send_event(self, ev); },
     [self](protocol::participant_list_update_event& ev) { send_event(self, ev); },
     [self](protocol::participant_left_event& ev) { send_event(self, ev); },
     [self](protocol::new_producer_event& ev) { send_event(self, ev); },

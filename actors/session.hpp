@@ -7,11 +7,13 @@
 // peer_lost_atom (from the room); protocol events (participant_list_update_event, ...).
 #pragma once
 
+#include "actors/auth.hpp"
 #include "actors/context.hpp"
 
 #include <caf/fwd.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace chorus::net {
@@ -31,6 +33,12 @@ struct session_params {
   // channelId), joined implicitly on the first request that needs a room; empty: the
   // configured default room. See join rules in docs/protocol.md.
   std::string connection_room;
+  // Admission: a plain WebSocket is admitted by the gateway before the upgrade (`ticket`
+  // set); an Engine.IO session at its Socket.IO CONNECT, with the CONNECT's auth.token or
+  // else this handshake-query `token`, and `role` (mode none) likewise.
+  std::optional<admission_ticket> ticket;
+  std::string token;
+  std::string role;
 };
 
 caf::actor spawn_session(caf::actor_system& sys, caf::actor node, node_context_ptr ctx,

@@ -542,11 +542,14 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     auto& l = it->value;
     if (!l.IsObject())
       return fail("limits", "must be an object");
-    if (auto e = check_keys(l, "limits.", {"maxRooms", "maxPeersPerRoom"}); !e.empty())
+    if (auto e = check_keys(l, "limits.", {"maxRooms", "maxPeersPerRoom", "maxPublishersPerRoom"});
+        !e.empty())
       return failure{e};
     for (auto e : {read_uint(l, "maxRooms", "limits.maxRooms", 1, 1000000, cfg.limits.max_rooms),
                    read_uint(l, "maxPeersPerRoom", "limits.maxPeersPerRoom", 1, 100000,
-                             cfg.limits.max_peers_per_room)})
+                             cfg.limits.max_peers_per_room),
+                   read_uint(l, "maxPublishersPerRoom", "limits.maxPublishersPerRoom", 0, 100000,
+                             cfg.limits.max_publishers_per_room)})
       if (!e.empty())
         return failure{e};
   }

@@ -37,9 +37,10 @@ struct signaling_config {
   // Per-connection request rate limit (token bucket) and its abuse rule: a connection
   // refused more than request_refusals_to_close times within request_refusal_window_ms is
   // closed. request_rate 0: no limit.
-  uint32_t request_rate = 50;   // requests per second, sustained
-  uint32_t request_burst = 100; // requests at once (a join sends a burst)
-  uint32_t request_refusals_to_close = 100; // 0: never close, only refuse
+  // Generous defaults: joining a meeting of 100 consumes and resumes 200+ producers at once.
+  uint32_t request_rate = 200;   // requests per second, sustained
+  uint32_t request_burst = 1000; // requests at once (a join sends a burst)
+  uint32_t request_refusals_to_close = 1000; // 0: never close, only refuse
   uint32_t request_refusal_window_ms = 10000;
 
   net::rate_limit_config rate_limit() const {
@@ -51,6 +52,7 @@ struct signaling_config {
 struct limits_config {
   uint32_t max_rooms = 1000;
   uint32_t max_peers_per_room = 500;
+  uint32_t max_publishers_per_room = 0; // participants with producers; 0: no limit
 };
 
 struct rtc_config {

@@ -162,6 +162,18 @@ int main(int argc, char** argv) {
   ctx->settings.max_peers_per_room = cfg.limits.max_peers_per_room;
   ctx->settings.max_requests_in_flight = cfg.signaling.max_requests_in_flight;
   ctx->settings.default_room = cfg.signaling.default_room;
+  ctx->settings.max_publishers_per_room = cfg.limits.max_publishers_per_room;
+  ctx->settings.request_limits = cfg.signaling.rate_limit();
+  ctx->auth.roles = cfg.auth.roles;
+  ctx->auth.default_role = cfg.auth.default_role;
+  if (cfg.auth.jwt()) {
+    auto verifier = app::make_jwt_verifier(cfg.auth); // validate() checked this already
+    if (!verifier) {
+      std::fprintf(stderr, "chorus: auth: %s\n", verifier.error().c_str());
+      return 2;
+    }
+    ctx->auth.verifier = std::make_shared<const protocol::jwt_verifier>(std::move(*verifier));
+  }
   ctx->router_capabilities_json = protocol::to_json(*caps);
   ctx->router_capabilities = *caps;
 

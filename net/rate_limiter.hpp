@@ -42,9 +42,11 @@ private:
 };
 
 struct rate_limit_config {
-  uint32_t rate_per_s = 50;  // requests per second, sustained (0: no limit)
-  uint32_t burst = 100;      // requests at once after a quiet period
-  uint32_t close_after = 100; // refusals within `window` beyond which the connection closes
+  // Generous by default: a client joining a meeting of 100 consumes and resumes 200+
+  // producers in one go.
+  uint32_t rate_per_s = 200;   // requests per second, sustained (0: no limit)
+  uint32_t burst = 1000;       // requests at once after a quiet period
+  uint32_t close_after = 1000; // refusals within `window` beyond which the connection closes
                               //   (0: never close, only refuse)
   std::chrono::milliseconds window{10000};
 };

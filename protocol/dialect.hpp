@@ -60,6 +60,10 @@ public:
   // What to send before the server closes the session (Socket.IO: a DISCONNECT packet
   // `1`); "" when the dialect has nothing to say (JSON: the WebSocket close code speaks).
   virtual std::string encode_disconnect() { return {}; }
+  // Instead of the `immediate` answer to a CONNECT (decode_kind::control with connection
+  // hints), when the session refuses it (auth: no token, a bad one, a room it does not
+  // cover): Socket.IO's CONNECT_ERROR. "" for dialects without such a step.
+  virtual std::string encode_connect_refusal(const error_info&) { return {}; }
 
   // The seed 004 frontend's shapes for this connection (user ids, names, host flags in the
   // join ack, the consume ack and the events; docs/protocol.md, "The seed 004 frontend's

@@ -150,6 +150,26 @@ public:
                                    std::nullopt, text_of(buf));
   }
 
+  // The session refuses the CONNECT it was handed (a missing or bad token): the client's
+  // `connect_error` gets `message`, and `code` on the error object (Socket.IO copies the
+  // packet's `data` onto it). Events count as before CONNECT again.
+  std::string encode_connect_refusal(const error_info& err) override {
+    connected_ = false;
+    rapidjson::StringBuffer buf;
+    json_writer w(buf);
+    w.StartObject();
+    w.Key("message");
+    write_string(w, err.message);
+    w.Key("data");
+    w.StartObject();
+    w.Key("code");
+    write_string(w, to_string(err.code));
+    w.EndObject();
+    w.EndObject();
+    return socketio::encode_packet(packet_type::connect_error, socketio::default_namespace,
+                                   std::nullopt, text_of(buf));
+  }
+
   std::string encode_disconnect() override {
     return socketio::encode_packet(packet_type::disconnect, socketio::default_namespace,
                                    std::nullopt, {});

@@ -38,6 +38,20 @@ std::string_view to_string(error_code c) noexcept {
       return "nothing-to-consume";
     case error_code::unsupported:
       return "unsupported";
+    case error_code::unauthorized:
+      return "unauthorized";
+    case error_code::forbidden:
+      return "forbidden";
+    case error_code::rate_limited:
+      return "rate-limited";
+    case error_code::room_full:
+      return "room-full";
+    case error_code::room_locked:
+      return "room-locked";
+    case error_code::blocked:
+      return "blocked";
+    case error_code::id_taken:
+      return "id-taken";
     case error_code::internal:
       return "internal";
   }

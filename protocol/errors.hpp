@@ -28,6 +28,15 @@ enum class error_code : uint8_t {
   nothing_to_consume, // "nothing-to-consume": consume without producerId found no producer
                       //   left that this peer could consume (yet: worth a retry later)
   unsupported,       // "unsupported": valid request this server version cannot serve
+  // Who may do what (auth.*, docs/operations.md "Tokens and roles"):
+  unauthorized,      // "unauthorized": no token, or a bad or expired one (at connect)
+  forbidden,         // "forbidden": the token or role does not allow it (the message
+                     //   names the permission or the room)
+  rate_limited,      // "rate-limited": over the connection's request rate
+  room_full,         // "room-full": the room has limits.maxPeersPerRoom participants
+  room_locked,       // "room-locked": a moderator locked the room (no new joins)
+  blocked,           // "blocked": a moderator blocked this participant from the room
+  id_taken,          // "id-taken": another live connection uses this peer or user id
   internal,          // "internal": a server-side failure or timeout
 };
 

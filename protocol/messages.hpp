@@ -17,9 +17,14 @@ namespace chorus::protocol {
 // `name` of a Socket.IO handshake query or CONNECT `auth` object). A connection that has
 // not joined joins `room_id` (or the configured default room) on its first request that
 // needs a room: the implicit join of seed 000's flow.
+// With auth.mode jwt the handshake also carries the token (`auth.token` of the CONNECT
+// packet); with mode none it may say which role the participant takes (`role`, the demo
+// page's choice).
 struct connection_hints {
   std::string room_id;
   std::string name;
+  std::string token;
+  std::string role;
 };
 
 // ---- requests --------------------------------------------------------------------
@@ -43,6 +48,9 @@ struct join_room_request {
   std::string user_id;
   std::string image_url;
   bool is_creator = false;
+  // auth.mode none only: the role the participant takes (the demo page's choice). With
+  // tokens the token's role counts and this is ignored.
+  std::string role;
 };
 
 // set-user-id (the seed 004 frontend, before it joins): a bare string, the user id.
@@ -136,11 +144,50 @@ struct consumer_request {
   std::string consumer_id;
 };
 
+// get-room-info: the room as its participants see it (list, lock, and for moderators the
+// block list), with the asker's own role and permissions.
+struct get_room_info_request {
+  std::string room_id;
+};
+
+// What a moderator names in mute-peer, allow-publish, disallow-publish: bits of
+// audio, video and screen (a producer whose appData says it is a screen share).
+namespace publish_kinds {
+inline constexpr uint8_t audio = 1;
+inline constexpr uint8_t video = 2;
+inline constexpr uint8_t screen = 4;
+inline constexpr uint8_t all = audio | video | screen;
+} // namespace publish_kinds
+
+// The moderation requests (permission `moderate`): mute-peer, allow-publish,
+// disallow-publish, kick-peer, block-peer, unblock-peer, lock-room, unlock-room, end-room.
+enum class moderation_action : uint8_t {
+  mute,
+  allow_publish,
+  disallow_publish,
+  kick,
+  block,
+  unblock,
+  lock,
+  unlock,
+  end,
+};
+
+struct moderation_request {
+  std::string room_id;
+  moderation_action action = moderation_action::kick;
+  std::string peer_id; // the target: a peer id or a user id (empty for the room actions)
+  uint8_t kinds = 0;   // publish_kinds bits (mute, allow, disallow)
+  std::string reason;
+  uint32_t seconds = 0; // block-peer: how long; 0 = for the room's life
+};
+
 using request_body =
   std::variant<get_rtp_capabilities_request, join_room_request, create_transport_request,
                connect_transport_request, restart_ice_request, get_transport_stats_request,
                produce_request, consume_request, producer_request, consumer_request,
-               set_user_id_request, get_socket_id_request, update_state_request>;
+               set_user_id_request, get_socket_id_request, update_state_request,
+               get_room_info_request, moderation_request>;
 
 // Which wire name a request arrived under decides the reply's shape (seed 001 names
 // reply with their own reply types, seed 004 names with seed 004's response objects).
@@ -178,6 +225,7 @@ struct participant {
   bool is_co_host = false;
   bool audio_locked = false;
   bool screen_share_locked = false;
+  std::string role; // the participant's role (auth); empty when it has none
 
   friend bool operator==(const participant&, const participant&) = default;
 };
@@ -253,6 +301,28 @@ struct consumer_params_reply {
   std::string app_data; // the producer's appData as compact JSON ("" if none)
 };
 
+// One entry of a room's block list.
+struct blocked_peer {
+  std::string peer_id;
+  std::string user_id;
+  std::string reason;
+  std::string by;       // the moderator's public id
+  int64_t until_ms = 0; // Unix time in ms; 0: for the room's life
+
+  friend bool operator==(const blocked_peer&, const blocked_peer&) = default;
+};
+
+struct room_info_reply {
+  std::string room_id;
+  bool locked = false;
+  std::vector<participant> participants;
+  bool has_blocked = false; // the block list is shown to moderators only
+  std::vector<blocked_peer> blocked;
+  // The asker's own role and permissions (permission names, docs/operations.md).
+  std::string role;
+  std::vector<std::string> permissions;
+};
+
 // Stats are rendered by the actor that owns them into compact JSON.
 struct stats_reply {
   std::string json;
@@ -261,7 +331,7 @@ struct stats_reply {
 using reply_body = std::variant<empty_reply, rtp_capabilities_reply, join_room_reply,
                                 transport_params_reply, restart_ice_reply,
                                 producer_id_reply, consumer_params_reply, stats_reply,
-                                socket_id_reply>;
+                                socket_id_reply, room_info_reply>;
 
 // ---- events (server -> client) ---------------------------------------------------
 
@@ -309,11 +379,34 @@ struct consumer_closed_event {
 struct producer_paused_event {   // "producer-paused" / "producer-resumed" to consumers' peers
   std::string producer_id;
   bool paused = true;
+  // To the producer's owner: a moderator paused (mute-peer) or released (allow-publish) it.
+  bool by_moderator = false;
+};
+
+// A moderator's action, to everyone in the room: peer-muted, publish-allowed,
+// publish-disallowed, peer-kicked, peer-blocked, peer-unblocked, room-locked,
+// room-unlocked, room-ended (by action).
+struct moderation_event {
+  moderation_action action = moderation_action::kick;
+  std::string peer_id;
+  std::string user_id;
+  uint8_t kinds = 0;
+  std::string reason;
+  std::string by; // the moderator's public id
+  uint32_t seconds = 0;
+};
+
+// "kicked" to the participant a moderator removed (kick-peer, block-peer) before its
+// connection is closed.
+struct kicked_event {
+  std::string reason;
+  std::string by;
+  bool blocked = false;
 };
 
 using event_body =
   std::variant<participant_list_update_event, participant_left_event, new_producer_event,
                producer_closed_event, consumer_closed_event, producer_paused_event,
-               participant_state_changed_event>;
+               participant_state_changed_event, moderation_event, kicked_event>;
 
 } // namespace chorus::protocol

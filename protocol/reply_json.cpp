@@ -120,6 +120,42 @@ void write_reply(json_writer& w, request_style, const consumer_params_reply& r, 
   w.EndObject();
 }
 
+// { roomId, locked, participants, role, permissions, blocked? (moderators only) }
+void write_reply(json_writer& w, request_style, const room_info_reply& r, bool frontend) {
+  w.StartObject();
+  member(w, "roomId", r.room_id);
+  key(w, "locked");
+  w.Bool(r.locked);
+  key(w, "participants");
+  w.StartArray();
+  for (const auto& p : r.participants)
+    write_json(w, p, frontend);
+  w.EndArray();
+  if (!r.role.empty())
+    member(w, "role", r.role);
+  key(w, "permissions");
+  write_string_array(w, r.permissions);
+  if (r.has_blocked) {
+    key(w, "blocked");
+    w.StartArray();
+    for (const auto& b : r.blocked) {
+      w.StartObject();
+      member(w, "peerId", b.peer_id);
+      member(w, "userId", b.user_id);
+      if (!b.reason.empty())
+        member(w, "reason", b.reason);
+      member(w, "by", b.by);
+      if (b.until_ms > 0) {
+        key(w, "until");
+        w.Int64(b.until_ms);
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
 void write_reply(json_writer& w, request_style, const stats_reply& r, bool) {
   write_raw(w, r.json);
 }
@@ -195,6 +231,52 @@ void write_event(json_writer& w, const consumer_closed_event& e, bool) {
 void write_event(json_writer& w, const producer_paused_event& e, bool) {
   w.StartObject();
   member(w, "producerId", e.producer_id);
+  if (e.by_moderator) {
+    key(w, "byModerator");
+    w.Bool(true);
+  }
+  w.EndObject();
+}
+
+void write_kinds(json_writer& w, uint8_t kinds) {
+  w.StartArray();
+  if (kinds & publish_kinds::audio)
+    w.String("audio");
+  if (kinds & publish_kinds::video)
+    w.String("video");
+  if (kinds & publish_kinds::screen)
+    w.String("screen");
+  w.EndArray();
+}
+
+// { peerId?, userId?, kinds?, reason?, seconds?, by }
+void write_event(json_writer& w, const moderation_event& e, bool) {
+  w.StartObject();
+  if (!e.peer_id.empty()) {
+    member(w, "peerId", e.peer_id);
+    member(w, "userId", e.user_id.empty() ? e.peer_id : e.user_id);
+  }
+  if (e.action == moderation_action::mute || e.action == moderation_action::allow_publish ||
+      e.action == moderation_action::disallow_publish) {
+    key(w, "kinds");
+    write_kinds(w, e.kinds);
+  }
+  if (!e.reason.empty())
+    member(w, "reason", e.reason);
+  if (e.seconds > 0) {
+    key(w, "seconds");
+    w.Uint(e.seconds);
+  }
+  member(w, "by", e.by);
+  w.EndObject();
+}
+
+void write_event(json_writer& w, const kicked_event& e, bool) {
+  w.StartObject();
+  member(w, "reason", e.reason);
+  member(w, "by", e.by);
+  key(w, "blocked");
+  w.Bool(e.blocked);
   w.EndObject();
 }
 
@@ -217,6 +299,30 @@ struct event_namer {
   }
   std::string_view operator()(const participant_state_changed_event&) const {
     return "participant-state-changed";
+  }
+  std::string_view operator()(const kicked_event&) const { return "kicked"; }
+  std::string_view operator()(const moderation_event& e) const {
+    switch (e.action) {
+      case moderation_action::mute:
+        return "peer-muted";
+      case moderation_action::allow_publish:
+        return "publish-allowed";
+      case moderation_action::disallow_publish:
+        return "publish-disallowed";
+      case moderation_action::kick:
+        return "peer-kicked";
+      case moderation_action::block:
+        return "peer-blocked";
+      case moderation_action::unblock:
+        return "peer-unblocked";
+      case moderation_action::lock:
+        return "room-locked";
+      case moderation_action::unlock:
+        return "room-unlocked";
+      case moderation_action::end:
+        return "room-ended";
+    }
+    return "room-event";
   }
 };
 

@@ -118,6 +118,7 @@ void parse_join(object_reader& r, issue& err, request_body& out) {
     read_label(r, "userName", req.name, false, max_name_bytes);
   read_label(r, "userImageUrl", req.image_url, false, max_image_url_bytes);
   r.boolean("isCreator", req.is_creator, false);
+  read_label(r, "role", req.role, false, max_role_bytes);
   out = std::move(req);
 }
 
@@ -216,6 +217,86 @@ void parse_consumer_op(object_reader& r, issue&, request_body& out) {
   out = std::move(req);
 }
 
+void parse_room_info(object_reader& r, issue&, request_body& out) {
+  get_room_info_request req;
+  read_room(r, req.room_id);
+  out = std::move(req);
+}
+
+// "audio", "video" or "screen" as a publish_kinds bit; 0 for anything else.
+uint8_t publish_kind_bit(std::string_view s) noexcept {
+  if (s == "audio")
+    return publish_kinds::audio;
+  if (s == "video")
+    return publish_kinds::video;
+  if (s == "screen")
+    return publish_kinds::screen;
+  return 0;
+}
+
+// `kind` (one of audio, video, screen) or `kinds` (a list of them). Neither: `all_by_default`
+// decides (every kind) or the request fails.
+void read_publish_kinds(object_reader& r, issue& err, uint8_t& out, bool all_by_default) {
+  std::string one;
+  if (r.text("kind", one, false)) {
+    out = publish_kind_bit(one);
+    if (out == 0)
+      r.fail("kind", "must be \"audio\", \"video\" or \"screen\"");
+    return;
+  }
+  const Value* list = r.member("kinds", false);
+  if (list == nullptr) {
+    if (all_by_default)
+      out = publish_kinds::all;
+    else if (r.ok())
+      err.fail("kind (or kinds) is required", true);
+    return;
+  }
+  if (!json::check_array(*list, r.path("kinds"), err))
+    return;
+  if (list->Empty() || list->Size() > 3) {
+    r.fail("kinds", "must list 1 to 3 of \"audio\", \"video\", \"screen\"");
+    return;
+  }
+  out = 0;
+  for (auto& v : list->GetArray()) {
+    uint8_t bit =
+      v.IsString() ? publish_kind_bit(std::string_view(v.GetString(), v.GetStringLength())) : 0;
+    if (bit == 0) {
+      r.fail("kinds", "must list 1 to 3 of \"audio\", \"video\", \"screen\"");
+      return;
+    }
+    out |= bit;
+  }
+}
+
+void read_reason(object_reader& r, std::string& out) {
+  read_label(r, "reason", out, false, max_reason_bytes);
+}
+
+template <moderation_action Action>
+void parse_moderation(object_reader& r, issue& err, request_body& out) {
+  moderation_request req;
+  req.action = Action;
+  read_room(r, req.room_id);
+  constexpr bool targets_peer = Action != moderation_action::lock &&
+                                Action != moderation_action::unlock &&
+                                Action != moderation_action::end;
+  if constexpr (targets_peer)
+    read_label(r, "peerId", req.peer_id, true, max_user_id_bytes);
+  if constexpr (Action == moderation_action::mute)
+    read_publish_kinds(r, err, req.kinds, false);
+  if constexpr (Action == moderation_action::allow_publish ||
+                Action == moderation_action::disallow_publish)
+    read_publish_kinds(r, err, req.kinds, true);
+  if constexpr (Action != moderation_action::unblock && Action != moderation_action::lock &&
+                Action != moderation_action::unlock && Action != moderation_action::mute)
+    read_reason(r, req.reason);
+  if constexpr (Action == moderation_action::block)
+    r.integer("seconds", req.seconds, false, 1, max_block_seconds);
+  out = std::move(req);
+}
+
 // ---- the request names -------------------------------------------------------------------
 
 struct request_spec {
@@ -229,7 +310,7 @@ constexpr auto s004 = request_style::seed004;
 constexpr auto s000 = request_style::seed000;
 constexpr auto unspecified = transport_direction::unspecified;
 
-constexpr std::array<request_spec, 27> specs{{
+constexpr std::array<request_spec, 37> specs{{
   // seed 001 names (and seed 004's produce, consume, connect-transport)
   {"get-rtp-capabilities", s001, parse_get_caps},
   {"create-transport", s001, parse_create<unspecified, false>},
@@ -261,6 +342,17 @@ constexpr std::array<request_spec, 27> specs{{
   {"get-socket-id-for-user", s004, parse_get_socket_id},
   {"update-my-state", s004, parse_update_state},
   {"screen-share-stopped", s004, parse_producer_op<producer_op::close>},
+  // who may do what (docs/protocol.md, "Roles and moderation")
+  {"get-room-info", s004, parse_room_info},
+  {"mute-peer", s004, parse_moderation<moderation_action::mute>},
+  {"allow-publish", s004, parse_moderation<moderation_action::allow_publish>},
+  {"disallow-publish", s004, parse_moderation<moderation_action::disallow_publish>},
+  {"kick-peer", s004, parse_moderation<moderation_action::kick>},
+  {"block-peer", s004, parse_moderation<moderation_action::block>},
+  {"unblock-peer", s004, parse_moderation<moderation_action::unblock>},
+  {"lock-room", s004, parse_moderation<moderation_action::lock>},
+  {"unlock-room", s004, parse_moderation<moderation_action::unlock>},
+  {"end-room", s004, parse_moderation<moderation_action::end>},
 }};
 
 const request_spec* find_spec(std::string_view type) noexcept {
@@ -280,6 +372,8 @@ bool parse_connection_hints(const Value& obj, connection_hints& out, error_info&
   if (hints.room_id.empty())
     read_label(r, "channelId", hints.room_id, false, max_room_id_bytes);
   read_label(r, "name", hints.name, false, max_name_bytes);
+  r.text("token", hints.token, false, 1, max_token_bytes);
+  read_label(r, "role", hints.role, false, max_role_bytes);
   if (err.failed) {
     error = {error_code::invalid_field, err.message};
     return false;

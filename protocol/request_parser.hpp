@@ -19,6 +19,10 @@ inline constexpr std::size_t max_name_bytes = 128;
 inline constexpr std::size_t max_entity_id_bytes = 64; // transportId, producerId, consumerId
 inline constexpr std::size_t max_user_id_bytes = 128;
 inline constexpr std::size_t max_image_url_bytes = 2048;
+inline constexpr std::size_t max_role_bytes = 64;
+inline constexpr std::size_t max_reason_bytes = 512;
+inline constexpr std::size_t max_token_bytes = 8192; // auth.* tokens (a JWT)
+inline constexpr int64_t max_block_seconds = 366 * 24 * 3600;
 
 struct request_parse_result {
   bool ok = false;
@@ -41,8 +45,9 @@ bool is_request_type(std::string_view type) noexcept;
 request_parse_result parse_request(std::string_view type, const rapidjson::Value* data);
 
 // Reads what a connection's handshake says about its room and its participant (the
-// Socket.IO CONNECT packet's `auth` object): `roomId` (or `channelId`) and `name`, each
-// optional, printable and bounded like the request fields; other members are ignored.
+// Socket.IO CONNECT packet's `auth` object): `roomId` (or `channelId`), `name`, `token`
+// and `role`, each optional, printable and bounded like the request fields; other members
+// are ignored.
 // Returns false with `error` set when one of them is present with a wrong type or value.
 bool parse_connection_hints(const rapidjson::Value& obj, connection_hints& out,
                             error_info& error);

@@ -287,6 +287,8 @@ void write_json(json_writer& w, const participant& p, bool frontend) {
     w.Bool(p.is_audio_muted);
     key(w, "isVideoPaused");
     w.Bool(p.is_video_paused);
+    if (!p.role.empty())
+      member(w, "role", p.role);
     w.EndObject();
     return;
   }
@@ -305,6 +307,8 @@ void write_json(json_writer& w, const participant& p, bool frontend) {
   w.Bool(p.audio_locked);
   key(w, "screenShareLocked");
   w.Bool(p.screen_share_locked);
+  if (!p.role.empty())
+    member(w, "role", p.role);
   w.EndObject();
 }
 

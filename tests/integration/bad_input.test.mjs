@@ -275,7 +275,7 @@ test('invalid query strings are closed with 4002', T, async () => {
   });
 });
 
-test('full rooms and too many rooms: 4003 on connect, limit-exceeded on join', T, async () => {
+test('full rooms and too many rooms: 4003 on connect, room-full and limit-exceeded on join', T, async () => {
   const config = tempConfig({ limits: { maxPeersPerRoom: 2, maxRooms: 2 } });
   await withServer(['--config', config], async (server) => {
     const a = await connectPeer(server, { auth: 'a', channelId: 'room1' });
@@ -286,7 +286,7 @@ test('full rooms and too many rooms: 4003 on connect, limit-exceeded on join', T
     assert.equal((await c.closedWithin(3000)).code, 4003);
     // ... with join-mediasoup-room the request fails and the connection stays.
     const d = await connectPeer(server, { auth: 'd' });
-    await d.expectError('join-mediasoup-room', { roomId: 'room1' }, 'limit-exceeded');
+    await d.expectError('join-mediasoup-room', { roomId: 'room1' }, 'room-full');
     // Too many rooms.
     const e = await connectPeer(server, { auth: 'e', channelId: 'room2' });
     await nextParticipantList(e, ['e']);

@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { loadDevice } from './lib/device.mjs';
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
 import { startServer, withServer } from './lib/server.mjs';
+import { jwtArgs, sign } from './lib/tokens.mjs';
 import { closeAll, connectPeer, isEvent, nextParticipantList, participantIds } from './lib/ws_client.mjs';
 
 const T = { timeout: 30000 };
@@ -189,15 +190,24 @@ test('requestId is echoed verbatim, string or number, in replies and errors', T,
   });
 });
 
-test('a second connection with the same peer id replaces the first (4001)', T, async () => {
+test('a second connection with the same peer id is refused without a token (4004) and replaces the first with one (4001)', T, async () => {
   await withServer([], async (server) => {
-    const alice1 = await connectPeer(server, { auth: 'alice', channelId: 'room1' }, { label: 'alice#1' });
-    const bob = await connectPeer(server, { auth: 'bob', channelId: 'room1' });
+    const first = await connectPeer(server, { auth: 'alice', channelId: 'room1' }, { label: 'alice#1' });
+    await nextParticipantList(first, ['alice']);
+    const second = await connectPeer(server, { auth: 'alice', channelId: 'room1' }, { label: 'alice#2' });
+    assert.equal((await second.closedWithin(2000)).code, 4004);
+    await first.expectReply('get-rtp-capabilities', undefined, 'rtp-capabilities');
+    await closeAll(first);
+  });
+  await withServer(jwtArgs(), async (server) => {
+    const token = (sub) => sign({ sub, room: '*' });
+    const alice1 = await connectPeer(server, { token: token('alice'), channelId: 'room1' }, { label: 'alice#1' });
+    const bob = await connectPeer(server, { token: token('bob'), channelId: 'room1' });
     await nextParticipantList(bob, ['alice', 'bob']);
     await nextParticipantList(alice1, ['alice', 'bob']);
     bob.take(() => true);
 
-    const alice2 = await connectPeer(server, { auth: 'alice', channelId: 'room1' }, { label: 'alice#2' });
+    const alice2 = await connectPeer(server, { token: token('alice'), channelId: 'room1' }, { label: 'alice#2' });
     const { code } = await alice1.closedWithin(2000);
     assert.equal(code, 4001, 'the replaced connection is closed with 4001');
 

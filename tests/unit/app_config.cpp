@@ -276,11 +276,13 @@ TEST_CASE("invalid configuration documents fail naming the option") {
 }
 
 TEST_CASE("a configuration document overrides only what it names") {
-  auto r = app::apply_config_json(R"({"signaling": {"maxQueuedBytes": 65536}, "limits": {"maxPeersPerRoom": 3}})",
+  auto r = app::apply_config_json(R"({"signaling": {"maxQueuedBytes": 65536}, "limits": {"maxPeersPerRoom": 3, "maxPublishersPerRoom": 2}})",
                                   app::config{});
   REQUIRE(r.ok());
   CHECK(r->signaling.max_queued_bytes == 65536);
   CHECK(r->limits.max_peers_per_room == 3);
+  CHECK(r->limits.max_publishers_per_room == 2);
+  CHECK(r->limits.max_rooms == 1000);
   CHECK(r->signaling.max_message_bytes == 65536);
   CHECK(r->listen_port == 8080);
 }
@@ -337,12 +339,12 @@ TEST_CASE("auth: the defaults keep today's behaviour") {
   CHECK(d.auth.leeway_seconds == 30);
   CHECK(d.auth.roles == protocol::role_table::defaults());
   CHECK(d.auth.permissions_for(nullptr) == protocol::permission_set::all());
-  CHECK(d.signaling.request_rate == 50);
-  CHECK(d.signaling.request_burst == 100);
+  CHECK(d.signaling.request_rate == 200);
+  CHECK(d.signaling.request_burst == 1000);
   auto rl = d.signaling.rate_limit();
-  CHECK(rl.rate_per_s == 50);
-  CHECK(rl.burst == 100);
-  CHECK(rl.close_after == 100);
+  CHECK(rl.rate_per_s == 200);
+  CHECK(rl.burst == 1000);
+  CHECK(rl.close_after == 1000);
   CHECK(rl.window == std::chrono::milliseconds{10000});
 }
 

@@ -126,14 +126,14 @@ TEST_CASE("request limiter: close_after 0 never closes; the default config is ge
 
   request_limiter d{rate_limit_config{}, t0};
   int allowed = 0;
-  for (int i = 0; i < 100; ++i)
+  for (int i = 0; i < 1000; ++i)
     allowed += d.on_request(t0) == rate_decision::allow;
-  CHECK(allowed == 100); // a join's burst passes
-  // A flood: refused, then closed after close_after (100) refusals.
+  CHECK(allowed == 1000); // a join's burst passes
+  // A flood: refused, then closed after close_after (1000) refusals.
   int refused = 0;
   rate_decision last = rate_decision::allow;
   while ((last = d.on_request(t0 + 1ms)) == rate_decision::refuse)
     ++refused;
   CHECK(last == rate_decision::close);
-  CHECK(refused == 100);
+  CHECK(refused == 1000);
 }

@@ -194,6 +194,13 @@ TEST_CASE("json dialect: every error code has its wire name") {
     {error_code::cannot_consume, "cannot-consume"},
     {error_code::nothing_to_consume, "nothing-to-consume"},
     {error_code::unsupported, "unsupported"},
+    {error_code::unauthorized, "unauthorized"},
+    {error_code::forbidden, "forbidden"},
+    {error_code::rate_limited, "rate-limited"},
+    {error_code::room_full, "room-full"},
+    {error_code::room_locked, "room-locked"},
+    {error_code::blocked, "blocked"},
+    {error_code::id_taken, "id-taken"},
     {error_code::internal, "internal"},
   };
   for (const auto& c : codes) {

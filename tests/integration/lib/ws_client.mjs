@@ -12,6 +12,17 @@ export const EVENT_TYPES = new Set([
   'consumer-closed',
   'producer-paused',
   'producer-resumed',
+  'participant-state-changed',
+  'peer-muted',
+  'publish-allowed',
+  'publish-disallowed',
+  'peer-kicked',
+  'peer-blocked',
+  'peer-unblocked',
+  'room-locked',
+  'room-unlocked',
+  'room-ended',
+  'kicked',
 ]);
 
 export const isEvent = (m) => EVENT_TYPES.has(m?.type);
