@@ -1,5 +1,6 @@
 // The signaling edge: an HTTP/1.1 + WebSocket server on Boost.Beast, running on one I/O
-// thread. Beast stays inside http_server.cpp; the rest of Chorus sees only these
+// thread. Beast stays inside net/http_*.cpp and net/http_edge_internal.hpp (the edge's
+// file layout is listed there); the rest of Chorus sees only these
 // interfaces. Every connection has limits: request size, message size, an outgoing queue
 // bound (a slow reader is disconnected), handshake and idle timeouts (idle connections are
 // pinged and closed when they stop answering).
@@ -136,7 +137,7 @@ public:
   // Thread-safe snapshot.
   http_server_counters counters() const;
 
-  struct impl; // implementation detail (Beast types), defined in http_server.cpp
+  struct impl; // implementation detail (Beast types), net/http_edge_internal.hpp
 
 private:
   std::shared_ptr<impl> impl_;
