@@ -57,10 +57,9 @@ bool valid_identifier(const std::string& s) {
 net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor node,
                                               node_context_ptr ctx) {
   return [&sys, node, ctx](const net::http_request_info& req,
-                           std::shared_ptr<net::ws_connection> conn)
-           -> std::shared_ptr<net::ws_handler> {
+                           std::shared_ptr<net::ws_connection> conn) -> net::ws_decision {
     if (req.path != "/socket")
-      return nullptr;
+      return {}; // refused: 404
     session_params params;
     std::string problem;
     // Each present parameter must decode and be a valid identifier.
@@ -74,13 +73,13 @@ net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor
     if (!problem.empty()) {
       LOG_DEBUG("gateway", req.remote << ": refused: " << problem);
       conn->close(close_bad_query, problem);
-      return std::make_shared<refused_bridge>();
+      return net::ws_decision::accept(std::make_shared<refused_bridge>());
     }
     LOG_DEBUG("gateway", req.remote << ": session for peer '" << params.peer_id << "'");
     auto session = spawn_session(sys, node, ctx, conn,
                                  std::shared_ptr<protocol::dialect>{protocol::make_json_dialect()},
                                  std::move(params));
-    return std::make_shared<session_bridge>(std::move(session));
+    return net::ws_decision::accept(std::make_shared<session_bridge>(std::move(session)));
   };
 }
 

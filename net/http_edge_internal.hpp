@@ -2,11 +2,13 @@
 // outside net/http_*.cpp includes it; the rest of Chorus sees net/http_server.hpp only.
 //
 // The edge is laid out as Boost.Beast's examples are, a file per session type and concern:
-//   http_listener.cpp   accepts TCP connections, the connection limit
+//   http_listener.cpp   accepts TCP connections, the connection limits (total, per IP)
 //   http_session.cpp    one HTTP/1.1 connection (plain or TLS): reads requests, writes
 //                       responses, holds a request open (long-polling)
-//   http_routes.cpp     what a request is for: /socket upgrades, Engine.IO, or the
-//                       application's plain HTTP handler
+//   http_routes.cpp     what a request is for: admission first (upgrades and Engine.IO),
+//                       then /socket upgrades, Engine.IO, or the application's handler
+//   http_admission.cpp  the Origin check and the per-address count (pure), and the one
+//                       admission check every upgrade and Engine.IO request passes
 //   http_ws_session.cpp one WebSocket connection (plain or TLS)
 //   http_engineio.cpp   Engine.IO over HTTP and WebSocket: handshakes, polls, posts, the
 //                       upgrade, and the glue applying net/engineio's decisions
@@ -14,6 +16,7 @@
 //   http_query.cpp      query-string helpers
 #pragma once
 
+#include "net/http_admission.hpp"
 #include "net/http_server.hpp"
 
 #include <boost/asio/signal_set.hpp>
@@ -81,7 +84,9 @@ std::shared_ptr<http::response<http::string_body>> make_response(const request& 
 class connection_slot {
 public:
   connection_slot() = default;
-  connection_slot(std::shared_ptr<http_server::impl> srv, std::string address);
+  // Takes a place for a connection from `address`; false (and empty) when the address is
+  // at its limit.
+  bool take(std::shared_ptr<http_server::impl> srv, std::string address);
   connection_slot(connection_slot&& other) noexcept;
   connection_slot& operator=(connection_slot&& other) noexcept;
   connection_slot(const connection_slot&) = delete;
@@ -280,13 +285,19 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   std::optional<int64_t> eio_armed;
   std::chrono::steady_clock::time_point epoch = std::chrono::steady_clock::now();
 
+  // Connections per remote address (under counters_mutex), and connections over that
+  // limit being answered 429 (I/O thread only).
+  per_address_counter per_ip;
+  std::size_t refusals_in_flight = 0;
+
   mutable std::mutex counters_mutex;
   http_server_counters ctr;
 
   ~impl();
 
   // ---- counts (http_listener.cpp) ----
-  void connection_opened(const std::string& address);
+  // False (nothing counted) when `address` is at max_connections_per_ip.
+  bool connection_opened(const std::string& address);
   void connection_closed(const std::string& address);
   std::size_t open_connections() const;
   void count(uint64_t http_server_counters::*counter);
@@ -294,10 +305,17 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   // ---- listener (http_listener.cpp) ----
   void do_accept();
   void on_accepted(edge::tcp::socket sock);
+  void refuse_over_limit(edge::tcp::socket sock, const std::string& address);
 
   // ---- shutdown (http_server.cpp) ----
   void begin_shutdown(uint16_t code, std::chrono::milliseconds grace);
   void abort_all();
+
+  // ---- admission (http_admission.cpp) ----
+  // The one check every WebSocket upgrade and every Engine.IO request (polling GET, POST,
+  // OPTIONS, WebSocket) passes before anything is created or touched: the answer to
+  // refuse with (403 origin-not-allowed, counted), or none.
+  std::optional<http_response> admit(const http_request_info& info, entry_point entry);
 
   // ---- routes (http_routes.cpp) ----
   // `body_too_large`: the request's body was over the limit and not read.

@@ -101,15 +101,15 @@ eio_link* http_server::impl::link(const std::string& sid) {
 
 void http_server::impl::eio_http(const std::shared_ptr<http_exchange>& ex,
                                  const http_request_info& info) {
+  // Admitted (http_routes.cpp): an Origin, if any, is allowed, and echoed.
   auto* origin_header = find_header(info, "origin");
   std::string origin = origin_header ? *origin_header : std::string{};
-  auto cors = engineio::cors_headers(opts.cors_origins, origin);
+  auto cors = engineio::cors_headers(origin);
   if (info.method == "OPTIONS") {
     auto* req_headers = find_header(info, "access-control-request-headers");
     return ex->respond(http_response{
       204, "text/plain", "",
-      engineio::cors_preflight_headers(opts.cors_origins, origin,
-                                       req_headers ? *req_headers : std::string{})});
+      engineio::cors_preflight_headers(origin, req_headers ? *req_headers : std::string{})});
   }
   if (shutting_down)
     return ex->respond(http_response{503, "text/plain", "shutting down\n", cors});
@@ -124,13 +124,17 @@ void http_server::impl::eio_http(const std::shared_ptr<http_exchange>& ex,
   case engineio::route::kind::handshake: {
     // An Engine.IO session outlives its HTTP requests: bound the sessions as the
     // connections are bounded, or a handshake loop would pile up sessions and actors.
-    if (eio->size() >= opts.max_connections)
+    if (eio->size() >= opts.max_connections) {
+      count(&http_server_counters::connections_refused);
       return ex->respond(to_response(engineio::error_reply(engineio::error_code::forbidden), cors));
+    }
     auto sid = eio->new_sid();
     auto conn = std::make_shared<eio_connection>(weak_from_this(), sid);
     auto handler = on_eio(info, sid, conn);
-    if (!handler)
+    if (!handler) {
+      count(&http_server_counters::refused_by_application);
       return ex->respond(to_response(engineio::error_reply(engineio::error_code::forbidden), cors));
+    }
     eio_links[sid].handler = std::move(handler);
     auto open = eio->open_session(sid, engineio::transport_kind::polling, 0, now);
     eio_rearm();
@@ -192,8 +196,7 @@ void http_server::impl::eio_too_large(const std::shared_ptr<http_exchange>& ex,
   eio_apply(fx, 0);
   auto origin = find_header(info, "origin");
   ex->close_after_response();
-  ex->respond(
-    to_response(r, engineio::cors_headers(opts.cors_origins, origin ? *origin : std::string{})));
+  ex->respond(to_response(r, engineio::cors_headers(origin ? *origin : std::string{})));
 }
 
 // ---- Engine.IO over WebSocket: a session started on it, or an upgrade probe -------------------
@@ -213,13 +216,17 @@ void http_server::impl::eio_upgrade(const std::shared_ptr<http_exchange>& ex,
   std::string sid;
   std::string open;
   if (route.what == engineio::route::kind::handshake) {
-    if (eio->size() >= opts.max_connections) // as for a polling handshake
+    if (eio->size() >= opts.max_connections) { // as for a polling handshake
+      count(&http_server_counters::connections_refused);
       return ex->respond(to_response(engineio::error_reply(engineio::error_code::forbidden), {}));
+    }
     sid = eio->new_sid();
     auto conn = std::make_shared<eio_connection>(weak_from_this(), sid);
     auto handler = on_eio(info, sid, conn);
-    if (!handler)
+    if (!handler) {
+      count(&http_server_counters::refused_by_application);
       return ex->respond(to_response(engineio::error_reply(engineio::error_code::forbidden), {}));
+    }
     eio_links[sid].handler = std::move(handler);
     open = eio->open_session(sid, engineio::transport_kind::websocket, ws_id, now);
     LOG_DEBUG(component, ex->remote() << ": engine.io session " << sid << " (websocket)");

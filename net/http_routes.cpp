@@ -1,5 +1,7 @@
-// What a request is for: Engine.IO (its path), a WebSocket upgrade (the application's
-// ws_acceptor decides), or the application's plain HTTP handler.
+// What a request is for. Every WebSocket upgrade and every request at the Engine.IO path
+// passes admission first (http_admission.cpp); then Engine.IO (its path), a WebSocket
+// upgrade (the application's ws_acceptor decides), or the application's plain HTTP
+// handler.
 #include "net/http_edge_internal.hpp"
 
 #include "common/log.hpp"
@@ -10,7 +12,17 @@ using namespace edge;
 
 void http_server::impl::route(const std::shared_ptr<http_exchange>& ex, http_request_info info,
                               bool websocket_upgrade, bool body_too_large) {
-  if (eio_path(info.path)) {
+  bool engineio = eio_path(info.path);
+  if (engineio || websocket_upgrade) {
+    auto entry = !engineio ? entry_point::websocket
+                 : websocket_upgrade ? entry_point::engineio_websocket
+                                     : entry_point::engineio_polling;
+    if (auto refusal = admit(info, entry)) {
+      ex->close_after_response();
+      return ex->respond(std::move(*refusal));
+    }
+  }
+  if (engineio) {
     if (body_too_large)
       return eio_too_large(ex, info);
     if (websocket_upgrade)
@@ -33,13 +45,15 @@ void http_server::impl::route_websocket(const std::shared_ptr<http_exchange>& ex
   if (shutting_down)
     return ex->respond(http_response{503, "text/plain", "shutting down\n", {}});
   auto ws = ex->take_websocket(); // the ws_session now owns the connection and its count
-  auto handler = on_ws(info, ws);
-  if (!handler) {
-    LOG_DEBUG(component, ex->remote() << ": websocket upgrade refused for " << info.path);
-    ws->reject(ex->current_request(), http_response{404, "text/plain", "not found\n", {}});
+  auto decision = on_ws(info, ws);
+  if (!decision.handler) {
+    LOG_DEBUG(component, ex->remote() << ": websocket upgrade refused for " << info.path << ": "
+                                      << decision.refusal.status);
+    count(&http_server_counters::refused_by_application);
+    ws->reject(ex->current_request(), std::move(decision.refusal));
     return;
   }
-  ws->set_handler(std::move(handler));
+  ws->set_handler(std::move(decision.handler));
   ws->accept(std::move(ex->current_request()));
 }
 

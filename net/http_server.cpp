@@ -66,6 +66,7 @@ http_server::http_server(http_server_options opts, http_handler on_http, ws_acce
   impl_->opts = std::move(opts);
   impl_->on_http = std::move(on_http);
   impl_->on_ws = std::move(on_ws);
+  impl_->per_ip.set_limit(impl_->opts.max_connections_per_ip);
 }
 
 http_server::~http_server() = default;
