@@ -58,10 +58,9 @@ bool valid_identifier(const std::string& s) {
 net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor node,
                                               node_context_ptr ctx) {
   return [&sys, node, ctx](const net::http_request_info& req,
-                           std::shared_ptr<net::ws_connection> conn)
-           -> std::shared_ptr<net::ws_handler> {
+                           std::shared_ptr<net::ws_connection> conn) -> net::ws_decision {
     if (req.path != "/socket")
-      return nullptr;
+      return {}; // refused: 404
     session_params params;
     std::string problem;
     // Each present parameter must decode and be a valid identifier.
@@ -78,7 +77,7 @@ net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor
     if (!problem.empty()) {
       LOG_DEBUG("gateway", req.remote << ": refused: " << problem);
       conn->close(close_bad_query, problem);
-      return std::make_shared<refused_bridge>();
+      return net::ws_decision::accept(std::make_shared<refused_bridge>());
     }
     // Admission before anything is made: the token (auth.mode jwt) or the chosen role.
     auto ticket = admit(ctx->auth, token, role);
@@ -93,10 +92,13 @@ net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor
     if (refusal) {
       LOG_INFO("gateway", req.remote << ": refused: " << refusal->message);
       ctx->counters->request_errors.fetch_add(1);
-      conn->close(refusal->code == protocol::error_code::unauthorized ? close_unauthorized
-                                                                       : close_forbidden,
-                  refusal->message);
-      return std::make_shared<refused_bridge>();
+      // Refused before the upgrade: 401 without a good token, 403 for a room or id the
+      // token does not cover, 400 for a role that does not exist (mode none).
+      unsigned status = refusal->code == protocol::error_code::unauthorized ? 401
+                        : refusal->code == protocol::error_code::forbidden  ? 403
+                                                                            : 400;
+      return net::ws_decision::refuse(status, protocol::to_string(refusal->code),
+                                      refusal->message);
     }
     if (!ticket->grant.subject.empty())
       params.peer_id = ticket->grant.subject; // the token's subject is the peer id
@@ -109,7 +111,7 @@ net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor
     auto session = spawn_session(sys, node, ctx, conn,
                                  std::shared_ptr<protocol::dialect>{protocol::make_json_dialect()},
                                  std::move(params));
-    return std::make_shared<session_bridge>(std::move(session));
+    return net::ws_decision::accept(std::make_shared<session_bridge>(std::move(session)));
   };
 }
 

@@ -2,6 +2,7 @@
 
 #include "common/log.hpp"
 #include "common/text.hpp"
+#include "net/http_admission.hpp"
 #include "protocol/rtp_json.hpp"
 
 #include <arpa/inet.h>
@@ -80,21 +81,12 @@ std::vector<std::string> split_list(std::string_view text) {
   return out;
 }
 
-// "*", or SCHEME://HOST[:PORT] as browsers send it in Origin (no path, no spaces).
-bool valid_origin(const std::string& o) {
-  if (o == "*")
-    return true;
-  auto sep = o.find("://");
-  if (sep == std::string::npos || sep == 0 || sep + 3 >= o.size() || o.size() > 512)
-    return false;
-  for (std::size_t i = 0; i < o.size(); ++i) {
-    auto c = static_cast<unsigned char>(o[i]);
-    if (c <= 0x20 || c >= 0x7f)
-      return false;
-    if (c == '/' && i > sep + 2)
-      return false;
-  }
-  return true;
+// The first entry of an origin list that is not valid, as a message ("" when all are).
+std::string invalid_origin(const std::vector<std::string>& origins) {
+  for (auto& o : origins)
+    if (!net::valid_allowed_origin(o))
+      return "'" + o + "' is neither \"*\" nor an origin like https://host:port";
+  return {};
 }
 
 failure fail(std::string_view option, std::string_view what) {
@@ -480,8 +472,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                             {"maxMessageBytes", "maxQueuedBytes", "idleTimeoutMs",
                              "handshakeTimeoutMs", "maxConnections", "maxRequestsInFlight",
                              "pingIntervalMs", "pingTimeoutMs", "maxPayloadBytes",
-                             "corsOrigins", "tlsCertificateFile", "tlsPrivateKeyFile",
-                             "defaultRoom",
+                             "allowedOrigins", "corsOrigins", "maxConnectionsPerIp",
+                             "tlsCertificateFile", "tlsPrivateKeyFile", "defaultRoom",
                              "requestRate", "requestBurst", "requestRefusalsToClose",
                              "requestRefusalWindowMs"});
         !e.empty())
@@ -499,6 +491,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                              sc.max_connections),
                    read_uint(s, "maxRequestsInFlight", "signaling.maxRequestsInFlight", 1,
                              4096, sc.max_requests_in_flight),
+                   read_uint(s, "maxConnectionsPerIp", "signaling.maxConnectionsPerIp", 0,
+                             1000000, sc.max_connections_per_ip),
                    read_uint(s, "pingIntervalMs", "signaling.pingIntervalMs", 100, 3600000,
                              sc.ping_interval_ms),
                    read_uint(s, "pingTimeoutMs", "signaling.pingTimeoutMs", 100, 3600000,
@@ -522,20 +516,25 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                              3600000, sc.request_refusal_window_ms)})
       if (!e.empty())
         return failure{e};
-    if (auto it = s.FindMember("corsOrigins"); it != s.MemberEnd()) {
-      if (!it->value.IsArray())
-        return fail("signaling.corsOrigins", "must be an array of origins or \"*\"");
+    // allowedOrigins, or its old name corsOrigins (not both).
+    bool has_allowed = s.HasMember("allowedOrigins"), has_cors = s.HasMember("corsOrigins");
+    if (has_allowed && has_cors)
+      return fail("signaling.corsOrigins",
+                  "is the old name of signaling.allowedOrigins: give only allowedOrigins");
+    if (has_allowed || has_cors) {
+      std::string name = has_allowed ? "signaling.allowedOrigins" : "signaling.corsOrigins";
+      auto& list = s[has_allowed ? "allowedOrigins" : "corsOrigins"];
+      if (!list.IsArray())
+        return fail(name, "must be an array of origins or \"*\"");
       std::vector<std::string> origins;
-      for (auto& v : it->value.GetArray()) {
+      for (auto& v : list.GetArray()) {
         if (!v.IsString())
-          return fail("signaling.corsOrigins", "must be an array of origins or \"*\"");
-        std::string o{v.GetString(), v.GetStringLength()};
-        if (!valid_origin(o))
-          return fail("signaling.corsOrigins",
-                      "'" + o + "' is neither \"*\" nor an origin like https://host:port");
-        origins.push_back(std::move(o));
+          return fail(name, "must be an array of origins or \"*\"");
+        origins.emplace_back(v.GetString(), v.GetStringLength());
       }
-      sc.cors_origins = std::move(origins);
+      if (auto bad = invalid_origin(origins); !bad.empty())
+        return fail(name, bad);
+      sc.allowed_origins = std::move(origins);
     }
   }
   if (auto it = doc.FindMember("limits"); it != doc.MemberEnd()) {
@@ -637,6 +636,18 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || v.empty())
         return fail("--tls-key", "expects a PEM private key FILE");
       out.cfg.signaling.tls_private_key_file = v;
+    } else if (flag == "--allowed-origins") {
+      if (!value(v))
+        return fail("--allowed-origins", "expects ORIGIN,ORIGIN,... or *");
+      auto origins = split_list(v);
+      if (auto bad = invalid_origin(origins); !bad.empty())
+        return fail("--allowed-origins", bad);
+      out.cfg.signaling.allowed_origins = std::move(origins);
+    } else if (flag == "--max-connections-per-ip") {
+      uint32_t n = 0;
+      if (!value(v) || !parse_u32(v, n) || n > 1000000)
+        return fail("--max-connections-per-ip", "expects a COUNT from 0 (unlimited) to 1000000");
+      out.cfg.signaling.max_connections_per_ip = n;
     } else if (flag == "--default-room") {
       if (!value(v) || !text::valid_label(v))
         return fail("--default-room", "expects a ROOM id of 1 to 128 printable bytes");
@@ -744,6 +755,11 @@ Options:
   --tls-cert FILE        PEM certificate (chain): serve HTTPS and WSS only; goes with
                          --tls-key (see scripts/make-self-signed.sh)
   --tls-key FILE         PEM private key of --tls-cert
+  --allowed-origins LIST ORIGIN,... whose pages may connect (WebSocket and Engine.IO;
+                         others get 403), or * for any; default: the server's own origin
+                         and pages on localhost, 127.0.0.1 and [::1]
+  --max-connections-per-ip N
+                         open connections from one address (default 1000; 0: unlimited)
   --default-room ROOM    the room a connection joins implicitly when neither its first
                          request that needs a room nor its handshake names one
                          (default "default")

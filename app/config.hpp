@@ -28,7 +28,13 @@ struct signaling_config {
   uint32_t ping_interval_ms = 25000;
   uint32_t ping_timeout_ms = 20000;
   uint32_t max_payload_bytes = 1000000; // largest long-polling POST body
-  std::vector<std::string> cors_origins{"*"}; // "*": any origin (echoed)
+  // Origins (SCHEME://HOST[:PORT], or "*" for any) whose pages may connect: WebSocket
+  // upgrades and Engine.IO requests with another Origin are refused (403), and the CORS
+  // headers of the polling answers follow the same list. Empty: the server's own origin
+  // and pages on localhost, 127.0.0.1 and [::1]. (The old key corsOrigins is an alias.)
+  std::vector<std::string> allowed_origins;
+  // Open connections from one remote address (0: unlimited); more are refused (429).
+  uint32_t max_connections_per_ip = 1000;
   // HTTPS/WSS: both PEM files, or neither (plain HTTP/WS).
   std::string tls_certificate_file;
   std::string tls_private_key_file;

@@ -76,8 +76,22 @@ std::optional<std::string> cluster_secret(const app::cluster_config& c) {
   return line;
 }
 
+// The signaling edge's connections and refusals.
+std::string edge_json(const net::http_server_counters& e) {
+  auto field = [](const char* name, uint64_t v) {
+    return std::string{"\""} + name + "\":" + std::to_string(v);
+  };
+  return ",\"edge\":{" + field("openConnections", e.open_connections) + "," +
+         field("connectionsAccepted", e.connections_accepted) + "," +
+         field("connectionsRefused", e.connections_refused) + "," +
+         field("refusedPerIp", e.refused_per_ip) + "," +
+         field("refusedOrigin", e.refused_origin) + "," +
+         field("refusedByApplication", e.refused_by_application) + "," +
+         field("slowReadersDropped", e.slow_readers_dropped) + "}";
+}
+
 std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::time_point start,
-                    const actors::cluster_status* cluster) {
+                    const actors::cluster_status* cluster, const net::http_server_counters& edge) {
   auto& c = *ctx.counters;
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - start)
@@ -89,6 +103,7 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
          ",\"transports\":" + std::to_string(c.transports.load()) +
          ",\"producers\":" + std::to_string(c.producers.load()) +
          ",\"consumers\":" + std::to_string(c.consumers.load()) + media_json(ctx) +
+         edge_json(edge) +
          (cluster ? ",\"relays\":{\"active\":" + std::to_string(c.relays.load()) +
                       ",\"packetsIn\":" + std::to_string(c.relay_packets_in.load()) +
                       ",\"packetsOut\":" + std::to_string(c.relay_packets_out.load()) + "}"
@@ -270,12 +285,15 @@ int main(int argc, char** argv) {
     opts.engineio.ping_interval_ms = cfg.signaling.ping_interval_ms;
     opts.engineio.ping_timeout_ms = cfg.signaling.ping_timeout_ms;
     opts.engineio.max_payload = cfg.signaling.max_payload_bytes;
-    opts.cors_origins = cfg.signaling.cors_origins;
+    opts.allowed_origins = cfg.signaling.allowed_origins;
+    opts.max_connections_per_ip = cfg.signaling.max_connections_per_ip;
 
     auto started = std::chrono::steady_clock::now();
-    auto on_http = [ctx, started, cluster_status](const net::http_request_info& req) -> net::http_response {
+    const net::http_server* edge = nullptr; // set below, before the server runs
+    auto on_http = [ctx, started, cluster_status, &edge](const net::http_request_info& req) -> net::http_response {
       if (req.path == "/healthz" && (req.method == "GET" || req.method == "HEAD"))
-        return {200, "application/json", healthz(*ctx, started, cluster_status.get()), {}};
+        return {200, "application/json",
+                healthz(*ctx, started, cluster_status.get(), edge->counters()), {}};
       if ((req.path == "/" || req.path == "/index.html") &&
           (req.method == "GET" || req.method == "HEAD"))
         return {200, "text/html; charset=utf-8", std::string{app::index_html()}, {}};
@@ -286,6 +304,7 @@ int main(int argc, char** argv) {
       return {404, "application/json", "{\"error\":\"not found\"}", {}};
     };
     net::http_server server{opts, on_http, actors::make_ws_gateway(sys, node, ctx)};
+    edge = &server;
     // Engine.IO sessions at /socket.io/ speak the Socket.IO dialect; the Engine.IO sid is
     // the Socket.IO socket id and the peer id.
     server.set_engineio_acceptor(actors::make_engineio_gateway(

@@ -722,16 +722,8 @@ std::optional<session_info> server::info(const std::string& sid) const {
 
 // ---- CORS ------------------------------------------------------------------------------
 
-bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin) {
+std::vector<std::pair<std::string, std::string>> cors_headers(std::string_view origin) {
   if (origin.empty())
-    return false;
-  return std::any_of(allowed.begin(), allowed.end(),
-                     [origin](const std::string& a) { return a == "*" || a == origin; });
-}
-
-std::vector<std::pair<std::string, std::string>> cors_headers(
-  const std::vector<std::string>& allowed, std::string_view origin) {
-  if (!origin_allowed(allowed, origin))
     return {};
   return {{"Access-Control-Allow-Origin", std::string{origin}},
           {"Access-Control-Allow-Credentials", "true"},
@@ -739,9 +731,8 @@ std::vector<std::pair<std::string, std::string>> cors_headers(
 }
 
 std::vector<std::pair<std::string, std::string>> cors_preflight_headers(
-  const std::vector<std::string>& allowed, std::string_view origin,
-  std::string_view request_headers) {
-  auto h = cors_headers(allowed, origin);
+  std::string_view origin, std::string_view request_headers) {
+  auto h = cors_headers(origin);
   if (h.empty())
     return h;
   h.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");

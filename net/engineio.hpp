@@ -245,15 +245,13 @@ private:
   std::set<std::pair<int64_t, std::string>> timeline_; // (deadline, sid)
 };
 
-// CORS for the polling responses. `allowed` lists origins; "*" allows any. For a request
-// with an allowed Origin the headers echo it with credentials allowed; otherwise none.
-bool origin_allowed(const std::vector<std::string>& allowed, std::string_view origin);
-std::vector<std::pair<std::string, std::string>> cors_headers(
-  const std::vector<std::string>& allowed, std::string_view origin);
+// CORS for the polling responses of an admitted request (the edge checked its Origin
+// against the allowed origins first, net/http_admission.hpp): the Origin echoed with
+// credentials allowed; none for a request without an Origin.
+std::vector<std::pair<std::string, std::string>> cors_headers(std::string_view origin);
 // The OPTIONS preflight (answered 204): the above plus allowed methods and headers
 // (`request_headers`: the request's Access-Control-Request-Headers, echoed).
 std::vector<std::pair<std::string, std::string>> cors_preflight_headers(
-  const std::vector<std::string>& allowed, std::string_view origin,
-  std::string_view request_headers);
+  std::string_view origin, std::string_view request_headers);
 
 } // namespace chorus::net::engineio

@@ -1,5 +1,6 @@
 // The signaling edge: an HTTP/1.1 + WebSocket server on Boost.Beast, running on one I/O
-// thread. Beast stays inside http_server.cpp; the rest of Chorus sees only these
+// thread. Beast stays inside net/http_*.cpp and net/http_edge_internal.hpp (the edge's
+// file layout is listed there); the rest of Chorus sees only these
 // interfaces. Every connection has limits: request size, message size, an outgoing queue
 // bound (a slow reader is disconnected), handshake and idle timeouts (idle connections are
 // pinged and closed when they stop answering).
@@ -10,6 +11,10 @@
 // as one ws_connection / ws_handler pair, exactly like a plain WebSocket.
 //
 // With use_tls() the server speaks HTTPS and WSS only, on the same code paths.
+//
+// Admission: every WebSocket upgrade and every Engine.IO request passes one check of its
+// Origin header against `allowed_origins` (net/http_admission.hpp) before anything is
+// created, and a remote address may hold at most `max_connections_per_ip` connections.
 #pragma once
 
 #include "net/engineio.hpp"
@@ -20,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,6 +47,9 @@ struct http_response {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
 };
+
+// An HTTP answer with a JSON body {"error": error, "message": message}.
+http_response json_error(unsigned status, std::string_view error, std::string_view message);
 
 // Thread-safe handle to one WebSocket connection, given to the application.
 class ws_connection {
@@ -80,13 +89,43 @@ struct http_server_options {
   // trailing slash). engineio.max_queued_bytes is set from max_queued_bytes.
   std::string engineio_path = "/socket.io/";
   engineio::options engineio;
-  // Origins allowed to read the polling responses (CORS); "*" allows any (echoed).
-  std::vector<std::string> cors_origins{"*"};
+  // Origins whose pages may open WebSocket and Engine.IO sessions, and read the polling
+  // answers (CORS): entries SCHEME://HOST[:PORT] or "*" (any). Empty: the server's own
+  // origin and pages on localhost, 127.0.0.1 and [::1]. See net/http_admission.hpp.
+  std::vector<std::string> allowed_origins;
+  // Open connections from one remote address; a further one is answered 429 (plain HTTP)
+  // or closed (TLS). 0: unlimited.
+  std::size_t max_connections_per_ip = 1000;
+};
+
+// The application's answer to a WebSocket upgrade: accept it with a handler, or refuse it
+// with an HTTP response sent instead of the handshake (then the connection closes).
+struct ws_decision {
+  std::shared_ptr<ws_handler> handler; // set: accepted
+  http_response refusal{404, "text/plain", "not found\n", {}};
+
+  static ws_decision accept(std::shared_ptr<ws_handler> h) {
+    ws_decision d;
+    d.handler = std::move(h);
+    return d;
+  }
+  static ws_decision refuse(http_response r) {
+    ws_decision d;
+    d.refusal = std::move(r);
+    return d;
+  }
+  // e.g. refuse(401, "unauthorized", "a valid token is required")
+  static ws_decision refuse(unsigned status, std::string_view error, std::string_view message) {
+    return refuse(json_error(status, error, message));
+  }
 };
 
 struct http_server_counters {
   uint64_t connections_accepted = 0;
-  uint64_t connections_refused = 0; // over max_connections
+  uint64_t connections_refused = 0; // over max_connections (connections, Engine.IO sessions)
+  uint64_t refused_per_ip = 0;      // over max_connections_per_ip
+  uint64_t refused_origin = 0;      // Origin not allowed (upgrades, Engine.IO requests)
+  uint64_t refused_by_application = 0; // ws_acceptor refusals, Engine.IO handshakes refused
   uint64_t slow_readers_dropped = 0;
   std::size_t open_connections = 0;
 };
@@ -95,9 +134,11 @@ class http_server {
 public:
   // Answers plain HTTP requests (anything that is not a WebSocket upgrade).
   using http_handler = std::function<http_response(const http_request_info&)>;
-  // Decides a WebSocket upgrade: returns the handler, or nullptr to refuse (404).
-  using ws_acceptor = std::function<std::shared_ptr<ws_handler>(
-    const http_request_info&, std::shared_ptr<ws_connection>)>;
+  // Decides a WebSocket upgrade that passed admission: ws_decision::accept(handler), or a
+  // refusal with its HTTP status and body (ws_decision{} refuses with 404). `conn` is the
+  // connection the handler will drive; it is only closed when the upgrade is refused.
+  using ws_acceptor = std::function<ws_decision(const http_request_info&,
+                                                std::shared_ptr<ws_connection>)>;
   // Decides an Engine.IO handshake (the first request of a session, polling or WebSocket):
   // returns the handler of the new session `sid`, or nullptr to refuse (403, code 4).
   // `conn.send(text)` queues a message packet "4" + text, `conn.close()` ends the session;
@@ -136,7 +177,7 @@ public:
   // Thread-safe snapshot.
   http_server_counters counters() const;
 
-  struct impl; // implementation detail (Beast types), defined in http_server.cpp
+  struct impl; // implementation detail (Beast types), net/http_edge_internal.hpp
 
 private:
   std::shared_ptr<impl> impl_;

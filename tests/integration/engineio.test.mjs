@@ -205,9 +205,9 @@ test('a long-polling client that stops answering pings is dropped too', T, async
 
 // ---- CORS -----------------------------------------------------------------------------------
 
-test('CORS: polling responses echo any Origin by default, with credentials; preflight 204', T, async () => {
+test('CORS: polling responses echo an allowed Origin (by default a local page), with credentials; preflight 204', T, async () => {
   await withServer([], async (server) => {
-    const origin = 'http://app.example.test:5173';
+    const origin = 'http://localhost:5173';
     const { sid, res } = await handshake(server.url, { origin });
     assert.equal(res.headers['access-control-allow-origin'], origin);
     assert.equal(res.headers['access-control-allow-credentials'], 'true');
@@ -246,23 +246,24 @@ test('CORS: polling responses echo any Origin by default, with credentials; pref
   });
 });
 
-test('CORS: signaling.corsOrigins limits the allowed origins', T, async () => {
+test('CORS: signaling.corsOrigins (the old name of allowedOrigins) limits the allowed origins', T, async () => {
   const allowed = 'https://allowed.example.test';
   await withServer(['--config', tempConfig({ signaling: { corsOrigins: [allowed] } })], async (server) => {
     const ok = await handshake(server.url, { origin: allowed });
     assert.equal(ok.res.headers['access-control-allow-origin'], allowed);
-    const other = await handshake(server.url, { origin: 'https://evil.example.test' });
-    assert.equal(other.res.headers['access-control-allow-origin'], undefined);
-    assert.equal(other.res.headers['access-control-allow-credentials'], undefined);
+    // Another origin is refused outright (tests/integration/edge.test.mjs has the rest).
+    const other = await request(`${server.url}${EIO}?EIO=4&transport=polling`, { headers: { origin: 'https://evil.example.test' } });
+    assert.equal(other.status, 403);
+    assert.equal(other.json?.error, 'origin-not-allowed');
+    assert.equal(other.headers['access-control-allow-origin'], undefined);
+    assert.equal(other.headers['access-control-allow-credentials'], undefined);
     const pre = await request(`${server.url}${EIO}?EIO=4&transport=polling`, {
       method: 'OPTIONS',
       headers: { origin: 'https://evil.example.test', 'access-control-request-method': 'POST' },
     });
-    assert.equal(pre.status, 204);
+    assert.equal(pre.status, 403);
     assert.equal(pre.headers['access-control-allow-origin'], undefined);
-    for (const { sid } of [ok, other]) {
-      await request(`${server.url}${EIO}?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body: '1' });
-    }
+    await request(`${server.url}${EIO}?EIO=4&transport=polling&sid=${ok.sid}`, { method: 'POST', body: '1' });
     await waitForNoPeers(server);
   });
 });

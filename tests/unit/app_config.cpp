@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -42,6 +44,15 @@ bool same_auth(const app::config& a, const app::config& b) {
          a.signaling.request_refusal_window_ms == b.signaling.request_refusal_window_ms;
 }
 
+// A configuration file with `text`, under the build's temporary directory.
+std::string tempfile_with(const std::string& text) {
+  static int n = 0;
+  std::string path = "/tmp/chorus_app_config_test_" + std::to_string(::getpid()) + "_" +
+                     std::to_string(n++) + ".json";
+  std::ofstream{path} << text;
+  return path;
+}
+
 bool same(const app::config& a, const app::config& b) {
   return a.listen_host == b.listen_host && a.listen_port == b.listen_port &&
          a.log_level == b.log_level && a.rtc_ip == b.rtc_ip &&
@@ -61,7 +72,8 @@ bool same(const app::config& a, const app::config& b) {
          a.signaling.ping_interval_ms == b.signaling.ping_interval_ms &&
          a.signaling.ping_timeout_ms == b.signaling.ping_timeout_ms &&
          a.signaling.max_payload_bytes == b.signaling.max_payload_bytes &&
-         a.signaling.cors_origins == b.signaling.cors_origins &&
+         a.signaling.allowed_origins == b.signaling.allowed_origins &&
+         a.signaling.max_connections_per_ip == b.signaling.max_connections_per_ip &&
          a.signaling.default_room == b.signaling.default_room &&
          a.scheduler.policy == b.scheduler.policy &&
          a.cluster.node_id == b.cluster.node_id && a.cluster.listen == b.cluster.listen &&
@@ -208,6 +220,17 @@ TEST_CASE("invalid flags fail naming the flag") {
     {"tls key without cert", {"--tls-key", "/x/key.pem"}, "--tls-cert"},
     {"tls cert without value", {"--tls-cert"}, "--tls-cert"},
     {"tls key empty", {"--tls-key", ""}, "--tls-key"},
+    {"allowed origins with a path", {"--allowed-origins", "https://a.example/app"},
+     "--allowed-origins"},
+    {"allowed origins, one without scheme", {"--allowed-origins", "https://a.example,b.example"},
+     "--allowed-origins"},
+    {"allowed origins without value", {"--allowed-origins"}, "--allowed-origins"},
+    {"max connections per ip not a number", {"--max-connections-per-ip", "many"},
+     "--max-connections-per-ip"},
+    {"max connections per ip negative", {"--max-connections-per-ip", "-1"},
+     "--max-connections-per-ip"},
+    {"max connections per ip too large", {"--max-connections-per-ip", "1000001"},
+     "--max-connections-per-ip"},
     {"config missing file", {"--config", "/nonexistent/chorus.json"}, "--config"},
     {"config without value", {"--config"}, "--config"},
   };
@@ -264,6 +287,14 @@ TEST_CASE("invalid configuration documents fail naming the option") {
     {"cors origin not a string", R"({"signaling": {"corsOrigins": [1]}})", "signaling.corsOrigins"},
     {"cors origin with a path", R"({"signaling": {"corsOrigins": ["https://a.example/app"]}})", "signaling.corsOrigins"},
     {"cors origin without scheme", R"({"signaling": {"corsOrigins": ["a.example"]}})", "signaling.corsOrigins"},
+    {"cors origin with a bad port", R"({"signaling": {"corsOrigins": ["https://a.example:0"]}})", "signaling.corsOrigins"},
+    {"allowed origins not an array", R"({"signaling": {"allowedOrigins": "*"}})", "signaling.allowedOrigins"},
+    {"allowed origin not a string", R"({"signaling": {"allowedOrigins": [null]}})", "signaling.allowedOrigins"},
+    {"allowed origin with a query", R"({"signaling": {"allowedOrigins": ["https://a.example?x"]}})", "signaling.allowedOrigins"},
+    {"allowed origin with a port out of range", R"({"signaling": {"allowedOrigins": ["http://a.example:65536"]}})", "signaling.allowedOrigins"},
+    {"allowed origins and corsOrigins both", R"({"signaling": {"allowedOrigins": [], "corsOrigins": []}})", "signaling.corsOrigins"},
+    {"max connections per ip negative", R"({"signaling": {"maxConnectionsPerIp": -1}})", "signaling.maxConnectionsPerIp"},
+    {"max connections per ip too large", R"({"signaling": {"maxConnectionsPerIp": 1000001}})", "signaling.maxConnectionsPerIp"},
     {"tls certificate without key", R"({"signaling": {"tlsCertificateFile": "/x.pem"}})", "signaling.tlsPrivateKeyFile"},
     {"tls key not a string", R"({"signaling": {"tlsPrivateKeyFile": 5}})", "signaling.tlsPrivateKeyFile"},
   };
@@ -287,39 +318,64 @@ TEST_CASE("a configuration document overrides only what it names") {
   CHECK(r->listen_port == 8080);
 }
 
-TEST_CASE("Engine.IO, CORS and TLS options") {
+TEST_CASE("Engine.IO, origin and TLS options") {
   app::config d;
   CHECK(d.signaling.ping_interval_ms == 25000);
   CHECK(d.signaling.ping_timeout_ms == 20000);
   CHECK(d.signaling.max_payload_bytes == 1000000);
-  CHECK(d.signaling.cors_origins == std::vector<std::string>{"*"});
+  CHECK(d.signaling.allowed_origins.empty()); // the own origin and local pages
+  CHECK(d.signaling.max_connections_per_ip == 1000);
   CHECK(d.signaling.tls_certificate_file.empty());
   CHECK(d.signaling.tls_private_key_file.empty());
 
   auto r = app::apply_config_json(
     R"({"signaling": {"pingIntervalMs": 300, "pingTimeoutMs": 200, "maxPayloadBytes": 4096,
-        "corsOrigins": ["https://a.example", "http://127.0.0.1:5173"],
+        "allowedOrigins": ["https://a.example", "http://127.0.0.1:5173", "http://[::1]:3000"],
+        "maxConnectionsPerIp": 3,
         "tlsCertificateFile": "/etc/chorus/cert.pem", "tlsPrivateKeyFile": "/etc/chorus/key.pem"}})",
     app::config{});
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error()));
   CHECK(r->signaling.ping_interval_ms == 300);
   CHECK(r->signaling.ping_timeout_ms == 200);
   CHECK(r->signaling.max_payload_bytes == 4096);
-  CHECK(r->signaling.cors_origins ==
-        std::vector<std::string>{"https://a.example", "http://127.0.0.1:5173"});
+  CHECK(r->signaling.allowed_origins ==
+        std::vector<std::string>{"https://a.example", "http://127.0.0.1:5173", "http://[::1]:3000"});
+  CHECK(r->signaling.max_connections_per_ip == 3);
   CHECK(r->signaling.tls_certificate_file == "/etc/chorus/cert.pem");
   CHECK(r->signaling.tls_private_key_file == "/etc/chorus/key.pem");
 
-  auto empty = app::apply_config_json(R"({"signaling": {"corsOrigins": []}})", app::config{});
-  REQUIRE(empty.ok());
-  CHECK(empty->signaling.cors_origins.empty()); // no cross-origin polling at all
+  // corsOrigins, the old name, still works and fills the same list.
+  auto old = app::apply_config_json(R"({"signaling": {"corsOrigins": ["*"]}})", app::config{});
+  REQUIRE_MESSAGE(old.ok(), (old.ok() ? "" : old.error()));
+  CHECK(old->signaling.allowed_origins == std::vector<std::string>{"*"});
 
-  auto flags = parse({"--tls-cert", "c.pem", "--tls-key", "k.pem"});
-  REQUIRE(flags.ok());
+  auto empty = app::apply_config_json(R"({"signaling": {"allowedOrigins": [], "maxConnectionsPerIp": 0}})",
+                                      app::config{});
+  REQUIRE(empty.ok());
+  CHECK(empty->signaling.allowed_origins.empty()); // back to the default
+  CHECK(empty->signaling.max_connections_per_ip == 0); // unlimited
+
+  auto flags = parse({"--tls-cert", "c.pem", "--tls-key", "k.pem", "--allowed-origins",
+                      "https://a.example,http://localhost:5173", "--max-connections-per-ip", "7"});
+  REQUIRE_MESSAGE(flags.ok(), (flags.ok() ? "" : flags.error()));
   CHECK(flags->cfg.signaling.tls_certificate_file == "c.pem");
   CHECK(flags->cfg.signaling.tls_private_key_file == "k.pem");
+  CHECK(flags->cfg.signaling.allowed_origins ==
+        std::vector<std::string>{"https://a.example", "http://localhost:5173"});
+  CHECK(flags->cfg.signaling.max_connections_per_ip == 7);
+  auto star = parse({"--allowed-origins", "*", "--max-connections-per-ip", "0"});
+  REQUIRE(star.ok());
+  CHECK(star->cfg.signaling.allowed_origins == std::vector<std::string>{"*"});
+  CHECK(star->cfg.signaling.max_connections_per_ip == 0);
+  // A flag overrides the file's list.
+  auto file = tempfile_with(R"({"signaling": {"allowedOrigins": ["https://b.example"]}})");
+  auto over = parse({"--config", file, "--allowed-origins", "https://c.example"});
+  REQUIRE_MESSAGE(over.ok(), (over.ok() ? "" : over.error()));
+  CHECK(over->cfg.signaling.allowed_origins == std::vector<std::string>{"https://c.example"});
   CHECK(app::usage().find("--tls-cert") != std::string::npos);
   CHECK(app::usage().find("--tls-key") != std::string::npos);
+  CHECK(app::usage().find("--allowed-origins") != std::string::npos);
+  CHECK(app::usage().find("--max-connections-per-ip") != std::string::npos);
 }
 
 // ---- auth and request limits (issue 15) ----

@@ -1,0 +1,231 @@
+// One WebSocket connection, plain or TLS, taken over from the HTTP session that read its
+// upgrade request: the handshake, a read loop with back-pressure (message_processed), an
+// outgoing queue with a bound (a slow reader is dropped), the closing handshake, and the
+// application's handler told once when it is over.
+#include "net/http_edge_internal.hpp"
+
+#include "common/log.hpp"
+
+namespace chorus::net::edge {
+
+template <class Stream>
+ws_session<Stream>::ws_session(std::shared_ptr<http_server::impl> srv, Stream&& stream,
+                               std::string remote, connection_slot slot)
+  : srv_(std::move(srv)), ws_(std::move(stream)), remote_(std::move(remote)),
+    slot_(std::move(slot)) {}
+
+template <class Stream>
+ws_session<Stream>::~ws_session() {
+  // Normally finished() already ran on the I/O thread; this covers an I/O context that
+  // was torn down with the session's operations still pending.
+  finished(1006);
+}
+
+template <class Stream>
+void ws_session<Stream>::accept(request req) {
+  srv_->websockets.insert(this);
+  beast::get_lowest_layer(ws_).expires_never();
+  websocket::stream_base::timeout t{};
+  t.handshake_timeout = srv_->opts.handshake_timeout;
+  t.idle_timeout = srv_->opts.idle_timeout;
+  t.keep_alive_pings = true;
+  ws_.set_option(t);
+  ws_.read_message_max(srv_->opts.max_message_bytes);
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+    res.set(http::field::server, "chorus");
+  }));
+  ws_.async_accept(req, [self = this->shared_from_this()](beast::error_code ec) {
+    self->on_accept(ec);
+  });
+}
+
+// Refuses the upgrade with `r` and closes.
+template <class Stream>
+void ws_session<Stream>::reject(const request& req, http_response r) {
+  srv_->websockets.insert(this);
+  auto res = make_response(req, std::move(r), false);
+  http::async_write(ws_.next_layer(), *res,
+                    [self = this->shared_from_this(), res](beast::error_code, std::size_t) {
+                      self->drop();
+                    });
+}
+
+template <class Stream>
+void ws_session<Stream>::send(std::string text) {
+  auto msg = std::make_shared<const std::string>(std::move(text));
+  asio::post(ws_.get_executor(), [self = this->shared_from_this(), msg] { self->enqueue(msg); });
+}
+
+template <class Stream>
+void ws_session<Stream>::close(uint16_t code, std::string reason) {
+  asio::post(ws_.get_executor(), [self = this->shared_from_this(), code, r = std::move(reason)] {
+    self->start_close(code, r);
+  });
+}
+
+template <class Stream>
+void ws_session<Stream>::message_processed() {
+  if (unprocessed_.fetch_sub(1) == srv_->opts.max_unprocessed)
+    asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      if (self->read_paused_) {
+        self->read_paused_ = false;
+        self->do_read();
+      }
+    });
+}
+
+// I/O thread (also used at shutdown).
+template <class Stream>
+void ws_session<Stream>::start_close(uint16_t code, const std::string& reason) {
+  if (closing_ || finished_)
+    return;
+  closing_ = true;
+  close_reason_ = websocket::close_reason{static_cast<websocket::close_code>(code), reason};
+  if (open_ && !writing_)
+    do_close();
+  // else: on_accept or the write in flight runs do_close()
+}
+
+template <class Stream>
+void ws_session<Stream>::on_accept(beast::error_code ec) {
+  if (ec) {
+    LOG_DEBUG(component, "websocket handshake with " << remote_ << " failed: " << ec.message());
+    finished(1006);
+    return;
+  }
+  open_ = true;
+  if (srv_->shutting_down)
+    start_close(srv_->shutdown_code, "server shutting down");
+  if (closing_) {
+    queue_.clear();
+    queued_bytes_ = 0;
+    do_close();
+  } else if (!queue_.empty()) {
+    do_write();
+  }
+  do_read();
+}
+
+template <class Stream>
+void ws_session<Stream>::do_read() {
+  ws_.async_read(buffer_, [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+    self->on_read(ec, n);
+  });
+}
+
+template <class Stream>
+void ws_session<Stream>::on_read(beast::error_code ec, std::size_t n) {
+  if (ec) {
+    uint16_t code = 1006;
+    if (ec == websocket::error::closed)
+      code = static_cast<uint16_t>(ws_.reason().code);
+    else if (ec == websocket::error::message_too_big)
+      code = 1009;
+    LOG_DEBUG(component, "websocket " << remote_ << " ended: " << ec.message());
+    open_ = false;
+    finished(code);
+    return; // the session is released when the last handler drops it
+  }
+  std::string data = beast::buffers_to_string(buffer_.data());
+  buffer_.consume(buffer_.size());
+  if (handler_) {
+    unprocessed_.fetch_add(1);
+    if (ws_.got_text())
+      handler_->on_text(std::move(data));
+    else
+      handler_->on_binary(n);
+  }
+  if (unprocessed_.load() >= srv_->opts.max_unprocessed) {
+    read_paused_ = true; // message_processed() resumes
+    return;
+  }
+  do_read();
+}
+
+template <class Stream>
+void ws_session<Stream>::enqueue(std::shared_ptr<const std::string> msg) {
+  if (finished_ || closing_)
+    return;
+  queued_bytes_ += msg->size();
+  if (queued_bytes_ > srv_->opts.max_queued_bytes) {
+    LOG_WARN(component, "websocket " << remote_ << ": slow reader (" << queued_bytes_
+                                     << " bytes queued), disconnecting");
+    srv_->count(&http_server_counters::slow_readers_dropped);
+    drop();
+    return;
+  }
+  queue_.push_back(std::move(msg));
+  if (open_ && !writing_)
+    do_write();
+}
+
+template <class Stream>
+void ws_session<Stream>::do_write() {
+  writing_ = true;
+  ws_.text(true);
+  ws_.async_write(asio::buffer(*queue_.front()),
+                  [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                    self->on_write(ec);
+                  });
+}
+
+template <class Stream>
+void ws_session<Stream>::on_write(beast::error_code ec) {
+  writing_ = false;
+  if (queue_.empty())
+    return; // dropped meanwhile
+  queued_bytes_ -= queue_.front()->size();
+  queue_.pop_front();
+  if (ec) {
+    drop();
+    return;
+  }
+  if (closing_) {
+    queue_.clear();
+    queued_bytes_ = 0;
+    do_close();
+    return;
+  }
+  if (!queue_.empty())
+    do_write();
+}
+
+template <class Stream>
+void ws_session<Stream>::do_close() {
+  writing_ = true;
+  ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code) {
+    self->writing_ = false;
+    // The read loop sees the peer's close frame (or the timeout) and finishes.
+  });
+}
+
+template <class Stream>
+void ws_session<Stream>::drop() {
+  open_ = false;
+  queue_.clear();
+  queued_bytes_ = 0;
+  beast::error_code ec;
+  beast::get_lowest_layer(ws_).socket().shutdown(tcp::socket::shutdown_both, ec);
+  beast::get_lowest_layer(ws_).close();
+  finished(1006);
+}
+
+// The connection is over: leave the registry, tell the handler, give the connection's
+// place back (once).
+template <class Stream>
+void ws_session<Stream>::finished(uint16_t code) {
+  if (finished_)
+    return;
+  finished_ = true;
+  srv_->websockets.erase(this);
+  if (handler_) {
+    auto h = std::move(handler_);
+    h->on_closed(code);
+  }
+  slot_.release();
+}
+
+template class ws_session<plain_stream>;
+template class ws_session<tls_stream>;
+
+} // namespace chorus::net::edge
