@@ -356,9 +356,11 @@ caf::result<protocol::empty_reply> moderate(room_actor* self, moderation_command
       LOG_INFO("room", "'" << st.id << "': ended by '" << by << "'"
                            << (req.reason.empty() ? "" : ": " + req.reason));
       tell_all(self, ev);
+      // Everyone else's connection closes now; the moderator's session closes itself once
+      // it has sent the answer.
       for (auto& p : st.peers)
-        self->send(p.session, close_session{close_room_ended, "room ended"});
-      // The sessions close; the room goes with its last participant.
+        if (&p != issuer)
+          self->send(p.session, close_session{close_room_ended, "room ended"});
       return protocol::empty_reply{};
     }
     case moderation_action::unblock: {

@@ -378,9 +378,18 @@ void handle_request(session_actor* self, protocol::request& request) {
           forward<protocol::socket_id_reply>(self, st.room, meta, std::move(req));
         else if constexpr (std::is_same_v<T, protocol::get_room_info_request>)
           forward<protocol::room_info_reply>(self, st.room, meta, room_info_query{st.peer_id});
-        else if constexpr (std::is_same_v<T, protocol::moderation_request>)
-          forward<protocol::empty_reply>(self, st.room, meta,
-                                         moderation_command{st.peer_id, std::move(req)});
+        else if constexpr (std::is_same_v<T, protocol::moderation_request>) {
+          // end-room: the room closes the others' connections; this one closes after its
+          // answer is out.
+          const bool ends = req.action == protocol::moderation_action::end;
+          forward_with<protocol::empty_reply>(
+            self, st.room, meta, moderation_command{st.peer_id, std::move(req)},
+            [self, ends](protocol::empty_reply& r) {
+              if (ends)
+                self->send(self, close_session{close_room_ended, "room ended"});
+              return r;
+            });
+        }
         else
           forward<protocol::empty_reply>(self, st.room, meta,
                                          own_state_update{st.peer_id, std::move(req)});

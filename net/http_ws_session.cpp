@@ -80,10 +80,26 @@ void ws_session<Stream>::start_close(uint16_t code, const std::string& reason) {
   if (closing_ || finished_)
     return;
   closing_ = true;
-  close_reason_ = websocket::close_reason{static_cast<websocket::close_code>(code), reason};
-  if (open_ && !writing_)
-    do_close();
-  // else: on_accept or the write in flight runs do_close()
+  // A close frame's reason holds at most 123 bytes (RFC 6455 5.5): cut longer ones at a
+  // UTF-8 character boundary, or the frame cannot be sent at all.
+  std::string_view why = reason;
+  if (why.size() > 123) {
+    std::size_t n = 123;
+    while (n > 0 && (static_cast<unsigned char>(why[n]) & 0xC0) == 0x80)
+      --n;
+    why = why.substr(0, n);
+  }
+  close_reason_ = websocket::close_reason{static_cast<websocket::close_code>(code),
+                                         beast::string_view{why.data(), why.size()}};
+  // What was queued before the close still goes out first (a reply, then the close that
+  // follows it): bounded by max_queued_bytes like any queue.
+  if (open_ && !writing_) {
+    if (queue_.empty())
+      do_close();
+    else
+      do_write();
+  }
+  // else: on_accept or the write in flight continues (and closes once the queue is empty)
 }
 
 template <class Stream>
@@ -96,13 +112,10 @@ void ws_session<Stream>::on_accept(beast::error_code ec) {
   open_ = true;
   if (srv_->shutting_down)
     start_close(srv_->shutdown_code, "server shutting down");
-  if (closing_) {
-    queue_.clear();
-    queued_bytes_ = 0;
+  if (!queue_.empty())
+    do_write(); // a close waits for the queue
+  else if (closing_)
     do_close();
-  } else if (!queue_.empty()) {
-    do_write();
-  }
   do_read();
 }
 
@@ -180,14 +193,10 @@ void ws_session<Stream>::on_write(beast::error_code ec) {
     drop();
     return;
   }
-  if (closing_) {
-    queue_.clear();
-    queued_bytes_ = 0;
-    do_close();
-    return;
-  }
   if (!queue_.empty())
     do_write();
+  else if (closing_)
+    do_close();
 }
 
 template <class Stream>

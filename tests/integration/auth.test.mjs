@@ -10,7 +10,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { audio, video } from './lib/rtp_fixtures.mjs';
-import { tempDir, withServer } from './lib/server.mjs';
+import { tempConfig, tempDir, withServer } from './lib/server.mjs';
 import { connectSio, nextEvent } from './lib/socketio.mjs';
 import { jwtArgs, SECRET, sign } from './lib/tokens.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
@@ -62,7 +62,7 @@ async function joined(server, token, query = {}) {
 async function sendTransport(c) {
   const t = await c.request('create-webrtc-transport', { direction: 'send' });
   const id = t.data.params.id;
-  assert.equal((await c.request('connect-transport', { transportId: id, dtlsParameters: DTLS })).type, 'connect-transport');
+  assert.equal((await c.request('connect-transport', { transportId: id, dtlsParameters: DTLS })).type, 'transport-connected');
   return id;
 }
 
@@ -182,7 +182,7 @@ test('roles: a student publishes after allow-publish; mute-peer pauses for every
     const allowed = await viewer.nextOfType('publish-allowed');
     assert.deepEqual(allowed.data, { peerId: 'student', userId: 'student', kinds: ['video'], by: 'teacher' });
     const cam = await student.request('produce', { transportId: sendId, kind: 'video', rtpParameters: video(5100) });
-    assert.equal(cam.type, 'produce', JSON.stringify(cam));
+    assert.equal(cam.type, 'producer-id', JSON.stringify(cam));
     // Audio is still not allowed.
     assert.equal((await student.request('produce', { transportId: sendId, kind: 'audio', rtpParameters: audio(5200) })).data?.code, 'forbidden');
 
@@ -191,7 +191,7 @@ test('roles: a student publishes after allow-publish; mute-peer pauses for every
     for (const c of [teacher, viewer]) {
       const recv = await recvTransport(c);
       const r = await c.request('consume', { transportId: recv, producerId: cam.data.id, rtpCapabilities: CAPS });
-      assert.equal(r.type, 'consume', JSON.stringify(r));
+      assert.equal(r.type, 'consumer-params', JSON.stringify(r));
       consumers.push(r.data.id);
     }
     // mute-peer: the owner hears it was a moderator, each receiver sees producer-paused.
@@ -340,7 +340,8 @@ test('mode none: a role chosen at connect, the default role from config', T, asy
 });
 
 test('request rate: a flood answers rate-limited and is closed; another connection is not slowed', T, async () => {
-  await withServer(['--request-rate', '20', '--request-burst', '20'], async (server) => {
+  const config = tempConfig({ signaling: { requestRefusalsToClose: 200 } });
+  await withServer(['--request-rate', '20', '--request-burst', '20', '--config', config], async (server) => {
     const flood = await connectPeer(server, { auth: 'flood' });
     const calm = await connectPeer(server, { auth: 'calm' });
     for (let i = 0; i < 400; i++) flood.send({ type: 'get-rtp-capabilities', requestId: i });
