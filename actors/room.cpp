@@ -620,6 +620,11 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
           auto peer_id = it->peer_id;
           auto ev = closed_event(st, *it);
           st.producers.erase(it);
+          // Its last producer gone, the participant no longer counts as a publisher.
+          if (auto* e = find_peer(st, peer_id);
+              e && std::none_of(st.producers.begin(), st.producers.end(),
+                                [&](const producer_info& p) { return p.peer_id == peer_id; }))
+            e->publisher = false;
           for (auto& p : st.peers)
             if (p.id != peer_id)
               self->send(p.session, ev);

@@ -356,3 +356,28 @@ test('request rate: a flood answers rate-limited and is closed; another connecti
     await calm.close();
   });
 });
+
+test('limits.maxPublishersPerRoom: one participant more than the limit cannot publish', T, async () => {
+  const config = tempConfig({ limits: { maxPublishersPerRoom: 1 } });
+  await withServer(['--config', config], async (server) => {
+    const a = await connectPeer(server, { auth: 'a', channelId: 'small' });
+    const b = await connectPeer(server, { auth: 'b', channelId: 'small' });
+    const aSend = await sendTransport(a);
+    const bSend = await sendTransport(b);
+    assert.equal((await a.request('produce', { transportId: aSend, kind: 'video', rtpParameters: video(6100) })).type, 'producer-id');
+    assert.equal((await a.request('produce', { transportId: aSend, kind: 'audio', rtpParameters: audio(6200) })).type, 'producer-id');
+    const refused = await b.request('produce', { transportId: bSend, kind: 'audio', rtpParameters: audio(6300) });
+    assert.equal(refused.data?.code, 'limit-exceeded', JSON.stringify(refused));
+    assert.match(refused.data.message, /maxPublishersPerRoom/);
+    // When the publisher leaves, the place is free.
+    await a.close();
+    let ok = false;
+    for (let i = 0; i < 50 && !ok; i++) {
+      const r = await b.request('produce', { transportId: bSend, kind: 'audio', rtpParameters: audio(6300 + i + 1) });
+      ok = r.type === 'producer-id';
+      if (!ok) await new Promise((res) => setTimeout(res, 20)); // the room sees the close shortly
+    }
+    assert.ok(ok, 'the publisher place was not freed');
+    await b.close();
+  });
+});

@@ -12,6 +12,8 @@ import { SECRET, cluster, members, withNodes } from './lib/cluster.mjs';
 import { httpGet } from './lib/http.mjs';
 import { CHORUS_BIN, REPO_ROOT, runChorus, runProcess, startServer, tempDir } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
+import { video } from './lib/rtp_fixtures.mjs';
+import { jwtArgs, sign } from './lib/tokens.mjs';
 import { connectPeer, nextParticipantList } from './lib/ws_client.mjs';
 
 const T = { timeout: 90000 };
@@ -198,6 +200,37 @@ test('the room\'s home is lost: its participants on other nodes are told, and re
     const after = await Promise.all(survivors.map(async (n) => (await httpGet(`${n.url}/healthz`)).json.rooms));
     assert.deepEqual(after.slice().sort(), [0, 1], 'the room lives on one survivor now');
     for (const cl of again) await cl.close();
+  });
+});
+
+test('tokens and moderation across nodes: the room on its home decides for peers on every node', T, async () => {
+  await withNodes(async (nodes) => {
+    const auth = jwtArgs();
+    const [a, b, c] = await nodes.mesh(() => auth);
+    const room = 'moderated';
+    const token = (sub, role) => sign({ sub, room, role });
+    const teacher = await connectPeer(a, { token: token('teacher', 'teacher'), channelId: room });
+    const student = await connectPeer(b, { token: token('student', 'student'), channelId: room });
+    await nextParticipantList(teacher, ['student', 'teacher'], 5000);
+    const t = await student.request('create-webrtc-transport', { direction: 'send' }, 5000);
+    const sendId = t.data.params.id;
+    const DTLS = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: Array(32).fill('AB').join(':') }] };
+    await student.request('connect-transport', { transportId: sendId, dtlsParameters: DTLS }, 5000);
+    assert.equal((await student.request('produce', { transportId: sendId, kind: 'video', rtpParameters: video(7100) }, 5000)).data?.code, 'forbidden');
+    assert.equal((await teacher.request('allow-publish', { peerId: 'student', kinds: ['video'] }, 5000)).type, 'allow-publish');
+    const cam = await student.request('produce', { transportId: sendId, kind: 'video', rtpParameters: video(7100) }, 5000);
+    assert.equal(cam.type, 'producer-id', JSON.stringify(cam));
+    await teacher.request('mute-peer', { peerId: 'student', kind: 'video' }, 5000);
+    assert.deepEqual((await student.nextOfType('producer-paused', () => true, 5000)).data, { producerId: cam.data.id, byModerator: true });
+    assert.equal((await student.request('resume-producer', { producerId: cam.data.id }, 5000)).data?.code, 'forbidden');
+    // Block: kicked on node b, refused through node c.
+    await teacher.request('block-peer', { peerId: 'student', reason: 'noise' }, 5000);
+    assert.equal((await student.nextOfType('kicked', () => true, 5000)).data.blocked, true);
+    assert.equal((await student.closedWithin(5000)).code, 4006);
+    const again = await connectPeer(c, { token: token('student', 'student') });
+    assert.equal((await again.request('join-mediasoup-room', { roomId: room }, 5000)).data?.code, 'blocked');
+    await again.close();
+    await teacher.close();
   });
 });
 
