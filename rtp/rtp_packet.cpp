@@ -172,11 +172,16 @@ std::optional<uint32_t> rtp_packet::abs_send_time(uint8_t id) const noexcept {
   return get24(v->data());
 }
 
-std::optional<audio_level> rtp_packet::audio_level_of(uint8_t id) const noexcept {
+std::optional<audio_level> parse_audio_level(std::span<const uint8_t> value) noexcept {
   // RFC 6464 §3:  |V| level (7) |
+  if (value.size() != 1) return std::nullopt;
+  return audio_level{(value[0] & 0x80) != 0, uint8_t(value[0] & 0x7F)};
+}
+
+std::optional<audio_level> rtp_packet::audio_level_of(uint8_t id) const noexcept {
   auto v = find_extension(id);
-  if (!v || v->empty()) return std::nullopt;
-  return audio_level{((*v)[0] & 0x80) != 0, uint8_t((*v)[0] & 0x7F)};
+  if (!v) return std::nullopt;
+  return parse_audio_level(*v);
 }
 
 std::optional<uint16_t> rtp_packet::transport_wide_seq(uint8_t id) const noexcept {

@@ -86,12 +86,24 @@ private:
   std::array<uint8_t, 256> to_{};
 };
 
-// RFC 6464 client-to-mixer audio level: V flag and level in -dBov (0..127).
+// RFC 6464 client-to-mixer audio level (urn:ietf:params:rtp-hdrext:ssrc-audio-level):
+// V flag (the sender's voice activity decision) and level in -dBov (0..127: 0 is the
+// loudest, 0 dBov; 127 is -127 dBov or quieter, i.e. silence).
 struct audio_level {
   bool voice = false;
   uint8_t level = 127;
   bool operator==(const audio_level&) const = default;
 };
+
+// The value of an ssrc-audio-level element (RFC 6464 §3, one byte in both RFC 8285
+// forms: one-byte header with len field 0, two-byte header with length 1):
+//    0 1 2 3 4 5 6 7
+//   +-+-+-+-+-+-+-+-+
+//   |V| level       |
+//   +-+-+-+-+-+-+-+-+
+// nullopt unless the value is exactly one byte (RFC 6464 §4: a two-byte length other than 1
+// is not this extension; libwebrtc and mediasoup reject it as well).
+std::optional<audio_level> parse_audio_level(std::span<const uint8_t> value) noexcept;
 
 // Iterates over the elements of the packet's extension block; skips padding, stops at the
 // end (or at ID 15 in the one-byte form).
@@ -146,7 +158,7 @@ public:
 
   // Well-known extension values, read from the element with `id` (if any and well-sized).
   std::optional<uint32_t> abs_send_time(uint8_t id) const noexcept;  // 24-bit 6.18 fixed point
-  std::optional<audio_level> audio_level_of(uint8_t id) const noexcept;
+  std::optional<audio_level> audio_level_of(uint8_t id) const noexcept; // parse_audio_level
   std::optional<uint16_t> transport_wide_seq(uint8_t id) const noexcept;
   std::optional<std::string_view> mid(uint8_t id) const noexcept { return string_ext(id); }
   std::optional<std::string_view> rid(uint8_t id) const noexcept { return string_ext(id); }
