@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <optional>
+#include <string>
 #include <vector>
 
 using namespace chorus::rtp;
@@ -39,7 +40,8 @@ TEST_CASE("audio level: the one-byte value (RFC 6464 §3)") {
     {"voice flag with silence", 0xff, {true, 127}},
   };
   for (const auto& r : rows) {
-    CAPTURE(r.name);
+    const std::string name = r.name;
+    CAPTURE(name);
     const uint8_t v[] = {r.byte};
     CHECK(parse_audio_level(v) == r.expected);
   }
@@ -83,7 +85,8 @@ TEST_CASE("audio level: read from packets in both header forms") {
     {"unknown profile", {0x12, 0x34, 0x00, 0x01, 0x10, 0x80, 0x00, 0x00}, 1, std::nullopt},
   };
   for (const auto& r : rows) {
-    CAPTURE(r.name);
+    const std::string name = r.name;
+    CAPTURE(name);
     bytes b = packet_with(r.ext);
     auto p = rtp_packet::parse(b);
     REQUIRE(p.ok());
@@ -114,7 +117,8 @@ TEST_CASE("audio level: truncated extension blocks are refused by parse") {
       0x10, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01}},
   };
   for (const auto& r : rows) {
-    CAPTURE(r.name);
+    const std::string name = r.name;
+    CAPTURE(name);
     bytes b = r.b;
     CHECK(rtp_packet::parse(b).error() == rtp_error::bad_extension);
   }
