@@ -53,6 +53,12 @@ struct node_settings {
   // Past the bucket a request answers rate-limited; a connection refused more than
   // close_after times within the window is closed.
   net::rate_limit_config request_limits;
+  // The live class (classroom.*): chat text limit, history kept for late joiners, chat
+  // messages per participant per second (and burst).
+  uint32_t chat_max_bytes = 2000;
+  uint32_t chat_history = 200;
+  uint32_t chat_rate_per_s = 5;
+  uint32_t chat_burst = 10;
 };
 
 // auth.*: who may connect and what they may do (docs/operations.md, "Tokens and roles").

@@ -131,6 +131,17 @@ struct moderation_command {
   protocol::moderation_request request;
 };
 
+// session -> room: a live-class request of `peer_id` (docs/protocol.md, "The live class").
+struct class_command {
+  std::string peer_id;
+  protocol::class_request request;
+};
+
+// room -> itself: the gathered live results of a poll are due.
+struct poll_flush {
+  std::string poll_id;
+};
+
 // peer -> room: may `peer_id` publish (or resume) a producer of `kind` (a
 // protocol::publish_kinds bit)? The room answers protocol::empty_reply or `forbidden`
 // (permission, or muted by a moderator) or `limit-exceeded` (publishers per room).
@@ -198,6 +209,14 @@ typename Inspector::result_type inspect(Inspector& f, room_info_query& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, moderation_command& x) {
   return f(caf::meta::type_name("moderation_command"), x.issuer, x.request);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, class_command& x) {
+  return f(caf::meta::type_name("class_command"), x.peer_id, x.request);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, poll_flush& x) {
+  return f(caf::meta::type_name("poll_flush"), x.poll_id);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, publish_check& x) {

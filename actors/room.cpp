@@ -4,6 +4,7 @@
 #include "actors/messages.hpp"
 #include "actors/peer.hpp"
 #include "actors/rights.hpp"
+#include "protocol/classroom.hpp"
 #include "rtp/ortc.hpp"
 #include "common/log.hpp"
 
@@ -11,6 +12,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -35,6 +37,8 @@ struct peer_entry {
   actors::grant grant;    // token subject, role, permissions (changed by moderators)
   uint8_t muted = 0;      // publish_kinds a moderator paused (mute-peer), until allowed
   bool publisher = false; // passed a publish check (counts toward maxPublishersPerRoom)
+  bool chat_disabled = false; // disable-chat for this participant
+  net::token_bucket chat_bucket; // chat messages per second
   // (Co-hosts and the audio and screen-share locks come with host controls, issue 17
   // item 6: until then the list says false for them.)
 
@@ -60,6 +64,18 @@ struct room_state {
   std::string creator; // the public id of the first participant that created the room
   bool locked = false;  // lock-room: no new joins (moderators excepted)
   std::vector<block_entry> blocks;
+  // The live class: raised hands, chat, polls (protocol/classroom.hpp).
+  protocol::hand_queue hands;
+  protocol::chat_history chat{200};
+  bool chat_disabled = false; // disable-chat for the room
+  uint64_t next_chat_id = 1;
+  std::vector<protocol::poll> polls;
+  uint64_t next_poll_id = 1;
+  struct poll_throttle {
+    int64_t last_sent_ms = 0;
+    bool scheduled = false;
+  };
+  std::map<std::string, poll_throttle> poll_throttles;
   bool list_flush_scheduled = false;
   static inline const char* name = "chorus.room";
 
@@ -174,6 +190,24 @@ void flags_changed_for(room_actor* self, const std::string& peer_id) {
     broadcast_participants(self);
 }
 
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+void send_to_all(room_actor* self, const protocol::class_event& ev) {
+  for (auto& p : self->state.peers)
+    self->send(p.session, ev);
+}
+
+void send_hands(room_actor* self) {
+  protocol::class_event ev;
+  ev.kind = protocol::class_event_kind::hands_update;
+  ev.hands = self->state.hands.items();
+  send_to_all(self, ev);
+}
+
 // Removes the peer at `it`; tells the others: producer-closed for each of its producers,
 // then participant-left. `who` is the actor whose end removes it (none: replaced).
 void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
@@ -199,6 +233,8 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
   protocol::participant_left_event left{entry.id, entry.public_id()};
   for (auto& p : st.peers)
     self->send(p.session, left);
+  if (st.hands.lower(entry.id))
+    send_hands(self);
   broadcast_participants(self);
   if (st.peers.empty())
     self->send(st.node, room_idle{st.id});
@@ -223,12 +259,6 @@ caf::actor peer_for(room_actor* self, const join_command& cmd) {
   }
   return spawn_peer(self, self->state.node, cmd.peer_id, self->state.id, cmd.session,
                     self->state.ctx);
-}
-
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
 }
 
 // The block entry that refuses this joiner, if any (expired entries are dropped).
@@ -294,6 +324,12 @@ protocol::room_info_reply room_info(const room_state& st, const peer_entry& aske
   r.participants = participant_list(st).participants;
   r.role = asker.grant.role;
   r.permissions = permission_names(asker.grant.permissions);
+  r.hands = st.hands.items();
+  for (auto& p : st.polls)
+    r.polls.push_back(p.snapshot());
+  r.chat_enabled = allows(asker.grant.permissions, protocol::permission::chat) &&
+                   !asker.chat_disabled &&
+                   (!st.chat_disabled || allows(asker.grant.permissions, protocol::permission::moderate));
   if (allows(asker.grant.permissions, protocol::permission::moderate)) {
     r.has_blocked = true;
     for (auto& b : st.blocks)
@@ -437,10 +473,228 @@ caf::result<protocol::empty_reply> moderate(room_actor* self, moderation_command
   return protocol::empty_reply{};
 }
 
+// ---- the live class ------------------------------------------------------------------------
+
+protocol::class_event poll_event(protocol::class_event_kind kind, const protocol::poll& p) {
+  protocol::class_event ev;
+  ev.kind = kind;
+  ev.poll = p.snapshot();
+  return ev;
+}
+
+protocol::poll* find_poll(room_state& st, const std::string& id) {
+  for (auto& p : st.polls)
+    if (p.id() == id)
+      return &p;
+  return nullptr;
+}
+
+// Live results go out at most once per poll_results_interval per poll: the first vote after
+// a quiet interval at once, later ones gathered into one update at the interval's end.
+constexpr int64_t poll_results_interval_ms = 250;
+constexpr std::size_t max_polls_per_room = 100;
+
+void send_poll_results(room_actor* self, const std::string& poll_id) {
+  auto& st = self->state;
+  auto* p = find_poll(st, poll_id);
+  if (!p || p->closed())
+    return;
+  auto& t = st.poll_throttles[poll_id];
+  auto now = unix_ms_now();
+  if (t.scheduled)
+    return;
+  auto wait = t.last_sent_ms + poll_results_interval_ms - now;
+  if (wait > 0) {
+    t.scheduled = true;
+    self->delayed_send(self, std::chrono::milliseconds(wait), poll_flush{poll_id});
+    return;
+  }
+  t.last_sent_ms = now;
+  send_to_all(self, poll_event(protocol::class_event_kind::poll_results, *p));
+}
+
+// What a joiner catches up on: the hand queue, the chat history, the polls.
+void catch_up(room_actor* self, const caf::actor& session) {
+  auto& st = self->state;
+  if (!st.hands.items().empty()) {
+    protocol::class_event ev;
+    ev.kind = protocol::class_event_kind::hands_update;
+    ev.hands = st.hands.items();
+    self->send(session, ev);
+  }
+  if (st.chat.size() > 0) {
+    protocol::class_event ev;
+    ev.kind = protocol::class_event_kind::chat_history;
+    ev.chat = st.chat.items();
+    self->send(session, ev);
+  }
+  for (auto& p : st.polls)
+    self->send(session, poll_event(p.closed() ? protocol::class_event_kind::poll_closed
+                                              : protocol::class_event_kind::poll_started,
+                                   p));
+}
+
+caf::error need(const peer_entry& e, protocol::permission p, std::string_view what) {
+  return make_error(protocol::error_code::forbidden,
+                    std::string(what) + " needs permission " + std::string(protocol::to_string(p)));
+}
+
+caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cmd) {
+  using protocol::class_action;
+  using protocol::class_event_kind;
+  using protocol::error_code;
+  auto& st = self->state;
+  auto& req = cmd.request;
+  auto* me = find_peer(st, cmd.peer_id);
+  if (!me)
+    return make_error(error_code::not_joined,
+                      "peer '" + cmd.peer_id + "' is not in room '" + st.id + "'");
+  const bool moderator = allows(me->grant.permissions, protocol::permission::moderate);
+  const auto now = unix_ms_now();
+  // The participant a request names (lower-hand, disable-chat, enable-chat, a private
+  // message), by peer id or user id; nullptr when `id` is empty.
+  auto target = [&](const std::string& id) -> caf::expected<peer_entry*> {
+    if (id.empty())
+      return nullptr;
+    if (auto* t = find_target(st, id))
+      return t;
+    return make_error(error_code::unknown_user,
+                      "no participant '" + id + "' in room '" + st.id + "'");
+  };
+  switch (req.action) {
+    case class_action::raise_hand:
+      if (st.hands.raise(me->id, me->public_id(), me->name, now))
+        send_hands(self);
+      return protocol::class_reply{};
+    case class_action::lower_hand: {
+      auto t = target(req.peer_id);
+      if (!t)
+        return t.error();
+      auto* whose = *t ? *t : me;
+      if (whose != me && !moderator)
+        return need(*me, protocol::permission::moderate, "lowering another's hand");
+      if (st.hands.lower(whose->id))
+        send_hands(self);
+      return protocol::class_reply{};
+    }
+    case class_action::chat: {
+      if (!allows(me->grant.permissions, protocol::permission::chat))
+        return need(*me, protocol::permission::chat, "chatting");
+      if ((st.chat_disabled && !moderator) || me->chat_disabled)
+        return make_error(error_code::forbidden, "chat is disabled by a moderator");
+      if (auto problem = protocol::check_chat_text(req.text, st.ctx->settings.chat_max_bytes);
+          !problem.empty())
+        return make_error(error_code::invalid_field, problem);
+      auto to = target(req.to);
+      if (!to)
+        return to.error();
+      if (!me->chat_bucket.try_take(std::chrono::steady_clock::now()))
+        return make_error(error_code::rate_limited,
+                          "too many chat messages: at most " +
+                            std::to_string(st.ctx->settings.chat_rate_per_s) + " per second");
+      protocol::chat_item m{"m" + std::to_string(st.next_chat_id++), me->id, me->public_id(),
+                            me->name, std::move(req.text), *to ? (*to)->id : std::string{}, now};
+      protocol::class_event ev;
+      ev.kind = class_event_kind::chat_message;
+      ev.chat.push_back(m);
+      if (*to) { // private: to its target and back to its sender only
+        self->send((*to)->session, ev);
+        if (*to != me)
+          self->send(me->session, ev);
+      } else {
+        st.chat.add(m);
+        send_to_all(self, ev);
+      }
+      return protocol::class_reply{"id", m.id};
+    }
+    case class_action::disable_chat:
+    case class_action::enable_chat: {
+      if (!moderator)
+        return need(*me, protocol::permission::moderate, "disable-chat and enable-chat");
+      auto t = target(req.peer_id);
+      if (!t)
+        return t.error();
+      const bool off = req.action == class_action::disable_chat;
+      if (*t)
+        (*t)->chat_disabled = off;
+      else
+        st.chat_disabled = off;
+      protocol::class_event ev;
+      ev.kind = off ? class_event_kind::chat_disabled : class_event_kind::chat_enabled;
+      ev.peer_id = *t ? (*t)->id : std::string{};
+      ev.by = me->public_id();
+      LOG_INFO("room", "'" << st.id << "': chat " << (off ? "disabled" : "enabled") << " for "
+                           << (*t ? "'" + (*t)->public_id() + "'" : std::string("the room"))
+                           << " by '" << ev.by << "'");
+      send_to_all(self, ev);
+      return protocol::class_reply{};
+    }
+    case class_action::delete_chat: {
+      if (!moderator)
+        return need(*me, protocol::permission::moderate, "delete-chat-message");
+      if (!st.chat.erase(req.id))
+        return make_error(error_code::invalid_field,
+                          "id: no message '" + req.id + "' in the room's chat history");
+      protocol::class_event ev;
+      ev.kind = class_event_kind::chat_deleted;
+      ev.id = req.id;
+      ev.by = me->public_id();
+      LOG_INFO("room", "'" << st.id << "': chat message " << req.id << " deleted by '" << ev.by
+                           << "'");
+      send_to_all(self, ev);
+      return protocol::class_reply{};
+    }
+    case class_action::create_poll: {
+      if (!moderator)
+        return need(*me, protocol::permission::moderate, "create-poll");
+      if (st.polls.size() >= max_polls_per_room)
+        return make_error(error_code::limit_exceeded,
+                          "a room keeps at most " + std::to_string(max_polls_per_room) +
+                            " polls");
+      std::string problem;
+      auto p = protocol::poll::make("p" + std::to_string(st.next_poll_id++), std::move(req.text),
+                                    std::move(req.options), req.multiple, req.anonymous,
+                                    me->public_id(), now, problem);
+      if (!p)
+        return make_error(error_code::invalid_field, problem);
+      st.polls.push_back(std::move(*p));
+      auto& poll = st.polls.back();
+      send_to_all(self, poll_event(class_event_kind::poll_started, poll));
+      return protocol::class_reply{"pollId", poll.id()};
+    }
+    case class_action::vote: {
+      auto* p = find_poll(st, req.id);
+      if (!p)
+        return make_error(error_code::invalid_field, "pollId: no poll '" + req.id + "'");
+      auto r = p->vote(me->public_id(), req.choices);
+      if (r == protocol::poll::vote_result::closed)
+        return make_error(error_code::invalid_state, "poll '" + req.id + "' is closed");
+      if (r != protocol::poll::vote_result::counted && r != protocol::poll::vote_result::changed)
+        return make_error(error_code::invalid_field, std::string(protocol::to_string(r)));
+      send_poll_results(self, p->id());
+      return protocol::class_reply{};
+    }
+    case class_action::close_poll: {
+      if (!moderator)
+        return need(*me, protocol::permission::moderate, "close-poll");
+      auto* p = find_poll(st, req.id);
+      if (!p)
+        return make_error(error_code::invalid_field, "pollId: no poll '" + req.id + "'");
+      if (!p->close())
+        return make_error(error_code::invalid_state, "poll '" + req.id + "' is closed already");
+      st.poll_throttles.erase(p->id());
+      send_to_all(self, poll_event(class_event_kind::poll_closed, *p));
+      return protocol::class_reply{};
+    }
+  }
+  return make_error(error_code::unsupported, "unknown live-class request");
+}
+
 caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr ctx,
                         caf::actor node) {
   self->state.id = std::move(room_id);
   self->state.ctx = std::move(ctx);
+  self->state.chat = protocol::chat_history{self->state.ctx->settings.chat_history};
   self->state.node = std::move(node);
   // Sessions are monitored: a session that ends is a departure.
   self->set_down_handler([self](caf::down_msg& dm) { remove_peer(self, dm.source); });
@@ -509,6 +763,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         self->monitor(existing->session);
         auto result = make_join_result(self, *existing);
         broadcast_participants(self);
+        catch_up(self, existing->session);
         return result;
       }
       peer_entry e;
@@ -518,6 +773,9 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       e.has_rtp_capabilities = cmd.has_rtp_capabilities;
       e.rtp_capabilities = std::move(cmd.rtp_capabilities);
       e.grant = std::move(cmd.grant);
+      e.chat_bucket = net::token_bucket{st.ctx->settings.chat_rate_per_s,
+                                        st.ctx->settings.chat_burst,
+                                        std::chrono::steady_clock::now()};
       apply_identity(st, e, cmd.identity);
       e.peer = peer_for(self, cmd);
       self->monitor(e.session);
@@ -527,6 +785,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
                            << st.peers.size() << " peers)");
       auto result = make_join_result(self, st.peers.back());
       broadcast_participants(self);
+      catch_up(self, st.peers.back().session);
       return result;
     },
     [self](peer_update& upd) -> caf::result<join_result> {
@@ -612,6 +871,13 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     },
     [self](moderation_command& cmd) -> caf::result<protocol::empty_reply> {
       return moderate(self, cmd);
+    },
+    [self](class_command& cmd) -> caf::result<protocol::class_reply> {
+      return classroom(self, cmd);
+    },
+    [self](poll_flush& f) {
+      self->state.poll_throttles[f.poll_id].scheduled = false;
+      send_poll_results(self, f.poll_id);
     },
     [self](producer_removed& r) {
       auto& st = self->state;

@@ -148,6 +148,12 @@ typename Inspector::result_type inspect(Inspector& f, moderation_request& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, class_request& x) {
+  return f(caf::meta::type_name("class_request"), x.room_id, x.action, x.peer_id, x.text, x.to,
+           x.id, x.options, x.choices, x.multiple, x.anonymous);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, create_transport_request& x) {
   return f(caf::meta::type_name("create_transport_request"), x.room_id, x.direction);
 }
@@ -265,9 +271,31 @@ typename Inspector::result_type inspect(Inspector& f, blocked_peer& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hand_item& x) {
+  return f(caf::meta::type_name("hand_item"), x.peer_id, x.user_id, x.name, x.raised_at);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chat_item& x) {
+  return f(caf::meta::type_name("chat_item"), x.id, x.from, x.user_id, x.name, x.text, x.to,
+           x.at);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, poll_item& x) {
+  return f(caf::meta::type_name("poll_item"), x.id, x.question, x.options, x.multiple,
+           x.anonymous, x.closed, x.counts, x.voters, x.by, x.created_at);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, room_info_reply& x) {
   return f(caf::meta::type_name("room_info_reply"), x.room_id, x.locked, x.participants,
-           x.has_blocked, x.blocked, x.role, x.permissions);
+           x.has_blocked, x.blocked, x.role, x.permissions, x.hands, x.polls, x.chat_enabled);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, class_reply& x) {
+  return f(caf::meta::type_name("class_reply"), x.key, x.id);
 }
 
 template <class Inspector>
@@ -318,6 +346,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, moderation_event& x) {
   return f(caf::meta::type_name("moderation_event"), x.action, x.peer_id, x.user_id, x.kinds,
            x.reason, x.by, x.seconds);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, class_event& x) {
+  return f(caf::meta::type_name("class_event"), x.kind, x.hands, x.chat, x.poll, x.peer_id,
+           x.id, x.by);
 }
 
 template <class Inspector>

@@ -365,7 +365,8 @@ void handle_request(session_actor* self, protocol::request& request) {
       } else if constexpr (std::is_same_v<T, protocol::get_socket_id_request> ||
                            std::is_same_v<T, protocol::update_state_request> ||
                            std::is_same_v<T, protocol::get_room_info_request> ||
-                           std::is_same_v<T, protocol::moderation_request>) {
+                           std::is_same_v<T, protocol::moderation_request> ||
+                           std::is_same_v<T, protocol::class_request>) {
         // About the room's participants: no implicit join for these.
         if (st.room_id.empty()) {
           send_error(self, meta, error_code::not_joined,
@@ -376,6 +377,9 @@ void handle_request(session_actor* self, protocol::request& request) {
           return;
         if constexpr (std::is_same_v<T, protocol::get_socket_id_request>)
           forward<protocol::socket_id_reply>(self, st.room, meta, std::move(req));
+        else if constexpr (std::is_same_v<T, protocol::class_request>)
+          forward<protocol::class_reply>(self, st.room, meta,
+                                         class_command{st.peer_id, std::move(req)});
         else if constexpr (std::is_same_v<T, protocol::get_room_info_request>)
           forward<protocol::room_info_reply>(self, st.room, meta, room_info_query{st.peer_id});
         else if constexpr (std::is_same_v<T, protocol::moderation_request>) {
@@ -497,6 +501,7 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
     [self](close_session& msg) { close_connection(self, msg.code, std::move(msg.reason)); },
     [self](protocol::moderation_event& ev) { send_event(self, ev); },
     [self](protocol::kicked_event& ev) { send_event(self, ev); },
+    [self](protocol::class_event& ev) { send_event(self, ev); },
     [self](protocol::participant_list_update_event& ev) { send_event(self, ev); },
     [self](protocol::participant_left_event& ev) { send_event(self, ev); },
     [self](protocol::new_producer_event& ev) { send_event(self, ev); },

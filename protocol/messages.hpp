@@ -182,12 +182,40 @@ struct moderation_request {
   uint32_t seconds = 0; // block-peer: how long; 0 = for the room's life
 };
 
+// The live class (docs/protocol.md, "The live class"): raise-hand, lower-hand,
+// chat-message, disable-chat, enable-chat, delete-chat-message, create-poll, vote,
+// close-poll.
+enum class class_action : uint8_t {
+  raise_hand,
+  lower_hand,
+  chat,
+  disable_chat,
+  enable_chat,
+  delete_chat,
+  create_poll,
+  vote,
+  close_poll,
+};
+
+struct class_request {
+  std::string room_id;
+  class_action action = class_action::raise_hand;
+  std::string peer_id;              // lower-hand, disable-chat, enable-chat: the target
+  std::string text;                 // chat-message: the text; create-poll: the question
+  std::string to;                   // chat-message: a private message's target
+  std::string id;                   // delete-chat-message: message id; vote, close-poll: poll id
+  std::vector<std::string> options; // create-poll
+  std::vector<uint32_t> choices;    // vote: option indexes
+  bool multiple = false;            // create-poll
+  bool anonymous = false;           // create-poll
+};
+
 using request_body =
   std::variant<get_rtp_capabilities_request, join_room_request, create_transport_request,
                connect_transport_request, restart_ice_request, get_transport_stats_request,
                produce_request, consume_request, producer_request, consumer_request,
                set_user_id_request, get_socket_id_request, update_state_request,
-               get_room_info_request, moderation_request>;
+               get_room_info_request, moderation_request, class_request>;
 
 // Which wire name a request arrived under decides the reply's shape (seed 001 names
 // reply with their own reply types, seed 004 names with seed 004's response objects).
@@ -312,6 +340,43 @@ struct blocked_peer {
   friend bool operator==(const blocked_peer&, const blocked_peer&) = default;
 };
 
+// A raised hand, a chat message and a poll as the events and get-room-info show them.
+struct hand_item {
+  std::string peer_id;
+  std::string user_id;
+  std::string name;
+  int64_t raised_at = 0; // Unix ms
+
+  friend bool operator==(const hand_item&, const hand_item&) = default;
+};
+
+struct chat_item {
+  std::string id;
+  std::string from; // the sender's peer id
+  std::string user_id;
+  std::string name;
+  std::string text;
+  std::string to; // a private message's target peer id; empty: to the room
+  int64_t at = 0; // Unix ms
+
+  friend bool operator==(const chat_item&, const chat_item&) = default;
+};
+
+struct poll_item {
+  std::string id;
+  std::string question;
+  std::vector<std::string> options;
+  bool multiple = false;
+  bool anonymous = false;
+  bool closed = false;
+  std::vector<uint32_t> counts; // per option
+  uint32_t voters = 0;
+  std::string by; // who created it
+  int64_t created_at = 0;
+
+  friend bool operator==(const poll_item&, const poll_item&) = default;
+};
+
 struct room_info_reply {
   std::string room_id;
   bool locked = false;
@@ -321,6 +386,17 @@ struct room_info_reply {
   // The asker's own role and permissions (permission names, docs/operations.md).
   std::string role;
   std::vector<std::string> permissions;
+  // The live class: the hand queue, the polls, whether the asker may chat now.
+  std::vector<hand_item> hands;
+  std::vector<poll_item> polls;
+  bool chat_enabled = true;
+};
+
+// The answer to a live-class request: `{}`, or `{ key: id }` (chat-message: `{ id }`,
+// create-poll: `{ pollId }`).
+struct class_reply {
+  std::string key;
+  std::string id;
 };
 
 // Stats are rendered by the actor that owns them into compact JSON.
@@ -331,7 +407,7 @@ struct stats_reply {
 using reply_body = std::variant<empty_reply, rtp_capabilities_reply, join_room_reply,
                                 transport_params_reply, restart_ice_reply,
                                 producer_id_reply, consumer_params_reply, stats_reply,
-                                socket_id_reply, room_info_reply>;
+                                socket_id_reply, room_info_reply, class_reply>;
 
 // ---- events (server -> client) ---------------------------------------------------
 
@@ -404,9 +480,34 @@ struct kicked_event {
   bool blocked = false;
 };
 
+// The live class's events: hands-update (the queue), chat-message, chat-history (to a
+// joiner), chat-disabled / chat-enabled ({ peerId?, by }), chat-message-deleted
+// ({ id, by }), poll-started, poll-results, poll-closed (a poll_item).
+enum class class_event_kind : uint8_t {
+  hands_update,
+  chat_message,
+  chat_history,
+  chat_disabled,
+  chat_enabled,
+  chat_deleted,
+  poll_started,
+  poll_results,
+  poll_closed,
+};
+
+struct class_event {
+  class_event_kind kind = class_event_kind::hands_update;
+  std::vector<hand_item> hands;
+  std::vector<chat_item> chat; // chat-message: one; chat-history: the history
+  poll_item poll;
+  std::string peer_id; // chat-disabled / chat-enabled: the peer (empty: the room)
+  std::string id;      // chat-message-deleted
+  std::string by;
+};
+
 using event_body =
   std::variant<participant_list_update_event, participant_left_event, new_producer_event,
                producer_closed_event, consumer_closed_event, producer_paused_event,
-               participant_state_changed_event, moderation_event, kicked_event>;
+               participant_state_changed_event, moderation_event, kicked_event, class_event>;
 
 } // namespace chorus::protocol

@@ -120,6 +120,55 @@ void write_reply(json_writer& w, request_style, const consumer_params_reply& r, 
   w.EndObject();
 }
 
+void write_hand(json_writer& w, const hand_item& h) {
+  w.StartObject();
+  member(w, "peerId", h.peer_id);
+  member(w, "userId", h.user_id.empty() ? h.peer_id : h.user_id);
+  member(w, "name", h.name);
+  key(w, "raisedAt");
+  w.Int64(h.raised_at);
+  w.EndObject();
+}
+
+void write_chat(json_writer& w, const chat_item& m) {
+  w.StartObject();
+  member(w, "id", m.id);
+  member(w, "from", m.from);
+  member(w, "userId", m.user_id.empty() ? m.from : m.user_id);
+  member(w, "name", m.name);
+  member(w, "text", m.text);
+  if (!m.to.empty())
+    member(w, "to", m.to);
+  key(w, "at");
+  w.Int64(m.at);
+  w.EndObject();
+}
+
+void write_poll(json_writer& w, const poll_item& p) {
+  w.StartObject();
+  member(w, "pollId", p.id);
+  member(w, "question", p.question);
+  key(w, "options");
+  write_string_array(w, p.options);
+  key(w, "multiple");
+  w.Bool(p.multiple);
+  key(w, "anonymous");
+  w.Bool(p.anonymous);
+  key(w, "closed");
+  w.Bool(p.closed);
+  key(w, "counts");
+  w.StartArray();
+  for (auto c : p.counts)
+    w.Uint(c);
+  w.EndArray();
+  key(w, "voters");
+  w.Uint(p.voters);
+  member(w, "by", p.by);
+  key(w, "createdAt");
+  w.Int64(p.created_at);
+  w.EndObject();
+}
+
 // { roomId, locked, participants, role, permissions, blocked? (moderators only) }
 void write_reply(json_writer& w, request_style, const room_info_reply& r, bool frontend) {
   w.StartObject();
@@ -135,6 +184,18 @@ void write_reply(json_writer& w, request_style, const room_info_reply& r, bool f
     member(w, "role", r.role);
   key(w, "permissions");
   write_string_array(w, r.permissions);
+  key(w, "chatEnabled");
+  w.Bool(r.chat_enabled);
+  key(w, "hands");
+  w.StartArray();
+  for (const auto& h : r.hands)
+    write_hand(w, h);
+  w.EndArray();
+  key(w, "polls");
+  w.StartArray();
+  for (const auto& p : r.polls)
+    write_poll(w, p);
+  w.EndArray();
   if (r.has_blocked) {
     key(w, "blocked");
     w.StartArray();
@@ -153,6 +214,13 @@ void write_reply(json_writer& w, request_style, const room_info_reply& r, bool f
     }
     w.EndArray();
   }
+  w.EndObject();
+}
+
+void write_reply(json_writer& w, request_style, const class_reply& r, bool) {
+  w.StartObject();
+  if (!r.key.empty())
+    member(w, r.key, r.id);
   w.EndObject();
 }
 
@@ -271,6 +339,49 @@ void write_event(json_writer& w, const moderation_event& e, bool) {
   w.EndObject();
 }
 
+// hands-update and chat-history are arrays; chat-message one message; the poll events a
+// poll; the chat notices { peerId?, id?, by }.
+void write_event(json_writer& w, const class_event& e, bool) {
+  switch (e.kind) {
+    case class_event_kind::hands_update:
+      w.StartArray();
+      for (const auto& h : e.hands)
+        write_hand(w, h);
+      w.EndArray();
+      return;
+    case class_event_kind::chat_history:
+      w.StartArray();
+      for (const auto& m : e.chat)
+        write_chat(w, m);
+      w.EndArray();
+      return;
+    case class_event_kind::chat_message:
+      if (e.chat.empty()) {
+        w.StartObject();
+        w.EndObject();
+      } else {
+        write_chat(w, e.chat.front());
+      }
+      return;
+    case class_event_kind::poll_started:
+    case class_event_kind::poll_results:
+    case class_event_kind::poll_closed:
+      write_poll(w, e.poll);
+      return;
+    case class_event_kind::chat_disabled:
+    case class_event_kind::chat_enabled:
+    case class_event_kind::chat_deleted:
+      w.StartObject();
+      if (!e.peer_id.empty())
+        member(w, "peerId", e.peer_id);
+      if (!e.id.empty())
+        member(w, "id", e.id);
+      member(w, "by", e.by);
+      w.EndObject();
+      return;
+  }
+}
+
 void write_event(json_writer& w, const kicked_event& e, bool) {
   w.StartObject();
   member(w, "reason", e.reason);
@@ -301,6 +412,29 @@ struct event_namer {
     return "participant-state-changed";
   }
   std::string_view operator()(const kicked_event&) const { return "kicked"; }
+  std::string_view operator()(const class_event& e) const {
+    switch (e.kind) {
+      case class_event_kind::hands_update:
+        return "hands-update";
+      case class_event_kind::chat_message:
+        return "chat-message";
+      case class_event_kind::chat_history:
+        return "chat-history";
+      case class_event_kind::chat_disabled:
+        return "chat-disabled";
+      case class_event_kind::chat_enabled:
+        return "chat-enabled";
+      case class_event_kind::chat_deleted:
+        return "chat-message-deleted";
+      case class_event_kind::poll_started:
+        return "poll-started";
+      case class_event_kind::poll_results:
+        return "poll-results";
+      case class_event_kind::poll_closed:
+        return "poll-closed";
+    }
+    return "class-event";
+  }
   std::string_view operator()(const moderation_event& e) const {
     switch (e.action) {
       case moderation_action::mute:

@@ -297,6 +297,73 @@ void parse_moderation(object_reader& r, issue& err, request_body& out) {
   out = std::move(req);
 }
 
+// ---- the live class -----------------------------------------------------------------------
+
+template <class_action Action>
+void parse_class(object_reader& r, issue& err, request_body& out) {
+  class_request req;
+  req.action = Action;
+  read_room(r, req.room_id);
+  switch (Action) {
+    case class_action::raise_hand:
+      break;
+    case class_action::lower_hand:
+    case class_action::disable_chat:
+    case class_action::enable_chat:
+      read_label(r, "peerId", req.peer_id, false, max_user_id_bytes);
+      break;
+    case class_action::chat:
+      // The configured limit (chat.maxTextBytes) is checked by the room; this bound only
+      // keeps a request from carrying more than any limit could allow.
+      r.text("text", req.text, true, 0, max_chat_text_bytes);
+      read_label(r, "to", req.to, false, max_user_id_bytes);
+      break;
+    case class_action::delete_chat:
+      read_id(r, "id", req.id, true);
+      break;
+    case class_action::create_poll: {
+      r.text("question", req.text, true, 0, max_chat_text_bytes);
+      const Value* list = r.member("options", true);
+      if (list != nullptr && json::check_array(*list, r.path("options"), err)) {
+        std::size_t i = 0;
+        for (auto& v : list->GetArray()) {
+          std::string option;
+          if (!json::read_text(v, json::join(r.path("options"), i++), 0, max_chat_text_bytes,
+                               option, err))
+            break;
+          req.options.push_back(std::move(option));
+        }
+      }
+      r.boolean("multiple", req.multiple, false);
+      r.boolean("anonymous", req.anonymous, false);
+      break;
+    }
+    case class_action::vote: {
+      read_id(r, "pollId", req.id, true);
+      uint32_t one = 0;
+      if (r.integer("option", one, false, 0, 1000)) {
+        req.choices.push_back(one);
+        break;
+      }
+      const Value* list = r.member("options", true);
+      if (list != nullptr && json::check_array(*list, r.path("options"), err)) {
+        std::size_t i = 0;
+        for (auto& v : list->GetArray()) {
+          int64_t index = 0;
+          if (!json::read_int(v, json::join(r.path("options"), i++), 0, 1000, index, err))
+            break;
+          req.choices.push_back(static_cast<uint32_t>(index));
+        }
+      }
+      break;
+    }
+    case class_action::close_poll:
+      read_id(r, "pollId", req.id, true);
+      break;
+  }
+  out = std::move(req);
+}
+
 // ---- the request names -------------------------------------------------------------------
 
 struct request_spec {
@@ -310,7 +377,7 @@ constexpr auto s004 = request_style::seed004;
 constexpr auto s000 = request_style::seed000;
 constexpr auto unspecified = transport_direction::unspecified;
 
-constexpr std::array<request_spec, 37> specs{{
+constexpr std::array<request_spec, 46> specs{{
   // seed 001 names (and seed 004's produce, consume, connect-transport)
   {"get-rtp-capabilities", s001, parse_get_caps},
   {"create-transport", s001, parse_create<unspecified, false>},
@@ -353,6 +420,16 @@ constexpr std::array<request_spec, 37> specs{{
   {"lock-room", s004, parse_moderation<moderation_action::lock>},
   {"unlock-room", s004, parse_moderation<moderation_action::unlock>},
   {"end-room", s004, parse_moderation<moderation_action::end>},
+  // the live class (docs/protocol.md, "The live class")
+  {"raise-hand", s004, parse_class<class_action::raise_hand>},
+  {"lower-hand", s004, parse_class<class_action::lower_hand>},
+  {"chat-message", s004, parse_class<class_action::chat>},
+  {"disable-chat", s004, parse_class<class_action::disable_chat>},
+  {"enable-chat", s004, parse_class<class_action::enable_chat>},
+  {"delete-chat-message", s004, parse_class<class_action::delete_chat>},
+  {"create-poll", s004, parse_class<class_action::create_poll>},
+  {"vote", s004, parse_class<class_action::vote>},
+  {"close-poll", s004, parse_class<class_action::close_poll>},
 }};
 
 const request_spec* find_spec(std::string_view type) noexcept {

@@ -1,0 +1,169 @@
+// The live class in the server (issue 16, items 1-3): raised hands, chat with history,
+// private messages and moderation, polls with live and final results, over both dialects.
+// Roles come from mode none's role choice (`?role=`, Socket.IO `auth.role`).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { withServer } from './lib/server.mjs';
+import { connectSio, nextEvent } from './lib/socketio.mjs';
+import { closeAll, connectPeer } from './lib/ws_client.mjs';
+
+const T = { timeout: 90000 };
+const ROOM = 'lesson';
+const ack = (s, e, d) => s.timeout(5000).emitWithAck(e, d);
+
+async function joinPlain(server, auth, role) {
+  const c = await connectPeer(server, { auth, role, channelId: ROOM });
+  return c;
+}
+
+test('hands: a queue in raise order, lowered by the owner or a moderator, shown to late joiners', T, async () => {
+  await withServer([], async (server) => {
+    const teacher = await joinPlain(server, 'teacher', 'teacher');
+    const s1 = await joinPlain(server, 's1', 'student');
+    const s2 = await joinPlain(server, 's2', 'student');
+    assert.equal((await s1.request('raise-hand', {})).type, 'raise-hand');
+    const first = await teacher.nextOfType('hands-update');
+    assert.deepEqual(first.data.map((h) => h.peerId), ['s1']);
+    assert.ok(first.data[0].raisedAt > 0);
+    await s2.request('raise-hand', {});
+    await teacher.nextOfType('hands-update', (m) => m.data.length === 2);
+    // A second raise keeps the place.
+    await s1.request('raise-hand', {});
+    // A student cannot lower another's hand; a moderator can.
+    assert.equal((await s2.request('lower-hand', { peerId: 's1' })).data?.code, 'forbidden');
+    const info = (await teacher.request('get-room-info', {})).data;
+    assert.deepEqual(info.hands.map((h) => h.peerId), ['s1', 's2']);
+    // A late joiner gets the queue.
+    const late = await joinPlain(server, 'late', 'student');
+    assert.deepEqual((await late.nextOfType('hands-update')).data.map((h) => h.peerId), ['s1', 's2']);
+    await teacher.request('lower-hand', { peerId: 's1' });
+    assert.deepEqual((await late.nextOfType('hands-update')).data.map((h) => h.peerId), ['s2']);
+    // Leaving lowers the hand.
+    await s2.close();
+    assert.deepEqual((await late.nextOfType('hands-update')).data, []);
+    assert.equal((await teacher.request('lower-hand', { peerId: 'nobody' })).data?.code, 'unknown-user');
+    await closeAll(teacher, s1, late);
+  });
+});
+
+test('chat: to the room and privately, history in order for late joiners, limits, moderation', T, async () => {
+  await withServer([], async (server) => {
+    const teacher = await joinPlain(server, 'teacher', 'teacher');
+    const s1 = await joinPlain(server, 's1', 'student');
+    const s2 = await joinPlain(server, 's2', 'student');
+    const viewer = await joinPlain(server, 'v1', 'viewer');
+    const sent = [];
+    for (const [c, text] of [[teacher, 'Welcome!'], [s1, 'Hi'], [s2, 'Hello\nall'], [s1, 'Ready']]) {
+      const r = await c.request('chat-message', { text });
+      assert.equal(r.type, 'chat-message', JSON.stringify(r));
+      sent.push(r.data.id);
+    }
+    const seen = [];
+    while (seen.length < 4) seen.push((await viewer.nextOfType('chat-message')).data);
+    assert.deepEqual(seen.map((m) => [m.id, m.from, m.text]), [[sent[0], 'teacher', 'Welcome!'], [sent[1], 's1', 'Hi'], [sent[2], 's2', 'Hello\nall'], [sent[3], 's1', 'Ready']]);
+    assert.ok(seen.every((m) => m.at > 0 && m.to === undefined));
+    // Private: only the target and the sender see it, and it is not in the history.
+    const priv = await s1.request('chat-message', { text: 'psst', to: 's2' });
+    assert.equal((await s2.nextOfType('chat-message', (m) => m.data.text === 'psst')).data.to, 's2');
+    assert.equal((await s1.nextOfType('chat-message', (m) => m.data.text === 'psst')).data.id, priv.data.id);
+    // Limits and permissions.
+    assert.equal((await s1.request('chat-message', { text: 'x'.repeat(2001) })).data?.code, 'invalid-field');
+    assert.equal((await s1.request('chat-message', { text: '' })).data?.code, 'invalid-field');
+    assert.equal((await s1.request('chat-message', { text: 'a\u001bb' })).data?.code, 'invalid-field');
+    assert.equal((await s1.request('chat-message', { text: 'hi', to: 'nobody' })).data?.code, 'unknown-user');
+    assert.equal((await s1.request('chat-message', { text: 42 })).data?.code, 'invalid-field');
+    assert.equal((await viewer.request('chat-message', { text: 'hi' })).data?.code, 'forbidden');
+    // A late joiner gets the public history, oldest first, without the private message.
+    const late = await joinPlain(server, 'late', 'student');
+    const history = (await late.nextOfType('chat-history')).data;
+    assert.deepEqual(history.map((m) => m.id), sent);
+    // The viewer saw no private message.
+    assert.equal(viewer.take((m) => m.type === 'chat-message' && m.data.text === 'psst').length, 0);
+    // Moderation: delete, disable for one, disable for the room.
+    assert.equal((await s1.request('delete-chat-message', { id: sent[1] })).data?.code, 'forbidden');
+    await teacher.request('delete-chat-message', { id: sent[1] });
+    assert.deepEqual((await late.nextOfType('chat-message-deleted')).data, { id: sent[1], by: 'teacher' });
+    await teacher.request('disable-chat', { peerId: 's2' });
+    assert.deepEqual((await late.nextOfType('chat-disabled')).data, { peerId: 's2', by: 'teacher' });
+    assert.equal((await s2.request('chat-message', { text: 'hey' })).data?.code, 'forbidden');
+    assert.equal((await s1.request('chat-message', { text: 'still here' })).type, 'chat-message');
+    await teacher.request('disable-chat', {});
+    assert.equal((await s1.request('chat-message', { text: 'hey' })).data?.code, 'forbidden');
+    assert.equal((await teacher.request('chat-message', { text: 'moderators may' })).type, 'chat-message');
+    assert.equal((await s1.request('get-room-info', {})).data.chatEnabled, false);
+    await teacher.request('enable-chat', {});
+    await teacher.request('enable-chat', { peerId: 's2' });
+    assert.equal((await s2.request('chat-message', { text: 'back' })).type, 'chat-message');
+    const late2 = await joinPlain(server, 'late2', 'student');
+    const h2 = (await late2.nextOfType('chat-history')).data;
+    assert.ok(!h2.some((m) => m.id === sent[1]), 'the deleted message is gone from the history');
+    // The per-participant rate: a burst past it is refused.
+    let limited = 0;
+    for (let i = 0; i < 15; i++) if ((await s1.request('chat-message', { text: `spam ${i}` })).data?.code === 'rate-limited') limited++;
+    assert.ok(limited > 0, 'no chat message was rate-limited');
+    await closeAll(teacher, s1, s2, viewer, late, late2);
+  });
+});
+
+test('polls: 50 clients over both dialects vote; everyone sees the right final counts', T, async () => {
+  await withServer([], async (server) => {
+    const teacher = await connectSio(server, { transports: ['websocket'], auth: { role: 'teacher', roomId: ROOM } });
+    assert.deepEqual(Object.keys(await ack(teacher, 'join-mediasoup-room', { roomId: ROOM })), ['existingProducers']);
+    const plain = [];
+    const sio = [];
+    for (let i = 0; i < 25; i++) plain.push(await joinPlain(server, `p${i}`, 'student'));
+    for (let i = 0; i < 25; i++) {
+      const s = await connectSio(server, { transports: ['websocket'], auth: { role: 'student' } });
+      await ack(s, 'join-mediasoup-room', { roomId: ROOM });
+      sio.push(s);
+    }
+    // A student cannot create a poll.
+    assert.equal((await ack(sio[0], 'create-poll', { question: 'Q?', options: ['a', 'b'] })).code, 'forbidden');
+    assert.equal((await plain[0].request('create-poll', { question: 'Q?', options: ['a', 'b'] })).data?.code, 'forbidden');
+    assert.equal((await ack(teacher, 'create-poll', { question: 'Q?', options: ['only one'] })).code, 'invalid-field');
+    const started = plain.map((c) => c.nextOfType('poll-started', () => true, 5000));
+    const sioStarted = sio.map((s) => nextEvent(s, 'poll-started', { timeoutMs: 5000 }));
+    const created = await ack(teacher, 'create-poll', { question: 'Which planet?', options: ['Mars', 'Venus', 'Jupiter'] });
+    assert.match(created.pollId, /^p\d+$/);
+    for (const m of await Promise.all(started)) assert.equal(m.data.pollId, created.pollId);
+    for (const [p] of await Promise.all(sioStarted)) assert.deepEqual(p.options, ['Mars', 'Venus', 'Jupiter']);
+    // Votes: i % 3 for everyone; p0 changes its vote to 2; a bad option is refused.
+    const expected = [0, 0, 0];
+    const finals = [...plain.map((c) => c.nextOfType('poll-closed', () => true, 10000).then((m) => m.data)),
+      ...sio.map((s) => nextEvent(s, 'poll-closed', { timeoutMs: 10000 }).then(([p]) => p))];
+    await Promise.all([
+      ...plain.map(async (c, i) => {
+        const r = await c.request('vote', { pollId: created.pollId, options: [i % 3] });
+        assert.equal(r.type, 'vote', JSON.stringify(r));
+      }),
+      ...sio.map(async (s, i) => assert.deepEqual(await ack(s, 'vote', { pollId: created.pollId, option: (25 + i) % 3 }), {})),
+    ]);
+    for (let i = 0; i < 50; i++) expected[i % 3] += 1;
+    await plain[0].request('vote', { pollId: created.pollId, options: [2] });
+    expected[0] -= 1;
+    expected[2] += 1;
+    assert.equal((await plain[1].request('vote', { pollId: created.pollId, options: [7] })).data?.code, 'invalid-field');
+    assert.equal((await plain[1].request('vote', { pollId: created.pollId, options: [0, 1] })).data?.code, 'invalid-field');
+    // Live results arrive (throttled) before the close.
+    const live = await plain[2].nextOfType('poll-results', () => true, 5000);
+    assert.equal(live.data.pollId, created.pollId);
+    assert.deepEqual(await ack(teacher, 'close-poll', { pollId: created.pollId }), {});
+    for (const p of await Promise.all(finals)) {
+      assert.deepEqual(p.counts, expected);
+      assert.equal(p.voters, 50);
+      assert.equal(p.closed, true);
+    }
+    assert.equal((await plain[3].request('vote', { pollId: created.pollId, options: [0] })).data?.code, 'invalid-state');
+    assert.equal((await ack(teacher, 'close-poll', { pollId: created.pollId })).code, 'invalid-state');
+    // Results are kept for late joiners.
+    const late = await joinPlain(server, 'late', 'student');
+    const again = await late.nextOfType('poll-closed');
+    assert.deepEqual(again.data.counts, expected);
+    assert.deepEqual((await late.request('get-room-info', {})).data.polls.map((p) => p.counts), [expected]);
+    for (const s of sio) s.close();
+    teacher.close();
+    await closeAll(plain, late);
+  });
+});
