@@ -143,6 +143,7 @@ struct producer_info {
   rtp::rtp_parameters consumable; // router-space parameters
   bool is_screen_share = false;
   std::string app_data; // compact JSON, "" if none
+  std::string source;   // appData.source, when a short string
   // Filled by the room when it answers find_producer: the producing participant.
   std::string user_id;
   std::string user_name;
@@ -253,7 +254,8 @@ typename Inspector::result_type inspect(Inspector& f, rtcp_out& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, producer_info& x) {
   return f(caf::meta::type_name("producer_info"), x.producer_id, x.peer_id, x.kind, x.paused,
-           x.producer, x.consumable, x.is_screen_share, x.app_data, x.user_id, x.user_name);
+           x.producer, x.consumable, x.is_screen_share, x.app_data, x.source, x.user_id,
+           x.user_name);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, producer_removed& x) {

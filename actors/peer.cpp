@@ -234,6 +234,7 @@ void make_producer(peer_actor* self, produce_promise rp, protocol::produce_reque
   info.paused = r.paused;
   info.is_screen_share = r.is_screen_share;
   info.app_data = r.app_data;
+  info.source = r.source;
   info.consumable = rtp::consumable_parameters(st.ctx->router_capabilities, r.rtp_parameters,
                                                *mapping);
   producer_route route;

@@ -111,6 +111,10 @@ protocol::participant_list_update_event participant_list(const room_state& st) {
     item.image_url = p.image_url;
     item.is_host = is_host(st, p);
     item.role = p.grant.role;
+    item.is_screen_sharing =
+      std::any_of(st.producers.begin(), st.producers.end(), [&](const producer_info& x) {
+        return x.peer_id == p.id && x.is_screen_share;
+      });
     ev.participants.push_back(std::move(item));
   }
   return ev;
@@ -820,7 +824,9 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       if (!e || e->peer.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
         return; // from a peer replaced meanwhile
       protocol::new_producer_event ev{info.producer_id, info.peer_id, info.kind,
-                                      e->public_id(), e->name, info.is_screen_share};
+                                      e->public_id(), e->name, info.is_screen_share,
+                                      info.source};
+      const bool share_started = info.is_screen_share;
       auto peer_id = info.peer_id;
       // A moderator acted while this producer was being made: apply it now.
       auto bit = kind_bit(info.kind, info.is_screen_share);
@@ -833,6 +839,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         if (p.id != peer_id)
           self->send(p.session, ev);
       flags_changed_for(self, peer_id);
+      if (share_started) // the list shows who shares a screen
+        broadcast_participants(self);
     },
     [self](publish_check& q) -> caf::result<protocol::empty_reply> {
       auto& st = self->state;
@@ -885,7 +893,10 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         if (it->producer_id == r.producer_id) {
           auto peer_id = it->peer_id;
           auto ev = closed_event(st, *it);
+          const bool share_ended = it->is_screen_share;
           st.producers.erase(it);
+          if (share_ended)
+            broadcast_participants(self);
           // Its last producer gone, the participant no longer counts as a publisher.
           if (auto* e = find_peer(st, peer_id);
               e && std::none_of(st.producers.begin(), st.producers.end(),

@@ -177,7 +177,8 @@ typename Inspector::result_type inspect(Inspector& f, get_transport_stats_reques
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, produce_request& x) {
   return f(caf::meta::type_name("produce_request"), x.room_id, x.transport_id, x.kind,
-           x.rtp_parameters, x.app_data, x.paused, x.is_screen_share, x.replace_audio);
+           x.rtp_parameters, x.app_data, x.paused, x.is_screen_share, x.source,
+           x.replace_audio);
 }
 
 template <class Inspector>
@@ -200,7 +201,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, participant& x) {
   return f(caf::meta::type_name("participant"), x.id, x.name, x.is_audio_muted,
            x.is_video_paused, x.user_id, x.image_url, x.is_host, x.is_co_host,
-           x.audio_locked, x.screen_share_locked, x.role);
+           x.audio_locked, x.screen_share_locked, x.role, x.is_screen_sharing);
 }
 
 template <class Inspector>
@@ -316,7 +317,7 @@ typename Inspector::result_type inspect(Inspector& f, participant_left_event& x)
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, new_producer_event& x) {
   return f(caf::meta::type_name("new_producer_event"), x.producer_id, x.peer_id, x.kind,
-           x.user_id, x.user_name, x.is_screen_share);
+           x.user_id, x.user_name, x.is_screen_share, x.source);
 }
 
 template <class Inspector>

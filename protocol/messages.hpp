@@ -111,6 +111,7 @@ struct produce_request {
   bool paused = false;
   // appData.share === true or appData.source === "screen": a screen share.
   bool is_screen_share = false;
+  std::string source; // appData.source when it is a short string ("mic", "webcam", "screen")
   // Set by the session for the seed 004 frontend: a new (non screen share) audio producer
   // replaces the peer's previous one, which is closed and announced.
   bool replace_audio = false;
@@ -254,6 +255,7 @@ struct participant {
   bool audio_locked = false;
   bool screen_share_locked = false;
   std::string role; // the participant's role (auth); empty when it has none
+  bool is_screen_sharing = false; // has a screen-share producer
 
   friend bool operator==(const participant&, const participant&) = default;
 };
@@ -427,6 +429,7 @@ struct new_producer_event {
   std::string user_id;
   std::string user_name;
   bool is_screen_share = false;
+  std::string source; // the producer's appData.source, when it gave one
 };
 
 struct producer_closed_event {

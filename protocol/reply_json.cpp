@@ -258,6 +258,8 @@ void write_event(json_writer& w, const new_producer_event& e, bool frontend) {
     key(w, "isScreenShare");
     w.Bool(e.is_screen_share);
   }
+  if (!e.source.empty())
+    member(w, "source", e.source);
   w.EndObject();
 }
 

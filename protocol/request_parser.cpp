@@ -79,17 +79,22 @@ bool read_nested(object_reader& r, std::string_view key, bool required, T& out, 
 
 // appData: any object, kept as compact JSON. `share: true` or `source: "screen"` in it
 // (the seed 004 frontend's screen share) sets `is_screen_share`.
-void read_app_data(object_reader& r, std::string& out, bool& is_screen_share, issue& err) {
+void read_app_data(object_reader& r, std::string& out, bool& is_screen_share,
+                   std::string& source_out, issue& err) {
   const Value* v = r.member("appData", false);
   if (v == nullptr || !json::check_object(*v, r.path("appData"), err))
     return;
   out = json::compact(*v);
   auto share = v->FindMember("share");
   auto source = v->FindMember("source");
+  std::string_view src;
+  if (source != v->MemberEnd() && source->value.IsString())
+    src = std::string_view(source->value.GetString(), source->value.GetStringLength());
   is_screen_share =
     (share != v->MemberEnd() && share->value.IsBool() && share->value.GetBool()) ||
-    (source != v->MemberEnd() && source->value.IsString() &&
-     std::string_view(source->value.GetString(), source->value.GetStringLength()) == "screen");
+    src == "screen";
+  if (text::valid_label(src, max_source_bytes)) // announced in new-producer
+    source_out = std::string(src);
 }
 
 void read_user_id(object_reader& r, std::string& out, bool required) {
@@ -182,7 +187,7 @@ void parse_produce(object_reader& r, issue& err, request_body& out) {
   read_id(r, "transportId", req.transport_id, false);
   read_kind(r, req.kind);
   read_nested(r, "rtpParameters", true, req.rtp_parameters, err, parse_rtp_parameters);
-  read_app_data(r, req.app_data, req.is_screen_share, err);
+  read_app_data(r, req.app_data, req.is_screen_share, req.source, err);
   r.boolean("paused", req.paused, false);
   out = std::move(req);
 }

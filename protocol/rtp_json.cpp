@@ -289,6 +289,10 @@ void write_json(json_writer& w, const participant& p, bool frontend) {
     w.Bool(p.is_video_paused);
     if (!p.role.empty())
       member(w, "role", p.role);
+    if (p.is_screen_sharing) {
+      key(w, "isScreenSharing");
+      w.Bool(true);
+    }
     w.EndObject();
     return;
   }
@@ -309,6 +313,10 @@ void write_json(json_writer& w, const participant& p, bool frontend) {
   w.Bool(p.screen_share_locked);
   if (!p.role.empty())
     member(w, "role", p.role);
+  if (p.is_screen_sharing) {
+    key(w, "isScreenSharing");
+    w.Bool(true);
+  }
   w.EndObject();
 }
 

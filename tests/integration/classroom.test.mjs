@@ -167,3 +167,28 @@ test('polls: 50 clients over both dialects vote; everyone sees the right final c
     await closeAll(plain, late);
   });
 });
+
+test('screen share: new-producer carries source, the list shows isScreenSharing while it lasts', T, async () => {
+  const { video } = await import('./lib/rtp_fixtures.mjs');
+  await withServer([], async (server) => {
+    const teacher = await joinPlain(server, 'teacher', 'teacher');
+    const s1 = await joinPlain(server, 's1', 'student');
+    const t = await teacher.request('create-webrtc-transport', { direction: 'send' });
+    const DTLS = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: Array(32).fill('AB').join(':') }] };
+    await teacher.request('connect-transport', { transportId: t.data.params.id, dtlsParameters: DTLS });
+    const cam = await teacher.request('produce', { transportId: t.data.params.id, kind: 'video', rtpParameters: video(8100), appData: { source: 'webcam' } });
+    assert.equal((await s1.nextOfType('new-producer', (m) => m.data.producerId === cam.data.id)).data.source, 'webcam');
+    const share = await teacher.request('produce', { transportId: t.data.params.id, kind: 'video', rtpParameters: video(8200), appData: { source: 'screen' } });
+    assert.deepEqual((await s1.nextOfType('new-producer', (m) => m.data.producerId === share.data.id)).data, { producerId: share.data.id, peerId: 'teacher', kind: 'video', source: 'screen' });
+    const sharing = await s1.nextOfType('participant-list-update', (m) => m.data.some((p) => p.isScreenSharing), 3000);
+    assert.deepEqual(sharing.data.filter((p) => p.isScreenSharing).map((p) => p.id), ['teacher']);
+    // A student may not share a screen without publish-screen.
+    const st = await s1.request('create-webrtc-transport', { direction: 'send' });
+    await s1.request('connect-transport', { transportId: st.data.params.id, dtlsParameters: DTLS });
+    const refused = await s1.request('produce', { transportId: st.data.params.id, kind: 'video', rtpParameters: video(8300), appData: { source: 'screen' } });
+    assert.match(refused.data?.message ?? '', /publish-screen/);
+    await teacher.request('close-producer', { producerId: share.data.id });
+    await s1.nextOfType('participant-list-update', (m) => m.data.every((p) => !p.isScreenSharing), 3000);
+    await closeAll(teacher, s1);
+  });
+});
