@@ -350,3 +350,11 @@ TEST_CASE("record helpers name the kind and the room") {
   CHECK(std::string{kind_name(record{moderation_taken{}})} == "moderation_taken");
   CHECK(std::string{sqlite_schema()}.find("CREATE TABLE votes") != std::string::npos);
 }
+
+TEST_CASE("docs/operations.md shows the schema as built") {
+  std::ifstream in{std::string{CHORUS_SOURCE_DIR} + "/docs/operations.md"};
+  std::string doc{std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+  REQUIRE_FALSE(doc.empty());
+  CHECK_MESSAGE(doc.find(sqlite_schema()) != std::string::npos,
+                "the schema in docs/operations.md (Class record) differs from store/");
+}
