@@ -6,6 +6,8 @@
 #include "protocol/permissions.hpp"
 #include "rtp/rtp_parameters.hpp"
 
+#include <caf/actor.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -99,6 +101,9 @@ struct node_context {
   rtp::rtp_capabilities router_capabilities;
   std::string router_capabilities_json; // rendered once at start
   std::shared_ptr<node_counters> counters = std::make_shared<node_counters>();
+  // The class record's writer (actors/recorder.hpp): send it store::record_event. Null when
+  // storage is off (storage.path empty); record() in recorder.hpp checks that.
+  caf::actor recorder;
 };
 
 using node_context_ptr = std::shared_ptr<const node_context>;

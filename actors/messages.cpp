@@ -2,6 +2,7 @@
 
 #include "actors/cluster_messages.hpp"
 #include "actors/media_messages.hpp"
+#include "actors/record_serialization.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
@@ -77,6 +78,7 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<join_result>("chorus::join_result")
     .add_message_type<room_idle>("chorus::room_idle")
     .add_message_type<transport_closed>("chorus::transport_closed")
+    .add_message_type<store::record_event>("chorus::record_event") // actors/recorder.hpp
     .add_message_type<net::packet_batch>("chorus::packet_batch")
     .add_message_type<rtp::rtp_capabilities>("chorus::rtp_capabilities")
     .add_message_type<rtp::rtp_parameters>("chorus::rtp_parameters")

@@ -323,6 +323,10 @@ result<config> validate(config cfg) {
   }
   if (auto e = check_auth(cfg.auth))
     return *e;
+  if (!cfg.storage.url.empty())
+    return fail("storage.url", "PostgreSQL is not supported yet: use storage.path (SQLite)");
+  if (cfg.storage.path.find('\0') != std::string::npos)
+    return fail("storage.path (--storage-path)", "must be a file path");
   if (cfg.signaling.request_rate != 0 && cfg.signaling.request_burst == 0)
     return fail("signaling.requestBurst (--request-burst)", "must be at least 1");
   if (cfg.scheduler.policy != "sharing" && cfg.scheduler.policy != "stealing")
@@ -344,7 +348,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     return failure{"configuration is not a JSON object"};
   if (auto e = check_keys(doc, "", {"listen", "logLevel", "rtc", "signaling", "limits",
                                     "scheduler", "cluster", "mediaCodecs",
-                                    "auth"});
+                                    "auth",
+                                    "storage"});
       !e.empty())
     return failure{e};
   std::string listen;
@@ -413,6 +418,19 @@ result<config> apply_config_json(std::string_view json, config cfg) {
         return failure{e};
     if (auto r = a.FindMember("roles"); r != a.MemberEnd())
       if (auto e = read_role_table(r->value, ac.roles); !e.empty())
+        return failure{e};
+  }
+  if (auto it = doc.FindMember("storage"); it != doc.MemberEnd()) {
+    auto& st = it->value;
+    if (!st.IsObject())
+      return fail("storage", "must be an object");
+    if (auto e = check_keys(st, "storage.", {"path", "flushIntervalMs", "url"}); !e.empty())
+      return failure{e};
+    for (auto e : {read_string(st, "path", "storage.path", cfg.storage.path),
+                   read_uint(st, "flushIntervalMs", "storage.flushIntervalMs", 10, 60000,
+                             cfg.storage.flush_interval_ms),
+                   read_string(st, "url", "storage.url", cfg.storage.url)})
+      if (!e.empty())
         return failure{e};
   }
   if (auto it = doc.FindMember("scheduler"); it != doc.MemberEnd()) {
@@ -720,6 +738,10 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
         return fail(flag, rate ? "expects requests per second from 0 (no limit) to 1000000"
                                : "expects a COUNT from 1 to 1000000");
       (rate ? out.cfg.signaling.request_rate : out.cfg.signaling.request_burst) = n;
+    } else if (flag == "--storage-path") {
+      if (!value(v) || v.empty())
+        return fail("--storage-path", "expects the class record's SQLite FILE");
+      out.cfg.storage.path = v;
     } else if (flag == "--log-level") {
       log::level lvl;
       if (!value(v) || !log::parse_level(v, lvl))
@@ -794,6 +816,9 @@ Options:
   --request-rate N       requests per second per connection (default 50; 0: no limit);
                          excess gets rate-limited, sustained excess closes the connection
   --request-burst N      requests at once per connection (default 100)
+  --storage-path FILE    write the class record (rooms, attendance, chat, polls,
+                         moderation) to this SQLite file, created on first use (default
+                         none: no record; docs/operations.md, "Class record")
   --log-level LEVEL      trace, debug, info, warn, error or off (default info)
   --drop-rtp-percent N   fault injection for tests: drop N % (0..50) of the RTP packets
                          every transport receives, like network loss (default 0: off)

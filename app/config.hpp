@@ -132,6 +132,16 @@ result<protocol::jwt_verifier> make_jwt_verifier(const auth_config& auth);
 // A secret file's first line, without a trailing CR or spaces; fails naming the path.
 result<std::string> read_secret_file(const std::string& path);
 
+// The class record (docs/operations.md, "Class record"): rooms, attendance, chat, polls and
+// moderation written to one SQLite file. Off while path is empty.
+struct storage_config {
+  std::string path;                 // the SQLite file, created with its schema on first use
+  uint32_t flush_interval_ms = 200; // events wait at most this long before they are written
+  std::string url;                  // reserved for PostgreSQL (a cluster's one record): refused
+
+  bool enabled() const { return !path.empty(); }
+};
+
 struct config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
@@ -146,6 +156,7 @@ struct config {
   scheduler_config scheduler;
   cluster_config cluster;
   auth_config auth;
+  storage_config storage;
   std::vector<rtp::media_codec_config> media_codecs = rtp::default_media_codecs();
 };
 

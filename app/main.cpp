@@ -4,6 +4,7 @@
 #include "actors/gateway.hpp"
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
+#include "actors/recorder.hpp"
 #include "app/config.hpp"
 #include "app/token_command.hpp"
 #include "app/web_assets.hpp"
@@ -15,6 +16,7 @@
 #include "net/media_io.hpp"
 #include "protocol/dialect.hpp"
 #include "protocol/rtp_json.hpp"
+#include "store/record_store.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -90,8 +92,23 @@ std::string edge_json(const net::http_server_counters& e) {
          field("slowReadersDropped", e.slow_readers_dropped) + "}";
 }
 
+// The class record's writer (storage.path): events and batches written, failed, waiting.
+std::string record_json(const actors::recorder_counters* r) {
+  if (!r)
+    return {};
+  auto field = [](const char* name, auto v) {
+    return std::string{"\""} + name + "\":" + std::to_string(v);
+  };
+  return ",\"record\":{" + field("eventsWritten", r->events_written.load()) + "," +
+         field("eventsPending", r->events_pending.load()) + "," +
+         field("eventsDropped", r->events_dropped.load()) + "," +
+         field("batchesWritten", r->batches_written.load()) + "," +
+         field("batchesFailed", r->batches_failed.load()) + "}";
+}
+
 std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::time_point start,
-                    const actors::cluster_status* cluster, const net::http_server_counters& edge) {
+                    const actors::cluster_status* cluster, const net::http_server_counters& edge,
+                    const actors::recorder_counters* record) {
   auto& c = *ctx.counters;
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - start)
@@ -108,7 +125,8 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
                       ",\"packetsIn\":" + std::to_string(c.relay_packets_in.load()) +
                       ",\"packetsOut\":" + std::to_string(c.relay_packets_out.load()) + "}"
                   : std::string{}) +
-         (cluster ? ",\"cluster\":" + cluster->json() : std::string{}) + "}";
+         (cluster ? ",\"cluster\":" + cluster->json() : std::string{}) + record_json(record) +
+         "}";
 }
 
 // CPUs in this process's affinity mask (at least 1).
@@ -233,6 +251,18 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // The class record (storage.path): opened before anything runs, so that a file that
+  // cannot be used stops the start with a message instead of a class without its record.
+  std::shared_ptr<store::record_store> record_store;
+  if (cfg.storage.enabled()) {
+    auto opened = store::open_sqlite_store(cfg.storage.path);
+    if (!opened) {
+      std::fprintf(stderr, "chorus: storage.path (--storage-path): %s\n", opened.error().c_str());
+      return 2;
+    }
+    record_store = std::move(*opened);
+  }
+
   int exit_code = 0;
   {
     std::optional<shutdown_watchdog> watchdog; // declared first: outlives the teardown
@@ -272,7 +302,30 @@ int main(int argc, char** argv) {
     // wait on a condition variable instead (docs/performance.md, "Scheduler").
     caf_cfg.set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
     caf::actor_system sys{caf_cfg};
-    auto node = actors::spawn_node(sys, ctx);
+    // The recorder, which the rooms reach through their context. The actors get a copy of
+    // the context that holds it, made in this scope: no handle to the recorder (a detached
+    // actor) may outlive the actor system, and `ctx` does. At the end of this scope the
+    // recorder is told to stop: it writes what the closing rooms still send, then quits.
+    actors::node_context_ptr actor_ctx = ctx;
+    std::shared_ptr<actors::recorder_counters> record_counters;
+    caf::actor recorder;
+    if (record_store) {
+      actors::recorder_settings rs;
+      rs.flush_interval = std::chrono::milliseconds(cfg.storage.flush_interval_ms);
+      record_counters = std::make_shared<actors::recorder_counters>();
+      recorder = actors::spawn_recorder(sys, std::move(record_store), rs, record_counters);
+      auto with_recorder = std::make_shared<actors::node_context>(*ctx);
+      with_recorder->recorder = recorder;
+      actor_ctx = std::move(with_recorder);
+    }
+    struct stop_on_scope_end {
+      caf::actor actor;
+      ~stop_on_scope_end() {
+        if (actor)
+          caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+      }
+    } stop_recorder{recorder};
+    auto node = actors::spawn_node(sys, actor_ctx);
 
     net::http_server_options opts;
     opts.host = cfg.listen_host;
@@ -290,10 +343,13 @@ int main(int argc, char** argv) {
 
     auto started = std::chrono::steady_clock::now();
     const net::http_server* edge = nullptr; // set below, before the server runs
-    auto on_http = [ctx, started, cluster_status, &edge](const net::http_request_info& req) -> net::http_response {
+    auto on_http = [ctx, started, cluster_status, record_counters,
+                    &edge](const net::http_request_info& req) -> net::http_response {
       if (req.path == "/healthz" && (req.method == "GET" || req.method == "HEAD"))
         return {200, "application/json",
-                healthz(*ctx, started, cluster_status.get(), edge->counters()), {}};
+                healthz(*ctx, started, cluster_status.get(), edge->counters(),
+                        record_counters.get()),
+                {}};
       if ((req.path == "/" || req.path == "/index.html") &&
           (req.method == "GET" || req.method == "HEAD"))
         return {200, "text/html; charset=utf-8", std::string{app::index_html()}, {}};
@@ -303,12 +359,12 @@ int main(int argc, char** argv) {
         return {200, "text/javascript; charset=utf-8", std::string{app::app_js()}, {}};
       return {404, "application/json", "{\"error\":\"not found\"}", {}};
     };
-    net::http_server server{opts, on_http, actors::make_ws_gateway(sys, node, ctx)};
+    net::http_server server{opts, on_http, actors::make_ws_gateway(sys, node, actor_ctx)};
     edge = &server;
     // Engine.IO sessions at /socket.io/ speak the Socket.IO dialect; the Engine.IO sid is
     // the Socket.IO socket id and the peer id.
     server.set_engineio_acceptor(actors::make_engineio_gateway(
-      sys, node, ctx,
+      sys, node, actor_ctx,
       [](const std::string& sid) -> std::unique_ptr<protocol::dialect> {
         return protocol::make_socketio_dialect(sid);
       }));
@@ -359,7 +415,7 @@ int main(int argc, char** argv) {
       uint16_t cport = 0;
       if (!cfg.cluster.listen.empty())
         text::split_host_port(cfg.cluster.listen, chost, cport);
-      cluster = actors::spawn_cluster(sys, std::move(cs), ctx, cluster_status, node);
+      cluster = actors::spawn_cluster(sys, std::move(cs), actor_ctx, cluster_status, node);
       if (!chost.empty()) {
         // The actor dials its peers on its first tick, after this: by then it knows the
         // bound address (port 0 picks one) that it tells the other nodes.

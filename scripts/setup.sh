@@ -19,6 +19,7 @@ CHORUS_BUILD_DIR="${CHORUS_BUILD_DIR:-$CHORUS_ROOT/build}"
 CHORUS_APT_PACKAGES=(
   build-essential cmake pkg-config ccache
   libcaf-dev libboost-dev libssl-dev libsrtp2-dev libusrsctp-dev rapidjson-dev doctest-dev
+  libsqlite3-dev sqlite3
   chromium iproute2 util-linux openssl
 )
 

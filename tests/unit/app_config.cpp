@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -88,6 +89,9 @@ bool same(const app::config& a, const app::config& b) {
          a.signaling.tls_private_key_file == b.signaling.tls_private_key_file &&
          a.limits.max_rooms == b.limits.max_rooms &&
          a.limits.max_peers_per_room == b.limits.max_peers_per_room &&
+         a.storage.path == b.storage.path &&
+         a.storage.flush_interval_ms == b.storage.flush_interval_ms &&
+         a.storage.url == b.storage.url &&
          a.media_codecs.size() == b.media_codecs.size() && same_auth(a, b);
 }
 
@@ -159,6 +163,33 @@ TEST_CASE("cluster flags and keys") {
   REQUIRE(file.ok());
   CHECK(file->cluster.secret_file == "/run/secrets/chorus");
   CHECK(app::validate(*file).ok());
+}
+
+TEST_CASE("storage: the class record's file, flush interval, and no PostgreSQL yet") {
+  CHECK_FALSE(app::config{}.storage.enabled()); // off by default
+  CHECK(app::config{}.storage.flush_interval_ms == 200);
+  auto r = parse({"--storage-path", "/var/lib/chorus/record.db"});
+  REQUIRE(r.ok());
+  CHECK(r->cfg.storage.enabled());
+  CHECK(r->cfg.storage.path == "/var/lib/chorus/record.db");
+  auto file = app::apply_config_json(
+    R"({"storage": {"path": "class.db", "flushIntervalMs": 50}})", app::config{});
+  REQUIRE(file.ok());
+  CHECK(file->storage.path == "class.db");
+  CHECK(file->storage.flush_interval_ms == 50);
+  // The flag overrides the file.
+  auto path = tempfile_with(R"({"storage": {"path": "a.db"}})");
+  auto both = parse({"--config", path, "--storage-path", "b.db"});
+  std::remove(path.c_str());
+  REQUIRE(both.ok());
+  CHECK(both->cfg.storage.path == "b.db");
+  CHECK(app::usage().find("--storage-path") != std::string::npos);
+
+  auto pg = app::apply_config_json(R"({"storage": {"url": "postgresql://db/chorus"}})",
+                                   app::config{});
+  REQUIRE_FALSE(pg.ok());
+  CHECK(pg.error().find("storage.url") != std::string::npos);
+  CHECK(pg.error().find("not supported yet") != std::string::npos);
 }
 
 TEST_CASE("listen accepts a bracketed IPv6 address and port 0") {
@@ -233,6 +264,8 @@ TEST_CASE("invalid flags fail naming the flag") {
      "--max-connections-per-ip"},
     {"config missing file", {"--config", "/nonexistent/chorus.json"}, "--config"},
     {"config without value", {"--config"}, "--config"},
+    {"storage path without value", {"--storage-path"}, "--storage-path"},
+    {"storage path empty", {"--storage-path", ""}, "--storage-path"},
   };
   for (auto& c : cases) {
     CAPTURE(c.name);
@@ -258,6 +291,13 @@ TEST_CASE("invalid configuration documents fail naming the option") {
     {"size as string", R"({"signaling": {"maxQueuedBytes": "1M"}})", "signaling.maxQueuedBytes"},
     {"fractional timeout", R"({"signaling": {"idleTimeoutMs": 1.5}})", "signaling.idleTimeoutMs"},
     {"zero rooms", R"({"limits": {"maxRooms": 0}})", "limits.maxRooms"},
+    {"storage not an object", R"({"storage": "record.db"})", "storage"},
+    {"storage unknown key", R"({"storage": {"file": "record.db"}})", "storage.file"},
+    {"storage path not a string", R"({"storage": {"path": 1}})", "storage.path"},
+    {"storage flush interval too short", R"({"storage": {"flushIntervalMs": 1}})",
+     "storage.flushIntervalMs"},
+    {"storage flush interval too long", R"({"storage": {"flushIntervalMs": 600000}})",
+     "storage.flushIntervalMs"},
     {"limits not object", R"({"limits": 3})", "limits"},
     {"bad listen", R"({"listen": "nowhere"})", "listen"},
     {"bad log level", R"({"logLevel": "chatty"})", "logLevel"},

@@ -1,0 +1,67 @@
+// The recorder: one per node (only when storage is configured), writing the class record.
+// Rooms send it store::record_event messages (store/record.hpp) through their context
+// (node_context::recorder, or record() below); it batches them and writes each batch in one
+// transaction to its record_store, on a thread of its own (a detached actor), off the
+// media path.
+//
+// Messages:
+//   store::record_event -> kept; written at the next flush: every flush_interval, or at
+//                          once when max_batch events wait.
+//   record_flush_atom   -> (request) writes what waits now; replies true when nothing is
+//                          left waiting (the write succeeded), false when it failed.
+//   exit (shutdown)     -> writes what waits, keeps taking events for shutdown_grace (the
+//                          rooms' last leaves and closes), writes them and quits.
+// A failing store never ends the recorder, nor anything else: the failed batch stays
+// waiting and is tried again (every retry_interval; the oldest events are dropped beyond
+// max_pending), failures are counted and logged at most once per failure_log_interval.
+#pragma once
+
+#include "actors/context.hpp"
+#include "actors/record_serialization.hpp"
+#include "store/record_store.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+namespace chorus::actors {
+
+using record_flush_atom = caf::atom_constant<caf::atom("recflush")>;
+
+struct recorder_settings {
+  std::chrono::milliseconds flush_interval{200};       // storage.flushIntervalMs
+  size_t max_batch = 500;                              // write at once at this many events
+  size_t max_pending = 100000;                         // kept while the store fails
+  std::chrono::milliseconds retry_interval{1000};      // after a failed write
+  std::chrono::milliseconds failure_log_interval{60000};
+  std::chrono::milliseconds shutdown_grace{250};
+};
+
+// Read by /healthz; written by the recorder.
+struct recorder_counters {
+  std::atomic<uint64_t> events_received{0};
+  std::atomic<uint64_t> events_written{0};
+  std::atomic<uint64_t> events_dropped{0}; // past max_pending while the store failed
+  std::atomic<uint64_t> batches_written{0};
+  std::atomic<uint64_t> batches_failed{0};
+  std::atomic<int64_t> events_pending{0};
+};
+
+caf::actor spawn_recorder(caf::actor_system& sys, std::shared_ptr<store::record_store> store,
+                          recorder_settings settings,
+                          std::shared_ptr<recorder_counters> counters);
+
+// Sends one record to the node's recorder; nothing when storage is off. `self` is the
+// sending actor (a room), e.g. record(self, *st.ctx, store::chat_posted{...}).
+template <class Self, class Record>
+void record(Self* self, const node_context& ctx, Record r) {
+  if (ctx.recorder)
+    self->send(ctx.recorder, store::record_event{std::move(r)});
+}
+
+} // namespace chorus::actors
