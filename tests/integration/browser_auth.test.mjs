@@ -179,7 +179,7 @@ test('demo app in mode none: a role chosen in the form; a teacher blocks and unb
     // is checked with tokens, in auth.test.mjs.)
     await teacher.waitForFunction((id) => document.getElementById('blocked').textContent.includes(`blocked: ${id}`),
       studentId, { timeout: 10000 });
-    assert.equal(await teacher.locator(tile).count(), 0);
+    await teacher.waitForFunction((sel) => !document.querySelector(sel), tile, { timeout: 10000 });
     await teacher.click('#blocked button');
     await teacher.waitForFunction(() => document.getElementById('blocked').textContent === '', null, { timeout: 10000 });
     await student.click('#join');
