@@ -120,6 +120,8 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
          ",\"transports\":" + std::to_string(c.transports.load()) +
          ",\"producers\":" + std::to_string(c.producers.load()) +
          ",\"consumers\":" + std::to_string(c.consumers.load()) + media_json(ctx) +
+         // The demo page shows a token field (jwt) or a role choice (none).
+         ",\"auth\":{\"mode\":\"" + (ctx.auth.tokens() ? "jwt" : "none") + "\"}" +
          edge_json(edge) +
          (cluster ? ",\"relays\":{\"active\":" + std::to_string(c.relays.load()) +
                       ",\"packetsIn\":" + std::to_string(c.relay_packets_in.load()) +
