@@ -57,6 +57,8 @@ struct node_settings {
   net::rate_limit_config request_limits;
   // The live class (classroom.*): chat text limit, history kept for late joiners, chat
   // messages per participant per second (and burst).
+  // This node's name in the class record (cluster.nodeId, else the host name).
+  std::string node_id;
   uint32_t chat_max_bytes = 2000;
   uint32_t chat_history = 200;
   uint32_t chat_rate_per_s = 5;

@@ -3,6 +3,7 @@
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/peer.hpp"
+#include "actors/recorder.hpp"
 #include "actors/rights.hpp"
 #include "protocol/classroom.hpp"
 #include "rtp/ortc.hpp"
@@ -234,6 +235,7 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
     self->send(entry.session, peer_lost_atom::value);
   LOG_INFO("room", "'" << st.id << "': peer '" << entry.id << "' left ("
                        << st.peers.size() << " remain)");
+  record(self, *st.ctx, store::peer_left{st.id, entry.id, unix_ms_now()});
   protocol::participant_left_event left{entry.id, entry.public_id()};
   for (auto& p : st.peers)
     self->send(p.session, left);
@@ -352,8 +354,15 @@ peer_entry* find_target(room_state& st, const std::string& id) {
   return nullptr;
 }
 
+// Announces a moderator's action to the room, and records it in the class record (every
+// action that took effect passes here).
 void tell_all(room_actor* self, const protocol::moderation_event& ev) {
-  for (auto& p : self->state.peers)
+  auto& st = self->state;
+  record(self, *st.ctx,
+         store::moderation_taken{st.id, std::string(action_name(ev.action)),
+                                 ev.user_id.empty() ? ev.peer_id : ev.user_id, ev.by, ev.reason,
+                                 unix_ms_now()});
+  for (auto& p : st.peers)
     self->send(p.session, ev);
 }
 
@@ -598,6 +607,8 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
                             std::to_string(st.ctx->settings.chat_rate_per_s) + " per second");
       protocol::chat_item m{"m" + std::to_string(st.next_chat_id++), me->id, me->public_id(),
                             me->name, std::move(req.text), *to ? (*to)->id : std::string{}, now};
+      record(self, *st.ctx,
+             store::chat_posted{st.id, m.id, m.from, m.user_id, m.name, m.text, m.to, m.at});
       protocol::class_event ev;
       ev.kind = class_event_kind::chat_message;
       ev.chat.push_back(m);
@@ -627,6 +638,9 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
       ev.kind = off ? class_event_kind::chat_disabled : class_event_kind::chat_enabled;
       ev.peer_id = *t ? (*t)->id : std::string{};
       ev.by = me->public_id();
+      record(self, *st.ctx,
+             store::moderation_taken{st.id, off ? "disable-chat" : "enable-chat",
+                                     *t ? (*t)->public_id() : std::string{}, me->id, {}, now});
       LOG_INFO("room", "'" << st.id << "': chat " << (off ? "disabled" : "enabled") << " for "
                            << (*t ? "'" + (*t)->public_id() + "'" : std::string("the room"))
                            << " by '" << ev.by << "'");
@@ -639,6 +653,7 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
       if (!st.chat.erase(req.id))
         return make_error(error_code::invalid_field,
                           "id: no message '" + req.id + "' in the room's chat history");
+      record(self, *st.ctx, store::chat_deleted{st.id, req.id, me->id, now});
       protocol::class_event ev;
       ev.kind = class_event_kind::chat_deleted;
       ev.id = req.id;
@@ -663,6 +678,12 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
         return make_error(error_code::invalid_field, problem);
       st.polls.push_back(std::move(*p));
       auto& poll = st.polls.back();
+      {
+        auto snap = poll.snapshot();
+        record(self, *st.ctx,
+               store::poll_created{st.id, snap.id, snap.question, snap.options, snap.multiple,
+                                   snap.anonymous, me->id, now});
+      }
       send_to_all(self, poll_event(class_event_kind::poll_started, poll));
       return protocol::class_reply{"pollId", poll.id()};
     }
@@ -670,11 +691,15 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
       auto* p = find_poll(st, req.id);
       if (!p)
         return make_error(error_code::invalid_field, "pollId: no poll '" + req.id + "'");
+      auto previous = p->choices_of(me->public_id());
       auto r = p->vote(me->public_id(), req.choices);
       if (r == protocol::poll::vote_result::closed)
         return make_error(error_code::invalid_state, "poll '" + req.id + "' is closed");
       if (r != protocol::poll::vote_result::counted && r != protocol::poll::vote_result::changed)
         return make_error(error_code::invalid_field, std::string(protocol::to_string(r)));
+      record(self, *st.ctx,
+             store::vote_cast{st.id, p->id(), me->id, me->public_id(),
+                              p->choices_of(me->public_id()), std::move(previous), now});
       send_poll_results(self, p->id());
       return protocol::class_reply{};
     }
@@ -687,6 +712,10 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
       if (!p->close())
         return make_error(error_code::invalid_state, "poll '" + req.id + "' is closed already");
       st.poll_throttles.erase(p->id());
+      {
+        auto snap = p->snapshot();
+        record(self, *st.ctx, store::poll_closed{st.id, snap.id, snap.counts, snap.voters, now});
+      }
       send_to_all(self, poll_event(class_event_kind::poll_closed, *p));
       return protocol::class_reply{};
     }
@@ -699,6 +728,15 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
   self->state.id = std::move(room_id);
   self->state.ctx = std::move(ctx);
   self->state.chat = protocol::chat_history{self->state.ctx->settings.chat_history};
+  if (auto& rec = self->state.ctx->recorder) {
+    auto& st = self->state;
+    self->send(rec, store::record_event{store::room_opened{st.id, st.ctx->settings.node_id,
+                                                           unix_ms_now()}});
+    // The room's end, however it comes (its last participant left, the node stops).
+    self->attach_functor([rec, id = st.id, node = st.ctx->settings.node_id] {
+      caf::anon_send(rec, store::record_event{store::room_closed{id, node, unix_ms_now()}});
+    });
+  }
   self->state.node = std::move(node);
   // Sessions are monitored: a session that ends is a departure.
   self->set_down_handler([self](caf::down_msg& dm) { remove_peer(self, dm.source); });
@@ -783,6 +821,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       apply_identity(st, e, cmd.identity);
       e.peer = peer_for(self, cmd);
       self->monitor(e.session);
+      record(self, *st.ctx,
+             store::peer_joined{st.id, e.id, e.user_id, e.name, e.grant.role, unix_ms_now()});
       st.peers.push_back(std::move(e));
       st.ctx->counters->peers.fetch_add(1);
       LOG_INFO("room", "'" << st.id << "': peer '" << cmd.peer_id << "' joined ("

@@ -198,6 +198,12 @@ int main(int argc, char** argv) {
   ctx->settings.max_requests_in_flight = cfg.signaling.max_requests_in_flight;
   ctx->settings.default_room = cfg.signaling.default_room;
   ctx->settings.max_publishers_per_room = cfg.limits.max_publishers_per_room;
+  ctx->settings.node_id = cfg.cluster.node_id;
+  if (ctx->settings.node_id.empty()) {
+    char host_name[256] = {};
+    gethostname(host_name, sizeof(host_name) - 1);
+    ctx->settings.node_id = host_name;
+  }
   ctx->settings.request_limits = cfg.signaling.rate_limit();
   ctx->auth.roles = cfg.auth.roles;
   ctx->auth.default_role = cfg.auth.default_role;

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { withServer } from './lib/server.mjs';
+import path from 'node:path';
+
+import { runProcess, startServer, tempDir, withServer } from './lib/server.mjs';
 import { connectSio, nextEvent } from './lib/socketio.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
 
@@ -191,4 +193,43 @@ test('screen share: new-producer carries source, the list shows isScreenSharing 
     await s1.nextOfType('participant-list-update', (m) => m.data.every((p) => !p.isScreenSharing), 3000);
     await closeAll(teacher, s1);
   });
+});
+
+test('the class record: after the class the SQLite file holds its attendance, chat, poll and moderation rows', T, async () => {
+  const db = path.join(tempDir('chorus-record-'), 'classes.db');
+  const server = await startServer(['--storage-path', db]);
+  let stopped;
+  try {
+    const teacher = await joinPlain(server, 'teacher', 'teacher');
+    const s1 = await joinPlain(server, 's1', 'student');
+    const s2 = await joinPlain(server, 's2', 'student');
+    await teacher.request('chat-message', { text: 'Good morning' });
+    await s1.request('chat-message', { text: 'Morning!' });
+    await s1.request('chat-message', { text: 'just for you', to: 'teacher' });
+    const poll = await teacher.request('create-poll', { question: '2+2?', options: ['3', '4'] });
+    await s1.request('vote', { pollId: poll.data.pollId, options: [1] });
+    await s2.request('vote', { pollId: poll.data.pollId, options: [0] });
+    await s2.request('vote', { pollId: poll.data.pollId, options: [1] }); // changed
+    await teacher.request('close-poll', { pollId: poll.data.pollId });
+    await teacher.request('kick-peer', { peerId: 's2', reason: 'late homework' });
+    await s2.closedWithin(3000);
+    await closeAll(s1, teacher);
+  } finally {
+    stopped = await server.stop(); // the recorder writes what waits before the process ends
+  }
+  assert.equal(stopped.code, 0);
+  const sql = async (q) => {
+    const r = await runProcess('sqlite3', ['-separator', '|', db, q], { timeoutMs: 5000 });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim().split('\n').filter(Boolean);
+  };
+  assert.deepEqual(await sql("SELECT room_id, closed_at IS NOT NULL FROM rooms"), [`${ROOM}|1`]);
+  assert.deepEqual(await sql("SELECT peer_id, role, left_at >= joined_at FROM attendance ORDER BY id"),
+    ['teacher|teacher|1', 's1|student|1', 's2|student|1']);
+  assert.deepEqual(await sql("SELECT from_peer_id, text, coalesce(to_peer_id, '') FROM chat_messages ORDER BY sent_at, id"),
+    ['teacher|Good morning|', 's1|Morning!|', 's1|just for you|teacher']);
+  assert.deepEqual(await sql("SELECT question, voters, closed_at IS NOT NULL FROM polls"), ['2+2?|2|1']);
+  assert.deepEqual(await sql("SELECT option_index, text, final_count FROM poll_options ORDER BY option_index"), ['0|3|0', '1|4|2']);
+  assert.deepEqual(await sql("SELECT voter_peer_id, option_index FROM votes ORDER BY voter_peer_id"), ['s1|1', 's2|1']);
+  assert.deepEqual(await sql("SELECT action, target, by_peer_id, reason FROM moderation_actions"), ['kick-peer|s2|teacher|late homework']);
 });
