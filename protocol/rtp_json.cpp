@@ -311,12 +311,10 @@ void write_json(json_writer& w, const participant& p, bool frontend) {
   w.Bool(p.audio_locked);
   key(w, "screenShareLocked");
   w.Bool(p.screen_share_locked);
+  // The seed 004 frontend's items keep exactly its fields (it learns of screen shares from
+  // new-producer's isScreenShare).
   if (!p.role.empty())
     member(w, "role", p.role);
-  if (p.is_screen_sharing) {
-    key(w, "isScreenSharing");
-    w.Bool(true);
-  }
   w.EndObject();
 }
 
