@@ -137,6 +137,12 @@ struct class_command {
   protocol::class_request request;
 };
 
+// session -> room: a host control of the seed 004 frontend, of `peer_id`.
+struct host_command {
+  std::string peer_id;
+  protocol::host_request request;
+};
+
 // room -> itself: the gathered live results of a poll are due.
 struct poll_flush {
   std::string poll_id;
@@ -213,6 +219,10 @@ typename Inspector::result_type inspect(Inspector& f, moderation_command& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, class_command& x) {
   return f(caf::meta::type_name("class_command"), x.peer_id, x.request);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, host_command& x) {
+  return f(caf::meta::type_name("host_command"), x.peer_id, x.request);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, poll_flush& x) {

@@ -39,6 +39,7 @@ struct peer_entry {
   uint8_t muted = 0;      // publish_kinds a moderator paused (mute-peer), until allowed
   bool publisher = false; // passed a publish check (counts toward maxPublishersPerRoom)
   bool chat_disabled = false; // disable-chat for this participant
+  bool co_host = false;       // make-cohost (the seed 004 frontend's host controls)
   net::token_bucket chat_bucket; // chat messages per second
   // (Co-hosts and the audio and screen-share locks come with host controls, issue 17
   // item 6: until then the list says false for them.)
@@ -64,6 +65,8 @@ struct room_state {
   std::vector<producer_info> producers; // in creation order
   std::string creator; // the public id of the first participant that created the room
   bool locked = false;  // lock-room: no new joins (moderators excepted)
+  std::vector<std::string> hosts; // public ids made host (make-host), besides the creator
+  bool screens_locked = false;    // disable-all-screen-sharing
   std::vector<block_entry> blocks;
   // The live class: raised hands, chat, polls (protocol/classroom.hpp).
   protocol::hand_queue hands;
@@ -95,8 +98,23 @@ peer_entry* find_peer(room_state& st, const std::string& id) {
   return nullptr;
 }
 
-bool is_host(const room_state& st, const peer_entry& e) {
+bool is_creator(const room_state& st, const peer_entry& e) {
   return !st.creator.empty() && e.public_id() == st.creator;
+}
+
+// Host: the room's creator, a teacher, or one made host. Co-host: made so, or a moderator.
+bool is_host(const room_state& st, const peer_entry& e) {
+  return is_creator(st, e) || e.grant.role == "teacher" ||
+         std::find(st.hosts.begin(), st.hosts.end(), e.public_id()) != st.hosts.end();
+}
+
+bool is_co_host(const room_state& st, const peer_entry& e) {
+  return !is_host(st, e) && (e.co_host || e.grant.role == "moderator");
+}
+
+// 2: host, 1: co-host, 0: participant.
+int rank_of(const room_state& st, const peer_entry& e) {
+  return is_host(st, e) ? 2 : is_co_host(st, e) ? 1 : 0;
 }
 
 protocol::participant_list_update_event participant_list(const room_state& st) {
@@ -111,6 +129,9 @@ protocol::participant_list_update_event participant_list(const room_state& st) {
     item.user_id = p.public_id();
     item.image_url = p.image_url;
     item.is_host = is_host(st, p);
+    item.is_co_host = is_co_host(st, p);
+    item.audio_locked = (p.muted & protocol::publish_kinds::audio) != 0;
+    item.screen_share_locked = st.screens_locked && rank_of(st, p) == 0;
     item.role = p.grant.role;
     item.is_screen_sharing =
       std::any_of(st.producers.begin(), st.producers.end(), [&](const producer_info& x) {
@@ -317,6 +338,7 @@ join_result make_join_result(room_actor* self, const peer_entry& e) {
   r.room = caf::actor_cast<caf::actor>(self);
   r.peer = e.peer;
   r.is_host = is_host(self->state, e);
+  r.is_co_host = is_co_host(self->state, e);
   for (auto& p : self->state.producers)
     if (p.peer_id != e.id)
       r.existing_producers.push_back(p.producer_id);
@@ -723,6 +745,182 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
   return make_error(error_code::unsupported, "unknown live-class request");
 }
 
+// ---- the seed 004 frontend's host controls ------------------------------------------------
+
+void tell(room_actor* self, const caf::actor& session, std::string name, std::string by,
+          std::string reason = {}, std::string participant = {}, bool value = false) {
+  self->send(session, protocol::frontend_event{std::move(name), std::move(by), std::move(reason),
+                                               std::move(participant), value});
+}
+
+// Mutes (on) or releases (off) media of `kind` of one participant, as mute-peer and
+// allow-publish do, with the frontend's events to the target.
+void force_media(room_actor* self, peer_entry& target, uint8_t kind, bool on,
+                 const std::string& by) {
+  protocol::moderation_event ev;
+  ev.peer_id = target.id;
+  ev.user_id = target.public_id();
+  ev.kinds = kind;
+  ev.by = by;
+  const bool audio = kind == protocol::publish_kinds::audio;
+  if (on) {
+    target.muted |= kind;
+    self->send(target.peer, moderator_pause{kind});
+    ev.action = protocol::moderation_action::mute;
+    if (audio)
+      tell(self, target.session, "force-mute", by);
+    else
+      tell(self, target.session, "force-video-pause", by);
+  } else {
+    target.muted &= static_cast<uint8_t>(~kind);
+    target.grant.permissions = with_publish(target.grant.permissions, kind, true);
+    ev.action = protocol::moderation_action::allow_publish;
+    tell(self, target.session, audio ? "allow-unmute" : "allow-unpause", by);
+  }
+  tell_all(self, ev);
+}
+
+caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& cmd) {
+  using protocol::host_action;
+  using protocol::error_code;
+  auto& st = self->state;
+  auto& req = cmd.request;
+  auto* me = find_peer(st, cmd.peer_id);
+  if (!me)
+    return make_error(error_code::not_joined,
+                      "peer '" + cmd.peer_id + "' is not in room '" + st.id + "'");
+  const int my_rank = rank_of(st, *me);
+  if (my_rank == 0)
+    return make_error(error_code::forbidden, "host controls are for the host and co-hosts");
+  const auto by = me->public_id();
+  namespace kinds = protocol::publish_kinds;
+  // Every participant a room-wide action applies to: those below the actor's rank.
+  auto each_participant = [&](auto f) {
+    for (auto& p : st.peers)
+      if (&p != me && rank_of(st, p) < my_rank && rank_of(st, p) == 0)
+        f(p);
+  };
+  switch (req.action) {
+    case host_action::mute_all:
+    case host_action::unmute_all:
+    case host_action::disable_cameras:
+    case host_action::enable_cameras: {
+      const bool audio = req.action == host_action::mute_all || req.action == host_action::unmute_all;
+      const bool on = req.action == host_action::mute_all || req.action == host_action::disable_cameras;
+      each_participant([&](peer_entry& p) {
+        force_media(self, p, audio ? kinds::audio : kinds::video, on, by);
+      });
+      broadcast_participants(self);
+      return protocol::empty_reply{};
+    }
+    case host_action::disable_screens:
+    case host_action::enable_screens: {
+      st.screens_locked = req.action == host_action::disable_screens;
+      if (st.screens_locked)
+        each_participant([&](peer_entry& p) { self->send(p.peer, moderator_close{kinds::screen}); });
+      for (auto& p : st.peers)
+        tell(self, p.session, "screenshare-control", by, {}, {}, !st.screens_locked);
+      record(self, *st.ctx,
+             store::moderation_taken{st.id,
+                                     st.screens_locked ? "disable-all-screen-sharing"
+                                                       : "enable-all-screen-sharing",
+                                     {}, by, {}, unix_ms_now()});
+      broadcast_participants(self);
+      return protocol::empty_reply{};
+    }
+    default:
+      break;
+  }
+  auto* target = find_target(st, req.target);
+  if (!target)
+    return make_error(error_code::unknown_user,
+                      "no participant '" + req.target + "' in room '" + st.id + "'");
+  const int target_rank = rank_of(st, *target);
+  const bool host_only = req.action == host_action::make_cohost ||
+                         req.action == host_action::remove_cohost ||
+                         req.action == host_action::make_host ||
+                         req.action == host_action::remove_host;
+  if (host_only && my_rank < 2)
+    return make_error(error_code::forbidden, "only a host may make or remove hosts and co-hosts");
+  if (!host_only && target_rank >= my_rank)
+    return make_error(error_code::forbidden,
+                      my_rank == 1 ? "a co-host acts on participants only"
+                                   : "a host does not act on another host");
+  if (target == me)
+    return make_error(error_code::invalid_field, "the target is the sender itself");
+  switch (req.action) {
+    case host_action::toggle_audio:
+    case host_action::toggle_video:
+      force_media(self, *target,
+                  req.action == host_action::toggle_audio ? kinds::audio : kinds::video, req.on,
+                  by);
+      broadcast_participants(self);
+      return protocol::empty_reply{};
+    case host_action::remove: {
+      if (is_creator(st, *target))
+        return make_error(error_code::forbidden, "the room's creator cannot be removed");
+      protocol::moderation_event ev;
+      ev.action = protocol::moderation_action::kick;
+      ev.peer_id = target->id;
+      ev.user_id = target->public_id();
+      ev.by = by;
+      tell(self, target->session, "kicked-from-room", by, "removed by the host");
+      eject(self, *target, protocol::kicked_event{"removed by the host", by, false}, close_kicked);
+      tell_all(self, ev);
+      return protocol::empty_reply{};
+    }
+    case host_action::make_cohost:
+    case host_action::remove_cohost: {
+      const bool grant = req.action == host_action::make_cohost;
+      if (target_rank == 2)
+        return make_error(error_code::invalid_state, "'" + req.target + "' is a host");
+      target->co_host = grant;
+      auto set = protocol::permission_set::from_bits(static_cast<uint8_t>(target->grant.permissions));
+      if (grant)
+        set.add(protocol::permission::moderate);
+      else if (target->grant.role != "moderator")
+        set.remove(protocol::permission::moderate);
+      target->grant.permissions = set.bits();
+      tell(self, target->session, grant ? "cohost-granted" : "cohost-revoked", by);
+      for (auto& p : st.peers)
+        tell(self, p.session, "participant-updated", by, "isCoHost", target->public_id(),
+             is_co_host(st, *target));
+      record(self, *st.ctx,
+             store::moderation_taken{st.id, grant ? "make-cohost" : "remove-cohost",
+                                     target->public_id(), by, {}, unix_ms_now()});
+      broadcast_participants(self);
+      return protocol::empty_reply{};
+    }
+    case host_action::make_host:
+    case host_action::remove_host: {
+      const bool grant = req.action == host_action::make_host;
+      if (!grant && is_creator(st, *target))
+        return make_error(error_code::forbidden, "the room's creator cannot be removed as host");
+      auto id = target->public_id();
+      std::erase(st.hosts, id);
+      if (grant) {
+        st.hosts.push_back(id);
+        target->grant.permissions = protocol::permission_set::all().bits();
+      } else if (target->grant.role != "teacher") {
+        auto set = protocol::permission_set::from_bits(static_cast<uint8_t>(target->grant.permissions));
+        set.remove(protocol::permission::moderate);
+        target->grant.permissions = set.bits();
+      }
+      tell(self, target->session, grant ? "host-granted" : "host-revoked", by);
+      for (auto& p : st.peers)
+        tell(self, p.session, "participant-updated", by, "isHost", id, is_host(st, *target));
+      record(self, *st.ctx,
+             store::moderation_taken{st.id, grant ? "make-host" : "remove-host", id, by, {},
+                                     unix_ms_now()});
+      broadcast_participants(self);
+      return protocol::empty_reply{};
+    }
+    default:
+      break;
+  }
+  return make_error(error_code::unsupported, "unknown host control");
+}
+
 caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr ctx,
                         caf::actor node) {
   self->state.id = std::move(room_id);
@@ -893,10 +1091,17 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         return make_error(protocol::error_code::forbidden,
                           "publishing " + std::string(kind_name(q.kind)) + " needs permission " +
                             std::string(protocol::to_string(needed)));
-      if (e->muted & q.kind)
-        return make_error(protocol::error_code::forbidden,
-                          std::string(kind_name(q.kind)) +
-                            " was muted by a moderator: it may resume after allow-publish");
+      if (e->muted & q.kind) {
+        std::string why = std::string(kind_name(q.kind)) +
+                          " was muted by a moderator: it may resume after allow-publish";
+        if (q.kind == protocol::publish_kinds::audio)
+          tell(self, e->session, "audio-locked", {}, "your microphone was muted by the host");
+        return make_error(protocol::error_code::forbidden, why);
+      }
+      if (q.kind == protocol::publish_kinds::screen && st.screens_locked && rank_of(st, *e) == 0) {
+        tell(self, e->session, "screenshare-denied", {}, "screen sharing is disabled by the host");
+        return make_error(protocol::error_code::forbidden, "screen sharing is disabled by the host");
+      }
       if (!q.resume && !e->publisher) {
         auto limit = st.ctx->settings.max_publishers_per_room;
         auto publishers = std::count_if(st.peers.begin(), st.peers.end(),
@@ -922,6 +1127,9 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     },
     [self](class_command& cmd) -> caf::result<protocol::class_reply> {
       return classroom(self, cmd);
+    },
+    [self](host_command& cmd) -> caf::result<protocol::empty_reply> {
+      return host_control(self, cmd);
     },
     [self](poll_flush& f) {
       self->state.poll_throttles[f.poll_id].scheduled = false;

@@ -154,6 +154,11 @@ typename Inspector::result_type inspect(Inspector& f, class_request& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, host_request& x) {
+  return f(caf::meta::type_name("host_request"), x.room_id, x.action, x.target, x.on);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, create_transport_request& x) {
   return f(caf::meta::type_name("create_transport_request"), x.room_id, x.direction);
 }
@@ -353,6 +358,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, class_event& x) {
   return f(caf::meta::type_name("class_event"), x.kind, x.hands, x.chat, x.poll, x.peer_id,
            x.id, x.by);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, frontend_event& x) {
+  return f(caf::meta::type_name("frontend_event"), x.name, x.by, x.reason, x.participant_id,
+           x.value);
 }
 
 template <class Inspector>

@@ -366,7 +366,8 @@ void handle_request(session_actor* self, protocol::request& request) {
                            std::is_same_v<T, protocol::update_state_request> ||
                            std::is_same_v<T, protocol::get_room_info_request> ||
                            std::is_same_v<T, protocol::moderation_request> ||
-                           std::is_same_v<T, protocol::class_request>) {
+                           std::is_same_v<T, protocol::class_request> ||
+                           std::is_same_v<T, protocol::host_request>) {
         // About the room's participants: no implicit join for these.
         if (st.room_id.empty()) {
           send_error(self, meta, error_code::not_joined,
@@ -377,7 +378,28 @@ void handle_request(session_actor* self, protocol::request& request) {
           return;
         if constexpr (std::is_same_v<T, protocol::get_socket_id_request>)
           forward<protocol::socket_id_reply>(self, st.room, meta, std::move(req));
-        else if constexpr (std::is_same_v<T, protocol::class_request>)
+        else if constexpr (std::is_same_v<T, protocol::host_request>) {
+          // The frontend emits host controls without an ack: a refusal also goes to it as
+          // the `error { message }` event it listens for.
+          if (st.in_flight >= st.ctx->settings.max_requests_in_flight) {
+            send_error(self, meta, error_code::limit_exceeded, "too many requests in flight");
+            return;
+          }
+          ++st.in_flight;
+          self->request(st.room, st.ctx->settings.request_timeout,
+                        host_command{st.peer_id, std::move(req)})
+            .then(
+              [self, meta](protocol::empty_reply& r) {
+                --self->state.in_flight;
+                send_reply(self, meta, protocol::reply_body{r});
+              },
+              [self, meta](caf::error& err) {
+                --self->state.in_flight;
+                auto info = to_error_info(err);
+                send_event(self, protocol::frontend_event{"error", {}, info.message, {}, false});
+                send_error(self, meta, info);
+              });
+        } else if constexpr (std::is_same_v<T, protocol::class_request>)
           forward<protocol::class_reply>(self, st.room, meta,
                                          class_command{st.peer_id, std::move(req)});
         else if constexpr (std::is_same_v<T, protocol::get_room_info_request>)
@@ -502,6 +524,7 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
     [self](protocol::moderation_event& ev) { send_event(self, ev); },
     [self](protocol::kicked_event& ev) { send_event(self, ev); },
     [self](protocol::class_event& ev) { send_event(self, ev); },
+    [self](protocol::frontend_event& ev) { send_event(self, ev); },
     [self](protocol::participant_list_update_event& ev) { send_event(self, ev); },
     [self](protocol::participant_left_event& ev) { send_event(self, ev); },
     [self](protocol::new_producer_event& ev) { send_event(self, ev); },

@@ -211,12 +211,38 @@ struct class_request {
   bool anonymous = false;           // create-poll
 };
 
+// The seed 004 frontend's host controls (docs/protocol.md, "Host controls"), over the
+// moderation above: host = the room's creator or a teacher, co-host = made so or a
+// moderator; a co-host acts on participants only, and the creator cannot be removed.
+enum class host_action : uint8_t {
+  toggle_audio,      // toggle-remote-audio { targetUserId, force: "mute"|"unmute" }
+  toggle_video,      // toggle-remote-video { targetUserId, force: "pause"|"unpause" }
+  remove,            // remove-participant { targetUserId }
+  mute_all,          // mute-all-participants
+  unmute_all,        // unmute-all-participants
+  disable_cameras,   // disable-all-cameras
+  enable_cameras,    // enable-all-cameras
+  disable_screens,   // disable-all-screen-sharing
+  enable_screens,    // enable-all-screen-sharing
+  make_cohost,       // make-cohost { participantId }
+  remove_cohost,     // remove-cohost { participantId }
+  make_host,         // make-host { participantId }
+  remove_host,       // remove-host { participantId }
+};
+
+struct host_request {
+  std::string room_id;
+  host_action action = host_action::remove;
+  std::string target; // targetUserId / participantId (a user id or a peer id)
+  bool on = true;     // force "mute" / "pause" (true) or "unmute" / "unpause" (false)
+};
+
 using request_body =
   std::variant<get_rtp_capabilities_request, join_room_request, create_transport_request,
                connect_transport_request, restart_ice_request, get_transport_stats_request,
                produce_request, consume_request, producer_request, consumer_request,
                set_user_id_request, get_socket_id_request, update_state_request,
-               get_room_info_request, moderation_request, class_request>;
+               get_room_info_request, moderation_request, class_request, host_request>;
 
 // Which wire name a request arrived under decides the reply's shape (seed 001 names
 // reply with their own reply types, seed 004 names with seed 004's response objects).
@@ -508,9 +534,24 @@ struct class_event {
   std::string by;
 };
 
+// The seed 004 frontend's host-control events, by name: force-mute { audio: true, by,
+// locked: true }, allow-unmute { by, locked: false }, force-video-pause { video: true, by },
+// allow-unpause { by }, kicked-from-room { by, reason }, screenshare-control { enabled, by },
+// cohost-granted / cohost-revoked / host-granted / host-revoked { by },
+// participant-updated { participantId, updates: { isCoHost | isHost } }, audio-locked
+// { reason }, screenshare-denied { reason }, error { message }.
+struct frontend_event {
+  std::string name;
+  std::string by;
+  std::string reason; // kicked-from-room, audio-locked, screenshare-denied; error: message
+  std::string participant_id;
+  bool value = false; // screenshare-control: enabled; participant-updated: the flag's value
+};
+
 using event_body =
   std::variant<participant_list_update_event, participant_left_event, new_producer_event,
                producer_closed_event, consumer_closed_event, producer_paused_event,
-               participant_state_changed_event, moderation_event, kicked_event, class_event>;
+               participant_state_changed_event, moderation_event, kicked_event, class_event,
+               frontend_event>;
 
 } // namespace chorus::protocol

@@ -384,6 +384,47 @@ void write_event(json_writer& w, const class_event& e, bool) {
   }
 }
 
+void write_event(json_writer& w, const frontend_event& e, bool) {
+  const std::string_view n = e.name;
+  w.StartObject();
+  if (n == "force-mute") {
+    key(w, "audio");
+    w.Bool(true);
+    member(w, "by", e.by);
+    key(w, "locked");
+    w.Bool(true);
+  } else if (n == "allow-unmute") {
+    member(w, "by", e.by);
+    key(w, "locked");
+    w.Bool(false);
+  } else if (n == "force-video-pause") {
+    key(w, "video");
+    w.Bool(true);
+    member(w, "by", e.by);
+  } else if (n == "kicked-from-room") {
+    member(w, "by", e.by);
+    member(w, "reason", e.reason);
+  } else if (n == "screenshare-control") {
+    key(w, "enabled");
+    w.Bool(e.value);
+    member(w, "by", e.by);
+  } else if (n == "participant-updated") {
+    member(w, "participantId", e.participant_id);
+    key(w, "updates");
+    w.StartObject();
+    key(w, e.reason); // the flag's name: isCoHost or isHost
+    w.Bool(e.value);
+    w.EndObject();
+  } else if (n == "audio-locked" || n == "screenshare-denied") {
+    member(w, "reason", e.reason);
+  } else if (n == "error") {
+    member(w, "message", e.reason);
+  } else { // allow-unpause, cohost-granted, cohost-revoked, host-granted, host-revoked
+    member(w, "by", e.by);
+  }
+  w.EndObject();
+}
+
 void write_event(json_writer& w, const kicked_event& e, bool) {
   w.StartObject();
   member(w, "reason", e.reason);
@@ -414,6 +455,7 @@ struct event_namer {
     return "participant-state-changed";
   }
   std::string_view operator()(const kicked_event&) const { return "kicked"; }
+  std::string_view operator()(const frontend_event& e) const { return e.name; }
   std::string_view operator()(const class_event& e) const {
     switch (e.kind) {
       case class_event_kind::hands_update:

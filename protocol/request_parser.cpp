@@ -369,6 +369,47 @@ void parse_class(object_reader& r, issue& err, request_body& out) {
   out = std::move(req);
 }
 
+// ---- the seed 004 frontend's host controls ------------------------------------------------
+
+template <host_action Action>
+void parse_host(object_reader& r, issue&, request_body& out) {
+  host_request req;
+  req.action = Action;
+  read_room(r, req.room_id);
+  std::string ignored; // the sender's own userId, which the frontend sends along
+  read_user_id(r, ignored, false);
+  switch (Action) {
+    case host_action::toggle_audio:
+    case host_action::toggle_video: {
+      read_label(r, "targetUserId", req.target, true, max_user_id_bytes);
+      std::string force;
+      if (r.text("force", force, true)) {
+        const bool audio = Action == host_action::toggle_audio;
+        if (force == (audio ? "mute" : "pause"))
+          req.on = true;
+        else if (force == (audio ? "unmute" : "unpause"))
+          req.on = false;
+        else
+          r.fail("force", audio ? "must be \"mute\" or \"unmute\""
+                                : "must be \"pause\" or \"unpause\"");
+      }
+      break;
+    }
+    case host_action::remove:
+      read_label(r, "targetUserId", req.target, true, max_user_id_bytes);
+      break;
+    case host_action::make_cohost:
+    case host_action::remove_cohost:
+    case host_action::make_host:
+    case host_action::remove_host:
+      read_label(r, "participantId", req.target, true, max_user_id_bytes);
+      break;
+    default:
+      break;
+  }
+  out = std::move(req);
+}
+
 // ---- the request names -------------------------------------------------------------------
 
 struct request_spec {
@@ -382,7 +423,7 @@ constexpr auto s004 = request_style::seed004;
 constexpr auto s000 = request_style::seed000;
 constexpr auto unspecified = transport_direction::unspecified;
 
-constexpr std::array<request_spec, 46> specs{{
+constexpr std::array<request_spec, 59> specs{{
   // seed 001 names (and seed 004's produce, consume, connect-transport)
   {"get-rtp-capabilities", s001, parse_get_caps},
   {"create-transport", s001, parse_create<unspecified, false>},
@@ -435,6 +476,20 @@ constexpr std::array<request_spec, 46> specs{{
   {"create-poll", s004, parse_class<class_action::create_poll>},
   {"vote", s004, parse_class<class_action::vote>},
   {"close-poll", s004, parse_class<class_action::close_poll>},
+  // the seed 004 frontend's host controls (docs/protocol.md, "Host controls")
+  {"toggle-remote-audio", s004, parse_host<host_action::toggle_audio>},
+  {"toggle-remote-video", s004, parse_host<host_action::toggle_video>},
+  {"remove-participant", s004, parse_host<host_action::remove>},
+  {"mute-all-participants", s004, parse_host<host_action::mute_all>},
+  {"unmute-all-participants", s004, parse_host<host_action::unmute_all>},
+  {"disable-all-cameras", s004, parse_host<host_action::disable_cameras>},
+  {"enable-all-cameras", s004, parse_host<host_action::enable_cameras>},
+  {"disable-all-screen-sharing", s004, parse_host<host_action::disable_screens>},
+  {"enable-all-screen-sharing", s004, parse_host<host_action::enable_screens>},
+  {"make-cohost", s004, parse_host<host_action::make_cohost>},
+  {"remove-cohost", s004, parse_host<host_action::remove_cohost>},
+  {"make-host", s004, parse_host<host_action::make_host>},
+  {"remove-host", s004, parse_host<host_action::remove_host>},
 }};
 
 const request_spec* find_spec(std::string_view type) noexcept {
