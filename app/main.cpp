@@ -178,6 +178,7 @@ int main(int argc, char** argv) {
   ctx->settings.max_requests_in_flight = cfg.signaling.max_requests_in_flight;
   ctx->settings.default_room = cfg.signaling.default_room;
   ctx->settings.max_publishers_per_room = cfg.limits.max_publishers_per_room;
+  ctx->settings.audio_levels_interval_ms = cfg.classroom.audio_levels_interval_ms;
   ctx->settings.request_limits = cfg.signaling.rate_limit();
   ctx->auth.roles = cfg.auth.roles;
   ctx->auth.default_role = cfg.auth.default_role;
