@@ -63,6 +63,8 @@ struct node_settings {
   uint32_t chat_history = 200;
   uint32_t chat_rate_per_s = 5;
   uint32_t chat_burst = 10;
+  // classroom.audioLevelsIntervalMs: the audio-levels event's interval; 0: off.
+  uint32_t audio_levels_interval_ms = 500;
 };
 
 // auth.*: who may connect and what they may do (docs/operations.md, "Tokens and roles").

@@ -171,6 +171,43 @@ struct find_producer {
   rtp::rtp_capabilities rtp_capabilities;
 };
 
+// ---- active speaker and audio levels (room, producers, speaker observer) -------------------------
+//   room --attach_speaker_observer--> audio producer (one with ssrc-audio-level)
+//   room --observe_producer / producer_removed--> speaker observer
+//   producer --audio_level_batch--> speaker observer (about every 100 ms while it receives)
+//   speaker observer --dominant_speaker / audio_levels_report--> room
+
+// room -> audio producer: where to send its levels (see speaker_observer.hpp).
+struct attach_speaker_observer {
+  caf::actor observer;
+};
+
+// room -> speaker observer: a new audio producer to observe (producer_removed ends it).
+struct observe_producer {
+  std::string producer_id;
+};
+
+// producer -> speaker observer: the RFC 6464 levels of the packets it received since its
+// last batch. levels[i] is the element's byte (V bit << 7 | level in -dBov), times_ms[i]
+// the packet's arrival (mono_ms).
+struct audio_level_batch {
+  std::string producer_id;
+  std::vector<uint8_t> levels;
+  std::vector<int64_t> times_ms;
+};
+
+// speaker observer -> room: the dominant speaker changed to this producer.
+struct dominant_speaker {
+  std::string producer_id;
+};
+
+// speaker observer -> room: the loudest producers over the last levels interval, loudest
+// first (never empty). volumes_dbov[i] belongs to producer_ids[i].
+struct audio_levels_report {
+  std::vector<std::string> producer_ids;
+  std::vector<int32_t> volumes_dbov;
+};
+
 // ---- inspect ---------------------------------------------------------------------------------
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, producer_route& x) {
@@ -269,6 +306,27 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, find_producer& x) {
   return f(caf::meta::type_name("find_producer"), x.producer_id, x.peer_id, x.exclude,
            x.has_rtp_capabilities, x.rtp_capabilities);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attach_speaker_observer& x) {
+  return f(caf::meta::type_name("attach_speaker_observer"), x.observer);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, observe_producer& x) {
+  return f(caf::meta::type_name("observe_producer"), x.producer_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audio_level_batch& x) {
+  return f(caf::meta::type_name("audio_level_batch"), x.producer_id, x.levels, x.times_ms);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, dominant_speaker& x) {
+  return f(caf::meta::type_name("dominant_speaker"), x.producer_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audio_levels_report& x) {
+  return f(caf::meta::type_name("audio_levels_report"), x.producer_ids, x.volumes_dbov);
 }
 
 } // namespace chorus::actors

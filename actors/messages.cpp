@@ -111,6 +111,9 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<host_request>("chorus::host_request")
     .add_message_type<frontend_event>("chorus::frontend_event")
     .add_message_type<host_command>("chorus::host_command")
+    .add_message_type<active_speaker_event>("chorus::active_speaker_event")
+    .add_message_type<audio_level_item>("chorus::audio_level_item")
+    .add_message_type<audio_levels_event>("chorus::audio_levels_event")
     .add_message_type<participant>("chorus::participant")
     .add_message_type<transport_params>("chorus::transport_params")
     .add_message_type<empty_reply>("chorus::empty_reply")
@@ -148,7 +151,12 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<producer_info>("chorus::producer_info")
     .add_message_type<producer_removed>("chorus::producer_removed")
     .add_message_type<producer_paused_update>("chorus::producer_paused_update")
-    .add_message_type<find_producer>("chorus::find_producer");
+    .add_message_type<find_producer>("chorus::find_producer")
+    .add_message_type<attach_speaker_observer>("chorus::attach_speaker_observer")
+    .add_message_type<observe_producer>("chorus::observe_producer")
+    .add_message_type<audio_level_batch>("chorus::audio_level_batch")
+    .add_message_type<dominant_speaker>("chorus::dominant_speaker")
+    .add_message_type<audio_levels_report>("chorus::audio_levels_report");
 }
 
 } // namespace chorus::actors

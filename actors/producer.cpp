@@ -22,6 +22,11 @@ namespace {
 
 constexpr auto tick_interval = std::chrono::milliseconds(20);
 constexpr int64_t receiver_report_interval_ms = 1000;
+// Audio levels go to the room's speaker observer in batches: at most every this many ms
+// (checked per receive batch and per tick), or when this many samples wait.
+constexpr int64_t level_batch_interval_ms = 100;
+constexpr size_t level_batch_max = 32;
+constexpr std::string_view audio_level_uri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 
 struct producer_counters {
   uint64_t malformed = 0;
@@ -67,6 +72,13 @@ struct producer_data {
   std::optional<rtp::keyframe_throttle> keyframe_throttle;
   uint8_t fir_seq = 0;
   producer_counters counters;
+
+  // Active speaker: the router's ssrc-audio-level id (0: none, levels are not read) and the
+  // samples not yet sent to the room's speaker observer (set by attach_speaker_observer).
+  uint8_t audio_level_id = 0;
+  caf::actor speaker_observer;
+  audio_level_batch levels;
+  int64_t levels_since_ms = 0; // arrival of the batch's first sample
   static inline const char* name = "chorus.producer";
 
   ~producer_data() {
@@ -142,6 +154,26 @@ void request_keyframe(producer_actor* self, int64_t now) {
     send_keyframe_request(self);
 }
 
+void flush_levels(producer_actor* self) {
+  auto& st = self->state;
+  if (st.levels.levels.empty())
+    return;
+  audio_level_batch out;
+  out.producer_id = st.id;
+  out.levels.reserve(level_batch_max);
+  out.times_ms.reserve(level_batch_max);
+  std::swap(out, st.levels);
+  self->send(st.speaker_observer, std::move(out));
+}
+
+void maybe_flush_levels(producer_actor* self, int64_t now) {
+  auto& st = self->state;
+  if (!st.levels.levels.empty() &&
+      (now - st.levels_since_ms >= level_batch_interval_ms ||
+       st.levels.levels.size() >= level_batch_max))
+    flush_levels(self);
+}
+
 void handle_rtp(producer_actor* self, rtp_in& in) {
   auto& st = self->state;
   media_packets out;
@@ -198,9 +230,20 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
     pkt.remap_extension_ids(st.ext_map);
     if (st.paused)
       continue;
+    // The level of a new packet (not a retransmission) of an observed audio producer: one
+    // header-extension lookup, the sample kept in a reused buffer.
+    if (st.audio_level_id != 0 && st.speaker_observer && origin == rtp::packet_origin::media)
+      if (auto level = pkt.audio_level_of(st.audio_level_id)) {
+        if (st.levels.levels.empty())
+          st.levels_since_ms = now;
+        st.levels.levels.push_back(uint8_t((level->voice ? 0x80 : 0) | level->level));
+        st.levels.times_ms.push_back(now);
+      }
     out.packets.push_back(
       {std::make_shared<const std::vector<uint8_t>>(std::move(buf)), keyframe});
   }
+  if (st.speaker_observer)
+    maybe_flush_levels(self, now);
   if (out.packets.empty() || st.consumers.empty())
     return;
   st.counters.forwarded += out.packets.size();
@@ -233,6 +276,8 @@ void on_tick(producer_actor* self) {
   }
   if (st.keyframe_throttle->due(now))
     send_keyframe_request(self);
+  if (st.speaker_observer)
+    maybe_flush_levels(self, now);
   if (now - st.last_rr_ms >= receiver_report_interval_ms) {
     st.last_rr_ms = now;
     send_receiver_report(self, now);
@@ -306,6 +351,12 @@ void init_tables(producer_data& st, const rtp::rtp_parameters& params) {
   }
   for (auto& e : st.mapping.header_extensions)
     st.ext_map.set(e.client, e.router);
+  if (st.kind == rtp::media_kind::audio)
+    for (auto& e : params.header_extensions)
+      if (e.uri == audio_level_uri)
+        for (auto& m : st.mapping.header_extensions)
+          if (m.client == e.id)
+            st.audio_level_id = m.router; // read after the remap: the router's id
 }
 
 caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf::actor transport,
@@ -352,6 +403,15 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
       self->monitor(a.consumer);
       st.consumers.push_back(a.consumer);
       return attach_reply{st.paused, st.clock};
+    },
+    [self](attach_speaker_observer& a) {
+      auto& st = self->state;
+      if (st.audio_level_id == 0)
+        return; // no levels to report
+      st.speaker_observer = std::move(a.observer);
+      st.levels.producer_id = st.id;
+      st.levels.levels.reserve(level_batch_max);
+      st.levels.times_ms.reserve(level_batch_max);
     },
     [self](keyframe_request_atom) {
       ++self->state.counters.keyframe_requests;

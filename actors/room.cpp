@@ -5,6 +5,7 @@
 #include "actors/peer.hpp"
 #include "actors/recorder.hpp"
 #include "actors/rights.hpp"
+#include "actors/speaker_observer.hpp"
 #include "protocol/classroom.hpp"
 #include "rtp/ortc.hpp"
 #include "common/log.hpp"
@@ -81,6 +82,10 @@ struct room_state {
   };
   std::map<std::string, poll_throttle> poll_throttles;
   bool list_flush_scheduled = false;
+  // Active speaker and audio levels: the observer (spawned with the first audio producer,
+  // linked) and the producer it last named dominant (for joiners).
+  caf::actor speaker_observer;
+  std::string active_speaker;
   static inline const char* name = "chorus.room";
 
   ~room_state() {
@@ -234,6 +239,53 @@ void send_hands(room_actor* self) {
   send_to_all(self, ev);
 }
 
+// The room no longer lists this producer: the speaker observer forgets it.
+void unobserve(room_actor* self, const producer_info& p) {
+  auto& st = self->state;
+  if (p.kind != rtp::media_kind::audio)
+    return;
+  if (st.speaker_observer)
+    self->send(st.speaker_observer, producer_removed{p.producer_id});
+  if (st.active_speaker == p.producer_id)
+    st.active_speaker.clear();
+}
+
+// A new audio producer: the observer (spawned now if there is none) observes it, and the
+// producer learns where to send its levels (it ignores that when its sender did not
+// negotiate ssrc-audio-level).
+void observe(room_actor* self, const producer_info& p) {
+  auto& st = self->state;
+  if (p.kind != rtp::media_kind::audio || !p.producer)
+    return;
+  if (!st.speaker_observer) {
+    speaker_observer_settings settings;
+    settings.levels_interval_ms = st.ctx->settings.audio_levels_interval_ms;
+    st.speaker_observer = spawn_speaker_observer(self, settings);
+  }
+  self->send(st.speaker_observer, observe_producer{p.producer_id});
+  self->send(p.producer, attach_speaker_observer{st.speaker_observer});
+}
+
+const producer_info* find_listed(const room_state& st, const std::string& producer_id) {
+  for (auto& p : st.producers)
+    if (p.producer_id == producer_id)
+      return &p;
+  return nullptr;
+}
+
+std::optional<protocol::active_speaker_event> speaker_event(const room_state& st) {
+  auto* p = st.active_speaker.empty() ? nullptr : find_listed(st, st.active_speaker);
+  if (!p)
+    return std::nullopt;
+  protocol::active_speaker_event ev;
+  ev.peer_id = p->peer_id;
+  ev.producer_id = p->producer_id;
+  for (auto& e : st.peers)
+    if (e.id == p->peer_id)
+      ev.user_id = e.public_id();
+  return ev;
+}
+
 // Removes the peer at `it`; tells the others: producer-closed for each of its producers,
 // then participant-left. `who` is the actor whose end removes it (none: replaced).
 void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
@@ -245,6 +297,9 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
       closed.push_back(closed_event(st, p));
   auto entry = std::move(*it);
   st.peers.erase(it);
+  for (auto& p : st.producers)
+    if (p.peer_id == entry.id)
+      unobserve(self, p);
   std::erase_if(st.producers, [&](const producer_info& p) { return p.peer_id == entry.id; });
   for (auto& ev : closed)
     for (auto& p : st.peers)
@@ -567,6 +622,8 @@ void catch_up(room_actor* self, const caf::actor& session) {
     self->send(session, poll_event(p.closed() ? protocol::class_event_kind::poll_closed
                                               : protocol::class_event_kind::poll_started,
                                    p));
+  if (auto ev = speaker_event(st))
+    self->send(session, *ev);
 }
 
 caf::error need(const peer_entry& e, protocol::permission p, std::string_view what) {
@@ -955,6 +1012,15 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       self->quit(em.reason);
       return;
     }
+    if (auto& obs = self->state.speaker_observer; obs && em.source == obs.address()) {
+      // Not expected; the next audio producer starts a new one (the current ones are no
+      // longer observed).
+      LOG_WARN("room", "'" << self->state.id << "': the speaker observer failed: "
+                           << to_string(em.reason));
+      obs = nullptr;
+      self->state.active_speaker.clear();
+      return;
+    }
     if (em.reason != caf::exit_reason::user_shutdown && em.reason)
       LOG_WARN("room", "'" << self->state.id << "': a peer actor failed: "
                            << to_string(em.reason));
@@ -988,6 +1054,9 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         existing->peer = nullptr; // its exit must not look like this entry's departure
         self->send_exit(old_peer, caf::exit_reason::user_shutdown);
         existing->session = cmd.session;
+        for (auto& p : st.producers)
+          if (p.peer_id == cmd.peer_id)
+            unobserve(self, p);
         std::erase_if(st.producers,
                       [&](const producer_info& p) { return p.peer_id == cmd.peer_id; });
         existing->name = cmd.name.empty() ? cmd.peer_id : cmd.name;
@@ -1072,6 +1141,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         self->send(e->peer, moderator_close{bit});
       else if (e->muted & bit)
         self->send(e->peer, moderator_pause{bit});
+      observe(self, info);
       st.producers.push_back(std::move(info));
       for (auto& p : st.peers)
         if (p.id != peer_id)
@@ -1142,6 +1212,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
           auto peer_id = it->peer_id;
           auto ev = closed_event(st, *it);
           const bool share_ended = it->is_screen_share;
+          unobserve(self, *it);
           st.producers.erase(it);
           if (share_ended)
             broadcast_participants(self);
@@ -1235,6 +1306,27 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
           self->send(p.session, ev);
       broadcast_participants(self);
       return protocol::empty_reply{};
+    },
+    [self](dominant_speaker& d) {
+      auto& st = self->state;
+      if (!find_listed(st, d.producer_id))
+        return; // removed meanwhile
+      st.active_speaker = std::move(d.producer_id);
+      if (auto ev = speaker_event(st))
+        for (auto& p : st.peers)
+          self->send(p.session, *ev);
+    },
+    [self](audio_levels_report& r) {
+      auto& st = self->state;
+      protocol::audio_levels_event ev;
+      const auto n = std::min(r.producer_ids.size(), r.volumes_dbov.size());
+      for (size_t i = 0; i < n; ++i)
+        if (auto* p = find_listed(st, r.producer_ids[i]))
+          ev.levels.push_back({p->peer_id, p->producer_id, r.volumes_dbov[i]});
+      if (ev.levels.empty())
+        return;
+      for (auto& p : st.peers)
+        self->send(p.session, ev);
     },
     [self](flush_participants_atom) {
       self->state.list_flush_scheduled = false;

@@ -371,4 +371,19 @@ typename Inspector::result_type inspect(Inspector& f, kicked_event& x) {
   return f(caf::meta::type_name("kicked_event"), x.reason, x.by, x.blocked);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, active_speaker_event& x) {
+  return f(caf::meta::type_name("active_speaker_event"), x.peer_id, x.user_id, x.producer_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audio_level_item& x) {
+  return f(caf::meta::type_name("audio_level_item"), x.peer_id, x.producer_id, x.volume);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audio_levels_event& x) {
+  return f(caf::meta::type_name("audio_levels_event"), x.levels);
+}
+
 } // namespace chorus::protocol

@@ -525,6 +525,8 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
     [self](protocol::kicked_event& ev) { send_event(self, ev); },
     [self](protocol::class_event& ev) { send_event(self, ev); },
     [self](protocol::frontend_event& ev) { send_event(self, ev); },
+    [self](protocol::active_speaker_event& ev) { send_event(self, ev); },
+    [self](protocol::audio_levels_event& ev) { send_event(self, ev); },
     [self](protocol::participant_list_update_event& ev) { send_event(self, ev); },
     [self](protocol::participant_left_event& ev) { send_event(self, ev); },
     [self](protocol::new_producer_event& ev) { send_event(self, ev); },

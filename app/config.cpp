@@ -347,9 +347,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
   if (doc.HasParseError() || !doc.IsObject())
     return failure{"configuration is not a JSON object"};
   if (auto e = check_keys(doc, "", {"listen", "logLevel", "rtc", "signaling", "limits",
-                                    "scheduler", "cluster", "mediaCodecs",
-                                    "auth",
-                                    "storage"});
+                                    "classroom", "scheduler", "cluster", "mediaCodecs",
+                                    "auth", "storage"});
       !e.empty())
     return failure{e};
   std::string listen;
@@ -569,6 +568,20 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                              cfg.limits.max_publishers_per_room)})
       if (!e.empty())
         return failure{e};
+  }
+  if (auto it = doc.FindMember("classroom"); it != doc.MemberEnd()) {
+    auto& c = it->value;
+    if (!c.IsObject())
+      return fail("classroom", "must be an object");
+    if (auto e = check_keys(c, "classroom.", {"audioLevelsIntervalMs"}); !e.empty())
+      return failure{e};
+    auto& interval = cfg.classroom.audio_levels_interval_ms;
+    if (auto e = read_uint(c, "audioLevelsIntervalMs", "classroom.audioLevelsIntervalMs", 0,
+                           60000, interval);
+        !e.empty())
+      return failure{e};
+    if (interval > 0 && interval < 100)
+      return fail("classroom.audioLevelsIntervalMs", "must be 0 (off) or from 100 to 60000");
   }
   if (auto it = doc.FindMember("mediaCodecs"); it != doc.MemberEnd()) {
     if (!it->value.IsArray())

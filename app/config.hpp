@@ -61,6 +61,12 @@ struct limits_config {
   uint32_t max_publishers_per_room = 0; // participants with producers; 0: no limit
 };
 
+// The live class (classroom.*).
+struct classroom_config {
+  // The audio-levels event's interval (0: off; else 100 .. 60000).
+  uint32_t audio_levels_interval_ms = 500;
+};
+
 struct rtc_config {
   uint16_t single_port = 0;                 // 0: a port per transport from the range
   uint32_t ice_consent_timeout_ms = 30000;   // no valid check -> disconnected
@@ -153,6 +159,7 @@ struct config {
   rtc_config rtc;
   signaling_config signaling;
   limits_config limits;
+  classroom_config classroom;
   scheduler_config scheduler;
   cluster_config cluster;
   auth_config auth;

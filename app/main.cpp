@@ -204,6 +204,7 @@ int main(int argc, char** argv) {
     gethostname(host_name, sizeof(host_name) - 1);
     ctx->settings.node_id = host_name;
   }
+  ctx->settings.audio_levels_interval_ms = cfg.classroom.audio_levels_interval_ms;
   ctx->settings.request_limits = cfg.signaling.rate_limit();
   ctx->auth.roles = cfg.auth.roles;
   ctx->auth.default_role = cfg.auth.default_role;

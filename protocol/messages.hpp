@@ -548,10 +548,33 @@ struct frontend_event {
   bool value = false; // screenshare-control: enabled; participant-updated: the flag's value
 };
 
+// active-speaker (to everyone): the room's dominant speaker changed to this audio producer
+// (rtp/active_speaker.hpp decides, with hysteresis).
+struct active_speaker_event {
+  std::string peer_id;
+  std::string user_id;
+  std::string producer_id;
+};
+
+// One entry of audio-levels: a producer's average volume over the interval, in dBov
+// (-127 silence .. 0 loudest).
+struct audio_level_item {
+  std::string peer_id;
+  std::string producer_id;
+  int32_t volume = -127;
+  bool operator==(const audio_level_item&) const = default;
+};
+
+// audio-levels (to everyone, every classroom.audioLevelsIntervalMs): the loudest audio
+// producers, loudest first; never sent empty.
+struct audio_levels_event {
+  std::vector<audio_level_item> levels;
+};
+
 using event_body =
   std::variant<participant_list_update_event, participant_left_event, new_producer_event,
                producer_closed_event, consumer_closed_event, producer_paused_event,
                participant_state_changed_event, moderation_event, kicked_event, class_event,
-               frontend_event>;
+               frontend_event, active_speaker_event, audio_levels_event>;
 
 } // namespace chorus::protocol

@@ -434,6 +434,29 @@ void write_event(json_writer& w, const kicked_event& e, bool) {
   w.EndObject();
 }
 
+// active-speaker { peerId, userId, producerId }
+void write_event(json_writer& w, const active_speaker_event& e, bool) {
+  w.StartObject();
+  member(w, "peerId", e.peer_id);
+  member(w, "userId", e.user_id.empty() ? e.peer_id : e.user_id);
+  member(w, "producerId", e.producer_id);
+  w.EndObject();
+}
+
+// audio-levels [{ peerId, producerId, volume }], loudest first
+void write_event(json_writer& w, const audio_levels_event& e, bool) {
+  w.StartArray();
+  for (const auto& l : e.levels) {
+    w.StartObject();
+    member(w, "peerId", l.peer_id);
+    member(w, "producerId", l.producer_id);
+    key(w, "volume");
+    w.Int(l.volume);
+    w.EndObject();
+  }
+  w.EndArray();
+}
+
 struct event_namer {
   std::string_view operator()(const participant_list_update_event&) const {
     return "participant-list-update";
@@ -456,6 +479,8 @@ struct event_namer {
   }
   std::string_view operator()(const kicked_event&) const { return "kicked"; }
   std::string_view operator()(const frontend_event& e) const { return e.name; }
+  std::string_view operator()(const active_speaker_event&) const { return "active-speaker"; }
+  std::string_view operator()(const audio_levels_event&) const { return "audio-levels"; }
   std::string_view operator()(const class_event& e) const {
     switch (e.kind) {
       case class_event_kind::hands_update:

@@ -1,6 +1,7 @@
 // Every message type that crosses actors must survive CAF's binary serialization (the
 // wire format of CAF remoting), field by field.
 #include "actors/cluster_messages.hpp"
+#include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 
 #include <caf/all.hpp>
@@ -138,6 +139,26 @@ TEST_CASE("events and internal messages round trip") {
   auto upd2 = round_trip(upd);
   CHECK(upd2.name == "Alice B.");
   CHECK(upd2.has_rtp_capabilities);
+
+  protocol::active_speaker_event as{"sock-a", "user_a", "p1"};
+  auto as2 = round_trip(as);
+  CHECK(as2.peer_id == "sock-a");
+  CHECK(as2.user_id == "user_a");
+  CHECK(as2.producer_id == "p1");
+  protocol::audio_levels_event lv{{{"alice", "p1", -12}, {"bob", "p2", -127}}};
+  CHECK(round_trip(lv).levels == lv.levels);
+
+  actors::audio_level_batch b{"p1", {0x80 | 20, 127}, {1000, 1020}};
+  auto b2 = round_trip(b);
+  CHECK(b2.producer_id == "p1");
+  CHECK(b2.levels == b.levels);
+  CHECK(b2.times_ms == b.times_ms);
+  actors::audio_levels_report r{{"p1", "p2"}, {-12, -40}};
+  auto r2 = round_trip(r);
+  CHECK(r2.producer_ids == r.producer_ids);
+  CHECK(r2.volumes_dbov == r.volumes_dbov);
+  CHECK(round_trip(actors::observe_producer{"p3"}).producer_id == "p3");
+  CHECK(round_trip(actors::dominant_speaker{"p4"}).producer_id == "p4");
 
   actors::ws_text t{std::string(70000, 'x')};
   CHECK(round_trip(t).text == t.text);
@@ -284,7 +305,11 @@ TEST_CASE("every message type registers") {
                     "chorus::cluster_members", "chorus::node_load", "chorus::cluster_hello",
                     "chorus::cluster_welcome", "chorus::cluster_proof", "chorus::cluster_accepted",
                     "chorus::cluster_heartbeat", "chorus::cluster_reconnect", "chorus::get_room",
-                    "chorus::cluster_node", "chorus::cluster_nodes", "chorus::get_relay"})
+                    "chorus::cluster_node", "chorus::cluster_nodes", "chorus::get_relay",
+                    "chorus::active_speaker_event", "chorus::audio_level_item",
+                    "chorus::audio_levels_event", "chorus::attach_speaker_observer",
+                    "chorus::observe_producer", "chorus::audio_level_batch",
+                    "chorus::dominant_speaker", "chorus::audio_levels_report"})
     CHECK_MESSAGE(sys.types().make_value(name) != nullptr, name);
 }
 

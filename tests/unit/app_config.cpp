@@ -92,6 +92,7 @@ bool same(const app::config& a, const app::config& b) {
          a.storage.path == b.storage.path &&
          a.storage.flush_interval_ms == b.storage.flush_interval_ms &&
          a.storage.url == b.storage.url &&
+         a.classroom.audio_levels_interval_ms == b.classroom.audio_levels_interval_ms &&
          a.media_codecs.size() == b.media_codecs.size() && same_auth(a, b);
 }
 
@@ -356,6 +357,26 @@ TEST_CASE("a configuration document overrides only what it names") {
   CHECK(r->limits.max_rooms == 1000);
   CHECK(r->signaling.max_message_bytes == 65536);
   CHECK(r->listen_port == 8080);
+}
+
+TEST_CASE("classroom.audioLevelsIntervalMs") {
+  CHECK(app::config{}.classroom.audio_levels_interval_ms == 500);
+  auto r = app::apply_config_json(R"({"classroom": {"audioLevelsIntervalMs": 250}})", app::config{});
+  REQUIRE(r.ok());
+  CHECK(r->classroom.audio_levels_interval_ms == 250);
+  auto off = app::apply_config_json(R"({"classroom": {"audioLevelsIntervalMs": 0}})", app::config{});
+  REQUIRE(off.ok());
+  CHECK(off->classroom.audio_levels_interval_ms == 0);
+  for (auto json : {R"({"classroom": {"audioLevelsIntervalMs": 50}})",
+                    R"({"classroom": {"audioLevelsIntervalMs": 60001}})",
+                    R"({"classroom": {"audioLevelsIntervalMs": -1}})",
+                    R"({"classroom": {"audioLevelsIntervalMs": "500"}})",
+                    R"({"classroom": {"audioLevelInterval": 500}})", R"({"classroom": 3})"}) {
+    CAPTURE(json);
+    auto bad = app::apply_config_json(json, app::config{});
+    REQUIRE_FALSE(bad.ok());
+    CHECK_MESSAGE(bad.error().find("classroom") != std::string::npos, bad.error());
+  }
 }
 
 TEST_CASE("Engine.IO, origin and TLS options") {

@@ -255,6 +255,13 @@ TEST_CASE("json dialect: events") {
      R"({"type":"producer-paused","data":{"producerId":"p1"}})"},
     {"producer-resumed", producer_paused_event{"p1", false},
      R"({"type":"producer-resumed","data":{"producerId":"p1"}})"},
+    {"active-speaker", active_speaker_event{"sock-a", "user_a", "p1"},
+     R"({"type":"active-speaker","data":{"peerId":"sock-a","userId":"user_a","producerId":"p1"}})"},
+    {"active-speaker, no user id", active_speaker_event{"alice", "", "p1"},
+     R"({"type":"active-speaker","data":{"peerId":"alice","userId":"alice","producerId":"p1"}})"},
+    {"audio-levels", audio_levels_event{{{"alice", "p1", -12}, {"bob", "p2", -47}}},
+     R"({"type":"audio-levels","data":[{"peerId":"alice","producerId":"p1","volume":-12},)"
+     R"({"peerId":"bob","producerId":"p2","volume":-47}]})"},
     {"names are escaped", participant_left_event{"a\"b\\c\n"},
      R"({"type":"participant-left","data":{"peerId":"a\"b\\c\n"}})"},
   };

@@ -23,6 +23,8 @@ export const EVENT_TYPES = new Set([
   'room-unlocked',
   'room-ended',
   'kicked',
+  'active-speaker',
+  'audio-levels',
 ]);
 
 export const isEvent = (m) => EVENT_TYPES.has(m?.type);

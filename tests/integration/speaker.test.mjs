@@ -1,0 +1,71 @@
+// Active speaker and audio levels end to end: two participants send real Opus through
+// libwebrtc (@roamhq/wrtc under mediasoup-client, each in a process of its own: see
+// lib/wrtc_speaker.mjs), each from an RTCAudioSource fed with a sine whose amplitude the
+// test sets; libwebrtc computes the RFC 6464 level of what it sends (ssrc-audio-level,
+// negotiated from the router's capabilities). A third client, which sends nothing, must
+// hear `active-speaker` name the loud one, then the other one once they swap, and
+// `audio-levels` list the loud producer; a joiner is told who speaks.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { withServer } from './lib/server.mjs';
+import { closeAll, connectPeer } from './lib/ws_client.mjs';
+import { speakerProcess } from './lib/wrtc_speaker.mjs';
+
+const LOUD = 12000; // peak amplitude of the sine (of 32767): about -11 dBov RMS
+const QUIET = 0; // digital silence
+
+// Waits (bounded) for an active-speaker naming `peerId`; returns it.
+function activeSpeaker(client, peerId, timeoutMs = 15000) {
+  return client.nextOfType('active-speaker', (m) => m.data?.peerId === peerId, timeoutMs);
+}
+
+test('active-speaker follows the loud participant, audio-levels lists it', { timeout: 90000 }, async () => {
+  await withServer([], async (server) => {
+    const room = 'speakers';
+    const listener = await connectPeer(server, { auth: 'carol', channelId: room });
+    let alice, bob;
+    try {
+      await listener.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      [alice, bob] = await Promise.all([
+        speakerProcess(server, 'alice', room, 440),
+        speakerProcess(server, 'bob', room, 660),
+      ]);
+
+      // Alice loud, Bob silent.
+      alice.setAmplitude(LOUD);
+      const first = await activeSpeaker(listener, 'alice');
+      assert.deepEqual(first.data, { peerId: 'alice', userId: 'alice', producerId: alice.producerId });
+      const levels = await listener.nextOfType(
+        'audio-levels',
+        (m) => Array.isArray(m.data) && m.data.some((l) => l.producerId === alice.producerId),
+        5000,
+      );
+      const a = levels.data.find((l) => l.producerId === alice.producerId);
+      assert.equal(a.peerId, 'alice');
+      assert.ok(Number.isInteger(a.volume) && a.volume <= 0 && a.volume > -40, `alice's volume ${a.volume} dBov`);
+      assert.ok(!levels.data.some((l) => l.producerId === bob.producerId), `silent bob listed: ${JSON.stringify(levels.data)}`);
+      assert.equal(levels.data[0].producerId, alice.producerId, 'loudest first');
+
+      // They swap: Bob loud, Alice silent.
+      alice.setAmplitude(QUIET);
+      bob.setAmplitude(LOUD);
+      const second = await activeSpeaker(listener, 'bob');
+      assert.deepEqual(second.data, { peerId: 'bob', userId: 'bob', producerId: bob.producerId });
+
+      // A participant joining now is told who speaks.
+      const late = await connectPeer(server, { auth: 'dave', channelId: room });
+      try {
+        await late.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+        await activeSpeaker(late, 'bob', 5000);
+      } finally {
+        await late.close();
+      }
+    } finally {
+      alice?.kill();
+      bob?.kill();
+      await closeAll(listener);
+    }
+  });
+});
