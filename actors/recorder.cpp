@@ -14,6 +14,7 @@ namespace {
 
 using recorder_tick_atom = caf::atom_constant<caf::atom("rectick")>;
 using recorder_stop_atom = caf::atom_constant<caf::atom("recstop")>;
+using recorder_probe_atom = caf::atom_constant<caf::atom("recprobe")>;
 
 struct recorder_state {
   std::shared_ptr<store::record_store> store;
@@ -63,9 +64,12 @@ bool flush(recorder_actor* self) {
     }
     st.pending.clear();
     st.counters->events_pending.store(0);
+    st.counters->store_ok.store(true);
     return true;
   }
   st.counters->batches_failed.fetch_add(1);
+  st.counters->store_ok.store(false);
+  st.counters->set_error(written.error());
   if (!st.failing_since)
     st.failing_since = now;
   if (!st.last_failure_log || now - *st.last_failure_log >= st.settings.failure_log_interval) {
@@ -100,6 +104,31 @@ void keep(recorder_actor* self, store::record_event&& ev) {
     arm_tick(self, st.failing_since ? st.settings.retry_interval : st.settings.flush_interval);
 }
 
+// Connects the store (at start, and while it cannot be reached). True when it is ready.
+bool probe(recorder_actor* self) {
+  auto& st = self->state;
+  auto ok = st.store->connect();
+  if (ok) {
+    if (!st.counters->store_ok.load())
+      LOG_INFO("recorder", st.store->describe() << ": connected");
+    st.counters->store_ok.store(true);
+    return true;
+  }
+  bool first = st.counters->store_ok.exchange(false);
+  st.counters->set_error(ok.error());
+  auto now = std::chrono::steady_clock::now();
+  if (first || !st.last_failure_log ||
+      now - *st.last_failure_log >= st.settings.failure_log_interval) {
+    LOG_ERROR("recorder", ok.error() << " (the node runs; the class record waits and the store "
+                                        "is tried again every "
+                                     << st.settings.retry_interval.count() << " ms)");
+    st.last_failure_log = now;
+  }
+  if (!st.failing_since)
+    st.failing_since = now;
+  return false;
+}
+
 caf::behavior recorder_impl(recorder_actor* self, std::shared_ptr<store::record_store> store,
                             recorder_settings settings,
                             std::shared_ptr<recorder_counters> counters) {
@@ -108,6 +137,8 @@ caf::behavior recorder_impl(recorder_actor* self, std::shared_ptr<store::record_
   st.settings = settings;
   st.counters = counters ? std::move(counters) : std::make_shared<recorder_counters>();
   LOG_INFO("recorder", "class record: " << st.store->describe());
+  if (!probe(self))
+    self->delayed_send(self, st.settings.retry_interval, recorder_probe_atom::value);
   // Shutdown: what the rooms send while they close (leaves, closes) still goes in.
   self->set_exit_handler([self](caf::exit_msg& em) {
     auto& st = self->state;
@@ -132,6 +163,16 @@ caf::behavior recorder_impl(recorder_actor* self, std::shared_ptr<store::record_
       st.tick_armed = false;
       if (!flush(self))
         arm_tick(self, st.settings.retry_interval);
+    },
+    [self](recorder_probe_atom) {
+      auto& st = self->state;
+      // Waiting events retry through flush (the tick); with none, connect again.
+      if (st.stopping || !st.pending.empty())
+        return;
+      if (probe(self))
+        st.failing_since.reset();
+      else
+        self->delayed_send(self, st.settings.retry_interval, recorder_probe_atom::value);
     },
     [self](record_flush_atom) -> bool { return flush(self); },
     [self](recorder_stop_atom) {

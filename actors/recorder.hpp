@@ -14,6 +14,10 @@
 // A failing store never ends the recorder, nor anything else: the failed batch stays
 // waiting and is tried again (every retry_interval; the oldest events are dropped beyond
 // max_pending), failures are counted and logged at most once per failure_log_interval.
+// At start the recorder connects its store (record_store::connect: a PostgreSQL server);
+// a store that cannot be reached is logged as an error at once, shown in /healthz
+// (recorder_counters::store_ok, last_error) and tried again every retry_interval: the
+// node runs meanwhile, its events wait.
 #pragma once
 
 #include "actors/context.hpp"
@@ -28,6 +32,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <string>
 
 namespace chorus::actors {
 
@@ -50,6 +56,22 @@ struct recorder_counters {
   std::atomic<uint64_t> batches_written{0};
   std::atomic<uint64_t> batches_failed{0};
   std::atomic<int64_t> events_pending{0};
+  // Whether the last connect or write succeeded, and the last failure's message (kept after
+  // the store recovered, for the record).
+  std::atomic<bool> store_ok{true};
+
+  void set_error(std::string e) {
+    std::lock_guard<std::mutex> lock{mutex_};
+    last_error_ = std::move(e);
+  }
+  std::string last_error() const {
+    std::lock_guard<std::mutex> lock{mutex_};
+    return last_error_;
+  }
+
+private:
+  mutable std::mutex mutex_;
+  std::string last_error_;
 };
 
 caf::actor spawn_recorder(caf::actor_system& sys, std::shared_ptr<store::record_store> store,

@@ -4,6 +4,7 @@
 #include "common/text.hpp"
 #include "net/http_admission.hpp"
 #include "protocol/rtp_json.hpp"
+#include "store/record_store.hpp"
 
 #include <arpa/inet.h>
 
@@ -323,8 +324,13 @@ result<config> validate(config cfg) {
   }
   if (auto e = check_auth(cfg.auth))
     return *e;
-  if (!cfg.storage.url.empty())
-    return fail("storage.url", "PostgreSQL is not supported yet: use storage.path (SQLite)");
+  if (!cfg.storage.url.empty() && !cfg.storage.path.empty())
+    return fail("storage.url (--storage-url)",
+                "give storage.path (SQLite) or storage.url (PostgreSQL), not both");
+  if (!cfg.storage.url.empty()) {
+    if (auto ok = store::check_postgres_url(cfg.storage.url); !ok)
+      return fail("storage.url (--storage-url)", "not a PostgreSQL url: " + ok.error());
+  }
   if (cfg.storage.path.find('\0') != std::string::npos)
     return fail("storage.path (--storage-path)", "must be a file path");
   if (cfg.signaling.request_rate != 0 && cfg.signaling.request_burst == 0)
@@ -755,6 +761,10 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || v.empty())
         return fail("--storage-path", "expects the class record's SQLite FILE");
       out.cfg.storage.path = v;
+    } else if (flag == "--storage-url") {
+      if (!value(v) || v.empty())
+        return fail("--storage-url", "expects a PostgreSQL URL (postgresql://USER@HOST:PORT/DB)");
+      out.cfg.storage.url = v;
     } else if (flag == "--log-level") {
       log::level lvl;
       if (!value(v) || !log::parse_level(v, lvl))
@@ -832,6 +842,9 @@ Options:
   --storage-path FILE    write the class record (rooms, attendance, chat, polls,
                          moderation) to this SQLite file, created on first use (default
                          none: no record; docs/operations.md, "Class record")
+  --storage-url URL      write the class record to PostgreSQL instead (one record for
+                         all the nodes of a cluster): postgresql://USER@HOST:PORT/DB or
+                         a libpq connection string; schema created on first use
   --log-level LEVEL      trace, debug, info, warn, error or off (default info)
   --drop-rtp-percent N   fault injection for tests: drop N % (0..50) of the RTP packets
                          every transport receives, like network loss (default 0: off)

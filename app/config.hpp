@@ -139,13 +139,14 @@ result<protocol::jwt_verifier> make_jwt_verifier(const auth_config& auth);
 result<std::string> read_secret_file(const std::string& path);
 
 // The class record (docs/operations.md, "Class record"): rooms, attendance, chat, polls and
-// moderation written to one SQLite file. Off while path is empty.
+// moderation written to one SQLite file (path) or to a PostgreSQL server (url: one record for
+// all the nodes of a cluster). Off while both are empty; both given is an error.
 struct storage_config {
   std::string path;                 // the SQLite file, created with its schema on first use
   uint32_t flush_interval_ms = 200; // events wait at most this long before they are written
-  std::string url;                  // reserved for PostgreSQL (a cluster's one record): refused
+  std::string url;                  // PostgreSQL: postgresql://USER@HOST:PORT/DB or "host=..."
 
-  bool enabled() const { return !path.empty(); }
+  bool enabled() const { return !path.empty() || !url.empty(); }
 };
 
 struct config {

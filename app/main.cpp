@@ -92,14 +92,22 @@ std::string edge_json(const net::http_server_counters& e) {
          field("slowReadersDropped", e.slow_readers_dropped) + "}";
 }
 
-// The class record's writer (storage.path): events and batches written, failed, waiting.
-std::string record_json(const actors::recorder_counters* r) {
+// The class record's writer (storage.path or storage.url): events and batches written,
+// failed, waiting; whether the store works now, and its last error.
+std::string record_json(const actors::recorder_counters* r, const std::string& store_name) {
   if (!r)
     return {};
+  std::string store_json = "\"store\":\"";
+  text::json_escape(store_json, store_name);
+  store_json += "\",\"storeOk\":";
+  store_json += r->store_ok.load() ? "true" : "false";
+  store_json += ",\"lastError\":\"";
+  text::json_escape(store_json, r->last_error());
+  store_json += "\",";
   auto field = [](const char* name, auto v) {
     return std::string{"\""} + name + "\":" + std::to_string(v);
   };
-  return ",\"record\":{" + field("eventsWritten", r->events_written.load()) + "," +
+  return ",\"record\":{" + store_json + field("eventsWritten", r->events_written.load()) + "," +
          field("eventsPending", r->events_pending.load()) + "," +
          field("eventsDropped", r->events_dropped.load()) + "," +
          field("batchesWritten", r->batches_written.load()) + "," +
@@ -108,7 +116,7 @@ std::string record_json(const actors::recorder_counters* r) {
 
 std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::time_point start,
                     const actors::cluster_status* cluster, const net::http_server_counters& edge,
-                    const actors::recorder_counters* record) {
+                    const actors::recorder_counters* record, const std::string& record_store) {
   auto& c = *ctx.counters;
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - start)
@@ -127,7 +135,7 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
                       ",\"packetsIn\":" + std::to_string(c.relay_packets_in.load()) +
                       ",\"packetsOut\":" + std::to_string(c.relay_packets_out.load()) + "}"
                   : std::string{}) +
-         (cluster ? ",\"cluster\":" + cluster->json() : std::string{}) + record_json(record) +
+         (cluster ? ",\"cluster\":" + cluster->json() : std::string{}) + record_json(record, record_store) +
          "}";
 }
 
@@ -262,11 +270,22 @@ int main(int argc, char** argv) {
 
   // The class record (storage.path): opened before anything runs, so that a file that
   // cannot be used stops the start with a message instead of a class without its record.
+  // A PostgreSQL server (storage.url) is another matter: it may be down or restarting when
+  // a node starts, and a class must not wait for it. Its url was checked with the
+  // configuration; the recorder connects, logs an error and shows it in /healthz while the
+  // server cannot be reached, and tries again.
   std::shared_ptr<store::record_store> record_store;
-  if (cfg.storage.enabled()) {
+  if (!cfg.storage.path.empty()) {
     auto opened = store::open_sqlite_store(cfg.storage.path);
     if (!opened) {
       std::fprintf(stderr, "chorus: storage.path (--storage-path): %s\n", opened.error().c_str());
+      return 2;
+    }
+    record_store = std::move(*opened);
+  } else if (!cfg.storage.url.empty()) {
+    auto opened = store::open_postgres_store(cfg.storage.url);
+    if (!opened) {
+      std::fprintf(stderr, "chorus: storage.url (--storage-url): %s\n", opened.error().c_str());
       return 2;
     }
     record_store = std::move(*opened);
@@ -317,8 +336,10 @@ int main(int argc, char** argv) {
     // recorder is told to stop: it writes what the closing rooms still send, then quits.
     actors::node_context_ptr actor_ctx = ctx;
     std::shared_ptr<actors::recorder_counters> record_counters;
+    std::string record_store_name;
     caf::actor recorder;
     if (record_store) {
+      record_store_name = record_store->describe();
       actors::recorder_settings rs;
       rs.flush_interval = std::chrono::milliseconds(cfg.storage.flush_interval_ms);
       record_counters = std::make_shared<actors::recorder_counters>();
@@ -352,12 +373,12 @@ int main(int argc, char** argv) {
 
     auto started = std::chrono::steady_clock::now();
     const net::http_server* edge = nullptr; // set below, before the server runs
-    auto on_http = [ctx, started, cluster_status, record_counters,
+    auto on_http = [ctx, started, cluster_status, record_counters, record_store_name,
                     &edge](const net::http_request_info& req) -> net::http_response {
       if (req.path == "/healthz" && (req.method == "GET" || req.method == "HEAD"))
         return {200, "application/json",
                 healthz(*ctx, started, cluster_status.get(), edge->counters(),
-                        record_counters.get()),
+                        record_counters.get(), record_store_name),
                 {}};
       if ((req.path == "/" || req.path == "/index.html") &&
           (req.method == "GET" || req.method == "HEAD"))

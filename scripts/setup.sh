@@ -20,6 +20,7 @@ CHORUS_APT_PACKAGES=(
   build-essential cmake pkg-config ccache
   libcaf-dev libboost-dev libssl-dev libsrtp2-dev libusrsctp-dev rapidjson-dev doctest-dev
   libsqlite3-dev sqlite3
+  libpq-dev postgresql  # storage.url; the PostgreSQL test starts a server from it
   chromium iproute2 util-linux openssl
 )
 

@@ -1,6 +1,6 @@
-// Where the class record is written. One implementation today: SQLite, one file
-// (storage.path). PostgreSQL (storage.url, for a cluster) would be another implementation
-// of the same interface and schema.
+// Where the class record is written: SQLite, one file (storage.path), or PostgreSQL
+// (storage.url: a cluster's nodes share one record). Both hold the same schema, each in its
+// own SQL dialect.
 #pragma once
 
 #include "common/result.hpp"
@@ -25,7 +25,12 @@ public:
   // Returns the number of records written. Never throws.
   virtual result<size_t> apply(const std::vector<record_event>& batch) = 0;
 
-  // "sqlite:PATH", for logs.
+  // Makes sure the store can be written now: a server store connects (if it is not
+  // connected) and checks its schema. The recorder calls it at start and, while it fails and
+  // nothing waits to be written, every retry interval. Never throws.
+  virtual result<bool> connect() { return true; }
+
+  // "sqlite:PATH" or "postgresql://USER@HOST:PORT/DB" (never a password), for logs.
   virtual std::string describe() const = 0;
 };
 
@@ -43,5 +48,29 @@ result<std::unique_ptr<record_store>> open_sqlite_store(const std::string& path,
 
 // The CREATE statements of schema_version (docs/operations.md shows them).
 const char* sqlite_schema();
+
+struct postgres_options {
+  // Added to the url's parameters unless it gives them: a connection attempt is abandoned
+  // after connect_timeout_s, and a connection whose server stops answering is dropped after
+  // tcp_user_timeout_ms (the batch fails and is tried again on a new connection).
+  int connect_timeout_s = 2;
+  int tcp_user_timeout_ms = 5000;
+};
+
+// Checks a PostgreSQL url ("postgresql://USER@HOST:PORT/DB?..." or a libpq connection string
+// "host=... dbname=..."): fails with libpq's reason when it cannot be parsed. Connects to
+// nothing.
+result<bool> check_postgres_url(const std::string& url);
+
+// The store on the PostgreSQL server at `url`. Fails only when the url cannot be parsed: the
+// server need not be reachable yet. It connects on connect() or on the first batch, creates
+// the schema when the database holds none (under an advisory lock: nodes that start
+// together create it once), and refuses a database of another schema version. A connection
+// that is lost is made again on the next batch.
+result<std::unique_ptr<record_store>> open_postgres_store(const std::string& url,
+                                                          const postgres_options& options = {});
+
+// The CREATE statements of schema_version in PostgreSQL's dialect (docs/operations.md).
+const char* postgres_schema();
 
 } // namespace chorus::store

@@ -1,0 +1,689 @@
+// The class record on a PostgreSQL server (storage.url): the schema of sqlite_store.cpp in
+// PostgreSQL's dialect, created on first use under an advisory lock, statements prepared on
+// each connection, one transaction per batch, values always passed as parameters
+// (PQexecPrepared), a lost connection made again on the next batch.
+//
+// Several nodes write into one database at once. Ids come from the server's sequences
+// (BIGSERIAL, INSERT ... RETURNING id), never from max(id) + 1. A node ties its records to
+// the class it opened itself (the id returned for its room_opened, kept once the batch
+// committed); a record of a room whose opening this node did not write (storage switched on
+// during a class) goes to the latest opening of that room id in the database, as in SQLite.
+#include "store/record_store.hpp"
+
+#include <libpq-fe.h>
+
+#include <array>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace chorus::store {
+
+namespace {
+
+constexpr const char* schema_sql = R"(CREATE TABLE IF NOT EXISTS schema_version (
+  version INTEGER NOT NULL
+);
+-- One class: one opening of a room, until it closed.
+CREATE TABLE IF NOT EXISTS rooms (
+  id        BIGSERIAL PRIMARY KEY,
+  room_id   TEXT NOT NULL,
+  node_id   TEXT NOT NULL,
+  opened_at BIGINT NOT NULL,           -- Unix ms
+  closed_at BIGINT                     -- NULL: still open (or its node stopped)
+);
+CREATE INDEX IF NOT EXISTS rooms_by_room_id ON rooms (room_id, id);
+CREATE TABLE IF NOT EXISTS attendance (
+  id        BIGSERIAL PRIMARY KEY,
+  class_id  BIGINT REFERENCES rooms (id), -- NULL: the room's opening is not recorded
+  room_id   TEXT NOT NULL,
+  peer_id   TEXT NOT NULL,
+  user_id   TEXT NOT NULL,             -- '': none given
+  name      TEXT NOT NULL,
+  role      TEXT NOT NULL,             -- '': none
+  joined_at BIGINT NOT NULL,
+  left_at   BIGINT                     -- NULL: still there (or its node stopped)
+);
+CREATE INDEX IF NOT EXISTS attendance_by_class ON attendance (class_id, peer_id);
+CREATE INDEX IF NOT EXISTS attendance_by_room ON attendance (room_id, peer_id);
+CREATE TABLE IF NOT EXISTS chat_messages (
+  id           BIGSERIAL PRIMARY KEY,
+  class_id     BIGINT REFERENCES rooms (id),
+  room_id      TEXT NOT NULL,
+  message_id   TEXT NOT NULL,
+  from_peer_id TEXT NOT NULL,
+  from_user_id TEXT NOT NULL,
+  name         TEXT NOT NULL,
+  text         TEXT NOT NULL,
+  to_peer_id   TEXT,                   -- NULL: to the room; else a private message
+  sent_at      BIGINT NOT NULL,
+  deleted      INTEGER NOT NULL DEFAULT 0,
+  deleted_by   TEXT,
+  deleted_at   BIGINT
+);
+CREATE INDEX IF NOT EXISTS chat_by_class ON chat_messages (class_id, id);
+CREATE INDEX IF NOT EXISTS chat_by_room ON chat_messages (room_id, message_id);
+CREATE TABLE IF NOT EXISTS polls (
+  id         BIGSERIAL PRIMARY KEY,
+  class_id   BIGINT REFERENCES rooms (id),
+  room_id    TEXT NOT NULL,
+  poll_id    TEXT NOT NULL,
+  question   TEXT NOT NULL,
+  multiple   INTEGER NOT NULL,
+  anonymous  INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  closed_at  BIGINT,
+  voters     INTEGER                   -- at close
+);
+CREATE INDEX IF NOT EXISTS polls_by_class ON polls (class_id);
+CREATE INDEX IF NOT EXISTS polls_by_room ON polls (room_id, poll_id);
+CREATE TABLE IF NOT EXISTS poll_options (
+  poll         BIGINT NOT NULL REFERENCES polls (id),
+  option_index INTEGER NOT NULL,
+  text         TEXT NOT NULL,
+  final_count  INTEGER,                -- at close
+  PRIMARY KEY (poll, option_index)
+);
+-- A row per chosen option; a changed vote replaces the voter's rows. Anonymous polls keep
+-- no voter ids and no times.
+CREATE TABLE IF NOT EXISTS votes (
+  id            BIGSERIAL PRIMARY KEY,
+  poll          BIGINT NOT NULL REFERENCES polls (id),
+  voter_peer_id TEXT,
+  voter_user_id TEXT,
+  option_index  INTEGER NOT NULL,
+  voted_at      BIGINT
+);
+CREATE INDEX IF NOT EXISTS votes_by_poll ON votes (poll, voter_peer_id);
+CREATE TABLE IF NOT EXISTS moderation_actions (
+  id         BIGSERIAL PRIMARY KEY,
+  class_id   BIGINT REFERENCES rooms (id),
+  room_id    TEXT NOT NULL,
+  action     TEXT NOT NULL,
+  target     TEXT NOT NULL,            -- '': the room
+  by_peer_id TEXT NOT NULL,
+  reason     TEXT NOT NULL,
+  at         BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS moderation_by_class ON moderation_actions (class_id);
+)";
+
+// The advisory lock under which a node creates or checks the schema (any constant: "chorus"
+// in ASCII, as a number).
+constexpr const char* schema_lock_sql = "SELECT pg_advisory_xact_lock(109300197520755)";
+
+struct conn_deleter {
+  void operator()(PGconn* c) const noexcept { PQfinish(c); }
+};
+using conn_ptr = std::unique_ptr<PGconn, conn_deleter>;
+
+struct result_deleter {
+  void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+using pgresult = std::unique_ptr<PGresult, result_deleter>;
+
+struct options_deleter {
+  void operator()(PQconninfoOption* o) const noexcept { PQconninfoFree(o); }
+};
+
+enum stmt : size_t {
+  current_class,
+  insert_room,
+  close_room,
+  close_attendance,
+  insert_attendance,
+  leave_attendance,
+  insert_chat,
+  delete_chat,
+  insert_poll,
+  insert_option,
+  find_poll,
+  delete_votes_of,
+  delete_one_anonymous,
+  insert_vote,
+  close_poll,
+  final_count,
+  insert_moderation,
+  stmt_count
+};
+
+constexpr std::array<const char*, stmt_count> statement_sql{
+  "SELECT id FROM rooms WHERE room_id = $1 ORDER BY id DESC LIMIT 1",
+  "INSERT INTO rooms (room_id, node_id, opened_at) VALUES ($1, $2, $3) RETURNING id",
+  "UPDATE rooms SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL",
+  "UPDATE attendance SET left_at = $2 WHERE class_id = $1 AND left_at IS NULL",
+  "INSERT INTO attendance (class_id, room_id, peer_id, user_id, name, role, joined_at) "
+  "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+  "UPDATE attendance SET left_at = $3 WHERE id = (SELECT id FROM attendance WHERE room_id = $1 "
+  "AND peer_id = $2 AND left_at IS NULL ORDER BY id DESC LIMIT 1)",
+  "INSERT INTO chat_messages (class_id, room_id, message_id, from_peer_id, from_user_id, name, "
+  "text, to_peer_id, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+  "UPDATE chat_messages SET deleted = 1, deleted_by = $3, deleted_at = $4 WHERE id = (SELECT id "
+  "FROM chat_messages WHERE room_id = $1 AND message_id = $2 ORDER BY id DESC LIMIT 1)",
+  "INSERT INTO polls (class_id, room_id, poll_id, question, multiple, anonymous, created_by, "
+  "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+  "INSERT INTO poll_options (poll, option_index, text) VALUES ($1, $2, $3)",
+  "SELECT id, anonymous FROM polls WHERE room_id = $1 AND poll_id = $2 ORDER BY id DESC LIMIT 1",
+  "DELETE FROM votes WHERE poll = $1 AND voter_peer_id = $2",
+  "DELETE FROM votes WHERE id = (SELECT id FROM votes WHERE poll = $1 AND voter_peer_id IS NULL "
+  "AND option_index = $2 ORDER BY id LIMIT 1)",
+  "INSERT INTO votes (poll, voter_peer_id, voter_user_id, option_index, voted_at) "
+  "VALUES ($1, $2, $3, $4, $5)",
+  "UPDATE polls SET closed_at = $2, voters = $3 WHERE id = $1",
+  "UPDATE poll_options SET final_count = $3 WHERE poll = $1 AND option_index = $2",
+  "INSERT INTO moderation_actions (class_id, room_id, action, target, by_peer_id, reason, at) "
+  "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+};
+
+std::string stmt_name(size_t i) {
+  return "chorus_" + std::to_string(i);
+}
+
+// Parameters in text form; a missing value is NULL.
+struct params {
+  std::vector<std::optional<std::string>> values;
+
+  params& text(std::string_view v) {
+    values.emplace_back(std::string{v});
+    return *this;
+  }
+  // "" is NULL.
+  params& text_or_null(std::string_view v) { return v.empty() ? null() : text(v); }
+  params& integer(int64_t v) {
+    values.emplace_back(std::to_string(v));
+    return *this;
+  }
+  // 0 (no such row) is NULL.
+  params& id_or_null(int64_t v) { return v == 0 ? null() : integer(v); }
+  params& null() {
+    values.emplace_back(std::nullopt);
+    return *this;
+  }
+};
+
+// The message of a failed result or connection, on one line.
+std::string one_line(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
+  std::string out;
+  for (char c : s) {
+    if (c == '\n' || c == '\t' || c == '\r')
+      c = ' ';
+    if (c == ' ' && !out.empty() && out.back() == ' ')
+      continue;
+    out.push_back(c);
+  }
+  return out;
+}
+
+// "postgresql://USER@HOST:PORT/DB" from the parsed parameters: no password, no options.
+std::string describe_url(const std::string& url) {
+  char* err = nullptr;
+  std::unique_ptr<PQconninfoOption, options_deleter> opts{PQconninfoParse(url.c_str(), &err)};
+  if (err)
+    PQfreemem(err);
+  if (!opts)
+    return "postgresql:(unparsable url)";
+  std::map<std::string, std::string> v;
+  for (auto* o = opts.get(); o->keyword; ++o)
+    if (o->val && *o->val)
+      v[o->keyword] = o->val;
+  std::string out = "postgresql://";
+  if (v.count("user"))
+    out += v["user"] + "@";
+  out += v.count("hostaddr") ? v["hostaddr"] : v.count("host") ? v["host"] : "";
+  if (v.count("port"))
+    out += ":" + v["port"];
+  out += "/";
+  if (v.count("dbname"))
+    out += v["dbname"];
+  return out;
+}
+
+class postgres_store final : public record_store {
+public:
+  postgres_store(std::string url, postgres_options options)
+    : url_(std::move(url)), options_(options), described_(describe_url(url_)) {}
+
+  std::string describe() const override { return described_; }
+
+  result<bool> connect() override {
+    if (conn_ && PQstatus(conn_.get()) == CONNECTION_OK)
+      return true;
+    conn_.reset();
+    auto timeout = std::to_string(options_.connect_timeout_s);
+    auto user_timeout = std::to_string(options_.tcp_user_timeout_ms);
+    // Processed in order, the url (dbname, expanded) last: what it gives wins.
+    const char* keys[] = {"connect_timeout", "tcp_user_timeout", "application_name", "dbname",
+                          nullptr};
+    const char* values[] = {timeout.c_str(), user_timeout.c_str(), "chorus", url_.c_str(),
+                            nullptr};
+    conn_ptr c{PQconnectdbParams(keys, values, 1)};
+    if (!c)
+      return failure{describe() + ": cannot connect: out of memory"};
+    if (PQstatus(c.get()) != CONNECTION_OK)
+      return failure{describe() + ": cannot connect: " + one_line(PQerrorMessage(c.get()))};
+    // Notices (e.g. "relation already exists, skipping") are not for the log.
+    PQsetNoticeProcessor(
+      c.get(), [](void*, const char*) {}, nullptr);
+    if (auto ok = ensure_schema(c.get()); !ok)
+      return ok;
+    for (size_t i = 0; i < stmt_count; ++i) {
+      pgresult r{PQprepare(c.get(), stmt_name(i).c_str(), statement_sql[i], 0, nullptr)};
+      if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+        return failure{describe() + ": preparing a statement: " +
+                       one_line(PQerrorMessage(c.get()))};
+    }
+    conn_ = std::move(c);
+    return true;
+  }
+
+  result<size_t> apply(const std::vector<record_event>& batch) override {
+    if (batch.empty())
+      return size_t{0};
+    if (auto ok = connect(); !ok)
+      return failure{ok.error()};
+    opened_in_batch_.clear();
+    closed_in_batch_.clear();
+    if (!command("BEGIN"))
+      return fail("begin");
+    size_t written = 0;
+    for (auto& ev : batch) {
+      auto outcome = std::visit([&](auto& r) { return write(r); }, ev.body);
+      if (outcome == done::skipped)
+        continue;
+      if (outcome == done::failed) {
+        auto f = fail(std::string{"writing "} + kind_name(ev.body) + " of room '" +
+                      room_of(ev.body) + "'");
+        rollback();
+        return f;
+      }
+      ++written;
+    }
+    if (!command("COMMIT")) {
+      auto f = fail("commit");
+      rollback();
+      return f;
+    }
+    // Committed: the classes this node opened and closed are now known.
+    for (auto& [room, id] : opened_in_batch_)
+      own_classes_[room] = id;
+    for (auto& room : closed_in_batch_)
+      own_classes_.erase(room);
+    return written;
+  }
+
+private:
+  enum class done { ok, skipped, failed };
+
+  failure fail(const std::string& what) {
+    std::string reason = last_error_.empty() && conn_ ? one_line(PQerrorMessage(conn_.get()))
+                                                      : last_error_;
+    last_error_.clear();
+    return failure{describe() + ": " + what + ": " + reason};
+  }
+
+  // After a failure: ends the transaction; a connection that is gone is dropped, and made
+  // again (with its statements) on the next batch.
+  void rollback() {
+    if (!conn_)
+      return;
+    if (PQstatus(conn_.get()) != CONNECTION_OK) {
+      conn_.reset();
+      return;
+    }
+    if (PQtransactionStatus(conn_.get()) != PQTRANS_IDLE) {
+      pgresult r{PQexec(conn_.get(), "ROLLBACK")};
+      if (PQstatus(conn_.get()) != CONNECTION_OK)
+        conn_.reset();
+    }
+  }
+
+  bool command(const char* sql) {
+    if (!conn_)
+      return false;
+    pgresult r{PQexec(conn_.get(), sql)};
+    bool ok = r && PQresultStatus(r.get()) == PGRES_COMMAND_OK;
+    if (!ok)
+      note_error(r.get());
+    return ok;
+  }
+
+  void note_error(const PGresult* r) {
+    last_error_ = one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_.get()));
+    if (last_error_.empty())
+      last_error_ = one_line(PQerrorMessage(conn_.get()));
+  }
+
+  // Runs a prepared statement; nullptr on failure (the error noted).
+  pgresult exec(stmt which, const params& p) {
+    std::vector<const char*> values;
+    values.reserve(p.values.size());
+    for (auto& v : p.values)
+      values.push_back(v ? v->c_str() : nullptr);
+    pgresult r{PQexecPrepared(conn_.get(), stmt_name(which).c_str(),
+                              static_cast<int>(values.size()), values.data(), nullptr, nullptr,
+                              0)};
+    auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      note_error(r.get());
+      return nullptr;
+    }
+    return r;
+  }
+
+  bool run(stmt which, const params& p) { return exec(which, p) != nullptr; }
+
+  // The first column of the first row as an integer (0: no row).
+  static int64_t first_id(const PGresult* r) {
+    if (PQntuples(r) < 1 || PQgetisnull(r, 0, 0))
+      return 0;
+    return std::strtoll(PQgetvalue(r, 0, 0), nullptr, 10);
+  }
+
+  // The class of `room_id`: the one this node opened (in this batch or committed before), or
+  // else the latest opening in the database (0: none). False on failure.
+  bool class_of(const std::string& room_id, int64_t& id) {
+    if (auto it = opened_in_batch_.find(room_id); it != opened_in_batch_.end()) {
+      id = it->second;
+      return true;
+    }
+    if (auto it = own_classes_.find(room_id); it != own_classes_.end()) {
+      id = it->second;
+      return true;
+    }
+    auto r = exec(current_class, params{}.text(room_id));
+    if (!r)
+      return false;
+    id = first_id(r.get());
+    return true;
+  }
+
+  done outcome(bool ok) { return ok ? done::ok : done::failed; }
+
+  done write(const room_opened& r) {
+    auto res = exec(insert_room, params{}.text(r.room_id).text(r.node_id).integer(r.at_ms));
+    if (!res)
+      return done::failed;
+    opened_in_batch_[r.room_id] = first_id(res.get());
+    closed_in_batch_.erase(r.room_id);
+    return done::ok;
+  }
+
+  done write(const room_closed& r) {
+    int64_t cls = 0;
+    if (!class_of(r.room_id, cls))
+      return done::failed;
+    if (cls == 0)
+      return done::ok;
+    if (!run(close_room, params{}.integer(cls).integer(r.at_ms)) ||
+        !run(close_attendance, params{}.integer(cls).integer(r.at_ms)))
+      return done::failed;
+    opened_in_batch_.erase(r.room_id);
+    closed_in_batch_.insert(r.room_id);
+    return done::ok;
+  }
+
+  done write(const peer_joined& r) {
+    int64_t cls = 0;
+    if (!class_of(r.room_id, cls))
+      return done::failed;
+    return outcome(run(insert_attendance, params{}
+                                            .id_or_null(cls)
+                                            .text(r.room_id)
+                                            .text(r.peer_id)
+                                            .text(r.user_id)
+                                            .text(r.name)
+                                            .text(r.role)
+                                            .integer(r.at_ms)));
+  }
+
+  done write(const peer_left& r) {
+    return outcome(run(leave_attendance, params{}.text(r.room_id).text(r.peer_id).integer(r.at_ms)));
+  }
+
+  done write(const chat_posted& r) {
+    int64_t cls = 0;
+    if (!class_of(r.room_id, cls))
+      return done::failed;
+    return outcome(run(insert_chat, params{}
+                                      .id_or_null(cls)
+                                      .text(r.room_id)
+                                      .text(r.message_id)
+                                      .text(r.from_peer_id)
+                                      .text(r.from_user_id)
+                                      .text(r.name)
+                                      .text(r.text)
+                                      .text_or_null(r.to_peer_id)
+                                      .integer(r.at_ms)));
+  }
+
+  done write(const chat_deleted& r) {
+    return outcome(run(delete_chat, params{}
+                                      .text(r.room_id)
+                                      .text(r.message_id)
+                                      .text_or_null(r.by_peer_id)
+                                      .integer(r.at_ms)));
+  }
+
+  done write(const poll_created& r) {
+    int64_t cls = 0;
+    if (!class_of(r.room_id, cls))
+      return done::failed;
+    auto res = exec(insert_poll, params{}
+                                   .id_or_null(cls)
+                                   .text(r.room_id)
+                                   .text(r.poll_id)
+                                   .text(r.question)
+                                   .integer(r.multiple ? 1 : 0)
+                                   .integer(r.anonymous ? 1 : 0)
+                                   .text(r.created_by)
+                                   .integer(r.at_ms));
+    if (!res)
+      return done::failed;
+    auto poll = first_id(res.get());
+    for (size_t i = 0; i < r.options.size(); ++i)
+      if (!run(insert_option,
+               params{}.integer(poll).integer(static_cast<int64_t>(i)).text(r.options[i])))
+        return done::failed;
+    return done::ok;
+  }
+
+  // The row of a poll (0: none) and whether it is anonymous. False on failure.
+  bool poll_of(const std::string& room_id, const std::string& poll_id, int64_t& id,
+               bool& anonymous) {
+    auto res = exec(find_poll, params{}.text(room_id).text(poll_id));
+    if (!res)
+      return false;
+    id = first_id(res.get());
+    anonymous = id != 0 && std::string_view{PQgetvalue(res.get(), 0, 1)} != "0";
+    return true;
+  }
+
+  // Skipped when the poll is not in the database (its creation was not recorded).
+  done write(const vote_cast& r) {
+    int64_t poll = 0;
+    bool anonymous = true;
+    if (!poll_of(r.room_id, r.poll_id, poll, anonymous))
+      return done::failed;
+    if (poll == 0)
+      return done::skipped;
+    if (anonymous) {
+      for (auto idx : r.previous)
+        if (!run(delete_one_anonymous, params{}.integer(poll).integer(idx)))
+          return done::failed;
+    } else if (!run(delete_votes_of, params{}.integer(poll).text(r.voter_peer_id))) {
+      return done::failed;
+    }
+    for (auto idx : r.options) {
+      params p;
+      p.integer(poll);
+      if (anonymous)
+        p.null().null().integer(idx).null();
+      else
+        p.text(r.voter_peer_id).text(r.voter_user_id).integer(idx).integer(r.at_ms);
+      if (!run(insert_vote, p))
+        return done::failed;
+    }
+    return done::ok;
+  }
+
+  done write(const poll_closed& r) {
+    int64_t poll = 0;
+    bool anonymous = true;
+    if (!poll_of(r.room_id, r.poll_id, poll, anonymous))
+      return done::failed;
+    if (poll == 0)
+      return done::skipped;
+    if (!run(close_poll, params{}.integer(poll).integer(r.at_ms).integer(r.voters)))
+      return done::failed;
+    for (size_t i = 0; i < r.counts.size(); ++i)
+      if (!run(final_count,
+               params{}.integer(poll).integer(static_cast<int64_t>(i)).integer(r.counts[i])))
+        return done::failed;
+    return done::ok;
+  }
+
+  done write(const moderation_taken& r) {
+    int64_t cls = 0;
+    if (!class_of(r.room_id, cls))
+      return done::failed;
+    return outcome(run(insert_moderation, params{}
+                                            .id_or_null(cls)
+                                            .text(r.room_id)
+                                            .text(r.action)
+                                            .text(r.target)
+                                            .text(r.by_peer_id)
+                                            .text(r.reason)
+                                            .integer(r.at_ms)));
+  }
+
+  // Creates the schema in a database without it, or checks the version of the one there,
+  // in one transaction under an advisory lock: nodes that start together wait for each
+  // other, and the first creates it.
+  result<bool> ensure_schema(PGconn* c) {
+    auto fail_here = [&](const std::string& what, const PGresult* r) {
+      std::string reason = one_line(r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+      if (reason.empty())
+        reason = one_line(PQerrorMessage(c));
+      pgresult rb{PQexec(c, "ROLLBACK")};
+      return failure{describe() + ": " + what + ": " + reason};
+    };
+    auto exec_ok = [&](const char* sql, pgresult& out) {
+      out.reset(PQexec(c, sql));
+      auto st = out ? PQresultStatus(out.get()) : PGRES_FATAL_ERROR;
+      return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    };
+    pgresult r;
+    if (!exec_ok("BEGIN", r))
+      return fail_here("opening a transaction", r.get());
+    if (!exec_ok(schema_lock_sql, r))
+      return fail_here("taking the schema lock", r.get());
+    if (!exec_ok("SELECT to_regclass('schema_version') IS NOT NULL, "
+                 "to_regclass('rooms') IS NOT NULL",
+                 r))
+      return fail_here("reading the schema", r.get());
+    bool has_version = std::string_view{PQgetvalue(r.get(), 0, 0)} == "t";
+    bool has_rooms = std::string_view{PQgetvalue(r.get(), 0, 1)} == "t";
+    if (!has_version) {
+      if (has_rooms) {
+        pgresult rb{PQexec(c, "ROLLBACK")};
+        return failure{describe() +
+                       ": the database holds a table rooms and no schema_version: not a "
+                       "Chorus class record"};
+      }
+      if (!exec_ok(schema_sql, r))
+        return fail_here("creating the schema", r.get());
+      auto version = std::to_string(schema_version);
+      const char* v[] = {version.c_str()};
+      r.reset(PQexecParams(c, "INSERT INTO schema_version (version) VALUES ($1)", 1, nullptr, v,
+                           nullptr, nullptr, 0));
+      if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK)
+        return fail_here("creating the schema", r.get());
+    } else {
+      if (!exec_ok("SELECT max(version) FROM schema_version", r))
+        return fail_here("reading schema_version", r.get());
+      std::string version = PQgetisnull(r.get(), 0, 0) ? "" : PQgetvalue(r.get(), 0, 0);
+      if (version != std::to_string(schema_version)) {
+        pgresult rb{PQexec(c, "ROLLBACK")};
+        return failure{describe() + ": schema version " +
+                       (version.empty() ? std::string{"(none)"} : version) +
+                       ", this build reads version " + std::to_string(schema_version)};
+      }
+    }
+    if (!exec_ok("COMMIT", r))
+      return fail_here("committing the schema", r.get());
+    return true;
+  }
+
+  std::string url_;
+  postgres_options options_;
+  std::string described_;
+  conn_ptr conn_;
+  std::string last_error_;
+  // room id -> the class this node opened: committed, and written in the current batch.
+  std::unordered_map<std::string, int64_t> own_classes_;
+  std::unordered_map<std::string, int64_t> opened_in_batch_;
+  std::set<std::string> closed_in_batch_;
+};
+
+} // namespace
+
+const char* postgres_schema() {
+  return schema_sql;
+}
+
+result<bool> check_postgres_url(const std::string& url) {
+  if (url.empty())
+    return failure{"no url given"};
+  auto scheme = url.find("://");
+  if (scheme != std::string::npos && url.compare(0, scheme, "postgresql") != 0 &&
+      url.compare(0, scheme, "postgres") != 0)
+    return failure{"the url must start with postgresql:// (or be a libpq connection string "
+                   "such as \"host=... dbname=...\")"};
+  char* err = nullptr;
+  std::unique_ptr<PQconninfoOption, options_deleter> opts{PQconninfoParse(url.c_str(), &err)};
+  if (!opts) {
+    std::string reason = err ? one_line(err) : "cannot be parsed";
+    if (err)
+      PQfreemem(err);
+    return failure{reason};
+  }
+  // libpq checks ports only when it connects: a typo there is caught now.
+  for (auto* o = opts.get(); o->keyword; ++o) {
+    if (std::string_view{o->keyword} != "port" || !o->val)
+      continue;
+    std::string_view ports{o->val};
+    while (true) {
+      auto comma = ports.find(',');
+      auto port = ports.substr(0, comma);
+      long n = 0;
+      bool ok = !port.empty() && port.size() <= 5;
+      for (char ch : port)
+        ok = ok && ch >= '0' && ch <= '9';
+      if (ok)
+        n = std::strtol(std::string{port}.c_str(), nullptr, 10);
+      if (!ok || n < 1 || n > 65535)
+        return failure{"invalid port \"" + std::string{port} + "\""};
+      if (comma == std::string_view::npos)
+        break;
+      ports.remove_prefix(comma + 1);
+    }
+  }
+  return true;
+}
+
+result<std::unique_ptr<record_store>> open_postgres_store(const std::string& url,
+                                                          const postgres_options& options) {
+  if (auto ok = check_postgres_url(url); !ok)
+    return failure{"postgresql: " + ok.error()};
+  return std::unique_ptr<record_store>{std::make_unique<postgres_store>(url, options)};
+}
+
+} // namespace chorus::store

@@ -1,0 +1,293 @@
+// The class record on PostgreSQL (issue 16, item 6, storage.url): a real server from
+// Debian's postgresql package, started in a temporary directory (initdb, then postgres on a
+// loopback port; stopped by its PID, every wait bounded). Two Chorus nodes of one cluster
+// write one record: a class whose room is homed on node-a with participants on both nodes,
+// and at the same time a room homed on node-b; the test then reads the rows with psql.
+// Also: two nodes creating the schema at once, a server that cannot be reached at start
+// (the node starts, says so in its log and /healthz, and connects once it can), and a
+// connection lost during a class (the next batch reconnects). Skipped, with a message, when
+// the PostgreSQL binaries are not installed.
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import { cluster, members, withNodes } from './lib/cluster.mjs';
+import { httpGet } from './lib/http.mjs';
+import { CHORUS_BIN, runProcess, spawnTracked, startServer, tempDir } from './lib/server.mjs';
+import { pollUntil } from './lib/tcp.mjs';
+import { closeAll, connectPeer } from './lib/ws_client.mjs';
+
+const T = { timeout: 120000 };
+const PG_BIN = process.env.CHORUS_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+const bin = (name) => path.join(PG_BIN, name);
+const missing = ['initdb', 'postgres', 'psql'].filter((b) => !fs.existsSync(bin(b)));
+const SKIP = missing.length
+  ? `PostgreSQL binaries missing in ${PG_BIN} (${missing.join(', ')}): install Debian's postgresql (scripts/setup.sh) or set CHORUS_PG_BIN`
+  : false;
+
+// A free TCP port on loopback (closed again: postgres binds it a moment later).
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// PostgreSQL refuses to run as root: then initdb and postgres run as the package's
+// `postgres` user (or nobody), through setpriv (util-linux), which execs: the PID stays
+// the server's.
+function asServerUser(dir) {
+  if (process.getuid?.() !== 0) return (cmd, args) => [cmd, args];
+  const passwd = fs.readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':'));
+  const user = passwd.find((f) => f[0] === 'postgres') ?? passwd.find((f) => f[0] === 'nobody');
+  const [uid, gid] = [Number(user[2]), Number(user[3])];
+  fs.chownSync(dir, uid, gid);
+  return (cmd, args) => ['setpriv', ['--reuid', String(uid), '--regid', String(gid), '--clear-groups', '--', cmd, ...args]];
+}
+
+// Starts a throwaway server; returns { port, url(db), psql(sql, db), sql(query, db), stop() }.
+async function startPostgres() {
+  const dir = tempDir('chorus-pg-');
+  const data = path.join(dir, 'data');
+  const wrap = asServerUser(dir);
+  const t0 = performance.now();
+  const init = await runProcess(...wrap(bin('initdb'), ['-D', data, '-U', 'chorus', '--auth=trust', '-E', 'UTF8', '--no-sync']), { timeoutMs: 60000 });
+  assert.equal(init.code, 0, `initdb: ${init.stdout}\n${init.stderr}`);
+  const port = await freePort();
+  const { child, exited } = spawnTracked(...wrap(bin('postgres'), ['-D', data, '-k', dir, '-p', String(port),
+    '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'synchronous_commit=off',
+    '-c', 'full_page_writes=off', '-c', 'max_connections=30', '-c', 'shared_buffers=16MB']));
+  let log = '';
+  child.stderr.on('data', (d) => { log = (log + d).slice(-8000); });
+  child.stdout.on('data', () => {});
+  let gone = null;
+  exited.then((r) => { gone = r; });
+  const psql = (sql, db = 'postgres') => runProcess(bin('psql'), ['-X', '-q', '-A', '-t', '-F', '|', '-v', 'ON_ERROR_STOP=1',
+    '-h', '127.0.0.1', '-p', String(port), '-U', 'chorus', '-d', db, '-c', sql], { timeoutMs: 10000 });
+  await pollUntil(async () => {
+    if (gone) throw new Error(`postgres exited ${JSON.stringify(gone)}: ${log}`);
+    return (await psql('SELECT 1')).code === 0;
+  }, { timeoutMs: 30000, intervalMs: 100, what: `postgres on port ${port}` });
+  const startedMs = Math.round(performance.now() - t0);
+  return {
+    port,
+    startedMs,
+    log: () => log,
+    url: (db) => `postgresql://chorus@127.0.0.1:${port}/${db}`,
+    psql,
+    // The rows of a query, each as its columns joined by '|'.
+    async sql(query, db) {
+      const r = await psql(query, db);
+      assert.equal(r.code, 0, `${query}: ${r.stderr}`);
+      return r.stdout.split('\n').filter(Boolean);
+    },
+    // Fast shutdown (SIGINT) by PID; SIGKILL after 10 s.
+    async stop() {
+      if (gone) return;
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+      await exited;
+      clearTimeout(timer);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// The home of a room by the cluster's rendezvous weights (net/cluster.cpp): FNV-1a 64 over
+// node id, 0x1f, room id, then splitmix64's finaliser; the highest weight wins.
+const M64 = (1n << 64n) - 1n;
+function fnv1a(h, s) {
+  for (const b of Buffer.from(s, 'utf8')) h = ((h ^ BigInt(b)) * 0x100000001b3n) & M64;
+  return h;
+}
+function mix(z) {
+  z = (z + 0x9e3779b97f4a7c15n) & M64;
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M64;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M64;
+  return z ^ (z >> 31n);
+}
+const weight = (node, room) => mix(fnv1a(fnv1a(fnv1a(0xcbf29ce484222325n, node), '\x1f'), room));
+const homeOf = (room, nodes) => [...nodes].sort().reduce((best, n) => (weight(n, room) > weight(best, room) ? n : best));
+const roomHomedOn = (node, prefix) => {
+  for (let i = 0; ; ++i) if (homeOf(`${prefix}-${i}`, ['node-a', 'node-b']) === node) return `${prefix}-${i}`;
+};
+
+const record = async (node) => (await httpGet(`${node.url}/healthz`)).json?.record;
+
+// One class: a teacher and a student on the room's home, two students on the other node;
+// chat (one message private), a poll with a changed vote, everyone leaves.
+async function holdClass(room, home, other, tag) {
+  const join = (node, id, role) => connectPeer(node, { auth: `${tag}-${id}`, role, channelId: room });
+  const teacher = await join(home, 'teacher', 'teacher');
+  const s1 = await join(home, 's1', 'student');
+  const s2 = await join(other, 's2', 'student');
+  const s3 = await join(other, 's3', 'student');
+  const all = [teacher, s1, s2, s3];
+  await teacher.nextOfType('participant-list-update', (m) => m.data.length === 4, 5000);
+  const say = async (c, text, to) => {
+    const r = await c.request('chat-message', to ? { text, to } : { text });
+    assert.equal(r.type, 'chat-message', JSON.stringify(r));
+  };
+  await say(teacher, `Welcome to ${room}`);
+  await say(s2, 'Hello from the other node');
+  await say(s3, 'a private question', `${tag}-teacher`);
+  const poll = await teacher.request('create-poll', { question: `${room}: 2+2?`, options: ['3', '4', '5'] });
+  const pollId = poll.data.pollId;
+  assert.ok(pollId, JSON.stringify(poll));
+  for (const [c, options] of [[s1, [1]], [s2, [0]], [s3, [1]], [s2, [1]]]) {
+    const r = await c.request('vote', { pollId, options });
+    assert.notEqual(r.data?.code, 'forbidden', JSON.stringify(r));
+  }
+  await teacher.request('close-poll', { pollId });
+  await teacher.nextOfType('poll-closed', undefined, 5000);
+  return {
+    async leave() {
+      await closeAll(s1, s2, s3);
+      await closeAll(teacher);
+    },
+    all,
+  };
+}
+
+test('two nodes of a cluster write one class record to PostgreSQL: one class row, attendance of both nodes, chat and polls, nothing twice; a lost connection is made again', { ...T, skip: SKIP }, async () => {
+  const t0 = performance.now();
+  const pg = await startPostgres();
+  try {
+    assert.equal((await pg.psql('CREATE DATABASE record')).code, 0);
+    const url = pg.url('record');
+    const roomA = roomHomedOn('node-a', 'physics');
+    const roomB = roomHomedOn('node-b', 'history');
+    await withNodes(async (nodes) => {
+      const extra = ['--storage-url', url];
+      const a = await nodes.start('node-a', { extra });
+      const b = await nodes.start('node-b', { peers: [(await cluster(a)).listen], extra });
+      for (const [n, other] of [[a, 'node-b'], [b, 'node-a']]) {
+        await pollUntil(async () => (await members(n)).includes(other), { timeoutMs: 15000, what: `${other} in ${n.url}` });
+      }
+      for (const n of [a, b]) {
+        await pollUntil(async () => (await record(n))?.storeOk === true, { timeoutMs: 10000, what: `store connected on ${n.url}` });
+        assert.equal((await record(n)).store, `postgresql://chorus@127.0.0.1:${pg.port}/record`);
+      }
+      // Both classes at once: physics homed on node-a, history on node-b.
+      const [ca, cb] = await Promise.all([holdClass(roomA, a, b, 'pa'), holdClass(roomB, b, a, 'hb')]);
+      // (Each room's home is checked below: rooms.node_id is the node that opened it.)
+      // The nodes' connections drop (as in a server restart or a network cut): the next
+      // batches fail, and are written on new connections.
+      await pollUntil(async () => (await record(a)).eventsPending === 0 && (await record(b)).eventsPending === 0,
+        { timeoutMs: 5000, what: 'events written' });
+      const killed = await pg.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chorus'");
+      assert.equal(killed.length, 2, 'one connection per node');
+      const late = await connectPeer(a, { auth: 'pa-late', role: 'student', channelId: roomA });
+      await late.request('chat-message', { text: 'sorry I am late' });
+      await late.close();
+      for (const n of [a, b]) {
+        await pollUntil(async () => {
+          const r = await record(n);
+          return r.eventsPending === 0 && r.storeOk;
+        }, { timeoutMs: 10000, what: `writing again on ${n.url}` });
+      }
+      assert.ok((await record(a)).batchesFailed >= 1, 'the lost connection failed a batch on node-a');
+      await Promise.all([ca.leave(), cb.leave()]);
+      for (const n of [a, b]) {
+        await pollUntil(async () => (await httpGet(`${n.url}/healthz`)).json.rooms === 0, { timeoutMs: 5000, what: `rooms closed on ${n.url}` });
+      }
+    });
+    // The nodes stopped (their recorders wrote what waited). What the record holds:
+    const q = (sql) => pg.sql(sql, 'record');
+    assert.deepEqual(await q('SELECT version FROM schema_version'), ['1']);
+    assert.deepEqual(await q('SELECT room_id, node_id, closed_at >= opened_at FROM rooms ORDER BY room_id'),
+      [`${roomB}|node-b|t`, `${roomA}|node-a|t`].sort());
+    for (const [room, tag, homeNode] of [[roomA, 'pa', 'node-a'], [roomB, 'hb', 'node-b']]) {
+      const cls = (await q(`SELECT id FROM rooms WHERE room_id = '${room}'`))[0];
+      const want = ['teacher', 's1', 's2', 's3', ...(tag === 'pa' ? ['late'] : [])].map((p) => `${tag}-${p}`).sort();
+      assert.deepEqual(await q(`SELECT peer_id FROM attendance WHERE class_id = ${cls} AND room_id = '${room}' AND left_at >= joined_at ORDER BY peer_id`), want, `attendance of ${room} (home ${homeNode})`);
+      assert.deepEqual(await q(`SELECT count(*) FROM attendance WHERE class_id IS DISTINCT FROM ${cls} AND room_id = '${room}'`), ['0']);
+      const chat = await q(`SELECT from_peer_id, text, coalesce(to_peer_id, '') FROM chat_messages WHERE class_id = ${cls} ORDER BY id`);
+      assert.deepEqual(chat, [
+        `${tag}-teacher|Welcome to ${room}|`,
+        `${tag}-s2|Hello from the other node|`,
+        `${tag}-s3|a private question|${tag}-teacher`,
+        ...(tag === 'pa' ? [`${tag}-late|sorry I am late|`] : []),
+      ]);
+      assert.deepEqual(await q(`SELECT question, voters, closed_at IS NOT NULL FROM polls WHERE class_id = ${cls}`), [`${room}: 2+2?|3|t`]);
+      assert.deepEqual(await q(`SELECT o.option_index, o.text, o.final_count FROM poll_options o JOIN polls p ON p.id = o.poll WHERE p.class_id = ${cls} ORDER BY o.option_index`),
+        ['0|3|0', '1|4|3', '2|5|0']);
+      assert.deepEqual(await q(`SELECT v.voter_peer_id, v.option_index FROM votes v JOIN polls p ON p.id = v.poll WHERE p.class_id = ${cls} ORDER BY v.voter_peer_id`),
+        [`${tag}-s1|1`, `${tag}-s2|1`, `${tag}-s3|1`]);
+    }
+    // Nothing twice: every natural key once.
+    for (const [table, key] of [['attendance', 'class_id, peer_id'], ['chat_messages', 'room_id, message_id'],
+      ['polls', 'room_id, poll_id'], ['votes', 'poll, voter_peer_id'], ['poll_options', 'poll, option_index']]) {
+      assert.deepEqual(await q(`SELECT count(*) FROM (SELECT ${key} FROM ${table} GROUP BY ${key} HAVING count(*) > 1) d`), ['0'], `${table} duplicates`);
+    }
+    assert.deepEqual(await q('SELECT count(*) FROM attendance'), ['9']);
+    assert.deepEqual(await q('SELECT count(*) FROM chat_messages'), ['7']);
+    // The example queries of docs/operations.md run here as they do on SQLite.
+    const cls = (await q(`SELECT id FROM rooms WHERE room_id = '${roomA}'`))[0];
+    const doc = fs.readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
+    const section = doc.slice(doc.indexOf('## Class record'), doc.indexOf('## Behind a firewall'));
+    const examples = [...section.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]).filter((s) => /^SELECT/m.test(s) && !/^CREATE/m.test(s));
+    assert.ok(examples.length >= 5, `${examples.length} example queries found`);
+    for (const sql of examples) {
+      const r = await pg.psql(sql.replaceAll(' 42', ` ${cls}`).replaceAll("'math-101'", `'${roomA}'`), 'record');
+      assert.equal(r.code, 0, `${sql}\n${r.stderr}`);
+    }
+    console.log(`# postgres ready in ${pg.startedMs} ms; test ${Math.round(performance.now() - t0)} ms`);
+  } finally {
+    await pg.stop();
+  }
+});
+
+test('PostgreSQL: two nodes create the schema at once; a server that cannot be reached at start is reported and connected later', { ...T, skip: SKIP }, async () => {
+  const pg = await startPostgres();
+  const started = [];
+  try {
+    assert.equal((await pg.psql('CREATE DATABASE race')).code, 0);
+    // Two nodes start together on an empty database: one schema, no error.
+    started.push(...await Promise.all([0, 1].map(() => startServer(['--storage-url', pg.url('race')]))));
+    // (storeOk starts true before the first connection: wait for the schema itself.)
+    await pollUntil(async () => (await pg.psql('SELECT version FROM schema_version', 'race')).code === 0,
+      { timeoutMs: 10000, intervalMs: 100, what: 'schema created' });
+    for (const n of started) {
+      await pollUntil(async () => (await record(n))?.storeOk === true, { timeoutMs: 10000, what: `store on ${n.url}` });
+    }
+    assert.deepEqual(await pg.sql('SELECT version FROM schema_version', 'race'), ['1']);
+    assert.deepEqual(await pg.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", 'race'), ['8']);
+
+    // A database that does not exist yet (as a server down would be): the node starts,
+    // logs the error, /healthz says so; once the database is there it connects and writes.
+    const node = await startServer(['--storage-url', pg.url('later')]);
+    started.push(node);
+    await pollUntil(async () => (await record(node))?.storeOk === false && (await record(node)).lastError !== '', { timeoutMs: 5000, what: 'store failing' });
+    const r = await record(node);
+    assert.match(r.lastError, /cannot connect: .*"later" does not exist/);
+    assert.match(node.stderr(), /\[recorder\].*postgresql:\/\/chorus@127\.0\.0\.1:\d+\/later: cannot connect/);
+    // A class meanwhile: it works, its events wait.
+    const c = await connectPeer(node, { auth: 'early', role: 'teacher', channelId: 'waiting-room' });
+    assert.equal((await c.request('chat-message', { text: 'is the record on?' })).type, 'chat-message');
+    assert.equal((await pg.psql('CREATE DATABASE later')).code, 0);
+    await pollUntil(async () => {
+      const s = await record(node);
+      return s.storeOk && s.eventsPending === 0;
+    }, { timeoutMs: 10000, what: 'store connected' });
+    assert.deepEqual(await pg.sql('SELECT from_peer_id, text FROM chat_messages', 'later'), ['early|is the record on?']);
+    await c.close();
+
+    // A url libpq cannot parse stops the start (exit 2) naming the key.
+    const bad = await runProcess(CHORUS_BIN, ['--listen', '127.0.0.1:0', '--storage-url', 'postgresql://db:notaport/x'], { timeoutMs: 5000 });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /storage\.url.*invalid port/);
+    const results = await Promise.all(started.splice(0).map((n) => n.stop()));
+    for (const res of results) assert.equal(res.code, 0, JSON.stringify(res));
+  } finally {
+    await Promise.all(started.map((n) => n.stop()));
+    await pg.stop();
+  }
+});
