@@ -7,7 +7,8 @@
 // student shares it (getDisplayMedia: headless Chromium with --use-fake-ui-for-media-stream
 // and --use-fake-device-for-media-stream hands out a fake screen), the others see it playing
 // big, then it stops and is gone. When the server sends active-speaker, the speaker's tile
-// is highlighted. Screenshots of the teacher and a student are saved as test artifacts
+// is highlighted. A late joiner gets the chat history, the poll and the running share.
+// Screenshots of the teacher and a student are saved as test artifacts
 // (CHORUS_ARTIFACT_DIR, default build/test-artifacts/).
 
 import assert from 'node:assert/strict';
@@ -206,6 +207,19 @@ test('demo app, the live class: hands, chat, a poll and a screen share between a
       await page.screenshot({ path: file, fullPage: true });
       process.stderr.write(`screenshot: ${file}\n`);
     }
+
+    // A late joiner gets the chat history, the closed poll and the running share (from the
+    // producers handed over at the join and the list's isScreenSharing).
+    const late = await openPage(browser, `http://localhost:${server.port}/?room=${ROOM}&name=Cleo`, 'late');
+    await late.waitForFunction(() => document.body.dataset.auth === 'none', null, WAIT);
+    await late.selectOption('#role', 'student');
+    await late.click('#join');
+    await late.waitForFunction(() => document.body.classList.contains('joined'), null, { timeout: 30000 });
+    await playing(late, `${annScreen} video`);
+    assert.deepEqual(await chatTexts(late), ['Good morning, class!', 'Questions after the poll, please.']);
+    assert.deepEqual((await shownPoll(late)).counts, [0, 2, 0]);
+    await late.click('#leave');
+    await late.close();
 
     await ann.click('#share');
     await ann.waitForFunction(() => document.getElementById('share').textContent === 'Share screen'
