@@ -9,6 +9,12 @@
 // joins as a receiver when publishing is refused (and publishes once a moderator allows it),
 // gives moderators mute, allow, kick and block buttons on each remote tile, and reacts to the
 // moderation events (peer-muted, kicked, room-ended, ...).
+// The live class (docs/protocol.md, "The live class"): raise and lower a hand (a moderator
+// sees the queue and lowers hands), the chat (history on join, private messages, a
+// moderator deletes messages and turns the chat off), polls (a moderator starts and closes
+// them, everyone votes and sees live results), screen shares (getDisplayMedia, produced
+// with appData.source "screen", shown big on the others' pages) and the active speaker's
+// tile highlighted (active-speaker, audio-levels).
 // Bundled with mediasoup-client and socket.io-client by esbuild (scripts/build-web.mjs).
 
 import { Device } from 'mediasoup-client';
@@ -34,6 +40,13 @@ const state = {
   refused: new Map(), // kind -> track whose produce was refused (publishing not allowed)
   modMuted: new Map(), // peerId -> Set of kinds a moderator muted
   ownModMuted: new Set(), // kinds of this page's producers a moderator muted
+  sources: new Map(), // producerId -> appData.source from new-producer ("screen", ...)
+  screen: null, // this page's screen share: { producer, track }
+  hands: [], // hands-update: [{ peerId, userId, name, raisedAt }], oldest first
+  chat: { room: true, me: true }, // whether the room's chat is on, and this page may write
+  polls: new Map(), // pollId -> the newest poll-started / poll-results / poll-closed
+  myVotes: new Map(), // pollId -> Set of option indexes this page voted for
+  speaker: null, // the active speaker's peer id
 };
 
 function log(text) {
@@ -79,8 +92,9 @@ async function createTransport(direction) {
   });
   transport.on('connectionstatechange', (s) => log(`${direction} transport ${s}`));
   if (direction === 'send') {
-    transport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
-      request('produce', { roomId: state.roomId, transportId: transport.id, kind, rtpParameters })
+    transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+      const extra = appData && Object.keys(appData).length ? { appData } : {};
+      request('produce', { roomId: state.roomId, transportId: transport.id, kind, rtpParameters, ...extra })
         .then(({ id }) => callback({ id }), errback);
     });
   }
@@ -93,7 +107,8 @@ function tileFor(peerId) {
     tile = document.createElement('div');
     tile.className = 'tile';
     tile.dataset.peer = peerId;
-    tile.innerHTML = '<video autoplay playsinline muted></video><audio autoplay></audio><div class="name"></div>';
+    tile.innerHTML = '<video autoplay playsinline muted></video><audio autoplay></audio><div class="level"></div>' +
+      '<div class="name"></div><div class="badge">Hand raised</div>';
     $('remotes').appendChild(tile);
   }
   if (can('moderate') && !tile.querySelector('.mod')) addModeratorButtons(tile, peerId);
@@ -105,6 +120,7 @@ const MOD_BUTTONS = [
   ['mute-audio', 'Mute mic', 'mute-peer', { kind: 'audio' }],
   ['mute-video', 'Mute cam', 'mute-peer', { kind: 'video' }],
   ['allow', 'Allow', 'allow-publish', { kinds: ['audio', 'video'] }],
+  ['allow-screen', 'Allow share', 'allow-publish', { kinds: ['screen'] }],
   ['kick', 'Kick', 'kick-peer', null],
   ['block', 'Block', 'block-peer', null],
 ];
@@ -142,10 +158,13 @@ function renderParticipants() {
     tile.classList.toggle('video-off', p.isVideoPaused);
     tile.classList.toggle('mod-muted', muted.length > 0);
   }
-  for (const tile of document.querySelectorAll('#remotes .tile')) {
+  for (const tile of document.querySelectorAll('#remotes .tile, #screens .screen-tile:not(.own)')) {
     if (!state.participants.some((p) => p.id === tile.dataset.peer)) tile.remove();
   }
-  $('count').textContent = `${state.participants.length} in the room`;
+  $('count').textContent = `${state.participants.length} in the class`;
+  renderScreens();
+  renderMarks();
+  renderChatTo();
 }
 
 // get-room-info: the own role and permissions, the others' roles, the lock and (for
@@ -178,8 +197,13 @@ function showInfo(info) {
   if (!state.socket) return;
   state.info = info;
   state.roles = new Map((info.participants || []).filter((p) => p.role).map((p) => [p.id, p.role]));
-  $('me').textContent = `you: ${info.role || 'no role'} (${(info.permissions || []).join(', ') || 'no permissions'})`;
+  $('me').textContent = `you: ${info.role || 'no role'}`;
+  $('me').title = `permissions: ${(info.permissions || []).join(', ') || 'none'}`;
   document.body.classList.toggle('moderator', can('moderate'));
+  if (typeof info.chatEnabled === 'boolean') state.chat.me = info.chatEnabled || can('moderate');
+  renderChatState();
+  renderHands();
+  renderPoll();
   $('lock').textContent = info.locked ? 'Unlock room' : 'Lock room';
   const blocked = $('blocked');
   blocked.textContent = '';
@@ -210,7 +234,8 @@ function showPublishState() {
 // moderator's allow-publish) and the page goes on as a receiver.
 async function publish(track) {
   try {
-    state.producers.set(track.kind, await state.sendTransport.produce({ track, stopTracks: false }));
+    const appData = { source: track.kind === 'audio' ? 'mic' : 'webcam' };
+    state.producers.set(track.kind, await state.sendTransport.produce({ track, stopTracks: false, appData }));
     state.refused.delete(track.kind);
   } catch (e) {
     if (e.code !== 'forbidden') throw e;
@@ -271,6 +296,10 @@ async function onAllowed(kinds) {
 
 // producer-paused for this page's own producer: a moderator muted it.
 function onOwnPaused(producerId) {
+  if (state.screen?.producer.id === producerId) {
+    stopShare(false);
+    notice('A moderator stopped your screen share.');
+  }
   for (const [kind, producer] of state.producers) {
     if (producer.id !== producerId) continue;
     producer.pause();
@@ -285,6 +314,8 @@ function onOwnPaused(producerId) {
 // producer-closed for this page's own producer (disallow-publish): it may not publish again
 // until allowed.
 function onOwnClosed(producerId) {
+  removeScreen(producerId);
+  if (state.screen?.producer.id === producerId) stopShare(false);
   for (const [kind, producer] of state.producers) {
     if (producer.id !== producerId) continue;
     producer.close();
@@ -311,10 +342,14 @@ async function consume(producerId) {
       id: params.id, producerId: params.producerId, kind: params.kind, rtpParameters: params.rtpParameters,
     });
     const peerId = params.peerId || 'unknown';
-    state.consumers.set(consumer.id, { consumer, peerId, kind: consumer.kind });
-    const el = tileFor(peerId).querySelector(consumer.kind);
-    el.srcObject = new MediaStream([consumer.track]);
-    el.play().catch(() => {});
+    const source = state.sources.get(producerId) || '';
+    state.consumers.set(consumer.id, { consumer, peerId, kind: consumer.kind, source });
+    if (source === 'screen') showScreen(peerId, producerId, consumer.track);
+    else {
+      const el = tileFor(peerId).querySelector(consumer.kind);
+      el.srcObject = new MediaStream([consumer.track]);
+      el.play().catch(() => {});
+    }
     consumer.on('trackended', () => state.consumers.delete(consumer.id));
     await request('resume-consumer', { roomId: state.roomId, consumerId: consumer.id });
   } catch (e) {
@@ -345,11 +380,16 @@ async function join(event) {
     });
     state.socket.on('participant-list-update', (list) => { state.participants = list; renderParticipants(); });
     state.socket.on('participant-left', ({ peerId }) => log(`${participantName(peerId)} left`));
-    state.socket.on('new-producer', ({ producerId }) => consume(producerId));
-    state.socket.on('consumer-closed', ({ consumerId }) => {
+    state.socket.on('new-producer', ({ producerId, source }) => {
+      if (source) state.sources.set(producerId, source);
+      consume(producerId);
+    });
+    state.socket.on('consumer-closed', ({ consumerId, producerId }) => {
       const c = state.consumers.get(consumerId);
       if (c) { c.consumer.close(); state.consumers.delete(consumerId); }
+      removeScreen(producerId || c?.consumer.producerId);
     });
+    addClassHandlers(state.socket);
     state.socket.on('disconnect', (reason) => log(`disconnected: ${reason}`));
     state.socket.on('producer-paused', ({ producerId, byModerator }) => {
       if (byModerator) onOwnPaused(producerId);
@@ -380,7 +420,9 @@ async function join(event) {
     $('local').srcObject = stream;
     for (const track of stream.getTracks()) await publish(track);
     for (const id of [...existingProducers, ...state.pending.splice(0)]) await consume(id);
+    findExistingScreens(existingProducers);
     document.body.classList.add('joined');
+    $('roomname').textContent = state.roomId;
     log(`joined ${state.roomId} as ${state.socket.id}`);
   } catch (e) {
     log(`join failed: ${e.message}`);
@@ -417,6 +459,7 @@ async function toggle(kind) {
 }
 
 function leave() {
+  stopShare(false);
   for (const p of state.producers.values()) p.track?.stop();
   for (const t of state.stream?.getTracks() || []) t.stop();
   state.sendTransport?.close();
@@ -434,6 +477,19 @@ function leave() {
   state.modMuted.clear();
   state.ownModMuted.clear();
   $('remotes').innerHTML = '';
+  $('screens').innerHTML = '';
+  $('chat-list').innerHTML = '';
+  Object.assign(state, { hands: [], speaker: null, chat: { room: true, me: true } });
+  state.sources.clear();
+  state.polls.clear();
+  state.myVotes.clear();
+  renderScreens();
+  renderMarks();
+  renderHands();
+  renderPoll();
+  renderChatState();
+  renderChatTo();
+  $('roomname').textContent = '';
   $('local').srcObject = null;
   $('me').textContent = '';
   $('publish').textContent = '';
@@ -442,8 +498,382 @@ function leave() {
   $('join').disabled = false;
   setToggleLabel('audio', false);
   setToggleLabel('video', false);
-  document.body.classList.remove('joined', 'moderator');
+  document.body.classList.remove('joined', 'moderator', 'poll-open');
 }
+
+// ---- The live class -------------------------------------------------------------------
+
+function elt(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+function button(text, action, onClick, className = '') {
+  const b = elt('button', className, text);
+  b.type = 'button';
+  if (action) b.dataset.action = action;
+  b.addEventListener('click', onClick);
+  return b;
+}
+const clock = (ms) => new Date(ms || Date.now()).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+const TEACHING_ROLES = ['teacher', 'moderator'];
+const teaches = (peerId) => TEACHING_ROLES.includes(state.roles.get(peerId));
+const escaped = (value) => CSS.escape(String(value));
+
+// Screen shares: a big tile per share above the cameras (this page's own share too, small).
+function showScreen(peerId, producerId, track, own = false) {
+  let tile = document.querySelector(`#screens .screen-tile[data-producer="${escaped(producerId)}"]`);
+  if (!tile) {
+    tile = elt('div', `screen-tile${own ? ' own' : ''}`);
+    tile.dataset.peer = peerId;
+    tile.dataset.producer = producerId;
+    tile.innerHTML = '<video autoplay playsinline muted></video><div class="name"></div>';
+    $('screens').appendChild(tile);
+  }
+  const video = tile.querySelector('video');
+  video.srcObject = new MediaStream([track]);
+  video.play().catch(() => {});
+  renderScreens();
+}
+
+function removeScreen(producerId) {
+  if (!producerId) return;
+  document.querySelector(`#screens .screen-tile[data-producer="${escaped(producerId)}"]`)?.remove();
+  renderScreens();
+}
+
+function renderScreens() {
+  for (const tile of document.querySelectorAll('#screens .screen-tile')) {
+    tile.querySelector('.name').textContent = tile.classList.contains('own')
+      ? 'Your screen: the class sees it' : `${participantName(tile.dataset.peer)} is presenting`;
+  }
+  document.body.classList.toggle('has-screen', !!document.querySelector('#screens .screen-tile'));
+}
+
+// The producers handed over at the join are ids only: a participant listed with
+// isScreenSharing shares its newest video producer (the list is in creation order).
+function findExistingScreens(ids) {
+  const existing = new Set(ids);
+  for (const p of state.participants) {
+    if (!p.isScreenSharing || isMe(p.id)) continue;
+    const videos = [...state.consumers.values()].filter((c) => c.peerId === p.id && c.kind === 'video'
+      && existing.has(c.consumer.producerId) && !state.sources.has(c.consumer.producerId));
+    const share = videos.at(-1);
+    if (!share) continue;
+    share.source = 'screen';
+    state.sources.set(share.consumer.producerId, 'screen');
+    const video = tileFor(p.id).querySelector('video');
+    if (video.srcObject?.getTracks()[0] === share.consumer.track) {
+      const camera = videos.at(-2);
+      video.srcObject = camera ? new MediaStream([camera.consumer.track]) : null;
+    }
+    showScreen(p.id, share.consumer.producerId, share.consumer.track);
+  }
+}
+
+function renderShareButton() {
+  $('share').textContent = state.screen ? 'Stop sharing' : 'Share screen';
+  $('share').classList.toggle('active', !!state.screen);
+}
+
+async function startShare() {
+  if (state.screen || !state.sendTransport) return;
+  if (state.info && !can('publish-screen')) {
+    notice('Sharing your screen needs your teacher\'s permission: raise your hand to ask.');
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: 15 }, audio: false });
+  } catch (e) {
+    log(`screen share not started: ${e.message}`);
+    return;
+  }
+  await shareTrack(stream.getVideoTracks()[0]);
+}
+
+// Produces `track` as this page's screen share (appData.source "screen").
+async function shareTrack(track) {
+  try {
+    const producer = await state.sendTransport.produce({ track, stopTracks: false, appData: { source: 'screen' } });
+    state.screen = { producer, track };
+    track.addEventListener('ended', () => stopShare(true)); // the browser's own "stop sharing"
+    showScreen(state.socket.id, producer.id, track, true);
+    log('screen share started');
+  } catch (e) {
+    track.stop();
+    if (e.code === 'forbidden') notice('Sharing your screen needs your teacher\'s permission.');
+    log(`screen share refused: ${e.message}`);
+  }
+  renderShareButton();
+}
+
+function stopShare(tellServer = true) {
+  const share = state.screen;
+  if (!share) return;
+  state.screen = null;
+  share.track.stop();
+  if (!share.producer.closed) share.producer.close();
+  if (tellServer && state.socket) {
+    request('close-producer', { roomId: state.roomId, producerId: share.producer.id }).catch((e) => log(e.message));
+  }
+  removeScreen(share.producer.id);
+  renderShareButton();
+  log('screen share stopped');
+}
+
+// Hands: the own button, the moderators' queue, a badge on the tiles of raised hands.
+const myHandUp = () => !!state.socket && state.hands.some((h) => h.peerId === state.socket.id);
+
+function renderHands() {
+  const up = myHandUp();
+  $('hand').textContent = up ? 'Lower hand' : 'Raise hand';
+  $('hand').classList.toggle('active', up);
+  const list = $('hands-list');
+  list.textContent = '';
+  for (const h of state.hands) {
+    const item = elt('li');
+    item.dataset.peer = h.peerId;
+    item.append(elt('span', 'who', `${h.name || participantName(h.peerId)}${isMe(h.peerId) ? ' (you)' : ''}`),
+      elt('span', 'since', clock(h.raisedAt)));
+    if (can('moderate')) {
+      item.append(button('Lower', 'lower-hand', () =>
+        request('lower-hand', { peerId: h.peerId }).catch((e) => log(e.message))));
+    }
+    list.append(item);
+  }
+  $('hands-count').textContent = String(state.hands.length);
+  $('hands-empty').hidden = state.hands.length > 0;
+  renderMarks();
+}
+
+// The marks on the tiles: a raised hand, the active speaker, the audio level.
+function renderMarks() {
+  const up = new Set(state.hands.map((h) => h.peerId));
+  for (const tile of document.querySelectorAll('#remotes .tile')) {
+    tile.classList.toggle('hand-up', up.has(tile.dataset.peer));
+    tile.classList.toggle('speaking', !!state.speaker && tile.dataset.peer === state.speaker);
+  }
+  const local = document.querySelector('#stage .tile.local');
+  local.classList.toggle('hand-up', !!state.socket && up.has(state.socket.id));
+  local.classList.toggle('speaking', !!state.speaker && isMe(state.speaker));
+}
+
+function onActiveSpeaker({ peerId } = {}) {
+  state.speaker = peerId || null;
+  renderMarks();
+}
+
+// audio-levels: volumes in dBov (-127..0) of the loudest producers; -80 and below show empty.
+function onAudioLevels(levels) {
+  const level = new Map();
+  for (const l of Array.isArray(levels) ? levels : []) {
+    level.set(l.peerId, Math.max(level.get(l.peerId) || 0, Math.min(1, Math.max(0, (Number(l.volume) + 80) / 80))));
+  }
+  for (const tile of document.querySelectorAll('#remotes .tile')) tile.style.setProperty('--level', level.get(tile.dataset.peer) || 0);
+  const mine = state.socket ? level.get(state.socket.id) || 0 : 0;
+  document.querySelector('#stage .tile.local').style.setProperty('--level', mine);
+}
+
+// Chat.
+function renderChatTo() {
+  const select = $('chat-to');
+  const keep = select.value;
+  select.textContent = '';
+  select.append(new Option('To everyone', ''));
+  for (const p of state.participants) {
+    // A student writes privately to the teachers; a moderator to anyone.
+    if (isMe(p.id) || !(can('moderate') || teaches(p.id))) continue;
+    const role = state.roles.get(p.id);
+    select.append(new Option(`Privately to ${p.name}${role && teaches(p.id) ? ` (${role})` : ''}`, p.id));
+  }
+  select.value = [...select.options].some((o) => o.value === keep) ? keep : '';
+  select.parentElement.hidden = select.options.length < 2;
+}
+
+function renderChatState() {
+  const moderator = can('moderate');
+  const mayWrite = state.chat.me && (state.chat.room || moderator);
+  $('chat-text').disabled = !mayWrite;
+  $('chat-send').disabled = !mayWrite;
+  $('chat-text').placeholder = mayWrite ? 'Write a message' : 'The chat is closed';
+  $('chat-panel').classList.toggle('chat-off', !mayWrite);
+  $('chat-state').textContent = !state.chat.room
+    ? (moderator ? 'The chat is off for the class (teachers may still write).' : 'The teacher has turned the chat off.')
+    : (!state.chat.me ? 'You cannot write in the chat now.' : '');
+  $('chat-toggle').textContent = state.chat.room ? 'Turn chat off' : 'Turn chat on';
+}
+
+function addChatMessage(m) {
+  if (!m || m.id === undefined || document.querySelector(`#chat-list .msg[data-id="${escaped(m.id)}"]`)) return;
+  const mine = isMe(m.from);
+  const box = elt('div', `msg${mine ? ' mine' : ''}${m.to ? ' private' : ''}`);
+  box.dataset.id = m.id;
+  box.dataset.from = m.from;
+  const meta = elt('div', 'meta');
+  meta.append(elt('span', 'who', mine ? 'You' : (m.name || participantName(m.from))));
+  const role = state.roles.get(m.from);
+  if (TEACHING_ROLES.includes(role)) meta.append(elt('span', 'pill', role));
+  if (m.to) meta.append(elt('span', 'priv', mine ? `privately to ${participantName(m.to)}` : 'privately to you'));
+  meta.append(elt('span', 'spacer'), elt('span', 'when', clock(m.at)));
+  if (!m.to) {
+    meta.append(button('Delete', 'delete-chat', () =>
+      request('delete-chat-message', { id: m.id }).catch((e) => log(e.message)), 'del'));
+  }
+  box.append(meta, elt('div', 'text', m.text));
+  const list = $('chat-list');
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.append(box);
+  if (atBottom || mine) list.scrollTop = list.scrollHeight;
+}
+
+async function sendChat(event) {
+  event.preventDefault();
+  const text = $('chat-text').value.trim();
+  if (!text || !state.socket) return;
+  const to = $('chat-to').value;
+  try {
+    await request('chat-message', to ? { text, to } : { text });
+    $('chat-text').value = '';
+  } catch (e) {
+    log(e.message);
+    $('chat-state').textContent = {
+      'rate-limited': 'Slow down: too many messages at once.',
+      forbidden: 'You cannot write in the chat now.',
+    }[e.code] || `Not sent: ${e.message.replace(/^chat-message: /, '')}`;
+  }
+}
+
+// chat-disabled / chat-enabled: for the room (no peerId) or for one participant.
+function onChatSwitch(enabled, { peerId, by }) {
+  if (!peerId) state.chat.room = enabled;
+  else if (isMe(peerId)) state.chat.me = enabled;
+  log(`chat ${enabled ? 'enabled' : 'disabled'}${peerId ? ` for ${isMe(peerId) ? 'you' : participantName(peerId)}` : ''} by ${by}`);
+  renderChatState();
+  if (state.withRole) refreshInfo();
+}
+
+// Polls: the newest one is shown, with vote buttons, live results and (for moderators) Close.
+function currentPoll() {
+  let current = null;
+  for (const p of state.polls.values()) if (!current || (p.createdAt || 0) >= (current.createdAt || 0)) current = p;
+  return current;
+}
+
+function onPoll(poll) {
+  if (!poll?.pollId) return;
+  state.polls.set(poll.pollId, poll);
+  renderPoll();
+}
+
+function renderPoll() {
+  const box = $('poll');
+  const p = currentPoll();
+  box.textContent = '';
+  document.body.classList.toggle('poll-open', !!p && !p.closed);
+  if (!p) {
+    delete box.dataset.poll;
+    box.append(elt('p', 'empty', 'No poll right now.'));
+    return;
+  }
+  box.dataset.poll = p.pollId;
+  box.dataset.closed = String(!!p.closed);
+  box.append(elt('p', 'question', p.question));
+  const mine = state.myVotes.get(p.pollId) || new Set();
+  p.options.forEach((text, i) => {
+    const count = p.counts?.[i] || 0;
+    const percent = p.voters ? Math.round((100 * count) / p.voters) : 0;
+    const row = elt('div', `option${mine.has(i) ? ' chosen' : ''}`);
+    row.dataset.index = i;
+    row.dataset.count = count;
+    const b = button('', 'vote', () => vote(p.pollId, i));
+    b.disabled = !!p.closed;
+    const bar = elt('span', 'bar');
+    bar.style.width = `${percent}%`;
+    b.append(bar, document.createTextNode(text));
+    row.append(b, elt('span', 'count', `${count} · ${percent} %`));
+    box.append(row);
+  });
+  const footer = elt('div', 'footer');
+  footer.append(elt('span', 'voters', `${p.voters || 0} ${p.voters === 1 ? 'vote' : 'votes'}${p.multiple ? ' · several answers allowed' : ''}`),
+    elt('span', 'spacer'));
+  if (p.closed) footer.append(elt('span', 'closed-tag', 'Closed: final results'));
+  else if (can('moderate')) {
+    const close = button('Close poll', 'close-poll', () =>
+      request('close-poll', { pollId: p.pollId }).catch((e) => log(e.message)));
+    close.id = 'poll-close';
+    footer.append(close);
+  }
+  box.append(footer);
+}
+
+async function vote(pollId, index) {
+  const poll = state.polls.get(pollId);
+  if (!poll || poll.closed) return;
+  const chosen = new Set(state.myVotes.get(pollId) || []);
+  if (!poll.multiple) chosen.clear();
+  if (poll.multiple && chosen.has(index)) chosen.delete(index);
+  else chosen.add(index);
+  if (!chosen.size) return;
+  try {
+    await request('vote', { pollId, options: [...chosen].sort((a, b) => a - b) });
+    state.myVotes.set(pollId, chosen);
+    renderPoll();
+  } catch (e) {
+    log(e.message);
+  }
+}
+
+async function createPoll(event) {
+  event.preventDefault();
+  const question = $('poll-question').value.trim();
+  const options = $('poll-options').value.split('\n').map((o) => o.trim()).filter(Boolean);
+  $('poll-error').textContent = '';
+  if (!question || options.length < 2 || options.length > 10) {
+    $('poll-error').textContent = 'A poll needs a question and 2 to 10 answers, one per line.';
+    return;
+  }
+  try {
+    await request('create-poll', { question, options, multiple: $('poll-multiple').checked });
+    $('poll-question').value = '';
+    $('poll-options').value = '';
+    $('poll-multiple').checked = false;
+  } catch (e) {
+    $('poll-error').textContent = e.message.replace(/^create-poll: /, '');
+  }
+}
+
+function addClassHandlers(socket) {
+  socket.on('hands-update', (hands) => {
+    state.hands = Array.isArray(hands) ? hands : [];
+    renderHands();
+  });
+  socket.on('chat-history', (messages) => {
+    $('chat-list').textContent = '';
+    for (const m of Array.isArray(messages) ? messages : []) addChatMessage(m);
+  });
+  socket.on('chat-message', addChatMessage);
+  socket.on('chat-message-deleted', ({ id } = {}) =>
+    document.querySelector(`#chat-list .msg[data-id="${escaped(id)}"]`)?.remove());
+  socket.on('chat-disabled', (data) => onChatSwitch(false, data || {}));
+  socket.on('chat-enabled', (data) => onChatSwitch(true, data || {}));
+  for (const event of ['poll-started', 'poll-results', 'poll-closed']) socket.on(event, onPoll);
+  socket.on('active-speaker', onActiveSpeaker);
+  socket.on('audio-levels', onAudioLevels);
+}
+
+$('hand').addEventListener('click', () => {
+  request(myHandUp() ? 'lower-hand' : 'raise-hand', {}).catch((e) => log(e.message));
+});
+$('share').addEventListener('click', () => (state.screen ? stopShare(true) : startShare()));
+$('chat-form').addEventListener('submit', sendChat);
+$('chat-toggle').addEventListener('click', () => {
+  request(state.chat.room ? 'disable-chat' : 'enable-chat', {}).catch((e) => log(e.message));
+});
+$('poll-form').addEventListener('submit', createPoll);
+renderChatTo();
+renderShareButton();
 
 $('form').addEventListener('submit', join);
 $('mute').addEventListener('click', () => toggle('audio'));
