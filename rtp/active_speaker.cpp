@@ -136,6 +136,14 @@ bool active_speaker_observer::add_level(std::string_view key, uint8_t level_dbov
   int64_t dt = 0;
   if (s.last_sample_ms != none && now_ms > s.last_sample_ms)
     dt = std::min(now_ms - s.last_sample_ms, cfg_.max_sample_span_ms);
+  // The level average: exponential, time constant medium_window (the first sample sets it).
+  if (s.last_sample_ms == none) {
+    s.level_avg = level;
+  } else if (now_ms > s.last_sample_ms) {
+    const double elapsed = double(std::min<int64_t>(now_ms - s.last_sample_ms, cfg_.medium_window_ms));
+    const double k = 1.0 - std::exp(-elapsed / double(std::max<int64_t>(1, cfg_.medium_window_ms)));
+    s.level_avg += (double(level) - s.level_avg) * k;
+  }
   if (s.last_sample_ms == none || now_ms > s.last_sample_ms) s.last_sample_ms = now_ms;
   if (level >= s.floor)
     s.floor = level;
@@ -175,9 +183,11 @@ active_speaker_observer::activity(std::string_view key) const noexcept {
   return activity_of(speakers_[it->second]);
 }
 
-// Ranking among qualified speakers: medium activity, then long, then key.
+// Ranking among qualified speakers: medium activity, then loudness (by more than 1 dB), then
+// long activity, then key.
 bool active_speaker_observer::better(const speaker& a, const speaker& b) const noexcept {
   if (a.medium_count != b.medium_count) return a.medium_count > b.medium_count;
+  if (std::abs(a.level_avg - b.level_avg) > 1.0) return a.level_avg < b.level_avg;
   if (a.long_count != b.long_count) return a.long_count > b.long_count;
   return a.key < b.key;
 }
@@ -201,18 +211,23 @@ std::optional<std::string> active_speaker_observer::tick(int64_t now_ms) {
       if (speaks(speakers_[i]) && (best == npos || better(speakers_[i], speakers_[best])))
         best = i;
   } else {
-    const double dominant_medium = activity_of(speakers_[dominant_]).medium_term;
+    const speaker& dom = speakers_[dominant_];
+    const double dominant_medium = activity_of(dom).medium_term;
+    const bool dominant_speaks = speaks(dom);
     for (size_t i = 0; i < speakers_.size(); ++i) {
       speaker& s = speakers_[i];
       if (i == dominant_) continue;
-      const bool leads =
+      const bool louder = dominant_speaks && s.level_avg + cfg_.level_margin_db <= dom.level_avg;
+      const bool by_activity =
           speaks(s) && at_least(activity_of(s).medium_term, dominant_medium + cfg_.medium_margin);
+      const bool leads = by_activity || (speaks(s) && louder);
       if (!leads) {
         s.lead_since = -1;
         continue;
       }
       if (s.lead_since < 0) s.lead_since = now;
-      if (now - s.lead_since >= cfg_.hold_ms && (best == npos || better(s, speakers_[best])))
+      const int64_t hold = by_activity ? cfg_.hold_ms : std::max(cfg_.hold_ms, cfg_.level_hold_ms);
+      if (now - s.lead_since >= hold && (best == npos || better(s, speakers_[best])))
         best = i;
     }
   }

@@ -44,6 +44,12 @@
 //      replaces the dominant speaker when it has led at every tick for hold_ms (the
 //      hysteresis); the leading challenger with the highest medium activity wins. A tick
 //      without the lead starts the count again, and a switch resets every lead.
+//    - loudness: two speakers who both speak all the time (a continuous voice, music, or
+//      two talking at once) have the same activity; then a challenger whose average level
+//      is level_margin_db (10 dB) louder than the dominant speaker's also leads, but must
+//      lead for level_hold_ms (3 s) to take over: a loud noise of a few seconds (a chair,
+//      a door) does not take the floor from a speaker. The average is exponential with the
+//      medium window as its time constant, so a cough barely moves it.
 //    Consequences: a burst shorter than medium_min_activity x medium_window (400 ms) can
 //    never lead; a longer one (a cough, "yes") leads only while it lasts plus the short
 //    window's tail, far less than hold_ms. When everybody is silent nobody leads and the
@@ -103,6 +109,11 @@ struct active_speaker_config {
   double medium_min_activity = 0.4; // fraction of the medium window: spoken enough
   double medium_margin = 0.25;      // challenger's medium over the dominant's medium
   int64_t hold_ms = 800;            // how long a challenger must lead to take over
+  // Loudness: when the challenger and the dominant speaker both speak, a challenger whose
+  // level (an average over about medium_window_ms) is this much louder also leads; and
+  // among speakers of equal medium activity the louder ranks first.
+  double level_margin_db = 10;
+  int64_t level_hold_ms = 3000; // a lead by loudness alone must last this long
 
   // Levels.
   size_t levels_min_samples = 5;
@@ -165,6 +176,7 @@ private:
     double floor = 127;          // noise floor, -dBov (set by add_producer)
     uint32_t short_count = 0, medium_count = 0, long_count = 0;
     int64_t lead_since = -1;     // tick time the current lead started, -1: not leading
+    double level_avg = 127;      // -dBov, exponential average with time constant medium_window
     // Levels interval.
     uint64_t level_sum = 0;
     uint32_t level_count = 0;
