@@ -143,6 +143,13 @@ struct host_command {
   protocol::host_request request;
 };
 
+// session -> node -> room: the chat history of `room_id` for a connection that has not
+// joined yet (the frontend asks as its chat panel mounts). Answered with a class_event
+// (chat_history); empty when the room is not homed on the asked node.
+struct chat_history_query {
+  std::string room_id;
+};
+
 // room -> itself: the gathered live results of a poll are due.
 struct poll_flush {
   std::string poll_id;
@@ -223,6 +230,10 @@ typename Inspector::result_type inspect(Inspector& f, class_command& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, host_command& x) {
   return f(caf::meta::type_name("host_command"), x.peer_id, x.request);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chat_history_query& x) {
+  return f(caf::meta::type_name("chat_history_query"), x.room_id);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, poll_flush& x) {

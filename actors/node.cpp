@@ -136,6 +136,17 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
       return rp;
     },
     // Another node's client joins a room homed here.
+    [self](chat_history_query& q) -> caf::result<caf::message> {
+      auto it = self->state.rooms.find(q.room_id);
+      if (it == self->state.rooms.end()) {
+        protocol::class_event ev;
+        ev.kind = protocol::class_event_kind::chat_history;
+        return caf::make_message(std::move(ev));
+      }
+      auto rp = self->make_response_promise();
+      rp.delegate(it->second, std::move(q));
+      return rp;
+    },
     [self](get_room& q) -> caf::result<caf::actor> {
       auto room = local_room(self, q.room_id);
       if (!room)

@@ -686,6 +686,9 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
                             std::to_string(st.ctx->settings.chat_rate_per_s) + " per second");
       protocol::chat_item m{"m" + std::to_string(st.next_chat_id++), me->id, me->public_id(),
                             me->name, std::move(req.text), *to ? (*to)->id : std::string{}, now};
+      m.client_id = std::move(req.client_id);
+      m.avatar_url = std::move(req.avatar_url);
+      m.reply_to = std::move(req.reply_to);
       record(self, *st.ctx,
              store::chat_posted{st.id, m.id, m.from, m.user_id, m.name, m.text, m.to, m.at});
       protocol::class_event ev;
@@ -780,6 +783,86 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
              store::vote_cast{st.id, p->id(), me->id, me->public_id(),
                               p->choices_of(me->public_id()), std::move(previous), now});
       send_poll_results(self, p->id());
+      return protocol::class_reply{};
+    }
+    case class_action::chat_history: {
+      protocol::class_event ev;
+      ev.kind = class_event_kind::chat_history;
+      ev.chat = st.chat.items();
+      self->send(me->session, ev);
+      return protocol::class_reply{};
+    }
+    case class_action::typing_start:
+    case class_action::typing_stop: {
+      protocol::class_event ev;
+      ev.kind = req.action == class_action::typing_start ? class_event_kind::typing_start
+                                                         : class_event_kind::typing_stop;
+      ev.peer_id = me->id;
+      ev.name = req.text.empty() ? me->name : req.text;
+      for (auto& p : st.peers)
+        if (&p != me)
+          self->send(p.session, ev);
+      return protocol::class_reply{};
+    }
+    case class_action::react: {
+      if (!allows(me->grant.permissions, protocol::permission::chat))
+        return need(*me, protocol::permission::chat, "reacting to a message");
+      auto* m = st.chat.find(req.id);
+      if (!m)
+        return make_error(error_code::invalid_field,
+                          "messageId: no message '" + req.id + "' in the room's chat history");
+      auto uid = me->public_id();
+      auto r = std::find_if(m->reactions.begin(), m->reactions.end(),
+                            [&](const protocol::chat_reaction& x) { return x.emoji == req.emoji; });
+      bool added = true;
+      if (r == m->reactions.end()) {
+        if (m->reactions.size() >= 32)
+          return make_error(error_code::limit_exceeded, "a message takes at most 32 emoji");
+        m->reactions.push_back({req.emoji, {uid}});
+      } else if (auto u = std::find(r->user_ids.begin(), r->user_ids.end(), uid);
+                 u != r->user_ids.end()) {
+        r->user_ids.erase(u); // a second reaction with the same emoji takes it back
+        added = false;
+        if (r->user_ids.empty())
+          m->reactions.erase(r);
+      } else {
+        r->user_ids.push_back(uid);
+      }
+      protocol::class_event ev;
+      ev.kind = class_event_kind::react_update;
+      ev.id = req.id;
+      ev.user_id = uid;
+      ev.emoji = req.emoji;
+      ev.flag = added;
+      send_to_all(self, ev);
+      return protocol::class_reply{};
+    }
+    case class_action::pin: {
+      if (rank_of(st, *me) == 0) // the frontend's name: its host and co-hosts pin
+        return make_error(error_code::forbidden, "pin-message is for the host and co-hosts");
+      auto* m = st.chat.find(req.id);
+      if (!m)
+        return make_error(error_code::invalid_field,
+                          "messageId: no message '" + req.id + "' in the room's chat history");
+      m->pinned = req.pinned;
+      protocol::class_event ev;
+      ev.kind = class_event_kind::pin_update;
+      ev.id = req.id;
+      ev.flag = req.pinned;
+      ev.by = me->public_id();
+      send_to_all(self, ev);
+      return protocol::class_reply{};
+    }
+    case class_action::video_reaction: {
+      protocol::class_event ev;
+      ev.kind = class_event_kind::video_reaction;
+      ev.emoji = req.emoji;
+      ev.session_id = req.session_id;
+      ev.user_id = me->public_id();
+      ev.name = req.text.empty() ? me->name : req.text;
+      for (auto& p : st.peers)
+        if (&p != me)
+          self->send(p.session, ev);
       return protocol::class_reply{};
     }
     case class_action::close_poll: {
@@ -1200,6 +1283,12 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     },
     [self](host_command& cmd) -> caf::result<protocol::empty_reply> {
       return host_control(self, cmd);
+    },
+    [self](chat_history_query&) -> protocol::class_event {
+      protocol::class_event ev;
+      ev.kind = protocol::class_event_kind::chat_history;
+      ev.chat = self->state.chat.items();
+      return ev;
     },
     [self](poll_flush& f) {
       self->state.poll_throttles[f.poll_id].scheduled = false;

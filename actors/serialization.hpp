@@ -150,7 +150,8 @@ typename Inspector::result_type inspect(Inspector& f, moderation_request& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, class_request& x) {
   return f(caf::meta::type_name("class_request"), x.room_id, x.action, x.peer_id, x.text, x.to,
-           x.id, x.options, x.choices, x.multiple, x.anonymous);
+           x.id, x.options, x.choices, x.multiple, x.anonymous, x.client_id, x.reply_to,
+           x.avatar_url, x.emoji, x.session_id, x.pinned, x.frontend);
 }
 
 template <class Inspector>
@@ -282,9 +283,14 @@ typename Inspector::result_type inspect(Inspector& f, hand_item& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, chat_reaction& x) {
+  return f(caf::meta::type_name("chat_reaction"), x.emoji, x.user_ids);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, chat_item& x) {
   return f(caf::meta::type_name("chat_item"), x.id, x.from, x.user_id, x.name, x.text, x.to,
-           x.at);
+           x.at, x.client_id, x.avatar_url, x.reply_to, x.pinned, x.reactions);
 }
 
 template <class Inspector>
@@ -357,7 +363,7 @@ typename Inspector::result_type inspect(Inspector& f, moderation_event& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, class_event& x) {
   return f(caf::meta::type_name("class_event"), x.kind, x.hands, x.chat, x.poll, x.peer_id,
-           x.id, x.by);
+           x.id, x.by, x.name, x.emoji, x.user_id, x.session_id, x.flag);
 }
 
 template <class Inspector>

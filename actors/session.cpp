@@ -362,11 +362,60 @@ void handle_request(session_actor* self, protocol::request& request) {
           self, st.room, meta,
           peer_update{st.peer_id, {}, false, {}, identity{req.user_id, {}, false}},
           [](join_result&) { return protocol::empty_reply{}; });
+      } else if constexpr (std::is_same_v<T, protocol::class_request>) {
+        if (req.action == protocol::class_action::chat_history && st.room_id.empty()) {
+          // The frontend asks as its chat panel mounts, before it joins: the history of the
+          // room it names (or will join), from this node; the join sends it again.
+          std::string room = !req.room_id.empty()          ? req.room_id
+                             : !st.connection_room.empty() ? st.connection_room
+                                                           : st.ctx->settings.default_room;
+          if (!st.ticket->covers(room)) {
+            send_error(self, meta, room_not_covered(room));
+            return;
+          }
+          self->request(st.node, st.ctx->settings.request_timeout, chat_history_query{room})
+            .then(
+              [self, meta](protocol::class_event& ev) {
+                send_event(self, ev);
+                send_reply(self, meta, protocol::reply_body{protocol::class_reply{}});
+              },
+              [self, meta](caf::error& err) { send_error(self, meta, to_error_info(err)); });
+          return;
+        }
+        if (st.room_id.empty()) {
+          send_error(self, meta, error_code::not_joined,
+                     "join a room first (" + meta.type + " is about the room's participants)");
+          return;
+        }
+        if (!check_room(self, meta, req.room_id))
+          return;
+        // The frontend's send-message: a refusal also goes to it as message-error.
+        const bool frontend_chat = req.frontend;
+        auto client_id = req.client_id;
+        if (st.in_flight >= st.ctx->settings.max_requests_in_flight) {
+          send_error(self, meta, error_code::limit_exceeded, "too many requests in flight");
+          return;
+        }
+        ++st.in_flight;
+        self->request(st.room, st.ctx->settings.request_timeout,
+                      class_command{st.peer_id, std::move(req)})
+          .then(
+            [self, meta](protocol::class_reply& r) {
+              --self->state.in_flight;
+              send_reply(self, meta, protocol::reply_body{r});
+            },
+            [self, meta, frontend_chat, client_id](caf::error& err) {
+              --self->state.in_flight;
+              auto info = to_error_info(err);
+              if (frontend_chat)
+                send_event(self, protocol::frontend_event{"message-error", {}, info.message,
+                                                          client_id, false});
+              send_error(self, meta, info);
+            });
       } else if constexpr (std::is_same_v<T, protocol::get_socket_id_request> ||
                            std::is_same_v<T, protocol::update_state_request> ||
                            std::is_same_v<T, protocol::get_room_info_request> ||
                            std::is_same_v<T, protocol::moderation_request> ||
-                           std::is_same_v<T, protocol::class_request> ||
                            std::is_same_v<T, protocol::host_request>) {
         // About the room's participants: no implicit join for these.
         if (st.room_id.empty()) {
@@ -399,10 +448,7 @@ void handle_request(session_actor* self, protocol::request& request) {
                 send_event(self, protocol::frontend_event{"error", {}, info.message, {}, false});
                 send_error(self, meta, info);
               });
-        } else if constexpr (std::is_same_v<T, protocol::class_request>)
-          forward<protocol::class_reply>(self, st.room, meta,
-                                         class_command{st.peer_id, std::move(req)});
-        else if constexpr (std::is_same_v<T, protocol::get_room_info_request>)
+        } else if constexpr (std::is_same_v<T, protocol::get_room_info_request>)
           forward<protocol::room_info_reply>(self, st.room, meta, room_info_query{st.peer_id});
         else if constexpr (std::is_same_v<T, protocol::moderation_request>) {
           // end-room: the room closes the others' connections; this one closes after its

@@ -40,6 +40,13 @@ void chat_history::add(chat_item item) {
   items_.push_back(std::move(item));
 }
 
+chat_item* chat_history::find(std::string_view id) {
+  for (auto& m : items_)
+    if (m.id == id || (!m.client_id.empty() && m.client_id == id))
+      return &m;
+  return nullptr;
+}
+
 bool chat_history::erase(std::string_view id) {
   auto it = std::find_if(items_.begin(), items_.end(),
                          [&](const chat_item& m) { return m.id == id; });

@@ -42,6 +42,8 @@ public:
   void add(chat_item item);
   // False when no kept message has this id.
   bool erase(std::string_view id);
+  // The kept message with this id or client id (the frontend's), nullptr if none.
+  chat_item* find(std::string_view id);
   std::vector<chat_item> items() const { return {items_.begin(), items_.end()}; }
   std::size_t size() const noexcept { return items_.size(); }
 

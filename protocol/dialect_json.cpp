@@ -131,7 +131,7 @@ public:
     rapidjson::StringBuffer buf;
     json_writer w(buf);
     w.StartObject();
-    write_type(w, event_type_name(ev));
+    write_type(w, event_type_name(ev, frontend_));
     w.Key("data");
     write_event_data(w, ev, frontend_);
     w.EndObject();

@@ -143,7 +143,7 @@ public:
     rapidjson::StringBuffer buf;
     json_writer w(buf);
     w.StartArray();
-    write_string(w, event_type_name(ev));
+    write_string(w, event_type_name(ev, frontend_));
     write_event_data(w, ev, frontend_);
     w.EndArray();
     return socketio::encode_packet(packet_type::event, socketio::default_namespace,

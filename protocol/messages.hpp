@@ -196,6 +196,13 @@ enum class class_action : uint8_t {
   create_poll,
   vote,
   close_poll,
+  // the seed 004 frontend's chat names (docs/protocol.md, "The frontend's chat")
+  chat_history,    // request-chat-history
+  typing_start,    // typing-start { name }
+  typing_stop,     // typing-stop
+  react,           // message-react { messageId, emoji }
+  pin,             // pin-message { messageId, pinned } (moderators)
+  video_reaction,  // video-reaction { emoji, sessionId, userName }
 };
 
 struct class_request {
@@ -209,6 +216,16 @@ struct class_request {
   std::vector<uint32_t> choices;    // vote: option indexes
   bool multiple = false;            // create-poll
   bool anonymous = false;           // create-poll
+  // send-message (the frontend's chat): the client's message id, its replyTo (compact
+  // JSON), the sender's avatar; message-react / video-reaction: the emoji; video-reaction:
+  // the client's session id and name; pin-message: pinned.
+  std::string client_id;
+  std::string reply_to;
+  std::string avatar_url;
+  std::string emoji;
+  std::string session_id;
+  bool pinned = false;
+  bool frontend = false; // arrived under the frontend's names (send-message)
 };
 
 // The seed 004 frontend's host controls (docs/protocol.md, "Host controls"), over the
@@ -378,6 +395,13 @@ struct hand_item {
   friend bool operator==(const hand_item&, const hand_item&) = default;
 };
 
+struct chat_reaction {
+  std::string emoji;
+  std::vector<std::string> user_ids;
+
+  friend bool operator==(const chat_reaction&, const chat_reaction&) = default;
+};
+
 struct chat_item {
   std::string id;
   std::string from; // the sender's peer id
@@ -386,6 +410,13 @@ struct chat_item {
   std::string text;
   std::string to; // a private message's target peer id; empty: to the room
   int64_t at = 0; // Unix ms
+  // The seed 004 frontend's message fields: its own id, the avatar, replyTo (compact
+  // JSON), pinned, reactions.
+  std::string client_id;
+  std::string avatar_url;
+  std::string reply_to;
+  bool pinned = false;
+  std::vector<chat_reaction> reactions;
 
   friend bool operator==(const chat_item&, const chat_item&) = default;
 };
@@ -522,6 +553,11 @@ enum class class_event_kind : uint8_t {
   poll_started,
   poll_results,
   poll_closed,
+  typing_start,   // { socketId, name }
+  typing_stop,
+  react_update,   // message-react-update { messageId, userId, emoji, action }
+  pin_update,     // pin-message-update { messageId, pinned, by }
+  video_reaction, // receive-video-reaction { emoji, sessionId, userId, userName }
 };
 
 struct class_event {
@@ -529,9 +565,15 @@ struct class_event {
   std::vector<hand_item> hands;
   std::vector<chat_item> chat; // chat-message: one; chat-history: the history
   poll_item poll;
-  std::string peer_id; // chat-disabled / chat-enabled: the peer (empty: the room)
-  std::string id;      // chat-message-deleted
+  std::string peer_id; // chat-disabled / chat-enabled: the peer (empty: the room); typing,
+                       // reactions: the sender
+  std::string id;      // chat-message-deleted, reactions, pins: the message
   std::string by;
+  std::string name;    // typing, video reactions: the sender's name
+  std::string emoji;   // reactions
+  std::string user_id; // reactions: whose
+  std::string session_id; // video-reaction
+  bool flag = false;   // react_update: added (true) or removed; pin_update: pinned
 };
 
 // The seed 004 frontend's host-control events, by name: force-mute { audio: true, by,

@@ -130,7 +130,53 @@ void write_hand(json_writer& w, const hand_item& h) {
   w.EndObject();
 }
 
+// The seed 004 frontend's message object.
+void write_frontend_message(json_writer& w, const chat_item& m) {
+  w.StartObject();
+  member(w, "id", m.client_id.empty() ? m.id : m.client_id);
+  member(w, "text", m.text);
+  key(w, "createdAt");
+  w.Int64(m.at);
+  key(w, "pinned");
+  w.Bool(m.pinned);
+  key(w, "sender");
+  w.StartObject();
+  member(w, "id", m.user_id.empty() ? m.from : m.user_id);
+  member(w, "name", m.name);
+  if (!m.avatar_url.empty())
+    member(w, "avatarUrl", m.avatar_url);
+  w.EndObject();
+  if (!m.reply_to.empty()) {
+    key(w, "replyTo");
+    write_raw(w, m.reply_to);
+  }
+  if (!m.reactions.empty()) {
+    key(w, "reactions");
+    w.StartObject();
+    for (const auto& r : m.reactions) {
+      key(w, r.emoji);
+      write_string_array(w, r.user_ids);
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
+void write_chat(json_writer& w, const chat_item& m, bool frontend);
+
 void write_chat(json_writer& w, const chat_item& m) {
+  write_chat(w, m, false);
+}
+
+void write_chat(json_writer& w, const chat_item& m, bool frontend) {
+  if (frontend) { // { socketId, message }
+    w.StartObject();
+    member(w, "socketId", m.from);
+    key(w, "message");
+    write_frontend_message(w, m);
+    w.EndObject();
+    return;
+  }
   w.StartObject();
   member(w, "id", m.id);
   member(w, "from", m.from);
@@ -343,7 +389,7 @@ void write_event(json_writer& w, const moderation_event& e, bool) {
 
 // hands-update and chat-history are arrays; chat-message one message; the poll events a
 // poll; the chat notices { peerId?, id?, by }.
-void write_event(json_writer& w, const class_event& e, bool) {
+void write_event(json_writer& w, const class_event& e, bool frontend) {
   switch (e.kind) {
     case class_event_kind::hands_update:
       w.StartArray();
@@ -353,8 +399,17 @@ void write_event(json_writer& w, const class_event& e, bool) {
       return;
     case class_event_kind::chat_history:
       w.StartArray();
-      for (const auto& m : e.chat)
-        write_chat(w, m);
+      for (const auto& m : e.chat) {
+        if (frontend) { // { socketId: "system", message }
+          w.StartObject();
+          member(w, "socketId", "system");
+          key(w, "message");
+          write_frontend_message(w, m);
+          w.EndObject();
+        } else {
+          write_chat(w, m);
+        }
+      }
       w.EndArray();
       return;
     case class_event_kind::chat_message:
@@ -362,8 +417,39 @@ void write_event(json_writer& w, const class_event& e, bool) {
         w.StartObject();
         w.EndObject();
       } else {
-        write_chat(w, e.chat.front());
+        write_chat(w, e.chat.front(), frontend);
       }
+      return;
+    case class_event_kind::typing_start:
+    case class_event_kind::typing_stop:
+      w.StartObject();
+      member(w, "socketId", e.peer_id);
+      member(w, "name", e.name);
+      w.EndObject();
+      return;
+    case class_event_kind::react_update:
+      w.StartObject();
+      member(w, "messageId", e.id);
+      member(w, "userId", e.user_id);
+      member(w, "emoji", e.emoji);
+      member(w, "action", e.flag ? "add" : "remove");
+      w.EndObject();
+      return;
+    case class_event_kind::pin_update:
+      w.StartObject();
+      member(w, "messageId", e.id);
+      key(w, "pinned");
+      w.Bool(e.flag);
+      member(w, "by", e.by);
+      w.EndObject();
+      return;
+    case class_event_kind::video_reaction:
+      w.StartObject();
+      member(w, "emoji", e.emoji);
+      member(w, "sessionId", e.session_id);
+      member(w, "userId", e.user_id);
+      member(w, "userName", e.name);
+      w.EndObject();
       return;
     case class_event_kind::poll_started:
     case class_event_kind::poll_results:
@@ -419,6 +505,9 @@ void write_event(json_writer& w, const frontend_event& e, bool) {
     member(w, "reason", e.reason);
   } else if (n == "error") {
     member(w, "message", e.reason);
+  } else if (n == "message-error") {
+    member(w, "messageId", e.participant_id);
+    member(w, "error", e.reason);
   } else { // allow-unpause, cohost-granted, cohost-revoked, host-granted, host-revoked
     member(w, "by", e.by);
   }
@@ -501,6 +590,16 @@ struct event_namer {
         return "poll-results";
       case class_event_kind::poll_closed:
         return "poll-closed";
+      case class_event_kind::typing_start:
+        return "typing-start";
+      case class_event_kind::typing_stop:
+        return "typing-stop";
+      case class_event_kind::react_update:
+        return "message-react-update";
+      case class_event_kind::pin_update:
+        return "pin-message-update";
+      case class_event_kind::video_reaction:
+        return "receive-video-reaction";
     }
     return "class-event";
   }
@@ -557,7 +656,10 @@ void write_reply_data(json_writer& w, request_style style, const reply_body& rep
   std::visit([&](const auto& r) { write_reply(w, style, r, frontend); }, reply);
 }
 
-std::string_view event_type_name(const event_body& ev) noexcept {
+std::string_view event_type_name(const event_body& ev, bool frontend) noexcept {
+  if (frontend)
+    if (auto* c = std::get_if<class_event>(&ev); c && c->kind == class_event_kind::chat_message)
+      return "receive-message";
   return std::visit(event_namer{}, ev);
 }
 

@@ -27,7 +27,9 @@ bool reply_has_data(request_style style, const reply_body& reply) noexcept;
 void write_reply_data(json_writer& w, request_style style, const reply_body& reply,
                       bool frontend = false);
 
-std::string_view event_type_name(const event_body& ev) noexcept;
+// `frontend`: the seed 004 frontend's names where they differ (receive-message for a chat
+// message).
+std::string_view event_type_name(const event_body& ev, bool frontend = false) noexcept;
 void write_event_data(json_writer& w, const event_body& ev, bool frontend = false);
 
 // Writes pre-rendered JSON (an empty text is written as `{}`).

@@ -365,6 +365,53 @@ void parse_class(object_reader& r, issue& err, request_body& out) {
     case class_action::close_poll:
       read_id(r, "pollId", req.id, true);
       break;
+    case class_action::chat_history:
+    case class_action::typing_stop:
+      break;
+    case class_action::typing_start:
+      read_label(r, "name", req.text, false, max_name_bytes);
+      break;
+    case class_action::react:
+      read_label(r, "messageId", req.id, true, max_user_id_bytes);
+      read_label(r, "emoji", req.emoji, true, max_emoji_bytes);
+      break;
+    case class_action::pin:
+      read_label(r, "messageId", req.id, true, max_user_id_bytes);
+      r.boolean("pinned", req.pinned, true);
+      break;
+    case class_action::video_reaction:
+      read_label(r, "emoji", req.emoji, true, max_emoji_bytes);
+      read_label(r, "sessionId", req.session_id, false, max_user_id_bytes);
+      read_label(r, "userName", req.text, false, max_name_bytes);
+      break;
+  }
+  out = std::move(req);
+}
+
+// send-message { roomId, message: { id, text, createdAt?, sender: { id, name, avatarUrl? },
+// replyTo? } }: the frontend's chat message, as chat-message to the room.
+void parse_send_message(object_reader& r, issue& err, request_body& out) {
+  class_request req;
+  req.action = class_action::chat;
+  req.frontend = true;
+  read_room(r, req.room_id);
+  const Value* m = r.member("message", true);
+  if (m != nullptr && json::check_object(*m, r.path("message"), err)) {
+    object_reader msg(*m, r.path("message"), err);
+    read_label(msg, "id", req.client_id, true, max_user_id_bytes);
+    msg.text("text", req.text, true, 0, max_chat_text_bytes);
+    if (const Value* sender = msg.member("sender", false);
+        sender != nullptr && json::check_object(*sender, msg.path("sender"), err)) {
+      object_reader snd(*sender, msg.path("sender"), err);
+      read_label(snd, "avatarUrl", req.avatar_url, false, max_image_url_bytes);
+    }
+    if (const Value* reply = msg.member("replyTo", false);
+        reply != nullptr && json::check_object(*reply, msg.path("replyTo"), err)) {
+      req.reply_to = json::compact(*reply);
+      if (req.reply_to.size() > max_reply_to_bytes)
+        err.fail(msg.path("replyTo") + " must be at most " + std::to_string(max_reply_to_bytes) +
+                 " bytes of JSON");
+    }
   }
   out = std::move(req);
 }
@@ -423,7 +470,7 @@ constexpr auto s004 = request_style::seed004;
 constexpr auto s000 = request_style::seed000;
 constexpr auto unspecified = transport_direction::unspecified;
 
-constexpr std::array<request_spec, 59> specs{{
+constexpr std::array<request_spec, 66> specs{{
   // seed 001 names (and seed 004's produce, consume, connect-transport)
   {"get-rtp-capabilities", s001, parse_get_caps},
   {"create-transport", s001, parse_create<unspecified, false>},
@@ -490,6 +537,14 @@ constexpr std::array<request_spec, 59> specs{{
   {"remove-cohost", s004, parse_host<host_action::remove_cohost>},
   {"make-host", s004, parse_host<host_action::make_host>},
   {"remove-host", s004, parse_host<host_action::remove_host>},
+  // the seed 004 frontend's chat (docs/protocol.md, "The frontend's chat")
+  {"request-chat-history", s004, parse_class<class_action::chat_history>},
+  {"send-message", s004, parse_send_message},
+  {"typing-start", s004, parse_class<class_action::typing_start>},
+  {"typing-stop", s004, parse_class<class_action::typing_stop>},
+  {"message-react", s004, parse_class<class_action::react>},
+  {"pin-message", s004, parse_class<class_action::pin>},
+  {"video-reaction", s004, parse_class<class_action::video_reaction>},
 }};
 
 const request_spec* find_spec(std::string_view type) noexcept {

@@ -23,6 +23,8 @@ inline constexpr std::size_t max_role_bytes = 64;
 inline constexpr std::size_t max_source_bytes = 64; // appData.source as announced
 inline constexpr std::size_t max_reason_bytes = 512;
 inline constexpr std::size_t max_chat_text_bytes = 16384; // the most chat.maxTextBytes allows
+inline constexpr std::size_t max_emoji_bytes = 32;
+inline constexpr std::size_t max_reply_to_bytes = 4096;
 inline constexpr std::size_t max_token_bytes = 8192; // auth.* tokens (a JWT)
 inline constexpr int64_t max_block_seconds = 366 * 24 * 3600;
 

@@ -123,3 +123,64 @@ test('host controls: mute and release, remove, co-hosts and hosts, room-wide loc
     for (const s of [host, cy]) s.close();
   });
 });
+
+test('the frontend chat: history before and at the join, send-message to the room, typing, reactions, pins, video reactions, message-error', { timeout: 60000 }, async () => {
+  await withServer([], async (server) => {
+    const host = await member(server, 'user_host', 'Host', true);
+    const bo = await member(server, 'user_bo', 'Bo');
+    const msg = (id, text, extra = {}) => ({ id, text, createdAt: Date.now(), pinned: false, sender: { id: 'x', name: 'x', avatarUrl: 'https://img.example/x.png' }, ...extra });
+    // To the whole room, the sender included, as { socketId, message }.
+    const atBo = payload(bo, 'receive-message');
+    const atHost = payload(host, 'receive-message');
+    bo.emit('send-message', { roomId: ROOM, message: msg('c-1', 'Hello class') });
+    for (const r of [await atBo, await atHost]) {
+      assert.equal(r.socketId, bo.id);
+      assert.equal(r.message.id, 'c-1');
+      assert.equal(r.message.text, 'Hello class');
+      assert.deepEqual(r.message.sender, { id: 'user_bo', name: 'Bo', avatarUrl: 'https://img.example/x.png' });
+      assert.equal(r.message.pinned, false);
+    }
+    const reply = payload(host, 'receive-message');
+    host.emit('send-message', { roomId: ROOM, message: msg('c-2', 'Welcome', { replyTo: { id: 'c-1', text: 'Hello class', senderName: 'Bo' } }) });
+    assert.deepEqual((await reply).message.replyTo, { id: 'c-1', text: 'Hello class', senderName: 'Bo' });
+    // A refused message: message-error { messageId, error }.
+    const refused = payload(bo, 'message-error');
+    bo.emit('send-message', { roomId: ROOM, message: msg('c-3', 'x'.repeat(3000)) });
+    assert.equal((await refused).messageId, 'c-3');
+    // Typing, to the others.
+    const typing = payload(host, 'typing-start');
+    bo.emit('typing-start', { roomId: ROOM, name: 'Bo' });
+    assert.deepEqual(await typing, { socketId: bo.id, name: 'Bo' });
+    const stop = payload(host, 'typing-stop');
+    bo.emit('typing-stop', { roomId: ROOM });
+    assert.equal((await stop).socketId, bo.id);
+    // Reactions toggle; pins are the host's.
+    const react = payload(bo, 'message-react-update');
+    host.emit('message-react', { roomId: ROOM, messageId: 'c-1', emoji: '👍', userId: 'user_host' });
+    assert.deepEqual(await react, { messageId: 'c-1', userId: 'user_host', emoji: '👍', action: 'add' });
+    const unreact = payload(bo, 'message-react-update');
+    host.emit('message-react', { roomId: ROOM, messageId: 'c-1', emoji: '👍', userId: 'user_host' });
+    assert.equal((await unreact).action, 'remove');
+    bo.emit('message-react', { roomId: ROOM, messageId: 'c-1', emoji: '🎉', userId: 'user_bo' });
+    const pin = payload(bo, 'pin-message-update');
+    host.emit('pin-message', { roomId: ROOM, messageId: 'c-1', pinned: true });
+    assert.deepEqual(await pin, { messageId: 'c-1', pinned: true, by: 'user_host' });
+    assert.equal((await ack(bo, 'pin-message', { roomId: ROOM, messageId: 'c-1', pinned: false })).code, 'forbidden');
+    const vr = payload(host, 'receive-video-reaction');
+    bo.emit('video-reaction', { roomId: ROOM, emoji: '👏', sessionId: 's-9', userId: 'user_bo', userName: 'Bo' });
+    assert.deepEqual(await vr, { emoji: '👏', sessionId: 's-9', userId: 'user_bo', userName: 'Bo' });
+    // A late frontend asks before joining (its chat panel mounts first), and gets it again at the join.
+    const late = await connectSio(server, { transports: ['websocket'] });
+    await ack(late, 'set-user-id', 'user_late');
+    const early = payload(late, 'chat-history');
+    late.emit('request-chat-history', { roomId: ROOM });
+    const h = await early;
+    assert.deepEqual(h.map((x) => [x.socketId, x.message.id, x.message.text]), [['system', 'c-1', 'Hello class'], ['system', 'c-2', 'Welcome']]);
+    assert.equal(h[0].message.pinned, true);
+    assert.deepEqual(h[0].message.reactions, { '🎉': ['user_bo'] });
+    const atJoin = payload(late, 'chat-history');
+    await ack(late, 'join-mediasoup-room', { roomId: ROOM, userId: 'user_late', userName: 'Late' });
+    assert.equal((await atJoin).length, 2);
+    for (const s of [host, bo, late]) s.close();
+  });
+});
