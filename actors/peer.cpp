@@ -345,6 +345,7 @@ void create_consumer(peer_actor* self, consume_promise& rp, const protocol::cons
   reply.user_name = info.user_name;
   reply.is_screen_share = info.is_screen_share;
   reply.app_data = info.app_data;
+  reply.source = info.source;
   rp.deliver(std::move(reply));
 }
 

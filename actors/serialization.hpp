@@ -268,7 +268,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, consumer_params_reply& x) {
   return f(caf::meta::type_name("consumer_params_reply"), x.id, x.producer_id, x.kind,
            x.rtp_parameters, x.type, x.producer_paused, x.peer_id, x.user_id, x.user_name,
-           x.is_screen_share, x.app_data);
+           x.is_screen_share, x.app_data, x.source);
 }
 
 template <class Inspector>

@@ -372,6 +372,7 @@ struct consumer_params_reply {
   std::string user_name;
   bool is_screen_share = false;
   std::string app_data; // the producer's appData as compact JSON ("" if none)
+  std::string source;   // the producer's appData.source, when a short string
 };
 
 // One entry of a room's block list.

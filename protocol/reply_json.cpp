@@ -108,6 +108,8 @@ void write_reply(json_writer& w, request_style, const consumer_params_reply& r, 
   w.Bool(r.producer_paused);
   if (!r.peer_id.empty())
     member(w, "peerId", r.peer_id);
+  if (!r.source.empty() && !frontend) // as new-producer says it (the frontend has isScreenShare)
+    member(w, "source", r.source);
   if (frontend) { // who produces, and what: the frontend keys streams by userId
     member(w, "userId", r.user_id.empty() ? r.peer_id : r.user_id);
     member(w, "userName", r.user_name);
