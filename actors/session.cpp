@@ -376,7 +376,13 @@ void handle_request(session_actor* self, protocol::request& request) {
           self->request(st.node, st.ctx->settings.request_timeout, chat_history_query{room})
             .then(
               [self, meta](protocol::class_event& ev) {
+                // request-chat-history is the frontend's own request: its history items
+                // are { socketId: "system", message } even before it names its user.
+                auto& d = *self->state.dialect;
+                const bool shapes = d.frontend_shapes();
+                d.set_frontend_shapes(true);
                 send_event(self, ev);
+                d.set_frontend_shapes(shapes);
                 send_reply(self, meta, protocol::reply_body{protocol::class_reply{}});
               },
               [self, meta](caf::error& err) { send_error(self, meta, to_error_info(err)); });
