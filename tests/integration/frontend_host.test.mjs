@@ -171,10 +171,10 @@ test('the frontend chat: history before and at the join, send-message to the roo
     assert.deepEqual(await vr, { emoji: '👏', sessionId: 's-9', userId: 'user_bo', userName: 'Bo' });
     // A late frontend asks before joining (its chat panel mounts first), and gets it again at the join.
     const late = await connectSio(server, { transports: ['websocket'] });
-    await ack(late, 'set-user-id', 'user_late');
     const early = payload(late, 'chat-history');
-    late.emit('request-chat-history', { roomId: ROOM });
+    late.emit('request-chat-history', { roomId: ROOM }); // before it names its user
     const h = await early;
+    await ack(late, 'set-user-id', 'user_late');
     assert.deepEqual(h.map((x) => [x.socketId, x.message.id, x.message.text]), [['system', 'c-1', 'Hello class'], ['system', 'c-2', 'Welcome']]);
     assert.equal(h[0].message.pinned, true);
     assert.deepEqual(h[0].message.reactions, { '🎉': ['user_bo'] });
