@@ -21,6 +21,9 @@ class dtls_context;
 namespace chorus::protocol {
 class jwt_verifier;
 }
+namespace chorus::actors {
+class meeting_book;
+}
 
 namespace chorus::actors {
 
@@ -100,6 +103,8 @@ struct node_context {
   transport_settings transport;
   media_settings media;
   auth_settings auth;
+  // Meetings of the HTTP API (actors/meetings.hpp): a room's host is its meeting's creator.
+  std::shared_ptr<meeting_book> meetings;
   std::shared_ptr<net::media_io> media_io;                // media sockets
   std::shared_ptr<const net::dtls_context> dtls_context;  // the node's certificate
   rtp::rtp_capabilities router_capabilities;

@@ -2,6 +2,7 @@
 
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
+#include "actors/meetings.hpp"
 #include "actors/peer.hpp"
 #include "actors/recorder.hpp"
 #include "actors/rights.hpp"
@@ -159,6 +160,12 @@ bool apply_identity(room_state& st, peer_entry& e, const identity& id) {
     e.image_url = id.image_url;
     changed = true;
   }
+  // A room registered as a meeting (POST /api/meetings) has its creator as host.
+  if (st.creator.empty() && st.ctx->meetings)
+    if (auto m = st.ctx->meetings->find(st.id)) {
+      st.creator = m->creator_id;
+      changed = true;
+    }
   // With auth.mode none the first participant that says it created the room is its host
   // (kept by public id: the host's reconnect is the host again).
   if (id.is_creator && st.creator.empty()) {

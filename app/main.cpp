@@ -2,6 +2,7 @@
 // signaling edge, and shuts both down cleanly on SIGINT / SIGTERM.
 #include "actors/cluster.hpp"
 #include "actors/gateway.hpp"
+#include "actors/meetings.hpp"
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
 #include "actors/recorder.hpp"
@@ -12,7 +13,9 @@
 #include "common/text.hpp"
 #include "net/dtls_certificate.hpp"
 #include "net/dtls_engine.hpp"
+#include "net/http_admission.hpp"
 #include "net/http_server.hpp"
+#include "protocol/meetings.hpp"
 #include "net/media_io.hpp"
 #include "protocol/dialect.hpp"
 #include "protocol/rtp_json.hpp"
@@ -90,6 +93,80 @@ std::string edge_json(const net::http_server_counters& e) {
          field("refusedOrigin", e.refused_origin) + "," +
          field("refusedByApplication", e.refused_by_application) + "," +
          field("slowReadersDropped", e.slow_readers_dropped) + "}";
+}
+
+const std::string* header_of(const net::http_request_info& req, std::string_view name) {
+  for (auto& [k, v] : req.headers)
+    if (k == name)
+      return &v;
+  return nullptr;
+}
+
+// The seed 004 frontend's meetings API: POST /api/meetings, GET /api/meetings/ID, and their
+// CORS preflights, for the pages signaling.allowedOrigins allows (the frontend is served
+// from another origin than Chorus). nullopt: not such a request.
+std::optional<net::http_response> meetings_api(const net::http_request_info& req,
+                                               actors::meeting_book& book,
+                                               const std::vector<std::string>& allowed) {
+  constexpr std::string_view base = "/api/meetings";
+  std::string_view path = req.path;
+  if (path.substr(0, base.size()) != base ||
+      (path.size() > base.size() && path[base.size()] != '/'))
+    return std::nullopt;
+  std::string id;
+  if (path.size() > base.size() + 1 && !net::url_decode(path.substr(base.size() + 1), id))
+    return net::http_response{400, "application/json",
+                              protocol::meeting_error_json("the meeting id is not percent-encoded"),
+                              {}};
+  const auto* origin = header_of(req, "origin");
+  const auto* host = header_of(req, "host");
+  auto verdict =
+    net::check_origin(origin ? std::optional<std::string_view>{*origin} : std::nullopt,
+                      host ? std::optional<std::string_view>{*host} : std::nullopt, allowed);
+  if (!net::origin_allowed(verdict))
+    return net::http_response{403, "application/json",
+                              protocol::meeting_error_json("origin not allowed"), {}};
+  std::vector<std::pair<std::string, std::string>> cors;
+  if (origin) {
+    cors.emplace_back("Access-Control-Allow-Origin", *origin);
+    cors.emplace_back("Vary", "Origin");
+  }
+  auto answer = [&](unsigned status, std::string body) {
+    return net::http_response{status, "application/json", std::move(body), cors};
+  };
+  if (req.method == "OPTIONS") {
+    auto r = answer(204, "");
+    r.content_type = "text/plain";
+    r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+    const auto* asked = header_of(req, "access-control-request-headers");
+    r.headers.emplace_back("Access-Control-Allow-Headers", asked ? *asked : "content-type");
+    r.headers.emplace_back("Access-Control-Max-Age", "600");
+    return r;
+  }
+  if (id.empty() && req.method == "POST") {
+    std::string error;
+    auto m = protocol::parse_meeting_request(req.body, error);
+    if (!m)
+      return answer(400, protocol::meeting_error_json(error));
+    m->created_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+    if (book.find(m->id))
+      return answer(409, protocol::meeting_error_json("a meeting with id '" + m->id + "' exists"));
+    if (!book.add(*m))
+      return answer(503, protocol::meeting_error_json("this server holds too many meetings"));
+    LOG_INFO("main", "meeting '" << m->id << "' registered by '" << m->creator_id << "'");
+    return answer(201, protocol::meeting_json(*m));
+  }
+  if (!id.empty() && (req.method == "GET" || req.method == "HEAD")) {
+    auto m = book.find(id);
+    if (!m)
+      return answer(404, protocol::meeting_error_json("no meeting with id '" + id + "'"));
+    return answer(200, protocol::meeting_json(*m));
+  }
+  auto r = answer(405, protocol::meeting_error_json("use POST /api/meetings or GET /api/meetings/ID"));
+  r.headers.emplace_back("Allow", id.empty() ? "POST, OPTIONS" : "GET, OPTIONS");
+  return r;
 }
 
 // The class record's writer (storage.path or storage.url): events and batches written,
@@ -201,6 +278,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   auto ctx = std::make_shared<actors::node_context>();
+  ctx->meetings = std::make_shared<actors::meeting_book>();
   ctx->settings.max_rooms = cfg.limits.max_rooms;
   ctx->settings.max_peers_per_room = cfg.limits.max_peers_per_room;
   ctx->settings.max_requests_in_flight = cfg.signaling.max_requests_in_flight;
@@ -373,8 +451,11 @@ int main(int argc, char** argv) {
 
     auto started = std::chrono::steady_clock::now();
     const net::http_server* edge = nullptr; // set below, before the server runs
-    auto on_http = [ctx, started, cluster_status, record_counters, record_store_name,
-                    &edge](const net::http_request_info& req) -> net::http_response {
+    auto on_http = [ctx, started, cluster_status, record_counters, record_store_name, &edge,
+                    allowed = cfg.signaling.allowed_origins](
+                     const net::http_request_info& req) -> net::http_response {
+      if (auto r = meetings_api(req, *ctx->meetings, allowed))
+        return *r;
       if (req.path == "/healthz" && (req.method == "GET" || req.method == "HEAD"))
         return {200, "application/json",
                 healthz(*ctx, started, cluster_status.get(), edge->counters(),

@@ -1,0 +1,44 @@
+// Meetings registered through the HTTP API (POST /api/meetings, the seed 004 frontend's):
+// id -> creator. Shared by the HTTP thread, which registers and reads them, and the rooms,
+// which take their host from them (the creator of the meeting of the room's id). Kept in
+// memory for the node's life (not yet in the class record store: docs/operations.md).
+#pragma once
+
+#include "protocol/meetings.hpp"
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace chorus::actors {
+
+class meeting_book {
+public:
+  // False when a meeting of that id exists (it is kept as it was).
+  bool add(const protocol::meeting& m) {
+    std::lock_guard lock{mutex_};
+    if (meetings_.size() >= max_meetings)
+      return false;
+    return meetings_.emplace(m.id, m).second;
+  }
+  std::optional<protocol::meeting> find(const std::string& id) const {
+    std::lock_guard lock{mutex_};
+    auto it = meetings_.find(id);
+    if (it == meetings_.end())
+      return std::nullopt;
+    return it->second;
+  }
+  bool full() const {
+    std::lock_guard lock{mutex_};
+    return meetings_.size() >= max_meetings;
+  }
+
+  static constexpr std::size_t max_meetings = 100000;
+
+private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, protocol::meeting> meetings_;
+};
+
+} // namespace chorus::actors
