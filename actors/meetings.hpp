@@ -1,7 +1,7 @@
 // Meetings registered through the HTTP API (POST /api/meetings, the seed 004 frontend's):
 // id -> creator. Shared by the HTTP thread, which registers and reads them, and the rooms,
 // which take their host from them (the creator of the meeting of the room's id). Kept in
-// memory for the node's life (not yet in the class record store: docs/operations.md).
+// memory, and in the class record when there is one (read back at start by main).
 #pragma once
 
 #include "protocol/meetings.hpp"

@@ -59,6 +59,12 @@ typename Inspector::result_type inspect(Inspector& f, poll_closed& x) {
            x.at_ms);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, meeting_created& x) {
+  return f(caf::meta::type_name("meeting_created"), x.room_id, x.creator_id, x.description,
+           x.starts_at_ms, x.at_ms);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, moderation_taken& x) {
   return f(caf::meta::type_name("moderation_taken"), x.room_id, x.action, x.target,
            x.by_peer_id, x.reason, x.at_ms);

@@ -107,7 +107,8 @@ const std::string* header_of(const net::http_request_info& req, std::string_view
 // from another origin than Chorus). nullopt: not such a request.
 std::optional<net::http_response> meetings_api(const net::http_request_info& req,
                                                actors::meeting_book& book,
-                                               const std::vector<std::string>& allowed) {
+                                               const std::vector<std::string>& allowed,
+                                               const caf::actor& recorder) {
   constexpr std::string_view base = "/api/meetings";
   std::string_view path = req.path;
   if (path.substr(0, base.size()) != base ||
@@ -156,6 +157,9 @@ std::optional<net::http_response> meetings_api(const net::http_request_info& req
     if (!book.add(*m))
       return answer(503, protocol::meeting_error_json("this server holds too many meetings"));
     LOG_INFO("main", "meeting '" << m->id << "' registered by '" << m->creator_id << "'");
+    if (recorder) // kept in the class record, read back at the next start
+      caf::anon_send(recorder, store::record_event{store::meeting_created{
+                                 m->id, m->creator_id, m->description, m->starts_at, m->created_at}});
     return answer(201, protocol::meeting_json(*m));
   }
   if (!id.empty() && (req.method == "GET" || req.method == "HEAD")) {
@@ -418,6 +422,15 @@ int main(int argc, char** argv) {
     caf::actor recorder;
     if (record_store) {
       record_store_name = record_store->describe();
+      // Meetings registered before a restart (or by another node sharing the store).
+      if (auto loaded = record_store->load_meetings(); loaded) {
+        for (auto& m : *loaded)
+          ctx->meetings->add({m.room_id, m.creator_id, m.description, m.starts_at_ms, m.at_ms});
+        if (!loaded->empty())
+          LOG_INFO("main", loaded->size() << " meetings loaded from " << record_store_name);
+      } else {
+        LOG_ERROR("main", "meetings not loaded: " << loaded.error());
+      }
       actors::recorder_settings rs;
       rs.flush_interval = std::chrono::milliseconds(cfg.storage.flush_interval_ms);
       record_counters = std::make_shared<actors::recorder_counters>();
@@ -452,9 +465,9 @@ int main(int argc, char** argv) {
     auto started = std::chrono::steady_clock::now();
     const net::http_server* edge = nullptr; // set below, before the server runs
     auto on_http = [ctx, started, cluster_status, record_counters, record_store_name, &edge,
-                    allowed = cfg.signaling.allowed_origins](
+                    allowed = cfg.signaling.allowed_origins, recorder](
                      const net::http_request_info& req) -> net::http_response {
-      if (auto r = meetings_api(req, *ctx->meetings, allowed))
+      if (auto r = meetings_api(req, *ctx->meetings, allowed, recorder))
         return *r;
       if (req.path == "/healthz" && (req.method == "GET" || req.method == "HEAD"))
         return {200, "application/json",

@@ -26,6 +26,17 @@ namespace chorus::store {
 
 namespace {
 
+// The meetings of the HTTP API; also created in databases made before it existed
+// (additive: the schema version stays 1).
+#define CHORUS_PG_MEETINGS_SQL \
+  "CREATE TABLE IF NOT EXISTS meetings (\n" \
+  "  meeting_id  TEXT PRIMARY KEY,\n" \
+  "  creator_id  TEXT NOT NULL,\n" \
+  "  description TEXT NOT NULL,\n" \
+  "  starts_at   BIGINT,                   -- Unix ms; NULL: not given\n" \
+  "  created_at  BIGINT NOT NULL\n" \
+  ");\n"
+
 constexpr const char* schema_sql = R"(CREATE TABLE IF NOT EXISTS schema_version (
   version INTEGER NOT NULL
 );
@@ -112,7 +123,7 @@ CREATE TABLE IF NOT EXISTS moderation_actions (
   at         BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS moderation_by_class ON moderation_actions (class_id);
-)";
+)" CHORUS_PG_MEETINGS_SQL;
 
 // The advisory lock under which a node creates or checks the schema (any constant: "chorus"
 // in ASCII, as a number).
@@ -150,6 +161,7 @@ enum stmt : size_t {
   close_poll,
   final_count,
   insert_moderation,
+  insert_meeting,
   stmt_count
 };
 
@@ -179,6 +191,8 @@ constexpr std::array<const char*, stmt_count> statement_sql{
   "UPDATE poll_options SET final_count = $3 WHERE poll = $1 AND option_index = $2",
   "INSERT INTO moderation_actions (class_id, room_id, action, target, by_peer_id, reason, at) "
   "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+  "INSERT INTO meetings (meeting_id, creator_id, description, starts_at, created_at) "
+  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (meeting_id) DO NOTHING",
 };
 
 std::string stmt_name(size_t i) {
@@ -550,6 +564,32 @@ private:
     return done::ok;
   }
 
+  done write(const meeting_created& r) {
+    params p;
+    p.text(r.room_id).text(r.creator_id).text(r.description);
+    if (r.starts_at_ms != 0)
+      p.integer(r.starts_at_ms);
+    else
+      p.null();
+    return outcome(run(insert_meeting, p.integer(r.at_ms)));
+  }
+
+  result<std::vector<meeting_created>> load_meetings() override {
+    if (auto ok = connect(); !ok)
+      return failure{ok.error()};
+    pgresult r{PQexec(conn_.get(), "SELECT meeting_id, creator_id, description, "
+                                   "coalesce(starts_at, 0), created_at FROM meetings "
+                                   "ORDER BY created_at")};
+    if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+      return failure{describe() + ": reading meetings: " + one_line(PQerrorMessage(conn_.get()))};
+    std::vector<meeting_created> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      out.push_back({PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1),
+                     PQgetvalue(r.get(), i, 2), std::stoll(PQgetvalue(r.get(), i, 3)),
+                     std::stoll(PQgetvalue(r.get(), i, 4))});
+    return out;
+  }
+
   done write(const moderation_taken& r) {
     int64_t cls = 0;
     if (!class_of(r.room_id, cls))
@@ -616,6 +656,8 @@ private:
                        (version.empty() ? std::string{"(none)"} : version) +
                        ", this build reads version " + std::to_string(schema_version)};
       }
+      if (!exec_ok(CHORUS_PG_MEETINGS_SQL, r))
+        return fail_here("creating the meetings table", r.get());
     }
     if (!exec_ok("COMMIT", r))
       return fail_here("committing the schema", r.get());

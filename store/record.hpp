@@ -112,9 +112,20 @@ struct moderation_taken {
   int64_t at_ms = 0;
 };
 
+// A meeting registered through the HTTP API (POST /api/meetings): `room_id` is the
+// meeting's id, whose room has `creator_id` as its host. Read back at start
+// (record_store::load_meetings).
+struct meeting_created {
+  std::string room_id;
+  std::string creator_id;
+  std::string description;
+  int64_t starts_at_ms = 0; // 0: not given
+  int64_t at_ms = 0;
+};
+
 using record = std::variant<room_opened, room_closed, peer_joined, peer_left, chat_posted,
                             chat_deleted, poll_created, vote_cast, poll_closed,
-                            moderation_taken>;
+                            moderation_taken, meeting_created>;
 
 // The message the recorder takes: `send(recorder, store::record_event{store::chat_posted{...}})`.
 struct record_event {

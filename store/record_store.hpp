@@ -30,6 +30,12 @@ public:
   // nothing waits to be written, every retry interval. Never throws.
   virtual result<bool> connect() { return true; }
 
+  // The meetings registered so far (meeting_created), to serve them again after a restart.
+  // Called once at start, before the recorder takes the store. Never throws.
+  virtual result<std::vector<meeting_created>> load_meetings() {
+    return std::vector<meeting_created>{};
+  }
+
   // "sqlite:PATH" or "postgresql://USER@HOST:PORT/DB" (never a password), for logs.
   virtual std::string describe() const = 0;
 };

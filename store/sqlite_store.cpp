@@ -12,6 +12,17 @@ namespace chorus::store {
 
 namespace {
 
+// The meetings of the HTTP API; also created in files made before it existed (additive: the
+// schema version stays 1).
+#define CHORUS_MEETINGS_SQL \
+  "CREATE TABLE IF NOT EXISTS meetings (\n" \
+  "  meeting_id  TEXT PRIMARY KEY,\n" \
+  "  creator_id  TEXT NOT NULL,\n" \
+  "  description TEXT NOT NULL,\n" \
+  "  starts_at   INTEGER,                  -- Unix ms; NULL: not given\n" \
+  "  created_at  INTEGER NOT NULL\n" \
+  ");\n"
+
 constexpr const char* schema_sql = R"(CREATE TABLE schema_version (
   version INTEGER NOT NULL
 );
@@ -98,7 +109,7 @@ CREATE TABLE moderation_actions (
   at         INTEGER NOT NULL
 );
 CREATE INDEX moderation_by_class ON moderation_actions (class_id);
-)";
+)" CHORUS_MEETINGS_SQL;
 
 struct stmt_deleter {
   void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
@@ -132,6 +143,7 @@ enum stmt : size_t {
   close_poll,
   final_count,
   insert_moderation,
+  insert_meeting,
   stmt_count
 };
 
@@ -164,6 +176,8 @@ constexpr std::array<const char*, stmt_count> statement_sql{
   "UPDATE poll_options SET final_count = ?3 WHERE poll = ?1 AND option_index = ?2",
   "INSERT INTO moderation_actions (class_id, room_id, action, target, by_peer_id, reason, at) "
   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+  "INSERT OR IGNORE INTO meetings (meeting_id, creator_id, description, starts_at, created_at) "
+  "VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
 // Binds by position (1-based); returns the first SQLite error code.
@@ -459,6 +473,38 @@ private:
     return SQLITE_DONE;
   }
 
+  int write(const meeting_created& r) {
+    auto* s = get(insert_meeting);
+    binder b{s};
+    b.text(r.room_id).text(r.creator_id).text(r.description);
+    if (r.starts_at_ms != 0)
+      b.integer(r.starts_at_ms);
+    else
+      b.null();
+    return finish(s, b.integer(r.at_ms).rc);
+  }
+
+  result<std::vector<meeting_created>> load_meetings() override {
+    sqlite3_stmt* raw = nullptr;
+    const char* sql = "SELECT meeting_id, creator_id, description, coalesce(starts_at, 0), "
+                      "created_at FROM meetings ORDER BY created_at";
+    if (sqlite3_prepare_v2(db_.get(), sql, -1, &raw, nullptr) != SQLITE_OK)
+      return failure{describe() + ": reading meetings: " + sqlite3_errmsg(db_.get())};
+    std::unique_ptr<sqlite3_stmt, stmt_deleter> s{raw};
+    std::vector<meeting_created> out;
+    auto col = [&](int i) {
+      auto* t = sqlite3_column_text(s.get(), i);
+      return t ? std::string{reinterpret_cast<const char*>(t)} : std::string{};
+    };
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW)
+      out.push_back({col(0), col(1), col(2), sqlite3_column_int64(s.get(), 3),
+                     sqlite3_column_int64(s.get(), 4)});
+    if (rc != SQLITE_DONE)
+      return failure{describe() + ": reading meetings: " + sqlite3_errmsg(db_.get())};
+    return out;
+  }
+
   int write(const moderation_taken& r) {
     int rc;
     auto cls = class_of(r.room_id, rc);
@@ -541,6 +587,8 @@ result<bool> ensure_schema(sqlite3* db, const std::string& path) {
                      ", this build reads version " + std::to_string(schema_version)};
     }
   }
+  if (sqlite3_exec(db, CHORUS_MEETINGS_SQL, nullptr, nullptr, nullptr) != SQLITE_OK)
+    return abort("creating the meetings table");
   if (exec_one(db, "COMMIT") != SQLITE_OK)
     return abort("committing the schema");
   return true;
@@ -594,7 +642,8 @@ const std::string& room_of(const record& r) {
 const char* kind_name(const record& r) {
   static constexpr std::array<const char*, std::variant_size_v<record>> names{
     "room_opened", "room_closed", "peer_joined", "peer_left",   "chat_posted",
-    "chat_deleted", "poll_created", "vote_cast", "poll_closed", "moderation_taken"};
+    "chat_deleted", "poll_created", "vote_cast", "poll_closed", "moderation_taken",
+    "meeting_created"};
   return names[r.index()];
 }
 

@@ -6,7 +6,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { withServer } from './lib/server.mjs';
+import path from 'node:path';
+
+import { tempDir, withServer } from './lib/server.mjs';
 import { connectSio } from './lib/socketio.mjs';
 
 const T = { timeout: 30000 };
@@ -73,5 +75,24 @@ test('meetings: the creator is the room\'s host, not the first to say isCreator'
     assert.equal(o.isHost, true);
     early.close();
     owner.close();
+  });
+});
+
+test('meetings are kept in the class record and served again after a restart', T, async () => {
+  const db = path.join(tempDir('chorus-meetings-'), 'record.db');
+  await withServer(['--storage-path', db], async (server) => {
+    assert.equal((await call(server, 'POST', '/api/meetings', { body: { id: 'kept', userId: 'user_k', description: 'd' } })).status, 201);
+    // The write is batched: wait (bounded) until the recorder wrote it.
+    for (let i = 0; i < 50; i++) {
+      const h = await (await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(2000) })).json();
+      if ((h.record?.eventsWritten ?? 0) >= 1) break;
+      await new Promise((r) => setTimeout(r, 50)); // poll interval, bounded by the loop
+    }
+  });
+  await withServer(['--storage-path', db], async (server) => {
+    const r = await call(server, 'GET', '/api/meetings/kept');
+    assert.equal(r.status, 200);
+    assert.equal(r.json.meeting.creatorId, 'user_k');
+    assert.equal((await call(server, 'POST', '/api/meetings', { body: { id: 'kept', userId: 'user_x' } })).status, 409);
   });
 });

@@ -198,6 +198,12 @@ test('two nodes of a cluster write one class record to PostgreSQL: one class row
       for (const n of [a, b]) {
         await pollUntil(async () => (await httpGet(`${n.url}/healthz`)).json.rooms === 0, { timeoutMs: 5000, what: `rooms closed on ${n.url}` });
       }
+      // A meeting registered on node-a goes into the shared record.
+      const posted = await fetch(`${a.url}/api/meetings`, { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'pg-meeting', userId: 'user_pg' }), signal: AbortSignal.timeout(3000) });
+      assert.equal(posted.status, 201);
+      await pollUntil(async () => JSON.stringify(await pg.sql("SELECT creator_id FROM meetings WHERE meeting_id = 'pg-meeting'", 'record')) === '["user_pg"]',
+        { timeoutMs: 5000, what: 'the meeting in PostgreSQL' });
     });
     // The nodes stopped (their recorders wrote what waited). What the record holds:
     const q = (sql) => pg.sql(sql, 'record');
@@ -259,7 +265,7 @@ test('PostgreSQL: two nodes create the schema at once; a server that cannot be r
       await pollUntil(async () => (await record(n))?.storeOk === true, { timeoutMs: 10000, what: `store on ${n.url}` });
     }
     assert.deepEqual(await pg.sql('SELECT version FROM schema_version', 'race'), ['1']);
-    assert.deepEqual(await pg.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", 'race'), ['8']);
+    assert.deepEqual(await pg.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", 'race'), ['9']); // 8 of the class record, meetings
 
     // A database that does not exist yet (as a server down would be): the node starts,
     // logs the error, /healthz says so; once the database is there it connects and writes.

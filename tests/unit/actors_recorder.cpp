@@ -216,6 +216,7 @@ TEST_CASE("record events round trip through CAF's binary format, every kind") {
     {store::vote_cast{"r", "q", "p", "u", {0, 2}, {1}, 8}},
     {store::poll_closed{"r", "q", {1, 0, 1}, 1, 9}},
     {store::moderation_taken{"r", "kick-peer", "p", "t", "spam", 10}},
+    {store::meeting_created{"r", "user_t", "Algebra", 1790000000000, 11}},
   };
   REQUIRE(all.size() == std::variant_size_v<store::record>);
   std::vector<char> buf;

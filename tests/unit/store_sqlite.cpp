@@ -97,9 +97,9 @@ TEST_CASE("a fresh file gets the schema, its version and the WAL journal") {
   CHECK(r.one("SELECT version FROM schema_version") == std::to_string(schema_version));
   CHECK(r.one("PRAGMA journal_mode") == "wal");
   auto tables = r.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-  CHECK(tables == std::vector<std::string>{"attendance", "chat_messages", "moderation_actions",
-                                           "poll_options", "polls", "rooms", "schema_version",
-                                           "votes"});
+  CHECK(tables == std::vector<std::string>{"attendance", "chat_messages", "meetings",
+                                           "moderation_actions", "poll_options", "polls", "rooms",
+                                           "schema_version", "votes"});
 }
 
 TEST_CASE("reopening an existing file keeps its rows and creates nothing again") {
@@ -371,4 +371,28 @@ TEST_CASE("docs/operations.md shows the PostgreSQL schema as built") {
                         "poll_options", "votes", "moderation_actions"})
     CHECK(pg.find(std::string{"CREATE TABLE IF NOT EXISTS "} + t + " (") != std::string::npos);
   CHECK(pg.find("BIGSERIAL PRIMARY KEY") != std::string::npos);
+}
+
+TEST_CASE("meetings are kept and read back at the next start; a repeated id is kept once") {
+  temp_dir dir;
+  auto path = dir.file("meetings.db");
+  {
+    auto store = open_sqlite_store(path);
+    REQUIRE(store.ok());
+    CHECK((*store)->load_meetings().value().empty());
+    std::vector<record_event> batch{{meeting_created{"m1", "user_a", "Algebra", 1790000000000, 5}},
+                                    {meeting_created{"m2", "user_b", "", 0, 6}},
+                                    {meeting_created{"m1", "user_x", "again", 0, 7}}};
+    REQUIRE((*store)->apply(batch).ok());
+  }
+  auto store = open_sqlite_store(path);
+  REQUIRE(store.ok());
+  auto loaded = (*store)->load_meetings();
+  REQUIRE(loaded.ok());
+  REQUIRE(loaded.value().size() == 2);
+  CHECK(loaded.value()[0].room_id == "m1");
+  CHECK(loaded.value()[0].creator_id == "user_a");
+  CHECK(loaded.value()[0].starts_at_ms == 1790000000000);
+  CHECK(loaded.value()[1].room_id == "m2");
+  CHECK(loaded.value()[1].starts_at_ms == 0);
 }
