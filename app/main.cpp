@@ -7,6 +7,7 @@
 #include "actors/node.hpp"
 #include "actors/recorder.hpp"
 #include "app/config.hpp"
+#include "app/metrics.hpp"
 #include "app/token_command.hpp"
 #include "app/web_assets.hpp"
 #include "common/log.hpp"
@@ -218,6 +219,72 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
                   : std::string{}) +
          (cluster ? ",\"cluster\":" + cluster->json() : std::string{}) + record_json(record, record_store) +
          "}";
+}
+
+// GET /metrics (Prometheus text format): what /healthz reports, as gauges and counters.
+std::string metrics_text(const actors::node_context& ctx, const net::http_server_counters& e,
+                         const actors::recorder_counters* r) {
+  auto& c = *ctx.counters;
+  using app::metric;
+  std::vector<metric> m{
+    {"chorus_rooms", "Rooms homed on this node.", "gauge", "", double(c.rooms.load())},
+    {"chorus_peers", "Participants in the rooms homed here.", "gauge", "", double(c.peers.load())},
+    {"chorus_sessions", "Signaling connections (sessions).", "gauge", "", double(c.sessions.load())},
+    {"chorus_transports", "WebRTC transports.", "gauge", "", double(c.transports.load())},
+    {"chorus_producers", "Producers.", "gauge", "", double(c.producers.load())},
+    {"chorus_consumers", "Consumers.", "gauge", "", double(c.consumers.load())},
+    {"chorus_signaling_requests_total", "Signaling messages received.", "counter", "",
+     double(c.requests.load())},
+    {"chorus_signaling_errors_total", "Signaling messages answered with an error or dropped.",
+     "counter", "", double(c.request_errors.load())},
+    {"chorus_edge_connections", "Open HTTP and WebSocket connections.", "gauge", "",
+     double(e.open_connections)},
+    {"chorus_edge_connections_accepted_total", "Connections accepted.", "counter", "",
+     double(e.connections_accepted)},
+    {"chorus_edge_refused_total", "Connections and requests refused at the edge, by reason.",
+     "counter", "reason=\"max_connections\"", double(e.connections_refused)},
+    {"chorus_edge_refused_total", "", "counter", "reason=\"per_ip\"", double(e.refused_per_ip)},
+    {"chorus_edge_refused_total", "", "counter", "reason=\"origin\"", double(e.refused_origin)},
+    {"chorus_edge_refused_total", "", "counter", "reason=\"application\"",
+     double(e.refused_by_application)},
+    {"chorus_edge_slow_readers_dropped_total", "Connections dropped for not reading.", "counter",
+     "", double(e.slow_readers_dropped)},
+    {"chorus_relays", "Relays of producers on other nodes (cluster).", "gauge", "",
+     double(c.relays.load())},
+    {"chorus_relay_packets_in_total", "Packets relays received over node links.", "counter", "",
+     double(c.relay_packets_in.load())},
+    {"chorus_relay_packets_out_total", "Copies relays handed to local consumers.", "counter", "",
+     double(c.relay_packets_out.load())},
+  };
+  if (ctx.media_io) {
+    auto s = ctx.media_io->stats();
+    m.push_back({"chorus_media_dropped_total", "Media packets dropped before any transport, by reason.",
+                 "counter", "reason=\"unknown_source\"", double(s.unknown_source_dropped)});
+    m.push_back({"chorus_media_dropped_total", "", "counter", "reason=\"truncated\"",
+                 double(s.truncated_dropped)});
+    m.push_back({"chorus_media_receive_errors_total", "Receive errors on the media sockets.",
+                 "counter", "", double(s.receive_errors)});
+  }
+  if (r) {
+    m.push_back({"chorus_record_events_written_total", "Class record events written.", "counter",
+                 "", double(r->events_written.load())});
+    m.push_back({"chorus_record_events_pending", "Class record events waiting to be written.",
+                 "gauge", "", double(r->events_pending.load())});
+    m.push_back({"chorus_record_events_dropped_total", "Class record events dropped (store failing).",
+                 "counter", "", double(r->events_dropped.load())});
+    m.push_back({"chorus_record_batches_failed_total", "Class record batches that failed.",
+                 "counter", "", double(r->batches_failed.load())});
+  }
+  auto p = app::read_process_stats();
+  m.push_back({"process_cpu_seconds_total", "User and system CPU time spent in seconds.",
+               "counter", "", p.cpu_seconds});
+  m.push_back({"process_resident_memory_bytes", "Resident memory size in bytes.", "gauge", "",
+               double(p.resident_bytes)});
+  m.push_back({"process_open_fds", "Open file descriptors.", "gauge", "", double(p.open_fds)});
+  m.push_back({"process_max_fds", "Maximum number of open file descriptors.", "gauge", "",
+               double(p.max_fds)});
+  // Each name's HELP and TYPE come from its first sample.
+  return app::prometheus_text(m);
 }
 
 // CPUs in this process's affinity mask (at least 1).
@@ -479,6 +546,9 @@ int main(int argc, char** argv) {
         return {200, "text/html; charset=utf-8", std::string{app::index_html()}, {}};
       if (req.path == "/favicon.ico") // browsers ask for it; there is none
         return {204, "image/x-icon", "", {}};
+      if (req.path == "/metrics" && (req.method == "GET" || req.method == "HEAD"))
+        return {200, "text/plain; version=0.0.4; charset=utf-8",
+                metrics_text(*ctx, edge->counters(), record_counters.get()), {}};
       if (req.path == "/app.js" && (req.method == "GET" || req.method == "HEAD"))
         return {200, "text/javascript; charset=utf-8", std::string{app::app_js()}, {}};
       return {404, "application/json", "{\"error\":\"not found\"}", {}};

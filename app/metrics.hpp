@@ -1,0 +1,35 @@
+// GET /metrics: the node's counters in the Prometheus text exposition format (version
+// 0.0.4). A first part of issue 21 item 1: the gauges and counters Chorus keeps today, and
+// the process's CPU, memory and descriptors; media packet counters, histograms and per-room
+// labels are to come.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace chorus::app {
+
+struct metric {
+  std::string name;   // e.g. chorus_rooms
+  std::string help;   // one line
+  std::string type;   // gauge | counter
+  std::string labels; // "" or e.g. reason="origin" (already escaped)
+  double value = 0;
+};
+
+// The exposition text: one HELP and TYPE line per name (in the order first seen; samples
+// of one name must be adjacent), then its samples.
+std::string prometheus_text(const std::vector<metric>& metrics);
+
+struct process_stats {
+  double cpu_seconds = 0;      // user + system
+  uint64_t resident_bytes = 0;
+  uint64_t open_fds = 0;
+  uint64_t max_fds = 0;
+};
+
+// Read from getrusage(2), /proc/self/statm and /proc/self/fd; zeros where unavailable.
+process_stats read_process_stats();
+
+} // namespace chorus::app
