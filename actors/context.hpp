@@ -3,11 +3,13 @@
 #pragma once
 
 #include "net/rate_limiter.hpp"
+#include "protocol/errors.hpp"
 #include "protocol/permissions.hpp"
 #include "rtp/rtp_parameters.hpp"
 
 #include <caf/actor.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -88,6 +90,8 @@ struct node_counters {
   std::atomic<int64_t> sessions{0};
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> request_errors{0};
+  // Error replies and refusals by protocol::error_code (GET /metrics).
+  std::array<std::atomic<uint64_t>, protocol::error_code_count> errors_by_code{};
   std::atomic<int64_t> transports{0};
   std::atomic<int64_t> producers{0};
   std::atomic<int64_t> consumers{0};

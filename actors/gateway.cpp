@@ -92,6 +92,7 @@ net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor
     if (refusal) {
       LOG_INFO("gateway", req.remote << ": refused: " << refusal->message);
       ctx->counters->request_errors.fetch_add(1);
+      ctx->counters->errors_by_code[static_cast<std::size_t>(refusal->code)].fetch_add(1);
       // Refused before the upgrade: 401 without a good token, 403 for a room or id the
       // token does not cover, 400 for a role that does not exist (mode none).
       unsigned status = refusal->code == protocol::error_code::unauthorized ? 401

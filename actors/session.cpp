@@ -59,6 +59,7 @@ void send_text(session_actor* self, std::string text) {
 void send_error(session_actor* self, const protocol::request_meta& meta,
                 const protocol::error_info& err) {
   self->state.ctx->counters->request_errors.fetch_add(1);
+  self->state.ctx->counters->errors_by_code[static_cast<std::size_t>(err.code)].fetch_add(1);
   send_text(self, self->state.dialect->encode_error(meta, err));
 }
 
@@ -273,6 +274,7 @@ bool admit_at_connect(session_actor* self, const protocol::connection_hints& hin
     refusal = room_not_covered(hints.room_id);
   if (refusal) {
     st.ctx->counters->request_errors.fetch_add(1);
+    st.ctx->counters->errors_by_code[static_cast<std::size_t>(refusal->code)].fetch_add(1);
     LOG_INFO("session", "peer '" << st.peer_id << "': CONNECT refused: " << refusal->message);
     send_text(self, st.dialect->encode_connect_refusal(*refusal));
     close_connection(self, close_unauthorized, refusal->message, false);

@@ -256,6 +256,13 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
     {"chorus_relay_packets_out_total", "Copies relays handed to local consumers.", "counter", "",
      double(c.relay_packets_out.load())},
   };
+  for (std::size_t i = 0; i < protocol::error_code_count; ++i) {
+    auto code = static_cast<protocol::error_code>(i);
+    m.push_back({"chorus_signaling_errors_by_code_total",
+                 i == 0 ? "Error replies and refusals, by error code." : "", "counter",
+                 "code=\"" + std::string(protocol::to_string(code)) + "\"",
+                 double(c.errors_by_code[i].load())});
+  }
   if (ctx.media_io) {
     auto s = ctx.media_io->stats();
     m.push_back({"chorus_media_dropped_total", "Media packets dropped before any transport, by reason.",

@@ -40,6 +40,8 @@ enum class error_code : uint8_t {
   internal,          // "internal": a server-side failure or timeout
 };
 
+inline constexpr std::size_t error_code_count = static_cast<std::size_t>(error_code::internal) + 1;
+
 std::string_view to_string(error_code c) noexcept;
 
 // A protocol failure: code plus a human-readable message naming the field or id.

@@ -42,6 +42,8 @@ test('metrics: gauges follow a join, counters count a refused origin, process fi
     const a = await connectPeer(server, { auth: 'a', channelId: 'm-room' });
     const b = await connectPeer(server, { auth: 'b', channelId: 'm-room' });
     await a.request('get-rtp-capabilities', {});
+    assert.equal((await a.request('fly-to-the-moon', {})).data?.code, 'unknown-type');
+    assert.equal((await a.request('join-mediasoup-room', { roomId: 'elsewhere' })).data?.code, 'already-joined');
     const refused = await fetch(`${server.url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'http://evil.example' }, signal: AbortSignal.timeout(3000) });
     assert.equal(refused.status, 403);
     const after = await scrape(server);
@@ -50,6 +52,9 @@ test('metrics: gauges follow a join, counters count a refused origin, process fi
     assert.equal(after.get('chorus_sessions'), 2);
     assert.ok(after.get('chorus_signaling_requests_total') >= 1);
     assert.equal(after.get('chorus_edge_refused_total{reason="origin"}'), 1);
+    assert.equal(after.get('chorus_signaling_errors_by_code_total{code="unknown-type"}'), 1);
+    assert.equal(after.get('chorus_signaling_errors_by_code_total{code="already-joined"}'), 1);
+    assert.equal(after.get('chorus_signaling_errors_by_code_total{code="forbidden"}'), 0);
     assert.ok(after.get('chorus_edge_connections_accepted_total') > before.get('chorus_edge_connections_accepted_total'));
     await closeAll(a, b);
   });
