@@ -1,5 +1,6 @@
 #include "actors/auth.hpp"
 
+#include "actors/clock.hpp"
 #include "protocol/jwt.hpp"
 
 #include <algorithm>
@@ -46,9 +47,7 @@ admit(const auth_settings& auth, std::string_view token, std::string_view role) 
     return protocol::error_info{error_code::unauthorized,
                                 "a token is required (auth.mode is jwt): pass ?token= or "
                                 "Socket.IO's auth.token"};
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-               .count();
+  auto now = wall_ms() / 1000;
   std::string detail;
   auto claims = auth.verifier->verify(token, now, &detail);
   if (!claims)

@@ -6,6 +6,7 @@
 
 #include "protocol/meetings.hpp"
 
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -15,12 +16,16 @@ namespace chorus::actors {
 
 class meeting_book {
 public:
-  // False when a meeting of that id exists (it is kept as it was).
-  bool add(const protocol::meeting& m) {
+  enum class added : uint8_t { ok, exists, full };
+  // A meeting of that id that exists is kept as it was.
+  added add(const protocol::meeting& m) {
     std::lock_guard lock{mutex_};
+    if (meetings_.count(m.id))
+      return added::exists;
     if (meetings_.size() >= max_meetings)
-      return false;
-    return meetings_.emplace(m.id, m).second;
+      return added::full;
+    meetings_.emplace(m.id, m);
+    return added::ok;
   }
   std::optional<protocol::meeting> find(const std::string& id) const {
     std::lock_guard lock{mutex_};
@@ -28,10 +33,6 @@ public:
     if (it == meetings_.end())
       return std::nullopt;
     return it->second;
-  }
-  bool full() const {
-    std::lock_guard lock{mutex_};
-    return meetings_.size() >= max_meetings;
   }
 
   static constexpr std::size_t max_meetings = 100000;

@@ -2,6 +2,7 @@
 
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
+#include "actors/clock.hpp"
 #include "actors/meetings.hpp"
 #include "actors/peer.hpp"
 #include "actors/recorder.hpp"
@@ -102,6 +103,11 @@ peer_entry* find_peer(room_state& st, const std::string& id) {
     if (p.id == id)
       return &p;
   return nullptr;
+}
+
+caf::error not_in_room(const room_state& st, const std::string& peer_id) {
+  return make_error(protocol::error_code::not_joined,
+                    "peer '" + peer_id + "' is not in room '" + st.id + "'");
 }
 
 bool is_creator(const room_state& st, const peer_entry& e) {
@@ -228,12 +234,6 @@ void flags_changed_for(room_actor* self, const std::string& peer_id) {
     broadcast_participants(self);
 }
 
-int64_t unix_ms_now() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
-}
-
 void send_to_all(room_actor* self, const protocol::class_event& ev) {
   for (auto& p : self->state.peers)
     self->send(p.session, ev);
@@ -318,7 +318,7 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
     self->send(entry.session, peer_lost_atom::value);
   LOG_INFO("room", "'" << st.id << "': peer '" << entry.id << "' left ("
                        << st.peers.size() << " remain)");
-  record(self, *st.ctx, store::peer_left{st.id, entry.id, unix_ms_now()});
+  record(self, *st.ctx, store::peer_left{st.id, entry.id, wall_ms()});
   protocol::participant_left_event left{entry.id, entry.public_id()};
   for (auto& p : st.peers)
     self->send(p.session, left);
@@ -353,7 +353,7 @@ caf::actor peer_for(room_actor* self, const join_command& cmd) {
 // The block entry that refuses this joiner, if any (expired entries are dropped).
 const block_entry* find_block(room_state& st, const std::string& subject,
                               const std::string& peer_id, const std::string& user_id) {
-  auto now = unix_ms_now();
+  auto now = wall_ms();
   std::erase_if(st.blocks, [now](const block_entry& b) { return b.until_ms && b.until_ms <= now; });
   for (auto& b : st.blocks)
     if ((!subject.empty() && b.subject == subject) || b.peer_id == peer_id ||
@@ -445,7 +445,7 @@ void tell_all(room_actor* self, const protocol::moderation_event& ev) {
   record(self, *st.ctx,
          store::moderation_taken{st.id, std::string(action_name(ev.action)),
                                  ev.user_id.empty() ? ev.peer_id : ev.user_id, ev.by, ev.reason,
-                                 unix_ms_now()});
+                                 wall_ms()});
   for (auto& p : st.peers)
     self->send(p.session, ev);
 }
@@ -466,8 +466,7 @@ caf::result<protocol::empty_reply> moderate(room_actor* self, moderation_command
   auto& req = cmd.request;
   auto* issuer = find_peer(st, cmd.issuer);
   if (!issuer)
-    return make_error(protocol::error_code::not_joined,
-                      "peer '" + cmd.issuer + "' is not in room '" + st.id + "'");
+    return not_in_room(st, cmd.issuer);
   if (!allows(issuer->grant.permissions, protocol::permission::moderate))
     return make_error(protocol::error_code::forbidden,
                       "moderation needs permission moderate");
@@ -516,7 +515,7 @@ caf::result<protocol::empty_reply> moderate(room_actor* self, moderation_command
   if (!target && req.action == moderation_action::block) {
     // Blocking someone who is not here: the id is refused when it comes.
     st.blocks.push_back({req.peer_id, req.peer_id, req.peer_id, req.reason, by,
-                         req.seconds ? unix_ms_now() + int64_t(req.seconds) * 1000 : 0});
+                         req.seconds ? wall_ms() + int64_t(req.seconds) * 1000 : 0});
     LOG_INFO("room", "'" << st.id << "': '" << req.peer_id << "' blocked by '" << by << "'");
     ev.peer_id = req.peer_id;
     ev.seconds = req.seconds;
@@ -550,7 +549,7 @@ caf::result<protocol::empty_reply> moderate(room_actor* self, moderation_command
       const bool block = req.action == moderation_action::block;
       if (block) {
         st.blocks.push_back({target->grant.subject, target->id, target->public_id(), req.reason,
-                             by, req.seconds ? unix_ms_now() + int64_t(req.seconds) * 1000 : 0});
+                             by, req.seconds ? wall_ms() + int64_t(req.seconds) * 1000 : 0});
         ev.seconds = req.seconds;
       }
       LOG_INFO("room", "'" << st.id << "': '" << ev.user_id << "' "
@@ -597,7 +596,7 @@ void send_poll_results(room_actor* self, const std::string& poll_id) {
   if (!p || p->closed())
     return;
   auto& t = st.poll_throttles[poll_id];
-  auto now = unix_ms_now();
+  auto now = wall_ms();
   if (t.scheduled)
     return;
   auto wait = t.last_sent_ms + poll_results_interval_ms - now;
@@ -646,10 +645,9 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
   auto& req = cmd.request;
   auto* me = find_peer(st, cmd.peer_id);
   if (!me)
-    return make_error(error_code::not_joined,
-                      "peer '" + cmd.peer_id + "' is not in room '" + st.id + "'");
+    return not_in_room(st, cmd.peer_id);
   const bool moderator = allows(me->grant.permissions, protocol::permission::moderate);
-  const auto now = unix_ms_now();
+  const auto now = wall_ms();
   // The participant a request names (lower-hand, disable-chat, enable-chat, a private
   // message), by peer id or user id; nullptr when `id` is empty.
   auto target = [&](const std::string& id) -> caf::expected<peer_entry*> {
@@ -934,8 +932,7 @@ caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& 
   auto& req = cmd.request;
   auto* me = find_peer(st, cmd.peer_id);
   if (!me)
-    return make_error(error_code::not_joined,
-                      "peer '" + cmd.peer_id + "' is not in room '" + st.id + "'");
+    return not_in_room(st, cmd.peer_id);
   const int my_rank = rank_of(st, *me);
   if (my_rank == 0)
     return make_error(error_code::forbidden, "host controls are for the host and co-hosts");
@@ -971,7 +968,7 @@ caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& 
              store::moderation_taken{st.id,
                                      st.screens_locked ? "disable-all-screen-sharing"
                                                        : "enable-all-screen-sharing",
-                                     {}, by, {}, unix_ms_now()});
+                                     {}, by, {}, wall_ms()});
       broadcast_participants(self);
       return protocol::empty_reply{};
     }
@@ -1034,7 +1031,7 @@ caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& 
              is_co_host(st, *target));
       record(self, *st.ctx,
              store::moderation_taken{st.id, grant ? "make-cohost" : "remove-cohost",
-                                     target->public_id(), by, {}, unix_ms_now()});
+                                     target->public_id(), by, {}, wall_ms()});
       broadcast_participants(self);
       return protocol::empty_reply{};
     }
@@ -1058,7 +1055,7 @@ caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& 
         tell(self, p.session, "participant-updated", by, "isHost", id, is_host(st, *target));
       record(self, *st.ctx,
              store::moderation_taken{st.id, grant ? "make-host" : "remove-host", id, by, {},
-                                     unix_ms_now()});
+                                     wall_ms()});
       broadcast_participants(self);
       return protocol::empty_reply{};
     }
@@ -1076,10 +1073,10 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
   if (auto& rec = self->state.ctx->recorder) {
     auto& st = self->state;
     self->send(rec, store::record_event{store::room_opened{st.id, st.ctx->settings.node_id,
-                                                           unix_ms_now()}});
+                                                           wall_ms()}});
     // The room's end, however it comes (its last participant left, the node stops).
     self->attach_functor([rec, id = st.id, node = st.ctx->settings.node_id] {
-      caf::anon_send(rec, store::record_event{store::room_closed{id, node, unix_ms_now()}});
+      caf::anon_send(rec, store::record_event{store::room_closed{id, node, wall_ms()}});
     });
   }
   self->state.node = std::move(node);
@@ -1179,7 +1176,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       e.peer = peer_for(self, cmd);
       self->monitor(e.session);
       record(self, *st.ctx,
-             store::peer_joined{st.id, e.id, e.user_id, e.name, e.grant.role, unix_ms_now()});
+             store::peer_joined{st.id, e.id, e.user_id, e.name, e.grant.role, wall_ms()});
       st.peers.push_back(std::move(e));
       st.ctx->counters->peers.fetch_add(1);
       LOG_INFO("room", "'" << st.id << "': peer '" << cmd.peer_id << "' joined ("
@@ -1192,8 +1189,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     [self](peer_update& upd) -> caf::result<join_result> {
       auto* e = find_peer(self->state, upd.peer_id);
       if (!e)
-        return make_error(protocol::error_code::not_joined,
-                          "peer '" + upd.peer_id + "' is not in room '" + self->state.id + "'");
+        return not_in_room(self->state, upd.peer_id);
       if (!upd.identity.user_id.empty())
         for (auto& p : self->state.peers)
           if (&p != e && p.public_id() == upd.identity.user_id)
@@ -1244,8 +1240,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       auto& st = self->state;
       auto* e = find_peer(st, q.peer_id);
       if (!e)
-        return make_error(protocol::error_code::not_joined,
-                          "peer '" + q.peer_id + "' is not in room '" + st.id + "'");
+        return not_in_room(st, q.peer_id);
       auto needed = publish_permission(q.kind);
       if (!allows(e->grant.permissions, needed))
         return make_error(protocol::error_code::forbidden,
@@ -1278,8 +1273,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       auto& st = self->state;
       auto* e = find_peer(st, q.peer_id);
       if (!e)
-        return make_error(protocol::error_code::not_joined,
-                          "peer '" + q.peer_id + "' is not in room '" + st.id + "'");
+        return not_in_room(st, q.peer_id);
       return room_info(st, *e);
     },
     [self](moderation_command& cmd) -> caf::result<protocol::empty_reply> {
@@ -1382,8 +1376,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       auto& st = self->state;
       auto* e = find_peer(st, u.peer_id);
       if (!e)
-        return make_error(protocol::error_code::not_joined,
-                          "peer '" + u.peer_id + "' is not in room '" + st.id + "'");
+        return not_in_room(st, u.peer_id);
       protocol::participant_state_changed_event ev;
       ev.peer_id = e->id;
       ev.user_id = e->public_id();

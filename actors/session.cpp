@@ -104,10 +104,15 @@ bool check_room(session_actor* self, const protocol::request_meta& meta,
 }
 
 // Sends `req` to `dest` (bounded by maxRequestsInFlight and the request timeout) and
-// answers the client with `to_reply(answer)` or the error.
-template <class Answer, class Request, class ToReply>
+// answers the client with `to_reply(answer)` or the error; `on_error(info)` runs first on an
+// error (the seed 004 frontend also hears of some refusals as events).
+struct no_error_hook {
+  void operator()(const protocol::error_info&) const {}
+};
+
+template <class Answer, class Request, class ToReply, class OnError = no_error_hook>
 void forward_with(session_actor* self, const caf::actor& dest, protocol::request_meta meta,
-                  Request req, ToReply to_reply) {
+                  Request req, ToReply to_reply, OnError on_error = {}) {
   auto& st = self->state;
   if (st.in_flight >= st.ctx->settings.max_requests_in_flight) {
     send_error(self, meta, error_code::limit_exceeded,
@@ -122,9 +127,11 @@ void forward_with(session_actor* self, const caf::actor& dest, protocol::request
         --self->state.in_flight;
         send_reply(self, meta, protocol::reply_body{to_reply(answer)});
       },
-      [self, meta](caf::error& err) {
+      [self, meta, on_error](caf::error& err) {
         --self->state.in_flight;
-        send_error(self, meta, to_error_info(err));
+        auto info = to_error_info(err);
+        on_error(info);
+        send_error(self, meta, info);
       });
 }
 
@@ -400,26 +407,14 @@ void handle_request(session_actor* self, protocol::request& request) {
         // The frontend's send-message: a refusal also goes to it as message-error.
         const bool frontend_chat = req.frontend;
         auto client_id = req.client_id;
-        if (st.in_flight >= st.ctx->settings.max_requests_in_flight) {
-          send_error(self, meta, error_code::limit_exceeded, "too many requests in flight");
-          return;
-        }
-        ++st.in_flight;
-        self->request(st.room, st.ctx->settings.request_timeout,
-                      class_command{st.peer_id, std::move(req)})
-          .then(
-            [self, meta](protocol::class_reply& r) {
-              --self->state.in_flight;
-              send_reply(self, meta, protocol::reply_body{r});
-            },
-            [self, meta, frontend_chat, client_id](caf::error& err) {
-              --self->state.in_flight;
-              auto info = to_error_info(err);
-              if (frontend_chat)
-                send_event(self, protocol::frontend_event{"message-error", {}, info.message,
-                                                          client_id, false});
-              send_error(self, meta, info);
-            });
+        forward_with<protocol::class_reply>(
+          self, st.room, meta, class_command{st.peer_id, std::move(req)},
+          [](protocol::class_reply& r) { return std::move(r); },
+          [self, frontend_chat, client_id](const protocol::error_info& info) {
+            if (frontend_chat)
+              send_event(self, protocol::frontend_event{"message-error", {}, info.message,
+                                                        client_id, false});
+          });
       } else if constexpr (std::is_same_v<T, protocol::get_socket_id_request> ||
                            std::is_same_v<T, protocol::update_state_request> ||
                            std::is_same_v<T, protocol::get_room_info_request> ||
@@ -438,24 +433,12 @@ void handle_request(session_actor* self, protocol::request& request) {
         else if constexpr (std::is_same_v<T, protocol::host_request>) {
           // The frontend emits host controls without an ack: a refusal also goes to it as
           // the `error { message }` event it listens for.
-          if (st.in_flight >= st.ctx->settings.max_requests_in_flight) {
-            send_error(self, meta, error_code::limit_exceeded, "too many requests in flight");
-            return;
-          }
-          ++st.in_flight;
-          self->request(st.room, st.ctx->settings.request_timeout,
-                        host_command{st.peer_id, std::move(req)})
-            .then(
-              [self, meta](protocol::empty_reply& r) {
-                --self->state.in_flight;
-                send_reply(self, meta, protocol::reply_body{r});
-              },
-              [self, meta](caf::error& err) {
-                --self->state.in_flight;
-                auto info = to_error_info(err);
-                send_event(self, protocol::frontend_event{"error", {}, info.message, {}, false});
-                send_error(self, meta, info);
-              });
+          forward_with<protocol::empty_reply>(
+            self, st.room, meta, host_command{st.peer_id, std::move(req)},
+            [](protocol::empty_reply& r) { return r; },
+            [self](const protocol::error_info& info) {
+              send_event(self, protocol::frontend_event{"error", {}, info.message, {}, false});
+            });
         } else if constexpr (std::is_same_v<T, protocol::get_room_info_request>)
           forward<protocol::room_info_reply>(self, st.room, meta, room_info_query{st.peer_id});
         else if constexpr (std::is_same_v<T, protocol::moderation_request>) {

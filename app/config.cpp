@@ -67,21 +67,6 @@ bool valid_peer_address(std::string_view text) {
   return true;
 }
 
-// "A,B,C" into its non-empty parts.
-std::vector<std::string> split_list(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    auto comma = text.find(',');
-    auto part = text.substr(0, comma);
-    if (!part.empty())
-      out.emplace_back(part);
-    if (comma == std::string_view::npos)
-      break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
 // The first entry of an origin list that is not valid, as a message ("" when all are).
 std::string invalid_origin(const std::vector<std::string>& origins) {
   for (auto& o : origins)
@@ -676,7 +661,7 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
     } else if (flag == "--allowed-origins") {
       if (!value(v))
         return fail("--allowed-origins", "expects ORIGIN,ORIGIN,... or *");
-      auto origins = split_list(v);
+      auto origins = text::split_list(v);
       if (auto bad = invalid_origin(origins); !bad.empty())
         return fail("--allowed-origins", bad);
       out.cfg.signaling.allowed_origins = std::move(origins);
@@ -709,7 +694,7 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
     } else if (flag == "--cluster-peers") {
       if (!value(v))
         return fail("--cluster-peers", "expects HOST:PORT,HOST:PORT,...");
-      out.cfg.cluster.peers = split_list(v);
+      out.cfg.cluster.peers = text::split_list(v);
     } else if (flag == "--cluster-secret") {
       if (!value(v) || v.empty())
         return fail("--cluster-secret", "expects the shared SECRET");

@@ -1,5 +1,6 @@
 // chorus: the server binary. Reads configuration, starts the actor system and the
 // signaling edge, and shuts both down cleanly on SIGINT / SIGTERM.
+#include "actors/clock.hpp"
 #include "actors/cluster.hpp"
 #include "actors/gateway.hpp"
 #include "actors/meetings.hpp"
@@ -150,13 +151,15 @@ std::optional<net::http_response> meetings_api(const net::http_request_info& req
     auto m = protocol::parse_meeting_request(req.body, error);
     if (!m)
       return answer(400, protocol::meeting_error_json(error));
-    m->created_at = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
-    if (book.find(m->id))
-      return answer(409, protocol::meeting_error_json("a meeting with id '" + m->id + "' exists"));
-    if (!book.add(*m))
-      return answer(503, protocol::meeting_error_json("this server holds too many meetings"));
+    m->created_at = actors::wall_ms();
+    switch (book.add(*m)) {
+      case actors::meeting_book::added::exists:
+        return answer(409, protocol::meeting_error_json("a meeting with id '" + m->id + "' exists"));
+      case actors::meeting_book::added::full:
+        return answer(503, protocol::meeting_error_json("this server holds too many meetings"));
+      case actors::meeting_book::added::ok:
+        break;
+    }
     LOG_INFO("main", "meeting '" << m->id << "' registered by '" << m->creator_id << "'");
     if (recorder) // kept in the class record, read back at the next start
       caf::anon_send(recorder, store::record_event{store::meeting_created{

@@ -20,20 +20,6 @@ failure fail(std::string_view option, std::string_view what) {
   return failure{std::string{option} + ": " + std::string{what}};
 }
 
-std::vector<std::string> split_commas(std::string_view text) {
-  std::vector<std::string> out;
-  while (!text.empty()) {
-    auto comma = text.find(',');
-    auto part = text.substr(0, comma);
-    if (!part.empty())
-      out.emplace_back(part);
-    if (comma == std::string_view::npos)
-      break;
-    text.remove_prefix(comma + 1);
-  }
-  return out;
-}
-
 } // namespace
 
 result<token_command> parse_token_command(int argc, const char* const* argv) {
@@ -74,7 +60,7 @@ result<token_command> parse_token_command(int argc, const char* const* argv) {
     } else if (flag == "--rooms") {
       if (!value())
         return fail(flag, "expects ROOM,ROOM,...");
-      cmd.rooms = split_commas(v);
+      cmd.rooms = text::split_list(v);
       if (cmd.rooms.empty())
         return fail(flag, "expects ROOM,ROOM,...");
       for (auto& r : cmd.rooms)
@@ -87,7 +73,7 @@ result<token_command> parse_token_command(int argc, const char* const* argv) {
     } else if (flag == "--permissions") {
       if (!value())
         return fail(flag, "expects PERMISSION,PERMISSION,... (may be empty)");
-      auto names = split_commas(v);
+      auto names = text::split_list(v);
       if (auto set = protocol::parse_permissions(names); !set)
         return fail(flag, set.error());
       cmd.permissions = std::move(names);

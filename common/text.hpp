@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chorus::text {
 
@@ -79,6 +80,21 @@ inline bool split_host_port(std::string_view text, std::string& host, uint16_t& 
 
 // Appends s to out as the inside of a JSON string: '"' and '\' escaped, control
 // characters as \u00XX; everything else (UTF-8 included) as it is.
+// "A,B,C" into its non-empty parts (command-line lists).
+inline std::vector<std::string> split_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto part = text.substr(0, comma);
+    if (!part.empty())
+      out.emplace_back(part);
+    if (comma == std::string_view::npos)
+      break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
 inline void json_escape(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   for (char ch : s) {

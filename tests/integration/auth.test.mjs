@@ -12,7 +12,9 @@ import { test } from 'node:test';
 import { audio, video } from './lib/rtp_fixtures.mjs';
 import { tempConfig, tempDir, withServer } from './lib/server.mjs';
 import { connectSio, nextEvent } from './lib/socketio.mjs';
-import { jwtArgs, SECRET, sign } from './lib/tokens.mjs';
+import { httpGet } from './lib/http.mjs';
+import { pollUntil } from './lib/tcp.mjs';
+import { jwtArgs, sign } from './lib/tokens.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
 
 const T = { timeout: 60000 };
@@ -81,6 +83,9 @@ test('jwt, plain WebSocket: no, bad, expired, unsigned or foreign-room tokens ar
     assert.equal(await refusedStatus(server, { token: 'a'.repeat(100 * 1024) }).catch(() => 431) >= 400, true);
     // A token for class-a does not open class-b, at connect (channelId) or on join.
     assert.equal(await refusedStatus(server, { token: studentToken(), channelId: 'class-b' }), 403);
+    // Nothing was made for the refused connections.
+    const refusedHealth = (await httpGet(`${server.url}/healthz`)).json;
+    assert.deepEqual([refusedHealth.sessions, refusedHealth.peers, refusedHealth.rooms], [0, 0, 0]);
     const s = await connectPeer(server, { token: studentToken() });
     const other = await s.request('join-mediasoup-room', { roomId: 'class-b' });
     assert.equal(other.data?.code, 'forbidden', JSON.stringify(other));
@@ -89,8 +94,7 @@ test('jwt, plain WebSocket: no, bad, expired, unsigned or foreign-room tokens ar
     assert.equal(implicit.data?.code, 'forbidden', JSON.stringify(implicit));
     assert.equal((await s.request('join-mediasoup-room', { roomId: ROOM })).type, 'join-mediasoup-room');
     await s.close();
-    const health = await (await fetch(`${server.url}/healthz`)).json();
-    assert.equal(health.peers ?? 0, health.peers); // the server still answers
+    assert.equal((await httpGet(`${server.url}/healthz`)).json.status, 'ok'); // still serving
   });
 });
 
@@ -145,13 +149,9 @@ test('impersonation: a connected id is taken over only with a valid token for it
     assert.equal((await first.request('get-room-info', {})).data.participants.length, 1);
     // Once the first is gone, the id is free again.
     await first.close();
-    let ok = null;
-    for (let i = 0; i < 50 && !ok; i++) {
-      const r = await second.request('join-mediasoup-room', { roomId: 'r' });
-      if (r.type === 'join-mediasoup-room') ok = r;
-      else await new Promise((res) => setTimeout(res, 20)); // the room sees the close shortly
-    }
-    assert.ok(ok, 'the id was not freed after the first connection closed');
+    await pollUntil(async () => (await httpGet(`${server.url}/healthz`)).json?.peers === 0,
+      { timeoutMs: 3000, what: 'the room sees the first connection gone' });
+    assert.equal((await second.request('join-mediasoup-room', { roomId: 'r' })).type, 'join-mediasoup-room');
     // The seed 004 frontend's user id likewise (Socket.IO).
     const ack = (s, e, d) => s.timeout(3000).emitWithAck(e, d);
     const u1 = await connectSio(server, { transports: ['websocket'] });
@@ -371,13 +371,9 @@ test('limits.maxPublishersPerRoom: one participant more than the limit cannot pu
     assert.match(refused.data.message, /maxPublishersPerRoom/);
     // When the publisher leaves, the place is free.
     await a.close();
-    let ok = false;
-    for (let i = 0; i < 50 && !ok; i++) {
-      const r = await b.request('produce', { transportId: bSend, kind: 'audio', rtpParameters: audio(6300 + i + 1) });
-      ok = r.type === 'producer-id';
-      if (!ok) await new Promise((res) => setTimeout(res, 20)); // the room sees the close shortly
-    }
-    assert.ok(ok, 'the publisher place was not freed');
+    await b.nextOfType('participant-left', (m) => m.data.peerId === 'a', 3000);
+    assert.equal((await b.request('produce', { transportId: bSend, kind: 'audio', rtpParameters: audio(6301) })).type, 'producer-id',
+      'the publisher place is free once the publisher left');
     await b.close();
   });
 });

@@ -68,3 +68,12 @@ TEST_CASE("text::json_escape") {
   text::json_escape(out, std::string("a\"b\\c\n\x01\x1f" "\xC3\xAB", 10));
   CHECK(out == "<a\\\"b\\\\c\\u000a\\u0001\\u001f\xC3\xAB");
 }
+
+TEST_CASE("split_list: the non-empty parts of a comma-separated list") {
+  using chorus::text::split_list;
+  CHECK(split_list("a,b,c") == std::vector<std::string>{"a", "b", "c"});
+  CHECK(split_list(",a,,b,") == std::vector<std::string>{"a", "b"});
+  CHECK(split_list("").empty());
+  CHECK(split_list(",").empty());
+  CHECK(split_list("*") == std::vector<std::string>{"*"});
+}
