@@ -233,3 +233,38 @@ test('the class record: after the class the SQLite file holds its attendance, ch
   assert.deepEqual(await sql("SELECT voter_peer_id, option_index FROM votes ORDER BY voter_peer_id"), ['s1|1', 's2|1']);
   assert.deepEqual(await sql("SELECT action, target, by_peer_id, reason FROM moderation_actions"), ['kick-peer|s2|teacher|late homework']);
 });
+
+test('chat over Socket.IO: to the room, privately to one peer only, the history in order for a late joiner', T, async () => {
+  await withServer([], async (server) => {
+    const join = async (role) => {
+      const s = await connectSio(server, { transports: ['websocket'], auth: { role } });
+      await ack(s, 'join-mediasoup-room', { roomId: ROOM });
+      return s;
+    };
+    const teacher = await join('teacher');
+    const s1 = await join('student');
+    const s2 = await join('student');
+    const ids = [];
+    for (const [s, text] of [[teacher, 'one'], [s1, 'two'], [teacher, 'three']]) {
+      const r = await ack(s, 'chat-message', { text });
+      assert.match(r.id, /^m\d+$/);
+      ids.push(r.id);
+    }
+    // Private: s2 gets it, s1 never does (its next chat event is the public one after it).
+    const atS2 = nextEvent(s2, 'chat-message', { match: (m) => m.text === 'psst' });
+    const atS1 = nextEvent(s1, 'chat-message', { match: (m) => m.text === 'psst' || m.text === 'after' });
+    assert.ok((await ack(teacher, 'chat-message', { text: 'psst', to: s2.id })).id);
+    assert.equal((await atS2)[0].to, s2.id);
+    await ack(teacher, 'chat-message', { text: 'after' });
+    assert.equal((await atS1)[0].text, 'after');
+    ids.push((await nextEvent(s2, 'chat-message', { match: (m) => m.text === 'after' }))[0].id);
+    // The late joiner: the public history, oldest first.
+    const late = await connectSio(server, { transports: ['websocket'], auth: { role: 'student' } });
+    const history = nextEvent(late, 'chat-history');
+    await ack(late, 'join-mediasoup-room', { roomId: ROOM });
+    const [items] = await history;
+    assert.deepEqual(items.map((m) => m.id), ids);
+    assert.deepEqual(items.map((m) => m.text), ['one', 'two', 'three', 'after']);
+    for (const s of [teacher, s1, s2, late]) s.close();
+  });
+});
