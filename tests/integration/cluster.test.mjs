@@ -172,37 +172,6 @@ test('one room across three nodes: events reach everyone, media crosses nodes, a
   });
 });
 
-test('the room\'s home is lost: its participants on other nodes are told, and rejoin through a survivor', T, async () => {
-  await withNodes(async (nodes) => {
-    const [a, b, c] = await nodes.mesh();
-    const room = 'home-lost';
-    const first = [];
-    for (const [n, id] of [[a, 'ua'], [b, 'ub'], [c, 'uc']]) first.push(await connectPeer(n, { auth: id, channelId: room }));
-    for (const cl of first) await nextParticipantList(cl, ['ua', 'ub', 'uc'], 5000);
-    const rooms = await Promise.all([a, b, c].map(async (n) => (await httpGet(`${n.url}/healthz`)).json.rooms));
-    const homeIndex = rooms.indexOf(1);
-    const home = [a, b, c][homeIndex];
-    const survivors = [a, b, c].filter((n) => n !== home);
-    const survivorClients = first.filter((_, i) => i !== homeIndex);
-    await nodes.kill(home);
-    // The room ended with its home: the sessions on the survivors are closed (1011), not
-    // left hanging in a room that no longer exists.
-    for (const cl of survivorClients) assert.equal((await cl.closedWithin(5000)).code, 1011);
-    for (const n of survivors) {
-      await pollUntil(async () => (await members(n)).length === 1, { timeoutMs: 5000, what: `home gone from ${n.url}` });
-    }
-    // They rejoin through the node they are on; the home's client rejoins through a survivor.
-    const ids = ['ua', 'ub', 'uc'];
-    const again = [];
-    for (const [i, n] of survivors.entries()) again.push(await connectPeer(n, { auth: ids.filter((_, k) => k !== homeIndex)[i], channelId: room }));
-    again.push(await connectPeer(survivors[0], { auth: ids[homeIndex], channelId: room }));
-    for (const cl of again) await nextParticipantList(cl, ['ua', 'ub', 'uc'], 5000);
-    const after = await Promise.all(survivors.map(async (n) => (await httpGet(`${n.url}/healthz`)).json.rooms));
-    assert.deepEqual(after.slice().sort(), [0, 1], 'the room lives on one survivor now');
-    for (const cl of again) await cl.close();
-  });
-});
-
 test('tokens and moderation across nodes: the room on its home decides for peers on every node', T, async () => {
   await withNodes(async (nodes) => {
     const auth = jwtArgs();

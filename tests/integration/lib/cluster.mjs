@@ -17,7 +17,7 @@ const RTC_PORTS = { 'node-a': '40000-40999', 'node-b': '41000-41999', 'node-c': 
 
 export function startNode(id, { peers = [], secret = SECRET, extra = [] } = {}) {
   const args = ['--node-id', id, '--cluster-listen', '127.0.0.1:0', '--cluster-secret', secret,
-    '--cluster-heartbeat-timeout-ms', '1500', '--log-level', 'info', ...extra];
+    '--cluster-heartbeat-timeout-ms', '1500', '--log-level', process.env.CHORUS_TEST_LOG ?? 'info', ...extra];
   if (RTC_PORTS[id]) args.push('--rtc-ports', RTC_PORTS[id]);
   if (peers.length) args.push('--cluster-peers', peers.join(','));
   return startServer(args);
