@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { SECRET, cluster, members, withNodes } from './lib/cluster.mjs';
+import { SECRET, cluster, makeCerts, members, withNodes } from './lib/cluster.mjs';
 import { httpGet } from './lib/http.mjs';
 import { CHORUS_BIN, REPO_ROOT, runChorus, runProcess, startServer, tempDir } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
@@ -60,14 +60,6 @@ test('three nodes from one seed form a full mesh; a wrong secret is never admitt
 });
 
 // CA and node certificates made by the project's own script.
-async function makeCerts(nodes) {
-  const dir = tempDir('chorus-cluster-certs-');
-  const r = await runProcess(path.join(REPO_ROOT, 'scripts/make-cluster-certs.sh'), ['--out', dir, ...nodes], { timeoutMs: 20000 });
-  assert.equal(r.code, 0, r.stderr);
-  const tls = (node) => ['--cluster-cert', path.join(dir, `${node}.pem`), '--cluster-key', path.join(dir, `${node}.key`), '--cluster-ca', path.join(dir, 'ca.pem')];
-  return { dir, tls };
-}
-
 test('with TLS: three nodes mesh; a node of another CA and a node without TLS are refused', T, async () => {
   const ours = await makeCerts(['node-a', 'node-b', 'node-c']);
   const theirs = await makeCerts(['node-x']);
@@ -139,9 +131,18 @@ test('one room across three nodes: events reach everyone, media crosses nodes, a
     // packets once, through one relay per producer, and hand 3 copies to their consumers.
     const relaysBefore = await Promise.all([b, c].map(async (n) => (await httpGet(`${n.url}/healthz`)).json.relays));
     const classRun = await runProcess(benchPath(), ['--url', [a, b, c].map((n) => n.wsUrl('')).join(','),
-      '--scenario', 'class', '--subscribers', '9', '--duration-s', '2', '--warmup-s', '1'], { timeoutMs: 45000, outputBytes: 1 << 20 });
+      '--scenario', 'class', '--subscribers', '9', '--duration-s', '2', '--warmup-s', '1',
+      '--node-pids', [a, b, c].map((n) => n.pid).join(',')], { timeoutMs: 45000, outputBytes: 1 << 20 });
     assert.equal(classRun.code, 0, classRun.stdout + classRun.stderr);
     assert.match(classRun.stdout, /18\/18 consumers, 0 failed/, classRun.stdout);
+    // The bench's rows per node: the link into b and c carries the publisher's rate once
+    // (audio and video, about 200 packets/s), and each hands out 3 copies; the CPU is read.
+    const rows = [...classRun.stdout.matchAll(/node\s+(ws:\S+): relays in ([\d.]+) packets\/s \(the link into it\), out ([\d.]+) packets\/s; CPU/g)];
+    assert.equal(rows.length, 3, classRun.stdout);
+    for (const [, url, inRate, outRate] of rows.slice(1)) {
+      assert.ok(Number(inRate) > 100 && Number(inRate) < 400, `${url}: ${inRate} packets/s in`);
+      assert.ok(Math.abs(Number(outRate) - 3 * Number(inRate)) < 0.1 * Number(outRate), `${url}: ${outRate} out`);
+    }
     const classLoss = /loss\s+([\d.]+) %/.exec(classRun.stdout);
     assert.ok(classLoss && Number(classLoss[1]) < 1, classRun.stdout);
     for (const [i, n] of [b, c].entries()) {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { cluster, members, withNodes } from './lib/cluster.mjs';
+import { cluster, makeCerts, members, withNodes } from './lib/cluster.mjs';
 import { httpGet } from './lib/http.mjs';
 import { CHORUS_BIN, REPO_ROOT, runProcess } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
@@ -68,13 +68,14 @@ function watchRelayGap(n, done) {
 }
 
 // A class over nodes a and c (publisher on a, subscribers dealt over a and c) in a room
-// homed on b, plus a plain client of each node in that room. `hit(b)` ends b's part (SIGKILL
-// or SIGTERM) while the media flows. Checked: the bench never notices (all consumers, loss
-// under 1 %), c's relay output never pauses for 1 s, b's client is reported gone to the
-// others, and the room then lives on one survivor that knows the publisher's producers.
-async function homeLeaves(nodes, prefix, hit) {
-  const [a, b, c] = await nodes.mesh();
-  const runId = await runIdHomedOn(prefix, 'node-b', ['node-a', 'node-b', 'node-c']);
+// homed on `home` (b: the node that goes; a: another), plus a plain client of each node in
+// that room. `hit(b)` ends b (SIGKILL or SIGTERM) while the media flows. Checked: the bench
+// never notices (all consumers, loss under 1 %), c's relay output never pauses for 1 s, b's
+// client is reported gone to the others, and the room then lives on one survivor that
+// knows the publisher's producers, where b's client rejoins.
+async function nodeLeaves(nodes, { prefix, home = 'node-b', hit, meshExtra = () => [] }) {
+  const [a, b, c] = await nodes.mesh(meshExtra);
+  const runId = await runIdHomedOn(prefix, home, ['node-a', 'node-b', 'node-c']);
   const room = `bench-${runId}-class`;
   const onB = await connectPeer(b, { auth: 'hb', channelId: room });
   const onA = await connectPeer(a, { auth: 'oa', channelId: room });
@@ -82,7 +83,8 @@ async function homeLeaves(nodes, prefix, hit) {
   for (const cl of [onA, onC]) {
     await cl.nextOfType('participant-list-update', (m) => ['hb', 'oa', 'oc'].every((id) => participantIds(m).includes(id)), 5000);
   }
-  assert.equal((await health(b)).rooms, 1, 'the room is homed on b');
+  const homeNode = { 'node-a': a, 'node-b': b, 'node-c': c }[home];
+  assert.equal((await health(homeNode)).rooms, 1, `the room is homed on ${home}`);
 
   const bench = runProcess(benchPath(), ['--url', [a, c].map((n) => n.wsUrl('')).join(','),
     '--scenario', 'class', '--subscribers', '4', '--duration-s', '8', '--warmup-s', '1', '--run-id', runId],
@@ -117,18 +119,29 @@ async function homeLeaves(nodes, prefix, hit) {
   for (const cl of [back, onA, onC]) await cl.close();
 }
 
-test('the room\'s home is killed while media flows: the room is rebuilt on a survivor, nobody there loses media', T, async () => {
+test('a node that is not the room\'s home is killed while media flows: its client is gone, the others keep their media', T, async () => {
   await withNodes(async (nodes) => {
-    await homeLeaves(nodes, 'lost', (b) => nodes.kill(b));
+    await nodeLeaves(nodes, { prefix: 'edge', home: 'node-a', hit: (b) => nodes.kill(b) });
   });
 });
 
-test('the room\'s home stops (SIGTERM): it hands the room over first and exits 0', T, async () => {
+test('the room\'s home is killed while media flows: the room is rebuilt on a survivor, nobody there loses media', T, async () => {
   await withNodes(async (nodes) => {
-    await homeLeaves(nodes, 'term', async (b) => {
-      const result = await b.stop({ signal: 'SIGTERM' });
-      assert.equal(result.code, 0, b.stderr().slice(-3000));
-      assert.match(b.stderr(), /handing over \d+ participants/);
+    await nodeLeaves(nodes, { prefix: 'lost', hit: (b) => nodes.kill(b) });
+  });
+});
+
+test('the room\'s home stops (SIGTERM), over TLS links: it hands the room over first and exits 0', T, async () => {
+  const certs = await makeCerts(['node-a', 'node-b', 'node-c']);
+  await withNodes(async (nodes) => {
+    await nodeLeaves(nodes, {
+      prefix: 'term',
+      meshExtra: certs.tls,
+      hit: async (b) => {
+        const result = await b.stop({ signal: 'SIGTERM' });
+        assert.equal(result.code, 0, b.stderr().slice(-3000));
+        assert.match(b.stderr(), /handing over \d+ participants/);
+      },
     });
   });
 });
