@@ -49,21 +49,13 @@ struct peer_entry {
   caf::actor edge_node;
   std::string copy_sent;
   net::token_bucket chat_bucket; // chat messages per second
-  // (Co-hosts and the audio and screen-share locks come with host controls, issue 17
-  // item 6: until then the list says false for them.)
 
   const std::string& public_id() const { return user_id.empty() ? id : user_id; }
 };
 
-// One entry of the block list: matched by token subject, peer id and user id.
-struct block_entry {
-  std::string subject;
-  std::string peer_id;
-  std::string user_id;
-  std::string reason;
-  std::string by;
-  int64_t until_ms = 0; // Unix ms; 0: for the room's life
-};
+// One entry of the block list: matched by token subject, peer id and user id (until_ms:
+// Unix ms, 0 for the room's life). The same record as the room-wide copy carries.
+using block_entry = room_block;
 
 struct room_state {
   std::string id;
@@ -255,8 +247,7 @@ room_snapshot room_copy(const room_state& st) {
   s.locked = st.locked;
   s.screens_locked = st.screens_locked;
   s.chat_disabled = st.chat_disabled;
-  for (auto& b : st.blocks)
-    s.blocks.push_back({b.subject, b.peer_id, b.user_id, b.reason, b.by, b.until_ms});
+  s.blocks = st.blocks;
   s.roster.reserve(st.peers.size());
   for (auto& e : st.peers)
     s.roster.push_back({e.id, e.public_id()});
@@ -1207,9 +1198,7 @@ caf::result<join_result> rejoin(room_actor* self, rejoin_command& cmd) {
     st.locked = r.locked;
     st.screens_locked = r.screens_locked;
     st.chat_disabled = r.chat_disabled;
-    st.blocks.clear();
-    for (auto& b : r.blocks)
-      st.blocks.push_back({b.subject, b.peer_id, b.user_id, b.reason, b.by, b.until_ms});
+    st.blocks = r.blocks;
     st.version = std::max(st.version, r.version);
     st.restored = true;
   }
