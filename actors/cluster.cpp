@@ -65,6 +65,7 @@ struct cluster_state {
   uint64_t refused = 0;        // nodes that failed the secret
   uint64_t dropped = 0;        // messages from nodes not admitted
   uint64_t lost = 0;           // admitted nodes lost
+  uint64_t dial_failures = 0;  // dials that failed (connection or TLS handshake)
   bool started = false;        // the first tick dialled the peers
   bool leaving = false;        // this node is leaving (it told the others)
   std::vector<std::string> homed_rooms; // the rooms homed on this node (asked every tick)
@@ -137,6 +138,7 @@ void publish_status(cluster_actor* self) {
   out += "],\"refused\":" + std::to_string(st.refused) +
          ",\"droppedMessages\":" + std::to_string(st.dropped) +
          ",\"lost\":" + std::to_string(st.lost) +
+         ",\"dialFailures\":" + std::to_string(st.dial_failures) +
          (st.leaving ? ",\"leaving\":true" : "");
   st.status->set(std::move(out));
 }
@@ -313,6 +315,8 @@ void connect_to(cluster_actor* self, const std::string& address, uint32_t attemp
         handshake(self, caf::actor_cast<caf::actor>(ptr), address, attempt);
       },
       [self, address, attempt](caf::error& err) {
+        ++self->state.dial_failures;
+        publish_status(self);
         if (attempt == 0)
           LOG_INFO("cluster", address << ": cannot connect yet (" << to_string(err)
                                       << "); retrying with backoff");

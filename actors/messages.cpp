@@ -165,6 +165,8 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<roster_entry>("chorus::roster_entry")
     .add_message_type<room_block>("chorus::room_block")
     .add_message_type<room_snapshot>("chorus::room_snapshot")
+    .add_message_type<poll_record>("chorus::poll_record")
+    .add_message_type<class_state>("chorus::class_state")
     .add_message_type<rejoin_command>("chorus::rejoin_command")
     .add_message_type<rehome_request>("chorus::rehome_request")
     .add_message_type<room_moving>("chorus::room_moving")

@@ -65,7 +65,25 @@ struct room_block {
   int64_t until_ms = 0;
 };
 
-// The room-wide state (without the chat, hands and polls) and who is in the room. `version`
+// A poll as a moved room rebuilds it: its question, options and state, and every vote.
+struct poll_record {
+  protocol::poll_item item;
+  std::vector<std::string> voters;
+  std::vector<std::vector<uint32_t>> choices; // per voter
+};
+
+// The live class's state: carried only when a room moves in good order (hand-over), not in
+// the copies kept against a lost home (they would be sent on every chat message).
+struct class_state {
+  bool present = false;
+  std::vector<protocol::hand_item> hands;
+  std::vector<protocol::chat_item> chat;
+  uint64_t next_chat_id = 1;
+  std::vector<poll_record> polls;
+  uint64_t next_poll_id = 1;
+};
+
+// The room-wide state and who is in the room (with the class state only in a hand-over). `version`
 // grows with every change the room sends; a rebuilt room continues from the highest it is
 // given. `forget`: the node has no participant of the room left and drops its copy.
 struct room_snapshot {
@@ -79,6 +97,7 @@ struct room_snapshot {
   bool chat_disabled = false;
   std::vector<room_block> blocks;
   std::vector<roster_entry> roster;
+  class_state cls;
 };
 
 // A participant returns to its room at the room's (new) home.
@@ -128,9 +147,18 @@ typename Inspector::result_type inspect(Inspector& f, room_block& x) {
            x.until_ms);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, poll_record& x) {
+  return f(caf::meta::type_name("poll_record"), x.item, x.voters, x.choices);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, class_state& x) {
+  return f(caf::meta::type_name("class_state"), x.present, x.hands, x.chat, x.next_chat_id,
+           x.polls, x.next_poll_id);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, room_snapshot& x) {
   return f(caf::meta::type_name("room_snapshot"), x.room_id, x.version, x.forget, x.creator,
-           x.hosts, x.locked, x.screens_locked, x.chat_disabled, x.blocks, x.roster);
+           x.hosts, x.locked, x.screens_locked, x.chat_disabled, x.blocks, x.roster, x.cls);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rejoin_command& x) {

@@ -88,6 +88,7 @@ struct room_state {
   std::vector<caf::actor> copy_holders;
   bool sync_scheduled = false;
   bool restored = false;
+  bool class_restored = false;
   bool settle_scheduled = false;
   std::vector<roster_entry> expected;
   // Active speaker and audio levels: the observer (spawned with the first audio producer,
@@ -1175,6 +1176,34 @@ caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& 
 }
 
 // ---- re-homing ---------------------------------------------------------------------------
+// The live class of a room that moved in good order: what its participants see on screen
+// already, and what a joiner catches up on. Kept in addition to anything said here since.
+void restore_class(room_state& st, const class_state& cls) {
+  st.class_restored = true;
+  for (auto& h : cls.hands)
+    st.hands.raise(h.peer_id, h.user_id, h.name, h.raised_at);
+  auto later = st.chat.items();
+  st.chat = protocol::chat_history{st.ctx->settings.chat_history};
+  for (auto& m : cls.chat)
+    st.chat.add(m);
+  for (auto& m : later)
+    st.chat.add(std::move(m));
+  st.next_chat_id = std::max(st.next_chat_id, cls.next_chat_id);
+  for (auto& r : cls.polls) {
+    std::string error;
+    auto p = protocol::poll::make(r.item.id, r.item.question, r.item.options, r.item.multiple,
+                                  r.item.anonymous, r.item.by, r.item.created_at, error);
+    if (!p)
+      continue;
+    for (std::size_t i = 0; i < r.voters.size() && i < r.choices.size(); ++i)
+      p->vote(r.voters[i], r.choices[i]);
+    if (r.item.closed)
+      p->close();
+    st.polls.push_back(std::move(*p));
+  }
+  st.next_poll_id = std::max(st.next_poll_id, cls.next_poll_id);
+}
+
 // A participant of this room at its former home comes back (the home was lost, or the room
 // moved): its entry and producers are restored without the events of a join, because
 // everyone still in the room already knows them. The first rejoin also brings the
@@ -1202,6 +1231,8 @@ caf::result<join_result> rejoin(room_actor* self, rejoin_command& cmd) {
     st.version = std::max(st.version, r.version);
     st.restored = true;
   }
+  if (cmd.room.cls.present && !st.class_restored)
+    restore_class(st, cmd.room.cls);
   for (auto& x : cmd.room.roster)
     if (!find_peer(st, x.peer_id) &&
         std::none_of(st.expected.begin(), st.expected.end(),
@@ -1286,6 +1317,22 @@ int64_t hand_over(room_actor* self, const std::string& avoid) {
   int64_t here = 0;
   ++st.version;
   auto copy = room_copy(st);
+  // The live class goes along: hands, chat, polls with their votes.
+  auto& cls = copy.cls;
+  cls.present = true;
+  cls.hands = st.hands.items();
+  cls.chat = st.chat.items();
+  cls.next_chat_id = st.next_chat_id;
+  cls.next_poll_id = st.next_poll_id;
+  for (auto& p : st.polls) {
+    poll_record r;
+    r.item = p.snapshot();
+    for (auto& [voter, choices] : p.votes()) {
+      r.voters.push_back(voter);
+      r.choices.push_back(choices);
+    }
+    cls.polls.push_back(std::move(r));
+  }
   LOG_INFO("room", "'" << st.id << "': handing over " << st.peers.size()
                        << " participants to the room's next home");
   for (auto& e : st.peers) {

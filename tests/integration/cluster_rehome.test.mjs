@@ -73,7 +73,7 @@ function watchRelayGap(n, done) {
 // never notices (all consumers, loss under 1 %), c's relay output never pauses for 1 s, b's
 // client is reported gone to the others, and the room then lives on one survivor that
 // knows the publisher's producers, where b's client rejoins.
-async function nodeLeaves(nodes, { prefix, home = 'node-b', hit, meshExtra = () => [] }) {
+async function nodeLeaves(nodes, { prefix, home = 'node-b', hit, meshExtra = () => [], classState = false }) {
   const [a, b, c] = await nodes.mesh(meshExtra);
   const runId = await runIdHomedOn(prefix, home, ['node-a', 'node-b', 'node-c']);
   const room = `bench-${runId}-class`;
@@ -91,6 +91,10 @@ async function nodeLeaves(nodes, { prefix, home = 'node-b', hit, meshExtra = () 
   { timeoutMs: 60000, outputBytes: 1 << 20 });
   await pollUntil(async () => ((await health(c)).relays?.packetsIn ?? 0) > 100, { timeoutMs: 20000, what: 'media relayed to c' });
   const gap = watchRelayGap(c, bench);
+  if (classState) { // the live class, to see it moved along: a chat message and a raised hand
+    assert.equal((await onA.request('chat-message', { text: 'before the move' }, 5000)).type, 'chat-message');
+    assert.equal((await onC.request('raise-hand', {}, 5000)).type, 'raise-hand');
+  }
   const leftA = onA.nextOfType('participant-left', (m) => m.data.peerId === 'hb', 15000);
   const leftC = onC.nextOfType('participant-left', (m) => m.data.peerId === 'hb', 15000);
   await hit(b);
@@ -102,10 +106,16 @@ async function nodeLeaves(nodes, { prefix, home = 'node-b', hit, meshExtra = () 
   const rooms = await Promise.all([a, c].map(async (n) => (await health(n)).rooms));
   assert.deepEqual(rooms.slice().sort(), [0, 1], JSON.stringify(rooms));
   const back = await connectPeer(c, { auth: 'hb' });
+  const history = classState && back.nextOfType('chat-history', () => true, 5000);
+  const hands = classState && back.nextOfType('hands-update', () => true, 5000);
   const joined = await back.request('join-mediasoup-room', { roomId: room }, 5000);
   assert.equal(joined.type, 'join-mediasoup-room', JSON.stringify(joined));
   assert.equal(joined.data.existingProducers.length, 2, JSON.stringify(joined));
   await onA.nextOfType('participant-list-update', (m) => participantIds(m).includes('hb'), 5000);
+  if (classState) {
+    assert.deepEqual((await history).data.map((m) => m.text), ['before the move']);
+    assert.deepEqual((await hands).data.map((h) => h.peerId), ['oc']);
+  }
 
   const run = await bench;
   assert.equal(run.code, 0, run.stdout + run.stderr);
@@ -131,12 +141,13 @@ test('the room\'s home is killed while media flows: the room is rebuilt on a sur
   });
 });
 
-test('the room\'s home stops (SIGTERM), over TLS links: it hands the room over first and exits 0', T, async () => {
+test('the room\'s home stops (SIGTERM), over TLS links: it hands the room over, with its chat and hands, and exits 0', T, async () => {
   const certs = await makeCerts(['node-a', 'node-b', 'node-c']);
   await withNodes(async (nodes) => {
     await nodeLeaves(nodes, {
       prefix: 'term',
       meshExtra: certs.tls,
+      classState: true,
       hit: async (b) => {
         const result = await b.stop({ signal: 'SIGTERM' });
         assert.equal(result.code, 0, b.stderr().slice(-3000));
