@@ -377,7 +377,28 @@ TEST_CASE("re-homing messages cross a serializer whole") {
   CHECK(c.room.blocks[0].until_ms == 1234);
   REQUIRE(c.room.roster.size() == 2);
   CHECK(c.room.roster[1].public_id == "p2");
+  r.cls.present = true;
+  r.cls.hands = {{"p2", "u2", "Bo", 77}};
+  r.cls.chat.resize(1);
+  r.cls.chat[0].id = "m4";
+  r.cls.chat[0].text = "hello";
+  r.cls.next_chat_id = 5;
+  actors::poll_record pr;
+  pr.item.id = "p1";
+  pr.item.options = {"yes", "no"};
+  pr.voters = {"u1", "u2"};
+  pr.choices = {{0}, {1}};
+  r.cls.polls = {pr};
+  r.cls.next_poll_id = 2;
   auto moving = round_trip_in(sys, actors::room_moving{"", p, r});
+  REQUIRE(moving.room.cls.present);
+  CHECK(moving.room.cls.hands[0].raised_at == 77);
+  CHECK(moving.room.cls.chat[0].text == "hello");
+  CHECK(moving.room.cls.next_chat_id == 5);
+  REQUIRE(moving.room.cls.polls.size() == 1);
+  CHECK(moving.room.cls.polls[0].voters == std::vector<std::string>{"u1", "u2"});
+  CHECK(moving.room.cls.polls[0].choices[1] == std::vector<uint32_t>{1});
+  CHECK(moving.room.cls.next_poll_id == 2);
   CHECK(moving.avoid.empty());
   CHECK(moving.participant.peer_id == "p1");
   CHECK(moving.room.roster.size() == 2);
@@ -416,7 +437,7 @@ TEST_CASE("every message type registers") {
                     "chorus::participant_snapshot", "chorus::roster_entry", "chorus::room_block",
                     "chorus::room_snapshot", "chorus::rejoin_command", "chorus::rehome_request",
                     "chorus::room_moving", "chorus::room_rebound", "chorus::cluster_leaving",
-                    "chorus::producer_info_list"})
+                    "chorus::producer_info_list", "chorus::poll_record", "chorus::class_state"})
     CHECK_MESSAGE(sys.types().make_value(name) != nullptr, name);
 }
 
