@@ -2,6 +2,7 @@
 
 #include "actors/cluster_messages.hpp"
 #include "actors/media_messages.hpp"
+#include "actors/operations.hpp"
 #include "actors/record_serialization.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -159,6 +160,7 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<audio_level_batch>("chorus::audio_level_batch")
     .add_message_type<dominant_speaker>("chorus::dominant_speaker")
     .add_message_type<audio_levels_report>("chorus::audio_levels_report");
+  register_operations_types(cfg); // actors/operations.hpp
 }
 
 } // namespace chorus::actors

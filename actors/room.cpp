@@ -3,6 +3,8 @@
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/clock.hpp"
+#include "actors/events.hpp"
+#include "actors/operations.hpp"
 #include "actors/meetings.hpp"
 #include "actors/peer.hpp"
 #include "actors/recorder.hpp"
@@ -44,6 +46,7 @@ struct peer_entry {
   bool chat_disabled = false; // disable-chat for this participant
   bool co_host = false;       // make-cohost (the seed 004 frontend's host controls)
   net::token_bucket chat_bucket; // chat messages per second
+  int64_t joined_ms = 0;         // Unix ms (admin API, webhooks)
   // (Co-hosts and the audio and screen-share locks come with host controls, issue 17
   // item 6: until then the list says false for them.)
 
@@ -88,6 +91,9 @@ struct room_state {
   // linked) and the producer it last named dominant (for joiners).
   caf::actor speaker_observer;
   std::string active_speaker;
+  int64_t opened_ms = 0;    // Unix ms (admin API, webhooks)
+  std::shared_ptr<room_gauges> gauges; // metrics.perRoom (null: off)
+  std::string leave_reason; // the next departure's reason for the webhooks ("" : left)
   static inline const char* name = "chorus.room";
 
   ~room_state() {
@@ -312,13 +318,33 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
     for (auto& p : st.peers)
       self->send(p.session, ev);
   st.ctx->counters->peers.fetch_sub(1);
+  if (st.gauges) {
+    st.gauges->peers.store(static_cast<int64_t>(st.peers.size()), std::memory_order_relaxed);
+    st.gauges->producers.store(static_cast<int64_t>(st.producers.size()), std::memory_order_relaxed);
+  }
   self->demonitor(entry.session);
   self->send_exit(entry.peer, caf::exit_reason::user_shutdown);
   if (entry.peer.address() == who) // the peer actor failed: end its session too
     self->send(entry.session, peer_lost_atom::value);
-  LOG_INFO("room", "'" << st.id << "': peer '" << entry.id << "' left ("
-                       << st.peers.size() << " remain)");
+  LOG_INFO_IDS("room", (log::ids{.room = st.id, .peer = entry.id}),
+               "'" << st.id << "': peer '" << entry.id << "' left (" << st.peers.size()
+                   << " remain)");
   record(self, *st.ctx, store::peer_left{st.id, entry.id, wall_ms()});
+  {
+    ops_event ev;
+    ev.type = "participant-left";
+    ev.room_id = st.id;
+    ev.node_id = st.ctx->settings.node_id;
+    ev.at_ms = wall_ms();
+    ev.peer_id = entry.id;
+    ev.user_id = entry.public_id();
+    ev.name = entry.name;
+    ev.role = entry.grant.role;
+    ev.duration_ms = entry.joined_ms ? ev.at_ms - entry.joined_ms : -1;
+    ev.participants = static_cast<int64_t>(st.peers.size());
+    ev.reason = st.leave_reason.empty() ? "left" : st.leave_reason;
+    emit_event(*st.ctx, std::move(ev));
+  }
   protocol::participant_left_event left{entry.id, entry.public_id()};
   for (auto& p : st.peers)
     self->send(p.session, left);
@@ -457,7 +483,26 @@ void eject(room_actor* self, peer_entry& target, const protocol::kicked_event& e
   self->send(target.session, close_session{close_code, ev.blocked ? "blocked" : "kicked"});
   auto it = std::find_if(self->state.peers.begin(), self->state.peers.end(),
                          [&](const peer_entry& p) { return &p == &target; });
+  self->state.leave_reason = ev.blocked ? "blocked" : "kicked";
   remove_peer_at(self, it, caf::actor_addr{});
+  self->state.leave_reason.clear();
+}
+
+// ---- the admin API (actors/operations.hpp) --------------------------------------------
+
+admin_room_snapshot admin_snapshot(const room_state& st) {
+  admin_room_snapshot r;
+  r.room_id = st.id;
+  r.locked = st.locked;
+  r.opened_ms = st.opened_ms;
+  for (auto& p : st.peers)
+    r.participants.push_back(
+      {p.id, p.public_id(), p.name, p.grant.role, is_host(st, p), p.joined_ms, p.peer});
+  for (auto& p : st.producers)
+    r.producers.push_back({p.producer_id, p.peer_id,
+                           p.kind == rtp::media_kind::audio ? "audio" : "video", p.paused,
+                           p.is_screen_share});
+  return r;
 }
 
 caf::result<protocol::empty_reply> moderate(room_actor* self, moderation_command& cmd) {
@@ -1070,6 +1115,39 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
   self->state.id = std::move(room_id);
   self->state.ctx = std::move(ctx);
   self->state.chat = protocol::chat_history{self->state.ctx->settings.chat_history};
+  self->state.opened_ms = wall_ms();
+  if (auto& reg = self->state.ctx->room_metrics) {
+    auto g = std::make_shared<room_gauges>();
+    self->state.gauges = g;
+    {
+      std::lock_guard<std::mutex> lock{reg->mutex};
+      reg->rooms[self->state.id] = g;
+    }
+    self->attach_functor([reg, id = self->state.id, g] {
+      std::lock_guard<std::mutex> lock{reg->mutex};
+      if (auto it = reg->rooms.find(id); it != reg->rooms.end() && it->second == g)
+        reg->rooms.erase(it);
+    });
+  }
+  if (self->state.ctx->events) {
+    auto& st = self->state;
+    ops_event ev;
+    ev.type = "room-started";
+    ev.room_id = st.id;
+    ev.node_id = st.ctx->settings.node_id;
+    ev.at_ms = st.opened_ms;
+    emit_event(*st.ctx, ev);
+    // The room's end, however it comes (its last participant left, closed, the node stops).
+    self->attach_functor([ctx = st.ctx, id = st.id, opened = st.opened_ms] {
+      ops_event end;
+      end.type = "room-finished";
+      end.room_id = id;
+      end.node_id = ctx->settings.node_id;
+      end.at_ms = wall_ms();
+      end.duration_ms = end.at_ms - opened;
+      emit_event(*ctx, std::move(end));
+    });
+  }
   if (auto& rec = self->state.ctx->recorder) {
     auto& st = self->state;
     self->send(rec, store::record_event{store::room_opened{st.id, st.ctx->settings.node_id,
@@ -1173,14 +1251,32 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
                                         st.ctx->settings.chat_burst,
                                         std::chrono::steady_clock::now()};
       apply_identity(st, e, cmd.identity);
+      e.joined_ms = wall_ms();
       e.peer = peer_for(self, cmd);
       self->monitor(e.session);
       record(self, *st.ctx,
              store::peer_joined{st.id, e.id, e.user_id, e.name, e.grant.role, wall_ms()});
       st.peers.push_back(std::move(e));
       st.ctx->counters->peers.fetch_add(1);
-      LOG_INFO("room", "'" << st.id << "': peer '" << cmd.peer_id << "' joined ("
-                           << st.peers.size() << " peers)");
+      if (st.gauges)
+        st.gauges->peers.store(static_cast<int64_t>(st.peers.size()), std::memory_order_relaxed);
+      LOG_INFO_IDS("room", (log::ids{.room = st.id, .peer = cmd.peer_id}),
+                   "'" << st.id << "': peer '" << cmd.peer_id << "' joined (" << st.peers.size()
+                       << " peers)");
+      {
+        auto& joined = st.peers.back();
+        ops_event ev;
+        ev.type = "participant-joined";
+        ev.room_id = st.id;
+        ev.node_id = st.ctx->settings.node_id;
+        ev.at_ms = joined.joined_ms;
+        ev.peer_id = joined.id;
+        ev.user_id = joined.public_id();
+        ev.name = joined.name;
+        ev.role = joined.grant.role;
+        ev.participants = static_cast<int64_t>(st.peers.size());
+        emit_event(*st.ctx, std::move(ev));
+      }
       auto result = make_join_result(self, st.peers.back());
       broadcast_participants(self);
       catch_up(self, st.peers.back().session);
@@ -1229,6 +1325,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         self->send(e->peer, moderator_pause{bit});
       observe(self, info);
       st.producers.push_back(std::move(info));
+      if (st.gauges)
+        st.gauges->producers.store(static_cast<int64_t>(st.producers.size()), std::memory_order_relaxed);
       for (auto& p : st.peers)
         if (p.id != peer_id)
           self->send(p.session, ev);
@@ -1304,6 +1402,9 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
           const bool share_ended = it->is_screen_share;
           unobserve(self, *it);
           st.producers.erase(it);
+          if (st.gauges)
+            st.gauges->producers.store(static_cast<int64_t>(st.producers.size()),
+                                       std::memory_order_relaxed);
           if (share_ended)
             broadcast_participants(self);
           // Its last producer gone, the participant no longer counts as a publisher.
@@ -1420,6 +1521,40 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     [self](flush_participants_atom) {
       self->state.list_flush_scheduled = false;
       send_participants_now(self);
+    },
+    [self](admin_room_query&) { return admin_snapshot(self->state); },
+    [self](admin_kick& k) -> caf::result<protocol::empty_reply> {
+      auto& st = self->state;
+      auto* target = find_target(st, k.peer_id);
+      if (!target)
+        return make_error(protocol::error_code::unknown_user,
+                          "no participant '" + k.peer_id + "' in room '" + st.id + "'");
+      LOG_INFO("room", "'" << st.id << "': '" << target->public_id() << "' kicked by the admin API"
+                           << (k.reason.empty() ? "" : ": " + k.reason));
+      protocol::moderation_event ev;
+      ev.action = protocol::moderation_action::kick;
+      ev.by = "admin";
+      ev.reason = k.reason;
+      ev.peer_id = target->id;
+      ev.user_id = target->public_id();
+      eject(self, *target, protocol::kicked_event{k.reason, "admin", false}, close_kicked);
+      tell_all(self, ev);
+      return protocol::empty_reply{};
+    },
+    [self](admin_close& c) -> protocol::empty_reply {
+      auto& st = self->state;
+      LOG_INFO("room", "'" << st.id << "': closed by the admin API ("
+                           << st.peers.size() << " participants)"
+                           << (c.reason.empty() ? "" : ": " + c.reason));
+      protocol::moderation_event ev;
+      ev.action = protocol::moderation_action::end;
+      ev.by = "admin";
+      ev.reason = c.reason;
+      tell_all(self, ev);
+      // Each session closes; its end removes the participant (and the last one's, the room).
+      for (auto& p : st.peers)
+        self->send(p.session, close_session{close_room_ended, "room ended"});
+      return protocol::empty_reply{};
     },
     [self](close_if_empty_atom) -> bool {
       if (!self->state.peers.empty())

@@ -1,0 +1,143 @@
+// Webhooks (issue 21 item 3): a receiver gets every event of a short class, each signed
+// with HMAC-SHA256 of its body, while a receiver that accepts and never answers delays
+// neither the class nor the other receiver.
+
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
+import { test } from 'node:test';
+
+import { tempConfig, withServer } from './lib/server.mjs';
+import { closeAll, connectPeer } from './lib/ws_client.mjs';
+
+const KEY = 'webhook-key-for-the-test';
+
+// An HTTP receiver on loopback that records every POST and answers 200.
+async function receiver() {
+  const got = [];
+  const waiters = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d) => {
+      body += d;
+    });
+    req.on('end', () => {
+      got.push({ method: req.method, url: req.url, headers: req.headers, body });
+      res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
+      res.end('ok');
+      for (const w of waiters.splice(0)) w();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${server.address().port}/hooks/chorus`,
+    got,
+    // Resolves when `predicate(got)` holds (bounded).
+    async until(predicate, timeoutMs = 8000) {
+      const deadline = performance.now() + timeoutMs;
+      while (!predicate(got)) {
+        const left = deadline - performance.now();
+        if (left <= 0) throw new Error(`webhooks: not within ${timeoutMs} ms; got ${got.map((g) => g.headers['x-chorus-event']).join(', ')}`);
+        await new Promise((r) => {
+          const t = setTimeout(r, left);
+          waiters.push(() => {
+            clearTimeout(t);
+            r();
+          });
+        });
+      }
+    },
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+// A receiver that is down in the worst way: it accepts and never answers.
+async function blackhole() {
+  const sockets = new Set();
+  let accepted = 0;
+  const server = net.createServer((s) => {
+    accepted += 1;
+    sockets.add(s);
+    s.on('error', () => {});
+    s.on('close', () => sockets.delete(s));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${server.address().port}/never`,
+    accepted: () => accepted,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(r));
+    },
+  };
+}
+
+test('webhooks: every event of a class, signed; a hanging receiver delays nothing', { timeout: 60000 }, async () => {
+  const good = await receiver();
+  const hang = await blackhole();
+  const cfg = tempConfig({
+    webhooks: { urls: [hang.url, good.url], key: KEY, timeoutMs: 20000, maxAttempts: 3 },
+  });
+  try {
+    await withServer(['--config', cfg], async (server) => {
+      const t0 = performance.now();
+      const teacher = await connectPeer(server, { auth: 'teacher', channelId: 'hooked' });
+      await teacher.request('get-rtp-capabilities', {});
+      const student = await connectPeer(server, { auth: 'student', channelId: 'hooked' });
+      await student.request('get-rtp-capabilities', {});
+      await student.close();
+      await teacher.close();
+      // The whole class ran while the first receiver held its first POST unanswered.
+      await good.until((g) => g.some((x) => x.headers['x-chorus-event'] === 'room-finished'));
+      const elapsed = performance.now() - t0;
+      assert.ok(hang.accepted() >= 1, 'the hanging receiver was not even tried');
+      const events = good.got.map((g) => JSON.parse(g.body));
+      assert.deepEqual(
+        events.map((e) => `${e.event}${e.participant ? `:${e.participant.peerId}` : ''}`),
+        ['room-started', 'participant-joined:teacher', 'participant-joined:student',
+          'participant-left:student', 'participant-left:teacher', 'room-finished'],
+      );
+      for (const g of good.got) {
+        assert.equal(g.method, 'POST');
+        assert.equal(g.url, '/hooks/chorus');
+        assert.equal(g.headers['content-type'], 'application/json');
+        const want = `sha256=${crypto.createHmac('sha256', KEY).update(g.body).digest('hex')}`;
+        assert.equal(g.headers['x-chorus-signature'], want, `bad signature on ${g.body}`);
+        const body = JSON.parse(g.body);
+        assert.equal(g.headers['x-chorus-event'], body.event);
+        assert.equal(g.headers['x-chorus-delivery'], body.id);
+        assert.equal(body.room.id, 'hooked');
+        assert.ok(body.createdAt > 0);
+      }
+      assert.equal(new Set(events.map((e) => e.id)).size, events.length, 'delivery ids are unique');
+      assert.equal(events[2].room.participants, 2);
+      assert.equal(events[3].participant.reason, 'left');
+      assert.ok(events[5].room.durationMs >= 0);
+      // The hanging receiver's 20 s timeout was never waited for by anyone.
+      assert.ok(elapsed < 20000, `the class took ${elapsed} ms`);
+      const metrics = await (await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+      assert.match(metrics, /^chorus_webhook_deliveries_total\{result="delivered"\} 6$/m);
+    });
+  } finally {
+    await hang.close();
+    await good.close();
+  }
+});
+
+test('webhooks: a refused url and a bad key file are configuration errors', { timeout: 20000 }, async () => {
+  const { runChorus } = await import('./lib/server.mjs');
+  const bad = await runChorus(['--config', tempConfig({ webhooks: { urls: ['https://x.example/'], key: 'k' } })]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /webhooks\.urls/);
+  const nokey = await runChorus(['--config', tempConfig({ webhooks: { urls: ['http://127.0.0.1:9/'] } })]);
+  assert.equal(nokey.code, 2);
+  assert.match(nokey.stderr, /webhooks\.key/);
+  const missing = await runChorus(['--config', tempConfig({ webhooks: { urls: ['http://127.0.0.1:9/'], keyFile: '/nonexistent/key' } })]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /webhooks\.keyFile/);
+});
