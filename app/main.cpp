@@ -322,7 +322,10 @@ void operations_metrics(std::vector<app::metric>& m, const actors::node_context&
   histogram(m, "chorus_request_duration_seconds",
             "Signaling requests answered by the actors: receipt to reply.", c.request_latency);
   histogram(m, "chorus_join_duration_seconds", "Joins: request to the room's answer.", c.join_time);
-  if (w) {
+  static const app::webhook_counters no_webhooks; // zeros while webhooks are off
+  if (!w)
+    w = &no_webhooks;
+  {
     const std::pair<const char*, const std::atomic<uint64_t>*> results[] = {
       {"delivered", &w->delivered}, {"failed", &w->failed}, {"dropped", &w->dropped}};
     first = true;

@@ -53,10 +53,9 @@ test('json logs: every line is JSON with ts, level, component, msg and the ids',
     find((e) => e.level === 'info' && e.transport && /^ice /.test(e.msg), 'for an ICE state change');
     find((e) => e.level === 'info' && e.producer === speaker.producerId && /producer created/.test(e.msg), 'for the producer');
     find((e) => e.level === 'info' && e.producer === speaker.producerId && /producer closed/.test(e.msg), 'for the producer\'s close');
-    if (c.type === 'consumer-params' || c.data?.id) {
-      find((e) => e.level === 'info' && e.consumer === c.data.id && /consumer created/.test(e.msg), 'for the consumer');
-      find((e) => e.level === 'info' && e.consumer === c.data.id && /consumer closed/.test(e.msg), 'for the consumer\'s close');
-    }
+    assert.ok(c.data?.id, `consume: ${JSON.stringify(c)}`);
+    find((e) => e.level === 'info' && e.consumer === c.data.id && /consumer created/.test(e.msg), 'for the consumer');
+    find((e) => e.level === 'info' && e.consumer === c.data.id && /consumer closed/.test(e.msg), 'for the consumer\'s close');
     find((e) => e.level === 'info' && e.peer === 'viewer' && /unknown-type/.test(e.msg), 'for the error reply');
   } finally {
     speaker?.kill();
