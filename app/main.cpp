@@ -308,6 +308,12 @@ void operations_metrics(std::vector<app::metric>& m, const actors::node_context&
                "counter", "", v(t.nacks_in)});
   m.push_back({"chorus_plis_received_total", "RTCP PLIs received.", "counter", "", v(t.plis_in)});
   m.push_back({"chorus_firs_received_total", "RTCP FIRs received.", "counter", "", v(t.firs_in)});
+  m.push_back({"chorus_nacks_sent_total", "RTCP NACK packets sent to publishers.", "counter", "",
+               v(t.nacks_out)});
+  m.push_back({"chorus_keyframe_requests_sent_total", "PLIs and FIRs sent to publishers.",
+               "counter", "", v(t.keyframe_requests_out)});
+  m.push_back({"chorus_retransmissions_total", "RTP packets retransmitted to subscribers (NACKed).",
+               "counter", "", v(t.retransmissions)});
   m.push_back({"chorus_rtcp_malformed_total", "Malformed RTCP packets.", "counter", "",
                v(t.rtcp_malformed)});
   m.push_back({"chorus_send_dropped_total", "Packets not sent, by reason.", "counter",

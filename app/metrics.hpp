@@ -18,7 +18,7 @@ struct metric {
   double value = 0;
   // The metric family when the sample's name is not it (a histogram's NAME_bucket, _sum,
   // _count belong to NAME); "" : the name.
-  std::string family;
+  std::string family{};
 };
 
 // The exposition text: one HELP and TYPE line per family (in the order first seen; samples

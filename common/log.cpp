@@ -94,7 +94,7 @@ std::string render(format f, level l, std::string_view component, std::string_vi
                                                              {"producer", about.producer},
                                                              {"consumer", about.consumer}};
   std::string out;
-  char stamp[40];
+  char stamp[96];
   if (f == format::json) {
     std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);

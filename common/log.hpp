@@ -28,11 +28,11 @@ inline bool enabled(level l) noexcept { return l >= current_level(); }
 
 // The ids a line is about (empty: not given).
 struct ids {
-  std::string_view room;
-  std::string_view peer;
-  std::string_view transport;
-  std::string_view producer;
-  std::string_view consumer;
+  std::string_view room{};
+  std::string_view peer{};
+  std::string_view transport{};
+  std::string_view producer{};
+  std::string_view consumer{};
 };
 
 void write(level l, std::string_view component, std::string_view message, const ids& about = {});

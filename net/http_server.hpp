@@ -167,7 +167,7 @@ public:
 
   // Binds and listens; returns the bound port. Throws std::runtime_error on failure.
   uint16_t listen();
-  // Calls `f` on the I/O thread for SIGINT and SIGTERM.
+  // Calls `f` on the I/O thread for every SIGINT and SIGTERM until the shutdown.
   void on_signal(std::function<void(int)> f);
   // Runs the I/O loop on the calling thread until shutdown has completed.
   void run();

@@ -179,3 +179,20 @@ test('drain by SIGTERM: a running class keeps its media until it ends, then exit
     await server.stop();
   }
 });
+
+test('drain: a second SIGTERM stops at once, with the rooms still open', { timeout: 60000 }, async () => {
+  const server = await startServer(['--drain-timeout-ms', '600000']);
+  try {
+    const a = await connectPeer(server, { auth: 'alice', channelId: 'stays' });
+    await a.request('get-rtp-capabilities', {});
+    process.kill(server.pid, 'SIGTERM');
+    await until(async () => (await httpGet(`${server.url}/healthz`)).json?.status === 'draining', 'healthz draining');
+    assert.ok(server.isRunning());
+    const r = await server.stop({ signal: 'SIGTERM', timeoutMs: 5000 });
+    assert.equal(r.timedOut, false);
+    assert.equal(r.code, 0, server.stderr());
+    assert.equal((await a.closedWithin(3000)).code, 1001);
+  } finally {
+    await server.stop();
+  }
+});
