@@ -141,3 +141,66 @@ test('webhooks: a refused url and a bad key file are configuration errors', { ti
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /webhooks\.keyFile/);
 });
+
+test('webhooks: a failed attempt is retried with the same delivery id; a full queue drops the oldest', { timeout: 60000 }, async () => {
+  // The flaky receiver answers 503 to the first attempt of every delivery, 200 to the next.
+  const attempts = new Map();
+  const got = [];
+  const flaky = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => {
+      body += d;
+    });
+    req.on('end', () => {
+      const id = req.headers['x-chorus-delivery'];
+      const n = (attempts.get(id) ?? 0) + 1;
+      attempts.set(id, n);
+      if (n === 1) {
+        res.writeHead(503, { connection: 'close' });
+        res.end('busy');
+        return;
+      }
+      got.push(JSON.parse(body));
+      res.writeHead(204, { connection: 'close' });
+      res.end();
+    });
+  });
+  flaky.listen(0, '127.0.0.1');
+  await once(flaky, 'listening');
+  const hang = await blackhole();
+  const cfg = tempConfig({
+    webhooks: {
+      urls: [`http://127.0.0.1:${flaky.address().port}/`, hang.url],
+      key: KEY,
+      queueSize: 2,
+      timeoutMs: 30000,
+    },
+  });
+  try {
+    await withServer(['--config', cfg], async (server) => {
+      const a = await connectPeer(server, { auth: 'a', channelId: 'retry' });
+      await a.request('get-rtp-capabilities', {});
+      await a.close();
+      // room-started, joined, left, finished: each delivered on its second attempt, in order
+      // (the 2-event queue of the flaky url may drop the oldest while one is retried).
+      const deadline = performance.now() + 20000;
+      while (!got.some((e) => e.event === 'room-finished')) {
+        if (performance.now() > deadline) throw new Error(`not delivered: ${JSON.stringify(got)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const e of got) assert.equal(attempts.get(e.id), 2, `${e.event} delivered after ${attempts.get(e.id)} attempts`);
+      const order = ['room-started', 'participant-joined', 'participant-left', 'room-finished'];
+      const seen = got.map((e) => e.event);
+      assert.deepEqual(seen, order.filter((x) => seen.includes(x)), 'in order');
+      // The hanging url holds one POST and keeps at most 2 queued: of 4 events, 1 dropped.
+      const metrics = await (await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+      const dropped = Number(/^chorus_webhook_deliveries_total\{result="dropped"\} (\d+)$/m.exec(metrics)?.[1]);
+      const delivered = Number(/^chorus_webhook_deliveries_total\{result="delivered"\} (\d+)$/m.exec(metrics)?.[1]);
+      assert.equal(delivered, got.length);
+      assert.ok(dropped >= 1, metrics);
+    });
+  } finally {
+    await hang.close();
+    await new Promise((r) => flaky.close(r));
+  }
+});
