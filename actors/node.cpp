@@ -171,6 +171,7 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
   // Shutdown: end every room explicitly (rooms are monitored, not linked, so that a room
   // closing or failing never takes the node down).
   self->set_exit_handler([self](caf::exit_msg& em) {
+    finish_drain(self); // whoever waits for a drain hears now (the rooms are ending)
     for (auto& [id, room] : self->state.rooms)
       self->send_exit(room, em.reason);
     self->quit(em.reason);

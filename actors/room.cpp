@@ -20,6 +20,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace chorus::actors {
@@ -97,8 +98,37 @@ struct room_state {
   static inline const char* name = "chorus.room";
 
   ~room_state() {
-    if (ctx) // peers still present when the room ends (shutdown or failure)
-      ctx->counters->peers.fetch_sub(static_cast<int64_t>(peers.size()));
+    if (!ctx)
+      return;
+    // Peers still present when the room ends (closed, shutdown or failure).
+    ctx->counters->peers.fetch_sub(static_cast<int64_t>(peers.size()));
+    if (!ctx->events)
+      return;
+    // The webhooks hear of every departure, then of the room's end, however it comes.
+    auto now = wall_ms();
+    int64_t remaining = static_cast<int64_t>(peers.size());
+    for (auto& p : peers) {
+      ops_event ev;
+      ev.type = "participant-left";
+      ev.room_id = id;
+      ev.node_id = ctx->settings.node_id;
+      ev.at_ms = now;
+      ev.peer_id = p.id;
+      ev.user_id = p.public_id();
+      ev.name = p.name;
+      ev.role = p.grant.role;
+      ev.duration_ms = p.joined_ms ? now - p.joined_ms : -1;
+      ev.participants = --remaining;
+      ev.reason = "room-closed";
+      emit_event(*ctx, std::move(ev));
+    }
+    ops_event end;
+    end.type = "room-finished";
+    end.room_id = id;
+    end.node_id = ctx->settings.node_id;
+    end.at_ms = now;
+    end.duration_ms = opened_ms ? now - opened_ms : -1;
+    emit_event(*ctx, std::move(end));
   }
 };
 
@@ -483,9 +513,9 @@ void eject(room_actor* self, peer_entry& target, const protocol::kicked_event& e
   self->send(target.session, close_session{close_code, ev.blocked ? "blocked" : "kicked"});
   auto it = std::find_if(self->state.peers.begin(), self->state.peers.end(),
                          [&](const peer_entry& p) { return &p == &target; });
-  self->state.leave_reason = ev.blocked ? "blocked" : "kicked";
+  auto before = std::exchange(self->state.leave_reason, ev.blocked ? "blocked" : "kicked");
   remove_peer_at(self, it, caf::actor_addr{});
-  self->state.leave_reason.clear();
+  self->state.leave_reason = std::move(before);
 }
 
 // ---- the admin API (actors/operations.hpp) --------------------------------------------
@@ -535,6 +565,7 @@ caf::result<protocol::empty_reply> moderate(room_actor* self, moderation_command
       tell_all(self, ev);
       // Everyone else's connection closes now; the moderator's session closes itself once
       // it has sent the answer.
+      st.leave_reason = "room-closed";
       for (auto& p : st.peers)
         if (&p != issuer)
           self->send(p.session, close_session{close_room_ended, "room ended"});
@@ -1137,16 +1168,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     ev.node_id = st.ctx->settings.node_id;
     ev.at_ms = st.opened_ms;
     emit_event(*st.ctx, ev);
-    // The room's end, however it comes (its last participant left, closed, the node stops).
-    self->attach_functor([ctx = st.ctx, id = st.id, opened = st.opened_ms] {
-      ops_event end;
-      end.type = "room-finished";
-      end.room_id = id;
-      end.node_id = ctx->settings.node_id;
-      end.at_ms = wall_ms();
-      end.duration_ms = end.at_ms - opened;
-      emit_event(*ctx, std::move(end));
-    });
+    // room-finished: when the state ends (~room_state), after the remaining departures.
   }
   if (auto& rec = self->state.ctx->recorder) {
     auto& st = self->state;
@@ -1552,6 +1574,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       ev.reason = c.reason;
       tell_all(self, ev);
       // Each session closes; its end removes the participant (and the last one's, the room).
+      st.leave_reason = "room-closed";
       for (auto& p : st.peers)
         self->send(p.session, close_session{close_room_ended, "room ended"});
       return protocol::empty_reply{};

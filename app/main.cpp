@@ -859,6 +859,9 @@ int main(int argc, char** argv) {
       if (gate->drain_started.exchange(true))
         return;
       sys.spawn([node, gate, timeout_ms](caf::event_based_actor* self) {
+        // The node's end (shutdown) ends this too.
+        self->monitor(node);
+        self->set_down_handler([self](caf::down_msg&) { self->quit(); });
         self
           ->request(node, std::chrono::milliseconds(timeout_ms) + std::chrono::seconds(10),
                     actors::drain_begin{timeout_ms})

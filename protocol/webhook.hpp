@@ -36,7 +36,7 @@ struct webhook_event {
   // recording-finished: the recording's length. -1: not given.
   int64_t duration_ms = -1;
   int64_t participants = -1; // participant-*: participants in the room after it; -1: not given
-  std::string reason;        // participant-left: left | kicked | blocked
+  std::string reason;        // participant-left: left | kicked | blocked | room-closed
   // recording-finished
   std::string recording_id;
   std::string file;

@@ -204,3 +204,27 @@ test('webhooks: a failed attempt is retried with the same delivery id; a full qu
     await new Promise((r) => flaky.close(r));
   }
 });
+
+test('webhooks: a node that stops reports the participants still in and the room\'s end', { timeout: 30000 }, async () => {
+  const good = await receiver();
+  const cfg = tempConfig({ webhooks: { urls: [good.url], key: KEY } });
+  try {
+    const { startServer } = await import('./lib/server.mjs');
+    const server = await startServer(['--config', cfg]);
+    try {
+      const a = await connectPeer(server, { auth: 'stayer', channelId: 'until-the-end' });
+      await a.request('get-rtp-capabilities', {});
+      await good.until((g) => g.some((x) => x.headers['x-chorus-event'] === 'participant-joined'));
+      const r = await server.stop();
+      assert.equal(r.code, 0);
+    } finally {
+      await server.stop();
+    }
+    await good.until((g) => g.some((x) => x.headers['x-chorus-event'] === 'room-finished'));
+    const events = good.got.map((g) => JSON.parse(g.body));
+    assert.deepEqual(events.map((e) => e.event), ['room-started', 'participant-joined', 'participant-left', 'room-finished']);
+    assert.equal(events[2].participant.reason, 'room-closed');
+  } finally {
+    await good.close();
+  }
+});
