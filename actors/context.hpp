@@ -147,6 +147,8 @@ struct node_counters {
   std::atomic<uint64_t> relay_packets_out{0};
   // Set when the node starts draining (SIGTERM, POST /drain): /healthz says draining.
   std::atomic<bool> draining{false};
+  // Set when the node stops (connections are being closed): departures are room-closed.
+  std::atomic<bool> stopping{false};
 };
 
 // metrics.perRoom: each room's gauges, kept by the room (atomics) and listed here while

@@ -372,7 +372,9 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
     ev.role = entry.grant.role;
     ev.duration_ms = entry.joined_ms ? ev.at_ms - entry.joined_ms : -1;
     ev.participants = static_cast<int64_t>(st.peers.size());
-    ev.reason = st.leave_reason.empty() ? "left" : st.leave_reason;
+    ev.reason = !st.leave_reason.empty()          ? st.leave_reason
+                : st.ctx->counters->stopping.load() ? "room-closed"
+                                                    : "left";
     emit_event(*st.ctx, std::move(ev));
   }
   protocol::participant_left_event left{entry.id, entry.public_id()};

@@ -461,10 +461,13 @@ struct stop_gate {
   std::mutex mutex;
   net::http_server* server = nullptr; // null once run() has returned
   caf::actor cluster;
+  std::shared_ptr<actors::node_counters> counters;
   std::atomic<bool> drain_started{false};
 
   void stop() {
     std::lock_guard<std::mutex> g{mutex};
+    if (counters)
+      counters->stopping.store(true);
     if (cluster)
       caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
     if (server)
@@ -851,6 +854,7 @@ int main(int argc, char** argv) {
     // Stopping, from the signal handler or at the end of a drain (any thread): the cluster
     // actor first (it must not dial nodes that are going away too), then the edge.
     auto gate = std::make_shared<stop_gate>();
+    gate->counters = ctx->counters;
     gate->server = &server;
     gate->cluster = cluster;
     // The drain (drain.timeoutMs, SIGTERM, the admin API's POST /drain): the node's
