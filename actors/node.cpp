@@ -229,6 +229,9 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
       auto it = self->state.rooms.find(q.room_id);
       return it == self->state.rooms.end() ? caf::actor{} : it->second;
     },
+    [self](admin_nodes_query&) {
+      return cluster_nodes{self->state.self_id, self->state.cluster};
+    },
     [self](list_rooms_atom) {
       std::vector<std::string> ids;
       for (auto& [id, room] : self->state.rooms)

@@ -10,6 +10,7 @@ void register_operations_types(caf::actor_system_config& cfg) {
     .add_message_type<drain_deadline>("chorus::drain_deadline")
     .add_message_type<find_room>("chorus::find_room")
     .add_message_type<admin_room_query>("chorus::admin_room_query")
+    .add_message_type<admin_nodes_query>("chorus::admin_nodes_query")
     .add_message_type<admin_participant>("chorus::admin_participant")
     .add_message_type<std::vector<admin_participant>>("chorus::admin_participants")
     .add_message_type<admin_producer>("chorus::admin_producer")

@@ -7,6 +7,7 @@
 //                           has passed (rooms_left > 0). The drain's one entry point: the
 //                           cluster's hand-over of rooms to other nodes starts here too.
 //   find_room            -> node: the room actor homed here (null: none).
+//   admin_nodes_query    -> node: cluster_nodes (the live members; empty alone).
 //   admin_room_query     -> room: admin_room_snapshot.
 //   admin_kick           -> room: the participant is told (kicked, by "admin") and closed;
 //                           empty_reply, or unknown-user.
@@ -42,6 +43,10 @@ struct find_room {
 };
 
 struct admin_room_query {};
+
+// -> node: the cluster's live members and their node actors (this node included), as the
+// cluster actor last told it (cluster_nodes); empty without a cluster.
+struct admin_nodes_query {};
 
 struct admin_participant {
   std::string peer_id;
@@ -105,6 +110,10 @@ typename Inspector::result_type inspect(Inspector& f, find_room& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, admin_room_query&) {
   return f(caf::meta::type_name("admin_room_query"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, admin_nodes_query&) {
+  return f(caf::meta::type_name("admin_nodes_query"));
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, admin_participant& x) {

@@ -160,19 +160,37 @@ struct admin_api::impl {
            CRYPTO_memcmp(given.data(), opts.token.data(), given.size()) == 0;
   }
 
-  std::optional<caf::actor> room(const std::string& id, protocol::error_info& err) {
-    auto r = ask<caf::actor>(node, actors::find_room{id}, err);
-    if (!r)
-      return std::nullopt;
-    if (!*r) {
-      err = {protocol::error_code::unknown_user, "no room '" + id + "' on this node"};
-      return std::nullopt;
-    }
-    return r;
+  // The nodes to ask: this one alone, or every live member of the cluster (this one first).
+  std::vector<actors::cluster_node> nodes() {
+    protocol::error_info err;
+    auto members = ask<actors::cluster_nodes>(node, actors::admin_nodes_query{}, err);
+    std::vector<actors::cluster_node> out{{members ? members->self_id : std::string{}, node}};
+    if (members)
+      for (auto& n : members->nodes)
+        if (n.node_id != members->self_id && n.node)
+          out.push_back(n);
+    return out;
   }
 
-  std::string room_summary(const actors::admin_room_snapshot& s) {
+  // The room `id` wherever it is homed in the cluster; `home` is its node's id.
+  std::optional<caf::actor> room(const std::string& id, protocol::error_info& err,
+                                 std::string* home = nullptr) {
+    for (auto& n : nodes()) {
+      protocol::error_info e;
+      auto r = ask<caf::actor>(n.node, actors::find_room{id}, e);
+      if (r && *r) {
+        if (home)
+          *home = n.node_id;
+        return r;
+      }
+    }
+    err = {protocol::error_code::unknown_user, "no room '" + id + "' on this node or cluster"};
+    return std::nullopt;
+  }
+
+  std::string room_summary(const actors::admin_room_snapshot& s, const std::string& home) {
     return "{\"id\":" + json_quoted(s.room_id) +
+           (home.empty() ? std::string{} : ",\"node\":" + json_quoted(home)) +
            ",\"participants\":" + std::to_string(s.participants.size()) +
            ",\"producers\":" + std::to_string(s.producers.size()) +
            ",\"locked\":" + (s.locked ? "true" : "false") +
@@ -180,25 +198,31 @@ struct admin_api::impl {
   }
 
   net::http_response list_rooms() {
-    protocol::error_info err;
-    auto ids = ask<std::vector<std::string>>(node, actors::list_rooms_atom::value, err);
-    if (!ids)
-      return error(status_of(err), protocol::to_string(err.code), err.message);
     std::string body = "{\"rooms\":[";
     bool first = true;
-    for (auto& id : *ids) {
-      protocol::error_info e;
-      auto r = room(id, e);
-      if (!r)
-        continue; // closed meanwhile
-      auto snap = ask<actors::admin_room_snapshot>(*r, actors::admin_room_query{}, e);
-      if (!snap)
-        continue;
-      if (!first)
-        body += ',';
-      first = false;
-      body += room_summary(*snap);
+    bool answered = false;
+    protocol::error_info err;
+    for (auto& n : nodes()) {
+      auto ids = ask<std::vector<std::string>>(n.node, actors::list_rooms_atom::value, err);
+      if (!ids)
+        continue; // a node that does not answer in time is left out
+      answered = true;
+      for (auto& id : *ids) {
+        protocol::error_info e;
+        auto r = ask<caf::actor>(n.node, actors::find_room{id}, e);
+        if (!r || !*r)
+          continue; // closed meanwhile
+        auto snap = ask<actors::admin_room_snapshot>(*r, actors::admin_room_query{}, e);
+        if (!snap)
+          continue;
+        if (!first)
+          body += ',';
+        first = false;
+        body += room_summary(*snap, n.node_id);
+      }
     }
+    if (!answered)
+      return error(status_of(err), protocol::to_string(err.code), err.message);
     body += "]}";
     return ok(200, std::move(body));
   }
@@ -213,7 +237,8 @@ struct admin_api::impl {
 
   net::http_response room_detail(const std::string& id) {
     protocol::error_info err;
-    auto r = room(id, err);
+    std::string home;
+    auto r = room(id, err, &home);
     if (!r)
       return error(status_of(err), err.code == protocol::error_code::unknown_user
                                      ? "unknown-room"
@@ -223,6 +248,7 @@ struct admin_api::impl {
     if (!snap)
       return error(404, "unknown-room", "room '" + id + "' closed meanwhile");
     std::string body = "{\"id\":" + json_quoted(snap->room_id) +
+                       (home.empty() ? std::string{} : ",\"node\":" + json_quoted(home)) +
                        ",\"locked\":" + (snap->locked ? "true" : "false") +
                        ",\"openedAt\":" + std::to_string(snap->opened_ms) + ",\"participants\":[";
     bool first = true;
