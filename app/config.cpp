@@ -4,6 +4,7 @@
 #include "common/text.hpp"
 #include "net/http_admission.hpp"
 #include "protocol/rtp_json.hpp"
+#include "protocol/webhook.hpp"
 #include "store/record_store.hpp"
 
 #include <arpa/inet.h>
@@ -279,9 +280,10 @@ result<config> validate(config cfg) {
       return fail("admin.tokenFile (--admin-token-file)", "the token must be at least 16 bytes");
   }
   for (auto& u : cfg.webhooks.urls)
-    if (!u.starts_with("http://") || u.size() < 8 || u.size() > 2000 ||
-        u.find_first_of(" \r\n") != std::string::npos)
-      return fail("webhooks.urls", "'" + u + "' is not an http:// url");
+    if (u.size() > 2000 || !protocol::parse_http_url(u))
+      return fail("webhooks.urls", "'" + u + "' is not an http:// or https:// url");
+  if (!cfg.webhooks.ca_file.empty() && !std::ifstream{cfg.webhooks.ca_file})
+    return fail("webhooks.caFile", "cannot read '" + cfg.webhooks.ca_file + "'");
   if (cfg.webhooks.enabled()) {
     if (cfg.webhooks.key.empty() && cfg.webhooks.key_file.empty())
       return fail("webhooks.key", "webhooks.urls need webhooks.key or webhooks.keyFile (the HMAC key)");
@@ -386,13 +388,14 @@ std::string apply_operations_json(const rapidjson::Value& doc, config& cfg) {
                    read_string(*v, "tokenFile", "admin.tokenFile", cfg.admin.token_file)})
       if (!e.empty())
         return e;
-  if (auto e = object("webhooks", {"urls", "key", "keyFile", "queueSize", "maxAttempts", "timeoutMs"}, v);
+  if (auto e = object("webhooks", {"urls", "key", "keyFile", "caFile", "queueSize", "maxAttempts", "timeoutMs"}, v);
       !e.empty())
     return e;
   if (v) {
     auto& w = cfg.webhooks;
     for (auto e : {read_string(*v, "key", "webhooks.key", w.key),
                    read_string(*v, "keyFile", "webhooks.keyFile", w.key_file),
+                   read_string(*v, "caFile", "webhooks.caFile", w.ca_file),
                    read_uint(*v, "queueSize", "webhooks.queueSize", 1, 1000000, w.queue_size),
                    read_uint(*v, "maxAttempts", "webhooks.maxAttempts", 1, 100, w.max_attempts),
                    read_uint(*v, "timeoutMs", "webhooks.timeoutMs", 100, 120000, w.timeout_ms)})
@@ -400,7 +403,7 @@ std::string apply_operations_json(const rapidjson::Value& doc, config& cfg) {
         return e;
     if (auto u = v->FindMember("urls"); u != v->MemberEnd()) {
       if (!u->value.IsArray())
-        return "webhooks.urls: must be an array of \"http://HOST:PORT/PATH\"";
+        return "webhooks.urls: must be an array of \"http(s)://HOST:PORT/PATH\"";
       w.urls.clear();
       for (auto& x : u->value.GetArray()) {
         if (!x.IsString())

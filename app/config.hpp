@@ -157,9 +157,11 @@ struct admin_config {
   std::string token_file; // required when listen is set; the token is at least 16 bytes
 };
 
-// webhooks.*: signed POSTs of room and participant events to every url (http://).
+// webhooks.*: signed POSTs of room and participant events to every url (http:// or
+// https://, whose certificate is verified against ca_file, else the system's CAs).
 struct webhooks_config {
   std::vector<std::string> urls; // empty: off
+  std::string ca_file;           // PEM CA certificates for https receivers ("" : system's)
   std::string key;               // HMAC-SHA256 key (or the first line of key_file)
   std::string key_file;
   uint32_t queue_size = 1000;    // events waiting per url; older ones are dropped beyond

@@ -643,8 +643,14 @@ int main(int argc, char** argv) {
     wo.queue_size = cfg.webhooks.queue_size;
     wo.max_attempts = cfg.webhooks.max_attempts;
     wo.timeout = std::chrono::milliseconds(cfg.webhooks.timeout_ms);
+    wo.ca_file = cfg.webhooks.ca_file;
     webhooks = std::make_shared<app::webhook_sender>(std::move(wo));
-    webhooks->start();
+    try {
+      webhooks->start();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "chorus: %s\n", e.what());
+      return 2;
+    }
     ctx->events = webhooks;
   }
   if (cfg.metrics.per_room)

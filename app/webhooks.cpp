@@ -9,6 +9,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -53,6 +56,7 @@ struct webhook_sender::impl {
   webhook_options opts;
   std::shared_ptr<webhook_counters> counters;
   asio::io_context io{1};
+  asio::ssl::context tls{asio::ssl::context::tls_client};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   std::thread thread;
   std::vector<std::unique_ptr<target>> targets;
@@ -81,36 +85,60 @@ struct webhook_sender::impl {
     return stopping;
   }
 
+  // The request and its answer on a connected (and, for https, handshaken) stream.
+  template <class Stream>
+  asio::awaitable<unsigned> exchange(Stream& stream, target& t, const delivery& d) {
+    http::request<http::string_body> req{http::verb::post, t.url.target, 11};
+    req.set(http::field::host, t.url.host.find(':') != std::string::npos
+                                 ? "[" + t.url.host + "]:" + std::to_string(t.url.port)
+                                 : t.url.host + ":" + std::to_string(t.url.port));
+    req.set(http::field::user_agent, "chorus-webhooks");
+    req.set(http::field::content_type, "application/json");
+    req.set("X-Chorus-Event", d.event);
+    req.set("X-Chorus-Delivery", d.id);
+    req.set("X-Chorus-Signature", d.signature);
+    req.keep_alive(false);
+    req.body() = d.body;
+    req.prepare_payload();
+    co_await http::async_write(stream, req, use_awaitable);
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 * 1024);
+    co_await http::async_read(stream, buffer, parser, use_awaitable);
+    co_return parser.get().result_int();
+  }
+
   // One POST; true when answered 2xx.
   asio::awaitable<bool> post(target& t, const delivery& d) {
     try {
       auto ex = co_await asio::this_coro::executor;
       asio::ip::tcp::resolver resolver{ex};
-      beast::tcp_stream stream{ex};
-      stream.expires_after(opts.timeout);
       auto endpoints =
         co_await resolver.async_resolve(t.url.host, std::to_string(t.url.port), use_awaitable);
-      co_await stream.async_connect(endpoints, use_awaitable);
-      http::request<http::string_body> req{http::verb::post, t.url.target, 11};
-      req.set(http::field::host, t.url.host.find(':') != std::string::npos
-                                   ? "[" + t.url.host + "]:" + std::to_string(t.url.port)
-                                   : t.url.host + ":" + std::to_string(t.url.port));
-      req.set(http::field::user_agent, "chorus-webhooks");
-      req.set(http::field::content_type, "application/json");
-      req.set("X-Chorus-Event", d.event);
-      req.set("X-Chorus-Delivery", d.id);
-      req.set("X-Chorus-Signature", d.signature);
-      req.keep_alive(false);
-      req.body() = d.body;
-      req.prepare_payload();
-      co_await http::async_write(stream, req, use_awaitable);
-      beast::flat_buffer buffer;
-      http::response_parser<http::string_body> parser;
-      parser.body_limit(64 * 1024);
-      co_await http::async_read(stream, buffer, parser, use_awaitable);
-      beast::error_code ignored;
-      stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-      auto status = parser.get().result_int();
+      unsigned status = 0;
+      if (!t.url.tls) {
+        beast::tcp_stream stream{ex};
+        stream.expires_after(opts.timeout);
+        co_await stream.async_connect(endpoints, use_awaitable);
+        status = co_await exchange(stream, t, d);
+        beast::error_code ignored;
+        stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+      } else {
+        beast::ssl_stream<beast::tcp_stream> stream{ex, tls};
+        beast::get_lowest_layer(stream).expires_after(opts.timeout);
+        beast::error_code not_ip;
+        asio::ip::make_address(t.url.host, not_ip);
+        if (not_ip) // SNI for names only (RFC 6066 section 3)
+          SSL_set_tlsext_host_name(stream.native_handle(), t.url.host.c_str());
+        stream.set_verify_mode(asio::ssl::verify_peer);
+        stream.set_verify_callback(asio::ssl::host_name_verification(t.url.host));
+        co_await beast::get_lowest_layer(stream).async_connect(endpoints, use_awaitable);
+        co_await stream.async_handshake(asio::ssl::stream_base::client, use_awaitable);
+        status = co_await exchange(stream, t, d);
+        beast::error_code ignored;
+        beast::get_lowest_layer(stream).socket().shutdown(asio::ip::tcp::socket::shutdown_both,
+                                                          ignored);
+      }
       if (status >= 200 && status < 300)
         co_return true;
       LOG_WARN_EVERY("webhooks", 10000, t.text << ": " << d.event << " " << d.id << " answered "
@@ -197,6 +225,14 @@ void webhook_sender::start() {
   auto& I = *impl_;
   if (I.started)
     return;
+  beast::error_code ec;
+  I.tls.set_verify_mode(asio::ssl::verify_peer);
+  if (!I.opts.ca_file.empty())
+    I.tls.load_verify_file(I.opts.ca_file, ec);
+  else
+    I.tls.set_default_verify_paths(ec);
+  if (ec)
+    throw std::runtime_error("webhooks.caFile: " + ec.message());
   I.started = true;
   I.work.emplace(asio::make_work_guard(I.io));
   I.running = static_cast<int>(I.targets.size());

@@ -17,8 +17,9 @@
 namespace chorus::app {
 
 struct webhook_options {
-  std::vector<std::string> urls; // http://HOST:PORT/PATH
+  std::vector<std::string> urls; // http(s)://HOST:PORT/PATH
   std::string key;               // HMAC-SHA256 key
+  std::string ca_file;           // https: PEM CAs to verify receivers ("" : the system's)
   uint32_t queue_size = 1000;
   uint32_t max_attempts = 5;
   std::chrono::milliseconds timeout{5000};
@@ -40,6 +41,7 @@ public:
   webhook_sender(const webhook_sender&) = delete;
   webhook_sender& operator=(const webhook_sender&) = delete;
 
+  // Fails (std::runtime_error) when ca_file cannot be loaded.
   void start();
   // Stops: deliveries still queued get up to `flush` to go out (no new retries), then the
   // rest is dropped. Idempotent.

@@ -101,13 +101,19 @@ std::string webhook_signature(std::string_view key, std::string_view body) {
 }
 
 std::optional<http_url> parse_http_url(std::string_view url) {
-  constexpr std::string_view scheme = "http://";
-  if (url.substr(0, scheme.size()) != scheme)
+  constexpr std::string_view plain = "http://", secure = "https://";
+  http_url out;
+  if (url.substr(0, plain.size()) == plain) {
+    url.remove_prefix(plain.size());
+  } else if (url.substr(0, secure.size()) == secure) {
+    url.remove_prefix(secure.size());
+    out.tls = true;
+    out.port = 443;
+  } else {
     return std::nullopt;
-  url.remove_prefix(scheme.size());
+  }
   auto slash = url.find('/');
   auto authority = url.substr(0, slash);
-  http_url out;
   if (slash != std::string_view::npos)
     out.target = std::string{url.substr(slash)};
   if (authority.empty() || authority.find('@') != std::string_view::npos)

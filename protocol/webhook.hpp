@@ -49,9 +49,11 @@ std::string webhook_json(const webhook_event& ev, std::string_view delivery_id);
 // "sha256=" + the lower-case hex HMAC-SHA256 of `body` with `key`.
 std::string webhook_signature(std::string_view key, std::string_view body);
 
-// http://HOST[:PORT][/PATH]: host (an IP, [v6] without brackets, or a name), port (80 by
-// default) and the request target ("/" by default). nullopt: not such a url.
+// http://HOST[:PORT][/PATH] or https://...: host (an IP, [v6] without brackets, or a
+// name), port (80 or 443 by default) and the request target ("/" by default). nullopt: not
+// such a url.
 struct http_url {
+  bool tls = false;
   std::string host;
   uint16_t port = 80;
   std::string target = "/";

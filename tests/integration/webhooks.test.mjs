@@ -131,7 +131,7 @@ test('webhooks: every event of a class, signed; a hanging receiver delays nothin
 
 test('webhooks: a refused url and a bad key file are configuration errors', { timeout: 20000 }, async () => {
   const { runChorus } = await import('./lib/server.mjs');
-  const bad = await runChorus(['--config', tempConfig({ webhooks: { urls: ['https://x.example/'], key: 'k' } })]);
+  const bad = await runChorus(['--config', tempConfig({ webhooks: { urls: ['ftp://x.example/'], key: 'k' } })]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /webhooks\.urls/);
   const nokey = await runChorus(['--config', tempConfig({ webhooks: { urls: ['http://127.0.0.1:9/'] } })]);
@@ -227,4 +227,70 @@ test('webhooks: a node that stops reports the participants still in and the room
   } finally {
     await good.close();
   }
+});
+
+test('webhooks over https: the receiver\'s certificate is verified (webhooks.caFile)', { timeout: 60000 }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { readFileSync } = await import('node:fs');
+  const { default: https } = await import('node:https');
+  const { tempDir, REPO_ROOT } = await import('./lib/server.mjs');
+  const dir = tempDir('chorus-hook-tls-');
+  execFileSync(`${REPO_ROOT}/scripts/make-self-signed.sh`, ['--out', dir, '127.0.0.1'], { stdio: 'ignore' });
+  const cert = `${dir}/chorus-cert.pem`;
+  const got = [];
+  const server = https.createServer({ cert: readFileSync(cert), key: readFileSync(`${dir}/chorus-key.pem`) }, (req, res) => {
+    let body = '';
+    req.on('data', (d) => {
+      body += d;
+    });
+    req.on('end', () => {
+      got.push({ headers: req.headers, body });
+      res.writeHead(200, { connection: 'close' });
+      res.end();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `https://127.0.0.1:${server.address().port}/tls-hook`;
+  const classOf = async (srv, room) => {
+    const a = await connectPeer(srv, { auth: 'a', channelId: room });
+    await a.request('get-rtp-capabilities', {});
+    await a.close();
+  };
+  try {
+    // Trusted through caFile: every event arrives, signed.
+    await withServer(['--config', tempConfig({ webhooks: { urls: [url], key: KEY, caFile: cert } })], async (srv) => {
+      await classOf(srv, 'tls-ok');
+      const deadline = performance.now() + 10000;
+      while (!got.some((g) => g.headers['x-chorus-event'] === 'room-finished')) {
+        if (performance.now() > deadline) throw new Error(`not delivered over https: ${got.length}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      for (const g of got)
+        assert.equal(g.headers['x-chorus-signature'], `sha256=${crypto.createHmac('sha256', KEY).update(g.body).digest('hex')}`);
+    });
+    // Not trusted (the system's CAs do not know it): nothing is delivered, failures counted.
+    const before = got.length;
+    await withServer(['--config', tempConfig({ webhooks: { urls: [url], key: KEY, maxAttempts: 1 } })], async (srv) => {
+      await classOf(srv, 'tls-untrusted');
+      const deadline = performance.now() + 10000;
+      for (;;) {
+        const m = await (await fetch(`${srv.url}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+        const failed = Number(/^chorus_webhook_deliveries_total\{result="failed"\} (\d+)$/m.exec(m)?.[1]);
+        if (failed >= 4) break;
+        if (performance.now() > deadline) throw new Error(`untrusted receiver: ${m.split('\n').filter((l) => l.includes('webhook')).join('\n')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+    assert.equal(got.length, before, 'an untrusted receiver got events');
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('webhooks: a caFile that cannot be read is a configuration error', { timeout: 20000 }, async () => {
+  const { runChorus } = await import('./lib/server.mjs');
+  const r = await runChorus(['--config', tempConfig({ webhooks: { urls: ['https://127.0.0.1:9/'], key: 'k', caFile: '/nonexistent/ca.pem' } })]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /webhooks\.caFile/);
 });

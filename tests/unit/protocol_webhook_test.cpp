@@ -83,7 +83,9 @@ TEST_CASE("parse_http_url: accepted and refused") {
     {"http://portal.example/x?y=1", true, "portal.example", 80, "/x?y=1"},
     {"http://[::1]:9/", true, "::1", 9, "/"},
     {"http://host", true, "host", 80, "/"},
-    {"https://host/", false, "", 0, ""},
+    {"https://host/", true, "host", 443, "/"},
+    {"https://10.0.0.1:8443/h", true, "10.0.0.1", 8443, "/h"},
+    {"ftp://host/", false, "", 0, ""},
     {"http://", false, "", 0, ""},
     {"http://host:0/", false, "", 0, ""},
     {"http://host:65536/", false, "", 0, ""},
@@ -100,6 +102,7 @@ TEST_CASE("parse_http_url: accepted and refused") {
       CHECK(u->host == r.host);
       CHECK(u->port == r.port);
       CHECK(u->target == r.target);
+      CHECK(u->tls == std::string_view{r.url}.starts_with("https://"));
     }
   }
 }
