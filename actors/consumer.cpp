@@ -72,9 +72,23 @@ struct consumer_state {
   std::vector<rtp::stored_packet> resend; // reused
   source_clock clock;
   consumer_counters counters;
+  uint64_t published_retransmitted = 0; // added to the node's media totals so far
   static inline const char* name = "chorus.consumer";
 
+  // The retransmissions since the last call, to the node's totals (on the report tick and
+  // at the end; never per packet).
+  void publish_totals(int64_t now_ms) {
+    if (!ctx || !stream)
+      return;
+    auto sent = stream->stats(now_ms).retransmitted;
+    if (sent > published_retransmitted)
+      ctx->counters->media.retransmissions.fetch_add(sent - published_retransmitted,
+                                                     std::memory_order_relaxed);
+    published_retransmitted = sent;
+  }
+
   ~consumer_state() {
+    publish_totals(wall_ms());
     if (ctx)
       ctx->counters->consumers.fetch_sub(1);
   }
@@ -447,6 +461,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     },
     [self](report_tick_atom) {
       auto& st = self->state;
+      st.publish_totals(wall_ms());
       if (active(st)) {
         send_sender_report(self);
         if (st.waiting_keyframe && is_video(st))

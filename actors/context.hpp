@@ -13,6 +13,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -25,6 +27,7 @@ class jwt_verifier;
 }
 namespace chorus::actors {
 class meeting_book;
+class event_sink; // actors/events.hpp
 }
 
 namespace chorus::actors {
@@ -83,8 +86,50 @@ struct auth_settings {
   bool tokens() const noexcept { return verifier != nullptr; }
 };
 
+// Media totals of the node (GET /metrics). Not touched per packet: each transport keeps
+// plain counters and adds what changed since its last flush here (relaxed) on its timers
+// and when it closes, so these lag by at most a tick.
+struct media_totals {
+  std::atomic<uint64_t> packets_in{0}, bytes_in{0}, packets_out{0}, bytes_out{0};
+  std::atomic<uint64_t> rtp_in{0}, rtcp_in{0}, stun_in{0}, dtls_in{0};
+  // RTP and other datagrams dropped, by reason (chorus_rtp_dropped_total{reason})
+  std::atomic<uint64_t> dropped_unknown{0}, dropped_not_selected{0}, dropped_no_srtp{0},
+    dropped_dtls_early{0}, dropped_rtp_malformed{0}, dropped_rtp_unknown_ssrc{0},
+    dropped_injected{0};
+  std::atomic<uint64_t> srtp_auth_failures{0}, srtp_replays{0}, srtp_other_failures{0};
+  std::atomic<uint64_t> stun_rejected{0}, dtls_malformed{0}, dtls_failures{0};
+  std::atomic<uint64_t> nacks_in{0}, plis_in{0}, firs_in{0}, rtcp_malformed{0};
+  // Sending: not ready (no keys or tuple yet) and SRTP protect failures
+  std::atomic<uint64_t> send_dropped_not_ready{0}, send_protect_failed{0}, rtcp_out{0};
+  // Consumers' retransmissions and producers' NACKs / keyframe requests sent
+  std::atomic<uint64_t> retransmissions{0}, nacks_out{0}, keyframe_requests_out{0};
+};
+
+// A fixed-bucket histogram updated without locks (relaxed atomics); le in milliseconds.
+struct latency_histogram {
+  static constexpr std::array<double, 12> bounds_ms{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
+  std::array<std::atomic<uint64_t>, bounds_ms.size() + 1> buckets{}; // the last: +Inf
+  std::atomic<uint64_t> count{0};
+  std::atomic<uint64_t> sum_us{0};
+
+  void observe_us(uint64_t us) noexcept {
+    std::size_t i = 0;
+    while (i < bounds_ms.size() && double(us) > bounds_ms[i] * 1000.0)
+      ++i;
+    buckets[i].fetch_add(1, std::memory_order_relaxed);
+    count.fetch_add(1, std::memory_order_relaxed);
+    sum_us.fetch_add(us, std::memory_order_relaxed);
+  }
+};
+
 // Read by /healthz from the I/O thread; written by actors.
 struct node_counters {
+  media_totals media;
+  // Signaling requests by type (protocol::request_kind_count, see metrics) and their
+  // latency from receipt to the reply; joins from request to join_result.
+  std::array<std::atomic<uint64_t>, 32> requests_by_type{};
+  latency_histogram request_latency;
+  latency_histogram join_time;
   std::atomic<int64_t> rooms{0};
   std::atomic<int64_t> peers{0};
   std::atomic<int64_t> sessions{0};
@@ -100,6 +145,22 @@ struct node_counters {
   std::atomic<int64_t> relays{0};
   std::atomic<uint64_t> relay_packets_in{0};
   std::atomic<uint64_t> relay_packets_out{0};
+  // Set when the node starts draining (SIGTERM, POST /drain): /healthz says draining.
+  std::atomic<bool> draining{false};
+  // Set when the node stops (connections are being closed): departures are room-closed.
+  std::atomic<bool> stopping{false};
+};
+
+// metrics.perRoom: each room's gauges, kept by the room (atomics) and listed here while
+// it is open; the registry's mutex is taken when a room opens or closes and by GET /metrics,
+// never on the media path.
+struct room_gauges {
+  std::atomic<int64_t> peers{0};
+  std::atomic<int64_t> producers{0};
+};
+struct room_registry {
+  std::mutex mutex;
+  std::map<std::string, std::shared_ptr<const room_gauges>> rooms;
 };
 
 struct node_context {
@@ -117,6 +178,10 @@ struct node_context {
   // The class record's writer (actors/recorder.hpp): send it store::record_event. Null when
   // storage is off (storage.path empty); record() in recorder.hpp checks that.
   caf::actor recorder;
+  // Room and participant events for webhooks (actors/events.hpp); null: none.
+  std::shared_ptr<event_sink> events;
+  // metrics.perRoom: null when off.
+  std::shared_ptr<room_registry> room_metrics;
 };
 
 using node_context_ptr = std::shared_ptr<const node_context>;

@@ -2,6 +2,7 @@
 
 #include "actors/cluster_messages.hpp"
 #include "actors/media_messages.hpp"
+#include "actors/operations.hpp"
 #include "actors/record_serialization.hpp"
 #include "actors/rehome_messages.hpp"
 
@@ -172,6 +173,7 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<room_moving>("chorus::room_moving")
     .add_message_type<room_rebound>("chorus::room_rebound")
     .add_message_type<std::vector<producer_info>>("chorus::producer_info_list");
+  register_operations_types(cfg); // actors/operations.hpp
 }
 
 } // namespace chorus::actors

@@ -1,6 +1,7 @@
 #include "actors/node.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/operations.hpp"
 #include "actors/peer.hpp"
 #include "actors/rehome_messages.hpp"
 #include "actors/relay.hpp"
@@ -43,10 +44,26 @@ struct node_state {
   int64_t local_awaited = 0;
   int64_t local_done = 0;
   std::vector<caf::typed_response_promise<bool>> hand_over_waiters;
+  // Drain (drain_begin): no new rooms or joins; the askers wait for the rooms to end.
+  bool draining = false;
+  uint64_t drain_generation = 0;
+  std::vector<caf::response_promise> drain_waiters;
   static inline const char* name = "chorus.node";
 };
 
 using node_actor = caf::stateful_actor<node_state>;
+
+// The drain's end: every asker hears how many rooms are still open.
+void finish_drain(node_actor* self) {
+  auto& st = self->state;
+  auto waiters = std::move(st.drain_waiters);
+  st.drain_waiters.clear();
+  if (waiters.empty())
+    return;
+  LOG_INFO("node", "drain finished: " << st.rooms.size() << " rooms still open");
+  for (auto& rp : waiters)
+    rp.deliver(drain_report{static_cast<uint32_t>(st.rooms.size())});
+}
 
 void forget_room(node_actor* self, const std::string& room_id, const caf::actor& room) {
   auto it = self->state.rooms.find(room_id);
@@ -54,7 +71,40 @@ void forget_room(node_actor* self, const std::string& room_id, const caf::actor&
     self->state.rooms.erase(it);
     self->state.ctx->counters->rooms.fetch_sub(1);
     LOG_DEBUG("node", "room '" << room_id << "' closed");
+    if (self->state.draining && self->state.rooms.empty())
+      finish_drain(self);
   }
+}
+
+// THE DRAIN'S ENTRY POINT (SIGTERM with drain.timeoutMs, the admin API's POST /drain):
+// from now on no room is made here and no join is accepted (`draining`); the rooms that
+// run keep their media until their last participant leaves. The answer (drain_report)
+// comes when the last room has ended, or after `timeout_ms` with the rooms still open
+// (then the caller stops the process, which ends them). In a cluster, the hand-over of
+// this node's rooms to the other nodes starts here too (the cluster actor is told by the
+// caller, or from this function).
+caf::result<drain_report> drain_begin_step(node_actor* self, const drain_begin& d) {
+  auto& st = self->state;
+  if (!st.draining) {
+    st.draining = true;
+    st.ctx->counters->draining.store(true);
+    LOG_INFO("node", "draining: no new rooms or joins; " << st.rooms.size()
+                                                         << " rooms may run for up to "
+                                                         << d.timeout_ms << " ms");
+  }
+  if (st.rooms.empty() || d.timeout_ms == 0)
+    return drain_report{static_cast<uint32_t>(st.rooms.size())};
+  auto rp = self->make_response_promise<drain_report>();
+  st.drain_waiters.push_back(rp);
+  self->delayed_send(self, std::chrono::milliseconds(d.timeout_ms),
+                     drain_deadline{++st.drain_generation});
+  return rp;
+}
+
+caf::error draining_error() {
+  return make_error(protocol::error_code::draining,
+                    "this server is draining (shutting down): it takes no new rooms or "
+                    "participants; connect to another server");
 }
 
 constexpr auto placement_timeout = std::chrono::seconds(10);
@@ -64,6 +114,8 @@ caf::expected<caf::actor> local_room(node_actor* self, const std::string& room_i
   auto& st = self->state;
   auto it = st.rooms.find(room_id);
   if (it == st.rooms.end()) {
+    if (st.draining)
+      return draining_error();
     if (st.rooms.size() >= st.ctx->settings.max_rooms)
       return make_error(protocol::error_code::limit_exceeded,
                         "this server has reached its limit of " +
@@ -279,12 +331,15 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
   // Shutdown: end every room explicitly (rooms are monitored, not linked, so that a room
   // closing or failing never takes the node down).
   self->set_exit_handler([self](caf::exit_msg& em) {
+    finish_drain(self); // whoever waits for a drain hears now (the rooms are ending)
     for (auto& [id, room] : self->state.rooms)
       self->send_exit(room, em.reason);
     self->quit(em.reason);
   });
   return {
     [self](join_command& cmd) -> caf::result<join_result> {
+      if (self->state.draining)
+        return draining_error();
       if (!cmd.placed)
         if (auto home = remote_home(self, cmd.room_id))
           return join_remote(self, home, std::move(cmd));
@@ -333,6 +388,19 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
         it = st.relays.emplace(q.producer.address(), relay).first;
       }
       return it->second;
+    },
+    [self](drain_begin& d) -> caf::result<drain_report> { return drain_begin_step(self, d); },
+    [self](drain_deadline& d) {
+      if (d.generation == self->state.drain_generation)
+        finish_drain(self);
+    },
+    // The admin API: the room homed here (null: none).
+    [self](find_room& q) -> caf::actor {
+      auto it = self->state.rooms.find(q.room_id);
+      return it == self->state.rooms.end() ? caf::actor{} : it->second;
+    },
+    [self](admin_nodes_query&) {
+      return cluster_nodes{self->state.self_id, self->state.cluster};
     },
     [self](list_rooms_atom) {
       std::vector<std::string> ids;

@@ -3,6 +3,7 @@
 #include "actors/consumer.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
+#include "actors/operations.hpp"
 #include "actors/producer.hpp"
 #include "actors/rehome_messages.hpp"
 #include "actors/rights.hpp"
@@ -162,6 +163,8 @@ void forget_producer(peer_actor* self, const std::string& id) {
   auto& st = self->state;
   if (st.producers.erase(id) == 0)
     return;
+  LOG_INFO_IDS("peer", (log::ids{.room = st.room_id, .peer = st.id, .producer = id}),
+               "producer closed");
   if (auto room = room_of(st))
     self->send(room, producer_removed{id});
 }
@@ -185,6 +188,9 @@ void close_media_of_transport(peer_actor* self, const std::string& transport_id)
     }
     self->send_exit(it->second.actor, caf::exit_reason::user_shutdown);
     self->send(st.session, protocol::consumer_closed_event{it->first, it->second.producer_id});
+    LOG_INFO_IDS("peer", (log::ids{.room = st.room_id, .peer = st.id, .transport = transport_id,
+                                   .producer = it->second.producer_id, .consumer = it->first}),
+                 "consumer closed (its transport closed)");
     it = st.consumers.erase(it);
   }
 }
@@ -285,8 +291,9 @@ void make_producer(peer_actor* self, produce_promise rp, protocol::produce_reque
         }
         st.producers[info.producer_id] = {info.producer, transport_id, info.kind,
                                           info.is_screen_share, info};
-        LOG_DEBUG("peer", st.id << ": producer " << info.producer_id << " ("
-                                << rtp::to_string(info.kind) << ")");
+        LOG_INFO_IDS("peer", (log::ids{.room = st.room_id, .peer = st.id, .transport = transport_id,
+                                       .producer = info.producer_id}),
+                     "producer created (" << rtp::to_string(info.kind) << ")");
         auto id = info.producer_id;
         if (auto room = room_of(st))
           self->send(room, std::move(info));
@@ -346,6 +353,9 @@ void create_consumer(peer_actor* self, consume_promise& rp, const protocol::cons
                               tit->second.send, st.ctx);
   st.consumers[id] = {actor, req.transport_id, info.producer_id, opts.ssrc, opts.rtx_ssrc,
                       req.paused};
+  LOG_INFO_IDS("peer", (log::ids{.room = st.room_id, .peer = st.id, .transport = req.transport_id,
+                                 .producer = info.producer_id, .consumer = id}),
+               "consumer created (" << rtp::to_string(info.kind) << ")");
   protocol::consumer_params_reply reply;
   reply.id = id;
   reply.producer_id = info.producer_id;
@@ -594,6 +604,8 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
           LOG_WARN("peer", st.id << ": consumer " << it->first
                                  << " failed: " << to_string(em.reason));
         self->send(st.session, protocol::consumer_closed_event{it->first, it->second.producer_id});
+        LOG_INFO_IDS("peer", (log::ids{.room = st.room_id, .peer = st.id, .consumer = it->first}),
+                     "consumer closed");
         st.consumers.erase(it);
         return;
       }
@@ -613,7 +625,8 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
         return make_error(error_code::internal, spawned.error());
       st.transports[spawned->params.id] = {spawned->actor, r.direction, false, 0,
                                            spawned->send};
-      LOG_DEBUG("peer", st.id << ": transport " << spawned->params.id << " created");
+      LOG_INFO_IDS("peer", (log::ids{.room = st.room_id, .peer = st.id, .transport = spawned->params.id}),
+                   "transport created");
       return protocol::transport_params_reply{std::move(spawned->params)};
     },
     [self](protocol::connect_transport_request& r) -> caf::result<caf::message> {
@@ -660,6 +673,9 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       auto& st = self->state;
       if (st.consumers.erase(ev.consumer_id) == 0)
         return;
+      LOG_INFO_IDS("peer", (log::ids{.room = st.room_id, .peer = st.id, .producer = ev.producer_id,
+                                     .consumer = ev.consumer_id}),
+                   "consumer closed (its producer closed)");
       self->send(st.session, std::move(ev));
     },
     [self](protocol::producer_paused_event& ev) { self->send(self->state.session, std::move(ev)); },
@@ -691,9 +707,21 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
         self->send(st.session, protocol::producer_closed_event{id});
       }
     },
+    // The admin API: what this participant has (its stats come from the usual requests).
+    [self](peer_inventory_query&) {
+      peer_inventory inv;
+      for (auto& [id, t] : self->state.transports)
+        inv.transports.push_back(id);
+      for (auto& [id, p] : self->state.producers)
+        inv.producers.push_back(id);
+      for (auto& [id, c] : self->state.consumers)
+        inv.consumers.push_back(id);
+      return inv;
+    },
     [self](transport_closed& msg) {
-      LOG_DEBUG("peer", self->state.id << ": transport " << msg.transport_id
-                                       << " closed: " << msg.reason);
+      LOG_INFO_IDS("peer", (log::ids{.room = self->state.room_id, .peer = self->state.id,
+                                     .transport = msg.transport_id}),
+                   "transport closed: " << msg.reason);
       self->state.transports.erase(msg.transport_id);
       close_media_of_transport(self, msg.transport_id);
     },

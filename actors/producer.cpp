@@ -79,9 +79,27 @@ struct producer_data {
   caf::actor speaker_observer;
   audio_level_batch levels;
   int64_t levels_since_ms = 0; // arrival of the batch's first sample
+  uint64_t published_nacks = 0, published_keyframe_requests = 0; // node totals so far
   static inline const char* name = "chorus.producer";
 
+  // NACKs and PLI/FIR sent toward the publisher since the last call, to the node's totals
+  // (on the tick and at the end; never per packet).
+  void publish_totals() {
+    if (!ctx)
+      return;
+    auto& m = ctx->counters->media;
+    uint64_t nacks = counters.nack_packets, requests = counters.plis + counters.firs;
+    if (nacks > published_nacks)
+      m.nacks_out.fetch_add(nacks - published_nacks, std::memory_order_relaxed);
+    if (requests > published_keyframe_requests)
+      m.keyframe_requests_out.fetch_add(requests - published_keyframe_requests,
+                                        std::memory_order_relaxed);
+    published_nacks = nacks;
+    published_keyframe_requests = requests;
+  }
+
   ~producer_data() {
+    publish_totals();
     if (ctx)
       ctx->counters->producers.fetch_sub(1);
   }
@@ -417,7 +435,10 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
       ++self->state.counters.keyframe_requests;
       request_keyframe(self, mono_ms());
     },
-    [self](media_tick_atom) { on_tick(self); },
+    [self](media_tick_atom) {
+      on_tick(self);
+      self->state.publish_totals();
+    },
     [self](protocol::producer_request& r) -> caf::result<caf::message> {
       switch (r.op) {
         case protocol::producer_op::pause:

@@ -3,6 +3,8 @@
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/clock.hpp"
+#include "actors/events.hpp"
+#include "actors/operations.hpp"
 #include "actors/meetings.hpp"
 #include "actors/peer.hpp"
 #include "actors/recorder.hpp"
@@ -19,6 +21,7 @@
 #include <chrono>
 #include <map>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace chorus::actors {
@@ -49,6 +52,7 @@ struct peer_entry {
   caf::actor edge_node;
   std::string copy_sent;
   net::token_bucket chat_bucket; // chat messages per second
+  int64_t joined_ms = 0;         // Unix ms (admin API, webhooks)
 
   const std::string& public_id() const { return user_id.empty() ? id : user_id; }
 };
@@ -95,11 +99,45 @@ struct room_state {
   // linked) and the producer it last named dominant (for joiners).
   caf::actor speaker_observer;
   std::string active_speaker;
+  int64_t opened_ms = 0;    // Unix ms (admin API, webhooks)
+  std::shared_ptr<room_gauges> gauges; // metrics.perRoom (null: off)
+  std::string leave_reason; // the next departure's reason for the webhooks ("" : left)
+  bool start_announced = false; // room-started went out (at the first join or rejoin)
+  bool moved = false; // handed over to another node: it goes on there, no end events here
   static inline const char* name = "chorus.room";
 
   ~room_state() {
-    if (ctx) // peers still present when the room ends (shutdown or failure)
-      ctx->counters->peers.fetch_sub(static_cast<int64_t>(peers.size()));
+    if (!ctx)
+      return;
+    // Peers still present when the room ends (closed, shutdown or failure).
+    ctx->counters->peers.fetch_sub(static_cast<int64_t>(peers.size()));
+    if (!ctx->events || moved || !start_announced)
+      return;
+    // The webhooks hear of every departure, then of the room's end, however it comes.
+    auto now = wall_ms();
+    int64_t remaining = static_cast<int64_t>(peers.size());
+    for (auto& p : peers) {
+      ops_event ev;
+      ev.type = "participant-left";
+      ev.room_id = id;
+      ev.node_id = ctx->settings.node_id;
+      ev.at_ms = now;
+      ev.peer_id = p.id;
+      ev.user_id = p.public_id();
+      ev.name = p.name;
+      ev.role = p.grant.role;
+      ev.duration_ms = p.joined_ms ? now - p.joined_ms : -1;
+      ev.participants = --remaining;
+      ev.reason = "room-closed";
+      emit_event(*ctx, std::move(ev));
+    }
+    ops_event end;
+    end.type = "room-finished";
+    end.room_id = id;
+    end.node_id = ctx->settings.node_id;
+    end.at_ms = now;
+    end.duration_ms = opened_ms ? now - opened_ms : -1;
+    emit_event(*ctx, std::move(end));
   }
 };
 
@@ -422,13 +460,35 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
     for (auto& p : st.peers)
       self->send(p.session, ev);
   st.ctx->counters->peers.fetch_sub(1);
+  if (st.gauges) {
+    st.gauges->peers.store(static_cast<int64_t>(st.peers.size()), std::memory_order_relaxed);
+    st.gauges->producers.store(static_cast<int64_t>(st.producers.size()), std::memory_order_relaxed);
+  }
   self->demonitor(entry.session);
   self->send_exit(entry.peer, caf::exit_reason::user_shutdown);
   if (entry.peer.address() == who) // the peer actor failed: end its session too
     self->send(entry.session, peer_lost_atom::value);
-  LOG_INFO("room", "'" << st.id << "': peer '" << entry.id << "' left ("
-                       << st.peers.size() << " remain)");
+  LOG_INFO_IDS("room", (log::ids{.room = st.id, .peer = entry.id}),
+               "'" << st.id << "': peer '" << entry.id << "' left (" << st.peers.size()
+                   << " remain)");
   record(self, *st.ctx, store::peer_left{st.id, entry.id, wall_ms()});
+  {
+    ops_event ev;
+    ev.type = "participant-left";
+    ev.room_id = st.id;
+    ev.node_id = st.ctx->settings.node_id;
+    ev.at_ms = wall_ms();
+    ev.peer_id = entry.id;
+    ev.user_id = entry.public_id();
+    ev.name = entry.name;
+    ev.role = entry.grant.role;
+    ev.duration_ms = entry.joined_ms ? ev.at_ms - entry.joined_ms : -1;
+    ev.participants = static_cast<int64_t>(st.peers.size());
+    ev.reason = !st.leave_reason.empty()          ? st.leave_reason
+                : st.ctx->counters->stopping.load() ? "room-closed"
+                                                    : "left";
+    emit_event(*st.ctx, std::move(ev));
+  }
   protocol::participant_left_event left{entry.id, entry.public_id()};
   for (auto& p : st.peers)
     self->send(p.session, left);
@@ -567,7 +627,26 @@ void eject(room_actor* self, peer_entry& target, const protocol::kicked_event& e
   self->send(target.session, close_session{close_code, ev.blocked ? "blocked" : "kicked"});
   auto it = std::find_if(self->state.peers.begin(), self->state.peers.end(),
                          [&](const peer_entry& p) { return &p == &target; });
+  auto before = std::exchange(self->state.leave_reason, ev.blocked ? "blocked" : "kicked");
   remove_peer_at(self, it, caf::actor_addr{});
+  self->state.leave_reason = std::move(before);
+}
+
+// ---- the admin API (actors/operations.hpp) --------------------------------------------
+
+admin_room_snapshot admin_snapshot(const room_state& st) {
+  admin_room_snapshot r;
+  r.room_id = st.id;
+  r.locked = st.locked;
+  r.opened_ms = st.opened_ms;
+  for (auto& p : st.peers)
+    r.participants.push_back(
+      {p.id, p.public_id(), p.name, p.grant.role, is_host(st, p), p.joined_ms, p.peer});
+  for (auto& p : st.producers)
+    r.producers.push_back({p.producer_id, p.peer_id,
+                           p.kind == rtp::media_kind::audio ? "audio" : "video", p.paused,
+                           p.is_screen_share});
+  return r;
 }
 
 caf::result<protocol::empty_reply> moderate(room_actor* self, moderation_command& cmd) {
@@ -600,6 +679,7 @@ caf::result<protocol::empty_reply> moderate(room_actor* self, moderation_command
       tell_all(self, ev);
       // Everyone else's connection closes now; the moderator's session closes itself once
       // it has sent the answer.
+      st.leave_reason = "room-closed";
       for (auto& p : st.peers)
         if (&p != issuer)
           self->send(p.session, close_session{close_room_ended, "room ended"});
@@ -1175,6 +1255,25 @@ caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& 
   return make_error(error_code::unsupported, "unknown host control");
 }
 
+// room-started for the webhooks, at the room's first join, or at its first rejoin with
+// reason "moved" when it continues a room from another node (room-finished: when the
+// state ends, ~room_state, after the remaining departures; not for a room handed over).
+void announce_start(room_actor* self, const char* reason) {
+  auto& st = self->state;
+  if (st.start_announced)
+    return;
+  st.start_announced = true;
+  if (!st.ctx->events)
+    return;
+  ops_event ev;
+  ev.type = "room-started";
+  ev.room_id = st.id;
+  ev.node_id = st.ctx->settings.node_id;
+  ev.at_ms = st.opened_ms;
+  ev.reason = reason;
+  emit_event(*st.ctx, ev);
+}
+
 // ---- re-homing ---------------------------------------------------------------------------
 // The live class of a room that moved in good order: what its participants see on screen
 // already, and what a joiner catches up on. Kept in addition to anything said here since.
@@ -1219,6 +1318,7 @@ caf::result<join_result> rejoin(room_actor* self, rejoin_command& cmd) {
                       "'" + snap.peer_id + "' joined room '" + st.id +
                         "' again on another connection while the room moved");
   }
+  announce_start(self, "moved");
   if (!cmd.room.room_id.empty() && (!st.restored || cmd.room.version > st.version)) {
     auto& r = cmd.room;
     if (!r.creator.empty())
@@ -1314,6 +1414,7 @@ void settle(room_actor* self) {
 // home; the chat history, hands and polls do not move (docs/architecture.md).
 int64_t hand_over(room_actor* self, const std::string& avoid) {
   auto& st = self->state;
+  st.moved = true;
   int64_t here = 0;
   ++st.version;
   auto copy = room_copy(st);
@@ -1352,6 +1453,20 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
   self->state.id = std::move(room_id);
   self->state.ctx = std::move(ctx);
   self->state.chat = protocol::chat_history{self->state.ctx->settings.chat_history};
+  self->state.opened_ms = wall_ms();
+  if (auto& reg = self->state.ctx->room_metrics) {
+    auto g = std::make_shared<room_gauges>();
+    self->state.gauges = g;
+    {
+      std::lock_guard<std::mutex> lock{reg->mutex};
+      reg->rooms[self->state.id] = g;
+    }
+    self->attach_functor([reg, id = self->state.id, g] {
+      std::lock_guard<std::mutex> lock{reg->mutex};
+      if (auto it = reg->rooms.find(id); it != reg->rooms.end() && it->second == g)
+        reg->rooms.erase(it);
+    });
+  }
   if (auto& rec = self->state.ctx->recorder) {
     auto& st = self->state;
     self->send(rec, store::record_event{store::room_opened{st.id, st.ctx->settings.node_id,
@@ -1457,6 +1572,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
                                         st.ctx->settings.chat_burst,
                                         std::chrono::steady_clock::now()};
       apply_identity(st, e, cmd.identity);
+      e.joined_ms = wall_ms();
       e.peer = peer_for(self, cmd);
       if (cmd.peer)
         e.edge_node = cmd.edge_node;
@@ -1465,8 +1581,26 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
              store::peer_joined{st.id, e.id, e.user_id, e.name, e.grant.role, wall_ms()});
       st.peers.push_back(std::move(e));
       st.ctx->counters->peers.fetch_add(1);
-      LOG_INFO("room", "'" << st.id << "': peer '" << cmd.peer_id << "' joined ("
-                           << st.peers.size() << " peers)");
+      if (st.gauges)
+        st.gauges->peers.store(static_cast<int64_t>(st.peers.size()), std::memory_order_relaxed);
+      LOG_INFO_IDS("room", (log::ids{.room = st.id, .peer = cmd.peer_id}),
+                   "'" << st.id << "': peer '" << cmd.peer_id << "' joined (" << st.peers.size()
+                       << " peers)");
+      announce_start(self, "");
+      {
+        auto& joined = st.peers.back();
+        ops_event ev;
+        ev.type = "participant-joined";
+        ev.room_id = st.id;
+        ev.node_id = st.ctx->settings.node_id;
+        ev.at_ms = joined.joined_ms;
+        ev.peer_id = joined.id;
+        ev.user_id = joined.public_id();
+        ev.name = joined.name;
+        ev.role = joined.grant.role;
+        ev.participants = static_cast<int64_t>(st.peers.size());
+        emit_event(*st.ctx, std::move(ev));
+      }
       auto result = make_join_result(self, st.peers.back());
       broadcast_participants(self);
       catch_up(self, st.peers.back().session);
@@ -1517,6 +1651,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         self->send(e->peer, moderator_pause{bit});
       observe(self, info);
       st.producers.push_back(std::move(info));
+      if (st.gauges)
+        st.gauges->producers.store(static_cast<int64_t>(st.producers.size()), std::memory_order_relaxed);
       for (auto& p : st.peers)
         if (p.id != peer_id)
           self->send(p.session, ev);
@@ -1599,6 +1735,9 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
           const bool share_ended = it->is_screen_share;
           unobserve(self, *it);
           st.producers.erase(it);
+          if (st.gauges)
+            st.gauges->producers.store(static_cast<int64_t>(st.producers.size()),
+                                       std::memory_order_relaxed);
           if (share_ended)
             broadcast_participants(self);
           // Its last producer gone, the participant no longer counts as a publisher.
@@ -1715,6 +1854,41 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     [self](flush_participants_atom) {
       self->state.list_flush_scheduled = false;
       send_participants_now(self);
+    },
+    [self](admin_room_query&) { return admin_snapshot(self->state); },
+    [self](admin_kick& k) -> caf::result<protocol::empty_reply> {
+      auto& st = self->state;
+      auto* target = find_target(st, k.peer_id);
+      if (!target)
+        return make_error(protocol::error_code::unknown_user,
+                          "no participant '" + k.peer_id + "' in room '" + st.id + "'");
+      LOG_INFO("room", "'" << st.id << "': '" << target->public_id() << "' kicked by the admin API"
+                           << (k.reason.empty() ? "" : ": " + k.reason));
+      protocol::moderation_event ev;
+      ev.action = protocol::moderation_action::kick;
+      ev.by = "admin";
+      ev.reason = k.reason;
+      ev.peer_id = target->id;
+      ev.user_id = target->public_id();
+      eject(self, *target, protocol::kicked_event{k.reason, "admin", false}, close_kicked);
+      tell_all(self, ev);
+      return protocol::empty_reply{};
+    },
+    [self](admin_close& c) -> protocol::empty_reply {
+      auto& st = self->state;
+      LOG_INFO("room", "'" << st.id << "': closed by the admin API ("
+                           << st.peers.size() << " participants)"
+                           << (c.reason.empty() ? "" : ": " + c.reason));
+      protocol::moderation_event ev;
+      ev.action = protocol::moderation_action::end;
+      ev.by = "admin";
+      ev.reason = c.reason;
+      tell_all(self, ev);
+      // Each session closes; its end removes the participant (and the last one's, the room).
+      st.leave_reason = "room-closed";
+      for (auto& p : st.peers)
+        self->send(p.session, close_session{close_room_ended, "room ended"});
+      return protocol::empty_reply{};
     },
     [self](close_if_empty_atom) -> bool {
       if (!self->state.peers.empty())

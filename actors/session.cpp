@@ -65,6 +65,13 @@ void send_text(session_actor* self, std::string text) {
 
 void send_error(session_actor* self, const protocol::request_meta& meta,
                 const protocol::error_info& err) {
+  auto& st = self->state;
+  if (err.code == error_code::rate_limited) // a flood: one line per second at most
+    LOG_WARN_EVERY("session", 1000, "peer '" << st.peer_id << "': rate-limited: " << err.message);
+  else
+    LOG_INFO_IDS("session", (log::ids{.room = st.room_id, .peer = st.peer_id}),
+                 "error reply to '" << meta.type << "': " << protocol::to_string(err.code)
+                                    << ": " << err.message);
   self->state.ctx->counters->request_errors.fetch_add(1);
   self->state.ctx->counters->errors_by_code[static_cast<std::size_t>(err.code)].fetch_add(1);
   send_text(self, self->state.dialect->encode_error(meta, err));
@@ -110,6 +117,12 @@ bool check_room(session_actor* self, const protocol::request_meta& meta,
   return true;
 }
 
+void observe_latency(latency_histogram& h, std::chrono::steady_clock::time_point since) {
+  h.observe_us(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now() - since)
+                                       .count()));
+}
+
 // Sends `req` to `dest` (bounded by maxRequestsInFlight and the request timeout) and
 // answers the client with `to_reply(answer)` or the error; `on_error(info)` runs first on an
 // error (the seed 004 frontend also hears of some refusals as events).
@@ -133,14 +146,17 @@ void forward_with(session_actor* self, const caf::actor& dest, protocol::request
     return;
   }
   ++st.in_flight;
+  const auto started = std::chrono::steady_clock::now();
   self->request(dest, st.ctx->settings.request_timeout, std::move(req))
     .then(
-      [self, meta, to_reply](Answer& answer) mutable {
+      [self, meta, to_reply, started](Answer& answer) mutable {
         --self->state.in_flight;
+        observe_latency(self->state.ctx->counters->request_latency, started);
         send_reply(self, meta, protocol::reply_body{to_reply(answer)});
       },
-      [self, meta, on_error](caf::error& err) {
+      [self, meta, on_error, started](caf::error& err) {
         --self->state.in_flight;
+        observe_latency(self->state.ctx->counters->request_latency, started);
         auto info = to_error_info(err);
         on_error(info);
         send_error(self, meta, info);
@@ -178,10 +194,13 @@ void join(session_actor* self, std::string room_id, std::string name, bool has_c
   cmd.rtp_capabilities = std::move(caps);
   cmd.identity = std::move(who);
   cmd.grant = st.ticket->grant;
+  const auto started = std::chrono::steady_clock::now();
   self->request(st.node, st.ctx->settings.request_timeout, std::move(cmd))
     .await(
-      [self, room_id, on_joined](join_result& res) mutable {
+      [self, room_id, on_joined, started](join_result& res) mutable {
         auto& st = self->state;
+        observe_latency(st.ctx->counters->join_time, started);
+        observe_latency(st.ctx->counters->request_latency, started);
         st.room_id = room_id;
         st.room = res.room;
         st.peer = res.peer;
@@ -355,11 +374,14 @@ void handle_text(session_actor* self, std::string& text) {
     send_error(self, decoded.meta, error_code::unauthorized, "the connection is not admitted");
     return;
   }
+  if (auto i = decoded.req.body.index(); i < st.ctx->counters->requests_by_type.size())
+    st.ctx->counters->requests_by_type[i].fetch_add(1, std::memory_order_relaxed);
   handle_request(self, decoded.req);
 }
 
 void handle_request(session_actor* self, protocol::request& request) {
   auto& st = self->state;
+
   auto& meta = request.meta;
   std::visit(
     [&](auto& req) {
@@ -553,7 +575,8 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
         LOG_INFO("session", "peer '" << self->state.peer_id << "' cannot join: "
                                      << info.message);
         close_connection(self,
-                         info.code == error_code::room_full || info.code == error_code::limit_exceeded
+                         info.code == error_code::room_full || info.code == error_code::limit_exceeded ||
+                             info.code == error_code::draining
                            ? close_room_full
                          : info.code == error_code::internal ? close_internal
                                                              : close_forbidden,

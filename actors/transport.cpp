@@ -56,6 +56,65 @@ struct transport_counters {
   uint64_t stun_rejected = 0;         // answered with an error (400/401/420/487)
 };
 
+// What a transport last added to the node's media totals (publish_totals).
+struct published_totals {
+  transport_counters t;
+  transport_media_counters m;
+  uint64_t rtp_sent = 0, rtp_bytes_sent = 0, rtcp_sent = 0, not_ready = 0, protect_failed = 0;
+};
+
+// Adds what changed since the last call to the node's totals (relaxed atomics; never per
+// packet: on the transport's totals tick and when it ends).
+void publish_totals(const transport_counters& t, const transport_media_counters& m,
+                    const send_shared* shared, published_totals& last, media_totals& out) {
+  auto add = [](std::atomic<uint64_t>& to, uint64_t now, uint64_t& before) {
+    if (now > before)
+      to.fetch_add(now - before, std::memory_order_relaxed);
+    before = now;
+  };
+  auto& l = last.t;
+  add(out.packets_in, t.packets_in, l.packets_in);
+  add(out.bytes_in, t.bytes_in, l.bytes_in);
+  add(out.packets_out, t.packets_out, l.packets_out);
+  add(out.bytes_out, t.bytes_out, l.bytes_out);
+  add(out.rtp_in, t.rtp_in, l.rtp_in);
+  add(out.rtcp_in, t.rtcp_in, l.rtcp_in);
+  add(out.stun_in, t.stun_in, l.stun_in);
+  add(out.dtls_in, t.dtls_in, l.dtls_in);
+  add(out.dropped_unknown, t.dropped_unknown, l.dropped_unknown);
+  add(out.dropped_not_selected, t.dropped_not_selected, l.dropped_not_selected);
+  add(out.dropped_no_srtp, t.dropped_no_srtp, l.dropped_no_srtp);
+  add(out.dropped_dtls_early, t.dropped_dtls_early, l.dropped_dtls_early);
+  add(out.dtls_malformed, t.dropped_dtls_malformed, l.dropped_dtls_malformed);
+  add(out.srtp_auth_failures, t.dropped_srtp_auth, l.dropped_srtp_auth);
+  add(out.srtp_replays, t.dropped_srtp_replay, l.dropped_srtp_replay);
+  add(out.srtp_other_failures, t.dropped_srtp_other, l.dropped_srtp_other);
+  add(out.stun_rejected, t.stun_rejected, l.stun_rejected);
+  auto& lm = last.m;
+  add(out.dropped_rtp_malformed, m.rtp_malformed, lm.rtp_malformed);
+  add(out.dropped_rtp_unknown_ssrc, m.rtp_unknown_ssrc, lm.rtp_unknown_ssrc);
+  add(out.dropped_injected, m.rtp_injected_drops, lm.rtp_injected_drops);
+  add(out.rtcp_malformed, m.rtcp_malformed, lm.rtcp_malformed);
+  add(out.nacks_in, m.nacks, lm.nacks);
+  add(out.plis_in, m.plis, lm.plis);
+  add(out.firs_in, m.firs, lm.firs);
+  if (shared) {
+    // Consumers send RTP themselves through the transport's shared sender state.
+    uint64_t sent = shared->rtp_sent.load(std::memory_order_relaxed);
+    uint64_t bytes = shared->rtp_bytes_sent.load(std::memory_order_relaxed);
+    add(out.packets_out, sent, last.rtp_sent);
+    add(out.bytes_out, bytes, last.rtp_bytes_sent);
+    add(out.rtcp_out, shared->rtcp_sent.load(std::memory_order_relaxed), last.rtcp_sent);
+    add(out.send_dropped_not_ready, shared->dropped_not_ready.load(std::memory_order_relaxed),
+        last.not_ready);
+    add(out.send_protect_failed, shared->protect_failed.load(std::memory_order_relaxed),
+        last.protect_failed);
+  }
+}
+
+constexpr auto totals_interval = std::chrono::seconds(1);
+using totals_tick_atom = caf::atom_constant<caf::atom("trtotals")>;
+
 struct transport_state {
   std::string id;
   protocol::transport_direction direction = protocol::transport_direction::unspecified;
@@ -79,9 +138,12 @@ struct transport_state {
   bool media_ticking = false;
   std::minstd_rand rng{std::random_device{}()};
   std::vector<std::vector<uint8_t>> feedback;        // reused
+  published_totals published;
   static inline const char* name = "chorus.transport";
 
   ~transport_state() {
+    if (ctx)
+      publish_totals(counters, media.counters(), shared.get(), published, ctx->counters->media);
     if (endpoint)
       endpoint->close();
     if (ctx)
@@ -123,7 +185,7 @@ void apply_dtls(transport_actor* self, net::dtls_output&& out) {
   }
   if (!out.state_changed)
     return;
-  LOG_DEBUG(component, st.id << ": dtls " << net::to_string(out.state));
+  LOG_INFO_IDS(component, (log::ids{.transport = st.id}), "dtls " << net::to_string(out.state));
   if (out.state == net::dtls_state::connected) {
     auto& keys = st.dtls->srtp_keys();
     if (!keys) {
@@ -149,9 +211,12 @@ void apply_dtls(transport_actor* self, net::dtls_output&& out) {
     st.sending.key.assign(keys->local_key.begin(), keys->local_key.end());
     st.sending.salt.assign(keys->local_salt.begin(), keys->local_salt.end());
     publish_sending_state(self);
-    LOG_INFO(component, st.id << ": connected (" << net::to_string(keys->profile) << ")");
+    LOG_INFO_IDS(component, (log::ids{.transport = st.id}),
+                 "connected (" << net::to_string(keys->profile) << ")");
   } else if (out.state == net::dtls_state::failed) {
-    LOG_INFO(component, st.id << ": DTLS failed: " << net::to_string(st.dtls->error()));
+    st.ctx->counters->media.dtls_failures.fetch_add(1, std::memory_order_relaxed);
+    LOG_INFO_IDS(component, (log::ids{.transport = st.id}),
+                 "DTLS failed: " << net::to_string(st.dtls->error()));
     close_transport(self, "DTLS failed");
   } else if (out.state == net::dtls_state::closed) {
     close_transport(self, "DTLS closed by the remote side");
@@ -178,7 +243,7 @@ void apply_ice_events(transport_actor* self, const std::vector<net::ice_event>& 
   auto& st = self->state;
   for (auto& ev : events) {
     if (ev.kind == net::ice_event_kind::state_changed) {
-      LOG_DEBUG(component, st.id << ": ice " << net::to_string(ev.state));
+      LOG_INFO_IDS(component, (log::ids{.transport = st.id}), "ice " << net::to_string(ev.state));
       if (ev.state == net::ice_state::closed) {
         close_transport(self, "ICE consent expired");
         return;
@@ -386,7 +451,7 @@ void close_transport(transport_actor* self, const std::string& why) {
   if (st.closed)
     return;
   st.closed = true;
-  LOG_INFO(component, st.id << ": closed: " << why);
+  LOG_INFO_IDS(component, (log::ids{.transport = st.id}), "closed: " << why);
   if (st.dtls && st.dtls->state() == net::dtls_state::connected)
     apply_dtls(self, st.dtls->close(now_ms()));
   if (auto peer = caf::actor_cast<caf::actor>(st.peer))
@@ -519,7 +584,15 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
   }
   // Producers and consumers on this transport are monitored: their routes end with them.
   self->set_down_handler([self](caf::down_msg& dm) { self->state.media.remove(dm.source); });
+  self->delayed_send(self, totals_interval, totals_tick_atom::value);
   return {
+    [self](totals_tick_atom) {
+      auto& st = self->state;
+      publish_totals(st.counters, st.media.counters(), st.shared.get(), st.published,
+                     st.ctx->counters->media);
+      if (!st.closed)
+        self->delayed_send(self, totals_interval, totals_tick_atom::value);
+    },
     [self](net::packet_batch& batch) { handle_batch(self, batch); },
     [self](protocol::connect_transport_request& req) { return on_connect(self, req); },
     [self](protocol::restart_ice_request&) -> protocol::restart_ice_reply {

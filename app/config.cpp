@@ -4,6 +4,7 @@
 #include "common/text.hpp"
 #include "net/http_admission.hpp"
 #include "protocol/rtp_json.hpp"
+#include "protocol/webhook.hpp"
 #include "store/record_store.hpp"
 
 #include <arpa/inet.h>
@@ -262,6 +263,36 @@ result<config> validate(config cfg) {
     return fail("logLevel", "must be one of trace, debug, info, warn, error, off");
   if (!valid_ip(cfg.listen_host))
     return fail("listen", "host must be an IPv4 or IPv6 address");
+  if (cfg.log_format != "text" && cfg.log_format != "json")
+    return fail("logFormat (--log-format)", "must be text or json");
+  if (!cfg.admin.listen.empty()) {
+    std::string h;
+    uint16_t p = 0;
+    if (!parse_host_port(cfg.admin.listen, h, p))
+      return fail("admin.listen (--admin-listen)", "must be HOST:PORT with an IP address");
+    if (cfg.admin.token_file.empty())
+      return fail("admin.tokenFile (--admin-token-file)",
+                  "is required with admin.listen (a file whose first line is the bearer token)");
+    auto token = read_secret_file(cfg.admin.token_file);
+    if (!token)
+      return fail("admin.tokenFile (--admin-token-file)", token.error());
+    if (token->size() < 16)
+      return fail("admin.tokenFile (--admin-token-file)", "the token must be at least 16 bytes");
+  }
+  for (auto& u : cfg.webhooks.urls)
+    if (u.size() > 2000 || !protocol::parse_http_url(u))
+      return fail("webhooks.urls", "'" + u + "' is not an http:// or https:// url");
+  if (!cfg.webhooks.ca_file.empty() && !std::ifstream{cfg.webhooks.ca_file})
+    return fail("webhooks.caFile", "cannot read '" + cfg.webhooks.ca_file + "'");
+  if (cfg.webhooks.enabled()) {
+    if (cfg.webhooks.key.empty() && cfg.webhooks.key_file.empty())
+      return fail("webhooks.key", "webhooks.urls need webhooks.key or webhooks.keyFile (the HMAC key)");
+    if (!cfg.webhooks.key.empty() && !cfg.webhooks.key_file.empty())
+      return fail("webhooks.key", "give webhooks.key or webhooks.keyFile, not both");
+    if (!cfg.webhooks.key_file.empty())
+      if (auto k = read_secret_file(cfg.webhooks.key_file); !k)
+        return fail("webhooks.keyFile", k.error());
+  }
   if (!valid_ip(cfg.rtc_ip))
     return fail("rtc.ip", "must be an IPv4 or IPv6 address");
   if (!cfg.announced_ip.empty() && cfg.announced_ip.size() > 253)
@@ -332,6 +363,74 @@ result<config> validate(config cfg) {
   return cfg;
 }
 
+namespace {
+
+// The operator's view (issue 21): logFormat, admin.*, webhooks.*, drain.*, metrics.*.
+std::string apply_operations_json(const rapidjson::Value& doc, config& cfg) {
+  if (auto e = read_string(doc, "logFormat", "logFormat", cfg.log_format); !e.empty())
+    return e;
+  auto object = [&](const char* key, std::initializer_list<std::string_view> keys,
+                    const rapidjson::Value*& out) -> std::string {
+    out = nullptr;
+    auto it = doc.FindMember(key);
+    if (it == doc.MemberEnd())
+      return {};
+    if (!it->value.IsObject())
+      return std::string{key} + ": must be an object";
+    out = &it->value;
+    return check_keys(it->value, std::string{key} + ".", keys);
+  };
+  const rapidjson::Value* v = nullptr;
+  if (auto e = object("admin", {"listen", "tokenFile"}, v); !e.empty())
+    return e;
+  if (v)
+    for (auto e : {read_string(*v, "listen", "admin.listen", cfg.admin.listen),
+                   read_string(*v, "tokenFile", "admin.tokenFile", cfg.admin.token_file)})
+      if (!e.empty())
+        return e;
+  if (auto e = object("webhooks", {"urls", "key", "keyFile", "caFile", "queueSize", "maxAttempts", "timeoutMs"}, v);
+      !e.empty())
+    return e;
+  if (v) {
+    auto& w = cfg.webhooks;
+    for (auto e : {read_string(*v, "key", "webhooks.key", w.key),
+                   read_string(*v, "keyFile", "webhooks.keyFile", w.key_file),
+                   read_string(*v, "caFile", "webhooks.caFile", w.ca_file),
+                   read_uint(*v, "queueSize", "webhooks.queueSize", 1, 1000000, w.queue_size),
+                   read_uint(*v, "maxAttempts", "webhooks.maxAttempts", 1, 100, w.max_attempts),
+                   read_uint(*v, "timeoutMs", "webhooks.timeoutMs", 100, 120000, w.timeout_ms)})
+      if (!e.empty())
+        return e;
+    if (auto u = v->FindMember("urls"); u != v->MemberEnd()) {
+      if (!u->value.IsArray())
+        return "webhooks.urls: must be an array of \"http(s)://HOST:PORT/PATH\"";
+      w.urls.clear();
+      for (auto& x : u->value.GetArray()) {
+        if (!x.IsString())
+          return "webhooks.urls: must be an array of \"http://HOST:PORT/PATH\"";
+        w.urls.emplace_back(x.GetString(), x.GetStringLength());
+      }
+    }
+  }
+  if (auto e = object("drain", {"timeoutMs"}, v); !e.empty())
+    return e;
+  if (v)
+    if (auto e = read_uint(*v, "timeoutMs", "drain.timeoutMs", 0, 86400000, cfg.drain.timeout_ms);
+        !e.empty())
+      return e;
+  if (auto e = object("metrics", {"perRoom"}, v); !e.empty())
+    return e;
+  if (v)
+    if (auto it = v->FindMember("perRoom"); it != v->MemberEnd()) {
+      if (!it->value.IsBool())
+        return "metrics.perRoom: must be true or false";
+      cfg.metrics.per_room = it->value.GetBool();
+    }
+  return {};
+}
+
+} // namespace
+
 result<config> apply_config_json(std::string_view json, config cfg) {
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseStopWhenDoneFlag>(json.data(), json.size());
@@ -339,7 +438,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     return failure{"configuration is not a JSON object"};
   if (auto e = check_keys(doc, "", {"listen", "logLevel", "rtc", "signaling", "limits",
                                     "classroom", "scheduler", "cluster", "mediaCodecs",
-                                    "auth", "storage"});
+                                    "auth", "storage", "logFormat", "admin", "webhooks",
+                                    "drain", "metrics"});
       !e.empty())
     return failure{e};
   std::string listen;
@@ -410,6 +510,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
       if (auto e = read_role_table(r->value, ac.roles); !e.empty())
         return failure{e};
   }
+  if (auto e = apply_operations_json(doc, cfg); !e.empty())
+    return failure{e};
   if (auto it = doc.FindMember("storage"); it != doc.MemberEnd()) {
     auto& st = it->value;
     if (!st.IsObject())
@@ -750,6 +852,23 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || v.empty())
         return fail("--storage-url", "expects a PostgreSQL URL (postgresql://USER@HOST:PORT/DB)");
       out.cfg.storage.url = v;
+    } else if (flag == "--log-format") {
+      if (!value(v) || (v != "text" && v != "json"))
+        return fail("--log-format", "expects text or json");
+      out.cfg.log_format = v;
+    } else if (flag == "--admin-listen") {
+      if (!value(v) || v.empty())
+        return fail("--admin-listen", "expects HOST:PORT with an IP address");
+      out.cfg.admin.listen = v;
+    } else if (flag == "--admin-token-file") {
+      if (!value(v) || v.empty())
+        return fail("--admin-token-file", "expects a FILE");
+      out.cfg.admin.token_file = v;
+    } else if (flag == "--drain-timeout-ms") {
+      uint32_t ms = 0;
+      if (!value(v) || !parse_u32(v, ms) || ms > 86400000)
+        return fail("--drain-timeout-ms", "expects MS from 0 to 86400000");
+      out.cfg.drain.timeout_ms = ms;
     } else if (flag == "--log-level") {
       log::level lvl;
       if (!value(v) || !log::parse_level(v, lvl))
@@ -831,6 +950,12 @@ Options:
                          all the nodes of a cluster): postgresql://USER@HOST:PORT/DB or
                          a libpq connection string; schema created on first use
   --log-level LEVEL      trace, debug, info, warn, error or off (default info)
+  --log-format FORMAT    text (default) or json: one JSON object per line, with the
+                         room, peer, transport, producer and consumer ids as fields
+  --admin-listen H:P     serve the admin API on this address (default: off)
+  --admin-token-file F   the admin API's bearer token: the first line of F
+  --drain-timeout-ms MS  SIGTERM refuses new rooms and joins and waits up to MS for the
+                         rooms to end (default 0: stop at once)
   --drop-rtp-percent N   fault injection for tests: drop N % (0..50) of the RTP packets
                          every transport receives, like network loss (default 0: off)
   --help                 this text

@@ -149,10 +149,48 @@ struct storage_config {
   bool enabled() const { return !path.empty() || !url.empty(); }
 };
 
+// The operator's view (issue 21, docs/operations.md "Operating a node").
+// admin.*: the admin API on its own address, off while listen is empty; every request
+// carries "Authorization: Bearer " + the first line of token_file.
+struct admin_config {
+  std::string listen;     // HOST:PORT ("" : off)
+  std::string token_file; // required when listen is set; the token is at least 16 bytes
+};
+
+// webhooks.*: signed POSTs of room and participant events to every url (http:// or
+// https://, whose certificate is verified against ca_file, else the system's CAs).
+struct webhooks_config {
+  std::vector<std::string> urls; // empty: off
+  std::string ca_file;           // PEM CA certificates for https receivers ("" : system's)
+  std::string key;               // HMAC-SHA256 key (or the first line of key_file)
+  std::string key_file;
+  uint32_t queue_size = 1000;    // events waiting per url; older ones are dropped beyond
+  uint32_t max_attempts = 5;     // per event and url (backoff 0.5 s, 1 s, 2 s, ...)
+  uint32_t timeout_ms = 5000;    // per attempt (connect, send, answer)
+
+  bool enabled() const { return !urls.empty(); }
+};
+
+// drain.*: SIGTERM (or POST /drain) refuses new rooms and joins and waits up to timeout_ms
+// for the rooms to end; 0: SIGTERM stops at once (rooms are closed).
+struct drain_config {
+  uint32_t timeout_ms = 0;
+};
+
+// metrics.*: per-room series in GET /metrics (one label value per room: cardinality).
+struct metrics_config {
+  bool per_room = false;
+};
+
 struct config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
   std::string log_level = "info";
+  std::string log_format = "text"; // text | json
+  admin_config admin;
+  webhooks_config webhooks;
+  drain_config drain;
+  metrics_config metrics;
   std::string rtc_ip = "127.0.0.1";
   std::string announced_ip; // empty: announce rtc_ip
   uint16_t rtc_min_port = 40000;

@@ -6,9 +6,12 @@
 #include "actors/meetings.hpp"
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
+#include "actors/operations.hpp"
 #include "actors/recorder.hpp"
 #include "actors/rehome_messages.hpp"
+#include "app/admin_api.hpp"
 #include "app/config.hpp"
+#include "app/webhooks.hpp"
 #include "app/metrics.hpp"
 #include "app/token_command.hpp"
 #include "app/web_assets.hpp"
@@ -34,13 +37,16 @@
 
 #include <sched.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
 #include <ctime>
 #include <mutex>
 #include <optional>
+#include <variant>
 #include <string_view>
 #include <thread>
 #include <unistd.h>
@@ -210,7 +216,8 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - start)
                   .count();
-  return "{\"status\":\"ok\",\"uptimeMs\":" + std::to_string(uptime) +
+  return std::string{"{\"status\":\""} + (c.draining.load() ? "draining" : "ok") +
+         "\",\"uptimeMs\":" + std::to_string(uptime) +
          ",\"rooms\":" + std::to_string(c.rooms.load()) +
          ",\"peers\":" + std::to_string(c.peers.load()) +
          ",\"sessions\":" + std::to_string(c.sessions.load()) +
@@ -229,8 +236,150 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
 }
 
 // GET /metrics (Prometheus text format): what /healthz reports, as gauges and counters.
+// The names of the signaling requests, in the order of protocol::request_body.
+constexpr std::array<const char*, 17> request_type_names{
+  "get-rtp-capabilities", "join-room",    "create-transport", "connect-transport",
+  "restart-ice",          "get-transport-stats", "produce",   "consume",
+  "producer",             "consumer",     "set-user-id",      "get-socket-id",
+  "update-state",         "get-room-info", "moderation",      "class",
+  "host-control"};
+static_assert(std::variant_size_v<protocol::request_body> == request_type_names.size(),
+              "a request type was added: name it in request_type_names");
+
+void histogram(std::vector<app::metric>& m, const char* name, const char* help,
+               const actors::latency_histogram& h) {
+  uint64_t cumulative = 0;
+  for (std::size_t i = 0; i <= h.bounds_ms.size(); ++i) {
+    cumulative += h.buckets[i].load(std::memory_order_relaxed);
+    char le[32];
+    if (i < h.bounds_ms.size())
+      std::snprintf(le, sizeof le, "%g", h.bounds_ms[i] / 1000.0);
+    else
+      std::snprintf(le, sizeof le, "+Inf");
+    m.push_back({std::string{name} + "_bucket", help, "histogram",
+                 std::string{"le=\""} + le + "\"", double(cumulative), name});
+  }
+  m.push_back({std::string{name} + "_sum", help, "histogram", "",
+               double(h.sum_us.load(std::memory_order_relaxed)) / 1e6, name});
+  m.push_back({std::string{name} + "_count", help, "histogram", "",
+               double(h.count.load(std::memory_order_relaxed)), name});
+}
+
+// Media totals, request counts and latencies, drain, webhooks, per-room gauges.
+void operations_metrics(std::vector<app::metric>& m, const actors::node_context& ctx,
+                        const app::webhook_counters* w) {
+  auto& c = *ctx.counters;
+  auto& t = c.media;
+  auto v = [](const std::atomic<uint64_t>& a) { return double(a.load(std::memory_order_relaxed)); };
+  m.push_back({"chorus_draining", "1 while the node drains (no new rooms or joins).", "gauge", "",
+               c.draining.load() ? 1.0 : 0.0});
+  m.push_back({"chorus_packets_in_total", "Datagrams received by transports (all kinds).",
+               "counter", "", v(t.packets_in)});
+  m.push_back({"chorus_bytes_in_total", "Bytes received by transports.", "counter", "",
+               v(t.bytes_in)});
+  m.push_back({"chorus_packets_out_total", "Datagrams sent by transports and their consumers.",
+               "counter", "", v(t.packets_out)});
+  m.push_back({"chorus_bytes_out_total", "Bytes sent by transports and their consumers.",
+               "counter", "", v(t.bytes_out)});
+  m.push_back({"chorus_rtp_packets_in_total", "RTP packets received (decrypted).", "counter", "",
+               v(t.rtp_in)});
+  m.push_back({"chorus_rtcp_packets_in_total", "RTCP datagrams received (decrypted).", "counter",
+               "", v(t.rtcp_in)});
+  m.push_back({"chorus_rtcp_packets_out_total", "RTCP datagrams sent.", "counter", "",
+               v(t.rtcp_out)});
+  const std::pair<const char*, const std::atomic<uint64_t>*> drops[] = {
+    {"not_stun_dtls_rtp_rtcp", &t.dropped_unknown}, {"ice_not_selected", &t.dropped_not_selected},
+    {"no_srtp_keys", &t.dropped_no_srtp},           {"dtls_early", &t.dropped_dtls_early},
+    {"malformed", &t.dropped_rtp_malformed},        {"unknown_ssrc", &t.dropped_rtp_unknown_ssrc},
+    {"injected", &t.dropped_injected},              {"srtp_auth", &t.srtp_auth_failures},
+    {"srtp_replay", &t.srtp_replays},               {"srtp_other", &t.srtp_other_failures}};
+  bool first = true;
+  for (auto& [reason, a] : drops) {
+    m.push_back({"chorus_rtp_dropped_total",
+                 first ? "Received packets dropped by transports, by reason." : "", "counter",
+                 std::string{"reason=\""} + reason + "\"", v(*a)});
+    first = false;
+  }
+  m.push_back({"chorus_srtp_failures_total", "SRTP/SRTCP unprotect failures (auth, replay, other).",
+               "counter", "", v(t.srtp_auth_failures) + v(t.srtp_replays) + v(t.srtp_other_failures)});
+  m.push_back({"chorus_stun_failures_total", "STUN requests answered with an error.", "counter", "",
+               v(t.stun_rejected)});
+  m.push_back({"chorus_dtls_failures_total", "DTLS handshakes failed, and malformed DTLS datagrams.",
+               "counter", "reason=\"handshake\"", v(t.dtls_failures)});
+  m.push_back({"chorus_dtls_failures_total", "", "counter", "reason=\"malformed\"",
+               v(t.dtls_malformed)});
+  m.push_back({"chorus_nacks_received_total", "RTCP NACK packets received from consumers' clients.",
+               "counter", "", v(t.nacks_in)});
+  m.push_back({"chorus_plis_received_total", "RTCP PLIs received.", "counter", "", v(t.plis_in)});
+  m.push_back({"chorus_firs_received_total", "RTCP FIRs received.", "counter", "", v(t.firs_in)});
+  m.push_back({"chorus_nacks_sent_total", "RTCP NACK packets sent to publishers.", "counter", "",
+               v(t.nacks_out)});
+  m.push_back({"chorus_keyframe_requests_sent_total", "PLIs and FIRs sent to publishers.",
+               "counter", "", v(t.keyframe_requests_out)});
+  m.push_back({"chorus_retransmissions_total", "RTP packets retransmitted to subscribers (NACKed).",
+               "counter", "", v(t.retransmissions)});
+  m.push_back({"chorus_rtcp_malformed_total", "Malformed RTCP packets.", "counter", "",
+               v(t.rtcp_malformed)});
+  m.push_back({"chorus_send_dropped_total", "Packets not sent, by reason.", "counter",
+               "reason=\"not_ready\"", v(t.send_dropped_not_ready)});
+  m.push_back({"chorus_send_dropped_total", "", "counter", "reason=\"protect_failed\"",
+               v(t.send_protect_failed)});
+  for (std::size_t i = 0; i < request_type_names.size(); ++i)
+    m.push_back({"chorus_signaling_requests_by_type_total",
+                 i == 0 ? "Signaling requests, by type." : "", "counter",
+                 std::string{"type=\""} + request_type_names[i] + "\"",
+                 v(c.requests_by_type[i])});
+  histogram(m, "chorus_request_duration_seconds",
+            "Signaling requests answered by the actors: receipt to reply.", c.request_latency);
+  histogram(m, "chorus_join_duration_seconds", "Joins: request to the room's answer.", c.join_time);
+  static const app::webhook_counters no_webhooks; // zeros while webhooks are off
+  if (!w)
+    w = &no_webhooks;
+  {
+    const std::pair<const char*, const std::atomic<uint64_t>*> results[] = {
+      {"delivered", &w->delivered}, {"failed", &w->failed}, {"dropped", &w->dropped}};
+    first = true;
+    for (auto& [result, a] : results) {
+      m.push_back({"chorus_webhook_deliveries_total",
+                   first ? "Webhook deliveries (event x url), by result." : "", "counter",
+                   std::string{"result=\""} + result + "\"", v(*a)});
+      first = false;
+    }
+    m.push_back({"chorus_webhook_attempts_total", "Webhook POSTs tried.", "counter", "",
+                 v(w->attempts)});
+    m.push_back({"chorus_webhook_pending", "Webhook deliveries queued or in flight.", "gauge", "",
+                 double(w->pending.load())});
+  }
+  if (ctx.room_metrics) {
+    std::vector<std::pair<std::string, std::shared_ptr<const actors::room_gauges>>> rooms;
+    {
+      std::lock_guard<std::mutex> g{ctx.room_metrics->mutex};
+      rooms.assign(ctx.room_metrics->rooms.begin(), ctx.room_metrics->rooms.end());
+    }
+    auto label = [](const std::string& id) {
+      std::string out = "room=\"";
+      for (char ch : id) {
+        if (ch == '\\' || ch == '"')
+          out += '\\';
+        if (ch == '\n') {
+          out += "\\n";
+          continue;
+        }
+        out += ch;
+      }
+      return out + "\"";
+    };
+    for (std::size_t i = 0; i < rooms.size(); ++i)
+      m.push_back({"chorus_room_peers", i == 0 ? "Participants per room (metrics.perRoom)." : "",
+                   "gauge", label(rooms[i].first), double(rooms[i].second->peers.load())});
+    for (std::size_t i = 0; i < rooms.size(); ++i)
+      m.push_back({"chorus_room_producers", i == 0 ? "Producers per room (metrics.perRoom)." : "",
+                   "gauge", label(rooms[i].first), double(rooms[i].second->producers.load())});
+  }
+}
+
 std::string metrics_text(const actors::node_context& ctx, const net::http_server_counters& e,
-                         const actors::recorder_counters* r) {
+                         const actors::recorder_counters* r, const app::webhook_counters* w) {
   auto& c = *ctx.counters;
   using app::metric;
   std::vector<metric> m{
@@ -289,6 +438,7 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
     m.push_back({"chorus_record_batches_failed_total", "Class record batches that failed.",
                  "counter", "", double(r->batches_failed.load())});
   }
+  operations_metrics(m, ctx, w);
   auto p = app::read_process_stats();
   m.push_back({"process_cpu_seconds_total", "User and system CPU time spent in seconds.",
                "counter", "", p.cpu_seconds});
@@ -309,6 +459,30 @@ size_t usable_cpus() {
     return 2;
   return std::max<size_t>(1, size_t(CPU_COUNT(&set)));
 }
+
+// Stops the edge (and the cluster actor) from any thread, until the edge is gone.
+struct stop_gate {
+  std::mutex mutex;
+  net::http_server* server = nullptr; // null once run() has returned
+  caf::actor cluster;
+  std::shared_ptr<actors::node_counters> counters;
+  std::atomic<bool> drain_started{false};
+
+  void stop() {
+    std::lock_guard<std::mutex> g{mutex};
+    if (counters)
+      counters->stopping.store(true);
+    if (cluster)
+      caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
+    if (server)
+      server->shutdown(1001, shutdown_grace);
+  }
+  void close() {
+    std::lock_guard<std::mutex> g{mutex};
+    server = nullptr;
+    cluster = nullptr;
+  }
+};
 
 // Ends the process if shutdown hangs: a bug, reported with a distinct exit code.
 class shutdown_watchdog {
@@ -382,6 +556,7 @@ int main(int argc, char** argv) {
   log::level lvl = log::level::info;
   log::parse_level(cfg.log_level, lvl);
   log::set_level(lvl);
+  log::set_format(cfg.log_format == "json" ? log::format::json : log::format::text);
 
   auto caps = rtp::generate_router_capabilities(cfg.media_codecs);
   if (!caps) { // validate() checked this already
@@ -480,6 +655,44 @@ int main(int argc, char** argv) {
     record_store = std::move(*opened);
   }
 
+  // Webhooks: the sender outlives the actor system (rooms that end at shutdown still
+  // report room-finished), and gets a short time to deliver at the end.
+  std::shared_ptr<app::webhook_sender> webhooks;
+  if (cfg.webhooks.enabled()) {
+    app::webhook_options wo;
+    wo.urls = cfg.webhooks.urls;
+    wo.key = cfg.webhooks.key;
+    if (!cfg.webhooks.key_file.empty()) {
+      auto key = app::read_secret_file(cfg.webhooks.key_file); // validate() read it too
+      if (!key) {
+        std::fprintf(stderr, "chorus: webhooks.keyFile: %s\n", key.error().c_str());
+        return 2;
+      }
+      wo.key = *key;
+    }
+    wo.queue_size = cfg.webhooks.queue_size;
+    wo.max_attempts = cfg.webhooks.max_attempts;
+    wo.timeout = std::chrono::milliseconds(cfg.webhooks.timeout_ms);
+    wo.ca_file = cfg.webhooks.ca_file;
+    webhooks = std::make_shared<app::webhook_sender>(std::move(wo));
+    try {
+      webhooks->start();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "chorus: %s\n", e.what());
+      return 2;
+    }
+    ctx->events = webhooks;
+  }
+  if (cfg.metrics.per_room)
+    ctx->room_metrics = std::make_shared<actors::room_registry>();
+  struct stop_webhooks_at_end {
+    std::shared_ptr<app::webhook_sender> sender;
+    ~stop_webhooks_at_end() {
+      if (sender)
+        sender->stop(std::chrono::milliseconds(500));
+    }
+  } stop_webhooks{webhooks};
+
   int exit_code = 0;
   {
     std::optional<shutdown_watchdog> watchdog; // declared first: outlives the teardown
@@ -571,13 +784,14 @@ int main(int argc, char** argv) {
 
     auto started = std::chrono::steady_clock::now();
     const net::http_server* edge = nullptr; // set below, before the server runs
-    auto on_http = [ctx, started, cluster_status, record_counters, record_store_name, &edge,
+    auto on_http = [ctx, started, cluster_status, record_counters, record_store_name, &edge, webhooks,
                     allowed = cfg.signaling.allowed_origins, recorder](
                      const net::http_request_info& req) -> net::http_response {
       if (auto r = meetings_api(req, *ctx->meetings, allowed, recorder))
         return *r;
       if (req.path == "/healthz" && (req.method == "GET" || req.method == "HEAD"))
-        return {200, "application/json",
+        // 503 while draining: a load balancer stops sending clients here.
+        return {ctx->counters->draining.load() ? 503u : 200u, "application/json",
                 healthz(*ctx, started, cluster_status.get(), edge->counters(),
                         record_counters.get(), record_store_name),
                 {}};
@@ -588,7 +802,9 @@ int main(int argc, char** argv) {
         return {204, "image/x-icon", "", {}};
       if (req.path == "/metrics" && (req.method == "GET" || req.method == "HEAD"))
         return {200, "text/plain; version=0.0.4; charset=utf-8",
-                metrics_text(*ctx, edge->counters(), record_counters.get()), {}};
+                metrics_text(*ctx, edge->counters(), record_counters.get(),
+                             webhooks ? &webhooks->counters() : nullptr),
+                {}};
       if (req.path == "/app.js" && (req.method == "GET" || req.method == "HEAD"))
         return {200, "text/javascript; charset=utf-8", std::string{app::app_js()}, {}};
       return {404, "application/json", "{\"error\":\"not found\"}", {}};
@@ -671,31 +887,102 @@ int main(int argc, char** argv) {
         LOG_WARN("main", "cluster: this node listens for no other node (--cluster-listen)");
       }
     }
-    server.on_signal([&server, &sys, cluster, node, handing_over = false](int sig) mutable {
-      LOG_INFO("main", "signal " << sig << ": shutting down");
-      auto stop = [shutdown = server.shutdown_handle(), cluster] {
-        // The cluster actor first: it must not dial nodes that are going away too.
-        if (cluster)
-          caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
-        shutdown(1001, shutdown_grace);
-      };
-      if (!cluster || handing_over) { // alone, or a second signal: stop at once
-        stop();
+    // Stopping, from the signal handler or at the end of a drain (any thread): the cluster
+    // actor first (it must not dial nodes that are going away too), then the edge.
+    auto gate = std::make_shared<stop_gate>();
+    gate->counters = ctx->counters;
+    gate->server = &server;
+    gate->cluster = cluster;
+    // The drain (drain.timeoutMs, SIGTERM, the admin API's POST /drain): the node's
+    // drain_begin (actors/operations.hpp), then the stop when its answer comes.
+    auto drain_here = [&sys, node, gate](uint64_t timeout_ms) {
+      sys.spawn([node, gate, timeout_ms](caf::event_based_actor* self) {
+        // The node's end (shutdown) ends this too.
+        self->monitor(node);
+        self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+        self
+          ->request(node, std::chrono::milliseconds(timeout_ms) + std::chrono::seconds(10),
+                    actors::drain_begin{timeout_ms})
+          .then(
+            [self, gate](actors::drain_report& r) {
+              LOG_INFO("main", "drain over (" << r.rooms_left << " rooms still open): stopping");
+              gate->stop();
+              self->quit();
+            },
+            [self, gate](caf::error& err) {
+              LOG_WARN("main", "drain: " << to_string(err) << ": stopping");
+              gate->stop();
+              self->quit();
+            });
+        return caf::behavior{[](int32_t) {}};
+      });
+    };
+    // In a cluster a drain or a stop hands the rooms homed here to the other nodes first
+    // (bounded), so that their participants elsewhere never notice this node leaving; then
+    // the drain (timeout_ms > 0) or the stop.
+    auto start_drain = [&sys, node, gate, cluster, drain_here](uint64_t timeout_ms) {
+      if (gate->drain_started.exchange(true))
+        return;
+      if (!cluster) {
+        drain_here(timeout_ms);
         return;
       }
-      // In a cluster the rooms homed here move to the other nodes first (bounded), so
-      // that their participants elsewhere never notice this node leaving.
-      handing_over = true;
-      sys.spawn([cluster, node, stop](caf::event_based_actor* self) {
+      sys.spawn([cluster, node, gate, timeout_ms, drain_here](caf::event_based_actor* self) {
+        auto next = [gate, timeout_ms, drain_here] {
+          if (timeout_ms > 0)
+            drain_here(timeout_ms);
+          else
+            gate->stop();
+        };
         self->request(cluster, hand_over_timeout, actors::hand_over_atom::value)
           .then(
-            [self, node, stop](bool) {
+            [self, node, next](bool) {
               self->request(node, hand_over_timeout, actors::hand_over_atom::value)
-                .then([stop](bool) { stop(); }, [stop](caf::error&) { stop(); });
+                .then([next](bool) { next(); }, [next](caf::error&) { next(); });
             },
-            [stop](caf::error&) { stop(); });
+            [next](caf::error&) { next(); });
       });
+    };
+    server.on_signal([gate, start_drain, cluster, drain_ms = cfg.drain.timeout_ms](int sig) {
+      if (sig == SIGTERM && (drain_ms > 0 || cluster) && !gate->drain_started.load()) {
+        if (drain_ms > 0)
+          LOG_INFO("main", "signal " << sig << ": draining for up to " << drain_ms
+                                     << " ms (a second signal stops at once)");
+        else
+          LOG_INFO("main", "signal " << sig << ": handing the rooms over, then shutting down"
+                                     << " (a second signal stops at once)");
+        start_drain(drain_ms);
+        return;
+      }
+      LOG_INFO("main", "signal " << sig << ": shutting down");
+      gate->stop();
     });
+    std::optional<app::admin_api> admin;
+    if (!cfg.admin.listen.empty()) {
+      app::admin_options ao;
+      text::split_host_port(cfg.admin.listen, ao.host, ao.port); // validate() checked it
+      auto token = app::read_secret_file(cfg.admin.token_file);
+      if (!token) {
+        std::fprintf(stderr, "chorus: admin.tokenFile: %s\n", token.error().c_str());
+        gate->stop();
+        caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+        return 2;
+      }
+      ao.token = *token;
+      auto ahost = ao.host.find(':') != std::string::npos ? "[" + ao.host + "]" : ao.host;
+      admin.emplace(sys, node, std::move(ao), start_drain, cfg.drain.timeout_ms);
+      try {
+        auto admin_port = admin->start();
+        std::printf("chorus admin API on http://%s:%u\n", ahost.c_str(), admin_port);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "chorus: --admin-listen (admin.listen): %s\n", e.what());
+        admin.reset();
+        caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+        if (cluster)
+          caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
+        return 1;
+      }
+    }
     std::printf("chorus listening on %s://%s:%u\n", server.uses_tls() ? "https" : "http",
                 host.c_str(), port);
     std::fflush(stdout);
@@ -708,7 +995,10 @@ int main(int argc, char** argv) {
                                               << cfg.rtc_ip << " ports " << cfg.rtc_min_port
                                               << "-" << cfg.rtc_max_port);
     server.run();
+    gate->close();
     watchdog.emplace(shutdown_deadline);
+    if (admin)
+      admin->stop();
     if (cluster)
       caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);

@@ -28,10 +28,11 @@ std::string prometheus_text(const std::vector<metric>& metrics) {
   std::string out;
   std::string last;
   for (const auto& m : metrics) {
-    if (m.name != last) {
-      out += "# HELP " + m.name + " " + m.help + "\n";
-      out += "# TYPE " + m.name + " " + m.type + "\n";
-      last = m.name;
+    const auto& family = m.family.empty() ? m.name : m.family;
+    if (family != last) {
+      out += "# HELP " + family + " " + m.help + "\n";
+      out += "# TYPE " + family + " " + m.type + "\n";
+      last = family;
     }
     out += m.name;
     if (!m.labels.empty())

@@ -16,10 +16,13 @@ struct metric {
   std::string type;   // gauge | counter
   std::string labels; // "" or e.g. reason="origin" (already escaped)
   double value = 0;
+  // The metric family when the sample's name is not it (a histogram's NAME_bucket, _sum,
+  // _count belong to NAME); "" : the name.
+  std::string family{};
 };
 
-// The exposition text: one HELP and TYPE line per name (in the order first seen; samples
-// of one name must be adjacent), then its samples.
+// The exposition text: one HELP and TYPE line per family (in the order first seen; samples
+// of one family must be adjacent), then its samples.
 std::string prometheus_text(const std::vector<metric>& metrics);
 
 struct process_stats {

@@ -33,7 +33,7 @@ void http_server::impl::route(const std::shared_ptr<http_exchange>& ex, http_req
     return route_websocket(ex, info);
   http_response res;
   if (info.method != "GET" && info.method != "HEAD" && info.method != "POST" &&
-      info.method != "OPTIONS")
+      info.method != "OPTIONS" && info.method != "DELETE") // DELETE: the admin API
     res = http_response{405, "text/plain", "method not allowed\n", {}};
   else
     res = on_http(info);

@@ -112,12 +112,26 @@ http_server::tls_result http_server::use_tls(const std::string& certificate_file
 
 bool http_server::uses_tls() const { return impl_->tls.has_value(); }
 
+namespace {
+
+// Waits for the next SIGINT / SIGTERM, again after each one (a drain's second signal stops
+// at once), until the shutdown cancels the wait.
+void wait_for_signal(const std::shared_ptr<http_server::impl>& self) {
+  self->signals.async_wait([self](beast::error_code ec, int sig) {
+    if (ec)
+      return;
+    if (self->on_sig)
+      self->on_sig(sig);
+    if (!self->shutting_down)
+      wait_for_signal(self);
+  });
+}
+
+} // namespace
+
 void http_server::on_signal(std::function<void(int)> f) {
   impl_->on_sig = std::move(f);
-  impl_->signals.async_wait([self = impl_](beast::error_code ec, int sig) {
-    if (!ec && self->on_sig)
-      self->on_sig(sig);
-  });
+  wait_for_signal(impl_);
 }
 
 void http_server::run() {
@@ -126,12 +140,6 @@ void http_server::run() {
 
 void http_server::shutdown(uint16_t code, std::chrono::milliseconds grace) {
   asio::post(impl_->ioc, [self = impl_, code, grace] { self->begin_shutdown(code, grace); });
-}
-
-std::function<void(uint16_t, std::chrono::milliseconds)> http_server::shutdown_handle() {
-  return [self = impl_](uint16_t code, std::chrono::milliseconds grace) {
-    asio::post(self->ioc, [self, code, grace] { self->begin_shutdown(code, grace); });
-  };
 }
 
 http_server_counters http_server::counters() const {

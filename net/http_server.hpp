@@ -167,16 +167,13 @@ public:
 
   // Binds and listens; returns the bound port. Throws std::runtime_error on failure.
   uint16_t listen();
-  // Calls `f` on the I/O thread for SIGINT and SIGTERM.
+  // Calls `f` on the I/O thread for every SIGINT and SIGTERM until the shutdown.
   void on_signal(std::function<void(int)> f);
   // Runs the I/O loop on the calling thread until shutdown has completed.
   void run();
   // Thread-safe: stops accepting, closes every WebSocket with `code`, and ends run()
   // when all connections are gone or `grace` has passed.
   void shutdown(uint16_t code, std::chrono::milliseconds grace);
-  // shutdown() as a function that may outlive this object (it keeps the I/O state alive;
-  // after run() has returned, calling it does nothing).
-  std::function<void(uint16_t, std::chrono::milliseconds)> shutdown_handle();
   // Thread-safe snapshot.
   http_server_counters counters() const;
 

@@ -52,6 +52,8 @@ std::string_view to_string(error_code c) noexcept {
       return "blocked";
     case error_code::id_taken:
       return "id-taken";
+    case error_code::draining:
+      return "draining";
     case error_code::internal:
       return "internal";
   }

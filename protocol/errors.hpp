@@ -37,6 +37,8 @@ enum class error_code : uint8_t {
   room_locked,       // "room-locked": a moderator locked the room (no new joins)
   blocked,           // "blocked": a moderator blocked this participant from the room
   id_taken,          // "id-taken": another live connection uses this peer or user id
+  draining,          // "draining": the server is draining (SIGTERM, POST /drain): no new
+                     //   rooms or joins; join another node
   internal,          // "internal": a server-side failure or timeout
 };
 

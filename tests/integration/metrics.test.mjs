@@ -16,7 +16,7 @@ async function scrape(server) {
   const types = new Map();
   for (const line of text.split('\n')) {
     if (!line) continue;
-    const t = /^# TYPE (\S+) (gauge|counter)$/.exec(line);
+    const t = /^# TYPE (\S+) (gauge|counter|histogram)$/.exec(line);
     if (t) {
       assert.ok(!types.has(t[1]), `TYPE of ${t[1]} twice`);
       types.set(t[1], t[2]);
@@ -25,7 +25,7 @@ async function scrape(server) {
     if (line.startsWith('# HELP ')) continue;
     const m = /^([a-z_]+)(\{[^}]*\})? (-?[0-9.e+]+)$/.exec(line);
     assert.ok(m, `not a sample line: ${line}`);
-    assert.ok(types.has(m[1]), `${m[1]} without TYPE`);
+    assert.ok(types.has(m[1]) || types.has(m[1].replace(/_(bucket|sum|count)$/, '')), `${m[1]} without TYPE`);
     values.set(m[1] + (m[2] ?? ''), Number(m[3]));
   }
   return values;

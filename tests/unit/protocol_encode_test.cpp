@@ -201,6 +201,7 @@ TEST_CASE("json dialect: every error code has its wire name") {
     {error_code::room_locked, "room-locked"},
     {error_code::blocked, "blocked"},
     {error_code::id_taken, "id-taken"},
+    {error_code::draining, "draining"},
     {error_code::internal, "internal"},
   };
   for (const auto& c : codes) {
