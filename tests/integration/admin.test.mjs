@@ -51,6 +51,19 @@ async function until(probe, what, timeoutMs = 5000) {
   }
 }
 
+// The server's exit, or { timedOut: true } after `ms` (the timer is cleared either way).
+async function exitWithin(server, ms) {
+  let timer;
+  const timeout = new Promise((r) => {
+    timer = setTimeout(() => r({ timedOut: true }), ms);
+  });
+  try {
+    return await Promise.race([server.exited, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function adminArgs(extra = []) {
   const tokenFile = tempConfig(`${TOKEN}\n`, 'admin-token');
   return ['--admin-listen', '127.0.0.1:0', '--admin-token-file', tokenFile, ...extra];
@@ -142,7 +155,7 @@ test('drain by POST /drain: healthz says draining, joins are refused, exit 0 whe
     assert.ok(server.isRunning());
     // The class ends: the server stops on its own, exit code 0.
     await closeAll(a, late, byChannel);
-    const exit = await Promise.race([server.exited, new Promise((r) => setTimeout(() => r({ timedOut: true }), 10000))]);
+    const exit = await exitWithin(server, 10000);
     assert.deepEqual({ code: exit.code, timedOut: exit.timedOut }, { code: 0, timedOut: undefined }, server.stderr());
   } finally {
     await server.stop();
@@ -171,7 +184,7 @@ test('drain by SIGTERM: a running class keeps its media until it ends, then exit
     await until(async () => (await packets()) > before + 50, 'packets growing during the drain', 10000);
     assert.ok(server.isRunning());
     speaker.kill();
-    const exit = await Promise.race([server.exited, new Promise((r) => setTimeout(() => r({ timedOut: true }), 45000))]);
+    const exit = await exitWithin(server, 45000);
     assert.equal(exit.timedOut, undefined, 'the server did not exit after the class ended');
     assert.equal(exit.code, 0, server.stderr());
   } finally {
