@@ -49,6 +49,7 @@ struct participant_snapshot {
   bool co_host = false;
   int8_t own_audio_muted = -1; // update-my-state: -1 never said, else 0 or 1
   int8_t own_video_paused = -1;
+  int64_t joined_ms = 0; // Unix ms of the first join (the admin API, the webhooks' durations)
 };
 
 struct roster_entry {
@@ -135,7 +136,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, participant_snapshot& x) {
   return f(caf::meta::type_name("participant_snapshot"), x.peer_id, x.name,
            x.has_rtp_capabilities, x.rtp_capabilities, x.user_id, x.image_url, x.grant, x.muted,
-           x.publisher, x.chat_disabled, x.co_host, x.own_audio_muted, x.own_video_paused);
+           x.publisher, x.chat_disabled, x.co_host, x.own_audio_muted, x.own_video_paused,
+           x.joined_ms);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, roster_entry& x) {

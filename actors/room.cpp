@@ -258,6 +258,7 @@ participant_snapshot snapshot_of(const peer_entry& e) {
   s.co_host = e.co_host;
   s.own_audio_muted = e.own_audio_muted ? int8_t(*e.own_audio_muted) : int8_t(-1);
   s.own_video_paused = e.own_video_paused ? int8_t(*e.own_video_paused) : int8_t(-1);
+  s.joined_ms = e.joined_ms;
   return s;
 }
 
@@ -1357,6 +1358,7 @@ caf::result<join_result> rejoin(room_actor* self, rejoin_command& cmd) {
     e.own_audio_muted = snap.own_audio_muted != 0;
   if (snap.own_video_paused >= 0)
     e.own_video_paused = snap.own_video_paused != 0;
+  e.joined_ms = snap.joined_ms;
   e.chat_bucket = net::token_bucket{st.ctx->settings.chat_rate_per_s, st.ctx->settings.chat_burst,
                                     std::chrono::steady_clock::now()};
   if (cmd.peer.node() != self->node())
