@@ -35,6 +35,12 @@ struct transport_settings {
   uint64_t ice_disconnected_timeout_ms = 30000;
   uint64_t dtls_handshake_timeout_ms = 30000;
   uint32_t max_transports_per_peer = 4;
+  // Data channels (sctp.*): the largest message, the most streams per direction, and the
+  // bytes queued toward one transport's SCTP (usrsctp's send buffer, and as much again
+  // handed to the transport and not yet sent) before its data consumers drop.
+  uint32_t sctp_max_message_size = 262'144;
+  uint32_t sctp_max_streams = 1024;
+  uint32_t sctp_send_buffer = 1'048'576;
 };
 
 struct media_settings {

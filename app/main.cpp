@@ -406,6 +406,9 @@ int main(int argc, char** argv) {
   ctx->transport.ice_consent_timeout_ms = cfg.rtc.ice_consent_timeout_ms;
   ctx->transport.ice_disconnected_timeout_ms = cfg.rtc.ice_disconnected_timeout_ms;
   ctx->transport.dtls_handshake_timeout_ms = cfg.rtc.dtls_handshake_timeout_ms;
+  ctx->transport.sctp_max_message_size = cfg.sctp.max_message_size;
+  ctx->transport.sctp_max_streams = cfg.sctp.max_streams;
+  ctx->transport.sctp_send_buffer = cfg.sctp.send_buffer_size;
   ctx->media.drop_rtp_fraction = cfg.rtc.drop_rtp_percent / 100.0;
   if (cfg.rtc.drop_rtp_percent > 0)
     LOG_WARN("main", "fault injection: dropping " << cfg.rtc.drop_rtp_percent
