@@ -114,6 +114,21 @@ test('one send transport with media and data: video flows and data arrives; leav
     assert.equal(tstats.sctpState, 'connected', JSON.stringify(tstats));
     assert.ok(tstats.rtp.received > 50 && tstats.sctp.messagesReceived === items.length, JSON.stringify(tstats));
 
+    // A data channel Chromium opens in-band (DCEP, RFC 8832) on the same association: the
+    // server acknowledges it, so it opens; its messages have no data producer and are
+    // dropped and counted.
+    const dcep = await a.evaluate(async () => {
+      const dc = window.sendTransport._handler._pc.createDataChannel('in-band', { protocol: 'p1', ordered: false, maxRetransmits: 1 });
+      await new Promise((resolve, reject) => { dc.onopen = resolve; setTimeout(() => reject(new Error('DCEP channel not open')), 5000); });
+      dc.send('nobody consumes this');
+      return { state: dc.readyState, id: dc.id };
+    });
+    assert.equal(dcep.state, 'open');
+    await until(a, 'DCEP open and the unrouted message counted', async () => {
+      const r = await a.evaluate((id) => window.chorusRequest('get-transport-stats', { transportId: id }), await a.evaluate(() => window.sendTransport.id));
+      return Array.isArray(r.data) ? r.data[0] : r.data;
+    }, (t) => t.sctp.dcepOpens === 1 && t.sctp.droppedNoRoute === 1, 5000);
+
     // A leaves: B hears data-consumer-closed for A's data producer.
     await a.close();
     await until(b, 'data-consumer-closed on departure', () => b.evaluate(() => window.events.filter((e) => e.type === 'data-consumer-closed')),

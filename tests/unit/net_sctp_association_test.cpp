@@ -349,3 +349,76 @@ TEST_CASE("dcep: DATA_CHANNEL_OPEN table") {
       CHECK(build_dcep_open(*r) == k.in);
   }
 }
+
+// ---- captured from Chromium 1xx (mediasoup-client's produceData through Chorus) ------------
+
+namespace {
+
+bytes from_hex(std::string_view hex) {
+  bytes out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<uint8_t>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  return out;
+}
+
+// Chromium's SCTP INIT, as it arrived in DTLS application data:
+//   common header: src port 5000, dst port 5000, verification tag 0, CRC32c 3a302ead
+//   INIT chunk (type 1, length 30): initiate tag cf23d47e, a_rwnd 5 MiB, OS 65535,
+//   MIS 65535, initial TSN 9407d326; Forward-TSN-Supported (c000); Supported
+//   Extensions (8008): RE-CONFIG (82), FORWARD-TSN (c0).
+const char* chromium_init =
+  "13881388" "00000000" "3a302ead"
+  "0100001e" "cf23d47e" "00500000" "ffffffff" "9407d326"
+  "c0000004" "80080006" "82c00000";
+
+// Chromium's DATA_CHANNEL_OPEN for createDataChannel('dcep-label', { protocol: 'chat-v1',
+// ordered: false, maxRetransmits: 2 }) (the payload of PPID 50 on stream 2):
+//   type 03, channel type 81 (unordered, rexmit), priority 0100, reliability 2,
+//   label length 10, protocol length 7, "dcep-label", "chat-v1".
+const char* chromium_dcep_open =
+  "03" "81" "0100" "00000002" "000a" "0007" "646365702d6c6162656c" "636861742d7631";
+
+} // namespace
+
+TEST_CASE("sctp: Chromium's INIT is answered with an INIT ACK to its tag") {
+  // As in a transport: our side connects when DTLS is up (its own INIT goes out), then the
+  // browser's INIT arrives (both WebRTC ends connect: the collision of RFC 4960 §5.2.1).
+  side y{make()};
+  y.take(y.a->connect());
+  REQUIRE(y.to_peer.size() == 1);
+  CHECK(y.to_peer.front()[12] == 1); // our INIT
+  y.to_peer.clear();
+  auto init = from_hex(chromium_init);
+  REQUIRE(init.size() == 44);
+  y.take(y.a->handle_packet(init));
+  REQUIRE(y.to_peer.size() == 1);
+  const auto& ack = y.to_peer.front();
+  REQUIRE(ack.size() >= 16);
+  CHECK(ack[0] == 0x13);
+  CHECK(ack[1] == 0x88); // source port 5000
+  CHECK(ack[2] == 0x13);
+  CHECK(ack[3] == 0x88); // destination port 5000
+  CHECK(bytes(ack.begin() + 4, ack.begin() + 8) == from_hex("cf23d47e")); // its initiate tag
+  CHECK(ack[12] == 2);                                                    // INIT ACK
+  // A corrupted copy (checksum no longer matches) is ignored.
+  side z{make()};
+  z.take(z.a->connect());
+  z.to_peer.clear();
+  auto bad = init;
+  bad[20] ^= 0x01;
+  z.take(z.a->handle_packet(bad));
+  CHECK(z.to_peer.empty());
+  CHECK(z.a->state() == sctp_state::connecting);
+}
+
+TEST_CASE("dcep: Chromium's DATA_CHANNEL_OPEN") {
+  auto r = parse_dcep_open(from_hex(chromium_dcep_open));
+  REQUIRE(r.ok());
+  CHECK(r->label == "dcep-label");
+  CHECK(r->protocol == "chat-v1");
+  CHECK(r->options.ordered == false);
+  CHECK(r->options.reliability == sctp_reliability::max_retransmits);
+  CHECK(r->options.reliability_value == 2);
+  CHECK(r->priority == 256);
+  CHECK(build_dcep_open(*r) == from_hex(chromium_dcep_open));
+}

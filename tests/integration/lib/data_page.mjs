@@ -58,6 +58,7 @@ window.dataJoin = async (wsUrl, { produce = false, consume = true, media = false
   const caps = await expect('get-rtp-capabilities', {}, 'rtp-capabilities');
   const device = new mediasoupClient.Device();
   await device.load({ routerRtpCapabilities: caps });
+  window.device = device;
   await expect('join-mediasoup-room', { rtpCapabilities: device.rtpCapabilities }, 'join-mediasoup-room');
   const wire = (transport) => {
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
@@ -82,7 +83,7 @@ window.dataJoin = async (wsUrl, { produce = false, consume = true, media = false
         sctpStreamParameters: p.sctpStreamParameters, label: p.label, protocol: p.protocol });
       window.dataConsumers.set(p.id, dc);
       dc.on('message', (data) => {
-        const row = { dataProducerId: p.dataProducerId, label: p.label, at: performance.now() };
+        const row = { dataProducerId: p.dataProducerId, label: p.label, at: performance.now(), wall: Date.now() };
         if (typeof data === 'string') {
           row.kind = 'string';
           row.text = data;
@@ -142,6 +143,51 @@ window.sendAll = async (items, high = 1 << 20) => {
   for (const it of items) {
     while (dp.bufferedAmount > high) await new Promise((r) => setTimeout(r, 5));
     dp.send(it.text !== undefined ? it.text : window.pattern(it.length, it.seed));
+  }
+};
+
+// Consumes a media producer on the receive transport and plays it (video).
+window.consumeMedia = async (producerId) => {
+  const r = await window.chorusRequest('consume', { producerId, transportId: window.recvTransport.id, rtpCapabilities: window.device.rtpCapabilities });
+  if (r.type !== 'consumer-params') throw new Error(JSON.stringify(r));
+  const p = r.data;
+  const consumer = await window.recvTransport.consume({ id: p.id, producerId: p.producerId, kind: p.kind, rtpParameters: p.rtpParameters });
+  const el = document.createElement('video');
+  el.muted = true; el.autoplay = true; el.playsInline = true;
+  el.srcObject = new MediaStream([consumer.track]);
+  document.body.appendChild(el);
+  el.play().catch(() => {});
+  await window.chorusRequest('resume-consumer', { consumerId: p.id });
+  window.mediaConsumer = consumer;
+};
+
+// Frames decoded so far by the media consumer.
+window.framesDecoded = async () => {
+  let frames = 0;
+  if (!window.mediaConsumer) return 0;
+  (await window.mediaConsumer.getStats()).forEach((s) => { if (s.type === 'inbound-rtp') frames += s.framesDecoded || 0; });
+  return frames;
+};
+
+// Floods: sends 'size'-byte binary messages for 'ms' milliseconds as fast as the channel
+// takes them (bufferedAmount kept under 'high'). Returns { messages, bytes }.
+window.flood = async (ms, size, high = 4 << 20) => {
+  const dp = window.dataProducer;
+  const msg = window.pattern(size, 7);
+  let messages = 0;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    if (dp.bufferedAmount > high) { await new Promise((r) => setTimeout(r, 1)); continue; }
+    for (let i = 0; i < 64; ++i) { dp.send(msg); ++messages; }
+  }
+  return { messages, bytes: messages * size };
+};
+
+// Sends 'count' small JSON messages { i, t: Date.now() } every 'intervalMs'.
+window.pings = async (count, intervalMs) => {
+  for (let i = 0; i < count; ++i) {
+    window.dataProducer.send(JSON.stringify({ i, t: Date.now() }));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 };
 
