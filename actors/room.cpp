@@ -1129,6 +1129,10 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     own.label = "room";
     own.data_producer = spawn_data_producer(self, {own.data_producer_id, "", "room", "", {}},
                                             st.ctx);
+    // Linked, but a room that ends normally (idle) does not end its links: end it here.
+    self->attach_functor([dp = own.data_producer] {
+      caf::anon_send_exit(dp, caf::exit_reason::user_shutdown);
+    });
     st.data_producers.push_back(std::move(own));
   }
   // Sessions are monitored: a session that ends is a departure.
