@@ -16,6 +16,10 @@ import { waitForNoPeers } from './lib/http.mjs';
 
 const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
 
+const cpuSeconds = (pid) => {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+};
 const rssKb = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
 const percentile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -56,14 +60,26 @@ test('a flooding data producer does not stall another room; server memory stays 
     let rssMax = rss0;
     const sampler = setInterval(() => { try { rssMax = Math.max(rssMax, rssKb(server.pid)); } catch {} }, 200);
     const framesBefore = await frames();
+    const cpu0 = cpuSeconds(server.pid);
     const floodDone = pa.evaluate(() => window.flood(8000, 1024));
     const loaded = await pingLatencies(100);
     const framesDuring = (await frames()) - framesBefore;
     const flood = await floodDone;
+    const cpu = cpuSeconds(server.pid) - cpu0;
     clearInterval(sampler);
 
-    // B received (part of) the flood; the server's counters say what was dropped.
-    const bGot = await pb.evaluate((id) => window.got.filter((g) => g.dataProducerId === id).length, flooder.dataProducerId);
+    // B received (part of) the flood; the server's counters say what was dropped. B's count
+    // settles first (no growth for 500 ms, bounded).
+    const bCount = () => pb.evaluate((id) => window.got.filter((g) => g.dataProducerId === id).length, flooder.dataProducerId);
+    let bGot = await bCount();
+    for (const deadline = Date.now() + 15000; Date.now() < deadline;) {
+      await pb.waitForTimeout(500);
+      const n = await bCount();
+      if (n === bGot) break;
+      bGot = n;
+    }
+    const bt = await pb.evaluate(() => window.chorusRequest('get-transport-stats', { transportId: window.recvTransport.id }));
+    const bsctp = (Array.isArray(bt.data) ? bt.data[0] : bt.data).sctp;
     const ps = await pa.evaluate((id) => window.chorusRequest('get-data-producer-stats', { dataProducerId: id }), flooder.dataProducerId);
     const bcons = await pb.evaluate(() => [...window.dataConsumers.keys()]);
     let cstats = null;
@@ -73,7 +89,8 @@ test('a flooding data producer does not stall another room; server memory stays 
     }
     const fmt = (xs) => `p50 ${percentile(xs, 50)} ms, p95 ${percentile(xs, 95)} ms, max ${Math.max(...xs)} ms`;
     process.stderr.write(`flood: A sent ${flood.messages} x 1 KB in 8 s (${Math.round(flood.messages / 8)}/s); server got ${ps.data[0].messagesReceived}, ` +
-      `B received ${bGot}; B's data consumer dropped ${cstats?.messagesDropped} (bounded buffer)\n`);
+      `B received ${bGot}; dropped for B: ${cstats?.messagesDropped} at its data consumer (queue to the transport full), ` +
+      `${bsctp.droppedBufferFull} at its transport (usrsctp send buffer full); server CPU ${cpu.toFixed(2)} s over the flood's 8 s\n`);
     process.stderr.write(`calm room ping latency: quiet ${fmt(quiet)}; during the flood ${fmt(loaded)}\n`);
     process.stderr.write(`calm room video: ${framesDuring} frames decoded by D during the flood's first 5 s\n`);
     process.stderr.write(`server RSS: ${Math.round(rss0 / 1024)} MB before, at most ${Math.round(rssMax / 1024)} MB during the flood (shared machine)\n`);
