@@ -491,6 +491,11 @@ int main(int argc, char** argv) {
     // was most of the CPU at small and moderate load; the sharing policy's idle workers
     // wait on a condition variable instead (docs/performance.md, "Scheduler").
     caf_cfg.set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
+    // At most this many messages per actor turn (CAF's default is unbounded): an actor with
+    // a deep mailbox (a transport receiving a data-channel flood) then yields its worker to
+    // the others instead of holding it until its mailbox is empty (docs/performance.md,
+    // "Data channels").
+    caf_cfg.set("scheduler.max-throughput", size_t{256});
     caf::actor_system sys{caf_cfg};
     // The recorder, which the rooms reach through their context. The actors get a copy of
     // the context that holds it, made in this scope: no handle to the recorder (a detached
