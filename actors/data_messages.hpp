@@ -78,6 +78,13 @@ struct find_data_producer {
   std::string peer_id;
 };
 
+// peer -> room: the peer made its first transport with SCTP; the room sends its session a
+// new-data-producer for every data producer there is (the room's own first). Peers that
+// never ask for data channels hear of data producers only as they are made.
+struct data_producers_query {
+  std::string peer_id;
+};
+
 // What a transport's data consumers share with it: bytes handed to the transport and not
 // yet sent into SCTP. Above `limit` a consumer drops (a slow receiver never grows memory).
 struct data_send_shared {
@@ -113,6 +120,11 @@ typename Inspector::result_type inspect(Inspector& f, data_producer_removed& x) 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, find_data_producer& x) {
   return f(caf::meta::type_name("find_data_producer"), x.data_producer_id, x.peer_id);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, data_producers_query& x) {
+  return f(caf::meta::type_name("data_producers_query"), x.peer_id);
 }
 
 void register_data_message_types(caf::actor_system_config& cfg);

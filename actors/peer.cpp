@@ -15,6 +15,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <map>
 #include <random>
 
@@ -805,6 +806,12 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
                                      transport_sctp_request{r.enable_sctp, r.sctp_os, r.sctp_mis});
       if (!spawned)
         return make_error(error_code::internal, spawned.error());
+      // Its first transport with data channels: the room tells it the data producers there are.
+      if (spawned->data_send &&
+          std::none_of(st.transports.begin(), st.transports.end(),
+                       [](const auto& t) { return t.second.data_send != nullptr; }))
+        if (auto room = room_of(st))
+          self->send(room, data_producers_query{st.id});
       st.transports[spawned->params.id] = {spawned->actor, r.direction, false, 0,
                                            spawned->send, spawned->data_send,
                                            spawned->params.sctp_parameters.os};

@@ -649,10 +649,6 @@ void push_room_data(room_actor* self, const protocol::chat_item& m) {
 
 void catch_up(room_actor* self, const caf::actor& session) {
   auto& st = self->state;
-  // The data producers there are (the room's own first): new-data-producer for each.
-  for (auto& d : st.data_producers)
-    self->send(session, protocol::new_data_producer_event{d.data_producer_id, d.peer_id,
-                                                            d.label, d.protocol});
   if (!st.hands.items().empty()) {
     protocol::class_event ev;
     ev.kind = protocol::class_event_kind::hands_update;
@@ -1406,6 +1402,17 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
               self->send(p.session, ev);
           return;
         }
+    },
+    [self](data_producers_query& q) {
+      auto& st = self->state;
+      auto* e = find_peer(st, q.peer_id);
+      if (!e)
+        return;
+      // The data producers there are (the room's own first): new-data-producer for each.
+      for (auto& d : st.data_producers)
+        if (d.peer_id != q.peer_id)
+          self->send(e->session, protocol::new_data_producer_event{d.data_producer_id, d.peer_id,
+                                                                   d.label, d.protocol});
     },
     [self](find_data_producer& q) -> caf::result<data_producer_info> {
       auto& st = self->state;

@@ -20,18 +20,20 @@ test('JSON dialect: transports with SCTP, produce-data, consume-data, events, er
     const alice = await connectPeer(server, { auth: 'alice', channelId: 'd1' });
     const bob = await connectPeer(server, { auth: 'bob', channelId: 'd1' });
     await alice.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
-    // The room's own data producer is announced to every joiner.
     await bob.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
-    const own = await bob.nextOfType('new-data-producer', (m) => m.data.label === 'room');
-    assert.deepEqual(Object.keys(own.data).sort(), ['dataProducerId', 'label', 'peerId', 'protocol']);
-    assert.equal(own.data.peerId, '');
 
     const plain = await alice.expectReply('create-transport', { direction: 'send' }, 'transport-params');
     assert.equal(plain.data.sctpParameters, undefined, 'no SCTP unless asked');
     const send = await alice.expectReply('create-transport', { direction: 'send', sctpCapabilities: { numStreams: { OS: 16, MIS: 2048 } } }, 'transport-params');
     assert.deepEqual(send.data.sctpParameters, { port: 5000, OS: 1024, MIS: 16, maxMessageSize: 262144 });
+    // Nothing about data producers until a peer asks for data channels.
+    assert.deepEqual(bob.take((m) => m.type === 'new-data-producer'), []);
     const recv = await bob.expectReply('create-transport', { direction: 'recv', enableSctp: true }, 'transport-params');
     assert.deepEqual(recv.data.sctpParameters, { port: 5000, OS: 1024, MIS: 1024, maxMessageSize: 262144 });
+    // Its first transport with SCTP: the room's own data producer is announced to it.
+    const own = await bob.nextOfType('new-data-producer', (m) => m.data.label === 'room');
+    assert.deepEqual(Object.keys(own.data).sort(), ['dataProducerId', 'label', 'peerId', 'protocol']);
+    assert.equal(own.data.peerId, '');
 
     // Typed errors.
     const sp = { streamId: 1, ordered: true };
@@ -67,10 +69,12 @@ test('JSON dialect: transports with SCTP, produce-data, consume-data, events, er
     await bob.expectError('close-data-producer', { dataProducerId: pd.data.id }, 'unknown-producer'); // not bob's
     await alice.expectError('close-data-consumer', { dataConsumerId: cd.data.id }, 'unknown-consumer');
 
-    // A late joiner hears about both data producers.
+    // A late joiner hears about both data producers with its first SCTP transport.
     const carol = await connectPeer(server, { auth: 'carol', channelId: 'd1' });
     await carol.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+    await carol.expectReply('create-transport', { direction: 'recv', sctpCapabilities: SCTP_CAPS }, 'transport-params');
     await carol.nextOfType('new-data-producer', (m) => m.data.dataProducerId === pd.data.id);
+    await carol.nextOfType('new-data-producer', (m) => m.data.label === 'room');
 
     // close-data-producer: bob's data consumer closes (data-consumer-closed); the others
     // hear data-producer-closed.
@@ -100,12 +104,12 @@ test('Socket.IO dialect: the same requests and events, errors in the ack', { tim
     const a = await connectSio(server, { transports: ['websocket'] });
     const b = await connectSio(server, { transports: ['websocket'] });
     await ack(a, 'join-mediasoup-room', { roomId: 's1' });
-    const ownEv = nextEvent(b, 'new-data-producer');
     await ack(b, 'join-mediasoup-room', { roomId: 's1' });
-    assert.equal((await ownEv)[0].label, 'room');
     const t = await ack(a, 'create-webrtc-transport', { roomId: 's1', direction: 'send', sctpCapabilities: SCTP_CAPS });
     assert.deepEqual(t.params.sctpParameters, { port: 5000, OS: 1024, MIS: 1024, maxMessageSize: 262144 });
+    const ownEv = nextEvent(b, 'new-data-producer');
     const r = await ack(b, 'create-webrtc-transport', { roomId: 's1', direction: 'recv', sctpCapabilities: SCTP_CAPS });
+    assert.equal((await ownEv)[0].label, 'room');
 
     const bad = await ack(a, 'produce-data', { roomId: 's1', transportId: t.params.id });
     assert.equal(typeof bad.error, 'string');
