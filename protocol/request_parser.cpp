@@ -162,13 +162,13 @@ void read_sctp_capabilities(object_reader& r, create_transport_request& req, iss
   if (r.boolean("enableSctp", enable, false))
     req.enable_sctp = enable;
   const Value* caps = r.member("sctpCapabilities", false);
-  if (caps == nullptr || !r.ok())
+  if (caps == nullptr || !r.ok() || !json::check_object(*caps, r.path("sctpCapabilities"), err))
     return;
   object_reader c(*caps, r.path("sctpCapabilities"), err);
   if (!c.ok())
     return;
   const Value* streams = c.member("numStreams", true);
-  if (streams == nullptr)
+  if (streams == nullptr || !json::check_object(*streams, c.path("numStreams"), err))
     return;
   object_reader n(*streams, c.path("numStreams"), err);
   if (!n.ok())
@@ -192,7 +192,7 @@ void parse_create(object_reader& r, issue& err, request_body& out) {
 // sctpStreamParameters { streamId, ordered?, maxPacketLifeTime?, maxRetransmits? }
 void read_sctp_stream(object_reader& r, sctp_stream_parameters& out, issue& err) {
   const Value* v = r.member("sctpStreamParameters", true);
-  if (v == nullptr || !r.ok())
+  if (v == nullptr || !r.ok() || !json::check_object(*v, r.path("sctpStreamParameters"), err))
     return;
   object_reader s(*v, r.path("sctpStreamParameters"), err);
   if (!s.ok())
