@@ -101,6 +101,11 @@ struct node_counters {
   std::atomic<int64_t> transports{0};
   std::atomic<int64_t> producers{0};
   std::atomic<int64_t> consumers{0};
+  // Data channels: data producers (the rooms' own included) and data consumers alive, and
+  // the messages data producers received.
+  std::atomic<int64_t> data_producers{0};
+  std::atomic<int64_t> data_consumers{0};
+  std::atomic<uint64_t> data_messages_in{0};
   // Cluster: relays of remote producers on this node, the packets they received over node
   // links and the copies they handed to local consumers.
   std::atomic<int64_t> relays{0};

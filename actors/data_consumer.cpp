@@ -47,6 +47,8 @@ caf::behavior data_consumer_impl(data_consumer_actor* self, data_consumer_spawn_
   st.shared = std::move(shared);
   st.peer = std::move(peer);
   st.ctx = std::move(ctx);
+  st.ctx->counters->data_consumers.fetch_add(1);
+  self->attach_functor([counters = st.ctx->counters] { counters->data_consumers.fetch_sub(1); });
   self->monitor(st.producer);
   self->monitor(st.transport);
   self->set_down_handler([self](caf::down_msg& dm) {

@@ -41,6 +41,8 @@ caf::behavior data_producer_impl(data_producer_actor* self, data_producer_spawn_
   auto& st = self->state;
   st.args = std::move(args);
   st.ctx = std::move(ctx);
+  st.ctx->counters->data_producers.fetch_add(1);
+  self->attach_functor([counters = st.ctx->counters] { counters->data_producers.fetch_sub(1); });
   self->set_down_handler([self](caf::down_msg& dm) {
     std::erase_if(self->state.consumers,
                   [&](const caf::actor& c) { return c.address() == dm.source; });
@@ -50,6 +52,7 @@ caf::behavior data_producer_impl(data_producer_actor* self, data_producer_spawn_
       auto& st = self->state;
       ++st.messages_in;
       st.bytes_in += m.data.size();
+      st.ctx->counters->data_messages_in.fetch_add(1, std::memory_order_relaxed);
       st.messages_out += st.consumers.size();
       st.bytes_out += m.data.size() * st.consumers.size();
       if (st.consumers.empty())

@@ -212,7 +212,9 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
          ",\"sessions\":" + std::to_string(c.sessions.load()) +
          ",\"transports\":" + std::to_string(c.transports.load()) +
          ",\"producers\":" + std::to_string(c.producers.load()) +
-         ",\"consumers\":" + std::to_string(c.consumers.load()) + media_json(ctx) +
+         ",\"consumers\":" + std::to_string(c.consumers.load()) +
+         ",\"dataProducers\":" + std::to_string(c.data_producers.load()) +
+         ",\"dataConsumers\":" + std::to_string(c.data_consumers.load()) + media_json(ctx) +
          // The demo page shows a token field (jwt) or a role choice (none).
          ",\"auth\":{\"mode\":\"" + (ctx.auth.tokens() ? "jwt" : "none") + "\"}" +
          edge_json(edge) +
@@ -252,6 +254,11 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
      double(e.refused_by_application)},
     {"chorus_edge_slow_readers_dropped_total", "Connections dropped for not reading.", "counter",
      "", double(e.slow_readers_dropped)},
+    {"chorus_data_producers", "Data producers (the rooms' own included).", "gauge", "",
+     double(c.data_producers.load())},
+    {"chorus_data_consumers", "Data consumers.", "gauge", "", double(c.data_consumers.load())},
+    {"chorus_data_messages_in_total", "Messages data producers received.", "counter", "",
+     double(c.data_messages_in.load())},
     {"chorus_relays", "Relays of producers on other nodes (cluster).", "gauge", "",
      double(c.relays.load())},
     {"chorus_relay_packets_in_total", "Packets relays received over node links.", "counter", "",

@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { waitForNoPeers } from './lib/http.mjs';
+import { httpGet, waitForNoPeers } from './lib/http.mjs';
+import { pollUntil } from './lib/tcp.mjs';
 import { runChorus, tempConfig, withServer } from './lib/server.mjs';
 import { connectSio, nextEvent } from './lib/socketio.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
@@ -91,11 +92,20 @@ test('JSON dialect: transports with SCTP, produce-data, consume-data, events, er
     // A data producer ends with its peer: data-producer-closed for the others.
     const pd2 = await alice.expectReply('produce-data', { transportId: send.data.id, sctpStreamParameters: { streamId: 3 }, label: 'x' }, 'produce-data');
     const cd3 = await bob.expectReply('consume-data', { dataProducerId: pd2.data.id }, 'consume-data');
+    const health = async () => (await httpGet(`${server.url}/healthz`)).json;
+    const h = await health();
+    assert.equal(h.dataProducers, 2, JSON.stringify(h)); // alice's and the room's own
+    assert.equal(h.dataConsumers, 1, JSON.stringify(h));
     await closeAll(alice);
     await bob.nextOfType('data-consumer-closed', (m) => m.data.dataConsumerId === cd3.data.id);
     await carol.nextOfType('data-producer-closed', (m) => m.data.dataProducerId === pd2.data.id);
     await closeAll(bob, carol);
     await waitForNoPeers(server);
+    // Nothing left: the room ended, and with it its own data producer.
+    await pollUntil(async () => {
+      const x = await health();
+      return x.dataProducers === 0 && x.dataConsumers === 0 && x.rooms === 0;
+    }, { timeoutMs: 5000, what: 'no data producers or consumers left' });
   });
 });
 
