@@ -16,6 +16,7 @@ void register_data_message_types(caf::actor_system_config& cfg) {
     .add_message_type<data_producer_removed>("chorus::data_producer_removed")
     .add_message_type<find_data_producer>("chorus::find_data_producer")
     .add_message_type<data_producers_query>("chorus::data_producers_query")
+    .add_message_type<data_publish_check>("chorus::data_publish_check")
     .add_message_type<sctp_stream_parameters>("chorus::sctp_stream_parameters")
     .add_message_type<produce_data_request>("chorus::produce_data_request")
     .add_message_type<consume_data_request>("chorus::consume_data_request")

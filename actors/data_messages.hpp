@@ -78,6 +78,11 @@ struct find_data_producer {
   std::string peer_id;
 };
 
+// peer -> room: may `peer_id` produce data (permission chat)? Reply empty_reply or forbidden.
+struct data_publish_check {
+  std::string peer_id;
+};
+
 // peer -> room: the peer made its first transport with SCTP; the room sends its session a
 // new-data-producer for every data producer there is (the room's own first). Peers that
 // never ask for data channels hear of data producers only as they are made.
@@ -122,6 +127,10 @@ typename Inspector::result_type inspect(Inspector& f, find_data_producer& x) {
   return f(caf::meta::type_name("find_data_producer"), x.data_producer_id, x.peer_id);
 }
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, data_publish_check& x) {
+  return f(caf::meta::type_name("data_publish_check"), x.peer_id);
+}
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, data_producers_query& x) {
   return f(caf::meta::type_name("data_producers_query"), x.peer_id);

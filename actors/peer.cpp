@@ -555,6 +555,8 @@ caf::expected<std::string> implicit_sctp_transport(peer_state& st,
                     "this peer has no transport with SCTP (create one with sctpCapabilities)");
 }
 
+void make_data_producer(peer_actor* self, produce_promise rp, protocol::produce_data_request& r);
+
 caf::result<protocol::producer_id_reply> on_produce_data(peer_actor* self,
                                                          protocol::produce_data_request& r) {
   auto& st = self->state;
@@ -578,6 +580,21 @@ caf::result<protocol::producer_id_reply> on_produce_data(peer_actor* self,
   auto room = room_of(st);
   if (!room)
     return make_error(error_code::not_joined, "the peer has left its room");
+  // Producing data needs permission chat (a viewer may only receive).
+  auto rp = self->make_response_promise<protocol::producer_id_reply>();
+  self->request(room, media_request_timeout, data_publish_check{st.id})
+    .then([self, rp, r](protocol::empty_reply&) mutable { make_data_producer(self, rp, r); },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+void make_data_producer(peer_actor* self, produce_promise rp, protocol::produce_data_request& r) {
+  auto& st = self->state;
+  auto tit = st.transports.find(r.transport_id);
+  if (tit == st.transports.end()) { // ended meanwhile
+    rp.deliver(unknown_transport(r.transport_id));
+    return;
+  }
   data_producer_info info;
   info.data_producer_id = ids::uuid4();
   info.peer_id = st.id;
@@ -587,7 +604,6 @@ caf::result<protocol::producer_id_reply> on_produce_data(peer_actor* self,
   info.stream = r.stream;
   info.data_producer = spawn_data_producer(
     self, {info.data_producer_id, st.id, r.label, r.protocol, r.stream}, st.ctx);
-  auto rp = self->make_response_promise<protocol::producer_id_reply>();
   auto transport_id = r.transport_id;
   self
     ->request(tit->second.actor, media_request_timeout,
@@ -611,7 +627,6 @@ caf::result<protocol::producer_id_reply> on_produce_data(peer_actor* self,
         self->send_exit(info.data_producer, caf::exit_reason::user_shutdown);
         rp.deliver(err);
       });
-  return rp;
 }
 
 using data_consume_promise = caf::typed_response_promise<protocol::data_consumer_params_reply>;

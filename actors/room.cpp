@@ -1403,6 +1403,15 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
           return;
         }
     },
+    [self](data_publish_check& q) -> caf::result<protocol::empty_reply> {
+      auto& st = self->state;
+      auto* e = find_peer(st, q.peer_id);
+      if (!e)
+        return not_in_room(st, q.peer_id);
+      if (!allows(e->grant.permissions, protocol::permission::chat))
+        return make_error(protocol::error_code::forbidden, "producing data needs permission chat");
+      return protocol::empty_reply{};
+    },
     [self](data_producers_query& q) {
       auto& st = self->state;
       auto* e = find_peer(st, q.peer_id);

@@ -109,6 +109,22 @@ test('JSON dialect: transports with SCTP, produce-data, consume-data, events, er
   });
 });
 
+test('roles: a viewer may consume data but not produce it (permission chat); a student may', { timeout: 30000 }, async () => {
+  await withServer([], async (server) => {
+    const viewer = await connectPeer(server, { auth: 'v1', role: 'viewer', channelId: 'roles' });
+    const student = await connectPeer(server, { auth: 's1', role: 'student', channelId: 'roles' });
+    const vt = await viewer.expectReply('create-transport', { direction: 'send', sctpCapabilities: SCTP_CAPS }, 'transport-params');
+    const e = await viewer.expectError('produce-data', { transportId: vt.data.id, sctpStreamParameters: { streamId: 0 } }, 'forbidden');
+    assert.match(e.data.message, /chat/);
+    const st = await student.expectReply('create-transport', { direction: 'send', sctpCapabilities: SCTP_CAPS }, 'transport-params');
+    const pd = await student.expectReply('produce-data', { transportId: st.data.id, sctpStreamParameters: { streamId: 0 } }, 'produce-data');
+    await viewer.nextOfType('new-data-producer', (m) => m.data.dataProducerId === pd.data.id);
+    await viewer.expectReply('consume-data', { dataProducerId: pd.data.id, transportId: vt.data.id }, 'consume-data');
+    await closeAll(viewer, student);
+    await waitForNoPeers(server);
+  });
+});
+
 test('Socket.IO dialect: the same requests and events, errors in the ack', { timeout: 60000 }, async () => {
   await withServer([], async (server) => {
     const a = await connectSio(server, { transports: ['websocket'] });
