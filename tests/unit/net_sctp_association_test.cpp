@@ -5,6 +5,10 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
 #include <deque>
 #include <memory>
 #include <functional>
@@ -421,4 +425,73 @@ TEST_CASE("dcep: Chromium's DATA_CHANNEL_OPEN") {
   CHECK(r->options.reliability_value == 2);
   CHECK(r->priority == 256);
   CHECK(build_dcep_open(*r) == from_hex(chromium_dcep_open));
+}
+
+TEST_CASE("sctp: timers run on another thread; their output waits in the owner's queue and wakes it") {
+  // As in the server: usrsctp's timer wheel is global and any transport's tick may run it,
+  // so a retransmission for this association can be made on another thread. It must reach
+  // the owner (take_pending) after a wakeup, never be lost, never race the owner's calls.
+  std::atomic<int> wakeups{0};
+  sctp_options o;
+  o.wakeup = [&wakeups] { wakeups.fetch_add(1); };
+  side x{make(o)}, y{make()};
+  connect(x, y);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> clock{test_now};
+  std::thread ticker([&] {
+    while (!stop.load()) {
+      sctp_advance_timers(clock.fetch_add(20) + 20);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  // Lose the first copy of every 5th message: each comes back by retransmission (T3 timer
+  // on the ticker's thread, or fast retransmit on ours).
+  for (int i = 0; i < 50; ++i)
+    x.take(x.a->send(1, sctp_ppid::string, text("r" + std::to_string(i)), {}));
+  // The last one's first copy is lost too: nothing follows it, so only the T3 timer (run by
+  // the other thread) sends it again.
+  x.take(x.a->send(1, sctp_ppid::string, text("last"), {}));
+  std::set<std::string> lost;
+  auto drop = [&lost](const bytes& p) {
+    const std::string last = "last";
+    if (std::search(p.begin(), p.end(), last.begin(), last.end()) != p.end() &&
+        lost.insert(last).second)
+      return true;
+    for (int i = 0; i < 50; i += 5) {
+      auto needle = "r" + std::to_string(i);
+      if (std::search(p.begin(), p.end(), needle.begin(), needle.end()) != p.end() &&
+          lost.insert(needle).second)
+        return true;
+    }
+    return false;
+  };
+  bool done = false;
+  for (int round = 0; round < 4000 && !done; ++round) {
+    while (!x.to_peer.empty()) {
+      auto p = std::move(x.to_peer.front());
+      x.to_peer.pop_front();
+      if (!drop(p))
+        y.take(y.a->handle_packet(p));
+    }
+    while (!y.to_peer.empty()) {
+      auto p = std::move(y.to_peer.front());
+      y.to_peer.pop_front();
+      x.take(x.a->handle_packet(p));
+    }
+    x.take(x.a->take_pending());
+    y.take(y.a->take_pending());
+    done = y.messages.size() == 51;
+    if (!done)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  stop = true;
+  ticker.join();
+  test_now = clock.load() + 1000;
+  REQUIRE(y.messages.size() == 51);
+  for (int i = 0; i < 50; ++i)
+    CHECK(y.messages[static_cast<size_t>(i)].data == text("r" + std::to_string(i)));
+  CHECK(y.messages[50].data == text("last"));
+  CHECK(lost.count("last") == 1);
+  CHECK(lost.size() >= 5); // (a packet may bundle several messages)
+  CHECK(wakeups.load() > 0);
 }
