@@ -116,6 +116,8 @@ bool transport_data::add_producer(const data_producer_route& r) {
   if (!enabled_ || producers_.count(r.stream) || r.stream >= options_.mis)
     return false;
   producers_[r.stream] = r.data_producer;
+  if (sctp_)
+    sctp_->forget_stream(r.stream); // a reused stream id: its next reset is answered again
   return true;
 }
 
