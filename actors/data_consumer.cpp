@@ -6,6 +6,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <sstream>
 
 namespace chorus::actors {
@@ -20,6 +21,10 @@ struct data_consumer_state {
   std::shared_ptr<data_send_shared> shared;
   node_context_ptr ctx;
   uint64_t messages_out = 0, bytes_out = 0, dropped = 0, dropped_bytes = 0;
+  // Time from the transport taking a message in to this consumer handing it on (same host
+  // clock; messages relayed from another host are not counted).
+  uint64_t delay_samples = 0;
+  int64_t delay_sum_us = 0, delay_max_us = 0;
   static inline const char* name = "chorus.data_consumer";
 };
 
@@ -32,6 +37,8 @@ std::string stats_json(const data_consumer_state& st) {
      << "\",\"streamId\":" << st.args.stream.stream_id << ",\"messagesSent\":" << st.messages_out
      << ",\"bytesSent\":" << st.bytes_out << ",\"messagesDropped\":" << st.dropped
      << ",\"bytesDropped\":" << st.dropped_bytes
+     << ",\"serverDelayAvgUs\":" << (st.delay_samples ? st.delay_sum_us / int64_t(st.delay_samples) : 0)
+     << ",\"serverDelayMaxUs\":" << st.delay_max_us
      << ",\"bufferedAmount\":" << st.shared->queued_bytes.load(std::memory_order_relaxed) << "}]";
   return os.str();
 }
@@ -66,6 +73,11 @@ caf::behavior data_consumer_impl(data_consumer_actor* self, data_consumer_spawn_
     [self](const data_message& m) {
       auto& st = self->state;
       const auto size = static_cast<int64_t>(m.data.size());
+      if (const int64_t d = mono_us() - m.received_us; m.received_us > 0 && d >= 0 && d < 60'000'000) {
+        ++st.delay_samples;
+        st.delay_sum_us += d;
+        st.delay_max_us = std::max(st.delay_max_us, d);
+      }
       // Bounded: what the transport has not taken yet, plus this message.
       if (st.shared->queued_bytes.load(std::memory_order_relaxed) + size > st.shared->limit) {
         ++st.dropped;

@@ -50,6 +50,14 @@ test('a flooding data producer does not stall another room; server memory stays 
     const frames = () => pd.evaluate(() => window.framesDecoded());
     await until(pd, 'D decodes C\'s video', frames, (n) => n > 10, 20000);
 
+    // The server's own part of the calm room's delay: D's data consumer of C's pings.
+    const serverDelay = async () => {
+      for (const id of await pd.evaluate(() => [...window.dataConsumers.keys()])) {
+        const r = await pd.evaluate((id) => window.chorusRequest('get-data-consumer-stats', { dataConsumerId: id }), id);
+        if (r.data?.[0]?.dataProducerId === pinger.dataProducerId) return r.data[0];
+      }
+      return null;
+    };
     const pingLatencies = async (count) => {
       const before = await pd.evaluate((id) => window.got.filter((g) => g.dataProducerId === id).length, pinger.dataProducerId);
       await pc.evaluate((n) => window.pings(n, 50), count);
@@ -62,6 +70,7 @@ test('a flooding data producer does not stall another room; server memory stays 
     };
 
     const quiet = await pingLatencies(40);
+    const quietDelay = await serverDelay();
     const rss0 = rssKb(server.pid);
     let rssMax = rss0;
     const sampler = setInterval(() => { try { rssMax = Math.max(rssMax, rssKb(server.pid)); } catch {} }, 200);
@@ -98,6 +107,9 @@ test('a flooding data producer does not stall another room; server memory stays 
       `B received ${bGot}; dropped for B: ${cstats?.messagesDropped} at its data consumer (queue to the transport full), ` +
       `${bsctp.droppedBufferFull} at its transport (usrsctp send buffer full); server CPU ${cpu.toFixed(2)} s over the flood's 8 s\n`);
     process.stderr.write(`calm room ping latency: quiet ${fmt(quiet)}; during the flood ${fmt(loaded)}\n`);
+    const loadedDelay = await serverDelay();
+    process.stderr.write(`calm room, inside the server (transport in -> data consumer out): max ${quietDelay.serverDelayMaxUs} us before the flood, ` +
+      `max ${loadedDelay.serverDelayMaxUs} us, average ${loadedDelay.serverDelayAvgUs} us over all pings by the end\n`);
     process.stderr.write(`calm room video: ${framesDuring} frames decoded by D during the flood's first 5 s\n`);
     process.stderr.write(`server RSS: ${Math.round(rss0 / 1024)} MB before, at most ${Math.round(rssMax / 1024)} MB during the flood (shared machine)\n`);
     assert.ok(ps.data[0].messagesReceived > 1000, 'the flood reached the server');
