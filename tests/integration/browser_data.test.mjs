@@ -114,6 +114,17 @@ test('one send transport with media and data: video flows and data arrives; leav
     assert.equal(tstats.sctpState, 'connected', JSON.stringify(tstats));
     assert.ok(tstats.rtp.received > 50 && tstats.sctp.messagesReceived === items.length, JSON.stringify(tstats));
 
+    // Unordered with partial reliability, as the data consumer's channel is made too.
+    const unreliable = await a.evaluate(() => window.produceMore({ ordered: false, maxPacketLifeTime: 500, label: 'cursor' }));
+    const ucons = await until(b, 'a consumer of the unordered one', () => b.evaluate((id) => {
+      for (const dc of window.dataConsumers.values()) if (dc.dataProducerId === id && dc.readyState === 'open') return { ordered: dc.sctpStreamParameters.ordered, life: dc.sctpStreamParameters.maxPacketLifeTime };
+      return null;
+    }, unreliable), (x) => x !== null, 10000);
+    assert.deepEqual(ucons, { ordered: false, life: 500 });
+    await a.evaluate((id) => { for (let i = 0; i < 30; ++i) window.moreProducers.get(id).send(`u${i}`); }, unreliable);
+    const ugot = await until(b, 'unordered messages', () => gotFrom(b, unreliable), (g) => g.length === 30, 10000);
+    assert.deepEqual(ugot.map((g) => g.text).sort(), Array.from({ length: 30 }, (_, i) => `u${i}`).sort());
+
     // A data channel Chromium opens in-band (DCEP, RFC 8832) on the same association: the
     // server acknowledges it, so it opens; its messages have no data producer and are
     // dropped and counted.

@@ -137,6 +137,20 @@ window.dataJoin = async (wsUrl, { produce = false, consume = true, media = false
   return {};
 };
 
+// One more data producer on the send transport with these options (ordered,
+// maxPacketLifeTime, maxRetransmits, label); resolves its id once open.
+window.produceMore = async (options) => {
+  const dp = await window.sendTransport.produceData(options);
+  await new Promise((resolve, reject) => {
+    if (dp.readyState === 'open') return resolve();
+    dp.on('open', resolve);
+    dp.on('error', reject);
+  });
+  window.moreProducers = window.moreProducers || new Map();
+  window.moreProducers.set(dp.id, dp);
+  return dp.id;
+};
+
 // Sends messages as fast as the channel accepts them (bufferedAmount kept under 'high').
 window.sendAll = async (items, high = 1 << 20) => {
   const dp = window.dataProducer;
