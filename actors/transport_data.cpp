@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <sstream>
 
@@ -13,7 +14,15 @@ namespace chorus::actors {
 namespace {
 
 constexpr const char* component = "transport";
+// usrsctp's timer wheel is global: one transport at a time drives it (every 50 ms); the
+// others only check every second that someone does, and take over when the driver has
+// been silent for 300 ms (it closed, or its actor is stuck). Their own timer output
+// reaches them through the wakeup (sctp_pending_atom).
 constexpr auto sctp_tick_interval = std::chrono::milliseconds(50);
+constexpr auto sctp_standby_interval = std::chrono::milliseconds(1000);
+constexpr int64_t sctp_takeover_ms = 300;
+std::atomic<const void*> timer_driver{nullptr};
+std::atomic<int64_t> timer_driver_beat{0};
 
 net::sctp_stream_options stream_options(const protocol::sctp_stream_parameters& p) {
   net::sctp_stream_options o;
@@ -71,18 +80,38 @@ void transport_data::on_pending(caf::event_based_actor* self, const packet_sink&
     apply(self, sctp_->take_pending(), sink);
 }
 
+transport_data::~transport_data() {
+  release_driver();
+}
+
+void transport_data::release_driver() noexcept {
+  const void* me = this;
+  timer_driver.compare_exchange_strong(me, nullptr);
+}
+
 void transport_data::on_tick(caf::event_based_actor* self, const packet_sink& sink) {
   if (!sctp_) {
     ticking_ = false;
     return;
   }
-  net::sctp_advance_timers(static_cast<uint64_t>(mono_ms()));
+  const int64_t now = mono_ms();
+  const void* me = this;
+  const void* driver = timer_driver.load();
+  if (driver != me && (driver == nullptr || now - timer_driver_beat.load() > sctp_takeover_ms))
+    timer_driver.compare_exchange_strong(driver, me);
+  const bool driving = timer_driver.load() == me;
+  if (driving) {
+    timer_driver_beat.store(now);
+    net::sctp_advance_timers(static_cast<uint64_t>(now));
+  }
   apply(self, sctp_->take_pending(), sink);
   if (sctp_->state() == net::sctp_state::failed || sctp_->state() == net::sctp_state::closed) {
     ticking_ = false;
+    release_driver();
     return;
   }
-  self->delayed_send(self, sctp_tick_interval, sctp_tick_atom::value);
+  self->delayed_send(self, driving ? sctp_tick_interval : sctp_standby_interval,
+                     sctp_tick_atom::value);
 }
 
 void transport_data::send(caf::event_based_actor* self, const data_out& out,
@@ -150,6 +179,7 @@ void transport_data::remove(caf::event_based_actor* self, const caf::actor_addr&
 void transport_data::close(caf::event_based_actor* self, const packet_sink& sink) {
   if (sctp_ && sctp_->state() == net::sctp_state::connected)
     apply(self, sctp_->close(), sink);
+  release_driver();
 }
 
 void transport_data::apply(caf::event_based_actor* self, net::sctp_output&& out,

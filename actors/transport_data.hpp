@@ -7,8 +7,9 @@
 // without one is dropped and counted); a data consumer's data_out is sent on its stream
 // (dropped and counted when usrsctp's send buffer is full: a slow receiver). A stream the
 // client resets ends the data producer or consumer on it; a data consumer that ends gets
-// its stream reset, so the client's data channel closes. usrsctp's timers run from a
-// periodic tick while the association lives.
+// its stream reset, so the client's data channel closes. usrsctp's (global) timers are
+// driven by one transport at a time (a 50 ms tick); the others stand by (a 1 s tick) and
+// take over when the driver goes silent.
 #pragma once
 
 #include "actors/data_messages.hpp"
@@ -38,6 +39,11 @@ public:
   // Sends one SCTP packet as DTLS application data.
   using packet_sink = std::function<void(std::span<const uint8_t>)>;
 
+  transport_data() = default;
+  transport_data(const transport_data&) = delete;
+  transport_data& operator=(const transport_data&) = delete;
+  ~transport_data();
+
   // Called once, at spawn, for a transport with data channels.
   void enable(net::sctp_options options, std::shared_ptr<data_send_shared> shared);
   bool enabled() const noexcept { return enabled_; }
@@ -63,6 +69,7 @@ public:
   std::string stats_json() const;
 
 private:
+  void release_driver() noexcept; // stop driving usrsctp's timers, if this one did
   void apply(caf::event_based_actor* self, net::sctp_output&& out, const packet_sink& sink);
 
   bool enabled_ = false;
