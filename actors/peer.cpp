@@ -7,6 +7,7 @@
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/producer.hpp"
+#include "actors/rehome_messages.hpp"
 #include "actors/rights.hpp"
 #include "actors/transport.hpp"
 #include "common/ids.hpp"
@@ -54,6 +55,7 @@ struct producer_entry {
   std::string transport_id;
   rtp::media_kind kind = rtp::media_kind::audio;
   bool is_screen_share = false;
+  producer_info info; // as the room got it (paused kept current): a moved room gets it again
 };
 
 struct consumer_entry {
@@ -79,6 +81,11 @@ struct peer_state {
   std::map<std::string, consumer_entry> consumers;
   std::map<std::string, data_producer_entry> data_producers;
   std::map<std::string, data_consumer_entry> data_consumers;
+  // Re-homing (cluster): the room's entry for this participant as the room last sent it,
+  // and whether the peer is between rooms (its room's home was lost or the room moves).
+  participant_snapshot copy;
+  bool rehoming = false;
+  uint64_t rehome_round = 0;
   std::minstd_rand rng{std::random_device{}()};
   static inline const char* name = "chorus.peer";
 };
@@ -134,6 +141,11 @@ caf::expected<std::string> implicit_recv_transport(peer_state& st) {
     return st.transports.begin()->first;
   return make_error(error_code::unknown_transport,
                     "this peer has no receive transport (create one with direction \"recv\")");
+}
+
+void set_paused(peer_state& st, const std::string& producer_id, bool paused) {
+  if (auto it = st.producers.find(producer_id); it != st.producers.end())
+    it->second.info.paused = paused;
 }
 
 caf::actor room_of(peer_state& st) {
@@ -319,7 +331,7 @@ void make_producer(peer_actor* self, produce_promise rp, protocol::produce_reque
           }
         }
         st.producers[info.producer_id] = {info.producer, transport_id, info.kind,
-                                          info.is_screen_share};
+                                          info.is_screen_share, info};
         LOG_DEBUG("peer", st.id << ": producer " << info.producer_id << " ("
                                 << rtp::to_string(info.kind) << ")");
         auto id = info.producer_id;
@@ -518,6 +530,7 @@ caf::result<caf::message> on_producer_request(peer_actor* self, protocol::produc
       self->request(room, media_request_timeout, std::move(check))
         .then(
           [self, rp, r, actor, room](protocol::empty_reply&) mutable {
+            set_paused(self->state, r.producer_id, false);
             self->send(room, producer_paused_update{r.producer_id, false});
             rp.delegate(actor, std::move(r));
           },
@@ -525,6 +538,7 @@ caf::result<caf::message> on_producer_request(peer_actor* self, protocol::produc
       return rp;
     }
     case protocol::producer_op::pause:
+      set_paused(st, r.producer_id, true);
       if (room)
         self->send(room, producer_paused_update{r.producer_id, true});
       break;
@@ -746,6 +760,33 @@ caf::result<caf::message> delegate_to_transport(peer_actor* self, const std::str
   return rp;
 }
 
+// Re-homing: the peer asks its node to place the room anew and rejoin it there, with the
+// room's entry for it, its producers and the room-wide state (`room`; else the copy its
+// node holds). Bounded: a peer that has no room after rehome_limit ends.
+constexpr auto rehome_limit = std::chrono::seconds(20);
+
+void begin_rehome(peer_actor* self, std::string avoid, room_snapshot room) {
+  auto& st = self->state;
+  st.room = caf::actor_addr{};
+  st.rehoming = true;
+  rehome_request req;
+  req.avoid = std::move(avoid);
+  auto& cmd = req.cmd;
+  cmd.room_id = st.room_id;
+  cmd.participant = st.copy;
+  if (cmd.participant.peer_id.empty())
+    cmd.participant.peer_id = st.id;
+  cmd.session = st.session;
+  cmd.peer = caf::actor_cast<caf::actor>(self);
+  cmd.edge_node = st.node;
+  for (auto& [id, p] : st.producers)
+    if (p.info.producer)
+      cmd.producers.push_back(p.info);
+  cmd.room = std::move(room);
+  self->send(st.node, std::move(req));
+  self->delayed_send(self, rehome_limit, rehome_timeout_atom::value, ++st.rehome_round);
+}
+
 caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
                         std::string peer_id, std::string room_id, caf::actor session,
                         node_context_ptr ctx) {
@@ -759,6 +800,15 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
   // survives. Only the room's exit request (or an anonymous one) ends the peer and,
   // through the links, its transports.
   self->set_exit_handler([self](caf::exit_msg& em) {
+    if (em.source == self->state.room && em.source.node() != self->node() &&
+        em.reason == caf::exit_reason::remote_link_unreachable) {
+      // The room's home is lost: the room is rebuilt at its next home (the transports,
+      // producers and consumers here live on).
+      LOG_WARN("peer", self->state.id << ": the home of room '" << self->state.room_id
+                                      << "' is lost: rejoining at its next home");
+      begin_rehome(self, to_string(em.source.node()), {});
+      return;
+    }
     if (em.source == self->state.room || !em.source) {
       self->quit(em.reason);
       return;
@@ -931,6 +981,7 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
             ->request(p.actor, media_request_timeout,
                       protocol::producer_request{{}, protocol::producer_op::pause, id})
             .then([](protocol::empty_reply&) {}, [](caf::error&) {});
+          p.info.paused = true;
           if (auto room = room_of(st))
             self->send(room, producer_paused_update{id, true});
           self->send(st.session, protocol::producer_paused_event{id, true, true});
@@ -953,6 +1004,31 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
                                        << " closed: " << msg.reason);
       self->state.transports.erase(msg.transport_id);
       close_media_of_transport(self, msg.transport_id);
+    },
+    // Re-homing (cluster): the room's copy of this participant, a graceful move, the new
+    // room, and the bound on being without one.
+    [self](participant_snapshot& copy) {
+      if (caf::actor_cast<caf::actor_addr>(self->current_sender()) == self->state.room)
+        self->state.copy = std::move(copy);
+    },
+    [self](room_moving& m) {
+      if (caf::actor_cast<caf::actor_addr>(self->current_sender()) != self->state.room)
+        return;
+      self->state.copy = std::move(m.participant);
+      begin_rehome(self, std::move(m.avoid), std::move(m.room));
+    },
+    [self](room_rebound& r) {
+      auto& st = self->state;
+      st.room = r.room.address();
+      st.rehoming = false;
+      LOG_INFO("peer", st.id << ": room '" << st.room_id << "' continues on its new home");
+    },
+    [self](rehome_timeout_atom, uint64_t round) {
+      auto& st = self->state;
+      if (st.rehoming && round == st.rehome_round) {
+        LOG_WARN("peer", st.id << ": room '" << st.room_id << "' found no new home: leaving");
+        self->quit(caf::exit_reason::user_shutdown);
+      }
     },
   };
 }
