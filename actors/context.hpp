@@ -38,6 +38,12 @@ struct transport_settings {
   uint64_t ice_disconnected_timeout_ms = 30000;
   uint64_t dtls_handshake_timeout_ms = 30000;
   uint32_t max_transports_per_peer = 4;
+  // Data channels (sctp.*): the largest message, the most streams per direction, and the
+  // bytes queued toward one transport's SCTP (usrsctp's send buffer, and as much again
+  // handed to the transport and not yet sent) before its data consumers drop.
+  uint32_t sctp_max_message_size = 262'144;
+  uint32_t sctp_max_streams = 1024;
+  uint32_t sctp_send_buffer = 1'048'576;
 };
 
 struct media_settings {
@@ -140,6 +146,11 @@ struct node_counters {
   std::atomic<int64_t> transports{0};
   std::atomic<int64_t> producers{0};
   std::atomic<int64_t> consumers{0};
+  // Data channels: data producers (the rooms' own included) and data consumers alive, and
+  // the messages data producers received.
+  std::atomic<int64_t> data_producers{0};
+  std::atomic<int64_t> data_consumers{0};
+  std::atomic<uint64_t> data_messages_in{0};
   // Cluster: relays of remote producers on this node, the packets they received over node
   // links and the copies they handed to local consumers.
   std::atomic<int64_t> relays{0};

@@ -1,6 +1,7 @@
 #include "actors/messages.hpp"
 
 #include "actors/cluster_messages.hpp"
+#include "actors/data_messages.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/operations.hpp"
 #include "actors/record_serialization.hpp"
@@ -47,6 +48,7 @@ void register_message_types(caf::actor_system_config& cfg) {
                              s += " (" + ctx.get_as<std::string>(0) + ")";
                            return s;
                          });
+  register_data_message_types(cfg); // actors/data_messages.hpp
   cfg.add_message_type<ws_text>("chorus::ws_text")
     .add_message_type<ws_binary>("chorus::ws_binary")
     .add_message_type<ws_closed>("chorus::ws_closed")

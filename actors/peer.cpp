@@ -1,6 +1,9 @@
 #include "actors/peer.hpp"
 
 #include "actors/consumer.hpp"
+#include "actors/data_consumer.hpp"
+#include "actors/data_messages.hpp"
+#include "actors/data_producer.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/operations.hpp"
@@ -14,6 +17,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <map>
 #include <random>
 
@@ -31,6 +35,20 @@ struct transport_entry {
   bool connect_requested = false;
   uint32_t next_mid = 0; // consumers' mids on this transport: "0", "1", ...
   std::shared_ptr<send_shared> send;
+  std::shared_ptr<data_send_shared> data_send; // set when it has SCTP
+  uint16_t sctp_os = 0;                          // its outgoing streams (data consumers)
+};
+
+struct data_producer_entry {
+  caf::actor actor;
+  std::string transport_id;
+};
+
+struct data_consumer_entry {
+  caf::actor actor;
+  std::string transport_id;
+  std::string data_producer_id;
+  uint16_t stream = 0;
 };
 
 struct producer_entry {
@@ -62,6 +80,8 @@ struct peer_state {
   std::map<std::string, transport_entry> transports;
   std::map<std::string, producer_entry> producers;
   std::map<std::string, consumer_entry> consumers;
+  std::map<std::string, data_producer_entry> data_producers;
+  std::map<std::string, data_consumer_entry> data_consumers;
   // Re-homing (cluster): the room's entry for this participant as the room last sent it,
   // and whether the peer is between rooms (its room's home was lost or the room moves).
   participant_snapshot copy;
@@ -169,9 +189,36 @@ void forget_producer(peer_actor* self, const std::string& id) {
     self->send(room, producer_removed{id});
 }
 
+// A data producer ended (closed, or its transport or stream did): forget it, tell the room.
+void forget_data_producer(peer_actor* self, const std::string& id) {
+  auto& st = self->state;
+  if (st.data_producers.erase(id) == 0)
+    return;
+  if (auto room = room_of(st))
+    self->send(room, data_producer_removed{id});
+}
+
 // Closes the producers and consumers of a transport that ended.
 void close_media_of_transport(peer_actor* self, const std::string& transport_id) {
   auto& st = self->state;
+  std::vector<std::string> data_gone;
+  for (auto& [id, p] : st.data_producers)
+    if (p.transport_id == transport_id)
+      data_gone.push_back(id);
+  for (auto& id : data_gone) {
+    self->send_exit(st.data_producers[id].actor, caf::exit_reason::user_shutdown);
+    forget_data_producer(self, id);
+  }
+  for (auto it = st.data_consumers.begin(); it != st.data_consumers.end();) {
+    if (it->second.transport_id != transport_id) {
+      ++it;
+      continue;
+    }
+    self->send_exit(it->second.actor, caf::exit_reason::user_shutdown);
+    self->send(st.session,
+               protocol::data_consumer_closed_event{it->first, it->second.data_producer_id});
+    it = st.data_consumers.erase(it);
+  }
   std::vector<std::string> gone;
   for (auto& [id, p] : st.producers)
     if (p.transport_id == transport_id)
@@ -513,6 +560,205 @@ caf::result<caf::message> on_producer_request(peer_actor* self, protocol::produc
   return rp;
 }
 
+// ---- data channels ------------------------------------------------------------------------
+
+// produce-data without a transportId: the peer's send transport with SCTP.
+caf::expected<std::string> implicit_sctp_transport(peer_state& st,
+                                                   protocol::transport_direction dir) {
+  std::string any;
+  for (auto& [id, t] : st.transports)
+    if (t.data_send) {
+      if (t.direction == dir)
+        return id;
+      if (any.empty())
+        any = id;
+    }
+  if (!any.empty())
+    return any;
+  return make_error(error_code::unknown_transport,
+                    "this peer has no transport with SCTP (create one with sctpCapabilities)");
+}
+
+void make_data_producer(peer_actor* self, produce_promise rp, protocol::produce_data_request& r);
+
+caf::result<protocol::producer_id_reply> on_produce_data(peer_actor* self,
+                                                         protocol::produce_data_request& r) {
+  auto& st = self->state;
+  if (r.transport_id.empty()) {
+    auto id = implicit_sctp_transport(st, protocol::transport_direction::send);
+    if (!id)
+      return id.error();
+    r.transport_id = *id;
+  }
+  auto tit = st.transports.find(r.transport_id);
+  if (tit == st.transports.end())
+    return unknown_transport(r.transport_id);
+  if (!tit->second.data_send)
+    return make_error(error_code::invalid_state,
+                      "transport '" + r.transport_id +
+                        "' has no SCTP (create it with sctpCapabilities)");
+  if (st.data_producers.size() >= st.ctx->media.max_producers_per_peer)
+    return make_error(error_code::limit_exceeded,
+                      "a peer may have at most " +
+                        std::to_string(st.ctx->media.max_producers_per_peer) + " data producers");
+  auto room = room_of(st);
+  if (!room)
+    return make_error(error_code::not_joined, "the peer has left its room");
+  // Producing data needs permission chat (a viewer may only receive).
+  auto rp = self->make_response_promise<protocol::producer_id_reply>();
+  self->request(room, media_request_timeout, data_publish_check{st.id})
+    .then([self, rp, r](protocol::empty_reply&) mutable { make_data_producer(self, rp, r); },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+void make_data_producer(peer_actor* self, produce_promise rp, protocol::produce_data_request& r) {
+  auto& st = self->state;
+  auto tit = st.transports.find(r.transport_id);
+  if (tit == st.transports.end()) { // ended meanwhile
+    rp.deliver(unknown_transport(r.transport_id));
+    return;
+  }
+  data_producer_info info;
+  info.data_producer_id = ids::uuid4();
+  info.peer_id = st.id;
+  info.label = r.label;
+  info.protocol = r.protocol;
+  info.app_data = r.app_data;
+  info.stream = r.stream;
+  info.data_producer = spawn_data_producer(
+    self, {info.data_producer_id, st.id, r.label, r.protocol, r.stream}, st.ctx);
+  auto transport_id = r.transport_id;
+  self
+    ->request(tit->second.actor, media_request_timeout,
+              data_producer_route{info.data_producer, r.stream.stream_id})
+    .then(
+      [self, rp, info, transport_id](bool) mutable {
+        auto& st = self->state;
+        if (!st.transports.count(transport_id)) {
+          self->send_exit(info.data_producer, caf::exit_reason::user_shutdown);
+          rp.deliver(unknown_transport(transport_id));
+          return;
+        }
+        st.data_producers[info.data_producer_id] = {info.data_producer, transport_id};
+        LOG_DEBUG("peer", st.id << ": data producer " << info.data_producer_id);
+        auto id = info.data_producer_id;
+        if (auto room = room_of(st))
+          self->send(room, std::move(info));
+        rp.deliver(protocol::producer_id_reply{id});
+      },
+      [self, rp, info](caf::error& err) mutable {
+        self->send_exit(info.data_producer, caf::exit_reason::user_shutdown);
+        rp.deliver(err);
+      });
+}
+
+using data_consume_promise = caf::typed_response_promise<protocol::data_consumer_params_reply>;
+
+// The lowest outgoing stream of the transport that none of this peer's data consumers uses.
+std::optional<uint16_t> free_stream(const peer_state& st, const std::string& transport_id,
+                                    uint16_t os) {
+  std::vector<bool> used(os, false);
+  for (auto& [id, c] : st.data_consumers)
+    if (c.transport_id == transport_id && c.stream < os)
+      used[c.stream] = true;
+  for (uint16_t s = 0; s < os; ++s)
+    if (!used[s])
+      return s;
+  return std::nullopt;
+}
+
+void create_data_consumer(peer_actor* self, data_consume_promise rp, std::string transport_id,
+                          data_producer_info info) {
+  auto& st = self->state;
+  auto tit = st.transports.find(transport_id);
+  if (tit == st.transports.end()) {
+    rp.deliver(unknown_transport(transport_id));
+    return;
+  }
+  auto stream = free_stream(st, transport_id, tit->second.sctp_os);
+  if (!stream) {
+    rp.deliver(make_error(error_code::limit_exceeded,
+                          "no free SCTP stream on transport '" + transport_id + "'"));
+    return;
+  }
+  protocol::sctp_stream_parameters params = info.stream;
+  params.stream_id = *stream;
+  data_consumer_spawn_args args{ids::uuid4(), info.data_producer_id, params};
+  auto id = args.id;
+  auto actor = spawn_data_consumer(self, std::move(args), info.data_producer, tit->second.actor,
+                                   tit->second.data_send, st.ctx);
+  st.data_consumers[id] = {actor, transport_id, info.data_producer_id, *stream};
+  self->request(tit->second.actor, media_request_timeout, data_consumer_route{actor, *stream})
+    .then(
+      [self, rp, id, info, params](bool) mutable {
+        if (!self->state.data_consumers.count(id)) {
+          rp.deliver(make_error(error_code::unknown_producer,
+                                "data producer '" + info.data_producer_id + "' ended"));
+          return;
+        }
+        protocol::data_consumer_params_reply reply;
+        reply.id = id;
+        reply.data_producer_id = info.data_producer_id;
+        reply.stream = params;
+        reply.label = info.label;
+        reply.protocol = info.protocol;
+        reply.app_data = info.app_data;
+        reply.peer_id = info.peer_id;
+        rp.deliver(std::move(reply));
+      },
+      [self, rp, id, actor](caf::error& err) mutable {
+        self->state.data_consumers.erase(id);
+        self->send_exit(actor, caf::exit_reason::user_shutdown);
+        rp.deliver(err);
+      });
+}
+
+caf::result<protocol::data_consumer_params_reply>
+on_consume_data(peer_actor* self, protocol::consume_data_request& r) {
+  auto& st = self->state;
+  if (r.transport_id.empty()) {
+    auto id = implicit_sctp_transport(st, protocol::transport_direction::recv);
+    if (!id)
+      return id.error();
+    r.transport_id = *id;
+  }
+  auto tit = st.transports.find(r.transport_id);
+  if (tit == st.transports.end())
+    return unknown_transport(r.transport_id);
+  if (!tit->second.data_send)
+    return make_error(error_code::invalid_state,
+                      "transport '" + r.transport_id +
+                        "' has no SCTP (create it with sctpCapabilities)");
+  if (st.data_consumers.size() >= st.ctx->media.max_consumers_per_peer)
+    return too_many_consumers(st);
+  auto room = room_of(st);
+  if (!room)
+    return make_error(error_code::not_joined, "the peer has left its room");
+  auto rp = self->make_response_promise<protocol::data_consumer_params_reply>();
+  auto transport_id = r.transport_id;
+  self->request(room, media_request_timeout, find_data_producer{r.data_producer_id, st.id})
+    .then(
+      [self, rp, transport_id](data_producer_info& info) mutable {
+        // On another node of the cluster: through this node's relay of it, so that its
+        // messages cross the link once for all data consumers here.
+        if (info.data_producer && info.data_producer.node() != self->node() &&
+            self->state.node) {
+          self->request(self->state.node, media_request_timeout, get_relay{info.data_producer})
+            .then(
+              [self, rp, transport_id, info](caf::actor& relay) mutable {
+                info.data_producer = relay;
+                create_data_consumer(self, rp, transport_id, std::move(info));
+              },
+              [rp](caf::error& err) mutable { rp.deliver(err); });
+          return;
+        }
+        create_data_consumer(self, rp, transport_id, std::move(info));
+      },
+      [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
 template <class Request>
 caf::result<caf::message> delegate_to_transport(peer_actor* self, const std::string& id,
                                                 Request&& req) {
@@ -609,6 +855,19 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
         st.consumers.erase(it);
         return;
       }
+    for (auto& [id, p] : st.data_producers)
+      if (p.actor.address() == em.source) { // its stream was reset by the client
+        auto gone = id;
+        forget_data_producer(self, gone);
+        return;
+      }
+    for (auto it = st.data_consumers.begin(); it != st.data_consumers.end(); ++it)
+      if (it->second.actor.address() == em.source) {
+        self->send(st.session, protocol::data_consumer_closed_event{
+                                 it->first, it->second.data_producer_id});
+        st.data_consumers.erase(it);
+        return;
+      }
     // Already forgotten (closed on request, or after transport_closed): nothing to do.
   });
   return {
@@ -620,11 +879,19 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
                           "a peer may have at most " +
                             std::to_string(st.ctx->transport.max_transports_per_peer) +
                             " transports");
-      auto spawned = spawn_transport(self, r.direction, st.ctx);
+      auto spawned = spawn_transport(self, r.direction, st.ctx,
+                                     transport_sctp_request{r.enable_sctp, r.sctp_os, r.sctp_mis});
       if (!spawned)
         return make_error(error_code::internal, spawned.error());
+      // Its first transport with data channels: the room tells it the data producers there are.
+      if (spawned->data_send &&
+          std::none_of(st.transports.begin(), st.transports.end(),
+                       [](const auto& t) { return t.second.data_send != nullptr; }))
+        if (auto room = room_of(st))
+          self->send(room, data_producers_query{st.id});
       st.transports[spawned->params.id] = {spawned->actor, r.direction, false, 0,
-                                           spawned->send};
+                                           spawned->send, spawned->data_send,
+                                           spawned->params.sctp_parameters.os};
       LOG_INFO_IDS("peer", (log::ids{.room = st.room_id, .peer = st.id, .transport = spawned->params.id}),
                    "transport created");
       return protocol::transport_params_reply{std::move(spawned->params)};
@@ -667,6 +934,47 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       auto rp = self->make_response_promise();
       rp.delegate(it->second.actor, std::move(r));
       return rp;
+    },
+    [self](protocol::produce_data_request& r) { return on_produce_data(self, r); },
+    [self](protocol::consume_data_request& r) { return on_consume_data(self, r); },
+    [self](protocol::data_producer_request& r) -> caf::result<caf::message> {
+      auto& st = self->state;
+      auto it = st.data_producers.find(r.data_producer_id);
+      if (it == st.data_producers.end())
+        return make_error(error_code::unknown_producer, "no data producer with id '" +
+                                                          r.data_producer_id +
+                                                          "' belongs to this peer");
+      if (r.op == protocol::data_op::close) {
+        self->send_exit(it->second.actor, caf::exit_reason::user_shutdown);
+        forget_data_producer(self, r.data_producer_id);
+        return caf::make_message(protocol::empty_reply{});
+      }
+      auto rp = self->make_response_promise();
+      rp.delegate(it->second.actor, std::move(r));
+      return rp;
+    },
+    [self](protocol::data_consumer_request& r) -> caf::result<caf::message> {
+      auto& st = self->state;
+      auto it = st.data_consumers.find(r.data_consumer_id);
+      if (it == st.data_consumers.end())
+        return make_error(error_code::unknown_consumer, "no data consumer with id '" +
+                                                          r.data_consumer_id +
+                                                          "' belongs to this peer");
+      if (r.op == protocol::data_op::close) {
+        self->send_exit(it->second.actor, caf::exit_reason::user_shutdown);
+        st.data_consumers.erase(it);
+        return caf::make_message(protocol::empty_reply{});
+      }
+      auto rp = self->make_response_promise();
+      rp.delegate(it->second.actor, std::move(r));
+      return rp;
+    },
+    // From a data consumer whose data producer (or transport) ended: tell the client.
+    [self](protocol::data_consumer_closed_event& ev) {
+      auto& st = self->state;
+      if (st.data_consumers.erase(ev.data_consumer_id) == 0)
+        return;
+      self->send(st.session, std::move(ev));
     },
     // From a consumer whose producer ended: tell the client.
     [self](protocol::consumer_closed_event& ev) {

@@ -1,5 +1,6 @@
 #include "actors/relay.hpp"
 
+#include "actors/data_messages.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 
@@ -70,6 +71,13 @@ caf::behavior relay_impl(relay_actor* self, caf::actor producer, node_context_pt
       auto& st = self->state;
       st.ctx->counters->relay_packets_in.fetch_add(in.packets.size());
       st.ctx->counters->relay_packets_out.fetch_add(in.packets.size() * st.consumers.size());
+      forward_to_consumers(self, self->current_mailbox_element()->move_content_to_message());
+    },
+    // A data producer's messages (a relay of a data producer): as media, once per link.
+    [self](const data_message&) {
+      auto& st = self->state;
+      st.ctx->counters->relay_packets_in.fetch_add(1);
+      st.ctx->counters->relay_packets_out.fetch_add(st.consumers.size());
       forward_to_consumers(self, self->current_mailbox_element()->move_content_to_message());
     },
     [self](const source_clock& c) {

@@ -1,5 +1,10 @@
 #include "actors/room.hpp"
 
+#include "actors/data_messages.hpp"
+#include "actors/data_producer.hpp"
+#include "common/ids.hpp"
+#include "common/text.hpp"
+
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/clock.hpp"
@@ -67,6 +72,7 @@ struct room_state {
   caf::actor node;
   std::vector<peer_entry> peers; // in join order
   std::vector<producer_info> producers; // in creation order
+  std::vector<data_producer_info> data_producers; // the room's own first, then in creation order
   std::string creator; // the public id of the first participant that created the room
   bool locked = false;  // lock-room: no new joins (moderators excepted)
   std::vector<std::string> hosts; // public ids made host (make-host), besides the creator
@@ -460,6 +466,16 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
   for (auto& ev : closed)
     for (auto& p : st.peers)
       self->send(p.session, ev);
+  for (auto it = st.data_producers.begin(); it != st.data_producers.end();) {
+    if (it->peer_id != entry.id) {
+      ++it;
+      continue;
+    }
+    protocol::data_producer_closed_event ev{it->data_producer_id, entry.id};
+    it = st.data_producers.erase(it);
+    for (auto& p : st.peers)
+      self->send(p.session, ev);
+  }
   st.ctx->counters->peers.fetch_sub(1);
   if (st.gauges) {
     st.gauges->peers.store(static_cast<int64_t>(st.peers.size()), std::memory_order_relaxed);
@@ -801,6 +817,27 @@ void send_poll_results(room_actor* self, const std::string& poll_id) {
 }
 
 // What a joiner catches up on: the hand queue, the chat history, the polls.
+// The room's own data producer (label "room"): public chat messages go out on it too, as
+// JSON text, to every participant that consumes it over its data channel.
+void push_room_data(room_actor* self, const protocol::chat_item& m) {
+  auto& st = self->state;
+  if (st.data_producers.empty() || !st.data_producers.front().peer_id.empty())
+    return;
+  std::string text = "{\"type\":\"chat-message\",\"id\":\"";
+  text::json_escape(text, m.id);
+  text += "\",\"peerId\":\"";
+  text::json_escape(text, m.from);
+  text += "\",\"userId\":\"";
+  text::json_escape(text, m.user_id);
+  text += "\",\"name\":\"";
+  text::json_escape(text, m.name);
+  text += "\",\"text\":\"";
+  text::json_escape(text, m.text);
+  text += "\",\"at\":" + std::to_string(m.at) + "}";
+  self->send(st.data_producers.front().data_producer,
+             data_message{51, std::vector<uint8_t>(text.begin(), text.end()), mono_us()});
+}
+
 void catch_up(room_actor* self, const caf::actor& session) {
   auto& st = self->state;
   if (!st.hands.items().empty()) {
@@ -895,6 +932,7 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
         if (*to != me)
           self->send(me->session, ev);
       } else {
+        push_room_data(self, m);
         st.chat.add(m);
         send_to_all(self, ev);
       }
@@ -1479,6 +1517,19 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     });
   }
   self->state.node = std::move(node);
+  {
+    auto& st = self->state;
+    data_producer_info own;
+    own.data_producer_id = ids::uuid4();
+    own.label = "room";
+    own.data_producer = spawn_data_producer(self, {own.data_producer_id, "", "room", "", {}},
+                                            st.ctx);
+    // Linked, but a room that ends normally (idle) does not end its links: end it here.
+    self->attach_functor([dp = own.data_producer] {
+      caf::anon_send_exit(dp, caf::exit_reason::user_shutdown);
+    });
+    st.data_producers.push_back(std::move(own));
+  }
   // Sessions are monitored: a session that ends is a departure.
   self->set_down_handler([self](caf::down_msg& dm) { remove_peer(self, dm.source); });
   // A stray message or error (a bug elsewhere, or a message from another node) must not
@@ -1762,6 +1813,64 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
           flags_changed_for(self, p.peer_id);
           return;
         }
+    },
+    [self](data_producer_info& info) {
+      auto& st = self->state;
+      auto* e = find_peer(st, info.peer_id);
+      if (!e || e->peer.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
+        return; // from a peer replaced meanwhile
+      protocol::new_data_producer_event ev{info.data_producer_id, info.peer_id, info.label,
+                                           info.protocol};
+      auto peer_id = info.peer_id;
+      st.data_producers.push_back(std::move(info));
+      for (auto& p : st.peers)
+        if (p.id != peer_id)
+          self->send(p.session, ev);
+    },
+    [self](data_producer_removed& r) {
+      auto& st = self->state;
+      for (auto it = st.data_producers.begin(); it != st.data_producers.end(); ++it)
+        if (it->data_producer_id == r.data_producer_id && !it->peer_id.empty()) {
+          protocol::data_producer_closed_event ev{it->data_producer_id, it->peer_id};
+          st.data_producers.erase(it);
+          for (auto& p : st.peers)
+            if (p.id != ev.peer_id)
+              self->send(p.session, ev);
+          return;
+        }
+    },
+    [self](data_publish_check& q) -> caf::result<protocol::empty_reply> {
+      auto& st = self->state;
+      auto* e = find_peer(st, q.peer_id);
+      if (!e)
+        return not_in_room(st, q.peer_id);
+      if (!allows(e->grant.permissions, protocol::permission::chat))
+        return make_error(protocol::error_code::forbidden, "producing data needs permission chat");
+      return protocol::empty_reply{};
+    },
+    [self](data_producers_query& q) {
+      auto& st = self->state;
+      auto* e = find_peer(st, q.peer_id);
+      if (!e)
+        return;
+      // The data producers there are (the room's own first): new-data-producer for each.
+      for (auto& d : st.data_producers)
+        if (d.peer_id != q.peer_id)
+          self->send(e->session, protocol::new_data_producer_event{d.data_producer_id, d.peer_id,
+                                                                   d.label, d.protocol});
+    },
+    [self](find_data_producer& q) -> caf::result<data_producer_info> {
+      auto& st = self->state;
+      if (auto* asker = find_peer(st, q.peer_id);
+          asker && !allows(asker->grant.permissions, protocol::permission::subscribe))
+        return make_error(protocol::error_code::forbidden,
+                          "consuming data needs permission subscribe");
+      for (auto& d : st.data_producers)
+        if (d.data_producer_id == q.data_producer_id)
+          return d;
+      return make_error(protocol::error_code::unknown_producer,
+                        "no data producer with id '" + q.data_producer_id + "' in room '" +
+                          st.id + "'");
     },
     [self](find_producer& q) -> caf::result<producer_info> {
       auto& st = self->state;

@@ -161,7 +161,8 @@ typename Inspector::result_type inspect(Inspector& f, host_request& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, create_transport_request& x) {
-  return f(caf::meta::type_name("create_transport_request"), x.room_id, x.direction);
+  return f(caf::meta::type_name("create_transport_request"), x.room_id, x.direction,
+           x.enable_sctp, x.sctp_os, x.sctp_mis);
 }
 
 template <class Inspector>
@@ -223,9 +224,14 @@ typename Inspector::result_type inspect(Inspector& f, ice_candidate& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sctp_parameters& x) {
+  return f(caf::meta::type_name("sctp_parameters"), x.port, x.os, x.mis, x.max_message_size);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, transport_params& x) {
   return f(caf::meta::type_name("transport_params"), x.id, x.ice_parameters,
-           x.ice_candidates, x.dtls_parameters);
+           x.ice_candidates, x.dtls_parameters, x.has_sctp, x.sctp_parameters);
 }
 
 template <class Inspector>

@@ -1,5 +1,6 @@
 #include "actors/session.hpp"
 
+#include "actors/data_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/rehome_messages.hpp"
 #include "actors/rights.hpp"
@@ -524,6 +525,16 @@ void handle_request(session_actor* self, protocol::request& request) {
             forward<protocol::stats_reply>(self, st.peer, meta, std::move(req));
           else
             forward<protocol::empty_reply>(self, st.peer, meta, std::move(req));
+        } else if constexpr (std::is_same_v<T, protocol::produce_data_request>) {
+          forward<protocol::producer_id_reply>(self, st.peer, meta, std::move(req));
+        } else if constexpr (std::is_same_v<T, protocol::consume_data_request>) {
+          forward<protocol::data_consumer_params_reply>(self, st.peer, meta, std::move(req));
+        } else if constexpr (std::is_same_v<T, protocol::data_producer_request> ||
+                             std::is_same_v<T, protocol::data_consumer_request>) {
+          if (req.op == protocol::data_op::get_stats)
+            forward<protocol::stats_reply>(self, st.peer, meta, std::move(req));
+          else
+            forward<protocol::empty_reply>(self, st.peer, meta, std::move(req));
         } else {
           static_assert(sizeof(T) == 0, "request type not handled");
         }
@@ -630,6 +641,9 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
     [self](protocol::new_producer_event& ev) { send_event(self, ev); },
     [self](protocol::producer_closed_event& ev) { send_event(self, ev); },
     [self](protocol::consumer_closed_event& ev) { send_event(self, ev); },
+    [self](protocol::new_data_producer_event& ev) { send_event(self, ev); },
+    [self](protocol::data_producer_closed_event& ev) { send_event(self, ev); },
+    [self](protocol::data_consumer_closed_event& ev) { send_event(self, ev); },
     [self](protocol::producer_paused_event& ev) { send_event(self, ev); },
     [self](protocol::participant_state_changed_event& ev) { send_event(self, ev); },
   };

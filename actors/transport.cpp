@@ -3,6 +3,7 @@
 #include "actors/clock.hpp"
 #include "actors/messages.hpp"
 #include "actors/rtp_sender.hpp"
+#include "actors/transport_data.hpp"
 #include "actors/transport_media.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
@@ -135,6 +136,7 @@ struct transport_state {
   uint64_t tick_at = 0; // when the pending timer fires (0: none pending)
   bool closed = false;
   transport_media media;
+  transport_data data; // SCTP (data channels), when the transport was created with it
   bool media_ticking = false;
   std::minstd_rand rng{std::random_device{}()};
   std::vector<std::vector<uint8_t>> feedback;        // reused
@@ -174,8 +176,38 @@ void send_to(transport_actor* self, const net::ice_tuple& to, const std::vector<
   }
 }
 
-// Sends DTLS output to the selected tuple; applies state changes.
+void apply_dtls(transport_actor* self, net::dtls_output&& out);
+
+// One SCTP packet out as DTLS application data.
+void send_sctp_packet(transport_actor* self, std::span<const uint8_t> packet) {
+  auto& st = self->state;
+  if (!st.dtls || st.dtls->state() != net::dtls_state::connected)
+    return;
+  apply_dtls(self, st.dtls->send_application_data(packet, now_ms()));
+}
+
+transport_data::packet_sink sctp_sink(transport_actor* self) {
+  return [self](std::span<const uint8_t> packet) { send_sctp_packet(self, packet); };
+}
+
+void apply_dtls_state(transport_actor* self, net::dtls_output& out);
+
+// Sends DTLS output to the selected tuple; applies state changes; hands application data
+// (SCTP packets) to the data half.
 void apply_dtls(transport_actor* self, net::dtls_output&& out) {
+  auto& st = self->state;
+  const bool connected_now = out.state_changed && out.state == net::dtls_state::connected;
+  apply_dtls_state(self, out);
+  if (st.closed || !st.data.enabled())
+    return;
+  if (connected_now)
+    st.data.start(self, sctp_sink(self));
+  for (auto& record : out.application_data)
+    if (!st.closed)
+      st.data.on_packet(self, record, sctp_sink(self));
+}
+
+void apply_dtls_state(transport_actor* self, net::dtls_output& out) {
   auto& st = self->state;
   if (auto& sel = st.ice->selected_tuple(); sel) {
     for (auto& d : out.datagrams) {
@@ -452,8 +484,10 @@ void close_transport(transport_actor* self, const std::string& why) {
     return;
   st.closed = true;
   LOG_INFO_IDS(component, (log::ids{.transport = st.id}), "closed: " << why);
-  if (st.dtls && st.dtls->state() == net::dtls_state::connected)
+  if (st.dtls && st.dtls->state() == net::dtls_state::connected) {
+    st.data.close(self, sctp_sink(self)); // SCTP SHUTDOWN, then DTLS close_notify
     apply_dtls(self, st.dtls->close(now_ms()));
+  }
   if (auto peer = caf::actor_cast<caf::actor>(st.peer))
     self->send(peer, transport_closed{st.id, why});
   self->quit();
@@ -552,7 +586,7 @@ std::string stats_json(transport_actor* self) {
      << ",\"transportCcOut\":" << m.tcc_feedback_out << ",\"transportCcRecorded\":" << t.recorded
      << ",\"rembOut\":" << m.remb_out << ",\"rtpSent\":" << sc.rtp_sent.load()
      << ",\"rtpSendDropped\":" << sc.dropped_not_ready.load() << ",\"protectFailed\":" << sc.protect_failed.load()
-     << "}}";
+     << "}" << st.data.stats_json() << "}";
   return os.str();
 }
 
@@ -561,8 +595,12 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
                              caf::actor_addr peer, std::shared_ptr<net::media_endpoint> endpoint,
                              std::string ufrag, std::string password,
                              std::shared_ptr<sink_target> target,
-                             std::shared_ptr<send_shared> shared) {
+                             std::shared_ptr<send_shared> shared,
+                             std::optional<net::sctp_options> sctp,
+                             std::shared_ptr<data_send_shared> data_send) {
   auto& st = self->state;
+  if (sctp)
+    st.data.enable(std::move(*sctp), std::move(data_send));
   st.id = std::move(id);
   st.direction = direction;
   st.ctx = std::move(ctx);
@@ -583,7 +621,10 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
     target->addr = self->address();
   }
   // Producers and consumers on this transport are monitored: their routes end with them.
-  self->set_down_handler([self](caf::down_msg& dm) { self->state.media.remove(dm.source); });
+  self->set_down_handler([self](caf::down_msg& dm) {
+    self->state.media.remove(dm.source);
+    self->state.data.remove(self, dm.source, sctp_sink(self));
+  });
   self->delayed_send(self, totals_interval, totals_tick_atom::value);
   return {
     [self](totals_tick_atom) {
@@ -626,6 +667,41 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
         self->send(r.consumer, st.sending);
     },
     [self](rtcp_out& out) { send_rtcp(self, out.bytes); },
+    [self](const data_producer_route& r) -> caf::result<bool> {
+      auto& st = self->state;
+      if (!st.data.enabled())
+        return make_error(error_code::invalid_state,
+                          "transport '" + st.id + "' has no SCTP (create it with sctpCapabilities)");
+      if (!st.data.add_producer(r))
+        return make_error(error_code::invalid_field,
+                          "sctpStreamParameters.streamId " + std::to_string(r.stream) +
+                            " is taken or beyond the streams of transport '" + st.id + "'");
+      self->monitor(r.data_producer);
+      return true;
+    },
+    [self](const data_consumer_route& r) -> caf::result<bool> {
+      auto& st = self->state;
+      if (!st.data.enabled())
+        return make_error(error_code::invalid_state,
+                          "transport '" + st.id + "' has no SCTP (create it with sctpCapabilities)");
+      if (!st.data.add_consumer(r))
+        return make_error(error_code::limit_exceeded,
+                          "no free SCTP stream on transport '" + st.id + "'");
+      self->monitor(r.data_consumer);
+      return true;
+    },
+    [self](const data_out& out) {
+      if (!self->state.closed)
+        self->state.data.send(self, out, sctp_sink(self));
+    },
+    [self](sctp_pending_atom) {
+      if (!self->state.closed)
+        self->state.data.on_pending(self, sctp_sink(self));
+    },
+    [self](sctp_tick_atom) {
+      if (!self->state.closed)
+        self->state.data.on_tick(self, sctp_sink(self));
+    },
     [self](media_tick_atom) {
       auto& st = self->state;
       if (st.closed || !st.media.has_producers()) {
@@ -649,7 +725,8 @@ uint32_t candidate_priority(bool udp) {
 
 result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
                                                protocol::transport_direction direction,
-                                               node_context_ptr ctx) {
+                                               node_context_ptr ctx,
+                                               const transport_sctp_request& sctp_request) {
   auto ufrag = ids::random_token(16);
   auto password = ids::random_token(32);
   auto target = std::make_shared<sink_target>();
@@ -680,9 +757,27 @@ result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
     if (f.algorithm == "sha-256" || f.algorithm == "sha-384" || f.algorithm == "sha-512")
       p.dtls_parameters.fingerprints.push_back(f);
   out.send = std::make_shared<send_shared>(endpoint);
+  std::optional<net::sctp_options> sctp;
+  if (sctp_request.enable) {
+    const auto& ts = ctx->transport;
+    net::sctp_options o;
+    // Our outgoing streams at most what the client accepts, and the reverse.
+    o.os = static_cast<uint16_t>(std::min<uint32_t>(
+      sctp_request.mis ? sctp_request.mis : ts.sctp_max_streams, ts.sctp_max_streams));
+    o.mis = static_cast<uint16_t>(std::min<uint32_t>(
+      sctp_request.os ? sctp_request.os : ts.sctp_max_streams, ts.sctp_max_streams));
+    o.max_message_size = ts.sctp_max_message_size;
+    o.send_buffer = ts.sctp_send_buffer;
+    p.has_sctp = true;
+    p.sctp_parameters = {5000, o.os, o.mis, static_cast<uint32_t>(o.max_message_size)};
+    out.data_send = std::make_shared<data_send_shared>();
+    out.data_send->limit = static_cast<int64_t>(ts.sctp_send_buffer);
+    sctp = std::move(o);
+  }
   out.actor = peer->spawn<caf::linked>(transport_impl, p.id, direction, std::move(ctx),
                                        peer->address(), std::move(endpoint), ufrag, password,
-                                       std::move(target), out.send);
+                                       std::move(target), out.send, std::move(sctp),
+                                       out.data_send);
   return out;
 }
 

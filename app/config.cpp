@@ -439,9 +439,26 @@ result<config> apply_config_json(std::string_view json, config cfg) {
   if (auto e = check_keys(doc, "", {"listen", "logLevel", "rtc", "signaling", "limits",
                                     "classroom", "scheduler", "cluster", "mediaCodecs",
                                     "auth", "storage", "logFormat", "admin", "webhooks",
-                                    "drain", "metrics"});
+                                    "drain", "metrics", "sctp"});
       !e.empty())
     return failure{e};
+  if (auto it = doc.FindMember("sctp"); it != doc.MemberEnd()) {
+    auto& sc = it->value;
+    if (!sc.IsObject())
+      return fail("sctp", "must be an object");
+    if (auto e = check_keys(sc, "sctp.", {"maxMessageSize", "maxStreams", "sendBufferSize"});
+        !e.empty())
+      return failure{e};
+    for (auto e : {read_uint(sc, "maxMessageSize", "sctp.maxMessageSize", 1024, 16777216,
+                             cfg.sctp.max_message_size),
+                   read_uint(sc, "maxStreams", "sctp.maxStreams", 1, 65535, cfg.sctp.max_streams),
+                   read_uint(sc, "sendBufferSize", "sctp.sendBufferSize", 65536, 268435456,
+                             cfg.sctp.send_buffer_size)})
+      if (!e.empty())
+        return failure{e};
+    if (cfg.sctp.send_buffer_size < cfg.sctp.max_message_size)
+      return fail("sctp.sendBufferSize", "must be at least sctp.maxMessageSize");
+  }
   std::string listen;
   if (auto e = read_string(doc, "listen", "listen", listen); !e.empty())
     return failure{e};

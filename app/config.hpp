@@ -77,6 +77,13 @@ struct rtc_config {
   uint32_t drop_rtp_percent = 0; // fault injection for tests: received RTP dropped (0..50)
 };
 
+// Data channels (docs/operations.md, "Data channels"): SCTP over DTLS.
+struct sctp_config {
+  uint32_t max_message_size = 262'144; // sctp.maxMessageSize: larger messages are refused
+  uint32_t max_streams = 1024;         // sctp.maxStreams: SCTP streams per direction at most
+  uint32_t send_buffer_size = 1'048'576; // sctp.sendBufferSize: per transport, then drops
+};
+
 // CAF's scheduler (docs/performance.md, "Scheduler"). "sharing": one job queue behind a
 // mutex and condition variable, idle workers sleep; "stealing": CAF's default work
 // stealing, whose idle workers poll (spin, then sleep 50 us at a time) for work.
@@ -196,6 +203,7 @@ struct config {
   uint16_t rtc_min_port = 40000;
   uint16_t rtc_max_port = 49999;
   rtc_config rtc;
+  sctp_config sctp;
   signaling_config signaling;
   limits_config limits;
   classroom_config classroom;

@@ -223,7 +223,9 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
          ",\"sessions\":" + std::to_string(c.sessions.load()) +
          ",\"transports\":" + std::to_string(c.transports.load()) +
          ",\"producers\":" + std::to_string(c.producers.load()) +
-         ",\"consumers\":" + std::to_string(c.consumers.load()) + media_json(ctx) +
+         ",\"consumers\":" + std::to_string(c.consumers.load()) +
+         ",\"dataProducers\":" + std::to_string(c.data_producers.load()) +
+         ",\"dataConsumers\":" + std::to_string(c.data_consumers.load()) + media_json(ctx) +
          // The demo page shows a token field (jwt) or a role choice (none).
          ",\"auth\":{\"mode\":\"" + (ctx.auth.tokens() ? "jwt" : "none") + "\"}" +
          edge_json(edge) +
@@ -237,12 +239,13 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
 
 // GET /metrics (Prometheus text format): what /healthz reports, as gauges and counters.
 // The names of the signaling requests, in the order of protocol::request_body.
-constexpr std::array<const char*, 17> request_type_names{
+constexpr std::array<const char*, 21> request_type_names{
   "get-rtp-capabilities", "join-room",    "create-transport", "connect-transport",
   "restart-ice",          "get-transport-stats", "produce",   "consume",
   "producer",             "consumer",     "set-user-id",      "get-socket-id",
   "update-state",         "get-room-info", "moderation",      "class",
-  "host-control"};
+  "host-control",         "produce-data", "consume-data",     "data-producer",
+  "data-consumer"};
 static_assert(std::variant_size_v<protocol::request_body> == request_type_names.size(),
               "a request type was added: name it in request_type_names");
 
@@ -405,6 +408,11 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
      double(e.refused_by_application)},
     {"chorus_edge_slow_readers_dropped_total", "Connections dropped for not reading.", "counter",
      "", double(e.slow_readers_dropped)},
+    {"chorus_data_producers", "Data producers (the rooms' own included).", "gauge", "",
+     double(c.data_producers.load())},
+    {"chorus_data_consumers", "Data consumers.", "gauge", "", double(c.data_consumers.load())},
+    {"chorus_data_messages_in_total", "Messages data producers received.", "counter", "",
+     double(c.data_messages_in.load())},
     {"chorus_relays", "Relays of producers on other nodes (cluster).", "gauge", "",
      double(c.relays.load())},
     {"chorus_relay_packets_in_total", "Packets relays received over node links.", "counter", "",
@@ -611,6 +619,9 @@ int main(int argc, char** argv) {
   ctx->transport.ice_consent_timeout_ms = cfg.rtc.ice_consent_timeout_ms;
   ctx->transport.ice_disconnected_timeout_ms = cfg.rtc.ice_disconnected_timeout_ms;
   ctx->transport.dtls_handshake_timeout_ms = cfg.rtc.dtls_handshake_timeout_ms;
+  ctx->transport.sctp_max_message_size = cfg.sctp.max_message_size;
+  ctx->transport.sctp_max_streams = cfg.sctp.max_streams;
+  ctx->transport.sctp_send_buffer = cfg.sctp.send_buffer_size;
   ctx->media.drop_rtp_fraction = cfg.rtc.drop_rtp_percent / 100.0;
   if (cfg.rtc.drop_rtp_percent > 0)
     LOG_WARN("main", "fault injection: dropping " << cfg.rtc.drop_rtp_percent
@@ -731,6 +742,11 @@ int main(int argc, char** argv) {
     // was most of the CPU at small and moderate load; the sharing policy's idle workers
     // wait on a condition variable instead (docs/performance.md, "Scheduler").
     caf_cfg.set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
+    // At most this many messages per actor turn (CAF's default is unbounded): an actor with
+    // a deep mailbox (a transport receiving a data-channel flood) then yields its worker to
+    // the others instead of holding it until its mailbox is empty (docs/performance.md,
+    // "Data channels").
+    caf_cfg.set("scheduler.max-throughput", size_t{256});
     caf::actor_system sys{caf_cfg};
     // The recorder, which the rooms reach through their context. The actors get a copy of
     // the context that holds it, made in this scope: no handle to the recorder (a detached

@@ -77,9 +77,15 @@ enum class transport_direction : uint8_t { unspecified, send, recv };
 
 // create-transport (seed 001; direction optional) and create-webrtc-transport
 // (seed 004; direction required).
+// sctpCapabilities { numStreams: { OS, MIS } } (mediasoup-client's
+// device.sctpCapabilities) or enableSctp: true asks for an SCTP association (data
+// channels) on the transport; without either the transport carries media only.
 struct create_transport_request {
   std::string room_id;
   transport_direction direction = transport_direction::unspecified;
+  bool enable_sctp = false;
+  uint16_t sctp_os = 0;  // the client's numStreams.OS (0: the configured default)
+  uint16_t sctp_mis = 0; // the client's numStreams.MIS
 };
 
 // connect-transport. transport_id may be empty (seed 001): the peer's only unconnected
@@ -126,6 +132,50 @@ struct consume_request {
   std::string transport_id;
   rtp::rtp_capabilities rtp_capabilities;
   bool paused = true; // consumers start paused (mediasoup's recommended flow)
+};
+
+// sctpStreamParameters of a data producer or consumer: the SCTP stream and how messages
+// travel on it (mediasoup's shape). At most one of maxPacketLifeTime / maxRetransmits.
+struct sctp_stream_parameters {
+  uint16_t stream_id = 0;
+  bool ordered = true;
+  bool has_max_packet_life_time = false;
+  uint32_t max_packet_life_time = 0;
+  bool has_max_retransmits = false;
+  uint32_t max_retransmits = 0;
+};
+
+// produce-data { transportId, sctpStreamParameters, label, protocol, appData } -> { id }.
+struct produce_data_request {
+  std::string room_id;
+  std::string transport_id;
+  sctp_stream_parameters stream;
+  std::string label;
+  std::string protocol;
+  std::string app_data; // compact JSON ("" if absent)
+};
+
+// consume-data { dataProducerId, transportId? } -> data_consumer_params_reply.
+struct consume_data_request {
+  std::string room_id;
+  std::string data_producer_id;
+  std::string transport_id; // empty: the peer's receive transport with SCTP
+};
+
+enum class data_op : uint8_t { close, get_stats };
+
+// close-data-producer / get-data-producer-stats { dataProducerId }
+struct data_producer_request {
+  std::string room_id;
+  data_op op = data_op::close;
+  std::string data_producer_id;
+};
+
+// close-data-consumer / get-data-consumer-stats { dataConsumerId }
+struct data_consumer_request {
+  std::string room_id;
+  data_op op = data_op::close;
+  std::string data_consumer_id;
 };
 
 enum class producer_op : uint8_t { pause, resume, close, get_stats };
@@ -259,7 +309,9 @@ using request_body =
                connect_transport_request, restart_ice_request, get_transport_stats_request,
                produce_request, consume_request, producer_request, consumer_request,
                set_user_id_request, get_socket_id_request, update_state_request,
-               get_room_info_request, moderation_request, class_request, host_request>;
+               get_room_info_request, moderation_request, class_request, host_request,
+               produce_data_request, consume_data_request, data_producer_request,
+               data_consumer_request>;
 
 // Which wire name a request arrived under decides the reply's shape (seed 001 names
 // reply with their own reply types, seed 004 names with seed 004's response objects).
@@ -319,11 +371,21 @@ struct ice_candidate {
   std::string tcp_type; // "passive" for tcp, empty for udp
 };
 
+// sctpParameters { port, OS, MIS, maxMessageSize } of a transport with data channels.
+struct sctp_parameters {
+  uint16_t port = 5000;
+  uint16_t os = 1024;
+  uint16_t mis = 1024;
+  uint32_t max_message_size = 262'144;
+};
+
 struct transport_params {
   std::string id;
   protocol::ice_parameters ice_parameters;
   std::vector<ice_candidate> ice_candidates;
   net::dtls_parameters dtls_parameters;
+  bool has_sctp = false;
+  protocol::sctp_parameters sctp_parameters;
 };
 
 // A reply is a typed value; `empty_reply` is an acknowledgement without payload.
@@ -373,6 +435,18 @@ struct consumer_params_reply {
   bool is_screen_share = false;
   std::string app_data; // the producer's appData as compact JSON ("" if none)
   std::string source;   // the producer's appData.source, when a short string
+};
+
+// consume-data's answer: { id, dataProducerId, sctpStreamParameters, label, protocol,
+// appData, peerId }.
+struct data_consumer_params_reply {
+  std::string id;
+  std::string data_producer_id;
+  sctp_stream_parameters stream;
+  std::string label;
+  std::string protocol;
+  std::string app_data;
+  std::string peer_id; // the data producer's peer ("" for the room's own)
 };
 
 // One entry of a room's block list.
@@ -467,7 +541,8 @@ struct stats_reply {
 using reply_body = std::variant<empty_reply, rtp_capabilities_reply, join_room_reply,
                                 transport_params_reply, restart_ice_reply,
                                 producer_id_reply, consumer_params_reply, stats_reply,
-                                socket_id_reply, room_info_reply, class_reply>;
+                                socket_id_reply, room_info_reply, class_reply,
+                                data_consumer_params_reply>;
 
 // ---- events (server -> client) ---------------------------------------------------
 
@@ -614,10 +689,32 @@ struct audio_levels_event {
   std::vector<audio_level_item> levels;
 };
 
+// new-data-producer (to the others): a data producer to consume-data. peerId is empty
+// for the room's own (server-side) data producer.
+struct new_data_producer_event {
+  std::string data_producer_id;
+  std::string peer_id;
+  std::string label;
+  std::string protocol;
+};
+
+// data-producer-closed (to the others)
+struct data_producer_closed_event {
+  std::string data_producer_id;
+  std::string peer_id;
+};
+
+// data-consumer-closed (to the consumer's peer): its data producer or transport ended.
+struct data_consumer_closed_event {
+  std::string data_consumer_id;
+  std::string data_producer_id;
+};
+
 using event_body =
   std::variant<participant_list_update_event, participant_left_event, new_producer_event,
                producer_closed_event, consumer_closed_event, producer_paused_event,
                participant_state_changed_event, moderation_event, kicked_event, class_event,
-               frontend_event, active_speaker_event, audio_levels_event>;
+               frontend_event, active_speaker_event, audio_levels_event,
+               new_data_producer_event, data_producer_closed_event, data_consumer_closed_event>;
 
 } // namespace chorus::protocol

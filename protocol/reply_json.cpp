@@ -122,6 +122,38 @@ void write_reply(json_writer& w, request_style, const consumer_params_reply& r, 
   w.EndObject();
 }
 
+void write_sctp_stream(json_writer& w, const sctp_stream_parameters& p) {
+  w.StartObject();
+  key(w, "streamId");
+  w.Uint(p.stream_id);
+  key(w, "ordered");
+  w.Bool(p.ordered);
+  if (p.has_max_packet_life_time) {
+    key(w, "maxPacketLifeTime");
+    w.Uint(p.max_packet_life_time);
+  }
+  if (p.has_max_retransmits) {
+    key(w, "maxRetransmits");
+    w.Uint(p.max_retransmits);
+  }
+  w.EndObject();
+}
+
+// consume-data: { id, dataProducerId, sctpStreamParameters, label, protocol, appData, peerId }
+void write_reply(json_writer& w, request_style, const data_consumer_params_reply& r, bool) {
+  w.StartObject();
+  member(w, "id", r.id);
+  member(w, "dataProducerId", r.data_producer_id);
+  key(w, "sctpStreamParameters");
+  write_sctp_stream(w, r.stream);
+  member(w, "label", r.label);
+  member(w, "protocol", r.protocol);
+  key(w, "appData");
+  write_raw(w, r.app_data);
+  member(w, "peerId", r.peer_id);
+  w.EndObject();
+}
+
 void write_hand(json_writer& w, const hand_item& h) {
   w.StartObject();
   member(w, "peerId", h.peer_id);
@@ -343,6 +375,29 @@ void write_event(json_writer& w, const consumer_closed_event& e, bool) {
   w.StartObject();
   member(w, "consumerId", e.consumer_id);
   member(w, "producerId", e.producer_id);
+  w.EndObject();
+}
+
+void write_event(json_writer& w, const new_data_producer_event& e, bool) {
+  w.StartObject();
+  member(w, "dataProducerId", e.data_producer_id);
+  member(w, "peerId", e.peer_id);
+  member(w, "label", e.label);
+  member(w, "protocol", e.protocol);
+  w.EndObject();
+}
+
+void write_event(json_writer& w, const data_producer_closed_event& e, bool) {
+  w.StartObject();
+  member(w, "dataProducerId", e.data_producer_id);
+  member(w, "peerId", e.peer_id);
+  w.EndObject();
+}
+
+void write_event(json_writer& w, const data_consumer_closed_event& e, bool) {
+  w.StartObject();
+  member(w, "dataConsumerId", e.data_consumer_id);
+  member(w, "dataProducerId", e.data_producer_id);
   w.EndObject();
 }
 
@@ -571,6 +626,15 @@ struct event_namer {
   std::string_view operator()(const kicked_event&) const { return "kicked"; }
   std::string_view operator()(const frontend_event& e) const { return e.name; }
   std::string_view operator()(const active_speaker_event&) const { return "active-speaker"; }
+  std::string_view operator()(const new_data_producer_event&) const {
+    return "new-data-producer";
+  }
+  std::string_view operator()(const data_producer_closed_event&) const {
+    return "data-producer-closed";
+  }
+  std::string_view operator()(const data_consumer_closed_event&) const {
+    return "data-consumer-closed";
+  }
   std::string_view operator()(const audio_levels_event&) const { return "audio-levels"; }
   std::string_view operator()(const class_event& e) const {
     switch (e.kind) {

@@ -155,13 +155,93 @@ void parse_update_state(object_reader& r, issue& err, request_body& out) {
   out = std::move(req);
 }
 
+// sctpCapabilities { numStreams: { OS, MIS } } (mediasoup-client's device.sctpCapabilities),
+// or enableSctp: true (the configured stream counts).
+void read_sctp_capabilities(object_reader& r, create_transport_request& req, issue& err) {
+  bool enable = false;
+  if (r.boolean("enableSctp", enable, false))
+    req.enable_sctp = enable;
+  const Value* caps = r.member("sctpCapabilities", false);
+  if (caps == nullptr || !r.ok() || !json::check_object(*caps, r.path("sctpCapabilities"), err))
+    return;
+  object_reader c(*caps, r.path("sctpCapabilities"), err);
+  if (!c.ok())
+    return;
+  const Value* streams = c.member("numStreams", true);
+  if (streams == nullptr || !json::check_object(*streams, c.path("numStreams"), err))
+    return;
+  object_reader n(*streams, c.path("numStreams"), err);
+  if (!n.ok())
+    return;
+  n.integer("OS", req.sctp_os, true, 1, 65535);
+  n.integer("MIS", req.sctp_mis, true, 1, 65535);
+  req.enable_sctp = n.ok();
+}
+
 template <transport_direction Fixed, bool Required>
-void parse_create(object_reader& r, issue&, request_body& out) {
+void parse_create(object_reader& r, issue& err, request_body& out) {
   create_transport_request req;
   read_room(r, req.room_id);
   req.direction = Fixed;
   if (Fixed == transport_direction::unspecified)
     read_direction(r, req.direction, Required);
+  read_sctp_capabilities(r, req, err);
+  out = std::move(req);
+}
+
+// sctpStreamParameters { streamId, ordered?, maxPacketLifeTime?, maxRetransmits? }
+void read_sctp_stream(object_reader& r, sctp_stream_parameters& out, issue& err) {
+  const Value* v = r.member("sctpStreamParameters", true);
+  if (v == nullptr || !r.ok() || !json::check_object(*v, r.path("sctpStreamParameters"), err))
+    return;
+  object_reader s(*v, r.path("sctpStreamParameters"), err);
+  if (!s.ok())
+    return;
+  s.integer("streamId", out.stream_id, true, 0, 65534);
+  s.boolean("ordered", out.ordered, false);
+  out.has_max_packet_life_time =
+    s.integer("maxPacketLifeTime", out.max_packet_life_time, false, 0, 0xffffffffLL);
+  out.has_max_retransmits = s.integer("maxRetransmits", out.max_retransmits, false, 0, 0xffffffffLL);
+  if (s.ok() && out.has_max_packet_life_time && out.has_max_retransmits)
+    s.fail("maxRetransmits", "cannot be given together with maxPacketLifeTime");
+}
+
+void parse_produce_data(object_reader& r, issue& err, request_body& out) {
+  produce_data_request req;
+  read_room(r, req.room_id);
+  read_id(r, "transportId", req.transport_id, false);
+  read_sctp_stream(r, req.stream, err);
+  r.text("label", req.label, false, 0, max_data_label_bytes);
+  r.text("protocol", req.protocol, false, 0, max_data_label_bytes);
+  bool share = false;
+  std::string source;
+  read_app_data(r, req.app_data, share, source, err);
+  out = std::move(req);
+}
+
+void parse_consume_data(object_reader& r, issue&, request_body& out) {
+  consume_data_request req;
+  read_room(r, req.room_id);
+  read_id(r, "dataProducerId", req.data_producer_id, true);
+  read_id(r, "transportId", req.transport_id, false);
+  out = std::move(req);
+}
+
+template <data_op Op>
+void parse_data_producer_op(object_reader& r, issue&, request_body& out) {
+  data_producer_request req;
+  read_room(r, req.room_id);
+  req.op = Op;
+  read_id(r, "dataProducerId", req.data_producer_id, true);
+  out = std::move(req);
+}
+
+template <data_op Op>
+void parse_data_consumer_op(object_reader& r, issue&, request_body& out) {
+  data_consumer_request req;
+  read_room(r, req.room_id);
+  req.op = Op;
+  read_id(r, "dataConsumerId", req.data_consumer_id, true);
   out = std::move(req);
 }
 
@@ -470,7 +550,7 @@ constexpr auto s004 = request_style::seed004;
 constexpr auto s000 = request_style::seed000;
 constexpr auto unspecified = transport_direction::unspecified;
 
-constexpr std::array<request_spec, 66> specs{{
+constexpr std::array<request_spec, 72> specs{{
   // seed 001 names (and seed 004's produce, consume, connect-transport)
   {"get-rtp-capabilities", s001, parse_get_caps},
   {"create-transport", s001, parse_create<unspecified, false>},
@@ -489,6 +569,13 @@ constexpr std::array<request_spec, 66> specs{{
   {"resume-producer", s004, parse_producer_op<producer_op::resume>},
   {"close-producer", s004, parse_producer_op<producer_op::close>},
   {"get-producer-stats", s004, parse_producer_op<producer_op::get_stats>},
+  // data channels (docs/protocol.md, "Data channels")
+  {"produce-data", s004, parse_produce_data},
+  {"consume-data", s004, parse_consume_data},
+  {"close-data-producer", s004, parse_data_producer_op<data_op::close>},
+  {"get-data-producer-stats", s004, parse_data_producer_op<data_op::get_stats>},
+  {"close-data-consumer", s004, parse_data_consumer_op<data_op::close>},
+  {"get-data-consumer-stats", s004, parse_data_consumer_op<data_op::get_stats>},
   // seed 000 names: aliases (each dialect decides their reply shapes)
   {"getRouterRtpCapabilities", s000, parse_get_caps},
   {"createWebRtcTransport", s000, parse_create<unspecified, true>},

@@ -21,6 +21,7 @@ inline constexpr std::size_t max_user_id_bytes = 128;
 inline constexpr std::size_t max_image_url_bytes = 2048;
 inline constexpr std::size_t max_role_bytes = 64;
 inline constexpr std::size_t max_source_bytes = 64; // appData.source as announced
+inline constexpr std::size_t max_data_label_bytes = 1024; // produce-data label, protocol
 inline constexpr std::size_t max_reason_bytes = 512;
 inline constexpr std::size_t max_chat_text_bytes = 16384; // the most chat.maxTextBytes allows
 inline constexpr std::size_t max_emoji_bytes = 32;

@@ -275,6 +275,20 @@ void write_json(json_writer& w, const transport_params& params) {
   write_array(w, "iceCandidates", params.ice_candidates);
   key(w, "dtlsParameters");
   write_json(w, params.dtls_parameters);
+  if (params.has_sctp) {
+    const auto& p = params.sctp_parameters;
+    key(w, "sctpParameters");
+    w.StartObject();
+    key(w, "port");
+    w.Uint(p.port);
+    key(w, "OS");
+    w.Uint(p.os);
+    key(w, "MIS");
+    w.Uint(p.mis);
+    key(w, "maxMessageSize");
+    w.Uint(p.max_message_size);
+    w.EndObject();
+  }
   w.EndObject();
 }
 

@@ -717,3 +717,29 @@ TEST_CASE("auth and rate limit: invalid values fail naming the option") {
     CHECK_MESSAGE(r.error().find(c.expected) != std::string::npos, r.error());
   }
 }
+
+TEST_CASE("sctp: data channel limits from the configuration, and their refusals") {
+  auto ok = app::apply_config_json(
+    R"({"sctp":{"maxMessageSize":65536,"maxStreams":64,"sendBufferSize":131072}})", app::config{});
+  REQUIRE(ok.ok());
+  CHECK(ok->sctp.max_message_size == 65536);
+  CHECK(ok->sctp.max_streams == 64);
+  CHECK(ok->sctp.send_buffer_size == 131072);
+  CHECK(app::config{}.sctp.max_message_size == 262144);
+  struct bad {
+    const char* name;
+    const char* json;
+    const char* mention;
+  };
+  for (auto& b : {bad{"message size below 1024", R"({"sctp":{"maxMessageSize":10}})", "sctp.maxMessageSize"},
+                  bad{"no streams", R"({"sctp":{"maxStreams":0}})", "sctp.maxStreams"},
+                  bad{"send buffer below the message size",
+                      R"({"sctp":{"maxMessageSize":262144,"sendBufferSize":65536}})", "sctp.sendBufferSize"},
+                  bad{"unknown key", R"({"sctp":{"maxMsg":1}})", "sctp.maxMsg"},
+                  bad{"not an object", R"({"sctp":5})", "sctp"}}) {
+    CAPTURE(b.name);
+    auto r = app::apply_config_json(b.json, app::config{});
+    REQUIRE(!r.ok());
+    CHECK(r.error().find(b.mention) != std::string::npos);
+  }
+}

@@ -25,6 +25,9 @@ export const EVENT_TYPES = new Set([
   'kicked',
   'active-speaker',
   'audio-levels',
+  'new-data-producer',
+  'data-producer-closed',
+  'data-consumer-closed',
 ]);
 
 export const isEvent = (m) => EVENT_TYPES.has(m?.type);
