@@ -158,7 +158,12 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<observe_producer>("chorus::observe_producer")
     .add_message_type<audio_level_batch>("chorus::audio_level_batch")
     .add_message_type<dominant_speaker>("chorus::dominant_speaker")
-    .add_message_type<audio_levels_report>("chorus::audio_levels_report");
+    .add_message_type<audio_levels_report>("chorus::audio_levels_report")
+    .add_message_type<plain_transport_request>("chorus::plain_transport_request")
+    .add_message_type<plain_transport_reply>("chorus::plain_transport_reply")
+    .add_message_type<recording_request>("chorus::recording_request")
+    .add_message_type<recording_event>("chorus::recording_event")
+    .add_message_type<recording_command>("chorus::recording_command");
 }
 
 } // namespace chorus::actors

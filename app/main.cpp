@@ -372,6 +372,11 @@ int main(int argc, char** argv) {
     ctx->settings.node_id = host_name;
   }
   ctx->settings.audio_levels_interval_ms = cfg.classroom.audio_levels_interval_ms;
+  ctx->recording.directory = cfg.recording.directory;
+  ctx->recording.auto_start = cfg.recording.auto_start;
+  ctx->recording.ffmpeg = cfg.recording.ffmpeg;
+  ctx->recording.min_free_bytes = uint64_t(cfg.recording.min_free_mb) << 20;
+  ctx->recording.max_restart_backoff_ms = cfg.recording.max_restart_backoff_ms;
   ctx->settings.request_limits = cfg.signaling.rate_limit();
   ctx->auth.roles = cfg.auth.roles;
   ctx->auth.default_role = cfg.auth.default_role;

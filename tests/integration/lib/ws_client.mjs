@@ -25,6 +25,9 @@ export const EVENT_TYPES = new Set([
   'kicked',
   'active-speaker',
   'audio-levels',
+  'recording-started',
+  'recording-stopped',
+  'recording-error',
 ]);
 
 export const isEvent = (m) => EVENT_TYPES.has(m?.type);
