@@ -155,6 +155,30 @@ bool port_taken(uint16_t port) {
   return taken;
 }
 
+// An RTCP BYE for `ssrc` to ffmpeg's RTP and RTCP ports: its SDP demuxer ends the input
+// (EOF) when every stream said BYE, then writes the file's trailer and exits. This is what
+// ends a child: a SIGINT alone is only seen between packets, and a second one would also
+// abort the trailer's writes.
+void send_bye(uint16_t port, uint32_t ssrc) {
+  if (port == 0)
+    return;
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return;
+  // A compound packet, an empty RR then the BYE: ffmpeg drops datagrams under 12 bytes.
+  const uint8_t a = uint8_t(ssrc >> 24), b = uint8_t(ssrc >> 16), c = uint8_t(ssrc >> 8),
+                d = uint8_t(ssrc);
+  const uint8_t bye[16] = {0x80, 201, 0, 1, a, b, c, d, 0x81, 203, 0, 1, a, b, c, d};
+  for (uint16_t p : {port, uint16_t(port + 1)}) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(p);
+    ::sendto(s, bye, sizeof bye, 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  }
+  ::close(s);
+}
+
 // SIGINT now, SIGKILL after kill_after_ms, reaped: for children left when the recorder
 // ends without a stop (the room ended). A detached thread, so nothing waits on it.
 void stop_orphans(std::vector<pid_t> pids) {
@@ -249,8 +273,10 @@ struct recorder_state {
   ~recorder_state() {
     std::vector<pid_t> pids;
     for (auto& t : tracks)
-      if (t.pid > 0)
+      if (t.pid > 0) {
+        send_bye(t.port, t.params.encodings.empty() ? 0 : t.params.encodings[0].ssrc);
         pids.push_back(t.pid);
+      }
     stop_orphans(std::move(pids));
   }
 };
@@ -312,16 +338,18 @@ void close_segment(recorder_actor* self, track& t, const std::string& ended, int
   seg.exit_status = status;
 }
 
-// SIGINT to the child: ffmpeg writes its trailer and exits; the tick reaps it.
+// Ends the child: an RTCP BYE (see send_bye) and a SIGINT (which ffmpeg sees at the next
+// packet, if one comes first); it writes its trailer and exits, the tick reaps it.
 void stop_child(recorder_actor* self, track& t, const std::string& reason) {
-  detach_media(self, t);
   if (t.pid > 0 && t.state != phase::stopping) {
+    send_bye(t.port, t.params.encodings.empty() ? 0 : t.params.encodings[0].ssrc);
     ::kill(t.pid, SIGINT);
     t.sigint_mono = mono_ms();
     t.end_wall = wall_ms();
     current_segment(self, t).ended = reason;
     t.state = phase::stopping;
   }
+  detach_media(self, t);
 }
 
 bool start_child(recorder_actor* self, track& t) {
@@ -351,7 +379,9 @@ bool start_child(recorder_actor* self, track& t) {
   std::vector<std::string> args{
     st.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-y",
     "-protocol_whitelist", "file,udp,rtp",
-    "-analyzeduration", "10000000", "-probesize", "10000000",
+    // ffmpeg reads an SDP input for the whole analyzeduration before it writes anything (and
+    // ignores SIGINT meanwhile): long enough for the requested keyframe, no longer.
+    "-analyzeduration", info.kind == rtp::media_kind::video ? "2000000" : "1000000",
     "-i", sdp_path.string(), "-map", "0", "-c", "copy",
     "-f", std::string(t.container.format), (st.dir / t.file).string()};
   t.pid = start_child(st.ffmpeg, args, (st.dir / (base + ".log")).string());
@@ -414,7 +444,7 @@ void on_child_exit(recorder_actor* self, track& t, int status) {
            "the ffmpeg recording " + t.info.producer_id + " exited (status " +
              std::to_string(code) + "); restarting in " + std::to_string(t.backoff_ms) + " ms");
   } else {
-    close_segment(self, t, current_segment(self, t).ended, code);
+    close_segment(self, t, current_segment(self, t).ended, 0); // 255 after our SIGINT: no news
   }
   write_manifest(self);
   if (t.finished || st.stopping) {
@@ -534,12 +564,13 @@ void add_track(recorder_actor* self, producer_info info) {
   }
   rtp::consumer_options opts;
   opts.ssrc = static_cast<uint32_t>(st.rng()) | 1u;
+  opts.rtx_ssrc = opts.ssrc ^ 0x10000000u; // never used (ffmpeg sends no NACK), must differ
   opts.mid = "0";
   opts.cname = info.consumable.rtcp.cname;
   auto params = rtp::consumer_parameters(info.consumable, st.ctx->router_capabilities, opts);
   if (!params || params->codecs.empty()) {
-    report(self, "codec-unsupported", "producer " + info.producer_id + ": " +
-                                        (params ? std::string("no codec") : params.error()));
+    report(self, "consume-failed", "producer " + info.producer_id + ": " +
+                                     (params ? std::string("no codec") : params.error()));
     return;
   }
   track t;

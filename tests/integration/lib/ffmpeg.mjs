@@ -72,9 +72,11 @@ export async function probe(file, { countFrames = false } = {}) {
   return JSON.parse(r.stdout);
 }
 
-// Decodes the whole file; resolves ffmpeg's error output ('' when it decoded cleanly).
+// Decodes the whole file; resolves ffmpeg's error output ('' when it decoded cleanly). The
+// frames keep the file's timestamps (passthrough, the input's time base), so two frames
+// closer than 1/fps are not reported as a muxing error of the null output.
 export async function decodeErrors(file) {
-  const r = await runProcess(FFMPEG, ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-f', 'null', '-'], {
+  const r = await runProcess(FFMPEG, ['-hide_banner', '-nostdin', '-v', 'error', '-i', file, '-fps_mode', 'passthrough', '-enc_time_base:v', '-1', '-f', 'null', '-'], {
     timeoutMs: 120000,
   });
   if (r.code !== 0) return `exit ${r.code}: ${r.stderr}`;
