@@ -183,7 +183,7 @@ test('recording: the record permission, recording off, a full disk, autoStart', 
   });
   // minFreeMb beyond any disk: disk-full reported at once, the class goes on, the manifest
   // says so.
-  const { config } = recordingConfig({ minFreeMb: 100000000 });
+  const { config } = recordingConfig({ minFreeMb: 10000000 });
   await withServer(['--config', config], async (server) => {
     const mod = await connectPeer(server, { auth: 'mod', channelId: 'full', role: 'moderator' });
     const t = await connectPeer(server, { auth: 't', channelId: 'full', role: 'teacher' });
