@@ -14,7 +14,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { consumerSdp, decodeErrors, ffmpegAvailable, freePortPair, probe, startFfmpeg } from './lib/ffmpeg.mjs';
-import { tempDir, withServer } from './lib/server.mjs';
+import { tempConfig, tempDir, withServer } from './lib/server.mjs';
+import { connectSio, nextEvent } from './lib/socketio.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
 
@@ -168,6 +169,34 @@ test('create-plain-transport refusals', async () => {
       await c.expectError('connect-plain-transport', { transportId: t.id, ip: '127.0.0.1', port: 5000, srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: 'x' } }, 'invalid-field');
     } finally {
       await closeAll(c);
+    }
+  });
+});
+
+test('Socket.IO dialect: create-plain-transport, connect-plain-transport, start/stop-recording with their events', { skip, timeout: 30000 }, async () => {
+  const dir = tempDir('chorus-rec-sio-');
+  await withServer(['--config', tempConfig({ recording: { directory: dir } })], async (server) => {
+    const s = await connectSio(server, { transports: ['websocket'] });
+    const ack = (event, data) => s.timeout(5000).emitWithAck(event, data);
+    try {
+      await ack('join-mediasoup-room', { roomId: 'sio-plain' });
+      const t = await ack('create-plain-transport', { roomId: 'sio-plain', comedia: false, rtcpMux: false });
+      assert.deepEqual(Object.keys(t).sort(), ['id', 'ip', 'port', 'rtcpPort', 'rtcpTuple', 'tuple']);
+      assert.deepEqual(await ack('connect-plain-transport', { roomId: 'sio-plain', transportId: t.id, ip: '127.0.0.1', port: 9, rtcpPort: 10 }), {});
+      const bad = await ack('connect-plain-transport', { roomId: 'sio-plain', transportId: t.id, ip: '127.0.0.1', port: 9, rtcpPort: 10 });
+      assert.equal(bad.error?.code ?? bad.code, 'invalid-state', JSON.stringify(bad));
+      const started = nextEvent(s, 'recording-started');
+      const r = await ack('start-recording', { roomId: 'sio-plain' });
+      assert.match(r.recordingId, /^[0-9a-f-]{36}$/);
+      assert.equal((await started)[0].recordingId, r.recordingId);
+      const stopped = nextEvent(s, 'recording-stopped', { timeoutMs: 10000 });
+      const st = await ack('stop-recording', { roomId: 'sio-plain' });
+      const [ev] = await stopped;
+      assert.equal(ev.manifestPath, st.manifest);
+      assert.equal(ev.manifest.recordingId, r.recordingId);
+      assert.deepEqual(ev.manifest.tracks, []);
+    } finally {
+      s.disconnect();
     }
   });
 });
