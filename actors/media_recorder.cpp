@@ -548,7 +548,7 @@ void on_tick(recorder_actor* self) {
   self->delayed_send(self, tick_interval, recording_tick_atom::value);
 }
 
-void add_track(recorder_actor* self, producer_info info) {
+void add_track(recorder_actor* self, producer_info info, std::string node = {}) {
   auto& st = self->state;
   for (auto& t : st.tracks)
     if (t.info.producer_id == info.producer_id)
@@ -584,8 +584,7 @@ void add_track(recorder_actor* self, producer_info info) {
   mt.kind = info.kind == rtp::media_kind::audio ? "audio" : "video";
   mt.source = !info.source.empty() ? info.source : info.is_screen_share ? "screen" : mt.kind;
   mt.codec = t.params.codecs[0].mime_type;
-  if (info.producer && info.producer.node() != self->node())
-    mt.node = to_string(info.producer.node());
+  mt.node = std::move(node);
   t.manifest_index = st.manifest.tracks.size();
   st.manifest.tracks.push_back(std::move(mt));
   t.info = std::move(info);
@@ -603,11 +602,12 @@ void on_producer(recorder_actor* self, producer_info& info) {
   if (st.stopping)
     return;
   if (info.producer && info.producer.node() != self->node() && st.node) {
+    auto node = to_string(info.producer.node());
     self->request(st.node, std::chrono::seconds(5), get_relay{info.producer})
       .then(
-        [self, info](caf::actor& relay) mutable {
+        [self, info, node](caf::actor& relay) mutable {
           info.producer = relay;
-          add_track(self, std::move(info));
+          add_track(self, std::move(info), node);
         },
         [self, id = info.producer_id](caf::error& err) {
           report(self, "relay-failed", "producer " + id + ": " + to_string(err));

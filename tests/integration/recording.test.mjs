@@ -13,7 +13,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
+import { withNodes } from './lib/cluster.mjs';
 import { decodeErrors, ffmpegAvailable, probe } from './lib/ffmpeg.mjs';
+import { httpGet } from './lib/http.mjs';
 import { REPO_ROOT, runProcess, tempConfig, tempDir, withServer } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
@@ -224,6 +226,52 @@ test('recording: the record permission, recording off, a full disk, autoStart', 
     } finally {
       await alice?.kill();
       await closeAll(t);
+    }
+  });
+});
+
+test('cluster: the room\'s home node records a participant who publishes on another node (through its relay)', { skip, timeout: 120000 }, async () => {
+  const dirs = {};
+  await withNodes(async (nodes) => {
+    const mesh = await nodes.mesh((id) => {
+      const { dir, config } = recordingConfig();
+      dirs[id] = dir;
+      return ['--config', config];
+    });
+    const room = 'cluster-lecture';
+    const teacher = await connectPeer(mesh[0], { auth: 'teacher', channelId: room });
+    let alice;
+    try {
+      await teacher.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      const rooms = await Promise.all(mesh.map(async (n) => (await httpGet(`${n.url}/healthz`)).json.rooms));
+      const home = mesh[rooms.indexOf(1)];
+      assert.ok(home, JSON.stringify(rooms));
+      // Alice publishes on a node that is not the room's home.
+      const away = mesh.find((n) => n !== home);
+      alice = await publisherProcess(away, 'alice', room);
+      const started = await teacher.expectReply('start-recording', {}, 'start-recording', 5000);
+      assert.ok(started.data.recordingId);
+      await record(3000);
+      const stopped = await teacher.expectReply('stop-recording', {}, 'stop-recording', 20000);
+      const manifestPath = stopped.data.manifest;
+      assert.ok(fs.existsSync(manifestPath), manifestPath);
+      const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+      assert.equal(manifest.tracks.length, 2, JSON.stringify(manifest));
+      for (const t of manifest.tracks) {
+        assert.equal(t.peerId, 'alice');
+        assert.ok(t.node, `a remote producer names its node: ${JSON.stringify(t)}`);
+        const [seg] = t.segments;
+        assert.ok(seg.hasMedia, JSON.stringify(t));
+        const info = await probe(path.join(path.dirname(manifestPath), seg.file));
+        assert.equal(info.streams[0].codec_name, t.kind === 'audio' ? 'opus' : 'vp8');
+        assert.ok(Math.abs(Number(info.format.duration) * 1000 - seg.durationMs) <= 1000, `${seg.file}: ${info.format.duration} s vs ${seg.durationMs} ms`);
+      }
+      // The files are on the home node's recording.directory.
+      const homeDir = Object.values(dirs).find((d) => manifestPath.startsWith(d));
+      assert.ok(homeDir, manifestPath);
+    } finally {
+      await alice?.kill();
+      await closeAll(teacher);
     }
   });
 });
