@@ -43,6 +43,7 @@ constexpr int64_t kill_after_ms = 5000;      // SIGINT, then SIGKILL
 constexpr int64_t first_backoff_ms = 500;
 constexpr int64_t stable_after_ms = 30000;   // a segment this long resets the backoff
 constexpr int64_t disk_check_ms = 1000;
+constexpr uint32_t max_fruitless = 5; // children in a row that recorded nothing: give up
 constexpr const char* loopback = "127.0.0.1";
 
 namespace fs = std::filesystem;
@@ -251,6 +252,7 @@ struct track {
   int64_t restart_at_mono = 0;        // 0: none pending
   int64_t backoff_ms = first_backoff_ms;
   uint32_t restarts = 0;
+  uint32_t fruitless = 0;             // child exits in a row that recorded nothing
 };
 
 struct recorder_state {
@@ -435,6 +437,7 @@ void on_child_exit(recorder_actor* self, track& t, int status) {
   auto& st = self->state;
   const bool expected = t.state == phase::stopping;
   const int code = exit_code_of(status);
+  const bool had_media = t.first_media_wall != 0;
   t.pid = -1;
   detach_media(self, t);
   if (!expected) {
@@ -446,21 +449,33 @@ void on_child_exit(recorder_actor* self, track& t, int status) {
   } else {
     close_segment(self, t, current_segment(self, t).ended, 0); // 255 after our SIGINT: no news
   }
-  write_manifest(self);
+  const bool disk = current_segment(self, t).ended == "disk-full";
   if (t.finished || st.stopping) {
     t.state = phase::ended;
+    write_manifest(self);
     return;
   }
   t.state = phase::idle;
-  if (!expected) {
-    if (t.segment_start_wall != 0 && wall_ms() - t.segment_start_wall > stable_after_ms)
-      t.backoff_ms = first_backoff_ms;
-    t.restart_at_mono = mono_ms() + t.backoff_ms;
-    t.backoff_ms = std::min<int64_t>(t.backoff_ms * 2, st.ctx->recording.max_restart_backoff_ms);
-    ++t.restarts;
-  } else {
-    t.restart_at_mono = mono_ms(); // stopped for a reason that has passed (disk space back)
+  t.fruitless = had_media || disk ? 0 : t.fruitless + 1;
+  if (t.fruitless >= max_fruitless) { // e.g. a stream ffmpeg cannot parse: stop trying
+    t.finished = true;
+    t.state = phase::ended;
+    report(self, "gave-up",
+           "producer " + t.info.producer_id + ": " + std::to_string(t.fruitless) +
+             " ffmpeg runs in a row recorded nothing (see the .log files); not retried");
+    write_manifest(self);
+    return;
   }
+  write_manifest(self);
+  if (disk) { // stopped while the disk was full: again as soon as there is room
+    t.restart_at_mono = mono_ms();
+    return;
+  }
+  if (t.segment_start_wall != 0 && wall_ms() - t.segment_start_wall > stable_after_ms)
+    t.backoff_ms = first_backoff_ms;
+  t.restart_at_mono = mono_ms() + t.backoff_ms;
+  t.backoff_ms = std::min<int64_t>(t.backoff_ms * 2, st.ctx->recording.max_restart_backoff_ms);
+  ++t.restarts;
 }
 
 void check_disk(recorder_actor* self) {
@@ -651,8 +666,9 @@ caf::behavior recorder_impl(recorder_actor* self, media_recorder_args args, node
       // state's destructor.
       auto& st = self->state;
       for (auto& t : st.tracks)
-        if (t.pid > 0 && !t.sigint_mono) {
-          t.end_wall = wall_ms();
+        if (t.pid > 0) { // stopping or not: its segment's numbers are final now
+          if (t.end_wall == 0)
+            t.end_wall = wall_ms();
           close_segment(self, t, "room-closed", 0);
         }
       st.manifest.stopped_at_ms = wall_ms();
