@@ -98,6 +98,7 @@ pid_t start_child(const std::string& binary, const std::vector<std::string>& arg
     }
     if (log_fd >= 0)
       ::dup2(log_fd, 2);
+    ::close_range(3, ~0U, 0); // none of the server's sockets and files
     ::execve(binary.c_str(), argv.data(), environ);
     ::_exit(127);
   }
@@ -142,18 +143,29 @@ uint16_t free_port_pair() {
   return 0;
 }
 
-// Whether someone (the ffmpeg child) has bound UDP `port` on the wildcard address.
+// Whether a UDP socket (the ffmpeg child's) is bound to IPv4 `port`: read from
+// /proc/net/udp, so that checking never holds the port itself (a test bind could make the
+// child's own bind fail at that very moment).
 bool port_taken(uint16_t port) {
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0)
-    return false;
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_ANY);
-  sa.sin_port = htons(port);
-  bool taken = ::bind(s, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno == EADDRINUSE;
-  ::close(s);
-  return taken;
+  std::ifstream in("/proc/net/udp");
+  std::string line;
+  std::getline(in, line); // header
+  char want[6];
+  std::snprintf(want, sizeof want, ":%04X", unsigned(port));
+  while (std::getline(in, line)) {
+    // "  sl  local_address rem_address ...": local_address is HEXIP:HEXPORT
+    auto colon = line.find(':');                 // after "sl"
+    if (colon == std::string::npos)
+      continue;
+    auto start = line.find_first_not_of(' ', colon + 1);
+    if (start == std::string::npos)
+      continue;
+    auto end = line.find(' ', start);
+    auto local = line.substr(start, end - start); // "0100007F:BD4F"
+    if (local.size() >= 5 && local.compare(local.size() - 5, 5, want) == 0)
+      return true;
+  }
+  return false;
 }
 
 // An RTCP BYE for `ssrc` to ffmpeg's RTP and RTCP ports: its SDP demuxer ends the input
