@@ -164,6 +164,16 @@ test('create-plain-transport refusals', async () => {
       await c.expectError('connect-plain-transport', { ip: '127.0.0.1', port: 5000 }, 'missing-field');
       await c.expectError('connect-plain-transport', { transportId: 'nope', ip: '127.0.0.1', port: 5000 }, 'unknown-transport');
       const t = (await c.expectReply('create-plain-transport', { listenIp: { ip: '127.0.0.1' } }, 'create-plain-transport')).data;
+      // Garbage at the port: neither RTP nor RTCP, or RTP before connect: dropped and counted.
+      const junk = dgram.createSocket('udp4');
+      await new Promise((r) => junk.bind(0, '127.0.0.1', r));
+      for (const b of [Buffer.from([0x00, 0x01, 0x02]), crypto.randomBytes(40).fill(0x16, 0, 1), Buffer.concat([Buffer.from([0x80, 0x60]), crypto.randomBytes(30)])])
+        junk.send(b, t.port, '127.0.0.1');
+      await pollUntil(async () => {
+        const d = (await stats(c, t.id)).dropped;
+        return d.unknown >= 2 && d.notConnected >= 1;
+      }, { timeoutMs: 5000, intervalMs: 50, what: 'garbage counted' });
+      junk.close();
       await c.expectError('connect-plain-transport', { transportId: t.id, ip: 'example.org', port: 5000 }, 'invalid-field');
       await c.expectError('connect-plain-transport', { transportId: t.id, ip: '127.0.0.1', port: 70000 }, 'invalid-field');
       await c.expectError('connect-plain-transport', { transportId: t.id, ip: '127.0.0.1', port: 5000, srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: 'x' } }, 'invalid-field');
