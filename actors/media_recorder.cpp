@@ -5,6 +5,7 @@
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/plain_transport.hpp"
+#include "actors/recorder.hpp"
 #include "actors/rtp_sender.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
@@ -512,10 +513,24 @@ void check_disk(recorder_actor* self) {
   }
 }
 
+// The class record's row for this recording (store/record.hpp), when storage is on.
+void record_stopped(recorder_actor* self) {
+  auto& st = self->state;
+  uint32_t files = 0;
+  for (auto& t : st.manifest.tracks)
+    for (auto& seg : t.segments)
+      files += seg.has_media ? 1 : 0;
+  record(self, *st.ctx,
+         store::recording_stopped{st.room_id, st.recording_id, (st.dir / "manifest.json").string(),
+                                  files, st.manifest.stopped_at_ms - st.manifest.started_at_ms,
+                                  st.manifest.stopped_at_ms});
+}
+
 void finish_stop(recorder_actor* self) {
   auto& st = self->state;
   st.manifest.stopped_at_ms = wall_ms();
   write_manifest(self);
+  record_stopped(self);
   protocol::recording_event ev;
   ev.kind = protocol::recording_event_kind::stopped;
   ev.recording_id = st.recording_id;
@@ -671,6 +686,9 @@ caf::behavior recorder_impl(recorder_actor* self, media_recorder_args args, node
   st.manifest.started_by = std::move(args.started_by);
   st.manifest.started_at_ms = wall_ms();
   write_manifest(self);
+  record(self, *st.ctx,
+         store::recording_started{st.room_id, st.recording_id, st.manifest.started_by,
+                                  st.ctx->settings.node_id, st.manifest.started_at_ms});
   // Consumers and transports are linked: one that ends is not the recorder's end.
   self->set_exit_handler([self](caf::exit_msg& em) {
     if (em.source == self->state.room.address() || !em.source) {
@@ -685,6 +703,7 @@ caf::behavior recorder_impl(recorder_actor* self, media_recorder_args args, node
         }
       st.manifest.stopped_at_ms = wall_ms();
       write_manifest(self);
+      record_stopped(self);
       self->quit(em.reason);
     }
   });
