@@ -183,7 +183,12 @@ void handle_batch(plain_actor* self, net::packet_batch& batch) {
     }
     const bool from_rtp = st.tuple && st.tuple->remote == from;
     const bool from_rtcp = st.rtcp_tuple && st.rtcp_tuple->remote == from;
-    if (!(from_rtp || (rtcp && from_rtcp))) {
+    // RTCP from the sender's address but another port is taken too: FFmpeg and GStreamer
+    // send their SRs from the port after their RTP port even when told to send them to our
+    // one (rtcpMux), and without SRs the consumers could not keep audio and video in sync.
+    const bool rtcp_same_host =
+      rtcp && st.tuple && st.tuple->remote.family == from.family && st.tuple->remote.bytes == from.bytes;
+    if (!(from_rtp || (rtcp && (from_rtcp || rtcp_same_host)))) {
       ++st.counters.dropped_wrong_source;
       continue;
     }

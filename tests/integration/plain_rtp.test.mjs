@@ -108,6 +108,9 @@ test('plain RTP in from FFmpeg (comedia) and out to an FFmpeg that writes a deco
       // RTCP toward the ingest: receiver reports, and the PLI the consumer's start asked for.
       const vs = await stats(ingest, vt.id);
       assert.ok(vs.rtcp.sent > 0, `RTCP sent to the ingest: ${JSON.stringify(vs.rtcp)}`);
+      // FFmpeg's sender reports come from its RTP port + 1: taken (same host), read.
+      await pollUntil(async () => (await stats(ingest, vt.id)).media.senderReports > 0,
+        { timeoutMs: 12000, intervalMs: 200, what: 'a sender report from ffmpeg' });
       assert.ok(vs.tuple && vs.tuple.remotePort > 0, 'comedia learnt the remote tuple');
       const ss = await stats(sink, st.id);
       assert.ok(ss.rtp.sent > 60, `consumer RTP sent: ${JSON.stringify(ss)}`);
