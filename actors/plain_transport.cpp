@@ -17,6 +17,7 @@
 
 #include <mutex>
 #include <optional>
+#include <random>
 #include <sstream>
 
 namespace chorus::actors {
@@ -108,6 +109,7 @@ struct plain_state {
   transport_media media;
   plain_counters counters;
   std::vector<uint8_t> rtcp_buffer; // reused
+  std::minstd_rand rng{std::random_device{}()};
   static inline const char* name = "chorus.plain_transport";
 
   ~plain_state() {
@@ -190,6 +192,12 @@ void handle_batch(plain_actor* self, net::packet_batch& batch) {
       rtcp && st.tuple && st.tuple->remote.family == from.family && st.tuple->remote.bytes == from.bytes;
     if (!(from_rtp || (rtcp && (from_rtcp || rtcp_same_host)))) {
       ++st.counters.dropped_wrong_source;
+      continue;
+    }
+    // Fault injection (tests only), as on WebRTC transports: lose RTP as the network would.
+    if (!rtcp && st.ctx->media.drop_rtp_fraction > 0 &&
+        std::uniform_real_distribution<double>(0, 1)(st.rng) < st.ctx->media.drop_rtp_fraction) {
+      ++st.media.counters().rtp_injected_drops;
       continue;
     }
     std::size_t length = p.size;
@@ -300,7 +308,8 @@ std::string stats_json(plain_actor* self) {
      << ",\"wrongSource\":" << c.dropped_wrong_source << ",\"unknown\":" << c.dropped_unknown
      << ",\"srtp\":" << c.dropped_srtp << ",\"sendNotReady\":" << sc.dropped_not_ready.load()
      << "}"
-     << ",\"media\":{\"unknownSsrc\":" << m.rtp_unknown_ssrc << ",\"malformed\":" << m.rtp_malformed
+     << ",\"media\":{\"unknownSsrc\":" << m.rtp_unknown_ssrc
+     << ",\"injectedDrops\":" << m.rtp_injected_drops << ",\"malformed\":" << m.rtp_malformed
      << ",\"senderReports\":" << m.sender_reports << ",\"receiverReports\":" << m.receiver_reports
      << ",\"nacks\":" << m.nacks << ",\"plis\":" << m.plis << ",\"firs\":" << m.firs << "}}]";
   return os.str();

@@ -66,6 +66,7 @@ struct producer_data {
 
   std::optional<rtp::receive_stream> stream;
   rtp::nack_generator nack;
+  uint64_t abandoned_seen = 0;   // nack.counters().abandoned at the last tick
   std::vector<uint16_t> to_nack; // reused
   source_clock clock;
   int64_t last_rr_ms = 0;
@@ -273,6 +274,13 @@ void on_tick(producer_actor* self) {
     st.nack.tick(now, st.to_nack);
     if (!st.to_nack.empty())
       send_nack(self, st.to_nack);
+    // Loss NACK could not repair breaks the picture until the next keyframe: ask for one at
+    // once, for the receivers that never ask themselves (the recorder's ffmpeg, an FFmpeg
+    // behind a plain transport) as for browsers (one throttle for all requests).
+    if (auto abandoned = st.nack.counters().abandoned; abandoned > st.abandoned_seen) {
+      st.abandoned_seen = abandoned;
+      request_keyframe(self, now);
+    }
   }
   if (st.keyframe_throttle->due(now))
     send_keyframe_request(self);

@@ -213,3 +213,29 @@ test('Socket.IO dialect: create-plain-transport, connect-plain-transport, start/
     }
   });
 });
+
+test('loss that NACK cannot repair asks the ingest for a keyframe (receivers like ffmpeg never ask)', { skip, timeout: 60000 }, async () => {
+  // 5 % of the RTP dropped on arrival; FFmpeg answers no NACK, so every gap is given up.
+  await withServer(['--drop-rtp-percent', '5'], async (server) => {
+    const ingest = await connectPeer(server, { auth: 'ingest', channelId: 'lossy' });
+    let ff;
+    try {
+      await ingest.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      const vt = (await ingest.expectReply('create-plain-transport', { comedia: true }, 'create-plain-transport')).data;
+      const at = (await ingest.expectReply('create-plain-transport', { comedia: true }, 'create-plain-transport')).data;
+      const vp = await ingest.expectReply('produce', { transportId: vt.id, kind: 'video', rtpParameters: { codecs: [VP8], encodings: [{ ssrc: VIDEO_SSRC }] } }, 'producer-id');
+      ff = startFfmpeg(ingestArgs(`rtp://127.0.0.1:${vt.port}?rtcpport=${vt.port}&pkt_size=1200`, `rtp://127.0.0.1:${at.port}?rtcpport=${at.port}&pkt_size=1200`));
+      const producerStats = async () => (await ingest.expectReply('get-producer-stats', { producerId: vp.data.id }, 'get-producer-stats')).data[0];
+      // Nobody consumes: the only keyframe requests are the producer's own.
+      await pollUntil(async () => {
+        const s = await producerStats();
+        return s.nackAbandoned > 0 && s.pliCount > 0;
+      }, { timeoutMs: 20000, intervalMs: 200, what: 'a PLI after abandoned packets' });
+      const s = await producerStats();
+      assert.equal(s.keyframeRequests, 0, 'no consumer asked');
+    } finally {
+      await ff?.stop('SIGKILL');
+      await closeAll(ingest);
+    }
+  });
+});
