@@ -226,6 +226,8 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
       st.nack.on_packet(pkt.sequence_number(), now, keyframe, origin, st.to_nack);
       if (!st.to_nack.empty())
         send_nack(self, st.to_nack);
+      if (keyframe) // losses a keyframe made moot are not a reason to ask for another one
+        st.abandoned_seen = st.nack.counters().abandoned;
     }
     pkt.set_payload_type(uint8_t(router_pt));
     pkt.remap_extension_ids(st.ext_map);
