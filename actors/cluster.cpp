@@ -3,6 +3,7 @@
 #include "actors/clock.hpp"
 #include "actors/cluster_messages.hpp"
 #include "actors/messages.hpp"
+#include "actors/rehome_messages.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
 #include "net/cluster.hpp"
@@ -37,6 +38,7 @@ struct link {
   cluster_member member;
   node_load load;
   int64_t last_heard_ms = 0;
+  bool leaving = false; // it said it is leaving (SIGTERM): no room is placed there any more
 };
 
 // A node that said hello and has not proven the secret yet (keyed by the challenge this
@@ -63,7 +65,9 @@ struct cluster_state {
   uint64_t refused = 0;        // nodes that failed the secret
   uint64_t dropped = 0;        // messages from nodes not admitted
   uint64_t lost = 0;           // admitted nodes lost
+  uint64_t dial_failures = 0;  // dials that failed (connection or TLS handshake)
   bool started = false;        // the first tick dialled the peers
+  bool leaving = false;        // this node is leaving (it told the others)
   std::vector<std::string> homed_rooms; // the rooms homed on this node (asked every tick)
   static inline const char* name = "chorus.cluster";
 };
@@ -79,7 +83,7 @@ void tell_node(cluster_actor* self) {
   auto& st = self->state;
   cluster_nodes view{st.cfg.node_id, {{st.cfg.node_id, st.node}}};
   for (auto& [id, l] : st.links)
-    if (l.member.node)
+    if (l.member.node && !l.leaving)
       view.nodes.push_back({id, l.member.node});
   self->send(st.node, std::move(view));
 }
@@ -121,7 +125,8 @@ void publish_status(cluster_actor* self) {
            ",\"peers\":" + std::to_string(l.load.peers) +
            ",\"consumers\":" + std::to_string(l.load.consumers) +
            ",\"cpuMs\":" + std::to_string(l.load.cpu_ms) +
-           ",\"lastHeardMs\":" + std::to_string(now - l.last_heard_ms) + "}";
+           ",\"lastHeardMs\":" + std::to_string(now - l.last_heard_ms) +
+           (l.leaving ? ",\"leaving\":true}" : "}");
   }
   out += "],\"roomsHomed\":" + std::to_string(st.homed_rooms.size()) + ",\"roomsHomedIds\":[";
   constexpr size_t max_listed = 100; // the first ones by name; the count says how many
@@ -132,7 +137,9 @@ void publish_status(cluster_actor* self) {
   }
   out += "],\"refused\":" + std::to_string(st.refused) +
          ",\"droppedMessages\":" + std::to_string(st.dropped) +
-         ",\"lost\":" + std::to_string(st.lost);
+         ",\"lost\":" + std::to_string(st.lost) +
+         ",\"dialFailures\":" + std::to_string(st.dial_failures) +
+         (st.leaving ? ",\"leaving\":true" : "");
   st.status->set(std::move(out));
 }
 
@@ -308,6 +315,8 @@ void connect_to(cluster_actor* self, const std::string& address, uint32_t attemp
         handshake(self, caf::actor_cast<caf::actor>(ptr), address, attempt);
       },
       [self, address, attempt](caf::error& err) {
+        ++self->state.dial_failures;
+        publish_status(self);
         if (attempt == 0)
           LOG_INFO("cluster", address << ": cannot connect yet (" << to_string(err)
                                       << "); retrying with backoff");
@@ -452,6 +461,36 @@ caf::behavior cluster_impl(cluster_actor* self, cluster_settings cfg, node_conte
         return;
       l->second.load = hb.load;
       l->second.last_heard_ms = mono_ms();
+    },
+    [self](cluster_leaving& m) {
+      auto& st = self->state;
+      auto id = sender_id(self);
+      if (id.empty() || id != m.node_id) {
+        ++st.dropped;
+        return;
+      }
+      if (auto l = st.links.find(id); l != st.links.end() && !l->second.leaving) {
+        LOG_INFO("cluster", "node '" << id << "' is leaving: its rooms move");
+        l->second.leaving = true;
+        tell_node(self);
+        publish_status(self);
+      }
+    },
+    // ---- this process ----------------------------------------------------------------
+    // main, at SIGTERM: tell the others that this node is leaving, so that they place no
+    // room here any more (its rooms are handed over by the node actor).
+    [self](hand_over_atom) -> bool {
+      auto& st = self->state;
+      auto sender = self->current_sender();
+      if (!sender || sender->node() != self->node()) {
+        ++st.dropped;
+        return false;
+      }
+      st.leaving = true;
+      for (auto& [id, l] : st.links)
+        self->send(l.handle, cluster_leaving{st.cfg.node_id});
+      publish_status(self);
+      return true;
     },
     // ---- own timers --------------------------------------------------------------------
     [self](cluster_tick_atom) {

@@ -67,6 +67,11 @@ struct cluster_heartbeat {
   node_load load;
 };
 
+// A node says it is leaving the cluster (SIGTERM): place no room there any more.
+struct cluster_leaving {
+  std::string node_id;
+};
+
 // A reconnect attempt to a cluster address, after a backoff.
 struct cluster_reconnect {
   std::string address;
@@ -101,6 +106,10 @@ typename Inspector::result_type inspect(Inspector& f, cluster_accepted& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_heartbeat& x) {
   return f(caf::meta::type_name("cluster_heartbeat"), x.node_id, x.load);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_leaving& x) {
+  return f(caf::meta::type_name("cluster_leaving"), x.node_id);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_reconnect& x) {

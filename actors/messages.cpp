@@ -3,6 +3,7 @@
 #include "actors/cluster_messages.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/record_serialization.hpp"
+#include "actors/rehome_messages.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
@@ -76,6 +77,7 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<cluster_accepted>("chorus::cluster_accepted")
     .add_message_type<cluster_heartbeat>("chorus::cluster_heartbeat")
     .add_message_type<cluster_reconnect>("chorus::cluster_reconnect")
+    .add_message_type<cluster_leaving>("chorus::cluster_leaving")
     .add_message_type<join_result>("chorus::join_result")
     .add_message_type<room_idle>("chorus::room_idle")
     .add_message_type<transport_closed>("chorus::transport_closed")
@@ -163,7 +165,18 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<plain_transport_reply>("chorus::plain_transport_reply")
     .add_message_type<recording_request>("chorus::recording_request")
     .add_message_type<recording_event>("chorus::recording_event")
-    .add_message_type<recording_command>("chorus::recording_command");
+    .add_message_type<recording_command>("chorus::recording_command")
+    .add_message_type<participant_snapshot>("chorus::participant_snapshot")
+    .add_message_type<roster_entry>("chorus::roster_entry")
+    .add_message_type<room_block>("chorus::room_block")
+    .add_message_type<room_snapshot>("chorus::room_snapshot")
+    .add_message_type<poll_record>("chorus::poll_record")
+    .add_message_type<class_state>("chorus::class_state")
+    .add_message_type<rejoin_command>("chorus::rejoin_command")
+    .add_message_type<rehome_request>("chorus::rehome_request")
+    .add_message_type<room_moving>("chorus::room_moving")
+    .add_message_type<room_rebound>("chorus::room_rebound")
+    .add_message_type<std::vector<producer_info>>("chorus::producer_info_list");
 }
 
 } // namespace chorus::actors

@@ -73,6 +73,7 @@ struct join_command {
   // the room spawns it), and whether the join already went to the room's home.
   caf::actor peer;
   bool placed = false;
+  caf::actor edge_node; // the node actor of the client's node (set with `peer`)
 };
 
 // peer -> its node: the relay of a producer on another node (made if there is none).
@@ -83,6 +84,8 @@ struct get_relay {
 // node -> node (in a cluster): the room `room_id`, made on the asked node if it has none.
 struct get_room {
   std::string room_id;
+  bool forwarded = false; // passed on once by a node whose view placed it elsewhere
+  std::string avoid;      // a rejoin's: the CAF node (as text) of the lost home
 };
 
 // cluster -> node: the live members (this node included) and their node actors; the
@@ -219,7 +222,8 @@ typename Inspector::result_type inspect(Inspector& f, grant& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, join_command& x) {
   return f(caf::meta::type_name("join_command"), x.room_id, x.peer_id, x.name, x.session,
-           x.has_rtp_capabilities, x.rtp_capabilities, x.identity, x.grant, x.peer, x.placed);
+           x.has_rtp_capabilities, x.rtp_capabilities, x.identity, x.grant, x.peer, x.placed,
+           x.edge_node);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, room_info_query& x) {
@@ -271,7 +275,7 @@ typename Inspector::result_type inspect(Inspector& f, get_relay& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, get_room& x) {
-  return f(caf::meta::type_name("get_room"), x.room_id);
+  return f(caf::meta::type_name("get_room"), x.room_id, x.forwarded, x.avoid);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cluster_node& x) {

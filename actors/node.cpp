@@ -2,6 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/peer.hpp"
+#include "actors/rehome_messages.hpp"
 #include "actors/relay.hpp"
 #include "actors/room.hpp"
 #include "common/log.hpp"
@@ -23,6 +24,25 @@ struct node_state {
   std::string self_id;
   std::vector<cluster_node> cluster;
   std::unordered_map<caf::actor_addr, caf::actor> relays; // by remote producer
+  // Re-homing: the room-wide copies of rooms homed elsewhere that have participants here;
+  // rejoins waiting until the node they avoid has left the live set; local rejoins of a
+  // hand-over still running; whether this node is leaving (it homes no room any more).
+  std::unordered_map<std::string, room_snapshot> copies;
+  struct parked_rehome {
+    rehome_request req;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::vector<parked_rehome> parked;
+  bool check_scheduled = false;
+  bool rebalance_scheduled = false;
+  bool leaving = false;
+  int64_t rehomes_running = 0;
+  // The hand-over when leaving: rooms that have not said how many of their participants
+  // are on this node, how many those are, and how many of them have rejoined elsewhere.
+  int64_t rooms_answering = 0;
+  int64_t local_awaited = 0;
+  int64_t local_done = 0;
+  std::vector<caf::typed_response_promise<bool>> hand_over_waiters;
   static inline const char* name = "chorus.node";
 };
 
@@ -57,22 +77,37 @@ caf::expected<caf::actor> local_room(node_actor* self, const std::string& room_i
   return it->second;
 }
 
-// In a cluster, the node actor of the room's home (rendezvous over the live members); null
-// when the room lives here (alone, homed here, or already made here).
-caf::actor remote_home(node_actor* self, const std::string& room_id) {
+// The CAF node of a live member's node actor, as text (what rehome_request.avoid names).
+std::string node_text(const caf::actor& a) {
+  return a ? to_string(a.node()) : std::string{};
+}
+
+// The node actor of the room's home by rendezvous over the live members, leaving out the
+// node `avoid` names and this node when it is leaving; null for this node (alone, homed
+// here, or no other candidate).
+caf::actor placed_home(node_actor* self, const std::string& room_id, const std::string& avoid = {}) {
   auto& st = self->state;
-  if (st.cluster.empty() || st.rooms.count(room_id))
+  if (st.cluster.empty())
     return nullptr;
   std::vector<std::string> ids;
   for (auto& n : st.cluster)
-    ids.push_back(n.node_id);
+    if ((avoid.empty() || node_text(n.node) != avoid) && !(st.leaving && n.node_id == st.self_id))
+      ids.push_back(n.node_id);
   auto home = net::cluster::home_node(room_id, ids);
-  if (home == st.self_id)
+  if (home.empty() || home == st.self_id)
     return nullptr;
   for (auto& n : st.cluster)
     if (n.node_id == home)
       return n.node;
   return nullptr;
+}
+
+// In a cluster, the node actor of the room's home; null when the room lives here (alone,
+// homed here, or already made here).
+caf::actor remote_home(node_actor* self, const std::string& room_id) {
+  if (self->state.rooms.count(room_id))
+    return nullptr;
+  return placed_home(self, room_id);
 }
 
 // A join for a room homed on another node: the room's handle from that node, a peer here
@@ -87,6 +122,7 @@ caf::result<join_result> join_remote(node_actor* self, caf::actor home, join_com
                                    cmd.peer_id, cmd.room_id, cmd.session, self->state.ctx);
         cmd.peer = peer;
         cmd.placed = true;
+        cmd.edge_node = caf::actor_cast<caf::actor>(self);
         self->request(room, placement_timeout, std::move(cmd))
           .then([rp](join_result& r) mutable { rp.deliver(std::move(r)); },
                 [self, rp, peer](caf::error& err) mutable {
@@ -96,6 +132,130 @@ caf::result<join_result> join_remote(node_actor* self, caf::actor home, join_com
       },
       [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   return rp;
+}
+
+// ---- re-homing -----------------------------------------------------------------------------
+constexpr auto rehome_park_limit = std::chrono::seconds(10);
+constexpr auto rehome_check_interval = std::chrono::milliseconds(250);
+constexpr auto rebalance_delay = std::chrono::seconds(2);
+
+bool is_live(const node_state& st, const std::string& node) {
+  return std::any_of(st.cluster.begin(), st.cluster.end(),
+                     [&](const cluster_node& n) { return node_text(n.node) == node; });
+}
+
+// Answers the hand-over once every room said how many participants here it had and those
+// have rejoined (or failed to).
+void maybe_handed_over(node_actor* self) {
+  auto& st = self->state;
+  if (st.hand_over_waiters.empty() || st.rooms_answering > 0 || st.local_done < st.local_awaited)
+    return;
+  for (auto& rp : st.hand_over_waiters)
+    rp.deliver(true);
+  st.hand_over_waiters.clear();
+}
+
+void rehome_ended(node_actor* self, const rejoin_command& cmd) {
+  auto& st = self->state;
+  --st.rehomes_running;
+  if (st.leaving && cmd.peer && cmd.peer.node() == self->node()) {
+    ++st.local_done;
+    maybe_handed_over(self);
+  }
+}
+
+void rehome_failed(node_actor* self, const rejoin_command& cmd, const std::string& why) {
+  LOG_WARN("node", "room '" << cmd.room_id << "': peer '" << cmd.participant.peer_id
+                            << "' could not rejoin: " << why);
+  self->send_exit(cmd.peer, caf::exit_reason::user_shutdown);
+  self->send(cmd.session, close_session{1011, "the room found no new home in the cluster"});
+}
+
+void rejoin_at(node_actor* self, const caf::actor& room, rejoin_command cmd) {
+  self->request(room, placement_timeout, cmd)
+    .then([self, cmd](join_result&) { rehome_ended(self, cmd); },
+          [self, cmd](caf::error& err) {
+            rehome_failed(self, cmd, to_string(err));
+            rehome_ended(self, cmd);
+          });
+}
+
+// Places the room anew (the node it avoids is gone from the live set by now, or the wait
+// ran out) and rejoins the participant there, with the freshest room-wide copy.
+void rehome(node_actor* self, rehome_request req) {
+  auto& st = self->state;
+  auto& cmd = req.cmd;
+  if (auto it = st.copies.find(cmd.room_id);
+      it != st.copies.end() && (cmd.room.room_id.empty() || it->second.version > cmd.room.version))
+    cmd.room = it->second;
+  ++st.rehomes_running;
+  if (auto home = placed_home(self, cmd.room_id, req.avoid)) {
+    LOG_DEBUG("node", "room '" << cmd.room_id << "': peer '" << cmd.participant.peer_id
+                               << "' rejoins at node " << node_text(home) << " (avoiding "
+                               << req.avoid << ")");
+    self->request(home, placement_timeout, get_room{cmd.room_id, false, req.avoid})
+      .then([self, cmd](caf::actor& room) mutable { rejoin_at(self, room, std::move(cmd)); },
+            [self, cmd](caf::error& err) {
+              rehome_failed(self, cmd, to_string(err));
+              rehome_ended(self, cmd);
+            });
+    return;
+  }
+  auto room = local_room(self, cmd.room_id);
+  if (!room) {
+    rehome_failed(self, cmd, to_string(room.error()));
+    rehome_ended(self, cmd);
+    return;
+  }
+  rejoin_at(self, *room, std::move(cmd));
+}
+
+// Rejoins whose avoided node has left the live set (or that waited long enough) go ahead.
+void check_parked(node_actor* self) {
+  auto& st = self->state;
+  auto now = std::chrono::steady_clock::now();
+  std::vector<rehome_request> ready;
+  std::erase_if(st.parked, [&](node_state::parked_rehome& p) {
+    if (is_live(st, p.req.avoid) && now < p.until)
+      return false;
+    ready.push_back(std::move(p.req));
+    return true;
+  });
+  for (auto& r : ready)
+    rehome(self, std::move(r));
+  if (!st.parked.empty() && !st.check_scheduled) {
+    st.check_scheduled = true;
+    self->delayed_send(self, rehome_check_interval, rehome_check_atom::value);
+  }
+}
+
+// Rooms homed here that the live set now places elsewhere (a node joined, or this node is
+// leaving) move there: each is handed over and forgotten here at once, so that a join
+// arriving meanwhile is placed at the new home.
+void move_rooms(node_actor* self, const std::string& avoid) {
+  auto& st = self->state;
+  std::vector<std::string> moving;
+  for (auto& [id, room] : st.rooms)
+    if (placed_home(self, id))
+      moving.push_back(id);
+  for (auto& id : moving) {
+    auto room = st.rooms[id];
+    self->demonitor(room);
+    ++st.rooms_answering;
+    self->request(room, placement_timeout, hand_over_atom::value, avoid)
+      .then(
+        [self](int64_t local_peers) {
+          --self->state.rooms_answering;
+          self->state.local_awaited += local_peers;
+          maybe_handed_over(self);
+        },
+        [self](caf::error&) {
+          --self->state.rooms_answering;
+          maybe_handed_over(self);
+        });
+    forget_room(self, id, room);
+    LOG_INFO("node", "room '" << id << "' moves to its home by the live nodes");
+  }
 }
 
 caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
@@ -148,6 +308,16 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
       return rp;
     },
     [self](get_room& q) -> caf::result<caf::actor> {
+      // A node whose view of the members differs (one joined or left just now) may ask
+      // here for a room homed elsewhere: passed on once to the home this node sees.
+      if (!self->state.rooms.count(q.room_id) && !q.forwarded)
+        if (auto home = placed_home(self, q.room_id, q.avoid)) {
+          auto rp = self->make_response_promise();
+          rp.delegate(home, get_room{q.room_id, true, q.avoid});
+          return rp;
+        }
+      if (self->state.leaving && !self->state.rooms.count(q.room_id))
+        return make_error(protocol::error_code::internal, "this node is leaving the cluster");
       auto room = local_room(self, q.room_id);
       if (!room)
         return room.error();
@@ -172,8 +342,64 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
       return ids;
     },
     [self](cluster_nodes& v) {
-      self->state.self_id = std::move(v.self_id);
-      self->state.cluster = std::move(v.nodes);
+      auto& st = self->state;
+      bool grew = std::any_of(v.nodes.begin(), v.nodes.end(), [&](const cluster_node& n) {
+        return std::none_of(st.cluster.begin(), st.cluster.end(),
+                            [&](const cluster_node& m) { return m.node_id == n.node_id; });
+      });
+      st.self_id = std::move(v.self_id);
+      st.cluster = std::move(v.nodes);
+      check_parked(self);
+      // A node joined: the rooms it is now the home of move to it, once the view has
+      // settled (a node that flaps does not drag rooms back and forth at once).
+      if (grew && !st.rebalance_scheduled && !st.rooms.empty()) {
+        st.rebalance_scheduled = true;
+        self->delayed_send(self, rebalance_delay, rebalance_atom::value);
+      }
+    },
+    [self](rebalance_atom) {
+      self->state.rebalance_scheduled = false;
+      move_rooms(self, {});
+    },
+    // Copies of the room-wide state of rooms homed elsewhere (re-homing).
+    [self](room_snapshot& copy) {
+      auto& copies = self->state.copies;
+      auto it = copies.find(copy.room_id);
+      if (copy.forget) {
+        if (it != copies.end() && it->second.version <= copy.version)
+          copies.erase(it);
+        return;
+      }
+      if (it == copies.end())
+        copies.emplace(copy.room_id, std::move(copy));
+      else if (copy.version >= it->second.version)
+        it->second = std::move(copy);
+    },
+    [self](rehome_request& req) {
+      auto& st = self->state;
+      if (!req.avoid.empty() && req.avoid != to_string(self->node()) && is_live(st, req.avoid)) {
+        st.parked.push_back({std::move(req), std::chrono::steady_clock::now() + rehome_park_limit});
+        check_parked(self);
+        return;
+      }
+      rehome(self, std::move(req));
+    },
+    [self](rehome_check_atom) {
+      self->state.check_scheduled = false;
+      check_parked(self);
+    },
+    // This node leaves the cluster (SIGTERM): its rooms move to the other nodes. Answered
+    // once the participants here have rejoined them (bounded by the caller's timeout).
+    [self](hand_over_atom) -> caf::result<bool> {
+      auto& st = self->state;
+      if (st.cluster.size() < 2)
+        return false;
+      st.leaving = true;
+      auto rp = self->make_response_promise<bool>();
+      st.hand_over_waiters.push_back(rp);
+      move_rooms(self, to_string(self->node()));
+      maybe_handed_over(self);
+      return rp;
     },
     [self](room_idle& msg) {
       auto it = self->state.rooms.find(msg.room_id);

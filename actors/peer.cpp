@@ -6,6 +6,7 @@
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/producer.hpp"
+#include "actors/rehome_messages.hpp"
 #include "actors/rights.hpp"
 #include "actors/transport.hpp"
 #include "common/ids.hpp"
@@ -38,6 +39,7 @@ struct producer_entry {
   std::string transport_id;
   rtp::media_kind kind = rtp::media_kind::audio;
   bool is_screen_share = false;
+  producer_info info; // as the room got it (paused kept current): a moved room gets it again
 };
 
 struct consumer_entry {
@@ -61,6 +63,11 @@ struct peer_state {
   std::map<std::string, transport_entry> transports;
   std::map<std::string, producer_entry> producers;
   std::map<std::string, consumer_entry> consumers;
+  // Re-homing (cluster): the room's entry for this participant as the room last sent it,
+  // and whether the peer is between rooms (its room's home was lost or the room moves).
+  participant_snapshot copy;
+  bool rehoming = false;
+  uint64_t rehome_round = 0;
   std::minstd_rand rng{std::random_device{}()};
   static inline const char* name = "chorus.peer";
 };
@@ -116,6 +123,11 @@ caf::expected<std::string> implicit_recv_transport(peer_state& st) {
     return st.transports.begin()->first;
   return make_error(error_code::unknown_transport,
                     "this peer has no receive transport (create one with direction \"recv\")");
+}
+
+void set_paused(peer_state& st, const std::string& producer_id, bool paused) {
+  if (auto it = st.producers.find(producer_id); it != st.producers.end())
+    it->second.info.paused = paused;
 }
 
 caf::actor room_of(peer_state& st) {
@@ -274,7 +286,7 @@ void make_producer(peer_actor* self, produce_promise rp, protocol::produce_reque
           }
         }
         st.producers[info.producer_id] = {info.producer, transport_id, info.kind,
-                                          info.is_screen_share};
+                                          info.is_screen_share, info};
         LOG_DEBUG("peer", st.id << ": producer " << info.producer_id << " ("
                                 << rtp::to_string(info.kind) << ")");
         auto id = info.producer_id;
@@ -473,6 +485,7 @@ caf::result<caf::message> on_producer_request(peer_actor* self, protocol::produc
       self->request(room, media_request_timeout, std::move(check))
         .then(
           [self, rp, r, actor, room](protocol::empty_reply&) mutable {
+            set_paused(self->state, r.producer_id, false);
             self->send(room, producer_paused_update{r.producer_id, false});
             rp.delegate(actor, std::move(r));
           },
@@ -480,6 +493,7 @@ caf::result<caf::message> on_producer_request(peer_actor* self, protocol::produc
       return rp;
     }
     case protocol::producer_op::pause:
+      set_paused(st, r.producer_id, true);
       if (room)
         self->send(room, producer_paused_update{r.producer_id, true});
       break;
@@ -502,6 +516,33 @@ caf::result<caf::message> delegate_to_transport(peer_actor* self, const std::str
   return rp;
 }
 
+// Re-homing: the peer asks its node to place the room anew and rejoin it there, with the
+// room's entry for it, its producers and the room-wide state (`room`; else the copy its
+// node holds). Bounded: a peer that has no room after rehome_limit ends.
+constexpr auto rehome_limit = std::chrono::seconds(20);
+
+void begin_rehome(peer_actor* self, std::string avoid, room_snapshot room) {
+  auto& st = self->state;
+  st.room = caf::actor_addr{};
+  st.rehoming = true;
+  rehome_request req;
+  req.avoid = std::move(avoid);
+  auto& cmd = req.cmd;
+  cmd.room_id = st.room_id;
+  cmd.participant = st.copy;
+  if (cmd.participant.peer_id.empty())
+    cmd.participant.peer_id = st.id;
+  cmd.session = st.session;
+  cmd.peer = caf::actor_cast<caf::actor>(self);
+  cmd.edge_node = st.node;
+  for (auto& [id, p] : st.producers)
+    if (p.info.producer)
+      cmd.producers.push_back(p.info);
+  cmd.room = std::move(room);
+  self->send(st.node, std::move(req));
+  self->delayed_send(self, rehome_limit, rehome_timeout_atom::value, ++st.rehome_round);
+}
+
 caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
                         std::string peer_id, std::string room_id, caf::actor session,
                         node_context_ptr ctx) {
@@ -515,6 +556,15 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
   // survives. Only the room's exit request (or an anonymous one) ends the peer and,
   // through the links, its transports.
   self->set_exit_handler([self](caf::exit_msg& em) {
+    if (em.source == self->state.room && em.source.node() != self->node() &&
+        em.reason == caf::exit_reason::remote_link_unreachable) {
+      // The room's home is lost: the room is rebuilt at its next home (the transports,
+      // producers and consumers here live on).
+      LOG_WARN("peer", self->state.id << ": the home of room '" << self->state.room_id
+                                      << "' is lost: rejoining at its next home");
+      begin_rehome(self, to_string(em.source.node()), {});
+      return;
+    }
     if (em.source == self->state.room || !em.source) {
       self->quit(em.reason);
       return;
@@ -649,6 +699,7 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
             ->request(p.actor, media_request_timeout,
                       protocol::producer_request{{}, protocol::producer_op::pause, id})
             .then([](protocol::empty_reply&) {}, [](caf::error&) {});
+          p.info.paused = true;
           if (auto room = room_of(st))
             self->send(room, producer_paused_update{id, true});
           self->send(st.session, protocol::producer_paused_event{id, true, true});
@@ -671,6 +722,31 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
                                        << " closed: " << msg.reason);
       self->state.transports.erase(msg.transport_id);
       close_media_of_transport(self, msg.transport_id);
+    },
+    // Re-homing (cluster): the room's copy of this participant, a graceful move, the new
+    // room, and the bound on being without one.
+    [self](participant_snapshot& copy) {
+      if (caf::actor_cast<caf::actor_addr>(self->current_sender()) == self->state.room)
+        self->state.copy = std::move(copy);
+    },
+    [self](room_moving& m) {
+      if (caf::actor_cast<caf::actor_addr>(self->current_sender()) != self->state.room)
+        return;
+      self->state.copy = std::move(m.participant);
+      begin_rehome(self, std::move(m.avoid), std::move(m.room));
+    },
+    [self](room_rebound& r) {
+      auto& st = self->state;
+      st.room = r.room.address();
+      st.rehoming = false;
+      LOG_INFO("peer", st.id << ": room '" << st.room_id << "' continues on its new home");
+    },
+    [self](rehome_timeout_atom, uint64_t round) {
+      auto& st = self->state;
+      if (st.rehoming && round == st.rehome_round) {
+        LOG_WARN("peer", st.id << ": room '" << st.room_id << "' found no new home: leaving");
+        self->quit(caf::exit_reason::user_shutdown);
+      }
     },
   };
 }

@@ -7,6 +7,7 @@
 #include "actors/meetings.hpp"
 #include "actors/peer.hpp"
 #include "actors/recorder.hpp"
+#include "actors/rehome_messages.hpp"
 #include "actors/rights.hpp"
 #include "actors/speaker_observer.hpp"
 #include "protocol/classroom.hpp"
@@ -45,22 +46,18 @@ struct peer_entry {
   bool publisher = false; // passed a publish check (counts toward maxPublishersPerRoom)
   bool chat_disabled = false; // disable-chat for this participant
   bool co_host = false;       // make-cohost (the seed 004 frontend's host controls)
+  // In a cluster, a participant on another node: that node's node actor, and what its peer
+  // actor last got of this entry (participant_snapshot, docs/architecture.md "Re-homing").
+  caf::actor edge_node;
+  std::string copy_sent;
   net::token_bucket chat_bucket; // chat messages per second
-  // (Co-hosts and the audio and screen-share locks come with host controls, issue 17
-  // item 6: until then the list says false for them.)
 
   const std::string& public_id() const { return user_id.empty() ? id : user_id; }
 };
 
-// One entry of the block list: matched by token subject, peer id and user id.
-struct block_entry {
-  std::string subject;
-  std::string peer_id;
-  std::string user_id;
-  std::string reason;
-  std::string by;
-  int64_t until_ms = 0; // Unix ms; 0: for the room's life
-};
+// One entry of the block list: matched by token subject, peer id and user id (until_ms:
+// Unix ms, 0 for the room's life). The same record as the room-wide copy carries.
+using block_entry = room_block;
 
 struct room_state {
   std::string id;
@@ -86,6 +83,16 @@ struct room_state {
   };
   std::map<std::string, poll_throttle> poll_throttles;
   bool list_flush_scheduled = false;
+  // Re-homing (cluster): the version of the room-wide state the other nodes hold copies
+  // of, the node actors that hold one, whether a copy is due; after a rebuild, who the old
+  // room listed that has not rejoined yet (told gone when the rebuild settles).
+  uint64_t version = 0;
+  std::vector<caf::actor> copy_holders;
+  bool sync_scheduled = false;
+  bool restored = false;
+  bool class_restored = false;
+  bool settle_scheduled = false;
+  std::vector<roster_entry> expected;
   // Active speaker and audio levels: the observer (spawned with the first audio producer,
   // linked) and the producer it last named dominant (for joiners).
   caf::actor speaker_observer;
@@ -199,6 +206,108 @@ protocol::producer_closed_event closed_event(const room_state& st, const produce
   return ev;
 }
 
+// ---- copies for re-homing (cluster) ---------------------------------------------------
+using sync_copies_atom = caf::atom_constant<caf::atom("synccopy")>;
+constexpr auto sync_delay = std::chrono::milliseconds(100);
+constexpr auto rehome_settle = std::chrono::seconds(3);
+
+participant_snapshot snapshot_of(const peer_entry& e) {
+  participant_snapshot s;
+  s.peer_id = e.id;
+  s.name = e.name;
+  s.has_rtp_capabilities = e.has_rtp_capabilities;
+  s.rtp_capabilities = e.rtp_capabilities;
+  s.user_id = e.user_id;
+  s.image_url = e.image_url;
+  s.grant = e.grant;
+  s.muted = e.muted;
+  s.publisher = e.publisher;
+  s.chat_disabled = e.chat_disabled;
+  s.co_host = e.co_host;
+  s.own_audio_muted = e.own_audio_muted ? int8_t(*e.own_audio_muted) : int8_t(-1);
+  s.own_video_paused = e.own_video_paused ? int8_t(*e.own_video_paused) : int8_t(-1);
+  return s;
+}
+
+// What of an entry its copy holds, as text: a copy is sent again only when this changes.
+// (The capabilities are not in it: the entry's copy is cleared where they change.)
+std::string copy_key(const peer_entry& e) {
+  std::string k;
+  for (auto* f : {&e.name, &e.user_id, &e.image_url, &e.grant.subject, &e.grant.role}) {
+    k += *f;
+    k += '\0';
+  }
+  k += std::to_string(e.grant.permissions) + ',' + std::to_string(e.muted) + ',' +
+       char('0' + e.publisher) + char('0' + e.chat_disabled) + char('0' + e.co_host) +
+       char('0' + e.has_rtp_capabilities) +
+       char(e.own_audio_muted ? '0' + *e.own_audio_muted : '-') +
+       char(e.own_video_paused ? '0' + *e.own_video_paused : '-');
+  return k;
+}
+
+room_snapshot room_copy(const room_state& st) {
+  room_snapshot s;
+  s.room_id = st.id;
+  s.version = st.version;
+  s.creator = st.creator;
+  s.hosts = st.hosts;
+  s.locked = st.locked;
+  s.screens_locked = st.screens_locked;
+  s.chat_disabled = st.chat_disabled;
+  s.blocks = st.blocks;
+  s.roster.reserve(st.peers.size());
+  for (auto& e : st.peers)
+    s.roster.push_back({e.id, e.public_id()});
+  return s;
+}
+
+// A change the copies must follow: sent once per sync_delay, and only in a room with
+// participants on other nodes (or nodes that still hold a copy).
+void schedule_sync(room_actor* self) {
+  auto& st = self->state;
+  if (st.sync_scheduled)
+    return;
+  bool remote = !st.copy_holders.empty() ||
+                std::any_of(st.peers.begin(), st.peers.end(),
+                            [](const peer_entry& e) { return static_cast<bool>(e.edge_node); });
+  if (!remote)
+    return;
+  st.sync_scheduled = true;
+  self->delayed_send(self, sync_delay, sync_copies_atom::value);
+}
+
+// Sends the copies: the room-wide state to every node with participants here (a forget to
+// those that have none left), each remote participant's entry to its peer when it changed.
+void sync_copies(room_actor* self) {
+  auto& st = self->state;
+  st.sync_scheduled = false;
+  std::vector<caf::actor> holders;
+  for (auto& e : st.peers)
+    if (e.edge_node && std::find(holders.begin(), holders.end(), e.edge_node) == holders.end())
+      holders.push_back(e.edge_node);
+  ++st.version;
+  auto copy = room_copy(st);
+  for (auto& n : holders)
+    self->send(n, copy);
+  for (auto& n : st.copy_holders)
+    if (std::find(holders.begin(), holders.end(), n) == holders.end()) {
+      room_snapshot forget;
+      forget.room_id = st.id;
+      forget.version = st.version;
+      forget.forget = true;
+      self->send(n, std::move(forget));
+    }
+  st.copy_holders = std::move(holders);
+  for (auto& e : st.peers)
+    if (e.edge_node) {
+      auto key = copy_key(e);
+      if (key != e.copy_sent) {
+        e.copy_sent = std::move(key);
+        self->send(e.peer, snapshot_of(e));
+      }
+    }
+}
+
 void send_participants_now(room_actor* self) {
   auto ev = participant_list(self->state);
   for (auto& p : self->state.peers)
@@ -210,6 +319,7 @@ void send_participants_now(room_actor* self) {
 // out once per interval, which grows with the room (50 ms, up to 2 s at 1000 peers).
 void broadcast_participants(room_actor* self) {
   auto& st = self->state;
+  schedule_sync(self);
   if (st.list_flush_scheduled)
     return;
   st.list_flush_scheduled = true;
@@ -1155,6 +1265,178 @@ caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& 
   return make_error(error_code::unsupported, "unknown host control");
 }
 
+// ---- re-homing ---------------------------------------------------------------------------
+// The live class of a room that moved in good order: what its participants see on screen
+// already, and what a joiner catches up on. Kept in addition to anything said here since.
+void restore_class(room_state& st, const class_state& cls) {
+  st.class_restored = true;
+  for (auto& h : cls.hands)
+    st.hands.raise(h.peer_id, h.user_id, h.name, h.raised_at);
+  auto later = st.chat.items();
+  st.chat = protocol::chat_history{st.ctx->settings.chat_history};
+  for (auto& m : cls.chat)
+    st.chat.add(m);
+  for (auto& m : later)
+    st.chat.add(std::move(m));
+  st.next_chat_id = std::max(st.next_chat_id, cls.next_chat_id);
+  for (auto& r : cls.polls) {
+    std::string error;
+    auto p = protocol::poll::make(r.item.id, r.item.question, r.item.options, r.item.multiple,
+                                  r.item.anonymous, r.item.by, r.item.created_at, error);
+    if (!p)
+      continue;
+    for (std::size_t i = 0; i < r.voters.size() && i < r.choices.size(); ++i)
+      p->vote(r.voters[i], r.choices[i]);
+    if (r.item.closed)
+      p->close();
+    st.polls.push_back(std::move(*p));
+  }
+  st.next_poll_id = std::max(st.next_poll_id, cls.next_poll_id);
+}
+
+// A participant of this room at its former home comes back (the home was lost, or the room
+// moved): its entry and producers are restored without the events of a join, because
+// everyone still in the room already knows them. The first rejoin also brings the
+// room-wide state the participant's node held; who that state lists and who has not come
+// back when the rebuild settles is told gone.
+caf::result<join_result> rejoin(room_actor* self, rejoin_command& cmd) {
+  auto& st = self->state;
+  auto& snap = cmd.participant;
+  if (auto* existing = find_peer(st, snap.peer_id)) {
+    if (existing->peer == cmd.peer) // the same rejoin again
+      return make_join_result(self, *existing);
+    return make_error(protocol::error_code::id_taken,
+                      "'" + snap.peer_id + "' joined room '" + st.id +
+                        "' again on another connection while the room moved");
+  }
+  if (!cmd.room.room_id.empty() && (!st.restored || cmd.room.version > st.version)) {
+    auto& r = cmd.room;
+    if (!r.creator.empty())
+      st.creator = r.creator;
+    st.hosts = r.hosts;
+    st.locked = r.locked;
+    st.screens_locked = r.screens_locked;
+    st.chat_disabled = r.chat_disabled;
+    st.blocks = r.blocks;
+    st.version = std::max(st.version, r.version);
+    st.restored = true;
+  }
+  if (cmd.room.cls.present && !st.class_restored)
+    restore_class(st, cmd.room.cls);
+  for (auto& x : cmd.room.roster)
+    if (!find_peer(st, x.peer_id) &&
+        std::none_of(st.expected.begin(), st.expected.end(),
+                     [&](const roster_entry& y) { return y.peer_id == x.peer_id; }))
+      st.expected.push_back(x);
+  std::erase_if(st.expected, [&](const roster_entry& y) { return y.peer_id == snap.peer_id; });
+  peer_entry e;
+  e.id = snap.peer_id;
+  e.name = snap.name;
+  e.session = cmd.session;
+  e.peer = cmd.peer;
+  e.has_rtp_capabilities = snap.has_rtp_capabilities;
+  e.rtp_capabilities = std::move(snap.rtp_capabilities);
+  e.user_id = snap.user_id;
+  e.image_url = snap.image_url;
+  e.grant = snap.grant;
+  e.muted = snap.muted;
+  e.publisher = snap.publisher;
+  e.chat_disabled = snap.chat_disabled;
+  e.co_host = snap.co_host;
+  if (snap.own_audio_muted >= 0)
+    e.own_audio_muted = snap.own_audio_muted != 0;
+  if (snap.own_video_paused >= 0)
+    e.own_video_paused = snap.own_video_paused != 0;
+  e.chat_bucket = net::token_bucket{st.ctx->settings.chat_rate_per_s, st.ctx->settings.chat_burst,
+                                    std::chrono::steady_clock::now()};
+  if (cmd.peer.node() != self->node())
+    e.edge_node = cmd.edge_node;
+  self->link_to(cmd.peer);
+  self->monitor(e.session);
+  for (auto& p : cmd.producers) {
+    if (!p.producer || find_listed(st, p.producer_id))
+      continue;
+    p.peer_id = e.id;
+    observe(self, p);
+    st.producers.push_back(std::move(p));
+  }
+  st.peers.push_back(std::move(e));
+  auto& entry = st.peers.back();
+  update_flags(st, entry);
+  st.ctx->counters->peers.fetch_add(1);
+  LOG_INFO("room", "'" << st.id << "': peer '" << entry.id << "' rejoined after a move ("
+                       << st.peers.size() << " peers, " << st.expected.size()
+                       << " not back yet)");
+  self->send(entry.peer, room_rebound{caf::actor_cast<caf::actor>(self)});
+  self->send(entry.session, room_rebound{caf::actor_cast<caf::actor>(self)});
+  if (!st.settle_scheduled && !st.expected.empty()) {
+    st.settle_scheduled = true;
+    self->delayed_send(self, rehome_settle, rehome_settle_atom::value);
+  }
+  broadcast_participants(self);
+  return make_join_result(self, entry);
+}
+
+// The rebuild has settled: whoever the old room listed and has not come back was on the
+// lost node (or left meanwhile) and is gone for everyone.
+void settle(room_actor* self) {
+  auto& st = self->state;
+  st.settle_scheduled = false;
+  auto gone = std::move(st.expected);
+  st.expected.clear();
+  for (auto& x : gone) {
+    if (find_peer(st, x.peer_id))
+      continue;
+    LOG_INFO("room", "'" << st.id << "': peer '" << x.peer_id
+                         << "' did not come back after the move: gone");
+    protocol::participant_left_event left{x.peer_id, x.public_id};
+    for (auto& p : st.peers)
+      self->send(p.session, left);
+  }
+  broadcast_participants(self);
+  if (st.peers.empty())
+    self->send(st.node, room_idle{st.id});
+}
+
+// The room moves to another node (this one stops, or the room belongs to a node that
+// joined): every peer and session is told, with the peer's entry and the room-wide state,
+// and let go (unlinked, no longer monitored), and the room ends. They rejoin at the new
+// home; the chat history, hands and polls do not move (docs/architecture.md).
+int64_t hand_over(room_actor* self, const std::string& avoid) {
+  auto& st = self->state;
+  int64_t here = 0;
+  ++st.version;
+  auto copy = room_copy(st);
+  // The live class goes along: hands, chat, polls with their votes.
+  auto& cls = copy.cls;
+  cls.present = true;
+  cls.hands = st.hands.items();
+  cls.chat = st.chat.items();
+  cls.next_chat_id = st.next_chat_id;
+  cls.next_poll_id = st.next_poll_id;
+  for (auto& p : st.polls) {
+    poll_record r;
+    r.item = p.snapshot();
+    for (auto& [voter, choices] : p.votes()) {
+      r.voters.push_back(voter);
+      r.choices.push_back(choices);
+    }
+    cls.polls.push_back(std::move(r));
+  }
+  LOG_INFO("room", "'" << st.id << "': handing over " << st.peers.size()
+                       << " participants to the room's next home");
+  for (auto& e : st.peers) {
+    self->send(e.peer, room_moving{avoid, snapshot_of(e), copy});
+    self->send(e.session, room_moving{avoid, {}, {}});
+    self->unlink_from(e.peer);
+    self->demonitor(e.session);
+    if (e.peer.node() == self->node())
+      ++here;
+  }
+  self->quit();
+  return here;
+}
+
 caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr ctx,
                         caf::actor node) {
   self->state.id = std::move(room_id);
@@ -1255,6 +1537,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
         // A moderator's mute and revocations stay with the participant across reconnects.
         apply_identity(st, *existing, cmd.identity);
         existing->peer = peer_for(self, cmd);
+        existing->edge_node = cmd.peer ? cmd.edge_node : caf::actor{};
+        existing->copy_sent.clear();
         self->monitor(existing->session);
         auto result = make_join_result(self, *existing);
         broadcast_participants(self);
@@ -1273,6 +1557,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
                                         std::chrono::steady_clock::now()};
       apply_identity(st, e, cmd.identity);
       e.peer = peer_for(self, cmd);
+      if (cmd.peer)
+        e.edge_node = cmd.edge_node;
       self->monitor(e.session);
       record(self, *st.ctx,
              store::peer_joined{st.id, e.id, e.user_id, e.name, e.grant.role, wall_ms()});
@@ -1298,6 +1584,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       if (upd.has_rtp_capabilities) {
         e->has_rtp_capabilities = true;
         e->rtp_capabilities = std::move(upd.rtp_capabilities);
+        e->copy_sent.clear();
+        schedule_sync(self);
       }
       bool changed = false;
       if (!upd.name.empty() && upd.name != e->name) {
@@ -1383,12 +1671,15 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       return room_info(st, *e);
     },
     [self](moderation_command& cmd) -> caf::result<protocol::empty_reply> {
+      schedule_sync(self);
       return moderate(self, cmd);
     },
     [self](class_command& cmd) -> caf::result<protocol::class_reply> {
+      schedule_sync(self);
       return classroom(self, cmd);
     },
     [self](host_command& cmd) -> caf::result<protocol::empty_reply> {
+      schedule_sync(self);
       return host_control(self, cmd);
     },
     [self](recording_command& cmd) -> caf::result<protocol::class_reply> {
@@ -1399,6 +1690,10 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       for (auto& p : self->state.peers)
         self->send(p.session, ev);
     },
+    [self](rejoin_command& cmd) -> caf::result<join_result> { return rejoin(self, cmd); },
+    [self](rehome_settle_atom) { settle(self); },
+    [self](sync_copies_atom) { sync_copies(self); },
+    [self](hand_over_atom, std::string& avoid) -> int64_t { return hand_over(self, avoid); },
     [self](chat_history_query&) -> protocol::class_event {
       protocol::class_event ev;
       ev.kind = protocol::class_event_kind::chat_history;

@@ -1,6 +1,7 @@
 #include "actors/session.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/rehome_messages.hpp"
 #include "actors/rights.hpp"
 #include "common/log.hpp"
 #include "net/http_server.hpp"
@@ -20,6 +21,8 @@ using protocol::error_code;
 constexpr uint16_t close_replaced = 4001;
 constexpr uint16_t close_room_full = 4003;
 constexpr uint16_t close_internal = 1011;
+// How long a session waits for its room's new home (a little longer than its peer does).
+constexpr auto rehome_wait = std::chrono::seconds(22);
 
 struct session_state {
   node_context_ptr ctx;
@@ -36,6 +39,10 @@ struct session_state {
   std::string user_id;
   caf::actor room;
   caf::actor peer;
+  // Re-homing (cluster): the room is moving (told by the old room, or its home was lost);
+  // requests for the room are refused until the new room says so (room_rebound).
+  bool room_moving = false;
+  uint64_t rehome_round = 0;
   uint32_t in_flight = 0;
   bool closed = false;
   // What the connection may do (actors/auth.hpp): set at start for a plain WebSocket,
@@ -114,6 +121,11 @@ template <class Answer, class Request, class ToReply, class OnError = no_error_h
 void forward_with(session_actor* self, const caf::actor& dest, protocol::request_meta meta,
                   Request req, ToReply to_reply, OnError on_error = {}) {
   auto& st = self->state;
+  if (!dest) {
+    send_error(self, meta, error_code::internal,
+               "the room is moving to another node of the cluster: try again in a moment");
+    return;
+  }
   if (st.in_flight >= st.ctx->settings.max_requests_in_flight) {
     send_error(self, meta, error_code::limit_exceeded,
                "too many requests in flight (at most " +
@@ -519,11 +531,22 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
   st.ctx->counters->sessions.fetch_add(1);
   self->attach_functor([counters = st.ctx->counters] { counters->sessions.fetch_sub(1); });
   self->set_down_handler([self](caf::down_msg& dm) {
-    if (dm.source == self->state.room.address()) {
-      LOG_WARN("session", "room of peer '" << self->state.peer_id << "' ended: "
-                                           << to_string(dm.reason));
-      close_connection(self, close_internal, "room closed");
+    auto& st = self->state;
+    if (!st.room || dm.source != st.room.address())
+      return;
+    if (st.room_moving || (dm.source.node() != self->node() &&
+                           dm.reason == caf::exit_reason::remote_link_unreachable)) {
+      // The room moves, or its home is lost and the room is rebuilt on a survivor: the
+      // peer rejoins it there (its media goes on meanwhile) and the new room says so.
+      LOG_INFO("session", "room of peer '" << st.peer_id << "' is moving ("
+                                           << to_string(dm.reason) << ")");
+      st.room = nullptr;
+      st.room_moving = true;
+      self->delayed_send(self, rehome_wait, rehome_timeout_atom::value, ++st.rehome_round);
+      return;
     }
+    LOG_WARN("session", "room of peer '" << st.peer_id << "' ended: " << to_string(dm.reason));
+    close_connection(self, close_internal, "room closed");
   });
   st.connection_room = std::move(params.connection_room);
   st.ticket = std::move(params.ticket);
@@ -565,6 +588,21 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
       close_connection(self, close_replaced, "replaced by a newer connection");
     },
     [self](peer_lost_atom) { close_connection(self, close_internal, "internal error"); },
+    [self](room_moving&) {
+      if (caf::actor_cast<caf::actor>(self->current_sender()) == self->state.room)
+        self->state.room_moving = true;
+    },
+    [self](room_rebound& r) {
+      auto& st = self->state;
+      st.room = std::move(r.room);
+      st.room_moving = false;
+      self->monitor(st.room);
+    },
+    [self](rehome_timeout_atom, uint64_t round) {
+      auto& st = self->state;
+      if (!st.room && st.room_moving && round == st.rehome_round)
+        close_connection(self, close_internal, "the room found no new home in the cluster");
+    },
     [self](close_session& msg) { close_connection(self, msg.code, std::move(msg.reason)); },
     [self](protocol::moderation_event& ev) { send_event(self, ev); },
     [self](protocol::kicked_event& ev) { send_event(self, ev); },

@@ -7,12 +7,14 @@
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
 #include "actors/recorder.hpp"
+#include "actors/rehome_messages.hpp"
 #include "app/config.hpp"
 #include "app/metrics.hpp"
 #include "app/token_command.hpp"
 #include "app/web_assets.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
+#include "net/cluster.hpp"
 #include "net/dtls_certificate.hpp"
 #include "net/dtls_engine.hpp"
 #include "net/http_admission.hpp"
@@ -49,6 +51,8 @@ namespace {
 
 constexpr auto shutdown_grace = std::chrono::milliseconds(1000);
 constexpr auto shutdown_deadline = std::chrono::milliseconds(1800);
+// SIGTERM in a cluster: how long each step of handing the rooms over may take.
+constexpr auto hand_over_timeout = std::chrono::seconds(4);
 
 // Counters of the shared media sockets: what was dropped before reaching any transport.
 std::string media_json(const actors::node_context& ctx) {
@@ -336,9 +340,35 @@ private:
 
 } // namespace
 
+// `chorus home ROOM --nodes ID,ID,...`: the node that homes ROOM when those nodes are live
+// (rendezvous placement, the rule every node applies; docs/operations.md).
+int home_main(int argc, char** argv) {
+  std::string room;
+  std::vector<std::string> nodes;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a{argv[i]};
+    if (a == "--nodes" && i + 1 < argc)
+      nodes = text::split_list(argv[++i]);
+    else if (room.empty() && !a.starts_with("--"))
+      room = a;
+    else {
+      std::fprintf(stderr, "usage: chorus home ROOM --nodes NODE_ID,NODE_ID,...\n");
+      return 2;
+    }
+  }
+  if (room.empty() || nodes.empty()) {
+    std::fprintf(stderr, "usage: chorus home ROOM --nodes NODE_ID,NODE_ID,...\n");
+    return 2;
+  }
+  std::printf("%s\n", net::cluster::home_node(room, nodes).c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc > 1 && std::string_view{argv[1]} == "token")
     return app::token_main(argc - 1, argv + 1);
+  if (argc > 1 && std::string_view{argv[1]} == "home")
+    return home_main(argc - 1, argv + 1);
   auto cli = app::parse_command_line(argc, argv);
   if (!cli) {
     std::fprintf(stderr, "chorus: %s\n", cli.error().c_str());
@@ -646,12 +676,30 @@ int main(int argc, char** argv) {
         LOG_WARN("main", "cluster: this node listens for no other node (--cluster-listen)");
       }
     }
-    server.on_signal([&server, cluster](int sig) {
+    server.on_signal([&server, &sys, cluster, node, handing_over = false](int sig) mutable {
       LOG_INFO("main", "signal " << sig << ": shutting down");
-      // The cluster actor first: it must not dial nodes that are going away too.
-      if (cluster)
-        caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
-      server.shutdown(1001, shutdown_grace);
+      auto stop = [shutdown = server.shutdown_handle(), cluster] {
+        // The cluster actor first: it must not dial nodes that are going away too.
+        if (cluster)
+          caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
+        shutdown(1001, shutdown_grace);
+      };
+      if (!cluster || handing_over) { // alone, or a second signal: stop at once
+        stop();
+        return;
+      }
+      // In a cluster the rooms homed here move to the other nodes first (bounded), so
+      // that their participants elsewhere never notice this node leaving.
+      handing_over = true;
+      sys.spawn([cluster, node, stop](caf::event_based_actor* self) {
+        self->request(cluster, hand_over_timeout, actors::hand_over_atom::value)
+          .then(
+            [self, node, stop](bool) {
+              self->request(node, hand_over_timeout, actors::hand_over_atom::value)
+                .then([stop](bool) { stop(); }, [stop](caf::error&) { stop(); });
+            },
+            [stop](caf::error&) { stop(); });
+      });
     });
     std::printf("chorus listening on %s://%s:%u\n", server.uses_tls() ? "https" : "http",
                 host.c_str(), port);

@@ -128,6 +128,12 @@ void http_server::shutdown(uint16_t code, std::chrono::milliseconds grace) {
   asio::post(impl_->ioc, [self = impl_, code, grace] { self->begin_shutdown(code, grace); });
 }
 
+std::function<void(uint16_t, std::chrono::milliseconds)> http_server::shutdown_handle() {
+  return [self = impl_](uint16_t code, std::chrono::milliseconds grace) {
+    asio::post(self->ioc, [self, code, grace] { self->begin_shutdown(code, grace); });
+  };
+}
+
 http_server_counters http_server::counters() const {
   std::lock_guard<std::mutex> g{impl_->counters_mutex};
   return impl_->ctr;

@@ -174,6 +174,9 @@ public:
   // Thread-safe: stops accepting, closes every WebSocket with `code`, and ends run()
   // when all connections are gone or `grace` has passed.
   void shutdown(uint16_t code, std::chrono::milliseconds grace);
+  // shutdown() as a function that may outlive this object (it keeps the I/O state alive;
+  // after run() has returned, calling it does nothing).
+  std::function<void(uint16_t, std::chrono::milliseconds)> shutdown_handle();
   // Thread-safe snapshot.
   http_server_counters counters() const;
 

@@ -79,6 +79,10 @@ public:
   poll_item snapshot() const;
   // What one voter chose (empty: has not voted).
   std::vector<uint32_t> choices_of(const std::string& voter) const;
+  // Every vote, in the order the voters first voted (a moved room replays them).
+  const std::vector<std::pair<std::string, std::vector<uint32_t>>>& votes() const noexcept {
+    return votes_;
+  }
 
 private:
   poll_item item_;

@@ -33,6 +33,7 @@ const char* const bench_usage =
   "                    [--decrypt-sample N]\n"
   "                    [--server-pid PID] [--json FILE] [--setup-timeout-s S]\n"
   "                    [--run-id ID] [--verbose]\n"
+  "                    [--node-pids PID,PID,... [--remote-subscribers]]\n"
   "                    [--target chorus|janus [--local-ip IP] [--janus-room R]]\n"
   "                    [--floor [--server-cpu C] [--floor-duration-s S] | --floor-us X]\n"
   "                    [--profile P] [--ramp-step K --ramp-max M [--plot PREFIX]]\n"
@@ -62,6 +63,11 @@ const char* const bench_usage =
   "the others count packets, loss and NACKs from the clear RTP header (SRTP encrypts only\n"
   "the payload) and decrypt only retransmissions, so that one generator core carries more\n"
   "receivers (default 1: all decrypt).\n\n"
+  "A cluster: --url ws://A,ws://B,... deals the participants over the nodes in turn (a\n"
+  "class's publisher on the first). Each node's /healthz relay counters are read at the\n"
+  "window's edges and reported per node: the packets its relays received crossed the link\n"
+  "into it. --node-pids P,P,... (in --url order) adds each node's CPU; --remote-subscribers\n"
+  "keeps a class's subscribers off the publisher's node.\n\n"
   "--ramp-step K --ramp-max M (class only): runs the class with K, 2K, ... subscribers (a\n"
   "fresh setup and a measured window of --duration-s per step) until loss > 1 % or p99\n"
   "latency > 50 ms or M subscribers; the last good step is the capacity. --json gets all\n"
@@ -96,12 +102,14 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
     "--warmup-s", "--video-kbps", "--keyframe-interval-s", "--audio-bytes", "--threads",
     "--server-pid", "--json", "--setup-timeout-s", "--run-id", "--floor-us", "--server-cpu",
     "--floor-duration-s", "--profile", "--ramp-step", "--ramp-max", "--plot", "--target",
-    "--local-ip", "--janus-room", "--decrypt-sample"};
+    "--local-ip", "--janus-room", "--decrypt-sample", "--node-pids"};
   auto on_switch = [&](std::string_view flag) {
     if (flag == "--verbose")
       o.verbose = true;
     else if (flag == "--floor")
       o.floor = true;
+    else if (flag == "--remote-subscribers")
+      o.remote_subscribers = true;
     else
       return false;
     return true;
@@ -183,6 +191,19 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
     } else if (flag == "--janus-room") {
       ok = parse_u32(v, u) && u >= 1;
       o.janus_room = u;
+    } else if (flag == "--node-pids") {
+      o.node_pids.clear();
+      std::string list{v};
+      std::size_t start = 0;
+      while (ok && start <= list.size()) {
+        auto comma = list.find(',', start);
+        auto item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        ok = parse_u32(item, u) && u > 0;
+        o.node_pids.push_back(int(u));
+        if (comma == std::string::npos)
+          break;
+        start = comma + 1;
+      }
     } else if (flag == "--run-id") {
       o.run_id = v;
       ok = !o.run_id.empty() && o.run_id.size() <= 64 &&
@@ -209,6 +230,14 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
   }
   if (o.kind == scenario::meeting && rooms_set) {
     error = "meeting is one room; use --scenario rooms for --rooms";
+    return std::nullopt;
+  }
+  if (o.remote_subscribers && (o.kind != scenario::class_ || split_urls(o.url).size() < 2)) {
+    error = "--remote-subscribers: a class over two or more --url nodes";
+    return std::nullopt;
+  }
+  if (!o.node_pids.empty() && o.node_pids.size() != split_urls(o.url).size()) {
+    error = "--node-pids: one PID per --url node, in the same order";
     return std::nullopt;
   }
   if (o.floor && o.floor_us) {

@@ -37,6 +37,11 @@ struct bench_options {
   // others count packets, loss and NACKs from the clear RTP header and decrypt only RTX.
   uint32_t decrypt_sample = 1;
   std::optional<int> server_pid;
+  // Cluster runs (several --url): the nodes' PIDs in --url order (their CPU in the window),
+  // and whether a class's subscribers avoid the publisher's node (all media then crosses a
+  // link: the relay cost on both ends).
+  std::vector<int> node_pids;
+  bool remote_subscribers = false;
   std::string json_file;
   double setup_timeout_s = 300;         // all participants connected and consuming
   std::string run_id;                   // room and peer name prefix (random when empty)

@@ -95,6 +95,43 @@ std::string scenario_line(const bench_result& r) {
 
 } // namespace
 
+std::vector<node_figure> node_figures(const bench_result& r) {
+  std::vector<node_figure> out;
+  const auto urls = split_urls(r.options.url);
+  if (r.nodes_start.size() != urls.size() || r.nodes_end.size() != urls.size() || r.window_s <= 0)
+    return out;
+  // The packets that crossed links: what every node's relays received.
+  uint64_t crossed = 0;
+  for (std::size_t i = 0; i < urls.size(); ++i)
+    if (r.nodes_start[i].relays && r.nodes_end[i].relays)
+      crossed += r.nodes_end[i].relays->packets_in - r.nodes_start[i].relays->packets_in;
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    node_figure n;
+    n.url = urls[i];
+    auto& a = r.nodes_start[i];
+    auto& z = r.nodes_end[i];
+    uint64_t in = 0, relayed_out = 0;
+    if (a.relays && z.relays) {
+      in = z.relays->packets_in - a.relays->packets_in;
+      relayed_out = z.relays->packets_out - a.relays->packets_out;
+      n.relay_in_pps = double(in) / r.window_s;
+      n.relay_out_pps = double(relayed_out) / r.window_s;
+    }
+    if (a.cpu && z.cpu) {
+      const double cpu = z.cpu->cpu_s - a.cpu->cpu_s;
+      n.cpu_percent = 100 * cpu / r.window_s;
+      // A receiving node of a class with --remote-subscribers does nothing else; the
+      // publisher's node (no relays in) sends every packet over its links.
+      if (relayed_out > 0)
+        n.us_per_relayed_out = cpu * 1e6 / double(relayed_out);
+      else if (in == 0 && crossed > 0 && r.options.remote_subscribers && i == 0)
+        n.us_per_link_packet = cpu * 1e6 / double(crossed);
+    }
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
 void print_table(const bench_result& r, const figures& f, std::FILE* out) {
   const auto& d = r.delta;
   std::fprintf(out, "chorus-bench %s\n", scenario_line(r).c_str());
@@ -181,6 +218,29 @@ void print_table(const bench_result& r, const figures& f, std::FILE* out) {
   }
   if (!r.server_alive_after)
     row("server", "EXITED during the run");
+  for (auto& n : node_figures(r)) {
+    std::string line = n.url + ": ";
+    if (n.relay_in_pps) {
+      std::snprintf(b, sizeof b, "relays in %.1f packets/s (the link into it), out %.1f packets/s",
+                    *n.relay_in_pps, *n.relay_out_pps);
+      line += b;
+    } else {
+      line += "no relay counters";
+    }
+    if (n.cpu_percent) {
+      std::snprintf(b, sizeof b, "; CPU %.1f %%", *n.cpu_percent);
+      line += b;
+      if (n.us_per_relayed_out) {
+        std::snprintf(b, sizeof b, ", %.2f us per relayed packet handed out", *n.us_per_relayed_out);
+        line += b;
+      }
+      if (n.us_per_link_packet) {
+        std::snprintf(b, sizeof b, ", %.2f us per packet sent over its links", *n.us_per_link_packet);
+        line += b;
+      }
+    }
+    row("node", line);
+  }
   std::fflush(out);
 }
 
@@ -330,6 +390,20 @@ std::string to_json(const bench_result& r, const figures& f) {
   sample("windowStart", r.server_start);
   sample("windowEnd", r.server_end);
   w.EndObject();
+
+  j.key("nodes");
+  w.StartArray();
+  for (auto& n : node_figures(r)) {
+    w.StartObject();
+    j.str("url", n.url);
+    j.opt("relayInPacketsPerSecond", n.relay_in_pps);
+    j.opt("relayOutPacketsPerSecond", n.relay_out_pps);
+    j.opt("cpuPercent", n.cpu_percent);
+    j.opt("cpuUsPerRelayedPacketOut", n.us_per_relayed_out);
+    j.opt("cpuUsPerLinkPacket", n.us_per_link_packet);
+    w.EndObject();
+  }
+  w.EndArray();
 
   j.key("client");
   w.StartObject();

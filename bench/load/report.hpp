@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chorus::bench {
 
@@ -41,6 +42,16 @@ struct figures {
 };
 
 figures compute_figures(const bench_result& r);
+
+// A cluster run's figures per --url node (empty for one node).
+struct node_figure {
+  std::string url;
+  std::optional<double> relay_in_pps, relay_out_pps; // packets its relays got / handed out
+  std::optional<double> cpu_percent;                 // --node-pids
+  std::optional<double> us_per_relayed_out;          // CPU / relayed packets handed out
+  std::optional<double> us_per_link_packet;          // publisher's node: CPU / packets sent over links
+};
+std::vector<node_figure> node_figures(const bench_result& r);
 
 void print_table(const bench_result& r, const figures& f, std::FILE* out);
 // The whole result as a JSON document.

@@ -264,8 +264,14 @@ bench_result run_bench(const bench_options& o) {
   // publisher on worker 0, its subscribers starting on the next worker).
   uint32_t next = 0;
   const auto urls = split_urls(o.url);
+  uint32_t next_url = 0;
   auto deal = [&](std::unique_ptr<participant> p) {
-    p->set_url(urls[next % urls.size()]); // several nodes: participants dealt over them
+    // Several nodes: participants dealt over them (with --remote-subscribers, a class's
+    // subscribers over all but the publisher's).
+    if (o.remote_subscribers && next_url > 0 && next_url % urls.size() == 0)
+      ++next_url;
+    p->set_url(urls[next_url % urls.size()]);
+    ++next_url;
     workers[next % o.threads]->add(std::move(p));
     ++next;
   };
@@ -343,6 +349,8 @@ bench_result run_bench(const bench_options& o) {
                            int epoch) {
       if (o.server_pid)
         server = sample_process(*o.server_pid);
+      if (urls.size() > 1)
+        (epoch == 1 ? r.nodes_start : r.nodes_end) = sample_nodes(urls, o.node_pids);
       self = sample_self();
       const uint64_t at = mono_us();
       shared.epoch.store(epoch, std::memory_order_release);

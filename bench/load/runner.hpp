@@ -8,6 +8,7 @@
 #include "bench/load/floor.hpp"
 #include "bench/load/options.hpp"
 #include "bench/load/participant.hpp"
+#include "bench/load/node_sampler.hpp"
 #include "bench/load/proc_sampler.hpp"
 #include "bench/load/receiver.hpp"
 
@@ -45,6 +46,8 @@ struct bench_result {
   std::optional<proc_sample> server_setup;  // after setup
   std::optional<proc_sample> server_start;  // window open
   std::optional<proc_sample> server_end;    // window closed
+  // Cluster runs: each --url node at the window's edges (bench/load/node_sampler.hpp).
+  std::vector<node_sample> nodes_start, nodes_end;
   bool server_alive_after = true;           // the process still existed at the end
   std::optional<proc_sample> client_start, client_end;
 

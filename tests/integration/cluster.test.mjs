@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { SECRET, cluster, members, withNodes } from './lib/cluster.mjs';
+import { SECRET, cluster, makeCerts, members, withNodes } from './lib/cluster.mjs';
 import { httpGet } from './lib/http.mjs';
 import { CHORUS_BIN, REPO_ROOT, runChorus, runProcess, startServer, tempDir } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
@@ -60,14 +60,6 @@ test('three nodes from one seed form a full mesh; a wrong secret is never admitt
 });
 
 // CA and node certificates made by the project's own script.
-async function makeCerts(nodes) {
-  const dir = tempDir('chorus-cluster-certs-');
-  const r = await runProcess(path.join(REPO_ROOT, 'scripts/make-cluster-certs.sh'), ['--out', dir, ...nodes], { timeoutMs: 20000 });
-  assert.equal(r.code, 0, r.stderr);
-  const tls = (node) => ['--cluster-cert', path.join(dir, `${node}.pem`), '--cluster-key', path.join(dir, `${node}.key`), '--cluster-ca', path.join(dir, 'ca.pem')];
-  return { dir, tls };
-}
-
 test('with TLS: three nodes mesh; a node of another CA and a node without TLS are refused', T, async () => {
   const ours = await makeCerts(['node-a', 'node-b', 'node-c']);
   const theirs = await makeCerts(['node-x']);
@@ -87,10 +79,14 @@ test('with TLS: three nodes mesh; a node of another CA and a node without TLS ar
     await pollUntil(() => /disconnect_during_handshake/.test(x.stderr()) && /disconnect_during_handshake/.test(plain.stderr()),
       { timeoutMs: 10000, what: 'both refused in the TLS handshake' });
     for (const n of [x, plain]) assert.deepEqual(await members(n), []);
-    // The refused nodes keep retrying; the cluster must still be whole afterwards (links
-    // dropped by CAF on a refused handshake are re-admitted: docs/operations.md).
-    await pollUntil(async () => (await members(a)).length === 2 && (await members(b)).length === 2 && (await members(c)).length === 2,
-      { timeoutMs: 15000, what: 'the TLS mesh whole' });
+    // The refused nodes keep retrying: the cluster's own links never drop for it (CAF's
+    // TLS module used to drop them on a stale OpenSSL error: app/openssl_error_queue.cpp).
+    await pollUntil(async () => (await cluster(x)).dialFailures >= 3 && (await cluster(plain)).dialFailures >= 3,
+      { timeoutMs: 15000, what: 'node-x and node-plain refused three times each' });
+    for (const n of [a, b, c]) {
+      assert.equal((await members(n)).length, 2, n.url);
+      assert.equal((await cluster(n)).lost, 0, `${n.url} lost a link`);
+    }
     for (const n of [a, b, c]) {
       const ids = await members(n);
       assert.ok(!ids.includes('node-x') && !ids.includes('node-plain'), JSON.stringify(ids));
@@ -139,9 +135,18 @@ test('one room across three nodes: events reach everyone, media crosses nodes, a
     // packets once, through one relay per producer, and hand 3 copies to their consumers.
     const relaysBefore = await Promise.all([b, c].map(async (n) => (await httpGet(`${n.url}/healthz`)).json.relays));
     const classRun = await runProcess(benchPath(), ['--url', [a, b, c].map((n) => n.wsUrl('')).join(','),
-      '--scenario', 'class', '--subscribers', '9', '--duration-s', '2', '--warmup-s', '1'], { timeoutMs: 45000, outputBytes: 1 << 20 });
+      '--scenario', 'class', '--subscribers', '9', '--duration-s', '2', '--warmup-s', '1',
+      '--node-pids', [a, b, c].map((n) => n.pid).join(',')], { timeoutMs: 45000, outputBytes: 1 << 20 });
     assert.equal(classRun.code, 0, classRun.stdout + classRun.stderr);
     assert.match(classRun.stdout, /18\/18 consumers, 0 failed/, classRun.stdout);
+    // The bench's rows per node: the link into b and c carries the publisher's rate once
+    // (audio and video, about 200 packets/s), and each hands out 3 copies; the CPU is read.
+    const rows = [...classRun.stdout.matchAll(/node\s+(ws:\S+): relays in ([\d.]+) packets\/s \(the link into it\), out ([\d.]+) packets\/s; CPU/g)];
+    assert.equal(rows.length, 3, classRun.stdout);
+    for (const [, url, inRate, outRate] of rows.slice(1)) {
+      assert.ok(Number(inRate) > 100 && Number(inRate) < 400, `${url}: ${inRate} packets/s in`);
+      assert.ok(Math.abs(Number(outRate) - 3 * Number(inRate)) < 0.1 * Number(outRate), `${url}: ${outRate} out`);
+    }
     const classLoss = /loss\s+([\d.]+) %/.exec(classRun.stdout);
     assert.ok(classLoss && Number(classLoss[1]) < 1, classRun.stdout);
     for (const [i, n] of [b, c].entries()) {
@@ -169,37 +174,6 @@ test('one room across three nodes: events reach everyone, media crosses nodes, a
     }
     await onHome.close();
     await onOther.close();
-  });
-});
-
-test('the room\'s home is lost: its participants on other nodes are told, and rejoin through a survivor', T, async () => {
-  await withNodes(async (nodes) => {
-    const [a, b, c] = await nodes.mesh();
-    const room = 'home-lost';
-    const first = [];
-    for (const [n, id] of [[a, 'ua'], [b, 'ub'], [c, 'uc']]) first.push(await connectPeer(n, { auth: id, channelId: room }));
-    for (const cl of first) await nextParticipantList(cl, ['ua', 'ub', 'uc'], 5000);
-    const rooms = await Promise.all([a, b, c].map(async (n) => (await httpGet(`${n.url}/healthz`)).json.rooms));
-    const homeIndex = rooms.indexOf(1);
-    const home = [a, b, c][homeIndex];
-    const survivors = [a, b, c].filter((n) => n !== home);
-    const survivorClients = first.filter((_, i) => i !== homeIndex);
-    await nodes.kill(home);
-    // The room ended with its home: the sessions on the survivors are closed (1011), not
-    // left hanging in a room that no longer exists.
-    for (const cl of survivorClients) assert.equal((await cl.closedWithin(5000)).code, 1011);
-    for (const n of survivors) {
-      await pollUntil(async () => (await members(n)).length === 1, { timeoutMs: 5000, what: `home gone from ${n.url}` });
-    }
-    // They rejoin through the node they are on; the home's client rejoins through a survivor.
-    const ids = ['ua', 'ub', 'uc'];
-    const again = [];
-    for (const [i, n] of survivors.entries()) again.push(await connectPeer(n, { auth: ids.filter((_, k) => k !== homeIndex)[i], channelId: room }));
-    again.push(await connectPeer(survivors[0], { auth: ids[homeIndex], channelId: room }));
-    for (const cl of again) await nextParticipantList(cl, ['ua', 'ub', 'uc'], 5000);
-    const after = await Promise.all(survivors.map(async (n) => (await httpGet(`${n.url}/healthz`)).json.rooms));
-    assert.deepEqual(after.slice().sort(), [0, 1], 'the room lives on one survivor now');
-    for (const cl of again) await cl.close();
   });
 });
 

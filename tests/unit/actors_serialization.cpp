@@ -1,6 +1,7 @@
 // Every message type that crosses actors must survive CAF's binary serialization (the
 // wire format of CAF remoting), field by field.
 #include "actors/cluster_messages.hpp"
+#include "actors/rehome_messages.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 
@@ -292,6 +293,129 @@ TEST_CASE("cluster messages round trip field by field") {
   CHECK(rc.attempt == 4);
 }
 
+TEST_CASE("re-homing messages cross a serializer whole") {
+  caf::actor_system_config cfg;
+  actors::register_message_types(cfg);
+  caf::actor_system sys{cfg};
+  auto actor = sys.spawn([] { return caf::behavior{[](int) {}}; });
+  actors::participant_snapshot p;
+  p.peer_id = "p1";
+  p.name = "Ada";
+  p.has_rtp_capabilities = true;
+  p.rtp_capabilities.codecs.resize(1);
+  p.rtp_capabilities.codecs[0].mime_type = "audio/opus";
+  p.user_id = "u1";
+  p.image_url = "https://x/a.png";
+  p.grant = {"sub-1", "student", 0x21};
+  p.muted = 3;
+  p.publisher = true;
+  p.chat_disabled = true;
+  p.co_host = true;
+  p.own_audio_muted = 1;
+  p.own_video_paused = 0;
+  actors::room_snapshot r;
+  r.room_id = "maths";
+  r.version = 42;
+  r.creator = "teacher";
+  r.hosts = {"h1"};
+  r.locked = true;
+  r.screens_locked = true;
+  r.chat_disabled = true;
+  r.blocks = {{"s", "p9", "u9", "noise", "teacher", 1234}};
+  r.roster = {{"p1", "u1"}, {"p2", "p2"}};
+  actors::rejoin_command cmd;
+  cmd.room_id = "maths";
+  cmd.participant = p;
+  cmd.session = actor;
+  cmd.peer = actor;
+  cmd.edge_node = actor;
+  actors::producer_info info;
+  info.producer_id = "pr1";
+  info.peer_id = "p1";
+  info.kind = rtp::media_kind::video;
+  info.paused = true;
+  info.producer = actor;
+  info.source = "screen";
+  cmd.producers = {info};
+  cmd.room = r;
+  auto req = round_trip_in(sys, actors::rehome_request{"node-b#1", cmd});
+  CHECK(req.avoid == "node-b#1");
+  auto& c = req.cmd;
+  CHECK(c.room_id == "maths");
+  CHECK(c.session == actor);
+  CHECK(c.peer == actor);
+  CHECK(c.edge_node == actor);
+  CHECK(c.participant.peer_id == "p1");
+  CHECK(c.participant.name == "Ada");
+  REQUIRE(c.participant.rtp_capabilities.codecs.size() == 1);
+  CHECK(c.participant.rtp_capabilities.codecs[0].mime_type == "audio/opus");
+  CHECK(c.participant.user_id == "u1");
+  CHECK(c.participant.image_url == "https://x/a.png");
+  CHECK(c.participant.grant.subject == "sub-1");
+  CHECK(c.participant.grant.role == "student");
+  CHECK(c.participant.grant.permissions == 0x21);
+  CHECK(c.participant.muted == 3);
+  CHECK(c.participant.publisher);
+  CHECK(c.participant.chat_disabled);
+  CHECK(c.participant.co_host);
+  CHECK(c.participant.own_audio_muted == 1);
+  CHECK(c.participant.own_video_paused == 0);
+  REQUIRE(c.producers.size() == 1);
+  CHECK(c.producers[0].producer_id == "pr1");
+  CHECK(c.producers[0].kind == rtp::media_kind::video);
+  CHECK(c.producers[0].paused);
+  CHECK(c.producers[0].producer == actor);
+  CHECK(c.producers[0].source == "screen");
+  CHECK(c.room.version == 42);
+  CHECK(c.room.creator == "teacher");
+  CHECK(c.room.hosts == std::vector<std::string>{"h1"});
+  CHECK(c.room.locked);
+  CHECK(c.room.screens_locked);
+  CHECK(c.room.chat_disabled);
+  REQUIRE(c.room.blocks.size() == 1);
+  CHECK(c.room.blocks[0].reason == "noise");
+  CHECK(c.room.blocks[0].until_ms == 1234);
+  REQUIRE(c.room.roster.size() == 2);
+  CHECK(c.room.roster[1].public_id == "p2");
+  r.cls.present = true;
+  r.cls.hands = {{"p2", "u2", "Bo", 77}};
+  r.cls.chat.resize(1);
+  r.cls.chat[0].id = "m4";
+  r.cls.chat[0].text = "hello";
+  r.cls.next_chat_id = 5;
+  actors::poll_record pr;
+  pr.item.id = "p1";
+  pr.item.options = {"yes", "no"};
+  pr.voters = {"u1", "u2"};
+  pr.choices = {{0}, {1}};
+  r.cls.polls = {pr};
+  r.cls.next_poll_id = 2;
+  auto moving = round_trip_in(sys, actors::room_moving{"", p, r});
+  REQUIRE(moving.room.cls.present);
+  CHECK(moving.room.cls.hands[0].raised_at == 77);
+  CHECK(moving.room.cls.chat[0].text == "hello");
+  CHECK(moving.room.cls.next_chat_id == 5);
+  REQUIRE(moving.room.cls.polls.size() == 1);
+  CHECK(moving.room.cls.polls[0].voters == std::vector<std::string>{"u1", "u2"});
+  CHECK(moving.room.cls.polls[0].choices[1] == std::vector<uint32_t>{1});
+  CHECK(moving.room.cls.next_poll_id == 2);
+  CHECK(moving.avoid.empty());
+  CHECK(moving.participant.peer_id == "p1");
+  CHECK(moving.room.roster.size() == 2);
+  auto forget = r;
+  forget.forget = true;
+  CHECK(round_trip_in(sys, forget).forget);
+  CHECK(round_trip_in(sys, actors::room_rebound{actor}).room == actor);
+  CHECK(round_trip(actors::cluster_leaving{"node-c"}).node_id == "node-c");
+  auto gr = round_trip(actors::get_room{"maths", true, "node-b#1"});
+  CHECK(gr.forwarded);
+  CHECK(gr.avoid == "node-b#1");
+  actors::join_command jc;
+  jc.edge_node = actor;
+  CHECK(round_trip_in(sys, jc).edge_node == actor);
+  caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
+}
+
 TEST_CASE("every message type registers") {
   caf::actor_system_config cfg;
   actors::register_message_types(cfg);
@@ -309,7 +433,11 @@ TEST_CASE("every message type registers") {
                     "chorus::active_speaker_event", "chorus::audio_level_item",
                     "chorus::audio_levels_event", "chorus::attach_speaker_observer",
                     "chorus::observe_producer", "chorus::audio_level_batch",
-                    "chorus::dominant_speaker", "chorus::audio_levels_report"})
+                    "chorus::dominant_speaker", "chorus::audio_levels_report",
+                    "chorus::participant_snapshot", "chorus::roster_entry", "chorus::room_block",
+                    "chorus::room_snapshot", "chorus::rejoin_command", "chorus::rehome_request",
+                    "chorus::room_moving", "chorus::room_rebound", "chorus::cluster_leaving",
+                    "chorus::producer_info_list", "chorus::poll_record", "chorus::class_state"})
     CHECK_MESSAGE(sys.types().make_value(name) != nullptr, name);
 }
 

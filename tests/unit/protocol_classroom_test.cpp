@@ -136,3 +136,23 @@ TEST_CASE("poll: vote once, change until closed, anonymous or not, one or severa
   CHECK(multi->snapshot().counts == std::vector<uint32_t>{1, 1, 0});
   CHECK(multi->snapshot().voters == 2);
 }
+
+TEST_CASE("poll: rebuilt from its votes (a room that moved) it counts and refuses alike") {
+  std::string error;
+  auto a = chorus::protocol::poll::make("p1", "Which?", {"x", "y", "z"}, true, false, "t", 1000, error);
+  REQUIRE(a);
+  a->vote("u1", {0, 2});
+  a->vote("u2", {1});
+  a->vote("u1", {2}); // changed: kept in first-vote order
+  auto b = chorus::protocol::poll::make("p1", "Which?", {"x", "y", "z"}, true, false, "t", 1000, error);
+  REQUIRE(b);
+  for (auto& [voter, choices] : a->votes())
+    b->vote(voter, choices);
+  CHECK(b->snapshot() == a->snapshot());
+  CHECK(b->votes() == a->votes());
+  CHECK(b->choices_of("u1") == std::vector<uint32_t>{2});
+  a->close();
+  b->close();
+  CHECK(b->vote("u3", {0}) == chorus::protocol::poll::vote_result::closed);
+  CHECK(b->snapshot() == a->snapshot());
+}

@@ -2,9 +2,10 @@
 // other with one secret. Every node is stopped by its PID; every wait is bounded.
 
 import assert from 'node:assert/strict';
+import path from 'node:path';
 
 import { httpGet } from './http.mjs';
-import { startServer } from './server.mjs';
+import { REPO_ROOT, runProcess, startServer, tempDir } from './server.mjs';
 import { pollUntil } from './tcp.mjs';
 
 export const SECRET = 'correct horse battery staple';
@@ -12,12 +13,22 @@ export const SECRET = 'correct horse battery staple';
 export const cluster = async (node) => (await httpGet(`${node.url}/healthz`)).json?.cluster;
 export const members = async (node) => ((await cluster(node))?.nodes ?? []).map((n) => n.nodeId).sort();
 
+// A CA and a certificate per node (scripts/make-cluster-certs.sh) in a temporary directory;
+// tls(node) gives the node's flags.
+export async function makeCerts(nodes) {
+  const dir = tempDir('chorus-cluster-certs-');
+  const r = await runProcess(path.join(REPO_ROOT, 'scripts/make-cluster-certs.sh'), ['--out', dir, ...nodes], { timeoutMs: 20000 });
+  assert.equal(r.code, 0, r.stderr);
+  const tls = (node) => ['--cluster-cert', path.join(dir, `${node}.pem`), '--cluster-key', path.join(dir, `${node}.key`), '--cluster-ca', path.join(dir, 'ca.pem')];
+  return { dir, tls };
+}
+
 // Media ports per node, so that nodes never compete for one.
 const RTC_PORTS = { 'node-a': '40000-40999', 'node-b': '41000-41999', 'node-c': '42000-42999' };
 
 export function startNode(id, { peers = [], secret = SECRET, extra = [] } = {}) {
   const args = ['--node-id', id, '--cluster-listen', '127.0.0.1:0', '--cluster-secret', secret,
-    '--cluster-heartbeat-timeout-ms', '1500', '--log-level', 'info', ...extra];
+    '--cluster-heartbeat-timeout-ms', '1500', '--log-level', process.env.CHORUS_TEST_LOG ?? 'info', ...extra];
   if (RTC_PORTS[id]) args.push('--rtc-ports', RTC_PORTS[id]);
   if (peers.length) args.push('--cluster-peers', peers.join(','));
   return startServer(args);

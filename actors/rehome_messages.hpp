@@ -1,0 +1,181 @@
+// Re-homing a room in a cluster (docs/architecture.md, "Re-homing"): what survives a
+// room's home, and how its participants move to the room's new home. Registered in
+// register_message_types() like every other message.
+//
+// The room keeps two copies of its state outside its home, so that a survivor can rebuild
+// it when the home is lost:
+//   room -> peer on another node   participant_snapshot: that participant's entry
+//   room -> node actor elsewhere   room_snapshot: the room-wide state and the roster
+// A participant's peer then rejoins the room at its new home:
+//   peer -> its node               rehome_request (waits until the old home has left the
+//                                  live set, so that every node places the room alike)
+//   node -> new home's room        rejoin_command (answered with join_result)
+//   room -> peer and session       room_rebound: the room's new handle
+// A graceful move (the home stops, or a node joined that the room now belongs to) starts
+// with room_moving from the old room to every peer and session.
+#pragma once
+
+#include "actors/media_messages.hpp"
+#include "actors/messages.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace chorus::actors {
+
+using hand_over_atom = caf::atom_constant<caf::atom("handover")>;   // node -> room, main -> node
+using rehome_settle_atom = caf::atom_constant<caf::atom("rhsettle")>; // room -> itself
+using rehome_check_atom = caf::atom_constant<caf::atom("rhcheck")>;   // node -> itself
+using rebalance_atom = caf::atom_constant<caf::atom("rebalance")>;    // node -> itself
+using rehome_timeout_atom = caf::atom_constant<caf::atom("rhtimeout")>; // peer, session
+
+// The room's entry for one participant, as far as it outlives the room's home.
+struct participant_snapshot {
+  std::string peer_id;
+  std::string name;
+  bool has_rtp_capabilities = false;
+  rtp::rtp_capabilities rtp_capabilities;
+  std::string user_id; // empty: the peer id
+  std::string image_url;
+  actors::grant grant;
+  uint8_t muted = 0; // publish kinds a moderator paused
+  bool publisher = false;
+  bool chat_disabled = false;
+  bool co_host = false;
+  int8_t own_audio_muted = -1; // update-my-state: -1 never said, else 0 or 1
+  int8_t own_video_paused = -1;
+};
+
+struct roster_entry {
+  std::string peer_id;
+  std::string public_id;
+};
+
+struct room_block {
+  std::string subject;
+  std::string peer_id;
+  std::string user_id;
+  std::string reason;
+  std::string by;
+  int64_t until_ms = 0;
+};
+
+// A poll as a moved room rebuilds it: its question, options and state, and every vote.
+struct poll_record {
+  protocol::poll_item item;
+  std::vector<std::string> voters;
+  std::vector<std::vector<uint32_t>> choices; // per voter
+};
+
+// The live class's state: carried only when a room moves in good order (hand-over), not in
+// the copies kept against a lost home (they would be sent on every chat message).
+struct class_state {
+  bool present = false;
+  std::vector<protocol::hand_item> hands;
+  std::vector<protocol::chat_item> chat;
+  uint64_t next_chat_id = 1;
+  std::vector<poll_record> polls;
+  uint64_t next_poll_id = 1;
+};
+
+// The room-wide state and who is in the room (with the class state only in a hand-over). `version`
+// grows with every change the room sends; a rebuilt room continues from the highest it is
+// given. `forget`: the node has no participant of the room left and drops its copy.
+struct room_snapshot {
+  std::string room_id;
+  uint64_t version = 0;
+  bool forget = false;
+  std::string creator;
+  std::vector<std::string> hosts;
+  bool locked = false;
+  bool screens_locked = false;
+  bool chat_disabled = false;
+  std::vector<room_block> blocks;
+  std::vector<roster_entry> roster;
+  class_state cls;
+};
+
+// A participant returns to its room at the room's (new) home.
+struct rejoin_command {
+  std::string room_id;
+  participant_snapshot participant;
+  caf::actor session;
+  caf::actor peer;
+  caf::actor edge_node; // the node actor of the participant's node
+  std::vector<producer_info> producers;
+  room_snapshot room; // the freshest room-wide state the participant's node holds
+};
+
+// peer -> its node actor: find the room's home anew and rejoin there. `avoid`: the CAF
+// node (as text) of the home that was lost or is leaving; placement waits until it is no
+// longer among the live nodes ("" when the old home stays, a rebalance).
+struct rehome_request {
+  std::string avoid;
+  rejoin_command cmd;
+};
+
+// Old room -> its peers and sessions: the room is moving; `avoid` as in rehome_request.
+struct room_moving {
+  std::string avoid;
+  participant_snapshot participant;
+  room_snapshot room;
+};
+
+// New room -> a rejoined peer and its session: the room's handle from now on.
+struct room_rebound {
+  caf::actor room;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, participant_snapshot& x) {
+  return f(caf::meta::type_name("participant_snapshot"), x.peer_id, x.name,
+           x.has_rtp_capabilities, x.rtp_capabilities, x.user_id, x.image_url, x.grant, x.muted,
+           x.publisher, x.chat_disabled, x.co_host, x.own_audio_muted, x.own_video_paused);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, roster_entry& x) {
+  return f(caf::meta::type_name("roster_entry"), x.peer_id, x.public_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, room_block& x) {
+  return f(caf::meta::type_name("room_block"), x.subject, x.peer_id, x.user_id, x.reason, x.by,
+           x.until_ms);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, poll_record& x) {
+  return f(caf::meta::type_name("poll_record"), x.item, x.voters, x.choices);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, class_state& x) {
+  return f(caf::meta::type_name("class_state"), x.present, x.hands, x.chat, x.next_chat_id,
+           x.polls, x.next_poll_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, room_snapshot& x) {
+  return f(caf::meta::type_name("room_snapshot"), x.room_id, x.version, x.forget, x.creator,
+           x.hosts, x.locked, x.screens_locked, x.chat_disabled, x.blocks, x.roster, x.cls);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rejoin_command& x) {
+  return f(caf::meta::type_name("rejoin_command"), x.room_id, x.participant, x.session, x.peer,
+           x.edge_node, x.producers, x.room);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rehome_request& x) {
+  return f(caf::meta::type_name("rehome_request"), x.avoid, x.cmd);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, room_moving& x) {
+  return f(caf::meta::type_name("room_moving"), x.avoid, x.participant, x.room);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, room_rebound& x) {
+  return f(caf::meta::type_name("room_rebound"), x.room);
+}
+
+} // namespace chorus::actors
