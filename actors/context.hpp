@@ -174,11 +174,21 @@ struct room_registry {
   std::map<std::string, std::shared_ptr<const room_gauges>> rooms;
 };
 
+// recording.* (actors/media_recorder.hpp).
+struct recording_settings {
+  std::string directory; // empty: recording off
+  bool auto_start = false;
+  std::string ffmpeg = "ffmpeg";
+  uint64_t min_free_bytes = 100ull << 20;
+  uint32_t max_restart_backoff_ms = 10000;
+};
+
 struct node_context {
   node_settings settings;
   transport_settings transport;
   media_settings media;
   auth_settings auth;
+  recording_settings recording;
   // Meetings of the HTTP API (actors/meetings.hpp): a room's host is its meeting's creator.
   std::shared_ptr<meeting_book> meetings;
   std::shared_ptr<net::media_io> media_io;                // media sockets

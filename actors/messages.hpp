@@ -140,6 +140,12 @@ struct class_command {
   protocol::class_request request;
 };
 
+// session -> room: start-recording / stop-recording of `peer_id` (actors/media_recorder.hpp).
+struct recording_command {
+  std::string peer_id;
+  protocol::recording_request request;
+};
+
 // session -> room: a host control of the seed 004 frontend, of `peer_id`.
 struct host_command {
   std::string peer_id;
@@ -230,6 +236,10 @@ typename Inspector::result_type inspect(Inspector& f, moderation_command& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, class_command& x) {
   return f(caf::meta::type_name("class_command"), x.peer_id, x.request);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recording_command& x) {
+  return f(caf::meta::type_name("recording_command"), x.peer_id, x.request);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, host_command& x) {

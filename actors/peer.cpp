@@ -1,5 +1,7 @@
 #include "actors/peer.hpp"
 
+#include "actors/plain_transport.hpp"
+
 #include "actors/consumer.hpp"
 #include "actors/data_consumer.hpp"
 #include "actors/data_messages.hpp"
@@ -895,6 +897,30 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       LOG_INFO_IDS("peer", (log::ids{.room = st.room_id, .peer = st.id, .transport = spawned->params.id}),
                    "transport created");
       return protocol::transport_params_reply{std::move(spawned->params)};
+    },
+    // create-plain-transport / connect-plain-transport (actors/plain_transport.hpp)
+    [self](protocol::plain_transport_request& r) -> caf::result<caf::message> {
+      auto& st = self->state;
+      if (r.op == protocol::plain_op::connect) {
+        auto it = st.transports.find(r.transport_id);
+        if (it != st.transports.end())
+          it->second.connect_requested = true;
+        auto id = r.transport_id;
+        return delegate_to_transport(self, id, std::move(r));
+      }
+      if (st.transports.size() >= st.ctx->transport.max_transports_per_peer)
+        return make_error(error_code::limit_exceeded,
+                          "a peer may have at most " +
+                            std::to_string(st.ctx->transport.max_transports_per_peer) +
+                            " transports");
+      auto spawned = spawn_plain_transport(self, r, st.ctx);
+      if (!spawned)
+        return make_error(error_code::invalid_field, spawned.error());
+      st.transports[spawned->params.id] = {spawned->actor,
+                                           protocol::transport_direction::unspecified, false, 0,
+                                           spawned->send};
+      LOG_DEBUG("peer", st.id << ": plain transport " << spawned->params.id << " created");
+      return caf::make_message(protocol::plain_transport_reply{std::move(spawned->params)});
     },
     [self](protocol::connect_transport_request& r) -> caf::result<caf::message> {
       auto& st = self->state;

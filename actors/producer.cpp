@@ -66,6 +66,7 @@ struct producer_data {
 
   std::optional<rtp::receive_stream> stream;
   rtp::nack_generator nack;
+  uint64_t abandoned_seen = 0;   // nack.counters().abandoned at the last tick
   std::vector<uint16_t> to_nack; // reused
   source_clock clock;
   int64_t last_rr_ms = 0;
@@ -243,6 +244,8 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
       st.nack.on_packet(pkt.sequence_number(), now, keyframe, origin, st.to_nack);
       if (!st.to_nack.empty())
         send_nack(self, st.to_nack);
+      if (keyframe) // losses a keyframe made moot are not a reason to ask for another one
+        st.abandoned_seen = st.nack.counters().abandoned;
     }
     pkt.set_payload_type(uint8_t(router_pt));
     pkt.remap_extension_ids(st.ext_map);
@@ -291,6 +294,13 @@ void on_tick(producer_actor* self) {
     st.nack.tick(now, st.to_nack);
     if (!st.to_nack.empty())
       send_nack(self, st.to_nack);
+    // Loss NACK could not repair breaks the picture until the next keyframe: ask for one at
+    // once, for the receivers that never ask themselves (the recorder's ffmpeg, an FFmpeg
+    // behind a plain transport) as for browsers (one throttle for all requests).
+    if (auto abandoned = st.nack.counters().abandoned; abandoned > st.abandoned_seen) {
+      st.abandoned_seen = abandoned;
+      request_keyframe(self, now);
+    }
   }
   if (st.keyframe_throttle->due(now))
     send_keyframe_request(self);

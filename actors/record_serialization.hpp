@@ -59,6 +59,18 @@ typename Inspector::result_type inspect(Inspector& f, poll_closed& x) {
            x.at_ms);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recording_started& x) {
+  return f(caf::meta::type_name("recording_started"), x.room_id, x.recording_id, x.started_by,
+           x.node_id, x.at_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recording_stopped& x) {
+  return f(caf::meta::type_name("recording_stopped"), x.room_id, x.recording_id,
+           x.manifest_path, x.files, x.duration_ms, x.at_ms);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, meeting_created& x) {
   return f(caf::meta::type_name("meeting_created"), x.room_id, x.creator_id, x.description,
            x.starts_at_ms, x.at_ms);

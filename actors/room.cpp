@@ -10,6 +10,7 @@
 #include "actors/clock.hpp"
 #include "actors/events.hpp"
 #include "actors/operations.hpp"
+#include "actors/media_recorder.hpp"
 #include "actors/meetings.hpp"
 #include "actors/peer.hpp"
 #include "actors/recorder.hpp"
@@ -18,6 +19,7 @@
 #include "actors/speaker_observer.hpp"
 #include "protocol/classroom.hpp"
 #include "rtp/ortc.hpp"
+#include "common/ids.hpp"
 #include "common/log.hpp"
 
 #include <caf/all.hpp>
@@ -110,6 +112,10 @@ struct room_state {
   std::string leave_reason; // the next departure's reason for the webhooks ("" : left)
   bool start_announced = false; // room-started went out (at the first join or rejoin)
   bool moved = false; // handed over to another node: it goes on there, no end events here
+  // The room's recording (actors/media_recorder.hpp), linked; null when not recording.
+  caf::actor media_recorder;
+  std::string recording_id;
+  bool recording_stopping = false;
   static inline const char* name = "chorus.room";
 
   ~room_state() {
@@ -865,6 +871,90 @@ caf::error need(const peer_entry& e, protocol::permission p, std::string_view wh
                     std::string(what) + " needs permission " + std::string(protocol::to_string(p)));
 }
 
+// ---- recording (actors/media_recorder.hpp) -------------------------------------------------
+
+// A producer as the recorder needs it: with the producing participant's ids.
+producer_info with_owner(const room_state& st, const producer_info& p) {
+  producer_info out = p;
+  for (auto& e : st.peers)
+    if (e.id == p.peer_id) {
+      out.user_id = e.public_id();
+      out.user_name = e.name;
+    }
+  return out;
+}
+
+// Starts the room's recording; `by` is the starter's public id ("" for autoStart).
+caf::expected<std::string> start_recording(room_actor* self, const std::string& by) {
+  auto& st = self->state;
+  if (st.media_recorder)
+    return make_error(protocol::error_code::invalid_state,
+                      "room '" + st.id + "' is being recorded already (" + st.recording_id + ")");
+  auto id = ids::uuid4();
+  auto spawned = spawn_media_recorder(self, media_recorder_args{st.id, id, by}, st.ctx, st.node);
+  if (!spawned)
+    return make_error(protocol::error_code::invalid_state, spawned.error());
+  st.media_recorder = *spawned;
+  st.recording_id = id;
+  st.recording_stopping = false;
+  for (auto& p : st.producers)
+    self->send(st.media_recorder, with_owner(st, p));
+  protocol::recording_event ev;
+  ev.kind = protocol::recording_event_kind::started;
+  ev.recording_id = id;
+  ev.by = by;
+  for (auto& p : st.peers)
+    self->send(p.session, ev);
+  LOG_INFO("room", "'" << st.id << "': recording " << id << " started"
+                       << (by.empty() ? std::string(" (autoStart)") : " by " + by));
+  return id;
+}
+
+caf::result<protocol::class_reply> recording(room_actor* self, recording_command& cmd) {
+  auto& st = self->state;
+  auto* me = find_peer(st, cmd.peer_id);
+  if (!me)
+    return not_in_room(st, cmd.peer_id);
+  if (!allows(me->grant.permissions, protocol::permission::record))
+    return need(*me, protocol::permission::record,
+                cmd.request.start ? "start-recording" : "stop-recording");
+  if (cmd.request.start) {
+    auto id = start_recording(self, me->public_id());
+    if (!id)
+      return id.error();
+    return protocol::class_reply{"recordingId", *id};
+  }
+  if (!st.media_recorder || st.recording_stopping)
+    return make_error(protocol::error_code::invalid_state,
+                      "room '" + st.id + "' is not being recorded");
+  st.recording_stopping = true;
+  auto rp = self->make_response_promise<protocol::class_reply>();
+  auto recorder = st.media_recorder;
+  self->request(recorder, std::chrono::seconds(15), recording_stop_atom::value)
+    .then(
+      [self, rp, recorder](protocol::recording_event& ev) mutable {
+        auto& st = self->state;
+        if (st.media_recorder == recorder) {
+          st.media_recorder = nullptr;
+          st.recording_id.clear();
+          st.recording_stopping = false;
+        }
+        for (auto& p : st.peers)
+          self->send(p.session, ev);
+        rp.deliver(protocol::class_reply{"manifest", ev.manifest_path});
+      },
+      [self, rp, recorder](caf::error& err) mutable {
+        auto& st = self->state;
+        if (st.media_recorder == recorder) {
+          st.media_recorder = nullptr;
+          st.recording_id.clear();
+          st.recording_stopping = false;
+        }
+        rp.deliver(err);
+      });
+  return rp;
+}
+
 caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cmd) {
   using protocol::class_action;
   using protocol::class_event_kind;
@@ -1558,6 +1648,15 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       self->state.active_speaker.clear();
       return;
     }
+    if (auto& rec = self->state.media_recorder; rec && em.source == rec.address()) {
+      if (em.reason)
+        LOG_WARN("room", "'" << self->state.id << "': the media recorder ended: "
+                             << to_string(em.reason));
+      rec = nullptr;
+      self->state.recording_id.clear();
+      self->state.recording_stopping = false;
+      return;
+    }
     if (em.reason != caf::exit_reason::user_shutdown && em.reason)
       LOG_WARN("room", "'" << self->state.id << "': a peer actor failed: "
                            << to_string(em.reason));
@@ -1703,6 +1802,13 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       else if (e->muted & bit)
         self->send(e->peer, moderator_pause{bit});
       observe(self, info);
+      if (!st.media_recorder && st.ctx->recording.auto_start &&
+          !st.ctx->recording.directory.empty())
+        if (auto started = start_recording(self, {}); !started)
+          LOG_WARN("room", "'" << st.id << "': recording.autoStart: "
+                               << to_string(started.error()));
+      if (st.media_recorder && !st.recording_stopping)
+        self->send(st.media_recorder, with_owner(st, info));
       st.producers.push_back(std::move(info));
       if (st.gauges)
         st.gauges->producers.store(static_cast<int64_t>(st.producers.size()), std::memory_order_relaxed);
@@ -1765,6 +1871,14 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       schedule_sync(self);
       return host_control(self, cmd);
     },
+    [self](recording_command& cmd) -> caf::result<protocol::class_reply> {
+      return recording(self, cmd);
+    },
+    // From the media recorder: an ffmpeg that exited, a full disk (to everyone).
+    [self](protocol::recording_event& ev) {
+      for (auto& p : self->state.peers)
+        self->send(p.session, ev);
+    },
     [self](rejoin_command& cmd) -> caf::result<join_result> { return rejoin(self, cmd); },
     [self](rehome_settle_atom) { settle(self); },
     [self](sync_copies_atom) { sync_copies(self); },
@@ -1781,6 +1895,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     },
     [self](producer_removed& r) {
       auto& st = self->state;
+      if (st.media_recorder)
+        self->send(st.media_recorder, r);
       for (auto it = st.producers.begin(); it != st.producers.end(); ++it)
         if (it->producer_id == r.producer_id) {
           auto peer_id = it->peer_id;

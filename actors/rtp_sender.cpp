@@ -13,7 +13,9 @@ bool rtp_sender::apply(const sending_state& s) {
   const bool was_ready = ready();
   if (s.has_tuple)
     tuple_ = s.tuple;
-  if (!rtp_ && !rtcp_ && s.has_keys) {
+  if (s.has_keys && s.srtp_profile == 0)
+    plain_ = true;
+  else if (!rtp_ && !rtcp_ && s.has_keys) {
     if (auto profile = rtp::srtp_profile_from_id(s.srtp_profile)) {
       if (use_ == use::rtp) {
         if (auto p = rtp::rtp_protector::create(*profile, s.key, s.salt))
@@ -29,7 +31,7 @@ bool rtp_sender::apply(const sending_state& s) {
 
 size_t rtp_sender::send_rtp(rtp_out& out) {
   auto& sh = *shared_;
-  if (!ready() || !rtp_) {
+  if (!ready() || (!rtp_ && !plain_)) {
     sh.dropped_not_ready.fetch_add(out.offsets.size(), std::memory_order_relaxed);
     return 0;
   }
@@ -53,6 +55,10 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
           view->set_abs_send_time(out.abs_send_time_ext_id, abs_send_time);
       }
     }
+    if (plain_) {
+      spans_.emplace_back(room.data(), size);
+      continue;
+    }
     auto r = rtp_->protect_rtp(room, size);
     if (!r) {
       sh.protect_failed.fetch_add(1, std::memory_order_relaxed);
@@ -73,6 +79,12 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
 
 bool rtp_sender::send_rtcp(std::span<const uint8_t> bytes) {
   auto& sh = *shared_;
+  if (plain_ && ready() && !bytes.empty()) {
+    if (!sh.endpoint->send(*tuple_, bytes.data(), bytes.size()))
+      return false;
+    sh.rtcp_sent.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
   if (!ready() || !rtcp_ || bytes.empty()) {
     sh.dropped_not_ready.fetch_add(1, std::memory_order_relaxed);
     return false;

@@ -54,7 +54,9 @@ public:
   // Applies the transport's sending state; true when this made the sender ready for the
   // first time (its SRTP context was created now).
   bool apply(const sending_state& s);
-  bool ready() const noexcept { return (rtp_ || rtcp_) && tuple_.has_value(); }
+  // A plain RTP transport without SRTP (actors/plain_transport.hpp) says has_keys with
+  // srtp_profile 0: packets leave unprotected.
+  bool ready() const noexcept { return (rtp_ || rtcp_ || plain_) && tuple_.has_value(); }
 
   // (use::rtp) Writes the transport-wide sequence number and abs-send-time into each packet of `out`
   // (when the ids are set), protects in place, sends them in one batch. Returns how many
@@ -71,6 +73,7 @@ private:
   std::optional<rtp::rtp_protector> rtp_;  // use::rtp
   std::optional<rtp::srtp_session> rtcp_;  // use::rtcp
   std::optional<net::ice_tuple> tuple_;
+  bool plain_ = false;
   std::vector<std::span<const uint8_t>> spans_; // reused
   std::vector<uint8_t> rtcp_buffer_;            // reused
 };

@@ -312,6 +312,27 @@ typename Inspector::result_type inspect(Inspector& f, room_info_reply& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, plain_transport_request& x) {
+  return f(caf::meta::type_name("plain_transport_request"), x.room_id, x.op, x.listen_ip,
+           x.rtcp_mux, x.comedia, x.enable_srtp, x.srtp_crypto_suite, x.transport_id, x.ip,
+           x.port, x.rtcp_port, x.has_srtp_parameters, x.srtp_suite, x.srtp_key_base64);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, plain_transport_reply& x) {
+  return f(caf::meta::type_name("plain_transport_reply"), x.id, x.ip, x.port, x.rtcp_port,
+           x.has_srtp, x.srtp_suite, x.srtp_key_base64);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recording_request& x) {
+  return f(caf::meta::type_name("recording_request"), x.room_id, x.start);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recording_event& x) {
+  return f(caf::meta::type_name("recording_event"), x.kind, x.recording_id, x.by,
+           x.manifest_path, x.manifest_json, x.reason, x.message);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, class_reply& x) {
   return f(caf::meta::type_name("class_reply"), x.key, x.id);
 }

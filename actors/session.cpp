@@ -503,6 +503,14 @@ void handle_request(session_actor* self, protocol::request& request) {
           forward<protocol::transport_params_reply>(self, st.peer, meta, std::move(req));
         else if constexpr (std::is_same_v<T, protocol::connect_transport_request>)
           forward<protocol::empty_reply>(self, st.peer, meta, std::move(req));
+        else if constexpr (std::is_same_v<T, protocol::plain_transport_request>) {
+          if (req.op == protocol::plain_op::create)
+            forward<protocol::plain_transport_reply>(self, st.peer, meta, std::move(req));
+          else
+            forward<protocol::empty_reply>(self, st.peer, meta, std::move(req));
+        } else if constexpr (std::is_same_v<T, protocol::recording_request>)
+          forward<protocol::class_reply>(self, st.room, meta,
+                                         recording_command{st.peer_id, std::move(req)});
         else if constexpr (std::is_same_v<T, protocol::restart_ice_request>)
           forward<protocol::restart_ice_reply>(self, st.peer, meta, std::move(req));
         else if constexpr (std::is_same_v<T, protocol::get_transport_stats_request>)
@@ -636,6 +644,7 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
     [self](protocol::frontend_event& ev) { send_event(self, ev); },
     [self](protocol::active_speaker_event& ev) { send_event(self, ev); },
     [self](protocol::audio_levels_event& ev) { send_event(self, ev); },
+    [self](protocol::recording_event& ev) { send_event(self, ev); },
     [self](protocol::participant_list_update_event& ev) { send_event(self, ev); },
     [self](protocol::participant_left_event& ev) { send_event(self, ev); },
     [self](protocol::new_producer_event& ev) { send_event(self, ev); },

@@ -439,7 +439,7 @@ result<config> apply_config_json(std::string_view json, config cfg) {
   if (auto e = check_keys(doc, "", {"listen", "logLevel", "rtc", "signaling", "limits",
                                     "classroom", "scheduler", "cluster", "mediaCodecs",
                                     "auth", "storage", "logFormat", "admin", "webhooks",
-                                    "drain", "metrics", "sctp"});
+                                    "drain", "metrics", "sctp", "recording"});
       !e.empty())
     return failure{e};
   if (auto it = doc.FindMember("sctp"); it != doc.MemberEnd()) {
@@ -541,6 +541,30 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                    read_string(st, "url", "storage.url", cfg.storage.url)})
       if (!e.empty())
         return failure{e};
+  }
+  if (auto it = doc.FindMember("recording"); it != doc.MemberEnd()) {
+    auto& rc = it->value;
+    if (!rc.IsObject())
+      return fail("recording", "must be an object");
+    if (auto e = check_keys(rc, "recording.", {"directory", "autoStart", "ffmpeg", "minFreeMb",
+                                                "maxRestartBackoffMs"});
+        !e.empty())
+      return failure{e};
+    auto& r = cfg.recording;
+    for (auto e : {read_string(rc, "directory", "recording.directory", r.directory),
+                   read_string(rc, "ffmpeg", "recording.ffmpeg", r.ffmpeg),
+                   read_uint(rc, "minFreeMb", "recording.minFreeMb", 0, 10000000, r.min_free_mb),
+                   read_uint(rc, "maxRestartBackoffMs", "recording.maxRestartBackoffMs", 100,
+                             600000, r.max_restart_backoff_ms)})
+      if (!e.empty())
+        return failure{e};
+    if (auto a = rc.FindMember("autoStart"); a != rc.MemberEnd()) {
+      if (!a->value.IsBool())
+        return fail("recording.autoStart", "must be true or false");
+      r.auto_start = a->value.GetBool();
+    }
+    if (r.ffmpeg.empty())
+      return fail("recording.ffmpeg", "must name the ffmpeg binary");
   }
   if (auto it = doc.FindMember("scheduler"); it != doc.MemberEnd()) {
     auto& sch = it->value;

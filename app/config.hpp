@@ -189,6 +189,16 @@ struct metrics_config {
   bool per_room = false;
 };
 
+// Recording in the server (docs/operations.md, "Recording"): an ffmpeg child per recorded
+// producer writes under `directory`; off (start-recording refused) while it is empty.
+struct recording_config {
+  std::string directory;
+  bool auto_start = false;          // record every room from its first producer
+  std::string ffmpeg = "ffmpeg";    // the binary (PATH lookup when it has no '/')
+  uint32_t min_free_mb = 100;       // below this much free space: disk-full reported
+  uint32_t max_restart_backoff_ms = 10000; // a crashed ffmpeg: restarts back off up to this
+};
+
 struct config {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 8080;
@@ -211,6 +221,7 @@ struct config {
   cluster_config cluster;
   auth_config auth;
   storage_config storage;
+  recording_config recording;
   std::vector<rtp::media_codec_config> media_codecs = rtp::default_media_codecs();
 };
 

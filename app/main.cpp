@@ -239,13 +239,13 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
 
 // GET /metrics (Prometheus text format): what /healthz reports, as gauges and counters.
 // The names of the signaling requests, in the order of protocol::request_body.
-constexpr std::array<const char*, 21> request_type_names{
+constexpr std::array<const char*, 23> request_type_names{
   "get-rtp-capabilities", "join-room",    "create-transport", "connect-transport",
   "restart-ice",          "get-transport-stats", "produce",   "consume",
   "producer",             "consumer",     "set-user-id",      "get-socket-id",
   "update-state",         "get-room-info", "moderation",      "class",
   "host-control",         "produce-data", "consume-data",     "data-producer",
-  "data-consumer"};
+  "data-consumer",        "plain-transport", "recording"};
 static_assert(std::variant_size_v<protocol::request_body> == request_type_names.size(),
               "a request type was added: name it in request_type_names");
 
@@ -585,6 +585,11 @@ int main(int argc, char** argv) {
     ctx->settings.node_id = host_name;
   }
   ctx->settings.audio_levels_interval_ms = cfg.classroom.audio_levels_interval_ms;
+  ctx->recording.directory = cfg.recording.directory;
+  ctx->recording.auto_start = cfg.recording.auto_start;
+  ctx->recording.ffmpeg = cfg.recording.ffmpeg;
+  ctx->recording.min_free_bytes = uint64_t(cfg.recording.min_free_mb) << 20;
+  ctx->recording.max_restart_backoff_ms = cfg.recording.max_restart_backoff_ms;
   ctx->settings.request_limits = cfg.signaling.rate_limit();
   ctx->auth.roles = cfg.auth.roles;
   ctx->auth.default_role = cfg.auth.default_role;

@@ -382,6 +382,64 @@ std::shared_ptr<media_endpoint> io_core::open(const std::shared_ptr<io_core>& se
   return std::shared_ptr<media_endpoint>(new media_endpoint(self, ep));
 }
 
+std::shared_ptr<media_endpoint> io_core::open_udp(const std::shared_ptr<io_core>& self,
+                                                  packet_sink sink, const std::string& listen_ip,
+                                                  std::string* error) {
+  auto fail = [&](std::string text) -> std::shared_ptr<media_endpoint> {
+    if (error)
+      *error = std::move(text);
+    return nullptr;
+  };
+  if (!sink)
+    return fail("no sink");
+  if (family_ == 0)
+    return fail("media_io not started");
+  if (opts_.min_port == 0 || opts_.min_port > opts_.max_port)
+    return fail("no port range configured");
+  transport_address local = listen_;
+  if (!listen_ip.empty()) {
+    auto ip = transport_address::from_string(listen_ip, 0);
+    if (!ip)
+      return fail("listenIp is not an IP literal: " + listen_ip);
+    if (sock::socket_family(*ip) != family_)
+      return fail("listenIp " + listen_ip + " is not of the media listen address's family");
+    local = *ip;
+  }
+  auto ep = std::make_shared<endpoint_state>();
+  ep->id = next_id_++;
+  ep->sink = std::move(sink);
+  ep->family = family_;
+  {
+    const std::size_t range = std::size_t(opts_.max_port) - opts_.min_port + 1;
+    std::lock_guard lock(port_mutex_);
+    const std::size_t start = port_cursor_ % range;
+    for (std::size_t i = 0; i < range && !ep->own_udp; ++i) {
+      local.port = uint16_t(opts_.min_port + (start + i) % range);
+      auto udp = sock::bind_udp(local);
+      if (!udp.fd)
+        continue;
+      ep->own_udp = std::move(udp.fd);
+      ep->udp_port = local.port;
+      port_cursor_ = start + i + 1;
+    }
+  }
+  if (!ep->own_udp)
+    return fail("no free UDP port in " + std::to_string(opts_.min_port) + "-" +
+                std::to_string(opts_.max_port) + " on " + local.ip_string());
+  ep->udp_fd = ep->own_udp.get();
+  const bool ran = call([&] {
+    ep->udp_token = next_id_++;
+    polls_[ep->udp_token] = {poll_kind::udp, ep->own_udp.get(), ep.get()};
+    add_poll(ep->own_udp.get(), EPOLLIN, ep->udp_token);
+    ep->registered = true;
+    endpoints_[ep->id] = ep;
+    counters_.endpoints_open.add();
+  });
+  if (!ran)
+    return fail("media_io not running");
+  return std::shared_ptr<media_endpoint>(new media_endpoint(self, ep));
+}
+
 void io_core::teardown_endpoint(endpoint_state& ep) {
   if (!ep.registered)
     return;
@@ -464,6 +522,11 @@ void media_io::start() { core_->start(); }
 std::shared_ptr<media_endpoint> media_io::open(const std::string& local_ufrag,
                                                packet_sink sink, std::string* error) {
   return core_->open(core_, local_ufrag, std::move(sink), error);
+}
+
+std::shared_ptr<media_endpoint> media_io::open_udp(packet_sink sink, const std::string& listen_ip,
+                                                   std::string* error) {
+  return core_->open_udp(core_, std::move(sink), listen_ip, error);
 }
 
 uint16_t media_io::shared_port() const noexcept { return core_->shared_port(); }

@@ -148,6 +148,14 @@ public:
   std::shared_ptr<media_endpoint> open(const std::string& local_ufrag, packet_sink sink,
                                        std::string* error = nullptr);
 
+  // A plain UDP socket of its own (no TCP, no ufrag), in either mode, on the next free port
+  // of [min_port, max_port] (the single port itself is never free): the plain RTP
+  // transports (actors/plain_transport.hpp), whose remote side speaks no STUN. `listen_ip`
+  // empty means the configured one; another literal must be of the same family.
+  // nullptr and *error set on failure.
+  std::shared_ptr<media_endpoint> open_udp(packet_sink sink, const std::string& listen_ip = {},
+                                           std::string* error = nullptr);
+
   // Single-port mode: the shared port (UDP and TCP); 0 in port mode or before start().
   uint16_t shared_port() const noexcept;
 

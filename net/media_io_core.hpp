@@ -85,6 +85,10 @@ public:
                                        const std::string& ufrag, packet_sink sink,
                                        std::string* error);
 
+  std::shared_ptr<media_endpoint> open_udp(const std::shared_ptr<io_core>& self,
+                                           packet_sink sink, const std::string& listen_ip,
+                                           std::string* error);
+
   // Runs `fn` on the I/O thread: post() returns at once, call() waits for it (inline when
   // already on the I/O thread). Both false when the thread is not running.
   bool post(std::function<void()> fn);

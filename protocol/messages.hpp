@@ -304,6 +304,36 @@ struct host_request {
   bool on = true;     // force "mute" / "pause" (true) or "unmute" / "unpause" (false)
 };
 
+// create-plain-transport / connect-plain-transport (mediasoup's PlainTransport shapes):
+// plain RTP (optionally SDES-keyed SRTP) to and from FFmpeg, GStreamer, OBS, a hardware
+// encoder. No ICE, no DTLS. docs/protocol.md, "Plain RTP transports".
+enum class plain_op : uint8_t { create, connect };
+
+struct plain_transport_request {
+  std::string room_id;
+  plain_op op = plain_op::create;
+  // create
+  std::string listen_ip;   // empty: the media listen address
+  bool rtcp_mux = true;    // false: RTCP on its own port (rtcpPort)
+  bool comedia = false;    // true: the remote address is learnt from the first packet
+  bool enable_srtp = false;
+  std::string srtp_crypto_suite; // empty: AES_CM_128_HMAC_SHA1_80
+  // connect
+  std::string transport_id;
+  std::string ip;
+  uint16_t port = 0;
+  uint16_t rtcp_port = 0;
+  bool has_srtp_parameters = false;
+  std::string srtp_suite;      // srtpParameters.cryptoSuite
+  std::string srtp_key_base64; // srtpParameters.keyBase64 (master key || salt)
+};
+
+// start-recording { roomId? } / stop-recording { roomId? } (permission `record`).
+struct recording_request {
+  std::string room_id;
+  bool start = true;
+};
+
 using request_body =
   std::variant<get_rtp_capabilities_request, join_room_request, create_transport_request,
                connect_transport_request, restart_ice_request, get_transport_stats_request,
@@ -311,7 +341,8 @@ using request_body =
                set_user_id_request, get_socket_id_request, update_state_request,
                get_room_info_request, moderation_request, class_request, host_request,
                produce_data_request, consume_data_request, data_producer_request,
-               data_consumer_request>;
+               data_consumer_request, plain_transport_request,
+               recording_request>;
 
 // Which wire name a request arrived under decides the reply's shape (seed 001 names
 // reply with their own reply types, seed 004 names with seed 004's response objects).
@@ -538,11 +569,22 @@ struct stats_reply {
   std::string json;
 };
 
+// create-plain-transport's answer: { id, ip, port, rtcpPort?, srtpParameters? }.
+struct plain_transport_reply {
+  std::string id;
+  std::string ip;
+  uint16_t port = 0;
+  uint16_t rtcp_port = 0; // 0: rtcpMux (not shown)
+  bool has_srtp = false;
+  std::string srtp_suite;
+  std::string srtp_key_base64;
+};
+
 using reply_body = std::variant<empty_reply, rtp_capabilities_reply, join_room_reply,
                                 transport_params_reply, restart_ice_reply,
                                 producer_id_reply, consumer_params_reply, stats_reply,
                                 socket_id_reply, room_info_reply, class_reply,
-                                data_consumer_params_reply>;
+                                data_consumer_params_reply, plain_transport_reply>;
 
 // ---- events (server -> client) ---------------------------------------------------
 
@@ -710,11 +752,28 @@ struct data_consumer_closed_event {
   std::string data_producer_id;
 };
 
+// The room's recording (docs/protocol.md, "Recording"): recording-started
+// { recordingId, by }, recording-stopped { recordingId, manifestPath, manifest } (the
+// manifest object), recording-error { recordingId, reason, message } (an FFmpeg that
+// crashed and was restarted, a full disk: the class goes on).
+enum class recording_event_kind : uint8_t { started, stopped, error };
+
+struct recording_event {
+  recording_event_kind kind = recording_event_kind::started;
+  std::string recording_id;
+  std::string by;
+  std::string manifest_path;
+  std::string manifest_json; // compact JSON (stopped)
+  std::string reason;        // error: "ffmpeg-exited", "disk-full", ...
+  std::string message;
+};
+
 using event_body =
   std::variant<participant_list_update_event, participant_left_event, new_producer_event,
                producer_closed_event, consumer_closed_event, producer_paused_event,
                participant_state_changed_event, moderation_event, kicked_event, class_event,
                frontend_event, active_speaker_event, audio_levels_event,
-               new_data_producer_event, data_producer_closed_event, data_consumer_closed_event>;
+               new_data_producer_event, data_producer_closed_event, data_consumer_closed_event,
+               recording_event>;
 
 } // namespace chorus::protocol

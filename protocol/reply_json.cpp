@@ -304,6 +304,43 @@ void write_reply(json_writer& w, request_style, const class_reply& r, bool) {
   w.EndObject();
 }
 
+void write_reply(json_writer& w, request_style, const plain_transport_reply& r, bool) {
+  w.StartObject();
+  member(w, "id", r.id);
+  member(w, "ip", r.ip);
+  key(w, "port");
+  w.Uint(r.port);
+  if (r.rtcp_port != 0) {
+    key(w, "rtcpPort");
+    w.Uint(r.rtcp_port);
+  }
+  // mediasoup's names: tuple / rtcpTuple, for clients written against it
+  key(w, "tuple");
+  w.StartObject();
+  member(w, "localIp", r.ip);
+  key(w, "localPort");
+  w.Uint(r.port);
+  member(w, "protocol", "udp");
+  w.EndObject();
+  if (r.rtcp_port != 0) {
+    key(w, "rtcpTuple");
+    w.StartObject();
+    member(w, "localIp", r.ip);
+    key(w, "localPort");
+    w.Uint(r.rtcp_port);
+    member(w, "protocol", "udp");
+    w.EndObject();
+  }
+  if (r.has_srtp) {
+    key(w, "srtpParameters");
+    w.StartObject();
+    member(w, "cryptoSuite", r.srtp_suite);
+    member(w, "keyBase64", r.srtp_key_base64);
+    w.EndObject();
+  }
+  w.EndObject();
+}
+
 void write_reply(json_writer& w, request_style, const stats_reply& r, bool) {
   write_raw(w, r.json);
 }
@@ -603,7 +640,36 @@ void write_event(json_writer& w, const audio_levels_event& e, bool) {
   w.EndArray();
 }
 
+void write_event(json_writer& w, const recording_event& e, bool) {
+  w.StartObject();
+  member(w, "recordingId", e.recording_id);
+  if (!e.by.empty())
+    member(w, "by", e.by);
+  if (!e.manifest_path.empty())
+    member(w, "manifestPath", e.manifest_path);
+  if (e.kind == recording_event_kind::stopped) {
+    key(w, "manifest");
+    write_raw(w, e.manifest_json);
+  }
+  if (!e.reason.empty())
+    member(w, "reason", e.reason);
+  if (!e.message.empty())
+    member(w, "message", e.message);
+  w.EndObject();
+}
+
 struct event_namer {
+  std::string_view operator()(const recording_event& e) const {
+    switch (e.kind) {
+      case recording_event_kind::started:
+        return "recording-started";
+      case recording_event_kind::stopped:
+        return "recording-stopped";
+      case recording_event_kind::error:
+        return "recording-error";
+    }
+    return "recording-event";
+  }
   std::string_view operator()(const participant_list_update_event&) const {
     return "participant-list-update";
   }

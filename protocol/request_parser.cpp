@@ -537,6 +537,55 @@ void parse_host(object_reader& r, issue&, request_body& out) {
   out = std::move(req);
 }
 
+// create-plain-transport { listenIp?, rtcpMux?, comedia?, enableSrtp?, srtpCryptoSuite? }
+// listenIp: a literal or mediasoup's { ip, announcedIp? } (only ip is used).
+void parse_plain_create(object_reader& r, issue& err, request_body& out) {
+  plain_transport_request req;
+  req.op = plain_op::create;
+  read_room(r, req.room_id);
+  if (const Value* v = r.member("listenIp", false)) {
+    if (v->IsString()) {
+      r.text("listenIp", req.listen_ip, false, 1, 64);
+    } else if (json::check_object(*v, r.path("listenIp"), err)) {
+      object_reader inner(*v, r.path("listenIp"), err);
+      inner.text("ip", req.listen_ip, true, 1, 64);
+    }
+  }
+  r.boolean("rtcpMux", req.rtcp_mux, false);
+  r.boolean("comedia", req.comedia, false);
+  r.boolean("enableSrtp", req.enable_srtp, false);
+  r.text("srtpCryptoSuite", req.srtp_crypto_suite, false, 1, 64);
+  out = std::move(req);
+}
+
+// connect-plain-transport { transportId, ip?, port?, rtcpPort?, srtpParameters? }
+void parse_plain_connect(object_reader& r, issue& err, request_body& out) {
+  plain_transport_request req;
+  req.op = plain_op::connect;
+  read_room(r, req.room_id);
+  read_id(r, "transportId", req.transport_id, true);
+  r.text("ip", req.ip, false, 1, 64);
+  r.integer("port", req.port, false, 1, 65535);
+  r.integer("rtcpPort", req.rtcp_port, false, 1, 65535);
+  if (const Value* v = r.member("srtpParameters", false)) {
+    if (json::check_object(*v, r.path("srtpParameters"), err)) {
+      object_reader inner(*v, r.path("srtpParameters"), err);
+      inner.text("cryptoSuite", req.srtp_suite, true, 1, 64);
+      inner.text("keyBase64", req.srtp_key_base64, true, 1, 128);
+      req.has_srtp_parameters = true;
+    }
+  }
+  out = std::move(req);
+}
+
+template <bool Start>
+void parse_recording(object_reader& r, issue&, request_body& out) {
+  recording_request req;
+  req.start = Start;
+  read_room(r, req.room_id);
+  out = std::move(req);
+}
+
 // ---- the request names -------------------------------------------------------------------
 
 struct request_spec {
@@ -550,7 +599,7 @@ constexpr auto s004 = request_style::seed004;
 constexpr auto s000 = request_style::seed000;
 constexpr auto unspecified = transport_direction::unspecified;
 
-constexpr std::array<request_spec, 72> specs{{
+constexpr std::array<request_spec, 76> specs{{
   // seed 001 names (and seed 004's produce, consume, connect-transport)
   {"get-rtp-capabilities", s001, parse_get_caps},
   {"create-transport", s001, parse_create<unspecified, false>},
@@ -632,6 +681,11 @@ constexpr std::array<request_spec, 72> specs{{
   {"message-react", s004, parse_class<class_action::react>},
   {"pin-message", s004, parse_class<class_action::pin>},
   {"video-reaction", s004, parse_class<class_action::video_reaction>},
+  // plain RTP and recording (docs/protocol.md, "Plain RTP transports", "Recording")
+  {"create-plain-transport", s004, parse_plain_create},
+  {"connect-plain-transport", s004, parse_plain_connect},
+  {"start-recording", s004, parse_recording<true>},
+  {"stop-recording", s004, parse_recording<false>},
 }};
 
 const request_spec* find_spec(std::string_view type) noexcept {

@@ -22,6 +22,7 @@ CHORUS_APT_PACKAGES=(
   libsqlite3-dev sqlite3
   libpq-dev postgresql  # storage.url; the PostgreSQL test starts a server from it
   chromium iproute2 util-linux openssl
+  ffmpeg jq  # recording (an ffmpeg child per recorded producer), plain RTP tests, mix-recording.sh
 )
 
 chorus_log() {

@@ -37,6 +37,21 @@ namespace {
   "  created_at  BIGINT NOT NULL\n" \
   ");\n"
 
+// The recordings of classes (seed 003); additive like the meetings.
+#define CHORUS_PG_RECORDINGS_SQL \
+  "CREATE TABLE IF NOT EXISTS recordings (\n" \
+  "  recording_id  TEXT PRIMARY KEY,\n" \
+  "  class_id      BIGINT REFERENCES rooms (id), -- the class it records (NULL: unknown)\n" \
+  "  room_id       TEXT NOT NULL,\n" \
+  "  node_id       TEXT NOT NULL,\n" \
+  "  started_by    TEXT,                     -- public id; NULL: recording.autoStart\n" \
+  "  started_at    BIGINT NOT NULL,\n" \
+  "  stopped_at    BIGINT,\n" \
+  "  duration_ms   BIGINT,\n" \
+  "  files         INTEGER,\n" \
+  "  manifest_path TEXT                      -- the manifest on node_id's disk\n" \
+  ");\n"
+
 constexpr const char* schema_sql = R"(CREATE TABLE IF NOT EXISTS schema_version (
   version INTEGER NOT NULL
 );
@@ -123,7 +138,7 @@ CREATE TABLE IF NOT EXISTS moderation_actions (
   at         BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS moderation_by_class ON moderation_actions (class_id);
-)" CHORUS_PG_MEETINGS_SQL;
+)" CHORUS_PG_MEETINGS_SQL CHORUS_PG_RECORDINGS_SQL;
 
 // The advisory lock under which a node creates or checks the schema (any constant: "chorus"
 // in ASCII, as a number).
@@ -162,6 +177,8 @@ enum stmt : size_t {
   final_count,
   insert_moderation,
   insert_meeting,
+  insert_recording,
+  stop_recording,
   stmt_count
 };
 
@@ -193,6 +210,10 @@ constexpr std::array<const char*, stmt_count> statement_sql{
   "VALUES ($1, $2, $3, $4, $5, $6, $7)",
   "INSERT INTO meetings (meeting_id, creator_id, description, starts_at, created_at) "
   "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (meeting_id) DO NOTHING",
+  "INSERT INTO recordings (recording_id, class_id, room_id, node_id, started_by, started_at) "
+  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (recording_id) DO NOTHING",
+  "UPDATE recordings SET stopped_at = $2, duration_ms = $3, files = $4, manifest_path = $5 "
+  "WHERE recording_id = $1",
 };
 
 std::string stmt_name(size_t i) {
@@ -590,6 +611,28 @@ private:
     return out;
   }
 
+  done write(const recording_started& r) {
+    int64_t cls = 0;
+    if (!class_of(r.room_id, cls))
+      return done::failed;
+    params p;
+    p.text(r.recording_id).id_or_null(cls).text(r.room_id).text(r.node_id);
+    if (r.started_by.empty())
+      p.null();
+    else
+      p.text(r.started_by);
+    return outcome(run(insert_recording, p.integer(r.at_ms)));
+  }
+
+  done write(const recording_stopped& r) {
+    return outcome(run(stop_recording, params{}
+                                         .text(r.recording_id)
+                                         .integer(r.at_ms)
+                                         .integer(r.duration_ms)
+                                         .integer(r.files)
+                                         .text(r.manifest_path)));
+  }
+
   done write(const moderation_taken& r) {
     int64_t cls = 0;
     if (!class_of(r.room_id, cls))
@@ -658,6 +701,8 @@ private:
       }
       if (!exec_ok(CHORUS_PG_MEETINGS_SQL, r))
         return fail_here("creating the meetings table", r.get());
+      if (!exec_ok(CHORUS_PG_RECORDINGS_SQL, r))
+        return fail_here("creating the recordings table", r.get());
     }
     if (!exec_ok("COMMIT", r))
       return fail_here("committing the schema", r.get());

@@ -123,9 +123,29 @@ struct meeting_created {
   int64_t at_ms = 0;
 };
 
+// A recording of the room (seed 003's class recordings; actors/media_recorder.hpp): started,
+// then stopped with its manifest (on the recording node's disk: the recording's location).
+struct recording_started {
+  std::string room_id;
+  std::string recording_id;
+  std::string started_by; // the starter's public id; "" for recording.autoStart
+  std::string node_id;
+  int64_t at_ms = 0;
+};
+
+struct recording_stopped {
+  std::string room_id;
+  std::string recording_id;
+  std::string manifest_path;
+  uint32_t files = 0; // files with media
+  int64_t duration_ms = 0;
+  int64_t at_ms = 0;
+};
+
 using record = std::variant<room_opened, room_closed, peer_joined, peer_left, chat_posted,
                             chat_deleted, poll_created, vote_cast, poll_closed,
-                            moderation_taken, meeting_created>;
+                            moderation_taken, meeting_created, recording_started,
+                            recording_stopped>;
 
 // The message the recorder takes: `send(recorder, store::record_event{store::chat_posted{...}})`.
 struct record_event {

@@ -23,6 +23,21 @@ namespace {
   "  created_at  INTEGER NOT NULL\n" \
   ");\n"
 
+// The recordings of classes (seed 003); additive like the meetings.
+#define CHORUS_RECORDINGS_SQL \
+  "CREATE TABLE IF NOT EXISTS recordings (\n" \
+  "  recording_id  TEXT PRIMARY KEY,\n" \
+  "  class_id      INTEGER REFERENCES rooms (id), -- the class it records (NULL: unknown)\n" \
+  "  room_id       TEXT NOT NULL,\n" \
+  "  node_id       TEXT NOT NULL,\n" \
+  "  started_by    TEXT,                     -- public id; NULL: recording.autoStart\n" \
+  "  started_at    INTEGER NOT NULL,\n" \
+  "  stopped_at    INTEGER,\n" \
+  "  duration_ms   INTEGER,\n" \
+  "  files         INTEGER,\n" \
+  "  manifest_path TEXT                      -- the manifest on node_id's disk\n" \
+  ");\n"
+
 constexpr const char* schema_sql = R"(CREATE TABLE schema_version (
   version INTEGER NOT NULL
 );
@@ -109,7 +124,7 @@ CREATE TABLE moderation_actions (
   at         INTEGER NOT NULL
 );
 CREATE INDEX moderation_by_class ON moderation_actions (class_id);
-)" CHORUS_MEETINGS_SQL;
+)" CHORUS_MEETINGS_SQL CHORUS_RECORDINGS_SQL;
 
 struct stmt_deleter {
   void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
@@ -144,6 +159,8 @@ enum stmt : size_t {
   final_count,
   insert_moderation,
   insert_meeting,
+  insert_recording,
+  stop_recording,
   stmt_count
 };
 
@@ -178,6 +195,10 @@ constexpr std::array<const char*, stmt_count> statement_sql{
   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
   "INSERT OR IGNORE INTO meetings (meeting_id, creator_id, description, starts_at, created_at) "
   "VALUES (?1, ?2, ?3, ?4, ?5)",
+  "INSERT OR IGNORE INTO recordings (recording_id, class_id, room_id, node_id, started_by, "
+  "started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+  "UPDATE recordings SET stopped_at = ?2, duration_ms = ?3, files = ?4, manifest_path = ?5 "
+  "WHERE recording_id = ?1",
 };
 
 // Binds by position (1-based); returns the first SQLite error code.
@@ -505,6 +526,33 @@ private:
     return out;
   }
 
+  int write(const recording_started& r) {
+    int rc;
+    auto cls = class_of(r.room_id, rc);
+    if (rc != SQLITE_DONE)
+      return rc;
+    auto* s = get(insert_recording);
+    return finish(s, binder{s}
+                       .text(r.recording_id)
+                       .id_or_null(cls)
+                       .text(r.room_id)
+                       .text(r.node_id)
+                       .text_or_null(r.started_by)
+                       .integer(r.at_ms)
+                       .rc);
+  }
+
+  int write(const recording_stopped& r) {
+    auto* s = get(stop_recording);
+    return finish(s, binder{s}
+                       .text(r.recording_id)
+                       .integer(r.at_ms)
+                       .integer(r.duration_ms)
+                       .integer(r.files)
+                       .text(r.manifest_path)
+                       .rc);
+  }
+
   int write(const moderation_taken& r) {
     int rc;
     auto cls = class_of(r.room_id, rc);
@@ -589,6 +637,8 @@ result<bool> ensure_schema(sqlite3* db, const std::string& path) {
   }
   if (sqlite3_exec(db, CHORUS_MEETINGS_SQL, nullptr, nullptr, nullptr) != SQLITE_OK)
     return abort("creating the meetings table");
+  if (sqlite3_exec(db, CHORUS_RECORDINGS_SQL, nullptr, nullptr, nullptr) != SQLITE_OK)
+    return abort("creating the recordings table");
   if (exec_one(db, "COMMIT") != SQLITE_OK)
     return abort("committing the schema");
   return true;
@@ -643,7 +693,7 @@ const char* kind_name(const record& r) {
   static constexpr std::array<const char*, std::variant_size_v<record>> names{
     "room_opened", "room_closed", "peer_joined", "peer_left",   "chat_posted",
     "chat_deleted", "poll_created", "vote_cast", "poll_closed", "moderation_taken",
-    "meeting_created"};
+    "meeting_created", "recording_started", "recording_stopped"};
   return names[r.index()];
 }
 

@@ -16,7 +16,7 @@ import { test } from 'node:test';
 
 import { cluster, members, withNodes } from './lib/cluster.mjs';
 import { httpGet } from './lib/http.mjs';
-import { CHORUS_BIN, runProcess, spawnTracked, startServer, tempDir } from './lib/server.mjs';
+import { CHORUS_BIN, runProcess, spawnTracked, startServer, tempConfig, tempDir } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
 
@@ -265,11 +265,12 @@ test('PostgreSQL: two nodes create the schema at once; a server that cannot be r
       await pollUntil(async () => (await record(n))?.storeOk === true, { timeoutMs: 10000, what: `store on ${n.url}` });
     }
     assert.deepEqual(await pg.sql('SELECT version FROM schema_version', 'race'), ['1']);
-    assert.deepEqual(await pg.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", 'race'), ['9']); // 8 of the class record, meetings
+    assert.deepEqual(await pg.sql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", 'race'), ['10']); // 8 of the class record, meetings, recordings
 
     // A database that does not exist yet (as a server down would be): the node starts,
     // logs the error, /healthz says so; once the database is there it connects and writes.
-    const node = await startServer(['--storage-url', pg.url('later')]);
+    const recDir = tempDir('chorus-pg-rec-');
+    const node = await startServer(['--storage-url', pg.url('later'), '--config', tempConfig({ recording: { directory: recDir } })]);
     started.push(node);
     await pollUntil(async () => (await record(node))?.storeOk === false && (await record(node)).lastError !== '', { timeoutMs: 5000, what: 'store failing' });
     const r = await record(node);
@@ -278,12 +279,18 @@ test('PostgreSQL: two nodes create the schema at once; a server that cannot be r
     // A class meanwhile: it works, its events wait.
     const c = await connectPeer(node, { auth: 'early', role: 'teacher', channelId: 'waiting-room' });
     assert.equal((await c.request('chat-message', { text: 'is the record on?' })).type, 'chat-message');
+    // A recording meanwhile (nobody publishes: no files), a row of `recordings` once written.
+    await c.expectReply('start-recording', {}, 'start-recording');
+    const stopped = await c.expectReply('stop-recording', {}, 'stop-recording', 10000);
     assert.equal((await pg.psql('CREATE DATABASE later')).code, 0);
     await pollUntil(async () => {
       const s = await record(node);
       return s.storeOk && s.eventsPending === 0;
     }, { timeoutMs: 10000, what: 'store connected' });
     assert.deepEqual(await pg.sql('SELECT from_peer_id, text FROM chat_messages', 'later'), ['early|is the record on?']);
+    assert.deepEqual(await pg.sql('SELECT r.room_id, r.started_by, r.files, r.stopped_at >= r.started_at, r.manifest_path, '
+      + 'c.room_id FROM recordings r JOIN rooms c ON c.id = r.class_id', 'later'),
+    [`waiting-room|early|0|t|${stopped.data.manifest}|waiting-room`]);
     await c.close();
 
     // A url libpq cannot parse stops the start (exit 2) naming the key.

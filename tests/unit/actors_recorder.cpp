@@ -217,6 +217,8 @@ TEST_CASE("record events round trip through CAF's binary format, every kind") {
     {store::poll_closed{"r", "q", {1, 0, 1}, 1, 9}},
     {store::moderation_taken{"r", "kick-peer", "p", "t", "spam", 10}},
     {store::meeting_created{"r", "user_t", "Algebra", 1790000000000, 11}},
+    {store::recording_started{"r", "rec", "user_t", "node-a", 12}},
+    {store::recording_stopped{"r", "rec", "/rec/manifest.json", 6, 60000, 13}},
   };
   REQUIRE(all.size() == std::variant_size_v<store::record>);
   std::vector<char> buf;

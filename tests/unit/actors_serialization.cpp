@@ -450,3 +450,53 @@ TEST_CASE("chorus errors carry code and message") {
   CHECK(foreign.code == protocol::error_code::internal);
   CHECK(foreign.message == "the request timed out");
 }
+
+TEST_CASE("plain transport and recording messages round trip") {
+  protocol::plain_transport_request p;
+  p.room_id = "r";
+  p.op = protocol::plain_op::connect;
+  p.listen_ip = "127.0.0.1";
+  p.rtcp_mux = false;
+  p.comedia = true;
+  p.enable_srtp = true;
+  p.srtp_crypto_suite = "AEAD_AES_256_GCM";
+  p.transport_id = "t";
+  p.ip = "10.0.0.1";
+  p.port = 5004;
+  p.rtcp_port = 5005;
+  p.has_srtp_parameters = true;
+  p.srtp_suite = "AES_CM_128_HMAC_SHA1_80";
+  p.srtp_key_base64 = "QUJD";
+  auto p2 = round_trip(p);
+  CHECK(p2.op == protocol::plain_op::connect);
+  CHECK(p2.listen_ip == p.listen_ip);
+  CHECK_FALSE(p2.rtcp_mux);
+  CHECK(p2.comedia);
+  CHECK(p2.enable_srtp);
+  CHECK(p2.srtp_crypto_suite == p.srtp_crypto_suite);
+  CHECK(p2.port == 5004);
+  CHECK(p2.rtcp_port == 5005);
+  CHECK(p2.has_srtp_parameters);
+  CHECK(p2.srtp_key_base64 == "QUJD");
+
+  protocol::plain_transport_reply rep{"id", "127.0.0.1", 40000, 40001, true, "AEAD_AES_128_GCM", "a2V5"};
+  auto rep2 = round_trip(rep);
+  CHECK(rep2.rtcp_port == 40001);
+  CHECK(rep2.srtp_key_base64 == "a2V5");
+
+  actors::recording_command rc{"peer", {"room", false}};
+  auto rc2 = round_trip(rc);
+  CHECK(rc2.peer_id == "peer");
+  CHECK_FALSE(rc2.request.start);
+
+  protocol::recording_event ev;
+  ev.kind = protocol::recording_event_kind::stopped;
+  ev.recording_id = "rec";
+  ev.manifest_path = "/x/manifest.json";
+  ev.manifest_json = R"({"a":1})";
+  ev.reason = "disk-full";
+  auto ev2 = round_trip(ev);
+  CHECK(ev2.kind == protocol::recording_event_kind::stopped);
+  CHECK(ev2.manifest_json == ev.manifest_json);
+  CHECK(ev2.reason == "disk-full");
+}

@@ -190,3 +190,48 @@ TEST_CASE("media_io single-port: the shared port in use fails start()") {
   media_io second(opts);
   CHECK_THROWS_AS(second.start(), std::runtime_error);
 }
+
+TEST_CASE("media_io open_udp: a plain UDP socket of its own, also in single-port mode") {
+  packet_queue qa, qp;
+  media_io_options o;
+  auto io = start_single_port(o);
+  const uint16_t shared = io->shared_port();
+  // A second media_io whose range starts at the first one's shared port: that port is
+  // taken, so open_udp must skip it.
+  media_io_options r;
+  r.min_port = shared;
+  r.max_port = uint16_t(shared + 6);
+  r.single_port = true;
+  r.single_port_number = uint16_t(shared + 7);
+  media_io io2(r);
+  try {
+    io2.start();
+  } catch (const std::runtime_error&) {
+    return; // port shared + 7 in use by someone else: nothing to check here
+  }
+  std::string error;
+  auto plain = io2.open_udp(qp.sink(), {}, &error);
+  REQUIRE_MESSAGE(plain, error);
+  CHECK(plain->udp_port() != shared);
+  CHECK(plain->udp_port() >= shared);
+  CHECK(plain->udp_port() <= shared + 6);
+  CHECK(plain->tcp_port() == 0);
+  CHECK(io2.open_udp(qp.sink(), "::1", &error) == nullptr); // the other family
+  CHECK(error.find("family") != std::string::npos);
+  CHECK(io2.open_udp(qp.sink(), "not-an-ip", &error) == nullptr);
+
+  // Anything from anyone is delivered: no STUN, no ufrag (the plain transport decides).
+  udp_client sender;
+  sender.send(plain->udp_port(), text("plain rtp"));
+  auto p = qp.pop();
+  REQUIRE(p);
+  CHECK(p->data == text("plain rtp"));
+  CHECK(p->source.remote == sender.address());
+  CHECK(plain->send(p->source, text("back")));
+  CHECK(sender.recv() == text("back"));
+  const auto before = io2.stats().endpoints_open;
+  plain->close();
+  CHECK(io2.stats().endpoints_open == before - 1);
+  sender.send(plain->udp_port(), text("after close"));
+  CHECK_FALSE(qp.pop(std::chrono::milliseconds(100)));
+}

@@ -98,7 +98,8 @@ TEST_CASE("a fresh file gets the schema, its version and the WAL journal") {
   CHECK(r.one("PRAGMA journal_mode") == "wal");
   auto tables = r.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
   CHECK(tables == std::vector<std::string>{"attendance", "chat_messages", "meetings",
-                                           "moderation_actions", "poll_options", "polls", "rooms",
+                                           "moderation_actions", "poll_options", "polls",
+                                           "recordings", "rooms",
                                            "schema_version", "votes"});
 }
 
@@ -395,4 +396,31 @@ TEST_CASE("meetings are kept and read back at the next start; a repeated id is k
   CHECK(loaded.value()[0].starts_at_ms == 1790000000000);
   CHECK(loaded.value()[1].room_id == "m2");
   CHECK(loaded.value()[1].starts_at_ms == 0);
+}
+
+TEST_CASE("recordings: started (by a teacher or autoStart), stopped with the manifest; kept in older files too") {
+  temp_dir dir;
+  auto path = dir.file("record.db");
+  {
+    auto store = open_ok(path);
+    apply_ok(*store, {
+      {room_opened{"math", "node-a", 1000}},
+      {recording_started{"math", "rec-1", "teacher", "node-a", 1100}},
+      {recording_started{"math", "rec-2", "", "node-a", 1200}},
+      {recording_stopped{"math", "rec-1", "/rec/math/x/manifest.json", 4, 900, 2000}},
+      {recording_started{"math", "rec-1", "again", "node-a", 2100}}, // a repeated id: kept once
+    });
+    reader r{path};
+    CHECK(r.rows("SELECT recording_id, class_id, room_id, node_id, started_by, started_at, "
+                 "stopped_at, duration_ms, files, manifest_path FROM recordings ORDER BY started_at") ==
+          std::vector<std::string>{"rec-1|1|math|node-a|teacher|1100|2000|900|4|/rec/math/x/manifest.json",
+                                   "rec-2|1|math|node-a|NULL|1200|NULL|NULL|NULL|NULL"});
+    CHECK(std::string{kind_name(record{recording_stopped{}})} == "recording_stopped");
+    // A file made before the table existed gets it when opened.
+    r.exec("DROP TABLE recordings");
+  }
+  auto store = open_ok(path);
+  apply_ok(*store, {{recording_started{"math", "rec-3", "t", "node-a", 3000}}});
+  reader r{path};
+  CHECK(r.one("SELECT recording_id, class_id FROM recordings") == "rec-3|1");
 }

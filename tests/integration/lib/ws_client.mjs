@@ -28,6 +28,9 @@ export const EVENT_TYPES = new Set([
   'new-data-producer',
   'data-producer-closed',
   'data-consumer-closed',
+  'recording-started',
+  'recording-stopped',
+  'recording-error',
 ]);
 
 export const isEvent = (m) => EVENT_TYPES.has(m?.type);

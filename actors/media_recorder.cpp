@@ -1,0 +1,758 @@
+#include "actors/media_recorder.hpp"
+
+#include "actors/clock.hpp"
+#include "actors/consumer.hpp"
+#include "actors/media_messages.hpp"
+#include "actors/messages.hpp"
+#include "actors/plain_transport.hpp"
+#include "actors/recorder.hpp"
+#include "actors/rtp_sender.hpp"
+#include "common/ids.hpp"
+#include "common/log.hpp"
+#include "protocol/recording.hpp"
+#include "rtp/ortc.hpp"
+
+#include <caf/all.hpp>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+namespace chorus::actors {
+
+namespace {
+
+constexpr const char* component = "media-recorder";
+constexpr auto tick_interval = std::chrono::milliseconds(100);
+constexpr int64_t bind_timeout_ms = 5000;    // ffmpeg has this long to bind its port
+constexpr int64_t kill_after_ms = 5000;      // SIGINT, then SIGKILL
+constexpr int64_t first_backoff_ms = 500;
+constexpr int64_t stable_after_ms = 30000;   // a segment this long resets the backoff
+constexpr int64_t disk_check_ms = 1000;
+constexpr uint32_t max_fruitless = 5; // children in a row that recorded nothing: give up
+constexpr const char* loopback = "127.0.0.1";
+
+namespace fs = std::filesystem;
+
+// ---- child processes (no CAF) ------------------------------------------------------------
+
+// The binary's absolute path (execve needs one; PATH is searched here, before the fork).
+std::string resolve_binary(const std::string& name) {
+  if (name.find('/') != std::string::npos)
+    return name;
+  const char* path = std::getenv("PATH");
+  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (!dirs.empty()) {
+    auto colon = dirs.find(':');
+    std::string dir(dirs.substr(0, colon));
+    if (!dir.empty()) {
+      std::string full = dir + "/" + name;
+      if (::access(full.c_str(), X_OK) == 0)
+        return full;
+    }
+    if (colon == std::string_view::npos)
+      break;
+    dirs.remove_prefix(colon + 1);
+  }
+  return {};
+}
+
+// fork + execve; the child dies with SIGINT when the server does. -1 on failure.
+pid_t start_child(const std::string& binary, const std::vector<std::string>& args,
+                  const std::string& log_path) {
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    // Only async-signal-safe calls from here to execve.
+    ::prctl(PR_SET_PDEATHSIG, SIGINT);
+    if (::getppid() != parent)
+      ::_exit(127);
+    ::setpgid(0, 0); // a terminal's Ctrl-C reaches the server, which stops us in order
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (null_fd >= 0) {
+      ::dup2(null_fd, 0);
+      ::dup2(null_fd, 1);
+    }
+    if (log_fd >= 0)
+      ::dup2(log_fd, 2);
+    ::close_range(3, ~0U, 0); // none of the server's sockets and files
+    ::execve(binary.c_str(), argv.data(), environ);
+    ::_exit(127);
+  }
+  if (log_fd >= 0)
+    ::close(log_fd);
+  if (null_fd >= 0)
+    ::close(null_fd);
+  return pid;
+}
+
+// A UDP port p on 0.0.0.0 with p + 1 free too (ffmpeg binds both: RTP and RTCP).
+uint16_t free_port_pair() {
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    int a = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (a < 0)
+      return 0;
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_ANY);
+    sa.sin_port = 0;
+    socklen_t len = sizeof sa;
+    if (::bind(a, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 ||
+        ::getsockname(a, reinterpret_cast<sockaddr*>(&sa), &len) != 0) {
+      ::close(a);
+      continue;
+    }
+    uint16_t p = ntohs(sa.sin_port);
+    if (p >= 65535) {
+      ::close(a);
+      continue;
+    }
+    int b = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sb = sa;
+    sb.sin_port = htons(uint16_t(p + 1));
+    bool ok = b >= 0 && ::bind(b, reinterpret_cast<sockaddr*>(&sb), sizeof sb) == 0;
+    if (b >= 0)
+      ::close(b);
+    ::close(a);
+    if (ok)
+      return p;
+  }
+  return 0;
+}
+
+// Whether a UDP socket (the ffmpeg child's) is bound to IPv4 `port`: read from
+// /proc/net/udp, so that checking never holds the port itself (a test bind could make the
+// child's own bind fail at that very moment).
+bool port_taken(uint16_t port) {
+  std::ifstream in("/proc/net/udp");
+  std::string line;
+  std::getline(in, line); // header
+  char want[6];
+  std::snprintf(want, sizeof want, ":%04X", unsigned(port));
+  while (std::getline(in, line)) {
+    // "  sl  local_address rem_address ...": local_address is HEXIP:HEXPORT
+    auto colon = line.find(':');                 // after "sl"
+    if (colon == std::string::npos)
+      continue;
+    auto start = line.find_first_not_of(' ', colon + 1);
+    if (start == std::string::npos)
+      continue;
+    auto end = line.find(' ', start);
+    auto local = line.substr(start, end - start); // "0100007F:BD4F"
+    if (local.size() >= 5 && local.compare(local.size() - 5, 5, want) == 0)
+      return true;
+  }
+  return false;
+}
+
+// An RTCP BYE for `ssrc` to ffmpeg's RTP and RTCP ports: its SDP demuxer ends the input
+// (EOF) when every stream said BYE, then writes the file's trailer and exits. This is what
+// ends a child: a SIGINT alone is only seen between packets, and a second one would also
+// abort the trailer's writes.
+void send_bye(uint16_t port, uint32_t ssrc) {
+  if (port == 0)
+    return;
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0)
+    return;
+  // A compound packet, an empty RR then the BYE: ffmpeg drops datagrams under 12 bytes.
+  const uint8_t a = uint8_t(ssrc >> 24), b = uint8_t(ssrc >> 16), c = uint8_t(ssrc >> 8),
+                d = uint8_t(ssrc);
+  const uint8_t bye[16] = {0x80, 201, 0, 1, a, b, c, d, 0x81, 203, 0, 1, a, b, c, d};
+  for (uint16_t p : {port, uint16_t(port + 1)}) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    sa.sin_port = htons(p);
+    ::sendto(s, bye, sizeof bye, 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+  }
+  ::close(s);
+}
+
+// SIGINT now, SIGKILL after kill_after_ms, reaped: for children left when the recorder
+// ends without a stop (the room ended). A detached thread, so nothing waits on it.
+void stop_orphans(std::vector<pid_t> pids) {
+  if (pids.empty())
+    return;
+  for (auto pid : pids)
+    ::kill(pid, SIGINT);
+  std::thread([pids = std::move(pids)] {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kill_after_ms);
+    std::vector<pid_t> left = pids;
+    while (!left.empty()) {
+      std::erase_if(left, [](pid_t pid) {
+        int status = 0;
+        return ::waitpid(pid, &status, WNOHANG) != 0;
+      });
+      if (left.empty())
+        break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        for (auto pid : left) {
+          ::kill(pid, SIGKILL);
+          int status = 0;
+          ::waitpid(pid, &status, 0);
+        }
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }).detach();
+}
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return -1;
+}
+
+// ---- the actor ----------------------------------------------------------------------------
+
+enum class phase : uint8_t {
+  idle,       // no child (not started yet, waiting to restart, or disk full)
+  binding,    // child started, its port not bound yet
+  running,    // consumer sending to it
+  stopping,   // SIGINT sent
+  ended,      // producer gone or recording stopped, child reaped
+};
+
+struct track {
+  producer_info info;
+  rtp::rtp_parameters params;         // the recorder's consumer parameters
+  protocol::recording_container container;
+  std::size_t manifest_index = 0;     // into manifest.tracks
+  phase state = phase::idle;
+  bool finished = false;              // no new segment (producer gone / stopping)
+  std::string finish_reason;          // for the segment being closed
+  // the current child and segment
+  pid_t pid = -1;
+  uint16_t port = 0;
+  std::string file;                   // relative to the recording's directory
+  int64_t started_mono = 0;           // child started
+  int64_t sigint_mono = 0;
+  int64_t segment_start_wall = 0;
+  int64_t first_media_wall = 0;       // 0: nothing sent to this child yet
+  int64_t end_wall = 0;
+  caf::actor transport, consumer;
+  std::shared_ptr<send_shared> send;
+  int64_t keyframe_again_mono = 0;    // a second keyframe request (0: done)
+  // restarts
+  int64_t restart_at_mono = 0;        // 0: none pending
+  int64_t backoff_ms = first_backoff_ms;
+  uint32_t restarts = 0;
+  uint32_t fruitless = 0;             // child exits in a row that recorded nothing
+};
+
+struct recorder_state {
+  std::string room_id;
+  std::string recording_id;
+  node_context_ptr ctx;
+  caf::actor room, node;
+  std::string ffmpeg;       // resolved path
+  fs::path dir;             // this recording's directory
+  protocol::recording_manifest manifest;
+  std::vector<track> tracks;
+  std::minstd_rand rng{std::random_device{}()};
+  bool stopping = false;
+  caf::response_promise stop_promise;
+  bool has_stop_promise = false;
+  bool disk_full = false;
+  int64_t next_disk_check = 0;
+  static inline const char* name = "chorus.media_recorder";
+
+  ~recorder_state() {
+    std::vector<pid_t> pids;
+    for (auto& t : tracks)
+      if (t.pid > 0) {
+        send_bye(t.port, t.params.encodings.empty() ? 0 : t.params.encodings[0].ssrc);
+        pids.push_back(t.pid);
+      }
+    stop_orphans(std::move(pids));
+  }
+};
+
+using recorder_actor = caf::stateful_actor<recorder_state>;
+
+void write_manifest(recorder_actor* self) {
+  auto& st = self->state;
+  auto path = st.dir / "manifest.json";
+  auto tmp = st.dir / "manifest.json.tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << protocol::manifest_json(st.manifest, true) << "\n";
+    if (!out) {
+      LOG_WARN(component, st.recording_id << ": cannot write " << path.string());
+      return;
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+}
+
+void report(recorder_actor* self, const std::string& reason, const std::string& message) {
+  auto& st = self->state;
+  LOG_WARN(component, st.recording_id << ": " << reason << ": " << message);
+  st.manifest.errors.push_back(protocol::iso_utc(wall_ms()) + " " + reason + ": " + message);
+  protocol::recording_event ev;
+  ev.kind = protocol::recording_event_kind::error;
+  ev.recording_id = st.recording_id;
+  ev.reason = reason;
+  ev.message = message;
+  self->send(st.room, std::move(ev));
+}
+
+protocol::manifest_segment& current_segment(recorder_actor* self, track& t) {
+  return self->state.manifest.tracks[t.manifest_index].segments.back();
+}
+
+// Takes the consumer and the transport of the current child away (the child keeps running).
+void detach_media(recorder_actor* self, track& t) {
+  if (t.consumer)
+    self->send_exit(t.consumer, caf::exit_reason::user_shutdown);
+  if (t.transport)
+    self->send_exit(t.transport, caf::exit_reason::user_shutdown);
+  t.consumer = nullptr;
+  t.transport = nullptr;
+  t.send = nullptr;
+}
+
+// Closes the current segment's numbers (the child is stopping or gone).
+void close_segment(recorder_actor* self, track& t, const std::string& ended, int status) {
+  auto& seg = current_segment(self, t);
+  const int64_t end = t.end_wall != 0 ? t.end_wall : wall_ms();
+  seg.has_media = t.first_media_wall != 0;
+  seg.start_offset_ms = seg.has_media ? t.first_media_wall - self->state.manifest.started_at_ms : 0;
+  seg.duration_ms = seg.has_media ? std::max<int64_t>(0, end - t.first_media_wall) : 0;
+  if (seg.ended.empty())
+    seg.ended = ended;
+  seg.exit_status = status;
+}
+
+// Ends the child: an RTCP BYE (see send_bye) and a SIGINT (which ffmpeg sees at the next
+// packet, if one comes first); it writes its trailer and exits, the tick reaps it.
+void stop_child(recorder_actor* self, track& t, const std::string& reason) {
+  if (t.pid > 0 && t.state != phase::stopping) {
+    send_bye(t.port, t.params.encodings.empty() ? 0 : t.params.encodings[0].ssrc);
+    ::kill(t.pid, SIGINT);
+    t.sigint_mono = mono_ms();
+    t.end_wall = wall_ms();
+    current_segment(self, t).ended = reason;
+    t.state = phase::stopping;
+  }
+  detach_media(self, t);
+}
+
+bool start_child(recorder_actor* self, track& t) {
+  auto& st = self->state;
+  const auto& info = t.info;
+  auto& mt = st.manifest.tracks[t.manifest_index];
+  const int64_t now_wall = wall_ms();
+  t.port = free_port_pair();
+  if (t.port == 0) {
+    report(self, "ffmpeg-failed", "no free UDP port pair on the loopback for " + info.producer_id);
+    return false;
+  }
+  std::string base = protocol::file_part(st.room_id) + "_" +
+                     protocol::file_part(info.user_name.empty() ? info.peer_id : info.user_name) +
+                     "_" + protocol::file_part(mt.source) + "_" +
+                     protocol::compact_utc(now_wall);
+  t.file = base + "." + std::string(t.container.extension);
+  auto sdp_path = st.dir / (base + ".sdp");
+  {
+    std::ofstream sdp(sdp_path, std::ios::trunc);
+    sdp << protocol::recording_sdp(info.kind, t.params.codecs[0], loopback, t.port);
+    if (!sdp) {
+      report(self, "disk-error", "cannot write " + sdp_path.string());
+      return false;
+    }
+  }
+  std::vector<std::string> args{
+    st.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-y",
+    "-protocol_whitelist", "file,udp,rtp",
+    // ffmpeg reads an SDP input for the whole analyzeduration before it writes anything (and
+    // ignores SIGINT meanwhile): long enough for the requested keyframe, no longer.
+    "-analyzeduration", info.kind == rtp::media_kind::video ? "2000000" : "1000000",
+    "-i", sdp_path.string(), "-map", "0", "-c", "copy",
+    "-f", std::string(t.container.format), (st.dir / t.file).string()};
+  t.pid = start_child(st.ffmpeg, args, (st.dir / (base + ".log")).string());
+  if (t.pid <= 0) {
+    report(self, "ffmpeg-failed", std::string("cannot start ffmpeg: ") + std::strerror(errno));
+    return false;
+  }
+  t.state = phase::binding;
+  t.started_mono = mono_ms();
+  t.sigint_mono = 0;
+  t.segment_start_wall = now_wall;
+  t.first_media_wall = 0;
+  t.end_wall = 0;
+  protocol::manifest_segment seg;
+  seg.file = t.file;
+  mt.segments.push_back(seg);
+  write_manifest(self);
+  LOG_INFO(component, st.recording_id << ": ffmpeg " << t.pid << " records " << info.producer_id
+                                      << " to " << t.file);
+  return true;
+}
+
+// The child listens: open a plain transport to it and consume the producer onto it.
+void attach_media(recorder_actor* self, track& t) {
+  auto& st = self->state;
+  protocol::plain_transport_request req;
+  req.rtcp_mux = true;
+  auto spawned = spawn_plain_transport(self, req, st.ctx);
+  if (!spawned) {
+    report(self, "ffmpeg-failed", "no plain transport for " + t.info.producer_id + ": " +
+                                    spawned.error());
+    stop_child(self, t, "failed");
+    return;
+  }
+  t.transport = spawned->actor;
+  t.send = spawned->send;
+  protocol::plain_transport_request connect;
+  connect.op = protocol::plain_op::connect;
+  connect.ip = loopback;
+  connect.port = t.port;
+  self->request(t.transport, std::chrono::seconds(5), std::move(connect))
+    .then([](protocol::empty_reply&) {}, [](caf::error&) {});
+  consumer_spawn_args args{ids::uuid4(), t.info.producer_id, t.info.kind, t.params, false};
+  t.consumer = spawn_consumer(self, std::move(args), t.info.producer, t.transport, t.send, st.ctx);
+  t.keyframe_again_mono = mono_ms() + 1000;
+  t.state = phase::running;
+}
+
+// A child exited: close its segment; restart unless the track is finished.
+void on_child_exit(recorder_actor* self, track& t, int status) {
+  auto& st = self->state;
+  const bool expected = t.state == phase::stopping;
+  const int code = exit_code_of(status);
+  const bool had_media = t.first_media_wall != 0;
+  t.pid = -1;
+  detach_media(self, t);
+  if (!expected) {
+    t.end_wall = wall_ms();
+    close_segment(self, t, st.disk_full ? "disk-full" : "ffmpeg-exited", code);
+    report(self, "ffmpeg-exited",
+           "the ffmpeg recording " + t.info.producer_id + " exited (status " +
+             std::to_string(code) + "); restarting in " + std::to_string(t.backoff_ms) + " ms");
+  } else {
+    close_segment(self, t, current_segment(self, t).ended, 0); // 255 after our SIGINT: no news
+  }
+  const bool disk = current_segment(self, t).ended == "disk-full";
+  if (t.finished || st.stopping) {
+    t.state = phase::ended;
+    write_manifest(self);
+    return;
+  }
+  t.state = phase::idle;
+  t.fruitless = had_media || disk ? 0 : t.fruitless + 1;
+  if (t.fruitless >= max_fruitless) { // e.g. a stream ffmpeg cannot parse: stop trying
+    t.finished = true;
+    t.state = phase::ended;
+    report(self, "gave-up",
+           "producer " + t.info.producer_id + ": " + std::to_string(t.fruitless) +
+             " ffmpeg runs in a row recorded nothing (see the .log files); not retried");
+    write_manifest(self);
+    return;
+  }
+  write_manifest(self);
+  if (disk) { // stopped while the disk was full: again as soon as there is room
+    t.restart_at_mono = mono_ms();
+    return;
+  }
+  if (t.segment_start_wall != 0 && wall_ms() - t.segment_start_wall > stable_after_ms)
+    t.backoff_ms = first_backoff_ms;
+  t.restart_at_mono = mono_ms() + t.backoff_ms;
+  t.backoff_ms = std::min<int64_t>(t.backoff_ms * 2, st.ctx->recording.max_restart_backoff_ms);
+  ++t.restarts;
+}
+
+void check_disk(recorder_actor* self) {
+  auto& st = self->state;
+  struct statvfs vfs {};
+  if (::statvfs(st.dir.c_str(), &vfs) != 0)
+    return;
+  const uint64_t free_bytes = uint64_t(vfs.f_bavail) * vfs.f_frsize;
+  const bool full = free_bytes < st.ctx->recording.min_free_bytes;
+  if (full && !st.disk_full) {
+    st.disk_full = true;
+    report(self, "disk-full",
+           std::to_string(free_bytes >> 20) + " MiB free under " + st.dir.string() +
+             " (recording.minFreeMb " + std::to_string(st.ctx->recording.min_free_bytes >> 20) +
+             "): recording paused, the class goes on");
+    for (auto& t : st.tracks)
+      if (t.pid > 0)
+        stop_child(self, t, "disk-full");
+  } else if (!full && st.disk_full) {
+    st.disk_full = false;
+    LOG_INFO(component, st.recording_id << ": disk space is back; recording resumes");
+  }
+}
+
+// The class record's row for this recording (store/record.hpp), when storage is on.
+void record_stopped(recorder_actor* self) {
+  auto& st = self->state;
+  uint32_t files = 0;
+  for (auto& t : st.manifest.tracks)
+    for (auto& seg : t.segments)
+      files += seg.has_media ? 1 : 0;
+  record(self, *st.ctx,
+         store::recording_stopped{st.room_id, st.recording_id, (st.dir / "manifest.json").string(),
+                                  files, st.manifest.stopped_at_ms - st.manifest.started_at_ms,
+                                  st.manifest.stopped_at_ms});
+}
+
+void finish_stop(recorder_actor* self) {
+  auto& st = self->state;
+  st.manifest.stopped_at_ms = wall_ms();
+  write_manifest(self);
+  record_stopped(self);
+  protocol::recording_event ev;
+  ev.kind = protocol::recording_event_kind::stopped;
+  ev.recording_id = st.recording_id;
+  ev.manifest_path = (st.dir / "manifest.json").string();
+  ev.manifest_json = protocol::manifest_json(st.manifest, false);
+  LOG_INFO(component, st.recording_id << ": stopped, manifest " << ev.manifest_path);
+  if (st.has_stop_promise)
+    st.stop_promise.deliver(std::move(ev));
+  self->quit();
+}
+
+void on_tick(recorder_actor* self) {
+  auto& st = self->state;
+  const int64_t now = mono_ms();
+  if (now >= st.next_disk_check) {
+    st.next_disk_check = now + disk_check_ms;
+    check_disk(self);
+  }
+  bool all_done = true;
+  for (auto& t : st.tracks) {
+    if (t.pid > 0) {
+      int status = 0;
+      pid_t r = ::waitpid(t.pid, &status, WNOHANG);
+      if (r == t.pid || (r < 0 && errno == ECHILD)) {
+        on_child_exit(self, t, r == t.pid ? status : 0);
+      } else if (t.state == phase::binding) {
+        if (port_taken(t.port))
+          attach_media(self, t);
+        else if (now - t.started_mono > bind_timeout_ms)
+          stop_child(self, t, "failed");
+      } else if (t.state == phase::running) {
+        if (t.first_media_wall == 0 && t.send && t.send->rtp_sent.load() > 0)
+          t.first_media_wall = wall_ms();
+        if (t.keyframe_again_mono != 0 && now >= t.keyframe_again_mono) {
+          t.keyframe_again_mono = 0;
+          if (t.info.kind == rtp::media_kind::video)
+            self->send(t.info.producer, keyframe_request_atom::value);
+        }
+      } else if (t.state == phase::stopping && now - t.sigint_mono > kill_after_ms) {
+        ::kill(t.pid, SIGKILL);
+      }
+    } else if (t.state == phase::idle && !t.finished && !st.stopping && !st.disk_full &&
+               t.restart_at_mono != 0 && now >= t.restart_at_mono) {
+      t.restart_at_mono = 0;
+      if (!start_child(self, t)) {
+        t.restart_at_mono = now + t.backoff_ms;
+        t.backoff_ms = std::min<int64_t>(t.backoff_ms * 2, st.ctx->recording.max_restart_backoff_ms);
+      }
+    }
+    if (t.pid > 0)
+      all_done = false;
+  }
+  if (st.stopping && all_done) {
+    finish_stop(self);
+    return;
+  }
+  self->delayed_send(self, tick_interval, recording_tick_atom::value);
+}
+
+void add_track(recorder_actor* self, producer_info info, std::string node = {}) {
+  auto& st = self->state;
+  for (auto& t : st.tracks)
+    if (t.info.producer_id == info.producer_id)
+      return;
+  if (info.consumable.codecs.empty())
+    return;
+  auto container = protocol::container_for(info.consumable.codecs[0].mime_type);
+  if (!container) {
+    report(self, "codec-unsupported",
+           "producer " + info.producer_id + " (" + info.consumable.codecs[0].mime_type +
+             ") cannot be recorded without transcoding");
+    return;
+  }
+  rtp::consumer_options opts;
+  opts.ssrc = static_cast<uint32_t>(st.rng()) | 1u;
+  opts.rtx_ssrc = opts.ssrc ^ 0x10000000u; // never used (ffmpeg sends no NACK), must differ
+  opts.mid = "0";
+  opts.cname = info.consumable.rtcp.cname;
+  auto params = rtp::consumer_parameters(info.consumable, st.ctx->router_capabilities, opts);
+  if (!params || params->codecs.empty()) {
+    report(self, "consume-failed", "producer " + info.producer_id + ": " +
+                                     (params ? std::string("no codec") : params.error()));
+    return;
+  }
+  track t;
+  t.container = *container;
+  t.params = std::move(*params);
+  protocol::manifest_track mt;
+  mt.producer_id = info.producer_id;
+  mt.peer_id = info.peer_id;
+  mt.user_id = info.user_id;
+  mt.name = info.user_name.empty() ? info.peer_id : info.user_name;
+  mt.kind = info.kind == rtp::media_kind::audio ? "audio" : "video";
+  mt.source = !info.source.empty() ? info.source : info.is_screen_share ? "screen" : mt.kind;
+  mt.codec = t.params.codecs[0].mime_type;
+  mt.node = std::move(node);
+  t.manifest_index = st.manifest.tracks.size();
+  st.manifest.tracks.push_back(std::move(mt));
+  t.info = std::move(info);
+  st.tracks.push_back(std::move(t));
+  auto& added = st.tracks.back();
+  if (!st.disk_full && !start_child(self, added)) {
+    added.restart_at_mono = mono_ms() + added.backoff_ms;
+    added.backoff_ms *= 2;
+  }
+}
+
+// A producer on another node is recorded through this node's relay of it.
+void on_producer(recorder_actor* self, producer_info& info) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  if (info.producer && info.producer.node() != self->node() && st.node) {
+    auto node = to_string(info.producer.node());
+    self->request(st.node, std::chrono::seconds(5), get_relay{info.producer})
+      .then(
+        [self, info, node](caf::actor& relay) mutable {
+          info.producer = relay;
+          add_track(self, std::move(info), node);
+        },
+        [self, id = info.producer_id](caf::error& err) {
+          report(self, "relay-failed", "producer " + id + ": " + to_string(err));
+        });
+    return;
+  }
+  add_track(self, std::move(info));
+}
+
+void on_producer_gone(recorder_actor* self, const std::string& producer_id) {
+  for (auto& t : self->state.tracks)
+    if (t.info.producer_id == producer_id && !t.finished) {
+      t.finished = true;
+      t.restart_at_mono = 0;
+      if (t.pid > 0)
+        stop_child(self, t, "producer-closed");
+      else if (t.state == phase::idle)
+        t.state = phase::ended;
+    }
+}
+
+caf::behavior recorder_impl(recorder_actor* self, media_recorder_args args, node_context_ptr ctx,
+                            caf::actor room, caf::actor node, std::string ffmpeg, fs::path dir) {
+  auto& st = self->state;
+  st.room_id = std::move(args.room_id);
+  st.recording_id = std::move(args.recording_id);
+  st.ctx = std::move(ctx);
+  st.room = std::move(room);
+  st.node = std::move(node);
+  st.ffmpeg = std::move(ffmpeg);
+  st.dir = std::move(dir);
+  st.manifest.recording_id = st.recording_id;
+  st.manifest.room_id = st.room_id;
+  st.manifest.started_by = std::move(args.started_by);
+  st.manifest.started_at_ms = wall_ms();
+  write_manifest(self);
+  record(self, *st.ctx,
+         store::recording_started{st.room_id, st.recording_id, st.manifest.started_by,
+                                  st.ctx->settings.node_id, st.manifest.started_at_ms});
+  // Consumers and transports are linked: one that ends is not the recorder's end.
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    if (em.source == self->state.room.address() || !em.source) {
+      // The room ended without a stop: write what we have; the children are stopped by the
+      // state's destructor.
+      auto& st = self->state;
+      for (auto& t : st.tracks)
+        if (t.pid > 0) { // stopping or not: its segment's numbers are final now
+          if (t.end_wall == 0)
+            t.end_wall = wall_ms();
+          close_segment(self, t, "room-closed", 0);
+        }
+      st.manifest.stopped_at_ms = wall_ms();
+      write_manifest(self);
+      record_stopped(self);
+      self->quit(em.reason);
+    }
+  });
+  self->set_default_handler(caf::drop);
+  self->send(self, recording_tick_atom::value);
+  LOG_INFO(component, st.recording_id << ": recording room '" << st.room_id << "' to "
+                                      << st.dir.string());
+  return {
+    [self](producer_info& info) { on_producer(self, info); },
+    [self](producer_removed& r) { on_producer_gone(self, r.producer_id); },
+    [self](protocol::consumer_closed_event& ev) { on_producer_gone(self, ev.producer_id); },
+    [self](protocol::producer_paused_event&) {},
+    [self](recording_tick_atom) { on_tick(self); },
+    [self](recording_stop_atom) -> caf::result<caf::message> {
+      auto& st = self->state;
+      if (st.stopping)
+        return make_error(protocol::error_code::invalid_state, "the recording is stopping");
+      st.stopping = true;
+      for (auto& t : st.tracks) {
+        t.finished = true;
+        if (t.pid > 0)
+          stop_child(self, t, "stopped");
+        else if (t.state != phase::ended)
+          t.state = phase::ended;
+      }
+      st.stop_promise = self->make_response_promise();
+      st.has_stop_promise = true;
+      return st.stop_promise;
+    },
+  };
+}
+
+} // namespace
+
+result<caf::actor> spawn_media_recorder(caf::event_based_actor* room, media_recorder_args args,
+                                        node_context_ptr ctx, caf::actor node) {
+  if (ctx->recording.directory.empty())
+    return failure{"recording is off on this server (recording.directory is not set)"};
+  auto ffmpeg = resolve_binary(ctx->recording.ffmpeg);
+  if (ffmpeg.empty())
+    return failure{"recording needs ffmpeg: '" + ctx->recording.ffmpeg + "' was not found"};
+  fs::path dir = fs::path(ctx->recording.directory) / protocol::file_part(args.room_id) /
+                 (protocol::compact_utc(wall_ms()) + "_" + args.recording_id.substr(0, 8));
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return failure{"cannot create " + dir.string() + ": " + ec.message()};
+  return room->spawn<caf::linked>(recorder_impl, std::move(args), std::move(ctx), caf::actor_cast<caf::actor>(room),
+                                  std::move(node), std::move(ffmpeg), std::move(dir));
+}
+
+} // namespace chorus::actors

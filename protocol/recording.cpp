@@ -1,0 +1,189 @@
+#include "protocol/recording.hpp"
+
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+
+namespace chorus::protocol {
+
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+std::string_view codec_name(std::string_view mime) noexcept {
+  auto slash = mime.find('/');
+  return slash == std::string_view::npos ? mime : mime.substr(slash + 1);
+}
+
+template <class Writer>
+void write_manifest(Writer& w, const recording_manifest& m) {
+  auto str = [&](std::string_view k, std::string_view v) {
+    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+    w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+  };
+  auto num = [&](std::string_view k, int64_t v) {
+    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+    w.Int64(v);
+  };
+  w.StartObject();
+  str("version", "1");
+  str("recordingId", m.recording_id);
+  str("roomId", m.room_id);
+  if (!m.started_by.empty())
+    str("startedBy", m.started_by);
+  str("startedAt", iso_utc(m.started_at_ms));
+  num("startedAtMs", m.started_at_ms);
+  if (m.stopped_at_ms != 0) {
+    str("stoppedAt", iso_utc(m.stopped_at_ms));
+    num("stoppedAtMs", m.stopped_at_ms);
+    num("durationMs", m.stopped_at_ms - m.started_at_ms);
+  }
+  w.Key("tracks");
+  w.StartArray();
+  for (auto& t : m.tracks) {
+    w.StartObject();
+    str("producerId", t.producer_id);
+    str("peerId", t.peer_id);
+    if (!t.user_id.empty())
+      str("userId", t.user_id);
+    str("name", t.name);
+    str("kind", t.kind);
+    str("source", t.source);
+    str("codec", t.codec);
+    if (!t.node.empty())
+      str("node", t.node);
+    w.Key("segments");
+    w.StartArray();
+    for (auto& s : t.segments) {
+      w.StartObject();
+      str("file", s.file);
+      w.Key("hasMedia");
+      w.Bool(s.has_media);
+      num("startOffsetMs", s.start_offset_ms);
+      num("durationMs", s.duration_ms);
+      if (!s.ended.empty())
+        str("ended", s.ended);
+      if (s.exit_status != 0)
+        num("exitStatus", s.exit_status);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("errors");
+  w.StartArray();
+  for (auto& e : m.errors)
+    w.String(e.data(), static_cast<rapidjson::SizeType>(e.size()));
+  w.EndArray();
+  w.EndObject();
+}
+
+} // namespace
+
+std::optional<recording_container> container_for(std::string_view mime) noexcept {
+  auto name = codec_name(mime);
+  if (iequals(name, "opus") || iequals(name, "vp8") || iequals(name, "vp9"))
+    return recording_container{"webm", "webm"};
+  if (iequals(name, "h264") || iequals(name, "av1") || iequals(name, "h265"))
+    return recording_container{"mkv", "matroska"};
+  return std::nullopt;
+}
+
+std::string recording_sdp(rtp::media_kind kind, const rtp::codec_parameters& codec,
+                          std::string_view ip, uint16_t port) {
+  const bool v6 = ip.find(':') != std::string_view::npos;
+  const std::string addr = std::string(v6 ? "IP6 " : "IP4 ") + std::string(ip);
+  const auto pt = std::to_string(codec.payload_type);
+  std::string s;
+  s += "v=0\r\n";
+  s += "o=- 0 0 IN " + addr + "\r\n";
+  s += "s=chorus recording\r\n";
+  s += "c=IN " + addr + "\r\n";
+  s += "t=0 0\r\n";
+  s += std::string("m=") + (kind == rtp::media_kind::audio ? "audio " : "video ") +
+       std::to_string(port) + " RTP/AVP " + pt + "\r\n";
+  s += "a=rtpmap:" + pt + " " + std::string(codec_name(codec.mime_type)) + "/" +
+       std::to_string(codec.clock_rate);
+  if (kind == rtp::media_kind::audio && codec.channels > 1)
+    s += "/" + std::to_string(codec.channels);
+  s += "\r\n";
+  if (!codec.parameters.empty()) {
+    std::string fmtp;
+    for (auto& p : codec.parameters) {
+      if (!fmtp.empty())
+        fmtp += ";";
+      fmtp += p.key + "=" + p.value;
+    }
+    s += "a=fmtp:" + pt + " " + fmtp + "\r\n";
+  }
+  s += "a=recvonly\r\n";
+  return s;
+}
+
+std::string file_part(std::string_view text, std::size_t max) {
+  std::string out;
+  for (char ch : text) {
+    if (out.size() >= max)
+      break;
+    auto c = static_cast<unsigned char>(ch);
+    out.push_back(std::isalnum(c) || c == '-' || c == '_' || c == '.' ? ch : '_');
+  }
+  if (!out.empty() && out.front() == '.')
+    out.front() = '_';
+  return out.empty() ? "unnamed" : out;
+}
+
+namespace {
+std::tm utc_of(int64_t unix_ms) {
+  std::time_t secs = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  return tm;
+}
+} // namespace
+
+std::string compact_utc(int64_t unix_ms) {
+  auto tm = utc_of(unix_ms);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(unix_ms % 1000));
+  return buf;
+}
+
+std::string iso_utc(int64_t unix_ms) {
+  auto tm = utc_of(unix_ms);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(unix_ms % 1000));
+  return buf;
+}
+
+std::string manifest_json(const recording_manifest& m, bool pretty) {
+  rapidjson::StringBuffer buf;
+  if (pretty) {
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+    w.SetIndent(' ', 2);
+    write_manifest(w, m);
+  } else {
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    write_manifest(w, m);
+  }
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+} // namespace chorus::protocol

@@ -1,0 +1,77 @@
+// The pure parts of recording in the server (actors/media_recorder.hpp drives them): the
+// SDP an ffmpeg child reads one producer's RTP with, the container a codec is written to
+// without transcoding, file-name parts, and the manifest (JSON) that lists a recording's
+// files on one timeline for a later mixing step (scripts/mix-recording.sh).
+#pragma once
+
+#include "rtp/rtp_parameters.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chorus::protocol {
+
+// The output of one codec with `-c copy`: Opus, VP8, VP9 -> WebM; H264, AV1 -> Matroska.
+struct recording_container {
+  std::string_view extension; // "webm", "mkv"
+  std::string_view format;    // ffmpeg's -f: "webm", "matroska"
+};
+// nullopt for a codec we cannot store without transcoding (or an RTX/FEC entry).
+std::optional<recording_container> container_for(std::string_view mime_type) noexcept;
+
+// An SDP for ffmpeg's RTP/SDP demuxer: one m= line receiving `codec` on `ip`:`port`
+// (IPv4 or IPv6 literal; ffmpeg also binds port + 1 for RTCP). The codec's fmtp
+// parameters are kept (H264's packetization-mode and profile).
+std::string recording_sdp(rtp::media_kind kind, const rtp::codec_parameters& codec,
+                          std::string_view ip, uint16_t port);
+
+// A name part that is safe in a file name: [A-Za-z0-9._-], others become '_', at most
+// `max` bytes, never empty ("unnamed"), never starting with '.'.
+std::string file_part(std::string_view text, std::size_t max = 48);
+
+// 20261122T192004.123Z (UTC, from Unix ms): sorts as time, no ':' in file names.
+std::string compact_utc(int64_t unix_ms);
+// 2026-11-22T19:20:04.123Z
+std::string iso_utc(int64_t unix_ms);
+
+// One file of a recording: a stretch of one producer, from its first packet until the
+// producer ended, the recording stopped, or its ffmpeg died (then a next segment follows
+// after a gap).
+struct manifest_segment {
+  std::string file;            // relative to the manifest's directory
+  int64_t start_offset_ms = 0; // first media, from the recording's start
+  int64_t duration_ms = 0;     // first media to the end of this file (wall clock)
+  std::string ended;           // "stopped", "producer-closed", "ffmpeg-exited", "disk-full"
+  int exit_status = 0;         // ffmpeg's exit code (or 128 + signal)
+  bool has_media = false;      // false: ffmpeg never got a packet (no file expected)
+};
+
+struct manifest_track {
+  std::string producer_id;
+  std::string peer_id;
+  std::string user_id;
+  std::string name;   // the participant's display name
+  std::string kind;   // "audio" / "video"
+  std::string source; // appData.source ("mic", "webcam", "screen") or the kind
+  std::string codec;  // mime type
+  std::string node;   // the node the producer is on (cluster)
+  std::vector<manifest_segment> segments;
+};
+
+struct recording_manifest {
+  std::string recording_id;
+  std::string room_id;
+  std::string started_by;
+  int64_t started_at_ms = 0; // Unix ms
+  int64_t stopped_at_ms = 0; // 0 while recording
+  std::vector<manifest_track> tracks;
+  std::vector<std::string> errors; // what went wrong, in order ("disk-full at ...")
+};
+
+// Pretty JSON (the file) or compact (the recording-stopped event).
+std::string manifest_json(const recording_manifest& m, bool pretty);
+
+} // namespace chorus::protocol

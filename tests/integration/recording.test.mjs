@@ -1,0 +1,331 @@
+// Recording in the server (actors/media_recorder.hpp) with real media: two participants
+// publish Opus and VP8 through libwebrtc (@roamhq/wrtc under mediasoup-client, each in a
+// process of its own), a teacher starts the recording, one participant leaves and rejoins,
+// one ffmpeg child is killed (and must be restarted, the gap in the manifest), the
+// recording stops. Every file must exist, hold the codec ffprobe expects, last as long as
+// the manifest says (within 1 s), decode without errors, and sit at the offset the test
+// observed; scripts/mix-recording.sh turns the manifest into one file. Also: the `record`
+// permission, a full disk (reported, the class goes on), recording.autoStart.
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import { withNodes } from './lib/cluster.mjs';
+import { decodeErrors, ffmpegAvailable, probe, startFfmpeg } from './lib/ffmpeg.mjs';
+import { httpGet } from './lib/http.mjs';
+import { REPO_ROOT, runProcess, tempConfig, tempDir, withServer } from './lib/server.mjs';
+import { pollUntil } from './lib/tcp.mjs';
+import { closeAll, connectPeer } from './lib/ws_client.mjs';
+import { publisherProcess } from './lib/wrtc_publisher.mjs';
+
+const skip = ffmpegAvailable() ? false : 'ffmpeg/ffprobe not installed (scripts/setup.sh installs them)';
+
+// The server's ffmpeg children: [{ pid, args }].
+function ffmpegChildren(serverPid) {
+  let out = '';
+  try {
+    out = execFileSync('ps', ['--ppid', String(serverPid), '-o', 'pid=,args='], { encoding: 'utf8' });
+  } catch {
+    return []; // ps exits 1 when there is none
+  }
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.includes('ffmpeg'))
+    .map((l) => ({ pid: Number(l.split(/\s+/)[0]), args: l }));
+}
+
+// Lets media flow for `ms` (the length of what is recorded, not a synchronisation).
+const record = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function recordingConfig(extra = {}) {
+  const dir = tempDir('chorus-rec-');
+  return { dir, config: tempConfig({ recording: { directory: dir, ...extra } }) };
+}
+
+test('a class recorded: leave and rejoin, a killed ffmpeg restarted, files that ffprobe and decode accept, the manifest, the mix', { skip, timeout: 240000 }, async () => {
+  const { config } = recordingConfig();
+  await withServer(['--config', config], async (server) => {
+    const room = 'lecture';
+    const teacher = await connectPeer(server, { auth: 'teacher', channelId: room });
+    let alice, bob;
+    try {
+      await teacher.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      [alice, bob] = await Promise.all([publisherProcess(server, 'alice', room), publisherProcess(server, 'bob', room)]);
+
+      const t0 = Date.now();
+      const started = await teacher.expectReply('start-recording', {}, 'start-recording');
+      const recordingId = started.data.recordingId;
+      assert.match(recordingId, /^[0-9a-f-]{36}$/);
+      const ev = await teacher.nextOfType('recording-started', () => true, 3000);
+      assert.equal(ev.data.recordingId, recordingId);
+      assert.equal(ev.data.by, 'teacher');
+      await teacher.expectError('start-recording', {}, 'invalid-state');
+      await pollUntil(() => ffmpegChildren(server.pid).length === 4, { timeoutMs: 10000, intervalMs: 100, what: 'four ffmpeg children' });
+      await record(4000);
+
+      // Bob leaves and comes back: his new producers are new files.
+      const left = teacher.nextOfType('participant-left', (m) => m.data?.peerId === 'bob', 10000);
+      await bob.kill();
+      await left;
+      const tLeft = Date.now();
+      bob = await publisherProcess(server, 'bob', room);
+      const tBack = Date.now();
+      await record(3000);
+
+      // Alice's camera recorder dies: reported, restarted into a new file.
+      const cams = ffmpegChildren(server.pid).filter((c) => c.args.includes('_alice_webcam_'));
+      assert.equal(cams.length, 1, JSON.stringify(ffmpegChildren(server.pid)));
+      const errorEvent = teacher.nextOfType('recording-error', (m) => m.data?.reason === 'ffmpeg-exited', 10000);
+      process.kill(cams[0].pid, 'SIGKILL');
+      const tKilled = Date.now();
+      const err = await errorEvent;
+      assert.equal(err.data.recordingId, recordingId);
+      await pollUntil(
+        () => ffmpegChildren(server.pid).some((c) => c.args.includes('_alice_webcam_') && c.pid !== cams[0].pid),
+        { timeoutMs: 10000, intervalMs: 100, what: 'the restarted ffmpeg' },
+      );
+      await record(4000);
+
+      const stoppedEvent = teacher.nextOfType('recording-stopped', () => true, 20000);
+      const stopped = await teacher.expectReply('stop-recording', {}, 'stop-recording', 20000);
+      const tStop = Date.now();
+      const manifestPath = stopped.data.manifest;
+      assert.ok(fs.existsSync(manifestPath), manifestPath);
+      const sev = await stoppedEvent;
+      assert.equal(sev.data.manifestPath, manifestPath);
+      const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+      assert.deepEqual(sev.data.manifest, manifest, 'the event carries the manifest');
+      assert.equal(manifest.recordingId, recordingId);
+      assert.equal(manifest.roomId, room);
+      await teacher.expectError('stop-recording', {}, 'invalid-state');
+      assert.equal(ffmpegChildren(server.pid).length, 0, 'every child stopped');
+
+      // Tracks: alice mic + webcam, bob's first mic + webcam, bob's second mic + webcam.
+      const tracksOf = (peer, source) => manifest.tracks.filter((t) => t.peerId === peer && t.source === source);
+      assert.equal(tracksOf('alice', 'mic').length, 1);
+      assert.equal(tracksOf('alice', 'webcam').length, 1);
+      assert.equal(tracksOf('bob', 'mic').length, 2, JSON.stringify(manifest.tracks));
+      assert.equal(tracksOf('bob', 'webcam').length, 2);
+      const dir = path.dirname(manifestPath);
+      const tol = 1000;
+      const totalMs = tStop - t0;
+      for (const t of manifest.tracks) {
+        assert.equal(t.codec.toLowerCase(), t.kind === 'audio' ? 'audio/opus' : 'video/vp8');
+        for (const s of t.segments) {
+          assert.ok(s.hasMedia, `${t.peerId} ${t.source}: ${JSON.stringify(s)}`);
+          const file = path.join(dir, s.file);
+          assert.ok(fs.existsSync(file), file);
+          assert.match(s.file, new RegExp(`^lecture_${t.peerId}_${t.source}_\\d{8}T\\d{6}\\.\\d{3}Z\\.webm$`));
+          if (s.ended === 'ffmpeg-exited') continue; // killed: no trailer (checked below)
+          const info = await probe(file);
+          const stream = info.streams[0];
+          assert.equal(stream.codec_name, t.kind === 'audio' ? 'opus' : 'vp8', file);
+          const seconds = Number(info.format.duration);
+          assert.ok(Math.abs(seconds * 1000 - s.durationMs) <= tol, `${s.file}: ffprobe ${seconds} s, manifest ${s.durationMs} ms`);
+          assert.equal(await decodeErrors(file), '', `${s.file} decodes cleanly`);
+        }
+      }
+      // Offsets and durations against what the test saw.
+      const [aliceMic] = tracksOf('alice', 'mic');
+      assert.ok(aliceMic.segments[0].startOffsetMs < 1500, JSON.stringify(aliceMic));
+      assert.ok(Math.abs(aliceMic.segments[0].durationMs - totalMs) <= 1500, `alice's mic ${aliceMic.segments[0].durationMs} ms of ${totalMs}`);
+      const [bobMic1, bobMic2] = tracksOf('bob', 'mic').sort((a, b) => a.segments[0].startOffsetMs - b.segments[0].startOffsetMs);
+      const end1 = bobMic1.segments[0].startOffsetMs + bobMic1.segments[0].durationMs;
+      assert.ok(Math.abs(end1 - (tLeft - t0)) <= 1500, `bob's first mic ends at ${end1}, he left at ${tLeft - t0}`);
+      assert.equal(bobMic1.segments[0].ended, 'producer-closed');
+      assert.ok(Math.abs(bobMic2.segments[0].startOffsetMs - (tBack - t0)) <= 1500, `bob's second mic starts at ${bobMic2.segments[0].startOffsetMs}, back at ${tBack - t0}`);
+      // The killed camera: two segments with a gap; the first ended by the crash.
+      const [cam] = tracksOf('alice', 'webcam');
+      assert.equal(cam.segments.length, 2, JSON.stringify(cam));
+      const [c1, c2] = cam.segments;
+      assert.equal(c1.ended, 'ffmpeg-exited');
+      assert.ok(Math.abs(c1.startOffsetMs + c1.durationMs - (tKilled - t0)) <= 1500, `crash at ${tKilled - t0}: ${JSON.stringify(c1)}`);
+      assert.ok(c2.startOffsetMs > c1.startOffsetMs + c1.durationMs, `a gap: ${JSON.stringify(cam.segments)}`);
+      assert.equal(c2.ended, 'stopped');
+      const crashed = await probe(path.join(dir, c1.file), { countFrames: true });
+      assert.ok(Number(crashed.streams[0].nb_read_frames) > 30, 'the crashed segment holds frames');
+      assert.ok(manifest.errors.some((e) => e.includes('ffmpeg-exited')), JSON.stringify(manifest.errors));
+
+      // The class went on: alice's mic (never interrupted) spans the whole recording in one file.
+      assert.equal(aliceMic.segments.length, 1);
+
+      // The mix: one file, the speakers side by side, the audio mixed.
+      const mixed = path.join(dir, 'mixed.mkv');
+      const mix = await runProcess(path.join(REPO_ROOT, 'scripts/mix-recording.sh'), [manifestPath, mixed], { timeoutMs: 180000 });
+      assert.equal(mix.code, 0, mix.stderr);
+      const m = await probe(mixed);
+      const mv = m.streams.find((s) => s.codec_type === 'video');
+      const ma = m.streams.find((s) => s.codec_type === 'audio');
+      assert.ok(mv && ma, JSON.stringify(m.streams));
+      assert.ok(mv.width >= 640, `side by side: ${mv.width}x${mv.height}`);
+      assert.ok(Math.abs(Number(m.format.duration) * 1000 - manifest.durationMs) <= 1500, `mixed ${m.format.duration} s, recording ${manifest.durationMs} ms`);
+    } finally {
+      await alice?.kill();
+      await bob?.kill();
+      await closeAll(teacher);
+    }
+  });
+});
+
+test('recording: the record permission, recording off, a full disk, autoStart', { skip, timeout: 60000 }, async () => {
+  // Without recording.directory: refused with a clear reason.
+  await withServer([], async (server) => {
+    const c = await connectPeer(server, { auth: 't', channelId: 'off' });
+    try {
+      await c.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      const r = await c.expectError('start-recording', {}, 'invalid-state');
+      assert.match(r.data.message, /recording\.directory/);
+    } finally {
+      await closeAll(c);
+    }
+  });
+  // minFreeMb beyond any disk: disk-full reported at once, the class goes on, the manifest
+  // says so.
+  const { config } = recordingConfig({ minFreeMb: 10000000 });
+  await withServer(['--config', config], async (server) => {
+    const mod = await connectPeer(server, { auth: 'mod', channelId: 'full', role: 'moderator' });
+    const t = await connectPeer(server, { auth: 't', channelId: 'full', role: 'teacher' });
+    let alice;
+    try {
+      await mod.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      await t.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      await mod.expectError('start-recording', {}, 'forbidden');
+      alice = await publisherProcess(server, 'alice', 'full');
+      const full = t.nextOfType('recording-error', (m) => m.data?.reason === 'disk-full', 5000);
+      await t.expectReply('start-recording', {}, 'start-recording');
+      await full;
+      await pollUntil(() => ffmpegChildren(server.pid).length === 0, { timeoutMs: 10000, intervalMs: 100, what: 'children stopped' });
+      const info = await t.expectReply('get-room-info', {}, 'get-room-info');
+      assert.ok(info.data.participants.some((p) => p.id === 'alice'), 'the class goes on');
+      const stopped = await t.expectReply('stop-recording', {}, 'stop-recording', 15000);
+      const manifest = JSON.parse(fs.readFileSync(stopped.data.manifest, 'utf8'));
+      assert.ok(manifest.errors.some((e) => e.includes('disk-full')), JSON.stringify(manifest));
+    } finally {
+      await alice?.kill();
+      await closeAll(mod, t);
+    }
+  });
+  // autoStart: the first producer starts the room's recording.
+  const auto = recordingConfig({ autoStart: true });
+  await withServer(['--config', auto.config], async (server) => {
+    const t = await connectPeer(server, { auth: 't', channelId: 'auto' });
+    let alice;
+    try {
+      await t.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      const started = t.nextOfType('recording-started', () => true, 20000);
+      alice = await publisherProcess(server, 'alice', 'auto');
+      const ev = await started;
+      assert.ok(ev.data.recordingId);
+      await pollUntil(() => ffmpegChildren(server.pid).length === 2, { timeoutMs: 10000, intervalMs: 100, what: 'two children' });
+      const stopped = await t.expectReply('stop-recording', {}, 'stop-recording', 15000);
+      assert.ok(fs.existsSync(stopped.data.manifest));
+    } finally {
+      await alice?.kill();
+      await closeAll(t);
+    }
+  });
+});
+
+test('cluster: the room\'s home node records a participant who publishes on another node (through its relay)', { skip, timeout: 120000 }, async () => {
+  const dirs = {};
+  await withNodes(async (nodes) => {
+    const mesh = await nodes.mesh((id) => {
+      const { dir, config } = recordingConfig();
+      dirs[id] = dir;
+      return ['--config', config];
+    });
+    const room = 'cluster-lecture';
+    const teacher = await connectPeer(mesh[0], { auth: 'teacher', channelId: room });
+    let alice;
+    try {
+      await teacher.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      const rooms = await Promise.all(mesh.map(async (n) => (await httpGet(`${n.url}/healthz`)).json.rooms));
+      const home = mesh[rooms.indexOf(1)];
+      assert.ok(home, JSON.stringify(rooms));
+      // Alice publishes on a node that is not the room's home.
+      const away = mesh.find((n) => n !== home);
+      alice = await publisherProcess(away, 'alice', room);
+      const started = await teacher.expectReply('start-recording', {}, 'start-recording', 5000);
+      assert.ok(started.data.recordingId);
+      await record(3000);
+      const stopped = await teacher.expectReply('stop-recording', {}, 'stop-recording', 20000);
+      const manifestPath = stopped.data.manifest;
+      assert.ok(fs.existsSync(manifestPath), manifestPath);
+      const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+      assert.equal(manifest.tracks.length, 2, JSON.stringify(manifest));
+      for (const t of manifest.tracks) {
+        assert.equal(t.peerId, 'alice');
+        assert.ok(t.node, `a remote producer names its node: ${JSON.stringify(t)}`);
+        const [seg] = t.segments;
+        assert.ok(seg.hasMedia, JSON.stringify(t));
+        const info = await probe(path.join(path.dirname(manifestPath), seg.file));
+        assert.equal(info.streams[0].codec_name, t.kind === 'audio' ? 'opus' : 'vp8');
+        assert.ok(Math.abs(Number(info.format.duration) * 1000 - seg.durationMs) <= 1000, `${seg.file}: ${info.format.duration} s vs ${seg.durationMs} ms`);
+      }
+      // The files are on the home node's recording.directory.
+      const homeDir = Object.values(dirs).find((d) => manifestPath.startsWith(d));
+      assert.ok(homeDir, manifestPath);
+    } finally {
+      await alice?.kill();
+      await closeAll(teacher);
+    }
+  });
+});
+
+test('H264 from FFmpeg over plain RTP is recorded to Matroska; the room closing ends the recording and its children', { skip, timeout: 90000 }, async () => {
+  const { config } = recordingConfig();
+  await withServer(['--config', config], async (server) => {
+    const ingest = await connectPeer(server, { auth: 'camera', channelId: 'h264' });
+    const teacher = await connectPeer(server, { auth: 'teacher', channelId: 'h264' });
+    let ff;
+    try {
+      await ingest.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      await teacher.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      const t = (await ingest.expectReply('create-plain-transport', { comedia: true }, 'create-plain-transport')).data;
+      await ingest.expectReply('produce', {
+        transportId: t.id, kind: 'video', appData: { source: 'webcam' },
+        rtpParameters: {
+          codecs: [{ mimeType: 'video/H264', payloadType: 102, clockRate: 90000, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 } }],
+          encodings: [{ ssrc: 33333333 }],
+        },
+      }, 'producer-id');
+      ff = startFfmpeg(['-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-t', '60',
+        '-c:v', 'libx264', '-profile:v', 'baseline', '-level', '3.1', '-tune', 'zerolatency', '-preset', 'ultrafast', '-g', '30', '-bf', '0', '-pix_fmt', 'yuv420p',
+        '-ssrc', '33333333', '-payload_type', '102', '-f', 'rtp', `rtp://127.0.0.1:${t.port}?rtcpport=${t.port}&pkt_size=1200`]);
+      const started = await teacher.expectReply('start-recording', {}, 'start-recording');
+      await pollUntil(() => ffmpegChildren(server.pid).length === 1, { timeoutMs: 10000, intervalMs: 100, what: 'the recorder child' });
+      await record(4000);
+      // Everyone leaves: the room closes, and with it the recording.
+      await ff.stop('SIGKILL');
+      ff = null;
+      await closeAll(ingest, teacher);
+      await pollUntil(() => ffmpegChildren(server.pid).length === 0, { timeoutMs: 10000, intervalMs: 100, what: 'children stopped' });
+      const recDir = JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory;
+      const [dirName] = fs.readdirSync(path.join(recDir, 'h264'));
+      assert.ok(dirName.endsWith(started.data.recordingId.slice(0, 8)), dirName);
+      const manifestPath = path.join(recDir, 'h264', dirName, 'manifest.json');
+      await pollUntil(() => JSON.parse(fs.readFileSync(manifestPath, 'utf8')).stoppedAtMs > 0, { timeoutMs: 5000, intervalMs: 100, what: 'the manifest closed' });
+      const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+      assert.equal(manifest.tracks.length, 1);
+      const [track] = manifest.tracks;
+      assert.equal(track.codec, 'video/H264');
+      const [seg] = track.segments;
+      assert.ok(seg.hasMedia && ['producer-closed', 'room-closed'].includes(seg.ended), JSON.stringify(seg));
+      assert.match(seg.file, /\.mkv$/);
+      const file = path.join(path.dirname(manifestPath), seg.file);
+      const info = await probe(file, { countFrames: true });
+      assert.equal(info.streams[0].codec_name, 'h264');
+      assert.equal(info.format.format_name, 'matroska,webm');
+      assert.ok(Number(info.streams[0].nb_read_frames) > 60, `frames: ${info.streams[0].nb_read_frames}`);
+      assert.ok(Math.abs(Number(info.format.duration) * 1000 - seg.durationMs) <= 1000, `${info.format.duration} s vs ${seg.durationMs} ms`);
+      assert.equal(await decodeErrors(file), '');
+    } finally {
+      await ff?.stop('SIGKILL');
+      await closeAll(ingest, teacher);
+    }
+  });
+});
