@@ -1,7 +1,9 @@
 #include "actors/media_recorder.hpp"
 
+
 #include "actors/clock.hpp"
 #include "actors/consumer.hpp"
+#include "actors/events.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/plain_transport.hpp"
@@ -537,6 +539,19 @@ void finish_stop(recorder_actor* self) {
   ev.manifest_path = (st.dir / "manifest.json").string();
   ev.manifest_json = protocol::manifest_json(st.manifest, false);
   LOG_INFO(component, st.recording_id << ": stopped, manifest " << ev.manifest_path);
+  // recording-finished to the webhooks: the manifest (what a later step mixes) and the
+  // bytes of the files it lists.
+  int64_t bytes = 0;
+  for (auto& t : st.manifest.tracks)
+    for (auto& seg : t.segments) {
+      std::error_code ec;
+      auto n = std::filesystem::file_size(st.dir / seg.file, ec);
+      if (!ec && seg.has_media)
+        bytes += static_cast<int64_t>(n);
+    }
+  recording_finished(*st.ctx, st.room_id, st.recording_id, ev.manifest_path, bytes,
+                     st.manifest.stopped_at_ms - st.manifest.started_at_ms,
+                     st.manifest.stopped_at_ms);
   if (st.has_stop_promise)
     st.stop_promise.deliver(std::move(ev));
   self->quit();

@@ -17,6 +17,7 @@ void register_operations_types(caf::actor_system_config& cfg) {
     .add_message_type<std::vector<admin_producer>>("chorus::admin_producers")
     .add_message_type<admin_room_snapshot>("chorus::admin_room_snapshot")
     .add_message_type<admin_kick>("chorus::admin_kick")
+    .add_message_type<admin_recording>("chorus::admin_recording")
     .add_message_type<admin_close>("chorus::admin_close")
     .add_message_type<peer_inventory_query>("chorus::peer_inventory_query")
     .add_message_type<peer_inventory>("chorus::peer_inventory");

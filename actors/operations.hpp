@@ -83,6 +83,12 @@ struct admin_close {
   std::string reason;
 };
 
+// admin API -> room: start or stop the room's recording (answered like start-recording /
+// stop-recording: class_reply with recordingId, or with manifest).
+struct admin_recording {
+  bool start = true;
+};
+
 struct peer_inventory_query {};
 
 struct peer_inventory {
@@ -129,6 +135,10 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, admin_room_snapshot& x) {
   return f(caf::meta::type_name("admin_room_snapshot"), x.room_id, x.locked, x.opened_ms,
            x.participants, x.producers);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, admin_recording& x) {
+  return f(caf::meta::type_name("admin_recording"), x.start);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, admin_kick& x) {

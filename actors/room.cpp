@@ -910,20 +910,9 @@ caf::expected<std::string> start_recording(room_actor* self, const std::string& 
   return id;
 }
 
-caf::result<protocol::class_reply> recording(room_actor* self, recording_command& cmd) {
+// Stops the room's recording: recording-stopped to everyone, the manifest's path answered.
+caf::result<protocol::class_reply> stop_recording(room_actor* self) {
   auto& st = self->state;
-  auto* me = find_peer(st, cmd.peer_id);
-  if (!me)
-    return not_in_room(st, cmd.peer_id);
-  if (!allows(me->grant.permissions, protocol::permission::record))
-    return need(*me, protocol::permission::record,
-                cmd.request.start ? "start-recording" : "stop-recording");
-  if (cmd.request.start) {
-    auto id = start_recording(self, me->public_id());
-    if (!id)
-      return id.error();
-    return protocol::class_reply{"recordingId", *id};
-  }
   if (!st.media_recorder || st.recording_stopping)
     return make_error(protocol::error_code::invalid_state,
                       "room '" + st.id + "' is not being recorded");
@@ -953,6 +942,23 @@ caf::result<protocol::class_reply> recording(room_actor* self, recording_command
         rp.deliver(err);
       });
   return rp;
+}
+
+caf::result<protocol::class_reply> recording(room_actor* self, recording_command& cmd) {
+  auto& st = self->state;
+  auto* me = find_peer(st, cmd.peer_id);
+  if (!me)
+    return not_in_room(st, cmd.peer_id);
+  if (!allows(me->grant.permissions, protocol::permission::record))
+    return need(*me, protocol::permission::record,
+                cmd.request.start ? "start-recording" : "stop-recording");
+  if (cmd.request.start) {
+    auto id = start_recording(self, me->public_id());
+    if (!id)
+      return id.error();
+    return protocol::class_reply{"recordingId", *id};
+  }
+  return stop_recording(self);
 }
 
 caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cmd) {
@@ -2083,6 +2089,14 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       send_participants_now(self);
     },
     [self](admin_room_query&) { return admin_snapshot(self->state); },
+    [self](admin_recording& r) -> caf::result<protocol::class_reply> {
+      if (!r.start)
+        return stop_recording(self);
+      auto id = start_recording(self, "admin");
+      if (!id)
+        return id.error();
+      return protocol::class_reply{"recordingId", *id};
+    },
     [self](admin_kick& k) -> caf::result<protocol::empty_reply> {
       auto& st = self->state;
       auto* target = find_target(st, k.peer_id);

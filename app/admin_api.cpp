@@ -139,10 +139,11 @@ struct admin_api::impl {
 
   // Asks `dest` and waits (bounded) for a `T`; nullopt with `err` set otherwise.
   template <class T, class Msg>
-  std::optional<T> ask(const caf::actor& dest, Msg msg, protocol::error_info& err) {
+  std::optional<T> ask(const caf::actor& dest, Msg msg, protocol::error_info& err,
+                       caf::timespan timeout = ask_timeout) {
     caf::scoped_actor self{sys};
     std::optional<T> out;
-    self->request(dest, ask_timeout, std::move(msg))
+    self->request(dest, timeout, std::move(msg))
       .receive([&](T& x) { out = std::move(x); },
                [&](caf::error& e) { err = actors::to_error_info(e); });
     return out;
@@ -329,6 +330,23 @@ struct admin_api::impl {
     return ok(200, "{\"kicked\":" + json_quoted(peer_id) + ",\"room\":" + json_quoted(id) + "}");
   }
 
+  // POST /rooms/{id}/recording/start|stop: as start-recording / stop-recording (stopping
+  // waits for the files to be finished, up to 20 s).
+  net::http_response recording(const std::string& id, bool start) {
+    protocol::error_info err;
+    auto r = room(id, err);
+    if (!r)
+      return error(status_of(err), "unknown-room", err.message);
+    auto reply = ask<protocol::class_reply>(*r, actors::admin_recording{start}, err,
+                                            std::chrono::seconds(start ? 3 : 20));
+    if (!reply)
+      return error(err.code == protocol::error_code::invalid_state ? 409 : status_of(err),
+                   protocol::to_string(err.code), err.message);
+    LOG_INFO("admin", "room '" << id << "': recording " << (start ? "started" : "stopped"));
+    return ok(200, "{\"room\":" + json_quoted(id) + "," + json_quoted(reply->key) + ":" +
+                     json_quoted(reply->id) + "}");
+  }
+
   net::http_response drain(const std::string& body) {
     std::optional<uint64_t> timeout;
     if (auto bad = body_uint(body, "timeoutMs", 86400000, timeout))
@@ -375,6 +393,12 @@ struct admin_api::impl {
       if (m != "POST")
         return method_not_allowed("POST");
       return kick(p[1], p[3], req.body);
+    }
+    if (p.size() == 4 && p[0] == "rooms" && p[2] == "recording" &&
+        (p[3] == "start" || p[3] == "stop")) {
+      if (m != "POST")
+        return method_not_allowed("POST");
+      return recording(p[1], p[3] == "start");
     }
     if (p.size() == 1 && p[0] == "drain") {
       if (m != "POST")

@@ -1,17 +1,25 @@
 // The admin API (issue 21 item 2) and the graceful drain (item 5): a bearer token is
 // required, rooms are listed with their participants, a kicked peer is told, a closed
-// room ends for everyone; during a drain new joins are refused while a running class keeps
-// its media, and the process exits 0 when the class ends.
+// room ends for everyone, a room's recording starts and stops (recording-finished to the
+// webhooks); during a drain new joins are refused while a running class keeps its media,
+// and the process exits 0 when the class ends.
 
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { test } from 'node:test';
 
+import { ffmpegAvailable, startFfmpeg } from './lib/ffmpeg.mjs';
 import { httpGet } from './lib/http.mjs';
-import { startServer, tempConfig, withServer } from './lib/server.mjs';
+import { startServer, tempConfig, tempDir, withServer } from './lib/server.mjs';
+import { pollUntil } from './lib/tcp.mjs';
+import { receiver } from './lib/webhook_receiver.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
 import { speakerProcess } from './lib/wrtc_speaker.mjs';
 
 const TOKEN = 'admin-token-0123456789abcdef';
+const HOOK_KEY = 'webhook-key-for-the-admin-test';
 
 function adminUrl(server) {
   const m = /^chorus admin API on (http:\/\/\S+)$/m.exec(server.stdout());
@@ -207,5 +215,58 @@ test('drain: a second SIGTERM stops at once, with the rooms still open', { timeo
     assert.equal((await a.closedWithin(3000)).code, 1001);
   } finally {
     await server.stop();
+  }
+});
+
+test('admin API: recording start and stop; recording-finished reaches the webhooks, signed', { skip: !ffmpegAvailable(), timeout: 90000 }, async () => {
+  const hooks = await receiver();
+  const dir = tempDir('chorus-admin-rec-');
+  const config = tempConfig({ recording: { directory: dir }, webhooks: { urls: [hooks.url], key: HOOK_KEY } });
+  let ff;
+  try {
+    await withServer(['--config', config, ...adminArgs()], async (server) => {
+      const ingest = await connectPeer(server, { auth: 'camera', channelId: 'rec-1' });
+      try {
+        await ingest.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+        const t = (await ingest.expectReply('create-plain-transport', { comedia: true }, 'create-plain-transport')).data;
+        await ingest.expectReply('produce', {
+          transportId: t.id, kind: 'video', appData: { source: 'webcam' },
+          rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 101, clockRate: 90000 }], encodings: [{ ssrc: 44444444 }] },
+        }, 'producer-id');
+        ff = startFfmpeg(['-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-t', '60',
+          '-c:v', 'libvpx', '-deadline', 'realtime', '-b:v', '300k', '-g', '30',
+          '-ssrc', '44444444', '-payload_type', '101', '-f', 'rtp', `rtp://127.0.0.1:${t.port}?rtcpport=${t.port}&pkt_size=1200`]);
+        const started = await admin(server, 'POST', '/rooms/rec-1/recording/start');
+        assert.equal(started.status, 200, JSON.stringify(started.json));
+        assert.match(started.json.recordingId, /\S/);
+        const startedEvent = await ingest.nextOfType('recording-started', () => true, 5000);
+        assert.equal(startedEvent.data.by, 'admin');
+        assert.equal((await admin(server, 'POST', '/rooms/rec-1/recording/start')).status, 409, 'already recording');
+        // Some media in the file, then the stop: the manifest comes back.
+        await pollUntil(() => fs.readdirSync(dir, { recursive: true }).some((f) => /\.webm$/.test(f) && fs.statSync(path.join(dir, f)).size > 20000),
+          { timeoutMs: 20000, intervalMs: 200, what: 'a webm file with media' });
+        const stopped = await admin(server, 'POST', '/rooms/rec-1/recording/stop');
+        assert.equal(stopped.status, 200, JSON.stringify(stopped.json));
+        assert.match(stopped.json.manifest, /manifest\.json$/);
+        assert.ok(fs.existsSync(stopped.json.manifest));
+        assert.equal((await admin(server, 'POST', '/rooms/rec-1/recording/stop')).status, 409, 'not recording');
+        assert.equal((await admin(server, 'POST', '/rooms/nowhere/recording/start')).status, 404);
+        assert.equal((await admin(server, 'GET', '/rooms/rec-1/recording/start')).status, 405);
+        await hooks.until((got) => got.some((g) => g.headers['x-chorus-event'] === 'recording-finished'), 10000);
+        const g = hooks.got.find((x) => x.headers['x-chorus-event'] === 'recording-finished');
+        assert.equal(g.headers['x-chorus-signature'], `sha256=${crypto.createHmac('sha256', HOOK_KEY).update(g.body).digest('hex')}`);
+        const body = JSON.parse(g.body);
+        assert.equal(body.room.id, 'rec-1');
+        assert.equal(body.recording.id, started.json.recordingId, g.body);
+        assert.equal(body.recording.file, stopped.json.manifest, g.body);
+        assert.ok(body.recording.bytes > 20000, g.body);
+        assert.ok(body.recording.durationMs > 0, g.body);
+      } finally {
+        await ff?.stop('SIGKILL');
+        await closeAll(ingest);
+      }
+    });
+  } finally {
+    await hooks.close();
   }
 });

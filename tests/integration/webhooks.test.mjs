@@ -10,51 +10,12 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 
 import { tempConfig, withServer } from './lib/server.mjs';
+import { receiver } from './lib/webhook_receiver.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
 
 const KEY = 'webhook-key-for-the-test';
 
 // An HTTP receiver on loopback that records every POST and answers 200.
-async function receiver() {
-  const got = [];
-  const waiters = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (d) => {
-      body += d;
-    });
-    req.on('end', () => {
-      got.push({ method: req.method, url: req.url, headers: req.headers, body });
-      res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
-      res.end('ok');
-      for (const w of waiters.splice(0)) w();
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${server.address().port}/hooks/chorus`,
-    got,
-    // Resolves when `predicate(got)` holds (bounded).
-    async until(predicate, timeoutMs = 8000) {
-      const deadline = performance.now() + timeoutMs;
-      while (!predicate(got)) {
-        const left = deadline - performance.now();
-        if (left <= 0) throw new Error(`webhooks: not within ${timeoutMs} ms; got ${got.map((g) => g.headers['x-chorus-event']).join(', ')}`);
-        await new Promise((r) => {
-          const t = setTimeout(r, left);
-          waiters.push(() => {
-            clearTimeout(t);
-            r();
-          });
-        });
-      }
-    },
-    close: () => new Promise((r) => server.close(r)),
-  };
-}
-
 // A receiver that is down in the worst way: it accepts and never answers.
 async function blackhole() {
   const sockets = new Set();
