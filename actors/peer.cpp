@@ -581,24 +581,33 @@ caf::expected<std::string> implicit_sctp_transport(peer_state& st,
                     "this peer has no transport with SCTP (create one with sctpCapabilities)");
 }
 
+// The transport a data request names (none: the peer's only SCTP transport of that
+// direction), which must have SCTP; `id` is set to it.
+caf::expected<std::map<std::string, transport_entry>::iterator>
+sctp_transport(peer_state& st, std::string& id, protocol::transport_direction direction) {
+  if (id.empty()) {
+    auto implicit = implicit_sctp_transport(st, direction);
+    if (!implicit)
+      return implicit.error();
+    id = *implicit;
+  }
+  auto it = st.transports.find(id);
+  if (it == st.transports.end())
+    return unknown_transport(id);
+  if (!it->second.data_send)
+    return make_error(error_code::invalid_state,
+                      "transport '" + id + "' has no SCTP (create it with sctpCapabilities)");
+  return it;
+}
+
 void make_data_producer(peer_actor* self, produce_promise rp, protocol::produce_data_request& r);
 
 caf::result<protocol::producer_id_reply> on_produce_data(peer_actor* self,
                                                          protocol::produce_data_request& r) {
   auto& st = self->state;
-  if (r.transport_id.empty()) {
-    auto id = implicit_sctp_transport(st, protocol::transport_direction::send);
-    if (!id)
-      return id.error();
-    r.transport_id = *id;
-  }
-  auto tit = st.transports.find(r.transport_id);
-  if (tit == st.transports.end())
-    return unknown_transport(r.transport_id);
-  if (!tit->second.data_send)
-    return make_error(error_code::invalid_state,
-                      "transport '" + r.transport_id +
-                        "' has no SCTP (create it with sctpCapabilities)");
+  auto tit = sctp_transport(st, r.transport_id, protocol::transport_direction::send);
+  if (!tit)
+    return tit.error();
   if (st.data_producers.size() >= st.ctx->media.max_producers_per_peer)
     return make_error(error_code::limit_exceeded,
                       "a peer may have at most " +
@@ -719,19 +728,9 @@ void create_data_consumer(peer_actor* self, data_consume_promise rp, std::string
 caf::result<protocol::data_consumer_params_reply>
 on_consume_data(peer_actor* self, protocol::consume_data_request& r) {
   auto& st = self->state;
-  if (r.transport_id.empty()) {
-    auto id = implicit_sctp_transport(st, protocol::transport_direction::recv);
-    if (!id)
-      return id.error();
-    r.transport_id = *id;
-  }
-  auto tit = st.transports.find(r.transport_id);
-  if (tit == st.transports.end())
-    return unknown_transport(r.transport_id);
-  if (!tit->second.data_send)
-    return make_error(error_code::invalid_state,
-                      "transport '" + r.transport_id +
-                        "' has no SCTP (create it with sctpCapabilities)");
+  auto tit = sctp_transport(st, r.transport_id, protocol::transport_direction::recv);
+  if (!tit)
+    return tit.error();
   if (st.data_consumers.size() >= st.ctx->media.max_consumers_per_peer)
     return too_many_consumers(st);
   auto room = room_of(st);
