@@ -803,6 +803,15 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
                         node_context_ptr ctx) {
   self->state.room = std::move(room);
   self->state.node = std::move(node);
+  // The node's end (shutdown) ends the peer: a peer between rooms (re-homing) is linked to
+  // no room, and must not outlive its node and hold up the process's exit.
+  if (self->state.node) {
+    self->monitor(self->state.node);
+    self->set_down_handler([self](caf::down_msg& dm) {
+      if (dm.source == self->state.node.address())
+        self->quit(caf::exit_reason::user_shutdown);
+    });
+  }
   self->state.id = std::move(peer_id);
   self->state.room_id = std::move(room_id);
   self->state.session = std::move(session);
