@@ -26,8 +26,8 @@ struct node_state {
   std::vector<cluster_node> cluster;
   std::unordered_map<caf::actor_addr, caf::actor> relays; // by remote producer
   // Re-homing: the room-wide copies of rooms homed elsewhere that have participants here;
-  // rejoins waiting until the node they avoid has left the live set; local rejoins of a
-  // hand-over still running; whether this node is leaving (it homes no room any more).
+  // rejoins waiting until the node they avoid has left the live set; whether this node is
+  // leaving (it homes no room any more).
   std::unordered_map<std::string, room_snapshot> copies;
   struct parked_rehome {
     rehome_request req;
@@ -37,7 +37,6 @@ struct node_state {
   bool check_scheduled = false;
   bool rebalance_scheduled = false;
   bool leaving = false;
-  int64_t rehomes_running = 0;
   // The hand-over when leaving: rooms that have not said how many of their participants
   // are on this node, how many those are, and how many of them have rejoined elsewhere.
   int64_t rooms_answering = 0;
@@ -207,9 +206,9 @@ void maybe_handed_over(node_actor* self) {
   st.hand_over_waiters.clear();
 }
 
+// A rejoin ended (either way): a hand-over waiting for this node's own participants counts it.
 void rehome_ended(node_actor* self, const rejoin_command& cmd) {
   auto& st = self->state;
-  --st.rehomes_running;
   if (st.leaving && cmd.peer && cmd.peer.node() == self->node()) {
     ++st.local_done;
     maybe_handed_over(self);
@@ -221,15 +220,13 @@ void rehome_failed(node_actor* self, const rejoin_command& cmd, const std::strin
                             << "' could not rejoin: " << why);
   self->send_exit(cmd.peer, caf::exit_reason::user_shutdown);
   self->send(cmd.session, close_session{1011, "the room found no new home in the cluster"});
+  rehome_ended(self, cmd);
 }
 
 void rejoin_at(node_actor* self, const caf::actor& room, rejoin_command cmd) {
   self->request(room, placement_timeout, cmd)
     .then([self, cmd](join_result&) { rehome_ended(self, cmd); },
-          [self, cmd](caf::error& err) {
-            rehome_failed(self, cmd, to_string(err));
-            rehome_ended(self, cmd);
-          });
+          [self, cmd](caf::error& err) { rehome_failed(self, cmd, to_string(err)); });
 }
 
 // Places the room anew (the node it avoids is gone from the live set by now, or the wait
@@ -240,35 +237,32 @@ void rehome(node_actor* self, rehome_request req) {
   if (auto it = st.copies.find(cmd.room_id);
       it != st.copies.end() && (cmd.room.room_id.empty() || it->second.version > cmd.room.version))
     cmd.room = it->second;
-  ++st.rehomes_running;
   if (auto home = placed_home(self, cmd.room_id, req.avoid)) {
     LOG_DEBUG("node", "room '" << cmd.room_id << "': peer '" << cmd.participant.peer_id
                                << "' rejoins at node " << node_text(home) << " (avoiding "
                                << req.avoid << ")");
     self->request(home, placement_timeout, get_room{cmd.room_id, false, req.avoid})
       .then([self, cmd](caf::actor& room) mutable { rejoin_at(self, room, std::move(cmd)); },
-            [self, cmd](caf::error& err) {
-              rehome_failed(self, cmd, to_string(err));
-              rehome_ended(self, cmd);
-            });
+            [self, cmd](caf::error& err) { rehome_failed(self, cmd, to_string(err)); });
     return;
   }
   auto room = local_room(self, cmd.room_id);
   if (!room) {
     rehome_failed(self, cmd, to_string(room.error()));
-    rehome_ended(self, cmd);
     return;
   }
   rejoin_at(self, *room, std::move(cmd));
 }
 
-// Rejoins whose avoided node has left the live set (or that waited long enough) go ahead.
+// Rejoins go ahead once the node they avoid has left the live set (or they waited long
+// enough); a rejoin that avoids this node (it is leaving) or none goes at once.
 void check_parked(node_actor* self) {
   auto& st = self->state;
   auto now = std::chrono::steady_clock::now();
+  const auto here = to_string(self->node());
   std::vector<rehome_request> ready;
   std::erase_if(st.parked, [&](node_state::parked_rehome& p) {
-    if (is_live(st, p.req.avoid) && now < p.until)
+    if (p.req.avoid != here && is_live(st, p.req.avoid) && now < p.until)
       return false;
     ready.push_back(std::move(p.req));
     return true;
@@ -444,13 +438,9 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
         it->second = std::move(copy);
     },
     [self](rehome_request& req) {
-      auto& st = self->state;
-      if (!req.avoid.empty() && req.avoid != to_string(self->node()) && is_live(st, req.avoid)) {
-        st.parked.push_back({std::move(req), std::chrono::steady_clock::now() + rehome_park_limit});
-        check_parked(self);
-        return;
-      }
-      rehome(self, std::move(req));
+      self->state.parked.push_back(
+        {std::move(req), std::chrono::steady_clock::now() + rehome_park_limit});
+      check_parked(self);
     },
     [self](rehome_check_atom) {
       self->state.check_scheduled = false;
