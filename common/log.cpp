@@ -1,5 +1,7 @@
 #include "common/log.hpp"
 
+#include "common/text.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -20,21 +22,8 @@ int64_t now_unix_ms() {
 }
 
 void json_string(std::string& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
-  for (char ch : s) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\u00";
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    } else {
-      out.push_back(ch);
-    }
-  }
+  text::json_escape(out, s);
   out.push_back('"');
 }
 
@@ -141,7 +130,10 @@ void write(level l, std::string_view component, std::string_view message, const 
 }
 
 bool rate_gate::admit(int64_t interval_ms, uint64_t& suppressed) noexcept {
-  auto now = now_unix_ms();
+  // The steady clock: a wall clock stepped back would silence the call site.
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+               .count();
   auto last = last_ms_.load(std::memory_order_relaxed);
   if (now - last >= interval_ms && last_ms_.compare_exchange_strong(last, now)) {
     suppressed = suppressed_.exchange(0);

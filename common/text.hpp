@@ -78,8 +78,6 @@ inline bool split_host_port(std::string_view text, std::string& host, uint16_t& 
   return true;
 }
 
-// Appends s to out as the inside of a JSON string: '"' and '\' escaped, control
-// characters as \u00XX; everything else (UTF-8 included) as it is.
 // "A,B,C" into its non-empty parts (command-line lists).
 inline std::vector<std::string> split_list(std::string_view text) {
   std::vector<std::string> out;
@@ -95,6 +93,8 @@ inline std::vector<std::string> split_list(std::string_view text) {
   return out;
 }
 
+// Appends s to out as the inside of a JSON string: '"' and '\' escaped, control
+// characters as \u00XX; everything else (UTF-8 included) as it is.
 inline void json_escape(std::string& out, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   for (char ch : s) {

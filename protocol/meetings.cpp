@@ -4,6 +4,8 @@
 #include "protocol/json_reader.hpp"
 #include "protocol/reply_json.hpp"
 
+#include <cmath>
+
 namespace chorus::protocol {
 
 std::optional<meeting> parse_meeting_request(std::string_view body, std::string& error) {
@@ -23,7 +25,13 @@ std::optional<meeting> parse_meeting_request(std::string_view body, std::string&
   r.text("userId", m.creator_id, true, 1, 128);
   r.text("description", m.description, false, 0, 2000);
   if (const auto* s = r.member("startsAt", false); s != nullptr && s->IsNumber())
-    m.starts_at = s->IsInt64() ? s->GetInt64() : static_cast<int64_t>(s->GetDouble());
+  {
+    // A double out of int64's range would be undefined to convert: ignored, like a non-number.
+    if (s->IsInt64())
+      m.starts_at = s->GetInt64();
+    else if (std::fabs(s->GetDouble()) < 9.2e18)
+      m.starts_at = static_cast<int64_t>(s->GetDouble());
+  }
   if (!err.failed && (!text::valid_label(m.id) || !text::valid_label(m.creator_id)))
     err.fail("id and userId must be printable (no control characters)");
   if (err.failed) {

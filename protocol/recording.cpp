@@ -1,5 +1,7 @@
 #include "protocol/recording.hpp"
 
+#include "common/text.hpp"
+
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -12,15 +14,7 @@ namespace chorus::protocol {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size())
-    return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
+using text::iequals;
 
 std::string_view codec_name(std::string_view mime) noexcept {
   auto slash = mime.find('/');

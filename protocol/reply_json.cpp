@@ -196,16 +196,13 @@ void write_frontend_message(json_writer& w, const chat_item& m) {
   w.EndObject();
 }
 
-void write_chat(json_writer& w, const chat_item& m, bool frontend);
-
-void write_chat(json_writer& w, const chat_item& m) {
-  write_chat(w, m, false);
-}
-
-void write_chat(json_writer& w, const chat_item& m, bool frontend) {
-  if (frontend) { // { socketId, message }
+// A chat message; the frontend's shape is { socketId, message } (socketId: the sender's,
+// or `socket_id` when given, "system" in the history).
+void write_chat(json_writer& w, const chat_item& m, bool frontend,
+                std::string_view socket_id = {}) {
+  if (frontend) {
     w.StartObject();
-    member(w, "socketId", m.from);
+    member(w, "socketId", socket_id.empty() ? std::string_view{m.from} : socket_id);
     key(w, "message");
     write_frontend_message(w, m);
     w.EndObject();
@@ -493,17 +490,8 @@ void write_event(json_writer& w, const class_event& e, bool frontend) {
       return;
     case class_event_kind::chat_history:
       w.StartArray();
-      for (const auto& m : e.chat) {
-        if (frontend) { // { socketId: "system", message }
-          w.StartObject();
-          member(w, "socketId", "system");
-          key(w, "message");
-          write_frontend_message(w, m);
-          w.EndObject();
-        } else {
-          write_chat(w, m);
-        }
-      }
+      for (const auto& m : e.chat)
+        write_chat(w, m, frontend, "system");
       w.EndArray();
       return;
     case class_event_kind::chat_message:
