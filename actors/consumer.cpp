@@ -88,7 +88,7 @@ struct consumer_state {
   }
 
   ~consumer_state() {
-    publish_totals(wall_ms());
+    publish_totals(mono_ms());
     if (ctx)
       ctx->counters->consumers.fetch_sub(1);
   }
@@ -461,7 +461,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     },
     [self](report_tick_atom) {
       auto& st = self->state;
-      st.publish_totals(wall_ms());
+      st.publish_totals(mono_ms());
       if (active(st)) {
         send_sender_report(self);
         if (st.waiting_keyframe && is_video(st))

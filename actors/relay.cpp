@@ -69,15 +69,16 @@ caf::behavior relay_impl(relay_actor* self, caf::actor producer, node_context_pt
     },
     [self](const media_packets& in) {
       auto& st = self->state;
-      st.ctx->counters->relay_packets_in.fetch_add(in.packets.size());
-      st.ctx->counters->relay_packets_out.fetch_add(in.packets.size() * st.consumers.size());
+      st.ctx->counters->relay_packets_in.fetch_add(in.packets.size(), std::memory_order_relaxed);
+      st.ctx->counters->relay_packets_out.fetch_add(in.packets.size() * st.consumers.size(),
+                                                    std::memory_order_relaxed);
       forward_to_consumers(self, self->current_mailbox_element()->move_content_to_message());
     },
     // A data producer's messages (a relay of a data producer): as media, once per link.
     [self](const data_message&) {
       auto& st = self->state;
-      st.ctx->counters->relay_packets_in.fetch_add(1);
-      st.ctx->counters->relay_packets_out.fetch_add(st.consumers.size());
+      st.ctx->counters->relay_packets_in.fetch_add(1, std::memory_order_relaxed);
+      st.ctx->counters->relay_packets_out.fetch_add(st.consumers.size(), std::memory_order_relaxed);
       forward_to_consumers(self, self->current_mailbox_element()->move_content_to_message());
     },
     [self](const source_clock& c) {

@@ -79,12 +79,6 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
 
 bool rtp_sender::send_rtcp(std::span<const uint8_t> bytes) {
   auto& sh = *shared_;
-  if (plain_ && ready() && !bytes.empty()) {
-    if (!sh.endpoint->send(*tuple_, bytes.data(), bytes.size()))
-      return false;
-    sh.rtcp_sent.fetch_add(1, std::memory_order_relaxed);
-    return true;
-  }
   if (!ready() || !rtcp_ || bytes.empty()) {
     sh.dropped_not_ready.fetch_add(1, std::memory_order_relaxed);
     return false;

@@ -209,10 +209,18 @@ void handle_notification(impl& p, sctp_output& o, const uint8_t* data, size_t le
       if (!(ev.strreset_flags & SCTP_STREAM_RESET_INCOMING_SSN))
         return;
       const size_t count = (ev.strreset_length - sizeof(sctp_stream_reset_event)) / sizeof(uint16_t);
-      for (size_t i = 0; i < count; ++i)
+      for (size_t i = 0; i < count; ++i) {
         o.streams_closed.push_back(ev.strreset_stream_list[i]);
+        p.partials.erase(ev.strreset_stream_list[i]); // a half message of the old stream
+      }
       break;
     }
+    case SCTP_PARTIAL_DELIVERY_EVENT:
+      // usrsctp gave up a message it had begun to hand over: its prefix is dropped.
+      if (len >= sizeof(sctp_pdapi_event) &&
+          n->sn_pdapi_event.pdapi_indication == SCTP_PARTIAL_DELIVERY_ABORTED)
+        p.partials.erase(static_cast<uint16_t>(n->sn_pdapi_event.pdapi_stream));
+      break;
     default:
       break;
   }
@@ -457,7 +465,8 @@ result<std::unique_ptr<sctp_association>> sctp_association::create(sctp_options 
   const int one = 1;
   if (!set_option(raw->sock, IPPROTO_SCTP, SCTP_NODELAY, one))
     return fail("nodelay");
-  for (uint16_t type : {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_SEND_FAILED_EVENT}) {
+  for (uint16_t type : {SCTP_ASSOC_CHANGE, SCTP_STREAM_RESET_EVENT, SCTP_SEND_FAILED_EVENT,
+                        SCTP_PARTIAL_DELIVERY_EVENT}) {
     sctp_event ev{};
     ev.se_assoc_id = SCTP_ALL_ASSOC;
     ev.se_type = type;
