@@ -74,6 +74,7 @@ test('a flooding data producer does not stall another room; server memory stays 
     const rss0 = rssKb(server.pid);
     let rssMax = rss0;
     const sampler = setInterval(() => { try { rssMax = Math.max(rssMax, rssKb(server.pid)); } catch {} }, 200);
+    sampler.unref(); // a failure before clearInterval must not keep the test process alive
     const framesBefore = await frames();
     const cpu0 = cpuSeconds(server.pid);
     const floodDone = pa.evaluate(() => window.flood(8000, 1024));

@@ -177,6 +177,39 @@ test('one room across three nodes: events reach everyone, media crosses nodes, a
   });
 });
 
+test('a producer on one node, its consumer on another: pause, resume and close reach the consumer as if local', T, async () => {
+  await withNodes(async (nodes) => {
+    const [a, b] = await nodes.mesh();
+    const room = 'pause-across';
+    const sender = await connectPeer(a, { auth: 'sender', channelId: room });
+    const receiver = await connectPeer(b, { auth: 'receiver', channelId: room });
+    await nextParticipantList(sender, ['receiver', 'sender'], 5000);
+    const caps = (await receiver.request('get-rtp-capabilities', {}, 5000)).data;
+    const t = await sender.request('create-webrtc-transport', { direction: 'send' }, 5000);
+    const DTLS = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: Array(32).fill('AB').join(':') }] };
+    await sender.request('connect-transport', { transportId: t.data.params.id, dtlsParameters: DTLS }, 5000);
+    const cam = await sender.request('produce', { transportId: t.data.params.id, kind: 'video', rtpParameters: video(7300) }, 5000);
+    assert.equal(cam.type, 'producer-id', JSON.stringify(cam));
+    const recv = await receiver.request('create-webrtc-transport', { direction: 'recv' }, 5000);
+    const consumer = await receiver.request('consume', { transportId: recv.data.params.id, producerId: cam.data.id, rtpCapabilities: caps }, 5000);
+    assert.equal(consumer.type, 'consumer-params', JSON.stringify(consumer));
+    // The consumer on b reads its producer on a through b's relay.
+    await pollUntil(async () => (await httpGet(`${b.url}/healthz`)).json.relays.active === 1, { timeoutMs: 5000, what: 'a relay on b' });
+    const paused = receiver.nextOfType('producer-paused', (m) => m.data.producerId === cam.data.id, 5000);
+    await sender.expectReply('pause-producer', { producerId: cam.data.id }, 'pause-producer', 5000);
+    await paused;
+    const resumed = receiver.nextOfType('producer-resumed', (m) => m.data.producerId === cam.data.id, 5000);
+    await sender.expectReply('resume-producer', { producerId: cam.data.id }, 'resume-producer', 5000);
+    await resumed;
+    const closed = receiver.nextOfType('consumer-closed', (m) => m.data.consumerId === consumer.data.id, 5000);
+    await sender.expectReply('close-producer', { producerId: cam.data.id }, 'close-producer', 5000);
+    await closed;
+    await pollUntil(async () => (await httpGet(`${b.url}/healthz`)).json.relays.active === 0, { timeoutMs: 5000, what: 'the relay gone with its producer' });
+    await sender.close();
+    await receiver.close();
+  });
+});
+
 test('tokens and moderation across nodes: the room on its home decides for peers on every node', T, async () => {
   await withNodes(async (nodes) => {
     const auth = jwtArgs();

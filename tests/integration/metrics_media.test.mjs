@@ -67,6 +67,10 @@ test('metrics: packets grow with real media, gauges return to 0, histograms, per
       viewer = await connectPeer(server, { auth: 'viewer', channelId: 'metered' });
       const caps = await viewer.request('get-rtp-capabilities', {});
       await viewer.request('join-mediasoup-room', { rtpCapabilities: caps.data });
+      // The viewer consumes the teacher's microphone (a consumer the gauges count).
+      const recv = await viewer.request('create-webrtc-transport', { direction: 'recv' });
+      const consumed = await viewer.request('consume', { transportId: recv.data.params.id, producerId: speaker.producerId, rtpCapabilities: caps.data });
+      assert.equal(consumed.type, 'consumer-params', JSON.stringify(consumed));
       const during = await until(async () => {
         const m = await scrape(server);
         return m.value('chorus_rtp_packets_in_total') > 50 ? m : null;
@@ -74,6 +78,7 @@ test('metrics: packets grow with real media, gauges return to 0, histograms, per
       assert.equal(during.value('chorus_rooms'), 1);
       assert.equal(during.value('chorus_peers'), 2);
       assert.ok(during.value('chorus_producers') >= 1);
+      assert.equal(during.value('chorus_consumers'), 1);
       assert.ok(during.value('chorus_transports') >= 1);
       assert.ok(during.value('chorus_packets_in_total') >= during.value('chorus_rtp_packets_in_total'));
       assert.ok(during.value('chorus_bytes_in_total') > 1000);

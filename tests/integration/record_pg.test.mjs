@@ -21,7 +21,12 @@ import { pollUntil } from './lib/tcp.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
 
 const T = { timeout: 120000 };
-const PG_BIN = process.env.CHORUS_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+// Debian's postgresql package: the newest version installed under /usr/lib/postgresql.
+const PG_BIN = process.env.CHORUS_PG_BIN ?? (() => {
+  const root = '/usr/lib/postgresql';
+  const v = fs.existsSync(root) ? fs.readdirSync(root).filter((d) => /^\d+$/.test(d)).sort((x, y) => y - x)[0] : undefined;
+  return path.join(root, v ?? '15', 'bin');
+})();
 const bin = (name) => path.join(PG_BIN, name);
 const missing = ['initdb', 'postgres', 'psql'].filter((b) => !fs.existsSync(bin(b)));
 const SKIP = missing.length
@@ -100,24 +105,16 @@ async function startPostgres() {
   };
 }
 
-// The home of a room by the cluster's rendezvous weights (net/cluster.cpp): FNV-1a 64 over
-// node id, 0x1f, room id, then splitmix64's finaliser; the highest weight wins.
-const M64 = (1n << 64n) - 1n;
-function fnv1a(h, s) {
-  for (const b of Buffer.from(s, 'utf8')) h = ((h ^ BigInt(b)) * 0x100000001b3n) & M64;
-  return h;
+// A room id of `prefix` that node-a and node-b place on `node`, asked of the binary (the
+// rule every node applies: chorus home); bounded.
+async function roomHomedOn(node, prefix) {
+  for (let i = 0; i < 64; ++i) {
+    const r = await runProcess(CHORUS_BIN, ['home', `${prefix}-${i}`, '--nodes', 'node-a,node-b'], { timeoutMs: 5000 });
+    assert.equal(r.code, 0, r.stderr);
+    if (r.stdout.trim() === node) return `${prefix}-${i}`;
+  }
+  throw new Error(`no room of prefix ${prefix} homed on ${node}`);
 }
-function mix(z) {
-  z = (z + 0x9e3779b97f4a7c15n) & M64;
-  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M64;
-  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M64;
-  return z ^ (z >> 31n);
-}
-const weight = (node, room) => mix(fnv1a(fnv1a(fnv1a(0xcbf29ce484222325n, node), '\x1f'), room));
-const homeOf = (room, nodes) => [...nodes].sort().reduce((best, n) => (weight(n, room) > weight(best, room) ? n : best));
-const roomHomedOn = (node, prefix) => {
-  for (let i = 0; ; ++i) if (homeOf(`${prefix}-${i}`, ['node-a', 'node-b']) === node) return `${prefix}-${i}`;
-};
 
 const record = async (node) => (await httpGet(`${node.url}/healthz`)).json?.record;
 
@@ -162,8 +159,8 @@ test('two nodes of a cluster write one class record to PostgreSQL: one class row
   try {
     assert.equal((await pg.psql('CREATE DATABASE record')).code, 0);
     const url = pg.url('record');
-    const roomA = roomHomedOn('node-a', 'physics');
-    const roomB = roomHomedOn('node-b', 'history');
+    const roomA = await roomHomedOn('node-a', 'physics');
+    const roomB = await roomHomedOn('node-b', 'history');
     await withNodes(async (nodes) => {
       const extra = ['--storage-url', url];
       const a = await nodes.start('node-a', { extra });

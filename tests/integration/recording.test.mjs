@@ -54,7 +54,9 @@ test('a class recorded: leave and rejoin, a killed ffmpeg restarted, files that 
     let alice, bob;
     try {
       await teacher.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
-      [alice, bob] = await Promise.all([publisherProcess(server, 'alice', room), publisherProcess(server, 'bob', room)]);
+      // One after the other: a start that fails leaves no child that finally cannot stop.
+      alice = await publisherProcess(server, 'alice', room);
+      bob = await publisherProcess(server, 'bob', room);
 
       const t0 = Date.now();
       const started = await teacher.expectReply('start-recording', {}, 'start-recording');
@@ -251,6 +253,8 @@ test('cluster: the room\'s home node records a participant who publishes on anot
       alice = await publisherProcess(away, 'alice', room);
       const started = await teacher.expectReply('start-recording', {}, 'start-recording', 5000);
       assert.ok(started.data.recordingId);
+      // Recorded from the start: the home node's two children (audio, video) are running.
+      await pollUntil(() => ffmpegChildren(home.pid).length === 2, { timeoutMs: 10000, intervalMs: 100, what: 'two recorder children on the home node' });
       await record(3000);
       const stopped = await teacher.expectReply('stop-recording', {}, 'stop-recording', 20000);
       const manifestPath = stopped.data.manifest;

@@ -155,7 +155,11 @@ window.produceMore = async (options) => {
 window.sendAll = async (items, high = 1 << 20) => {
   const dp = window.dataProducer;
   for (const it of items) {
-    while (dp.bufferedAmount > high) await new Promise((r) => setTimeout(r, 5));
+    const stuck = performance.now() + 30000; // bounded: a stalled channel fails the test
+    while (dp.bufferedAmount > high) {
+      if (performance.now() > stuck) throw new Error('sendAll: bufferedAmount stuck at ' + dp.bufferedAmount);
+      await new Promise((r) => setTimeout(r, 5));
+    }
     dp.send(it.text !== undefined ? it.text : window.pattern(it.length, it.seed));
   }
 };
