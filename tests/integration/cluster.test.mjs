@@ -10,7 +10,7 @@ import { test } from 'node:test';
 
 import { SECRET, cluster, makeCerts, members, withNodes } from './lib/cluster.mjs';
 import { httpGet } from './lib/http.mjs';
-import { CHORUS_BIN, REPO_ROOT, runChorus, runProcess, startServer, tempDir } from './lib/server.mjs';
+import { CHORUS_BIN, REPO_ROOT, runChorus, runProcess, startServer, tempConfig, tempDir } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { video } from './lib/rtp_fixtures.mjs';
 import { jwtArgs, sign } from './lib/tokens.mjs';
@@ -174,6 +174,35 @@ test('one room across three nodes: events reach everyone, media crosses nodes, a
     }
     await onHome.close();
     await onOther.close();
+  });
+});
+
+test('feedback crosses the link: remote receivers get sender reports and NACK what they miss, the loss is NACKed to the publisher and mostly repaired', T, async () => {
+  // node-a drops 3 % of the RTP it receives (fault injection): the publisher's packets are
+  // lost on the way in and repaired by NACK and retransmission, while every subscriber is
+  // on node-b (--remote-subscribers: all of its media crossed the link). (Keyframe requests
+  // crossing back: browser_cluster.test.mjs, where Chromium decodes across nodes.)
+  const lossy = tempConfig({ rtc: { dropRtpPercent: 3 } });
+  await withNodes(async (nodes) => {
+    const a = await nodes.start('node-a', { extra: ['--config', lossy] });
+    const b = await nodes.start('node-b', { peers: [(await cluster(a)).listen] });
+    await pollUntil(async () => (await members(a)).includes('node-b') && (await members(b)).includes('node-a'),
+      { timeoutMs: 15000, what: 'a and b meshed' });
+    const json = path.join(tempDir('chorus-cluster-feedback-'), 'r.json');
+    const run = await runProcess(benchPath(), ['--url', [a, b].map((n) => n.wsUrl('')).join(','),
+      '--scenario', 'class', '--subscribers', '4', '--remote-subscribers', '--duration-s', '3', '--warmup-s', '1',
+      '--json', json], { timeoutMs: 45000, outputBytes: 1 << 20 });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /8\/8 consumers, 0 failed/, run.stdout);
+    const r = JSON.parse(fs.readFileSync(json, 'utf8'));
+    const text = JSON.stringify({ sent: r.sent, delivered: r.delivered, feedback: r.feedback });
+    assert.ok(r.feedback.senderReportsReceived > 0, `sender reports reached the remote receivers: ${text}`);
+    assert.ok(r.feedback.nackPackets > 0, `the remote receivers NACKed what they missed: ${text}`);
+    assert.ok(r.sent.nacksReceived > 0 && r.sent.retransmissions > 0, `the loss was NACKed and retransmitted: ${text}`);
+    // Most of the injected 3 % is repaired in the window (what is still in flight at its
+    // end counts as lost).
+    const loss = /loss\s+([\d.]+) %/.exec(run.stdout);
+    assert.ok(loss && Number(loss[1]) < 2, run.stdout);
   });
 });
 
