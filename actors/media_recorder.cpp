@@ -319,7 +319,12 @@ void write_manifest(recorder_actor* self) {
 void report(recorder_actor* self, const std::string& reason, const std::string& message) {
   auto& st = self->state;
   LOG_WARN(component, st.recording_id << ": " << reason << ": " << message);
-  st.manifest.errors.push_back(protocol::iso_utc(wall_ms()) + " " + reason + ": " + message);
+  // Bounded: an ffmpeg that cannot be started is retried for as long as the recording runs.
+  constexpr std::size_t max_listed_errors = 200;
+  if (st.manifest.errors.size() < max_listed_errors)
+    st.manifest.errors.push_back(protocol::iso_utc(wall_ms()) + " " + reason + ": " + message);
+  else if (st.manifest.errors.size() == max_listed_errors)
+    st.manifest.errors.push_back("further errors are not listed (see the server's log)");
   protocol::recording_event ev;
   ev.kind = protocol::recording_event_kind::error;
   ev.recording_id = st.recording_id;
