@@ -20,7 +20,12 @@ namespace chorus::actors {
 
 namespace {
 
-constexpr auto tick_interval = std::chrono::milliseconds(20);
+// The producer's timer runs every tick_interval_ms only while something is pending (NACK
+// retries, a throttled keyframe request, audio levels for the speaker observer); otherwise
+// it wakes for the next receiver report. Each timer is a wake-up of CAF's clock thread and
+// of a worker: at 20 ms for every producer, they were a large part of an idle-ish server's
+// CPU (docs/performance.md, "Fewer wake-ups").
+constexpr int64_t tick_interval_ms = 20;
 constexpr int64_t receiver_report_interval_ms = 1000;
 // Audio levels go to the room's speaker observer in batches: at most every this many ms
 // (checked per receive batch and per tick), or when this many samples wait.
@@ -70,6 +75,7 @@ struct producer_data {
   std::vector<uint16_t> to_nack; // reused
   source_clock clock;
   int64_t last_rr_ms = 0;
+  int64_t tick_at_ms = 0; // when the armed timer fires (0: none armed)
   std::optional<rtp::keyframe_throttle> keyframe_throttle;
   uint8_t fir_seq = 0;
   producer_counters counters;
@@ -165,12 +171,40 @@ void send_keyframe_request(producer_actor* self) {
   }
 }
 
+// Arms the timer to fire in delay_ms unless one is armed to fire no later. Timers cannot be
+// cancelled: one armed later than a new one still fires and is then a plain extra tick.
+void arm_tick(producer_actor* self, int64_t now, int64_t delay_ms) {
+  auto& st = self->state;
+  const int64_t at = now + std::max<int64_t>(delay_ms, 1);
+  if (st.tick_at_ms != 0 && st.tick_at_ms <= at)
+    return;
+  st.tick_at_ms = at;
+  self->delayed_send(self, std::chrono::milliseconds(at - now), media_tick_atom::value, at);
+}
+
+// Something the tick must follow up soon: NACK retries, a throttled keyframe request, audio
+// levels not yet sent.
+bool tick_pending(const producer_data& st) {
+  return st.nack.missing_count() != 0 || st.keyframe_throttle->pending() ||
+         !st.levels.levels.empty();
+}
+
+void arm_next_tick(producer_actor* self, int64_t now) {
+  auto& st = self->state;
+  if (tick_pending(st))
+    arm_tick(self, now, tick_interval_ms);
+  else
+    arm_tick(self, now, st.last_rr_ms + receiver_report_interval_ms - now);
+}
+
 void request_keyframe(producer_actor* self, int64_t now) {
   auto& st = self->state;
   if (st.kind != rtp::media_kind::video || (!st.pli_enabled && !st.fir_enabled))
     return;
   if (st.keyframe_throttle->request(now))
     send_keyframe_request(self);
+  else
+    arm_tick(self, now, tick_interval_ms);
 }
 
 void flush_levels(producer_actor* self) {
@@ -265,6 +299,8 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
   }
   if (st.speaker_observer)
     maybe_flush_levels(self, now);
+  if (tick_pending(st))
+    arm_tick(self, mono_ms(), tick_interval_ms);
   if (out.packets.empty() || st.consumers.empty())
     return;
   st.counters.forwarded += out.packets.size();
@@ -287,9 +323,12 @@ void send_receiver_report(producer_actor* self, int64_t now) {
   send_rtcp(self, std::vector<uint8_t>(buf.begin(), buf.begin() + *n));
 }
 
-void on_tick(producer_actor* self) {
+// `armed_at` is the deadline the timer was armed for: only the armed one re-arms; one that
+// a newer, earlier timer overtook only ticks.
+void on_tick(producer_actor* self, int64_t armed_at) {
   auto& st = self->state;
   auto now = mono_ms();
+  const bool rearm = armed_at == st.tick_at_ms;
   if (st.nack_enabled) {
     st.nack.tick(now, st.to_nack);
     if (!st.to_nack.empty())
@@ -310,7 +349,10 @@ void on_tick(producer_actor* self) {
     st.last_rr_ms = now;
     send_receiver_report(self, now);
   }
-  self->delayed_send(self, tick_interval, media_tick_atom::value);
+  if (rearm) {
+    st.tick_at_ms = 0;
+    arm_next_tick(self, now);
+  }
 }
 
 std::string stats_json(producer_actor* self) {
@@ -411,7 +453,7 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
         return;
       }
   });
-  self->delayed_send(self, tick_interval, media_tick_atom::value);
+  arm_next_tick(self, st.last_rr_ms);
   return {
     [self](rtp_in& in) { handle_rtp(self, in); },
     [self](sender_report_in& sr) {
@@ -445,8 +487,8 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
       ++self->state.counters.keyframe_requests;
       request_keyframe(self, mono_ms());
     },
-    [self](media_tick_atom) {
-      on_tick(self);
+    [self](media_tick_atom, int64_t armed_at) {
+      on_tick(self, armed_at);
       self->state.publish_totals();
     },
     [self](protocol::producer_request& r) -> caf::result<caf::message> {

@@ -351,8 +351,9 @@ result<config> validate(config cfg) {
     return fail("storage.path (--storage-path)", "must be a file path");
   if (cfg.signaling.request_rate != 0 && cfg.signaling.request_burst == 0)
     return fail("signaling.requestBurst (--request-burst)", "must be at least 1");
-  if (cfg.scheduler.policy != "sharing" && cfg.scheduler.policy != "stealing")
-    return fail("scheduler.policy", "must be \"sharing\" or \"stealing\"");
+  if (cfg.scheduler.policy != "lean" && cfg.scheduler.policy != "sharing" &&
+      cfg.scheduler.policy != "stealing")
+    return fail("scheduler.policy", "must be \"lean\", \"sharing\" or \"stealing\"");
   if (!text::valid_label(cfg.signaling.default_room))
     return fail("signaling.defaultRoom", "must be 1 to 128 printable bytes");
   if (cfg.media_codecs.empty())
@@ -584,7 +585,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     if (auto e = check_keys(rtc, "rtc.",
                             {"ip", "announcedIp", "ports", "singlePort", "iceConsentTimeoutMs",
                              "iceDisconnectedTimeoutMs", "dtlsHandshakeTimeoutMs",
-                             "dtlsCertificateFile", "dtlsPrivateKeyFile", "dropRtpPercent"});
+                             "dtlsCertificateFile", "dtlsPrivateKeyFile", "dropRtpPercent",
+                             "batchSends"});
         !e.empty())
       return failure{e};
     uint32_t single = cfg.rtc.single_port;
@@ -604,6 +606,11 @@ result<config> apply_config_json(std::string_view json, config cfg) {
       if (!e.empty())
         return failure{e};
     cfg.rtc.single_port = static_cast<uint16_t>(single);
+    if (auto b = rtc.FindMember("batchSends"); b != rtc.MemberEnd()) {
+      if (!b->value.IsBool())
+        return fail("rtc.batchSends", "must be true or false");
+      cfg.rtc.batch_sends = b->value.GetBool();
+    }
     if (auto e = read_string(rtc, "ip", "rtc.ip", cfg.rtc_ip); !e.empty())
       return failure{e};
     if (auto e = read_string(rtc, "announcedIp", "rtc.announcedIp", cfg.announced_ip);
@@ -788,6 +795,10 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || !parse_u32(v, port) || (port != 0 && port < 1024) || port > 65535)
         return fail("--rtc-single-port", "expects a PORT from 1024 to 65535 (0: off)");
       out.cfg.rtc.single_port = static_cast<uint16_t>(port);
+    } else if (flag == "--batch-sends") {
+      if (!value(v) || (v != "on" && v != "off"))
+        return fail("--batch-sends", "expects on or off");
+      out.cfg.rtc.batch_sends = v == "on";
     } else if (flag == "--drop-rtp-percent") {
       uint32_t pct = 0;
       if (!value(v) || !parse_u32(v, pct) || pct > 50)
@@ -818,8 +829,8 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
         return fail("--default-room", "expects a ROOM id of 1 to 128 printable bytes");
       out.cfg.signaling.default_room = v;
     } else if (flag == "--scheduler") {
-      if (!value(v) || (v != "sharing" && v != "stealing"))
-        return fail("--scheduler", "expects sharing or stealing");
+      if (!value(v) || (v != "lean" && v != "sharing" && v != "stealing"))
+        return fail("--scheduler", "expects lean, sharing or stealing");
       out.cfg.scheduler.policy = v;
     } else if (flag == "--scheduler-threads") {
       uint32_t n = 0;
@@ -953,9 +964,10 @@ Options:
   --default-room ROOM    the room a connection joins implicitly when neither its first
                          request that needs a room nor its handshake names one
                          (default "default")
-  --scheduler POLICY     CAF scheduler: sharing (one queue, idle workers sleep) or
-                         stealing (CAF's work stealing, idle workers poll) (default
-                         sharing)
+  --scheduler POLICY     actor scheduler: lean (one queue, idle workers sleep, a worker
+                         is woken only when there is work for two), sharing (CAF's:
+                         one queue, a wake-up per job) or stealing (CAF's work
+                         stealing, idle workers poll) (default lean)
   --scheduler-threads N  scheduler worker threads; 0: max(2, usable CPUs) (default 0)
   --node-id NAME         this node's name in a cluster (default: hostname:port)
   --cluster-listen HOST:PORT
@@ -997,6 +1009,8 @@ Options:
   --admin-token-file F   the admin API's bearer token: the first line of F
   --drain-timeout-ms MS  SIGTERM refuses new rooms and joins and waits up to MS for the
                          rooms to end (default 0: stop at once)
+  --batch-sends on|off   single-port mode: datagrams of many consumers leave in one
+                         sendmmsg (on) or each consumer sends its own (off) (default on)
   --drop-rtp-percent N   fault injection for tests: drop N % (0..50) of the RTP packets
                          every transport receives, like network loss (default 0: off)
   --help                 this text

@@ -75,6 +75,9 @@ struct rtc_config {
   std::string dtls_certificate_file; // PEM; empty: generate one at start
   std::string dtls_private_key_file;
   uint32_t drop_rtp_percent = 0; // fault injection for tests: received RTP dropped (0..50)
+  // Single-port mode: consumers' datagrams leave together, one sendmmsg for many
+  // (net/send_outbox.hpp); off: one send call per consumer per batch.
+  bool batch_sends = true;
 };
 
 // Data channels (docs/operations.md, "Data channels"): SCTP over DTLS.
@@ -84,11 +87,13 @@ struct sctp_config {
   uint32_t send_buffer_size = 1'048'576; // sctp.sendBufferSize: per transport, then drops
 };
 
-// CAF's scheduler (docs/performance.md, "Scheduler"). "sharing": one job queue behind a
-// mutex and condition variable, idle workers sleep; "stealing": CAF's default work
-// stealing, whose idle workers poll (spin, then sleep 50 us at a time) for work.
+// The actor scheduler (docs/performance.md, "Scheduler"). "lean" (actors/scheduler.hpp):
+// one job queue, idle workers sleep, and a worker is woken only when there is work for
+// two; "sharing": CAF's work sharing, one job queue behind a mutex and condition variable
+// with a wake-up per job; "stealing": CAF's default work stealing, whose idle workers
+// poll (spin, then sleep 50 us at a time) for work.
 struct scheduler_config {
-  std::string policy = "sharing";
+  std::string policy = "lean";
   uint32_t threads = 0; // 0: max(2, the CPUs this process may run on)
 };
 

@@ -6,6 +6,7 @@
 #include "actors/meetings.hpp"
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/operations.hpp"
 #include "actors/recorder.hpp"
 #include "actors/rehome_messages.hpp"
@@ -24,6 +25,7 @@
 #include "net/http_server.hpp"
 #include "protocol/meetings.hpp"
 #include "net/media_io.hpp"
+#include "net/send_outbox.hpp"
 #include "protocol/dialect.hpp"
 #include "protocol/rtp_json.hpp"
 #include "store/record_store.hpp"
@@ -468,6 +470,24 @@ size_t usable_cpus() {
   return std::max<size_t>(1, size_t(CPU_COUNT(&set)));
 }
 
+// What the lean scheduler's workers do besides running actors: each has a send outbox
+// (net/send_outbox.hpp), flushed before it sleeps and after a turn once it has held a
+// datagram for send_outbox::max_wait_ns.
+actors::lean_scheduler_hooks lean_hooks() {
+  actors::lean_scheduler_hooks h;
+  h.on_worker_start = [] { net::send_outbox::install(); };
+  h.on_worker_idle = [] { net::send_outbox::flush_current(); };
+  h.on_job_done = [] {
+    auto* outbox = net::send_outbox::current();
+    if (outbox && outbox->size() != 0)
+      net::send_outbox::flush_current_if_waited(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+  };
+  return h;
+}
+
 // Stops the edge (and the cluster actor) from any thread, until the edge is gone.
 struct stop_gate {
   std::mutex mutex;
@@ -639,6 +659,7 @@ int main(int argc, char** argv) {
   media_opts.max_port = cfg.rtc_max_port;
   media_opts.single_port = cfg.rtc.single_port != 0;
   media_opts.single_port_number = cfg.rtc.single_port;
+  media_opts.batch_sends = cfg.rtc.batch_sends;
   ctx->media_io = std::make_shared<net::media_io>(media_opts);
   try {
     ctx->media_io->start();
@@ -745,8 +766,12 @@ int main(int argc, char** argv) {
                                            : std::max<size_t>(2, usable_cpus()));
     // Work stealing's idle workers poll for work (spin, then 50 us sleeps) and that polling
     // was most of the CPU at small and moderate load; the sharing policy's idle workers
-    // wait on a condition variable instead (docs/performance.md, "Scheduler").
-    caf_cfg.set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
+    // wait on a condition variable instead, and the lean one (the default) wakes them only
+    // when there is work for two (docs/performance.md, "Scheduler").
+    if (cfg.scheduler.policy == "lean")
+      actors::use_lean_scheduler(caf_cfg, usable_cpus(), lean_hooks());
+    else
+      caf_cfg.set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
     // At most this many messages per actor turn (CAF's default is unbounded): an actor with
     // a deep mailbox (a transport receiving a data-channel flood) then yields its worker to
     // the others instead of holding it until its mailbox is empty (docs/performance.md,

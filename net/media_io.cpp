@@ -350,6 +350,7 @@ std::shared_ptr<media_endpoint> io_core::open(const std::shared_ptr<io_core>& se
     if (ufrag.empty())
       return fail("empty ufrag");
     ep->udp_fd = shared_udp_.get();
+    ep->batch_sends = opts_.batch_sends;
     ep->udp_port = ep->tcp_port = shared_port_;
   } else {
     if (family_ == 0)

@@ -72,6 +72,10 @@ struct media_io_options {
   std::size_t max_pending_tcp_connections = 256; // single-port: accepted, not yet bound
   uint32_t tcp_bind_timeout_ms = 10000;          // single-port: first STUN frame within this
   std::size_t max_tuples_per_endpoint = 16;      // single-port UDP: oldest bound evicted
+  // Single-port UDP: sends from a thread with a send outbox (the scheduler's workers) are
+  // queued there and leave with other senders' datagrams in one sendmmsg
+  // (net/send_outbox.hpp). Off: every send is its own system call, as in port mode.
+  bool batch_sends = true;
 };
 
 namespace detail {
@@ -99,6 +103,8 @@ public:
   }
   // All packets to one destination: UDP with sendmmsg (one syscall per 64 packets), TCP as
   // consecutive frames in one command. Returns how many were sent (UDP) or queued (TCP).
+  // Single-port UDP with batch_sends, from a thread with a send outbox: queued there
+  // (counted as sent; a later failure counts tx_errors), sent at the outbox's flush.
   std::size_t send_batch(const ice_tuple& to, std::span<const std::span<const uint8_t>> packets);
 
   // ICE restart (single-port mode): demultiplex by `ufrag` from now on, the old one is
@@ -124,6 +130,9 @@ private:
   friend class detail::io_core;
   media_endpoint(std::shared_ptr<detail::io_core> core,
                  std::shared_ptr<detail::endpoint_state> state);
+  // UDP at once (sendto / sendmmsg under the send lock).
+  std::size_t send_batch_now(const ice_tuple& to,
+                             std::span<const std::span<const uint8_t>> packets);
 
   std::shared_ptr<detail::io_core> core_;
   std::shared_ptr<detail::endpoint_state> state_;

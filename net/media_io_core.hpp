@@ -42,6 +42,7 @@ struct endpoint_state : std::enable_shared_from_this<endpoint_state> {
   packet_sink sink;
   int family = 0;        // AF_INET / AF_INET6 of the sockets
   int udp_fd = -1;       // for sends: own socket (port mode) or the shared one
+  bool batch_sends = false; // single-port with media_io_options::batch_sends
   uint16_t udp_port = 0;
   uint16_t tcp_port = 0;
 

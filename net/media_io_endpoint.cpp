@@ -1,7 +1,9 @@
 // media_endpoint: UDP sends straight from the caller's thread, everything else through the
 // I/O thread's command queue (see the thread-safety notes in net/media_io.hpp).
 #include "net/media_io_core.hpp"
+#include "net/send_outbox.hpp"
 
+#include <chrono>
 #include <mutex>
 #include <shared_mutex>
 
@@ -78,6 +80,37 @@ std::size_t media_endpoint::send_batch(const ice_tuple& to,
     return queued ? framed : 0;
   }
 
+  if (st.batch_sends)
+    if (auto* outbox = send_outbox::current()) {
+      // The shared socket lives as long as the I/O core: no lock needed to queue, and the
+      // flush drops what an endpoint closed meanwhile had queued.
+      if (st.closed.load(std::memory_order_acquire))
+        return 0;
+      sockaddr_storage sa{};
+      const socklen_t len = sock::to_socket_address(to.remote, st.family, sa);
+      if (len == 0) {
+        st.tx_errors.add(packets.size());
+        return 0;
+      }
+      const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+      std::size_t queued = 0;
+      for (const auto& p : packets) {
+        if (!outbox->add(state_, sa, len, p, now))
+          break; // larger than a slot: this and the rest are sent directly below
+        ++queued;
+      }
+      if (queued == packets.size())
+        return queued;
+      return queued + send_batch_now(to, packets.subspan(queued));
+    }
+  return send_batch_now(to, packets);
+}
+
+std::size_t media_endpoint::send_batch_now(const ice_tuple& to,
+                                           std::span<const std::span<const uint8_t>> packets) {
+  auto& st = *state_;
   std::shared_lock lock(st.send_mutex);
   if (st.closed.load(std::memory_order_relaxed))
     return 0;

@@ -30,7 +30,7 @@ const char* const bench_usage =
   "                    [--subscribers N] [--participants N] [--rooms R]\n"
   "                    [--duration-s S] [--warmup-s S] [--video-kbps K]\n"
   "                    [--keyframe-interval-s S] [--audio-bytes B] [--threads T]\n"
-  "                    [--decrypt-sample N]\n"
+  "                    [--decrypt-sample N] [--busy-poll]\n"
   "                    [--server-pid PID] [--json FILE] [--setup-timeout-s S]\n"
   "                    [--run-id ID] [--verbose]\n"
   "                    [--node-pids PID,PID,... [--remote-subscribers]]\n"
@@ -62,7 +62,12 @@ const char* const bench_usage =
   "--decrypt-sample N: only every Nth receiver decrypts its media (and measures latency);\n"
   "the others count packets, loss and NACKs from the clear RTP header (SRTP encrypts only\n"
   "the payload) and decrypt only retransmissions, so that one generator core carries more\n"
-  "receivers (default 1: all decrypt).\n\n"
+  "receivers (default 1: all decrypt).\n"
+  "--busy-poll: the client threads poll their sockets without sleeping, as the floor's\n"
+  "drain does. A datagram sent to a sleeping receiver makes the kernel wake it, and on\n"
+  "loopback the sender's system call pays for that wake-up: without this flag the server's\n"
+  "CPU includes waking the generator (docs/performance.md, \"The receiver's wake-ups\").\n"
+  "Costs the generator its cores.\n\n"
   "A cluster: --url ws://A,ws://B,... deals the participants over the nodes in turn (a\n"
   "class's publisher on the first). Each node's /healthz relay counters are read at the\n"
   "window's edges and reported per node: the packets its relays received crossed the link\n"
@@ -110,6 +115,8 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
       o.floor = true;
     else if (flag == "--remote-subscribers")
       o.remote_subscribers = true;
+    else if (flag == "--busy-poll")
+      o.busy_poll = true;
     else
       return false;
     return true;

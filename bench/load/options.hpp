@@ -36,6 +36,9 @@ struct bench_options {
   // Receivers that decrypt their media and measure latency: 1 in this many (1: all). The
   // others count packets, loss and NACKs from the clear RTP header and decrypt only RTX.
   uint32_t decrypt_sample = 1;
+  // Client threads poll their sockets without sleeping (the floor's drain does): the
+  // server's sends then never pay for waking a sleeping receiver.
+  bool busy_poll = false;
   std::optional<int> server_pid;
   // Cluster runs (several --url): the nodes' PIDs in --url order (their CPU in the window),
   // and whether a class's subscribers avoid the publisher's node (all media then crosses a

@@ -285,6 +285,7 @@ std::string to_json(const bench_result& r, const figures& f) {
   j.u64("audioBytes", o.audio_bytes);
   j.u64("threads", o.threads);
   j.u64("decryptSample", o.decrypt_sample);
+  j.boolean("busyPoll", o.busy_poll);
   j.opt_int("serverPid", o.server_pid);
   w.EndObject();
 

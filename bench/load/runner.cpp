@@ -213,7 +213,7 @@ private:
       if (next_due != never)
         wait_ms = next_due > now ? std::min<uint64_t>(max_wait_ms, (next_due - now + 999) / 1000)
                                  : 0;
-      transports.poll_once(wait_ms);
+      transports.poll_once(o_.busy_poll ? 0 : wait_ms);
     }
     if (seen_epoch < 2)
       close_ = collect();

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
-import { CHORUS_BIN, REPO_ROOT, runProcess, tempDir, withServer } from './lib/server.mjs';
+import { CHORUS_BIN, REPO_ROOT, runProcess, tempDir, withServer, withSinglePortServer } from './lib/server.mjs';
 
 function benchPath() {
   if (process.env.CHORUS_BENCH) return path.resolve(REPO_ROOT, process.env.CHORUS_BENCH);
@@ -116,6 +116,20 @@ test('chorus-bench: class 5 and meeting 3 against the real server, figures repor
     assert.ok(isNum(cls.server.cpuPerPacketRatioToFloor), 'no ratio to the floor');
     const meeting = await benchRun(server, dir, 'meeting', ['--scenario', 'meeting', '--participants', '3'], { consumers: 12 });
     assert.equal(meeting.setup.publishers, 3);
+  });
+});
+
+test('chorus-bench: class 8 on one shared port, datagrams batched across consumers: every packet delivered', { timeout: 120000 }, async () => {
+  // Single-port mode sends the consumers' datagrams together from each scheduler worker's
+  // outbox (rtc.batchSends, on by default); the receivers busy-poll (--busy-poll).
+  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
+  const dir = tempDir('chorus-bench-single-');
+  await withSinglePortServer(['--log-level', 'warn'], async (server) => {
+    const cls = await benchRun(server, dir, 'class-single', ['--scenario', 'class', '--subscribers', '8', '--busy-poll'], { consumers: 16 });
+    assert.equal(cls.params.busyPoll, true);
+    assert.equal(cls.loss.lost, 0, `loss: ${JSON.stringify(cls.loss)}`);
+    assert.equal(cls.delivered.packets, cls.loss.expected);
+    assert.equal(cls.delivered.duplicates, 0);
   });
 });
 

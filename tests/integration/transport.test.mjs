@@ -12,14 +12,12 @@
 // build/chorus-probe. Every process is stopped by its PID; every wait is bounded.
 
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
-import { CHORUS_BIN, REPO_ROOT, runProcess, spawnTracked, tempConfig, withServer } from './lib/server.mjs';
+import { CHORUS_BIN, REPO_ROOT, runProcess, spawnTracked, tempConfig, withServer, withSinglePortServer } from './lib/server.mjs';
 
 function probePath() {
   if (process.env.CHORUS_PROBE) return path.resolve(REPO_ROOT, process.env.CHORUS_PROBE);
@@ -53,28 +51,6 @@ function describeRun(r) {
   return `chorus-probe ${r.args.join(' ')}\nexit ${r.code} ${r.signal ?? ''}${r.timedOut ? ' (timed out)' : ''}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
 }
 
-// A port free for both UDP and TCP on 127.0.0.1, found by binding both on it (bounded tries).
-async function freeRtcPort() {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const udp = dgram.createSocket('udp4');
-    const port = await new Promise((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(0, '127.0.0.1', () => resolve(udp.address().port));
-    });
-    const tcp = net.createServer();
-    const ok = await new Promise((resolve) => {
-      tcp.once('error', () => resolve(false));
-      tcp.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    await new Promise((resolve) => udp.close(resolve));
-    if (ok) {
-      await new Promise((resolve) => tcp.close(resolve));
-      if (port >= 1024) return port;
-    }
-  }
-  throw new Error('no port free for both UDP and TCP after 20 tries');
-}
-
 const MODES = [
   { name: 'UDP, port per transport', protocol: 'udp', singlePort: false },
   { name: 'TCP, port per transport', protocol: 'tcp', singlePort: false },
@@ -82,19 +58,9 @@ const MODES = [
   { name: 'TCP, single port', protocol: 'tcp', singlePort: true },
 ];
 
-// Runs `body(server)` against a server in `mode`'s socket mode. A single port that another
-// process took between our check and the server's bind is retried with a new port.
-async function withModeServer(mode, body) {
-  if (!mode.singlePort) return withServer([], body);
-  for (let attempt = 0; ; attempt++) {
-    const port = await freeRtcPort();
-    try {
-      return await withServer(['--rtc-single-port', String(port)], body);
-    } catch (e) {
-      const lostRace = /could not start|exited with code|before it was ready/.test(String(e.message)) && /bind|in use/i.test(String(e.message));
-      if (!lostRace || attempt >= 2) throw e;
-    }
-  }
+// Runs `body(server)` against a server in `mode`'s socket mode.
+function withModeServer(mode, body) {
+  return mode.singlePort ? withSinglePortServer([], body) : withServer([], body);
 }
 
 // Nothing of the test is left in the server (bounded waits): no peers, sessions or

@@ -63,7 +63,7 @@ bool same(const app::config& a, const app::config& b) {
          a.rtc.ice_disconnected_timeout_ms == b.rtc.ice_disconnected_timeout_ms &&
          a.rtc.dtls_handshake_timeout_ms == b.rtc.dtls_handshake_timeout_ms &&
          a.rtc.dtls_certificate_file == b.rtc.dtls_certificate_file &&
-         a.rtc.drop_rtp_percent == b.rtc.drop_rtp_percent &&
+         a.rtc.drop_rtp_percent == b.rtc.drop_rtp_percent && a.rtc.batch_sends == b.rtc.batch_sends &&
          a.signaling.max_message_bytes == b.signaling.max_message_bytes &&
          a.signaling.max_queued_bytes == b.signaling.max_queued_bytes &&
          a.signaling.idle_timeout_ms == b.signaling.idle_timeout_ms &&
@@ -126,12 +126,14 @@ TEST_CASE("flags override the defaults") {
   auto r = parse({"--listen", "0.0.0.0:9000", "--rtc-ip", "::1", "--announced-ip",
                   "203.0.113.7", "--rtc-ports", "20000-20100", "--log-level", "debug",
                   "--rtc-single-port", "40443", "--drop-rtp-percent", "5",
-                  "--default-room", "lobby", "--scheduler", "stealing",
+                  "--default-room", "lobby", "--scheduler", "stealing", "--batch-sends", "off",
                   "--scheduler-threads", "3"});
   REQUIRE(r.ok());
   CHECK(r->cfg.scheduler.policy == "stealing");
   CHECK(r->cfg.scheduler.threads == 3);
-  CHECK(app::config{}.scheduler.policy == "sharing");
+  CHECK_FALSE(r->cfg.rtc.batch_sends);
+  CHECK(app::config{}.rtc.batch_sends);
+  CHECK(app::config{}.scheduler.policy == "lean");
   CHECK(r->cfg.signaling.default_room == "lobby");
   CHECK(app::config{}.signaling.default_room == "default");
   CHECK(r->cfg.listen_host == "0.0.0.0");
@@ -272,6 +274,7 @@ TEST_CASE("invalid flags fail naming the flag") {
     {"unknown flag", {"--frobnicate"}, "--frobnicate"},
     {"default room empty", {"--default-room", ""}, "--default-room"},
     {"scheduler unknown", {"--scheduler", "fifo"}, "--scheduler"},
+    {"batch sends not on or off", {"--batch-sends", "yes"}, "--batch-sends"},
     {"cluster without a secret", {"--cluster-listen", "127.0.0.1:0"}, "cluster.secret"},
     {"cluster secret too short", {"--cluster-peers", "127.0.0.1:7000", "--cluster-secret", "short"},
      "cluster.secret"},
@@ -356,6 +359,7 @@ TEST_CASE("invalid configuration documents fail naming the option") {
     {"empty codec list", R"({"mediaCodecs": []})", "mediaCodecs"},
     {"empty default room", R"({"signaling": {"defaultRoom": ""}})", "signaling.defaultRoom"},
     {"unknown scheduler policy", R"({"scheduler": {"policy": "fifo"}})", "scheduler.policy"},
+    {"batchSends not a boolean", R"({"rtc": {"batchSends": 1}})", "rtc.batchSends"},
     {"scheduler threads negative", R"({"scheduler": {"threads": -1}})", "scheduler.threads"},
     {"scheduler not object", R"({"scheduler": 1})", "scheduler"},
     {"cluster peers not an array", R"({"cluster": {"peers": "a:1"}})", "cluster.peers"},

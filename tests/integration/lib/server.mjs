@@ -4,8 +4,10 @@
 // resort, with SIGKILL when the test process exits. Every wait is bounded.
 
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -232,6 +234,42 @@ export async function withServer(args, body, options = {}) {
         `chorus did not exit cleanly after SIGTERM: code ${r.code} signal ${r.signal}` +
           `${r.timedOut ? ' (timed out, killed)' : ''}${r.alreadyExited ? ' (had already exited)' : ''}\n--- stderr ---\n${server.stderr()}`,
       );
+    }
+  }
+}
+
+// A port free for both UDP and TCP on 127.0.0.1, found by binding both on it (bounded tries).
+export async function freeRtcPort() {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const udp = dgram.createSocket('udp4');
+    const port = await new Promise((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(0, '127.0.0.1', () => resolve(udp.address().port));
+    });
+    const tcp = net.createServer();
+    const ok = await new Promise((resolve) => {
+      tcp.once('error', () => resolve(false));
+      tcp.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise((resolve) => udp.close(resolve));
+    if (ok) {
+      await new Promise((resolve) => tcp.close(resolve));
+      if (port >= 1024) return port;
+    }
+  }
+  throw new Error('no port free for both UDP and TCP after 20 tries');
+}
+
+// withServer with --rtc-single-port on a free port (and `args`). A port that another
+// process took between the check and the server's bind is retried with a new one.
+export async function withSinglePortServer(args, body, options = {}) {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freeRtcPort();
+    try {
+      return await withServer(['--rtc-single-port', String(port), ...args], body, options);
+    } catch (e) {
+      const lostRace = /could not start|exited with code|before it was ready/.test(String(e.message)) && /bind|in use/i.test(String(e.message));
+      if (!lostRace || attempt >= 2) throw e;
     }
   }
 }

@@ -1,0 +1,49 @@
+// The actor scheduler Chorus runs on: CAF's work sharing (one queue, idle workers sleep on
+// a condition variable) with the wake-ups made lean. CAF's work_sharing wakes a sleeping
+// worker for every job enqueued, so a producer that hands a packet to 20 consumers wakes
+// the other worker up to 20 times, and it takes one consumer, finds the queue drained and
+// sleeps again; and with the process on one CPU, a woken worker only competes with the
+// one that woke it. Here a sleeping worker is woken only when there is work for it and a
+// CPU to do it on (docs/performance.md, "Fewer wake-ups"):
+//   - a job from outside the workers (the media I/O thread, the timer thread, the edge)
+//     wakes one unless an awake worker will take it soon (between jobs, or in a turn
+//     shorter than lean_long_turn_ns) and every CPU already has an awake worker;
+//   - a job an actor sends wakes nobody (the sending worker takes it after its turn),
+//     unless lean_wake_backlog jobs wait and a CPU is free, or the sender's turn has run
+//     for lean_long_turn_ns already (it may go on: what it sent should not wait for it);
+//   - a worker that takes a job and leaves more queued wakes one if a CPU is free, so a
+//     fan-out burst costs one wake-up on 2 CPUs and none on 1;
+//   - a worker about to sleep first runs the idle hook, each worker runs the start hook
+//     once on its thread, and every finished turn runs the job-done hook;
+//   - the queue is a ring (no allocation per job; CAF's is a std::list).
+// Workers beyond the CPUs still exist (app/main.cpp keeps two at least): on one CPU, the
+// second is what runs the media path while a long turn (a large room's participant list)
+// holds the first; the OS then shares the CPU between them.
+#pragma once
+
+#include <cstddef>
+
+namespace caf {
+class actor_system_config;
+}
+
+namespace chorus::actors {
+
+struct lean_scheduler_hooks {
+  void (*on_worker_start)() = nullptr; // once per worker, on the worker's thread
+  void (*on_worker_idle)() = nullptr;  // a worker found the queue empty and will sleep
+  void (*on_job_done)() = nullptr;     // a worker finished a job (an actor's turn)
+};
+
+// A worker that enqueues wakes another only when this many jobs wait, or when the job it
+// runs has been running for this long (the job may go on: what it sent should not wait).
+inline constexpr std::size_t lean_wake_backlog = 16;
+inline constexpr long long lean_long_turn_ns = 200'000;
+
+// Makes the actor system built from `cfg` run on the lean sharing scheduler (a scheduler
+// module: CAF uses it instead of the one scheduler.policy names), for a process that may
+// run on `cpus` CPUs.
+void use_lean_scheduler(caf::actor_system_config& cfg, std::size_t cpus,
+                        lean_scheduler_hooks hooks = {});
+
+} // namespace chorus::actors

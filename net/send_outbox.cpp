@@ -1,0 +1,132 @@
+#include "net/send_outbox.hpp"
+
+#include "net/media_io_core.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <shared_mutex>
+
+#include <sys/uio.h>
+
+namespace chorus::net {
+
+namespace {
+
+thread_local std::unique_ptr<send_outbox> t_outbox;
+
+bool transient(int err) noexcept {
+  return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS || err == ENOMEM;
+}
+
+} // namespace
+
+send_outbox::send_outbox() : entries_(capacity), arena_(capacity * slot_bytes) {}
+
+send_outbox::~send_outbox() = default;
+
+bool send_outbox::add(const std::shared_ptr<detail::endpoint_state>& ep,
+                      const sockaddr_storage& to, socklen_t to_len,
+                      std::span<const uint8_t> bytes, int64_t now_ns) {
+  if (bytes.size() > slot_bytes || bytes.empty() || !ep)
+    return false;
+  if (count_ == capacity)
+    flush();
+  if (count_ == 0)
+    oldest_ns_ = now_ns;
+  auto& e = entries_[count_];
+  e.ep = ep;
+  e.to = to;
+  e.to_len = to_len;
+  e.size = uint16_t(bytes.size());
+  std::memcpy(arena_.data() + count_ * slot_bytes, bytes.data(), bytes.size());
+  ++count_;
+  return true;
+}
+
+void send_outbox::flush() {
+  mmsghdr msgs[capacity];
+  iovec iovs[capacity];
+  std::size_t index[capacity];
+  std::size_t i = 0;
+  while (i < count_) {
+    // A run of datagrams on one socket (with single-port mode, usually all of them).
+    // The socket is the I/O core's shared one, closed only after every open endpoint has
+    // been marked closed under its send lock: holding the send lock of one endpoint still
+    // open keeps the socket open through the sendmmsg.
+    const int fd = entries_[i].ep->udp_fd;
+    std::shared_lock<std::shared_mutex> anchor;
+    std::size_t n = 0;
+    std::size_t j = i;
+    for (; j < count_ && entries_[j].ep->udp_fd == fd; ++j) {
+      auto& e = entries_[j];
+      if (!anchor.owns_lock()) {
+        std::shared_lock<std::shared_mutex> lock(e.ep->send_mutex);
+        if (!e.ep->closed.load(std::memory_order_relaxed))
+          anchor = std::move(lock);
+      }
+      if (!anchor.owns_lock() || e.ep->closed.load(std::memory_order_acquire))
+        continue; // closed since: its datagrams go nowhere
+      iovs[n].iov_base = arena_.data() + j * slot_bytes;
+      iovs[n].iov_len = e.size;
+      msgs[n] = mmsghdr{};
+      msgs[n].msg_hdr.msg_name = &e.to;
+      msgs[n].msg_hdr.msg_namelen = e.to_len;
+      msgs[n].msg_hdr.msg_iov = &iovs[n];
+      msgs[n].msg_hdr.msg_iovlen = 1;
+      index[n] = j;
+      ++n;
+    }
+    std::size_t k = 0;
+    while (k < n) {
+      const int r = ::sendmmsg(fd, msgs + k, unsigned(n - k), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (r > 0) {
+        ++totals_.flushes;
+        for (std::size_t m = k; m < k + std::size_t(r); ++m) {
+          auto& e = entries_[index[m]];
+          e.ep->tx_packets.add();
+          e.ep->tx_bytes.add(e.size);
+        }
+        totals_.datagrams += uint64_t(r);
+        k += std::size_t(r);
+        continue;
+      }
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r == 0 || transient(errno)) { // the socket's buffer is full: the rest is dropped
+        for (std::size_t m = k; m < n; ++m)
+          entries_[index[m]].ep->tx_errors.add();
+        totals_.failed += n - k;
+        break;
+      }
+      entries_[index[k]].ep->tx_errors.add(); // this datagram is refused: skip it
+      ++totals_.failed;
+      ++k;
+    }
+    i = j;
+  }
+  for (std::size_t m = 0; m < count_; ++m)
+    entries_[m].ep.reset();
+  count_ = 0;
+}
+
+send_outbox* send_outbox::current() noexcept {
+  return t_outbox.get();
+}
+
+void send_outbox::install() {
+  if (!t_outbox)
+    t_outbox = std::make_unique<send_outbox>();
+}
+
+void send_outbox::flush_current() {
+  if (t_outbox && t_outbox->size() != 0)
+    t_outbox->flush();
+}
+
+void send_outbox::flush_current_if_waited(int64_t now_ns) {
+  if (t_outbox && t_outbox->size() != 0 && now_ns - t_outbox->oldest_ns() >= max_wait_ns)
+    t_outbox->flush();
+}
+
+} // namespace chorus::net

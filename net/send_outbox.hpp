@@ -1,0 +1,83 @@
+// Cross-sender send batching on the shared UDP socket of single-port mode.
+//
+// Every consumer sends its own packets (actors/rtp_sender.hpp): in a class of 100 that is
+// 100 send calls per packet the teacher sends, one per consumer, each a system call with a
+// datagram or two. With one socket for all transports, the datagrams of different
+// consumers can leave in one sendmmsg (up to 64 per call, each with its own destination),
+// as the floor's batched forwarding does (docs/performance.md). The outbox is per thread:
+// the scheduler's workers install one (actors/scheduler.hpp's start hook), consumers on a
+// worker queue their protected datagrams into it (a copy), and the worker flushes it when
+// it is full, when it is about to sleep (the idle hook) and after a turn when what it
+// holds has waited max_wait_ns (the job-done hook), so a datagram waits at most for the
+// turns of the consumers after it in the same burst. Threads without an outbox, TCP
+// tuples, sockets of their own (port-range mode, plain transports) and datagrams over
+// slot_bytes are sent at once, as before.
+//
+// Pure: no actors; time is passed in. Not thread-safe: one outbox per thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include <sys/socket.h>
+
+namespace chorus::net {
+
+namespace detail {
+struct endpoint_state;
+}
+
+class send_outbox {
+public:
+  static constexpr std::size_t capacity = 64;     // datagrams (sendmmsg's batch)
+  static constexpr std::size_t slot_bytes = 1536; // larger ones are sent directly
+  static constexpr int64_t max_wait_ns = 500'000;
+
+  send_outbox();
+  ~send_outbox();
+  send_outbox(const send_outbox&) = delete;
+  send_outbox& operator=(const send_outbox&) = delete;
+
+  // Queues a copy of `bytes` for `to` on the endpoint's socket (flushing first when full).
+  // False when it does not fit a slot: the caller sends it itself.
+  bool add(const std::shared_ptr<detail::endpoint_state>& ep, const sockaddr_storage& to,
+           socklen_t to_len, std::span<const uint8_t> bytes, int64_t now_ns);
+  // Sends everything queued: one sendmmsg per run of datagrams on the same socket (and per
+  // 64). Datagrams of an endpoint closed meanwhile are dropped; the endpoints' send
+  // counters are updated here.
+  void flush();
+  std::size_t size() const noexcept { return count_; }
+  // When the oldest queued datagram was added (0: empty).
+  int64_t oldest_ns() const noexcept { return count_ == 0 ? 0 : oldest_ns_; }
+
+  struct totals {
+    uint64_t flushes = 0;  // sendmmsg calls
+    uint64_t datagrams = 0; // sent through the outbox
+    uint64_t failed = 0;
+  };
+  const totals& stats() const noexcept { return totals_; }
+
+  // The calling thread's outbox: null unless install() ran on this thread.
+  static send_outbox* current() noexcept;
+  static void install();
+  static void flush_current();
+  static void flush_current_if_waited(int64_t now_ns);
+
+private:
+  struct entry {
+    std::shared_ptr<detail::endpoint_state> ep;
+    sockaddr_storage to;
+    socklen_t to_len = 0;
+    uint16_t size = 0;
+  };
+  std::vector<entry> entries_;
+  std::vector<uint8_t> arena_; // capacity * slot_bytes
+  std::size_t count_ = 0;
+  int64_t oldest_ns_ = 0;
+  totals totals_;
+};
+
+} // namespace chorus::net
