@@ -437,6 +437,16 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
                  double(s.truncated_dropped)});
     m.push_back({"chorus_media_receive_errors_total", "Receive errors on the media sockets.",
                  "counter", "", double(s.receive_errors)});
+    const auto b = net::send_outbox::process_totals();
+    m.push_back({"chorus_media_batched_datagrams_total",
+                 "Datagrams sent through the workers' send outboxes (single-port mode).",
+                 "counter", "", double(b.datagrams)});
+    m.push_back({"chorus_media_batched_send_calls_total",
+                 "sendmmsg calls of the send outboxes (datagrams per call: the ratio).",
+                 "counter", "", double(b.flushes)});
+    m.push_back({"chorus_media_batched_send_failures_total",
+                 "Datagrams a send outbox could not send (socket buffer full, refused).",
+                 "counter", "", double(b.failed)});
   }
   if (r) {
     m.push_back({"chorus_record_events_written_total", "Class record events written.", "counter",

@@ -2,6 +2,7 @@
 
 #include "net/media_io_core.hpp"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -14,6 +15,11 @@ namespace chorus::net {
 namespace {
 
 thread_local std::unique_ptr<send_outbox> t_outbox;
+
+struct process_counters {
+  std::atomic<uint64_t> flushes{0}, datagrams{0}, failed{0};
+};
+process_counters g_process;
 
 bool transient(int err) noexcept {
   return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS || err == ENOMEM;
@@ -108,6 +114,19 @@ void send_outbox::flush() {
   for (std::size_t m = 0; m < count_; ++m)
     entries_[m].ep.reset();
   count_ = 0;
+  g_process.flushes.fetch_add(totals_.flushes - published_.flushes, std::memory_order_relaxed);
+  g_process.datagrams.fetch_add(totals_.datagrams - published_.datagrams,
+                                std::memory_order_relaxed);
+  g_process.failed.fetch_add(totals_.failed - published_.failed, std::memory_order_relaxed);
+  published_ = totals_;
+}
+
+send_outbox::totals send_outbox::process_totals() noexcept {
+  totals t;
+  t.flushes = g_process.flushes.load(std::memory_order_relaxed);
+  t.datagrams = g_process.datagrams.load(std::memory_order_relaxed);
+  t.failed = g_process.failed.load(std::memory_order_relaxed);
+  return t;
 }
 
 send_outbox* send_outbox::current() noexcept {

@@ -59,6 +59,8 @@ public:
     uint64_t failed = 0;
   };
   const totals& stats() const noexcept { return totals_; }
+  // Every outbox of the process together (added at each flush, not per datagram).
+  static totals process_totals() noexcept;
 
   // The calling thread's outbox: null unless install() ran on this thread.
   static send_outbox* current() noexcept;
@@ -78,6 +80,7 @@ private:
   std::size_t count_ = 0;
   int64_t oldest_ns_ = 0;
   totals totals_;
+  totals published_; // totals_ as last added to the process's
 };
 
 } // namespace chorus::net

@@ -14,6 +14,19 @@ ice_tuple udp_to(const udp_client& c) {
   return ice_tuple{ice_protocol::udp, c.address(), 0};
 }
 
+// A single-port media_io with two endpoints, and a loopback client for each to send to.
+struct two_endpoints {
+  packet_queue qa, qb;
+  std::unique_ptr<media_io> io = start_single_port({});
+  std::shared_ptr<media_endpoint> a = io->open("aaaa", qa.sink());
+  std::shared_ptr<media_endpoint> b = io->open("bbbb", qb.sink());
+  udp_client ca, cb;
+  two_endpoints() {
+    REQUIRE(a);
+    REQUIRE(b);
+  }
+};
+
 // Runs `fn` on a new thread that has an outbox.
 template <class Fn>
 void on_outbox_thread(Fn fn) {
@@ -27,13 +40,9 @@ void on_outbox_thread(Fn fn) {
 } // namespace
 
 TEST_CASE("send outbox: datagrams of two endpoints leave in one sendmmsg at the flush") {
-  packet_queue qa, qb;
-  auto io = start_single_port({});
-  auto a = io->open("aaaa", qa.sink());
-  auto b = io->open("bbbb", qb.sink());
-  REQUIRE(a);
-  REQUIRE(b);
-  udp_client ca, cb;
+  two_endpoints f;
+  auto &a = f.a, &b = f.b;
+  auto &ca = f.ca, &cb = f.cb;
   std::size_t queued = 0, readable_before = 0;
   send_outbox::totals after{};
   on_outbox_thread([&](send_outbox& ob) {
@@ -58,13 +67,9 @@ TEST_CASE("send outbox: datagrams of two endpoints leave in one sendmmsg at the 
 }
 
 TEST_CASE("send outbox: what a closed endpoint queued is dropped at the flush") {
-  packet_queue qa, qb;
-  auto io = start_single_port({});
-  auto a = io->open("aaaa", qa.sink());
-  auto b = io->open("bbbb", qb.sink());
-  REQUIRE(a);
-  REQUIRE(b);
-  udp_client ca, cb;
+  two_endpoints f;
+  auto &a = f.a, &b = f.b;
+  auto &ca = f.ca, &cb = f.cb;
   send_outbox::totals after{};
   bool sent_after_close = true;
   on_outbox_thread([&](send_outbox& ob) {
@@ -82,11 +87,9 @@ TEST_CASE("send outbox: what a closed endpoint queued is dropped at the flush") 
 }
 
 TEST_CASE("send outbox: a full outbox flushes; a datagram over a slot goes at once") {
-  packet_queue qa;
-  auto io = start_single_port({});
-  auto a = io->open("aaaa", qa.sink());
-  REQUIRE(a);
-  udp_client ca;
+  two_endpoints f;
+  auto& a = f.a;
+  auto& ca = f.ca;
   std::size_t left = 0, after_big = 0;
   send_outbox::totals t{};
   on_outbox_thread([&](send_outbox& ob) {
@@ -113,11 +116,9 @@ TEST_CASE("send outbox: a full outbox flushes; a datagram over a slot goes at on
 }
 
 TEST_CASE("send outbox: flushed after a turn only once the oldest has waited max_wait_ns") {
-  packet_queue qa;
-  auto io = start_single_port({});
-  auto a = io->open("aaaa", qa.sink());
-  REQUIRE(a);
-  udp_client ca;
+  two_endpoints f;
+  auto& a = f.a;
+  auto& ca = f.ca;
   std::size_t before = 0, at = 0;
   on_outbox_thread([&](send_outbox& ob) {
     a->send(udp_to(ca), text("waiting"));
