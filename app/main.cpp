@@ -783,10 +783,12 @@ int main(int argc, char** argv) {
     else
       caf_cfg.set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
     // At most this many messages per actor turn (CAF's default is unbounded): an actor with
-    // a deep mailbox (a transport receiving a data-channel flood) then yields its worker to
-    // the others instead of holding it until its mailbox is empty (docs/performance.md,
-    // "Data channels").
-    caf_cfg.set("scheduler.max-throughput", size_t{256});
+    // a deep mailbox (a transport receiving a data-channel flood, one sending it into
+    // usrsctp at tens of microseconds a message) then yields its worker to the others
+    // instead of holding it until its mailbox is empty. 256 let a calm room's data wait up
+    // to 95 ms inside the server behind such turns; 32 measured 11-26 ms (docs/performance.md,
+    // "The flood test"). Media actors rarely have more than a few messages queued.
+    caf_cfg.set("scheduler.max-throughput", size_t{32});
     caf::actor_system sys{caf_cfg};
     // The recorder, which the rooms reach through their context. The actors get a copy of
     // the context that holds it, made in this scope: no handle to the recorder (a detached

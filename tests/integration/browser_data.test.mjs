@@ -92,11 +92,13 @@ test('produceData on A, consumeData on B and C: text and binary up to 200 KB int
   });
 });
 
-test('one send transport with media and data: video flows and data arrives; leaving closes the consumers', { timeout: 180000, skip }, async () => {
-  await withPages(2, async ({ pages: [a, b], wsUrl }) => {
+test('one send transport with media and data: video flows and data arrives; closing the page closes the consumers on B and C', { timeout: 180000, skip }, async () => {
+  await withPages(3, async ({ pages: [a, b, c], wsUrl }) => {
     await b.evaluate((u) => window.dataJoin(u), wsUrl('bob', 'mixed'));
+    await c.evaluate((u) => window.dataJoin(u), wsUrl('carol', 'mixed'));
     const { dataProducerId } = await a.evaluate((u) => window.dataJoin(u, { produce: true, consume: false, media: true }), wsUrl('alice', 'mixed'));
     await until(b, 'two open data consumers', () => openConsumers(b), (n) => n === 2, 15000);
+    await until(c, 'two open data consumers', () => openConsumers(c), (n) => n === 2, 15000);
     const items = [];
     for (let i = 0; i < 20; ++i) items.push({ text: `x${i}` }, { length: 3000, seed: i });
     items.push({ text: 'end' });
@@ -140,12 +142,21 @@ test('one send transport with media and data: video flows and data arrives; leav
       return Array.isArray(r.data) ? r.data[0] : r.data;
     }, (t) => t.sctp.dcepOpens === 1 && t.sctp.droppedNoRoute === 1, 5000);
 
-    // A leaves: B hears data-consumer-closed for A's data producer.
+    // C got the ordered messages too, intact and in order.
+    const cgot = await until(c, 'messages at C', () => gotFrom(c, dataProducerId), (g) => g.some((x) => x.text === 'end'), 15000);
+    assert.equal(cgot.length, items.length);
+    assert.ok(cgot.every((g, i) => (items[i].text !== undefined ? g.text === items[i].text : g.ok && g.length === items[i].length)));
+
+    // A's page closes (no close request: the tab goes): B and C hear data-consumer-closed
+    // for each of A's data producers and their channels of A close; the room's stays open.
     await a.close();
-    await until(b, 'data-consumer-closed on departure', () => b.evaluate(() => window.events.filter((e) => e.type === 'data-consumer-closed')),
-      (evs) => evs.some((e) => e.data.dataProducerId === dataProducerId), 10000);
-    await until(b, 'data-producer-closed on departure', () => b.evaluate(() => window.events.filter((e) => e.type === 'data-producer-closed')),
-      (evs) => evs.some((e) => e.data.dataProducerId === dataProducerId), 10000);
-    assert.deepEqual(await pageErrors(b), []);
+    for (const p of [b, c]) {
+      await until(p, 'data-consumer-closed on departure', () => p.evaluate(() => window.events.filter((e) => e.type === 'data-consumer-closed')),
+        (evs) => evs.some((e) => e.data.dataProducerId === dataProducerId), 10000);
+      await until(p, 'data-producer-closed on departure', () => p.evaluate(() => window.events.filter((e) => e.type === 'data-producer-closed')),
+        (evs) => evs.some((e) => e.data.dataProducerId === dataProducerId), 10000);
+      await until(p, 'only the room\'s data consumer open', () => openConsumers(p), (n) => n === 1, 10000);
+      assert.deepEqual(await pageErrors(p), []);
+    }
   });
 });

@@ -3,9 +3,11 @@
 // loopback-only network namespace: room "flood" (A floods 1 KB messages, B consumes),
 // room "calm" (C sends a timestamped ping every 50 ms and its camera, D consumes both; in
 // a second Chromium).
-// The calm room's ping latency is measured without and with the flood and reported (not
-// asserted: the machine is shared); every ping must arrive, D's video must keep decoding,
-// and the server's resident memory must not grow past a bound during the flood.
+// The calm room's ping latency is measured without and with the flood; end to end it is
+// reported (the browsers share the 2 cores with the flood), inside the server it is bounded
+// (150 ms, against 11-26 ms measured: the flood's 8 s of messages never queue ahead of it); every ping must arrive in order, D's video must keep decoding, every flood
+// message is accounted for (sent or dropped and counted), and the server's resident memory
+// must not grow past a bound during the flood.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -114,6 +116,22 @@ test('a flooding data producer does not stall another room; server memory stays 
     process.stderr.write(`calm room video: ${framesDuring} frames decoded by D during the flood's first 5 s\n`);
     process.stderr.write(`server RSS: ${Math.round(rss0 / 1024)} MB before, at most ${Math.round(rssMax / 1024)} MB during the flood (shared machine)\n`);
     assert.ok(ps.data[0].messagesReceived > 1000, 'the flood reached the server');
+    // Every flood message the server took is accounted for at B's data consumer: handed on
+    // to B's transport or dropped there (the queue toward the transport is bounded: a slow
+    // receiver drops, it never grows memory); what B's transport could not send is counted
+    // there; B got no more than its transport sent.
+    assert.ok(cstats, 'B has a data consumer of the flood');
+    assert.equal(cstats.messagesSent + cstats.messagesDropped, ps.data[0].messagesReceived,
+      `data consumer: ${JSON.stringify(cstats)}, producer: ${JSON.stringify(ps.data[0])}`);
+    assert.ok(cstats.bufferedAmount >= 0 && cstats.bufferedAmount <= 1 << 20, `bufferedAmount ${cstats.bufferedAmount}`);
+    assert.ok(bGot <= bsctp.messagesSent, `B got ${bGot}, its transport sent ${bsctp.messagesSent}`);
+    assert.ok(cstats.messagesSent <= bsctp.messagesSent + bsctp.droppedBufferFull + bsctp.droppedOther,
+      `consumer handed on ${cstats.messagesSent}; transport ${JSON.stringify(bsctp)}`);
+    // The calm room is not held up inside the server: its pings' time from C's transport to
+    // D's data consumer stays far below the flood's own queueing (8 s of messages). What
+    // the browsers add on a 2-core machine they share with the flood is reported above,
+    // not judged.
+    assert.ok(loadedDelay.serverDelayMaxUs < 150_000, `calm pings waited up to ${loadedDelay.serverDelayMaxUs} us in the server`);
     assert.ok(framesDuring > 0, 'the calm room\'s video kept being decoded during the flood');
     // Bounded: the flood may cost buffers (usrsctp's, bounded per transport), not memory
     // proportional to what was sent (8 s of it is several hundred MB when unbounded).
