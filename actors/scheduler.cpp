@@ -173,10 +173,18 @@ public:
 
   // A worker leaving (the scheduler stops) takes no more jobs: it must not count as one
   // that will take the next job soon.
+  // A job enqueued while this worker still looked awake (between its last turn and here)
+  // was left to it: it wakes a sleeping worker for it on its way out. Ordered by the lock:
+  // an enqueue after this sees the worker asleep and wakes one itself.
   template <class Worker>
   void before_shutdown(Worker* self) {
-    d(self->parent()).state[self->id() % max_workers].store(worker_sleeping,
-                                                            std::memory_order_relaxed);
+    auto& cd = d(self->parent());
+    cd.state[self->id() % max_workers].store(worker_sleeping, std::memory_order_relaxed);
+    std::unique_lock<std::mutex> guard(cd.lock);
+    const bool wake = !cd.queue.empty() && cd.sleeping > 0;
+    guard.unlock();
+    if (wake)
+      cd.cv.notify_one();
   }
 
   template <class Worker, class UnaryFunction>

@@ -47,6 +47,10 @@ test('FFmpeg testsrc + sine into plain transports, consumed and decoded by Chrom
         r.length === 2 && r.every((x) => (x.kind === 'video' ? x.framesDecoded > 30 : x.totalSamplesReceived > 48000)), 30000);
       const video = rows.find((r) => r.kind === 'video');
       assert.ok(video.framesDecoded > 30, JSON.stringify(rows));
+      // The audio is decoded sound, not the decoder filling in for missing packets.
+      const audio = rows.find((r) => r.kind === 'audio');
+      assert.ok(audio.packetsReceived > 100, JSON.stringify(rows));
+      assert.ok(audio.concealedSamples < 0.2 * audio.totalSamplesReceived, `concealed ${audio.concealedSamples} of ${audio.totalSamplesReceived} samples`);
       assert.ok(ff.child.exitCode === null, `ffmpeg still sending: ${ff.stderr()}`);
       await page.close();
     } finally {

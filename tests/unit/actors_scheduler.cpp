@@ -89,7 +89,8 @@ TEST_CASE("lean scheduler: a fan-out fed from outside threads delivers every mes
   CHECK(t.n == 2LL * per_thread * receivers);
   CHECK(g_started.load() >= 1);
   CHECK(g_started.load() <= 2);
-  CHECK(g_done.load() >= 2 * per_thread);
+  // A turn may take several messages: at least one turn per receiver ran.
+  CHECK(g_done.load() >= receivers);
   for (auto& s : sinks)
     caf::anon_send_exit(s, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(fanout, caf::exit_reason::user_shutdown);

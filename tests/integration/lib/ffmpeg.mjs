@@ -72,6 +72,14 @@ export async function probe(file, { countFrames = false } = {}) {
   return JSON.parse(r.stdout);
 }
 
+// The flags of the first video packet of `file` ("K__": a keyframe), from ffprobe.
+export async function firstVideoPacketFlags(file) {
+  const r = await runProcess(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=flags',
+    '-read_intervals', '%+#1', '-of', 'csv=p=0', file], { timeoutMs: 30000 });
+  if (r.code !== 0) throw new Error(`ffprobe ${file}: ${r.code} ${r.stderr}`);
+  return r.stdout.trim().split('\n')[0] ?? '';
+}
+
 // Decodes the whole file; resolves ffmpeg's error output ('' when it decoded cleanly). The
 // frames keep the file's timestamps (passthrough, the input's time base), so two frames
 // closer than 1/fps are not reported as a muxing error of the null output.
