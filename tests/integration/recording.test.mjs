@@ -371,11 +371,23 @@ test('cluster: the room\'s home node records a participant who publishes on anot
   });
 });
 
-test('H264 from FFmpeg over plain RTP is recorded to Matroska; the room closing ends the recording and its children', { skip, timeout: 90000 }, async () => {
+// Codecs from FFmpeg over plain RTP, each to its container without transcoding: H264 to
+// Matroska (VP8 and Opus to WebM: the libwebrtc class above). VP9 is not here: FFmpeg 5.1's
+// VP9 RTP packetizer and depacketizer are experimental (-strict experimental), and a VP9
+// ingest from it recorded to WebM gave an unreadable file (2026-11-22, not yet understood).
+const INGESTS = [
+  {
+    name: 'H264', room: 'h264', ext: /\.mkv$/, codecName: 'h264',
+    codec: { mimeType: 'video/H264', payloadType: 102, clockRate: 90000, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 } },
+    encode: ['-c:v', 'libx264', '-profile:v', 'baseline', '-level', '3.1', '-tune', 'zerolatency', '-preset', 'ultrafast', '-g', '30', '-bf', '0', '-pix_fmt', 'yuv420p'],
+  },
+];
+
+for (const c of INGESTS) test(`${c.name} from FFmpeg over plain RTP is recorded without transcoding (${c.name === 'H264' ? 'Matroska' : 'WebM'}); the room closing ends the recording and its children`, { skip, timeout: 90000 }, async () => {
   const { config } = recordingConfig();
   await withServer(['--config', config], async (server) => {
-    const ingest = await connectPeer(server, { auth: 'camera', channelId: 'h264' });
-    const teacher = await connectPeer(server, { auth: 'teacher', channelId: 'h264' });
+    const ingest = await connectPeer(server, { auth: 'camera', channelId: c.room });
+    const teacher = await connectPeer(server, { auth: 'teacher', channelId: c.room });
     let ff;
     try {
       await ingest.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
@@ -384,13 +396,13 @@ test('H264 from FFmpeg over plain RTP is recorded to Matroska; the room closing 
       await ingest.expectReply('produce', {
         transportId: t.id, kind: 'video', appData: { source: 'webcam' },
         rtpParameters: {
-          codecs: [{ mimeType: 'video/H264', payloadType: 102, clockRate: 90000, parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 } }],
+          codecs: [c.codec],
           encodings: [{ ssrc: 33333333 }],
         },
       }, 'producer-id');
       ff = startFfmpeg(['-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-t', '60',
-        '-c:v', 'libx264', '-profile:v', 'baseline', '-level', '3.1', '-tune', 'zerolatency', '-preset', 'ultrafast', '-g', '30', '-bf', '0', '-pix_fmt', 'yuv420p',
-        '-ssrc', '33333333', '-payload_type', '102', '-f', 'rtp', `rtp://127.0.0.1:${t.port}?rtcpport=${t.port}&pkt_size=1200`]);
+        ...c.encode,
+        '-ssrc', '33333333', '-payload_type', String(c.codec.payloadType), '-f', 'rtp', `rtp://127.0.0.1:${t.port}?rtcpport=${t.port}&pkt_size=1200`]);
       const started = await teacher.expectReply('start-recording', {}, 'start-recording');
       await pollUntil(() => ffmpegChildren(server.pid).length === 1, { timeoutMs: 10000, intervalMs: 100, what: 'the recorder child' });
       await record(4000);
@@ -400,20 +412,20 @@ test('H264 from FFmpeg over plain RTP is recorded to Matroska; the room closing 
       await closeAll(ingest, teacher);
       await pollUntil(() => ffmpegChildren(server.pid).length === 0, { timeoutMs: 10000, intervalMs: 100, what: 'children stopped' });
       const recDir = JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory;
-      const [dirName] = fs.readdirSync(path.join(recDir, 'h264'));
+      const [dirName] = fs.readdirSync(path.join(recDir, c.room));
       assert.ok(dirName.endsWith(started.data.recordingId.slice(0, 8)), dirName);
-      const manifestPath = path.join(recDir, 'h264', dirName, 'manifest.json');
+      const manifestPath = path.join(recDir, c.room, dirName, 'manifest.json');
       await pollUntil(() => JSON.parse(fs.readFileSync(manifestPath, 'utf8')).stoppedAtMs > 0, { timeoutMs: 5000, intervalMs: 100, what: 'the manifest closed' });
       const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
       assert.equal(manifest.tracks.length, 1);
       const [track] = manifest.tracks;
-      assert.equal(track.codec, 'video/H264');
+      assert.equal(track.codec, c.codec.mimeType);
       const [seg] = track.segments;
       assert.ok(seg.hasMedia && ['producer-closed', 'room-closed'].includes(seg.ended), JSON.stringify(seg));
-      assert.match(seg.file, /\.mkv$/);
+      assert.match(seg.file, c.ext);
       const file = path.join(path.dirname(manifestPath), seg.file);
       const info = await probe(file, { countFrames: true });
-      assert.equal(info.streams[0].codec_name, 'h264');
+      assert.equal(info.streams[0].codec_name, c.codecName);
       assert.equal(info.format.format_name, 'matroska,webm');
       assert.ok(Number(info.streams[0].nb_read_frames) > 60, `frames: ${info.streams[0].nb_read_frames}`);
       assert.ok(Math.abs(Number(info.format.duration) * 1000 - seg.durationMs) <= 1000, `${info.format.duration} s vs ${seg.durationMs} ms`);
