@@ -14,7 +14,8 @@
 
 namespace chorus::protocol {
 
-// The output of one codec with `-c copy`: Opus, VP8, VP9 -> WebM; H264, AV1 -> Matroska.
+// The output of one codec with `-c copy`: Opus, VP8 -> WebM; H264, AV1 -> Matroska (VP9:
+// none, see recording.cpp).
 struct recording_container {
   std::string_view extension; // "webm", "mkv"
   std::string_view format;    // ffmpeg's -f: "webm", "matroska"

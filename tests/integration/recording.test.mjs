@@ -371,6 +371,36 @@ test('cluster: the room\'s home node records a participant who publishes on anot
   });
 });
 
+test('a VP9 producer is reported as not recordable (codec-unsupported), the rest of the room is recorded', { skip, timeout: 60000 }, async () => {
+  const { config } = recordingConfig();
+  await withServer(['--config', config], async (server) => {
+    const cam = await connectPeer(server, { auth: 'camera', channelId: 'vp9' });
+    const teacher = await connectPeer(server, { auth: 'teacher', channelId: 'vp9' });
+    try {
+      await cam.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      await teacher.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      const t = (await cam.expectReply('create-plain-transport', { comedia: true }, 'create-plain-transport')).data;
+      const vp9 = await cam.expectReply('produce', { transportId: t.id, kind: 'video',
+        rtpParameters: { codecs: [{ mimeType: 'video/VP9', payloadType: 103, clockRate: 90000, parameters: { 'profile-id': 0 } }], encodings: [{ ssrc: 44444444 }] } }, 'producer-id');
+      await cam.expectReply('produce', { transportId: t.id, kind: 'audio',
+        rtpParameters: { codecs: [{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2 }], encodings: [{ ssrc: 55555555 }] } }, 'producer-id');
+      const refused = teacher.nextOfType('recording-error', (m) => m.data?.reason === 'codec-unsupported', 5000);
+      await teacher.expectReply('start-recording', {}, 'start-recording');
+      const ev = await refused;
+      assert.match(ev.data.message, new RegExp(vp9.data.id));
+      assert.match(ev.data.message, /VP9/i);
+      await pollUntil(() => ffmpegChildren(server.pid).length === 1, { timeoutMs: 10000, intervalMs: 100, what: 'the Opus producer\'s recorder' });
+      const stopped = await teacher.expectReply('stop-recording', {}, 'stop-recording', 15000);
+      const manifest = JSON.parse(fs.readFileSync(stopped.data.manifest, 'utf8'));
+      assert.equal(manifest.tracks.length, 1, JSON.stringify(manifest.tracks));
+      assert.equal(manifest.tracks[0].codec.toLowerCase(), 'audio/opus');
+      assert.ok(manifest.errors.some((e) => e.includes('codec-unsupported')), JSON.stringify(manifest.errors));
+    } finally {
+      await closeAll(cam, teacher);
+    }
+  });
+});
+
 // Codecs from FFmpeg over plain RTP, each to its container without transcoding: H264 to
 // Matroska (VP8 and Opus to WebM: the libwebrtc class above). VP9 is not here: FFmpeg 5.1's
 // VP9 RTP packetizer and depacketizer are experimental (-strict experimental), and a VP9
