@@ -300,7 +300,7 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
   if (st.speaker_observer)
     maybe_flush_levels(self, now);
   if (tick_pending(st))
-    arm_tick(self, mono_ms(), tick_interval_ms);
+    arm_tick(self, now, tick_interval_ms);
   if (out.packets.empty() || st.consumers.empty())
     return;
   st.counters.forwarded += out.packets.size();

@@ -55,6 +55,7 @@ struct participant_snapshot {
 struct roster_entry {
   std::string peer_id;
   std::string public_id;
+  bool operator==(const roster_entry&) const = default;
 };
 
 struct room_block {
@@ -64,6 +65,7 @@ struct room_block {
   std::string reason;
   std::string by;
   int64_t until_ms = 0;
+  bool operator==(const room_block&) const = default;
 };
 
 // A poll as a moved room rebuilds it: its question, options and state, and every vote.

@@ -98,6 +98,7 @@ struct room_state {
   // room listed that has not rejoined yet (told gone when the rebuild settles).
   uint64_t version = 0;
   std::vector<caf::actor> copy_holders;
+  room_snapshot last_copy; // the room-wide copy last sent (its version included)
   bool sync_scheduled = false;
   bool restored = false;
   bool class_restored = false;
@@ -330,10 +331,21 @@ void sync_copies(room_actor* self) {
   for (auto& e : st.peers)
     if (e.edge_node && std::find(holders.begin(), holders.end(), e.edge_node) == holders.end())
       holders.push_back(e.edge_node);
-  ++st.version;
+  // The room-wide copy goes out (with a new version) only when it changed or a node joined
+  // the holders: a sync follows every command, most of which (chat, reactions) change none
+  // of what it carries.
   auto copy = room_copy(st);
-  for (auto& n : holders)
-    self->send(n, copy);
+  const auto& last = st.last_copy;
+  const bool changed = copy.creator != last.creator || copy.hosts != last.hosts ||
+                       copy.locked != last.locked || copy.screens_locked != last.screens_locked ||
+                       copy.chat_disabled != last.chat_disabled || copy.blocks != last.blocks ||
+                       copy.roster != last.roster || holders != st.copy_holders;
+  if (changed) {
+    copy.version = ++st.version;
+    for (auto& n : holders)
+      self->send(n, copy);
+    st.last_copy = std::move(copy);
+  }
   for (auto& n : st.copy_holders)
     if (std::find(holders.begin(), holders.end(), n) == holders.end()) {
       room_snapshot forget;

@@ -1,5 +1,7 @@
 #include "actors/scheduler.hpp"
 
+#include "actors/clock.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/policy/unprofiled.hpp>
@@ -22,11 +24,6 @@ namespace {
 lean_scheduler_hooks g_hooks;
 std::size_t g_cpus = 2; // CPUs the workers may run on
 
-int64_t now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           std::chrono::steady_clock::now().time_since_epoch())
-    .count();
-}
 
 // When the job this worker thread runs started (0: none, or not a worker).
 thread_local int64_t t_job_started_ns = 0;
@@ -103,7 +100,7 @@ public:
   void internal_enqueue(Worker* self, caf::resumable* job) {
     auto& cd = d(self->parent());
     const int64_t started = t_job_started_ns;
-    const bool long_turn = started > 0 && now_ns() - started > lean_long_turn_ns;
+    const bool long_turn = started > 0 && mono_ns() - started > lean_long_turn_ns;
     std::unique_lock<std::mutex> guard(cd.lock);
     cd.queue.push(job);
     const std::size_t awake = self->parent()->num_workers() - cd.sleeping;
@@ -157,7 +154,7 @@ public:
 
   template <class Worker>
   void before_resume(Worker* self, caf::resumable*) {
-    t_job_started_ns = now_ns();
+    t_job_started_ns = mono_ns();
     d(self->parent()).state[self->id() % max_workers].store(t_job_started_ns,
                                                             std::memory_order_relaxed);
   }
@@ -218,7 +215,7 @@ private:
   }
 
   static bool someone_responsive(const coordinator_data& cd, std::size_t workers) {
-    const int64_t now = now_ns();
+    const int64_t now = mono_ns();
     for (std::size_t i = 0; i < workers && i < max_workers; ++i) {
       const int64_t s = cd.state[i].load(std::memory_order_relaxed);
       if (s == worker_between || (s > 0 && now - s <= lean_long_turn_ns))

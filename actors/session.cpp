@@ -67,8 +67,11 @@ void send_text(session_actor* self, std::string text) {
 void send_error(session_actor* self, const protocol::request_meta& meta,
                 const protocol::error_info& err) {
   auto& st = self->state;
-  if (err.code == error_code::rate_limited) // a flood: one line per second at most
-    LOG_WARN_EVERY("session", 1000, "peer '" << st.peer_id << "': rate-limited: " << err.message);
+  // What a flooding client gets (over its request rate, over its requests in flight): one
+  // line per second at most, not one per refused request.
+  if (err.code == error_code::rate_limited || err.code == error_code::limit_exceeded)
+    LOG_WARN_EVERY("session", 1000, "peer '" << st.peer_id << "': " << protocol::to_string(err.code)
+                                               << ": " << err.message);
   else
     LOG_INFO_IDS("session", (log::ids{.room = st.room_id, .peer = st.peer_id}),
                  "error reply to '" << meta.type << "': " << protocol::to_string(err.code)

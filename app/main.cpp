@@ -490,10 +490,7 @@ actors::lean_scheduler_hooks lean_hooks() {
   h.on_job_done = [] {
     auto* outbox = net::send_outbox::current();
     if (outbox && outbox->size() != 0)
-      net::send_outbox::flush_current_if_waited(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(
-          std::chrono::steady_clock::now().time_since_epoch())
-          .count());
+      net::send_outbox::flush_current_if_waited(actors::mono_ns());
   };
   return h;
 }

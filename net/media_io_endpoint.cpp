@@ -92,9 +92,15 @@ std::size_t media_endpoint::send_batch(const ice_tuple& to,
         st.tx_errors.add(packets.size());
         return 0;
       }
-      const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::steady_clock::now().time_since_epoch())
-                            .count();
+      // The time only matters to an outbox that is empty or about to be flushed for room
+      // (its oldest datagram is then one of these).
+      const bool restarts = outbox->size() == 0 ||
+                            outbox->size() + packets.size() > send_outbox::capacity;
+      const int64_t now =
+        !restarts ? 0
+                  : std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count();
       std::size_t queued = 0;
       for (const auto& p : packets) {
         if (!outbox->add(state_, sa, len, p, now))
@@ -103,6 +109,7 @@ std::size_t media_endpoint::send_batch(const ice_tuple& to,
       }
       if (queued == packets.size())
         return queued;
+      outbox->flush(); // what is queued leaves first: the datagrams keep their order
       return queued + send_batch_now(to, packets.subspan(queued));
     }
   return send_batch_now(to, packets);

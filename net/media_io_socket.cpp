@@ -26,10 +26,11 @@ void set_buffers(int fd) noexcept {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 }
 
+} // namespace
+
 bool is_transient(int err) noexcept {
   return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS || err == ENOMEM;
 }
-} // namespace
 
 unique_fd& unique_fd::operator=(unique_fd&& o) noexcept {
   if (this != &o) {

@@ -103,6 +103,8 @@ bool send_datagram(int fd, const sockaddr_storage& to, socklen_t to_len,
 // All `packets` to one destination with as few sendmmsg calls as the kernel allows (one
 // for up to 64). Returns how many were sent; a packet the kernel rejects on its own
 // (EMSGSIZE) is skipped, EAGAIN/ENOBUFS abandons the rest.
+// A send error that means "not now" (the socket buffer is full), not "never".
+bool is_transient(int err) noexcept;
 std::size_t send_datagrams(int fd, const sockaddr_storage& to, socklen_t to_len,
                            std::span<const std::span<const uint8_t>> packets) noexcept;
 

@@ -1,6 +1,7 @@
 #include "net/send_outbox.hpp"
 
 #include "net/media_io_core.hpp"
+#include "net/media_io_socket.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -20,10 +21,6 @@ struct process_counters {
   std::atomic<uint64_t> flushes{0}, datagrams{0}, failed{0};
 };
 process_counters g_process;
-
-bool transient(int err) noexcept {
-  return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS || err == ENOMEM;
-}
 
 } // namespace
 
@@ -88,10 +85,17 @@ void send_outbox::flush() {
       const int r = ::sendmmsg(fd, msgs + k, unsigned(n - k), MSG_DONTWAIT | MSG_NOSIGNAL);
       if (r > 0) {
         ++totals_.flushes;
-        for (std::size_t m = k; m < k + std::size_t(r); ++m) {
-          auto& e = entries_[index[m]];
-          e.ep->tx_packets.add();
-          e.ep->tx_bytes.add(e.size);
+        // The endpoints' counters once per run of one endpoint's datagrams (a consumer's
+        // batch), not once per datagram.
+        for (std::size_t m = k; m < k + std::size_t(r);) {
+          auto* ep = entries_[index[m]].ep.get();
+          uint64_t packets = 0, bytes = 0;
+          for (; m < k + std::size_t(r) && entries_[index[m]].ep.get() == ep; ++m) {
+            ++packets;
+            bytes += entries_[index[m]].size;
+          }
+          ep->tx_packets.add(packets);
+          ep->tx_bytes.add(bytes);
         }
         totals_.datagrams += uint64_t(r);
         k += std::size_t(r);
@@ -99,7 +103,7 @@ void send_outbox::flush() {
       }
       if (r < 0 && errno == EINTR)
         continue;
-      if (r == 0 || transient(errno)) { // the socket's buffer is full: the rest is dropped
+      if (r == 0 || sock::is_transient(errno)) { // the socket's buffer is full: the rest is dropped
         for (std::size_t m = k; m < n; ++m)
           entries_[index[m]].ep->tx_errors.add();
         totals_.failed += n - k;

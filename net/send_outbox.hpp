@@ -42,7 +42,9 @@ public:
   send_outbox& operator=(const send_outbox&) = delete;
 
   // Queues a copy of `bytes` for `to` on the endpoint's socket (flushing first when full).
-  // False when it does not fit a slot: the caller sends it itself.
+  // False when it does not fit a slot: the caller flushes and then sends it itself, so that
+  // datagrams keep their order. `now_ns` is read only when the outbox is empty (after a
+  // flush for room too): callers may pass 0 otherwise.
   bool add(const std::shared_ptr<detail::endpoint_state>& ep, const sockaddr_storage& to,
            socklen_t to_len, std::span<const uint8_t> bytes, int64_t now_ns);
   // Sends everything queued: one sendmmsg per run of datagrams on the same socket (and per

@@ -7,7 +7,9 @@
 set -euo pipefail
 DEB="$1"
 TMP="$(mktemp -d /tmp/chorus-pkg-XXXXXX)"
-trap 'rm -rf "$TMP"' EXIT
+PID=
+# Whatever happens, the server started below does not outlive the script.
+trap '[[ -n "$PID" ]] && kill -9 "$PID" 2>/dev/null; rm -rf "$TMP"' EXIT
 ROOTFS="$TMP/root"
 mkdir -p "$ROOTFS/var/lib/dpkg/updates" "$ROOTFS/var/lib/dpkg/info" "$ROOTFS/etc"
 touch "$ROOTFS/var/lib/dpkg/status"
@@ -45,5 +47,12 @@ ADMIN="$(sed -n 's/^chorus admin API on //p' "$TMP/out")"
 curl -fsS "$URL/healthz" >/dev/null
 curl -fsS -H "Authorization: Bearer $(head -n1 "$ROOTFS/etc/chorus/admin-token")" "$ADMIN/rooms" | grep -q '"rooms"'
 kill -TERM "$PID"
+# Bounded: a drain that never ends fails here instead of holding the script.
+for _ in $(seq 1 100); do
+  kill -0 "$PID" 2>/dev/null || break
+  sleep 0.1
+done
+kill -0 "$PID" 2>/dev/null && { echo "chorus did not exit within 10 s of SIGTERM" >&2; exit 1; }
 wait "$PID"
+PID=
 echo "package OK ($DEB)"

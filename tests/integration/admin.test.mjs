@@ -49,15 +49,7 @@ async function admin(server, method, path, { token = TOKEN, body } = {}) {
 }
 
 // Polls `probe` (bounded) until it returns a truthy value; resolves that value.
-async function until(probe, what, timeoutMs = 5000) {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (performance.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (probe, what, timeoutMs = 5000) => pollUntil(probe, { timeoutMs, intervalMs: 50, what });
 
 // The server's exit, or { timedOut: true } after `ms` (the timer is cleared either way).
 async function exitWithin(server, ms) {

@@ -110,7 +110,7 @@ test('one send transport with media and data: video flows and data arrives; clos
     const videoId = await a.evaluate(() => window.videoProducer.id);
     const stats = await until(a, 'video packets at the server', () => a.evaluate((id) => window.chorusRequest('get-producer-stats', { producerId: id }), videoId),
       (r) => r.type === 'get-producer-stats' && (r.data?.[0]?.packetCount ?? r.data?.[0]?.packetsReceived ?? 0) > 50, 15000);
-    assert.ok(stats);
+    assert.equal(stats.data[0].kind, 'video', JSON.stringify(stats.data[0]));
     const ts = await a.evaluate((id) => window.chorusRequest('get-transport-stats', { transportId: id }), await a.evaluate(() => window.sendTransport.id));
     const tstats = Array.isArray(ts.data) ? ts.data[0] : ts.data;
     assert.equal(tstats.sctpState, 'connected', JSON.stringify(tstats));

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
+import { pollUntil } from './lib/tcp.mjs';
 import { parsePrometheus } from './lib/prometheus.mjs';
 import { REPO_ROOT, tempConfig, withServer } from './lib/server.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
@@ -20,15 +21,7 @@ async function scrape(server) {
   return parsePrometheus(await res.text());
 }
 
-async function until(probe, what, timeoutMs = 8000) {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (performance.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = (probe, what, timeoutMs = 8000) => pollUntil(probe, { timeoutMs, intervalMs: 100, what });
 
 test('the strict parser refuses what Prometheus refuses', () => {
   const bad = {

@@ -124,10 +124,10 @@ void long_turn_case(std::size_t cpus) {
   const auto limit = std::chrono::steady_clock::now() + 5s;
   while (g_idle.load() < 2 && std::chrono::steady_clock::now() < limit)
     std::this_thread::yield();
+  REQUIRE(g_idle.load() >= 2);
   caf::anon_send(longer, 1);
   REQUIRE(got.wait_for(20s) == std::future_status::ready);
   CHECK(got.get());
-  CHECK(g_idle.load() >= 1);
   caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(longer, caf::exit_reason::user_shutdown);
 }
@@ -197,9 +197,11 @@ TEST_CASE("lean scheduler on one CPU: a job from outside is not stuck behind a l
   const auto limit = std::chrono::steady_clock::now() + 5s;
   while (g_idle.load() < 2 && std::chrono::steady_clock::now() < limit)
     std::this_thread::yield();
+  REQUIRE(g_idle.load() >= 2);
   caf::anon_send(longer, 1);
   while (!long_started.load() && std::chrono::steady_clock::now() < limit + 5s)
     std::this_thread::yield();
+  REQUIRE(long_started.load());
   // Past the long-turn mark (200 us) before x is sent.
   const auto past = std::chrono::steady_clock::now() + 2ms;
   while (std::chrono::steady_clock::now() < past) {

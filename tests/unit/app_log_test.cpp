@@ -25,6 +25,8 @@ TEST_CASE("log::rate_gate: one line per interval, then the count of the suppress
   CHECK(skipped == 0);
   CHECK_FALSE(gate.admit(60000, skipped));
   CHECK_FALSE(gate.admit(60000, skipped));
+  CHECK(gate.admit(0, skipped)); // the next admitted line learns how many were held back
+  CHECK(skipped == 2);
   log::rate_gate fast;
   CHECK(fast.admit(0, skipped));
   CHECK(fast.admit(0, skipped)); // interval 0: every line

@@ -54,7 +54,8 @@ export function serverSideEstablished(serverPort, clientPort) {
 export async function pollUntil(condition, { timeoutMs = 10000, intervalMs = 20, what = 'condition' } = {}) {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
-    if (await condition()) return; // a condition may be async
+    const v = await condition(); // a condition may be async
+    if (v) return v; // the truthy value, for conditions that fetch what they test
     if (performance.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
