@@ -85,9 +85,22 @@ pid_t start_child(const std::string& binary, const std::vector<std::string>& arg
   int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   const pid_t parent = ::getpid();
+  // Every signal blocked across the fork: until it has execve'd, the child runs the server's
+  // signal handlers, and the server's handler writes to the pipe its signal set reads, which
+  // the child shares until close_range. A SIGINT sent to a child that had not yet execve'd
+  // (a recording stopped at once: disk full) then shut the server down. The child resets
+  // every handler before unblocking; a signal sent meanwhile waits, then acts as on ffmpeg.
+  sigset_t all, before;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &before);
   pid_t pid = ::fork();
   if (pid == 0) {
     // Only async-signal-safe calls from here to execve.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    for (int sig = 1; sig < NSIG; ++sig)
+      ::sigaction(sig, &dfl, nullptr); // (SIGKILL, SIGSTOP and the reserved ones refuse)
     ::prctl(PR_SET_PDEATHSIG, SIGINT);
     if (::getppid() != parent)
       ::_exit(127);
@@ -105,6 +118,7 @@ pid_t start_child(const std::string& binary, const std::vector<std::string>& arg
     ::execve(binary.c_str(), argv.data(), environ);
     ::_exit(127);
   }
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
   if (log_fd >= 0)
     ::close(log_fd);
   if (null_fd >= 0)

@@ -49,6 +49,9 @@ bool flush(recorder_actor* self) {
   auto written = st.store->apply(st.pending);
   auto now = std::chrono::steady_clock::now();
   if (written) {
+    // Pending first: a reader that sees the written count sees the pending one emptied.
+    st.pending.clear();
+    st.counters->events_pending.store(0);
     st.counters->batches_written.fetch_add(1);
     st.counters->events_written.fetch_add(*written);
     if (st.failing_since) {
@@ -62,8 +65,6 @@ bool flush(recorder_actor* self) {
       st.failing_since.reset();
       st.failures_unlogged = 0;
     }
-    st.pending.clear();
-    st.counters->events_pending.store(0);
     st.counters->store_ok.store(true);
     return true;
   }

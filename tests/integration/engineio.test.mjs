@@ -19,6 +19,7 @@ import { io } from 'socket.io-client';
 
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
 import { REPO_ROOT, runChorus, tempConfig, tempDir, withServer } from './lib/server.mjs';
+import { pollUntil } from './lib/tcp.mjs';
 import { EIO_PATH as EIO, closeEngine, nextEvent, openEngine, upgradedTo } from './lib/socketio.mjs';
 
 const T = { timeout: 60000 };
@@ -332,7 +333,8 @@ test('shutdown with Engine.IO sessions open (held poll, websocket) exits cleanly
   await withServer([], async (server) => {
     const a = await openEngine(server.url, { transports: ['polling'] });
     const b = await openEngine(server.url, { transports: ['websocket'] });
-    assert.equal(await sessionsOf(server), 2);
+    // (the WebSocket client's open event can come before the server counts its session)
+    await pollUntil(async () => (await sessionsOf(server)) === 2, { timeoutMs: 3000, what: 'two sessions counted' });
     const closedA = nextEvent(a.engine, 'close', { timeoutMs: 3000, what: 'close of the polling client' });
     const closedB = nextEvent(b.engine, 'close', { timeoutMs: 3000, what: 'close of the websocket client' });
     const r = await server.stop();
