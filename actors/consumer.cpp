@@ -100,9 +100,12 @@ bool is_video(const consumer_state& st) {
   return st.kind == rtp::media_kind::video;
 }
 
+// Asked only once the sender can send: a keyframe asked for earlier would pass while the
+// sender has no keys or tuple yet and be lost, and the request that follows would wait out
+// the producer's throttle (in a join storm every newcomer would wait its interval).
 void ask_keyframe(consumer_actor* self) {
   auto& st = self->state;
-  if (!is_video(st))
+  if (!is_video(st) || !st.sender->ready())
     return;
   ++st.counters.keyframe_requests;
   self->send(st.producer, keyframe_request_atom::value);
@@ -190,7 +193,7 @@ void handle_media(consumer_actor* self, const media_packets& in) {
       continue;
     }
     if (st.waiting_keyframe && is_video(st)) {
-      if (!p.keyframe) {
+      if (!p.keyframe || !st.sender->ready()) { // (a keyframe the sender cannot send yet)
         ++st.counters.skipped_wait_keyframe;
         continue;
       }
@@ -441,7 +444,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     },
     [self](nack_in& n) { handle_nack(self, n); },
     // Keys and tuple from the transport. What was forwarded before this sender was ready
-    // never left: start over from a keyframe.
+    // never left: start over from a keyframe (asked for now, see ask_keyframe).
     [self](const sending_state& s) {
       if (self->state.sender->apply(s) && active(self->state))
         restart(self);

@@ -18,6 +18,7 @@
 #include "actors/rights.hpp"
 #include "actors/speaker_observer.hpp"
 #include "protocol/classroom.hpp"
+#include "protocol/reply_json.hpp"
 #include "rtp/ortc.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
@@ -365,10 +366,14 @@ void sync_copies(room_actor* self) {
     }
 }
 
+// One message for all: the list is written as JSON once (not once per peer) and the
+// sessions share the message (their handler takes it by const reference: no copy).
 void send_participants_now(room_actor* self) {
   auto ev = participant_list(self->state);
+  protocol::prepare_json(ev);
+  const caf::message msg = caf::make_message(std::move(ev));
   for (auto& p : self->state.peers)
-    self->send(p.session, ev);
+    self->send(p.session, msg);
 }
 
 // participant-list-update carries the whole list to every peer, so a room that N peers

@@ -648,7 +648,7 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
     [self](protocol::active_speaker_event& ev) { send_event(self, ev); },
     [self](protocol::audio_levels_event& ev) { send_event(self, ev); },
     [self](protocol::recording_event& ev) { send_event(self, ev); },
-    [self](protocol::participant_list_update_event& ev) { send_event(self, ev); },
+    [self](const protocol::participant_list_update_event& ev) { send_event(self, ev); },
     [self](protocol::participant_left_event& ev) { send_event(self, ev); },
     [self](protocol::new_producer_event& ev) { send_event(self, ev); },
     [self](protocol::producer_closed_event& ev) { send_event(self, ev); },

@@ -6,7 +6,9 @@
 #include "net/dtls_parameters.hpp"
 #include "rtp/rtp_parameters.hpp"
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -590,6 +592,11 @@ using reply_body = std::variant<empty_reply, rtp_capabilities_reply, join_room_r
 
 struct participant_list_update_event {
   std::vector<participant> participants;
+  // The list as JSON, written once for all its receivers (prepare_json): [0] the seed
+  // 001/000 items, [1] the seed 004 frontend's. Null: written from `participants` by each
+  // receiver. Shared, so that copies of the event (one per receiving session) stay cheap;
+  // not sent between nodes (a remote session writes its own).
+  std::shared_ptr<const std::array<std::string, 2>> written;
 };
 
 struct participant_left_event {

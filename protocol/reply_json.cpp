@@ -345,6 +345,11 @@ void write_reply(json_writer& w, request_style, const stats_reply& r, bool) {
 // ---- events -------------------------------------------------------------------------------
 
 void write_event(json_writer& w, const participant_list_update_event& e, bool frontend) {
+  if (e.written) {
+    w.RawValue((*e.written)[frontend].data(), (*e.written)[frontend].size(),
+               rapidjson::kArrayType);
+    return;
+  }
   w.StartArray();
   for (const auto& p : e.participants)
     write_json(w, p, frontend);
@@ -793,6 +798,18 @@ void write_string(json_writer& w, std::string_view s) {
 
 std::string text_of(const rapidjson::StringBuffer& buf) {
   return std::string(buf.GetString(), buf.GetSize());
+}
+
+void prepare_json(participant_list_update_event& ev) {
+  ev.written.reset();
+  std::array<std::string, 2> out;
+  for (bool frontend : {false, true}) {
+    rapidjson::StringBuffer buf;
+    json_writer w(buf);
+    write_event(w, ev, frontend);
+    out[frontend] = text_of(buf);
+  }
+  ev.written = std::make_shared<const std::array<std::string, 2>>(std::move(out));
 }
 
 void write_raw(json_writer& w, std::string_view json) {

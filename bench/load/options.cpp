@@ -26,7 +26,7 @@ uint32_t bench_options::participants_per_room() const noexcept {
 }
 
 const char* const bench_usage =
-  "usage: chorus-bench --url ws://HOST:PORT [--scenario class|meeting|rooms]\n"
+  "usage: chorus-bench --url ws://HOST:PORT [--scenario class|meeting|rooms|storm]\n"
   "                    [--subscribers N] [--participants N] [--rooms R]\n"
   "                    [--duration-s S] [--warmup-s S] [--video-kbps K]\n"
   "                    [--keyframe-interval-s S] [--audio-bytes B] [--threads T]\n"
@@ -42,6 +42,11 @@ const char* const bench_usage =
   "  class    1 publisher (audio + video), N subscribers (--subscribers, default 10)\n"
   "  meeting  N participants, each publishing and receiving all others (--participants, 4)\n"
   "  rooms    R rooms (--rooms, default 2) of N meeting participants (--participants)\n"
+  "  storm    a class (--subscribers N) whose N subscribers connect, join, open their\n"
+  "           transports and consume at once, one client thread each (--threads: at most\n"
+  "           this many at a time, default 100) while the publisher already sends: joins/s,\n"
+  "           time from the first connect to each subscriber's first audio and video\n"
+  "           (p50/p99), the server's CPU per join; then the usual measured window\n"
   "\n"
   "Signaling is the seed 001 JSON dialect (get-rtp-capabilities, create-transport,\n"
   "connect-transport, produce, consume, resume-consumer); media is real ICE, DTLS and SRTP\n"
@@ -132,7 +137,8 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
       for (auto& u : split_urls(o.url))
         ok = ok && u.rfind("ws://", 0) == 0 && u.size() > 5;
     } else if (flag == "--scenario") {
-      if (v == "class") o.kind = scenario::class_;
+      o.storm = v == "storm";
+      if (v == "class" || v == "storm") o.kind = scenario::class_;
       else if (v == "meeting") o.kind = scenario::meeting;
       else if (v == "rooms") o.kind = scenario::rooms;
       else ok = false;
@@ -159,7 +165,8 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
     } else if (flag == "--decrypt-sample") {
       ok = parse_u32(v, o.decrypt_sample) && o.decrypt_sample >= 1 && o.decrypt_sample <= 100000;
     } else if (flag == "--threads") {
-      ok = parse_u32(v, o.threads) && o.threads >= 1 && o.threads <= 256;
+      ok = parse_u32(v, o.threads) && o.threads >= 1 && o.threads <= 512;
+      o.threads_set = true;
     } else if (flag == "--server-pid") {
       ok = parse_u32(v, u) && u > 0 && u <= 0x7FFFFFFF;
       o.server_pid = int(u);
@@ -261,6 +268,18 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
   }
   if (o.target == "janus" && (o.kind != scenario::class_ || o.threads != 1)) {
     error = "--target janus: only --scenario class, one client thread";
+    return std::nullopt;
+  }
+  if (o.storm && (o.ramp_step > 0 || o.target != "chorus")) {
+    error = "storm: the Chorus target, no ramp";
+    return std::nullopt;
+  }
+  if (o.storm) {
+    // The subscribers' threads (at most one per subscriber) and the publisher's.
+    const uint32_t storm_threads = std::min(o.subscribers, o.threads_set ? o.threads : 100u);
+    o.threads = storm_threads + 1;
+  } else if (o.threads > 256) {
+    error = "--threads: at most 256 (512 for storm)";
     return std::nullopt;
   }
   if (o.ramp_step > 0 && o.ramp_max < o.ramp_step) {

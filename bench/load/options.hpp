@@ -33,6 +33,12 @@ struct bench_options {
   double keyframe_interval_s = 3;
   uint32_t audio_bytes = 100;           // RTP payload of an audio packet
   uint32_t threads = 1;                 // client threads
+  bool threads_set = false;
+  // --scenario storm: a class whose subscribers all connect, join, open their transports
+  // and consume at once (one client thread each, up to --threads, default 100; the
+  // publisher on a thread of its own, publishing before the storm starts). Reports the
+  // time from the first connect to each subscriber's first audio and video packet.
+  bool storm = false;
   // Receivers that decrypt their media and measure latency: 1 in this many (1: all). The
   // others count packets, loss and NACKs from the clear RTP header and decrypt only RTX.
   uint32_t decrypt_sample = 1;

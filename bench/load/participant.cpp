@@ -258,6 +258,7 @@ bool participant::fail(std::string stage, std::string why) {
 bool participant::connect(worker_context& w, uint64_t deadline_ms) {
   if (ws_)
     return true;
+  marks_.start_us = mono_us();
   auto& d = *w.driver;
   const std::string url = (url_.empty() ? w.url_base : url_) + "/socket?auth=" +
                           client::url_encode(peer_) +
@@ -280,6 +281,7 @@ bool participant::connect(worker_context& w, uint64_t deadline_ms) {
       return fail("get-rtp-capabilities", r.error());
     w.router = std::move(*r);
   }
+  marks_.connected_us = mono_us();
   return true;
 }
 
@@ -425,10 +427,32 @@ bool participant::open_receive(worker_context& w, uint64_t deadline_ms) {
   recv_->set_media_handler(
     [this, &w](std::span<const uint8_t> p, bool rtcp) {
       receive_.on_packet(p, rtcp, recv_->socket().last_receive_ns(), w.latency);
+      if (!rtcp && (marks_.first_audio_us == 0 || marks_.first_video_us == 0))
+        note_first_media(p, w);
     });
   if (!receive_.sampled())
     recv_->set_decrypt_filter([this](uint32_t ssrc) { return receive_.must_decrypt(ssrc); });
+  marks_.transport_us = mono_us();
   return true;
+}
+
+void participant::note_first_media(std::span<const uint8_t> packet, worker_context& w) {
+  if (packet.size() < 12)
+    return;
+  const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
+                        (uint32_t(packet[10]) << 8) | packet[11];
+  for (auto& s : receive_.streams()) {
+    if (s->info().ssrc != ssrc)
+      continue;
+    uint64_t& mark = s->info().kind == stream_kind::video ? marks_.first_video_us
+                                                          : marks_.first_audio_us;
+    if (mark == 0) {
+      mark = mono_us();
+      if (marks_.first_audio_us && marks_.first_video_us && w.first_media)
+        w.first_media->fetch_add(1, std::memory_order_relaxed);
+    }
+    return;
+  }
 }
 
 bool participant::consume_all(worker_context& w, uint64_t deadline_ms) {
@@ -468,6 +492,7 @@ bool participant::consume_all(worker_context& w, uint64_t deadline_ms) {
       return fail("resume-consumer", describe(*reply));
     receive_.on_resumed(*s, now_us);
   }
+  marks_.consumed_us = mono_us();
   return true;
 }
 

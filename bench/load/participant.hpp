@@ -14,6 +14,7 @@
 #include "bench/load/receiver.hpp"
 #include "common/result.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -56,6 +57,15 @@ struct totals {
   totals operator-(const totals& o) const noexcept;
 };
 
+// Instants of a subscriber's setup (mono_us; 0: not reached), read by the storm scenario.
+struct setup_marks {
+  uint64_t start_us = 0;       // connect() began
+  uint64_t connected_us = 0;   // WebSocket open, joined, capabilities loaded
+  uint64_t transport_us = 0;   // receive transport connected (ICE + DTLS)
+  uint64_t consumed_us = 0;    // every producer consumed and resumed
+  uint64_t first_audio_us = 0, first_video_us = 0; // first RTP packet of each kind
+};
+
 // What a worker shares with its participants.
 struct worker_context {
   client::client_driver* driver = nullptr;
@@ -67,6 +77,8 @@ struct worker_context {
   latency_histogram* latency = nullptr; // set while the measured window is open
   bool verbose = false;
   uint32_t worker_index = 0;
+  // Counted once per subscriber when its first audio and its first video have arrived.
+  std::atomic<uint32_t>* first_media = nullptr;
 };
 
 class participant {
@@ -93,6 +105,7 @@ public:
   // producerId (seed 001: the oldest producer not consumed yet).
   uint32_t consumed_by_id() const noexcept { return consumed_by_id_; }
   uint32_t consumed_oldest() const noexcept { return consumed_oldest_; }
+  const setup_marks& marks() const noexcept { return marks_; }
 
   // ---- setup (blocking, bounded) ----------------------------------------------------------
   // WebSocket + get-rtp-capabilities (once per worker, the others reuse the answer).
@@ -125,6 +138,7 @@ private:
   bool consume(worker_context& w, const std::string& producer_id, uint64_t deadline_ms,
                bool& none_left);
   void on_send_rtcp(std::span<const uint8_t> packet);
+  void note_first_media(std::span<const uint8_t> packet, worker_context& w);
   void send_video_frame(uint64_t now_us);
   void send_packet(std::span<uint8_t> packet, std::size_t payload_offset, bool video);
   void send_sender_reports(uint64_t now_us);
@@ -136,6 +150,7 @@ private:
   uint32_t expected_consumers_;
   std::string error_;
   std::string cname_;
+  setup_marks marks_;
 
   std::unique_ptr<client::signaling_client> ws_;
   std::unique_ptr<client::webrtc_client_transport> send_;

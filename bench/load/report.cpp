@@ -6,7 +6,9 @@
 #include <cmath>
 #include <rapidjson/stringbuffer.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 namespace chorus::bench {
 
@@ -75,12 +77,89 @@ figures compute_figures(const bench_result& r) {
   return f;
 }
 
+std::optional<storm_figures> compute_storm(const bench_result& r, const figures& f) {
+  if (!r.options.storm || r.storm_start_us == 0)
+    return std::nullopt;
+  storm_figures s;
+  s.subscribers = r.options.subscribers;
+  s.concurrency = r.options.threads - 1;
+  s.with_media = r.storm_with_media;
+  const uint64_t t0 = r.storm_start_us;
+  auto quantiles = [&](auto pick) {
+    std::vector<uint64_t> v;
+    for (auto& m : r.storm_marks)
+      if (uint64_t t = pick(m); t >= t0)
+        v.push_back(t - t0);
+    std::sort(v.begin(), v.end());
+    stage_quantiles q;
+    q.count = uint32_t(v.size());
+    if (v.empty())
+      return q;
+    auto at = [&](double p) {
+      const std::size_t rank = std::size_t(std::ceil(p * double(v.size())));
+      return double(v[std::min(v.size() - 1, rank > 0 ? rank - 1 : 0)]) / 1000;
+    };
+    q.p50_ms = at(0.50);
+    q.p90_ms = at(0.90);
+    q.p99_ms = at(0.99);
+    q.max_ms = double(v.back()) / 1000;
+    return q;
+  };
+  // A stage not reached is 0 in the marks, before t0: left out.
+  s.connected = quantiles([](const setup_marks& m) { return m.connected_us; });
+  s.transport = quantiles([](const setup_marks& m) { return m.transport_us; });
+  s.consumed = quantiles([](const setup_marks& m) { return m.consumed_us; });
+  s.first_audio = quantiles([](const setup_marks& m) { return m.first_audio_us; });
+  s.first_video = quantiles([](const setup_marks& m) { return m.first_video_us; });
+  s.first_media = quantiles([](const setup_marks& m) {
+    return m.first_audio_us && m.first_video_us ? std::max(m.first_audio_us, m.first_video_us)
+                                                : uint64_t(0);
+  });
+  for (auto& m : r.storm_marks)
+    if (m.first_audio_us && m.first_video_us &&
+        std::max(m.first_audio_us, m.first_video_us) - t0 <= 3'000'000)
+      ++s.within_3s;
+  s.seconds = s.first_media.count == s.subscribers ? s.first_media.max_ms / 1000
+                                                    : double(r.storm_end_us - t0) / 1e6;
+  s.joins_per_s = s.seconds > 0 ? double(s.with_media) / s.seconds : 0;
+  if (r.server_storm_start && r.server_storm_end) {
+    const double cpu = r.server_storm_end->cpu_s - r.server_storm_start->cpu_s;
+    const double wall = double(r.storm_end_us - t0) / 1e6;
+    s.server_cpu_s = cpu;
+    if (s.subscribers > 0)
+      s.server_cpu_ms_per_join = 1000 * cpu / double(s.subscribers);
+    if (wall > 0)
+      s.server_cpu_percent = 100 * cpu / wall;
+    if (f.server_us_per_packet && s.subscribers > 0 && f.window_s > 0) {
+      double receiving_s = 0;
+      for (auto& m : r.storm_marks) {
+        const uint64_t first = std::min(m.first_audio_us ? m.first_audio_us : ~uint64_t(0),
+                                        m.first_video_us ? m.first_video_us : ~uint64_t(0));
+        if (first < r.storm_end_us)
+          receiving_s += double(r.storm_end_us - first) / 1e6;
+      }
+      const double pps_per_subscriber = f.delivered_pps / double(s.subscribers);
+      s.media_packets_estimate = receiving_s * pps_per_subscriber;
+      const double media_cpu = *s.media_packets_estimate * *f.server_us_per_packet / 1e6;
+      s.setup_cpu_ms_per_join = 1000 * std::max(0.0, cpu - media_cpu) / double(s.subscribers);
+    }
+  }
+  if (r.client_storm_start && r.client_storm_end && r.storm_end_us > t0)
+    s.client_cpu_percent = 100 * (r.client_storm_end->cpu_s - r.client_storm_start->cpu_s) /
+                           (double(r.storm_end_us - t0) / 1e6);
+  return s;
+}
+
 namespace {
 
 std::string scenario_line(const bench_result& r) {
   const auto& o = r.options;
   switch (o.kind) {
     case scenario::class_:
+      if (o.storm)
+        return "storm: 1 publisher (audio + " + std::to_string(o.video_kbps) +
+               " kbps video) sending, " + std::to_string(o.subscribers) +
+               " subscribers joining at once";
       return "class: 1 publisher (audio + " + std::to_string(o.video_kbps) + " kbps video), " +
              std::to_string(o.subscribers) + " subscribers";
     case scenario::meeting:
@@ -153,6 +232,41 @@ void print_table(const bench_result& r, const figures& f, std::FILE* out) {
     std::fprintf(out, "  %-30s %s\n", name, value.c_str());
   };
   char b[256];
+  if (auto s = compute_storm(r, f)) {
+    std::snprintf(b, sizeof b, "%u of %u subscribers with audio and video, %u within 3 s; "
+                  "%.2f s, %.1f joins/s (%u at a time)",
+                  s->with_media, s->subscribers, s->within_3s, s->seconds, s->joins_per_s,
+                  s->concurrency);
+    row("storm", b);
+    auto stage = [&](const char* name, const stage_quantiles& q) {
+      std::snprintf(b, sizeof b, "p50 %.0f ms, p90 %.0f, p99 %.0f, max %.0f (%u)", q.p50_ms,
+                    q.p90_ms, q.p99_ms, q.max_ms, q.count);
+      row(name, b);
+    };
+    stage("  joined (from the start)", s->connected);
+    stage("  transport connected", s->transport);
+    stage("  consuming", s->consumed);
+    stage("  first audio", s->first_audio);
+    stage("  first video", s->first_video);
+    stage("  first audio and video", s->first_media);
+    if (s->server_cpu_s) {
+      std::snprintf(b, sizeof b, "%.3f s (%.1f %% of one core), %.2f ms per join",
+                    *s->server_cpu_s, s->server_cpu_percent.value_or(0),
+                    s->server_cpu_ms_per_join.value_or(0));
+      row("  server CPU in the storm", b);
+    }
+    if (s->setup_cpu_ms_per_join) {
+      std::snprintf(b, sizeof b, "%.2f ms per join (%.0f packets forwarded meanwhile, "
+                    "at the window's CPU per packet, taken out)",
+                    *s->setup_cpu_ms_per_join, *s->media_packets_estimate);
+      row("  of which the joins", b);
+    }
+    if (s->client_cpu_percent) {
+      std::snprintf(b, sizeof b, "%.1f %% of one core", *s->client_cpu_percent);
+      row("  generator CPU in the storm", b);
+    }
+    std::fprintf(out, "\n  then the measured window:\n");
+  }
   std::snprintf(b, sizeof b, "%.1f packets/s, %.2f Mbit/s", f.sent_pps, f.sent_kbps / 1000);
   row("sent by publishers", b);
   std::snprintf(b, sizeof b, "%.1f packets/s (video %.1f, audio %.1f), %.2f Mbit/s",
@@ -266,7 +380,7 @@ std::string to_json(const bench_result& r, const figures& f) {
   const auto& d = r.delta;
   w.StartObject();
   j.boolean("ok", r.ok());
-  j.str("scenario", to_string(o.kind));
+  j.str("scenario", o.storm ? "storm" : to_string(o.kind));
   j.str("url", o.url);
   j.str("target", o.target);
   j.str("runId", r.run_id);
@@ -309,6 +423,40 @@ std::string to_json(const bench_result& r, const figures& f) {
   w.EndObject();
 
   j.num("windowS", f.window_s);
+  if (auto s = compute_storm(r, f)) {
+    j.key("storm");
+    w.StartObject();
+    j.u64("subscribers", s->subscribers);
+    j.u64("concurrency", s->concurrency);
+    j.u64("withMedia", s->with_media);
+    j.u64("within3s", s->within_3s);
+    j.num("seconds", s->seconds);
+    j.num("joinsPerSec", s->joins_per_s);
+    auto stage = [&](const char* k, const stage_quantiles& q) {
+      j.key(k);
+      w.StartObject();
+      j.u64("count", q.count);
+      j.num("p50Ms", q.p50_ms);
+      j.num("p90Ms", q.p90_ms);
+      j.num("p99Ms", q.p99_ms);
+      j.num("maxMs", q.max_ms);
+      w.EndObject();
+    };
+    stage("joined", s->connected);
+    stage("transportConnected", s->transport);
+    stage("consuming", s->consumed);
+    stage("firstAudio", s->first_audio);
+    stage("firstVideo", s->first_video);
+    stage("firstMedia", s->first_media);
+    j.opt("serverCpuSeconds", s->server_cpu_s);
+    j.opt("serverCpuMsPerJoin", s->server_cpu_ms_per_join);
+    j.opt("serverCpuPercent", s->server_cpu_percent);
+    j.opt("mediaPacketsEstimate", s->media_packets_estimate);
+    j.opt("setupCpuMsPerJoin", s->setup_cpu_ms_per_join);
+    j.opt("clientCpuPercent", s->client_cpu_percent);
+    w.EndObject();
+  }
+
   j.key("sent");
   w.StartObject();
   j.u64("packets", d.tx_packets);

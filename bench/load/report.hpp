@@ -43,6 +43,29 @@ struct figures {
 
 figures compute_figures(const bench_result& r);
 
+// --scenario storm: quantiles (nearest rank) of each setup stage, in ms from the storm's
+// start, over the subscribers that reached it.
+struct stage_quantiles {
+  uint32_t count = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
+};
+struct storm_figures {
+  uint32_t subscribers = 0, concurrency = 0;
+  uint32_t with_media = 0;          // first audio and video arrived
+  uint32_t within_3s = 0;           // ... within 3 s of the storm's start
+  double seconds = 0;               // start -> the last subscriber's first media (or the bound)
+  double joins_per_s = 0;           // with_media / seconds
+  stage_quantiles connected, transport, consumed, first_audio, first_video, first_media;
+  std::optional<double> server_cpu_s, server_cpu_ms_per_join, server_cpu_percent;
+  // The media the server forwarded during the storm to those already receiving (their
+  // receiving time from their first media to the storm's end, at the packet rate per
+  // subscriber of the measured window), priced at the window's CPU per delivered packet,
+  // taken out: what the joins themselves cost (an estimate).
+  std::optional<double> media_packets_estimate, setup_cpu_ms_per_join;
+  std::optional<double> client_cpu_percent; // the generator, over the storm
+};
+std::optional<storm_figures> compute_storm(const bench_result& r, const figures& f);
+
 // A cluster run's figures per --url node (empty for one node).
 struct node_figure {
   std::string url;

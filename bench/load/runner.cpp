@@ -35,6 +35,10 @@ struct shared_state {
   std::atomic<uint32_t> closed{0}; // workers that took their snapshot at the window's close
   std::atomic<uint64_t> media_start_us{0};
   std::atomic<uint32_t> failed{0}; // participants whose setup failed
+  // storm
+  std::atomic<bool> storm_go{false};
+  std::atomic<uint32_t> storm_failed{0};   // subscribers whose setup failed
+  std::atomic<uint32_t> first_media{0};    // subscribers with their first audio and video
 };
 
 void log_line(bool verbose, const std::string& s) {
@@ -72,7 +76,23 @@ public:
     } else {
       ctx_.dtls = std::move(*dtls);
     }
+    ctx_.first_media = &shared_.first_media;
+    if (o_.storm) {
+      run_storm(loop, transports);
+    } else {
+      run_phases(loop, transports);
+    }
+    for (auto& p : participants_)
+      p->close(ctx_);
+    driver.run_for(20); // close_notify and close frames out
+    for (auto& p : participants_)
+      p->release(); // the signaling loop must outlive its clients
+    ctx_.driver = nullptr;
+  }
 
+  // The publishers, then every subscriber's transport, then their consumers, each phase
+  // waiting for every worker; media starts once all are set up.
+  void run_phases(client::signaling_loop& loop, client::transport_set& transports) {
     // Phase 1: publishers connect and produce.
     if (!shared_.abort)
       for (auto& p : participants_)
@@ -116,13 +136,47 @@ public:
 
     if (!shared_.abort)
       media_loop(loop, transports);
+  }
 
-    for (auto& p : participants_)
-      p->close(ctx_);
-    driver.run_for(20); // close_notify and close frames out
-    for (auto& p : participants_)
-      p->release(); // the signaling loop must outlive its clients
-    ctx_.driver = nullptr;
+  // The storm: worker 0 holds the publisher, which publishes and starts its media at once;
+  // every other worker waits for the storm to start, then sets up its subscribers one after
+  // the other (connect, receive transport, consume all, resume) while those set up already
+  // receive, and goes on receiving.
+  void run_storm(client::signaling_loop& loop, client::transport_set& transports) {
+    if (index_ == 0) {
+      for (auto& p : participants_) {
+        const bool ok = p->connect(ctx_, shared_.setup_deadline_ms) &&
+                        p->publish(ctx_, shared_.setup_deadline_ms);
+        log_line(o_.verbose, p->peer_id() + (ok ? " publishing" : " failed: " + p->error()));
+        if (!ok) {
+          setup_errors_.push_back(p->peer_id() + ": " + p->error());
+          shared_.failed.fetch_add(1);
+          shared_.abort = true;
+        }
+      }
+      shared_.media_start_us = mono_us();
+      shared_.arrived_publish.fetch_add(1);
+      if (!shared_.abort)
+        media_loop(loop, transports);
+      return;
+    }
+    wait_serviced([&] { return shared_.storm_go.load(); });
+    for (auto& p : participants_) {
+      if (shared_.abort || shared_.stop)
+        break;
+      const bool ok = p->connect(ctx_, shared_.setup_deadline_ms) &&
+                      p->open_receive(ctx_, shared_.setup_deadline_ms) &&
+                      p->consume_all(ctx_, shared_.setup_deadline_ms);
+      if (!ok) {
+        log_line(o_.verbose, p->peer_id() + " failed: " + p->error());
+        setup_errors_.push_back(p->peer_id() + ": " + p->error());
+        shared_.failed.fetch_add(1);
+        shared_.storm_failed.fetch_add(1);
+      }
+      drain_others(*p);
+    }
+    if (!shared_.abort)
+      media_loop(loop, transports);
   }
 
   const totals& at_open() const noexcept { return open_; }
@@ -239,6 +293,74 @@ void sleep_until_us(uint64_t deadline_us, const shared_state& shared) {
   }
 }
 
+// Waits until `done` (polled every millisecond) or the steady clock passes `deadline_ms`, or
+// a worker aborts; returns done().
+template <class F>
+bool wait_bounded(F done, uint64_t deadline_ms, const shared_state& shared) {
+  while (!done()) {
+    if (shared.abort || client::steady_now_ms() > deadline_ms)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// Setup of the class, meeting and rooms scenarios: every worker has its subscribers'
+// transports open, then consuming (bounded by the setup deadline; the workers' own requests
+// are bounded by it too, so these waits end).
+void run_setup_main(const bench_options& o, shared_state& shared, bench_result& r,
+                    uint64_t setup_start) {
+  auto wait_workers = [&](const std::atomic<uint32_t>& arrived) {
+    if (!wait_bounded([&] { return arrived.load() >= o.threads; },
+                      shared.setup_deadline_ms + 5000, shared) && !shared.abort) {
+      r.setup_timed_out = true;
+      shared.abort = true;
+    }
+  };
+  wait_workers(shared.arrived_transports);
+  if (o.server_pid && !shared.abort)
+    r.server_transports = sample_process(*o.server_pid);
+  shared.consume = true;
+  wait_workers(shared.arrived_subscribe);
+  r.setup_s = double(mono_us() - setup_start) / 1e6;
+  if (shared.failed.load() >= r.participants)
+    shared.abort = true; // nobody to measure
+  if (o.server_pid)
+    r.server_setup = sample_process(*o.server_pid);
+}
+
+// The storm: once the publisher sends (and half a second of its media has gone out), the
+// subscribers' workers are released together; the storm ends when every subscriber has its
+// first audio and video or has failed (bounded by the setup deadline).
+void run_storm_main(const bench_options& o, shared_state& shared, bench_result& r) {
+  if (!wait_bounded([&] { return shared.arrived_publish.load() >= 1; },
+                    shared.setup_deadline_ms, shared)) {
+    r.setup_timed_out = !shared.abort;
+    shared.abort = true;
+    return;
+  }
+  const uint64_t settle_until = mono_us() + 500000;
+  wait_bounded([&] { return mono_us() >= settle_until; }, shared.setup_deadline_ms, shared);
+  if (o.server_pid)
+    r.server_storm_start = sample_process(*o.server_pid);
+  r.client_storm_start = sample_self();
+  r.storm_start_us = mono_us();
+  shared.storm_go = true;
+  const bool all = wait_bounded(
+    [&] { return shared.first_media.load() + shared.storm_failed.load() >= o.subscribers; },
+    shared.setup_deadline_ms, shared);
+  r.storm_end_us = mono_us();
+  if (o.server_pid)
+    r.server_storm_end = sample_process(*o.server_pid);
+  r.client_storm_end = sample_self();
+  r.storm_with_media = shared.first_media.load();
+  r.setup_timed_out = !all && !shared.abort;
+  r.setup_s = double(r.storm_end_us - r.storm_start_us) / 1e6;
+  r.server_setup = r.server_storm_end;
+  if (shared.failed.load() >= r.participants || r.storm_with_media == 0)
+    shared.abort = true;
+}
+
 } // namespace
 
 uint32_t scenario_fanout(const bench_options& o) noexcept {
@@ -272,7 +394,9 @@ bench_result run_bench(const bench_options& o) {
       ++next_url;
     p->set_url(urls[next_url % urls.size()]);
     ++next_url;
-    workers[next % o.threads]->add(std::move(p));
+    // The storm keeps worker 0 for the publisher alone (it sends while the others set up).
+    const uint32_t w = !o.storm ? next % o.threads : next == 0 ? 0 : 1 + (next - 1) % (o.threads - 1);
+    workers[w]->add(std::move(p));
     ++next;
   };
   const std::string prefix = "bench-" + r.run_id;
@@ -313,33 +437,17 @@ bench_result run_bench(const bench_options& o) {
   std::vector<std::thread> threads;
   for (auto& w : workers)
     threads.emplace_back([&w] { w->run(); });
-
-  // Setup: every worker has its subscribers' transports open, then consuming (bounded by
-  // the setup deadline; the workers' own requests are bounded by it too, so these waits end).
-  auto wait_workers = [&](const std::atomic<uint32_t>& arrived) {
-    while (arrived.load() < o.threads && !shared.abort) {
-      if (client::steady_now_ms() > shared.setup_deadline_ms + 5000) {
-        r.setup_timed_out = true;
-        shared.abort = true;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-  };
-  wait_workers(shared.arrived_transports);
-  if (o.server_pid && !shared.abort)
-    r.server_transports = sample_process(*o.server_pid);
-  shared.consume = true;
-  wait_workers(shared.arrived_subscribe);
-  r.setup_s = double(mono_us() - setup_start) / 1e6;
-  if (shared.failed.load() >= r.participants)
-    shared.abort = true; // nobody to measure
-  if (o.server_pid)
-    r.server_setup = sample_process(*o.server_pid);
+  if (o.storm)
+    run_storm_main(o, shared, r);
+  else
+    run_setup_main(o, shared, r, setup_start);
 
   if (!shared.abort) {
-    const uint64_t media_start = mono_us() + 20000;
-    shared.media_start_us = media_start;
+    uint64_t media_start = shared.media_start_us.load();
+    if (!o.storm) {
+      media_start = mono_us() + 20000;
+      shared.media_start_us = media_start;
+    }
     shared.go = true;
     log_line(o.verbose, "media started; warm-up " + std::to_string(o.warmup_s) + " s");
     sleep_until_us(media_start + uint64_t(o.warmup_s * 1e6), shared);
@@ -384,6 +492,8 @@ bench_result run_bench(const bench_options& o) {
       if (r.errors.size() < max_errors)
         r.errors.push_back(e);
     for (auto& p : w->participants()) {
+      if (o.storm && p->subscribes())
+        r.storm_marks.push_back(p->marks());
       r.consumers += p->consumers();
       r.consumed_by_id += p->consumed_by_id();
       r.consumed_oldest += p->consumed_oldest();

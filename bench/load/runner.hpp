@@ -35,6 +35,15 @@ struct bench_result {
   double setup_s = 0;
   bool setup_timed_out = false;
 
+  // --scenario storm: every subscriber's setup instants (mono_us), the storm's start (the
+  // subscribers released) and end (the last one with audio and video, or the deadline), and
+  // the server's readings at those two instants.
+  std::vector<setup_marks> storm_marks;
+  uint64_t storm_start_us = 0, storm_end_us = 0;
+  uint32_t storm_with_media = 0;          // subscribers that got audio and video
+  std::optional<proc_sample> server_storm_start, server_storm_end;
+  std::optional<proc_sample> client_storm_start, client_storm_end; // the generator
+
   // the measured window
   double window_s = 0;
   totals delta;                         // counters over the window, all threads

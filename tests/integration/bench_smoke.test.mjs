@@ -140,6 +140,31 @@ test('chorus-bench: class 8 on one shared port, datagrams batched across consume
   });
 });
 
+test('chorus-bench storm: 12 subscribers join at once while the publisher sends; every one gets audio and video', { timeout: 120000 }, async () => {
+  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
+  const dir = tempDir('chorus-bench-storm-');
+  await withServer(['--log-level', 'warn'], async (server) => {
+    const r = await benchRun(server, dir, 'storm', ['--scenario', 'storm', '--subscribers', '12'], { consumers: 24 });
+    assert.equal(r.scenario, 'storm');
+    const s = r.storm;
+    assert.ok(s, 'no storm figures');
+    assert.equal(s.subscribers, 12);
+    assert.equal(s.concurrency, 12); // one client thread per subscriber
+    assert.equal(s.withMedia, 12, `subscribers with audio and video: ${JSON.stringify(s)}`);
+    // Every stage reached by all, in order (quantiles over the same subscribers).
+    const stages = ['joined', 'transportConnected', 'consuming', 'firstMedia'];
+    for (const k of [...stages, 'firstAudio', 'firstVideo']) {
+      assert.equal(s[k].count, 12, `${k}: ${JSON.stringify(s[k])}`);
+      for (const q of ['p50Ms', 'p90Ms', 'p99Ms', 'maxMs']) assert.ok(isNum(s[k][q]) && s[k][q] >= 0, `${k}.${q}`);
+      assert.ok(s[k].p50Ms <= s[k].p99Ms && s[k].p99Ms <= s[k].maxMs);
+    }
+    for (let i = 1; i < stages.length; ++i) assert.ok(s[stages[i - 1]].p50Ms <= s[stages[i]].p50Ms, `${stages[i - 1]} before ${stages[i]}`);
+    assert.ok(s.firstMedia.maxMs >= Math.max(s.firstAudio.maxMs, s.firstVideo.maxMs) - 0.001);
+    assert.ok(isNum(s.seconds) && s.seconds > 0 && isNum(s.joinsPerSec) && s.joinsPerSec > 0);
+    for (const k of ['serverCpuSeconds', 'serverCpuMsPerJoin', 'clientCpuPercent']) assert.ok(isNum(s[k]), `storm.${k} is ${s[k]}`);
+  });
+});
+
 test('chorus-bench floor: a short run, figures reported', { timeout: 60000 }, async () => {
   assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
   const json = path.join(tempDir('chorus-bench-floor-'), 'floor.json');

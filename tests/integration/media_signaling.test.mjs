@@ -90,14 +90,17 @@ test('produce, new-producer, consume with Device-acceptable parameters, flags, c
     await bob.c.expectError('close-producer', { producerId: pv.data.id }, 'unknown-producer');
     await alice.c.expectError('resume-consumer', { consumerId: p.id }, 'unknown-consumer');
 
-    // A consumer created running (paused: false) asks the producer for a keyframe at once;
-    // created paused (the default), it asks when resumed.
+    // A consumer created running (paused: false) asks the producer for a keyframe as soon as
+    // its transport can send (DTLS keys and an ICE tuple); created paused (the default), when
+    // resumed and able to send. This transport never connects: a keyframe asked for now
+    // would be lost, and the request that then follows would wait out the producer's
+    // throttle, so none is asked (the browser and bench tests see the asked one arrive).
     const before = (await alice.c.expectReply('get-producer-stats', { producerId: pv.data.id }, 'get-producer-stats')).data[0].keyframeRequests;
     const carolEarly = await joinWithTransports(server, 'carol-early', 'm1');
     const running = await carolEarly.c.expectReply('consume', { producerId: pv.data.id, rtpCapabilities: device.rtpCapabilities, paused: false }, 'consumer-params');
     await carolEarly.c.expectReply('get-consumer-stats', { consumerId: running.data.id }, 'get-consumer-stats');
     const after = (await alice.c.expectReply('get-producer-stats', { producerId: pv.data.id }, 'get-producer-stats')).data[0].keyframeRequests;
-    assert.equal(after, before + 1);
+    assert.equal(after, before);
     await carolEarly.c.close();
 
     // close-producer: bob's consumer closes (consumer-closed), bob hears producer-closed.

@@ -3,6 +3,7 @@
 // alias with the exact ack text a client receives, errors in the ack's `error` field,
 // events, and fuzzed inputs that must never crash.
 #include "protocol/dialect.hpp"
+#include "protocol/reply_json.hpp"
 #include "protocol_reply_fixtures.hpp"
 #include "protocol/socketio_packet.hpp"
 #include "protocol_fixtures.hpp"
@@ -1015,6 +1016,28 @@ TEST_CASE("socket.io dialect: the frontend's shapes, and seed 004's for other cl
     CHECK(d->encode_event(c.event) == c.frontend);
   }
 
+  SUBCASE("a list written once (prepare_json) gives the same frames in both shapes") {
+    participant bob;
+    bob.id = "sock-b";
+    bob.name = "B \"the\" builder";
+    participant_list_update_event two{{alice, bob}};
+    participant_list_update_event prepared = two;
+    prepare_json(prepared);
+    REQUIRE(prepared.written);
+    for (bool frontend : {false, true}) {
+      INFO("frontend shapes: " << frontend);
+      d->set_frontend_shapes(frontend);
+      CHECK(d->encode_event(prepared) == d->encode_event(two));
+    }
+    // The written text is what goes out (not the items, which a receiver need not write).
+    prepared.participants.clear();
+    d->set_frontend_shapes(true);
+    CHECK(d->encode_event(prepared) == d->encode_event(two));
+    participant_list_update_event empty;
+    prepare_json(empty);
+    d->set_frontend_shapes(false);
+    CHECK(d->encode_event(empty) == R"(2["participant-list-update",[]])");
+  }
   SUBCASE("the join ack") {
     auto join = d->decode(event("3", "join-mediasoup-room", R"({"roomId":"r1"})"));
     join_room_reply reply{"r1", "sock-a", {"p1"}, true, false};
