@@ -16,15 +16,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
-import { CHORUS_BIN, REPO_ROOT, runProcess, tempDir, withServer, withSinglePortServer } from './lib/server.mjs';
+import { BENCH_BIN, runProcess, tempDir, withServer, withSinglePortServer } from './lib/server.mjs';
 
-function benchPath() {
-  if (process.env.CHORUS_BENCH) return path.resolve(REPO_ROOT, process.env.CHORUS_BENCH);
-  const beside = path.join(path.dirname(CHORUS_BIN), 'chorus-bench');
-  if (fs.existsSync(beside)) return beside;
-  return path.join(REPO_ROOT, 'build', 'chorus-bench');
-}
-const BENCH = benchPath();
+const BENCH = BENCH_BIN;
 // Below the shortest test timeout that runs a full scenario or floor (60 s), so a hung
 // child is killed by PID before node:test gives up on the test.
 const KILL_AFTER_MS = 45000;

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 
 import { SECRET, cluster, makeCerts, members, withNodes } from './lib/cluster.mjs';
 import { httpGet } from './lib/http.mjs';
-import { CHORUS_BIN, REPO_ROOT, runChorus, runProcess, startServer, tempConfig, tempDir } from './lib/server.mjs';
+import { BENCH_BIN, runChorus, runProcess, startServer, tempConfig, tempDir } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { video } from './lib/rtp_fixtures.mjs';
 import { jwtArgs, sign } from './lib/tokens.mjs';
@@ -94,10 +94,6 @@ test('with TLS: three nodes mesh; a node of another CA and a node without TLS ar
   });
 });
 
-function benchPath() {
-  const beside = path.join(path.dirname(CHORUS_BIN), 'chorus-bench');
-  return fs.existsSync(beside) ? beside : path.join(REPO_ROOT, 'build', 'chorus-bench');
-}
 
 test('one room across three nodes: events reach everyone, media crosses nodes, a lost node\'s peers leave', T, async () => {
   await withNodes(async (nodes) => {
@@ -120,7 +116,7 @@ test('one room across three nodes: events reach everyone, media crosses nodes, a
     await clients[2].close();
 
     // Media across nodes: a meeting of three, one participant per node, real ICE/DTLS/SRTP.
-    const run = await runProcess(benchPath(), ['--url', [a, b, c].map((n) => n.wsUrl('')).join(','),
+    const run = await runProcess(BENCH_BIN, ['--url', [a, b, c].map((n) => n.wsUrl('')).join(','),
       '--scenario', 'meeting', '--participants', '3', '--duration-s', '2', '--warmup-s', '1',
       '--json', path.join(tempDir('chorus-cluster-bench-'), 'r.json')], { timeoutMs: 45000, outputBytes: 1 << 20 });
     assert.equal(run.code, 0, run.stdout + run.stderr);
@@ -134,7 +130,7 @@ test('one room across three nodes: events reach everyone, media crosses nodes, a
     // bench deals participants over the URLs in turn). b and c each receive the producer's
     // packets once, through one relay per producer, and hand 3 copies to their consumers.
     const relaysBefore = await Promise.all([b, c].map(async (n) => (await httpGet(`${n.url}/healthz`)).json.relays));
-    const classRun = await runProcess(benchPath(), ['--url', [a, b, c].map((n) => n.wsUrl('')).join(','),
+    const classRun = await runProcess(BENCH_BIN, ['--url', [a, b, c].map((n) => n.wsUrl('')).join(','),
       '--scenario', 'class', '--subscribers', '9', '--duration-s', '2', '--warmup-s', '1',
       '--node-pids', [a, b, c].map((n) => n.pid).join(',')], { timeoutMs: 45000, outputBytes: 1 << 20 });
     assert.equal(classRun.code, 0, classRun.stdout + classRun.stderr);
@@ -189,7 +185,7 @@ test('feedback crosses the link: remote receivers get sender reports and NACK wh
     await pollUntil(async () => (await members(a)).includes('node-b') && (await members(b)).includes('node-a'),
       { timeoutMs: 15000, what: 'a and b meshed' });
     const json = path.join(tempDir('chorus-cluster-feedback-'), 'r.json');
-    const run = await runProcess(benchPath(), ['--url', [a, b].map((n) => n.wsUrl('')).join(','),
+    const run = await runProcess(BENCH_BIN, ['--url', [a, b].map((n) => n.wsUrl('')).join(','),
       '--scenario', 'class', '--subscribers', '4', '--remote-subscribers', '--duration-s', '3', '--warmup-s', '1',
       '--json', json], { timeoutMs: 45000, outputBytes: 1 << 20 });
     assert.equal(run.code, 0, run.stdout + run.stderr);

@@ -5,22 +5,16 @@
 // real ICE/DTLS/SRTP, with the publisher and subscribers on the nodes that stay.
 
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import path from 'node:path';
 import { test } from 'node:test';
 
 import { cluster, makeCerts, members, withNodes } from './lib/cluster.mjs';
 import { httpGet } from './lib/http.mjs';
-import { CHORUS_BIN, REPO_ROOT, runProcess } from './lib/server.mjs';
+import { BENCH_BIN, CHORUS_BIN, runProcess } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { connectPeer, participantIds } from './lib/ws_client.mjs';
 
 const T = { timeout: 120000 };
 
-function benchPath() {
-  const beside = path.join(path.dirname(CHORUS_BIN), 'chorus-bench');
-  return fs.existsSync(beside) ? beside : path.join(REPO_ROOT, 'build', 'chorus-bench');
-}
 
 // The node that homes `room` when `nodes` are live (the rule every node applies).
 async function homeOf(room, nodes) {
@@ -86,7 +80,7 @@ async function nodeLeaves(nodes, { prefix, home = 'node-b', hit, meshExtra = () 
   const homeNode = { 'node-a': a, 'node-b': b, 'node-c': c }[home];
   assert.equal((await health(homeNode)).rooms, 1, `the room is homed on ${home}`);
 
-  const bench = runProcess(benchPath(), ['--url', [a, c].map((n) => n.wsUrl('')).join(','),
+  const bench = runProcess(BENCH_BIN, ['--url', [a, c].map((n) => n.wsUrl('')).join(','),
     '--scenario', 'class', '--subscribers', '4', '--duration-s', '8', '--warmup-s', '1', '--run-id', runId],
   { timeoutMs: 60000, outputBytes: 1 << 20 });
   await pollUntil(async () => ((await health(c)).relays?.packetsIn ?? 0) > 100, { timeoutMs: 20000, what: 'media relayed to c' });

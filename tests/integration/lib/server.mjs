@@ -19,6 +19,15 @@ export const CHORUS_BIN = process.env.CHORUS_BIN
   ? path.resolve(REPO_ROOT, process.env.CHORUS_BIN)
   : path.join(REPO_ROOT, 'build', 'chorus');
 
+// The load generator: $CHORUS_BENCH, else chorus-bench next to $CHORUS_BIN, else
+// build/chorus-bench.
+export const BENCH_BIN = (() => {
+  if (process.env.CHORUS_BENCH) return path.resolve(REPO_ROOT, process.env.CHORUS_BENCH);
+  const beside = path.join(path.dirname(CHORUS_BIN), 'chorus-bench');
+  if (fs.existsSync(beside)) return beside;
+  return path.join(REPO_ROOT, 'build', 'chorus-bench');
+})();
+
 const READY_RE = /^chorus listening on ((https?):\/\/(\[[^\]]+\]|[^:\s]+):(\d+))\s*$/;
 const TAIL_BYTES = 64 * 1024;
 
