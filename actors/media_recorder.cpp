@@ -1,4 +1,5 @@
 #include "actors/media_recorder.hpp"
+#include "actors/vp9_ivf_feed.hpp"
 
 
 #include "actors/clock.hpp"
@@ -74,9 +75,10 @@ std::string resolve_binary(const std::string& name) {
   return {};
 }
 
-// fork + execve; the child dies with SIGINT when the server does. -1 on failure.
+// fork + execve; the child dies with SIGINT when the server does. -1 on failure. Its stdin
+// is `stdin_fd` when given (a pipe), else /dev/null.
 pid_t start_child(const std::string& binary, const std::vector<std::string>& args,
-                  const std::string& log_path) {
+                  const std::string& log_path, int stdin_fd = -1) {
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
   for (auto& a : args)
@@ -108,8 +110,11 @@ pid_t start_child(const std::string& binary, const std::vector<std::string>& arg
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    if (stdin_fd >= 0)
+      ::dup2(stdin_fd, 0);
     if (null_fd >= 0) {
-      ::dup2(null_fd, 0);
+      if (stdin_fd < 0)
+        ::dup2(null_fd, 0);
       ::dup2(null_fd, 1);
     }
     if (log_fd >= 0)
@@ -277,6 +282,9 @@ struct track {
   caf::actor transport, consumer;
   std::shared_ptr<send_shared> send;
   int64_t keyframe_again_mono = 0;    // a second keyframe request (0: done)
+  // VP9 (container.ivf_input): the socket the consumer sends to and the child's stdin.
+  std::unique_ptr<vp9_ivf_feed> ivf;
+  int64_t ivf_keyframe_next = 0;      // the next keyframe request it may make (mono ms)
   // restarts
   int64_t restart_at_mono = 0;        // 0: none pending
   int64_t backoff_ms = first_backoff_ms;
@@ -378,8 +386,12 @@ void close_segment(recorder_actor* self, track& t, const std::string& ended, int
 // packet, if one comes first); it writes its trailer and exits, the tick reaps it.
 void stop_child(recorder_actor* self, track& t, const std::string& reason) {
   if (t.pid > 0 && t.state != phase::stopping) {
-    send_bye(t.port, t.params.encodings.empty() ? 0 : t.params.encodings[0].ssrc);
-    ::kill(t.pid, SIGINT);
+    if (t.ivf) {
+      t.ivf->end_input(); // EOF once written out (the tick pumps): it finishes on its own
+    } else {
+      send_bye(t.port, t.params.encodings.empty() ? 0 : t.params.encodings[0].ssrc);
+      ::kill(t.pid, SIGINT);
+    }
     t.sigint_mono = mono_ms();
     t.end_wall = wall_ms();
     current_segment(self, t).ended = reason;
@@ -388,21 +400,26 @@ void stop_child(recorder_actor* self, track& t, const std::string& reason) {
   detach_media(self, t);
 }
 
+void child_started(recorder_actor* self, track& t, int64_t now_wall);
+bool start_ivf_child(recorder_actor* self, track& t, const std::string& base, int64_t now_wall);
+
 bool start_child(recorder_actor* self, track& t) {
   auto& st = self->state;
   const auto& info = t.info;
   auto& mt = st.manifest.tracks[t.manifest_index];
   const int64_t now_wall = wall_ms();
-  t.port = free_port_pair();
-  if (t.port == 0) {
-    report(self, "ffmpeg-failed", "no free UDP port pair on the loopback for " + info.producer_id);
-    return false;
-  }
   std::string base = protocol::file_part(st.room_id) + "_" +
                      protocol::file_part(info.user_name.empty() ? info.peer_id : info.user_name) +
                      "_" + protocol::file_part(mt.source) + "_" +
                      protocol::compact_utc(now_wall);
   t.file = base + "." + std::string(t.container.extension);
+  if (t.container.ivf_input)
+    return start_ivf_child(self, t, base, now_wall);
+  t.port = free_port_pair();
+  if (t.port == 0) {
+    report(self, "ffmpeg-failed", "no free UDP port pair on the loopback for " + info.producer_id);
+    return false;
+  }
   auto sdp_path = st.dir / (base + ".sdp");
   {
     std::ofstream sdp(sdp_path, std::ios::trunc);
@@ -425,6 +442,14 @@ bool start_child(recorder_actor* self, track& t) {
     report(self, "ffmpeg-failed", std::string("cannot start ffmpeg: ") + std::strerror(errno));
     return false;
   }
+  child_started(self, t, now_wall);
+  return true;
+}
+
+// The rest of a start, once the child runs: a new segment in the manifest.
+void child_started(recorder_actor* self, track& t, int64_t now_wall) {
+  auto& st = self->state;
+  auto& mt = st.manifest.tracks[t.manifest_index];
   t.state = phase::binding;
   t.started_mono = mono_ms();
   t.sigint_mono = 0;
@@ -435,8 +460,34 @@ bool start_child(recorder_actor* self, track& t) {
   seg.file = t.file;
   mt.segments.push_back(seg);
   write_manifest(self);
-  LOG_INFO(component, st.recording_id << ": ffmpeg " << t.pid << " records " << info.producer_id
-                                      << " to " << t.file);
+  LOG_INFO(component, st.recording_id << ": ffmpeg " << t.pid << " records "
+                                      << t.info.producer_id << " to " << t.file
+                                      << (t.ivf ? " (VP9 depacketized here, IVF on its stdin)" : ""));
+}
+
+// VP9: the consumer sends to a socket of ours (vp9_ivf_feed), ffmpeg reads IVF from a pipe.
+bool start_ivf_child(recorder_actor* self, track& t, const std::string& base, int64_t now_wall) {
+  auto& st = self->state;
+  auto feed = vp9_ivf_feed::open(t.params.codecs[0].payload_type);
+  if (!feed) {
+    report(self, "ffmpeg-failed", "no VP9 input for " + t.info.producer_id + ": " + feed.error());
+    return false;
+  }
+  t.port = (*feed)->port();
+  std::vector<std::string> args{
+    st.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-y",
+    "-f", "ivf", "-i", "pipe:0", "-map", "0", "-c", "copy",
+    "-f", std::string(t.container.format), (st.dir / t.file).string()};
+  t.pid = start_child(st.ffmpeg, args, (st.dir / (base + ".log")).string(),
+                      (*feed)->child_stdin());
+  (*feed)->close_child_end();
+  if (t.pid <= 0) {
+    report(self, "ffmpeg-failed", std::string("cannot start ffmpeg: ") + std::strerror(errno));
+    return false;
+  }
+  t.ivf = std::move(*feed);
+  t.ivf_keyframe_next = 0;
+  child_started(self, t, now_wall);
   return true;
 }
 
@@ -473,6 +524,7 @@ void on_child_exit(recorder_actor* self, track& t, int status) {
   const int code = exit_code_of(status);
   const bool had_media = t.first_media_wall != 0;
   t.pid = -1;
+  t.ivf.reset();
   detach_media(self, t);
   if (!expected) {
     t.end_wall = wall_ms();
@@ -598,6 +650,15 @@ void on_tick(recorder_actor* self) {
       } else if (t.state == phase::running) {
         if (t.first_media_wall == 0 && t.send && t.send->rtp_sent.load() > 0)
           t.first_media_wall = wall_ms();
+        if (t.ivf) {
+          // A loss, or no keyframe yet: ask (the producer's throttle merges requests), at
+          // most once a second from here.
+          if (t.ivf->pump().wants_keyframe && now >= t.ivf_keyframe_next &&
+              t.first_media_wall != 0) {
+            t.ivf_keyframe_next = now + 1000;
+            self->send(t.info.producer, keyframe_request_atom::value);
+          }
+        }
         if (t.keyframe_again_mono != 0 && now >= t.keyframe_again_mono) {
           t.keyframe_again_mono = 0;
           if (t.info.kind == rtp::media_kind::video)
@@ -605,6 +666,8 @@ void on_tick(recorder_actor* self) {
         }
       } else if (t.state == phase::stopping && now - t.sigint_mono > kill_after_ms) {
         ::kill(t.pid, SIGKILL);
+      } else if (t.state == phase::stopping && t.ivf) {
+        t.ivf->pump(); // writes out what is pending, then EOF
       }
     } else if (t.state == phase::idle && !t.finished && !st.stopping && !st.disk_full &&
                t.restart_at_mono != 0 && now >= t.restart_at_mono) {

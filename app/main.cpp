@@ -574,6 +574,10 @@ int home_main(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
+  // A write to a pipe whose reader is gone (a recording's ffmpeg child that died) must be
+  // an EPIPE error, not the end of the server. Sockets already send with MSG_NOSIGNAL.
+  // Children get every disposition back to the default before they execve.
+  std::signal(SIGPIPE, SIG_IGN);
   if (argc > 1 && std::string_view{argv[1]} == "token")
     return app::token_main(argc - 1, argv + 1);
   if (argc > 1 && std::string_view{argv[1]} == "home")

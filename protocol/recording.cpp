@@ -89,11 +89,13 @@ void write_manifest(Writer& w, const recording_manifest& m) {
 
 std::optional<recording_container> container_for(std::string_view mime) noexcept {
   auto name = codec_name(mime);
-  // Not VP9: Debian 12's FFmpeg (5.1) reads VP9 over RTP only as an experimental feature,
-  // and even FFmpeg's own VP9 RTP stream came out of it as an empty WebM file; a VP9
-  // producer is reported (codec-unsupported) rather than recorded into a broken file.
   if (iequals(name, "opus") || iequals(name, "vp8"))
     return recording_container{"webm", "webm"};
+  // Debian 12's FFmpeg (5.1) reads VP9 over RTP only as an experimental feature, and even
+  // FFmpeg's own VP9 RTP stream came out of it as an empty WebM file: Chorus depacketizes
+  // VP9 itself and hands ffmpeg IVF.
+  if (iequals(name, "vp9"))
+    return recording_container{"webm", "webm", true};
   if (iequals(name, "h264") || iequals(name, "av1") || iequals(name, "h265"))
     return recording_container{"mkv", "matroska"};
   return std::nullopt;

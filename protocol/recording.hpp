@@ -14,11 +14,13 @@
 
 namespace chorus::protocol {
 
-// The output of one codec with `-c copy`: Opus, VP8 -> WebM; H264, AV1 -> Matroska (VP9:
-// none, see recording.cpp).
+// The output of one codec with `-c copy`: Opus, VP8, VP9 -> WebM; H264, AV1 -> Matroska.
 struct recording_container {
   std::string_view extension; // "webm", "mkv"
   std::string_view format;    // ffmpeg's -f: "webm", "matroska"
+  // The child reads IVF that Chorus writes from the RTP (actors/vp9_ivf_feed.hpp), not RTP
+  // from an SDP: VP9, which Debian 12's FFmpeg 5.1 reads over RTP only experimentally.
+  bool ivf_input = false;
 };
 // nullopt for a codec we cannot store without transcoding (or an RTX/FEC entry).
 std::optional<recording_container> container_for(std::string_view mime_type) noexcept;

@@ -25,7 +25,11 @@ TEST_CASE("container_for: copy without transcoding") {
     REQUIRE(c);
     CHECK(c->extension == r.ext);
   }
-  CHECK_FALSE(container_for("video/VP9")); // FFmpeg 5.1's VP9 RTP input is experimental
+  // FFmpeg 5.1's VP9 RTP input is experimental: Chorus writes it IVF instead.
+  REQUIRE(container_for("video/VP9"));
+  CHECK(container_for("video/VP9")->extension == "webm");
+  CHECK(container_for("video/VP9")->ivf_input);
+  CHECK_FALSE(container_for("video/VP8")->ivf_input);
   CHECK_FALSE(container_for("video/rtx"));
   CHECK_FALSE(container_for("audio/PCMU"));
   CHECK_FALSE(container_for(""));

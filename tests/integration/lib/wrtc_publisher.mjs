@@ -2,8 +2,9 @@
 // through real libwebrtc (@roamhq/wrtc under mediasoup-client), in a process of its own
 // (see wrtc_speaker.mjs for why): killing the process is the participant leaving.
 //
-// Run as a script: node wrtc_publisher.mjs WS_URL PEER ROOM. It joins, produces audio and
-// video and prints {"audio": id, "video": id} (or {"error": ...}) as a line on stdout.
+// Run as a script: node wrtc_publisher.mjs WS_URL PEER ROOM [VIDEO_CODEC]. It joins,
+// produces audio and video (VP8, or the codec named: vp9) and prints {"audio": id,
+// "video": id} (or {"error": ...}) as a line on stdout.
 
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
@@ -48,7 +49,7 @@ function camera(wrtc) {
   return track;
 }
 
-async function main([wsUrl, peer, room]) {
+async function main([wsUrl, peer, room, videoCodec = 'vp8']) {
   const { installWrtc, loadDevice } = await import('./device.mjs');
   const { connect } = await import('./ws_client.mjs');
   const wrtc = await installWrtc();
@@ -70,7 +71,7 @@ async function main([wsUrl, peer, room]) {
   const video = await transport.produce({
     track: camera(wrtc),
     appData: { source: 'webcam' },
-    codec: device.rtpCapabilities.codecs.find((k) => k.mimeType.toLowerCase() === 'video/vp8'),
+    codec: device.rtpCapabilities.codecs.find((k) => k.mimeType.toLowerCase() === `video/${videoCodec}`),
   });
   process.stdout.write(`${JSON.stringify({ audio: audio.id, video: video.id })}\n`);
 }
@@ -82,10 +83,11 @@ if (process.argv[1] === SELF) {
   });
 }
 
-// Starts a publisher process; resolves { audio, video, kill() } once it produces both
+// Starts a publisher process (video in `videoCodec`: vp8 or vp9); resolves
+// { audio, video, kill() } once it produces both
 // (bounded), rejects with its error otherwise.
-export function publisherProcess(server, peer, room, timeoutMs = 20000) {
-  const child = spawn(process.execPath, [SELF, server.wsUrl('/socket'), peer, room], { stdio: ['ignore', 'pipe', 'pipe'] });
+export function publisherProcess(server, peer, room, timeoutMs = 20000, { videoCodec = 'vp8' } = {}) {
+  const child = spawn(process.execPath, [SELF, server.wsUrl('/socket'), peer, room, videoCodec], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;

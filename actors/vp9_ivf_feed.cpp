@@ -1,0 +1,161 @@
+#include "actors/vp9_ivf_feed.hpp"
+
+#include "rtp/rtp_packet.hpp"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace chorus::actors {
+
+namespace {
+
+// IVF bytes kept for a child that does not keep up, beyond what its pipe holds; then new
+// pictures are dropped (and the stream restarts from a keyframe) rather than memory grown.
+constexpr std::size_t max_pending_bytes = 8u << 20;
+constexpr int max_datagrams_per_pump = 4096;
+constexpr int socket_buffer_bytes = 4 << 20; // 100 ms between pumps of several Mbit/s
+constexpr int pipe_bytes = 1 << 20;
+
+void close_fd(int& fd) noexcept {
+  if (fd >= 0)
+    ::close(fd);
+  fd = -1;
+}
+
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
+
+} // namespace
+
+result<std::unique_ptr<vp9_ivf_feed>> vp9_ivf_feed::open(uint8_t payload_type) {
+  std::unique_ptr<vp9_ivf_feed> f(new vp9_ivf_feed());
+  f->payload_type_ = payload_type;
+  f->sock_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (f->sock_ < 0)
+    return failure{errno_text("socket")};
+  const int size = socket_buffer_bytes;
+  ::setsockopt(f->sock_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); // best effort
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = 0;
+  if (::bind(f->sock_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
+    return failure{errno_text("bind")};
+  socklen_t len = sizeof sa;
+  if (::getsockname(f->sock_, reinterpret_cast<sockaddr*>(&sa), &len) != 0)
+    return failure{errno_text("getsockname")};
+  f->port_ = ntohs(sa.sin_port);
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0)
+    return failure{errno_text("pipe")};
+  f->read_fd_ = fds[0];
+  f->write_fd_ = fds[1];
+  ::fcntl(f->write_fd_, F_SETFL, ::fcntl(f->write_fd_, F_GETFL) | O_NONBLOCK);
+  ::fcntl(f->write_fd_, F_SETPIPE_SZ, pipe_bytes); // best effort (the default is 64 KiB)
+  return f;
+}
+
+vp9_ivf_feed::~vp9_ivf_feed() {
+  close_fd(sock_);
+  close_fd(read_fd_);
+  close_fd(write_fd_);
+}
+
+void vp9_ivf_feed::close_child_end() noexcept {
+  close_fd(read_fd_);
+}
+
+vp9_ivf_feed::pump_result vp9_ivf_feed::pump() {
+  pump_result r;
+  uint8_t buf[2048];
+  for (int i = 0; sock_ >= 0 && i < max_datagrams_per_pump; ++i) {
+    const ssize_t n = ::recv(sock_, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      break; // EAGAIN: nothing more now
+    }
+    auto pkt = rtp::rtp_packet::parse(std::span<uint8_t>(buf, std::size_t(n)));
+    if (!pkt || pkt->payload_type() != payload_type_)
+      continue; // RTCP (rtcp-mux), RTX, or not RTP
+    assembler_.push(pkt->sequence_number(), pkt->timestamp(), pkt->marker(), pkt->payload(),
+                    pictures_);
+  }
+  for (auto& pic : pictures_) {
+    if (restart_ && !pic.keyframe) {
+      dropped_bytes_ += pic.data.size();
+      continue;
+    }
+    if (pending_.size() - pending_off_ > max_pending_bytes) {
+      restart_ = true;
+      dropped_bytes_ += pic.data.size();
+      continue;
+    }
+    restart_ = false;
+    if (!header_written_) { // the first picture is a keyframe (the assembler's rule)
+      pending_ = rtp::ivf_file_header("VP90", pic.width, pic.height, 90000);
+      pending_off_ = 0;
+      header_written_ = true;
+      pts_ = 0;
+    } else {
+      const int32_t delta = int32_t(pic.timestamp - last_ts_);
+      pts_ += uint64_t(delta > 0 ? delta : 1); // strictly increasing for the muxer
+    }
+    last_ts_ = pic.timestamp;
+    rtp::append_ivf_frame(pending_, pic.data, pts_);
+  }
+  pictures_.clear();
+  write_out();
+  if (ending_ && pending_.empty())
+    close_fd(write_fd_); // all of it taken: EOF to the child
+  r.pipe_broken = write_fd_ < 0 && !ending_;
+  r.wants_keyframe = assembler_.waiting_for_keyframe() || restart_;
+  return r;
+}
+
+void vp9_ivf_feed::write_out() {
+  while (write_fd_ >= 0 && pending_off_ < pending_.size()) {
+    const ssize_t n =
+      ::write(write_fd_, pending_.data() + pending_off_, pending_.size() - pending_off_);
+    if (n > 0) {
+      pending_off_ += std::size_t(n);
+      written_bytes_ += uint64_t(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && errno != EAGAIN) { // EPIPE: the child is gone (SIGPIPE is ignored)
+      dropped_bytes_ += pending_.size() - pending_off_;
+      pending_.clear();
+      pending_off_ = 0;
+      close_fd(write_fd_);
+    }
+    break;
+  }
+  if (pending_off_ == pending_.size()) {
+    pending_.clear();
+    pending_off_ = 0;
+  } else if (pending_off_ >= (1u << 20)) {
+    pending_.erase(pending_.begin(), pending_.begin() + std::ptrdiff_t(pending_off_));
+    pending_off_ = 0;
+  }
+}
+
+void vp9_ivf_feed::end_input() {
+  if (ending_)
+    return;
+  pump(); // what arrived before the end
+  ending_ = true;
+  close_fd(sock_);
+  if (pending_.empty())
+    close_fd(write_fd_);
+}
+
+} // namespace chorus::actors
