@@ -1,6 +1,7 @@
 #include "actors/consumer.hpp"
 
 #include "actors/clock.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/rtp_sender.hpp"
 #include "common/log.hpp"
@@ -386,6 +387,8 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   st.id = std::move(args.id);
   st.producer_id = std::move(args.producer_id);
   st.kind = args.kind;
+  if (st.kind == rtp::media_kind::audio)
+    mark_urgent(self); // audio first (actors/scheduler.hpp)
   st.producer = std::move(producer);
   st.transport = std::move(transport);
   st.sender.emplace(std::move(send), rtp_sender::use::rtp);

@@ -1,6 +1,7 @@
 #include "actors/producer.hpp"
 
 #include "actors/clock.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/media_messages.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
@@ -435,6 +436,8 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
   st.id = std::move(args.id);
   st.peer_id = std::move(args.peer_id);
   st.kind = args.kind;
+  if (st.kind == rtp::media_kind::audio)
+    mark_urgent(self); // audio first (actors/scheduler.hpp)
   st.mapping = std::move(args.mapping);
   st.paused = args.paused;
   st.transport = std::move(transport);

@@ -6,6 +6,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/policy/unprofiled.hpp>
 #include <caf/resumable.hpp>
+#include <caf/scheduled_actor.hpp>
 #include <caf/scheduler/coordinator.hpp>
 
 #include <array>
@@ -60,6 +61,32 @@ private:
   std::size_t count_ = 0;
 };
 
+bool is_urgent(caf::resumable* job) noexcept {
+  return job->subtype() == caf::resumable::scheduled_actor &&
+         static_cast<caf::scheduled_actor*>(job)->getf(urgent_actor_flag);
+}
+
+// The scheduler's queue: the urgent lane first (at most lean_urgent_streak in a row while
+// other jobs wait), then the rest, each in order.
+class lanes {
+public:
+  bool empty() const noexcept { return urgent_.empty() && normal_.empty(); }
+  std::size_t size() const noexcept { return urgent_.size() + normal_.size(); }
+  void push(caf::resumable* job) { (is_urgent(job) ? urgent_ : normal_).push(job); }
+  caf::resumable* pop() noexcept {
+    if (!urgent_.empty() && (normal_.empty() || streak_ < lean_urgent_streak)) {
+      ++streak_;
+      return urgent_.pop();
+    }
+    streak_ = 0;
+    return normal_.pop();
+  }
+
+private:
+  job_ring urgent_, normal_;
+  unsigned streak_ = 0;
+};
+
 // Per worker, what it is doing, for the wake-up decisions of the others.
 constexpr int64_t worker_sleeping = -1; // waiting on the condition variable (or not started)
 constexpr int64_t worker_between = 0;   // awake, about to take a job
@@ -76,7 +103,7 @@ public:
     }
     std::mutex lock;
     std::condition_variable cv;
-    job_ring queue;           // guarded by lock
+    lanes queue;              // guarded by lock
     std::size_t sleeping = 0; // workers waiting on cv; guarded by lock
     std::array<std::atomic<int64_t>, max_workers> state;
   };
@@ -226,6 +253,10 @@ private:
 };
 
 } // namespace
+
+void mark_urgent(caf::abstract_actor* self) {
+  self->setf(urgent_actor_flag);
+}
 
 void use_lean_scheduler(caf::actor_system_config& cfg, std::size_t cpus,
                         lean_scheduler_hooks hooks) {

@@ -15,7 +15,11 @@
 //     fan-out burst costs one wake-up on 2 CPUs and none on 1;
 //   - a worker about to sleep first runs the idle hook, each worker runs the start hook
 //     once on its thread, and every finished turn runs the job-done hook;
-//   - the queue is a ring (no allocation per job; CAF's is a std::list).
+//   - the queue is a ring (no allocation per job; CAF's is a std::list);
+//   - actors marked urgent (mark_urgent: the audio producers and consumers) have a lane of
+//     their own that is served first, so a packet of audio never waits behind a video
+//     keyframe's fan-out to hundreds of consumers; at most lean_urgent_streak urgent jobs
+//     are taken in a row while other jobs wait, so audio cannot starve the rest.
 // Workers beyond the CPUs still exist (app/main.cpp keeps two at least): on one CPU, the
 // second is what runs the media path while a long turn (a large room's participant list)
 // holds the first; the OS then shares the CPU between them.
@@ -25,6 +29,7 @@
 
 namespace caf {
 class actor_system_config;
+class abstract_actor;
 }
 
 namespace chorus::actors {
@@ -39,6 +44,15 @@ struct lean_scheduler_hooks {
 // runs has been running for this long (the job may go on: what it sent should not wait).
 inline constexpr std::size_t lean_wake_backlog = 16;
 inline constexpr long long lean_long_turn_ns = 200'000;
+
+inline constexpr unsigned lean_urgent_streak = 32;
+
+// The lean scheduler serves this actor's turns first (see above); other schedulers ignore
+// it. Called by the actor itself, from its initialisation (CAF's rule for its flags: only
+// the actor writes them). A free bit of CAF 0.17's actor flags (0x4000; CAF uses up to 0x2000
+// in abstract_actor and reserves 0xFFF00000).
+inline constexpr int urgent_actor_flag = 0x4000;
+void mark_urgent(caf::abstract_actor* self);
 
 // Makes the actor system built from `cfg` run on the lean sharing scheduler (a scheduler
 // module: CAF uses it instead of the one scheduler.policy names), for a process that may

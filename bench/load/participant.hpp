@@ -74,7 +74,8 @@ struct worker_context {
   std::string url_base;              // ws://HOST:PORT
   video_config video;
   uint32_t audio_bytes = 100;
-  latency_histogram* latency = nullptr; // set while the measured window is open
+  latency_histogram* latency = nullptr; // set while the measured window is open (video)
+  latency_histogram* audio_latency = nullptr; // ... the audio streams' samples
   bool verbose = false;
   uint32_t worker_index = 0;
   // Counted once per subscriber when its first audio and its first video have arrived.

@@ -52,8 +52,10 @@ public:
   void on_resumed(inbound_stream& s, uint64_t now_us);
   // One unprotected RTP or RTCP packet; kernel_ns is its kernel receive stamp (0: none, the
   // arrival is then read now).
+  // `audio_latency`, when given, takes the audio streams' samples (`latency` then only
+  // video's).
   void on_packet(std::span<const uint8_t> packet, bool rtcp, uint64_t kernel_ns,
-                 latency_histogram* latency);
+                 latency_histogram* latency, latency_histogram* audio_latency = nullptr);
   // NACK retries, keyframe requests and receiver reports when due; returns when it is next
   // due (never without streams).
   uint64_t service(uint64_t now_us);

@@ -26,6 +26,9 @@ struct figures {
   // one-way latency (ms)
   uint64_t latency_samples = 0;
   double latency_p50_ms = 0, latency_p99_ms = 0, latency_max_ms = 0, latency_mean_ms = 0;
+  // the audio packets alone (a video keyframe's fan-out must not hold them up)
+  uint64_t audio_latency_samples = 0;
+  double audio_latency_p50_ms = 0, audio_latency_p99_ms = 0, audio_latency_max_ms = 0;
   // server (--server-pid)
   std::optional<double> server_cpu_s, server_cpu_percent, server_us_per_packet;
   std::optional<uint64_t> server_rss_kib, server_rss_delta_kib;

@@ -181,7 +181,8 @@ public:
 
   const totals& at_open() const noexcept { return open_; }
   const totals& at_close() const noexcept { return close_; }
-  const latency_histogram& latency() const noexcept { return latency_; }
+  const latency_histogram& latency() const noexcept { return latency_; } // video
+  const latency_histogram& audio_latency() const noexcept { return audio_latency_; }
   const std::vector<std::string>& errors() const noexcept { return setup_errors_; }
   const std::vector<std::unique_ptr<participant>>& participants() const noexcept {
     return participants_;
@@ -242,10 +243,12 @@ private:
         if (seen_epoch == 0 && e >= 1) {
           open_ = collect();
           ctx_.latency = &latency_;
+          ctx_.audio_latency = &audio_latency_;
         }
         if (e >= 2) {
           close_ = collect();
           ctx_.latency = nullptr;
+          ctx_.audio_latency = nullptr;
           shared_.closed.fetch_add(1, std::memory_order_release);
         }
         seen_epoch = e;
@@ -280,7 +283,7 @@ private:
   std::vector<std::unique_ptr<participant>> participants_;
   std::vector<std::string> setup_errors_;
   totals open_, close_;
-  latency_histogram latency_;
+  latency_histogram latency_, audio_latency_;
 };
 
 // Sleeps until `deadline_us` (mono_us) unless a worker aborts.
@@ -488,6 +491,8 @@ bench_result run_bench(const bench_options& o) {
     open_sum += w->at_open();
     close_sum += w->at_close();
     r.latency.merge(w->latency());
+    r.latency.merge(w->audio_latency());
+    r.audio_latency.merge(w->audio_latency());
     for (auto& e : w->errors())
       if (r.errors.size() < max_errors)
         r.errors.push_back(e);

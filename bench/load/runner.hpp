@@ -48,6 +48,7 @@ struct bench_result {
   double window_s = 0;
   totals delta;                         // counters over the window, all threads
   latency_histogram latency;            // one-way latencies inside the window
+  latency_histogram audio_latency;      // ... of the audio packets alone
 
   // server (--server-pid) and generator readings
   std::optional<proc_sample> server_before; // before anything connected

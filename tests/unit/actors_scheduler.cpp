@@ -8,7 +8,10 @@
 #include <caf/send.hpp>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <functional>
+#include <memory>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -213,4 +216,100 @@ TEST_CASE("lean scheduler on one CPU: a job from outside is not stuck behind a l
   CHECK(x_ran.load());
   caf::anon_send_exit(x, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(longer, caf::exit_reason::user_shutdown);
+}
+
+namespace {
+
+// One worker, held by a gate actor while jobs queue up; each actor notes its turn in order.
+struct turn_log {
+  std::mutex m;
+  std::vector<int> order;
+  void note(int who) {
+    std::lock_guard<std::mutex> g(m);
+    order.push_back(who);
+  }
+  std::size_t size() {
+    std::lock_guard<std::mutex> g(m);
+    return order.size();
+  }
+};
+
+struct one_worker_fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::atomic<bool> gate_open{false}, gate_holding{false};
+  std::atomic<int> initialised{0};
+  turn_log log;
+  caf::actor gate;
+
+  one_worker_fixture() {
+    cfg.set("scheduler.max-threads", size_t{1});
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    actors::use_lean_scheduler(cfg, 1);
+    sys = std::make_unique<caf::actor_system>(cfg);
+    gate = sys->spawn([this]() -> caf::behavior {
+      return {[this](int) {
+        gate_holding = true;
+        const auto until = std::chrono::steady_clock::now() + 10s;
+        while (!gate_open.load() && std::chrono::steady_clock::now() < until) {
+        }
+      }};
+    });
+  }
+  // An actor that notes `who` when it gets a message; urgent ones mark themselves.
+  caf::actor noter(int who, bool urgent) {
+    return sys->spawn([this, who, urgent](caf::event_based_actor* self) -> caf::behavior {
+      if (urgent)
+        actors::mark_urgent(self);
+      initialised.fetch_add(1);
+      return {[this, who](int) { log.note(who); }};
+    });
+  }
+  bool wait(const std::function<bool()>& done) {
+    const auto until = std::chrono::steady_clock::now() + 10s;
+    while (!done() && std::chrono::steady_clock::now() < until)
+      std::this_thread::yield();
+    return done();
+  }
+};
+
+} // namespace
+
+TEST_CASE("lean scheduler: urgent actors' turns go first, and cannot starve the others") {
+  SUBCASE("an urgent job queued last runs first") {
+    one_worker_fixture fx;
+    std::vector<caf::actor> normal;
+    for (int i = 1; i <= 10; ++i)
+      normal.push_back(fx.noter(i, false));
+    auto urgent = fx.noter(0, true);
+    REQUIRE(fx.wait([&] { return fx.initialised.load() == 11; }));
+    caf::anon_send(fx.gate, 1);
+    REQUIRE(fx.wait([&] { return fx.gate_holding.load(); }));
+    for (auto& a : normal)
+      caf::anon_send(a, 1);
+    caf::anon_send(urgent, 1);
+    fx.gate_open = true;
+    REQUIRE(fx.wait([&] { return fx.log.size() == 11; }));
+    CHECK(fx.log.order.front() == 0);
+    CHECK(fx.log.order[1] == 1); // the others in their order
+    CHECK(fx.log.order.back() == 10);
+  }
+  SUBCASE("at most lean_urgent_streak urgent turns in a row while another waits") {
+    one_worker_fixture fx;
+    const int urgent_count = int(actors::lean_urgent_streak) + 8;
+    std::vector<caf::actor> urgent;
+    for (int i = 0; i < urgent_count; ++i)
+      urgent.push_back(fx.noter(i + 1, true));
+    auto normal = fx.noter(0, false);
+    REQUIRE(fx.wait([&] { return fx.initialised.load() == urgent_count + 1; }));
+    caf::anon_send(fx.gate, 1);
+    REQUIRE(fx.wait([&] { return fx.gate_holding.load(); }));
+    caf::anon_send(normal, 1);
+    for (auto& a : urgent)
+      caf::anon_send(a, 1);
+    fx.gate_open = true;
+    REQUIRE(fx.wait([&] { return fx.log.size() == std::size_t(urgent_count) + 1; }));
+    const auto pos = std::find(fx.log.order.begin(), fx.log.order.end(), 0) - fx.log.order.begin();
+    CHECK(pos == actors::lean_urgent_streak);
+  }
 }
