@@ -1,0 +1,314 @@
+#include "rtp/send_bwe.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace chorus::rtp {
+
+namespace {
+constexpr std::size_t max_history = 16384;
+constexpr double threshold_min_ms = 6, threshold_max_ms = 600;
+constexpr int64_t overuse_decrease_interval_us = 100'000; // without an acknowledged rate
+} // namespace
+
+send_bwe::send_bwe(send_bwe_config config)
+    : c_(config), delay_bps_(config.start_bps), loss_bps_(config.max_bps) {
+  stats_.threshold_ms = c_.initial_threshold_ms;
+  update_target();
+}
+
+send_bwe::sent_packet* send_bwe::find(uint16_t seq) noexcept {
+  if (history_.empty())
+    return nullptr;
+  const std::size_t i = uint16_t(seq - history_.front().seq);
+  if (i >= history_.size() || history_[i].seq != seq)
+    return nullptr;
+  return &history_[i];
+}
+
+void send_bwe::on_packet_sent(uint16_t seq, std::size_t bytes, int64_t send_us, int probe_id) {
+  if (!history_.empty() && uint16_t(seq - history_.back().seq) != 1)
+    history_.clear(); // not the next transport-wide number: start over
+  history_.push_back({seq, uint32_t(bytes), send_us, probe_id, false});
+  while (history_.size() > max_history ||
+         (history_.size() > 1 && send_us - history_.front().send_us > c_.history_us))
+    history_.pop_front();
+  if (probe_id >= 0)
+    for (auto& cl : clusters_)
+      if (cl.id == probe_id) {
+        if (cl.packets == 0)
+          cl.first_send = send_us;
+        else
+          cl.bytes += cl.last_bytes; // every packet but the last counts for the send rate
+        cl.last_send = send_us;
+        cl.last_bytes = uint32_t(bytes);
+        ++cl.packets;
+      }
+}
+
+void send_bwe::on_feedback(const transport_cc_feedback& fb, int64_t now_us) {
+  ++stats_.feedbacks;
+  std::size_t received = 0, lost = 0;
+  for (auto& pa : fb.packets) {
+    auto* p = find(pa.seq);
+    if (!p || p->acked)
+      continue;
+    if (!pa.received) {
+      ++lost;
+      continue;
+    }
+    p->acked = true;
+    ++received;
+    on_arrival(*p, pa.arrival_us);
+  }
+  stats_.packets_acked += received;
+  stats_.packets_lost += lost;
+  // Loss over enough packets to mean something: one lost in a feedback of eight is not 12 %.
+  window_received_ += received;
+  window_lost_ += lost;
+  for (auto& cl : clusters_)
+    if (!cl.done && cl.first_arrival != 0 && received > 0)
+      probe_result(cl);
+  std::erase_if(clusters_, [&](const probe_cluster& cl) {
+    return cl.done || (cl.packets > 0 && now_us - cl.last_send > 1'000'000);
+  });
+  rate_control(now_us);
+  if (window_received_ + window_lost_ >= c_.loss_window_packets) {
+    const double loss = double(window_lost_) / double(window_received_ + window_lost_);
+    stats_.last_loss = loss;
+    loss_control(loss, now_us);
+    window_received_ = window_lost_ = 0;
+  }
+  update_target();
+}
+
+void send_bwe::on_arrival(const sent_packet& p, int64_t arrival_us) {
+  // The acknowledged bitrate: received bytes over the last acked_window_us of arrivals.
+  acked_.emplace_back(arrival_us, p.bytes);
+  acked_bytes_ += p.bytes;
+  while (!acked_.empty() && arrival_us - acked_.front().first > c_.acked_window_us) {
+    acked_bytes_ -= acked_.front().second;
+    acked_.pop_front();
+  }
+  const int64_t span = arrival_us - acked_.front().first;
+  if (span >= 100'000)
+    stats_.acked_bps = uint64_t(double(acked_bytes_ - acked_.front().second) * 8e6 / double(span));
+
+  if (p.probe_id >= 0)
+    for (auto& cl : clusters_)
+      if (cl.id == p.probe_id && !cl.done) {
+        if (cl.first_arrival == 0) {
+          cl.first_arrival = arrival_us;
+        } else {
+          cl.last_arrival = std::max(cl.last_arrival, arrival_us);
+          cl.probe_recv_bytes += p.bytes; // all but the first count for the receive rate
+        }
+        ++cl.recv_packets;
+      }
+
+  // Groups of packets sent within burst_us; each completed group against the one before.
+  if (!current_.valid) {
+    current_ = {p.send_us, p.send_us, arrival_us, true};
+    return;
+  }
+  if (p.send_us - current_.first_send_us <= c_.burst_us) {
+    current_.last_send_us = std::max(current_.last_send_us, p.send_us);
+    current_.last_arrival_us = std::max(current_.last_arrival_us, arrival_us);
+    return;
+  }
+  if (previous_.valid) {
+    const double send_delta = double(current_.last_send_us - previous_.last_send_us);
+    const double arrival_delta = double(current_.last_arrival_us - previous_.last_arrival_us);
+    update_trend((arrival_delta - send_delta) / 1000.0, current_.last_arrival_us);
+  }
+  previous_ = current_;
+  current_ = {p.send_us, p.send_us, arrival_us, true};
+}
+
+void send_bwe::update_trend(double delta_ms, int64_t arrival_us) {
+  if (first_arrival_us_ < 0)
+    first_arrival_us_ = arrival_us;
+  ++deltas_;
+  accumulated_ms_ += delta_ms;
+  smoothed_ms_ = c_.smoothing * smoothed_ms_ + (1 - c_.smoothing) * accumulated_ms_;
+  trend_points_.emplace_back(double(arrival_us - first_arrival_us_) / 1000.0, smoothed_ms_);
+  if (trend_points_.size() > c_.trendline_window)
+    trend_points_.pop_front();
+  double slope = 0;
+  if (trend_points_.size() == c_.trendline_window) {
+    double mx = 0, my = 0;
+    for (auto& [x, y] : trend_points_) {
+      mx += x;
+      my += y;
+    }
+    mx /= double(trend_points_.size());
+    my /= double(trend_points_.size());
+    double num = 0, den = 0;
+    for (auto& [x, y] : trend_points_) {
+      num += (x - mx) * (y - my);
+      den += (x - mx) * (x - mx);
+    }
+    if (den > 0)
+      slope = num / den;
+  }
+  const double modified = double(std::min<std::size_t>(deltas_, 60)) * slope * c_.trend_gain;
+  stats_.trend = modified;
+  detect(arrival_us);
+}
+
+void send_bwe::detect(int64_t t) {
+  const double modified = stats_.trend;
+  double& threshold = stats_.threshold_ms;
+  const bwe_usage before = stats_.usage;
+  if (modified > threshold) {
+    if (overuse_since_us_ < 0)
+      overuse_since_us_ = t;
+    if (t - overuse_since_us_ >= c_.overuse_time_us && modified >= prev_trend_)
+      stats_.usage = bwe_usage::overusing;
+  } else if (modified < -threshold) {
+    overuse_since_us_ = -1;
+    stats_.usage = bwe_usage::underusing;
+  } else {
+    overuse_since_us_ = -1;
+    stats_.usage = bwe_usage::normal;
+  }
+  if (stats_.usage == bwe_usage::overusing && before != bwe_usage::overusing)
+    ++stats_.overuses;
+  prev_trend_ = modified;
+  // The threshold follows |trend| (fast down, slowly up) unless the trend is far above it.
+  if (last_threshold_update_us_ < 0)
+    last_threshold_update_us_ = t;
+  const double magnitude = std::fabs(modified);
+  if (magnitude < threshold + 15) {
+    const double k = magnitude < threshold ? c_.threshold_down : c_.threshold_up;
+    const double dt_ms = std::min(double(t - last_threshold_update_us_) / 1000.0, 100.0);
+    threshold = std::clamp(threshold + k * (magnitude - threshold) * dt_ms, threshold_min_ms,
+                           threshold_max_ms);
+  }
+  last_threshold_update_us_ = t;
+}
+
+void send_bwe::rate_control(int64_t now_us) {
+  if (last_rate_update_us_ < 0)
+    last_rate_update_us_ = now_us;
+  const double dt_s = std::min(double(now_us - last_rate_update_us_) / 1e6, 1.0);
+  last_rate_update_us_ = now_us;
+  double rate = double(delay_bps_);
+  const auto acked = stats_.acked_bps;
+  switch (stats_.usage) {
+    case bwe_usage::overusing:
+      if (acked) {
+        const double lowered = c_.decrease_factor * double(*acked);
+        if (lowered < rate) {
+          rate = lowered;
+          last_congestion_bps_ = double(*acked);
+        }
+      } else if (last_overuse_decrease_us_ < 0 ||
+                 now_us - last_overuse_decrease_us_ >= overuse_decrease_interval_us) {
+        rate *= c_.decrease_factor;
+        last_overuse_decrease_us_ = now_us;
+      }
+      break;
+    case bwe_usage::underusing: // queues drain: hold
+      break;
+    case bwe_usage::normal: {
+      const bool near_congestion = last_congestion_bps_ && rate > 0.8 * *last_congestion_bps_ &&
+                                   rate < 1.25 * *last_congestion_bps_;
+      if (near_congestion)
+        rate += std::max(1000.0, 1200.0 * 8 / 0.1 * dt_s); // about a packet per 100 ms
+      else
+        rate *= std::pow(1 + c_.increase_per_second, dt_s);
+      // Never far above what the receiver acknowledged; the cap limits the increase, it
+      // does not take back what a probe found.
+      if (acked)
+        rate = std::max(double(delay_bps_), std::min(rate, 1.5 * double(*acked) + 10'000));
+      break;
+    }
+  }
+  delay_bps_ = uint64_t(std::clamp(rate, double(c_.min_bps), double(c_.max_bps)));
+}
+
+void send_bwe::loss_control(double loss, int64_t now_us) {
+  if (last_loss_update_us_ < 0)
+    last_loss_update_us_ = now_us;
+  const double dt_s = std::min(double(now_us - last_loss_update_us_) / 1e6, 1.0);
+  last_loss_update_us_ = now_us;
+  if (loss > c_.loss_high) {
+    if (last_loss_decrease_us_ < 0 || now_us - last_loss_decrease_us_ >= c_.loss_decrease_interval_us) {
+      loss_bps_ = uint64_t(double(stats_.target_bps) * (1 - 0.5 * loss));
+      last_loss_decrease_us_ = now_us;
+    }
+  } else if (loss < c_.loss_low) {
+    const double base = double(std::max(loss_bps_, stats_.target_bps));
+    loss_bps_ = uint64_t(std::min(double(c_.max_bps), base * std::pow(1 + c_.increase_per_second, dt_s)));
+  }
+  loss_bps_ = std::clamp(loss_bps_, c_.min_bps, c_.max_bps);
+}
+
+void send_bwe::probe_result(probe_cluster& cl) {
+  if (cl.recv_packets < c_.probe_min_packets || cl.packets < c_.probe_min_packets)
+    return;
+  cl.done = true;
+  const int64_t send_span = cl.last_send - cl.first_send;
+  const int64_t recv_span = cl.last_arrival - cl.first_arrival;
+  if (send_span <= 0 || recv_span <= 0)
+    return;
+  const double send_bps = double(cl.bytes) * 8e6 / double(send_span);
+  const double recv_bps = double(cl.probe_recv_bytes) * 8e6 / double(recv_span);
+  // What the path carried: the receive rate, unless the sender was slower than planned.
+  const double carried = std::min(send_bps, recv_bps);
+  if (stats_.usage != bwe_usage::overusing && carried * 0.95 > double(delay_bps_)) {
+    delay_bps_ = uint64_t(std::min(carried * 0.95, double(c_.max_bps)));
+    ++stats_.probes_succeeded;
+  }
+}
+
+void send_bwe::on_remb(uint64_t bps, int64_t) {
+  stats_.remb_bps = bps;
+  update_target();
+}
+
+void send_bwe::on_loss_report(double fraction_lost, int64_t now_us) {
+  stats_.last_loss = fraction_lost;
+  loss_control(fraction_lost, now_us);
+  update_target();
+}
+
+void send_bwe::request_probe(uint64_t desired_bps, int64_t now_us) {
+  if (desired_bps <= stats_.target_bps || stats_.usage == bwe_usage::overusing ||
+      !planned_.empty() || (last_probe_us_ >= 0 && now_us - last_probe_us_ < c_.probe_spacing_us))
+    return;
+  planned_.push_back({next_probe_id_++, std::min(desired_bps, 2 * stats_.target_bps),
+                      c_.probe_duration_us, c_.probe_min_packets});
+}
+
+std::optional<probe_request> send_bwe::next_probe(int64_t now_us) {
+  if (!initial_probes_planned_) {
+    initial_probes_planned_ = true;
+    for (uint64_t k : {3u, 6u})
+      planned_.push_back({next_probe_id_++, std::min(c_.max_bps, k * c_.start_bps),
+                          c_.probe_duration_us, c_.probe_min_packets});
+  }
+  if (planned_.empty())
+    return std::nullopt;
+  probe_request r = planned_.front();
+  planned_.erase(planned_.begin());
+  probe_cluster cl;
+  cl.id = r.id;
+  cl.bps = r.bps;
+  clusters_.push_back(cl);
+  last_probe_us_ = now_us;
+  ++stats_.probes_sent;
+  return r;
+}
+
+void send_bwe::update_target() {
+  uint64_t t = std::min(delay_bps_, loss_bps_);
+  if (stats_.remb_bps)
+    t = std::min(t, *stats_.remb_bps);
+  stats_.target_bps = std::clamp(t, c_.min_bps, c_.max_bps);
+  stats_.delay_based_bps = delay_bps_;
+  stats_.loss_based_bps = loss_bps_;
+}
+
+} // namespace chorus::rtp

@@ -1,0 +1,170 @@
+// Send-side bandwidth estimation for one transport toward a receiver (issue 19, item 3),
+// from the receiver's transport-cc feedback (or REMB where only that exists), in the manner
+// of GoogCC (draft-ietf-rmcat-gcc-02), written from the draft's description:
+//
+//   delay-based   packets are grouped by send time (bursts of 5 ms); for consecutive groups
+//                 the one-way delay variation d = (arrival delta - send delta) is
+//                 accumulated and smoothed, and a trendline (least squares over the last
+//                 20 groups) gives its slope. The slope, scaled, is compared with an
+//                 adaptive threshold: over it for 10 ms and growing is overuse, under its
+//                 negative is underuse. An AIMD controller follows: overuse sets the rate to
+//                 0.85 x what the receiver acknowledged; normal increases it (8 % a second
+//                 far from the last congestion, about a packet per round trip near it),
+//                 never beyond 1.5 x the acknowledged rate; underuse holds it.
+//   loss-based    over every 20 packets reported (or more), loss above 10 % lowers the
+//                 rate by half the loss fraction (at most every 300 ms), loss under 2 % lets
+//                 it grow 8 % a second, in between it holds.
+//   probing       clusters of packets sent above the estimate (padding or RTX, the sender's
+//                 choice) at the start (3x and 6x the start rate) and when the caller asks
+//                 for more than the estimate; a cluster whose packets arrived at a rate
+//                 above the estimate raises it to that rate (the delay-based part then
+//                 judges it).
+//
+// The estimate is the lowest of the three (and of a REMB's value when one came), within
+// [min_bps, max_bps]. Pure: times are passed in (microseconds; the send and arrival clocks
+// need not be the same, only their deltas are used).
+#pragma once
+
+#include "rtp/transport_cc.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+namespace chorus::rtp {
+
+struct send_bwe_config {
+  uint64_t start_bps = 300'000;
+  uint64_t min_bps = 30'000;
+  uint64_t max_bps = 20'000'000;
+  // delay-based
+  int64_t burst_us = 5'000;          // packets sent within this of a group's first: one group
+  std::size_t trendline_window = 20; // groups in the regression
+  double smoothing = 0.9;            // of the accumulated delay
+  double trend_gain = 4.0;           // the slope is scaled by min(groups, 60) x this
+  double initial_threshold_ms = 12.5;
+  double threshold_up = 0.0087, threshold_down = 0.039; // adaptation per ms
+  int64_t overuse_time_us = 10'000;  // over the threshold this long: overuse
+  double decrease_factor = 0.85;     // x the acknowledged rate on overuse
+  double increase_per_second = 0.08; // multiplicative increase, far from congestion
+  // loss-based
+  double loss_low = 0.02, loss_high = 0.10;
+  std::size_t loss_window_packets = 20; // loss is judged over at least this many packets
+  int64_t loss_decrease_interval_us = 300'000;
+  // probing
+  int64_t probe_duration_us = 15'000;
+  std::size_t probe_min_packets = 5;
+  int64_t probe_spacing_us = 5'000'000; // a requested probe at most this often
+  // history
+  int64_t history_us = 2'000'000;       // sent packets kept for feedback this long
+  int64_t acked_window_us = 500'000;    // acknowledged bitrate over this much arrival time
+};
+
+enum class bwe_usage : uint8_t { normal, overusing, underusing };
+
+// A cluster of packets the sender is asked to send above the estimate.
+struct probe_request {
+  int id = 0;
+  uint64_t bps = 0;
+  int64_t duration_us = 0;
+  std::size_t min_packets = 0;
+};
+
+struct send_bwe_stats {
+  uint64_t target_bps = 0, delay_based_bps = 0, loss_based_bps = 0;
+  std::optional<uint64_t> acked_bps, remb_bps;
+  double trend = 0, threshold_ms = 0; // the scaled slope and the adaptive threshold
+  bwe_usage usage = bwe_usage::normal;
+  double last_loss = 0;               // fraction lost over the last loss window
+  uint64_t feedbacks = 0, packets_acked = 0, packets_lost = 0;
+  uint64_t probes_sent = 0, probes_succeeded = 0;
+  uint64_t overuses = 0;              // transitions into overuse
+};
+
+class send_bwe {
+public:
+  explicit send_bwe(send_bwe_config config = {});
+
+  // A packet with transport-wide sequence number `seq` left at send_us; probe_id >= 0 for
+  // a packet of a probe cluster (probe_request::id).
+  void on_packet_sent(uint16_t seq, std::size_t bytes, int64_t send_us, int probe_id = -1);
+  // transport-cc feedback received at now_us.
+  void on_feedback(const transport_cc_feedback& fb, int64_t now_us);
+  // A receiver's REMB (no transport-cc): an upper bound on the estimate.
+  void on_remb(uint64_t bps, int64_t now_us);
+  // The fraction lost from a receiver report, when there is no transport-cc feedback.
+  void on_loss_report(double fraction_lost, int64_t now_us);
+  // The sender would use `desired_bps` (its allocation is held back by the estimate):
+  // a probe is planned when none ran for probe_spacing_us and nothing is overused.
+  void request_probe(uint64_t desired_bps, int64_t now_us);
+  // The next probe cluster to send, if one is due.
+  std::optional<probe_request> next_probe(int64_t now_us);
+
+  uint64_t target_bps() const noexcept { return stats_.target_bps; }
+  const send_bwe_stats& stats() const noexcept { return stats_; }
+
+private:
+  struct sent_packet {
+    uint16_t seq = 0;
+    uint32_t bytes = 0;
+    int64_t send_us = 0;
+    int probe_id = -1;
+    bool acked = false;
+  };
+  struct group {
+    int64_t first_send_us = 0, last_send_us = 0, last_arrival_us = 0;
+    bool valid = false;
+  };
+  struct probe_cluster {
+    int id = 0;
+    uint64_t bps = 0;
+    std::size_t packets = 0, bytes = 0;   // sent; bytes of all but the last
+    std::size_t recv_packets = 0, probe_recv_bytes = 0; // received; bytes of all but the first
+    int64_t first_send = 0, last_send = 0, first_arrival = 0, last_arrival = 0;
+    uint32_t last_bytes = 0;
+    bool done = false;
+  };
+
+  sent_packet* find(uint16_t seq) noexcept;
+  void on_arrival(const sent_packet& p, int64_t arrival_us);
+  void update_trend(double delta_ms, int64_t arrival_us);
+  void detect(int64_t now_us);
+  void rate_control(int64_t now_us);
+  void loss_control(double loss, int64_t now_us);
+  void probe_result(probe_cluster& c);
+  void update_target();
+
+  send_bwe_config c_;
+  send_bwe_stats stats_;
+  std::deque<sent_packet> history_;
+  // delay-based
+  group current_, previous_;
+  double accumulated_ms_ = 0, smoothed_ms_ = 0;
+  int64_t first_arrival_us_ = -1;
+  std::deque<std::pair<double, double>> trend_points_; // (arrival ms, smoothed delay ms)
+  std::size_t deltas_ = 0;
+  double prev_trend_ = 0;
+  int64_t overuse_since_us_ = -1;
+  int64_t last_threshold_update_us_ = -1;
+  int64_t last_rate_update_us_ = -1;
+  int64_t last_overuse_decrease_us_ = -1;
+  std::optional<double> last_congestion_bps_;
+  uint64_t delay_bps_;
+  // loss-based
+  uint64_t loss_bps_;
+  int64_t last_loss_decrease_us_ = -1, last_loss_update_us_ = -1;
+  std::size_t window_received_ = 0, window_lost_ = 0;
+  // acknowledged bitrate: (arrival us, bytes) of the received packets in the window
+  std::deque<std::pair<int64_t, uint32_t>> acked_;
+  uint64_t acked_bytes_ = 0;
+  // probing
+  std::vector<probe_request> planned_;
+  std::vector<probe_cluster> clusters_;
+  int next_probe_id_ = 1;
+  int64_t last_probe_us_ = -1;
+  bool initial_probes_planned_ = false;
+};
+
+} // namespace chorus::rtp

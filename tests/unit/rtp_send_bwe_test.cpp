@@ -1,0 +1,215 @@
+// Send-side bandwidth estimation (rtp/send_bwe.hpp) over synthetic feedback traces: a
+// sender pacing 1200-byte packets at the estimate (and the probes it is asked for) through
+// a simulated bottleneck (a capacity, a drop-tail queue of 400 ms, 20 ms each way, random
+// loss), with transport-cc feedback every 50 ms. Named cases: a stable link, a step down, a
+// step up, and loss; each checks where the estimate goes and how fast.
+#include "rtp/send_bwe.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace chorus::rtp;
+
+namespace {
+
+struct link_model {
+  std::function<double(int64_t)> capacity_bps; // by send time (us)
+  double loss = 0;
+  int64_t one_way_us = 20'000;
+  int64_t max_queue_us = 400'000;
+};
+
+// Runs `seconds` of the sender against `link`; `at` is called every 100 ms with the time
+// (s) and the estimator, to record what the case checks.
+void simulate(send_bwe& bwe, const link_model& link, double seconds,
+              const std::function<void(double, const send_bwe&)>& at, uint64_t seed = 1) {
+  std::mt19937 rng{static_cast<uint32_t>(seed)};
+  std::uniform_real_distribution<double> uniform(0, 1);
+  constexpr int64_t step_us = 1000;
+  constexpr std::size_t packet = 1200;
+  uint16_t seq = 0;
+  int64_t queue_free_us = 0;
+  double budget_bytes = 0;
+  // In flight: seq -> arrival time at the receiver (-1: dropped).
+  std::map<int64_t, int64_t> flight; // keyed by unwrapped seq
+  int64_t next_unwrapped = 0, reported_up_to = 0; // next to report
+  int64_t next_feedback_us = 50'000;
+  // A probe being sent: packets left and their spacing.
+  std::size_t probe_left = 0;
+  int64_t probe_gap_us = 0, next_probe_send_us = 0;
+  int probe_id = -1;
+
+  auto send = [&](int64_t now, int pid) {
+    const double cap = link.capacity_bps(now);
+    const int64_t start = std::max(now, queue_free_us);
+    const int64_t depart = start + int64_t(double(packet) * 8e6 / cap);
+    int64_t arrival = -1;
+    if (depart - now <= link.max_queue_us) {
+      queue_free_us = depart;
+      if (uniform(rng) >= link.loss)
+        arrival = depart + link.one_way_us;
+    }
+    flight[next_unwrapped] = arrival;
+    bwe.on_packet_sent(seq, packet, now, pid);
+    ++seq;
+    ++next_unwrapped;
+  };
+
+  const int64_t end = int64_t(seconds * 1e6);
+  for (int64_t now = 0; now <= end; now += step_us) {
+    if (probe_left == 0)
+      if (auto p = bwe.next_probe(now)) {
+        probe_left = std::max<std::size_t>(p->min_packets, std::size_t(double(p->bps) * double(p->duration_us) / 8e6 / packet));
+        probe_gap_us = std::max<int64_t>(1, int64_t(double(packet) * 8e6 / double(p->bps)));
+        next_probe_send_us = now;
+        probe_id = p->id;
+      }
+    while (probe_left > 0 && next_probe_send_us <= now) {
+      send(now, probe_id);
+      --probe_left;
+      next_probe_send_us += probe_gap_us;
+    }
+    budget_bytes += double(bwe.target_bps()) / 8 * step_us / 1e6;
+    budget_bytes = std::min(budget_bytes, 10.0 * packet);
+    while (budget_bytes >= packet) {
+      send(now, -1);
+      budget_bytes -= packet;
+    }
+    if (now >= next_feedback_us) {
+      next_feedback_us += 50'000;
+      // Report up to the last packet that has arrived by now (in-order link: anything
+      // before it has arrived or was dropped).
+      int64_t last_arrived = -1;
+      for (auto it = flight.lower_bound(reported_up_to); it != flight.end(); ++it)
+        if (it->second >= 0 && it->second <= now)
+          last_arrived = it->first;
+      if (last_arrived >= reported_up_to) {
+        transport_cc_feedback fb;
+        fb.base_seq = uint16_t(reported_up_to);
+        for (int64_t s = reported_up_to; s <= last_arrived; ++s) {
+          packet_arrival pa;
+          pa.seq = uint16_t(s);
+          pa.received = flight[s] >= 0;
+          pa.arrival_us = pa.received ? flight[s] : 0;
+          fb.packets.push_back(pa);
+        }
+        flight.erase(flight.begin(), flight.upper_bound(last_arrived));
+        reported_up_to = last_arrived + 1;
+        bwe.on_feedback(fb, now + link.one_way_us);
+      }
+    }
+    if (now % 100'000 == 0)
+      at(double(now) / 1e6, bwe);
+  }
+}
+
+double mbps(uint64_t bps) { return double(bps) / 1e6; }
+
+} // namespace
+
+TEST_CASE("send-side BWE: a stable link of 2.5 Mbit/s is found from 300 kbit/s, and not overshot") {
+  send_bwe bwe;
+  link_model link{[](int64_t) { return 2.5e6; }};
+  double at_10 = 0, max_after_10 = 0, min_after_10 = 1e9;
+  simulate(bwe, link, 30, [&](double t, const send_bwe& b) {
+    if (t >= 10 && at_10 == 0)
+      at_10 = mbps(b.target_bps());
+    if (t >= 10) {
+      max_after_10 = std::max(max_after_10, mbps(b.target_bps()));
+      min_after_10 = std::min(min_after_10, mbps(b.target_bps()));
+    }
+  });
+  INFO("at 10 s " << at_10 << " Mbit/s; after: " << min_after_10 << " .. " << max_after_10
+                  << "; final " << mbps(bwe.target_bps()) << "; overuses " << bwe.stats().overuses
+                  << "; probes " << bwe.stats().probes_sent << "/" << bwe.stats().probes_succeeded);
+  CHECK(at_10 > 1.5);                   // found most of it within 10 s
+  CHECK(min_after_10 > 1.2);            // and stays near it
+  CHECK(max_after_10 < 2.5 * 1.15);     // never far above the capacity
+  CHECK(bwe.stats().probes_succeeded >= 1);
+}
+
+TEST_CASE("send-side BWE: a step down from 3 to 1 Mbit/s is followed within 2 s") {
+  send_bwe bwe;
+  link_model link{[](int64_t t) { return t < 15'000'000 ? 3e6 : 1e6; }};
+  double before = 0, at_17 = 0, min_after = 1e9, at_end = 0;
+  simulate(bwe, link, 30, [&](double t, const send_bwe& b) {
+    if (t >= 14.9 && t < 15)
+      before = mbps(b.target_bps());
+    if (t >= 17 && at_17 == 0)
+      at_17 = mbps(b.target_bps());
+    if (t >= 15)
+      min_after = std::min(min_after, mbps(b.target_bps()));
+    at_end = mbps(b.target_bps());
+  });
+  INFO("before " << before << ", at 17 s " << at_17 << ", lowest after " << min_after << ", end "
+                 << at_end << "; overuses " << bwe.stats().overuses);
+  CHECK(before > 1.8);
+  CHECK(at_17 < 1.15);        // down to the new capacity within 2 s
+  CHECK(min_after > 0.4);     // not collapsed
+  CHECK(at_end > 0.7);        // and back near it
+  CHECK(at_end < 1.15);
+  CHECK(bwe.stats().overuses >= 1);
+}
+
+TEST_CASE("send-side BWE: a step up from 1 to 3 Mbit/s is found again") {
+  send_bwe bwe;
+  link_model link{[](int64_t t) { return t < 15'000'000 ? 1e6 : 3e6; }};
+  double before = 0, at_end = 0;
+  simulate(bwe, link, 40, [&](double t, const send_bwe& b) {
+    if (t >= 14.9 && t < 15)
+      before = mbps(b.target_bps());
+    at_end = mbps(b.target_bps());
+  });
+  INFO("before " << before << ", end " << at_end);
+  CHECK(before < 1.15);
+  CHECK(before > 0.6);
+  CHECK(at_end > 2.0);
+  CHECK(at_end < 3.4);
+}
+
+TEST_CASE("send-side BWE: loss") {
+  SUBCASE("20 % random loss on a wide link: the estimate comes down") {
+    send_bwe bwe;
+    link_model link{[](int64_t) { return 10e6; }, 0.20};
+    double at_2 = 0;
+    simulate(bwe, link, 15, [&](double t, const send_bwe& b) {
+      if (t >= 2 && at_2 == 0)
+        at_2 = mbps(b.target_bps());
+    });
+    const auto& st = bwe.stats();
+    const double lost = double(st.packets_lost) / double(st.packets_lost + st.packets_acked);
+    INFO("at 2 s " << at_2 << ", end " << mbps(bwe.target_bps()) << ", lost " << lost);
+    CHECK(lost > 0.15);
+    CHECK(mbps(bwe.target_bps()) < 0.5 * at_2); // a fifth of everything lost: far down
+    CHECK(mbps(bwe.target_bps()) < 0.5);
+    CHECK(bwe.stats().loss_based_bps <= bwe.stats().delay_based_bps);
+  }
+  SUBCASE("1 % random loss: the estimate still grows") {
+    send_bwe bwe;
+    link_model link{[](int64_t) { return 10e6; }, 0.01};
+    simulate(bwe, link, 20, [](double, const send_bwe&) {});
+    const auto& st = bwe.stats();
+    INFO("end " << mbps(bwe.target_bps()) << ", delay-based " << mbps(st.delay_based_bps)
+                << ", loss-based " << mbps(st.loss_based_bps) << ", probes " << st.probes_sent << "/"
+                << st.probes_succeeded << ", overuses " << st.overuses);
+    CHECK(mbps(bwe.target_bps()) > 2.0);
+  }
+}
+
+TEST_CASE("send-side BWE: REMB caps the estimate; feedback for unknown numbers is ignored") {
+  send_bwe bwe;
+  bwe.on_remb(200'000, 0);
+  CHECK(bwe.target_bps() == 200'000);
+  transport_cc_feedback fb;
+  fb.packets.push_back({42, true, 1000});
+  bwe.on_feedback(fb, 1000);
+  CHECK(bwe.stats().packets_acked == 0);
+  CHECK(bwe.target_bps() == 200'000);
+}
