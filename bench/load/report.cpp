@@ -156,6 +156,21 @@ std::optional<storm_figures> compute_storm(const bench_result& r, const figures&
 
 namespace {
 
+// The storm's stages, as the table and the JSON name them.
+struct storm_stage {
+  const char* table;
+  const char* json;
+  stage_quantiles storm_figures::*field;
+};
+constexpr storm_stage storm_stages[] = {
+  {"  joined (from the start)", "joined", &storm_figures::connected},
+  {"  transport connected", "transportConnected", &storm_figures::transport},
+  {"  consuming", "consuming", &storm_figures::consumed},
+  {"  first audio", "firstAudio", &storm_figures::first_audio},
+  {"  first video", "firstVideo", &storm_figures::first_video},
+  {"  first audio and video", "firstMedia", &storm_figures::first_media},
+};
+
 std::string scenario_line(const bench_result& r) {
   const auto& o = r.options;
   switch (o.kind) {
@@ -247,12 +262,8 @@ void print_table(const bench_result& r, const figures& f, std::FILE* out) {
                     q.p90_ms, q.p99_ms, q.max_ms, q.count);
       row(name, b);
     };
-    stage("  joined (from the start)", s->connected);
-    stage("  transport connected", s->transport);
-    stage("  consuming", s->consumed);
-    stage("  first audio", s->first_audio);
-    stage("  first video", s->first_video);
-    stage("  first audio and video", s->first_media);
+    for (auto& st : storm_stages)
+      stage(st.table, (*s).*st.field);
     if (s->server_cpu_s) {
       std::snprintf(b, sizeof b, "%.3f s (%.1f %% of one core), %.2f ms per join",
                     *s->server_cpu_s, s->server_cpu_percent.value_or(0),
@@ -452,12 +463,8 @@ std::string to_json(const bench_result& r, const figures& f) {
       j.num("maxMs", q.max_ms);
       w.EndObject();
     };
-    stage("joined", s->connected);
-    stage("transportConnected", s->transport);
-    stage("consuming", s->consumed);
-    stage("firstAudio", s->first_audio);
-    stage("firstVideo", s->first_video);
-    stage("firstMedia", s->first_media);
+    for (auto& st : storm_stages)
+      stage(st.json, (*s).*st.field);
     j.opt("serverCpuSeconds", s->server_cpu_s);
     j.opt("serverCpuMsPerJoin", s->server_cpu_ms_per_join);
     j.opt("serverCpuPercent", s->server_cpu_percent);

@@ -122,13 +122,18 @@ TEST_CASE("VP9 reassembly: pictures over packets, loss, the sequence wrap") {
   const bytes key_part2 = cat({0x80, 0x01}, bytes(key_640x360.begin() + 6, key_640x360.begin() + 12));
   const bytes key_part3 = cat({0x84, 0x01}, bytes(key_640x360.begin() + 12, key_640x360.end()));
   const bytes inter = cat({0xCC, 0x02}, inter_640x360);
+  // The keyframe's three packets, numbered from `seq`, at `ts`.
+  auto push_key = [&](vp9_assembler& a, uint16_t seq, uint32_t ts,
+                      std::vector<vp9_assembler::picture>& out) {
+    a.push(seq, ts, false, key_part1, out);
+    a.push(uint16_t(seq + 1), ts, false, key_part2, out);
+    a.push(uint16_t(seq + 2), ts, true, key_part3, out);
+  };
 
   SUBCASE("in order, across the sequence wrap") {
     vp9_assembler a;
     std::vector<vp9_assembler::picture> out;
-    a.push(65534, 1000, false, key_part1, out);
-    a.push(65535, 1000, false, key_part2, out);
-    a.push(0, 1000, true, key_part3, out);
+    push_key(a, 65534, 1000, out);
     REQUIRE(out.size() == 1);
     CHECK(out[0].keyframe);
     CHECK(out[0].timestamp == 1000);
@@ -161,9 +166,7 @@ TEST_CASE("VP9 reassembly: pictures over packets, loss, the sequence wrap") {
     CHECK(out.empty());
     CHECK(a.waiting_for_keyframe());
     CHECK(a.stats().dropped_pictures == 1);
-    a.push(6, 1000, false, key_part1, out);
-    a.push(7, 1000, false, key_part2, out);
-    a.push(8, 1000, true, key_part3, out);
+    push_key(a, 6, 1000, out);
     REQUIRE(out.size() == 1);
     CHECK(out[0].keyframe);
   }
@@ -177,9 +180,7 @@ TEST_CASE("VP9 reassembly: pictures over packets, loss, the sequence wrap") {
     CHECK(a.waiting_for_keyframe());
     a.push(103, 4000, true, inter, out);
     CHECK(out.empty());
-    a.push(104, 7000, false, key_part1, out);
-    a.push(105, 7000, false, key_part2, out);
-    a.push(106, 7000, true, key_part3, out);
+    push_key(a, 104, 7000, out);
     REQUIRE(out.size() == 1);
     CHECK(out[0].timestamp == 7000);
     CHECK_FALSE(a.waiting_for_keyframe());
@@ -187,9 +188,7 @@ TEST_CASE("VP9 reassembly: pictures over packets, loss, the sequence wrap") {
   SUBCASE("a whole picture lost between two: the next inter frame is not handed out") {
     vp9_assembler a;
     std::vector<vp9_assembler::picture> out;
-    a.push(1, 1000, false, key_part1, out);
-    a.push(2, 1000, false, key_part2, out);
-    a.push(3, 1000, true, key_part3, out);
+    push_key(a, 1, 1000, out);
     a.push(5, 7000, true, inter, out); // 4 (the picture at 4000) lost
     REQUIRE(out.size() == 1);
     CHECK(a.waiting_for_keyframe());
