@@ -37,8 +37,16 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
   }
   // abs-send-time: 6.18 fixed point seconds, 24 bits (wraps every 64 s).
   // Reduced modulo 64 s first, so the shift never overflows however long the host is up.
-  const uint32_t abs_send_time = uint32_t((((mono_us() % 64'000'000) << 18) / 1'000'000) & 0xFFFFFF);
+  const int64_t now_us = mono_us();
+  const uint32_t abs_send_time = uint32_t((((now_us % 64'000'000) << 18) / 1'000'000) & 0xFFFFFF);
   spans_.clear();
+  // Numbering and logging under one lock: the log stays in number order (send_shared).
+  std::unique_lock<std::mutex> log_lock(sh.send_log_mutex, std::defer_lock);
+  if (out.tcc_ext_id != 0) {
+    log_lock.lock();
+    if (sh.send_log.size() + out.offsets.size() > send_shared::max_send_log)
+      sh.send_log.erase(sh.send_log.begin(), sh.send_log.begin() + std::ptrdiff_t(sh.send_log.size() / 2));
+  }
   for (size_t i = 0; i < out.offsets.size(); ++i) {
     const size_t offset = out.offsets[i];
     const size_t size = out.sizes[i];
@@ -48,9 +56,15 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
     std::span<uint8_t> room{out.data.data() + offset, next - offset};
     if (out.tcc_ext_id != 0 || out.abs_send_time_ext_id != 0) {
       if (auto view = rtp::rtp_packet::parse(room.first(size))) {
-        if (out.tcc_ext_id != 0)
-          view->set_transport_wide_seq(out.tcc_ext_id,
-                                       sh.tcc_seq.fetch_add(1, std::memory_order_relaxed));
+        if (out.tcc_ext_id != 0) {
+          // A number is used only by a packet that carries it (under the lock: no gaps, so
+          // the receiver's feedback does not report packets that never existed as lost).
+          const uint16_t seq = sh.tcc_seq.load(std::memory_order_relaxed);
+          if (view->set_transport_wide_seq(out.tcc_ext_id, seq)) {
+            sh.tcc_seq.store(uint16_t(seq + 1), std::memory_order_relaxed);
+            sh.send_log.push_back({seq, uint16_t(std::min<size_t>(size, 0xFFFF)), now_us});
+          }
+        }
         if (out.abs_send_time_ext_id != 0)
           view->set_abs_send_time(out.abs_send_time_ext_id, abs_send_time);
       }
@@ -66,6 +80,8 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
     }
     spans_.emplace_back(room.data(), r.length);
   }
+  if (log_lock.owns_lock())
+    log_lock.unlock();
   if (spans_.empty())
     return 0;
   const size_t sent = sh.endpoint->send_batch(*tuple_, spans_);

@@ -18,6 +18,7 @@
 #include "rtp/srtp_session.hpp"
 
 #include <atomic>
+#include <mutex>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -43,6 +44,19 @@ struct send_shared {
   std::atomic<uint64_t> rtcp_sent{0};
   std::atomic<uint64_t> dropped_not_ready{0}; // no keys or no tuple yet
   std::atomic<uint64_t> protect_failed{0};
+  // What left with a transport-wide number, for the transport's send-side estimate
+  // (rtp/send_bwe.hpp): the consumers' senders number their packets and append them here
+  // under the lock (so the log is in number order), the transport takes the log when
+  // feedback arrives. Bounded: past max_send_log the oldest half is dropped (the estimator
+  // then lacks their send times, as if they had left before its history).
+  struct sent_record {
+    uint16_t seq;
+    uint16_t bytes;
+    int64_t send_us;
+  };
+  static constexpr std::size_t max_send_log = 8192;
+  std::mutex send_log_mutex;
+  std::vector<sent_record> send_log; // guarded by send_log_mutex
 };
 
 // Not thread-safe: one owner (an actor) uses it.

@@ -586,7 +586,27 @@ std::string stats_json(transport_actor* self) {
      << ",\"transportCcOut\":" << m.tcc_feedback_out << ",\"transportCcRecorded\":" << t.recorded
      << ",\"rembOut\":" << m.remb_out << ",\"rtpSent\":" << sc.rtp_sent.load()
      << ",\"rtpSendDropped\":" << sc.dropped_not_ready.load() << ",\"protectFailed\":" << sc.protect_failed.load()
-     << "}" << st.data.stats_json() << "}";
+     << "}";
+  // The send-side estimate toward this transport's receiver (rtp/send_bwe.hpp).
+  const auto& b = st.media.bwe().stats();
+  const char* usage = b.usage == rtp::bwe_usage::overusing    ? "overusing"
+                      : b.usage == rtp::bwe_usage::underusing ? "underusing"
+                                                               : "normal";
+  os << ",\"bwe\":{\"targetBps\":" << b.target_bps << ",\"delayBasedBps\":" << b.delay_based_bps
+     << ",\"lossBasedBps\":" << b.loss_based_bps << ",\"ackedBps\":";
+  if (b.acked_bps)
+    os << *b.acked_bps;
+  else
+    os << "null";
+  os << ",\"rembBps\":";
+  if (b.remb_bps)
+    os << *b.remb_bps;
+  else
+    os << "null";
+  os << ",\"usage\":\"" << usage << "\",\"lossFraction\":" << b.last_loss
+     << ",\"feedbacks\":" << b.feedbacks << ",\"packetsAcked\":" << b.packets_acked
+     << ",\"packetsLost\":" << b.packets_lost << ",\"overuses\":" << b.overuses << "}"
+     << st.data.stats_json() << "}";
   return os.str();
 }
 
@@ -607,6 +627,7 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
   st.peer = std::move(peer);
   st.endpoint = std::move(endpoint);
   st.shared = std::move(shared);
+  st.media.set_send_log(st.shared);
   st.sender.emplace(st.shared, rtp_sender::use::rtcp);
   st.ice_password = password;
   net::ice_server_config ice_cfg;

@@ -106,8 +106,11 @@ void transport_media::on_rtcp(caf::event_based_actor* self, std::span<const uint
   };
   auto report_blocks = [&](const std::vector<rtp::report_block>& blocks) {
     for (auto& b : blocks)
-      if (auto c = to_consumer(b.ssrc))
+      if (auto c = to_consumer(b.ssrc)) {
         self->send(c, report_block_in{b});
+        if (!tcc_feedback_seen_ && send_log_) // no transport-cc: loss from the reports
+          bwe_.on_loss_report(double(b.fraction_lost) / 256.0, now_ms * 1000);
+      }
   };
   rtp::rtcp_compound_reader reader{datagram};
   while (auto p = reader.next()) {
@@ -146,7 +149,23 @@ void transport_media::on_rtcp(caf::event_based_actor* self, std::span<const uint
           if (auto c = to_consumer(nack->media_ssrc))
             self->send(c, nack_in{nack->lost_sequence_numbers()});
         } else if (p->header.count == rtp::rtpfb_transport_cc) {
-          ++counters_.tcc_feedback_in; // no send-side estimator: nothing to adapt yet
+          ++counters_.tcc_feedback_in;
+          auto fb = rtp::transport_cc_feedback::parse(*p);
+          if (!fb) {
+            ++counters_.rtcp_malformed;
+            break;
+          }
+          if (send_log_) {
+            tcc_feedback_seen_ = true;
+            {
+              std::lock_guard<std::mutex> g(send_log_->send_log_mutex);
+              sent_.swap(send_log_->send_log);
+            }
+            for (auto& r : sent_)
+              bwe_.on_packet_sent(r.seq, r.bytes, r.send_us);
+            sent_.clear();
+            bwe_.on_feedback(*fb, now_ms * 1000);
+          }
         }
         break;
       case uint8_t(rtp::rtcp_type::psfb):
@@ -171,6 +190,8 @@ void transport_media::on_rtcp(caf::event_based_actor* self, std::span<const uint
               self->send(c, keyframe_feedback{true});
         } else if (rtp::is_remb(*p)) {
           ++counters_.remb_in;
+          if (auto r = rtp::remb::parse(*p); r && send_log_)
+            bwe_.on_remb(r->bitrate_bps, now_ms * 1000);
         }
         break;
       default: // SDES, BYE, APP, XR: nothing to act on

@@ -9,7 +9,9 @@
 #pragma once
 
 #include "actors/media_messages.hpp"
+#include "actors/rtp_sender.hpp"
 #include "rtp/bwe_feedback.hpp"
+#include "rtp/send_bwe.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -62,6 +64,11 @@ public:
   void feedback(int64_t now_ms, int64_t now_us, std::vector<std::vector<uint8_t>>& out);
 
 
+  // The consumers' send log (send_shared): with it, transport-cc feedback and REMB from the
+  // receiver drive this transport's send-side estimate (rtp/send_bwe.hpp).
+  void set_send_log(std::shared_ptr<send_shared> shared) { send_log_ = std::move(shared); }
+  const rtp::send_bwe& bwe() const noexcept { return bwe_; }
+
   transport_media_counters& counters() noexcept { return counters_; }
   const rtp::tcc_counters& tcc_counters() const noexcept { return tcc_.counters(); }
   uint64_t remb_estimate() const noexcept { return remb_.estimate_bps(); }
@@ -77,6 +84,10 @@ private:
   std::vector<std::pair<caf::actor, rtp_in>> pending_; // this receive batch, per producer
   rtp::tcc_recorder tcc_;
   rtp::remb_estimator remb_;
+  std::shared_ptr<send_shared> send_log_;
+  std::vector<send_shared::sent_record> sent_; // reused
+  rtp::send_bwe bwe_;
+  bool tcc_feedback_seen_ = false; // the receiver sends transport-cc: RR loss is not used
   bool tcc_seen_ = false;      // some producer negotiated transport-cc
   bool remb_needed_ = false;   // abs-send-time without transport-cc
   uint32_t rtcp_ssrc_ = 0;

@@ -54,9 +54,13 @@ void send_bwe::on_feedback(const transport_cc_feedback& fb, int64_t now_us) {
     if (!p || p->acked)
       continue;
     if (!pa.received) {
-      ++lost;
+      // What left before the receiver took its first packet was not lost on the path: it
+      // came before the receiver was ready for it (a new transport, a new stream).
+      if (any_acked_)
+        ++lost;
       continue;
     }
+    any_acked_ = true;
     p->acked = true;
     ++received;
     on_arrival(*p, pa.arrival_us);

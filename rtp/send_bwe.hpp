@@ -156,6 +156,7 @@ private:
   uint64_t loss_bps_;
   int64_t last_loss_decrease_us_ = -1, last_loss_update_us_ = -1;
   std::size_t window_received_ = 0, window_lost_ = 0;
+  bool any_acked_ = false; // losses before the first packet the receiver took do not count
   // acknowledged bitrate: (arrival us, bytes) of the received packets in the window
   std::deque<std::pair<int64_t, uint32_t>> acked_;
   uint64_t acked_bytes_ = 0;

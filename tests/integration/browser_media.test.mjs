@@ -63,6 +63,18 @@ test('two participants: audio and video both ways, BWE above 1 Mbps, pause/resum
     assert.ok(cstats.data[0].roundTripTime >= 0 && cstats.data[0].roundTripTime < 1000, JSON.stringify(cstats.data[0]));
     assert.ok(cstats.data[0].packetCount > 0 && cstats.data[0].bitrate > 0);
 
+    // The server's own send-side estimate toward bob (rtp/send_bwe.hpp), from the
+    // transport-cc feedback bob's browser sends about what it receives: fed, acknowledging
+    // what arrives, and above what alice's camera needs.
+    const tstats = await until(bob, 'the server\'s send-side estimate toward bob',
+      () => bob.evaluate(() => window.chorusRequest('get-transport-stats', { transportId: window.recvTransport.id })),
+      (r) => r.data?.bwe?.feedbacks > 10 && r.data.bwe.ackedBps > 0, 10000, 250);
+    const est = tstats.data.bwe;
+    process.stderr.write(`server's estimate toward bob: ${JSON.stringify(est)}\n`);
+    assert.ok(est.packetsAcked > 30, JSON.stringify(est));
+    assert.ok(est.targetBps >= 300000, JSON.stringify(est)); // no collapse on a clean loopback
+    assert.ok(est.lossFraction < 0.05, JSON.stringify(est));
+
     // The sender's bandwidth estimate passes 1 Mbps within 15 s (transport-cc feedback).
     const bwe = await until(alice, 'availableOutgoingBitrate above 1 Mbps, 15 s after joining',
       () => alice.evaluate(() => window.outgoingBitrate()), (b) => b > 1e6, Math.max(0, 15000 - (Date.now() - t0)), 200);

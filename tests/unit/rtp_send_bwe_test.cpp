@@ -203,6 +203,28 @@ TEST_CASE("send-side BWE: loss") {
   }
 }
 
+TEST_CASE("send-side BWE: packets reported missing before the receiver took its first one are not loss") {
+  send_bwe bwe;
+  for (uint16_t s = 0; s < 40; ++s)
+    bwe.on_packet_sent(s, 1200, int64_t(s) * 10'000);
+  transport_cc_feedback fb;
+  for (uint16_t s = 0; s < 40; ++s)
+    fb.packets.push_back({s, s >= 10, s >= 10 ? 100'000 + int64_t(s) * 10'000 : 0});
+  bwe.on_feedback(fb, 500'000);
+  CHECK(bwe.stats().packets_lost == 0);
+  CHECK(bwe.stats().packets_acked == 30);
+  CHECK(bwe.stats().last_loss == 0);
+  // After that, a missing packet is loss.
+  for (uint16_t s = 40; s < 70; ++s)
+    bwe.on_packet_sent(s, 1200, int64_t(s) * 10'000);
+  transport_cc_feedback later;
+  for (uint16_t s = 40; s < 70; ++s)
+    later.packets.push_back({s, s % 3 != 0, s % 3 != 0 ? 100'000 + int64_t(s) * 10'000 : 0});
+  bwe.on_feedback(later, 900'000);
+  CHECK(bwe.stats().packets_lost == 10);
+  CHECK(bwe.stats().last_loss > 0.3);
+}
+
 TEST_CASE("send-side BWE: REMB caps the estimate; feedback for unknown numbers is ignored") {
   send_bwe bwe;
   bwe.on_remb(200'000, 0);
