@@ -42,7 +42,8 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
   spans_.clear();
   // Numbering and logging under one lock: the log stays in number order (send_shared).
   std::unique_lock<std::mutex> log_lock(sh.send_log_mutex, std::defer_lock);
-  if (out.tcc_ext_id != 0) {
+  const bool logging = out.tcc_ext_id != 0 && sh.send_log_on.load(std::memory_order_relaxed);
+  if (logging) {
     log_lock.lock();
     if (sh.send_log.size() + out.offsets.size() > send_shared::max_send_log)
       sh.send_log.erase(sh.send_log.begin(), sh.send_log.begin() + std::ptrdiff_t(sh.send_log.size() / 2));
@@ -56,14 +57,18 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
     std::span<uint8_t> room{out.data.data() + offset, next - offset};
     if (out.tcc_ext_id != 0 || out.abs_send_time_ext_id != 0) {
       if (auto view = rtp::rtp_packet::parse(room.first(size))) {
-        if (out.tcc_ext_id != 0) {
-          // A number is used only by a packet that carries it (under the lock: no gaps, so
-          // the receiver's feedback does not report packets that never existed as lost).
-          const uint16_t seq = sh.tcc_seq.load(std::memory_order_relaxed);
-          if (view->set_transport_wide_seq(out.tcc_ext_id, seq)) {
-            sh.tcc_seq.store(uint16_t(seq + 1), std::memory_order_relaxed);
+        if (logging) {
+          // A number is used only by a packet that carries the element (no gaps, so the
+          // receiver's feedback does not report packets that never existed as lost), and
+          // taken under the lock, so the log is in number order.
+          if (view->transport_wide_seq(out.tcc_ext_id)) {
+            const uint16_t seq = sh.tcc_seq.fetch_add(1, std::memory_order_relaxed);
+            view->set_transport_wide_seq(out.tcc_ext_id, seq);
             sh.send_log.push_back({seq, uint16_t(std::min<size_t>(size, 0xFFFF)), now_us});
           }
+        } else if (out.tcc_ext_id != 0) {
+          view->set_transport_wide_seq(out.tcc_ext_id,
+                                       sh.tcc_seq.fetch_add(1, std::memory_order_relaxed));
         }
         if (out.abs_send_time_ext_id != 0)
           view->set_abs_send_time(out.abs_send_time_ext_id, abs_send_time);

@@ -54,7 +54,10 @@ struct send_shared {
     uint16_t bytes;
     int64_t send_us;
   };
-  static constexpr std::size_t max_send_log = 8192;
+  static constexpr std::size_t max_send_log = 4096;
+  // Set once the receiver's first transport-cc feedback arrived: a receiver that never
+  // sends any costs no log.
+  std::atomic<bool> send_log_on{false};
   std::mutex send_log_mutex;
   std::vector<sent_record> send_log; // guarded by send_log_mutex
 };

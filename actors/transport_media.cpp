@@ -157,6 +157,7 @@ void transport_media::on_rtcp(caf::event_based_actor* self, std::span<const uint
           }
           if (send_log_) {
             tcc_feedback_seen_ = true;
+            send_log_->send_log_on.store(true, std::memory_order_relaxed);
             {
               std::lock_guard<std::mutex> g(send_log_->send_log_mutex);
               sent_.swap(send_log_->send_log);
