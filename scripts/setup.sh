@@ -23,6 +23,7 @@ CHORUS_APT_PACKAGES=(
   libpq-dev postgresql  # storage.url; the PostgreSQL test starts a server from it
   chromium iproute2 util-linux openssl
   ffmpeg jq  # recording (an ffmpeg child per recorded producer), plain RTP tests, mix-recording.sh
+  clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
 
 chorus_log() {

@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Sets up and builds Chorus (scripts/setup.sh), then runs every test: the doctest unit
 # suites and the Node integration tests (tests/integration/*.test.mjs) that drive the real
-# binary on loopback. Serial on purpose: integration tests start their own servers.
+# binary on loopback. Serial on purpose: integration tests start their own servers. Then,
+# for the whole suite, the fuzz targets for 20 s each (scripts/fuzz.sh).
 # Arguments go to ctest, e.g. ./scripts/test.sh -R integration_signaling.
-# The exit code is ctest's.
+# The exit code is non-zero when ctest or a fuzz target failed.
 set -euo pipefail
 
 # shellcheck source=scripts/setup.sh
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
 chorus_setup_and_build
-exec ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure "$@"
+status=0
+ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure "$@" || status=$?
+# The whole suite (no arguments) also runs every libFuzzer target for a bounded time
+# (scripts/fuzz.sh; CHORUS_FUZZ_SECONDS per target, default 20).
+if [[ $# -eq 0 ]]; then
+  bash "$CHORUS_ROOT/scripts/fuzz.sh" --seconds "${CHORUS_FUZZ_SECONDS:-20}" || status=$?
+fi
+exit "$status"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs the libFuzzer targets of the parsers that take outside bytes (tests/fuzz/fuzz_*.cpp):
+#   scripts/fuzz.sh [--seconds N] [TARGET ...]      (default: 20 s each, every target)
+# Builds them first (scripts/setup.sh's packages, clang; build-fuzz/: ASan + UBSan, only the
+# pure layers). Each target starts from its checked-in corpus (tests/fuzz/corpus/TARGET),
+# copied to build-fuzz/corpus/TARGET so the run's finds stay out of the tree, and runs for
+# N seconds. A crash, a leak, a timeout or a sanitizer report fails the script; the
+# reproducer is kept in build-fuzz/artifacts/ and named (replay it: build-fuzz/TARGET FILE).
+# docs/reliability.md records what was run and found.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/setup.sh
+source scripts/setup.sh
+
+seconds=20
+targets=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --seconds) seconds="$2"; shift 2 ;;
+    --seconds=*) seconds="${1#*=}"; shift ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) targets+=("$1"); shift ;;
+  esac
+done
+[[ "$seconds" =~ ^[0-9]+$ && "$seconds" -ge 1 ]] || { echo "fuzz.sh: --seconds wants a whole number >= 1" >&2; exit 2; }
+
+chorus_install_packages
+out=build-fuzz
+CC=clang CXX=clang++ cmake -S . -B "$out" -DCHORUS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$out" -j "$(nproc)" >/dev/null
+if [[ ${#targets[@]} -eq 0 ]]; then
+  for f in tests/fuzz/fuzz_*.cpp; do targets+=("$(basename "$f" .cpp)"); done
+fi
+mkdir -p "$out/artifacts"
+failed=()
+for t in "${targets[@]}"; do
+  [[ -x "$out/$t" ]] || { echo "fuzz.sh: no target $t" >&2; exit 2; }
+  work="$out/corpus/$t"
+  mkdir -p "$work"
+  [[ -d "tests/fuzz/corpus/$t" ]] && cp -n "tests/fuzz/corpus/$t"/* "$work"/ 2>/dev/null || true
+  log="$out/$t.log"
+  echo "fuzz: $t for ${seconds} s"
+  # -max_total_time bounds the run; the outer timeout bounds a hang of the harness itself.
+  if timeout $((seconds + 60)) "$out/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+       -artifact_prefix="$out/artifacts/$t-" -print_final_stats=1 "$work" >"$log" 2>&1; then
+    grep -E '^stat::number_of_executed_units|^Done' "$log" | tr '\n' ' ' | sed 's/^/  /'; echo
+  else
+    echo "  FAILED: $t (log: $log)"
+    grep -E 'ERROR|SUMMARY|Test unit written to' "$log" | head -5 | sed 's/^/  /'
+    failed+=("$t")
+  fi
+done
+if [[ ${#failed[@]} -gt 0 ]]; then
+  echo "fuzz: findings in ${failed[*]} (reproducers in $out/artifacts/)" >&2
+  exit 1
+fi
+echo "fuzz: ${#targets[@]} targets, ${seconds} s each, nothing found"

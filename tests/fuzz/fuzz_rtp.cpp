@@ -1,0 +1,33 @@
+// libFuzzer: RTP packets (rtp/rtp_packet.hpp): the header, CSRCs, both extension forms,
+// padding; every getter of a packet that parsed, the in-place rewriters, RTX unwrapping.
+#include "rtp/rtp_packet.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::vector<uint8_t> buf(data, data + size);
+  auto p = chorus::rtp::rtp_packet::parse(buf);
+  if (!p)
+    return 0;
+  volatile uint64_t sink = p->sequence_number() + p->timestamp() + p->ssrc() + p->payload().size();
+  for (uint8_t i = 0; i < p->csrc_count(); ++i)
+    sink = sink + p->csrc(i);
+  for (uint8_t id = 1; id < 15; ++id) {
+    if (auto e = p->find_extension(id))
+      sink = sink + e->size();
+    sink = sink + p->abs_send_time(id).value_or(0) + p->transport_wide_seq(id).value_or(0);
+    if (auto m = p->mid(id))
+      sink = sink + m->size();
+  }
+  p->set_transport_wide_seq(3, 7);
+  p->set_abs_send_time(2, 0x123456);
+  const uint8_t mid[] = {'0'};
+  p->rewrite_extension(1, mid);
+  if (p->payload().size() >= 2) // as an RTX packet: the original sequence number first
+    if (auto u = chorus::rtp::unwrap_rtx(*p, 96, 1234))
+      sink = sink + u->sequence_number();
+  (void)sink;
+  return 0;
+}
