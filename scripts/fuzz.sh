@@ -43,10 +43,10 @@ for t in "${targets[@]}"; do
   # -max_total_time bounds the run; the outer timeout bounds a hang of the harness itself.
   if timeout $((seconds + 60)) "$out/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
        -artifact_prefix="$out/artifacts/$t-" -print_final_stats=1 "$work" >"$log" 2>&1; then
-    grep -E '^stat::number_of_executed_units|^Done' "$log" | tr '\n' ' ' | sed 's/^/  /'; echo
+    { grep -E '^stat::number_of_executed_units|^Done' "$log" || true; } | tr '\n' ' ' | sed 's/^/  /'; echo
   else
     echo "  FAILED: $t (log: $log)"
-    grep -E 'ERROR|SUMMARY|Test unit written to' "$log" | head -5 | sed 's/^/  /'
+    { grep -E 'ERROR|SUMMARY|Test unit written to' "$log" || true; } | head -5 | sed 's/^/  /'
     failed+=("$t")
   fi
 done
