@@ -57,18 +57,14 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
     std::span<uint8_t> room{out.data.data() + offset, next - offset};
     if (out.tcc_ext_id != 0 || out.abs_send_time_ext_id != 0) {
       if (auto view = rtp::rtp_packet::parse(room.first(size))) {
-        if (logging) {
-          // A number is used only by a packet that carries the element (no gaps, so the
-          // receiver's feedback does not report packets that never existed as lost), and
-          // taken under the lock, so the log is in number order.
-          if (view->transport_wide_seq(out.tcc_ext_id)) {
-            const uint16_t seq = sh.tcc_seq.fetch_add(1, std::memory_order_relaxed);
-            view->set_transport_wide_seq(out.tcc_ext_id, seq);
+        // A number is used only by a packet that carries the element (no gaps, so the
+        // receiver's feedback does not report packets that never existed as lost); when
+        // logging, it is taken under the lock, so the log is in number order.
+        if (out.tcc_ext_id != 0 && view->transport_wide_seq(out.tcc_ext_id)) {
+          const uint16_t seq = sh.tcc_seq.fetch_add(1, std::memory_order_relaxed);
+          view->set_transport_wide_seq(out.tcc_ext_id, seq);
+          if (logging)
             sh.send_log.push_back({seq, uint16_t(std::min<size_t>(size, 0xFFFF)), now_us});
-          }
-        } else if (out.tcc_ext_id != 0) {
-          view->set_transport_wide_seq(out.tcc_ext_id,
-                                       sh.tcc_seq.fetch_add(1, std::memory_order_relaxed));
         }
         if (out.abs_send_time_ext_id != 0)
           view->set_abs_send_time(out.abs_send_time_ext_id, abs_send_time);

@@ -108,7 +108,7 @@ void transport_media::on_rtcp(caf::event_based_actor* self, std::span<const uint
     for (auto& b : blocks)
       if (auto c = to_consumer(b.ssrc)) {
         self->send(c, report_block_in{b});
-        if (!tcc_feedback_seen_ && send_log_) // no transport-cc: loss from the reports
+        if (send_log_ && !send_log_->send_log_on.load(std::memory_order_relaxed)) // no transport-cc: loss from the reports
           bwe_.on_loss_report(double(b.fraction_lost) / 256.0, now_ms * 1000);
       }
   };
@@ -156,7 +156,6 @@ void transport_media::on_rtcp(caf::event_based_actor* self, std::span<const uint
             break;
           }
           if (send_log_) {
-            tcc_feedback_seen_ = true;
             send_log_->send_log_on.store(true, std::memory_order_relaxed);
             {
               std::lock_guard<std::mutex> g(send_log_->send_log_mutex);

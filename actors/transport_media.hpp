@@ -87,7 +87,6 @@ private:
   std::shared_ptr<send_shared> send_log_;
   std::vector<send_shared::sent_record> sent_; // reused
   rtp::send_bwe bwe_;
-  bool tcc_feedback_seen_ = false; // the receiver sends transport-cc: RR loss is not used
   bool tcc_seen_ = false;      // some producer negotiated transport-cc
   bool remb_needed_ = false;   // abs-send-time without transport-cc
   uint32_t rtcp_ssrc_ = 0;
