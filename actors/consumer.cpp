@@ -9,9 +9,12 @@
 #include "rtp/retransmission_buffer.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtp/rtp_packet.hpp"
+#include "rtp/layer_selector.hpp"
 #include "rtp/rtp_stream.hpp"
+#include "rtp/vp8_descriptor.hpp"
 #include "rtp/seq_munger.hpp"
 #include "rtp/srtp_session.hpp"
+#include "rtp/token_bucket.hpp"
 
 #include <caf/all.hpp>
 
@@ -23,6 +26,7 @@ namespace chorus::actors {
 namespace {
 
 constexpr auto report_interval = std::chrono::milliseconds(1000);
+constexpr uint64_t rtx_budget_min_bps = 32'000;
 constexpr size_t trailer_room = rtp::srtp_session::max_trailer;
 constexpr const char* twcc_uri =
   "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
@@ -37,6 +41,24 @@ struct consumer_counters {
   uint64_t dropped_old = 0;           // older than the current base (munger)
   uint64_t malformed = 0;
   uint64_t keyframe_requests = 0;
+  uint64_t other_layers = 0;   // packets of encodings this consumer does not forward now
+  uint64_t dropped_layers = 0; // packets of layers above the forwarded ones
+  uint64_t layer_switches = 0;
+  uint64_t rtx_over_budget = 0; // retransmissions skipped: over the retransmission budget
+};
+
+// What a consumer of a producer with layers (simulcast, SVC, temporal layers) tracks.
+struct layer_state {
+  bool simulcast = false;
+  uint8_t spatial_layers = 1, temporal_layers = 1;
+  int8_t preferred_spatial = 0, preferred_temporal = 0; // the receiver's wish
+  int8_t allocated_spatial = 127, allocated_temporal = 127; // its transport's budget
+  std::optional<rtp::layer_selector> selector;
+  std::vector<uint32_t> bps; // the producer's layer bitrates (layer_bitrates)
+  int8_t reported_spatial = -2, reported_temporal = -2; // last consumer-layers-changed
+  int8_t keyframe_asked_for = -1; // the target whose keyframe was last asked for
+  bool vp8 = false;
+  rtp::vp8_continuity continuity;
 };
 
 struct consumer_state {
@@ -71,7 +93,16 @@ struct consumer_state {
   std::optional<rtp::retransmission_buffer> rtx_buffer;
   std::optional<rtp::send_stream> stream;
   std::vector<rtp::stored_packet> resend; // reused
-  source_clock clock;
+  // Retransmissions may take at most a quarter of what the stream sends as media (at least
+  // 32 kbps; measured without the repairs, which would feed back into it): on a thin link,
+  // resending what the link dropped must not crowd out new media.
+  rtp::token_bucket rtx_budget{rtx_budget_min_bps, rtp::token_bucket::suggested_burst(rtx_budget_min_bps) * 4};
+  uint64_t budget_media_bytes = 0; // media bytes sent at the last budget update
+  int64_t budget_ms = 0;
+  source_clock clock; // of the forwarded encoding
+  std::array<source_clock, 4> clocks{}; // per encoding (simulcast)
+  std::optional<layer_state> layers; // a producer with layers
+  uint8_t priority = 1;
   consumer_counters counters;
   uint64_t published_retransmitted = 0; // added to the node's media totals so far
   static inline const char* name = "chorus.consumer";
@@ -101,15 +132,26 @@ bool is_video(const consumer_state& st) {
   return st.kind == rtp::media_kind::video;
 }
 
+bool active(const consumer_state& st) {
+  return !st.paused && !st.producer_paused;
+}
+
 // Asked only once the sender can send: a keyframe asked for earlier would pass while the
 // sender has no keys or tuple yet and be lost, and the request that follows would wait out
 // the producer's throttle (in a join storm every newcomer would wait its interval).
+// A consumer with layers asks for a keyframe of the encoding it switches to, only.
 void ask_keyframe(consumer_actor* self) {
   auto& st = self->state;
   if (!is_video(st) || !st.sender->ready())
     return;
   ++st.counters.keyframe_requests;
-  self->send(st.producer, keyframe_request_atom::value);
+  if (st.layers && st.layers->selector->target_spatial() >= 0) {
+    st.layers->keyframe_asked_for = st.layers->selector->target_spatial();
+    self->send(st.producer, keyframe_request_atom::value,
+               uint8_t(st.layers->keyframe_asked_for));
+  } else if (!st.layers) {
+    self->send(st.producer, keyframe_request_atom::value);
+  }
 }
 
 // (Re)start after a pause or at the first resume: the next packet is a new base for the
@@ -117,20 +159,68 @@ void ask_keyframe(consumer_actor* self) {
 void restart(consumer_actor* self) {
   auto& st = self->state;
   st.munger.mark_discontinuity();
+  if (st.layers) {
+    st.layers->selector->reset();
+    st.layers->continuity.mark_switch();
+  }
   if (is_video(st)) {
     st.waiting_keyframe = true;
     ask_keyframe(self);
   }
 }
 
-bool active(const consumer_state& st) {
-  return !st.paused && !st.producer_paused;
+// Whether spatial layer s is being received from the producer now (as far as its last
+// layer_bitrates tells; everything is, before the first).
+bool layer_present(const layer_state& l, int s) {
+  const size_t i = size_t(s) * 3;
+  return l.bps.empty() || (i < l.bps.size() && l.bps[i] != 0);
 }
 
-// Copies `src` into out.data and rewrites it for this consumer; returns the view.
+// The target: the receiver's preference capped by the allocation, on a layer that is
+// being received (the best one present at or below the cap). Asks for a keyframe of a new
+// spatial target.
+void update_target(consumer_actor* self) {
+  auto& st = self->state;
+  if (!st.layers)
+    return;
+  auto& l = *st.layers;
+  int spatial = std::min<int>({l.preferred_spatial, l.allocated_spatial, l.spatial_layers - 1});
+  while (spatial > 0 && !layer_present(l, spatial))
+    --spatial;
+  if (l.allocated_spatial < 0)
+    spatial = -1;
+  int temporal = std::min<int>({l.preferred_temporal, l.allocated_temporal, l.temporal_layers - 1});
+  if (spatial >= 0 && !l.bps.empty())
+    while (temporal > 0 && size_t(spatial * 3 + temporal) < l.bps.size() &&
+           l.bps[size_t(spatial * 3 + temporal)] == 0)
+      --temporal;
+  l.selector->set_target(int8_t(spatial), int8_t(std::max(temporal, 0)));
+  if (l.selector->wants_keyframe() && l.keyframe_asked_for != spatial && active(st))
+    ask_keyframe(self);
+}
+
+// consumer-layers-changed to the peer when the forwarded layers changed since the last.
+void report_layers(consumer_actor* self) {
+  auto& st = self->state;
+  auto& l = *st.layers;
+  const auto s = l.selector->current_spatial(), t = l.selector->current_temporal();
+  if (s == l.reported_spatial && t == l.reported_temporal)
+    return;
+  l.reported_spatial = s;
+  l.reported_temporal = t;
+  if (auto peer = caf::actor_cast<caf::actor>(st.peer))
+    self->send(peer, protocol::consumer_layers_event{st.id, s, t});
+}
+
+
+// Copies `src` into out.data and rewrites it for this consumer; returns the view. A VP8
+// stream switched between encodings gets its picture ids rewritten: by the continuity's
+// current offsets for a new packet (`tag` returns them), by the stored ones (`use_tag`) for
+// a retransmission.
 std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out,
                                                 const std::vector<uint8_t>& src, uint16_t seq,
-                                                uint32_t timestamp) {
+                                                uint32_t timestamp, uint32_t* tag = nullptr,
+                                                const uint32_t* use_tag = nullptr) {
   const size_t offset = out.data.size();
   out.data.resize(offset + src.size() + trailer_room);
   std::memcpy(out.data.data() + offset, src.data(), src.size());
@@ -148,6 +238,17 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
   if (st.mid_ext_id != 0)
     view->rewrite_extension(st.mid_ext_id,
                             std::span(reinterpret_cast<const uint8_t*>(st.mid.data()), st.mid.size()));
+  if (st.layers && st.layers->vp8) {
+    const size_t header = size_t(view->payload().data() - view->bytes().data());
+    std::span<uint8_t> payload(out.data.data() + offset + header, view->payload().size());
+    if (use_tag != nullptr) {
+      rtp::vp8_continuity::apply_tag(payload, *use_tag);
+    } else {
+      st.layers->continuity.rewrite(payload);
+      if (tag != nullptr)
+        *tag = st.layers->continuity.tag();
+    }
+  }
   out.offsets.push_back(uint32_t(offset));
   out.sizes.push_back(uint16_t(src.size()));
   return *view;
@@ -172,6 +273,7 @@ rtp_out& reset_out(const consumer_state& st, rtp_out& out, size_t packets) {
   out.sizes.reserve(packets);
   out.tcc_ext_id = st.tcc_ext_id;
   out.abs_send_time_ext_id = st.abs_send_time_ext_id;
+  out.probe_id = -1;
   return out;
 }
 
@@ -183,6 +285,7 @@ void handle_media(consumer_actor* self, const media_packets& in) {
   }
   const auto now = mono_ms();
   auto& out = reset_out(st, scratch_out(scratch::media), in.packets.size());
+  bool layers_changed = false;
   for (auto& p : in.packets) {
     auto& src = *p.packet;
     if (src.size() < rtp::rtp_fixed_header_size || src.size() > 0xFFFF) {
@@ -193,30 +296,130 @@ void handle_media(consumer_actor* self, const media_packets& in) {
       ++st.counters.dropped_payload_type;
       continue;
     }
-    if (st.waiting_keyframe && is_video(st)) {
+    const uint16_t seq = uint16_t((src[2] << 8) | src[3]);
+    const uint32_t ts = (uint32_t(src[4]) << 24) | (uint32_t(src[5]) << 16) |
+                        (uint32_t(src[6]) << 8) | src[7];
+    if (st.layers) {
+      if (!st.sender->ready()) { // a keyframe the sender cannot send yet is no start
+        ++st.counters.skipped_wait_keyframe;
+        continue;
+      }
+      auto& l = *st.layers;
+      auto d = l.selector->on_packet({p.spatial, p.temporal, p.keyframe, p.sync, p.frame_start});
+      if (d.verdict == rtp::layer_verdict::other) {
+        ++st.counters.other_layers;
+        continue;
+      }
+      if (d.switched_stream) {
+        ++st.counters.layer_switches;
+        st.munger.mark_discontinuity();
+        l.continuity.mark_switch();
+        if (size_t(p.spatial) < st.clocks.size())
+          st.clock = st.clocks[p.spatial];
+        l.keyframe_asked_for = -1;
+      }
+      layers_changed = layers_changed || d.layers_changed;
+      if (d.verdict == rtp::layer_verdict::drop) {
+        if (st.munger.started() && !st.waiting_keyframe)
+          st.munger.drop(seq, ts, now);
+        ++st.counters.dropped_layers;
+        continue;
+      }
+      st.waiting_keyframe = false;
+    } else if (st.waiting_keyframe && is_video(st)) {
       if (!p.keyframe || !st.sender->ready()) { // (a keyframe the sender cannot send yet)
         ++st.counters.skipped_wait_keyframe;
         continue;
       }
       st.waiting_keyframe = false;
     }
-    const uint16_t seq = uint16_t((src[2] << 8) | src[3]);
-    const uint32_t ts = (uint32_t(src[4]) << 24) | (uint32_t(src[5]) << 16) |
-                        (uint32_t(src[6]) << 8) | src[7];
     auto d = st.munger.process(seq, ts, now);
     if (!d.forward()) {
       ++st.counters.dropped_old;
       continue;
     }
-    auto view = append_rewritten(st, out, src, d.seq, d.timestamp);
+    uint32_t tag = 0;
+    auto view = append_rewritten(st, out, src, d.seq, d.timestamp, &tag);
     if (!view)
       continue;
+    if (st.layers && p.end_of_layer && !st.layers->simulcast &&
+        p.spatial == uint8_t(st.layers->selector->current_spatial()))
+      view->set_marker(true); // SVC: the top forwarded layer ends the picture
     if (st.rtx_buffer)
-      st.rtx_buffer->insert(d.seq, d.timestamp, p.packet, now);
+      st.rtx_buffer->insert(d.seq, d.timestamp, p.packet, now, tag);
     st.stream->on_packet_sent(d.timestamp, view->payload().size(), view->size(), now);
   }
   if (!out.offsets.empty())
     st.sender->send_rtp(out);
+  if (layers_changed)
+    report_layers(self);
+}
+
+// What the transport's allocation needs to know of this consumer (see alloc_info).
+void send_alloc_info(consumer_actor* self) {
+  auto& st = self->state;
+  alloc_info info;
+  info.consumer = caf::actor_cast<caf::actor>(self);
+  info.active = active(st);
+  info.priority = st.priority;
+  info.can_probe = is_video(st) && st.rtx;
+  if (st.layers) {
+    info.layered = true;
+    info.max_spatial = st.layers->preferred_spatial;
+    info.max_temporal = st.layers->preferred_temporal;
+    info.bps = st.layers->bps;
+  } else {
+    info.bps.push_back(uint32_t(st.stream->stats(mono_ms()).bitrate_bps));
+  }
+  self->send(st.transport, std::move(info));
+}
+
+// RFC 4588: `r` (a stored packet, rewritten for this consumer into `out`) again on the RTX
+// SSRC with its own sequence number, appended to `wrapped`. False when it does not fit.
+bool append_rtx(consumer_state& st, rtp_out& out, rtp_out& wrapped, const rtp::stored_packet& r) {
+  auto view = append_rewritten(st, out, *r.packet, r.seq, r.timestamp, nullptr, &r.tag);
+  if (!view)
+    return false;
+  const size_t offset = wrapped.data.size();
+  const size_t need = rtp::rtx_size(*view);
+  wrapped.data.resize(offset + need + trailer_room);
+  auto n = rtp::write_rtx(*view, {st.rtx_payload_type, st.rtx_ssrc, st.rtx_seq},
+                          std::span(wrapped.data.data() + offset, need));
+  if (!n) {
+    wrapped.data.resize(offset);
+    return false;
+  }
+  ++st.rtx_seq;
+  wrapped.offsets.push_back(uint32_t(offset));
+  wrapped.sizes.push_back(uint16_t(*n));
+  return true;
+}
+
+// A probe cluster: the newest stored packets resent over RTX (the receiver discards the
+// duplicates; its feedback reports their arrival), chunk by chunk (see probe_padding),
+// marked with the probe's id in the transport's send log.
+void send_probe(consumer_actor* self, const probe_padding& p) {
+  auto& st = self->state;
+  if (!st.rtx || !st.rtx_buffer || !st.sender->ready() || st.tcc_ext_id == 0 || p.chunks == 0)
+    return;
+  st.rtx_buffer->recent(std::max<uint32_t>(1, p.bytes), mono_ms(), st.resend);
+  if (st.resend.empty())
+    return;
+  auto& out = reset_out(st, scratch_out(scratch::media), st.resend.size());
+  auto& wrapped = reset_out(st, scratch_out(scratch::rtx), st.resend.size());
+  wrapped.probe_id = p.probe_id;
+  uint32_t sent = 0;
+  for (size_t i = 0; (sent < p.bytes || i == 0) && i < 64; ++i) { // cycles if they are few
+    const auto& r = st.resend[i % st.resend.size()];
+    if (append_rtx(st, out, wrapped, r))
+      sent += uint32_t(r.packet->size());
+  }
+  if (!wrapped.offsets.empty())
+    st.sender->send_rtp(wrapped);
+  wrapped.probe_id = -1;
+  if (p.chunks > 1)
+    self->delayed_send(self, std::chrono::milliseconds(std::max<int>(1, p.interval_ms)),
+                       probe_padding{p.bytes, p.interval_ms, p.probe_id, uint8_t(p.chunks - 1)});
 }
 
 void handle_nack(consumer_actor* self, const nack_in& nack) {
@@ -231,28 +434,19 @@ void handle_nack(consumer_actor* self, const nack_in& nack) {
     return;
   auto& out = reset_out(st, scratch_out(scratch::media), st.resend.size());
   auto& wrapped = reset_out(st, scratch_out(scratch::rtx), st.rtx ? st.resend.size() : 0);
+  const int64_t now_us = mono_us();
   for (auto& r : st.resend) {
-    auto view = append_rewritten(st, out, *r.packet, r.seq, r.timestamp);
-    if (!view)
+    if (!st.rtx_budget.admit(r.packet->size(), now_us)) {
+      ++st.counters.rtx_over_budget;
       continue;
+    }
     if (!st.rtx) {
-      st.stream->on_retransmitted(view->size(), now);
+      if (auto view = append_rewritten(st, out, *r.packet, r.seq, r.timestamp, nullptr, &r.tag))
+        st.stream->on_retransmitted(view->size(), now);
       continue;
     }
-    // RFC 4588: the same packet on the RTX SSRC with its own sequence numbers.
-    const size_t offset = wrapped.data.size();
-    const size_t need = rtp::rtx_size(*view);
-    wrapped.data.resize(offset + need + trailer_room);
-    auto n = rtp::write_rtx(*view, {st.rtx_payload_type, st.rtx_ssrc, st.rtx_seq},
-                            std::span(wrapped.data.data() + offset, need));
-    if (!n) {
-      wrapped.data.resize(offset);
-      continue;
-    }
-    ++st.rtx_seq;
-    wrapped.offsets.push_back(uint32_t(offset));
-    wrapped.sizes.push_back(uint16_t(*n));
-    st.stream->on_retransmitted(*n, now);
+    if (append_rtx(st, out, wrapped, r))
+      st.stream->on_retransmitted(wrapped.sizes.back(), now);
   }
   if (st.rtx) {
     if (!wrapped.offsets.empty())
@@ -337,12 +531,32 @@ std::string stats_json(consumer_actor* self) {
     auto& r = st.rtx_buffer->counters();
     os << ",\"retransmissionBuffer\":{\"capacity\":" << st.rtx_buffer->capacity()
        << ",\"stored\":" << st.rtx_buffer->stored() << ",\"missing\":" << r.missing
-       << ",\"rateLimited\":" << r.rate_limited << "}";
+       << ",\"rateLimited\":" << r.rate_limited << ",\"overBudget\":" << c.rtx_over_budget
+       << "}";
   }
   os << ",\"skipped\":{\"paused\":" << c.skipped_paused
      << ",\"waitingKeyframe\":" << c.skipped_wait_keyframe << "},\"dropped\":{\"payloadType\":"
      << c.dropped_payload_type << ",\"old\":" << c.dropped_old << ",\"malformed\":" << c.malformed
-     << "},\"keyframeRequests\":" << c.keyframe_requests << "}]";
+     << "},\"keyframeRequests\":" << c.keyframe_requests << ",\"priority\":" << unsigned(st.priority);
+  if (st.layers) {
+    auto& l = *st.layers;
+    auto layers = [&](const char* name, int s, int t) {
+      os << ",\"" << name << "\":";
+      if (s < 0)
+        os << "null";
+      else
+        os << "{\"spatialLayer\":" << s << ",\"temporalLayer\":" << t << "}";
+    };
+    os << ",\"consumerType\":\"" << (l.simulcast ? "simulcast" : "svc") << "\"";
+    layers("preferredLayers", l.preferred_spatial, l.preferred_temporal);
+    layers("targetLayers", l.selector->target_spatial(), l.selector->target_temporal());
+    layers("currentLayers", l.selector->current_spatial(), l.selector->current_temporal());
+    if (l.allocated_spatial != 127)
+      layers("allocatedLayers", l.allocated_spatial, l.allocated_temporal);
+    os << ",\"layerSwitches\":" << c.layer_switches << ",\"otherLayers\":" << c.other_layers
+       << ",\"droppedLayers\":" << c.dropped_layers;
+  }
+  os << "}]";
   return os.str();
 }
 
@@ -380,6 +594,20 @@ void init(consumer_state& st, const rtp::rtp_parameters& p) {
   st.waiting_keyframe = st.kind == rtp::media_kind::video;
 }
 
+void init_layers(consumer_state& st, const consumer_spawn_args& args) {
+  if (st.kind != rtp::media_kind::video || (args.spatial_layers <= 1 && args.temporal_layers <= 1))
+    return;
+  auto& l = st.layers.emplace();
+  l.simulcast = args.simulcast;
+  l.spatial_layers = std::clamp<uint8_t>(args.spatial_layers, 1, 4);
+  l.temporal_layers = std::clamp<uint8_t>(args.temporal_layers, 1, 3);
+  l.preferred_spatial = int8_t(l.spatial_layers - 1);
+  l.preferred_temporal = int8_t(l.temporal_layers - 1);
+  l.selector.emplace(l.simulcast || l.spatial_layers == 1);
+  l.vp8 = text::iequals(st.mime_type, "video/VP8");
+  l.selector->set_target(l.preferred_spatial, l.preferred_temporal);
+}
+
 caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf::actor producer,
                             caf::actor transport, std::shared_ptr<send_shared> send,
                             caf::actor_addr peer, node_context_ptr ctx) {
@@ -396,6 +624,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   st.ctx = std::move(ctx);
   st.ctx->counters->consumers.fetch_add(1);
   init(st, args.parameters);
+  init_layers(st, args);
   st.stream.emplace(st.ssrc, st.clock_rate);
   // Audio retransmissions are of little use (late audio is concealed): keep a small ring.
   bool nack = false;
@@ -424,8 +653,11 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     .then([self](attach_reply& r) {
       auto& st = self->state;
       st.producer_paused = r.paused;
-      if (r.clock.valid)
-        st.clock = r.clock;
+      for (auto& c : r.clocks)
+        if (c.spatial < st.clocks.size())
+          st.clocks[c.spatial] = c;
+      if (!st.layers)
+        st.clock = st.clocks[0];
     }, [](caf::error&) { /* the producer is gone: the down message ends us */ });
   if (!args.paused) { // created running: start at once (keyframe requested)
     st.paused = false;
@@ -434,7 +666,33 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   self->delayed_send(self, report_interval, report_tick_atom::value);
   return {
     [self](const media_packets& in) { handle_media(self, in); },
-    [self](const source_clock& c) { self->state.clock = c; },
+    [self](const source_clock& c) {
+      auto& st = self->state;
+      if (c.spatial < st.clocks.size())
+        st.clocks[c.spatial] = c;
+      // The SRs follow the forwarded encoding's clock (SVC and simple: the only one).
+      const int current = st.layers && st.layers->simulcast
+                            ? st.layers->selector->current_spatial() : 0;
+      if (int(c.spatial) == current || (!st.layers && c.spatial == 0))
+        st.clock = c;
+    },
+    [self](layer_bitrates& b) {
+      auto& st = self->state;
+      if (!st.layers)
+        return;
+      st.layers->bps = std::move(b.bps);
+      update_target(self);
+      send_alloc_info(self);
+    },
+    [self](const probe_padding& p) { send_probe(self, p); },
+    [self](const layer_allocation& a) {
+      auto& st = self->state;
+      if (!st.layers)
+        return;
+      st.layers->allocated_spatial = a.spatial;
+      st.layers->allocated_temporal = a.temporal;
+      update_target(self);
+    },
     [self](producer_state& ps) {
       auto& st = self->state;
       if (st.producer_paused == ps.paused)
@@ -468,10 +726,23 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     [self](report_tick_atom) {
       auto& st = self->state;
       st.publish_totals(mono_ms());
+      {
+        const auto now = mono_ms();
+        const uint64_t media = st.stream->stats(now).bytes;
+        if (st.budget_ms != 0 && now > st.budget_ms) {
+          const uint64_t bps = (media - st.budget_media_bytes) * 8000 / uint64_t(now - st.budget_ms);
+          st.rtx_budget.set_rate(std::max<uint64_t>(rtx_budget_min_bps, bps / 4), mono_us());
+        }
+        st.budget_media_bytes = media;
+        st.budget_ms = now;
+      }
+      if (!st.layers)
+        send_alloc_info(self); // its bitrate, a fixed cost in the transport's allocation
       if (active(st)) {
         send_sender_report(self);
-        if (st.waiting_keyframe && is_video(st))
-          ask_keyframe(self); // the requested keyframe may have been lost
+        // The requested keyframe may have been lost (or, for a layer switch, not sent).
+        if ((st.waiting_keyframe && is_video(st)) || (st.layers && st.layers->selector->wants_keyframe()))
+          ask_keyframe(self);
       }
       self->delayed_send(self, report_interval, report_tick_atom::value);
     },
@@ -480,16 +751,38 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
       switch (r.op) {
         case protocol::consumer_op::pause:
           st.paused = true;
+          send_alloc_info(self);
           return caf::make_message(protocol::empty_reply{});
         case protocol::consumer_op::resume:
           if (st.paused) {
             st.paused = false;
             if (!st.producer_paused)
               restart(self);
+            send_alloc_info(self);
           }
           return caf::make_message(protocol::empty_reply{});
         case protocol::consumer_op::get_stats:
           return caf::make_message(protocol::stats_reply{stats_json(self)});
+        case protocol::consumer_op::set_preferred_layers:
+          // Without layers there is nothing to choose (mediasoup ignores it too).
+          if (st.layers) {
+            auto& l = *st.layers;
+            l.preferred_spatial = int8_t(std::clamp(r.spatial_layer, 0, l.spatial_layers - 1));
+            l.preferred_temporal = r.temporal_layer < 0
+                                     ? int8_t(l.temporal_layers - 1)
+                                     : int8_t(std::clamp(r.temporal_layer, 0, l.temporal_layers - 1));
+            update_target(self);
+            send_alloc_info(self);
+          }
+          return caf::make_message(protocol::empty_reply{});
+        case protocol::consumer_op::set_priority:
+          st.priority = uint8_t(std::clamp(r.priority, 1, 255));
+          send_alloc_info(self);
+          return caf::make_message(protocol::empty_reply{});
+        case protocol::consumer_op::request_keyframe:
+          if (active(st))
+            ask_keyframe(self);
+          return caf::make_message(protocol::empty_reply{});
       }
       return make_error(protocol::error_code::internal, "unknown consumer operation");
     },

@@ -14,7 +14,10 @@
 //   media_packets, source_clock, producer_state   <- producer (monitored)
 //   nack_in, keyframe_feedback, report_block_in,
 //   sending_state                                 <- its transport
-//   protocol::consumer_request                    <- peer: pause / resume / get_stats
+//   layer_bitrates                                <- producer (one with layers)
+//   layer_allocation                              <- its transport (bandwidth allocation)
+//   protocol::consumer_request                    <- peer: pause / resume / get_stats,
+//                                                    preferred layers, priority, keyframe
 // It starts paused (unless created with paused = false). When its producer ends it tells its peer consumer_closed_event and
 // quits. It is linked to its peer.
 #pragma once
@@ -35,6 +38,11 @@ struct consumer_spawn_args {
   rtp::media_kind kind = rtp::media_kind::audio;
   rtp::rtp_parameters parameters; // the consumer's (as sent to the client)
   bool paused = true;             // consumers start paused unless the request says not
+  // A producer with layers: simulcast (spatial_layers encodings) or SVC (one stream), and
+  // temporal layers. Such a consumer selects layers (rtp/layer_selector.hpp).
+  bool simulcast = false;
+  uint8_t spatial_layers = 1;
+  uint8_t temporal_layers = 1;
 };
 
 struct send_shared;

@@ -52,6 +52,7 @@ struct media_settings {
   // Fault injection for tests (off by default): this fraction (0..1) of the RTP packets a
   // transport receives is dropped before decryption, like loss on the network.
   double drop_rtp_fraction = 0;
+  bool fault_injection = false; // set-transport-egress-cap allowed (tests)
   uint32_t keyframe_request_interval_ms = 500; // PLI/FIR toward one producer at most this often
 };
 

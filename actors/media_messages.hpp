@@ -5,7 +5,8 @@
 //   transport --rtp_in--> producer --media_packets--> consumer --rtp_out--> transport
 //   transport --sender_report_in--> producer --source_clock--> consumer
 //   transport --nack_in / keyframe_feedback / report_block_in--> consumer
-//   consumer --keyframe_request_atom--> producer --rtcp_out--> transport
+//   consumer --keyframe_request_atom [, uint8_t spatial]--> producer --rtcp_out--> transport
+//   producer --layer_bitrates--> consumer (producers with layers)
 #pragma once
 
 #include "actors/messages.hpp"
@@ -31,6 +32,16 @@ struct producer_route {
   uint32_t rtx_ssrc = 0;
   uint8_t tcc_ext_id = 0;           // the client's transport-wide-cc id (0: none)
   uint8_t abs_send_time_ext_id = 0; // the client's abs-send-time id (0: none)
+  // Streams whose SSRCs are learnt (rid-based simulcast): a packet of an unknown SSRC whose
+  // mid element names `mid` (or, without a mid element, whose rid / repaired-rid element
+  // names one of `rids`) binds its SSRC to this producer, at most `max_ssrcs` of them.
+  std::string mid;
+  uint8_t mid_ext_id = 0;
+  uint8_t rid_ext_id = 0;
+  uint8_t rrid_ext_id = 0;
+  std::vector<std::string> rids;
+  uint8_t max_ssrcs = 0;
+  std::vector<uint32_t> ssrcs; // further known SSRCs (simulcast by SSRC, their RTX)
 };
 
 // A consumer's outgoing SSRCs on this transport (for the RTCP feedback about them). Sent by
@@ -59,9 +70,20 @@ struct sender_report_in {
 // ---- producer -> consumers ---------------------------------------------------------------------
 // One packet in router space (router payload type and extension ids), immutable and shared
 // by every consumer. Serialized by value.
+// The layer fields are read once by the producer for the consumers that select layers:
+// spatial = the simulcast encoding's index (lowest first) or the SVC spatial id; temporal =
+// the temporal id (0 when the stream tells none); sync = a frame a receiver may switch up
+// to this temporal layer at (VP8 Y, VP9 U or a TL0 frame); frame_start = the first packet
+// of a frame (layers change only there); end_of_frame = the marker bit (VP9 SVC: the end
+// of one spatial layer's frame is its E bit, carried in end_of_layer).
 struct forwarded_packet {
   rtp::shared_packet packet;
   bool keyframe = false;
+  uint8_t spatial = 0;
+  uint8_t temporal = 0;
+  bool sync = false;
+  bool frame_start = false;
+  bool end_of_layer = false;
 };
 
 // The packets of one receive batch. The producer builds ONE message and sends the same
@@ -70,12 +92,55 @@ struct media_packets {
   std::vector<forwarded_packet> packets;
 };
 
-// The producer's sender clock (from its last SR), for the consumers' SRs (lip sync).
+// The producer's sender clock (from its last SR), for the consumers' SRs (lip sync). One
+// per encoding of a simulcast producer (`spatial` = the encoding's index).
 struct source_clock {
   uint64_t ntp = 0;
   uint32_t rtp_timestamp = 0;
   int64_t received_ms = 0;
   bool valid = false;
+  uint8_t spatial = 0;
+};
+
+// producer -> its consumers, about once a second for a producer with layers: what each
+// layer costs now. bps[s * 3 + t] = the bitrate of spatial layer s up to temporal layer t
+// (cumulative over t); 0 = not received now. spatial_layers / temporal_layers = how many
+// the producer has (as signalled).
+struct layer_bitrates {
+  std::vector<uint32_t> bps;
+  uint8_t spatial_layers = 1;
+  uint8_t temporal_layers = 1;
+};
+
+// transport -> a consumer with layers: the best layers its share of the transport's send
+// estimate pays for (-1 spatial: none). Without it a consumer is not capped.
+struct layer_allocation {
+  int8_t spatial = -1;
+  int8_t temporal = -1;
+};
+
+// consumer -> its transport: what the transport's bandwidth allocation needs to know of it
+// (sent when any of it changes, and with each layer_bitrates). A consumer without layers is
+// a fixed cost: bps[0] = what it sends now.
+struct alloc_info {
+  caf::actor consumer;
+  bool layered = false;
+  bool active = true;
+  uint8_t priority = 1;
+  int8_t max_spatial = 0, max_temporal = 0; // its preference (layered)
+  std::vector<uint32_t> bps;                // layered: layer_bitrates::bps
+  bool can_probe = false;                   // video with RTX: it can send probe padding
+};
+
+// transport -> a video consumer with RTX: send a probe cluster (its newest packets again,
+// over RTX) in `chunks` chunks of at least `bytes` (and at least one packet) each,
+// `interval_ms` apart, marked with probe_id in the transport's send log (rtp/send_bwe.hpp
+// evaluates what the receiver saw of it).
+struct probe_padding {
+  uint32_t bytes = 0;
+  uint16_t interval_ms = 0;
+  int16_t probe_id = -1;
+  uint8_t chunks = 0;
 };
 
 // Producer paused or resumed.
@@ -89,7 +154,7 @@ struct attach_consumer {
 };
 struct attach_reply {
   bool paused = false;
-  source_clock clock;
+  std::vector<source_clock> clocks; // the valid ones, one per encoding at most
 };
 
 // ---- transport -> consumer --------------------------------------------------------------------
@@ -125,6 +190,7 @@ struct rtp_out {
   std::vector<uint16_t> sizes;
   uint8_t tcc_ext_id = 0;
   uint8_t abs_send_time_ext_id = 0;
+  int16_t probe_id = -1; // packets of a probe cluster (probe_padding)
 };
 
 // One (compound) RTCP packet to protect and send.
@@ -212,7 +278,8 @@ struct audio_levels_report {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, producer_route& x) {
   return f(caf::meta::type_name("producer_route"), x.producer, x.ssrc, x.rtx_ssrc,
-           x.tcc_ext_id, x.abs_send_time_ext_id);
+           x.tcc_ext_id, x.abs_send_time_ext_id, x.mid, x.mid_ext_id, x.rid_ext_id,
+           x.rrid_ext_id, x.rids, x.max_ssrcs, x.ssrcs);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, consumer_route& x) {
@@ -237,7 +304,8 @@ typename Inspector::result_type inspect(Inspector& f, forwarded_packet& x) {
     x.packet = std::make_shared<const std::vector<uint8_t>>(std::move(bytes));
     return caf::none;
   });
-  return f(caf::meta::type_name("forwarded_packet"), bytes, x.keyframe, load);
+  return f(caf::meta::type_name("forwarded_packet"), bytes, x.keyframe, x.spatial, x.temporal,
+           x.sync, x.frame_start, x.end_of_layer, load);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, media_packets& x) {
@@ -246,7 +314,24 @@ typename Inspector::result_type inspect(Inspector& f, media_packets& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, source_clock& x) {
   return f(caf::meta::type_name("source_clock"), x.ntp, x.rtp_timestamp, x.received_ms,
-           x.valid);
+           x.valid, x.spatial);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, alloc_info& x) {
+  return f(caf::meta::type_name("alloc_info"), x.consumer, x.layered, x.active, x.priority,
+           x.max_spatial, x.max_temporal, x.bps, x.can_probe);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, probe_padding& x) {
+  return f(caf::meta::type_name("probe_padding"), x.bytes, x.interval_ms, x.probe_id, x.chunks);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, layer_allocation& x) {
+  return f(caf::meta::type_name("layer_allocation"), x.spatial, x.temporal);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, layer_bitrates& x) {
+  return f(caf::meta::type_name("layer_bitrates"), x.bps, x.spatial_layers, x.temporal_layers);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, producer_state& x) {
@@ -258,7 +343,7 @@ typename Inspector::result_type inspect(Inspector& f, attach_consumer& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attach_reply& x) {
-  return f(caf::meta::type_name("attach_reply"), x.paused, x.clock);
+  return f(caf::meta::type_name("attach_reply"), x.paused, x.clocks);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, nack_in& x) {
@@ -282,7 +367,7 @@ typename Inspector::result_type inspect(Inspector& f, sending_state& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rtp_out& x) {
   return f(caf::meta::type_name("rtp_out"), x.data, x.offsets, x.sizes, x.tcc_ext_id,
-           x.abs_send_time_ext_id);
+           x.abs_send_time_ext_id, x.probe_id);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rtcp_out& x) {

@@ -73,6 +73,11 @@ struct consumer_entry {
 };
 
 struct peer_state {
+  // The CNAME for this peer's producers that come without one (rid-based simulcast offers
+  // have no a=ssrc lines, so mediasoup-client sends none): the first one given, else a
+  // fresh one. Without a CNAME, mediasoup-client signals no SSRC to the receivers, which
+  // then can only bind the stream by its MID element, which senders stop sending.
+  std::string producer_cname;
   caf::actor_addr room;
   caf::actor node; // this node's node actor (relays of remote producers)
   std::string id;
@@ -268,6 +273,13 @@ caf::result<protocol::producer_id_reply> on_produce(peer_actor* self,
     return make_error(error_code::limit_exceeded,
                       "a peer may have at most " +
                         std::to_string(st.ctx->media.max_producers_per_peer) + " producers");
+  if (!r.rtp_parameters.rtcp.cname.empty() && st.producer_cname.empty())
+    st.producer_cname = r.rtp_parameters.rtcp.cname;
+  if (r.rtp_parameters.rtcp.cname.empty()) {
+    if (st.producer_cname.empty())
+      st.producer_cname = ids::random_token(16);
+    r.rtp_parameters.rtcp.cname = st.producer_cname;
+  }
   auto mapping = rtp::map_producer(st.ctx->router_capabilities, r.kind, r.rtp_parameters);
   if (!mapping)
     return make_error(error_code::invalid_field, mapping.error());
@@ -311,6 +323,24 @@ void make_producer(peer_actor* self, produce_promise rp, protocol::produce_reque
     *mapping, "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01");
   route.abs_send_time_ext_id =
     client_ext_id(*mapping, "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time");
+  // Streams bound by rid: their SSRCs are learnt from the first packets (mid, or rid).
+  for (auto& e : mapping->encodings)
+    if (e.ssrc == 0 && !e.rid.empty())
+      route.rids.push_back(e.rid);
+  if (!route.rids.empty()) {
+    route.mid = mapping->mid;
+    route.mid_ext_id = client_ext_id(*mapping, "urn:ietf:params:rtp-hdrext:sdes:mid");
+    route.rid_ext_id = client_ext_id(*mapping, "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id");
+    route.rrid_ext_id =
+      client_ext_id(*mapping, "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id");
+    route.max_ssrcs = uint8_t(2 * route.rids.size()); // each stream and its RTX
+  }
+  for (size_t i = 1; i < mapping->encodings.size(); ++i) // SSRC-bound simulcast: all routed
+    if (mapping->encodings[i].ssrc != 0) {
+      route.ssrcs.push_back(mapping->encodings[i].ssrc);
+      if (mapping->encodings[i].rtx_ssrc != 0)
+        route.ssrcs.push_back(mapping->encodings[i].rtx_ssrc);
+    }
   producer_spawn_args args{info.producer_id, st.id, r.kind, std::move(r.rtp_parameters),
                            std::move(*mapping), r.paused};
   auto transport = tit->second.actor;
@@ -397,6 +427,10 @@ void create_consumer(peer_actor* self, consume_promise& rp, const protocol::cons
     return;
   }
   consumer_spawn_args args{ids::uuid4(), info.producer_id, info.kind, *params, req.paused};
+  const auto layering = rtp::layering_of(info.consumable);
+  args.simulcast = layering.simulcast;
+  args.spatial_layers = layering.spatial;
+  args.temporal_layers = layering.temporal;
   auto id = args.id;
   auto actor = spawn_consumer(self, std::move(args), info.producer, tit->second.actor,
                               tit->second.send, st.ctx);
@@ -410,6 +444,7 @@ void create_consumer(peer_actor* self, consume_promise& rp, const protocol::cons
   reply.producer_id = info.producer_id;
   reply.kind = info.kind;
   reply.rtp_parameters = std::move(*params);
+  reply.type = std::string(layering.type());
   reply.producer_paused = info.paused;
   reply.peer_id = info.peer_id;
   reply.user_id = info.user_id;
@@ -952,6 +987,14 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       auto id = r.transport_id;
       return delegate_to_transport(self, id, std::move(r));
     },
+    [self](protocol::set_egress_cap_request& r) -> caf::result<caf::message> {
+      if (!self->state.ctx->media.fault_injection)
+        return make_error(error_code::forbidden,
+                          "set-transport-egress-cap is fault injection: the server runs without "
+                          "--fault-injection");
+      auto id = r.transport_id;
+      return delegate_to_transport(self, id, std::move(r));
+    },
     [self](protocol::produce_request& r) { return on_produce(self, r); },
     [self](protocol::consume_request& r) { return on_consume(self, r); },
     [self](protocol::producer_request& r) { return on_producer_request(self, r); },
@@ -963,7 +1006,7 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       if (it == st.consumers.end())
         return make_error(error_code::unknown_consumer, "no consumer with id '" + r.consumer_id +
                                                          "' belongs to this peer");
-      if (r.op != protocol::consumer_op::get_stats)
+      if (r.op == protocol::consumer_op::pause || r.op == protocol::consumer_op::resume)
         it->second.awaiting_resume = false;
       auto rp = self->make_response_promise();
       rp.delegate(it->second.actor, std::move(r));
@@ -1021,6 +1064,8 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       self->send(st.session, std::move(ev));
     },
     [self](protocol::producer_paused_event& ev) { self->send(self->state.session, std::move(ev)); },
+    [self](protocol::consumer_layers_event& ev) { self->send(self->state.session, std::move(ev)); },
+    [self](protocol::consumer_score_event& ev) { self->send(self->state.session, std::move(ev)); },
     // A moderator paused (mute-peer) or revoked (disallow-publish) media of these kinds.
     [self](moderator_pause& m) {
       auto& st = self->state;

@@ -354,6 +354,8 @@ caf::behavior plain_impl(plain_actor* self, std::string id, node_context_ptr ctx
     [self](protocol::get_transport_stats_request&) {
       return protocol::stats_reply{stats_json(self)};
     },
+    // Plain RTP has no transport-wide feedback: no estimate to share out, nothing capped.
+    [](const alloc_info&) {},
     [self](producer_route& r) -> caf::result<bool> {
       auto& st = self->state;
       if (!st.media.add_producer(r))

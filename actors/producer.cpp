@@ -10,6 +10,8 @@
 #include "rtp/rtcp_feedback.hpp"
 #include "rtp/rtp_packet.hpp"
 #include "rtp/rtp_stream.hpp"
+#include "rtp/vp8_descriptor.hpp"
+#include "rtp/vp9_frames.hpp"
 
 #include <caf/all.hpp>
 
@@ -33,11 +35,16 @@ constexpr int64_t receiver_report_interval_ms = 1000;
 constexpr int64_t level_batch_interval_ms = 100;
 constexpr size_t level_batch_max = 32;
 constexpr std::string_view audio_level_uri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
+constexpr std::string_view rid_uri = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+constexpr std::string_view rrid_uri = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
+
+constexpr size_t max_temporal_layers = 3;
 
 struct producer_counters {
   uint64_t malformed = 0;
   uint64_t unknown_payload_type = 0;
   uint64_t unknown_ssrc = 0;
+  uint64_t unknown_rid = 0; // a learnt SSRC whose rid names no encoding (or a taken one)
   uint64_t rtx_padding = 0; // RTX packets without an original (bandwidth probes)
   uint64_t rtx_bad = 0;
   uint64_t keyframes = 0;
@@ -48,6 +55,25 @@ struct producer_counters {
   uint64_t keyframe_requests = 0; // from consumers
   uint64_t forwarded = 0;         // packets handed to the fan-out
 };
+
+// One encoding as received: a simulcast stream, or the producer's only stream. Its SSRC
+// is known from the rtpParameters or learnt from the first packet carrying its rid.
+struct encoding_state {
+  uint32_t ssrc = 0;
+  uint32_t rtx_ssrc = 0;
+  std::string rid;
+  std::optional<rtp::receive_stream> stream; // once the SSRC is known
+  rtp::nack_generator nack;
+  uint64_t abandoned_seen = 0; // nack.counters().abandoned at the last tick
+  std::optional<rtp::keyframe_throttle> keyframe_throttle;
+  uint8_t fir_seq = 0;
+  source_clock clock;
+};
+
+// Bytes per layer since the last rate update ([spatial][temporal]: spatial = the encoding
+// of a simulcast producer, the spatial id of an SVC one), and the rates they gave.
+constexpr size_t max_spatial_layers = 4;
+using layer_table = std::array<std::array<uint64_t, max_temporal_layers>, max_spatial_layers>;
 
 struct producer_data {
   std::string id;
@@ -70,15 +96,17 @@ struct producer_data {
   uint32_t clock_rate = 90000;
   uint32_t rtcp_ssrc = 0; // ours, as the sender of RR / NACK / PLI
 
-  std::optional<rtp::receive_stream> stream;
-  rtp::nack_generator nack;
-  uint64_t abandoned_seen = 0;   // nack.counters().abandoned at the last tick
+  std::vector<encoding_state> encodings;
+  uint8_t rid_ext_id = 0, rrid_ext_id = 0; // the client's ids (0: none)
+  uint8_t spatial_layers = 1;  // simulcast: the encodings; SVC: the scalability mode's
+  uint8_t temporal_layers = 1;
+  bool layered = false;        // consumers select layers: send them layer_bitrates
+  layer_table layer_bytes{};
+  std::array<std::array<uint32_t, max_temporal_layers>, max_spatial_layers> layer_bps{};
+  int64_t last_rate_ms = 0;
   std::vector<uint16_t> to_nack; // reused
-  source_clock clock;
   int64_t last_rr_ms = 0;
   int64_t tick_at_ms = 0; // when the armed timer fires (0: none armed)
-  std::optional<rtp::keyframe_throttle> keyframe_throttle;
-  uint8_t fir_seq = 0;
   producer_counters counters;
 
   // Active speaker: the router's ssrc-audio-level id (0: none, levels are not read) and the
@@ -139,10 +167,10 @@ void send_rtcp(producer_actor* self, std::vector<uint8_t> bytes) {
   self->send(self->state.transport, rtcp_out{std::move(bytes)});
 }
 
-void send_nack(producer_actor* self, const std::vector<uint16_t>& seqs) {
+void send_nack(producer_actor* self, const encoding_state& e, const std::vector<uint16_t>& seqs) {
   auto& st = self->state;
   std::vector<uint8_t> buf(rtp::nack_size(seqs));
-  auto n = rtp::write_nack(st.rtcp_ssrc, st.mapping.ssrc, seqs, buf);
+  auto n = rtp::write_nack(st.rtcp_ssrc, e.ssrc, seqs, buf);
   if (!n)
     return;
   buf.resize(*n);
@@ -151,12 +179,14 @@ void send_nack(producer_actor* self, const std::vector<uint16_t>& seqs) {
   send_rtcp(self, std::move(buf));
 }
 
-// PLI when the sender negotiated it, FIR otherwise; rate-limited by the throttle (requests
-// inside its interval are merged into one sent when it ends, from the tick).
-void send_keyframe_request(producer_actor* self) {
+// PLI when the sender negotiated it, FIR otherwise; rate-limited by the encoding's throttle
+// (requests inside its interval are merged into one sent when it ends, from the tick).
+void send_keyframe_request(producer_actor* self, encoding_state& e) {
   auto& st = self->state;
+  if (e.ssrc == 0)
+    return; // not received yet: nothing to name
   if (st.pli_enabled) {
-    rtp::picture_loss_indication pli{st.rtcp_ssrc, st.mapping.ssrc};
+    rtp::picture_loss_indication pli{st.rtcp_ssrc, e.ssrc};
     if (auto bytes = rtp::to_bytes(pli)) {
       ++st.counters.plis;
       send_rtcp(self, std::move(*bytes));
@@ -164,7 +194,7 @@ void send_keyframe_request(producer_actor* self) {
   } else {
     rtp::full_intra_request fir;
     fir.sender_ssrc = st.rtcp_ssrc;
-    fir.entries.push_back({st.mapping.ssrc, ++st.fir_seq});
+    fir.entries.push_back({e.ssrc, ++e.fir_seq});
     if (auto bytes = rtp::to_bytes(fir)) {
       ++st.counters.firs;
       send_rtcp(self, std::move(*bytes));
@@ -186,8 +216,10 @@ void arm_tick(producer_actor* self, int64_t now, int64_t delay_ms) {
 // Something the tick must follow up soon: NACK retries, a throttled keyframe request, audio
 // levels not yet sent.
 bool tick_pending(const producer_data& st) {
-  return st.nack.missing_count() != 0 || st.keyframe_throttle->pending() ||
-         !st.levels.levels.empty();
+  for (auto& e : st.encodings)
+    if (e.nack.missing_count() != 0 || e.keyframe_throttle->pending())
+      return true;
+  return !st.levels.levels.empty();
 }
 
 void arm_next_tick(producer_actor* self, int64_t now) {
@@ -198,12 +230,12 @@ void arm_next_tick(producer_actor* self, int64_t now) {
     arm_tick(self, now, st.last_rr_ms + receiver_report_interval_ms - now);
 }
 
-void request_keyframe(producer_actor* self, int64_t now) {
+void request_keyframe(producer_actor* self, encoding_state& e, int64_t now) {
   auto& st = self->state;
   if (st.kind != rtp::media_kind::video || (!st.pli_enabled && !st.fir_enabled))
     return;
-  if (st.keyframe_throttle->request(now))
-    send_keyframe_request(self);
+  if (e.keyframe_throttle->request(now))
+    send_keyframe_request(self, e);
   else
     arm_tick(self, now, tick_interval_ms);
 }
@@ -228,6 +260,92 @@ void maybe_flush_levels(producer_actor* self, int64_t now) {
     flush_levels(self);
 }
 
+// The encoding a packet's SSRC belongs to, learning it from the rid (or repaired rid)
+// element when the SSRC is new; `rtx` tells whether it is the encoding's RTX stream.
+encoding_state* encoding_of(producer_data& st, const rtp::rtp_packet& pkt, bool& rtx) {
+  const uint32_t ssrc = pkt.ssrc();
+  for (auto& e : st.encodings) {
+    if (e.ssrc == ssrc) {
+      rtx = false;
+      return &e;
+    }
+    if (e.rtx_ssrc != 0 && e.rtx_ssrc == ssrc) {
+      rtx = true;
+      return &e;
+    }
+  }
+  // A new SSRC: its rid binds it (the transport only routes SSRCs whose mid or rid names
+  // this producer).
+  std::optional<std::string_view> rid;
+  rtx = false;
+  if (st.rid_ext_id != 0)
+    rid = pkt.rid(st.rid_ext_id);
+  if (!rid && st.rrid_ext_id != 0) {
+    rid = pkt.rid(st.rrid_ext_id);
+    rtx = rid.has_value();
+  }
+  if (!rid) {
+    ++st.counters.unknown_ssrc;
+    return nullptr;
+  }
+  for (auto& e : st.encodings) {
+    if (e.rid != *rid)
+      continue;
+    if (rtx ? e.rtx_ssrc != 0 : e.ssrc != 0)
+      break; // bound to another SSRC already: a new SSRC for a rid is not followed
+    if (rtx) {
+      e.rtx_ssrc = ssrc;
+    } else {
+      e.ssrc = ssrc;
+      e.stream.emplace(ssrc, st.clock_rate);
+    }
+    return &e;
+  }
+  ++st.counters.unknown_rid;
+  return nullptr;
+}
+
+// Reads the layer fields of a video packet (see forwarded_packet).
+void read_layers(const producer_data& st, rtp::payload_codec codec, const rtp::rtp_packet& pkt,
+                 uint8_t encoding, forwarded_packet& out) {
+  out.spatial = encoding;
+  out.frame_start = out.keyframe;
+  out.sync = out.keyframe;
+  out.end_of_layer = pkt.marker();
+  const auto payload = pkt.payload();
+  switch (codec) {
+    case rtp::payload_codec::vp8:
+      if (auto d = rtp::parse_vp8_descriptor(payload)) {
+        out.frame_start = d->start_of_frame;
+        if (d->has_tid) {
+          out.temporal = std::min<uint8_t>(d->tid, max_temporal_layers - 1);
+          out.sync = out.keyframe || d->layer_sync || d->tid == 0;
+        } else {
+          out.sync = true;
+        }
+      }
+      break;
+    case rtp::payload_codec::vp9:
+      if (auto d = rtp::parse_vp9_descriptor(payload)) {
+        out.frame_start = d->begin;
+        out.end_of_layer = d->end;
+        if (d->layer_indices) {
+          out.temporal = std::min<uint8_t>(d->temporal_id, max_temporal_layers - 1);
+          out.sync = out.keyframe || d->switching_up || d->temporal_id == 0;
+          if (!st.mapping.simulcast())
+            out.spatial = d->spatial_id;
+        } else {
+          out.sync = true;
+        }
+      }
+      break;
+    default: // H264 and others: one temporal layer as far as the stream tells
+      out.frame_start = true;
+      out.sync = true;
+      break;
+  }
+}
+
 void handle_rtp(producer_actor* self, rtp_in& in) {
   auto& st = self->state;
   media_packets out;
@@ -240,8 +358,12 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
       continue;
     }
     auto pkt = *parsed;
+    bool is_rtx = false;
+    auto* enc = encoding_of(st, pkt, is_rtx);
+    if (enc == nullptr)
+      continue;
     auto origin = rtp::packet_origin::media;
-    if (st.mapping.rtx_ssrc != 0 && pkt.ssrc() == st.mapping.rtx_ssrc) {
+    if (is_rtx) {
       auto apt = st.rtx_apt[pkt.payload_type()];
       if (apt < 0) {
         ++st.counters.unknown_payload_type;
@@ -251,7 +373,11 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
         ++st.counters.rtx_padding;
         continue;
       }
-      auto original = rtp::unwrap_rtx(pkt, uint8_t(apt), st.mapping.ssrc);
+      if (enc->ssrc == 0) { // a repair of a stream not seen yet
+        ++st.counters.rtx_bad;
+        continue;
+      }
+      auto original = rtp::unwrap_rtx(pkt, uint8_t(apt), enc->ssrc);
       if (!original) {
         ++st.counters.rtx_bad;
         continue;
@@ -259,9 +385,6 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
       buf.resize(original->size());
       pkt = *original;
       origin = rtp::packet_origin::rtx;
-    } else if (pkt.ssrc() != st.mapping.ssrc) {
-      ++st.counters.unknown_ssrc;
-      continue;
     }
     const auto pt = pkt.payload_type();
     const auto router_pt = st.router_pt[pt];
@@ -269,19 +392,26 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
       ++st.counters.unknown_payload_type;
       continue;
     }
-    const bool keyframe = st.kind == rtp::media_kind::video &&
-                          rtp::is_keyframe(st.codec[pt], pkt.payload());
+    const auto codec = st.codec[pt];
+    const bool keyframe =
+      st.kind == rtp::media_kind::video && rtp::is_keyframe(codec, pkt.payload());
     if (keyframe)
       ++st.counters.keyframes;
-    st.stream->on_packet(pkt.sequence_number(), pkt.timestamp(), pkt.size(), now,
-                         origin == rtp::packet_origin::rtx);
+    enc->stream->on_packet(pkt.sequence_number(), pkt.timestamp(), pkt.size(), now,
+                           origin == rtp::packet_origin::rtx);
     if (st.nack_enabled) {
-      st.nack.on_packet(pkt.sequence_number(), now, keyframe, origin, st.to_nack);
+      enc->nack.on_packet(pkt.sequence_number(), now, keyframe, origin, st.to_nack);
       if (!st.to_nack.empty())
-        send_nack(self, st.to_nack);
+        send_nack(self, *enc, st.to_nack);
       if (keyframe) // losses a keyframe made moot are not a reason to ask for another one
-        st.abandoned_seen = st.nack.counters().abandoned;
+        enc->abandoned_seen = enc->nack.counters().abandoned;
     }
+    forwarded_packet fwd;
+    fwd.keyframe = keyframe;
+    if (st.kind == rtp::media_kind::video)
+      read_layers(st, codec, pkt, uint8_t(enc - st.encodings.data()), fwd);
+    if (origin == rtp::packet_origin::media && fwd.spatial < max_spatial_layers)
+      st.layer_bytes[fwd.spatial][fwd.temporal] += pkt.size();
     pkt.set_payload_type(uint8_t(router_pt));
     pkt.remap_extension_ids(st.ext_map);
     if (st.paused)
@@ -295,8 +425,8 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
         st.levels.levels.push_back(uint8_t((level->voice ? 0x80 : 0) | level->level));
         st.levels.times_ms.push_back(now);
       }
-    out.packets.push_back(
-      {std::make_shared<const std::vector<uint8_t>>(std::move(buf)), keyframe});
+    fwd.packet = std::make_shared<const std::vector<uint8_t>>(std::move(buf));
+    out.packets.push_back(std::move(fwd));
   }
   if (st.speaker_observer)
     maybe_flush_levels(self, now);
@@ -314,14 +444,57 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
 
 void send_receiver_report(producer_actor* self, int64_t now) {
   auto& st = self->state;
-  if (!st.stream->started())
+  std::array<rtp::report_block, 4> blocks{};
+  size_t count = 0;
+  for (auto& e : st.encodings)
+    if (e.stream && e.stream->started() && count < blocks.size())
+      blocks[count++] = e.stream->make_report_block(now);
+  if (count == 0)
     return;
-  auto block = st.stream->make_report_block(now);
-  std::array<uint8_t, 8 + rtp::report_block::size> buf{};
-  auto n = rtp::write_receiver_report(st.rtcp_ssrc, std::span(&block, 1), buf);
+  std::array<uint8_t, 8 + 4 * rtp::report_block::size> buf{};
+  auto n = rtp::write_receiver_report(st.rtcp_ssrc, std::span(blocks.data(), count), buf);
   if (!n)
     return;
   send_rtcp(self, std::vector<uint8_t>(buf.begin(), buf.begin() + *n));
+}
+
+// The layers' bitrates over the time since the last update, to the consumers that select
+// layers (they and their transport's allocator read them).
+void update_layer_rates(producer_actor* self, int64_t now) {
+  auto& st = self->state;
+  const int64_t elapsed = now - st.last_rate_ms;
+  if (elapsed <= 0)
+    return;
+  st.last_rate_ms = now;
+  layer_bitrates msg;
+  msg.spatial_layers = st.spatial_layers;
+  msg.temporal_layers = st.temporal_layers;
+  const size_t spatial = std::min<size_t>(st.spatial_layers, max_spatial_layers);
+  msg.bps.assign(spatial * max_temporal_layers, 0);
+  // What forwarding layer (s, t) costs: its temporal layers up to t, and for SVC, whose
+  // spatial layers build on each other, every spatial layer up to s as well.
+  const bool svc = !st.mapping.simulcast();
+  for (size_t s = 0; s < spatial; ++s) {
+    for (size_t t = 0; t < max_temporal_layers; ++t) {
+      // A layer that sent nothing is absent (0), even when lower ones are there.
+      if (st.layer_bytes[s][t] == 0) {
+        st.layer_bps[s][t] = 0;
+        continue;
+      }
+      uint64_t bytes = 0;
+      for (size_t s2 = svc ? 0 : s; s2 <= s; ++s2)
+        for (size_t t2 = 0; t2 <= t; ++t2)
+          bytes += st.layer_bytes[s2][t2];
+      st.layer_bps[s][t] = uint32_t(bytes * 8000 / uint64_t(elapsed));
+      msg.bps[s * max_temporal_layers + t] = st.layer_bps[s][t];
+    }
+  }
+  st.layer_bytes = {};
+  if (!st.layered || st.consumers.empty())
+    return;
+  auto m = caf::make_message(std::move(msg));
+  for (auto& c : st.consumers)
+    self->send(c, m);
 }
 
 // `armed_at` is the deadline the timer was armed for: only the armed one re-arms; one that
@@ -330,25 +503,29 @@ void on_tick(producer_actor* self, int64_t armed_at) {
   auto& st = self->state;
   auto now = mono_ms();
   const bool rearm = armed_at == st.tick_at_ms;
-  if (st.nack_enabled) {
-    st.nack.tick(now, st.to_nack);
-    if (!st.to_nack.empty())
-      send_nack(self, st.to_nack);
-    // Loss NACK could not repair breaks the picture until the next keyframe: ask for one at
-    // once, for the receivers that never ask themselves (the recorder's ffmpeg, an FFmpeg
-    // behind a plain transport) as for browsers (one throttle for all requests).
-    if (auto abandoned = st.nack.counters().abandoned; abandoned > st.abandoned_seen) {
-      st.abandoned_seen = abandoned;
-      request_keyframe(self, now);
+  for (auto& e : st.encodings) {
+    if (st.nack_enabled) {
+      e.nack.tick(now, st.to_nack);
+      if (!st.to_nack.empty())
+        send_nack(self, e, st.to_nack);
+      // Loss NACK could not repair breaks the picture until the next keyframe: ask for one
+      // at once, for the receivers that never ask themselves (the recorder's ffmpeg, an
+      // FFmpeg behind a plain transport) as for browsers (one throttle for all requests).
+      if (auto abandoned = e.nack.counters().abandoned; abandoned > e.abandoned_seen) {
+        e.abandoned_seen = abandoned;
+        request_keyframe(self, e, now);
+      }
     }
+    if (e.keyframe_throttle->due(now))
+      send_keyframe_request(self, e);
   }
-  if (st.keyframe_throttle->due(now))
-    send_keyframe_request(self);
   if (st.speaker_observer)
     maybe_flush_levels(self, now);
   if (now - st.last_rr_ms >= receiver_report_interval_ms) {
     st.last_rr_ms = now;
     send_receiver_report(self, now);
+    if (st.kind == rtp::media_kind::video)
+      update_layer_rates(self, now);
   }
   if (rearm) {
     st.tick_at_ms = 0;
@@ -356,34 +533,64 @@ void on_tick(producer_actor* self, int64_t armed_at) {
   }
 }
 
-std::string stats_json(producer_actor* self) {
+void encoding_stats_json(std::ostringstream& os, producer_actor* self, const encoding_state& e,
+                         size_t index, int64_t now) {
   auto& st = self->state;
-  auto now = mono_ms();
-  auto s = st.stream->stats(now);
+  auto s = e.stream ? e.stream->stats(now) : rtp::receive_stream_stats{};
   auto& c = st.counters;
-  auto& n = st.nack.counters();
-  std::ostringstream os;
-  os << "[{\"type\":\"inbound-rtp\",\"producerId\":\"" << st.id << "\",\"timestamp\":"
-     << wall_ms() << ",\"ssrc\":" << st.mapping.ssrc;
-  if (st.mapping.rtx_ssrc)
-    os << ",\"rtxSsrc\":" << st.mapping.rtx_ssrc;
+  auto& n = e.nack.counters();
+  os << "{\"type\":\"inbound-rtp\",\"producerId\":\"" << st.id << "\",\"timestamp\":"
+     << wall_ms() << ",\"ssrc\":" << e.ssrc;
+  if (e.rtx_ssrc)
+    os << ",\"rtxSsrc\":" << e.rtx_ssrc;
+  if (!e.rid.empty())
+    os << ",\"rid\":\"" << e.rid << "\"";
   os << ",\"kind\":\"" << rtp::to_string(st.kind) << "\",\"mimeType\":\"" << st.mime_type
      << "\",\"paused\":" << (st.paused ? "true" : "false")
      << ",\"packetCount\":" << s.packets << ",\"byteCount\":" << s.bytes
      << ",\"bitrate\":" << s.bitrate_bps << ",\"packetsLost\":" << s.lost
      << ",\"fractionLost\":" << unsigned(s.fraction_lost) << ",\"jitter\":" << s.jitter
      << ",\"packetsRetransmitted\":" << s.retransmitted
-     << ",\"packetsDuplicated\":" << s.duplicates << ",\"nackCount\":" << c.nack_packets
-     << ",\"nackPacketCount\":" << c.nack_seqs << ",\"nackRecovered\":" << n.recovered
-     << ",\"nackAbandoned\":" << n.abandoned << ",\"pliCount\":" << c.plis
-     << ",\"firCount\":" << c.firs << ",\"keyframes\":" << c.keyframes
-     << ",\"keyframeRequests\":" << c.keyframe_requests
-     << ",\"score\":" << unsigned(rtp::score_from_loss(s.fraction_lost))
-     << ",\"consumers\":" << st.consumers.size() << ",\"forwarded\":" << c.forwarded
-     << ",\"dropped\":{\"malformed\":" << c.malformed
-     << ",\"unknownPayloadType\":" << c.unknown_payload_type
-     << ",\"unknownSsrc\":" << c.unknown_ssrc << ",\"rtxPadding\":" << c.rtx_padding
-     << ",\"rtxMalformed\":" << c.rtx_bad << "}}]";
+     << ",\"packetsDuplicated\":" << s.duplicates << ",\"nackRecovered\":" << n.recovered
+     << ",\"nackAbandoned\":" << n.abandoned
+     << ",\"score\":" << unsigned(rtp::score_from_loss(s.fraction_lost));
+  if (st.kind == rtp::media_kind::video) {
+    // mediasoup's shape: "spatial.temporal" -> bps, cumulative over temporal layers.
+    os << ",\"bitrateByLayer\":{";
+    bool first = true;
+    for (size_t s = 0; s < max_spatial_layers; ++s) {
+      if (st.mapping.simulcast() ? s != index : s >= st.spatial_layers)
+        continue;
+      for (size_t t = 0; t < st.temporal_layers && t < max_temporal_layers; ++t) {
+        os << (first ? "" : ",") << "\"" << s << "." << t << "\":" << st.layer_bps[s][t];
+        first = false;
+      }
+    }
+    os << "}";
+  }
+  if (index == 0) // the producer's own totals, once
+    os << ",\"nackCount\":" << c.nack_packets << ",\"nackPacketCount\":" << c.nack_seqs
+       << ",\"pliCount\":" << c.plis << ",\"firCount\":" << c.firs
+       << ",\"keyframes\":" << c.keyframes << ",\"keyframeRequests\":" << c.keyframe_requests
+       << ",\"consumers\":" << st.consumers.size() << ",\"forwarded\":" << c.forwarded
+       << ",\"dropped\":{\"malformed\":" << c.malformed
+       << ",\"unknownPayloadType\":" << c.unknown_payload_type
+       << ",\"unknownSsrc\":" << c.unknown_ssrc << ",\"unknownRid\":" << c.unknown_rid
+       << ",\"rtxPadding\":" << c.rtx_padding << ",\"rtxMalformed\":" << c.rtx_bad << "}";
+  os << "}";
+}
+
+std::string stats_json(producer_actor* self) {
+  auto& st = self->state;
+  const auto now = mono_ms();
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < st.encodings.size(); ++i) {
+    if (i)
+      os << ",";
+    encoding_stats_json(os, self, st.encodings[i], i, now);
+  }
+  os << "]";
   return os.str();
 }
 
@@ -420,14 +627,50 @@ void init_tables(producer_data& st, const rtp::rtp_parameters& params) {
       st.fir_enabled = has_feedback(c, "ccm", "fir");
     }
   }
-  for (auto& e : st.mapping.header_extensions)
+  for (auto& e : st.mapping.header_extensions) {
     st.ext_map.set(e.client, e.router);
+    if (e.uri == rid_uri)
+      st.rid_ext_id = e.client;
+    else if (e.uri == rrid_uri)
+      st.rrid_ext_id = e.client;
+  }
   if (st.kind == rtp::media_kind::audio)
     for (auto& e : params.header_extensions)
       if (e.uri == audio_level_uri)
         for (auto& m : st.mapping.header_extensions)
           if (m.client == e.id)
             st.audio_level_id = m.router; // read after the remap: the router's id
+}
+
+void init_encodings(producer_data& st) {
+  auto encodings = st.mapping.encodings;
+  if (encodings.empty()) // a mapping made without encodings: the single ssrc
+    encodings.push_back({st.mapping.ssrc, st.mapping.rtx_ssrc, {}, 1, 1, false, 0});
+  for (auto& m : encodings) {
+    auto& e = st.encodings.emplace_back();
+    e.ssrc = m.ssrc;
+    e.rtx_ssrc = m.rtx_ssrc;
+    e.rid = m.rid;
+    if (e.ssrc != 0)
+      e.stream.emplace(e.ssrc, st.clock_rate);
+    e.keyframe_throttle.emplace(int64_t(st.ctx->media.keyframe_request_interval_ms));
+    e.clock.spatial = uint8_t(st.encodings.size() - 1);
+    st.temporal_layers =
+      std::max<uint8_t>(st.temporal_layers, std::min<uint8_t>(m.temporal_layers, max_temporal_layers));
+  }
+  st.spatial_layers = st.mapping.simulcast() ? uint8_t(encodings.size())
+                                             : encodings[0].spatial_layers;
+  st.layered = st.kind == rtp::media_kind::video &&
+               (st.spatial_layers > 1 || st.temporal_layers > 1);
+}
+
+// The valid sender clocks, one per encoding.
+std::vector<source_clock> clocks_of(const producer_data& st) {
+  std::vector<source_clock> out;
+  for (auto& e : st.encodings)
+    if (e.clock.valid)
+      out.push_back(e.clock);
+  return out;
 }
 
 caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf::actor transport,
@@ -444,10 +687,10 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
   st.ctx = std::move(ctx);
   st.ctx->counters->producers.fetch_add(1);
   init_tables(st, args.parameters);
-  st.stream.emplace(st.mapping.ssrc, st.clock_rate);
-  st.keyframe_throttle.emplace(int64_t(st.ctx->media.keyframe_request_interval_ms));
+  init_encodings(st);
   st.rtcp_ssrc = std::random_device{}() | 1u;
   st.last_rr_ms = mono_ms();
+  st.last_rate_ms = st.last_rr_ms;
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& cs = self->state.consumers;
     for (auto it = cs.begin(); it != cs.end(); ++it)
@@ -461,21 +704,24 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
     [self](rtp_in& in) { handle_rtp(self, in); },
     [self](sender_report_in& sr) {
       auto& st = self->state;
-      if (sr.ssrc != st.mapping.ssrc)
+      for (auto& e : st.encodings) {
+        if (e.ssrc == 0 || sr.ssrc != e.ssrc)
+          continue;
+        e.stream->on_sender_report(sr.ntp, sr.rtp_timestamp, sr.arrival_ms);
+        e.clock = source_clock{sr.ntp, sr.rtp_timestamp, sr.arrival_ms, true, e.clock.spatial};
+        if (!st.consumers.empty()) {
+          auto msg = caf::make_message(e.clock);
+          for (auto& c : st.consumers)
+            self->send(c, msg);
+        }
         return;
-      st.stream->on_sender_report(sr.ntp, sr.rtp_timestamp, sr.arrival_ms);
-      st.clock = source_clock{sr.ntp, sr.rtp_timestamp, sr.arrival_ms, true};
-      if (!st.consumers.empty()) {
-        auto msg = caf::make_message(st.clock);
-        for (auto& c : st.consumers)
-          self->send(c, msg);
       }
     },
     [self](attach_consumer& a) -> attach_reply {
       auto& st = self->state;
       self->monitor(a.consumer);
       st.consumers.push_back(a.consumer);
-      return attach_reply{st.paused, st.clock};
+      return attach_reply{st.paused, clocks_of(st)};
     },
     [self](attach_speaker_observer& a) {
       auto& st = self->state;
@@ -486,9 +732,22 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
       st.levels.levels.reserve(level_batch_max);
       st.levels.times_ms.reserve(level_batch_max);
     },
+    // A keyframe of every encoding (the simple consumers, the recorder) ...
     [self](keyframe_request_atom) {
-      ++self->state.counters.keyframe_requests;
-      request_keyframe(self, mono_ms());
+      auto& st = self->state;
+      ++st.counters.keyframe_requests;
+      const auto now = mono_ms();
+      for (auto& e : st.encodings)
+        request_keyframe(self, e, now);
+    },
+    // ... or of the one a layer-selecting consumer switches to.
+    [self](keyframe_request_atom, uint8_t spatial) {
+      auto& st = self->state;
+      ++st.counters.keyframe_requests;
+      if (st.encodings.size() > 1 && spatial < st.encodings.size())
+        request_keyframe(self, st.encodings[spatial], mono_ms());
+      else
+        request_keyframe(self, st.encodings[0], mono_ms()); // SVC: one stream
     },
     [self](media_tick_atom, int64_t armed_at) {
       on_tick(self, armed_at);

@@ -20,7 +20,7 @@ struct relay_state {
   node_context_ptr ctx;
   std::vector<caf::actor> consumers;
   bool paused = false;
-  source_clock clock;
+  std::vector<source_clock> clocks; // one per encoding at most
   static inline const char* name = "chorus.relay";
 };
 
@@ -53,8 +53,7 @@ caf::behavior relay_impl(relay_actor* self, caf::actor producer, node_context_pt
   self->request(st.producer, std::chrono::seconds(10), attach_consumer{caf::actor_cast<caf::actor>(self)})
     .await([self](attach_reply& r) {
              self->state.paused = r.paused;
-             if (r.clock.valid)
-               self->state.clock = r.clock;
+             self->state.clocks = std::move(r.clocks);
            },
            [self](caf::error&) { self->quit(); });
   // The peer that asked for this relay may fail to make its consumer (capabilities, a
@@ -65,7 +64,7 @@ caf::behavior relay_impl(relay_actor* self, caf::actor producer, node_context_pt
       auto& st = self->state;
       self->monitor(a.consumer);
       st.consumers.push_back(a.consumer);
-      return attach_reply{st.paused, st.clock};
+      return attach_reply{st.paused, st.clocks};
     },
     [self](const media_packets& in) {
       auto& st = self->state;
@@ -82,14 +81,20 @@ caf::behavior relay_impl(relay_actor* self, caf::actor producer, node_context_pt
       forward_to_consumers(self, self->current_mailbox_element()->move_content_to_message());
     },
     [self](const source_clock& c) {
-      self->state.clock = c;
+      auto& clocks = self->state.clocks;
+      std::erase_if(clocks, [&](const source_clock& k) { return k.spatial == c.spatial; });
+      clocks.push_back(c);
       forward_to_consumers(self, caf::make_message(c));
     },
+    [self](const layer_bitrates& b) { forward_to_consumers(self, caf::make_message(b)); },
     [self](const producer_state& ps) {
       self->state.paused = ps.paused;
       forward_to_consumers(self, caf::make_message(ps));
     },
     [self](keyframe_request_atom) { self->send(self->state.producer, keyframe_request_atom::value); },
+    [self](keyframe_request_atom, uint8_t spatial) {
+      self->send(self->state.producer, keyframe_request_atom::value, spatial);
+    },
     [self](relay_idle_atom) {
       if (self->state.consumers.empty())
         self->quit();

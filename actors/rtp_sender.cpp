@@ -64,7 +64,8 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
           const uint16_t seq = sh.tcc_seq.fetch_add(1, std::memory_order_relaxed);
           view->set_transport_wide_seq(out.tcc_ext_id, seq);
           if (logging)
-            sh.send_log.push_back({seq, uint16_t(std::min<size_t>(size, 0xFFFF)), now_us});
+            sh.send_log.push_back(
+              {seq, uint16_t(std::min<size_t>(size, 0xFFFF)), now_us, out.probe_id});
         }
         if (out.abs_send_time_ext_id != 0)
           view->set_abs_send_time(out.abs_send_time_ext_id, abs_send_time);
@@ -83,6 +84,13 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
   }
   if (log_lock.owns_lock())
     log_lock.unlock();
+  if (sh.egress_cap_bps.load(std::memory_order_relaxed) != 0 && !spans_.empty()) {
+    // The injected thin link: queued behind the cap (the transport's timer sends them).
+    for (auto& sp : spans_)
+      sh.enqueue_egress(sp, *tuple_, now_us);
+    sh.rtp_sent.fetch_add(spans_.size(), std::memory_order_relaxed);
+    return spans_.size();
+  }
   if (spans_.empty())
     return 0;
   const size_t sent = sh.endpoint->send_batch(*tuple_, spans_);
@@ -92,6 +100,50 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
   sh.rtp_sent.fetch_add(sent, std::memory_order_relaxed);
   sh.rtp_bytes_sent.fetch_add(bytes, std::memory_order_relaxed);
   return sent;
+}
+
+void send_shared::set_egress_cap(uint64_t bps) {
+  std::lock_guard<std::mutex> g{egress_mutex};
+  egress_cap_bps.store(bps, std::memory_order_relaxed);
+  if (bps == 0) { // lifted: what is queued leaves at once (drain_egress)
+    for (auto& q : egress_queue)
+      q.release_us = 0;
+  }
+}
+
+bool send_shared::enqueue_egress(std::span<const uint8_t> bytes, const net::ice_tuple& to,
+                                 int64_t now_us) {
+  std::lock_guard<std::mutex> g{egress_mutex};
+  const uint64_t bps = egress_cap_bps.load(std::memory_order_relaxed);
+  const int64_t start = std::max(now_us, egress_free_us);
+  if (bps == 0 || start - now_us > max_egress_queue_us) {
+    egress_dropped.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  const int64_t transmit_us = int64_t(bytes.size() * 8 * 1'000'000 / bps);
+  egress_free_us = start + transmit_us;
+  egress_queue.push_back({std::vector<uint8_t>(bytes.begin(), bytes.end()), to, egress_free_us});
+  if (start > now_us)
+    egress_delayed.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+size_t send_shared::drain_egress(int64_t now_us) {
+  std::deque<queued> due;
+  size_t left = 0;
+  {
+    std::lock_guard<std::mutex> g{egress_mutex};
+    while (!egress_queue.empty() && egress_queue.front().release_us <= now_us) {
+      due.push_back(std::move(egress_queue.front()));
+      egress_queue.pop_front();
+    }
+    left = egress_queue.size();
+  }
+  for (auto& q : due) {
+    if (endpoint->send(q.to, q.bytes.data(), q.bytes.size()))
+      rtp_bytes_sent.fetch_add(q.bytes.size(), std::memory_order_relaxed);
+  }
+  return left;
 }
 
 bool rtp_sender::send_rtcp(std::span<const uint8_t> bytes) {

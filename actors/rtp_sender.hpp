@@ -16,8 +16,10 @@
 #include "net/ice_server.hpp"
 #include "rtp/srtp_gcm.hpp"
 #include "rtp/srtp_session.hpp"
+#include "rtp/token_bucket.hpp"
 
 #include <atomic>
+#include <deque>
 #include <mutex>
 #include <cstdint>
 #include <memory>
@@ -53,6 +55,7 @@ struct send_shared {
     uint16_t seq;
     uint16_t bytes;
     int64_t send_us;
+    int16_t probe_id; // -1: not a probe packet
   };
   static constexpr std::size_t max_send_log = 4096;
   // Set once the receiver's first transport-cc feedback arrived: a receiver that never
@@ -60,6 +63,29 @@ struct send_shared {
   std::atomic<bool> send_log_on{false};
   std::mutex send_log_mutex;
   std::vector<sent_record> send_log; // guarded by send_log_mutex
+
+  // Fault injection (rtc.faultInjection, off by default): an egress bandwidth cap on
+  // what this transport's RTP sends, as a thin link would have it: a drop-tail queue of at
+  // most max_egress_queue_us of the cap's rate, drained at the rate by the transport's
+  // timer (drain_egress). Queued packets arrive late (the delay a receiver's feedback
+  // shows); what the full queue refuses is lost. 0: no cap.
+  static constexpr int64_t max_egress_queue_us = 250'000;
+  struct queued {
+    std::vector<uint8_t> bytes;
+    net::ice_tuple to;
+    int64_t release_us;
+  };
+  std::atomic<uint64_t> egress_cap_bps{0};
+  std::mutex egress_mutex;
+  std::deque<queued> egress_queue; // guarded by egress_mutex
+  int64_t egress_free_us = 0;      // when the link is free again (guarded)
+  std::atomic<uint64_t> egress_dropped{0};
+  std::atomic<uint64_t> egress_delayed{0};
+  void set_egress_cap(uint64_t bps);
+  // Queues one packet behind the cap; false when the queue is full (dropped).
+  bool enqueue_egress(std::span<const uint8_t> bytes, const net::ice_tuple& to, int64_t now_us);
+  // Sends what the link has carried by now; returns how many are still queued.
+  size_t drain_egress(int64_t now_us);
 };
 
 // Not thread-safe: one owner (an actor) uses it.

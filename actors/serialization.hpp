@@ -172,6 +172,10 @@ typename Inspector::result_type inspect(Inspector& f, connect_transport_request&
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, set_egress_cap_request& x) {
+  return f(caf::meta::type_name("set_egress_cap_request"), x.room_id, x.transport_id, x.bitrate);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, restart_ice_request& x) {
   return f(caf::meta::type_name("restart_ice_request"), x.room_id, x.transport_id);
 }
@@ -201,7 +205,8 @@ typename Inspector::result_type inspect(Inspector& f, producer_request& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, consumer_request& x) {
-  return f(caf::meta::type_name("consumer_request"), x.room_id, x.op, x.consumer_id);
+  return f(caf::meta::type_name("consumer_request"), x.room_id, x.op, x.consumer_id,
+           x.spatial_layer, x.temporal_layer, x.priority);
 }
 
 template <class Inspector>
@@ -373,6 +378,16 @@ typename Inspector::result_type inspect(Inspector& f, participant_state_changed_
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, consumer_closed_event& x) {
   return f(caf::meta::type_name("consumer_closed_event"), x.consumer_id, x.producer_id);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, consumer_layers_event& x) {
+  return f(caf::meta::type_name("consumer_layers_event"), x.consumer_id, x.spatial_layer,
+           x.temporal_layer);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, consumer_score_event& x) {
+  return f(caf::meta::type_name("consumer_score_event"), x.consumer_id, x.score,
+           x.producer_score, x.producer_scores);
 }
 
 template <class Inspector>

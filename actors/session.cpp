@@ -518,6 +518,8 @@ void handle_request(session_actor* self, protocol::request& request) {
           forward<protocol::restart_ice_reply>(self, st.peer, meta, std::move(req));
         else if constexpr (std::is_same_v<T, protocol::get_transport_stats_request>)
           forward<protocol::stats_reply>(self, st.peer, meta, std::move(req));
+        else if constexpr (std::is_same_v<T, protocol::set_egress_cap_request>)
+          forward<protocol::empty_reply>(self, st.peer, meta, std::move(req));
         else if constexpr (std::is_same_v<T, protocol::produce_request>) {
           // The seed 004 frontend re-produces its microphone after a forced mute: the new
           // audio producer replaces the old one.
@@ -653,6 +655,8 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
     [self](protocol::new_producer_event& ev) { send_event(self, ev); },
     [self](protocol::producer_closed_event& ev) { send_event(self, ev); },
     [self](protocol::consumer_closed_event& ev) { send_event(self, ev); },
+    [self](protocol::consumer_layers_event& ev) { send_event(self, ev); },
+    [self](protocol::consumer_score_event& ev) { send_event(self, ev); },
     [self](protocol::new_data_producer_event& ev) { send_event(self, ev); },
     [self](protocol::data_producer_closed_event& ev) { send_event(self, ev); },
     [self](protocol::data_consumer_closed_event& ev) { send_event(self, ev); },

@@ -5,6 +5,7 @@
 #include "actors/rtp_sender.hpp"
 #include "actors/transport_data.hpp"
 #include "actors/transport_media.hpp"
+#include "rtp/layer_allocator.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "net/demux.hpp"
@@ -141,6 +142,21 @@ struct transport_state {
   std::minstd_rand rng{std::random_device{}()};
   std::vector<std::vector<uint8_t>> feedback;        // reused
   published_totals published;
+  // Bandwidth allocation over this transport's consumers (rtp/layer_allocator.hpp): what
+  // each told (alloc_info) and the layers it was given last.
+  struct alloc_entry {
+    alloc_info info;
+    int8_t spatial = -2, temporal = -2; // last layer_allocation sent (-2: none)
+    int64_t lowered_ms = 0;             // when its layers last went down
+  };
+  std::vector<alloc_entry> alloc;
+  rtp::layer_allocator allocator;
+  std::vector<rtp::alloc_consumer> alloc_in;   // reused
+  std::vector<rtp::alloc_result> alloc_out;    // reused
+  uint64_t alloc_budget = 0;                   // the estimate of the last allocation
+  uint64_t alloc_desired = 0;                  // what the consumers wanted then
+  uint64_t probe_bytes_out = 0;                // probe padding asked for, in bytes
+  bool egress_draining = false;                // the egress cap's timer runs
   static inline const char* name = "chorus.transport";
 
   ~transport_state() {
@@ -156,6 +172,9 @@ struct transport_state {
 using transport_actor = caf::stateful_actor<transport_state>;
 
 void schedule_timer(transport_actor* self);
+void reallocate(transport_actor* self);
+constexpr int64_t upgrade_hold_ms = 4000; // no layer up this soon after one went down
+using egress_tick_atom = caf::atom_constant<caf::atom("egresstk")>;
 void close_transport(transport_actor* self, const std::string& why);
 
 // Keys or tuple changed: our sender and every consumer's take the new state.
@@ -373,7 +392,14 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
   }
   if (rtcp) {
     ++st.counters.rtcp_in;
+    const auto feedbacks = st.media.bwe().stats().feedbacks;
     st.media.on_rtcp(self, std::span<const uint8_t>(data, r.length), mono_ms());
+    // A new estimate: share it out again when it moved by 5 % or more.
+    if (st.media.bwe().stats().feedbacks != feedbacks && !st.alloc.empty()) {
+      const uint64_t now = st.media.bwe().target_bps(), last = st.alloc_budget;
+      if (last == 0 || now * 20 < last * 19 || now * 20 > last * 21 || st.alloc_desired > now)
+        reallocate(self);
+    }
   } else {
     ++st.counters.rtp_in;
     st.counters.rtp_bytes_in += r.length;
@@ -539,6 +565,100 @@ std::string tuple_json(const net::ice_tuple& t, uint16_t local_port) {
   return os.str();
 }
 
+// Shares the send-side estimate out over the consumers (audio and consumers without layers
+// first, at what they send; then the layered ones by priority, up their layers), and tells
+// each layered consumer its layers when they changed. Without an estimate (no transport-cc
+// feedback from the receiver) nothing is capped. When the estimate holds back what the
+// consumers want, a probe is asked for (send_bwe::request_probe) and sent as padding by a
+// video consumer with RTX.
+void reallocate(transport_actor* self) {
+  auto& st = self->state;
+  if (st.alloc.empty())
+    return;
+  const auto& b = st.media.bwe().stats();
+  const bool estimated = b.feedbacks > 0 && b.target_bps > 0;
+  // 15 % headroom: a layer's measured bitrate is its average, its keyframes (on every
+  // spatial switch up) come on top.
+  const uint64_t budget =
+    estimated ? b.target_bps - b.target_bps * 15 / 100 : std::numeric_limits<uint64_t>::max();
+  // Layers go up only on a calm link (no overuse, the last loss window under 2 %) and not
+  // within a few seconds of going down: a switch up costs a keyframe, and a link that just
+  // dropped packets would drop it too.
+  const bool calm = !estimated || (b.usage != rtp::bwe_usage::overusing && b.last_loss < 0.02);
+  const int64_t now_ms = mono_ms();
+  st.alloc_in.clear();
+  uint64_t desired = 0;
+  for (size_t i = 0; i < st.alloc.size(); ++i) {
+    const auto& info = st.alloc[i].info;
+    rtp::alloc_consumer c;
+    c.key = uint32_t(i);
+    c.active = info.active;
+    c.priority = info.priority;
+    if (!info.layered) {
+      c.audio = true; // a fixed cost
+      c.audio_bps = info.bps.empty() ? 0 : info.bps[0];
+    } else {
+      c.max_spatial = info.max_spatial;
+      c.max_temporal = info.max_temporal;
+      for (size_t s = 0; s < c.bitrates.size(); ++s)
+        for (size_t t = 0; t < c.bitrates[s].size(); ++t)
+          if (s * 3 + t < info.bps.size())
+            c.bitrates[s][t] = info.bps[s * 3 + t];
+    }
+    if (c.active)
+      desired += c.audio ? c.audio_bps : rtp::desired_bps(c);
+    st.alloc_in.push_back(c);
+  }
+  st.allocator.allocate(budget, st.alloc_in, st.alloc_out);
+  for (const auto& r : st.alloc_out) {
+    auto& e = st.alloc[r.key];
+    if (!e.info.layered || !e.info.active)
+      continue;
+    // Nothing received yet to allocate from: leave the consumer uncapped.
+    int8_t s = r.spatial, t = r.temporal;
+    if (s < 0) { // never dark: the lowest layer even when the estimate does not cover it
+      s = 0;
+      t = 0;
+    }
+    if (!estimated || e.info.bps.empty()) {
+      s = 127;
+      t = 127;
+    }
+    if (s == e.spatial && t == e.temporal)
+      continue;
+    const bool up = e.spatial == -2 || s > e.spatial || (s == e.spatial && t > e.temporal);
+    if (up && e.spatial != -2 && (!calm || now_ms - e.lowered_ms < upgrade_hold_ms))
+      continue; // keep the current layers for now
+    if (!up)
+      e.lowered_ms = now_ms;
+    e.spatial = s;
+    e.temporal = t;
+    self->send(e.info.consumer, layer_allocation{s, t});
+  }
+  st.alloc_budget = estimated ? budget : 0;
+  st.alloc_desired = desired;
+  if (!estimated)
+    return;
+  const int64_t now_us = mono_us();
+  if (desired > budget)
+    st.media.bwe().request_probe(desired + desired / 4, now_us);
+  if (auto probe = st.media.bwe().next_probe(now_us)) {
+    for (auto& e : st.alloc)
+      if (e.info.can_probe && e.info.active) {
+        // Five chunks over the cluster's duration (at least five packets, what the
+        // estimator needs to judge it).
+        constexpr uint64_t chunks = 5;
+        const uint64_t bytes = probe->bps * uint64_t(probe->duration_us) / 8'000'000;
+        st.probe_bytes_out += bytes;
+        self->send(e.info.consumer,
+                   probe_padding{uint32_t(std::min<uint64_t>(bytes / chunks, 200'000)),
+                                 uint16_t(std::max<int64_t>(1, probe->duration_us / 1000 / int64_t(chunks - 1))),
+                                 int16_t(probe->id), uint8_t(chunks)});
+        break;
+      }
+  }
+}
+
 std::string stats_json(transport_actor* self) {
   auto& st = self->state;
   auto& c = st.counters;
@@ -577,7 +697,8 @@ std::string stats_json(transport_actor* self) {
      << ",\"stunMalformed\":" << st.ice->counters().dropped_malformed << "}";
   auto& m = st.media.counters();
   auto& t = st.media.tcc_counters();
-  os << ",\"media\":{\"unknownSsrc\":" << m.rtp_unknown_ssrc << ",\"malformed\":" << m.rtp_malformed
+  os << ",\"media\":{\"unknownSsrc\":" << m.rtp_unknown_ssrc << ",\"ssrcsLearnt\":" << m.ssrcs_learnt
+     << ",\"malformed\":" << m.rtp_malformed
      << ",\"injectedDrops\":" << m.rtp_injected_drops << ",\"rtcpMalformed\":" << m.rtcp_malformed
      << ",\"rtcpUnknownSsrc\":" << m.rtcp_unknown_ssrc << ",\"senderReports\":" << m.sender_reports
      << ",\"receiverReports\":" << m.receiver_reports << ",\"nacks\":" << m.nacks
@@ -605,8 +726,18 @@ std::string stats_json(transport_actor* self) {
     os << "null";
   os << ",\"usage\":\"" << usage << "\",\"lossFraction\":" << b.last_loss
      << ",\"feedbacks\":" << b.feedbacks << ",\"packetsAcked\":" << b.packets_acked
-     << ",\"packetsLost\":" << b.packets_lost << ",\"overuses\":" << b.overuses << "}"
-     << st.data.stats_json() << "}";
+     << ",\"packetsLost\":" << b.packets_lost << ",\"overuses\":" << b.overuses
+     << ",\"probesSent\":" << b.probes_sent << ",\"probesSucceeded\":" << b.probes_succeeded
+     << ",\"probeBytes\":" << st.probe_bytes_out << "}";
+  // The allocation over the consumers (layered ones get their layers from it).
+  os << ",\"allocation\":{\"consumers\":" << st.alloc.size()
+     << ",\"budgetBps\":" << st.alloc_budget << ",\"desiredBps\":" << st.alloc_desired << "}";
+  if (st.shared->egress_cap_bps.load(std::memory_order_relaxed) != 0 ||
+      st.shared->egress_dropped.load(std::memory_order_relaxed) != 0)
+    os << ",\"egressCap\":{\"bps\":" << st.shared->egress_cap_bps.load()
+       << ",\"dropped\":" << st.shared->egress_dropped.load()
+       << ",\"delayed\":" << st.shared->egress_delayed.load() << "}";
+  os << st.data.stats_json() << "}";
   return os.str();
 }
 
@@ -643,6 +774,11 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
   }
   // Producers and consumers on this transport are monitored: their routes end with them.
   self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    const auto before = st.alloc.size();
+    std::erase_if(st.alloc, [&](const auto& e) { return e.info.consumer.address() == dm.source; });
+    if (st.alloc.size() != before)
+      reallocate(self);
     self->state.media.remove(dm.source);
     self->state.data.remove(self, dm.source, sctp_sink(self));
   });
@@ -679,6 +815,36 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
       self->monitor(r.producer);
       start_media_tick(self);
       return true;
+    },
+    [self](alloc_info& info) {
+      auto& st = self->state;
+      auto it = std::find_if(st.alloc.begin(), st.alloc.end(),
+                             [&](const auto& e) { return e.info.consumer == info.consumer; });
+      if (it == st.alloc.end())
+        st.alloc.push_back({std::move(info)});
+      else
+        it->info = std::move(info);
+      reallocate(self);
+    },
+    [self](const protocol::set_egress_cap_request& r) {
+      auto& st = self->state;
+      st.shared->set_egress_cap(r.bitrate);
+      LOG_WARN_IDS("transport", (log::ids{.transport = st.id}),
+                   "fault injection: egress cap " << r.bitrate << " bps");
+      if (!st.egress_draining) {
+        st.egress_draining = true;
+        self->send(self, egress_tick_atom::value);
+      }
+      return protocol::empty_reply{};
+    },
+    // The injected thin link: what its queue releases, every 2 ms while it holds any.
+    [self](egress_tick_atom) {
+      auto& st = self->state;
+      const size_t left = st.shared->drain_egress(mono_us());
+      if (left > 0 || st.shared->egress_cap_bps.load() != 0)
+        self->delayed_send(self, std::chrono::milliseconds(2), egress_tick_atom::value);
+      else
+        st.egress_draining = false;
     },
     [self](consumer_route& r) {
       auto& st = self->state;

@@ -14,12 +14,21 @@ namespace chorus::actors {
 transport_media::transport_media() : rtcp_ssrc_(std::random_device{}() | 1u) {}
 
 bool transport_media::add_producer(const producer_route& r) {
-  for (auto ssrc : {r.ssrc, r.rtx_ssrc})
-    if (ssrc != 0)
-      if (auto it = producers_.find(ssrc); it != producers_.end() && it->second.producer != r.producer)
-        return false;
+  auto taken = [&](uint32_t ssrc) {
+    auto it = producers_.find(ssrc);
+    return ssrc != 0 && it != producers_.end() && it->second.producer != r.producer;
+  };
+  if (taken(r.ssrc) || taken(r.rtx_ssrc))
+    return false;
+  for (auto ssrc : r.ssrcs)
+    if (taken(ssrc))
+      return false;
   in_route route{r.producer, r.tcc_ext_id, r.abs_send_time_ext_id};
-  producers_[r.ssrc] = route;
+  for (auto ssrc : r.ssrcs)
+    if (ssrc != 0)
+      producers_[ssrc] = route;
+  if (r.ssrc != 0)
+    producers_[r.ssrc] = route;
   if (r.rtx_ssrc != 0)
     producers_[r.rtx_ssrc] = route;
   if (r.tcc_ext_id != 0)
@@ -27,7 +36,50 @@ bool transport_media::add_producer(const producer_route& r) {
   remb_needed_ = !tcc_seen_ && (remb_needed_ || r.abs_send_time_ext_id != 0);
   if (media_ssrc_ == 0)
     media_ssrc_ = r.ssrc;
+  if (r.max_ssrcs != 0 && (!r.mid.empty() || !r.rids.empty()))
+    learners_.push_back(
+      {route, r.mid, r.mid_ext_id, r.rid_ext_id, r.rrid_ext_id, r.rids, r.max_ssrcs, 0});
   return true;
+}
+
+const transport_media::in_route* transport_media::learn(uint32_t ssrc,
+                                                        std::span<const uint8_t> packet) {
+  if (learners_.empty())
+    return nullptr;
+  std::vector<uint8_t> copy(packet.begin(), packet.end()); // parse() takes writable bytes
+  auto view = rtp::rtp_packet::parse(copy);
+  if (!view)
+    return nullptr;
+  learner* found = nullptr;
+  for (auto& l : learners_) {
+    if (l.mid_ext_id != 0 && !l.mid.empty()) {
+      if (auto mid = view->mid(l.mid_ext_id)) {
+        if (*mid == l.mid) {
+          found = &l;
+          break;
+        }
+        continue; // another producer's mid
+      }
+    }
+    // No mid element: a rid (or repaired rid) that only this producer lists.
+    std::optional<std::string_view> rid;
+    if (l.rid_ext_id != 0)
+      rid = view->rid(l.rid_ext_id);
+    if (!rid && l.rrid_ext_id != 0)
+      rid = view->rid(l.rrid_ext_id);
+    if (rid && std::find(l.rids.begin(), l.rids.end(), *rid) != l.rids.end()) {
+      if (found != nullptr)
+        return nullptr; // ambiguous
+      found = &l;
+    }
+  }
+  if (found == nullptr || found->bound >= found->max_ssrcs)
+    return nullptr;
+  ++found->bound;
+  ++counters_.ssrcs_learnt;
+  if (media_ssrc_ == 0)
+    media_ssrc_ = ssrc;
+  return &(producers_[ssrc] = found->route);
 }
 
 void transport_media::add_consumer(const consumer_route& r) {
@@ -46,6 +98,7 @@ std::vector<caf::actor> transport_media::consumer_actors() const {
 
 void transport_media::remove(const caf::actor_addr& who) {
   std::erase_if(producers_, [&](auto& kv) { return kv.second.producer.address() == who; });
+  std::erase_if(learners_, [&](auto& l) { return l.route.producer.address() == who; });
   if (!producers_.count(media_ssrc_)) // the feedback names a producer that is still here
     media_ssrc_ = producers_.empty() ? 0 : producers_.begin()->first;
   std::erase_if(consumers_, [&](auto& kv) { return kv.second.address() == who; });
@@ -58,12 +111,16 @@ void transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
   }
   const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
                         (uint32_t(packet[10]) << 8) | packet[11];
-  auto it = producers_.find(ssrc);
-  if (it == producers_.end()) {
+  const in_route* found = nullptr;
+  if (auto it = producers_.find(ssrc); it != producers_.end())
+    found = &it->second;
+  else
+    found = learn(ssrc, packet);
+  if (found == nullptr) {
     ++counters_.rtp_unknown_ssrc;
     return;
   }
-  auto& route = it->second;
+  const auto& route = *found;
   // The extensions are read here, before the producer maps them: the ids are the client's.
   std::vector<uint8_t> copy(packet.begin(), packet.end());
   auto view = rtp::rtp_packet::parse(copy);
@@ -162,7 +219,7 @@ void transport_media::on_rtcp(caf::event_based_actor* self, std::span<const uint
               sent_.swap(send_log_->send_log);
             }
             for (auto& r : sent_)
-              bwe_.on_packet_sent(r.seq, r.bytes, r.send_us);
+              bwe_.on_packet_sent(r.seq, r.bytes, r.send_us, r.probe_id);
             sent_.clear();
             bwe_.on_feedback(*fb, now_ms * 1000);
           }

@@ -25,6 +25,7 @@ namespace chorus::actors {
 
 struct transport_media_counters {
   uint64_t rtp_unknown_ssrc = 0;
+  uint64_t ssrcs_learnt = 0; // bound to a producer by their mid / rid elements
   uint64_t rtp_malformed = 0;
   uint64_t rtp_injected_drops = 0; // fault injection (media.dropRtpPercent)
   uint64_t rtcp_malformed = 0;
@@ -68,6 +69,7 @@ public:
   // receiver drive this transport's send-side estimate (rtp/send_bwe.hpp).
   void set_send_log(std::shared_ptr<send_shared> shared) { send_log_ = std::move(shared); }
   const rtp::send_bwe& bwe() const noexcept { return bwe_; }
+  rtp::send_bwe& bwe() noexcept { return bwe_; }
 
   transport_media_counters& counters() noexcept { return counters_; }
   const rtp::tcc_counters& tcc_counters() const noexcept { return tcc_.counters(); }
@@ -80,6 +82,19 @@ private:
     uint8_t abs_send_time_ext_id = 0;
   };
   std::unordered_map<uint32_t, in_route> producers_;
+  // Producers whose SSRCs are learnt from their first packets (rid-based simulcast).
+  struct learner {
+    in_route route;
+    std::string mid;
+    uint8_t mid_ext_id = 0, rid_ext_id = 0, rrid_ext_id = 0;
+    std::vector<std::string> rids;
+    uint8_t max_ssrcs = 0;
+    uint8_t bound = 0;
+  };
+  std::vector<learner> learners_;
+  // The producer an unknown SSRC's packet names by mid or rid; nullptr when none (or when
+  // that producer has bound all the SSRCs it may).
+  const in_route* learn(uint32_t ssrc, std::span<const uint8_t> packet);
   std::unordered_map<uint32_t, caf::actor> consumers_;
   std::vector<std::pair<caf::actor, rtp_in>> pending_; // this receive batch, per producer
   rtp::tcc_recorder tcc_;

@@ -586,7 +586,7 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                             {"ip", "announcedIp", "ports", "singlePort", "iceConsentTimeoutMs",
                              "iceDisconnectedTimeoutMs", "dtlsHandshakeTimeoutMs",
                              "dtlsCertificateFile", "dtlsPrivateKeyFile", "dropRtpPercent",
-                             "batchSends"});
+                             "batchSends", "faultInjection"});
         !e.empty())
       return failure{e};
     uint32_t single = cfg.rtc.single_port;
@@ -610,6 +610,11 @@ result<config> apply_config_json(std::string_view json, config cfg) {
       if (!b->value.IsBool())
         return fail("rtc.batchSends", "must be true or false");
       cfg.rtc.batch_sends = b->value.GetBool();
+    }
+    if (auto b = rtc.FindMember("faultInjection"); b != rtc.MemberEnd()) {
+      if (!b->value.IsBool())
+        return fail("rtc.faultInjection", "must be true or false");
+      cfg.rtc.fault_injection = b->value.GetBool();
     }
     if (auto e = read_string(rtc, "ip", "rtc.ip", cfg.rtc_ip); !e.empty())
       return failure{e};
@@ -799,6 +804,8 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || (v != "on" && v != "off"))
         return fail("--batch-sends", "expects on or off");
       out.cfg.rtc.batch_sends = v == "on";
+    } else if (flag == "--fault-injection") {
+      out.cfg.rtc.fault_injection = true;
     } else if (flag == "--drop-rtp-percent") {
       uint32_t pct = 0;
       if (!value(v) || !parse_u32(v, pct) || pct > 50)
@@ -1013,6 +1020,8 @@ Options:
                          sendmmsg (on) or each consumer sends its own (off) (default on)
   --drop-rtp-percent N   fault injection for tests: drop N % (0..50) of the RTP packets
                          every transport receives, like network loss (default 0: off)
+  --fault-injection      tests only: allow set-transport-egress-cap (a per-transport cap
+                         on what the server sends, dropping what exceeds it) (default off)
   --help                 this text
 
 Flags override the configuration file, which overrides the defaults.

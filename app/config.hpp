@@ -78,6 +78,7 @@ struct rtc_config {
   // Single-port mode: consumers' datagrams leave together, one sendmmsg for many
   // (net/send_outbox.hpp); off: one send call per consumer per batch.
   bool batch_sends = true;
+  bool fault_injection = false; // tests: set-transport-egress-cap is allowed
 };
 
 // Data channels (docs/operations.md, "Data channels"): SCTP over DTLS.

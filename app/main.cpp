@@ -241,9 +241,9 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
 
 // GET /metrics (Prometheus text format): what /healthz reports, as gauges and counters.
 // The names of the signaling requests, in the order of protocol::request_body.
-constexpr std::array<const char*, 23> request_type_names{
+constexpr std::array<const char*, 24> request_type_names{
   "get-rtp-capabilities", "join-room",    "create-transport", "connect-transport",
-  "restart-ice",          "get-transport-stats", "produce",   "consume",
+  "restart-ice",          "get-transport-stats", "set-transport-egress-cap", "produce", "consume",
   "producer",             "consumer",     "set-user-id",      "get-socket-id",
   "update-state",         "get-room-info", "moderation",      "class",
   "host-control",         "produce-data", "consume-data",     "data-producer",
@@ -659,6 +659,9 @@ int main(int argc, char** argv) {
   ctx->transport.sctp_max_streams = cfg.sctp.max_streams;
   ctx->transport.sctp_send_buffer = cfg.sctp.send_buffer_size;
   ctx->media.drop_rtp_fraction = cfg.rtc.drop_rtp_percent / 100.0;
+  ctx->media.fault_injection = cfg.rtc.fault_injection;
+  if (cfg.rtc.fault_injection)
+    LOG_WARN("main", "fault injection requests are enabled (set-transport-egress-cap)");
   if (cfg.rtc.drop_rtp_percent > 0)
     LOG_WARN("main", "fault injection: dropping " << cfg.rtc.drop_rtp_percent
                                                   << " % of received RTP");

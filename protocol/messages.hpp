@@ -108,6 +108,15 @@ struct get_transport_stats_request {
   std::string transport_id;
 };
 
+// set-transport-egress-cap { transportId, bitrate } (fault injection, tests only: the
+// server must run with --fault-injection): caps what the server sends on the transport at
+// `bitrate` bps, dropping what exceeds it; 0 lifts the cap.
+struct set_egress_cap_request {
+  std::string room_id;
+  std::string transport_id;
+  uint64_t bitrate = 0;
+};
+
 // produce. transport_id may be empty (seed 001): the peer's send transport.
 // app_data is the client's `appData` object re-serialized as compact JSON ("" if absent).
 struct produce_request {
@@ -181,7 +190,14 @@ struct data_consumer_request {
 };
 
 enum class producer_op : uint8_t { pause, resume, close, get_stats };
-enum class consumer_op : uint8_t { pause, resume, get_stats };
+enum class consumer_op : uint8_t {
+  pause,
+  resume,
+  get_stats,
+  set_preferred_layers,
+  set_priority,
+  request_keyframe
+};
 
 // pause-producer, resume-producer, close-producer, get-producer-stats
 struct producer_request {
@@ -190,11 +206,16 @@ struct producer_request {
   std::string producer_id;
 };
 
-// pause-consumer, resume-consumer (alias unpauseConsumer), get-consumer-stats
+// pause-consumer, resume-consumer (alias unpauseConsumer), get-consumer-stats,
+// set-consumer-preferred-layers { spatialLayer, temporalLayer? },
+// set-consumer-priority { priority }, request-consumer-keyframe
 struct consumer_request {
   std::string room_id;
   consumer_op op = consumer_op::resume;
   std::string consumer_id;
+  int spatial_layer = 0;   // set_preferred_layers
+  int temporal_layer = -1; // set_preferred_layers (-1: absent, the highest)
+  int priority = 1;        // set_priority (1..255)
 };
 
 // get-room-info: the room as its participants see it (list, lock, and for moderators the
@@ -339,6 +360,7 @@ struct recording_request {
 using request_body =
   std::variant<get_rtp_capabilities_request, join_room_request, create_transport_request,
                connect_transport_request, restart_ice_request, get_transport_stats_request,
+               set_egress_cap_request,
                produce_request, consume_request, producer_request, consumer_request,
                set_user_id_request, get_socket_id_request, update_state_request,
                get_room_info_request, moderation_request, class_request, host_request,
@@ -637,6 +659,23 @@ struct consumer_closed_event {
   std::string producer_id;
 };
 
+// consumer-layers-changed (to the consumer's peer): the layers it forwards now (-1: none,
+// sent as null).
+struct consumer_layers_event {
+  std::string consumer_id;
+  int8_t spatial_layer = -1;
+  int8_t temporal_layer = -1;
+};
+
+// consumer-score (to the consumer's peer): its stream's score (0-10, from the receiver's
+// reports) and its producer's (when known: producers with layers report theirs).
+struct consumer_score_event {
+  std::string consumer_id;
+  uint8_t score = 10;
+  int producer_score = -1; // -1: unknown
+  std::vector<uint8_t> producer_scores;
+};
+
 struct producer_paused_event {   // "producer-paused" / "producer-resumed" to consumers' peers
   std::string producer_id;
   bool paused = true;
@@ -781,6 +820,6 @@ using event_body =
                participant_state_changed_event, moderation_event, kicked_event, class_event,
                frontend_event, active_speaker_event, audio_levels_event,
                new_data_producer_event, data_producer_closed_event, data_consumer_closed_event,
-               recording_event>;
+               recording_event, consumer_layers_event, consumer_score_event>;
 
 } // namespace chorus::protocol

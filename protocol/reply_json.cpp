@@ -417,6 +417,40 @@ void write_event(json_writer& w, const consumer_closed_event& e, bool) {
   w.EndObject();
 }
 
+void write_event(json_writer& w, const consumer_layers_event& e, bool) {
+  w.StartObject();
+  member(w, "consumerId", e.consumer_id);
+  if (e.spatial_layer < 0) { // mediasoup: null when nothing is forwarded
+    key(w, "spatialLayer");
+    w.Null();
+    key(w, "temporalLayer");
+    w.Null();
+  } else {
+    key(w, "spatialLayer");
+    w.Int(e.spatial_layer);
+    key(w, "temporalLayer");
+    w.Int(e.temporal_layer);
+  }
+  w.EndObject();
+}
+
+void write_event(json_writer& w, const consumer_score_event& e, bool) {
+  w.StartObject();
+  member(w, "consumerId", e.consumer_id);
+  key(w, "score");
+  w.Uint(e.score);
+  if (e.producer_score >= 0) {
+    key(w, "producerScore");
+    w.Int(e.producer_score);
+    key(w, "producerScores");
+    w.StartArray();
+    for (auto v : e.producer_scores)
+      w.Uint(v);
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
 void write_event(json_writer& w, const new_data_producer_event& e, bool) {
   w.StartObject();
   member(w, "dataProducerId", e.data_producer_id);
@@ -676,6 +710,10 @@ struct event_namer {
   std::string_view operator()(const consumer_closed_event&) const {
     return "consumer-closed";
   }
+  std::string_view operator()(const consumer_layers_event&) const {
+    return "consumer-layers-changed";
+  }
+  std::string_view operator()(const consumer_score_event&) const { return "consumer-score"; }
   std::string_view operator()(const producer_paused_event& e) const {
     return e.paused ? "producer-paused" : "producer-resumed";
   }

@@ -261,6 +261,14 @@ void parse_transport_op(object_reader& r, issue&, request_body& out) {
   out = std::move(req);
 }
 
+void parse_egress_cap(object_reader& r, issue&, request_body& out) {
+  set_egress_cap_request req;
+  read_room(r, req.room_id);
+  read_id(r, "transportId", req.transport_id, true);
+  r.integer("bitrate", req.bitrate, true, 0, 10'000'000'000LL);
+  out = std::move(req);
+}
+
 void parse_produce(object_reader& r, issue& err, request_body& out) {
   produce_request req;
   read_room(r, req.room_id);
@@ -299,6 +307,32 @@ void parse_consumer_op(object_reader& r, issue&, request_body& out) {
   read_room(r, req.room_id);
   req.op = Op;
   read_id(r, "consumerId", req.consumer_id, IdRequired);
+  out = std::move(req);
+}
+
+// set-consumer-preferred-layers { consumerId, spatialLayer, temporalLayer? }
+void parse_preferred_layers(object_reader& r, issue&, request_body& out) {
+  consumer_request req;
+  read_room(r, req.room_id);
+  req.op = consumer_op::set_preferred_layers;
+  read_id(r, "consumerId", req.consumer_id, true);
+  int64_t spatial = 0, temporal = -1;
+  r.integer("spatialLayer", spatial, true, 0, 3);
+  r.integer("temporalLayer", temporal, false, 0, 2);
+  req.spatial_layer = int(spatial);
+  req.temporal_layer = int(temporal);
+  out = std::move(req);
+}
+
+// set-consumer-priority { consumerId, priority (1..255) }
+void parse_consumer_priority(object_reader& r, issue&, request_body& out) {
+  consumer_request req;
+  read_room(r, req.room_id);
+  req.op = consumer_op::set_priority;
+  read_id(r, "consumerId", req.consumer_id, true);
+  int64_t priority = 1;
+  r.integer("priority", priority, true, 1, 255);
+  req.priority = int(priority);
   out = std::move(req);
 }
 
@@ -599,7 +633,7 @@ constexpr auto s004 = request_style::seed004;
 constexpr auto s000 = request_style::seed000;
 constexpr auto unspecified = transport_direction::unspecified;
 
-constexpr std::array<request_spec, 76> specs{{
+constexpr std::array<request_spec, 80> specs{{
   // seed 001 names (and seed 004's produce, consume, connect-transport)
   {"get-rtp-capabilities", s001, parse_get_caps},
   {"create-transport", s001, parse_create<unspecified, false>},
@@ -611,9 +645,13 @@ constexpr std::array<request_spec, 76> specs{{
   {"create-webrtc-transport", s004, parse_create<unspecified, true>},
   {"restart-ice", s004, parse_transport_op<restart_ice_request>},
   {"get-transport-stats", s004, parse_transport_op<get_transport_stats_request>},
+  {"set-transport-egress-cap", s004, parse_egress_cap},
   {"resume-consumer", s004, parse_consumer_op<consumer_op::resume>},
   {"pause-consumer", s004, parse_consumer_op<consumer_op::pause>},
   {"get-consumer-stats", s004, parse_consumer_op<consumer_op::get_stats>},
+  {"set-consumer-preferred-layers", s004, parse_preferred_layers},
+  {"set-consumer-priority", s004, parse_consumer_priority},
+  {"request-consumer-keyframe", s004, parse_consumer_op<consumer_op::request_keyframe>},
   {"pause-producer", s004, parse_producer_op<producer_op::pause>},
   {"resume-producer", s004, parse_producer_op<producer_op::resume>},
   {"close-producer", s004, parse_producer_op<producer_op::close>},

@@ -9,6 +9,7 @@
 
 #include "common/text.hpp"
 #include "rtp/h264_profile.hpp"
+#include "rtp/scalability.hpp"
 
 #include <charconv>
 #include <cstddef>
@@ -25,6 +26,7 @@ constexpr std::string_view uri_transport_cc =
   "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
 constexpr std::string_view uri_abs_send_time =
   "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time";
+constexpr std::string_view uri_rid = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
 
 // "video" of "video/VP8"; empty when there is no slash.
 std::string_view type_of(std::string_view mime) noexcept {
@@ -183,20 +185,19 @@ const codec_capability* router_codec_with_pt(const rtp_capabilities& router, int
 }
 
 // ---- scalability modes ----------------------------------------------------------------------
-// "L1T3", "S2T1", "L3T3_KEY", "L2T2h": spatial layers after L or S, temporal after T.
-// Returns the number of spatial layers, nullopt when the text is not such a mode.
-std::optional<int> spatial_layers_of(std::string_view mode) {
-  if (mode.size() < 4 || (mode[0] != 'L' && mode[0] != 'S'))
-    return std::nullopt;
-  int spatial = 0;
-  auto [p1, e1] = std::from_chars(mode.data() + 1, mode.data() + mode.size(), spatial);
-  if (e1 != std::errc{} || spatial < 1 || p1 == mode.data() + mode.size() || *p1 != 'T')
-    return std::nullopt;
-  int temporal = 0;
-  auto [p2, e2] = std::from_chars(p1 + 1, mode.data() + mode.size(), temporal);
-  if (e2 != std::errc{} || temporal < 1)
-    return std::nullopt;
-  return spatial;
+// The W3C modes (rtp/scalability.hpp), and two single-layer spellings outside that list that
+// clients send and mediasoup takes: S1Tn and L1Tn_KEY, both meaning L1Tn.
+std::optional<scalability> scalability_of(std::string_view mode) {
+  if (auto s = parse_scalability_mode(mode))
+    return s;
+  constexpr std::string_view key = "_KEY";
+  if (mode.size() == 4 && mode[0] == 'S' && mode[1] == '1') {
+    const char l1[] = {'L', '1', 'T', mode[3]};
+    return parse_scalability_mode(std::string_view(l1, sizeof l1));
+  }
+  if (mode.size() == 4 + key.size() && mode.starts_with("L1") && mode.ends_with(key))
+    return parse_scalability_mode(mode.substr(0, 4));
+  return std::nullopt;
 }
 
 // ---- map_producer pieces --------------------------------------------------------------------
@@ -320,48 +321,91 @@ std::string check_header_extensions(const rtp_capabilities& router, media_kind k
   return {};
 }
 
+// The first media codec's mime type of a producer's parameters.
+std::string_view first_media_mime(const rtp_parameters& params) {
+  for (const auto& c : params.codecs)
+    if (!is_rtx(c.mime_type))
+      return c.mime_type;
+  return {};
+}
+
+bool has_extension(const producer_mapping& mapping, std::string_view uri) {
+  for (const auto& e : mapping.header_extensions)
+    if (e.uri == uri)
+      return true;
+  return false;
+}
+
+// Encodings: one stream, or simulcast of up to four (by ssrc, or by rid with the SSRCs
+// learnt from the first packets), video only; spatial layers inside one encoding (SVC)
+// for VP9 only.
 std::string check_encodings(const rtp_parameters& params, producer_mapping& mapping) {
   const auto& encodings = params.encodings;
   if (encodings.empty())
-    return "rtpParameters.encodings: one encoding with an ssrc is required";
-  if (encodings.size() > 1)
-    return "rtpParameters.encodings: simulcast/SVC (" + std::to_string(encodings.size()) +
-           " encodings) is not supported yet";
-  const auto& e = encodings[0];
-  const std::string field = "rtpParameters.encodings[0]";
-  if (e.ssrc == 0) {
-    if (!e.rid.empty())
-      return field + ": rid \"" + e.rid +
-             "\" without ssrc (rid-based simulcast) is not supported yet";
-    return field + ".ssrc is required";
+    return "rtpParameters.encodings: at least one encoding (with an ssrc or a rid) is required";
+  if (encodings.size() > max_encodings)
+    return "rtpParameters.encodings: at most " + std::to_string(max_encodings) +
+           " encodings (simulcast streams), got " + std::to_string(encodings.size());
+  if (encodings.size() > 1 && mapping.kind != media_kind::video)
+    return "rtpParameters.encodings: simulcast (" + std::to_string(encodings.size()) +
+           " encodings) is for video only";
+  const auto mime = first_media_mime(params);
+  for (std::size_t i = 0; i < encodings.size(); ++i) {
+    const auto& e = encodings[i];
+    const std::string field = "rtpParameters.encodings[" + std::to_string(i) + "]";
+    encoding_mapping m;
+    if (e.ssrc == 0 && e.rid.empty())
+      return field + ": an ssrc or a rid is required";
+    if (e.ssrc == 0 && !has_extension(mapping, uri_rid))
+      return field + ": rid \"" + e.rid + "\" needs the " + std::string(uri_rid) +
+             " header extension";
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto& o = encodings[j];
+      const std::string other = "rtpParameters.encodings[" + std::to_string(j) + "]";
+      if (!e.rid.empty() && e.rid == o.rid)
+        return field + ".rid \"" + e.rid + "\" duplicates " + other;
+      for (auto ssrc : {e.ssrc, e.rtx_ssrc})
+        if (ssrc != 0 && (ssrc == o.ssrc || ssrc == o.rtx_ssrc))
+          return field + ": ssrc " + std::to_string(ssrc) + " duplicates one of " + other;
+    }
+    if (!e.scalability_mode.empty()) {
+      auto mode = scalability_of(e.scalability_mode);
+      if (!mode)
+        return field + ".scalabilityMode \"" + e.scalability_mode +
+               "\" is not a scalability mode";
+      if (mode->spatial > 1 && encodings.size() > 1)
+        return field + ".scalabilityMode \"" + e.scalability_mode +
+               "\": spatial layers inside a simulcast stream are not supported";
+      if (mode->spatial > 1 && !text::iequals(mime, "video/VP9"))
+        return field + ".scalabilityMode \"" + e.scalability_mode +
+               "\": spatial layers (SVC) are supported for VP9 only, not " + std::string(mime);
+      m.spatial_layers = mode->spatial;
+      m.temporal_layers = mode->temporal;
+      m.ksvc = mode->ksvc;
+    }
+    if (e.codec_payload_type >= 0) {
+      bool found = false;
+      for (const auto& c : mapping.codecs)
+        found = found || c.client == e.codec_payload_type;
+      if (!found)
+        return field + ".codecPayloadType " + std::to_string(e.codec_payload_type) +
+               " names no media codec of rtpParameters.codecs";
+    }
+    if (e.rtx_ssrc != 0) {
+      if (mapping.rtx.empty())
+        return field + ".rtx.ssrc needs an rtx codec in rtpParameters.codecs";
+      if (e.rtx_ssrc == e.ssrc)
+        return field + ".rtx.ssrc must differ from the ssrc";
+    }
+    m.ssrc = e.ssrc;
+    m.rtx_ssrc = e.rtx_ssrc;
+    m.rid = e.rid;
+    m.max_bitrate = e.max_bitrate;
+    mapping.encodings.push_back(std::move(m));
   }
-  if (!e.scalability_mode.empty()) {
-    // Temporal layers travel in one stream and are forwarded as they come; spatial layers
-    // would need per-consumer layer selection, which the router does not do yet.
-    auto spatial = spatial_layers_of(e.scalability_mode);
-    if (!spatial)
-      return field + ".scalabilityMode \"" + e.scalability_mode +
-             "\" is not a scalability mode";
-    if (*spatial > 1)
-      return field + ".scalabilityMode \"" + e.scalability_mode + "\": SVC with " +
-             std::to_string(*spatial) + " spatial layers is not supported yet";
-  }
-  if (e.codec_payload_type >= 0) {
-    bool found = false;
-    for (const auto& m : mapping.codecs)
-      found = found || m.client == e.codec_payload_type;
-    if (!found)
-      return field + ".codecPayloadType " + std::to_string(e.codec_payload_type) +
-             " names no media codec of rtpParameters.codecs";
-  }
-  if (e.rtx_ssrc != 0) {
-    if (mapping.rtx.empty())
-      return field + ".rtx.ssrc needs an rtx codec in rtpParameters.codecs";
-    if (e.rtx_ssrc == e.ssrc)
-      return field + ".rtx.ssrc must differ from the ssrc";
-  }
-  mapping.ssrc = e.ssrc;
-  mapping.rtx_ssrc = e.rtx_ssrc;
+  mapping.ssrc = encodings[0].ssrc;
+  mapping.rtx_ssrc = encodings[0].rtx_ssrc;
+  mapping.mid = params.mid;
   return {};
 }
 
@@ -474,11 +518,41 @@ rtp_parameters consumable_parameters(const rtp_capabilities& router,
     if (mapped)
       out.header_extensions.push_back({cap.uri, cap.preferred_id, cap.preferred_encrypt, {}});
   }
-  encoding_parameters encoding;
-  encoding.ssrc = mapping.ssrc;
-  out.encodings.push_back(encoding);
+  // One encoding per received stream, with its layers spelled out (the consumers' layer
+  // selection and the type read them); the producer's ssrc where it gave one.
+  for (const auto& m : mapping.encodings) {
+    encoding_parameters encoding;
+    encoding.ssrc = m.ssrc;
+    if (m.spatial_layers > 1 || m.temporal_layers > 1)
+      encoding.scalability_mode = "L" + std::to_string(m.spatial_layers) + "T" +
+                                  std::to_string(m.temporal_layers) + (m.ksvc ? "_KEY" : "");
+    encoding.max_bitrate = m.max_bitrate;
+    out.encodings.push_back(std::move(encoding));
+  }
+  if (mapping.encodings.empty()) {
+    encoding_parameters encoding;
+    encoding.ssrc = mapping.ssrc;
+    out.encodings.push_back(encoding);
+  }
   out.rtcp.cname = mapping.cname.empty() ? producer.rtcp.cname : mapping.cname;
   out.rtcp.reduced_size = true;
+  return out;
+}
+
+layering layering_of(const rtp_parameters& consumable) {
+  layering out;
+  out.simulcast = consumable.encodings.size() > 1;
+  if (out.simulcast)
+    out.spatial = uint8_t(consumable.encodings.size());
+  for (const auto& e : consumable.encodings) {
+    if (e.scalability_mode.empty())
+      continue;
+    if (auto mode = scalability_of(e.scalability_mode)) {
+      out.temporal = std::max(out.temporal, mode->temporal);
+      if (!out.simulcast)
+        out.spatial = mode->spatial;
+    }
+  }
   return out;
 }
 
@@ -566,6 +640,14 @@ result<rtp_parameters> consumer_parameters(const rtp_parameters& consumable,
   encoding.ssrc = options.ssrc;
   if (with_rtx)
     encoding.rtx_ssrc = options.rtx_ssrc;
+  // The receiver gets one stream; its layers as mediasoup spells them: simulcast of n
+  // streams with t temporal layers is "LnTt", an SVC stream keeps its mode.
+  const auto layers = layering_of(consumable);
+  if (layers.simulcast)
+    encoding.scalability_mode =
+      "L" + std::to_string(layers.spatial) + "T" + std::to_string(layers.temporal);
+  else if (!consumable.encodings.empty())
+    encoding.scalability_mode = consumable.encodings[0].scalability_mode;
   out.encodings.push_back(encoding);
   out.rtcp.cname = options.cname.empty() ? consumable.rtcp.cname : options.cname;
   out.rtcp.reduced_size = consumable.rtcp.reduced_size;

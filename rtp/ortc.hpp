@@ -19,6 +19,8 @@
 
 namespace chorus::rtp {
 
+constexpr std::size_t max_encodings = 4;
+
 struct payload_type_map_entry {
   uint8_t client = 0; // payload type on the producer's wire
   uint8_t router = 0; // the router capability's preferredPayloadType
@@ -32,15 +34,35 @@ struct extension_map_entry {
   bool operator==(const extension_map_entry&) const = default;
 };
 
+// One encoding of a producer as the router receives it: a simulcast stream (one of up to
+// four, lowest resolution first, as mediasoup-client lists them) or the only stream.
+struct encoding_mapping {
+  uint32_t ssrc = 0;     // 0: learnt from the first packet carrying `rid`
+  uint32_t rtx_ssrc = 0; // 0: absent, or learnt from repaired-rid packets
+  std::string rid;       // empty: bound by ssrc
+  uint8_t spatial_layers = 1;  // inside this encoding (SVC: L3T3 and the like)
+  uint8_t temporal_layers = 1; // from scalabilityMode (1 when absent)
+  bool ksvc = false;           // *_KEY modes: spatial layers depend only at keyframes
+  uint32_t max_bitrate = 0;    // as the client asked (0: absent)
+  bool operator==(const encoding_mapping&) const = default;
+};
+
 // What the producer's rtpParameters mean in router terms.
 struct producer_mapping {
   media_kind kind = media_kind::audio;
   std::vector<payload_type_map_entry> codecs; // media codecs (not rtx), in the client's order
   std::vector<payload_type_map_entry> rtx;    // rtx codecs (client rtx pt -> router rtx pt)
   std::vector<extension_map_entry> header_extensions; // only those the router knows
-  uint32_t ssrc = 0;     // encodings[0].ssrc
+  uint32_t ssrc = 0;     // encodings[0].ssrc (0 when rid-bound)
   uint32_t rtx_ssrc = 0; // encodings[0].rtx.ssrc, 0 when absent
+  std::vector<encoding_mapping> encodings; // 1 to 4, in the client's order
   std::string cname;     // rtcp.cname (may be empty)
+  std::string mid;       // rtpParameters.mid: how a rid-bound stream's first packets are routed
+
+  // simulcast: several encodings; svc: one encoding with several spatial layers;
+  // simple otherwise (temporal layers alone travel in one stream).
+  bool simulcast() const noexcept { return encodings.size() > 1; }
+  bool svc() const noexcept { return encodings.size() == 1 && encodings[0].spatial_layers > 1; }
   bool operator==(const producer_mapping&) const = default;
 };
 
@@ -52,9 +74,11 @@ struct producer_mapping {
 //    to the router rtx codec whose apt is the router pt of that media codec;
 //  - header extensions the router does not know (uri + kind) are ignored (not mapped);
 //    duplicate ids fail;
-//  - exactly one encoding with an ssrc (rid-only encodings and more than one encoding,
-//    i.e. simulcast / SVC, fail with a message saying they are not supported yet); an rtx
-//    ssrc needs an rtx codec.
+//  - 1 to max_encodings encodings, each with an ssrc or a rid (a rid needs the rtp-stream-id
+//    extension: the SSRC is learnt from the first packets); more than one (simulcast) for
+//    video only, each without spatial layers; spatial layers in one encoding (SVC) for VP9
+//    only; scalabilityMode one of the W3C modes; rids and ssrcs unique; an rtx ssrc needs
+//    an rtx codec.
 // Matching (mediasoup ortc.matchCodecs): mimeType case-insensitive, clockRate, channels
 // (audio; absent means 1), and for H264 packetization-mode (absent = 0) and profile-level-id
 // profile (the level may differ), for VP9 profile-id (absent = 0).
@@ -68,6 +92,19 @@ result<producer_mapping> map_producer(const rtp_capabilities& router, media_kind
 rtp_parameters consumable_parameters(const rtp_capabilities& router,
                                      const rtp_parameters& producer,
                                      const producer_mapping& mapping);
+
+// How a consumable's stream is layered (what a consumer of it selects from): simulcast
+// (several encodings), SVC (spatial or temporal layers in one stream, as mediasoup calls
+// it), or simple.
+struct layering {
+  bool simulcast = false;
+  uint8_t spatial = 1;
+  uint8_t temporal = 1;
+  std::string_view type() const noexcept {
+    return simulcast ? "simulcast" : (spatial > 1 || temporal > 1) ? "svc" : "simple";
+  }
+};
+layering layering_of(const rtp_parameters& consumable);
 
 // True when `caps` (a consumer's rtpCapabilities) can receive at least one media codec of
 // `consumable` (same matching as above, against the codecs of `caps`).

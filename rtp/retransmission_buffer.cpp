@@ -30,7 +30,7 @@ size_t retransmission_buffer::stored() const noexcept {
 }
 
 void retransmission_buffer::insert(uint16_t seq, uint32_t timestamp, shared_packet packet,
-                                   int64_t now_ms) {
+                                   int64_t now_ms, uint32_t tag) {
   int64_t ext;
   if (!started_) {
     started_ = true;
@@ -55,6 +55,23 @@ void retransmission_buffer::insert(uint16_t seq, uint32_t timestamp, shared_pack
   s.stored_ms = uint32_t(now_ms);
   s.resent_ms = 0;
   s.resent = false;
+  s.tag = tag;
+}
+
+void retransmission_buffer::recent(size_t bytes, int64_t now_ms,
+                                   std::vector<stored_packet>& out) const {
+  out.clear();
+  if (!started_)
+    return;
+  size_t total = 0;
+  for (int64_t ext = highest_; ext > highest_ - int64_t(slots_.size()) && total < bytes; --ext) {
+    const slot& s = slots_[size_t(ext) % slots_.size()];
+    if (!s.packet || s.ext_seq != uint32_t(ext) ||
+        int64_t(uint32_t(now_ms) - s.stored_ms) > config_.max_age_ms)
+      continue;
+    out.push_back(stored_packet{s.packet, uint16_t(ext), s.timestamp, s.tag});
+    total += s.packet->size();
+  }
 }
 
 void retransmission_buffer::on_nack(std::span<const uint16_t> seqs, int64_t now_ms,
@@ -84,7 +101,7 @@ void retransmission_buffer::on_nack(std::span<const uint16_t> seqs, int64_t now_
     }
     s.resent = true;
     s.resent_ms = uint32_t(now_ms);
-    out.push_back(stored_packet{s.packet, uint16_t(ext), s.timestamp});
+    out.push_back(stored_packet{s.packet, uint16_t(ext), s.timestamp, s.tag});
     ++counters_.resent;
   }
 }

@@ -32,6 +32,7 @@ struct stored_packet {
   shared_packet packet;
   uint16_t seq = 0;
   uint32_t timestamp = 0;
+  uint32_t tag = 0; // the caller's, as given to insert (e.g. how the payload was rewritten)
 };
 
 struct retransmission_counters {
@@ -47,11 +48,17 @@ public:
   // A packet just sent with output `seq` / `timestamp`. Sequence numbers may jump forward
   // (slots in between are cleared); a packet older than the newest is stored if it still
   // fits in the ring.
-  void insert(uint16_t seq, uint32_t timestamp, shared_packet packet, int64_t now_ms);
+  void insert(uint16_t seq, uint32_t timestamp, shared_packet packet, int64_t now_ms,
+              uint32_t tag = 0);
 
   // NACKed sequence numbers -> packets to resend now (appended to `out`, which is cleared).
   void on_nack(std::span<const uint16_t> seqs, int64_t now_ms, int64_t rtt_ms,
                std::vector<stored_packet>& out);
+
+  // The newest stored packets (newest first, younger than max_age_ms), until their sizes
+  // add up to at least `bytes` (appended to `out`, which is cleared): what a sender resends
+  // to probe bandwidth. Does not count as retransmissions.
+  void recent(size_t bytes, int64_t now_ms, std::vector<stored_packet>& out) const;
 
   size_t capacity() const noexcept { return slots_.size(); }
   size_t stored() const noexcept; // slots holding a packet (for tests and stats)
@@ -68,6 +75,7 @@ private:
     uint32_t timestamp = 0;
     uint32_t stored_ms = 0;
     uint32_t resent_ms = 0;
+    uint32_t tag = 0;
     bool resent = false;
   };
   slot& at(int64_t ext_seq) noexcept { return slots_[size_t(ext_seq) % slots_.size()]; }

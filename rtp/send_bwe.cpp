@@ -58,6 +58,10 @@ void send_bwe::on_feedback(const transport_cc_feedback& fb, int64_t now_us) {
       // came before the receiver was ready for it (a new transport, a new stream).
       if (any_acked_)
         ++lost;
+      if (p->probe_id >= 0)
+        for (auto& cl : clusters_)
+          if (cl.id == p->probe_id)
+            ++cl.lost_packets;
       continue;
     }
     any_acked_ = true;
@@ -71,7 +75,8 @@ void send_bwe::on_feedback(const transport_cc_feedback& fb, int64_t now_us) {
   window_received_ += received;
   window_lost_ += lost;
   for (auto& cl : clusters_)
-    if (!cl.done && cl.first_arrival != 0 && received > 0)
+    if (!cl.done && cl.first_arrival != 0 && received > 0 &&
+        cl.recv_packets + cl.lost_packets >= cl.packets) // the whole cluster reported
       probe_result(cl);
   std::erase_if(clusters_, [&](const probe_cluster& cl) {
     return cl.done || (cl.packets > 0 && now_us - cl.last_send > 1'000'000);
@@ -261,9 +266,20 @@ void send_bwe::probe_result(probe_cluster& cl) {
   const double recv_bps = double(cl.probe_recv_bytes) * 8e6 / double(recv_span);
   // What the path carried: the receive rate, unless the sender was slower than planned.
   const double carried = std::min(send_bps, recv_bps);
-  if (stats_.usage != bwe_usage::overusing && carried * 0.95 > double(delay_bps_)) {
-    delay_bps_ = uint64_t(std::min(carried * 0.95, double(c_.max_bps)));
+  if (stats_.usage != bwe_usage::overusing && carried * 0.95 > double(stats_.target_bps)) {
+    const auto found = uint64_t(std::min(carried * 0.95, double(c_.max_bps)));
+    delay_bps_ = std::max(delay_bps_, found);
+    // Every packet of the cluster arrived and the last loss window was clean: the path
+    // carries this much, whatever loss lowered the loss-based part before (a cap that was
+    // lifted, a burst that is over).
+    if (cl.lost_packets == 0 && stats_.last_loss < c_.loss_low)
+      loss_bps_ = std::max(loss_bps_, found);
     ++stats_.probes_succeeded;
+    update_target();
+    // Exponential probing: while the sender wants more, the next cluster doubles at once.
+    if (probe_desired_bps_ > stats_.target_bps && planned_.empty())
+      planned_.push_back({next_probe_id_++, std::min(probe_desired_bps_, 2 * stats_.target_bps),
+                          c_.probe_duration_us, c_.probe_min_packets});
   }
 }
 
@@ -279,6 +295,7 @@ void send_bwe::on_loss_report(double fraction_lost, int64_t now_us) {
 }
 
 void send_bwe::request_probe(uint64_t desired_bps, int64_t now_us) {
+  probe_desired_bps_ = desired_bps;
   if (desired_bps <= stats_.target_bps || stats_.usage == bwe_usage::overusing ||
       !planned_.empty() || (last_probe_us_ >= 0 && now_us - last_probe_us_ < c_.probe_spacing_us))
     return;

@@ -18,7 +18,9 @@
 //                 choice) at the start (3x and 6x the start rate) and when the caller asks
 //                 for more than the estimate; a cluster whose packets arrived at a rate
 //                 above the estimate raises it to that rate (the delay-based part then
-//                 judges it).
+//                 judges it; the loss-based part too when the whole cluster arrived and
+//                 the last loss window was clean), and while the caller still wants
+//                 more, the next cluster (twice the new estimate) follows at once.
 //
 // The estimate is the lowest of the three (and of a REMB's value when one came), within
 // [min_bps, max_bps]. Pure: times are passed in (microseconds; the send and arrival clocks
@@ -54,7 +56,9 @@ struct send_bwe_config {
   std::size_t loss_window_packets = 20; // loss is judged over at least this many packets
   int64_t loss_decrease_interval_us = 300'000;
   // probing
-  int64_t probe_duration_us = 15'000;
+  // Long enough that a policer's burst allowance (tens of ms of its rate) cannot hide the
+  // cap from a probe sent at twice it: what it drops shows as loss in the cluster.
+  int64_t probe_duration_us = 100'000;
   std::size_t probe_min_packets = 5;
   int64_t probe_spacing_us = 5'000'000; // a requested probe at most this often
   // history
@@ -122,6 +126,7 @@ private:
     uint64_t bps = 0;
     std::size_t packets = 0, bytes = 0;   // sent; bytes of all but the last
     std::size_t recv_packets = 0, probe_recv_bytes = 0; // received; bytes of all but the first
+    std::size_t lost_packets = 0;                        // reported lost
     int64_t first_send = 0, last_send = 0, first_arrival = 0, last_arrival = 0;
     uint32_t last_bytes = 0;
     bool done = false;
@@ -165,6 +170,8 @@ private:
   std::vector<probe_cluster> clusters_;
   int next_probe_id_ = 1;
   int64_t last_probe_us_ = -1;
+  uint64_t probe_desired_bps_ = 0; // the sender's last request_probe
+
   bool initial_probes_planned_ = false;
 };
 

@@ -237,7 +237,9 @@ TEST_CASE("ortc: map_producer maps a Chrome opus producer to router payload type
     {1, 10, uri_audio_level}, {2, 4, uri_abs_send_time}, {3, 5, uri_twcc}, {4, 1, uri_mid}};
   expected.ssrc = 1111;
   expected.rtx_ssrc = 0;
+  expected.encodings = {encoding_mapping{1111, 0, "", 1, 1, false, 0}};
   expected.cname = "chrome-cname";
+  expected.mid = "0";
   CHECK(*m == expected);
 }
 
@@ -436,30 +438,54 @@ TEST_CASE("ortc: map_producer rejects what the router cannot take, naming the fi
     {"rtx ssrc equal to the ssrc", v, vp8([](auto& p) { p.encodings[0].rtx_ssrc = 2222; }),
      "rtpParameters.encodings[0].rtx.ssrc must differ from the ssrc"},
     {"no encodings", v, vp8([](auto& p) { p.encodings.clear(); }),
-     "rtpParameters.encodings: one encoding with an ssrc is required"},
-    {"two encodings", v, vp8(with_encodings(2)),
-     "rtpParameters.encodings: simulcast/SVC (2 encodings) is not supported yet"},
-    {"three simulcast encodings", v, vp8(with_encodings(3)),
-     "rtpParameters.encodings: simulcast/SVC (3 encodings) is not supported yet"},
-    {"missing ssrc", v, vp8([](auto& p) { p.encodings[0] = {}; }),
-     "rtpParameters.encodings[0].ssrc is required"},
-    {"rid without ssrc", v,
+     "rtpParameters.encodings: at least one encoding (with an ssrc or a rid) is required"},
+    {"five simulcast encodings", v, vp8(with_encodings(5)),
+     "rtpParameters.encodings: at most 4 encodings (simulcast streams), got 5"},
+    {"simulcast audio", a,
+     opus([](auto& p) {
+       p.encodings.push_back(p.encodings[0]);
+       p.encodings[1].ssrc = 4444;
+     }),
+     "rtpParameters.encodings: simulcast (2 encodings) is for video only"},
+    {"neither ssrc nor rid", v, vp8([](auto& p) { p.encodings[0] = {}; }),
+     "rtpParameters.encodings[0]: an ssrc or a rid is required"},
+    {"rid without the rid extension", v,
      vp8([](auto& p) {
        p.encodings[0] = {};
        p.encodings[0].rid = "r0";
+       std::erase_if(p.header_extensions, [](auto& e) { return e.uri == uri_rid; });
      }),
-     "rtpParameters.encodings[0]: rid \"r0\" without ssrc (rid-based simulcast) is not "
-     "supported yet"},
-    {"spatial SVC L3T3", v, vp8([](auto& p) { p.encodings[0].scalability_mode = "L3T3"; }),
-     "rtpParameters.encodings[0].scalabilityMode \"L3T3\": SVC with 3 spatial layers is not "
-     "supported yet"},
-    {"spatial SVC S2T1", v, vp8([](auto& p) { p.encodings[0].scalability_mode = "S2T1"; }),
-     "rtpParameters.encodings[0].scalabilityMode \"S2T1\": SVC with 2 spatial layers is not "
-     "supported yet"},
-    {"spatial SVC L2T3_KEY", v,
+     "rtpParameters.encodings[0]: rid \"r0\" needs the "
+     "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id header extension"},
+    {"duplicate rid", v,
+     vp8([with_encodings](auto& p) {
+       with_encodings(2)(p);
+       p.encodings[1].rid = "r0";
+     }),
+     "rtpParameters.encodings[1].rid \"r0\" duplicates rtpParameters.encodings[0]"},
+    {"duplicate ssrc", v,
+     vp8([with_encodings](auto& p) {
+       with_encodings(2)(p);
+       p.encodings[1].ssrc = 100;
+     }),
+     "rtpParameters.encodings[1]: ssrc 100 duplicates one of rtpParameters.encodings[0]"},
+    {"spatial layers inside a simulcast stream", v,
+     vp8([with_encodings](auto& p) {
+       with_encodings(2)(p);
+       p.encodings[1].scalability_mode = "L2T1";
+     }),
+     "rtpParameters.encodings[1].scalabilityMode \"L2T1\": spatial layers inside a simulcast "
+     "stream are not supported"},
+    {"VP8 SVC L3T3", v, vp8([](auto& p) { p.encodings[0].scalability_mode = "L3T3"; }),
+     "rtpParameters.encodings[0].scalabilityMode \"L3T3\": spatial layers (SVC) are supported "
+     "for VP9 only, not video/VP8"},
+    {"VP8 SVC S2T1", v, vp8([](auto& p) { p.encodings[0].scalability_mode = "S2T1"; }),
+     "rtpParameters.encodings[0].scalabilityMode \"S2T1\": spatial layers (SVC) are supported "
+     "for VP9 only, not video/VP8"},
+    {"VP8 SVC L2T3_KEY", v,
      vp8([](auto& p) { p.encodings[0].scalability_mode = "L2T3_KEY"; }),
-     "rtpParameters.encodings[0].scalabilityMode \"L2T3_KEY\": SVC with 2 spatial layers is "
-     "not supported yet"},
+     "rtpParameters.encodings[0].scalabilityMode \"L2T3_KEY\": spatial layers (SVC) are "
+     "supported for VP9 only, not video/VP8"},
     {"not a scalability mode", v, vp8([](auto& p) { p.encodings[0].scalability_mode = "T3"; }),
      "rtpParameters.encodings[0].scalabilityMode \"T3\" is not a scalability mode"},
     {"codecPayloadType naming no media codec", v,
@@ -791,3 +817,81 @@ TEST_CASE("ortc: consumer options: ssrc required, rtx ssrc required when rtx is 
 }
 
 TEST_SUITE_END();
+
+// ---- simulcast and SVC ----------------------------------------------------------------------
+
+TEST_CASE("ortc: simulcast and SVC producers map to encodings, consumers to one layered stream") {
+  struct layered_case {
+    const char* name;
+    std::vector<encoding_parameters> encodings;
+    const char* mime; // video/VP8 or video/VP9
+    std::vector<encoding_mapping> mapped;
+    const char* consumer_mode; // the consumer encoding's scalabilityMode
+    const char* type;
+    uint8_t spatial, temporal;
+  };
+  auto rid_enc = [](const char* rid, const char* mode = "") {
+    encoding_parameters e;
+    e.rid = rid;
+    e.scalability_mode = mode;
+    return e;
+  };
+  auto ssrc_enc = [](uint32_t ssrc, uint32_t rtx_ssrc, const char* mode = "") {
+    encoding_parameters e;
+    e.ssrc = ssrc;
+    e.rtx_ssrc = rtx_ssrc;
+    e.scalability_mode = mode;
+    return e;
+  };
+  const layered_case cases[] = {
+    {"mediasoup-client rid simulcast, three L1T3 streams",
+     {rid_enc("r0", "L1T3"), rid_enc("r1", "L1T3"), rid_enc("r2", "L1T3")}, "video/VP8",
+     {{0, 0, "r0", 1, 3, false, 0}, {0, 0, "r1", 1, 3, false, 0}, {0, 0, "r2", 1, 3, false, 0}},
+     "L3T3", "simulcast", 3, 3},
+    {"rid simulcast without scalabilityMode: one temporal layer each",
+     {rid_enc("a"), rid_enc("b")}, "video/VP8",
+     {{0, 0, "a", 1, 1, false, 0}, {0, 0, "b", 1, 1, false, 0}}, "L2T1", "simulcast", 2, 1},
+    {"SSRC simulcast with rtx (plain SDP a=ssrc-group:SIM)",
+     {ssrc_enc(10, 11, "L1T2"), ssrc_enc(20, 21, "L1T2")}, "video/VP8",
+     {{10, 11, "", 1, 2, false, 0}, {20, 21, "", 1, 2, false, 0}}, "L2T2", "simulcast", 2, 2},
+    {"four streams (the most)",
+     {rid_enc("q"), rid_enc("h"), rid_enc("f"), rid_enc("x")}, "video/VP8",
+     {{0, 0, "q", 1, 1, false, 0}, {0, 0, "h", 1, 1, false, 0}, {0, 0, "f", 1, 1, false, 0},
+      {0, 0, "x", 1, 1, false, 0}},
+     "L4T1", "simulcast", 4, 1},
+    {"VP9 SVC L3T3_KEY in one stream", {ssrc_enc(30, 31, "L3T3_KEY")}, "video/VP9",
+     {{30, 31, "", 3, 3, true, 0}}, "L3T3_KEY", "svc", 3, 3},
+    {"VP8 temporal layers only (L1T3)", {ssrc_enc(40, 41, "L1T3")}, "video/VP8",
+     {{40, 41, "", 1, 3, false, 0}}, "L1T3", "svc", 1, 3},
+    {"one plain stream", {ssrc_enc(50, 51)}, "video/VP8", {{50, 51, "", 1, 1, false, 0}}, "",
+     "simple", 1, 1},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    auto p = chrome_vp8_producer();
+    if (std::string_view(c.mime) == "video/VP9")
+      p.codecs = {codec("video/VP9", 98, 90000, 0, {num("profile-id", 0)}, chrome_video_feedback()),
+                  rtx(99, 98)};
+    p.encodings = c.encodings;
+    auto m = map_producer(router(), media_kind::video, p);
+    REQUIRE_MESSAGE(m.ok(), m.error());
+    CHECK(m->encodings == c.mapped);
+    CHECK(m->mid == "1");
+    CHECK(m->simulcast() == (c.mapped.size() > 1));
+    auto consumable = consumable_parameters(router(), p, *m);
+    REQUIRE(consumable.encodings.size() == c.mapped.size());
+    const auto layers = layering_of(consumable);
+    CHECK(layers.type() == std::string_view(c.type));
+    CHECK(int(layers.spatial) == int(c.spatial));
+    CHECK(int(layers.temporal) == int(c.temporal));
+    consumer_options opts;
+    opts.ssrc = 777;
+    opts.rtx_ssrc = 778;
+    opts.mid = "3";
+    auto consumer = consumer_parameters(consumable, chrome_device_caps(), opts);
+    REQUIRE_MESSAGE(consumer.ok(), consumer.error());
+    REQUIRE(consumer->encodings.size() == 1); // the receiver always gets one stream
+    CHECK(consumer->encodings[0].ssrc == 777);
+    CHECK(consumer->encodings[0].scalability_mode == c.consumer_mode);
+  }
+}

@@ -12,7 +12,12 @@ window.events = [];
 window.consumers = new Map(); // consumerId -> { consumer, producerId, kind }
 window.producers = new Map(); // kind -> Producer
 
-window.chorusJoin = async (wsUrl, { produce = true } = {}) => {
+// Options: produce (camera and microphone), video ({ width, height } of the camera),
+// encodings (simulcast: mediasoup-client's encodings), codec (a mimeType to send video
+// with, e.g. 'video/VP9'), scalabilityMode (one encoding's, e.g. 'L3T3_KEY').
+// noise: the camera is a canvas of changing noise (video's size, 15 fps) instead of the
+// fake device: every layer then costs what its maxBitrate allows, as a real camera's would.
+window.chorusJoin = async (wsUrl, { produce = true, video = { width: 640, height: 480 }, encodings, codec, scalabilityMode, noise = false } = {}) => {
   const ws = new WebSocket(wsUrl);
   window.ws = ws;
   await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('ws error')); });
@@ -64,7 +69,7 @@ window.chorusJoin = async (wsUrl, { produce = true } = {}) => {
     consumed.add(producerId);
     const p = await expect('consume', { producerId, transportId: recvTransport.id, rtpCapabilities: device.rtpCapabilities }, 'consumer-params');
     const consumer = await recvTransport.consume({ id: p.id, producerId: p.producerId, kind: p.kind, rtpParameters: p.rtpParameters });
-    window.consumers.set(p.id, { consumer, producerId: p.producerId, kind: p.kind, peerId: p.peerId });
+    window.consumers.set(p.id, { consumer, producerId: p.producerId, kind: p.kind, peerId: p.peerId, type: p.type });
     // Chromium decodes remote audio only while something plays it out.
     const el = document.createElement(p.kind);
     el.muted = p.kind === 'video';
@@ -96,13 +101,53 @@ window.chorusJoin = async (wsUrl, { produce = true } = {}) => {
         .then((d) => callback({ id: d.id }), errback);
     });
     window.sendTransport = sendTransport;
-    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
-    window.producers.set('video', await sendTransport.produce({ track: stream.getVideoTracks()[0] }));
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video });
+    const track = noise ? noiseTrack(video.width, video.height) : stream.getVideoTracks()[0];
+    const options = { track };
+    if (encodings) {
+      options.encodings = encodings;
+      track.contentHint = 'detail'; // keep the resolution under CPU load: layers keep their widths
+    }
+    if (scalabilityMode) options.encodings = [{ scalabilityMode }];
+    if (codec) options.codec = device.rtpCapabilities.codecs.find((c) => c.mimeType.toLowerCase() === codec.toLowerCase());
+    window.producers.set('video', await sendTransport.produce(options));
     window.producers.set('audio', await sendTransport.produce({ track: stream.getAudioTracks()[0] }));
   }
   for (const id of joined.existingProducers) await consume(id);
   return { producers: [...window.producers.values()].map((p) => p.id) };
 };
+
+// A video track of blocky noise (8x8-pixel blocks of random colour, four frames drawn in
+// turn, each shifted): costly enough that every layer uses what its maxBitrate allows,
+// keyframes of a size a camera's would have.
+function noiseTrack(width, height) {
+  const block = 8;
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  const ctx = canvas.getContext('2d');
+  ctx.imageSmoothingEnabled = false;
+  const frames = [];
+  for (let f = 0; f < 4; ++f) {
+    const small = document.createElement('canvas');
+    small.width = Math.ceil(width / block) + 2;
+    small.height = Math.ceil(height / block) + 2;
+    const sctx = small.getContext('2d');
+    const img = sctx.createImageData(small.width, small.height);
+    const words = new Uint32Array(img.data.buffer);
+    for (let i = 0; i < words.length; ++i) words[i] = (Math.random() * 0xffffff) | 0xff000000;
+    sctx.putImageData(img, 0, 0);
+    frames.push(small);
+  }
+  let n = 0;
+  setInterval(() => {
+    const f = frames[n % frames.length];
+    ctx.drawImage(f, -((n * 3) % block), -((n * 5) % block), f.width * block, f.height * block);
+    ++n;
+  }, 66);
+  window.noiseCanvas = canvas; // kept alive
+  return canvas.captureStream(15).getVideoTracks()[0];
+}
 
 // What each consumer has received so far (from the browser's inbound-rtp stats).
 window.received = async () => {
@@ -121,10 +166,23 @@ window.received = async () => {
       row.nackCount = s.nackCount || 0;
       row.frameWidth = s.frameWidth || 0;
       row.concealedSamples = s.concealedSamples || 0;
+      row.frameHeight = s.frameHeight || 0;
+      row.freezeCount = s.freezeCount || 0;
+      row.pliCount = s.pliCount || 0;
     });
     out.push(row);
   }
   return out;
+};
+
+// What the video producer sends, per encoding (outbound-rtp: rid, frameWidth, bytes).
+window.sentEncodings = async () => {
+  const p = window.producers.get('video');
+  const out = [];
+  (await p.getStats()).forEach((s) => {
+    if (s.type === 'outbound-rtp') out.push({ rid: s.rid, ssrc: s.ssrc, frameWidth: s.frameWidth || 0, framesEncoded: s.framesEncoded || 0, bytesSent: s.bytesSent || 0, scalabilityMode: s.scalabilityMode, qualityLimitationReason: s.qualityLimitationReason });
+  });
+  return out.sort((a, b) => (a.rid || '').localeCompare(b.rid || ''));
 };
 
 // The send side's bandwidth estimate: availableOutgoingBitrate of the selected pair.

@@ -1,0 +1,153 @@
+// Simulcast end to end with real Chromium and the stock mediasoup-client: a page produces
+// the fake camera with three rid-based encodings (mediasoup-client's r0, r1, r2; VP8 with
+// three temporal layers each); receiving pages get one stream each, switched between the
+// encodings by the server (rtp/layer_selector.hpp): the unconstrained one decodes the top
+// encoding's width, one that prefers spatial layer 0 the lowest, and the layers follow
+// set-consumer-preferred-layers both ways with consumer-layers-changed events, without a
+// decoder reset or a NACK storm.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
+import { waitForNoPeers } from './lib/http.mjs';
+import { MEDIA_PAGE } from './lib/media_page.mjs';
+
+const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
+
+const ENCODINGS = [
+  { scaleResolutionDownBy: 4, maxBitrate: 150000 },
+  { scaleResolutionDownBy: 2, maxBitrate: 400000 },
+  { scaleResolutionDownBy: 1, maxBitrate: 1200000 },
+];
+
+const videoRow = async (page) => (await page.evaluate(() => window.received())).find((r) => r.kind === 'video');
+const consumerStats = async (page, id) =>
+  (await page.evaluate((c) => window.chorusRequest('get-consumer-stats', { consumerId: c }), id)).data[0];
+const layersEvents = (page, id) => page.evaluate((c) =>
+  window.events.filter((e) => e.type === 'consumer-layers-changed' && e.data.consumerId === c).map((e) => e.data), id);
+
+test('simulcast VP8: three encodings, receivers on the top and the lowest, switching both ways', { timeout: 240000, skip }, async () => {
+  await withBrowser({ html: MEDIA_PAGE, serverArgs: ['--log-level', 'warn'] }, async ({ server, browser, site }) => {
+    const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=sim`;
+    const sender = await openPage(browser, `${site.url}/`, 'sender');
+    const wide = await openPage(browser, `${site.url}/`, 'wide');
+    const low = await openPage(browser, `${site.url}/`, 'low');
+    await sender.evaluate(([u, encodings]) => window.chorusJoin(u, { video: { width: 960, height: 540 }, encodings }),
+      [wsUrl('sender'), ENCODINGS]);
+    // The server took the three encodings of one producer and learnt their SSRCs by rid.
+    const producerId = await sender.evaluate(() => window.producers.get('video').id);
+    const pstats = await until(sender, 'three encodings received', () =>
+      sender.evaluate((id) => window.chorusRequest('get-producer-stats', { producerId: id }), producerId),
+    (r) => r.data?.length === 3 && r.data.every((e) => e.packetCount > 0 && e.ssrc !== 0), 20000, 250);
+    assert.deepEqual(pstats.data.map((e) => e.rid), ['r0', 'r1', 'r2']);
+
+    await wide.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('wide'));
+    await low.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('low'));
+    const wideId = (await videoRow(wide)).consumerId;
+    const lowId = (await videoRow(low)).consumerId;
+    // consume answered with mediasoup's type for a simulcast producer.
+    assert.equal(await wide.evaluate((id) => window.consumers.get(id).type, wideId), 'simulcast');
+
+    // What the sender sends now: the widths of r0 < r1 < r2.
+    const sent = await until(sender, 'three encodings sending', () => sender.evaluate(() => window.sentEncodings()),
+      (e) => e.length === 3 && e.every((x) => x.frameWidth > 0), 20000, 250);
+    const widths = sent.map((e) => e.frameWidth);
+    process.stderr.write(`sender encodings: ${JSON.stringify(sent)}\n`);
+    assert.ok(widths[0] < widths[1] && widths[1] < widths[2], JSON.stringify(widths));
+
+    // The unconstrained receiver decodes the top encoding; the server forwards spatial 2.
+    const topNow = async () => Math.max(...(await sender.evaluate(() => window.sentEncodings())).map((e) => e.frameWidth));
+    await until(wide, 'wide decodes the top encoding', async () => ({ row: await videoRow(wide), top: await topNow() }),
+      ({ row, top }) => row.framesDecoded > 10 && row.frameWidth === top, 30000, 250);
+    const wideStats = await consumerStats(wide, wideId);
+    assert.equal(wideStats.consumerType, 'simulcast', JSON.stringify(wideStats));
+    assert.equal(wideStats.currentLayers?.spatialLayer, 2, JSON.stringify(wideStats));
+
+    // The low receiver prefers spatial layer 0: it decodes r0's width, told by an event.
+    const asked = await low.evaluate((id) => window.chorusRequest('set-consumer-preferred-layers', { consumerId: id, spatialLayer: 0 }), lowId);
+    assert.notEqual(asked.type, 'error', JSON.stringify(asked));
+    const lowWidth = async () => (await sender.evaluate(() => window.sentEncodings()))[0].frameWidth;
+    await until(low, 'low decodes encoding 0', async () => ({ row: await videoRow(low), all: await low.evaluate(() => window.received()), w: await lowWidth(), s: await consumerStats(low, lowId),
+      t: (await low.evaluate(() => window.chorusRequest('get-transport-stats', { transportId: window.recvTransport.id }))).data }),
+      ({ row, w }) => row.frameWidth === w && row.framesDecoded > 10, 20000, 250);
+    await until(low, 'consumer-layers-changed to spatial 0', () => layersEvents(low, lowId),
+      (evs) => evs.length > 0 && evs.at(-1).spatialLayer === 0, 5000);
+    const lowStats = await consumerStats(low, lowId);
+    assert.equal(lowStats.currentLayers.spatialLayer, 0, JSON.stringify(lowStats));
+    assert.ok(lowStats.otherLayers > 0, 'the other encodings reach the consumer and are not forwarded');
+
+    // Temporal layers: T0 only drops frames the receiver does not get, and it goes on decoding.
+    await low.evaluate((id) => window.chorusRequest('set-consumer-preferred-layers', { consumerId: id, spatialLayer: 0, temporalLayer: 0 }), lowId);
+    await until(low, 'temporal layer 0', () => consumerStats(low, lowId),
+      (s) => s.currentLayers?.temporalLayer === 0 && s.droppedLayers > 0, 10000, 250);
+    const t0 = await videoRow(low);
+    await until(low, 'still decoding at T0', () => videoRow(low), (r) => r.framesDecoded > t0.framesDecoded + 5, 10000, 250);
+
+    // Back up to the top: switched on a keyframe of r2, the sequence continuous.
+    const before = await videoRow(low);
+    await low.evaluate((id) => window.chorusRequest('set-consumer-preferred-layers', { consumerId: id, spatialLayer: 2, temporalLayer: 2 }), lowId);
+    await until(low, 'low back on the top encoding', async () => ({ row: await videoRow(low), top: await topNow() }),
+      ({ row, top }) => row.frameWidth === top && row.framesDecoded > before.framesDecoded + 10, 20000, 250);
+    await until(low, 'consumer-layers-changed to spatial 2', () => layersEvents(low, lowId),
+      (evs) => evs.at(-1)?.spatialLayer === 2, 5000);
+
+    // No NACK storm, no loss: the switches kept the sequence numbers continuous.
+    const after = await videoRow(low);
+    process.stderr.write(`low receiver after switching: ${JSON.stringify(after)}\n`);
+    process.stderr.write(`wide receiver: ${JSON.stringify(await videoRow(wide))}\n`);
+    assert.ok(after.packetsLost <= 5, JSON.stringify(after));
+    assert.ok(after.nackCount <= 10, JSON.stringify(after));
+    const events = await low.evaluate(() => window.events);
+    assert.ok(events.every((e) => e.type !== 'page-error'), JSON.stringify(events.filter((e) => e.type === 'page-error')));
+
+    for (const p of [sender, wide, low]) await p.close();
+    await waitForNoPeers(server);
+  });
+});
+
+
+test('VP9 SVC (L3T3_KEY) in one stream: the top spatial layer to one receiver, spatial layer 0 to another', { timeout: 240000, skip }, async () => {
+  await withBrowser({ html: MEDIA_PAGE, serverArgs: ['--log-level', 'warn'] }, async ({ server, browser, site }) => {
+    const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=svc`;
+    const sender = await openPage(browser, `${site.url}/`, 'sender');
+    const wide = await openPage(browser, `${site.url}/`, 'wide');
+    const low = await openPage(browser, `${site.url}/`, 'low');
+    await sender.evaluate((u) => window.chorusJoin(u, { video: { width: 960, height: 540 }, codec: 'video/VP9', scalabilityMode: 'L3T3_KEY' }),
+      wsUrl('sender'));
+    const sent = await until(sender, 'VP9 SVC sending', () => sender.evaluate(() => window.sentEncodings()),
+      (e) => e.length === 1 && e[0].frameWidth > 0, 20000, 250);
+    process.stderr.write(`sender: ${JSON.stringify(sent)}\n`);
+    await wide.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('wide'));
+    await low.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('low'));
+    const wideId = (await videoRow(wide)).consumerId;
+    const lowId = (await videoRow(low)).consumerId;
+    assert.equal(await wide.evaluate((id) => window.consumers.get(id).type, wideId), 'svc');
+    const top = async () => (await sender.evaluate(() => window.sentEncodings()))[0].frameWidth;
+
+    // Unconstrained: all three spatial layers, the sender's full width.
+    await until(wide, 'wide decodes the top spatial layer', async () => ({ row: await videoRow(wide), top: await top() }),
+      ({ row, top }) => row.framesDecoded > 10 && row.frameWidth === top, 30000, 250);
+    const ws = await consumerStats(wide, wideId);
+    assert.equal(ws.consumerType, 'svc', JSON.stringify(ws));
+    assert.equal(ws.currentLayers?.spatialLayer, 2, JSON.stringify(ws));
+
+    // Spatial layer 0 only: a quarter of the width (L3: each layer doubles), frames go on.
+    await low.evaluate((id) => window.chorusRequest('set-consumer-preferred-layers', { consumerId: id, spatialLayer: 0 }), lowId);
+    await until(low, 'low decodes spatial layer 0', async () => ({ row: await videoRow(low), top: await top() }),
+      ({ row, top }) => row.frameWidth > 0 && row.frameWidth * 4 === top && row.framesDecoded > 10, 20000, 250);
+    const before = await videoRow(low);
+    await until(low, 'low keeps decoding', () => videoRow(low), (r) => r.framesDecoded > before.framesDecoded + 10, 10000, 250);
+    const ls = await consumerStats(low, lowId);
+    assert.equal(ls.currentLayers.spatialLayer, 0, JSON.stringify(ls));
+    assert.ok(ls.droppedLayers > 0, JSON.stringify(ls));
+    await until(low, 'consumer-layers-changed to spatial 0', () => layersEvents(low, lowId),
+      (evs) => evs.at(-1)?.spatialLayer === 0, 5000);
+    const after = await videoRow(low);
+    process.stderr.write(`low SVC receiver: ${JSON.stringify(after)}\n`);
+    assert.ok(after.packetsLost <= 5 && after.nackCount <= 10, JSON.stringify(after));
+
+    for (const p of [sender, wide, low]) await p.close();
+    await waitForNoPeers(server);
+  });
+});
