@@ -55,6 +55,7 @@ struct layer_state {
   int8_t allocated_spatial = 127, allocated_temporal = 127; // its transport's budget
   std::optional<rtp::layer_selector> selector;
   std::vector<uint32_t> bps; // the producer's layer bitrates (layer_bitrates)
+  std::vector<uint8_t> producer_scores; // per encoding (layer_bitrates)
   int8_t reported_spatial = -2, reported_temporal = -2; // last consumer-layers-changed
   int8_t keyframe_asked_for = -1; // the target whose keyframe was last asked for
   bool vp8 = false;
@@ -103,6 +104,7 @@ struct consumer_state {
   std::array<source_clock, 4> clocks{}; // per encoding (simulcast)
   std::optional<layer_state> layers; // a producer with layers
   uint8_t priority = 1;
+  int reported_score = -1, reported_producer_score = -1; // last consumer-score
   consumer_counters counters;
   uint64_t published_retransmitted = 0; // added to the node's media totals so far
   static inline const char* name = "chorus.consumer";
@@ -422,6 +424,28 @@ void send_probe(consumer_actor* self, const probe_padding& p) {
                        probe_padding{p.bytes, p.interval_ms, p.probe_id, uint8_t(p.chunks - 1)});
 }
 
+// consumer-score to the peer when the stream's score (from the receiver's reports) or its
+// producer's (known for producers with layers: the forwarded encoding's) changed.
+void report_score(consumer_actor* self, int64_t now) {
+  auto& st = self->state;
+  protocol::consumer_score_event ev;
+  ev.consumer_id = st.id;
+  ev.score = st.stream->stats(now).score;
+  if (st.layers && !st.layers->producer_scores.empty()) {
+    ev.producer_scores = st.layers->producer_scores;
+    const int current = st.layers->simulcast ? st.layers->selector->current_spatial() : 0;
+    ev.producer_score = current >= 0 && size_t(current) < ev.producer_scores.size()
+                          ? ev.producer_scores[size_t(current)]
+                          : 0;
+  }
+  if (ev.score == st.reported_score && ev.producer_score == st.reported_producer_score)
+    return;
+  st.reported_score = ev.score;
+  st.reported_producer_score = ev.producer_score;
+  if (auto peer = caf::actor_cast<caf::actor>(st.peer))
+    self->send(peer, std::move(ev));
+}
+
 void handle_nack(consumer_actor* self, const nack_in& nack) {
   auto& st = self->state;
   st.stream->on_nack(nack.seqs.size());
@@ -681,6 +705,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
       if (!st.layers)
         return;
       st.layers->bps = std::move(b.bps);
+      st.layers->producer_scores = std::move(b.scores);
       update_target(self);
       send_alloc_info(self);
     },
@@ -738,6 +763,8 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
       }
       if (!st.layers)
         send_alloc_info(self); // its bitrate, a fixed cost in the transport's allocation
+      if (st.stream->sent_anything())
+        report_score(self, mono_ms());
       if (active(st)) {
         send_sender_report(self);
         // The requested keyframe may have been lost (or, for a layer switch, not sent).

@@ -110,6 +110,7 @@ struct layer_bitrates {
   std::vector<uint32_t> bps;
   uint8_t spatial_layers = 1;
   uint8_t temporal_layers = 1;
+  std::vector<uint8_t> scores; // per encoding, 0-10 from its receive loss (0: not received)
 };
 
 // transport -> a consumer with layers: the best layers its share of the transport's send
@@ -331,7 +332,8 @@ typename Inspector::result_type inspect(Inspector& f, layer_allocation& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, layer_bitrates& x) {
-  return f(caf::meta::type_name("layer_bitrates"), x.bps, x.spatial_layers, x.temporal_layers);
+  return f(caf::meta::type_name("layer_bitrates"), x.bps, x.spatial_layers, x.temporal_layers,
+           x.scores);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, producer_state& x) {

@@ -490,6 +490,10 @@ void update_layer_rates(producer_actor* self, int64_t now) {
     }
   }
   st.layer_bytes = {};
+  for (auto& e : st.encodings)
+    msg.scores.push_back(e.stream && e.stream->started()
+                           ? rtp::score_from_loss(e.stream->stats(now).fraction_lost)
+                           : uint8_t(0));
   if (!st.layered || st.consumers.empty())
     return;
   auto m = caf::make_message(std::move(msg));

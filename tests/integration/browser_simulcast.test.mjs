@@ -12,20 +12,9 @@ import { test } from 'node:test';
 import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
 import { waitForNoPeers } from './lib/http.mjs';
 import { MEDIA_PAGE } from './lib/media_page.mjs';
+import { ENCODINGS, consumerStats, layersEvents, videoRow } from './lib/simulcast.mjs';
 
 const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
-
-const ENCODINGS = [
-  { scaleResolutionDownBy: 4, maxBitrate: 150000 },
-  { scaleResolutionDownBy: 2, maxBitrate: 400000 },
-  { scaleResolutionDownBy: 1, maxBitrate: 1200000 },
-];
-
-const videoRow = async (page) => (await page.evaluate(() => window.received())).find((r) => r.kind === 'video');
-const consumerStats = async (page, id) =>
-  (await page.evaluate((c) => window.chorusRequest('get-consumer-stats', { consumerId: c }), id)).data[0];
-const layersEvents = (page, id) => page.evaluate((c) =>
-  window.events.filter((e) => e.type === 'consumer-layers-changed' && e.data.consumerId === c).map((e) => e.data), id);
 
 test('simulcast VP8: three encodings, receivers on the top and the lowest, switching both ways', { timeout: 240000, skip }, async () => {
   await withBrowser({ html: MEDIA_PAGE, serverArgs: ['--log-level', 'warn'] }, async ({ server, browser, site }) => {
@@ -63,6 +52,11 @@ test('simulcast VP8: three encodings, receivers on the top and the lowest, switc
     const wideStats = await consumerStats(wide, wideId);
     assert.equal(wideStats.consumerType, 'simulcast', JSON.stringify(wideStats));
     assert.equal(wideStats.currentLayers?.spatialLayer, 2, JSON.stringify(wideStats));
+    // consumer-score: the stream's and the forwarded encoding's, one score per encoding.
+    const score = await until(wide, 'a consumer-score event', () => wide.evaluate((id) =>
+      window.events.filter((e) => e.type === 'consumer-score' && e.data.consumerId === id).at(-1)?.data, wideId),
+    (d) => d && d.producerScores?.length === 3, 5000);
+    assert.ok(score.score >= 0 && score.score <= 10 && score.producerScore >= 0, JSON.stringify(score));
 
     // The low receiver prefers spatial layer 0: it decodes r0's width, told by an event.
     const asked = await low.evaluate((id) => window.chorusRequest('set-consumer-preferred-layers', { consumerId: id, spatialLayer: 0 }), lowId);

@@ -278,6 +278,21 @@ std::vector<decode_case> cases() {
      msg("pause-consumer", R"({"consumerId":")" + id65 + "\"}"), e_field,
      "consumerId must be a string of 1-64 bytes"},
     {"get-consumer-stats", msg("get-consumer-stats", R"({"consumerId":"c1"})"), ok, ""},
+    {"set-consumer-preferred-layers", msg("set-consumer-preferred-layers", R"({"consumerId":"c1","spatialLayer":2,"temporalLayer":1})"), ok, ""},
+    {"set-consumer-preferred-layers without temporalLayer", msg("set-consumer-preferred-layers", R"({"consumerId":"c1","spatialLayer":0})"), ok, ""},
+    {"set-consumer-preferred-layers needs spatialLayer", msg("set-consumer-preferred-layers", R"({"consumerId":"c1"})"), e_missing,
+     "spatialLayer is required"},
+    {"set-consumer-preferred-layers spatialLayer 4", msg("set-consumer-preferred-layers", R"({"consumerId":"c1","spatialLayer":4})"), e_field,
+     "spatialLayer"},
+    {"set-consumer-preferred-layers temporalLayer as a string", msg("set-consumer-preferred-layers", R"({"consumerId":"c1","spatialLayer":1,"temporalLayer":"2"})"), e_field,
+     "temporalLayer"},
+    {"set-consumer-priority", msg("set-consumer-priority", R"({"consumerId":"c1","priority":255})"), ok, ""},
+    {"set-consumer-priority 0", msg("set-consumer-priority", R"({"consumerId":"c1","priority":0})"), e_field, "priority"},
+    {"request-consumer-keyframe", msg("request-consumer-keyframe", R"({"consumerId":"c1"})"), ok, ""},
+    {"set-transport-egress-cap", msg("set-transport-egress-cap", R"({"transportId":"t1","bitrate":300000})"), ok, ""},
+    {"set-transport-egress-cap needs bitrate", msg("set-transport-egress-cap", R"({"transportId":"t1"})"), e_missing,
+     "bitrate is required"},
+    {"set-transport-egress-cap negative", msg("set-transport-egress-cap", R"({"transportId":"t1","bitrate":-1})"), e_field, "bitrate"},
     {"unpauseConsumer", msg("unpauseConsumer", R"({"consumerId":"c1"})"), ok, ""},
     {"unpauseConsumer without consumerId (seed 000: the consumers awaiting a resume)",
      R"({"type":"unpauseConsumer"})", ok, ""},
@@ -492,12 +507,26 @@ TEST_CASE("json dialect: decoded requests carry their values and style") {
     for (const auto& c : {op_case{"pause-consumer", consumer_op::pause},
                           op_case{"resume-consumer", consumer_op::resume},
                           op_case{"unpauseConsumer", consumer_op::resume},
-                          op_case{"get-consumer-stats", consumer_op::get_stats}}) {
+                          op_case{"get-consumer-stats", consumer_op::get_stats},
+                          op_case{"request-consumer-keyframe", consumer_op::request_keyframe}}) {
       auto r = decode(msg(c.type, R"({"consumerId":"c9"})"));
       REQUIRE(r.ok);
       CHECK(std::get<consumer_request>(r.req.body).op == c.op);
       CHECK(std::get<consumer_request>(r.req.body).consumer_id == "c9");
     }
+    auto layers = decode(msg("set-consumer-preferred-layers", R"({"consumerId":"c9","spatialLayer":1})"));
+    REQUIRE(layers.ok);
+    const auto& l = std::get<consumer_request>(layers.req.body);
+    CHECK(l.op == consumer_op::set_preferred_layers);
+    CHECK(l.spatial_layer == 1);
+    CHECK(l.temporal_layer == -1); // absent: the highest
+    auto prio = decode(msg("set-consumer-priority", R"({"consumerId":"c9","priority":7})"));
+    REQUIRE(prio.ok);
+    CHECK(std::get<consumer_request>(prio.req.body).priority == 7);
+    auto cap = decode(msg("set-transport-egress-cap", R"({"transportId":"t9","bitrate":300000})"));
+    REQUIRE(cap.ok);
+    CHECK(std::get<set_egress_cap_request>(cap.req.body).bitrate == 300000);
+    CHECK(std::get<set_egress_cap_request>(cap.req.body).transport_id == "t9");
   }
 }
 

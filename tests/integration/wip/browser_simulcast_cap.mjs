@@ -15,20 +15,9 @@ import { test } from 'node:test';
 import { chromiumAvailable, openPage, until, withBrowser } from '../lib/browser.mjs';
 import { waitForNoPeers } from '../lib/http.mjs';
 import { MEDIA_PAGE } from '../lib/media_page.mjs';
+import { ENCODINGS, consumerStats, layersEvents, videoRow } from '../lib/simulcast.mjs';
 
 const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
-
-const ENCODINGS = [
-  { scaleResolutionDownBy: 4, maxBitrate: 150000 },
-  { scaleResolutionDownBy: 2, maxBitrate: 400000 },
-  { scaleResolutionDownBy: 1, maxBitrate: 1200000 },
-];
-
-const videoRow = async (page) => (await page.evaluate(() => window.received())).find((r) => r.kind === 'video');
-const consumerStats = async (page, id) =>
-  (await page.evaluate((c) => window.chorusRequest('get-consumer-stats', { consumerId: c }), id)).data[0];
-const layersEvents = (page, id) => page.evaluate((c) =>
-  window.events.filter((e) => e.type === 'consumer-layers-changed' && e.data.consumerId === c).map((e) => e.data), id);
 
 test('simulcast VP8 behind a 300 kbps egress cap: a lower layer within 10 s, back up within 20 s of lifting it', { timeout: 240000, skip }, async () => {
   await withBrowser({ html: MEDIA_PAGE, serverArgs: ['--log-level', 'warn', '--fault-injection'] }, async ({ server, browser, site }) => {
