@@ -27,6 +27,9 @@ namespace {
 
 constexpr auto report_interval = std::chrono::milliseconds(1000);
 constexpr uint64_t rtx_budget_min_bps = 32'000;
+// In a retransmission-ring tag: the packet was sent with the marker set (the top forwarded
+// SVC layer); the low bits are the VP8 picture id rewrite (vp8_continuity::tag).
+constexpr uint32_t marker_tag = 0x80000000u;
 constexpr size_t trailer_room = rtp::srtp_session::max_trailer;
 constexpr const char* twcc_uri =
   "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
@@ -244,13 +247,15 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
     const size_t header = size_t(view->payload().data() - view->bytes().data());
     std::span<uint8_t> payload(out.data.data() + offset + header, view->payload().size());
     if (use_tag != nullptr) {
-      rtp::vp8_continuity::apply_tag(payload, *use_tag);
+      rtp::vp8_continuity::apply_tag(payload, *use_tag & ~marker_tag);
     } else {
       st.layers->continuity.rewrite(payload);
       if (tag != nullptr)
         *tag = st.layers->continuity.tag();
     }
   }
+  if (use_tag != nullptr && (*use_tag & marker_tag) != 0)
+    view->set_marker(true);
   out.offsets.push_back(uint32_t(offset));
   out.sizes.push_back(uint16_t(src.size()));
   return *view;
@@ -321,6 +326,8 @@ void handle_media(consumer_actor* self, const media_packets& in) {
         l.keyframe_asked_for = -1;
       }
       layers_changed = layers_changed || d.layers_changed;
+      if (d.layers_changed && !l.selector->wants_keyframe())
+        l.keyframe_asked_for = -1; // reached: a later target asks again at once
       if (d.verdict == rtp::layer_verdict::drop) {
         if (st.munger.started() && !st.waiting_keyframe)
           st.munger.drop(seq, ts, now);
@@ -345,8 +352,10 @@ void handle_media(consumer_actor* self, const media_packets& in) {
     if (!view)
       continue;
     if (st.layers && p.end_of_layer && !st.layers->simulcast &&
-        p.spatial == uint8_t(st.layers->selector->current_spatial()))
+        p.spatial == uint8_t(st.layers->selector->current_spatial())) {
       view->set_marker(true); // SVC: the top forwarded layer ends the picture
+      tag |= marker_tag;      // ... and so does its retransmission
+    }
     if (st.rtx_buffer)
       st.rtx_buffer->insert(d.seq, d.timestamp, p.packet, now, tag);
     st.stream->on_packet_sent(d.timestamp, view->payload().size(), view->size(), now);
@@ -627,7 +636,7 @@ void init_layers(consumer_state& st, const consumer_spawn_args& args) {
   l.temporal_layers = std::clamp<uint8_t>(args.temporal_layers, 1, 3);
   l.preferred_spatial = int8_t(l.spatial_layers - 1);
   l.preferred_temporal = int8_t(l.temporal_layers - 1);
-  l.selector.emplace(l.simulcast || l.spatial_layers == 1);
+  l.selector.emplace(l.simulcast); // one stream (SVC, temporal layers only): never "other"
   l.vp8 = text::iequals(st.mime_type, "video/VP8");
   l.selector->set_target(l.preferred_spatial, l.preferred_temporal);
 }
@@ -741,8 +750,17 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
         st.stream->on_fir();
       else
         st.stream->on_pli();
-      if (active(st))
+      if (!active(st))
+        return;
+      if (st.layers) { // the encoding it receives (or waits for), not all of them
+        const int s = st.layers->selector->current_spatial() >= 0
+                        ? st.layers->selector->current_spatial()
+                        : st.layers->selector->target_spatial();
+        if (s >= 0)
+          self->send(st.producer, keyframe_request_atom::value, uint8_t(s));
+      } else {
         self->send(st.producer, keyframe_request_atom::value);
+      }
     },
     [self](report_block_in& rb) {
       auto& st = self->state;

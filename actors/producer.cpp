@@ -264,6 +264,10 @@ void maybe_flush_levels(producer_actor* self, int64_t now) {
 // element when the SSRC is new; `rtx` tells whether it is the encoding's RTX stream.
 encoding_state* encoding_of(producer_data& st, const rtp::rtp_packet& pkt, bool& rtx) {
   const uint32_t ssrc = pkt.ssrc();
+  if (ssrc == 0) { // an encoding not learnt yet has ssrc 0: never a match
+    ++st.counters.unknown_ssrc;
+    return nullptr;
+  }
   for (auto& e : st.encodings) {
     if (e.ssrc == ssrc) {
       rtx = false;
@@ -360,7 +364,7 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
     auto pkt = *parsed;
     bool is_rtx = false;
     auto* enc = encoding_of(st, pkt, is_rtx);
-    if (enc == nullptr)
+    if (enc == nullptr || !enc->stream)
       continue;
     auto origin = rtp::packet_origin::media;
     if (is_rtx) {

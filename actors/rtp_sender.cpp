@@ -109,6 +109,8 @@ void send_shared::set_egress_cap(uint64_t bps) {
     for (auto& q : egress_queue)
       q.release_us = 0;
   }
+  // The link is free when the last queued packet leaves (at once when none is queued).
+  egress_free_us = egress_queue.empty() ? 0 : egress_queue.back().release_us;
 }
 
 bool send_shared::enqueue_egress(std::span<const uint8_t> bytes, const net::ice_tuple& to,

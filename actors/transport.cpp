@@ -640,8 +640,14 @@ void reallocate(transport_actor* self) {
   if (!estimated)
     return;
   const int64_t now_us = mono_us();
-  if (desired > budget)
-    st.media.bwe().request_probe(desired + desired / 4, now_us);
+  // Told every time (a demand that went away must stop the exponential probing); plans a
+  // probe only when the demand is above the estimate.
+  st.media.bwe().request_probe(desired > budget ? desired + desired / 4 : 0, now_us);
+  const auto prober = std::find_if(st.alloc.begin(), st.alloc.end(), [](const auto& e) {
+    return e.info.can_probe && e.info.active;
+  });
+  if (prober == st.alloc.end())
+    return; // nobody to send a probe: none is taken from the plan
   if (auto probe = st.media.bwe().next_probe(now_us)) {
     for (auto& e : st.alloc)
       if (e.info.can_probe && e.info.active) {

@@ -44,7 +44,7 @@ bool transport_media::add_producer(const producer_route& r) {
 
 const transport_media::in_route* transport_media::learn(uint32_t ssrc,
                                                         std::span<const uint8_t> packet) {
-  if (learners_.empty())
+  if (learners_.empty() || ssrc == 0) // 0 names no stream (and marks unlearnt encodings)
     return nullptr;
   std::vector<uint8_t> copy(packet.begin(), packet.end()); // parse() takes writable bytes
   auto view = rtp::rtp_packet::parse(copy);

@@ -74,6 +74,13 @@ layer_decision layer_selector::svc_packet(const layer_packet& p) noexcept {
 }
 
 layer_decision layer_selector::on_packet(const layer_packet& p) noexcept {
+  if (p.spatial >= max_spatial || p.temporal >= max_temporal) {
+    // Out of range (a bad message from another node): not forwarded; in one stream its
+    // number is closed like any dropped layer's.
+    layer_decision d;
+    d.verdict = simulcast_ ? layer_verdict::other : layer_verdict::drop;
+    return d;
+  }
   return simulcast_ ? simulcast_packet(p) : svc_packet(p);
 }
 

@@ -15,7 +15,9 @@
 //
 // Verdicts: forward; drop (a packet of the forwarded stream that this receiver does not
 // get: its sequence number must be closed up, see seq_munger::drop); other (a packet of
-// another simulcast stream: not in this receiver's sequence space at all).
+// another simulcast stream: not in this receiver's sequence space at all). One stream
+// (SVC, or temporal layers only: construct with simulcast = false) never says other.
+// Spatial ids from 4 and temporal ids from 3 are never forwarded.
 //
 // Pure code, no allocation.
 #pragma once
@@ -42,6 +44,8 @@ struct layer_decision {
 
 class layer_selector {
 public:
+  static constexpr uint8_t max_spatial = 4, max_temporal = 3;
+
   explicit layer_selector(bool simulcast) noexcept : simulcast_(simulcast) {}
 
   // -1 spatial: forward nothing (the consumer is not allocated any layer).

@@ -75,11 +75,15 @@ void send_bwe::on_feedback(const transport_cc_feedback& fb, int64_t now_us) {
   window_received_ += received;
   window_lost_ += lost;
   for (auto& cl : clusters_)
+    // Judged once the whole cluster was sent (its packets reach this log only with the
+    // feedback, chunk by chunk) and reported.
     if (!cl.done && cl.first_arrival != 0 && received > 0 &&
-        cl.recv_packets + cl.lost_packets >= cl.packets) // the whole cluster reported
+        cl.last_send - cl.first_send >= cl.duration_us * 3 / 4 &&
+        cl.recv_packets + cl.lost_packets >= cl.packets)
       probe_result(cl);
   std::erase_if(clusters_, [&](const probe_cluster& cl) {
-    return cl.done || (cl.packets > 0 && now_us - cl.last_send > 1'000'000);
+    return cl.done || (cl.packets > 0 && now_us - cl.last_send > 1'000'000) ||
+           (cl.packets == 0 && now_us - cl.created_us > 1'000'000); // never sent
   });
   rate_control(now_us);
   if (window_received_ + window_lost_ >= c_.loss_window_packets) {
@@ -317,6 +321,8 @@ std::optional<probe_request> send_bwe::next_probe(int64_t now_us) {
   probe_cluster cl;
   cl.id = r.id;
   cl.bps = r.bps;
+  cl.created_us = now_us;
+  cl.duration_us = r.duration_us;
   clusters_.push_back(cl);
   last_probe_us_ = now_us;
   ++stats_.probes_sent;

@@ -127,6 +127,7 @@ private:
     std::size_t packets = 0, bytes = 0;   // sent; bytes of all but the last
     std::size_t recv_packets = 0, probe_recv_bytes = 0; // received; bytes of all but the first
     std::size_t lost_packets = 0;                        // reported lost
+    int64_t created_us = 0, duration_us = 0;             // planned
     int64_t first_send = 0, last_send = 0, first_arrival = 0, last_arrival = 0;
     uint32_t last_bytes = 0;
     bool done = false;

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cstddef>
+#include <initializer_list>
 
 using namespace chorus::rtp;
 
@@ -115,4 +116,31 @@ TEST_CASE("layer selector: SVC spatial layers in one stream") {
     {"S1 dropped", -2, 0, {1, 1, false, false, true}, D, false, 0, 1},
   };
   run(sel, steps);
+}
+
+TEST_CASE("layer selector: one stream with temporal layers only (L1T3) never says other") {
+  layer_selector sel(false);
+  const step steps[] = {
+    {"waits for a keyframe: the packet's number is closed, not other", 0, 2, {0, 0, false, true, true}, D, false, -1, -1},
+    {"keyframe starts", -2, 0, {0, 0, true, true, true}, F, false, 0, 2},
+    {"a bogus spatial id in one stream: dropped, not other", -2, 0, {1, 0, false, true, true}, D, false, 0, 2},
+    {"T2 forwarded", -2, 0, {0, 2, false, false, true}, F, false, 0, 2},
+    {"target T0: down at a frame start", 0, 0, {0, 1, false, false, true}, D, false, 0, 0},
+  };
+  run(sel, steps);
+}
+
+TEST_CASE("layer selector: ids out of range are never forwarded") {
+  layer_selector simulcast(true), one(false);
+  simulcast.set_target(3, 2);
+  one.set_target(0, 2);
+  for (const layer_packet p : {layer_packet{4, 0, true, true, true}, layer_packet{200, 0, true, true, true},
+                               layer_packet{0, 3, true, true, true}, layer_packet{0, 255, true, true, true}}) {
+    CAPTURE(int(p.spatial));
+    CAPTURE(int(p.temporal));
+    CHECK(simulcast.on_packet(p).verdict == O);
+    CHECK(one.on_packet(p).verdict == D);
+    CHECK(simulcast.current_spatial() == -1);
+    CHECK(one.current_spatial() == -1);
+  }
 }
