@@ -121,7 +121,7 @@ window.chorusJoin = async (wsUrl, { produce = true, video = { width: 640, height
 // turn, each shifted): costly enough that every layer uses what its maxBitrate allows,
 // keyframes of a size a camera's would have.
 function noiseTrack(width, height) {
-  const block = 8;
+  const block = 32;
   const canvas = document.createElement('canvas');
   canvas.width = width;
   canvas.height = height;
