@@ -16,7 +16,6 @@
 #include "net/ice_server.hpp"
 #include "rtp/srtp_gcm.hpp"
 #include "rtp/srtp_session.hpp"
-#include "rtp/token_bucket.hpp"
 
 #include <atomic>
 #include <deque>

@@ -46,7 +46,9 @@ const transport_media::in_route* transport_media::learn(uint32_t ssrc,
                                                         std::span<const uint8_t> packet) {
   if (learners_.empty() || ssrc == 0) // 0 names no stream (and marks unlearnt encodings)
     return nullptr;
-  std::vector<uint8_t> copy(packet.begin(), packet.end()); // parse() takes writable bytes
+  // parse() takes writable bytes: a reused copy (a stray SSRC must not cost an allocation).
+  thread_local std::vector<uint8_t> copy;
+  copy.assign(packet.begin(), packet.end());
   auto view = rtp::rtp_packet::parse(copy);
   if (!view)
     return nullptr;
