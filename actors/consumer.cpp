@@ -61,6 +61,7 @@ struct layer_state {
   std::vector<uint8_t> producer_scores; // per encoding (layer_bitrates)
   int8_t reported_spatial = -2, reported_temporal = -2; // last consumer-layers-changed
   int8_t keyframe_asked_for = -1; // the target whose keyframe was last asked for
+  uint8_t sent_demand = 0xff;     // the last layer_demand (simulcast)
   bool vp8 = false;
   rtp::vp8_continuity continuity;
 };
@@ -181,6 +182,40 @@ bool layer_present(const layer_state& l, int s) {
   return l.bps.empty() || (i < l.bps.size() && l.bps[i] != 0);
 }
 
+// The encodings this consumer needs now (layer_demand, simulcast only): the one it forwards
+// and the one it switches to; and, when its transport's budget does not hold it back, the
+// encodings up to its preference that the producer does not send now (it would take them
+// if they came back). A paused consumer needs none.
+uint8_t demand_of(const consumer_state& st) {
+  auto& l = *st.layers;
+  if (st.paused)
+    return 0;
+  uint8_t mask = 0;
+  if (auto s = l.selector->current_spatial(); s >= 0)
+    mask |= uint8_t(1u << s);
+  if (auto s = l.selector->target_spatial(); s >= 0)
+    mask |= uint8_t(1u << s);
+  const int preferred = std::min<int>(l.preferred_spatial, l.spatial_layers - 1);
+  int best = preferred;
+  while (best > 0 && !layer_present(l, best))
+    --best;
+  if (l.allocated_spatial >= best)
+    for (int s = best + 1; s <= preferred; ++s)
+      mask |= uint8_t(1u << s);
+  return mask;
+}
+
+void send_demand(consumer_actor* self) {
+  auto& st = self->state;
+  if (!st.layers || !st.layers->simulcast)
+    return;
+  const uint8_t mask = demand_of(st);
+  if (mask == st.layers->sent_demand)
+    return;
+  st.layers->sent_demand = mask;
+  self->send(st.producer, layer_demand{caf::actor_cast<caf::actor>(self), mask});
+}
+
 // The target: the receiver's preference capped by the allocation, on a layer that is
 // being received (the best one present at or below the cap). Asks for a keyframe of a new
 // spatial target.
@@ -200,6 +235,7 @@ void update_target(consumer_actor* self) {
            l.bps[size_t(spatial * 3 + temporal)] == 0)
       --temporal;
   l.selector->set_target(int8_t(spatial), int8_t(std::max(temporal, 0)));
+  send_demand(self); // before the keyframe request: the producer sends us that encoding
   if (l.selector->wants_keyframe() && l.keyframe_asked_for != spatial && active(st))
     ask_keyframe(self);
 }
@@ -362,8 +398,10 @@ void handle_media(consumer_actor* self, const media_packets& in) {
   }
   if (!out.offsets.empty())
     st.sender->send_rtp(out);
-  if (layers_changed)
+  if (layers_changed) {
     report_layers(self);
+    send_demand(self); // the encoding switched from is no longer needed
+  }
 }
 
 // What the transport's allocation needs to know of this consumer (see alloc_info).
@@ -383,6 +421,7 @@ void send_alloc_info(consumer_actor* self) {
     info.bps.push_back(uint32_t(st.stream->stats(mono_ms()).bitrate_bps));
   }
   self->send(st.transport, std::move(info));
+  send_demand(self); // paused or resumed
 }
 
 // RFC 4588: `r` (a stored packet, rewritten for this consumer into `out`) again on the RTX

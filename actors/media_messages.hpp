@@ -7,6 +7,7 @@
 //   transport --nack_in / keyframe_feedback / report_block_in--> consumer
 //   consumer --keyframe_request_atom [, uint8_t spatial]--> producer --rtcp_out--> transport
 //   producer --layer_bitrates--> consumer (producers with layers)
+//   consumer --layer_demand--> producer (simulcast: the encodings it needs)
 #pragma once
 
 #include "actors/messages.hpp"
@@ -156,6 +157,17 @@ struct attach_consumer {
 struct attach_reply {
   bool paused = false;
   std::vector<source_clock> clocks; // the valid ones, one per encoding at most
+};
+
+// consumer -> producer, relay -> producer, consumer -> relay: the encodings of a simulcast
+// producer it needs now (bit s = encoding s); sent when that changes. The producer sends
+// an attached actor only the packets of the encodings it needs (an actor that never said
+// gets all of them), so a relay carries across the link only what its node's consumers
+// select, and it tells its publisher which encodings nobody selects
+// (producer-layers-unused). Producers without simulcast ignore it.
+struct layer_demand {
+  caf::actor from;
+  uint8_t spatial_mask = 0xff;
 };
 
 // ---- transport -> consumer --------------------------------------------------------------------
@@ -338,6 +350,10 @@ typename Inspector::result_type inspect(Inspector& f, layer_bitrates& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, producer_state& x) {
   return f(caf::meta::type_name("producer_state"), x.paused);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, layer_demand& x) {
+  return f(caf::meta::type_name("layer_demand"), x.from, x.spatial_mask);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attach_consumer& x) {

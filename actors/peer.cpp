@@ -1065,6 +1065,7 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
     },
     [self](protocol::producer_paused_event& ev) { self->send(self->state.session, std::move(ev)); },
     [self](protocol::consumer_layers_event& ev) { self->send(self->state.session, std::move(ev)); },
+    [self](protocol::producer_layers_unused_event& ev) { self->send(self->state.session, std::move(ev)); },
     [self](protocol::consumer_score_event& ev) { self->send(self->state.session, std::move(ev)); },
     // A moderator paused (mute-peer) or revoked (disallow-publish) media of these kinds.
     [self](moderator_pause& m) {

@@ -83,7 +83,16 @@ struct producer_data {
   rtp::producer_mapping mapping;
   node_context_ptr ctx;
   caf::actor transport;
+  caf::actor_addr peer;
   std::vector<caf::actor> consumers;
+  // Parallel to consumers: the encodings each needs (layer_demand; all until it says) and
+  // the packets handed to it.
+  std::vector<uint8_t> demand;
+  std::vector<uint64_t> fanout_packets;
+  // producer-layers-unused: the encodings last reported unused (bit s), and the set that
+  // is unused now with the time it became so (reported once it held for a while).
+  uint8_t reported_unused = 0, unused_now = 0;
+  int64_t unused_since_ms = 0;
   bool paused = false;
 
   std::array<int16_t, 128> router_pt{};       // client pt -> router pt (-1: unknown)
@@ -350,6 +359,8 @@ void read_layers(const producer_data& st, rtp::payload_codec codec, const rtp::r
   }
 }
 
+void fan_out(producer_actor* self, media_packets out);
+
 void handle_rtp(producer_actor* self, rtp_in& in) {
   auto& st = self->state;
   media_packets out;
@@ -439,11 +450,88 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
   if (out.packets.empty() || st.consumers.empty())
     return;
   st.counters.forwarded += out.packets.size();
-  // One message for all consumers: CAF messages are reference counted, so every consumer
-  // reads the same vector of the same shared packets.
+  fan_out(self, std::move(out));
+}
+
+// One message for all consumers: CAF messages are reference counted, so every consumer
+// reads the same vector of the same shared packets. A simulcast producer's consumer that
+// needs only some encodings (layer_demand) gets a message of just those packets, built
+// once per distinct need in the batch, or nothing when the batch has none of them.
+void fan_out(producer_actor* self, media_packets out) {
+  auto& st = self->state;
+  uint8_t present = 0;
+  if (st.mapping.simulcast())
+    for (auto& p : out.packets)
+      present |= uint8_t(1u << (p.spatial & 7));
+  const size_t n = out.packets.size();
   auto msg = caf::make_message(std::move(out));
-  for (auto& c : st.consumers)
-    self->send(c, msg);
+  std::array<std::pair<uint8_t, caf::message>, 4> filtered{}; // need -> its message
+  size_t filtered_count = 0;
+  for (size_t i = 0; i < st.consumers.size(); ++i) {
+    const uint8_t need = st.demand[i] & present;
+    if (need == present) {
+      st.fanout_packets[i] += n;
+      self->send(st.consumers[i], msg);
+      continue;
+    }
+    if (need == 0)
+      continue;
+    caf::message* m = nullptr;
+    for (size_t k = 0; k < filtered_count; ++k)
+      if (filtered[k].first == need)
+        m = &filtered[k].second;
+    media_packets part;
+    if (!m) {
+      for (auto& p : msg.get_as<media_packets>(0).packets)
+        if (need & (1u << (p.spatial & 7)))
+          part.packets.push_back(p);
+      if (filtered_count < filtered.size()) {
+        filtered[filtered_count] = {need, caf::make_message(std::move(part))};
+        m = &filtered[filtered_count++].second;
+      }
+    }
+    if (m) {
+      st.fanout_packets[i] += m->get_as<media_packets>(0).packets.size();
+      self->send(st.consumers[i], *m);
+    } else { // more distinct needs than a batch of 4 encodings can have: never, but safe
+      st.fanout_packets[i] += part.packets.size();
+      self->send(st.consumers[i], std::move(part));
+    }
+  }
+}
+
+// producer-layers-unused: the encodings no attached consumer or relay needs. A layer
+// needed again is reported at once; one that stopped being needed only once that held for
+// unused_hold_ms, so that a consumer passing through does not make the publisher turn
+// encodings off and on.
+constexpr int64_t unused_hold_ms = 4000;
+
+void check_unused_layers(producer_actor* self, int64_t now) {
+  auto& st = self->state;
+  if (!st.mapping.simulcast() || st.spatial_layers < 2)
+    return;
+  uint8_t used = 0;
+  for (auto d : st.demand)
+    used |= d;
+  const uint8_t all = uint8_t((1u << st.spatial_layers) - 1);
+  uint8_t unused = uint8_t(~used & all);
+  if (unused != st.unused_now) {
+    st.unused_now = unused;
+    st.unused_since_ms = now;
+  }
+  uint8_t report = uint8_t(st.reported_unused & unused); // layers needed again: at once
+  if (now - st.unused_since_ms >= unused_hold_ms)
+    report = unused;
+  if (report == st.reported_unused)
+    return;
+  st.reported_unused = report;
+  unused = report;
+  protocol::producer_layers_unused_event ev{st.id, {}};
+  for (uint8_t s = 0; s < st.spatial_layers; ++s)
+    if (unused & (1u << s))
+      ev.spatial_layers.push_back(s);
+  if (auto peer = caf::actor_cast<caf::actor>(st.peer))
+    self->send(peer, std::move(ev));
 }
 
 void send_receiver_report(producer_actor* self, int64_t now) {
@@ -532,13 +620,52 @@ void on_tick(producer_actor* self, int64_t armed_at) {
   if (now - st.last_rr_ms >= receiver_report_interval_ms) {
     st.last_rr_ms = now;
     send_receiver_report(self, now);
-    if (st.kind == rtp::media_kind::video)
+    if (st.kind == rtp::media_kind::video) {
       update_layer_rates(self, now);
+      check_unused_layers(self, now);
+    }
   }
   if (rearm) {
     st.tick_at_ms = 0;
     arm_next_tick(self, now);
   }
+}
+
+// Per attached consumer or relay (remote: on another node): the encodings it takes (null:
+// all) and the packets handed to it; and the encodings last reported unused.
+std::string fanout_json(producer_actor* self) {
+  auto& st = self->state;
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < st.consumers.size(); ++i) {
+    os << (i ? "," : "") << "{\"remote\":"
+       << (st.consumers[i]->node() != self->node() ? "true" : "false") << ",\"spatialLayers\":";
+    if (st.demand[i] == 0xff) {
+      os << "null";
+    } else {
+      os << "[";
+      bool first = true;
+      for (unsigned s = 0; s < 8; ++s)
+        if (st.demand[i] & (1u << s)) {
+          os << (first ? "" : ",") << s;
+          first = false;
+        }
+      os << "]";
+    }
+    os << ",\"packets\":" << st.fanout_packets[i] << "}";
+  }
+  os << "]";
+  if (st.mapping.simulcast()) {
+    os << ",\"unusedLayers\":[";
+    bool first = true;
+    for (unsigned s = 0; s < st.spatial_layers; ++s)
+      if (st.reported_unused & (1u << s)) {
+        os << (first ? "" : ",") << s;
+        first = false;
+      }
+    os << "]";
+  }
+  return os.str();
 }
 
 void encoding_stats_json(std::ostringstream& os, producer_actor* self, const encoding_state& e,
@@ -581,6 +708,7 @@ void encoding_stats_json(std::ostringstream& os, producer_actor* self, const enc
        << ",\"pliCount\":" << c.plis << ",\"firCount\":" << c.firs
        << ",\"keyframes\":" << c.keyframes << ",\"keyframeRequests\":" << c.keyframe_requests
        << ",\"consumers\":" << st.consumers.size() << ",\"forwarded\":" << c.forwarded
+       << ",\"fanout\":" << fanout_json(self)
        << ",\"dropped\":{\"malformed\":" << c.malformed
        << ",\"unknownPayloadType\":" << c.unknown_payload_type
        << ",\"unknownSsrc\":" << c.unknown_ssrc << ",\"unknownRid\":" << c.unknown_rid
@@ -682,7 +810,7 @@ std::vector<source_clock> clocks_of(const producer_data& st) {
 }
 
 caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf::actor transport,
-                            node_context_ptr ctx) {
+                            caf::actor_addr peer, node_context_ptr ctx) {
   auto& st = self->state;
   st.id = std::move(args.id);
   st.peer_id = std::move(args.peer_id);
@@ -692,6 +820,7 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
   st.mapping = std::move(args.mapping);
   st.paused = args.paused;
   st.transport = std::move(transport);
+  st.peer = std::move(peer);
   st.ctx = std::move(ctx);
   st.ctx->counters->producers.fetch_add(1);
   init_tables(st, args.parameters);
@@ -700,10 +829,13 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
   st.last_rr_ms = mono_ms();
   st.last_rate_ms = st.last_rr_ms;
   self->set_down_handler([self](caf::down_msg& dm) {
-    auto& cs = self->state.consumers;
-    for (auto it = cs.begin(); it != cs.end(); ++it)
-      if (it->address() == dm.source) {
-        cs.erase(it);
+    auto& st = self->state;
+    for (size_t i = 0; i < st.consumers.size(); ++i)
+      if (st.consumers[i].address() == dm.source) {
+        st.consumers.erase(st.consumers.begin() + ptrdiff_t(i));
+        st.demand.erase(st.demand.begin() + ptrdiff_t(i));
+        st.fanout_packets.erase(st.fanout_packets.begin() + ptrdiff_t(i));
+        check_unused_layers(self, mono_ms());
         return;
       }
   });
@@ -729,7 +861,19 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
       auto& st = self->state;
       self->monitor(a.consumer);
       st.consumers.push_back(a.consumer);
+      st.demand.push_back(0xff);
+      st.fanout_packets.push_back(0);
+      check_unused_layers(self, mono_ms());
       return attach_reply{st.paused, clocks_of(st)};
+    },
+    [self](const layer_demand& d) {
+      auto& st = self->state;
+      for (size_t i = 0; i < st.consumers.size(); ++i)
+        if (st.consumers[i] == d.from) {
+          st.demand[i] = d.spatial_mask;
+          check_unused_layers(self, mono_ms());
+          return;
+        }
     },
     [self](attach_speaker_observer& a) {
       auto& st = self->state;
@@ -784,7 +928,7 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
 caf::actor spawn_producer(caf::event_based_actor* peer, producer_spawn_args args,
                           caf::actor transport, node_context_ptr ctx) {
   return peer->spawn<caf::linked>(producer_impl, std::move(args), std::move(transport),
-                                  std::move(ctx));
+                                  peer->address(), std::move(ctx));
 }
 
 } // namespace chorus::actors

@@ -19,6 +19,8 @@ struct relay_state {
   caf::actor producer;
   node_context_ptr ctx;
   std::vector<caf::actor> consumers;
+  std::vector<uint8_t> demand; // parallel to consumers: layer_demand (all until said)
+  uint8_t sent_demand = 0xff;  // the union last sent to the producer
   bool paused = false;
   std::vector<source_clock> clocks; // one per encoding at most
   static inline const char* name = "chorus.relay";
@@ -29,6 +31,19 @@ using relay_actor = caf::stateful_actor<relay_state>;
 void forward_to_consumers(relay_actor* self, const caf::message& msg) {
   for (auto& c : self->state.consumers)
     self->send(c, msg);
+}
+
+// The producer sends across the link only the encodings some consumer here needs: the
+// union of theirs, sent when it changes.
+void update_demand(relay_actor* self) {
+  auto& st = self->state;
+  uint8_t mask = 0;
+  for (auto d : st.demand)
+    mask |= d;
+  if (mask == st.sent_demand || st.consumers.empty())
+    return;
+  st.sent_demand = mask;
+  self->send(st.producer, layer_demand{caf::actor_cast<caf::actor>(self), mask});
 }
 
 caf::behavior relay_impl(relay_actor* self, caf::actor producer, node_context_ptr ctx) {
@@ -44,9 +59,16 @@ caf::behavior relay_impl(relay_actor* self, caf::actor producer, node_context_pt
       self->quit(); // the consumers' monitors end them as if their producer ended
       return;
     }
-    std::erase_if(st.consumers, [&](const caf::actor& c) { return c.address() == dm.source; });
+    for (size_t i = 0; i < st.consumers.size(); ++i)
+      if (st.consumers[i].address() == dm.source) {
+        st.consumers.erase(st.consumers.begin() + ptrdiff_t(i));
+        st.demand.erase(st.demand.begin() + ptrdiff_t(i));
+        break;
+      }
     if (st.consumers.empty())
       self->quit(); // the producer's monitor drops this relay from its consumers
+    else
+      update_demand(self);
   });
   // Attached before anything else: consumers attaching meanwhile wait in the mailbox, so
   // each gets the producer's current state in its reply.
@@ -64,7 +86,18 @@ caf::behavior relay_impl(relay_actor* self, caf::actor producer, node_context_pt
       auto& st = self->state;
       self->monitor(a.consumer);
       st.consumers.push_back(a.consumer);
+      st.demand.push_back(0xff);
+      update_demand(self);
       return attach_reply{st.paused, st.clocks};
+    },
+    [self](const layer_demand& d) {
+      auto& st = self->state;
+      for (size_t i = 0; i < st.consumers.size(); ++i)
+        if (st.consumers[i] == d.from) {
+          st.demand[i] = d.spatial_mask;
+          update_demand(self);
+          return;
+        }
     },
     [self](const media_packets& in) {
       auto& st = self->state;

@@ -385,6 +385,10 @@ typename Inspector::result_type inspect(Inspector& f, consumer_layers_event& x) 
            x.temporal_layer);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, producer_layers_unused_event& x) {
+  return f(caf::meta::type_name("producer_layers_unused_event"), x.producer_id, x.spatial_layers);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, consumer_score_event& x) {
   return f(caf::meta::type_name("consumer_score_event"), x.consumer_id, x.score,
            x.producer_score, x.producer_scores);

@@ -657,6 +657,7 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
     [self](protocol::consumer_closed_event& ev) { send_event(self, ev); },
     [self](protocol::consumer_layers_event& ev) { send_event(self, ev); },
     [self](protocol::consumer_score_event& ev) { send_event(self, ev); },
+    [self](protocol::producer_layers_unused_event& ev) { send_event(self, ev); },
     [self](protocol::new_data_producer_event& ev) { send_event(self, ev); },
     [self](protocol::data_producer_closed_event& ev) { send_event(self, ev); },
     [self](protocol::data_consumer_closed_event& ev) { send_event(self, ev); },

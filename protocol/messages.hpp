@@ -676,6 +676,14 @@ struct consumer_score_event {
   std::vector<uint8_t> producer_scores;
 };
 
+// producer-layers-unused (to the producer's peer): the encodings of its simulcast producer
+// that no consumer anywhere in the room selects now (empty again when all are). The
+// application may stop sending them (mediasoup-client: producer.setMaxSpatialLayer).
+struct producer_layers_unused_event {
+  std::string producer_id;
+  std::vector<uint8_t> spatial_layers;
+};
+
 struct producer_paused_event {   // "producer-paused" / "producer-resumed" to consumers' peers
   std::string producer_id;
   bool paused = true;
@@ -820,6 +828,7 @@ using event_body =
                participant_state_changed_event, moderation_event, kicked_event, class_event,
                frontend_event, active_speaker_event, audio_levels_event,
                new_data_producer_event, data_producer_closed_event, data_consumer_closed_event,
-               recording_event, consumer_layers_event, consumer_score_event>;
+               recording_event, consumer_layers_event, consumer_score_event,
+               producer_layers_unused_event>;
 
 } // namespace chorus::protocol

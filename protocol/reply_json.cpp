@@ -434,6 +434,17 @@ void write_event(json_writer& w, const consumer_layers_event& e, bool) {
   w.EndObject();
 }
 
+void write_event(json_writer& w, const producer_layers_unused_event& e, bool) {
+  w.StartObject();
+  member(w, "producerId", e.producer_id);
+  key(w, "spatialLayers");
+  w.StartArray();
+  for (auto s : e.spatial_layers)
+    w.Uint(s);
+  w.EndArray();
+  w.EndObject();
+}
+
 void write_event(json_writer& w, const consumer_score_event& e, bool) {
   w.StartObject();
   member(w, "consumerId", e.consumer_id);
@@ -714,6 +725,9 @@ struct event_namer {
     return "consumer-layers-changed";
   }
   std::string_view operator()(const consumer_score_event&) const { return "consumer-score"; }
+  std::string_view operator()(const producer_layers_unused_event&) const {
+    return "producer-layers-unused";
+  }
   std::string_view operator()(const producer_paused_event& e) const {
     return e.paused ? "producer-paused" : "producer-resumed";
   }

@@ -69,7 +69,14 @@ test('simulcast VP8: three encodings, receivers on the top and the lowest, switc
       (evs) => evs.length > 0 && evs.at(-1).spatialLayer === 0, 5000);
     const lowStats = await consumerStats(low, lowId);
     assert.equal(lowStats.currentLayers.spatialLayer, 0, JSON.stringify(lowStats));
-    assert.ok(lowStats.otherLayers > 0, 'the other encodings reach the consumer and are not forwarded');
+    // The producer hands this consumer only encoding 0 now (layer_demand) ...
+    const fanout = (await sender.evaluate((id) => window.chorusRequest('get-producer-stats', { producerId: id }), producerId)).data[0].fanout;
+    assert.ok(fanout.some((f) => JSON.stringify(f.spatialLayers) === '[0]') && fanout.some((f) => JSON.stringify(f.spatialLayers) === '[2]'),
+      JSON.stringify(fanout));
+    // ... and r1 is selected by nobody: the publisher is told so (after a hold of seconds).
+    await until(sender, 'producer-layers-unused [1]', () => sender.evaluate(() =>
+      window.events.filter((e) => e.type === 'producer-layers-unused').map((e) => e.data.spatialLayers).at(-1)),
+    (l) => JSON.stringify(l) === '[1]', 15000, 250);
 
     // Temporal layers: T0 only drops frames the receiver does not get, and it goes on decoding.
     await low.evaluate((id) => window.chorusRequest('set-consumer-preferred-layers', { consumerId: id, spatialLayer: 0, temporalLayer: 0 }), lowId);
