@@ -18,6 +18,8 @@
 
 #include <caf/all.hpp>
 
+#include <deque>
+
 #include <cstring>
 #include <sstream>
 
@@ -48,6 +50,8 @@ struct consumer_counters {
   uint64_t dropped_layers = 0; // packets of layers above the forwarded ones
   uint64_t layer_switches = 0;
   uint64_t rtx_over_budget = 0; // retransmissions skipped: over the retransmission budget
+  uint64_t paced_held = 0;      // packets that waited for the paced link (send_shared)
+  uint64_t paced_dropped = 0;   // packets the full pacing queue refused
 };
 
 // What a consumer of a producer with layers (simulcast, SVC, temporal layers) tracks.
@@ -58,6 +62,7 @@ struct layer_state {
   int8_t allocated_spatial = 127, allocated_temporal = 127; // its transport's budget
   std::optional<rtp::layer_selector> selector;
   std::vector<uint32_t> bps; // the producer's layer bitrates (layer_bitrates)
+  std::vector<uint32_t> keyframe_bytes; // per spatial layer (layer_bitrates)
   std::vector<uint8_t> producer_scores; // per encoding (layer_bitrates)
   int8_t reported_spatial = -2, reported_temporal = -2; // last consumer-layers-changed
   int8_t keyframe_asked_for = -1; // the target whose keyframe was last asked for
@@ -107,6 +112,14 @@ struct consumer_state {
   source_clock clock; // of the forwarded encoding
   std::array<source_clock, 4> clocks{}; // per encoding (simulcast)
   std::optional<layer_state> layers; // a producer with layers
+  // What waits for the transport's paced link (send_paced), oldest first.
+  struct paced_packet {
+    std::vector<uint8_t> bytes;
+    int16_t probe_id = -1;
+  };
+  std::deque<paced_packet> paced;
+  size_t paced_bytes = 0;
+  bool pace_timer = false;
   uint8_t priority = 1;
   int reported_score = -1, reported_producer_score = -1; // last consumer-score
   consumer_counters counters;
@@ -320,6 +333,93 @@ rtp_out& reset_out(const consumer_state& st, rtp_out& out, size_t packets) {
   return out;
 }
 
+using pace_atom = caf::atom_constant<caf::atom("cpace")>;
+
+// At most this much of the pacing rate waits in a consumer's pacing queue; beyond, new
+// packets are dropped (and repaired by NACK like any loss).
+constexpr int64_t max_paced_us = 1'000'000;
+
+void arm_pace_timer(consumer_actor* self, int64_t wait_us) {
+  auto& st = self->state;
+  if (st.pace_timer)
+    return;
+  st.pace_timer = true;
+  self->delayed_send(self, std::chrono::microseconds(std::clamp<int64_t>(wait_us, 1000, 100'000)),
+                     pace_atom::value);
+}
+
+// Sends `out` through the transport's paced link (send_shared::claim_pacing): what may
+// leave now leaves now; the rest waits in order in this consumer's queue for its timer.
+// Audio is never held (it is small and late audio is lost audio); it only claims its share.
+void send_paced(consumer_actor* self, rtp_out& out) {
+  auto& st = self->state;
+  auto& sh = st.sender->shared();
+  if (st.paced.empty() && sh.pacing_bps.load(std::memory_order_relaxed) == 0) {
+    st.sender->send_rtp(out);
+    return;
+  }
+  const int64_t now = mono_us();
+  const size_t n = out.offsets.size();
+  size_t k = 0;
+  int64_t wait = 0;
+  if (st.paced.empty())
+    for (; k < n; ++k)
+      if ((wait = sh.claim_pacing(out.sizes[k], now, !is_video(st))) > 0)
+        break;
+  if (k < n) {
+    const uint64_t bps = std::max<uint64_t>(sh.pacing_bps.load(std::memory_order_relaxed), 100'000);
+    const size_t limit = size_t(bps * uint64_t(max_paced_us) / 8'000'000);
+    for (size_t i = k; i < n; ++i) {
+      if (st.paced_bytes + out.sizes[i] > limit) {
+        ++st.counters.paced_dropped;
+        continue;
+      }
+      auto* p = out.data.data() + out.offsets[i];
+      st.paced.push_back({std::vector<uint8_t>(p, p + out.sizes[i]), out.probe_id});
+      st.paced_bytes += out.sizes[i];
+      ++st.counters.paced_held;
+    }
+    out.data.resize(k < n ? out.offsets[k] : out.data.size());
+    out.offsets.resize(k);
+    out.sizes.resize(k);
+  }
+  if (k > 0)
+    st.sender->send_rtp(out);
+  if (!st.paced.empty())
+    arm_pace_timer(self, wait);
+}
+
+// The pacing timer: what the paced link takes now, in order (one batch per probe id).
+void drain_paced(consumer_actor* self) {
+  auto& st = self->state;
+  st.pace_timer = false;
+  auto& sh = st.sender->shared();
+  auto& out = reset_out(st, scratch_out(scratch::media), std::min<size_t>(st.paced.size(), 64));
+  const int64_t now = mono_us();
+  int64_t wait = 0;
+  while (!st.paced.empty()) {
+    auto& p = st.paced.front();
+    if (!out.offsets.empty() && (p.probe_id != out.probe_id || out.offsets.size() >= 64)) {
+      st.sender->send_rtp(out);
+      reset_out(st, out, 64);
+    }
+    if ((wait = sh.claim_pacing(p.bytes.size(), now, false)) > 0)
+      break;
+    out.probe_id = p.probe_id;
+    out.offsets.push_back(uint32_t(out.data.size()));
+    out.sizes.push_back(uint16_t(p.bytes.size()));
+    out.data.insert(out.data.end(), p.bytes.begin(), p.bytes.end());
+    out.data.resize(out.data.size() + trailer_room);
+    st.paced_bytes -= p.bytes.size();
+    st.paced.pop_front();
+  }
+  if (!out.offsets.empty())
+    st.sender->send_rtp(out);
+  if (!st.paced.empty())
+    arm_pace_timer(self, wait);
+}
+
+
 void handle_media(consumer_actor* self, const media_packets& in) {
   auto& st = self->state;
   if (!active(st)) {
@@ -397,7 +497,7 @@ void handle_media(consumer_actor* self, const media_packets& in) {
     st.stream->on_packet_sent(d.timestamp, view->payload().size(), view->size(), now);
   }
   if (!out.offsets.empty())
-    st.sender->send_rtp(out);
+    send_paced(self, out);
   if (layers_changed) {
     report_layers(self);
     send_demand(self); // the encoding switched from is no longer needed
@@ -417,6 +517,7 @@ void send_alloc_info(consumer_actor* self) {
     info.max_spatial = st.layers->preferred_spatial;
     info.max_temporal = st.layers->preferred_temporal;
     info.bps = st.layers->bps;
+    info.keyframe_bytes = st.layers->keyframe_bytes;
   } else {
     info.bps.push_back(uint32_t(st.stream->stats(mono_ms()).bitrate_bps));
   }
@@ -465,7 +566,7 @@ void send_probe(consumer_actor* self, const probe_padding& p) {
       sent += uint32_t(r.packet->size());
   }
   if (!wrapped.offsets.empty())
-    st.sender->send_rtp(wrapped);
+    send_paced(self, wrapped);
   wrapped.probe_id = -1;
   if (p.chunks > 1)
     self->delayed_send(self, std::chrono::milliseconds(std::max<int>(1, p.interval_ms)),
@@ -522,9 +623,9 @@ void handle_nack(consumer_actor* self, const nack_in& nack) {
   }
   if (st.rtx) {
     if (!wrapped.offsets.empty())
-      st.sender->send_rtp(wrapped);
+      send_paced(self, wrapped);
   } else if (!out.offsets.empty()) {
-    st.sender->send_rtp(out);
+    send_paced(self, out);
   }
 }
 
@@ -606,6 +707,8 @@ std::string stats_json(consumer_actor* self) {
        << ",\"rateLimited\":" << r.rate_limited << ",\"overBudget\":" << c.rtx_over_budget
        << "}";
   }
+  os << ",\"paced\":{\"held\":" << c.paced_held << ",\"dropped\":" << c.paced_dropped
+     << ",\"queued\":" << st.paced.size() << "}";
   os << ",\"skipped\":{\"paused\":" << c.skipped_paused
      << ",\"waitingKeyframe\":" << c.skipped_wait_keyframe << "},\"dropped\":{\"payloadType\":"
      << c.dropped_payload_type << ",\"old\":" << c.dropped_old << ",\"malformed\":" << c.malformed
@@ -753,11 +856,13 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
       if (!st.layers)
         return;
       st.layers->bps = std::move(b.bps);
+      st.layers->keyframe_bytes = std::move(b.keyframe_bytes);
       st.layers->producer_scores = std::move(b.scores);
       update_target(self);
       send_alloc_info(self);
     },
     [self](const probe_padding& p) { send_probe(self, p); },
+    [self](pace_atom) { drain_paced(self); },
     [self](const layer_allocation& a) {
       auto& st = self->state;
       if (!st.layers)

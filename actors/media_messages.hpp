@@ -112,6 +112,9 @@ struct layer_bitrates {
   uint8_t spatial_layers = 1;
   uint8_t temporal_layers = 1;
   std::vector<uint8_t> scores; // per encoding, 0-10 from its receive loss (0: not received)
+  // Per spatial layer: the bytes of its last keyframe (SVC: with the layers below it, what
+  // a receiver switching up to it gets); 0 = none seen yet. A switch up costs one.
+  std::vector<uint32_t> keyframe_bytes;
 };
 
 // transport -> a consumer with layers: the best layers its share of the transport's send
@@ -131,6 +134,7 @@ struct alloc_info {
   uint8_t priority = 1;
   int8_t max_spatial = 0, max_temporal = 0; // its preference (layered)
   std::vector<uint32_t> bps;                // layered: layer_bitrates::bps
+  std::vector<uint32_t> keyframe_bytes;     // layered: layer_bitrates::keyframe_bytes
   bool can_probe = false;                   // video with RTX: it can send probe padding
 };
 
@@ -332,7 +336,7 @@ typename Inspector::result_type inspect(Inspector& f, source_clock& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, alloc_info& x) {
   return f(caf::meta::type_name("alloc_info"), x.consumer, x.layered, x.active, x.priority,
-           x.max_spatial, x.max_temporal, x.bps, x.can_probe);
+           x.max_spatial, x.max_temporal, x.bps, x.keyframe_bytes, x.can_probe);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, probe_padding& x) {
@@ -345,7 +349,7 @@ typename Inspector::result_type inspect(Inspector& f, layer_allocation& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, layer_bitrates& x) {
   return f(caf::meta::type_name("layer_bitrates"), x.bps, x.spatial_layers, x.temporal_layers,
-           x.scores);
+           x.scores, x.keyframe_bytes);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, producer_state& x) {

@@ -15,6 +15,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <array>
 #include <random>
 #include <sstream>
@@ -68,6 +69,10 @@ struct encoding_state {
   std::optional<rtp::keyframe_throttle> keyframe_throttle;
   uint8_t fir_seq = 0;
   source_clock clock;
+  // The keyframe being received (its RTP timestamp) and its bytes so far per spatial layer.
+  bool keyframe_open = false;
+  uint32_t keyframe_ts = 0;
+  std::array<uint32_t, 4> keyframe_acc{};
 };
 
 // Bytes per layer since the last rate update ([spatial][temporal]: spatial = the encoding
@@ -111,6 +116,10 @@ struct producer_data {
   uint8_t temporal_layers = 1;
   bool layered = false;        // consumers select layers: send them layer_bitrates
   layer_table layer_bytes{};
+  // The last keyframes' bytes per layer (a ring of 4; reported: the largest of them, as
+  // an encoder's keyframes vary with its rate control and a switch must expect a large one).
+  std::array<std::array<uint32_t, 4>, max_spatial_layers> keyframe_bytes{};
+  std::array<uint8_t, max_spatial_layers> keyframe_next{};
   std::array<std::array<uint32_t, max_temporal_layers>, max_spatial_layers> layer_bps{};
   int64_t last_rate_ms = 0;
   std::vector<uint16_t> to_nack; // reused
@@ -361,6 +370,26 @@ void read_layers(const producer_data& st, rtp::payload_codec codec, const rtp::r
 
 void fan_out(producer_actor* self, media_packets out);
 
+// The size of each encoding's (SVC: each spatial layer's) last keyframe: its packets are
+// those with the keyframe's RTP timestamp; it is complete when the next frame starts.
+void measure_keyframe(producer_data& st, encoding_state& e, uint32_t timestamp,
+                      const forwarded_packet& fwd, size_t bytes) {
+  if (fwd.keyframe) {
+    e.keyframe_open = true;
+    e.keyframe_ts = timestamp;
+    e.keyframe_acc = {};
+  } else if (e.keyframe_open && timestamp != e.keyframe_ts) {
+    e.keyframe_open = false;
+    for (size_t s = 0; s < e.keyframe_acc.size(); ++s)
+      if (e.keyframe_acc[s] != 0) {
+        st.keyframe_bytes[s][st.keyframe_next[s]] = e.keyframe_acc[s];
+        st.keyframe_next[s] = uint8_t((st.keyframe_next[s] + 1) % st.keyframe_bytes[s].size());
+      }
+  }
+  if (e.keyframe_open && timestamp == e.keyframe_ts && fwd.spatial < e.keyframe_acc.size())
+    e.keyframe_acc[fwd.spatial] += uint32_t(bytes);
+}
+
 void handle_rtp(producer_actor* self, rtp_in& in) {
   auto& st = self->state;
   media_packets out;
@@ -425,8 +454,11 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
     fwd.keyframe = keyframe;
     if (st.kind == rtp::media_kind::video)
       read_layers(st, codec, pkt, uint8_t(enc - st.encodings.data()), fwd);
-    if (origin == rtp::packet_origin::media && fwd.spatial < max_spatial_layers)
+    if (origin == rtp::packet_origin::media && fwd.spatial < max_spatial_layers) {
       st.layer_bytes[fwd.spatial][fwd.temporal] += pkt.size();
+      if (st.layered)
+        measure_keyframe(st, *enc, pkt.timestamp(), fwd, pkt.size());
+    }
     pkt.set_payload_type(uint8_t(router_pt));
     pkt.remap_extension_ids(st.ext_map);
     if (st.paused)
@@ -550,6 +582,10 @@ void send_receiver_report(producer_actor* self, int64_t now) {
   send_rtcp(self, std::vector<uint8_t>(buf.begin(), buf.begin() + *n));
 }
 
+uint32_t largest_keyframe(const producer_data& st, size_t s) {
+  return *std::max_element(st.keyframe_bytes[s].begin(), st.keyframe_bytes[s].end());
+}
+
 // The layers' bitrates over the time since the last update, to the consumers that select
 // layers (they and their transport's allocator read them).
 void update_layer_rates(producer_actor* self, int64_t now) {
@@ -582,6 +618,10 @@ void update_layer_rates(producer_actor* self, int64_t now) {
     }
   }
   st.layer_bytes = {};
+  // What a receiver switching up to layer s gets first: SVC sends the layers below with it.
+  msg.keyframe_bytes.assign(spatial, 0);
+  for (size_t s = 0; s < spatial; ++s)
+    msg.keyframe_bytes[s] = largest_keyframe(st, s) + (svc && s > 0 ? msg.keyframe_bytes[s - 1] : 0);
   for (auto& e : st.encodings)
     msg.scores.push_back(e.stream && e.stream->started()
                            ? rtp::score_from_loss(e.stream->stats(now).fraction_lost)
@@ -702,6 +742,17 @@ void encoding_stats_json(std::ostringstream& os, producer_actor* self, const enc
       }
     }
     os << "}";
+    if (st.layered) { // the last keyframe's bytes per spatial layer of this encoding
+      os << ",\"keyframeBytes\":[";
+      bool first = true;
+      for (size_t s = 0; s < max_spatial_layers; ++s) {
+        if (st.mapping.simulcast() ? s != index : s >= st.spatial_layers)
+          continue;
+        os << (first ? "" : ",") << largest_keyframe(st, s);
+        first = false;
+      }
+      os << "]";
+    }
   }
   if (index == 0) // the producer's own totals, once
     os << ",\"nackCount\":" << c.nack_packets << ",\"nackPacketCount\":" << c.nack_seqs

@@ -102,6 +102,22 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
   return sent;
 }
 
+int64_t send_shared::claim_pacing(size_t bytes, int64_t now_us, bool force) {
+  const uint64_t bps = pacing_bps.load(std::memory_order_relaxed);
+  if (bps == 0)
+    return 0;
+  const int64_t transmit_us = int64_t(uint64_t(bytes) * 8'000'000 / bps);
+  int64_t until = paced_until_us.load(std::memory_order_relaxed);
+  for (;;) {
+    const int64_t lead = until - now_us;
+    if (lead > pacing_burst_us && !force)
+      return lead - pacing_burst_us;
+    const int64_t next = std::max(until, now_us) + transmit_us;
+    if (paced_until_us.compare_exchange_weak(until, next, std::memory_order_relaxed))
+      return 0;
+  }
+}
+
 void send_shared::set_egress_cap(uint64_t bps) {
   std::lock_guard<std::mutex> g{egress_mutex};
   egress_cap_bps.store(bps, std::memory_order_relaxed);

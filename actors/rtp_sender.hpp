@@ -63,6 +63,20 @@ struct send_shared {
   std::mutex send_log_mutex;
   std::vector<sent_record> send_log; // guarded by send_log_mutex
 
+  // Pacing: the transport sets pacing_bps from its send-side estimate (0: no estimate, no
+  // pacing). Its consumers then claim the paced link before they send (claim_pacing): a
+  // burst (a keyframe, a repair) leaves at the pacing rate instead of all at once, so a
+  // thin link's queue takes it without overflowing; what leads the paced link's clock by
+  // less than pacing_burst_us leaves at once, so ordinary frames never wait. A consumer
+  // holds what must wait in its own queue, in order, and sends it on its own timer.
+  static constexpr int64_t pacing_burst_us = 40'000;
+  std::atomic<uint64_t> pacing_bps{0};
+  std::atomic<int64_t> paced_until_us{0}; // the paced link is busy until then
+  // Claims the paced link for `bytes` at now_us: 0 when they may leave now (claimed);
+  // otherwise the microseconds to wait before asking again (nothing claimed). `force`:
+  // claimed and sent now however late (audio: small, and never held).
+  int64_t claim_pacing(size_t bytes, int64_t now_us, bool force);
+
   // Fault injection (rtc.faultInjection, off by default): an egress bandwidth cap on
   // what this transport's RTP sends, as a thin link would have it: a drop-tail queue of at
   // most max_egress_queue_us of the cap's rate, drained at the rate by the transport's
@@ -108,6 +122,7 @@ public:
   bool send_rtcp(std::span<const uint8_t> bytes);
 
   const send_shared& shared() const noexcept { return *shared_; }
+  send_shared& shared() noexcept { return *shared_; }
 
 private:
   std::shared_ptr<send_shared> shared_;

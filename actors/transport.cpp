@@ -153,6 +153,7 @@ struct transport_state {
   rtp::layer_allocator allocator;
   std::vector<rtp::alloc_consumer> alloc_in;   // reused
   std::vector<rtp::alloc_result> alloc_out;    // reused
+  std::vector<rtp::alloc_result> alloc_up;     // reused: the allocation an upgrade must fit
   uint64_t alloc_budget = 0;                   // the estimate of the last allocation
   uint64_t alloc_desired = 0;                  // what the consumers wanted then
   uint64_t probe_bytes_out = 0;                // probe padding asked for, in bytes
@@ -571,12 +572,39 @@ std::string tuple_json(const net::ice_tuple& t, uint16_t local_port) {
 // feedback from the receiver) nothing is capped. When the estimate holds back what the
 // consumers want, a probe is asked for (send_bwe::request_probe) and sent as padding by a
 // video consumer with RTX.
+// A switch up to a spatial layer starts with its keyframe, several times the layer's
+// average frame: the receiver's link must pass it within keyframe_window_ms at the
+// estimate, or its queue overflows, the keyframe is lost and the receiver stalls until the
+// next one. So the preference is capped at the highest layer whose last keyframe fits (a
+// layer whose keyframe is not known yet is allowed; the layers up to the current one stay
+// allowed: going down needs only the smaller keyframe of the lower layer).
+constexpr int64_t keyframe_window_ms = 500;
+// The paced link's rate, times the estimate: above it, so that the media it carries never
+// queues behind its own pacing for long; bounded, so that a keyframe reaches a thin link
+// no faster than its queue drains it.
+constexpr uint64_t pacing_factor = 2;
+
+int8_t keyframe_ceiling(const alloc_info& info, int8_t current, uint64_t target_bps) {
+  const uint64_t fits_bytes = target_bps * uint64_t(keyframe_window_ms) / 8000;
+  int8_t ceiling = info.max_spatial;
+  for (size_t s = 1; s < info.keyframe_bytes.size() && int(s) <= info.max_spatial; ++s)
+    if (info.keyframe_bytes[s] > fits_bytes) {
+      ceiling = int8_t(s - 1);
+      break;
+    }
+  if (current >= 0 && current != 127)
+    ceiling = std::max(ceiling, std::min(current, info.max_spatial));
+  return ceiling;
+}
+
 void reallocate(transport_actor* self) {
   auto& st = self->state;
-  if (st.alloc.empty())
-    return;
   const auto& b = st.media.bwe().stats();
   const bool estimated = b.feedbacks > 0 && b.target_bps > 0;
+  // The consumers' sends are paced at twice the estimate (send_shared::claim_pacing).
+  st.shared->pacing_bps.store(estimated ? b.target_bps * pacing_factor : 0, std::memory_order_relaxed);
+  if (st.alloc.empty())
+    return;
   // 15 % headroom: a layer's measured bitrate is its average, its keyframes (on every
   // spatial switch up) come on top.
   const uint64_t budget =
@@ -605,28 +633,47 @@ void reallocate(transport_actor* self) {
           if (s * 3 + t < info.bps.size())
             c.bitrates[s][t] = info.bps[s * 3 + t];
     }
+    // What it would use with no limit (the keyframe ceiling below is a limit of the
+    // estimate: probing must still find out whether more is there).
     if (c.active)
       desired += c.audio ? c.audio_bps : rtp::desired_bps(c);
+    if (info.layered && estimated)
+      c.max_spatial = keyframe_ceiling(info, st.alloc[i].spatial, b.target_bps);
     st.alloc_in.push_back(c);
   }
   st.allocator.allocate(budget, st.alloc_in, st.alloc_out);
-  for (const auto& r : st.alloc_out) {
-    auto& e = st.alloc[r.key];
-    if (!e.info.layered || !e.info.active)
-      continue;
-    // Nothing received yet to allocate from: leave the consumer uncapped.
+  // Hysteresis: a consumer keeps its layers while the budget pays for them, but goes up
+  // only to what a fifth less would pay for, so that the measured bitrates' swings (and a
+  // switch's keyframe) do not move it up and down again.
+  st.allocator.allocate(estimated ? budget - budget / 5 : budget, st.alloc_in, st.alloc_up);
+  auto layers_of = [&](const rtp::alloc_result& r, const auto& e) {
     int8_t s = r.spatial, t = r.temporal;
     if (s < 0) { // never dark: the lowest layer even when the estimate does not cover it
       s = 0;
       t = 0;
     }
-    if (!estimated || e.info.bps.empty()) {
+    if (!estimated || e.info.bps.empty()) { // nothing to allocate from: uncapped
       s = 127;
       t = 127;
     }
+    return std::pair<int8_t, int8_t>{s, t};
+  };
+  for (size_t i = 0; i < st.alloc_out.size(); ++i) {
+    auto& e = st.alloc[st.alloc_out[i].key];
+    if (!e.info.layered || !e.info.active)
+      continue;
+    auto [s, t] = layers_of(st.alloc_out[i], e);
     if (s == e.spatial && t == e.temporal)
       continue;
-    const bool up = e.spatial == -2 || s > e.spatial || (s == e.spatial && t > e.temporal);
+    const auto above = [&](int8_t s2, int8_t t2) {
+      return e.spatial == -2 || s2 > e.spatial || (s2 == e.spatial && t2 > e.temporal);
+    };
+    const bool up = above(s, t);
+    if (up && e.spatial != -2) {
+      std::tie(s, t) = layers_of(st.alloc_up[i], e);
+      if (!above(s, t))
+        continue; // the budget pays for more, but not with the upgrade's margin
+    }
     if (up && e.spatial != -2 && (!calm || now_ms - e.lowered_ms < upgrade_hold_ms))
       continue; // keep the current layers for now
     if (!up)
@@ -734,7 +781,8 @@ std::string stats_json(transport_actor* self) {
      << ",\"feedbacks\":" << b.feedbacks << ",\"packetsAcked\":" << b.packets_acked
      << ",\"packetsLost\":" << b.packets_lost << ",\"overuses\":" << b.overuses
      << ",\"probesSent\":" << b.probes_sent << ",\"probesSucceeded\":" << b.probes_succeeded
-     << ",\"probeBytes\":" << st.probe_bytes_out << "}";
+     << ",\"probeBytes\":" << st.probe_bytes_out
+     << ",\"pacingBps\":" << st.shared->pacing_bps.load(std::memory_order_relaxed) << "}";
   // The allocation over the consumers (layered ones get their layers from it).
   os << ",\"allocation\":{\"consumers\":" << st.alloc.size()
      << ",\"budgetBps\":" << st.alloc_budget << ",\"desiredBps\":" << st.alloc_desired << "}";

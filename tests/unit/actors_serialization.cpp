@@ -163,6 +163,16 @@ TEST_CASE("events and internal messages round trip") {
 
   actors::ws_text t{std::string(70000, 'x')};
   CHECK(round_trip(t).text == t.text);
+
+  protocol::producer_layers_unused_event un{"p1", {1, 2}};
+  auto un2 = round_trip(un);
+  CHECK(un2.producer_id == "p1");
+  CHECK(un2.spatial_layers == un.spatial_layers);
+  actors::layer_bitrates lb{{100, 200, 300}, 3, 3, {10, 9, 0}, {9000, 15000, 23000}};
+  auto lb2 = round_trip(lb);
+  CHECK(lb2.bps == lb.bps);
+  CHECK(lb2.scores == lb.scores);
+  CHECK(lb2.keyframe_bytes == lb.keyframe_bytes);
 }
 
 TEST_CASE("the seed 004 frontend's messages round trip field by field") {
@@ -413,6 +423,10 @@ TEST_CASE("re-homing messages cross a serializer whole") {
   actors::join_command jc;
   jc.edge_node = actor;
   CHECK(round_trip_in(sys, jc).edge_node == actor);
+  // A consumer (or relay) naming itself to its producer across nodes.
+  auto demand = round_trip_in(sys, actors::layer_demand{actor, 0x05});
+  CHECK(demand.from == actor);
+  CHECK(demand.spatial_mask == 0x05);
   caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
 }
 
@@ -437,7 +451,9 @@ TEST_CASE("every message type registers") {
                     "chorus::participant_snapshot", "chorus::roster_entry", "chorus::room_block",
                     "chorus::room_snapshot", "chorus::rejoin_command", "chorus::rehome_request",
                     "chorus::room_moving", "chorus::room_rebound", "chorus::cluster_leaving",
-                    "chorus::producer_info_list", "chorus::poll_record", "chorus::class_state"})
+                    "chorus::producer_info_list", "chorus::poll_record", "chorus::class_state",
+                    "chorus::layer_demand", "chorus::producer_layers_unused_event",
+                    "chorus::layer_bitrates", "chorus::alloc_info"})
     CHECK_MESSAGE(sys.types().make_value(name) != nullptr, name);
 }
 

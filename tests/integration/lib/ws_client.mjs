@@ -98,8 +98,10 @@ export class SignalingClient {
   }
 
   // Resolves the first message (queued or future) for which `predicate` is true, removing it
-  // from the queue. Rejects after `timeoutMs`, or when the connection closes first.
-  next(predicate = () => true, timeoutMs = 2000, what = 'a matching message') {
+  // from the queue. Rejects after `timeoutMs` (5 s by default: a loaded 2-core CI machine
+  // running browser tests alongside has been seen to take over 2 s), or when the connection
+  // closes first.
+  next(predicate = () => true, timeoutMs = 5000, what = 'a matching message') {
     const i = this.queue.findIndex(predicate);
     if (i >= 0) return Promise.resolve(this.queue.splice(i, 1)[0]);
     if (this.closeInfo) {
