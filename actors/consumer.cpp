@@ -51,7 +51,7 @@ struct consumer_counters {
   uint64_t layer_switches = 0;
   uint64_t rtx_over_budget = 0; // retransmissions skipped: over the retransmission budget
   uint64_t paced_held = 0;      // packets that waited for the paced link (send_shared)
-  uint64_t paced_dropped = 0;   // packets the full pacing queue refused
+  uint64_t paced_flushed = 0;   // times the pacing queue was sent at once (over its bound)
 };
 
 // What a consumer of a producer with layers (simulcast, SVC, temporal layers) tracks.
@@ -63,6 +63,7 @@ struct layer_state {
   std::optional<rtp::layer_selector> selector;
   std::vector<uint32_t> bps; // the producer's layer bitrates (layer_bitrates)
   std::vector<uint32_t> keyframe_bytes; // per spatial layer (layer_bitrates)
+  std::vector<uint32_t> peak_bps;       // layer_bitrates::peak_bps
   std::vector<uint8_t> producer_scores; // per encoding (layer_bitrates)
   int8_t reported_spatial = -2, reported_temporal = -2; // last consumer-layers-changed
   int8_t keyframe_asked_for = -1; // the target whose keyframe was last asked for
@@ -335,9 +336,10 @@ rtp_out& reset_out(const consumer_state& st, rtp_out& out, size_t packets) {
 
 using pace_atom = caf::atom_constant<caf::atom("cpace")>;
 
-// At most this much of the pacing rate waits in a consumer's pacing queue; beyond, new
-// packets are dropped (and repaired by NACK like any loss).
-constexpr int64_t max_paced_us = 1'000'000;
+// At most this much of the pacing rate waits in a consumer's pacing queue. Beyond, the
+// estimate is behind what is being sent (its allocation comes down soon): holding more
+// would only add delay, dropping would add loss, so the queue leaves at once.
+constexpr int64_t max_paced_us = 500'000;
 
 void arm_pace_timer(consumer_actor* self, int64_t wait_us) {
   auto& st = self->state;
@@ -351,6 +353,8 @@ void arm_pace_timer(consumer_actor* self, int64_t wait_us) {
 // Sends `out` through the transport's paced link (send_shared::claim_pacing): what may
 // leave now leaves now; the rest waits in order in this consumer's queue for its timer.
 // Audio is never held (it is small and late audio is lost audio); it only claims its share.
+void drain_paced(consumer_actor* self, bool force);
+
 void send_paced(consumer_actor* self, rtp_out& out) {
   auto& st = self->state;
   auto& sh = st.sender->shared();
@@ -366,14 +370,12 @@ void send_paced(consumer_actor* self, rtp_out& out) {
     for (; k < n; ++k)
       if ((wait = sh.claim_pacing(out.sizes[k], now, !is_video(st))) > 0)
         break;
+  bool flush = false;
   if (k < n) {
     const uint64_t bps = std::max<uint64_t>(sh.pacing_bps.load(std::memory_order_relaxed), 100'000);
     const size_t limit = size_t(bps * uint64_t(max_paced_us) / 8'000'000);
     for (size_t i = k; i < n; ++i) {
-      if (st.paced_bytes + out.sizes[i] > limit) {
-        ++st.counters.paced_dropped;
-        continue;
-      }
+      flush = flush || st.paced_bytes + out.sizes[i] > limit;
       auto* p = out.data.data() + out.offsets[i];
       st.paced.push_back({std::vector<uint8_t>(p, p + out.sizes[i]), out.probe_id});
       st.paced_bytes += out.sizes[i];
@@ -385,14 +387,18 @@ void send_paced(consumer_actor* self, rtp_out& out) {
   }
   if (k > 0)
     st.sender->send_rtp(out);
-  if (!st.paced.empty())
+  if (flush) {
+    ++st.counters.paced_flushed;
+    drain_paced(self, true);
+  } else if (!st.paced.empty()) {
     arm_pace_timer(self, wait);
+  }
 }
 
-// The pacing timer: what the paced link takes now, in order (one batch per probe id).
-void drain_paced(consumer_actor* self) {
+// The pacing timer: what the paced link takes now, in order (one batch per probe id);
+// `force`: all of it.
+void drain_paced(consumer_actor* self, bool force) {
   auto& st = self->state;
-  st.pace_timer = false;
   auto& sh = st.sender->shared();
   auto& out = reset_out(st, scratch_out(scratch::media), std::min<size_t>(st.paced.size(), 64));
   const int64_t now = mono_us();
@@ -403,7 +409,7 @@ void drain_paced(consumer_actor* self) {
       st.sender->send_rtp(out);
       reset_out(st, out, 64);
     }
-    if ((wait = sh.claim_pacing(p.bytes.size(), now, false)) > 0)
+    if ((wait = sh.claim_pacing(p.bytes.size(), now, force)) > 0)
       break;
     out.probe_id = p.probe_id;
     out.offsets.push_back(uint32_t(out.data.size()));
@@ -518,6 +524,7 @@ void send_alloc_info(consumer_actor* self) {
     info.max_temporal = st.layers->preferred_temporal;
     info.bps = st.layers->bps;
     info.keyframe_bytes = st.layers->keyframe_bytes;
+    info.peak_bps = st.layers->peak_bps;
   } else {
     info.bps.push_back(uint32_t(st.stream->stats(mono_ms()).bitrate_bps));
   }
@@ -707,7 +714,7 @@ std::string stats_json(consumer_actor* self) {
        << ",\"rateLimited\":" << r.rate_limited << ",\"overBudget\":" << c.rtx_over_budget
        << "}";
   }
-  os << ",\"paced\":{\"held\":" << c.paced_held << ",\"dropped\":" << c.paced_dropped
+  os << ",\"paced\":{\"held\":" << c.paced_held << ",\"flushed\":" << c.paced_flushed
      << ",\"queued\":" << st.paced.size() << "}";
   os << ",\"skipped\":{\"paused\":" << c.skipped_paused
      << ",\"waitingKeyframe\":" << c.skipped_wait_keyframe << "},\"dropped\":{\"payloadType\":"
@@ -857,12 +864,16 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
         return;
       st.layers->bps = std::move(b.bps);
       st.layers->keyframe_bytes = std::move(b.keyframe_bytes);
+      st.layers->peak_bps = std::move(b.peak_bps);
       st.layers->producer_scores = std::move(b.scores);
       update_target(self);
       send_alloc_info(self);
     },
     [self](const probe_padding& p) { send_probe(self, p); },
-    [self](pace_atom) { drain_paced(self); },
+    [self](pace_atom) {
+      self->state.pace_timer = false;
+      drain_paced(self, false);
+    },
     [self](const layer_allocation& a) {
       auto& st = self->state;
       if (!st.layers)

@@ -115,6 +115,8 @@ struct layer_bitrates {
   // Per spatial layer: the bytes of its last keyframe (SVC: with the layers below it, what
   // a receiver switching up to it gets); 0 = none seen yet. A switch up costs one.
   std::vector<uint32_t> keyframe_bytes;
+  // bps' layout: the highest of the last three updates (what a switch up must expect).
+  std::vector<uint32_t> peak_bps;
 };
 
 // transport -> a consumer with layers: the best layers its share of the transport's send
@@ -135,6 +137,7 @@ struct alloc_info {
   int8_t max_spatial = 0, max_temporal = 0; // its preference (layered)
   std::vector<uint32_t> bps;                // layered: layer_bitrates::bps
   std::vector<uint32_t> keyframe_bytes;     // layered: layer_bitrates::keyframe_bytes
+  std::vector<uint32_t> peak_bps;           // layered: layer_bitrates::peak_bps
   bool can_probe = false;                   // video with RTX: it can send probe padding
 };
 
@@ -336,7 +339,7 @@ typename Inspector::result_type inspect(Inspector& f, source_clock& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, alloc_info& x) {
   return f(caf::meta::type_name("alloc_info"), x.consumer, x.layered, x.active, x.priority,
-           x.max_spatial, x.max_temporal, x.bps, x.keyframe_bytes, x.can_probe);
+           x.max_spatial, x.max_temporal, x.bps, x.keyframe_bytes, x.peak_bps, x.can_probe);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, probe_padding& x) {
@@ -349,7 +352,7 @@ typename Inspector::result_type inspect(Inspector& f, layer_allocation& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, layer_bitrates& x) {
   return f(caf::meta::type_name("layer_bitrates"), x.bps, x.spatial_layers, x.temporal_layers,
-           x.scores, x.keyframe_bytes);
+           x.scores, x.keyframe_bytes, x.peak_bps);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, producer_state& x) {

@@ -120,6 +120,8 @@ struct producer_data {
   // an encoder's keyframes vary with its rate control and a switch must expect a large one).
   std::array<std::array<uint32_t, 4>, max_spatial_layers> keyframe_bytes{};
   std::array<uint8_t, max_spatial_layers> keyframe_next{};
+  std::array<std::vector<uint32_t>, 3> recent_bps; // the last three layer_bitrates::bps
+  uint8_t recent_next = 0;
   std::array<std::array<uint32_t, max_temporal_layers>, max_spatial_layers> layer_bps{};
   int64_t last_rate_ms = 0;
   std::vector<uint16_t> to_nack; // reused
@@ -618,6 +620,12 @@ void update_layer_rates(producer_actor* self, int64_t now) {
     }
   }
   st.layer_bytes = {};
+  st.recent_bps[st.recent_next] = msg.bps;
+  st.recent_next = uint8_t((st.recent_next + 1) % st.recent_bps.size());
+  msg.peak_bps = msg.bps;
+  for (auto& r : st.recent_bps)
+    for (size_t i = 0; i < r.size() && i < msg.peak_bps.size(); ++i)
+      msg.peak_bps[i] = std::max(msg.peak_bps[i], r[i]);
   // What a receiver switching up to layer s gets first: SVC sends the layers below with it.
   msg.keyframe_bytes.assign(spatial, 0);
   for (size_t s = 0; s < spatial; ++s)

@@ -152,6 +152,7 @@ struct transport_state {
   std::vector<alloc_entry> alloc;
   rtp::layer_allocator allocator;
   std::vector<rtp::alloc_consumer> alloc_in;   // reused
+  std::vector<rtp::alloc_consumer> alloc_in_up; // reused: alloc_in at the layers' peak rates
   std::vector<rtp::alloc_result> alloc_out;    // reused
   std::vector<rtp::alloc_result> alloc_up;     // reused: the allocation an upgrade must fit
   uint64_t alloc_budget = 0;                   // the estimate of the last allocation
@@ -582,7 +583,7 @@ constexpr int64_t keyframe_window_ms = 500;
 // The paced link's rate, times the estimate: above it, so that the media it carries never
 // queues behind its own pacing for long; bounded, so that a keyframe reaches a thin link
 // no faster than its queue drains it.
-constexpr uint64_t pacing_factor = 2;
+constexpr double pacing_factor = 2.5;
 
 int8_t keyframe_ceiling(const alloc_info& info, int8_t current, uint64_t target_bps) {
   const uint64_t fits_bytes = target_bps * uint64_t(keyframe_window_ms) / 8000;
@@ -601,8 +602,9 @@ void reallocate(transport_actor* self) {
   auto& st = self->state;
   const auto& b = st.media.bwe().stats();
   const bool estimated = b.feedbacks > 0 && b.target_bps > 0;
-  // The consumers' sends are paced at twice the estimate (send_shared::claim_pacing).
-  st.shared->pacing_bps.store(estimated ? b.target_bps * pacing_factor : 0, std::memory_order_relaxed);
+  // The consumers' sends are paced at 2.5 times the estimate (send_shared::claim_pacing).
+  st.shared->pacing_bps.store(estimated ? uint64_t(double(b.target_bps) * pacing_factor) : 0,
+                             std::memory_order_relaxed);
   if (st.alloc.empty())
     return;
   // 15 % headroom: a layer's measured bitrate is its average, its keyframes (on every
@@ -645,7 +647,18 @@ void reallocate(transport_actor* self) {
   // Hysteresis: a consumer keeps its layers while the budget pays for them, but goes up
   // only to what a fifth less would pay for, so that the measured bitrates' swings (and a
   // switch's keyframe) do not move it up and down again.
-  st.allocator.allocate(estimated ? budget - budget / 5 : budget, st.alloc_in, st.alloc_up);
+  // And at the layers' peak rates of the last three seconds: a layer's average swings
+  // with its content and the encoder's rate control, and a switch up must not overflow the
+  // link at the next swing.
+  st.alloc_in_up = st.alloc_in;
+  for (auto& c : st.alloc_in_up) {
+    const auto& peak = st.alloc[c.key].info.peak_bps;
+    for (size_t s = 0; s < c.bitrates.size(); ++s)
+      for (size_t t = 0; t < c.bitrates[s].size(); ++t)
+        if (c.bitrates[s][t] != 0 && s * 3 + t < peak.size())
+          c.bitrates[s][t] = std::max(c.bitrates[s][t], peak[s * 3 + t]);
+  }
+  st.allocator.allocate(estimated ? budget - budget / 5 : budget, st.alloc_in_up, st.alloc_up);
   auto layers_of = [&](const rtp::alloc_result& r, const auto& e) {
     int8_t s = r.spatial, t = r.temporal;
     if (s < 0) { // never dark: the lowest layer even when the estimate does not cover it

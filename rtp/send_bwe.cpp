@@ -30,6 +30,7 @@ void send_bwe::on_packet_sent(uint16_t seq, std::size_t bytes, int64_t send_us, 
   if (!history_.empty() && uint16_t(seq - history_.back().seq) != 1)
     history_.clear(); // not the next transport-wide number: start over
   history_.push_back({seq, uint32_t(bytes), send_us, probe_id, false});
+  newest_send_us_ = std::max(newest_send_us_, send_us);
   while (history_.size() > max_history ||
          (history_.size() > 1 && send_us - history_.front().send_us > c_.history_us))
     history_.pop_front();
@@ -49,15 +50,20 @@ void send_bwe::on_packet_sent(uint16_t seq, std::size_t bytes, int64_t send_us, 
 void send_bwe::on_feedback(const transport_cc_feedback& fb, int64_t now_us) {
   ++stats_.feedbacks;
   std::size_t received = 0, lost = 0;
+  std::size_t window_received = 0, window_lost = 0; // sent after the last loss decrease
+  int64_t newest_acked_send_us = -1;
   for (auto& pa : fb.packets) {
     auto* p = find(pa.seq);
     if (!p || p->acked)
       continue;
+    const bool in_window = p->send_us > loss_cutoff_send_us_;
     if (!pa.received) {
       // What left before the receiver took its first packet was not lost on the path: it
       // came before the receiver was ready for it (a new transport, a new stream).
-      if (any_acked_)
+      if (any_acked_) {
         ++lost;
+        window_lost += in_window ? 1 : 0;
+      }
       if (p->probe_id >= 0)
         for (auto& cl : clusters_)
           if (cl.id == p->probe_id)
@@ -67,13 +73,17 @@ void send_bwe::on_feedback(const transport_cc_feedback& fb, int64_t now_us) {
     any_acked_ = true;
     p->acked = true;
     ++received;
+    window_received += in_window ? 1 : 0;
+    newest_acked_send_us = std::max(newest_acked_send_us, p->send_us);
     on_arrival(*p, pa.arrival_us);
   }
+  if (newest_acked_send_us >= 0) // about a round trip, queueing included
+    feedback_delay_us_ = std::clamp<int64_t>(now_us - newest_acked_send_us, 0, 2'000'000);
   stats_.packets_acked += received;
   stats_.packets_lost += lost;
   // Loss over enough packets to mean something: one lost in a feedback of eight is not 12 %.
-  window_received_ += received;
-  window_lost_ += lost;
+  window_received_ += window_received;
+  window_lost_ += window_lost;
   for (auto& cl : clusters_)
     // Judged once the whole cluster was sent (its packets reach this log only with the
     // feedback, chunk by chunk) and reported.
@@ -247,9 +257,16 @@ void send_bwe::loss_control(double loss, int64_t now_us) {
   const double dt_s = std::min(double(now_us - last_loss_update_us_) / 1e6, 1.0);
   last_loss_update_us_ = now_us;
   if (loss > c_.loss_high) {
-    if (last_loss_decrease_us_ < 0 || now_us - last_loss_decrease_us_ >= c_.loss_decrease_interval_us) {
+    // At most once per interval plus a round trip (the time a decrease takes to show), and
+    // never below half of what the path delivered over the last half second: loss says
+    // the rate is too high, not that the path carries nothing.
+    if (last_loss_decrease_us_ < 0 ||
+        now_us - last_loss_decrease_us_ >= c_.loss_decrease_interval_us + feedback_delay_us_) {
       loss_bps_ = uint64_t(double(stats_.target_bps) * (1 - 0.5 * loss));
+      if (stats_.acked_bps)
+        loss_bps_ = std::max(loss_bps_, *stats_.acked_bps / 2);
       last_loss_decrease_us_ = now_us;
+      loss_cutoff_send_us_ = newest_send_us_;
     }
   } else if (loss < c_.loss_low) {
     const double base = double(std::max(loss_bps_, stats_.target_bps));

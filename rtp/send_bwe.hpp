@@ -12,8 +12,11 @@
 //                 far from the last congestion, about a packet per round trip near it),
 //                 never beyond 1.5 x the acknowledged rate; underuse holds it.
 //   loss-based    over every 20 packets reported (or more), loss above 10 % lowers the
-//                 rate by half the loss fraction (at most every 300 ms), loss under 2 % lets
-//                 it grow 8 % a second, in between it holds.
+//                 rate by half the loss fraction (at most every 300 ms plus a round trip,
+//                 never below half the acknowledged rate), loss under 2 % lets it grow 8 %
+//                 a second, in between it holds. Only packets sent after the last decrease
+//                 count toward the next: a thin link's queue goes on dropping what was
+//                 sent at the old rate, and that is the congestion already answered.
 //   probing       clusters of packets sent above the estimate (padding or RTX, the sender's
 //                 choice) at the start (3x and 6x the start rate) and when the caller asks
 //                 for more than the estimate; a cluster whose packets arrived at a rate
@@ -162,6 +165,12 @@ private:
   uint64_t loss_bps_;
   int64_t last_loss_decrease_us_ = -1, last_loss_update_us_ = -1;
   std::size_t window_received_ = 0, window_lost_ = 0;
+  // Loss of packets sent before the last loss-based decrease is what that decrease answered
+  // (a thin link's queue goes on dropping what was sent at the old rate for a while): only
+  // packets sent after it fill the loss window, so one congestion event is one decrease.
+  int64_t loss_cutoff_send_us_ = -1;
+  int64_t newest_send_us_ = -1;
+  int64_t feedback_delay_us_ = 0; // send of the newest acknowledged packet to its feedback
   bool any_acked_ = false; // losses before the first packet the receiver took do not count
   // acknowledged bitrate: (arrival us, bytes) of the received packets in the window
   std::deque<std::pair<int64_t, uint32_t>> acked_;

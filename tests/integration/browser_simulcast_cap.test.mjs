@@ -23,19 +23,32 @@ import { ENCODINGS, consumerStats, layersEvents, videoRow } from './lib/simulcas
 
 const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
 
+const VP8_SIMULCAST = { video: { width: 960, height: 540 }, encodings: ENCODINGS, noise: true };
+const VP9_SVC = { video: { width: 960, height: 540 }, codec: 'video/VP9', scalabilityMode: 'L3T3_KEY' };
+
 test('simulcast VP8 behind a 300 kbps egress cap: a lower layer within 10 s, back up within 20 s of lifting it', { timeout: 240000, skip }, async () => {
+  await thinLinkCase(VP8_SIMULCAST);
+});
+
+test('VP9 SVC (L3T3_KEY) behind a 300 kbps egress cap: a lower spatial layer within 10 s, back up within 20 s of lifting it', { timeout: 240000, skip }, async () => {
+  await thinLinkCase(VP9_SVC);
+});
+
+async function thinLinkCase(produce) {
   await withBrowser({ html: MEDIA_PAGE, serverArgs: ['--log-level', 'warn', '--fault-injection'] }, async ({ server, browser, site }) => {
     const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=thin`;
     const sender = await openPage(browser, `${site.url}/`, 'sender');
     const thin = await openPage(browser, `${site.url}/`, 'thin');
-    await sender.evaluate(([u, encodings]) => window.chorusJoin(u, { video: { width: 960, height: 540 }, encodings, noise: true }),
-      [wsUrl('sender'), ENCODINGS]);
+    await sender.evaluate(([u, options]) => window.chorusJoin(u, options), [wsUrl('sender'), produce]);
     await thin.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('thin'));
     const id = (await videoRow(thin)).consumerId;
     const transportId = await thin.evaluate(() => window.recvTransport.id);
     const topNow = async () => Math.max(...(await sender.evaluate(() => window.sentEncodings())).map((e) => e.frameWidth));
     const bwe = async () => (await thin.evaluate((t) => window.chorusRequest('get-transport-stats', { transportId: t }), transportId)).data;
     const t0 = Date.now();
+    const sending = await until(sender, 'the sender sending', () => sender.evaluate(() => window.sentEncodings()),
+      (e) => e.length > 0 && e.every((x) => x.frameWidth > 0), 20000, 250);
+    process.stderr.write(`sender: ${JSON.stringify(sending)}\n`);
     await until(thin, 'the top encoding before the cap', async () => ({ row: await videoRow(thin), top: await topNow(), s: await consumerStats(thin, id) }),
       ({ row, top, s }) => row.framesDecoded > 10 && row.frameWidth === top && s.currentLayers?.spatialLayer === 2, 30000, 250);
     process.stderr.write(`top layer after ${Date.now() - t0} ms; transport ${JSON.stringify((await bwe()).bwe)}\n`);
@@ -105,4 +118,4 @@ test('simulcast VP8 behind a 300 kbps egress cap: a lower layer within 10 s, bac
     for (const p of [sender, thin]) await p.close();
     await waitForNoPeers(server);
   });
-});
+}

@@ -24,6 +24,9 @@ struct link_model {
   double loss = 0;
   int64_t one_way_us = 20'000;
   int64_t max_queue_us = 400'000;
+  // The sender sends at least this (by send time; none by default): media that does not
+  // follow the estimate at once, as an encoder's or a layer switch's lag.
+  std::function<double(int64_t)> min_send_bps;
 };
 
 // Runs `seconds` of the sender against `link`; `at` is called every 100 ms with the time
@@ -76,7 +79,8 @@ void simulate(send_bwe& bwe, const link_model& link, double seconds,
       --probe_left;
       next_probe_send_us += probe_gap_us;
     }
-    budget_bytes += double(bwe.target_bps()) / 8 * step_us / 1e6;
+    const double rate = std::max(double(bwe.target_bps()), link.min_send_bps ? link.min_send_bps(now) : 0.0);
+    budget_bytes += rate / 8 * step_us / 1e6;
     budget_bytes = std::min(budget_bytes, 10.0 * packet);
     while (budget_bytes >= packet) {
       send(now, -1);
@@ -234,4 +238,33 @@ TEST_CASE("send-side BWE: REMB caps the estimate; feedback for unknown numbers i
   bwe.on_feedback(fb, 1000);
   CHECK(bwe.stats().packets_acked == 0);
   CHECK(bwe.target_bps() == 200'000);
+}
+
+TEST_CASE("send-side BWE: a fall to a thin link with a short queue is one congestion event, not a collapse") {
+  // 2 Mbit/s, then 300 kbit/s behind a 250 ms drop-tail queue: the queue goes on dropping
+  // what was sent at the old rate for a while after the estimate came down. Each loss
+  // window of those packets must not lower the estimate again (it once fell to the 30 kbps
+  // floor that way, and the loss-based part then took half a minute to climb back).
+  send_bwe bwe;
+  link_model link{[](int64_t t) { return t < 10'000'000 ? 2e6 : 0.3e6; }};
+  link.max_queue_us = 250'000;
+  // The sender goes on at 1.2 Mbit/s for 1.5 s after the fall (its layers come down late).
+  link.min_send_bps = [](int64_t t) { return t >= 10'000'000 && t < 11'500'000 ? 1.2e6 : 0.0; };
+  double before = 0, at_13 = 0, min_after = 1e9, at_end = 0;
+  simulate(bwe, link, 25, [&](double t, const send_bwe& b) {
+    if (t >= 9.9 && t < 10)
+      before = mbps(b.target_bps());
+    if (t >= 13 && at_13 == 0)
+      at_13 = mbps(b.target_bps());
+    if (t >= 10)
+      min_after = std::min(min_after, mbps(b.target_bps()));
+    at_end = mbps(b.target_bps());
+  });
+  INFO("before " << before << ", at 13 s " << at_13 << ", lowest after " << min_after << ", end "
+                 << at_end << "; loss-based " << mbps(bwe.stats().loss_based_bps));
+  CHECK(before > 1.2);
+  CHECK(at_13 < 0.36);     // down to the thin link within 3 s
+  CHECK(min_after > 0.1);  // not collapsed to the floor
+  CHECK(at_end > 0.2);     // and near the link again
+  CHECK(at_end < 0.36);
 }
