@@ -364,6 +364,12 @@ void send_paced(consumer_actor* self, rtp_out& out) {
   }
   const int64_t now = mono_us();
   const size_t n = out.offsets.size();
+  if (out.probe_id >= 0) { // a probe goes at the rate it was planned at, past any queue
+    for (size_t i = 0; i < n; ++i)
+      sh.claim_pacing(out.sizes[i], now, true);
+    st.sender->send_rtp(out);
+    return;
+  }
   size_t k = 0;
   int64_t wait = 0;
   if (st.paced.empty())
