@@ -1,6 +1,6 @@
-// A token bucket capping a byte stream at a rate: the egress cap of one transport used for
-// fault injection in tests (what the server sends toward a receiver beyond the cap is
-// dropped, as a bottleneck link would).
+// A token bucket capping a byte stream at a rate: a consumer's retransmission budget (what
+// it resends beyond a quarter of its media rate is not sent). net::token_bucket
+// (net/rate_limiter.hpp) is the other kind: whole messages per second for signaling.
 //
 // The bucket holds at most burst_bytes and refills at rate_bps with the time elapsed
 // between calls. admit(bytes) takes the bytes if the bucket holds them and says yes; else it
