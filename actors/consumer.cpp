@@ -64,6 +64,8 @@ struct layer_state {
   std::vector<uint32_t> bps; // the producer's layer bitrates (layer_bitrates)
   std::vector<uint32_t> keyframe_bytes; // per spatial layer (layer_bitrates)
   std::vector<uint32_t> peak_bps;       // layer_bitrates::peak_bps
+  std::vector<uint32_t> known_bps;      // bps, an absent layer at its last nonzero rate
+  int8_t wanted_spatial = 127;          // layer_allocation::wanted_spatial
   std::vector<uint8_t> producer_scores; // per encoding (layer_bitrates)
   int8_t reported_spatial = -2, reported_temporal = -2; // last consumer-layers-changed
   int8_t keyframe_asked_for = -1; // the target whose keyframe was last asked for
@@ -197,24 +199,27 @@ bool layer_present(const layer_state& l, int s) {
 }
 
 // The encodings this consumer needs now (layer_demand, simulcast only): the one it forwards
-// and the one it switches to; and, when its transport's budget does not hold it back, the
-// encodings up to its preference that the producer does not send now (it would take them
-// if they came back). A paused consumer needs none.
+// and the one it switches to (while it forwards nothing yet, every one up to the target: it
+// starts on the first keyframe at or below it); and the encodings up to its preference that
+// the producer does not send now but that its transport's budget would pay for at what they
+// last cost (layer_allocation::wanted_spatial: it would take them if they came back). A
+// paused consumer needs none.
 uint8_t demand_of(const consumer_state& st) {
   auto& l = *st.layers;
   if (st.paused)
     return 0;
   uint8_t mask = 0;
-  if (auto s = l.selector->current_spatial(); s >= 0)
-    mask |= uint8_t(1u << s);
-  if (auto s = l.selector->target_spatial(); s >= 0)
-    mask |= uint8_t(1u << s);
-  const int preferred = std::min<int>(l.preferred_spatial, l.spatial_layers - 1);
-  int best = preferred;
-  while (best > 0 && !layer_present(l, best))
-    --best;
-  if (l.allocated_spatial >= best)
-    for (int s = best + 1; s <= preferred; ++s)
+  const int current = l.selector->current_spatial(), target = l.selector->target_spatial();
+  if (current >= 0)
+    mask |= uint8_t(1u << current);
+  if (target >= 0)
+    mask |= uint8_t(1u << target);
+  if (current < 0)
+    for (int s = 0; s < target; ++s)
+      mask |= uint8_t(1u << s);
+  const int wanted = std::min<int>({l.preferred_spatial, l.wanted_spatial, l.spatial_layers - 1});
+  for (int s = 0; s <= wanted; ++s)
+    if (!layer_present(l, s))
       mask |= uint8_t(1u << s);
   return mask;
 }
@@ -339,7 +344,7 @@ using pace_atom = caf::atom_constant<caf::atom("cpace")>;
 // At most this much of the pacing rate waits in a consumer's pacing queue. Beyond, the
 // estimate is behind what is being sent (its allocation comes down soon): holding more
 // would only add delay, dropping would add loss, so the queue leaves at once.
-constexpr int64_t max_paced_us = 500'000;
+constexpr int64_t max_paced_us = 1'000'000;
 
 void arm_pace_timer(consumer_actor* self, int64_t wait_us) {
   auto& st = self->state;
@@ -531,6 +536,7 @@ void send_alloc_info(consumer_actor* self) {
     info.bps = st.layers->bps;
     info.keyframe_bytes = st.layers->keyframe_bytes;
     info.peak_bps = st.layers->peak_bps;
+    info.known_bps = st.layers->known_bps;
   } else {
     info.bps.push_back(uint32_t(st.stream->stats(mono_ms()).bitrate_bps));
   }
@@ -871,6 +877,11 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
       st.layers->bps = std::move(b.bps);
       st.layers->keyframe_bytes = std::move(b.keyframe_bytes);
       st.layers->peak_bps = std::move(b.peak_bps);
+      auto& known = st.layers->known_bps;
+      known.resize(st.layers->bps.size(), 0);
+      for (size_t i = 0; i < known.size(); ++i)
+        if (st.layers->bps[i] != 0)
+          known[i] = st.layers->bps[i];
       st.layers->producer_scores = std::move(b.scores);
       update_target(self);
       send_alloc_info(self);
@@ -886,7 +897,9 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
         return;
       st.layers->allocated_spatial = a.spatial;
       st.layers->allocated_temporal = a.temporal;
+      st.layers->wanted_spatial = a.wanted_spatial;
       update_target(self);
+      send_demand(self);
     },
     [self](producer_state& ps) {
       auto& st = self->state;

@@ -124,6 +124,11 @@ struct layer_bitrates {
 struct layer_allocation {
   int8_t spatial = -1;
   int8_t temporal = -1;
+  // The highest spatial layer the budget would pay for if every layer were received, an
+  // absent one at what it cost when it was last there (127: no limit). A consumer demands
+  // the absent layers up to it (layer_demand): a publisher that stopped sending a layer is
+  // told it is wanted again only when some receiver's link would carry it.
+  int8_t wanted_spatial = 127;
 };
 
 // consumer -> its transport: what the transport's bandwidth allocation needs to know of it
@@ -138,6 +143,7 @@ struct alloc_info {
   std::vector<uint32_t> bps;                // layered: layer_bitrates::bps
   std::vector<uint32_t> keyframe_bytes;     // layered: layer_bitrates::keyframe_bytes
   std::vector<uint32_t> peak_bps;           // layered: layer_bitrates::peak_bps
+  std::vector<uint32_t> known_bps;          // layered: bps, an absent layer at its last rate
   bool can_probe = false;                   // video with RTX: it can send probe padding
 };
 
@@ -339,7 +345,8 @@ typename Inspector::result_type inspect(Inspector& f, source_clock& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, alloc_info& x) {
   return f(caf::meta::type_name("alloc_info"), x.consumer, x.layered, x.active, x.priority,
-           x.max_spatial, x.max_temporal, x.bps, x.keyframe_bytes, x.peak_bps, x.can_probe);
+           x.max_spatial, x.max_temporal, x.bps, x.keyframe_bytes, x.peak_bps, x.known_bps,
+           x.can_probe);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, probe_padding& x) {
@@ -347,7 +354,7 @@ typename Inspector::result_type inspect(Inspector& f, probe_padding& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, layer_allocation& x) {
-  return f(caf::meta::type_name("layer_allocation"), x.spatial, x.temporal);
+  return f(caf::meta::type_name("layer_allocation"), x.spatial, x.temporal, x.wanted_spatial);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, layer_bitrates& x) {

@@ -376,7 +376,9 @@ void fan_out(producer_actor* self, media_packets out);
 // those with the keyframe's RTP timestamp; it is complete when the next frame starts.
 void measure_keyframe(producer_data& st, encoding_state& e, uint32_t timestamp,
                       const forwarded_packet& fwd, size_t bytes) {
-  if (fwd.keyframe) {
+  // A keyframe starts at its first flagged packet; more flagged packets with the same
+  // timestamp (H.264: the SPS, each slice of the IDR) belong to it.
+  if (fwd.keyframe && !(e.keyframe_open && timestamp == e.keyframe_ts)) {
     e.keyframe_open = true;
     e.keyframe_ts = timestamp;
     e.keyframe_acc = {};

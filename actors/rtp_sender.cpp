@@ -112,7 +112,12 @@ int64_t send_shared::claim_pacing(size_t bytes, int64_t now_us, bool force) {
     const int64_t lead = until - now_us;
     if (lead > pacing_burst_us && !force)
       return lead - pacing_burst_us;
-    const int64_t next = std::max(until, now_us) + transmit_us;
+    int64_t next = std::max(until, now_us) + transmit_us;
+    // What is forced out (audio, probes, a queue over its bound) happens whatever the
+    // clock says; it may push the clock at most an allowance ahead, or a burst of it would
+    // hold every other consumer's video back for as long.
+    if (force)
+      next = std::min(next, std::max(until, now_us + pacing_burst_us + transmit_us));
     if (paced_until_us.compare_exchange_weak(until, next, std::memory_order_relaxed))
       return 0;
   }

@@ -147,6 +147,7 @@ struct transport_state {
   struct alloc_entry {
     alloc_info info;
     int8_t spatial = -2, temporal = -2; // last layer_allocation sent (-2: none)
+    int8_t wanted = 127;                // its wanted_spatial
     int64_t lowered_ms = 0;             // when its layers last went down
   };
   std::vector<alloc_entry> alloc;
@@ -155,6 +156,7 @@ struct transport_state {
   std::vector<rtp::alloc_consumer> alloc_in_up; // reused: alloc_in at the layers' peak rates
   std::vector<rtp::alloc_result> alloc_out;    // reused
   std::vector<rtp::alloc_result> alloc_up;     // reused: the allocation an upgrade must fit
+  std::vector<rtp::alloc_result> alloc_known;  // reused: with absent layers at their last rates
   uint64_t alloc_budget = 0;                   // the estimate of the last allocation
   uint64_t alloc_desired = 0;                  // what the consumers wanted then
   uint64_t probe_bytes_out = 0;                // probe padding asked for, in bytes
@@ -579,11 +581,11 @@ std::string tuple_json(const net::ice_tuple& t, uint16_t local_port) {
 // next one. So the preference is capped at the highest layer whose last keyframe fits (a
 // layer whose keyframe is not known yet is allowed; the layers up to the current one stay
 // allowed: going down needs only the smaller keyframe of the lower layer).
-constexpr int64_t keyframe_window_ms = 500;
+constexpr int64_t keyframe_window_ms = 400;
 // The paced link's rate, times the estimate: above it, so that the media it carries never
 // queues behind its own pacing for long; bounded, so that a keyframe reaches a thin link
 // no faster than its queue drains it.
-constexpr double pacing_factor = 2.5;
+constexpr double pacing_factor = 2.0;
 
 int8_t keyframe_ceiling(const alloc_info& info, int8_t current, uint64_t target_bps) {
   const uint64_t fits_bytes = target_bps * uint64_t(keyframe_window_ms) / 8000;
@@ -602,7 +604,7 @@ void reallocate(transport_actor* self) {
   auto& st = self->state;
   const auto& b = st.media.bwe().stats();
   const bool estimated = b.feedbacks > 0 && b.target_bps > 0;
-  // The consumers' sends are paced at 2.5 times the estimate (send_shared::claim_pacing).
+  // The consumers' sends are paced at twice the estimate (send_shared::claim_pacing).
   st.shared->pacing_bps.store(estimated ? uint64_t(double(b.target_bps) * pacing_factor) : 0,
                              std::memory_order_relaxed);
   if (st.alloc.empty())
@@ -636,9 +638,18 @@ void reallocate(transport_actor* self) {
             c.bitrates[s][t] = info.bps[s * 3 + t];
     }
     // What it would use with no limit (the keyframe ceiling below is a limit of the
-    // estimate: probing must still find out whether more is there).
-    if (c.active)
-      desired += c.audio ? c.audio_bps : rtp::desired_bps(c);
+    // estimate: probing must still find out whether more is there), a layer the publisher
+    // stopped sending at what it last cost (its return needs the bandwidth found first).
+    if (c.active && c.audio) {
+      desired += c.audio_bps;
+    } else if (c.active) {
+      auto known = c;
+      for (size_t s = 0; s < known.bitrates.size(); ++s)
+        for (size_t t = 0; t < known.bitrates[s].size(); ++t)
+          if (known.bitrates[s][t] == 0 && s * 3 + t < info.known_bps.size())
+            known.bitrates[s][t] = info.known_bps[s * 3 + t];
+      desired += rtp::desired_bps(known);
+    }
     if (info.layered && estimated)
       c.max_spatial = keyframe_ceiling(info, st.alloc[i].spatial, b.target_bps);
     st.alloc_in.push_back(c);
@@ -659,6 +670,19 @@ void reallocate(transport_actor* self) {
           c.bitrates[s][t] = std::max(c.bitrates[s][t], peak[s * 3 + t]);
   }
   st.allocator.allocate(estimated ? budget - budget / 5 : budget, st.alloc_in_up, st.alloc_up);
+  // And with every layer received, an absent one at its last rate: what each consumer would
+  // take if the publisher sent everything (layer_allocation::wanted_spatial).
+  for (auto& c : st.alloc_in_up) {
+    const auto& info = st.alloc[c.key].info;
+    for (size_t s = 0; s < c.bitrates.size(); ++s)
+      for (size_t t = 0; t < c.bitrates[s].size(); ++t) {
+        const size_t i = s * 3 + t;
+        c.bitrates[s][t] = i < info.bps.size() && info.bps[i] != 0 ? info.bps[i]
+                           : i < info.known_bps.size()            ? info.known_bps[i]
+                                                                  : 0;
+      }
+  }
+  st.allocator.allocate(budget, st.alloc_in_up, st.alloc_known);
   auto layers_of = [&](const rtp::alloc_result& r, const auto& e) {
     int8_t s = r.spatial, t = r.temporal;
     if (s < 0) { // never dark: the lowest layer even when the estimate does not cover it
@@ -676,24 +700,26 @@ void reallocate(transport_actor* self) {
     if (!e.info.layered || !e.info.active)
       continue;
     auto [s, t] = layers_of(st.alloc_out[i], e);
-    if (s == e.spatial && t == e.temporal)
-      continue;
+    const int8_t wanted = layers_of(st.alloc_known[i], e).first;
     const auto above = [&](int8_t s2, int8_t t2) {
       return e.spatial == -2 || s2 > e.spatial || (s2 == e.spatial && t2 > e.temporal);
     };
-    const bool up = above(s, t);
-    if (up && e.spatial != -2) {
+    bool change = s != e.spatial || t != e.temporal;
+    if (change && above(s, t) && e.spatial != -2) {
       std::tie(s, t) = layers_of(st.alloc_up[i], e);
-      if (!above(s, t))
-        continue; // the budget pays for more, but not with the upgrade's margin
-    }
-    if (up && e.spatial != -2 && (!calm || now_ms - e.lowered_ms < upgrade_hold_ms))
-      continue; // keep the current layers for now
-    if (!up)
+      // Up only with the upgrade's margin, on a calm link, and not soon after going down.
+      change = above(s, t) && calm && now_ms - e.lowered_ms >= upgrade_hold_ms;
+    } else if (change && !above(s, t)) {
       e.lowered_ms = now_ms;
-    e.spatial = s;
-    e.temporal = t;
-    self->send(e.info.consumer, layer_allocation{s, t});
+    }
+    if (!change && wanted == e.wanted)
+      continue;
+    if (change) {
+      e.spatial = s;
+      e.temporal = t;
+    }
+    e.wanted = wanted;
+    self->send(e.info.consumer, layer_allocation{e.spatial, e.temporal, e.wanted});
   }
   st.alloc_budget = estimated ? budget : 0;
   st.alloc_desired = desired;

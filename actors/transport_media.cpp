@@ -54,22 +54,25 @@ const transport_media::in_route* transport_media::learn(uint32_t ssrc,
     return nullptr;
   learner* found = nullptr;
   for (auto& l : learners_) {
-    if (l.mid_ext_id != 0 && !l.mid.empty()) {
-      if (auto mid = view->mid(l.mid_ext_id)) {
-        if (*mid == l.mid) {
-          found = &l;
-          break;
-        }
-        continue; // another producer's mid
-      }
-    }
-    // No mid element: a rid (or repaired rid) that only this producer lists.
     std::optional<std::string_view> rid;
     if (l.rid_ext_id != 0)
       rid = view->rid(l.rid_ext_id);
     if (!rid && l.rrid_ext_id != 0)
       rid = view->rid(l.rrid_ext_id);
-    if (rid && std::find(l.rids.begin(), l.rids.end(), *rid) != l.rids.end()) {
+    const bool listed_rid = rid && std::find(l.rids.begin(), l.rids.end(), *rid) != l.rids.end();
+    if (l.mid_ext_id != 0 && !l.mid.empty()) {
+      if (auto mid = view->mid(l.mid_ext_id)) {
+        // This producer's mid; with rids, also one of its rids: a stream the producer does
+        // not list must not take one of its bounded slots.
+        if (*mid == l.mid && (l.rids.empty() || listed_rid)) {
+          found = &l;
+          break;
+        }
+        continue; // another producer's mid, or a rid it does not list
+      }
+    }
+    // No mid element: a rid (or repaired rid) that only this producer lists.
+    if (listed_rid) {
       if (found != nullptr)
         return nullptr; // ambiguous
       found = &l;

@@ -23,7 +23,7 @@ import { ENCODINGS, consumerStats, layersEvents, videoRow } from './lib/simulcas
 
 const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
 
-const VP8_SIMULCAST = { video: { width: 960, height: 540 }, encodings: ENCODINGS, noise: true };
+const VP8_SIMULCAST = { video: { width: 960, height: 540 }, encodings: ENCODINGS, noise: true, actOnUnused: true };
 const VP9_SVC = { video: { width: 960, height: 540 }, codec: 'video/VP9', scalabilityMode: 'L3T3_KEY' };
 
 test('simulcast VP8 behind a 300 kbps egress cap: a lower layer within 10 s, back up within 20 s of lifting it', { timeout: 240000, skip }, async () => {
@@ -40,6 +40,22 @@ async function thinLinkCase(produce) {
     const sender = await openPage(browser, `${site.url}/`, 'sender');
     const thin = await openPage(browser, `${site.url}/`, 'thin');
     await sender.evaluate(([u, options]) => window.chorusJoin(u, options), [wsUrl('sender'), produce]);
+    if (produce.actOnUnused) {
+      // The application acts on producer-layers-unused as docs/protocol.md suggests: it
+      // stops sending the encodings above the highest one that is used, and sends them
+      // again when they are wanted.
+      await sender.evaluate(() => {
+        window.maxLayers = [];
+        window.onEvent = (m) => {
+          if (m.type !== 'producer-layers-unused') return;
+          let max = 2;
+          while (max > 0 && m.data.spatialLayers.includes(max)) --max;
+          window.maxLayers.push(max);
+          window.producers.get('video').setMaxSpatialLayer(max).catch((e) => window.events.push({ type: 'page-error', data: String(e) }));
+        };
+      });
+    }
+    const maxLayers = () => sender.evaluate(() => window.maxLayers);
     await thin.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('thin'));
     const id = (await videoRow(thin)).consumerId;
     const transportId = await thin.evaluate(() => window.recvTransport.id);
@@ -73,6 +89,7 @@ async function thinLinkCase(produce) {
       }, Math.max(1000, 10000 - (Date.now() - capAt)), 250);
     process.stderr.write(`settled on ${last} after ${Date.now() - capAt} ms\n`);
     const settled = await videoRow(thin);
+    const settledAt = Date.now();
     if (process.env.CAP_TIMELINE) {
       const t1 = Date.now();
       let next = 0;
@@ -94,13 +111,27 @@ async function thinLinkCase(produce) {
       const pid = await sender.evaluate(() => window.producers.get('video').id);
       const ps = (await sender.evaluate((i) => window.chorusRequest('get-producer-stats', { producerId: i }), pid)).data.map((e) => e.bitrateByLayer);
       return { ps, row: await videoRow(thin), bwe: d.bwe, cap: d.egressCap, alloc: d.allocation, sent: d.rtp, c: { bitrate: c.bitrate, rtx: c.retransmissionBuffer, retransmitted: c.bytesRetransmitted, layers: c.currentLayers, target: c.targetLayers, sw: c.layerSwitches, kf: c.keyframeRequests, skipped: c.skipped, pkts: c.packetCount } };
-    }, (x) => x.row.framesDecoded > settled.framesDecoded + 20, 10000, 250)).row;
+    // Over at least 8 s (transients of a switch attempt or a probe are not sustained loss).
+    }, (x) => x.row.framesDecoded > settled.framesDecoded + 20 && Date.now() - settledAt >= 8000, 15000, 250)).row;
     const lostWhileSettled = later.packetsLost - settled.packetsLost;
     const receivedWhileSettled = later.packetsReceived - settled.packetsReceived;
     process.stderr.write(`on the thin link: ${JSON.stringify(later)}, lost ${lostWhileSettled} of ${receivedWhileSettled + lostWhileSettled}\n`);
     { const d = await bwe(); const c = await consumerStats(thin, id); process.stderr.write(`thin: bwe ${JSON.stringify(d.bwe)} cap ${JSON.stringify(d.egressCap)} alloc ${JSON.stringify(d.allocation)} consumer ${JSON.stringify({ bitrate: c.bitrate, rtx: c.retransmissionBuffer, retransmitted: c.bytesRetransmitted, layers: c.currentLayers, sw: c.layerSwitches })}\n`); }
     assert.ok(lostWhileSettled <= 0.05 * (receivedWhileSettled + lostWhileSettled), `sustained loss: ${lostWhileSettled} lost, ${receivedWhileSettled} received`);
 
+    if (produce.actOnUnused) {
+      // Nobody can use the top encoding: the publisher hears so and stops it; it is not
+      // told to send it again while the link stays thin (no on-off cycle).
+      await until(sender, 'the publisher stops the top encoding', maxLayers, (l) => l.length > 0 && l.at(-1) < 2, 15000, 250);
+      const stoppedAt = (await maxLayers()).length;
+      const t1 = Date.now();
+      await until(sender, 'six seconds on the thin link', () => Date.now() - t1, (ms) => ms >= 6000, 10000, 500);
+      const after = (await maxLayers()).slice(stoppedAt - 1);
+      process.stderr.write(`setMaxSpatialLayer while capped: ${JSON.stringify(await maxLayers())}\n`);
+      assert.ok(after.every((m) => m < 2), `the top encoding was not asked for again on the thin link: ${JSON.stringify(after)}`);
+      const row = await videoRow(thin);
+      assert.ok(row.framesDecoded > later.framesDecoded, 'still decoding');
+    }
     // Lifted: probes find the bandwidth again and the consumer climbs back to the top.
     await thin.evaluate((t) => window.chorusRequest('set-transport-egress-cap', { transportId: t, bitrate: 0 }), transportId);
     const liftAt = Date.now();

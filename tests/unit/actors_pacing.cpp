@@ -45,13 +45,19 @@ TEST_CASE("an idle link starts from now, not from the past") {
   CHECK(sh.paced_until_us.load() == 2'010'000);
 }
 
-TEST_CASE("forced claims (audio) always go and push the clock") {
+TEST_CASE("forced claims (audio, probes) always go, and push the clock at most an allowance ahead") {
   send_shared sh{nullptr};
   sh.pacing_bps = 100'000; // 125 bytes = 10 ms
   for (int i = 0; i < 10; ++i)
     CHECK(sh.claim_pacing(125, 0, true) == 0);
-  CHECK(sh.paced_until_us.load() == 100'000);
-  CHECK(sh.claim_pacing(125, 0, false) == 100'000 - burst);
+  // 100 ms were forced out at once; the clock took the first 50 (the allowance and one
+  // packet), so other consumers' video waits 10 ms, not 60.
+  CHECK(sh.paced_until_us.load() == burst + 10'000);
+  CHECK(sh.claim_pacing(125, 0, false) == 10'000);
+  // A clock already further ahead (paced video) is not moved back.
+  sh.paced_until_us = 500'000;
+  CHECK(sh.claim_pacing(125, 0, true) == 0);
+  CHECK(sh.paced_until_us.load() == 500'000);
 }
 
 TEST_CASE("pacing turned off lets everything go") {

@@ -34,6 +34,7 @@ window.chorusJoin = async (wsUrl, { produce = true, video = { width: 640, height
     }
     window.events.push(msg);
     for (const h of handlers) h(msg);
+    if (window.onEvent) window.onEvent(msg); // a test's application logic
   };
   const request = (type, data) => new Promise((resolve) => {
     const requestId = nextId++;
