@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <iterator>
 
 namespace chorus::bench {
 
@@ -50,6 +51,53 @@ std::optional<uint64_t> read_send_stamp(std::span<const uint8_t> payload) noexce
   for (int i = 0; i < 8; ++i)
     v = (v << 8) | p[i];
   return v;
+}
+
+std::optional<uint8_t> read_encoding_tag(std::span<const uint8_t> payload) noexcept {
+  if (payload.size() < send_stamp_size + 1)
+    return std::nullopt;
+  const uint8_t b = payload[payload.size() - send_stamp_size - 1];
+  if ((b & 0xF0) != 0xE0 || (b & 0x0F) >= max_simulcast_encodings)
+    return std::nullopt;
+  return uint8_t(b & 0x0F);
+}
+
+std::vector<video_config> simulcast_ladder(const video_config& top) {
+  static constexpr uint32_t ladder_kbps[] = {150, 400, 1200};
+  constexpr std::size_t n = std::size(ladder_kbps);
+  std::vector<video_config> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    video_config c = top;
+    const uint64_t scaled = (uint64_t(top.kbps) * ladder_kbps[i] + ladder_kbps[n - 1] / 2) /
+                            ladder_kbps[n - 1];
+    c.kbps = uint32_t(std::max<uint64_t>(1, scaled));
+    const unsigned shift = unsigned(n - 1 - i); // a quarter, a half, the whole
+    c.width = uint16_t(std::max(16, top.width >> shift));
+    c.height = uint16_t(std::max(16, top.height >> shift));
+    c.temporal_layers = 3;
+    c.encoding = int8_t(i);
+    out.push_back(c);
+  }
+  return out;
+}
+
+uint8_t temporal_id_of(uint64_t k, uint8_t layers) noexcept {
+  static constexpr uint8_t l1t3[] = {0, 2, 1, 2};
+  if (layers >= 3)
+    return l1t3[k % 4];
+  if (layers == 2)
+    return uint8_t(k % 2);
+  return 0;
+}
+
+bool layer_sync_of(uint64_t k, uint8_t layers) noexcept {
+  if (k == 0)
+    return true; // the keyframe refers to nothing
+  if (layers >= 3)
+    return k % 4 == 1 || k % 4 == 2; // TID 2 and TID 1 on the base frame alone
+  if (layers == 2)
+    return k % 2 == 1;
+  return false;
 }
 
 std::size_t write_rtp_header(std::span<uint8_t> out, const rtp_fields& f,
@@ -116,7 +164,11 @@ video_source::video_source(const video_config& config, rtp_fields first, extensi
   if (c_.fps == 0)
     c_.fps = 30;
   c_.max_payload = std::clamp<std::size_t>(c_.max_payload, 64, max_rtp_packet - 40);
+  c_.temporal_layers = std::clamp<uint8_t>(c_.temporal_layers, 1, 3);
+  if (c_.encoding >= int8_t(max_simulcast_encodings))
+    c_.encoding = -1;
   picture_id_ = uint16_t(first.sequence & 0x7FFF);
+  tl0picidx_ = uint8_t(first.sequence >> 8);
 }
 
 std::size_t video_source::begin_frame(uint64_t now_us) noexcept {
@@ -129,7 +181,13 @@ std::size_t video_source::begin_frame(uint64_t now_us) noexcept {
     next_periodic_key_ =
       frame_index_ + std::max<uint64_t>(1, uint64_t(std::llround(c_.fps * c_.keyframe_interval_s)));
     ++keyframes_;
+    since_key_ = 0; // the temporal pattern starts over at a keyframe
   }
+  frame_tid_ = temporal_id_of(since_key_, c_.temporal_layers);
+  frame_sync_ = layer_sync_of(since_key_, c_.temporal_layers);
+  if (frame_tid_ == 0)
+    ++tl0picidx_;
+  ++since_key_;
   f_.timestamp = ts0_ + uint32_t(frame_index_ * 90000u / c_.fps);
   frame_bytes_ = frame_key_ ? sizes_.key_bytes : sizes_.delta_bytes;
   frame_packets_ = (frame_bytes_ + c_.max_payload - 1) / c_.max_payload;
@@ -158,11 +216,18 @@ built_packet video_source::build_packet(std::size_t i, std::span<uint8_t> out,
   ++f_.sequence;
   ++transport_seq;
   uint8_t* p = out.data() + h;
-  p[0] = uint8_t(0x80 | (first ? 0x10 : 0)); // X, S on the first packet, PID 0
-  p[1] = 0x80;                               // I: PictureID present
+  const bool layered = c_.temporal_layers > 1;
+  // N: the top temporal layer's frames are references of nothing.
+  const bool non_reference = layered && !frame_key_ && frame_tid_ + 1 == c_.temporal_layers;
+  p[0] = uint8_t(0x80 | (non_reference ? 0x20 : 0) | (first ? 0x10 : 0)); // X, N, S; PID 0
+  p[1] = uint8_t(0x80 | (layered ? 0x60 : 0)); // I: PictureID; L, T: TL0PICIDX, TID
   p[2] = uint8_t(0x80 | ((picture_id_ >> 8) & 0x7F));
   p[3] = uint8_t(picture_id_);
   std::size_t o = vp8_descriptor_size;
+  if (layered) {
+    p[o++] = tl0picidx_;
+    p[o++] = uint8_t((frame_tid_ << 6) | (frame_sync_ ? 0x20 : 0)); // TID, Y, KEYIDX 0
+  }
   if (first) {
     // RFC 6386 §9.1 frame tag: P (0 = keyframe), version 0, show_frame 1, first partition
     // size (19 bits).
@@ -180,8 +245,11 @@ built_packet video_source::build_packet(std::size_t i, std::span<uint8_t> out,
       p[o++] = uint8_t((c_.height >> 8) & 0x3F);
     }
   }
-  if (payload > o + send_stamp_size)
+  if (payload > o + send_stamp_size) {
     std::memset(p + o, 0x5A, payload - o - send_stamp_size);
+    if (c_.encoding >= 0)
+      p[payload - send_stamp_size - 1] = uint8_t(0xE0 | c_.encoding);
+  }
   std::memset(p + payload - send_stamp_size, 0, send_stamp_size);
   b.size = h + payload;
   b.payload_offset = h;

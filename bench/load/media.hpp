@@ -15,18 +15,26 @@
 //
 // Video payload (VP8, RFC 7741), one frame split over packets of at most max_payload bytes:
 //
-//   descriptor (4 bytes, every packet):
+//   descriptor (4 bytes, every packet; 6 with temporal layers):
 //        0 1 2 3 4 5 6 7
-//       |X|R|N|S|R| PID |   X = 1, S = 1 on the first packet of a frame, PID = 0
-//       |I|L|T|K| RSV   |   I = 1
+//       |X|R|N|S|R| PID |   X = 1, S = 1 on the first packet of a frame, PID = 0;
+//                           N = 1 on TID 2 frames (nothing refers to them)
+//       |I|L|T|K| RSV   |   I = 1; L = T = 1 with temporal layers
 //       |M| PictureID   |   M = 1: 15-bit PictureID, incremented per frame
 //       |   PictureID   |
+//     with temporal layers (video_config::temporal_layers = 3, L1T3):
+//       |   TL0PICIDX   |   incremented on every TID 0 frame
+//       |TID|Y| KEYIDX  |   TID of the pattern 0,2,1,2 (restarted at each keyframe);
+//                           Y = 1 on keyframes and on the frames that refer to the
+//                           latest TID 0 frame only (the pattern's second and third)
 //   VP8 payload header (first packet of a frame only, RFC 7741 §4.3 / RFC 6386 §9.1):
 //       |Size0|H| VER |P|   P = 0 on a keyframe, 1 otherwise; show_frame (H) = 1
 //       |     Size1     |
 //       |     Size2     |
 //     keyframe: start code 9d 01 2a, then width and height (16 bits little-endian each)
-//   filler bytes, then the 8-byte send stamp.
+//   filler bytes, then the 8-byte send stamp. A simulcast encoding (video_config::encoding
+//   >= 0) writes 0xE0 | its index into the last filler byte (the one before the stamp), so
+//   that a receiver can tell which encoding the SFU forwarded to it (read_encoding_tag).
 //
 // Audio payload (Opus-like): a TOC byte (0x78: config 15, hybrid fullband 20 ms, mono),
 // filler, the 8-byte send stamp.
@@ -49,12 +57,17 @@ uint64_t mono_us() noexcept;
 uint64_t stamp_clock_us() noexcept;
 
 inline constexpr std::size_t send_stamp_size = 8;
-inline constexpr std::size_t vp8_descriptor_size = 4;
+inline constexpr std::size_t vp8_descriptor_size = 4;         // without temporal layers
+inline constexpr std::size_t vp8_layered_descriptor_size = 6; // with TL0PICIDX and TID
+inline constexpr std::size_t max_simulcast_encodings = 4;
 inline constexpr std::size_t max_rtp_packet = 1400; // what this generator ever builds
 
 // Writes / reads the send stamp in the last 8 bytes of a payload.
 void write_send_stamp(std::span<uint8_t> payload, uint64_t us) noexcept;
 std::optional<uint64_t> read_send_stamp(std::span<const uint8_t> payload) noexcept;
+// The simulcast encoding a video payload was sent on (the byte before the stamp,
+// 0xE0 | index); nullopt for a payload without the tag (a single encoding, audio).
+std::optional<uint8_t> read_encoding_tag(std::span<const uint8_t> payload) noexcept;
 
 // The header extensions a sender writes (ids as negotiated; 0: not written).
 struct extension_ids {
@@ -85,7 +98,23 @@ struct video_config {
   std::size_t max_payload = 1150;   // RTP payload per packet (the last one of a frame less)
   uint16_t width = 640;
   uint16_t height = 360;
+  // 1: no temporal layers (a 4-byte descriptor); 3: L1T3 (TL0PICIDX and TID in it).
+  uint8_t temporal_layers = 1;
+  // Simulcast: this encoding's index (0 = the lowest), tagged in every packet; -1: the one
+  // encoding of a producer without simulcast (no tag).
+  int8_t encoding = -1;
 };
+
+// The three encodings of a simulcast publisher (lowest first) for a top encoding of `top`:
+// bitrates in the ratio 150 : 400 : 1200 kbps (a common ladder) with the top one at
+// top.kbps, resolutions of a quarter, a half and the whole of top's, L1T3 each.
+std::vector<video_config> simulcast_ladder(const video_config& top);
+
+// The TID of frame k after a keyframe (k = 0 is the keyframe) in the pattern of n temporal
+// layers (n = 3: 0,2,1,2; n = 2: 0,1; n = 1: 0), and whether it is a layer-sync frame
+// (refers only to the latest TID 0 frame: Y = 1; the keyframe too).
+uint8_t temporal_id_of(uint64_t k, uint8_t layers) noexcept;
+bool layer_sync_of(uint64_t k, uint8_t layers) noexcept;
 
 // Frame sizes for a target bitrate: with one keyframe per interval and the rest delta
 // frames, the bytes of one interval add up to kbps * interval.
@@ -115,6 +144,11 @@ public:
   // frame clock (next_frame_us(), the RTP timestamp, the PictureID).
   std::size_t begin_frame(uint64_t now_us) noexcept;
   bool frame_is_key() const noexcept { return frame_key_; }
+  // The current frame's temporal layer and TL0PICIDX (temporal_layers > 1).
+  uint8_t frame_temporal_id() const noexcept { return frame_tid_; }
+  uint8_t frame_tl0picidx() const noexcept { return tl0picidx_; }
+  uint16_t frame_picture_id() const noexcept { return picture_id_; }
+  const video_config& config() const noexcept { return c_; }
   // Packet i (0-based, < the count begin_frame returned) of the current frame into `out`
   // (at least max_rtp_packet bytes); the stamp is left to the caller. Uses and advances
   // the sequence number and `transport_seq`.
@@ -141,6 +175,10 @@ private:
   std::size_t frame_bytes_ = 0;
   std::size_t frame_packets_ = 0;
   uint16_t picture_id_ = 0;
+  uint8_t tl0picidx_ = 0;
+  uint8_t frame_tid_ = 0;
+  bool frame_sync_ = false;
+  uint64_t since_key_ = 0; // frames since the last keyframe (its position in the pattern)
   uint64_t frames_ = 0;
   uint64_t keyframes_ = 0;
 };

@@ -25,11 +25,19 @@ uint32_t bench_options::participants_per_room() const noexcept {
   return kind == scenario::class_ ? 1 + subscribers : participants;
 }
 
+bool bench_options::prefers_low_layer(uint32_t i) const noexcept {
+  if (!simulcast)
+    return false;
+  const uint64_t n = simulcast_low_percent;
+  return (uint64_t(i) + 1) * n / 100 > uint64_t(i) * n / 100;
+}
+
 const char* const bench_usage =
   "usage: chorus-bench --url ws://HOST:PORT [--scenario class|meeting|rooms|storm]\n"
   "                    [--subscribers N] [--participants N] [--rooms R]\n"
   "                    [--duration-s S] [--warmup-s S] [--video-kbps K]\n"
   "                    [--keyframe-interval-s S] [--audio-bytes B] [--threads T]\n"
+  "                    [--simulcast [--simulcast-low PERCENT]]\n"
   "                    [--decrypt-sample N] [--busy-poll]\n"
   "                    [--server-pid PID] [--json FILE] [--setup-timeout-s S]\n"
   "                    [--run-id ID] [--verbose]\n"
@@ -64,6 +72,12 @@ const char* const bench_usage =
   "class only, one client thread): --url ws://10.77.0.2:8188 (bench/janus/run-janus.sh),\n"
   "--local-ip is the generator's address towards Janus (10.77.0.1), --janus-room (1234).\n"
   "\n"
+  "--simulcast: every video publisher sends three VP8 encodings by SSRC (simulcast,\n"
+  "lowest first; bitrates 150 : 400 : 1200 with the top one at --video-kbps, a quarter, a\n"
+  "half and the whole 640x360; temporal layers L1T3 in the VP8 descriptor). Receivers take\n"
+  "the top encoding; --simulcast-low P (0-100, default 0): P % of them (spread evenly) ask\n"
+  "for spatial layer 0 with set-consumer-preferred-layers before resuming. The report adds\n"
+  "the packets sent and delivered per encoding.\n"
   "--decrypt-sample N: only every Nth receiver decrypts its media (and measures latency);\n"
   "the others count packets, loss and NACKs from the clear RTP header (SRTP encrypts only\n"
   "the payload) and decrypt only retransmissions, so that one generator core carries more\n"
@@ -106,13 +120,13 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
   using client::parse_u32;
   bench_options o;
   help = false;
-  bool subscribers_set = false, participants_set = false, rooms_set = false;
+  bool subscribers_set = false, participants_set = false, rooms_set = false, low_set = false;
   static constexpr std::string_view known[] = {
     "--url", "--scenario", "--subscribers", "--participants", "--rooms", "--duration-s",
     "--warmup-s", "--video-kbps", "--keyframe-interval-s", "--audio-bytes", "--threads",
     "--server-pid", "--json", "--setup-timeout-s", "--run-id", "--floor-us", "--server-cpu",
     "--floor-duration-s", "--profile", "--ramp-step", "--ramp-max", "--plot", "--target",
-    "--local-ip", "--janus-room", "--decrypt-sample", "--node-pids"};
+    "--local-ip", "--janus-room", "--decrypt-sample", "--node-pids", "--simulcast-low"};
   auto on_switch = [&](std::string_view flag) {
     if (flag == "--verbose")
       o.verbose = true;
@@ -122,6 +136,8 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
       o.remote_subscribers = true;
     else if (flag == "--busy-poll")
       o.busy_poll = true;
+    else if (flag == "--simulcast")
+      o.simulcast = true;
     else
       return false;
     return true;
@@ -160,6 +176,9 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
     } else if (flag == "--keyframe-interval-s") {
       ok = parse_double(v, o.keyframe_interval_s) && o.keyframe_interval_s >= 0 &&
            o.keyframe_interval_s <= 3600;
+    } else if (flag == "--simulcast-low") {
+      ok = parse_u32(v, o.simulcast_low_percent) && o.simulcast_low_percent <= 100;
+      low_set = true;
     } else if (flag == "--audio-bytes") {
       ok = parse_u32(v, o.audio_bytes) && o.audio_bytes >= 20 && o.audio_bytes <= 1000;
     } else if (flag == "--decrypt-sample") {
@@ -252,6 +271,14 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
   }
   if (!o.node_pids.empty() && o.node_pids.size() != split_urls(o.url).size()) {
     error = "--node-pids: one PID per --url node, in the same order";
+    return std::nullopt;
+  }
+  if (low_set && !o.simulcast) {
+    error = "--simulcast-low goes with --simulcast";
+    return std::nullopt;
+  }
+  if (o.simulcast && o.target != "chorus") {
+    error = "--simulcast: the Chorus target only";
     return std::nullopt;
   }
   if (o.floor && o.floor_us) {

@@ -30,6 +30,12 @@ struct bench_options {
   double duration_s = 10;               // the measured window
   double warmup_s = 2;                  // media before the window opens
   uint32_t video_kbps = 1000;
+  // --simulcast: every video publisher sends three encodings by SSRC (media.hpp
+  // simulcast_ladder: 150 : 400 : 1200 with the top one at --video-kbps, L1T3 each);
+  // receivers take the top one, except --simulcast-low percent of them (spread evenly),
+  // which ask for spatial layer 0 with set-consumer-preferred-layers.
+  bool simulcast = false;
+  uint32_t simulcast_low_percent = 0;
   double keyframe_interval_s = 3;
   uint32_t audio_bytes = 100;           // RTP payload of an audio packet
   uint32_t threads = 1;                 // client threads
@@ -75,6 +81,9 @@ struct bench_options {
   uint32_t room_count() const noexcept;
   uint32_t participants_per_room() const noexcept; // class: 1 + subscribers
   uint32_t total_participants() const noexcept { return room_count() * participants_per_room(); }
+  // Whether receiver i (subscriber i of a class, participant i overall otherwise) prefers
+  // the lowest simulcast encoding: --simulcast-low percent of them, spread evenly.
+  bool prefers_low_layer(uint32_t i) const noexcept;
 };
 
 extern const char* const bench_usage;

@@ -223,6 +223,11 @@ totals& totals::operator+=(const totals& o) noexcept {
 #define X(f) f += o.f;
   CHORUS_BENCH_TOTALS(X)
 #undef X
+  for (std::size_t i = 0; i < max_simulcast_encodings; ++i) {
+    tx_encoding_packets[i] += o.tx_encoding_packets[i];
+    rx_encoding_packets[i] += o.rx_encoding_packets[i];
+  }
+  rx_off_target += o.rx_off_target;
   return *this;
 }
 
@@ -230,6 +235,11 @@ totals totals::operator-(const totals& o) const noexcept {
   totals r;
 #define X(f) r.f = f >= o.f ? f - o.f : 0;
   CHORUS_BENCH_TOTALS(X)
+  X(rx_off_target)
+  for (std::size_t i = 0; i < max_simulcast_encodings; ++i) {
+    X(tx_encoding_packets[i])
+    X(rx_encoding_packets[i])
+  }
 #undef X
   return r;
 }
@@ -302,9 +312,29 @@ bool participant::publish(worker_context& w, uint64_t deadline_ms) {
 
   const router_info& r = *w.router;
   audio_ssrc_ = random_ssrc();
-  do
-    video_ssrc_ = random_ssrc();
-  while (video_ssrc_ == audio_ssrc_);
+  video_configs_ = w.simulcast ? simulcast_ladder(w.video) : std::vector<video_config>{w.video};
+  video_ssrcs_.clear();
+  while (video_ssrcs_.size() < video_configs_.size()) {
+    const uint32_t ssrc = random_ssrc();
+    if (ssrc != audio_ssrc_ &&
+        std::find(video_ssrcs_.begin(), video_ssrcs_.end(), ssrc) == video_ssrcs_.end())
+      video_ssrcs_.push_back(ssrc);
+  }
+  // One encoding: its SSRC. Simulcast: one per encoding, lowest first (as mediasoup-client
+  // lists them), each with its temporal layers and its maximum bitrate, as a browser
+  // application passes them.
+  std::string video_encodings = "[";
+  for (std::size_t i = 0; i < video_ssrcs_.size(); ++i) {
+    if (i)
+      video_encodings += ",";
+    video_encodings += "{\"ssrc\":" + std::to_string(video_ssrcs_[i]);
+    if (w.simulcast)
+      video_encodings += ",\"scalabilityMode\":\"L1T" +
+                         std::to_string(video_configs_[i].temporal_layers) +
+                         "\",\"maxBitrate\":" + std::to_string(video_configs_[i].kbps * 1000ull);
+    video_encodings += "}";
+  }
+  video_encodings += "]";
   const std::string rtcp = ",\"rtcp\":{\"cname\":" + quoted(cname_) + ",\"reducedSize\":true}";
   const std::string audio =
     "{\"transportId\":" + quoted(send_->id()) + ",\"kind\":\"audio\",\"rtpParameters\":{"
@@ -322,8 +352,8 @@ bool participant::publish(worker_context& w, uint64_t deadline_ms) {
     "{\"type\":\"goog-remb\",\"parameter\":\"\"},{\"type\":\"transport-cc\",\"parameter\":\"\"},"
     "{\"type\":\"ccm\",\"parameter\":\"fir\"},{\"type\":\"nack\",\"parameter\":\"\"},"
     "{\"type\":\"nack\",\"parameter\":\"pli\"}]}],\"headerExtensions\":" +
-    header_extensions_json(r.mid_video, r.tcc_video) + ",\"encodings\":[{\"ssrc\":" +
-    std::to_string(video_ssrc_) + "}]" + rtcp + "}}";
+    header_extensions_json(r.mid_video, r.tcc_video) + ",\"encodings\":" + video_encodings +
+    rtcp + "}}";
   for (const std::string* data : {&audio, &video}) {
     const char* kind = data == &audio ? "produce audio" : "produce video";
     auto reply = d.request(*ws_, "produce", *data, deadline_ms);
@@ -408,6 +438,25 @@ bool participant::consume(worker_context& w, const std::string& producer_id,
     p.rtx_ssrc = uint32_t(uint_member(*rtx, "ssrc").value_or(0));
   if (!have_codec || p.ssrc == 0)
     return fail("consume", "consumer-params without a media codec or ssrc: " + reply->data);
+  if (p.kind == stream_kind::video && str_member(doc, "type") == "simulcast") {
+    // One stream of the encoding the server picks: "LnTt" says there are n to pick from.
+    // This receiver wants the top one (the server's default), or the lowest: asked for
+    // before resuming, as an application does.
+    const std::string mode = str_member(enc, "scalabilityMode");
+    uint32_t spatial = 1;
+    if (mode.size() >= 2 && mode[0] == 'L' && mode[1] >= '1' && mode[1] <= '4')
+      spatial = uint32_t(mode[1] - '0');
+    p.intended_encoding = int8_t(prefers_low_ ? 0 : spatial - 1);
+    if (prefers_low_) {
+      auto r = d.request(*ws_, "set-consumer-preferred-layers",
+                         "{\"consumerId\":" + quoted(p.consumer_id) + ",\"spatialLayer\":0}",
+                         deadline_ms);
+      if (!r)
+        return fail("set-consumer-preferred-layers", r.error());
+      if (r->type != "set-consumer-preferred-layers")
+        return fail("set-consumer-preferred-layers", describe(*r));
+    }
+  }
   consumed_producers_.push_back(p.producer_id);
   ++(producer_id.empty() ? consumed_oldest_ : consumed_by_id_);
   receive_.add_stream(std::move(p));
@@ -505,17 +554,25 @@ void participant::start_media(worker_context& w, uint64_t start_us) {
   const router_info& r = *w.router;
   rtp_fields a{r.opus_pt, false, random_u16(), random_ssrc(), audio_ssrc_};
   audio_.emplace(a, extension_ids{r.mid_audio, r.tcc_audio}, "0", start_us, w.audio_bytes);
-  rtp_fields v{r.vp8_pt, false, random_u16(), random_ssrc(), video_ssrc_};
-  // Video frames a little after the audio packet, as capture pipelines are not aligned.
-  video_.emplace(w.video, v, extension_ids{r.mid_video, r.tcc_video}, "1", start_us + 3000);
+  // Video frames a little after the audio packet, as capture pipelines are not aligned;
+  // the encodings of a simulcast producer capture the same frames (each with its own
+  // sequence numbers, RTP timestamp offset, picture ids and TL0PICIDX).
+  video_.clear();
+  video_.reserve(video_ssrcs_.size());
+  for (std::size_t i = 0; i < video_ssrcs_.size(); ++i) {
+    rtp_fields v{r.vp8_pt, false, random_u16(), random_ssrc(), video_ssrcs_[i]};
+    video_.emplace_back(video_configs_[i], v, extension_ids{r.mid_video, r.tcc_video},
+                        start_us + 3000);
+  }
   transport_seq_ = random_u16();
   next_sr_us_ = start_us + rtcp_interval_us;
 }
 
-void participant::send_packet(std::span<uint8_t> packet, std::size_t payload_offset, bool video) {
+void participant::send_packet(std::span<uint8_t> packet, std::size_t payload_offset,
+                              video_encoding* video) {
   write_send_stamp(packet.subspan(payload_offset), stamp_clock_us());
   const uint16_t seq = uint16_t((packet[2] << 8) | packet[3]);
-  (video ? video_history_ : audio_history_).store(seq, packet);
+  (video ? video->history : audio_history_).store(seq, packet);
   if (!send_->send_rtp_packet(packet)) {
     ++own_.tx_failed;
     return;
@@ -525,8 +582,10 @@ void participant::send_packet(std::span<uint8_t> packet, std::size_t payload_off
   const std::size_t payload = packet.size() - payload_offset;
   if (video) {
     ++own_.tx_video_packets;
-    ++video_sent_;
-    video_octets_ += payload;
+    ++video->sent;
+    video->octets += payload;
+    if (const int8_t e = video->source.config().encoding; e >= 0)
+      ++own_.tx_encoding_packets[std::size_t(e)];
   } else {
     ++own_.tx_audio_packets;
     ++audio_sent_;
@@ -534,16 +593,16 @@ void participant::send_packet(std::span<uint8_t> packet, std::size_t payload_off
   }
 }
 
-void participant::send_video_frame(uint64_t now_us) {
-  const std::size_t n = video_->begin_frame(now_us);
+void participant::send_video_frame(video_encoding& e, uint64_t now_us) {
+  const std::size_t n = e.source.begin_frame(now_us);
   ++own_.tx_frames;
-  if (video_->frame_is_key())
+  if (e.source.frame_is_key())
     ++own_.tx_keyframes;
   for (std::size_t i = 0; i < n; ++i) {
-    auto b = video_->build_packet(i, buf_, transport_seq_);
+    auto b = e.source.build_packet(i, buf_, transport_seq_);
     if (b.size == 0)
       break;
-    send_packet(std::span<uint8_t>(buf_.data(), b.size), b.payload_offset, true);
+    send_packet(std::span<uint8_t>(buf_.data(), b.size), b.payload_offset, &e);
   }
 }
 
@@ -567,43 +626,54 @@ void participant::send_sender_reports(uint64_t now_us) {
   };
   if (audio_ && audio_sent_)
     one(audio_ssrc_, audio_->rtp_timestamp_at(now_us), audio_sent_, audio_octets_);
-  if (video_ && video_sent_)
-    one(video_ssrc_, video_->rtp_timestamp_at(now_us), video_sent_, video_octets_);
+  for (auto& e : video_) // one per encoding
+    if (e.sent)
+      one(e.source.ssrc(), e.source.rtp_timestamp_at(now_us), e.sent, e.octets);
 }
 
 void participant::on_send_rtcp(std::span<const uint8_t> packet) {
   publisher_rtcp_actions a;
-  read_publisher_rtcp(packet, audio_ssrc_, video_ssrc_, a);
+  read_publisher_rtcp(packet, audio_ssrc_, video_ssrcs_, a);
   own_.nacks_received += a.nack_packets;
-  for (uint16_t seq : a.video_nacked)
-    if (auto stored = video_history_.find(seq); stored && send_->send_rtp_packet(*stored))
+  for (std::size_t i = 0; i < a.video_nacked.size(); ++i) {
+    const std::size_t e = a.video_nacked_encoding[i];
+    if (e >= video_.size())
+      continue;
+    if (auto stored = video_[e].history.find(a.video_nacked[i]);
+        stored && send_->send_rtp_packet(*stored))
       ++own_.tx_retransmissions;
+  }
   for (uint16_t seq : a.audio_nacked)
     if (auto stored = audio_history_.find(seq); stored && send_->send_rtp_packet(*stored))
       ++own_.tx_retransmissions;
   own_.keyframe_requests_received += a.keyframe_requests;
-  if (a.keyframe_requests > 0 && video_)
-    video_->request_keyframe();
+  // The encodings named (a receiver's PLI reaches only the encoding it is forwarded).
+  for (std::size_t e = 0; e < video_.size(); ++e)
+    if (a.keyframe_encodings & (1u << e))
+      video_[e].source.request_keyframe();
 }
 
 uint64_t participant::service(worker_context&, uint64_t now_us) {
   if (failed())
     return never;
   uint64_t next = never;
-  if (send_ && send_->connected() && audio_ && video_) {
+  if (send_ && send_->connected() && audio_ && !video_.empty()) {
     while (audio_->next_packet_us() <= now_us) {
       auto b = audio_->build_packet(now_us, buf_, transport_seq_);
       if (b.size == 0)
         break;
-      send_packet(std::span<uint8_t>(buf_.data(), b.size), b.payload_offset, false);
+      send_packet(std::span<uint8_t>(buf_.data(), b.size), b.payload_offset, nullptr);
     }
-    while (video_->next_frame_us() <= now_us)
-      send_video_frame(now_us);
+    for (auto& e : video_) { // lowest encoding first
+      while (e.source.next_frame_us() <= now_us)
+        send_video_frame(e, now_us);
+      next = std::min(next, e.source.next_frame_us());
+    }
     if (now_us >= next_sr_us_) {
       send_sender_reports(now_us);
       next_sr_us_ = now_us + rtcp_interval_us;
     }
-    next = std::min({next, audio_->next_packet_us(), video_->next_frame_us(), next_sr_us_});
+    next = std::min({next, audio_->next_packet_us(), next_sr_us_});
   }
   if (recv_ && recv_->connected())
     next = std::min(next, receive_.service(now_us));
@@ -613,6 +683,76 @@ uint64_t participant::service(worker_context&, uint64_t now_us) {
 void participant::add_totals(totals& t) const noexcept {
   t += own_;
   receive_.add_totals(t);
+}
+
+bool participant::has_simulcast_consumer() const noexcept {
+  for (auto& st : receive_.streams())
+    if (st->info().intended_encoding >= 0)
+      return true;
+  return false;
+}
+
+server_view participant::query_server_view(worker_context& w, uint64_t deadline_ms) {
+  server_view v;
+  v.peer = peer_;
+  v.low = prefers_low_;
+  const inbound_stream* video = nullptr;
+  for (auto& st : receive_.streams())
+    if (!video && st->info().intended_encoding >= 0)
+      video = st.get();
+  if (failed() || !ws_ || !recv_ || !video) {
+    v.error = "no simulcast consumer";
+    return v;
+  }
+  auto u64 = [](const Value* o, const char* name) {
+    return o ? uint_member(*o, name).value_or(0) : uint64_t(0);
+  };
+  auto t = w.driver->request(*ws_, "get-transport-stats",
+                             "{\"transportId\":" + quoted(recv_->id()) + "}", deadline_ms);
+  if (!t || t->type != "get-transport-stats") {
+    v.error = "get-transport-stats: " + (t ? describe(*t) : t.error());
+    return v;
+  }
+  rapidjson::Document td;
+  td.Parse(t->data.data(), t->data.size());
+  if (!td.IsObject()) {
+    v.error = "get-transport-stats: not an object";
+    return v;
+  }
+  const Value* media = obj_member(td, "media");
+  const Value* bwe = obj_member(td, "bwe");
+  const Value* alloc = obj_member(td, "allocation");
+  v.transport_cc_in = u64(media, "transportCcIn");
+  v.remb_in = u64(media, "rembIn");
+  v.receiver_reports = u64(media, "receiverReports");
+  v.bwe_feedbacks = u64(bwe, "feedbacks");
+  v.bwe_target_bps = u64(bwe, "targetBps");
+  v.alloc_budget_bps = u64(alloc, "budgetBps");
+  v.alloc_desired_bps = u64(alloc, "desiredBps");
+  auto c = w.driver->request(*ws_, "get-consumer-stats",
+                             "{\"consumerId\":" + quoted(video->info().consumer_id) + "}",
+                             deadline_ms);
+  if (!c || c->type != "get-consumer-stats") {
+    v.error = "get-consumer-stats: " + (c ? describe(*c) : c.error());
+    return v;
+  }
+  rapidjson::Document cd;
+  cd.Parse(c->data.data(), c->data.size());
+  if (!cd.IsArray() || cd.Empty() || !cd[0].IsObject()) {
+    v.error = "get-consumer-stats: not an array of one object";
+    return v;
+  }
+  auto layer = [&](const char* name, int& spatial, int* temporal) {
+    if (const Value* l = obj_member(cd[0], name)) {
+      spatial = int(u64(l, "spatialLayer"));
+      if (temporal)
+        *temporal = int(u64(l, "temporalLayer"));
+    }
+  };
+  layer("preferredLayers", v.preferred_spatial, nullptr);
+  layer("currentLayers", v.current_spatial, &v.current_temporal);
+  layer("allocatedLayers", v.allocated_spatial, nullptr);
+  return v;
 }
 
 void participant::drain_events() {

@@ -14,6 +14,7 @@
 #include "bench/load/receiver.hpp"
 #include "common/result.hpp"
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -52,6 +53,12 @@ struct totals {
   uint64_t tx_audio_packets = 0, tx_video_packets = 0;
   uint64_t tx_frames = 0, tx_keyframes = 0, tx_retransmissions = 0;
   uint64_t nacks_received = 0, keyframe_requests_received = 0, tx_failed = 0;
+  // simulcast (--simulcast): video packets sent per encoding (lowest first), delivered per
+  // encoding (the tag in the payload, decrypted receivers only), and delivered packets of
+  // an encoding other than the one the receiver asked for
+  std::array<uint64_t, max_simulcast_encodings> tx_encoding_packets{};
+  std::array<uint64_t, max_simulcast_encodings> rx_encoding_packets{};
+  uint64_t rx_off_target = 0;
 
   totals& operator+=(const totals& o) noexcept;
   totals operator-(const totals& o) const noexcept;
@@ -66,6 +73,21 @@ struct setup_marks {
   uint64_t first_audio_us = 0, first_video_us = 0; // first RTP packet of each kind
 };
 
+// What the server says about one simulcast receiver (read after the measured window with
+// get-transport-stats and get-consumer-stats): the feedback its receive transport got, the
+// send-side estimate and the layer allocation there, and its video consumer's layers.
+struct server_view {
+  std::string peer;
+  bool low = false;                 // asked for spatial layer 0
+  std::string error;                // empty when read
+  uint64_t transport_cc_in = 0, remb_in = 0, receiver_reports = 0;
+  uint64_t bwe_feedbacks = 0, bwe_target_bps = 0;
+  uint64_t alloc_budget_bps = 0;    // 0: no estimate, nothing capped
+  uint64_t alloc_desired_bps = 0;
+  int preferred_spatial = -1, current_spatial = -1, current_temporal = -1;
+  int allocated_spatial = -1;       // -1: the allocation caps nothing
+};
+
 // What a worker shares with its participants.
 struct worker_context {
   client::client_driver* driver = nullptr;
@@ -73,6 +95,7 @@ struct worker_context {
   std::optional<router_info> router; // learned from the first get-rtp-capabilities
   std::string url_base;              // ws://HOST:PORT
   video_config video;
+  bool simulcast = false; // publishers send simulcast_ladder(video)
   uint32_t audio_bytes = 100;
   latency_histogram* latency = nullptr; // set while the measured window is open (video)
   latency_histogram* audio_latency = nullptr; // ... the audio streams' samples
@@ -95,6 +118,9 @@ public:
   void set_sampled(bool sampled) noexcept { receive_.set_sampled(sampled); }
   // The server (node) this participant connects to, ws://HOST:PORT; "": the worker's.
   void set_url(std::string url) { url_ = std::move(url); }
+  // Asks for spatial layer 0 of every simulcast producer it consumes (--simulcast-low).
+  void set_prefers_low_layer(bool low) noexcept { prefers_low_ = low; }
+  bool prefers_low_layer() const noexcept { return prefers_low_; }
   bool sampled() const noexcept { return receive_.sampled(); }
   bool publishes() const noexcept { return publishes_; }
   bool subscribes() const noexcept { return subscribes_; }
@@ -125,6 +151,11 @@ public:
   uint64_t service(worker_context& w, uint64_t now_us);
   void add_totals(totals& t) const noexcept;
 
+  // The server's view of this receiver's first simulcast consumer (error set when there is
+  // none or a request failed); blocking, bounded.
+  server_view query_server_view(worker_context& w, uint64_t deadline_ms);
+  bool has_simulcast_consumer() const noexcept;
+
   // Takes the events the server sent: new-producer ids are kept for subscribe(), the rest
   // (participant-list-update and others) is dropped.
   void drain_events();
@@ -140,14 +171,17 @@ private:
                bool& none_left);
   void on_send_rtcp(std::span<const uint8_t> packet);
   void note_first_media(std::span<const uint8_t> packet, worker_context& w);
-  void send_video_frame(uint64_t now_us);
-  void send_packet(std::span<uint8_t> packet, std::size_t payload_offset, bool video);
+  struct video_encoding; // one encoding of the video producer (one, or three with simulcast)
+  void send_video_frame(video_encoding& e, uint64_t now_us);
+  // video: the encoding the packet belongs to; nullptr for audio.
+  void send_packet(std::span<uint8_t> packet, std::size_t payload_offset, video_encoding* video);
   void send_sender_reports(uint64_t now_us);
 
   std::string peer_;
   std::string room_;
   bool publishes_;
   bool subscribes_;
+  bool prefers_low_ = false;
   uint32_t expected_consumers_;
   std::string error_;
   std::string cname_;
@@ -158,14 +192,22 @@ private:
   std::unique_ptr<client::webrtc_client_transport> recv_;
 
   // publishing
-  uint32_t audio_ssrc_ = 0, video_ssrc_ = 0;
+  struct video_encoding {
+    video_encoding(const video_config& c, rtp_fields first, extension_ids ids, uint64_t start_us)
+        : source(c, first, ids, "1", start_us) {}
+    video_source source;
+    send_history history{1024};
+    uint64_t sent = 0, octets = 0; // for its sender reports
+  };
+  uint32_t audio_ssrc_ = 0;
+  std::vector<uint32_t> video_ssrcs_; // lowest encoding first
+  std::vector<video_config> video_configs_;
   std::optional<audio_source> audio_;
-  std::optional<video_source> video_;
+  std::vector<video_encoding> video_;
   send_history audio_history_{128};
-  send_history video_history_{1024};
   uint16_t transport_seq_ = 0;
   uint64_t next_sr_us_ = 0;
-  uint64_t audio_sent_ = 0, audio_octets_ = 0, video_sent_ = 0, video_octets_ = 0;
+  uint64_t audio_sent_ = 0, audio_octets_ = 0;
   std::vector<uint8_t> buf_; // one packet being built
 
   // subscribing

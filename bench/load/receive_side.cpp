@@ -167,6 +167,9 @@ void receive_side::add_totals(totals& t) const noexcept {
     t.rx_bad_stamp += c.bad_stamp;
     t.expected += c.expected;
     t.unique += c.unique;
+    for (std::size_t i = 0; i < c.encoding_packets.size() && i < t.rx_encoding_packets.size(); ++i)
+      t.rx_encoding_packets[i] += c.encoding_packets[i];
+    t.rx_off_target += c.off_target;
   }
 }
 

@@ -185,6 +185,15 @@ void inbound_stream::on_rtp(std::span<const uint8_t> packet, uint64_t now_us,
   }
   c_.expected = uint64_t(highest_ext_ - first_ext_ + 1);
 
+  // Which simulcast encoding the server forwarded (originals only: a repair is counted as
+  // its original was).
+  if (!rtx && !opaque && is_video())
+    if (auto e = read_encoding_tag(payload)) {
+      ++c_.encoding_packets[*e];
+      if (p_.intended_encoding >= 0 && *e != uint8_t(p_.intended_encoding))
+        ++c_.off_target;
+    }
+
   // Latency: only packets that advance the stream, as sent (a repair is late on purpose).
   if (fresh && !rtx && latency && !opaque) {
     auto stamp = read_send_stamp(payload);

@@ -59,6 +59,10 @@ struct inbound_counters {
   uint64_t nack_seqs = 0;
   uint64_t plis = 0;           // PLIs sent
   uint64_t bad_stamp = 0;      // no plausible send stamp
+  // Media packets (not RTX) by the simulcast encoding tagged in their payload (media.hpp;
+  // decrypted receivers only), and those of an encoding other than the intended one.
+  std::array<uint64_t, 4> encoding_packets{};
+  uint64_t off_target = 0;
 };
 
 // What the caller must do after a packet or a tick.
@@ -80,6 +84,9 @@ public:
     uint32_t clock_rate = 48000;
     bool nack = false; // the consumer negotiated generic NACK
     bool pli = false;  // ... and PLI
+    // A simulcast consumer: the encoding this receiver should get (its preference, the
+    // server's allocation not holding it back); -1: not simulcast.
+    int8_t intended_encoding = -1;
   };
 
   explicit inbound_stream(params p);

@@ -171,22 +171,32 @@ constexpr storm_stage storm_stages[] = {
   {"  first audio and video", "firstMedia", &storm_figures::first_media},
 };
 
+// The simulcast encodings of a publisher (--simulcast), lowest first.
+std::vector<video_config> encodings_of(const bench_options& o) {
+  video_config top;
+  top.kbps = o.video_kbps;
+  return o.simulcast ? simulcast_ladder(top) : std::vector<video_config>{};
+}
+
 std::string scenario_line(const bench_result& r) {
   const auto& o = r.options;
+  // "1000 kbps video", or with --simulcast "simulcast video (3 encodings, top 1000 kbps)".
+  const std::string video = o.simulcast ? "simulcast video (3 encodings, top " +
+                                            std::to_string(o.video_kbps) + " kbps)"
+                                        : std::to_string(o.video_kbps) + " kbps video";
   switch (o.kind) {
     case scenario::class_:
       if (o.storm)
-        return "storm: 1 publisher (audio + " + std::to_string(o.video_kbps) +
-               " kbps video) sending, " + std::to_string(o.subscribers) +
-               " subscribers joining at once";
-      return "class: 1 publisher (audio + " + std::to_string(o.video_kbps) + " kbps video), " +
-             std::to_string(o.subscribers) + " subscribers";
+        return "storm: 1 publisher (audio + " + video + ") sending, " +
+               std::to_string(o.subscribers) + " subscribers joining at once";
+      return "class: 1 publisher (audio + " + video + "), " + std::to_string(o.subscribers) +
+             " subscribers";
     case scenario::meeting:
-      return "meeting: " + std::to_string(o.participants) + " participants (audio + " +
-             std::to_string(o.video_kbps) + " kbps video each), all receiving all";
+      return "meeting: " + std::to_string(o.participants) + " participants (audio + " + video +
+             " each), all receiving all";
     case scenario::rooms:
       return "rooms: " + std::to_string(o.rooms) + " rooms x " + std::to_string(o.participants) +
-             " meeting participants (audio + " + std::to_string(o.video_kbps) + " kbps video)";
+             " meeting participants (audio + " + video + ")";
   }
   return "";
 }
@@ -310,6 +320,43 @@ void print_table(const bench_result& r, const figures& f, std::FILE* out) {
                 (unsigned long long)d.tx_keyframes, (unsigned long long)d.keyframe_requests_received,
                 (unsigned long long)d.rx_keyframes);
   row("keyframes", b);
+  if (r.options.simulcast) {
+    const auto enc = encodings_of(r.options);
+    const double w = f.window_s > 0 ? f.window_s : 1;
+    std::string sent, delivered, kbps;
+    for (std::size_t i = 0; i < enc.size(); ++i) {
+      std::snprintf(b, sizeof b, "%sL%zu %.1f", i ? ", " : "", i, double(d.tx_encoding_packets[i]) / w);
+      sent += b;
+      std::snprintf(b, sizeof b, "%sL%zu %.1f", i ? ", " : "", i, double(d.rx_encoding_packets[i]) / w);
+      delivered += b;
+      std::snprintf(b, sizeof b, "%s%u", i ? "/" : "", enc[i].kbps);
+      kbps += b;
+    }
+    std::snprintf(b, sizeof b, "%zu encodings (%s kbps, L1T3); %u of %u receivers ask for layer 0",
+                  enc.size(), kbps.c_str(), r.low_layer_receivers, r.subscribers);
+    row("simulcast", b);
+    row("  sent by encoding (packets/s)", sent);
+    std::snprintf(b, sizeof b, "%s; %llu off target%s", delivered.c_str(),
+                  (unsigned long long)d.rx_off_target,
+                  r.sampled < r.subscribers ? " (decrypted receivers only)" : "");
+    row("  delivered by encoding", b);
+    for (auto& v : r.server_views) {
+      const char* name = v.low ? "  server: a layer-0 receiver" : "  server: a top receiver";
+      if (!v.error.empty()) {
+        row(name, v.error);
+        continue;
+      }
+      std::snprintf(b, sizeof b,
+                    "feedback in: %llu transport-cc, %llu REMB, %llu RR; estimate: %llu "
+                    "feedbacks, %llu bps; allocation budget %s; layers preferred %d, current %d/%d",
+                    (unsigned long long)v.transport_cc_in, (unsigned long long)v.remb_in,
+                    (unsigned long long)v.receiver_reports, (unsigned long long)v.bwe_feedbacks,
+                    (unsigned long long)v.bwe_target_bps,
+                    v.alloc_budget_bps ? std::to_string(v.alloc_budget_bps).c_str() : "none (uncapped)",
+                    v.preferred_spatial, v.current_spatial, v.current_temporal);
+      row(name, b);
+    }
+  }
   if (f.server_cpu_s) {
     std::snprintf(b, sizeof b, "%.3f s = %.1f %% of one core", *f.server_cpu_s, *f.server_cpu_percent);
     row("server CPU", b);
@@ -421,6 +468,8 @@ std::string to_json(const bench_result& r, const figures& f) {
   j.u64("threads", o.threads);
   j.u64("decryptSample", o.decrypt_sample);
   j.boolean("busyPoll", o.busy_poll);
+  j.boolean("simulcast", o.simulcast);
+  j.u64("simulcastLowPercent", o.simulcast_low_percent);
   j.opt_int("serverPid", o.server_pid);
   w.EndObject();
 
@@ -505,6 +554,56 @@ std::string to_json(const bench_result& r, const figures& f) {
   j.u64("duplicates", d.rx_duplicates);
   j.u64("keyframes", d.rx_keyframes);
   w.EndObject();
+
+  // --simulcast: per encoding (lowest first) the bitrate, the video packets the publishers
+  // sent and those the receivers got (from the tag in the payload: decrypted receivers
+  // only), and delivered packets of an encoding other than the receiver's intended one.
+  j.key("simulcast");
+  if (!o.simulcast) {
+    w.Null();
+  } else {
+    const auto enc = encodings_of(o);
+    w.StartObject();
+    j.u64("encodings", enc.size());
+    j.u64("lowLayerReceivers", r.low_layer_receivers);
+    auto list = [&](const char* k, auto value) {
+      j.key(k);
+      w.StartArray();
+      for (std::size_t i = 0; i < enc.size(); ++i)
+        w.Uint64(value(i));
+      w.EndArray();
+    };
+    list("kbps", [&](std::size_t i) { return uint64_t(enc[i].kbps); });
+    list("sentPackets", [&](std::size_t i) { return d.tx_encoding_packets[i]; });
+    list("deliveredPackets", [&](std::size_t i) { return d.rx_encoding_packets[i]; });
+    j.u64("offTarget", d.rx_off_target);
+    // The server's stats of one receiver of each kind, read after the window.
+    j.key("serverView");
+    w.StartArray();
+    for (auto& v : r.server_views) {
+      w.StartObject();
+      j.str("peer", v.peer);
+      j.boolean("lowLayer", v.low);
+      if (!v.error.empty()) {
+        j.str("error", v.error);
+      } else {
+        j.u64("transportCcIn", v.transport_cc_in);
+        j.u64("rembIn", v.remb_in);
+        j.u64("receiverReports", v.receiver_reports);
+        j.u64("bweFeedbacks", v.bwe_feedbacks);
+        j.u64("bweTargetBps", v.bwe_target_bps);
+        j.u64("allocationBudgetBps", v.alloc_budget_bps);
+        j.u64("allocationDesiredBps", v.alloc_desired_bps);
+        j.opt_int("preferredSpatialLayer", std::optional<int>(v.preferred_spatial));
+        j.opt_int("currentSpatialLayer", std::optional<int>(v.current_spatial));
+        j.opt_int("currentTemporalLayer", std::optional<int>(v.current_temporal));
+        j.opt_int("allocatedSpatialLayer", std::optional<int>(v.allocated_spatial));
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
 
   j.key("loss");
   w.StartObject();

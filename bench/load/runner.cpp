@@ -65,6 +65,7 @@ public:
       ctx_.url_base.pop_back();
     ctx_.video.kbps = o_.video_kbps;
     ctx_.video.keyframe_interval_s = o_.keyframe_interval_s;
+    ctx_.simulcast = o_.simulcast;
     ctx_.audio_bytes = o_.audio_bytes;
     ctx_.verbose = o_.verbose;
     ctx_.worker_index = index_;
@@ -81,6 +82,18 @@ public:
       run_storm(loop, transports);
     } else {
       run_phases(loop, transports);
+    }
+    // Simulcast: what the server thinks of a receiver that takes the top encoding and of
+    // one that asked for layer 0 (the first of each on this thread), after the window.
+    if (o_.simulcast && !shared_.abort) {
+      bool top = false, low = false;
+      for (auto& p : participants_) {
+        if (!p->subscribes() || p->failed() || !p->has_simulcast_consumer() ||
+            (p->prefers_low_layer() ? low : top))
+          continue;
+        (p->prefers_low_layer() ? low : top) = true;
+        views_.push_back(p->query_server_view(ctx_, client::steady_now_ms() + 2000));
+      }
     }
     for (auto& p : participants_)
       p->close(ctx_);
@@ -184,6 +197,7 @@ public:
   const latency_histogram& latency() const noexcept { return latency_; } // video
   const latency_histogram& audio_latency() const noexcept { return audio_latency_; }
   const std::vector<std::string>& errors() const noexcept { return setup_errors_; }
+  const std::vector<server_view>& views() const noexcept { return views_; }
   const std::vector<std::unique_ptr<participant>>& participants() const noexcept {
     return participants_;
   }
@@ -282,6 +296,7 @@ private:
   worker_context ctx_;
   std::vector<std::unique_ptr<participant>> participants_;
   std::vector<std::string> setup_errors_;
+  std::vector<server_view> views_;
   totals open_, close_;
   latency_histogram latency_, audio_latency_;
 };
@@ -410,6 +425,8 @@ bench_result run_bench(const bench_options& o) {
       auto p = std::make_unique<participant>(prefix + "-sub" + std::to_string(i), room, false, true, 2);
       p->set_sampled(i % o.decrypt_sample == 0);
       r.sampled += p->sampled() ? 1 : 0;
+      p->set_prefers_low_layer(o.prefers_low_layer(i));
+      r.low_layer_receivers += p->prefers_low_layer() ? 1 : 0;
       deal(std::move(p));
     }
     r.publishers = 1;
@@ -424,6 +441,8 @@ bench_result run_bench(const bench_options& o) {
                                                2 * (n - 1));
         p->set_sampled((room * n + i) % o.decrypt_sample == 0);
         r.sampled += p->sampled() ? 1 : 0;
+        p->set_prefers_low_layer(o.prefers_low_layer(room * n + i));
+        r.low_layer_receivers += p->prefers_low_layer() ? 1 : 0;
         deal(std::move(p));
       }
     }
@@ -496,6 +515,10 @@ bench_result run_bench(const bench_options& o) {
     for (auto& e : w->errors())
       if (r.errors.size() < max_errors)
         r.errors.push_back(e);
+    for (auto& v : w->views()) // one receiver of each kind is enough
+      if (std::none_of(r.server_views.begin(), r.server_views.end(),
+                       [&](const server_view& x) { return x.low == v.low; }))
+        r.server_views.push_back(v);
     for (auto& p : w->participants()) {
       if (o.storm && p->subscribes())
         r.storm_marks.push_back(p->marks());

@@ -27,6 +27,7 @@ struct bench_result {
   uint32_t participants = 0, publishers = 0, subscribers = 0;
   uint32_t failed = 0;                  // participants whose setup failed
   uint32_t sampled = 0;                 // receivers that decrypt (--decrypt-sample)
+  uint32_t low_layer_receivers = 0;     // --simulcast-low: receivers asking for layer 0
   std::vector<std::string> errors;      // the first few failures, "peer: stage: why"
   uint64_t consumers = 0;               // consumers created (server side)
   uint64_t expected_consumers = 0;
@@ -60,6 +61,9 @@ struct bench_result {
   std::vector<node_sample> nodes_start, nodes_end;
   bool server_alive_after = true;           // the process still existed at the end
   std::optional<proc_sample> client_start, client_end;
+
+  // --simulcast: the server's view of a top receiver and of a layer-0 one (after the window).
+  std::vector<server_view> server_views;
 
   // --floor: measured before the scenario (bench_main), at the scenario's fan-out.
   std::optional<floor_result> floor;

@@ -1,6 +1,6 @@
 // A short run of the load generator (chorus-bench, bench/bench_main.cpp) against the real
 // binary: the class scenario with 5 subscribers and the meeting scenario with 3 participants,
-// a few seconds each, with --server-pid so that the server-side figures are read from /proc.
+// a few seconds each (and a class of 4 with --simulcast), with --server-pid so that the server-side figures are read from /proc.
 // The test checks that the generator set everything up, that media was delivered, that every
 // figure is in the JSON report, and that the server stays healthy and ends with nothing left.
 // Nothing is asserted on speed: the figures are printed for people (docs/performance.md).
@@ -113,6 +113,33 @@ test('chorus-bench: class 5 and meeting 3 against the real server, figures repor
   });
 });
 
+test('chorus-bench --simulcast: class 4, three encodings sent, each receiver gets the one it asked for, nothing lost', { timeout: 60000 }, async () => {
+  // The publisher sends three VP8 encodings by SSRC (L1T3); two subscribers keep the top one
+  // (the server's default), two ask for spatial layer 0 (--simulcast-low 50). The bench
+  // receivers send no transport-cc feedback, so the server has no estimate for them and caps
+  // nothing: each gets its preference. The tag in every payload says which encoding arrived.
+  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
+  const dir = tempDir('chorus-bench-simulcast-');
+  await withServer(['--log-level', 'warn'], async (server) => {
+    const r = await benchRun(server, dir, 'class-simulcast', [
+      '--scenario', 'class', '--subscribers', '4', '--simulcast', '--simulcast-low', '50', '--duration-s', '2',
+    ], { consumers: 8 });
+    assert.equal(r.params.simulcast, true);
+    const s = r.simulcast;
+    assert.ok(s, 'no simulcast figures');
+    assert.equal(s.encodings, 3);
+    assert.equal(s.lowLayerReceivers, 2);
+    assert.deepEqual(s.kbps, [125, 333, 1000]);
+    assert.ok(s.sentPackets.every((n) => n > 0), `sent per encoding: ${s.sentPackets}`);
+    assert.ok(s.deliveredPackets[0] > 0 && s.deliveredPackets[2] > 0, `delivered per encoding: ${s.deliveredPackets}`);
+    assert.equal(s.deliveredPackets[1], 0, `delivered per encoding: ${s.deliveredPackets}`);
+    assert.equal(s.offTarget, 0, 'packets of an encoding the receiver did not ask for');
+    // The forwarded stream is one SSRC with continuous sequence numbers: nothing lost.
+    assert.equal(r.loss.lost, 0, `loss: ${JSON.stringify(r.loss)}`);
+    assert.equal(r.delivered.videoPackets, s.deliveredPackets[0] + s.deliveredPackets[2] + r.delivered.rtxPackets);
+  });
+});
+
 test('chorus-bench: class 8 on one shared port, datagrams batched across consumers: media delivered', { timeout: 120000 }, async () => {
   // Single-port mode sends the consumers' datagrams together from each scheduler worker's
   // outbox (rtc.batchSends, on by default); the receivers busy-poll (--busy-poll).
@@ -177,6 +204,9 @@ test('chorus-bench: bad usage exits with 2', { timeout: 10000 }, async () => {
   const res = await runBench(['--scenario', 'lecture', '--url', 'ws://127.0.0.1:1']);
   assert.equal(res.code, 2);
   assert.match(res.stderr, /invalid value for --scenario/);
+  const low = await runBench(['--simulcast-low', '10', '--url', 'ws://127.0.0.1:1']);
+  assert.equal(low.code, 2);
+  assert.match(low.stderr, /--simulcast-low goes with --simulcast/);
   const ramp = await runBench(['--scenario', 'meeting', '--ramp-step', '2', '--ramp-max', '4', '--url', 'ws://127.0.0.1:1']);
   assert.equal(ramp.code, 2);
   assert.match(ramp.stderr, /ramp is for the class scenario/);
