@@ -397,9 +397,11 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
   if (rtcp) {
     ++st.counters.rtcp_in;
     const auto feedbacks = st.media.bwe().stats().feedbacks;
+    const auto remb = st.media.bwe().stats().remb_bps;
     st.media.on_rtcp(self, std::span<const uint8_t>(data, r.length), mono_ms());
     // A new estimate: share it out again when it moved by 5 % or more.
-    if (st.media.bwe().stats().feedbacks != feedbacks && !st.alloc.empty()) {
+    if ((st.media.bwe().stats().feedbacks != feedbacks || st.media.bwe().stats().remb_bps != remb) &&
+        !st.alloc.empty()) {
       const uint64_t now = st.media.bwe().target_bps(), last = st.alloc_budget;
       if (last == 0 || now * 20 < last * 19 || now * 20 > last * 21 || st.alloc_desired > now)
         reallocate(self);
@@ -603,7 +605,8 @@ int8_t keyframe_ceiling(const alloc_info& info, int8_t current, uint64_t target_
 void reallocate(transport_actor* self) {
   auto& st = self->state;
   const auto& b = st.media.bwe().stats();
-  const bool estimated = b.feedbacks > 0 && b.target_bps > 0;
+  // From transport-cc feedback, or a REMB where only that exists.
+  const bool estimated = (b.feedbacks > 0 || b.remb_bps.has_value()) && b.target_bps > 0;
   // The consumers' sends are paced at twice the estimate (send_shared::claim_pacing).
   st.shared->pacing_bps.store(estimated ? uint64_t(double(b.target_bps) * pacing_factor) : 0,
                              std::memory_order_relaxed);

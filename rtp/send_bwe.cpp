@@ -347,7 +347,10 @@ std::optional<probe_request> send_bwe::next_probe(int64_t now_us) {
 }
 
 void send_bwe::update_target() {
-  uint64_t t = std::min(delay_bps_, loss_bps_);
+  // A receiver that sends REMB and no transport-cc feedback: its REMB is the delay-based
+  // part (the receiver ran the delay detector); the start rate would otherwise hold it.
+  const bool remb_only = stats_.feedbacks == 0 && stats_.remb_bps.has_value();
+  uint64_t t = std::min(remb_only ? *stats_.remb_bps : delay_bps_, loss_bps_);
   if (stats_.remb_bps)
     t = std::min(t, *stats_.remb_bps);
   stats_.target_bps = std::clamp(t, c_.min_bps, c_.max_bps);

@@ -240,6 +240,19 @@ TEST_CASE("send-side BWE: REMB caps the estimate; feedback for unknown numbers i
   CHECK(bwe.target_bps() == 200'000);
 }
 
+TEST_CASE("send-side BWE: a receiver with REMB and no transport-cc: the REMB is the estimate") {
+  send_bwe bwe;
+  CHECK(bwe.target_bps() == 300'000); // the start rate
+  bwe.on_remb(2'000'000, 0);
+  CHECK(bwe.target_bps() == 2'000'000); // not held at the start rate
+  bwe.on_remb(800'000, 1'000'000);
+  CHECK(bwe.target_bps() == 800'000);
+  // Receiver reports' loss still lowers it.
+  bwe.on_loss_report(0.4, 2'000'000);
+  CHECK(bwe.target_bps() < 800'000);
+  CHECK(bwe.target_bps() >= 30'000);
+}
+
 TEST_CASE("send-side BWE: a fall to a thin link with a short queue is one congestion event, not a collapse") {
   // 2 Mbit/s, then 300 kbit/s behind a 250 ms drop-tail queue: the queue goes on dropping
   // what was sent at the old rate for a while after the estimate came down. Each loss
