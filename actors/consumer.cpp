@@ -898,8 +898,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
       st.layers->allocated_spatial = a.spatial;
       st.layers->allocated_temporal = a.temporal;
       st.layers->wanted_spatial = a.wanted_spatial;
-      update_target(self);
-      send_demand(self);
+      update_target(self); // and the demand that follows from it
     },
     [self](producer_state& ps) {
       auto& st = self->state;

@@ -154,6 +154,7 @@ struct transport_state {
   rtp::layer_allocator allocator;
   std::vector<rtp::alloc_consumer> alloc_in;   // reused
   std::vector<rtp::alloc_consumer> alloc_in_up; // reused: alloc_in at the layers' peak rates
+  std::vector<rtp::alloc_consumer> alloc_in_known; // reused: absent layers at their last rates
   std::vector<rtp::alloc_result> alloc_out;    // reused
   std::vector<rtp::alloc_result> alloc_up;     // reused: the allocation an upgrade must fit
   std::vector<rtp::alloc_result> alloc_known;  // reused: with absent layers at their last rates
@@ -622,6 +623,7 @@ void reallocate(transport_actor* self) {
   const bool calm = !estimated || (b.usage != rtp::bwe_usage::overusing && b.last_loss < 0.02);
   const int64_t now_ms = mono_ms();
   st.alloc_in.clear();
+  st.alloc_in_known.clear();
   uint64_t desired = 0;
   for (size_t i = 0; i < st.alloc.size(); ++i) {
     const auto& info = st.alloc[i].info;
@@ -640,22 +642,22 @@ void reallocate(transport_actor* self) {
           if (s * 3 + t < info.bps.size())
             c.bitrates[s][t] = info.bps[s * 3 + t];
     }
+    // The same with every layer received, one the publisher stopped sending at what it last
+    // cost: what the consumer would take if the publisher sent everything.
+    auto known = c;
+    for (size_t s = 0; s < known.bitrates.size(); ++s)
+      for (size_t t = 0; t < known.bitrates[s].size(); ++t)
+        if (known.bitrates[s][t] == 0 && s * 3 + t < info.known_bps.size())
+          known.bitrates[s][t] = info.known_bps[s * 3 + t];
     // What it would use with no limit (the keyframe ceiling below is a limit of the
-    // estimate: probing must still find out whether more is there), a layer the publisher
-    // stopped sending at what it last cost (its return needs the bandwidth found first).
-    if (c.active && c.audio) {
-      desired += c.audio_bps;
-    } else if (c.active) {
-      auto known = c;
-      for (size_t s = 0; s < known.bitrates.size(); ++s)
-        for (size_t t = 0; t < known.bitrates[s].size(); ++t)
-          if (known.bitrates[s][t] == 0 && s * 3 + t < info.known_bps.size())
-            known.bitrates[s][t] = info.known_bps[s * 3 + t];
-      desired += rtp::desired_bps(known);
-    }
+    // estimate: probing must still find out whether more is there; an absent layer's return
+    // needs the bandwidth found first).
+    if (c.active)
+      desired += c.audio ? c.audio_bps : rtp::desired_bps(known);
     if (info.layered && estimated)
-      c.max_spatial = keyframe_ceiling(info, st.alloc[i].spatial, b.target_bps);
+      known.max_spatial = c.max_spatial = keyframe_ceiling(info, st.alloc[i].spatial, b.target_bps);
     st.alloc_in.push_back(c);
+    st.alloc_in_known.push_back(known);
   }
   st.allocator.allocate(budget, st.alloc_in, st.alloc_out);
   // Hysteresis: a consumer keeps its layers while the budget pays for them, but goes up
@@ -673,19 +675,8 @@ void reallocate(transport_actor* self) {
           c.bitrates[s][t] = std::max(c.bitrates[s][t], peak[s * 3 + t]);
   }
   st.allocator.allocate(estimated ? budget - budget / 5 : budget, st.alloc_in_up, st.alloc_up);
-  // And with every layer received, an absent one at its last rate: what each consumer would
-  // take if the publisher sent everything (layer_allocation::wanted_spatial).
-  for (auto& c : st.alloc_in_up) {
-    const auto& info = st.alloc[c.key].info;
-    for (size_t s = 0; s < c.bitrates.size(); ++s)
-      for (size_t t = 0; t < c.bitrates[s].size(); ++t) {
-        const size_t i = s * 3 + t;
-        c.bitrates[s][t] = i < info.bps.size() && info.bps[i] != 0 ? info.bps[i]
-                           : i < info.known_bps.size()            ? info.known_bps[i]
-                                                                  : 0;
-      }
-  }
-  st.allocator.allocate(budget, st.alloc_in_up, st.alloc_known);
+  // And with absent layers at their last rates (layer_allocation::wanted_spatial).
+  st.allocator.allocate(budget, st.alloc_in_known, st.alloc_known);
   auto layers_of = [&](const rtp::alloc_result& r, const auto& e) {
     int8_t s = r.spatial, t = r.temporal;
     if (s < 0) { // never dark: the lowest layer even when the estimate does not cover it
