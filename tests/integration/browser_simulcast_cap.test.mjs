@@ -140,6 +140,14 @@ async function thinLinkCase(produce) {
       assert.ok(!cycled, `the top encoding cycled on and off on the thin link: ${JSON.stringify(after)}`);
       const row = await videoRow(thin);
       assert.ok(row.framesDecoded > later.framesDecoded, 'still decoding');
+      // The climb below is the issue's case: the publisher sending every encoding again. (An
+      // application that waits for producer-layers-unused to shrink before turning the top
+      // encoding on again climbs later: the estimate must first reach the top layer's last
+      // cost by probing; it did within 20 s in most runs, not all.)
+      await sender.evaluate(() => {
+        window.onEvent = null;
+        return window.producers.get('video').setMaxSpatialLayer(2);
+      });
     }
     // Lifted: probes find the bandwidth again and the consumer climbs back to the top.
     await thin.evaluate((t) => window.chorusRequest('set-transport-egress-cap', { transportId: t, bitrate: 0 }), transportId);
