@@ -160,6 +160,7 @@ struct transport_state {
   std::vector<rtp::alloc_result> alloc_known;  // reused: with absent layers at their last rates
   uint64_t alloc_budget = 0;                   // the estimate of the last allocation
   uint64_t alloc_desired = 0;                  // what the consumers wanted then
+  uint64_t forwarded_bps = 0;                  // what their layers cost then, at peak
   uint64_t probe_bytes_out = 0;                // probe padding asked for, in bytes
   bool egress_draining = false;                // the egress cap's timer runs
   static inline const char* name = "chorus.transport";
@@ -608,7 +609,9 @@ void reallocate(transport_actor* self) {
   const auto& b = st.media.bwe().stats();
   // From transport-cc feedback, or a REMB where only that exists.
   const bool estimated = (b.feedbacks > 0 || b.remb_bps.has_value()) && b.target_bps > 0;
-  // The consumers' sends are paced at twice the estimate (send_shared::claim_pacing).
+  // The consumers' sends are paced at twice the estimate (send_shared::claim_pacing), or
+  // at twice what the consumers' current layers cost at their peak when that is more
+  // (below).
   st.shared->pacing_bps.store(estimated ? uint64_t(double(b.target_bps) * pacing_factor) : 0,
                              std::memory_order_relaxed);
   if (st.alloc.empty())
@@ -719,6 +722,26 @@ void reallocate(transport_actor* self) {
   st.alloc_desired = desired;
   if (!estimated)
     return;
+  // What is forwarded now, at the layers' peak rates: never dark, a consumer keeps its
+  // lowest layer when the estimate does not pay for it (after a delay-based decrease to
+  // 0.85 of an application-limited acked rate it may be a fraction of that layer). Pacing
+  // below what is forwarded would only queue it behind the pacer until the queue is
+  // flushed in a burst, which the thin link then drops: a stall made by the pacer.
+  uint64_t forwarded = 0;
+  for (const auto& c : st.alloc_in_up) {
+    const auto& e = st.alloc[c.key];
+    if (!c.active)
+      continue;
+    if (c.audio)
+      forwarded += c.audio_bps;
+    else if (e.spatial >= 0 && size_t(e.spatial) < c.bitrates.size() && e.temporal >= 0 &&
+             size_t(e.temporal) < c.bitrates[0].size())
+      forwarded += c.bitrates[size_t(e.spatial)][size_t(e.temporal)];
+  }
+  st.forwarded_bps = forwarded;
+  if (forwarded > b.target_bps)
+    st.shared->pacing_bps.store(uint64_t(double(forwarded) * pacing_factor),
+                               std::memory_order_relaxed);
   const int64_t now_us = mono_us();
   // Told every time (a demand that went away must stop the exponential probing); plans a
   // probe only when the demand is above the estimate.
@@ -818,7 +841,8 @@ std::string stats_json(transport_actor* self) {
      << ",\"pacingBps\":" << st.shared->pacing_bps.load(std::memory_order_relaxed) << "}";
   // The allocation over the consumers (layered ones get their layers from it).
   os << ",\"allocation\":{\"consumers\":" << st.alloc.size()
-     << ",\"budgetBps\":" << st.alloc_budget << ",\"desiredBps\":" << st.alloc_desired << "}";
+     << ",\"budgetBps\":" << st.alloc_budget << ",\"desiredBps\":" << st.alloc_desired
+     << ",\"forwardedBps\":" << st.forwarded_bps << "}";
   if (st.shared->egress_cap_bps.load(std::memory_order_relaxed) != 0 ||
       st.shared->egress_dropped.load(std::memory_order_relaxed) != 0)
     os << ",\"egressCap\":{\"bps\":" << st.shared->egress_cap_bps.load()

@@ -108,47 +108,5 @@ test('simulcast VP8: three encodings, receivers on the top and the lowest, switc
 });
 
 
-test('VP9 SVC (L3T3_KEY) in one stream: the top spatial layer to one receiver, spatial layer 0 to another', { timeout: 240000, skip }, async () => {
-  await withBrowser({ html: MEDIA_PAGE, serverArgs: ['--log-level', 'warn'] }, async ({ server, browser, site }) => {
-    const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=svc`;
-    const sender = await openPage(browser, `${site.url}/`, 'sender');
-    const wide = await openPage(browser, `${site.url}/`, 'wide');
-    const low = await openPage(browser, `${site.url}/`, 'low');
-    await sender.evaluate((u) => window.chorusJoin(u, { video: { width: 960, height: 540 }, codec: 'video/VP9', scalabilityMode: 'L3T3_KEY' }),
-      wsUrl('sender'));
-    const sent = await until(sender, 'VP9 SVC sending', () => sender.evaluate(() => window.sentEncodings()),
-      (e) => e.length === 1 && e[0].frameWidth > 0, 20000, 250);
-    process.stderr.write(`sender: ${JSON.stringify(sent)}\n`);
-    await wide.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('wide'));
-    await low.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('low'));
-    const wideId = (await videoRow(wide)).consumerId;
-    const lowId = (await videoRow(low)).consumerId;
-    assert.equal(await wide.evaluate((id) => window.consumers.get(id).type, wideId), 'svc');
-    const top = async () => (await sender.evaluate(() => window.sentEncodings()))[0].frameWidth;
-
-    // Unconstrained: all three spatial layers, the sender's full width.
-    await until(wide, 'wide decodes the top spatial layer', async () => ({ row: await videoRow(wide), top: await top() }),
-      ({ row, top }) => row.framesDecoded > 10 && row.frameWidth === top, 30000, 250);
-    const ws = await consumerStats(wide, wideId);
-    assert.equal(ws.consumerType, 'svc', JSON.stringify(ws));
-    assert.equal(ws.currentLayers?.spatialLayer, 2, JSON.stringify(ws));
-
-    // Spatial layer 0 only: a quarter of the width (L3: each layer doubles), frames go on.
-    await low.evaluate((id) => window.chorusRequest('set-consumer-preferred-layers', { consumerId: id, spatialLayer: 0 }), lowId);
-    await until(low, 'low decodes spatial layer 0', async () => ({ row: await videoRow(low), top: await top() }),
-      ({ row, top }) => row.frameWidth > 0 && row.frameWidth * 4 === top && row.framesDecoded > 10, 20000, 250);
-    const before = await videoRow(low);
-    await until(low, 'low keeps decoding', () => videoRow(low), (r) => r.framesDecoded > before.framesDecoded + 10, 10000, 250);
-    const ls = await consumerStats(low, lowId);
-    assert.equal(ls.currentLayers.spatialLayer, 0, JSON.stringify(ls));
-    assert.ok(ls.droppedLayers > 0, JSON.stringify(ls));
-    await until(low, 'consumer-layers-changed to spatial 0', () => layersEvents(low, lowId),
-      (evs) => evs.at(-1)?.spatialLayer === 0, 5000);
-    const after = await videoRow(low);
-    process.stderr.write(`low SVC receiver: ${JSON.stringify(after)}\n`);
-    assert.ok(after.packetsLost <= 5 && after.nackCount <= 10, JSON.stringify(after));
-
-    for (const p of [sender, wide, low]) await p.close();
-    await waitForNoPeers(server);
-  });
-});
+// VP9 SVC to a receiver on the top spatial layer and one on spatial layer 0 (and a third
+// behind a thin link) is browser_simulcast_cap.test.mjs's second case.
