@@ -1,4 +1,5 @@
 #include "actors/consumer.hpp"
+#include "actors/fault.hpp"
 
 #include "actors/clock.hpp"
 #include "actors/scheduler.hpp"
@@ -859,6 +860,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   }
   self->delayed_send(self, report_interval, report_tick_atom::value);
   return {
+    [self](const fault_command& f) { fail_now(self, f); },
     [self](const media_packets& in) { handle_media(self, in); },
     [self](const source_clock& c) {
       auto& st = self->state;

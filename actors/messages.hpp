@@ -188,6 +188,13 @@ struct close_session {
   std::string reason;
 };
 
+// peer -> its consumer, producer or transport, or session -> itself (inject-fault, only
+// with --fault-injection): fail now, by an exception out of the handler (exit false) or by
+// quitting with an error; what owns the actor must close only its subtree.
+struct fault_command {
+  bool exit = false;
+};
+
 // room -> node: the last peer left.
 struct room_idle {
   std::string room_id;
@@ -268,6 +275,10 @@ typename Inspector::result_type inspect(Inspector& f, moderator_close& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, close_session& x) {
   return f(caf::meta::type_name("close_session"), x.code, x.reason);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, fault_command& x) {
+  return f(caf::meta::type_name("fault_command"), x.exit);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, get_relay& x) {

@@ -995,6 +995,44 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       auto id = r.transport_id;
       return delegate_to_transport(self, id, std::move(r));
     },
+    [self](protocol::inject_fault_request& r) -> caf::result<protocol::empty_reply> {
+      auto& st = self->state;
+      if (!st.ctx->media.fault_injection)
+        return make_error(error_code::forbidden,
+                          "inject-fault is fault injection: the server runs without "
+                          "--fault-injection");
+      caf::actor target;
+      const char* what = "";
+      auto code = error_code::invalid_field;
+      switch (r.target) {
+        case protocol::fault_target::consumer:
+          what = "consumer";
+          code = error_code::unknown_consumer;
+          if (auto it = st.consumers.find(r.id); it != st.consumers.end())
+            target = it->second.actor;
+          break;
+        case protocol::fault_target::producer:
+          what = "producer";
+          code = error_code::unknown_producer;
+          if (auto it = st.producers.find(r.id); it != st.producers.end())
+            target = it->second.actor;
+          break;
+        case protocol::fault_target::transport:
+          what = "transport";
+          code = error_code::unknown_transport;
+          if (auto it = st.transports.find(r.id); it != st.transports.end())
+            target = it->second.actor;
+          break;
+        case protocol::fault_target::session: // the session handles its own
+          break;
+      }
+      if (!target)
+        return make_error(code, std::string{"no "} + what + " with id '" + r.id + "' belongs to this peer");
+      LOG_WARN("peer", st.id << ": fault injection: " << what << " " << r.id << " fails ("
+                             << (r.exit ? "exit" : "throw") << ")");
+      self->send(target, fault_command{r.exit});
+      return protocol::empty_reply{};
+    },
     [self](protocol::produce_request& r) { return on_produce(self, r); },
     [self](protocol::consume_request& r) { return on_consume(self, r); },
     [self](protocol::producer_request& r) { return on_producer_request(self, r); },

@@ -1,4 +1,5 @@
 #include "actors/producer.hpp"
+#include "actors/fault.hpp"
 
 #include "actors/clock.hpp"
 #include "actors/scheduler.hpp"
@@ -902,6 +903,7 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
   });
   arm_next_tick(self, st.last_rr_ms);
   return {
+    [self](const fault_command& f) { fail_now(self, f); },
     [self](rtp_in& in) { handle_rtp(self, in); },
     [self](sender_report_in& sr) {
       auto& st = self->state;

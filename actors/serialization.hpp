@@ -176,6 +176,10 @@ typename Inspector::result_type inspect(Inspector& f, set_egress_cap_request& x)
   return f(caf::meta::type_name("set_egress_cap_request"), x.room_id, x.transport_id, x.bitrate);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, inject_fault_request& x) {
+  return f(caf::meta::type_name("inject_fault_request"), x.room_id, x.target, x.id, x.exit);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, restart_ice_request& x) {
   return f(caf::meta::type_name("restart_ice_request"), x.room_id, x.transport_id);
 }

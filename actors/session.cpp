@@ -1,4 +1,5 @@
 #include "actors/session.hpp"
+#include "actors/fault.hpp"
 
 #include "actors/data_messages.hpp"
 #include "actors/messages.hpp"
@@ -520,6 +521,20 @@ void handle_request(session_actor* self, protocol::request& request) {
           forward<protocol::stats_reply>(self, st.peer, meta, std::move(req));
         else if constexpr (std::is_same_v<T, protocol::set_egress_cap_request>)
           forward<protocol::empty_reply>(self, st.peer, meta, std::move(req));
+        else if constexpr (std::is_same_v<T, protocol::inject_fault_request>) {
+          if (req.target != protocol::fault_target::session)
+            forward<protocol::empty_reply>(self, st.peer, meta, std::move(req));
+          else if (!st.ctx->media.fault_injection)
+            send_error(self, meta, error_code::forbidden,
+                       "inject-fault is fault injection: the server runs without "
+                       "--fault-injection");
+          else { // answered, then the session fails on its next message
+            LOG_WARN("session", "peer '" << st.peer_id << "': fault injection: the session fails ("
+                                         << (req.exit ? "exit" : "throw") << ")");
+            send_reply(self, meta, protocol::empty_reply{});
+            self->send(self, fault_command{req.exit});
+          }
+        }
         else if constexpr (std::is_same_v<T, protocol::produce_request>) {
           // The seed 004 frontend re-produces its microphone after a forced mute: the new
           // audio producer replaces the old one.
@@ -568,6 +583,13 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
   st.display_name = std::move(params.name);
   st.ctx->counters->sessions.fetch_add(1);
   self->attach_functor([counters = st.ctx->counters] { counters->sessions.fetch_sub(1); });
+  // A session that fails (an exception, an error exit) takes its connection down with it:
+  // the client sees the close (1011) and can reconnect, and the room, which monitors the
+  // session, lets the peer go. Idempotent for a connection already closed.
+  self->attach_functor([conn = st.conn](const caf::error& reason) {
+    if (reason && reason != caf::exit_reason::user_shutdown)
+      conn->close(close_internal, "internal error");
+  });
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     if (!st.room || dm.source != st.room.address())
@@ -607,6 +629,7 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
                          info.message);
       });
   return {
+    [self](const fault_command& f) { fail_now(self, f); },
     [self](ws_text& msg) {
       handle_text(self, msg.text);
       self->state.conn->message_processed();

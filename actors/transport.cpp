@@ -1,4 +1,5 @@
 #include "actors/transport.hpp"
+#include "actors/fault.hpp"
 
 #include "actors/clock.hpp"
 #include "actors/messages.hpp"
@@ -895,6 +896,7 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
   });
   self->delayed_send(self, totals_interval, totals_tick_atom::value);
   return {
+    [self](const fault_command& f) { fail_now(self, f); },
     [self](totals_tick_atom) {
       auto& st = self->state;
       publish_totals(st.counters, st.media.counters(), st.shared.get(), st.published,

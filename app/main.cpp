@@ -241,9 +241,10 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
 
 // GET /metrics (Prometheus text format): what /healthz reports, as gauges and counters.
 // The names of the signaling requests, in the order of protocol::request_body.
-constexpr std::array<const char*, 24> request_type_names{
+constexpr std::array<const char*, 25> request_type_names{
   "get-rtp-capabilities", "join-room",    "create-transport", "connect-transport",
-  "restart-ice",          "get-transport-stats", "set-transport-egress-cap", "produce", "consume",
+  "restart-ice",          "get-transport-stats", "set-transport-egress-cap", "inject-fault",
+  "produce",              "consume",
   "producer",             "consumer",     "set-user-id",      "get-socket-id",
   "update-state",         "get-room-info", "moderation",      "class",
   "host-control",         "produce-data", "consume-data",     "data-producer",

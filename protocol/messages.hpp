@@ -117,6 +117,20 @@ struct set_egress_cap_request {
   uint64_t bitrate = 0;
 };
 
+// inject-fault { target, id?, how? } (fault injection, tests only: the server must run
+// with --fault-injection): one of the requesting peer's own actors fails, to show that only
+// its subtree closes. target "consumer" | "producer" | "transport" (id: the peer's consumer,
+// producer or transport id) or "session" (the connection's own session actor; no id); how
+// "throw" (an exception escapes its message handler; the default) or "exit" (it quits with
+// an error).
+enum class fault_target : uint8_t { consumer, producer, transport, session };
+struct inject_fault_request {
+  std::string room_id;
+  fault_target target = fault_target::consumer;
+  std::string id;
+  bool exit = false; // how: "exit"
+};
+
 // produce. transport_id may be empty (seed 001): the peer's send transport.
 // app_data is the client's `appData` object re-serialized as compact JSON ("" if absent).
 struct produce_request {
@@ -360,7 +374,7 @@ struct recording_request {
 using request_body =
   std::variant<get_rtp_capabilities_request, join_room_request, create_transport_request,
                connect_transport_request, restart_ice_request, get_transport_stats_request,
-               set_egress_cap_request,
+               set_egress_cap_request, inject_fault_request,
                produce_request, consume_request, producer_request, consumer_request,
                set_user_id_request, get_socket_id_request, update_state_request,
                get_room_info_request, moderation_request, class_request, host_request,

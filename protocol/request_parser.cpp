@@ -269,6 +269,33 @@ void parse_egress_cap(object_reader& r, issue&, request_body& out) {
   out = std::move(req);
 }
 
+void parse_inject_fault(object_reader& r, issue&, request_body& out) {
+  inject_fault_request req;
+  read_room(r, req.room_id);
+  std::string target;
+  if (r.text("target", target, true)) {
+    if (target == "consumer")
+      req.target = fault_target::consumer;
+    else if (target == "producer")
+      req.target = fault_target::producer;
+    else if (target == "transport")
+      req.target = fault_target::transport;
+    else if (target == "session")
+      req.target = fault_target::session;
+    else
+      r.fail("target", "must be \"consumer\", \"producer\", \"transport\" or \"session\"");
+  }
+  read_id(r, "id", req.id, req.target != fault_target::session);
+  std::string how;
+  if (r.text("how", how, false)) {
+    if (how == "exit")
+      req.exit = true;
+    else if (how != "throw")
+      r.fail("how", "must be \"throw\" or \"exit\"");
+  }
+  out = std::move(req);
+}
+
 void parse_produce(object_reader& r, issue& err, request_body& out) {
   produce_request req;
   read_room(r, req.room_id);
@@ -633,7 +660,7 @@ constexpr auto s004 = request_style::seed004;
 constexpr auto s000 = request_style::seed000;
 constexpr auto unspecified = transport_direction::unspecified;
 
-constexpr std::array<request_spec, 80> specs{{
+constexpr std::array<request_spec, 81> specs{{
   // seed 001 names (and seed 004's produce, consume, connect-transport)
   {"get-rtp-capabilities", s001, parse_get_caps},
   {"create-transport", s001, parse_create<unspecified, false>},
@@ -646,6 +673,7 @@ constexpr std::array<request_spec, 80> specs{{
   {"restart-ice", s004, parse_transport_op<restart_ice_request>},
   {"get-transport-stats", s004, parse_transport_op<get_transport_stats_request>},
   {"set-transport-egress-cap", s004, parse_egress_cap},
+  {"inject-fault", s004, parse_inject_fault},
   {"resume-consumer", s004, parse_consumer_op<consumer_op::resume>},
   {"pause-consumer", s004, parse_consumer_op<consumer_op::pause>},
   {"get-consumer-stats", s004, parse_consumer_op<consumer_op::get_stats>},

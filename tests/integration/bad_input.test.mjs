@@ -327,3 +327,18 @@ test('without channelId, the first request that needs a room joins the default r
     await waitForNoPeers(server);
   });
 });
+
+test('fault injection is refused without --fault-injection (inject-fault, set-transport-egress-cap)', T, async () => {
+  await withServer([], async (server) => {
+    const peer = await connectPeer(server, { auth: 'p', channelId: 'room' });
+    const t = await peer.expectReply('create-transport', { direction: 'recv' }, 'transport-params');
+    for (const target of ['transport', 'session'])
+      await peer.expectError('inject-fault', { target, id: t.data.id }, 'forbidden');
+    await peer.expectError('set-transport-egress-cap', { transportId: t.data.id, bitrate: 1000 }, 'forbidden');
+    await peer.expectError('inject-fault', { target: 'room', id: 'x' }, 'invalid-field');
+    // Still served.
+    await peer.expectReply('get-rtp-capabilities', undefined, 'rtp-capabilities');
+    await closeAll(peer);
+    await waitForNoPeers(server);
+  });
+});

@@ -129,6 +129,14 @@ TEST_CASE("requests round trip") {
   auto cr2 = round_trip(cr);
   CHECK(cr2.op == protocol::consumer_op::get_stats);
   CHECK(cr2.consumer_id == "c1");
+
+  protocol::inject_fault_request fr{"room", protocol::fault_target::transport, "t7", true};
+  auto fr2 = round_trip(fr);
+  CHECK(fr2.target == protocol::fault_target::transport);
+  CHECK(fr2.id == "t7");
+  CHECK(fr2.exit);
+  CHECK(round_trip(actors::fault_command{true}).exit);
+  CHECK_FALSE(round_trip(actors::fault_command{false}).exit);
 }
 
 TEST_CASE("events and internal messages round trip") {

@@ -528,6 +528,20 @@ TEST_CASE("json dialect: decoded requests carry their values and style") {
     CHECK(std::get<set_egress_cap_request>(cap.req.body).bitrate == 300000);
     CHECK(std::get<set_egress_cap_request>(cap.req.body).transport_id == "t9");
   }
+  SUBCASE("inject-fault: target, id (not for the session), how") {
+    auto f = decode(msg("inject-fault", R"({"target":"consumer","id":"c3"})"));
+    REQUIRE(f.ok);
+    CHECK(std::get<inject_fault_request>(f.req.body).target == fault_target::consumer);
+    CHECK(std::get<inject_fault_request>(f.req.body).id == "c3");
+    CHECK_FALSE(std::get<inject_fault_request>(f.req.body).exit);
+    auto s = decode(msg("inject-fault", R"({"target":"session","how":"exit"})"));
+    REQUIRE(s.ok);
+    CHECK(std::get<inject_fault_request>(s.req.body).target == fault_target::session);
+    CHECK(std::get<inject_fault_request>(s.req.body).exit);
+    CHECK_FALSE(decode(msg("inject-fault", R"({"target":"producer"})")).ok);   // no id
+    CHECK_FALSE(decode(msg("inject-fault", R"({"target":"room","id":"x"})")).ok);
+    CHECK_FALSE(decode(msg("inject-fault", R"({"target":"consumer","id":"c3","how":"abort"})")).ok);
+  }
 }
 
 TEST_CASE("json dialect: truncations and byte flips of real messages never crash") {

@@ -21,6 +21,7 @@ window.chorusJoin = async (wsUrl, { produce = true, video = { width: 640, height
   const ws = new WebSocket(wsUrl);
   window.ws = ws;
   await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('ws error')); });
+  ws.onclose = (e) => { window.wsClosed = e.code; };
   let nextId = 1;
   const pending = new Map();
   const handlers = [];
@@ -154,8 +155,12 @@ function noiseTrack(width, height) {
 window.received = async () => {
   const out = [];
   for (const [id, c] of window.consumers) {
-    const stats = await c.consumer.getStats();
     let row = { consumerId: id, producerId: c.producerId, kind: c.kind, closed: c.consumer.closed };
+    if (c.consumer.closed) { // closed consumers have no stats (getStats throws)
+      out.push(row);
+      continue;
+    }
+    const stats = await c.consumer.getStats();
     stats.forEach((s) => {
       // From the server's sender reports.
       if (s.type === 'remote-outbound-rtp') row.senderReports = s.reportsSent || 0;
@@ -170,6 +175,10 @@ window.received = async () => {
       row.frameHeight = s.frameHeight || 0;
       row.freezeCount = s.freezeCount || 0;
       row.pliCount = s.pliCount || 0;
+      // The jitter buffer's delay so far, per frame or sample played out: the receive side's
+      // share of the latency.
+      row.jitterBufferDelay = s.jitterBufferDelay || 0;
+      row.jitterBufferEmittedCount = s.jitterBufferEmittedCount || 0;
     });
     out.push(row);
   }
