@@ -213,7 +213,8 @@ std::string record_json(const actors::recorder_counters* r, const std::string& s
 
 std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::time_point start,
                     const actors::cluster_status* cluster, const net::http_server_counters& edge,
-                    const actors::recorder_counters* record, const std::string& record_store) {
+                    const actors::recorder_counters* record, const std::string& record_store,
+                    std::size_t running_actors) {
   auto& c = *ctx.counters;
   auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::steady_clock::now() - start)
@@ -227,7 +228,9 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
          ",\"producers\":" + std::to_string(c.producers.load()) +
          ",\"consumers\":" + std::to_string(c.consumers.load()) +
          ",\"dataProducers\":" + std::to_string(c.data_producers.load()) +
-         ",\"dataConsumers\":" + std::to_string(c.data_consumers.load()) + media_json(ctx) +
+         ",\"dataConsumers\":" + std::to_string(c.data_consumers.load()) +
+         // Every running actor of the process (CAF's registry): the soak's leak check.
+         ",\"actors\":" + std::to_string(running_actors) + media_json(ctx) +
          // The demo page shows a token field (jwt) or a role choice (none).
          ",\"auth\":{\"mode\":\"" + (ctx.auth.tokens() ? "jwt" : "none") + "\"}" +
          edge_json(edge) +
@@ -847,7 +850,7 @@ int main(int argc, char** argv) {
 
     auto started = std::chrono::steady_clock::now();
     const net::http_server* edge = nullptr; // set below, before the server runs
-    auto on_http = [ctx, started, cluster_status, record_counters, record_store_name, &edge, webhooks,
+    auto on_http = [ctx, started, cluster_status, record_counters, record_store_name, &edge, webhooks, &sys,
                     allowed = cfg.signaling.allowed_origins, recorder](
                      const net::http_request_info& req) -> net::http_response {
       if (auto r = meetings_api(req, *ctx->meetings, allowed, recorder))
@@ -856,7 +859,7 @@ int main(int argc, char** argv) {
         // 503 while draining: a load balancer stops sending clients here.
         return {ctx->counters->draining.load() ? 503u : 200u, "application/json",
                 healthz(*ctx, started, cluster_status.get(), edge->counters(),
-                        record_counters.get(), record_store_name),
+                        record_counters.get(), record_store_name, sys.registry().running()),
                 {}};
       if ((req.path == "/" || req.path == "/index.html") &&
           (req.method == "GET" || req.method == "HEAD"))

@@ -7,6 +7,8 @@
 //   chorus-bench --url ws://127.0.0.1:8080 --scenario class --subscribers 20 --duration-s 10
 //                [--server-pid PID] [--json FILE] [--threads T] ...   (--help for all)
 //   chorus-bench floor [--profile P] [--fanout 1,10,100] [--json FILE]  (the floor)
+//   chorus-bench soak [--duration-s S] [--server-pid PID] ...  (churn, then back to idle:
+//       bench/load/soak.hpp)
 //   ... --floor --server-cpu C    (the floor measured first; reports the ratio to it)
 //   ... --scenario class --ramp-step K --ramp-max M [--plot PREFIX]   (the ramp)
 //   ... --target janus --url ws://10.77.0.2:8188 --scenario class ...  (Janus VideoRoom,
@@ -17,6 +19,7 @@
 // with --server-pid, is still running), 1 otherwise, 2 for bad usage.
 #include "bench/janus/janus_bench.hpp"
 #include "bench/load/floor.hpp"
+#include "bench/load/soak.hpp"
 #include "bench/load/options.hpp"
 #include "bench/load/ramp.hpp"
 #include "bench/load/report.hpp"
@@ -98,6 +101,8 @@ int main(int argc, char** argv) {
   chorus::net::sock::raise_fd_limit(); // a socket and a connection per participant and more
   if (argc >= 2 && std::strcmp(argv[1], "floor") == 0)
     return floor_main(argc, argv);
+  if (argc >= 2 && std::strcmp(argv[1], "soak") == 0)
+    return chorus::bench::soak_main(argc, argv);
   std::string error;
   bool help = false;
   auto options = parse_bench_options(argc, argv, error, help);

@@ -37,7 +37,7 @@ std::optional<relay_counters> parse_relays(const std::string& body) {
   return relay_counters{*in, *out, active ? int64_t(*active) : 0};
 }
 
-std::optional<relay_counters> fetch_relays(const std::string& ws_url, int timeout_ms) {
+std::optional<std::string> fetch_healthz(const std::string& ws_url, int timeout_ms) {
   // ws://HOST:PORT[/...]
   std::string rest = ws_url.substr(ws_url.rfind("ws://", 0) == 0 ? 5 : 0);
   rest = rest.substr(0, rest.find('/'));
@@ -72,7 +72,14 @@ std::optional<relay_counters> fetch_relays(const std::string& ws_url, int timeou
   ioc.run_for(std::chrono::milliseconds(timeout_ms + 100));
   if (!done || res.result() != http::status::ok)
     return std::nullopt;
-  return parse_relays(res.body());
+  return std::move(res.body());
+}
+
+std::optional<relay_counters> fetch_relays(const std::string& ws_url, int timeout_ms) {
+  auto body = fetch_healthz(ws_url, timeout_ms);
+  if (!body)
+    return std::nullopt;
+  return parse_relays(*body);
 }
 
 std::vector<node_sample> sample_nodes(const std::vector<std::string>& ws_urls,

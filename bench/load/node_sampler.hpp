@@ -25,6 +25,10 @@ struct node_sample {
   std::optional<relay_counters> relays;
 };
 
+// GET http://HOST:PORT/healthz for a ws://HOST:PORT URL, bounded by `timeout_ms`: the body,
+// nullopt when it cannot be read (or the status is not 200).
+std::optional<std::string> fetch_healthz(const std::string& ws_url, int timeout_ms = 2000);
+
 // GET http://HOST:PORT/healthz for a ws://HOST:PORT URL, bounded by `timeout_ms`; nullopt
 // when it cannot be read or has no "relays" object (a single node).
 std::optional<relay_counters> fetch_relays(const std::string& ws_url, int timeout_ms = 2000);

@@ -384,6 +384,9 @@ bool participant::consume(worker_context& w, const std::string& producer_id,
       none_left = true;
       return true;
     }
+    // Churn (any_consumers): an announced producer may be gone by the time it is asked for.
+    if (expected_consumers_ == any_consumers && error_code(*reply) == "unknown-producer")
+      return true;
     return fail("consume", describe(*reply));
   }
   if (reply->type != "consumer-params")
@@ -527,7 +530,7 @@ bool participant::consume_all(worker_context& w, uint64_t deadline_ms) {
   while (!none_left && consumers() < expected_consumers_)
     if (!consume(w, "", deadline_ms, none_left))
       return false;
-  if (consumers() < expected_consumers_)
+  if (expected_consumers_ != any_consumers && consumers() < expected_consumers_)
     return fail("consume", "found " + std::to_string(consumers()) + " of " +
                              std::to_string(expected_consumers_) + " producers");
 
@@ -537,6 +540,10 @@ bool participant::consume_all(worker_context& w, uint64_t deadline_ms) {
                            "{\"consumerId\":" + quoted(s->info().consumer_id) + "}", deadline_ms);
     if (!reply)
       return fail("resume-consumer", reply.error());
+    // Churn (any_consumers): the consumer may have closed with its producer meanwhile.
+    if (expected_consumers_ == any_consumers && reply->is_error() &&
+        error_code(*reply) == "unknown-consumer")
+      continue;
     if (reply->type != "resume-consumer")
       return fail("resume-consumer", describe(*reply));
     receive_.on_resumed(*s, now_us);
@@ -780,6 +787,13 @@ void participant::close(worker_context& w) {
     }
   if (ws_ && ws_->is_open())
     ws_->close(std::chrono::milliseconds(500));
+}
+
+void participant::cut(worker_context& w) noexcept {
+  for (auto* t : {&send_, &recv_})
+    if (*t)
+      w.driver->transports().remove(**t);
+  release();
 }
 
 void participant::release() noexcept {

@@ -107,6 +107,9 @@ struct worker_context {
 
 class participant {
 public:
+  // expected_consumers: consume_all() fails with fewer; any_consumers: it takes whatever
+  // the room has (the soak, where publishers come and go).
+  static constexpr uint32_t any_consumers = UINT32_MAX;
   participant(std::string peer_id, std::string room, bool publishes, bool subscribes,
               uint32_t expected_consumers);
   participant(const participant&) = delete;
@@ -163,6 +166,10 @@ public:
   void close(worker_context& w);
   // Destroys the connection objects (after close(); before the worker's loop goes away).
   void release() noexcept;
+  // Gone without a word, as when a laptop lid closes: the transports leave the worker's
+  // set and everything is destroyed without close_notify or a WebSocket closing handshake
+  // (the server sees the TCP connection end).
+  void cut(worker_context& w) noexcept;
 
 private:
   std::string url_;

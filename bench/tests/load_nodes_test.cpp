@@ -1,6 +1,7 @@
 // Cluster runs: the relay counters read from a node's /healthz, the per-node figures, and
 // the options that go with them.
 #include "bench/load/node_sampler.hpp"
+#include "bench/load/soak.hpp"
 #include "bench/load/options.hpp"
 #include "bench/load/report.hpp"
 
@@ -93,4 +94,22 @@ TEST_CASE("cluster options: --node-pids per --url node, --remote-subscribers for
       CHECK(o->remote_subscribers);
     }
   }
+}
+
+TEST_CASE("parse_server_counts: the soak's /healthz counts") {
+  using chorus::bench::parse_server_counts;
+  const auto c = parse_server_counts(
+    R"({"status":"ok","rooms":2,"peers":5,"sessions":5,"transports":9,"producers":4,)"
+    R"("consumers":12,"dataProducers":1,"dataConsumers":0,"actors":77,"media":{"x":1}})");
+  CHECK(c.rooms == 2);
+  CHECK(c.sessions == 5);
+  CHECK(c.transports == 9);
+  CHECK(c.consumers == 12);
+  CHECK(c.data_producers == 1);
+  CHECK(c.data_consumers == 0);
+  CHECK(c.actors == 77);
+  // Absent, of the wrong type, or not JSON: -1, never a zero that would pass as idle.
+  CHECK(parse_server_counts(R"({"rooms":"2"})").rooms == -1);
+  CHECK(parse_server_counts(R"({"rooms":1})").actors == -1);
+  CHECK(parse_server_counts("not json").sessions == -1);
 }
