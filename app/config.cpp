@@ -633,7 +633,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
       return fail("signaling", "must be an object");
     if (auto e = check_keys(s, "signaling.",
                             {"maxMessageBytes", "maxQueuedBytes", "idleTimeoutMs",
-                             "handshakeTimeoutMs", "maxConnections", "maxRequestsInFlight",
+                             "handshakeTimeoutMs", "messageTimeoutMs", "maxConnections",
+                             "maxRequestsInFlight",
                              "pingIntervalMs", "pingTimeoutMs", "maxPayloadBytes",
                              "allowedOrigins", "corsOrigins", "maxConnectionsPerIp",
                              "tlsCertificateFile", "tlsPrivateKeyFile", "defaultRoom",
@@ -650,6 +651,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                              sc.idle_timeout_ms),
                    read_uint(s, "handshakeTimeoutMs", "signaling.handshakeTimeoutMs", 100,
                              600000, sc.handshake_timeout_ms),
+                   read_uint(s, "messageTimeoutMs", "signaling.messageTimeoutMs", 0, 600000,
+                             sc.message_timeout_ms),
                    read_uint(s, "maxConnections", "signaling.maxConnections", 1, 1000000,
                              sc.max_connections),
                    read_uint(s, "maxRequestsInFlight", "signaling.maxRequestsInFlight", 1,
@@ -669,6 +672,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                    read_string(s, "defaultRoom", "signaling.defaultRoom", sc.default_room)})
       if (!e.empty())
         return failure{e};
+    if (sc.message_timeout_ms != 0 && sc.message_timeout_ms < 100)
+      return fail("signaling.messageTimeoutMs", "must be 0 (no bound) or 100 .. 600000");
     for (auto e : {read_uint(s, "requestRate", "signaling.requestRate", 0, 1000000,
                              sc.request_rate),
                    read_uint(s, "requestBurst", "signaling.requestBurst", 1, 1000000,

@@ -22,6 +22,8 @@ struct signaling_config {
   uint32_t max_queued_bytes = 1 << 20;
   uint32_t idle_timeout_ms = 30000;
   uint32_t handshake_timeout_ms = 10000;
+  // A WebSocket message begun must be complete within this (0: unbounded).
+  uint32_t message_timeout_ms = 20000;
   uint32_t max_connections = 4096;
   uint32_t max_requests_in_flight = 32;
   // Engine.IO (Socket.IO's transport, at /socket.io/).

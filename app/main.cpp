@@ -106,7 +106,12 @@ std::string edge_json(const net::http_server_counters& e) {
          field("refusedPerIp", e.refused_per_ip) + "," +
          field("refusedOrigin", e.refused_origin) + "," +
          field("refusedByApplication", e.refused_by_application) + "," +
-         field("slowReadersDropped", e.slow_readers_dropped) + "}";
+         field("slowReadersDropped", e.slow_readers_dropped) + "," +
+         field("timeoutsRequest", e.timeouts_request) + "," +
+         field("timeoutsHttpIdle", e.timeouts_http_idle) + "," +
+         field("timeoutsWsHandshake", e.timeouts_ws_handshake) + "," +
+         field("timeoutsWsMessage", e.timeouts_ws_message) + "," +
+         field("timeoutsWsIdle", e.timeouts_ws_idle) + "}";
 }
 
 const std::string* header_of(const net::http_request_info& req, std::string_view name) {
@@ -410,6 +415,17 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
      double(e.refused_by_application)},
     {"chorus_edge_slow_readers_dropped_total", "Connections dropped for not reading.", "counter",
      "", double(e.slow_readers_dropped)},
+    {"chorus_edge_timeouts_total",
+     "Connections closed by a timeout, by what was not finished in time.", "counter",
+     "phase=\"http_request\"", double(e.timeouts_request)},
+    {"chorus_edge_timeouts_total", "", "counter", "phase=\"http_idle\"",
+     double(e.timeouts_http_idle)},
+    {"chorus_edge_timeouts_total", "", "counter", "phase=\"ws_handshake\"",
+     double(e.timeouts_ws_handshake)},
+    {"chorus_edge_timeouts_total", "", "counter", "phase=\"ws_message\"",
+     double(e.timeouts_ws_message)},
+    {"chorus_edge_timeouts_total", "", "counter", "phase=\"ws_idle\"",
+     double(e.timeouts_ws_idle)},
     {"chorus_data_producers", "Data producers (the rooms' own included).", "gauge", "",
      double(c.data_producers.load())},
     {"chorus_data_consumers", "Data consumers.", "gauge", "", double(c.data_consumers.load())},
@@ -837,6 +853,7 @@ int main(int argc, char** argv) {
     opts.max_queued_bytes = cfg.signaling.max_queued_bytes;
     opts.idle_timeout = std::chrono::milliseconds(cfg.signaling.idle_timeout_ms);
     opts.handshake_timeout = std::chrono::milliseconds(cfg.signaling.handshake_timeout_ms);
+    opts.message_timeout = std::chrono::milliseconds(cfg.signaling.message_timeout_ms);
     opts.max_connections = cfg.signaling.max_connections;
     opts.engineio.ping_interval_ms = cfg.signaling.ping_interval_ms;
     opts.engineio.ping_timeout_ms = cfg.signaling.ping_timeout_ms;

@@ -68,6 +68,7 @@ bool same(const app::config& a, const app::config& b) {
          a.signaling.max_queued_bytes == b.signaling.max_queued_bytes &&
          a.signaling.idle_timeout_ms == b.signaling.idle_timeout_ms &&
          a.signaling.handshake_timeout_ms == b.signaling.handshake_timeout_ms &&
+         a.signaling.message_timeout_ms == b.signaling.message_timeout_ms &&
          a.signaling.max_connections == b.signaling.max_connections &&
          a.signaling.max_requests_in_flight == b.signaling.max_requests_in_flight &&
          a.signaling.ping_interval_ms == b.signaling.ping_interval_ms &&
