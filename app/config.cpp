@@ -585,8 +585,9 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     if (auto e = check_keys(rtc, "rtc.",
                             {"ip", "announcedIp", "ports", "singlePort", "iceConsentTimeoutMs",
                              "iceDisconnectedTimeoutMs", "dtlsHandshakeTimeoutMs",
-                             "dtlsCertificateFile", "dtlsPrivateKeyFile", "dropRtpPercent",
-                             "batchSends", "faultInjection"});
+                             "tcpBindTimeoutMs", "stunErrorRate", "dtlsCertificateFile",
+                             "dtlsPrivateKeyFile", "dropRtpPercent", "batchSends",
+                             "faultInjection"});
         !e.empty())
       return failure{e};
     uint32_t single = cfg.rtc.single_port;
@@ -597,6 +598,10 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                              3600000, cfg.rtc.ice_disconnected_timeout_ms),
                    read_uint(rtc, "dtlsHandshakeTimeoutMs", "rtc.dtlsHandshakeTimeoutMs", 1000,
                              600000, cfg.rtc.dtls_handshake_timeout_ms),
+                   read_uint(rtc, "tcpBindTimeoutMs", "rtc.tcpBindTimeoutMs", 100, 600000,
+                             cfg.rtc.tcp_bind_timeout_ms),
+                   read_uint(rtc, "stunErrorRate", "rtc.stunErrorRate", 0, 1000000,
+                             cfg.rtc.stun_error_rate),
                    read_string(rtc, "dtlsCertificateFile", "rtc.dtlsCertificateFile",
                                cfg.rtc.dtls_certificate_file),
                    read_string(rtc, "dtlsPrivateKeyFile", "rtc.dtlsPrivateKeyFile",

@@ -75,6 +75,7 @@ std::string media_json(const actors::node_context& ctx) {
          field("tuplesBound", m.tuples_bound) + "," + field("tuplesEvicted", m.tuples_evicted) +
          "," + field("tcpConnectionsAccepted", m.tcp_connections_accepted) + "," +
          field("tcpConnectionsRefused", m.tcp_connections_refused) + "," +
+         field("tcpConnectionsEvicted", m.tcp_connections_evicted) + "," +
          field("tcpBindTimeouts", m.tcp_bind_timeouts) + "," +
          field("tcpBindFailures", m.tcp_bind_failures) + "," +
          field("tcpConnectionsClosed", m.tcp_connections_closed) + "," +
@@ -453,6 +454,18 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
                  double(s.truncated_dropped)});
     m.push_back({"chorus_media_receive_errors_total", "Receive errors on the media sockets.",
                  "counter", "", double(s.receive_errors)});
+    const std::pair<const char*, uint64_t> tcp[] = {
+      {"accepted", s.tcp_connections_accepted}, {"refused", s.tcp_connections_refused},
+      {"evicted", s.tcp_connections_evicted},   {"bind_timeout", s.tcp_bind_timeouts},
+      {"bind_failure", s.tcp_bind_failures},    {"closed", s.tcp_connections_closed}};
+    for (auto& [event, n] : tcp)
+      m.push_back({"chorus_ice_tcp_connections_total",
+                   event == tcp[0].first
+                     ? "ICE-TCP media connections: accepted, refused (every place bound), "
+                       "evicted (unbound, for a newer one), closed without a binding request "
+                       "in time or with a wrong first frame, and closed in all."
+                     : "",
+                   "counter", std::string{"event=\""} + event + "\"", double(n)});
     const auto b = net::send_outbox::process_totals();
     m.push_back({"chorus_media_batched_datagrams_total",
                  "Datagrams sent through the workers' send outboxes (single-port mode).",
@@ -690,6 +703,7 @@ int main(int argc, char** argv) {
   media_opts.single_port = cfg.rtc.single_port != 0;
   media_opts.single_port_number = cfg.rtc.single_port;
   media_opts.batch_sends = cfg.rtc.batch_sends;
+  media_opts.tcp_bind_timeout_ms = cfg.rtc.tcp_bind_timeout_ms;
   ctx->media_io = std::make_shared<net::media_io>(media_opts);
   try {
     ctx->media_io->start();

@@ -62,6 +62,8 @@ bool same(const app::config& a, const app::config& b) {
          a.rtc.ice_consent_timeout_ms == b.rtc.ice_consent_timeout_ms &&
          a.rtc.ice_disconnected_timeout_ms == b.rtc.ice_disconnected_timeout_ms &&
          a.rtc.dtls_handshake_timeout_ms == b.rtc.dtls_handshake_timeout_ms &&
+         a.rtc.tcp_bind_timeout_ms == b.rtc.tcp_bind_timeout_ms &&
+         a.rtc.stun_error_rate == b.rtc.stun_error_rate &&
          a.rtc.dtls_certificate_file == b.rtc.dtls_certificate_file &&
          a.rtc.drop_rtp_percent == b.rtc.drop_rtp_percent && a.rtc.batch_sends == b.rtc.batch_sends &&
          a.signaling.max_message_bytes == b.signaling.max_message_bytes &&
