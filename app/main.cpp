@@ -315,6 +315,9 @@ void operations_metrics(std::vector<app::metric>& m, const actors::node_context&
                "counter", "", v(t.srtp_auth_failures) + v(t.srtp_replays) + v(t.srtp_other_failures)});
   m.push_back({"chorus_stun_failures_total", "STUN requests answered with an error.", "counter", "",
                v(t.stun_rejected)});
+  m.push_back({"chorus_stun_errors_unanswered_total",
+               "STUN requests with an error verdict left unanswered (over rtc.stunErrorRate).",
+               "counter", "", v(t.stun_unanswered)});
   m.push_back({"chorus_dtls_failures_total", "DTLS handshakes failed, and malformed DTLS datagrams.",
                "counter", "reason=\"handshake\"", v(t.dtls_failures)});
   m.push_back({"chorus_dtls_failures_total", "", "counter", "reason=\"malformed\"",
@@ -682,6 +685,7 @@ int main(int argc, char** argv) {
   ctx->dtls_context = *dtls_ctx;
   ctx->transport.announced_address = cfg.announced_ip.empty() ? cfg.rtc_ip : cfg.announced_ip;
   ctx->transport.ice_consent_timeout_ms = cfg.rtc.ice_consent_timeout_ms;
+  ctx->transport.stun_error_rate = cfg.rtc.stun_error_rate;
   ctx->transport.ice_disconnected_timeout_ms = cfg.rtc.ice_disconnected_timeout_ms;
   ctx->transport.dtls_handshake_timeout_ms = cfg.rtc.dtls_handshake_timeout_ms;
   ctx->transport.sctp_max_message_size = cfg.sctp.max_message_size;
