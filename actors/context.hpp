@@ -35,6 +35,7 @@ namespace chorus::actors {
 struct transport_settings {
   std::string announced_address; // in ICE candidates
   uint64_t ice_consent_timeout_ms = 30000;
+  uint32_t stun_error_rate = 50; // error answers per transport per second (rtc.stunErrorRate)
   uint64_t ice_disconnected_timeout_ms = 30000;
   uint64_t dtls_handshake_timeout_ms = 30000;
   uint32_t max_transports_per_peer = 4;
@@ -105,6 +106,7 @@ struct media_totals {
     dropped_injected{0};
   std::atomic<uint64_t> srtp_auth_failures{0}, srtp_replays{0}, srtp_other_failures{0};
   std::atomic<uint64_t> stun_rejected{0}, dtls_malformed{0}, dtls_failures{0};
+  std::atomic<uint64_t> stun_unanswered{0}; // error verdicts over rtc.stunErrorRate
   std::atomic<uint64_t> nacks_in{0}, plis_in{0}, firs_in{0}, rtcp_malformed{0};
   // Sending: not ready (no keys or tuple yet) and SRTP protect failures
   std::atomic<uint64_t> send_dropped_not_ready{0}, send_protect_failed{0}, rtcp_out{0};

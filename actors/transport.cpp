@@ -57,6 +57,7 @@ struct transport_counters {
   uint64_t dropped_dtls_early = 0;    // DTLS before connect-transport beyond the buffer
   uint64_t dropped_dtls_malformed = 0; // DTLS's first byte, but not whole DTLS records
   uint64_t stun_rejected = 0;         // answered with an error (400/401/420/487)
+  uint64_t stun_unanswered = 0;       // of which not answered (over the error rate)
 };
 
 // What a transport last added to the node's media totals (publish_totals).
@@ -93,6 +94,7 @@ void publish_totals(const transport_counters& t, const transport_media_counters&
   add(out.srtp_replays, t.dropped_srtp_replay, l.dropped_srtp_replay);
   add(out.srtp_other_failures, t.dropped_srtp_other, l.dropped_srtp_other);
   add(out.stun_rejected, t.stun_rejected, l.stun_rejected);
+  add(out.stun_unanswered, t.stun_unanswered, l.stun_unanswered);
   auto& lm = last.m;
   add(out.dropped_rtp_malformed, m.rtp_malformed, lm.rtp_malformed);
   add(out.dropped_rtp_unknown_ssrc, m.rtp_unknown_ssrc, lm.rtp_unknown_ssrc);
@@ -330,8 +332,11 @@ void handle_stun(transport_actor* self, const net::ice_tuple& source,
   if (decision.verdict != net::ice_verdict::success &&
       decision.verdict != net::ice_verdict::dropped_malformed &&
       decision.verdict != net::ice_verdict::dropped_unexpected &&
-      decision.verdict != net::ice_verdict::dropped_closed)
+      decision.verdict != net::ice_verdict::dropped_closed) {
     ++st.counters.stun_rejected;
+    if (decision.response.empty())
+      ++st.counters.stun_unanswered;
+  }
   apply_ice_events(self, decision.events);
 }
 
@@ -794,7 +799,8 @@ std::string stats_json(transport_actor* self) {
      << ",\"rejected\":" << c.stun_rejected << ",\"valid\":" << st.ice->counters().valid
      << ",\"errors401\":" << st.ice->counters().errors_401
      << ",\"errors400\":" << st.ice->counters().errors_400
-     << ",\"errors487\":" << st.ice->counters().errors_487 << "}"
+     << ",\"errors487\":" << st.ice->counters().errors_487
+     << ",\"unanswered\":" << c.stun_unanswered << "}"
      << ",\"dtls\":{\"received\":" << c.dtls_in << ",\"sent\":" << c.dtls_out << "}"
      << ",\"rtp\":{\"received\":" << c.rtp_in << ",\"bytesReceived\":" << c.rtp_bytes_in
      << ",\"sent\":" << sc.rtp_sent.load() << "}"
@@ -878,6 +884,7 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
   ice_cfg.local_password = std::move(password);
   ice_cfg.consent_timeout_ms = st.ctx->transport.ice_consent_timeout_ms;
   ice_cfg.disconnected_timeout_ms = st.ctx->transport.ice_disconnected_timeout_ms;
+  ice_cfg.max_error_responses_per_s = st.ctx->transport.stun_error_rate;
   st.ice = std::make_unique<net::ice_server>(ice_cfg);
   st.ctx->counters->transports.fetch_add(1);
   {

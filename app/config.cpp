@@ -585,8 +585,9 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     if (auto e = check_keys(rtc, "rtc.",
                             {"ip", "announcedIp", "ports", "singlePort", "iceConsentTimeoutMs",
                              "iceDisconnectedTimeoutMs", "dtlsHandshakeTimeoutMs",
-                             "dtlsCertificateFile", "dtlsPrivateKeyFile", "dropRtpPercent",
-                             "batchSends", "faultInjection"});
+                             "tcpBindTimeoutMs", "stunErrorRate", "dtlsCertificateFile",
+                             "dtlsPrivateKeyFile", "dropRtpPercent", "batchSends",
+                             "faultInjection"});
         !e.empty())
       return failure{e};
     uint32_t single = cfg.rtc.single_port;
@@ -597,6 +598,10 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                              3600000, cfg.rtc.ice_disconnected_timeout_ms),
                    read_uint(rtc, "dtlsHandshakeTimeoutMs", "rtc.dtlsHandshakeTimeoutMs", 1000,
                              600000, cfg.rtc.dtls_handshake_timeout_ms),
+                   read_uint(rtc, "tcpBindTimeoutMs", "rtc.tcpBindTimeoutMs", 100, 600000,
+                             cfg.rtc.tcp_bind_timeout_ms),
+                   read_uint(rtc, "stunErrorRate", "rtc.stunErrorRate", 0, 1000000,
+                             cfg.rtc.stun_error_rate),
                    read_string(rtc, "dtlsCertificateFile", "rtc.dtlsCertificateFile",
                                cfg.rtc.dtls_certificate_file),
                    read_string(rtc, "dtlsPrivateKeyFile", "rtc.dtlsPrivateKeyFile",
@@ -633,7 +638,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
       return fail("signaling", "must be an object");
     if (auto e = check_keys(s, "signaling.",
                             {"maxMessageBytes", "maxQueuedBytes", "idleTimeoutMs",
-                             "handshakeTimeoutMs", "maxConnections", "maxRequestsInFlight",
+                             "handshakeTimeoutMs", "messageTimeoutMs", "maxConnections",
+                             "maxRequestsInFlight",
                              "pingIntervalMs", "pingTimeoutMs", "maxPayloadBytes",
                              "allowedOrigins", "corsOrigins", "maxConnectionsPerIp",
                              "tlsCertificateFile", "tlsPrivateKeyFile", "defaultRoom",
@@ -650,6 +656,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                              sc.idle_timeout_ms),
                    read_uint(s, "handshakeTimeoutMs", "signaling.handshakeTimeoutMs", 100,
                              600000, sc.handshake_timeout_ms),
+                   read_uint(s, "messageTimeoutMs", "signaling.messageTimeoutMs", 0, 600000,
+                             sc.message_timeout_ms),
                    read_uint(s, "maxConnections", "signaling.maxConnections", 1, 1000000,
                              sc.max_connections),
                    read_uint(s, "maxRequestsInFlight", "signaling.maxRequestsInFlight", 1,
@@ -669,6 +677,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                    read_string(s, "defaultRoom", "signaling.defaultRoom", sc.default_room)})
       if (!e.empty())
         return failure{e};
+    if (sc.message_timeout_ms != 0 && sc.message_timeout_ms < 100)
+      return fail("signaling.messageTimeoutMs", "must be 0 (no bound) or 100 .. 600000");
     for (auto e : {read_uint(s, "requestRate", "signaling.requestRate", 0, 1000000,
                              sc.request_rate),
                    read_uint(s, "requestBurst", "signaling.requestBurst", 1, 1000000,

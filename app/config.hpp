@@ -22,6 +22,8 @@ struct signaling_config {
   uint32_t max_queued_bytes = 1 << 20;
   uint32_t idle_timeout_ms = 30000;
   uint32_t handshake_timeout_ms = 10000;
+  // A WebSocket message begun must be complete within this (0: unbounded).
+  uint32_t message_timeout_ms = 20000;
   uint32_t max_connections = 4096;
   uint32_t max_requests_in_flight = 32;
   // Engine.IO (Socket.IO's transport, at /socket.io/).
@@ -72,6 +74,11 @@ struct rtc_config {
   uint32_t ice_consent_timeout_ms = 30000;   // no valid check -> disconnected
   uint32_t ice_disconnected_timeout_ms = 30000; // disconnected -> transport closed
   uint32_t dtls_handshake_timeout_ms = 30000;
+  // ICE-TCP: a media connection must send its first binding request within this.
+  uint32_t tcp_bind_timeout_ms = 10000;
+  // Error answers (400/401/420/487) to STUN requests, per transport per second (0: no
+  // bound); requests beyond are dropped, counted.
+  uint32_t stun_error_rate = 50;
   std::string dtls_certificate_file; // PEM; empty: generate one at start
   std::string dtls_private_key_file;
   uint32_t drop_rtp_percent = 0; // fault injection for tests: received RTP dropped (0..50)

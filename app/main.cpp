@@ -75,6 +75,7 @@ std::string media_json(const actors::node_context& ctx) {
          field("tuplesBound", m.tuples_bound) + "," + field("tuplesEvicted", m.tuples_evicted) +
          "," + field("tcpConnectionsAccepted", m.tcp_connections_accepted) + "," +
          field("tcpConnectionsRefused", m.tcp_connections_refused) + "," +
+         field("tcpConnectionsEvicted", m.tcp_connections_evicted) + "," +
          field("tcpBindTimeouts", m.tcp_bind_timeouts) + "," +
          field("tcpBindFailures", m.tcp_bind_failures) + "," +
          field("tcpConnectionsClosed", m.tcp_connections_closed) + "," +
@@ -106,7 +107,12 @@ std::string edge_json(const net::http_server_counters& e) {
          field("refusedPerIp", e.refused_per_ip) + "," +
          field("refusedOrigin", e.refused_origin) + "," +
          field("refusedByApplication", e.refused_by_application) + "," +
-         field("slowReadersDropped", e.slow_readers_dropped) + "}";
+         field("slowReadersDropped", e.slow_readers_dropped) + "," +
+         field("timeoutsRequest", e.timeouts_request) + "," +
+         field("timeoutsHttpIdle", e.timeouts_http_idle) + "," +
+         field("timeoutsWsHandshake", e.timeouts_ws_handshake) + "," +
+         field("timeoutsWsMessage", e.timeouts_ws_message) + "," +
+         field("timeoutsWsIdle", e.timeouts_ws_idle) + "}";
 }
 
 const std::string* header_of(const net::http_request_info& req, std::string_view name) {
@@ -313,6 +319,9 @@ void operations_metrics(std::vector<app::metric>& m, const actors::node_context&
                "counter", "", v(t.srtp_auth_failures) + v(t.srtp_replays) + v(t.srtp_other_failures)});
   m.push_back({"chorus_stun_failures_total", "STUN requests answered with an error.", "counter", "",
                v(t.stun_rejected)});
+  m.push_back({"chorus_stun_errors_unanswered_total",
+               "STUN requests with an error verdict left unanswered (over rtc.stunErrorRate).",
+               "counter", "", v(t.stun_unanswered)});
   m.push_back({"chorus_dtls_failures_total", "DTLS handshakes failed, and malformed DTLS datagrams.",
                "counter", "reason=\"handshake\"", v(t.dtls_failures)});
   m.push_back({"chorus_dtls_failures_total", "", "counter", "reason=\"malformed\"",
@@ -414,6 +423,17 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
      double(e.refused_by_application)},
     {"chorus_edge_slow_readers_dropped_total", "Connections dropped for not reading.", "counter",
      "", double(e.slow_readers_dropped)},
+    {"chorus_edge_timeouts_total",
+     "Connections closed by a timeout, by what was not finished in time.", "counter",
+     "phase=\"http_request\"", double(e.timeouts_request)},
+    {"chorus_edge_timeouts_total", "", "counter", "phase=\"http_idle\"",
+     double(e.timeouts_http_idle)},
+    {"chorus_edge_timeouts_total", "", "counter", "phase=\"ws_handshake\"",
+     double(e.timeouts_ws_handshake)},
+    {"chorus_edge_timeouts_total", "", "counter", "phase=\"ws_message\"",
+     double(e.timeouts_ws_message)},
+    {"chorus_edge_timeouts_total", "", "counter", "phase=\"ws_idle\"",
+     double(e.timeouts_ws_idle)},
     {"chorus_data_producers", "Data producers (the rooms' own included).", "gauge", "",
      double(c.data_producers.load())},
     {"chorus_data_consumers", "Data consumers.", "gauge", "", double(c.data_consumers.load())},
@@ -441,6 +461,18 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
                  double(s.truncated_dropped)});
     m.push_back({"chorus_media_receive_errors_total", "Receive errors on the media sockets.",
                  "counter", "", double(s.receive_errors)});
+    const std::pair<const char*, uint64_t> tcp[] = {
+      {"accepted", s.tcp_connections_accepted}, {"refused", s.tcp_connections_refused},
+      {"evicted", s.tcp_connections_evicted},   {"bind_timeout", s.tcp_bind_timeouts},
+      {"bind_failure", s.tcp_bind_failures},    {"closed", s.tcp_connections_closed}};
+    for (auto& [event, n] : tcp)
+      m.push_back({"chorus_ice_tcp_connections_total",
+                   event == tcp[0].first
+                     ? "ICE-TCP media connections: accepted, refused (every place bound), "
+                       "evicted (unbound, for a newer one), closed without a binding request "
+                       "in time or with a wrong first frame, and closed in all."
+                     : "",
+                   "counter", std::string{"event=\""} + event + "\"", double(n)});
     const auto b = net::send_outbox::process_totals();
     m.push_back({"chorus_media_batched_datagrams_total",
                  "Datagrams sent through the workers' send outboxes (single-port mode).",
@@ -657,6 +689,7 @@ int main(int argc, char** argv) {
   ctx->dtls_context = *dtls_ctx;
   ctx->transport.announced_address = cfg.announced_ip.empty() ? cfg.rtc_ip : cfg.announced_ip;
   ctx->transport.ice_consent_timeout_ms = cfg.rtc.ice_consent_timeout_ms;
+  ctx->transport.stun_error_rate = cfg.rtc.stun_error_rate;
   ctx->transport.ice_disconnected_timeout_ms = cfg.rtc.ice_disconnected_timeout_ms;
   ctx->transport.dtls_handshake_timeout_ms = cfg.rtc.dtls_handshake_timeout_ms;
   ctx->transport.sctp_max_message_size = cfg.sctp.max_message_size;
@@ -678,6 +711,7 @@ int main(int argc, char** argv) {
   media_opts.single_port = cfg.rtc.single_port != 0;
   media_opts.single_port_number = cfg.rtc.single_port;
   media_opts.batch_sends = cfg.rtc.batch_sends;
+  media_opts.tcp_bind_timeout_ms = cfg.rtc.tcp_bind_timeout_ms;
   ctx->media_io = std::make_shared<net::media_io>(media_opts);
   try {
     ctx->media_io->start();
@@ -841,6 +875,7 @@ int main(int argc, char** argv) {
     opts.max_queued_bytes = cfg.signaling.max_queued_bytes;
     opts.idle_timeout = std::chrono::milliseconds(cfg.signaling.idle_timeout_ms);
     opts.handshake_timeout = std::chrono::milliseconds(cfg.signaling.handshake_timeout_ms);
+    opts.message_timeout = std::chrono::milliseconds(cfg.signaling.message_timeout_ms);
     opts.max_connections = cfg.signaling.max_connections;
     opts.engineio.ping_interval_ms = cfg.signaling.ping_interval_ms;
     opts.engineio.ping_timeout_ms = cfg.signaling.ping_timeout_ms;

@@ -172,6 +172,8 @@ private:
   void on_write(beast::error_code ec);
   void do_close();
   void finished(uint16_t code);
+  void arm_message_check(std::chrono::steady_clock::duration after);
+  void check_message();
 
   std::shared_ptr<http_server::impl> srv_;
   websocket::stream<Stream> ws_;
@@ -188,6 +190,12 @@ private:
   bool read_paused_ = false;
   std::atomic<std::size_t> unprocessed_{0};
   websocket::close_reason close_reason_;
+  // The message deadline (http_server_options::message_timeout): messages read so far, and
+  // since when (and at which count) a message has been seen in progress.
+  asio::steady_timer message_timer_;
+  uint64_t messages_read_ = 0;
+  uint64_t in_progress_at_count_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> in_progress_since_;
 };
 
 // ---- HTTP session (http_session.cpp) -----------------------------------------------------

@@ -82,6 +82,10 @@ struct http_server_options {
   std::size_t max_queued_bytes = 1 << 20;
   std::chrono::milliseconds idle_timeout{30000};
   std::chrono::milliseconds handshake_timeout{10000};
+  // A WebSocket message whose first frame header has arrived must be complete within this
+  // (checked at half-intervals: closed between 1x and 1.5x of it); the idle timeout alone
+  // would let a client trickle one byte at a time forever. 0: no bound.
+  std::chrono::milliseconds message_timeout{20000};
   std::size_t max_connections = 4096;
   std::size_t max_request_body = 1 << 20;
   std::size_t max_unprocessed = 64; // incoming messages handed over but not yet processed
@@ -127,6 +131,12 @@ struct http_server_counters {
   uint64_t refused_origin = 0;      // Origin not allowed (upgrades, Engine.IO requests)
   uint64_t refused_by_application = 0; // ws_acceptor refusals, Engine.IO handshakes refused
   uint64_t slow_readers_dropped = 0;
+  // Connections closed by a timeout, by what they had not finished in time:
+  uint64_t timeouts_request = 0;      // an HTTP request begun (or TLS handshake): slow-loris
+  uint64_t timeouts_http_idle = 0;    // no request begun (a silent or keep-alive connection)
+  uint64_t timeouts_ws_handshake = 0; // the WebSocket handshake after the upgrade request
+  uint64_t timeouts_ws_message = 0;   // a WebSocket message (message_timeout)
+  uint64_t timeouts_ws_idle = 0;      // nothing received for idle_timeout (pings unanswered)
   std::size_t open_connections = 0;
 };
 

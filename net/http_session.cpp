@@ -105,6 +105,8 @@ void http_session<Stream>::start() {
     stream_.async_handshake(ssl::stream_base::server,
                             [self = this->shared_from_this()](beast::error_code ec) {
                               if (ec) {
+                                if (ec == beast::error::timeout)
+                                  self->srv_->count(&http_server_counters::timeouts_request);
                                 LOG_DEBUG(component, self->remote_ << ": TLS handshake failed: "
                                                                    << ec.message());
                                 self->abort();
@@ -176,6 +178,12 @@ void http_session<Stream>::on_read(beast::error_code ec) {
     }
   }
   if (ec) {
+    // Nothing within the handshake timeout: an idle (keep-alive) connection; part of a
+    // request only: a slow-loris client.
+    if (ec == beast::error::timeout)
+      srv_->count(parser_ && (parser_->got_some() || buffer_.size() > 0)
+                    ? &http_server_counters::timeouts_request
+                    : &http_server_counters::timeouts_http_idle);
     if (ec != http::error::end_of_stream)
       LOG_DEBUG(component, remote_ << ": " << ec.message());
     beast::error_code ignored;

@@ -12,7 +12,7 @@ template <class Stream>
 ws_session<Stream>::ws_session(std::shared_ptr<http_server::impl> srv, Stream&& stream,
                                std::string remote, connection_slot slot)
   : srv_(std::move(srv)), ws_(std::move(stream)), remote_(std::move(remote)),
-    slot_(std::move(slot)) {}
+    slot_(std::move(slot)), message_timer_(ws_.get_executor()) {}
 
 template <class Stream>
 ws_session<Stream>::~ws_session() {
@@ -105,11 +105,15 @@ void ws_session<Stream>::start_close(uint16_t code, const std::string& reason) {
 template <class Stream>
 void ws_session<Stream>::on_accept(beast::error_code ec) {
   if (ec) {
+    if (ec == beast::error::timeout)
+      srv_->count(&http_server_counters::timeouts_ws_handshake);
     LOG_DEBUG(component, "websocket handshake with " << remote_ << " failed: " << ec.message());
     finished(1006);
     return;
   }
   open_ = true;
+  if (srv_->opts.message_timeout.count() > 0)
+    arm_message_check(srv_->opts.message_timeout / 2);
   if (srv_->shutting_down)
     start_close(srv_->shutdown_code, "server shutting down");
   if (!queue_.empty())
@@ -134,11 +138,14 @@ void ws_session<Stream>::on_read(beast::error_code ec, std::size_t n) {
       code = static_cast<uint16_t>(ws_.reason().code);
     else if (ec == websocket::error::message_too_big)
       code = 1009;
+    else if (ec == beast::error::timeout)
+      srv_->count(&http_server_counters::timeouts_ws_idle);
     LOG_DEBUG(component, "websocket " << remote_ << " ended: " << ec.message());
     open_ = false;
     finished(code);
     return; // the session is released when the last handler drops it
   }
+  ++messages_read_;
   std::string data = beast::buffers_to_string(buffer_.data());
   buffer_.consume(buffer_.size());
   if (handler_) {
@@ -219,6 +226,47 @@ void ws_session<Stream>::drop() {
   finished(1006);
 }
 
+// The message deadline, checked every half timeout: a message is in progress when Beast
+// has parsed the header of its first data frame and not yet its end (is_message_done()).
+// Seen in progress at two checks a full timeout apart with no message completed between
+// them: the client is trickling it, and the connection is dropped.
+template <class Stream>
+void ws_session<Stream>::arm_message_check(std::chrono::steady_clock::duration after) {
+  message_timer_.expires_after(after);
+  message_timer_.async_wait([weak = this->weak_from_this()](beast::error_code ec) {
+    auto self = weak.lock();
+    if (!ec && self)
+      self->check_message();
+  });
+}
+
+template <class Stream>
+void ws_session<Stream>::check_message() {
+  if (finished_)
+    return;
+  const auto timeout = srv_->opts.message_timeout;
+  const auto now = std::chrono::steady_clock::now();
+  if (ws_.is_message_done() || read_paused_) {
+    in_progress_since_.reset();
+    arm_message_check(timeout / 2);
+    return;
+  }
+  if (!in_progress_since_ || in_progress_at_count_ != messages_read_) {
+    in_progress_since_ = now;
+    in_progress_at_count_ = messages_read_;
+    arm_message_check(timeout);
+    return;
+  }
+  if (now - *in_progress_since_ < timeout) {
+    arm_message_check(timeout - (now - *in_progress_since_));
+    return;
+  }
+  LOG_DEBUG(component, "websocket " << remote_ << ": a message not finished within "
+                                    << timeout.count() << " ms, disconnecting");
+  srv_->count(&http_server_counters::timeouts_ws_message);
+  drop();
+}
+
 // The connection is over: leave the registry, tell the handler, give the connection's
 // place back (once).
 template <class Stream>
@@ -226,6 +274,8 @@ void ws_session<Stream>::finished(uint16_t code) {
   if (finished_)
     return;
   finished_ = true;
+  beast::error_code ignored;
+  message_timer_.cancel(ignored);
   srv_->websockets.erase(this);
   if (handler_) {
     auto h = std::move(handler_);

@@ -74,16 +74,16 @@ ice_decision ice_server::handle(std::span<const uint8_t> bytes, const ice_tuple&
 
   // RFC 8445 §7.1.1: a check carries PRIORITY; without it the request is malformed.
   if (!m.username || !m.integrity_offset || !m.priority)
-    return reject(m, stun::error_bad_request, false);
+    return reject(m, stun::error_bad_request, false, now_ms);
   if (!username_matches(*m.username) ||
       !stun::verify_integrity(bytes, m, config_.local_password))
-    return reject(m, stun::error_unauthorized, false);
+    return reject(m, stun::error_unauthorized, false, now_ms);
   if (!m.unknown_required.empty())
-    return reject(m, stun::error_unknown_attribute, true, m.unknown_required);
+    return reject(m, stun::error_unknown_attribute, true, now_ms, m.unknown_required);
   // A lite agent is always controlled and cannot switch roles: a peer that also claims
   // the controlled role gets 487 and must switch itself.
   if (m.ice_controlled)
-    return reject(m, stun::error_role_conflict, true);
+    return reject(m, stun::error_role_conflict, true, now_ms);
 
   if (config_.remote_ufrag.empty())
     config_.remote_ufrag = m.username->substr(m.username->find(username_separator) + 1);
@@ -99,7 +99,8 @@ ice_decision ice_server::handle(std::span<const uint8_t> bytes, const ice_tuple&
 }
 
 ice_decision ice_server::reject(const stun::message& request, uint16_t code,
-                                bool authenticated, std::span<const uint16_t> unknown) {
+                                bool authenticated, uint64_t now_ms,
+                                std::span<const uint16_t> unknown) {
   ice_decision d;
   switch (code) {
     case stun::error_bad_request:
@@ -118,6 +119,15 @@ ice_decision ice_server::reject(const stun::message& request, uint16_t code,
       d.verdict = ice_verdict::role_conflict;
       ++counters_.errors_487;
       break;
+  }
+  if (const uint32_t rate = config_.max_error_responses_per_s; rate != 0) {
+    const auto now = rate_clock::time_point{std::chrono::milliseconds{now_ms}};
+    if (!error_budget_)
+      error_budget_.emplace(rate, rate, now);
+    if (!error_budget_->try_take(now)) {
+      ++counters_.errors_unanswered;
+      return d; // the verdict, no response
+    }
   }
   // RFC 5389 §10.1.2: 400 and 401 go without MESSAGE-INTEGRITY (the request was not
   // authenticated); the others are protected with the local password.

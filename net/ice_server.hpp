@@ -12,6 +12,7 @@
 //   closed       -> disconnected for disconnected_timeout_ms, or close(): terminal
 #pragma once
 
+#include "net/rate_limiter.hpp"
 #include "net/stun.hpp"
 
 #include <cstddef>
@@ -46,6 +47,10 @@ struct ice_server_config {
   uint64_t consent_timeout_ms = 30000;      // RFC 7675 §5.1
   uint64_t disconnected_timeout_ms = 30000; // disconnected -> closed
   std::size_t max_tuples = 8;               // least recently checked one is evicted
+  // Error responses (400, 401, 420, 487) per second at most, a second's worth at once:
+  // wrong credentials at line rate are not answered one for one. Requests beyond get the
+  // same verdict but no response (counted errors_unanswered). 0: every one is answered.
+  uint32_t max_error_responses_per_s = 50;
 };
 
 enum class ice_event_kind : uint8_t {
@@ -88,6 +93,7 @@ struct ice_server_counters {
   uint64_t errors_401 = 0;
   uint64_t errors_420 = 0;
   uint64_t errors_487 = 0;
+  uint64_t errors_unanswered = 0; // error verdicts beyond max_error_responses_per_s
   uint64_t dropped_malformed = 0;
   uint64_t dropped_unexpected = 0; // includes datagrams arriving when closed
 };
@@ -127,7 +133,7 @@ private:
   };
 
   ice_decision reject(const stun::message& request, uint16_t code, bool authenticated,
-                      std::span<const uint16_t> unknown = {});
+                      uint64_t now_ms, std::span<const uint16_t> unknown = {});
   bool username_matches(std::string_view username) const;
   void touch_tuple(const ice_tuple& tuple, bool nominated, uint64_t now_ms,
                            std::vector<ice_event>& events);
@@ -144,6 +150,7 @@ private:
   std::optional<ice_tuple> selected_;
   uint64_t disconnected_at_ms_ = 0;
   ice_server_counters counters_;
+  std::optional<token_bucket> error_budget_; // created at the first error
 };
 
 } // namespace chorus::net

@@ -502,6 +502,7 @@ media_io::counters io_core::stats() const noexcept {
   c.tcp_connections_accepted = counters_.tcp_accepted.get();
   c.tcp_connections_refused = counters_.tcp_refused.get();
   c.tcp_bind_timeouts = counters_.tcp_bind_timeouts.get();
+  c.tcp_connections_evicted = counters_.tcp_evicted.get();
   c.tcp_bind_failures = counters_.tcp_bind_failures.get();
   c.tcp_connections_closed = counters_.tcp_closed.get();
   c.receive_errors = counters_.receive_errors.get();

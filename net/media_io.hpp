@@ -67,10 +67,16 @@ struct media_io_options {
   bool single_port = false;        // one shared UDP socket + TCP listener
   uint16_t single_port_number = 0; // 0: min_port
   std::size_t recv_batch = 32;     // datagrams per recvmmsg
+  // ICE-TCP: an accepted connection whose first frame is not a STUN binding request naming
+  // the transport's ufrag is closed (tcp_bind_failures), one that sends none within
+  // tcp_bind_timeout_ms too (tcp_bind_timeouts). Until then it is unbound: when a
+  // transport's places (or the single port's pending places) are full, the oldest unbound
+  // connection is evicted for a new one (tcp_connections_evicted), so half-open connections
+  // cannot lock anyone out; a new one is refused only when every place is bound.
   std::size_t max_tcp_connections_per_endpoint = 8;
   std::size_t max_tcp_send_buffer = 1 << 20;     // per connection; beyond: frames dropped
   std::size_t max_pending_tcp_connections = 256; // single-port: accepted, not yet bound
-  uint32_t tcp_bind_timeout_ms = 10000;          // single-port: first STUN frame within this
+  uint32_t tcp_bind_timeout_ms = 10000;          // first STUN frame within this (both modes)
   std::size_t max_tuples_per_endpoint = 16;      // single-port UDP: oldest bound evicted
   // Single-port UDP: sends from a thread with a send outbox (the scheduler's workers) are
   // queued there and leave with other senders' datagrams in one sendmmsg
@@ -175,9 +181,10 @@ public:
     uint64_t tuples_evicted = 0;         // single-port: oldest address of a full endpoint
     uint64_t truncated_dropped = 0;      // single-port: datagrams over 2048 bytes
     uint64_t tcp_connections_accepted = 0;
-    uint64_t tcp_connections_refused = 0;   // over a per-endpoint or pending limit
-    uint64_t tcp_bind_timeouts = 0;         // single-port: no first frame in time
-    uint64_t tcp_bind_failures = 0;         // single-port: first frame not a known request
+    uint64_t tcp_connections_refused = 0;   // over a per-endpoint or pending limit, all bound
+    uint64_t tcp_connections_evicted = 0;   // unbound, closed to make room for a new one
+    uint64_t tcp_bind_timeouts = 0;         // no first frame (binding request) in time
+    uint64_t tcp_bind_failures = 0;         // first frame not a binding request for it
     uint64_t tcp_connections_closed = 0;    // every closed accepted connection
     uint64_t receive_errors = 0;            // recvmmsg / read failures other than EAGAIN
     uint64_t endpoints_open = 0;            // gauge

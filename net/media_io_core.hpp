@@ -68,6 +68,9 @@ struct tcp_conn {
   sock::unique_fd fd;
   transport_address remote;
   endpoint_state* owner = nullptr; // nullptr: single-port, not bound yet
+  // Its first frame was a STUN binding request naming the owner's ufrag. Until then it
+  // holds a place on a deadline (tcp_bind_timeout_ms) and is the first to be evicted.
+  bool bound = false;
   tcp_frame_reader reader;
   std::vector<uint8_t> out; // framed bytes not yet written
   std::size_t out_offset = 0;
@@ -137,6 +140,9 @@ private:
   bool flush(tcp_conn& c);
   void close_conn(uint64_t id, bool report);
   void expire_pending(clock::time_point now);
+  // Makes room for one more connection by closing the oldest unbound one (of `ep`, or of
+  // the single-port pending ones when null); false when there is none.
+  bool evict_unbound(endpoint_state* ep);
 
   media_io_options opts_;
   transport_address listen_; // listen_ip, port 0
@@ -165,14 +171,17 @@ private:
   std::unordered_map<uint64_t, std::shared_ptr<endpoint_state>> endpoints_;
   single_port_demux<endpoint_state*> demux_;
   std::vector<std::shared_ptr<endpoint_state>> dirty_, delivering_;
-  std::deque<std::pair<clock::time_point, uint64_t>> pending_conns_; // single-port, by age
-  std::size_t pending_count_ = 0;
+  // Unbound connections (both modes) by age, with their deadline; entries of connections
+  // since bound or closed are skipped.
+  std::deque<std::pair<clock::time_point, uint64_t>> pending_conns_;
+  std::size_t pending_count_ = 0; // single-port: accepted, no owner yet
   std::unique_ptr<sock::udp_receiver> rx_;
   std::vector<std::function<void()>> commands_; // drained batch, reused
 
   struct io_counters {
     counter unknown_source_dropped, tuples_bound, tuples_evicted, truncated_dropped;
-    counter tcp_accepted, tcp_refused, tcp_bind_timeouts, tcp_bind_failures, tcp_closed;
+    counter tcp_accepted, tcp_refused, tcp_evicted, tcp_bind_timeouts, tcp_bind_failures,
+      tcp_closed;
     counter receive_errors, endpoints_open;
   } counters_;
 };

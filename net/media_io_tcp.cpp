@@ -26,9 +26,12 @@ void io_core::on_accept(int listen_fd, endpoint_state* ep) {
         counters_.receive_errors.add();
       return;
     }
+    // Full: the oldest connection that has not yet sent its binding request makes room
+    // (half-open connections cannot lock a transport, or the shared port, out of ICE-TCP);
+    // only when every place holds a bound connection is the new one refused.
     const bool full = ep ? ep->tcp_connections.size() >= opts_.max_tcp_connections_per_endpoint
                          : pending_count_ >= opts_.max_pending_tcp_connections;
-    if (full) {
+    if (full && !evict_unbound(ep)) {
       counters_.tcp_refused.add(); // a.fd closes here
       continue;
     }
@@ -38,13 +41,12 @@ void io_core::on_accept(int listen_fd, endpoint_state* ep) {
     c->remote = a.remote;
     c->fd = std::move(a.fd);
     c->owner = ep;
-    if (ep) {
+    if (ep)
       ep->tcp_connections.push_back(c->id);
-    } else {
+    else
       ++pending_count_;
-      pending_conns_.emplace_back(
-        clock::now() + std::chrono::milliseconds(opts_.tcp_bind_timeout_ms), c->id);
-    }
+    pending_conns_.emplace_back(
+      clock::now() + std::chrono::milliseconds(opts_.tcp_bind_timeout_ms), c->id);
     add_poll(c->fd.get(), EPOLLIN, c->id);
     conns_.emplace(c->id, std::move(c));
   }
@@ -83,22 +85,29 @@ bool io_core::read_conn(tcp_conn& c) {
 
 bool io_core::take_frames(tcp_conn& c) {
   while (auto frame = c.reader.next()) {
-    if (!c.owner) { // single-port: the first frame must name a registered ufrag
+    if (!c.bound) { // the first frame must be a binding request naming a registered ufrag
       const auto ufrag = binding_request_local_ufrag(*frame);
-      endpoint_state* ep = ufrag ? demux_.find_ufrag(*ufrag) : nullptr;
+      endpoint_state* ep = nullptr;
+      if (ufrag)
+        ep = c.owner ? (*ufrag == c.owner->ufrag ? c.owner : nullptr)
+                     : demux_.find_ufrag(*ufrag);
       if (!ep) {
         counters_.tcp_bind_failures.add();
         close_conn(c.id, false);
         return false;
       }
-      if (ep->tcp_connections.size() >= opts_.max_tcp_connections_per_endpoint) {
-        counters_.tcp_refused.add();
-        close_conn(c.id, false);
-        return false;
+      if (!c.owner) { // single-port: this is the transport it belongs to
+        if (ep->tcp_connections.size() >= opts_.max_tcp_connections_per_endpoint &&
+            !evict_unbound(ep)) {
+          counters_.tcp_refused.add();
+          close_conn(c.id, false);
+          return false;
+        }
+        --pending_count_;
+        c.owner = ep;
+        ep->tcp_connections.push_back(c.id);
       }
-      --pending_count_;
-      c.owner = ep;
-      ep->tcp_connections.push_back(c.id);
+      c.bound = true;
     }
     append(*c.owner, ice_tuple{ice_protocol::tcp, c.remote, c.id}, *frame);
   }
@@ -109,7 +118,7 @@ void io_core::write_tcp(endpoint_state& ep, uint64_t connection_id,
                         std::span<const uint8_t> framed) {
   auto it = conns_.find(connection_id);
   tcp_conn* c = it == conns_.end() ? nullptr : it->second.get();
-  if (c && c->owner != &ep)
+  if (c && (c->owner != &ep || !c->bound))
     c = nullptr; // another endpoint's connection (or not bound yet)
   if (c && c->out_offset == c->out.size()) {
     c->out.clear();
@@ -178,7 +187,7 @@ void io_core::close_conn(uint64_t id, bool report) {
   if (c.owner) {
     auto& list = c.owner->tcp_connections;
     list.erase(std::remove(list.begin(), list.end(), id), list.end());
-    if (report && c.owner->registered)
+    if (report && c.bound && c.owner->registered)
       append(*c.owner, ice_tuple{ice_protocol::tcp, c.remote, c.id}, {}, true);
   } else {
     --pending_count_;
@@ -192,11 +201,38 @@ void io_core::expire_pending(clock::time_point now) {
     const uint64_t id = pending_conns_.front().second;
     pending_conns_.pop_front();
     auto it = conns_.find(id);
-    if (it != conns_.end() && !it->second->owner) {
+    if (it != conns_.end() && !it->second->bound) {
       counters_.tcp_bind_timeouts.add();
       close_conn(id, false);
     }
   }
+}
+
+bool io_core::evict_unbound(endpoint_state* ep) {
+  if (ep) { // its connections, oldest first
+    for (uint64_t id : ep->tcp_connections) {
+      auto it = conns_.find(id);
+      if (it != conns_.end() && !it->second->bound) {
+        counters_.tcp_evicted.add();
+        close_conn(id, false);
+        return true;
+      }
+    }
+    return false;
+  }
+  // Single-port: the oldest pending one; entries of connections bound or gone meanwhile
+  // are dropped on the way (the deadline queue only skips them).
+  while (!pending_conns_.empty()) {
+    const uint64_t id = pending_conns_.front().second;
+    pending_conns_.pop_front();
+    auto it = conns_.find(id);
+    if (it != conns_.end() && !it->second->owner) {
+      counters_.tcp_evicted.add();
+      close_conn(id, false);
+      return true;
+    }
+  }
+  return false;
 }
 
 } // namespace chorus::net::detail

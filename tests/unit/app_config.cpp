@@ -62,12 +62,15 @@ bool same(const app::config& a, const app::config& b) {
          a.rtc.ice_consent_timeout_ms == b.rtc.ice_consent_timeout_ms &&
          a.rtc.ice_disconnected_timeout_ms == b.rtc.ice_disconnected_timeout_ms &&
          a.rtc.dtls_handshake_timeout_ms == b.rtc.dtls_handshake_timeout_ms &&
+         a.rtc.tcp_bind_timeout_ms == b.rtc.tcp_bind_timeout_ms &&
+         a.rtc.stun_error_rate == b.rtc.stun_error_rate &&
          a.rtc.dtls_certificate_file == b.rtc.dtls_certificate_file &&
          a.rtc.drop_rtp_percent == b.rtc.drop_rtp_percent && a.rtc.batch_sends == b.rtc.batch_sends &&
          a.signaling.max_message_bytes == b.signaling.max_message_bytes &&
          a.signaling.max_queued_bytes == b.signaling.max_queued_bytes &&
          a.signaling.idle_timeout_ms == b.signaling.idle_timeout_ms &&
          a.signaling.handshake_timeout_ms == b.signaling.handshake_timeout_ms &&
+         a.signaling.message_timeout_ms == b.signaling.message_timeout_ms &&
          a.signaling.max_connections == b.signaling.max_connections &&
          a.signaling.max_requests_in_flight == b.signaling.max_requests_in_flight &&
          a.signaling.ping_interval_ms == b.signaling.ping_interval_ms &&

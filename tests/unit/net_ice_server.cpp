@@ -491,3 +491,32 @@ TEST_CASE("ice_server: state and verdict names") {
   CHECK(to_string(ice_state::closed) == "closed");
   CHECK(to_string(ice_verdict::role_conflict) == "role-conflict");
 }
+
+TEST_CASE("ice_server: error answers are bounded per second, a valid check always answered") {
+  auto cfg = server_config();
+  cfg.max_error_responses_per_s = 10;
+  ice_server server{cfg};
+  check wrong;
+  wrong.key = "not-the-password-at-all";
+  const auto t = udp(9, 9000);
+  int answered = 0;
+  for (int i = 0; i < 25; ++i) { // a burst at one instant: a second's worth answered
+    auto d = server.handle(bytes_of(wrong.bytes()), t, 1000);
+    CHECK(d.verdict == ice_verdict::unauthorized);
+    answered += d.response.empty() ? 0 : 1;
+  }
+  CHECK(answered == 10);
+  CHECK(server.counters().errors_401 == 25);
+  CHECK(server.counters().errors_unanswered == 15);
+  // The budget does not touch valid checks.
+  CHECK(server.handle(bytes_of(nominating().bytes()), udp(1, 1), 1000).response.size() > 0);
+  // Refilled at the rate: 100 ms later, one more answer.
+  CHECK(server.handle(bytes_of(wrong.bytes()), t, 1100).response.size() > 0);
+  CHECK(server.handle(bytes_of(wrong.bytes()), t, 1100).response.empty());
+
+  cfg.max_error_responses_per_s = 0; // no bound
+  ice_server open{cfg};
+  for (int i = 0; i < 100; ++i)
+    CHECK(open.handle(bytes_of(wrong.bytes()), t, 0).response.size() > 0);
+  CHECK(open.counters().errors_unanswered == 0);
+}

@@ -92,7 +92,10 @@ TEST_CASE("media_io port: TCP frames both ways, connection close reported") {
   REQUIRE(ep);
 
   auto client = std::make_unique<tcp_client>(ep->tcp_port());
-  const bytes p1 = text("first"), p2(1300, 0x42), p3 = text("third");
+  const bytes check = binding_request("u:c"), p1 = text("first"), p2(1300, 0x42),
+              p3 = text("third");
+  client->write_frame(check); // ICE-TCP: a binding request first
+  REQUIRE(q.pop());
   client->write_frame(p1);
   const bytes f2 = tcp_client::frame(p2);
   client->write_raw(bytes(f2.begin(), f2.begin() + 700)); // one frame over two writes
@@ -143,15 +146,57 @@ TEST_CASE("media_io port: TCP connections per endpoint are limited") {
   auto ep = io.open("u", q.sink());
   REQUIRE(ep);
   tcp_client first(ep->tcp_port());
-  first.write_frame(text("hello"));
+  first.write_frame(binding_request("u:c"));
   REQUIRE(q.pop());
-  tcp_client second(ep->tcp_port());
+  tcp_client second(ep->tcp_port()); // the one place is bound: refused
   CHECK(second.wait_closed());
   CHECK(io.stats().tcp_connections_refused == 1);
   first.write_frame(text("still here"));
   auto p = q.pop();
   REQUIRE(p);
   CHECK(p->data == text("still here"));
+}
+
+TEST_CASE("media_io port: half-open TCP connections are evicted, timed out, or closed") {
+  packet_queue q;
+  auto opts = port_mode_options(port_base(), 10);
+  opts.max_tcp_connections_per_endpoint = 2;
+  opts.tcp_bind_timeout_ms = 1500;
+  media_io io(opts);
+  io.start();
+  auto ep = io.open("u", q.sink());
+  REQUIRE(ep);
+  // Two silent connections fill the places; a third evicts the oldest silent one.
+  tcp_client s1(ep->tcp_port()), s2(ep->tcp_port());
+  CHECK(wait_until([&] { return io.stats().tcp_connections_accepted == 2; }));
+  tcp_client s3(ep->tcp_port());
+  CHECK(s1.wait_closed());
+  CHECK(io.stats().tcp_connections_evicted == 1);
+  CHECK(io.stats().tcp_connections_refused == 0);
+  // A client that checks in binds its connection and is not evicted by newcomers.
+  tcp_client good(ep->tcp_port()); // evicts s2
+  good.write_frame(binding_request("u:c"));
+  REQUIRE(q.pop());
+  CHECK(s2.wait_closed());
+  tcp_client s4(ep->tcp_port()); // evicts s3, the only unbound one
+  CHECK(s3.wait_closed());
+  CHECK(io.stats().tcp_connections_evicted == 3);
+  // s4 sends nothing: closed at the bind timeout; the bound one stays.
+  CHECK(s4.wait_closed());
+  CHECK(io.stats().tcp_bind_timeouts == 1);
+  // A first frame that is not a binding request for this transport closes the connection.
+  tcp_client rude(ep->tcp_port());
+  rude.write_frame(text("hello?"));
+  CHECK(rude.wait_closed());
+  tcp_client wrong(ep->tcp_port());
+  wrong.write_frame(binding_request("zzzz:c"));
+  CHECK(wrong.wait_closed());
+  CHECK(io.stats().tcp_bind_failures == 2);
+  good.write_frame(text("still here"));
+  auto p = q.pop();
+  REQUIRE(p);
+  CHECK(p->data == text("still here"));
+  CHECK(q.size() == 0); // nothing of the unbound ones reached the sink
 }
 
 TEST_CASE("media_io port: TCP send buffer is bounded, overflow dropped and counted") {
@@ -163,7 +208,7 @@ TEST_CASE("media_io port: TCP send buffer is bounded, overflow dropped and count
   auto ep = io.open("u", q.sink());
   REQUIRE(ep);
   tcp_client reader_that_never_reads(ep->tcp_port(), 4096);
-  reader_that_never_reads.write_frame(text("hi"));
+  reader_that_never_reads.write_frame(binding_request("u:c"));
   auto hello = q.pop();
   REQUIRE(hello);
   const bytes big(60000, 0x5A);
