@@ -85,7 +85,10 @@ test('simulcast VP8 behind a thin link, the publisher acting on producer-layers-
     const cycled = after.some((m, i) => m === 2 && after.slice(i + 1).some((n) => n < 2));
     assert.ok(!cycled, `the top encoding cycled on and off on the thin link: ${JSON.stringify(after)}`);
     const row = await videoRow(thin);
-    assert.ok(row.framesDecoded > before.framesDecoded + 20, `still decoding: ${JSON.stringify(row)}`);
+    // Frames keep coming (the noise's lowest encoding, at its lowest temporal layer while
+    // the publisher reconfigures, decodes 1-5 a second: a fresh-clone CI run saw under 20 in
+    // the 8 s, so the bound is one every two seconds).
+    assert.ok(row.framesDecoded >= before.framesDecoded + 4, `still decoding: ${JSON.stringify(row)} (before: ${before.framesDecoded})`);
     // Lifted, with the publisher sending every encoding again: back on the top encoding.
     // (An application that waits for producer-layers-unused to shrink before turning the
     // top encoding on again climbs later: the estimate must first reach the top layer's
