@@ -8,8 +8,16 @@
 #include <caf/sec.hpp>
 
 #include <stdexcept>
+#include <string>
+#include <string_view>
 
 namespace chorus::actors {
+
+// The refusal of a fault-injection request (`forbidden`) when the server runs without
+// --fault-injection.
+inline std::string fault_injection_off(std::string_view request) {
+  return std::string{request} + " is fault injection: the server runs without --fault-injection";
+}
 
 // Fails the actor now: an exception out of the current handler (CAF's exception handler
 // ends the actor with sec::runtime_error), or a quit with that error.

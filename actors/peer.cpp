@@ -1,4 +1,5 @@
 #include "actors/peer.hpp"
+#include "actors/fault.hpp"
 
 #include "actors/plain_transport.hpp"
 
@@ -989,39 +990,30 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
     },
     [self](protocol::set_egress_cap_request& r) -> caf::result<caf::message> {
       if (!self->state.ctx->media.fault_injection)
-        return make_error(error_code::forbidden,
-                          "set-transport-egress-cap is fault injection: the server runs without "
-                          "--fault-injection");
+        return make_error(error_code::forbidden, fault_injection_off("set-transport-egress-cap"));
       auto id = r.transport_id;
       return delegate_to_transport(self, id, std::move(r));
     },
     [self](protocol::inject_fault_request& r) -> caf::result<protocol::empty_reply> {
       auto& st = self->state;
       if (!st.ctx->media.fault_injection)
-        return make_error(error_code::forbidden,
-                          "inject-fault is fault injection: the server runs without "
-                          "--fault-injection");
+        return make_error(error_code::forbidden, fault_injection_off("inject-fault"));
+      const auto actor_in = [&](const auto& actors) {
+        auto it = actors.find(r.id);
+        return it == actors.end() ? caf::actor{} : it->second.actor;
+      };
       caf::actor target;
       const char* what = "";
       auto code = error_code::invalid_field;
       switch (r.target) {
         case protocol::fault_target::consumer:
-          what = "consumer";
-          code = error_code::unknown_consumer;
-          if (auto it = st.consumers.find(r.id); it != st.consumers.end())
-            target = it->second.actor;
+          std::tie(target, what, code) = std::tuple{actor_in(st.consumers), "consumer", error_code::unknown_consumer};
           break;
         case protocol::fault_target::producer:
-          what = "producer";
-          code = error_code::unknown_producer;
-          if (auto it = st.producers.find(r.id); it != st.producers.end())
-            target = it->second.actor;
+          std::tie(target, what, code) = std::tuple{actor_in(st.producers), "producer", error_code::unknown_producer};
           break;
         case protocol::fault_target::transport:
-          what = "transport";
-          code = error_code::unknown_transport;
-          if (auto it = st.transports.find(r.id); it != st.transports.end())
-            target = it->second.actor;
+          std::tie(target, what, code) = std::tuple{actor_in(st.transports), "transport", error_code::unknown_transport};
           break;
         case protocol::fault_target::session: // the session handles its own
           break;

@@ -525,9 +525,7 @@ void handle_request(session_actor* self, protocol::request& request) {
           if (req.target != protocol::fault_target::session)
             forward<protocol::empty_reply>(self, st.peer, meta, std::move(req));
           else if (!st.ctx->media.fault_injection)
-            send_error(self, meta, error_code::forbidden,
-                       "inject-fault is fault injection: the server runs without "
-                       "--fault-injection");
+            send_error(self, meta, error_code::forbidden, fault_injection_off("inject-fault"));
           else { // answered, then the session fails on its next message
             LOG_WARN("session", "peer '" << st.peer_id << "': fault injection: the session fails ("
                                          << (req.exit ? "exit" : "throw") << ")");

@@ -615,13 +615,19 @@ void reallocate(transport_actor* self) {
   const auto& b = st.media.bwe().stats();
   // From transport-cc feedback, or a REMB where only that exists.
   const bool estimated = (b.feedbacks > 0 || b.remb_bps.has_value()) && b.target_bps > 0;
-  // The consumers' sends are paced at twice the estimate (send_shared::claim_pacing), or
-  // at twice what the consumers' current layers cost at their peak when that is more
-  // (below).
-  st.shared->pacing_bps.store(estimated ? uint64_t(double(b.target_bps) * pacing_factor) : 0,
-                             std::memory_order_relaxed);
-  if (st.alloc.empty())
+  // The consumers' sends are paced (send_shared::claim_pacing) at twice the estimate, or at
+  // twice what their current layers cost at their peak when that is more (`forwarded`,
+  // below); without an estimate not at all. Set once per allocation.
+  const auto pace = [&](uint64_t forwarded_bps) {
+    st.shared->pacing_bps.store(
+      estimated ? uint64_t(double(std::max<uint64_t>(b.target_bps, forwarded_bps)) * pacing_factor)
+                : 0,
+      std::memory_order_relaxed);
+  };
+  if (st.alloc.empty()) {
+    pace(0);
     return;
+  }
   // 15 % headroom: a layer's measured bitrate is its average, its keyframes (on every
   // spatial switch up) come on top.
   const uint64_t budget =
@@ -726,8 +732,10 @@ void reallocate(transport_actor* self) {
   }
   st.alloc_budget = estimated ? budget : 0;
   st.alloc_desired = desired;
-  if (!estimated)
+  if (!estimated) {
+    pace(0);
     return;
+  }
   // What is forwarded now, at the layers' peak rates: never dark, a consumer keeps its
   // lowest layer when the estimate does not pay for it (after a delay-based decrease to
   // 0.85 of an application-limited acked rate it may be a fraction of that layer). Pacing
@@ -745,9 +753,7 @@ void reallocate(transport_actor* self) {
       forwarded += c.bitrates[size_t(e.spatial)][size_t(e.temporal)];
   }
   st.forwarded_bps = forwarded;
-  if (forwarded > b.target_bps)
-    st.shared->pacing_bps.store(uint64_t(double(forwarded) * pacing_factor),
-                               std::memory_order_relaxed);
+  pace(forwarded);
   const int64_t now_us = mono_us();
   // Told every time (a demand that went away must stop the exponential probing); plans a
   // probe only when the demand is above the estimate.

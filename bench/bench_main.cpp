@@ -36,12 +36,11 @@ using namespace chorus::bench;
 namespace {
 
 bool write_text(const std::string& path, const std::string& text) {
-  std::FILE* out = std::fopen(path.c_str(), "w");
-  if (!out || std::fwrite(text.data(), 1, text.size(), out) != text.size() || std::fclose(out) != 0) {
-    std::fprintf(stderr, "chorus-bench: cannot write %s: %s\n", path.c_str(), std::strerror(errno));
-    return false;
-  }
-  return true;
+  std::string error;
+  if (write_file(path, text, error))
+    return true;
+  std::fprintf(stderr, "chorus-bench: %s\n", error.c_str());
+  return false;
 }
 
 int floor_main(int argc, char** argv) {

@@ -25,15 +25,6 @@ std::string num(const std::optional<double>& v, const char* fmt = "%.4f") {
   return b;
 }
 
-bool write_file(const std::string& path, const std::string& text, std::string& error) {
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  if (!f || std::fwrite(text.data(), 1, text.size(), f) != text.size() || std::fclose(f) != 0) {
-    error = "cannot write " + path;
-    return false;
-  }
-  return true;
-}
-
 } // namespace
 
 ramp_result run_ramp(const bench_options& o, const step_runner& run_step, std::FILE* out) {

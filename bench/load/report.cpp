@@ -7,6 +7,9 @@
 #include <rapidjson/stringbuffer.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -700,6 +703,16 @@ std::string to_json(const bench_result& r, const figures& f) {
   }
   w.EndObject();
   return std::string(sb.GetString(), sb.GetSize()) + "\n";
+}
+
+bool write_file(const std::string& path, const std::string& text, std::string& error) {
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  bool ok = f && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (f && std::fclose(f) != 0)
+    ok = false;
+  if (!ok)
+    error = "cannot write " + path + ": " + std::strerror(errno);
+  return ok;
 }
 
 } // namespace chorus::bench

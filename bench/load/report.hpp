@@ -83,4 +83,8 @@ void print_table(const bench_result& r, const figures& f, std::FILE* out);
 // The whole result as a JSON document.
 std::string to_json(const bench_result& r, const figures& f);
 
+// Writes `text` to `path` (replacing it); false with `error` ("cannot write PATH: why").
+// Every report of the bench's tools (the JSON reports, the ramp's data and gnuplot files).
+bool write_file(const std::string& path, const std::string& text, std::string& error);
+
 } // namespace chorus::bench

@@ -5,12 +5,12 @@
 #include "bench/client/clock.hpp"
 #include "bench/load/node_sampler.hpp"
 #include "bench/load/participant.hpp"
+#include "bench/load/report.hpp"
 
 #include <rapidjson/document.h>
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -545,11 +545,9 @@ int soak_main(int argc, char** argv) {
   }
   const soak_result r = run_soak(*o);
   print_soak(r, stdout);
-  if (!o->json_file.empty()) {
-    std::ofstream f(o->json_file, std::ios::binary | std::ios::trunc);
-    f << soak_to_json(r) << "\n";
-    if (!f)
-      return 1;
+  if (!o->json_file.empty() && !write_file(o->json_file, soak_to_json(r) + "\n", error)) {
+    std::fprintf(stderr, "chorus-bench soak: %s\n", error.c_str());
+    return 1;
   }
   return r.ok() ? 0 : 1;
 }
