@@ -30,6 +30,14 @@ test('simulcast VP8: three encodings, receivers on the top and the lowest, switc
       sender.evaluate((id) => window.chorusRequest('get-producer-stats', { producerId: id }), producerId),
     (r) => r.data?.length === 3 && r.data.every((e) => e.packetCount > 0 && e.ssrc !== 0), 20000, 250);
     assert.deepEqual(pstats.data.map((e) => e.rid), ['r0', 'r1', 'r2']);
+    // Per-layer receive bitrates, per encoding ("spatial.temporal" -> bps), the top one the
+    // dearest.
+    const layered = await until(sender, 'per-layer bitrates of each encoding', () =>
+      sender.evaluate((id) => window.chorusRequest('get-producer-stats', { producerId: id }), producerId),
+    (r) => r.data?.length === 3 && r.data.every((e) => Object.values(e.bitrateByLayer ?? {}).some((bps) => bps > 0)), 10000, 250);
+    process.stderr.write(`bitrateByLayer: ${JSON.stringify(layered.data.map((e) => e.bitrateByLayer))}\n`);
+    const total = (e) => Math.max(...Object.values(e.bitrateByLayer));
+    assert.ok(total(layered.data[2]) > total(layered.data[0]), JSON.stringify(layered.data.map((e) => e.bitrateByLayer)));
 
     await wide.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('wide'));
     await low.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('low'));
@@ -92,6 +100,18 @@ test('simulcast VP8: three encodings, receivers on the top and the lowest, switc
       ({ row, top }) => row.frameWidth === top && row.framesDecoded > before.framesDecoded + 10, 20000, 250);
     await until(low, 'consumer-layers-changed to spatial 2', () => layersEvents(low, lowId),
       (evs) => evs.at(-1)?.spatialLayer === 2, 5000);
+
+    // mediasoup's set-consumer-priority: the consumer takes it (its stats say so, the
+    // allocation weighs it). request-consumer-keyframe: the consumer asks the producer, and
+    // the receiver decodes a new keyframe.
+    const prio = await wide.evaluate((id) => window.chorusRequest('set-consumer-priority', { consumerId: id, priority: 7 }), wideId);
+    assert.notEqual(prio.type, 'error', JSON.stringify(prio));
+    assert.equal((await consumerStats(wide, wideId)).priority, 7);
+    const kfBefore = { s: await consumerStats(wide, wideId), row: await videoRow(wide) };
+    const kf = await wide.evaluate((id) => window.chorusRequest('request-consumer-keyframe', { consumerId: id }), wideId);
+    assert.notEqual(kf.type, 'error', JSON.stringify(kf));
+    await until(wide, 'the keyframe asked for is requested and decoded', async () => ({ s: await consumerStats(wide, wideId), row: await videoRow(wide) }),
+      ({ s, row }) => s.keyframeRequests > kfBefore.s.keyframeRequests && row.keyFramesDecoded > kfBefore.row.keyFramesDecoded, 5000, 100);
 
     // No NACK storm, no loss: the switches kept the sequence numbers continuous.
     const after = await videoRow(low);

@@ -168,6 +168,7 @@ window.received = async () => {
       row.packetsReceived = s.packetsReceived || 0;
       row.packetsLost = s.packetsLost || 0;
       row.framesDecoded = s.framesDecoded || 0;
+      row.keyFramesDecoded = s.keyFramesDecoded || 0;
       row.totalSamplesReceived = s.totalSamplesReceived || 0;
       row.nackCount = s.nackCount || 0;
       row.frameWidth = s.frameWidth || 0;
