@@ -1,4 +1,5 @@
 #include "actors/consumer.hpp"
+#include "actors/monitor.hpp"
 #include "actors/fault.hpp"
 
 #include "actors/clock.hpp"
@@ -833,7 +834,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     st.rtx_buffer.emplace(rtp::retransmission_config{is_video(st) ? size_t(512) : size_t(64),
                                                      1000, 10});
   // The producer going away (closed, or its peer left) ends this consumer.
-  self->monitor(st.producer);
+  monitor_for_life(self, st.producer);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     if (dm.source != st.producer.address())

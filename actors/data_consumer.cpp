@@ -1,4 +1,5 @@
 #include "actors/data_consumer.hpp"
+#include "actors/monitor.hpp"
 
 #include "actors/clock.hpp"
 #include "actors/data_messages.hpp"
@@ -56,8 +57,8 @@ caf::behavior data_consumer_impl(data_consumer_actor* self, data_consumer_spawn_
   st.ctx = std::move(ctx);
   st.ctx->counters->data_consumers.fetch_add(1);
   self->attach_functor([counters = st.ctx->counters] { counters->data_consumers.fetch_sub(1); });
-  self->monitor(st.producer);
-  self->monitor(st.transport);
+  monitor_for_life(self, st.producer);
+  monitor_for_life(self, st.transport);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     if (dm.source != st.producer.address() && dm.source != st.transport.address())

@@ -1,4 +1,5 @@
 #include "actors/peer.hpp"
+#include "actors/monitor.hpp"
 #include "actors/fault.hpp"
 
 #include "actors/plain_transport.hpp"
@@ -842,7 +843,7 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
   // The node's end (shutdown) ends the peer: a peer between rooms (re-homing) is linked to
   // no room, and must not outlive its node and hold up the process's exit.
   if (self->state.node) {
-    self->monitor(self->state.node);
+    monitor_for_life(self, self->state.node);
     self->set_down_handler([self](caf::down_msg& dm) {
       if (dm.source == self->state.node.address())
         self->quit(caf::exit_reason::user_shutdown);

@@ -1,4 +1,5 @@
 #include "actors/relay.hpp"
+#include "actors/monitor.hpp"
 
 #include "actors/data_messages.hpp"
 #include "actors/media_messages.hpp"
@@ -52,7 +53,7 @@ caf::behavior relay_impl(relay_actor* self, caf::actor producer, node_context_pt
   st.ctx = std::move(ctx);
   st.ctx->counters->relays.fetch_add(1);
   self->attach_functor([counters = st.ctx->counters] { counters->relays.fetch_sub(1); });
-  self->monitor(st.producer);
+  monitor_for_life(self, st.producer);
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
     if (dm.source == st.producer.address()) {

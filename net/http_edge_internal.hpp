@@ -29,6 +29,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -141,6 +142,23 @@ public:
   virtual void abort() = 0;
 };
 
+// ---- read limits -----------------------------------------------------------------------------
+// What a request and a WebSocket message are read with (http_session::do_read,
+// ws_session::accept; tests/fuzz/fuzz_http.cpp and fuzz_websocket.cpp read with the same).
+inline constexpr std::size_t max_request_header_bytes = 16 * 1024;
+
+inline void limit_request(http::request_parser<http::string_body>& parser,
+                          const http_server_options& opts, bool engineio) {
+  parser.body_limit(std::max<std::size_t>(opts.max_request_body,
+                                          engineio ? opts.engineio.max_payload : 0));
+  parser.header_limit(max_request_header_bytes);
+}
+
+template <class Stream>
+void limit_websocket(websocket::stream<Stream>& ws, const http_server_options& opts) {
+  ws.read_message_max(opts.max_message_bytes);
+}
+
 // ---- WebSocket session (http_ws_session.cpp) -------------------------------------------
 
 template <class Stream>
@@ -205,11 +223,11 @@ class http_session : public http_exchange,
                      public http_session_base,
                      public std::enable_shared_from_this<http_session<Stream>> {
 public:
-  http_session(std::shared_ptr<http_server::impl> srv, tcp::socket&& sock, connection_slot slot)
-    requires(!is_tls<Stream>);
-  http_session(std::shared_ptr<http_server::impl> srv, tcp::socket&& sock, ssl::context& ctx,
-               connection_slot slot)
-    requires(is_tls<Stream>);
+  // `tls` is the server's TLS context for a tls_stream session, null for a plain one. (One
+  // constructor rather than two constrained ones: clang 14 instantiates both for the
+  // explicit instantiations in http_session.cpp.)
+  http_session(std::shared_ptr<http_server::impl> srv, tcp::socket&& sock, ssl::context* tls,
+               connection_slot slot);
   ~http_session() override;
 
   void start();

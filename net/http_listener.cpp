@@ -191,12 +191,12 @@ void http_server::impl::on_accepted(tcp::socket sock) {
   // (~40 ms per join, measured with chorus-bench).
   sock.set_option(tcp::no_delay(true), ec);
   if (tls)
-    std::make_shared<http_session<tls_stream>>(shared_from_this(), std::move(sock), *tls,
+    std::make_shared<http_session<tls_stream>>(shared_from_this(), std::move(sock), &*tls,
                                                std::move(slot))
       ->start();
   else
     std::make_shared<http_session<plain_stream>>(shared_from_this(), std::move(sock),
-                                                 std::move(slot))
+                                                 nullptr, std::move(slot))
       ->start();
 }
 

@@ -71,18 +71,18 @@ std::shared_ptr<http::response<http::string_body>> make_response(const request& 
 }
 
 template <class Stream>
-http_session<Stream>::http_session(std::shared_ptr<http_server::impl> srv, tcp::socket&& sock,
-                                   connection_slot slot)
-  requires(!is_tls<Stream>)
-  : srv_(std::move(srv)), stream_(std::move(sock)), slot_(std::move(slot)) {
-  init();
+static Stream make_stream(tcp::socket&& sock, ssl::context* tls) {
+  if constexpr (is_tls<Stream>)
+    return Stream(std::move(sock), *tls);
+  else
+    return Stream(std::move(sock));
 }
 
 template <class Stream>
 http_session<Stream>::http_session(std::shared_ptr<http_server::impl> srv, tcp::socket&& sock,
-                                   ssl::context& ctx, connection_slot slot)
-  requires(is_tls<Stream>)
-  : srv_(std::move(srv)), stream_(std::move(sock), ctx), slot_(std::move(slot)) {
+                                   ssl::context* tls, connection_slot slot)
+  : srv_(std::move(srv)), stream_(make_stream<Stream>(std::move(sock), tls)),
+    slot_(std::move(slot)) {
   init();
 }
 
@@ -153,9 +153,7 @@ std::function<void(http_response)> http_session<Stream>::completer() {
 template <class Stream>
 void http_session<Stream>::do_read() {
   parser_.emplace();
-  parser_->body_limit(std::max<std::size_t>(srv_->opts.max_request_body,
-                                            srv_->eio ? srv_->opts.engineio.max_payload : 0));
-  parser_->header_limit(16 * 1024);
+  limit_request(*parser_, srv_->opts, srv_->eio.has_value());
   beast::get_lowest_layer(stream_).expires_after(srv_->opts.handshake_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    [self = this->shared_from_this()](beast::error_code ec, std::size_t) {

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets of the parsers that take outside bytes (tests/fuzz/fuzz_*.cpp):
 #   scripts/fuzz.sh [--seconds N] [TARGET ...]      (default: 20 s each, every target)
-# Builds them first (scripts/setup.sh's packages, clang; build-fuzz/: ASan + UBSan, only the
-# pure layers). Each target starts from its checked-in corpus (tests/fuzz/corpus/TARGET),
-# copied to build-fuzz/corpus/TARGET so the run's finds stay out of the tree, and runs for
-# N seconds. A crash, a leak, a timeout or a sanitizer report fails the script; the
-# reproducer is kept in build-fuzz/artifacts/ and named (replay it: build-fuzz/TARGET FILE).
+# Builds them first (scripts/setup.sh's packages, clang; the sanitizer build build-san/:
+# ASan + UBSan, CMakeLists.txt CHORUS_SANITIZE). Each target starts from its checked-in
+# corpus (tests/fuzz/corpus/TARGET), copied to build-san/corpus/TARGET so the run's finds
+# stay out of the tree, and runs for N seconds. A crash, a leak, a timeout or a sanitizer
+# report fails the script; the reproducer is kept in build-san/artifacts/ and named
+# (replay it: build-san/TARGET FILE).
 # docs/reliability.md records what was run and found.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,19 +19,18 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --seconds=*) seconds="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
 [[ "$seconds" =~ ^[0-9]+$ && "$seconds" -ge 1 ]] || { echo "fuzz.sh: --seconds wants a whole number >= 1" >&2; exit 2; }
 
 chorus_install_packages
-out=build-fuzz
-CC=clang CXX=clang++ cmake -S . -B "$out" -DCHORUS_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$out" -j "$(nproc)" >/dev/null
+out="$CHORUS_SAN_DIR"
 if [[ ${#targets[@]} -eq 0 ]]; then
   for f in tests/fuzz/fuzz_*.cpp; do targets+=("$(basename "$f" .cpp)"); done
 fi
+chorus_sanitize_build "${targets[@]}" >/dev/null
 mkdir -p "$out/artifacts"
 failed=()
 for t in "${targets[@]}"; do

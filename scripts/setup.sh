@@ -102,6 +102,20 @@ chorus_build() {
   cmake --build "$CHORUS_BUILD_DIR" -j2
 }
 
+# The sanitizer build (CMakeLists.txt, CHORUS_SANITIZE): clang, ASan + UBSan, into
+# build-san/, of the given targets (scripts/sanitize.sh, scripts/fuzz.sh). Under the same
+# lock as the normal build, so that two scripts never build at once.
+CHORUS_SAN_DIR="${CHORUS_SAN_DIR:-$CHORUS_ROOT/build-san}"
+chorus_sanitize_build() {
+  mkdir -p "$CHORUS_BUILD_DIR" "$CHORUS_SAN_DIR"
+  (
+    if command -v flock >/dev/null 2>&1; then flock 9; fi
+    CC=clang CXX=clang++ cmake -S "$CHORUS_ROOT" -B "$CHORUS_SAN_DIR" -DCHORUS_SANITIZE=ON \
+      -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" >/dev/null
+    cmake --build "$CHORUS_SAN_DIR" -j2 --target "$@"
+  ) 9>"$CHORUS_BUILD_DIR/.setup.lock"
+}
+
 # Setup and build under a lock, so that two scripts started together never build at once.
 chorus_setup_and_build() {
   mkdir -p "$CHORUS_BUILD_DIR"

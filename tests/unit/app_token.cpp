@@ -60,9 +60,12 @@ TEST_CASE("chorus token: an HS256 token the server accepts") {
 }
 
 TEST_CASE("chorus token: RS256 and ES256 from a private key") {
-  for (auto [key, pub, alg] :
-       {std::tuple{"rs256_private.pem", "rs256_public.pem", protocol::jwt_algorithm::rs256},
-        std::tuple{"es256_private.pem", "es256_public.pem", protocol::jwt_algorithm::es256}}) {
+  for (auto c : {std::tuple{"rs256_private.pem", "rs256_public.pem", protocol::jwt_algorithm::rs256},
+                 std::tuple{"es256_private.pem", "es256_public.pem", protocol::jwt_algorithm::es256}}) {
+    // (no structured binding: clang 14 cannot capture one in CAPTURE's lambda)
+    const char* key = std::get<0>(c);
+    const char* pub = std::get<1>(c);
+    const auto alg = std::get<2>(c);
     CAPTURE(std::string{key});
     auto cmd = parse_token({"--private-key-file", fixture_path(key), "--sub", "s1", "--rooms",
                             "a,b", "--role", "student", "--permissions", "subscribe,chat,publish-audio"});

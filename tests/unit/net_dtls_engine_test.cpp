@@ -321,8 +321,11 @@ TEST_CASE("dtls handshake: remote fingerprint table") {
     s.server_expects = c.server_expects;
     harness h{s};
     h.run();
-    for (auto [e, expected] : {std::pair{&*h.client, c.client_error},
-                               std::pair{&*h.server, c.server_error}}) {
+    for (auto side : {std::pair{&*h.client, c.client_error},
+                      std::pair{&*h.server, c.server_error}}) {
+      // (not a structured binding: clang 14 cannot capture one in CAPTURE's lambda)
+      auto* e = side.first;
+      const auto expected = side.second;
       CAPTURE(to_string(e->role()));
       CHECK(to_string(e->error()) == to_string(expected));
       if (expected == ok) {

@@ -746,7 +746,9 @@ TEST_CASE("socket.io dialect: validation messages are the JSON dialect's") {
     {"unpauseConsumer", R"({"consumerId":5})"},
     {"produce", R"({"kind":"audio","rtpParameters":{},"appData":[]})"},
   };
-  for (const auto& [name, data] : requests) {
+  for (const auto& request : requests) {
+    const auto& name = request.first; // (no structured binding: clang 14 cannot capture
+    const auto& data = request.second; // one in INFO's lambda)
     INFO(name << " " << data);
     auto a = json->decode(R"({"type":")" + std::string(name) + R"(","data":)" + data + "}");
     auto b = sio->decode(event("1", name, data));

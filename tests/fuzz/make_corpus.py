@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of fuzz_sctp, fuzz_http and fuzz_websocket (tests/fuzz/corpus/).
+
+fuzz_sctp: a mode byte, then packets each behind a one-byte length (see fuzz_sctp.cpp). The
+verification tag, TSNs and checksum are left zero: the harness mends them as the mode byte
+asks. Chromium's INIT and DATA_CHANNEL_OPEN are the captures in
+tests/unit/net_sctp_association_test.cpp.
+fuzz_http: bytes as a client writes them on one connection.
+fuzz_websocket: a byte choosing the endpoint (0: /socket, 1: /socket.io/), then frames as a
+client writes them after the upgrade (masked, RFC 6455 section 5.3)."""
+import os, struct, sys
+
+root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+out = os.path.join(root, "fuzz_sctp")
+os.makedirs(out, exist_ok=True)
+
+def header():
+    return struct.pack(">HHII", 5000, 5000, 0, 0)
+
+def chunk(ctype, flags, body):
+    c = struct.pack(">BBH", ctype, flags, 4 + len(body)) + body
+    return c + b"\0" * (-len(c) % 4)
+
+def data(stream, ppid, payload, ssn=0, flags=0x03):
+    return chunk(0, flags, struct.pack(">IHHI", 0, stream, ssn, ppid) + payload)
+
+def seed(name, mode, *packets):
+    b = bytes([mode])
+    for p in packets:
+        assert len(p) < 256
+        b += bytes([len(p)]) + p
+    with open(os.path.join(out, name), "wb") as f:
+        f.write(b)
+
+CONNECTED = 0x1F  # handshake, tag, checksum, timers, TSNs
+chromium_init = bytes.fromhex("138813880000000000000000" "0100001ecf23d47e00500000ffffffff9407d326"
+                              "c000000480080006" "82c00000")
+dcep_open = bytes.fromhex("038101000000000200 0a0007".replace(" ", "")) + b"dcep-label" + b"chat-v1"
+
+seed("chromium_init", 0x04, chromium_init)
+seed("dcep_open_then_messages", CONNECTED,
+     header() + data(2, 50, dcep_open),
+     header() + data(2, 51, b"hello", ssn=1) + data(2, 53, bytes(range(16)), ssn=2),
+     header() + data(2, 56, b"\0", ssn=3))
+seed("fragmented_message", CONNECTED,
+     header() + data(4, 53, b"A" * 40, flags=0x02),
+     header() + data(4, 53, b"B" * 40, flags=0x00),
+     header() + data(4, 53, b"C" * 8, flags=0x01))
+seed("unordered", CONNECTED, header() + data(6, 51, b"u1", flags=0x07))
+seed("sack", CONNECTED, header() + chunk(3, 0, struct.pack(">IIHH", 0, 65536, 1, 1) + struct.pack(">HH", 2, 3) + struct.pack(">I", 7)))
+seed("heartbeat", CONNECTED, header() + chunk(4, 0, struct.pack(">HH", 1, 12) + b"hbinfo\0\0"))
+seed("forward_tsn", CONNECTED, header() + chunk(192, 0, struct.pack(">IHH", 5, 2, 1)))
+seed("reconfig_outgoing_reset", CONNECTED,
+     header() + chunk(130, 0, struct.pack(">HHIII", 13, 18, 1, 0, 0) + struct.pack(">H", 2)))
+seed("shutdown", CONNECTED, header() + chunk(7, 0, struct.pack(">I", 0)))
+seed("abort", CONNECTED, header() + chunk(6, 0, struct.pack(">HH", 1, 8) + struct.pack(">HH", 2, 0)))
+seed("garbage_unmended", 0x00, b"\x13\x88\x13\x88garbage-garbage-garbage")
+
+def write(target, name, content):
+    d = os.path.join(root, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(content)
+
+# ---- fuzz_http ----
+write("fuzz_http", "get_keepalive_twice",
+      b"GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\nGET /healthz?x=1 HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+body = b'{"title":"Algebra","hostId":"t1"}'
+write("fuzz_http", "post_json",
+      b"POST /api/meetings HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nContent-Length: "
+      + str(len(body)).encode() + b"\r\n\r\n" + body)
+write("fuzz_http", "post_chunked",
+      b"POST /api/meetings HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n")
+write("fuzz_http", "engineio_polling_handshake",
+      b"GET /socket.io/?EIO=4&transport=polling&t=abc HTTP/1.1\r\nHost: localhost:8080\r\nOrigin: http://localhost:3000\r\n\r\n")
+write("fuzz_http", "engineio_post_unknown_sid",
+      b"POST /socket.io/?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: h\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 2\r\n\r\n40")
+write("fuzz_http", "options_preflight",
+      b"OPTIONS /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: h\r\nOrigin: http://127.0.0.1:5173\r\nAccess-Control-Request-Method: POST\r\n\r\n")
+write("fuzz_http", "websocket_upgrade_foreign_origin",
+      b"GET /socket?auth=p&channelId=r HTTP/1.1\r\nHost: h:8080\r\nOrigin: https://evil.example\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+write("fuzz_http", "http10_absolute_uri",
+      b"HEAD http://h/index.html?a=%20b&c HTTP/1.0\r\n\r\n")
+write("fuzz_http", "header_over_limit",
+      b"GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + b"a" * 17000 + b"\r\n\r\n")
+
+# ---- fuzz_websocket ----
+def frame(opcode, payload, fin=True, key=b"\x37\xfa\x21\x3d"):
+    head = bytes([(0x80 if fin else 0) | opcode])
+    n = len(payload)
+    if n < 126:
+        head += bytes([0x80 | n])
+    elif n < 65536:
+        head += bytes([0x80 | 126]) + struct.pack(">H", n)
+    else:
+        head += bytes([0x80 | 127]) + struct.pack(">Q", n)
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+join = b'{"type": "join-mediasoup-room", "data": {"roomId": "r", "userId": "u", "userName": "N"}, "requestId": 4}'
+write("fuzz_websocket", "json_request_then_close", b"\x00" + frame(1, join) + frame(8, struct.pack(">H", 1000) + b"bye"))
+write("fuzz_websocket", "ping_pong_bad_json", b"\x00" + frame(9, b"p") + frame(10, b"") + frame(1, b"{not json"))
+write("fuzz_websocket", "fragmented_text", b"\x00" + frame(1, join[:20], fin=False) + frame(9, b"mid") + frame(0, join[20:]))
+write("fuzz_websocket", "binary_frame", b"\x00" + frame(2, bytes(range(64))))
+write("fuzz_websocket", "unmasked_frame", b"\x00" + b"\x81\x05hello")
+write("fuzz_websocket", "length_over_limit", b"\x00" + b"\x81\xff" + struct.pack(">Q", 1 << 30) + b"\0\0\0\0abc")
+write("fuzz_websocket", "socketio_connect_and_event",
+      b"\x01" + frame(1, b'40{"roomId":"r","userName":"N"}') + frame(1, b"3")
+      + frame(1, b'421["getRouterRtpCapabilities",{}]') + frame(1, b'44["send-message",{"roomId":"r","message":"hi"}]'))
+write("fuzz_websocket", "engineio_upgrade_probe", b"\x01" + frame(1, b"2probe") + frame(1, b"5") + frame(1, b"1"))
+print("wrote the seed corpora under", root, file=sys.stderr)
