@@ -15,6 +15,11 @@ set -euo pipefail
 
 CHORUS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CHORUS_BUILD_DIR="${CHORUS_BUILD_DIR:-$CHORUS_ROOT/build}"
+# ccache (when installed) keys objects by paths relative to the checkout, so that another
+# clone of the same sources (CI's) reuses what this one built; the sanitizer build's line
+# tables then name the first clone's directory, which only symbolized reports show.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$CHORUS_ROOT}"
+export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
 CHORUS_APT_PACKAGES=(
   build-essential cmake pkg-config ccache
