@@ -30,7 +30,12 @@ out="$CHORUS_SAN_DIR"
 if [[ ${#targets[@]} -eq 0 ]]; then
   for f in tests/fuzz/fuzz_*.cpp; do targets+=("$(basename "$f" .cpp)"); done
 fi
-chorus_sanitize_build "${targets[@]}" >/dev/null
+mkdir -p "$out"
+if ! chorus_sanitize_build "${targets[@]}" >"$out/fuzz-build.log" 2>&1; then
+  grep -E "error|Error" "$out/fuzz-build.log" | head -40 >&2
+  echo "fuzz.sh: the build failed (log: $out/fuzz-build.log)" >&2
+  exit 1
+fi
 mkdir -p "$out/artifacts"
 failed=()
 for t in "${targets[@]}"; do
