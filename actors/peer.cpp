@@ -1008,13 +1008,16 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       auto code = error_code::invalid_field;
       switch (r.target) {
         case protocol::fault_target::consumer:
-          std::tie(target, what, code) = std::tuple{actor_in(st.consumers), "consumer", error_code::unknown_consumer};
+          std::tie(target, what, code) =
+            std::tuple{actor_in(st.consumers), "consumer", error_code::unknown_consumer};
           break;
         case protocol::fault_target::producer:
-          std::tie(target, what, code) = std::tuple{actor_in(st.producers), "producer", error_code::unknown_producer};
+          std::tie(target, what, code) =
+            std::tuple{actor_in(st.producers), "producer", error_code::unknown_producer};
           break;
         case protocol::fault_target::transport:
-          std::tie(target, what, code) = std::tuple{actor_in(st.transports), "transport", error_code::unknown_transport};
+          std::tie(target, what, code) =
+            std::tuple{actor_in(st.transports), "transport", error_code::unknown_transport};
           break;
         case protocol::fault_target::session: // the session handles its own
           break;

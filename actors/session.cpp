@@ -1,4 +1,5 @@
 #include "actors/session.hpp"
+#include "actors/monitor.hpp"
 #include "actors/fault.hpp"
 
 #include "actors/data_messages.hpp"
@@ -40,9 +41,6 @@ struct session_state {
   // frontend, which gets its extended shapes (dialect::set_frontend_shapes).
   std::string user_id;
   caf::actor room;
-  // The room this session monitors (watch_room), shared with the functor that demonitors it
-  // when the session ends (the state is gone by then).
-  std::shared_ptr<caf::actor_addr> watched_room = std::make_shared<caf::actor_addr>();
   caf::actor peer;
   // Re-homing (cluster): the room is moving (told by the old room, or its home was lost);
   // requests for the room are refused until the new room says so (room_rebound).
@@ -60,23 +58,6 @@ struct session_state {
 };
 
 using session_actor = caf::stateful_actor<session_state>;
-
-// A room that fails ends its sessions: the session monitors its room. A session that
-// ended, or moved to another room, must let go of the room's monitor, or it stays attached
-// to the room, its whole allocation with it, for as long as the room is open (CAF 0.17
-// keeps a monitor on the monitored actor: actors/monitor.hpp). So the session watches one
-// room at a time and lets go of it when it moves on or ends.
-void watch_room(session_actor* self, const caf::actor& room) {
-  auto& watched = *self->state.watched_room;
-  const auto addr = room ? room.address() : caf::actor_addr{};
-  if (watched == addr)
-    return;
-  if (watched)
-    self->demonitor(watched);
-  if (room)
-    self->monitor(room);
-  watched = addr;
-}
 
 // Sends a text from the dialect; an empty text means "nothing to send" (a Socket.IO
 // request without an ack id has no reply).
@@ -229,7 +210,10 @@ void join(session_actor* self, std::string room_id, std::string name, bool has_c
         st.room_id = room_id;
         st.room = res.room;
         st.peer = res.peer;
-        watch_room(self, st.room); // a room that fails ends its sessions
+        // A room that fails ends its sessions. A connection joins once; its room changes
+        // only in re-homing, whose old room ends: one monitor per room, let go with the
+        // session (actors/monitor.hpp).
+        monitor_for_life(self, st.room);
         on_joined(res);
       },
       [on_failed](caf::error& err) mutable { on_failed(to_error_info(err)); });
@@ -601,10 +585,6 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
   st.display_name = std::move(params.name);
   st.ctx->counters->sessions.fetch_add(1);
   self->attach_functor([counters = st.ctx->counters] { counters->sessions.fetch_sub(1); });
-  self->attach_functor([self, watched = st.watched_room] {
-    if (*watched)
-      self->demonitor(*watched);
-  });
   // A session that fails (an exception, an error exit) takes its connection down with it:
   // the client sees the close (1011) and can reconnect, and the room, which monitors the
   // session, lets the peer go. Idempotent for a connection already closed.
@@ -623,7 +603,6 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
       LOG_INFO("session", "room of peer '" << st.peer_id << "' is moving ("
                                            << to_string(dm.reason) << ")");
       st.room = nullptr;
-      *st.watched_room = caf::actor_addr{}; // it has ended: nothing left to let go of
       st.room_moving = true;
       self->delayed_send(self, rehome_wait, rehome_timeout_atom::value, ++st.rehome_round);
       return;
@@ -681,7 +660,7 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
       auto& st = self->state;
       st.room = std::move(r.room);
       st.room_moving = false;
-      watch_room(self, st.room);
+      monitor_for_life(self, st.room);
     },
     [self](rehome_timeout_atom, uint64_t round) {
       auto& st = self->state;

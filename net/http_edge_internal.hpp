@@ -29,7 +29,6 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
-#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -141,23 +140,6 @@ public:
   virtual ~http_session_base() = default;
   virtual void abort() = 0;
 };
-
-// ---- read limits -----------------------------------------------------------------------------
-// What a request and a WebSocket message are read with (http_session::do_read,
-// ws_session::accept; tests/fuzz/fuzz_http.cpp and fuzz_websocket.cpp read with the same).
-inline constexpr std::size_t max_request_header_bytes = 16 * 1024;
-
-inline void limit_request(http::request_parser<http::string_body>& parser,
-                          const http_server_options& opts, bool engineio) {
-  parser.body_limit(std::max<std::size_t>(opts.max_request_body,
-                                          engineio ? opts.engineio.max_payload : 0));
-  parser.header_limit(max_request_header_bytes);
-}
-
-template <class Stream>
-void limit_websocket(websocket::stream<Stream>& ws, const http_server_options& opts) {
-  ws.read_message_max(opts.max_message_bytes);
-}
 
 // ---- WebSocket session (http_ws_session.cpp) -------------------------------------------
 

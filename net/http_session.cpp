@@ -153,7 +153,9 @@ std::function<void(http_response)> http_session<Stream>::completer() {
 template <class Stream>
 void http_session<Stream>::do_read() {
   parser_.emplace();
-  limit_request(*parser_, srv_->opts, srv_->eio.has_value());
+  parser_->body_limit(std::max<std::size_t>(srv_->opts.max_request_body,
+                                            srv_->eio ? srv_->opts.engineio.max_payload : 0));
+  parser_->header_limit(16 * 1024);
   beast::get_lowest_layer(stream_).expires_after(srv_->opts.handshake_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    [self = this->shared_from_this()](beast::error_code ec, std::size_t) {

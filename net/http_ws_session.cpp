@@ -30,7 +30,7 @@ void ws_session<Stream>::accept(request req) {
   t.idle_timeout = srv_->opts.idle_timeout;
   t.keep_alive_pings = true;
   ws_.set_option(t);
-  limit_websocket(ws_, srv_->opts);
+  ws_.read_message_max(srv_->opts.max_message_bytes);
   ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
     res.set(http::field::server, "chorus");
   }));

@@ -61,9 +61,9 @@ public:
     return *h;
   }
 
-  // One connection: writes `bytes`, half-closes, reads until the server closes or `bound`.
-  // Returns the number of bytes the server answered.
-  size_t exchange(std::string_view bytes,
+  // One connection: writes `bytes`, half-closes, reads (and drops) what the server answers
+  // until it closes, or for at most `bound`.
+  void exchange(std::string_view bytes,
                   std::chrono::milliseconds bound = std::chrono::milliseconds(1500)) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -79,10 +79,10 @@ public:
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       ::close(fd);
-      return 0;
+      return;
     }
     const auto deadline = std::chrono::steady_clock::now() + bound;
-    size_t off = 0, answered = 0;
+    size_t off = 0;
     bool shut = false;
     char buf[16384];
     while (std::chrono::steady_clock::now() < deadline) {
@@ -99,7 +99,6 @@ public:
         const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
         if (n <= 0)
           break; // the server closed (or reset)
-        answered += static_cast<size_t>(n);
       }
       if (!shut && (p.revents & POLLOUT)) {
         const ssize_t n = ::send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
@@ -111,7 +110,6 @@ public:
         break;
     }
     ::close(fd);
-    return answered;
   }
 
 private:

@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace chorus;
@@ -49,8 +50,10 @@ std::vector<char> serialize(caf::actor_system& sys, stack& stages, caf::message&
   return buf;
 }
 
-void write_seed(const std::string& dir, const std::string& name, caf::message msg) {
+template <class T>
+void write_seed(const std::string& dir, const std::string& name, T x) {
   auto& sys = system_();
+  auto msg = caf::make_message(std::move(x));
   stack stages;
   auto bytes = serialize(sys, stages, msg);
   std::ofstream out(dir + "/" + name, std::ios::binary);
@@ -65,14 +68,13 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   if (!dir)
     return 0;
   actors::cluster_member m{"node-a", "127.0.0.1:7000", "http://127.0.0.1:8080", {}};
-  write_seed(dir, "cluster_hello", caf::make_message(actors::cluster_hello{"node-a", std::string(64, 'f')}));
-  write_seed(dir, "cluster_welcome", caf::make_message(actors::cluster_welcome{"node-b", "n", "p"}));
-  write_seed(dir, "cluster_proof", caf::make_message(actors::cluster_proof{"node-a", "nb", "p2", m}));
+  write_seed(dir, "cluster_hello", actors::cluster_hello{"node-a", std::string(64, 'f')});
+  write_seed(dir, "cluster_welcome", actors::cluster_welcome{"node-b", "n", "p"});
+  write_seed(dir, "cluster_proof", actors::cluster_proof{"node-a", "nb", "p2", m});
   write_seed(dir, "cluster_accepted",
-             caf::make_message(actors::cluster_accepted{m, {m, {"node-c", "", "http://c", {}}}}));
-  write_seed(dir, "cluster_heartbeat",
-             caf::make_message(actors::cluster_heartbeat{"node-a", {3, 40, 400, 123456}}));
-  write_seed(dir, "get_room", caf::make_message(actors::get_room{"maths"}));
+             actors::cluster_accepted{m, {m, {"node-c", "", "http://c", {}}}});
+  write_seed(dir, "cluster_heartbeat", actors::cluster_heartbeat{"node-a", {3, 40, 400, 123456}});
+  write_seed(dir, "get_room", actors::get_room{"maths"});
   actors::join_command jc;
   jc.room_id = "maths";
   jc.peer_id = "p1";
@@ -81,7 +83,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   jc.rtp_capabilities.codecs.resize(1);
   jc.rtp_capabilities.codecs[0].mime_type = "audio/opus";
   jc.rtp_capabilities.codecs[0].clock_rate = 48000;
-  write_seed(dir, "join_command", caf::make_message(jc));
+  write_seed(dir, "join_command", jc);
   std::exit(0);
 }
 

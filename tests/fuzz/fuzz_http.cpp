@@ -12,6 +12,6 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto& edge = chorus::fuzz::edge_harness::instance();
-  (void)edge.exchange({reinterpret_cast<const char*>(data), size});
+  edge.exchange({reinterpret_cast<const char*>(data), size});
   return 0;
 }

@@ -25,6 +25,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
            "\r\n";
   bytes.append(reinterpret_cast<const char*>(data + 1), size - 1);
   auto& edge = chorus::fuzz::edge_harness::instance();
-  (void)edge.exchange(bytes);
+  edge.exchange(bytes);
   return 0;
 }

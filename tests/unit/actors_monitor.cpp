@@ -12,13 +12,12 @@
 
 namespace {
 
-// Waits (at most `bound`) until `addr`'s control block has `want` weak references; returns
-// the last count seen.
-size_t await_weak_refs(const caf::actor_addr& addr, size_t want,
-                       std::chrono::milliseconds bound = std::chrono::seconds(5)) {
+// Polls (every 5 ms, for at most 5 s) until `addr`'s control block has `want` weak
+// references; returns the last count seen.
+size_t await_weak_refs(const caf::actor_addr& addr, size_t want) {
   auto* ctrl = caf::actor_cast<caf::actor_control_block*>(addr);
   REQUIRE(ctrl != nullptr);
-  const auto deadline = std::chrono::steady_clock::now() + bound;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   size_t n = ctrl->weak_refs.load();
   while (n != want && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -55,7 +54,7 @@ TEST_CASE("monitor_for_life: an ended watcher is not kept by the actor it watche
   // check fails and the helper can go.
   auto plain = ended_watcher(sys, long_lived,
                              [](caf::event_based_actor* self, const caf::actor& t) { self->monitor(t); });
-  CHECK(await_weak_refs(plain, 1, std::chrono::milliseconds(500)) == 2);
+  CHECK(await_weak_refs(plain, 2) == 2);
 
   auto helped = ended_watcher(sys, long_lived, [](caf::event_based_actor* self, const caf::actor& t) {
     chorus::actors::monitor_for_life(self, t);
