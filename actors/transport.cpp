@@ -591,7 +591,7 @@ std::string tuple_json(const net::ice_tuple& t, uint16_t local_port) {
 // next one. So the preference is capped at the highest layer whose last keyframe fits (a
 // layer whose keyframe is not known yet is allowed; the layers up to the current one stay
 // allowed: going down needs only the smaller keyframe of the lower layer).
-constexpr int64_t keyframe_window_ms = 400;
+constexpr int64_t keyframe_window_ms = 300;
 // The paced link's rate, times the estimate: above it, so that the media it carries never
 // queues behind its own pacing for long; bounded, so that a keyframe reaches a thin link
 // no faster than its queue drains it.

@@ -13,16 +13,31 @@ import { REPO_ROOT, withServer } from './lib/server.mjs';
 
 test('data bench: 1 data producer, 3 data consumers, 2 s', { timeout: 90000 }, async () => {
   await withServer(['--log-level', 'warn'], async (server) => {
-    const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bench/data/data_bench.mjs'), '--url', `ws://127.0.0.1:${server.port}`,
-      '--server-pid', String(server.pid), '--consumers', '3', '--rate', '200', '--seconds', '2', '--room', 'smoke'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    const killer = setTimeout(() => child.kill('SIGKILL'), 60000);
-    const code = await new Promise((resolve) => child.on('exit', resolve));
-    clearTimeout(killer);
-    assert.equal(code, 0, err);
+    // The bench is a Node process on libwebrtc (@roamhq/wrtc). Once in CI (and never in
+    // 80 runs here, loaded or not) it died by a signal within 0.25 s of its start, before
+    // its first connection to the server: in loading libwebrtc or in its own reference
+    // channel between two local peer connections, which runs first. A death by a signal
+    // before the bench printed anything is the client's, said and run once more; any other
+    // failure, and a second such death, fail the test.
+    const run = async (room) => {
+      const child = spawn(process.execPath, [path.join(REPO_ROOT, 'bench/data/data_bench.mjs'), '--url', `ws://127.0.0.1:${server.port}`,
+        '--server-pid', String(server.pid), '--consumers', '3', '--rate', '200', '--seconds', '2', '--room', room], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => { out += d; });
+      child.stderr.on('data', (d) => { err += d; });
+      const killer = setTimeout(() => child.kill('SIGKILL'), 60000);
+      const [code, signal] = await new Promise((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+      clearTimeout(killer);
+      return { code, signal, out, err };
+    };
+    let b = await run('smoke');
+    if (b.signal && b.signal !== 'SIGKILL' && b.out === '') {
+      process.stderr.write(`data bench: the client died by ${b.signal} before reporting (stderr: ${JSON.stringify(b.err.slice(-500))}); once more\n`);
+      b = await run('smoke-again');
+    }
+    const { code, signal, out, err } = b;
+    assert.equal(code, 0, `exit ${code} signal ${signal}\n${err}`);
     const r = JSON.parse(out);
     process.stderr.write(`data bench: ${r.deliveredPerSecond.toFixed(0)} delivered/s, latency p50 ${r.latencyMs.p50} ms p95 ${r.latencyMs.p95} ms, ` +
       `server ${r.serverCpuUsPerDelivered?.toFixed(1)} us CPU per delivered message; direct reference p50 ${r.reference.latencyMs.p50} ms\n`);
