@@ -1,4 +1,5 @@
 #include "actors/consumer.hpp"
+#include "actors/ticker.hpp"
 #include "actors/monitor.hpp"
 #include "actors/fault.hpp"
 
@@ -859,7 +860,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     st.paused = false;
     restart(self);
   }
-  self->delayed_send(self, report_interval, report_tick_atom::value);
+  tick_every(self, self->state.ctx->ticker, report_tick_atom::value, report_interval, false);
   return {
     [self](const fault_command& f) { fail_now(self, f); },
     [self](const media_packets& in) { handle_media(self, in); },
@@ -965,7 +966,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
         if ((st.waiting_keyframe && is_video(st)) || (st.layers && st.layers->selector->wants_keyframe()))
           ask_keyframe(self);
       }
-      self->delayed_send(self, report_interval, report_tick_atom::value);
+      tick_every(self, st.ctx->ticker, report_tick_atom::value, report_interval, true);
     },
     [self](protocol::consumer_request& r) -> caf::result<caf::message> {
       auto& st = self->state;

@@ -202,6 +202,9 @@ struct node_context {
   // The class record's writer (actors/recorder.hpp): send it store::record_event. Null when
   // storage is off (storage.path empty); record() in recorder.hpp checks that.
   caf::actor recorder;
+  // The node's ticker (actors/ticker.hpp): periodic work of many actors on one timer. Null
+  // (unit tests): each actor keeps its own timer.
+  caf::actor ticker;
   // Room and participant events for webhooks (actors/events.hpp); null: none.
   std::shared_ptr<event_sink> events;
   // metrics.perRoom: null when off.

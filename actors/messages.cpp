@@ -6,6 +6,7 @@
 #include "actors/operations.hpp"
 #include "actors/record_serialization.hpp"
 #include "actors/rehome_messages.hpp"
+#include "actors/ticker.hpp"
 
 #include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
@@ -156,6 +157,7 @@ void register_message_types(caf::actor_system_config& cfg) {
     .add_message_type<layer_allocation>("chorus::layer_allocation")
     .add_message_type<alloc_info>("chorus::alloc_info")
     .add_message_type<probe_padding>("chorus::probe_padding")
+    .add_message_type<tick_subscribe>("chorus::tick_subscribe")
     .add_message_type<producer_state>("chorus::producer_state")
     .add_message_type<attach_consumer>("chorus::attach_consumer")
     .add_message_type<attach_reply>("chorus::attach_reply")

@@ -1,4 +1,5 @@
 #include "actors/transport.hpp"
+#include "actors/ticker.hpp"
 #include "actors/fault.hpp"
 
 #include "actors/clock.hpp"
@@ -32,6 +33,10 @@ using protocol::error_code;
 constexpr const char* component = "transport";
 constexpr std::size_t max_early_dtls = 8; // DTLS datagrams kept until connect-transport
 constexpr auto media_tick_interval = std::chrono::milliseconds(25); // bandwidth feedback
+// The same from the ticker, at its resolution: feedback due during a pause in arrivals
+// (the recorder's interval is 50 ms) waits up to this much longer; libwebrtc's own
+// receivers send theirs every 50 to 250 ms.
+constexpr auto media_tick_slow = std::chrono::milliseconds(100);
 
 uint64_t now_ms() {
   return static_cast<uint64_t>(mono_ms());
@@ -142,6 +147,7 @@ struct transport_state {
   transport_media media;
   transport_data data; // SCTP (data channels), when the transport was created with it
   bool media_ticking = false;
+  bool media_subscribed = false; // the media tick comes from the node's ticker
   std::minstd_rand rng{std::random_device{}()};
   std::vector<std::vector<uint8_t>> feedback;        // reused
   published_totals published;
@@ -436,11 +442,20 @@ void send_feedback(transport_actor* self) {
     send_rtcp(self, fb);
 }
 
+// Feedback goes out after each received batch when it is due (transport_media::feedback);
+// this tick sends what a pause in the arrivals left due. From the node's ticker (every
+// media_tick_slow, a message and no timer of its own) or, without one, its own timer.
 void start_media_tick(transport_actor* self) {
   auto& st = self->state;
   if (st.media_ticking)
     return;
   st.media_ticking = true;
+  if (st.ctx && st.ctx->ticker) {
+    if (!st.media_subscribed)
+      tick_every(self, st.ctx->ticker, media_tick_atom::value, media_tick_slow, false);
+    st.media_subscribed = true;
+    return;
+  }
   self->delayed_send(self, media_tick_interval, media_tick_atom::value);
 }
 
@@ -907,15 +922,19 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
     self->state.media.remove(dm.source);
     self->state.data.remove(self, dm.source, sctp_sink(self));
   });
-  self->delayed_send(self, totals_interval, totals_tick_atom::value);
+  const caf::actor no_ticker;
+  const auto& ticker = self->state.ctx ? self->state.ctx->ticker : no_ticker;
+  tick_every(self, ticker, totals_tick_atom::value, totals_interval, false);
   return {
     [self](const fault_command& f) { fail_now(self, f); },
     [self](totals_tick_atom) {
       auto& st = self->state;
       publish_totals(st.counters, st.media.counters(), st.shared.get(), st.published,
                      st.ctx->counters->media);
+      const caf::actor none;
       if (!st.closed)
-        self->delayed_send(self, totals_interval, totals_tick_atom::value);
+        tick_every(self, st.ctx ? st.ctx->ticker : none, totals_tick_atom::value, totals_interval,
+                   true);
     },
     [self](net::packet_batch& batch) { handle_batch(self, batch); },
     [self](protocol::connect_transport_request& req) { return on_connect(self, req); },
@@ -1017,12 +1036,15 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
     },
     [self](media_tick_atom) {
       auto& st = self->state;
+      if (!st.media_ticking)
+        return; // (the ticker's, while nothing is published)
       if (st.closed || !st.media.has_producers()) {
         st.media_ticking = false;
         return;
       }
       send_feedback(self);
-      self->delayed_send(self, media_tick_interval, media_tick_atom::value);
+      if (!st.media_subscribed)
+        self->delayed_send(self, media_tick_interval, media_tick_atom::value);
     },
   };
 }

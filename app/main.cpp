@@ -9,6 +9,7 @@
 #include "actors/scheduler.hpp"
 #include "actors/operations.hpp"
 #include "actors/recorder.hpp"
+#include "actors/ticker.hpp"
 #include "actors/rehome_messages.hpp"
 #include "app/admin_api.hpp"
 #include "app/config.hpp"
@@ -866,6 +867,14 @@ int main(int argc, char** argv) {
           caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
       }
     } stop_recorder{recorder};
+    // The ticker, held by the context the same way (and stopped before the recorder).
+    auto ticker = actors::spawn_ticker(sys);
+    {
+      auto with_ticker = std::make_shared<actors::node_context>(*actor_ctx);
+      with_ticker->ticker = ticker;
+      actor_ctx = std::move(with_ticker);
+    }
+    stop_on_scope_end stop_ticker{ticker};
     auto node = actors::spawn_node(sys, actor_ctx);
 
     net::http_server_options opts;
