@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <utility>
 #include <vector>
 
@@ -23,13 +22,13 @@ namespace chorus::actors {
 template <class T>
 class tick_wheel {
 public:
-  explicit tick_wheel(std::size_t slots) : slots_(std::max<std::size_t>(1, slots)) {}
+  explicit tick_wheel(std::size_t slots)
+    : slots_(std::max<std::size_t>(1, slots)), next_phase_(slots_.size() + 1) {}
 
-  std::size_t slots() const noexcept { return slots_.size(); }
   std::size_t size() const noexcept { return size_; }
   uint64_t now() const noexcept { return tick_; }
 
-  // Adds `value`, due every `period` ticks (clamped to 1..slots()).
+  // Adds `value`, due every `period` ticks (clamped to 1..the number of slots).
   void add(T value, std::size_t period) {
     period = std::clamp<std::size_t>(period, 1, slots_.size());
     const std::size_t phase = next_phase_[period]++ % period;
@@ -66,7 +65,7 @@ private:
 
   std::vector<std::vector<entry>> slots_;
   std::vector<entry> due_;                      // the entries of the tick being served
-  std::map<std::size_t, std::size_t> next_phase_; // per period: entries added so far
+  std::vector<std::size_t> next_phase_;         // per period: entries added so far
   uint64_t tick_ = 0;
   std::size_t size_ = 0;
 };

@@ -30,11 +30,10 @@ caf::behavior ticker_impl(caf::stateful_actor<ticker_state>* self) {
   self->delayed_send(self, tick_interval, ticker_tick_atom::value);
   return {
     [self](tick_subscribe& s) {
-      auto who = s.who ? s.who : caf::actor_cast<caf::actor_addr>(self->current_sender());
-      if (!who)
+      if (!s.who)
         return;
       const auto ticks = (std::chrono::milliseconds(s.period_ms) + tick_interval / 2) / tick_interval;
-      self->state.wheel.add({std::move(who), s.what}, std::size_t(std::max<int64_t>(1, ticks)));
+      self->state.wheel.add({std::move(s.who), s.what}, std::size_t(std::max<int64_t>(1, ticks)));
     },
     [self](ticker_tick_atom) {
       self->state.wheel.advance([self](const subscriber& s) {

@@ -32,11 +32,10 @@ using protocol::error_code;
 
 constexpr const char* component = "transport";
 constexpr std::size_t max_early_dtls = 8; // DTLS datagrams kept until connect-transport
-constexpr auto media_tick_interval = std::chrono::milliseconds(25); // bandwidth feedback
-// The same from the ticker, at its resolution: feedback due during a pause in arrivals
-// (the recorder's interval is 50 ms) waits up to this much longer; libwebrtc's own
-// receivers send theirs every 50 to 250 ms.
-constexpr auto media_tick_slow = std::chrono::milliseconds(100);
+// The bandwidth feedback's fallback (start_media_tick), at the ticker's resolution: feedback
+// due during a pause in arrivals (the recorder's interval is 50 ms) waits up to this much
+// longer; libwebrtc's own receivers send theirs every 50 to 250 ms.
+constexpr auto media_tick_interval = std::chrono::milliseconds(100);
 
 uint64_t now_ms() {
   return static_cast<uint64_t>(mono_ms());
@@ -147,7 +146,7 @@ struct transport_state {
   transport_media media;
   transport_data data; // SCTP (data channels), when the transport was created with it
   bool media_ticking = false;
-  bool media_subscribed = false; // the media tick comes from the node's ticker
+  bool media_tick_started = false; // once: the ticker's subscription stays
   std::minstd_rand rng{std::random_device{}()};
   std::vector<std::vector<uint8_t>> feedback;        // reused
   published_totals published;
@@ -442,21 +441,22 @@ void send_feedback(transport_actor* self) {
     send_rtcp(self, fb);
 }
 
+// The node's ticker (actors/ticker.hpp); none without a context (unit tests).
+const caf::actor& ticker_of(const transport_state& st) {
+  static const caf::actor none;
+  return st.ctx ? st.ctx->ticker : none;
+}
+
 // Feedback goes out after each received batch when it is due (transport_media::feedback);
-// this tick sends what a pause in the arrivals left due. From the node's ticker (every
-// media_tick_slow, a message and no timer of its own) or, without one, its own timer.
+// this tick sends what a pause in the arrivals left due, while something is published.
 void start_media_tick(transport_actor* self) {
   auto& st = self->state;
   if (st.media_ticking)
     return;
   st.media_ticking = true;
-  if (st.ctx && st.ctx->ticker) {
-    if (!st.media_subscribed)
-      tick_every(self, st.ctx->ticker, media_tick_atom::value, media_tick_slow, false);
-    st.media_subscribed = true;
-    return;
-  }
-  self->delayed_send(self, media_tick_interval, media_tick_atom::value);
+  tick_every(self, ticker_of(st), media_tick_atom::value, media_tick_interval,
+             st.media_tick_started);
+  st.media_tick_started = true;
 }
 
 void handle_batch(transport_actor* self, net::packet_batch& batch) {
@@ -922,19 +922,15 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
     self->state.media.remove(dm.source);
     self->state.data.remove(self, dm.source, sctp_sink(self));
   });
-  const caf::actor no_ticker;
-  const auto& ticker = self->state.ctx ? self->state.ctx->ticker : no_ticker;
-  tick_every(self, ticker, totals_tick_atom::value, totals_interval, false);
+  tick_every(self, ticker_of(self->state), totals_tick_atom::value, totals_interval, false);
   return {
     [self](const fault_command& f) { fail_now(self, f); },
     [self](totals_tick_atom) {
       auto& st = self->state;
       publish_totals(st.counters, st.media.counters(), st.shared.get(), st.published,
                      st.ctx->counters->media);
-      const caf::actor none;
       if (!st.closed)
-        tick_every(self, st.ctx ? st.ctx->ticker : none, totals_tick_atom::value, totals_interval,
-                   true);
+        tick_every(self, ticker_of(st), totals_tick_atom::value, totals_interval, true);
     },
     [self](net::packet_batch& batch) { handle_batch(self, batch); },
     [self](protocol::connect_transport_request& req) { return on_connect(self, req); },
@@ -1043,8 +1039,7 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
         return;
       }
       send_feedback(self);
-      if (!st.media_subscribed)
-        self->delayed_send(self, media_tick_interval, media_tick_atom::value);
+      tick_every(self, ticker_of(st), media_tick_atom::value, media_tick_interval, true);
     },
   };
 }

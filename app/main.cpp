@@ -833,11 +833,12 @@ int main(int argc, char** argv) {
     // "The flood test"). Media actors rarely have more than a few messages queued.
     caf_cfg.set("scheduler.max-throughput", size_t{32});
     caf::actor_system sys{caf_cfg};
-    // The recorder, which the rooms reach through their context. The actors get a copy of
-    // the context that holds it, made in this scope: no handle to the recorder (a detached
-    // actor) may outlive the actor system, and `ctx` does. At the end of this scope the
-    // recorder is told to stop: it writes what the closing rooms still send, then quits.
-    actors::node_context_ptr actor_ctx = ctx;
+    // The recorder, which the rooms reach through their context, and the ticker
+    // (actors/ticker.hpp). The actors get a copy of the context that holds them, made in
+    // this scope: no handle to them may outlive the actor system, and `ctx` does. At the end
+    // of this scope both are told to stop; the recorder writes what the closing rooms still
+    // send, then quits.
+    auto actor_ctx = std::make_shared<actors::node_context>(*ctx);
     std::shared_ptr<actors::recorder_counters> record_counters;
     std::string record_store_name;
     caf::actor recorder;
@@ -856,9 +857,7 @@ int main(int argc, char** argv) {
       rs.flush_interval = std::chrono::milliseconds(cfg.storage.flush_interval_ms);
       record_counters = std::make_shared<actors::recorder_counters>();
       recorder = actors::spawn_recorder(sys, std::move(record_store), rs, record_counters);
-      auto with_recorder = std::make_shared<actors::node_context>(*ctx);
-      with_recorder->recorder = recorder;
-      actor_ctx = std::move(with_recorder);
+      actor_ctx->recorder = recorder;
     }
     struct stop_on_scope_end {
       caf::actor actor;
@@ -867,14 +866,8 @@ int main(int argc, char** argv) {
           caf::anon_send_exit(actor, caf::exit_reason::user_shutdown);
       }
     } stop_recorder{recorder};
-    // The ticker, held by the context the same way (and stopped before the recorder).
-    auto ticker = actors::spawn_ticker(sys);
-    {
-      auto with_ticker = std::make_shared<actors::node_context>(*actor_ctx);
-      with_ticker->ticker = ticker;
-      actor_ctx = std::move(with_ticker);
-    }
-    stop_on_scope_end stop_ticker{ticker};
+    actor_ctx->ticker = actors::spawn_ticker(sys);
+    stop_on_scope_end stop_ticker{actor_ctx->ticker}; // (stopped before the recorder)
     auto node = actors::spawn_node(sys, actor_ctx);
 
     net::http_server_options opts;
