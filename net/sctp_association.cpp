@@ -570,10 +570,45 @@ sctp_output sctp_association::connect() {
   });
 }
 
+bool sctp_packet_well_formed(std::span<const uint8_t> packet) noexcept {
+  constexpr std::size_t common_header = 12, init_fixed = 20; // chunk header + 16
+  const auto u16 = [](const uint8_t* b) { return std::size_t((b[0] << 8) | b[1]); };
+  if (packet.size() < common_header)
+    return false;
+  std::size_t at = common_header;
+  while (at < packet.size()) {
+    if (packet.size() - at < 4)
+      return false;
+    const uint8_t type = packet[at];
+    const std::size_t len = u16(&packet[at + 2]);
+    if (len < 4 || len > packet.size() - at)
+      return false;
+    if (type == 1 || type == 2) { // INIT, INIT ACK: their parameters
+      if (len < init_fixed)
+        return false;
+      std::size_t q = init_fixed;
+      while (q < len) {
+        if (len - q < 4)
+          return false;
+        const std::size_t plen = u16(&packet[at + q + 2]);
+        if (plen < 4 || plen > len - q)
+          return false;
+        q += (plen + 3) & ~std::size_t{3};
+      }
+    }
+    at += (len + 3) & ~std::size_t{3}; // (the last chunk's padding may be left out)
+  }
+  return true;
+}
+
 sctp_output sctp_association::handle_packet(std::span<const uint8_t> packet) {
   auto& p = *impl_;
   ++p.counters.packets_in;
   p.counters.bytes_in += packet.size();
+  if (!sctp_packet_well_formed(packet)) {
+    ++p.counters.dropped_malformed;
+    return run(p, [] {}); // nothing to do; the output carries the state as it is
+  }
   return run(p, [&] {
     if (!p.sock || p.state == sctp_state::failed)
       return; // (closed still reads: the SHUTDOWN exchange completes)

@@ -120,7 +120,15 @@ struct sctp_counters {
   uint64_t dropped_too_large = 0; // received messages over max_message_size
   uint64_t refused_out = 0;       // send() refusals
   uint64_t dcep_in = 0, dcep_malformed = 0;
+  uint64_t dropped_malformed = 0; // packets failing sctp_packet_well_formed
 };
+
+// The chunk and INIT / INIT ACK parameter framing of one SCTP packet (RFC 9260 3.2, 3.2.1):
+// every chunk and every parameter at least its 4-byte header long and inside what holds
+// it. Debian's usrsctp 0.9.5 loops for ever on an INIT parameter of length 0
+// (sctp_send_initiate_ack -> sctp_get_next_param; found by tests/fuzz/fuzz_sctp), so
+// packets that fail this never reach it.
+bool sctp_packet_well_formed(std::span<const uint8_t> packet) noexcept;
 
 class sctp_association {
 public:

@@ -495,3 +495,44 @@ TEST_CASE("sctp: timers run on another thread; their output waits in the owner's
   CHECK(lost.size() >= 5); // (a packet may bundle several messages)
   CHECK(wakeups.load() > 0);
 }
+
+// tests/fuzz/fuzz_sctp's finding (CI, 2026-11-23): an INIT whose last parameter has length
+// 0 made Debian's usrsctp 0.9.5 loop for ever in sctp_send_initiate_ack. The bytes are the
+// fuzzer's reproducer (also tests/fuzz/corpus/fuzz_sctp/init_param_len0).
+TEST_CASE("sctp: malformed chunk and parameter framing is dropped before usrsctp") {
+  // (The reproducer's first two bytes are the harness's mode and length bytes.)
+  const bytes init_param_len0 = {
+    0x13, 0x88, 0x13, 0x88, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // common header
+    0x01, 0x00, 0x00, 0x1e, 0xcf, 0x23, 0xd4, 0x7e, 0x00, 0x50, 0x00, 0x00, // INIT, len 30
+    0xff, 0xff, 0xff, 0xff, 0x94, 0x07, 0xd3, 0x26,
+    0x2f, 0xc0, 0x00, 0x00, // a parameter of length 0
+    0x04, 0x80, 0x08, 0x00, 0x06, 0x82, 0xc0, 0x00, 0x00};
+  // A well-formed INIT: the same with the parameter's length 4 and a chunk length of 24.
+  bytes init_ok(init_param_len0.begin(), init_param_len0.begin() + 36);
+  init_ok[15] = 24;
+  init_ok[35] = 4;
+  struct named {
+    const char* name;
+    bytes packet;
+    bool ok;
+  };
+  const std::vector<named> cases = {
+    {"a well-formed INIT", init_ok, true},
+    {"the fuzzer's INIT (parameter length 0)", init_param_len0, false},
+    {"shorter than the common header", bytes(init_ok.begin(), init_ok.begin() + 11), false},
+    {"the common header alone (no chunk)", bytes(init_ok.begin(), init_ok.begin() + 12), true},
+    {"a chunk header cut short", bytes(init_ok.begin(), init_ok.begin() + 14), false},
+    {"a chunk length under 4", [&] { auto b = init_ok; b[14] = 0; b[15] = 2; return b; }(), false},
+    {"a chunk length past the packet", [&] { auto b = init_ok; b[15] = 40; return b; }(), false},
+    {"an INIT shorter than its fixed part", [&] { auto b = init_ok; b[15] = 16; return b; }(), false},
+    {"a parameter past its chunk", [&] { auto b = init_ok; b[35] = 8; return b; }(), false},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    CHECK(sctp_packet_well_formed(c.packet) == c.ok);
+  }
+  // The association drops and counts it, and returns (the hang was here).
+  auto a = make();
+  (void)a->handle_packet(init_param_len0);
+  CHECK(a->counters().dropped_malformed == 1);
+}
