@@ -56,6 +56,7 @@ struct producer_counters {
   uint64_t firs = 0;
   uint64_t keyframe_requests = 0; // from consumers
   uint64_t forwarded = 0;         // packets handed to the fan-out
+  uint64_t duplicates = 0;        // not forwarded: already came (receive_stream::on_packet)
 };
 
 // One encoding as received: a simulcast stream, or the producer's only stream. Its SSRC
@@ -446,14 +447,18 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
       st.kind == rtp::media_kind::video && rtp::is_keyframe(codec, pkt.payload());
     if (keyframe)
       ++st.counters.keyframes;
-    enc->stream->on_packet(pkt.sequence_number(), pkt.timestamp(), pkt.size(), now,
-                           origin == rtp::packet_origin::rtx);
+    const bool fresh = enc->stream->on_packet(pkt.sequence_number(), pkt.timestamp(),
+                                              pkt.size(), now, origin == rtp::packet_origin::rtx);
     if (st.nack_enabled) {
       enc->nack.on_packet(pkt.sequence_number(), now, keyframe, origin, st.to_nack);
       if (!st.to_nack.empty())
         send_nack(self, *enc, st.to_nack);
       if (keyframe) // losses a keyframe made moot are not a reason to ask for another one
         enc->abandoned_seen = enc->nack.counters().abandoned;
+    }
+    if (!fresh) { // the consumers have it already
+      ++st.counters.duplicates;
+      continue;
     }
     forwarded_packet fwd;
     fwd.keyframe = keyframe;
@@ -774,7 +779,8 @@ void encoding_stats_json(std::ostringstream& os, producer_actor* self, const enc
        << ",\"dropped\":{\"malformed\":" << c.malformed
        << ",\"unknownPayloadType\":" << c.unknown_payload_type
        << ",\"unknownSsrc\":" << c.unknown_ssrc << ",\"unknownRid\":" << c.unknown_rid
-       << ",\"rtxPadding\":" << c.rtx_padding << ",\"rtxMalformed\":" << c.rtx_bad << "}";
+       << ",\"rtxPadding\":" << c.rtx_padding << ",\"rtxMalformed\":" << c.rtx_bad
+       << ",\"duplicates\":" << c.duplicates << "}";
   os << "}";
 }
 

@@ -863,7 +863,8 @@ std::string stats_json(transport_actor* self) {
     os << "null";
   os << ",\"usage\":\"" << usage << "\",\"lossFraction\":" << b.last_loss
      << ",\"feedbacks\":" << b.feedbacks << ",\"packetsAcked\":" << b.packets_acked
-     << ",\"packetsLost\":" << b.packets_lost << ",\"overuses\":" << b.overuses
+     << ",\"packetsLost\":" << b.packets_lost << ",\"packetsLate\":" << b.packets_late
+     << ",\"overuses\":" << b.overuses
      << ",\"probesSent\":" << b.probes_sent << ",\"probesSucceeded\":" << b.probes_succeeded
      << ",\"probeBytes\":" << st.probe_bytes_out
      << ",\"pacingBps\":" << st.shared->pacing_bps.load(std::memory_order_relaxed) << "}";

@@ -61,30 +61,33 @@ void receive_stream::init_seq(uint16_t seq) noexcept {
   received_prior_ = 0;
   expected_prior_ = 0;
   seen_ = {};
+  repaired_ = {};
   // A restarted sequence usually comes with a restarted timestamp: the old transit is
   // meaningless.
   have_transit_ = false;
 }
 
-bool receive_stream::seen(int64_t ext) const noexcept {
+bool receive_stream::test(const seq_bits& b, int64_t ext) noexcept {
   const uint64_t bit = uint64_t(ext) & 127;
-  return (seen_[bit >> 6] >> (bit & 63)) & 1;
+  return (b[bit >> 6] >> (bit & 63)) & 1;
 }
 
-void receive_stream::mark_seen(int64_t ext) noexcept {
+void receive_stream::set(seq_bits& b, int64_t ext) noexcept {
   const uint64_t bit = uint64_t(ext) & 127;
-  seen_[bit >> 6] |= uint64_t(1) << (bit & 63);
+  b[bit >> 6] |= uint64_t(1) << (bit & 63);
 }
 
 void receive_stream::advance_seen(int64_t from_ext, int64_t to_ext) noexcept {
   // The positions (from, to] now stand for new sequence numbers: forget what they held.
   if (to_ext - from_ext >= 128) {
     seen_ = {};
+    repaired_ = {};
     return;
   }
   for (int64_t e = from_ext + 1; e <= to_ext; ++e) {
     const uint64_t bit = uint64_t(e) & 127;
     seen_[bit >> 6] &= ~(uint64_t(1) << (bit & 63));
+    repaired_[bit >> 6] &= ~(uint64_t(1) << (bit & 63));
   }
 }
 
@@ -103,7 +106,7 @@ void receive_stream::update_jitter(uint32_t rtp_timestamp, int64_t now_ms) noexc
   have_transit_ = true;
 }
 
-void receive_stream::on_packet(uint16_t seq, uint32_t rtp_timestamp, size_t bytes,
+bool receive_stream::on_packet(uint16_t seq, uint32_t rtp_timestamp, size_t bytes,
                                int64_t now_ms, bool retransmitted) noexcept {
   ++stats_.packets;
   stats_.bytes += bytes;
@@ -112,8 +115,24 @@ void receive_stream::on_packet(uint16_t seq, uint32_t rtp_timestamp, size_t byte
     // A repair, not a network arrival of the original: counting it as received would
     // hide from the sender the loss its congestion control reacts to, and its arrival
     // time says nothing about the path delay variation (it was sent late on purpose).
+    // A repair of what came (the original, or another repair) is a duplicate.
     ++stats_.retransmitted;
-    return;
+    if (!started_)
+      return true;
+    const auto udelta = uint16_t(seq - max_seq_);
+    if (udelta == 0) {
+      ++stats_.duplicates;
+      return false;
+    }
+    if (udelta > 0x10000 - max_misorder) {
+      const int64_t ext = extended_max() - int64_t(0x10000 - udelta);
+      if (seen(ext) || test(repaired_, ext)) {
+        ++stats_.duplicates;
+        return false;
+      }
+      set(repaired_, ext);
+    }
+    return true;
   }
   if (!started_) {
     started_ = true;
@@ -121,7 +140,7 @@ void receive_stream::on_packet(uint16_t seq, uint32_t rtp_timestamp, size_t byte
     mark_seen(extended_max());
     ++received_;
     update_jitter(rtp_timestamp, now_ms);
-    return;
+    return true;
   }
 
   // RFC 3550 A.1 update_seq().
@@ -130,7 +149,7 @@ void receive_stream::on_packet(uint16_t seq, uint32_t rtp_timestamp, size_t byte
   if (udelta < max_dropout) {
     if (udelta == 0) { // the highest one again
       ++stats_.duplicates;
-      return;
+      return false;
     }
     const int64_t old_max = extended_max();
     if (seq < max_seq_) // wrapped: count another 64K cycle
@@ -144,7 +163,7 @@ void receive_stream::on_packet(uint16_t seq, uint32_t rtp_timestamp, size_t byte
     // one is ignored.
     if (seq != bad_seq_) {
       bad_seq_ = uint32_t(uint16_t(seq + 1));
-      return;
+      return true;
     }
     init_seq(seq);
     ext = extended_max();
@@ -153,12 +172,13 @@ void receive_stream::on_packet(uint16_t seq, uint32_t rtp_timestamp, size_t byte
     ext = extended_max() - int64_t(0x10000 - udelta);
     if (seen(ext)) {
       ++stats_.duplicates;
-      return;
+      return false;
     }
   }
   mark_seen(ext);
   ++received_;
   update_jitter(rtp_timestamp, now_ms);
+  return !test(repaired_, ext); // a late original whose repair went out already: not again
 }
 
 void receive_stream::on_sender_report(uint64_t ntp, uint32_t rtp_timestamp,

@@ -51,7 +51,7 @@ struct receive_stream_stats {
   uint64_t packets = 0;          // every packet received (retransmissions included)
   uint64_t bytes = 0;
   uint64_t retransmitted = 0;    // packets that arrived through RTX
-  uint64_t duplicates = 0;
+  uint64_t duplicates = 0;        // originals that came twice, retransmissions of what came
   int64_t lost = 0;              // RFC 3550 A.3 cumulative lost (expected - received)
   uint8_t fraction_lost = 0;     // of the last report interval, /256
   uint32_t jitter = 0;           // RTP timestamp units
@@ -63,8 +63,12 @@ class receive_stream {
 public:
   receive_stream(uint32_t ssrc, uint32_t clock_rate) noexcept;
 
-  // A media packet (original or unwrapped from RTX) arriving at now_ms.
-  void on_packet(uint16_t seq, uint32_t rtp_timestamp, size_t bytes, int64_t now_ms,
+  // A media packet (original or unwrapped from RTX) arriving at now_ms. false when it
+  // brings nothing new (a duplicate on the path, a repair of what came, the late original
+  // of a packet its repair brought first): forwarding it again would only make the
+  // receiver discard it, after a transport-wide number its feedback then reports lost.
+  // Told within the 128 numbers up to the highest; anything else counts as new.
+  bool on_packet(uint16_t seq, uint32_t rtp_timestamp, size_t bytes, int64_t now_ms,
                  bool retransmitted) noexcept;
   // The sender's SR for this stream arrived at now_ms.
   void on_sender_report(uint64_t ntp, uint32_t rtp_timestamp, int64_t now_ms) noexcept;
@@ -82,8 +86,11 @@ private:
   void init_seq(uint16_t seq) noexcept;
   int64_t extended_max() const noexcept { return int64_t(cycles_) + max_seq_; }
   int64_t expected() const noexcept { return extended_max() - base_seq_ + 1; }
-  bool seen(int64_t ext) const noexcept;
-  void mark_seen(int64_t ext) noexcept;
+  using seq_bits = std::array<uint64_t, 2>; // bit ext % 128
+  static bool test(const seq_bits& b, int64_t ext) noexcept;
+  static void set(seq_bits& b, int64_t ext) noexcept;
+  bool seen(int64_t ext) const noexcept { return test(seen_, ext); }
+  void mark_seen(int64_t ext) noexcept { set(seen_, ext); }
   void advance_seen(int64_t from_ext, int64_t to_ext) noexcept;
   void update_jitter(uint32_t rtp_timestamp, int64_t now_ms) noexcept;
 
@@ -106,7 +113,10 @@ private:
   // Which of the 128 extended seqs up to the highest arrived (bit ext % 128): the late
   // window is max_misorder (100) wide, so this is enough to tell a duplicate from a late
   // packet without allocating.
-  std::array<uint64_t, 2> seen_{};
+  seq_bits seen_{};
+  // Which of them came only through RTX so far (forwarded once: the late original is then
+  // an arrival for the loss count, but nothing to forward).
+  seq_bits repaired_{};
   double jitter_ = 0;          // RFC 3550 A.8, in timestamp units
   uint32_t last_transit_ = 0;  // modulo 2^32, like the timestamps it comes from
   bool have_transit_ = false;

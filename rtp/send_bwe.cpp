@@ -29,7 +29,7 @@ send_bwe::sent_packet* send_bwe::find(uint16_t seq) noexcept {
 void send_bwe::on_packet_sent(uint16_t seq, std::size_t bytes, int64_t send_us, int probe_id) {
   if (!history_.empty() && uint16_t(seq - history_.back().seq) != 1)
     history_.clear(); // not the next transport-wide number: start over
-  history_.push_back({seq, uint32_t(bytes), send_us, probe_id, false});
+  history_.push_back({seq, uint32_t(bytes), send_us, probe_id});
   newest_send_us_ = std::max(newest_send_us_, send_us);
   while (history_.size() > max_history ||
          (history_.size() > 1 && send_us - history_.front().send_us > c_.history_us))
@@ -59,17 +59,34 @@ void send_bwe::on_feedback(const transport_cc_feedback& fb, int64_t now_us) {
     const bool in_window = p->send_us > loss_cutoff_send_us_;
     if (!pa.received) {
       // What left before the receiver took its first packet was not lost on the path: it
-      // came before the receiver was ready for it (a new transport, a new stream).
-      if (any_acked_) {
+      // came before the receiver was ready for it (a new transport, a new stream). A packet
+      // reported missing again counts once.
+      if (any_acked_ && !p->counted_lost) {
         ++lost;
-        window_lost += in_window ? 1 : 0;
+        p->counted_lost = true;
+        if (in_window) {
+          ++window_lost;
+          p->lost_in_window = window_id_;
+        }
       }
-      if (p->probe_id >= 0)
+      if (p->probe_id >= 0 && !p->reported_missing)
         for (auto& cl : clusters_)
           if (cl.id == p->probe_id)
             ++cl.lost_packets;
+      p->reported_missing = true;
       continue;
     }
+    if (p->counted_lost) { // it came after all: late, not lost
+      ++stats_.packets_late;
+      --stats_.packets_lost;
+      if (p->lost_in_window == window_id_ && window_lost_ > 0)
+        --window_lost_;
+      p->counted_lost = false;
+    }
+    if (p->reported_missing && p->probe_id >= 0)
+      for (auto& cl : clusters_)
+        if (cl.id == p->probe_id && cl.lost_packets > 0)
+          --cl.lost_packets;
     any_acked_ = true;
     p->acked = true;
     ++received;
@@ -101,6 +118,7 @@ void send_bwe::on_feedback(const transport_cc_feedback& fb, int64_t now_us) {
     stats_.last_loss = loss;
     loss_control(loss, now_us);
     window_received_ = window_lost_ = 0;
+    ++window_id_;
   }
   update_target();
 }

@@ -86,6 +86,9 @@ struct send_bwe_stats {
   bwe_usage usage = bwe_usage::normal;
   double last_loss = 0;               // fraction lost over the last loss window
   uint64_t feedbacks = 0, packets_acked = 0, packets_lost = 0;
+  // Reported missing by one feedback and received by a later one: reordered on the way, not
+  // lost (taken back out of packets_lost, and out of the loss window while it is open).
+  uint64_t packets_late = 0;
   uint64_t probes_sent = 0, probes_succeeded = 0;
   uint64_t overuses = 0;              // transitions into overuse
 };
@@ -119,6 +122,9 @@ private:
     int64_t send_us = 0;
     int probe_id = -1;
     bool acked = false;
+    bool reported_missing = false;  // some feedback said it had not arrived
+    bool counted_lost = false;      // in packets_lost
+    uint64_t lost_in_window = 0;    // loss window (window_id_) it was counted in; 0: none
   };
   struct group {
     int64_t first_send_us = 0, last_send_us = 0, last_arrival_us = 0;
@@ -165,6 +171,7 @@ private:
   uint64_t loss_bps_;
   int64_t last_loss_decrease_us_ = -1, last_loss_update_us_ = -1;
   std::size_t window_received_ = 0, window_lost_ = 0;
+  uint64_t window_id_ = 1; // the open loss window's number
   // Loss of packets sent before the last loss-based decrease is what that decrease answered
   // (a thin link's queue goes on dropping what was sent at the old rate for a while): only
   // packets sent after it fill the loss window, so one congestion event is one decrease.

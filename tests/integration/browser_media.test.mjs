@@ -71,6 +71,8 @@ test('two participants: audio and video both ways, BWE above 1 Mbps, pause/resum
       (r) => r.data?.bwe?.feedbacks > 10 && r.data.bwe.ackedBps > 0, 10000, 250);
     const est = tstats.data.bwe;
     process.stderr.write(`server's estimate toward bob: ${JSON.stringify(est)}\n`);
+    process.stderr.write(`server's counters toward bob: ${JSON.stringify({ rtp: tstats.data.rtp, media: tstats.data.media, dropped: tstats.data.dropped })}\n`);
+    process.stderr.write(`bob's inbound: ${JSON.stringify((await rx(bob)()).map((r) => ({ kind: r.kind, packetsReceived: r.packetsReceived, packetsLost: r.packetsLost, nackCount: r.nackCount })))}\n`);
     assert.ok(est.packetsAcked > 30, JSON.stringify(est));
     assert.ok(est.targetBps >= 300000, JSON.stringify(est)); // no collapse on a clean loopback
     assert.ok(est.lossFraction < 0.05, JSON.stringify(est));

@@ -229,6 +229,38 @@ TEST_CASE("send-side BWE: packets reported missing before the receiver took its 
   CHECK(bwe.stats().last_loss > 0.3);
 }
 
+TEST_CASE("send-side BWE: a packet reported missing and acknowledged later is late, not lost") {
+  // Two senders share one transport-wide sequence: one of them can reach the socket after a
+  // higher number did, and a feedback sent in between reports its packets missing; the next
+  // feedback reports them received. Reported missing twice, a packet still counts once.
+  send_bwe bwe;
+  for (uint16_t s = 0; s < 10; ++s)
+    bwe.on_packet_sent(s, 1200, int64_t(s) * 1'000);
+  transport_cc_feedback first;
+  for (uint16_t s = 0; s < 10; ++s) // 4..6 not (yet) there
+    first.packets.push_back({s, s < 4 || s > 6, 50'000 + int64_t(s) * 1'000});
+  bwe.on_feedback(first, 60'000);
+  CHECK(bwe.stats().packets_lost == 3);
+  transport_cc_feedback again; // the same three still missing
+  for (uint16_t s = 4; s < 7; ++s)
+    again.packets.push_back({s, false, 0});
+  bwe.on_feedback(again, 70'000);
+  CHECK(bwe.stats().packets_lost == 3);
+  for (uint16_t s = 10; s < 20; ++s)
+    bwe.on_packet_sent(s, 1200, int64_t(s) * 1'000);
+  transport_cc_feedback later; // 4..6 arrived after all, and 10..19
+  for (uint16_t s = 4; s < 7; ++s)
+    later.packets.push_back({s, true, 75'000});
+  for (uint16_t s = 10; s < 20; ++s)
+    later.packets.push_back({s, true, 76'000 + int64_t(s) * 1'000});
+  bwe.on_feedback(later, 100'000);
+  CHECK(bwe.stats().packets_lost == 0);
+  CHECK(bwe.stats().packets_late == 3);
+  CHECK(bwe.stats().packets_acked == 20);
+  CHECK(bwe.stats().last_loss == 0); // the window closed at 20 packets with nothing lost
+  CHECK(bwe.stats().loss_based_bps == send_bwe_config{}.max_bps);
+}
+
 TEST_CASE("send-side BWE: REMB caps the estimate; feedback for unknown numbers is ignored") {
   send_bwe bwe;
   bwe.on_remb(200'000, 0);

@@ -136,6 +136,58 @@ TEST_CASE("receive_stream: retransmissions counted apart, loss and jitter unchan
   CHECK(s.stats(1200).retransmitted == 1);
 }
 
+TEST_CASE("receive_stream: what brings nothing new is told apart (not to be forwarded again)") {
+  // (seq, through RTX) in arrival order, and whether each is new. A producer forwards only
+  // the new ones: a receiver discards the others, and each would cost a transport-wide
+  // number that its feedback reports lost.
+  struct arrival {
+    uint16_t seq;
+    bool rtx;
+    bool fresh;
+  };
+  struct row {
+    const char* name;
+    std::vector<arrival> arrivals;
+    uint64_t duplicates;
+    int64_t lost;
+  };
+  const row rows[] = {
+    {"in order", {{1, false, true}, {2, false, true}, {3, false, true}}, 0, 0},
+    {"duplicate of the highest", {{1, false, true}, {2, false, true}, {2, false, false}}, 1, 0},
+    {"late original is new", {{1, false, true}, {3, false, true}, {2, false, true}}, 0, 0},
+    {"duplicate of a late original", {{1, false, true}, {3, false, true}, {2, false, true}, {2, false, false}}, 1, 0},
+    {"repair of a missing packet is new", {{1, false, true}, {3, false, true}, {2, true, true}}, 0, 1},
+    {"a second repair of it is not", {{1, false, true}, {3, false, true}, {2, true, true}, {2, true, false}}, 1, 1},
+    {"the late original after its repair: an arrival, nothing to forward",
+     {{1, false, true}, {3, false, true}, {2, true, true}, {2, false, false}}, 0, 0},
+    {"a repair of what came: not new", {{1, false, true}, {2, false, true}, {3, false, true}, {2, true, false}}, 1, 0},
+    {"a repair of the highest: not new", {{1, false, true}, {2, false, true}, {2, true, false}}, 1, 0},
+    {"repair across the wrap", {{65534, false, true}, {0, false, true}, {65535, true, true}, {65535, true, false}}, 1, 1},
+    {"late original across the wrap after its repair",
+     {{65535, false, true}, {1, false, true}, {0, true, true}, {0, false, false}}, 0, 0},
+    {"a repair of what came 66 numbers and 128 bit positions ago",
+     [] {
+       std::vector<arrival> v{{10, false, true}, {11, false, true}, {10, true, false}};
+       for (uint16_t s = 12; s < 10 + 200; ++s) v.push_back({s, false, true});
+       v.push_back({uint16_t(10 + 128 + 5), true, false}); // 143: its bit is 10's + 5
+       return v;
+     }(), 2, 0},
+  };
+  for (const auto& r : rows) {
+    INFO(r.name);
+    receive_stream s(1, video_clock);
+    int64_t now = 1000;
+    for (size_t i = 0; i < r.arrivals.size(); ++i) {
+      CAPTURE(i);
+      const auto& a = r.arrivals[i];
+      CHECK(s.on_packet(a.seq, uint32_t(now * 90), 100, now, a.rtx) == a.fresh);
+      now += 5;
+    }
+    CHECK(s.stats(now).duplicates == r.duplicates);
+    CHECK(s.stats(now).lost == r.lost);
+  }
+}
+
 TEST_CASE("receive_stream: RTX packets before any media do not start the stream") {
   receive_stream s(1, video_clock);
   s.on_packet(500, 0, 50, 0, true);
