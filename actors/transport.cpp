@@ -384,7 +384,7 @@ void count_srtp_failure(transport_counters& c, rtp::srtp_error e) {
 }
 
 void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* data,
-                  std::size_t size, bool rtcp) {
+                  std::size_t size, bool rtcp, int64_t arrival_us) {
   auto& st = self->state;
   auto& sel = st.ice->selected_tuple();
   if (!sel || !(*sel == source)) {
@@ -422,7 +422,10 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
   } else {
     ++st.counters.rtp_in;
     st.counters.rtp_bytes_in += r.length;
-    st.media.on_rtp(std::span<const uint8_t>(data, r.length), mono_ms(), mono_us());
+    const int64_t now_us = mono_us();
+    // The kernel's arrival time when the I/O layer had it (never later than now).
+    st.media.on_rtp(std::span<const uint8_t>(data, r.length), mono_ms(),
+                    arrival_us > 0 ? std::min(arrival_us, now_us) : now_us);
   }
 }
 
@@ -485,10 +488,10 @@ void handle_batch(transport_actor* self, net::packet_batch& batch) {
         handle_dtls(self, p.source, bytes, now);
         break;
       case net::packet_kind::rtp:
-        handle_media(self, p.source, data, p.size, false);
+        handle_media(self, p.source, data, p.size, false, p.arrival_us);
         break;
       case net::packet_kind::rtcp:
-        handle_media(self, p.source, data, p.size, true);
+        handle_media(self, p.source, data, p.size, true, p.arrival_us);
         break;
       default:
         ++st.counters.dropped_unknown;

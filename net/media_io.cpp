@@ -20,6 +20,7 @@ namespace {
 constexpr std::size_t max_events = 256;
 constexpr std::size_t datagram_buffer = 2048; // > any MTU-sized datagram
 constexpr int udp_rounds = 4;                 // recvmmsg calls per socket per wakeup
+constexpr int64_t max_arrival_age_us = 1'000'000; // a kernel timestamp is trusted this far back
 
 std::string errno_text(int err) { return std::strerror(err); }
 } // namespace
@@ -208,6 +209,13 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
         counters_.receive_errors.add();
       return;
     }
+    // The kernel's timestamps are wall-clock time: brought onto the steady clock with one
+    // reading of each, never later than now (a wall clock stepped back would otherwise
+    // date packets in the future).
+    const int64_t steady_now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                    clock::now().time_since_epoch()).count();
+    const int64_t real_now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count();
     if (ep) { // port mode: all of it goes to one endpoint
       std::size_t total = 0;
       for (int i = 0; i < n; ++i)
@@ -238,7 +246,11 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
           counters_.tuples_evicted.add();
         target = r.owner;
       }
-      append(*target, ice_tuple{ice_protocol::udp, *from, 0}, bytes);
+      int64_t arrival_us = steady_now_us;
+      if (const int64_t ns = rx_->realtime_ns(k); ns != 0)
+        arrival_us = std::clamp<int64_t>(steady_now_us - (real_now_ns - ns) / 1000,
+                                         steady_now_us - max_arrival_age_us, steady_now_us);
+      append(*target, ice_tuple{ice_protocol::udp, *from, 0}, bytes, arrival_us);
     }
     if (std::size_t(n) < rx_->batch())
       return;
@@ -246,10 +258,11 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
 }
 
 void io_core::append(endpoint_state& ep, const ice_tuple& source,
-                     std::span<const uint8_t> bytes, bool connection_closed) {
+                     std::span<const uint8_t> bytes, int64_t arrival_us, bool connection_closed) {
   auto& batch = ep.pending;
   inbound_packet p;
   p.source = source;
+  p.arrival_us = arrival_us;
   p.offset = uint32_t(batch.data.size());
   p.size = uint32_t(bytes.size());
   p.connection_closed = connection_closed;

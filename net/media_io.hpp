@@ -45,6 +45,11 @@ struct inbound_packet {
   // A TCP connection of this endpoint closed (EOF, error, refused buffer): `source` names
   // it and size is 0. The owner should forget the tuple (ice_server::remove_tuple).
   bool connection_closed = false;
+  // When it arrived, in steady_clock microseconds (the clock of actors/clock.hpp): the
+  // kernel's receive timestamp for UDP (SO_TIMESTAMPNS), the read for TCP. Transport-wide
+  // feedback reports this, so a late turn of the transport actor on a busy machine is not
+  // mistaken by the sender for delay on the path. 0: not known.
+  int64_t arrival_us = 0;
 
   std::span<const uint8_t> bytes(const std::vector<uint8_t>& data) const noexcept {
     return {data.data() + offset, size};

@@ -128,7 +128,7 @@ private:
   // UDP (media_io.cpp).
   void on_udp(int fd, endpoint_state* ep);
   void append(endpoint_state& ep, const ice_tuple& source, std::span<const uint8_t> bytes,
-              bool connection_closed = false);
+              int64_t arrival_us, bool connection_closed = false);
   void deliver();
   bool allocate_ports(endpoint_state& ep, std::string* error);
 

@@ -102,6 +102,8 @@ open_result bind_udp(const transport_address& local) {
     return r;
   }
   set_buffers(fd.get());
+  const int one = 1; // best effort: without it arrivals are stamped when read
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
   r.fd = std::move(fd);
   return r;
 }
@@ -157,7 +159,9 @@ uint16_t local_port(int fd) noexcept {
 
 udp_receiver::udp_receiver(std::size_t batch, std::size_t datagram_size)
   : batch_(std::max<std::size_t>(batch, 1)), datagram_size_(datagram_size),
-    buffers_(batch_ * datagram_size_), addrs_(batch_), iovs_(batch_), msgs_(batch_) {
+    buffers_(batch_ * datagram_size_), addrs_(batch_), iovs_(batch_), msgs_(batch_),
+    controls_(batch_) {
+  static_assert(sizeof(control_space) >= CMSG_SPACE(sizeof(timespec)));
   for (std::size_t i = 0; i < batch_; ++i) {
     iovs_[i].iov_base = buffers_.data() + i * datagram_size_;
     iovs_[i].iov_len = datagram_size_;
@@ -174,6 +178,8 @@ int udp_receiver::receive(int fd) noexcept {
   for (std::size_t i = 0; i < batch_; ++i) {
     msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     msgs_[i].msg_hdr.msg_flags = 0;
+    msgs_[i].msg_hdr.msg_control = controls_[i].bytes;
+    msgs_[i].msg_hdr.msg_controllen = sizeof controls_[i].bytes;
     msgs_[i].msg_len = 0;
   }
   for (;;) {
@@ -189,6 +195,18 @@ int udp_receiver::receive(int fd) noexcept {
 std::span<const uint8_t> udp_receiver::payload(std::size_t i) const noexcept {
   return {buffers_.data() + i * datagram_size_,
           std::min<std::size_t>(msgs_[i].msg_len, datagram_size_)};
+}
+
+int64_t udp_receiver::realtime_ns(std::size_t i) const noexcept {
+  auto& hdr = msgs_[i].msg_hdr;
+  for (auto* c = CMSG_FIRSTHDR(&hdr); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&hdr), c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+        c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+      timespec ts;
+      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+    }
+  return 0;
 }
 
 bool udp_receiver::truncated(std::size_t i) const noexcept {

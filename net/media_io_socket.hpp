@@ -72,6 +72,12 @@ accepted accept_tcp(int listen_fd);
 uint16_t local_port(int fd) noexcept;
 
 // recvmmsg with reusable buffers: `batch` datagrams of up to `datagram_size` bytes each.
+// Room for one SCM_TIMESTAMPNS control message (CMSG_SPACE(sizeof(timespec)) on Linux),
+// aligned as cmsghdr wants.
+struct alignas(8) control_space {
+  unsigned char bytes[32];
+};
+
 class udp_receiver {
 public:
   explicit udp_receiver(std::size_t batch, std::size_t datagram_size = 2048);
@@ -86,6 +92,9 @@ public:
   std::span<const uint8_t> payload(std::size_t i) const noexcept;
   bool truncated(std::size_t i) const noexcept; // larger than datagram_size: cut, drop it
   const sockaddr_storage& source(std::size_t i) const noexcept { return addrs_[i]; }
+  // The kernel's receive time (CLOCK_REALTIME, ns) of datagram i on a socket with
+  // SO_TIMESTAMPNS (bind_udp sets it); 0 when it carried none.
+  int64_t realtime_ns(std::size_t i) const noexcept;
 
 private:
   std::size_t batch_;
@@ -94,6 +103,7 @@ private:
   std::vector<sockaddr_storage> addrs_;
   std::vector<iovec> iovs_;
   std::vector<mmsghdr> msgs_;
+  std::vector<control_space> controls_;
 };
 
 // One datagram; false on any error (EAGAIN included).

@@ -109,7 +109,9 @@ bool io_core::take_frames(tcp_conn& c) {
       }
       c.bound = true;
     }
-    append(*c.owner, ice_tuple{ice_protocol::tcp, c.remote, c.id}, *frame);
+    append(*c.owner, ice_tuple{ice_protocol::tcp, c.remote, c.id}, *frame,
+           std::chrono::duration_cast<std::chrono::microseconds>(clock::now().time_since_epoch())
+             .count());
   }
   return true;
 }
@@ -188,7 +190,7 @@ void io_core::close_conn(uint64_t id, bool report) {
     auto& list = c.owner->tcp_connections;
     list.erase(std::remove(list.begin(), list.end(), id), list.end());
     if (report && c.bound && c.owner->registered)
-      append(*c.owner, ice_tuple{ice_protocol::tcp, c.remote, c.id}, {}, true);
+      append(*c.owner, ice_tuple{ice_protocol::tcp, c.remote, c.id}, {}, 0, true);
   } else {
     --pending_count_;
   }

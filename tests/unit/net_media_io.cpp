@@ -1,6 +1,7 @@
 // media_io in port mode on loopback: a UDP socket and TCP listener per endpoint, batched
 // receive and send, RFC 4571 over TCP, limits, close() and port reuse.
 #include "net_media_io_util.hpp"
+#include "net/media_io_socket.hpp"
 
 #include <atomic>
 #include <thread>
@@ -82,6 +83,55 @@ TEST_CASE("media_io port: 32 datagrams each way, batched") {
   }
   CHECK(q.batches() <= 32);
   CHECK(ep->stats().rx_packets == 32);
+}
+
+TEST_CASE("udp_receiver: the kernel's receive time, not the read's") {
+  // A datagram waits 30 ms in the socket before it is read: its timestamp is when it came.
+  auto sock = chorus::net::sock::bind_udp(transport_address::v4(127, 0, 0, 1, 0));
+  REQUIRE(sock.fd);
+  const uint16_t port = chorus::net::sock::local_port(sock.fd.get());
+  const auto wall_us = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+  };
+  udp_client c;
+  const int64_t before = wall_us();
+  c.send(port, text("early"));
+  REQUIRE(wait_readable(sock.fd.get(), deadline));
+  const int64_t in_socket = wall_us();
+  while (wall_us() - in_socket < 30'000) {
+  } // not a synchronisation: the datagram is there; this only ages it
+  chorus::net::sock::udp_receiver rx(4);
+  REQUIRE(rx.receive(sock.fd.get()) == 1);
+  const int64_t read_at = wall_us();
+  const int64_t stamped = rx.realtime_ns(0) / 1000;
+  CHECK(stamped >= before - 1000); // the two clocks are one; a little slack for rounding
+  CHECK(stamped <= in_socket + 1000);
+  CHECK(read_at - stamped >= 30'000);
+}
+
+TEST_CASE("media_io port: each datagram carries its arrival on the steady clock") {
+  packet_queue q;
+  media_io io(port_mode_options(port_base(), 10));
+  io.start();
+  auto ep = io.open("u", q.sink());
+  REQUIRE(ep);
+  const auto steady_us = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch()).count();
+  };
+  udp_client c;
+  const int64_t before = steady_us();
+  c.send(ep->udp_port(), text("one"));
+  c.send(ep->udp_port(), text("two"));
+  auto got = q.wait(2);
+  const int64_t after = steady_us();
+  REQUIRE(got.size() == 2);
+  for (auto& r : got) {
+    CHECK(r.arrival_us >= before - 1000);
+    CHECK(r.arrival_us <= after);
+  }
+  CHECK(got[0].arrival_us <= got[1].arrival_us);
 }
 
 TEST_CASE("media_io port: TCP frames both ways, connection close reported") {

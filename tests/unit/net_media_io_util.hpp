@@ -48,6 +48,7 @@ struct received {
   ice_tuple source;
   bytes data;
   bool connection_closed = false;
+  int64_t arrival_us = 0;
 };
 
 // Collects what a sink is given; the test thread waits on it with a deadline.
@@ -59,7 +60,8 @@ public:
       ++batches_;
       for (const auto& p : b.packets) {
         auto span = p.bytes(b.data);
-        items_.push_back({p.source, bytes(span.begin(), span.end()), p.connection_closed});
+        items_.push_back({p.source, bytes(span.begin(), span.end()), p.connection_closed,
+                          p.arrival_us});
       }
       cv_.notify_all();
     };
