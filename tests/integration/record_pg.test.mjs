@@ -179,8 +179,14 @@ test('two nodes of a cluster write one class record to PostgreSQL: one class row
       // batches fail, and are written on new connections.
       await pollUntil(async () => (await record(a)).eventsPending === 0 && (await record(b)).eventsPending === 0,
         { timeoutMs: 5000, what: 'events written' });
-      const killed = await pg.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'chorus'");
-      assert.equal(killed.length, 2, 'one connection per node');
+      const pids = await pg.sql("SELECT pid FROM pg_stat_activity WHERE application_name = 'chorus'");
+      assert.equal(pids.length, 2, 'one connection per node');
+      const killed = await pg.sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid IN (${pids.join(',')})`);
+      assert.deepEqual(killed, ['t', 't']);
+      // pg_terminate_backend only signals: the events below must meet connections that are
+      // gone, not ones still ending (a batch written before the end would not fail).
+      await pollUntil(async () => (await pg.sql(`SELECT count(*) FROM pg_stat_activity WHERE pid IN (${pids.join(',')})`))[0] === '0',
+        { timeoutMs: 5000, what: 'the killed backends gone' });
       const late = await connectPeer(a, { auth: 'pa-late', role: 'student', channelId: roomA });
       await late.request('chat-message', { text: 'sorry I am late' });
       await late.close();
