@@ -422,10 +422,10 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
   } else {
     ++st.counters.rtp_in;
     st.counters.rtp_bytes_in += r.length;
-    const int64_t now_us = mono_us();
-    // The kernel's arrival time when the I/O layer had it (never later than now).
+    // The kernel's arrival time when the I/O layer had it (on the same steady clock, and
+    // never later than the I/O thread's reading of it).
     st.media.on_rtp(std::span<const uint8_t>(data, r.length), mono_ms(),
-                    arrival_us > 0 ? std::min(arrival_us, now_us) : now_us);
+                    arrival_us > 0 ? arrival_us : mono_us());
   }
 }
 

@@ -212,8 +212,7 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
     // The kernel's timestamps are wall-clock time: brought onto the steady clock with one
     // reading of each, never later than now (a wall clock stepped back would otherwise
     // date packets in the future).
-    const int64_t steady_now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                                    clock::now().time_since_epoch()).count();
+    const int64_t steady_us = steady_now_us();
     const int64_t real_now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                   std::chrono::system_clock::now().time_since_epoch()).count();
     if (ep) { // port mode: all of it goes to one endpoint
@@ -246,10 +245,10 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
           counters_.tuples_evicted.add();
         target = r.owner;
       }
-      int64_t arrival_us = steady_now_us;
+      int64_t arrival_us = steady_us;
       if (const int64_t ns = rx_->realtime_ns(k); ns != 0)
-        arrival_us = std::clamp<int64_t>(steady_now_us - (real_now_ns - ns) / 1000,
-                                         steady_now_us - max_arrival_age_us, steady_now_us);
+        arrival_us = std::clamp<int64_t>(steady_us - (real_now_ns - ns) / 1000,
+                                         steady_us - max_arrival_age_us, steady_us);
       append(*target, ice_tuple{ice_protocol::udp, *from, 0}, bytes, arrival_us);
     }
     if (std::size_t(n) < rx_->batch())

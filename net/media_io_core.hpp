@@ -28,6 +28,11 @@ struct epoll_event;
 namespace chorus::net::detail {
 
 using clock = std::chrono::steady_clock;
+// Now on `clock`, in microseconds (inbound_packet::arrival_us).
+inline int64_t steady_now_us() noexcept {
+  return std::chrono::duration_cast<std::chrono::microseconds>(clock::now().time_since_epoch())
+    .count();
+}
 
 struct counter {
   std::atomic<uint64_t> value{0};

@@ -109,9 +109,7 @@ bool io_core::take_frames(tcp_conn& c) {
       }
       c.bound = true;
     }
-    append(*c.owner, ice_tuple{ice_protocol::tcp, c.remote, c.id}, *frame,
-           std::chrono::duration_cast<std::chrono::microseconds>(clock::now().time_since_epoch())
-             .count());
+    append(*c.owner, ice_tuple{ice_protocol::tcp, c.remote, c.id}, *frame, steady_now_us());
   }
   return true;
 }

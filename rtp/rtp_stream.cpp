@@ -77,6 +77,11 @@ void receive_stream::set(seq_bits& b, int64_t ext) noexcept {
   b[bit >> 6] |= uint64_t(1) << (bit & 63);
 }
 
+void receive_stream::clear(seq_bits& b, int64_t ext) noexcept {
+  const uint64_t bit = uint64_t(ext) & 127;
+  b[bit >> 6] &= ~(uint64_t(1) << (bit & 63));
+}
+
 void receive_stream::advance_seen(int64_t from_ext, int64_t to_ext) noexcept {
   // The positions (from, to] now stand for new sequence numbers: forget what they held.
   if (to_ext - from_ext >= 128) {
@@ -85,9 +90,8 @@ void receive_stream::advance_seen(int64_t from_ext, int64_t to_ext) noexcept {
     return;
   }
   for (int64_t e = from_ext + 1; e <= to_ext; ++e) {
-    const uint64_t bit = uint64_t(e) & 127;
-    seen_[bit >> 6] &= ~(uint64_t(1) << (bit & 63));
-    repaired_[bit >> 6] &= ~(uint64_t(1) << (bit & 63));
+    clear(seen_, e);
+    clear(repaired_, e);
   }
 }
 

@@ -89,6 +89,7 @@ private:
   using seq_bits = std::array<uint64_t, 2>; // bit ext % 128
   static bool test(const seq_bits& b, int64_t ext) noexcept;
   static void set(seq_bits& b, int64_t ext) noexcept;
+  static void clear(seq_bits& b, int64_t ext) noexcept;
   bool seen(int64_t ext) const noexcept { return test(seen_, ext); }
   void mark_seen(int64_t ext) noexcept { set(seen_, ext); }
   void advance_seen(int64_t from_ext, int64_t to_ext) noexcept;
