@@ -397,9 +397,11 @@ async function wsTrickle(server, count) {
   return results;
 }
 
-// `total` half-open connections at `port`, at most `concurrent` at a time, none of them ever
-// sending a byte, for at most HALF_OPEN_MAX_MS. Resolves how many the server closed (evicted
-// or timed out).
+// At least `total` half-open connections at `port`, at most `concurrent` at a time, none of
+// them ever sending a byte, for at least HALF_OPEN_MIN_MS (the reference peer's window is
+// the flood's: a fast machine opened 2000 in 216 ms, too short a window to judge its media)
+// and at most HALF_OPEN_MAX_MS. Resolves how many the server closed (evicted or timed out).
+const HALF_OPEN_MIN_MS = 1000;
 const HALF_OPEN_MAX_MS = 10000;
 async function halfOpenFlood(port, total, concurrent) {
   let opened = 0;
@@ -408,9 +410,10 @@ async function halfOpenFlood(port, total, concurrent) {
   const live = new Set();
   const started = now();
   const end = started + HALF_OPEN_MAX_MS;
-  while (opened < total && now() < end) {
+  const more = () => opened < total || now() - started < HALF_OPEN_MIN_MS;
+  while (more() && now() < end) {
     const batch = [];
-    while (live.size < concurrent && opened < total) {
+    while (live.size < concurrent && more()) {
       opened += 1;
       const s = net.connect({ host: '127.0.0.1', port });
       live.add(s);
