@@ -56,7 +56,7 @@ bool receive_side::must_decrypt(uint32_t ssrc) const noexcept {
   if (sampled_)
     return true;
   for (auto& s : streams_)
-    if (s->info().rtx_ssrc == ssrc)
+    if (s->info().rtx_ssrc == ssrc || (s->info().ssrc == ssrc && s->needs_keyframe()))
       return true;
   for (auto& p : pending_)
     if (p.rtx_ssrc == ssrc)
@@ -72,6 +72,7 @@ void receive_side::on_packet(std::span<const uint8_t> packet, bool rtcp, uint64_
       return;
     const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
                           (uint32_t(packet[10]) << 8) | packet[11];
+    const bool decrypted = must_decrypt(ssrc);
     inbound_stream* s = find(ssrc);
     if (!s) {
       const uint8_t pt = packet[1] & 0x7f;
@@ -87,7 +88,9 @@ void receive_side::on_packet(std::span<const uint8_t> packet, bool rtcp, uint64_
     // The kernel's arrival stamp, else now: the generator's queueing is not latency.
     if (kernel_ns == 0)
       ++app_stamped_;
-    const bool opaque = !sampled_ && !(s->info().rtx_ssrc != 0 && ssrc == s->info().rtx_ssrc);
+    // What the transport left encrypted (the same decision as its filter, taken before
+    // this packet could change it).
+    const bool opaque = !decrypted;
     latency_histogram* sink =
       audio_latency && latency && s->info().kind == stream_kind::audio ? audio_latency : latency;
     s->on_rtp(packet, now, kernel_ns ? kernel_ns / 1000 : stamp_clock_us(), sink, actions_,

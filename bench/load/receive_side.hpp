@@ -33,7 +33,9 @@ public:
   // The sender SSRC of our RTCP (feedback and receiver reports).
   void set_rtcp_ssrc(uint32_t ssrc) noexcept { rtcp_ssrc_ = ssrc; }
   // Outside the decrypted sample: the transport unprotects only the streams' RTX packets
-  // (their payload holds the original sequence number); media payloads stay encrypted.
+  // (their payload holds the original sequence number) and a video stream's packets while
+  // it waits for a keyframe (as a browser's decoder, it must see the keyframe to stop
+  // asking for one); other media payloads stay encrypted.
   void set_sampled(bool sampled) noexcept { sampled_ = sampled; }
   bool sampled() const noexcept { return sampled_; }
   // Whether the transport must unprotect a packet of `ssrc` (decrypt filter).

@@ -118,6 +118,10 @@ public:
 
   const inbound_counters& counters() const noexcept { return c_; }
   bool started() const noexcept { return started_; }
+  // A video stream whose picture is broken (started, or a loss given up) until a keyframe
+  // arrives: it asks for one (PLI) and, outside the decrypted sample, must be decrypted to
+  // see it come.
+  bool needs_keyframe() const noexcept { return need_keyframe_; }
 
 private:
   void mark(int64_t ext) noexcept;

@@ -220,6 +220,44 @@ TEST_CASE("receive side: outside the sample only retransmissions are decrypted")
   CHECK(r.must_decrypt(2001));
 }
 
+TEST_CASE("receive side: outside the sample a video stream is decrypted while it waits for a keyframe") {
+  // Found at class 1000: receivers that never decrypted could never see a keyframe, so each
+  // asked for one every second for ever (900 PLIs/s), and the publisher sent a keyframe
+  // every 0.7 s instead of every 3 s.
+  std::vector<std::vector<uint8_t>> sent;
+  receive_side r([&](std::span<const uint8_t> p) {
+    sent.emplace_back(p.begin(), p.end());
+    return true;
+  });
+  r.set_sampled(false);
+  inbound_stream::params video;
+  video.kind = stream_kind::video;
+  video.ssrc = 5;
+  video.nack = video.pli = true;
+  r.add_stream(video);
+  CHECK_FALSE(r.must_decrypt(5)); // not started: nothing asked for yet
+  r.start(1'000'000);
+  r.on_resumed(*r.streams()[0], 1'000'000);
+  REQUIRE(sent.size() == 1); // the PLI at start
+  CHECK(r.must_decrypt(5));  // waiting for the keyframe: decrypted to see it
+  video_source v(video_config{}, {101, false, 1, 0, 5}, {}, "", 0);
+  uint16_t tseq = 0;
+  auto f = next_frame(v, 0, tseq);
+  REQUIRE(f.key);
+  for (auto& p : f.packets)
+    r.on_packet(p, false, 0, nullptr);
+  CHECK(r.streams()[0]->counters().keyframes == 1);
+  CHECK_FALSE(r.must_decrypt(5)); // seen: back to the clear header only
+  // Another keyframe in the clear would not be recognised, and no longer matters: no PLI
+  // follows, however long the stream runs.
+  for (uint64_t t = 1'020'000; t <= 5'000'000; t += 20'000)
+    r.service(t);
+  std::size_t plis = 0;
+  for (auto& p : sent)
+    plis += p.size() >= 2 && p[1] == 206; // PSFB (RTCP type 206): the PLI
+  CHECK(plis == 1);
+}
+
 TEST_CASE("receiver: a video consumer asks for a keyframe at start, again until one comes") {
   inbound_stream::params prm;
   prm.kind = stream_kind::video;
