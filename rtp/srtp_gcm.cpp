@@ -15,6 +15,11 @@ constexpr size_t session_salt_length = 12;
 constexpr size_t kdf_salt_length = 14; // RFC 3711 §4.3.1: x is 112 bits
 constexpr uint8_t label_rtp_encryption = 0x00;
 constexpr uint8_t label_rtp_salt = 0x02;
+constexpr uint8_t label_rtcp_encryption = 0x03;
+constexpr uint8_t label_rtcp_salt = 0x05;
+constexpr size_t rtcp_header_size = 8; // V/P/RC, PT, length, sender SSRC
+constexpr uint32_t e_flag = 0x80000000u;
+constexpr uint32_t max_srtcp_index = 0x7fffffffu;
 constexpr uint64_t seq_median = 1u << 15;
 constexpr uint64_t seq_span = 1u << 16;
 constexpr uint64_t index_mask = (uint64_t(1) << 48) - 1;
@@ -155,6 +160,187 @@ srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t lengt
       EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, int(tag_size), buffer.data() + length) != 1)
     return {srtp_error::other, 0};
   return {srtp_error::none, length + tag_size};
+}
+
+void srtcp_gcm::ctx_free::operator()(evp_cipher_ctx_st* c) const noexcept {
+  EVP_CIPHER_CTX_free(c);
+}
+
+srtcp_gcm::srtcp_gcm(srtcp_gcm&&) noexcept = default;
+srtcp_gcm& srtcp_gcm::operator=(srtcp_gcm&&) noexcept = default;
+srtcp_gcm::~srtcp_gcm() = default;
+
+result<srtcp_gcm> srtcp_gcm::create(srtp_profile profile, srtp_direction direction,
+                                    std::span<const uint8_t> key, std::span<const uint8_t> salt) {
+  if (!srtp_gcm_sender::supports(profile))
+    return failure{"srtcp_gcm: not an AEAD GCM profile"};
+  const auto info = profile_info(profile);
+  if (key.size() != info.key_length || salt.size() != session_salt_length)
+    return failure{"srtcp_gcm: key or salt of the wrong length"};
+  std::array<uint8_t, 32> session_key{};
+  srtcp_gcm s;
+  s.direction_ = direction;
+  auto skey = std::span(session_key).first(key.size());
+  if (!derive(key, salt, label_rtcp_encryption, skey) ||
+      !derive(key, salt, label_rtcp_salt, s.session_salt_))
+    return failure{"srtcp_gcm: key derivation failed"};
+  s.ctx_.reset(EVP_CIPHER_CTX_new());
+  const bool encrypt = direction == srtp_direction::outbound;
+  const EVP_CIPHER* cipher = gcm_cipher(key.size());
+  bool ok = s.ctx_ != nullptr;
+  if (ok && encrypt)
+    ok = EVP_EncryptInit_ex(s.ctx_.get(), cipher, nullptr, nullptr, nullptr) == 1 &&
+         EVP_CIPHER_CTX_ctrl(s.ctx_.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
+         EVP_EncryptInit_ex(s.ctx_.get(), nullptr, nullptr, skey.data(), nullptr) == 1;
+  else if (ok)
+    ok = EVP_DecryptInit_ex(s.ctx_.get(), cipher, nullptr, nullptr, nullptr) == 1 &&
+         EVP_CIPHER_CTX_ctrl(s.ctx_.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
+         EVP_DecryptInit_ex(s.ctx_.get(), nullptr, nullptr, skey.data(), nullptr) == 1;
+  std::fill(session_key.begin(), session_key.end(), 0);
+  if (!ok)
+    return failure{"srtcp_gcm: cipher setup failed"};
+  return s;
+}
+
+srtcp_gcm::stream& srtcp_gcm::stream_for(uint32_t ssrc) {
+  for (auto& s : streams_)
+    if (s.ssrc == ssrc)
+      return s;
+  streams_.push_back(stream{ssrc});
+  return streams_.back();
+}
+
+void srtcp_gcm::remove_stream(uint32_t ssrc) noexcept {
+  std::erase_if(streams_, [ssrc](const stream& s) { return s.ssrc == ssrc; });
+}
+
+// RFC 7714 §9.1: IV = (00 00 || SSRC || 00 00 || 0 || SRTCP index) XOR session salt.
+void srtcp_gcm::make_iv(uint32_t ssrc, uint32_t index, std::array<uint8_t, 12>& iv) const noexcept {
+  iv = {0,
+        0,
+        uint8_t(ssrc >> 24),
+        uint8_t(ssrc >> 16),
+        uint8_t(ssrc >> 8),
+        uint8_t(ssrc),
+        0,
+        0,
+        uint8_t(index >> 24),
+        uint8_t(index >> 16),
+        uint8_t(index >> 8),
+        uint8_t(index)};
+  for (size_t i = 0; i < iv.size(); ++i)
+    iv[i] ^= session_salt_[i];
+}
+
+namespace {
+uint32_t read_u32(const uint8_t* p) noexcept {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
+} // namespace
+
+srtp_result srtcp_gcm::protect_rtcp(std::span<uint8_t> buffer, size_t length) {
+  if (!ctx_ || direction_ != srtp_direction::outbound)
+    return {srtp_error::wrong_direction, 0};
+  if (length > buffer.size())
+    return {srtp_error::bad_param, 0};
+  if (length < rtcp_header_size)
+    return {srtp_error::too_short, 0};
+  if (buffer.size() - length < trailer_size)
+    return {srtp_error::no_capacity, 0};
+  uint8_t* p = buffer.data();
+  const uint32_t ssrc = read_u32(p + 4);
+  auto& st = stream_for(ssrc);
+  if (st.index >= max_srtcp_index)
+    return {srtp_error::key_expired, 0};
+  const uint32_t index = ++st.index;
+  const uint32_t word = e_flag | index;
+  uint8_t* trailer = p + length + tag_size;
+  const uint8_t w[4] = {uint8_t(word >> 24), uint8_t(word >> 16), uint8_t(word >> 8), uint8_t(word)};
+  std::array<uint8_t, 12> iv;
+  make_iv(ssrc, index, iv);
+  auto* c = ctx_.get();
+  int len = 0;
+  const int body = int(length - rtcp_header_size);
+  if (EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) != 1 ||
+      EVP_EncryptUpdate(c, nullptr, &len, p, int(rtcp_header_size)) != 1 ||
+      EVP_EncryptUpdate(c, nullptr, &len, w, 4) != 1 ||
+      (body > 0 && EVP_EncryptUpdate(c, p + rtcp_header_size, &len, p + rtcp_header_size, body) != 1) ||
+      EVP_EncryptFinal_ex(c, p + length, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, int(tag_size), p + length) != 1)
+    return {srtp_error::cipher_fail, 0};
+  std::memcpy(trailer, w, 4);
+  return {srtp_error::none, length + trailer_size};
+}
+
+srtp_result srtcp_gcm::unprotect_rtcp(std::span<uint8_t> buffer, size_t length) {
+  if (!ctx_ || direction_ != srtp_direction::inbound)
+    return {srtp_error::wrong_direction, 0};
+  if (length > buffer.size())
+    return {srtp_error::bad_param, 0};
+  if (length < rtcp_header_size + trailer_size)
+    return {srtp_error::too_short, 0};
+  uint8_t* p = buffer.data();
+  const uint32_t ssrc = read_u32(p + 4);
+  const size_t plain = length - trailer_size; // header + body
+  uint8_t* tag = p + plain;
+  const uint8_t* w = tag + tag_size;
+  const uint32_t word = read_u32(w);
+  const bool encrypted = (word & e_flag) != 0;
+  const uint32_t index = word & max_srtcp_index;
+
+  // The replay check first (nothing to decrypt for a packet seen already), the window
+  // advanced only once the packet authenticated.
+  stream* known = nullptr;
+  for (auto& s : streams_)
+    if (s.ssrc == ssrc)
+      known = &s;
+  if (known && known->seen_any) {
+    if (index + replay_window <= known->index)
+      return {srtp_error::replay_old, 0};
+    if (index <= known->index) {
+      const uint32_t back = known->index - index;
+      if ((known->window[back / 64] >> (back % 64)) & 1u)
+        return {srtp_error::replay_fail, 0};
+    }
+  }
+  std::array<uint8_t, 12> iv;
+  make_iv(ssrc, index, iv);
+  auto* c = ctx_.get();
+  int len = 0;
+  const size_t aad = encrypted ? rtcp_header_size : plain; // E = 0: all of it authenticated
+  const int body = int(plain - aad);
+  if (EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) != 1 ||
+      EVP_DecryptUpdate(c, nullptr, &len, p, int(aad)) != 1 ||
+      EVP_DecryptUpdate(c, nullptr, &len, w, 4) != 1 ||
+      (body > 0 && EVP_DecryptUpdate(c, p + aad, &len, p + aad, body) != 1) ||
+      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, int(tag_size), tag) != 1)
+    return {srtp_error::cipher_fail, 0};
+  if (EVP_DecryptFinal_ex(c, p + plain, &len) != 1)
+    return {srtp_error::auth_fail, 0};
+
+  auto& st = known ? *known : stream_for(ssrc);
+  if (!st.seen_any) {
+    st.seen_any = true;
+    st.index = index;
+    st.window = {1, 0};
+  } else if (index > st.index) {
+    const uint32_t shift = index - st.index;
+    if (shift >= replay_window) {
+      st.window = {0, 0};
+    } else if (shift >= 64) {
+      st.window[1] = st.window[0] << (shift - 64);
+      st.window[0] = 0;
+    } else {
+      st.window[1] = (st.window[1] << shift) | (st.window[0] >> (64 - shift));
+      st.window[0] <<= shift;
+    }
+    st.window[0] |= 1u;
+    st.index = index;
+  } else {
+    const uint32_t back = st.index - index;
+    st.window[back / 64] |= uint64_t(1) << (back % 64);
+  }
+  return {srtp_error::none, plain};
 }
 
 result<rtp_protector> rtp_protector::create(srtp_profile profile, std::span<const uint8_t> key,

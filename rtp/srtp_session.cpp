@@ -1,5 +1,7 @@
 #include "rtp/srtp_session.hpp"
 
+#include "rtp/srtp_gcm.hpp"
+
 #include <srtp2/srtp.h>
 
 #include <array>
@@ -151,7 +153,14 @@ result<srtp_session> srtp_session::create(srtp_profile profile, srtp_direction d
       srtp_dealloc(ctx);
     return failure{"srtp: srtp_create failed with status " + std::to_string(status)};
   }
-  return srtp_session{ctx, profile, direction};
+  srtp_session session{ctx, profile, direction};
+  if (options.rtcp_openssl && srtp_gcm_sender::supports(profile)) {
+    auto g = srtcp_gcm::create(profile, direction, key, salt);
+    if (!g)
+      return failure{g.error()};
+    session.rtcp_gcm_ = std::make_unique<srtcp_gcm>(std::move(*g));
+  }
+  return session;
 }
 
 srtp_session::srtp_session(srtp_ctx_t_* ctx, srtp_profile profile,
@@ -162,13 +171,15 @@ srtp_session::srtp_session(srtp_session&& other) noexcept
   : ctx_(std::exchange(other.ctx_, nullptr)),
     profile_(other.profile_),
     direction_(other.direction_),
-    counters_(other.counters_) {}
+    counters_(other.counters_),
+    rtcp_gcm_(std::move(other.rtcp_gcm_)) {}
 
 srtp_session& srtp_session::operator=(srtp_session&& other) noexcept {
   if (this != &other) {
     if (ctx_ != nullptr)
       srtp_dealloc(ctx_);
     ctx_ = std::exchange(other.ctx_, nullptr);
+    rtcp_gcm_ = std::move(other.rtcp_gcm_);
     profile_ = other.profile_;
     direction_ = other.direction_;
     counters_ = other.counters_;
@@ -184,6 +195,32 @@ srtp_session::~srtp_session() {
 srtp_result srtp_session::refuse(srtp_error e) noexcept {
   counters_.bad_param++;
   return {e, 0};
+}
+
+srtp_result srtp_session::count(srtp_result r, bool rtcp) noexcept {
+  switch (r.error) {
+    case srtp_error::none:
+      (rtcp ? counters_.rtcp_ok : counters_.rtp_ok)++;
+      break;
+    case srtp_error::auth_fail:
+      counters_.auth_fail++;
+      break;
+    case srtp_error::replay_fail:
+      counters_.replay_fail++;
+      break;
+    case srtp_error::replay_old:
+      counters_.replay_old++;
+      break;
+    case srtp_error::bad_param:
+    case srtp_error::too_short:
+    case srtp_error::no_capacity:
+    case srtp_error::wrong_direction:
+      counters_.bad_param++;
+      break;
+    default:
+      counters_.other++;
+  }
+  return r;
 }
 
 srtp_result srtp_session::finish(int status, int new_length, bool rtcp) noexcept {
@@ -257,6 +294,8 @@ srtp_result srtp_session::protect_rtcp(std::span<uint8_t> buffer, size_t length)
     return refuse(srtp_error::bad_param);
   if (buffer.size() - length < profile_info(profile_).rtcp_trailer)
     return refuse(srtp_error::no_capacity);
+  if (rtcp_gcm_)
+    return count(rtcp_gcm_->protect_rtcp(buffer, length), true);
   int len = static_cast<int>(length);
   const auto status = srtp_protect_rtcp(ctx_, buffer.data(), &len);
   return finish(status, len, true);
@@ -271,6 +310,8 @@ srtp_result srtp_session::unprotect_rtcp(std::span<uint8_t> buffer, size_t lengt
     return refuse(srtp_error::too_short);
   if (!version_ok(buffer))
     return refuse(srtp_error::bad_param);
+  if (rtcp_gcm_)
+    return count(rtcp_gcm_->unprotect_rtcp(buffer, length), true);
   int len = static_cast<int>(length);
   const auto status = srtp_unprotect_rtcp(ctx_, buffer.data(), &len);
   return finish(status, len, true);
@@ -279,6 +320,8 @@ srtp_result srtp_session::unprotect_rtcp(std::span<uint8_t> buffer, size_t lengt
 bool srtp_session::remove_stream(uint32_t ssrc) noexcept {
   if (ctx_ == nullptr)
     return false;
+  if (rtcp_gcm_)
+    rtcp_gcm_->remove_stream(ssrc);
   return srtp_remove_stream(ctx_, ssrc_as_in_packet(ssrc)) == srtp_err_status_ok;
 }
 

@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -22,6 +23,8 @@
 struct srtp_ctx_t_; // libsrtp2's session
 
 namespace chorus::rtp {
+
+class srtcp_gcm; // rtp/srtp_gcm.hpp
 
 // Protection profiles by their IANA DTLS-SRTP ids (RFC 5764 §4.1.2, RFC 7714 §14.2),
 // the same numbers as net::dtls_srtp_profile.
@@ -75,6 +78,10 @@ struct srtp_options {
   // Outbound: allow protecting a sequence number again (NACK retransmission without
   // RTX re-sends the same packet). The payload must then be identical.
   bool allow_repeat_tx = true;
+  // With the AEAD GCM profiles, SRTCP on OpenSSL (rtp/srtp_gcm.hpp, srtcp_gcm) instead of
+  // libsrtp, whose Debian build runs AES-GCM through NSS at several times the cost; the
+  // bytes are the same. false: libsrtp (the tests' reference).
+  bool rtcp_openssl = true;
 };
 
 struct srtp_counters {
@@ -120,11 +127,13 @@ private:
   srtp_session(srtp_ctx_t_* ctx, srtp_profile profile, srtp_direction direction) noexcept;
   srtp_result finish(int status, int new_length, bool rtcp) noexcept;
   srtp_result refuse(srtp_error e) noexcept;
+  srtp_result count(srtp_result r, bool rtcp) noexcept;
 
   srtp_ctx_t_* ctx_ = nullptr;
   srtp_profile profile_;
   srtp_direction direction_;
   srtp_counters counters_;
+  std::unique_ptr<srtcp_gcm> rtcp_gcm_; // SRTCP with the GCM profiles (rtcp_openssl)
 };
 
 } // namespace chorus::rtp
