@@ -210,8 +210,8 @@ srtcp_gcm::stream& srtcp_gcm::stream_for(uint32_t ssrc) {
   return streams_.back();
 }
 
-void srtcp_gcm::remove_stream(uint32_t ssrc) noexcept {
-  std::erase_if(streams_, [ssrc](const stream& s) { return s.ssrc == ssrc; });
+bool srtcp_gcm::remove_stream(uint32_t ssrc) noexcept {
+  return std::erase_if(streams_, [ssrc](const stream& s) { return s.ssrc == ssrc; }) > 0;
 }
 
 // RFC 7714 §9.1: IV = (00 00 || SSRC || 00 00 || 0 || SRTCP index) XOR session salt.
@@ -294,15 +294,9 @@ srtp_result srtcp_gcm::unprotect_rtcp(std::span<uint8_t> buffer, size_t length) 
   for (auto& s : streams_)
     if (s.ssrc == ssrc)
       known = &s;
-  if (known && known->seen_any) {
-    if (index + replay_window <= known->index)
-      return {srtp_error::replay_old, 0};
-    if (index <= known->index) {
-      const uint32_t back = known->index - index;
-      if ((known->window[back / 64] >> (back % 64)) & 1u)
-        return {srtp_error::replay_fail, 0};
-    }
-  }
+  if (known)
+    if (auto e = known->seen.check(index); e != srtp_error::none)
+      return {e, 0};
   std::array<uint8_t, 12> iv;
   make_iv(ssrc, index, iv);
   auto* c = ctx_.get();
@@ -318,28 +312,139 @@ srtp_result srtcp_gcm::unprotect_rtcp(std::span<uint8_t> buffer, size_t length) 
   if (EVP_DecryptFinal_ex(c, p + plain, &len) != 1)
     return {srtp_error::auth_fail, 0};
 
-  auto& st = known ? *known : stream_for(ssrc);
-  if (!st.seen_any) {
-    st.seen_any = true;
-    st.index = index;
-    st.window = {1, 0};
-  } else if (index > st.index) {
-    const uint32_t shift = index - st.index;
-    if (shift >= replay_window) {
-      st.window = {0, 0};
-    } else if (shift >= 64) {
-      st.window[1] = st.window[0] << (shift - 64);
-      st.window[0] = 0;
-    } else {
-      st.window[1] = (st.window[1] << shift) | (st.window[0] >> (64 - shift));
-      st.window[0] <<= shift;
-    }
-    st.window[0] |= 1u;
-    st.index = index;
-  } else {
-    const uint32_t back = st.index - index;
-    st.window[back / 64] |= uint64_t(1) << (back % 64);
+  (known ? *known : stream_for(ssrc)).seen.accept(index);
+  return {srtp_error::none, plain};
+}
+
+srtp_error replay_window::check(uint64_t index) const noexcept {
+  if (!started_)
+    return srtp_error::none;
+  if (index + size_ <= highest_)
+    return srtp_error::replay_old;
+  if (index <= highest_ && bit(index))
+    return srtp_error::replay_fail;
+  return srtp_error::none;
+}
+
+bool replay_window::bit(uint64_t index) const noexcept {
+  const uint64_t i = index % (bits_.size() * 64);
+  return (bits_[i / 64] >> (i % 64)) & 1u;
+}
+
+void replay_window::set(uint64_t index, bool on) noexcept {
+  const uint64_t i = index % (bits_.size() * 64);
+  if (on)
+    bits_[i / 64] |= uint64_t(1) << (i % 64);
+  else
+    bits_[i / 64] &= ~(uint64_t(1) << (i % 64));
+}
+
+void replay_window::accept(uint64_t index) noexcept {
+  if (!started_ || index > highest_) {
+    // The indexes passed over were not received: their bits (left from a lap ago) cleared.
+    const uint64_t ring = bits_.size() * 64;
+    if (!started_ || index - highest_ >= ring)
+      std::fill(bits_.begin(), bits_.end(), 0);
+    else
+      for (uint64_t i = highest_ + 1; i < index; ++i)
+        set(i, false);
+    started_ = true;
+    highest_ = index;
   }
+  set(index, true);
+}
+
+void srtp_gcm_receiver::ctx_free::operator()(evp_cipher_ctx_st* c) const noexcept {
+  EVP_CIPHER_CTX_free(c);
+}
+
+srtp_gcm_receiver::srtp_gcm_receiver(srtp_gcm_receiver&&) noexcept = default;
+srtp_gcm_receiver& srtp_gcm_receiver::operator=(srtp_gcm_receiver&&) noexcept = default;
+srtp_gcm_receiver::~srtp_gcm_receiver() = default;
+
+result<srtp_gcm_receiver> srtp_gcm_receiver::create(srtp_profile profile,
+                                                    std::span<const uint8_t> key,
+                                                    std::span<const uint8_t> salt,
+                                                    uint32_t window) {
+  if (!srtp_gcm_sender::supports(profile))
+    return failure{"srtp_gcm_receiver: not an AEAD GCM profile"};
+  const auto info = profile_info(profile);
+  if (key.size() != info.key_length || salt.size() != session_salt_length)
+    return failure{"srtp_gcm_receiver: key or salt of the wrong length"};
+  std::array<uint8_t, 32> session_key{};
+  srtp_gcm_receiver r;
+  r.window_ = window;
+  auto skey = std::span(session_key).first(key.size());
+  if (!derive(key, salt, label_rtp_encryption, skey) ||
+      !derive(key, salt, label_rtp_salt, r.session_salt_))
+    return failure{"srtp_gcm_receiver: key derivation failed"};
+  r.ctx_.reset(EVP_CIPHER_CTX_new());
+  const bool ok = r.ctx_ &&
+                  EVP_DecryptInit_ex(r.ctx_.get(), gcm_cipher(key.size()), nullptr, nullptr,
+                                     nullptr) == 1 &&
+                  EVP_CIPHER_CTX_ctrl(r.ctx_.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
+                  EVP_DecryptInit_ex(r.ctx_.get(), nullptr, nullptr, skey.data(), nullptr) == 1;
+  std::fill(session_key.begin(), session_key.end(), 0);
+  if (!ok)
+    return failure{"srtp_gcm_receiver: cipher setup failed"};
+  return r;
+}
+
+bool srtp_gcm_receiver::remove_stream(uint32_t ssrc) noexcept {
+  return std::erase_if(streams_, [ssrc](const stream& s) { return s.ssrc == ssrc; }) > 0;
+}
+
+srtp_result srtp_gcm_receiver::unprotect_rtp(std::span<uint8_t> buffer, size_t length) {
+  if (!ctx_ || length > buffer.size())
+    return {srtp_error::bad_param, 0};
+  const auto view = rtp_packet::parse(buffer.first(length));
+  if (!view)
+    return {srtp_error::bad_param, 0};
+  const size_t header = view->header_size();
+  if (length < header + srtp_gcm_sender::tag_size)
+    return {srtp_error::too_short, 0};
+  const uint32_t ssrc = view->ssrc();
+  const uint16_t seq = view->sequence_number();
+  stream* st = nullptr;
+  for (auto& s : streams_)
+    if (s.ssrc == ssrc)
+      st = &s;
+  const uint64_t index = estimate_index(st ? st->seen.highest() : 0, seq);
+  if (st)
+    if (auto e = st->seen.check(index); e != srtp_error::none)
+      return {e, 0};
+  const uint32_t roc = uint32_t(index >> 16);
+  std::array<uint8_t, 12> iv = {0,
+                                0,
+                                uint8_t(ssrc >> 24),
+                                uint8_t(ssrc >> 16),
+                                uint8_t(ssrc >> 8),
+                                uint8_t(ssrc),
+                                uint8_t(roc >> 24),
+                                uint8_t(roc >> 16),
+                                uint8_t(roc >> 8),
+                                uint8_t(roc),
+                                uint8_t(seq >> 8),
+                                uint8_t(seq)};
+  for (size_t i = 0; i < iv.size(); ++i)
+    iv[i] ^= session_salt_[i];
+  uint8_t* p = buffer.data();
+  const size_t plain = length - srtp_gcm_sender::tag_size;
+  const int payload = int(plain - header);
+  auto* c = ctx_.get();
+  int len = 0;
+  if (EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) != 1 ||
+      EVP_DecryptUpdate(c, nullptr, &len, p, int(header)) != 1 ||
+      (payload > 0 && EVP_DecryptUpdate(c, p + header, &len, p + header, payload) != 1) ||
+      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, int(srtp_gcm_sender::tag_size), p + plain) != 1)
+    return {srtp_error::cipher_fail, 0};
+  if (EVP_DecryptFinal_ex(c, p + plain, &len) != 1)
+    return {srtp_error::auth_fail, 0};
+  if (!st) {
+    streams_.push_back(stream{ssrc, replay_window(window_)});
+    st = &streams_.back();
+  }
+  st->seen.accept(index);
   return {srtp_error::none, plain};
 }
 

@@ -70,6 +70,58 @@ private:
   std::vector<stream> streams_; // a consumer sends one or two SSRCs: a flat list
 };
 
+// Which indexes of one SSRC were accepted, over the last `size` (RFC 3711 §3.3.2): an index
+// more than size - 1 behind the highest is too old, one seen already a replay. A ring of
+// bits by index; advanced only with packets that authenticated.
+class replay_window {
+public:
+  explicit replay_window(uint32_t size) : size_(size), bits_((size + 63) / 64 + 1, 0) {}
+  srtp_error check(uint64_t index) const noexcept;
+  void accept(uint64_t index) noexcept;
+  bool started() const noexcept { return started_; }
+  uint64_t highest() const noexcept { return highest_; }
+
+private:
+  bool bit(uint64_t index) const noexcept;
+  void set(uint64_t index, bool on) noexcept;
+  uint32_t size_;
+  bool started_ = false;
+  uint64_t highest_ = 0;
+  std::vector<uint64_t> bits_;
+};
+
+// Inbound SRTP for the AEAD GCM profiles on OpenSSL, for srtp_session::unprotect_rtp
+// (every packet a publisher sends): libsrtp's judgement (the index estimated from the
+// highest so far, RFC 3711 §3.3.1; the replay window) with OpenSSL's AES-GCM instead of
+// NSS's.
+class srtp_gcm_receiver {
+public:
+  static result<srtp_gcm_receiver> create(srtp_profile profile, std::span<const uint8_t> key,
+                                          std::span<const uint8_t> salt, uint32_t window);
+  srtp_gcm_receiver(srtp_gcm_receiver&&) noexcept;
+  srtp_gcm_receiver& operator=(srtp_gcm_receiver&&) noexcept;
+  ~srtp_gcm_receiver();
+
+  // In place; the result's length is the packet without its tag.
+  srtp_result unprotect_rtp(std::span<uint8_t> buffer, size_t length);
+  bool remove_stream(uint32_t ssrc) noexcept;
+
+private:
+  struct stream {
+    uint32_t ssrc;
+    replay_window seen;
+  };
+  struct ctx_free {
+    void operator()(evp_cipher_ctx_st* c) const noexcept;
+  };
+  srtp_gcm_receiver() = default;
+
+  std::unique_ptr<evp_cipher_ctx_st, ctx_free> ctx_;
+  std::array<uint8_t, 12> session_salt_{};
+  uint32_t window_ = 128;
+  std::vector<stream> streams_;
+};
+
 // SRTCP for the AEAD GCM profiles (RFC 7714 §9), on OpenSSL, in one direction. Found at
 // class 1000: every consumer's sender report and every receiver report went through
 // libsrtp's NSS AES-GCM, about 17 us a packet, 6 % of the server's CPU for 3000 RTCP
@@ -83,7 +135,7 @@ class srtcp_gcm {
 public:
   static constexpr size_t tag_size = 16;
   static constexpr size_t trailer_size = tag_size + 4; // tag, then E flag + 31-bit index
-  static constexpr uint32_t replay_window = 128;
+  static constexpr uint32_t replay_window_size = 128;
 
   static result<srtcp_gcm> create(srtp_profile profile, srtp_direction direction,
                                   std::span<const uint8_t> key, std::span<const uint8_t> salt);
@@ -97,14 +149,13 @@ public:
   srtp_result protect_rtcp(std::span<uint8_t> buffer, size_t length);
   srtp_result unprotect_rtcp(std::span<uint8_t> buffer, size_t length);
 
-  void remove_stream(uint32_t ssrc) noexcept;
+  bool remove_stream(uint32_t ssrc) noexcept; // true when it was known
 
 private:
   struct stream {
     uint32_t ssrc = 0;
-    uint32_t index = 0;                 // outbound: the last index sent; inbound: the highest
-    bool seen_any = false;              // inbound: an index has been accepted
-    std::array<uint64_t, 2> window{};   // inbound: bit i: index - i was accepted
+    uint32_t index = 0;                        // outbound: the last index sent
+    replay_window seen{replay_window_size};    // inbound
   };
   struct ctx_free {
     void operator()(evp_cipher_ctx_st* c) const noexcept;

@@ -154,11 +154,18 @@ result<srtp_session> srtp_session::create(srtp_profile profile, srtp_direction d
     return failure{"srtp: srtp_create failed with status " + std::to_string(status)};
   }
   srtp_session session{ctx, profile, direction};
-  if (options.rtcp_openssl && srtp_gcm_sender::supports(profile)) {
+  if (options.openssl_gcm && srtp_gcm_sender::supports(profile)) {
     auto g = srtcp_gcm::create(profile, direction, key, salt);
     if (!g)
       return failure{g.error()};
     session.rtcp_gcm_ = std::make_unique<srtcp_gcm>(std::move(*g));
+    if (direction == srtp_direction::inbound) {
+      auto r = srtp_gcm_receiver::create(profile, key, salt,
+                                         options.replay_window ? options.replay_window : 128);
+      if (!r)
+        return failure{r.error()};
+      session.rtp_gcm_in_ = std::make_unique<srtp_gcm_receiver>(std::move(*r));
+    }
   }
   return session;
 }
@@ -172,7 +179,8 @@ srtp_session::srtp_session(srtp_session&& other) noexcept
     profile_(other.profile_),
     direction_(other.direction_),
     counters_(other.counters_),
-    rtcp_gcm_(std::move(other.rtcp_gcm_)) {}
+    rtcp_gcm_(std::move(other.rtcp_gcm_)),
+    rtp_gcm_in_(std::move(other.rtp_gcm_in_)) {}
 
 srtp_session& srtp_session::operator=(srtp_session&& other) noexcept {
   if (this != &other) {
@@ -180,6 +188,7 @@ srtp_session& srtp_session::operator=(srtp_session&& other) noexcept {
       srtp_dealloc(ctx_);
     ctx_ = std::exchange(other.ctx_, nullptr);
     rtcp_gcm_ = std::move(other.rtcp_gcm_);
+    rtp_gcm_in_ = std::move(other.rtp_gcm_in_);
     profile_ = other.profile_;
     direction_ = other.direction_;
     counters_ = other.counters_;
@@ -278,6 +287,8 @@ srtp_result srtp_session::unprotect_rtp(std::span<uint8_t> buffer, size_t length
     return refuse(srtp_error::too_short);
   if (!version_ok(buffer))
     return refuse(srtp_error::bad_param);
+  if (rtp_gcm_in_)
+    return count(rtp_gcm_in_->unprotect_rtp(buffer, length), false);
   int len = static_cast<int>(length);
   const auto status = srtp_unprotect(ctx_, buffer.data(), &len);
   return finish(status, len, false);
@@ -320,9 +331,12 @@ srtp_result srtp_session::unprotect_rtcp(std::span<uint8_t> buffer, size_t lengt
 bool srtp_session::remove_stream(uint32_t ssrc) noexcept {
   if (ctx_ == nullptr)
     return false;
-  if (rtcp_gcm_)
-    rtcp_gcm_->remove_stream(ssrc);
-  return srtp_remove_stream(ctx_, ssrc_as_in_packet(ssrc)) == srtp_err_status_ok;
+  bool removed = srtp_remove_stream(ctx_, ssrc_as_in_packet(ssrc)) == srtp_err_status_ok;
+  if (rtcp_gcm_ && rtcp_gcm_->remove_stream(ssrc))
+    removed = true;
+  if (rtp_gcm_in_ && rtp_gcm_in_->remove_stream(ssrc))
+    removed = true;
+  return removed;
 }
 
 } // namespace chorus::rtp

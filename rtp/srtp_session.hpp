@@ -24,7 +24,8 @@ struct srtp_ctx_t_; // libsrtp2's session
 
 namespace chorus::rtp {
 
-class srtcp_gcm; // rtp/srtp_gcm.hpp
+class srtcp_gcm;         // rtp/srtp_gcm.hpp
+class srtp_gcm_receiver; // rtp/srtp_gcm.hpp
 
 // Protection profiles by their IANA DTLS-SRTP ids (RFC 5764 §4.1.2, RFC 7714 §14.2),
 // the same numbers as net::dtls_srtp_profile.
@@ -78,10 +79,12 @@ struct srtp_options {
   // Outbound: allow protecting a sequence number again (NACK retransmission without
   // RTX re-sends the same packet). The payload must then be identical.
   bool allow_repeat_tx = true;
-  // With the AEAD GCM profiles, SRTCP on OpenSSL (rtp/srtp_gcm.hpp, srtcp_gcm) instead of
-  // libsrtp, whose Debian build runs AES-GCM through NSS at several times the cost; the
-  // bytes are the same. false: libsrtp (the tests' reference).
-  bool rtcp_openssl = true;
+  // With the AEAD GCM profiles, SRTCP (both directions) and inbound SRTP on OpenSSL
+  // (rtp/srtp_gcm.hpp: srtcp_gcm, srtp_gcm_receiver) instead of libsrtp, whose Debian build
+  // runs AES-GCM through NSS at several times the cost; same bytes, same judgement.
+  // false: libsrtp (the tests' reference). Outbound SRTP stays libsrtp's here; the
+  // forwarding path protects with srtp_gcm_sender (rtp_protector).
+  bool openssl_gcm = true;
 };
 
 struct srtp_counters {
@@ -133,7 +136,8 @@ private:
   srtp_profile profile_;
   srtp_direction direction_;
   srtp_counters counters_;
-  std::unique_ptr<srtcp_gcm> rtcp_gcm_; // SRTCP with the GCM profiles (rtcp_openssl)
+  std::unique_ptr<srtcp_gcm> rtcp_gcm_;           // SRTCP with the GCM profiles (openssl_gcm)
+  std::unique_ptr<srtp_gcm_receiver> rtp_gcm_in_; // inbound SRTP with them
 };
 
 } // namespace chorus::rtp
