@@ -62,9 +62,48 @@ uint64_t estimate_index(uint64_t highest, uint16_t seq) noexcept {
   return ((guess_roc << 16) | seq) & index_mask;
 }
 
+// The session key and salt for `labels` (encryption, salt) derived from the master pair,
+// and `ctx` keyed for AES-GCM with 12-byte IVs, to encrypt or to decrypt.
+bool make_gcm(std::span<const uint8_t> key, std::span<const uint8_t> salt,
+              std::pair<uint8_t, uint8_t> labels, bool encrypt, evp_ctx& ctx,
+              std::array<uint8_t, 12>& session_salt) {
+  std::array<uint8_t, 32> session_key{};
+  auto skey = std::span(session_key).first(key.size());
+  ctx.reset(EVP_CIPHER_CTX_new());
+  const EVP_CIPHER* cipher = gcm_cipher(key.size());
+  auto init = encrypt ? &EVP_EncryptInit_ex : &EVP_DecryptInit_ex;
+  const bool ok = derive(key, salt, labels.first, skey) &&
+                  derive(key, salt, labels.second, session_salt) && ctx &&
+                  init(ctx.get(), cipher, nullptr, nullptr, nullptr) == 1 &&
+                  EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
+                  init(ctx.get(), nullptr, nullptr, skey.data(), nullptr) == 1;
+  std::fill(session_key.begin(), session_key.end(), 0);
+  return ok;
+}
+
+// RFC 7714 §8.1: an RTP packet's IV = (00 00 || SSRC || ROC || SEQ) XOR session salt.
+std::array<uint8_t, 12> rtp_iv(uint32_t ssrc, uint32_t roc, uint16_t seq,
+                               const std::array<uint8_t, 12>& session_salt) noexcept {
+  std::array<uint8_t, 12> iv = {0,
+                                0,
+                                uint8_t(ssrc >> 24),
+                                uint8_t(ssrc >> 16),
+                                uint8_t(ssrc >> 8),
+                                uint8_t(ssrc),
+                                uint8_t(roc >> 24),
+                                uint8_t(roc >> 16),
+                                uint8_t(roc >> 8),
+                                uint8_t(roc),
+                                uint8_t(seq >> 8),
+                                uint8_t(seq)};
+  for (size_t i = 0; i < iv.size(); ++i)
+    iv[i] ^= session_salt[i];
+  return iv;
+}
+
 } // namespace
 
-void srtp_gcm_sender::ctx_free::operator()(evp_cipher_ctx_st* c) const noexcept {
+void evp_ctx_free::operator()(evp_cipher_ctx_st* c) const noexcept {
   EVP_CIPHER_CTX_free(c);
 }
 
@@ -85,21 +124,9 @@ result<srtp_gcm_sender> srtp_gcm_sender::create(srtp_profile profile,
   if (key.size() != info.key_length || salt.size() != session_salt_length)
     return failure{"srtp_gcm_sender: key or salt of the wrong length"};
   static_assert(session_salt_length <= kdf_salt_length);
-  std::array<uint8_t, 32> session_key{};
   srtp_gcm_sender s;
-  auto skey = std::span(session_key).first(key.size());
-  if (!derive(key, salt, label_rtp_encryption, skey) ||
-      !derive(key, salt, label_rtp_salt, s.session_salt_))
-    return failure{"srtp_gcm_sender: key derivation failed"};
-  s.ctx_.reset(EVP_CIPHER_CTX_new());
-  const bool ok = s.ctx_ &&
-                  EVP_EncryptInit_ex(s.ctx_.get(), gcm_cipher(key.size()), nullptr, nullptr,
-                                     nullptr) == 1 &&
-                  EVP_CIPHER_CTX_ctrl(s.ctx_.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
-                  EVP_EncryptInit_ex(s.ctx_.get(), nullptr, nullptr, skey.data(), nullptr) == 1;
-  std::fill(session_key.begin(), session_key.end(), 0);
-  if (!ok)
-    return failure{"srtp_gcm_sender: cipher setup failed"};
+  if (!make_gcm(key, salt, {label_rtp_encryption, label_rtp_salt}, true, s.ctx_, s.session_salt_))
+    return failure{"srtp_gcm_sender: key derivation or cipher setup failed"};
   return s;
 }
 
@@ -131,21 +158,7 @@ srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t lengt
     st.highest = index;
   const uint32_t roc = uint32_t(index >> 16);
 
-  // RFC 7714 §8.1: IV = (00 00 || SSRC || ROC || SEQ) XOR session salt.
-  std::array<uint8_t, 12> iv = {0,
-                                0,
-                                uint8_t(ssrc >> 24),
-                                uint8_t(ssrc >> 16),
-                                uint8_t(ssrc >> 8),
-                                uint8_t(ssrc),
-                                uint8_t(roc >> 24),
-                                uint8_t(roc >> 16),
-                                uint8_t(roc >> 8),
-                                uint8_t(roc),
-                                uint8_t(seq >> 8),
-                                uint8_t(seq)};
-  for (size_t i = 0; i < iv.size(); ++i)
-    iv[i] ^= session_salt_[i];
+  const auto iv = rtp_iv(ssrc, roc, seq, session_salt_);
 
   // The header (with CSRCs and extensions) is the associated data; the payload is encrypted
   // in place and the tag follows it.
@@ -162,10 +175,6 @@ srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t lengt
   return {srtp_error::none, length + tag_size};
 }
 
-void srtcp_gcm::ctx_free::operator()(evp_cipher_ctx_st* c) const noexcept {
-  EVP_CIPHER_CTX_free(c);
-}
-
 srtcp_gcm::srtcp_gcm(srtcp_gcm&&) noexcept = default;
 srtcp_gcm& srtcp_gcm::operator=(srtcp_gcm&&) noexcept = default;
 srtcp_gcm::~srtcp_gcm() = default;
@@ -177,28 +186,11 @@ result<srtcp_gcm> srtcp_gcm::create(srtp_profile profile, srtp_direction directi
   const auto info = profile_info(profile);
   if (key.size() != info.key_length || salt.size() != session_salt_length)
     return failure{"srtcp_gcm: key or salt of the wrong length"};
-  std::array<uint8_t, 32> session_key{};
   srtcp_gcm s;
   s.direction_ = direction;
-  auto skey = std::span(session_key).first(key.size());
-  if (!derive(key, salt, label_rtcp_encryption, skey) ||
-      !derive(key, salt, label_rtcp_salt, s.session_salt_))
-    return failure{"srtcp_gcm: key derivation failed"};
-  s.ctx_.reset(EVP_CIPHER_CTX_new());
-  const bool encrypt = direction == srtp_direction::outbound;
-  const EVP_CIPHER* cipher = gcm_cipher(key.size());
-  bool ok = s.ctx_ != nullptr;
-  if (ok && encrypt)
-    ok = EVP_EncryptInit_ex(s.ctx_.get(), cipher, nullptr, nullptr, nullptr) == 1 &&
-         EVP_CIPHER_CTX_ctrl(s.ctx_.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
-         EVP_EncryptInit_ex(s.ctx_.get(), nullptr, nullptr, skey.data(), nullptr) == 1;
-  else if (ok)
-    ok = EVP_DecryptInit_ex(s.ctx_.get(), cipher, nullptr, nullptr, nullptr) == 1 &&
-         EVP_CIPHER_CTX_ctrl(s.ctx_.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
-         EVP_DecryptInit_ex(s.ctx_.get(), nullptr, nullptr, skey.data(), nullptr) == 1;
-  std::fill(session_key.begin(), session_key.end(), 0);
-  if (!ok)
-    return failure{"srtcp_gcm: cipher setup failed"};
+  if (!make_gcm(key, salt, {label_rtcp_encryption, label_rtcp_salt},
+                direction == srtp_direction::outbound, s.ctx_, s.session_salt_))
+    return failure{"srtcp_gcm: key derivation or cipher setup failed"};
   return s;
 }
 
@@ -354,10 +346,6 @@ void replay_window::accept(uint64_t index) noexcept {
   set(index, true);
 }
 
-void srtp_gcm_receiver::ctx_free::operator()(evp_cipher_ctx_st* c) const noexcept {
-  EVP_CIPHER_CTX_free(c);
-}
-
 srtp_gcm_receiver::srtp_gcm_receiver(srtp_gcm_receiver&&) noexcept = default;
 srtp_gcm_receiver& srtp_gcm_receiver::operator=(srtp_gcm_receiver&&) noexcept = default;
 srtp_gcm_receiver::~srtp_gcm_receiver() = default;
@@ -371,22 +359,10 @@ result<srtp_gcm_receiver> srtp_gcm_receiver::create(srtp_profile profile,
   const auto info = profile_info(profile);
   if (key.size() != info.key_length || salt.size() != session_salt_length)
     return failure{"srtp_gcm_receiver: key or salt of the wrong length"};
-  std::array<uint8_t, 32> session_key{};
   srtp_gcm_receiver r;
   r.window_ = window;
-  auto skey = std::span(session_key).first(key.size());
-  if (!derive(key, salt, label_rtp_encryption, skey) ||
-      !derive(key, salt, label_rtp_salt, r.session_salt_))
-    return failure{"srtp_gcm_receiver: key derivation failed"};
-  r.ctx_.reset(EVP_CIPHER_CTX_new());
-  const bool ok = r.ctx_ &&
-                  EVP_DecryptInit_ex(r.ctx_.get(), gcm_cipher(key.size()), nullptr, nullptr,
-                                     nullptr) == 1 &&
-                  EVP_CIPHER_CTX_ctrl(r.ctx_.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
-                  EVP_DecryptInit_ex(r.ctx_.get(), nullptr, nullptr, skey.data(), nullptr) == 1;
-  std::fill(session_key.begin(), session_key.end(), 0);
-  if (!ok)
-    return failure{"srtp_gcm_receiver: cipher setup failed"};
+  if (!make_gcm(key, salt, {label_rtp_encryption, label_rtp_salt}, false, r.ctx_, r.session_salt_))
+    return failure{"srtp_gcm_receiver: key derivation or cipher setup failed"};
   return r;
 }
 
@@ -414,20 +390,7 @@ srtp_result srtp_gcm_receiver::unprotect_rtp(std::span<uint8_t> buffer, size_t l
     if (auto e = st->seen.check(index); e != srtp_error::none)
       return {e, 0};
   const uint32_t roc = uint32_t(index >> 16);
-  std::array<uint8_t, 12> iv = {0,
-                                0,
-                                uint8_t(ssrc >> 24),
-                                uint8_t(ssrc >> 16),
-                                uint8_t(ssrc >> 8),
-                                uint8_t(ssrc),
-                                uint8_t(roc >> 24),
-                                uint8_t(roc >> 16),
-                                uint8_t(roc >> 8),
-                                uint8_t(roc),
-                                uint8_t(seq >> 8),
-                                uint8_t(seq)};
-  for (size_t i = 0; i < iv.size(); ++i)
-    iv[i] ^= session_salt_[i];
+  const auto iv = rtp_iv(ssrc, roc, seq, session_salt_);
   uint8_t* p = buffer.data();
   const size_t plain = length - srtp_gcm_sender::tag_size;
   const int payload = int(plain - header);

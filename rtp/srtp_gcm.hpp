@@ -32,6 +32,12 @@ struct evp_cipher_ctx_st; // OpenSSL's EVP_CIPHER_CTX, kept out of this header
 
 namespace chorus::rtp {
 
+// An OpenSSL cipher context, freed with EVP_CIPHER_CTX_free.
+struct evp_ctx_free {
+  void operator()(evp_cipher_ctx_st* c) const noexcept;
+};
+using evp_ctx = std::unique_ptr<evp_cipher_ctx_st, evp_ctx_free>;
+
 class srtp_gcm_sender {
 public:
   static constexpr size_t tag_size = 16;
@@ -58,14 +64,11 @@ private:
     uint32_t ssrc = 0;
     uint64_t highest = 0; // highest 48-bit index protected (ROC << 16 | SEQ)
   };
-  struct ctx_free {
-    void operator()(evp_cipher_ctx_st* c) const noexcept;
-  };
 
   srtp_gcm_sender() = default;
   stream& stream_for(uint32_t ssrc);
 
-  std::unique_ptr<evp_cipher_ctx_st, ctx_free> ctx_;
+  evp_ctx ctx_;
   std::array<uint8_t, 12> session_salt_{};
   std::vector<stream> streams_; // a consumer sends one or two SSRCs: a flat list
 };
@@ -111,12 +114,9 @@ private:
     uint32_t ssrc;
     replay_window seen;
   };
-  struct ctx_free {
-    void operator()(evp_cipher_ctx_st* c) const noexcept;
-  };
   srtp_gcm_receiver() = default;
 
-  std::unique_ptr<evp_cipher_ctx_st, ctx_free> ctx_;
+  evp_ctx ctx_;
   std::array<uint8_t, 12> session_salt_{};
   uint32_t window_ = 128;
   std::vector<stream> streams_;
@@ -157,15 +157,12 @@ private:
     uint32_t index = 0;                        // outbound: the last index sent
     replay_window seen{replay_window_size};    // inbound
   };
-  struct ctx_free {
-    void operator()(evp_cipher_ctx_st* c) const noexcept;
-  };
 
   srtcp_gcm() = default;
   stream& stream_for(uint32_t ssrc);
   void make_iv(uint32_t ssrc, uint32_t index, std::array<uint8_t, 12>& iv) const noexcept;
 
-  std::unique_ptr<evp_cipher_ctx_st, ctx_free> ctx_;
+  evp_ctx ctx_;
   srtp_direction direction_ = srtp_direction::outbound;
   std::array<uint8_t, 12> session_salt_{};
   std::vector<stream> streams_;

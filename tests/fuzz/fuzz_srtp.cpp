@@ -1,4 +1,4 @@
-// libFuzzer: the SRTP / SRTCP unprotect path (rtp/srtp_session.hpp, libsrtp) fed arbitrary
+// libFuzzer: the SRTP / SRTCP unprotect path (rtp/srtp_session.hpp: libsrtp, and rtp/srtp_gcm.hpp on OpenSSL for the GCM profiles) fed arbitrary
 // bytes, for each profile browsers negotiate: what an attacker on the media port can send
 // once DTLS is up. The first byte picks the profile and whether the bytes are RTP or RTCP.
 // Round trip: the same bytes protected by an outbound session of the same keys unprotect
