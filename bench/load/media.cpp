@@ -62,6 +62,13 @@ std::optional<uint8_t> read_encoding_tag(std::span<const uint8_t> payload) noexc
   return uint8_t(b & 0x0F);
 }
 
+void packet_pacer::push(uint64_t now_us, std::span<const uint8_t> packet,
+                        std::size_t payload_offset, std::size_t tag) {
+  if (empty() && next_us_ < now_us)
+    next_us_ = now_us; // idle: no credit kept
+  queue_.push_back({std::vector<uint8_t>(packet.begin(), packet.end()), payload_offset, tag});
+}
+
 std::vector<video_config> simulcast_ladder(const video_config& top) {
   static constexpr uint32_t ladder_kbps[] = {150, 400, 1200};
   constexpr std::size_t n = std::size(ladder_kbps);

@@ -103,6 +103,10 @@ struct video_config {
   // Simulcast: this encoding's index (0 = the lowest), tagged in every packet; -1: the one
   // encoding of a producer without simulcast (no tag).
   int8_t encoding = -1;
+  // The publisher's pacer (packet_pacer): its video leaves at this multiple of its total
+  // video bitrate, as a browser's paced sender sends it (Chromium's factor: 2.5); 0: every
+  // frame at once, as encoded.
+  double pace_factor = 0;
 };
 
 // The three encodings of a simulcast publisher (lowest first) for a top encoding of `top`:
@@ -123,6 +127,48 @@ struct frame_sizes {
   std::size_t key_bytes = 0;
 };
 frame_sizes plan_frames(const video_config& c) noexcept;
+
+// A browser's pacer for a publisher's video: packets are queued as a frame is built and
+// leave one at a time at `bps` (their RTP bytes), in order; a queue that fell behind (a
+// keyframe) carries on into the next frames, and an idle pacer keeps no credit, so a frame
+// after a pause starts at once. The send stamp is the caller's to write when a packet
+// leaves. Pure: times are passed in.
+class packet_pacer {
+public:
+  explicit packet_pacer(double bps) noexcept : bps_(bps) {}
+
+  // Queues a copy of `packet`; `tag` comes back with it.
+  void push(uint64_t now_us, std::span<const uint8_t> packet, std::size_t payload_offset,
+            std::size_t tag);
+  // Sends what is due at now_us: send(std::span<uint8_t> packet, payload_offset, tag).
+  template <class F>
+  void release(uint64_t now_us, F&& send) {
+    while (head_ < queue_.size() && next_us_ <= now_us) {
+      auto& q = queue_[head_++];
+      send(std::span<uint8_t>(q.bytes), q.payload_offset, q.tag);
+      next_us_ += uint64_t(double(q.bytes.size()) * 8e6 / bps_);
+    }
+    if (head_ == queue_.size()) {
+      queue_.clear();
+      head_ = 0;
+    }
+  }
+  bool empty() const noexcept { return head_ == queue_.size(); }
+  // When the next queued packet is due (meaningful while one is queued).
+  uint64_t next_us() const noexcept { return next_us_; }
+  std::size_t queued() const noexcept { return queue_.size() - head_; }
+
+private:
+  struct item {
+    std::vector<uint8_t> bytes;
+    std::size_t payload_offset;
+    std::size_t tag;
+  };
+  double bps_;
+  std::vector<item> queue_;
+  std::size_t head_ = 0;
+  uint64_t next_us_ = 0;
+};
 
 // One outgoing packet: the plain RTP bytes (before SRTP) in a caller-owned buffer.
 struct built_packet {

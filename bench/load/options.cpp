@@ -38,7 +38,7 @@ const char* const bench_usage =
   "                    [--duration-s S] [--warmup-s S] [--video-kbps K]\n"
   "                    [--keyframe-interval-s S] [--audio-bytes B] [--threads T]\n"
   "                    [--simulcast [--simulcast-low PERCENT]]\n"
-  "                    [--decrypt-sample N] [--busy-poll]\n"
+  "                    [--decrypt-sample N] [--busy-poll] [--pace-factor F]\n"
   "                    [--server-pid PID] [--json FILE] [--setup-timeout-s S]\n"
   "                    [--run-id ID] [--verbose]\n"
   "                    [--node-pids PID,PID,... [--remote-subscribers]]\n"
@@ -82,6 +82,9 @@ const char* const bench_usage =
   "the others count packets, loss and NACKs from the clear RTP header (SRTP encrypts only\n"
   "the payload) and decrypt only retransmissions, so that one generator core carries more\n"
   "receivers (default 1: all decrypt).\n"
+  "--pace-factor F: publishers pace their video at F times its bitrate (1-20; Chromium's\n"
+  "pacer uses 2.5), so that a keyframe leaves over tens of milliseconds as a browser sends\n"
+  "it, not in one burst (default 0: each frame at once; not with --target janus).\n"
   "--busy-poll: the client threads poll their sockets without sleeping, as the floor's\n"
   "drain does. A datagram sent to a sleeping receiver makes the kernel wake it, and on\n"
   "loopback the sender's system call pays for that wake-up: without this flag the server's\n"
@@ -126,7 +129,8 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
     "--warmup-s", "--video-kbps", "--keyframe-interval-s", "--audio-bytes", "--threads",
     "--server-pid", "--json", "--setup-timeout-s", "--run-id", "--floor-us", "--server-cpu",
     "--floor-duration-s", "--profile", "--ramp-step", "--ramp-max", "--plot", "--target",
-    "--local-ip", "--janus-room", "--decrypt-sample", "--node-pids", "--simulcast-low"};
+    "--local-ip", "--janus-room", "--decrypt-sample", "--node-pids", "--simulcast-low",
+    "--pace-factor"};
   auto on_switch = [&](std::string_view flag) {
     if (flag == "--verbose")
       o.verbose = true;
@@ -179,6 +183,8 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
     } else if (flag == "--simulcast-low") {
       ok = parse_u32(v, o.simulcast_low_percent) && o.simulcast_low_percent <= 100;
       low_set = true;
+    } else if (flag == "--pace-factor") {
+      ok = parse_double(v, o.pace_factor) && (o.pace_factor == 0 || (o.pace_factor >= 1 && o.pace_factor <= 20));
     } else if (flag == "--audio-bytes") {
       ok = parse_u32(v, o.audio_bytes) && o.audio_bytes >= 20 && o.audio_bytes <= 1000;
     } else if (flag == "--decrypt-sample") {
@@ -291,6 +297,10 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
   }
   if (o.ramp_step > 0 && o.kind != scenario::class_) {
     error = "ramp is for the class scenario";
+    return std::nullopt;
+  }
+  if (o.target == "janus" && o.pace_factor > 0) {
+    error = "--pace-factor: Chorus targets only (the Janus publisher sends frames at once)";
     return std::nullopt;
   }
   if (o.target == "janus" && (o.kind != scenario::class_ || o.threads != 1)) {

@@ -36,6 +36,9 @@ struct bench_options {
   // which ask for spatial layer 0 with set-consumer-preferred-layers.
   bool simulcast = false;
   uint32_t simulcast_low_percent = 0;
+  // Publishers pace their video at this multiple of its bitrate, as browsers do (2.5 in
+  // Chromium); 0 (default): each frame leaves at once (media.hpp, packet_pacer).
+  double pace_factor = 0;
   double keyframe_interval_s = 3;
   uint32_t audio_bytes = 100;           // RTP payload of an audio packet
   uint32_t threads = 1;                 // client threads

@@ -605,12 +605,30 @@ void participant::send_video_frame(video_encoding& e, uint64_t now_us) {
   ++own_.tx_frames;
   if (e.source.frame_is_key())
     ++own_.tx_keyframes;
+  if (const double factor = e.source.config().pace_factor; factor > 0 && !pacer_) {
+    double bps = 0;
+    for (auto& v : video_)
+      bps += double(v.source.config().kbps) * 1000.0;
+    pacer_.emplace(factor * bps);
+  }
   for (std::size_t i = 0; i < n; ++i) {
     auto b = e.source.build_packet(i, buf_, transport_seq_);
     if (b.size == 0)
       break;
-    send_packet(std::span<uint8_t>(buf_.data(), b.size), b.payload_offset, &e);
+    const std::span<uint8_t> packet(buf_.data(), b.size);
+    if (pacer_)
+      pacer_->push(now_us, packet, b.payload_offset, std::size_t(&e - video_.data()));
+    else
+      send_packet(packet, b.payload_offset, &e);
   }
+  release_paced(now_us);
+}
+
+void participant::release_paced(uint64_t now_us) {
+  if (pacer_)
+    pacer_->release(now_us, [&](std::span<uint8_t> p, std::size_t payload_offset, std::size_t e) {
+      send_packet(p, payload_offset, &video_[e]);
+    });
 }
 
 void participant::send_sender_reports(uint64_t now_us) {
@@ -671,11 +689,14 @@ uint64_t participant::service(worker_context&, uint64_t now_us) {
         break;
       send_packet(std::span<uint8_t>(buf_.data(), b.size), b.payload_offset, nullptr);
     }
+    release_paced(now_us);
     for (auto& e : video_) { // lowest encoding first
       while (e.source.next_frame_us() <= now_us)
         send_video_frame(e, now_us);
       next = std::min(next, e.source.next_frame_us());
     }
+    if (pacer_ && !pacer_->empty())
+      next = std::min(next, pacer_->next_us());
     if (now_us >= next_sr_us_) {
       send_sender_reports(now_us);
       next_sr_us_ = now_us + rtcp_interval_us;

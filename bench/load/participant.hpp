@@ -211,6 +211,8 @@ private:
   std::vector<video_config> video_configs_;
   std::optional<audio_source> audio_;
   std::vector<video_encoding> video_;
+  std::optional<packet_pacer> pacer_; // video_config::pace_factor > 0; made at the first frame
+  void release_paced(uint64_t now_us);
   send_history audio_history_{128};
   uint16_t transport_seq_ = 0;
   uint64_t next_sr_us_ = 0;

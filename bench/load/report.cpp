@@ -473,6 +473,7 @@ std::string to_json(const bench_result& r, const figures& f) {
   j.boolean("busyPoll", o.busy_poll);
   j.boolean("simulcast", o.simulcast);
   j.u64("simulcastLowPercent", o.simulcast_low_percent);
+  j.num("paceFactor", o.pace_factor);
   j.opt_int("serverPid", o.server_pid);
   w.EndObject();
 

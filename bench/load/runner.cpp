@@ -64,6 +64,7 @@ public:
     while (!ctx_.url_base.empty() && ctx_.url_base.back() == '/')
       ctx_.url_base.pop_back();
     ctx_.video.kbps = o_.video_kbps;
+    ctx_.video.pace_factor = o_.pace_factor;
     ctx_.video.keyframe_interval_s = o_.keyframe_interval_s;
     ctx_.simulcast = o_.simulcast;
     ctx_.audio_bytes = o_.audio_bytes;

@@ -323,3 +323,66 @@ TEST_CASE("router capabilities: Opus, VP8, its rtx, extension ids; consume capab
   CHECK(r->consume_capabilities.substr(0, opus_end).find("nack") == std::string::npos);
   CHECK_FALSE(parse_router_capabilities(R"({"codecs":[]})"));
 }
+
+TEST_CASE("packet pacer: a browser's paced sender for the publisher's video") {
+  struct sent {
+    uint64_t at_us;
+    std::size_t size, tag;
+  };
+  // 2.5 x 1 Mbit/s: a 1170-byte packet every 3744 us.
+  const double bps = 2.5 * 1'000'000;
+  const uint64_t gap = uint64_t(1170 * 8e6 / bps);
+  auto run = [&](packet_pacer& p, uint64_t from, uint64_t to, std::vector<sent>& out) {
+    for (uint64_t t = from; t <= to; t += 100)
+      p.release(t, [&](std::span<uint8_t> b, std::size_t off, std::size_t tag) {
+        CHECK(off == 12);
+        out.push_back({t, b.size(), tag});
+      });
+  };
+  SUBCASE("a keyframe of 17 packets leaves over 60 ms, one every 3.7 ms, in order") {
+    packet_pacer p(bps);
+    std::vector<uint8_t> pkt(1170);
+    for (std::size_t i = 0; i < 17; ++i)
+      p.push(1'000'000, pkt, 12, i);
+    CHECK(p.queued() == 17);
+    std::vector<sent> out;
+    run(p, 1'000'000, 1'100'000, out);
+    REQUIRE(out.size() == 17);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      CHECK(out[i].tag == i);
+      CHECK(out[i].at_us == 1'000'000 + (i * gap + 99) / 100 * 100); // the first tick at or after its slot
+    }
+    CHECK(out.back().at_us - out.front().at_us >= 16 * gap);
+    CHECK(p.empty());
+  }
+  SUBCASE("an idle pacer keeps no credit: a frame after a pause starts at once, then paced") {
+    packet_pacer p(bps);
+    std::vector<uint8_t> pkt(1170);
+    p.push(0, pkt, 12, 0);
+    std::vector<sent> out;
+    run(p, 0, 100, out);
+    REQUIRE(out.size() == 1);
+    // 500 ms later: two packets; the first at once, the second one gap later (no burst).
+    p.push(500'000, pkt, 12, 1);
+    p.push(500'000, pkt, 12, 2);
+    run(p, 500'000, 520'000, out);
+    REQUIRE(out.size() == 3);
+    CHECK(out[1].at_us == 500'000);
+    CHECK(out[2].at_us >= 500'000 + gap);
+  }
+  SUBCASE("a backlog carries into the next frame, in order") {
+    packet_pacer p(bps);
+    std::vector<uint8_t> big(1170), small(400);
+    for (std::size_t i = 0; i < 17; ++i)
+      p.push(0, big, 12, i); // a keyframe: 64 ms of sending
+    std::vector<sent> out;
+    run(p, 0, 33'300, out);  // one frame interval later, the keyframe is not through
+    const std::size_t first = out.size();
+    CHECK(first < 17);
+    p.push(33'334, small, 12, 100); // the next frame queues behind it
+    run(p, 33'400, 200'000, out);
+    REQUIRE(out.size() == 18);
+    CHECK(out.back().tag == 100);
+    CHECK(out.back().size == 400);
+  }
+}

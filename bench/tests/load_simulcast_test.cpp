@@ -314,3 +314,17 @@ TEST_CASE("simulcast: options") {
   CHECK_FALSE(parse({"--url", "ws://10.0.0.2:8188", "--target", "janus", "--simulcast"}, error));
   CHECK(parse({"--url", "ws://127.0.0.1:1", "--scenario", "meeting", "--simulcast"}, error));
 }
+
+TEST_CASE("publisher pacing: --pace-factor, Chorus targets only") {
+  std::string error;
+  auto o = parse({"--url", "ws://127.0.0.1:1", "--pace-factor", "2.5"}, error);
+  REQUIRE(o);
+  CHECK(o->pace_factor == doctest::Approx(2.5));
+  auto plain = parse({"--url", "ws://127.0.0.1:1"}, error);
+  REQUIRE(plain);
+  CHECK(plain->pace_factor == 0);
+  CHECK_FALSE(parse({"--url", "ws://127.0.0.1:1", "--pace-factor", "0.5"}, error));
+  CHECK_FALSE(parse({"--url", "ws://127.0.0.1:1", "--pace-factor", "x"}, error));
+  CHECK_FALSE(parse({"--url", "ws://127.0.0.1:1", "--target", "janus", "--pace-factor", "2.5"}, error));
+  CHECK(error.find("--pace-factor") != std::string::npos);
+}
