@@ -371,14 +371,19 @@ bool srtp_gcm_receiver::remove_stream(uint32_t ssrc) noexcept {
 }
 
 srtp_result srtp_gcm_receiver::unprotect_rtp(std::span<uint8_t> buffer, size_t length) {
-  if (!ctx_ || length > buffer.size())
+  if (!ctx_ || length > buffer.size() || length < rtp_fixed_header_size + srtp_gcm_sender::tag_size)
     return {srtp_error::bad_param, 0};
-  const auto view = rtp_packet::parse(buffer.first(length));
+  // The header only: with P = 1 the padding count is the plaintext's last byte, still
+  // encrypted here, so the packet is read as if it had none (the P bit itself stays, and
+  // is authenticated with the header); the tag is no part of it.
+  uint8_t* p = buffer.data();
+  const uint8_t first = p[0];
+  p[0] = uint8_t(first & ~0x20);
+  const auto view = rtp_packet::parse(buffer.first(length - srtp_gcm_sender::tag_size));
+  p[0] = first;
   if (!view)
     return {srtp_error::bad_param, 0};
-  const size_t header = view->header_size();
-  if (length < header + srtp_gcm_sender::tag_size)
-    return {srtp_error::too_short, 0};
+  const size_t header = view->header_size(); // within length - tag (parsed so)
   const uint32_t ssrc = view->ssrc();
   const uint16_t seq = view->sequence_number();
   stream* st = nullptr;
@@ -391,7 +396,6 @@ srtp_result srtp_gcm_receiver::unprotect_rtp(std::span<uint8_t> buffer, size_t l
       return {e, 0};
   const uint32_t roc = uint32_t(index >> 16);
   const auto iv = rtp_iv(ssrc, roc, seq, session_salt_);
-  uint8_t* p = buffer.data();
   const size_t plain = length - srtp_gcm_sender::tag_size;
   const int payload = int(plain - header);
   auto* c = ctx_.get();
