@@ -232,34 +232,35 @@ srtp_result srtp_session::count(srtp_result r, bool rtcp) noexcept {
   return r;
 }
 
+// libsrtp's status as our error, counted like the OpenSSL path's.
 srtp_result srtp_session::finish(int status, int new_length, bool rtcp) noexcept {
+  srtp_error e = srtp_error::other;
   switch (static_cast<srtp_err_status_t>(status)) {
     case srtp_err_status_ok:
-      (rtcp ? counters_.rtcp_ok : counters_.rtp_ok)++;
-      return {srtp_error::none, static_cast<size_t>(new_length)};
+      return count({srtp_error::none, static_cast<size_t>(new_length)}, rtcp);
     case srtp_err_status_auth_fail:
-      counters_.auth_fail++;
-      return {srtp_error::auth_fail, 0};
+      e = srtp_error::auth_fail;
+      break;
     case srtp_err_status_replay_fail:
-      counters_.replay_fail++;
-      return {srtp_error::replay_fail, 0};
+      e = srtp_error::replay_fail;
+      break;
     case srtp_err_status_replay_old:
-      counters_.replay_old++;
-      return {srtp_error::replay_old, 0};
+      e = srtp_error::replay_old;
+      break;
     case srtp_err_status_bad_param:
     case srtp_err_status_parse_err:
-      counters_.bad_param++;
-      return {srtp_error::bad_param, 0};
+      e = srtp_error::bad_param;
+      break;
     case srtp_err_status_cipher_fail:
-      counters_.other++;
-      return {srtp_error::cipher_fail, 0};
+      e = srtp_error::cipher_fail;
+      break;
     case srtp_err_status_key_expired:
-      counters_.other++;
-      return {srtp_error::key_expired, 0};
+      e = srtp_error::key_expired;
+      break;
     default:
-      counters_.other++;
-      return {srtp_error::other, 0};
+      break;
   }
+  return count({e, 0}, rtcp);
 }
 
 srtp_result srtp_session::protect_rtp(std::span<uint8_t> buffer, size_t length) {

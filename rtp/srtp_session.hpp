@@ -1,4 +1,6 @@
-// SRTP/SRTCP (RFC 3711, RFC 7714) for one direction of one transport, on libsrtp2.
+// SRTP/SRTCP (RFC 3711, RFC 7714) for one direction of one transport, on libsrtp2, and
+// with the AEAD GCM profiles on OpenSSL for SRTCP and inbound SRTP (rtp/srtp_gcm.hpp;
+// srtp_options::openssl_gcm): Debian's libsrtp2 runs AES-GCM through NSS.
 //
 // A session is created from the key and salt that DTLS-SRTP exported (net/dtls_engine):
 // outbound from the local pair, inbound from the remote pair. It covers every SSRC of
