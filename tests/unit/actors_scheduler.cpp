@@ -104,15 +104,17 @@ TEST_CASE("lean scheduler: a fan-out fed from outside threads delivers every mes
 void long_turn_case(std::size_t cpus) {
   CAPTURE(cpus);
   g_idle = 0;
-  caf::actor_system_config cfg;
-  caf::actor_system sys{lean_config(cfg, cpus)};
+  // What the actors reference outlives the system (declared first, destroyed after it:
+  // its destructor waits for every actor), so no handler can touch it once it is gone.
   auto reached = std::make_shared<std::promise<void>>();
   auto fut = reached->get_future();
+  std::promise<bool> verdict;
+  auto got = verdict.get_future();
+  caf::actor_system_config cfg;
+  caf::actor_system sys{lean_config(cfg, cpus)};
   auto x = sys.spawn([reached]() -> caf::behavior {
     return {[reached](int) { reached->set_value(); }};
   });
-  std::promise<bool> verdict;
-  auto got = verdict.get_future();
   auto longer = sys.spawn([x, &fut, &verdict](caf::event_based_actor* self) -> caf::behavior {
     return {[self, x, &fut, &verdict](int) {
       // Past the long-turn mark, then send and keep the worker until x has run (bounded).
@@ -147,11 +149,11 @@ TEST_CASE("lean scheduler: a burst sent by a short turn is shared by both worker
   // Each receiver holds its worker until two receivers run at once (bounded): only
   // possible when the idle worker was woken for the burst (a job taken with more queued
   // wakes a sleeping worker).
-  caf::actor_system_config cfg;
-  caf::actor_system sys{lean_config(cfg)};
-  std::atomic<int> running{0};
+  std::atomic<int> running{0}; // before the system: it outlives every handler
   std::atomic<bool> overlapped{false};
   tally t;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{lean_config(cfg)};
   std::vector<caf::actor> sinks;
   for (int i = 0; i < 4; ++i)
     sinks.push_back(sys.spawn([&]() -> caf::behavior {
@@ -181,10 +183,13 @@ TEST_CASE("lean scheduler: a burst sent by a short turn is shared by both worker
 
 TEST_CASE("lean scheduler on one CPU: a job from outside is not stuck behind a long turn") {
   g_idle = 0;
-  caf::actor_system_config cfg;
-  caf::actor_system sys{lean_config(cfg, 1)};
+  // Before the system, so that they outlive it: `longer` may still be between two reads of
+  // x_ran when this function sees it set and returns (ASan found it in CI: a
+  // stack-use-after-scope when they were declared after it, and so destroyed first).
   std::atomic<bool> x_ran{false};
   std::atomic<bool> long_started{false};
+  caf::actor_system_config cfg;
+  caf::actor_system sys{lean_config(cfg, 1)};
   auto x = sys.spawn([&x_ran]() -> caf::behavior {
     return {[&x_ran](int) { x_ran = true; }};
   });
@@ -242,6 +247,12 @@ struct one_worker_fixture {
   turn_log log;
   caf::actor gate;
 
+  // The system goes first (its destructor waits for every actor), then the state the
+  // actors' handlers reference; members would go the other way round.
+  ~one_worker_fixture() {
+    gate = nullptr;
+    sys.reset();
+  }
   one_worker_fixture() {
     cfg.set("scheduler.max-threads", size_t{1});
     cfg.set("logger.verbosity", caf::atom("quiet"));
