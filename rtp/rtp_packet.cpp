@@ -110,6 +110,19 @@ std::optional<header_extension> extension_iterator::next() noexcept {
 // ---- parse --------------------------------------------------------------------------
 
 rtp_result<rtp_packet> rtp_packet::parse(std::span<uint8_t> b) noexcept {
+  auto r = parse_header(b);
+  if (!r || !(b[0] & padding_bit)) return r;
+  rtp_packet p = *r;
+  const size_t off = p.header_size_;
+  if (b.size() == off) return rtp_error::bad_padding; // no room for the count octet
+  const uint8_t pad = b[b.size() - 1];
+  if (pad == 0 || pad > b.size() - off) return rtp_error::bad_padding;
+  p.padding_ = pad;
+  p.payload_size_ = b.size() - off - pad;
+  return p;
+}
+
+rtp_result<rtp_packet> rtp_packet::parse_header(std::span<uint8_t> b) noexcept {
   if (b.size() < rtp_fixed_header_size) return rtp_error::truncated;
   if ((b[0] & version_mask) != version_2) return rtp_error::bad_version;
   rtp_packet p;
@@ -137,13 +150,7 @@ rtp_result<rtp_packet> rtp_packet::parse(std::span<uint8_t> b) noexcept {
     off = p.ext_offset_ + p.ext_size_;
   }
   p.header_size_ = off;
-  if (b[0] & padding_bit) {
-    if (b.size() == off) return rtp_error::bad_padding; // no room for the count octet
-    const uint8_t pad = b[b.size() - 1];
-    if (pad == 0 || pad > b.size() - off) return rtp_error::bad_padding;
-    p.padding_ = pad;
-  }
-  p.payload_size_ = b.size() - off - p.padding_;
+  p.payload_size_ = b.size() - off;
   return p;
 }
 

@@ -132,6 +132,9 @@ public:
   // Validates the header, CSRC list, extension block (element lengths included) and padding.
   // The view keeps pointing into `buffer`: the buffer must outlive it.
   static rtp_result<rtp_packet> parse(std::span<uint8_t> buffer) noexcept;
+  // The same without the padding: for a protected packet, whose padding count is the last
+  // byte of the still-encrypted payload (SRTP unprotect). The payload runs to the end.
+  static rtp_result<rtp_packet> parse_header(std::span<uint8_t> buffer) noexcept;
 
   bool marker() const noexcept { return (data_[1] & 0x80) != 0; }
   uint8_t payload_type() const noexcept { return data_[1] & 0x7F; }

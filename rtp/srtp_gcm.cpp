@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
+#include <string_view>
 
 namespace chorus::rtp {
 
@@ -62,11 +64,17 @@ uint64_t estimate_index(uint64_t highest, uint16_t seq) noexcept {
   return ((guess_roc << 16) | seq) & index_mask;
 }
 
-// The session key and salt for `labels` (encryption, salt) derived from the master pair,
-// and `ctx` keyed for AES-GCM with 12-byte IVs, to encrypt or to decrypt.
-bool make_gcm(std::span<const uint8_t> key, std::span<const uint8_t> salt,
-              std::pair<uint8_t, uint8_t> labels, bool encrypt, evp_ctx& ctx,
-              std::array<uint8_t, 12>& session_salt) {
+// Checks the profile and the master pair, derives the session key and salt for `labels`
+// (encryption, salt) and keys `ctx` for AES-GCM with 12-byte IVs, to encrypt or to
+// decrypt. Returns why it could not (empty: done).
+std::string_view make_gcm(srtp_profile profile, std::span<const uint8_t> key,
+                          std::span<const uint8_t> salt, std::pair<uint8_t, uint8_t> labels,
+                          bool encrypt, evp_ctx& ctx, std::array<uint8_t, 12>& session_salt) {
+  static_assert(session_salt_length <= kdf_salt_length);
+  if (!srtp_gcm_sender::supports(profile))
+    return "not an AEAD GCM profile";
+  if (key.size() != profile_info(profile).key_length || salt.size() != session_salt_length)
+    return "key or salt of the wrong length";
   std::array<uint8_t, 32> session_key{};
   auto skey = std::span(session_key).first(key.size());
   ctx.reset(EVP_CIPHER_CTX_new());
@@ -78,7 +86,7 @@ bool make_gcm(std::span<const uint8_t> key, std::span<const uint8_t> salt,
                   EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
                   init(ctx.get(), nullptr, nullptr, skey.data(), nullptr) == 1;
   std::fill(session_key.begin(), session_key.end(), 0);
-  return ok;
+  return ok ? std::string_view{} : "key derivation or cipher setup failed";
 }
 
 // RFC 7714 §8.1: an RTP packet's IV = (00 00 || SSRC || ROC || SEQ) XOR session salt.
@@ -118,15 +126,11 @@ bool srtp_gcm_sender::supports(srtp_profile profile) noexcept {
 result<srtp_gcm_sender> srtp_gcm_sender::create(srtp_profile profile,
                                                 std::span<const uint8_t> key,
                                                 std::span<const uint8_t> salt) {
-  if (!supports(profile))
-    return failure{"srtp_gcm_sender: not an AEAD GCM profile"};
-  const auto info = profile_info(profile);
-  if (key.size() != info.key_length || salt.size() != session_salt_length)
-    return failure{"srtp_gcm_sender: key or salt of the wrong length"};
-  static_assert(session_salt_length <= kdf_salt_length);
   srtp_gcm_sender s;
-  if (!make_gcm(key, salt, {label_rtp_encryption, label_rtp_salt}, true, s.ctx_, s.session_salt_))
-    return failure{"srtp_gcm_sender: key derivation or cipher setup failed"};
+  if (auto why = make_gcm(profile, key, salt, {label_rtp_encryption, label_rtp_salt}, true,
+                          s.ctx_, s.session_salt_);
+      !why.empty())
+    return failure{"srtp_gcm_sender: " + std::string(why)};
   return s;
 }
 
@@ -181,16 +185,12 @@ srtcp_gcm::~srtcp_gcm() = default;
 
 result<srtcp_gcm> srtcp_gcm::create(srtp_profile profile, srtp_direction direction,
                                     std::span<const uint8_t> key, std::span<const uint8_t> salt) {
-  if (!srtp_gcm_sender::supports(profile))
-    return failure{"srtcp_gcm: not an AEAD GCM profile"};
-  const auto info = profile_info(profile);
-  if (key.size() != info.key_length || salt.size() != session_salt_length)
-    return failure{"srtcp_gcm: key or salt of the wrong length"};
   srtcp_gcm s;
   s.direction_ = direction;
-  if (!make_gcm(key, salt, {label_rtcp_encryption, label_rtcp_salt},
-                direction == srtp_direction::outbound, s.ctx_, s.session_salt_))
-    return failure{"srtcp_gcm: key derivation or cipher setup failed"};
+  if (auto why = make_gcm(profile, key, salt, {label_rtcp_encryption, label_rtcp_salt},
+                          direction == srtp_direction::outbound, s.ctx_, s.session_salt_);
+      !why.empty())
+    return failure{"srtcp_gcm: " + std::string(why)};
   return s;
 }
 
@@ -354,15 +354,12 @@ result<srtp_gcm_receiver> srtp_gcm_receiver::create(srtp_profile profile,
                                                     std::span<const uint8_t> key,
                                                     std::span<const uint8_t> salt,
                                                     uint32_t window) {
-  if (!srtp_gcm_sender::supports(profile))
-    return failure{"srtp_gcm_receiver: not an AEAD GCM profile"};
-  const auto info = profile_info(profile);
-  if (key.size() != info.key_length || salt.size() != session_salt_length)
-    return failure{"srtp_gcm_receiver: key or salt of the wrong length"};
   srtp_gcm_receiver r;
   r.window_ = window;
-  if (!make_gcm(key, salt, {label_rtp_encryption, label_rtp_salt}, false, r.ctx_, r.session_salt_))
-    return failure{"srtp_gcm_receiver: key derivation or cipher setup failed"};
+  if (auto why = make_gcm(profile, key, salt, {label_rtp_encryption, label_rtp_salt}, false,
+                          r.ctx_, r.session_salt_);
+      !why.empty())
+    return failure{"srtp_gcm_receiver: " + std::string(why)};
   return r;
 }
 
@@ -374,13 +371,9 @@ srtp_result srtp_gcm_receiver::unprotect_rtp(std::span<uint8_t> buffer, size_t l
   if (!ctx_ || length > buffer.size() || length < rtp_fixed_header_size + srtp_gcm_sender::tag_size)
     return {srtp_error::bad_param, 0};
   // The header only: with P = 1 the padding count is the plaintext's last byte, still
-  // encrypted here, so the packet is read as if it had none (the P bit itself stays, and
-  // is authenticated with the header); the tag is no part of it.
+  // encrypted here; the tag is no part of the packet.
   uint8_t* p = buffer.data();
-  const uint8_t first = p[0];
-  p[0] = uint8_t(first & ~0x20);
-  const auto view = rtp_packet::parse(buffer.first(length - srtp_gcm_sender::tag_size));
-  p[0] = first;
+  const auto view = rtp_packet::parse_header(buffer.first(length - srtp_gcm_sender::tag_size));
   if (!view)
     return {srtp_error::bad_param, 0};
   const size_t header = view->header_size(); // within length - tag (parsed so)

@@ -13,9 +13,9 @@
 // Re-sending an older sequence number (a NACK answered without RTX) reuses its index, as
 // libsrtp with allow_repeat_tx.
 //
-// srtcp_gcm does SRTCP with the same profiles (RFC 7714 §9) for srtp_session, which uses
-// it for RTCP in both directions unless told otherwise. Inbound RTP stays with libsrtp.
-// Not thread-safe: one owner.
+// srtcp_gcm (SRTCP, RFC 7714 §9, both directions) and srtp_gcm_receiver (inbound SRTP)
+// serve srtp_session with the same profiles unless told otherwise
+// (srtp_options::openssl_gcm). Not thread-safe: one owner.
 #pragma once
 
 #include "common/result.hpp"
@@ -81,7 +81,6 @@ public:
   explicit replay_window(uint32_t size) : size_(size), bits_((size + 63) / 64 + 1, 0) {}
   srtp_error check(uint64_t index) const noexcept;
   void accept(uint64_t index) noexcept;
-  bool started() const noexcept { return started_; }
   uint64_t highest() const noexcept { return highest_; }
 
 private:

@@ -184,7 +184,8 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
       ok = parse_u32(v, o.simulcast_low_percent) && o.simulcast_low_percent <= 100;
       low_set = true;
     } else if (flag == "--pace-factor") {
-      ok = parse_double(v, o.pace_factor) && (o.pace_factor == 0 || (o.pace_factor >= 1 && o.pace_factor <= 20));
+      ok = parse_double(v, o.pace_factor) &&
+           (o.pace_factor == 0 || (o.pace_factor >= 1 && o.pace_factor <= 20));
     } else if (flag == "--audio-bytes") {
       ok = parse_u32(v, o.audio_bytes) && o.audio_bytes >= 20 && o.audio_bytes <= 1000;
     } else if (flag == "--decrypt-sample") {

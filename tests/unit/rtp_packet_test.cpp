@@ -169,6 +169,33 @@ TEST_CASE("rtp_packet: malformed packets (table)") {
   }
 }
 
+TEST_CASE("rtp_packet: parse_header reads no padding (a protected packet's count is encrypted)") {
+  // The padding rows above, as SRTP leaves them: the header stands, the payload runs to the
+  // end, nothing is read from the last byte; the header's own errors stay errors.
+  for (const bytes& data : {bytes{0xa0, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xaa, 0x00},
+                            bytes{0xa0, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xaa, 0x05},
+                            bytes{0xa0, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1}}) {
+    CAPTURE(data.size());
+    bytes b = data;
+    auto p = rtp_packet::parse_header(b);
+    REQUIRE(p.ok());
+    CHECK(p->header_size() == 12);
+    CHECK(p->payload().size() == b.size() - 12);
+    CHECK_FALSE(p->has_padding());
+  }
+  bytes cut = {0x90, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde};
+  CHECK(rtp_packet::parse_header(cut).error() == rtp_error::truncated);
+  // A well-formed padded packet: parse strips the padding, parse_header keeps it as payload.
+  bytes padded = {0xa0, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xaa, 0xbb, 0x00, 0x02};
+  auto full = rtp_packet::parse(padded);
+  auto head = rtp_packet::parse_header(padded);
+  REQUIRE(full.ok());
+  REQUIRE(head.ok());
+  CHECK(full->payload().size() == 2);
+  CHECK(full->padding_size() == 2);
+  CHECK(head->payload().size() == 4);
+}
+
 TEST_CASE("rtp_packet: header rewriting in place") {
   bytes b = one_byte_packet;
   auto p = rtp_packet::parse(b);
