@@ -8,6 +8,7 @@
 #include "actors/rehome_messages.hpp"
 #include "actors/relay.hpp"
 #include "actors/room.hpp"
+#include "actors/wire_check.hpp"
 #include "common/log.hpp"
 #include "net/cluster.hpp"
 
@@ -185,10 +186,12 @@ caf::result<join_result> join_remote(node_actor* self, caf::actor home, join_com
           .then([rp](join_result& r) mutable { rp.deliver(std::move(r)); },
                 [self, rp, peer](caf::error& err) mutable {
                   self->send_exit(peer, caf::exit_reason::user_shutdown);
-                  rp.deliver(std::move(err));
+                  rp.deliver(writable(self->system(), std::move(err)));
                 });
       },
-      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      // The home's error goes on to whoever asked, which may be another node: only what
+      // CAF can write again (actors/wire_check.hpp).
+      [self, rp](caf::error& err) mutable { rp.deliver(writable(self->system(), std::move(err))); });
   return rp;
 }
 

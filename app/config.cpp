@@ -68,6 +68,14 @@ bool valid_peer_address(std::string_view text) {
   return true;
 }
 
+// 127.0.0.0/8, ::1 or "localhost": an address only this host reaches.
+bool loopback_host(const std::string& host) {
+  if (host == "localhost" || host == "::1")
+    return true;
+  in_addr a{};
+  return inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
 // The first entry of an origin list that is not valid, as a message ("" when all are).
 std::string invalid_origin(const std::vector<std::string>& origins) {
   for (auto& o : origins)
@@ -119,6 +127,17 @@ std::string read_string(const rapidjson::Value& obj, const char* key, const std:
   if (!it->value.IsString())
     return name + ": must be a string";
   out.assign(it->value.GetString(), it->value.GetStringLength());
+  return {};
+}
+
+std::string read_bool(const rapidjson::Value& obj, const char* key, const std::string& name,
+                      bool& out) {
+  auto it = obj.FindMember(key);
+  if (it == obj.MemberEnd())
+    return {};
+  if (!it->value.IsBool())
+    return name + ": must be true or false";
+  out = it->value.GetBool();
   return {};
 }
 
@@ -335,6 +354,22 @@ result<config> validate(config cfg) {
     if (cc.cert_file.empty() != cc.key_file.empty() || cc.cert_file.empty() != cc.ca_file.empty())
       return fail("cluster.certFile (--cluster-cert)",
                   "--cluster-cert, --cluster-key and --cluster-ca go together");
+    if (cc.enabled() && !cc.tls() && !cc.insecure) {
+      std::string off_host;
+      if (!cc.listen.empty() && !loopback_host(h))
+        off_host = cc.listen;
+      for (auto& peer : cc.peers) {
+        std::string ph;
+        uint16_t pp = 0;
+        if (off_host.empty() && text::split_host_port(peer, ph, pp) && !loopback_host(ph))
+          off_host = peer;
+      }
+      if (!off_host.empty())
+        return fail("cluster.certFile (--cluster-cert)",
+                    "'" + off_host + "' is not a loopback address: links between hosts need "
+                    "TLS (--cluster-cert, --cluster-key, --cluster-ca), or cluster.insecure "
+                    "(--cluster-insecure) on a network only the members reach");
+    }
     if (!cc.secret.empty() && cc.secret.size() < 16)
       return fail("cluster.secret (--cluster-secret)", "must be at least 16 bytes");
   }
@@ -474,7 +509,7 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     if (auto e = check_keys(c, "cluster.",
                             {"nodeId", "listen", "peers", "secret", "secretFile",
                              "heartbeatIntervalMs", "heartbeatTimeoutMs", "certFile", "keyFile",
-                             "caFile"});
+                             "caFile", "insecure"});
         !e.empty())
       return failure{e};
     auto& cc = cfg.cluster;
@@ -485,6 +520,7 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                    read_string(c, "certFile", "cluster.certFile", cc.cert_file),
                    read_string(c, "keyFile", "cluster.keyFile", cc.key_file),
                    read_string(c, "caFile", "cluster.caFile", cc.ca_file),
+                   read_bool(c, "insecure", "cluster.insecure", cc.insecure),
                    read_uint(c, "heartbeatIntervalMs", "cluster.heartbeatIntervalMs", 50, 60000,
                              cc.heartbeat_interval_ms),
                    read_uint(c, "heartbeatTimeoutMs", "cluster.heartbeatTimeoutMs", 200, 600000,
@@ -879,6 +915,8 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
         return fail(flag, "expects a PEM FILE");
       auto& c = out.cfg.cluster;
       (flag == "--cluster-cert" ? c.cert_file : flag == "--cluster-key" ? c.key_file : c.ca_file) = v;
+    } else if (flag == "--cluster-insecure") {
+      out.cfg.cluster.insecure = true;
     } else if (flag == "--cluster-heartbeat-timeout-ms") {
       uint32_t ms = 0;
       if (!value(v) || !parse_u32(v, ms) || ms < 200 || ms > 600000)
@@ -996,7 +1034,10 @@ Options:
   --cluster-cert FILE, --cluster-key FILE, --cluster-ca FILE
                          encrypt the links between nodes with TLS (PEM; this node's
                          certificate and key, and the CA every node's certificate must be
-                         signed by; scripts/make-cluster-certs.sh makes them)
+                         signed by; scripts/make-cluster-certs.sh makes them); required
+                         when the cluster or a peer is on an address other than loopback
+  --cluster-insecure     plain links between hosts anyway (only on a network that nothing
+                         but the cluster's members reach)
   --cluster-heartbeat-timeout-ms MS
                          a node silent this long counts as lost (default 5000)
   --auth-mode MODE       none (peers name themselves; the default) or jwt (a signed

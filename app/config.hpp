@@ -120,6 +120,11 @@ struct cluster_config {
   std::string key_file;
   std::string ca_file;
 
+  // Plain BASP to or from an address other than loopback. Off by default: CAF 0.17.6 trusts
+  // what a BASP peer sends (docs/operations.md, "Cluster"), so without TLS's mutual
+  // verification anyone who reaches the cluster port could end the process.
+  bool insecure = false;
+
   bool tls() const { return !cert_file.empty(); }
 
   bool enabled() const { return !listen.empty() || !peers.empty(); }

@@ -5,13 +5,17 @@
 // (actors/*_messages.hpp, actors/serialization.hpp): every inter-actor message type is
 // reachable by a peer that speaks BASP. Input: a first byte (bit 0: a named receiver, an
 // atom, comes first, as BASP sends it for a named actor), then the payload. Round trip:
-// what deserialized serializes, deserializes again and serializes to the same bytes.
+// what deserialized serializes, deserializes again and serializes to the same bytes, for every
+// message CAF can write at all: CAF 0.17.6 reads an infinite double from a peer but loops
+// forever writing one (actors/wire_check.hpp), so such a message is checked as Chorus checks
+// what it passes on (actors::writable) and goes no further.
 //
 // Seeds: CHORUS_FUZZ_WRITE_SEEDS=DIR build-san/fuzz_cluster_messages writes real messages
 // (the admission, a heartbeat, a room lookup, a join) into DIR and exits
 // (tests/fuzz/corpus/fuzz_cluster_messages/ holds them).
 #include "actors/cluster_messages.hpp"
 #include "actors/messages.hpp"
+#include "actors/wire_check.hpp"
 
 #include <caf/all.hpp>
 #include <caf/binary_deserializer.hpp>
@@ -21,7 +25,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -100,8 +106,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   stack stages;
   caf::message msg;
-  if (src(stages, msg))
-    return 0; // refused: BASP drops such a payload
+  try {
+    if (src(stages, msg))
+      return 0; // refused: BASP drops such a payload
+  } catch (const std::runtime_error& e) {
+    // CAF 0.17.6 throws for a variant (a config_value) whose type index is unknown, in
+    // BASP's worker, which ends the process. Not Chorus's code and not fixable from it:
+    // plain cluster links are refused off loopback (app/config.cpp, docs/operations.md,
+    // "Cluster"), so only holders of the cluster's certificates reach BASP. Anything
+    // else thrown is a finding.
+    if (std::string_view{e.what()} != "invalid type found")
+      throw;
+    return 0;
+  }
+  if (!actors::writable(sys, msg))
+    return 0; // delivered, never written again (a relayed error is made writable first)
   auto once = serialize(sys, stages, msg);
   stack stages2;
   caf::message msg2;

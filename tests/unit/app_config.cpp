@@ -86,7 +86,7 @@ bool same(const app::config& a, const app::config& b) {
          a.cluster.heartbeat_interval_ms == b.cluster.heartbeat_interval_ms &&
          a.cluster.heartbeat_timeout_ms == b.cluster.heartbeat_timeout_ms &&
          a.cluster.cert_file == b.cluster.cert_file && a.cluster.key_file == b.cluster.key_file &&
-         a.cluster.ca_file == b.cluster.ca_file &&
+         a.cluster.ca_file == b.cluster.ca_file && a.cluster.insecure == b.cluster.insecure &&
          a.scheduler.threads == b.scheduler.threads &&
          a.signaling.tls_certificate_file == b.signaling.tls_certificate_file &&
          a.signaling.tls_private_key_file == b.signaling.tls_private_key_file &&
@@ -154,7 +154,8 @@ TEST_CASE("flags override the defaults") {
 TEST_CASE("cluster flags and keys") {
   auto r = parse({"--node-id", "node-a", "--cluster-listen", "127.0.0.1:0", "--cluster-peers",
                   "10.0.0.2:7000,node-c.example:7000,,[::1]:7001", "--cluster-secret",
-                  "0123456789abcdef", "--cluster-heartbeat-timeout-ms", "1500"});
+                  "0123456789abcdef", "--cluster-heartbeat-timeout-ms", "1500",
+                  "--cluster-insecure"});
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error()));
   CHECK(r->cfg.cluster.enabled());
   CHECK(r->cfg.cluster.node_id == "node-a");
@@ -162,13 +163,62 @@ TEST_CASE("cluster flags and keys") {
   CHECK(r->cfg.cluster.peers ==
         std::vector<std::string>{"10.0.0.2:7000", "node-c.example:7000", "[::1]:7001"});
   CHECK(r->cfg.cluster.heartbeat_timeout_ms == 1500);
+  CHECK(r->cfg.cluster.insecure);
   CHECK_FALSE(app::config{}.cluster.enabled());
+  CHECK_FALSE(app::config{}.cluster.insecure);
   auto file = app::apply_config_json(
     R"({"cluster": {"peers": ["127.0.0.1:7000"], "secretFile": "/run/secrets/chorus"}})",
     app::config{});
   REQUIRE(file.ok());
   CHECK(file->cluster.secret_file == "/run/secrets/chorus");
   CHECK(app::validate(*file).ok());
+}
+
+// CAF 0.17.6's BASP trusts its peers (a message it cannot read can end the process), so
+// plain links are for loopback; between hosts TLS or an explicit cluster.insecure.
+TEST_CASE("cluster links off loopback need TLS or cluster.insecure") {
+  const std::vector<std::string> secret{"--cluster-secret", "0123456789abcdef"};
+  const std::vector<std::string> tls{"--cluster-cert", "/x/a.pem", "--cluster-key", "/x/a.key",
+                                     "--cluster-ca", "/x/ca.pem"};
+  struct row {
+    const char* name;
+    std::vector<std::string> args;
+    bool ok;
+  };
+  const row rows[] = {
+    {"listen and peers on 127.0.0.1", {"--cluster-listen", "127.0.0.1:7001", "--cluster-peers", "127.0.0.1:7000"}, true},
+    {"listen elsewhere in 127/8", {"--cluster-listen", "127.3.2.1:7001"}, true},
+    {"peer on ::1", {"--cluster-peers", "[::1]:7000"}, true},
+    {"peer named localhost", {"--cluster-peers", "localhost:7000"}, true},
+    {"listen on a LAN address", {"--cluster-listen", "10.0.0.1:7001"}, false},
+    {"listen on an IPv6 address", {"--cluster-listen", "[fd00::1]:7001"}, false},
+    {"a peer on a LAN address", {"--cluster-listen", "127.0.0.1:7001", "--cluster-peers", "127.0.0.1:7000,10.0.0.2:7000"}, false},
+    {"a peer by host name", {"--cluster-peers", "node-b.example:7000"}, false},
+    {"128.0.0.1 is not loopback", {"--cluster-listen", "128.0.0.1:7001"}, false},
+    {"a LAN address with insecure", {"--cluster-listen", "10.0.0.1:7001", "--cluster-insecure"}, true},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.name);
+    auto args = r.args;
+    args.insert(args.end(), secret.begin(), secret.end());
+    auto plain = parse(args);
+    CHECK(plain.ok() == r.ok);
+    if (!plain.ok())
+      CHECK(plain.error().find("--cluster-cert") != std::string::npos);
+    args.insert(args.end(), tls.begin(), tls.end()); // with TLS every row is allowed
+    auto with_tls = parse(args);
+    CHECK_MESSAGE(with_tls.ok(), (with_tls.ok() ? "" : with_tls.error()));
+  }
+  auto file = app::apply_config_json(
+    R"({"cluster": {"listen": "10.0.0.1:7001", "secret": "0123456789abcdef", "insecure": true}})",
+    app::config{});
+  REQUIRE(file.ok());
+  CHECK(file->cluster.insecure);
+  CHECK(app::validate(*file).ok());
+  auto strict = app::apply_config_json(
+    R"({"cluster": {"listen": "10.0.0.1:7001", "secret": "0123456789abcdef"}})", app::config{});
+  CHECK_FALSE(strict.ok());
+  CHECK_FALSE(app::apply_config_json(R"({"cluster": {"insecure": "yes"}})", app::config{}).ok());
 }
 
 TEST_CASE("storage: the class record's file, flush interval") {
