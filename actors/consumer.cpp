@@ -22,6 +22,7 @@
 #include <caf/all.hpp>
 
 #include <deque>
+#include <mutex>
 
 #include <cstring>
 #include <sstream>
@@ -151,7 +152,24 @@ struct consumer_state {
   }
 };
 
-using consumer_actor = caf::stateful_actor<consumer_state>;
+// The consumer actor, with a lane its producer may enter directly (consumer_lane in
+// consumer.hpp): every turn of the actor holds lane_mutex, so the producer's handle_media
+// and the actor's own handlers never overlap.
+class consumer_actor : public caf::stateful_actor<consumer_state> {
+public:
+  explicit consumer_actor(caf::actor_config& cfg) : caf::stateful_actor<consumer_state>(cfg) {}
+
+  resume_result resume(caf::execution_unit* eu, size_t max_throughput) override {
+    std::lock_guard<std::mutex> guard{lane_mutex};
+    auto result = caf::stateful_actor<consumer_state>::resume(eu, max_throughput);
+    if (result == resumable::done)
+      ended = true; // the state is gone (destroyed when the actor quit)
+    return result;
+  }
+
+  std::mutex lane_mutex;
+  bool ended = false; // guarded by lane_mutex
+};
 
 bool is_video(const consumer_state& st) {
   return st.kind == rtp::media_kind::video;
@@ -1012,6 +1030,23 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
 }
 
 } // namespace
+
+caf::abstract_actor* consumer_lane(const caf::actor& consumer) {
+  auto* a = caf::actor_cast<caf::abstract_actor*>(consumer);
+  return dynamic_cast<consumer_actor*>(a); // a relay or a proxy of a remote one: none
+}
+
+bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in) {
+  auto* self = static_cast<consumer_actor*>(lane);
+  std::unique_lock<std::mutex> guard{self->lane_mutex, std::try_to_lock};
+  // Only an idle consumer: not in a turn (the lock), nothing in its mailbox (blocked: what
+  // was sent to it before has been handled, so this batch overtakes nothing), alive, and
+  // not one that selects layers (that path sends messages from the consumer's own turn).
+  if (!guard.owns_lock() || self->ended || !self->mailbox().blocked() || self->state.layers)
+    return false;
+  handle_media(self, in);
+  return true;
+}
 
 caf::actor spawn_consumer(caf::event_based_actor* peer, consumer_spawn_args args,
                           caf::actor producer, caf::actor transport,

@@ -53,4 +53,15 @@ caf::actor spawn_consumer(caf::event_based_actor* peer, consumer_spawn_args args
                           caf::actor producer, caf::actor transport,
                           std::shared_ptr<send_shared> send, node_context_ptr ctx);
 
+struct media_packets;
+
+// The direct lane (docs/architecture.md, "The media path"): a producer hands a batch to an
+// idle local consumer by running the consumer's media handler itself, in the producer's
+// turn, instead of a message and a turn of the consumer's. consumer_lane is the handle's
+// lane (nullptr for anything but a local consumer actor; ask once, at attach);
+// enter_consumer_lane runs the batch through it and is false, doing nothing, unless the
+// consumer is idle (not in a turn, an empty mailbox, alive): then send the message.
+caf::abstract_actor* consumer_lane(const caf::actor& consumer);
+bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in);
+
 } // namespace chorus::actors

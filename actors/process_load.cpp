@@ -1,0 +1,58 @@
+#include "actors/process_load.hpp"
+
+#include <atomic>
+#include <ctime>
+
+#include <sched.h>
+
+namespace chorus::actors {
+
+namespace {
+
+constexpr int64_t window_ms = 200;
+constexpr int64_t busy_above_permille = 600;
+constexpr int64_t idle_below_permille = 400;
+
+int usable_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0)
+    return 1;
+  const int n = CPU_COUNT(&set);
+  return n > 0 ? n : 1;
+}
+
+int64_t process_cpu_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+std::atomic<int64_t> g_window_start_ms{0};
+std::atomic<int64_t> g_window_cpu_us{0};
+std::atomic<bool> g_busy{false};
+
+} // namespace
+
+bool next_busy(bool was_busy, int64_t used_us, int64_t elapsed_ms, int cpus) {
+  if (elapsed_ms <= 0 || cpus <= 0)
+    return was_busy;
+  const int64_t permille = used_us / (elapsed_ms * cpus); // us per ms: 1000 is all of them
+  return was_busy ? permille >= idle_below_permille : permille > busy_above_permille;
+}
+
+bool process_busy(int64_t now_ms) {
+  int64_t start = g_window_start_ms.load(std::memory_order_relaxed);
+  if (now_ms - start >= window_ms &&
+      g_window_start_ms.compare_exchange_strong(start, now_ms, std::memory_order_relaxed)) {
+    static const int cpus = usable_cpus();
+    const int64_t cpu = process_cpu_us();
+    const int64_t used = cpu - g_window_cpu_us.exchange(cpu, std::memory_order_relaxed);
+    if (start != 0)
+      g_busy.store(next_busy(g_busy.load(std::memory_order_relaxed), used, now_ms - start, cpus),
+                   std::memory_order_relaxed);
+  }
+  return g_busy.load(std::memory_order_relaxed);
+}
+
+} // namespace chorus::actors

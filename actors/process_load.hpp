@@ -1,0 +1,19 @@
+// How busy this process is: the CPU time it used over a recent window, as a share of the
+// CPUs it may run on. Read by the media path to choose between ways of working that win at
+// low load and ways that win under load (the producer's direct lanes, actors/consumer.hpp).
+#pragma once
+
+#include <cstdint>
+
+namespace chorus::actors {
+
+// True while the process used more than 60 % of its usable CPUs over the last window of
+// about 200 ms (false again below 40 %). Thread-safe; refreshed by whichever caller first
+// finds the window over, so a call costs an atomic load except once per window.
+bool process_busy(int64_t now_ms);
+
+// The decision itself: busy after a window in which `used_us` of CPU time was used over
+// `elapsed_ms` on `cpus` CPUs, given whether it was busy before (the hysteresis).
+bool next_busy(bool was_busy, int64_t used_us, int64_t elapsed_ms, int cpus);
+
+} // namespace chorus::actors
