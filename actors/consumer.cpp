@@ -7,6 +7,8 @@
 #include "actors/scheduler.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/rtp_sender.hpp"
+#include "actors/lane.hpp"
+#include "net/media_io.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
 #include "rtp/retransmission_buffer.hpp"
@@ -155,21 +157,38 @@ struct consumer_state {
 // The consumer actor, with a lane its producer may enter directly (consumer_lane in
 // consumer.hpp): every turn of the actor holds lane_mutex, so the producer's handle_media
 // and the actor's own handlers never overlap.
-class consumer_actor : public caf::stateful_actor<consumer_state> {
+class consumer_actor : public laned_actor<consumer_state> {
 public:
-  explicit consumer_actor(caf::actor_config& cfg) : caf::stateful_actor<consumer_state>(cfg) {}
+  explicit consumer_actor(caf::actor_config& cfg) : laned_actor<consumer_state>(cfg) {}
 
-  resume_result resume(caf::execution_unit* eu, size_t max_throughput) override {
-    std::lock_guard<std::mutex> guard{lane_mutex};
-    auto result = caf::stateful_actor<consumer_state>::resume(eu, max_throughput);
-    if (result == resumable::done)
-      ended = true; // the state is gone (destroyed when the actor quit)
-    return result;
-  }
-
-  std::mutex lane_mutex;
-  bool ended = false; // guarded by lane_mutex
+  // Where a batch through the lane goes beyond this object: kept by handle_media (under
+  // the lane's lock), read without it by the producer only to prefetch them
+  // (prefetch_consumer_lane): a stale address is harmless, a prefetch never faults.
+  enum far_slot : size_t { shared_head, shared_pacing, endpoint, endpoint_state, cipher,
+                           cipher_streams, rtx_slot, far_count };
+  std::array<std::atomic<const void*>, far_count> far{};
 };
+
+// Keeps consumer_actor::far current (after a batch: the sender, its keys, the ring move).
+void publish_far(consumer_actor* self) {
+  auto& st = self->state;
+  auto put = [self](consumer_actor::far_slot k, const void* p) {
+    self->far[k].store(p, std::memory_order_relaxed);
+  };
+  if (st.sender) {
+    const auto& sh = st.sender->shared();
+    put(consumer_actor::shared_head, &sh.tcc_seq);
+    put(consumer_actor::shared_pacing, &sh.pacing_bps);
+    put(consumer_actor::endpoint, sh.endpoint.get());
+    put(consumer_actor::endpoint_state, sh.endpoint ? sh.endpoint->state_address() : nullptr);
+    if (const auto* p = st.sender->protector()) {
+      put(consumer_actor::cipher, p->context_address());
+      put(consumer_actor::cipher_streams, p->streams_address());
+    }
+  }
+  if (st.rtx_buffer)
+    put(consumer_actor::rtx_slot, st.rtx_buffer->next_slot_address());
+}
 
 bool is_video(const consumer_state& st) {
   return st.kind == rtp::media_kind::video;
@@ -540,6 +559,7 @@ void handle_media(consumer_actor* self, const media_packets& in) {
     report_layers(self);
     send_demand(self); // the encoding switched from is no longer needed
   }
+  publish_far(self);
 }
 
 // What the transport's allocation needs to know of this consumer (see alloc_info).
@@ -1036,13 +1056,62 @@ caf::abstract_actor* consumer_lane(const caf::actor& consumer) {
   return dynamic_cast<consumer_actor*>(a); // a relay or a proxy of a remote one: none
 }
 
-bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in) {
+namespace {
+constexpr size_t cache_line = 64;
+
+// The lines of [p, p + bytes), at most max_lines of them.
+void prefetch_lines(const void* p, size_t bytes, size_t max_lines) noexcept {
+  if (!p)
+    return;
+  const auto first = reinterpret_cast<uintptr_t>(p) & ~uintptr_t(cache_line - 1);
+  const auto end = reinterpret_cast<uintptr_t>(p) + bytes;
+  for (uintptr_t a = first; a < end && max_lines > 0; a += cache_line, --max_lines)
+    __builtin_prefetch(reinterpret_cast<const void*>(a), 1, 3);
+}
+
+template <class T>
+void prefetch_member(const T& m, size_t max_lines = 1) noexcept {
+  prefetch_lines(&m, sizeof(T), max_lines);
+}
+} // namespace
+
+void prefetch_consumer_lane(caf::abstract_actor* lane, lane_prefetch depth) noexcept {
   auto* self = static_cast<consumer_actor*>(lane);
-  std::unique_lock<std::mutex> guard{self->lane_mutex, std::try_to_lock};
-  // Only an idle consumer: not in a turn (the lock), nothing in its mailbox (blocked: what
-  // was sent to it before has been handled, so this batch overtakes nothing), alive, and
-  // not one that selects layers (that path sends messages from the consumer's own turn).
-  if (!guard.owns_lock() || self->ended || !self->mailbox().blocked() || self->state.layers)
+  if (depth == lane_prefetch::near) {
+    // The actor itself: its lock, mailbox and the state a batch reads and writes (at fixed
+    // offsets from the pointer the producer holds: nothing is loaded to find them).
+    prefetch_member(self->lane_mutex);
+    prefetch_member(self->far, 2);
+    __builtin_prefetch(&self->mailbox(), 0, 3);
+    const auto& st = self->state;
+    prefetch_member(st.kind);
+    prefetch_member(st.ssrc, 2);
+    prefetch_member(st.ext_map, 2);
+    prefetch_member(st.paused);
+    prefetch_member(st.munger, 2);
+    prefetch_member(st.rtx_buffer, 3);
+    prefetch_member(st.stream, 4);
+    prefetch_member(st.sender, 4);
+    prefetch_member(st.paced, 2);
+    prefetch_member(st.layers, 1);
+    prefetch_member(st.counters, 3);
+    return;
+  }
+  // What the actor points to (far: read from the lines the near pass warmed).
+  for (size_t k = 0; k < consumer_actor::far_count; ++k) {
+    const void* p = self->far[k].load(std::memory_order_relaxed);
+    prefetch_lines(p, k == consumer_actor::cipher || k == consumer_actor::rtx_slot ? 2 * cache_line : 1,
+                   2);
+  }
+}
+
+bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in,
+                         caf::execution_unit* eu) {
+  auto* self = static_cast<consumer_actor*>(lane);
+  // Only an idle consumer (actors/lane.hpp) that does not select layers (that path sends
+  // messages from the consumer's own turn).
+  lane_entry<consumer_actor> entry{self, eu};
+  if (!entry || self->state.layers)
     return false;
   handle_media(self, in);
   return true;

@@ -62,6 +62,14 @@ struct media_packets;
 // enter_consumer_lane runs the batch through it and is false, doing nothing, unless the
 // consumer is idle (not in a turn, an empty mailbox, alive): then send the message.
 caf::abstract_actor* consumer_lane(const caf::actor& consumer);
-bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in);
+// `eu`: the caller's execution unit, lent to the consumer for what it sends meanwhile.
+bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in,
+                         caf::execution_unit* eu);
+// Warms a lane's memory ahead of enter_consumer_lane, in two passes: `near` (the actor's
+// own lines, at fixed offsets from `lane`) for the consumer after next, then `far` (what
+// the actor points to, read from the lines the near pass warmed) for the next one.
+// Reads nothing it depends on: any lane held alive may be passed, in any state.
+enum class lane_prefetch { near, far };
+void prefetch_consumer_lane(caf::abstract_actor* lane, lane_prefetch depth) noexcept;
 
 } // namespace chorus::actors

@@ -1,4 +1,5 @@
 #include "actors/producer.hpp"
+#include "actors/lane.hpp"
 #include "actors/fault.hpp"
 
 #include "actors/clock.hpp"
@@ -60,6 +61,7 @@ struct producer_counters {
   uint64_t forwarded = 0;         // packets handed to the fan-out
   uint64_t duplicates = 0;        // not forwarded: already came (receive_stream::on_packet)
   uint64_t direct = 0;            // batches handed to a consumer through its direct lane
+  uint64_t lane_in = 0;           // batches its transport handed over through this lane
 };
 
 // One encoding as received: a simulcast stream, or the producer's only stream. Its SSRC
@@ -168,7 +170,7 @@ struct producer_data {
   }
 };
 
-using producer_actor = caf::stateful_actor<producer_data>;
+using producer_actor = laned_actor<producer_data>;
 
 rtp::payload_codec codec_of(std::string_view mime) {
   if (text::iequals(mime, "audio/opus"))
@@ -512,6 +514,8 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
 // (docs/performance.md, 2026-11-24): class 100 costs 15 % less per delivered packet through
 // the lanes; class 1000 with the core saturated costs more through them, and falls behind.
 constexpr size_t direct_lane_max_consumers = 256;
+// The producer's lane from the media I/O thread: see enter_producer_lane.
+constexpr size_t io_lane_max_consumers = 32;
 
 void fan_out(producer_actor* self, media_packets out) {
   auto& st = self->state;
@@ -525,15 +529,34 @@ void fan_out(producer_actor* self, media_packets out) {
   // An idle consumer takes the batch through its direct lane (no message, no turn of its
   // own); not under load (more messages waiting here, or the process busy: see
   // direct_lane_max_consumers) nor for a large fan-out.
+  // (Blocked: the producer itself entered through its lane, nothing waiting either.)
+  const auto& mailbox = self->mailbox();
   const bool direct = st.consumers.size() <= direct_lane_max_consumers &&
-                      self->mailbox().empty() && !process_busy(mono_ms());
+                      (mailbox.blocked() || mailbox.empty()) && !process_busy(mono_ms());
   std::array<std::pair<uint8_t, caf::message>, 4> filtered{}; // need -> its message
   size_t filtered_count = 0;
-  for (size_t i = 0; i < st.consumers.size(); ++i) {
+  const size_t count = st.consumers.size();
+  if (direct) { // the first two (see the loop); the first one's far part at once
+    for (size_t k = 0; k < std::min<size_t>(count, 2); ++k)
+      if (st.lanes[k])
+        prefetch_consumer_lane(st.lanes[k], lane_prefetch::near);
+    if (count > 0 && st.lanes[0])
+      prefetch_consumer_lane(st.lanes[0], lane_prefetch::far);
+  }
+  for (size_t i = 0; i < count; ++i) {
+    // Each consumer's memory is cold at small fan-outs (one packet apart): warmed two
+    // consumers ahead (the actor) and one ahead (what it points to), its misses overlap
+    // with the work of the ones before it instead of stalling it one after the other.
+    if (direct) {
+      if (i + 2 < count && st.lanes[i + 2])
+        prefetch_consumer_lane(st.lanes[i + 2], lane_prefetch::near);
+      if (i + 1 < count && st.lanes[i + 1])
+        prefetch_consumer_lane(st.lanes[i + 1], lane_prefetch::far);
+    }
     const uint8_t need = st.demand[i] & present;
     if (need == present) {
       st.fanout_packets[i] += n;
-      if (direct && st.lanes[i] && enter_consumer_lane(st.lanes[i], batch)) {
+      if (direct && st.lanes[i] && enter_consumer_lane(st.lanes[i], batch, self->context())) {
         ++st.counters.direct;
         continue;
       }
@@ -800,6 +823,7 @@ void encoding_stats_json(std::ostringstream& os, producer_actor* self, const enc
        << ",\"keyframes\":" << c.keyframes << ",\"keyframeRequests\":" << c.keyframe_requests
        << ",\"consumers\":" << st.consumers.size() << ",\"forwarded\":" << c.forwarded
        << ",\"fanout\":" << fanout_json(self) << ",\"directBatches\":" << c.direct
+       << ",\"laneBatchesIn\":" << c.lane_in
        << ",\"dropped\":{\"malformed\":" << c.malformed
        << ",\"unknownPayloadType\":" << c.unknown_payload_type
        << ",\"unknownSsrc\":" << c.unknown_ssrc << ",\"unknownRid\":" << c.unknown_rid
@@ -1019,6 +1043,23 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
 }
 
 } // namespace
+
+caf::abstract_actor* producer_lane(const caf::actor& producer) {
+  return dynamic_cast<producer_actor*>(caf::actor_cast<caf::abstract_actor*>(producer));
+}
+
+bool enter_producer_lane(caf::abstract_actor* lane, rtp_in& in, caf::execution_unit* eu) {
+  auto* self = static_cast<producer_actor*>(lane);
+  lane_entry<producer_actor> entry{self, eu};
+  // Off the workers (the media I/O thread: no execution unit) only a small fan-out: a
+  // large one runs on a worker (its consumers through their lanes there, or spread over
+  // the workers), so that the I/O thread goes back to receiving for the other transports.
+  if (!entry || (eu == nullptr && self->state.consumers.size() > io_lane_max_consumers))
+    return false;
+  ++self->state.counters.lane_in;
+  handle_rtp(self, in);
+  return true;
+}
 
 caf::actor spawn_producer(caf::event_based_actor* peer, producer_spawn_args args,
                           caf::actor transport, node_context_ptr ctx) {

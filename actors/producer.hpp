@@ -37,4 +37,13 @@ struct producer_spawn_args {
 caf::actor spawn_producer(caf::event_based_actor* peer, producer_spawn_args args,
                           caf::actor transport, node_context_ptr ctx);
 
+struct rtp_in;
+
+// The producer's lane (actors/lane.hpp): its transport hands a receive batch over by
+// running the producer's handler itself when the producer is idle, instead of a message.
+// producer_lane: nullptr for anything but a local producer actor. enter_producer_lane is
+// false, doing nothing, unless the producer is idle; `eu` is the caller's execution unit.
+caf::abstract_actor* producer_lane(const caf::actor& producer);
+bool enter_producer_lane(caf::abstract_actor* lane, rtp_in& in, caf::execution_unit* eu);
+
 } // namespace chorus::actors

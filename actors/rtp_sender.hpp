@@ -123,6 +123,7 @@ public:
 
   const send_shared& shared() const noexcept { return *shared_; }
   send_shared& shared() noexcept { return *shared_; }
+  const rtp::rtp_protector* protector() const noexcept { return rtp_ ? &*rtp_ : nullptr; }
 
 private:
   std::shared_ptr<send_shared> shared_;

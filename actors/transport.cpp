@@ -3,6 +3,8 @@
 #include "actors/fault.hpp"
 
 #include "actors/clock.hpp"
+#include "actors/lane.hpp"
+#include "actors/process_load.hpp"
 #include "actors/messages.hpp"
 #include "actors/rtp_sender.hpp"
 #include "actors/transport_data.hpp"
@@ -126,6 +128,7 @@ using totals_tick_atom = caf::atom_constant<caf::atom("trtotals")>;
 
 struct transport_state {
   std::string id;
+  uint64_t io_lane_batches = 0; // receive batches the media I/O thread handled itself
   protocol::transport_direction direction = protocol::transport_direction::unspecified;
   node_context_ptr ctx;
   caf::actor_addr peer;
@@ -183,7 +186,7 @@ struct transport_state {
   }
 };
 
-using transport_actor = caf::stateful_actor<transport_state>;
+using transport_actor = laned_actor<transport_state>;
 
 void schedule_timer(transport_actor* self);
 void reallocate(transport_actor* self);
@@ -817,7 +820,7 @@ std::string stats_json(transport_actor* self) {
     os << ",\"srtpProfile\":\"" << net::to_string(st.dtls->srtp_keys()->profile) << "\"";
   os << ",\"bytesReceived\":" << c.bytes_in
      << ",\"bytesSent\":" << c.bytes_out + sc.rtp_bytes_sent.load()
-     << ",\"packetsReceived\":" << c.packets_in
+     << ",\"packetsReceived\":" << c.packets_in << ",\"ioLaneBatches\":" << st.io_lane_batches
      << ",\"packetsSent\":" << c.packets_out + sc.rtp_sent.load() + sc.rtcp_sent.load()
      << ",\"stun\":{\"received\":" << c.stun_in << ",\"sent\":" << c.stun_out
      << ",\"rejected\":" << c.stun_rejected << ",\"valid\":" << st.ice->counters().valid
@@ -1048,6 +1051,35 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
   };
 }
 
+// The I/O thread's lane into the transport (actors/lane.hpp): an idle transport's receive
+// batch is handled on the media I/O thread itself, the transport then handing the media
+// on through its producers' lanes and they through their consumers': at small fan-outs a
+// packet then costs one thread's wake-up (the I/O thread's) instead of two (a worker's as
+// well). Only media (RTP, RTCP): ICE, DTLS handshakes and closed connections take the
+// message path, so that no handshake holds up the receiving of other transports' packets;
+// and not while the process is busy, when the workers' turns spread the load over the
+// cores and take several batches each.
+bool enter_transport_lane(const caf::actor& dest, net::packet_batch& batch) {
+  for (const auto& p : batch.packets) {
+    if (p.connection_closed || p.offset + p.size > batch.data.size())
+      return false;
+    const auto kind = net::classify({batch.data.data() + p.offset, p.size});
+    if (kind != net::packet_kind::rtp && kind != net::packet_kind::rtcp)
+      return false;
+  }
+  if (process_busy(mono_ms()))
+    return false;
+  auto* self = dynamic_cast<transport_actor*>(caf::actor_cast<caf::abstract_actor*>(dest));
+  if (!self)
+    return false;
+  lane_entry<transport_actor> entry{self, nullptr}; // no worker: what it sends wakes one
+  if (!entry)
+    return false;
+  ++self->state.io_lane_batches;
+  handle_batch(self, batch);
+  return true;
+}
+
 uint32_t candidate_priority(bool udp) {
   // RFC 8445 §5.1.2.1: type preference 126 (host), local preference (UDP over TCP),
   // component 1.
@@ -1071,7 +1103,7 @@ result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
       std::lock_guard<std::mutex> g{target->mutex};
       dest = caf::actor_cast<caf::actor>(target->addr);
     }
-    if (dest)
+    if (dest && !enter_transport_lane(dest, batch))
       caf::anon_send(dest, std::move(batch));
   };
   auto endpoint = ctx->media_io->open(ufrag, std::move(sink), &error);

@@ -1,5 +1,8 @@
 #include "actors/transport_media.hpp"
 
+#include "actors/process_load.hpp"
+#include "actors/producer.hpp"
+
 #include "rtp/rtcp_feedback.hpp"
 #include "rtp/rtp_packet.hpp"
 #include "rtp/transport_cc.hpp"
@@ -149,8 +152,14 @@ void transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
 }
 
 void transport_media::flush(caf::event_based_actor* self, int64_t now_ms) {
+  // An idle producer takes its batch through its lane (actors/lane.hpp), not while the
+  // process is busy (the workers then spread producers and transports over the cores).
+  const bool lanes = !pending_.empty() && !process_busy(now_ms);
   for (auto& [actor, batch] : pending_) {
     batch.arrival_ms = now_ms;
+    if (lanes)
+      if (auto* lane = producer_lane(actor); lane && enter_producer_lane(lane, batch, self->context()))
+        continue;
     self->send(actor, std::move(batch));
   }
   pending_.clear();

@@ -1,6 +1,7 @@
 // The I/O thread: lifecycle, command queue, epoll loop, port allocation, UDP receive and
 // per-endpoint delivery. TCP is in media_io_tcp.cpp, media_endpoint in media_io_endpoint.cpp.
 #include "net/media_io_core.hpp"
+#include "net/send_outbox.hpp"
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -156,6 +157,9 @@ int io_core::next_timeout_ms(clock::time_point now) const {
 
 void io_core::run() {
   io_thread_id_ = std::this_thread::get_id();
+  // Sinks may send from this thread (a transport's lane runs its producers' fan-out here:
+  // actors/lane.hpp); their datagrams leave together at the end of each wakeup.
+  send_outbox::install();
   epoll_event events[max_events];
   while (!stopping_) {
     const int n = ::epoll_wait(epoll_fd_.get(), events, int(max_events),
@@ -174,6 +178,7 @@ void io_core::run() {
         dispatch(events[i]);
     expire_pending(clock::now());
     deliver();
+    send_outbox::flush_current();
   }
   std::vector<std::function<void()>> last;
   {

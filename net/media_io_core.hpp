@@ -42,19 +42,19 @@ struct counter {
 };
 
 struct endpoint_state : std::enable_shared_from_this<endpoint_state> {
-  // Immutable after open().
-  uint64_t id = 0;
-  packet_sink sink;
+  // What a send through a worker's outbox reads, first and on one cache line (a consumer
+  // that sends one packet per turn finds it cold): immutable after open(), but `closed`.
   int family = 0;        // AF_INET / AF_INET6 of the sockets
   int udp_fd = -1;       // for sends: own socket (port mode) or the shared one
   bool batch_sends = false; // single-port with media_io_options::batch_sends
+  // send() holds send_mutex shared while using udp_fd; close() takes it exclusively to
+  // set `closed`, so that the socket is never used after the I/O thread closed it.
+  std::atomic<bool> closed{false};
   uint16_t udp_port = 0;
   uint16_t tcp_port = 0;
-
-  // send() holds it shared while using udp_fd; close() takes it exclusively to set
-  // `closed`, so that the socket is never used after the I/O thread closed it.
+  uint64_t id = 0;
+  packet_sink sink;
   mutable std::shared_mutex send_mutex;
-  std::atomic<bool> closed{false};
 
   counter rx_packets, rx_bytes, tx_packets, tx_bytes, tx_errors, rx_dropped;
 

@@ -8,8 +8,10 @@
 // the scheduler's workers install one (actors/scheduler.hpp's start hook), consumers on a
 // worker queue their protected datagrams into it (a copy), and the worker flushes it when
 // it is full, when it is about to sleep (the idle hook) and after a turn when what it
-// holds has waited max_wait_ns (the job-done hook), so a datagram waits at most for the
-// turns of the consumers after it in the same burst. Threads without an outbox, TCP
+// holds has waited max_wait_ns (the job-done hook); the media I/O thread has one too (the
+// actors it runs through their lanes send from it), flushed at the end of each of its
+// wakeups. So a datagram waits at most for the turns of the consumers after it in the
+// same burst. Threads without an outbox, TCP
 // tuples, sockets of their own (port-range mode, plain transports) and datagrams over
 // slot_bytes are sent at once, as before.
 //

@@ -61,6 +61,11 @@ public:
   void recent(size_t bytes, int64_t now_ms, std::vector<stored_packet>& out) const;
 
   size_t capacity() const noexcept { return slots_.size(); }
+  // The slot the next packet in order goes to, for a caller that prefetches it ahead of
+  // insert; never dereferenced by the caller.
+  const void* next_slot_address() const noexcept {
+    return slots_.empty() ? nullptr : &slots_[size_t(highest_ + 1) % slots_.size()];
+  }
   size_t stored() const noexcept; // slots holding a packet (for tests and stats)
   const retransmission_counters& counters() const noexcept { return counters_; }
   void clear() noexcept;

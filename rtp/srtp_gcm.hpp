@@ -59,6 +59,11 @@ public:
   // Forgets one SSRC's rollover state.
   void remove_stream(uint32_t ssrc) noexcept;
 
+  // What protect_rtp reads first (the cipher context, the rollover list), for a caller
+  // that prefetches ahead of it; never dereferenced by the caller.
+  const void* context_address() const noexcept { return ctx_.get(); }
+  const void* streams_address() const noexcept { return streams_.data(); }
+
 private:
   struct stream {
     uint32_t ssrc = 0;
@@ -178,6 +183,9 @@ public:
     return gcm_ ? gcm_->protect_rtp(buffer, length) : srtp_->protect_rtp(buffer, length);
   }
   bool uses_openssl() const noexcept { return gcm_.has_value(); }
+  // See srtp_gcm_sender: null with libsrtp.
+  const void* context_address() const noexcept { return gcm_ ? gcm_->context_address() : nullptr; }
+  const void* streams_address() const noexcept { return gcm_ ? gcm_->streams_address() : nullptr; }
 
 private:
   rtp_protector() = default;

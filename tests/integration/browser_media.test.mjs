@@ -151,7 +151,9 @@ test('several receivers of one producer all decode', { timeout: 180000, skip }, 
     const p = await teacher.evaluate((id) => window.chorusRequest('get-producer-stats', { producerId: id }), producerId);
     assert.equal(p.data[0].consumers, students.length);
     // Idle consumers take batches through their direct lane (actors/consumer.hpp), and
-    // what they forward that way is what these students decoded.
+    // the producer its transport's (actors/lane.hpp): what they forward that way is what
+    // these students decoded.
     assert.ok(p.data[0].directBatches > 0, JSON.stringify(p.data[0]));
+    assert.ok(p.data[0].laneBatchesIn > 0, JSON.stringify(p.data[0]));
   });
 });
