@@ -24,7 +24,6 @@
 #include <caf/all.hpp>
 
 #include <deque>
-#include <mutex>
 
 #include <cstring>
 #include <sstream>
@@ -169,7 +168,14 @@ public:
   std::array<std::atomic<const void*>, far_count> far{};
 };
 
-// Keeps consumer_actor::far current (after a batch: the sender, its keys, the ring move).
+// Keeps consumer_actor::far current: all of it when the sender is set up or its keys or
+// tuple change, the retransmission slot (it moves with every packet) after each batch.
+void publish_rtx_slot(consumer_actor* self) {
+  if (self->state.rtx_buffer)
+    self->far[consumer_actor::rtx_slot].store(self->state.rtx_buffer->next_slot_address(),
+                                              std::memory_order_relaxed);
+}
+
 void publish_far(consumer_actor* self) {
   auto& st = self->state;
   auto put = [self](consumer_actor::far_slot k, const void* p) {
@@ -186,8 +192,7 @@ void publish_far(consumer_actor* self) {
       put(consumer_actor::cipher_streams, p->streams_address());
     }
   }
-  if (st.rtx_buffer)
-    put(consumer_actor::rtx_slot, st.rtx_buffer->next_slot_address());
+  publish_rtx_slot(self);
 }
 
 bool is_video(const consumer_state& st) {
@@ -559,7 +564,7 @@ void handle_media(consumer_actor* self, const media_packets& in) {
     report_layers(self);
     send_demand(self); // the encoding switched from is no longer needed
   }
-  publish_far(self);
+  publish_rtx_slot(self);
 }
 
 // What the transport's allocation needs to know of this consumer (see alloc_info).
@@ -872,6 +877,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     // packets are not resent anyway: max age 1 s).
     st.rtx_buffer.emplace(rtp::retransmission_config{is_video(st) ? size_t(512) : size_t(64),
                                                      1000, 10});
+  publish_far(self);
   // The producer going away (closed, or its peer left) ends this consumer.
   monitor_for_life(self, st.producer);
   self->set_down_handler([self](caf::down_msg& dm) {
@@ -956,7 +962,9 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     // Keys and tuple from the transport. What was forwarded before this sender was ready
     // never left: start over from a keyframe (asked for now, see ask_keyframe).
     [self](const sending_state& s) {
-      if (self->state.sender->apply(s) && active(self->state))
+      const bool now_ready = self->state.sender->apply(s);
+      publish_far(self); // the keys or the tuple may be new
+      if (now_ready && active(self->state))
         restart(self);
     },
     [self](keyframe_feedback& k) {
@@ -1052,8 +1060,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
 } // namespace
 
 caf::abstract_actor* consumer_lane(const caf::actor& consumer) {
-  auto* a = caf::actor_cast<caf::abstract_actor*>(consumer);
-  return dynamic_cast<consumer_actor*>(a); // a relay or a proxy of a remote one: none
+  return lane_of<consumer_actor>(consumer);
 }
 
 namespace {

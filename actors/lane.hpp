@@ -16,6 +16,8 @@
 // a producer its consumers. This header includes CAF: actor sources only.
 #pragma once
 
+#include <caf/actor.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/execution_unit.hpp>
 #include <caf/resumable.hpp>
 #include <caf/stateful_actor.hpp>
@@ -41,6 +43,22 @@ public:
   std::mutex lane_mutex;
   bool ended = false; // guarded by lane_mutex
 };
+
+// The laned actor behind a handle: nullptr when it is anything else (a relay, a proxy of a
+// remote actor). Ask once and keep the pointer while holding the handle.
+template <class Actor>
+Actor* lane_of(const caf::actor& handle) {
+  return dynamic_cast<Actor*>(caf::actor_cast<caf::abstract_actor*>(handle));
+}
+
+// Nothing is waiting in the actor's mailbox, asked from inside a handler: blocked when the
+// handler was entered through the lane (CAF's empty() does not apply to a blocked mailbox),
+// empty in a turn of its own.
+template <class Actor>
+bool mailbox_idle(Actor* self) {
+  const auto& mailbox = self->mailbox();
+  return mailbox.blocked() || mailbox.empty();
+}
 
 // Holds an idle actor's lane for one call and lends it `eu` (see above); false (holding
 // nothing) when the actor is in a turn, has mail or has ended.

@@ -529,30 +529,24 @@ void fan_out(producer_actor* self, media_packets out) {
   // An idle consumer takes the batch through its direct lane (no message, no turn of its
   // own); not under load (more messages waiting here, or the process busy: see
   // direct_lane_max_consumers) nor for a large fan-out.
-  // (Blocked: the producer itself entered through its lane, nothing waiting either.)
-  const auto& mailbox = self->mailbox();
-  const bool direct = st.consumers.size() <= direct_lane_max_consumers &&
-                      (mailbox.blocked() || mailbox.empty()) && !process_busy(mono_ms());
+  const bool direct = st.consumers.size() <= direct_lane_max_consumers && mailbox_idle(self) &&
+                      !process_busy(mono_ms());
   std::array<std::pair<uint8_t, caf::message>, 4> filtered{}; // need -> its message
   size_t filtered_count = 0;
+  // Each consumer's memory is cold at small fan-outs (one packet apart): warmed two
+  // consumers ahead (the actor) and one ahead (what it points to), its misses overlap with
+  // the work of the ones before it instead of stalling it one after the other.
   const size_t count = st.consumers.size();
-  if (direct) { // the first two (see the loop); the first one's far part at once
-    for (size_t k = 0; k < std::min<size_t>(count, 2); ++k)
-      if (st.lanes[k])
-        prefetch_consumer_lane(st.lanes[k], lane_prefetch::near);
-    if (count > 0 && st.lanes[0])
-      prefetch_consumer_lane(st.lanes[0], lane_prefetch::far);
-  }
+  auto warm = [&](size_t k, lane_prefetch depth) {
+    if (direct && k < count && st.lanes[k])
+      prefetch_consumer_lane(st.lanes[k], depth);
+  };
+  warm(0, lane_prefetch::near);
+  warm(1, lane_prefetch::near);
+  warm(0, lane_prefetch::far);
   for (size_t i = 0; i < count; ++i) {
-    // Each consumer's memory is cold at small fan-outs (one packet apart): warmed two
-    // consumers ahead (the actor) and one ahead (what it points to), its misses overlap
-    // with the work of the ones before it instead of stalling it one after the other.
-    if (direct) {
-      if (i + 2 < count && st.lanes[i + 2])
-        prefetch_consumer_lane(st.lanes[i + 2], lane_prefetch::near);
-      if (i + 1 < count && st.lanes[i + 1])
-        prefetch_consumer_lane(st.lanes[i + 1], lane_prefetch::far);
-    }
+    warm(i + 2, lane_prefetch::near);
+    warm(i + 1, lane_prefetch::far);
     const uint8_t need = st.demand[i] & present;
     if (need == present) {
       st.fanout_packets[i] += n;
@@ -1045,7 +1039,7 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
 } // namespace
 
 caf::abstract_actor* producer_lane(const caf::actor& producer) {
-  return dynamic_cast<producer_actor*>(caf::actor_cast<caf::abstract_actor*>(producer));
+  return lane_of<producer_actor>(producer);
 }
 
 bool enter_producer_lane(caf::abstract_actor* lane, rtp_in& in, caf::execution_unit* eu) {

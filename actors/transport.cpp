@@ -47,6 +47,7 @@ uint64_t now_ms() {
 struct sink_target {
   std::mutex mutex;
   caf::actor_addr addr;
+  caf::abstract_actor* lane = nullptr; // the same actor, for enter_transport_lane
 };
 
 struct transport_counters {
@@ -918,6 +919,7 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
   {
     std::lock_guard<std::mutex> g{target->mutex};
     target->addr = self->address();
+    target->lane = self;
   }
   // Producers and consumers on this transport are monitored: their routes end with them.
   self->set_down_handler([self](caf::down_msg& dm) {
@@ -1059,7 +1061,8 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
 // message path, so that no handshake holds up the receiving of other transports' packets;
 // and not while the process is busy, when the workers' turns spread the load over the
 // cores and take several batches each.
-bool enter_transport_lane(const caf::actor& dest, net::packet_batch& batch) {
+// `lane`: the transport, alive while the caller holds a handle to it.
+bool enter_transport_lane(caf::abstract_actor* lane, net::packet_batch& batch) {
   for (const auto& p : batch.packets) {
     if (p.connection_closed || p.offset + p.size > batch.data.size())
       return false;
@@ -1069,9 +1072,7 @@ bool enter_transport_lane(const caf::actor& dest, net::packet_batch& batch) {
   }
   if (process_busy(mono_ms()))
     return false;
-  auto* self = dynamic_cast<transport_actor*>(caf::actor_cast<caf::abstract_actor*>(dest));
-  if (!self)
-    return false;
+  auto* self = static_cast<transport_actor*>(lane);
   lane_entry<transport_actor> entry{self, nullptr}; // no worker: what it sends wakes one
   if (!entry)
     return false;
@@ -1099,11 +1100,13 @@ result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
   std::string error;
   auto sink = [target](net::packet_batch&& batch) {
     caf::actor dest;
+    caf::abstract_actor* lane = nullptr;
     {
       std::lock_guard<std::mutex> g{target->mutex};
       dest = caf::actor_cast<caf::actor>(target->addr);
+      lane = target->lane;
     }
-    if (dest && !enter_transport_lane(dest, batch))
+    if (dest && !enter_transport_lane(lane, batch))
       caf::anon_send(dest, std::move(batch));
   };
   auto endpoint = ctx->media_io->open(ufrag, std::move(sink), &error);

@@ -26,7 +26,7 @@ bool transport_media::add_producer(const producer_route& r) {
   for (auto ssrc : r.ssrcs)
     if (taken(ssrc))
       return false;
-  in_route route{r.producer, r.tcc_ext_id, r.abs_send_time_ext_id};
+  in_route route{r.producer, producer_lane(r.producer), r.tcc_ext_id, r.abs_send_time_ext_id};
   for (auto ssrc : r.ssrcs)
     if (ssrc != 0)
       producers_[ssrc] = route;
@@ -141,26 +141,25 @@ void transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
       tcc_.on_packet(*seq, now_us);
   if (remb_needed_)
     remb_.on_packet(copy.size(), now_ms, view->abs_send_time(route.abs_send_time_ext_id));
-  for (auto& [actor, batch] : pending_)
-    if (actor == route.producer) {
-      batch.packets.push_back(std::move(copy));
+  for (auto& p : pending_)
+    if (p.producer == route.producer) {
+      p.batch.packets.push_back(std::move(copy));
       return;
     }
   rtp_in batch;
   batch.packets.push_back(std::move(copy));
-  pending_.emplace_back(route.producer, std::move(batch));
+  pending_.push_back({route.producer, route.lane, std::move(batch)});
 }
 
 void transport_media::flush(caf::event_based_actor* self, int64_t now_ms) {
   // An idle producer takes its batch through its lane (actors/lane.hpp), not while the
   // process is busy (the workers then spread producers and transports over the cores).
   const bool lanes = !pending_.empty() && !process_busy(now_ms);
-  for (auto& [actor, batch] : pending_) {
-    batch.arrival_ms = now_ms;
-    if (lanes)
-      if (auto* lane = producer_lane(actor); lane && enter_producer_lane(lane, batch, self->context()))
-        continue;
-    self->send(actor, std::move(batch));
+  for (auto& p : pending_) {
+    p.batch.arrival_ms = now_ms;
+    if (lanes && p.lane && enter_producer_lane(p.lane, p.batch, self->context()))
+      continue;
+    self->send(p.producer, std::move(p.batch));
   }
   pending_.clear();
 }

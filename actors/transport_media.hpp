@@ -78,6 +78,7 @@ public:
 private:
   struct in_route {
     caf::actor producer;
+    caf::abstract_actor* lane = nullptr; // the producer's (producer_lane), while held
     uint8_t tcc_ext_id = 0;
     uint8_t abs_send_time_ext_id = 0;
   };
@@ -96,7 +97,12 @@ private:
   // that producer has bound all the SSRCs it may).
   const in_route* learn(uint32_t ssrc, std::span<const uint8_t> packet);
   std::unordered_map<uint32_t, caf::actor> consumers_;
-  std::vector<std::pair<caf::actor, rtp_in>> pending_; // this receive batch, per producer
+  struct pending_batch {
+    caf::actor producer;
+    caf::abstract_actor* lane; // in_route::lane
+    rtp_in batch;
+  };
+  std::vector<pending_batch> pending_; // this receive batch, per producer
   rtp::tcc_recorder tcc_;
   rtp::remb_estimator remb_;
   std::shared_ptr<send_shared> send_log_;

@@ -83,8 +83,8 @@ struct media_io_options {
   std::size_t max_pending_tcp_connections = 256; // single-port: accepted, not yet bound
   uint32_t tcp_bind_timeout_ms = 10000;          // first STUN frame within this (both modes)
   std::size_t max_tuples_per_endpoint = 16;      // single-port UDP: oldest bound evicted
-  // Single-port UDP: sends from a thread with a send outbox (the scheduler's workers, the I/O thread) are
-  // queued there and leave with other senders' datagrams in one sendmmsg
+  // Single-port UDP: sends from a thread with a send outbox (the scheduler's workers, the
+  // I/O thread) are queued there and leave with other senders' datagrams in one sendmmsg
   // (net/send_outbox.hpp). Off: every send is its own system call, as in port mode.
   bool batch_sends = true;
 };

@@ -11,9 +11,8 @@
 // holds has waited max_wait_ns (the job-done hook); the media I/O thread has one too (the
 // actors it runs through their lanes send from it), flushed at the end of each of its
 // wakeups. So a datagram waits at most for the turns of the consumers after it in the
-// same burst. Threads without an outbox, TCP
-// tuples, sockets of their own (port-range mode, plain transports) and datagrams over
-// slot_bytes are sent at once, as before.
+// same burst. Threads without an outbox, TCP tuples, sockets of their own (port-range
+// mode, plain transports) and datagrams over slot_bytes are sent at once, as before.
 //
 // Pure: no actors; time is passed in. Not thread-safe: one outbox per thread.
 #pragma once

@@ -15,6 +15,7 @@ namespace {
 using namespace std::chrono_literals;
 using hold_atom = caf::atom_constant<caf::atom("lnhold")>;
 using stop_atom = caf::atom_constant<caf::atom("lnstop")>;
+using idle_atom = caf::atom_constant<caf::atom("lnidle")>;
 
 struct probe_state {
   int handled = 0;
@@ -36,6 +37,7 @@ caf::behavior probe(probe_actor* self, std::shared_future<void> release,
       return x;
     },
     [=](stop_atom) { self->quit(); },
+    [=](idle_atom) { return chorus::actors::mailbox_idle(self); },
   };
 }
 
@@ -63,20 +65,26 @@ TEST_CASE("lane: an idle actor is entered and borrows the caller's execution uni
   auto holding = std::make_shared<std::promise<void>>();
   auto a = sys.spawn(probe, release.get_future().share(), holding);
   auto* self = static_cast<probe_actor*>(caf::actor_cast<caf::abstract_actor*>(a));
-  s->request(a, caf::infinite, 7).receive([](int) {}, [](caf::error&) { FAIL("no reply"); });
+  s->request(a, std::chrono::seconds(5), 7).receive([](int) {}, [](caf::error&) { FAIL("no reply"); });
 
   auto* lent = reinterpret_cast<caf::execution_unit*>(uintptr_t{0x1000}); // never used
   CHECK(enter_until(self, lent, [&](auto& entry, probe_actor* p) {
     if (!entry)
       return false;
     ++p->state.handled;          // the state is ours inside
+    CHECK(chorus::actors::mailbox_idle(p)); // blocked: nothing waiting
     return p->context() == lent; // ... and so is the execution unit
   }));
+  // In a turn of its own, with nothing else sent to it: idle too.
+  bool idle = false;
+  s->request(a, std::chrono::seconds(5), idle_atom::value)
+    .receive([&](bool x) { idle = x; }, [](caf::error&) { FAIL("no reply"); });
+  CHECK(idle);
   // The actor's own execution unit is back after the call.
   {
     std::lock_guard<std::mutex> g{self->lane_mutex};
     CHECK(self->context() != lent);
-    CHECK(self->state.handled == 2);
+    CHECK(self->state.handled == 2); // the int and the lane (the idle query counts none)
   }
 
   SUBCASE("not while it is in a turn") {
