@@ -12,6 +12,8 @@ namespace {
 constexpr int64_t window_ms = 200;
 constexpr int64_t busy_above_permille = 600;
 constexpr int64_t idle_below_permille = 400;
+constexpr int64_t heavy_above_permille = 500; // of one CPU
+constexpr int64_t light_below_permille = 300;
 
 int usable_cpus() {
   cpu_set_t set;
@@ -31,6 +33,24 @@ int64_t process_cpu_us() {
 std::atomic<int64_t> g_window_start_ms{0};
 std::atomic<int64_t> g_window_cpu_us{0};
 std::atomic<bool> g_busy{false};
+std::atomic<bool> g_light{true};
+
+// Opens a new window when the last one is over (one caller wins it) and updates both readings.
+void refresh(int64_t now_ms) {
+  int64_t start = g_window_start_ms.load(std::memory_order_relaxed);
+  if (now_ms - start < window_ms ||
+      !g_window_start_ms.compare_exchange_strong(start, now_ms, std::memory_order_relaxed))
+    return;
+  static const int cpus = usable_cpus();
+  const int64_t cpu = process_cpu_us();
+  const int64_t used = cpu - g_window_cpu_us.exchange(cpu, std::memory_order_relaxed);
+  if (start == 0)
+    return;
+  g_busy.store(next_busy(g_busy.load(std::memory_order_relaxed), used, now_ms - start, cpus),
+               std::memory_order_relaxed);
+  g_light.store(next_light(g_light.load(std::memory_order_relaxed), used, now_ms - start),
+                std::memory_order_relaxed);
+}
 
 } // namespace
 
@@ -41,18 +61,21 @@ bool next_busy(bool was_busy, int64_t used_us, int64_t elapsed_ms, int cpus) {
   return was_busy ? permille >= idle_below_permille : permille > busy_above_permille;
 }
 
+bool next_light(bool was_light, int64_t used_us, int64_t elapsed_ms) {
+  if (elapsed_ms <= 0)
+    return was_light;
+  const int64_t permille = used_us / elapsed_ms; // of one CPU
+  return was_light ? permille <= heavy_above_permille : permille < light_below_permille;
+}
+
 bool process_busy(int64_t now_ms) {
-  int64_t start = g_window_start_ms.load(std::memory_order_relaxed);
-  if (now_ms - start >= window_ms &&
-      g_window_start_ms.compare_exchange_strong(start, now_ms, std::memory_order_relaxed)) {
-    static const int cpus = usable_cpus();
-    const int64_t cpu = process_cpu_us();
-    const int64_t used = cpu - g_window_cpu_us.exchange(cpu, std::memory_order_relaxed);
-    if (start != 0)
-      g_busy.store(next_busy(g_busy.load(std::memory_order_relaxed), used, now_ms - start, cpus),
-                   std::memory_order_relaxed);
-  }
+  refresh(now_ms);
   return g_busy.load(std::memory_order_relaxed);
+}
+
+bool process_light(int64_t now_ms) {
+  refresh(now_ms);
+  return g_light.load(std::memory_order_relaxed);
 }
 
 } // namespace chorus::actors

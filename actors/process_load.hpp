@@ -12,8 +12,18 @@ namespace chorus::actors {
 // finds the window over, so a call costs an atomic load except once per window.
 bool process_busy(int64_t now_ms);
 
+// True while the process used less than half of one CPU over the last window (false from
+// above 50 % until it falls below 30 %), however many CPUs it may use: while it is, one
+// thread can carry all of its work, so the media I/O thread runs large fan-outs itself
+// (enter_producer_lane) instead of waking a worker for them. Same window as process_busy.
+bool process_light(int64_t now_ms);
+
 // The decision itself: busy after a window in which `used_us` of CPU time was used over
 // `elapsed_ms` on `cpus` CPUs, given whether it was busy before (the hysteresis).
 bool next_busy(bool was_busy, int64_t used_us, int64_t elapsed_ms, int cpus);
+
+// The decision behind process_light: light after a window in which `used_us` of CPU time was
+// used over `elapsed_ms`, given whether it was light before (the hysteresis).
+bool next_light(bool was_light, int64_t used_us, int64_t elapsed_ms);
 
 } // namespace chorus::actors

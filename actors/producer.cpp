@@ -1045,10 +1045,14 @@ caf::abstract_actor* producer_lane(const caf::actor& producer) {
 bool enter_producer_lane(caf::abstract_actor* lane, rtp_in& in, caf::execution_unit* eu) {
   auto* self = static_cast<producer_actor*>(lane);
   lane_entry<producer_actor> entry{self, eu};
-  // Off the workers (the media I/O thread: no execution unit) only a small fan-out: a
-  // large one runs on a worker (its consumers through their lanes there, or spread over
-  // the workers), so that the I/O thread goes back to receiving for the other transports.
-  if (!entry || (eu == nullptr && self->state.consumers.size() > io_lane_max_consumers))
+  // Off the workers (the media I/O thread: no execution unit) a large fan-out only while
+  // the whole process's work fits in half of one CPU (process_light): then the I/O thread
+  // has the time, and a worker's wake-up and turn would cost more than the fan-out. Above
+  // that it runs on a worker (its consumers through their lanes there, or spread over the
+  // workers), so that the I/O thread goes back to receiving for the other transports; a
+  // small one (the common meeting) it runs itself up to process_busy.
+  if (!entry || (eu == nullptr && self->state.consumers.size() > io_lane_max_consumers &&
+                 !process_light(mono_ms())))
     return false;
   ++self->state.counters.lane_in;
   handle_rtp(self, in);

@@ -1,11 +1,12 @@
-// The process-load decision behind the producer's direct lanes (actors/process_load.hpp):
-// CPU time over a window as a share of the usable CPUs, busy above 60 %, idle again only
-// below 40 %.
+// The process-load decisions behind the media path's lanes (actors/process_load.hpp): CPU
+// time over a window as a share of the usable CPUs (busy above 60 %, idle again only below
+// 40 %) and as a share of one CPU (light up to 50 %, again only below 30 %).
 #include "actors/process_load.hpp"
 
 #include <doctest/doctest.h>
 
 using chorus::actors::next_busy;
+using chorus::actors::next_light;
 
 TEST_CASE("process load: busy above 60 %, idle below 40 %, in between it stays") {
   struct row {
@@ -35,8 +36,32 @@ TEST_CASE("process load: busy above 60 %, idle below 40 %, in between it stays")
   }
 }
 
-TEST_CASE("process load: the live reading starts idle and answers at once") {
-  // The first call opens the first window and has no reading yet: not busy.
+TEST_CASE("process load: light below half of one CPU, heavy again only below 30 %") {
+  struct row {
+    const char* name;
+    bool was_light;
+    int64_t used_us, elapsed_ms;
+    bool light;
+  };
+  const row rows[] = {
+    {"10 % stays light", true, 20'000, 200, true},
+    {"exactly 50 %: still light", true, 100'000, 200, true},
+    {"51 %: heavy", true, 102'000, 200, false},
+    {"a whole CPU of several: heavy", true, 200'000, 200, false},
+    {"40 % while heavy: stays heavy", false, 80'000, 200, false},
+    {"exactly 30 % while heavy: still heavy", false, 60'000, 200, false},
+    {"29 % while heavy: light", false, 58'000, 200, true},
+    {"no time passed: unchanged (heavy)", false, 0, 0, false},
+    {"no time passed: unchanged (light)", true, 500'000, 0, true},
+  };
+  for (const auto& r : rows) {
+    CHECK_MESSAGE(next_light(r.was_light, r.used_us, r.elapsed_ms) == r.light, r.name);
+  }
+}
+
+TEST_CASE("process load: the live reading starts idle and light and answers at once") {
+  // The first call opens the first window and has no reading yet: not busy, light.
   CHECK_FALSE(chorus::actors::process_busy(1'000'000'000));
   CHECK_FALSE(chorus::actors::process_busy(1'000'000'050)); // same window: cached
+  CHECK(chorus::actors::process_light(1'000'000'060));
 }
