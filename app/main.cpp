@@ -476,11 +476,17 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
                    "counter", std::string{"event=\""} + event + "\"", double(n)});
     const auto b = net::send_outbox::process_totals();
     m.push_back({"chorus_media_batched_datagrams_total",
-                 "Datagrams sent through the workers' send outboxes (single-port mode).",
+                 "Datagrams sent through the threads' send outboxes (single-port mode, and "
+                 "port mode where io_uring is available).",
                  "counter", "", double(b.datagrams)});
     m.push_back({"chorus_media_batched_send_calls_total",
-                 "sendmmsg calls of the send outboxes (datagrams per call: the ratio).",
+                 "sendmmsg and io_uring_enter calls of the send outboxes (datagrams per call: "
+                 "the ratio).",
                  "counter", "", double(b.flushes)});
+    m.push_back({"chorus_media_ring_send_calls_total",
+                 "Send outbox flushes of datagrams on several sockets (port mode) through one "
+                 "io_uring submission.",
+                 "counter", "", double(b.ring_flushes)});
     m.push_back({"chorus_media_batched_send_failures_total",
                  "Datagrams a send outbox could not send (socket buffer full, refused).",
                  "counter", "", double(b.failed)});

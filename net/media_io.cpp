@@ -367,6 +367,7 @@ std::shared_ptr<media_endpoint> io_core::open(const std::shared_ptr<io_core>& se
     if (ufrag.empty())
       return fail("empty ufrag");
     ep->udp_fd = shared_udp_.get();
+    ep->shared_socket = true;
     ep->batch_sends = opts_.batch_sends;
     ep->udp_port = ep->tcp_port = shared_port_;
   } else {
@@ -375,6 +376,7 @@ std::shared_ptr<media_endpoint> io_core::open(const std::shared_ptr<io_core>& se
     if (!allocate_ports(*ep, error))
       return nullptr;
     ep->udp_fd = ep->own_udp.get();
+    ep->batch_sends = opts_.batch_sends; // through outboxes that have an io_uring
   }
   bool ok = false;
   const bool ran = call([&] {

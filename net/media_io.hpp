@@ -83,9 +83,11 @@ struct media_io_options {
   std::size_t max_pending_tcp_connections = 256; // single-port: accepted, not yet bound
   uint32_t tcp_bind_timeout_ms = 10000;          // first STUN frame within this (both modes)
   std::size_t max_tuples_per_endpoint = 16;      // single-port UDP: oldest bound evicted
-  // Single-port UDP: sends from a thread with a send outbox (the scheduler's workers, the
-  // I/O thread) are queued there and leave with other senders' datagrams in one sendmmsg
-  // (net/send_outbox.hpp). Off: every send is its own system call, as in port mode.
+  // UDP sends from a thread with a send outbox (the scheduler's workers, the I/O thread)
+  // are queued there and leave with other senders' datagrams in one call
+  // (net/send_outbox.hpp): sendmmsg on the shared socket (single port), one io_uring
+  // submission over the transports' own sockets (port mode, where the outbox has a ring).
+  // Off: every send is its own system call.
   bool batch_sends = true;
 };
 
@@ -114,8 +116,9 @@ public:
   }
   // All packets to one destination: UDP with sendmmsg (one syscall per 64 packets), TCP as
   // consecutive frames in one command. Returns how many were sent (UDP) or queued (TCP).
-  // Single-port UDP with batch_sends, from a thread with a send outbox: queued there
-  // (counted as sent; a later failure counts tx_errors), sent at the outbox's flush.
+  // UDP with batch_sends, from a thread with a send outbox (one with an io_uring in port
+  // mode): queued there (counted as sent; a later failure counts tx_errors), sent at the
+  // outbox's flush.
   std::size_t send_batch(const ice_tuple& to, std::span<const std::span<const uint8_t>> packets);
 
   // ICE restart (single-port mode): demultiplex by `ufrag` from now on, the old one is

@@ -46,7 +46,8 @@ struct endpoint_state : std::enable_shared_from_this<endpoint_state> {
   // that sends one packet per turn finds it cold): immutable after open(), but `closed`.
   int family = 0;        // AF_INET / AF_INET6 of the sockets
   int udp_fd = -1;       // for sends: own socket (port mode) or the shared one
-  bool batch_sends = false; // single-port with media_io_options::batch_sends
+  bool batch_sends = false; // media_io_options::batch_sends
+  bool shared_socket = false; // single-port: udp_fd is the I/O core's shared socket
   // send() holds send_mutex shared while using udp_fd; close() takes it exclusively to
   // set `closed`, so that the socket is never used after the I/O thread closed it.
   std::atomic<bool> closed{false};

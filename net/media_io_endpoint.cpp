@@ -81,9 +81,10 @@ std::size_t media_endpoint::send_batch(const ice_tuple& to,
   }
 
   if (st.batch_sends)
-    if (auto* outbox = send_outbox::current()) {
-      // The shared socket lives as long as the I/O core: no lock needed to queue, and the
-      // flush drops what an endpoint closed meanwhile had queued.
+    if (auto* outbox = send_outbox::current();
+        outbox && (st.shared_socket || outbox->mixes_sockets())) {
+      // Queueing copies the bytes only: no lock is needed (the flush takes the endpoint's
+      // send lock and drops what an endpoint closed meanwhile had queued).
       if (st.closed.load(std::memory_order_acquire))
         return 0;
       sockaddr_storage sa{};

@@ -2,6 +2,7 @@
 
 #include "net/media_io_core.hpp"
 #include "net/media_io_socket.hpp"
+#include "net/udp_uring.hpp"
 
 #include <atomic>
 #include <cerrno>
@@ -18,13 +19,17 @@ namespace {
 thread_local std::unique_ptr<send_outbox> t_outbox;
 
 struct process_counters {
-  std::atomic<uint64_t> flushes{0}, datagrams{0}, failed{0};
+  std::atomic<uint64_t> flushes{0}, datagrams{0}, failed{0}, ring_flushes{0};
 };
 process_counters g_process;
 
 } // namespace
 
-send_outbox::send_outbox() : entries_(capacity), arena_(capacity * slot_bytes) {}
+send_outbox::send_outbox(bool use_uring)
+    : entries_(capacity), arena_(capacity * slot_bytes),
+      ring_(use_uring ? udp_uring::open(unsigned(capacity)) : nullptr) {}
+
+bool send_outbox::mixes_sockets() const noexcept { return ring_ && !ring_->broken(); }
 
 send_outbox::~send_outbox() = default;
 
@@ -37,6 +42,8 @@ bool send_outbox::add(const std::shared_ptr<detail::endpoint_state>& ep,
     flush();
   if (count_ == 0)
     oldest_ns_ = now_ns;
+  else if (ep->udp_fd != entries_[0].ep->udp_fd)
+    mixed_ = true;
   auto& e = entries_[count_];
   e.ep = ep;
   e.to = to;
@@ -48,6 +55,10 @@ bool send_outbox::add(const std::shared_ptr<detail::endpoint_state>& ep,
 }
 
 void send_outbox::flush() {
+  if (mixed_ && mixes_sockets()) {
+    flush_ring();
+    return;
+  }
   mmsghdr msgs[capacity];
   iovec iovs[capacity];
   std::size_t index[capacity];
@@ -118,10 +129,91 @@ void send_outbox::flush() {
   for (std::size_t m = 0; m < count_; ++m)
     entries_[m].ep.reset();
   count_ = 0;
+  mixed_ = false;
+  publish();
+}
+
+// Datagrams on several sockets (port mode): one sendmsg operation each, all in one
+// io_uring submission. Every endpoint's socket is its own and closed with it, so each
+// endpoint's send lock is held (shared) through the submission, which has completed every
+// send when it returns.
+void send_outbox::flush_ring() {
+  msghdr hdrs[capacity];
+  iovec iovs[capacity];
+  udp_uring::op ops[capacity];
+  int results[capacity];
+  std::size_t index[capacity];
+  std::shared_lock<std::shared_mutex> locks[capacity];
+  const detail::endpoint_state* locked[capacity]; // the endpoints whose lock is held
+  bool open[capacity];                            // ... and whether each was still open
+  std::size_t nlocked = 0, n = 0;
+  for (std::size_t j = 0; j < count_; ++j) {
+    auto& e = entries_[j];
+    std::size_t k = 0;
+    while (k < nlocked && locked[k] != e.ep.get())
+      ++k;
+    if (k == nlocked) {
+      locks[k] = std::shared_lock<std::shared_mutex>(e.ep->send_mutex);
+      locked[k] = e.ep.get();
+      open[k] = !e.ep->closed.load(std::memory_order_acquire);
+      ++nlocked;
+    }
+    if (!open[k])
+      continue; // closed since: its datagrams go nowhere
+    iovs[n].iov_base = arena_.data() + j * slot_bytes;
+    iovs[n].iov_len = e.size;
+    hdrs[n] = msghdr{};
+    hdrs[n].msg_name = &e.to;
+    hdrs[n].msg_namelen = e.to_len;
+    hdrs[n].msg_iov = &iovs[n];
+    hdrs[n].msg_iovlen = 1;
+    ops[n] = {e.ep->udp_fd, &hdrs[n]};
+    index[n] = j;
+    ++n;
+  }
+  if (n != 0) {
+    ring_->send(std::span<const udp_uring::op>(ops, n), results);
+    ++totals_.flushes;
+    ++totals_.ring_flushes;
+    for (std::size_t m = 0; m < n;) {
+      // The endpoints' counters once per run of one endpoint's datagrams.
+      auto* ep = entries_[index[m]].ep.get();
+      uint64_t packets = 0, bytes = 0, errors = 0;
+      for (; m < n && entries_[index[m]].ep.get() == ep; ++m) {
+        if (results[m] > 0) {
+          ++packets;
+          bytes += entries_[index[m]].size;
+        } else {
+          ++errors;
+        }
+      }
+      if (packets) {
+        ep->tx_packets.add(packets);
+        ep->tx_bytes.add(bytes);
+        totals_.datagrams += packets;
+      }
+      if (errors) {
+        ep->tx_errors.add(errors);
+        totals_.failed += errors;
+      }
+    }
+  }
+  for (std::size_t k = 0; k < nlocked; ++k)
+    locks[k].unlock();
+  for (std::size_t m = 0; m < count_; ++m)
+    entries_[m].ep.reset();
+  count_ = 0;
+  mixed_ = false;
+  publish();
+}
+
+void send_outbox::publish() {
   g_process.flushes.fetch_add(totals_.flushes - published_.flushes, std::memory_order_relaxed);
   g_process.datagrams.fetch_add(totals_.datagrams - published_.datagrams,
                                 std::memory_order_relaxed);
   g_process.failed.fetch_add(totals_.failed - published_.failed, std::memory_order_relaxed);
+  g_process.ring_flushes.fetch_add(totals_.ring_flushes - published_.ring_flushes,
+                                   std::memory_order_relaxed);
   published_ = totals_;
 }
 
@@ -130,6 +222,7 @@ send_outbox::totals send_outbox::process_totals() noexcept {
   t.flushes = g_process.flushes.load(std::memory_order_relaxed);
   t.datagrams = g_process.datagrams.load(std::memory_order_relaxed);
   t.failed = g_process.failed.load(std::memory_order_relaxed);
+  t.ring_flushes = g_process.ring_flushes.load(std::memory_order_relaxed);
   return t;
 }
 
@@ -137,9 +230,9 @@ send_outbox* send_outbox::current() noexcept {
   return t_outbox.get();
 }
 
-void send_outbox::install() {
+void send_outbox::install(bool use_uring) {
   if (!t_outbox)
-    t_outbox = std::make_unique<send_outbox>();
+    t_outbox = std::make_unique<send_outbox>(use_uring);
 }
 
 void send_outbox::flush_current() {

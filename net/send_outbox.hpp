@@ -11,8 +11,14 @@
 // holds has waited max_wait_ns (the job-done hook); the media I/O thread has one too (the
 // actors it runs through their lanes send from it), flushed at the end of each of its
 // wakeups. So a datagram waits at most for the turns of the consumers after it in the
-// same burst. Threads without an outbox, TCP tuples, sockets of their own (port-range
-// mode, plain transports) and datagrams over slot_bytes are sent at once, as before.
+// same burst. Threads without an outbox, TCP tuples and datagrams over slot_bytes are sent
+// at once, as before.
+//
+// Port mode (a socket per transport): sendmmsg cannot mix sockets, so there an outbox
+// queues datagrams only when it has an io_uring (net/udp_uring.hpp; each outbox opens its
+// own), and a flush of datagrams on several sockets is one io_uring submission of up to 64
+// sendmsg operations. Without io_uring (an old kernel, a sandbox that forbids it) port
+// mode's datagrams are sent at once, one call per consumer batch, as before.
 //
 // Pure: no actors; time is passed in. Not thread-safe: one outbox per thread.
 #pragma once
@@ -30,6 +36,7 @@ namespace chorus::net {
 namespace detail {
 struct endpoint_state;
 }
+class udp_uring;
 
 class send_outbox {
 public:
@@ -37,7 +44,8 @@ public:
   static constexpr std::size_t slot_bytes = 1536; // larger ones are sent directly
   static constexpr int64_t max_wait_ns = 500'000;
 
-  send_outbox();
+  // `use_uring`: open an io_uring for datagrams on several sockets (port mode).
+  explicit send_outbox(bool use_uring = true);
   ~send_outbox();
   send_outbox(const send_outbox&) = delete;
   send_outbox& operator=(const send_outbox&) = delete;
@@ -49,17 +57,22 @@ public:
   bool add(const std::shared_ptr<detail::endpoint_state>& ep, const sockaddr_storage& to,
            socklen_t to_len, std::span<const uint8_t> bytes, int64_t now_ns);
   // Sends everything queued: one sendmmsg per run of datagrams on the same socket (and per
-  // 64). Datagrams of an endpoint closed meanwhile are dropped; the endpoints' send
+  // 64), or, when they are on several sockets and there is a ring, one io_uring submission
+  // for all. Datagrams of an endpoint closed meanwhile are dropped; the endpoints' send
   // counters are updated here.
   void flush();
+  // Whether datagrams on sockets of their own (port mode) may be queued here: this outbox
+  // has a working io_uring.
+  bool mixes_sockets() const noexcept;
   std::size_t size() const noexcept { return count_; }
   // When the oldest queued datagram was added (0: empty).
   int64_t oldest_ns() const noexcept { return count_ == 0 ? 0 : oldest_ns_; }
 
   struct totals {
-    uint64_t flushes = 0;  // sendmmsg calls
+    uint64_t flushes = 0;  // sendmmsg and io_uring_enter calls
     uint64_t datagrams = 0; // sent through the outbox
     uint64_t failed = 0;
+    uint64_t ring_flushes = 0; // flushes through the io_uring (datagrams on several sockets)
   };
   const totals& stats() const noexcept { return totals_; }
   // Every outbox of the process together (added at each flush, not per datagram).
@@ -67,7 +80,7 @@ public:
 
   // The calling thread's outbox: null unless install() ran on this thread.
   static send_outbox* current() noexcept;
-  static void install();
+  static void install(bool use_uring = true);
   static void flush_current();
   static void flush_current_if_waited(int64_t now_ns);
 
@@ -79,8 +92,12 @@ private:
     uint16_t size = 0;
   };
   std::vector<entry> entries_;
+  void flush_ring();
+  void publish(); // totals_ into the process's
   std::vector<uint8_t> arena_; // capacity * slot_bytes
+  std::unique_ptr<udp_uring> ring_;
   std::size_t count_ = 0;
+  bool mixed_ = false; // the queued datagrams are on more than one socket
   int64_t oldest_ns_ = 0;
   totals totals_;
   totals published_; // totals_ as last added to the process's

@@ -3,6 +3,9 @@
 // thread of its own (the outbox is per thread; the test runner's thread has none, so the
 // other media_io tests send at once). Results are collected there and checked here.
 #include "net/send_outbox.hpp"
+#include "net/udp_uring.hpp"
+
+#include <arpa/inet.h>
 
 #include "net_media_io_util.hpp"
 
@@ -27,15 +30,73 @@ struct two_endpoints {
   }
 };
 
-// Runs `fn` on a new thread that has an outbox.
+// Runs `fn` on a new thread that has an outbox (with an io_uring if `use_uring` and the
+// kernel allows it).
 template <class Fn>
-void on_outbox_thread(Fn fn) {
+void on_outbox_thread(Fn fn, bool use_uring = true) {
   std::thread t([&] {
-    send_outbox::install();
+    send_outbox::install(use_uring);
     fn(*send_outbox::current());
   });
   t.join();
 }
+
+// Whether this machine's kernel lets a process open an io_uring (tests of the ring's path
+// say which path they took; both are checked, whichever the machine has).
+bool uring_available() {
+  int err = 0;
+  const bool ok = udp_uring::open(8, &err) != nullptr;
+  if (!ok)
+    MESSAGE("io_uring not available here (errno " << err << "): port mode sends at once");
+  return ok;
+}
+
+// A datagram and the port it came from.
+std::optional<std::pair<bytes, uint16_t>> recv_from(int fd) {
+  if (!wait_readable(fd, deadline))
+    return std::nullopt;
+  bytes b(2048);
+  sockaddr_in from{};
+  socklen_t len = sizeof from;
+  const ssize_t n = ::recvfrom(fd, b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+  if (n < 0)
+    return std::nullopt;
+  b.resize(std::size_t(n));
+  return std::pair{b, ntohs(from.sin_port)};
+}
+
+// A loopback UDP socket bound to an ephemeral port.
+struct bound_socket {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  uint16_t port = 0;
+  bound_socket() {
+    auto sa = loopback(0, false);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sa_len(false)) == 0);
+    sockaddr_in local{};
+    socklen_t len = sizeof local;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
+    port = ntohs(local.sin_port);
+  }
+  ~bound_socket() { ::close(fd); }
+};
+
+// A port-mode media_io with two endpoints (a socket each), and a receiving socket for each.
+struct two_port_endpoints {
+  packet_queue qa, qb;
+  std::unique_ptr<media_io> io;
+  std::shared_ptr<media_endpoint> a, b;
+  bound_socket ra, rb;
+  two_port_endpoints() {
+    io = std::make_unique<media_io>(port_mode_options(uint16_t(port_base() + 40), 10));
+    io->start();
+    a = io->open("pa", qa.sink());
+    b = io->open("pb", qb.sink());
+    REQUIRE(a);
+    REQUIRE(b);
+  }
+  ice_tuple to_a() const { return {ice_protocol::udp, transport_address::v4(127, 0, 0, 1, ra.port), 0}; }
+  ice_tuple to_b() const { return {ice_protocol::udp, transport_address::v4(127, 0, 0, 1, rb.port), 0}; }
+};
 
 } // namespace
 
@@ -132,7 +193,7 @@ TEST_CASE("send outbox: flushed after a turn only once the oldest has waited max
   CHECK(ca.recv() == text("waiting"));
 }
 
-TEST_CASE("send outbox: not used in port mode, nor with batch_sends off") {
+TEST_CASE("send outbox: not used in port mode without an io_uring, nor with batch_sends off") {
   udp_client c;
   std::size_t port_mode = 1, off = 1;
   {
@@ -141,10 +202,13 @@ TEST_CASE("send outbox: not used in port mode, nor with batch_sends off") {
     io->start();
     auto e = io->open("pppp", q.sink());
     REQUIRE(e);
-    on_outbox_thread([&](send_outbox& ob) {
-      e->send(udp_to(c), text("own socket"));
-      port_mode = ob.size();
-    });
+    on_outbox_thread(
+      [&](send_outbox& ob) {
+        CHECK_FALSE(ob.mixes_sockets());
+        e->send(udp_to(c), text("own socket"));
+        port_mode = ob.size();
+      },
+      false);
     CHECK(c.recv() == text("own socket"));
   }
   {
@@ -162,4 +226,131 @@ TEST_CASE("send outbox: not used in port mode, nor with batch_sends off") {
   }
   CHECK(port_mode == 0);
   CHECK(off == 0);
+}
+
+TEST_CASE("udp_uring: datagrams on two sockets in one submission, each from its own socket") {
+  if (!uring_available()) {
+    int err = 0;
+    CHECK(udp_uring::open(8, &err) == nullptr);
+    CHECK(err != 0); // the reason is given
+    return;
+  }
+  auto ring = udp_uring::open(8);
+  REQUIRE(ring);
+  CHECK(ring->capacity() == 8);
+  bound_socket s1, s2, d1, d2;
+  const bytes p1 = text("from one"), p2 = text("from two"), p3 = text("one again");
+  sockaddr_storage to1{}, to2{};
+  const socklen_t len = sa_len(false);
+  to1 = loopback(d1.port, false);
+  to2 = loopback(d2.port, false);
+  iovec iov[3] = {{const_cast<uint8_t*>(p1.data()), p1.size()},
+                  {const_cast<uint8_t*>(p2.data()), p2.size()},
+                  {const_cast<uint8_t*>(p3.data()), p3.size()}};
+  msghdr m[3]{};
+  for (int i = 0; i < 3; ++i) {
+    m[i].msg_iov = &iov[i];
+    m[i].msg_iovlen = 1;
+    m[i].msg_name = i == 1 ? &to2 : &to1;
+    m[i].msg_namelen = len;
+  }
+  const udp_uring::op ops[3] = {{s1.fd, &m[0]}, {s2.fd, &m[1]}, {s1.fd, &m[2]}};
+  int results[3] = {};
+  CHECK(ring->send(ops, results) == 3);
+  CHECK(ring->enters() == 1);
+  CHECK(results[0] == int(p1.size()));
+  CHECK(results[1] == int(p2.size()));
+  CHECK(results[2] == int(p3.size()));
+  auto r1 = recv_from(d1.fd), r3 = recv_from(d1.fd), r2 = recv_from(d2.fd);
+  REQUIRE(r1);
+  REQUIRE(r2);
+  REQUIRE(r3);
+  CHECK(r1->first == p1);
+  CHECK(r1->second == s1.port);
+  CHECK(r3->first == p3); // one socket's datagrams in their order
+  CHECK(r2->first == p2);
+  CHECK(r2->second == s2.port);
+}
+
+TEST_CASE("udp_uring: a refused send fails alone; ops over the capacity are refused") {
+  if (!uring_available())
+    return; // the case above checked the refusal
+  auto ring = udp_uring::open(2);
+  REQUIRE(ring);
+  bound_socket s, d;
+  const bytes p = text("x");
+  sockaddr_storage to = loopback(d.port, false);
+  iovec iov{const_cast<uint8_t*>(p.data()), p.size()};
+  msghdr ok{};
+  ok.msg_iov = &iov;
+  ok.msg_iovlen = 1;
+  ok.msg_name = &to;
+  ok.msg_namelen = sa_len(false);
+  const udp_uring::op ops[3] = {{-1, &ok}, {s.fd, &ok}, {s.fd, &ok}}; // a bad socket first
+  int results[3] = {};
+  CHECK(ring->send(ops, results) == 1);
+  CHECK(results[0] == -EBADF);
+  CHECK(results[1] == int(p.size()));
+  CHECK(results[2] == -E2BIG);
+  CHECK_FALSE(ring->broken());
+  auto got = recv_from(d.fd);
+  REQUIRE(got);
+  CHECK(got->first == p);
+}
+
+TEST_CASE("send outbox: port mode with an io_uring: two endpoints' datagrams leave in one submission, each from its own port") {
+  const bool ring = uring_available();
+  two_port_endpoints f;
+  std::size_t queued = 0;
+  send_outbox::totals after{};
+  on_outbox_thread([&](send_outbox& ob) {
+    CHECK(ob.mixes_sockets() == ring);
+    f.a->send(f.to_a(), text("a one"));
+    f.b->send(f.to_b(), text("b one"));
+    f.a->send(f.to_a(), text("a two"));
+    queued = ob.size();
+    send_outbox::flush_current();
+    after = ob.stats();
+  });
+  if (ring) {
+    CHECK(queued == 3);
+    CHECK(after.flushes == 1);
+    CHECK(after.ring_flushes == 1);
+    CHECK(after.datagrams == 3);
+  } else {
+    CHECK(queued == 0); // sent at once
+  }
+  auto a1 = recv_from(f.ra.fd), a2 = recv_from(f.ra.fd), b1 = recv_from(f.rb.fd);
+  REQUIRE(a1);
+  REQUIRE(a2);
+  REQUIRE(b1);
+  CHECK(a1->first == text("a one"));
+  CHECK(a2->first == text("a two"));
+  CHECK(b1->first == text("b one"));
+  CHECK(a1->second == f.a->udp_port());
+  CHECK(a2->second == f.a->udp_port());
+  CHECK(b1->second == f.b->udp_port());
+  CHECK(f.a->stats().tx_packets == 2);
+  CHECK(f.b->stats().tx_packets == 1);
+  CHECK(f.a->stats().tx_bytes == 10);
+}
+
+TEST_CASE("send outbox: port mode with an io_uring: what a closed endpoint queued is dropped, the other's leaves") {
+  if (!uring_available())
+    return; // without a ring nothing is queued in port mode (checked above)
+  two_port_endpoints f;
+  send_outbox::totals after{};
+  on_outbox_thread([&](send_outbox&) {
+    f.a->send(f.to_a(), text("kept"));
+    f.b->send(f.to_b(), text("dropped"));
+    f.b->close(); // its socket is closed: the flush must not use it
+    send_outbox::flush_current();
+    after = send_outbox::current()->stats();
+  });
+  CHECK(after.datagrams == 1);
+  CHECK(after.failed == 0);
+  auto a = recv_from(f.ra.fd);
+  REQUIRE(a);
+  CHECK(a->first == text("kept"));
+  CHECK_FALSE(wait_readable(f.rb.fd, 200ms));
 }
