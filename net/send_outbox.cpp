@@ -126,11 +126,7 @@ void send_outbox::flush() {
     }
     i = j;
   }
-  for (std::size_t m = 0; m < count_; ++m)
-    entries_[m].ep.reset();
-  count_ = 0;
-  mixed_ = false;
-  publish();
+  clear();
 }
 
 // Datagrams on several sockets (port mode): one sendmsg operation each, all in one
@@ -200,14 +196,15 @@ void send_outbox::flush_ring() {
   }
   for (std::size_t k = 0; k < nlocked; ++k)
     locks[k].unlock();
+  clear();
+}
+
+// After a flush: the slots are free, and the totals go into the process's.
+void send_outbox::clear() {
   for (std::size_t m = 0; m < count_; ++m)
     entries_[m].ep.reset();
   count_ = 0;
   mixed_ = false;
-  publish();
-}
-
-void send_outbox::publish() {
   g_process.flushes.fetch_add(totals_.flushes - published_.flushes, std::memory_order_relaxed);
   g_process.datagrams.fetch_add(totals_.datagrams - published_.datagrams,
                                 std::memory_order_relaxed);

@@ -93,7 +93,7 @@ private:
   };
   std::vector<entry> entries_;
   void flush_ring();
-  void publish(); // totals_ into the process's
+  void clear();
   std::vector<uint8_t> arena_; // capacity * slot_bytes
   std::unique_ptr<udp_uring> ring_;
   std::size_t count_ = 0;
