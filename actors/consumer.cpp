@@ -729,7 +729,7 @@ void send_sender_report(consumer_actor* self) {
   } else {
     return;
   }
-  auto sr = st.stream->make_sender_report(ntp, rtp_now);
+  auto sr = st.stream->make_sender_report(ntp, rtp_now, mono_us());
   auto sdes = rtp::source_description::with_cname(st.ssrc, st.cname);
   std::vector<uint8_t> bytes(sr.size() + sdes.size());
   auto n1 = sr.write(bytes);
@@ -987,7 +987,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     },
     [self](report_block_in& rb) {
       auto& st = self->state;
-      st.stream->on_report_block(rb.block, ntp_now(st, mono_ms()));
+      st.stream->on_report_block(rb.block, mono_us());
     },
     [self](report_tick_atom) {
       auto& st = self->state;

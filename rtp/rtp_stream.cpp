@@ -260,21 +260,29 @@ void send_stream::on_nack(size_t sequence_numbers) noexcept {
   stats_.nacked_packets += sequence_numbers;
 }
 
-void send_stream::on_report_block(const report_block& rb, uint64_t arrival_ntp) noexcept {
+void send_stream::on_report_block(const report_block& rb, int64_t now_us) noexcept {
   stats_.fraction_lost = rb.fraction_lost;
   stats_.lost = rb.cumulative_lost;
   stats_.jitter = rb.jitter;
   stats_.score = score_from_loss(rb.fraction_lost);
-  // An LSR is only an echo of one of our SRs if we sent one, and it cannot be newer than
-  // the last (compact NTP is modular: compare the difference). Otherwise, or when the
-  // block has no LSR yet, the previous RTT stays.
-  if (!sr_sent_ || int32_t(last_sr_compact_ - rb.last_sr) < 0)
+  // An LSR is only an echo of one of our recent SRs. Otherwise (no LSR yet, one we never
+  // sent or have forgotten), or when DLSR exceeds the time since that SR, the previous RTT
+  // stays.
+  if (rb.last_sr == 0)
     return;
-  if (auto rtt = rtt_us(compact_ntp(arrival_ntp), rb.last_sr, rb.delay_since_last_sr))
-    stats_.rtt_us = *rtt;
+  for (std::size_t k = 1; k <= sent_srs_.size(); ++k) {
+    const auto& sr = sent_srs_[(next_sr_ + sent_srs_.size() - k) % sent_srs_.size()];
+    if (sr.compact == 0 || sr.compact != rb.last_sr)
+      continue;
+    const int64_t rtt = now_us - sr.at_us - compact_ntp_to_us(rb.delay_since_last_sr);
+    if (rtt >= 0)
+      stats_.rtt_us = rtt;
+    return;
+  }
 }
 
-sender_report send_stream::make_sender_report(uint64_t ntp_now, uint32_t rtp_now) noexcept {
+sender_report send_stream::make_sender_report(uint64_t ntp_now, uint32_t rtp_now,
+                                              int64_t now_us) noexcept {
   sender_report sr;
   sr.ssrc = ssrc_;
   sr.ntp_timestamp = ntp_now;
@@ -283,8 +291,8 @@ sender_report send_stream::make_sender_report(uint64_t ntp_now, uint32_t rtp_now
   // go out on the RTX stream) and the octets are payload only.
   sr.packet_count = uint32_t(stats_.packets);
   sr.octet_count = uint32_t(octets_);
-  sr_sent_ = true;
-  last_sr_compact_ = compact_ntp(ntp_now);
+  sent_srs_[next_sr_] = {compact_ntp(ntp_now), now_us};
+  next_sr_ = (next_sr_ + 1) % sent_srs_.size();
   return sr;
 }
 

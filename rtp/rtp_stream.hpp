@@ -157,15 +157,20 @@ public:
   void on_pli() noexcept { ++stats_.plis_received; }
   void on_fir() noexcept { ++stats_.firs_received; }
 
-  // The receiver's report block about this stream; `arrival_ntp` is our NTP time now (to
-  // compute the RTT from LSR / DLSR).
-  void on_report_block(const report_block& rb, uint64_t arrival_ntp) noexcept;
+  // The receiver's report block about this stream, arrived at `now_us` (local monotonic
+  // time). RTT (RFC 3550 §6.4.1): the time since we built the SR its LSR echoes, less the
+  // receiver's DLSR, measured on our own clock: the NTP timestamps in our SRs follow the
+  // source's sender clock as projected when each SR was built (lip sync), and that
+  // projection moves with every SR the source sends, so an arrival time on it could put
+  // the echo before the SR it answers.
+  void on_report_block(const report_block& rb, int64_t now_us) noexcept;
 
-  // A sender report for now. `ntp_now` is the NTP timestamp to put in it and `rtp_now` the
-  // RTP timestamp that corresponds to that instant in this stream's clock (the caller
-  // computes it from the source's sender_clock for lip sync, or by extrapolating the last
-  // sent timestamp with last_sent_extrapolated()). Remembers the SR for RTT computation.
-  sender_report make_sender_report(uint64_t ntp_now, uint32_t rtp_now) noexcept;
+  // A sender report for now (`now_us`, local monotonic time). `ntp_now` is the NTP
+  // timestamp to put in it and `rtp_now` the RTP timestamp that corresponds to that
+  // instant in this stream's clock (the caller computes it from the source's sender_clock
+  // for lip sync, or by extrapolating the last sent timestamp with
+  // last_sent_extrapolated()). Remembers the SR (its compact NTP and `now_us`) for the RTT.
+  sender_report make_sender_report(uint64_t ntp_now, uint32_t rtp_now, int64_t now_us) noexcept;
 
   // The last sent timestamp advanced by the time since it was sent (fallback mapping).
   std::optional<uint32_t> last_sent_extrapolated(int64_t now_ms) const noexcept;
@@ -181,8 +186,14 @@ private:
   uint32_t last_ts_ = 0;
   int64_t last_ts_ms_ = 0;
   uint64_t octets_ = 0;
-  bool sr_sent_ = false;
-  uint32_t last_sr_compact_ = 0; // compact NTP of the last SR built
+  struct sent_sr {
+    uint32_t compact = 0; // compact NTP of the SR (0: none)
+    int64_t at_us = 0;    // when it was built, local monotonic time
+  };
+  // The last SRs built, newest at sent_srs_[(next_sr_ + n - 1) % n]: a receiver's report
+  // may echo the one before the last when the two crossed.
+  std::array<sent_sr, 4> sent_srs_{};
+  std::size_t next_sr_ = 0;
   send_stream_stats stats_;
   bitrate_meter bitrate_;
 };

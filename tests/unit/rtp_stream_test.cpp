@@ -295,7 +295,8 @@ TEST_CASE("receive_stream: report block written, parsed and fed to the sender's 
   send_stream sender(0xabc, video_clock);
   for (uint16_t i = 0; i < 10; ++i) sender.on_packet_sent(i * 1800u, 1000, 1012, 20 * i);
   const uint64_t sr_ntp = ntp_from_ms(100'000, ntp_unix_offset_ms);
-  const auto sr = sender.make_sender_report(sr_ntp, 18'000);
+  const int64_t sr_us = 7'000'000; // the sender's local clock when it built the SR
+  const auto sr = sender.make_sender_report(sr_ntp, 18'000, sr_us);
 
   receive_stream receiver(0xabc, video_clock);
   feed(receiver, {0, 1, 2, 3, 4, 6, 7, 8, 9, 10});
@@ -311,7 +312,7 @@ TEST_CASE("receive_stream: report block written, parsed and fed to the sender's 
   REQUIRE(rr->reports.size() == 1);
   CHECK(rr->reports[0] == rb);
 
-  sender.on_report_block(rr->reports[0], ntp_from_ms(100'000 + 380, ntp_unix_offset_ms));
+  sender.on_report_block(rr->reports[0], sr_us + 380'000);
   const auto st = sender.stats(400);
   CHECK(st.fraction_lost == 23); // 1 of 11
   CHECK(st.lost == 1);
@@ -342,7 +343,7 @@ TEST_CASE("send_stream: sender report counts, written and parsed back") {
     for (size_t i = 0; i < r.retransmissions; ++i) s.on_retransmitted(r.payload + 14, 500);
     CHECK(s.sent_anything() == (r.packets > 0));
     const uint64_t ntp = 0xda8bd1fcdddda05aull;
-    const auto sr = s.make_sender_report(ntp, 0xaaf4edd5);
+    const auto sr = s.make_sender_report(ntp, 0xaaf4edd5, 1'000'000);
     CHECK(sr.ssrc == 0x11223344);
     CHECK(sr.ntp_timestamp == ntp);
     CHECK(sr.rtp_timestamp == 0xaaf4edd5);
@@ -368,6 +369,7 @@ TEST_CASE("send_stream: sender report counts, written and parsed back") {
 TEST_CASE("send_stream: RTT from a crafted report block") {
   const uint64_t sr_ntp = ntp_from_ms(1'700'000'000'000, ntp_unix_offset_ms);
   const uint32_t lsr = compact_ntp(sr_ntp);
+  const int64_t sr_us = 5'000'000; // local monotonic time of the SR
   struct row {
     const char* name;
     uint32_t last_sr;
@@ -382,13 +384,13 @@ TEST_CASE("send_stream: RTT from a crafted report block") {
     {"1 ms", lsr, 100'000, 101, true, 1'000},
     {"no LSR: no RTT", 0, 0, 50, false, 0},
     {"DLSR longer than elapsed: no RTT", lsr, 900'000, 500, false, 0},
-    {"LSR newer than our last SR: not an echo", lsr + 0x10000, 0, 2000, false, 0},
+    {"LSR of no SR we sent: not an echo", lsr + 0x10000, 0, 2000, false, 0},
   };
   for (const auto& r : rows) {
     INFO(r.name);
     send_stream s(1, video_clock);
     s.on_packet_sent(0, 100, 112, 0);
-    s.make_sender_report(sr_ntp, 0);
+    s.make_sender_report(sr_ntp, 0, sr_us);
     report_block rb;
     rb.ssrc = 1;
     rb.fraction_lost = 13;
@@ -396,8 +398,7 @@ TEST_CASE("send_stream: RTT from a crafted report block") {
     rb.jitter = 321;
     rb.last_sr = r.last_sr;
     rb.delay_since_last_sr = us_to_compact_ntp(r.dlsr_us);
-    s.on_report_block(rb, ntp_from_ms(1'700'000'000'000 + r.arrival_after_sr_ms,
-                                      ntp_unix_offset_ms));
+    s.on_report_block(rb, sr_us + r.arrival_after_sr_ms * 1000);
     const auto st = s.stats(0);
     CHECK(st.fraction_lost == 13);
     CHECK(st.lost == 42);
@@ -408,21 +409,52 @@ TEST_CASE("send_stream: RTT from a crafted report block") {
   }
 }
 
+TEST_CASE("send_stream: RTT on the local clock, whatever the NTP timeline of the SRs did") {
+  // Our SRs carry the source's sender clock as projected when each was built, and that
+  // projection moves with the source's own SRs: here the second SR's NTP is 30 ms behind
+  // where the first one's timeline would put it. An echo of either SR gives the RTT from
+  // when that SR was built on our clock (seen in CI: on a loaded machine the projection
+  // moved back by more than a loopback RTT, and an arrival taken on it gave no RTT at all).
+  send_stream s(1, video_clock);
+  s.on_packet_sent(0, 100, 112, 0);
+  const uint64_t ntp1 = ntp_from_ms(1'000'000, ntp_unix_offset_ms);
+  const uint64_t ntp2 = ntp_from_ms(1'000'000 + 1000 - 30, ntp_unix_offset_ms);
+  s.make_sender_report(ntp1, 0, 20'000'000);
+  s.make_sender_report(ntp2, 0, 21'000'000);
+  report_block rb;
+  rb.last_sr = compact_ntp(ntp2);
+  rb.delay_since_last_sr = us_to_compact_ntp(10'000);
+  s.on_report_block(rb, 21'012'000); // 12 ms after the SR, 10 of them held: 2 ms
+  REQUIRE(s.stats(0).rtt_us.has_value());
+  CHECK(std::llabs(*s.stats(0).rtt_us - 2'000) <= 31);
+  // The SR before the last, echoed by a report that crossed the newer SR.
+  rb.last_sr = compact_ntp(ntp1);
+  rb.delay_since_last_sr = us_to_compact_ntp(1'000'000);
+  s.on_report_block(rb, 21'004'000);
+  CHECK(std::llabs(*s.stats(0).rtt_us - 4'000) <= 31);
+  // Four SRs later the first is forgotten: its echo changes nothing.
+  for (int k = 0; k < 4; ++k)
+    s.make_sender_report(ntp_from_ms(1'002'000 + 1000 * k, ntp_unix_offset_ms), 0,
+                         22'000'000 + 1'000'000 * k);
+  s.on_report_block(rb, 26'000'000);
+  CHECK(std::llabs(*s.stats(0).rtt_us - 4'000) <= 31);
+}
+
 TEST_CASE("send_stream: no RTT before an SR was sent; the last RTT is kept") {
   send_stream s(1, video_clock);
   const uint64_t ntp = ntp_from_ms(10'000, ntp_unix_offset_ms);
   report_block rb;
   rb.last_sr = compact_ntp(ntp);
-  s.on_report_block(rb, ntp_from_ms(10'050, ntp_unix_offset_ms));
+  s.on_report_block(rb, 10'050'000);
   CHECK_FALSE(s.stats(0).rtt_us.has_value()); // we never sent that SR
 
-  s.make_sender_report(ntp, 0);
-  s.on_report_block(rb, ntp_from_ms(10'050, ntp_unix_offset_ms));
+  s.make_sender_report(ntp, 0, 10'000'000);
+  s.on_report_block(rb, 10'050'000);
   REQUIRE(s.stats(0).rtt_us.has_value());
   const int64_t rtt = *s.stats(0).rtt_us;
   CHECK(std::llabs(rtt - 50'000) <= 31);
   rb.last_sr = 0; // a block without LSR
-  s.on_report_block(rb, ntp_from_ms(11'000, ntp_unix_offset_ms));
+  s.on_report_block(rb, 11'000'000);
   CHECK(s.stats(0).rtt_us == rtt);
 }
 
