@@ -21,6 +21,22 @@ int ring_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags
   return int(::syscall(__NR_io_uring_enter, fd, to_submit, min_complete, flags, nullptr, 0));
 }
 
+// Whether the ring's kernel says it supports sendmsg operations (IORING_REGISTER_PROBE,
+// 5.6): a kernel or sandbox that opens rings but lacks the op would fail every send.
+bool supports_sendmsg(int fd) {
+  constexpr unsigned max_ops = 256;
+  alignas(io_uring_probe) unsigned char buffer[sizeof(io_uring_probe) +
+                                               max_ops * sizeof(io_uring_probe_op)] = {};
+  auto* probe = reinterpret_cast<io_uring_probe*>(buffer);
+  if (::syscall(__NR_io_uring_register, fd, IORING_REGISTER_PROBE, probe, max_ops) < 0)
+    return false;
+  return probe->last_op >= IORING_OP_SENDMSG && probe->ops_len > IORING_OP_SENDMSG &&
+         (probe->ops[IORING_OP_SENDMSG].flags & IO_URING_OP_SUPPORTED) != 0;
+}
+
+// A send's result that says the ring itself cannot send (not this datagram's fate).
+bool unsupported(int res) { return res == -EINVAL || res == -EOPNOTSUPP || res == -ENOSYS; }
+
 template <class T>
 T* at(void* base, uint32_t offset) {
   return reinterpret_cast<T*>(static_cast<char*>(base) + offset);
@@ -50,6 +66,8 @@ std::unique_ptr<udp_uring> udp_uring::open(unsigned entries, int* error) {
     return fail(errno);
   if (!(p.features & IORING_FEAT_NODROP) || p.sq_entries < entries)
     return fail(ENOTSUP); // before 5.5: completions could be dropped
+  if (!supports_sendmsg(r->fd_))
+    return fail(ENOTSUP);
   r->entries_ = entries;
   r->sq_ring_size_ = p.sq_off.array + p.sq_entries * sizeof(unsigned);
   r->cq_ring_size_ = p.cq_off.cqes + p.cq_entries * sizeof(io_uring_cqe);
@@ -159,6 +177,8 @@ std::size_t udp_uring::send(std::span<const op> ops, int* results) {
         ++completed;
         if (c.res > 0)
           ++ok;
+        else if (unsupported(c.res))
+          broken_ = true; // the rest of this submission completes; no later one is made
       }
     }
     __atomic_store_n(cq_head_, head, __ATOMIC_RELEASE);

@@ -33,7 +33,8 @@ public:
   };
 
   // A ring for up to `entries` operations per send() (rounded up to a power of two by the
-  // kernel); null with errno's value in *error when io_uring is not available.
+  // kernel); null with errno's value in *error when io_uring is not available or its
+  // kernel does not list sendmsg among the ops it supports.
   static std::unique_ptr<udp_uring> open(unsigned entries, int* error = nullptr);
   ~udp_uring();
   udp_uring(const udp_uring&) = delete;
@@ -41,8 +42,10 @@ public:
 
   // Sends every op (at most capacity() of them) and waits until all have completed:
   // results[i] is op i's result, bytes sent or -errno. Returns how many succeeded. After a
-  // failure of io_uring_enter itself (not of a send) the ring is broken: every op not
-  // submitted gets -errno, and every later send() fails at once with -EBADF.
+  // failure of io_uring_enter itself the ring is broken: every op not submitted gets
+  // -errno, and every later send() fails at once with -EBADF. An op that fails as not
+  // supported (EINVAL, EOPNOTSUPP, ENOSYS: the kernel cannot send through the ring after
+  // all) breaks it too, so that its owner goes back to sending without it.
   std::size_t send(std::span<const op> ops, int* results);
 
   unsigned capacity() const noexcept { return entries_; }

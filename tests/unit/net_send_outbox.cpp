@@ -354,3 +354,33 @@ TEST_CASE("send outbox: port mode with an io_uring: what a closed endpoint queue
   CHECK(a->first == text("kept"));
   CHECK_FALSE(wait_readable(f.rb.fd, 200ms));
 }
+
+TEST_CASE("udp_uring: an op failing as unsupported (EINVAL) breaks the ring; later sends fail at once") {
+  if (!uring_available())
+    return; // checked by the first udp_uring case
+  auto ring = udp_uring::open(4);
+  REQUIRE(ring);
+  bound_socket s, d;
+  const bytes p = text("y");
+  sockaddr_storage to = loopback(d.port, false);
+  iovec iov{const_cast<uint8_t*>(p.data()), p.size()};
+  msghdr good{}, bad{};
+  good.msg_iov = bad.msg_iov = &iov;
+  good.msg_iovlen = bad.msg_iovlen = 1;
+  good.msg_name = bad.msg_name = &to;
+  good.msg_namelen = sa_len(false);
+  bad.msg_namelen = 3; // too short for any address: EINVAL
+  const udp_uring::op first[2] = {{s.fd, &good}, {s.fd, &bad}};
+  int results[2] = {};
+  CHECK(ring->send(first, results) == 1);
+  CHECK(results[0] == int(p.size()));
+  CHECK(results[1] == -EINVAL);
+  CHECK(ring->broken());
+  const udp_uring::op later[1] = {{s.fd, &good}};
+  CHECK(ring->send(later, results) == 0);
+  CHECK(results[0] == -EBADF);
+  auto got = recv_from(d.fd);
+  REQUIRE(got);
+  CHECK(got->first == p);
+  CHECK_FALSE(wait_readable(d.fd, 100ms)); // the later one was not sent
+}
