@@ -694,6 +694,10 @@ void handle_nack(consumer_actor* self, const nack_in& nack) {
   }
 }
 
+void handle_report_block(consumer_actor* self, const report_block_in& rb) {
+  self->state.stream->on_report_block(rb.block, mono_us());
+}
+
 rtp::sender_clock as_sender_clock(const source_clock& c) {
   rtp::sender_clock s;
   s.ntp = c.ntp;
@@ -985,10 +989,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
         self->send(st.producer, keyframe_request_atom::value);
       }
     },
-    [self](report_block_in& rb) {
-      auto& st = self->state;
-      st.stream->on_report_block(rb.block, mono_us());
-    },
+    [self](report_block_in& rb) { handle_report_block(self, rb); },
     [self](report_tick_atom) {
       auto& st = self->state;
       st.publish_totals(mono_ms());
@@ -1121,6 +1122,25 @@ bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in,
   if (!entry || self->state.layers)
     return false;
   handle_media(self, in);
+  return true;
+}
+
+bool enter_consumer_lane(caf::abstract_actor* lane, const report_block_in& in,
+                         caf::execution_unit* eu) {
+  auto* self = static_cast<consumer_actor*>(lane);
+  lane_entry<consumer_actor> entry{self, eu};
+  if (!entry)
+    return false;
+  handle_report_block(self, in);
+  return true;
+}
+
+bool enter_consumer_lane(caf::abstract_actor* lane, const nack_in& in, caf::execution_unit* eu) {
+  auto* self = static_cast<consumer_actor*>(lane);
+  lane_entry<consumer_actor> entry{self, eu};
+  if (!entry)
+    return false;
+  handle_nack(self, in);
   return true;
 }
 

@@ -65,6 +65,15 @@ caf::abstract_actor* consumer_lane(const caf::actor& consumer);
 // `eu`: the caller's execution unit, lent to the consumer for what it sends meanwhile.
 bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in,
                          caf::execution_unit* eu);
+// The transport's RTCP feedback about what the consumer sent (a report block, a NACK), run
+// through an idle consumer's lane the same way, by the transport's lane on the media I/O
+// thread or its own turn, so that a receiver's reports wake no worker; false, doing
+// nothing, unless the consumer is idle: then send the message.
+struct report_block_in;
+struct nack_in;
+bool enter_consumer_lane(caf::abstract_actor* lane, const report_block_in& in,
+                         caf::execution_unit* eu);
+bool enter_consumer_lane(caf::abstract_actor* lane, const nack_in& in, caf::execution_unit* eu);
 // Warms a lane's memory ahead of enter_consumer_lane, in two passes: `near` (the actor's
 // own lines, at fixed offsets from `lane`) for the consumer after next, then `far` (what
 // the actor points to, read from the lines the near pass warmed) for the next one.

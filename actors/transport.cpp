@@ -849,7 +849,8 @@ std::string stats_json(transport_actor* self) {
      << ",\"plis\":" << m.plis << ",\"firs\":" << m.firs
      << ",\"transportCcIn\":" << m.tcc_feedback_in << ",\"rembIn\":" << m.remb_in
      << ",\"transportCcOut\":" << m.tcc_feedback_out << ",\"transportCcRecorded\":" << t.recorded
-     << ",\"rembOut\":" << m.remb_out << ",\"rtpSent\":" << sc.rtp_sent.load()
+     << ",\"rembOut\":" << m.remb_out << ",\"rtcpThroughLanes\":" << m.rtcp_through_lanes
+     << ",\"rtpSent\":" << sc.rtp_sent.load()
      << ",\"rtpSendDropped\":" << sc.dropped_not_ready.load() << ",\"protectFailed\":" << sc.protect_failed.load()
      << "}";
   // The send-side estimate toward this transport's receiver (rtp/send_bwe.hpp).

@@ -1,5 +1,6 @@
 #include "actors/transport_media.hpp"
 
+#include "actors/consumer.hpp"
 #include "actors/process_load.hpp"
 #include "actors/producer.hpp"
 
@@ -91,16 +92,17 @@ const transport_media::in_route* transport_media::learn(uint32_t ssrc,
 }
 
 void transport_media::add_consumer(const consumer_route& r) {
-  consumers_[r.ssrc] = r.consumer;
+  const out_route route{r.consumer, consumer_lane(r.consumer)};
+  consumers_[r.ssrc] = route;
   if (r.rtx_ssrc != 0)
-    consumers_[r.rtx_ssrc] = r.consumer;
+    consumers_[r.rtx_ssrc] = route;
 }
 
 std::vector<caf::actor> transport_media::consumer_actors() const {
   std::vector<caf::actor> out;
-  for (auto& [ssrc, actor] : consumers_)
-    if (std::find(out.begin(), out.end(), actor) == out.end())
-      out.push_back(actor);
+  for (auto& [ssrc, route] : consumers_)
+    if (std::find(out.begin(), out.end(), route.consumer) == out.end())
+      out.push_back(route.consumer);
   return out;
 }
 
@@ -109,7 +111,7 @@ void transport_media::remove(const caf::actor_addr& who) {
   std::erase_if(learners_, [&](auto& l) { return l.route.producer.address() == who; });
   if (!producers_.count(media_ssrc_)) // the feedback names a producer that is still here
     media_ssrc_ = producers_.empty() ? 0 : producers_.begin()->first;
-  std::erase_if(consumers_, [&](auto& kv) { return kv.second.address() == who; });
+  std::erase_if(consumers_, [&](auto& kv) { return kv.second.consumer.address() == who; });
 }
 
 void transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, int64_t now_us) {
@@ -166,18 +168,25 @@ void transport_media::flush(caf::event_based_actor* self, int64_t now_ms) {
 
 void transport_media::on_rtcp(caf::event_based_actor* self, std::span<const uint8_t> datagram,
                               int64_t now_ms) {
-  auto to_consumer = [&](uint32_t ssrc) -> caf::actor {
+  auto to_consumer = [&](uint32_t ssrc) -> const out_route* {
     auto it = consumers_.find(ssrc);
     if (it == consumers_.end()) {
       ++counters_.rtcp_unknown_ssrc;
-      return {};
+      return nullptr;
     }
-    return it->second;
+    return &it->second;
+  };
+  // Through an idle consumer's lane (consumer.hpp), else as a message.
+  auto deliver = [&](const out_route& c, auto&& msg) {
+    if (c.lane && enter_consumer_lane(c.lane, msg, self->context()))
+      ++counters_.rtcp_through_lanes;
+    else
+      self->send(c.consumer, std::move(msg));
   };
   auto report_blocks = [&](const std::vector<rtp::report_block>& blocks) {
     for (auto& b : blocks)
       if (auto c = to_consumer(b.ssrc)) {
-        self->send(c, report_block_in{b});
+        deliver(*c, report_block_in{b});
         if (send_log_ && !send_log_->send_log_on.load(std::memory_order_relaxed)) // no transport-cc: loss from the reports
           bwe_.on_loss_report(double(b.fraction_lost) / 256.0, now_ms * 1000);
       }
@@ -217,7 +226,7 @@ void transport_media::on_rtcp(caf::event_based_actor* self, std::span<const uint
           }
           ++counters_.nacks;
           if (auto c = to_consumer(nack->media_ssrc))
-            self->send(c, nack_in{nack->lost_sequence_numbers()});
+            deliver(*c, nack_in{nack->lost_sequence_numbers()});
         } else if (p->header.count == rtp::rtpfb_transport_cc) {
           ++counters_.tcc_feedback_in;
           auto fb = rtp::transport_cc_feedback::parse(*p);
@@ -247,7 +256,7 @@ void transport_media::on_rtcp(caf::event_based_actor* self, std::span<const uint
           }
           ++counters_.plis;
           if (auto c = to_consumer(pli->media_ssrc))
-            self->send(c, keyframe_feedback{false});
+            self->send(c->consumer, keyframe_feedback{false});
         } else if (p->header.count == rtp::psfb_fir) {
           auto fir = rtp::full_intra_request::parse(*p);
           if (!fir) {
@@ -257,7 +266,7 @@ void transport_media::on_rtcp(caf::event_based_actor* self, std::span<const uint
           ++counters_.firs;
           for (auto& e : fir->entries)
             if (auto c = to_consumer(e.ssrc))
-              self->send(c, keyframe_feedback{true});
+              self->send(c->consumer, keyframe_feedback{true});
         } else if (rtp::is_remb(*p)) {
           ++counters_.remb_in;
           if (auto r = rtp::remb::parse(*p); r && send_log_)

@@ -39,6 +39,7 @@ struct transport_media_counters {
   uint64_t remb_in = 0;
   uint64_t tcc_feedback_out = 0;
   uint64_t remb_out = 0;
+  uint64_t rtcp_through_lanes = 0; // report blocks and NACKs run through a consumer's lane
 };
 
 class transport_media {
@@ -96,7 +97,11 @@ private:
   // The producer an unknown SSRC's packet names by mid or rid; nullptr when none (or when
   // that producer has bound all the SSRCs it may).
   const in_route* learn(uint32_t ssrc, std::span<const uint8_t> packet);
-  std::unordered_map<uint32_t, caf::actor> consumers_;
+  struct out_route {
+    caf::actor consumer;
+    caf::abstract_actor* lane; // consumer_lane(consumer): report blocks and NACKs through it
+  };
+  std::unordered_map<uint32_t, out_route> consumers_;
   struct pending_batch {
     caf::actor producer;
     caf::abstract_actor* lane; // in_route::lane

@@ -76,6 +76,9 @@ test('two participants: audio and video both ways, BWE above 1 Mbps, pause/resum
     assert.ok(est.packetsAcked > 30, JSON.stringify(est));
     assert.ok(est.targetBps >= 300000, JSON.stringify(est)); // no collapse on a clean loopback
     assert.ok(est.lossFraction < 0.05, JSON.stringify(est));
+    // bob's receiver reports reached his consumers through their lanes (no message, no
+    // worker woken) at least once: they are idle between packets.
+    assert.ok(tstats.data.media.rtcpThroughLanes > 0, JSON.stringify(tstats.data.media));
 
     // The sender's bandwidth estimate passes 1 Mbps within 15 s (transport-cc feedback).
     const bwe = await until(alice, 'availableOutgoingBitrate above 1 Mbps, 15 s after joining',
