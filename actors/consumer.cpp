@@ -1125,23 +1125,27 @@ bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in,
   return true;
 }
 
-bool enter_consumer_lane(caf::abstract_actor* lane, const report_block_in& in,
-                         caf::execution_unit* eu) {
+namespace {
+// Runs `handler(self, in)` through an idle consumer's lane; false, doing nothing, otherwise.
+template <class Message>
+bool feedback_through_lane(caf::abstract_actor* lane, const Message& in, caf::execution_unit* eu,
+                           void (*handler)(consumer_actor*, const Message&)) {
   auto* self = static_cast<consumer_actor*>(lane);
   lane_entry<consumer_actor> entry{self, eu};
   if (!entry)
     return false;
-  handle_report_block(self, in);
+  handler(self, in);
   return true;
+}
+} // namespace
+
+bool enter_consumer_lane(caf::abstract_actor* lane, const report_block_in& in,
+                         caf::execution_unit* eu) {
+  return feedback_through_lane(lane, in, eu, &handle_report_block);
 }
 
 bool enter_consumer_lane(caf::abstract_actor* lane, const nack_in& in, caf::execution_unit* eu) {
-  auto* self = static_cast<consumer_actor*>(lane);
-  lane_entry<consumer_actor> entry{self, eu};
-  if (!entry)
-    return false;
-  handle_nack(self, in);
-  return true;
+  return feedback_through_lane(lane, in, eu, &handle_nack);
 }
 
 caf::actor spawn_consumer(caf::event_based_actor* peer, consumer_spawn_args args,

@@ -272,30 +272,50 @@ TEST_CASE("udp_uring: datagrams on two sockets in one submission, each from its 
   CHECK(r2->second == s2.port);
 }
 
+// One datagram's message for udp_uring: `payload` to 127.0.0.1:`port` (not copyable: the
+// message points into it).
+struct one_message {
+  one_message(const bytes& payload, uint16_t port)
+    : to(loopback(port, false)), iov{const_cast<uint8_t*>(payload.data()), payload.size()} {
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_name = &to;
+    msg.msg_namelen = sa_len(false);
+  }
+  one_message(const one_message&) = delete;
+  one_message& operator=(const one_message&) = delete;
+  sockaddr_storage to;
+  iovec iov;
+  msghdr msg{};
+};
+
+// A ring of `capacity` ops, a socket to send from, and one datagram's message to another.
+struct ring_case {
+  ring_case(unsigned capacity, const char* payload)
+    : ring(udp_uring::open(capacity)), p(text(payload)), m(p, d.port) {
+    REQUIRE(ring);
+  }
+  decltype(udp_uring::open(1)) ring;
+  bound_socket s, d;
+  const bytes p;
+  one_message m;
+};
+
 TEST_CASE("udp_uring: a refused send fails alone; ops over the capacity are refused") {
   if (!uring_available())
     return; // the case above checked the refusal
-  auto ring = udp_uring::open(2);
-  REQUIRE(ring);
-  bound_socket s, d;
-  const bytes p = text("x");
-  sockaddr_storage to = loopback(d.port, false);
-  iovec iov{const_cast<uint8_t*>(p.data()), p.size()};
-  msghdr ok{};
-  ok.msg_iov = &iov;
-  ok.msg_iovlen = 1;
-  ok.msg_name = &to;
-  ok.msg_namelen = sa_len(false);
-  const udp_uring::op ops[3] = {{-1, &ok}, {s.fd, &ok}, {s.fd, &ok}}; // a bad socket first
+  ring_case f{2, "x"};
+  msghdr& ok = f.m.msg;
+  const udp_uring::op ops[3] = {{-1, &ok}, {f.s.fd, &ok}, {f.s.fd, &ok}}; // a bad socket first
   int results[3] = {};
-  CHECK(ring->send(ops, results) == 1);
+  CHECK(f.ring->send(ops, results) == 1);
   CHECK(results[0] == -EBADF);
-  CHECK(results[1] == int(p.size()));
+  CHECK(results[1] == int(f.p.size()));
   CHECK(results[2] == -E2BIG);
-  CHECK_FALSE(ring->broken());
-  auto got = recv_from(d.fd);
+  CHECK_FALSE(f.ring->broken());
+  auto got = recv_from(f.d.fd);
   REQUIRE(got);
-  CHECK(got->first == p);
+  CHECK(got->first == f.p);
 }
 
 TEST_CASE("send outbox: port mode with an io_uring: two endpoints' datagrams leave in one submission, each from its own port") {
@@ -358,29 +378,21 @@ TEST_CASE("send outbox: port mode with an io_uring: what a closed endpoint queue
 TEST_CASE("udp_uring: an op failing as unsupported (EINVAL) breaks the ring; later sends fail at once") {
   if (!uring_available())
     return; // checked by the first udp_uring case
-  auto ring = udp_uring::open(4);
-  REQUIRE(ring);
-  bound_socket s, d;
-  const bytes p = text("y");
-  sockaddr_storage to = loopback(d.port, false);
-  iovec iov{const_cast<uint8_t*>(p.data()), p.size()};
-  msghdr good{}, bad{};
-  good.msg_iov = bad.msg_iov = &iov;
-  good.msg_iovlen = bad.msg_iovlen = 1;
-  good.msg_name = bad.msg_name = &to;
-  good.msg_namelen = sa_len(false);
+  ring_case f{4, "y"};
+  msghdr& good = f.m.msg;
+  msghdr bad = f.m.msg;
   bad.msg_namelen = 3; // too short for any address: EINVAL
-  const udp_uring::op first[2] = {{s.fd, &good}, {s.fd, &bad}};
+  const udp_uring::op first[2] = {{f.s.fd, &good}, {f.s.fd, &bad}};
   int results[2] = {};
-  CHECK(ring->send(first, results) == 1);
-  CHECK(results[0] == int(p.size()));
+  CHECK(f.ring->send(first, results) == 1);
+  CHECK(results[0] == int(f.p.size()));
   CHECK(results[1] == -EINVAL);
-  CHECK(ring->broken());
-  const udp_uring::op later[1] = {{s.fd, &good}};
-  CHECK(ring->send(later, results) == 0);
+  CHECK(f.ring->broken());
+  const udp_uring::op later[1] = {{f.s.fd, &good}};
+  CHECK(f.ring->send(later, results) == 0);
   CHECK(results[0] == -EBADF);
-  auto got = recv_from(d.fd);
+  auto got = recv_from(f.d.fd);
   REQUIRE(got);
-  CHECK(got->first == p);
-  CHECK_FALSE(wait_readable(d.fd, 100ms)); // the later one was not sent
+  CHECK(got->first == f.p);
+  CHECK_FALSE(wait_readable(f.d.fd, 100ms)); // the later one was not sent
 }
