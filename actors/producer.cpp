@@ -1052,7 +1052,7 @@ bool enter_producer_lane(caf::abstract_actor* lane, rtp_in& in, caf::execution_u
   // workers), so that the I/O thread goes back to receiving for the other transports; a
   // small one (the common meeting) it runs itself up to process_busy.
   if (!entry || (eu == nullptr && self->state.consumers.size() > io_lane_max_consumers &&
-                 !process_light(mono_ms())))
+                 !process_light(in.arrival_ms))) // the transport's clock reading of this batch
     return false;
   ++self->state.counters.lane_in;
   handle_rtp(self, in);

@@ -81,13 +81,8 @@ void send_outbox::flush() {
       }
       if (!anchor.owns_lock() || e.ep->closed.load(std::memory_order_acquire))
         continue; // closed since: its datagrams go nowhere
-      iovs[n].iov_base = arena_.data() + j * slot_bytes;
-      iovs[n].iov_len = e.size;
       msgs[n] = mmsghdr{};
-      msgs[n].msg_hdr.msg_name = &e.to;
-      msgs[n].msg_hdr.msg_namelen = e.to_len;
-      msgs[n].msg_hdr.msg_iov = &iovs[n];
-      msgs[n].msg_hdr.msg_iovlen = 1;
+      describe(j, msgs[n].msg_hdr, iovs[n]);
       index[n] = j;
       ++n;
     }
@@ -96,19 +91,7 @@ void send_outbox::flush() {
       const int r = ::sendmmsg(fd, msgs + k, unsigned(n - k), MSG_DONTWAIT | MSG_NOSIGNAL);
       if (r > 0) {
         ++totals_.flushes;
-        // The endpoints' counters once per run of one endpoint's datagrams (a consumer's
-        // batch), not once per datagram.
-        for (std::size_t m = k; m < k + std::size_t(r);) {
-          auto* ep = entries_[index[m]].ep.get();
-          uint64_t packets = 0, bytes = 0;
-          for (; m < k + std::size_t(r) && entries_[index[m]].ep.get() == ep; ++m) {
-            ++packets;
-            bytes += entries_[index[m]].size;
-          }
-          ep->tx_packets.add(packets);
-          ep->tx_bytes.add(bytes);
-        }
-        totals_.datagrams += uint64_t(r);
+        count_results(index + k, std::size_t(r), nullptr);
         k += std::size_t(r);
         continue;
       }
@@ -156,13 +139,8 @@ void send_outbox::flush_ring() {
     }
     if (!open[k])
       continue; // closed since: its datagrams go nowhere
-    iovs[n].iov_base = arena_.data() + j * slot_bytes;
-    iovs[n].iov_len = e.size;
     hdrs[n] = msghdr{};
-    hdrs[n].msg_name = &e.to;
-    hdrs[n].msg_namelen = e.to_len;
-    hdrs[n].msg_iov = &iovs[n];
-    hdrs[n].msg_iovlen = 1;
+    describe(j, hdrs[n], iovs[n]);
     ops[n] = {e.ep->udp_fd, &hdrs[n]};
     index[n] = j;
     ++n;
@@ -171,32 +149,50 @@ void send_outbox::flush_ring() {
     ring_->send(std::span<const udp_uring::op>(ops, n), results);
     ++totals_.flushes;
     ++totals_.ring_flushes;
-    for (std::size_t m = 0; m < n;) {
-      // The endpoints' counters once per run of one endpoint's datagrams.
-      auto* ep = entries_[index[m]].ep.get();
-      uint64_t packets = 0, bytes = 0, errors = 0;
-      for (; m < n && entries_[index[m]].ep.get() == ep; ++m) {
-        if (results[m] > 0) {
-          ++packets;
-          bytes += entries_[index[m]].size;
-        } else {
-          ++errors;
-        }
-      }
-      if (packets) {
-        ep->tx_packets.add(packets);
-        ep->tx_bytes.add(bytes);
-        totals_.datagrams += packets;
-      }
-      if (errors) {
-        ep->tx_errors.add(errors);
-        totals_.failed += errors;
-      }
-    }
+    count_results(index, n, results);
   }
+  // Before clear() lets go of the endpoints (and so perhaps of their mutexes).
   for (std::size_t k = 0; k < nlocked; ++k)
     locks[k].unlock();
   clear();
+}
+
+// Slot j's datagram as one message (its bytes in the arena, its destination).
+void send_outbox::describe(std::size_t j, msghdr& hdr, iovec& iov) noexcept {
+  auto& e = entries_[j];
+  iov.iov_base = arena_.data() + j * slot_bytes;
+  iov.iov_len = e.size;
+  hdr.msg_name = &e.to;
+  hdr.msg_namelen = e.to_len;
+  hdr.msg_iov = &iov;
+  hdr.msg_iovlen = 1;
+}
+
+// The counters for `n` datagrams sent, the slots index[0..n): each endpoint's once per run
+// of its datagrams (a consumer's batch), not once per datagram. `results`: each one's
+// outcome (bytes sent, or -errno: a failure); null when all were sent.
+void send_outbox::count_results(const std::size_t* index, std::size_t n, const int* results) noexcept {
+  for (std::size_t m = 0; m < n;) {
+    auto* ep = entries_[index[m]].ep.get();
+    uint64_t packets = 0, bytes = 0, errors = 0;
+    for (; m < n && entries_[index[m]].ep.get() == ep; ++m) {
+      if (results && results[m] <= 0) {
+        ++errors;
+        continue;
+      }
+      ++packets;
+      bytes += entries_[index[m]].size;
+    }
+    if (packets) {
+      ep->tx_packets.add(packets);
+      ep->tx_bytes.add(bytes);
+      totals_.datagrams += packets;
+    }
+    if (errors) {
+      ep->tx_errors.add(errors);
+      totals_.failed += errors;
+    }
+  }
 }
 
 // After a flush: the slots are free, and the totals go into the process's.

@@ -93,6 +93,8 @@ private:
   };
   std::vector<entry> entries_;
   void flush_ring();
+  void describe(std::size_t slot, msghdr& hdr, iovec& iov) noexcept;
+  void count_results(const std::size_t* index, std::size_t n, const int* results) noexcept;
   void clear();
   std::vector<uint8_t> arena_; // capacity * slot_bytes
   std::unique_ptr<udp_uring> ring_;

@@ -409,15 +409,4 @@ uint32_t us_to_compact_ntp(int64_t us) noexcept {
   return v > int64_t(UINT32_MAX) ? UINT32_MAX : uint32_t(v);
 }
 
-std::optional<int64_t> rtt_us(uint32_t arrival_compact_ntp, uint32_t last_sr,
-                              uint32_t delay_since_last_sr) noexcept {
-  if (last_sr == 0)
-    return std::nullopt;
-  // Modular arithmetic: the compact clock wraps every 18 hours.
-  const uint32_t rtt = arrival_compact_ntp - last_sr - delay_since_last_sr;
-  if (rtt & 0x80000000u)
-    return std::nullopt;
-  return compact_ntp_to_us(rtt);
-}
-
 } // namespace chorus::rtp

@@ -277,9 +277,4 @@ int64_t ms_from_ntp(uint64_t ntp, int64_t ntp_offset_ms) noexcept;
 int64_t compact_ntp_to_us(uint32_t compact) noexcept;
 uint32_t us_to_compact_ntp(int64_t us) noexcept;
 
-// Round-trip time from a report block (RFC 3550 §6.4.1): arrival (compact NTP) - LSR - DLSR,
-// in microseconds; nullopt when LSR is 0 (no SR received yet) or the result is negative.
-std::optional<int64_t> rtt_us(uint32_t arrival_compact_ntp, uint32_t last_sr,
-                              uint32_t delay_since_last_sr) noexcept;
-
 } // namespace chorus::rtp

@@ -440,6 +440,28 @@ TEST_CASE("send_stream: RTT on the local clock, whatever the NTP timeline of the
   CHECK(std::llabs(*s.stats(0).rtt_us - 4'000) <= 31);
 }
 
+TEST_CASE("send_stream: RTT across the compact NTP wrap (every 18 hours)") {
+  // Two SRs 100 ms apart on either side of the compact clock's wrap: each echo is matched
+  // by its own LSR, and the RTT comes from our clock.
+  send_stream s(1, video_clock);
+  s.on_packet_sent(0, 100, 112, 0);
+  const uint64_t before_wrap = 0x0000'ffff'f000'0000ull; // compact 0xfffff000
+  const uint64_t after_wrap = before_wrap + (uint64_t(0x1999) << 16); // compact 0x00000999
+  REQUIRE(compact_ntp(before_wrap) == 0xfffff000u);
+  REQUIRE(compact_ntp(after_wrap) == 0x00000999u);
+  s.make_sender_report(before_wrap, 0, 50'000'000);
+  s.make_sender_report(after_wrap, 0, 50'100'000);
+  report_block rb;
+  rb.last_sr = compact_ntp(before_wrap);
+  rb.delay_since_last_sr = 0x8000; // 0.5 s held by the receiver
+  s.on_report_block(rb, 50'503'000);
+  REQUIRE(s.stats(0).rtt_us.has_value());
+  CHECK(*s.stats(0).rtt_us == 3'000);
+  rb.last_sr = compact_ntp(after_wrap);
+  s.on_report_block(rb, 50'607'000);
+  CHECK(*s.stats(0).rtt_us == 7'000);
+}
+
 TEST_CASE("send_stream: no RTT before an SR was sent; the last RTT is kept") {
   send_stream s(1, video_clock);
   const uint64_t ntp = ntp_from_ms(10'000, ntp_unix_offset_ms);
