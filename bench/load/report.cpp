@@ -482,6 +482,7 @@ std::string to_json(const bench_result& r, const figures& f) {
   j.u64("participants", r.participants);
   j.u64("publishers", r.publishers);
   j.u64("subscribers", r.subscribers);
+  j.u64("sampled", r.sampled); // receivers that decrypt and time their media (--decrypt-sample)
   j.u64("consumers", r.consumers);
   j.u64("expectedConsumers", r.expected_consumers);
   j.u64("consumedById", r.consumed_by_id);

@@ -1,6 +1,6 @@
 // A short run of the load generator (chorus-bench, bench/bench_main.cpp) against the real
 // binary: the class scenario with 5 subscribers and the meeting scenario with 3 participants,
-// a few seconds each (and a class of 4 with --simulcast), with --server-pid so that the server-side figures are read from /proc.
+// a few seconds each (and a class of 4 with --simulcast, a class of 6 with --decrypt-sample), with --server-pid so that the server-side figures are read from /proc.
 // The test checks that the generator set everything up, that media was delivered, that every
 // figure is in the JSON report, and that the server stays healthy and ends with nothing left.
 // Nothing is asserted on speed: the figures are printed for people (docs/performance.md).
@@ -159,6 +159,29 @@ test('chorus-bench: class 8 on one shared port, datagrams batched across consume
     const calls = value('chorus_media_batched_send_calls_total');
     assert.ok(datagrams >= cls.delivered.packets, `batched datagrams ${datagrams}, delivered ${cls.delivered.packets}`);
     assert.ok(calls > 0 && datagrams > calls, `batched datagrams ${datagrams} in ${calls} calls`);
+  });
+});
+
+test('chorus-bench --decrypt-sample 3: class 6, two receivers decrypt and time; every receiver counts its loss', { timeout: 120000 }, async () => {
+  // Issue 14, item 3: a generator that carries 1000 subscribers decrypts and times only a
+  // sample of them; the others account delivery and loss from the clear RTP headers.
+  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
+  const dir = tempDir('chorus-bench-sample-');
+  await withServer(['--log-level', 'warn'], async (server) => {
+    const r = await benchRun(server, dir, 'class-sampled', [
+      '--scenario', 'class', '--subscribers', '6', '--decrypt-sample', '3',
+    ], { consumers: 12 });
+    assert.equal(r.params.decryptSample, 3);
+    assert.equal(r.setup.sampled, 2); // receivers 0 and 3
+    // Every receiver, decrypting or not, counted what it got: about six copies of what was
+    // sent, and the loss of all six.
+    const copies = r.delivered.packets / r.sent.packets;
+    assert.ok(copies > 5 && copies < 7, `delivered ${r.delivered.packets} of ${r.sent.packets} sent x 6`);
+    assert.ok(r.loss.expected > 5 * r.sent.packets, `loss: ${JSON.stringify(r.loss)}`);
+    assert.ok(r.loss.percent < 1, `loss: ${JSON.stringify(r.loss)}`);
+    // Only the two sampled receivers timed their packets.
+    const timed = r.latencyMs.samples / r.delivered.packets;
+    assert.ok(timed > 0.2 && timed < 0.45, `latency samples ${r.latencyMs.samples} of ${r.delivered.packets} delivered`);
   });
 });
 
