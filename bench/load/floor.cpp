@@ -265,6 +265,10 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
     double last_progress = now_s();
     uint16_t seq = uint16_t(rng());
     const uint32_t in_flight = std::max<uint32_t>(o.in_flight, 1);
+    // --rate: a paced publisher's arrivals (each packet finds the server thread asleep
+    // for as long as the rate leaves it), instead of the lock step.
+    const double interval = o.rate > 0 ? 1.0 / o.rate : 0;
+    double next_send = now_s();
     while (!stop.load(std::memory_order_relaxed)) {
       const uint64_t done = processed.load(std::memory_order_acquire);
       const double t = now_s();
@@ -273,7 +277,11 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
         last_progress = t;
       }
       // A datagram lost on the way would stall the lock step: send again after 20 ms.
-      if (sent - std::min(sent, done) < in_flight || t - last_progress > 0.02) {
+      const bool due = interval > 0 ? t >= next_send
+                                    : sent - std::min(sent, done) < in_flight || t - last_progress > 0.02;
+      if (due) {
+        if (interval > 0)
+          next_send = std::max(next_send + interval, t - interval);
         const std::size_t len = build_rtp(pkt.data(), bytes, video, seq++, 0x1234abcd);
         auto r = feed_session->protect_rtp(pkt, len);
         if (r && ::sendto(feeder.fd, pkt.data(), r.length, 0,
@@ -599,8 +607,12 @@ void print_floor_table(const floor_result& r, std::FILE* out) {
   std::string peers;
   for (int c : r.peer_cpus)
     peers += (peers.empty() ? "" : ",") + std::to_string(c);
-  std::fprintf(out, "  server thread on CPU %d, feeder/drain on CPU %s; %u datagram(s) in flight\n",
-               r.cpu, peers.empty() ? "(any)" : peers.c_str(), r.options.in_flight);
+  if (r.options.rate > 0)
+    std::fprintf(out, "  server thread on CPU %d, feeder/drain on CPU %s; %.0f datagrams/s\n", r.cpu,
+                 peers.empty() ? "(any)" : peers.c_str(), r.options.rate);
+  else
+    std::fprintf(out, "  server thread on CPU %d, feeder/drain on CPU %s; %u datagram(s) in flight\n",
+                 r.cpu, peers.empty() ? "(any)" : peers.c_str(), r.options.in_flight);
   if (!r.error.empty())
     std::fprintf(out, "  error: %s\n", r.error.c_str());
   if (!r.srtp.empty()) {
@@ -649,6 +661,7 @@ std::string floor_to_json(const floor_result& r) {
   w.EndArray();
   j.num_or_zero("durationS", r.options.duration_s);
   j.u64("inFlight", r.options.in_flight);
+  j.num_or_zero("rate", r.options.rate);
   j.key("srtp");
   w.StartArray();
   for (auto& s : r.srtp) {
@@ -718,7 +731,7 @@ std::optional<rtp::srtp_profile> parse_srtp_profile(std::string_view s) {
 const char* const floor_usage =
   "usage: chorus-bench floor [--profile P] [--fanout N[,N...]] [--video-bytes B]\n"
   "                          [--audio-bytes B] [--duration-s S] [--cpu C] [--in-flight K]\n"
-  "                          [--no-per-socket] [--json FILE]\n"
+  "                          [--rate PPS] [--no-per-socket] [--json FILE]\n"
   "\n"
   "Measures the unavoidable CPU per forwarded packet on this machine: one thread (pinned to\n"
   "--cpu, else the first CPU the process may use) receives an SRTP packet on a loopback UDP\n"
@@ -726,8 +739,9 @@ const char* const floor_usage =
   "default 1,10,100) copies it, protects it with that destination's SRTP session and sends\n"
   "it (sendmmsg, up to 64 per call; 'per-socket' rows: one socket and one call per\n"
   "destination). A peer thread on the other CPUs feeds it (--in-flight datagrams\n"
-  "outstanding, default 1) and drains the destinations. Sizes are RTP bytes before SRTP\n"
-  "(video 1200, audio 100). --profile: AEAD_AES_256_GCM (default), AEAD_AES_128_GCM,\n"
+  "outstanding, default 1; or --rate PPS datagrams a second, whatever the server does, as\n"
+  "a paced publisher's arrive) and drains the destinations. Sizes are RTP bytes before\n"
+  "SRTP (video 1200, audio 100). --profile: AEAD_AES_256_GCM (default), AEAD_AES_128_GCM,\n"
   "AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32. --duration-s per case (default 1).\n"
   "Run it pinned like the server: taskset -c 0 chorus-bench floor\n";
 
@@ -739,7 +753,7 @@ std::optional<floor_options> parse_floor_options(int argc, char** argv, std::str
   help = false;
   static constexpr std::string_view known[] = {"--profile", "--fanout", "--video-bytes",
                                                "--audio-bytes", "--duration-s", "--cpu",
-                                               "--in-flight", "--json"};
+                                               "--in-flight", "--rate", "--json"};
   auto on_switch = [&](std::string_view flag) {
     if (flag != "--no-per-socket")
       return false;
@@ -774,6 +788,8 @@ std::optional<floor_options> parse_floor_options(int argc, char** argv, std::str
       o.cpu = int(u);
     } else if (flag == "--in-flight") {
       ok = parse_u32(v, o.in_flight) && o.in_flight >= 1 && o.in_flight <= 1024;
+    } else if (flag == "--rate") {
+      ok = parse_double(v, o.rate) && o.rate >= 1 && o.rate <= 1e6;
     } else if (flag == "--json") {
       o.json_file = v;
       ok = !o.json_file.empty();

@@ -34,6 +34,7 @@ struct floor_options {
   double duration_s = 1;       // per measured case
   std::optional<int> cpu;      // the server thread's core (else the first allowed one)
   uint32_t in_flight = 1;      // datagrams the peer keeps in flight towards the server socket
+  double rate = 0;             // >0: the peer sends this many datagrams a second instead
   bool per_socket = true;      // also measure floor_send::per_socket
   std::string json_file;
 };

@@ -224,6 +224,22 @@ test('chorus-bench floor: a short run, figures reported', { timeout: 60000 }, as
   assert.ok(f.cases.some((c) => c.send === 'per-socket' && c.fanout === 4));
 });
 
+test('chorus-bench floor --rate: packets arrive at the rate, each alone', { timeout: 60000 }, async () => {
+  const json = path.join(tempDir('chorus-bench-floor-rate-'), 'floor.json');
+  const res = await runBench(['floor', '--duration-s', '0.5', '--fanout', '2', '--no-per-socket',
+    '--rate', '200', '--json', json]);
+  assert.equal(res.code, 0, `chorus-bench floor exited with ${res.code}\n${res.stdout}\n${res.stderr}`);
+  assert.match(res.stdout, /200 datagrams\/s/);
+  const f = JSON.parse(fs.readFileSync(json, 'utf8'));
+  checkFloor(f, [2]);
+  assert.equal(f.rate, 200);
+  for (const c of f.cases) {
+    // 0.5 s at 200/s is 100; the lock step would have sent thousands
+    assert.ok(c.packetsIn >= 40 && c.packetsIn <= 115, `${c.kind}: ${c.packetsIn} packets in 0.5 s at 200/s`);
+    assert.ok(c.wakeups >= c.packetsIn * 0.9, `${c.kind}: ${c.wakeups} wake-ups for ${c.packetsIn} packets`);
+  }
+});
+
 test('chorus-bench: bad usage exits with 2', { timeout: 10000 }, async () => {
   const res = await runBench(['--scenario', 'lecture', '--url', 'ws://127.0.0.1:1']);
   assert.equal(res.code, 2);
@@ -237,4 +253,7 @@ test('chorus-bench: bad usage exits with 2', { timeout: 10000 }, async () => {
   const floor = await runBench(['floor', '--profile', 'rot13']);
   assert.equal(floor.code, 2);
   assert.match(floor.stderr, /invalid value for --profile/);
+  const rate = await runBench(['floor', '--rate', '0']);
+  assert.equal(rate.code, 2);
+  assert.match(rate.stderr, /invalid value for --rate/);
 });
