@@ -71,6 +71,14 @@ void forget_room(node_actor* self, const std::string& room_id, const caf::actor&
   auto it = self->state.rooms.find(room_id);
   if (it != self->state.rooms.end() && it->second == room) {
     self->state.rooms.erase(it);
+    // Its per-room series leave before the count falls, so that a scrape that sees the
+    // room gone from chorus_rooms does not list it (the room's own exit hook erases the
+    // entry too, later, on its thread; no newer room of this id exists yet: the node
+    // creates rooms, and routed joins to this one until now).
+    if (auto& reg = self->state.ctx->room_metrics) {
+      std::lock_guard<std::mutex> lock{reg->mutex};
+      reg->rooms.erase(room_id);
+    }
     self->state.ctx->counters->rooms.fetch_sub(1);
     LOG_DEBUG("node", "room '" << room_id << "' closed");
     if (self->state.draining && self->state.rooms.empty())
@@ -174,7 +182,7 @@ caf::actor remote_home(node_actor* self, const std::string& room_id) {
 caf::result<join_result> join_remote(node_actor* self, caf::actor home, join_command cmd) {
   auto rp = self->make_response_promise<join_result>();
   auto room_id = cmd.room_id;
-  self->request(home, placement_timeout, get_room{room_id})
+  self->request(home, placement_timeout, get_room{room_id, false, {}})
     .then(
       [self, rp, cmd = std::move(cmd)](caf::actor& room) mutable {
         auto peer = spawn_peer_for(self->system(), room, caf::actor_cast<caf::actor>(self),
