@@ -165,8 +165,8 @@ struct node_counters {
   std::atomic<bool> stopping{false};
 };
 
-// metrics.perRoom: each room's gauges, kept by the room (atomics) and listed here while
-// it is open; the registry's mutex is taken when a room opens or closes and by GET /metrics,
+// metrics.perRoom: each room's gauges, kept current by the room (atomics) and listed here
+// by the node while it counts the room (local_room, forget_room); the registry's mutex is taken when a room opens or closes and by GET /metrics,
 // never on the media path.
 struct room_gauges {
   std::atomic<int64_t> peers{0};

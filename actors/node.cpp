@@ -71,10 +71,8 @@ void forget_room(node_actor* self, const std::string& room_id, const caf::actor&
   auto it = self->state.rooms.find(room_id);
   if (it != self->state.rooms.end() && it->second == room) {
     self->state.rooms.erase(it);
-    // Its per-room series leave before the count falls, so that a scrape that sees the
-    // room gone from chorus_rooms does not list it (the room's own exit hook erases the
-    // entry too, later, on its thread; no newer room of this id exists yet: the node
-    // creates rooms, and routed joins to this one until now).
+    // metrics.perRoom: the node lists a room's series and counts it in the same places
+    // (local_room), so a scrape never sees one without the other.
     if (auto& reg = self->state.ctx->room_metrics) {
       std::lock_guard<std::mutex> lock{reg->mutex};
       reg->rooms.erase(room_id);
@@ -135,7 +133,14 @@ caf::expected<caf::actor> local_room(node_actor* self, const std::string& room_i
       return make_error(protocol::error_code::limit_exceeded,
                         "this server has reached its limit of " +
                           std::to_string(st.ctx->settings.max_rooms) + " rooms");
-    auto room = spawn_room(self->system(), caf::actor_cast<caf::actor>(self), room_id, st.ctx);
+    std::shared_ptr<room_gauges> gauges;
+    if (auto& reg = st.ctx->room_metrics) {
+      gauges = std::make_shared<room_gauges>();
+      std::lock_guard<std::mutex> lock{reg->mutex};
+      reg->rooms[room_id] = gauges;
+    }
+    auto room = spawn_room(self->system(), caf::actor_cast<caf::actor>(self), room_id, st.ctx,
+                           gauges);
     self->monitor(room);
     it = st.rooms.emplace(room_id, room).first;
     st.ctx->counters->rooms.fetch_add(1);

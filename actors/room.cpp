@@ -1602,24 +1602,12 @@ int64_t hand_over(room_actor* self, const std::string& avoid) {
 }
 
 caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr ctx,
-                        caf::actor node) {
+                        caf::actor node, std::shared_ptr<room_gauges> gauges) {
   self->state.id = std::move(room_id);
   self->state.ctx = std::move(ctx);
   self->state.chat = protocol::chat_history{self->state.ctx->settings.chat_history};
   self->state.opened_ms = wall_ms();
-  if (auto& reg = self->state.ctx->room_metrics) {
-    auto g = std::make_shared<room_gauges>();
-    self->state.gauges = g;
-    {
-      std::lock_guard<std::mutex> lock{reg->mutex};
-      reg->rooms[self->state.id] = g;
-    }
-    self->attach_functor([reg, id = self->state.id, g] {
-      std::lock_guard<std::mutex> lock{reg->mutex};
-      if (auto it = reg->rooms.find(id); it != reg->rooms.end() && it->second == g)
-        reg->rooms.erase(it);
-    });
-  }
+  self->state.gauges = std::move(gauges);
   if (auto& rec = self->state.ctx->recorder) {
     auto& st = self->state;
     self->send(rec, store::record_event{store::room_opened{st.id, st.ctx->settings.node_id,
@@ -2160,8 +2148,9 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
 } // namespace
 
 caf::actor spawn_room(caf::actor_system& sys, caf::actor node, std::string room_id,
-                      node_context_ptr ctx) {
-  return sys.spawn(room_impl, std::move(room_id), std::move(ctx), std::move(node));
+                      node_context_ptr ctx, std::shared_ptr<room_gauges> gauges) {
+  return sys.spawn(room_impl, std::move(room_id), std::move(ctx), std::move(node),
+                   std::move(gauges));
 }
 
 } // namespace chorus::actors

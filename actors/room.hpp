@@ -20,8 +20,9 @@
 
 namespace chorus::actors {
 
-// Spawns a room reporting to `node`.
+// Spawns a room reporting to `node`. `gauges`: the room's metrics.perRoom entry (null when
+// off), which the node lists and unlists with its count of rooms; the room keeps it current.
 caf::actor spawn_room(caf::actor_system& sys, caf::actor node, std::string room_id,
-                      node_context_ptr ctx);
+                      node_context_ptr ctx, std::shared_ptr<room_gauges> gauges);
 
 } // namespace chorus::actors

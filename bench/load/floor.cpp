@@ -607,12 +607,11 @@ void print_floor_table(const floor_result& r, std::FILE* out) {
   std::string peers;
   for (int c : r.peer_cpus)
     peers += (peers.empty() ? "" : ",") + std::to_string(c);
-  if (r.options.rate > 0)
-    std::fprintf(out, "  server thread on CPU %d, feeder/drain on CPU %s; %.0f datagrams/s\n", r.cpu,
-                 peers.empty() ? "(any)" : peers.c_str(), r.options.rate);
-  else
-    std::fprintf(out, "  server thread on CPU %d, feeder/drain on CPU %s; %u datagram(s) in flight\n",
-                 r.cpu, peers.empty() ? "(any)" : peers.c_str(), r.options.in_flight);
+  const std::string feed = r.options.rate > 0
+                             ? std::to_string(std::lround(r.options.rate)) + " datagrams/s"
+                             : std::to_string(r.options.in_flight) + " datagram(s) in flight";
+  std::fprintf(out, "  server thread on CPU %d, feeder/drain on CPU %s; %s\n", r.cpu,
+               peers.empty() ? "(any)" : peers.c_str(), feed.c_str());
   if (!r.error.empty())
     std::fprintf(out, "  error: %s\n", r.error.c_str());
   if (!r.srtp.empty()) {
