@@ -549,8 +549,11 @@ floor_result run_floor(const floor_options& o) {
   r.cpu = where.server;
   r.peer_cpus = where.peer;
   const std::pair<std::string, uint32_t> kinds[] = {{"video", o.video_bytes}, {"audio", o.audio_bytes}};
+  auto skip = [&](const std::string& kind, uint32_t bytes) {
+    return bytes == 0 || (!o.kind.empty() && kind != o.kind);
+  };
   for (auto& [kind, bytes] : kinds) {
-    if (bytes == 0)
+    if (skip(kind, bytes))
       continue;
     r.srtp.push_back(measure_srtp(o, where, kind, bytes, r.error));
     if (!r.error.empty())
@@ -558,7 +561,7 @@ floor_result run_floor(const floor_options& o) {
   }
   for (uint32_t fanout : o.fanouts)
     for (auto& [kind, bytes] : kinds) {
-      if (bytes == 0)
+      if (skip(kind, bytes))
         continue;
       for (floor_send mode : {floor_send::batched, floor_send::per_socket}) {
         if (mode == floor_send::per_socket && (!o.per_socket || fanout == 1))
@@ -661,6 +664,7 @@ std::string floor_to_json(const floor_result& r) {
   j.num_or_zero("durationS", r.options.duration_s);
   j.u64("inFlight", r.options.in_flight);
   j.num_or_zero("rate", r.options.rate);
+  j.str("kind", r.options.kind.empty() ? std::string("both") : r.options.kind);
   j.key("srtp");
   w.StartArray();
   for (auto& s : r.srtp) {
@@ -730,7 +734,8 @@ std::optional<rtp::srtp_profile> parse_srtp_profile(std::string_view s) {
 const char* const floor_usage =
   "usage: chorus-bench floor [--profile P] [--fanout N[,N...]] [--video-bytes B]\n"
   "                          [--audio-bytes B] [--duration-s S] [--cpu C] [--in-flight K]\n"
-  "                          [--rate PPS] [--no-per-socket] [--json FILE]\n"
+  "                          [--rate PPS] [--kind video|audio] [--no-per-socket]\n"
+  "                          [--json FILE]\n"
   "\n"
   "Measures the unavoidable CPU per forwarded packet on this machine: one thread (pinned to\n"
   "--cpu, else the first CPU the process may use) receives an SRTP packet on a loopback UDP\n"
@@ -742,6 +747,8 @@ const char* const floor_usage =
   "a paced publisher's arrive) and drains the destinations. Sizes are RTP bytes before\n"
   "SRTP (video 1200, audio 100). --profile: AEAD_AES_256_GCM (default), AEAD_AES_128_GCM,\n"
   "AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32. --duration-s per case (default 1).\n"
+  "In order: SRTP alone (half of --duration-s per kind), then per fan-out the video case\n"
+  "and the audio case (--kind: that kind only; to profile one case, say).\n"
   "Run it pinned like the server: taskset -c 0 chorus-bench floor\n";
 
 std::optional<floor_options> parse_floor_options(int argc, char** argv, std::string& error,
@@ -752,7 +759,7 @@ std::optional<floor_options> parse_floor_options(int argc, char** argv, std::str
   help = false;
   static constexpr std::string_view known[] = {"--profile", "--fanout", "--video-bytes",
                                                "--audio-bytes", "--duration-s", "--cpu",
-                                               "--in-flight", "--rate", "--json"};
+                                               "--in-flight", "--rate", "--kind", "--json"};
   auto on_switch = [&](std::string_view flag) {
     if (flag != "--no-per-socket")
       return false;
@@ -789,6 +796,9 @@ std::optional<floor_options> parse_floor_options(int argc, char** argv, std::str
       ok = parse_u32(v, o.in_flight) && o.in_flight >= 1 && o.in_flight <= 1024;
     } else if (flag == "--rate") {
       ok = parse_double(v, o.rate) && o.rate >= 1 && o.rate <= 1e6;
+    } else if (flag == "--kind") {
+      o.kind = v;
+      ok = o.kind == "video" || o.kind == "audio";
     } else if (flag == "--json") {
       o.json_file = v;
       ok = !o.json_file.empty();

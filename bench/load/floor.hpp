@@ -36,6 +36,7 @@ struct floor_options {
   uint32_t in_flight = 1;      // datagrams the peer keeps in flight towards the server socket
   double rate = 0;             // >0: the peer sends this many datagrams a second instead
   bool per_socket = true;      // also measure floor_send::per_socket
+  std::string kind;            // "video" or "audio": that kind only (SRTP and cases); empty: both
   std::string json_file;
 };
 

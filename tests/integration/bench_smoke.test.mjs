@@ -240,6 +240,21 @@ test('chorus-bench floor --rate: packets arrive at the rate, each alone', { time
   }
 });
 
+test('chorus-bench floor --kind video: the video case only, SRTP and forwarding', { timeout: 60000 }, async () => {
+  const json = path.join(tempDir('chorus-bench-floor-kind-'), 'floor.json');
+  const res = await runBench(['floor', '--duration-s', '0.3', '--fanout', '2,3', '--no-per-socket',
+    '--kind', 'video', '--json', json]);
+  assert.equal(res.code, 0, `chorus-bench floor exited with ${res.code}\n${res.stdout}\n${res.stderr}`);
+  const f = JSON.parse(fs.readFileSync(json, 'utf8'));
+  assert.equal(f.ok, true, `floor error: ${f.error}`);
+  assert.equal(f.kind, 'video');
+  assert.deepEqual(f.srtp.map((s) => s.kind), ['video']);
+  assert.deepEqual(f.cases.map((c) => `${c.kind}/${c.fanout}`), ['video/2', 'video/3']);
+  for (const c of f.cases)
+    assert.ok(c.packetsIn > 0 && c.packetsOut + c.sendFailures === c.packetsIn * c.fanout, JSON.stringify(c));
+  assert.doesNotMatch(res.stdout, /\baudio\b/);
+});
+
 test('chorus-bench: bad usage exits with 2', { timeout: 10000 }, async () => {
   const res = await runBench(['--scenario', 'lecture', '--url', 'ws://127.0.0.1:1']);
   assert.equal(res.code, 2);
@@ -256,4 +271,7 @@ test('chorus-bench: bad usage exits with 2', { timeout: 10000 }, async () => {
   const rate = await runBench(['floor', '--rate', '0']);
   assert.equal(rate.code, 2);
   assert.match(rate.stderr, /invalid value for --rate/);
+  const kind = await runBench(['floor', '--kind', 'both']);
+  assert.equal(kind.code, 2);
+  assert.match(kind.stderr, /invalid value for --kind/);
 });
