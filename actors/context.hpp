@@ -166,8 +166,8 @@ struct node_counters {
 };
 
 // metrics.perRoom: each room's gauges, kept current by the room (atomics) and listed here
-// by the node while it counts the room (local_room, forget_room); the registry's mutex is taken when a room opens or closes and by GET /metrics,
-// never on the media path.
+// by the node while it counts the room (local_room, forget_room); the registry's mutex is
+// taken when a room opens or closes and by GET /metrics, never on the media path.
 struct room_gauges {
   std::atomic<int64_t> peers{0};
   std::atomic<int64_t> producers{0};
