@@ -149,6 +149,10 @@ void transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
       return;
     }
   rtp_in batch;
+  if (!spare_lists_.empty()) {
+    batch.packets = std::move(spare_lists_.back());
+    spare_lists_.pop_back();
+  }
   batch.packets.push_back(std::move(copy));
   pending_.push_back({route.producer, route.lane, std::move(batch)});
 }
@@ -159,8 +163,13 @@ void transport_media::flush(caf::event_based_actor* self, int64_t now_ms) {
   const bool lanes = !pending_.empty() && !process_busy(now_ms);
   for (auto& p : pending_) {
     p.batch.arrival_ms = now_ms;
-    if (lanes && p.lane && enter_producer_lane(p.lane, p.batch, self->context()))
+    if (lanes && p.lane && enter_producer_lane(p.lane, p.batch, self->context())) {
+      if (spare_lists_.size() < 4 && p.batch.packets.capacity() <= 256) {
+        p.batch.packets.clear(); // what the producer left (packets it dropped) goes now
+        spare_lists_.push_back(std::move(p.batch.packets));
+      }
       continue;
+    }
     self->send(p.producer, std::move(p.batch));
   }
   pending_.clear();

@@ -221,6 +221,7 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
     const int64_t real_now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                   std::chrono::system_clock::now().time_since_epoch()).count();
     if (ep) { // port mode: all of it goes to one endpoint
+      reuse_spare(ep->pending);
       std::size_t total = 0;
       for (int i = 0; i < n; ++i)
         total += rx_->payload(std::size_t(i)).size();
@@ -264,6 +265,7 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
 void io_core::append(endpoint_state& ep, const ice_tuple& source,
                      std::span<const uint8_t> bytes, int64_t arrival_us, bool connection_closed) {
   auto& batch = ep.pending;
+  reuse_spare(batch);
   inbound_packet p;
   p.source = source;
   p.arrival_us = arrival_us;
@@ -286,20 +288,40 @@ void io_core::deliver() {
     ep->dirty = false;
     packet_batch batch = std::move(ep->pending);
     ep->pending = packet_batch{};
-    if (ep->closed.load(std::memory_order_acquire))
+    if (ep->closed.load(std::memory_order_acquire)) {
+      recycle(std::move(batch));
       continue;
+    }
     uint64_t packets = 0;
     for (const auto& p : batch.packets)
       packets += p.connection_closed ? 0 : 1;
     ep->rx_packets.add(packets);
     ep->rx_bytes.add(batch.data.size());
     try {
-      ep->sink(std::move(batch));
+      ep->sink(std::move(batch)); // takes a reference: moves from it only to keep it
     } catch (...) {
       // A sink must not throw; the I/O thread survives one that does.
     }
+    recycle(std::move(batch));
   }
   delivering_.clear();
+}
+
+void io_core::recycle(packet_batch&& batch) {
+  if (spare_batches_.size() >= spare_batches_max || batch.data.capacity() == 0 ||
+      batch.data.capacity() > spare_batch_max_bytes ||
+      batch.packets.capacity() * sizeof(inbound_packet) > spare_batch_max_bytes)
+    return; // moved into a message (nothing left), or too big to hold on to
+  batch.data.clear();
+  batch.packets.clear();
+  spare_batches_.push_back(std::move(batch));
+}
+
+void io_core::reuse_spare(packet_batch& batch) {
+  if (batch.data.capacity() != 0 || batch.packets.capacity() != 0 || spare_batches_.empty())
+    return;
+  batch = std::move(spare_batches_.back());
+  spare_batches_.pop_back();
 }
 
 bool io_core::allocate_ports(endpoint_state& ep, std::string* error) {

@@ -136,6 +136,11 @@ private:
   void append(endpoint_state& ep, const ice_tuple& source, std::span<const uint8_t> bytes,
               int64_t arrival_us, bool connection_closed = false);
   void deliver();
+  // A delivered batch whose sink only read it (a direct lane) keeps its buffers for the
+  // next one (at most spare_batches_max, each up to spare_batch_max_bytes), so that a
+  // received packet allocates no batch; one the sink moved into a message leaves nothing.
+  void recycle(packet_batch&& batch);
+  void reuse_spare(packet_batch& batch);
   bool allocate_ports(endpoint_state& ep, std::string* error);
 
   // TCP (media_io_tcp.cpp).
@@ -183,6 +188,9 @@ private:
   std::size_t pending_count_ = 0; // single-port: accepted, no owner yet
   std::unique_ptr<sock::udp_receiver> rx_;
   std::vector<std::function<void()>> commands_; // drained batch, reused
+  std::vector<packet_batch> spare_batches_;      // see recycle()
+  static constexpr std::size_t spare_batches_max = 4;
+  static constexpr std::size_t spare_batch_max_bytes = 64 * 1024;
 
   struct io_counters {
     counter unknown_source_dropped, tuples_bound, tuples_evicted, truncated_dropped;

@@ -85,6 +85,59 @@ TEST_CASE("media_io port: 32 datagrams each way, batched") {
   CHECK(ep->stats().rx_packets == 32);
 }
 
+TEST_CASE("media_io port: a batch's reused buffers carry only its own packets") {
+  // A sink that only reads its batch leaves its buffers to the next batch (io_core's
+  // spares); one that moves it away leaves nothing. Either way each delivery holds exactly
+  // the datagrams that arrived for it: a long packet first, then shorter ones, one at a
+  // time, alternating between the two kinds of sink.
+  struct seen {
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<std::vector<bytes>> batches;
+  };
+  seen kept_seen, moved_seen;
+  auto record = [](seen& s, const packet_batch& b) {
+    std::vector<bytes> one;
+    for (const auto& p : b.packets) {
+      auto span = p.bytes(b.data);
+      one.emplace_back(span.begin(), span.end());
+    }
+    std::lock_guard lock(s.m);
+    s.batches.push_back(std::move(one));
+    s.cv.notify_all();
+  };
+  auto wait_for = [](seen& s, std::size_t n) {
+    std::unique_lock lock(s.m);
+    return s.cv.wait_for(lock, deadline, [&] { return s.batches.size() >= n; });
+  };
+  media_io io(port_mode_options(port_base(), 10));
+  io.start();
+  auto kept = io.open("uk", [&](packet_batch&& b) { record(kept_seen, b); });
+  auto moved = io.open("um", [&](packet_batch&& b) {
+    packet_batch taken = std::move(b); // as a message would
+    record(moved_seen, taken);
+  });
+  REQUIRE(kept);
+  REQUIRE(moved);
+  udp_client c;
+  const std::vector<bytes> payloads{bytes(1200, 0xAA), bytes(3, 0x01), bytes(700, 0x02),
+                                    bytes(1, 0x03), bytes(1500, 0x04), bytes(20, 0x05)};
+  for (std::size_t i = 0; i < payloads.size(); ++i) {
+    c.send(kept->udp_port(), payloads[i]);
+    REQUIRE(wait_for(kept_seen, i + 1));
+    c.send(moved->udp_port(), payloads[i]);
+    REQUIRE(wait_for(moved_seen, i + 1));
+  }
+  for (seen* s : {&kept_seen, &moved_seen}) {
+    std::lock_guard lock(s->m);
+    REQUIRE(s->batches.size() == payloads.size());
+    for (std::size_t i = 0; i < payloads.size(); ++i) {
+      REQUIRE(s->batches[i].size() == 1);
+      CHECK(s->batches[i][0] == payloads[i]);
+    }
+  }
+}
+
 TEST_CASE("udp_receiver: the kernel's receive time, not the read's") {
   // A datagram waits 30 ms in the socket before it is read: its timestamp is when it came.
   auto sock = chorus::net::sock::bind_udp(transport_address::v4(127, 0, 0, 1, 0));
