@@ -45,7 +45,7 @@ bool read_identifier(const std::string& query, const char* key, std::string& out
   if (r == net::query_lookup::absent)
     return false;
   if (r == net::query_lookup::malformed || !valid_identifier(out))
-    problem = std::string{key} + " must be 1 to 128 printable bytes, percent-encoded";
+    problem = std::string{key} + " must be 1 to 128 bytes of printable UTF-8, percent-encoded";
   return true;
 }
 

@@ -50,10 +50,51 @@ constexpr bool has_control_chars(std::string_view s) noexcept {
   return false;
 }
 
-// A label as the signaling accepts one (peer ids, room ids, names): 1 to `max` bytes, no
-// control characters.
+// Whether s is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+// above U+10FFFF). Text that reaches other clients inside JSON must be: a browser fails a
+// WebSocket text frame that is not, and with it the connection.
+constexpr bool valid_utf8(std::string_view s) noexcept {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF; // the range of the second byte
+    if (c >= 0xC2 && c <= 0xDF)
+      n = 1;
+    else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0)
+        lo = 0xA0; // overlong
+      else if (c == 0xED)
+        hi = 0x9F; // surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0)
+        lo = 0x90; // overlong
+      else if (c == 0xF4)
+        hi = 0x8F; // above U+10FFFF
+    } else
+      return false; // a continuation byte, C0, C1 or F5..FF
+    if (s.size() - i <= n)
+      return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto b = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF))
+        return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+// A label as the signaling accepts one (peer ids, room ids, names): 1 to `max` bytes of
+// UTF-8, no control characters.
 constexpr bool valid_label(std::string_view s, std::size_t max = 128) noexcept {
-  return !s.empty() && s.size() <= max && !has_control_chars(s);
+  return !s.empty() && s.size() <= max && !has_control_chars(s) && valid_utf8(s);
 }
 
 // "HOST:PORT" or "[V6]:PORT" into host (brackets removed, not checked further) and a port

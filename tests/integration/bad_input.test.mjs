@@ -260,6 +260,9 @@ test('invalid query strings are closed with 4002', T, async () => {
       `auth=ok&channelId=${'c'.repeat(129)}`,
       'auth=ok&channelId=room%01',
       'auth=ok&channelId=room1&name=%7F',
+      'auth=ok&channelId=room1&name=%FF', // not UTF-8: it would reach the others' JSON
+      'auth=%C3%28&channelId=room1',
+      'auth=ok&channelId=room%ED%A0%80',
     ]) {
       await rejected(query).catch((e) => failures.push(e.message.split('\n')[0]));
     }

@@ -8,7 +8,7 @@
 
 using namespace chorus;
 
-TEST_CASE("text::valid_label: 1 to 128 bytes, no control characters") {
+TEST_CASE("text::valid_label: 1 to 128 bytes of UTF-8, no control characters") {
   struct tcase {
     const char* name;
     std::string s;
@@ -23,12 +23,50 @@ TEST_CASE("text::valid_label: 1 to 128 bytes, no control characters") {
     {"a tab", "a\tb", false},
     {"NUL", std::string("a\0b", 3), false},
     {"DEL", "a\x7f", false},
+    {"a lone 0xFF (percent-decoded %FF)", "a\xFF", false},
+    {"a truncated sequence", "a\xC3", false},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
     CHECK(text::valid_label(c.s) == c.ok);
   }
   CHECK(text::valid_label("abcd", 3) == false);
+}
+
+TEST_CASE("text::valid_utf8: RFC 3629 table (overlong, surrogates, range, truncation)") {
+  struct tcase {
+    const char* name;
+    std::string s;
+    bool ok;
+  };
+  const tcase cases[] = {
+    {"ASCII", "abc", true},
+    {"empty", "", true},
+    {"2 bytes U+00EB", "\xC3\xAB", true},
+    {"3 bytes U+20AC", "\xE2\x82\xAC", true},
+    {"4 bytes U+1F600", "\xF0\x9F\x98\x80", true},
+    {"U+10FFFF, the last", "\xF4\x8F\xBF\xBF", true},
+    {"U+D7FF, before the surrogates", "\xED\x9F\xBF", true},
+    {"U+E000, after them", "\xEE\x80\x80", true},
+    {"lone continuation", "\x80", false},
+    {"C0 overlong '/'", "\xC0\xAF", false},
+    {"C1 overlong", "\xC1\xBF", false},
+    {"E0 overlong", "\xE0\x80\xAF", false},
+    {"F0 overlong", "\xF0\x80\x80\xAF", false},
+    {"surrogate U+D800", "\xED\xA0\x80", false},
+    {"above U+10FFFF", "\xF4\x90\x80\x80", false},
+    {"F5", "\xF5\x80\x80\x80", false},
+    {"FF", "\xFF", false},
+    {"truncated 2", "\xC3", false},
+    {"truncated 3", "\xE2\x82", false},
+    {"truncated 4", "\xF0\x9F\x98", false},
+    {"bad continuation", "\xC3\x28", false},
+    {"bad third byte", "\xE2\x82\x28", false},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    CHECK(text::valid_utf8(c.s) == c.ok);
+  }
 }
 
 TEST_CASE("text::split_host_port") {
