@@ -356,14 +356,18 @@ void handle_text(session_actor* self, std::string& text) {
     if (!decoded.hints.name.empty() && st.room_id.empty())
       st.display_name = std::move(decoded.hints.name);
   }
-  if (decoded.kind == protocol::decode_kind::control ||
-      decoded.kind == protocol::decode_kind::dropped)
+  if (decoded.kind == protocol::decode_kind::control)
     return;
-  // Requests and request errors count against the connection's rate.
+  // Requests and request errors count against the connection's rate, and so do messages
+  // dropped for having no answer (a flood of them would otherwise cost nothing).
   switch (st.limiter.on_request(net::rate_clock::now())) {
     case net::rate_decision::allow:
+      if (decoded.kind == protocol::decode_kind::dropped)
+        return;
       break;
     case net::rate_decision::refuse: {
+      if (decoded.kind == protocol::decode_kind::dropped)
+        return; // nothing to answer
       auto& lim = st.ctx->settings.request_limits;
       send_error(self, decoded.meta, error_code::rate_limited,
                  "too many requests: at most " + std::to_string(lim.rate_per_s) +

@@ -497,6 +497,9 @@ reply server::on_post(const std::string& sid, std::string_view body, int64_t now
     return on_post_too_large(sid, now_ms, out);
   if (s->closing)
     return ok_reply();
+  if (std::size_t(std::count(body.begin(), body.end(), record_separator)) >=
+      opts_.max_packets_per_post)
+    return on_post_too_large(sid, now_ms, out);
   std::vector<packet> packets;
   if (!decode_payload(body, packets)) {
     end(*s, close_reason::parse_error, 1007, now_ms, out);

@@ -79,6 +79,10 @@ struct options {
   uint32_t ping_interval_ms = 25000;
   uint32_t ping_timeout_ms = 20000;
   uint32_t max_payload = 1000000;     // largest POST body (bytes), announced to the client
+  // Most packets one POST may carry: its body could otherwise hold half a million one-byte
+  // messages, all handed to the session at once (the edge's back-pressure counts them only
+  // afterwards). More ends the session as a payload too large (413).
+  uint32_t max_packets_per_post = 1024;
   uint32_t upgrade_timeout_ms = 10000; // a probe WebSocket not upgraded by then is closed
   // After "3probe", a pending poll is ended with a noop at this interval (Engine.IO's
   // 100 ms check), so that answers already on their way still leave by polling; 0: at once.

@@ -345,6 +345,25 @@ TEST_CASE("polling: a POST larger than maxPayload is refused with 413 and ends t
   CHECK(srv.on_post_too_large("nope", 4, fx).status == 413);
 }
 
+TEST_CASE("polling: a POST of more than max_packets_per_post packets is refused with 413") {
+  options o;
+  o.max_packets_per_post = 4;
+  auto srv = make_server(o);
+  auto sid = open_polling(srv);
+  effects fx;
+  CHECK(srv.on_post(sid, "4a\x1e" "4b\x1e" "4c\x1e" "4d", 1, fx).status == 200); // exactly 4
+  CHECK(of_kind(fx, effect_kind::message).size() == 4);
+  fx.clear();
+  // Five packets, each one byte: small, but none is handed over and the session ends.
+  auto r = srv.on_post(sid, "4\x1e" "4\x1e" "4\x1e" "4\x1e" "4", 2, fx);
+  CHECK(r.status == 413);
+  CHECK(of_kind(fx, effect_kind::message).empty());
+  auto closed = first(fx, effect_kind::closed);
+  REQUIRE(closed);
+  CHECK(closed->reason == close_reason::payload_too_large);
+  CHECK(options{}.max_packets_per_post == 1024);
+}
+
 TEST_CASE("polling: a second concurrent poll is an error that ends the session") {
   auto srv = make_server();
   auto sid = open_polling(srv);
