@@ -274,6 +274,10 @@ void ws_session<Stream>::finished(uint16_t code) {
   if (finished_)
     return;
   finished_ = true;
+  // The handler's on_closed may drop the last owner (an Engine.IO WebSocket whose only
+  // owner is the server's table, dropped by abort_all at shutdown): keep this alive until
+  // the end. Null when called from the destructor, where nothing follows.
+  auto keep = this->weak_from_this().lock();
   beast::error_code ignored;
   message_timer_.cancel(ignored);
   srv_->websockets.erase(this);
