@@ -881,6 +881,8 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     // packets are not resent anyway: max age 1 s).
     st.rtx_buffer.emplace(rtp::retransmission_config{is_video(st) ? size_t(512) : size_t(64),
                                                      1000, 10});
+  if (nack && !st.rtx) // repairs go out as the originals did (rtp_sender::remember_headers)
+    st.sender->remember_headers(is_video(st) ? 512 : 64);
   publish_far(self);
   // The producer going away (closed, or its peer left) ends this consumer.
   monitor_for_life(self, st.producer);

@@ -29,6 +29,16 @@ bool rtp_sender::apply(const sending_state& s) {
   return !was_ready && ready();
 }
 
+void rtp_sender::remember_headers(size_t packets) {
+  sent_headers_.clear();
+  if (packets == 0)
+    return;
+  size_t n = 1;
+  while (n < packets)
+    n <<= 1;
+  sent_headers_.assign(n, sent_header{});
+}
+
 size_t rtp_sender::send_rtp(rtp_out& out) {
   auto& sh = *shared_;
   if (!ready() || (!rtp_ && !plain_)) {
@@ -60,15 +70,30 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
         // A number is used only by a packet that carries the element (no gaps, so the
         // receiver's feedback does not report packets that never existed as lost); when
         // logging, it is taken under the lock, so the log is in number order.
-        if (out.tcc_ext_id != 0 && view->transport_wide_seq(out.tcc_ext_id)) {
-          const uint16_t seq = sh.tcc_seq.fetch_add(1, std::memory_order_relaxed);
-          view->set_transport_wide_seq(out.tcc_ext_id, seq);
-          if (logging)
-            sh.send_log.push_back(
-              {seq, uint16_t(std::min<size_t>(size, 0xFFFF)), now_us, out.probe_id});
+        sent_header* memo = nullptr;
+        if (!sent_headers_.empty())
+          memo = &sent_headers_[view->sequence_number() & (sent_headers_.size() - 1)];
+        if (memo != nullptr && memo->valid && memo->seq == view->sequence_number() &&
+            memo->timestamp == view->timestamp()) { // sent before: exactly as then
+          if (out.tcc_ext_id != 0 && view->transport_wide_seq(out.tcc_ext_id))
+            view->set_transport_wide_seq(out.tcc_ext_id, memo->tcc_seq);
+          if (out.abs_send_time_ext_id != 0)
+            view->set_abs_send_time(out.abs_send_time_ext_id, memo->abs_send_time);
+          ++resent_as_sent_;
+        } else {
+          uint16_t tcc_seq = 0;
+          if (out.tcc_ext_id != 0 && view->transport_wide_seq(out.tcc_ext_id)) {
+            tcc_seq = sh.tcc_seq.fetch_add(1, std::memory_order_relaxed);
+            view->set_transport_wide_seq(out.tcc_ext_id, tcc_seq);
+            if (logging)
+              sh.send_log.push_back(
+                {tcc_seq, uint16_t(std::min<size_t>(size, 0xFFFF)), now_us, out.probe_id});
+          }
+          if (out.abs_send_time_ext_id != 0)
+            view->set_abs_send_time(out.abs_send_time_ext_id, abs_send_time);
+          if (memo != nullptr)
+            *memo = {view->timestamp(), abs_send_time, view->sequence_number(), tcc_seq, true};
         }
-        if (out.abs_send_time_ext_id != 0)
-          view->set_abs_send_time(out.abs_send_time_ext_id, abs_send_time);
       }
     }
     if (plain_) {

@@ -125,6 +125,17 @@ public:
   send_shared& shared() noexcept { return *shared_; }
   const rtp::rtp_protector* protector() const noexcept { return rtp_ ? &*rtp_ : nullptr; }
 
+  // For a stream whose repairs are resent as they were (NACK without RTX): keeps the
+  // transport-wide number and abs-send-time of the last `packets` packets sent (rounded up
+  // to a power of two, by RTP sequence number), and gives a packet sent again (the same
+  // sequence number and timestamp) those same values instead of new ones. The resend is
+  // then the original byte for byte: SRTP's IV comes from the SSRC and the index alone, and
+  // with AES-GCM one IV under two different headers (the associated data) would give away
+  // the hash key through the two tags (RFC 7714 §8: an IV must never repeat for
+  // different data). 0: off.
+  void remember_headers(size_t packets);
+  uint64_t resent_as_sent() const noexcept { return resent_as_sent_; }
+
 private:
   std::shared_ptr<send_shared> shared_;
   use use_;
@@ -133,6 +144,15 @@ private:
   std::optional<net::ice_tuple> tuple_;
   bool plain_ = false;
   std::vector<std::span<const uint8_t>> spans_; // reused
+  struct sent_header {
+    uint32_t timestamp = 0;
+    uint32_t abs_send_time = 0;
+    uint16_t seq = 0;
+    uint16_t tcc_seq = 0;
+    bool valid = false;
+  };
+  std::vector<sent_header> sent_headers_; // see remember_headers; empty: off
+  uint64_t resent_as_sent_ = 0;
   std::vector<uint8_t> rtcp_buffer_;            // reused
 };
 
