@@ -125,8 +125,19 @@ void send_bwe::on_feedback(const transport_cc_feedback& fb, int64_t now_us) {
 
 void send_bwe::on_arrival(const sent_packet& p, int64_t arrival_us) {
   // The acknowledged bitrate: received bytes over the last acked_window_us of arrivals.
+  // Arrival times are the receiver's: a clock that went back by more than the window (its
+  // 24-bit reference time wrapped, or a receiver that reports nonsense) starts the window
+  // again, and the window holds at most max_acked entries whatever the times say.
+  if (!acked_.empty() && arrival_us < acked_.back().first - c_.acked_window_us) {
+    acked_.clear();
+    acked_bytes_ = 0;
+  }
   acked_.emplace_back(arrival_us, p.bytes);
   acked_bytes_ += p.bytes;
+  while (acked_.size() > max_acked) {
+    acked_bytes_ -= acked_.front().second;
+    acked_.pop_front();
+  }
   while (!acked_.empty() && arrival_us - acked_.front().first > c_.acked_window_us) {
     acked_bytes_ -= acked_.front().second;
     acked_.pop_front();

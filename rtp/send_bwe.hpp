@@ -180,6 +180,7 @@ private:
   int64_t feedback_delay_us_ = 0; // send of the newest acknowledged packet to its feedback
   bool any_acked_ = false; // losses before the first packet the receiver took do not count
   // acknowledged bitrate: (arrival us, bytes) of the received packets in the window
+  static constexpr size_t max_acked = 8192; // 16 000 packets a second over the window
   std::deque<std::pair<int64_t, uint32_t>> acked_;
   uint64_t acked_bytes_ = 0;
   // probing

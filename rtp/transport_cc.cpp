@@ -155,6 +155,10 @@ rtcp_result<transport_cc_feedback> transport_cc_feedback::parse(const rtcp_packe
   fb.media_ssrc = get32(body, 4);
   fb.base_seq = get16(body, 8);
   const uint16_t count = get16(body, 10);
+  // libwebrtc never reports more than 0x7FFF packets in one feedback; more is a peer
+  // making a few bytes (run-length chunks) cost a large table here.
+  if (count > max_feedback_packets)
+    return rtcp_error::malformed;
   fb.reference_time = get24(body, 12);
   fb.fb_pkt_count = get8(body, 15);
 
@@ -235,7 +239,7 @@ rtcp_result<transport_cc_written> write_transport_cc(const transport_cc_params& 
         return rtcp_error::bad_value;
       gap = diff - 1u;
     }
-    if (status_count + gap + 1 > 0xFFFF)
+    if (status_count + gap + 1 > max_feedback_packets)
       break;
     chunk_encoder trial = enc;
     delta_state trial_deltas = deltas;

@@ -41,6 +41,8 @@ struct packet_arrival {
 };
 
 inline constexpr int64_t transport_cc_delta_us = 250;
+// The most packets one feedback may report (libwebrtc's own bound); parse refuses more.
+inline constexpr uint16_t max_feedback_packets = 0x7FFF;
 inline constexpr int64_t transport_cc_reference_us = 64'000;
 inline constexpr size_t transport_cc_header_size = 20; // common 12 + base/count/ref/fb count
 

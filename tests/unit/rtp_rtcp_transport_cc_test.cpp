@@ -223,14 +223,49 @@ TEST_CASE("rtcp transport-cc: split when the delta does not fit 16 bits") {
   CHECK(packets == 2);
 }
 
-TEST_CASE("rtcp transport-cc: status count is limited to 65535") {
+TEST_CASE("rtcp transport-cc: status count is limited to 32767 (libwebrtc's bound)") {
   arrivals in;
   for (uint32_t i = 0; i < 70000; ++i)
     in.push_back(lost(uint16_t(i)));
   in.push_back(got(uint16_t(70000), 64'000));
   size_t packets = 0;
   CHECK(round_trip(in, 1200, &packets) == in);
-  CHECK(packets == 2);
+  CHECK(packets == 3);
+}
+
+TEST_CASE("rtcp transport-cc: a status count above 32767 is refused, not expanded") {
+  // 40 bytes claiming 65535 statuses: eight run-length chunks of 8191 "not received" and
+  // one of 7, which would otherwise expand to a 65535-entry table.
+  bytes fb{0x8f, 0xcd, 0x00, 0x09, 0, 0, 0, 1, 0, 0, 0, 2, 0x00, 0x00, 0xFF, 0xFF, 0, 0, 0, 0};
+  for (int i = 0; i < 8; ++i) {
+    fb.push_back(0x1F);
+    fb.push_back(0xFF);
+  }
+  fb.push_back(0x00);
+  fb.push_back(0x07);
+  fb.push_back(0x00);
+  fb.push_back(0x00);
+  REQUIRE(fb.size() == 40);
+  auto c = split_compound(fb);
+  REQUIRE(c.ok());
+  REQUIRE(c->size() == 1);
+  CHECK(transport_cc_feedback::parse((*c)[0]).error() == rtcp_error::malformed);
+  // The same with 32767 statuses (four runs of 8191 and one of 3) parses.
+  bytes ok{0x8f, 0xcd, 0x00, 0x08, 0, 0, 0, 1, 0, 0, 0, 2, 0x00, 0x00, 0x7F, 0xFF, 0, 0, 0, 0};
+  for (int i = 0; i < 4; ++i) {
+    ok.push_back(0x1F);
+    ok.push_back(0xFF);
+  }
+  ok.push_back(0x00);
+  ok.push_back(0x03);
+  ok.push_back(0x00); // padding to a word
+  ok.push_back(0x00);
+  ok.resize(36);
+  auto c2 = split_compound(ok);
+  REQUIRE(c2.ok());
+  auto parsed = transport_cc_feedback::parse((*c2)[0]);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->packets.size() == 32767);
 }
 
 TEST_CASE("rtcp transport-cc: builder errors") {

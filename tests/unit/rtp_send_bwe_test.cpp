@@ -313,3 +313,25 @@ TEST_CASE("send-side BWE: a fall to a thin link with a short queue is one conges
   CHECK(at_end > 0.2);     // and near the link again
   CHECK(at_end < 0.36);
 }
+
+TEST_CASE("send-side BWE: arrival times that jump back (a wrapped reference time) restart the acknowledged rate") {
+  // 500 packets acknowledged 1 ms apart at 10 s of the receiver's clock (9.6 Mbit/s), then
+  // 200 more 4 ms apart at 1 s (2.4 Mbit/s): the window starts again at the jump instead of
+  // holding the old arrivals (whose rate it would otherwise report for ever, and keep).
+  send_bwe bwe;
+  uint16_t seq = 0;
+  auto ack = [&](int n, int64_t first_arrival_us, int64_t gap_us, int64_t now_us) {
+    transport_cc_feedback fb;
+    for (int i = 0; i < n; ++i, ++seq) {
+      bwe.on_packet_sent(seq, 1200, now_us);
+      fb.packets.push_back({seq, true, first_arrival_us + i * gap_us});
+    }
+    bwe.on_feedback(fb, now_us);
+  };
+  ack(500, 10'000'000, 1000, 1'000'000);
+  REQUIRE(bwe.stats().acked_bps);
+  CHECK(*bwe.stats().acked_bps == doctest::Approx(9'600'000).epsilon(0.05));
+  ack(200, 1'000'000, 4000, 2'000'000);
+  REQUIRE(bwe.stats().acked_bps);
+  CHECK(*bwe.stats().acked_bps == doctest::Approx(2'400'000).epsilon(0.05));
+}
