@@ -428,8 +428,10 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
     st.counters.rtp_bytes_in += r.length;
     // The kernel's arrival time when the I/O layer had it (on the same steady clock, and
     // never later than the I/O thread's reading of it).
-    st.media.on_rtp(std::span<const uint8_t>(data, r.length), mono_ms(),
-                    arrival_us > 0 ? arrival_us : mono_us());
+    if (!st.media.on_rtp(std::span<const uint8_t>(data, r.length), mono_ms(),
+                         arrival_us > 0 ? arrival_us : mono_us()))
+      st.srtp_in->remove_stream((uint32_t(data[8]) << 24) | (uint32_t(data[9]) << 16) |
+                                (uint32_t(data[10]) << 8) | data[11]);
   }
 }
 

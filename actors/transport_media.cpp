@@ -114,10 +114,10 @@ void transport_media::remove(const caf::actor_addr& who) {
   std::erase_if(consumers_, [&](auto& kv) { return kv.second.consumer.address() == who; });
 }
 
-void transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, int64_t now_us) {
+bool transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, int64_t now_us) {
   if (packet.size() < rtp::rtp_fixed_header_size) {
     ++counters_.rtp_malformed;
-    return;
+    return true;
   }
   const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
                         (uint32_t(packet[10]) << 8) | packet[11];
@@ -128,7 +128,7 @@ void transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
     found = learn(ssrc, packet);
   if (found == nullptr) {
     ++counters_.rtp_unknown_ssrc;
-    return;
+    return false;
   }
   const auto& route = *found;
   // The extensions are read here, before the producer maps them: the ids are the client's.
@@ -136,7 +136,7 @@ void transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
   auto view = rtp::rtp_packet::parse(copy);
   if (!view) {
     ++counters_.rtp_malformed;
-    return;
+    return true;
   }
   if (route.tcc_ext_id != 0)
     if (auto seq = view->transport_wide_seq(route.tcc_ext_id))
@@ -146,7 +146,7 @@ void transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
   for (auto& p : pending_)
     if (p.producer == route.producer) {
       p.batch.packets.push_back(std::move(copy));
-      return;
+      return true;
     }
   rtp_in batch;
   if (!spare_lists_.empty()) {
@@ -155,6 +155,7 @@ void transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
   }
   batch.packets.push_back(std::move(copy));
   pending_.push_back({route.producer, route.lane, std::move(batch)});
+  return true;
 }
 
 void transport_media::flush(caf::event_based_actor* self, int64_t now_ms) {

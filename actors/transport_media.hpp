@@ -56,7 +56,9 @@ public:
   std::vector<caf::actor> consumer_actors() const;
 
   // One decrypted RTP packet; `out` collects the per-producer batches of this receive batch.
-  void on_rtp(std::span<const uint8_t> packet, int64_t now_ms, int64_t now_us);
+  // False when the packet's SSRC is routed to no producer (the caller then forgets its
+  // SRTP replay state: it would only grow).
+  bool on_rtp(std::span<const uint8_t> packet, int64_t now_ms, int64_t now_us);
   // After the receive batch: sends the collected rtp_in messages.
   void flush(caf::event_based_actor* self, int64_t now_ms);
   // One decrypted compound RTCP datagram.

@@ -304,6 +304,8 @@ srtp_result srtcp_gcm::unprotect_rtcp(std::span<uint8_t> buffer, size_t length) 
   if (EVP_DecryptFinal_ex(c, p + plain, &len) != 1)
     return {srtp_error::auth_fail, 0};
 
+  if (!known && streams_.size() >= max_inbound_streams)
+    streams_.erase(streams_.begin());
   (known ? *known : stream_for(ssrc)).seen.accept(index);
   return {srtp_error::none, plain};
 }
@@ -401,6 +403,8 @@ srtp_result srtp_gcm_receiver::unprotect_rtp(std::span<uint8_t> buffer, size_t l
   if (EVP_DecryptFinal_ex(c, p + plain, &len) != 1)
     return {srtp_error::auth_fail, 0};
   if (!st) {
+    if (streams_.size() >= max_streams)
+      streams_.erase(streams_.begin());
     streams_.push_back(stream{ssrc, replay_window(window_)});
     st = &streams_.back();
   }

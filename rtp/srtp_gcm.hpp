@@ -112,6 +112,11 @@ public:
   // In place; the result's length is the packet without its tag.
   srtp_result unprotect_rtp(std::span<uint8_t> buffer, size_t length);
   bool remove_stream(uint32_t ssrc) noexcept;
+  // At most this many SSRCs keep a replay window (a peer's producers have a few each);
+  // a new one beyond it replaces the one first seen, so that a peer sending under ever new
+  // SSRCs grows nothing here (the transport also forgets the SSRCs it routes nowhere).
+  static constexpr size_t max_streams = 256;
+  size_t streams() const noexcept { return streams_.size(); }
 
 private:
   struct stream {
@@ -154,6 +159,11 @@ public:
   srtp_result unprotect_rtcp(std::span<uint8_t> buffer, size_t length);
 
   bool remove_stream(uint32_t ssrc) noexcept; // true when it was known
+  // Inbound only, as srtp_gcm_receiver's: at most this many senders' replay windows, the
+  // first seen replaced by a new one beyond it. (Outbound keeps every SSRC's index: one
+  // forgotten would count from 1 again and repeat IVs.)
+  static constexpr size_t max_inbound_streams = 256;
+  size_t streams() const noexcept { return streams_.size(); }
 
 private:
   struct stream {

@@ -466,3 +466,45 @@ TEST_CASE("srtp_gcm_receiver: libsrtp's verdict and plaintext for every packet")
     CHECK(in->unprotect_rtp(good, good.size()).ok()); // the forgeries were not "seen"
   }
 }
+
+TEST_CASE("srtp_gcm_receiver and srtcp_gcm inbound: SSRCs beyond the bound replace the first seen") {
+  // A peer sending under ever new SSRCs (each packet authentic) grows no table: at most
+  // max_streams replay windows, the oldest replaced; a stream forgotten and seen again
+  // starts a window of its own.
+  const auto profile = srtp_profile::aead_aes_128_gcm;
+  const bytes key = pattern(16, 12), salt = pattern(12, 34);
+  auto sender = srtp_gcm_sender::create(profile, key, salt);
+  auto receiver = srtp_gcm_receiver::create(profile, key, salt, 128);
+  REQUIRE(sender.ok());
+  REQUIRE(receiver.ok());
+  auto send = [&](uint32_t ssrc, uint16_t seq) {
+    bytes p = rtp(ssrc, seq, 40, false);
+    const size_t len = p.size();
+    p.resize(len + srtp_gcm_sender::tag_size);
+    auto r = sender->protect_rtp(p, len);
+    REQUIRE(r.ok());
+    return receiver->unprotect_rtp(p, r.length).ok();
+  };
+  for (uint32_t i = 0; i < 300; ++i)
+    CHECK(send(0x1000 + i, 1));
+  CHECK(receiver->streams() == srtp_gcm_receiver::max_streams);
+  CHECK(send(0x1000 + 299, 2)); // a recent one keeps its window
+  CHECK(receiver->streams() == srtp_gcm_receiver::max_streams);
+  CHECK(receiver->remove_stream(0x1000 + 299));
+  CHECK(receiver->streams() == srtp_gcm_receiver::max_streams - 1);
+
+  auto out = srtcp_gcm::create(profile, srtp_direction::outbound, key, salt);
+  auto in = srtcp_gcm::create(profile, srtp_direction::inbound, key, salt);
+  REQUIRE(out.ok());
+  REQUIRE(in.ok());
+  for (uint32_t i = 0; i < 300; ++i) {
+    bytes p = rtcp_packet(1, 0x2000 + i, uint8_t(i));
+    const size_t len = p.size();
+    p.resize(len + srtcp_gcm::trailer_size);
+    auto r = out->protect_rtcp(p, len);
+    REQUIRE(r.ok());
+    CHECK(in->unprotect_rtcp(p, r.length).ok());
+  }
+  CHECK(in->streams() == srtcp_gcm::max_inbound_streams);
+  CHECK(out->streams() == 300); // outbound forgets no index
+}
