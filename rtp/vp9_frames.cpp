@@ -196,6 +196,13 @@ void vp9_assembler::discard() {
   broken_ = false;
   in_layer_frame_ = false;
   frames_.clear();
+  picture_bytes_ = 0;
+}
+
+void vp9_assembler::oversized() {
+  if (!broken_)
+    ++counters_.oversized;
+  broken_ = true;
 }
 
 void vp9_assembler::finish(std::vector<picture>& out) {
@@ -222,6 +229,7 @@ void vp9_assembler::finish(std::vector<picture>& out) {
   pic.data = vp9_superframe(frames_);
   open_ = false;
   frames_.clear();
+  picture_bytes_ = 0;
   ++counters_.pictures;
   if (pic.keyframe)
     ++counters_.keyframes;
@@ -271,14 +279,24 @@ void vp9_assembler::push(uint16_t seq, uint32_t timestamp, bool marker,
   if (d->begin) {
     if (in_layer_frame_)
       broken_ = true; // the previous layer frame never ended
-    frames_.emplace_back();
+    if (frames_.size() >= max_layer_frames)
+      oversized();
+    if (!broken_)
+      frames_.emplace_back();
     in_layer_frame_ = true;
   }
   if (!in_layer_frame_) {
     broken_ = true;
-  } else if (!data.empty()) {
-    frames_.back().insert(frames_.back().end(), data.begin(), data.end());
+  } else if (!broken_ && !data.empty()) {
+    if (picture_bytes_ + data.size() > max_picture_bytes) {
+      oversized();
+    } else {
+      frames_.back().insert(frames_.back().end(), data.begin(), data.end());
+      picture_bytes_ += data.size();
+    }
   }
+  if (broken_) // it will be dropped: nothing of it is kept meanwhile
+    frames_.clear();
   if (d->end)
     in_layer_frame_ = false;
   if (marker)

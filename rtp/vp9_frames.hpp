@@ -66,7 +66,14 @@ public:
     uint64_t packets = 0, malformed = 0, pictures = 0, keyframes = 0;
     uint64_t gaps = 0;            // sequence gaps seen
     uint64_t dropped_pictures = 0; // incomplete, or waiting for a keyframe
+    uint64_t oversized = 0;        // more than max_picture_bytes or max_layer_frames
   };
+  // One picture (all its layer frames) holds at most this much, in at most this many layer
+  // frames (VP9 has 8 spatial layers); beyond, it is dropped as a lost one would be, and
+  // nothing of it is kept until it ends: a sender that never closes a picture (no marker,
+  // one timestamp) grows nothing here.
+  static constexpr std::size_t max_picture_bytes = 8 << 20;
+  static constexpr std::size_t max_layer_frames = 8;
 
   // Feeds one packet: its sequence number, timestamp, marker bit and payload. Completed
   // pictures are appended to `out`.
@@ -81,6 +88,7 @@ public:
 private:
   void finish(std::vector<picture>& out);
   void discard();
+  void oversized();
 
   bool have_seq_ = false;
   uint16_t next_seq_ = 0;
@@ -91,6 +99,7 @@ private:
   bool first_inter_ = true;       // the descriptor's P of the picture's first layer frame
   uint16_t ss_width_ = 0, ss_height_ = 0;
   std::vector<std::vector<uint8_t>> frames_;
+  std::size_t picture_bytes_ = 0; // in frames_
   bool waiting_keyframe_ = true;
   counters counters_;
 };

@@ -229,6 +229,44 @@ TEST_CASE("VP9 reassembly: pictures over packets, loss, the sequence wrap") {
   }
 }
 
+TEST_CASE("VP9 reassembly: a picture that never ends keeps nothing beyond its bounds") {
+  // A sender (a recorded producer) that never sets the marker nor changes the timestamp:
+  // layer frame after layer frame (B and E in each descriptor), or one layer frame that
+  // never ends. Past max_layer_frames or max_picture_bytes the picture is dropped as a lost
+  // one would be, and nothing more of it is stored; the next keyframe assembles again.
+  const bytes key_whole = cat({0x8C, 0x01}, key_640x360); // I, B, E; picture id 1
+  SUBCASE("layer frames without end") {
+    vp9_assembler a;
+    std::vector<vp9_assembler::picture> out;
+    for (uint16_t seq = 0; seq < 1000; ++seq)
+      a.push(seq, 5000, false, cat({0x8C, 0x02}, bytes(100, 0x55)), out);
+    CHECK(out.empty());
+    CHECK(a.stats().oversized == 1);
+    a.push(1000, 5000, true, cat({0x8C, 0x02}, bytes(100, 0x55)), out);
+    CHECK(out.empty());
+    CHECK(a.stats().dropped_pictures == 1);
+    a.push(1001, 6000, true, key_whole, out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].keyframe);
+    CHECK(out[0].data == key_640x360);
+  }
+  SUBCASE("one layer frame larger than max_picture_bytes") {
+    vp9_assembler a;
+    std::vector<vp9_assembler::picture> out;
+    a.push(0, 7000, false, cat({0x88, 0x03}, key_640x360), out); // I, B
+    const bytes middle = cat({0x80, 0x03}, bytes(60000, 0x66));
+    uint16_t seq = 1;
+    for (; seq <= vp9_assembler::max_picture_bytes / 60000 + 10; ++seq)
+      a.push(seq, 7000, false, middle, out);
+    CHECK(a.stats().oversized == 1);
+    a.push(seq++, 7000, true, cat({0x84, 0x03}, bytes(10, 0x77)), out); // I, E, marker
+    CHECK(out.empty());
+    a.push(seq, 8000, true, key_whole, out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].data == key_640x360);
+  }
+}
+
 TEST_CASE("VP9 superframe index sizes grow with the largest frame") {
   std::vector<bytes> frames{bytes(300, 1), bytes(5, 2)};
   auto s = vp9_superframe(frames);
