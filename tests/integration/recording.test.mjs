@@ -16,7 +16,7 @@ import { test } from 'node:test';
 
 import { withNodes } from './lib/cluster.mjs';
 import { decodeErrors, ffmpegAvailable, firstVideoPacketFlags, probe, startFfmpeg } from './lib/ffmpeg.mjs';
-import { httpGet } from './lib/http.mjs';
+import { httpGet, waitForNoPeers } from './lib/http.mjs';
 import { REPO_ROOT, runProcess, tempConfig, tempDir, withServer } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
@@ -460,6 +460,9 @@ for (const c of INGESTS) test(`${c.name} from FFmpeg over plain RTP is recorded 
       ff = null;
       await closeAll(ingest, teacher);
       await pollUntil(() => ffmpegChildren(server.pid).length === 0, { timeoutMs: 10000, intervalMs: 100, what: 'children stopped' });
+      // Nothing of the recording outlives the room: its plain transports and consumers
+      // (linked to the recorder, which a room's normal end does not take with it).
+      await waitForNoPeers(server, { timeoutMs: 5000 });
       const recDir = JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory;
       const [dirName] = fs.readdirSync(path.join(recDir, c.room));
       assert.ok(dirName.endsWith(started.data.recordingId.slice(0, 8)), dirName);
