@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include <time.h>
 #include <unistd.h>
 
 namespace chorus::bench {
@@ -34,6 +35,15 @@ std::optional<proc_sample> sample_process(int pid) {
   const long ticks = ::sysconf(_SC_CLK_TCK);
   proc_sample s;
   s.cpu_s = double(utime + stime) / double(ticks > 0 ? ticks : 100);
+  // The process's CPU clock counts in nanoseconds what /proc/PID/stat counts in ticks of
+  // 10 ms: a class of 20 uses about 0.15 s of CPU in a 10 s window, 15 ticks, so a tick
+  // either way moved its figure by 7 %.
+  clockid_t clock{};
+  timespec ts{};
+  if (::clock_getcpuclockid(pid_t(pid), &clock) == 0 && ::clock_gettime(clock, &ts) == 0) {
+    s.cpu_s = double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+    s.cpu_precise = true;
+  }
 
   std::ifstream status(base + "/status");
   while (status && std::getline(status, line)) {

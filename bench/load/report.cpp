@@ -442,6 +442,7 @@ std::string to_json(const bench_result& r, const figures& f) {
     }
     w.StartObject();
     j.num("cpuSeconds", s->cpu_s);
+    j.boolean("cpuClock", s->cpu_precise);
     j.u64("rssKiB", s->rss_kib);
     j.u64("hwmKiB", s->hwm_kib);
     j.u64("threads", s->threads);

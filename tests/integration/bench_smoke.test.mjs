@@ -55,6 +55,9 @@ function checkFigures(r, { consumers }) {
     assert.ok(isNum(r.server[k]), `server.${k} is ${r.server[k]}`);
   }
   assert.equal(r.server.alive, true);
+  // The window's CPU comes from the server's CPU clock (ns), not /proc's 10 ms ticks.
+  assert.equal(r.server.windowStart.cpuClock, true, 'server CPU not read from its CPU clock');
+  assert.ok(r.server.windowEnd.cpuSeconds > r.server.windowStart.cpuSeconds);
   assert.ok(isNum(r.client.cpuPercent));
 }
 
