@@ -65,32 +65,33 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
     if (offset + size > out.data.size() || next < offset + size)
       continue;
     std::span<uint8_t> room{out.data.data() + offset, next - offset};
+    size_t header = 0; // as parsed here, for protect (0: it parses itself)
     if (out.tcc_ext_id != 0 || out.abs_send_time_ext_id != 0) {
       if (auto view = rtp::rtp_packet::parse(room.first(size))) {
-        // A number is used only by a packet that carries the element (no gaps, so the
-        // receiver's feedback does not report packets that never existed as lost); when
-        // logging, it is taken under the lock, so the log is in number order.
+        header = view->header_size();
+        // Both elements found in one walk; each is written only when well-sized (2 and 3
+        // bytes: write_*). A number is used only by a packet that carries the element (no
+        // gaps, so the receiver's feedback does not report packets that never existed as
+        // lost); when logging, it is taken under the lock, so the log is in number order.
+        const auto ext = view->find_extensions(out.tcc_ext_id, out.abs_send_time_ext_id);
         sent_header* memo = nullptr;
         if (!sent_headers_.empty())
           memo = &sent_headers_[view->sequence_number() & (sent_headers_.size() - 1)];
         if (memo != nullptr && memo->valid && memo->seq == view->sequence_number() &&
             memo->timestamp == view->timestamp()) { // sent before: exactly as then
-          if (out.tcc_ext_id != 0 && view->transport_wide_seq(out.tcc_ext_id))
-            view->set_transport_wide_seq(out.tcc_ext_id, memo->tcc_seq);
-          if (out.abs_send_time_ext_id != 0)
-            view->set_abs_send_time(out.abs_send_time_ext_id, memo->abs_send_time);
+          rtp::write_transport_wide_seq(ext.a, memo->tcc_seq);
+          rtp::write_abs_send_time(ext.b, memo->abs_send_time);
           ++resent_as_sent_;
         } else {
           uint16_t tcc_seq = 0;
-          if (out.tcc_ext_id != 0 && view->transport_wide_seq(out.tcc_ext_id)) {
+          if (ext.a.size() == 2) {
             tcc_seq = sh.tcc_seq.fetch_add(1, std::memory_order_relaxed);
-            view->set_transport_wide_seq(out.tcc_ext_id, tcc_seq);
+            rtp::write_transport_wide_seq(ext.a, tcc_seq);
             if (logging)
               sh.send_log.push_back(
                 {tcc_seq, uint16_t(std::min<size_t>(size, 0xFFFF)), now_us, out.probe_id});
           }
-          if (out.abs_send_time_ext_id != 0)
-            view->set_abs_send_time(out.abs_send_time_ext_id, abs_send_time);
+          rtp::write_abs_send_time(ext.b, abs_send_time);
           if (memo != nullptr)
             *memo = {view->timestamp(), abs_send_time, view->sequence_number(), tcc_seq, true};
         }
@@ -100,7 +101,7 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
       spans_.emplace_back(room.data(), size);
       continue;
     }
-    auto r = rtp_->protect_rtp(room, size);
+    auto r = rtp_->protect_rtp(room, size, header);
     if (!r) {
       sh.protect_failed.fetch_add(1, std::memory_order_relaxed);
       continue;

@@ -216,33 +216,45 @@ void rtp_packet::set_timestamp(uint32_t ts) noexcept { put32(&data_[ts_offset], 
 void rtp_packet::set_ssrc(uint32_t ssrc) noexcept { put32(&data_[ssrc_offset], ssrc); }
 
 bool rtp_packet::set_transport_wide_seq(uint8_t id, uint16_t seq) noexcept {
-  if (id == 0) return false;
+  return id != 0 && write_transport_wide_seq(find_extensions(id, 0).a, seq);
+}
+
+rtp_packet::extension_values rtp_packet::find_extensions(uint8_t id_a, uint8_t id_b) noexcept {
+  extension_values v;
+  bool want_a = id_a != 0, want_b = id_b != 0;
   auto block = ext_block();
   auto it = extensions();
-  while (auto e = it.next()) {
-    if (e->id != id) continue;
-    if (e->value.size() != 2) return false;
+  while (want_a || want_b) {
+    const auto e = it.next();
+    if (!e) break;
     const size_t at = size_t(e->value.data() - block.data());
-    put16(&block[at], seq);
-    return true;
+    if (want_a && e->id == id_a) {
+      v.a = block.subspan(at, e->value.size());
+      want_a = false;
+    } else if (want_b && e->id == id_b) {
+      v.b = block.subspan(at, e->value.size());
+      want_b = false;
+    }
   }
-  return false;
+  return v;
 }
 
 bool rtp_packet::set_abs_send_time(uint8_t id, uint32_t value24) noexcept {
-  if (id == 0) return false;
-  auto block = ext_block();
-  auto it = extensions();
-  while (auto e = it.next()) {
-    if (e->id != id) continue;
-    if (e->value.size() != 3) return false;
-    const size_t at = size_t(e->value.data() - block.data());
-    block[at] = uint8_t(value24 >> 16);
-    block[at + 1] = uint8_t(value24 >> 8);
-    block[at + 2] = uint8_t(value24);
-    return true;
-  }
-  return false;
+  return id != 0 && write_abs_send_time(find_extensions(id, 0).a, value24);
+}
+
+bool write_transport_wide_seq(std::span<uint8_t> value, uint16_t seq) noexcept {
+  if (value.size() != 2) return false;
+  put16(value.data(), seq);
+  return true;
+}
+
+bool write_abs_send_time(std::span<uint8_t> value, uint32_t value24) noexcept {
+  if (value.size() != 3) return false;
+  value[0] = uint8_t(value24 >> 16);
+  value[1] = uint8_t(value24 >> 8);
+  value[2] = uint8_t(value24);
+  return true;
 }
 
 rtp_packet::rewrite_result rtp_packet::rewrite_extension(

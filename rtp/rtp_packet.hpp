@@ -179,6 +179,14 @@ public:
   // element `id`; false when there is none.
   bool set_abs_send_time(uint8_t id, uint32_t value24) noexcept;
 
+  // The writable values of elements `id_a` and `id_b` (the first of each) in one walk of
+  // the block; an empty span for one that is absent (or empty), or for id 0. A sender that
+  // writes several per packet finds them once.
+  struct extension_values {
+    std::span<uint8_t> a, b;
+  };
+  extension_values find_extensions(uint8_t id_a, uint8_t id_b) noexcept;
+
   // Replaces the value of element `id` when `value` has its length (in place); otherwise
   // disables the element (zeroed: padding, as remap_extension_ids does). Returns
   // replaced, disabled, or absent. Used for the MID a consumer must carry (its own, not the
@@ -210,6 +218,12 @@ private:
   extension_form form_ = extension_form::none;
   uint8_t padding_ = 0;
 };
+
+// Write a transport-wide sequence number (2 bytes) or a 24-bit abs-send-time (3 bytes, 6.18
+// fixed point seconds) into an element's value as rtp_packet::find_extensions gives it;
+// false, writing nothing, for a value of another size (an absent element's is empty).
+bool write_transport_wide_seq(std::span<uint8_t> value, uint16_t seq) noexcept;
+bool write_abs_send_time(std::span<uint8_t> value, uint32_t value24) noexcept;
 
 // RTX (RFC 4588 §4): the original header with the RTX payload type, SSRC and sequence
 // number; payload = original sequence number (OSN, 16 bits) followed by the original

@@ -146,16 +146,25 @@ void srtp_gcm_sender::remove_stream(uint32_t ssrc) noexcept {
   std::erase_if(streams_, [ssrc](const stream& s) { return s.ssrc == ssrc; });
 }
 
-srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t length) {
+srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t length,
+                                         size_t header_size) {
   if (!ctx_ || length > buffer.size() || buffer.size() - length < tag_size)
     return {srtp_error::bad_param, 0};
   const auto packet = buffer.first(length);
-  const auto view = rtp_packet::parse(packet);
-  if (!view)
+  size_t header = header_size;
+  if (header == 0) {
+    const auto view = rtp_packet::parse(packet);
+    if (!view)
+      return {srtp_error::bad_param, 0};
+    header = view->header_size();
+  } else if (header < rtp_fixed_header_size || header > length ||
+             (packet[0] & 0xC0) != 0x80) {
     return {srtp_error::bad_param, 0};
-  const size_t header = view->header_size();
-  const uint32_t ssrc = view->ssrc();
-  const uint16_t seq = view->sequence_number();
+  }
+  // RFC 3550 §5.1: the sequence number at bytes 2-3, the SSRC at 8-11.
+  const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
+                        (uint32_t(packet[10]) << 8) | uint32_t(packet[11]);
+  const uint16_t seq = uint16_t((packet[2] << 8) | packet[3]);
   auto& st = stream_for(ssrc);
   const uint64_t index = estimate_index(st.highest, seq);
   if (index > st.highest)

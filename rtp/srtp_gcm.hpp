@@ -53,8 +53,11 @@ public:
 
   // Encrypts the payload of the RTP packet in buffer[0, length) in place and appends the
   // tag; `buffer` needs tag_size bytes of room after `length`. Malformed packets and
-  // missing room are bad_param.
-  srtp_result protect_rtp(std::span<uint8_t> buffer, size_t length);
+  // missing room are bad_param. `header_size`, when not 0, is the packet's header size
+  // (fixed header, CSRCs, extension block) as a parse of these same bytes found it (the
+  // sender has just parsed the packet to number it): the packet is then not parsed again,
+  // only checked to hold a fixed header and that many bytes.
+  srtp_result protect_rtp(std::span<uint8_t> buffer, size_t length, size_t header_size = 0);
 
   // Forgets one SSRC's rollover state.
   void remove_stream(uint32_t ssrc) noexcept;
@@ -189,8 +192,10 @@ class rtp_protector {
 public:
   static result<rtp_protector> create(srtp_profile profile, std::span<const uint8_t> key,
                                       std::span<const uint8_t> salt);
-  srtp_result protect_rtp(std::span<uint8_t> buffer, size_t length) {
-    return gcm_ ? gcm_->protect_rtp(buffer, length) : srtp_->protect_rtp(buffer, length);
+  // `header_size` as srtp_gcm_sender's (libsrtp finds the header itself).
+  srtp_result protect_rtp(std::span<uint8_t> buffer, size_t length, size_t header_size = 0) {
+    return gcm_ ? gcm_->protect_rtp(buffer, length, header_size)
+                : srtp_->protect_rtp(buffer, length);
   }
   bool uses_openssl() const noexcept { return gcm_.has_value(); }
   // See srtp_gcm_sender: null with libsrtp.

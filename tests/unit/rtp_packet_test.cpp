@@ -224,6 +224,59 @@ TEST_CASE("rtp_packet: header rewriting in place") {
   CHECK_FALSE(p->set_transport_wide_seq(9, 1)); // absent: never added
 }
 
+TEST_CASE("rtp_packet: find_extensions finds two elements' values in one walk (table)") {
+  struct row {
+    const char* name;
+    const bytes* packet;
+    uint8_t id_a, id_b;
+    size_t offset_a, size_a; // offset into the packet; size 0: empty span
+    size_t offset_b, size_b;
+  };
+  const row rows[] = {
+    // one_byte_packet: id 2 (3 bytes) at 21, id 3 (2 bytes) at 25, id 1 at 28, id 4 at 30
+    {"transport-wide and abs-send-time", &one_byte_packet, 3, 2, 25, 2, 21, 3},
+    {"the other order", &one_byte_packet, 2, 3, 21, 3, 25, 2},
+    {"the last element", &one_byte_packet, 4, 0, 30, 2, 0, 0},
+    {"one absent", &one_byte_packet, 9, 1, 0, 0, 28, 1},
+    {"both absent", &one_byte_packet, 9, 10, 0, 0, 0, 0},
+    {"id 0 is never an element", &one_byte_packet, 0, 0, 0, 0, 0, 0},
+    // two_byte_packet: id 7 (empty) at 18, id 15 (3 bytes) at 21, padding between
+    {"two-byte form, past padding", &two_byte_packet, 15, 7, 21, 3, 0, 0},
+    {"no extension block", &padded_packet, 3, 2, 0, 0, 0, 0},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.name);
+    bytes b = *r.packet;
+    auto p = rtp_packet::parse(b);
+    REQUIRE(p.ok());
+    const auto v = p->find_extensions(r.id_a, r.id_b);
+    CHECK(v.a.size() == r.size_a);
+    CHECK(v.b.size() == r.size_b);
+    if (r.size_a > 0)
+      CHECK(v.a.data() == b.data() + r.offset_a);
+    if (r.size_b > 0)
+      CHECK(v.b.data() == b.data() + r.offset_b);
+  }
+}
+
+TEST_CASE("rtp_packet: write_transport_wide_seq and write_abs_send_time write only a value of their size") {
+  bytes b = one_byte_packet;
+  auto p = rtp_packet::parse(b);
+  REQUIRE(p.ok());
+  const auto v = p->find_extensions(3, 2);
+  CHECK(write_transport_wide_seq(v.a, 0xfffe));
+  CHECK(write_abs_send_time(v.b, 0xffffff));
+  CHECK(p->transport_wide_seq(3) == 0xfffe);
+  CHECK(p->abs_send_time(2) == 0xffffffu);
+  const bytes before = b;
+  CHECK_FALSE(write_transport_wide_seq(v.b, 1)); // 3 bytes: not a transport-wide number
+  CHECK_FALSE(write_abs_send_time(v.a, 1));      // 2 bytes: not an abs-send-time
+  CHECK_FALSE(write_transport_wide_seq({}, 1));  // absent
+  CHECK(b == before);
+  CHECK(p->audio_level_of(1) == audio_level{true, 85}); // neighbours untouched
+  CHECK(p->mid(4) == std::string_view("ab"));
+}
+
 TEST_CASE("rtp_packet: extension id remapping disables unmapped ids with padding") {
   bytes b = one_byte_packet;
   auto p = rtp_packet::parse(b);

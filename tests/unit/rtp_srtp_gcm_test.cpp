@@ -157,6 +157,69 @@ TEST_CASE("srtp_gcm_sender: streams of different SSRCs keep their own rollover c
   CHECK(a == b);
 }
 
+TEST_CASE("srtp_gcm_sender: a header size from the caller's parse gives the same bytes") {
+  // rtp_sender::send_rtp passes the header size it parsed; the output must be what the
+  // sender's own parse gives (two senders of the same keys, same packets, same order).
+  for (const auto profile : {srtp_profile::aead_aes_128_gcm, srtp_profile::aead_aes_256_gcm}) {
+    CAPTURE(int(profile));
+    const bytes key = pattern(profile == srtp_profile::aead_aes_128_gcm ? 16 : 32, 7);
+    const bytes salt = pattern(12, 9);
+    auto parsing = srtp_gcm_sender::create(profile, key, salt);
+    auto told = srtp_gcm_sender::create(profile, key, salt);
+    REQUIRE(parsing.ok());
+    REQUIRE(told.ok());
+    struct row {
+      const char* name;
+      bytes packet;
+      size_t header;
+    };
+    const row rows[] = {
+      {"fixed header only", rtp(0x1111, 65535, 1150, false), 12},
+      {"one-byte extensions (mid, transport-wide seq)", rtp(0x1111, 0, 100, true), 24},
+      {"CSRCs and extensions", rtp(0x2222, 7, 40, true, 3), 36},
+      {"no payload", rtp(0x2222, 8, 0, true), 24},
+    };
+    for (const auto& r : rows) {
+      CAPTURE(r.name);
+      bytes a = r.packet, b = r.packet;
+      const size_t len = a.size();
+      a.resize(len + srtp_gcm_sender::tag_size);
+      b.resize(len + srtp_gcm_sender::tag_size);
+      const auto ra = parsing->protect_rtp(a, len);
+      const auto rb = told->protect_rtp(b, len, r.header);
+      REQUIRE(ra.ok());
+      REQUIRE(rb.ok());
+      CHECK(ra.length == rb.length);
+      CHECK(a == b);
+    }
+  }
+}
+
+TEST_CASE("srtp_gcm_sender: a header size that cannot be the packet's is refused") {
+  auto s = srtp_gcm_sender::create(srtp_profile::aead_aes_128_gcm, pattern(16, 1), pattern(12, 2));
+  REQUIRE(s.ok());
+  bytes bad_version = rtp(1, 1, 20, false);
+  bad_version[0] = 0x40;
+  struct row {
+    const char* name;
+    bytes packet;
+    size_t header;
+  };
+  const row rows[] = {
+    {"shorter than a fixed header", rtp(1, 1, 20, false), 11},
+    {"longer than the packet", rtp(1, 1, 20, false), 33},
+    {"a packet shorter than a fixed header", bytes(11, 0x80), 12},
+    {"version 1", bad_version, 12},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.name);
+    bytes b = r.packet;
+    const size_t len = b.size();
+    b.resize(len + srtp_gcm_sender::tag_size);
+    CHECK(s->protect_rtp(b, len, r.header).error == srtp_error::bad_param);
+  }
+}
+
 TEST_CASE("srtp_gcm_sender: refuses what it cannot protect") {
   const auto profile = srtp_profile::aead_aes_128_gcm;
   const bytes key = pattern(16, 1), salt = pattern(12, 2);
