@@ -23,6 +23,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   p->set_transport_wide_seq(3, 7);
   p->set_abs_send_time(2, 0x123456);
+  {
+    // As rtp_sender::send_rtp: both found in one walk, each written when well-sized.
+    const auto v = p->find_extensions(data[0] & 0x0F, 2);
+    chorus::rtp::write_transport_wide_seq(v.a, 9);
+    chorus::rtp::write_abs_send_time(v.b, 0x654321);
+  }
   const uint8_t mid[] = {'0'};
   p->rewrite_extension(1, mid);
   if (p->payload().size() >= 2) // as an RTX packet: the original sequence number first
