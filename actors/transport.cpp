@@ -1,6 +1,7 @@
 #include "actors/transport.hpp"
 #include "actors/ticker.hpp"
 #include "actors/fault.hpp"
+#include "rtp/rtp_packet.hpp"
 
 #include "actors/clock.hpp"
 #include "actors/lane.hpp"
@@ -430,8 +431,7 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
     // never later than the I/O thread's reading of it).
     if (!st.media.on_rtp(std::span<const uint8_t>(data, r.length), mono_ms(),
                          arrival_us > 0 ? arrival_us : mono_us()))
-      st.srtp_in->remove_stream((uint32_t(data[8]) << 24) | (uint32_t(data[9]) << 16) |
-                                (uint32_t(data[10]) << 8) | data[11]);
+      st.srtp_in->remove_stream(rtp::rtp_ssrc_of(std::span<const uint8_t>(data, r.length)));
   }
 }
 

@@ -119,8 +119,7 @@ bool transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
     ++counters_.rtp_malformed;
     return true;
   }
-  const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
-                        (uint32_t(packet[10]) << 8) | packet[11];
+  const uint32_t ssrc = rtp::rtp_ssrc_of(packet);
   const in_route* found = nullptr;
   if (auto it = producers_.find(ssrc); it != producers_.end())
     found = &it->second;
@@ -165,7 +164,8 @@ void transport_media::flush(caf::event_based_actor* self, int64_t now_ms) {
   for (auto& p : pending_) {
     p.batch.arrival_ms = now_ms;
     if (lanes && p.lane && enter_producer_lane(p.lane, p.batch, self->context())) {
-      if (spare_lists_.size() < 4 && p.batch.packets.capacity() <= 256) {
+      if (spare_lists_.size() < spare_lists_max &&
+          p.batch.packets.capacity() <= spare_list_max_packets) {
         p.batch.packets.clear(); // what the producer left (packets it dropped) goes now
         spare_lists_.push_back(std::move(p.batch.packets));
       }

@@ -110,9 +110,12 @@ private:
     rtp_in batch;
   };
   std::vector<pending_batch> pending_; // this receive batch, per producer
-  // Packet lists a producer's lane emptied, reused by the next batches (at most 4): a
-  // batch handed over by a call allocates no list, only its packets' own buffers.
+  // Packet lists a producer's lane emptied, reused by the next batches (at most
+  // spare_lists_max, each of at most spare_list_max_packets): a batch handed over by a
+  // call allocates no list, only its packets' own buffers.
   std::vector<std::vector<std::vector<uint8_t>>> spare_lists_;
+  static constexpr std::size_t spare_lists_max = 4;
+  static constexpr std::size_t spare_list_max_packets = 256;
   rtp::tcc_recorder tcc_;
   rtp::remb_estimator remb_;
   std::shared_ptr<send_shared> send_log_;

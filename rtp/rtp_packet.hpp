@@ -64,6 +64,16 @@ using shared_packet = std::shared_ptr<const std::vector<uint8_t>>;
 shared_packet make_shared_packet(std::span<const uint8_t> bytes);
 
 inline constexpr size_t rtp_fixed_header_size = 12;
+
+// The sequence number (bytes 2-3) and SSRC (bytes 8-11) of an RTP packet of at least
+// rtp_fixed_header_size bytes (RFC 3550 §5.1), read without parsing it: for a caller that
+// has checked the size, or parsed these same bytes already.
+inline uint16_t rtp_sequence_number_of(std::span<const uint8_t> p) noexcept {
+  return static_cast<uint16_t>((p[2] << 8) | p[3]);
+}
+inline uint32_t rtp_ssrc_of(std::span<const uint8_t> p) noexcept {
+  return (uint32_t(p[8]) << 24) | (uint32_t(p[9]) << 16) | (uint32_t(p[10]) << 8) | p[11];
+}
 inline constexpr uint16_t one_byte_profile = 0xBEDE;
 inline constexpr uint16_t two_byte_profile = 0x1000; // upper 12 bits; low 4 are appbits
 inline constexpr uint16_t two_byte_profile_mask = 0xFFF0;

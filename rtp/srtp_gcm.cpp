@@ -161,10 +161,8 @@ srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t lengt
              (packet[0] & 0xC0) != 0x80) {
     return {srtp_error::bad_param, 0};
   }
-  // RFC 3550 §5.1: the sequence number at bytes 2-3, the SSRC at 8-11.
-  const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
-                        (uint32_t(packet[10]) << 8) | uint32_t(packet[11]);
-  const uint16_t seq = uint16_t((packet[2] << 8) | packet[3]);
+  const uint32_t ssrc = rtp_ssrc_of(packet);
+  const uint16_t seq = rtp_sequence_number_of(packet);
   auto& st = stream_for(ssrc);
   const uint64_t index = estimate_index(st.highest, seq);
   if (index > st.highest)

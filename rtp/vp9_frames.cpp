@@ -295,8 +295,10 @@ void vp9_assembler::push(uint16_t seq, uint32_t timestamp, bool marker,
       picture_bytes_ += data.size();
     }
   }
-  if (broken_) // it will be dropped: nothing of it is kept meanwhile
+  if (broken_) { // it will be dropped: nothing of it is kept meanwhile
     frames_.clear();
+    picture_bytes_ = 0;
+  }
   if (d->end)
     in_layer_frame_ = false;
   if (marker)

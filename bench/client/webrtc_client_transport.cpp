@@ -2,6 +2,7 @@
 
 #include "common/ids.hpp"
 #include "net/demux.hpp"
+#include "rtp/rtp_packet.hpp"
 
 #include <algorithm>
 #include <ctime>
@@ -278,8 +279,7 @@ void webrtc_client_transport::handle_packet(std::span<const uint8_t> bytes, uint
         return;
       }
       if (!rtcp && decrypt_filter_ && bytes.size() >= 12) {
-        const uint32_t ssrc = (uint32_t(bytes[8]) << 24) | (uint32_t(bytes[9]) << 16) |
-                              (uint32_t(bytes[10]) << 8) | bytes[11];
+        const uint32_t ssrc = rtp::rtp_ssrc_of(bytes);
         if (!decrypt_filter_(ssrc)) {
           ++counters_.rtp_in_opaque;
           if (on_media_)

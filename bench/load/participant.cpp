@@ -1,6 +1,7 @@
 #include "bench/load/participant.hpp"
 
 #include "bench/load/publisher_rtcp.hpp"
+#include "rtp/rtp_packet.hpp"
 
 #include "bench/client/clock.hpp"
 #include "common/ids.hpp"
@@ -491,8 +492,7 @@ bool participant::open_receive(worker_context& w, uint64_t deadline_ms) {
 void participant::note_first_media(std::span<const uint8_t> packet, worker_context& w) {
   if (packet.size() < 12)
     return;
-  const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
-                        (uint32_t(packet[10]) << 8) | packet[11];
+  const uint32_t ssrc = rtp::rtp_ssrc_of(packet);
   for (auto& s : receive_.streams()) {
     if (s->info().ssrc != ssrc)
       continue;

@@ -2,6 +2,7 @@
 
 #include "bench/load/media.hpp"
 #include "bench/load/participant.hpp"
+#include "rtp/rtp_packet.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtp/rtcp_feedback.hpp"
 
@@ -70,8 +71,7 @@ void receive_side::on_packet(std::span<const uint8_t> packet, bool rtcp, uint64_
   if (!rtcp) {
     if (packet.size() < 12)
       return;
-    const uint32_t ssrc = (uint32_t(packet[8]) << 24) | (uint32_t(packet[9]) << 16) |
-                          (uint32_t(packet[10]) << 8) | packet[11];
+    const uint32_t ssrc = rtp::rtp_ssrc_of(packet);
     const bool decrypted = must_decrypt(ssrc);
     inbound_stream* s = find(ssrc);
     if (!s) {

@@ -2,6 +2,7 @@
 
 #include "bench/load/media.hpp"
 #include "rtp/keyframe.hpp"
+#include "rtp/rtp_packet.hpp"
 
 #include <algorithm>
 
@@ -42,9 +43,9 @@ bool view_rtp(std::span<const uint8_t> p, rtp_view& v) noexcept {
   if (h > end)
     return false;
   v.payload_type = p[1] & 0x7F;
-  v.seq = uint16_t((p[2] << 8) | p[3]);
+  v.seq = rtp::rtp_sequence_number_of(p);
   v.timestamp = (uint32_t(p[4]) << 24) | (uint32_t(p[5]) << 16) | (uint32_t(p[6]) << 8) | p[7];
-  v.ssrc = (uint32_t(p[8]) << 24) | (uint32_t(p[9]) << 16) | (uint32_t(p[10]) << 8) | p[11];
+  v.ssrc = rtp::rtp_ssrc_of(p);
   v.payload = p.subspan(h, end - h);
   return true;
 }

@@ -55,6 +55,16 @@ const effect& only(const effects& fx, effect_kind k) {
   return fx[0];
 }
 
+// A POST refused as too large (`r`, with its effects `fx`): 413, nothing handed over, and
+// the session closed for that reason.
+void check_too_large(const reply& r, const effects& fx) {
+  CHECK(r.status == 413);
+  CHECK(of_kind(fx, effect_kind::message).empty());
+  const effect* closed = first(fx, effect_kind::closed);
+  REQUIRE(closed);
+  CHECK(closed->reason == close_reason::payload_too_large);
+}
+
 } // namespace
 
 TEST_CASE("packets encode and decode") {
@@ -326,15 +336,10 @@ TEST_CASE("polling: a POST larger than maxPayload is refused with 413 and ends t
   CHECK(srv.on_post(sid, "4123456789", 1, fx).status == 200); // exactly 10 bytes
   fx.clear();
   CHECK(srv.on_poll(sid, 2, fx).hold);
-  auto r = srv.on_post(sid, "41234567890", 3, fx);
-  CHECK(r.status == 413);
-  CHECK(of_kind(fx, effect_kind::message).empty());
+  check_too_large(srv.on_post(sid, "41234567890", 3, fx), fx);
   auto reply = first(fx, effect_kind::poll_reply);
   REQUIRE(reply);
   CHECK(reply->data == "1"); // the pending poll learns of the close
-  auto closed = first(fx, effect_kind::closed);
-  REQUIRE(closed);
-  CHECK(closed->reason == close_reason::payload_too_large);
   CHECK(srv.size() == 0);
 
   // A body too large to read at all (the HTTP layer's limit) ends the session too.
@@ -355,12 +360,7 @@ TEST_CASE("polling: a POST of more than max_packets_per_post packets is refused 
   CHECK(of_kind(fx, effect_kind::message).size() == 4);
   fx.clear();
   // Five packets, each one byte: small, but none is handed over and the session ends.
-  auto r = srv.on_post(sid, "4\x1e" "4\x1e" "4\x1e" "4\x1e" "4", 2, fx);
-  CHECK(r.status == 413);
-  CHECK(of_kind(fx, effect_kind::message).empty());
-  auto closed = first(fx, effect_kind::closed);
-  REQUIRE(closed);
-  CHECK(closed->reason == close_reason::payload_too_large);
+  check_too_large(srv.on_post(sid, "4\x1e" "4\x1e" "4\x1e" "4\x1e" "4", 2, fx), fx);
   CHECK(options{}.max_packets_per_post == 1024);
 }
 

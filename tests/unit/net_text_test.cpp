@@ -8,13 +8,19 @@
 
 using namespace chorus;
 
+namespace {
+
+// A named string and whether the check under test accepts it.
+struct verdict_case {
+  const char* name;
+  std::string s;
+  bool ok;
+};
+
+} // namespace
+
 TEST_CASE("text::valid_label: 1 to 128 bytes of UTF-8, no control characters") {
-  struct tcase {
-    const char* name;
-    std::string s;
-    bool ok;
-  };
-  const tcase cases[] = {
+  const verdict_case cases[] = {
     {"a room id", "class-7b", true},
     {"UTF-8", "Zo\xC3\xAB", true},
     {"128 bytes", std::string(128, 'r'), true},
@@ -34,12 +40,7 @@ TEST_CASE("text::valid_label: 1 to 128 bytes of UTF-8, no control characters") {
 }
 
 TEST_CASE("text::valid_utf8: RFC 3629 table (overlong, surrogates, range, truncation)") {
-  struct tcase {
-    const char* name;
-    std::string s;
-    bool ok;
-  };
-  const tcase cases[] = {
+  const verdict_case cases[] = {
     {"ASCII", "abc", true},
     {"empty", "", true},
     {"2 bytes U+00EB", "\xC3\xAB", true},

@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -233,34 +234,37 @@ TEST_CASE("rtcp transport-cc: status count is limited to 32767 (libwebrtc's boun
   CHECK(packets == 3);
 }
 
+namespace {
+
+// A transport-cc feedback whose `count` statuses are all "not received", written as
+// run-length chunks of at most 8191 (the cheapest way to claim many), padded to a word.
+bytes not_received_feedback(uint16_t count) {
+  bytes fb{0x8f, 0xcd, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0x00, 0x00, uint8_t(count >> 8),
+           uint8_t(count), 0, 0, 0, 0};
+  for (uint32_t left = count; left > 0;) {
+    const uint32_t run = std::min<uint32_t>(left, 8191);
+    fb.push_back(uint8_t(run >> 8)); // T = 0 (run length), symbol 00 (not received)
+    fb.push_back(uint8_t(run));
+    left -= run;
+  }
+  fb.resize((fb.size() + 3) / 4 * 4, 0);
+  fb[3] = uint8_t(fb.size() / 4 - 1);
+  return fb;
+}
+
+} // namespace
+
 TEST_CASE("rtcp transport-cc: a status count above 32767 is refused, not expanded") {
   // 40 bytes claiming 65535 statuses: eight run-length chunks of 8191 "not received" and
   // one of 7, which would otherwise expand to a 65535-entry table.
-  bytes fb{0x8f, 0xcd, 0x00, 0x09, 0, 0, 0, 1, 0, 0, 0, 2, 0x00, 0x00, 0xFF, 0xFF, 0, 0, 0, 0};
-  for (int i = 0; i < 8; ++i) {
-    fb.push_back(0x1F);
-    fb.push_back(0xFF);
-  }
-  fb.push_back(0x00);
-  fb.push_back(0x07);
-  fb.push_back(0x00);
-  fb.push_back(0x00);
+  const bytes fb = not_received_feedback(65535);
   REQUIRE(fb.size() == 40);
   auto c = split_compound(fb);
   REQUIRE(c.ok());
   REQUIRE(c->size() == 1);
   CHECK(transport_cc_feedback::parse((*c)[0]).error() == rtcp_error::malformed);
   // The same with 32767 statuses (four runs of 8191 and one of 3) parses.
-  bytes ok{0x8f, 0xcd, 0x00, 0x08, 0, 0, 0, 1, 0, 0, 0, 2, 0x00, 0x00, 0x7F, 0xFF, 0, 0, 0, 0};
-  for (int i = 0; i < 4; ++i) {
-    ok.push_back(0x1F);
-    ok.push_back(0xFF);
-  }
-  ok.push_back(0x00);
-  ok.push_back(0x03);
-  ok.push_back(0x00); // padding to a word
-  ok.push_back(0x00);
-  ok.resize(36);
+  const bytes ok = not_received_feedback(32767);
   auto c2 = split_compound(ok);
   REQUIRE(c2.ok());
   auto parsed = transport_cc_feedback::parse((*c2)[0]);

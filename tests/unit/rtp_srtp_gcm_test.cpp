@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 using namespace chorus::rtp;
@@ -60,6 +61,16 @@ std::vector<uint16_t> run(uint16_t from, size_t n) {
 std::vector<uint16_t> concat(std::vector<uint16_t> a, const std::vector<uint16_t>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
+}
+
+// Protects a copy of `packet` (with room for the tag), given `header_size` (0: parsed).
+std::pair<srtp_result, bytes> protect_copy(srtp_gcm_sender& s, const bytes& packet,
+                                           size_t header_size) {
+  bytes b = packet;
+  const size_t len = b.size();
+  b.resize(len + srtp_gcm_sender::tag_size);
+  const auto r = s.protect_rtp(b, len, header_size);
+  return {r, b};
 }
 
 } // namespace
@@ -181,12 +192,8 @@ TEST_CASE("srtp_gcm_sender: a header size from the caller's parse gives the same
     };
     for (const auto& r : rows) {
       CAPTURE(r.name);
-      bytes a = r.packet, b = r.packet;
-      const size_t len = a.size();
-      a.resize(len + srtp_gcm_sender::tag_size);
-      b.resize(len + srtp_gcm_sender::tag_size);
-      const auto ra = parsing->protect_rtp(a, len);
-      const auto rb = told->protect_rtp(b, len, r.header);
+      const auto [ra, a] = protect_copy(*parsing, r.packet, 0);
+      const auto [rb, b] = protect_copy(*told, r.packet, r.header);
       REQUIRE(ra.ok());
       REQUIRE(rb.ok());
       CHECK(ra.length == rb.length);
@@ -213,10 +220,7 @@ TEST_CASE("srtp_gcm_sender: a header size that cannot be the packet's is refused
   };
   for (const auto& r : rows) {
     CAPTURE(r.name);
-    bytes b = r.packet;
-    const size_t len = b.size();
-    b.resize(len + srtp_gcm_sender::tag_size);
-    CHECK(s->protect_rtp(b, len, r.header).error == srtp_error::bad_param);
+    CHECK(protect_copy(*s, r.packet, r.header).first.error == srtp_error::bad_param);
   }
 }
 
