@@ -63,6 +63,13 @@ std::vector<uint16_t> concat(std::vector<uint16_t> a, const std::vector<uint16_t
   return a;
 }
 
+// A named packet and the header size a caller tells protect_rtp.
+struct header_case {
+  const char* name;
+  bytes packet;
+  size_t header;
+};
+
 // Protects a copy of `packet` (with room for the tag), given `header_size` (0: parsed).
 std::pair<srtp_result, bytes> protect_copy(srtp_gcm_sender& s, const bytes& packet,
                                            size_t header_size) {
@@ -179,12 +186,7 @@ TEST_CASE("srtp_gcm_sender: a header size from the caller's parse gives the same
     auto told = srtp_gcm_sender::create(profile, key, salt);
     REQUIRE(parsing.ok());
     REQUIRE(told.ok());
-    struct row {
-      const char* name;
-      bytes packet;
-      size_t header;
-    };
-    const row rows[] = {
+    const header_case rows[] = {
       {"fixed header only", rtp(0x1111, 65535, 1150, false), 12},
       {"one-byte extensions (mid, transport-wide seq)", rtp(0x1111, 0, 100, true), 24},
       {"CSRCs and extensions", rtp(0x2222, 7, 40, true, 3), 36},
@@ -207,12 +209,7 @@ TEST_CASE("srtp_gcm_sender: a header size that cannot be the packet's is refused
   REQUIRE(s.ok());
   bytes bad_version = rtp(1, 1, 20, false);
   bad_version[0] = 0x40;
-  struct row {
-    const char* name;
-    bytes packet;
-    size_t header;
-  };
-  const row rows[] = {
+  const header_case rows[] = {
     {"shorter than a fixed header", rtp(1, 1, 20, false), 11},
     {"longer than the packet", rtp(1, 1, 20, false), 33},
     {"a packet shorter than a fixed header", bytes(11, 0x80), 12},
