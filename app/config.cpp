@@ -623,7 +623,7 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                              "iceDisconnectedTimeoutMs", "dtlsHandshakeTimeoutMs",
                              "tcpBindTimeoutMs", "stunErrorRate", "dtlsCertificateFile",
                              "dtlsPrivateKeyFile", "dropRtpPercent", "batchSends",
-                             "faultInjection"});
+                             "udpSegmentation", "faultInjection"});
         !e.empty())
       return failure{e};
     uint32_t single = cfg.rtc.single_port;
@@ -651,6 +651,11 @@ result<config> apply_config_json(std::string_view json, config cfg) {
       if (!b->value.IsBool())
         return fail("rtc.batchSends", "must be true or false");
       cfg.rtc.batch_sends = b->value.GetBool();
+    }
+    if (auto b = rtc.FindMember("udpSegmentation"); b != rtc.MemberEnd()) {
+      if (!b->value.IsBool())
+        return fail("rtc.udpSegmentation", "must be true or false");
+      cfg.rtc.udp_segmentation = b->value.GetBool();
     }
     if (auto b = rtc.FindMember("faultInjection"); b != rtc.MemberEnd()) {
       if (!b->value.IsBool())
@@ -850,6 +855,10 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || (v != "on" && v != "off"))
         return fail("--batch-sends", "expects on or off");
       out.cfg.rtc.batch_sends = v == "on";
+    } else if (flag == "--udp-segmentation") {
+      if (!value(v) || (v != "on" && v != "off"))
+        return fail("--udp-segmentation", "expects on or off");
+      out.cfg.rtc.udp_segmentation = v == "on";
     } else if (flag == "--fault-injection") {
       out.cfg.rtc.fault_injection = true;
     } else if (flag == "--drop-rtp-percent") {
@@ -1069,6 +1078,8 @@ Options:
                          rooms to end (default 0: stop at once)
   --batch-sends on|off   single-port mode: datagrams of many consumers leave in one
                          sendmmsg (on) or each consumer sends its own (off) (default on)
+  --udp-segmentation on|off  with batched sends: a consumer's equal-size datagrams to
+                         one receiver leave as one segmented message, UDP GSO (default on)
   --drop-rtp-percent N   fault injection for tests: drop N % (0..50) of the RTP packets
                          every transport receives, like network loss (default 0: off)
   --fault-injection      tests only: allow set-transport-egress-cap (a per-transport cap

@@ -85,6 +85,9 @@ struct rtc_config {
   // Single-port mode: consumers' datagrams leave together, one sendmmsg for many
   // (net/send_outbox.hpp); off: one send call per consumer per batch.
   bool batch_sends = true;
+  // With batch_sends: a consumer's run of equal-size datagrams to one receiver leaves as
+  // one segmented message (UDP GSO); off: one message per datagram.
+  bool udp_segmentation = true;
   bool fault_injection = false; // tests: set-transport-egress-cap is allowed
 };
 

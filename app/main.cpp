@@ -487,6 +487,16 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
                  "Send outbox flushes of datagrams on several sockets (port mode) through one "
                  "io_uring submission.",
                  "counter", "", double(b.ring_flushes)});
+    m.push_back({"chorus_media_segmented_messages_total",
+                 "Send outbox messages of two or more datagrams to one receiver, cut into "
+                 "datagrams by the kernel (UDP GSO).",
+                 "counter", "", double(b.segmented_messages)});
+    m.push_back({"chorus_media_segmented_datagrams_total",
+                 "Datagrams sent in segmented messages (UDP GSO).", "counter", "",
+                 double(b.segmented_datagrams)});
+    m.push_back({"chorus_media_segment_fallbacks_total",
+                 "Segmented messages the kernel refused, sent again datagram by datagram.",
+                 "counter", "", double(b.segment_fallbacks)});
     m.push_back({"chorus_media_batched_send_failures_total",
                  "Datagrams a send outbox could not send (socket buffer full, refused).",
                  "counter", "", double(b.failed)});
@@ -718,6 +728,7 @@ int main(int argc, char** argv) {
   media_opts.single_port = cfg.rtc.single_port != 0;
   media_opts.single_port_number = cfg.rtc.single_port;
   media_opts.batch_sends = cfg.rtc.batch_sends;
+  media_opts.udp_segmentation = cfg.rtc.udp_segmentation;
   media_opts.tcp_bind_timeout_ms = cfg.rtc.tcp_bind_timeout_ms;
   ctx->media_io = std::make_shared<net::media_io>(media_opts);
   try {

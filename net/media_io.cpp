@@ -391,6 +391,7 @@ std::shared_ptr<media_endpoint> io_core::open(const std::shared_ptr<io_core>& se
     ep->udp_fd = shared_udp_.get();
     ep->shared_socket = true;
     ep->batch_sends = opts_.batch_sends;
+    ep->segment_sends.store(opts_.udp_segmentation, std::memory_order_relaxed);
     ep->udp_port = ep->tcp_port = shared_port_;
   } else {
     if (family_ == 0)
@@ -399,6 +400,7 @@ std::shared_ptr<media_endpoint> io_core::open(const std::shared_ptr<io_core>& se
       return nullptr;
     ep->udp_fd = ep->own_udp.get();
     ep->batch_sends = opts_.batch_sends; // through outboxes that have an io_uring
+    ep->segment_sends.store(opts_.udp_segmentation, std::memory_order_relaxed);
   }
   bool ok = false;
   const bool ran = call([&] {

@@ -89,6 +89,10 @@ struct media_io_options {
   // submission over the transports' own sockets (port mode, where the outbox has a ring).
   // Off: every send is its own system call.
   bool batch_sends = true;
+  // With batch_sends: the datagrams a sender queues in a row for one destination (a
+  // frame's packets) leave as one segmented message (UDP GSO, net/send_outbox.hpp) where
+  // they are the same size. Off: one message per datagram.
+  bool udp_segmentation = true;
 };
 
 namespace detail {

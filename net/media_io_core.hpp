@@ -48,6 +48,8 @@ struct endpoint_state : std::enable_shared_from_this<endpoint_state> {
   int udp_fd = -1;       // for sends: own socket (port mode) or the shared one
   bool batch_sends = false; // media_io_options::batch_sends
   bool shared_socket = false; // single-port: udp_fd is the I/O core's shared socket
+  // media_io_options::udp_segmentation; cleared when this endpoint's route refuses it.
+  std::atomic<bool> segment_sends{false};
   // send() holds send_mutex shared while using udp_fd; close() takes it exclusively to
   // set `closed`, so that the socket is never used after the I/O thread closed it.
   std::atomic<bool> closed{false};

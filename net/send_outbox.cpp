@@ -10,6 +10,7 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include <netinet/udp.h>
 #include <sys/uio.h>
 
 namespace chorus::net {
@@ -20,8 +21,15 @@ thread_local std::unique_ptr<send_outbox> t_outbox;
 
 struct process_counters {
   std::atomic<uint64_t> flushes{0}, datagrams{0}, failed{0}, ring_flushes{0};
+  std::atomic<uint64_t> segmented_messages{0}, segmented_datagrams{0}, segment_fallbacks{0};
 };
 process_counters g_process;
+
+// Cleared for good once the kernel refuses a segmented message as unsupported.
+std::atomic<bool> g_segmentation{true};
+
+// A segmented message's control data: UDP_SEGMENT with the segment size.
+constexpr std::size_t control_bytes = CMSG_SPACE(sizeof(uint16_t));
 
 } // namespace
 
@@ -60,8 +68,9 @@ void send_outbox::flush() {
     return;
   }
   mmsghdr msgs[capacity];
-  iovec iovs[capacity];
-  std::size_t index[capacity];
+  message parts[capacity];
+  iovec iovs[capacity]; // slot j's at j
+  alignas(cmsghdr) unsigned char controls[capacity][control_bytes];
   std::size_t i = 0;
   while (i < count_) {
     // A run of datagrams on one socket (with single-port mode, usually all of them).
@@ -69,64 +78,74 @@ void send_outbox::flush() {
     // been marked closed under its send lock: holding the send lock of one endpoint still
     // open keeps the socket open through the sendmmsg.
     const int fd = entries_[i].ep->udp_fd;
+    std::size_t end = i;
+    while (end < count_ && entries_[end].ep->udp_fd == fd)
+      ++end;
     std::shared_lock<std::shared_mutex> anchor;
     std::size_t n = 0;
-    std::size_t j = i;
-    for (; j < count_ && entries_[j].ep->udp_fd == fd; ++j) {
+    for (std::size_t j = i; j < end;) {
       auto& e = entries_[j];
       if (!anchor.owns_lock()) {
         std::shared_lock<std::shared_mutex> lock(e.ep->send_mutex);
         if (!e.ep->closed.load(std::memory_order_relaxed))
           anchor = std::move(lock);
       }
-      if (!anchor.owns_lock() || e.ep->closed.load(std::memory_order_acquire))
-        continue; // closed since: its datagrams go nowhere
-      msgs[n] = mmsghdr{};
-      describe(j, msgs[n].msg_hdr, iovs[n]);
-      index[n] = j;
-      ++n;
+      const std::size_t len = run_length(j, end);
+      if (anchor.owns_lock() && !e.ep->closed.load(std::memory_order_acquire)) {
+        parts[n] = {uint16_t(j), uint16_t(len)};
+        msgs[n] = mmsghdr{};
+        describe(parts[n], msgs[n].msg_hdr, iovs, controls[n]);
+        ++n;
+      } // else closed since: its datagrams go nowhere
+      j += len;
     }
     std::size_t k = 0;
     while (k < n) {
       const int r = ::sendmmsg(fd, msgs + k, unsigned(n - k), MSG_DONTWAIT | MSG_NOSIGNAL);
       if (r > 0) {
         ++totals_.flushes;
-        count_results(index + k, std::size_t(r), nullptr);
+        count_results(parts + k, std::size_t(r), nullptr);
         k += std::size_t(r);
         continue;
       }
-      if (r < 0 && errno == EINTR)
+      const int err = r < 0 ? errno : EAGAIN;
+      if (err == EINTR)
         continue;
-      if (r == 0 || sock::is_transient(errno)) { // the socket's buffer is full: the rest is dropped
+      if (parts[k].count > 1 && send_unsegmented(fd, parts[k], err)) {
+        ++k; // sent again one by one
+        continue;
+      }
+      if (sock::is_transient(err)) { // the socket's buffer is full: the rest is dropped
+        const int failed[1] = {-err};
         for (std::size_t m = k; m < n; ++m)
-          entries_[index[m]].ep->tx_errors.add();
-        totals_.failed += n - k;
+          count_results(parts + m, 1, failed);
         break;
       }
-      entries_[index[k]].ep->tx_errors.add(); // this datagram is refused: skip it
-      ++totals_.failed;
+      const int refused[1] = {-err}; // this message is refused: skip it
+      count_results(parts + k, 1, refused);
       ++k;
     }
-    i = j;
+    i = end;
   }
   clear();
 }
 
-// Datagrams on several sockets (port mode): one sendmsg operation each, all in one
+// Datagrams on several sockets (port mode): one sendmsg operation per message, all in one
 // io_uring submission. Every endpoint's socket is its own and closed with it, so each
 // endpoint's send lock is held (shared) through the submission, which has completed every
 // send when it returns.
 void send_outbox::flush_ring() {
   msghdr hdrs[capacity];
   iovec iovs[capacity];
+  alignas(cmsghdr) unsigned char controls[capacity][control_bytes];
   udp_uring::op ops[capacity];
   int results[capacity];
-  std::size_t index[capacity];
+  message parts[capacity];
   std::shared_lock<std::shared_mutex> locks[capacity];
   const detail::endpoint_state* locked[capacity]; // the endpoints whose lock is held
   bool open[capacity];                            // ... and whether each was still open
   std::size_t nlocked = 0, n = 0;
-  for (std::size_t j = 0; j < count_; ++j) {
+  for (std::size_t j = 0; j < count_;) {
     auto& e = entries_[j];
     std::size_t k = 0;
     while (k < nlocked && locked[k] != e.ep.get())
@@ -137,19 +156,27 @@ void send_outbox::flush_ring() {
       open[k] = !e.ep->closed.load(std::memory_order_acquire);
       ++nlocked;
     }
-    if (!open[k])
-      continue; // closed since: its datagrams go nowhere
-    hdrs[n] = msghdr{};
-    describe(j, hdrs[n], iovs[n]);
-    ops[n] = {e.ep->udp_fd, &hdrs[n]};
-    index[n] = j;
-    ++n;
+    const std::size_t len = run_length(j, count_);
+    if (open[k]) {
+      parts[n] = {uint16_t(j), uint16_t(len)};
+      hdrs[n] = msghdr{};
+      describe(parts[n], hdrs[n], iovs, controls[n]);
+      ops[n] = {e.ep->udp_fd, &hdrs[n]};
+      ++n;
+    } // else closed since: its datagrams go nowhere
+    j += len;
   }
   if (n != 0) {
     ring_->send(std::span<const udp_uring::op>(ops, n), results);
     ++totals_.flushes;
     ++totals_.ring_flushes;
-    count_results(index, n, results);
+    for (std::size_t m = 0; m < n; ++m)
+      if (results[m] < 0 && parts[m].count > 1 &&
+          send_unsegmented(ops[m].fd, parts[m], -results[m]))
+        results[m] = -EINPROGRESS; // counted by send_unsegmented
+    for (std::size_t m = 0; m < n; ++m)
+      if (results[m] != -EINPROGRESS)
+        count_results(parts + m, 1, results + m);
   }
   // Before clear() lets go of the endpoints (and so perhaps of their mutexes).
   for (std::size_t k = 0; k < nlocked; ++k)
@@ -157,31 +184,110 @@ void send_outbox::flush_ring() {
   clear();
 }
 
-// Slot j's datagram as one message (its bytes in the arena, its destination).
-void send_outbox::describe(std::size_t j, msghdr& hdr, iovec& iov) noexcept {
-  auto& e = entries_[j];
-  iov.iov_base = arena_.data() + j * slot_bytes;
-  iov.iov_len = e.size;
-  hdr.msg_name = &e.to;
-  hdr.msg_namelen = e.to_len;
-  hdr.msg_iov = &iov;
-  hdr.msg_iovlen = 1;
+// How many datagrams from slot j (before `end`) leave as one message: those after it that
+// go from the same endpoint to the same destination, as long as they are the size of the
+// first (the last of them may be shorter; it ends the run), within the kernel's limits.
+std::size_t send_outbox::run_length(std::size_t j, std::size_t end) const noexcept {
+  const auto& first = entries_[j];
+  if (!first.ep->segment_sends.load(std::memory_order_relaxed) ||
+      !g_segmentation.load(std::memory_order_relaxed))
+    return 1;
+  const std::size_t segment = first.size;
+  std::size_t bytes = segment;
+  std::size_t k = j + 1;
+  for (; k < end && k - j < max_segments; ++k) {
+    const auto& e = entries_[k];
+    if (e.ep != first.ep || e.size > segment || bytes + e.size > max_segmented_bytes ||
+        e.to_len != first.to_len || std::memcmp(&e.to, &first.to, first.to_len) != 0)
+      break;
+    bytes += e.size;
+    if (e.size < segment)
+      return k + 1 - j; // a shorter one is the last
+  }
+  return k - j;
 }
 
-// The counters for `n` datagrams sent, the slots index[0..n): each endpoint's once per run
-// of its datagrams (a consumer's batch), not once per datagram. `results`: each one's
-// outcome (bytes sent, or -errno: a failure); null when all were sent.
-void send_outbox::count_results(const std::size_t* index, std::size_t n, const int* results) noexcept {
+// Message m as a msghdr: its slots' bytes in the arena (iovs[first .. first + count)), its
+// destination, and for two or more datagrams the segment size (the first one's).
+void send_outbox::describe(const message& m, msghdr& hdr, iovec* iovs, void* control) noexcept {
+  auto& e = entries_[m.first];
+  for (std::size_t j = m.first; j < std::size_t(m.first) + m.count; ++j) {
+    iovs[j].iov_base = arena_.data() + j * slot_bytes;
+    iovs[j].iov_len = entries_[j].size;
+  }
+  hdr.msg_name = &e.to;
+  hdr.msg_namelen = e.to_len;
+  hdr.msg_iov = iovs + m.first;
+  hdr.msg_iovlen = m.count;
+  if (m.count > 1) {
+    hdr.msg_control = control;
+    hdr.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+    cmsghdr* c = CMSG_FIRSTHDR(&hdr);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    const uint16_t segment = e.size;
+    std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+  }
+}
+
+// A segmented message the kernel refused with `error`: when the refusal is about
+// segmentation, its datagrams go again one by one (counted here) and segmentation stops
+// where the error says it cannot work. False for any other error (the caller's to count).
+bool send_outbox::send_unsegmented(int fd, const message& m, int error) noexcept {
+  auto& ep = *entries_[m.first].ep;
+  if (error == EINVAL || error == EMSGSIZE) {
+    // This route's MTU is below the segment size (EMSGSIZE from Linux 6.x, EINVAL before;
+    // a datagram alone is fragmented instead).
+    ep.segment_sends.store(false, std::memory_order_relaxed);
+  } else if (error == EIO || error == ENOPROTOOPT || error == EOPNOTSUPP) {
+    g_segmentation.store(false, std::memory_order_relaxed); // the device or the kernel
+  } else {
+    return false;
+  }
+  ++totals_.segment_fallbacks;
+  std::span<const uint8_t> datagrams[max_segments];
+  for (std::size_t j = 0; j < m.count; ++j)
+    datagrams[j] = {arena_.data() + (m.first + j) * slot_bytes, entries_[m.first + j].size};
+  const auto& e = entries_[m.first];
+  const std::size_t sent =
+    sock::send_datagrams(fd, e.to, e.to_len, std::span(datagrams, m.count));
+  uint64_t bytes = 0;
+  for (std::size_t j = 0; j < sent; ++j)
+    bytes += datagrams[j].size();
+  if (sent) {
+    ++totals_.flushes;
+    ep.tx_packets.add(sent);
+    ep.tx_bytes.add(bytes);
+    totals_.datagrams += sent;
+  }
+  if (sent < m.count) {
+    ep.tx_errors.add(m.count - sent);
+    totals_.failed += m.count - sent;
+  }
+  return true;
+}
+
+// The counters for the `n` messages msgs[0..n): each endpoint's once per run of its
+// messages (a consumer's batch), not once per datagram. `results`: each message's outcome
+// (bytes sent, or -errno: all its datagrams failed); null when all were sent.
+void send_outbox::count_results(const message* msgs, std::size_t n, const int* results) noexcept {
   for (std::size_t m = 0; m < n;) {
-    auto* ep = entries_[index[m]].ep.get();
+    auto* ep = entries_[msgs[m].first].ep.get();
     uint64_t packets = 0, bytes = 0, errors = 0;
-    for (; m < n && entries_[index[m]].ep.get() == ep; ++m) {
+    for (; m < n && entries_[msgs[m].first].ep.get() == ep; ++m) {
+      const auto& msg = msgs[m];
       if (results && results[m] <= 0) {
-        ++errors;
+        errors += msg.count;
         continue;
       }
-      ++packets;
-      bytes += entries_[index[m]].size;
+      packets += msg.count;
+      for (std::size_t j = msg.first; j < std::size_t(msg.first) + msg.count; ++j)
+        bytes += entries_[j].size;
+      if (msg.count > 1) {
+        ++totals_.segmented_messages;
+        totals_.segmented_datagrams += msg.count;
+      }
     }
     if (packets) {
       ep->tx_packets.add(packets);
@@ -207,6 +313,12 @@ void send_outbox::clear() {
   g_process.failed.fetch_add(totals_.failed - published_.failed, std::memory_order_relaxed);
   g_process.ring_flushes.fetch_add(totals_.ring_flushes - published_.ring_flushes,
                                    std::memory_order_relaxed);
+  g_process.segmented_messages.fetch_add(
+    totals_.segmented_messages - published_.segmented_messages, std::memory_order_relaxed);
+  g_process.segmented_datagrams.fetch_add(
+    totals_.segmented_datagrams - published_.segmented_datagrams, std::memory_order_relaxed);
+  g_process.segment_fallbacks.fetch_add(
+    totals_.segment_fallbacks - published_.segment_fallbacks, std::memory_order_relaxed);
   published_ = totals_;
 }
 
@@ -216,7 +328,14 @@ send_outbox::totals send_outbox::process_totals() noexcept {
   t.datagrams = g_process.datagrams.load(std::memory_order_relaxed);
   t.failed = g_process.failed.load(std::memory_order_relaxed);
   t.ring_flushes = g_process.ring_flushes.load(std::memory_order_relaxed);
+  t.segmented_messages = g_process.segmented_messages.load(std::memory_order_relaxed);
+  t.segmented_datagrams = g_process.segmented_datagrams.load(std::memory_order_relaxed);
+  t.segment_fallbacks = g_process.segment_fallbacks.load(std::memory_order_relaxed);
   return t;
+}
+
+bool send_outbox::segmentation_available() noexcept {
+  return g_segmentation.load(std::memory_order_relaxed);
 }
 
 send_outbox* send_outbox::current() noexcept {

@@ -20,6 +20,16 @@
 // sendmsg operations. Without io_uring (an old kernel, a sandbox that forbids it) port
 // mode's datagrams are sent at once, one call per consumer batch, as before.
 //
+// Segmentation (UDP GSO, Linux 4.18 and later): the datagrams one consumer queues for one
+// destination in a row (a frame's packets, handed to it in one turn) leave as one message
+// the kernel cuts into datagrams (UDP_SEGMENT), where they are the same size but for a
+// shorter last one: one route lookup and one pass down the stack for the run instead of
+// one per datagram. The receiver sees the same datagrams as without. A run the kernel
+// refuses as a segmented message is sent again datagram by datagram: EMSGSIZE or EINVAL (a
+// route whose MTU is below the segment size) turns segmentation off for that endpoint, EIO (a device
+// without checksum offload), ENOPROTOOPT or EOPNOTSUPP (a kernel without UDP GSO) for the
+// process.
+//
 // Pure: no actors; time is passed in. Not thread-safe: one outbox per thread.
 #pragma once
 
@@ -43,6 +53,10 @@ public:
   static constexpr std::size_t capacity = 64;     // datagrams (sendmmsg's batch)
   static constexpr std::size_t slot_bytes = 1536; // larger ones are sent directly
   static constexpr int64_t max_wait_ns = 500'000;
+  // One segmented message: at most this many datagrams (the kernel's UDP_MAX_SEGMENTS) and
+  // bytes (an IP packet's 64 KiB less headers).
+  static constexpr std::size_t max_segments = 64;
+  static constexpr std::size_t max_segmented_bytes = 65'000;
 
   // `use_uring`: open an io_uring for datagrams on several sockets (port mode).
   explicit send_outbox(bool use_uring = true);
@@ -73,6 +87,9 @@ public:
     uint64_t datagrams = 0; // sent through the outbox
     uint64_t failed = 0;
     uint64_t ring_flushes = 0; // flushes through the io_uring (datagrams on several sockets)
+    uint64_t segmented_messages = 0;  // messages of two or more datagrams (UDP GSO)
+    uint64_t segmented_datagrams = 0; // the datagrams in them
+    uint64_t segment_fallbacks = 0;   // such messages refused, sent again one by one
   };
   const totals& stats() const noexcept { return totals_; }
   // Every outbox of the process together (added at each flush, not per datagram).
@@ -83,6 +100,8 @@ public:
   static void install(bool use_uring = true);
   static void flush_current();
   static void flush_current_if_waited(int64_t now_ns);
+  // Whether this process still segments (false once the kernel refused it as unsupported).
+  static bool segmentation_available() noexcept;
 
 private:
   struct entry {
@@ -92,9 +111,17 @@ private:
     uint16_t size = 0;
   };
   std::vector<entry> entries_;
+  // A message of a flush: `count` datagrams of consecutive slots from `first`, one
+  // endpoint and destination, segmented by the kernel when count > 1.
+  struct message {
+    uint16_t first = 0;
+    uint16_t count = 0;
+  };
   void flush_ring();
-  void describe(std::size_t slot, msghdr& hdr, iovec& iov) noexcept;
-  void count_results(const std::size_t* index, std::size_t n, const int* results) noexcept;
+  std::size_t run_length(std::size_t j, std::size_t end) const noexcept;
+  void describe(const message& m, msghdr& hdr, iovec* iovs, void* control) noexcept;
+  void count_results(const message* msgs, std::size_t n, const int* results) noexcept;
+  bool send_unsegmented(int fd, const message& m, int error) noexcept;
   void clear();
   std::vector<uint8_t> arena_; // capacity * slot_bytes
   std::unique_ptr<udp_uring> ring_;

@@ -130,12 +130,14 @@ TEST_CASE("flags override the defaults") {
                   "203.0.113.7", "--rtc-ports", "20000-20100", "--log-level", "debug",
                   "--rtc-single-port", "40443", "--drop-rtp-percent", "5",
                   "--default-room", "lobby", "--scheduler", "stealing", "--batch-sends", "off",
-                  "--scheduler-threads", "3"});
+                  "--udp-segmentation", "off", "--scheduler-threads", "3"});
   REQUIRE(r.ok());
   CHECK(r->cfg.scheduler.policy == "stealing");
   CHECK(r->cfg.scheduler.threads == 3);
   CHECK_FALSE(r->cfg.rtc.batch_sends);
   CHECK(app::config{}.rtc.batch_sends);
+  CHECK_FALSE(r->cfg.rtc.udp_segmentation);
+  CHECK(app::config{}.rtc.udp_segmentation);
   CHECK(app::config{}.scheduler.policy == "lean");
   CHECK(r->cfg.signaling.default_room == "lobby");
   CHECK(app::config{}.signaling.default_room == "default");
@@ -328,6 +330,7 @@ TEST_CASE("invalid flags fail naming the flag") {
     {"default room empty", {"--default-room", ""}, "--default-room"},
     {"scheduler unknown", {"--scheduler", "fifo"}, "--scheduler"},
     {"batch sends not on or off", {"--batch-sends", "yes"}, "--batch-sends"},
+    {"udp segmentation not on or off", {"--udp-segmentation", "1"}, "--udp-segmentation"},
     {"cluster without a secret", {"--cluster-listen", "127.0.0.1:0"}, "cluster.secret"},
     {"cluster secret too short", {"--cluster-peers", "127.0.0.1:7000", "--cluster-secret", "short"},
      "cluster.secret"},
@@ -413,6 +416,7 @@ TEST_CASE("invalid configuration documents fail naming the option") {
     {"empty default room", R"({"signaling": {"defaultRoom": ""}})", "signaling.defaultRoom"},
     {"unknown scheduler policy", R"({"scheduler": {"policy": "fifo"}})", "scheduler.policy"},
     {"batchSends not a boolean", R"({"rtc": {"batchSends": 1}})", "rtc.batchSends"},
+    {"udpSegmentation not a boolean", R"({"rtc": {"udpSegmentation": "on"}})", "rtc.udpSegmentation"},
     {"scheduler threads negative", R"({"scheduler": {"threads": -1}})", "scheduler.threads"},
     {"scheduler not object", R"({"scheduler": 1})", "scheduler"},
     {"cluster peers not an array", R"({"cluster": {"peers": "a:1"}})", "cluster.peers"},

@@ -2,10 +2,12 @@
 // on a thread that has one and sent together at its flush. Every outbox use runs on a
 // thread of its own (the outbox is per thread; the test runner's thread has none, so the
 // other media_io tests send at once). Results are collected there and checked here.
+#include "net/media_io_core.hpp"
 #include "net/send_outbox.hpp"
 #include "net/udp_uring.hpp"
 
 #include <arpa/inet.h>
+#include <netinet/udp.h>
 
 #include "net_media_io_util.hpp"
 
@@ -67,18 +69,44 @@ std::optional<std::pair<bytes, uint16_t>> recv_from(int fd) {
 
 // A loopback UDP socket bound to an ephemeral port.
 struct bound_socket {
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  bool v6 = false;
+  int fd = -1;
   uint16_t port = 0;
-  bound_socket() {
-    auto sa = loopback(0, false);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sa_len(false)) == 0);
-    sockaddr_in local{};
+  explicit bound_socket(bool ipv6 = false)
+      : v6(ipv6), fd(::socket(ipv6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) {
+    auto sa = loopback(0, v6);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sa_len(v6)) == 0);
+    sockaddr_storage local{};
     socklen_t len = sizeof local;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
-    port = ntohs(local.sin_port);
+    port = ntohs(v6 ? reinterpret_cast<sockaddr_in6&>(local).sin6_port
+                    : reinterpret_cast<sockaddr_in&>(local).sin_port);
   }
   ~bound_socket() { ::close(fd); }
+  sockaddr_storage address() const { return loopback(port, v6); }
 };
+
+// An endpoint's send state of the test's own, for driving an outbox directly: on the
+// socket `s` (single-port style: endpoints share it), segmentation on.
+std::shared_ptr<detail::endpoint_state> raw_endpoint(const bound_socket& s) {
+  auto ep = std::make_shared<detail::endpoint_state>();
+  ep->family = s.v6 ? AF_INET6 : AF_INET;
+  ep->udp_fd = s.fd;
+  ep->shared_socket = true;
+  ep->batch_sends = true;
+  ep->segment_sends = true;
+  return ep;
+}
+
+// A datagram of `size` bytes that says which one it is (its first two bytes, then its
+// index's low byte throughout).
+bytes numbered(std::size_t index, std::size_t size) {
+  bytes b(size, uint8_t(index));
+  b[0] = uint8_t(index >> 8);
+  if (size > 1)
+    b[1] = uint8_t(index);
+  return b;
+}
 
 // A port-mode media_io with two endpoints (a socket each), and a receiving socket for each.
 struct two_port_endpoints {
@@ -395,4 +423,212 @@ TEST_CASE("udp_uring: an op failing as unsupported (EINVAL) breaks the ring; lat
   REQUIRE(got);
   CHECK(got->first == f.p);
   CHECK_FALSE(wait_readable(f.d.fd, 100ms)); // the later one was not sent
+}
+
+// ---- segmentation (UDP GSO) ------------------------------------------------------------
+
+namespace {
+
+// One datagram of a segmentation case: from which of two endpoints, to which of two
+// receivers, how large.
+struct queued_datagram {
+  int from = 0;
+  int to = 0;
+  std::size_t size = 0;
+};
+
+struct segmentation_case {
+  const char* name;
+  std::vector<queued_datagram> datagrams;
+  uint64_t segmented_messages; // messages of two or more datagrams
+  uint64_t segmented_datagrams;
+};
+
+std::vector<queued_datagram> repeated(std::size_t n, std::size_t size) {
+  return std::vector<queued_datagram>(n, queued_datagram{0, 0, size});
+}
+
+} // namespace
+
+TEST_CASE("send outbox: a sender's run of equal-size datagrams to one receiver leaves as one segmented message") {
+  const segmentation_case cases[] = {
+    {"a frame: equal sizes, the last shorter", {{0, 0, 1000}, {0, 0, 1000}, {0, 0, 1000}, {0, 0, 300}}, 1, 4},
+    {"all equal", {{0, 0, 1200}, {0, 0, 1200}}, 1, 2},
+    {"one datagram alone", {{0, 0, 1200}}, 0, 0},
+    {"a larger one starts a new run", {{0, 0, 300}, {0, 0, 1000}, {0, 0, 1000}}, 1, 2},
+    {"a shorter one ends the run", {{0, 0, 1000}, {0, 0, 500}, {0, 0, 500}}, 1, 2},
+    {"another receiver in between", {{0, 0, 1000}, {0, 1, 1000}, {0, 0, 1000}}, 0, 0},
+    {"another sender to the same receiver", {{0, 0, 1000}, {1, 0, 1000}}, 0, 0},
+    {"two senders' runs, one after the other", {{0, 0, 800}, {0, 0, 800}, {1, 1, 800}, {1, 1, 800}, {1, 1, 20}}, 2, 5},
+    {"the byte limit: 59 of 1100 bytes, then 5", repeated(64, 1100), 2, 64},
+    {"the segment limit: the whole outbox in one", repeated(send_outbox::capacity, 100), 1, 64},
+    {"tiny datagrams", repeated(3, 1), 1, 3},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    bound_socket shared, receivers[2];
+    std::shared_ptr<detail::endpoint_state> senders[2] = {raw_endpoint(shared), raw_endpoint(shared)};
+    send_outbox::totals t{};
+    bool all_queued = true;
+    on_outbox_thread([&](send_outbox& ob) {
+      for (std::size_t i = 0; i < c.datagrams.size(); ++i) {
+        const auto& d = c.datagrams[i];
+        const auto to = receivers[d.to].address();
+        all_queued = all_queued && ob.add(senders[d.from], to, sa_len(false),
+                                          numbered(i, d.size), 1);
+      }
+      ob.flush();
+      t = ob.stats();
+    }, false);
+    REQUIRE(all_queued);
+    CHECK(t.flushes == 1); // one sendmmsg for all (one socket)
+    CHECK(t.datagrams == c.datagrams.size());
+    CHECK(t.failed == 0);
+    CHECK(t.segment_fallbacks == 0);
+    CHECK(t.segmented_messages == c.segmented_messages);
+    CHECK(t.segmented_datagrams == c.segmented_datagrams);
+    // Each receiver gets each datagram as it was queued, in order.
+    for (std::size_t i = 0; i < c.datagrams.size(); ++i) {
+      const auto& d = c.datagrams[i];
+      auto got = recv_from(receivers[d.to].fd);
+      REQUIRE(got);
+      CHECK(got->first == numbered(i, d.size));
+      CHECK(got->second == shared.port);
+    }
+    for (auto& r : receivers)
+      CHECK_FALSE(wait_readable(r.fd, 0ms));
+    uint64_t sent = 0;
+    for (auto& e : senders)
+      sent += e->tx_packets.get();
+    CHECK(sent == c.datagrams.size());
+  }
+}
+
+TEST_CASE("send outbox: segmentation off (media_io option, or the endpoint's) sends one message per datagram") {
+  SUBCASE("media_io_options::udp_segmentation off") {
+    media_io_options o;
+    o.udp_segmentation = false;
+    auto io = start_single_port(o);
+    packet_queue q;
+    auto a = io->open("off", q.sink());
+    REQUIRE(a);
+    udp_client c;
+    send_outbox::totals t{};
+    on_outbox_thread([&](send_outbox& ob) {
+      for (int i = 0; i < 3; ++i)
+        a->send(udp_to(c), numbered(std::size_t(i), 900));
+      ob.flush();
+      t = ob.stats();
+    });
+    CHECK(t.datagrams == 3);
+    CHECK(t.segmented_messages == 0);
+    for (int i = 0; i < 3; ++i)
+      CHECK(c.recv() == numbered(std::size_t(i), 900));
+  }
+  SUBCASE("on by default, through media_endpoint::send") {
+    two_endpoints f;
+    send_outbox::totals t{};
+    on_outbox_thread([&](send_outbox& ob) {
+      for (int i = 0; i < 3; ++i)
+        f.a->send(udp_to(f.ca), numbered(std::size_t(i), 900));
+      ob.flush();
+      t = ob.stats();
+    });
+    CHECK(t.segmented_messages == 1);
+    CHECK(t.segmented_datagrams == 3);
+    for (int i = 0; i < 3; ++i)
+      CHECK(f.ca.recv() == numbered(std::size_t(i), 900));
+    CHECK(f.a->stats().tx_packets == 3);
+    CHECK(f.a->stats().tx_bytes == 2700);
+  }
+}
+
+TEST_CASE("send outbox: a segmented message the route refuses (segment over its MTU) goes again datagram by datagram, and that endpoint stops segmenting") {
+  bound_socket socket(true);
+  const int mtu = 1280; // IPv6's minimum: a 1400-byte segment does not fit, a datagram is fragmented
+  REQUIRE(::setsockopt(socket.fd, IPPROTO_IPV6, IPV6_MTU, &mtu, sizeof mtu) == 0);
+  auto sender = raw_endpoint(socket);
+  bound_socket receiver(true);
+  send_outbox::totals first{}, second{};
+  bool queued = true;
+  on_outbox_thread([&](send_outbox& ob) {
+    for (std::size_t i = 0; i < 3; ++i)
+      queued = queued && ob.add(sender, receiver.address(), sa_len(true), numbered(i, 1400), 1);
+    ob.flush();
+    first = ob.stats();
+    for (std::size_t i = 3; i < 5; ++i)
+      queued = queued && ob.add(sender, receiver.address(), sa_len(true), numbered(i, 1400), 1);
+    ob.flush();
+    second = ob.stats();
+  }, false);
+  REQUIRE(queued);
+  CHECK(first.segment_fallbacks == 1);
+  CHECK(first.segmented_messages == 0);
+  CHECK(first.datagrams == 3);
+  CHECK(first.failed == 0);
+  CHECK_FALSE(sender->segment_sends.load());
+  CHECK(second.segment_fallbacks == 1); // no second attempt
+  CHECK(second.segmented_messages == 0);
+  CHECK(second.datagrams == 5);
+  CHECK(send_outbox::segmentation_available()); // the process still segments elsewhere
+  for (std::size_t i = 0; i < 5; ++i) {
+    auto got = recv_from(receiver.fd);
+    REQUIRE(got);
+    CHECK(got->first == numbered(i, 1400));
+  }
+  CHECK(sender->tx_packets.get() == 5);
+  CHECK(sender->tx_errors.get() == 0);
+}
+
+TEST_CASE("send outbox: port mode with an io_uring: each endpoint's run is one segmented op, from its own port") {
+  if (!uring_available())
+    return; // without a ring nothing is queued in port mode (checked above)
+  two_port_endpoints f;
+  send_outbox::totals t{};
+  on_outbox_thread([&](send_outbox& ob) {
+    for (std::size_t i = 0; i < 3; ++i)
+      f.a->send(f.to_a(), numbered(i, 700));
+    for (std::size_t i = 3; i < 5; ++i)
+      f.b->send(f.to_b(), numbered(i, 700));
+    ob.flush();
+    t = ob.stats();
+  });
+  CHECK(t.ring_flushes == 1);
+  CHECK(t.datagrams == 5);
+  CHECK(t.segmented_messages == 2);
+  CHECK(t.segmented_datagrams == 5);
+  for (std::size_t i = 0; i < 5; ++i) {
+    auto got = recv_from(i < 3 ? f.ra.fd : f.rb.fd);
+    REQUIRE(got);
+    CHECK(got->first == numbered(i, 700));
+    CHECK(got->second == (i < 3 ? f.a : f.b)->udp_port());
+  }
+}
+
+TEST_CASE("udp_uring: an op whose control data the kernel refuses fails alone; the ring stays usable") {
+  if (!uring_available())
+    return; // checked by the first udp_uring case
+  ring_case f{4, "z"};
+  msghdr& good = f.m.msg;
+  msghdr bad = f.m.msg;
+  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(uint16_t))] = {};
+  bad.msg_control = control;
+  bad.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&bad);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_SEGMENT;
+  c->cmsg_len = CMSG_LEN(1); // a segment size must be two bytes: EINVAL
+  const udp_uring::op ops[2] = {{f.s.fd, &bad}, {f.s.fd, &good}};
+  int results[2] = {};
+  CHECK(f.ring->send(ops, results) == 1);
+  CHECK(results[0] == -EINVAL);
+  CHECK(results[1] == int(f.p.size()));
+  CHECK_FALSE(f.ring->broken());
+  const udp_uring::op later[1] = {{f.s.fd, &good}};
+  CHECK(f.ring->send(later, results) == 1);
+  for (int i = 0; i < 2; ++i) {
+    auto got = recv_from(f.d.fd);
+    REQUIRE(got);
+    CHECK(got->first == f.p);
+  }
 }
