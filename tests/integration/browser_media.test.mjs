@@ -39,7 +39,7 @@ async function withPages(count, serverArgs, body) {
 }
 
 test('two participants: audio and video both ways, BWE above 1 Mbps, pause/resume, departure', { timeout: 180000, skip }, async () => {
-  await withPages(2, [], async ({ pages: [alice, bob], wsUrl }) => {
+  await withPages(2, [], async ({ server, pages: [alice, bob], wsUrl }) => {
     const t0 = Date.now();
     await alice.evaluate((u) => window.chorusJoin(u), wsUrl('alice', 'meet'));
     await bob.evaluate((u) => window.chorusJoin(u), wsUrl('bob', 'meet'));
@@ -84,6 +84,12 @@ test('two participants: audio and video both ways, BWE above 1 Mbps, pause/resum
     const bwe = await until(alice, 'availableOutgoingBitrate above 1 Mbps, 15 s after joining',
       () => alice.evaluate(() => window.outgoingBitrate()), (b) => b > 1e6, Math.max(0, 15000 - (Date.now() - t0)), 200);
     process.stderr.write(`alice availableOutgoingBitrate ${bwe} bps after ${Date.now() - t0} ms\n`);
+    // How many of the datagrams a real Chromium's frames became left segmented (UDP GSO:
+    // a run of equal-size packets to one receiver; informational, its packetizer and pacer
+    // decide the runs).
+    const metrics = await (await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(3000) })).text();
+    const counter = (name) => Number(metrics.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+    process.stderr.write(`segmented sends: ${JSON.stringify(Object.fromEntries(['batched_datagrams', 'segmented_messages', 'segmented_datagrams', 'segment_fallbacks'].map((n) => [n, counter(`chorus_media_${n}_total`)])))}\n`);
 
     // Pausing alice's video stops bob's frames; resuming restarts them within 2 s.
     const bobVideo = async () => byKind(await bob.evaluate(() => window.received()), 'video')[0].framesDecoded;

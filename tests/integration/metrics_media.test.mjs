@@ -83,6 +83,10 @@ test('metrics: packets grow with real media, gauges return to 0, histograms, per
       assert.ok(during.value('chorus_join_duration_seconds_count') >= 1, 'joins timed');
       assert.ok(during.value('chorus_request_duration_seconds_count') >= 3, 'requests timed');
       assert.equal(during.value('chorus_rtp_dropped_total', { reason: 'srtp_auth' }), 0);
+      // The send outboxes' segmentation counters (UDP GSO): exposed, and no refusal here.
+      for (const name of ['segmented_messages', 'segmented_datagrams', 'segment_fallbacks'])
+        assert.ok(during.value(`chorus_media_${name}_total`) >= 0, name);
+      assert.equal(during.value('chorus_media_segment_fallbacks_total'), 0);
       for (const name of queried) assert.ok(during.families.has(name) || during.families.has(name.replace(/_bucket$/, '')), `the dashboard queries ${name}, which /metrics lacks`);
       const later = await until(async () => {
         const m = await scrape(server);
