@@ -12,6 +12,7 @@
 
 #include <netinet/udp.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 namespace chorus::net {
 
@@ -25,11 +26,27 @@ struct process_counters {
 };
 process_counters g_process;
 
-// Cleared for good once the kernel refuses a segmented message as unsupported.
-std::atomic<bool> g_segmentation{true};
+// Whether this kernel segments UDP (Linux 4.18 and later): asked once, of a socket, since
+// an older kernel would not refuse a UDP_SEGMENT control message but ignore it, sending a
+// run as one large datagram.
+bool kernel_segments() noexcept {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return false;
+  int value = 0;
+  socklen_t len = sizeof value;
+  const bool ok = ::getsockopt(fd, SOL_UDP, UDP_SEGMENT, &value, &len) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::atomic<bool> g_segmentation{kernel_segments()};
 
 // A segmented message's control data: UDP_SEGMENT with the segment size.
 constexpr std::size_t control_bytes = CMSG_SPACE(sizeof(uint16_t));
+
+// A ring result that send_unsegmented has counted already.
+constexpr int counted = -EINPROGRESS;
 
 } // namespace
 
@@ -170,13 +187,13 @@ void send_outbox::flush_ring() {
     ring_->send(std::span<const udp_uring::op>(ops, n), results);
     ++totals_.flushes;
     ++totals_.ring_flushes;
+    // A refused segmented op goes again one by one after the submission, so after any
+    // later op of the same endpoint in it (a datagram or two out of order, once).
     for (std::size_t m = 0; m < n; ++m)
       if (results[m] < 0 && parts[m].count > 1 &&
           send_unsegmented(ops[m].fd, parts[m], -results[m]))
-        results[m] = -EINPROGRESS; // counted by send_unsegmented
-    for (std::size_t m = 0; m < n; ++m)
-      if (results[m] != -EINPROGRESS)
-        count_results(parts + m, 1, results + m);
+        results[m] = counted; // by send_unsegmented
+    count_results(parts, n, results);
   }
   // Before clear() lets go of the endpoints (and so perhaps of their mutexes).
   for (std::size_t k = 0; k < nlocked; ++k)
@@ -193,6 +210,8 @@ std::size_t send_outbox::run_length(std::size_t j, std::size_t end) const noexce
       !g_segmentation.load(std::memory_order_relaxed))
     return 1;
   const std::size_t segment = first.size;
+  if (segment > max_segment_bytes)
+    return 1;
   std::size_t bytes = segment;
   std::size_t k = j + 1;
   for (; k < end && k - j < max_segments; ++k) {
@@ -232,31 +251,28 @@ void send_outbox::describe(const message& m, msghdr& hdr, iovec* iovs, void* con
 }
 
 // A segmented message the kernel refused with `error`: when the refusal is about
-// segmentation, its datagrams go again one by one (counted here) and segmentation stops
-// where the error says it cannot work. False for any other error (the caller's to count).
+// segmentation, its datagrams go again one by one (counted here) and that endpoint stops
+// segmenting: EMSGSIZE or EINVAL, a route whose MTU is below the segment size (EMSGSIZE
+// since the fix in 5.x stable kernels, EINVAL before); EIO, a route through IPsec (or, in
+// older kernels, a device without checksum offload). False for any other error (the
+// caller's to count).
 bool send_outbox::send_unsegmented(int fd, const message& m, int error) noexcept {
-  auto& ep = *entries_[m.first].ep;
-  if (error == EINVAL || error == EMSGSIZE) {
-    // This route's MTU is below the segment size (EMSGSIZE from Linux 6.x, EINVAL before;
-    // a datagram alone is fragmented instead).
-    ep.segment_sends.store(false, std::memory_order_relaxed);
-  } else if (error == EIO || error == ENOPROTOOPT || error == EOPNOTSUPP) {
-    g_segmentation.store(false, std::memory_order_relaxed); // the device or the kernel
-  } else {
+  if (error != EINVAL && error != EMSGSIZE && error != EIO)
     return false;
-  }
+  auto& ep = *entries_[m.first].ep;
+  ep.segment_sends.store(false, std::memory_order_relaxed);
   ++totals_.segment_fallbacks;
-  std::span<const uint8_t> datagrams[max_segments];
-  for (std::size_t j = 0; j < m.count; ++j)
-    datagrams[j] = {arena_.data() + (m.first + j) * slot_bytes, entries_[m.first + j].size};
   const auto& e = entries_[m.first];
-  const std::size_t sent =
-    sock::send_datagrams(fd, e.to, e.to_len, std::span(datagrams, m.count));
-  uint64_t bytes = 0;
-  for (std::size_t j = 0; j < sent; ++j)
-    bytes += datagrams[j].size();
-  if (sent) {
+  uint64_t sent = 0, bytes = 0;
+  for (std::size_t j = m.first; j < std::size_t(m.first) + m.count; ++j) {
+    const std::span<const uint8_t> datagram(arena_.data() + j * slot_bytes, entries_[j].size);
     ++totals_.flushes;
+    if (sock::send_datagram(fd, e.to, e.to_len, datagram)) {
+      ++sent;
+      bytes += datagram.size();
+    }
+  }
+  if (sent) {
     ep.tx_packets.add(sent);
     ep.tx_bytes.add(bytes);
     totals_.datagrams += sent;
@@ -270,13 +286,16 @@ bool send_outbox::send_unsegmented(int fd, const message& m, int error) noexcept
 
 // The counters for the `n` messages msgs[0..n): each endpoint's once per run of its
 // messages (a consumer's batch), not once per datagram. `results`: each message's outcome
-// (bytes sent, or -errno: all its datagrams failed); null when all were sent.
+// (bytes sent, or -errno: all its datagrams failed; `counted`: skipped); null when all
+// were sent.
 void send_outbox::count_results(const message* msgs, std::size_t n, const int* results) noexcept {
   for (std::size_t m = 0; m < n;) {
     auto* ep = entries_[msgs[m].first].ep.get();
     uint64_t packets = 0, bytes = 0, errors = 0;
     for (; m < n && entries_[msgs[m].first].ep.get() == ep; ++m) {
       const auto& msg = msgs[m];
+      if (results && results[m] == counted)
+        continue;
       if (results && results[m] <= 0) {
         errors += msg.count;
         continue;

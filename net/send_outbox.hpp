@@ -24,11 +24,14 @@
 // destination in a row (a frame's packets, handed to it in one turn) leave as one message
 // the kernel cuts into datagrams (UDP_SEGMENT), where they are the same size but for a
 // shorter last one: one route lookup and one pass down the stack for the run instead of
-// one per datagram. The receiver sees the same datagrams as without. A run the kernel
-// refuses as a segmented message is sent again datagram by datagram: EMSGSIZE or EINVAL (a
-// route whose MTU is below the segment size) turns segmentation off for that endpoint, EIO (a device
-// without checksum offload), ENOPROTOOPT or EOPNOTSUPP (a kernel without UDP GSO) for the
-// process.
+// one per datagram. The receiver sees the same datagrams as without. Datagrams over
+// max_segment_bytes (more than a 1500-byte Ethernet MTU carries over IPv6) are not
+// segmented. A run the kernel refuses as a segmented message is sent again datagram by
+// datagram and that endpoint stops segmenting (EMSGSIZE or EINVAL: a route whose MTU is
+// below the segment size; EIO: a route through IPsec); the other messages of that flush
+// were built already and may be refused in turn, one call each. Whether the kernel
+// segments at all (4.18 and later) is asked once, of a socket (UDP_SEGMENT's getsockopt):
+// an older one ignores the control message and would send the run as one datagram.
 //
 // Pure: no actors; time is passed in. Not thread-safe: one outbox per thread.
 #pragma once
@@ -57,6 +60,8 @@ public:
   // bytes (an IP packet's 64 KiB less headers).
   static constexpr std::size_t max_segments = 64;
   static constexpr std::size_t max_segmented_bytes = 65'000;
+  static constexpr std::size_t max_segment_bytes = 1500 - 40 - 8;
+  static_assert(capacity <= max_segments && slot_bytes <= UINT16_MAX); // message's uint16_t
 
   // `use_uring`: open an io_uring for datagrams on several sockets (port mode).
   explicit send_outbox(bool use_uring = true);
@@ -100,7 +105,7 @@ public:
   static void install(bool use_uring = true);
   static void flush_current();
   static void flush_current_if_waited(int64_t now_ns);
-  // Whether this process still segments (false once the kernel refused it as unsupported).
+  // Whether this kernel segments UDP (UDP GSO, Linux 4.18 and later).
   static bool segmentation_available() noexcept;
 
 private:

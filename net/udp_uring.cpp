@@ -177,10 +177,11 @@ std::size_t udp_uring::send(std::span<const op> ops, int* results) {
         ++completed;
         if (c.res > 0)
           ++ok;
-        else if (unsupported(c.res) && ops[c.user_data].msg->msg_controllen == 0)
+        else if (unsupported(c.res) &&
+                 !(c.res == -EINVAL && ops[c.user_data].msg->msg_controllen != 0))
           broken_ = true; // the rest of this submission completes; no later one is made
-        // (With control data, such as a segment size, the refusal is about that data: the
-        // caller's to handle.)
+        // (EINVAL for an op with control data, such as a segment size, is about that
+        // data: the caller's to handle.)
       }
     }
     __atomic_store_n(cq_head_, head, __ATOMIC_RELEASE);

@@ -45,8 +45,8 @@ public:
   // failure of io_uring_enter itself the ring is broken: every op not submitted gets
   // -errno, and every later send() fails at once with -EBADF. An op that fails as not
   // supported (EINVAL, EOPNOTSUPP, ENOSYS: the kernel cannot send through the ring after
-  // all) breaks it too, so that its owner goes back to sending without it; not an op with
-  // control data (a segment size), whose refusal is the caller's to handle.
+  // all) breaks it too, so that its owner goes back to sending without it; not EINVAL for
+  // an op with control data (a segment size), a refusal that is the caller's to handle.
   std::size_t send(std::span<const op> ops, int* results);
 
   unsigned capacity() const noexcept { return entries_; }

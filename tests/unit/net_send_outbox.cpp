@@ -461,7 +461,9 @@ TEST_CASE("send outbox: a sender's run of equal-size datagrams to one receiver l
     {"another sender to the same receiver", {{0, 0, 1000}, {1, 0, 1000}}, 0, 0},
     {"two senders' runs, one after the other", {{0, 0, 800}, {0, 0, 800}, {1, 1, 800}, {1, 1, 800}, {1, 1, 20}}, 2, 5},
     {"the byte limit: 59 of 1100 bytes, then 5", repeated(64, 1100), 2, 64},
-    {"the segment limit: the whole outbox in one", repeated(send_outbox::capacity, 100), 1, 64},
+    {"a full outbox of equal datagrams in one message (capacity == max_segments)", repeated(send_outbox::capacity, 100), 1, 64},
+    {"over an Ethernet MTU's segment: not segmented", repeated(3, send_outbox::max_segment_bytes + 1), 0, 0},
+    {"the largest segment", repeated(3, send_outbox::max_segment_bytes), 1, 3},
     {"tiny datagrams", repeated(3, 1), 1, 3},
   };
   for (const auto& c : cases) {
