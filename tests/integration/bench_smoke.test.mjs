@@ -144,7 +144,7 @@ test('chorus-bench --simulcast: class 4, three encodings sent, each receiver get
   });
 });
 
-test('chorus-bench: class 8 on one shared port, datagrams batched across consumers: media delivered', { timeout: 120000 }, async () => {
+test('chorus-bench: class 8 on one shared port, datagrams batched across consumers and segmented per receiver: media delivered', { timeout: 120000 }, async () => {
   // Single-port mode sends the consumers' datagrams together from each scheduler worker's
   // outbox (rtc.batchSends, on by default); the receivers busy-poll (--busy-poll).
   assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
@@ -162,6 +162,14 @@ test('chorus-bench: class 8 on one shared port, datagrams batched across consume
     const calls = value('chorus_media_batched_send_calls_total');
     assert.ok(datagrams >= cls.delivered.packets, `batched datagrams ${datagrams}, delivered ${cls.delivered.packets}`);
     assert.ok(calls > 0 && datagrams > calls, `batched datagrams ${datagrams} in ${calls} calls`);
+    // The bench's frames leave at once in packets of one size (the last shorter): a
+    // consumer's run of them to its receiver left as one segmented message (UDP GSO), and
+    // the receivers still counted every datagram (the loss bound above).
+    const segMessages = value('chorus_media_segmented_messages_total');
+    const segDatagrams = value('chorus_media_segmented_datagrams_total');
+    assert.ok(segMessages > 0 && segDatagrams >= 2 * segMessages, `segmented: ${segDatagrams} datagrams in ${segMessages} messages`);
+    assert.ok(segDatagrams <= datagrams, `segmented ${segDatagrams} of ${datagrams}`);
+    assert.equal(value('chorus_media_segment_fallbacks_total'), 0);
   });
 });
 
