@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <thread>
 #include <algorithm>
 #include <vector>
 
@@ -24,6 +25,7 @@ namespace {
 // Set before the actor system is built, read by its workers.
 lean_scheduler_hooks g_hooks;
 std::size_t g_cpus = 2; // CPUs the workers may run on
+bool g_own_clock = true; // shared_clock below, else CAF's thread_safe_actor_clock
 
 
 // When the job this worker thread runs started (0: none, or not a worker).
@@ -252,18 +254,254 @@ private:
   }
 };
 
+// The actor system's timers. CAF's thread_safe_actor_clock passes every set and cancel
+// through a ring buffer to its own thread, which it wakes for each (when the buffer was
+// empty) and again when the timer falls due. Here the maps are kept under a lock by the
+// caller, and the dispatching thread is woken only by a timer that falls due before it
+// would wake anyway. The dispatching thread is the driver (drive_timers) while one is
+// attached, else the clock's own. Derived from thread_safe_actor_clock only because the
+// coordinator's clock() must return one; its ring buffer stays unused, and every
+// operation of the actor_clock interface is overridden here.
+class shared_clock final : public caf::detail::thread_safe_actor_clock, public net::io_timer_hook {
+public:
+  using base = caf::detail::simple_actor_clock;
+
+  void set_ordinary_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
+                            uint64_t id) override {
+    std::unique_lock guard(mx_);
+    base::set_ordinary_timeout(t, self, type, id);
+    added(guard, t);
+  }
+  void set_request_timeout(time_point t, caf::abstract_actor* self, caf::message_id id) override {
+    std::unique_lock guard(mx_);
+    base::set_request_timeout(t, self, id);
+    added(guard, t);
+  }
+  void set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
+                         uint64_t id) override {
+    std::unique_lock guard(mx_);
+    base::set_multi_timeout(t, self, type, id);
+    added(guard, t);
+  }
+  // A cancelled timer wakes no one: the dispatching thread finds nothing due and sleeps on.
+  void cancel_ordinary_timeout(caf::abstract_actor* self, caf::atom_value type) override {
+    std::lock_guard guard(mx_);
+    base::cancel_ordinary_timeout(self, type);
+  }
+  void cancel_request_timeout(caf::abstract_actor* self, caf::message_id id) override {
+    std::lock_guard guard(mx_);
+    base::cancel_request_timeout(self, id);
+  }
+  void cancel_timeouts(caf::abstract_actor* self) override {
+    std::lock_guard guard(mx_);
+    base::cancel_timeouts(self);
+  }
+  void schedule_message(time_point t, caf::strong_actor_ptr receiver,
+                        caf::mailbox_element_ptr content) override {
+    std::unique_lock guard(mx_);
+    base::schedule_message(t, std::move(receiver), std::move(content));
+    added(guard, t);
+  }
+  void schedule_message(time_point t, caf::group target, caf::strong_actor_ptr sender,
+                        caf::message content) override {
+    std::unique_lock guard(mx_);
+    base::schedule_message(t, std::move(target), std::move(sender), std::move(content));
+    added(guard, t);
+  }
+  // What is dropped is destroyed outside the lock: a pending message's content may hold
+  // the last reference to an actor, whose cleanup cancels its own timeouts here.
+  void cancel_all() override {
+    schedule_map dropped;
+    actor_lookup_map links;
+    {
+      std::lock_guard guard(mx_);
+      dropped.swap(schedule_);
+      links.swap(actor_lookup_);
+    }
+  }
+
+  // The driver's call (net::io_timer_hook).
+  int64_t run_due(int64_t now_ns) override {
+    const time_point now{std::chrono::duration_cast<time_point::duration>(
+      std::chrono::nanoseconds(now_ns))};
+    std::unique_lock guard(mx_);
+    driver_thread_ = std::this_thread::get_id();
+    const time_point next = dispatch(guard, now);
+    if (next == time_point::max())
+      return net::no_timer_due;
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(next.time_since_epoch()).count();
+  }
+
+  void attach(std::function<void()> wake) {
+    std::lock_guard guard(mx_);
+    wake_driver_ = std::move(wake);
+    driven_ = true;
+    driver_thread_ = {};
+    // Until the driver's first run_due() nothing fires and nobody needs waking for a new
+    // timer: that first call looks at all of them.
+    sleep_until_ = time_point::min();
+    cv_.notify_one(); // the own thread goes idle
+  }
+  void detach() {
+    std::lock_guard guard(mx_);
+    driven_ = false;
+    wake_driver_ = nullptr;
+    sleep_until_ = time_point::min();
+    cv_.notify_one(); // the own thread takes over
+  }
+
+  void start_thread(caf::actor_system& sys) {
+    thread_ = std::thread([this, &sys] {
+      sys.thread_started();
+      run_own();
+      sys.thread_terminates();
+    });
+  }
+  void stop_thread() {
+    {
+      std::lock_guard guard(mx_);
+      stopping_ = true;
+      cv_.notify_one();
+    }
+    if (thread_.joinable())
+      thread_.join();
+  }
+
+private:
+  // A timer due at t was added (guard held): wake the dispatching thread if it would sleep
+  // past t. The driver setting a timer itself needs no wake-up (it looks again before it
+  // waits), nor does anyone while the dispatching thread is busy (sleep_until_ = min).
+  void added(std::unique_lock<std::mutex>& guard, time_point t) {
+    if (t >= sleep_until_)
+      return;
+    sleep_until_ = t;
+    if (!driven_) {
+      guard.unlock();
+      cv_.notify_one();
+      return;
+    }
+    if (std::this_thread::get_id() == driver_thread_ || !wake_driver_)
+      return;
+    auto wake = wake_driver_; // called outside the lock (a write to an eventfd)
+    guard.unlock();
+    wake();
+  }
+
+  // Ships what is due at `now`, outside the lock (guard held on entry and on return;
+  // released while shipping, when timers set meanwhile wake no one: this thread looks
+  // again before it returns). Returns when the next timer falls due, and sleeps until then
+  // as far as the others know.
+  time_point dispatch(std::unique_lock<std::mutex>& guard, time_point now) {
+    sleep_until_ = time_point::min();
+    for (int round = 0; round < 4; ++round) {
+      if (schedule_.empty() || schedule_.begin()->first > now)
+        break;
+      std::vector<unique_delayed_event_ptr> due;
+      for (auto i = schedule_.begin(); i != schedule_.end() && i->first <= now;) {
+        if (i->second->backlink != actor_lookup_.end())
+          actor_lookup_.erase(i->second->backlink);
+        due.push_back(std::move(i->second));
+        i = schedule_.erase(i);
+      }
+      guard.unlock();
+      for (auto& e : due)
+        ship(*e);
+      due.clear(); // destroyed outside the lock, like cancel_all's
+      guard.lock();
+      now = this->now();
+    }
+    sleep_until_ = schedule_.empty() ? time_point::max() : schedule_.begin()->first;
+    return sleep_until_;
+  }
+
+  void run_own() {
+    std::unique_lock guard(mx_);
+    while (!stopping_) {
+      if (driven_) {
+        cv_.wait(guard);
+        continue;
+      }
+      const time_point next = dispatch(guard, now());
+      if (stopping_ || driven_)
+        continue;
+      if (next == time_point::max())
+        cv_.wait(guard);
+      else if (next > now())
+        cv_.wait_until(guard, next);
+    }
+  }
+
+  std::mutex mx_;
+  std::condition_variable cv_;
+  // When the dispatching thread wakes by itself next; min: it is dispatching, or about
+  // to look (a new timer needs no wake-up); max: never (no timer).
+  time_point sleep_until_ = time_point::max();
+  bool driven_ = false;
+  bool stopping_ = false;
+  std::function<void()> wake_driver_;
+  std::thread::id driver_thread_;
+  std::thread thread_;
+};
+
+// CAF's coordinator with the lean policy and the clock above (or CAF's, use_lean_scheduler's
+// own_clock false). The coordinator still starts CAF's clock thread; with nothing ever
+// pushed to that clock it waits for good.
+class lean_coordinator final : public caf::scheduler::coordinator<lean_sharing> {
+public:
+  using super = caf::scheduler::coordinator<lean_sharing>;
+  using super::super;
+
+  caf::detail::thread_safe_actor_clock& clock() noexcept override {
+    return g_own_clock ? timers_ : super::clock();
+  }
+
+protected:
+  void start() override {
+    if (g_own_clock)
+      timers_.start_thread(system());
+    super::start();
+  }
+  void stop() override {
+    super::stop();
+    if (g_own_clock) {
+      timers_.stop_thread();
+      timers_.cancel_all();
+    }
+  }
+
+private:
+  shared_clock timers_;
+};
+
+shared_clock* shared_clock_of(caf::actor_system& sys) {
+  return dynamic_cast<shared_clock*>(&sys.clock());
+}
+
 } // namespace
+
+net::io_timer_hook* drive_timers(caf::actor_system& sys, std::function<void()> wake) {
+  auto* c = shared_clock_of(sys);
+  if (c)
+    c->attach(std::move(wake));
+  return c;
+}
+
+void stop_driving_timers(caf::actor_system& sys) {
+  if (auto* c = shared_clock_of(sys))
+    c->detach();
+}
 
 void mark_urgent(caf::abstract_actor* self) {
   self->setf(urgent_actor_flag);
 }
 
 void use_lean_scheduler(caf::actor_system_config& cfg, std::size_t cpus,
-                        lean_scheduler_hooks hooks) {
+                        lean_scheduler_hooks hooks, bool own_clock) {
   g_hooks = hooks;
+  g_own_clock = own_clock;
   g_cpus = std::max<std::size_t>(cpus, 1);
   cfg.module_factories.push_back([](caf::actor_system& sys) -> caf::actor_system::module* {
-    return new caf::scheduler::coordinator<lean_sharing>(sys);
+    return new lean_coordinator(sys);
   });
 }
 

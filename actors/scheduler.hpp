@@ -23,12 +23,24 @@
 // Workers beyond the CPUs still exist (app/main.cpp keeps two at least): on one CPU, the
 // second is what runs the media path while a long turn (a large room's participant list)
 // holds the first; the OS then shares the CPU between them.
+//
+// Its timers (CAF's actor clock: delayed sends, request timeouts) are its own too. CAF's
+// clock thread is woken twice per timer (when one is set, through its ring buffer, and
+// when it falls due), and its lock preempts the workers that set them; here a timer is set
+// under a short lock and wakes no one unless it falls due before the dispatching thread
+// would wake anyway. The dispatching thread is the clock's own, or another loop's that
+// calls run_due() between its waits (drive_timers: the media I/O thread, with
+// scheduler.timers "io"). docs/performance.md, "The actors' timers".
 #pragma once
 
+#include "net/timer_hook.hpp"
+
 #include <cstddef>
+#include <functional>
 
 namespace caf {
 class actor_system_config;
+class actor_system;
 class abstract_actor;
 }
 
@@ -56,8 +68,20 @@ void mark_urgent(caf::abstract_actor* self);
 
 // Makes the actor system built from `cfg` run on the lean sharing scheduler (a scheduler
 // module: CAF uses it instead of the one scheduler.policy names), for a process that may
-// run on `cpus` CPUs.
+// run on `cpus` CPUs. own_clock false: its timers run on CAF's clock instead (for
+// comparison).
 void use_lean_scheduler(caf::actor_system_config& cfg, std::size_t cpus,
-                        lean_scheduler_hooks hooks = {});
+                        lean_scheduler_hooks hooks = {}, bool own_clock = true);
+
+// Hands the timers of `sys` (which must run on the lean scheduler) to another thread's
+// loop: that thread calls run_due() of the returned hook before each of its waits and
+// waits no longer than the time it returns; `wake` must end that wait early (a timer set
+// from another thread that falls due sooner calls it). Until then, and after
+// stop_driving_timers(), the clock's own thread runs them. nullptr when `sys` runs on
+// another scheduler (CAF's clock then runs them).
+net::io_timer_hook* drive_timers(caf::actor_system& sys, std::function<void()> wake);
+// The driving thread has stopped calling run_due() (for good): the clock's own thread
+// takes over.
+void stop_driving_timers(caf::actor_system& sys);
 
 } // namespace chorus::actors

@@ -389,6 +389,9 @@ result<config> validate(config cfg) {
   if (cfg.scheduler.policy != "lean" && cfg.scheduler.policy != "sharing" &&
       cfg.scheduler.policy != "stealing")
     return fail("scheduler.policy", "must be \"lean\", \"sharing\" or \"stealing\"");
+  if (cfg.scheduler.timers != "io" && cfg.scheduler.timers != "thread" &&
+      cfg.scheduler.timers != "caf")
+    return fail("scheduler.timers", "must be \"io\", \"thread\" or \"caf\"");
   if (!text::valid_label(cfg.signaling.default_room))
     return fail("signaling.defaultRoom", "must be 1 to 128 printable bytes");
   if (cfg.media_codecs.empty())
@@ -607,9 +610,10 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     auto& sch = it->value;
     if (!sch.IsObject())
       return fail("scheduler", "must be an object");
-    if (auto e = check_keys(sch, "scheduler.", {"policy", "threads"}); !e.empty())
+    if (auto e = check_keys(sch, "scheduler.", {"policy", "threads", "timers"}); !e.empty())
       return failure{e};
     for (auto e : {read_string(sch, "policy", "scheduler.policy", cfg.scheduler.policy),
+                   read_string(sch, "timers", "scheduler.timers", cfg.scheduler.timers),
                    read_uint(sch, "threads", "scheduler.threads", 0, 64, cfg.scheduler.threads)})
       if (!e.empty())
         return failure{e};
@@ -899,6 +903,10 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || !parse_u32(v, n) || n > 64)
         return fail("--scheduler-threads", "expects a COUNT from 0 (automatic) to 64");
       out.cfg.scheduler.threads = n;
+    } else if (flag == "--scheduler-timers") {
+      if (!value(v) || (v != "io" && v != "thread" && v != "caf"))
+        return fail("--scheduler-timers", "expects io, thread or caf");
+      out.cfg.scheduler.timers = v;
     } else if (flag == "--node-id") {
       if (!value(v) || !text::valid_label(v))
         return fail("--node-id", "expects a NAME of 1 to 128 printable bytes");
@@ -1033,6 +1041,10 @@ Options:
                          one queue, a wake-up per job) or stealing (CAF's work
                          stealing, idle workers poll) (default lean)
   --scheduler-threads N  scheduler worker threads; 0: max(2, usable CPUs) (default 0)
+  --scheduler-timers thread|io|caf
+                         who runs the actors' timers (lean scheduler): a clock thread
+                         of Chorus's, the media I/O thread between its waits, or
+                         CAF's clock (default thread)
   --node-id NAME         this node's name in a cluster (default: hostname:port)
   --cluster-listen HOST:PORT
                          join a cluster: where other nodes reach this one (off)

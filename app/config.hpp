@@ -106,6 +106,12 @@ struct sctp_config {
 struct scheduler_config {
   std::string policy = "lean";
   uint32_t threads = 0; // 0: max(2, the CPUs this process may run on)
+  // Who runs the actors' timers under the lean scheduler (actors/scheduler.hpp): "thread",
+  // Chorus's clock thread, woken only by a timer due before it would wake anyway; "io", the
+  // media I/O thread between its waits for packets (measured no better: the timers fall
+  // due between packets, so they wake it instead); "caf", CAF's clock (a wake-up for every
+  // timer set and every timer due), for comparison. The other policies use CAF's clock.
+  std::string timers = "thread";
 };
 
 // Several Chorus nodes in one cluster (docs/operations.md, "Cluster"). Off unless listen or

@@ -839,7 +839,8 @@ int main(int argc, char** argv) {
     // wait on a condition variable instead, and the lean one (the default) wakes them only
     // when there is work for two (docs/performance.md, "Scheduler").
     if (cfg.scheduler.policy == "lean")
-      actors::use_lean_scheduler(caf_cfg, usable_cpus(), lean_hooks());
+      actors::use_lean_scheduler(caf_cfg, usable_cpus(), lean_hooks(),
+                                 cfg.scheduler.timers != "caf");
     else
       caf_cfg.set("scheduler.policy", caf::atom_from_string(cfg.scheduler.policy));
     // At most this many messages per actor turn (CAF's default is unbounded): an actor with
@@ -850,6 +851,28 @@ int main(int argc, char** argv) {
     // "The flood test"). Media actors rarely have more than a few messages queued.
     caf_cfg.set("scheduler.max-throughput", size_t{32});
     caf::actor_system sys{caf_cfg};
+    // The actors' timers run on the media I/O thread's wake-ups (actors/scheduler.hpp),
+    // and go back to the clock's own thread before the actor system ends (this guard is
+    // destroyed first).
+    struct timers_on_io {
+      caf::actor_system& sys;
+      net::media_io* io = nullptr;
+      ~timers_on_io() {
+        if (io) {
+          io->set_timer_hook(nullptr);
+          actors::stop_driving_timers(sys);
+        }
+      }
+    } timers_guard{sys};
+    if (cfg.scheduler.policy == "lean" && cfg.scheduler.timers == "io" && ctx->media_io) {
+      auto io = ctx->media_io;
+      if (auto* hook = actors::drive_timers(sys, [io] { io->wake(); })) {
+        if (io->set_timer_hook(hook))
+          timers_guard.io = io.get();
+        else
+          actors::stop_driving_timers(sys);
+      }
+    }
     // The recorder, which the rooms reach through their context, and the ticker
     // (actors/ticker.hpp). The actors get a copy of the context that holds them, made in
     // this scope: no handle to them may outlive the actor system, and `ctx` does. At the end

@@ -83,8 +83,7 @@ void io_core::stop() {
   if (!thread_.joinable())
     return;
   stopping_ = true;
-  const uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(wake_fd_.get(), &one, sizeof one);
+  wake();
   thread_.join();
 }
 
@@ -146,13 +145,39 @@ void io_core::drain_commands() {
   commands_.clear();
 }
 
-int io_core::next_timeout_ms(clock::time_point now) const {
-  if (pending_conns_.empty())
+void io_core::wake() noexcept {
+  const uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wake_fd_.get(), &one, sizeof one);
+}
+
+int64_t io_core::next_wait_ns(clock::time_point now, int64_t timer_due_ns) const {
+  const int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           now.time_since_epoch()).count();
+  int64_t due = timer_due_ns;
+  if (!pending_conns_.empty())
+    due = std::min<int64_t>(due, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   pending_conns_.front().first.time_since_epoch()).count());
+  if (due == no_timer_due)
     return -1;
-  const auto wait = pending_conns_.front().first - now;
-  if (wait <= clock::duration::zero())
-    return 0;
-  return int(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+  return std::max<int64_t>(0, due - now_ns);
+}
+
+// epoll_pwait2 takes the bound in nanoseconds: a timer due in 300 us is not rounded up to
+// a millisecond. Where the kernel lacks it (before 5.11), epoll_wait's milliseconds.
+int io_core::wait(epoll_event* events, int max, int64_t timer_due_ns) {
+  const int64_t ns = next_wait_ns(clock::now(), timer_due_ns);
+  if (ns < 0)
+    return ::epoll_wait(epoll_fd_.get(), events, max, -1);
+  static std::atomic<bool> no_pwait2{false};
+  if (!no_pwait2.load(std::memory_order_relaxed)) {
+    const timespec ts{time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
+    const int n = ::epoll_pwait2(epoll_fd_.get(), events, max, &ts, nullptr);
+    if (n >= 0 || errno != ENOSYS)
+      return n;
+    no_pwait2.store(true, std::memory_order_relaxed);
+  }
+  const int64_t ms = std::min<int64_t>((ns + 999'999) / 1'000'000, 3'600'000);
+  return ::epoll_wait(epoll_fd_.get(), events, max, int(ms));
 }
 
 void io_core::run() {
@@ -162,8 +187,11 @@ void io_core::run() {
   send_outbox::install();
   epoll_event events[max_events];
   while (!stopping_) {
-    const int n = ::epoll_wait(epoll_fd_.get(), events, int(max_events),
-                               next_timeout_ms(clock::now()));
+    int64_t timer_due = no_timer_due;
+    if (timer_hook_)
+      timer_due = timer_hook_->run_due(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                         clock::now().time_since_epoch()).count());
+    const int n = wait(events, int(max_events), timer_due);
     const int count = n < 0 ? 0 : n;
     // Commands first: an endpoint opened before a packet arrived is known to that packet.
     for (int i = 0; i < count; ++i) {
@@ -575,6 +603,12 @@ std::shared_ptr<media_endpoint> media_io::open_udp(packet_sink sink, const std::
 }
 
 uint16_t media_io::shared_port() const noexcept { return core_->shared_port(); }
+
+bool media_io::set_timer_hook(io_timer_hook* hook) {
+  return core_->call([this, hook] { core_->set_timer_hook(hook); });
+}
+
+void media_io::wake() { core_->wake(); }
 
 media_io::counters media_io::stats() const noexcept { return core_->stats(); }
 

@@ -27,6 +27,7 @@
 
 #include "net/ice_server.hpp"
 #include "net/stun.hpp"
+#include "net/timer_hook.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -189,6 +190,14 @@ public:
 
   // Single-port mode: the shared port (UDP and TCP); 0 in port mode or before start().
   uint16_t shared_port() const noexcept;
+
+  // Timers the I/O thread runs before each of its waits (net/timer_hook.hpp), and waits no
+  // longer than until the next of them. Runs on the I/O thread and waits for it: when it
+  // returns the previous hook is never called again. nullptr: none. False when the thread
+  // is not running (the hook is not set).
+  bool set_timer_hook(io_timer_hook* hook);
+  // Ends the I/O thread's current wait (or its next one) early; any thread.
+  void wake();
 
   struct counters {
     uint64_t unknown_source_dropped = 0; // single-port: UDP from an unbound address, not a

@@ -105,6 +105,8 @@ public:
   // already on the I/O thread). Both false when the thread is not running.
   bool post(std::function<void()> fn);
   bool call(const std::function<void()>& fn);
+  void wake() noexcept;
+  void set_timer_hook(io_timer_hook* hook) noexcept { timer_hook_ = hook; } // I/O thread
   bool on_io_thread() const noexcept;
 
   // I/O thread.
@@ -128,7 +130,10 @@ private:
   void run();
   void drain_commands();
   void dispatch(const epoll_event& ev);
-  int next_timeout_ms(clock::time_point now) const;
+  // How long the next wait may last: until the first unbound connection's deadline or the
+  // timer hook's next due time (steady ns), whichever is first; -1: no bound.
+  int64_t next_wait_ns(clock::time_point now, int64_t timer_due_ns) const;
+  int wait(epoll_event* events, int max, int64_t timer_due_ns);
   uint64_t add_poll(int fd, uint32_t events, uint64_t token);
   void del_poll(int fd);
   void teardown_all();
@@ -189,6 +194,7 @@ private:
   std::deque<std::pair<clock::time_point, uint64_t>> pending_conns_;
   std::size_t pending_count_ = 0; // single-port: accepted, no owner yet
   std::unique_ptr<sock::udp_receiver> rx_;
+  io_timer_hook* timer_hook_ = nullptr; // see media_io::set_timer_hook
   std::vector<std::function<void()>> commands_; // drained batch, reused
   std::vector<packet_batch> spare_batches_;      // see recycle()
   static constexpr std::size_t spare_batches_max = 4;

@@ -111,9 +111,26 @@ test('chorus-bench: class 5 and meeting 3 against the real server, figures repor
     checkFloor(cls.floor.measurement, [5]);
     assert.ok(isNum(cls.floor.usPerForwardedPacket) && cls.floor.usPerForwardedPacket > 0);
     assert.ok(isNum(cls.server.cpuPerPacketRatioToFloor), 'no ratio to the floor');
+    assert.ok(cls.feedback.senderReportsReceived >= 2 * 10, `${cls.feedback.senderReportsReceived} sender reports`);
     const meeting = await benchRun(server, dir, 'meeting', ['--scenario', 'meeting', '--participants', '3'], { consumers: 12 });
     assert.equal(meeting.setup.publishers, 3);
   });
+});
+
+test('chorus-bench: class 4 with the timers on the media I/O thread, and on CAF\'s clock: media and sender reports delivered', { timeout: 120000 }, async () => {
+  // --scheduler-timers io: the actors' timers (the ticker behind every consumer's sender
+  // report, the producers' and transports' timers) run between the I/O thread's waits;
+  // caf: on CAF's own clock. The default (thread) is the other tests'.
+  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
+  const dir = tempDir('chorus-bench-timers-');
+  for (const mode of ['io', 'caf']) {
+    await withServer(['--log-level', 'warn', '--scheduler-timers', mode], async (server) => {
+      const r = await benchRun(server, dir, `class-${mode}`, ['--scenario', 'class', '--subscribers', '4'], { consumers: 8 });
+      assert.equal(r.loss.lost, 0, `${mode}: ${JSON.stringify(r.loss)}`);
+      // A sender report per consumer and second (the ticker), over a 3 s window.
+      assert.ok(r.feedback.senderReportsReceived >= 2 * 8, `${mode}: ${r.feedback.senderReportsReceived} sender reports`);
+    });
+  }
 });
 
 test('chorus-bench --simulcast: class 4, three encodings sent, each receiver gets the one it asked for, nothing lost', { timeout: 60000 }, async () => {

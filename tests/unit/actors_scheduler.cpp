@@ -324,3 +324,233 @@ TEST_CASE("lean scheduler: urgent actors' turns go first, and cannot starve the 
     CHECK(pos == actors::lean_urgent_streak);
   }
 }
+
+// ---- The clock (actors/scheduler.hpp: shared_clock) ----
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           clock_type::now().time_since_epoch())
+    .count();
+}
+
+// Delayed messages: each records when it arrived, against when it was due.
+struct arrivals {
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::pair<int, clock_type::time_point>> got; // (tag, arrival)
+  void add(int tag) {
+    std::lock_guard<std::mutex> g(m);
+    got.emplace_back(tag, clock_type::now());
+    cv.notify_all();
+  }
+  std::size_t size() {
+    std::lock_guard<std::mutex> g(m);
+    return got.size();
+  }
+  bool wait_for(std::size_t n, std::chrono::milliseconds bound) {
+    std::unique_lock<std::mutex> g(m);
+    return cv.wait_for(g, bound, [&] { return got.size() >= n; });
+  }
+};
+
+struct delay_request {
+  int tag;
+  int delay_ms;
+};
+
+// Sends itself `tag` after `delay_ms` for each request (a batch of them in one turn), and
+// reports each tag when it comes back.
+caf::actor spawn_delayer(caf::actor_system& sys, arrivals& out) {
+  return sys.spawn([&out](caf::event_based_actor* self) -> caf::behavior {
+    return {
+      [self](const std::vector<int>& tags_and_delays) {
+        for (std::size_t i = 0; i + 1 < tags_and_delays.size(); i += 2)
+          self->delayed_send(self, std::chrono::milliseconds(tags_and_delays[i + 1]),
+                             tags_and_delays[i]);
+      },
+      [&out](int tag) { out.add(tag); },
+    };
+  });
+}
+
+// A loop like the media I/O thread's: run_due(), then wait until the time it returned or
+// until woken. Counts its wake-ups by others and its rounds; can be paused (it then stops
+// calling run_due, as a driver that is busy elsewhere would).
+struct test_driver {
+  std::mutex m;
+  std::condition_variable cv;
+  bool woken = false, stop = false, paused = false;
+  int wakes = 0;   // calls of wake()
+  long rounds = 0; // calls of run_due()
+  net::io_timer_hook* hook = nullptr;
+  std::thread thread;
+
+  void wake() {
+    std::lock_guard<std::mutex> g(m);
+    woken = true;
+    ++wakes;
+    cv.notify_all();
+  }
+  void start(net::io_timer_hook* h) {
+    hook = h;
+    thread = std::thread([this] {
+      std::unique_lock<std::mutex> g(m);
+      while (!stop) {
+        if (paused) {
+          cv.wait(g);
+          continue;
+        }
+        g.unlock();
+        const int64_t due = hook->run_due(steady_ns());
+        g.lock();
+        ++rounds;
+        cv.notify_all();
+        if (woken || stop) {
+          woken = false;
+          continue;
+        }
+        const auto wake_up = [&] { return woken || stop || paused; };
+        if (due == net::no_timer_due)
+          cv.wait(g, wake_up);
+        else
+          cv.wait_until(g, clock_type::time_point(std::chrono::nanoseconds(due)), wake_up);
+        woken = false;
+      }
+    });
+  }
+  void set_paused(bool p) {
+    std::lock_guard<std::mutex> g(m);
+    paused = p;
+    cv.notify_all();
+  }
+  // Waits (bounded) until the loop has gone round once more after now.
+  bool round_after(std::chrono::milliseconds bound) {
+    std::unique_lock<std::mutex> g(m);
+    const long r = rounds;
+    return cv.wait_for(g, bound, [&] { return rounds > r; });
+  }
+  bool wakes_at_least(int n, std::chrono::milliseconds bound) {
+    std::unique_lock<std::mutex> g(m);
+    return cv.wait_for(g, bound, [&] { return wakes >= n; });
+  }
+  int wake_count() {
+    std::lock_guard<std::mutex> g(m);
+    return wakes;
+  }
+  void finish() {
+    {
+      std::lock_guard<std::mutex> g(m);
+      stop = true;
+      cv.notify_all();
+    }
+    thread.join();
+  }
+};
+
+} // namespace
+
+TEST_CASE("lean scheduler's clock: delayed messages arrive in order, none early, on its own thread") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{lean_config(cfg)};
+  arrivals got;
+  auto delayer = spawn_delayer(sys, got);
+  const auto sent = clock_type::now();
+  caf::anon_send(delayer, std::vector<int>{3, 90, 1, 30, 2, 60, 4, 0});
+  REQUIRE(got.wait_for(4, 5s));
+  std::lock_guard<std::mutex> g(got.m);
+  const int expect_tag[] = {4, 1, 2, 3};
+  const int expect_ms[] = {0, 30, 60, 90};
+  for (int i = 0; i < 4; ++i) {
+    CAPTURE(i);
+    CHECK(got.got[std::size_t(i)].first == expect_tag[i]);
+    CHECK(got.got[std::size_t(i)].second - sent >= std::chrono::milliseconds(expect_ms[i]));
+  }
+  caf::anon_send_exit(delayer, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("lean scheduler's clock: a request that gets no answer times out") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{lean_config(cfg)};
+  // Never answers: keeps the promise.
+  auto silent = sys.spawn([](caf::event_based_actor* self) -> caf::behavior {
+    auto kept = std::make_shared<std::vector<caf::response_promise>>();
+    return {[self, kept](int) -> caf::result<int> {
+      kept->push_back(self->make_response_promise());
+      return caf::delegated<int>{};
+    }};
+  });
+  std::promise<bool> timed_out;
+  auto asker = sys.spawn([&](caf::event_based_actor* self) {
+    self->request(silent, std::chrono::milliseconds(40), 1)
+      .then([&](int) { timed_out.set_value(false); },
+            [&](caf::error& e) { timed_out.set_value(e == caf::sec::request_timeout); });
+  });
+  auto f = timed_out.get_future();
+  REQUIRE(f.wait_for(5s) == std::future_status::ready);
+  CHECK(f.get());
+  caf::anon_send_exit(silent, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("lean scheduler's clock driven by another loop: woken only for an earlier timer, "
+          "runs nothing while the loop does not call it, hands back to its own thread") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{lean_config(cfg)};
+  arrivals got;
+  auto delayer = spawn_delayer(sys, got);
+  test_driver d;
+  net::io_timer_hook* hook = actors::drive_timers(sys, [&d] { d.wake(); });
+  REQUIRE(hook != nullptr);
+  d.start(hook);
+  REQUIRE(d.round_after(5s)); // it has looked once: no timer, it waits without bound
+
+  SUBCASE("a timer due before the loop's wake-up wakes it; one due after does not") {
+    caf::anon_send(delayer, std::vector<int>{1, 300});
+    // The loop slept without bound: the timer wakes it.
+    REQUIRE(d.wakes_at_least(1, 5s));
+    // Due later than what the loop now waits for: nobody is woken (the loop wakes by
+    // itself for the first timer, then for each next one).
+    caf::anon_send(delayer, std::vector<int>{2, 400, 3, 450, 4, 500, 5, 550});
+    REQUIRE(got.wait_for(5, 5s));
+    std::lock_guard<std::mutex> g(got.m);
+    CHECK(got.got[0].first == 1);
+    CHECK(got.got[4].first == 5);
+    CHECK(d.wake_count() == 1);
+  }
+  SUBCASE("a paused loop runs nothing; handing back lets the clock's own thread run it") {
+    d.set_paused(true);
+    caf::anon_send(delayer, std::vector<int>{7, 10});
+    const auto set_at = clock_type::now();
+    // Absent for ten times its delay while nobody runs the clock.
+    CHECK_FALSE(got.wait_for(1, 100ms));
+    actors::stop_driving_timers(sys);
+    REQUIRE(got.wait_for(1, 5s));
+    CHECK(got.got[0].first == 7);
+    CHECK(got.got[0].second - set_at >= 100ms);
+    d.set_paused(false);
+  }
+  d.finish();
+  actors::stop_driving_timers(sys);
+  // After the hand-back, timers still fire.
+  const std::size_t before = got.size();
+  caf::anon_send(delayer, std::vector<int>{9, 5});
+  CHECK(got.wait_for(before + 1, 5s));
+  caf::anon_send_exit(delayer, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("lean scheduler with CAF's clock (own_clock false): timers fire, nothing to drive") {
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.max-threads", size_t{2});
+  cfg.set("logger.verbosity", caf::atom("quiet"));
+  actors::use_lean_scheduler(cfg, 2, {}, false);
+  caf::actor_system sys{cfg};
+  CHECK(actors::drive_timers(sys, [] {}) == nullptr);
+  arrivals got;
+  auto delayer = spawn_delayer(sys, got);
+  caf::anon_send(delayer, std::vector<int>{1, 20});
+  CHECK(got.wait_for(1, 5s));
+  caf::anon_send_exit(delayer, caf::exit_reason::user_shutdown);
+}

@@ -87,7 +87,7 @@ bool same(const app::config& a, const app::config& b) {
          a.cluster.heartbeat_timeout_ms == b.cluster.heartbeat_timeout_ms &&
          a.cluster.cert_file == b.cluster.cert_file && a.cluster.key_file == b.cluster.key_file &&
          a.cluster.ca_file == b.cluster.ca_file && a.cluster.insecure == b.cluster.insecure &&
-         a.scheduler.threads == b.scheduler.threads &&
+         a.scheduler.threads == b.scheduler.threads && a.scheduler.timers == b.scheduler.timers &&
          a.signaling.tls_certificate_file == b.signaling.tls_certificate_file &&
          a.signaling.tls_private_key_file == b.signaling.tls_private_key_file &&
          a.limits.max_rooms == b.limits.max_rooms &&
@@ -130,8 +130,11 @@ TEST_CASE("flags override the defaults") {
                   "203.0.113.7", "--rtc-ports", "20000-20100", "--log-level", "debug",
                   "--rtc-single-port", "40443", "--drop-rtp-percent", "5",
                   "--default-room", "lobby", "--scheduler", "stealing", "--batch-sends", "off",
-                  "--udp-segmentation", "off", "--scheduler-threads", "3"});
+                  "--udp-segmentation", "off", "--scheduler-threads", "3",
+                  "--scheduler-timers", "io"});
   REQUIRE(r.ok());
+  CHECK(r->cfg.scheduler.timers == "io");
+  CHECK(app::config{}.scheduler.timers == "thread");
   CHECK(r->cfg.scheduler.policy == "stealing");
   CHECK(r->cfg.scheduler.threads == 3);
   CHECK_FALSE(r->cfg.rtc.batch_sends);
@@ -346,6 +349,7 @@ TEST_CASE("invalid flags fail naming the flag") {
     {"cluster cert without key and ca", {"--cluster-cert", "/x/a.pem"}, "--cluster-cert"},
     {"cluster ca empty", {"--cluster-ca", ""}, "--cluster-ca"},
     {"scheduler threads too many", {"--scheduler-threads", "65"}, "--scheduler-threads"},
+    {"scheduler timers unknown", {"--scheduler-timers", "clock"}, "--scheduler-timers"},
     {"default room too long", {"--default-room", std::string(129, 'r')}, "--default-room"},
     {"default room with a control character", {"--default-room", "a\tb"}, "--default-room"},
     {"tls cert without key", {"--tls-cert", "/x/cert.pem"}, "--tls-key"},
@@ -419,6 +423,7 @@ TEST_CASE("invalid configuration documents fail naming the option") {
     {"udpSegmentation not a boolean", R"({"rtc": {"udpSegmentation": "on"}})", "rtc.udpSegmentation"},
     {"scheduler threads negative", R"({"scheduler": {"threads": -1}})", "scheduler.threads"},
     {"scheduler not object", R"({"scheduler": 1})", "scheduler"},
+    {"scheduler timers unknown", R"({"scheduler": {"timers": "clock"}})", "scheduler.timers"},
     {"cluster peers not an array", R"({"cluster": {"peers": "a:1"}})", "cluster.peers"},
     {"cluster unknown key", R"({"cluster": {"seeds": []}})", "cluster.seeds"},
     {"cluster timeout within the interval",
