@@ -392,6 +392,12 @@ private:
   // again before it returns). Returns when the next timer falls due, and sleeps until then
   // as far as the others know.
   time_point dispatch(std::unique_lock<std::mutex>& guard, time_point now) {
+    // One dispatcher at a time (the own thread may still be shipping when a driver is
+    // attached): the other returns the next due time and looks again then, so delayed
+    // messages to one actor keep their order.
+    if (dispatching_)
+      return schedule_.empty() ? time_point::max() : schedule_.begin()->first;
+    dispatching_ = true;
     sleep_until_ = time_point::min();
     for (int round = 0; round < 4; ++round) {
       if (schedule_.empty() || schedule_.begin()->first > now)
@@ -410,6 +416,7 @@ private:
       guard.lock();
       now = this->now();
     }
+    dispatching_ = false;
     sleep_until_ = schedule_.empty() ? time_point::max() : schedule_.begin()->first;
     return sleep_until_;
   }
@@ -438,6 +445,7 @@ private:
   time_point sleep_until_ = time_point::max();
   bool driven_ = false;
   bool stopping_ = false;
+  bool dispatching_ = false; // a thread ships due events (the lock released meanwhile)
   std::function<void()> wake_driver_;
   std::thread::id driver_thread_;
   std::thread thread_;
@@ -449,27 +457,28 @@ private:
 class lean_coordinator final : public caf::scheduler::coordinator<lean_sharing> {
 public:
   using super = caf::scheduler::coordinator<lean_sharing>;
-  using super::super;
+  explicit lean_coordinator(caf::actor_system& sys) : super(sys), own_clock_(g_own_clock) {}
 
   caf::detail::thread_safe_actor_clock& clock() noexcept override {
-    return g_own_clock ? timers_ : super::clock();
+    return own_clock_ ? timers_ : super::clock();
   }
 
 protected:
   void start() override {
-    if (g_own_clock)
+    if (own_clock_)
       timers_.start_thread(system());
     super::start();
   }
   void stop() override {
     super::stop();
-    if (g_own_clock) {
+    if (own_clock_) {
       timers_.stop_thread();
       timers_.cancel_all();
     }
   }
 
 private:
+  const bool own_clock_; // g_own_clock when this system was built
   shared_clock timers_;
 };
 

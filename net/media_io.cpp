@@ -163,7 +163,9 @@ int64_t io_core::next_wait_ns(clock::time_point now, int64_t timer_due_ns) const
 }
 
 // epoll_pwait2 takes the bound in nanoseconds: a timer due in 300 us is not rounded up to
-// a millisecond. Where the kernel lacks it (before 5.11), epoll_wait's milliseconds.
+// a millisecond. Where it fails for another reason than a signal (a kernel before 5.11:
+// ENOSYS; a seccomp filter that does not know it: EPERM), epoll_wait's milliseconds from
+// then on.
 int io_core::wait(epoll_event* events, int max, int64_t timer_due_ns) {
   const int64_t ns = next_wait_ns(clock::now(), timer_due_ns);
   if (ns < 0)
@@ -172,11 +174,11 @@ int io_core::wait(epoll_event* events, int max, int64_t timer_due_ns) {
   if (!no_pwait2.load(std::memory_order_relaxed)) {
     const timespec ts{time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
     const int n = ::epoll_pwait2(epoll_fd_.get(), events, max, &ts, nullptr);
-    if (n >= 0 || errno != ENOSYS)
+    if (n >= 0 || errno == EINTR)
       return n;
     no_pwait2.store(true, std::memory_order_relaxed);
   }
-  const int64_t ms = std::min<int64_t>((ns + 999'999) / 1'000'000, 3'600'000);
+  const int64_t ms = std::min<int64_t>(ns / 1'000'000 + (ns % 1'000'000 != 0), 3'600'000);
   return ::epoll_wait(epoll_fd_.get(), events, max, int(ms));
 }
 
