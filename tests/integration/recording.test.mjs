@@ -164,14 +164,22 @@ test('a class recorded: leave and rejoin, a killed ffmpeg restarted, files that 
           for (const s of t.segments) assert.match(await firstVideoPacketFlags(path.join(dir, s.file)), /^K/, `${s.file} starts with a keyframe`);
       }
       // Offsets and durations against what the test saw.
+      // Her first media reaches the file once ffmpeg has started and bound its port: 0.4-1.1 s
+      // after the start on the machines this ran on (slower under a sanitizer or a parallel
+      // test). Her file then runs to the stop: its start offset plus its duration is the
+      // recording's length as the test saw it.
       const [aliceMic] = tracksOf('alice', 'mic');
-      assert.ok(aliceMic.segments[0].startOffsetMs < 1000, JSON.stringify(aliceMic));
-      assert.ok(Math.abs(aliceMic.segments[0].durationMs - totalMs) <= 1000, `alice's mic ${aliceMic.segments[0].durationMs} ms of ${totalMs}`);
+      const aliceSeg = aliceMic.segments[0];
+      assert.ok(aliceSeg.startOffsetMs < 2000, JSON.stringify(aliceMic));
+      assert.ok(Math.abs(aliceSeg.startOffsetMs + aliceSeg.durationMs - totalMs) <= 1000,
+        `alice's mic from ${aliceSeg.startOffsetMs} ms for ${aliceSeg.durationMs} ms of ${totalMs}`);
       const [bobMic1, bobMic2] = tracksOf('bob', 'mic').sort((a, b) => a.segments[0].startOffsetMs - b.segments[0].startOffsetMs);
       const end1 = bobMic1.segments[0].startOffsetMs + bobMic1.segments[0].durationMs;
       assert.ok(Math.abs(end1 - (tLeft - t0)) <= 1000, `bob's first mic ends at ${end1}, he left at ${tLeft - t0}`);
       assert.equal(bobMic1.segments[0].ended, 'producer-closed');
-      assert.ok(Math.abs(bobMic2.segments[0].startOffsetMs - (tBack - t0)) <= 1000, `bob's second mic starts at ${bobMic2.segments[0].startOffsetMs}, back at ${tBack - t0}`);
+      // Back, his new file starts once its ffmpeg has started (as alice's above).
+      const bobBack = bobMic2.segments[0].startOffsetMs - (tBack - t0);
+      assert.ok(bobBack >= -1000 && bobBack < 2000, `bob's second mic starts at ${bobMic2.segments[0].startOffsetMs}, back at ${tBack - t0}`);
       // The killed camera: two segments with a gap; the first ended by the crash.
       const [cam] = tracksOf('alice', 'webcam');
       assert.equal(cam.segments.length, 2, JSON.stringify(cam));
