@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <thread>
 #include <algorithm>
@@ -268,20 +269,24 @@ public:
 
   void set_ordinary_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
                             uint64_t id) override {
-    std::unique_lock guard(mx_);
-    base::set_ordinary_timeout(t, self, type, id);
-    added(guard, t);
+    add(t, [&] { base::set_ordinary_timeout(t, self, type, id); });
   }
   void set_request_timeout(time_point t, caf::abstract_actor* self, caf::message_id id) override {
-    std::unique_lock guard(mx_);
-    base::set_request_timeout(t, self, id);
-    added(guard, t);
+    add(t, [&] { base::set_request_timeout(t, self, id); });
   }
   void set_multi_timeout(time_point t, caf::abstract_actor* self, caf::atom_value type,
                          uint64_t id) override {
-    std::unique_lock guard(mx_);
-    base::set_multi_timeout(t, self, type, id);
-    added(guard, t);
+    add(t, [&] { base::set_multi_timeout(t, self, type, id); });
+  }
+  void schedule_message(time_point t, caf::strong_actor_ptr receiver,
+                        caf::mailbox_element_ptr content) override {
+    add(t, [&] { base::schedule_message(t, std::move(receiver), std::move(content)); });
+  }
+  void schedule_message(time_point t, caf::group target, caf::strong_actor_ptr sender,
+                        caf::message content) override {
+    add(t, [&] {
+      base::schedule_message(t, std::move(target), std::move(sender), std::move(content));
+    });
   }
   // A cancelled timer wakes no one: the dispatching thread finds nothing due and sleeps on.
   void cancel_ordinary_timeout(caf::abstract_actor* self, caf::atom_value type) override {
@@ -296,18 +301,6 @@ public:
     std::lock_guard guard(mx_);
     base::cancel_timeouts(self);
   }
-  void schedule_message(time_point t, caf::strong_actor_ptr receiver,
-                        caf::mailbox_element_ptr content) override {
-    std::unique_lock guard(mx_);
-    base::schedule_message(t, std::move(receiver), std::move(content));
-    added(guard, t);
-  }
-  void schedule_message(time_point t, caf::group target, caf::strong_actor_ptr sender,
-                        caf::message content) override {
-    std::unique_lock guard(mx_);
-    base::schedule_message(t, std::move(target), std::move(sender), std::move(content));
-    added(guard, t);
-  }
   // What is dropped is destroyed outside the lock: a pending message's content may hold
   // the last reference to an actor, whose cleanup cancels its own timeouts here.
   void cancel_all() override {
@@ -320,16 +313,19 @@ public:
     }
   }
 
-  // The driver's call (net::io_timer_hook).
+  // The driver's call (net::io_timer_hook), before each of its waits: without the lock
+  // while nothing is due yet (a timer set meanwhile that falls due sooner lowers the mirror
+  // before it wakes the driver, so the driver's next call sees it).
   int64_t run_due(int64_t now_ns) override {
+    const int64_t mirrored = sleep_until_ns_.load(std::memory_order_acquire);
+    if (now_ns < mirrored)
+      return mirrored;
     const time_point now{std::chrono::duration_cast<time_point::duration>(
       std::chrono::nanoseconds(now_ns))};
     std::unique_lock guard(mx_);
     driver_thread_ = std::this_thread::get_id();
-    const time_point next = dispatch(guard, now);
-    if (next == time_point::max())
-      return net::no_timer_due;
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(next.time_since_epoch()).count();
+    dispatch(guard, now);
+    return sleep_until_ns_.load(std::memory_order_relaxed);
   }
 
   void attach(std::function<void()> wake) {
@@ -339,14 +335,14 @@ public:
     driver_thread_ = {};
     // Until the driver's first run_due() nothing fires and nobody needs waking for a new
     // timer: that first call looks at all of them.
-    sleep_until_ = time_point::min();
+    set_sleep_until(time_point::min());
     cv_.notify_one(); // the own thread goes idle
   }
   void detach() {
     std::lock_guard guard(mx_);
     driven_ = false;
     wake_driver_ = nullptr;
-    sleep_until_ = time_point::min();
+    set_sleep_until(time_point::min());
     cv_.notify_one(); // the own thread takes over
   }
 
@@ -368,13 +364,17 @@ public:
   }
 
 private:
-  // A timer due at t was added (guard held): wake the dispatching thread if it would sleep
-  // past t. The driver setting a timer itself needs no wake-up (it looks again before it
-  // waits), nor does anyone while the dispatching thread is busy (sleep_until_ = min).
-  void added(std::unique_lock<std::mutex>& guard, time_point t) {
+  // Sets a timer due at t (`set` does, under the lock), and wakes the dispatching thread if
+  // it would sleep past t. The driver setting a timer itself needs no wake-up (it looks
+  // again before it waits), nor does anyone while the dispatching thread is busy
+  // (sleep_until_ = min).
+  template <class Set>
+  void add(time_point t, Set&& set) {
+    std::unique_lock guard(mx_);
+    set();
     if (t >= sleep_until_)
       return;
-    sleep_until_ = t;
+    set_sleep_until(t);
     if (!driven_) {
       guard.unlock();
       cv_.notify_one();
@@ -396,9 +396,9 @@ private:
     // attached): the other returns the next due time and looks again then, so delayed
     // messages to one actor keep their order.
     if (dispatching_)
-      return schedule_.empty() ? time_point::max() : schedule_.begin()->first;
+      return next_due();
     dispatching_ = true;
-    sleep_until_ = time_point::min();
+    set_sleep_until(time_point::min());
     for (int round = 0; round < 4; ++round) {
       if (schedule_.empty() || schedule_.begin()->first > now)
         break;
@@ -417,8 +417,23 @@ private:
       now = this->now();
     }
     dispatching_ = false;
-    sleep_until_ = schedule_.empty() ? time_point::max() : schedule_.begin()->first;
+    set_sleep_until(next_due());
     return sleep_until_;
+  }
+
+  time_point next_due() const {
+    return schedule_.empty() ? time_point::max() : schedule_.begin()->first;
+  }
+
+  // sleep_until_ and its mirror for run_due's check without the lock (guard held).
+  void set_sleep_until(time_point t) {
+    sleep_until_ = t;
+    const int64_t ns =
+      t == time_point::max()   ? net::no_timer_due
+      : t == time_point::min() ? std::numeric_limits<int64_t>::min()
+                               : std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   t.time_since_epoch()).count();
+    sleep_until_ns_.store(ns, std::memory_order_release);
   }
 
   void run_own() {
@@ -443,6 +458,7 @@ private:
   // When the dispatching thread wakes by itself next; min: it is dispatching, or about
   // to look (a new timer needs no wake-up); max: never (no timer).
   time_point sleep_until_ = time_point::max();
+  std::atomic<int64_t> sleep_until_ns_{net::no_timer_due}; // its mirror (set_sleep_until)
   bool driven_ = false;
   bool stopping_ = false;
   bool dispatching_ = false; // a thread ships due events (the lock released meanwhile)

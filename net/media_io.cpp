@@ -96,10 +96,8 @@ bool io_core::post(std::function<void()> fn) {
     was_empty = queue_.empty();
     queue_.push_back(std::move(fn));
   }
-  if (was_empty) { // the I/O thread drains the whole queue per wakeup
-    const uint64_t one = 1;
-    [[maybe_unused]] auto n = ::write(wake_fd_.get(), &one, sizeof one);
-  }
+  if (was_empty) // the I/O thread drains the whole queue per wakeup
+    wake();
   return true;
 }
 
@@ -166,8 +164,8 @@ int64_t io_core::next_wait_ns(clock::time_point now, int64_t timer_due_ns) const
 // a millisecond. Where it fails for another reason than a signal (a kernel before 5.11:
 // ENOSYS; a seccomp filter that does not know it: EPERM), epoll_wait's milliseconds from
 // then on.
-int io_core::wait(epoll_event* events, int max, int64_t timer_due_ns) {
-  const int64_t ns = next_wait_ns(clock::now(), timer_due_ns);
+int io_core::wait(epoll_event* events, int max, clock::time_point now, int64_t timer_due_ns) {
+  const int64_t ns = next_wait_ns(now, timer_due_ns);
   if (ns < 0)
     return ::epoll_wait(epoll_fd_.get(), events, max, -1);
   static std::atomic<bool> no_pwait2{false};
@@ -189,11 +187,12 @@ void io_core::run() {
   send_outbox::install();
   epoll_event events[max_events];
   while (!stopping_) {
-    int64_t timer_due = no_timer_due;
-    if (timer_hook_)
-      timer_due = timer_hook_->run_due(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                         clock::now().time_since_epoch()).count());
-    const int n = wait(events, int(max_events), timer_due);
+    const auto now = clock::now();
+    const int64_t timer_due =
+      timer_hook_ ? timer_hook_->run_due(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           now.time_since_epoch()).count())
+                  : no_timer_due;
+    const int n = wait(events, int(max_events), now, timer_due);
     const int count = n < 0 ? 0 : n;
     // Commands first: an endpoint opened before a packet arrived is known to that packet.
     for (int i = 0; i < count; ++i) {

@@ -133,7 +133,7 @@ private:
   // How long the next wait may last: until the first unbound connection's deadline or the
   // timer hook's next due time (steady ns), whichever is first; -1: no bound.
   int64_t next_wait_ns(clock::time_point now, int64_t timer_due_ns) const;
-  int wait(epoll_event* events, int max, int64_t timer_due_ns);
+  int wait(epoll_event* events, int max, clock::time_point now, int64_t timer_due_ns);
   uint64_t add_poll(int fd, uint32_t events, uint64_t token);
   void del_poll(int fd);
   void teardown_all();

@@ -377,6 +377,16 @@ caf::actor spawn_delayer(caf::actor_system& sys, arrivals& out) {
   });
 }
 
+// A lean actor system with a delayer, told to exit at the end of the test (`got` outlives
+// the system, which waits for its actors).
+struct delayer_system {
+  arrivals got;
+  caf::actor_system_config cfg;
+  caf::actor_system sys{lean_config(cfg)};
+  caf::actor delayer = spawn_delayer(sys, got);
+  ~delayer_system() { caf::anon_send_exit(delayer, caf::exit_reason::user_shutdown); }
+};
+
 // A loop like the media I/O thread's: run_due(), then wait until the time it returned or
 // until woken. Counts its wake-ups by others and its rounds; can be paused (it then stops
 // calling run_due, as a driver that is busy elsewhere would).
@@ -454,14 +464,9 @@ struct test_driver {
 
 TEST_CASE("lean scheduler's clock: delayed messages arrive in order, none early, an earlier "
           "timer set after a later one is not held behind it") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{lean_config(cfg)};
-  arrivals got;
-  auto delayer = spawn_delayer(sys, got);
-  struct stop_at_end {
-    caf::actor a;
-    ~stop_at_end() { caf::anon_send_exit(a, caf::exit_reason::user_shutdown); }
-  } stop{delayer};
+  delayer_system ds;
+  auto& got = ds.got;
+  auto& delayer = ds.delayer;
   const auto sent = clock_type::now();
   caf::anon_send(delayer, std::vector<int>{3, 90, 1, 30, 2, 60, 4, 0});
   REQUIRE(got.wait_for(4, 5s));
@@ -511,10 +516,10 @@ TEST_CASE("lean scheduler's clock: a request that gets no answer times out") {
 
 TEST_CASE("lean scheduler's clock driven by another loop: woken only for an earlier timer, "
           "runs nothing while the loop does not call it, hands back to its own thread") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{lean_config(cfg)};
-  arrivals got;
-  auto delayer = spawn_delayer(sys, got);
+  delayer_system ds;
+  auto& got = ds.got;
+  auto& sys = ds.sys;
+  auto& delayer = ds.delayer;
   test_driver d;
   net::io_timer_hook* hook = actors::drive_timers(sys, [&d] { d.wake(); });
   REQUIRE(hook != nullptr);
@@ -551,7 +556,6 @@ TEST_CASE("lean scheduler's clock driven by another loop: woken only for an earl
   const std::size_t before = got.size();
   caf::anon_send(delayer, std::vector<int>{9, 5});
   CHECK(got.wait_for(before + 1, 5s));
-  caf::anon_send_exit(delayer, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("lean scheduler with CAF's clock (own_clock false): timers fire, nothing to drive") {
