@@ -11,6 +11,7 @@
 #include "net/media_io.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
+#include "rtp/aes_gcm.hpp"
 #include "rtp/retransmission_buffer.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtp/rtp_packet.hpp"
@@ -1108,10 +1109,14 @@ void prefetch_consumer_lane(caf::abstract_actor* lane, lane_prefetch depth) noex
     return;
   }
   // What the actor points to (far: read from the lines the near pass warmed).
+  // The cipher's keys: aes_gcm's schedule and hash powers (rtp::aes_gcm::state_bytes, all
+  // read for a packet of a thousand bytes), or the head of OpenSSL's context.
   for (size_t k = 0; k < consumer_actor::far_count; ++k) {
     const void* p = self->far[k].load(std::memory_order_relaxed);
-    prefetch_lines(p, k == consumer_actor::cipher || k == consumer_actor::rtx_slot ? 2 * cache_line : 1,
-                   2);
+    if (k == consumer_actor::cipher)
+      prefetch_lines(p, rtp::aes_gcm::state_bytes, 8);
+    else
+      prefetch_lines(p, k == consumer_actor::rtx_slot ? 2 * cache_line : 1, 2);
   }
 }
 

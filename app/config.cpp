@@ -627,7 +627,7 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                              "iceDisconnectedTimeoutMs", "dtlsHandshakeTimeoutMs",
                              "tcpBindTimeoutMs", "stunErrorRate", "dtlsCertificateFile",
                              "dtlsPrivateKeyFile", "dropRtpPercent", "batchSends",
-                             "udpSegmentation", "faultInjection"});
+                             "udpSegmentation", "gcm", "faultInjection"});
         !e.empty())
       return failure{e};
     uint32_t single = cfg.rtc.single_port;
@@ -661,6 +661,10 @@ result<config> apply_config_json(std::string_view json, config cfg) {
         return fail("rtc.udpSegmentation", "must be true or false");
       cfg.rtc.udp_segmentation = b->value.GetBool();
     }
+    if (auto e = read_string(rtc, "gcm", "rtc.gcm", cfg.rtc.gcm); !e.empty())
+      return failure{e};
+    if (cfg.rtc.gcm != "native" && cfg.rtc.gcm != "openssl")
+      return fail("rtc.gcm", "must be \"native\" or \"openssl\"");
     if (auto b = rtc.FindMember("faultInjection"); b != rtc.MemberEnd()) {
       if (!b->value.IsBool())
         return fail("rtc.faultInjection", "must be true or false");
@@ -863,6 +867,10 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || (v != "on" && v != "off"))
         return fail("--udp-segmentation", "expects on or off");
       out.cfg.rtc.udp_segmentation = v == "on";
+    } else if (flag == "--gcm") {
+      if (!value(v) || (v != "native" && v != "openssl"))
+        return fail("--gcm", "expects native or openssl");
+      out.cfg.rtc.gcm = std::string(v);
     } else if (flag == "--fault-injection") {
       out.cfg.rtc.fault_injection = true;
     } else if (flag == "--drop-rtp-percent") {
@@ -1092,6 +1100,8 @@ Options:
                          sendmmsg (on) or each consumer sends its own (off) (default on)
   --udp-segmentation on|off  with batched sends: a consumer's equal-size datagrams to
                          one receiver leave as one segmented message, UDP GSO (default on)
+  --gcm native|openssl   SRTP's AES-GCM on the CPU's AES instructions (native, where the
+                         CPU has them) or through OpenSSL's EVP interface (default native)
   --drop-rtp-percent N   fault injection for tests: drop N % (0..50) of the RTP packets
                          every transport receives, like network loss (default 0: off)
   --fault-injection      tests only: allow set-transport-egress-cap (a per-transport cap

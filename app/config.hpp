@@ -88,6 +88,9 @@ struct rtc_config {
   // With batch_sends: a consumer's run of equal-size datagrams to one receiver leaves as
   // one segmented message (UDP GSO); off: one message per datagram.
   bool udp_segmentation = true;
+  // SRTP's AES-GCM: "native" (the CPU's AES and carry-less multiply instructions, where it
+  // has them; rtp/aes_gcm.hpp) or "openssl" (OpenSSL's EVP interface, for comparison).
+  std::string gcm = "native";
   bool fault_injection = false; // tests: set-transport-egress-cap is allowed
 };
 

@@ -29,6 +29,7 @@
 #include "net/send_outbox.hpp"
 #include "protocol/dialect.hpp"
 #include "protocol/rtp_json.hpp"
+#include "rtp/srtp_gcm.hpp"
 #include "store/record_store.hpp"
 
 #include <caf/actor_system.hpp>
@@ -719,6 +720,11 @@ int main(int argc, char** argv) {
   if (cfg.rtc.drop_rtp_percent > 0)
     LOG_WARN("main", "fault injection: dropping " << cfg.rtc.drop_rtp_percent
                                                   << " % of received RTP");
+
+  // SRTP's AES-GCM, before any transport keys one.
+  rtp::set_gcm_impl(cfg.rtc.gcm == "openssl" ? rtp::gcm_impl::openssl : rtp::gcm_impl::native);
+  LOG_INFO("main", "SRTP AES-GCM: " << (rtp::gcm_uses_native() ? "the CPU's AES instructions"
+                                                                : "OpenSSL"));
 
   // Media sockets: a port pair per transport, or one shared port.
   net::media_io_options media_opts;

@@ -14,6 +14,8 @@
 //   ... --target janus --url ws://10.77.0.2:8188 --scenario class ...  (Janus VideoRoom,
 //       bench/janus/janus_bench.hpp, also with the ramp; bench/janus/compare.sh runs both
 //       side by side)
+//   --gcm native|openssl, with any of these: the generator's and the floor's SRTP AES-GCM,
+//       as the server's flag of that name (default native)
 //
 // Exit status: 0 when every participant was set up and media was delivered (and the server,
 // with --server-pid, is still running), 1 otherwise, 2 for bad usage.
@@ -25,6 +27,7 @@
 #include "bench/load/report.hpp"
 #include "bench/load/runner.hpp"
 #include "net/media_io_socket.hpp"
+#include "rtp/srtp_gcm.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -98,6 +101,22 @@ int ramp_main(const bench_options& o) {
 int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   chorus::net::sock::raise_fd_limit(); // a socket and a connection per participant and more
+  // --gcm, wherever it is: taken out before the mode's own options are parsed.
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--gcm") != 0)
+      continue;
+    const char* v = i + 1 < argc ? argv[i + 1] : "";
+    if (std::strcmp(v, "native") != 0 && std::strcmp(v, "openssl") != 0) {
+      std::fprintf(stderr, "chorus-bench: --gcm expects native or openssl\n");
+      return 2;
+    }
+    chorus::rtp::set_gcm_impl(std::strcmp(v, "openssl") == 0 ? chorus::rtp::gcm_impl::openssl
+                                                               : chorus::rtp::gcm_impl::native);
+    for (int j = i; j + 2 <= argc; ++j)
+      argv[j] = argv[j + 2];
+    argc -= 2;
+    --i;
+  }
   if (argc >= 2 && std::strcmp(argv[1], "floor") == 0)
     return floor_main(argc, argv);
   if (argc >= 2 && std::strcmp(argv[1], "soak") == 0)

@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -64,12 +65,15 @@ uint64_t estimate_index(uint64_t highest, uint16_t seq) noexcept {
   return ((guess_roc << 16) | seq) & index_mask;
 }
 
+std::atomic<gcm_impl> process_gcm_impl{gcm_impl::native};
+
 // Checks the profile and the master pair, derives the session key and salt for `labels`
-// (encryption, salt) and keys `ctx` for AES-GCM with 12-byte IVs, to encrypt or to
-// decrypt. Returns why it could not (empty: done).
+// (encryption, salt) and keys `fast` (gcm_uses_native) or else `ctx` for AES-GCM with
+// 12-byte IVs, to encrypt or to decrypt. Returns why it could not (empty: done).
 std::string_view make_gcm(srtp_profile profile, std::span<const uint8_t> key,
                           std::span<const uint8_t> salt, std::pair<uint8_t, uint8_t> labels,
-                          bool encrypt, evp_ctx& ctx, std::array<uint8_t, 12>& session_salt) {
+                          bool encrypt, std::unique_ptr<aes_gcm>& fast, evp_ctx& ctx,
+                          std::array<uint8_t, 12>& session_salt) {
   static_assert(session_salt_length <= kdf_salt_length);
   if (!srtp_gcm_sender::supports(profile))
     return "not an AEAD GCM profile";
@@ -77,6 +81,15 @@ std::string_view make_gcm(srtp_profile profile, std::span<const uint8_t> key,
     return "key or salt of the wrong length";
   std::array<uint8_t, 32> session_key{};
   auto skey = std::span(session_key).first(key.size());
+  if (gcm_uses_native()) {
+    fast = std::make_unique<aes_gcm>();
+    const bool ok = derive(key, salt, labels.first, skey) &&
+                    derive(key, salt, labels.second, session_salt) && fast->set_key(skey);
+    std::fill(session_key.begin(), session_key.end(), 0);
+    if (!ok)
+      fast.reset();
+    return ok ? std::string_view{} : "key derivation or cipher setup failed";
+  }
   ctx.reset(EVP_CIPHER_CTX_new());
   const EVP_CIPHER* cipher = gcm_cipher(key.size());
   auto init = encrypt ? &EVP_EncryptInit_ex : &EVP_DecryptInit_ex;
@@ -115,6 +128,12 @@ void evp_ctx_free::operator()(evp_cipher_ctx_st* c) const noexcept {
   EVP_CIPHER_CTX_free(c);
 }
 
+void set_gcm_impl(gcm_impl impl) noexcept { process_gcm_impl.store(impl, std::memory_order_relaxed); }
+gcm_impl current_gcm_impl() noexcept { return process_gcm_impl.load(std::memory_order_relaxed); }
+bool gcm_uses_native() noexcept {
+  return current_gcm_impl() == gcm_impl::native && aes_gcm::available();
+}
+
 srtp_gcm_sender::srtp_gcm_sender(srtp_gcm_sender&&) noexcept = default;
 srtp_gcm_sender& srtp_gcm_sender::operator=(srtp_gcm_sender&&) noexcept = default;
 srtp_gcm_sender::~srtp_gcm_sender() = default;
@@ -128,7 +147,7 @@ result<srtp_gcm_sender> srtp_gcm_sender::create(srtp_profile profile,
                                                 std::span<const uint8_t> salt) {
   srtp_gcm_sender s;
   if (auto why = make_gcm(profile, key, salt, {label_rtp_encryption, label_rtp_salt}, true,
-                          s.ctx_, s.session_salt_);
+                          s.fast_, s.ctx_, s.session_salt_);
       !why.empty())
     return failure{"srtp_gcm_sender: " + std::string(why)};
   return s;
@@ -148,7 +167,7 @@ void srtp_gcm_sender::remove_stream(uint32_t ssrc) noexcept {
 
 srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t length,
                                          size_t header_size) {
-  if (!ctx_ || length > buffer.size() || buffer.size() - length < tag_size)
+  if ((!fast_ && !ctx_) || length > buffer.size() || buffer.size() - length < tag_size)
     return {srtp_error::bad_param, 0};
   const auto packet = buffer.first(length);
   size_t header = header_size;
@@ -173,6 +192,11 @@ srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t lengt
 
   // The header (with CSRCs and extensions) is the associated data; the payload is encrypted
   // in place and the tag follows it.
+  if (fast_) {
+    fast_->seal(iv.data(), packet.first(header), {}, packet.subspan(header),
+                buffer.data() + length);
+    return {srtp_error::none, length + tag_size};
+  }
   auto* c = ctx_.get();
   int len = 0;
   const int payload = int(length - header);
@@ -195,7 +219,8 @@ result<srtcp_gcm> srtcp_gcm::create(srtp_profile profile, srtp_direction directi
   srtcp_gcm s;
   s.direction_ = direction;
   if (auto why = make_gcm(profile, key, salt, {label_rtcp_encryption, label_rtcp_salt},
-                          direction == srtp_direction::outbound, s.ctx_, s.session_salt_);
+                          direction == srtp_direction::outbound, s.fast_, s.ctx_,
+                          s.session_salt_);
       !why.empty())
     return failure{"srtcp_gcm: " + std::string(why)};
   return s;
@@ -235,10 +260,27 @@ namespace {
 uint32_t read_u32(const uint8_t* p) noexcept {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
+
+// OpenSSL's open of an SRTCP packet (srtcp_gcm without aes_gcm): `aad` bytes of `p` and
+// the E + index word `w` authenticated, the rest up to `plain` decrypted in place.
+srtp_error openssl_open_rtcp(evp_cipher_ctx_st* c, const std::array<uint8_t, 12>& iv, uint8_t* p,
+                             size_t aad, size_t plain, const uint8_t* w, const uint8_t* tag) {
+  int len = 0;
+  const int body = int(plain - aad);
+  if (EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) != 1 ||
+      EVP_DecryptUpdate(c, nullptr, &len, p, int(aad)) != 1 ||
+      EVP_DecryptUpdate(c, nullptr, &len, w, 4) != 1 ||
+      (body > 0 && EVP_DecryptUpdate(c, p + aad, &len, p + aad, body) != 1) ||
+      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, int(srtcp_gcm::tag_size), const_cast<uint8_t*>(tag)) != 1)
+    return srtp_error::cipher_fail;
+  if (EVP_DecryptFinal_ex(c, p + plain, &len) != 1)
+    return srtp_error::auth_fail;
+  return srtp_error::none;
+}
 } // namespace
 
 srtp_result srtcp_gcm::protect_rtcp(std::span<uint8_t> buffer, size_t length) {
-  if (!ctx_ || direction_ != srtp_direction::outbound)
+  if ((!fast_ && !ctx_) || direction_ != srtp_direction::outbound)
     return {srtp_error::wrong_direction, 0};
   if (length > buffer.size())
     return {srtp_error::bad_param, 0};
@@ -257,6 +299,12 @@ srtp_result srtcp_gcm::protect_rtcp(std::span<uint8_t> buffer, size_t length) {
   const uint8_t w[4] = {uint8_t(word >> 24), uint8_t(word >> 16), uint8_t(word >> 8), uint8_t(word)};
   std::array<uint8_t, 12> iv;
   make_iv(ssrc, index, iv);
+  if (fast_) {
+    fast_->seal(iv.data(), std::span<const uint8_t>(p, rtcp_header_size), std::span<const uint8_t>(w, 4),
+                std::span(p + rtcp_header_size, length - rtcp_header_size), p + length);
+    std::memcpy(trailer, w, 4);
+    return {srtp_error::none, length + trailer_size};
+  }
   auto* c = ctx_.get();
   int len = 0;
   const int body = int(length - rtcp_header_size);
@@ -272,7 +320,7 @@ srtp_result srtcp_gcm::protect_rtcp(std::span<uint8_t> buffer, size_t length) {
 }
 
 srtp_result srtcp_gcm::unprotect_rtcp(std::span<uint8_t> buffer, size_t length) {
-  if (!ctx_ || direction_ != srtp_direction::inbound)
+  if ((!fast_ && !ctx_) || direction_ != srtp_direction::inbound)
     return {srtp_error::wrong_direction, 0};
   if (length > buffer.size())
     return {srtp_error::bad_param, 0};
@@ -298,18 +346,14 @@ srtp_result srtcp_gcm::unprotect_rtcp(std::span<uint8_t> buffer, size_t length) 
       return {e, 0};
   std::array<uint8_t, 12> iv;
   make_iv(ssrc, index, iv);
-  auto* c = ctx_.get();
-  int len = 0;
   const size_t aad = encrypted ? rtcp_header_size : plain; // E = 0: all of it authenticated
-  const int body = int(plain - aad);
-  if (EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) != 1 ||
-      EVP_DecryptUpdate(c, nullptr, &len, p, int(aad)) != 1 ||
-      EVP_DecryptUpdate(c, nullptr, &len, w, 4) != 1 ||
-      (body > 0 && EVP_DecryptUpdate(c, p + aad, &len, p + aad, body) != 1) ||
-      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, int(tag_size), tag) != 1)
-    return {srtp_error::cipher_fail, 0};
-  if (EVP_DecryptFinal_ex(c, p + plain, &len) != 1)
-    return {srtp_error::auth_fail, 0};
+  if (fast_) {
+    if (!fast_->open(iv.data(), std::span<const uint8_t>(p, aad), std::span<const uint8_t>(w, 4),
+                     std::span(p + aad, plain - aad), tag))
+      return {srtp_error::auth_fail, 0};
+  } else if (auto e = openssl_open_rtcp(ctx_.get(), iv, p, aad, plain, w, tag); e != srtp_error::none) {
+    return {e, 0};
+  }
 
   if (!known && streams_.size() >= max_inbound_streams)
     streams_.erase(streams_.begin());
@@ -366,7 +410,7 @@ result<srtp_gcm_receiver> srtp_gcm_receiver::create(srtp_profile profile,
   srtp_gcm_receiver r;
   r.window_ = window;
   if (auto why = make_gcm(profile, key, salt, {label_rtp_encryption, label_rtp_salt}, false,
-                          r.ctx_, r.session_salt_);
+                          r.fast_, r.ctx_, r.session_salt_);
       !why.empty())
     return failure{"srtp_gcm_receiver: " + std::string(why)};
   return r;
@@ -377,7 +421,8 @@ bool srtp_gcm_receiver::remove_stream(uint32_t ssrc) noexcept {
 }
 
 srtp_result srtp_gcm_receiver::unprotect_rtp(std::span<uint8_t> buffer, size_t length) {
-  if (!ctx_ || length > buffer.size() || length < rtp_fixed_header_size + srtp_gcm_sender::tag_size)
+  if ((!fast_ && !ctx_) || length > buffer.size() ||
+      length < rtp_fixed_header_size + srtp_gcm_sender::tag_size)
     return {srtp_error::bad_param, 0};
   // The header only: with P = 1 the padding count is the plaintext's last byte, still
   // encrypted here; the tag is no part of the packet.
@@ -400,15 +445,21 @@ srtp_result srtp_gcm_receiver::unprotect_rtp(std::span<uint8_t> buffer, size_t l
   const auto iv = rtp_iv(ssrc, roc, seq, session_salt_);
   const size_t plain = length - srtp_gcm_sender::tag_size;
   const int payload = int(plain - header);
-  auto* c = ctx_.get();
-  int len = 0;
-  if (EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) != 1 ||
-      EVP_DecryptUpdate(c, nullptr, &len, p, int(header)) != 1 ||
-      (payload > 0 && EVP_DecryptUpdate(c, p + header, &len, p + header, payload) != 1) ||
-      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, int(srtp_gcm_sender::tag_size), p + plain) != 1)
-    return {srtp_error::cipher_fail, 0};
-  if (EVP_DecryptFinal_ex(c, p + plain, &len) != 1)
-    return {srtp_error::auth_fail, 0};
+  if (fast_) {
+    if (!fast_->open(iv.data(), std::span<const uint8_t>(p, header), {},
+                     std::span(p + header, plain - header), p + plain))
+      return {srtp_error::auth_fail, 0};
+  } else {
+    auto* c = ctx_.get();
+    int len = 0;
+    if (EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) != 1 ||
+        EVP_DecryptUpdate(c, nullptr, &len, p, int(header)) != 1 ||
+        (payload > 0 && EVP_DecryptUpdate(c, p + header, &len, p + header, payload) != 1) ||
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, int(srtp_gcm_sender::tag_size), p + plain) != 1)
+      return {srtp_error::cipher_fail, 0};
+    if (EVP_DecryptFinal_ex(c, p + plain, &len) != 1)
+      return {srtp_error::auth_fail, 0};
+  }
   if (!st) {
     if (streams_.size() >= max_streams)
       streams_.erase(streams_.begin());

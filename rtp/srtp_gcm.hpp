@@ -1,5 +1,5 @@
 // Outbound SRTP for the AEAD_AES_128_GCM and AEAD_AES_256_GCM profiles (RFC 7714), with
-// OpenSSL's AES-GCM, for the forwarding path: protecting an RTP packet per consumer is the
+// aes_gcm (or OpenSSL's AES-GCM: gcm_impl), for the forwarding path: protecting an RTP packet per consumer is the
 // largest piece of the server's work that is not the kernel's.
 //
 // Why next to srtp_session (libsrtp): Debian's libsrtp2 uses NSS for AES-GCM, whose PKCS#11
@@ -19,6 +19,7 @@
 #pragma once
 
 #include "common/result.hpp"
+#include "rtp/aes_gcm.hpp"
 #include "rtp/srtp_session.hpp"
 
 #include <array>
@@ -31,6 +32,16 @@
 struct evp_cipher_ctx_st; // OpenSSL's EVP_CIPHER_CTX, kept out of this header
 
 namespace chorus::rtp {
+
+// Which AES-GCM the GCM classes below key: `native` is aes_gcm (the CPU's AES and
+// carry-less multiply instructions) where the CPU has them, OpenSSL's EVP otherwise;
+// `openssl` is EVP always (for comparison: `--gcm openssl`). A process-wide choice, read
+// when a sender, receiver or SRTCP context is created.
+enum class gcm_impl : uint8_t { native, openssl };
+void set_gcm_impl(gcm_impl impl) noexcept;
+gcm_impl current_gcm_impl() noexcept;
+// What a context created now uses: true for aes_gcm.
+bool gcm_uses_native() noexcept;
 
 // An OpenSSL cipher context, freed with EVP_CIPHER_CTX_free.
 struct evp_ctx_free {
@@ -62,9 +73,11 @@ public:
   // Forgets one SSRC's rollover state.
   void remove_stream(uint32_t ssrc) noexcept;
 
-  // What protect_rtp reads first (the cipher context, the rollover list), for a caller
+  // What protect_rtp reads first (the cipher's keys, the rollover list), for a caller
   // that prefetches ahead of it; never dereferenced by the caller.
-  const void* context_address() const noexcept { return ctx_.get(); }
+  const void* context_address() const noexcept {
+    return fast_ ? fast_->schedule_address() : static_cast<const void*>(ctx_.get());
+  }
   const void* streams_address() const noexcept { return streams_.data(); }
 
 private:
@@ -76,6 +89,7 @@ private:
   srtp_gcm_sender() = default;
   stream& stream_for(uint32_t ssrc);
 
+  std::unique_ptr<aes_gcm> fast_; // or, without it, OpenSSL's context
   evp_ctx ctx_;
   std::array<uint8_t, 12> session_salt_{};
   std::vector<stream> streams_; // a consumer sends one or two SSRCs: a flat list
@@ -128,6 +142,7 @@ private:
   };
   srtp_gcm_receiver() = default;
 
+  std::unique_ptr<aes_gcm> fast_; // or, without it, OpenSSL's context
   evp_ctx ctx_;
   std::array<uint8_t, 12> session_salt_{};
   uint32_t window_ = 128;
@@ -179,6 +194,7 @@ private:
   stream& stream_for(uint32_t ssrc);
   void make_iv(uint32_t ssrc, uint32_t index, std::array<uint8_t, 12>& iv) const noexcept;
 
+  std::unique_ptr<aes_gcm> fast_; // or, without it, OpenSSL's context
   evp_ctx ctx_;
   srtp_direction direction_ = srtp_direction::outbound;
   std::array<uint8_t, 12> session_salt_{};

@@ -602,8 +602,8 @@ floor_result run_scenario_floor(rtp::srtp_profile profile, uint32_t fanout, uint
 
 void print_floor_table(const floor_result& r, std::FILE* out) {
   const auto info = rtp::profile_info(r.options.profile);
-  std::fprintf(out, "chorus-bench floor: %.*s, %s\n", int(info.name.size()), info.name.data(),
-               r.date.c_str());
+  std::fprintf(out, "chorus-bench floor: %.*s (AES-GCM: %s), %s\n", int(info.name.size()),
+               info.name.data(), rtp::gcm_uses_native() ? "native" : "openssl", r.date.c_str());
   std::fprintf(out, "  machine: %s, %u CPUs online, kernel %s, load average %s\n",
                r.machine.cpu_model.c_str(), r.machine.online_cpus, r.machine.kernel.c_str(),
                r.machine.loadavg.c_str());

@@ -131,8 +131,10 @@ TEST_CASE("flags override the defaults") {
                   "--rtc-single-port", "40443", "--drop-rtp-percent", "5",
                   "--default-room", "lobby", "--scheduler", "stealing", "--batch-sends", "off",
                   "--udp-segmentation", "off", "--scheduler-threads", "3",
-                  "--scheduler-timers", "io"});
+                  "--scheduler-timers", "io", "--gcm", "openssl"});
   REQUIRE(r.ok());
+  CHECK(r->cfg.rtc.gcm == "openssl");
+  CHECK(app::config{}.rtc.gcm == "native");
   CHECK(r->cfg.scheduler.timers == "io");
   CHECK(app::config{}.scheduler.timers == "thread");
   CHECK(r->cfg.scheduler.policy == "stealing");
@@ -334,6 +336,7 @@ TEST_CASE("invalid flags fail naming the flag") {
     {"scheduler unknown", {"--scheduler", "fifo"}, "--scheduler"},
     {"batch sends not on or off", {"--batch-sends", "yes"}, "--batch-sends"},
     {"udp segmentation not on or off", {"--udp-segmentation", "1"}, "--udp-segmentation"},
+    {"gcm neither native nor openssl", {"--gcm", "nss"}, "--gcm"},
     {"cluster without a secret", {"--cluster-listen", "127.0.0.1:0"}, "cluster.secret"},
     {"cluster secret too short", {"--cluster-peers", "127.0.0.1:7000", "--cluster-secret", "short"},
      "cluster.secret"},
@@ -421,6 +424,8 @@ TEST_CASE("invalid configuration documents fail naming the option") {
     {"unknown scheduler policy", R"({"scheduler": {"policy": "fifo"}})", "scheduler.policy"},
     {"batchSends not a boolean", R"({"rtc": {"batchSends": 1}})", "rtc.batchSends"},
     {"udpSegmentation not a boolean", R"({"rtc": {"udpSegmentation": "on"}})", "rtc.udpSegmentation"},
+    {"gcm not a known implementation", R"({"rtc": {"gcm": "fast"}})", "rtc.gcm"},
+    {"gcm not a string", R"({"rtc": {"gcm": true}})", "rtc.gcm"},
     {"scheduler threads negative", R"({"scheduler": {"threads": -1}})", "scheduler.threads"},
     {"scheduler not object", R"({"scheduler": 1})", "scheduler"},
     {"scheduler timers unknown", R"({"scheduler": {"timers": "clock"}})", "scheduler.timers"},

@@ -1,4 +1,4 @@
-// The OpenSSL AES-GCM sender (rtp/srtp_gcm) against libsrtp: for the same keys and packets
+// The GCM sender (rtp/srtp_gcm, on aes_gcm or OpenSSL: gcm_impl) against libsrtp: for the same keys and packets
 // its output must be libsrtp's byte for byte (key derivation, IV, rollover counter, tag),
 // and libsrtp must unprotect it; named sequence-number tables cover the 65535 -> 0 wrap, a
 // stream starting above 2^15, resends of older numbers and interleaved SSRCs.
@@ -571,4 +571,76 @@ TEST_CASE("srtp_gcm_receiver and srtcp_gcm inbound: SSRCs beyond the bound repla
   }
   CHECK(in->streams() == srtcp_gcm::max_inbound_streams);
   CHECK(out->streams() == 300); // outbound forgets no index
+}
+
+TEST_CASE("srtp_gcm: the CPU's AES-GCM (aes_gcm) and OpenSSL's give the same bytes and verdicts") {
+  // The other tests run with the process default (aes_gcm where the CPU has it) against
+  // libsrtp; here each class under one is compared with itself under the other, both ways.
+  if (!aes_gcm::available()) {
+    MESSAGE("this CPU lacks the instructions: OpenSSL only");
+    return;
+  }
+  struct impl_guard {
+    ~impl_guard() { set_gcm_impl(gcm_impl::native); }
+  } restore;
+  for (const auto profile : {srtp_profile::aead_aes_128_gcm, srtp_profile::aead_aes_256_gcm}) {
+    CAPTURE(int(profile));
+    const bytes key = pattern(profile_info(profile).key_length, 3), salt = pattern(12, 9);
+    set_gcm_impl(gcm_impl::native);
+    REQUIRE(gcm_uses_native());
+    auto native_tx = srtp_gcm_sender::create(profile, key, salt);
+    auto native_rx = srtp_gcm_receiver::create(profile, key, salt, 128);
+    auto native_rtcp_tx = srtcp_gcm::create(profile, srtp_direction::outbound, key, salt);
+    auto native_rtcp_rx = srtcp_gcm::create(profile, srtp_direction::inbound, key, salt);
+    set_gcm_impl(gcm_impl::openssl);
+    REQUIRE_FALSE(gcm_uses_native());
+    auto ossl_tx = srtp_gcm_sender::create(profile, key, salt);
+    auto ossl_rx = srtp_gcm_receiver::create(profile, key, salt, 128);
+    auto ossl_rtcp_tx = srtcp_gcm::create(profile, srtp_direction::outbound, key, salt);
+    auto ossl_rtcp_rx = srtcp_gcm::create(profile, srtp_direction::inbound, key, salt);
+    REQUIRE((native_tx.ok() && native_rx.ok() && native_rtcp_tx.ok() && native_rtcp_rx.ok()));
+    REQUIRE((ossl_tx.ok() && ossl_rx.ok() && ossl_rtcp_tx.ok() && ossl_rtcp_rx.ok()));
+    // Payloads of every size a frame's packets take, header extensions and CSRCs or not.
+    for (uint16_t seq = 0; seq < 300; ++seq) {
+      const size_t payload = (size_t(seq) * 37) % 1300;
+      const bytes packet = rtp(0xabcdef01, seq, payload, seq % 2 == 0, uint8_t(seq % 3));
+      const auto [a, native_bytes] = protect_copy(*native_tx, packet, 0);
+      const auto [b, ossl_bytes] = protect_copy(*ossl_tx, packet, 0);
+      REQUIRE(a.ok());
+      REQUIRE(b.ok());
+      REQUIRE(native_bytes == ossl_bytes);
+      // A flipped payload bit: an authentication failure for both (before the packet
+      // itself, which would make it a replay).
+      if (payload > 0) {
+        bytes bad = native_bytes;
+        bad[packet.size() - 1] ^= 0x40;
+        bytes bad2 = bad;
+        CHECK(native_rx->unprotect_rtp(bad, a.length).error == srtp_error::auth_fail);
+        CHECK(ossl_rx->unprotect_rtp(bad2, a.length).error == srtp_error::auth_fail);
+      }
+      bytes x = native_bytes, y = ossl_bytes;
+      REQUIRE(ossl_rx->unprotect_rtp(x, a.length).ok());
+      REQUIRE(native_rx->unprotect_rtp(y, b.length).ok());
+      CHECK(bytes(x.begin(), x.begin() + ptrdiff_t(packet.size())) == packet);
+      CHECK(bytes(y.begin(), y.begin() + ptrdiff_t(packet.size())) == packet);
+    }
+    for (uint32_t i = 0; i < 40; ++i) {
+      const bytes packet = rtcp_packet(uint8_t(1 + i % 4), 0x5000, uint8_t(i));
+      auto protect = [&](srtcp_gcm& s) {
+        bytes p = packet;
+        p.resize(p.size() + srtcp_gcm::trailer_size);
+        auto r = s.protect_rtcp(p, packet.size());
+        REQUIRE(r.ok());
+        p.resize(r.length);
+        return p;
+      };
+      const bytes n = protect(*native_rtcp_tx), o = protect(*ossl_rtcp_tx);
+      REQUIRE(n == o);
+      bytes x = n, y = o;
+      REQUIRE(ossl_rtcp_rx->unprotect_rtcp(x, x.size()).ok());
+      REQUIRE(native_rtcp_rx->unprotect_rtcp(y, y.size()).ok());
+      CHECK(bytes(x.begin(), x.begin() + ptrdiff_t(packet.size())) == packet);
+      CHECK(bytes(y.begin(), y.begin() + ptrdiff_t(packet.size())) == packet);
+    }
+  }
 }
