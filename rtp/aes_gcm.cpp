@@ -409,6 +409,9 @@ bool aes_gcm::available() noexcept {
 
 bool aes_gcm::set_key(std::span<const uint8_t> key) noexcept {
   rounds_ = 0;
+  explicit_bzero(round_keys_, sizeof round_keys_);
+  explicit_bzero(powers_, sizeof powers_);
+  explicit_bzero(folded_, sizeof folded_);
   if (!available() || (key.size() != 16 && key.size() != 32))
     return false;
   auto* rk = reinterpret_cast<__m128i*>(round_keys_);
@@ -422,12 +425,13 @@ bool aes_gcm::set_key(std::span<const uint8_t> key) noexcept {
   return true;
 }
 
-void aes_gcm::seal(const uint8_t* iv, std::span<const uint8_t> aad, std::span<const uint8_t> aad_tail,
+bool aes_gcm::seal(const uint8_t* iv, std::span<const uint8_t> aad, std::span<const uint8_t> aad_tail,
                    std::span<uint8_t> text, uint8_t* tag) const noexcept {
   if (rounds_ == 0)
-    return;
+    return false;
   seal_x86(key_view{reinterpret_cast<const __m128i*>(round_keys_), rounds_,
                     reinterpret_cast<const __m128i*>(powers_), reinterpret_cast<const __m128i*>(folded_)}, iv, aad, aad_tail, text, tag);
+  return true;
 }
 
 bool aes_gcm::open(const uint8_t* iv, std::span<const uint8_t> aad, std::span<const uint8_t> aad_tail,
@@ -442,8 +446,10 @@ bool aes_gcm::open(const uint8_t* iv, std::span<const uint8_t> aad, std::span<co
 
 bool aes_gcm::available() noexcept { return false; }
 bool aes_gcm::set_key(std::span<const uint8_t>) noexcept { return false; }
-void aes_gcm::seal(const uint8_t*, std::span<const uint8_t>, std::span<const uint8_t>,
-                   std::span<uint8_t>, uint8_t*) const noexcept {}
+bool aes_gcm::seal(const uint8_t*, std::span<const uint8_t>, std::span<const uint8_t>,
+                   std::span<uint8_t>, uint8_t*) const noexcept {
+  return false;
+}
 bool aes_gcm::open(const uint8_t*, std::span<const uint8_t>, std::span<const uint8_t>,
                    std::span<uint8_t>, const uint8_t*) const noexcept {
   return false;

@@ -33,16 +33,17 @@ public:
   aes_gcm& operator=(const aes_gcm&) = delete;
   ~aes_gcm(); // wipes the key schedule
 
-  // AES-128 (16 bytes) or AES-256 (32); false (and unkeyed) for any other length or when
-  // the instructions are not available.
+  // AES-128 (16 bytes) or AES-256 (32); false (unkeyed, any earlier key wiped) for any
+  // other length or when the instructions are not available.
   bool set_key(std::span<const uint8_t> key) noexcept;
   bool keyed() const noexcept { return rounds_ != 0; }
 
   // Encrypts `text` in place and writes the tag (tag_size bytes) to `tag`. The associated
   // data is `aad` followed by `aad_tail` (one string to GHASH: SRTCP's is the header and a
-  // trailer word that do not touch). `iv`: iv_size bytes. Nothing is done unkeyed.
-  void seal(const uint8_t* iv, std::span<const uint8_t> aad, std::span<const uint8_t> aad_tail,
-            std::span<uint8_t> text, uint8_t* tag) const noexcept;
+  // trailer word that do not touch). `iv`: iv_size bytes. Unkeyed: false, nothing done.
+  [[nodiscard]] bool seal(const uint8_t* iv, std::span<const uint8_t> aad,
+                          std::span<const uint8_t> aad_tail, std::span<uint8_t> text,
+                          uint8_t* tag) const noexcept;
 
   // Checks `tag` over the associated data and the ciphertext `text` first; only when it
   // matches (compared in constant time) decrypts `text` in place and returns true.

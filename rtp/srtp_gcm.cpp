@@ -2,6 +2,7 @@
 
 #include "rtp/rtp_packet.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -85,7 +86,7 @@ std::string_view make_gcm(srtp_profile profile, std::span<const uint8_t> key,
     fast = std::make_unique<aes_gcm>();
     const bool ok = derive(key, salt, labels.first, skey) &&
                     derive(key, salt, labels.second, session_salt) && fast->set_key(skey);
-    std::fill(session_key.begin(), session_key.end(), 0);
+    OPENSSL_cleanse(session_key.data(), session_key.size());
     if (!ok)
       fast.reset();
     return ok ? std::string_view{} : "key derivation or cipher setup failed";
@@ -98,7 +99,7 @@ std::string_view make_gcm(srtp_profile profile, std::span<const uint8_t> key,
                   init(ctx.get(), cipher, nullptr, nullptr, nullptr) == 1 &&
                   EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
                   init(ctx.get(), nullptr, nullptr, skey.data(), nullptr) == 1;
-  std::fill(session_key.begin(), session_key.end(), 0);
+  OPENSSL_cleanse(session_key.data(), session_key.size());
   return ok ? std::string_view{} : "key derivation or cipher setup failed";
 }
 
@@ -193,8 +194,9 @@ srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t lengt
   // The header (with CSRCs and extensions) is the associated data; the payload is encrypted
   // in place and the tag follows it.
   if (fast_) {
-    fast_->seal(iv.data(), packet.first(header), {}, packet.subspan(header),
-                buffer.data() + length);
+    if (!fast_->seal(iv.data(), packet.first(header), {}, packet.subspan(header),
+                     buffer.data() + length))
+      return {srtp_error::other, 0};
     return {srtp_error::none, length + tag_size};
   }
   auto* c = ctx_.get();
@@ -300,8 +302,10 @@ srtp_result srtcp_gcm::protect_rtcp(std::span<uint8_t> buffer, size_t length) {
   std::array<uint8_t, 12> iv;
   make_iv(ssrc, index, iv);
   if (fast_) {
-    fast_->seal(iv.data(), std::span<const uint8_t>(p, rtcp_header_size), std::span<const uint8_t>(w, 4),
-                std::span(p + rtcp_header_size, length - rtcp_header_size), p + length);
+    if (!fast_->seal(iv.data(), std::span<const uint8_t>(p, rtcp_header_size),
+                     std::span<const uint8_t>(w, 4),
+                     std::span(p + rtcp_header_size, length - rtcp_header_size), p + length))
+      return {srtp_error::cipher_fail, 0};
     std::memcpy(trailer, w, 4);
     return {srtp_error::none, length + trailer_size};
   }

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -84,14 +85,14 @@ TEST_CASE("aes_gcm: the GCM specification's test cases") {
     const bytes iv = hex(c.iv), aad = hex(c.aad), plain = hex(c.plain);
     bytes text = plain;
     uint8_t tag[16];
-    g.seal(iv.data(), aad, {}, text, tag);
+    REQUIRE(g.seal(iv.data(), aad, {}, text, tag));
     CHECK(text == hex(c.cipher));
     CHECK(bytes(tag, tag + 16) == hex(c.tag));
     // The associated data in two pieces is the same string.
     const size_t half = aad.size() / 2;
     bytes again = plain;
     uint8_t tag2[16];
-    g.seal(iv.data(), std::span(aad).first(half), std::span(aad).subspan(half), again, tag2);
+    REQUIRE(g.seal(iv.data(), std::span(aad).first(half), std::span(aad).subspan(half), again, tag2));
     CHECK(again == text);
     CHECK(bytes(tag2, tag2 + 16) == bytes(tag, tag + 16));
     REQUIRE(g.open(iv.data(), aad, {}, text, tag));
@@ -110,25 +111,40 @@ TEST_CASE("aes_gcm: every length from 0 to 1500 bytes as OpenSSL seals it, and o
       b = uint8_t(rng());
     aes_gcm g;
     REQUIRE(g.set_key(key));
-    for (size_t length = 0; length <= 1500; ++length) {
+    // Every length to 1500 (a datagram), then some to 9000; associated data up to 300
+    // bytes (an SRTCP packet sent unencrypted is all associated data), split anywhere, and
+    // every buffer at an odd address.
+    std::vector<size_t> lengths;
+    for (size_t length = 0; length <= 1500; ++length)
+      lengths.push_back(length);
+    for (int i = 0; i < 100; ++i)
+      lengths.push_back(1501 + rng() % 7500);
+    for (const size_t length : lengths) {
       CAPTURE(length);
       uint8_t iv[12];
       for (auto& b : iv)
         b = uint8_t(rng());
-      bytes aad(rng() % 80), plain(length);
-      for (auto& b : aad)
+      const size_t aad_size = rng() % 300, offset = 1 + rng() % 15;
+      bytes aad_store(offset + aad_size), plain(length);
+      for (auto& b : aad_store)
         b = uint8_t(rng());
       for (auto& b : plain)
         b = uint8_t(rng());
+      const bytes aad(aad_store.begin() + ptrdiff_t(offset), aad_store.end());
+      const auto aad_view = std::span<const uint8_t>(aad_store).subspan(offset);
       const size_t split = aad.empty() ? 0 : rng() % (aad.size() + 1);
-      bytes expected = plain, text = plain;
-      uint8_t expected_tag[16], tag[16];
+      bytes expected = plain;
+      bytes store(offset + length + 16);
+      std::copy(plain.begin(), plain.end(), store.begin() + ptrdiff_t(offset));
+      const auto text = std::span(store).subspan(offset, length);
+      uint8_t expected_tag[16];
+      uint8_t* tag = store.data() + offset + length;
       reference_seal(key, iv, aad, expected, expected_tag);
-      g.seal(iv, std::span(aad).first(split), std::span(aad).subspan(split), text, tag);
-      REQUIRE(text == expected);
+      REQUIRE(g.seal(iv, aad_view.first(split), aad_view.subspan(split), text, tag));
+      REQUIRE(bytes(text.begin(), text.end()) == expected);
       REQUIRE(bytes(tag, tag + 16) == bytes(expected_tag, expected_tag + 16));
-      REQUIRE(g.open(iv, aad, {}, text, tag));
-      REQUIRE(text == plain);
+      REQUIRE(g.open(iv, aad_view, {}, text, tag));
+      REQUIRE(bytes(text.begin(), text.end()) == plain);
     }
   }
 }
@@ -142,7 +158,7 @@ TEST_CASE("aes_gcm: a changed bit anywhere fails to open and leaves the text as 
   const bytes aad(24, 0x5a);
   bytes sealed(1200, 0x33);
   uint8_t tag[16];
-  g.seal(iv, aad, {}, sealed, tag);
+  REQUIRE(g.seal(iv, aad, {}, sealed, tag));
   std::mt19937 rng(1);
   for (int trial = 0; trial < 200; ++trial) {
     bytes text = sealed, a = aad;
@@ -176,13 +192,15 @@ TEST_CASE("aes_gcm: only AES-128 and AES-256 keys; unkeyed it does nothing") {
   bytes text(40, 7);
   uint8_t tag[16] = {};
   const uint8_t iv[12] = {};
-  g.seal(iv, {}, {}, text, tag);
+  CHECK_FALSE(g.seal(iv, {}, {}, text, tag));
   CHECK(text == bytes(40, 7));
   CHECK_FALSE(g.open(iv, {}, {}, text, tag));
   if (aes_gcm::available()) {
     CHECK(g.set_key(bytes(16, 1)));
     CHECK(g.keyed());
-    CHECK_FALSE(g.set_key(bytes(17, 1))); // a failed set leaves it unkeyed
+    CHECK_FALSE(g.set_key(bytes(17, 1))); // a failed set leaves it unkeyed, the old key wiped
     CHECK_FALSE(g.keyed());
+    const auto* schedule = static_cast<const uint8_t*>(g.schedule_address());
+    CHECK(std::all_of(schedule, schedule + aes_gcm::state_bytes, [](uint8_t b) { return b == 0; }));
   }
 }

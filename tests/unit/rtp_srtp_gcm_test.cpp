@@ -6,6 +6,7 @@
 #include "rtp/srtp_session.hpp"
 
 #include <doctest/doctest.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 
@@ -641,6 +642,83 @@ TEST_CASE("srtp_gcm: the CPU's AES-GCM (aes_gcm) and OpenSSL's give the same byt
       REQUIRE(native_rtcp_rx->unprotect_rtcp(y, y.size()).ok());
       CHECK(bytes(x.begin(), x.begin() + ptrdiff_t(packet.size())) == packet);
       CHECK(bytes(y.begin(), y.begin() + ptrdiff_t(packet.size())) == packet);
+    }
+  }
+}
+
+namespace {
+// RFC 3711 §4.3.1 (AES-CM PRF, key derivation rate 0), made here with OpenSSL's AES-CTR to
+// build what srtcp_gcm never sends itself.
+bytes derive_for_test(const bytes& master_key, const bytes& master_salt, uint8_t label, size_t n) {
+  uint8_t iv[16] = {};
+  std::copy(master_salt.begin(), master_salt.end(), iv);
+  iv[7] ^= label;
+  bytes out(n, 0);
+  EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+  int len = 0;
+  REQUIRE(EVP_EncryptInit_ex(c, master_key.size() == 32 ? EVP_aes_256_ctr() : EVP_aes_128_ctr(),
+                             nullptr, master_key.data(), iv) == 1);
+  REQUIRE(EVP_EncryptUpdate(c, out.data(), &len, out.data(), int(n)) == 1);
+  EVP_CIPHER_CTX_free(c);
+  return out;
+}
+} // namespace
+
+TEST_CASE("srtcp_gcm inbound: an SRTCP packet sent unencrypted (E = 0), on aes_gcm and on OpenSSL") {
+  // RFC 7714 §9: with E = 0 the whole packet and the E/index word are associated data and
+  // nothing is encrypted. Chorus never sends such packets, but peers may; built here from
+  // the RFC (key derivation, IV, tag by OpenSSL) and opened by both implementations.
+  struct impl_guard {
+    ~impl_guard() { set_gcm_impl(gcm_impl::native); }
+  } restore;
+  for (const auto profile : {srtp_profile::aead_aes_128_gcm, srtp_profile::aead_aes_256_gcm}) {
+    CAPTURE(int(profile));
+    const bytes key = pattern(profile_info(profile).key_length, 21), salt = pattern(12, 5);
+    const bytes session_key = derive_for_test(key, salt, 0x03, key.size());
+    const bytes session_salt = derive_for_test(key, salt, 0x05, 12);
+    for (const auto impl : {gcm_impl::native, gcm_impl::openssl}) {
+      CAPTURE(int(impl));
+      set_gcm_impl(impl);
+      auto in = srtcp_gcm::create(profile, srtp_direction::inbound, key, salt);
+      REQUIRE(in.ok());
+      for (uint32_t index = 1; index <= 20; ++index) {
+        // Receiver reports and longer compound packets: associated data past 128 bytes.
+        const bytes packet = rtcp_packet(int(index % 4), 0x77665544, uint8_t(index));
+        bytes extra = packet;
+        for (uint32_t k = 0; k < index % 5; ++k)
+          extra.insert(extra.end(), packet.begin(), packet.end());
+        const uint32_t ssrc = 0x77665544;
+        const uint8_t w[4] = {uint8_t(index >> 24), uint8_t(index >> 16), uint8_t(index >> 8),
+                              uint8_t(index)}; // E = 0
+        uint8_t iv[12] = {0, 0, uint8_t(ssrc >> 24), uint8_t(ssrc >> 16), uint8_t(ssrc >> 8),
+                          uint8_t(ssrc), 0, 0, w[0], w[1], w[2], w[3]};
+        for (size_t i = 0; i < 12; ++i)
+          iv[i] ^= session_salt[i];
+        uint8_t tag[16];
+        EVP_CIPHER_CTX* c = EVP_CIPHER_CTX_new();
+        int len = 0;
+        REQUIRE(EVP_EncryptInit_ex(c, key.size() == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm(),
+                                   nullptr, session_key.data(), iv) == 1);
+        REQUIRE(EVP_EncryptUpdate(c, nullptr, &len, extra.data(), int(extra.size())) == 1);
+        REQUIRE(EVP_EncryptUpdate(c, nullptr, &len, w, 4) == 1);
+        REQUIRE(EVP_EncryptFinal_ex(c, nullptr, &len) == 1);
+        REQUIRE(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1);
+        EVP_CIPHER_CTX_free(c);
+        bytes wire = extra;
+        wire.insert(wire.end(), tag, tag + 16);
+        wire.insert(wire.end(), w, w + 4);
+        // A changed byte of the (clear) body first: refused, the window not moved.
+        bytes bad = wire;
+        bad[9] ^= 0x01;
+        CHECK(in->unprotect_rtcp(bad, bad.size()).error == srtp_error::auth_fail);
+        bytes good = wire;
+        const auto r = in->unprotect_rtcp(good, good.size());
+        REQUIRE(r.ok());
+        CHECK(r.length == extra.size());
+        CHECK(bytes(good.begin(), good.begin() + ptrdiff_t(extra.size())) == extra);
+        bytes again = wire; // a replay
+        CHECK(in->unprotect_rtcp(again, again.size()).error == srtp_error::replay_fail);
+      }
     }
   }
 }
