@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import { runProcess, startServer, tempDir, withServer } from './lib/server.mjs';
 import { connectSio, nextEvent } from './lib/socketio.mjs';
-import { closeAll, connectPeer } from './lib/ws_client.mjs';
+import { closeAll, connectPeer, nextParticipantList } from './lib/ws_client.mjs';
 
 const T = { timeout: 90000 };
 const ROOM = 'lesson';
@@ -200,9 +200,14 @@ test('the class record: after the class the SQLite file holds its attendance, ch
   const server = await startServer(['--storage-path', db]);
   let stopped;
   try {
+    // One after the other, each join seen by the room before the next connects (the
+    // socket opens before the room has the join): the attendance rows are in join order.
     const teacher = await joinPlain(server, 'teacher', 'teacher');
+    await nextParticipantList(teacher, ['teacher']);
     const s1 = await joinPlain(server, 's1', 'student');
+    await nextParticipantList(teacher, ['teacher', 's1']);
     const s2 = await joinPlain(server, 's2', 'student');
+    await nextParticipantList(teacher, ['teacher', 's1', 's2']);
     await teacher.request('chat-message', { text: 'Good morning' });
     await s1.request('chat-message', { text: 'Morning!' });
     await s1.request('chat-message', { text: 'just for you', to: 'teacher' });
