@@ -71,6 +71,11 @@ struct header_case {
   size_t header;
 };
 
+// Puts the process back on the default implementation when a test that switches it ends.
+struct native_gcm_after_test {
+  ~native_gcm_after_test() { set_gcm_impl(gcm_impl::native); }
+};
+
 // Protects a copy of `packet` (with room for the tag), given `header_size` (0: parsed).
 std::pair<srtp_result, bytes> protect_copy(srtp_gcm_sender& s, const bytes& packet,
                                            size_t header_size) {
@@ -581,9 +586,7 @@ TEST_CASE("srtp_gcm: the CPU's AES-GCM (aes_gcm) and OpenSSL's give the same byt
     MESSAGE("this CPU lacks the instructions: OpenSSL only");
     return;
   }
-  struct impl_guard {
-    ~impl_guard() { set_gcm_impl(gcm_impl::native); }
-  } restore;
+  const native_gcm_after_test restore;
   for (const auto profile : {srtp_profile::aead_aes_128_gcm, srtp_profile::aead_aes_256_gcm}) {
     CAPTURE(int(profile));
     const bytes key = pattern(profile_info(profile).key_length, 3), salt = pattern(12, 9);
@@ -668,9 +671,7 @@ TEST_CASE("srtcp_gcm inbound: an SRTCP packet sent unencrypted (E = 0), on aes_g
   // RFC 7714 §9: with E = 0 the whole packet and the E/index word are associated data and
   // nothing is encrypted. Chorus never sends such packets, but peers may; built here from
   // the RFC (key derivation, IV, tag by OpenSSL) and opened by both implementations.
-  struct impl_guard {
-    ~impl_guard() { set_gcm_impl(gcm_impl::native); }
-  } restore;
+  const native_gcm_after_test restore;
   for (const auto profile : {srtp_profile::aead_aes_128_gcm, srtp_profile::aead_aes_256_gcm}) {
     CAPTURE(int(profile));
     const bytes key = pattern(profile_info(profile).key_length, 21), salt = pattern(12, 5);
