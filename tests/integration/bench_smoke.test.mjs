@@ -133,6 +133,22 @@ test('chorus-bench: class 4 with the timers on the media I/O thread, and on CAF\
   }
 });
 
+test('chorus-bench: SRTP\'s AES-GCM on the CPU\'s instructions at one end and OpenSSL at the other, both ways: media and sender reports delivered', { timeout: 120000 }, async () => {
+  // --gcm: the server's and the generator's implementation of AES-GCM (rtp/aes_gcm.hpp, or
+  // OpenSSL's EVP). Crossed, every packet each way (media, sender and receiver reports) is
+  // sealed by one and opened by the other.
+  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
+  const dir = tempDir('chorus-bench-gcm-');
+  for (const [serverGcm, benchGcm] of [['openssl', 'native'], ['native', 'openssl']]) {
+    await withServer(['--log-level', 'warn', '--gcm', serverGcm], async (server) => {
+      const r = await benchRun(server, dir, `class-gcm-${serverGcm}`,
+        ['--gcm', benchGcm, '--scenario', 'class', '--subscribers', '4'], { consumers: 8 });
+      assert.equal(r.loss.lost, 0, `server ${serverGcm}: ${JSON.stringify(r.loss)}`);
+      assert.ok(r.feedback.senderReportsReceived >= 2 * 8, `server ${serverGcm}: ${r.feedback.senderReportsReceived} sender reports`);
+    });
+  }
+});
+
 test('chorus-bench --simulcast: class 4, three encodings sent, each receiver gets the one it asked for, nothing lost', { timeout: 60000 }, async () => {
   // The publisher sends three VP8 encodings by SSRC (L1T3); two subscribers keep the top one
   // (the server's default), two ask for spatial layer 0 (--simulcast-low 50). The bench
