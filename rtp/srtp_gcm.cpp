@@ -28,7 +28,7 @@ constexpr uint64_t seq_median = 1u << 15;
 constexpr uint64_t seq_span = 1u << 16;
 constexpr uint64_t index_mask = (uint64_t(1) << 48) - 1;
 
-const EVP_CIPHER* gcm_cipher(size_t key_length) noexcept {
+const EVP_CIPHER* gcm_cipher_for(size_t key_length) noexcept {
   return key_length == 32 ? EVP_aes_256_gcm() : EVP_aes_128_gcm();
 }
 
@@ -69,12 +69,11 @@ uint64_t estimate_index(uint64_t highest, uint16_t seq) noexcept {
 std::atomic<gcm_impl> process_gcm_impl{gcm_impl::native};
 
 // Checks the profile and the master pair, derives the session key and salt for `labels`
-// (encryption, salt) and keys `fast` (gcm_uses_native) or else `ctx` for AES-GCM with
-// 12-byte IVs, to encrypt or to decrypt. Returns why it could not (empty: done).
+// (encryption, salt) and keys `cipher`, to encrypt or to decrypt. Returns why it could not
+// (empty: done).
 std::string_view make_gcm(srtp_profile profile, std::span<const uint8_t> key,
                           std::span<const uint8_t> salt, std::pair<uint8_t, uint8_t> labels,
-                          bool encrypt, std::unique_ptr<aes_gcm>& fast, evp_ctx& ctx,
-                          std::array<uint8_t, 12>& session_salt) {
+                          bool encrypt, gcm_cipher& cipher, std::array<uint8_t, 12>& session_salt) {
   static_assert(session_salt_length <= kdf_salt_length);
   if (!srtp_gcm_sender::supports(profile))
     return "not an AEAD GCM profile";
@@ -82,23 +81,8 @@ std::string_view make_gcm(srtp_profile profile, std::span<const uint8_t> key,
     return "key or salt of the wrong length";
   std::array<uint8_t, 32> session_key{};
   auto skey = std::span(session_key).first(key.size());
-  if (gcm_uses_native()) {
-    fast = std::make_unique<aes_gcm>();
-    const bool ok = derive(key, salt, labels.first, skey) &&
-                    derive(key, salt, labels.second, session_salt) && fast->set_key(skey);
-    OPENSSL_cleanse(session_key.data(), session_key.size());
-    if (!ok)
-      fast.reset();
-    return ok ? std::string_view{} : "key derivation or cipher setup failed";
-  }
-  ctx.reset(EVP_CIPHER_CTX_new());
-  const EVP_CIPHER* cipher = gcm_cipher(key.size());
-  auto init = encrypt ? &EVP_EncryptInit_ex : &EVP_DecryptInit_ex;
   const bool ok = derive(key, salt, labels.first, skey) &&
-                  derive(key, salt, labels.second, session_salt) && ctx &&
-                  init(ctx.get(), cipher, nullptr, nullptr, nullptr) == 1 &&
-                  EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
-                  init(ctx.get(), nullptr, nullptr, skey.data(), nullptr) == 1;
+                  derive(key, salt, labels.second, session_salt) && cipher.make(skey, encrypt);
   OPENSSL_cleanse(session_key.data(), session_key.size());
   return ok ? std::string_view{} : "key derivation or cipher setup failed";
 }
@@ -130,9 +114,61 @@ void evp_ctx_free::operator()(evp_cipher_ctx_st* c) const noexcept {
 }
 
 void set_gcm_impl(gcm_impl impl) noexcept { process_gcm_impl.store(impl, std::memory_order_relaxed); }
-gcm_impl current_gcm_impl() noexcept { return process_gcm_impl.load(std::memory_order_relaxed); }
 bool gcm_uses_native() noexcept {
-  return current_gcm_impl() == gcm_impl::native && aes_gcm::available();
+  return process_gcm_impl.load(std::memory_order_relaxed) == gcm_impl::native &&
+         aes_gcm::available();
+}
+
+bool gcm_cipher::make(std::span<const uint8_t> key, bool encrypt) {
+  fast_.reset();
+  ctx_.reset();
+  if (gcm_uses_native()) {
+    fast_ = std::make_unique<aes_gcm>();
+    if (!fast_->set_key(key))
+      fast_.reset();
+    return keyed();
+  }
+  ctx_.reset(EVP_CIPHER_CTX_new());
+  auto init = encrypt ? &EVP_EncryptInit_ex : &EVP_DecryptInit_ex;
+  if (!ctx_ || init(ctx_.get(), gcm_cipher_for(key.size()), nullptr, nullptr, nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx_.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) != 1 ||
+      init(ctx_.get(), nullptr, nullptr, key.data(), nullptr) != 1)
+    ctx_.reset();
+  return keyed();
+}
+
+bool gcm_cipher::seal(const std::array<uint8_t, 12>& iv, std::span<const uint8_t> aad,
+                      std::span<const uint8_t> aad_tail, std::span<uint8_t> text, uint8_t* tag) {
+  if (fast_)
+    return fast_->seal(iv.data(), aad, aad_tail, text, tag);
+  auto* c = ctx_.get();
+  int len = 0;
+  return c && EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) == 1 &&
+         (aad.empty() || EVP_EncryptUpdate(c, nullptr, &len, aad.data(), int(aad.size())) == 1) &&
+         (aad_tail.empty() ||
+          EVP_EncryptUpdate(c, nullptr, &len, aad_tail.data(), int(aad_tail.size())) == 1) &&
+         (text.empty() || EVP_EncryptUpdate(c, text.data(), &len, text.data(), int(text.size())) == 1) &&
+         EVP_EncryptFinal_ex(c, text.data() + text.size(), &len) == 1 &&
+         EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, int(aes_gcm::tag_size), tag) == 1;
+}
+
+srtp_error gcm_cipher::open(const std::array<uint8_t, 12>& iv, std::span<const uint8_t> aad,
+                            std::span<const uint8_t> aad_tail, std::span<uint8_t> text,
+                            const uint8_t* tag) {
+  if (fast_)
+    return fast_->open(iv.data(), aad, aad_tail, text, tag) ? srtp_error::none : srtp_error::auth_fail;
+  auto* c = ctx_.get();
+  int len = 0;
+  if (!c || EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) != 1 ||
+      (!aad.empty() && EVP_DecryptUpdate(c, nullptr, &len, aad.data(), int(aad.size())) != 1) ||
+      (!aad_tail.empty() &&
+       EVP_DecryptUpdate(c, nullptr, &len, aad_tail.data(), int(aad_tail.size())) != 1) ||
+      (!text.empty() && EVP_DecryptUpdate(c, text.data(), &len, text.data(), int(text.size())) != 1) ||
+      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, int(aes_gcm::tag_size), const_cast<uint8_t*>(tag)) != 1)
+    return srtp_error::cipher_fail;
+  if (EVP_DecryptFinal_ex(c, text.data() + text.size(), &len) != 1)
+    return srtp_error::auth_fail;
+  return srtp_error::none;
 }
 
 srtp_gcm_sender::srtp_gcm_sender(srtp_gcm_sender&&) noexcept = default;
@@ -148,7 +184,7 @@ result<srtp_gcm_sender> srtp_gcm_sender::create(srtp_profile profile,
                                                 std::span<const uint8_t> salt) {
   srtp_gcm_sender s;
   if (auto why = make_gcm(profile, key, salt, {label_rtp_encryption, label_rtp_salt}, true,
-                          s.fast_, s.ctx_, s.session_salt_);
+                          s.cipher_, s.session_salt_);
       !why.empty())
     return failure{"srtp_gcm_sender: " + std::string(why)};
   return s;
@@ -168,7 +204,7 @@ void srtp_gcm_sender::remove_stream(uint32_t ssrc) noexcept {
 
 srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t length,
                                          size_t header_size) {
-  if ((!fast_ && !ctx_) || length > buffer.size() || buffer.size() - length < tag_size)
+  if (!cipher_.keyed() || length > buffer.size() || buffer.size() - length < tag_size)
     return {srtp_error::bad_param, 0};
   const auto packet = buffer.first(length);
   size_t header = header_size;
@@ -193,21 +229,7 @@ srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t lengt
 
   // The header (with CSRCs and extensions) is the associated data; the payload is encrypted
   // in place and the tag follows it.
-  if (fast_) {
-    if (!fast_->seal(iv.data(), packet.first(header), {}, packet.subspan(header),
-                     buffer.data() + length))
-      return {srtp_error::other, 0};
-    return {srtp_error::none, length + tag_size};
-  }
-  auto* c = ctx_.get();
-  int len = 0;
-  const int payload = int(length - header);
-  if (EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) != 1 ||
-      EVP_EncryptUpdate(c, nullptr, &len, packet.data(), int(header)) != 1 ||
-      (payload > 0 &&
-       EVP_EncryptUpdate(c, packet.data() + header, &len, packet.data() + header, payload) != 1) ||
-      EVP_EncryptFinal_ex(c, packet.data() + length, &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, int(tag_size), buffer.data() + length) != 1)
+  if (!cipher_.seal(iv, packet.first(header), {}, packet.subspan(header), buffer.data() + length))
     return {srtp_error::other, 0};
   return {srtp_error::none, length + tag_size};
 }
@@ -221,8 +243,7 @@ result<srtcp_gcm> srtcp_gcm::create(srtp_profile profile, srtp_direction directi
   srtcp_gcm s;
   s.direction_ = direction;
   if (auto why = make_gcm(profile, key, salt, {label_rtcp_encryption, label_rtcp_salt},
-                          direction == srtp_direction::outbound, s.fast_, s.ctx_,
-                          s.session_salt_);
+                          direction == srtp_direction::outbound, s.cipher_, s.session_salt_);
       !why.empty())
     return failure{"srtcp_gcm: " + std::string(why)};
   return s;
@@ -263,26 +284,10 @@ uint32_t read_u32(const uint8_t* p) noexcept {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
 
-// OpenSSL's open of an SRTCP packet (srtcp_gcm without aes_gcm): `aad` bytes of `p` and
-// the E + index word `w` authenticated, the rest up to `plain` decrypted in place.
-srtp_error openssl_open_rtcp(evp_cipher_ctx_st* c, const std::array<uint8_t, 12>& iv, uint8_t* p,
-                             size_t aad, size_t plain, const uint8_t* w, const uint8_t* tag) {
-  int len = 0;
-  const int body = int(plain - aad);
-  if (EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) != 1 ||
-      EVP_DecryptUpdate(c, nullptr, &len, p, int(aad)) != 1 ||
-      EVP_DecryptUpdate(c, nullptr, &len, w, 4) != 1 ||
-      (body > 0 && EVP_DecryptUpdate(c, p + aad, &len, p + aad, body) != 1) ||
-      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, int(srtcp_gcm::tag_size), const_cast<uint8_t*>(tag)) != 1)
-    return srtp_error::cipher_fail;
-  if (EVP_DecryptFinal_ex(c, p + plain, &len) != 1)
-    return srtp_error::auth_fail;
-  return srtp_error::none;
-}
 } // namespace
 
 srtp_result srtcp_gcm::protect_rtcp(std::span<uint8_t> buffer, size_t length) {
-  if ((!fast_ && !ctx_) || direction_ != srtp_direction::outbound)
+  if (!cipher_.keyed() || direction_ != srtp_direction::outbound)
     return {srtp_error::wrong_direction, 0};
   if (length > buffer.size())
     return {srtp_error::bad_param, 0};
@@ -301,30 +306,15 @@ srtp_result srtcp_gcm::protect_rtcp(std::span<uint8_t> buffer, size_t length) {
   const uint8_t w[4] = {uint8_t(word >> 24), uint8_t(word >> 16), uint8_t(word >> 8), uint8_t(word)};
   std::array<uint8_t, 12> iv;
   make_iv(ssrc, index, iv);
-  if (fast_) {
-    if (!fast_->seal(iv.data(), std::span<const uint8_t>(p, rtcp_header_size),
-                     std::span<const uint8_t>(w, 4),
-                     std::span(p + rtcp_header_size, length - rtcp_header_size), p + length))
-      return {srtp_error::cipher_fail, 0};
-    std::memcpy(trailer, w, 4);
-    return {srtp_error::none, length + trailer_size};
-  }
-  auto* c = ctx_.get();
-  int len = 0;
-  const int body = int(length - rtcp_header_size);
-  if (EVP_EncryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) != 1 ||
-      EVP_EncryptUpdate(c, nullptr, &len, p, int(rtcp_header_size)) != 1 ||
-      EVP_EncryptUpdate(c, nullptr, &len, w, 4) != 1 ||
-      (body > 0 && EVP_EncryptUpdate(c, p + rtcp_header_size, &len, p + rtcp_header_size, body) != 1) ||
-      EVP_EncryptFinal_ex(c, p + length, &len) != 1 ||
-      EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, int(tag_size), p + length) != 1)
+  if (!cipher_.seal(iv, std::span<const uint8_t>(p, rtcp_header_size), std::span<const uint8_t>(w, 4),
+                    std::span(p + rtcp_header_size, length - rtcp_header_size), p + length))
     return {srtp_error::cipher_fail, 0};
   std::memcpy(trailer, w, 4);
   return {srtp_error::none, length + trailer_size};
 }
 
 srtp_result srtcp_gcm::unprotect_rtcp(std::span<uint8_t> buffer, size_t length) {
-  if ((!fast_ && !ctx_) || direction_ != srtp_direction::inbound)
+  if (!cipher_.keyed() || direction_ != srtp_direction::inbound)
     return {srtp_error::wrong_direction, 0};
   if (length > buffer.size())
     return {srtp_error::bad_param, 0};
@@ -351,13 +341,10 @@ srtp_result srtcp_gcm::unprotect_rtcp(std::span<uint8_t> buffer, size_t length) 
   std::array<uint8_t, 12> iv;
   make_iv(ssrc, index, iv);
   const size_t aad = encrypted ? rtcp_header_size : plain; // E = 0: all of it authenticated
-  if (fast_) {
-    if (!fast_->open(iv.data(), std::span<const uint8_t>(p, aad), std::span<const uint8_t>(w, 4),
-                     std::span(p + aad, plain - aad), tag))
-      return {srtp_error::auth_fail, 0};
-  } else if (auto e = openssl_open_rtcp(ctx_.get(), iv, p, aad, plain, w, tag); e != srtp_error::none) {
+  if (auto e = cipher_.open(iv, std::span<const uint8_t>(p, aad), std::span<const uint8_t>(w, 4),
+                            std::span(p + aad, plain - aad), tag);
+      e != srtp_error::none)
     return {e, 0};
-  }
 
   if (!known && streams_.size() >= max_inbound_streams)
     streams_.erase(streams_.begin());
@@ -414,7 +401,7 @@ result<srtp_gcm_receiver> srtp_gcm_receiver::create(srtp_profile profile,
   srtp_gcm_receiver r;
   r.window_ = window;
   if (auto why = make_gcm(profile, key, salt, {label_rtp_encryption, label_rtp_salt}, false,
-                          r.fast_, r.ctx_, r.session_salt_);
+                          r.cipher_, r.session_salt_);
       !why.empty())
     return failure{"srtp_gcm_receiver: " + std::string(why)};
   return r;
@@ -425,7 +412,7 @@ bool srtp_gcm_receiver::remove_stream(uint32_t ssrc) noexcept {
 }
 
 srtp_result srtp_gcm_receiver::unprotect_rtp(std::span<uint8_t> buffer, size_t length) {
-  if ((!fast_ && !ctx_) || length > buffer.size() ||
+  if (!cipher_.keyed() || length > buffer.size() ||
       length < rtp_fixed_header_size + srtp_gcm_sender::tag_size)
     return {srtp_error::bad_param, 0};
   // The header only: with P = 1 the padding count is the plaintext's last byte, still
@@ -448,22 +435,10 @@ srtp_result srtp_gcm_receiver::unprotect_rtp(std::span<uint8_t> buffer, size_t l
   const uint32_t roc = uint32_t(index >> 16);
   const auto iv = rtp_iv(ssrc, roc, seq, session_salt_);
   const size_t plain = length - srtp_gcm_sender::tag_size;
-  const int payload = int(plain - header);
-  if (fast_) {
-    if (!fast_->open(iv.data(), std::span<const uint8_t>(p, header), {},
-                     std::span(p + header, plain - header), p + plain))
-      return {srtp_error::auth_fail, 0};
-  } else {
-    auto* c = ctx_.get();
-    int len = 0;
-    if (EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv.data()) != 1 ||
-        EVP_DecryptUpdate(c, nullptr, &len, p, int(header)) != 1 ||
-        (payload > 0 && EVP_DecryptUpdate(c, p + header, &len, p + header, payload) != 1) ||
-        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, int(srtp_gcm_sender::tag_size), p + plain) != 1)
-      return {srtp_error::cipher_fail, 0};
-    if (EVP_DecryptFinal_ex(c, p + plain, &len) != 1)
-      return {srtp_error::auth_fail, 0};
-  }
+  if (auto e = cipher_.open(iv, std::span<const uint8_t>(p, header), {},
+                            std::span(p + header, plain - header), p + plain);
+      e != srtp_error::none)
+    return {e, 0};
   if (!st) {
     if (streams_.size() >= max_streams)
       streams_.erase(streams_.begin());

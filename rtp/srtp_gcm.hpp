@@ -39,7 +39,6 @@ namespace chorus::rtp {
 // when a sender, receiver or SRTCP context is created.
 enum class gcm_impl : uint8_t { native, openssl };
 void set_gcm_impl(gcm_impl impl) noexcept;
-gcm_impl current_gcm_impl() noexcept;
 // What a context created now uses: true for aes_gcm.
 bool gcm_uses_native() noexcept;
 
@@ -48,6 +47,29 @@ struct evp_ctx_free {
   void operator()(evp_cipher_ctx_st* c) const noexcept;
 };
 using evp_ctx = std::unique_ptr<evp_cipher_ctx_st, evp_ctx_free>;
+
+// One direction's AES-GCM key with 12-byte IVs and 16-byte tags, on aes_gcm or on OpenSSL
+// (whichever gcm_uses_native() named when it was made): what the classes below seal and
+// open through. The associated data is `aad` then `aad_tail`, one string.
+class gcm_cipher {
+public:
+  bool make(std::span<const uint8_t> key, bool encrypt); // false: nothing usable made
+  bool keyed() const noexcept { return fast_ || ctx_; }
+  // False when the cipher failed (OpenSSL) or is not keyed.
+  bool seal(const std::array<uint8_t, 12>& iv, std::span<const uint8_t> aad,
+            std::span<const uint8_t> aad_tail, std::span<uint8_t> text, uint8_t* tag);
+  // none; auth_fail (the tag does not match); cipher_fail (OpenSSL failed, or not keyed).
+  srtp_error open(const std::array<uint8_t, 12>& iv, std::span<const uint8_t> aad,
+                  std::span<const uint8_t> aad_tail, std::span<uint8_t> text, const uint8_t* tag);
+  // What seal reads first, for a caller that prefetches it.
+  const void* address() const noexcept {
+    return fast_ ? fast_->schedule_address() : static_cast<const void*>(ctx_.get());
+  }
+
+private:
+  std::unique_ptr<aes_gcm> fast_; // or, without it, OpenSSL's context
+  evp_ctx ctx_;
+};
 
 class srtp_gcm_sender {
 public:
@@ -75,9 +97,7 @@ public:
 
   // What protect_rtp reads first (the cipher's keys, the rollover list), for a caller
   // that prefetches ahead of it; never dereferenced by the caller.
-  const void* context_address() const noexcept {
-    return fast_ ? fast_->schedule_address() : static_cast<const void*>(ctx_.get());
-  }
+  const void* context_address() const noexcept { return cipher_.address(); }
   const void* streams_address() const noexcept { return streams_.data(); }
 
 private:
@@ -89,8 +109,7 @@ private:
   srtp_gcm_sender() = default;
   stream& stream_for(uint32_t ssrc);
 
-  std::unique_ptr<aes_gcm> fast_; // or, without it, OpenSSL's context
-  evp_ctx ctx_;
+  gcm_cipher cipher_;
   std::array<uint8_t, 12> session_salt_{};
   std::vector<stream> streams_; // a consumer sends one or two SSRCs: a flat list
 };
@@ -142,8 +161,7 @@ private:
   };
   srtp_gcm_receiver() = default;
 
-  std::unique_ptr<aes_gcm> fast_; // or, without it, OpenSSL's context
-  evp_ctx ctx_;
+  gcm_cipher cipher_;
   std::array<uint8_t, 12> session_salt_{};
   uint32_t window_ = 128;
   std::vector<stream> streams_;
@@ -194,8 +212,7 @@ private:
   stream& stream_for(uint32_t ssrc);
   void make_iv(uint32_t ssrc, uint32_t index, std::array<uint8_t, 12>& iv) const noexcept;
 
-  std::unique_ptr<aes_gcm> fast_; // or, without it, OpenSSL's context
-  evp_ctx ctx_;
+  gcm_cipher cipher_;
   srtp_direction direction_ = srtp_direction::outbound;
   std::array<uint8_t, 12> session_salt_{};
   std::vector<stream> streams_;
