@@ -392,6 +392,8 @@ result<config> validate(config cfg) {
   if (cfg.scheduler.timers != "io" && cfg.scheduler.timers != "thread" &&
       cfg.scheduler.timers != "caf")
     return fail("scheduler.timers", "must be \"io\", \"thread\" or \"caf\"");
+  if (cfg.rtc.gcm != "native" && cfg.rtc.gcm != "openssl")
+    return fail("rtc.gcm", "must be \"native\" or \"openssl\"");
   if (!text::valid_label(cfg.signaling.default_room))
     return fail("signaling.defaultRoom", "must be 1 to 128 printable bytes");
   if (cfg.media_codecs.empty())
@@ -663,8 +665,6 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     }
     if (auto e = read_string(rtc, "gcm", "rtc.gcm", cfg.rtc.gcm); !e.empty())
       return failure{e};
-    if (cfg.rtc.gcm != "native" && cfg.rtc.gcm != "openssl")
-      return fail("rtc.gcm", "must be \"native\" or \"openssl\"");
     if (auto b = rtc.FindMember("faultInjection"); b != rtc.MemberEnd()) {
       if (!b->value.IsBool())
         return fail("rtc.faultInjection", "must be true or false");
