@@ -20,6 +20,7 @@
 #include "rtp/srtp_session.hpp"
 
 #include <caf/all.hpp>
+#include <algorithm>
 
 #include <chrono>
 #include <mutex>
@@ -142,6 +143,13 @@ struct transport_state {
   bool connect_requested = false;
   std::vector<std::pair<net::ice_tuple, std::vector<uint8_t>>> early_dtls;
   std::optional<rtp::srtp_session> srtp_in;
+  // SSRCs that decrypted but are routed to no producer (yet: a browser may send before its
+  // `produce` is answered, or a client sends what it never produced), oldest first. Their
+  // SRTP state (replay window, rollover counter) is kept for the last `max_unrouted` of
+  // them, so that a stream that wraps its sequence number meanwhile still decrypts; the
+  // state of an older one is dropped (unrouted SSRCs must not grow it without bound).
+  static constexpr std::size_t max_unrouted = 16;
+  std::vector<uint32_t> unrouted_ssrcs;
   std::shared_ptr<send_shared> shared; // socket, transport-wide seq, send counters
   std::optional<rtp_sender> sender;    // ours (RTCP); consumers have their own
   sending_state sending;               // what consumers need to send themselves
@@ -388,6 +396,24 @@ void count_srtp_failure(transport_counters& c, rtp::srtp_error e) {
   }
 }
 
+// An SSRC that decrypted and was routed nowhere (transport_state::unrouted_ssrcs). Its SRTP
+// state is forgotten only once `max_unrouted` newer unrouted SSRCs came, and only if it is
+// still routed nowhere: forgetting it after each packet would lose its rollover counter, and
+// the first packet after its sequence number wrapped would then fail authentication, as would
+// every one after it.
+void note_unrouted(transport_state& st, uint32_t ssrc) {
+  auto& list = st.unrouted_ssrcs;
+  if (std::find(list.begin(), list.end(), ssrc) != list.end())
+    return;
+  if (list.size() >= transport_state::max_unrouted) {
+    const uint32_t oldest = list.front();
+    list.erase(list.begin());
+    if (!st.media.routes(oldest))
+      st.srtp_in->remove_stream(oldest);
+  }
+  list.push_back(ssrc);
+}
+
 void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* data,
                   std::size_t size, bool rtcp, int64_t arrival_us) {
   auto& st = self->state;
@@ -431,7 +457,7 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
     // never later than the I/O thread's reading of it).
     if (!st.media.on_rtp(std::span<const uint8_t>(data, r.length), mono_ms(),
                          arrival_us > 0 ? arrival_us : mono_us()))
-      st.srtp_in->remove_stream(rtp::rtp_ssrc_of(std::span<const uint8_t>(data, r.length)));
+      note_unrouted(st, rtp::rtp_ssrc_of(std::span<const uint8_t>(data, r.length)));
   }
 }
 

@@ -52,12 +52,14 @@ public:
   // Forgets every route of the actor that ended.
   void remove(const caf::actor_addr& who);
   bool has_producers() const noexcept { return !producers_.empty(); }
+  // True when RTP of this SSRC goes to a producer.
+  bool routes(uint32_t ssrc) const noexcept { return producers_.contains(ssrc); }
   // Every consumer with a route on this transport (once each).
   std::vector<caf::actor> consumer_actors() const;
 
   // One decrypted RTP packet; `out` collects the per-producer batches of this receive batch.
-  // False when the packet's SSRC is routed to no producer (the caller then forgets its
-  // SRTP replay state: it would only grow).
+  // False when the packet's SSRC is routed to no producer (the caller bounds the SRTP
+  // state it keeps for such SSRCs).
   bool on_rtp(std::span<const uint8_t> packet, int64_t now_ms, int64_t now_us);
   // After the receive batch: sends the collected rtp_in messages.
   void flush(caf::event_based_actor* self, int64_t now_ms);

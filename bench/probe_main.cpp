@@ -6,7 +6,7 @@
 //                [--packets N] [--garbage N] [--bad-credentials N] [--timeout-ms T]
 //                [--interval-ms I] [--payload-bytes B] [--hold-ms H]
 //                [--consent-interval-ms C] [--after-close-ms A] [--restart-ice]
-//                [--restart-new-socket] [--verbose]
+//                [--restart-new-socket] [--first-seq S] [--verbose]
 //
 // Steps: WebSocket /socket?auth=P&channelId=R; get-rtp-capabilities; create-transport;
 // --bad-credentials N binding requests with a wrong password from a separate socket (their
@@ -25,6 +25,8 @@
 // other half of the packets. --restart-new-socket (implies --restart-ice): the restarted
 // client checks from a new socket (UDP: a new local port; TCP: a new connection), as after
 // a network change, and the server must follow it to the new tuple.
+// --first-seq S: the stream's first RTP sequence number (default random), e.g. 65530 so
+// that it wraps to 0 within the run and the server must carry the rollover counter.
 #include "bench/client/cli_flags.hpp"
 #include "bench/client/client_driver.hpp"
 #include "bench/client/clock.hpp"
@@ -67,6 +69,7 @@ struct probe_options {
   std::optional<uint64_t> after_close_ms;
   bool restart_ice = false;
   bool restart_new_socket = false;
+  std::optional<uint16_t> first_seq; // random when not given
   bool verbose = false;
 };
 
@@ -75,7 +78,7 @@ constexpr const char* usage =
   "                    [--packets N] [--garbage N] [--bad-credentials N] [--timeout-ms T]\n"
   "                    [--interval-ms I] [--payload-bytes B] [--hold-ms H]\n"
   "                    [--consent-interval-ms C] [--after-close-ms A] [--restart-ice]\n"
-  "                    [--restart-new-socket] [--verbose]\n";
+  "                    [--restart-new-socket] [--first-seq S] [--verbose]\n";
 
 std::optional<probe_options> parse_args(int argc, char** argv, std::string& error) {
   using client::parse_u64;
@@ -83,7 +86,7 @@ std::optional<probe_options> parse_args(int argc, char** argv, std::string& erro
   static constexpr std::string_view known[] = {
     "--url", "--room", "--peer", "--protocol", "--packets", "--garbage", "--bad-credentials",
     "--timeout-ms", "--interval-ms", "--payload-bytes", "--hold-ms",
-    "--consent-interval-ms", "--after-close-ms"};
+    "--consent-interval-ms", "--after-close-ms", "--first-seq"};
   auto on_switch = [&](std::string_view flag) {
     if (flag == "--verbose")
       o.verbose = true;
@@ -113,6 +116,11 @@ std::optional<probe_options> parse_args(int argc, char** argv, std::string& erro
     else if (flag == "--hold-ms") ok = parse_u64(v, o.hold_ms);
     else if (flag == "--consent-interval-ms") ok = parse_u64(v, o.consent_interval_ms) && o.consent_interval_ms > 0;
     else if (flag == "--after-close-ms") ok = parse_u64(v, o.after_close_ms.emplace());
+    else if (flag == "--first-seq") {
+      uint64_t seq = 0;
+      ok = parse_u64(v, seq) && seq <= 65535;
+      o.first_seq = uint16_t(seq);
+    }
     return ok;
   };
   if (!client::parse_flags(argc, argv, 1, known, on_switch, on_value, error))
@@ -496,6 +504,8 @@ private:
       h.payload_type = 100; // the router's Opus; no producer exists, the transport counts it
       ids::random_bytes(&h.ssrc, sizeof h.ssrc);
       ids::random_bytes(&h.sequence, sizeof h.sequence);
+      if (o_.first_seq)
+        h.sequence = *o_.first_seq;
       ids::random_bytes(&h.timestamp, sizeof h.timestamp);
     }
     auto& h = *media_header_;
