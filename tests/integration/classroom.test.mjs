@@ -9,14 +9,24 @@ import path from 'node:path';
 
 import { runProcess, startServer, tempDir, withServer } from './lib/server.mjs';
 import { connectSio, nextEvent } from './lib/socketio.mjs';
-import { closeAll, connectPeer, nextParticipantList } from './lib/ws_client.mjs';
+import { closeAll, connectPeer, nextParticipantList, participantIds } from './lib/ws_client.mjs';
 
 const T = { timeout: 90000 };
 const ROOM = 'lesson';
 const ack = (s, e, d) => s.timeout(5000).emitWithAck(e, d);
 
+// A client is connected when its socket opens, but the room takes its join a moment later:
+// waits for the joiner's own participant-list-update that lists it (left in its queue), so
+// that whatever the test does next happens after the join (a chat message sent before it
+// would reach the joiner as history, not as a message; seen once in CI).
 async function joinPlain(server, auth, role) {
   const c = await connectPeer(server, { auth, role, channelId: ROOM });
+  const listsMe = (m) => m?.type === 'participant-list-update' && participantIds(m).includes(auth);
+  if (!c.queue.some(listsMe)) {
+    // Resolved as it arrived (before any later message is queued): back at the queue's end
+    // keeps the order.
+    c.queue.push(await c.next(listsMe, 5000, `its own join in a participant-list-update`));
+  }
   return c;
 }
 
