@@ -1,5 +1,6 @@
 #include "rtp/aes_gcm.hpp"
 
+#include <atomic>
 #include <cstring>
 #include <string.h> // explicit_bzero
 
@@ -14,8 +15,12 @@ namespace chorus::rtp {
 #if CHORUS_AES_GCM_X86
 
 // Every function that uses the instructions carries the target attribute (the rest of the
-// build stays baseline x86-64; available() decides at run time).
+// build stays baseline x86-64; available() decides at run time). The wide set (256-bit
+// registers, two AES blocks or two carry-less products per instruction) adds AVX2, VAES
+// and VPCLMULQDQ; it is used where the CPU has them (wide_available()).
 #define CHORUS_GCM_TARGET __attribute__((target("aes,pclmul,ssse3,sse4.1")))
+#define CHORUS_GCM_WIDE_TARGET \
+  __attribute__((target("aes,pclmul,ssse3,sse4.1,avx,avx2,vaes,vpclmulqdq")))
 
 namespace {
 
@@ -97,75 +102,6 @@ CHORUS_GCM_TARGET inline __m128i gf_multiply(__m128i a, __m128i b) {
   return reduce(multiply(a, b, fold_halves(b)));
 }
 
-// GHASH over a string of blocks. Blocks wait in a queue of eight and are folded in
-// together, (y + X1) H^k + X2 H^(k-1) + ... + Xk H, with one reduction for up to eight
-// blocks: the multiplications are independent of each other and overlap.
-struct ghash {
-  ghash(const __m128i* p, const __m128i* f) : powers(p), folded(f) {}
-  const __m128i* powers; // H^1 .. H^8
-  const __m128i* folded; // fold_halves of each
-  __m128i y = _mm_setzero_si128();
-  __m128i queue[8];
-  int queued = 0;
-  alignas(16) uint8_t pending[16] = {};
-  size_t count = 0; // bytes of a partial block waiting in pending
-
-  CHORUS_GCM_TARGET void flush() {
-    if (queued == 0)
-      return;
-    const int k = queued - 1;
-    product sum = multiply(_mm_xor_si128(y, queue[0]), powers[k], folded[k]);
-    for (int i = 1; i < queued; ++i)
-      add(sum, multiply(queue[i], powers[k - i], folded[k - i]));
-    y = reduce(sum);
-    queued = 0;
-  }
-  CHORUS_GCM_TARGET void push(__m128i reflected) {
-    queue[queued++] = reflected;
-    if (queued == 8)
-      flush();
-  }
-  CHORUS_GCM_TARGET void block(const uint8_t* p) {
-    push(byte_swap(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
-  }
-  // Bytes of one string (the associated data may come in two pieces).
-  CHORUS_GCM_TARGET void absorb(const uint8_t* p, size_t n) {
-    if (n == 0)
-      return;
-    if (count > 0) {
-      const size_t take = n < 16 - count ? n : 16 - count;
-      std::memcpy(pending + count, p, take);
-      count += take;
-      p += take;
-      n -= take;
-      if (count < 16)
-        return;
-      block(pending);
-      count = 0;
-    }
-    for (; n >= 16; p += 16, n -= 16)
-      block(p);
-    if (n > 0) {
-      std::memcpy(pending, p, n);
-      count = n;
-    }
-  }
-  // Ends a string: its last partial block, zero-padded.
-  CHORUS_GCM_TARGET void pad() {
-    if (count == 0)
-      return;
-    std::memset(pending + count, 0, 16 - count);
-    block(pending);
-    count = 0;
-  }
-  // The closing block: the lengths in bits, reflected as loaded and swapped; then y is
-  // the hash.
-  CHORUS_GCM_TARGET void finish(uint64_t aad_bytes, uint64_t text_bytes) {
-    push(_mm_set_epi64x(static_cast<long long>(aad_bytes * 8), static_cast<long long>(text_bytes * 8)));
-    flush();
-  }
-};
-
 CHORUS_GCM_TARGET inline __m128i encrypt_block(const __m128i* rk, int rounds, __m128i x) {
   x = _mm_xor_si128(x, rk[0]);
   for (int r = 1; r < rounds; ++r)
@@ -173,107 +109,9 @@ CHORUS_GCM_TARGET inline __m128i encrypt_block(const __m128i* rk, int rounds, __
   return _mm_aesenclast_si128(x, rk[rounds]);
 }
 
-// Eight independent blocks through the rounds side by side (the instruction's latency is
-// several cycles, its throughput one or two a cycle).
-CHORUS_GCM_TARGET inline void encrypt_eight(const __m128i* rk, int rounds, __m128i* b) {
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i)
-    b[i] = _mm_xor_si128(b[i], rk[0]);
-  for (int r = 1; r < rounds; ++r) {
-    const __m128i k = rk[r];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i)
-      b[i] = _mm_aesenc_si128(b[i], k);
-  }
-  const __m128i k = rk[rounds];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i)
-    b[i] = _mm_aesenclast_si128(b[i], k);
-}
-
 // The counter block IV || counter (big-endian), from the IV's block with a zero counter.
 CHORUS_GCM_TARGET inline __m128i counter_block(__m128i iv_block, uint32_t counter) {
   return _mm_insert_epi32(iv_block, static_cast<int>(__builtin_bswap32(counter)), 3);
-}
-
-// Counter mode over `text` in place from counter 2 (1 is the tag's); with Hash (sealing)
-// the ciphertext goes into `g`, whose queue is empty on entry. In the loop of whole
-// eight-block chunks, the previous chunk's multiplications are issued between the rounds
-// of this one: the two are independent, and the processor overlaps them.
-template <bool Hash>
-CHORUS_GCM_TARGET void counter_mode(const __m128i* rk, int rounds, __m128i iv_block, uint8_t* p,
-                                    size_t n, ghash* g) {
-  uint32_t counter = 2;
-  __m128i previous[8];
-  bool have_previous = false;
-  for (; n >= 128; p += 128, n -= 128, counter += 8) {
-    __m128i b[8];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i)
-      b[i] = _mm_xor_si128(counter_block(iv_block, counter + uint32_t(i)), rk[0]);
-    product sum{};
-    for (int r = 1; r < rounds; ++r) {
-      const __m128i k = rk[r];
-#pragma GCC unroll 8
-      for (int i = 0; i < 8; ++i)
-        b[i] = _mm_aesenc_si128(b[i], k);
-      if constexpr (Hash) {
-        if (have_previous && r <= 8) {
-          const int j = r - 1;
-          const __m128i x = j == 0 ? _mm_xor_si128(g->y, byte_swap(previous[0])) : byte_swap(previous[j]);
-          const product m = multiply(x, g->powers[7 - j], g->folded[7 - j]);
-          if (j == 0)
-            sum = m;
-          else
-            add(sum, m);
-        }
-      }
-    }
-    const __m128i k = rk[rounds];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i) {
-      auto* at = reinterpret_cast<__m128i*>(p + 16 * i);
-      previous[i] = _mm_xor_si128(_mm_aesenclast_si128(b[i], k), _mm_loadu_si128(at));
-      _mm_storeu_si128(at, previous[i]);
-    }
-    if constexpr (Hash) {
-      if (have_previous)
-        g->y = reduce(sum);
-      have_previous = true;
-    }
-  }
-  if constexpr (Hash) {
-    if (have_previous)
-      for (int i = 0; i < 8; ++i)
-        g->push(byte_swap(previous[i]));
-  }
-  if (n == 0)
-    return;
-  // The rest, at most seven whole blocks and a partial one: its keystream in one batch.
-  const size_t whole = n / 16;
-  __m128i b[8];
-#pragma GCC unroll 8
-  for (int i = 0; i < 8; ++i)
-    b[i] = counter_block(iv_block, counter + uint32_t(i));
-  encrypt_eight(rk, rounds, b);
-  for (size_t i = 0; i < whole; ++i, p += 16, n -= 16) {
-    auto* at = reinterpret_cast<__m128i*>(p);
-    const __m128i c = _mm_xor_si128(b[i], _mm_loadu_si128(at));
-    _mm_storeu_si128(at, c);
-    if constexpr (Hash)
-      g->push(byte_swap(c));
-  }
-  if (n > 0) {
-    alignas(16) uint8_t last[16] = {};
-    std::memcpy(last, p, n);
-    const __m128i c = _mm_xor_si128(b[whole], _mm_load_si128(reinterpret_cast<const __m128i*>(last)));
-    _mm_store_si128(reinterpret_cast<__m128i*>(last), c);
-    std::memcpy(p, last, n);
-    if constexpr (Hash) {
-      std::memset(last + n, 0, 16 - n); // the keystream past the text is no part of it
-      g->block(last);
-    }
-  }
 }
 
 // The IV's block (IV || 0) and E(K, IV || 1), which masks the tag.
@@ -291,42 +129,26 @@ CHORUS_GCM_TARGET inline iv_blocks start(const __m128i* rk, int rounds, const ui
 struct key_view {
   const __m128i* rk;
   int rounds;
-  const __m128i* powers;
+  const __m128i* powers; // H^8 .. H^1
   const __m128i* folded;
 };
 
-CHORUS_GCM_TARGET void seal_x86(const key_view& key, const uint8_t* iv, std::span<const uint8_t> aad,
-                                std::span<const uint8_t> aad_tail, std::span<uint8_t> text,
-                                uint8_t* tag) {
-  const auto s = start(key.rk, key.rounds, iv);
-  ghash g{key.powers, key.folded};
-  g.absorb(aad.data(), aad.size());
-  g.absorb(aad_tail.data(), aad_tail.size());
-  g.pad();
-  g.flush();
-  counter_mode<true>(key.rk, key.rounds, s.base, text.data(), text.size(), &g);
-  g.finish(aad.size() + aad_tail.size(), text.size());
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(tag), _mm_xor_si128(byte_swap(g.y), s.tag_mask));
-}
+// The same GHASH and counter mode twice: 128-bit registers, then 256-bit ones.
+namespace narrow {
+#define GCM_WIDE 0
+#define GCM_FN CHORUS_GCM_TARGET
+#include "rtp/aes_gcm_body.ipp"
+#undef GCM_FN
+#undef GCM_WIDE
+} // namespace narrow
 
-CHORUS_GCM_TARGET bool open_x86(const key_view& key, const uint8_t* iv, std::span<const uint8_t> aad,
-                                std::span<const uint8_t> aad_tail, std::span<uint8_t> text,
-                                const uint8_t* tag) {
-  const auto s = start(key.rk, key.rounds, iv);
-  ghash g{key.powers, key.folded};
-  g.absorb(aad.data(), aad.size());
-  g.absorb(aad_tail.data(), aad_tail.size());
-  g.pad();
-  g.absorb(text.data(), text.size());
-  g.pad();
-  g.finish(aad.size() + aad_tail.size(), text.size());
-  const __m128i expected = _mm_xor_si128(byte_swap(g.y), s.tag_mask);
-  const __m128i diff = _mm_xor_si128(expected, _mm_loadu_si128(reinterpret_cast<const __m128i*>(tag)));
-  if (!_mm_testz_si128(diff, diff)) // every bit compared, whatever differs
-    return false;
-  counter_mode<false>(key.rk, key.rounds, s.base, text.data(), text.size(), nullptr);
-  return true;
-}
+namespace wide {
+#define GCM_WIDE 1
+#define GCM_FN CHORUS_GCM_WIDE_TARGET
+#include "rtp/aes_gcm_body.ipp"
+#undef GCM_FN
+#undef GCM_WIDE
+} // namespace wide
 
 // Key expansion (FIPS 197 §5.2) with the key-generation assist instruction: a new round
 // key is the previous one's words prefix-XORed, XORed with the assist's chosen word.
@@ -383,13 +205,17 @@ CHORUS_GCM_TARGET void expand_256(const uint8_t* key, __m128i* rk) {
   rk[14] = with_rotated<0x40>(a, rk[13]);
 }
 
-// H = E(K, 0), then its powers up to H^8, reflected, and each one's halves folded.
+// H = E(K, 0), then its powers up to H^8, reflected, stored from H^8 down to H^1 (so that
+// two in a row are the factors of a pair of blocks), and each one's halves folded.
 CHORUS_GCM_TARGET void hash_powers(const __m128i* rk, int rounds, __m128i* powers, __m128i* folded) {
-  powers[0] = byte_swap(encrypt_block(rk, rounds, _mm_setzero_si128()));
-  for (int i = 1; i < 8; ++i)
-    powers[i] = gf_multiply(powers[i - 1], powers[0]);
-  for (int i = 0; i < 8; ++i)
-    folded[i] = fold_halves(powers[i]);
+  const __m128i h = byte_swap(encrypt_block(rk, rounds, _mm_setzero_si128()));
+  __m128i power = h;
+  for (int i = 7; i >= 0; --i) {
+    powers[i] = power; // H^(8 - i)
+    folded[i] = fold_halves(power);
+    if (i > 0)
+      power = gf_multiply(power, h);
+  }
 }
 
 bool cpu_has_instructions() noexcept {
@@ -400,11 +226,45 @@ bool cpu_has_instructions() noexcept {
          (c & bit_SSE4_1) != 0;
 }
 
+// The wide set: AVX2, VAES and VPCLMULQDQ, and an OS that saves the 256-bit registers
+// (XCR0's SSE and AVX state bits, read with XGETBV where OSXSAVE says it may be).
+bool cpu_has_wide_instructions() noexcept {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!cpu_has_instructions() || !__get_cpuid(1, &a, &b, &c, &d) || (c & bit_OSXSAVE) == 0 ||
+      (c & bit_AVX) == 0)
+    return false;
+  unsigned xcr0_low = 0, xcr0_high = 0;
+  __asm__ volatile("xgetbv" : "=a"(xcr0_low), "=d"(xcr0_high) : "c"(0));
+  if ((xcr0_low & 0x6) != 0x6)
+    return false;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+    return false;
+  return (b & bit_AVX2) != 0 && (c & bit_VAES) != 0 && (c & bit_VPCLMULQDQ) != 0;
+}
+
+// Whether seal and open take the wide set: where the CPU has it, unless turned off
+// (aes_gcm::set_wide).
+std::atomic<bool> wide_enabled{true};
+
+bool use_wide() noexcept {
+  return aes_gcm::wide_available() && wide_enabled.load(std::memory_order_relaxed);
+}
+
 } // namespace
 
 bool aes_gcm::available() noexcept {
   static const bool has = cpu_has_instructions();
   return has;
+}
+
+bool aes_gcm::wide_available() noexcept {
+  static const bool has = cpu_has_wide_instructions();
+  return has;
+}
+
+bool aes_gcm::set_wide(bool on) noexcept {
+  wide_enabled.store(on, std::memory_order_relaxed);
+  return use_wide();
 }
 
 bool aes_gcm::set_key(std::span<const uint8_t> key) noexcept {
@@ -429,8 +289,12 @@ bool aes_gcm::seal(const uint8_t* iv, std::span<const uint8_t> aad, std::span<co
                    std::span<uint8_t> text, uint8_t* tag) const noexcept {
   if (rounds_ == 0)
     return false;
-  seal_x86(key_view{reinterpret_cast<const __m128i*>(round_keys_), rounds_,
-                    reinterpret_cast<const __m128i*>(powers_), reinterpret_cast<const __m128i*>(folded_)}, iv, aad, aad_tail, text, tag);
+  const key_view key{reinterpret_cast<const __m128i*>(round_keys_), rounds_,
+                     reinterpret_cast<const __m128i*>(powers_), reinterpret_cast<const __m128i*>(folded_)};
+  if (use_wide())
+    wide::seal(key, iv, aad, aad_tail, text, tag);
+  else
+    narrow::seal(key, iv, aad, aad_tail, text, tag);
   return true;
 }
 
@@ -438,13 +302,17 @@ bool aes_gcm::open(const uint8_t* iv, std::span<const uint8_t> aad, std::span<co
                    std::span<uint8_t> text, const uint8_t* tag) const noexcept {
   if (rounds_ == 0)
     return false;
-  return open_x86(key_view{reinterpret_cast<const __m128i*>(round_keys_), rounds_,
-                    reinterpret_cast<const __m128i*>(powers_), reinterpret_cast<const __m128i*>(folded_)}, iv, aad, aad_tail, text, tag);
+  const key_view key{reinterpret_cast<const __m128i*>(round_keys_), rounds_,
+                     reinterpret_cast<const __m128i*>(powers_), reinterpret_cast<const __m128i*>(folded_)};
+  return use_wide() ? wide::open(key, iv, aad, aad_tail, text, tag)
+                    : narrow::open(key, iv, aad, aad_tail, text, tag);
 }
 
 #else // not x86-64: OpenSSL does the work (srtp_gcm)
 
 bool aes_gcm::available() noexcept { return false; }
+bool aes_gcm::wide_available() noexcept { return false; }
+bool aes_gcm::set_wide(bool) noexcept { return false; }
 bool aes_gcm::set_key(std::span<const uint8_t>) noexcept { return false; }
 bool aes_gcm::seal(const uint8_t*, std::span<const uint8_t>, std::span<const uint8_t>,
                    std::span<uint8_t>, uint8_t*) const noexcept {

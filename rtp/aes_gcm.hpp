@@ -27,6 +27,12 @@ public:
 
   // Whether this CPU has the instructions (checked once).
   static bool available() noexcept;
+  // Whether it also has the 256-bit ones (AVX2, VAES, VPCLMULQDQ, with the OS saving the
+  // registers), with which seal and open work on two blocks per instruction.
+  static bool wide_available() noexcept;
+  // Turns the 256-bit path on (the default where available) or off, for every object (a
+  // test runs both; a benchmark compares them). Returns whether it is now in use.
+  static bool set_wide(bool on) noexcept;
 
   aes_gcm() = default;
   aes_gcm(const aes_gcm&) = delete;
@@ -58,7 +64,7 @@ public:
 
 private:
   alignas(64) uint8_t round_keys_[15][16]{}; // AES-128 uses 11, AES-256 15
-  alignas(16) uint8_t powers_[8][16]{};      // H^1 .. H^8, bit-reflected (see the source)
+  alignas(16) uint8_t powers_[8][16]{};      // H^8 .. H^1, bit-reflected (see the source)
   alignas(16) uint8_t folded_[8][16]{};      // each power's two halves XORed (Karatsuba)
   int rounds_ = 0;                           // 10, 14; 0: not keyed
 };

@@ -1,5 +1,6 @@
 // aes_gcm: the GCM specification's test cases, then every length against OpenSSL's EVP
-// AES-GCM (the implementation srtp_gcm used alone before), and tampering.
+// AES-GCM (the implementation srtp_gcm used alone before), and tampering; each on the 128-bit
+// path and, where the CPU has it, the 256-bit one.
 #include "rtp/aes_gcm.hpp"
 
 #include <doctest/doctest.h>
@@ -36,6 +37,24 @@ void reference_seal(const bytes& key, const uint8_t* iv, const bytes& aad, bytes
   REQUIRE(EVP_EncryptFinal_ex(c, nullptr, &len) == 1);
   REQUIRE(EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, tag) == 1);
   EVP_CIPHER_CTX_free(c);
+}
+
+// Runs `body` on the 128-bit path, then (where the CPU has VAES and VPCLMULQDQ) on the
+// 256-bit one; the default (wide where available) is restored after.
+template <class F>
+void for_each_width(F&& body) {
+  struct restore {
+    ~restore() { aes_gcm::set_wide(true); }
+  } guard;
+  for (const bool wide : {false, true}) {
+    if (wide && !aes_gcm::wide_available()) {
+      MESSAGE("this CPU lacks VAES/VPCLMULQDQ: the 256-bit path is not tested here");
+      continue;
+    }
+    CAPTURE(wide);
+    REQUIRE(aes_gcm::set_wide(wide) == wide);
+    body();
+  }
 }
 
 } // namespace
@@ -78,109 +97,115 @@ TEST_CASE("aes_gcm: the GCM specification's test cases") {
        "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
        "76fc6ece0f4e1768cddf8853bb2d551b"},
   };
-  for (const auto& c : cases) {
-    CAPTURE(c.name);
-    aes_gcm g;
-    REQUIRE(g.set_key(hex(c.key)));
-    const bytes iv = hex(c.iv), aad = hex(c.aad), plain = hex(c.plain);
-    bytes text = plain;
-    uint8_t tag[16];
-    REQUIRE(g.seal(iv.data(), aad, {}, text, tag));
-    CHECK(text == hex(c.cipher));
-    CHECK(bytes(tag, tag + 16) == hex(c.tag));
-    // The associated data in two pieces is the same string.
-    const size_t half = aad.size() / 2;
-    bytes again = plain;
-    uint8_t tag2[16];
-    REQUIRE(g.seal(iv.data(), std::span(aad).first(half), std::span(aad).subspan(half), again, tag2));
-    CHECK(again == text);
-    CHECK(bytes(tag2, tag2 + 16) == bytes(tag, tag + 16));
-    REQUIRE(g.open(iv.data(), aad, {}, text, tag));
-    CHECK(text == plain);
-  }
+  for_each_width([&] {
+    for (const auto& c : cases) {
+      CAPTURE(c.name);
+      aes_gcm g;
+      REQUIRE(g.set_key(hex(c.key)));
+      const bytes iv = hex(c.iv), aad = hex(c.aad), plain = hex(c.plain);
+      bytes text = plain;
+      uint8_t tag[16];
+      REQUIRE(g.seal(iv.data(), aad, {}, text, tag));
+      CHECK(text == hex(c.cipher));
+      CHECK(bytes(tag, tag + 16) == hex(c.tag));
+      // The associated data in two pieces is the same string.
+      const size_t half = aad.size() / 2;
+      bytes again = plain;
+      uint8_t tag2[16];
+      REQUIRE(g.seal(iv.data(), std::span(aad).first(half), std::span(aad).subspan(half), again, tag2));
+      CHECK(again == text);
+      CHECK(bytes(tag2, tag2 + 16) == bytes(tag, tag + 16));
+      REQUIRE(g.open(iv.data(), aad, {}, text, tag));
+      CHECK(text == plain);
+    }
+  });
 }
 
 TEST_CASE("aes_gcm: every length from 0 to 1500 bytes as OpenSSL seals it, and opened back") {
   if (!aes_gcm::available())
     return;
-  std::mt19937 rng(7714);
-  for (size_t key_size : {size_t(16), size_t(32)}) {
-    CAPTURE(key_size);
-    bytes key(key_size);
-    for (auto& b : key)
-      b = uint8_t(rng());
-    aes_gcm g;
-    REQUIRE(g.set_key(key));
-    // Every length to 1500 (a datagram), then some to 9000; associated data up to 300
-    // bytes (an SRTCP packet sent unencrypted is all associated data), split anywhere, and
-    // every buffer at an odd address.
-    std::vector<size_t> lengths;
-    for (size_t length = 0; length <= 1500; ++length)
-      lengths.push_back(length);
-    for (int i = 0; i < 100; ++i)
-      lengths.push_back(1501 + rng() % 7500);
-    for (const size_t length : lengths) {
-      CAPTURE(length);
-      uint8_t iv[12];
-      for (auto& b : iv)
+  for_each_width([] {
+    std::mt19937 rng(7714);
+    for (size_t key_size : {size_t(16), size_t(32)}) {
+      CAPTURE(key_size);
+      bytes key(key_size);
+      for (auto& b : key)
         b = uint8_t(rng());
-      const size_t aad_size = rng() % 300, offset = 1 + rng() % 15;
-      bytes aad_store(offset + aad_size), plain(length);
-      for (auto& b : aad_store)
-        b = uint8_t(rng());
-      for (auto& b : plain)
-        b = uint8_t(rng());
-      const bytes aad(aad_store.begin() + ptrdiff_t(offset), aad_store.end());
-      const auto aad_view = std::span<const uint8_t>(aad_store).subspan(offset);
-      const size_t split = aad.empty() ? 0 : rng() % (aad.size() + 1);
-      bytes expected = plain;
-      bytes store(offset + length + 16);
-      std::copy(plain.begin(), plain.end(), store.begin() + ptrdiff_t(offset));
-      const auto text = std::span(store).subspan(offset, length);
-      uint8_t expected_tag[16];
-      uint8_t* tag = store.data() + offset + length;
-      reference_seal(key, iv, aad, expected, expected_tag);
-      REQUIRE(g.seal(iv, aad_view.first(split), aad_view.subspan(split), text, tag));
-      REQUIRE(bytes(text.begin(), text.end()) == expected);
-      REQUIRE(bytes(tag, tag + 16) == bytes(expected_tag, expected_tag + 16));
-      REQUIRE(g.open(iv, aad_view, {}, text, tag));
-      REQUIRE(bytes(text.begin(), text.end()) == plain);
+      aes_gcm g;
+      REQUIRE(g.set_key(key));
+      // Every length to 1500 (a datagram), then some to 9000; associated data up to 300
+      // bytes (an SRTCP packet sent unencrypted is all associated data), split anywhere, and
+      // every buffer at an odd address.
+      std::vector<size_t> lengths;
+      for (size_t length = 0; length <= 1500; ++length)
+        lengths.push_back(length);
+      for (int i = 0; i < 100; ++i)
+        lengths.push_back(1501 + rng() % 7500);
+      for (const size_t length : lengths) {
+        CAPTURE(length);
+        uint8_t iv[12];
+        for (auto& b : iv)
+          b = uint8_t(rng());
+        const size_t aad_size = rng() % 300, offset = 1 + rng() % 15;
+        bytes aad_store(offset + aad_size), plain(length);
+        for (auto& b : aad_store)
+          b = uint8_t(rng());
+        for (auto& b : plain)
+          b = uint8_t(rng());
+        const bytes aad(aad_store.begin() + ptrdiff_t(offset), aad_store.end());
+        const auto aad_view = std::span<const uint8_t>(aad_store).subspan(offset);
+        const size_t split = aad.empty() ? 0 : rng() % (aad.size() + 1);
+        bytes expected = plain;
+        bytes store(offset + length + 16);
+        std::copy(plain.begin(), plain.end(), store.begin() + ptrdiff_t(offset));
+        const auto text = std::span(store).subspan(offset, length);
+        uint8_t expected_tag[16];
+        uint8_t* tag = store.data() + offset + length;
+        reference_seal(key, iv, aad, expected, expected_tag);
+        REQUIRE(g.seal(iv, aad_view.first(split), aad_view.subspan(split), text, tag));
+        REQUIRE(bytes(text.begin(), text.end()) == expected);
+        REQUIRE(bytes(tag, tag + 16) == bytes(expected_tag, expected_tag + 16));
+        REQUIRE(g.open(iv, aad_view, {}, text, tag));
+        REQUIRE(bytes(text.begin(), text.end()) == plain);
+      }
     }
-  }
+  });
 }
 
 TEST_CASE("aes_gcm: a changed bit anywhere fails to open and leaves the text as it was") {
   if (!aes_gcm::available())
     return;
-  aes_gcm g;
-  REQUIRE(g.set_key(hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")));
-  const uint8_t iv[12] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2};
-  const bytes aad(24, 0x5a);
-  bytes sealed(1200, 0x33);
-  uint8_t tag[16];
-  REQUIRE(g.seal(iv, aad, {}, sealed, tag));
-  std::mt19937 rng(1);
-  for (int trial = 0; trial < 200; ++trial) {
-    bytes text = sealed, a = aad;
-    uint8_t t[16];
-    std::copy(tag, tag + 16, t);
-    uint8_t v[12];
-    std::copy(iv, iv + 12, v);
-    const uint8_t bit = uint8_t(1u << (rng() % 8));
-    switch (trial % 4) {
-    case 0: text[rng() % text.size()] ^= bit; break;
-    case 1: a[rng() % a.size()] ^= bit; break;
-    case 2: t[rng() % 16] ^= bit; break;
-    default: v[rng() % 12] ^= bit; break;
+  for_each_width([] {
+    aes_gcm g;
+    REQUIRE(g.set_key(hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")));
+    const uint8_t iv[12] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2};
+    const bytes aad(24, 0x5a);
+    bytes sealed(1200, 0x33);
+    uint8_t tag[16];
+    REQUIRE(g.seal(iv, aad, {}, sealed, tag));
+    std::mt19937 rng(1);
+    for (int trial = 0; trial < 200; ++trial) {
+      bytes text = sealed, a = aad;
+      uint8_t t[16];
+      std::copy(tag, tag + 16, t);
+      uint8_t v[12];
+      std::copy(iv, iv + 12, v);
+      const uint8_t bit = uint8_t(1u << (rng() % 8));
+      switch (trial % 4) {
+      case 0: text[rng() % text.size()] ^= bit; break;
+      case 1: a[rng() % a.size()] ^= bit; break;
+      case 2: t[rng() % 16] ^= bit; break;
+      default: v[rng() % 12] ^= bit; break;
+      }
+      const bytes before = text;
+      CHECK_FALSE(g.open(v, a, {}, text, t));
+      CHECK(text == before);
     }
-    const bytes before = text;
-    CHECK_FALSE(g.open(v, a, {}, text, t));
-    CHECK(text == before);
-  }
-  // The tail of the associated data counts like the rest.
-  bytes text = sealed;
-  CHECK_FALSE(g.open(iv, std::span(aad).first(20), std::span(aad).first(3), text, tag));
-  CHECK(g.open(iv, std::span(aad).first(20), std::span(aad).subspan(20), text, tag));
+    // The tail of the associated data counts like the rest.
+    bytes text = sealed;
+    CHECK_FALSE(g.open(iv, std::span(aad).first(20), std::span(aad).first(3), text, tag));
+    CHECK(g.open(iv, std::span(aad).first(20), std::span(aad).subspan(20), text, tag));
+  });
 }
 
 TEST_CASE("aes_gcm: only AES-128 and AES-256 keys; unkeyed it does nothing") {
