@@ -106,8 +106,13 @@ std::vector<caf::actor> transport_media::consumer_actors() const {
   return out;
 }
 
-void transport_media::remove(const caf::actor_addr& who) {
-  std::erase_if(producers_, [&](auto& kv) { return kv.second.producer.address() == who; });
+void transport_media::remove(const caf::actor_addr& who, std::vector<uint32_t>* freed) {
+  std::erase_if(producers_, [&](auto& kv) {
+    const bool ends = kv.second.producer.address() == who;
+    if (ends && freed != nullptr)
+      freed->push_back(kv.first);
+    return ends;
+  });
   std::erase_if(learners_, [&](auto& l) { return l.route.producer.address() == who; });
   if (!producers_.count(media_ssrc_)) // the feedback names a producer that is still here
     media_ssrc_ = producers_.empty() ? 0 : producers_.begin()->first;

@@ -49,8 +49,9 @@ public:
   // Routes; false when an SSRC is taken by another producer.
   bool add_producer(const producer_route& r);
   void add_consumer(const consumer_route& r);
-  // Forgets every route of the actor that ended.
-  void remove(const caf::actor_addr& who);
+  // Forgets every route of the actor that ended; the SSRCs a producer's routes held are
+  // appended to `freed` when given (their SRTP state is the caller's to bound).
+  void remove(const caf::actor_addr& who, std::vector<uint32_t>* freed = nullptr);
   bool has_producers() const noexcept { return !producers_.empty(); }
   // True when RTP of this SSRC goes to a producer.
   bool routes(uint32_t ssrc) const noexcept { return producers_.contains(ssrc); }
