@@ -146,10 +146,10 @@ struct transport_state {
   std::optional<rtp::srtp_session> srtp_in;
   // SSRCs that decrypted but are routed to no producer (yet: a browser may send before its
   // `produce` is answered; any more: its producer closed; or a client sends what it never
-  // produced), the least recently seen first. Their
-  // SRTP state (replay window, rollover counter) is kept for the last `max_unrouted` of
-  // them, so that a stream that wraps its sequence number meanwhile still decrypts; the
-  // state of an older one is dropped (unrouted SSRCs must not grow it without bound).
+  // produced), the least recently seen first. Their SRTP state (replay window, rollover
+  // counter) is kept while they are in this list, so that a stream that wraps its sequence
+  // number meanwhile still decrypts; one pushed out loses it (note_unrouted), so unrouted
+  // SSRCs cannot grow that state without bound.
   static constexpr std::size_t max_unrouted = 16;
   rtp::recent_ssrcs unrouted_ssrcs{max_unrouted};
   std::shared_ptr<send_shared> shared; // socket, transport-wide seq, send counters

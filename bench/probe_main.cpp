@@ -503,9 +503,10 @@ private:
       auto& h = media_header_.emplace();
       h.payload_type = 100; // the router's Opus; no producer exists, the transport counts it
       ids::random_bytes(&h.ssrc, sizeof h.ssrc);
-      ids::random_bytes(&h.sequence, sizeof h.sequence);
       if (o_.first_seq)
         h.sequence = *o_.first_seq;
+      else
+        ids::random_bytes(&h.sequence, sizeof h.sequence);
       ids::random_bytes(&h.timestamp, sizeof h.timestamp);
     }
     auto& h = *media_header_;
