@@ -8,6 +8,7 @@
 #include "common/log.hpp"
 #include "net/demux.hpp"
 #include "net/media_io.hpp"
+#include "rtp/rtp_packet.hpp"
 #include "rtp/srtp_session.hpp"
 
 #include <caf/all.hpp>
@@ -218,7 +219,10 @@ void handle_batch(plain_actor* self, net::packet_batch& batch) {
       st.media.on_rtcp(self, {data, length}, mono_ms());
     } else {
       ++st.counters.rtp_in;
-      st.media.on_rtp({data, length}, mono_ms(), mono_us());
+      // An unrouted SSRC's SRTP state is kept while it is among the recent unrouted ones
+      // (transport_media::note_unrouted), as on WebRTC transports.
+      if (!st.media.on_rtp({data, length}, mono_ms(), mono_us()) && st.srtp_in)
+        note_unrouted(st.media, rtp::rtp_ssrc_of({data, length}), *st.srtp_in);
     }
   }
   st.media.flush(self, mono_ms());
@@ -343,7 +347,10 @@ caf::behavior plain_impl(plain_actor* self, std::string id, node_context_ptr ctx
     std::lock_guard<std::mutex> g{target->mutex};
     target->addr = self->address();
   }
-  self->set_down_handler([self](caf::down_msg& dm) { self->state.media.remove(dm.source); });
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    remove_routes(st.media, dm.source, st.srtp_in ? &*st.srtp_in : nullptr);
+  });
   return {
     [self](net::packet_batch& batch) { handle_batch(self, batch); },
     [self](protocol::plain_transport_request& req) -> caf::result<protocol::empty_reply> {

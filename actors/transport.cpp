@@ -17,7 +17,6 @@
 #include "net/dtls_engine.hpp"
 #include "net/ice_server.hpp"
 #include "net/media_io.hpp"
-#include "rtp/recent_ssrcs.hpp"
 #include "rtp/srtp_session.hpp"
 
 #include <caf/all.hpp>
@@ -144,14 +143,6 @@ struct transport_state {
   bool connect_requested = false;
   std::vector<std::pair<net::ice_tuple, std::vector<uint8_t>>> early_dtls;
   std::optional<rtp::srtp_session> srtp_in;
-  // SSRCs that decrypted but are routed to no producer (yet: a browser may send before its
-  // `produce` is answered; any more: its producer closed; or a client sends what it never
-  // produced), the least recently seen first. Their SRTP state (replay window, rollover
-  // counter) is kept while they are in this list, so that a stream that wraps its sequence
-  // number meanwhile still decrypts; one pushed out loses it (note_unrouted), so unrouted
-  // SSRCs cannot grow that state without bound.
-  static constexpr std::size_t max_unrouted = 16;
-  rtp::recent_ssrcs unrouted_ssrcs{max_unrouted};
   std::shared_ptr<send_shared> shared; // socket, transport-wide seq, send counters
   std::optional<rtp_sender> sender;    // ours (RTCP); consumers have their own
   sending_state sending;               // what consumers need to send themselves
@@ -398,17 +389,6 @@ void count_srtp_failure(transport_counters& c, rtp::srtp_error e) {
   }
 }
 
-// An SSRC that decrypted and was routed nowhere, or whose producer ended
-// (transport_state::unrouted_ssrcs). Its SRTP state is forgotten only once `max_unrouted`
-// other unrouted SSRCs were seen after it, and only if it is still routed nowhere:
-// forgetting it after each packet would lose its rollover counter, and the first packet
-// after its sequence number wrapped would then fail authentication, as would every one
-// after it.
-void note_unrouted(transport_state& st, uint32_t ssrc) {
-  if (const auto out = st.unrouted_ssrcs.touch(ssrc); out && !st.media.routes(*out))
-    st.srtp_in->remove_stream(*out);
-}
-
 void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* data,
                   std::size_t size, bool rtcp, int64_t arrival_us) {
   auto& st = self->state;
@@ -452,7 +432,8 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
     // never later than the I/O thread's reading of it).
     if (!st.media.on_rtp(std::span<const uint8_t>(data, r.length), mono_ms(),
                          arrival_us > 0 ? arrival_us : mono_us()))
-      note_unrouted(st, rtp::rtp_ssrc_of(std::span<const uint8_t>(data, r.length)));
+      note_unrouted(st.media, rtp::rtp_ssrc_of(std::span<const uint8_t>(data, r.length)),
+                    *st.srtp_in);
   }
 }
 
@@ -952,15 +933,8 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
     std::erase_if(st.alloc, [&](const auto& e) { return e.info.consumer.address() == dm.source; });
     if (st.alloc.size() != before)
       reallocate(self);
-    // A producer's SSRCs are routed nowhere from now on: their SRTP state is kept like that
-    // of any unrouted SSRC (a stream may go on, or come back under a new producer), and
-    // forgotten once newer ones push it out, so produce/close churn does not fill the
-    // receiver's table (where the oldest stream, routed or not, would give way).
-    std::vector<uint32_t> freed;
-    self->state.media.remove(dm.source, &freed);
-    if (self->state.srtp_in)
-      for (const uint32_t ssrc : freed)
-        note_unrouted(self->state, ssrc);
+    // A producer's SSRCs join the unrouted ones (transport_media::remove).
+    remove_routes(st.media, dm.source, st.srtp_in ? &*st.srtp_in : nullptr);
     self->state.data.remove(self, dm.source, sctp_sink(self));
   });
   tick_every(self, ticker_of(self->state), totals_tick_atom::value, totals_interval, false);

@@ -106,17 +106,31 @@ std::vector<caf::actor> transport_media::consumer_actors() const {
   return out;
 }
 
-void transport_media::remove(const caf::actor_addr& who, std::vector<uint32_t>* freed) {
+void transport_media::remove(const caf::actor_addr& who, std::vector<uint32_t>* forget) {
+  std::vector<uint32_t> freed;
   std::erase_if(producers_, [&](auto& kv) {
     const bool ends = kv.second.producer.address() == who;
-    if (ends && freed != nullptr)
-      freed->push_back(kv.first);
+    if (ends)
+      freed.push_back(kv.first);
     return ends;
   });
+  // A producer's SSRCs are routed nowhere from now on: their SRTP state is kept like that
+  // of any unrouted SSRC (a stream may go on, or come back under a new producer) and
+  // forgotten once newer ones push it out, so produce/close churn does not fill the
+  // receiver's table (where the oldest stream, routed or not, would give way).
+  for (const uint32_t ssrc : freed)
+    if (auto gone = note_unrouted(ssrc); gone && forget != nullptr)
+      forget->push_back(*gone);
   std::erase_if(learners_, [&](auto& l) { return l.route.producer.address() == who; });
   if (!producers_.count(media_ssrc_)) // the feedback names a producer that is still here
     media_ssrc_ = producers_.empty() ? 0 : producers_.begin()->first;
   std::erase_if(consumers_, [&](auto& kv) { return kv.second.consumer.address() == who; });
+}
+
+std::optional<uint32_t> transport_media::note_unrouted(uint32_t ssrc) {
+  if (const auto out = unrouted_.touch(ssrc); out && !routes(*out))
+    return out;
+  return std::nullopt;
 }
 
 bool transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, int64_t now_us) {

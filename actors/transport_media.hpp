@@ -11,12 +11,14 @@
 #include "actors/media_messages.hpp"
 #include "actors/rtp_sender.hpp"
 #include "rtp/bwe_feedback.hpp"
+#include "rtp/recent_ssrcs.hpp"
 #include "rtp/send_bwe.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
@@ -49,9 +51,9 @@ public:
   // Routes; false when an SSRC is taken by another producer.
   bool add_producer(const producer_route& r);
   void add_consumer(const consumer_route& r);
-  // Forgets every route of the actor that ended; the SSRCs a producer's routes held are
-  // appended to `freed` when given (their SRTP state is the caller's to bound).
-  void remove(const caf::actor_addr& who, std::vector<uint32_t>* freed = nullptr);
+  // Forgets every route of the actor that ended. The SSRCs a producer's routes held join the
+  // unrouted ones (note_unrouted); those that leaves to forget are appended to `forget`.
+  void remove(const caf::actor_addr& who, std::vector<uint32_t>* forget = nullptr);
   bool has_producers() const noexcept { return !producers_.empty(); }
   // True when RTP of this SSRC goes to a producer.
   bool routes(uint32_t ssrc) const noexcept { return producers_.contains(ssrc); }
@@ -59,9 +61,18 @@ public:
   std::vector<caf::actor> consumer_actors() const;
 
   // One decrypted RTP packet; `out` collects the per-producer batches of this receive batch.
-  // False when the packet's SSRC is routed to no producer (the caller bounds the SRTP
-  // state it keeps for such SSRCs).
+  // False when the packet's SSRC is routed to no producer (then note_unrouted).
   bool on_rtp(std::span<const uint8_t> packet, int64_t now_ms, int64_t now_us);
+  // An SSRC that decrypted and is routed to no producer (yet: a browser may send before
+  // its `produce` is answered; any more: its producer closed; or a client sends what it
+  // never produced). The transport keeps the SRTP state (replay window, rollover counter)
+  // of the last `max_unrouted` such SSRCs, so that a stream that wraps its sequence number
+  // meanwhile still decrypts; forgetting it after each packet would judge every packet
+  // after the wrap by a rollover counter of 0, an authentication failure each. Returns the
+  // SSRC whose SRTP state the caller forgets now: one pushed out of the list that is still
+  // routed nowhere. So unrouted SSRCs cannot grow that state without bound.
+  std::optional<uint32_t> note_unrouted(uint32_t ssrc);
+  static constexpr std::size_t max_unrouted = 16;
   // After the receive batch: sends the collected rtp_in messages.
   void flush(caf::event_based_actor* self, int64_t now_ms);
   // One decrypted compound RTCP datagram.
@@ -128,7 +139,26 @@ private:
   bool remb_needed_ = false;   // abs-send-time without transport-cc
   uint32_t rtcp_ssrc_ = 0;
   uint32_t media_ssrc_ = 0;    // any producer SSRC (for the feedback packets' media field)
+  rtp::recent_ssrcs unrouted_{max_unrouted}; // least recently seen first
   transport_media_counters counters_;
 };
+
+// The two transports' use of the above, for their SRTP receiver (rtp::srtp_session): an
+// unrouted SSRC noted, and an ended actor's routes removed, each forgetting the SRTP state
+// of an SSRC that left the unrouted list routed nowhere.
+template <class SrtpReceiver>
+void note_unrouted(transport_media& media, uint32_t ssrc, SrtpReceiver& srtp_in) {
+  if (const auto gone = media.note_unrouted(ssrc))
+    srtp_in.remove_stream(*gone);
+}
+
+template <class SrtpReceiver>
+void remove_routes(transport_media& media, const caf::actor_addr& who, SrtpReceiver* srtp_in) {
+  std::vector<uint32_t> forget;
+  media.remove(who, &forget);
+  if (srtp_in != nullptr)
+    for (const uint32_t ssrc : forget)
+      srtp_in->remove_stream(ssrc);
+}
 
 } // namespace chorus::actors

@@ -1,7 +1,7 @@
 // A bounded list of SSRCs, the least recently seen first: touch() moves a known SSRC to the
 // end, appends a new one and, past the bound, hands back the one it pushed out. The
 // transport keeps the SRTP state of the SSRCs it routes nowhere for as long as they are in
-// such a list (actors/transport.cpp, note_unrouted). Pure; no allocation after the first
+// such a list (actors/transport_media.hpp, note_unrouted). Pure; no allocation after the first
 // `capacity` entries.
 #pragma once
 

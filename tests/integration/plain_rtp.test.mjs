@@ -15,6 +15,7 @@ import { test } from 'node:test';
 
 import { consumerSdp, decodeErrors, ffmpegAvailable, freePortPair, probe, startFfmpeg } from './lib/ffmpeg.mjs';
 import { tempConfig, tempDir, withServer } from './lib/server.mjs';
+import { rtpPacket, srtpSessionKeys, SrtpSender } from './lib/srtp.mjs';
 import { connectSio, nextEvent } from './lib/socketio.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
@@ -152,6 +153,105 @@ test('plain RTP over SRTP: FFmpeg keyed through srtpParameters, both directions 
     } finally {
       await ff?.stop('SIGKILL');
       await closeAll(ingest);
+    }
+  });
+});
+
+test('the tests\' SRTP sender derives the session keys of RFC 3711 B.3', () => {
+  const k = srtpSessionKeys(Buffer.from('E1F97A0D3E018BE0D64FA32C06DE4139', 'hex'), Buffer.from('0EC675AD498AFEEBB6960B3AABE6', 'hex'));
+  assert.equal(k.cipherKey.toString('hex').toUpperCase(), 'C61E7A93744F39EE10734AFE3FF7A087');
+  assert.equal(k.salt.toString('hex').toUpperCase(), '30CBBC08863D8C85D49DB34A9AE1');
+  assert.equal(k.authKey.toString('hex').toUpperCase(), 'CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4');
+});
+
+// An SRTP plain transport keeps the state (replay window, rollover counter) of an SSRC it
+// routes nowhere only while it is among the last 16 such SSRCs (as a WebRTC transport does),
+// and a closed producer's SSRCs join them: a client cannot grow that state without bound.
+// Seen from outside: a packet replayed while its SSRC's state is kept is refused as a
+// replay; once 16 other unrouted SSRCs have pushed it out, the same bytes are taken as new.
+// An unrouted stream that wraps its sequence number meanwhile keeps decrypting.
+test('plain SRTP: the state of unrouted and closed-producer SSRCs is bounded, a wrapping stream kept', { timeout: 30000 }, async () => {
+  await withServer([], async (server) => {
+    const c = await connectPeer(server, { auth: 'srtp-bound', channelId: 'plain-srtp-bound' });
+    const sock = dgram.createSocket('udp4');
+    try {
+      await c.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      const t = (await c.expectReply('create-plain-transport', { comedia: true, enableSrtp: true, srtpCryptoSuite: 'AES_CM_128_HMAC_SHA1_80' }, 'create-plain-transport')).data;
+      const key = crypto.randomBytes(30);
+      await c.expectReply('connect-plain-transport', { transportId: t.id, srtpParameters: { cryptoSuite: 'AES_CM_128_HMAC_SHA1_80', keyBase64: key.toString('base64') } }, 'connect-plain-transport');
+      await new Promise((r) => sock.bind(0, '127.0.0.1', r));
+      const srtp = new SrtpSender(key);
+      const packet = (ssrc, seq) => srtp.protect(rtpPacket({ payloadType: 101, seq, timestamp: seq * 3000, ssrc, payload: crypto.randomBytes(80) }));
+      const send = (bytes) => sock.send(bytes, t.port, '127.0.0.1');
+      let received = 0, refused = 0;
+      // Waits until the transport has counted `received` packets taken and `refused` dropped by SRTP.
+      const settle = async (what) => pollUntil(async () => {
+        const s = await stats(c, t.id);
+        return s.rtp.received === received && s.dropped.srtp === refused && s;
+      }, { timeoutMs: 5000, intervalMs: 20, what });
+      // 16 unrouted SSRCs, one packet each: enough to push any older one out.
+      let next = 7000;
+      const sixteenOthers = async () => {
+        for (let i = 0; i < 16; ++i)
+          send(packet(next++, 1));
+        received += 16;
+        await settle('16 other unrouted SSRCs');
+      };
+
+      // An unrouted SSRC: the first packet is taken, its replay refused.
+      const a = packet(5001, 100);
+      send(a);
+      received += 1;
+      await settle('first packet of an unrouted SSRC');
+      send(a);
+      refused += 1;
+      await settle('its replay refused while its state is kept');
+      // 15 more unrouted SSRCs keep it (16 in all); the 16th pushes it out and its state is forgotten.
+      for (let i = 0; i < 15; ++i)
+        send(packet(next++, 1));
+      received += 15;
+      await settle('15 other unrouted SSRCs');
+      send(a);
+      refused += 1;
+      await settle('the replay still refused: the SSRC is among the last 16');
+      send(packet(next++, 1));
+      received += 1;
+      await settle('the 16th other SSRC');
+      send(a);
+      received += 1;
+      await settle('the replay taken as new: its state was forgotten');
+
+      // An unrouted stream across the wrap of its sequence number: every packet decrypts.
+      for (let seq = 65530; seq < 65530 + 12; ++seq)
+        send(packet(5002, seq & 0xffff));
+      received += 12;
+      await settle('an unrouted stream wrapping its sequence number');
+
+      // A producer's SSRC: routed while it lives; once closed, it is unrouted like any other.
+      const producerId = (await c.expectReply('produce', { transportId: t.id, kind: 'video', rtpParameters: { codecs: [VP8], encodings: [{ ssrc: 5003 }] } }, 'producer-id')).data.id;
+      const p = packet(5003, 200);
+      send(p);
+      received += 1;
+      await settle('a packet of the producer');
+      await c.expectReply('close-producer', { producerId }, 'close-producer');
+      const unknownBefore = (await stats(c, t.id)).media.unknownSsrc;
+      let seq = 201;
+      await pollUntil(async () => { // the route ends when the transport hears of the producer's end
+        send(packet(5003, seq++));
+        received += 1;
+        const s = await settle('a packet of the closed producer');
+        return s.media.unknownSsrc > unknownBefore;
+      }, { timeoutMs: 5000, intervalMs: 20, what: 'the closed producer\'s SSRC routed nowhere' });
+      send(p);
+      refused += 1;
+      await settle('its replay refused while its state is kept');
+      await sixteenOthers();
+      send(p);
+      received += 1;
+      await settle('its replay taken as new once 16 others pushed it out');
+    } finally {
+      sock.close();
+      await closeAll(c);
     }
   });
 });
