@@ -216,6 +216,8 @@ void handle_batch(plain_actor* self, net::packet_batch& batch) {
     }
     if (rtcp) {
       ++st.counters.rtcp_in;
+      if (st.srtp_in)
+        note_rtcp_sender(st.media, {data, length}, *st.srtp_in);
       st.media.on_rtcp(self, {data, length}, mono_ms());
     } else {
       ++st.counters.rtp_in;

@@ -415,6 +415,7 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
   }
   if (rtcp) {
     ++st.counters.rtcp_in;
+    note_rtcp_sender(st.media, std::span<const uint8_t>(data, r.length), *st.srtp_in);
     const auto feedbacks = st.media.bwe().stats().feedbacks;
     const auto remb = st.media.bwe().stats().remb_bps;
     st.media.on_rtcp(self, std::span<const uint8_t>(data, r.length), mono_ms());

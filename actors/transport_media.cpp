@@ -128,7 +128,17 @@ void transport_media::remove(const caf::actor_addr& who, std::vector<uint32_t>* 
 }
 
 std::optional<uint32_t> transport_media::note_unrouted(uint32_t ssrc) {
-  if (const auto out = unrouted_.touch(ssrc); out && !routes(*out))
+  const auto out = unrouted_.touch(ssrc);
+  if (out && !routes(*out) && !rtcp_senders_.contains(*out))
+    return out;
+  return std::nullopt;
+}
+
+std::optional<uint32_t> transport_media::note_rtcp_sender(uint32_t ssrc) {
+  if (routes(ssrc)) // a producer's own SRs: its state lives with its route
+    return std::nullopt;
+  const auto out = rtcp_senders_.touch(ssrc);
+  if (out && !routes(*out) && !unrouted_.contains(*out))
     return out;
   return std::nullopt;
 }

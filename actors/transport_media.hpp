@@ -73,6 +73,14 @@ public:
   // routed nowhere. So unrouted SSRCs cannot grow that state without bound.
   std::optional<uint32_t> note_unrouted(uint32_t ssrc);
   static constexpr std::size_t max_unrouted = 16;
+  // The sender SSRC of an SRTCP datagram that decrypted. The SRTP receiver keeps state per
+  // SSRC for RTCP too (libsrtp's streams hold both), so a keyed sender's RTCP from ever new
+  // SSRCs would grow it without bound: the last `max_rtcp_senders` are kept (a browser's
+  // receive streams may each report from an SSRC of their own), and one pushed out is
+  // forgotten (returned) when neither routed nor among the unrouted RTP SSRCs. A sender
+  // forgotten loses only its SRTCP replay window: SRTCP carries its index in the clear.
+  std::optional<uint32_t> note_rtcp_sender(uint32_t ssrc);
+  static constexpr std::size_t max_rtcp_senders = 256;
   // After the receive batch: sends the collected rtp_in messages.
   void flush(caf::event_based_actor* self, int64_t now_ms);
   // One decrypted compound RTCP datagram.
@@ -140,6 +148,7 @@ private:
   uint32_t rtcp_ssrc_ = 0;
   uint32_t media_ssrc_ = 0;    // any producer SSRC (for the feedback packets' media field)
   rtp::recent_ssrcs unrouted_{max_unrouted}; // least recently seen first
+  rtp::recent_ssrcs rtcp_senders_{max_rtcp_senders};
   transport_media_counters counters_;
 };
 
@@ -149,6 +158,19 @@ private:
 template <class SrtpReceiver>
 void note_unrouted(transport_media& media, uint32_t ssrc, SrtpReceiver& srtp_in) {
   if (const auto gone = media.note_unrouted(ssrc))
+    srtp_in.remove_stream(*gone);
+}
+
+// After an SRTCP datagram decrypted: its sender's SSRC (the first packet's) is noted
+// (transport_media::note_rtcp_sender).
+template <class SrtpReceiver>
+void note_rtcp_sender(transport_media& media, std::span<const uint8_t> rtcp,
+                      SrtpReceiver& srtp_in) {
+  if (rtcp.size() < 8)
+    return;
+  const uint32_t ssrc = uint32_t(rtcp[4]) << 24 | uint32_t(rtcp[5]) << 16 |
+                        uint32_t(rtcp[6]) << 8 | uint32_t(rtcp[7]);
+  if (const auto gone = media.note_rtcp_sender(ssrc))
     srtp_in.remove_stream(*gone);
 }
 

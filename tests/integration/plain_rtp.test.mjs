@@ -15,7 +15,7 @@ import { test } from 'node:test';
 
 import { consumerSdp, decodeErrors, ffmpegAvailable, freePortPair, probe, startFfmpeg } from './lib/ffmpeg.mjs';
 import { tempConfig, tempDir, withServer } from './lib/server.mjs';
-import { rtpPacket, srtpSessionKeys, SrtpSender } from './lib/srtp.mjs';
+import { receiverReport, rtpPacket, srtpSessionKeys, SrtpSender } from './lib/srtp.mjs';
 import { connectSio, nextEvent } from './lib/socketio.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
@@ -166,7 +166,8 @@ test('the tests\' SRTP sender derives the session keys of RFC 3711 B.3', () => {
 
 // An SRTP plain transport keeps the state (replay window, rollover counter) of an SSRC it
 // routes nowhere only while it is among the last 16 such SSRCs (as a WebRTC transport does),
-// and a closed producer's SSRCs join them: a client cannot grow that state without bound.
+// and a closed producer's SSRCs join them; the SRTCP state of a sender SSRC while it is
+// among the last 256: a client cannot grow that state without bound.
 // Seen from outside: a packet replayed while its SSRC's state is kept is refused as a
 // replay; once 16 other unrouted SSRCs have pushed it out, the same bytes are taken as new.
 // An unrouted stream that wraps its sequence number meanwhile keeps decrypting.
@@ -183,11 +184,12 @@ test('plain SRTP: the state of unrouted and closed-producer SSRCs is bounded, a 
       const srtp = new SrtpSender(key);
       const packet = (ssrc, seq) => srtp.protect(rtpPacket({ payloadType: 101, seq, timestamp: seq * 3000, ssrc, payload: crypto.randomBytes(80) }));
       const send = (bytes) => sock.send(bytes, t.port, '127.0.0.1');
-      let received = 0, refused = 0;
-      // Waits until the transport has counted `received` packets taken and `refused` dropped by SRTP.
+      let received = 0, refused = 0, rtcpReceived = 0;
+      // Waits until the transport has counted `received` RTP packets and `rtcpReceived` RTCP
+      // datagrams taken, and `refused` dropped by SRTP.
       const settle = async (what) => pollUntil(async () => {
         const s = await stats(c, t.id);
-        return s.rtp.received === received && s.dropped.srtp === refused && s;
+        return s.rtp.received === received && s.rtcp.received === rtcpReceived && s.dropped.srtp === refused && s;
       }, { timeoutMs: 5000, intervalMs: 20, what });
       // 16 unrouted SSRCs, one packet each: enough to push any older one out.
       let next = 7000;
@@ -249,6 +251,30 @@ test('plain SRTP: the state of unrouted and closed-producer SSRCs is bounded, a 
       send(p);
       received += 1;
       await settle('its replay taken as new once 16 others pushed it out');
+
+      // SRTCP: a sender's replayed report is refused while it is among the last 256 senders,
+      // taken as new once 256 others pushed it out.
+      const rr = srtp.protectRtcp(receiverReport(9001));
+      send(rr);
+      rtcpReceived += 1;
+      await settle('a receiver report');
+      send(rr);
+      refused += 1;
+      await settle('its replay refused');
+      const othersReport = async (n) => {
+        for (let i = 0; i < n; ++i)
+          send(srtp.protectRtcp(receiverReport(next++)));
+        rtcpReceived += n;
+        await settle(`receiver reports from ${n} other senders`);
+      };
+      await othersReport(255);
+      send(rr);
+      refused += 1;
+      await settle('the replay still refused: the sender is among the last 256');
+      await othersReport(1);
+      send(rr);
+      rtcpReceived += 1;
+      await settle('the replay taken as new: the sender\'s state was forgotten');
     } finally {
       sock.close();
       await closeAll(c);
