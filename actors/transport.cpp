@@ -617,7 +617,11 @@ std::string tuple_json(const net::ice_tuple& t, uint16_t local_port) {
 // estimate, or its queue overflows, the keyframe is lost and the receiver stalls until the
 // next one. So the preference is capped at the highest layer whose last keyframe fits (a
 // layer whose keyframe is not known yet is allowed; the layers up to the current one stay
-// allowed: going down needs only the smaller keyframe of the lower layer).
+// allowed: going down needs only the smaller keyframe of the lower layer). At the estimate,
+// or at the capacity the last probe ran into when that is lower: on a path that carries
+// less than the consumers want, the estimate grows above the path's limit while the media
+// leave it idle (no delay, no loss to show the limit), and a switch up taken on that
+// estimate sends a keyframe the path's queue cannot take (send_bwe::probe_capacity_bps).
 constexpr int64_t keyframe_window_ms = 300;
 // The paced link's rate, times the estimate: above it, so that the media it carries never
 // queues behind its own pacing for long; bounded, so that a keyframe reaches a thin link
@@ -697,7 +701,8 @@ void reallocate(transport_actor* self) {
     if (c.active)
       desired += c.audio ? c.audio_bps : rtp::desired_bps(known);
     if (info.layered && estimated)
-      known.max_spatial = c.max_spatial = keyframe_ceiling(info, st.alloc[i].spatial, b.target_bps);
+      known.max_spatial = c.max_spatial = keyframe_ceiling(
+        info, st.alloc[i].spatial, std::min(b.target_bps, b.probe_capacity_bps.value_or(b.target_bps)));
     st.alloc_in.push_back(c);
     st.alloc_in_known.push_back(known);
   }
@@ -879,6 +884,8 @@ std::string stats_json(transport_actor* self) {
      << ",\"packetsLost\":" << b.packets_lost << ",\"packetsLate\":" << b.packets_late
      << ",\"overuses\":" << b.overuses
      << ",\"probesSent\":" << b.probes_sent << ",\"probesSucceeded\":" << b.probes_succeeded
+     << ",\"probeCapacityBps\":"
+     << (b.probe_capacity_bps ? std::to_string(*b.probe_capacity_bps) : std::string("null"))
      << ",\"probeBytes\":" << st.probe_bytes_out
      << ",\"pacingBps\":" << st.shared->pacing_bps.load(std::memory_order_relaxed) << "}";
   // The allocation over the consumers (layered ones get their layers from it).

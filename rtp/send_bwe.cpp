@@ -316,6 +316,13 @@ void send_bwe::probe_result(probe_cluster& cl) {
   const double recv_bps = double(cl.probe_recv_bytes) * 8e6 / double(recv_span);
   // What the path carried: the receive rate, unless the sender was slower than planned.
   const double carried = std::min(send_bps, recv_bps);
+  // Arrived slower than it left, or lost some: the cluster found the path's limit, which is
+  // what arrived meanwhile (the media's packets shared the path with the probe's).
+  if (recv_bps < 0.9 * send_bps || cl.lost_packets > 0)
+    stats_.probe_capacity_bps =
+      uint64_t(std::max(carried, arrival_rate(cl.first_arrival, cl.last_arrival).value_or(0)));
+  else
+    stats_.probe_capacity_bps.reset();
   if (stats_.usage != bwe_usage::overusing && carried * 0.95 > double(stats_.target_bps)) {
     const auto found = uint64_t(std::min(carried * 0.95, double(c_.max_bps)));
     delay_bps_ = std::max(delay_bps_, found);
@@ -331,6 +338,16 @@ void send_bwe::probe_result(probe_cluster& cl) {
       planned_.push_back({next_probe_id_++, std::min(probe_desired_bps_, 2 * stats_.target_bps),
                           c_.probe_duration_us, c_.probe_min_packets});
   }
+}
+
+std::optional<double> send_bwe::arrival_rate(int64_t from_us, int64_t to_us) const {
+  if (to_us <= from_us || acked_.empty() || acked_.front().first > from_us)
+    return std::nullopt;
+  uint64_t bytes = 0;
+  for (const auto& [arrival, size] : acked_)
+    if (arrival > from_us && arrival <= to_us)
+      bytes += size;
+  return double(bytes) * 8e6 / double(to_us - from_us);
 }
 
 void send_bwe::on_remb(uint64_t bps, int64_t) {

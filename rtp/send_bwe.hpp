@@ -24,6 +24,14 @@
 //                 judges it; the loss-based part too when the whole cluster arrived and
 //                 the last loss window was clean), and while the caller still wants
 //                 more, the next cluster (twice the new estimate) follows at once.
+//                 A cluster that arrived slower than it left (or lost packets) ran into
+//                 the path's capacity: what arrived meanwhile, media and probe together,
+//                 is kept as the capacity a probe found (probe_capacity_bps), until a
+//                 later cluster arrives at the rate it left. It does not lower the
+//                 estimate (which may have grown above it on an idle path, where no delay
+//                 or loss could show the limit); a caller that must not overshoot (a
+//                 switch up whose keyframe the path's queue must absorb) takes the lower
+//                 of the two.
 //
 // The estimate is the lowest of the three (and of a REMB's value when one came), within
 // [min_bps, max_bps]. Pure: times are passed in (microseconds; the send and arrival clocks
@@ -90,6 +98,10 @@ struct send_bwe_stats {
   // lost (taken back out of packets_lost, and out of the loss window while it is open).
   uint64_t packets_late = 0;
   uint64_t probes_sent = 0, probes_succeeded = 0;
+  // The rate the path carried under the last probe cluster, when that cluster found a limit
+  // (arrived slower than sent, or lost packets); none after a cluster that went through at
+  // its rate, and before any.
+  std::optional<uint64_t> probe_capacity_bps;
   uint64_t overuses = 0;              // transitions into overuse
 };
 
@@ -149,6 +161,9 @@ private:
   void rate_control(int64_t now_us);
   void loss_control(double loss, int64_t now_us);
   void probe_result(probe_cluster& c);
+  // What arrived (every packet acknowledged) between two arrival times, as a rate; none when
+  // the acknowledged window no longer holds that span.
+  std::optional<double> arrival_rate(int64_t from_us, int64_t to_us) const;
   void update_target();
 
   send_bwe_config c_;

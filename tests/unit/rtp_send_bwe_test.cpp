@@ -26,7 +26,12 @@ struct link_model {
   int64_t max_queue_us = 400'000;
   // The sender sends at least this (by send time; none by default): media that does not
   // follow the estimate at once, as an encoder's or a layer switch's lag.
-  std::function<double(int64_t)> min_send_bps;
+  std::function<double(int64_t)> min_send_bps{};
+  // When set, the sender sends this instead of the estimate (media that want less than
+  // the path carries, or are held below it by their layers), and asks for a probe toward
+  // `desired_bps` every 100 ms, as the layer allocation does while it is held back.
+  std::function<double(int64_t)> media_bps{};
+  double desired_bps = 0;
 };
 
 // Runs `seconds` of the sender against `link`; `at` is called every 100 ms with the time
@@ -79,7 +84,10 @@ void simulate(send_bwe& bwe, const link_model& link, double seconds,
       --probe_left;
       next_probe_send_us += probe_gap_us;
     }
-    const double rate = std::max(double(bwe.target_bps()), link.min_send_bps ? link.min_send_bps(now) : 0.0);
+    const double rate = link.media_bps ? link.media_bps(now)
+                                       : std::max(double(bwe.target_bps()), link.min_send_bps ? link.min_send_bps(now) : 0.0);
+    if (link.desired_bps > 0 && now % 100'000 == 0)
+      bwe.request_probe(uint64_t(link.desired_bps), now);
     budget_bytes += rate / 8 * step_us / 1e6;
     budget_bytes = std::min(budget_bytes, 10.0 * packet);
     while (budget_bytes >= packet) {
@@ -312,6 +320,40 @@ TEST_CASE("send-side BWE: a fall to a thin link with a short queue is one conges
   CHECK(min_after > 0.1);  // not collapsed to the floor
   CHECK(at_end > 0.2);     // and near the link again
   CHECK(at_end < 0.36);
+}
+
+TEST_CASE("send-side BWE: a probe into a thin link the media leave idle finds its capacity, until a wider link carries one") {
+  // 300 kbit/s behind a 250 ms queue for 20 s, then 3 Mbit/s; the media send 150 kbit/s
+  // and want 1.2 Mbit/s (probes every 5 s). With nothing to show the limit, the estimate
+  // may grow past 300 kbit/s; a probe sent above the link arrives at the link's rate, and
+  // that is the capacity it reports (media and probe together), until a probe goes through.
+  send_bwe bwe;
+  link_model link{[](int64_t t) { return t < 20'000'000 ? 0.3e6 : 3e6; }};
+  link.max_queue_us = 250'000;
+  link.media_bps = [](int64_t) { return 0.15e6; };
+  link.desired_bps = 1.2e6;
+  double lowest = 1e9, highest = 0, highest_target = 0;
+  bool seen_thin = false, set_after_30 = false;
+  simulate(bwe, link, 40, [&](double t, const send_bwe& b) {
+    const auto cap = b.stats().probe_capacity_bps;
+    if (t >= 1 && t < 20) {
+      highest_target = std::max(highest_target, mbps(b.target_bps()));
+      if (cap) {
+        seen_thin = true;
+        lowest = std::min(lowest, mbps(*cap));
+        highest = std::max(highest, mbps(*cap));
+      }
+    }
+    if (t >= 30 && cap)
+      set_after_30 = true;
+  });
+  INFO("capacity on the thin link " << lowest << "-" << highest << ", highest estimate there "
+                                    << highest_target << "; probes " << bwe.stats().probes_sent
+                                    << "/" << bwe.stats().probes_succeeded);
+  CHECK(seen_thin);
+  CHECK(lowest > 0.2);
+  CHECK(highest < 0.33);
+  CHECK_FALSE(set_after_30); // a probe through the wider link cleared it
 }
 
 TEST_CASE("send-side BWE: arrival times that jump back (a wrapped reference time) restart the acknowledged rate") {
