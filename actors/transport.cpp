@@ -668,6 +668,8 @@ void reallocate(transport_actor* self) {
   // dropped packets would drop it too.
   const bool calm = !estimated || (b.usage != rtp::bwe_usage::overusing && b.last_loss < 0.02);
   const int64_t now_ms = mono_ms();
+  // The rate a switch up's keyframe is judged at (keyframe_ceiling).
+  const uint64_t keyframe_bps = std::min(b.target_bps, b.probe_capacity_bps.value_or(b.target_bps));
   st.alloc_in.clear();
   st.alloc_in_known.clear();
   uint64_t desired = 0;
@@ -701,8 +703,7 @@ void reallocate(transport_actor* self) {
     if (c.active)
       desired += c.audio ? c.audio_bps : rtp::desired_bps(known);
     if (info.layered && estimated)
-      known.max_spatial = c.max_spatial = keyframe_ceiling(
-        info, st.alloc[i].spatial, std::min(b.target_bps, b.probe_capacity_bps.value_or(b.target_bps)));
+      known.max_spatial = c.max_spatial = keyframe_ceiling(info, st.alloc[i].spatial, keyframe_bps);
     st.alloc_in.push_back(c);
     st.alloc_in_known.push_back(known);
   }

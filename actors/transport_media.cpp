@@ -110,8 +110,12 @@ void transport_media::remove(const caf::actor_addr& who, std::vector<uint32_t>* 
   std::vector<uint32_t> freed;
   std::erase_if(producers_, [&](auto& kv) {
     const bool ends = kv.second.producer.address() == who;
-    if (ends)
-      freed.push_back(kv.first);
+    if (ends) {
+      if (kv.second.seen)
+        freed.push_back(kv.first);
+      else if (forget != nullptr) // no RTP came: nothing of a stream to keep
+        forget->push_back(kv.first);
+    }
     return ends;
   });
   // A producer's SSRCs are routed nowhere from now on: their SRTP state is kept like that
@@ -129,7 +133,7 @@ void transport_media::remove(const caf::actor_addr& who, std::vector<uint32_t>* 
 
 std::optional<uint32_t> transport_media::note_unrouted(uint32_t ssrc) {
   const auto out = unrouted_.touch(ssrc);
-  if (out && !routes(*out) && !rtcp_senders_.contains(*out))
+  if (out && !routes(*out))
     return out;
   return std::nullopt;
 }
@@ -159,6 +163,8 @@ bool transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
     return false;
   }
   const auto& route = *found;
+  if (!route.seen)
+    route.seen = true;
   // The extensions are read here, before the producer maps them: the ids are the client's.
   std::vector<uint8_t> copy(packet.begin(), packet.end());
   auto view = rtp::rtp_packet::parse(copy);

@@ -51,8 +51,11 @@ public:
   // Routes; false when an SSRC is taken by another producer.
   bool add_producer(const producer_route& r);
   void add_consumer(const consumer_route& r);
-  // Forgets every route of the actor that ended. The SSRCs a producer's routes held join the
-  // unrouted ones (note_unrouted); those that leaves to forget are appended to `forget`.
+  // Forgets every route of the actor that ended. The SSRCs of a producer's routes that RTP
+  // arrived on join the unrouted ones (note_unrouted: the stream may go on, or come back
+  // under a new producer); the SSRCs whose SRTP state the caller forgets now (those that
+  // never carried RTP, whose state is at most a sender report's, and those the joining
+  // pushed out) are appended to `forget`.
   void remove(const caf::actor_addr& who, std::vector<uint32_t>* forget = nullptr);
   bool has_producers() const noexcept { return !producers_.empty(); }
   // True when RTP of this SSRC goes to a producer.
@@ -70,7 +73,8 @@ public:
   // meanwhile still decrypts; forgetting it after each packet would judge every packet
   // after the wrap by a rollover counter of 0, an authentication failure each. Returns the
   // SSRC whose SRTP state the caller forgets now: one pushed out of the list that is still
-  // routed nowhere. So unrouted SSRCs cannot grow that state without bound.
+  // routed nowhere (if it also reports by SRTCP, it loses that replay window with it). So
+  // unrouted SSRCs cannot grow that state without bound.
   std::optional<uint32_t> note_unrouted(uint32_t ssrc);
   static constexpr std::size_t max_unrouted = 16;
   // The sender SSRC of an SRTCP datagram that decrypted. The SRTP receiver keeps state per
@@ -106,6 +110,8 @@ private:
     caf::abstract_actor* lane = nullptr; // the producer's (producer_lane), while held
     uint8_t tcc_ext_id = 0;
     uint8_t abs_send_time_ext_id = 0;
+    // RTP of this SSRC arrived (so the SRTP receiver holds its state): set once by on_rtp.
+    mutable bool seen = false;
   };
   std::unordered_map<uint32_t, in_route> producers_;
   // Producers whose SSRCs are learnt from their first packets (rid-based simulcast).

@@ -20,6 +20,8 @@ public:
   // Marks `ssrc` the most recently seen; returns the SSRC that left the list to make room
   // for it, if one did.
   std::optional<uint32_t> touch(uint32_t ssrc) {
+    if (!list_.empty() && list_.back() == ssrc) // a stream that keeps sending: already last
+      return std::nullopt;
     if (auto it = std::find(list_.begin(), list_.end(), ssrc); it != list_.end()) {
       std::rotate(it, it + 1, list_.end());
       return std::nullopt;

@@ -107,11 +107,18 @@ void send_bwe::on_feedback(const transport_cc_feedback& fb, int64_t now_us) {
     if (!cl.done && cl.first_arrival != 0 && received > 0 &&
         cl.last_send - cl.first_send >= cl.duration_us * 3 / 4 &&
         cl.recv_packets + cl.lost_packets >= cl.packets)
-      probe_result(cl);
+      probe_result(cl, now_us);
   std::erase_if(clusters_, [&](const probe_cluster& cl) {
     return cl.done || (cl.packets > 0 && now_us - cl.last_send > 1'000'000) ||
            (cl.packets == 0 && now_us - cl.created_us > 1'000'000); // never sent
   });
+  // A capacity a probe found is stale after two probe spacings without another (probes
+  // stop when the estimate covers what the consumers want, and only a probe that goes
+  // through would clear it), or once the media alone were acknowledged well above it.
+  if (stats_.probe_capacity_bps &&
+      (now_us - probe_capacity_us_ > 2 * c_.probe_spacing_us ||
+       (stats_.acked_bps && *stats_.acked_bps > *stats_.probe_capacity_bps * 6 / 5)))
+    stats_.probe_capacity_bps.reset();
   rate_control(now_us);
   if (window_received_ + window_lost_ >= c_.loss_window_packets) {
     const double loss = double(window_lost_) / double(window_received_ + window_lost_);
@@ -304,9 +311,19 @@ void send_bwe::loss_control(double loss, int64_t now_us) {
   loss_bps_ = std::clamp(loss_bps_, c_.min_bps, c_.max_bps);
 }
 
-void send_bwe::probe_result(probe_cluster& cl) {
-  if (cl.recv_packets < c_.probe_min_packets || cl.packets < c_.probe_min_packets)
+void send_bwe::probe_result(probe_cluster& cl, int64_t now_us) {
+  if (cl.packets < c_.probe_min_packets)
     return;
+  if (cl.recv_packets < c_.probe_min_packets) {
+    // Too few arrived to time (a short queue dropped most of a small cluster): the path's
+    // limit is below the cluster's rate, and what it delivered lately is the best measure.
+    if (cl.lost_packets > 0 && stats_.acked_bps) {
+      cl.done = true;
+      stats_.probe_capacity_bps = *stats_.acked_bps;
+      probe_capacity_us_ = now_us;
+    }
+    return;
+  }
   cl.done = true;
   const int64_t send_span = cl.last_send - cl.first_send;
   const int64_t recv_span = cl.last_arrival - cl.first_arrival;
@@ -318,11 +335,13 @@ void send_bwe::probe_result(probe_cluster& cl) {
   const double carried = std::min(send_bps, recv_bps);
   // Arrived slower than it left, or lost some: the cluster found the path's limit, which is
   // what arrived meanwhile (the media's packets shared the path with the probe's).
-  if (recv_bps < 0.9 * send_bps || cl.lost_packets > 0)
+  if (recv_bps < 0.9 * send_bps || cl.lost_packets > 0) {
     stats_.probe_capacity_bps =
       uint64_t(std::max(carried, arrival_rate(cl.first_arrival, cl.last_arrival).value_or(0)));
-  else
+    probe_capacity_us_ = now_us;
+  } else {
     stats_.probe_capacity_bps.reset();
+  }
   if (stats_.usage != bwe_usage::overusing && carried * 0.95 > double(stats_.target_bps)) {
     const auto found = uint64_t(std::min(carried * 0.95, double(c_.max_bps)));
     delay_bps_ = std::max(delay_bps_, found);

@@ -27,7 +27,9 @@
 //                 A cluster that arrived slower than it left (or lost packets) ran into
 //                 the path's capacity: what arrived meanwhile, media and probe together,
 //                 is kept as the capacity a probe found (probe_capacity_bps), until a
-//                 later cluster arrives at the rate it left. It does not lower the
+//                 later cluster arrives at the rate it left, the media alone are
+//                 acknowledged at 1.2 times it, or two probe spacings pass without a
+//                 cluster finding it again (10 s). It does not lower the
 //                 estimate (which may have grown above it on an idle path, where no delay
 //                 or loss could show the limit); a caller that must not overshoot (a
 //                 switch up whose keyframe the path's queue must absorb) takes the lower
@@ -99,8 +101,9 @@ struct send_bwe_stats {
   uint64_t packets_late = 0;
   uint64_t probes_sent = 0, probes_succeeded = 0;
   // The rate the path carried under the last probe cluster, when that cluster found a limit
-  // (arrived slower than sent, or lost packets); none after a cluster that went through at
-  // its rate, and before any.
+  // (arrived slower than sent, or lost packets; when too few of it arrived to time, the
+  // acknowledged rate); none after a cluster that went through at its rate, once stale
+  // (see the top of this file), and before any.
   std::optional<uint64_t> probe_capacity_bps;
   uint64_t overuses = 0;              // transitions into overuse
 };
@@ -160,7 +163,7 @@ private:
   void detect(int64_t now_us);
   void rate_control(int64_t now_us);
   void loss_control(double loss, int64_t now_us);
-  void probe_result(probe_cluster& c);
+  void probe_result(probe_cluster& c, int64_t now_us);
   // What arrived (every packet acknowledged) between two arrival times, as a rate; none when
   // the acknowledged window no longer holds that span.
   std::optional<double> arrival_rate(int64_t from_us, int64_t to_us) const;
@@ -204,6 +207,7 @@ private:
   int next_probe_id_ = 1;
   int64_t last_probe_us_ = -1;
   uint64_t probe_desired_bps_ = 0; // the sender's last request_probe
+  int64_t probe_capacity_us_ = -1; // when stats_.probe_capacity_bps was set
 
   bool initial_probes_planned_ = false;
 };

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -29,9 +30,10 @@ struct link_model {
   std::function<double(int64_t)> min_send_bps{};
   // When set, the sender sends this instead of the estimate (media that want less than
   // the path carries, or are held below it by their layers), and asks for a probe toward
-  // `desired_bps` every 100 ms, as the layer allocation does while it is held back.
+  // `desired_bps` (by send time) every 100 ms, as the layer allocation does while it is
+  // held back.
   std::function<double(int64_t)> media_bps{};
-  double desired_bps = 0;
+  std::function<double(int64_t)> desired_bps{};
 };
 
 // Runs `seconds` of the sender against `link`; `at` is called every 100 ms with the time
@@ -86,8 +88,8 @@ void simulate(send_bwe& bwe, const link_model& link, double seconds,
     }
     const double rate = link.media_bps ? link.media_bps(now)
                                        : std::max(double(bwe.target_bps()), link.min_send_bps ? link.min_send_bps(now) : 0.0);
-    if (link.desired_bps > 0 && now % 100'000 == 0)
-      bwe.request_probe(uint64_t(link.desired_bps), now);
+    if (link.desired_bps && now % 100'000 == 0)
+      bwe.request_probe(uint64_t(link.desired_bps(now)), now);
     budget_bytes += rate / 8 * step_us / 1e6;
     budget_bytes = std::min(budget_bytes, 10.0 * packet);
     while (budget_bytes >= packet) {
@@ -331,7 +333,7 @@ TEST_CASE("send-side BWE: a probe into a thin link the media leave idle finds it
   link_model link{[](int64_t t) { return t < 20'000'000 ? 0.3e6 : 3e6; }};
   link.max_queue_us = 250'000;
   link.media_bps = [](int64_t) { return 0.15e6; };
-  link.desired_bps = 1.2e6;
+  link.desired_bps = [](int64_t) { return 1.2e6; };
   double lowest = 1e9, highest = 0, highest_target = 0;
   bool seen_thin = false, set_after_30 = false;
   simulate(bwe, link, 40, [&](double t, const send_bwe& b) {
@@ -354,6 +356,59 @@ TEST_CASE("send-side BWE: a probe into a thin link the media leave idle finds it
   CHECK(lowest > 0.2);
   CHECK(highest < 0.33);
   CHECK_FALSE(set_after_30); // a probe through the wider link cleared it
+}
+
+TEST_CASE("send-side BWE: a probe's capacity is forgotten 10 s after the last probe that found it") {
+  // As above, but the media stop wanting more when the link widens at 10 s (no probe is
+  // asked for after it, so none can go through and clear the capacity): it goes stale.
+  send_bwe bwe;
+  link_model link{[](int64_t t) { return t < 10'000'000 ? 0.3e6 : 3e6; }};
+  link.max_queue_us = 250'000;
+  link.media_bps = [](int64_t) { return 0.15e6; };
+  link.desired_bps = [](int64_t t) { return t < 10'000'000 ? 1.2e6 : 0.0; };
+  bool seen_before_10 = false, set_after_21 = false;
+  simulate(bwe, link, 25, [&](double t, const send_bwe& b) {
+    const auto cap = b.stats().probe_capacity_bps;
+    if (t < 10 && cap)
+      seen_before_10 = true;
+    if (t >= 21 && cap)
+      set_after_21 = true;
+  });
+  INFO("probes " << bwe.stats().probes_sent << "/" << bwe.stats().probes_succeeded);
+  CHECK(seen_before_10);
+  CHECK_FALSE(set_after_21);
+}
+
+TEST_CASE("send-side BWE: a probe cluster of which too few arrive to time leaves the acknowledged rate as the capacity") {
+  // 250 ms of media acknowledged at 300 kbit/s (a packet of 1200 bytes every 32 ms), then a
+  // cluster of 5 of which only 2 arrive: the path could not carry it.
+  send_bwe bwe;
+  uint16_t seq = 0;
+  int64_t now = 0;
+  transport_cc_feedback media;
+  for (int i = 0; i < 8; ++i, ++seq, now += 32'000) {
+    bwe.on_packet_sent(seq, 1200, now);
+    media.packets.push_back({seq, true, now + 20'000});
+  }
+  bwe.on_feedback(media, now);
+  REQUIRE(bwe.stats().acked_bps);
+  const auto acked = *bwe.stats().acked_bps;
+  const auto p = bwe.next_probe(now); // the first of the start's probes
+  REQUIRE(p);
+  REQUIRE(p->min_packets == 5);
+  transport_cc_feedback fb;
+  for (int i = 0; i < 5; ++i, ++seq, now += 20'000) { // over 80 ms of its 100
+    bwe.on_packet_sent(seq, 1200, now, p->id);
+    fb.packets.push_back({seq, i < 2, i < 2 ? now + 20'000 : 0});
+  }
+  now += 100'000; // the cluster's duration has passed
+  bwe.on_feedback(fb, now);
+  const auto& st = bwe.stats();
+  REQUIRE(st.probe_capacity_bps.has_value());
+  REQUIRE(st.acked_bps.has_value());
+  INFO("capacity " << *st.probe_capacity_bps << ", acknowledged " << *st.acked_bps << " (before the cluster " << acked << ")");
+  CHECK(*st.probe_capacity_bps == *st.acked_bps); // the cluster's two arrivals counted in
+  CHECK(*st.probe_capacity_bps < 2 * acked);
 }
 
 TEST_CASE("send-side BWE: arrival times that jump back (a wrapped reference time) restart the acknowledged rate") {

@@ -74,10 +74,11 @@ export function rtpPacket({ payloadType, seq, timestamp, ssrc, payload, marker =
   return Buffer.concat([header, payload]);
 }
 
-// Protects RTP packets (as built by rtpPacket) of any number of SSRCs with one master key
-// (30 bytes: key then salt, as in srtpParameters.keyBase64). The rollover counter of each
-// SSRC is carried from packet to packet: a sequence number that comes back below the last
-// one by more than half the space counts as wrapped.
+// Protects RTP packets (as built by rtpPacket: no header extension) of any number of SSRCs
+// with one master key (30 bytes: key then salt, as in srtpParameters.keyBase64). The
+// rollover counter of each SSRC is carried from packet to packet: a sequence number that
+// comes back below the last one by more than half the space counts as wrapped (packets
+// reordered across the wrap are not supported).
 export class SrtpSender {
   constructor(keyAndSalt) {
     if (keyAndSalt.length !== 30)
@@ -100,6 +101,8 @@ export class SrtpSender {
     }
     s.lastSeq = seq;
     const iv = counterBlock(this.keys.salt, packet, 8, BigInt(s.roc) * 65536n + BigInt(seq));
+    if (packet[0] & 0x10)
+      throw new Error('SrtpSender: RTP header extensions are not supported');
     const headerLength = 12 + 4 * (packet[0] & 0x0f);
     const cipher = crypto.createCipheriv('aes-128-ctr', this.keys.cipherKey, iv);
     const encrypted = Buffer.concat([packet.subarray(0, headerLength), cipher.update(packet.subarray(headerLength))]);
@@ -112,7 +115,9 @@ export class SrtpSender {
   // encrypted, then the E flag and the sender's next SRTCP index, then the tag (§3.4).
   protectRtcp(datagram) {
     const ssrc = datagram.readUInt32BE(4);
-    const index = ((this.rtcpIndex.get(ssrc) ?? -1) + 1) & 0x7fffffff;
+    const index = (this.rtcpIndex.get(ssrc) ?? -1) + 1;
+    if (index > 0x7fffffff)
+      throw new Error('SrtpSender: the SRTCP index is exhausted (rekey)');
     this.rtcpIndex.set(ssrc, index);
     const iv = counterBlock(this.rtcpKeys.salt, datagram, 4, index);
     const cipher = crypto.createCipheriv('aes-128-ctr', this.rtcpKeys.cipherKey, iv);
