@@ -4,6 +4,7 @@
 #include "actors/cluster_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/rehome_messages.hpp"
+#include "common/ids.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
 #include "net/cluster.hpp"
@@ -61,7 +62,7 @@ struct cluster_state {
   std::set<std::string> connecting;              // cluster addresses being dialled
   std::set<std::string> retrying;                // addresses with a reconnect timer pending
   std::set<std::string> addresses;               // every cluster address to stay linked to
-  std::minstd_rand rng{std::random_device{}()};
+  std::minstd_rand rng{ids::random_u32()};
   uint64_t refused = 0;        // nodes that failed the secret
   uint64_t dropped = 0;        // messages from nodes not admitted
   uint64_t lost = 0;           // admitted nodes lost

@@ -301,7 +301,7 @@ struct recorder_state {
   fs::path dir;             // this recording's directory
   protocol::recording_manifest manifest;
   std::vector<track> tracks;
-  std::minstd_rand rng{std::random_device{}()};
+  std::minstd_rand rng{ids::random_u32()};
   bool stopping = false;
   caf::response_promise stop_promise;
   bool has_stop_promise = false;

@@ -96,7 +96,7 @@ struct peer_state {
   participant_snapshot copy;
   bool rehoming = false;
   uint64_t rehome_round = 0;
-  std::minstd_rand rng{std::random_device{}()};
+  std::minstd_rand rng{ids::random_u32()};
   static inline const char* name = "chorus.peer";
 };
 

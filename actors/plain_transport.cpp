@@ -110,7 +110,7 @@ struct plain_state {
   transport_media media;
   plain_counters counters;
   std::vector<uint8_t> rtcp_buffer; // reused
-  std::minstd_rand rng{std::random_device{}()};
+  std::minstd_rand rng{ids::random_u32()};
   static inline const char* name = "chorus.plain_transport";
 
   ~plain_state() {

@@ -7,6 +7,7 @@
 #include "actors/process_load.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/media_messages.hpp"
+#include "common/ids.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
 #include "rtp/keyframe.hpp"
@@ -935,7 +936,7 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
   st.ctx->counters->producers.fetch_add(1);
   init_tables(st, args.parameters);
   init_encodings(st);
-  st.rtcp_ssrc = std::random_device{}() | 1u;
+  st.rtcp_ssrc = ids::random_u32() | 1u;
   st.last_rr_ms = mono_ms();
   st.last_rate_ms = st.last_rr_ms;
   self->set_down_handler([self](caf::down_msg& dm) {

@@ -153,7 +153,7 @@ struct transport_state {
   transport_data data; // SCTP (data channels), when the transport was created with it
   bool media_ticking = false;
   bool media_tick_started = false; // once: the ticker's subscription stays
-  std::minstd_rand rng{std::random_device{}()};
+  std::minstd_rand rng{ids::random_u32()};
   std::vector<std::vector<uint8_t>> feedback;        // reused
   published_totals published;
   // Bandwidth allocation over this transport's consumers (rtp/layer_allocator.hpp): what

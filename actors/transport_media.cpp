@@ -3,6 +3,7 @@
 #include "actors/consumer.hpp"
 #include "actors/process_load.hpp"
 #include "actors/producer.hpp"
+#include "common/ids.hpp"
 
 #include "rtp/rtcp_feedback.hpp"
 #include "rtp/rtp_packet.hpp"
@@ -11,11 +12,10 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
-#include <random>
 
 namespace chorus::actors {
 
-transport_media::transport_media() : rtcp_ssrc_(std::random_device{}() | 1u) {}
+transport_media::transport_media() : rtcp_ssrc_(ids::random_u32() | 1u) {}
 
 bool transport_media::add_producer(const producer_route& r) {
   auto taken = [&](uint32_t ssrc) {

@@ -22,6 +22,12 @@ void random_bytes(void* buf, std::size_t len) {
   }
 }
 
+uint32_t random_u32() {
+  uint32_t v = 0;
+  random_bytes(&v, sizeof v);
+  return v;
+}
+
 std::string uuid4() {
   uint8_t b[16];
   random_bytes(b, sizeof b);
