@@ -217,14 +217,14 @@ void handle_batch(plain_actor* self, net::packet_batch& batch) {
     if (rtcp) {
       ++st.counters.rtcp_in;
       if (st.srtp_in)
-        note_rtcp_sender(st.media, {data, length}, *st.srtp_in);
+        st.media.note_rtcp_sender({data, length}, *st.srtp_in);
       st.media.on_rtcp(self, {data, length}, mono_ms());
     } else {
       ++st.counters.rtp_in;
       // An unrouted SSRC's SRTP state is kept while it is among the recent unrouted ones
       // (transport_media::note_unrouted), as on WebRTC transports.
       if (!st.media.on_rtp({data, length}, mono_ms(), mono_us()) && st.srtp_in)
-        note_unrouted(st.media, rtp::rtp_ssrc_of({data, length}), *st.srtp_in);
+        st.media.note_unrouted(rtp::rtp_ssrc_of({data, length}), *st.srtp_in);
     }
   }
   st.media.flush(self, mono_ms());
@@ -351,7 +351,7 @@ caf::behavior plain_impl(plain_actor* self, std::string id, node_context_ptr ctx
   }
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
-    remove_routes(st.media, dm.source, st.srtp_in ? &*st.srtp_in : nullptr);
+    st.media.remove(dm.source, st.srtp_in ? &*st.srtp_in : nullptr);
   });
   return {
     [self](net::packet_batch& batch) { handle_batch(self, batch); },

@@ -415,7 +415,7 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
   }
   if (rtcp) {
     ++st.counters.rtcp_in;
-    note_rtcp_sender(st.media, std::span<const uint8_t>(data, r.length), *st.srtp_in);
+    st.media.note_rtcp_sender(std::span<const uint8_t>(data, r.length), *st.srtp_in);
     const auto feedbacks = st.media.bwe().stats().feedbacks;
     const auto remb = st.media.bwe().stats().remb_bps;
     st.media.on_rtcp(self, std::span<const uint8_t>(data, r.length), mono_ms());
@@ -433,8 +433,8 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
     // never later than the I/O thread's reading of it).
     if (!st.media.on_rtp(std::span<const uint8_t>(data, r.length), mono_ms(),
                          arrival_us > 0 ? arrival_us : mono_us()))
-      note_unrouted(st.media, rtp::rtp_ssrc_of(std::span<const uint8_t>(data, r.length)),
-                    *st.srtp_in);
+      st.media.note_unrouted(rtp::rtp_ssrc_of(std::span<const uint8_t>(data, r.length)),
+                             *st.srtp_in);
   }
 }
 
@@ -943,7 +943,7 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
     if (st.alloc.size() != before)
       reallocate(self);
     // A producer's SSRCs join the unrouted ones (transport_media::remove).
-    remove_routes(st.media, dm.source, st.srtp_in ? &*st.srtp_in : nullptr);
+    st.media.remove(dm.source, st.srtp_in ? &*st.srtp_in : nullptr);
     self->state.data.remove(self, dm.source, sctp_sink(self));
   });
   tick_every(self, ticker_of(self->state), totals_tick_atom::value, totals_interval, false);

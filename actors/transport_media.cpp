@@ -5,8 +5,10 @@
 #include "actors/producer.hpp"
 #include "common/ids.hpp"
 
+#include "rtp/rtcp.hpp"
 #include "rtp/rtcp_feedback.hpp"
 #include "rtp/rtp_packet.hpp"
+#include "rtp/srtp_session.hpp"
 #include "rtp/transport_cc.hpp"
 
 #include <caf/all.hpp>
@@ -46,8 +48,8 @@ bool transport_media::add_producer(const producer_route& r) {
   return true;
 }
 
-const transport_media::in_route* transport_media::learn(uint32_t ssrc,
-                                                        std::span<const uint8_t> packet) {
+transport_media::in_route* transport_media::learn(uint32_t ssrc,
+                                                  std::span<const uint8_t> packet) {
   if (learners_.empty() || ssrc == 0) // 0 names no stream (and marks unlearnt encodings)
     return nullptr;
   // parse() takes writable bytes: a reused copy (a stray SSRC must not cost an allocation).
@@ -106,45 +108,43 @@ std::vector<caf::actor> transport_media::consumer_actors() const {
   return out;
 }
 
-void transport_media::remove(const caf::actor_addr& who, std::vector<uint32_t>* forget) {
+void transport_media::remove(const caf::actor_addr& who, rtp::srtp_session* srtp_in) {
   std::vector<uint32_t> freed;
   std::erase_if(producers_, [&](auto& kv) {
     const bool ends = kv.second.producer.address() == who;
     if (ends) {
       if (kv.second.seen)
         freed.push_back(kv.first);
-      else if (forget != nullptr) // no RTP came: nothing of a stream to keep
-        forget->push_back(kv.first);
+      else if (srtp_in != nullptr) // no RTP came: nothing of a stream to keep
+        srtp_in->remove_stream(kv.first);
     }
     return ends;
   });
-  // A producer's SSRCs are routed nowhere from now on: their SRTP state is kept like that
-  // of any unrouted SSRC (a stream may go on, or come back under a new producer) and
-  // forgotten once newer ones push it out, so produce/close churn does not fill the
-  // receiver's table (where the oldest stream, routed or not, would give way).
-  for (const uint32_t ssrc : freed)
-    if (auto gone = note_unrouted(ssrc); gone && forget != nullptr)
-      forget->push_back(*gone);
+  // Joined only now that every SSRC of the actor is routed nowhere (note_unrouted asks).
+  if (srtp_in != nullptr)
+    for (const uint32_t ssrc : freed)
+      note_unrouted(ssrc, *srtp_in);
   std::erase_if(learners_, [&](auto& l) { return l.route.producer.address() == who; });
   if (!producers_.count(media_ssrc_)) // the feedback names a producer that is still here
     media_ssrc_ = producers_.empty() ? 0 : producers_.begin()->first;
   std::erase_if(consumers_, [&](auto& kv) { return kv.second.consumer.address() == who; });
 }
 
-std::optional<uint32_t> transport_media::note_unrouted(uint32_t ssrc) {
-  const auto out = unrouted_.touch(ssrc);
-  if (out && !routes(*out))
-    return out;
-  return std::nullopt;
+void transport_media::note_unrouted(uint32_t ssrc, rtp::srtp_session& srtp_in) {
+  if (const auto out = unrouted_.touch(ssrc); out && !routes(*out))
+    srtp_in.remove_stream(*out);
 }
 
-std::optional<uint32_t> transport_media::note_rtcp_sender(uint32_t ssrc) {
+void transport_media::note_rtcp_sender(std::span<const uint8_t> rtcp,
+                                       rtp::srtp_session& srtp_in) {
+  if (rtcp.size() < rtp::rtcp_header_size + 4)
+    return;
+  const uint32_t ssrc = rtp::rtcp_sender_ssrc_of(rtcp);
   if (routes(ssrc)) // a producer's own SRs: its state lives with its route
-    return std::nullopt;
+    return;
   const auto out = rtcp_senders_.touch(ssrc);
   if (out && !routes(*out) && !unrouted_.contains(*out))
-    return out;
-  return std::nullopt;
+    srtp_in.remove_stream(*out);
 }
 
 bool transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, int64_t now_us) {
@@ -153,7 +153,7 @@ bool transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
     return true;
   }
   const uint32_t ssrc = rtp::rtp_ssrc_of(packet);
-  const in_route* found = nullptr;
+  in_route* found = nullptr;
   if (auto it = producers_.find(ssrc); it != producers_.end())
     found = &it->second;
   else
@@ -162,9 +162,9 @@ bool transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
     ++counters_.rtp_unknown_ssrc;
     return false;
   }
+  if (!found->seen)
+    found->seen = true;
   const auto& route = *found;
-  if (!route.seen)
-    route.seen = true;
   // The extensions are read here, before the producer maps them: the ids are the client's.
   std::vector<uint8_t> copy(packet.begin(), packet.end());
   auto view = rtp::rtp_packet::parse(copy);

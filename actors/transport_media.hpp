@@ -18,10 +18,13 @@
 #include <caf/fwd.hpp>
 
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <unordered_map>
 #include <vector>
+
+namespace chorus::rtp {
+class srtp_session;
+}
 
 namespace chorus::actors {
 
@@ -53,10 +56,9 @@ public:
   void add_consumer(const consumer_route& r);
   // Forgets every route of the actor that ended. The SSRCs of a producer's routes that RTP
   // arrived on join the unrouted ones (note_unrouted: the stream may go on, or come back
-  // under a new producer); the SSRCs whose SRTP state the caller forgets now (those that
-  // never carried RTP, whose state is at most a sender report's, and those the joining
-  // pushed out) are appended to `forget`.
-  void remove(const caf::actor_addr& who, std::vector<uint32_t>* forget = nullptr);
+  // under a new producer); `srtp_in`, when given, forgets now those that never carried RTP
+  // (their state is at most a sender report's) and those the joining pushed out.
+  void remove(const caf::actor_addr& who, rtp::srtp_session* srtp_in = nullptr);
   bool has_producers() const noexcept { return !producers_.empty(); }
   // True when RTP of this SSRC goes to a producer.
   bool routes(uint32_t ssrc) const noexcept { return producers_.contains(ssrc); }
@@ -71,19 +73,20 @@ public:
   // never produced). The transport keeps the SRTP state (replay window, rollover counter)
   // of the last `max_unrouted` such SSRCs, so that a stream that wraps its sequence number
   // meanwhile still decrypts; forgetting it after each packet would judge every packet
-  // after the wrap by a rollover counter of 0, an authentication failure each. Returns the
-  // SSRC whose SRTP state the caller forgets now: one pushed out of the list that is still
-  // routed nowhere (if it also reports by SRTCP, it loses that replay window with it). So
-  // unrouted SSRCs cannot grow that state without bound.
-  std::optional<uint32_t> note_unrouted(uint32_t ssrc);
+  // after the wrap by a rollover counter of 0, an authentication failure each. `srtp_in`
+  // forgets the state of one pushed out of the list that is still routed nowhere (if it
+  // also reports by SRTCP, it loses that replay window with it). So unrouted SSRCs cannot
+  // grow that state without bound.
+  void note_unrouted(uint32_t ssrc, rtp::srtp_session& srtp_in);
   static constexpr std::size_t max_unrouted = 16;
-  // The sender SSRC of an SRTCP datagram that decrypted. The SRTP receiver keeps state per
-  // SSRC for RTCP too (libsrtp's streams hold both), so a keyed sender's RTCP from ever new
-  // SSRCs would grow it without bound: the last `max_rtcp_senders` are kept (a browser's
-  // receive streams may each report from an SSRC of their own), and one pushed out is
-  // forgotten (returned) when neither routed nor among the unrouted RTP SSRCs. A sender
-  // forgotten loses only its SRTCP replay window: SRTCP carries its index in the clear.
-  std::optional<uint32_t> note_rtcp_sender(uint32_t ssrc);
+  // An SRTCP datagram that decrypted, for its sender SSRC (the first packet's). The SRTP
+  // receiver keeps state per SSRC for RTCP too (libsrtp's streams hold both), so a keyed
+  // sender's RTCP from ever new SSRCs would grow it without bound: the last
+  // `max_rtcp_senders` that are not a producer's are kept (a browser's receive streams may
+  // each report from an SSRC of their own), and `srtp_in` forgets one pushed out unless it
+  // is routed or among the unrouted RTP SSRCs. A sender forgotten loses only its SRTCP
+  // replay window: SRTCP carries its index in the clear.
+  void note_rtcp_sender(std::span<const uint8_t> rtcp, rtp::srtp_session& srtp_in);
   static constexpr std::size_t max_rtcp_senders = 256;
   // After the receive batch: sends the collected rtp_in messages.
   void flush(caf::event_based_actor* self, int64_t now_ms);
@@ -111,7 +114,7 @@ private:
     uint8_t tcc_ext_id = 0;
     uint8_t abs_send_time_ext_id = 0;
     // RTP of this SSRC arrived (so the SRTP receiver holds its state): set once by on_rtp.
-    mutable bool seen = false;
+    bool seen = false;
   };
   std::unordered_map<uint32_t, in_route> producers_;
   // Producers whose SSRCs are learnt from their first packets (rid-based simulcast).
@@ -126,7 +129,7 @@ private:
   std::vector<learner> learners_;
   // The producer an unknown SSRC's packet names by mid or rid; nullptr when none (or when
   // that producer has bound all the SSRCs it may).
-  const in_route* learn(uint32_t ssrc, std::span<const uint8_t> packet);
+  in_route* learn(uint32_t ssrc, std::span<const uint8_t> packet);
   struct out_route {
     caf::actor consumer;
     caf::abstract_actor* lane; // consumer_lane(consumer): report blocks and NACKs through it
@@ -157,36 +160,5 @@ private:
   rtp::recent_ssrcs rtcp_senders_{max_rtcp_senders};
   transport_media_counters counters_;
 };
-
-// The two transports' use of the above, for their SRTP receiver (rtp::srtp_session): an
-// unrouted SSRC noted, and an ended actor's routes removed, each forgetting the SRTP state
-// of an SSRC that left the unrouted list routed nowhere.
-template <class SrtpReceiver>
-void note_unrouted(transport_media& media, uint32_t ssrc, SrtpReceiver& srtp_in) {
-  if (const auto gone = media.note_unrouted(ssrc))
-    srtp_in.remove_stream(*gone);
-}
-
-// After an SRTCP datagram decrypted: its sender's SSRC (the first packet's) is noted
-// (transport_media::note_rtcp_sender).
-template <class SrtpReceiver>
-void note_rtcp_sender(transport_media& media, std::span<const uint8_t> rtcp,
-                      SrtpReceiver& srtp_in) {
-  if (rtcp.size() < 8)
-    return;
-  const uint32_t ssrc = uint32_t(rtcp[4]) << 24 | uint32_t(rtcp[5]) << 16 |
-                        uint32_t(rtcp[6]) << 8 | uint32_t(rtcp[7]);
-  if (const auto gone = media.note_rtcp_sender(ssrc))
-    srtp_in.remove_stream(*gone);
-}
-
-template <class SrtpReceiver>
-void remove_routes(transport_media& media, const caf::actor_addr& who, SrtpReceiver* srtp_in) {
-  std::vector<uint32_t> forget;
-  media.remove(who, &forget);
-  if (srtp_in != nullptr)
-    for (const uint32_t ssrc : forget)
-      srtp_in->remove_stream(ssrc);
-}
 
 } // namespace chorus::actors

@@ -65,6 +65,13 @@ enum class rtcp_type : uint8_t {
 inline constexpr size_t rtcp_header_size = 4;
 inline constexpr uint8_t rtcp_max_count = 31; // 5-bit RC / SC field
 
+// The SSRC after the first header of a compound datagram (bytes 4-7: the sender of an SR,
+// RR, SDES chunk, BYE or feedback packet), read without parsing, for a caller that has
+// checked there are at least rtcp_header_size + 4 bytes.
+inline uint32_t rtcp_sender_ssrc_of(std::span<const uint8_t> p) noexcept {
+  return (uint32_t(p[4]) << 24) | (uint32_t(p[5]) << 16) | (uint32_t(p[6]) << 8) | p[7];
+}
+
 struct rtcp_header {
   bool padding = false;
   uint8_t count = 0; // RC, SC or FMT

@@ -184,97 +184,62 @@ test('plain SRTP: the state of unrouted and closed-producer SSRCs is bounded, a 
       const srtp = new SrtpSender(key);
       const packet = (ssrc, seq) => srtp.protect(rtpPacket({ payloadType: 101, seq, timestamp: seq * 3000, ssrc, payload: crypto.randomBytes(80) }));
       const send = (bytes) => sock.send(bytes, t.port, '127.0.0.1');
-      let received = 0, refused = 0, rtcpReceived = 0;
-      // Waits until the transport has counted `received` RTP packets and `rtcpReceived` RTCP
-      // datagrams taken, and `refused` dropped by SRTP.
-      const settle = async (what) => pollUntil(async () => {
-        const s = await stats(c, t.id);
-        return s.rtp.received === received && s.rtcp.received === rtcpReceived && s.dropped.srtp === refused && s;
-      }, { timeoutMs: 5000, intervalMs: 20, what });
-      // 16 unrouted SSRCs, one packet each: enough to push any older one out.
-      let next = 7000;
-      const sixteenOthers = async () => {
-        for (let i = 0; i < 16; ++i)
-          send(packet(next++, 1));
-        received += 16;
-        await settle('16 other unrouted SSRCs');
+      // What the transport must have counted: RTP packets and RTCP datagrams taken, and
+      // datagrams SRTP refused.
+      const counts = { rtp: 0, rtcp: 0, refused: 0 };
+      // Sends datagrams that the transport must count as `kind`, and waits until it has.
+      const expect = async (what, kind, datagrams) => {
+        for (const d of datagrams)
+          send(d);
+        counts[kind] += datagrams.length;
+        return pollUntil(async () => {
+          const s = await stats(c, t.id);
+          return s.rtp.received === counts.rtp && s.rtcp.received === counts.rtcp && s.dropped.srtp === counts.refused && s;
+        }, { timeoutMs: 5000, intervalMs: 20, what });
       };
+      // Packets (or receiver reports) from `n` SSRCs not seen before, one each.
+      let next = 7000;
+      const others = (n, make = (ssrc) => packet(ssrc, 1)) => Array.from({ length: n }, () => make(next++));
 
-      // An unrouted SSRC: the first packet is taken, its replay refused.
+      // An unrouted SSRC: the first packet is taken, its replay refused; 15 more unrouted
+      // SSRCs keep it (16 in all); the 16th pushes it out and its state is forgotten.
       const a = packet(5001, 100);
-      send(a);
-      received += 1;
-      await settle('first packet of an unrouted SSRC');
-      send(a);
-      refused += 1;
-      await settle('its replay refused while its state is kept');
-      // 15 more unrouted SSRCs keep it (16 in all); the 16th pushes it out and its state is forgotten.
-      for (let i = 0; i < 15; ++i)
-        send(packet(next++, 1));
-      received += 15;
-      await settle('15 other unrouted SSRCs');
-      send(a);
-      refused += 1;
-      await settle('the replay still refused: the SSRC is among the last 16');
-      send(packet(next++, 1));
-      received += 1;
-      await settle('the 16th other SSRC');
-      send(a);
-      received += 1;
-      await settle('the replay taken as new: its state was forgotten');
+      await expect('first packet of an unrouted SSRC', 'rtp', [a]);
+      await expect('its replay refused while its state is kept', 'refused', [a]);
+      await expect('15 other unrouted SSRCs', 'rtp', others(15));
+      await expect('the replay still refused: the SSRC is among the last 16', 'refused', [a]);
+      await expect('the 16th other SSRC', 'rtp', others(1));
+      await expect('the replay taken as new: its state was forgotten', 'rtp', [a]);
 
       // An unrouted stream across the wrap of its sequence number: every packet decrypts.
-      for (let seq = 65530; seq < 65530 + 12; ++seq)
-        send(packet(5002, seq & 0xffff));
-      received += 12;
-      await settle('an unrouted stream wrapping its sequence number');
+      await expect('an unrouted stream wrapping its sequence number', 'rtp',
+        Array.from({ length: 12 }, (_, i) => packet(5002, (65530 + i) & 0xffff)));
 
       // A producer's SSRC: routed while it lives; once closed, it is unrouted like any other.
       const producerId = (await c.expectReply('produce', { transportId: t.id, kind: 'video', rtpParameters: { codecs: [VP8], encodings: [{ ssrc: 5003 }] } }, 'producer-id')).data.id;
       const p = packet(5003, 200);
-      send(p);
-      received += 1;
-      await settle('a packet of the producer');
+      await expect('a packet of the producer', 'rtp', [p]);
       await c.expectReply('close-producer', { producerId }, 'close-producer');
       const unknownBefore = (await stats(c, t.id)).media.unknownSsrc;
       let seq = 201;
       await pollUntil(async () => { // the route ends when the transport hears of the producer's end
-        send(packet(5003, seq++));
-        received += 1;
-        const s = await settle('a packet of the closed producer');
+        const s = await expect('a packet of the closed producer', 'rtp', [packet(5003, seq++)]);
         return s.media.unknownSsrc > unknownBefore;
       }, { timeoutMs: 5000, intervalMs: 20, what: 'the closed producer\'s SSRC routed nowhere' });
-      send(p);
-      refused += 1;
-      await settle('its replay refused while its state is kept');
-      await sixteenOthers();
-      send(p);
-      received += 1;
-      await settle('its replay taken as new once 16 others pushed it out');
+      await expect('its replay refused while its state is kept', 'refused', [p]);
+      await expect('16 other unrouted SSRCs', 'rtp', others(16));
+      await expect('its replay taken as new once 16 others pushed it out', 'rtp', [p]);
 
       // SRTCP: a sender's replayed report is refused while it is among the last 256 senders,
       // taken as new once 256 others pushed it out.
-      const rr = srtp.protectRtcp(receiverReport(9001));
-      send(rr);
-      rtcpReceived += 1;
-      await settle('a receiver report');
-      send(rr);
-      refused += 1;
-      await settle('its replay refused');
-      const othersReport = async (n) => {
-        for (let i = 0; i < n; ++i)
-          send(srtp.protectRtcp(receiverReport(next++)));
-        rtcpReceived += n;
-        await settle(`receiver reports from ${n} other senders`);
-      };
-      await othersReport(255);
-      send(rr);
-      refused += 1;
-      await settle('the replay still refused: the sender is among the last 256');
-      await othersReport(1);
-      send(rr);
-      rtcpReceived += 1;
-      await settle('the replay taken as new: the sender\'s state was forgotten');
+      const report = (ssrc) => srtp.protectRtcp(receiverReport(ssrc));
+      const rr = report(9001);
+      await expect('a receiver report', 'rtcp', [rr]);
+      await expect('its replay refused', 'refused', [rr]);
+      await expect('receiver reports from 255 other senders', 'rtcp', others(255, report));
+      await expect('the replay still refused: the sender is among the last 256', 'refused', [rr]);
+      await expect('a receiver report from a 256th other sender', 'rtcp', others(1, report));
+      await expect('the replay taken as new: the sender\'s state was forgotten', 'rtcp', [rr]);
     } finally {
       sock.close();
       await closeAll(c);
