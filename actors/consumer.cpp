@@ -328,8 +328,9 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
                                                 uint32_t timestamp, uint32_t* tag = nullptr,
                                                 const uint32_t* use_tag = nullptr) {
   const size_t offset = out.data.size();
+  // Appended, not resized and then copied over: a resize would zero the bytes first.
+  out.data.insert(out.data.end(), src.begin(), src.end());
   out.data.resize(offset + src.size() + trailer_room);
-  std::memcpy(out.data.data() + offset, src.data(), src.size());
   auto view = rtp::rtp_packet::parse(std::span(out.data.data() + offset, src.size()));
   if (!view) {
     out.data.resize(offset);
@@ -382,6 +383,7 @@ rtp_out& reset_out(const consumer_state& st, rtp_out& out, size_t packets) {
   out.tcc_ext_id = st.tcc_ext_id;
   out.abs_send_time_ext_id = st.abs_send_time_ext_id;
   out.probe_id = -1;
+  out.now_us = 0;
   return out;
 }
 
@@ -413,7 +415,7 @@ void send_paced(consumer_actor* self, rtp_out& out) {
     st.sender->send_rtp(out);
     return;
   }
-  const int64_t now = mono_us();
+  const int64_t now = out.now_us != 0 ? out.now_us : mono_us();
   const size_t n = out.offsets.size();
   if (out.probe_id >= 0) { // a probe goes at the rate it was planned at, past any queue
     for (size_t i = 0; i < n; ++i)
@@ -483,14 +485,16 @@ void drain_paced(consumer_actor* self, bool force) {
 }
 
 
-void handle_media(consumer_actor* self, const media_packets& in) {
+// `now_us`: the monotonic time, read by the caller (once for a fan-out through the lanes).
+void handle_media(consumer_actor* self, const media_packets& in, int64_t now_us) {
   auto& st = self->state;
   if (!active(st)) {
     st.counters.skipped_paused += in.packets.size();
     return;
   }
-  const auto now = mono_ms();
+  const int64_t now = now_us / 1000;
   auto& out = reset_out(st, scratch_out(scratch::media), in.packets.size());
+  out.now_us = now_us;
   bool layers_changed = false;
   for (auto& p : in.packets) {
     auto& src = *p.packet;
@@ -914,7 +918,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   tick_every(self, self->state.ctx->ticker, report_tick_atom::value, report_interval, false);
   return {
     [self](const fault_command& f) { fail_now(self, f); },
-    [self](const media_packets& in) { handle_media(self, in); },
+    [self](const media_packets& in) { handle_media(self, in, mono_us()); },
     [self](const source_clock& c) {
       auto& st = self->state;
       if (c.spatial < st.clocks.size())
@@ -1121,14 +1125,14 @@ void prefetch_consumer_lane(caf::abstract_actor* lane, lane_prefetch depth) noex
 }
 
 bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in,
-                         caf::execution_unit* eu) {
+                         caf::execution_unit* eu, int64_t now_us) {
   auto* self = static_cast<consumer_actor*>(lane);
   // Only an idle consumer (actors/lane.hpp) that does not select layers (that path sends
   // messages from the consumer's own turn).
   lane_entry<consumer_actor> entry{self, eu};
   if (!entry || self->state.layers)
     return false;
-  handle_media(self, in);
+  handle_media(self, in, now_us);
   return true;
 }
 

@@ -63,8 +63,9 @@ struct media_packets;
 // consumer is idle (not in a turn, an empty mailbox, alive): then send the message.
 caf::abstract_actor* consumer_lane(const caf::actor& consumer);
 // `eu`: the caller's execution unit, lent to the consumer for what it sends meanwhile.
+// `now_us`: the caller's monotonic time (mono_us), read once for the whole fan-out.
 bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in,
-                         caf::execution_unit* eu);
+                         caf::execution_unit* eu, int64_t now_us);
 // The transport's RTCP feedback about what the consumer sent (a report block, a NACK), run
 // through an idle consumer's lane the same way, by the transport's lane on the media I/O
 // thread or its own turn, so that a receiver's reports wake no worker; false, doing

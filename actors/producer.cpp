@@ -530,8 +530,9 @@ void fan_out(producer_actor* self, media_packets out) {
   // An idle consumer takes the batch through its direct lane (no message, no turn of its
   // own); not under load (more messages waiting here, or the process busy: see
   // direct_lane_max_consumers) nor for a large fan-out.
+  const int64_t now_us = mono_us(); // one clock read for the whole fan-out
   const bool direct = st.consumers.size() <= direct_lane_max_consumers && mailbox_idle(self) &&
-                      !process_busy(mono_ms());
+                      !process_busy(now_us / 1000);
   std::array<std::pair<uint8_t, caf::message>, 4> filtered{}; // need -> its message
   size_t filtered_count = 0;
   // Each consumer's memory is cold at small fan-outs (one packet apart): warmed two
@@ -551,7 +552,7 @@ void fan_out(producer_actor* self, media_packets out) {
     const uint8_t need = st.demand[i] & present;
     if (need == present) {
       st.fanout_packets[i] += n;
-      if (direct && st.lanes[i] && enter_consumer_lane(st.lanes[i], batch, self->context())) {
+      if (direct && st.lanes[i] && enter_consumer_lane(st.lanes[i], batch, self->context(), now_us)) {
         ++st.counters.direct;
         continue;
       }
