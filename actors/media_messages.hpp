@@ -402,6 +402,7 @@ typename Inspector::result_type inspect(Inspector& f, sending_state& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rtp_out& x) {
+  // now_us is this process's monotonic clock: not carried (0 elsewhere: read there).
   return f(caf::meta::type_name("rtp_out"), x.data, x.offsets, x.sizes, x.tcc_ext_id,
            x.abs_send_time_ext_id, x.probe_id);
 }
