@@ -198,8 +198,8 @@ srtp_gcm_sender::stream& srtp_gcm_sender::stream_for(uint32_t ssrc) {
   return streams_.back();
 }
 
-void srtp_gcm_sender::remove_stream(uint32_t ssrc) noexcept {
-  std::erase_if(streams_, [ssrc](const stream& s) { return s.ssrc == ssrc; });
+bool srtp_gcm_sender::remove_stream(uint32_t ssrc) noexcept {
+  return std::erase_if(streams_, [ssrc](const stream& s) { return s.ssrc == ssrc; }) != 0;
 }
 
 srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t length,

@@ -92,8 +92,8 @@ public:
   // only checked to hold a fixed header and that many bytes.
   srtp_result protect_rtp(std::span<uint8_t> buffer, size_t length, size_t header_size = 0);
 
-  // Forgets one SSRC's rollover state.
-  void remove_stream(uint32_t ssrc) noexcept;
+  // Forgets one SSRC's rollover state; true when it had one.
+  bool remove_stream(uint32_t ssrc) noexcept;
 
   // What protect_rtp reads first (the cipher's keys, the rollover list), for a caller
   // that prefetches ahead of it; never dereferenced by the caller.

@@ -112,6 +112,28 @@ result<srtp_session> srtp_session::create(srtp_profile profile, srtp_direction d
   if (options.replay_window != 0 &&
       (options.replay_window < min_replay_window || options.replay_window > max_replay_window))
     return failure{"srtp: replay window must be 64..32767 packets"};
+  if (options.openssl_gcm && srtp_gcm_sender::supports(profile)) {
+    srtp_session session{nullptr, profile, direction};
+    auto g = srtcp_gcm::create(profile, direction, key, salt);
+    if (!g)
+      return failure{g.error()};
+    session.rtcp_gcm_ = std::make_unique<srtcp_gcm>(std::move(*g));
+    if (direction == srtp_direction::inbound) {
+      auto r = srtp_gcm_receiver::create(profile, key, salt,
+                                         options.replay_window ? options.replay_window : 128);
+      if (!r)
+        return failure{r.error()};
+      session.rtp_gcm_in_ = std::make_unique<srtp_gcm_receiver>(std::move(*r));
+    } else {
+      // Repeats are always allowed here: a resend of a number is sealed again, the same
+      // bytes under the same IV (allow_repeat_tx's case, a NACK answered without RTX).
+      auto s = srtp_gcm_sender::create(profile, key, salt);
+      if (!s)
+        return failure{s.error()};
+      session.rtp_gcm_out_ = std::make_unique<srtp_gcm_sender>(std::move(*s));
+    }
+    return session;
+  }
   if (!srtp_library_ready())
     return failure{"srtp: srtp_init failed"};
 
@@ -153,21 +175,7 @@ result<srtp_session> srtp_session::create(srtp_profile profile, srtp_direction d
       srtp_dealloc(ctx);
     return failure{"srtp: srtp_create failed with status " + std::to_string(status)};
   }
-  srtp_session session{ctx, profile, direction};
-  if (options.openssl_gcm && srtp_gcm_sender::supports(profile)) {
-    auto g = srtcp_gcm::create(profile, direction, key, salt);
-    if (!g)
-      return failure{g.error()};
-    session.rtcp_gcm_ = std::make_unique<srtcp_gcm>(std::move(*g));
-    if (direction == srtp_direction::inbound) {
-      auto r = srtp_gcm_receiver::create(profile, key, salt,
-                                         options.replay_window ? options.replay_window : 128);
-      if (!r)
-        return failure{r.error()};
-      session.rtp_gcm_in_ = std::make_unique<srtp_gcm_receiver>(std::move(*r));
-    }
-  }
-  return session;
+  return srtp_session{ctx, profile, direction};
 }
 
 srtp_session::srtp_session(srtp_ctx_t_* ctx, srtp_profile profile,
@@ -180,7 +188,8 @@ srtp_session::srtp_session(srtp_session&& other) noexcept
     direction_(other.direction_),
     counters_(other.counters_),
     rtcp_gcm_(std::move(other.rtcp_gcm_)),
-    rtp_gcm_in_(std::move(other.rtp_gcm_in_)) {}
+    rtp_gcm_in_(std::move(other.rtp_gcm_in_)),
+    rtp_gcm_out_(std::move(other.rtp_gcm_out_)) {}
 
 srtp_session& srtp_session::operator=(srtp_session&& other) noexcept {
   if (this != &other) {
@@ -189,6 +198,7 @@ srtp_session& srtp_session::operator=(srtp_session&& other) noexcept {
     ctx_ = std::exchange(other.ctx_, nullptr);
     rtcp_gcm_ = std::move(other.rtcp_gcm_);
     rtp_gcm_in_ = std::move(other.rtp_gcm_in_);
+    rtp_gcm_out_ = std::move(other.rtp_gcm_out_);
     profile_ = other.profile_;
     direction_ = other.direction_;
     counters_ = other.counters_;
@@ -264,7 +274,7 @@ srtp_result srtp_session::finish(int status, int new_length, bool rtcp) noexcept
 }
 
 srtp_result srtp_session::protect_rtp(std::span<uint8_t> buffer, size_t length) {
-  if (ctx_ == nullptr || direction_ != srtp_direction::outbound)
+  if (!usable() || direction_ != srtp_direction::outbound)
     return refuse(srtp_error::wrong_direction);
   if (length > buffer.size() || buffer.size() > INT_MAX)
     return refuse(srtp_error::bad_param);
@@ -274,13 +284,15 @@ srtp_result srtp_session::protect_rtp(std::span<uint8_t> buffer, size_t length) 
     return refuse(srtp_error::bad_param);
   if (buffer.size() - length < profile_info(profile_).rtp_trailer)
     return refuse(srtp_error::no_capacity);
+  if (rtp_gcm_out_)
+    return count(rtp_gcm_out_->protect_rtp(buffer, length), false);
   int len = static_cast<int>(length);
   const auto status = srtp_protect(ctx_, buffer.data(), &len);
   return finish(status, len, false);
 }
 
 srtp_result srtp_session::unprotect_rtp(std::span<uint8_t> buffer, size_t length) {
-  if (ctx_ == nullptr || direction_ != srtp_direction::inbound)
+  if (!usable() || direction_ != srtp_direction::inbound)
     return refuse(srtp_error::wrong_direction);
   if (length > buffer.size() || length > INT_MAX)
     return refuse(srtp_error::bad_param);
@@ -296,7 +308,7 @@ srtp_result srtp_session::unprotect_rtp(std::span<uint8_t> buffer, size_t length
 }
 
 srtp_result srtp_session::protect_rtcp(std::span<uint8_t> buffer, size_t length) {
-  if (ctx_ == nullptr || direction_ != srtp_direction::outbound)
+  if (!usable() || direction_ != srtp_direction::outbound)
     return refuse(srtp_error::wrong_direction);
   if (length > buffer.size() || buffer.size() > INT_MAX)
     return refuse(srtp_error::bad_param);
@@ -314,7 +326,7 @@ srtp_result srtp_session::protect_rtcp(std::span<uint8_t> buffer, size_t length)
 }
 
 srtp_result srtp_session::unprotect_rtcp(std::span<uint8_t> buffer, size_t length) {
-  if (ctx_ == nullptr || direction_ != srtp_direction::inbound)
+  if (!usable() || direction_ != srtp_direction::inbound)
     return refuse(srtp_error::wrong_direction);
   if (length > buffer.size() || length > INT_MAX)
     return refuse(srtp_error::bad_param);
@@ -330,12 +342,13 @@ srtp_result srtp_session::unprotect_rtcp(std::span<uint8_t> buffer, size_t lengt
 }
 
 bool srtp_session::remove_stream(uint32_t ssrc) noexcept {
-  if (ctx_ == nullptr)
-    return false;
-  bool removed = srtp_remove_stream(ctx_, ssrc_as_in_packet(ssrc)) == srtp_err_status_ok;
+  bool removed =
+    ctx_ != nullptr && srtp_remove_stream(ctx_, ssrc_as_in_packet(ssrc)) == srtp_err_status_ok;
   if (rtcp_gcm_ && rtcp_gcm_->remove_stream(ssrc))
     removed = true;
   if (rtp_gcm_in_ && rtp_gcm_in_->remove_stream(ssrc))
+    removed = true;
+  if (rtp_gcm_out_ && rtp_gcm_out_->remove_stream(ssrc))
     removed = true;
   return removed;
 }

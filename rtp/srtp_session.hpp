@@ -1,6 +1,7 @@
-// SRTP/SRTCP (RFC 3711, RFC 7714) for one direction of one transport, on libsrtp2, and
-// with the AEAD GCM profiles on OpenSSL for SRTCP and inbound SRTP (rtp/srtp_gcm.hpp;
-// srtp_options::openssl_gcm): Debian's libsrtp2 runs AES-GCM through NSS.
+// SRTP/SRTCP (RFC 3711, RFC 7714) for one direction of one transport: the AES-CM profiles
+// on libsrtp2; the AEAD GCM profiles on Chorus's own AES-GCM (rtp/srtp_gcm.hpp, on the
+// CPU's instructions or OpenSSL; srtp_options::openssl_gcm), with no libsrtp context at all:
+// Debian's libsrtp2 runs AES-GCM through NSS, at several times the cost and memory.
 //
 // A session is created from the key and salt that DTLS-SRTP exported (net/dtls_engine):
 // outbound from the local pair, inbound from the remote pair. It covers every SSRC of
@@ -28,6 +29,7 @@ namespace chorus::rtp {
 
 class srtcp_gcm;         // rtp/srtp_gcm.hpp
 class srtp_gcm_receiver; // rtp/srtp_gcm.hpp
+class srtp_gcm_sender;   // rtp/srtp_gcm.hpp
 
 // Protection profiles by their IANA DTLS-SRTP ids (RFC 5764 §4.1.2, RFC 7714 §14.2),
 // the same numbers as net::dtls_srtp_profile.
@@ -81,11 +83,10 @@ struct srtp_options {
   // Outbound: allow protecting a sequence number again (NACK retransmission without
   // RTX re-sends the same packet). The payload must then be identical.
   bool allow_repeat_tx = true;
-  // With the AEAD GCM profiles, SRTCP (both directions) and inbound SRTP on OpenSSL
-  // (rtp/srtp_gcm.hpp: srtcp_gcm, srtp_gcm_receiver) instead of libsrtp, whose Debian build
-  // runs AES-GCM through NSS at several times the cost; same bytes, same judgement.
-  // false: libsrtp (the tests' reference). Outbound SRTP stays libsrtp's here; the
-  // forwarding path protects with srtp_gcm_sender (rtp_protector).
+  // With the AEAD GCM profiles, SRTP and SRTCP in both directions on rtp/srtp_gcm.hpp
+  // (srtp_gcm_sender, srtp_gcm_receiver, srtcp_gcm) instead of libsrtp, whose Debian build
+  // runs AES-GCM through NSS at several times the cost; same bytes, same judgement, and no
+  // libsrtp context is made. false: libsrtp (the tests' reference).
   bool openssl_gcm = true;
 };
 
@@ -133,13 +134,16 @@ private:
   srtp_result finish(int status, int new_length, bool rtcp) noexcept;
   srtp_result refuse(srtp_error e) noexcept;
   srtp_result count(srtp_result r, bool rtcp) noexcept;
+  // Keyed (libsrtp's context or the GCM parts); false once moved from.
+  bool usable() const noexcept { return ctx_ != nullptr || rtcp_gcm_ != nullptr; }
 
-  srtp_ctx_t_* ctx_ = nullptr;
+  srtp_ctx_t_* ctx_ = nullptr; // the AES-CM profiles (and GCM without openssl_gcm)
   srtp_profile profile_;
   srtp_direction direction_;
   srtp_counters counters_;
   std::unique_ptr<srtcp_gcm> rtcp_gcm_;           // SRTCP with the GCM profiles (openssl_gcm)
   std::unique_ptr<srtp_gcm_receiver> rtp_gcm_in_; // inbound SRTP with them
+  std::unique_ptr<srtp_gcm_sender> rtp_gcm_out_;  // outbound SRTP with them
 };
 
 } // namespace chorus::rtp

@@ -47,6 +47,13 @@ bytes rtp(uint32_t ssrc, uint16_t seq, size_t payload, bool extension, uint8_t c
   return p;
 }
 
+// libsrtp for every part of a session (the reference): without it, a GCM session is ours.
+srtp_options libsrtp_only() {
+  srtp_options o;
+  o.openssl_gcm = false;
+  return o;
+}
+
 struct sequence_case {
   const char* name;
   std::vector<uint16_t> seqs;
@@ -107,8 +114,9 @@ TEST_CASE("srtp_gcm_sender: byte-identical to libsrtp, and libsrtp unprotects it
       INFO(label);
       auto ours = srtp_gcm_sender::create(profile, key, salt);
       REQUIRE(ours.ok());
-      auto reference = srtp_session::create(profile, srtp_direction::outbound, key, salt);
-      srtp_options in_options;
+      auto reference =
+        srtp_session::create(profile, srtp_direction::outbound, key, salt, libsrtp_only());
+      srtp_options in_options = libsrtp_only();
       in_options.replay_window = 1024;
       auto receiver = srtp_session::create(profile, srtp_direction::inbound, key, salt, in_options);
       REQUIRE(reference.ok());
@@ -147,7 +155,8 @@ TEST_CASE("srtp_gcm_sender: streams of different SSRCs keep their own rollover c
   const auto info = profile_info(profile);
   const bytes key = pattern(info.key_length, 9), salt = pattern(info.salt_length, 77);
   auto ours = srtp_gcm_sender::create(profile, key, salt);
-  auto reference = srtp_session::create(profile, srtp_direction::outbound, key, salt);
+  auto reference =
+    srtp_session::create(profile, srtp_direction::outbound, key, salt, libsrtp_only());
   REQUIRE(ours.ok());
   REQUIRE(reference.ok());
   // Video wraps (65000 + 1000) while audio (another SSRC) stays low, interleaved.
@@ -170,7 +179,7 @@ TEST_CASE("srtp_gcm_sender: streams of different SSRCs keep their own rollover c
   CHECK(identical == n);
   // Forgetting a stream restarts its counter: a new sender for that SSRC agrees again.
   ours->remove_stream(0xAAAA0001);
-  auto fresh = srtp_session::create(profile, srtp_direction::outbound, key, salt);
+  auto fresh = srtp_session::create(profile, srtp_direction::outbound, key, salt, libsrtp_only());
   REQUIRE(fresh.ok());
   bytes a = rtp(0xAAAA0001, 7, 100, false), b;
   const size_t len = a.size();
@@ -179,6 +188,50 @@ TEST_CASE("srtp_gcm_sender: streams of different SSRCs keep their own rollover c
   REQUIRE(ours->protect_rtp(a, len).ok());
   REQUIRE(fresh->protect_rtp(b, len).ok());
   CHECK(a == b);
+}
+
+TEST_CASE("srtp_session with a GCM profile: its own outbound SRTP is libsrtp's, byte for byte") {
+  // The default session (no libsrtp context) against libsrtp's, through the wrap, a resend
+  // of an older number (a NACK answered without RTX), and forgetting a stream.
+  for (const auto profile : {srtp_profile::aead_aes_128_gcm, srtp_profile::aead_aes_256_gcm}) {
+    const auto info = profile_info(profile);
+    INFO(info.name);
+    const bytes key = pattern(info.key_length, 21), salt = pattern(info.salt_length, 90);
+    auto ours = srtp_session::create(profile, srtp_direction::outbound, key, salt);
+    auto reference =
+      srtp_session::create(profile, srtp_direction::outbound, key, salt, libsrtp_only());
+    auto receiver =
+      srtp_session::create(profile, srtp_direction::inbound, key, salt, libsrtp_only());
+    REQUIRE(ours.ok());
+    REQUIRE(reference.ok());
+    REQUIRE(receiver.ok());
+    std::vector<uint16_t> seqs = run(65530, 12);
+    seqs.push_back(65533); // a resend from before the wrap
+    size_t identical = 0, unprotected = 0;
+    for (const uint16_t seq : seqs) {
+      bytes a = rtp(0x0BADCAFE, seq, 300, true);
+      const size_t len = a.size();
+      a.resize(len + srtp_session::max_trailer);
+      bytes b = a;
+      const auto ra = ours->protect_rtp(a, len);
+      const auto rb = reference->protect_rtp(b, len);
+      REQUIRE(ra.ok());
+      REQUIRE(rb.ok());
+      identical += ra.length == rb.length && std::equal(a.begin(), a.begin() + ra.length, b.begin());
+      bytes got(a.begin(), a.begin() + ra.length);
+      unprotected += receiver->unprotect_rtp(got, got.size()).ok() ? 1 : 0;
+    }
+    CHECK(identical == seqs.size());
+    CHECK(unprotected == seqs.size() - 1); // the resend is a replay to the receiver
+    CHECK(ours->counters().rtp_ok == seqs.size());
+    CHECK(ours->remove_stream(0x0BADCAFE));
+    CHECK_FALSE(ours->remove_stream(0x0BADCAFE));
+    // The wrong direction and a buffer without room for the tag are refused and counted.
+    bytes c = rtp(0x0BADCAFE, 1, 50, false);
+    CHECK(ours->unprotect_rtp(c, c.size()).error == srtp_error::wrong_direction);
+    CHECK(ours->protect_rtp(c, c.size()).error == srtp_error::no_capacity);
+    CHECK(ours->counters().bad_param == 2);
+  }
 }
 
 TEST_CASE("srtp_gcm_sender: a header size from the caller's parse gives the same bytes") {
@@ -300,12 +353,6 @@ bytes rtcp_packet(int kind, uint32_t ssrc, uint8_t seed) {
   return p;
 }
 
-srtp_options libsrtp_rtcp() {
-  srtp_options o;
-  o.openssl_gcm = false;
-  return o;
-}
-
 } // namespace
 
 TEST_CASE("srtcp_gcm: byte-identical to libsrtp's SRTCP, and each side unprotects the other's") {
@@ -317,9 +364,9 @@ TEST_CASE("srtcp_gcm: byte-identical to libsrtp's SRTCP, and each side unprotect
     INFO(info.name);
     const bytes key = pattern(info.key_length, 41), salt = pattern(info.salt_length, 7);
     auto ours_out = srtp_session::create(profile, srtp_direction::outbound, key, salt);
-    auto ref_out = srtp_session::create(profile, srtp_direction::outbound, key, salt, libsrtp_rtcp());
+    auto ref_out = srtp_session::create(profile, srtp_direction::outbound, key, salt, libsrtp_only());
     auto ours_in = srtp_session::create(profile, srtp_direction::inbound, key, salt);
-    auto ref_in = srtp_session::create(profile, srtp_direction::inbound, key, salt, libsrtp_rtcp());
+    auto ref_in = srtp_session::create(profile, srtp_direction::inbound, key, salt, libsrtp_only());
     REQUIRE(ours_out.ok());
     REQUIRE(ref_out.ok());
     REQUIRE(ours_in.ok());
@@ -441,7 +488,7 @@ TEST_CASE("srtp_gcm_receiver: libsrtp's verdict and plaintext for every packet")
       // its highest); the arrivals replay those bytes in the case's order.
       auto sender = srtp_gcm_sender::create(profile, key, salt);
       REQUIRE(sender.ok());
-      srtp_options ours_opt, ref_opt = libsrtp_rtcp();
+      srtp_options ours_opt, ref_opt = libsrtp_only();
       ours_opt.replay_window = ref_opt.replay_window = c.window;
       auto ours = srtp_session::create(profile, srtp_direction::inbound, key, salt, ours_opt);
       auto ref = srtp_session::create(profile, srtp_direction::inbound, key, salt, ref_opt);
@@ -484,7 +531,7 @@ TEST_CASE("srtp_gcm_receiver: libsrtp's verdict and plaintext for every packet")
       const bytes key = pattern(info.key_length, 5), salt = pattern(info.salt_length, 6);
       auto sender = srtp_gcm_sender::create(profile, key, salt);
       auto ours = srtp_session::create(profile, srtp_direction::inbound, key, salt);
-      auto ref = srtp_session::create(profile, srtp_direction::inbound, key, salt, libsrtp_rtcp());
+      auto ref = srtp_session::create(profile, srtp_direction::inbound, key, salt, libsrtp_only());
       REQUIRE(sender.ok());
       REQUIRE(ours.ok());
       REQUIRE(ref.ok());
