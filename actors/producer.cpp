@@ -515,6 +515,10 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
 // (docs/performance.md, 2026-11-24): class 100 costs 15 % less per delivered packet through
 // the lanes; class 1000 with the core saturated costs more through them, and falls behind.
 constexpr size_t direct_lane_max_consumers = 256;
+// The fan-out's shared clock reading (see fan_out): read again every this many consumers,
+// and for every consumer of a batch of more packets than this.
+constexpr size_t clock_refresh_consumers = 8;
+constexpr size_t clock_refresh_packets = 4;
 // The producer's lane from the media I/O thread: see enter_producer_lane.
 constexpr size_t io_lane_max_consumers = 32;
 
@@ -530,7 +534,13 @@ void fan_out(producer_actor* self, media_packets out) {
   // An idle consumer takes the batch through its direct lane (no message, no turn of its
   // own); not under load (more messages waiting here, or the process busy: see
   // direct_lane_max_consumers) nor for a large fan-out.
-  const int64_t now_us = mono_us(); // one clock read for the whole fan-out
+  // The consumers entered through their lanes share one clock reading (their munger,
+  // retransmission ring, statistics, pacing and send stamps), read again every
+  // clock_refresh_consumers consumers, and for each one when a batch has more than
+  // clock_refresh_packets packets: a stamp is then at most a few tens of microseconds older
+  // than the consumer's send even when the outbox flushes within the fan-out (abs-send-time
+  // counts 3.8 us, transport-cc feedback 250 us, the send-side estimate groups 5 ms).
+  int64_t now_us = mono_us();
   const bool direct = st.consumers.size() <= direct_lane_max_consumers && mailbox_idle(self) &&
                       !process_busy(now_us / 1000);
   std::array<std::pair<uint8_t, caf::message>, 4> filtered{}; // need -> its message
@@ -552,6 +562,8 @@ void fan_out(producer_actor* self, media_packets out) {
     const uint8_t need = st.demand[i] & present;
     if (need == present) {
       st.fanout_packets[i] += n;
+      if (i != 0 && (i % clock_refresh_consumers == 0 || n > clock_refresh_packets))
+        now_us = mono_us();
       if (direct && st.lanes[i] && enter_consumer_lane(st.lanes[i], batch, self->context(), now_us)) {
         ++st.counters.direct;
         continue;

@@ -181,8 +181,10 @@ bool srtp_gcm_sender::supports(srtp_profile profile) noexcept {
 
 result<srtp_gcm_sender> srtp_gcm_sender::create(srtp_profile profile,
                                                 std::span<const uint8_t> key,
-                                                std::span<const uint8_t> salt) {
+                                                std::span<const uint8_t> salt,
+                                                outbound_checks checks) {
   srtp_gcm_sender s;
+  s.checks_ = checks;
   if (auto why = make_gcm(profile, key, salt, {label_rtp_encryption, label_rtp_salt}, true,
                           s.cipher_, s.session_salt_);
       !why.empty())
@@ -194,7 +196,9 @@ srtp_gcm_sender::stream& srtp_gcm_sender::stream_for(uint32_t ssrc) {
   for (auto& s : streams_)
     if (s.ssrc == ssrc)
       return s;
-  streams_.push_back(stream{ssrc, 0});
+  streams_.push_back(stream{ssrc, 0, nullptr});
+  if (checks_.window != 0)
+    streams_.back().sent = std::make_unique<replay_window>(checks_.window);
   return streams_.back();
 }
 
@@ -221,8 +225,12 @@ srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t lengt
   const uint16_t seq = rtp_sequence_number_of(packet);
   auto& st = stream_for(ssrc);
   const uint64_t index = estimate_index(st.highest, seq);
-  if (index > st.highest)
-    st.highest = index;
+  if (st.sent) {
+    const auto verdict = st.sent->check(index);
+    if (verdict == srtp_error::replay_old ||
+        (verdict == srtp_error::replay_fail && !checks_.allow_repeat))
+      return {verdict, 0};
+  }
   const uint32_t roc = uint32_t(index >> 16);
 
   const auto iv = rtp_iv(ssrc, roc, seq, session_salt_);
@@ -231,6 +239,10 @@ srtp_result srtp_gcm_sender::protect_rtp(std::span<uint8_t> buffer, size_t lengt
   // in place and the tag follows it.
   if (!cipher_.seal(iv, packet.first(header), {}, packet.subspan(header), buffer.data() + length))
     return {srtp_error::other, 0};
+  if (index > st.highest)
+    st.highest = index;
+  if (st.sent)
+    st.sent->accept(index);
   return {srtp_error::none, length + tag_size};
 }
 

@@ -71,13 +71,46 @@ private:
   evp_ctx ctx_;
 };
 
+// Which indexes of one SSRC were accepted, over the last `size` (RFC 3711 §3.3.2): an index
+// more than size - 1 behind the highest is too old, one seen already a replay. A ring of
+// bits by index; advanced only with packets that authenticated (or, sending, were
+// sealed).
+class replay_window {
+public:
+  explicit replay_window(uint32_t size) : size_(size), bits_((size + 63) / 64 + 1, 0) {}
+  srtp_error check(uint64_t index) const noexcept;
+  void accept(uint64_t index) noexcept;
+  uint64_t highest() const noexcept { return highest_; }
+
+private:
+  bool bit(uint64_t index) const noexcept;
+  void set(uint64_t index, bool on) noexcept;
+  uint32_t size_;
+  bool started_ = false;
+  uint64_t highest_ = 0;
+  std::vector<uint64_t> bits_;
+};
+
+// What libsrtp's outbound session refuses, for an srtp_gcm_sender that wants its judgement
+// (srtp_session): an index `window` or more behind the highest sent (replay_old), and,
+// unless allow_repeat, one sent before (replay_fail: under GCM a repeat reuses the IV,
+// harmless only for the same bytes). window 0: no checks (the consumers, whose numbers
+// their munger makes, and whose resends are the same packets).
+struct gcm_outbound_checks {
+  uint32_t window = 0;
+  bool allow_repeat = true;
+};
+
 class srtp_gcm_sender {
 public:
   static constexpr size_t tag_size = 16;
 
+  using outbound_checks = gcm_outbound_checks;
+
   // Only the GCM profiles; `key` 16 or 32 bytes as the profile says, `salt` 12 bytes.
   static result<srtp_gcm_sender> create(srtp_profile profile, std::span<const uint8_t> key,
-                                        std::span<const uint8_t> salt);
+                                        std::span<const uint8_t> salt,
+                                        outbound_checks checks = {});
   static bool supports(srtp_profile profile) noexcept;
 
   srtp_gcm_sender(srtp_gcm_sender&&) noexcept;
@@ -104,6 +137,7 @@ private:
   struct stream {
     uint32_t ssrc = 0;
     uint64_t highest = 0; // highest 48-bit index protected (ROC << 16 | SEQ)
+    std::unique_ptr<replay_window> sent; // with outbound_checks only
   };
 
   srtp_gcm_sender() = default;
@@ -111,27 +145,10 @@ private:
 
   gcm_cipher cipher_;
   std::array<uint8_t, 12> session_salt_{};
+  outbound_checks checks_;
   std::vector<stream> streams_; // a consumer sends one or two SSRCs: a flat list
 };
 
-// Which indexes of one SSRC were accepted, over the last `size` (RFC 3711 §3.3.2): an index
-// more than size - 1 behind the highest is too old, one seen already a replay. A ring of
-// bits by index; advanced only with packets that authenticated.
-class replay_window {
-public:
-  explicit replay_window(uint32_t size) : size_(size), bits_((size + 63) / 64 + 1, 0) {}
-  srtp_error check(uint64_t index) const noexcept;
-  void accept(uint64_t index) noexcept;
-  uint64_t highest() const noexcept { return highest_; }
-
-private:
-  bool bit(uint64_t index) const noexcept;
-  void set(uint64_t index, bool on) noexcept;
-  uint32_t size_;
-  bool started_ = false;
-  uint64_t highest_ = 0;
-  std::vector<uint64_t> bits_;
-};
 
 // Inbound SRTP for the AEAD GCM profiles on OpenSSL, for srtp_session::unprotect_rtp
 // (every packet a publisher sends): libsrtp's judgement (the index estimated from the

@@ -125,9 +125,9 @@ result<srtp_session> srtp_session::create(srtp_profile profile, srtp_direction d
         return failure{r.error()};
       session.rtp_gcm_in_ = std::make_unique<srtp_gcm_receiver>(std::move(*r));
     } else {
-      // Repeats are always allowed here: a resend of a number is sealed again, the same
-      // bytes under the same IV (allow_repeat_tx's case, a NACK answered without RTX).
-      auto s = srtp_gcm_sender::create(profile, key, salt);
+      // libsrtp's outbound judgement (its window, allow_repeat_tx), as without openssl_gcm.
+      const uint32_t window = options.replay_window ? options.replay_window : 128;
+      auto s = srtp_gcm_sender::create(profile, key, salt, {window, options.allow_repeat_tx});
       if (!s)
         return failure{s.error()};
       session.rtp_gcm_out_ = std::make_unique<srtp_gcm_sender>(std::move(*s));

@@ -126,6 +126,8 @@ public:
   bool remove_stream(uint32_t ssrc) noexcept;
 
   srtp_profile profile() const noexcept { return profile_; }
+  // Whether libsrtp does the work (the AES-CM profiles, or GCM without openssl_gcm).
+  bool uses_libsrtp() const noexcept { return ctx_ != nullptr; }
   srtp_direction direction() const noexcept { return direction_; }
   const srtp_counters& counters() const noexcept { return counters_; }
 

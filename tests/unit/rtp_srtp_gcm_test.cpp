@@ -205,6 +205,8 @@ TEST_CASE("srtp_session with a GCM profile: its own outbound SRTP is libsrtp's, 
     REQUIRE(ours.ok());
     REQUIRE(reference.ok());
     REQUIRE(receiver.ok());
+    CHECK_FALSE(ours->uses_libsrtp());
+    CHECK(reference->uses_libsrtp());
     std::vector<uint16_t> seqs = run(65530, 12);
     seqs.push_back(65533); // a resend from before the wrap
     size_t identical = 0, unprotected = 0;
@@ -231,6 +233,50 @@ TEST_CASE("srtp_session with a GCM profile: its own outbound SRTP is libsrtp's, 
     CHECK(ours->unprotect_rtp(c, c.size()).error == srtp_error::wrong_direction);
     CHECK(ours->protect_rtp(c, c.size()).error == srtp_error::no_capacity);
     CHECK(ours->counters().bad_param == 2);
+  }
+}
+
+TEST_CASE("srtp_session with a GCM profile: libsrtp's outbound verdicts on old and repeated numbers") {
+  struct row {
+    const char* name;
+    std::vector<uint16_t> seqs;
+    bool allow_repeat;
+    uint32_t window; // 0: the default (128)
+    srtp_error last; // the last packet's verdict (all before it are sent)
+  };
+  const row rows[] = {
+    {"a repeat, allowed (a NACK answered without RTX)", {10, 11, 12, 11}, true, 0, srtp_error::none},
+    {"a repeat, refused without allow_repeat_tx", {10, 11, 12, 11}, false, 0, srtp_error::replay_fail},
+    {"127 behind the highest: still in the window", {200, 327, 200}, true, 0, srtp_error::none},
+    {"128 behind the highest: too old", {200, 328, 200}, true, 0, srtp_error::replay_old},
+    {"a window of 64: 64 behind is too old", {100, 164, 100}, true, 64, srtp_error::replay_old},
+    {"never sent, 100 behind a jump of 20000", {500, 20500, 20400}, false, 0, srtp_error::none},
+    {"a resend from before the wrap, after it", {65534, 65535, 0, 1, 65535}, true, 0, srtp_error::none},
+    {"the same, refused", {65534, 65535, 0, 1, 65535}, false, 0, srtp_error::replay_fail},
+  };
+  const auto profile = srtp_profile::aead_aes_128_gcm;
+  const bytes key = pattern(16, 61), salt = pattern(12, 62);
+  for (const auto& r : rows) {
+    INFO(r.name);
+    srtp_options o, ref_o = libsrtp_only();
+    o.allow_repeat_tx = ref_o.allow_repeat_tx = r.allow_repeat;
+    o.replay_window = ref_o.replay_window = r.window;
+    auto ours = srtp_session::create(profile, srtp_direction::outbound, key, salt, o);
+    auto reference = srtp_session::create(profile, srtp_direction::outbound, key, salt, ref_o);
+    REQUIRE(ours.ok());
+    REQUIRE(reference.ok());
+    for (size_t i = 0; i < r.seqs.size(); ++i) {
+      bytes a = rtp(0x5EED0001, r.seqs[i], 120, true);
+      const size_t len = a.size();
+      a.resize(len + srtp_session::max_trailer);
+      bytes b = a;
+      const auto ra = ours->protect_rtp(a, len);
+      const auto rb = reference->protect_rtp(b, len);
+      CHECK(ra.error == rb.error);
+      CHECK(ra.error == (i + 1 == r.seqs.size() ? r.last : srtp_error::none));
+      if (ra.ok() && rb.ok())
+        CHECK(std::equal(a.begin(), a.begin() + ra.length, b.begin(), b.begin() + rb.length));
+    }
   }
 }
 
