@@ -25,6 +25,10 @@ inline int64_t mono_us() {
     .count();
 }
 
+// `known` (a reading taken earlier in the same handler, e.g. rtp_out::now_us) when set, else
+// the clock now.
+inline int64_t mono_us_or(int64_t known) { return known != 0 ? known : mono_us(); }
+
 inline int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
            std::chrono::system_clock::now().time_since_epoch())

@@ -415,7 +415,7 @@ void send_paced(consumer_actor* self, rtp_out& out) {
     st.sender->send_rtp(out);
     return;
   }
-  const int64_t now = out.now_us != 0 ? out.now_us : mono_us();
+  const int64_t now = mono_us_or(out.now_us);
   const size_t n = out.offsets.size();
   if (out.probe_id >= 0) { // a probe goes at the rate it was planned at, past any queue
     for (size_t i = 0; i < n; ++i)

@@ -562,8 +562,8 @@ void fan_out(producer_actor* self, media_packets out) {
     const uint8_t need = st.demand[i] & present;
     if (need == present) {
       st.fanout_packets[i] += n;
-      if (i != 0 && (i % clock_refresh_consumers == 0 || n > clock_refresh_packets))
-        now_us = mono_us();
+      if (direct && i != 0 && (i % clock_refresh_consumers == 0 || n > clock_refresh_packets))
+        now_us = mono_us(); // (only the lanes use it: a message's consumer reads its own)
       if (direct && st.lanes[i] && enter_consumer_lane(st.lanes[i], batch, self->context(), now_us)) {
         ++st.counters.direct;
         continue;

@@ -47,7 +47,7 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
   }
   // abs-send-time: 6.18 fixed point seconds, 24 bits (wraps every 64 s).
   // Reduced modulo 64 s first, so the shift never overflows however long the host is up.
-  const int64_t now_us = out.now_us != 0 ? out.now_us : mono_us();
+  const int64_t now_us = mono_us_or(out.now_us);
   const uint32_t abs_send_time = uint32_t((((now_us % 64'000'000) << 18) / 1'000'000) & 0xFFFFFF);
   spans_.clear();
   // Numbering and logging under one lock: the log stays in number order (send_shared).

@@ -113,20 +113,19 @@ result<srtp_session> srtp_session::create(srtp_profile profile, srtp_direction d
       (options.replay_window < min_replay_window || options.replay_window > max_replay_window))
     return failure{"srtp: replay window must be 64..32767 packets"};
   if (options.openssl_gcm && srtp_gcm_sender::supports(profile)) {
+    const uint32_t window = options.replay_window ? options.replay_window : 128; // libsrtp's
     srtp_session session{nullptr, profile, direction};
     auto g = srtcp_gcm::create(profile, direction, key, salt);
     if (!g)
       return failure{g.error()};
     session.rtcp_gcm_ = std::make_unique<srtcp_gcm>(std::move(*g));
     if (direction == srtp_direction::inbound) {
-      auto r = srtp_gcm_receiver::create(profile, key, salt,
-                                         options.replay_window ? options.replay_window : 128);
+      auto r = srtp_gcm_receiver::create(profile, key, salt, window);
       if (!r)
         return failure{r.error()};
       session.rtp_gcm_in_ = std::make_unique<srtp_gcm_receiver>(std::move(*r));
     } else {
       // libsrtp's outbound judgement (its window, allow_repeat_tx), as without openssl_gcm.
-      const uint32_t window = options.replay_window ? options.replay_window : 128;
       auto s = srtp_gcm_sender::create(profile, key, salt, {window, options.allow_repeat_tx});
       if (!s)
         return failure{s.error()};
