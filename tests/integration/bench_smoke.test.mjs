@@ -280,7 +280,10 @@ test('chorus-bench floor --rate: packets arrive at the rate, each alone', { time
   for (const c of f.cases) {
     // 0.5 s at 200/s is 100; the lock step would have sent thousands
     assert.ok(c.packetsIn >= 40 && c.packetsIn <= 115, `${c.kind}: ${c.packetsIn} packets in 0.5 s at 200/s`);
-    assert.ok(c.wakeups >= c.packetsIn * 0.9, `${c.kind}: ${c.wakeups} wake-ups for ${c.packetsIn} packets`);
+    // Mostly one wake-up per packet (a burst would give a handful). Not all: a wake-up
+    // delayed past the next arrival (5 ms here) on a busy two-core machine takes two; a CI
+    // run once saw 89 wake-ups for 100 packets.
+    assert.ok(c.wakeups >= c.packetsIn * 0.75, `${c.kind}: ${c.wakeups} wake-ups for ${c.packetsIn} packets`);
   }
 });
 
