@@ -29,11 +29,14 @@ namespace chorus::actors {
 
 namespace {
 
-// The producer's timer runs every tick_interval_ms only while something is pending (NACK
-// retries, a throttled keyframe request, audio levels for the speaker observer); otherwise
-// it wakes for the next receiver report. Each timer is a wake-up of CAF's clock thread and
-// of a worker: at 20 ms for every producer, they were a large part of an idle-ish server's
-// CPU (docs/performance.md, "Fewer wake-ups").
+// The producer's timer runs every tick_interval_ms only while NACK retries or a throttled
+// keyframe request are pending; while audio levels for the speaker observer keep coming,
+// every level_batch_interval_ms (the receive path sends a batch once it is that old; the
+// timer ends one the packets stopped); otherwise it wakes for the next receiver report
+// (pending_delay). Each timer is a wake-up of CAF's clock thread and of a worker: at 20 ms
+// for every producer, they were a large part of an idle-ish server's CPU
+// (docs/performance.md, "Fewer wake-ups"), and an audio producer whose packets carry
+// levels (every browser's) had them all the time.
 constexpr int64_t tick_interval_ms = 20;
 constexpr int64_t receiver_report_interval_ms = 1000;
 // Audio levels go to the room's speaker observer in batches: at most every this many ms
@@ -63,6 +66,7 @@ struct producer_counters {
   uint64_t duplicates = 0;        // not forwarded: already came (receive_stream::on_packet)
   uint64_t direct = 0;            // batches handed to a consumer through its direct lane
   uint64_t lane_in = 0;           // batches its transport handed over through this lane
+  uint64_t ticks = 0;             // timer turns (on_tick)
 };
 
 // One encoding as received: a simulcast stream, or the producer's only stream. Its SSRC
@@ -145,6 +149,7 @@ struct producer_data {
   caf::actor speaker_observer;
   audio_level_batch levels;
   int64_t levels_since_ms = 0; // arrival of the batch's first sample
+  int64_t levels_last_ms = 0;  // arrival of the last sample (sent or not)
   uint64_t published_nacks = 0, published_keyframe_requests = 0; // node totals so far
   static inline const char* name = "chorus.producer";
 
@@ -243,21 +248,35 @@ void arm_tick(producer_actor* self, int64_t now, int64_t delay_ms) {
   self->delayed_send(self, std::chrono::milliseconds(at - now), media_tick_atom::value, at);
 }
 
-// Something the tick must follow up soon: NACK retries, a throttled keyframe request, audio
-// levels not yet sent.
-bool tick_pending(const producer_data& st) {
+// When the tick must follow something up, in ms from now: NACK retries and a throttled
+// keyframe request within tick_interval_ms; audio levels when their batch is due, and
+// while samples keep coming every level_batch_interval_ms, so that the timer keeps one
+// steady beat with the batches (a timer cannot be cancelled: one armed for the next
+// receiver report and overtaken by the next batch would fire for nothing); nullopt when
+// nothing waits.
+std::optional<int64_t> pending_delay(const producer_data& st, int64_t now) {
   for (auto& e : st.encodings)
     if (e.nack.missing_count() != 0 || e.keyframe_throttle->pending())
-      return true;
-  return !st.levels.levels.empty();
+      return tick_interval_ms;
+  if (st.speaker_observer) {
+    if (!st.levels.levels.empty())
+      return st.levels_since_ms + level_batch_interval_ms - now;
+    if (st.levels_last_ms != 0 && now - st.levels_last_ms < level_batch_interval_ms)
+      return level_batch_interval_ms;
+  }
+  return std::nullopt;
+}
+
+// Arms the timer for what is pending, if anything (a timer armed no later stays).
+void arm_pending_tick(producer_actor* self, int64_t now) {
+  if (auto delay = pending_delay(self->state, now))
+    arm_tick(self, now, *delay);
 }
 
 void arm_next_tick(producer_actor* self, int64_t now) {
   auto& st = self->state;
-  if (tick_pending(st))
-    arm_tick(self, now, tick_interval_ms);
-  else
-    arm_tick(self, now, st.last_rr_ms + receiver_report_interval_ms - now);
+  const int64_t report = st.last_rr_ms + receiver_report_interval_ms - now;
+  arm_tick(self, now, std::min(report, pending_delay(st, now).value_or(report)));
 }
 
 void request_keyframe(producer_actor* self, encoding_state& e, int64_t now) {
@@ -282,11 +301,11 @@ void flush_levels(producer_actor* self) {
   self->send(st.speaker_observer, std::move(out));
 }
 
-void maybe_flush_levels(producer_actor* self, int64_t now) {
+// Sends the batch once its first sample is `age_ms` old (or it is full).
+void maybe_flush_levels(producer_actor* self, int64_t now, int64_t age_ms = level_batch_interval_ms) {
   auto& st = self->state;
   if (!st.levels.levels.empty() &&
-      (now - st.levels_since_ms >= level_batch_interval_ms ||
-       st.levels.levels.size() >= level_batch_max))
+      (now - st.levels_since_ms >= age_ms || st.levels.levels.size() >= level_batch_max))
     flush_levels(self);
 }
 
@@ -487,6 +506,7 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
       if (auto level = pkt.audio_level_of(st.audio_level_id)) {
         if (st.levels.levels.empty())
           st.levels_since_ms = now;
+        st.levels_last_ms = now;
         st.levels.levels.push_back(uint8_t((level->voice ? 0x80 : 0) | level->level));
         st.levels.times_ms.push_back(now);
       }
@@ -495,8 +515,7 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
   }
   if (st.speaker_observer)
     maybe_flush_levels(self, now);
-  if (tick_pending(st))
-    arm_tick(self, now, tick_interval_ms);
+  arm_pending_tick(self, now);
   if (out.packets.empty() || st.consumers.empty())
     return;
   st.counters.forwarded += out.packets.size();
@@ -710,6 +729,7 @@ void on_tick(producer_actor* self, int64_t armed_at) {
   auto& st = self->state;
   auto now = mono_ms();
   const bool rearm = armed_at == st.tick_at_ms;
+  ++st.counters.ticks;
   for (auto& e : st.encodings) {
     if (st.nack_enabled) {
       e.nack.tick(now, st.to_nack);
@@ -726,8 +746,11 @@ void on_tick(producer_actor* self, int64_t armed_at) {
     if (e.keyframe_throttle->due(now))
       send_keyframe_request(self, e);
   }
+  // On the steady beat (pending_delay) the tick comes up to a packet interval before the
+  // batch it ends is level_batch_interval_ms old (its first sample came just after the
+  // tick before): that batch goes now, not on a second tick moments later.
   if (st.speaker_observer)
-    maybe_flush_levels(self, now);
+    maybe_flush_levels(self, now, level_batch_interval_ms - tick_interval_ms);
   if (now - st.last_rr_ms >= receiver_report_interval_ms) {
     st.last_rr_ms = now;
     send_receiver_report(self, now);
@@ -831,7 +854,7 @@ void encoding_stats_json(std::ostringstream& os, producer_actor* self, const enc
        << ",\"keyframes\":" << c.keyframes << ",\"keyframeRequests\":" << c.keyframe_requests
        << ",\"consumers\":" << st.consumers.size() << ",\"forwarded\":" << c.forwarded
        << ",\"fanout\":" << fanout_json(self) << ",\"directBatches\":" << c.direct
-       << ",\"laneBatchesIn\":" << c.lane_in
+       << ",\"laneBatchesIn\":" << c.lane_in << ",\"ticks\":" << c.ticks
        << ",\"dropped\":{\"malformed\":" << c.malformed
        << ",\"unknownPayloadType\":" << c.unknown_payload_type
        << ",\"unknownSsrc\":" << c.unknown_ssrc << ",\"unknownRid\":" << c.unknown_rid

@@ -67,6 +67,21 @@ test('active-speaker follows the loud participant, audio-levels lists it', { tim
       } finally {
         await late.close();
       }
+
+      // The levels of a steady talker wake its producer's timer once per batch (every
+      // 100 ms), not for every 20 ms packet (actors/producer.cpp, pending_delay): fewer
+      // timer turns than a third of the packets (one a packet before; about a fifth now).
+      // Read once bob has sent 150 packets or more (3 s; between reads, the next
+      // audio-levels event: bounded either way).
+      let s;
+      for (let i = 0; i < 20; i++) {
+        [s] = await bob.stats();
+        if (s.packetCount >= 150) break;
+        listener.take((m) => m?.type === 'audio-levels');
+        await listener.nextOfType('audio-levels', () => true, 5000);
+      }
+      assert.ok(s.packetCount >= 150, `bob's packets: ${JSON.stringify(s)}`);
+      assert.ok(s.ticks < s.packetCount / 3, `timer turns ${s.ticks} for ${s.packetCount} packets`);
     } finally {
       alice?.kill();
       bob?.kill();

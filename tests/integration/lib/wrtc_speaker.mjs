@@ -5,7 +5,8 @@
 //
 // Run as a script: node wrtc_speaker.mjs WS_URL PEER ROOM FREQUENCY. It joins, produces
 // one audio track and prints {"producerId": ...} (or {"error": ...}) as a line on stdout;
-// each line "amplitude N" on stdin sets the sine's peak amplitude (0 .. 32767; 0 at start).
+// each line "amplitude N" on stdin sets the sine's peak amplitude (0 .. 32767; 0 at start),
+// and a line "stats" prints {"stats": [...]}, the data of get-producer-stats for its producer.
 
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
@@ -59,6 +60,11 @@ async function main([wsUrl, peer, room, frequency]) {
   readline.createInterface({ input: process.stdin }).on('line', (line) => {
     const [cmd, value] = line.trim().split(/\s+/);
     if (cmd === 'amplitude') mic.amplitude = Number(value);
+    if (cmd === 'stats')
+      c.expectReply('get-producer-stats', { producerId: producer.id }, 'get-producer-stats', 5000).then(
+        (r) => process.stdout.write(`${JSON.stringify({ stats: r.data })}\n`),
+        (e) => process.stdout.write(`${JSON.stringify({ error: String(e?.stack ?? e) })}\n`),
+      );
   });
   process.stdout.write(`${JSON.stringify({ producerId: producer.id })}\n`);
 }
@@ -70,8 +76,9 @@ if (process.argv[1] === SELF) {
   });
 }
 
-// Starts a speaker process; resolves { producerId, setAmplitude(n), kill() } once it
-// produces (bounded), rejects with its error otherwise.
+// Starts a speaker process; resolves { producerId, setAmplitude(n), stats(), kill() } once
+// it produces (bounded), rejects with its error otherwise. stats() resolves the data of
+// get-producer-stats for its producer (bounded).
 export function speakerProcess(server, peer, room, frequency, timeoutMs = 15000) {
   const child = spawn(process.execPath, [SELF, server.wsUrl('/socket'), peer, room, String(frequency)], {
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -89,7 +96,20 @@ export function speakerProcess(server, peer, room, frequency, timeoutMs = 15000)
       reject(new Error(`${peer}: not producing after ${timeoutMs} ms; stderr: ${stderr}`));
     }, timeoutMs);
     const lines = readline.createInterface({ input: child.stdout });
+    // After the first line, each line answers the oldest stats() still waiting.
+    const waiting = [];
+    const stats = () =>
+      new Promise((resolveStats, rejectStats) => {
+        const t = setTimeout(() => rejectStats(new Error(`${peer}: no stats within 8000 ms`)), 8000);
+        waiting.push((msg) => {
+          clearTimeout(t);
+          if (msg.stats) resolveStats(msg.stats);
+          else rejectStats(new Error(`${peer}: ${msg.error ?? JSON.stringify(msg)}`));
+        });
+        child.stdin.write('stats\n');
+      });
     lines.once('line', (line) => {
+      lines.on('line', (next) => waiting.shift()?.(JSON.parse(next)));
       clearTimeout(timer);
       const msg = JSON.parse(line);
       if (msg.error) {
@@ -100,6 +120,7 @@ export function speakerProcess(server, peer, room, frequency, timeoutMs = 15000)
       resolve({
         producerId: msg.producerId,
         setAmplitude: (n) => child.stdin.write(`amplitude ${n}\n`),
+        stats,
         kill,
       });
     });
