@@ -70,7 +70,8 @@ test('active-speaker follows the loud participant, audio-levels lists it', { tim
 
       // The levels of a steady talker wake its producer's timer once per batch (every
       // 100 ms), not for every 20 ms packet (actors/producer.cpp, pending_delay): fewer
-      // timer turns than a third of the packets (one a packet before; about a fifth now).
+      // timer turns than half the packets (1.1 a packet before, about a fifth now; half
+      // leaves room for a sender whose 10 ms audio clock falls behind on a loaded machine).
       // Read once bob has sent 150 packets or more (3 s; between reads, the next
       // audio-levels event: bounded either way).
       let s;
@@ -81,7 +82,7 @@ test('active-speaker follows the loud participant, audio-levels lists it', { tim
         await listener.nextOfType('audio-levels', () => true, 5000);
       }
       assert.ok(s.packetCount >= 150, `bob's packets: ${JSON.stringify(s)}`);
-      assert.ok(s.ticks < s.packetCount / 3, `timer turns ${s.ticks} for ${s.packetCount} packets`);
+      assert.ok(s.ticks < s.packetCount / 2, `timer turns ${s.ticks} for ${s.packetCount} packets`);
     } finally {
       alice?.kill();
       bob?.kill();

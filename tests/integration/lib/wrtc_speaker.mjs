@@ -96,7 +96,8 @@ export function speakerProcess(server, peer, room, frequency, timeoutMs = 15000)
       reject(new Error(`${peer}: not producing after ${timeoutMs} ms; stderr: ${stderr}`));
     }, timeoutMs);
     const lines = readline.createInterface({ input: child.stdout });
-    // After the first line, each line answers the oldest stats() still waiting.
+    // After the first line, each line answers the oldest stats() still waiting (one that
+    // timed out keeps its place, so a late answer still goes to it, not to the next).
     const waiting = [];
     const stats = () =>
       new Promise((resolveStats, rejectStats) => {
@@ -109,7 +110,15 @@ export function speakerProcess(server, peer, room, frequency, timeoutMs = 15000)
         child.stdin.write('stats\n');
       });
     lines.once('line', (line) => {
-      lines.on('line', (next) => waiting.shift()?.(JSON.parse(next)));
+      lines.on('line', (next) => {
+        let msg;
+        try {
+          msg = JSON.parse(next);
+        } catch {
+          msg = { error: `not JSON: ${next}` };
+        }
+        waiting.shift()?.(msg);
+      });
       clearTimeout(timer);
       const msg = JSON.parse(line);
       if (msg.error) {
