@@ -42,6 +42,9 @@ constexpr int64_t receiver_report_interval_ms = 1000;
 // Audio levels go to the room's speaker observer in batches: at most every this many ms
 // (checked per receive batch and per tick), or when this many samples wait.
 constexpr int64_t level_batch_interval_ms = 100;
+// An audio packet's interval (Opus's usual 20 ms frames): on its steady beat the timer
+// finds the batch up to this much younger than level_batch_interval_ms (on_tick).
+constexpr int64_t level_packet_interval_ms = 20;
 constexpr size_t level_batch_max = 32;
 constexpr std::string_view audio_level_uri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 constexpr std::string_view rid_uri = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
@@ -750,7 +753,7 @@ void on_tick(producer_actor* self, int64_t armed_at) {
   // batch it ends is level_batch_interval_ms old (its first sample came just after the
   // tick before): that batch goes now, not on a second tick moments later.
   if (st.speaker_observer)
-    maybe_flush_levels(self, now, level_batch_interval_ms - tick_interval_ms);
+    maybe_flush_levels(self, now, level_batch_interval_ms - level_packet_interval_ms);
   if (now - st.last_rr_ms >= receiver_report_interval_ms) {
     st.last_rr_ms = now;
     send_receiver_report(self, now);
