@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Compares server builds in the same minutes (docs/performance.md): each round runs every
+# build once, in an order that rotates from round to round, each run a fresh server on CPU 0
+# and chorus-bench on CPU 1 with the floor measured in the same run. Prints one line per run:
+# the build's name, us of server CPU per delivered packet, the ratio to the floor, loss, p99.
+# usage: bench/ab.sh [--rounds N] [--range] NAME=SERVER_BINARY... -- CHORUS_BENCH_ARGS...
+#   e.g. bench/ab.sh --rounds 8 base=build-nopgo/chorus pgo=build/chorus -- \
+#          --scenario class --subscribers 20 --pace-factor 2.5
+# --range: the servers use a port range instead of one shared port.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BENCH="${CHORUS_BENCH:-$ROOT/build/chorus-bench}"
+rounds=3
+range=0
+builds=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --range) range=1; shift ;;
+    --) shift; break ;;
+    *=*) builds+=("$1"); shift ;;
+    *) echo "bench/ab.sh: unexpected '$1' (NAME=BINARY expected before --)" >&2; exit 2 ;;
+  esac
+done
+if [[ ${#builds[@]} -eq 0 || ! "$rounds" =~ ^[0-9]+$ ]]; then
+  sed -n '2,10p' "$0" >&2
+  exit 2
+fi
+for b in "${builds[@]}" "bench=$BENCH"; do
+  [[ -x "${b#*=}" ]] || { echo "bench/ab.sh: ${b#*=} is not an executable (build it first)" >&2; exit 1; }
+done
+command -v taskset >/dev/null || { echo "bench/ab.sh: needs taskset (util-linux)" >&2; exit 1; }
+command -v node >/dev/null || { echo "bench/ab.sh: needs node (scripts/setup.sh installs it)" >&2; exit 1; }
+work="$(mktemp -d /tmp/chorus-ab.XXXXXX)"
+server=""
+trap '[[ -n "$server" ]] && kill -9 "$server" 2>/dev/null; rm -rf "$work"' EXIT
+echo '{"limits":{"maxPeersPerRoom":5000},"signaling":{"maxConnectionsPerIp":5000}}' >"$work/config.json"
+
+port=${CHORUS_AB_PORT:-18800}
+n=${#builds[@]}
+for round in $(seq 1 "$rounds"); do
+  for j in $(seq 0 $((n - 1))); do
+    b=${builds[$(((j + round) % n))]}
+    name=${b%%=*}
+    bin=${b#*=}
+    port=$((port + 2))
+    rtc=(--rtc-single-port $((port + 1)))
+    [[ $range -eq 1 ]] && rtc=()
+    taskset -c 0 "$bin" --listen "127.0.0.1:$port" --log-level warn "${rtc[@]}" \
+      --config "$work/config.json" >"$work/server.log" 2>&1 &
+    server=$!
+    for _ in $(seq 1 100); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+      sleep 0.1
+    done
+    rc=0
+    taskset -c 1 "$BENCH" --url "ws://127.0.0.1:$port" --server-pid "$server" --floor --server-cpu 0 \
+      --busy-poll --duration-s 10 --json "$work/run.json" "$@" >"$work/bench.log" 2>&1 || rc=$?
+    kill "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+    server=""
+    if [[ $rc -ne 0 ]]; then
+      echo "$(date -u +%H:%M:%S) $name failed:"; tail -5 "$work/bench.log"
+      continue
+    fi
+    node -e '
+      const r = require(process.argv[1]), s = r.server || {};
+      const f = (x, d) => (typeof x === "number" ? x.toFixed(d) : "-");
+      console.log(`${process.argv[2]} ${process.argv[3]} us ${f(s.cpuUsPerPacket, 2)} ratio ${f(s.cpuPerPacketRatioToFloor, 2)} loss ${f(r.loss?.percent, 2)} p99 ${f(r.latencyMs?.p99, 2)}`);
+    ' "$work/run.json" "$(date -u +%H:%M:%S)" "$name"
+  done
+done
