@@ -31,10 +31,11 @@ for b in "${builds[@]}" "bench=$BENCH"; do
 done
 command -v taskset >/dev/null || { echo "bench/ab.sh: needs taskset (util-linux)" >&2; exit 1; }
 command -v node >/dev/null || { echo "bench/ab.sh: needs node (scripts/setup.sh installs it)" >&2; exit 1; }
+# shellcheck source=bench/lib/server.sh
+source "$ROOT/bench/lib/server.sh"
 work="$(mktemp -d /tmp/chorus-ab.XXXXXX)"
-server=""
-trap '[[ -n "$server" ]] && kill -9 "$server" 2>/dev/null; rm -rf "$work"' EXIT
-echo '{"limits":{"maxPeersPerRoom":5000},"signaling":{"maxConnectionsPerIp":5000}}' >"$work/config.json"
+trap 'chorus_server_stop || true; rm -rf "$work"' EXIT
+chorus_bench_config "$work/config.json"
 
 port=${CHORUS_AB_PORT:-18800}
 n=${#builds[@]}
@@ -46,19 +47,16 @@ for round in $(seq 1 "$rounds"); do
     port=$((port + 2))
     rtc=(--rtc-single-port $((port + 1)))
     [[ $range -eq 1 ]] && rtc=()
-    taskset -c 0 "$bin" --listen "127.0.0.1:$port" --log-level warn "${rtc[@]}" \
-      --config "$work/config.json" >"$work/server.log" 2>&1 &
-    server=$!
-    for _ in $(seq 1 100); do
-      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-      sleep 0.1
-    done
     rc=0
-    taskset -c 1 "$BENCH" --url "ws://127.0.0.1:$port" --server-pid "$server" --floor --server-cpu 0 \
-      --busy-poll --duration-s 10 --json "$work/run.json" "$@" >"$work/bench.log" 2>&1 || rc=$?
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-    server=""
+    if chorus_server_start "$work/server.log" taskset -c 0 "$bin" --listen "127.0.0.1:$port" \
+      --log-level warn "${rtc[@]}" --config "$work/config.json"; then
+      taskset -c 1 "$BENCH" --url "ws://127.0.0.1:$port" --server-pid "$CHORUS_SERVER_PID" --floor \
+        --server-cpu 0 --busy-poll --duration-s 10 --json "$work/run.json" "$@" >"$work/bench.log" 2>&1 || rc=$?
+    else
+      rc=1
+      cp "$work/server.log" "$work/bench.log"
+    fi
+    chorus_server_stop || true
     if [[ $rc -ne 0 ]]; then
       echo "$(date -u +%H:%M:%S) $name failed:"; tail -5 "$work/bench.log"
       continue

@@ -16,63 +16,40 @@ GEN_DIR="${CHORUS_PGO_GEN_DIR:-$CHORUS_ROOT/build-pgo-gen}"
 PROFILE_DIR="$GEN_DIR/profile" # a fixed path: the instrumented objects stay in ccache
 rm -rf "$PROFILE_DIR"
 mkdir -p "$PROFILE_DIR"
+# shellcheck source=bench/lib/server.sh
+source "$CHORUS_ROOT/bench/lib/server.sh"
 WORK="$(mktemp -d /tmp/chorus-pgo-run.XXXXXX)"
-SERVER_PID=""
-cleanup() {
-  if [[ -n "$SERVER_PID" ]]; then kill -9 "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap 'chorus_server_stop || true; rm -rf "$WORK"' EXIT
+# The sources the profile is of (the manifest hashes them; CMakeLists.txt's PGO check
+# globs the same directories).
+SOURCE_DIRS=(actors app common net protocol rtp store)
 
 cmake -S "$CHORUS_ROOT" -B "$GEN_DIR" -DCMAKE_BUILD_TYPE=Release \
   -DCHORUS_PGO_GENERATE="$PROFILE_DIR" >/dev/null
 cmake --build "$GEN_DIR" -j2 --target chorus
 
 BENCH="$CHORUS_BUILD_DIR/chorus-bench"
-cat >"$WORK/config.json" <<'JSON'
-{"limits":{"maxPeersPerRoom":5000},"signaling":{"maxConnectionsPerIp":5000}}
-JSON
+chorus_bench_config "$WORK/config.json"
 
-# A fresh instrumented server (start_server MODE), and its stop: SIGTERM and a bounded wait
-# for the exit that writes the counts.
+# A fresh instrumented server (start_server MODE); chorus_server_stop's SIGTERM makes it
+# write its counts as it exits (a stop that needs SIGKILL fails the run).
 port=18600
 start_server() {
   port=$((port + 2))
   local rtc=(--rtc-single-port $((port + 1)))
   [[ "$1" == range ]] && rtc=(--rtc-ports $((port + 100))-$((port + 1099)))
-  "$GEN_DIR/chorus" --listen "127.0.0.1:$port" --log-level warn "${rtc[@]}" \
-    --config "$WORK/config.json" >"$WORK/server.$port.log" 2>&1 &
-  SERVER_PID=$!
-  local i
-  for i in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  cat "$WORK/server.$port.log" >&2
-  echo "[pgo] the server did not listen within 10 s" >&2
-  exit 1
+  chorus_server_start "$WORK/server.$port.log" "$GEN_DIR/chorus" --listen "127.0.0.1:$port" \
+    --log-level warn "${rtc[@]}" --config "$WORK/config.json" || exit 1
 }
 stop_server() {
-  kill -TERM "$SERVER_PID"
-  local i
-  for i in $(seq 1 100); do
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
-    echo "[pgo] the server did not stop within 10 s" >&2
-    exit 1
-  fi
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
+  chorus_server_stop || exit 1
 }
 # One bench scenario (train MODE ARGS...).
 train() {
   start_server "$1"
   shift
   echo "[pgo] chorus-bench $*" >&2
-  "$BENCH" --url "ws://127.0.0.1:$port" --server-pid "$SERVER_PID" "$@" >"$WORK/bench.$port.log" 2>&1 \
+  "$BENCH" --url "ws://127.0.0.1:$port" --server-pid "$CHORUS_SERVER_PID" "$@" >"$WORK/bench.$port.log" 2>&1 \
     || { cat "$WORK/bench.$port.log" >&2; exit 1; }
   stop_server
 }
@@ -103,10 +80,10 @@ mkdir -p "$OUT"
   | tar --owner=0 --group=0 --numeric-owner --mtime='2000-01-01' -cf - -T - | xz -9 >"$OUT/profile.tar.xz")
 {
   echo "# The profile in profile.tar.xz (scripts/pgo-train.sh); CMakeLists.txt reads this."
-  echo "commit $(git -C "$CHORUS_ROOT" rev-parse HEAD)$(git -C "$CHORUS_ROOT" diff --quiet HEAD -- actors app common net protocol rtp store || echo ' (with changes)')"
+  echo "commit $(git -C "$CHORUS_ROOT" rev-parse HEAD)$(git -C "$CHORUS_ROOT" diff --quiet HEAD -- "${SOURCE_DIRS[@]}" || echo ' (with changes)')"
   echo "gcc $("${CXX:-g++}" -dumpfullversion)"
   echo "files $count"
-  (cd "$CHORUS_ROOT" && LC_ALL=C ls actors/*.cpp app/*.cpp common/*.cpp net/*.cpp protocol/*.cpp \
-    rtp/*.cpp store/*.cpp | xargs sha256sum)
+  (cd "$CHORUS_ROOT" && for d in "${SOURCE_DIRS[@]}"; do printf '%s\n' "$d"/*.cpp; done \
+    | LC_ALL=C sort | xargs sha256sum)
 } >"$OUT/manifest.txt"
 echo "[pgo] $count profile files into bench/pgo/profile.tar.xz" >&2
