@@ -41,7 +41,7 @@ void refresh(int64_t now_ms) {
   if (now_ms - start < window_ms ||
       !g_window_start_ms.compare_exchange_strong(start, now_ms, std::memory_order_relaxed))
     return;
-  static const int cpus = usable_cpus();
+  const int cpus = usable_cpu_count();
   const int64_t cpu = process_cpu_us();
   const int64_t used = cpu - g_window_cpu_us.exchange(cpu, std::memory_order_relaxed);
   if (start == 0)
@@ -53,6 +53,17 @@ void refresh(int64_t now_ms) {
 }
 
 } // namespace
+
+int usable_cpu_count() {
+  static const int cpus = usable_cpus();
+  return cpus;
+}
+
+bool fan_out_through_lanes(std::size_t consumers, std::size_t max_consumers, int cpus, bool busy) {
+  if (cpus == 1)
+    return true;
+  return consumers <= max_consumers && !busy;
+}
 
 bool next_busy(bool was_busy, int64_t used_us, int64_t elapsed_ms, int cpus) {
   if (elapsed_ms <= 0 || cpus <= 0)

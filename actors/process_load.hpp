@@ -3,6 +3,7 @@
 // low load and ways that win under load (the producer's direct lanes, actors/consumer.hpp).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace chorus::actors {
@@ -17,6 +18,18 @@ bool process_busy(int64_t now_ms);
 // thread can carry all of its work, so the media I/O thread runs large fan-outs itself
 // (enter_producer_lane) instead of waking a worker for them. Same window as process_busy.
 bool process_light(int64_t now_ms);
+
+// The CPUs this process may run on (its affinity mask), read once.
+int usable_cpu_count();
+
+// Whether a producer hands a batch to its idle consumers through their direct lanes
+// (actors/consumer.hpp) rather than a message each. On one usable CPU always: the workers
+// cannot spread a fan-out over cores there, so a message and a turn per consumer only add
+// cost, and a consumer behind messages gets messages anyway (a lane is entered only when
+// its mailbox is empty), so under load it still takes several batches in one turn. On
+// several CPUs only a fan-out of at most `max_consumers` while the process is not busy:
+// above that, messages spread the fan-out over the workers.
+bool fan_out_through_lanes(std::size_t consumers, std::size_t max_consumers, int cpus, bool busy);
 
 // The decision itself: busy after a window in which `used_us` of CPU time was used over
 // `elapsed_ms` on `cpus` CPUs, given whether it was busy before (the hysteresis).

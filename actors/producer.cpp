@@ -529,13 +529,17 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
 // reads the same vector of the same shared packets. A simulcast producer's consumer that
 // needs only some encodings (layer_demand) gets a message of just those packets, built
 // once per distinct need in the batch, or nothing when the batch has none of them.
-// Consumers take a batch through their direct lanes only while the process is not busy
+// Idle consumers take a batch through their direct lanes (fan_out_through_lanes): on one
+// usable CPU at any fan-out and load; on several only while the process is not busy
 // (process_busy) and the fan-out has at most this many consumers. The lane saves a message
-// and a turn per consumer and batch, but takes one batch per entry, where a busy consumer
-// behind messages takes several in one turn; and it runs the whole fan-out on the
-// producer's worker, where messages spread it over all of them. Measured on one core
-// (docs/performance.md, 2026-11-24): class 100 costs 15 % less per delivered packet through
-// the lanes; class 1000 with the core saturated costs more through them, and falls behind.
+// and a turn per consumer and batch; it runs the whole fan-out on the producer's thread,
+// where messages spread it over the workers' cores. A consumer behind messages (a busy
+// one) is sent the batch, and takes several in one turn. Measured on one core
+// (docs/performance.md, 2026-11-24 and 2026-11-26): class 100 costs 15 % less per
+// delivered packet through the lanes, classes of 300 and 500 13-18 % less; with the core
+// saturated (class 1000) the consumers are behind messages and nothing changes. (A build
+// that ran every consumer's handler in the producer's turn, busy or not, fell behind at
+// class 1000: entered once per packet, a consumer pays its cold state for every packet.)
 constexpr size_t direct_lane_max_consumers = 256;
 // The fan-out's shared clock reading (see fan_out): read again every this many consumers,
 // and for every consumer of a batch of more packets than this.
@@ -554,8 +558,8 @@ void fan_out(producer_actor* self, media_packets out) {
   auto msg = caf::make_message(std::move(out));
   const auto& batch = msg.get_as<media_packets>(0);
   // An idle consumer takes the batch through its direct lane (no message, no turn of its
-  // own); not under load (more messages waiting here, or the process busy: see
-  // direct_lane_max_consumers) nor for a large fan-out.
+  // own); not when more messages wait here, and on several CPUs not when the process is
+  // busy nor for a large fan-out (see direct_lane_max_consumers).
   // The consumers entered through their lanes share one clock reading (their munger,
   // retransmission ring, statistics, pacing and send stamps), read again every
   // clock_refresh_consumers consumers, and for each one when a batch has more than
@@ -563,8 +567,9 @@ void fan_out(producer_actor* self, media_packets out) {
   // than the consumer's send even when the outbox flushes within the fan-out (abs-send-time
   // counts 3.8 us, transport-cc feedback 250 us, the send-side estimate groups 5 ms).
   int64_t now_us = mono_us();
-  const bool direct = st.consumers.size() <= direct_lane_max_consumers && mailbox_idle(self) &&
-                      !process_busy(now_us / 1000);
+  const bool direct =
+    mailbox_idle(self) && fan_out_through_lanes(st.consumers.size(), direct_lane_max_consumers,
+                                                usable_cpu_count(), process_busy(now_us / 1000));
   std::array<std::pair<uint8_t, caf::message>, 4> filtered{}; // need -> its message
   size_t filtered_count = 0;
   // Each consumer's memory is cold at small fan-outs (one packet apart): warmed two
