@@ -117,8 +117,9 @@ struct media_totals {
 // A fixed-bucket histogram updated without locks (relaxed atomics); le in milliseconds.
 struct latency_histogram {
   static constexpr std::array<double, 12> bounds_ms{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000};
-  std::array<std::atomic<uint64_t>, bounds_ms.size() + 1> buckets{}; // the last: +Inf
-  std::atomic<uint64_t> count{0};
+  // The last: +Inf. Its running total is the count (the metrics read it from the buckets,
+  // so that a count and its buckets are always one reading).
+  std::array<std::atomic<uint64_t>, bounds_ms.size() + 1> buckets{};
   std::atomic<uint64_t> sum_us{0};
 
   void observe_us(uint64_t us) noexcept {
@@ -126,7 +127,6 @@ struct latency_histogram {
     while (i < bounds_ms.size() && double(us) > bounds_ms[i] * 1000.0)
       ++i;
     buckets[i].fetch_add(1, std::memory_order_relaxed);
-    count.fetch_add(1, std::memory_order_relaxed);
     sum_us.fetch_add(us, std::memory_order_relaxed);
   }
 };

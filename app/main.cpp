@@ -278,9 +278,9 @@ void histogram(std::vector<app::metric>& m, const char* name, const char* help,
   }
   m.push_back({std::string{name} + "_sum", help, "histogram", "",
                double(h.sum_us.load(std::memory_order_relaxed)) / 1e6, name});
-  // The count is the +Inf bucket's total, as the format requires: read from the buckets,
-  // not from the histogram's own count, which a request observed between the two reads
-  // would put one ahead (integration_hostile saw "+Inf bucket 43 != count 44").
+  // The count is the +Inf bucket's total, as the format requires: read from the buckets
+  // (a separate counter read after them was one ahead when a request was observed between
+  // the two reads: integration_hostile saw "+Inf bucket 43 != count 44").
   m.push_back({std::string{name} + "_count", help, "histogram", "", double(cumulative), name});
 }
 
