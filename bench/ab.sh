@@ -30,6 +30,7 @@ for b in "${builds[@]}" "bench=$BENCH"; do
   [[ -x "${b#*=}" ]] || { echo "bench/ab.sh: ${b#*=} is not an executable (build it first)" >&2; exit 1; }
 done
 command -v taskset >/dev/null || { echo "bench/ab.sh: needs taskset (util-linux)" >&2; exit 1; }
+command -v timeout >/dev/null || { echo "bench/ab.sh: needs timeout (coreutils)" >&2; exit 1; }
 command -v node >/dev/null || { echo "bench/ab.sh: needs node (scripts/setup.sh installs it)" >&2; exit 1; }
 # shellcheck source=bench/lib/server.sh
 source "$ROOT/bench/lib/server.sh"
@@ -50,7 +51,8 @@ for round in $(seq 1 "$rounds"); do
     rc=0
     if chorus_server_start "$work/server.log" taskset -c 0 "$bin" --listen "127.0.0.1:$port" \
       --log-level warn "${rtc[@]}" --config "$work/config.json"; then
-      taskset -c 1 "$BENCH" --url "ws://127.0.0.1:$port" --server-pid "$CHORUS_SERVER_PID" --floor \
+      # (bounded: a class of 1000 takes about a minute; a hung run is killed and reported)
+      timeout 600 taskset -c 1 "$BENCH" --url "ws://127.0.0.1:$port" --server-pid "$CHORUS_SERVER_PID" --floor \
         --server-cpu 0 --busy-poll --duration-s 10 --json "$work/run.json" "$@" >"$work/bench.log" 2>&1 || rc=$?
     else
       rc=1

@@ -44,12 +44,12 @@ start_server() {
 stop_server() {
   chorus_server_stop || exit 1
 }
-# One bench scenario (train MODE ARGS...).
+# One bench scenario (train MODE ARGS...), bounded: each takes well under a minute.
 train() {
   start_server "$1"
   shift
   echo "[pgo] chorus-bench $*" >&2
-  "$BENCH" --url "ws://127.0.0.1:$port" --server-pid "$CHORUS_SERVER_PID" "$@" >"$WORK/bench.$port.log" 2>&1 \
+  timeout 300 "$BENCH" --url "ws://127.0.0.1:$port" --server-pid "$CHORUS_SERVER_PID" "$@" >"$WORK/bench.$port.log" 2>&1 \
     || { cat "$WORK/bench.$port.log" >&2; exit 1; }
   stop_server
 }
