@@ -112,6 +112,8 @@ struct media_totals {
   std::atomic<uint64_t> send_dropped_not_ready{0}, send_protect_failed{0}, rtcp_out{0};
   // Consumers' retransmissions and producers' NACKs / keyframe requests sent
   std::atomic<uint64_t> retransmissions{0}, nacks_out{0}, keyframe_requests_out{0};
+  // Producers' batches to their consumers: through a consumer's direct lane, or as a message
+  std::atomic<uint64_t> fanout_lane_batches{0}, fanout_message_batches{0};
 };
 
 // A fixed-bucket histogram updated without locks (relaxed atomics); le in milliseconds.

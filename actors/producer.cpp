@@ -68,6 +68,7 @@ struct producer_counters {
   uint64_t forwarded = 0;         // packets handed to the fan-out
   uint64_t duplicates = 0;        // not forwarded: already came (receive_stream::on_packet)
   uint64_t direct = 0;            // batches handed to a consumer through its direct lane
+  uint64_t messaged = 0;          // batches sent to a consumer as a message
   uint64_t lane_in = 0;           // batches its transport handed over through this lane
   uint64_t ticks = 0;             // timer turns (on_tick)
 };
@@ -154,10 +155,11 @@ struct producer_data {
   int64_t levels_since_ms = 0; // arrival of the batch's first sample
   int64_t levels_last_ms = 0;  // arrival of the last sample (sent or not)
   uint64_t published_nacks = 0, published_keyframe_requests = 0; // node totals so far
+  uint64_t published_direct = 0, published_messaged = 0;
   static inline const char* name = "chorus.producer";
 
-  // NACKs and PLI/FIR sent toward the publisher since the last call, to the node's totals
-  // (on the tick and at the end; never per packet).
+  // NACKs and PLI/FIR sent toward the publisher, and the fan-out's batches by path, since
+  // the last call, to the node's totals (on the tick and at the end; never per packet).
   void publish_totals() {
     if (!ctx)
       return;
@@ -168,8 +170,15 @@ struct producer_data {
     if (requests > published_keyframe_requests)
       m.keyframe_requests_out.fetch_add(requests - published_keyframe_requests,
                                         std::memory_order_relaxed);
+    if (counters.direct > published_direct)
+      m.fanout_lane_batches.fetch_add(counters.direct - published_direct, std::memory_order_relaxed);
+    if (counters.messaged > published_messaged)
+      m.fanout_message_batches.fetch_add(counters.messaged - published_messaged,
+                                         std::memory_order_relaxed);
     published_nacks = nacks;
     published_keyframe_requests = requests;
+    published_direct = counters.direct;
+    published_messaged = counters.messaged;
   }
 
   ~producer_data() {
@@ -596,6 +605,7 @@ void fan_out(producer_actor* self, media_packets out) {
         continue;
       }
       self->send(st.consumers[i], msg);
+      ++st.counters.messaged;
       continue;
     }
     if (need == 0)
@@ -614,6 +624,7 @@ void fan_out(producer_actor* self, media_packets out) {
         m = &filtered[filtered_count++].second;
       }
     }
+    ++st.counters.messaged;
     if (m) {
       st.fanout_packets[i] += m->get_as<media_packets>(0).packets.size();
       self->send(st.consumers[i], *m);
@@ -862,7 +873,8 @@ void encoding_stats_json(std::ostringstream& os, producer_actor* self, const enc
        << ",\"keyframes\":" << c.keyframes << ",\"keyframeRequests\":" << c.keyframe_requests
        << ",\"consumers\":" << st.consumers.size() << ",\"forwarded\":" << c.forwarded
        << ",\"fanout\":" << fanout_json(self) << ",\"directBatches\":" << c.direct
-       << ",\"laneBatchesIn\":" << c.lane_in << ",\"ticks\":" << c.ticks
+       << ",\"messageBatches\":" << c.messaged << ",\"laneBatchesIn\":" << c.lane_in
+       << ",\"ticks\":" << c.ticks
        << ",\"dropped\":{\"malformed\":" << c.malformed
        << ",\"unknownPayloadType\":" << c.unknown_payload_type
        << ",\"unknownSsrc\":" << c.unknown_ssrc << ",\"unknownRid\":" << c.unknown_rid

@@ -338,6 +338,13 @@ void operations_metrics(std::vector<app::metric>& m, const actors::node_context&
                v(t.nacks_out)});
   m.push_back({"chorus_keyframe_requests_sent_total", "PLIs and FIRs sent to publishers.",
                "counter", "", v(t.keyframe_requests_out)});
+  m.push_back({"chorus_fanout_batches_total",
+               "Producers' packet batches to their consumers, by path: through the consumer's "
+               "direct lane (in the producer's turn) or as a message (a turn of the consumer's "
+               "own).",
+               "counter", "path=\"lane\"", v(t.fanout_lane_batches)});
+  m.push_back({"chorus_fanout_batches_total", "", "counter", "path=\"message\"",
+               v(t.fanout_message_batches)});
   m.push_back({"chorus_retransmissions_total", "RTP packets retransmitted to subscribers (NACKed).",
                "counter", "", v(t.retransmissions)});
   m.push_back({"chorus_rtcp_malformed_total", "Malformed RTCP packets.", "counter", "",

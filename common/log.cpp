@@ -106,7 +106,7 @@ std::string render(format f, level l, std::string_view component, std::string_vi
     return out;
   }
   std::snprintf(stamp, sizeof stamp, "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-  char head[64];
+  char head[sizeof stamp + 16]; // the stamp, a level name of at most 5, the separators
   std::snprintf(head, sizeof head, "%s %-5s [", stamp, names[static_cast<int>(l)]);
   out = head;
   out += component;

@@ -206,6 +206,35 @@ test('chorus-bench: class 8 on one shared port, datagrams batched across consume
   });
 });
 
+test('chorus-bench: class 300 with the server on one CPU, the fan-out through the consumers\' lanes above 256', { timeout: 120000 }, async () => {
+  // Where the process may run on one CPU only (its affinity mask), the producer hands a
+  // batch to its idle consumers through their direct lanes at any fan-out size; on several
+  // CPUs only up to 256 consumers (actors/process_load, fan_out_through_lanes). Here 300
+  // consumers of one producer: without the one-CPU rule every batch would be a message.
+  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
+  const allowed = /^Cpus_allowed_list:\s*(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  assert.ok(allowed, 'no Cpus_allowed_list in /proc/self/status');
+  const dir = tempDir('chorus-bench-one-cpu-');
+  await withSinglePortServer(['--log-level', 'warn'], async (server) => {
+    const r = await benchRun(server, dir, 'class-one-cpu', [
+      '--scenario', 'class', '--subscribers', '300', '--decrypt-sample', '30', '--threads', '2',
+    ], { consumers: 600 });
+    assert.ok(r.loss.percent < 1, `loss: ${JSON.stringify(r.loss)}`);
+    // The totals are added on the producers' ticks and when they close: all in once the
+    // peers are gone (benchRun waited for that).
+    const metrics = await httpGet(`${server.url}/metrics`);
+    assert.equal(metrics.status, 200);
+    const batches = (path) => Number((metrics.body.match(new RegExp(`^chorus_fanout_batches_total\\{path="${path}"\\} (\\S+)$`, 'm')) ?? [])[1]);
+    const lane = batches('lane');
+    const message = batches('message');
+    assert.ok(Number.isFinite(lane) && Number.isFinite(message), 'no chorus_fanout_batches_total');
+    // Each of the 600 consumers takes every batch of its producer: far more batches than
+    // packets were sent.
+    assert.ok(lane + message >= r.sent.packets, `lane ${lane}, message ${message}, sent ${r.sent.packets}`);
+    assert.ok(lane > message, `lane ${lane}, message ${message}: the fan-out of 300 went by messages`);
+  }, { cpus: allowed[1] });
+});
+
 test('chorus-bench --decrypt-sample 3: class 6, two receivers decrypt and time; every receiver counts its loss', { timeout: 120000 }, async () => {
   // Issue 14, item 3: a generator that carries 1000 subscribers decrypts and times only a
   // sample of them; the others account delivery and loss from the clear RTP headers.

@@ -141,9 +141,13 @@ export function runChorus(args, { timeoutMs = 2000, env = {} } = {}) {
 // stop({ signal = 'SIGTERM', timeoutMs = 5000 }) signals the PID and waits for the exit;
 // it resolves { code, signal, elapsedMs, timedOut } (a process that outlives the bound is
 // killed with SIGKILL and reported with timedOut: true).
-export async function startServer(args = [], { listen = true, readyTimeoutMs = 10000, env = {} } = {}) {
+// `cpus` (a CPU list such as '0' or '0-1') starts it under `taskset -c cpus`, which execs the
+// server in the same process: its affinity mask holds those CPUs from the start.
+export async function startServer(args = [], { listen = true, readyTimeoutMs = 10000, env = {}, cpus = null } = {}) {
   const fullArgs = listen && !args.includes('--listen') ? ['--listen', '127.0.0.1:0', ...args] : [...args];
-  const { child, exited } = spawnTracked(CHORUS_BIN, fullArgs, env);
+  const { child, exited } = cpus === null
+    ? spawnTracked(CHORUS_BIN, fullArgs, env)
+    : spawnTracked('taskset', ['-c', String(cpus), CHORUS_BIN, ...fullArgs], env);
   const stdout = new Tail();
   const stderr = new Tail();
   child.stderr.on('data', (d) => stderr.push(d));
