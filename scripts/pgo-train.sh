@@ -33,12 +33,16 @@ chorus_bench_config "$WORK/config.json"
 
 # A fresh instrumented server (start_server MODE); chorus_server_stop's SIGTERM makes it
 # write its counts as it exits (a stop that needs SIGKILL fails the run).
+# MODE one-cpu: single port, the server pinned to the first CPU this script may use (a
+# process on one CPU takes any fan-out through the consumers' lanes, actors/process_load).
 port=18600
+FIRST_CPU=$(awk '/^Cpus_allowed_list:/ {split($2, a, /[,-]/); print a[1]}' /proc/self/status)
 start_server() {
   port=$((port + 2))
-  local rtc=(--rtc-single-port $((port + 1)))
+  local rtc=(--rtc-single-port $((port + 1))) pin=()
   [[ "$1" == range ]] && rtc=(--rtc-ports $((port + 100))-$((port + 1099)))
-  chorus_server_start "$WORK/server.$port.log" "$GEN_DIR/chorus" --listen "127.0.0.1:$port" \
+  [[ "$1" == one-cpu ]] && pin=(taskset -c "$FIRST_CPU")
+  chorus_server_start "$WORK/server.$port.log" "${pin[@]}" "$GEN_DIR/chorus" --listen "127.0.0.1:$port" \
     --log-level warn "${rtc[@]}" --config "$WORK/config.json" || exit 1
 }
 stop_server() {
@@ -55,12 +59,15 @@ train() {
 }
 
 # The scenarios: a class and a meeting paced as browsers send (the case the profile is
-# for), in both socket modes; a large class at once; a join storm (the signalling and
+# for), in both socket modes; a large class at once; classes of 200 and 300 paced (the
+# second on one CPU, through the lanes); a join storm (the signalling and
 # setup path); real libwebrtc senders.
 train single --scenario class --subscribers 20 --pace-factor 2.5 --duration-s 15
 train range --scenario class --subscribers 20 --pace-factor 2.5 --duration-s 10
 train single --scenario meeting --participants 6 --pace-factor 2.5 --duration-s 15
 train single --scenario class --subscribers 100 --duration-s 10
+train single --scenario class --subscribers 200 --pace-factor 2.5 --decrypt-sample 10 --duration-s 10
+train one-cpu --scenario class --subscribers 300 --pace-factor 2.5 --decrypt-sample 10 --duration-s 10
 train single --scenario storm --subscribers 100 --duration-s 5
 # Browsers' send path: libwebrtc senders (Opus with audio levels, their RTCP and feedback).
 start_server single
