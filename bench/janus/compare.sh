@@ -84,13 +84,11 @@ else
   SUFFIX=""
 fi
 
-CHORUS_PID=""
+# The server's start and stop (chorus_server_start / chorus_server_stop: by its PID, bounded).
+# shellcheck source=bench/lib/server.sh
+source "$repo/bench/lib/server.sh"
 cleanup() {
-  if [ -n "$CHORUS_PID" ] && kill -0 "$CHORUS_PID" 2>/dev/null; then
-    kill -TERM "$CHORUS_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$CHORUS_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$CHORUS_PID" 2>/dev/null || true
-  fi
+  chorus_server_stop >/dev/null 2>&1 || true
   "$here/run-janus.sh" stop >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -120,16 +118,9 @@ echo "== janus run exit status $janus_rc"
 echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- Chorus ------------------------------------------------------------------------------
-taskset -c "$SERVER_CPU" "$CHORUS_BIN" --listen "127.0.0.1:$CHORUS_PORT" --log-level warn \
-  >"$OUT/chorus.log" 2>&1 &
-CHORUS_PID=$!
-ready=0
-for _ in $(seq 1 100); do # up to 10 s
-  kill -0 "$CHORUS_PID" 2>/dev/null || { cat "$OUT/chorus.log" >&2; die "chorus exited"; }
-  if timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CHORUS_PORT" 2>/dev/null; then ready=1; break; fi
-  sleep 0.1
-done
-[ "$ready" = 1 ] || die "chorus did not listen on 127.0.0.1:$CHORUS_PORT within 10 s"
+chorus_server_start "$OUT/chorus.log" taskset -c "$SERVER_CPU" "$CHORUS_BIN" \
+  --listen "127.0.0.1:$CHORUS_PORT" --log-level warn || die "chorus did not start (its log is above)"
+CHORUS_PID=$CHORUS_SERVER_PID
 echo "== chorus pid $CHORUS_PID at ws://127.0.0.1:$CHORUS_PORT ($CHORUS_BIN, affinity $(taskset -pc "$CHORUS_PID" | awk '{print $NF}'))"
 set +e
 timeout -k 5 "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" "$CHORUS_BENCH" \
@@ -137,11 +128,7 @@ timeout -k 5 "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" "$CHORUS_BENCH" \
   --server-pid "$CHORUS_PID" "${floor_args[@]}" --json "$OUT/chorus$SUFFIX.json"
 chorus_rc=$?
 set -e
-kill -TERM "$CHORUS_PID" 2>/dev/null || true
-for _ in $(seq 1 50); do kill -0 "$CHORUS_PID" 2>/dev/null || break; sleep 0.1; done
-kill -KILL "$CHORUS_PID" 2>/dev/null || true
-wait "$CHORUS_PID" 2>/dev/null || true
-CHORUS_PID=""
+chorus_server_stop || true # (it says so when SIGTERM was not enough)
 echo "== chorus run exit status $chorus_rc"
 echo "== load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
