@@ -21,7 +21,8 @@ bool rtp_sender::apply(const sending_state& s) {
         if (auto p = rtp::rtp_protector::create(*profile, s.key, s.salt))
           rtp_.emplace(std::move(*p));
       } else if (auto session = rtp::srtp_session::create(
-                   *profile, rtp::srtp_direction::outbound, s.key, s.salt)) {
+                   *profile, rtp::srtp_direction::outbound, s.key, s.salt,
+                   {.rtcp_only = true})) { // (SRTP goes through rtp_protector, use::rtp)
         rtcp_.emplace(std::move(*session));
       }
     }

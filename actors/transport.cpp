@@ -270,8 +270,9 @@ void apply_dtls_state(transport_actor* self, net::dtls_output& out) {
     }
     auto in = rtp::srtp_session::create(*profile, rtp::srtp_direction::inbound, keys->remote_key,
                                         keys->remote_salt);
+    // (made only to check the local keys: the senders make their own, rtp_sender::apply)
     auto outb = rtp::srtp_session::create(*profile, rtp::srtp_direction::outbound,
-                                          keys->local_key, keys->local_salt);
+                                          keys->local_key, keys->local_salt, {.rtcp_only = true});
     if (!in || !outb) {
       close_transport(self, "cannot create SRTP sessions: " + (in ? outb.error() : in.error()));
       return;

@@ -109,6 +109,8 @@ result<srtp_session> srtp_session::create(srtp_profile profile, srtp_direction d
     return failure{"srtp: unknown profile"};
   if (key.size() != info.key_length || salt.size() != info.salt_length)
     return failure{"srtp: key or salt length does not match " + std::string(info.name)};
+  if (options.rtcp_only && direction != srtp_direction::outbound)
+    return failure{"srtp: an SRTCP-only session is outbound"};
   if (options.replay_window != 0 &&
       (options.replay_window < min_replay_window || options.replay_window > max_replay_window))
     return failure{"srtp: replay window must be 64..32767 packets"};
@@ -119,6 +121,8 @@ result<srtp_session> srtp_session::create(srtp_profile profile, srtp_direction d
     if (!g)
       return failure{g.error()};
     session.rtcp_gcm_ = std::make_unique<srtcp_gcm>(std::move(*g));
+    if (options.rtcp_only)
+      return session;
     if (direction == srtp_direction::inbound) {
       auto r = srtp_gcm_receiver::create(profile, key, salt, window);
       if (!r)
@@ -285,6 +289,8 @@ srtp_result srtp_session::protect_rtp(std::span<uint8_t> buffer, size_t length) 
     return refuse(srtp_error::no_capacity);
   if (rtp_gcm_out_)
     return count(rtp_gcm_out_->protect_rtp(buffer, length), false);
+  if (ctx_ == nullptr) // SRTCP only (srtp_options::rtcp_only)
+    return refuse(srtp_error::wrong_direction);
   int len = static_cast<int>(length);
   const auto status = srtp_protect(ctx_, buffer.data(), &len);
   return finish(status, len, false);

@@ -138,6 +138,52 @@ TEST_CASE("srtp round trip per profile: video, audio and RTCP byte-exact") {
   }
 }
 
+TEST_CASE("srtp sessions for outbound SRTCP only: the same SRTCP bytes, SRTP refused and counted") {
+  // rtcp_only (a transport's RTCP sender): every profile still protects SRTCP exactly as a
+  // full session does; with GCM, SRTP is refused as not this session's, never crashed on.
+  // An inbound SRTCP-only session is refused when made.
+  for (auto p : all_profiles) {
+    const auto info = profile_info(p);
+    CAPTURE(info.name);
+    const bytes key = pattern(info.key_length, 1);
+    const bytes salt = pattern(info.salt_length, 100);
+    srtp_options only;
+    only.rtcp_only = true;
+    auto full_out = srtp_session::create(p, srtp_direction::outbound, key, salt);
+    auto out = srtp_session::create(p, srtp_direction::outbound, key, salt, only);
+    CHECK_FALSE(srtp_session::create(p, srtp_direction::inbound, key, salt, only).ok());
+    auto in = srtp_session::create(p, srtp_direction::inbound, key, salt);
+    REQUIRE(full_out.ok());
+    REQUIRE(out.ok());
+    REQUIRE(in.ok());
+    for (uint32_t n : {1u, 2u, 3u}) {
+      const bytes sr = rtcp_sender_report(0x11223344, n);
+      const bytes wire = protect(*out, sr, true, info.rtcp_trailer);
+      CHECK(wire == protect(*full_out, sr, true, info.rtcp_trailer));
+      bytes back;
+      auto r = unprotect(*in, wire, true, &back);
+      REQUIRE_MESSAGE(r.ok(), to_string(r.error));
+      CHECK(back == sr);
+    }
+    // SRTP on an SRTCP-only session: refused both ways. (AES-CM: libsrtp holds both, so
+    // it still protects; the GCM profiles have no SRTP state to use.)
+    const bool gcm = p == srtp_profile::aead_aes_128_gcm || p == srtp_profile::aead_aes_256_gcm;
+    bytes rtp = rtp_packet(5, 90000, 0x11223344, 200);
+    rtp.resize(rtp.size() + info.rtp_trailer);
+    auto r = out->protect_rtp(rtp, rtp.size() - info.rtp_trailer);
+    if (gcm) {
+      CHECK_FALSE(r.ok());
+      CHECK(r.error == srtp_error::wrong_direction);
+      CHECK(out->counters().bad_param == 1);
+      CHECK(out->counters().rtp_ok == 0);
+    } else {
+      CHECK(r.ok());
+    }
+    CHECK(out->counters().rtcp_ok == 3);
+    CHECK(in->counters().rtcp_ok == 3);
+  }
+}
+
 TEST_CASE("srtp tampering, replay and keys table") {
   for (auto p : all_profiles) {
     const auto info = profile_info(p);
