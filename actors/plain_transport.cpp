@@ -342,7 +342,8 @@ caf::behavior plain_impl(plain_actor* self, std::string id, node_context_ptr ctx
     st.sending.srtp_profile = static_cast<uint16_t>(*profile);
     st.sending.key = key;
     st.sending.salt = salt;
-    if (auto out = rtp::srtp_session::create(*profile, rtp::srtp_direction::outbound, key, salt))
+    if (auto out = rtp::srtp_session::create(*profile, rtp::srtp_direction::outbound, key, salt,
+                                             {.rtcp_only = true})) // (SRTP: the consumers' rtp_sender)
       st.srtcp_out.emplace(std::move(*out));
   }
   {
