@@ -120,12 +120,11 @@ echo "== load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 # ---- Chorus ------------------------------------------------------------------------------
 chorus_server_start "$OUT/chorus.log" taskset -c "$SERVER_CPU" "$CHORUS_BIN" \
   --listen "127.0.0.1:$CHORUS_PORT" --log-level warn || die "chorus did not start (its log is above)"
-CHORUS_PID=$CHORUS_SERVER_PID
-echo "== chorus pid $CHORUS_PID at ws://127.0.0.1:$CHORUS_PORT ($CHORUS_BIN, affinity $(taskset -pc "$CHORUS_PID" | awk '{print $NF}'))"
+echo "== chorus pid $CHORUS_SERVER_PID at ws://127.0.0.1:$CHORUS_PORT ($CHORUS_BIN, affinity $(taskset -pc "$CHORUS_SERVER_PID" | awk '{print $NF}'))"
 set +e
 timeout -k 5 "$BENCH_TIMEOUT" taskset -c "$CLIENT_CPU" "$CHORUS_BENCH" \
   --url "ws://127.0.0.1:$CHORUS_PORT" "${run_args[@]}" \
-  --server-pid "$CHORUS_PID" "${floor_args[@]}" --json "$OUT/chorus$SUFFIX.json"
+  --server-pid "$CHORUS_SERVER_PID" "${floor_args[@]}" --json "$OUT/chorus$SUFFIX.json"
 chorus_rc=$?
 set -e
 chorus_server_stop || true # (it says so when SIGTERM was not enough)

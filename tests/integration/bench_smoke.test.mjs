@@ -16,6 +16,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
+import { parsePrometheus } from './lib/prometheus.mjs';
 import { BENCH_BIN, runProcess, tempDir, withServer, withSinglePortServer } from './lib/server.mjs';
 
 const BENCH = BENCH_BIN;
@@ -224,9 +225,9 @@ test('chorus-bench: class 300 with the server on one CPU, the fan-out through th
     // peers are gone (benchRun waited for that).
     const metrics = await httpGet(`${server.url}/metrics`);
     assert.equal(metrics.status, 200);
-    const batches = (path) => Number((metrics.body.match(new RegExp(`^chorus_fanout_batches_total\\{path="${path}"\\} (\\S+)$`, 'm')) ?? [])[1]);
-    const lane = batches('lane');
-    const message = batches('message');
+    const m = parsePrometheus(metrics.body);
+    const lane = m.value('chorus_fanout_batches_total', { path: 'lane' });
+    const message = m.value('chorus_fanout_batches_total', { path: 'message' });
     assert.ok(Number.isFinite(lane) && Number.isFinite(message), 'no chorus_fanout_batches_total');
     // Each of the 600 consumers takes every batch of its producer: far more batches than
     // packets were sent.

@@ -165,8 +165,8 @@ TEST_CASE("srtp sessions for outbound SRTCP only: the same SRTCP bytes, SRTP ref
       REQUIRE_MESSAGE(r.ok(), to_string(r.error));
       CHECK(back == sr);
     }
-    // SRTP on an SRTCP-only session: refused both ways. (AES-CM: libsrtp holds both, so
-    // it still protects; the GCM profiles have no SRTP state to use.)
+    // SRTP on an SRTCP-only session: refused with GCM, which made no SRTP state for it
+    // (AES-CM: libsrtp's context holds both, so it still protects).
     const bool gcm = p == srtp_profile::aead_aes_128_gcm || p == srtp_profile::aead_aes_256_gcm;
     bytes rtp = rtp_packet(5, 90000, 0x11223344, 200);
     rtp.resize(rtp.size() + info.rtp_trailer);
