@@ -88,9 +88,10 @@ struct srtp_options {
   // runs AES-GCM through NSS at several times the cost; same bytes, same judgement, and no
   // libsrtp context is made. false: libsrtp (the tests' reference).
   bool openssl_gcm = true;
-  // Outbound SRTCP only (a transport's RTCP sender): with the GCM profiles no SRTP stream
-  // state is made, and protect_rtp is refused (wrong_direction); libsrtp's contexts (AES-CM)
-  // always hold both. create() refuses it for an inbound session.
+  // Outbound SRTCP only (a transport's RTCP sender): with the GCM profiles on OpenSSL
+  // (openssl_gcm) no SRTP stream state is made, and protect_rtp is refused (wrong_direction);
+  // libsrtp's contexts (AES-CM, or GCM without openssl_gcm) always hold both. create()
+  // refuses it for an inbound session.
   bool rtcp_only = false;
 };
 
