@@ -22,6 +22,7 @@ namespace chorus::actors {
 using keyframe_request_atom = caf::atom_constant<caf::atom("kfreq")>;
 using media_tick_atom = caf::atom_constant<caf::atom("mtick")>;
 using report_tick_atom = caf::atom_constant<caf::atom("rtick")>;
+using fanout_flush_atom = caf::atom_constant<caf::atom("fanflush")>; // a producer's held batches
 
 // ---- transport <- peer: who owns which SSRC ------------------------------------------------
 // A producer's incoming SSRCs on this transport; the transport replies `true`, or an

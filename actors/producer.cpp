@@ -1,4 +1,5 @@
 #include "actors/producer.hpp"
+#include "actors/batch_join.hpp"
 #include "actors/lane.hpp"
 #include "actors/fault.hpp"
 
@@ -155,7 +156,9 @@ struct producer_data {
   int64_t levels_since_ms = 0; // arrival of the batch's first sample
   int64_t levels_last_ms = 0;  // arrival of the last sample (sent or not)
   uint64_t published_nacks = 0, published_keyframe_requests = 0; // node totals so far
-  uint64_t published_direct = 0, published_messaged = 0;
+  uint64_t published_direct = 0, published_messaged = 0, published_joined = 0;
+  // What received batches forwarded while more mail waited (fan_out_or_join).
+  batch_join<forwarded_packet> join;
   static inline const char* name = "chorus.producer";
 
   // NACKs and PLI/FIR sent toward the publisher, and the fan-out's batches by path, since
@@ -175,6 +178,9 @@ struct producer_data {
     if (counters.messaged > published_messaged)
       m.fanout_message_batches.fetch_add(counters.messaged - published_messaged,
                                          std::memory_order_relaxed);
+    if (join.joined() > published_joined)
+      m.joined_batches.fetch_add(join.joined() - published_joined, std::memory_order_relaxed);
+    published_joined = join.joined();
     published_nacks = nacks;
     published_keyframe_requests = requests;
     published_direct = counters.direct;
@@ -412,6 +418,7 @@ void read_layers(const producer_data& st, rtp::payload_codec codec, const rtp::r
 }
 
 void fan_out(producer_actor* self, media_packets out);
+void fan_out_or_join(producer_actor* self, media_packets out);
 
 // The size of each encoding's (SVC: each spatial layer's) last keyframe: its packets are
 // those with the keyframe's RTP timestamp; it is complete when the next frame starts.
@@ -531,7 +538,7 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
   if (out.packets.empty() || st.consumers.empty())
     return;
   st.counters.forwarded += out.packets.size();
-  fan_out(self, std::move(out));
+  fan_out_or_join(self, std::move(out));
 }
 
 // One message for all consumers: CAF messages are reference counted, so every consumer
@@ -557,6 +564,28 @@ constexpr size_t clock_refresh_packets = 4;
 // The producer's lane from the media I/O thread: see enter_producer_lane.
 constexpr size_t io_lane_max_consumers = 32;
 
+// A producer behind its mail (its fan-out took longer than the gap to the next packets, as
+// a keyframe's to a class of 1000 on one core does) joins the batches waiting behind it
+// (actors/batch_join.hpp) and fans them out together: each consumer then takes the packets
+// in one entry and sends its run of them to its receiver as one segmented message (UDP
+// GSO), so that a producer that fell behind in a burst catches up at a lower cost per
+// packet instead of paying a consumer entry and a send per packet it is late with, or, on
+// several CPUs, a message per consumer. Entered through its lane it has no mail: nothing is
+// held. Measured in docs/performance.md (2026-11-26, UTC 21:27).
+void fan_out_or_join(producer_actor* self, media_packets out) {
+  auto& st = self->state;
+  switch (st.join.offer(out.packets, !mailbox_idle(self))) {
+    case batch_join<forwarded_packet>::step::now:
+      fan_out(self, std::move(out));
+      break;
+    case batch_join<forwarded_packet>::step::held_flush:
+      self->send(self, fanout_flush_atom::value);
+      break;
+    case batch_join<forwarded_packet>::step::held:
+      break;
+  }
+}
+
 void fan_out(producer_actor* self, media_packets out) {
   auto& st = self->state;
   uint8_t present = 0;
@@ -567,8 +596,10 @@ void fan_out(producer_actor* self, media_packets out) {
   auto msg = caf::make_message(std::move(out));
   const auto& batch = msg.get_as<media_packets>(0);
   // An idle consumer takes the batch through its direct lane (no message, no turn of its
-  // own); not when more messages wait here, and on several CPUs not when the process is
-  // busy nor for a large fan-out (see direct_lane_max_consumers).
+  // own); on several CPUs not when more messages wait here, when the process is busy nor
+  // for a large fan-out (see direct_lane_max_consumers). On one CPU whatever waits here:
+  // no other core would take part of the fan-out, and what mail brought is joined
+  // (fan_out_or_join).
   // The consumers entered through their lanes share one clock reading (their munger,
   // retransmission ring, statistics, pacing and send stamps), read again every
   // clock_refresh_consumers consumers, and for each one when a batch has more than
@@ -576,9 +607,10 @@ void fan_out(producer_actor* self, media_packets out) {
   // than the consumer's send even when the outbox flushes within the fan-out (abs-send-time
   // counts 3.8 us, transport-cc feedback 250 us, the send-side estimate groups 5 ms).
   int64_t now_us = mono_us();
-  const bool direct =
-    mailbox_idle(self) && fan_out_through_lanes(st.consumers.size(), direct_lane_max_consumers,
-                                                usable_cpu_count(), process_busy(now_us / 1000));
+  const int cpus = usable_cpu_count();
+  const bool direct = (cpus == 1 || mailbox_idle(self)) &&
+                      fan_out_through_lanes(st.consumers.size(), direct_lane_max_consumers, cpus,
+                                            process_busy(now_us / 1000));
   std::array<std::pair<uint8_t, caf::message>, 4> filtered{}; // need -> its message
   size_t filtered_count = 0;
   // Each consumer's memory is cold at small fan-outs (one packet apart): warmed two
@@ -874,6 +906,7 @@ void encoding_stats_json(std::ostringstream& os, producer_actor* self, const enc
        << ",\"consumers\":" << st.consumers.size() << ",\"forwarded\":" << c.forwarded
        << ",\"fanout\":" << fanout_json(self) << ",\"directBatches\":" << c.direct
        << ",\"messageBatches\":" << c.messaged << ",\"laneBatchesIn\":" << c.lane_in
+       << ",\"joinedBatches\":" << st.join.joined()
        << ",\"ticks\":" << c.ticks
        << ",\"dropped\":{\"malformed\":" << c.malformed
        << ",\"unknownPayloadType\":" << c.unknown_payload_type
@@ -1011,6 +1044,11 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
   return {
     [self](const fault_command& f) { fail_now(self, f); },
     [self](rtp_in& in) { handle_rtp(self, in); },
+    [self](fanout_flush_atom) {
+      media_packets out{self->state.join.flush()};
+      if (!out.packets.empty())
+        fan_out(self, std::move(out));
+    },
     [self](sender_report_in& sr) {
       auto& st = self->state;
       for (auto& e : st.encodings) {
