@@ -59,10 +59,11 @@ int usable_cpu_count() {
   return cpus;
 }
 
-bool fan_out_through_lanes(std::size_t consumers, std::size_t max_consumers, int cpus, bool busy) {
+bool fan_out_through_lanes(std::size_t consumers, std::size_t max_consumers, int cpus, bool busy,
+                           bool mail_waiting) {
   if (cpus == 1)
     return true;
-  return consumers <= max_consumers && !busy;
+  return consumers <= max_consumers && !busy && !mail_waiting;
 }
 
 bool next_busy(bool was_busy, int64_t used_us, int64_t elapsed_ms, int cpus) {

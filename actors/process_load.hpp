@@ -23,13 +23,16 @@ bool process_light(int64_t now_ms);
 int usable_cpu_count();
 
 // Whether a producer hands a batch to its idle consumers through their direct lanes
-// (actors/consumer.hpp) rather than a message each. On one usable CPU always: the workers
-// cannot spread a fan-out over cores there, so a message and a turn per consumer only add
-// cost, and a consumer behind messages gets messages anyway (a lane is entered only when
-// its mailbox is empty), so under load it still takes several batches in one turn. On
-// several CPUs only a fan-out of at most `max_consumers` while the process is not busy:
-// above that, messages spread the fan-out over the workers.
-bool fan_out_through_lanes(std::size_t consumers, std::size_t max_consumers, int cpus, bool busy);
+// (actors/consumer.hpp) rather than a message each. On one usable CPU always, whatever
+// waits in the producer's own mailbox (`mail_waiting`): the workers cannot spread a
+// fan-out over cores there, so a message and a turn per consumer only add cost, a consumer
+// behind messages gets messages anyway (a lane is entered only when its mailbox is empty),
+// so under load it still takes several batches in one turn, and a producer behind its mail
+// joins what waits (actors/batch_join.hpp). On several CPUs only a fan-out of at most
+// `max_consumers`, with no mail waiting, while the process is not busy: otherwise messages
+// spread the fan-out over the workers.
+bool fan_out_through_lanes(std::size_t consumers, std::size_t max_consumers, int cpus, bool busy,
+                           bool mail_waiting);
 
 // The decision itself: busy after a window in which `used_us` of CPU time was used over
 // `elapsed_ms` on `cpus` CPUs, given whether it was busy before (the hysteresis).

@@ -596,10 +596,10 @@ void fan_out(producer_actor* self, media_packets out) {
   auto msg = caf::make_message(std::move(out));
   const auto& batch = msg.get_as<media_packets>(0);
   // An idle consumer takes the batch through its direct lane (no message, no turn of its
-  // own); on several CPUs not when more messages wait here, when the process is busy nor
-  // for a large fan-out (see direct_lane_max_consumers). On one CPU whatever waits here:
-  // no other core would take part of the fan-out, and what mail brought is joined
-  // (fan_out_or_join).
+  // own): on one CPU always, on several not when more messages wait here, when the process
+  // is busy nor for a large fan-out (fan_out_through_lanes, direct_lane_max_consumers; on
+  // one CPU no other core would take part of the fan-out, and what mail brought is joined:
+  // fan_out_or_join).
   // The consumers entered through their lanes share one clock reading (their munger,
   // retransmission ring, statistics, pacing and send stamps), read again every
   // clock_refresh_consumers consumers, and for each one when a batch has more than
@@ -607,10 +607,10 @@ void fan_out(producer_actor* self, media_packets out) {
   // than the consumer's send even when the outbox flushes within the fan-out (abs-send-time
   // counts 3.8 us, transport-cc feedback 250 us, the send-side estimate groups 5 ms).
   int64_t now_us = mono_us();
-  const int cpus = usable_cpu_count();
-  const bool direct = (cpus == 1 || mailbox_idle(self)) &&
-                      fan_out_through_lanes(st.consumers.size(), direct_lane_max_consumers, cpus,
-                                            process_busy(now_us / 1000));
+  const bool mail_waiting = !mailbox_idle(self);
+  const bool direct =
+    fan_out_through_lanes(st.consumers.size(), direct_lane_max_consumers, usable_cpu_count(),
+                          process_busy(now_us / 1000), mail_waiting);
   std::array<std::pair<uint8_t, caf::message>, 4> filtered{}; // need -> its message
   size_t filtered_count = 0;
   // Each consumer's memory is cold at small fan-outs (one packet apart): warmed two

@@ -67,25 +67,29 @@ TEST_CASE("process load: the live reading starts idle and light and answers at o
   CHECK(chorus::actors::process_light(1'000'000'060));
 }
 
-TEST_CASE("process load: a fan-out through the lanes on one CPU always, on several when small and not busy") {
+TEST_CASE("process load: a fan-out through the lanes on one CPU always, on several when small, not busy and without mail") {
   struct row {
     const char* name;
     std::size_t consumers;
     int cpus;
     bool busy;
+    bool mail_waiting;
     bool lanes;
   };
   const row rows[] = {
-    {"one CPU, 20 consumers, idle", 20, 1, false, true},
-    {"one CPU, 300 consumers (above the limit), idle", 300, 1, false, true},
-    {"one CPU, 1000 consumers, busy", 1000, 1, true, true},
-    {"two CPUs, 20 consumers, idle", 20, 2, false, true},
-    {"two CPUs, exactly the limit, idle", 256, 2, false, true},
-    {"two CPUs, one above the limit: messages", 257, 2, false, false},
-    {"two CPUs, 20 consumers, busy: messages", 20, 2, true, false},
-    {"eight CPUs, 1000 consumers, busy: messages", 1000, 8, true, false},
+    {"one CPU, 20 consumers, idle", 20, 1, false, false, true},
+    {"one CPU, 300 consumers (above the limit), idle", 300, 1, false, false, true},
+    {"one CPU, 1000 consumers, busy", 1000, 1, true, false, true},
+    {"one CPU, 1000 consumers, busy, mail waiting", 1000, 1, true, true, true},
+    {"two CPUs, 20 consumers, idle", 20, 2, false, false, true},
+    {"two CPUs, exactly the limit, idle", 256, 2, false, false, true},
+    {"two CPUs, one above the limit: messages", 257, 2, false, false, false},
+    {"two CPUs, 20 consumers, busy: messages", 20, 2, true, false, false},
+    {"two CPUs, 20 consumers, idle, mail waiting: messages", 20, 2, false, true, false},
+    {"eight CPUs, 1000 consumers, busy: messages", 1000, 8, true, false, false},
   };
   for (const auto& r : rows) {
-    CHECK_MESSAGE(fan_out_through_lanes(r.consumers, 256, r.cpus, r.busy) == r.lanes, r.name);
+    CHECK_MESSAGE(fan_out_through_lanes(r.consumers, 256, r.cpus, r.busy, r.mail_waiting) == r.lanes,
+                  r.name);
   }
 }
