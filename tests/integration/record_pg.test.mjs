@@ -187,13 +187,16 @@ test('two nodes of a cluster write one class record to PostgreSQL: one class row
       // gone, not ones still ending (a batch written before the end would not fail).
       await pollUntil(async () => (await pg.sql(`SELECT count(*) FROM pg_stat_activity WHERE pid IN (${pids.join(',')})`))[0] === '0',
         { timeoutMs: 5000, what: 'the killed backends gone' });
+      const writtenBefore = (await record(a)).eventsWritten;
       const late = await connectPeer(a, { auth: 'pa-late', role: 'student', channelId: roomA });
       await late.request('chat-message', { text: 'sorry I am late' });
       await late.close();
+      // The late peer's events reach node-a's recorder after the replies above: "nothing
+      // pending" alone would also hold before they arrive, so node-a must have written some.
       for (const n of [a, b]) {
         await pollUntil(async () => {
           const r = await record(n);
-          return r.eventsPending === 0 && r.storeOk;
+          return r.eventsPending === 0 && r.storeOk && (n !== a || r.eventsWritten > writtenBefore);
         }, { timeoutMs: 10000, what: `writing again on ${n.url}` });
       }
       assert.ok((await record(a)).batchesFailed >= 1, 'the lost connection failed a batch on node-a');
