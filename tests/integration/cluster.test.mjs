@@ -43,13 +43,15 @@ test('three nodes from one seed form a full mesh; a wrong secret is never admitt
       assert.ok((await cluster(n)).lost >= 1);
     }
 
-    // SIGSTOP: the connection stays, the heartbeats stop: lost after the timeout (1.5 s).
+    // SIGSTOP: the connection stays, the heartbeats stop: lost after the timeout (1.5 s)
+    // since the last heartbeat heard, which node-b sent up to an interval (1 s) before it
+    // stopped, and seen on node-a's next tick: 0.5 to 2.5 s after the stop.
     process.kill(b.pid, 'SIGSTOP');
     const t0 = performance.now();
     try {
       await pollUntil(async () => !(await members(a)).includes('node-b'), { timeoutMs: 6000, what: 'hung node-b lost' });
       const elapsed = performance.now() - t0;
-      assert.ok(elapsed >= 1000, `lost after ${elapsed} ms, before the heartbeat timeout`);
+      assert.ok(elapsed >= 400, `lost after ${elapsed} ms, before the heartbeat timeout less an interval`);
     } finally {
       process.kill(b.pid, 'SIGCONT');
     }

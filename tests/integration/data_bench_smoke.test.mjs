@@ -27,7 +27,8 @@ test('data bench: 1 data producer, 3 data consumers, 2 s', { timeout: 90000 }, a
       child.stdout.on('data', (d) => { out += d; });
       child.stderr.on('data', (d) => { err += d; });
       const killer = setTimeout(() => child.kill('SIGKILL'), 60000);
-      const [code, signal] = await new Promise((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+      // 'close': after the exit and its output read to the end.
+      const [code, signal] = await new Promise((resolve) => child.on('close', (c, s) => resolve([c, s])));
       clearTimeout(killer);
       return { code, signal, out, err };
     };

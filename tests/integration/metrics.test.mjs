@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { withServer } from './lib/server.mjs';
-import { closeAll, connectPeer } from './lib/ws_client.mjs';
+import { closeAll, connectPeer, nextParticipantList } from './lib/ws_client.mjs';
 
 async function scrape(server) {
   const res = await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(3000) });
@@ -41,6 +41,9 @@ test('metrics: gauges follow a join, counters count a refused origin, process fi
     assert.ok(before.get('process_resident_memory_bytes') > 1e6);
     const a = await connectPeer(server, { auth: 'a', channelId: 'm-room' });
     const b = await connectPeer(server, { auth: 'b', channelId: 'm-room' });
+    // b's join is the room's (a's requests below are answered by a's own session): wait
+    // until a is told of it, so that the room counts both.
+    await nextParticipantList(a, ['a', 'b']);
     await a.request('get-rtp-capabilities', {});
     assert.equal((await a.request('fly-to-the-moon', {})).data?.code, 'unknown-type');
     assert.equal((await a.request('join-mediasoup-room', { roomId: 'elsewhere' })).data?.code, 'already-joined');

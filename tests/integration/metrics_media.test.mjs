@@ -99,7 +99,9 @@ test('metrics: packets grow with real media, gauges return to 0, histograms, per
     }
     const after = await until(async () => {
       const m = await scrape(server);
-      return m.value('chorus_peers') === 0 && m.value('chorus_rooms') === 0 && m.value('chorus_transports') === 0 ? m : null;
+      // (Producers and consumers each end on their own after their peer: waited for too.)
+      return ['chorus_peers', 'chorus_rooms', 'chorus_transports', 'chorus_producers', 'chorus_consumers']
+        .every((g) => m.value(g) === 0) ? m : null;
     }, 'gauges back to 0');
     assert.equal(after.value('chorus_producers'), 0);
     assert.equal(after.value('chorus_consumers'), 0);

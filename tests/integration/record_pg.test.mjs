@@ -281,7 +281,9 @@ test('PostgreSQL: two nodes create the schema at once; a server that cannot be r
     await pollUntil(async () => (await record(node))?.storeOk === false && (await record(node)).lastError !== '', { timeoutMs: 5000, what: 'store failing' });
     const r = await record(node);
     assert.match(r.lastError, /cannot connect: .*"later" does not exist/);
-    assert.match(node.stderr(), /\[recorder\].*postgresql:\/\/chorus@127\.0\.0\.1:\d+\/later: cannot connect/);
+    // (The error is in /healthz a moment before its line is in the log.)
+    await pollUntil(() => /\[recorder\].*postgresql:\/\/chorus@127\.0\.0\.1:\d+\/later: cannot connect/.test(node.stderr()),
+      { timeoutMs: 5000, what: 'the connect error logged' });
     // A class meanwhile: it works, its events wait.
     const c = await connectPeer(node, { auth: 'early', role: 'teacher', channelId: 'waiting-room' });
     assert.equal((await c.request('chat-message', { text: 'is the record on?' })).type, 'chat-message');

@@ -4,7 +4,7 @@
 import http from 'node:http';
 
 // Resolves { status, headers, body, json } (json: the parsed body, or undefined).
-export function httpGet(url, { timeoutMs = 2000, headers = {} } = {}) {
+export function httpGet(url, { timeoutMs = 5000, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { agent: false, headers: { connection: 'close', ...headers } }, (res) => {
       let body = '';

@@ -151,6 +151,10 @@ export async function startServer(args = [], { listen = true, readyTimeoutMs = 1
   const stdout = new Tail();
   const stderr = new Tail();
   child.stderr.on('data', (d) => stderr.push(d));
+  // The exit may come before the last output is read: stop() waits (bounded) for both pipes
+  // to close, so that a test reading stderr after it sees the shutdown's lines.
+  const streamClosed = (s) => new Promise((resolve) => (s.closed ? resolve() : s.once('close', resolve)));
+  const drained = Promise.all([streamClosed(child.stdout), streamClosed(child.stderr)]);
 
   let exitResult = null;
   exited.then((r) => {
@@ -220,6 +224,7 @@ export async function startServer(args = [], { listen = true, readyTimeoutMs = 1
           }
           return withTimeout(exited, 2000, () => ({ code: null, signal: 'unknown' }));
         });
+        await withTimeout(drained, 1000, () => undefined);
         return { code: r.code, signal: r.signal, elapsedMs: Math.round(performance.now() - t0), timedOut };
       })();
       return stopping;

@@ -50,13 +50,24 @@ export function serverSideEstablished(serverPort, clientPort) {
 }
 
 // Polls `condition` every `intervalMs` until it is true; rejects after `timeoutMs`.
-// For conditions no event reports (kernel state); bounded in time and count.
+// For conditions no event reports (kernel state); bounded in time and count. A condition
+// that throws (a /healthz answer slow on a loaded machine, a field not there yet) counts as
+// not yet true; the last error is reported at the deadline.
 export async function pollUntil(condition, { timeoutMs = 10000, intervalMs = 20, what = 'condition' } = {}) {
   const deadline = performance.now() + timeoutMs;
+  let last;
   for (;;) {
-    const v = await condition(); // a condition may be async
+    let v;
+    try {
+      v = await condition(); // a condition may be async
+    } catch (e) {
+      last = e;
+      v = undefined;
+    }
     if (v) return v; // the truthy value, for conditions that fetch what they test
-    if (performance.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
+    if (performance.now() > deadline) {
+      throw new Error(`${what}: not reached within ${timeoutMs} ms${last ? ` (last error: ${last.message})` : ''}`);
+    }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }

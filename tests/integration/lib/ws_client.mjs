@@ -34,6 +34,10 @@ export const EVENT_TYPES = new Set([
 ]);
 
 export const isEvent = (m) => EVENT_TYPES.has(m?.type);
+// How long a wait for a message or reply takes by default: a loaded 2-core CI machine
+// running browser tests alongside has been seen to take over 2 s, and the sanitizer stage
+// runs the same tests 2-3 times slower.
+export const DEFAULT_WAIT_MS = 5000;
 export const isReply = (m) => !isEvent(m);
 
 function describe(m) {
@@ -98,10 +102,9 @@ export class SignalingClient {
   }
 
   // Resolves the first message (queued or future) for which `predicate` is true, removing it
-  // from the queue. Rejects after `timeoutMs` (5 s by default: a loaded 2-core CI machine
-  // running browser tests alongside has been seen to take over 2 s), or when the connection
-  // closes first.
-  next(predicate = () => true, timeoutMs = 5000, what = 'a matching message') {
+  // from the queue. Rejects after `timeoutMs` (DEFAULT_WAIT_MS by default), or when the
+  // connection closes first.
+  next(predicate = () => true, timeoutMs = DEFAULT_WAIT_MS, what = 'a matching message') {
     const i = this.queue.findIndex(predicate);
     if (i >= 0) return Promise.resolve(this.queue.splice(i, 1)[0]);
     if (this.closeInfo) {
@@ -119,7 +122,7 @@ export class SignalingClient {
   }
 
   // Waits for the next message of `type` (optionally also matching `predicate`).
-  nextOfType(type, predicate = () => true, timeoutMs = 2000) {
+  nextOfType(type, predicate = () => true, timeoutMs = DEFAULT_WAIT_MS) {
     return this.next((m) => m?.type === type && predicate(m), timeoutMs, `'${type}' message`);
   }
 
@@ -147,7 +150,7 @@ export class SignalingClient {
 
   // Sends { type, data?, requestId } with a fresh requestId and resolves the reply (or the
   // error) carrying that requestId.
-  request(type, data, timeoutMs = 2000, { requestId } = {}) {
+  request(type, data, timeoutMs = DEFAULT_WAIT_MS, { requestId } = {}) {
     const id = requestId ?? this.nextRequestId++;
     const msg = { type, requestId: id };
     if (data !== undefined) msg.data = data;
@@ -156,7 +159,7 @@ export class SignalingClient {
   }
 
   // Like request(), but fails unless the reply has type `replyType`; resolves the reply.
-  async expectReply(type, data, replyType, timeoutMs = 2000) {
+  async expectReply(type, data, replyType, timeoutMs = DEFAULT_WAIT_MS) {
     const reply = await this.request(type, data, timeoutMs);
     if (reply.type !== replyType) {
       throw new Error(`${this.label}: '${type}' answered ${describe(reply)}, expected type '${replyType}'`);
@@ -165,7 +168,7 @@ export class SignalingClient {
   }
 
   // Like request(), but fails unless the reply is an error with data.code `code`.
-  async expectError(type, data, code, timeoutMs = 2000) {
+  async expectError(type, data, code, timeoutMs = DEFAULT_WAIT_MS) {
     const reply = await this.request(type, data, timeoutMs);
     if (reply.type !== 'error' || reply.data?.code !== code) {
       throw new Error(`${this.label}: '${type}' answered ${describe(reply)}, expected error '${code}'`);
@@ -258,7 +261,7 @@ export async function closeAll(...clients) {
 export const participantIds = (m) => (Array.isArray(m?.data) ? m.data.map((p) => p.id).sort() : []);
 
 // Waits for a participant-list-update whose ids are exactly `ids` (any order).
-export function nextParticipantList(client, ids, timeoutMs = 2000) {
+export function nextParticipantList(client, ids, timeoutMs = DEFAULT_WAIT_MS) {
   const want = [...ids].sort();
   return client.next(
     (m) => m?.type === 'participant-list-update' && JSON.stringify(participantIds(m)) === JSON.stringify(want),
