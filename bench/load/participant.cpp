@@ -479,7 +479,8 @@ bool participant::open_receive(worker_context& w, uint64_t deadline_ms) {
   recv_ = std::move(c.transport);
   recv_->set_media_handler(
     [this, &w](std::span<const uint8_t> p, bool rtcp) {
-      receive_.on_packet(p, rtcp, recv_->socket().last_receive_ns(), w.latency, w.audio_latency);
+      receive_.on_packet(p, rtcp, recv_->socket().last_receive_ns(), w.latency, w.audio_latency,
+                         w.keyframe_latency);
       if (!rtcp && (marks_.first_audio_us == 0 || marks_.first_video_us == 0))
         note_first_media(p, w);
     });

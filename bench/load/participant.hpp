@@ -99,6 +99,7 @@ struct worker_context {
   uint32_t audio_bytes = 100;
   latency_histogram* latency = nullptr; // set while the measured window is open (video)
   latency_histogram* audio_latency = nullptr; // ... the audio streams' samples
+  latency_histogram* keyframe_latency = nullptr; // ... video keyframes' (also in `latency`)
   bool verbose = false;
   uint32_t worker_index = 0;
   // Counted once per subscriber when its first audio and its first video have arrived.

@@ -66,7 +66,8 @@ bool receive_side::must_decrypt(uint32_t ssrc) const noexcept {
 }
 
 void receive_side::on_packet(std::span<const uint8_t> packet, bool rtcp, uint64_t kernel_ns,
-                             latency_histogram* latency, latency_histogram* audio_latency) {
+                             latency_histogram* latency, latency_histogram* audio_latency,
+                             latency_histogram* keyframe_latency) {
   const uint64_t now = mono_us();
   if (!rtcp) {
     if (packet.size() < 12)
@@ -94,7 +95,7 @@ void receive_side::on_packet(std::span<const uint8_t> packet, bool rtcp, uint64_
     latency_histogram* sink =
       audio_latency && latency && s->info().kind == stream_kind::audio ? audio_latency : latency;
     s->on_rtp(packet, now, kernel_ns ? kernel_ns / 1000 : stamp_clock_us(), sink, actions_,
-              opaque);
+              opaque, sink == latency ? keyframe_latency : nullptr);
     act(*s);
     return;
   }

@@ -55,9 +55,11 @@ public:
   // One unprotected RTP or RTCP packet; kernel_ns is its kernel receive stamp (0: none, the
   // arrival is then read now).
   // `audio_latency`, when given, takes the audio streams' samples (`latency` then only
-  // video's).
+  // video's); `keyframe_latency` those of video keyframes' packets, which also go to
+  // `latency`.
   void on_packet(std::span<const uint8_t> packet, bool rtcp, uint64_t kernel_ns,
-                 latency_histogram* latency, latency_histogram* audio_latency = nullptr);
+                 latency_histogram* latency, latency_histogram* audio_latency = nullptr,
+                 latency_histogram* keyframe_latency = nullptr);
   // NACK retries, keyframe requests and receiver reports when due; returns when it is next
   // due (never without streams).
   uint64_t service(uint64_t now_us);

@@ -128,7 +128,8 @@ void inbound_stream::on_resumed(uint64_t now_us, inbound_actions& out) {
 
 void inbound_stream::on_rtp(std::span<const uint8_t> packet, uint64_t now_us,
                             uint64_t arrival_us, latency_histogram* latency,
-                            inbound_actions& out, bool opaque) {
+                            inbound_actions& out, bool opaque,
+                            latency_histogram* keyframe_latency) {
   rtp_view v;
   if (!view_rtp(packet, v))
     return;
@@ -195,12 +196,20 @@ void inbound_stream::on_rtp(std::span<const uint8_t> packet, uint64_t now_us,
         ++c_.off_target;
     }
 
+  // A keyframe's packets share the RTP timestamp of its first one (the one that says
+  // keyframe).
+  if (keyframe && !rtx) {
+    keyframe_seen_ = true;
+    keyframe_timestamp_ = v.timestamp;
+  }
   // Latency: only packets that advance the stream, as sent (a repair is late on purpose).
   if (fresh && !rtx && latency && !opaque) {
     auto stamp = read_send_stamp(payload);
-    if (stamp && *stamp <= arrival_us && arrival_us - *stamp < max_plausible_latency_us)
+    if (stamp && *stamp <= arrival_us && arrival_us - *stamp < max_plausible_latency_us) {
       latency->add(arrival_us - *stamp);
-    else
+      if (keyframe_latency && keyframe_seen_ && v.timestamp == keyframe_timestamp_)
+        keyframe_latency->add(arrival_us - *stamp);
+    } else
       ++c_.bad_stamp;
   }
 

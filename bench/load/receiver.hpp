@@ -99,8 +99,11 @@ public:
   // known). Latency samples go to `latency` when it is not null (the measured window).
   // `opaque`: the payload is still encrypted (a receiver outside the decrypted sample):
   // sequence, loss and NACK come from the clear header; no keyframe detection, no latency.
+  // `keyframe_latency`, when given, takes the samples of a video keyframe's packets too
+  // (those with the RTP timestamp of the last keyframe start seen), as well as `latency`.
   void on_rtp(std::span<const uint8_t> packet, uint64_t now_us, uint64_t arrival_us,
-              latency_histogram* latency, inbound_actions& out, bool opaque = false);
+              latency_histogram* latency, inbound_actions& out, bool opaque = false,
+              latency_histogram* keyframe_latency = nullptr);
   // The server's sender report for this stream.
   void on_sender_report(uint64_t ntp, uint32_t rtp_timestamp, uint64_t now_us) noexcept;
   // Periodic work (NACK retries, keyframe requests while one is missing).
@@ -138,6 +141,8 @@ private:
   int64_t highest_ext_ = 0;
   std::array<uint64_t, window / 64> seen_{};
   bool need_keyframe_ = false;
+  bool keyframe_seen_ = false;
+  uint32_t keyframe_timestamp_ = 0; // the RTP timestamp of the last keyframe start seen
   uint64_t last_pli_us_ = 0;
   uint64_t last_abandoned_ = 0;
 };

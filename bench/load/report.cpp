@@ -40,6 +40,10 @@ figures compute_figures(const bench_result& r) {
   f.audio_latency_p50_ms = double(r.audio_latency.quantile_us(0.50)) / 1000;
   f.audio_latency_p99_ms = double(r.audio_latency.quantile_us(0.99)) / 1000;
   f.audio_latency_max_ms = double(r.audio_latency.max_us()) / 1000;
+  f.keyframe_latency_samples = r.keyframe_latency.count();
+  f.keyframe_latency_p50_ms = double(r.keyframe_latency.quantile_us(0.50)) / 1000;
+  f.keyframe_latency_p99_ms = double(r.keyframe_latency.quantile_us(0.99)) / 1000;
+  f.keyframe_latency_max_ms = double(r.keyframe_latency.max_us()) / 1000;
   if (r.server_start && r.server_end) {
     const double cpu = r.server_end->cpu_s - r.server_start->cpu_s;
     f.server_cpu_s = cpu;
@@ -313,6 +317,12 @@ void print_table(const bench_result& r, const figures& f, std::FILE* out) {
                   f.audio_latency_p50_ms, f.audio_latency_p99_ms, f.audio_latency_max_ms,
                   (unsigned long long)f.audio_latency_samples);
     row("  audio alone", b);
+  }
+  if (f.keyframe_latency_samples > 0) {
+    std::snprintf(b, sizeof b, "p50 %.3f ms, p99 %.3f ms, max %.3f ms (%llu samples)",
+                  f.keyframe_latency_p50_ms, f.keyframe_latency_p99_ms, f.keyframe_latency_max_ms,
+                  (unsigned long long)f.keyframe_latency_samples);
+    row("  video keyframes alone", b);
   }
   std::snprintf(b, sizeof b, "%llu NACK (%llu seqs), %llu PLI, %llu RR; %llu resent, %llu RTX in",
                 (unsigned long long)d.nack_packets, (unsigned long long)d.nack_seqs,
@@ -632,6 +642,13 @@ std::string to_json(const bench_result& r, const figures& f) {
   j.num("p50", f.audio_latency_p50_ms);
   j.num("p99", f.audio_latency_p99_ms);
   j.num("max", f.audio_latency_max_ms);
+  w.EndObject();
+  j.key("keyframes");
+  w.StartObject();
+  j.u64("samples", f.keyframe_latency_samples);
+  j.num("p50", f.keyframe_latency_p50_ms);
+  j.num("p99", f.keyframe_latency_p99_ms);
+  j.num("max", f.keyframe_latency_max_ms);
   w.EndObject();
   j.u64("badStamps", d.rx_bad_stamp);
   // Where arrival times come from: the kernel's receive stamps, or (some packets) the

@@ -29,6 +29,10 @@ struct figures {
   // the audio packets alone (a video keyframe's fan-out must not hold them up)
   uint64_t audio_latency_samples = 0;
   double audio_latency_p50_ms = 0, audio_latency_p99_ms = 0, audio_latency_max_ms = 0;
+  // video keyframes' packets alone (all of a keyframe reaches the last receiver only after
+  // the whole fan-out: with frames at once they are the tail of the one-way latency)
+  uint64_t keyframe_latency_samples = 0;
+  double keyframe_latency_p50_ms = 0, keyframe_latency_p99_ms = 0, keyframe_latency_max_ms = 0;
   // server (--server-pid)
   std::optional<double> server_cpu_s, server_cpu_percent, server_us_per_packet;
   std::optional<uint64_t> server_rss_kib, server_rss_delta_kib;

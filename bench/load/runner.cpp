@@ -197,6 +197,7 @@ public:
   const totals& at_close() const noexcept { return close_; }
   const latency_histogram& latency() const noexcept { return latency_; } // video
   const latency_histogram& audio_latency() const noexcept { return audio_latency_; }
+  const latency_histogram& keyframe_latency() const noexcept { return keyframe_latency_; }
   const std::vector<std::string>& errors() const noexcept { return setup_errors_; }
   const std::vector<server_view>& views() const noexcept { return views_; }
   const std::vector<std::unique_ptr<participant>>& participants() const noexcept {
@@ -259,11 +260,13 @@ private:
           open_ = collect();
           ctx_.latency = &latency_;
           ctx_.audio_latency = &audio_latency_;
+          ctx_.keyframe_latency = &keyframe_latency_;
         }
         if (e >= 2) {
           close_ = collect();
           ctx_.latency = nullptr;
           ctx_.audio_latency = nullptr;
+          ctx_.keyframe_latency = nullptr;
           shared_.closed.fetch_add(1, std::memory_order_release);
         }
         seen_epoch = e;
@@ -299,7 +302,7 @@ private:
   std::vector<std::string> setup_errors_;
   std::vector<server_view> views_;
   totals open_, close_;
-  latency_histogram latency_, audio_latency_;
+  latency_histogram latency_, audio_latency_, keyframe_latency_;
 };
 
 // Sleeps until `deadline_us` (mono_us) unless a worker aborts.
@@ -513,6 +516,7 @@ bench_result run_bench(const bench_options& o) {
     r.latency.merge(w->latency());
     r.latency.merge(w->audio_latency());
     r.audio_latency.merge(w->audio_latency());
+    r.keyframe_latency.merge(w->keyframe_latency());
     for (auto& e : w->errors())
       if (r.errors.size() < max_errors)
         r.errors.push_back(e);

@@ -50,6 +50,7 @@ struct bench_result {
   totals delta;                         // counters over the window, all threads
   latency_histogram latency;            // one-way latencies inside the window
   latency_histogram audio_latency;      // ... of the audio packets alone
+  latency_histogram keyframe_latency;   // ... of video keyframes' packets (also in latency)
 
   // server (--server-pid) and generator readings
   std::optional<proc_sample> server_before; // before anything connected

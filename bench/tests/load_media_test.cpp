@@ -258,6 +258,51 @@ TEST_CASE("receive side: outside the sample a video stream is decrypted while it
   CHECK(plis == 1);
 }
 
+TEST_CASE("receiver: a keyframe's packets are also timed on their own") {
+  // The tail of a class's one-way latency with frames at once is the keyframe's fan-out:
+  // the report shows its packets alone. Here a keyframe's packets took 3 ms, a delta
+  // frame's 1 ms: only the keyframe's are in the keyframe histogram, all in the other.
+  inbound_stream::params prm;
+  prm.kind = stream_kind::video;
+  prm.ssrc = 5;
+  inbound_stream s(prm);
+  video_source v(video_config{}, {101, false, 65530, 0, 5}, {}, "", 0); // seq wraps inside
+  uint16_t tseq = 0;
+  const uint64_t t0 = 10'000'000;
+  latency_histogram all, key;
+  inbound_actions a;
+  auto feed = [&](frame& f, uint64_t took_us) {
+    for (auto& p : f.packets) {
+      auto parsed = rtp::rtp_packet::parse(p);
+      REQUIRE(parsed);
+      const std::size_t off = p.size() - parsed->payload().size();
+      write_send_stamp(std::span<uint8_t>(p).subspan(off), t0 - took_us);
+      s.on_rtp(p, t0, t0, &all, a, false, &key);
+    }
+  };
+  auto k = next_frame(v, 0, tseq);
+  REQUIRE(k.key);
+  REQUIRE(k.packets.size() > 1);
+  feed(k, 3000);
+  auto d = next_frame(v, v.next_frame_us(), tseq);
+  REQUIRE_FALSE(d.key);
+  feed(d, 1000);
+  CHECK(key.count() == k.packets.size());
+  CHECK(key.quantile_us(0.5) == 3000);
+  CHECK(key.max_us() == 3000);
+  CHECK(all.count() == k.packets.size() + d.packets.size());
+  CHECK(all.quantile_us(0.0) == 1000);
+  // Outside the sample (payload encrypted) nothing is timed, keyframe or not.
+  latency_histogram none;
+  v.request_keyframe();
+  auto k2 = next_frame(v, v.next_frame_us(), tseq);
+  REQUIRE(k2.key);
+  for (auto& p : k2.packets)
+    s.on_rtp(p, t0, t0, &none, a, true, &none);
+  CHECK(none.count() == 0);
+  CHECK(s.counters().unique == k.packets.size() + d.packets.size() + k2.packets.size());
+}
+
 TEST_CASE("receiver: a video consumer asks for a keyframe at start, again until one comes") {
   inbound_stream::params prm;
   prm.kind = stream_kind::video;

@@ -50,6 +50,10 @@ function checkFigures(r, { consumers }) {
   for (const k of ['p50', 'p99', 'max', 'mean']) assert.ok(isNum(r.latencyMs[k]), `latencyMs.${k}`);
   assert.ok(r.latencyMs.p50 <= r.latencyMs.p99 && r.latencyMs.p99 <= r.latencyMs.max + 0.1);
   assert.equal(r.latencyMs.badStamps, 0, 'packets without a plausible send stamp');
+  // Video keyframes' packets alone (a subset of the samples; none when no keyframe fell in
+  // the window).
+  for (const k of ['samples', 'p50', 'p99', 'max']) assert.ok(isNum(r.latencyMs.keyframes?.[k]), `latencyMs.keyframes.${k}`);
+  assert.ok(r.latencyMs.keyframes.samples < r.latencyMs.samples);
   for (const k of ['nackPackets', 'plis', 'receiverReports']) assert.ok(isNum(r.feedback[k]), `feedback.${k}`);
   assert.ok(r.feedback.receiverReports > 0, 'no receiver reports sent');
   for (const k of ['cpuSeconds', 'cpuPercent', 'cpuUsPerPacket', 'rssKiB', 'rssDeltaKiB', 'memoryPerConsumerKiB']) {
