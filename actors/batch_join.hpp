@@ -31,6 +31,8 @@ public:
 
   // Offers a batch; `mail_waiting`: more messages wait in the actor's mailbox.
   step offer(std::vector<T>& batch, bool mail_waiting) {
+    if (batch.empty()) // nothing to hold: what is held waits for its flush
+      return held_.empty() ? step::now : step::held;
     if (!held_.empty()) {
       held_.reserve(held_.size() + batch.size());
       for (auto& x : batch)
@@ -52,6 +54,14 @@ public:
   // The flush message came up: what is held, to hand on now (maybe nothing).
   std::vector<T> flush() {
     flush_queued_ = false;
+    return take();
+  }
+
+  // What is held, to hand on now, before the flush message comes up: before a message the
+  // actor handles must not overtake it (a producer's pause or resume, told to its
+  // consumers; its exit). The flush message is still on its way and then finds nothing (or
+  // what was held after this).
+  std::vector<T> take() {
     std::vector<T> out;
     out.swap(held_);
     return out;

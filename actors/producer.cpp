@@ -570,8 +570,9 @@ constexpr size_t io_lane_max_consumers = 32;
 // in one entry and sends its run of them to its receiver as one segmented message (UDP
 // GSO), so that a producer that fell behind in a burst catches up at a lower cost per
 // packet instead of paying a consumer entry and a send per packet it is late with, or, on
-// several CPUs, a message per consumer. Entered through its lane it has no mail: nothing is
-// held. Measured in docs/performance.md (2026-11-26, UTC 21:27).
+// several CPUs, a message per consumer. Entered through its lane it has no mail when the
+// call begins (a message sent to it meanwhile makes it hold the batch, and that message's
+// turn comes before the flush). Measured in docs/performance.md (2026-11-26, UTC 21:27).
 void fan_out_or_join(producer_actor* self, media_packets out) {
   auto& st = self->state;
   switch (st.join.offer(out.packets, !mailbox_idle(self))) {
@@ -930,10 +931,21 @@ std::string stats_json(producer_actor* self) {
   return os.str();
 }
 
+// What the join holds goes out now (batch_join::take): before the consumers are told of a
+// pause or resume (a packet received before a pause must not arrive after it, and one
+// held across a pause and resume would become the resumed stream's first), and before the
+// producer ends.
+void fan_out_held(producer_actor* self) {
+  media_packets out{self->state.join.take()};
+  if (!out.packets.empty())
+    fan_out(self, std::move(out));
+}
+
 void set_paused(producer_actor* self, bool paused) {
   auto& st = self->state;
   if (st.paused == paused)
     return;
+  fan_out_held(self);
   st.paused = paused;
   for (auto& c : st.consumers)
     self->send(c, producer_state{paused});
@@ -1039,6 +1051,13 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
         check_unused_layers(self, mono_ms());
         return;
       }
+  });
+  // Ended (closed by its peer, or the peer ended): what the join holds was received before
+  // the end and goes out first. (An injected fault drops it, as a crash would.)
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    fan_out_held(self);
+    if (em.reason)
+      self->quit(std::move(em.reason));
   });
   arm_next_tick(self, st.last_rr_ms);
   return {

@@ -346,8 +346,8 @@ void operations_metrics(std::vector<app::metric>& m, const actors::node_context&
   m.push_back({"chorus_fanout_batches_total", "", "counter", "path=\"message\"",
                v(t.fanout_message_batches)});
   m.push_back({"chorus_fanout_joined_batches_total",
-               "Received batches a producer behind its mail held and fanned out with the "
-               "batches after them (one fan-out for all).",
+               "Received batches a producer behind its mail held, to fan out in one go with "
+               "the batches after them (alone when none came before the flush).",
                "counter", "", v(t.joined_batches)});
   m.push_back({"chorus_retransmissions_total", "RTP packets retransmitted to subscribers (NACKed).",
                "counter", "", v(t.retransmissions)});

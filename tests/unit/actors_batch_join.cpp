@@ -78,6 +78,35 @@ TEST_CASE("batch_join: at max_items what is held goes on, mail or not") {
   CHECK(j.flush() == v({10}));
 }
 
+TEST_CASE("batch_join: an empty batch holds nothing and asks for no flush") {
+  batch_join<int> j;
+  std::vector<int> none;
+  CHECK(j.offer(none, true) == step::now); // nothing held: nothing to wait for
+  CHECK(j.joined() == 0);
+  auto b1 = v({1});
+  CHECK(j.offer(b1, true) == step::held_flush);
+  CHECK(j.offer(none, true) == step::held); // what is held waits for its flush
+  CHECK(j.offer(none, false) == step::held);
+  CHECK(j.joined() == 1);
+  CHECK(j.flush() == v({1}));
+}
+
+TEST_CASE("batch_join: take() hands on what is held before the flush comes up") {
+  // (A producer's pause, resume or end must not overtake what it holds.)
+  batch_join<int> j;
+  auto b1 = v({1, 2});
+  CHECK(j.offer(b1, true) == step::held_flush);
+  CHECK(j.take() == v({1, 2}));
+  CHECK(j.held() == 0);
+  // The flush message is still on its way: a batch held meanwhile asks for no other.
+  auto b2 = v({3});
+  CHECK(j.offer(b2, true) == step::held);
+  CHECK(j.flush() == v({3})); // it came up: what was held after the take
+  CHECK(j.flush().empty());
+  auto b3 = v({4});
+  CHECK(j.offer(b3, true) == step::held_flush);
+}
+
 namespace {
 
 using hold_atom = caf::atom_constant<caf::atom("bjhold")>;
@@ -93,12 +122,22 @@ using joiner_actor = chorus::actors::laned_actor<joiner_state>;
 
 // The producer's use of it: a batch offered with the mailbox's state, the flush message
 // sent to itself; `hold` keeps it in a turn until `release` is set (at most 10 s).
+// What it hands on also goes to `sink` when given; its exit handler hands on what it holds
+// first, as the producer's does (actors/producer.cpp).
 caf::behavior joiner(joiner_actor* self, std::shared_future<void> release,
-                     std::shared_ptr<std::promise<void>> holding) {
-  auto hand_on = [self](std::vector<int> b) {
-    if (!b.empty())
-      self->state.handed_on.push_back(std::move(b));
+                     std::shared_ptr<std::promise<void>> holding, caf::actor sink) {
+  auto hand_on = [self, sink](std::vector<int> b) {
+    if (b.empty())
+      return;
+    if (sink)
+      self->send(sink, b);
+    self->state.handed_on.push_back(std::move(b));
   };
+  self->set_exit_handler([self, hand_on](caf::exit_msg& em) {
+    hand_on(self->state.join.take());
+    if (em.reason)
+      self->quit(std::move(em.reason));
+  });
   return {
     [=](hold_atom) {
       holding->set_value();
@@ -147,7 +186,7 @@ TEST_CASE("batch_join: an actor kept busy hands on what piled up in few batches,
   caf::scoped_actor s{sys};
   std::promise<void> release;
   auto holding = std::make_shared<std::promise<void>>();
-  auto a = sys.spawn(joiner, release.get_future().share(), holding);
+  auto a = sys.spawn(joiner, release.get_future().share(), holding, caf::actor{});
 
   SUBCASE("idle: each batch goes on by itself") {
     release.set_value();
@@ -169,4 +208,26 @@ TEST_CASE("batch_join: an actor kept busy hands on what piled up in few batches,
     CHECK(handed_on(s, a, 5) == std::vector<std::vector<int>>{{1, 2, 3, 4}, {5}});
   }
   caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("batch_join: an actor that ends behind held batches hands them on first") {
+  // The exit comes in order behind the batches: the first two are held (mail waits), the
+  // flush message queued behind the exit never comes up; the exit handler hands them on.
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor s{sys};
+  std::promise<void> release;
+  auto holding = std::make_shared<std::promise<void>>();
+  auto a = sys.spawn(joiner, release.get_future().share(), holding, caf::actor{s});
+  s->send(a, hold_atom::value);
+  REQUIRE(holding->get_future().wait_for(5s) == std::future_status::ready);
+  s->send(a, std::vector<int>{1});
+  s->send(a, std::vector<int>{2});
+  s->send_exit(a, caf::exit_reason::user_shutdown);
+  release.set_value();
+  std::vector<int> got;
+  s->receive([&](std::vector<int>& b) { got = std::move(b); },
+             caf::after(std::chrono::seconds(5)) >> [] { FAIL("nothing handed on before the exit"); });
+  CHECK(got == v({1, 2}));
+  s->wait_for(a);
 }
