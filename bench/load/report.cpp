@@ -11,9 +11,19 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chorus::bench {
+
+namespace {
+
+figures::latency_subset subset_of(const latency_histogram& h) {
+  return {h.count(), double(h.quantile_us(0.50)) / 1000, double(h.quantile_us(0.99)) / 1000,
+          double(h.max_us()) / 1000};
+}
+
+} // namespace
 
 figures compute_figures(const bench_result& r) {
   figures f;
@@ -36,14 +46,8 @@ figures compute_figures(const bench_result& r) {
   f.latency_p99_ms = double(r.latency.quantile_us(0.99)) / 1000;
   f.latency_max_ms = double(r.latency.max_us()) / 1000;
   f.latency_mean_ms = r.latency.mean_us() / 1000;
-  f.audio_latency_samples = r.audio_latency.count();
-  f.audio_latency_p50_ms = double(r.audio_latency.quantile_us(0.50)) / 1000;
-  f.audio_latency_p99_ms = double(r.audio_latency.quantile_us(0.99)) / 1000;
-  f.audio_latency_max_ms = double(r.audio_latency.max_us()) / 1000;
-  f.keyframe_latency_samples = r.keyframe_latency.count();
-  f.keyframe_latency_p50_ms = double(r.keyframe_latency.quantile_us(0.50)) / 1000;
-  f.keyframe_latency_p99_ms = double(r.keyframe_latency.quantile_us(0.99)) / 1000;
-  f.keyframe_latency_max_ms = double(r.keyframe_latency.max_us()) / 1000;
+  f.audio_latency = subset_of(r.audio_latency);
+  f.keyframe_latency = subset_of(r.keyframe_latency);
   if (r.server_start && r.server_end) {
     const double cpu = r.server_end->cpu_s - r.server_start->cpu_s;
     f.server_cpu_s = cpu;
@@ -312,17 +316,13 @@ void print_table(const bench_result& r, const figures& f, std::FILE* out) {
                 f.latency_p50_ms, f.latency_p99_ms, f.latency_max_ms,
                 (unsigned long long)f.latency_samples);
   row("one-way latency", b);
-  if (f.audio_latency_samples > 0) {
-    std::snprintf(b, sizeof b, "p50 %.3f ms, p99 %.3f ms, max %.3f ms (%llu samples)",
-                  f.audio_latency_p50_ms, f.audio_latency_p99_ms, f.audio_latency_max_ms,
-                  (unsigned long long)f.audio_latency_samples);
-    row("  audio alone", b);
-  }
-  if (f.keyframe_latency_samples > 0) {
-    std::snprintf(b, sizeof b, "p50 %.3f ms, p99 %.3f ms, max %.3f ms (%llu samples)",
-                  f.keyframe_latency_p50_ms, f.keyframe_latency_p99_ms, f.keyframe_latency_max_ms,
-                  (unsigned long long)f.keyframe_latency_samples);
-    row("  video keyframes alone", b);
+  for (auto [name, l] : {std::pair{"  audio alone", &f.audio_latency},
+                         std::pair{"  video keyframes alone", &f.keyframe_latency}}) {
+    if (l->samples == 0)
+      continue;
+    std::snprintf(b, sizeof b, "p50 %.3f ms, p99 %.3f ms, max %.3f ms (%llu samples)", l->p50_ms,
+                  l->p99_ms, l->max_ms, (unsigned long long)l->samples);
+    row(name, b);
   }
   std::snprintf(b, sizeof b, "%llu NACK (%llu seqs), %llu PLI, %llu RR; %llu resent, %llu RTX in",
                 (unsigned long long)d.nack_packets, (unsigned long long)d.nack_seqs,
@@ -636,20 +636,16 @@ std::string to_json(const bench_result& r, const figures& f) {
   j.num("p99", f.latency_p99_ms);
   j.num("max", f.latency_max_ms);
   j.num("mean", f.latency_mean_ms);
-  j.key("audio");
-  w.StartObject();
-  j.u64("samples", f.audio_latency_samples);
-  j.num("p50", f.audio_latency_p50_ms);
-  j.num("p99", f.audio_latency_p99_ms);
-  j.num("max", f.audio_latency_max_ms);
-  w.EndObject();
-  j.key("keyframes");
-  w.StartObject();
-  j.u64("samples", f.keyframe_latency_samples);
-  j.num("p50", f.keyframe_latency_p50_ms);
-  j.num("p99", f.keyframe_latency_p99_ms);
-  j.num("max", f.keyframe_latency_max_ms);
-  w.EndObject();
+  for (auto [key, l] : {std::pair{"audio", &f.audio_latency},
+                        std::pair{"keyframes", &f.keyframe_latency}}) {
+    j.key(key);
+    w.StartObject();
+    j.u64("samples", l->samples);
+    j.num("p50", l->p50_ms);
+    j.num("p99", l->p99_ms);
+    j.num("max", l->max_ms);
+    w.EndObject();
+  }
   j.u64("badStamps", d.rx_bad_stamp);
   // Where arrival times come from: the kernel's receive stamps, or (some packets) the
   // generator's own clock reading, which includes its queueing.

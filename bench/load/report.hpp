@@ -26,13 +26,16 @@ struct figures {
   // one-way latency (ms)
   uint64_t latency_samples = 0;
   double latency_p50_ms = 0, latency_p99_ms = 0, latency_max_ms = 0, latency_mean_ms = 0;
+  // A subset of the samples, alone.
+  struct latency_subset {
+    uint64_t samples = 0;
+    double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  };
   // the audio packets alone (a video keyframe's fan-out must not hold them up)
-  uint64_t audio_latency_samples = 0;
-  double audio_latency_p50_ms = 0, audio_latency_p99_ms = 0, audio_latency_max_ms = 0;
+  latency_subset audio_latency;
   // video keyframes' packets alone (all of a keyframe reaches the last receiver only after
   // the whole fan-out: with frames at once they are the tail of the one-way latency)
-  uint64_t keyframe_latency_samples = 0;
-  double keyframe_latency_p50_ms = 0, keyframe_latency_p99_ms = 0, keyframe_latency_max_ms = 0;
+  latency_subset keyframe_latency;
   // server (--server-pid)
   std::optional<double> server_cpu_s, server_cpu_percent, server_us_per_packet;
   std::optional<uint64_t> server_rss_kib, server_rss_delta_kib;
