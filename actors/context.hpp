@@ -114,7 +114,7 @@ struct media_totals {
   std::atomic<uint64_t> retransmissions{0}, nacks_out{0}, keyframe_requests_out{0};
   // Producers' batches to their consumers: through a consumer's direct lane, or as a message
   std::atomic<uint64_t> fanout_lane_batches{0}, fanout_message_batches{0};
-  // Received batches a producer behind its mail held and fanned out with the ones after them
+  // Received batches a producer behind its mail held, to fan out with the ones after them
   std::atomic<uint64_t> joined_batches{0};
 };
 

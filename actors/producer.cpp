@@ -157,7 +157,7 @@ struct producer_data {
   int64_t levels_last_ms = 0;  // arrival of the last sample (sent or not)
   uint64_t published_nacks = 0, published_keyframe_requests = 0; // node totals so far
   uint64_t published_direct = 0, published_messaged = 0, published_joined = 0;
-  // What received batches forwarded while more mail waited (fan_out_or_join).
+  // The received batches held while more mail waits (fan_out_or_join).
   batch_join<forwarded_packet> join;
   static inline const char* name = "chorus.producer";
 
@@ -931,21 +931,20 @@ std::string stats_json(producer_actor* self) {
   return os.str();
 }
 
-// What the join holds goes out now (batch_join::take): before the consumers are told of a
-// pause or resume (a packet received before a pause must not arrive after it, and one
-// held across a pause and resume would become the resumed stream's first), and before the
-// producer ends.
-void fan_out_held(producer_actor* self) {
-  media_packets out{self->state.join.take()};
-  if (!out.packets.empty())
-    fan_out(self, std::move(out));
+// Fans out what the join handed back, if anything: at its flush message, and (take) before
+// the consumers are told of a pause or resume (a packet received before a pause must not
+// arrive after it, and one held across a pause and resume would become the resumed
+// stream's first) and before the producer ends.
+void fan_out_joined(producer_actor* self, std::vector<forwarded_packet> packets) {
+  if (!packets.empty())
+    fan_out(self, media_packets{std::move(packets)});
 }
 
 void set_paused(producer_actor* self, bool paused) {
   auto& st = self->state;
   if (st.paused == paused)
     return;
-  fan_out_held(self);
+  fan_out_joined(self, st.join.take());
   st.paused = paused;
   for (auto& c : st.consumers)
     self->send(c, producer_state{paused});
@@ -1055,7 +1054,7 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
   // Ended (closed by its peer, or the peer ended): what the join holds was received before
   // the end and goes out first. (An injected fault drops it, as a crash would.)
   self->set_exit_handler([self](caf::exit_msg& em) {
-    fan_out_held(self);
+    fan_out_joined(self, self->state.join.take());
     if (em.reason)
       self->quit(std::move(em.reason));
   });
@@ -1063,11 +1062,7 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
   return {
     [self](const fault_command& f) { fail_now(self, f); },
     [self](rtp_in& in) { handle_rtp(self, in); },
-    [self](fanout_flush_atom) {
-      media_packets out{self->state.join.flush()};
-      if (!out.packets.empty())
-        fan_out(self, std::move(out));
-    },
+    [self](fanout_flush_atom) { fan_out_joined(self, self->state.join.flush()); },
     [self](sender_report_in& sr) {
       auto& st = self->state;
       for (auto& e : st.encodings) {

@@ -178,56 +178,74 @@ std::vector<std::vector<int>> handed_on(caf::scoped_actor& s, const caf::actor& 
   return got;
 }
 
-} // namespace
-
-TEST_CASE("batch_join: an actor kept busy hands on what piled up in few batches, in order") {
+// A joiner in an actor system of its own, and the means to keep it in a turn while batches
+// pile up in its mailbox. `report`: what it hands on is also sent to the test's actor.
+struct joiner_fixture {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   caf::scoped_actor s{sys};
   std::promise<void> release;
-  auto holding = std::make_shared<std::promise<void>>();
-  auto a = sys.spawn(joiner, release.get_future().share(), holding, caf::actor{});
+  bool released = false;
+  std::shared_ptr<std::promise<void>> holding = std::make_shared<std::promise<void>>();
+  caf::actor a;
 
-  SUBCASE("idle: each batch goes on by itself") {
-    release.set_value();
-    for (int i = 1; i <= 3; ++i) {
-      s->send(a, std::vector<int>{i});
-      // (each handed on before the next is sent: the mailbox is empty at each offer)
-      CHECK(handed_on(s, a, size_t(i)).size() == size_t(i));
-    }
-    CHECK(handed_on(s, a, 3) == std::vector<std::vector<int>>{{1}, {2}, {3}});
+  explicit joiner_fixture(bool report)
+    : a(sys.spawn(joiner, release.get_future().share(), holding,
+                  report ? caf::actor{s} : caf::actor{})) {}
+  ~joiner_fixture() {
+    let_go();
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   }
-  SUBCASE("busy: the five batches behind the turn go on as two, at the bound of four") {
+  // Keeps the actor in a turn (it must get there within 5 s) until let_go().
+  void hold() {
     s->send(a, hold_atom::value);
     REQUIRE(holding->get_future().wait_for(5s) == std::future_status::ready);
+  }
+  void let_go() {
+    if (!released)
+      release.set_value();
+    released = true;
+  }
+};
+
+} // namespace
+
+TEST_CASE("batch_join: an actor kept busy hands on what piled up in few batches, in order") {
+  joiner_fixture f{false};
+  auto& s = f.s;
+  SUBCASE("idle: each batch goes on by itself") {
+    f.let_go();
+    for (int i = 1; i <= 3; ++i) {
+      s->send(f.a, std::vector<int>{i});
+      // (each handed on before the next is sent: the mailbox is empty at each offer)
+      CHECK(handed_on(s, f.a, size_t(i)).size() == size_t(i));
+    }
+    CHECK(handed_on(s, f.a, 3) == std::vector<std::vector<int>>{{1}, {2}, {3}});
+  }
+  SUBCASE("busy: the five batches behind the turn go on as two, at the bound of four") {
+    f.hold();
     for (int i = 1; i <= 5; ++i)
-      s->send(a, std::vector<int>{i});
-    release.set_value();
+      s->send(f.a, std::vector<int>{i});
+    f.let_go();
     // 1 held (mail waits: 2-5), 2 and 3 joined, 4 makes four: on; 5 held (the flush
     // message waits behind it), then the flush hands it on.
-    CHECK(handed_on(s, a, 5) == std::vector<std::vector<int>>{{1, 2, 3, 4}, {5}});
+    CHECK(handed_on(s, f.a, 5) == std::vector<std::vector<int>>{{1, 2, 3, 4}, {5}});
   }
-  caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }
 
 TEST_CASE("batch_join: an actor that ends behind held batches hands them on first") {
   // The exit comes in order behind the batches: the first two are held (mail waits), the
   // flush message queued behind the exit never comes up; the exit handler hands them on.
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  caf::scoped_actor s{sys};
-  std::promise<void> release;
-  auto holding = std::make_shared<std::promise<void>>();
-  auto a = sys.spawn(joiner, release.get_future().share(), holding, caf::actor{s});
-  s->send(a, hold_atom::value);
-  REQUIRE(holding->get_future().wait_for(5s) == std::future_status::ready);
-  s->send(a, std::vector<int>{1});
-  s->send(a, std::vector<int>{2});
-  s->send_exit(a, caf::exit_reason::user_shutdown);
-  release.set_value();
+  joiner_fixture f{true};
+  auto& s = f.s;
+  f.hold();
+  s->send(f.a, std::vector<int>{1});
+  s->send(f.a, std::vector<int>{2});
+  s->send_exit(f.a, caf::exit_reason::user_shutdown);
+  f.let_go();
   std::vector<int> got;
   s->receive([&](std::vector<int>& b) { got = std::move(b); },
              caf::after(std::chrono::seconds(5)) >> [] { FAIL("nothing handed on before the exit"); });
   CHECK(got == v({1, 2}));
-  s->wait_for(a);
+  s->wait_for(f.a);
 }
