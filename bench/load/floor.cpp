@@ -2,6 +2,7 @@
 
 #include "bench/client/cli_flags.hpp"
 #include "bench/client/json_fields.hpp"
+#include "bench/load/receiver.hpp"
 #include "rtp/srtp_gcm.hpp"
 
 #include <rapidjson/prettywriter.h>
@@ -9,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
@@ -38,9 +40,32 @@ constexpr std::size_t recv_batch = 32;   // datagrams per recvmmsg (media_io_opt
 constexpr int recv_rounds = 4;           // recvmmsg calls per wake-up (net/media_io.cpp)
 constexpr std::size_t buffer_size = 2048;
 constexpr double warmup_s = 0.1;
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 // <linux/udp.h>, Linux 4.18
+#endif
+// A segmented message's datagrams come from one receive call: within the kernel's limits
+// (64 segments, 65 000 bytes) whatever their size (RTP at most 1400 bytes, SRTP's tag).
+static_assert(recv_batch <= send_chunk && recv_batch * 1500 <= 65000);
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+uint64_t now_ns() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count());
+}
+
+// The peer's send time rides in the payload, after the header and its extension block
+// (build_rtp), where the server reads it once it has unprotected the packet.
+constexpr std::size_t stamp_offset = 24;
+void put_stamp(uint8_t* p, uint64_t ns) { std::memcpy(p + stamp_offset, &ns, sizeof ns); }
+uint64_t get_stamp(const uint8_t* p, std::size_t len) {
+  uint64_t ns = 0;
+  if (len >= stamp_offset + sizeof ns)
+    std::memcpy(&ns, p + stamp_offset, sizeof ns);
+  return ns;
 }
 
 double thread_cpu_s() {
@@ -249,7 +274,10 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
       ev.data.u32 = i;
       ::epoll_ctl(ep, EPOLL_CTL_ADD, dest[i].fd, &ev);
     }
-    std::vector<uint8_t> pkt(buffer_size);
+    const uint32_t burst = std::max<uint32_t>(o.burst, 1);
+    std::vector<uint8_t> pkts(std::size_t(burst) * buffer_size);
+    std::vector<iovec> fiovs(burst);
+    std::vector<mmsghdr> fmsgs(burst);
     constexpr std::size_t drain_batch = 16;
     std::vector<uint8_t> bufs(drain_batch * buffer_size);
     std::vector<iovec> iovs(drain_batch);
@@ -277,17 +305,34 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
         last_progress = t;
       }
       // A datagram lost on the way would stall the lock step: send again after 20 ms.
+      // Bursts: the next when the server has forwarded the whole of the last one.
+      const bool stalled = t - last_progress > 0.02;
       const bool due = interval > 0 ? t >= next_send
-                                    : sent - std::min(sent, done) < in_flight || t - last_progress > 0.02;
+                       : burst > 1  ? done >= sent || stalled
+                                    : sent - std::min(sent, done) < in_flight || stalled;
       if (due) {
         if (interval > 0)
           next_send = std::max(next_send + interval, t - interval);
-        const std::size_t len = build_rtp(pkt.data(), bytes, video, seq++, 0x1234abcd);
-        auto r = feed_session->protect_rtp(pkt, len);
-        if (r && ::sendto(feeder.fd, pkt.data(), r.length, 0,
-                          reinterpret_cast<const sockaddr*>(&server.addr), sizeof server.addr) > 0) {
-          ++sent;
-          if (t - last_progress > 0.02)
+        unsigned ready = 0;
+        for (uint32_t b = 0; b < burst; ++b) {
+          uint8_t* pkt = pkts.data() + std::size_t(b) * buffer_size;
+          const std::size_t len = build_rtp(pkt, bytes, video, seq++, 0x1234abcd);
+          put_stamp(pkt, now_ns());
+          auto r = feed_session->protect_rtp({pkt, buffer_size}, len);
+          if (!r)
+            continue;
+          fiovs[ready] = {pkt, r.length};
+          fmsgs[ready] = {};
+          fmsgs[ready].msg_hdr.msg_iov = &fiovs[ready];
+          fmsgs[ready].msg_hdr.msg_iovlen = 1;
+          fmsgs[ready].msg_hdr.msg_name = &server.addr;
+          fmsgs[ready].msg_hdr.msg_namelen = sizeof server.addr;
+          ++ready;
+        }
+        const int n = ready ? ::sendmmsg(feeder.fd, fmsgs.data(), ready, MSG_NOSIGNAL) : 0;
+        if (n > 0) {
+          sent += uint64_t(n);
+          if (stalled)
             last_progress = t;
         }
       }
@@ -327,6 +372,29 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
       rmsgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
     }
     std::vector<uint8_t> obufs(std::size_t(fanout) * buffer_size);
+    // Segmented sends: 64 slots, one message per destination over its slots.
+    struct plain_packet {
+      const uint8_t* data;
+      std::size_t length;
+      uint64_t stamp;
+    };
+    std::vector<plain_packet> plains(recv_batch);
+    std::vector<uint8_t> sarena(mode == floor_send::segmented ? send_chunk * buffer_size : 0);
+    std::vector<iovec> siovs(send_chunk);
+    std::vector<uint64_t> sstamps(send_chunk);
+    std::vector<mmsghdr> smsgs(send_chunk);
+    std::vector<std::size_t> sfirst(send_chunk), scount(send_chunk);
+    struct control {
+      alignas(cmsghdr) unsigned char bytes[CMSG_SPACE(sizeof(uint16_t))];
+    };
+    std::vector<control> scontrols(send_chunk);
+    latency_histogram lat; // reset when the window opens
+    auto record = [&](uint64_t stamp, uint64_t n) {
+      if (stamp == 0 || n == 0)
+        return;
+      const uint64_t t = now_ns();
+      lat.add(t > stamp ? (t - stamp) / 1000 : 0, n);
+    };
     std::vector<iovec> oiovs(fanout);
     std::vector<mmsghdr> omsgs(fanout);
     for (uint32_t i = 0; i < fanout; ++i) {
@@ -348,6 +416,7 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
         measuring = true;
         window_start = t;
         k = floor_case{};
+        lat = latency_histogram{};
         u0 = thread_usage();
       }
       if (measuring && t - window_start >= o.duration_s)
@@ -363,6 +432,94 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
         if (n <= 0)
           break;
         ++k.receive_calls;
+        if (mode == floor_send::segmented) {
+          std::size_t m = 0;
+          for (int d = 0; d < n; ++d) {
+            uint8_t* in = rbufs.data() + std::size_t(d) * buffer_size;
+            auto plain = in_session->unprotect_rtp({in, buffer_size}, rmsgs[d].msg_len);
+            ++k.packets_in;
+            if (plain)
+              plains[m++] = {in, plain.length, get_stamp(in, plain.length)};
+            else
+              ++k.srtp_failures;
+          }
+          // Destination by destination, the call's packets as one message (a full set of
+          // slots is sent first), sendmmsg of the messages.
+          std::size_t slots = 0, nmsgs = 0;
+          auto flush = [&] {
+            for (std::size_t off = 0; off < nmsgs;) {
+              ++k.send_calls;
+              const int s = ::sendmmsg(server.fd, smsgs.data() + off, unsigned(nmsgs - off),
+                                       MSG_DONTWAIT | MSG_NOSIGNAL);
+              if (s <= 0) {
+                for (std::size_t j = off; j < nmsgs; ++j)
+                  k.send_failures += scount[j];
+                break;
+              }
+              for (std::size_t j = off; j < off + std::size_t(s); ++j) {
+                k.packets_out += scount[j];
+                for (std::size_t q = sfirst[j]; q < sfirst[j] + scount[j]; ++q)
+                  record(sstamps[q], 1);
+              }
+              off += std::size_t(s);
+            }
+            slots = nmsgs = 0;
+          };
+          for (uint32_t i = 0; i < fanout && m != 0; ++i) {
+            if (slots + m > send_chunk)
+              flush();
+            const std::size_t first = slots;
+            for (std::size_t q = 0; q < m; ++q) {
+              uint8_t* out = sarena.data() + slots * buffer_size;
+              std::memcpy(out, plains[q].data, plains[q].length);
+              set_ssrc(out, 0x10000000u + i);
+              auto r = out_sessions[i].protect_rtp({out, buffer_size}, plains[q].length);
+              if (!r) {
+                ++k.srtp_failures;
+                continue;
+              }
+              siovs[slots] = {out, r.length};
+              sstamps[slots] = plains[q].stamp;
+              ++slots;
+            }
+            // One message if every datagram but the last has the first one's size and the
+            // last is no longer (the kernel's rule), else one message per datagram.
+            const std::size_t count = slots - first;
+            bool equal = true;
+            for (std::size_t q = first + 1; q < slots; ++q)
+              equal = equal && (q + 1 == slots ? siovs[q].iov_len <= siovs[first].iov_len
+                                               : siovs[q].iov_len == siovs[first].iov_len);
+            for (std::size_t q = first; q < slots;) {
+              const std::size_t len = equal ? count : 1;
+              msghdr& h = smsgs[nmsgs].msg_hdr;
+              h = msghdr{};
+              h.msg_iov = &siovs[q];
+              h.msg_iovlen = len;
+              h.msg_name = &dest[i].addr;
+              h.msg_namelen = sizeof(sockaddr_in);
+              if (len > 1) {
+                h.msg_control = scontrols[nmsgs].bytes;
+                h.msg_controllen = sizeof scontrols[nmsgs].bytes;
+                cmsghdr* c = CMSG_FIRSTHDR(&h);
+                c->cmsg_level = SOL_UDP;
+                c->cmsg_type = UDP_SEGMENT;
+                c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+                const uint16_t segment = uint16_t(siovs[q].iov_len);
+                std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+                ++k.segmented_messages;
+              }
+              sfirst[nmsgs] = q;
+              scount[nmsgs] = len;
+              ++nmsgs;
+              q += len;
+            }
+          }
+          flush();
+          processed.fetch_add(uint64_t(n), std::memory_order_release);
+          if (std::size_t(n) < recv_batch)
+            break;
+          continue;
+        }
         for (int d = 0; d < n; ++d) {
           uint8_t* in = rbufs.data() + std::size_t(d) * buffer_size;
           auto plain = in_session->unprotect_rtp({in, buffer_size}, rmsgs[d].msg_len);
@@ -371,6 +528,7 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
             ++k.srtp_failures;
             continue;
           }
+          const uint64_t stamp = get_stamp(in, plain.length);
           std::size_t ready = 0;
           for (uint32_t i = 0; i < fanout; ++i) {
             uint8_t* out = obufs.data() + std::size_t(i) * buffer_size;
@@ -384,9 +542,10 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
             oiovs[i] = {out, r.length};
             if (mode == floor_send::per_socket) {
               ++k.send_calls;
-              if (::sendmmsg(senders[i].fd, &omsgs[i], 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1)
+              if (::sendmmsg(senders[i].fd, &omsgs[i], 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1) {
                 ++k.packets_out;
-              else
+                record(stamp, 1);
+              } else
                 ++k.send_failures;
             } else {
               omsgs[ready].msg_hdr.msg_iov = &oiovs[i]; // a failed protect leaves no hole
@@ -403,6 +562,7 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
               break;
             }
             k.packets_out += uint64_t(s);
+            record(stamp, uint64_t(s));
             off += std::size_t(s);
           }
           processed.fetch_add(1, std::memory_order_release);
@@ -421,6 +581,9 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
     k.wall_s = measuring ? end - window_start : 0;
     k.user_s = u1.user - u0.user;
     k.sys_s = u1.sys - u0.sys;
+    k.latency_p50_ms = double(lat.quantile_us(0.50)) / 1000;
+    k.latency_p99_ms = double(lat.quantile_us(0.99)) / 1000;
+    k.latency_max_ms = double(lat.max_us()) / 1000;
     c = k;
     ::close(ep);
   });
@@ -493,7 +656,15 @@ std::string trim(std::string s) {
 } // namespace
 
 const char* to_string(floor_send s) noexcept {
-  return s == floor_send::batched ? "batched" : "per-socket";
+  switch (s) {
+  case floor_send::batched:
+    return "batched";
+  case floor_send::per_socket:
+    return "per-socket";
+  case floor_send::segmented:
+    return "segmented";
+  }
+  return "?";
 }
 
 double floor_case::us_per_packet_out() const noexcept {
@@ -563,9 +734,11 @@ floor_result run_floor(const floor_options& o) {
     for (auto& [kind, bytes] : kinds) {
       if (skip(kind, bytes))
         continue;
-      for (floor_send mode : {floor_send::batched, floor_send::per_socket}) {
+      for (floor_send mode : {floor_send::batched, floor_send::per_socket, floor_send::segmented}) {
         if (mode == floor_send::per_socket && (!o.per_socket || fanout == 1))
           continue; // one destination: the same as batched
+        if (mode == floor_send::segmented && o.burst < 2)
+          continue; // one packet per receive: nothing to segment
         r.cases.push_back(measure_case(o, where, kind, bytes, fanout, mode, r.error));
         if (!r.error.empty())
           return r;
@@ -610,9 +783,14 @@ void print_floor_table(const floor_result& r, std::FILE* out) {
   std::string peers;
   for (int c : r.peer_cpus)
     peers += (peers.empty() ? "" : ",") + std::to_string(c);
-  const std::string feed = r.options.rate > 0
-                             ? std::to_string(std::lround(r.options.rate)) + " datagrams/s"
-                             : std::to_string(r.options.in_flight) + " datagram(s) in flight";
+  std::string feed;
+  if (r.options.burst > 1)
+    feed = std::to_string(r.options.burst) + " datagrams at once, " +
+           (r.options.rate > 0 ? std::to_string(std::lround(r.options.rate)) + " bursts/s"
+                               : std::string("the next burst when the last is forwarded"));
+  else
+    feed = r.options.rate > 0 ? std::to_string(std::lround(r.options.rate)) + " datagrams/s"
+                              : std::to_string(r.options.in_flight) + " datagram(s) in flight";
   std::fprintf(out, "  server thread on CPU %d, feeder/drain on CPU %s; %s\n", r.cpu,
                peers.empty() ? "(any)" : peers.c_str(), feed.c_str());
   if (!r.error.empty())
@@ -625,15 +803,19 @@ void print_floor_table(const floor_result& r, std::FILE* out) {
                    s.unprotect_us);
   }
   std::fprintf(out, "\n  receive once, unprotect once, N x (copy, protect, send) on loopback UDP\n");
-  std::fprintf(out, "  %-6s %6s %7s %-10s %10s %10s %8s %8s %13s %12s\n", "kind", "bytes", "fanout",
-               "send", "in pkts", "out pkts", "user s", "sys s", "us/fwd packet", "us/in packet");
+  std::fprintf(out, "  %-6s %6s %7s %-10s %10s %10s %8s %8s %13s %12s %8s %8s %8s\n", "kind",
+               "bytes", "fanout", "send", "in pkts", "out pkts", "user s", "sys s",
+               "us/fwd packet", "us/in packet", "p50 ms", "p99 ms", "max ms");
   for (auto& c : r.cases)
-    std::fprintf(out, "  %-6s %6u %7u %-10s %10llu %10llu %8.3f %8.3f %13.3f %12.3f\n",
+    std::fprintf(out, "  %-6s %6u %7u %-10s %10llu %10llu %8.3f %8.3f %13.3f %12.3f %8.3f %8.3f %8.3f\n",
                  c.kind.c_str(), c.bytes, c.fanout, to_string(c.send),
                  (unsigned long long)c.packets_in, (unsigned long long)c.packets_out, c.user_s,
-                 c.sys_s, c.us_per_packet_out(), c.us_per_packet_in());
+                 c.sys_s, c.us_per_packet_out(), c.us_per_packet_in(), c.latency_p50_ms,
+                 c.latency_p99_ms, c.latency_max_ms);
   std::fprintf(out, "\n  floor per forwarded packet = server thread CPU (getrusage RUSAGE_THREAD, "
-                    "user + sys) / packets sent out; 'batched' is the floor\n");
+                    "user + sys) / packets sent out; 'batched' is the floor\n"
+                    "  p50/p99/max: per forwarded datagram, from the peer's send to the return of "
+                    "the server's send call that carried it\n");
   std::fflush(out);
 }
 
@@ -663,6 +845,7 @@ std::string floor_to_json(const floor_result& r) {
   w.EndArray();
   j.num_or_zero("durationS", r.options.duration_s);
   j.u64("inFlight", r.options.in_flight);
+  j.u64("burst", r.options.burst);
   j.num_or_zero("rate", r.options.rate);
   j.str("kind", r.options.kind.empty() ? std::string("both") : r.options.kind);
   j.key("srtp");
@@ -693,11 +876,18 @@ std::string floor_to_json(const floor_result& r) {
     j.u64("receiveCalls", c.receive_calls);
     j.u64("sendCalls", c.send_calls);
     j.u64("drained", c.drained);
+    j.u64("segmentedMessages", c.segmented_messages);
     j.num_or_zero("wallS", c.wall_s);
     j.num_or_zero("userS", c.user_s);
     j.num_or_zero("sysS", c.sys_s);
     j.num_or_zero("usPerForwardedPacket", c.us_per_packet_out());
     j.num_or_zero("usPerInputPacket", c.us_per_packet_in());
+    j.key("latencyMs");
+    w.StartObject();
+    j.num_or_zero("p50", c.latency_p50_ms);
+    j.num_or_zero("p99", c.latency_p99_ms);
+    j.num_or_zero("max", c.latency_max_ms);
+    w.EndObject();
     w.EndObject();
   }
   w.EndArray();
@@ -734,8 +924,8 @@ std::optional<rtp::srtp_profile> parse_srtp_profile(std::string_view s) {
 const char* const floor_usage =
   "usage: chorus-bench floor [--profile P] [--fanout N[,N...]] [--video-bytes B]\n"
   "                          [--audio-bytes B] [--duration-s S] [--cpu C] [--in-flight K]\n"
-  "                          [--rate PPS] [--kind video|audio] [--no-per-socket]\n"
-  "                          [--json FILE]\n"
+  "                          [--rate PPS] [--burst B] [--kind video|audio]\n"
+  "                          [--no-per-socket] [--json FILE]\n"
   "\n"
   "Measures the unavoidable CPU per forwarded packet on this machine: one thread (pinned to\n"
   "--cpu, else the first CPU the process may use) receives an SRTP packet on a loopback UDP\n"
@@ -744,7 +934,13 @@ const char* const floor_usage =
   "it (sendmmsg, up to 64 per call; 'per-socket' rows: one socket and one call per\n"
   "destination). A peer thread on the other CPUs feeds it (--in-flight datagrams\n"
   "outstanding, default 1; or --rate PPS datagrams a second, whatever the server does, as\n"
-  "a paced publisher's arrive) and drains the destinations. Sizes are RTP bytes before\n"
+  "a paced publisher's arrive; or --burst B datagrams at once, as a frame sent at once,\n"
+  "the next burst when the server has forwarded the last, or --rate bursts a second) and\n"
+  "drains the destinations. With --burst, 'segmented' rows too: destination by\n"
+  "destination, the copies of what one receive call brought leave as one UDP GSO message,\n"
+  "as Chorus's send outbox sends a frame. Every row gives the forwarded datagrams' latency\n"
+  "(p50/p99/max: from the peer's send to the return of the server's send call that\n"
+  "carried the copy, what a receiver waits, queueing included). Sizes are RTP bytes before\n"
   "SRTP (video 1200, audio 100). --profile: AEAD_AES_256_GCM (default), AEAD_AES_128_GCM,\n"
   "AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32. --duration-s per case (default 1).\n"
   "In order: SRTP alone (half of --duration-s per kind), then per fan-out the video case\n"
@@ -759,7 +955,8 @@ std::optional<floor_options> parse_floor_options(int argc, char** argv, std::str
   help = false;
   static constexpr std::string_view known[] = {"--profile", "--fanout", "--video-bytes",
                                                "--audio-bytes", "--duration-s", "--cpu",
-                                               "--in-flight", "--rate", "--kind", "--json"};
+                                               "--in-flight", "--rate", "--burst", "--kind",
+                                               "--json"};
   auto on_switch = [&](std::string_view flag) {
     if (flag != "--no-per-socket")
       return false;
@@ -794,6 +991,8 @@ std::optional<floor_options> parse_floor_options(int argc, char** argv, std::str
       o.cpu = int(u);
     } else if (flag == "--in-flight") {
       ok = parse_u32(v, o.in_flight) && o.in_flight >= 1 && o.in_flight <= 1024;
+    } else if (flag == "--burst") {
+      ok = parse_u32(v, o.burst) && o.burst >= 1 && o.burst <= recv_batch;
     } else if (flag == "--rate") {
       ok = parse_double(v, o.rate) && o.rate >= 1 && o.rate <= 1e6;
     } else if (flag == "--kind") {
@@ -808,6 +1007,10 @@ std::optional<floor_options> parse_floor_options(int argc, char** argv, std::str
   // argv[1] is "floor".
   if (!client::parse_flags(argc, argv, 2, known, on_switch, on_value, error, &help))
     return std::nullopt;
+  if (o.burst > 1 && o.in_flight > 1) {
+    error = "--burst and --in-flight: one or the other";
+    return std::nullopt;
+  }
   return o;
 }
 

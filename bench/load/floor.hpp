@@ -22,8 +22,11 @@ namespace chorus::bench {
 
 // How the N copies leave: from one socket with sendmmsg (Chorus's --rtc-single-port; the
 // cheapest, the floor) or one sendmmsg of one datagram per destination from a socket per
-// destination (a transport per port, Chorus's default; informational).
-enum class floor_send { batched, per_socket };
+// destination (a transport per port, Chorus's default; informational). With bursts
+// (--burst), also 'segmented': from one socket, destination by destination, the copies of
+// every packet one receive call brought as one message with a UDP segment size (UDP GSO,
+// as Chorus's send outbox does), up to 64 datagrams per sendmmsg.
+enum class floor_send { batched, per_socket, segmented };
 const char* to_string(floor_send s) noexcept;
 
 struct floor_options {
@@ -34,7 +37,9 @@ struct floor_options {
   double duration_s = 1;       // per measured case
   std::optional<int> cpu;      // the server thread's core (else the first allowed one)
   uint32_t in_flight = 1;      // datagrams the peer keeps in flight towards the server socket
-  double rate = 0;             // >0: the peer sends this many datagrams a second instead
+  double rate = 0;             // >0: the peer sends this many datagrams (bursts) a second instead
+  uint32_t burst = 1;          // >1: the peer sends this many datagrams at once (a frame sent
+                               // at once), the next burst when the server has forwarded it
   bool per_socket = true;      // also measure floor_send::per_socket
   std::string kind;            // "video" or "audio": that kind only (SRTP and cases); empty: both
   std::string json_file;
@@ -49,7 +54,12 @@ struct floor_case {
   uint64_t send_failures = 0, srtp_failures = 0;
   uint64_t receive_calls = 0, send_calls = 0, wakeups = 0;
   uint64_t drained = 0;        // datagrams the peer received on the destination sockets
+  uint64_t segmented_messages = 0; // messages of two or more datagrams (segmented)
   double wall_s = 0, user_s = 0, sys_s = 0;
+  // Per forwarded datagram, from the peer's send of the packet to the return of the server's
+  // send call that carried the copy (loopback delivers within the call): what a receiver
+  // waits for it, the server's queue included.
+  double latency_p50_ms = 0, latency_p99_ms = 0, latency_max_ms = 0;
   double us_per_packet_out() const noexcept; // the floor per forwarded packet
   double us_per_packet_in() const noexcept;
 };

@@ -54,16 +54,18 @@ bool view_rtp(std::span<const uint8_t> p, rtp_view& v) noexcept {
 
 // ---- latency_histogram -------------------------------------------------------------------
 
-void latency_histogram::add(uint64_t us) noexcept {
-  ++count_;
-  sum_ += us;
+void latency_histogram::add(uint64_t us, uint64_t n) noexcept {
+  if (n == 0)
+    return;
+  count_ += n;
+  sum_ += us * n;
   max_ = std::max(max_, us);
   if (us < fine_limit_us)
-    ++fine_[us];
+    fine_[us] += uint32_t(n);
   else if (us < coarse_limit_us)
-    ++coarse_[(us - fine_limit_us) / coarse_step_us];
+    coarse_[(us - fine_limit_us) / coarse_step_us] += uint32_t(n);
   else
-    ++overflow_;
+    overflow_ += n;
 }
 
 void latency_histogram::merge(const latency_histogram& o) noexcept {

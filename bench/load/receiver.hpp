@@ -21,7 +21,8 @@ namespace chorus::bench {
 class latency_histogram {
 public:
   latency_histogram() : fine_(fine_buckets, 0), coarse_(coarse_buckets, 0) {}
-  void add(uint64_t us) noexcept;
+  void add(uint64_t us) noexcept { add(us, 1); }
+  void add(uint64_t us, uint64_t n) noexcept; // n samples of the same value
   void merge(const latency_histogram& other) noexcept;
   uint64_t count() const noexcept { return count_; }
   uint64_t max_us() const noexcept { return max_; }

@@ -341,6 +341,23 @@ TEST_CASE("latency histogram: quantiles and merge") {
   CHECK(a.max_us() == 2'000'000);
 }
 
+TEST_CASE("latency histogram: n samples of one value at once count as n") {
+  latency_histogram many, one_by_one;
+  const std::pair<uint64_t, uint64_t> samples[] = {{300, 3}, {12'345, 2}, {1'500'000, 1}, {2'000'000, 0}};
+  for (auto [us, n] : samples) {
+    many.add(us, n);
+    for (uint64_t i = 0; i < n; ++i)
+      one_by_one.add(us);
+  }
+  CHECK(many.count() == 6);
+  CHECK(many.mean_us() == doctest::Approx(one_by_one.mean_us()));
+  for (double q : {0.1, 0.5, 0.6, 0.9, 1.0})
+    CHECK(many.quantile_us(q) == one_by_one.quantile_us(q));
+  CHECK(many.quantile_us(0.5) == 300);
+  CHECK(many.quantile_us(0.8) == 12'400); // the 100 us bucket above 12.3 ms
+  CHECK(many.max_us() == 1'500'000);      // an empty add (n = 0) changed nothing
+}
+
 TEST_CASE("router capabilities: Opus, VP8, its rtx, extension ids; consume capabilities") {
   const std::string caps = R"({"codecs":[
     {"kind":"audio","mimeType":"audio/opus","preferredPayloadType":100,"clockRate":48000,"channels":2,

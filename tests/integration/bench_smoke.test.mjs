@@ -327,6 +327,32 @@ test('chorus-bench floor --rate: packets arrive at the rate, each alone', { time
   }
 });
 
+test('chorus-bench floor --burst: frames at once, segmented rows, latency per forwarded datagram', { timeout: 60000 }, async () => {
+  const json = path.join(tempDir('chorus-bench-floor-burst-'), 'floor.json');
+  const res = await runBench(['floor', '--duration-s', '0.3', '--fanout', '3', '--no-per-socket',
+    '--kind', 'video', '--burst', '6', '--json', json]);
+  assert.equal(res.code, 0, `chorus-bench floor exited with ${res.code}\n${res.stdout}\n${res.stderr}`);
+  assert.match(res.stdout, /6 datagrams at once/);
+  const f = JSON.parse(fs.readFileSync(json, 'utf8'));
+  checkFloor(f, [3], ['video']);
+  assert.equal(f.burst, 6);
+  assert.deepEqual(f.cases.map((c) => c.send), ['batched', 'segmented']);
+  const [batched, segmented] = f.cases;
+  // every copy sent or counted, as in the batched case
+  assert.ok(segmented.packetsIn > 0 && segmented.packetsOut + segmented.sendFailures === segmented.packetsIn * 3, JSON.stringify(segmented));
+  assert.equal(segmented.srtpFailures, 0);
+  // a receive call that brought two or more of a burst's packets left as one message per destination
+  assert.ok(segmented.segmentedMessages > 0, JSON.stringify(segmented));
+  assert.equal(batched.segmentedMessages, 0);
+  for (const c of f.cases) {
+    const l = c.latencyMs;
+    assert.ok(l.p50 > 0 && l.p50 <= l.p99 && l.p99 <= l.max, `${c.send}: ${JSON.stringify(l)}`);
+  }
+  const bad = await runBench(['floor', '--burst', '4', '--in-flight', '2']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--burst and --in-flight/);
+});
+
 test('chorus-bench floor --kind video: the video case only, SRTP and forwarding', { timeout: 60000 }, async () => {
   const json = path.join(tempDir('chorus-bench-floor-kind-'), 'floor.json');
   const res = await runBench(['floor', '--duration-s', '0.3', '--fanout', '2,3', '--no-per-socket',
