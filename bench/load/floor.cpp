@@ -389,12 +389,13 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
     };
     std::vector<control> scontrols(send_chunk);
     latency_histogram lat; // reset when the window opens
-    auto record = [&](uint64_t stamp, uint64_t n) {
-      if (stamp == 0 || n == 0)
-        return;
-      const uint64_t t = now_ns();
-      lat.add(t > stamp ? (t - stamp) / 1000 : 0, n);
+    // n datagrams sent by a call that returned at t (one clock read per call, not per
+    // datagram), each stamped `stamp` by the peer.
+    auto record_at = [&](uint64_t t, uint64_t stamp, uint64_t n) {
+      if (stamp != 0 && n != 0)
+        lat.add(t > stamp ? (t - stamp) / 1000 : 0, n);
     };
+    auto record = [&](uint64_t stamp, uint64_t n) { record_at(now_ns(), stamp, n); };
     std::vector<iovec> oiovs(fanout);
     std::vector<mmsghdr> omsgs(fanout);
     for (uint32_t i = 0; i < fanout; ++i) {
@@ -456,10 +457,11 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
                   k.send_failures += scount[j];
                 break;
               }
+              const uint64_t t = now_ns();
               for (std::size_t j = off; j < off + std::size_t(s); ++j) {
                 k.packets_out += scount[j];
                 for (std::size_t q = sfirst[j]; q < sfirst[j] + scount[j]; ++q)
-                  record(sstamps[q], 1);
+                  record_at(t, sstamps[q], 1);
               }
               off += std::size_t(s);
             }
