@@ -305,8 +305,10 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
         last_progress = t;
       }
       // A datagram lost on the way would stall the lock step: send again after 20 ms.
-      // Bursts: the next when the server has forwarded the whole of the last one.
-      const bool stalled = t - last_progress > 0.02;
+      // Bursts: the next when the server has forwarded the whole of the last one, which
+      // it counts when the fan-out of a receive call's packets is done (tens of ms at a
+      // fan-out of 1000): a burst is sent again only after a second without progress.
+      const bool stalled = t - last_progress > (burst > 1 ? 1.0 : 0.02);
       const bool due = interval > 0 ? t >= next_send
                        : burst > 1  ? done >= sent || stalled
                                     : sent - std::min(sent, done) < in_flight || stalled;
