@@ -43,7 +43,7 @@ bool kernel_segments() noexcept {
 std::atomic<bool> g_segmentation{kernel_segments()};
 
 // A segmented message's control data: UDP_SEGMENT with the segment size.
-constexpr std::size_t control_bytes = CMSG_SPACE(sizeof(uint16_t));
+constexpr std::size_t control_bytes = send_outbox::segment_control_bytes;
 
 // A ring result that send_unsegmented has counted already.
 constexpr int counted = -EINPROGRESS;
@@ -238,16 +238,18 @@ void send_outbox::describe(const message& m, msghdr& hdr, iovec* iovs, void* con
   hdr.msg_namelen = e.to_len;
   hdr.msg_iov = iovs + m.first;
   hdr.msg_iovlen = m.count;
-  if (m.count > 1) {
-    hdr.msg_control = control;
-    hdr.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
-    cmsghdr* c = CMSG_FIRSTHDR(&hdr);
-    c->cmsg_level = SOL_UDP;
-    c->cmsg_type = UDP_SEGMENT;
-    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-    const uint16_t segment = e.size;
-    std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
-  }
+  if (m.count > 1)
+    set_segment_size(hdr, control, e.size);
+}
+
+void send_outbox::set_segment_size(msghdr& hdr, void* control, uint16_t segment) noexcept {
+  hdr.msg_control = control;
+  hdr.msg_controllen = segment_control_bytes;
+  cmsghdr* c = CMSG_FIRSTHDR(&hdr);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_SEGMENT;
+  c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
 }
 
 // A segmented message the kernel refused with `error`: when the refusal is about

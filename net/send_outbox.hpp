@@ -107,6 +107,11 @@ public:
   static void flush_current_if_waited(int64_t now_ns);
   // Whether this kernel segments UDP (UDP GSO, Linux 4.18 and later).
   static bool segmentation_available() noexcept;
+  // Makes `hdr` a segmented message: a UDP_SEGMENT control message with `segment` (the
+  // size of every datagram but a shorter last one) written into `control`, which must hold
+  // segment_control_bytes and be aligned for a cmsghdr.
+  static constexpr std::size_t segment_control_bytes = CMSG_SPACE(sizeof(uint16_t));
+  static void set_segment_size(msghdr& hdr, void* control, uint16_t segment) noexcept;
 
 private:
   struct entry {

@@ -3,6 +3,7 @@
 #include "bench/client/cli_flags.hpp"
 #include "bench/client/json_fields.hpp"
 #include "bench/load/receiver.hpp"
+#include "net/send_outbox.hpp"
 #include "rtp/srtp_gcm.hpp"
 
 #include <rapidjson/prettywriter.h>
@@ -10,7 +11,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
@@ -40,9 +40,6 @@ constexpr std::size_t recv_batch = 32;   // datagrams per recvmmsg (media_io_opt
 constexpr int recv_rounds = 4;           // recvmmsg calls per wake-up (net/media_io.cpp)
 constexpr std::size_t buffer_size = 2048;
 constexpr double warmup_s = 0.1;
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103 // <linux/udp.h>, Linux 4.18
-#endif
 // A segmented message's datagrams come from one receive call: within the kernel's limits
 // (64 segments, 65 000 bytes) whatever their size (RTP at most 1400 bytes, SRTP's tag).
 static_assert(recv_batch <= send_chunk && recv_batch * 1500 <= 65000);
@@ -387,7 +384,7 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
     std::vector<mmsghdr> smsgs(send_chunk);
     std::vector<std::size_t> sfirst(send_chunk), scount(send_chunk);
     struct control {
-      alignas(cmsghdr) unsigned char bytes[CMSG_SPACE(sizeof(uint16_t))];
+      alignas(cmsghdr) unsigned char bytes[net::send_outbox::segment_control_bytes];
     };
     std::vector<control> scontrols(send_chunk);
     latency_histogram lat; // reset when the window opens
@@ -502,14 +499,8 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
               h.msg_name = &dest[i].addr;
               h.msg_namelen = sizeof(sockaddr_in);
               if (len > 1) {
-                h.msg_control = scontrols[nmsgs].bytes;
-                h.msg_controllen = sizeof scontrols[nmsgs].bytes;
-                cmsghdr* c = CMSG_FIRSTHDR(&h);
-                c->cmsg_level = SOL_UDP;
-                c->cmsg_type = UDP_SEGMENT;
-                c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-                const uint16_t segment = uint16_t(siovs[q].iov_len);
-                std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
+                net::send_outbox::set_segment_size(h, scontrols[nmsgs].bytes,
+                                                   uint16_t(siovs[q].iov_len));
                 ++k.segmented_messages;
               }
               sfirst[nmsgs] = q;

@@ -200,16 +200,14 @@ void inbound_stream::on_rtp(std::span<const uint8_t> packet, uint64_t now_us,
 
   // A keyframe's packets share the RTP timestamp of its first one (the one that says
   // keyframe).
-  if (keyframe && !rtx) {
-    keyframe_seen_ = true;
+  if (keyframe && !rtx)
     keyframe_timestamp_ = v.timestamp;
-  }
   // Latency: only packets that advance the stream, as sent (a repair is late on purpose).
   if (fresh && !rtx && latency && !opaque) {
     auto stamp = read_send_stamp(payload);
     if (stamp && *stamp <= arrival_us && arrival_us - *stamp < max_plausible_latency_us) {
       latency->add(arrival_us - *stamp);
-      if (keyframe_latency && keyframe_seen_ && v.timestamp == keyframe_timestamp_)
+      if (keyframe_latency && keyframe_timestamp_ == v.timestamp)
         keyframe_latency->add(arrival_us - *stamp);
     } else
       ++c_.bad_stamp;

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -142,8 +143,7 @@ private:
   int64_t highest_ext_ = 0;
   std::array<uint64_t, window / 64> seen_{};
   bool need_keyframe_ = false;
-  bool keyframe_seen_ = false;
-  uint32_t keyframe_timestamp_ = 0; // the RTP timestamp of the last keyframe start seen
+  std::optional<uint32_t> keyframe_timestamp_; // the RTP timestamp of the last keyframe start seen
   uint64_t last_pli_us_ = 0;
   uint64_t last_abandoned_ = 0;
 };
