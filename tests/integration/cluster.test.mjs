@@ -193,7 +193,7 @@ test('feedback crosses the link: remote receivers get sender reports and NACK wh
       { timeoutMs: 15000, what: 'a and b meshed' });
     const json = path.join(tempDir('chorus-cluster-feedback-'), 'r.json');
     const run = await runProcess(BENCH_BIN, ['--url', [a, b].map((n) => n.wsUrl('')).join(','),
-      '--scenario', 'class', '--subscribers', '4', '--remote-subscribers', '--duration-s', '3', '--warmup-s', '1',
+      '--scenario', 'class', '--subscribers', '4', '--remote-subscribers', '--duration-s', '6', '--warmup-s', '1',
       '--json', json], { timeoutMs: 45000, outputBytes: 1 << 20 });
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /8\/8 consumers, 0 failed/, run.stdout);
@@ -203,7 +203,9 @@ test('feedback crosses the link: remote receivers get sender reports and NACK wh
     assert.ok(r.feedback.nackPackets > 0, `the remote receivers NACKed what they missed: ${text}`);
     assert.ok(r.sent.nacksReceived > 0 && r.sent.retransmissions > 0, `the loss was NACKed and retransmitted: ${text}`);
     // Most of the injected 3 % is repaired in the window (what is still in flight at its
-    // end counts as lost).
+    // end counts as lost; audio is not NACKed, so about 0.8 % stays). A 6 s window: over 3 s
+    // the drops' count alone spread the loss from 0.4 to 1.7 % on a quiet machine and once
+    // past 2 % in CI, the bound a chance, not the repair, decided.
     const loss = /loss\s+([\d.]+) %/.exec(run.stdout);
     assert.ok(loss && Number(loss[1]) < 2, run.stdout);
   });

@@ -463,6 +463,16 @@ for (const c of INGESTS) test(`${c.name} from FFmpeg over plain RTP is recorded 
       const started = await teacher.expectReply('start-recording', {}, 'start-recording');
       await pollUntil(() => ffmpegChildren(server.pid).length === 1, { timeoutMs: 10000, intervalMs: 100, what: 'the recorder child' });
       await record(4000);
+      // ffmpeg writes nothing until it has analysed its input (up to 2 s of it, longer under
+      // the sanitizers): the room closes once the file has begun, not only after 4 s (a CI
+      // run under the sanitizers ended it before, and the file had no header).
+      const recDir = JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory;
+      await pollUntil(() => {
+        const [d] = fs.readdirSync(path.join(recDir, c.room));
+        const m = JSON.parse(fs.readFileSync(path.join(recDir, c.room, d, 'manifest.json'), 'utf8'));
+        const f = m.tracks[0]?.segments[0]?.file;
+        return f && fs.statSync(path.join(recDir, c.room, d, f), { throwIfNoEntry: false })?.size > 0;
+      }, { timeoutMs: 15000, intervalMs: 100, what: 'the recording file begun' });
       // Everyone leaves: the room closes, and with it the recording.
       await ff.stop('SIGKILL');
       ff = null;
@@ -471,7 +481,6 @@ for (const c of INGESTS) test(`${c.name} from FFmpeg over plain RTP is recorded 
       // Nothing of the recording outlives the room: its plain transports and consumers
       // (linked to the recorder, which a room's normal end does not take with it).
       await waitForNoPeers(server, { timeoutMs: 5000 });
-      const recDir = JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory;
       const [dirName] = fs.readdirSync(path.join(recDir, c.room));
       assert.ok(dirName.endsWith(started.data.recordingId.slice(0, 8)), dirName);
       const manifestPath = path.join(recDir, c.room, dirName, 'manifest.json');
