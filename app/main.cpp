@@ -82,6 +82,8 @@ std::string media_json(const actors::node_context& ctx) {
          field("tcpBindFailures", m.tcp_bind_failures) + "," +
          field("tcpConnectionsClosed", m.tcp_connections_closed) + "," +
          field("receiveErrors", m.receive_errors) + "," +
+         field("burstWaits", m.burst_waits) + "," +
+         field("burstWaitsJoined", m.burst_waits_joined) + "," +
          field("endpointsOpen", m.endpoints_open) + "}";
 }
 
@@ -476,6 +478,11 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
                  double(s.truncated_dropped)});
     m.push_back({"chorus_media_receive_errors_total", "Receive errors on the media sockets.",
                  "counter", "", double(s.receive_errors)});
+    m.push_back({"chorus_media_burst_waits_total",
+                 "Polls of a media socket for the rest of a frame sent at once, by outcome.",
+                 "counter", "outcome=\"joined\"", double(s.burst_waits_joined)});
+    m.push_back({"chorus_media_burst_waits_total", "", "counter", "outcome=\"none\"",
+                 double(s.burst_waits - s.burst_waits_joined)});
     const std::pair<const char*, uint64_t> tcp[] = {
       {"accepted", s.tcp_connections_accepted}, {"refused", s.tcp_connections_refused},
       {"evicted", s.tcp_connections_evicted},   {"bind_timeout", s.tcp_bind_timeouts},

@@ -20,14 +20,21 @@ namespace detail {
 namespace {
 constexpr std::size_t max_events = 256;
 constexpr std::size_t datagram_buffer = 2048; // > any MTU-sized datagram
-constexpr int udp_rounds = 4;                 // recvmmsg calls per socket per wakeup
+constexpr int udp_rounds = 4;                 // full recvmmsg calls per socket per wakeup
+constexpr int max_burst_waits = 64;           // waits for a frame's rest per socket per wakeup
 constexpr int64_t max_arrival_age_us = 1'000'000; // a kernel timestamp is trusted this far back
 
 std::string errno_text(int err) { return std::strerror(err); }
+
+// The clock of the kernel's receive stamps (SO_TIMESTAMPNS).
+int64_t realtime_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           std::chrono::system_clock::now().time_since_epoch()).count();
+}
 } // namespace
 
 io_core::io_core(media_io_options opts)
-  : opts_(std::move(opts)), demux_(opts_.max_tuples_per_endpoint) {
+  : opts_(std::move(opts)), demux_(opts_.max_tuples_per_endpoint), burst_(opts_.burst) {
   opts_.recv_batch = std::clamp<std::size_t>(opts_.recv_batch, 1, 1024);
   if (opts_.single_port_number == 0)
     opts_.single_port_number = opts_.min_port;
@@ -236,8 +243,9 @@ void io_core::dispatch(const epoll_event& ev) {
 }
 
 void io_core::on_udp(int fd, endpoint_state* ep) {
-  for (int round = 0; round < udp_rounds; ++round) {
-    const int n = rx_->receive(fd);
+  int n = rx_->receive(fd);
+  int full_rounds = 0, waits = 0;
+  for (;;) {
     if (n <= 0) {
       if (n < 0)
         counters_.receive_errors.add();
@@ -247,8 +255,7 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
     // reading of each, never later than now (a wall clock stepped back would otherwise
     // date packets in the future).
     const int64_t steady_us = steady_now_us();
-    const int64_t real_now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch()).count();
+    const int64_t real_now_ns = realtime_now_ns();
     if (ep) { // port mode: all of it goes to one endpoint
       reuse_spare(ep->pending);
       std::size_t total = 0;
@@ -280,14 +287,34 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
           counters_.tuples_evicted.add();
         target = r.owner;
       }
+      const int64_t stamp_ns = rx_->realtime_ns(k);
+      burst_.on_datagram(bytes, *from, stamp_ns);
       int64_t arrival_us = steady_us;
-      if (const int64_t ns = rx_->realtime_ns(k); ns != 0)
-        arrival_us = std::clamp<int64_t>(steady_us - (real_now_ns - ns) / 1000,
+      if (stamp_ns != 0)
+        arrival_us = std::clamp<int64_t>(steady_us - (real_now_ns - stamp_ns) / 1000,
                                          steady_us - max_arrival_age_us, steady_us);
       append(*target, ice_tuple{ice_protocol::udp, *from, 0}, bytes, arrival_us);
     }
-    if (std::size_t(n) < rx_->batch())
+    if (std::size_t(n) == rx_->batch()) {
+      if (++full_rounds == udp_rounds) // (what is left waits for the next wakeup)
+        return;
+      n = rx_->receive(fd);
+      continue;
+    }
+    // Part of a frame sent at once: its rest is microseconds away (net/frame_burst.hpp).
+    if (++waits > max_burst_waits || !burst_.should_wait(real_now_ns))
       return;
+    const int64_t until_ns = burst_.wait_until_ns();
+    const int64_t wait_start_ns = realtime_now_ns();
+    int64_t now_ns = wait_start_ns;
+    do {
+      n = rx_->receive(fd);
+      now_ns = realtime_now_ns();
+    } while (n == 0 && now_ns < until_ns);
+    burst_.waited(wait_start_ns, now_ns, n > 0);
+    counters_.burst_waits.add();
+    if (n > 0)
+      counters_.burst_waits_joined.add();
   }
 }
 
@@ -578,6 +605,8 @@ media_io::counters io_core::stats() const noexcept {
   c.tcp_bind_failures = counters_.tcp_bind_failures.get();
   c.tcp_connections_closed = counters_.tcp_closed.get();
   c.receive_errors = counters_.receive_errors.get();
+  c.burst_waits = counters_.burst_waits.get();
+  c.burst_waits_joined = counters_.burst_waits_joined.get();
   c.endpoints_open = counters_.endpoints_open.get();
   return c;
 }

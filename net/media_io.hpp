@@ -26,6 +26,7 @@
 #pragma once
 
 #include "net/ice_server.hpp"
+#include "net/frame_burst.hpp"
 #include "net/stun.hpp"
 #include "net/timer_hook.hpp"
 
@@ -94,6 +95,10 @@ struct media_io_options {
   // frame's packets) leave as one segmented message (UDP GSO, net/send_outbox.hpp) where
   // they are the same size. Off: one message per datagram.
   bool udp_segmentation = true;
+  // The rest of a frame sent at once (net/frame_burst.hpp): after a receive that ended
+  // within a frame whose packets arrive microseconds apart, the socket is polled until
+  // the next one or this long after the last (burst_waits, burst_waits_joined). 0: off.
+  frame_burst::settings burst{};
 };
 
 namespace detail {
@@ -213,6 +218,8 @@ public:
     uint64_t tcp_connections_closed = 0;    // every closed accepted connection
     uint64_t receive_errors = 0;            // recvmmsg / read failures other than EAGAIN
     uint64_t endpoints_open = 0;            // gauge
+    uint64_t burst_waits = 0;        // polls for the rest of a frame sent at once
+    uint64_t burst_waits_joined = 0; // ... that brought more of it (net/frame_burst.hpp)
   };
   counters stats() const noexcept;
 

@@ -205,7 +205,9 @@ private:
     counter tcp_accepted, tcp_refused, tcp_evicted, tcp_bind_timeouts, tcp_bind_failures,
       tcp_closed;
     counter receive_errors, endpoints_open;
+    counter burst_waits, burst_waits_joined;
   } counters_;
+  frame_burst burst_; // the rest of a frame sent at once (on_udp)
 };
 
 } // namespace chorus::net::detail
