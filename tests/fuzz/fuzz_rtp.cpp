@@ -1,12 +1,35 @@
 // libFuzzer: RTP packets (rtp/rtp_packet.hpp): the header, CSRCs, both extension forms,
-// padding; every getter of a packet that parsed, the in-place rewriters, RTX unwrapping.
+// padding; every getter of a packet that parsed, the in-place rewriters, RTX unwrapping;
+// and the media I/O's look at a datagram's header for the rest of a frame
+// (net/frame_burst.hpp), fed the input cut into datagrams.
+#include "net/frame_burst.hpp"
 #include "rtp/rtp_packet.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+namespace {
+// Datagrams of the input's first bytes' lengths, a microsecond apart from one source.
+void frame_burst_sequence(const uint8_t* data, size_t size) {
+  chorus::net::frame_burst burst;
+  const auto from = chorus::net::transport_address::v4(127, 0, 0, 1, 5000);
+  int64_t now = 1'000'000'000;
+  size_t at = 0;
+  for (int k = 0; k < 16 && at < size; ++k) {
+    const size_t n = std::min<size_t>(size - at, 12 + data[at] % 24);
+    burst.on_datagram({data + at, n}, from, now);
+    if (burst.should_wait(now + 500))
+      burst.waited(now + 500, burst.wait_until_ns(), (data[at] & 1) != 0);
+    at += n;
+    now += 1000;
+  }
+}
+} // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  frame_burst_sequence(data, size);
   std::vector<uint8_t> buf(data, data + size);
   auto p = chorus::rtp::rtp_packet::parse(buf);
   if (!p)
