@@ -1,4 +1,5 @@
 #include "net/frame_burst.hpp"
+#include "net/demux.hpp"
 
 #include <algorithm>
 
@@ -13,12 +14,9 @@ struct rtp_fields {
   bool marker;
 };
 
-// The fixed header of an RTP (or SRTP) packet; false for anything else.
+// The fixed header of an RTP (or SRTP) packet; false for anything else (net/demux.hpp).
 bool read_rtp(std::span<const uint8_t> b, rtp_fields& out) noexcept {
-  if (b.size() < 12 || (b[0] & 0xC0) != 0x80)
-    return false;
-  const uint8_t type = b[1] & 0x7F;
-  if (type >= 64 && type <= 95) // RTCP (RFC 5761)
+  if (classify(b) != packet_kind::rtp)
     return false;
   out.marker = (b[1] & 0x80) != 0;
   out.seq = uint16_t((b[2] << 8) | b[3]);
@@ -34,10 +32,11 @@ void frame_burst::on_datagram(std::span<const uint8_t> bytes, const transport_ad
   rtp_fields f{};
   if (!read_rtp(bytes, f))
     return;
-  open_ = have_last_ && settings_.max_gap_ns > 0 && arrival_ns != 0 && arrival_ns_ != 0 && !f.marker && source == source_ &&
-          f.ssrc == ssrc_ && f.timestamp == timestamp_ && f.seq == uint16_t(seq_ + 1) &&
-          arrival_ns - arrival_ns_ <= settings_.max_gap_ns && arrival_ns >= arrival_ns_;
-  have_last_ = true;
+  // (arrival_ns_ is 0 before the first RTP datagram, and after one without a stamp)
+  open_ = settings_.max_gap_ns > 0 && arrival_ns != 0 && arrival_ns_ != 0 && !f.marker &&
+          source == source_ && f.ssrc == ssrc_ && f.timestamp == timestamp_ &&
+          f.seq == uint16_t(seq_ + 1) && arrival_ns >= arrival_ns_ &&
+          arrival_ns - arrival_ns_ <= settings_.max_gap_ns;
   source_ = source;
   ssrc_ = f.ssrc;
   timestamp_ = f.timestamp;

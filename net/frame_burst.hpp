@@ -58,13 +58,12 @@ public:
 
 private:
   settings settings_{};
-  bool have_last_ = false;
   bool open_ = false;
   transport_address source_{};
   uint32_t ssrc_ = 0;
   uint32_t timestamp_ = 0;
   uint16_t seq_ = 0;
-  int64_t arrival_ns_ = 0;
+  int64_t arrival_ns_ = 0; // of the last RTP datagram (0: none yet, or it had no stamp)
   int64_t budget_ns_ = settings{}.max_budget_ns;
   int64_t budget_at_ns_ = 0; // when the budget was last refilled (0: never)
   uint64_t waits_ = 0;

@@ -42,9 +42,6 @@ bool kernel_segments() noexcept {
 
 std::atomic<bool> g_segmentation{kernel_segments()};
 
-// A segmented message's control data: UDP_SEGMENT with the segment size.
-constexpr std::size_t control_bytes = send_outbox::segment_control_bytes;
-
 // A ring result that send_unsegmented has counted already.
 constexpr int counted = -EINPROGRESS;
 
@@ -87,7 +84,7 @@ void send_outbox::flush() {
   mmsghdr msgs[capacity];
   message parts[capacity];
   iovec iovs[capacity]; // slot j's at j
-  alignas(cmsghdr) unsigned char controls[capacity][control_bytes];
+  alignas(cmsghdr) unsigned char controls[capacity][segment_control_bytes];
   std::size_t i = 0;
   while (i < count_) {
     // A run of datagrams on one socket (with single-port mode, usually all of them).
@@ -154,7 +151,7 @@ void send_outbox::flush() {
 void send_outbox::flush_ring() {
   msghdr hdrs[capacity];
   iovec iovs[capacity];
-  alignas(cmsghdr) unsigned char controls[capacity][control_bytes];
+  alignas(cmsghdr) unsigned char controls[capacity][segment_control_bytes];
   udp_uring::op ops[capacity];
   int results[capacity];
   message parts[capacity];
