@@ -2,44 +2,19 @@
 // leaves a frame open, and how long the I/O thread may wait for its rest.
 #include "net/frame_burst.hpp"
 
-#include <doctest/doctest.h>
+#include "net_media_io_util.hpp"
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-using namespace chorus::net;
+using namespace media_io_test;
 
 namespace {
-
-using bytes = std::vector<uint8_t>;
-
-// An RTP packet (RFC 3550 §5.1): version 2, the given marker, payload type, sequence
-// number, timestamp and SSRC, and 20 bytes of payload (as SRTP leaves the header, in the
-// clear).
-bytes rtp(uint16_t seq, uint32_t ts, uint32_t ssrc = 0x11223344, bool marker = false,
-          uint8_t pt = 96) {
-  bytes b = {0x80,
-             uint8_t((marker ? 0x80 : 0) | pt),
-             uint8_t(seq >> 8),
-             uint8_t(seq),
-             uint8_t(ts >> 24),
-             uint8_t(ts >> 16),
-             uint8_t(ts >> 8),
-             uint8_t(ts),
-             uint8_t(ssrc >> 24),
-             uint8_t(ssrc >> 16),
-             uint8_t(ssrc >> 8),
-             uint8_t(ssrc)};
-  b.resize(32, 0xAB);
-  return b;
-}
 
 // A receiver report (RFC 3550 §6.4.2): second byte 201, i.e. "payload type" 73 with the
 // marker set, which RFC 5761 puts in the RTCP range.
 const bytes receiver_report = {0x80, 0xC9, 0x00, 0x01, 0x11, 0x22, 0x33, 0x44};
-// A STUN binding request's first bytes (RFC 8489: the top two bits are 0).
-const bytes binding_request = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 
 const transport_address alice = transport_address::v4(127, 0, 0, 1, 5000);
 const transport_address bob = transport_address::v4(127, 0, 0, 1, 5002);
@@ -61,23 +36,23 @@ TEST_CASE("frame burst: when the last datagram leaves a frame open") {
     bool open;
   };
   const std::vector<row> rows = {
-    {"two packets of one frame 3 us apart, no marker", {{rtp(10, 900), alice, t0}, {rtp(11, 900), alice, t0 + 3 * us}}, true},
-    {"the second ends the frame (marker)", {{rtp(10, 900), alice, t0}, {rtp(11, 900, 0x11223344, true), alice, t0 + 3 * us}}, false},
-    {"one packet alone", {{rtp(10, 900), alice, t0}}, false},
-    {"another frame (timestamp), as audio's every packet", {{rtp(10, 900), alice, t0}, {rtp(11, 1860), alice, t0 + 3 * us}}, false},
-    {"a gap in the sequence", {{rtp(10, 900), alice, t0}, {rtp(12, 900), alice, t0 + 3 * us}}, false},
-    {"the sequence number wraps", {{rtp(65535, 900), alice, t0}, {rtp(0, 900), alice, t0 + 3 * us}}, true},
-    {"another SSRC", {{rtp(10, 900), alice, t0}, {rtp(11, 900, 0x55667788), alice, t0 + 3 * us}}, false},
-    {"another source address", {{rtp(10, 900), alice, t0}, {rtp(11, 900), bob, t0 + 3 * us}}, false},
-    {"paced: 30 us apart is still a burst", {{rtp(10, 900), alice, t0}, {rtp(11, 900), alice, t0 + 30 * us}}, true},
-    {"paced: 31 us apart is not", {{rtp(10, 900), alice, t0}, {rtp(11, 900), alice, t0 + 31 * us}}, false},
-    {"no receive stamp", {{rtp(10, 900), alice, 0}, {rtp(11, 900), alice, 0}}, false},
-    {"stamps out of order", {{rtp(10, 900), alice, t0 + 5 * us}, {rtp(11, 900), alice, t0}}, false},
-    {"an RTCP packet between changes nothing", {{rtp(10, 900), alice, t0}, {receiver_report, alice, t0 + 2 * us}, {rtp(11, 900), alice, t0 + 4 * us}}, true},
-    {"an RTCP packet last keeps it open", {{rtp(10, 900), alice, t0}, {rtp(11, 900), alice, t0 + 2 * us}, {receiver_report, bob, t0 + 4 * us}}, true},
-    {"a STUN request last keeps it open", {{rtp(10, 900), alice, t0}, {rtp(11, 900), alice, t0 + 2 * us}, {binding_request, bob, t0 + 4 * us}}, true},
-    {"another publisher's packet last closes it", {{rtp(10, 900), alice, t0}, {rtp(11, 900), alice, t0 + 2 * us}, {rtp(500, 7, 0x99), bob, t0 + 4 * us}}, false},
-    {"too short for RTP", {{rtp(10, 900), alice, t0}, {bytes{0x80, 0x60, 0x00}, alice, t0 + 2 * us}}, false},
+    {"two packets of one frame 3 us apart, no marker", {{rtp_bytes(10, 900), alice, t0}, {rtp_bytes(11, 900), alice, t0 + 3 * us}}, true},
+    {"the second ends the frame (marker)", {{rtp_bytes(10, 900), alice, t0}, {rtp_bytes(11, 900, 0x11223344, true), alice, t0 + 3 * us}}, false},
+    {"one packet alone", {{rtp_bytes(10, 900), alice, t0}}, false},
+    {"another frame (timestamp), as audio's every packet", {{rtp_bytes(10, 900), alice, t0}, {rtp_bytes(11, 1860), alice, t0 + 3 * us}}, false},
+    {"a gap in the sequence", {{rtp_bytes(10, 900), alice, t0}, {rtp_bytes(12, 900), alice, t0 + 3 * us}}, false},
+    {"the sequence number wraps", {{rtp_bytes(65535, 900), alice, t0}, {rtp_bytes(0, 900), alice, t0 + 3 * us}}, true},
+    {"another SSRC", {{rtp_bytes(10, 900), alice, t0}, {rtp_bytes(11, 900, 0x55667788), alice, t0 + 3 * us}}, false},
+    {"another source address", {{rtp_bytes(10, 900), alice, t0}, {rtp_bytes(11, 900), bob, t0 + 3 * us}}, false},
+    {"paced: 30 us apart is still a burst", {{rtp_bytes(10, 900), alice, t0}, {rtp_bytes(11, 900), alice, t0 + 30 * us}}, true},
+    {"paced: 31 us apart is not", {{rtp_bytes(10, 900), alice, t0}, {rtp_bytes(11, 900), alice, t0 + 31 * us}}, false},
+    {"no receive stamp", {{rtp_bytes(10, 900), alice, 0}, {rtp_bytes(11, 900), alice, 0}}, false},
+    {"stamps out of order", {{rtp_bytes(10, 900), alice, t0 + 5 * us}, {rtp_bytes(11, 900), alice, t0}}, false},
+    {"an RTCP packet between changes nothing", {{rtp_bytes(10, 900), alice, t0}, {receiver_report, alice, t0 + 2 * us}, {rtp_bytes(11, 900), alice, t0 + 4 * us}}, true},
+    {"an RTCP packet last keeps it open", {{rtp_bytes(10, 900), alice, t0}, {rtp_bytes(11, 900), alice, t0 + 2 * us}, {receiver_report, bob, t0 + 4 * us}}, true},
+    {"a STUN request last keeps it open", {{rtp_bytes(10, 900), alice, t0}, {rtp_bytes(11, 900), alice, t0 + 2 * us}, {binding_request("srv:cli"), bob, t0 + 4 * us}}, true},
+    {"another publisher's packet last closes it", {{rtp_bytes(10, 900), alice, t0}, {rtp_bytes(11, 900), alice, t0 + 2 * us}, {rtp_bytes(500, 7, 0x99), bob, t0 + 4 * us}}, false},
+    {"too short for RTP", {{rtp_bytes(10, 900), alice, t0}, {bytes{0x80, 0x60, 0x00}, alice, t0 + 2 * us}}, false},
   };
   for (const auto& r : rows) {
     CAPTURE(r.name);
@@ -90,8 +65,8 @@ TEST_CASE("frame burst: when the last datagram leaves a frame open") {
 
 TEST_CASE("frame burst: the wait ends max_gap_ns after the last arrival") {
   frame_burst b;
-  b.on_datagram(rtp(10, 900), alice, t0);
-  b.on_datagram(rtp(11, 900), alice, t0 + 2 * us);
+  b.on_datagram(rtp_bytes(10, 900), alice, t0);
+  b.on_datagram(rtp_bytes(11, 900), alice, t0 + 2 * us);
   REQUIRE(b.open());
   CHECK(b.wait_until_ns() == t0 + 32 * us);
   CHECK(b.should_wait(t0 + 5 * us));
@@ -106,7 +81,7 @@ TEST_CASE("frame burst: the wait ends max_gap_ns after the last arrival") {
   CHECK(b.joined() == 1);
   CHECK_FALSE(b.open());
   CHECK_FALSE(b.should_wait(t0 + 10 * us));
-  b.on_datagram(rtp(12, 900), alice, t0 + 8 * us);
+  b.on_datagram(rtp_bytes(12, 900), alice, t0 + 8 * us);
   CHECK(b.open());
   CHECK(b.should_wait(t0 + 10 * us));
   b.waited(t0 + 10 * us, t0 + 38 * us, false);
@@ -123,8 +98,8 @@ TEST_CASE("frame burst: waits take at most a share of the time") {
   int64_t waited_ns = 0;
   int waits = 0, refused = 0;
   for (int i = 0; i < 1000; ++i) { // every 40 us: 40 ms in all
-    b.on_datagram(rtp(seq, 900), alice, now);
-    b.on_datagram(rtp(uint16_t(seq + 1), 900), alice, now + 1 * us);
+    b.on_datagram(rtp_bytes(seq, 900), alice, now);
+    b.on_datagram(rtp_bytes(uint16_t(seq + 1), 900), alice, now + 1 * us);
     seq = uint16_t(seq + 2);
     if (b.should_wait(now + 2 * us)) {
       b.waited(now + 2 * us, now + 31 * us, false); // the whole gap, for nothing
@@ -142,8 +117,8 @@ TEST_CASE("frame burst: waits take at most a share of the time") {
 
   SUBCASE("off: max_gap_ns 0") {
     frame_burst off({.max_gap_ns = 0});
-    off.on_datagram(rtp(10, 900), alice, t0);
-    off.on_datagram(rtp(11, 900), alice, t0);
+    off.on_datagram(rtp_bytes(10, 900), alice, t0);
+    off.on_datagram(rtp_bytes(11, 900), alice, t0);
     CHECK_FALSE(off.open());
     CHECK_FALSE(off.should_wait(t0));
   }

@@ -434,17 +434,6 @@ TEST_CASE("media_io: misuse is reported, not crashed on") {
   survivor->close();
 }
 
-namespace {
-// An RTP packet of payload type 96, SSRC 0x01020304, 40 bytes (the header as SRTP sends
-// it, in the clear).
-bytes rtp_packet(uint16_t seq, uint32_t ts, bool marker) {
-  bytes b = {0x80, uint8_t((marker ? 0x80 : 0) | 96), uint8_t(seq >> 8), uint8_t(seq),
-             uint8_t(ts >> 24), uint8_t(ts >> 16), uint8_t(ts >> 8), uint8_t(ts),
-             0x01, 0x02, 0x03, 0x04};
-  b.resize(40, 0x5A);
-  return b;
-}
-} // namespace
 
 TEST_CASE("media_io port: the rest of a frame sent at once is waited for") {
   // A wide gap (50 ms, as a slow sender's) so that the test's own timing cannot decide:
@@ -459,30 +448,30 @@ TEST_CASE("media_io port: the rest of a frame sent at once is waited for") {
   udp_client c;
 
   SUBCASE("a frame's packets leave in one batch") {
-    c.send(ep->udp_port(), rtp_packet(100, 3000, false));
-    c.send(ep->udp_port(), rtp_packet(101, 3000, false));
+    c.send(ep->udp_port(), rtp_bytes(100, 3000, 0x01020304, false, 40));
+    c.send(ep->udp_port(), rtp_bytes(101, 3000, 0x01020304, false, 40));
     // Held: nothing is delivered while the frame is open (well within its 50 ms).
     CHECK(q.wait(1, std::chrono::milliseconds(5)).empty());
-    c.send(ep->udp_port(), rtp_packet(102, 3000, true));
+    c.send(ep->udp_port(), rtp_bytes(102, 3000, 0x01020304, true, 40));
     auto got = q.wait(3);
     REQUIRE(got.size() == 3);
-    CHECK(got[2].data == rtp_packet(102, 3000, true));
+    CHECK(got[2].data == rtp_bytes(102, 3000, 0x01020304, true, 40));
     CHECK(q.batches() == 1);
     CHECK(wait_until([&] { return io.stats().burst_waits_joined >= 1; }));
   }
   SUBCASE("an ended frame and audio are not held") {
-    c.send(ep->udp_port(), rtp_packet(100, 3000, false));
-    c.send(ep->udp_port(), rtp_packet(101, 3000, true)); // the frame's end
+    c.send(ep->udp_port(), rtp_bytes(100, 3000, 0x01020304, false, 40));
+    c.send(ep->udp_port(), rtp_bytes(101, 3000, 0x01020304, true, 40)); // the frame's end
     REQUIRE(q.wait(2).size() == 2);
-    c.send(ep->udp_port(), rtp_packet(102, 3960, false)); // audio: a timestamp each
-    c.send(ep->udp_port(), rtp_packet(103, 4920, false));
+    c.send(ep->udp_port(), rtp_bytes(102, 3960, 0x01020304, false, 40)); // audio: a timestamp each
+    c.send(ep->udp_port(), rtp_bytes(103, 4920, 0x01020304, false, 40));
     REQUIRE(q.wait(2).size() == 2);
     CHECK(io.stats().burst_waits == 0);
   }
   SUBCASE("a frame whose rest never comes leaves after the gap") {
     const auto start = std::chrono::steady_clock::now();
-    c.send(ep->udp_port(), rtp_packet(100, 3000, false));
-    c.send(ep->udp_port(), rtp_packet(101, 3000, false));
+    c.send(ep->udp_port(), rtp_bytes(100, 3000, 0x01020304, false, 40));
+    c.send(ep->udp_port(), rtp_bytes(101, 3000, 0x01020304, false, 40));
     REQUIRE(q.wait(2).size() == 2);
     // Held until 50 ms after the second packet's arrival, which came after `start`.
     CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(50));

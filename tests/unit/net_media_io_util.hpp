@@ -38,6 +38,27 @@ inline constexpr auto deadline = 5s;
 
 inline bytes text(const std::string& s) { return bytes(s.begin(), s.end()); }
 
+// An RTP packet (RFC 3550 §5.1) of `size` bytes: version 2, payload type 96, the given
+// sequence number, timestamp, SSRC and marker, then filler (as SRTP leaves the header,
+// in the clear).
+inline bytes rtp_bytes(uint16_t seq, uint32_t ts, uint32_t ssrc = 0x11223344,
+                       bool marker = false, std::size_t size = 32) {
+  bytes b = {0x80,
+             uint8_t((marker ? 0x80 : 0) | 96),
+             uint8_t(seq >> 8),
+             uint8_t(seq),
+             uint8_t(ts >> 24),
+             uint8_t(ts >> 16),
+             uint8_t(ts >> 8),
+             uint8_t(ts),
+             uint8_t(ssrc >> 24),
+             uint8_t(ssrc >> 16),
+             uint8_t(ssrc >> 8),
+             uint8_t(ssrc)};
+  b.resize(size, 0xAB);
+  return b;
+}
+
 // A port range of 40 ports below the ephemeral range, different per process.
 inline uint16_t port_base() {
   static const uint16_t base = uint16_t(20000 + (unsigned(::getpid()) % 240) * 40);
