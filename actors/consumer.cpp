@@ -341,7 +341,9 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
   view->set_payload_type(st.payload_type);
   view->set_sequence_number(seq);
   view->set_timestamp(timestamp);
-  view->remap_extension_ids(st.ext_map);
+  // The remap also finds the elements the sender writes (rtp_out::layout).
+  rtp::rtp_packet::extension_values sending;
+  view->remap_extension_ids(st.ext_map, st.tcc_ext_id, st.abs_send_time_ext_id, sending);
   if (st.mid_ext_id != 0)
     view->rewrite_extension(st.mid_ext_id,
                             std::span(reinterpret_cast<const uint8_t*>(st.mid.data()), st.mid.size()));
@@ -358,6 +360,18 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
   }
   if (use_tag != nullptr && (*use_tag & marker_tag) != 0)
     view->set_marker(true);
+  if (out.layouts.size() == out.offsets.size()) { // (else the sender parses them all)
+    rtp_out::layout l;
+    l.header = uint16_t(view->header_size());
+    const uint8_t* start = out.data.data() + offset;
+    // Well-sized only, as the sender writes them; none that the MID's rewrite could have
+    // disabled (an id the MID shares: a mapping no negotiation makes).
+    if (sending.a.size() == 2 && st.tcc_ext_id != st.mid_ext_id)
+      l.tcc_at = uint16_t(sending.a.data() - start);
+    if (sending.b.size() == 3 && st.abs_send_time_ext_id != st.mid_ext_id)
+      l.abs_at = uint16_t(sending.b.data() - start);
+    out.layouts.push_back(l);
+  }
   out.offsets.push_back(uint32_t(offset));
   out.sizes.push_back(uint16_t(src.size()));
   return *view;
@@ -377,9 +391,11 @@ rtp_out& reset_out(const consumer_state& st, rtp_out& out, size_t packets) {
   out.data.clear();
   out.offsets.clear();
   out.sizes.clear();
+  out.layouts.clear();
   out.data.reserve(packets * (1200 + trailer_room));
   out.offsets.reserve(packets);
   out.sizes.reserve(packets);
+  out.layouts.reserve(packets);
   out.tcc_ext_id = st.tcc_ext_id;
   out.abs_send_time_ext_id = st.abs_send_time_ext_id;
   out.probe_id = -1;
@@ -443,6 +459,7 @@ void send_paced(consumer_actor* self, rtp_out& out) {
     out.data.resize(k < n ? out.offsets[k] : out.data.size());
     out.offsets.resize(k);
     out.sizes.resize(k);
+    out.layouts.resize(std::min(out.layouts.size(), k));
   }
   if (k > 0)
     st.sender->send_rtp(out);

@@ -222,6 +222,17 @@ struct rtp_out {
   // the lanes (a clock read per consumer and packet was 2 % of a paced class's I/O thread);
   // 0: whoever needs the time reads the clock.
   int64_t now_us = 0;
+  // Where packet i's header ends and its sending elements are, found by whoever wrote it
+  // (the consumer, as it rewrote the packet), so that the sender does not parse it again:
+  // offsets from the packet's start, 0 for an element it lacks. Used only when there is one
+  // per packet (layouts.size() == offsets.size()), and then checked against the packet's
+  // size; otherwise the sender parses. Not carried between processes.
+  struct layout {
+    uint16_t header = 0;   // fixed header, CSRCs and extension block
+    uint16_t tcc_at = 0;   // the transport-wide sequence number's 2 bytes
+    uint16_t abs_at = 0;   // abs-send-time's 3 bytes
+  };
+  std::vector<layout> layouts;
 };
 
 // One (compound) RTCP packet to protect and send.
@@ -403,7 +414,8 @@ typename Inspector::result_type inspect(Inspector& f, sending_state& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rtp_out& x) {
-  // now_us is this process's monotonic clock: not carried (0 elsewhere: read there).
+  // now_us is this process's monotonic clock: not carried (0 elsewhere: read there); nor
+  // are the layouts (the receiving sender parses).
   return f(caf::meta::type_name("rtp_out"), x.data, x.offsets, x.sizes, x.tcc_ext_id,
            x.abs_send_time_ext_id, x.probe_id);
 }

@@ -40,6 +40,16 @@ void rtp_sender::remember_headers(size_t packets) {
   sent_headers_.assign(n, sent_header{});
 }
 
+namespace {
+// A layout that fits its packet of `size` bytes: a header of at least the fixed one, and
+// elements inside it (a layout comes from this process's consumer; checked all the same).
+bool valid_layout(const rtp_out::layout& l, size_t size) noexcept {
+  return l.header >= rtp::rtp_fixed_header_size && l.header <= size &&
+         (l.tcc_at == 0 || (l.tcc_at >= rtp::rtp_fixed_header_size && l.tcc_at + 2u <= l.header)) &&
+         (l.abs_at == 0 || (l.abs_at >= rtp::rtp_fixed_header_size && l.abs_at + 3u <= l.header));
+}
+} // namespace
+
 size_t rtp_sender::send_rtp(rtp_out& out) {
   auto& sh = *shared_;
   if (!ready() || (!rtp_ && !plain_)) {
@@ -59,6 +69,7 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
     if (sh.send_log.size() + out.offsets.size() > send_shared::max_send_log)
       sh.send_log.erase(sh.send_log.begin(), sh.send_log.begin() + std::ptrdiff_t(sh.send_log.size() / 2));
   }
+  const bool laid_out = out.layouts.size() == out.offsets.size();
   for (size_t i = 0; i < out.offsets.size(); ++i) {
     const size_t offset = out.offsets[i];
     const size_t size = out.sizes[i];
@@ -66,36 +77,54 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
     if (offset + size > out.data.size() || next < offset + size)
       continue;
     std::span<uint8_t> room{out.data.data() + offset, next - offset};
-    size_t header = 0; // as parsed here, for protect (0: it parses itself)
-    if (out.tcc_ext_id != 0 || out.abs_send_time_ext_id != 0) {
+    size_t header = 0; // for protect (0: it parses itself)
+    bool parsed = false;
+    rtp::rtp_packet::extension_values ext; // the sending elements, each possibly absent
+    if (laid_out && valid_layout(out.layouts[i], size)) {
+      // Found as the packet was written (rtp_out::layout): no second parse.
+      const auto& l = out.layouts[i];
+      header = l.header;
+      parsed = true;
+      if (l.tcc_at != 0 && out.tcc_ext_id != 0)
+        ext.a = room.subspan(l.tcc_at, 2);
+      if (l.abs_at != 0 && out.abs_send_time_ext_id != 0)
+        ext.b = room.subspan(l.abs_at, 3);
+    } else if (out.tcc_ext_id != 0 || out.abs_send_time_ext_id != 0) {
       if (auto view = rtp::rtp_packet::parse(room.first(size))) {
         header = view->header_size();
-        // Both elements found in one walk; each is written only when well-sized (2 and 3
-        // bytes: write_*). A number is used only by a packet that carries the element (no
-        // gaps, so the receiver's feedback does not report packets that never existed as
-        // lost); when logging, it is taken under the lock, so the log is in number order.
-        const auto ext = view->find_extensions(out.tcc_ext_id, out.abs_send_time_ext_id);
-        sent_header* memo = nullptr;
-        if (!sent_headers_.empty())
-          memo = &sent_headers_[view->sequence_number() & (sent_headers_.size() - 1)];
-        if (memo != nullptr && memo->valid && memo->seq == view->sequence_number() &&
-            memo->timestamp == view->timestamp()) { // sent before: exactly as then
-          rtp::write_transport_wide_seq(ext.a, memo->tcc_seq);
-          rtp::write_abs_send_time(ext.b, memo->abs_send_time);
-          ++resent_as_sent_;
-        } else {
-          uint16_t tcc_seq = 0;
-          if (ext.a.size() == 2) {
-            tcc_seq = sh.tcc_seq.fetch_add(1, std::memory_order_relaxed);
-            rtp::write_transport_wide_seq(ext.a, tcc_seq);
-            if (logging)
-              sh.send_log.push_back(
-                {tcc_seq, uint16_t(std::min<size_t>(size, 0xFFFF)), now_us, out.probe_id});
-          }
-          rtp::write_abs_send_time(ext.b, abs_send_time);
-          if (memo != nullptr)
-            *memo = {view->timestamp(), abs_send_time, view->sequence_number(), tcc_seq, true};
+        parsed = true;
+        // Both elements found in one walk.
+        ext = view->find_extensions(out.tcc_ext_id, out.abs_send_time_ext_id);
+      }
+    }
+    if (parsed && (out.tcc_ext_id != 0 || out.abs_send_time_ext_id != 0)) {
+      // Each element is written only when well-sized (2 and 3 bytes: write_*). A number is
+      // used only by a packet that carries the element (no gaps, so the receiver's feedback
+      // does not report packets that never existed as lost); when logging, it is taken
+      // under the lock, so the log is in number order.
+      const auto bytes = room.first(size);
+      const uint16_t seq = rtp::rtp_sequence_number_of(bytes);
+      const uint32_t timestamp = rtp::rtp_timestamp_of(bytes);
+      sent_header* memo = nullptr;
+      if (!sent_headers_.empty())
+        memo = &sent_headers_[seq & (sent_headers_.size() - 1)];
+      if (memo != nullptr && memo->valid && memo->seq == seq &&
+          memo->timestamp == timestamp) { // sent before: exactly as then
+        rtp::write_transport_wide_seq(ext.a, memo->tcc_seq);
+        rtp::write_abs_send_time(ext.b, memo->abs_send_time);
+        ++resent_as_sent_;
+      } else {
+        uint16_t tcc_seq = 0;
+        if (ext.a.size() == 2) {
+          tcc_seq = sh.tcc_seq.fetch_add(1, std::memory_order_relaxed);
+          rtp::write_transport_wide_seq(ext.a, tcc_seq);
+          if (logging)
+            sh.send_log.push_back(
+              {tcc_seq, uint16_t(std::min<size_t>(size, 0xFFFF)), now_us, out.probe_id});
         }
+        rtp::write_abs_send_time(ext.b, abs_send_time);
+        if (memo != nullptr)
+          *memo = {timestamp, abs_send_time, seq, tcc_seq, true};
       }
     }
     if (plain_) {

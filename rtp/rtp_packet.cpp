@@ -277,6 +277,14 @@ rtp_packet::rewrite_result rtp_packet::rewrite_extension(
 }
 
 size_t rtp_packet::remap_extension_ids(const extension_id_map& map) noexcept {
+  extension_values unused;
+  return remap_extension_ids(map, 0, 0, unused);
+}
+
+size_t rtp_packet::remap_extension_ids(const extension_id_map& map, uint8_t id_a, uint8_t id_b,
+                                       extension_values& found) noexcept {
+  found = {};
+  bool want_a = id_a != 0, want_b = id_b != 0;
   auto block = ext_block();
   auto it = extensions();
   size_t disabled = 0;
@@ -287,16 +295,24 @@ size_t rtp_packet::remap_extension_ids(const extension_id_map& map) noexcept {
       if (to == 0 || to > one_byte_max_id) {
         std::memset(&block[at], 0, 1 + e->value.size());
         ++disabled;
-      } else {
-        block[at] = uint8_t((to << 4) | (block[at] & 0x0F));
+        continue;
       }
+      block[at] = uint8_t((to << 4) | (block[at] & 0x0F));
     } else {
       if (to == 0) {
         std::memset(&block[at], 0, 2 + e->value.size());
         ++disabled;
-      } else {
-        block[at] = to;
+        continue;
       }
+      block[at] = to;
+    }
+    const size_t value_at = size_t(e->value.data() - block.data());
+    if (want_a && to == id_a) {
+      found.a = block.subspan(value_at, e->value.size());
+      want_a = false;
+    } else if (want_b && to == id_b) {
+      found.b = block.subspan(value_at, e->value.size());
+      want_b = false;
     }
   }
   return disabled;

@@ -65,11 +65,14 @@ shared_packet make_shared_packet(std::span<const uint8_t> bytes);
 
 inline constexpr size_t rtp_fixed_header_size = 12;
 
-// The sequence number (bytes 2-3) and SSRC (bytes 8-11) of an RTP packet of at least
+// The sequence number (bytes 2-3), timestamp (4-7) and SSRC (8-11) of an RTP packet of at least
 // rtp_fixed_header_size bytes (RFC 3550 §5.1), read without parsing it: for a caller that
 // has checked the size, or parsed these same bytes already.
 inline uint16_t rtp_sequence_number_of(std::span<const uint8_t> p) noexcept {
   return static_cast<uint16_t>((p[2] << 8) | p[3]);
+}
+inline uint32_t rtp_timestamp_of(std::span<const uint8_t> p) noexcept {
+  return (uint32_t(p[4]) << 24) | (uint32_t(p[5]) << 16) | (uint32_t(p[6]) << 8) | p[7];
 }
 inline uint32_t rtp_ssrc_of(std::span<const uint8_t> p) noexcept {
   return (uint32_t(p[8]) << 24) | (uint32_t(p[9]) << 16) | (uint32_t(p[10]) << 8) | p[11];
@@ -210,6 +213,11 @@ public:
   // 0 byte as padding, so receivers skip them. The packet keeps its length (no memmove, no
   // reallocation, the payload does not move). Returns the number of elements disabled.
   size_t remap_extension_ids(const extension_id_map& map) noexcept;
+  // The same, and in the same walk the writable values of the first elements whose id after
+  // the remap is `id_a` / `id_b`: what find_extensions(id_a, id_b) gives after it. A
+  // forwarder that remaps a packet and then writes its sending elements walks it once.
+  size_t remap_extension_ids(const extension_id_map& map, uint8_t id_a, uint8_t id_b,
+                             extension_values& found) noexcept;
 
   // The whole packet, writable (for callers that rewrite beyond the setters, e.g. SRTP).
   std::span<uint8_t> mutable_bytes() noexcept { return data_; }

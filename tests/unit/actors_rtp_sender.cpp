@@ -2,6 +2,8 @@
 // original did, byte for byte, on a real loopback socket. Without it the transport-wide
 // number and abs-send-time are new, so AES-GCM would protect two different headers under
 // one IV (the SSRC and index are the same): the case this guards against.
+#include <optional>
+
 #include "actors/media_messages.hpp"
 #include "actors/rtp_sender.hpp"
 
@@ -64,8 +66,13 @@ struct fixture {
     CHECK(s.apply(st));
     return s;
   }
-  bytes send(rtp_sender& s, uint16_t seq, uint32_t ts) {
+  // `now_us`: the send time the sender stamps (abs-send-time); 0: its clock's.
+  bytes send(rtp_sender& s, uint16_t seq, uint32_t ts,
+             std::optional<rtp_out::layout> layout = std::nullopt, int64_t now_us = 0) {
     auto out = packet(seq, ts);
+    out.now_us = now_us;
+    if (layout)
+      out.layouts.push_back(*layout);
     REQUIRE(s.send_rtp(out) == 1);
     auto got = receiver.recv();
     REQUIRE(got);
@@ -108,4 +115,39 @@ TEST_CASE("rtp_sender: without remember_headers a packet sent again gets new hea
   CHECK(again != first); // a new transport-wide number: another tag under the same IV
   CHECK(tcc_of(again) == uint16_t(tcc_of(first) + 1));
   CHECK(s.resent_as_sent() == 0);
+}
+
+TEST_CASE("rtp_sender: a packet whose layout came with it leaves as the same packet parsed") {
+  // Each row from a fresh transport (numbers from 1), so that its bytes can be compared
+  // with the parsed packet's: the same keys, number, abs-send-time slot and payload.
+  fixture f;
+  auto parsed_sender = f.sender();
+  constexpr int64_t now_us = 5'000'000; // one send time for all: the same abs-send-time
+  const bytes parsed = f.send(parsed_sender, 100, 48000, std::nullopt, now_us);
+  struct row {
+    const char* name;
+    rtp_out::layout layout;
+    bool same; // as parsed (else: the sending elements were not written)
+  };
+  const row rows[] = {
+    {"the packet's own layout", {24, tcc_at, 17}, true},
+    {"a header past the packet: parsed instead", {200, tcc_at, 17}, true},
+    {"an element past the header: parsed instead", {24, 23, 17}, true},
+    {"an element in the fixed header: parsed instead", {24, 4, 17}, true},
+    {"a header shorter than the fixed one: parsed instead", {8, 0, 0}, true},
+    {"the writer found no elements: none written", {24, 0, 0}, false},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.name);
+    f.shared = std::make_shared<send_shared>(f.endpoint);
+    auto s = f.sender();
+    const bytes got = f.send(s, 100, 48000, r.layout, now_us);
+    if (r.same) {
+      CHECK(got == parsed);
+    } else {
+      CHECK(got != parsed);
+      CHECK(tcc_of(got) == 0); // no number written, and none used:
+      CHECK(tcc_of(f.send(s, 101, 48960, std::nullopt, now_us)) == tcc_of(parsed));
+    }
+  }
 }

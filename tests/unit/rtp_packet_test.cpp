@@ -316,6 +316,63 @@ TEST_CASE("rtp_packet: extension id remapping disables unmapped ids with padding
   CHECK(u->rid(200) == std::string_view("r01"));
 }
 
+TEST_CASE("rtp_packet: remapping finds the sending elements by their new ids, as a walk after it would") {
+  // Named rows: the map, the ids asked for (after the remap), and what find_extensions on a
+  // fresh parse of the remapped bytes gives, which the same walk must give too.
+  struct row {
+    const char* name;
+    std::vector<std::pair<uint8_t, uint8_t>> map;
+    uint8_t a, b;
+  };
+  const row rows[] = {
+    {"both kept under new ids", {{1, 1}, {2, 5}, {3, 6}, {4, 4}}, 6, 5},
+    {"ids unchanged", {{1, 1}, {2, 2}, {3, 3}, {4, 4}}, 3, 2},
+    {"one disabled (not mapped)", {{1, 1}, {2, 5}, {4, 4}}, 3, 5},
+    {"one disabled (over 14 in the one-byte form)", {{2, 5}, {3, 16}}, 16, 5},
+    {"asked by its old id", {{2, 5}, {3, 6}}, 3, 2},
+    {"none asked", {{2, 5}, {3, 6}}, 0, 0},
+    {"a non-sending element asked (the audio level)", {{1, 9}, {3, 6}}, 9, 6},
+    {"everything disabled", {}, 3, 2},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.name);
+    extension_id_map map;
+    for (auto [from, to] : r.map)
+      map.set(from, to);
+    bytes once = one_byte_packet, twice = one_byte_packet;
+    auto p = rtp_packet::parse(once);
+    auto q = rtp_packet::parse(twice);
+    REQUIRE(p.ok());
+    REQUIRE(q.ok());
+    rtp_packet::extension_values found;
+    const size_t disabled = p->remap_extension_ids(map, r.a, r.b, found);
+    CHECK(disabled == q->remap_extension_ids(map));
+    CHECK(once == twice); // the bytes written are the same
+    auto after = rtp_packet::parse(twice);
+    REQUIRE(after.ok());
+    const auto expected = after->find_extensions(r.a, r.b);
+    auto offset = [](std::span<uint8_t> v, const bytes& in) {
+      return v.empty() ? -1 : int(v.data() - in.data());
+    };
+    CHECK(offset(found.a, once) == offset(expected.a, twice));
+    CHECK(found.a.size() == expected.a.size());
+    CHECK(offset(found.b, once) == offset(expected.b, twice));
+    CHECK(found.b.size() == expected.b.size());
+  }
+  SUBCASE("the two-byte form, an empty element disabled") {
+    bytes c = two_byte_packet;
+    auto t = rtp_packet::parse(c);
+    REQUIRE(t.ok());
+    extension_id_map m;
+    m.set(15, 200);
+    rtp_packet::extension_values found;
+    CHECK(t->remap_extension_ids(m, 200, 7, found) == 1);
+    REQUIRE(found.a.size() == 3);
+    CHECK(found.a.data() == c.data() + 21); // "r01"
+    CHECK(found.b.empty());                 // id 7 is padding now
+  }
+}
+
 TEST_CASE("rtp_packet: RTX build and unwrap round trip") {
   // Original with padding: RTX drops the padding, keeps header and extensions.
   bytes orig = padded_packet;
