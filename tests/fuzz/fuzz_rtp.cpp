@@ -1,5 +1,6 @@
 // libFuzzer: RTP packets (rtp/rtp_packet.hpp): the header, CSRCs, both extension forms,
-// padding; every getter of a packet that parsed, the in-place rewriters, RTX unwrapping;
+// padding; every getter of a packet that parsed, the in-place rewriters (the remap's own
+// finding of elements checked against a walk after it), RTX unwrapping;
 // and the media I/O's look at a datagram's header for the rest of a frame
 // (net/frame_burst.hpp), fed the input cut into datagrams.
 #include "net/frame_burst.hpp"
@@ -54,6 +55,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const uint8_t mid[] = {'0'};
   p->rewrite_extension(1, mid);
+  {
+    // As a consumer's rewrite: the remap finds the sending elements in its walk, where a
+    // walk of the remapped packet finds them (rtp_out::layout relies on it).
+    chorus::rtp::extension_id_map map;
+    for (uint8_t id = 1; id < 16; ++id)
+      map.set(id, uint8_t((id * 7 + data[0]) % 17)); // some unmapped, some over 14
+    const uint8_t a = uint8_t(data[0] % 16), b = uint8_t((data[0] >> 4) + 1);
+    chorus::rtp::rtp_packet::extension_values found;
+    p->remap_extension_ids(map, a, b, found);
+    auto again = chorus::rtp::rtp_packet::parse(buf);
+    if (!again)
+      __builtin_trap(); // a remap keeps the packet valid
+    const auto walked = again->find_extensions(a, b);
+    if (found.a.data() != walked.a.data() || found.a.size() != walked.a.size() ||
+        found.b.data() != walked.b.data() || found.b.size() != walked.b.size())
+      __builtin_trap();
+  }
   if (p->payload().size() >= 2) // as an RTX packet: the original sequence number first
     if (auto u = chorus::rtp::unwrap_rtx(*p, 96, 1234))
       sink = sink + u->sequence_number();
