@@ -159,17 +159,7 @@ struct consumer_state {
 // and the actor's own handlers never overlap.
 class consumer_actor : public laned_actor<consumer_state> {
 public:
-  explicit consumer_actor(caf::actor_config& cfg) : laned_actor<consumer_state>(cfg) {
-    state_offset.store(reinterpret_cast<const char*>(&state) - reinterpret_cast<const char*>(this),
-                       std::memory_order_relaxed);
-  }
-
-  // Where the state lies from the actor's address, the same in every consumer (written by
-  // each one's constructor; -1 before the first). The state is a member of the actor, but
-  // stateful_actor::state is a reference: reading it is a load from the actor, which a
-  // producer warming a cold consumer (prefetch_consumer_lane) would stall on, where it
-  // needs only addresses.
-  static inline std::atomic<std::ptrdiff_t> state_offset{-1};
+  explicit consumer_actor(caf::actor_config& cfg) : laned_actor<consumer_state>(cfg) {}
 
   // Where a batch through the lane goes beyond this object: kept by handle_media (under
   // the lane's lock), read without it by the producer only to prefetch them
@@ -1125,11 +1115,7 @@ void prefetch_consumer_lane(caf::abstract_actor* lane, lane_prefetch depth) noex
     prefetch_member(self->lane_mutex);
     prefetch_member(self->far, 2);
     __builtin_prefetch(&self->mailbox(), 0, 3);
-    // The state's address from the actor's, not through its reference (state_offset).
-    const std::ptrdiff_t offset = consumer_actor::state_offset.load(std::memory_order_relaxed);
-    const auto& st = offset >= 0 ? *reinterpret_cast<const consumer_state*>(
-                                     reinterpret_cast<const char*>(self) + offset)
-                                 : self->state;
+    const auto& st = self->state;
     prefetch_member(st.kind);
     prefetch_member(st.ssrc, 2);
     prefetch_member(st.ext_map, 2);
