@@ -77,14 +77,12 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
     if (offset + size > out.data.size() || next < offset + size)
       continue;
     std::span<uint8_t> room{out.data.data() + offset, next - offset};
-    size_t header = 0; // for protect (0: it parses itself)
-    bool parsed = false;
+    size_t header = 0; // known from a layout or parsed here (0: neither; protect parses)
     rtp::rtp_packet::extension_values ext; // the sending elements, each possibly absent
     if (laid_out && valid_layout(out.layouts[i], size)) {
       // Found as the packet was written (rtp_out::layout): no second parse.
       const auto& l = out.layouts[i];
       header = l.header;
-      parsed = true;
       if (l.tcc_at != 0 && out.tcc_ext_id != 0)
         ext.a = room.subspan(l.tcc_at, 2);
       if (l.abs_at != 0 && out.abs_send_time_ext_id != 0)
@@ -92,12 +90,11 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
     } else if (out.tcc_ext_id != 0 || out.abs_send_time_ext_id != 0) {
       if (auto view = rtp::rtp_packet::parse(room.first(size))) {
         header = view->header_size();
-        parsed = true;
         // Both elements found in one walk.
         ext = view->find_extensions(out.tcc_ext_id, out.abs_send_time_ext_id);
       }
     }
-    if (parsed && (out.tcc_ext_id != 0 || out.abs_send_time_ext_id != 0)) {
+    if (header != 0 && (out.tcc_ext_id != 0 || out.abs_send_time_ext_id != 0)) {
       // Each element is written only when well-sized (2 and 3 bytes: write_*). A number is
       // used only by a packet that carries the element (no gaps, so the receiver's feedback
       // does not report packets that never existed as lost); when logging, it is taken
