@@ -137,7 +137,8 @@ int main(int argc, char** argv) {
   std::optional<floor_result> floor;
   if (options->floor)
     floor = run_scenario_floor(options->profile, scenario_fanout(*options), 1200, 100,
-                               options->floor_duration_s, options->server_cpu);
+                               options->floor_duration_s, options->server_cpu,
+                               options->receiver_gro);
   bench_result result = runner_for(*options)(*options);
   result.floor = std::move(floor);
   const figures f = compute_figures(result);

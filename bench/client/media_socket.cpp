@@ -1,6 +1,7 @@
 #include "bench/client/media_socket.hpp"
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 #include <utility>
@@ -9,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +20,7 @@ namespace chorus::client {
 namespace {
 
 constexpr std::size_t udp_batch = 16;           // datagrams per recvmmsg
+constexpr std::size_t max_udp_message = 65536;  // a segmented message (UDP_GRO), whole
 constexpr std::size_t frame_prefix = 2;         // RFC 4571 §2: 16-bit LENGTH
 constexpr std::size_t max_frame = 0xffff;
 constexpr std::size_t tcp_read_chunk = 64 * 1024;
@@ -46,8 +49,10 @@ struct media_socket::impl {
   std::vector<uint8_t> udp_buffers;
   std::vector<mmsghdr> msgs;
   std::vector<iovec> iovs;
-  // Receive timestamps (UDP, optional): one control buffer per message of the batch.
+  // Receive timestamps and segment sizes (UDP, optional): one control buffer per message
+  // of the batch.
   bool timestamps = false;
+  bool segments = false;
   std::vector<uint8_t> controls;
   uint64_t last_rx_ns = 0;
   // TCP: bytes received but not yet a whole frame; bytes queued for sending.
@@ -154,7 +159,20 @@ result<media_socket> media_socket::open(media_protocol protocol,
 }
 
 namespace {
-constexpr std::size_t control_size = CMSG_SPACE(sizeof(timespec));
+// Room for both control messages a datagram may carry: its stamp and its segment size.
+constexpr std::size_t control_size = CMSG_SPACE(sizeof(timespec)) + CMSG_SPACE(sizeof(int));
+
+#ifndef UDP_GRO
+#define UDP_GRO 104 // linux/udp.h, Linux 5.0
+#endif
+
+// The buffers of segmented messages (up to 64 KiB each), one set per thread: a thread
+// drains its sockets one at a time and the datagrams are handed on before the next read,
+// so a thousand sockets need not hold a megabyte each.
+std::vector<uint8_t>& thread_message_buffers() {
+  thread_local std::vector<uint8_t> buffers(udp_batch * max_udp_message);
+  return buffers;
+}
 } // namespace
 
 bool media_socket::enable_receive_timestamps() noexcept {
@@ -170,6 +188,21 @@ bool media_socket::enable_receive_timestamps() noexcept {
 }
 
 uint64_t media_socket::last_receive_ns() const noexcept { return impl_->last_rx_ns; }
+
+bool media_socket::enable_receive_segments() noexcept {
+  auto& s = *impl_;
+  if (s.protocol != media_protocol::udp || s.closed)
+    return false;
+  int one = 1;
+  if (::setsockopt(s.fd, IPPROTO_UDP, UDP_GRO, &one, sizeof one) != 0)
+    return false;
+  s.controls.assign(udp_batch * control_size, 0);
+  s.segments = true;
+  std::vector<uint8_t>().swap(s.udp_buffers); // the thread's buffers serve from now on
+  return true;
+}
+
+bool media_socket::receive_segments() const noexcept { return impl_->segments; }
 
 int media_socket::fd() const noexcept { return impl_->fd; }
 media_protocol media_socket::protocol() const noexcept { return impl_->protocol; }
@@ -231,13 +264,16 @@ bool media_socket::receive_impl(void* ctx, void (*cb)(void*, std::span<const uin
   if (s.closed)
     return false;
   if (s.protocol == media_protocol::udp) {
+    const bool with_control = s.timestamps || s.segments;
+    uint8_t* const base = s.segments ? thread_message_buffers().data() : s.udp_buffers.data();
+    const std::size_t stride = s.segments ? max_udp_message : max_udp_datagram;
     for (;;) {
       for (std::size_t i = 0; i < udp_batch; ++i) {
-        s.iovs[i] = {s.udp_buffers.data() + i * max_udp_datagram, max_udp_datagram};
+        s.iovs[i] = {base + i * stride, stride};
         s.msgs[i] = {};
         s.msgs[i].msg_hdr.msg_iov = &s.iovs[i];
         s.msgs[i].msg_hdr.msg_iovlen = 1;
-        if (s.timestamps) {
+        if (with_control) {
           s.msgs[i].msg_hdr.msg_control = s.controls.data() + i * control_size;
           s.msgs[i].msg_hdr.msg_controllen = control_size;
         }
@@ -251,18 +287,30 @@ bool media_socket::receive_impl(void* ctx, void (*cb)(void*, std::span<const uin
       }
       for (int i = 0; i < n; ++i) {
         const std::size_t len = s.msgs[i].msg_len;
-        ++s.counters.packets_received;
-        s.counters.bytes_received += len;
+        std::size_t segment = 0; // 0: one datagram
         s.last_rx_ns = 0;
-        if (s.timestamps)
+        if (with_control)
           for (cmsghdr* c = CMSG_FIRSTHDR(&s.msgs[i].msg_hdr); c;
-               c = CMSG_NXTHDR(&s.msgs[i].msg_hdr, c))
+               c = CMSG_NXTHDR(&s.msgs[i].msg_hdr, c)) {
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
               timespec ts{};
               std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
               s.last_rx_ns = uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+            } else if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+              int size = 0;
+              std::memcpy(&size, CMSG_DATA(c), sizeof size);
+              segment = size > 0 ? std::size_t(size) : 0;
             }
-        cb(ctx, {s.udp_buffers.data() + std::size_t(i) * max_udp_datagram, len});
+          }
+        const uint8_t* data = base + std::size_t(i) * stride;
+        if (segment == 0 || segment >= len)
+          segment = len;
+        for (std::size_t at = 0; at < len; at += segment) {
+          const std::size_t piece = std::min(segment, len - at);
+          ++s.counters.packets_received;
+          s.counters.bytes_received += piece;
+          cb(ctx, {data + at, piece});
+        }
       }
       if (std::size_t(n) < udp_batch)
         return true;

@@ -74,6 +74,15 @@ public:
   bool enable_receive_timestamps() noexcept;
   uint64_t last_receive_ns() const noexcept;
 
+  // UDP: the kernel may hand a run of datagrams that left the sender as one segmented
+  // message (UDP GSO) up as one (UDP_GRO) instead of queueing each on its own; receive()
+  // still calls on_packet once per datagram, cut at the segment size the kernel reports.
+  // What the receiver sees is the same; on loopback the sender's core no longer pays for
+  // cutting the message and queueing and waking per datagram. False when it cannot be
+  // enabled (TCP, closed, or a kernel without UDP_GRO).
+  bool enable_receive_segments() noexcept;
+  bool receive_segments() const noexcept;
+
   bool closed() const noexcept;
   const std::string& close_reason() const noexcept;
   void close() noexcept;

@@ -120,8 +120,11 @@ webrtc_client_transport::create(const protocol::transport_params& remote,
   t->local_password_ = std::move(password);
   t->tcp_connect_timeout_ms_ = options.tcp_connect_timeout_ms;
   t->receive_timestamps_ = options.receive_timestamps;
+  t->receive_segments_ = options.receive_segments;
   if (options.receive_timestamps)
     t->socket_.enable_receive_timestamps();
+  if (options.receive_segments)
+    t->socket_.enable_receive_segments();
   return t;
 }
 
@@ -144,6 +147,8 @@ bool webrtc_client_transport::restart_ice(const protocol::ice_parameters& remote
     socket_ = std::move(*s); // the old socket closes here
     if (receive_timestamps_)
       socket_.enable_receive_timestamps();
+    if (receive_segments_)
+      socket_.enable_receive_segments();
   }
   local_ufrag_ = ids::random_token(8);
   local_password_ = ids::random_token(24);

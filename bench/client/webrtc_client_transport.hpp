@@ -44,6 +44,7 @@ struct client_transport_options {
   uint64_t dtls_handshake_timeout_ms = 10000;
   uint64_t dtls_initial_retransmit_ms = 1000;
   bool receive_timestamps = false; // UDP: kernel arrival stamps (media_socket::last_receive_ns)
+  bool receive_segments = false;   // UDP: segmented messages taken whole (UDP_GRO, media_socket)
 };
 
 enum class client_transport_state : uint8_t {
@@ -187,6 +188,7 @@ private:
   uint64_t ice_restarts_ = 0;
   uint64_t tcp_connect_timeout_ms_ = 2000;
   bool receive_timestamps_ = false;
+  bool receive_segments_ = false;
   std::vector<uint8_t> rx_scratch_; // one received packet being unprotected
   std::vector<uint8_t> tx_scratch_; // one packet being protected
 };

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
@@ -39,6 +40,9 @@ constexpr std::size_t send_chunk = 64;   // datagrams per sendmmsg (as net/media
 constexpr std::size_t recv_batch = 32;   // datagrams per recvmmsg (media_io_options::recv_batch)
 constexpr int recv_rounds = 4;           // recvmmsg calls per wake-up (net/media_io.cpp)
 constexpr std::size_t buffer_size = 2048;
+#ifndef UDP_GRO
+#define UDP_GRO 104 // linux/udp.h, Linux 5.0
+#endif
 constexpr double warmup_s = 0.1;
 // A segmented message's datagrams come from one receive call: within the kernel's limits
 // (64 segments, 65 000 bytes) whatever their size (RTP at most 1400 bytes, SRTP's tag).
@@ -227,11 +231,19 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
     error = std::string("socket: ") + std::strerror(errno);
     return c;
   }
-  for (auto& d : dest)
+  for (auto& d : dest) {
     if (!d.open()) {
       error = std::string("socket: ") + std::strerror(errno);
       return c;
     }
+    // --sink-gro: a segmented message reaches the sink whole (UDP_GRO), as the bench's
+    // receivers take it with --receiver-gro.
+    int one = 1;
+    if (o.sink_gro && ::setsockopt(d.fd, IPPROTO_UDP, UDP_GRO, &one, sizeof one) != 0) {
+      error = std::string("UDP_GRO: ") + std::strerror(errno);
+      return c;
+    }
+  }
   for (auto& s : senders)
     if (!s.open()) {
       error = std::string("socket: ") + std::strerror(errno);
@@ -276,15 +288,38 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
     std::vector<iovec> fiovs(burst);
     std::vector<mmsghdr> fmsgs(burst);
     constexpr std::size_t drain_batch = 16;
-    std::vector<uint8_t> bufs(drain_batch * buffer_size);
+    // A sink with --sink-gro takes a segmented message whole (up to 64 KiB) and counts its
+    // datagrams from the segment size the kernel reports.
+    const std::size_t drain_size = o.sink_gro ? 65536 : buffer_size;
+    constexpr std::size_t drain_control = CMSG_SPACE(sizeof(int));
+    std::vector<uint8_t> bufs(drain_batch * drain_size);
+    std::vector<uint8_t> dcontrols(o.sink_gro ? drain_batch * drain_control : 0);
     std::vector<iovec> iovs(drain_batch);
     std::vector<mmsghdr> msgs(drain_batch);
-    for (std::size_t i = 0; i < drain_batch; ++i) {
-      iovs[i] = {bufs.data() + i * buffer_size, buffer_size};
-      msgs[i] = {};
-      msgs[i].msg_hdr.msg_iov = &iovs[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-    }
+    auto arm_drain = [&] {
+      for (std::size_t i = 0; i < drain_batch; ++i) {
+        iovs[i] = {bufs.data() + i * drain_size, drain_size};
+        msgs[i] = {};
+        msgs[i].msg_hdr.msg_iov = &iovs[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+        if (o.sink_gro) {
+          msgs[i].msg_hdr.msg_control = dcontrols.data() + i * drain_control;
+          msgs[i].msg_hdr.msg_controllen = drain_control;
+        }
+      }
+    };
+    // Datagrams in a drained message: one, or the message's length over its segment size.
+    auto datagrams_in = [&](mmsghdr& m) -> uint64_t {
+      for (cmsghdr* h = CMSG_FIRSTHDR(&m.msg_hdr); h; h = CMSG_NXTHDR(&m.msg_hdr, h))
+        if (h->cmsg_level == IPPROTO_UDP && h->cmsg_type == UDP_GRO) {
+          int size = 0;
+          std::memcpy(&size, CMSG_DATA(h), sizeof size);
+          if (size > 0)
+            return (uint64_t(m.msg_len) + uint64_t(size) - 1) / uint64_t(size);
+        }
+      return 1;
+    };
+    arm_drain();
     std::vector<epoll_event> evs(256);
     uint64_t sent = 0, last_processed = 0;
     double last_progress = now_s();
@@ -339,10 +374,18 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
       for (int k = 0; k < n; ++k) {
         const int fd = dest[evs[k].data.u32].fd;
         for (;;) {
+          if (o.sink_gro)
+            arm_drain(); // the kernel shortened the control lengths
           const int got = ::recvmmsg(fd, msgs.data(), unsigned(drain_batch), MSG_DONTWAIT, nullptr);
           if (got <= 0)
             break;
-          drained.fetch_add(uint64_t(got), std::memory_order_relaxed);
+          uint64_t count = uint64_t(got);
+          if (o.sink_gro) {
+            count = 0;
+            for (int m = 0; m < got; ++m)
+              count += datagrams_in(msgs[std::size_t(m)]);
+          }
+          drained.fetch_add(count, std::memory_order_relaxed);
           if (std::size_t(got) < drain_batch)
             break;
         }
@@ -744,8 +787,10 @@ floor_result run_floor(const floor_options& o) {
 }
 
 floor_result run_scenario_floor(rtp::srtp_profile profile, uint32_t fanout, uint32_t video_bytes,
-                                uint32_t audio_bytes, double duration_s, std::optional<int> cpu) {
+                                uint32_t audio_bytes, double duration_s, std::optional<int> cpu,
+                                bool sink_gro) {
   floor_options o;
+  o.sink_gro = sink_gro;
   o.profile = profile;
   o.fanouts = {std::max<uint32_t>(fanout, 1)};
   o.video_bytes = video_bytes;
@@ -786,6 +831,8 @@ void print_floor_table(const floor_result& r, std::FILE* out) {
   else
     feed = r.options.rate > 0 ? std::to_string(std::lround(r.options.rate)) + " datagrams/s"
                               : std::to_string(r.options.in_flight) + " datagram(s) in flight";
+  if (r.options.sink_gro)
+    feed += "; sinks take segmented messages whole (UDP_GRO)";
   std::fprintf(out, "  server thread on CPU %d, feeder/drain on CPU %s; %s\n", r.cpu,
                peers.empty() ? "(any)" : peers.c_str(), feed.c_str());
   if (!r.error.empty())
@@ -841,6 +888,7 @@ std::string floor_to_json(const floor_result& r) {
   j.num_or_zero("durationS", r.options.duration_s);
   j.u64("inFlight", r.options.in_flight);
   j.u64("burst", r.options.burst);
+  j.boolean("sinkGro", r.options.sink_gro);
   j.num_or_zero("rate", r.options.rate);
   j.str("kind", r.options.kind.empty() ? std::string("both") : r.options.kind);
   j.key("srtp");
@@ -920,7 +968,7 @@ const char* const floor_usage =
   "usage: chorus-bench floor [--profile P] [--fanout N[,N...]] [--video-bytes B]\n"
   "                          [--audio-bytes B] [--duration-s S] [--cpu C] [--in-flight K]\n"
   "                          [--rate PPS] [--burst B] [--kind video|audio]\n"
-  "                          [--no-per-socket] [--json FILE]\n"
+  "                          [--no-per-socket] [--sink-gro] [--json FILE]\n"
   "\n"
   "Measures the unavoidable CPU per forwarded packet on this machine: one thread (pinned to\n"
   "--cpu, else the first CPU the process may use) receives an SRTP packet on a loopback UDP\n"
@@ -940,6 +988,10 @@ const char* const floor_usage =
   "AES_CM_128_HMAC_SHA1_80, AES_CM_128_HMAC_SHA1_32. --duration-s per case (default 1).\n"
   "In order: SRTP alone (half of --duration-s per kind), then per fan-out the video case\n"
   "and the audio case (--kind: that kind only; to profile one case, say).\n"
+  "--sink-gro: the destinations take a segmented message whole (UDP_GRO), as the bench's\n"
+  "receivers do with --receiver-gro: on loopback the sender's core then no longer pays\n"
+  "for cutting it into datagrams and queueing each at the receiver (segmented rows only;\n"
+  "single datagrams are delivered the same either way).\n"
   "Run it pinned like the server: taskset -c 0 chorus-bench floor\n";
 
 std::optional<floor_options> parse_floor_options(int argc, char** argv, std::string& error,
@@ -953,9 +1005,12 @@ std::optional<floor_options> parse_floor_options(int argc, char** argv, std::str
                                                "--in-flight", "--rate", "--burst", "--kind",
                                                "--json"};
   auto on_switch = [&](std::string_view flag) {
-    if (flag != "--no-per-socket")
+    if (flag == "--no-per-socket")
+      o.per_socket = false;
+    else if (flag == "--sink-gro")
+      o.sink_gro = true;
+    else
       return false;
-    o.per_socket = false;
     return true;
   };
   auto on_value = [&](std::string_view flag, std::string_view v) {

@@ -41,6 +41,7 @@ struct floor_options {
   uint32_t burst = 1;          // >1: the peer sends this many datagrams at once (a frame sent
                                // at once), the next burst when the server has forwarded it
   bool per_socket = true;      // also measure floor_send::per_socket
+  bool sink_gro = false;       // the destinations take segmented messages whole (UDP_GRO)
   std::string kind;            // "video" or "audio": that kind only (SRTP and cases); empty: both
   std::string json_file;
 };
@@ -99,9 +100,11 @@ struct floor_result {
 floor_result run_floor(const floor_options& o);
 
 // The floor for a scenario: video and audio at one fan-out, batched send only, SRTP costs
-// skipped. `cpu` is the server's core (--server-cpu).
+// skipped. `cpu` is the server's core (--server-cpu); `sink_gro`: the destinations as the
+// scenario's receivers (--receiver-gro).
 floor_result run_scenario_floor(rtp::srtp_profile profile, uint32_t fanout, uint32_t video_bytes,
-                                uint32_t audio_bytes, double duration_s, std::optional<int> cpu);
+                                uint32_t audio_bytes, double duration_s, std::optional<int> cpu,
+                                bool sink_gro = false);
 
 void print_floor_table(const floor_result& r, std::FILE* out);
 std::string floor_to_json(const floor_result& r);

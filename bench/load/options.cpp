@@ -38,7 +38,8 @@ const char* const bench_usage =
   "                    [--duration-s S] [--warmup-s S] [--video-kbps K]\n"
   "                    [--keyframe-interval-s S] [--audio-bytes B] [--threads T]\n"
   "                    [--simulcast [--simulcast-low PERCENT]]\n"
-  "                    [--decrypt-sample N] [--busy-poll] [--pace-factor F] [--gcm native|openssl]\n"
+  "                    [--decrypt-sample N] [--busy-poll] [--receiver-gro]\n"
+  "                    [--pace-factor F] [--gcm native|openssl]\n"
   "                    [--server-pid PID] [--json FILE] [--setup-timeout-s S]\n"
   "                    [--run-id ID] [--verbose]\n"
   "                    [--node-pids PID,PID,... [--remote-subscribers]]\n"
@@ -90,6 +91,12 @@ const char* const bench_usage =
   "loopback the sender's system call pays for that wake-up: without this flag the server's\n"
   "CPU includes waking the generator (docs/performance.md, \"The receiver's wake-ups\").\n"
   "Costs the generator its cores.\n"
+  "--receiver-gro: receivers take a run of datagrams the server sent as one segmented\n"
+  "message (UDP GSO: a frame at once to one receiver) whole (UDP_GRO) and cut it into its\n"
+  "datagrams themselves. What they receive is the same; on loopback the kernel's receive\n"
+  "side runs on the sender's core, so without it the server's CPU includes cutting the\n"
+  "message and queueing and waking per datagram for the generator, which a receiver on\n"
+  "another machine would not put on the server (the in-run --floor's sinks do the same).\n"
   "--gcm native|openssl: the generator's (and the floor's) SRTP AES-GCM, as the server's\n"
   "flag of that name: compare like with like (default native).\n\n"
   "A cluster: --url ws://A,ws://B,... deals the participants over the nodes in turn (a\n"
@@ -142,6 +149,8 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
       o.remote_subscribers = true;
     else if (flag == "--busy-poll")
       o.busy_poll = true;
+    else if (flag == "--receiver-gro")
+      o.receiver_gro = true;
     else if (flag == "--simulcast")
       o.simulcast = true;
     else

@@ -54,6 +54,10 @@ struct bench_options {
   // Client threads poll their sockets without sleeping (the floor's drain does): the
   // server's sends then never pay for waking a sleeping receiver.
   bool busy_poll = false;
+  // Receivers take a segmented message whole (UDP_GRO) and cut it into its datagrams
+  // themselves: on loopback the kernel's receive side runs on the sender's core, so
+  // without it the server's CPU includes cutting and queueing for the generator.
+  bool receiver_gro = false;
   std::optional<int> server_pid;
   // Cluster runs (several --url): the nodes' PIDs in --url order (their CPU in the window),
   // and whether a class's subscribers avoid the publisher's node (all media then crosses a

@@ -473,6 +473,7 @@ bool participant::open_receive(worker_context& w, uint64_t deadline_ms) {
   client::connect_options copts;
   copts.direction = "recv";
   copts.transport.receive_timestamps = true;
+  copts.transport.receive_segments = w.receiver_gro;
   auto c = client::open_webrtc_transport(*w.driver, *ws_, w.dtls, copts, deadline_ms);
   if (!c.ok())
     return fail(c.stage + " (recv)", c.error);

@@ -96,6 +96,7 @@ struct worker_context {
   std::string url_base;              // ws://HOST:PORT
   video_config video;
   bool simulcast = false; // publishers send simulcast_ladder(video)
+  bool receiver_gro = false; // receive transports take segmented messages whole (UDP_GRO)
   uint32_t audio_bytes = 100;
   latency_histogram* latency = nullptr; // set while the measured window is open (video)
   latency_histogram* audio_latency = nullptr; // ... the audio streams' samples

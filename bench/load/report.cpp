@@ -265,6 +265,8 @@ void print_table(const bench_result& r, const figures& f, std::FILE* out) {
   if (r.sampled < r.subscribers)
     std::fprintf(out, "  decrypted and timed: %u of %u receivers (--decrypt-sample %u)\n",
                  r.sampled, r.subscribers, r.options.decrypt_sample);
+  if (r.options.receiver_gro)
+    std::fprintf(out, "  receivers take segmented messages whole (--receiver-gro)\n");
   for (auto& e : r.errors)
     std::fprintf(out, "    error: %s\n", e.c_str());
   std::fprintf(out, "\n");
@@ -482,6 +484,7 @@ std::string to_json(const bench_result& r, const figures& f) {
   j.u64("threads", o.threads);
   j.u64("decryptSample", o.decrypt_sample);
   j.boolean("busyPoll", o.busy_poll);
+  j.boolean("receiverGro", o.receiver_gro);
   j.boolean("simulcast", o.simulcast);
   j.u64("simulcastLowPercent", o.simulcast_low_percent);
   j.num("paceFactor", o.pace_factor);

@@ -67,6 +67,7 @@ public:
     ctx_.video.pace_factor = o_.pace_factor;
     ctx_.video.keyframe_interval_s = o_.keyframe_interval_s;
     ctx_.simulcast = o_.simulcast;
+    ctx_.receiver_gro = o_.receiver_gro;
     ctx_.audio_bytes = o_.audio_bytes;
     ctx_.verbose = o_.verbose;
     ctx_.worker_index = index_;
