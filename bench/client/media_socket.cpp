@@ -1,7 +1,7 @@
 #include "bench/client/media_socket.hpp"
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <utility>
@@ -175,30 +175,32 @@ std::vector<uint8_t>& thread_message_buffers() {
 }
 } // namespace
 
-bool media_socket::enable_receive_timestamps() noexcept {
-  auto& s = *impl_;
+// A UDP socket's receive option that brings a control message (a stamp, a segment size):
+// set, and the batch's control buffers made. False on TCP, once closed, or if refused.
+static bool enable_receive_option(media_socket::impl& s, int level, int name) noexcept {
   if (s.protocol != media_protocol::udp || s.closed)
     return false;
   int one = 1;
-  if (::setsockopt(s.fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) != 0)
+  if (::setsockopt(s.fd, level, name, &one, sizeof one) != 0)
     return false;
   s.controls.assign(udp_batch * control_size, 0);
-  s.timestamps = true;
+  return true;
+}
+
+bool media_socket::enable_receive_timestamps() noexcept {
+  if (!enable_receive_option(*impl_, SOL_SOCKET, SO_TIMESTAMPNS))
+    return false;
+  impl_->timestamps = true;
   return true;
 }
 
 uint64_t media_socket::last_receive_ns() const noexcept { return impl_->last_rx_ns; }
 
 bool media_socket::enable_receive_segments() noexcept {
-  auto& s = *impl_;
-  if (s.protocol != media_protocol::udp || s.closed)
+  if (!enable_receive_option(*impl_, IPPROTO_UDP, UDP_GRO))
     return false;
-  int one = 1;
-  if (::setsockopt(s.fd, IPPROTO_UDP, UDP_GRO, &one, sizeof one) != 0)
-    return false;
-  s.controls.assign(udp_batch * control_size, 0);
-  s.segments = true;
-  std::vector<uint8_t>().swap(s.udp_buffers); // the thread's buffers serve from now on
+  impl_->segments = true;
+  std::vector<uint8_t>().swap(impl_->udp_buffers); // the thread's buffers serve from now on
   return true;
 }
 
