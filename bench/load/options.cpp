@@ -96,7 +96,8 @@ const char* const bench_usage =
   "datagrams themselves. What they receive is the same; on loopback the kernel's receive\n"
   "side runs on the sender's core, so without it the server's CPU includes cutting the\n"
   "message and queueing and waking per datagram for the generator, which a receiver on\n"
-  "another machine would not put on the server (the in-run --floor's sinks do the same).\n"
+  "another machine would not put on the server (the in-run --floor's sinks do the same;\n"
+  "not with --target janus).\n"
   "--gcm native|openssl: the generator's (and the floor's) SRTP AES-GCM, as the server's\n"
   "flag of that name: compare like with like (default native).\n\n"
   "A cluster: --url ws://A,ws://B,... deals the participants over the nodes in turn (a\n"
@@ -313,6 +314,10 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
   }
   if (o.target == "janus" && o.pace_factor > 0) {
     error = "--pace-factor: Chorus targets only (the Janus publisher sends frames at once)";
+    return std::nullopt;
+  }
+  if (o.target == "janus" && o.receiver_gro) {
+    error = "--receiver-gro: Chorus targets only (Janus sends datagram by datagram)";
     return std::nullopt;
   }
   if (o.target == "janus" && (o.kind != scenario::class_ || o.threads != 1)) {

@@ -328,3 +328,15 @@ TEST_CASE("publisher pacing: --pace-factor, Chorus targets only") {
   CHECK_FALSE(parse({"--url", "ws://127.0.0.1:1", "--target", "janus", "--pace-factor", "2.5"}, error));
   CHECK(error.find("--pace-factor") != std::string::npos);
 }
+
+TEST_CASE("receivers taking segmented messages whole: --receiver-gro, Chorus targets only") {
+  std::string error;
+  auto o = parse({"--url", "ws://127.0.0.1:1", "--receiver-gro"}, error);
+  REQUIRE(o);
+  CHECK(o->receiver_gro);
+  auto plain = parse({"--url", "ws://127.0.0.1:1"}, error);
+  REQUIRE(plain);
+  CHECK_FALSE(plain->receiver_gro);
+  CHECK_FALSE(parse({"--url", "ws://10.0.0.2:8188", "--target", "janus", "--receiver-gro"}, error));
+  CHECK(error.find("--receiver-gro") != std::string::npos);
+}
