@@ -1,5 +1,7 @@
 #include "bench/client/media_socket.hpp"
 
+#include "net/send_outbox.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -10,7 +12,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -160,11 +161,8 @@ result<media_socket> media_socket::open(media_protocol protocol,
 
 namespace {
 // Room for both control messages a datagram may carry: its stamp and its segment size.
-constexpr std::size_t control_size = CMSG_SPACE(sizeof(timespec)) + CMSG_SPACE(sizeof(int));
-
-#ifndef UDP_GRO
-#define UDP_GRO 104 // linux/udp.h, Linux 5.0
-#endif
+constexpr std::size_t control_size =
+  CMSG_SPACE(sizeof(timespec)) + net::send_outbox::received_segment_control_bytes;
 
 // The buffers of segmented messages (up to 64 KiB each), one set per thread: a thread
 // drains its sockets one at a time and the datagrams are handed on before the next read,
@@ -175,32 +173,31 @@ std::vector<uint8_t>& thread_message_buffers() {
 }
 } // namespace
 
-// A UDP socket's receive option that brings a control message (a stamp, a segment size):
-// set, and the batch's control buffers made. False on TCP, once closed, or if refused.
-static bool enable_receive_option(media_socket::impl& s, int level, int name) noexcept {
-  if (s.protocol != media_protocol::udp || s.closed)
-    return false;
-  int one = 1;
-  if (::setsockopt(s.fd, level, name, &one, sizeof one) != 0)
-    return false;
-  s.controls.assign(udp_batch * control_size, 0);
-  return true;
+// Makes the batch's control buffers, once a receive option that brings a control message
+// (a stamp, a segment size) is set. False on TCP or once closed.
+static bool can_take_option(media_socket::impl& s) noexcept {
+  return s.protocol == media_protocol::udp && !s.closed;
 }
 
 bool media_socket::enable_receive_timestamps() noexcept {
-  if (!enable_receive_option(*impl_, SOL_SOCKET, SO_TIMESTAMPNS))
+  auto& s = *impl_;
+  int one = 1;
+  if (!can_take_option(s) || ::setsockopt(s.fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) != 0)
     return false;
-  impl_->timestamps = true;
+  s.controls.assign(udp_batch * control_size, 0);
+  s.timestamps = true;
   return true;
 }
 
 uint64_t media_socket::last_receive_ns() const noexcept { return impl_->last_rx_ns; }
 
 bool media_socket::enable_receive_segments() noexcept {
-  if (!enable_receive_option(*impl_, IPPROTO_UDP, UDP_GRO))
+  auto& s = *impl_;
+  if (!can_take_option(s) || !net::send_outbox::receive_segments_whole(s.fd))
     return false;
-  impl_->segments = true;
-  std::vector<uint8_t>().swap(impl_->udp_buffers); // the thread's buffers serve from now on
+  s.controls.assign(udp_batch * control_size, 0);
+  s.segments = true;
+  std::vector<uint8_t>().swap(s.udp_buffers); // the thread's buffers serve from now on
   return true;
 }
 
@@ -289,21 +286,18 @@ bool media_socket::receive_impl(void* ctx, void (*cb)(void*, std::span<const uin
       }
       for (int i = 0; i < n; ++i) {
         const std::size_t len = s.msgs[i].msg_len;
-        std::size_t segment = 0; // 0: one datagram
         s.last_rx_ns = 0;
-        if (with_control)
+        if (s.timestamps)
           for (cmsghdr* c = CMSG_FIRSTHDR(&s.msgs[i].msg_hdr); c;
-               c = CMSG_NXTHDR(&s.msgs[i].msg_hdr, c)) {
+               c = CMSG_NXTHDR(&s.msgs[i].msg_hdr, c))
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
               timespec ts{};
               std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
               s.last_rx_ns = uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
-            } else if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
-              int size = 0;
-              std::memcpy(&size, CMSG_DATA(c), sizeof size);
-              segment = size > 0 ? std::size_t(size) : 0;
             }
-          }
+        // 0: one datagram
+        std::size_t segment =
+          s.segments ? net::send_outbox::received_segment_size(s.msgs[i].msg_hdr) : 0;
         const uint8_t* data = base + std::size_t(i) * stride;
         if (segment == 0 || segment >= len)
           segment = len;

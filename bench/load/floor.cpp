@@ -11,7 +11,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/epoll.h>
@@ -40,9 +39,6 @@ constexpr std::size_t send_chunk = 64;   // datagrams per sendmmsg (as net/media
 constexpr std::size_t recv_batch = 32;   // datagrams per recvmmsg (media_io_options::recv_batch)
 constexpr int recv_rounds = 4;           // recvmmsg calls per wake-up (net/media_io.cpp)
 constexpr std::size_t buffer_size = 2048;
-#ifndef UDP_GRO
-#define UDP_GRO 104 // linux/udp.h, Linux 5.0
-#endif
 constexpr double warmup_s = 0.1;
 // A segmented message's datagrams come from one receive call: within the kernel's limits
 // (64 segments, 65 000 bytes) whatever their size (RTP at most 1400 bytes, SRTP's tag).
@@ -238,8 +234,7 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
     }
     // --sink-gro: a segmented message reaches the sink whole (UDP_GRO), as the bench's
     // receivers take it with --receiver-gro.
-    int one = 1;
-    if (o.sink_gro && ::setsockopt(d.fd, IPPROTO_UDP, UDP_GRO, &one, sizeof one) != 0) {
+    if (o.sink_gro && !net::send_outbox::receive_segments_whole(d.fd)) {
       error = std::string("UDP_GRO: ") + std::strerror(errno);
       return c;
     }
@@ -291,7 +286,7 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
     // A sink with --sink-gro takes a segmented message whole (up to 64 KiB) and counts its
     // datagrams from the segment size the kernel reports.
     const std::size_t drain_size = o.sink_gro ? 65536 : buffer_size;
-    constexpr std::size_t drain_control = CMSG_SPACE(sizeof(int));
+    constexpr std::size_t drain_control = net::send_outbox::received_segment_control_bytes;
     std::vector<uint8_t> bufs(drain_batch * drain_size);
     std::vector<uint8_t> dcontrols(o.sink_gro ? drain_batch * drain_control : 0);
     std::vector<iovec> iovs(drain_batch);
@@ -309,15 +304,9 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
       }
     };
     // Datagrams in a drained message: one, or the message's length over its segment size.
-    auto datagrams_in = [&](mmsghdr& m) -> uint64_t {
-      for (cmsghdr* h = CMSG_FIRSTHDR(&m.msg_hdr); h; h = CMSG_NXTHDR(&m.msg_hdr, h))
-        if (h->cmsg_level == IPPROTO_UDP && h->cmsg_type == UDP_GRO) {
-          int size = 0;
-          std::memcpy(&size, CMSG_DATA(h), sizeof size);
-          if (size > 0)
-            return (uint64_t(m.msg_len) + uint64_t(size) - 1) / uint64_t(size);
-        }
-      return 1;
+    auto datagrams_in = [](const mmsghdr& m) -> uint64_t {
+      const std::size_t size = net::send_outbox::received_segment_size(m.msg_hdr);
+      return size == 0 ? 1 : (uint64_t(m.msg_len) + size - 1) / size;
     };
     arm_drain();
     std::vector<epoll_event> evs(256);

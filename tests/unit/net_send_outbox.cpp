@@ -506,6 +506,65 @@ TEST_CASE("send outbox: a sender's run of equal-size datagrams to one receiver l
   }
 }
 
+TEST_CASE("send outbox: a receiver that takes segments whole reads the outbox's run as one message with its segment size") {
+  struct row {
+    const char* name;
+    std::vector<std::size_t> sizes; // queued in order to one receiver
+    std::size_t message;            // bytes of the one message read
+    std::size_t segment;            // its segment size as read back (0: a lone datagram)
+  };
+  const row rows[] = {
+    {"a frame: three of 1000 and a shorter last", {1000, 1000, 1000, 300}, 3300, 1000},
+    {"two equal", {1200, 1200}, 2400, 1200},
+    {"a lone datagram: no segment size", {700}, 700, 0},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.name);
+    bound_socket shared, receiver;
+    REQUIRE(send_outbox::receive_segments_whole(receiver.fd));
+    auto sender = raw_endpoint(shared);
+    on_outbox_thread([&](send_outbox& ob) {
+      for (std::size_t i = 0; i < r.sizes.size(); ++i)
+        REQUIRE(ob.add(sender, receiver.address(), sa_len(false), numbered(i, r.sizes[i]), 1));
+      ob.flush();
+    }, false);
+    REQUIRE(wait_readable(receiver.fd, deadline));
+    bytes b(65536);
+    iovec iov{b.data(), b.size()};
+    alignas(cmsghdr) unsigned char control[send_outbox::received_segment_control_bytes];
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(receiver.fd, &m, 0);
+    CHECK(n == ssize_t(r.message));
+    CHECK(send_outbox::received_segment_size(m) == r.segment);
+    CHECK_FALSE(wait_readable(receiver.fd, 0ms)); // nothing else: it came whole
+  }
+  SUBCASE("found behind another control message; none in a message without control data") {
+    alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(timespec)) +
+                                          send_outbox::received_segment_control_bytes]{};
+    msghdr m{};
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_TIMESTAMPNS;
+    c->cmsg_len = CMSG_LEN(sizeof(timespec));
+    c = CMSG_NXTHDR(&m, c);
+    REQUIRE(c != nullptr);
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = 104; // UDP_GRO
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    const int size = 1186;
+    std::memcpy(CMSG_DATA(c), &size, sizeof size);
+    CHECK(send_outbox::received_segment_size(m) == 1186);
+    msghdr none{};
+    CHECK(send_outbox::received_segment_size(none) == 0);
+  }
+}
+
 TEST_CASE("send outbox: segmentation off (media_io option, or the endpoint's) sends one message per datagram") {
   SUBCASE("media_io_options::udp_segmentation off") {
     media_io_options o;
