@@ -2,12 +2,12 @@
 // sent as one UDP GSO message reaches the callback as the same datagrams, in order, with
 // the message's kernel stamp, and single datagrams pass as before.
 #include "bench/client/media_socket.hpp"
+#include "net/send_outbox.hpp"
 
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -16,10 +16,6 @@
 #include <cstring>
 #include <string>
 #include <vector>
-
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
 
 using namespace chorus;
 
@@ -54,16 +50,9 @@ struct peer_socket {
     m.msg_namelen = socklen_t(ss_len);
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
-    alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(uint16_t))]{};
-    if (segment != 0) {
-      m.msg_control = control;
-      m.msg_controllen = sizeof control;
-      cmsghdr* c = CMSG_FIRSTHDR(&m);
-      c->cmsg_level = IPPROTO_UDP;
-      c->cmsg_type = UDP_SEGMENT;
-      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-      std::memcpy(CMSG_DATA(c), &segment, sizeof segment);
-    }
+    alignas(cmsghdr) unsigned char control[net::send_outbox::segment_control_bytes]{};
+    if (segment != 0)
+      net::send_outbox::set_segment_size(m, control, segment); // as the server segments
     return ::sendmsg(fd, &m, 0) == ssize_t(payload.size());
   }
 };
