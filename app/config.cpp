@@ -629,7 +629,7 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                              "iceDisconnectedTimeoutMs", "dtlsHandshakeTimeoutMs",
                              "tcpBindTimeoutMs", "stunErrorRate", "dtlsCertificateFile",
                              "dtlsPrivateKeyFile", "dropRtpPercent", "batchSends",
-                             "udpSegmentation", "gcm", "faultInjection"});
+                             "udpSegmentation", "gcm", "faultInjection", "ioThreads"});
         !e.empty())
       return failure{e};
     uint32_t single = cfg.rtc.single_port;
@@ -649,7 +649,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                    read_string(rtc, "dtlsPrivateKeyFile", "rtc.dtlsPrivateKeyFile",
                                cfg.rtc.dtls_private_key_file),
                    read_uint(rtc, "dropRtpPercent", "rtc.dropRtpPercent", 0, 50,
-                             cfg.rtc.drop_rtp_percent)})
+                             cfg.rtc.drop_rtp_percent),
+                   read_uint(rtc, "ioThreads", "rtc.ioThreads", 0, 64, cfg.rtc.io_threads)})
       if (!e.empty())
         return failure{e};
     cfg.rtc.single_port = static_cast<uint16_t>(single);
@@ -863,6 +864,11 @@ result<cli_result> parse_command_line(int argc, const char* const* argv) {
       if (!value(v) || (v != "on" && v != "off"))
         return fail("--batch-sends", "expects on or off");
       out.cfg.rtc.batch_sends = v == "on";
+    } else if (flag == "--io-threads") {
+      uint32_t n = 0;
+      if (!value(v) || !parse_u32(v, n) || n > 64)
+        return fail("--io-threads", "expects a COUNT from 0 (one per usable CPU) to 64");
+      out.cfg.rtc.io_threads = n;
     } else if (flag == "--udp-segmentation") {
       if (!value(v) || (v != "on" && v != "off"))
         return fail("--udp-segmentation", "expects on or off");
@@ -1098,6 +1104,8 @@ Options:
                          rooms to end (default 0: stop at once)
   --batch-sends on|off   single-port mode: datagrams of many consumers leave in one
                          sendmmsg (on) or each consumer sends its own (off) (default on)
+  --io-threads N         media I/O threads, each with its own sockets (single port:
+                         SO_REUSEPORT); 0: one per usable CPU (default 0)
   --udp-segmentation on|off  with batched sends: a consumer's equal-size datagrams to
                          one receiver leave as one segmented message, UDP GSO (default on)
   --gcm native|openssl   SRTP's AES-GCM on the CPU's AES instructions (native, where the

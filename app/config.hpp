@@ -92,6 +92,9 @@ struct rtc_config {
   // has them; rtp/aes_gcm.hpp) or "openssl" (OpenSSL's EVP interface, for comparison).
   std::string gcm = "native";
   bool fault_injection = false; // tests: set-transport-egress-cap is allowed
+  // Media I/O threads, each with its own epoll set and sockets (net/media_io.hpp); 0: one
+  // per CPU the process may run on.
+  uint32_t io_threads = 0;
 };
 
 // Data channels (docs/operations.md, "Data channels"): SCTP over DTLS.

@@ -518,6 +518,27 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
     m.push_back({"chorus_media_segment_fallbacks_total",
                  "Segmented messages the kernel refused, sent again datagram by datagram.",
                  "counter", "", double(b.segment_fallbacks)});
+    m.push_back({"chorus_media_handed_over_total",
+                 "Single port with several I/O threads: datagrams the kernel steered to another "
+                 "thread than their transport's, handed to it.",
+                 "counter", "", double(s.packets_handed_over)});
+    m.push_back({"chorus_ice_tcp_connections_moved_total",
+                 "Single port with several I/O threads: ICE-TCP connections moved to their "
+                 "transport's thread when their first frame bound them.",
+                 "counter", "", double(s.tcp_connections_moved)});
+    const auto threads = ctx.media_io->thread_stats();
+    for (std::size_t i = 0; i < threads.size(); ++i) {
+      const std::string label = "thread=\"" + std::to_string(i) + "\"";
+      m.push_back({"chorus_media_io_packets_total",
+                   i == 0 ? "Datagrams and ICE-TCP frames read, by media I/O thread." : "",
+                   "counter", label, double(threads[i].packets)});
+      m.push_back({"chorus_media_io_wakeups_total",
+                   i == 0 ? "Returns from the epoll wait, by media I/O thread." : "", "counter",
+                   label, double(threads[i].wakeups)});
+      m.push_back({"chorus_media_io_transports",
+                   i == 0 ? "Transports whose media a media I/O thread reads (their home)." : "",
+                   "gauge", label, double(threads[i].endpoints)});
+    }
     m.push_back({"chorus_media_batched_send_failures_total",
                  "Datagrams a send outbox could not send (socket buffer full, refused).",
                  "counter", "", double(b.failed)});
@@ -756,6 +777,7 @@ int main(int argc, char** argv) {
   media_opts.batch_sends = cfg.rtc.batch_sends;
   media_opts.udp_segmentation = cfg.rtc.udp_segmentation;
   media_opts.tcp_bind_timeout_ms = cfg.rtc.tcp_bind_timeout_ms;
+  media_opts.io_threads = cfg.rtc.io_threads != 0 ? cfg.rtc.io_threads : usable_cpus();
   ctx->media_io = std::make_shared<net::media_io>(media_opts);
   try {
     ctx->media_io->start();
@@ -764,6 +786,7 @@ int main(int argc, char** argv) {
                  media_opts.single_port ? "--rtc-single-port" : "--rtc-ip", e.what());
     return 1;
   }
+  LOG_INFO("main", "media I/O threads: " << ctx->media_io->threads());
 
   // The class record (storage.path): opened before anything runs, so that a file that
   // cannot be used stops the start with a message instead of a class without its record.

@@ -1,8 +1,10 @@
-// The I/O thread: lifecycle, command queue, epoll loop, port allocation, UDP receive and
-// per-endpoint delivery. TCP is in media_io_tcp.cpp, media_endpoint in media_io_endpoint.cpp.
+// One I/O thread (io_core): lifecycle, command queue, epoll loop, UDP receive, hand-over
+// to an endpoint's home thread and per-endpoint delivery. TCP is in media_io_tcp.cpp, the
+// group of threads in media_io_group.cpp, media_endpoint in media_io_endpoint.cpp.
 #include "net/media_io_core.hpp"
 #include "net/send_outbox.hpp"
 
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -16,6 +18,8 @@
 namespace chorus::net {
 
 namespace detail {
+
+thread_local int t_io_thread = -1; // media_io::current_thread
 
 namespace {
 constexpr std::size_t max_events = 256;
@@ -33,52 +37,40 @@ int64_t realtime_now_ns() {
 }
 } // namespace
 
-io_core::io_core(media_io_options opts)
-  : opts_(std::move(opts)), demux_(opts_.max_tuples_per_endpoint), burst_(opts_.burst) {
-  opts_.recv_batch = std::clamp<std::size_t>(opts_.recv_batch, 1, 1024);
-  if (opts_.single_port_number == 0)
-    opts_.single_port_number = opts_.min_port;
-}
-
-io_core::~io_core() { stop(); }
-
-void io_core::start() {
-  auto listen = transport_address::from_string(opts_.listen_ip, 0);
-  if (!listen)
-    throw std::runtime_error("media_io: listen_ip is not an IP literal: " + opts_.listen_ip);
-  if (!opts_.single_port && (opts_.min_port == 0 || opts_.min_port > opts_.max_port))
-    throw std::runtime_error("media_io: bad port range");
-  listen_ = *listen;
-  family_ = sock::socket_family(listen_);
-  sock::raise_fd_limit();
-
+io_core::io_core(io_group& group, std::size_t index)
+  : group_(group), opts_(group.options()), index_(index),
+    tuples_(opts_.max_tuples_per_endpoint), burst_(opts_.burst) {
   epoll_fd_ = sock::unique_fd(::epoll_create1(EPOLL_CLOEXEC));
   wake_fd_ = sock::unique_fd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   if (!epoll_fd_ || !wake_fd_)
     throw std::runtime_error("media_io: epoll/eventfd: " + errno_text(errno));
   add_poll(wake_fd_.get(), EPOLLIN, wake_token);
-
-  if (opts_.single_port) {
-    transport_address local = listen_;
-    local.port = opts_.single_port_number;
-    auto udp = sock::bind_udp(local);
-    if (!udp.fd)
-      throw std::runtime_error("media_io: UDP " + local.to_string() + ": " +
-                               errno_text(udp.error));
-    auto tcp = sock::listen_tcp(local);
-    if (!tcp.fd)
-      throw std::runtime_error("media_io: TCP " + local.to_string() + ": " +
-                               errno_text(tcp.error));
-    shared_udp_ = std::move(udp.fd);
-    shared_tcp_ = std::move(tcp.fd);
-    shared_port_ = local.port;
-    const uint64_t u = next_id_++, t = next_id_++;
-    polls_[u] = {poll_kind::udp, shared_udp_.get(), nullptr};
-    polls_[t] = {poll_kind::tcp_listener, shared_tcp_.get(), nullptr};
-    add_poll(shared_udp_.get(), EPOLLIN, u);
-    add_poll(shared_tcp_.get(), EPOLLIN, t);
-  }
   rx_ = std::make_unique<sock::udp_receiver>(opts_.recv_batch, datagram_buffer);
+}
+
+io_core::~io_core() {
+  request_stop();
+  join();
+}
+
+int io_core::open_shared(const transport_address& local, bool reuse_port) {
+  auto udp = sock::bind_udp(local, reuse_port);
+  if (!udp.fd)
+    return udp.error;
+  auto tcp = sock::listen_tcp(local, 128, reuse_port);
+  if (!tcp.fd)
+    return tcp.error;
+  shared_udp_ = std::move(udp.fd);
+  shared_tcp_ = std::move(tcp.fd);
+  const uint64_t u = group_.next_id(), t = group_.next_id();
+  polls_[u] = {poll_kind::udp, shared_udp_.get(), nullptr};
+  polls_[t] = {poll_kind::tcp_listener, shared_tcp_.get(), nullptr};
+  add_poll(shared_udp_.get(), EPOLLIN, u);
+  add_poll(shared_tcp_.get(), EPOLLIN, t);
+  return 0;
+}
+
+void io_core::start() {
   {
     std::lock_guard lock(queue_mutex_);
     running_ = true;
@@ -86,12 +78,16 @@ void io_core::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-void io_core::stop() {
+void io_core::request_stop() noexcept {
   if (!thread_.joinable())
     return;
   stopping_ = true;
   wake();
-  thread_.join();
+}
+
+void io_core::join() {
+  if (thread_.joinable())
+    thread_.join();
 }
 
 bool io_core::post(std::function<void()> fn) {
@@ -189,9 +185,15 @@ int io_core::wait(epoll_event* events, int max, clock::time_point now, int64_t t
 
 void io_core::run() {
   io_thread_id_ = std::this_thread::get_id();
+  t_io_thread = int(index_);
+  const std::string name = "chorus-io-" + std::to_string(index_);
+  ::pthread_setname_np(::pthread_self(), name.c_str());
   // Sinks may send from this thread (a transport's lane runs its producers' fan-out here:
-  // actors/lane.hpp); their datagrams leave together at the end of each wakeup.
+  // actors/lane.hpp); their datagrams leave together at the end of each wakeup, on the
+  // shared port through this thread's own socket.
   send_outbox::install();
+  if (shared_udp_)
+    send_outbox::current()->use_shared_socket(shared_udp_.get());
   epoll_event events[max_events];
   while (!stopping_) {
     const auto now = clock::now();
@@ -201,6 +203,7 @@ void io_core::run() {
                   : no_timer_due;
     const int n = wait(events, int(max_events), now, timer_due);
     const int count = n < 0 ? 0 : n;
+    counters_.wakeups.add();
     // Commands first: an endpoint opened before a packet arrived is known to that packet.
     for (int i = 0; i < count; ++i) {
       if (events[i].data.u64 == wake_token) {
@@ -213,6 +216,7 @@ void io_core::run() {
       if (events[i].data.u64 != wake_token)
         dispatch(events[i]);
     expire_pending(clock::now());
+    send_handovers();
     deliver();
     send_outbox::flush_current();
   }
@@ -224,7 +228,8 @@ void io_core::run() {
   }
   for (auto& fn : last) // callers waiting in call() are released
     fn();
-  teardown_all();
+  handovers_.clear();
+  send_outbox::flush_current();
 }
 
 void io_core::dispatch(const epoll_event& ev) {
@@ -276,7 +281,9 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
       const auto bytes = rx_->payload(k);
       endpoint_state* target = ep;
       if (!target) {
-        const auto r = demux_.route(bytes, *from);
+        const auto r = tuples_.route(bytes, *from, [this](std::string_view ufrag) {
+          return group_.find_ufrag(ufrag, index_);
+        });
         if (!r.owner) {
           counters_.unknown_source_dropped.add();
           continue;
@@ -293,7 +300,11 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
       if (stamp_ns != 0)
         arrival_us = std::clamp<int64_t>(steady_us - (real_now_ns - stamp_ns) / 1000,
                                          steady_us - max_arrival_age_us, steady_us);
-      append(*target, ice_tuple{ice_protocol::udp, *from, 0}, bytes, arrival_us);
+      counters_.packets.add();
+      if (ep)
+        append(*target, ice_tuple{ice_protocol::udp, *from, 0}, bytes, arrival_us);
+      else
+        route_to(*target, ice_tuple{ice_protocol::udp, *from, 0}, bytes, arrival_us);
     }
     if (std::size_t(n) == rx_->batch()) {
       if (++full_rounds == udp_rounds) // (what is left waits for the next wakeup)
@@ -316,6 +327,47 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
     if (n > 0)
       counters_.burst_waits_joined.add();
   }
+}
+
+void io_core::route_to(endpoint_state& ep, const ice_tuple& source,
+                       std::span<const uint8_t> bytes, int64_t arrival_us) {
+  const int home = group_.claim_home(ep, index_);
+  if (home == int(index_)) {
+    append(ep, source, bytes, arrival_us);
+    return;
+  }
+  // Another thread's endpoint (an address the kernel steers here, not its first): the
+  // wakeup's datagrams for it go there together (send_handovers).
+  auto it = std::find_if(handovers_.begin(), handovers_.end(),
+                         [&](const auto& h) { return h.first.get() == &ep; });
+  if (it == handovers_.end()) {
+    handovers_.emplace_back(ep.shared_from_this(), packet_batch{});
+    it = handovers_.end() - 1;
+  }
+  auto& batch = it->second;
+  inbound_packet p;
+  p.source = source;
+  p.arrival_us = arrival_us;
+  p.offset = uint32_t(batch.data.size());
+  p.size = uint32_t(bytes.size());
+  batch.data.insert(batch.data.end(), bytes.begin(), bytes.end());
+  batch.packets.push_back(p);
+  counters_.handed_over.add();
+}
+
+void io_core::send_handovers() {
+  for (auto& [ep, batch] : handovers_) {
+    auto& home = group_.core(std::size_t(ep->home.load(std::memory_order_acquire)));
+    home.post([&home, ep = ep, batch = std::move(batch)] { home.take_handover(*ep, batch); });
+  }
+  handovers_.clear();
+}
+
+void io_core::take_handover(endpoint_state& ep, const packet_batch& batch) {
+  if (ep.closed.load(std::memory_order_acquire))
+    return;
+  for (const auto& p : batch.packets)
+    append(ep, p.source, p.bytes(batch.data), p.arrival_us, p.connection_closed);
 }
 
 void io_core::append(endpoint_state& ep, const ice_tuple& source,
@@ -380,172 +432,22 @@ void io_core::reuse_spare(packet_batch& batch) {
   spare_batches_.pop_back();
 }
 
-bool io_core::allocate_ports(endpoint_state& ep, std::string* error) {
-  const std::size_t range = std::size_t(opts_.max_port) - opts_.min_port + 1;
-  std::lock_guard lock(port_mutex_);
-  const std::size_t start = port_cursor_ % range;
-  auto port_at = [&](std::size_t i) { return uint16_t(opts_.min_port + (start + i) % range); };
-  transport_address local = listen_;
-  sock::open_result fallback_udp; // UDP bound where TCP was not free
-  std::size_t fallback_index = 0;
-  for (std::size_t i = 0; i < range; ++i) {
-    local.port = port_at(i);
-    auto udp = sock::bind_udp(local);
-    if (!udp.fd)
-      continue;
-    auto tcp = sock::listen_tcp(local);
-    if (tcp.fd) {
-      ep.own_udp = std::move(udp.fd);
-      ep.own_tcp = std::move(tcp.fd);
-      ep.udp_port = ep.tcp_port = local.port;
-      port_cursor_ = start + i + 1;
-      return true;
-    }
-    if (!fallback_udp.fd) {
-      fallback_udp = std::move(udp);
-      fallback_index = i;
-    }
+void io_core::watch(endpoint_state& ep) {
+  ep.udp_token = group_.next_id();
+  polls_[ep.udp_token] = {poll_kind::udp, ep.own_udp.get(), &ep};
+  add_poll(ep.own_udp.get(), EPOLLIN, ep.udp_token);
+  if (ep.own_tcp) {
+    ep.tcp_token = group_.next_id();
+    polls_[ep.tcp_token] = {poll_kind::tcp_listener, ep.own_tcp.get(), &ep};
+    add_poll(ep.own_tcp.get(), EPOLLIN, ep.tcp_token);
   }
-  if (fallback_udp.fd) { // no port free for both: TCP on another one
-    for (std::size_t i = 1; i < range; ++i) {
-      local.port = port_at((fallback_index + i) % range);
-      auto tcp = sock::listen_tcp(local);
-      if (tcp.fd) {
-        ep.own_udp = std::move(fallback_udp.fd);
-        ep.own_tcp = std::move(tcp.fd);
-        ep.udp_port = port_at(fallback_index);
-        ep.tcp_port = local.port;
-        port_cursor_ = start + fallback_index + 1;
-        return true;
-      }
-    }
-  }
-  if (error)
-    *error = "no free port in " + std::to_string(opts_.min_port) + "-" +
-             std::to_string(opts_.max_port) + " on " + opts_.listen_ip;
-  return false;
 }
 
-std::shared_ptr<media_endpoint> io_core::open(const std::shared_ptr<io_core>& self,
-                                              const std::string& ufrag, packet_sink sink,
-                                              std::string* error) {
-  auto fail = [&](std::string text) -> std::shared_ptr<media_endpoint> {
-    if (error)
-      *error = std::move(text);
-    return nullptr;
-  };
-  if (!sink)
-    return fail("no sink");
-  auto ep = std::make_shared<endpoint_state>();
-  ep->id = next_id_++;
-  ep->sink = std::move(sink);
-  ep->family = family_;
-  ep->ufrag = ufrag;
-  if (opts_.single_port) {
-    if (ufrag.empty())
-      return fail("empty ufrag");
-    ep->udp_fd = shared_udp_.get();
-    ep->shared_socket = true;
-    ep->batch_sends = opts_.batch_sends;
-    ep->segment_sends.store(opts_.udp_segmentation, std::memory_order_relaxed);
-    ep->udp_port = ep->tcp_port = shared_port_;
-  } else {
-    if (family_ == 0)
-      return fail("media_io not started");
-    if (!allocate_ports(*ep, error))
-      return nullptr;
-    ep->udp_fd = ep->own_udp.get();
-    ep->batch_sends = opts_.batch_sends; // through outboxes that have an io_uring
-    ep->segment_sends.store(opts_.udp_segmentation, std::memory_order_relaxed);
-  }
-  bool ok = false;
-  const bool ran = call([&] {
-    if (opts_.single_port && !demux_.add(ep.get(), ufrag))
-      return;
-    if (!opts_.single_port) {
-      ep->udp_token = next_id_++;
-      ep->tcp_token = next_id_++;
-      polls_[ep->udp_token] = {poll_kind::udp, ep->own_udp.get(), ep.get()};
-      polls_[ep->tcp_token] = {poll_kind::tcp_listener, ep->own_tcp.get(), ep.get()};
-      add_poll(ep->own_udp.get(), EPOLLIN, ep->udp_token);
-      add_poll(ep->own_tcp.get(), EPOLLIN, ep->tcp_token);
-    }
-    ep->registered = true;
-    endpoints_[ep->id] = ep;
-    counters_.endpoints_open.add();
-    ok = true;
-  });
-  if (!ran)
-    return fail("media_io not running");
-  if (!ok)
-    return fail("ufrag already in use: " + ufrag);
-  return std::shared_ptr<media_endpoint>(new media_endpoint(self, ep));
-}
-
-std::shared_ptr<media_endpoint> io_core::open_udp(const std::shared_ptr<io_core>& self,
-                                                  packet_sink sink, const std::string& listen_ip,
-                                                  std::string* error) {
-  auto fail = [&](std::string text) -> std::shared_ptr<media_endpoint> {
-    if (error)
-      *error = std::move(text);
-    return nullptr;
-  };
-  if (!sink)
-    return fail("no sink");
-  if (family_ == 0)
-    return fail("media_io not started");
-  if (opts_.min_port == 0 || opts_.min_port > opts_.max_port)
-    return fail("no port range configured");
-  transport_address local = listen_;
-  if (!listen_ip.empty()) {
-    auto ip = transport_address::from_string(listen_ip, 0);
-    if (!ip)
-      return fail("listenIp is not an IP literal: " + listen_ip);
-    if (sock::socket_family(*ip) != family_)
-      return fail("listenIp " + listen_ip + " is not of the media listen address's family");
-    local = *ip;
-  }
-  auto ep = std::make_shared<endpoint_state>();
-  ep->id = next_id_++;
-  ep->sink = std::move(sink);
-  ep->family = family_;
-  {
-    const std::size_t range = std::size_t(opts_.max_port) - opts_.min_port + 1;
-    std::lock_guard lock(port_mutex_);
-    const std::size_t start = port_cursor_ % range;
-    for (std::size_t i = 0; i < range && !ep->own_udp; ++i) {
-      local.port = uint16_t(opts_.min_port + (start + i) % range);
-      auto udp = sock::bind_udp(local);
-      if (!udp.fd)
-        continue;
-      ep->own_udp = std::move(udp.fd);
-      ep->udp_port = local.port;
-      port_cursor_ = start + i + 1;
-    }
-  }
-  if (!ep->own_udp)
-    return fail("no free UDP port in " + std::to_string(opts_.min_port) + "-" +
-                std::to_string(opts_.max_port) + " on " + local.ip_string());
-  ep->udp_fd = ep->own_udp.get();
-  const bool ran = call([&] {
-    ep->udp_token = next_id_++;
-    polls_[ep->udp_token] = {poll_kind::udp, ep->own_udp.get(), ep.get()};
-    add_poll(ep->own_udp.get(), EPOLLIN, ep->udp_token);
-    ep->registered = true;
-    endpoints_[ep->id] = ep;
-    counters_.endpoints_open.add();
-  });
-  if (!ran)
-    return fail("media_io not running");
-  return std::shared_ptr<media_endpoint>(new media_endpoint(self, ep));
-}
-
-void io_core::teardown_endpoint(endpoint_state& ep) {
-  if (!ep.registered)
-    return;
-  ep.registered = false;
+void io_core::release(endpoint_state& ep) {
   if (opts_.single_port)
-    demux_.remove(&ep);
+    tuples_.remove(&ep);
+  if (ep.home.load(std::memory_order_acquire) != int(index_))
+    return;
   const auto connections = ep.tcp_connections; // close_conn edits the list
   for (const uint64_t id : connections)
     close_conn(id, false);
@@ -560,34 +462,16 @@ void io_core::teardown_endpoint(endpoint_state& ep) {
     ep.own_tcp.reset();
   }
   ep.pending = packet_batch{};
-  counters_.endpoints_open.sub();
-  endpoints_.erase(ep.id); // may free `ep` when nobody else holds it: last statement
 }
 
-bool io_core::set_ufrag(endpoint_state& ep, const std::string& ufrag) {
-  if (!ep.registered)
-    return false;
-  if (opts_.single_port && !demux_.set_ufrag(&ep, ufrag))
-    return false;
-  ep.ufrag = ufrag;
-  return true;
-}
-
-void io_core::teardown_all() {
-  auto all = endpoints_; // teardown_endpoint erases from endpoints_
-  for (auto& [id, ep] : all) {
-    {
-      std::unique_lock lock(ep->send_mutex);
-      ep->closed = true;
-    }
-    teardown_endpoint(*ep);
-  }
+void io_core::teardown() {
   std::vector<uint64_t> left;
   for (const auto& [id, c] : conns_)
     left.push_back(id);
   for (const uint64_t id : left)
     close_conn(id, false);
   polls_.clear();
+  dirty_.clear();
   shared_udp_.reset();
   shared_tcp_.reset();
 }
@@ -607,39 +491,15 @@ media_io::counters io_core::stats() const noexcept {
   c.receive_errors = counters_.receive_errors.get();
   c.burst_waits = counters_.burst_waits.get();
   c.burst_waits_joined = counters_.burst_waits_joined.get();
-  c.endpoints_open = counters_.endpoints_open.get();
+  c.packets_handed_over = counters_.handed_over.get();
+  c.tcp_connections_moved = counters_.tcp_moved.get();
   return c;
 }
 
+media_io::thread_counters io_core::thread_stats() const noexcept {
+  return {counters_.packets.get(), counters_.wakeups.get(), homed.get()};
+}
+
 } // namespace detail
-
-// ---- media_io -------------------------------------------------------------------------
-
-media_io::media_io(media_io_options opts)
-  : core_(std::make_shared<detail::io_core>(std::move(opts))) {}
-
-media_io::~media_io() { core_->stop(); }
-
-void media_io::start() { core_->start(); }
-
-std::shared_ptr<media_endpoint> media_io::open(const std::string& local_ufrag,
-                                               packet_sink sink, std::string* error) {
-  return core_->open(core_, local_ufrag, std::move(sink), error);
-}
-
-std::shared_ptr<media_endpoint> media_io::open_udp(packet_sink sink, const std::string& listen_ip,
-                                                   std::string* error) {
-  return core_->open_udp(core_, std::move(sink), listen_ip, error);
-}
-
-uint16_t media_io::shared_port() const noexcept { return core_->shared_port(); }
-
-bool media_io::set_timer_hook(io_timer_hook* hook) {
-  return core_->call([this, hook] { core_->set_timer_hook(hook); });
-}
-
-void media_io::wake() { core_->wake(); }
-
-media_io::counters media_io::stats() const noexcept { return core_->stats(); }
 
 } // namespace chorus::net

@@ -2,12 +2,23 @@
 // sendmmsg) and ICE-TCP passive connections with RFC 4571 framing, in one of two modes:
 //   - port mode: each transport (media_endpoint) gets its own UDP socket and TCP listener
 //     from [min_port, max_port];
-//   - single-port mode: all transports share one UDP socket and one TCP listener; packets
-//     are demultiplexed by the STUN USERNAME's local ufrag, then by source address (UDP) or
+//   - single-port mode: all transports share one UDP port and one TCP port; packets are
+//     demultiplexed by the STUN USERNAME's local ufrag, then by source address (UDP) or
 //     connection (TCP); see net/media_io_demux.hpp.
 //
-// One I/O thread runs epoll over every socket (never a thread per transport). Packets are
-// handed to each endpoint's sink in batches, one sink call per endpoint per wakeup.
+// `io_threads` I/O threads (never a thread per transport), each with its own epoll set,
+// its own sockets and its own send outbox. Port mode: each endpoint's sockets are watched
+// by one thread, the one with the fewest endpoints when it opened. Single-port mode: each
+// thread has its own UDP socket and TCP listener on the shared port (SO_REUSEPORT), and the
+// kernel steers each source address (each TCP connection) to one of them by a hash of its
+// addresses, stable while the sockets stay open (they do, from start() to the end). An
+// endpoint's home is the thread that bound its first address or connection: its sink is
+// only ever called there. A later address the kernel steers to another thread has its
+// datagrams handed to the home thread (one command per endpoint per wakeup, counted in
+// packets_handed_over), and a TCP connection accepted by another thread moves to the home
+// thread when its first frame binds it (tcp_connections_moved): a browser's one selected
+// pair never crosses threads. Packets are handed to each endpoint's sink in batches, one
+// sink call per endpoint per wakeup.
 //
 // Thread-safety:
 //   - media_io: construct, start() and destroy from one owning thread; open() and stats()
@@ -15,14 +26,15 @@
 //   - media_endpoint: every member may be called from any thread, concurrently, also from
 //     inside a sink. send()/send_batch() over UDP are direct nonblocking syscalls on the
 //     caller's thread (a full socket buffer counts tx_errors, nothing blocks). TCP sends
-//     are queued to the I/O thread (one command per call; the data is copied).
-//   - open(), close() and set_ufrag() run on the I/O thread and wait for it (microseconds):
-//     when close() returns, the sink is never called again. From inside a sink they run
-//     inline.
-//   - A sink runs on the I/O thread. It must not block, throw, or wait for anything that
-//     waits for the I/O thread (post the batch to an actor and return).
+//     are queued to the endpoint's home thread (one command per call; the data is copied).
+//   - open() and close() wait for the home thread (microseconds): when close() returns on
+//     a thread that is not an I/O thread, the sink is never called again. On an I/O thread
+//     close() does not wait for another one (two could wait for each other): the sink may
+//     then still be called once with what that thread had read. set_ufrag() takes a lock.
+//   - A sink runs on its endpoint's home I/O thread. It must not block, throw, or wait for
+//     anything that waits for an I/O thread (post the batch to an actor and return).
 //   - An endpoint may outlive its media_io: then it is closed and every call is a no-op.
-//   - Never destroy the media_io on the I/O thread (from a sink): it joins that thread.
+//   - Never destroy the media_io on an I/O thread (from a sink): it joins those threads.
 #pragma once
 
 #include "net/ice_server.hpp"
@@ -64,7 +76,7 @@ struct packet_batch {
   std::vector<inbound_packet> packets;
 };
 
-// Runs on the I/O thread with one endpoint's packets; must not block (see above).
+// Runs on the endpoint's home I/O thread with its packets; must not block (see above).
 using packet_sink = std::function<void(packet_batch&&)>;
 
 struct media_io_options {
@@ -85,7 +97,7 @@ struct media_io_options {
   std::size_t max_pending_tcp_connections = 256; // single-port: accepted, not yet bound
   uint32_t tcp_bind_timeout_ms = 10000;          // first STUN frame within this (both modes)
   std::size_t max_tuples_per_endpoint = 16;      // single-port UDP: oldest bound evicted
-  // UDP sends from a thread with a send outbox (the scheduler's workers, the I/O thread)
+  // UDP sends from a thread with a send outbox (the scheduler's workers, the I/O threads)
   // are queued there and leave with other senders' datagrams in one call
   // (net/send_outbox.hpp): sendmmsg on the shared socket (single port), one io_uring
   // submission over the transports' own sockets (port mode, where the outbox has a ring).
@@ -99,10 +111,14 @@ struct media_io_options {
   // within a frame whose packets arrive microseconds apart, the socket is polled until
   // the next one or this long after the last (burst_waits, burst_waits_joined). 0: off.
   frame_burst::settings burst{};
+  // I/O threads (see the file comment); at least 1, at most max_io_threads.
+  std::size_t io_threads = 1;
+  static constexpr std::size_t max_io_threads = 64;
 };
 
 namespace detail {
 class io_core;
+class io_group;
 struct endpoint_state;
 } // namespace detail
 
@@ -117,7 +133,7 @@ public:
   uint16_t tcp_port() const noexcept;
 
   // UDP: one sendto. TCP: one RFC 4571 frame on `to.connection_id` (which must be one of
-  // this endpoint's connections), queued to the I/O thread; true means queued, and a frame
+  // this endpoint's connections), queued to its home I/O thread; true means queued, and a frame
   // the connection cannot take (gone, over max_tcp_send_buffer) counts tx_errors there.
   // False when closed, the size is 0 or over 65535 (TCP), or the send failed (UDP).
   bool send(const ice_tuple& to, const uint8_t* data, std::size_t size);
@@ -155,14 +171,14 @@ public:
   const void* state_address() const noexcept { return state_.get(); }
 
 private:
-  friend class detail::io_core;
-  media_endpoint(std::shared_ptr<detail::io_core> core,
+  friend class detail::io_group;
+  media_endpoint(std::shared_ptr<detail::io_group> group,
                  std::shared_ptr<detail::endpoint_state> state);
   // UDP at once (sendto / sendmmsg under the send lock).
   std::size_t send_batch_now(const ice_tuple& to,
                              std::span<const std::span<const uint8_t>> packets);
 
-  std::shared_ptr<detail::io_core> core_;
+  std::shared_ptr<detail::io_group> group_;
   std::shared_ptr<detail::endpoint_state> state_;
 };
 
@@ -174,7 +190,7 @@ public:
   media_io& operator=(const media_io&) = delete;
 
   // Raises RLIMIT_NOFILE to its hard limit, opens the shared sockets (single-port mode) and
-  // starts the I/O thread. Throws std::runtime_error (bad listen_ip, single port in use).
+  // starts the I/O threads. Throws std::runtime_error (bad listen_ip, single port in use).
   void start();
 
   // Port mode: a UDP socket and a TCP listener on listen_ip, on the same port number when
@@ -196,13 +212,18 @@ public:
   // Single-port mode: the shared port (UDP and TCP); 0 in port mode or before start().
   uint16_t shared_port() const noexcept;
 
-  // Timers the I/O thread runs before each of its waits (net/timer_hook.hpp), and waits no
-  // longer than until the next of them. Runs on the I/O thread and waits for it: when it
+  // Timers the first I/O thread runs before each of its waits (net/timer_hook.hpp), and
+  // waits no longer than until the next of them. Runs on that thread and waits for it: when it
   // returns the previous hook is never called again. nullptr: none. False when the thread
   // is not running (the hook is not set).
   bool set_timer_hook(io_timer_hook* hook);
-  // Ends the I/O thread's current wait (or its next one) early; any thread.
+  // Ends the timer hook's thread's current wait (or its next one) early; any thread.
   void wake();
+
+  // The I/O threads (media_io_options::io_threads), and which of them the caller is
+  // (0-based; -1 on any other thread). The threads are named "chorus-io-N".
+  std::size_t threads() const noexcept;
+  static int current_thread() noexcept;
 
   struct counters {
     uint64_t unknown_source_dropped = 0; // single-port: UDP from an unbound address, not a
@@ -220,11 +241,23 @@ public:
     uint64_t endpoints_open = 0;            // gauge
     uint64_t burst_waits = 0;        // polls for the rest of a frame sent at once
     uint64_t burst_waits_joined = 0; // ... that brought more of it (net/frame_burst.hpp)
+    // Single-port with several threads: datagrams of an address the kernel steered to
+    // another thread than its endpoint's home, handed over; TCP connections moved there.
+    uint64_t packets_handed_over = 0;
+    uint64_t tcp_connections_moved = 0;
   };
-  counters stats() const noexcept;
+  counters stats() const noexcept; // all threads together
+
+  // Each I/O thread's share, by thread index.
+  struct thread_counters {
+    uint64_t packets = 0;   // datagrams and TCP frames read
+    uint64_t wakeups = 0;   // returns from its epoll wait
+    uint64_t endpoints = 0; // gauge: endpoints whose home it is
+  };
+  std::vector<thread_counters> thread_stats() const;
 
 private:
-  std::shared_ptr<detail::io_core> core_;
+  std::shared_ptr<detail::io_group> group_;
 };
 
 } // namespace chorus::net

@@ -10,7 +10,7 @@
 // move it) until that transport is removed or the address is evicted: each transport keeps
 // at most `max_tuples` addresses, the oldest bound is evicted first.
 //
-// Pure data structure, not thread-safe (the I/O thread owns it).
+// Pure data structures, not thread-safe (their owners lock or own them).
 #pragma once
 
 #include "net/stun.hpp"
@@ -46,18 +46,20 @@ struct transport_address_hash {
 // parts non-empty); nullopt for anything else (not STUN, malformed, not a binding request).
 std::optional<std::string> binding_request_local_ufrag(std::span<const uint8_t> bytes);
 
+// The two tables of single-port demultiplexing, kept apart because with several I/O
+// threads they live apart: one ufrag table for the process (a binding request may reach
+// any thread's socket) and one address table per thread (the kernel steers each source
+// address to one thread's socket, so an address is only ever looked up where it arrives).
 // `Owner` is a nullable handle (a pointer); Owner{} means "none".
 template <class Owner>
-class single_port_demux {
+class ufrag_table {
 public:
-  explicit single_port_demux(std::size_t max_tuples = 16) : max_tuples_(std::max<std::size_t>(max_tuples, 1)) {}
-
   // Registers `owner` under `ufrag`; false when empty or used by another owner.
   bool add(Owner owner, const std::string& ufrag) {
     if (ufrag.empty() || by_ufrag_.count(ufrag) != 0 || owners_.count(owner) != 0)
       return false;
     by_ufrag_.emplace(ufrag, owner);
-    owners_[owner].ufrag = ufrag;
+    owners_.emplace(owner, ufrag);
     return true;
   }
 
@@ -69,29 +71,38 @@ public:
     auto taken = by_ufrag_.find(ufrag);
     if (taken != by_ufrag_.end())
       return taken->second == owner;
-    by_ufrag_.erase(it->second.ufrag);
+    by_ufrag_.erase(it->second);
     by_ufrag_.emplace(ufrag, owner);
-    it->second.ufrag = ufrag;
+    it->second = ufrag;
     return true;
   }
 
-  // Removes the owner's ufrag and all its bound addresses.
   void remove(Owner owner) {
     auto it = owners_.find(owner);
     if (it == owners_.end())
       return;
-    by_ufrag_.erase(it->second.ufrag);
-    for (const auto& a : it->second.tuples)
-      by_tuple_.erase(a);
+    by_ufrag_.erase(it->second);
     owners_.erase(it);
   }
 
-  Owner find_ufrag(std::string_view ufrag) const {
+  Owner find(std::string_view ufrag) const {
     auto it = by_ufrag_.find(std::string(ufrag));
     return it == by_ufrag_.end() ? Owner{} : it->second;
   }
+  std::size_t size() const noexcept { return owners_.size(); }
 
-  Owner find_tuple(const transport_address& from) const {
+private:
+  std::unordered_map<std::string, Owner> by_ufrag_;
+  std::unordered_map<Owner, std::string> owners_;
+};
+
+template <class Owner>
+class tuple_table {
+public:
+  explicit tuple_table(std::size_t max_tuples = 16)
+    : max_tuples_(std::max<std::size_t>(max_tuples, 1)) {}
+
+  Owner find(const transport_address& from) const {
     auto it = by_tuple_.find(from);
     return it == by_tuple_.end() ? Owner{} : it->second;
   }
@@ -102,8 +113,12 @@ public:
     bool evicted = false; // and that evicted the owner's oldest address
   };
 
-  // Where a datagram from `from` goes (see the file comment).
-  route_result route(std::span<const uint8_t> bytes, const transport_address& from) {
+  // Where a datagram from `from` goes (see the file comment): a known address to its
+  // owner; from an unknown one only a binding request whose local ufrag `find_ufrag`
+  // (string_view -> Owner) knows, which binds the address to that owner.
+  template <class FindUfrag>
+  route_result route(std::span<const uint8_t> bytes, const transport_address& from,
+                     FindUfrag&& find_ufrag) {
     route_result r;
     if (auto it = by_tuple_.find(from); it != by_tuple_.end()) {
       r.owner = it->second;
@@ -112,7 +127,7 @@ public:
     auto ufrag = binding_request_local_ufrag(bytes);
     if (!ufrag)
       return r;
-    r.owner = find_ufrag(*ufrag);
+    r.owner = find_ufrag(std::string_view(*ufrag));
     if (r.owner != Owner{}) {
       r.bound = true;
       r.evicted = bind(from, r.owner);
@@ -120,36 +135,39 @@ public:
     return r;
   }
 
+  // Forgets every address bound to `owner`.
+  void remove(Owner owner) {
+    auto it = owners_.find(owner);
+    if (it == owners_.end())
+      return;
+    for (const auto& a : it->second)
+      by_tuple_.erase(a);
+    owners_.erase(it);
+  }
+
   std::size_t tuple_count(Owner owner) const {
     auto it = owners_.find(owner);
-    return it == owners_.end() ? 0 : it->second.tuples.size();
+    return it == owners_.end() ? 0 : it->second.size();
   }
-  std::size_t owner_count() const noexcept { return owners_.size(); }
 
 private:
-  struct owner_info {
-    std::string ufrag;
-    std::vector<transport_address> tuples; // oldest first, at most max_tuples_
-  };
-
-  // Binds an unknown `from` to a registered owner; true when the oldest was evicted.
+  // Binds an unknown `from` to `owner`; true when the owner's oldest was evicted.
   bool bind(const transport_address& from, Owner owner) {
-    auto& info = owners_[owner];
+    auto& tuples = owners_[owner]; // oldest first, at most max_tuples_
     bool evicted = false;
-    if (info.tuples.size() >= max_tuples_) {
-      by_tuple_.erase(info.tuples.front());
-      info.tuples.erase(info.tuples.begin());
+    if (tuples.size() >= max_tuples_) {
+      by_tuple_.erase(tuples.front());
+      tuples.erase(tuples.begin());
       evicted = true;
     }
-    info.tuples.push_back(from);
+    tuples.push_back(from);
     by_tuple_.emplace(from, owner);
     return evicted;
   }
 
   std::size_t max_tuples_;
-  std::unordered_map<std::string, Owner> by_ufrag_;
   std::unordered_map<transport_address, Owner, transport_address_hash> by_tuple_;
-  std::unordered_map<Owner, owner_info> owners_;
+  std::unordered_map<Owner, std::vector<transport_address>> owners_;
 };
 
 } // namespace chorus::net

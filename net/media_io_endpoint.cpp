@@ -1,8 +1,9 @@
-// media_endpoint: UDP sends straight from the caller's thread, everything else through the
+// media_endpoint: UDP sends straight from the caller's thread, TCP sends through its home
 // I/O thread's command queue (see the thread-safety notes in net/media_io.hpp).
 #include "net/media_io_core.hpp"
 #include "net/send_outbox.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <shared_mutex>
@@ -36,9 +37,9 @@ std::vector<uint8_t> frame_all(std::span<const std::span<const uint8_t>> packets
 
 } // namespace
 
-media_endpoint::media_endpoint(std::shared_ptr<detail::io_core> core,
+media_endpoint::media_endpoint(std::shared_ptr<detail::io_group> group,
                                std::shared_ptr<detail::endpoint_state> state)
-  : core_(std::move(core)), state_(std::move(state)) {}
+  : group_(std::move(group)), state_(std::move(state)) {}
 
 media_endpoint::~media_endpoint() {
   if (!closed())
@@ -71,7 +72,10 @@ std::size_t media_endpoint::send_batch(const ice_tuple& to,
       st.tx_errors.add(skipped);
     if (framed == 0)
       return 0;
-    auto* core = core_.get();
+    // Its connections live on its home thread (without one it has none: the first
+    // thread's write_tcp finds no connection of its and counts the error).
+    const int home = std::max(st.home.load(std::memory_order_acquire), 0);
+    auto* core = &group_->core(std::size_t(home));
     const bool queued =
       core->post([core, state = state_, id = to.connection_id, bytes = std::move(bytes)] {
         if (!state->closed.load(std::memory_order_acquire))
@@ -139,13 +143,7 @@ std::size_t media_endpoint::send_batch_now(const ice_tuple& to,
   return sent;
 }
 
-bool media_endpoint::set_ufrag(std::string ufrag) {
-  bool ok = false;
-  auto* core = core_.get();
-  auto* st = state_.get();
-  core->call([&] { ok = core->set_ufrag(*st, ufrag); });
-  return ok;
-}
+bool media_endpoint::set_ufrag(std::string ufrag) { return group_->set_ufrag(*state_, ufrag); }
 
 void media_endpoint::close() {
   auto& st = *state_;
@@ -153,11 +151,9 @@ void media_endpoint::close() {
     std::unique_lock lock(st.send_mutex);
     st.closed.store(true, std::memory_order_release);
   }
-  // Runs after any sink call in progress; teardown is idempotent. When the I/O thread has
-  // stopped, it already closed everything and call() returns false.
-  auto* core = core_.get();
-  auto state = state_;
-  core->call([core, state] { core->teardown_endpoint(*state); });
+  // Runs after any sink call in progress (see media_io.hpp); idempotent. When the I/O
+  // threads have stopped, they already closed everything.
+  group_->close(state_);
 }
 
 media_endpoint::counters media_endpoint::stats() const noexcept {

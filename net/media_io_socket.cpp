@@ -87,7 +87,7 @@ std::optional<transport_address> from_socket_address(const sockaddr_storage& sa)
   return a;
 }
 
-open_result bind_udp(const transport_address& local) {
+open_result bind_udp(const transport_address& local, bool reuse_port) {
   open_result r;
   const int af = socket_family(local);
   sockaddr_storage sa{};
@@ -97,7 +97,10 @@ open_result bind_udp(const transport_address& local) {
     return r;
   }
   unique_fd fd(::socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd || ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&sa), len) != 0) {
+  const int on = 1;
+  if (!fd ||
+      (reuse_port && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) ||
+      ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&sa), len) != 0) {
     r.error = errno;
     return r;
   }
@@ -108,7 +111,7 @@ open_result bind_udp(const transport_address& local) {
   return r;
 }
 
-open_result listen_tcp(const transport_address& local, int backlog) {
+open_result listen_tcp(const transport_address& local, int backlog, bool reuse_port) {
   open_result r;
   const int af = socket_family(local);
   sockaddr_storage sa{};
@@ -120,6 +123,7 @@ open_result listen_tcp(const transport_address& local, int backlog) {
   unique_fd fd(::socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   const int one = 1;
   if (!fd || ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      (reuse_port && ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) ||
       ::bind(fd.get(), reinterpret_cast<const sockaddr*>(&sa), len) != 0 ||
       ::listen(fd.get(), backlog) != 0) {
     r.error = errno;

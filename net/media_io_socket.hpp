@@ -57,10 +57,13 @@ struct open_result {
 
 // Nonblocking, close-on-exec UDP socket bound to `local` (port 0: any), with 4 MiB
 // SO_RCVBUF/SO_SNDBUF (best effort). No SO_REUSEADDR: a port in use fails with EADDRINUSE.
-open_result bind_udp(const transport_address& local);
+// `reuse_port`: SO_REUSEPORT, so that sockets of the same user may share the port and the
+// kernel spreads arrivals over them by a hash of the source and destination.
+open_result bind_udp(const transport_address& local, bool reuse_port = false);
 // Nonblocking listening TCP socket with SO_REUSEADDR (only lets TIME_WAIT leftovers be
-// reused; an active listener still makes bind fail).
-open_result listen_tcp(const transport_address& local, int backlog = 128);
+// reused; an active listener still makes bind fail); `reuse_port` as for bind_udp.
+open_result listen_tcp(const transport_address& local, int backlog = 128,
+                       bool reuse_port = false);
 // Nonblocking, close-on-exec accepted connection with TCP_NODELAY; fd < 0 when none left.
 struct accepted {
   unique_fd fd;

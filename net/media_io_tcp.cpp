@@ -1,5 +1,6 @@
-// ICE-TCP passive side (RFC 6544) on the I/O thread: accepting connections, RFC 4571 frame
-// reassembly, single-port binding by the first frame, bounded framed writes.
+// ICE-TCP passive side (RFC 6544) on the I/O threads: accepting connections, RFC 4571 frame
+// reassembly, single-port binding by the first frame (and the move of a connection to its
+// endpoint's home thread), bounded framed writes.
 #include "net/media_io_core.hpp"
 
 #include <sys/epoll.h>
@@ -37,7 +38,7 @@ void io_core::on_accept(int listen_fd, endpoint_state* ep) {
     }
     counters_.tcp_accepted.add();
     auto c = std::make_unique<tcp_conn>();
-    c->id = next_id_++;
+    c->id = group_.next_id(); // unique across the threads: a connection may move
     c->remote = a.remote;
     c->fd = std::move(a.fd);
     c->owner = ep;
@@ -85,33 +86,68 @@ bool io_core::read_conn(tcp_conn& c) {
 
 bool io_core::take_frames(tcp_conn& c) {
   while (auto frame = c.reader.next()) {
+    counters_.packets.add();
     if (!c.bound) { // the first frame must be a binding request naming a registered ufrag
       const auto ufrag = binding_request_local_ufrag(*frame);
       endpoint_state* ep = nullptr;
       if (ufrag)
-        ep = c.owner ? (*ufrag == c.owner->ufrag ? c.owner : nullptr)
-                     : demux_.find_ufrag(*ufrag);
+        ep = c.owner ? (group_.has_ufrag(*c.owner, *ufrag) ? c.owner : nullptr)
+                     : group_.find_ufrag(*ufrag, index_);
       if (!ep) {
         counters_.tcp_bind_failures.add();
         close_conn(c.id, false);
         return false;
       }
-      if (!c.owner) { // single-port: this is the transport it belongs to
-        if (ep->tcp_connections.size() >= opts_.max_tcp_connections_per_endpoint &&
-            !evict_unbound(ep)) {
-          counters_.tcp_refused.add();
-          close_conn(c.id, false);
-          return false;
-        }
-        --pending_count_;
-        c.owner = ep;
-        ep->tcp_connections.push_back(c.id);
-      }
+      if (!c.owner) // single-port: this is the transport it belongs to
+        return bind_conn(c, *ep, *frame) && take_frames(c);
       c.bound = true;
     }
     append(*c.owner, ice_tuple{ice_protocol::tcp, c.remote, c.id}, *frame, steady_now_us());
   }
   return true;
+}
+
+bool io_core::bind_conn(tcp_conn& c, endpoint_state& ep, std::span<const uint8_t> first) {
+  --pending_count_;
+  auto it = conns_.find(c.id);
+  auto owned = std::move(it->second);
+  conns_.erase(it);
+  del_poll(owned->fd.get());
+  const int home = group_.claim_home(ep, index_);
+  if (home == int(index_)) {
+    adopt(std::move(owned), ep, first);
+    return conns_.count(c.id) != 0; // (refused: closed)
+  }
+  // The endpoint lives on another thread: the connection goes there, its reader with the
+  // frames read after this one, and this one with it.
+  counters_.tcp_moved.add();
+  auto& target = group_.core(std::size_t(home));
+  auto moving = std::shared_ptr<tcp_conn>(owned.release());
+  target.post([&target, moving, keep = ep.shared_from_this(),
+               frame = std::vector<uint8_t>(first.begin(), first.end())] {
+    target.adopt(std::make_unique<tcp_conn>(std::move(*moving)), *keep, frame);
+  });
+  return false;
+}
+
+void io_core::adopt(std::unique_ptr<tcp_conn> c, endpoint_state& ep,
+                    std::span<const uint8_t> first) {
+  if (ep.closed.load(std::memory_order_acquire) ||
+      (ep.tcp_connections.size() >= opts_.max_tcp_connections_per_endpoint &&
+       !evict_unbound(&ep))) {
+    counters_.tcp_refused.add(); // c->fd closes here
+    counters_.tcp_closed.add();
+    return;
+  }
+  c->owner = &ep;
+  c->bound = true;
+  c->want_write = false;
+  ep.tcp_connections.push_back(c->id);
+  tcp_conn& conn = *c;
+  add_poll(conn.fd.get(), EPOLLIN, conn.id);
+  conns_.emplace(conn.id, std::move(c));
+  append(ep, ice_tuple{ice_protocol::tcp, conn.remote, conn.id}, first, steady_now_us());
+  take_frames(conn); // what came with the first frame
 }
 
 void io_core::write_tcp(endpoint_state& ep, uint64_t connection_id,
@@ -187,7 +223,7 @@ void io_core::close_conn(uint64_t id, bool report) {
   if (c.owner) {
     auto& list = c.owner->tcp_connections;
     list.erase(std::remove(list.begin(), list.end(), id), list.end());
-    if (report && c.bound && c.owner->registered)
+    if (report && c.bound && !c.owner->closed.load(std::memory_order_acquire))
       append(*c.owner, ice_tuple{ice_protocol::tcp, c.remote, c.id}, {}, 0, true);
   } else {
     --pending_count_;

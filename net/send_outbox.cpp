@@ -62,12 +62,14 @@ bool send_outbox::add(const std::shared_ptr<detail::endpoint_state>& ep,
     return false;
   if (count_ == capacity)
     flush();
+  const int fd = ep->shared_socket && shared_fd_ >= 0 ? shared_fd_ : ep->udp_fd;
   if (count_ == 0)
     oldest_ns_ = now_ns;
-  else if (ep->udp_fd != entries_[0].ep->udp_fd)
+  else if (fd != entries_[0].fd)
     mixed_ = true;
   auto& e = entries_[count_];
   e.ep = ep;
+  e.fd = fd;
   e.to = to;
   e.to_len = to_len;
   e.size = uint16_t(bytes.size());
@@ -88,12 +90,12 @@ void send_outbox::flush() {
   std::size_t i = 0;
   while (i < count_) {
     // A run of datagrams on one socket (with single-port mode, usually all of them).
-    // The socket is the I/O core's shared one, closed only after every open endpoint has
-    // been marked closed under its send lock: holding the send lock of one endpoint still
-    // open keeps the socket open through the sendmmsg.
-    const int fd = entries_[i].ep->udp_fd;
+    // The socket is one of the I/O threads' shared ones, closed only after every open
+    // endpoint has been marked closed under its send lock: holding the send lock of one
+    // endpoint still open keeps the socket open through the sendmmsg.
+    const int fd = entries_[i].fd;
     std::size_t end = i;
-    while (end < count_ && entries_[end].ep->udp_fd == fd)
+    while (end < count_ && entries_[end].fd == fd)
       ++end;
     std::shared_lock<std::shared_mutex> anchor;
     std::size_t n = 0;
@@ -175,7 +177,7 @@ void send_outbox::flush_ring() {
       parts[n] = {uint16_t(j), uint16_t(len)};
       hdrs[n] = msghdr{};
       describe(parts[n], hdrs[n], iovs, controls[n]);
-      ops[n] = {e.ep->udp_fd, &hdrs[n]};
+      ops[n] = {e.fd, &hdrs[n]};
       ++n;
     } // else closed since: its datagrams go nowhere
     j += len;

@@ -84,6 +84,9 @@ public:
   // has a working io_uring.
   bool mixes_sockets() const noexcept;
   std::size_t size() const noexcept { return count_; }
+  // Datagrams of single-port endpoints leave through `fd` (another socket bound to the
+  // shared port: an I/O thread's own) instead of the endpoint's; -1: the endpoint's.
+  void use_shared_socket(int fd) noexcept { shared_fd_ = fd; }
   // When the oldest queued datagram was added (0: empty).
   int64_t oldest_ns() const noexcept { return count_ == 0 ? 0 : oldest_ns_; }
 
@@ -116,6 +119,7 @@ public:
 private:
   struct entry {
     std::shared_ptr<detail::endpoint_state> ep;
+    int fd = -1; // the socket it leaves through
     sockaddr_storage to;
     socklen_t to_len = 0;
     uint16_t size = 0;
@@ -137,6 +141,7 @@ private:
   std::unique_ptr<udp_uring> ring_;
   std::size_t count_ = 0;
   bool mixed_ = false; // the queued datagrams are on more than one socket
+  int shared_fd_ = -1; // use_shared_socket
   int64_t oldest_ns_ = 0;
   totals totals_;
   totals published_; // totals_ as last added to the process's

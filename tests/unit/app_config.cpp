@@ -59,6 +59,7 @@ bool same(const app::config& a, const app::config& b) {
          a.log_level == b.log_level && a.rtc_ip == b.rtc_ip &&
          a.announced_ip == b.announced_ip && a.rtc_min_port == b.rtc_min_port &&
          a.rtc_max_port == b.rtc_max_port && a.rtc.single_port == b.rtc.single_port &&
+         a.rtc.io_threads == b.rtc.io_threads &&
          a.rtc.ice_consent_timeout_ms == b.rtc.ice_consent_timeout_ms &&
          a.rtc.ice_disconnected_timeout_ms == b.rtc.ice_disconnected_timeout_ms &&
          a.rtc.dtls_handshake_timeout_ms == b.rtc.dtls_handshake_timeout_ms &&
@@ -131,8 +132,10 @@ TEST_CASE("flags override the defaults") {
                   "--rtc-single-port", "40443", "--drop-rtp-percent", "5",
                   "--default-room", "lobby", "--scheduler", "stealing", "--batch-sends", "off",
                   "--udp-segmentation", "off", "--scheduler-threads", "3",
-                  "--scheduler-timers", "io", "--gcm", "openssl"});
+                  "--scheduler-timers", "io", "--gcm", "openssl", "--io-threads", "4"});
   REQUIRE(r.ok());
+  CHECK(r->cfg.rtc.io_threads == 4);
+  CHECK(app::config{}.rtc.io_threads == 0); // one per usable CPU
   CHECK(r->cfg.rtc.gcm == "openssl");
   CHECK(app::config{}.rtc.gcm == "native");
   CHECK(r->cfg.scheduler.timers == "io");
@@ -336,6 +339,8 @@ TEST_CASE("invalid flags fail naming the flag") {
     {"scheduler unknown", {"--scheduler", "fifo"}, "--scheduler"},
     {"batch sends not on or off", {"--batch-sends", "yes"}, "--batch-sends"},
     {"udp segmentation not on or off", {"--udp-segmentation", "1"}, "--udp-segmentation"},
+    {"io threads over 64", {"--io-threads", "65"}, "--io-threads"},
+    {"io threads not a number", {"--io-threads", "all"}, "--io-threads"},
     {"gcm neither native nor openssl", {"--gcm", "nss"}, "--gcm"},
     {"cluster without a secret", {"--cluster-listen", "127.0.0.1:0"}, "cluster.secret"},
     {"cluster secret too short", {"--cluster-peers", "127.0.0.1:7000", "--cluster-secret", "short"},
@@ -424,6 +429,7 @@ TEST_CASE("invalid configuration documents fail naming the option") {
     {"unknown scheduler policy", R"({"scheduler": {"policy": "fifo"}})", "scheduler.policy"},
     {"batchSends not a boolean", R"({"rtc": {"batchSends": 1}})", "rtc.batchSends"},
     {"udpSegmentation not a boolean", R"({"rtc": {"udpSegmentation": "on"}})", "rtc.udpSegmentation"},
+    {"ioThreads over 64", R"({"rtc": {"ioThreads": 100}})", "rtc.ioThreads"},
     {"gcm not a known implementation", R"({"rtc": {"gcm": "fast"}})", "rtc.gcm"},
     {"gcm not a string", R"({"rtc": {"gcm": true}})", "rtc.gcm"},
     {"scheduler threads negative", R"({"scheduler": {"threads": -1}})", "scheduler.threads"},

@@ -58,18 +58,29 @@ TEST_CASE("media_io demux: local ufrag of a binding request") {
   CHECK_FALSE(binding_request_local_ufrag(bare));
 }
 
+// One thread's address table over the process's ufrag table, as media_io has them.
+struct demux {
+  ufrag_table<int*> ufrags;
+  tuple_table<int*> tuples;
+  explicit demux(std::size_t max_tuples = 16) : tuples(max_tuples) {}
+  tuple_table<int*>::route_result route(const bytes& b, const transport_address& from) {
+    return tuples.route(b, from, [this](std::string_view u) { return ufrags.find(u); });
+  }
+};
+
 TEST_CASE("media_io demux: unknown sources bind by a request, then route by address") {
   int a = 1, b = 2;
-  single_port_demux<int*> d;
-  REQUIRE(d.add(&a, "aaaa"));
-  REQUIRE(d.add(&b, "bbbb"));
-  CHECK_FALSE(d.add(&a, "zzzz")); // already registered
-  CHECK_FALSE(d.add(nullptr, "bbbb"));
+  demux d;
+  REQUIRE(d.ufrags.add(&a, "aaaa"));
+  REQUIRE(d.ufrags.add(&b, "bbbb"));
+  CHECK_FALSE(d.ufrags.add(&a, "zzzz")); // already registered
+  CHECK_FALSE(d.ufrags.add(nullptr, "bbbb"));
+  CHECK_FALSE(d.ufrags.add(nullptr, ""));
 
   SUBCASE("garbage from an unknown address is dropped") {
     CHECK(d.route(rtp_like, client(5000)).owner == nullptr);
     CHECK(d.route(request("cccc:x"), client(5000)).owner == nullptr); // unknown ufrag
-    CHECK(d.tuple_count(&a) + d.tuple_count(&b) == 0);
+    CHECK(d.tuples.tuple_count(&a) + d.tuples.tuple_count(&b) == 0);
   }
   SUBCASE("request binds, later media follows the address") {
     auto r = d.route(request("bbbb:xyz"), client(5000));
@@ -84,35 +95,47 @@ TEST_CASE("media_io demux: unknown sources bind by a request, then route by addr
   }
   SUBCASE("remove forgets ufrag and addresses") {
     d.route(request("bbbb:xyz"), client(5000));
-    d.remove(&b);
+    d.ufrags.remove(&b);
+    d.tuples.remove(&b);
     CHECK(d.route(rtp_like, client(5000)).owner == nullptr);
     CHECK(d.route(request("bbbb:xyz"), client(5000)).owner == nullptr);
-    CHECK(d.add(&b, "bbbb")); // the ufrag is free again
+    CHECK(d.ufrags.add(&b, "bbbb")); // the ufrag is free again
   }
   SUBCASE("ICE restart swaps the ufrag, keeps addresses") {
     d.route(request("bbbb:xyz"), client(5000));
-    CHECK_FALSE(d.set_ufrag(&b, "aaaa")); // taken
-    CHECK(d.set_ufrag(&b, "bbb2"));
+    CHECK_FALSE(d.ufrags.set_ufrag(&b, "aaaa")); // taken
+    CHECK(d.ufrags.set_ufrag(&b, "bbbb"));       // its own: nothing changes
+    CHECK(d.ufrags.set_ufrag(&b, "bbb2"));
     CHECK(d.route(request("bbbb:xyz"), client(6000)).owner == nullptr);
     CHECK(d.route(request("bbb2:xyz"), client(6000)).owner == &b);
     CHECK(d.route(rtp_like, client(5000)).owner == &b);
-    CHECK(d.find_ufrag("bbbb") == nullptr);
+    CHECK(d.ufrags.find("bbbb") == nullptr);
+  }
+  SUBCASE("two threads' address tables share the ufrags, each binds what it receives") {
+    tuple_table<int*> other;
+    auto find = [&](std::string_view u) { return d.ufrags.find(u); };
+    CHECK(d.route(request("aaaa:x"), client(5000)).owner == &a);
+    CHECK(other.route(request("aaaa:x"), client(5002), find).owner == &a);
+    CHECK(other.find(client(5000)) == nullptr); // bound on the first table only
+    CHECK(d.tuples.find(client(5002)) == nullptr);
+    other.remove(&a);
+    CHECK(d.tuples.find(client(5000)) == &a);
   }
 }
 
 TEST_CASE("media_io demux: addresses per endpoint are capped, oldest evicted") {
   int a = 1;
-  single_port_demux<int*> d(3);
-  REQUIRE(d.add(&a, "aaaa"));
+  demux d(3);
+  REQUIRE(d.ufrags.add(&a, "aaaa"));
   for (uint16_t port = 7000; port < 7003; ++port)
     CHECK_FALSE(d.route(request("aaaa:x"), client(port)).evicted);
   auto r = d.route(request("aaaa:x"), client(7003));
   CHECK(r.owner == &a);
   CHECK(r.evicted);
-  CHECK(d.tuple_count(&a) == 3);
-  CHECK(d.find_tuple(client(7000)) == nullptr); // the oldest
-  CHECK(d.find_tuple(client(7001)) == &a);
-  CHECK(d.find_tuple(client(7003)) == &a);
+  CHECK(d.tuples.tuple_count(&a) == 3);
+  CHECK(d.tuples.find(client(7000)) == nullptr); // the oldest
+  CHECK(d.tuples.find(client(7001)) == &a);
+  CHECK(d.tuples.find(client(7003)) == &a);
 }
 
 TEST_CASE("media_io demux: address hash tells families and ports apart") {
