@@ -1,0 +1,330 @@
+// media_io with several I/O threads on loopback: each endpoint read by one thread (its
+// home) in both modes, the kernel's spreading of the shared port's clients over the
+// threads, an address steered to another thread handed over, a TCP connection accepted by
+// another thread moved to the home one, and endpoints closed on one thread while others
+// send and receive (run under the sanitizers by scripts/sanitize.sh).
+#include "net_media_io_util.hpp"
+
+#include "net/send_outbox.hpp"
+
+#include <atomic>
+#include <map>
+#include <set>
+
+using namespace media_io_test;
+
+namespace {
+
+// Which I/O thread called a sink, and what it was given, per endpoint.
+class thread_log {
+public:
+  packet_sink sink(std::size_t endpoint) {
+    return [this, endpoint](packet_batch&& b) {
+      std::lock_guard lock(mutex_);
+      auto& e = entries_[endpoint];
+      e.threads.insert(media_io::current_thread());
+      for (const auto& p : b.packets) {
+        auto span = p.bytes(b.data);
+        e.packets.push_back({p.source, bytes(span.begin(), span.end())});
+      }
+      ++total_;
+      cv_.notify_all();
+    };
+  }
+  // Waits until `endpoint` has been given `n` packets (false at the deadline).
+  bool wait(std::size_t endpoint, std::size_t n) {
+    std::unique_lock lock(mutex_);
+    return cv_.wait_for(lock, deadline, [&] { return entries_[endpoint].packets.size() >= n; });
+  }
+  std::set<int> threads(std::size_t endpoint) {
+    std::lock_guard lock(mutex_);
+    return entries_[endpoint].threads;
+  }
+  std::vector<std::pair<ice_tuple, bytes>> packets(std::size_t endpoint) {
+    std::lock_guard lock(mutex_);
+    return entries_[endpoint].packets;
+  }
+
+private:
+  struct entry {
+    std::set<int> threads;
+    std::vector<std::pair<ice_tuple, bytes>> packets;
+  };
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::map<std::size_t, entry> entries_;
+  std::size_t total_ = 0;
+};
+
+bytes numbered(std::size_t client, std::size_t i) {
+  return text("c" + std::to_string(client) + "-" + std::to_string(i));
+}
+
+std::unique_ptr<media_io> start_port_mode(std::size_t threads) {
+  auto o = port_mode_options(port_base(), 30);
+  o.io_threads = threads;
+  auto io = std::make_unique<media_io>(o);
+  io->start();
+  return io;
+}
+
+} // namespace
+
+TEST_CASE("media_io threads: every endpoint is read by one thread, in order") {
+  constexpr std::size_t endpoints = 12, per_client = 40;
+  struct row {
+    const char* name;
+    bool single_port;
+    std::size_t threads;
+  } rows[] = {
+    {"single port, 2 threads", true, 2},
+    {"single port, 4 threads", true, 4},
+    {"port range, 2 threads", false, 2},
+    {"port range, 4 threads", false, 4},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.name);
+    media_io_options o;
+    o.io_threads = r.threads;
+    auto io = r.single_port ? start_single_port(o) : start_port_mode(r.threads);
+    REQUIRE(io->threads() == r.threads);
+    thread_log log;
+    std::vector<std::shared_ptr<media_endpoint>> eps;
+    std::vector<std::unique_ptr<udp_client>> clients;
+    for (std::size_t i = 0; i < endpoints; ++i) {
+      eps.push_back(io->open("ep" + std::to_string(i), log.sink(i)));
+      REQUIRE(eps.back());
+      clients.push_back(std::make_unique<udp_client>());
+    }
+    // Each client checks first (single port binds its address by it), then sends media.
+    for (std::size_t i = 0; i < endpoints; ++i) {
+      clients[i]->send(eps[i]->udp_port(), binding_request("ep" + std::to_string(i) + ":c"));
+      REQUIRE(log.wait(i, 1));
+    }
+    for (std::size_t k = 0; k < per_client; ++k)
+      for (std::size_t i = 0; i < endpoints; ++i)
+        clients[i]->send(eps[i]->udp_port(), numbered(i, k));
+    std::set<int> used;
+    for (std::size_t i = 0; i < endpoints; ++i) {
+      CAPTURE(i);
+      REQUIRE(log.wait(i, 1 + per_client));
+      const auto threads = log.threads(i);
+      CHECK(threads.size() == 1); // one thread only, always the same
+      CHECK(*threads.begin() >= 0);
+      CHECK(*threads.begin() < int(r.threads));
+      used.insert(*threads.begin());
+      const auto got = log.packets(i);
+      REQUIRE(got.size() == 1 + per_client);
+      for (std::size_t k = 0; k < per_client; ++k) // once each, in the order sent
+        CHECK(got[1 + k].second == numbered(i, k));
+    }
+    // Spread over the threads: port range places them evenly; on the shared port the
+    // kernel's hash of twelve client addresses leaves no thread without one but by a
+    // chance below one in a thousand (4 threads: 4 * (3/4)^12 = 0.13; so: more than one).
+    const auto stats = io->thread_stats();
+    REQUIRE(stats.size() == r.threads);
+    uint64_t homes = 0, packets = 0;
+    for (const auto& t : stats) {
+      homes += t.endpoints;
+      packets += t.packets;
+      if (!r.single_port)
+        CHECK(t.endpoints == endpoints / r.threads);
+    }
+    CHECK(homes == endpoints);
+    CHECK(packets == endpoints * (1 + per_client));
+    CHECK(used.size() > 1);
+    CHECK(io->stats().packets_handed_over == 0);
+    // Replies leave through the shared port (any thread's socket) or the endpoint's own.
+    for (std::size_t i = 0; i < endpoints; ++i) {
+      const auto source = log.packets(i).front().first;
+      CHECK(eps[i]->send(source, numbered(i, 999)));
+      CHECK(clients[i]->recv() == numbered(i, 999));
+    }
+    for (auto& ep : eps)
+      ep->close();
+    CHECK(io->stats().endpoints_open == 0);
+    for (const auto& t : io->thread_stats())
+      CHECK(t.endpoints == 0);
+  }
+}
+
+TEST_CASE("media_io threads: a second address on another thread is handed to the home") {
+  media_io_options o;
+  o.io_threads = 2;
+  auto io = start_single_port(o);
+  thread_log log;
+  auto ep = io->open("home", log.sink(0));
+  REQUIRE(ep);
+  const uint16_t port = io->shared_port();
+  udp_client first;
+  first.send(port, binding_request("home:c"));
+  REQUIRE(log.wait(0, 1));
+  const int home = *log.threads(0).begin();
+  // More addresses of the same endpoint (as a browser's other candidates would be) until
+  // the kernel steers one to the other thread: each has one chance in two.
+  std::vector<std::unique_ptr<udp_client>> more;
+  std::size_t expected = 1;
+  for (std::size_t i = 0; i < 15 && io->stats().packets_handed_over == 0; ++i) {
+    more.push_back(std::make_unique<udp_client>());
+    more.back()->send(port, binding_request("home:c"));
+    for (std::size_t k = 0; k < 10; ++k)
+      more.back()->send(port, numbered(i, k));
+    expected += 11;
+    REQUIRE(log.wait(0, expected));
+  }
+  REQUIRE(io->stats().packets_handed_over == 11);
+  CHECK(io->stats().tuples_bound == 1 + more.size());
+  CHECK(log.threads(0) == std::set<int>{home}); // the sink only ever ran at home
+  // The handed-over address's datagrams arrived whole and in order.
+  const auto got = log.packets(0);
+  const auto last = more.back()->address();
+  std::vector<bytes> from_last;
+  for (const auto& [source, data] : got)
+    if (source.remote == last)
+      from_last.push_back(data);
+  REQUIRE(from_last.size() == 11);
+  for (std::size_t k = 0; k < 10; ++k)
+    CHECK(from_last[1 + k] == numbered(more.size() - 1, k));
+  // Closing forgets the address on both threads: what it sends now is dropped.
+  ep->close();
+  const auto dropped = io->stats().unknown_source_dropped;
+  more.back()->send(port, text("after close"));
+  first.send(port, text("after close"));
+  CHECK(wait_until([&] { return io->stats().unknown_source_dropped == dropped + 2; }));
+}
+
+TEST_CASE("media_io threads: TCP connections move to their endpoint's thread") {
+  media_io_options o;
+  o.io_threads = 4;
+  auto io = start_single_port(o);
+  thread_log log;
+  auto ep = io->open("tcpep", log.sink(0));
+  REQUIRE(ep);
+  const uint16_t port = io->shared_port();
+  udp_client udp;
+  udp.send(port, binding_request("tcpep:c")); // the home: where this address lands
+  REQUIRE(log.wait(0, 1));
+  const int home = *log.threads(0).begin();
+  // Eight connections: each lands on the home thread with one chance in four, so some
+  // are accepted elsewhere and move (all eight at home: one chance in 65 536).
+  constexpr std::size_t conns = 8; // = max_tcp_connections_per_endpoint
+  std::vector<std::unique_ptr<tcp_client>> clients;
+  std::size_t expected = 1;
+  for (std::size_t i = 0; i < conns; ++i) {
+    clients.push_back(std::make_unique<tcp_client>(port));
+    // The binding request and the first media in one write: the media comes with it.
+    auto both = tcp_client::frame(binding_request("tcpep:t"));
+    const auto media = tcp_client::frame(numbered(i, 0));
+    both.insert(both.end(), media.begin(), media.end());
+    clients.back()->write_raw(both);
+    clients.back()->write_frame(numbered(i, 1));
+    expected += 3;
+    REQUIRE(log.wait(0, expected));
+  }
+  CHECK(io->stats().tcp_connections_moved > 0);
+  CHECK(io->stats().tcp_connections_accepted == conns);
+  CHECK(log.threads(0) == std::set<int>{home});
+  // Each connection's frames in order, and a reply on each reaches its client.
+  std::map<uint64_t, std::vector<bytes>> by_conn;
+  for (const auto& [source, data] : log.packets(0))
+    if (source.protocol == ice_protocol::tcp)
+      by_conn[source.connection_id].push_back(data);
+  REQUIRE(by_conn.size() == conns);
+  for (std::size_t i = 0; i < conns; ++i) {
+    CAPTURE(i);
+    const auto packets = log.packets(0);
+    const auto own = std::find_if(packets.begin(), packets.end(), [&](const auto& p) {
+      return p.first.protocol == ice_protocol::tcp && p.first.remote == clients[i]->address();
+    });
+    REQUIRE(own != packets.end());
+    const auto& frames = by_conn[own->first.connection_id];
+    REQUIRE(frames.size() == 3);
+    CHECK(frames[1] == numbered(i, 0));
+    CHECK(frames[2] == numbered(i, 1));
+    CHECK(ep->send(own->first, numbered(i, 9)));
+    CHECK(clients[i]->read_frame() == numbered(i, 9));
+  }
+  // A ninth bound connection finds every place taken by a bound one: refused.
+  tcp_client ninth(port);
+  ninth.write_frame(binding_request("tcpep:t"));
+  CHECK(ninth.wait_closed());
+  // Closing the endpoint closes every connection, moved or not.
+  ep->close();
+  for (auto& c : clients)
+    CHECK(c->wait_closed());
+}
+
+TEST_CASE("media_io threads: endpoints closed while other threads send and receive") {
+  constexpr std::size_t endpoints = 24, rounds = 200;
+  for (const bool single_port : {true, false}) {
+    CAPTURE(single_port);
+    media_io_options o;
+    o.io_threads = 4;
+    auto io = single_port ? start_single_port(o) : start_port_mode(4);
+    std::vector<std::shared_ptr<media_endpoint>> eps;
+    std::vector<std::unique_ptr<udp_client>> clients;
+    std::atomic<uint64_t> delivered{0};
+    for (std::size_t i = 0; i < endpoints; ++i) {
+      eps.push_back(io->open("x" + std::to_string(i), [&delivered](packet_batch&& b) {
+        delivered.fetch_add(b.packets.size());
+      }));
+      REQUIRE(eps.back());
+      clients.push_back(std::make_unique<udp_client>());
+      clients.back()->send(eps.back()->udp_port(), binding_request("x" + std::to_string(i) + ":c"));
+    }
+    REQUIRE(wait_until([&] { return delivered.load() >= endpoints; }));
+    std::vector<ice_tuple> tuples;
+    for (auto& c : clients)
+      tuples.push_back(ice_tuple{ice_protocol::udp, c->address(), 0});
+    // Two senders (one through a send outbox, as the workers send) and the clients keep
+    // every thread busy while the endpoints close one by one.
+    std::atomic<bool> stop{false};
+    auto sender = [&](bool outbox) {
+      if (outbox)
+        send_outbox::install();
+      for (std::size_t round = 0; round < rounds && !stop.load(); ++round) {
+        for (std::size_t i = 0; i < endpoints; ++i)
+          eps[i]->send(tuples[i], numbered(i, round));
+        if (outbox)
+          send_outbox::flush_current();
+      }
+    };
+    std::thread a(sender, true), b(sender, false);
+    for (std::size_t i = 0; i < endpoints; ++i) {
+      for (std::size_t k = 0; k < 4; ++k)
+        clients[i]->send(eps[i]->udp_port(), numbered(i, k));
+      eps[i]->close();
+      CHECK(eps[i]->closed());
+      CHECK_FALSE(eps[i]->send(tuples[i], text("after close")));
+    }
+    stop = true;
+    a.join();
+    b.join();
+    CHECK(io->stats().endpoints_open == 0);
+    const auto after = delivered.load();
+    for (std::size_t i = 0; i < endpoints; ++i) // nothing is delivered once closed
+      clients[i]->send(eps[i]->udp_port(), text("late"));
+    udp_client probe; // ... which a later endpoint's delivery shows
+    auto live = io->open("live", [&delivered](packet_batch&& b) {
+      delivered.fetch_add(b.packets.size() * 1000);
+    });
+    REQUIRE(live);
+    probe.send(live->udp_port(), binding_request("live:p"));
+    REQUIRE(wait_until([&] { return delivered.load() >= after + 1000; }));
+    CHECK(delivered.load() == after + 1000);
+  }
+}
+
+TEST_CASE("media_io threads: a shared port in use fails start() with several threads") {
+  media_io_options o;
+  o.io_threads = 3;
+  auto first = start_single_port(o);
+  o.single_port = true;
+  o.single_port_number = first->shared_port();
+  media_io second(o); // its sockets would join the first's group: refused instead
+  CHECK_THROWS_AS(second.start(), std::runtime_error);
+  media_io_options one = o;
+  one.io_threads = 1;
+  media_io third(one);
+  CHECK_THROWS_AS(third.start(), std::runtime_error);
+}
