@@ -1,5 +1,7 @@
 #include "actors/process_load.hpp"
 
+#include "net/media_io.hpp"
+
 #include <atomic>
 #include <ctime>
 
@@ -28,6 +30,40 @@ int64_t process_cpu_us() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return int64_t(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+int64_t thread_cpu_us() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return int64_t(ts.tv_sec) * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+std::atomic<std::size_t> g_io_threads{0};
+
+// One media I/O thread's own load (lanes_busy, lanes_light).
+struct thread_load {
+  int64_t start_ms = 0;
+  int64_t cpu_us = 0;
+  bool busy = false;
+  bool light = true;
+
+  void refresh(int64_t now_ms) {
+    if (start_ms != 0 && now_ms - start_ms < window_ms)
+      return;
+    const int64_t cpu = thread_cpu_us();
+    if (start_ms != 0) {
+      busy = next_busy(busy, cpu - cpu_us, now_ms - start_ms, 1);
+      light = next_light(light, cpu - cpu_us, now_ms - start_ms);
+    }
+    start_ms = now_ms;
+    cpu_us = cpu;
+  }
+};
+thread_local thread_load t_load;
+
+// Whether the calling thread's own load gates its lanes.
+bool own_load() {
+  return g_io_threads.load(std::memory_order_relaxed) > 1 && net::media_io::current_thread() >= 0;
 }
 
 std::atomic<int64_t> g_window_start_ms{0};
@@ -89,5 +125,21 @@ bool process_light(int64_t now_ms) {
   refresh(now_ms);
   return g_light.load(std::memory_order_relaxed);
 }
+
+bool lanes_busy(int64_t now_ms) {
+  if (!own_load())
+    return process_busy(now_ms);
+  t_load.refresh(now_ms);
+  return t_load.busy;
+}
+
+bool lanes_light(int64_t now_ms) {
+  if (!own_load())
+    return process_light(now_ms);
+  t_load.refresh(now_ms);
+  return t_load.light;
+}
+
+void set_io_thread_count(std::size_t n) { g_io_threads.store(n, std::memory_order_relaxed); }
 
 } // namespace chorus::actors

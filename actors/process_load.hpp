@@ -22,6 +22,19 @@ bool process_light(int64_t now_ms);
 // The CPUs this process may run on (its affinity mask), read once.
 int usable_cpu_count();
 
+// The gates of the direct lanes the calling thread may enter (actors/lane.hpp). On a media
+// I/O thread of a process with several of them (set_io_thread_count), that thread's own
+// CPU time over the window decides: busy above 60 % of one CPU (idle again below 40 %),
+// light below half of one CPU (heavy again above it; 30 % to be light again): each I/O
+// thread carries its own transports' receive and fan-out while it has the time (the work
+// stays on the core where the packets arrived), and hands them to the workers as messages
+// once it is full. Elsewhere (a worker, a process with one I/O thread) process_busy and
+// process_light. Thread-safe; a thread's reading costs a clock read once per window.
+bool lanes_busy(int64_t now_ms);
+bool lanes_light(int64_t now_ms);
+// How many media I/O threads the process runs (0 or 1: the process-wide gates everywhere).
+void set_io_thread_count(std::size_t n);
+
 // Whether a producer hands a batch to its idle consumers through their direct lanes
 // (actors/consumer.hpp) rather than a message each. On one usable CPU always, whatever
 // waits in the producer's own mailbox (`mail_waiting`): the workers cannot spread a

@@ -547,7 +547,7 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
 // once per distinct need in the batch, or nothing when the batch has none of them.
 // Idle consumers take a batch through their direct lanes (fan_out_through_lanes): on one
 // usable CPU at any fan-out and load; on several only while the process is not busy
-// (process_busy) and the fan-out has at most this many consumers. The lane saves a message
+// (lanes_busy) and the fan-out has at most this many consumers. The lane saves a message
 // and a turn per consumer and batch; it runs the whole fan-out on the producer's thread,
 // where messages spread it over the workers' cores. A consumer behind messages (a busy
 // one) is sent the batch, and takes several in one turn. Measured on one core
@@ -611,7 +611,7 @@ void fan_out(producer_actor* self, media_packets out) {
   const bool mail_waiting = !mailbox_idle(self);
   const bool direct =
     fan_out_through_lanes(st.consumers.size(), direct_lane_max_consumers, usable_cpu_count(),
-                          process_busy(now_us / 1000), mail_waiting);
+                          lanes_busy(now_us / 1000), mail_waiting);
   std::array<std::pair<uint8_t, caf::message>, 4> filtered{}; // need -> its message
   size_t filtered_count = 0;
   // Each consumer's memory is cold at small fan-outs (one packet apart): warmed two
@@ -1154,14 +1154,15 @@ caf::abstract_actor* producer_lane(const caf::actor& producer) {
 bool enter_producer_lane(caf::abstract_actor* lane, rtp_in& in, caf::execution_unit* eu) {
   auto* self = static_cast<producer_actor*>(lane);
   lane_entry<producer_actor> entry{self, eu};
-  // Off the workers (the media I/O thread: no execution unit) a large fan-out only while
-  // the whole process's work fits in half of one CPU (process_light): then the I/O thread
+  // Off the workers (a media I/O thread: no execution unit) a large fan-out only while
+  // the whole process's work fits in half of one CPU (lanes_light; with several I/O
+  // threads, this thread's own work): then the I/O thread
   // has the time, and a worker's wake-up and turn would cost more than the fan-out. Above
   // that it runs on a worker (its consumers through their lanes there, or spread over the
   // workers), so that the I/O thread goes back to receiving for the other transports; a
-  // small one (the common meeting) it runs itself up to process_busy.
+  // small one (the common meeting) it runs itself up to lanes_busy.
   if (!entry || (eu == nullptr && self->state.consumers.size() > io_lane_max_consumers &&
-                 !process_light(in.arrival_ms))) // the transport's clock reading of this batch
+                 !lanes_light(in.arrival_ms))) // the transport's clock reading of this batch
     return false;
   ++self->state.counters.lane_in;
   handle_rtp(self, in);

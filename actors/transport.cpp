@@ -1075,8 +1075,9 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
 // packet then costs one thread's wake-up (the I/O thread's) instead of two (a worker's as
 // well). Only media (RTP, RTCP): ICE, DTLS handshakes and closed connections take the
 // message path, so that no handshake holds up the receiving of other transports' packets;
-// and not while the process is busy, when the workers' turns spread the load over the
-// cores and take several batches each.
+// and not while this thread is busy (lanes_busy: the process, or with several I/O threads
+// this one), when the workers' turns spread the load over the cores and take several
+// batches each.
 // `lane`: the transport, alive while the caller holds a handle to it.
 bool enter_transport_lane(caf::abstract_actor* lane, net::packet_batch& batch) {
   for (const auto& p : batch.packets) {
@@ -1086,7 +1087,7 @@ bool enter_transport_lane(caf::abstract_actor* lane, net::packet_batch& batch) {
     if (kind != net::packet_kind::rtp && kind != net::packet_kind::rtcp)
       return false;
   }
-  if (process_busy(mono_ms()))
+  if (lanes_busy(mono_ms()))
     return false;
   auto* self = static_cast<transport_actor*>(lane);
   lane_entry<transport_actor> entry{self, nullptr}; // no worker: what it sends wakes one

@@ -193,9 +193,10 @@ bool transport_media::on_rtp(std::span<const uint8_t> packet, int64_t now_ms, in
 }
 
 void transport_media::flush(caf::event_based_actor* self, int64_t now_ms) {
-  // An idle producer takes its batch through its lane (actors/lane.hpp), not while the
-  // process is busy (the workers then spread producers and transports over the cores).
-  const bool lanes = !pending_.empty() && !process_busy(now_ms);
+  // An idle producer takes its batch through its lane (actors/lane.hpp), not while this
+  // thread is busy (lanes_busy; the workers then spread producers and transports over the
+  // cores).
+  const bool lanes = !pending_.empty() && !lanes_busy(now_ms);
   for (auto& p : pending_) {
     p.batch.arrival_ms = now_ms;
     if (lanes && p.lane && enter_producer_lane(p.lane, p.batch, self->context())) {

@@ -8,6 +8,7 @@
 #include "actors/node.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/operations.hpp"
+#include "actors/process_load.hpp"
 #include "actors/recorder.hpp"
 #include "actors/ticker.hpp"
 #include "actors/rehome_messages.hpp"
@@ -526,19 +527,27 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
                  "Single port with several I/O threads: ICE-TCP connections moved to their "
                  "transport's thread when their first frame bound them.",
                  "counter", "", double(s.tcp_connections_moved)});
+    // Each family's samples together (the exposition format wants them contiguous).
     const auto threads = ctx.media_io->thread_stats();
-    for (std::size_t i = 0; i < threads.size(); ++i) {
-      const std::string label = "thread=\"" + std::to_string(i) + "\"";
-      m.push_back({"chorus_media_io_packets_total",
-                   i == 0 ? "Datagrams and ICE-TCP frames read, by media I/O thread." : "",
-                   "counter", label, double(threads[i].packets)});
-      m.push_back({"chorus_media_io_wakeups_total",
-                   i == 0 ? "Returns from the epoll wait, by media I/O thread." : "", "counter",
-                   label, double(threads[i].wakeups)});
-      m.push_back({"chorus_media_io_transports",
-                   i == 0 ? "Transports whose media a media I/O thread reads (their home)." : "",
-                   "gauge", label, double(threads[i].endpoints)});
-    }
+    const struct {
+      const char* name;
+      const char* help;
+      const char* type;
+      uint64_t net::media_io::thread_counters::*field;
+    } per_thread[] = {
+      {"chorus_media_io_packets_total",
+       "Datagrams and ICE-TCP frames read, by media I/O thread.", "counter",
+       &net::media_io::thread_counters::packets},
+      {"chorus_media_io_wakeups_total", "Returns from the epoll wait, by media I/O thread.",
+       "counter", &net::media_io::thread_counters::wakeups},
+      {"chorus_media_io_transports",
+       "Transports whose media a media I/O thread reads (their home).", "gauge",
+       &net::media_io::thread_counters::endpoints},
+    };
+    for (const auto& f : per_thread)
+      for (std::size_t i = 0; i < threads.size(); ++i)
+        m.push_back({f.name, i == 0 ? f.help : "", f.type,
+                     "thread=\"" + std::to_string(i) + "\"", double(threads[i].*f.field)});
     m.push_back({"chorus_media_batched_send_failures_total",
                  "Datagrams a send outbox could not send (socket buffer full, refused).",
                  "counter", "", double(b.failed)});
@@ -787,6 +796,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   LOG_INFO("main", "media I/O threads: " << ctx->media_io->threads());
+  actors::set_io_thread_count(ctx->media_io->threads());
 
   // The class record (storage.path): opened before anything runs, so that a file that
   // cannot be used stops the start with a message instead of a class without its record.

@@ -261,6 +261,7 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
     // date packets in the future).
     const int64_t steady_us = steady_now_us();
     const int64_t real_now_ns = realtime_now_ns();
+    counters_.packets.add(uint64_t(n));
     if (ep) { // port mode: all of it goes to one endpoint
       reuse_spare(ep->pending);
       std::size_t total = 0;
@@ -300,7 +301,6 @@ void io_core::on_udp(int fd, endpoint_state* ep) {
       if (stamp_ns != 0)
         arrival_us = std::clamp<int64_t>(steady_us - (real_now_ns - stamp_ns) / 1000,
                                          steady_us - max_arrival_age_us, steady_us);
-      counters_.packets.add();
       if (ep)
         append(*target, ice_tuple{ice_protocol::udp, *from, 0}, bytes, arrival_us);
       else

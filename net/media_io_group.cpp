@@ -262,8 +262,11 @@ std::shared_ptr<media_endpoint> io_group::open(const std::shared_ptr<io_group>& 
     endpoints_[ep->id] = ep;
   }
   endpoints_open_.add();
+  // Queued, not waited for (no thread waits for an I/O thread here, so an I/O thread may
+  // open one too): nobody knows the ports before this returns, and a close() queues its
+  // release behind it.
   auto& core = *cores_[home];
-  if (!core.call([&core, &ep] { core.watch(*ep); })) {
+  if (!core.post([&core, ep] { core.watch(*ep); })) {
     close(ep);
     return fail("media_io not running");
   }
@@ -323,8 +326,11 @@ std::shared_ptr<media_endpoint> io_group::open_udp(const std::shared_ptr<io_grou
     endpoints_[ep->id] = ep;
   }
   endpoints_open_.add();
+  // Queued, not waited for (no thread waits for an I/O thread here, so an I/O thread may
+  // open one too): nobody knows the ports before this returns, and a close() queues its
+  // release behind it.
   auto& core = *cores_[home];
-  if (!core.call([&core, &ep] { core.watch(*ep); })) {
+  if (!core.post([&core, ep] { core.watch(*ep); })) {
     close(ep);
     return fail("media_io not running");
   }

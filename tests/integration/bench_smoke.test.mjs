@@ -219,6 +219,32 @@ test('chorus-bench: class 8 on one shared port, datagrams batched across consume
   });
 });
 
+test('chorus-bench: class 40 over 4 media I/O threads, in both socket modes: every thread reads, every packet arrives once and in order', { timeout: 120000 }, async () => {
+  // Port range places the transports evenly over the threads; on the shared port the
+  // kernel steers each receiver's address to one of the threads' sockets (41 addresses:
+  // a thread without one has a chance of 3 in 100 000). Either way the publisher's
+  // producer fans out to consumers whose transports are read, and whose lanes run, on
+  // every thread.
+  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
+  const dir = tempDir('chorus-bench-threads-');
+  for (const [name, start] of [['range', withServer], ['single', withSinglePortServer]]) {
+    await start(['--log-level', 'warn', '--io-threads', '4'], async (server) => {
+      const r = await benchRun(server, dir, `class-threads-${name}`, ['--scenario', 'class', '--subscribers', '40', '--busy-poll'], { consumers: 80 });
+      assert.ok(r.loss.percent < 1, `${name}: loss: ${JSON.stringify(r.loss)}`);
+      assert.equal(r.delivered.duplicates, 0, `${name}: duplicates: ${JSON.stringify(r.delivered)}`);
+      assert.equal(r.delivered.late, 0, `${name}: out of order: ${JSON.stringify(r.delivered)}`);
+      const copies = r.delivered.packets / r.sent.packets;
+      assert.ok(copies > 39 && copies < 41, `${name}: delivered ${r.delivered.packets} of ${r.sent.packets} sent x 40`);
+      const m = parsePrometheus((await httpGet(`${server.url}/metrics`)).body);
+      for (let t = 0; t < 4; t++) {
+        const read = m.value('chorus_media_io_packets_total', { thread: String(t) });
+        assert.ok(read > 0, `${name}: I/O thread ${t} read ${read} packets`);
+        assert.equal(m.value('chorus_media_io_transports', { thread: String(t) }), 0, `${name}: thread ${t} still has transports`);
+      }
+    });
+  }
+});
+
 test('chorus-bench: class 300 with the server on one CPU, the fan-out through the consumers\' lanes above 256', { timeout: 120000 }, async () => {
   // Where the process may run on one CPU only (its affinity mask), the producer hands a
   // batch to its idle consumers through their direct lanes at any fan-out size; on several

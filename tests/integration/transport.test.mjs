@@ -1,7 +1,7 @@
 // WebRTC transports against the real binary, with the project's own client (chorus-probe,
 // bench/probe_main.cpp: ICE controlling, DTLS client, SRTP, as a browser does it), on
 // loopback, in the four socket modes: UDP and TCP, a port per transport (--rtc-ports) and one
-// shared port (--rtc-single-port). Each probe run connects a transport, sends SRTP packets
+// shared port (--rtc-single-port), and three of them again with 4 media I/O threads. Each probe run connects a transport, sends SRTP packets
 // and reads the server's get-transport-stats; the tests check the stats, that abuse (garbage
 // datagrams, wrong STUN credentials) is counted and does not stop a transport from
 // connecting, that an ICE restart (restart-ice, also from a new client socket) keeps the
@@ -56,11 +56,19 @@ const MODES = [
   { name: 'TCP, port per transport', protocol: 'tcp', singlePort: false },
   { name: 'UDP, single port', protocol: 'udp', singlePort: true },
   { name: 'TCP, single port', protocol: 'tcp', singlePort: true },
+  // Several media I/O threads: the shared port's sockets in a SO_REUSEPORT group (a new
+  // client socket after restart-ice may land on another thread: handed to the transport's),
+  // TCP connections accepted by one thread and moved to the transport's, transports of a
+  // port range spread over the threads.
+  { name: 'UDP, single port, 4 I/O threads', protocol: 'udp', singlePort: true, args: ['--io-threads', '4'] },
+  { name: 'TCP, single port, 4 I/O threads', protocol: 'tcp', singlePort: true, args: ['--io-threads', '4'] },
+  { name: 'UDP, port per transport, 4 I/O threads', protocol: 'udp', singlePort: false, args: ['--io-threads', '4'] },
 ];
 
 // Runs `body(server)` against a server in `mode`'s socket mode.
 function withModeServer(mode, body) {
-  return mode.singlePort ? withSinglePortServer([], body) : withServer([], body);
+  const args = mode.args ?? [];
+  return mode.singlePort ? withSinglePortServer(args, body) : withServer(args, body);
 }
 
 // Nothing of the test is left in the server (bounded waits): no peers, sessions or

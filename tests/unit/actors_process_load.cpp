@@ -1,9 +1,15 @@
 // The process-load decisions behind the media path's lanes (actors/process_load.hpp): CPU
 // time over a window as a share of the usable CPUs (busy above 60 %, idle again only below
-// 40 %) and as a share of one CPU (light up to 50 %, again only below 30 %).
+// 40 %) and as a share of one CPU (light up to 50 %, again only below 30 %), and on one of
+// several media I/O threads, that thread's own CPU time.
 #include "actors/process_load.hpp"
 
+#include "net_media_io_util.hpp"
+
 #include <doctest/doctest.h>
+
+#include <ctime>
+#include <future>
 
 using chorus::actors::fan_out_through_lanes;
 using chorus::actors::next_busy;
@@ -92,4 +98,66 @@ TEST_CASE("process load: a fan-out through the lanes on one CPU always, on sever
     CHECK_MESSAGE(fan_out_through_lanes(r.consumers, 256, r.cpus, r.busy, r.mail_waiting) == r.lanes,
                   r.name);
   }
+}
+
+namespace {
+
+int64_t thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+}
+
+} // namespace
+
+TEST_CASE("process load: on one of several media I/O threads the lanes' gates read that thread's own CPU") {
+  using namespace media_io_test;
+  namespace actors = chorus::actors;
+  actors::set_io_thread_count(2);
+  auto o = port_mode_options(port_base(), 10);
+  o.io_threads = 2;
+  media_io io(o);
+  io.start();
+  // Inside the sink, on an I/O thread: the first reading opens a window (idle, light); a
+  // window in which the thread spent all its time (250 ms of its own CPU) makes it busy and
+  // heavy; an idle one after it makes it idle and light again. The process's gates are not
+  // what decides here: this test's other threads sleep meanwhile.
+  struct reading {
+    const char* name;
+    int64_t now_ms;
+    int64_t spin_ms; // CPU the thread burns before the reading
+    bool busy, light;
+  };
+  const reading rows[] = {
+    {"first window", 1'000, 0, false, true},
+    {"a window of all its time", 1'250, 250, true, false},
+    {"an idle window", 1'500, 0, false, true},
+  };
+  std::promise<std::vector<std::pair<bool, bool>>> done;
+  auto result = done.get_future();
+  auto ep = io.open("", [&](packet_batch&&) {
+    std::vector<std::pair<bool, bool>> got;
+    for (const auto& r : rows) {
+      const int64_t until = thread_cpu_ms() + r.spin_ms;
+      while (thread_cpu_ms() < until) {
+      }
+      got.emplace_back(actors::lanes_busy(r.now_ms), actors::lanes_light(r.now_ms));
+    }
+    done.set_value(std::move(got));
+  });
+  REQUIRE(ep);
+  udp_client client;
+  client.send(ep->udp_port(), text("go"));
+  REQUIRE(result.wait_for(deadline) == std::future_status::ready);
+  const auto got = result.get();
+  for (std::size_t i = 0; i < std::size(rows); ++i) {
+    CAPTURE(rows[i].name);
+    CHECK(got[i].first == rows[i].busy);
+    CHECK(got[i].second == rows[i].light);
+  }
+  // Off the I/O threads the process-wide gates answer.
+  CHECK(actors::lanes_busy(2'000'000'000) == actors::process_busy(2'000'000'000));
+  CHECK(actors::lanes_light(2'000'000'000) == actors::process_light(2'000'000'000));
+  ep->close();
+  actors::set_io_thread_count(0);
 }
