@@ -137,6 +137,9 @@ public:
 
 private:
   bool allocate_ports(endpoint_state& ep, std::string* error);
+  std::shared_ptr<media_endpoint> place(const std::shared_ptr<io_group>& self,
+                                        const std::shared_ptr<endpoint_state>& ep,
+                                        std::string* error);
   // Runs `fn` on thread `i`: waits for it, but not from another I/O thread (post).
   void run_on(std::size_t i, std::function<void()> fn);
 

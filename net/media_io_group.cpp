@@ -204,18 +204,33 @@ bool io_group::allocate_ports(endpoint_state& ep, std::string* error) {
   return false;
 }
 
-namespace {
-
-// The thread with the fewest endpoints at home (the first of those tied).
-std::size_t least_homed(io_group& group) {
-  std::size_t best = 0;
-  for (std::size_t i = 1; i < group.size(); ++i)
-    if (group.core(i).homed.get() < group.core(best).homed.get())
-      best = i;
-  return best;
+// Port mode, and open_udp: the endpoint's own sockets go to the thread with the fewest
+// endpoints at home. Queued, not waited for (no thread waits for an I/O thread here, so
+// an I/O thread may open one too): nobody knows the ports before this returns, and a
+// close() queues its release behind it.
+std::shared_ptr<media_endpoint> io_group::place(const std::shared_ptr<io_group>& self,
+                                                const std::shared_ptr<endpoint_state>& ep,
+                                                std::string* error) {
+  std::size_t home = 0;
+  for (std::size_t i = 1; i < cores_.size(); ++i)
+    if (cores_[i]->homed.get() < cores_[home]->homed.get())
+      home = i;
+  ep->home = int(home);
+  cores_[home]->homed.add();
+  {
+    std::lock_guard lock(registry_mutex_);
+    endpoints_[ep->id] = ep;
+  }
+  endpoints_open_.add();
+  auto& core = *cores_[home];
+  if (!core.post([&core, ep] { core.watch(*ep); })) {
+    close(ep);
+    if (error)
+      *error = "media_io not running";
+    return nullptr;
+  }
+  return std::shared_ptr<media_endpoint>(new media_endpoint(self, ep));
 }
-
-} // namespace
 
 std::shared_ptr<media_endpoint> io_group::open(const std::shared_ptr<io_group>& self,
                                                const std::string& ufrag, packet_sink sink,
@@ -254,23 +269,7 @@ std::shared_ptr<media_endpoint> io_group::open(const std::shared_ptr<io_group>& 
   if (!allocate_ports(*ep, error))
     return nullptr;
   ep->udp_fd = ep->own_udp.get();
-  const std::size_t home = least_homed(*this);
-  ep->home = int(home);
-  cores_[home]->homed.add();
-  {
-    std::lock_guard lock(registry_mutex_);
-    endpoints_[ep->id] = ep;
-  }
-  endpoints_open_.add();
-  // Queued, not waited for (no thread waits for an I/O thread here, so an I/O thread may
-  // open one too): nobody knows the ports before this returns, and a close() queues its
-  // release behind it.
-  auto& core = *cores_[home];
-  if (!core.post([&core, ep] { core.watch(*ep); })) {
-    close(ep);
-    return fail("media_io not running");
-  }
-  return std::shared_ptr<media_endpoint>(new media_endpoint(self, ep));
+  return place(self, ep, error);
 }
 
 std::shared_ptr<media_endpoint> io_group::open_udp(const std::shared_ptr<io_group>& self,
@@ -318,23 +317,7 @@ std::shared_ptr<media_endpoint> io_group::open_udp(const std::shared_ptr<io_grou
     return fail("no free UDP port in " + std::to_string(opts_.min_port) + "-" +
                 std::to_string(opts_.max_port) + " on " + local.ip_string());
   ep->udp_fd = ep->own_udp.get();
-  const std::size_t home = least_homed(*this);
-  ep->home = int(home);
-  cores_[home]->homed.add();
-  {
-    std::lock_guard lock(registry_mutex_);
-    endpoints_[ep->id] = ep;
-  }
-  endpoints_open_.add();
-  // Queued, not waited for (no thread waits for an I/O thread here, so an I/O thread may
-  // open one too): nobody knows the ports before this returns, and a close() queues its
-  // release behind it.
-  auto& core = *cores_[home];
-  if (!core.post([&core, ep] { core.watch(*ep); })) {
-    close(ep);
-    return fail("media_io not running");
-  }
-  return std::shared_ptr<media_endpoint>(new media_endpoint(self, ep));
+  return place(self, ep, error);
 }
 
 media_io::counters io_group::stats() const noexcept {

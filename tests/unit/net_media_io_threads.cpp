@@ -68,6 +68,29 @@ std::unique_ptr<media_io> start_port_mode(std::size_t threads) {
   return io;
 }
 
+// A single-port media_io of `threads` threads with one endpoint (sink 0 of `log`) whose
+// first address, `first`, has bound it: its home is the thread that address reached.
+struct bound_endpoint {
+  std::unique_ptr<media_io> io;
+  thread_log log;
+  std::shared_ptr<media_endpoint> ep;
+  uint16_t port = 0;
+  udp_client first;
+  int home = -1;
+
+  bound_endpoint(std::size_t threads, const std::string& ufrag) {
+    media_io_options o;
+    o.io_threads = threads;
+    io = start_single_port(o);
+    ep = io->open(ufrag, log.sink(0));
+    REQUIRE(ep);
+    port = io->shared_port();
+    first.send(port, binding_request(ufrag + ":c"));
+    REQUIRE(log.wait(0, 1));
+    home = *log.threads(0).begin();
+  }
+};
+
 } // namespace
 
 TEST_CASE("media_io threads: every endpoint is read by one thread, in order") {
@@ -149,17 +172,12 @@ TEST_CASE("media_io threads: every endpoint is read by one thread, in order") {
 }
 
 TEST_CASE("media_io threads: a second address on another thread is handed to the home") {
-  media_io_options o;
-  o.io_threads = 2;
-  auto io = start_single_port(o);
-  thread_log log;
-  auto ep = io->open("home", log.sink(0));
-  REQUIRE(ep);
-  const uint16_t port = io->shared_port();
-  udp_client first;
-  first.send(port, binding_request("home:c"));
-  REQUIRE(log.wait(0, 1));
-  const int home = *log.threads(0).begin();
+  bound_endpoint b(2, "home");
+  auto& io = b.io;
+  auto& log = b.log;
+  auto& ep = b.ep;
+  const uint16_t port = b.port;
+  const int home = b.home;
   // More addresses of the same endpoint (as a browser's other candidates would be) until
   // the kernel steers one to the other thread: each has one chance in two.
   std::vector<std::unique_ptr<udp_client>> more;
@@ -189,22 +207,17 @@ TEST_CASE("media_io threads: a second address on another thread is handed to the
   ep->close();
   const auto dropped = io->stats().unknown_source_dropped;
   more.back()->send(port, text("after close"));
-  first.send(port, text("after close"));
+  b.first.send(port, text("after close"));
   CHECK(wait_until([&] { return io->stats().unknown_source_dropped == dropped + 2; }));
 }
 
 TEST_CASE("media_io threads: TCP connections move to their endpoint's thread") {
-  media_io_options o;
-  o.io_threads = 4;
-  auto io = start_single_port(o);
-  thread_log log;
-  auto ep = io->open("tcpep", log.sink(0));
-  REQUIRE(ep);
-  const uint16_t port = io->shared_port();
-  udp_client udp;
-  udp.send(port, binding_request("tcpep:c")); // the home: where this address lands
-  REQUIRE(log.wait(0, 1));
-  const int home = *log.threads(0).begin();
+  bound_endpoint b(4, "tcpep"); // the home: where its UDP address landed
+  auto& io = b.io;
+  auto& log = b.log;
+  auto& ep = b.ep;
+  const uint16_t port = b.port;
+  const int home = b.home;
   // Eight connections: each lands on the home thread with one chance in four, so some
   // are accepted elsewhere and move (all eight at home: one chance in 65 536).
   constexpr std::size_t conns = 8; // = max_tcp_connections_per_endpoint
