@@ -48,7 +48,7 @@ for tool in taskset timeout node; do
 done
 (( measure + 2 <= duration )) || { echo "bench/scale.sh: --measure-s must fit in --duration-s" >&2; exit 2; }
 cpus=$(nproc)
-if [[ -z "$ks" ]]; then
+if [[ -z "$ks" && $spread -eq 0 ]]; then
   k=1
   while (( 2 * k <= cpus )); do ks+="${ks:+,}$k"; k=$((k * 2)); done
   if (( cpus < 4 )); then
