@@ -433,6 +433,8 @@ void io_core::reuse_spare(packet_batch& batch) {
 }
 
 void io_core::watch(endpoint_state& ep) {
+  if (ep.closed.load(std::memory_order_acquire))
+    return; // closed on this thread before this queued command ran: released already
   ep.udp_token = group_.next_id();
   polls_[ep.udp_token] = {poll_kind::udp, ep.own_udp.get(), &ep};
   add_poll(ep.own_udp.get(), EPOLLIN, ep.udp_token);

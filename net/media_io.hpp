@@ -27,10 +27,11 @@
 //     inside a sink. send()/send_batch() over UDP are direct nonblocking syscalls on the
 //     caller's thread (a full socket buffer counts tx_errors, nothing blocks). TCP sends
 //     are queued to the endpoint's home thread (one command per call; the data is copied).
-//   - open() and close() wait for the home thread (microseconds): when close() returns on
-//     a thread that is not an I/O thread, the sink is never called again. On an I/O thread
-//     close() does not wait for another one (two could wait for each other): the sink may
-//     then still be called once with what that thread had read. set_ufrag() takes a lock.
+//   - close() waits for the home thread (microseconds): when it returns on a thread that is
+//     not an I/O thread, the sink is never called again. On an I/O thread close() does not
+//     wait for another one (two could wait for each other): the sink may then still be
+//     called once with what that thread had read. open() queues its sockets to their
+//     thread without waiting; set_ufrag() takes a lock.
 //   - A sink runs on its endpoint's home I/O thread. It must not block, throw, or wait for
 //     anything that waits for an I/O thread (post the batch to an actor and return).
 //   - An endpoint may outlive its media_io: then it is closed and every call is a no-op.

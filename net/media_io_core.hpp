@@ -140,8 +140,9 @@ private:
   std::shared_ptr<media_endpoint> place(const std::shared_ptr<io_group>& self,
                                         const std::shared_ptr<endpoint_state>& ep,
                                         std::string* error);
-  // Runs `fn` on thread `i`: waits for it, but not from another I/O thread (post).
-  void run_on(std::size_t i, std::function<void()> fn);
+  // Runs `fn` on thread `i`: waits for it, but not from another I/O thread (post). False
+  // when that thread has stopped (fn does not run).
+  bool run_on(std::size_t i, std::function<void()> fn);
 
   media_io_options opts_;
   transport_address listen_; // listen_ip, port 0
@@ -154,6 +155,9 @@ private:
   std::mutex registry_mutex_;
   ufrag_table<endpoint_state*> ufrags_;
   std::unordered_map<uint64_t, std::shared_ptr<endpoint_state>> endpoints_; // open ones
+  // Closed while the threads stopped, before a thread could release them: kept (their TCP
+  // connections still name them) and released by stop().
+  std::vector<std::shared_ptr<endpoint_state>> unreleased_;
   counter endpoints_open_;
 
   std::mutex port_mutex_; // port mode: cursor

@@ -73,29 +73,34 @@ void io_group::stop() {
   // Every endpoint is marked closed under its send lock before any socket closes: a
   // sender holding the lock of one still open knows the shared sockets are open.
   std::unordered_map<uint64_t, std::shared_ptr<endpoint_state>> open;
+  std::vector<std::shared_ptr<endpoint_state>> unreleased;
   {
     std::lock_guard lock(registry_mutex_);
     open.swap(endpoints_);
+    unreleased = unreleased_; // (kept there: one closed from now on joins them)
   }
   for (auto& [id, ep] : open) {
     std::unique_lock lock(ep->send_mutex);
     ep->closed = true;
   }
-  for (auto& [id, ep] : open) {
+  for (auto& [id, ep] : open)
+    unreleased.push_back(ep);
+  for (auto& ep : unreleased) {
     for (auto& core : cores_)
       core->release(*ep);
-    endpoints_open_.sub();
+    if (const int home = ep->home.load(); home >= 0 && open.count(ep->id) != 0)
+      cores_[std::size_t(home)]->homed.sub();
   }
+  endpoints_open_.sub(open.size());
   for (auto& core : cores_)
     core->teardown();
 }
 
-void io_group::run_on(std::size_t i, std::function<void()> fn) {
+bool io_group::run_on(std::size_t i, std::function<void()> fn) {
   auto& core = *cores_[i];
   if (t_io_thread >= 0 && std::size_t(t_io_thread) != i)
-    core.post(std::move(fn)); // two I/O threads must never wait for each other
-  else
-    core.call(fn);
+    return core.post(std::move(fn)); // two I/O threads must never wait for each other
+  return core.call(fn);
 }
 
 endpoint_state* io_group::find_ufrag(std::string_view ufrag, std::size_t thread) {
@@ -146,15 +151,24 @@ void io_group::close(const std::shared_ptr<endpoint_state>& ep) {
   const int home = ep->home.load(std::memory_order_acquire);
   if (home >= 0)
     threads |= uint64_t(1) << home;
+  bool released = true;
   for (std::size_t i = 0; i < cores_.size(); ++i) {
     if ((threads >> i & 1) == 0)
       continue;
     auto& core = *cores_[i];
-    run_on(i, [&core, ep] {
-      core.release(*ep);
-      if (ep->home.load(std::memory_order_acquire) == int(core.index()))
+    if (!run_on(i, [&core, ep] {
+          core.release(*ep);
+          if (ep->home.load(std::memory_order_acquire) == int(core.index()))
+            core.homed.sub();
+        })) {
+      released = false;
+      if (int(i) == ep->home.load(std::memory_order_acquire))
         core.homed.sub();
-    });
+    }
+  }
+  if (!released) { // the threads are stopping: stop() releases it
+    std::lock_guard lock(registry_mutex_);
+    unreleased_.push_back(ep);
   }
 }
 

@@ -115,18 +115,20 @@ bool io_core::bind_conn(tcp_conn& c, endpoint_state& ep, std::span<const uint8_t
   del_poll(owned->fd.get());
   const int home = group_.claim_home(ep, index_);
   if (home == int(index_)) {
+    const uint64_t id = c.id; // (`c` is gone when adopt refuses it)
     adopt(std::move(owned), ep, first);
-    return conns_.count(c.id) != 0; // (refused: closed)
+    return conns_.count(id) != 0;
   }
   // The endpoint lives on another thread: the connection goes there, its reader with the
   // frames read after this one, and this one with it.
   counters_.tcp_moved.add();
   auto& target = group_.core(std::size_t(home));
   auto moving = std::shared_ptr<tcp_conn>(owned.release());
-  target.post([&target, moving, keep = ep.shared_from_this(),
-               frame = std::vector<uint8_t>(first.begin(), first.end())] {
-    target.adopt(std::make_unique<tcp_conn>(std::move(*moving)), *keep, frame);
-  });
+  if (!target.post([&target, moving, keep = ep.shared_from_this(),
+                    frame = std::vector<uint8_t>(first.begin(), first.end())] {
+        target.adopt(std::make_unique<tcp_conn>(std::move(*moving)), *keep, frame);
+      }))
+    counters_.tcp_closed.add(); // stopping: it closes here
   return false;
 }
 

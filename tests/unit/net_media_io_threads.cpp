@@ -212,7 +212,11 @@ TEST_CASE("media_io threads: a second address on another thread is handed to the
 }
 
 TEST_CASE("media_io threads: TCP connections move to their endpoint's thread") {
-  bound_endpoint b(4, "tcpep"); // the home: where its UDP address landed
+  // With one thread every connection is accepted at home (and a refused one refused there).
+  std::size_t threads = 0;
+  SUBCASE("one thread") { threads = 1; }
+  SUBCASE("four threads") { threads = 4; }
+  bound_endpoint b(threads, "tcpep"); // the home: where its UDP address landed
   auto& io = b.io;
   auto& log = b.log;
   auto& ep = b.ep;
@@ -234,7 +238,10 @@ TEST_CASE("media_io threads: TCP connections move to their endpoint's thread") {
     expected += 3;
     REQUIRE(log.wait(0, expected));
   }
-  CHECK(io->stats().tcp_connections_moved > 0);
+  if (threads > 1)
+    CHECK(io->stats().tcp_connections_moved > 0);
+  else
+    CHECK(io->stats().tcp_connections_moved == 0);
   CHECK(io->stats().tcp_connections_accepted == conns);
   CHECK(log.threads(0) == std::set<int>{home});
   // Each connection's frames in order, and a reply on each reaches its client.
