@@ -137,6 +137,9 @@ public:
 
 private:
   bool allocate_ports(endpoint_state& ep, std::string* error);
+  // A new endpoint with its id, sink and family; null and *error when there is no sink or
+  // the threads are not running.
+  std::shared_ptr<endpoint_state> new_endpoint(packet_sink sink, std::string* error);
   std::shared_ptr<media_endpoint> place(const std::shared_ptr<io_group>& self,
                                         const std::shared_ptr<endpoint_state>& ep,
                                         std::string* error);

@@ -246,6 +246,20 @@ std::shared_ptr<media_endpoint> io_group::place(const std::shared_ptr<io_group>&
   return std::shared_ptr<media_endpoint>(new media_endpoint(self, ep));
 }
 
+std::shared_ptr<endpoint_state> io_group::new_endpoint(packet_sink sink, std::string* error) {
+  const char* refused = !sink ? "no sink" : !started_ ? "media_io not running" : nullptr;
+  if (refused) {
+    if (error)
+      *error = refused;
+    return nullptr;
+  }
+  auto ep = std::make_shared<endpoint_state>();
+  ep->id = next_id();
+  ep->sink = std::move(sink);
+  ep->family = family_;
+  return ep;
+}
+
 std::shared_ptr<media_endpoint> io_group::open(const std::shared_ptr<io_group>& self,
                                                const std::string& ufrag, packet_sink sink,
                                                std::string* error) {
@@ -254,14 +268,9 @@ std::shared_ptr<media_endpoint> io_group::open(const std::shared_ptr<io_group>& 
       *error = std::move(text);
     return nullptr;
   };
-  if (!sink)
-    return fail("no sink");
-  if (!started_)
-    return fail("media_io not running");
-  auto ep = std::make_shared<endpoint_state>();
-  ep->id = next_id();
-  ep->sink = std::move(sink);
-  ep->family = family_;
+  auto ep = new_endpoint(std::move(sink), error);
+  if (!ep)
+    return nullptr;
   ep->ufrag = ufrag;
   ep->batch_sends = opts_.batch_sends; // port mode: through outboxes that have an io_uring
   ep->segment_sends.store(opts_.udp_segmentation, std::memory_order_relaxed);
@@ -294,10 +303,9 @@ std::shared_ptr<media_endpoint> io_group::open_udp(const std::shared_ptr<io_grou
       *error = std::move(text);
     return nullptr;
   };
-  if (!sink)
-    return fail("no sink");
-  if (!started_)
-    return fail("media_io not started");
+  auto ep = new_endpoint(std::move(sink), error);
+  if (!ep)
+    return nullptr;
   if (opts_.min_port == 0 || opts_.min_port > opts_.max_port)
     return fail("no port range configured");
   transport_address local = listen_;
@@ -309,10 +317,6 @@ std::shared_ptr<media_endpoint> io_group::open_udp(const std::shared_ptr<io_grou
       return fail("listenIp " + listen_ip + " is not of the media listen address's family");
     local = *ip;
   }
-  auto ep = std::make_shared<endpoint_state>();
-  ep->id = next_id();
-  ep->sink = std::move(sink);
-  ep->family = family_;
   {
     const std::size_t range = std::size_t(opts_.max_port) - opts_.min_port + 1;
     std::lock_guard lock(port_mutex_);
