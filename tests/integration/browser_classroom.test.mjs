@@ -51,7 +51,7 @@ const playing = (page, selector, timeout = 30000) => page.waitForFunction((sel) 
 }, selector, { timeout });
 
 test('demo app, the live class: hands, chat, a poll and a screen share between a teacher and two students', { timeout: 240000, skip: !chromiumAvailable() && 'no /usr/bin/chromium' }, async () => {
-  await withBrowser({ serverArgs: ['--log-level', 'warn'] }, async ({ server, browser }) => {
+  await withBrowser({ speech: true, serverArgs: ['--log-level', 'warn'] }, async ({ server, browser }) => {
     const pages = {};
     const ids = {};
     for (const [who, role, host, name] of [['teacher', 'teacher', '127.0.0.1', 'Ms Rivera'],
@@ -191,8 +191,9 @@ test('demo app, the live class: hands, chat, a poll and a screen share between a
     await ben.click('#hand');
     await teacher.waitForSelector(`#hands-list li[data-peer="${ids.ben}"]`, WAIT);
 
-    // The speaker highlight: only the teacher sends audio (Chromium's fake microphone), so
-    // active-speaker names the teacher and its tile is highlighted on the students' pages.
+    // The speaker highlight: only the teacher sends audio (a fake microphone that talks all
+    // along, lib/speech_wav.mjs), so active-speaker names the teacher and its tile is
+    // highlighted on the students' pages.
     await ben.waitForFunction((id) => window.chorusDemo.speaker === id &&
       document.querySelector(`#remotes .tile[data-peer="${id}"]`)?.classList.contains('speaking'), ids.teacher, WAIT);
 

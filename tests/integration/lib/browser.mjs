@@ -11,6 +11,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 import { REPO_ROOT, withServer } from './server.mjs';
+import { writeSpeechWav } from './speech_wav.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 
@@ -91,13 +92,16 @@ export async function serveStatic(files) {
   };
 }
 
-// Launches Chromium with a fresh profile; close() ends it.
-export async function launchChromium() {
+// Launches Chromium with a fresh profile; close() ends it. With `speech`, the fake
+// microphone talks (lib/speech_wav.mjs) instead of beeping.
+export async function launchChromium({ speech = false } = {}) {
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-chromium-'));
+  const wav = speech ? writeSpeechWav() : null;
+  const args = wav ? [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${wav}`] : CHROMIUM_ARGS;
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args,
     timeout: 30000,
   });
   return {
@@ -105,6 +109,7 @@ export async function launchChromium() {
     async close() {
       await context.close().catch(() => {});
       fs.rmSync(userDataDir, { recursive: true, force: true });
+      if (wav) fs.rmSync(path.dirname(wav), { recursive: true, force: true });
     },
   };
 }
@@ -140,8 +145,8 @@ export async function until(page, what, sample, done, timeoutMs, intervalMs = 10
 // Runs body({ server, browser, site }) with Chromium and a fresh chorus (withServer, started
 // with `serverArgs`). With `html`, a static site serves it at "/" and the mediasoup-client
 // bundle (with socket.io-client too when `socketio`) at `script`; without, `site` is null.
-// Chromium and the site are closed afterwards, whatever happens.
-export async function withBrowser({ html, script = '/mediasoup-client.js', socketio = false, serverArgs = [] }, body) {
+// `speech`: see launchChromium. Chromium and the site are closed afterwards, whatever happens.
+export async function withBrowser({ html, script = '/mediasoup-client.js', socketio = false, serverArgs = [], speech = false }, body) {
   let site = null;
   if (html !== undefined) {
     const bundle = await bundleMediasoupClient({ socketio });
@@ -151,7 +156,7 @@ export async function withBrowser({ html, script = '/mediasoup-client.js', socke
     });
   }
   try {
-    const browser = await launchChromium();
+    const browser = await launchChromium({ speech });
     try {
       return await withServer(serverArgs, (server) => body({ server, browser, site }));
     } finally {
