@@ -258,10 +258,15 @@ struct config {
   std::vector<rtp::media_codec_config> media_codecs = rtp::default_media_codecs();
 };
 
-// Applies a JSON configuration document on top of `base`.
+// Applies a JSON configuration document on top of `base` (the options: app/options.hpp).
 result<config> apply_config_json(std::string_view json, config base);
 
-enum class cli_action { run, help };
+// The dotted keys a JSON configuration document sets, comments left out (for the check that
+// conf/chorus.json lists every option).
+std::vector<std::string> config_json_keys(std::string_view json);
+
+// help: --help's text; help_markdown: the options table of docs/operations.md.
+enum class cli_action { run, help, help_markdown };
 
 struct cli_result {
   cli_action action = cli_action::run;

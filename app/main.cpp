@@ -14,6 +14,7 @@
 #include "actors/rehome_messages.hpp"
 #include "app/admin_api.hpp"
 #include "app/config.hpp"
+#include "app/options.hpp"
 #include "app/webhooks.hpp"
 #include "app/metrics.hpp"
 #include "app/token_command.hpp"
@@ -693,6 +694,10 @@ int main(int argc, char** argv) {
   }
   if (cli->action == app::cli_action::help) {
     std::fputs(app::usage().c_str(), stdout);
+    return 0;
+  }
+  if (cli->action == app::cli_action::help_markdown) {
+    std::fputs(app::options_markdown().c_str(), stdout);
     return 0;
   }
   const auto& cfg = cli->cfg;

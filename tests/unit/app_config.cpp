@@ -1,6 +1,7 @@
 // Configuration: defaults, the documented conf/chorus.json, flags, and failures that
 // name the offending option.
 #include "app/config.hpp"
+#include "app/options.hpp"
 #include "protocol/jwt_sign.hpp"
 
 #include <doctest/doctest.h>
@@ -9,6 +10,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -819,4 +821,86 @@ TEST_CASE("sctp: data channel limits from the configuration, and their refusals"
     REQUIRE(!r.ok());
     CHECK(r.error().find(b.mention) != std::string::npos);
   }
+}
+
+// ---- the option table (app/options.hpp): every option declared once ----
+
+namespace {
+
+std::string section_json(std::string_view key, std::string_view value) {
+  auto dot = key.find('.');
+  if (dot == std::string_view::npos)
+    return "{\"" + std::string(key) + "\": " + std::string(value) + "}";
+  return "{\"" + std::string(key.substr(0, dot)) + "\": {\"" + std::string(key.substr(dot + 1)) +
+         "\": " + std::string(value) + "}}";
+}
+
+} // namespace
+
+TEST_CASE("conf/chorus.json lists every option of the table, each with its default") {
+  auto text = read_file(std::string{CHORUS_SOURCE_DIR} + "/conf/chorus.json");
+  auto keys = app::config_json_keys(text);
+  std::set<std::string> in_file(keys.begin(), keys.end());
+  CHECK(in_file.size() == keys.size()); // no key twice
+  std::set<std::string> in_table;
+  for (auto& o : app::options())
+    if (!o.key.empty() && !o.unlisted)
+      in_table.insert(std::string(o.key));
+  for (auto& k : in_table)
+    CHECK_MESSAGE(in_file.count(k) == 1, "conf/chorus.json lacks ", k);
+  for (auto& k : in_file)
+    CHECK_MESSAGE(in_table.count(k) == 1, "conf/chorus.json has ", k, ", which no option has");
+  auto cfg = app::apply_config_json(text, app::config{});
+  REQUIRE_MESSAGE(cfg.ok(), (cfg.ok() ? "" : cfg.error()));
+  const app::config defaults;
+  for (auto& o : app::options()) {
+    CAPTURE(o.key);
+    CHECK(o.show(*cfg) == o.show(defaults));
+  }
+}
+
+TEST_CASE("docs/operations.md holds the options table as chorus --help-markdown prints it") {
+  auto doc = read_file(std::string{CHORUS_SOURCE_DIR} + "/docs/operations.md");
+  CHECK_MESSAGE(doc.find(app::options_markdown()) != std::string::npos,
+                "regenerate it: chorus --help-markdown");
+  auto help = parse({"--help-markdown"});
+  REQUIRE(help.ok());
+  CHECK(help->action == app::cli_action::help_markdown);
+}
+
+TEST_CASE("every option: keys and flags unique, a wrong value named, a flag in --help") {
+  std::set<std::string_view> keys, flags;
+  const auto text = app::usage();
+  for (auto& o : app::options()) {
+    CAPTURE(o.key);
+    CHECK(!o.help.empty());
+    CHECK(o.show != nullptr);
+    if (!o.key.empty()) {
+      CHECK(keys.insert(o.key).second);
+      CHECK(app::find_option_by_key(o.key) == &o);
+      // An array is the wrong type for every option but the lists; a number for those.
+      const bool list = o.show(app::config{}).starts_with("[") || o.key == "mediaCodecs";
+      auto r = app::apply_config_json(section_json(o.key, list ? "7" : "[1]"), app::config{});
+      REQUIRE_FALSE(r.ok());
+      CHECK_MESSAGE(r.error().find(std::string(o.key)) != std::string::npos, r.error());
+    }
+    if (!o.flag.empty()) {
+      CHECK(flags.insert(o.flag).second);
+      CHECK(app::find_option_by_flag(o.flag) == &o);
+      CHECK_MESSAGE(text.find(std::string(o.flag) + (o.arg.empty() ? "" : " ")) != std::string::npos,
+                    "--help lacks ", o.flag);
+      if (!o.arg.empty()) { // a flag without its value
+        auto r = parse({std::string(o.flag)});
+        REQUIRE_FALSE(r.ok());
+        CHECK_MESSAGE(r.error().find(std::string(o.flag) + ": expects") != std::string::npos,
+                      r.error());
+      }
+    }
+  }
+  auto unknown = app::apply_config_json(R"({"rtc": {"ioThread": 2}})", app::config{});
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error() == "rtc.ioThread: unknown option");
+  auto flag = parse({"--io-thread", "2"});
+  REQUIRE_FALSE(flag.ok());
+  CHECK(flag.error() == "--io-thread: unknown option (see --help)");
 }
