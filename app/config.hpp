@@ -18,6 +18,10 @@
 namespace chorus::app {
 
 struct signaling_config {
+  // Threads running the HTTP/WebSocket edge (net/http_server.hpp); 0: one per four CPUs the
+  // process may run on, at least one (a join costs the edge about a fifth of what it costs
+  // the whole process: docs/performance.md, "Join storm").
+  uint32_t threads = 0;
   uint32_t max_message_bytes = 65536;
   uint32_t max_queued_bytes = 1 << 20;
   uint32_t idle_timeout_ms = 30000;

@@ -988,6 +988,8 @@ int main(int argc, char** argv) {
     opts.engineio.max_payload = cfg.signaling.max_payload_bytes;
     opts.allowed_origins = cfg.signaling.allowed_origins;
     opts.max_connections_per_ip = cfg.signaling.max_connections_per_ip;
+    opts.threads = cfg.signaling.threads != 0 ? cfg.signaling.threads
+                                              : std::max<size_t>(1, usable_cpus() / 4);
 
     auto started = std::chrono::steady_clock::now();
     const net::http_server* edge = nullptr; // set below, before the server runs

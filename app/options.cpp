@@ -440,6 +440,11 @@ std::vector<option> make_options() {
     o.push_back(std::move(f));
   }
   // signaling: the HTTP/WebSocket edge.
+  o.push_back(uint_option<uint32_t>(
+    "signaling.threads", "--edge-threads", "N",
+    "threads running the HTTP/WebSocket edge, each connection on one at a time (0: one per "
+    "four usable CPUs, at least one)",
+    CHORUS_FIELD(signaling.threads), 0, 64, "a COUNT from 0 (automatic) to 64"));
   o.push_back(uint_option<uint32_t>("signaling.maxMessageBytes", {}, {},
                                     "the largest WebSocket message; a larger one closes the "
                                     "connection (1009)",

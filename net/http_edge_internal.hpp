@@ -29,6 +29,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -101,21 +102,25 @@ private:
 };
 
 // What the server needs of every live WebSocket, whatever its stream type. It is also the
-// application's ws_connection.
+// application's ws_connection. Its own methods run on its strand (executor()); the
+// ws_connection ones from any thread.
 class ws_session_base : public ws_connection {
 public:
+  // The session, or null once it is being destroyed (the registry may still list it).
+  virtual std::shared_ptr<ws_session_base> alive() = 0;
+  virtual asio::any_io_executor executor() = 0;
   virtual void set_handler(std::shared_ptr<ws_handler> h) = 0;
   // Runs the WebSocket handshake answering `req`, then the session.
   virtual void accept(request req) = 0;
   // Refuses the upgrade with `r` (no handshake) and closes the connection.
   virtual void reject(const request& req, http_response r) = 0;
   virtual void start_close(uint16_t code, const std::string& reason) = 0;
-  // Tears the TCP connection down without a closing handshake (I/O thread).
+  // Tears the TCP connection down without a closing handshake.
   virtual void drop() = 0;
 };
 
 // What the routes see of one HTTP connection and its current request, whatever its stream
-// type. I/O thread only.
+// type. On the connection's strand only.
 class http_exchange {
 public:
   virtual ~http_exchange() = default;
@@ -124,7 +129,8 @@ public:
   // Keeps the current request open; `headers` are added to the eventual response; a peer
   // that closes the connection meanwhile calls `on_abandon`.
   virtual void hold(header_list headers, std::function<void()> on_abandon) = 0;
-  // A function completing the held request (no-op once the session is gone).
+  // A function completing the held request (no-op once the session is gone), callable from
+  // any thread: it hops onto the connection's strand.
   virtual std::function<void(http_response)> completer() = 0;
   // The connection closes after the next response.
   virtual void close_after_response() = 0;
@@ -135,9 +141,14 @@ public:
   virtual const std::string& remote() const = 0;
 };
 
+// What shutdown needs of every HTTP connection (and of an over-limit refusal).
 class http_session_base {
 public:
   virtual ~http_session_base() = default;
+  // The session, or null once it is being destroyed (the registry may still list it).
+  virtual std::shared_ptr<http_session_base> alive() = 0;
+  virtual asio::any_io_executor executor() = 0;
+  // Closes the connection (on its strand).
   virtual void abort() = 0;
 };
 
@@ -151,11 +162,13 @@ public:
              connection_slot slot);
   ~ws_session() override;
 
+  std::shared_ptr<ws_session_base> alive() override { return this->weak_from_this().lock(); }
+  asio::any_io_executor executor() override { return ws_.get_executor(); }
   void set_handler(std::shared_ptr<ws_handler> h) override { handler_ = std::move(h); }
   void accept(request req) override;
   void reject(const request& req, http_response r) override;
 
-  // ws_connection: thread-safe entry points hop onto the I/O thread.
+  // ws_connection: thread-safe entry points hop onto the connection's strand.
   void send(std::string text) override;
   void close(uint16_t code, std::string reason) override;
   void message_processed() override;
@@ -213,6 +226,8 @@ public:
   ~http_session() override;
 
   void start();
+  std::shared_ptr<http_session_base> alive() override { return this->weak_from_this().lock(); }
+  asio::any_io_executor executor() override { return executor_; }
   void abort() override;
 
   // http_exchange
@@ -234,6 +249,7 @@ private:
   void on_write(beast::error_code ec, bool close);
 
   std::shared_ptr<http_server::impl> srv_;
+  asio::any_io_executor executor_; // the connection's strand (kept when stream_ moves on)
   Stream stream_;
   connection_slot slot_;
   beast::flat_buffer buffer_;
@@ -241,6 +257,7 @@ private:
   request req_;
   std::string remote_;
   bool force_close_ = false;
+  bool taken_ = false; // take_websocket() moved stream_ to a WebSocket session
   bool held_ = false;
   uint64_t hold_generation_ = 0;
   header_list held_headers_;
@@ -268,22 +285,39 @@ struct eio_link {
 
 // ---- shared server state ------------------------------------------------------------------
 
+// The edge runs on opts.threads threads, all running one io_context. Every connection has a
+// strand of its own (its reads, writes, timers and the routes of its requests run there, on
+// any of the threads); what the connections share is guarded:
+//   - the listener, the signals and the shutdown's grace timer: the `core` strand;
+//   - the registries of connections (for shutdown): registry_mutex;
+//   - Engine.IO's sessions (one protocol state for all of them, its timer, the table of
+//     its WebSockets): eio_mutex, held by every entry point into them;
+//   - the counts: counters_mutex; shutting_down and shutdown_code: atomics.
+// A lock is never held across a call that takes another one, but counters_mutex (a leaf),
+// and nothing under a lock runs another connection's code: it posts to that strand.
 struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
+  explicit impl(std::size_t threads)
+    : ioc{static_cast<int>(std::max<std::size_t>(threads, 1))} {}
+
   http_server_options opts;
   http_handler on_http;
   ws_acceptor on_ws;
-  edge::asio::io_context ioc{1};
-  edge::tcp::acceptor acceptor{ioc};
-  edge::asio::signal_set signals{ioc, SIGINT, SIGTERM};
+  edge::asio::io_context ioc;
+  edge::asio::strand<edge::asio::io_context::executor_type> core{edge::asio::make_strand(ioc)};
+  edge::tcp::acceptor acceptor{core};
+  edge::asio::signal_set signals{core, SIGINT, SIGTERM};
   std::function<void(int)> on_sig;
-  edge::asio::steady_timer grace_timer{ioc};
-  bool shutting_down = false;
-  uint16_t shutdown_code = 1001;
-  std::unordered_set<edge::ws_session_base*> websockets;     // I/O thread only
-  std::unordered_set<edge::http_session_base*> http_sessions; // I/O thread only
+  edge::asio::steady_timer grace_timer{core};
+  std::atomic<bool> shutting_down{false};
+  std::atomic<uint16_t> shutdown_code{1001};
+  std::mutex registry_mutex;
+  std::unordered_set<edge::ws_session_base*> websockets;      // under registry_mutex
+  std::unordered_set<edge::http_session_base*> http_sessions; // under registry_mutex
   std::optional<edge::ssl::context> tls;
 
-  // Engine.IO (I/O thread only).
+  // Engine.IO (under eio_mutex; recursive, so that an application handler called under it
+  // may come back in).
+  std::recursive_mutex eio_mutex;
   engineio_acceptor on_eio;
   std::optional<engineio::server> eio;
   std::unordered_map<std::string, edge::eio_link> eio_links;
@@ -294,7 +328,7 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   std::chrono::steady_clock::time_point epoch = std::chrono::steady_clock::now();
 
   // Connections per remote address (under counters_mutex), and connections over that
-  // limit being answered 429 (I/O thread only).
+  // limit being answered 429 (under registry_mutex).
   per_address_counter per_ip;
   std::size_t refusals_in_flight = 0;
 
@@ -315,7 +349,13 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   void on_accepted(edge::tcp::socket sock);
   void refuse_over_limit(edge::tcp::socket sock, const std::string& address);
 
-  // ---- shutdown (http_server.cpp) ----
+  // ---- registries (http_server.cpp) ----
+  void add_session(edge::http_session_base* s);
+  void remove_session(edge::http_session_base* s);
+  void add_websocket(edge::ws_session_base* s);
+  void remove_websocket(edge::ws_session_base* s);
+
+  // ---- shutdown (http_server.cpp; on the core strand) ----
   void begin_shutdown(uint16_t code, std::chrono::milliseconds grace);
   void abort_all();
 

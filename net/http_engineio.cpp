@@ -15,8 +15,8 @@ http_response to_response(const engineio::reply& r, const header_list& headers) 
   return http_response{r.status, r.content_type, r.body, headers};
 }
 
-// The application's handle on one Engine.IO session. Thread-safe: every call hops onto
-// the I/O thread.
+// The application's handle on one Engine.IO session. Thread-safe: every call is posted to
+// the edge, where it takes eio_mutex.
 class eio_connection : public ws_connection {
 public:
   eio_connection(std::weak_ptr<http_server::impl> srv, std::string sid)
@@ -101,6 +101,7 @@ eio_link* http_server::impl::link(const std::string& sid) {
 
 void http_server::impl::eio_http(const std::shared_ptr<http_exchange>& ex,
                                  const http_request_info& info) {
+  std::lock_guard<std::recursive_mutex> lock{eio_mutex};
   // Admitted (http_routes.cpp): an Origin, if any, is allowed, and echoed.
   auto* origin_header = find_header(info, "origin");
   std::string origin = origin_header ? *origin_header : std::string{};
@@ -189,6 +190,7 @@ void http_server::impl::eio_http(const std::shared_ptr<http_exchange>& ex,
 // An Engine.IO POST too large to read: 413, and its session ends.
 void http_server::impl::eio_too_large(const std::shared_ptr<http_exchange>& ex,
                                       const http_request_info& info) {
+  std::lock_guard<std::recursive_mutex> lock{eio_mutex};
   std::string sid;
   query_param(info.query, "sid", sid);
   engineio::effects fx;
@@ -203,6 +205,7 @@ void http_server::impl::eio_too_large(const std::shared_ptr<http_exchange>& ex,
 
 void http_server::impl::eio_upgrade(const std::shared_ptr<http_exchange>& ex,
                                     const http_request_info& info) {
+  std::lock_guard<std::recursive_mutex> lock{eio_mutex};
   ex->close_after_response();
   if (shutting_down)
     return ex->respond(http_response{503, "text/plain", "shutting down\n", {}});
@@ -249,7 +252,7 @@ void http_server::impl::eio_upgrade(const std::shared_ptr<http_exchange>& ex,
 
 // ---- glue --------------------------------------------------------------------------------------
 
-// Applies the protocol's decisions. `origin`: where the input came from (a WebSocket id,
+// Applies the protocol's decisions (under eio_mutex, as everything below). `origin`: where the input came from (a WebSocket id,
 // 0 for polling), recorded for each message handed to the application. Returns the
 // number of messages handed over.
 std::size_t http_server::impl::eio_apply(engineio::effects& fx, uint64_t origin) {
@@ -324,7 +327,10 @@ void http_server::impl::eio_rearm() {
   eio_timer.expires_at(epoch + std::chrono::milliseconds(*next));
   eio_timer.async_wait([w = weak_from_this(), at = *next](beast::error_code ec) {
     auto s = w.lock();
-    if (ec || !s || s->eio_armed != at || s->shutting_down)
+    if (ec || !s)
+      return;
+    std::lock_guard<std::recursive_mutex> lock{s->eio_mutex};
+    if (s->eio_armed != at || s->shutting_down)
       return;
     s->eio_armed.reset();
     engineio::effects fx;
@@ -334,6 +340,7 @@ void http_server::impl::eio_rearm() {
 }
 
 void http_server::impl::eio_send(const std::string& sid, std::string text) {
+  std::lock_guard<std::recursive_mutex> lock{eio_mutex};
   if (!eio)
     return;
   engineio::effects fx;
@@ -342,6 +349,7 @@ void http_server::impl::eio_send(const std::string& sid, std::string text) {
 }
 
 void http_server::impl::eio_close(const std::string& sid, uint16_t code) {
+  std::lock_guard<std::recursive_mutex> lock{eio_mutex};
   if (!eio)
     return;
   engineio::effects fx;
@@ -350,6 +358,7 @@ void http_server::impl::eio_close(const std::string& sid, uint16_t code) {
 }
 
 void http_server::impl::eio_processed(const std::string& sid) {
+  std::lock_guard<std::recursive_mutex> lock{eio_mutex};
   auto* l = link(sid);
   if (!l || l->origins.empty())
     return;
@@ -370,6 +379,7 @@ void http_server::impl::eio_processed(const std::string& sid) {
 }
 
 void http_server::impl::eio_poll_aborted(const std::string& sid) {
+  std::lock_guard<std::recursive_mutex> lock{eio_mutex};
   if (auto* l = link(sid))
     l->held_get = nullptr;
   engineio::effects fx;
@@ -378,6 +388,7 @@ void http_server::impl::eio_poll_aborted(const std::string& sid) {
 }
 
 void http_server::impl::eio_ws_text(const std::string& sid, uint64_t ws, std::string text) {
+  std::lock_guard<std::recursive_mutex> lock{eio_mutex};
   engineio::effects fx;
   eio->on_ws_text(sid, ws, text, now_ms(), fx);
   if (eio_apply(fx, ws) == 0)
@@ -386,6 +397,7 @@ void http_server::impl::eio_ws_text(const std::string& sid, uint64_t ws, std::st
 }
 
 void http_server::impl::eio_ws_binary(const std::string& sid, uint64_t ws, std::size_t size) {
+  std::lock_guard<std::recursive_mutex> lock{eio_mutex};
   engineio::effects fx;
   eio->on_ws_binary(sid, ws, size, now_ms(), fx);
   if (eio_apply(fx, ws) == 0)
@@ -394,6 +406,7 @@ void http_server::impl::eio_ws_binary(const std::string& sid, uint64_t ws, std::
 }
 
 void http_server::impl::eio_ws_closed(const std::string& sid, uint64_t ws, uint16_t code) {
+  std::lock_guard<std::recursive_mutex> lock{eio_mutex};
   eio_websockets.erase(ws);
   if (!eio)
     return;

@@ -48,15 +48,19 @@ namespace {
 class over_limit_refusal : public http_session_base,
                            public std::enable_shared_from_this<over_limit_refusal> {
 public:
+  // Counted in refusals_in_flight by refuse_over_limit(), which made it.
   over_limit_refusal(std::shared_ptr<http_server::impl> srv, tcp::socket&& sock)
     : srv_(std::move(srv)), stream_(std::move(sock)) {
-    srv_->http_sessions.insert(this);
-    ++srv_->refusals_in_flight;
+    srv_->add_session(this);
   }
   ~over_limit_refusal() override {
-    srv_->http_sessions.erase(this);
+    srv_->remove_session(this);
+    std::lock_guard<std::mutex> g{srv_->registry_mutex};
     --srv_->refusals_in_flight;
   }
+
+  std::shared_ptr<http_session_base> alive() override { return weak_from_this().lock(); }
+  asio::any_io_executor executor() override { return stream_.get_executor(); }
 
   void start() {
     parser_.header_limit(8 * 1024);
@@ -114,14 +118,22 @@ constexpr std::size_t max_refusals_in_flight = 64;
 using namespace edge;
 
 void http_server::impl::refuse_over_limit(tcp::socket sock, const std::string&) {
-  if (tls || shutting_down || refusals_in_flight >= max_refusals_in_flight) {
+  bool answer = !tls && !shutting_down;
+  if (answer) {
+    std::lock_guard<std::mutex> g{registry_mutex};
+    answer = refusals_in_flight < max_refusals_in_flight;
+    if (answer)
+      ++refusals_in_flight;
+  }
+  if (!answer) {
     // A TLS handshake is not cheap: closed without an answer.
     beast::error_code ignored;
     sock.shutdown(tcp::socket::shutdown_both, ignored);
     sock.close(ignored);
     return;
   }
-  std::make_shared<over_limit_refusal>(shared_from_this(), std::move(sock))->start();
+  auto refusal = std::make_shared<over_limit_refusal>(shared_from_this(), std::move(sock));
+  asio::dispatch(refusal->executor(), [refusal] { refusal->start(); });
 }
 
 bool http_server::impl::connection_opened(const std::string& address) {
@@ -140,8 +152,8 @@ void http_server::impl::connection_closed(const std::string& address) {
     per_ip.remove(address);
     open = --ctr.open_connections;
   }
-  if (shutting_down && open == 0)
-    grace_timer.cancel(); // nothing left: run() returns once handlers drain
+  if (shutting_down && open == 0) // nothing left: run() returns once handlers drain
+    asio::post(core, [self = shared_from_this()] { self->grace_timer.cancel(); });
 }
 
 std::size_t http_server::impl::open_connections() const {
@@ -154,6 +166,7 @@ void http_server::impl::count(uint64_t http_server_counters::*counter) {
   ++(ctr.*counter);
 }
 
+// On the core strand (the acceptor's executor); each connection gets a strand of its own.
 void http_server::impl::do_accept() {
   acceptor.async_accept(asio::make_strand(ioc), [self = shared_from_this()](
                                                   beast::error_code ec, tcp::socket sock) {
@@ -190,14 +203,16 @@ void http_server::impl::on_accepted(tcp::socket sock) {
   // while an earlier event is unacknowledged waits for the client's delayed ACK
   // (~40 ms per join, measured with chorus-bench).
   sock.set_option(tcp::no_delay(true), ec);
-  if (tls)
-    std::make_shared<http_session<tls_stream>>(shared_from_this(), std::move(sock), &*tls,
-                                               std::move(slot))
-      ->start();
-  else
-    std::make_shared<http_session<plain_stream>>(shared_from_this(), std::move(sock),
-                                                 nullptr, std::move(slot))
-      ->start();
+  // The session starts on its own strand (the socket's executor), on whichever edge thread.
+  if (tls) {
+    auto s = std::make_shared<http_session<tls_stream>>(shared_from_this(), std::move(sock),
+                                                        &*tls, std::move(slot));
+    asio::dispatch(s->executor(), [s] { s->start(); });
+  } else {
+    auto s = std::make_shared<http_session<plain_stream>>(shared_from_this(), std::move(sock),
+                                                          nullptr, std::move(slot));
+    asio::dispatch(s->executor(), [s] { s->start(); });
+  }
 }
 
 uint16_t http_server::listen() {

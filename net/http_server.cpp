@@ -7,7 +7,10 @@
 
 #include <openssl/ssl.h>
 
+#include <pthread.h>
+
 #include <fstream>
+#include <thread>
 
 namespace chorus::net {
 
@@ -16,32 +19,70 @@ using namespace edge;
 http_server::impl::~impl() {
   // Normally begin_shutdown() ended every Engine.IO session; this covers a server
   // destroyed without it, so that every handler still hears on_closed once.
+  std::lock_guard<std::recursive_mutex> g{eio_mutex};
   for (auto& [sid, link] : eio_links)
     if (link.handler)
       std::exchange(link.handler, nullptr)->on_closed(1001);
 }
 
+void http_server::impl::add_session(http_session_base* s) {
+  std::lock_guard<std::mutex> g{registry_mutex};
+  http_sessions.insert(s);
+}
+
+void http_server::impl::remove_session(http_session_base* s) {
+  std::lock_guard<std::mutex> g{registry_mutex};
+  http_sessions.erase(s);
+}
+
+void http_server::impl::add_websocket(ws_session_base* s) {
+  std::lock_guard<std::mutex> g{registry_mutex};
+  websockets.insert(s);
+}
+
+void http_server::impl::remove_websocket(ws_session_base* s) {
+  std::lock_guard<std::mutex> g{registry_mutex};
+  websockets.erase(s);
+}
+
+namespace {
+
+// The live sessions of a registry (a session being destroyed waits on the mutex to leave
+// it, so its memory stays valid while listed; alive() then says it is going).
+template <class Session>
+std::vector<std::shared_ptr<Session>> alive_in(std::mutex& m,
+                                               const std::unordered_set<Session*>& set) {
+  std::vector<std::shared_ptr<Session>> out;
+  std::lock_guard<std::mutex> g{m};
+  out.reserve(set.size());
+  for (auto* s : set)
+    if (auto a = s->alive())
+      out.push_back(std::move(a));
+  return out;
+}
+
+} // namespace
+
 void http_server::impl::begin_shutdown(uint16_t code, std::chrono::milliseconds grace) {
   if (shutting_down)
     return;
-  shutting_down = true;
   shutdown_code = code;
+  shutting_down = true;
   beast::error_code ec;
   acceptor.close(ec);
   signals.cancel(ec);
   if (eio) {
     // Every Engine.IO session ends now (the application hears on_closed).
+    std::lock_guard<std::recursive_mutex> g{eio_mutex};
     engineio::effects fx;
     eio->close_all(engineio::close_reason::server_shutdown, code, now_ms(), fx);
     eio_apply(fx, 0);
     eio_timer.cancel();
   }
-  std::vector<ws_session_base*> all(websockets.begin(), websockets.end());
-  for (auto* s : all)
-    s->start_close(code, "server shutting down");
-  std::vector<http_session_base*> plain(http_sessions.begin(), http_sessions.end());
-  for (auto* s : plain)
-    s->abort();
+  for (auto& s : alive_in(registry_mutex, websockets))
+    asio::dispatch(s->executor(), [s, code] { s->start_close(code, "server shutting down"); });
+  for (auto& s : alive_in(registry_mutex, http_sessions))
+    asio::dispatch(s->executor(), [s] { s->abort(); });
   if (open_connections() == 0)
     return;
   grace_timer.expires_after(grace);
@@ -53,16 +94,14 @@ void http_server::impl::begin_shutdown(uint16_t code, std::chrono::milliseconds 
 
 // Grace is over: connections still open are dropped, so that run() can return.
 void http_server::impl::abort_all() {
-  std::vector<ws_session_base*> all(websockets.begin(), websockets.end());
-  for (auto* s : all)
-    s->drop();
-  std::vector<http_session_base*> plain(http_sessions.begin(), http_sessions.end());
-  for (auto* s : plain)
-    s->abort();
+  for (auto& s : alive_in(registry_mutex, websockets))
+    asio::dispatch(s->executor(), [s] { s->drop(); });
+  for (auto& s : alive_in(registry_mutex, http_sessions))
+    asio::dispatch(s->executor(), [s] { s->abort(); });
 }
 
 http_server::http_server(http_server_options opts, http_handler on_http, ws_acceptor on_ws)
-  : impl_(std::make_shared<impl>()) {
+  : impl_(std::make_shared<impl>(opts.threads)) {
   impl_->opts = std::move(opts);
   impl_->on_http = std::move(on_http);
   impl_->on_ws = std::move(on_ws);
@@ -135,11 +174,20 @@ void http_server::on_signal(std::function<void(int)> f) {
 }
 
 void http_server::run() {
+  std::vector<std::thread> more;
+  for (std::size_t i = 1; i < impl_->opts.threads; ++i)
+    more.emplace_back([ioc = &impl_->ioc, i] {
+      const auto name = "chorus-edge-" + std::to_string(i);
+      pthread_setname_np(pthread_self(), name.c_str());
+      ioc->run();
+    });
   impl_->ioc.run();
+  for (auto& t : more)
+    t.join();
 }
 
 void http_server::shutdown(uint16_t code, std::chrono::milliseconds grace) {
-  asio::post(impl_->ioc, [self = impl_, code, grace] { self->begin_shutdown(code, grace); });
+  asio::post(impl_->core, [self = impl_, code, grace] { self->begin_shutdown(code, grace); });
 }
 
 http_server_counters http_server::counters() const {

@@ -1,5 +1,6 @@
-// The signaling edge: an HTTP/1.1 + WebSocket server on Boost.Beast, running on one I/O
-// thread. Beast stays inside net/http_*.cpp and net/http_edge_internal.hpp (the edge's
+// The signaling edge: an HTTP/1.1 + WebSocket server on Boost.Beast, running on
+// http_server_options::threads threads (each connection on a strand of its own; what they
+// share is guarded: net/http_edge_internal.hpp). Beast stays inside net/http_*.cpp and net/http_edge_internal.hpp (the edge's
 // file layout is listed there); the rest of Chorus sees only these
 // interfaces. Every connection has limits: request size, message size, an outgoing queue
 // bound (a slow reader is disconnected), handshake and idle timeouts (idle connections are
@@ -64,7 +65,8 @@ public:
   virtual void message_processed() = 0;
 };
 
-// The application's side of one WebSocket connection. Called on the I/O thread only.
+// The application's side of one WebSocket connection. Called on the connection's strand: one
+// call at a time per connection, calls for different connections on several threads at once.
 class ws_handler {
 public:
   virtual ~ws_handler() = default;
@@ -78,6 +80,10 @@ public:
 struct http_server_options {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;
+  // Threads running the edge (run() uses the calling thread and starts the others). The
+  // application's handlers (http_handler, ws_acceptor, engineio_acceptor, ws_handler) are
+  // then called on several threads at once and must be thread-safe.
+  std::size_t threads = 1;
   std::size_t max_message_bytes = 65536;
   std::size_t max_queued_bytes = 1 << 20;
   std::chrono::milliseconds idle_timeout{30000};
@@ -177,9 +183,10 @@ public:
 
   // Binds and listens; returns the bound port. Throws std::runtime_error on failure.
   uint16_t listen();
-  // Calls `f` on the I/O thread for every SIGINT and SIGTERM until the shutdown.
+  // Calls `f` on an edge thread for every SIGINT and SIGTERM until the shutdown.
   void on_signal(std::function<void(int)> f);
-  // Runs the I/O loop on the calling thread until shutdown has completed.
+  // Runs the edge on the calling thread and threads - 1 more (named chorus-edge-N) until
+  // shutdown has completed.
   void run();
   // Thread-safe: stops accepting, closes every WebSocket with `code`, and ends run()
   // when all connections are gone or `grace` has passed.

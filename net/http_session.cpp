@@ -81,21 +81,22 @@ static Stream make_stream(tcp::socket&& sock, ssl::context* tls) {
 template <class Stream>
 http_session<Stream>::http_session(std::shared_ptr<http_server::impl> srv, tcp::socket&& sock,
                                    ssl::context* tls, connection_slot slot)
-  : srv_(std::move(srv)), stream_(make_stream<Stream>(std::move(sock), tls)),
+  : srv_(std::move(srv)), executor_(sock.get_executor()),
+    stream_(make_stream<Stream>(std::move(sock), tls)),
     slot_(std::move(slot)) {
   init();
 }
 
 template <class Stream>
 http_session<Stream>::~http_session() {
-  srv_->http_sessions.erase(this);
+  srv_->remove_session(this);
   // slot_ (unless a WebSocket session took it) gives the connection's place back.
 }
 
 template <class Stream>
 void http_session<Stream>::init() {
   remote_ = endpoint_text(socket());
-  srv_->http_sessions.insert(this);
+  srv_->add_session(this);
 }
 
 template <class Stream>
@@ -119,16 +120,18 @@ void http_session<Stream>::start() {
   }
 }
 
-// Shutdown: stop reading further requests (I/O thread).
+// Shutdown: stop reading further requests.
 template <class Stream>
 void http_session<Stream>::abort() {
+  if (taken_)
+    return; // the WebSocket session has the connection
   held_ = false;
   beast::error_code ec;
   socket().shutdown(tcp::socket::shutdown_both, ec);
   socket().close(ec);
 }
 
-// Completes a held request (an Engine.IO poll, or a POST held back): I/O thread.
+// Completes a held request (an Engine.IO poll, or a POST held back).
 template <class Stream>
 void http_session<Stream>::deliver(http_response r) {
   if (!held_)
@@ -147,7 +150,10 @@ void http_session<Stream>::deliver(http_response r) {
 
 template <class Stream>
 std::function<void(http_response)> http_session<Stream>::completer() {
-  return [self = this->shared_from_this()](http_response res) { self->deliver(std::move(res)); };
+  return [self = this->shared_from_this()](http_response res) {
+    asio::dispatch(self->executor_,
+                   [self, res = std::move(res)]() mutable { self->deliver(std::move(res)); });
+  };
 }
 
 template <class Stream>
@@ -201,6 +207,7 @@ void http_session<Stream>::on_read(beast::error_code ec) {
 
 template <class Stream>
 std::shared_ptr<ws_session_base> http_session<Stream>::take_websocket() {
+  taken_ = true;
   return std::make_shared<ws_session<Stream>>(srv_, std::move(stream_), remote_,
                                               std::move(slot_));
 }

@@ -16,14 +16,14 @@ ws_session<Stream>::ws_session(std::shared_ptr<http_server::impl> srv, Stream&& 
 
 template <class Stream>
 ws_session<Stream>::~ws_session() {
-  // Normally finished() already ran on the I/O thread; this covers an I/O context that
-  // was torn down with the session's operations still pending.
+  // Normally finished() already ran on the connection's strand; this covers an I/O context
+  // that was torn down with the session's operations still pending.
   finished(1006);
 }
 
 template <class Stream>
 void ws_session<Stream>::accept(request req) {
-  srv_->websockets.insert(this);
+  srv_->add_websocket(this);
   beast::get_lowest_layer(ws_).expires_never();
   websocket::stream_base::timeout t{};
   t.handshake_timeout = srv_->opts.handshake_timeout;
@@ -42,7 +42,7 @@ void ws_session<Stream>::accept(request req) {
 // Refuses the upgrade with `r` and closes.
 template <class Stream>
 void ws_session<Stream>::reject(const request& req, http_response r) {
-  srv_->websockets.insert(this);
+  srv_->add_websocket(this);
   auto res = make_response(req, std::move(r), false);
   http::async_write(ws_.next_layer(), *res,
                     [self = this->shared_from_this(), res](beast::error_code, std::size_t) {
@@ -74,7 +74,7 @@ void ws_session<Stream>::message_processed() {
     });
 }
 
-// I/O thread (also used at shutdown).
+// On the connection's strand (also at shutdown).
 template <class Stream>
 void ws_session<Stream>::start_close(uint16_t code, const std::string& reason) {
   if (closing_ || finished_)
@@ -280,7 +280,7 @@ void ws_session<Stream>::finished(uint16_t code) {
   auto keep = this->weak_from_this().lock();
   beast::error_code ignored;
   message_timer_.cancel(ignored);
-  srv_->websockets.erase(this);
+  srv_->remove_websocket(this);
   if (handler_) {
     auto h = std::move(handler_);
     h->on_closed(code);

@@ -59,9 +59,10 @@ export function closeEngine({ socket }) {
 }
 
 // A socket.io-client socket connected to the "/" namespace (bounded); resolves the socket.
-// `query` goes into the Engine.IO handshake's query string, `auth` into the CONNECT packet.
-export function connectSio(server, { transports, timeoutMs = 5000, query, auth } = {}) {
-  const socket = io(server.url, { path: EIO_PATH, transports, reconnection: false, forceNew: true, timeout: timeoutMs, query, auth });
+// `query` goes into the Engine.IO handshake's query string, `auth` into the CONNECT packet;
+// `clientOptions` are added to socket.io-client's (e.g. { rejectUnauthorized: false }).
+export function connectSio(server, { transports, timeoutMs = 5000, query, auth, clientOptions = {} } = {}) {
+  const socket = io(server.url, { path: EIO_PATH, transports, reconnection: false, forceNew: true, timeout: timeoutMs, query, auth, ...clientOptions });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.close();
