@@ -1,5 +1,4 @@
-// The messages between the cluster actors of Chorus nodes (docs/architecture.md,
-// "Cluster"), carried by CAF's middleman (BASP). Registered in register_message_types().
+// The messages between the cluster actors of Chorus nodes (docs/design/cluster.md), carried by CAF's middleman (BASP). Registered in register_message_types().
 //
 // Admission, A connecting to B (both hold the cluster secret; it never crosses the wire):
 //   A -> B  cluster_hello { A, nonce_a }                  B answers cluster_welcome

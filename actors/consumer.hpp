@@ -55,7 +55,7 @@ caf::actor spawn_consumer(caf::event_based_actor* peer, consumer_spawn_args args
 
 struct media_packets;
 
-// The direct lane (docs/architecture.md, "The media path"): a producer hands a batch to an
+// The direct lane (docs/design/lanes.md): a producer hands a batch to an
 // idle local consumer by running the consumer's media handler itself, in the producer's
 // turn, instead of a message and a turn of the consumer's. consumer_lane is the handle's
 // lane (nullptr for anything but a local consumer actor; ask once, at attach);

@@ -1,4 +1,4 @@
-// Room and participant events for the outside world (webhooks, issue 21): what the rooms
+// Room and participant events for the outside world (webhooks): what the rooms
 // report as it happens, handed to a sink that must never block (app/webhooks.hpp queues
 // and sends them on its own thread). Not for the media path.
 #pragma once

@@ -1,6 +1,5 @@
 // Lanes: running an idle actor's handler directly, in the caller's thread, instead of
-// sending it a message and paying for a turn of its own (docs/architecture.md, "Direct
-// lanes").
+// sending it a message and paying for a turn of its own (docs/design/lanes.md).
 //
 // A laned actor holds its lane mutex through every turn (it overrides CAF's resume). A
 // caller enters the lane only by trying that mutex, and only while the actor is idle: not

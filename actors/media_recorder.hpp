@@ -1,6 +1,6 @@
 // The media recorder actor: one recording of one room (start-recording, or
 // recording.autoStart), not to be confused with actors/recorder.hpp (the class record in
-// SQL). Docs: docs/architecture.md, "Recording"; docs/operations.md, "Recording".
+// SQL). Docs: docs/design/plain-rtp-and-recording.md, "The media recorder"; docs/operations.md, "Recording".
 //
 // Per producer of the room (those present at the start, those that arrive later, those on
 // other nodes through this node's relay of them) it runs one `ffmpeg` child that reads an

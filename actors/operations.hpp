@@ -1,4 +1,4 @@
-// Messages of the operator's view (issue 21): the admin API's questions to the node, rooms
+// Messages of the operator's view (docs/design/operator-view.md): the admin API's questions to the node, rooms
 // and peers, and the node's drain. Registered with the others (register_message_types calls
 // register_operations_types), so that they can cross nodes like every message.
 //

@@ -1,5 +1,5 @@
 // The peer actor: one participant of a room, owner of its transports, producers and
-// consumers (those arrive with the transport and media-routing issues).
+// consumers.
 //
 // Messages (from its session), each answered with a protocol reply or a chorus error:
 //   create_transport_request, connect_transport_request, restart_ice_request,

@@ -36,7 +36,7 @@ namespace {
 // timer ends one the packets stopped); otherwise it wakes for the next receiver report
 // (pending_delay). Each timer is a wake-up of CAF's clock thread and of a worker: at 20 ms
 // for every producer, they were a large part of an idle-ish server's CPU
-// (docs/performance.md, "Fewer wake-ups"), and an audio producer whose packets carry
+// (docs/design/scheduler-wakeups.md, "Fewer timers"), and an audio producer whose packets carry
 // levels (every browser's) had them all the time.
 constexpr int64_t tick_interval_ms = 20;
 constexpr int64_t receiver_report_interval_ms = 1000;
@@ -551,7 +551,7 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
 // and a turn per consumer and batch; it runs the whole fan-out on the producer's thread,
 // where messages spread it over the workers' cores. A consumer behind messages (a busy
 // one) is sent the batch, and takes several in one turn. Measured on one core
-// (docs/performance.md, 2026-11-24 and 2026-11-26): class 100 costs 15 % less per
+// (docs/design/lanes.md, "The gates"): class 100 costs 15 % less per
 // delivered packet through the lanes, classes of 300 and 500 13-18 % less; with the core
 // saturated (class 1000) the consumers are behind messages and nothing changes. (A build
 // that ran every consumer's handler in the producer's turn, busy or not, fell behind at
@@ -572,7 +572,8 @@ constexpr size_t io_lane_max_consumers = 32;
 // packet instead of paying a consumer entry and a send per packet it is late with, or, on
 // several CPUs, a message per consumer. Entered through its lane it has no mail when the
 // call begins (a message sent to it meanwhile makes it hold the batch, and that message's
-// turn comes before the flush). Measured in docs/performance.md (2026-11-26, UTC 21:27).
+// turn comes before the flush). docs/design/lanes.md, "A producer behind its mail joins what
+// waits".
 void fan_out_or_join(producer_actor* self, media_packets out) {
   auto& st = self->state;
   switch (st.join.offer(out.packets, !mailbox_idle(self))) {

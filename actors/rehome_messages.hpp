@@ -1,4 +1,4 @@
-// Re-homing a room in a cluster (docs/architecture.md, "Re-homing"): what survives a
+// Re-homing a room in a cluster (docs/design/cluster.md, "Re-homing"): what survives a
 // room's home, and how its participants move to the room's new home. Registered in
 // register_message_types() like every other message.
 //

@@ -56,7 +56,7 @@ struct peer_entry {
   bool chat_disabled = false; // disable-chat for this participant
   bool co_host = false;       // make-cohost (the seed 004 frontend's host controls)
   // In a cluster, a participant on another node: that node's node actor, and what its peer
-  // actor last got of this entry (participant_snapshot, docs/architecture.md "Re-homing").
+  // actor last got of this entry (participant_snapshot, docs/design/cluster.md, "Re-homing").
   caf::actor edge_node;
   std::string copy_sent;
   net::token_bucket chat_bucket; // chat messages per second
@@ -1564,7 +1564,8 @@ void settle(room_actor* self) {
 // The room moves to another node (this one stops, or the room belongs to a node that
 // joined): every peer and session is told, with the peer's entry and the room-wide state,
 // and let go (unlinked, no longer monitored), and the room ends. They rejoin at the new
-// home; the chat history, hands and polls do not move (docs/architecture.md).
+// home, and the chat history, hands and polls go with the room state they are handed
+// (class_state; docs/design/cluster.md, "Re-homing").
 int64_t hand_over(room_actor* self, const std::string& avoid) {
   auto& st = self->state;
   st.moved = true;

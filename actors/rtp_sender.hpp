@@ -3,9 +3,10 @@
 // their own rtp_sender, with their own SRTP context made from the transport's outbound
 // keys. The keystream is derived per SSRC and every owner sends its own SSRCs, so the
 // contexts are independent: the per-packet path has no lock and no actor hop back to the
-// transport. A consumer's RTP context is rtp::srtp_gcm_sender (OpenSSL) with the AEAD GCM
-// profiles, which browsers negotiate, and libsrtp otherwise; only the transport's sender
-// protects RTCP (libsrtp), so a consumer carries no libsrtp session at all with GCM.
+// transport. A consumer's RTP context is an rtp::rtp_protector: srtp_gcm_sender with the
+// AEAD GCM profiles, which browsers negotiate, and libsrtp otherwise; only the transport's
+// sender protects RTCP (an outbound rtp::srtp_session, rtcp_only: srtcp_gcm with the GCM
+// profiles), so a consumer carries no libsrtp session at all with GCM.
 //
 // The transport tells its consumers the keys and the selected tuple (sending_state) when
 // DTLS connects, when ICE selects another tuple, and when a consumer registers late.

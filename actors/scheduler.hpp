@@ -4,7 +4,7 @@
 // the other worker up to 20 times, and it takes one consumer, finds the queue drained and
 // sleeps again; and with the process on one CPU, a woken worker only competes with the
 // one that woke it. Here a sleeping worker is woken only when there is work for it and a
-// CPU to do it on (docs/performance.md, "Fewer wake-ups"):
+// CPU to do it on (docs/design/scheduler-wakeups.md, "Fewer wake-ups"):
 //   - a job from outside the workers (the media I/O thread, the timer thread, the edge)
 //     wakes one unless an awake worker will take it soon (between jobs, or in a turn
 //     shorter than lean_long_turn_ns) and every CPU already has an awake worker;
@@ -30,7 +30,7 @@
 // under a short lock and wakes no one unless it falls due before the dispatching thread
 // would wake anyway. The dispatching thread is the clock's own, or another loop's that
 // calls run_due() between its waits (drive_timers: the media I/O thread, with
-// scheduler.timers "io"). docs/performance.md, "The actors' timers".
+// scheduler.timers "io"). docs/design/scheduler-wakeups.md, "The actors' timers".
 #pragma once
 
 #include "net/timer_hook.hpp"

@@ -4,8 +4,8 @@
 // fires) and then a worker for the message. Consumers' report timers (once a second),
 // transports' totals (once a second) and a publishing transport's feedback fallback (every
 // 25 ms) were, at class 20, 101 of the 108 timers a second, and the clock thread's wake-ups
-// about a tenth of the server's CPU (docs/performance.md). None of that work needs a
-// precise time. The ticker keeps one timer
+// about a tenth of the server's CPU (docs/design/scheduler-wakeups.md, "Fewer timers").
+// None of that work needs a precise time. The ticker keeps one timer
 // (every tick_interval) and a tick_wheel of subscribers: each is sent the atom it asked
 // for every `period` (rounded to ticks), in a phase of its own, so that 300 consumers' sender
 // reports are spread over the second rather than all sent in one tick.

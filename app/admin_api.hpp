@@ -1,4 +1,4 @@
-// The admin API (issue 21 item 2, docs/admin-api.yaml): JSON over HTTP on its own address
+// The admin API (docs/admin-api.yaml): JSON over HTTP on its own address
 // (admin.listen), every request with "Authorization: Bearer TOKEN" (admin.tokenFile).
 //   GET    /rooms                               rooms homed on this node
 //   GET    /rooms/{id}                          participants with their transports,

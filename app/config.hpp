@@ -108,7 +108,7 @@ struct sctp_config {
   uint32_t send_buffer_size = 1'048'576; // sctp.sendBufferSize: per transport, then drops
 };
 
-// The actor scheduler (docs/performance.md, "Scheduler"). "lean" (actors/scheduler.hpp):
+// The actor scheduler (docs/design/scheduler-wakeups.md, "Why not CAF's schedulers"). "lean" (actors/scheduler.hpp):
 // one job queue, idle workers sleep, and a worker is woken only when there is work for
 // two; "sharing": CAF's work sharing, one job queue behind a mutex and condition variable
 // with a wake-up per job; "stealing": CAF's default work stealing, whose idle workers
@@ -161,8 +161,8 @@ struct auth_config {
   std::string issuer;            // "": iss not checked
   std::string audience;          // "": aud not checked
   uint32_t leeway_seconds = 30;  // clock skew allowed on exp/nbf/iat (0 .. 3600)
-  // The role of peers without one: every peer in mode none ("": every permission, as before
-  // roles existed), tokens without role and permissions claims in mode jwt ("": viewer).
+  // The role of peers without one: every peer in mode none ("": every
+  // permission), tokens without role and permissions claims in mode jwt ("": viewer).
   std::string default_role;
   protocol::role_table roles = protocol::role_table::defaults();
 
@@ -193,7 +193,7 @@ struct storage_config {
   bool enabled() const { return !path.empty() || !url.empty(); }
 };
 
-// The operator's view (issue 21, docs/operations.md "Operating a node").
+// The operator's view (docs/design/operator-view.md).
 // admin.*: the admin API on its own address, off while listen is empty; every request
 // carries "Authorization: Bearer " + the first line of token_file.
 struct admin_config {

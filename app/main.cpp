@@ -901,7 +901,7 @@ int main(int argc, char** argv) {
     // Work stealing's idle workers poll for work (spin, then 50 us sleeps) and that polling
     // was most of the CPU at small and moderate load; the sharing policy's idle workers
     // wait on a condition variable instead, and the lean one (the default) wakes them only
-    // when there is work for two (docs/performance.md, "Scheduler").
+    // when there is work for two (docs/design/scheduler-wakeups.md, "Fewer wake-ups").
     if (cfg.scheduler.policy == "lean")
       actors::use_lean_scheduler(caf_cfg, usable_cpus(), lean_hooks(),
                                  cfg.scheduler.timers != "caf");
@@ -911,7 +911,7 @@ int main(int argc, char** argv) {
     // a deep mailbox (a transport receiving a data-channel flood, one sending it into
     // usrsctp at tens of microseconds a message) then yields its worker to the others
     // instead of holding it until its mailbox is empty. 256 let a calm room's data wait up
-    // to 95 ms inside the server behind such turns; 32 measured 11-26 ms (docs/performance.md,
+    // to 95 ms inside the server behind such turns; 32 up to 49 ms (docs/performance.md,
     // "The flood test"). Media actors rarely have more than a few messages queued.
     caf_cfg.set("scheduler.max-throughput", size_t{32});
     caf::actor_system sys{caf_cfg};

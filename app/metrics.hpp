@@ -1,7 +1,6 @@
 // GET /metrics: the node's counters in the Prometheus text exposition format (version
-// 0.0.4). A first part of issue 21 item 1: the gauges and counters Chorus keeps today, and
-// the process's CPU, memory and descriptors; media packet counters, histograms and per-room
-// labels are to come.
+// 0.0.4): the gauges and counters Chorus keeps, and the process's CPU, memory and
+// descriptors.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// The webhook sender (issue 21 item 3): signed POSTs of room and participant events
+// The webhook sender: signed POSTs of room and participant events
 // (protocol/webhook.hpp) to every configured url, from its own thread. Each url has its
 // own bounded queue and delivers in order, one POST at a time, with retries and backoff:
 // a receiver that is down or slow delays neither the rooms (emit() only queues) nor the

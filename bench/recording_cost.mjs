@@ -1,4 +1,4 @@
-// The CPU cost of recording a room of N publishers (issue 20; docs/performance.md,
+// The CPU cost of recording a room of N publishers (docs/performance.md,
 // "Recording"). Usage (from the repo root, after building chorus):
 //
 //   node bench/recording_cost.mjs [--publishers 6] [--window-s 20] [--server-cpu 0] [--sender-cpu 1]

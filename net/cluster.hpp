@@ -1,4 +1,4 @@
-// The pure parts of the cluster (docs/architecture.md, "Cluster"): where a room lives
+// The pure parts of the cluster (docs/design/cluster.md): where a room lives
 // (rendezvous hashing over the live nodes) and how two nodes prove to each other that they
 // hold the cluster secret (HMAC-SHA256 challenge and response; the secret never crosses the
 // wire). No CAF, no sockets, no clock: the cluster actor drives these.

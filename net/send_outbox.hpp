@@ -4,7 +4,7 @@
 // 100 send calls per packet the teacher sends, one per consumer, each a system call with a
 // datagram or two. With one socket for all transports, the datagrams of different
 // consumers can leave in one sendmmsg (up to 64 per call, each with its own destination),
-// as the floor's batched forwarding does (docs/performance.md). The outbox is per thread:
+// as the floor's batched forwarding does (docs/design/srtp-and-sends.md, "Send batching across consumers"). The outbox is per thread:
 // the scheduler's workers install one (actors/scheduler.hpp's start hook), consumers on a
 // worker queue their protected datagrams into it (a copy), and the worker flushes it when
 // it is full, when it is about to sleep (the idle hook) and after a turn when what it
@@ -12,13 +12,13 @@
 // actors it runs through their lanes send from it), flushed at the end of each of its
 // wakeups. So a datagram waits at most for the turns of the consumers after it in the
 // same burst. Threads without an outbox, TCP tuples and datagrams over slot_bytes are sent
-// at once, as before.
+// at once.
 //
 // Port mode (a socket per transport): sendmmsg cannot mix sockets, so there an outbox
 // queues datagrams only when it has an io_uring (net/udp_uring.hpp; each outbox opens its
 // own), and a flush of datagrams on several sockets is one io_uring submission of up to 64
 // sendmsg operations. Without io_uring (an old kernel, a sandbox that forbids it) port
-// mode's datagrams are sent at once, one call per consumer batch, as before.
+// mode's datagrams are sent at once, one call per consumer batch.
 //
 // Segmentation (UDP GSO, Linux 4.18 and later): the datagrams one consumer queues for one
 // destination in a row (a frame's packets, handed to it in one turn) leave as one message

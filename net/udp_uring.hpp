@@ -4,8 +4,8 @@
 // transport has a socket of its own, so a fan-out to 100 consumers there was 100 calls,
 // one datagram each, where single-port mode sends the same fan-out in two (the floor
 // measured 4.5 us per forwarded packet with a socket per destination against 3.4 with one;
-// a scratch floor with one io_uring submission per fan-out 3.1-4.2; docs/performance.md,
-// 2026-11-24). A ring takes up to
+// a scratch floor with one io_uring submission per fan-out 3.1-4.2; docs/design/srtp-and-sends.md,
+// "Port mode through io_uring"). A ring takes up to
 // `entries` sendmsg operations, each with its own socket and destination, submits them in
 // one io_uring_enter and waits for all of them: a UDP send with MSG_DONTWAIT completes
 // during the call (a full socket buffer fails with EAGAIN, as with sendmmsg), so nothing

@@ -1,4 +1,4 @@
-// The live class's own state, kept by the room (issue 16): the queue of raised hands, the
+// The live class's own state, kept by the room: the queue of raised hands, the
 // chat and its history, polls. Pure values: time (Unix ms) is passed in; the room actor
 // owns one of each and turns their answers into events (docs/protocol.md, "The live
 // class").

@@ -1,4 +1,4 @@
-// The seed 004 frontend's meetings API (issue 17, item 7): POST /api/meetings registers a
+// The seed 004 frontend's meetings API: POST /api/meetings registers a
 // meeting with its creator, GET /api/meetings/ID reads it; the creator becomes the host of
 // the room of that id. Pure: parsing the request body and rendering the answers.
 #pragma once

@@ -1,4 +1,4 @@
-// Webhooks (issue 21 item 3): the event a room reports, its JSON body, the body's
+// Webhooks: the event a room reports, its JSON body, the body's
 // signature, the receiver's url and the retry schedule. Pure: the sender is
 // app/webhooks.hpp.
 //

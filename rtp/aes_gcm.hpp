@@ -7,7 +7,7 @@
 // parameter tables with string compares, the tag fetched the same way, a dispatch per
 // call) as in the cipher: measured on the development machine, 200 ns of fixed cost per
 // packet beside 255 ns of bulk work. A consumer protects every packet it forwards, so that
-// fixed cost was paid once per delivered packet (docs/performance.md, 2026-11-25).
+// fixed cost was paid once per delivered packet (docs/design/srtp-and-sends.md, "AES-GCM of Chorus's own").
 //
 // Pure: bytes in, bytes out; keys and the hash key's powers live in the object. Thread-safe
 // for concurrent seal/open on one keyed object (they only read it). Without the instructions

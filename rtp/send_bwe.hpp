@@ -1,4 +1,4 @@
-// Send-side bandwidth estimation for one transport toward a receiver (issue 19, item 3),
+// Send-side bandwidth estimation for one transport toward a receiver,
 // from the receiver's transport-cc feedback (or REMB where only that exists), in the manner
 // of GoogCC (draft-ietf-rmcat-gcc-02), written from the draft's description:
 //

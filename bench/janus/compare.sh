@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chorus and Janus side by side on the `class` scenario (issue 6, docs/performance.md):
+# Chorus and Janus side by side on the `class` scenario (docs/performance.md, "Janus side by side"):
 #
 #   sudo bench/janus/compare.sh [SUBSCRIBERS] [DURATION_S]           (defaults 20, 10)
 #   sudo bench/janus/compare.sh --ramp STEP MAX [DURATION_S]         (the ramp; default 10)

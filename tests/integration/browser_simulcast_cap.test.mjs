@@ -15,9 +15,9 @@
 // large (r0 ~9 KB, r1 ~15 KB, r2 ~22 KB: more than the queue holds).
 // What makes the thin link hold: the send-side estimate (rtp/send_bwe), pacing at twice the
 // estimate (a keyframe reaches the thin link no faster than it drains), a spatial switch up
-// only when the layer's keyframe passes within 400 ms at the estimate, and upgrades only to
-// what a fifth less than the budget pays for (docs/architecture.md, "Simulcast, SVC and the
-// bandwidth each receiver gets"). A third test is the application acting on
+// only when the layer's keyframe passes within 300 ms at the estimate, and upgrades only to
+// what a fifth less than the budget pays for (docs/design/bandwidth.md,
+// "Allocation"). A third test is the application acting on
 // producer-layers-unused behind the thin link. CAP_TIMELINE=1 prints the state every second.
 
 import assert from 'node:assert/strict';
