@@ -377,27 +377,4 @@ void send_outbox::flush_current_if_waited(int64_t now_ns) {
     t_outbox->flush();
 }
 
-// The receiving side (declared beside set_segment_size; kept last so that the hot
-// functions above keep their lines, which the build profile matches them by).
-#ifndef UDP_GRO
-#define UDP_GRO 104 // linux/udp.h, Linux 5.0
-#endif
-
-bool send_outbox::receive_segments_whole(int fd) noexcept {
-  int one = 1;
-  return ::setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof one) == 0;
-}
-
-std::size_t send_outbox::received_segment_size(const msghdr& hdr) noexcept {
-  auto& h = const_cast<msghdr&>(hdr); // CMSG_NXTHDR takes a mutable header; nothing written
-  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c))
-    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
-        c->cmsg_len >= CMSG_LEN(sizeof(int))) {
-      int size = 0;
-      std::memcpy(&size, CMSG_DATA(c), sizeof size);
-      return size > 0 ? std::size_t(size) : 0;
-    }
-  return 0;
-}
-
 } // namespace chorus::net

@@ -146,15 +146,6 @@ private:
   totals totals_;
   totals published_; // totals_ as last added to the process's
 
-public:
-  // The receiving side (a load generator's sockets; the server's own take datagrams one by
-  // one): `fd` takes a segmented message whole (UDP_GRO) instead of one datagram at a time;
-  // false if the kernel refuses. A message read from such a socket with a control buffer
-  // of at least received_segment_control_bytes carries the segment size, read back by
-  // received_segment_size (0: none, a single datagram).
-  static bool receive_segments_whole(int fd) noexcept;
-  static constexpr std::size_t received_segment_control_bytes = CMSG_SPACE(sizeof(int));
-  static std::size_t received_segment_size(const msghdr& hdr) noexcept;
 };
 
 } // namespace chorus::net

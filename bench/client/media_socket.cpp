@@ -1,6 +1,6 @@
 #include "bench/client/media_socket.hpp"
 
-#include "net/send_outbox.hpp"
+#include "net/segment_receive.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -162,7 +162,7 @@ result<media_socket> media_socket::open(media_protocol protocol,
 namespace {
 // Room for both control messages a datagram may carry: its stamp and its segment size.
 constexpr std::size_t control_size =
-  CMSG_SPACE(sizeof(timespec)) + net::send_outbox::received_segment_control_bytes;
+  CMSG_SPACE(sizeof(timespec)) + net::received_segment_control_bytes;
 
 // The buffers of segmented messages (up to 64 KiB each), one set per thread: a thread
 // drains its sockets one at a time and the datagrams are handed on before the next read,
@@ -193,7 +193,7 @@ uint64_t media_socket::last_receive_ns() const noexcept { return impl_->last_rx_
 
 bool media_socket::enable_receive_segments() noexcept {
   auto& s = *impl_;
-  if (!can_take_option(s) || !net::send_outbox::receive_segments_whole(s.fd))
+  if (!can_take_option(s) || !net::receive_segments_whole(s.fd))
     return false;
   s.controls.assign(udp_batch * control_size, 0);
   s.segments = true;
@@ -297,7 +297,7 @@ bool media_socket::receive_impl(void* ctx, void (*cb)(void*, std::span<const uin
             }
         // 0: one datagram
         std::size_t segment =
-          s.segments ? net::send_outbox::received_segment_size(s.msgs[i].msg_hdr) : 0;
+          s.segments ? net::received_segment_size(s.msgs[i].msg_hdr) : 0;
         const uint8_t* data = base + std::size_t(i) * stride;
         if (segment == 0 || segment >= len)
           segment = len;

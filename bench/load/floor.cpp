@@ -3,6 +3,7 @@
 #include "bench/client/cli_flags.hpp"
 #include "bench/client/json_fields.hpp"
 #include "bench/load/receiver.hpp"
+#include "net/segment_receive.hpp"
 #include "net/send_outbox.hpp"
 #include "rtp/srtp_gcm.hpp"
 
@@ -234,7 +235,7 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
     }
     // --sink-gro: a segmented message reaches the sink whole (UDP_GRO), as the bench's
     // receivers take it with --receiver-gro.
-    if (o.sink_gro && !net::send_outbox::receive_segments_whole(d.fd)) {
+    if (o.sink_gro && !net::receive_segments_whole(d.fd)) {
       error = std::string("UDP_GRO: ") + std::strerror(errno);
       return c;
     }
@@ -286,7 +287,7 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
     // A sink with --sink-gro takes a segmented message whole (up to 64 KiB) and counts its
     // datagrams from the segment size the kernel reports.
     const std::size_t drain_size = o.sink_gro ? 65536 : buffer_size;
-    constexpr std::size_t drain_control = net::send_outbox::received_segment_control_bytes;
+    constexpr std::size_t drain_control = net::received_segment_control_bytes;
     std::vector<uint8_t> bufs(drain_batch * drain_size);
     std::vector<uint8_t> dcontrols(o.sink_gro ? drain_batch * drain_control : 0);
     std::vector<iovec> iovs(drain_batch);
@@ -305,7 +306,7 @@ floor_case measure_case(const floor_options& o, const placement& where, const st
     };
     // Datagrams in a drained message: one, or the message's length over its segment size.
     auto datagrams_in = [](const mmsghdr& m) -> uint64_t {
-      const std::size_t size = net::send_outbox::received_segment_size(m.msg_hdr);
+      const std::size_t size = net::received_segment_size(m.msg_hdr);
       return size == 0 ? 1 : (uint64_t(m.msg_len) + size - 1) / size;
     };
     arm_drain();

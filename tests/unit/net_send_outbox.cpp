@@ -3,6 +3,7 @@
 // thread of its own (the outbox is per thread; the test runner's thread has none, so the
 // other media_io tests send at once). Results are collected there and checked here.
 #include "net/media_io_core.hpp"
+#include "net/segment_receive.hpp"
 #include "net/send_outbox.hpp"
 #include "net/udp_uring.hpp"
 
@@ -521,7 +522,7 @@ TEST_CASE("send outbox: a receiver that takes segments whole reads the outbox's 
   for (const auto& r : rows) {
     CAPTURE(r.name);
     bound_socket shared, receiver;
-    REQUIRE(send_outbox::receive_segments_whole(receiver.fd));
+    REQUIRE(receive_segments_whole(receiver.fd));
     auto sender = raw_endpoint(shared);
     on_outbox_thread([&](send_outbox& ob) {
       for (std::size_t i = 0; i < r.sizes.size(); ++i)
@@ -531,7 +532,7 @@ TEST_CASE("send outbox: a receiver that takes segments whole reads the outbox's 
     REQUIRE(wait_readable(receiver.fd, deadline));
     bytes b(65536);
     iovec iov{b.data(), b.size()};
-    alignas(cmsghdr) unsigned char control[send_outbox::received_segment_control_bytes];
+    alignas(cmsghdr) unsigned char control[received_segment_control_bytes];
     msghdr m{};
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
@@ -539,12 +540,12 @@ TEST_CASE("send outbox: a receiver that takes segments whole reads the outbox's 
     m.msg_controllen = sizeof control;
     const ssize_t n = ::recvmsg(receiver.fd, &m, 0);
     CHECK(n == ssize_t(r.message));
-    CHECK(send_outbox::received_segment_size(m) == r.segment);
+    CHECK(received_segment_size(m) == r.segment);
     CHECK_FALSE(wait_readable(receiver.fd, 0ms)); // nothing else: it came whole
   }
   SUBCASE("found behind another control message; none in a message without control data") {
     alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(timespec)) +
-                                          send_outbox::received_segment_control_bytes]{};
+                                          received_segment_control_bytes]{};
     msghdr m{};
     m.msg_control = control;
     m.msg_controllen = sizeof control;
@@ -559,9 +560,9 @@ TEST_CASE("send outbox: a receiver that takes segments whole reads the outbox's 
     c->cmsg_len = CMSG_LEN(sizeof(int));
     const int size = 1186;
     std::memcpy(CMSG_DATA(c), &size, sizeof size);
-    CHECK(send_outbox::received_segment_size(m) == 1186);
+    CHECK(received_segment_size(m) == 1186);
     msghdr none{};
-    CHECK(send_outbox::received_segment_size(none) == 0);
+    CHECK(received_segment_size(none) == 0);
   }
 }
 
