@@ -245,6 +245,7 @@ private:
   void do_read();
   void on_read(beast::error_code ec);
   void deliver(http_response r);
+  void wait_while_held();
   void on_held_readable(beast::error_code ec, uint64_t generation);
   void on_write(beast::error_code ec, bool close);
 

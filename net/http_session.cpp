@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+
+#include <sys/socket.h>
 
 namespace chorus::net::edge {
 
@@ -218,6 +221,11 @@ void http_session<Stream>::hold(header_list headers, std::function<void()> on_ab
   held_headers_ = std::move(headers);
   on_abandon_ = std::move(on_abandon);
   beast::get_lowest_layer(stream_).expires_never();
+  wait_while_held();
+}
+
+template <class Stream>
+void http_session<Stream>::wait_while_held() {
   socket().async_wait(tcp::socket::wait_read,
                       [self = this->shared_from_this(), gen = hold_generation_](
                         beast::error_code ec) { self->on_held_readable(ec, gen); });
@@ -231,6 +239,15 @@ void http_session<Stream>::on_held_readable(beast::error_code ec, uint64_t gener
   auto n = socket().available(e2);
   if (!e2 && n > 0)
     return; // data, not the end: it waits for the next read
+  // Nothing to read: the end of the stream, or a readiness that was not (several threads
+  // run the reactor, and one may report the edge of bytes the request's read already took).
+  // Only the end abandons the request.
+  if (!e2) {
+    char byte;
+    const auto r = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+      return wait_while_held();
+  }
   LOG_DEBUG(component, remote_ << ": held request abandoned by the client");
   held_ = false;
   auto f = std::move(on_abandon_);

@@ -51,7 +51,10 @@ async function storm(server) {
   const sockets = await Promise.all(sio);
   // A client the server drops would show as a missing list below: say why it went.
   const dropped = [];
-  for (const s of sockets) s.on('disconnect', (reason) => dropped.push(`${s.id} (${reason})`));
+  sockets.forEach((s, i) => s.on('disconnect', (reason, details) => {
+    const why = details?.description?.message ?? details?.description ?? details?.context?.statusText ?? '';
+    dropped.push(`s${i} over ${s.io.engine?.transport?.name ?? '?'}: ${reason}${why ? ` (${why})` : ''}${details?.context?.status ? ` HTTP ${details.context.status}` : ''}`);
+  }));
   // Every socket.io client joins (the plain peers joined with channelId); then everyone
   // sees the whole room.
   const caps = await ack(sockets[0], 'get-rtp-capabilities', { roomId: ROOM });
