@@ -194,52 +194,51 @@ option list_option(std::string_view key, std::string_view flag, std::string_view
 
 // ---- the options that fit no kind above ----
 
-option listen_option() {
-  option o = blank("listen", "--listen", "HOST:PORT",
-           "the signaling HTTP/WebSocket address (port 0 picks a free port)");
-  o.from_json = [](const json_in& in, config& c) -> std::string {
+// A value in one text format (HOST:PORT, MIN-MAX) that `parse` writes into the
+// configuration; an empty string in the file leaves the default.
+option formatted_option(std::string_view key, std::string_view flag, std::string_view arg,
+                        std::string_view help, std::string expects,
+                        bool (*parse)(std::string_view, config&),
+                        std::string (*show)(const config&)) {
+  option o = blank(key, flag, arg, help);
+  o.from_json = [parse, expects](const json_in& in, config& c) -> std::string {
     if (!in.value.IsString())
       return "must be a string";
     std::string_view v{in.value.GetString(), in.value.GetStringLength()};
-    if (!v.empty() && !parse_host_port(v, c.listen_host, c.listen_port))
-      return "must be HOST:PORT with an IP address";
+    if (!v.empty() && !parse(v, c))
+      return "must be " + expects;
     return {};
   };
-  o.expects = "HOST:PORT with an IP address, e.g. 127.0.0.1:8080";
-  o.from_flag = [](std::string_view v, config& c) -> std::string {
-    if (!parse_host_port(v, c.listen_host, c.listen_port))
-      return "expects HOST:PORT with an IP address, e.g. 127.0.0.1:8080";
-    return {};
+  o.expects = expects;
+  o.from_flag = [parse, expects](std::string_view v, config& c) -> std::string {
+    return parse(v, c) ? std::string{} : "expects " + expects;
   };
-  o.show = [](const config& c) {
-    const bool v6 = c.listen_host.find(':') != std::string::npos;
-    return quoted((v6 ? "[" + c.listen_host + "]" : c.listen_host) + ":" +
-                  std::to_string(c.listen_port));
-  };
+  o.show = show;
   return o;
 }
 
+option listen_option() {
+  return formatted_option(
+    "listen", "--listen", "HOST:PORT",
+    "the signaling HTTP/WebSocket address (port 0 picks a free port)",
+    "HOST:PORT with an IP address, e.g. 127.0.0.1:8080",
+    [](std::string_view v, config& c) { return parse_host_port(v, c.listen_host, c.listen_port); },
+    [](const config& c) {
+      const bool v6 = c.listen_host.find(':') != std::string::npos;
+      return quoted((v6 ? "[" + c.listen_host + "]" : c.listen_host) + ":" +
+                    std::to_string(c.listen_port));
+    });
+}
+
 option ports_option() {
-  option o = blank("rtc.ports", "--rtc-ports", "MIN-MAX",
-           "the UDP/TCP port range for media, a port pair per transport");
-  o.from_json = [](const json_in& in, config& c) -> std::string {
-    if (!in.value.IsString())
-      return "must be a string";
-    std::string_view v{in.value.GetString(), in.value.GetStringLength()};
-    if (!v.empty() && !parse_port_range(v, c.rtc_min_port, c.rtc_max_port))
-      return "must be MIN-MAX with 1024 <= MIN <= MAX <= 65535";
-    return {};
-  };
-  o.expects = "MIN-MAX with 1024 <= MIN <= MAX <= 65535";
-  o.from_flag = [](std::string_view v, config& c) -> std::string {
-    if (!parse_port_range(v, c.rtc_min_port, c.rtc_max_port))
-      return "expects MIN-MAX with 1024 <= MIN <= MAX <= 65535";
-    return {};
-  };
-  o.show = [](const config& c) {
-    return quoted(std::to_string(c.rtc_min_port) + "-" + std::to_string(c.rtc_max_port));
-  };
-  return o;
+  return formatted_option(
+    "rtc.ports", "--rtc-ports", "MIN-MAX",
+    "the UDP/TCP port range for media, a port pair per transport",
+    "MIN-MAX with 1024 <= MIN <= MAX <= 65535",
+    [](std::string_view v, config& c) { return parse_port_range(v, c.rtc_min_port, c.rtc_max_port); },
+    [](const config& c) {
+      return quoted(std::to_string(c.rtc_min_port) + "-" + std::to_string(c.rtc_max_port));
+    });
 }
 
 option single_port_option() {
