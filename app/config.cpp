@@ -293,7 +293,13 @@ std::optional<failure> apply_member(const std::string& key, const rapidjson::Val
 
 } // namespace
 
-result<config> apply_config_json(std::string_view json, config cfg) {
+namespace {
+
+// Parses a configuration document and calls visit(KEY, value) for each member that is not a
+// comment, one level down inside the sections ("rtc.ioThreads"); the first failure (a visit's,
+// or a section that is not an object) ends the walk.
+template <class Visit>
+std::optional<failure> walk_config_json(std::string_view json, Visit&& visit) {
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseStopWhenDoneFlag>(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject())
@@ -303,8 +309,8 @@ result<config> apply_config_json(std::string_view json, config cfg) {
     if (comment_key(name))
       continue;
     if (!is_option_section(name)) {
-      if (auto f = apply_member(name, m.value, cfg))
-        return *f;
+      if (auto f = visit(name, m.value))
+        return f;
       continue;
     }
     if (!m.value.IsObject())
@@ -315,30 +321,28 @@ result<config> apply_config_json(std::string_view json, config cfg) {
                   "is the old name of signaling.allowedOrigins: give only allowedOrigins");
     for (auto& member : m.value.GetObject())
       if (!comment_key(name_of(member.name)))
-        if (auto f = apply_member(name + "." + std::string(name_of(member.name)), member.value, cfg))
-          return *f;
+        if (auto f = visit(name + "." + std::string(name_of(member.name)), member.value))
+          return f;
   }
+  return std::nullopt;
+}
+
+} // namespace
+
+result<config> apply_config_json(std::string_view json, config cfg) {
+  if (auto f = walk_config_json(json, [&](const std::string& key, const rapidjson::Value& v) {
+        return apply_member(key, v, cfg);
+      }))
+    return *f;
   return validate(std::move(cfg));
 }
 
 std::vector<std::string> config_json_keys(std::string_view json) {
   std::vector<std::string> keys;
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseStopWhenDoneFlag>(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject())
-    return keys;
-  for (auto& m : doc.GetObject()) {
-    std::string name{name_of(m.name)};
-    if (comment_key(name))
-      continue;
-    if (is_option_section(name) && m.value.IsObject()) {
-      for (auto& member : m.value.GetObject())
-        if (!comment_key(name_of(member.name)))
-          keys.push_back(name + "." + std::string(name_of(member.name)));
-    } else {
-      keys.push_back(name);
-    }
-  }
+  walk_config_json(json, [&](const std::string& key, const rapidjson::Value&) {
+    keys.push_back(key);
+    return std::optional<failure>{};
+  });
   return keys;
 }
 
