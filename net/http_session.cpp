@@ -235,19 +235,16 @@ template <class Stream>
 void http_session<Stream>::on_held_readable(beast::error_code ec, uint64_t generation) {
   if (ec || !held_ || generation != hold_generation_)
     return;
-  beast::error_code e2;
-  auto n = socket().available(e2);
-  if (!e2 && n > 0)
-    return; // data, not the end: it waits for the next read
-  // Nothing to read: the end of the stream, or a readiness that was not (several threads
-  // run the reactor, and one may report the edge of bytes the request's read already took).
-  // Only the end abandons the request.
-  if (!e2) {
-    char byte;
-    const auto r = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-      return wait_while_held();
-  }
+  // A peek tells the three cases apart: data (a pipelined request: it waits for the next
+  // read), nothing yet (a readiness that was not: several threads run the reactor, and one
+  // may report the edge of bytes the request's own read already took), or the end of the
+  // stream (or an error), which alone abandons the request.
+  char byte;
+  const auto r = ::recv(socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (r > 0)
+    return;
+  if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+    return wait_while_held();
   LOG_DEBUG(component, remote_ << ": held request abandoned by the client");
   held_ = false;
   auto f = std::move(on_abandon_);
