@@ -13,8 +13,13 @@
 # a 2-core machine runs K=1 only, and says so. --spread instead runs one server on every
 # CPU with an I/O thread each and one generator of meetings beside it (sharing the CPUs),
 # and prints each thread's CPU: whether the media I/O threads share the work.
+# Each run's raw results (the generators' JSON, the server's ticks) can be kept (--keep DIR)
+# and their rows printed later on another machine (--summarize DIR): where node is missing
+# (a machine with none of Debian's packages), the rows are not printed and the raw results
+# are all there is.
 # usage: bench/scale.sh [--ks 1,2,4,8] [--loads class,rooms] [--range] [--duration-s S]
-#                       [--measure-s S] [--spread] [-- CHORUS_BENCH_ARGS...]
+#                       [--measure-s S] [--spread] [--keep DIR] [-- CHORUS_BENCH_ARGS...]
+#        bench/scale.sh --summarize DIR
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVER="${CHORUS_SERVER:-$ROOT/build/chorus}"
@@ -27,6 +32,8 @@ range=0
 duration=20
 measure=10
 spread=0
+keep=""
+summarize=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --ks) ks=$2; shift 2 ;;
@@ -35,17 +42,74 @@ while [[ $# -gt 0 ]]; do
     --duration-s) duration=$2; shift 2 ;;
     --measure-s) measure=$2; shift 2 ;;
     --spread) spread=1; shift ;;
+    --keep) keep=$2; shift 2 ;;
+    --summarize) summarize=$2; shift 2 ;;
     --) shift; break ;;
-    *) sed -n '2,19p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,24p' "$0" >&2; exit 2 ;;
   esac
 done
 extra=("$@")
+
+# summarize_run RUNDIR: prints the row of one kept run (meta: load k generators ticks hz
+# measure mode; gen*.json; threads0 and threads1) and appends it to rows.jsonl beside
+# RUNDIR, where later rows of the same load and mode find K=1's for their ratio.
+summarize_run() {
+  node -e '
+    const fs = require("fs");
+    const path = require("path");
+    const dir = process.argv[1];
+    const [load, k, n, ticks, hz, measure, mode] = fs.readFileSync(`${dir}/meta`, "utf8").trim().split(" ");
+    const gens = [...Array(Number(n)).keys()].map((j) => JSON.parse(fs.readFileSync(`${dir}/gen${j}.json`, "utf8")));
+    const pps = gens.reduce((a, g) => a + (g.delivered?.packetsPerSec ?? 0), 0);
+    const expected = gens.reduce((a, g) => a + (g.loss?.expected ?? 0), 0);
+    const lost = gens.reduce((a, g) => a + (g.loss?.lost ?? 0), 0);
+    const p99 = gens.map((g) => g.latencyMs?.p99 ?? NaN);
+    const cpuS = Number(ticks) / Number(hz);
+    const us = (cpuS * 1e6) / (pps * Number(measure));
+    const read = (f) => Object.fromEntries(fs.readFileSync(f, "utf8").trim().split("\n")
+      .map((l) => l.split(" ")).map(([tid, name, t]) => [`${name}#${tid}`, Number(t)]));
+    const t0 = read(`${dir}/threads0`), t1 = read(`${dir}/threads1`);
+    const io = Object.keys(t1).filter((x) => x.startsWith("chorus-io"))
+      .map((x) => ({ name: x.split("#")[0], pct: (100 * ((t1[x] - (t0[x] ?? 0)) / Number(hz))) / Number(measure) }))
+      .sort((a, b) => b.pct - a.pct);
+    const row = { load, mode, k: Number(k), cpuPercent: (100 * cpuS) / Number(measure), pps, us,
+      lossPercent: expected ? (100 * lost) / expected : NaN, p99Max: Math.max(...p99), p99Min: Math.min(...p99),
+      io: io.slice(0, 4) };
+    const rows = path.join(dir, "..", "rows.jsonl");
+    fs.appendFileSync(rows, JSON.stringify(row) + "\n");
+    const base = fs.readFileSync(rows, "utf8").trim().split("\n").map(JSON.parse)
+      .find((r) => r.load === load && r.mode === mode && r.k === 1);
+    const f = (x, d) => (Number.isFinite(x) ? x.toFixed(d) : "-");
+    console.log(`${load.padEnd(5)} K=${String(k).padEnd(2)} server ${f(row.cpuPercent, 0).padStart(4)} %  ` +
+      `${f(pps, 0).padStart(8)} pkt/s  ${f(us, 2)} us/pkt  x${base ? f(us / base.us, 2) : "-"} of K=1  ` +
+      `loss ${f(row.lossPercent, 2)} %  p99 ${f(row.p99Max, 1)} (best ${f(row.p99Min, 1)}) ms  ` +
+      `io threads: ${io.slice(0, 4).map((t) => `${t.name} ${t.pct.toFixed(0)} %`).join(", ")}`);
+  ' "$1"
+}
+
+if [[ -n "$summarize" ]]; then
+  command -v node >/dev/null || { echo "bench/scale.sh: --summarize needs node" >&2; exit 1; }
+  [[ -f "$summarize/header" ]] || { echo "bench/scale.sh: $summarize holds no kept runs" >&2; exit 1; }
+  cat "$summarize/header"
+  rm -f "$summarize/rows.jsonl"
+  for d in "$summarize"/run-*; do
+    if [[ -f "$d/meta" ]]; then summarize_run "$d"; else cat "$d/failed"; fi
+  done
+  exit 0
+fi
+
 for b in "$SERVER" "$BENCH"; do
   [[ -x "$b" ]] || { echo "bench/scale.sh: $b is not an executable (build it first)" >&2; exit 1; }
 done
-for tool in taskset timeout node; do
+for tool in taskset timeout; do
   command -v "$tool" >/dev/null || { echo "bench/scale.sh: needs $tool" >&2; exit 1; }
 done
+have_node=1
+if ! command -v node >/dev/null; then
+  [[ -n "$keep" ]] || { echo "bench/scale.sh: needs node, or --keep DIR to print the rows elsewhere" >&2; exit 1; }
+  have_node=0
+  echo "# node is missing: no rows here; print them with bench/scale.sh --summarize on what $keep holds"
+fi
 (( measure + 2 <= duration )) || { echo "bench/scale.sh: --measure-s must fit in --duration-s" >&2; exit 2; }
 cpus=$(nproc)
 if [[ -z "$ks" && $spread -eq 0 ]]; then
@@ -58,6 +122,13 @@ fi
 # shellcheck source=bench/lib/server.sh
 source "$ROOT/bench/lib/server.sh"
 work="$(mktemp -d /tmp/chorus-scale.XXXXXX)"
+runs="$work/runs"
+mkdir -p "$runs"
+if [[ -n "$keep" ]]; then
+  mkdir -p "$keep"
+  runs="$(cd "$keep" && pwd)"
+  rm -rf "$runs"/run-* "$runs/rows.jsonl" "$runs/header"
+fi
 gen_pids=()
 stop_all() {
   local p
@@ -68,6 +139,9 @@ stop_all() {
 }
 trap 'stop_all; rm -rf "$work"' EXIT
 chorus_bench_config "$work/config.json"
+
+# Prints a header line and keeps it with the runs.
+header() { echo "$1" | tee -a "$runs/header"; }
 
 # CPU ticks (user + system) of a process, and per thread "name ticks" lines.
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -90,20 +164,27 @@ load_args() {
   esac
 }
 
-# run LOAD K SERVER_CPUS GEN_CPU...: one row.
+# run LOAD K SERVER_CPUS GEN_CPU...: one run, kept in $runs/run-NN, and its row.
 port=${CHORUS_SCALE_PORT:-19600}
+seq_no=0
+mode="single"
+[[ $range -eq 1 ]] && mode="range"
 run() {
   local load=$1 k=$2 server_cpus=$3
   shift 3
   local gen_cpus=("$@") args
   args=$(load_args "$load")
   port=$((port + 2))
+  seq_no=$((seq_no + 1))
+  local dir
+  dir="$runs/run-$(printf %02d "$seq_no")"
+  mkdir -p "$dir"
   local rtc=(--rtc-single-port $((port + 1)))
   [[ $range -eq 1 ]] && rtc=()
   if ! chorus_server_start "$work/server.log" taskset -c "$server_cpus" "${RUN[@]}" "$SERVER" \
       --listen "127.0.0.1:$port" --log-level warn --scheduler-threads "$k" --io-threads "$k" \
       "${rtc[@]}" --config "$work/config.json"; then
-    echo "$load K=$k: the server did not start"
+    echo "$load K=$k: the server did not start" | tee "$dir/failed"
     return 0
   fi
   local spid=$CHORUS_SERVER_PID j
@@ -111,7 +192,7 @@ run() {
     # shellcheck disable=SC2086
     timeout $((duration + 240)) taskset -c "${gen_cpus[$j]}" "${RUN[@]}" "$BENCH" \
       --url "ws://127.0.0.1:$port" --server-pid "$spid" --busy-poll --verbose \
-      --duration-s "$duration" --json "$work/gen$j.json" $args "${extra[@]}" \
+      --duration-s "$duration" --json "$dir/gen$j.json" $args "${extra[@]}" \
       >"$work/gen$j.log" 2>&1 &
     gen_pids+=($!)
   done
@@ -129,58 +210,34 @@ run() {
   done
   local before after
   if (( open == ${#gen_cpus[@]} )); then
-    before=$(proc_ticks "$spid"); thread_ticks "$spid" >"$work/threads0"
+    before=$(proc_ticks "$spid"); thread_ticks "$spid" >"$dir/threads0"
     sleep "$measure" # the measured interval itself
-    after=$(proc_ticks "$spid"); thread_ticks "$spid" >"$work/threads1"
+    after=$(proc_ticks "$spid"); thread_ticks "$spid" >"$dir/threads1"
   fi
   local rc=0 p
   for p in "${gen_pids[@]}"; do wait "$p" || rc=1; done
   gen_pids=()
   chorus_server_stop || true
   if (( open != ${#gen_cpus[@]} || rc != 0 )); then
-    echo "$load K=$k: a generator failed:"
-    for j in "${!gen_cpus[@]}"; do tail -3 "$work/gen$j.log"; done
+    {
+      echo "$load K=$k: a generator failed:"
+      for j in "${!gen_cpus[@]}"; do tail -3 "$work/gen$j.log"; done
+    } | tee "$dir/failed"
     return 0
   fi
-  node -e '
-    const fs = require("fs");
-    const [work, load, k, n, ticks, hz, measure] = process.argv.slice(1);
-    const gens = [...Array(Number(n)).keys()].map((j) => require(`${work}/gen${j}.json`));
-    const pps = gens.reduce((a, g) => a + (g.delivered?.packetsPerSec ?? 0), 0);
-    const expected = gens.reduce((a, g) => a + (g.loss?.expected ?? 0), 0);
-    const lost = gens.reduce((a, g) => a + (g.loss?.lost ?? 0), 0);
-    const p99 = gens.map((g) => g.latencyMs?.p99 ?? NaN);
-    const cpuS = Number(ticks) / Number(hz);
-    const us = (cpuS * 1e6) / (pps * Number(measure));
-    const read = (f) => Object.fromEntries(fs.readFileSync(f, "utf8").trim().split("\n")
-      .map((l) => l.split(" ")).map(([tid, name, t]) => [`${name}#${tid}`, Number(t)]));
-    const t0 = read(`${work}/threads0`), t1 = read(`${work}/threads1`);
-    const io = Object.keys(t1).filter((x) => x.startsWith("chorus-io"))
-      .map((x) => ({ name: x.split("#")[0], pct: (100 * ((t1[x] - (t0[x] ?? 0)) / Number(hz))) / Number(measure) }))
-      .sort((a, b) => b.pct - a.pct);
-    const row = { load, k: Number(k), cpuPercent: (100 * cpuS) / Number(measure), pps, us,
-      lossPercent: expected ? (100 * lost) / expected : NaN, p99Max: Math.max(...p99), p99Min: Math.min(...p99),
-      io: io.slice(0, 4) };
-    fs.appendFileSync(`${work}/rows.jsonl`, JSON.stringify(row) + "\n");
-    const base = fs.readFileSync(`${work}/rows.jsonl`, "utf8").trim().split("\n").map(JSON.parse)
-      .find((r) => r.load === load && r.k === 1);
-    const f = (x, d) => (Number.isFinite(x) ? x.toFixed(d) : "-");
-    console.log(`${load.padEnd(5)} K=${String(k).padEnd(2)} server ${f(row.cpuPercent, 0).padStart(4)} %  ` +
-      `${f(pps, 0).padStart(8)} pkt/s  ${f(us, 2)} us/pkt  x${base ? f(us / base.us, 2) : "-"} of K=1  ` +
-      `loss ${f(row.lossPercent, 2)} %  p99 ${f(row.p99Max, 1)} (best ${f(row.p99Min, 1)}) ms  ` +
-      `io threads: ${io.slice(0, 4).map((t) => `${t.name} ${t.pct.toFixed(0)} %`).join(", ")}`);
-  ' "$work" "$load" "$k" "${#gen_cpus[@]}" "$((after - before))" "$hz" "$measure"
+  echo "$load $k ${#gen_cpus[@]} $((after - before)) $hz $measure $mode" >"$dir/meta"
+  if (( have_node )); then summarize_run "$dir"; else echo "$load K=$k: kept in $dir"; fi
 }
 
 if (( spread )); then
   all="0-$((cpus - 1))"
-  echo "# spread: server on CPUs $all with $cpus I/O threads, one generator of meetings on CPU $((cpus - 1))"
+  header "# spread: server on CPUs $all with $cpus I/O threads, one generator of meetings on CPU $((cpus - 1))"
   # (the generator shares a CPU with the server: the figures show the split, not the cost)
   run rooms "$cpus" "$all" "$((cpus - 1))"
   exit 0
 fi
-echo "# $(date -u +%FT%TZ) $(uname -r), $cpus CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-echo "# mode: $([[ $range -eq 1 ]] && echo 'port range' || echo 'single port'), ${duration} s windows, server CPU over ${measure} s"
+header "# $(date -u +%FT%TZ) $(uname -r), $cpus CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+header "# mode: $([[ $range -eq 1 ]] && echo 'port range' || echo 'single port'), ${duration} s windows, server CPU over ${measure} s"
 IFS=, read -ra load_list <<<"$loads"
 IFS=, read -ra k_list <<<"$ks"
 half=$((cpus / 2))
