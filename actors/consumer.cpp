@@ -9,6 +9,7 @@
 #include "actors/rtp_sender.hpp"
 #include "actors/lane.hpp"
 #include "net/media_io.hpp"
+#include "net/send_outbox.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
 #include "rtp/aes_gcm.hpp"
@@ -129,6 +130,11 @@ struct consumer_state {
   std::deque<paced_packet> paced;
   size_t paced_bytes = 0;
   bool pace_timer = false;
+  // It has taken a batch through its lane: its batches may come on several threads.
+  bool lane_seen = false;
+  // Its producer may hand its batches to its transport's I/O thread (several I/O threads,
+  // rtc.threadFanout): it publishes that thread (consumer_actor::home).
+  bool by_thread = false;
   uint8_t priority = 1;
   int reported_score = -1, reported_producer_score = -1; // last consumer-score
   consumer_counters counters;
@@ -167,7 +173,20 @@ public:
   enum far_slot : size_t { shared_head, shared_pacing, endpoint, endpoint_state, cipher,
                            cipher_streams, rtx_slot, far_count };
   std::array<std::atomic<const void*>, far_count> far{};
+  // The media I/O thread of its transport (net::media_endpoint::home_thread), once known:
+  // read by its producer to group its consumers by thread (actors/thread_fanout.hpp).
+  std::atomic<int> home{-1};
 };
+
+// Keeps consumer_actor::home: read from the endpoint until it is known (it is set once).
+void publish_home(consumer_actor* self) {
+  if (!self->state.by_thread || self->home.load(std::memory_order_relaxed) >= 0 ||
+      !self->state.sender)
+    return;
+  const auto& ep = self->state.sender->shared().endpoint;
+  if (const int h = ep ? ep->home_thread() : -1; h >= 0)
+    self->home.store(h, std::memory_order_relaxed);
+}
 
 // Keeps consumer_actor::far current: all of it when the sender is set up or its keys or
 // tuple change, the retransmission slot (it moves with every packet) after each batch.
@@ -502,9 +521,21 @@ void drain_paced(consumer_actor* self, bool force) {
 }
 
 
+// What a consumer sends waits in its thread's send outbox until that thread flushes it. A
+// consumer whose producer hands batches to its I/O thread (by_thread) may take its next
+// batch there, through its lane, and that thread's outbox can leave first: its packets
+// would overtake these. So such a consumer's turn of its own (a worker's), once it took a
+// batch through a lane or its home is known, sends what that worker's outbox holds at once.
+void flush_after_turn(consumer_actor* self) {
+  const auto& st = self->state;
+  if (st.by_thread && (st.lane_seen || self->home.load(std::memory_order_relaxed) >= 0))
+    net::send_outbox::flush_current();
+}
+
 // `now_us`: the monotonic time, read by the caller (once for a fan-out through the lanes).
 void handle_media(consumer_actor* self, const media_packets& in, int64_t now_us) {
   auto& st = self->state;
+  publish_home(self);
   if (!active(st)) {
     st.counters.skipped_paused += in.packets.size();
     return;
@@ -889,6 +920,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   st.peer = std::move(peer);
   st.ctx = std::move(ctx);
   st.ctx->counters->consumers.fetch_add(1);
+  st.by_thread = st.ctx->media.thread_fanout && st.ctx->media_io && st.ctx->media_io->threads() > 1;
   init(st, args.parameters);
   init_layers(st, args);
   st.stream.emplace(st.ssrc, st.clock_rate);
@@ -935,7 +967,10 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   tick_every(self, self->state.ctx->ticker, report_tick_atom::value, report_interval, false);
   return {
     [self](const fault_command& f) { fail_now(self, f); },
-    [self](const media_packets& in) { handle_media(self, in, mono_us()); },
+    [self](const media_packets& in) {
+      handle_media(self, in, mono_us());
+      flush_after_turn(self);
+    },
     [self](const source_clock& c) {
       auto& st = self->state;
       if (c.spatial < st.clocks.size())
@@ -966,6 +1001,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     [self](pace_atom) {
       self->state.pace_timer = false;
       drain_paced(self, false);
+      flush_after_turn(self);
     },
     [self](const layer_allocation& a) {
       auto& st = self->state;
@@ -1141,6 +1177,30 @@ void prefetch_consumer_lane(caf::abstract_actor* lane, lane_prefetch depth) noex
   }
 }
 
+void prefetch_lanes_ahead(std::span<caf::abstract_actor* const> lanes, std::size_t i) noexcept {
+  auto warm = [&](std::size_t k, lane_prefetch depth) {
+    if (k < lanes.size() && lanes[k])
+      prefetch_consumer_lane(lanes[k], depth);
+  };
+  if (i == 0) {
+    warm(0, lane_prefetch::near);
+    warm(1, lane_prefetch::near);
+    warm(0, lane_prefetch::far);
+  }
+  warm(i + 2, lane_prefetch::near);
+  warm(i + 1, lane_prefetch::far);
+}
+
+int64_t fanout_clock::before(std::size_t i) {
+  if (i != 0 && (every_ || i % refresh_consumers == 0))
+    now_us_ = mono_us();
+  return now_us_;
+}
+
+int consumer_home_thread(caf::abstract_actor* lane) noexcept {
+  return lane ? static_cast<consumer_actor*>(lane)->home.load(std::memory_order_relaxed) : -1;
+}
+
 bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in,
                          caf::execution_unit* eu, int64_t now_us) {
   auto* self = static_cast<consumer_actor*>(lane);
@@ -1149,6 +1209,7 @@ bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in,
   lane_entry<consumer_actor> entry{self, eu};
   if (!entry || self->state.layers)
     return false;
+  self->state.lane_seen = true;
   handle_media(self, in, now_us);
   return true;
 }

@@ -27,7 +27,10 @@
 
 #include <caf/fwd.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 namespace chorus::actors {
@@ -81,5 +84,35 @@ bool enter_consumer_lane(caf::abstract_actor* lane, const nack_in& in, caf::exec
 // Reads nothing it depends on: any lane held alive may be passed, in any state.
 enum class lane_prefetch { near, far };
 void prefetch_consumer_lane(caf::abstract_actor* lane, lane_prefetch depth) noexcept;
+// Before entering lanes[i] of a fan-out that enters them in order: warms the own lines of
+// lanes[i + 2] and what lanes[i + 1] points to (at i == 0 the first two as well), so that
+// one consumer's cache misses overlap with the work on the one before. Null lanes are
+// skipped.
+void prefetch_lanes_ahead(std::span<caf::abstract_actor* const> lanes, std::size_t i) noexcept;
+
+// The clock reading a fan-out through the lanes hands its consumers (`now_us` of
+// enter_consumer_lane): read once, again every refresh_consumers consumers, and for every
+// consumer when the batch has more than refresh_packets packets, so that a send stamp is at
+// most a few tens of microseconds older than its send even when the outbox flushes within
+// the fan-out (abs-send-time counts 3.8 us, transport-cc feedback 250 us, the send-side
+// estimate groups 5 ms).
+class fanout_clock {
+public:
+  static constexpr std::size_t refresh_consumers = 8;
+  static constexpr std::size_t refresh_packets = 4;
+  fanout_clock(std::size_t packets, int64_t now_us)
+    : every_(packets > refresh_packets), now_us_(now_us) {}
+  // The reading for the i-th consumer of the fan-out (i counts from 0).
+  int64_t before(std::size_t i);
+  int64_t now_us() const noexcept { return now_us_; }
+
+private:
+  bool every_;
+  int64_t now_us_;
+};
+
+// The media I/O thread of a local consumer's transport, once it is known (-1 before, and
+// for a null lane): where its producer hands it batches (actors/thread_fanout.hpp).
+int consumer_home_thread(caf::abstract_actor* lane) noexcept;
 
 } // namespace chorus::actors

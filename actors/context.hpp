@@ -55,6 +55,9 @@ struct media_settings {
   double drop_rtp_fraction = 0;
   bool fault_injection = false; // set-transport-egress-cap allowed (tests)
   uint32_t keyframe_request_interval_ms = 500; // PLI/FIR toward one producer at most this often
+  // With several media I/O threads: a fan-out that would be a message per consumer is
+  // handed to the consumers' threads instead (actors/thread_fanout.hpp).
+  bool thread_fanout = true;
 };
 
 struct node_settings {
@@ -114,6 +117,9 @@ struct media_totals {
   std::atomic<uint64_t> retransmissions{0}, nacks_out{0}, keyframe_requests_out{0};
   // Producers' batches to their consumers: through a consumer's direct lane, or as a message
   std::atomic<uint64_t> fanout_lane_batches{0}, fanout_message_batches{0};
+  // Producers' batches handed to a media I/O thread for the consumers homed there (one per
+  // thread and batch: actors/thread_fanout.hpp)
+  std::atomic<uint64_t> fanout_handoffs{0};
   // Received batches a producer behind its mail held, to fan out with the ones after them
   std::atomic<uint64_t> joined_batches{0};
 };

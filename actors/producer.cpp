@@ -8,6 +8,8 @@
 #include "actors/process_load.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/media_messages.hpp"
+#include "actors/thread_fanout.hpp"
+#include "net/send_outbox.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
@@ -24,6 +26,7 @@
 #include <algorithm>
 #include <array>
 #include <random>
+#include <span>
 #include <sstream>
 
 namespace chorus::actors {
@@ -159,6 +162,11 @@ struct producer_data {
   uint64_t published_direct = 0, published_messaged = 0, published_joined = 0;
   // The received batches held while more mail waits (fan_out_or_join).
   batch_join<forwarded_packet> join;
+  // The consumers grouped by their media I/O thread, for a fan-out handed to those threads
+  // (by_thread).
+  thread_fanout threads;
+  bool entered_lanes = false; // a fan-out entered consumers' lanes since the last hand-off
+  uint64_t published_thread_lane = 0, published_thread_messaged = 0, published_handoffs = 0;
   static inline const char* name = "chorus.producer";
 
   // NACKs and PLI/FIR sent toward the publisher, and the fan-out's batches by path, since
@@ -180,6 +188,19 @@ struct producer_data {
                                          std::memory_order_relaxed);
     if (join.joined() > published_joined)
       m.joined_batches.fetch_add(join.joined() - published_joined, std::memory_order_relaxed);
+    if (threads.enabled()) {
+      const auto& t = threads.stats();
+      auto publish = [](std::atomic<uint64_t>& total, uint64_t now, uint64_t& published) {
+        if (now > published)
+          total.fetch_add(now - published, std::memory_order_relaxed);
+        published = now;
+      };
+      publish(m.fanout_lane_batches, t.lane_batches.load(std::memory_order_relaxed),
+              published_thread_lane);
+      publish(m.fanout_message_batches, t.message_batches.load(std::memory_order_relaxed),
+              published_thread_messaged);
+      publish(m.fanout_handoffs, t.handoffs.load(std::memory_order_relaxed), published_handoffs);
+    }
     published_joined = join.joined();
     published_nacks = nacks;
     published_keyframe_requests = requests;
@@ -557,10 +578,6 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
 // that ran every consumer's handler in the producer's turn, busy or not, fell behind at
 // class 1000: entered once per packet, a consumer pays its cold state for every packet.)
 constexpr size_t direct_lane_max_consumers = 256;
-// The fan-out's shared clock reading (see fan_out): read again every this many consumers,
-// and for every consumer of a batch of more packets than this.
-constexpr size_t clock_refresh_consumers = 8;
-constexpr size_t clock_refresh_packets = 4;
 // The producer's lane from the media I/O thread: see enter_producer_lane.
 constexpr size_t io_lane_max_consumers = 32;
 
@@ -588,6 +605,13 @@ void fan_out_or_join(producer_actor* self, media_packets out) {
   }
 }
 
+// Whether the fan-out may be handed to the consumers' media I/O threads
+// (actors/thread_fanout.hpp): with several of them, for a producer whose consumers take
+// batches through their lanes (not one whose consumers select layers: they take messages).
+bool by_thread(const producer_data& st) {
+  return st.threads.enabled() && !st.layered && !st.mapping.simulcast();
+}
+
 void fan_out(producer_actor* self, media_packets out) {
   auto& st = self->state;
   uint8_t present = 0;
@@ -603,38 +627,55 @@ void fan_out(producer_actor* self, media_packets out) {
   // one CPU no other core would take part of the fan-out, and what mail brought is joined:
   // fan_out_or_join).
   // The consumers entered through their lanes share one clock reading (their munger,
-  // retransmission ring, statistics, pacing and send stamps), read again every
-  // clock_refresh_consumers consumers, and for each one when a batch has more than
-  // clock_refresh_packets packets: a stamp is then at most a few tens of microseconds older
-  // than the consumer's send even when the outbox flushes within the fan-out (abs-send-time
-  // counts 3.8 us, transport-cc feedback 250 us, the send-side estimate groups 5 ms).
-  int64_t now_us = mono_us();
+  // retransmission ring, statistics, pacing and send stamps: fanout_clock).
+  fanout_clock clock{n, mono_us()};
   const bool mail_waiting = !mailbox_idle(self);
   const bool direct =
     fan_out_through_lanes(st.consumers.size(), direct_lane_max_consumers, usable_cpu_count(),
-                          lanes_busy(now_us / 1000), mail_waiting);
+                          lanes_busy(clock.now_us() / 1000), mail_waiting);
+  // With several media I/O threads, what would otherwise be a message per consumer goes to
+  // the consumers' threads instead: one task per thread, which enters its consumers'
+  // lanes there. A thread that still has an earlier batch of this producer to hand over
+  // gets this one too, whatever the path, so that no consumer's batches overtake.
+  uint64_t to_threads = 0; // a bit per thread
+  if (by_thread(st)) {
+    st.threads.refresh(st.consumers, st.lanes, clock.now_us() / 1000);
+    for (size_t t = 0; t < st.threads.threads(); ++t) {
+      if (!st.threads.has_group(int(t)) || (direct && !st.threads.pending(int(t))))
+        continue;
+      // What the last fan-out sent through the lanes here may still wait in this
+      // thread's outbox: it leaves before the consumers' threads send this batch.
+      if (st.entered_lanes) {
+        net::send_outbox::flush_current();
+        st.entered_lanes = false;
+      }
+      if (st.threads.hand_off(int(t), msg))
+        to_threads |= uint64_t(1) << t;
+    }
+  }
   std::array<std::pair<uint8_t, caf::message>, 4> filtered{}; // need -> its message
   size_t filtered_count = 0;
-  // Each consumer's memory is cold at small fan-outs (one packet apart): warmed two
-  // consumers ahead (the actor) and one ahead (what it points to), its misses overlap with
-  // the work of the ones before it instead of stalling it one after the other.
+  // Each consumer's memory is cold at small fan-outs (one packet apart): warmed ahead
+  // (prefetch_lanes_ahead), its misses overlap with the work of the ones before it
+  // instead of stalling it one after the other.
   const size_t count = st.consumers.size();
-  auto warm = [&](size_t k, lane_prefetch depth) {
-    if (direct && k < count && st.lanes[k])
-      prefetch_consumer_lane(st.lanes[k], depth);
-  };
-  warm(0, lane_prefetch::near);
-  warm(1, lane_prefetch::near);
-  warm(0, lane_prefetch::far);
+  const std::span<caf::abstract_actor* const> lanes{st.lanes};
   for (size_t i = 0; i < count; ++i) {
-    warm(i + 2, lane_prefetch::near);
-    warm(i + 1, lane_prefetch::far);
+    if (to_threads != 0) {
+      const int h = st.threads.home(i);
+      if (h >= 0 && (to_threads >> h) & 1) { // handed to its thread
+        st.fanout_packets[i] += n;
+        continue;
+      }
+    }
+    if (direct)
+      prefetch_lanes_ahead(lanes, i);
     const uint8_t need = st.demand[i] & present;
     if (need == present) {
       st.fanout_packets[i] += n;
-      if (direct && i != 0 && (i % clock_refresh_consumers == 0 || n > clock_refresh_packets))
-        now_us = mono_us(); // (only the lanes use it: a message's consumer reads its own)
-      if (direct && st.lanes[i] && enter_consumer_lane(st.lanes[i], batch, self->context(), now_us)) {
+      if (direct && st.lanes[i] &&
+          enter_consumer_lane(st.lanes[i], batch, self->context(), clock.before(i))) {
+        st.entered_lanes = true;
         ++st.counters.direct;
         continue;
       }
@@ -909,6 +950,7 @@ void encoding_stats_json(std::ostringstream& os, producer_actor* self, const enc
        << ",\"fanout\":" << fanout_json(self) << ",\"directBatches\":" << c.direct
        << ",\"messageBatches\":" << c.messaged << ",\"laneBatchesIn\":" << c.lane_in
        << ",\"joinedBatches\":" << st.join.joined()
+       << ",\"threadHandoffs\":" << st.threads.stats().handoffs.load(std::memory_order_relaxed)
        << ",\"ticks\":" << c.ticks
        << ",\"dropped\":{\"malformed\":" << c.malformed
        << ",\"unknownPayloadType\":" << c.unknown_payload_type
@@ -1035,6 +1077,8 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
   st.peer = std::move(peer);
   st.ctx = std::move(ctx);
   st.ctx->counters->producers.fetch_add(1);
+  if (st.ctx->media.thread_fanout)
+    st.threads = thread_fanout{st.ctx->media_io};
   init_tables(st, args.parameters);
   init_encodings(st);
   st.rtcp_ssrc = ids::random_u32() | 1u;
@@ -1048,6 +1092,7 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
         st.demand.erase(st.demand.begin() + ptrdiff_t(i));
         st.fanout_packets.erase(st.fanout_packets.begin() + ptrdiff_t(i));
         st.lanes.erase(st.lanes.begin() + ptrdiff_t(i));
+        st.threads.consumers_changed();
         check_unused_layers(self, mono_ms());
         return;
       }
@@ -1086,6 +1131,7 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
       st.demand.push_back(0xff);
       st.fanout_packets.push_back(0);
       st.lanes.push_back(consumer_lane(a.consumer)); // kept alive by st.consumers' handle
+      st.threads.consumers_changed();
       check_unused_layers(self, mono_ms());
       return attach_reply{st.paused, clocks_of(st)};
     },
@@ -1162,7 +1208,10 @@ bool enter_producer_lane(caf::abstract_actor* lane, rtp_in& in, caf::execution_u
   // that it runs on a worker (its consumers through their lanes there, or spread over the
   // workers), so that the I/O thread goes back to receiving for the other transports; a
   // small one (the common meeting) it runs itself up to lanes_busy.
+  // With several I/O threads, a fan-out this producer hands to its consumers' threads costs
+  // this one a post per thread: it runs here at any size.
   if (!entry || (eu == nullptr && self->state.consumers.size() > io_lane_max_consumers &&
+                 !by_thread(self->state) &&
                  !lanes_light(in.arrival_ms))) // the transport's clock reading of this batch
     return false;
   ++self->state.counters.lane_in;

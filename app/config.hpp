@@ -99,6 +99,10 @@ struct rtc_config {
   // Media I/O threads, each with its own epoll set and sockets (net/media_io.hpp); 0: one
   // per CPU the process may run on.
   uint32_t io_threads = 0;
+  // With several I/O threads: a producer's fan-out too large for its own thread's lanes is
+  // handed to its consumers' I/O threads, one batch per thread (actors/thread_fanout.hpp);
+  // off: a message per consumer, taken by the scheduler's workers.
+  bool thread_fanout = true;
 };
 
 // Data channels (docs/operations.md, "Data channels"): SCTP over DTLS.

@@ -349,6 +349,11 @@ void operations_metrics(std::vector<app::metric>& m, const actors::node_context&
                "counter", "path=\"lane\"", v(t.fanout_lane_batches)});
   m.push_back({"chorus_fanout_batches_total", "", "counter", "path=\"message\"",
                v(t.fanout_message_batches)});
+  m.push_back({"chorus_fanout_handoffs_total",
+               "Producers' packet batches handed to a media I/O thread, one per thread and "
+               "batch, for the consumers whose transports that thread receives for (their "
+               "lanes are entered there: counted in chorus_fanout_batches_total).",
+               "counter", "", v(t.fanout_handoffs)});
   m.push_back({"chorus_fanout_joined_batches_total",
                "Received batches a producer behind its mail held, to fan out in one go with "
                "the batches after them (alone when none came before the flush).",
@@ -770,6 +775,7 @@ int main(int argc, char** argv) {
   ctx->transport.sctp_send_buffer = cfg.sctp.send_buffer_size;
   ctx->media.drop_rtp_fraction = cfg.rtc.drop_rtp_percent / 100.0;
   ctx->media.fault_injection = cfg.rtc.fault_injection;
+  ctx->media.thread_fanout = cfg.rtc.thread_fanout;
   if (cfg.rtc.fault_injection)
     LOG_WARN("main", "fault injection requests are enabled (set-transport-egress-cap)");
   if (cfg.rtc.drop_rtp_percent > 0)

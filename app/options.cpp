@@ -384,6 +384,12 @@ std::vector<option> make_options() {
     "one thread (0: one per usable CPU)",
     CHORUS_FIELD(rtc.io_threads), 0, 64, "a COUNT from 0 (one per usable CPU) to 64"));
   o.push_back(bool_option(
+    "rtc.threadFanout", "--thread-fanout", bool_flag::on_off,
+    "with several I/O threads: a fan-out too large for one thread's lanes goes to the I/O "
+    "threads of the consumers' transports, one batch per thread, where their lanes are "
+    "entered; off: a message per consumer, taken by the scheduler's workers",
+    CHORUS_FIELD(rtc.thread_fanout)));
+  o.push_back(bool_option(
     "rtc.batchSends", "--batch-sends", bool_flag::on_off,
     "many consumers' datagrams leave together: single port, up to 64 per sendmmsg; port "
     "range, up to 64 per io_uring submission where the kernel allows it",

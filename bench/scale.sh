@@ -17,6 +17,7 @@
 # and their rows printed later on another machine (--summarize DIR): where node is missing
 # (a machine with none of Debian's packages), the rows are not printed and the raw results
 # are all there is.
+# CHORUS_SERVER_ARGS: more flags for every server (word-split), e.g. "--thread-fanout off".
 # usage: bench/scale.sh [--ks 1,2,4,8] [--loads class,rooms] [--range] [--duration-s S]
 #                       [--measure-s S] [--spread] [--keep DIR] [-- CHORUS_BENCH_ARGS...]
 #        bench/scale.sh --summarize DIR
@@ -45,10 +46,11 @@ while [[ $# -gt 0 ]]; do
     --keep) keep=$2; shift 2 ;;
     --summarize) summarize=$2; shift 2 ;;
     --) shift; break ;;
-    *) sed -n '2,24p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,25p' "$0" >&2; exit 2 ;;
   esac
 done
 extra=("$@")
+read -ra server_extra <<<"${CHORUS_SERVER_ARGS:-}"
 
 # summarize_run RUNDIR: prints the row of one kept run (meta: load k generators ticks hz
 # measure mode; gen*.json; threads0 and threads1) and appends it to rows.jsonl beside
@@ -183,7 +185,7 @@ run() {
   [[ $range -eq 1 ]] && rtc=()
   if ! chorus_server_start "$work/server.log" taskset -c "$server_cpus" "${RUN[@]}" "$SERVER" \
       --listen "127.0.0.1:$port" --log-level warn --scheduler-threads "$k" --io-threads "$k" \
-      "${rtc[@]}" --config "$work/config.json"; then
+      "${rtc[@]}" --config "$work/config.json" "${server_extra[@]}"; then
     echo "$load K=$k: the server did not start" | tee "$dir/failed"
     return 0
   fi
@@ -237,7 +239,7 @@ if (( spread )); then
   exit 0
 fi
 header "# $(date -u +%FT%TZ) $(uname -r), $cpus CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-header "# mode: $([[ $range -eq 1 ]] && echo 'port range' || echo 'single port'), ${duration} s windows, server CPU over ${measure} s"
+header "# mode: $([[ $range -eq 1 ]] && echo 'port range' || echo 'single port'), ${duration} s windows, server CPU over ${measure} s${CHORUS_SERVER_ARGS:+, server flags: $CHORUS_SERVER_ARGS}"
 IFS=, read -ra load_list <<<"$loads"
 IFS=, read -ra k_list <<<"$ks"
 half=$((cpus / 2))

@@ -91,15 +91,23 @@ void io_core::join() {
 }
 
 bool io_core::post(std::function<void()> fn) {
+  return enqueue(queue_, std::move(fn));
+}
+
+bool io_core::post_work(std::function<void()> fn) {
+  return enqueue(work_, std::move(fn));
+}
+
+bool io_core::enqueue(std::vector<std::function<void()>>& to, std::function<void()> fn) {
   bool was_empty = false;
   {
     std::lock_guard lock(queue_mutex_);
     if (!running_ || stopped_)
       return false;
-    was_empty = queue_.empty();
-    queue_.push_back(std::move(fn));
+    was_empty = queue_.empty() && work_.empty();
+    to.push_back(std::move(fn));
   }
-  if (was_empty) // the I/O thread drains the whole queue per wakeup
+  if (was_empty) // the I/O thread drains both queues whole per wakeup
     wake();
   return true;
 }
@@ -137,13 +145,17 @@ void io_core::del_poll(int fd) { ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd,
 void io_core::drain_commands() {
   {
     std::lock_guard lock(queue_mutex_);
-    if (queue_.empty())
+    if (queue_.empty() && work_.empty())
       return;
     commands_.swap(queue_);
+    work_done_.swap(work_);
   }
   for (auto& fn : commands_)
     fn();
   commands_.clear();
+  for (auto& fn : work_done_)
+    fn();
+  work_done_.clear();
 }
 
 void io_core::wake() noexcept {
@@ -220,12 +232,14 @@ void io_core::run() {
     deliver();
     send_outbox::flush_current();
   }
-  std::vector<std::function<void()>> last;
+  std::vector<std::function<void()>> last, dropped; // posted work is dropped, not run
   {
     std::lock_guard lock(queue_mutex_);
     stopped_ = true;
     last.swap(queue_);
+    dropped.swap(work_);
   }
+  dropped.clear();
   for (auto& fn : last) // callers waiting in call() are released
     fn();
   handovers_.clear();

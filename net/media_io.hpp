@@ -132,6 +132,10 @@ public:
 
   uint16_t udp_port() const noexcept;
   uint16_t tcp_port() const noexcept;
+  // The I/O thread that receives for it (its home, above; 0-based): -1 until single-port
+  // binds its first address or connection, and for a closed endpoint's late readers the
+  // last home. Set once.
+  int home_thread() const noexcept;
 
   // UDP: one sendto. TCP: one RFC 4571 frame on `to.connection_id` (which must be one of
   // this endpoint's connections), queued to its home I/O thread; true means queued, and a frame
@@ -225,6 +229,14 @@ public:
   // (0-based; -1 on any other thread). The threads are named "chorus-io-N".
   std::size_t threads() const noexcept;
   static int current_thread() noexcept;
+  // Runs `fn` on I/O thread `thread` at its next wakeup, before it reads its sockets, in
+  // the order posted from one caller; what it sends leaves with that thread's send outbox.
+  // Any thread, also an I/O thread (its own included); never waits. Used to hand work to
+  // the thread where its data lives (a producer's batch to the thread of a group of its
+  // consumers: actors/thread_fanout.hpp). `fn` must not block. False when `thread` is out
+  // of range or not running: `fn` is destroyed without running. Posted work still queued
+  // when the threads stop is destroyed without running.
+  bool post(std::size_t thread, std::function<void()> fn);
 
   struct counters {
     uint64_t unknown_source_dropped = 0; // single-port: UDP from an unbound address, not a

@@ -184,6 +184,9 @@ public:
   // already on the I/O thread). Both false when the thread is not running.
   bool post(std::function<void()> fn);
   bool call(const std::function<void()>& fn);
+  // Work handed to this thread (media_io::post): run after the commands of the same
+  // wakeup, dropped unrun when the thread stops. False when the thread is not running.
+  bool post_work(std::function<void()> fn);
   void wake() noexcept;
   void set_timer_hook(io_timer_hook* hook) noexcept { timer_hook_ = hook; } // I/O thread
   bool on_io_thread() const noexcept;
@@ -215,7 +218,8 @@ private:
   static constexpr uint64_t wake_token = 0;
 
   void run();
-  void drain_commands();
+  bool enqueue(std::vector<std::function<void()>>& to, std::function<void()> fn);
+  void drain_commands(); // and the posted work
   void dispatch(const epoll_event& ev);
   // How long the next wait may last: until the first unbound connection's deadline or the
   // timer hook's next due time (steady ns), whichever is first; -1: no bound.
@@ -265,6 +269,7 @@ private:
   // Command queue (any thread).
   std::mutex queue_mutex_;
   std::vector<std::function<void()>> queue_;
+  std::vector<std::function<void()>> work_; // media_io::post
   bool running_ = false;
   bool stopped_ = false;
   std::atomic<bool> stopping_{false};
@@ -287,7 +292,7 @@ private:
   std::size_t pending_count_ = 0; // single-port: accepted, no owner yet
   std::unique_ptr<sock::udp_receiver> rx_;
   io_timer_hook* timer_hook_ = nullptr; // see media_io::set_timer_hook
-  std::vector<std::function<void()>> commands_; // drained batch, reused
+  std::vector<std::function<void()>> commands_, work_done_; // drained batches, reused
   std::vector<packet_batch> spare_batches_;      // see recycle()
   static constexpr std::size_t spare_batches_max = 4;
   static constexpr std::size_t spare_batch_max_bytes = 64 * 1024;

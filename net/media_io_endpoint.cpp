@@ -48,6 +48,9 @@ media_endpoint::~media_endpoint() {
 
 uint16_t media_endpoint::udp_port() const noexcept { return state_->udp_port; }
 uint16_t media_endpoint::tcp_port() const noexcept { return state_->tcp_port; }
+int media_endpoint::home_thread() const noexcept {
+  return state_->home.load(std::memory_order_relaxed);
+}
 
 bool media_endpoint::closed() const noexcept {
   return state_->closed.load(std::memory_order_acquire);

@@ -408,6 +408,12 @@ std::size_t media_io::threads() const noexcept { return group_->size(); }
 
 int media_io::current_thread() noexcept { return detail::t_io_thread; }
 
+bool media_io::post(std::size_t thread, std::function<void()> fn) {
+  if (thread >= group_->size())
+    return false;
+  return group_->core(thread).post_work(std::move(fn));
+}
+
 media_io::counters media_io::stats() const noexcept { return group_->stats(); }
 
 std::vector<media_io::thread_counters> media_io::thread_stats() const {
