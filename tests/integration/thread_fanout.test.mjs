@@ -1,0 +1,88 @@
+// A producer's fan-out handed to its consumers' media I/O threads (actors/thread_fanout.hpp),
+// against the real server, in both socket modes and under the sanitizer build as well
+// (scripts/sanitize.sh runs this file against build-san/chorus, with the normal build's
+// chorus-bench as the load): while one class's batches are handed to every I/O thread,
+// another class's generator is killed, so that its 600 consumers and their transports close
+// on every thread while tasks for them may be queued there. The first class must lose
+// nothing and keep its order, and the server must forget the second class entirely.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { httpGet, waitForNoPeers } from './lib/http.mjs';
+import { parsePrometheus } from './lib/prometheus.mjs';
+import { BENCH_BIN, runProcess, spawnTracked, tempDir, withServer, withSinglePortServer } from './lib/server.mjs';
+
+// Bounds: a generator's setup under the sanitizer build (2-3x slower) and its window.
+const BENCH_LIMIT_MS = 90000;
+const OPEN_LIMIT_MS = 60000;
+
+// Starts chorus-bench and resolves once its window is open (its --verbose line), with the
+// child and its exit; rejects if it exits first or does not open within OPEN_LIMIT_MS.
+async function startOpenBench(args) {
+  const { child, exited } = spawnTracked(BENCH_BIN, [...args, '--verbose']);
+  let out = '';
+  const opened = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`window not open within ${OPEN_LIMIT_MS} ms:\n${out.slice(-2000)}`)), OPEN_LIMIT_MS);
+    const look = (d) => {
+      out += d;
+      if (out.includes('window open')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', look);
+    child.stderr.on('data', look);
+    exited.then((r) => {
+      clearTimeout(timer);
+      reject(new Error(`chorus-bench exited (${r.code}, ${r.signal}) before its window:\n${out.slice(-2000)}`));
+    });
+  });
+  try {
+    await opened;
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    throw err;
+  }
+  return { child, exited };
+}
+
+test('class 300 over 4 I/O threads while a second class of 300 is killed mid-stream: nothing lost or reordered, nothing left', { timeout: 280000 }, async () => {
+  assert.ok(fs.existsSync(BENCH_BIN), `no chorus-bench binary at ${BENCH_BIN} (build the normal build first)`);
+  const dir = tempDir('chorus-thread-fanout-');
+  for (const [name, start] of [['range', withServer], ['single', withSinglePortServer]]) {
+    await start(['--log-level', 'warn', '--io-threads', '4'], async (server) => {
+      const url = ['--url', `ws://127.0.0.1:${server.port}`, '--setup-timeout-s', '60'];
+      const cls = ['--scenario', 'class', '--subscribers', '300', '--decrypt-sample', '30'];
+      // The second class first: its window open, then the first class's run, during which
+      // the second is killed (its signaling connections drop, the server closes its peers).
+      const doomed = await startOpenBench([...url, ...cls, '--duration-s', '60']);
+      const json = path.join(dir, `${name}.json`);
+      const run = runProcess(BENCH_BIN, [...url, ...cls, '--duration-s', '4', '--warmup-s', '1', '--json', json], { timeoutMs: BENCH_LIMIT_MS, outputBytes: 1 << 20 });
+      // Killed about when the first class's window opens (its setup takes a few seconds).
+      const kill = setTimeout(() => doomed.child.kill('SIGKILL'), 3000);
+      const res = await run;
+      clearTimeout(kill);
+      doomed.child.kill('SIGKILL');
+      await doomed.exited;
+      assert.equal(res.code, 0, `${name}: chorus-bench exited with ${res.code}\n${res.stdout}\n${res.stderr}`);
+      const r = JSON.parse(fs.readFileSync(json, 'utf8'));
+      assert.ok(r.loss.percent < 1, `${name}: loss: ${JSON.stringify(r.loss)}`);
+      assert.equal(r.delivered.duplicates, 0, `${name}: duplicates: ${JSON.stringify(r.delivered)}`);
+      assert.equal(r.delivered.late, 0, `${name}: out of order: ${JSON.stringify(r.delivered)}`);
+      const copies = r.delivered.packets / r.sent.packets;
+      assert.ok(copies > 297 && copies < 301, `${name}: delivered ${r.delivered.packets} of ${r.sent.packets} sent x 300`);
+      assert.ok(server.isRunning(), `${name}: the server exited`);
+      await waitForNoPeers(server, { timeoutMs: 30000 });
+      const m = parsePrometheus((await httpGet(`${server.url}/metrics`)).body);
+      for (let t = 0; t < 4; t++)
+        assert.equal(m.value('chorus_media_io_transports', { thread: String(t) }), 0, `${name}: thread ${t} still has transports`);
+      if (os.availableParallelism() > 1) {
+        const handoffs = m.value('chorus_fanout_handoffs_total');
+        assert.ok(handoffs > 0, `${name}: nothing was handed to the consumers' threads`);
+      }
+    });
+  }
+});
