@@ -171,6 +171,85 @@ TEST_CASE("media_io threads: every endpoint is read by one thread, in order") {
   }
 }
 
+TEST_CASE("media_io threads: an endpoint's home thread is the thread that reads it") {
+  struct row {
+    const char* name;
+    bool single_port;
+  } rows[] = {{"single port", true}, {"port range", false}};
+  for (const auto& r : rows) {
+    CAPTURE(r.name);
+    media_io_options o;
+    o.io_threads = 3;
+    auto io = r.single_port ? start_single_port(o) : start_port_mode(3);
+    thread_log log;
+    auto ep = io->open("homed", log.sink(0));
+    REQUIRE(ep);
+    // Port mode homes it at open; the shared port only once an address binds it.
+    if (r.single_port)
+      CHECK(ep->home_thread() == -1);
+    udp_client client;
+    client.send(ep->udp_port(), binding_request("homed:c"));
+    REQUIRE(log.wait(0, 1));
+    CHECK(ep->home_thread() == *log.threads(0).begin());
+    ep->close();
+  }
+}
+
+TEST_CASE("media_io threads: work posted to a thread runs there, in order, and not after stop") {
+  media_io_options o;
+  o.io_threads = 3;
+  auto io = start_single_port(o);
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::map<std::size_t, std::vector<std::pair<int, int>>> ran; // thread -> (on, seq)
+  std::size_t count = 0;
+  constexpr int per_thread = 200;
+  // From a thread of the test and from an I/O thread (posting to itself and the others).
+  for (int k = 0; k < per_thread; ++k)
+    for (std::size_t t = 0; t < 3; ++t)
+      REQUIRE(io->post(t, [&, t, k] {
+        std::lock_guard lock(mutex);
+        ran[t].push_back({media_io::current_thread(), k});
+        ++count;
+        cv.notify_all();
+      }));
+  {
+    std::unique_lock lock(mutex);
+    REQUIRE(cv.wait_for(lock, deadline, [&] { return count == 3 * per_thread; }));
+  }
+  for (std::size_t t = 0; t < 3; ++t) {
+    CAPTURE(t);
+    REQUIRE(ran[t].size() == std::size_t(per_thread));
+    for (int k = 0; k < per_thread; ++k) {
+      CHECK(ran[t][std::size_t(k)].first == int(t));  // on its thread
+      CHECK(ran[t][std::size_t(k)].second == k);      // in the order posted
+    }
+  }
+  std::atomic<int> from_io{-2};
+  REQUIRE(io->post(0, [&] {
+    // An I/O thread posts to itself: runs at its next wakeup, never inline.
+    const bool posted = io->post(0, [&] { from_io = media_io::current_thread(); });
+    if (!posted || from_io != -2)
+      from_io = -3;
+  }));
+  CHECK(wait_until([&] { return from_io != -2; }));
+  CHECK(from_io == 0);
+  // Out of range: refused, not run.
+  bool ran_bad = false;
+  CHECK_FALSE(io->post(3, [&] { ran_bad = true; }));
+  CHECK_FALSE(ran_bad);
+  // A media_io whose threads do not run: refused, destroyed unrun (what it holds is released).
+  auto held = std::make_shared<int>(7);
+  io.reset();
+  media_io_options o2;
+  o2.io_threads = 2;
+  media_io stopped(o2); // never started
+  bool ran_stopped = false;
+  CHECK_FALSE(stopped.post(0, [&ran_stopped, held] { ran_stopped = true; }));
+  CHECK_FALSE(ran_stopped);
+  CHECK(held.use_count() == 1);
+}
+
 TEST_CASE("media_io threads: a second address on another thread is handed to the home") {
   bound_endpoint b(2, "home");
   auto& io = b.io;
