@@ -21,7 +21,7 @@
 #include "rtp/vp8_descriptor.hpp"
 #include "rtp/seq_munger.hpp"
 #include "rtp/srtp_session.hpp"
-#include "rtp/token_bucket.hpp"
+#include "rtp/rate_cap.hpp"
 
 #include <caf/all.hpp>
 
@@ -116,7 +116,7 @@ struct consumer_state {
   // Retransmissions may take at most a quarter of what the stream sends as media (at least
   // 32 kbps; measured without the repairs, which would feed back into it): on a thin link,
   // resending what the link dropped must not crowd out new media.
-  rtp::token_bucket rtx_budget{rtx_budget_min_bps, rtp::token_bucket::suggested_burst(rtx_budget_min_bps) * 4};
+  rtp::rate_cap rtx_budget{rtx_budget_min_bps, rtp::rate_cap::suggested_burst(rtx_budget_min_bps) * 4};
   uint64_t budget_media_bytes = 0; // media bytes sent at the last budget update
   int64_t budget_ms = 0;
   source_clock clock; // of the forwarded encoding

@@ -59,7 +59,7 @@ struct peer_entry {
   // actor last got of this entry (participant_snapshot, docs/design/cluster.md, "Re-homing").
   caf::actor edge_node;
   std::string copy_sent;
-  net::token_bucket chat_bucket; // chat messages per second
+  token_bucket chat_bucket; // chat messages per second
   int64_t joined_ms = 0;         // Unix ms (admin API, webhooks)
 
   const std::string& public_id() const { return user_id.empty() ? id : user_id; }
@@ -1026,7 +1026,7 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
       auto to = target(req.to);
       if (!to)
         return to.error();
-      if (!me->chat_bucket.try_take(std::chrono::steady_clock::now()))
+      if (!me->chat_bucket.try_take(1, net::bucket_ns(std::chrono::steady_clock::now())))
         return make_error(error_code::rate_limited,
                           "too many chat messages: at most " +
                             std::to_string(st.ctx->settings.chat_rate_per_s) + " per second");
@@ -1510,8 +1510,8 @@ caf::result<join_result> rejoin(room_actor* self, rejoin_command& cmd) {
   if (snap.own_video_paused >= 0)
     e.own_video_paused = snap.own_video_paused != 0;
   e.joined_ms = snap.joined_ms;
-  e.chat_bucket = net::token_bucket{st.ctx->settings.chat_rate_per_s, st.ctx->settings.chat_burst,
-                                    std::chrono::steady_clock::now()};
+  e.chat_bucket = token_bucket{st.ctx->settings.chat_rate_per_s, st.ctx->settings.chat_burst,
+                                net::bucket_ns(std::chrono::steady_clock::now())};
   if (cmd.peer.node() != self->node())
     e.edge_node = cmd.edge_node;
   self->link_to(cmd.peer);
@@ -1732,9 +1732,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       e.has_rtp_capabilities = cmd.has_rtp_capabilities;
       e.rtp_capabilities = std::move(cmd.rtp_capabilities);
       e.grant = std::move(cmd.grant);
-      e.chat_bucket = net::token_bucket{st.ctx->settings.chat_rate_per_s,
-                                        st.ctx->settings.chat_burst,
-                                        std::chrono::steady_clock::now()};
+      e.chat_bucket = token_bucket{st.ctx->settings.chat_rate_per_s, st.ctx->settings.chat_burst,
+                                   net::bucket_ns(std::chrono::steady_clock::now())};
       apply_identity(st, e, cmd.identity);
       e.joined_ms = wall_ms();
       e.peer = peer_for(self, cmd);

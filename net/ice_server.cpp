@@ -123,8 +123,8 @@ ice_decision ice_server::reject(const stun::message& request, uint16_t code,
   if (const uint32_t rate = config_.max_error_responses_per_s; rate != 0) {
     const auto now = rate_clock::time_point{std::chrono::milliseconds{now_ms}};
     if (!error_budget_)
-      error_budget_.emplace(rate, rate, now);
-    if (!error_budget_->try_take(now)) {
+      error_budget_.emplace(rate, rate, bucket_ns(now));
+    if (!error_budget_->try_take(1, bucket_ns(now))) {
       ++counters_.errors_unanswered;
       return d; // the verdict, no response
     }

@@ -1,8 +1,10 @@
-// Per-connection request rate limiting: a token bucket, and a rule that closes a connection
-// which keeps being refused (docs/operations.md, "Tokens and roles", limits). Pure and
+// Per-connection request rate limiting: the token bucket (common/token_bucket.hpp), and a
+// rule that closes a connection which keeps being refused (docs/operations.md, "Tokens and roles", limits). Pure and
 // allocation-free; time is passed in (std::chrono::steady_clock). Not thread-safe: one
 // limiter per connection, used by the one thread or actor that owns the connection.
 #pragma once
+
+#include "common/token_bucket.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -12,34 +14,10 @@ namespace chorus::net {
 
 using rate_clock = std::chrono::steady_clock;
 
-// A token bucket: `burst` tokens at most, refilled at `rate_per_s` tokens per second. Whole
-// tokens; the fraction of a token earned so far is kept exactly (integer arithmetic in
-// units of 1/1e9 token), so a steady client at exactly the rate is never refused.
-// rate_per_s 0 means unlimited: try_take always succeeds.
-class token_bucket {
-public:
-  token_bucket() noexcept = default;
-  // Starts full at `now`.
-  token_bucket(uint32_t rate_per_s, uint32_t burst, rate_clock::time_point now) noexcept;
-
-  // Takes `n` tokens if there are that many (after refilling up to `now`).
-  bool try_take(rate_clock::time_point now, uint32_t n = 1) noexcept;
-
-  // Whole tokens available at `now` (refills; does not take).
-  uint32_t available(rate_clock::time_point now) noexcept;
-
-  uint32_t rate_per_s() const noexcept { return rate_; }
-  uint32_t burst() const noexcept { return burst_; }
-
-private:
-  void refill(rate_clock::time_point now) noexcept;
-
-  static constexpr int64_t unit = 1'000'000'000; // one token
-  uint32_t rate_ = 0;
-  uint32_t burst_ = 0;
-  int64_t level_ = 0; // in 1/unit tokens, 0 .. burst_ * unit
-  rate_clock::time_point last_{};
-};
+// A rate_clock time as the token bucket's nanoseconds.
+inline int64_t bucket_ns(rate_clock::time_point t) noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
 
 struct rate_limit_config {
   // Generous by default: a client joining a meeting of 100 consumes and resumes 200+

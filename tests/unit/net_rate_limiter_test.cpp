@@ -1,4 +1,4 @@
-// The per-connection request limiter (net/rate_limiter.hpp): token bucket and abuse rule.
+// The per-connection request limiter (net/rate_limiter.hpp): its token bucket and the abuse rule.
 #include "net/rate_limiter.hpp"
 
 #include <doctest/doctest.h>
@@ -10,64 +10,89 @@ namespace {
 const rate_clock::time_point t0 = rate_clock::time_point{} + 1000s;
 }
 
+// The token bucket itself (common/token_bucket.hpp), as the limiter uses it: time in ns.
+namespace {
+constexpr int64_t ms = 1'000'000, s_ = 1'000 * ms;
+const int64_t n0 = bucket_ns(t0);
+} // namespace
+
 TEST_CASE("token bucket: a full burst, then refusals") {
-  token_bucket b{10, 5, t0};
-  CHECK(b.available(t0) == 5);
+  chorus::token_bucket b{10, 5, n0};
+  CHECK(b.available(n0) == 5);
   for (int i = 0; i < 5; ++i)
-    CHECK(b.try_take(t0));
-  CHECK_FALSE(b.try_take(t0));
-  CHECK(b.available(t0) == 0);
+    CHECK(b.try_take(1, n0));
+  CHECK_FALSE(b.try_take(1, n0));
+  CHECK(b.available(n0) == 0);
 }
 
 TEST_CASE("token bucket: refill at the rate, capped at the burst") {
-  token_bucket b{10, 5, t0};
+  chorus::token_bucket b{10, 5, n0};
   for (int i = 0; i < 5; ++i)
-    REQUIRE(b.try_take(t0));
-  CHECK_FALSE(b.try_take(t0 + 99ms));  // 0.99 token
-  CHECK(b.try_take(t0 + 100ms));       // one token per 100 ms
-  CHECK_FALSE(b.try_take(t0 + 150ms));
-  CHECK(b.try_take(t0 + 200ms));
-  CHECK(b.available(t0 + 1h) == 5);     // never more than the burst, even after long
-  CHECK(b.try_take(t0 + 1h, 5));
-  CHECK_FALSE(b.try_take(t0 + 1h, 1));
-  CHECK_FALSE(b.try_take(t0 + 1h + 50ms, 1));
+    REQUIRE(b.try_take(1, n0));
+  CHECK_FALSE(b.try_take(1, n0 + 99 * ms));  // 0.99 token
+  CHECK(b.try_take(1, n0 + 100 * ms));       // one token per 100 ms
+  CHECK_FALSE(b.try_take(1, n0 + 150 * ms));
+  CHECK(b.try_take(1, n0 + 200 * ms));
+  CHECK(b.available(n0 + 3600 * s_) == 5);    // never more than the burst, even after long
+  CHECK(b.try_take(5, n0 + 3600 * s_));
+  CHECK_FALSE(b.try_take(1, n0 + 3600 * s_));
+  CHECK_FALSE(b.try_take(1, n0 + 3600 * s_ + 50 * ms));
 }
 
 TEST_CASE("token bucket: a client at exactly the rate is never refused") {
-  token_bucket b{3, 2, t0};
-  REQUIRE(b.try_take(t0, 2));
+  chorus::token_bucket b{3, 2, n0};
+  REQUIRE(b.try_take(2, n0));
   // 1/3 s is not a whole number of nanoseconds: fractions of a token must add up exactly
   // (a request at the first nanosecond its token is complete).
-  auto t = t0;
+  int64_t t = n0;
   int refused = 0;
   for (int i = 1; i <= 3000; ++i) {
-    t = t0 + std::chrono::nanoseconds(int64_t(i) * 1'000'000'000 / 3 + (i % 3 ? 1 : 0));
-    refused += b.try_take(t) ? 0 : 1;
+    t = n0 + int64_t(i) * 1'000'000'000 / 3 + (i % 3 ? 1 : 0);
+    refused += b.try_take(1, t) ? 0 : 1;
   }
   CHECK(refused == 0);
-  CHECK_FALSE(b.try_take(t)); // and not one more
+  CHECK_FALSE(b.try_take(1, t)); // and not one more
 }
 
 TEST_CASE("token bucket: a clock that stands still or steps back adds nothing") {
-  token_bucket b{10, 2, t0};
-  REQUIRE(b.try_take(t0, 2));
-  CHECK_FALSE(b.try_take(t0 - 5s));
-  CHECK_FALSE(b.try_take(t0));
-  CHECK_FALSE(b.try_take(t0 + 50ms));
-  CHECK(b.try_take(t0 + 100ms)); // measured from t0, not from the earlier time
-  CHECK_FALSE(b.try_take(t0 + 100ms));
+  chorus::token_bucket b{10, 2, n0};
+  REQUIRE(b.try_take(2, n0));
+  CHECK_FALSE(b.try_take(1, n0 - 5 * s_));
+  CHECK_FALSE(b.try_take(1, n0));
+  CHECK_FALSE(b.try_take(1, n0 + 50 * ms));
+  CHECK(b.try_take(1, n0 + 100 * ms)); // measured from n0, not from the earlier time
+  CHECK_FALSE(b.try_take(1, n0 + 100 * ms));
+}
+
+TEST_CASE("token bucket: without a start time the first call is the start") {
+  chorus::token_bucket b{10, 2};
+  CHECK(b.try_take(2, 7 * s_)); // full at its first call, whatever the clock says
+  CHECK_FALSE(b.try_take(1, 7 * s_ + 99 * ms));
+  CHECK(b.try_take(1, 7 * s_ + 100 * ms));
+}
+
+TEST_CASE("token bucket: set_rate keeps what accrued; capping an unlimited bucket starts it full") {
+  chorus::token_bucket b{10, 10, n0};
+  REQUIRE(b.try_take(10, n0));
+  b.set_rate(20, n0 + 100 * ms); // one token accrued at 10/s
+  CHECK(b.available(n0 + 100 * ms) == 1);
+  CHECK(b.available(n0 + 150 * ms) == 2); // then 20/s
+  b.set_rate(0, n0 + 150 * ms);
+  CHECK(b.try_take(1'000'000, n0 + 150 * ms));
+  b.set_rate(10, n0 + 150 * ms);
+  CHECK(b.available(n0 + 150 * ms) == 10);
 }
 
 TEST_CASE("token bucket: rate 0 means unlimited, large values do not overflow") {
-  token_bucket unlimited{0, 0, t0};
+  chorus::token_bucket unlimited{0, 0, n0};
   for (int i = 0; i < 1000; ++i)
-    CHECK(unlimited.try_take(t0));
-  token_bucket def;
-  CHECK(def.try_take(t0));
-  token_bucket big{UINT32_MAX, UINT32_MAX, t0};
-  CHECK(big.try_take(t0, UINT32_MAX));
-  CHECK_FALSE(big.try_take(t0));
-  CHECK(big.available(t0 + std::chrono::hours(24 * 365 * 100)) == UINT32_MAX);
+    CHECK(unlimited.try_take(1, n0));
+  chorus::token_bucket def;
+  CHECK(def.try_take(1, n0));
+  chorus::token_bucket big{UINT64_MAX, UINT64_MAX, INT64_MIN};
+  CHECK(big.try_take(UINT64_MAX, INT64_MIN));
+  CHECK_FALSE(big.try_take(1, INT64_MIN));
+  CHECK(big.available(INT64_MAX) == UINT64_MAX);
 }
 
 TEST_CASE("request limiter: allow, refuse, then close an abusive connection") {

@@ -1,7 +1,7 @@
-// Egress cap token bucket (rtp/token_bucket.hpp): unlimited, below the cap, above the cap
-// over simulated seconds, bursts, a rate change midway, exact refill without drift, and a
-// clock that stands still or goes back.
-#include "rtp/token_bucket.hpp"
+// A byte stream capped at a rate (rtp/rate_cap.hpp, over common/rate_cap.hpp):
+// unlimited, below the cap, above the cap over simulated seconds, bursts, a rate change
+// midway, exact refill without drift, and a clock that stands still or goes back.
+#include "rtp/rate_cap.hpp"
 
 #include <doctest/doctest.h>
 
@@ -19,7 +19,7 @@ struct flow_result {
 
 // Sends `bytes`-sized packets at send_bps, evenly spaced, over [from_us, to_us); counts
 // what was admitted in that span.
-flow_result flow(token_bucket& b, uint64_t send_bps, std::size_t bytes, int64_t from_us,
+flow_result flow(rate_cap& b, uint64_t send_bps, std::size_t bytes, int64_t from_us,
                  int64_t to_us) {
   flow_result r;
   // Exact spacing: packet k goes at from + k * bytes * 8e6 / send_bps.
@@ -38,9 +38,9 @@ flow_result flow(token_bucket& b, uint64_t send_bps, std::size_t bytes, int64_t 
 
 } // namespace
 
-TEST_CASE("token bucket: unlimited and below the cap") {
+TEST_CASE("rate cap: unlimited and below the cap") {
   SUBCASE("rate 0: everything admitted, whatever the size and time") {
-    token_bucket b(0, 0);
+    rate_cap b(0, 0);
     CHECK(b.rate_bps() == 0);
     for (int i = 0; i < 1000; ++i) CHECK(b.admit(65'000, 0));
     CHECK(b.admit(1, -5));
@@ -61,7 +61,7 @@ TEST_CASE("token bucket: unlimited and below the cap") {
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
-    token_bucket b(c.cap_bps, token_bucket::suggested_burst(c.cap_bps));
+    rate_cap b(c.cap_bps, rate_cap::suggested_burst(c.cap_bps));
     const auto r = flow(b, c.send_bps, c.bytes, 0, 3'000'000);
     CHECK(r.dropped_packets == 0);
     CHECK(b.dropped() == 0);
@@ -70,7 +70,7 @@ TEST_CASE("token bucket: unlimited and below the cap") {
   }
 }
 
-TEST_CASE("token bucket: above the cap admits the cap over a second (within 1 %)") {
+TEST_CASE("rate cap: above the cap admits the cap over a second (within 1 %)") {
   const struct {
     const char* name;
     uint64_t cap_bps, send_bps;
@@ -83,7 +83,7 @@ TEST_CASE("token bucket: above the cap admits the cap over a second (within 1 %)
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);
-    token_bucket b(c.cap_bps, token_bucket::suggested_burst(c.cap_bps));
+    rate_cap b(c.cap_bps, rate_cap::suggested_burst(c.cap_bps));
     const double per_second = double(c.cap_bps) / 8;
     // The first second: the cap plus at most the initial (full) burst.
     const auto first = flow(b, c.send_bps, c.bytes, 0, 1'000'000);
@@ -102,9 +102,9 @@ TEST_CASE("token bucket: above the cap admits the cap over a second (within 1 %)
   }
 }
 
-TEST_CASE("token bucket: bursts") {
+TEST_CASE("rate cap: bursts") {
   // 1 Mbps = 125 bytes a millisecond; burst 3000 bytes; 1000-byte packets.
-  token_bucket b(1'000'000, 3000);
+  rate_cap b(1'000'000, 3000);
   const struct {
     const char* name;
     int64_t now_us;
@@ -133,18 +133,18 @@ TEST_CASE("token bucket: bursts") {
   CHECK(b.dropped_bytes() == 1000 + 1000 + 1 + 1 + 3001);
 }
 
-TEST_CASE("token bucket: exact refill, no drift") {
+TEST_CASE("rate cap: exact refill, no drift") {
   SUBCASE("3 kbps in 1 us steps for 8 s: exactly 3000 bytes") {
     // 1 byte every 2666.67 us: a rate that divides nothing evenly. (A burst of 2 bytes so
     // that the fractions left over after each admission are not cut off by the cap.)
-    token_bucket b(3'000, 2);
+    rate_cap b(3'000, 2);
     CHECK(b.admit(2, 0)); // empties the bucket at t = 0
     uint64_t admitted = 0;
     for (int64_t t = 1; t <= 8'000'000; ++t) admitted += b.admit(1, t) ? 1 : 0;
     CHECK(admitted == 3000);
   }
   SUBCASE("many small steps and one large step refill the same") {
-    token_bucket a(777'777, 10'000), b(777'777, 10'000);
+    rate_cap a(777'777, 10'000), b(777'777, 10'000);
     CHECK(a.admit(10'000, 0));
     CHECK(b.admit(10'000, 0));
     for (int64_t t = 1; t < 50'000; t += 7) CHECK_FALSE(a.admit(100'000, t)); // refills only
@@ -155,16 +155,16 @@ TEST_CASE("token bucket: exact refill, no drift") {
     CHECK(b.admit(4860, 49'996));
   }
   SUBCASE("huge rates and gaps do not overflow") {
-    token_bucket b(std::numeric_limits<uint64_t>::max(), 1500);
+    rate_cap b(std::numeric_limits<uint64_t>::max(), 1500);
     CHECK(b.admit(1500, std::numeric_limits<int64_t>::min()));
     CHECK(b.admit(1500, std::numeric_limits<int64_t>::max())); // refilled, capped
     CHECK_FALSE(b.admit(1500, std::numeric_limits<int64_t>::max()));
   }
 }
 
-TEST_CASE("token bucket: set_rate midway") {
+TEST_CASE("rate cap: set_rate midway") {
   SUBCASE("lifting the cap: everything admitted from then on") {
-    token_bucket b(1'000'000, 3000);
+    rate_cap b(1'000'000, 3000);
     const auto capped = flow(b, 4'000'000, 1000, 0, 500'000);
     CHECK(capped.dropped_packets > 0);
     b.set_rate(0, 500'000);
@@ -174,7 +174,7 @@ TEST_CASE("token bucket: set_rate midway") {
     CHECK(lifted.admitted_bytes == 250'000);
   }
   SUBCASE("raising and lowering the cap") {
-    token_bucket b(1'000'000, 5000);
+    rate_cap b(1'000'000, 5000);
     flow(b, 8'000'000, 1000, 0, 1'000'000); // drained
     b.set_rate(4'000'000, 1'000'000);
     const auto up = flow(b, 8'000'000, 1000, 1'000'000, 2'000'000);
@@ -186,7 +186,7 @@ TEST_CASE("token bucket: set_rate midway") {
     CHECK(double(down.admitted_bytes) <= 62'500 * 1.01 + 5000);
   }
   SUBCASE("what accrued before the change is kept") {
-    token_bucket b(1'000'000, 3000);
+    rate_cap b(1'000'000, 3000);
     CHECK(b.admit(3000, 0));
     b.set_rate(2'000'000, 8'000); // 1000 bytes accrued at 1 Mbps
     CHECK(b.admit(1000, 8'000));
@@ -194,7 +194,7 @@ TEST_CASE("token bucket: set_rate midway") {
     CHECK(b.admit(1000, 12'000)); // 4 ms at 2 Mbps
   }
   SUBCASE("capping an unlimited bucket starts it full") {
-    token_bucket b(0, 3000);
+    rate_cap b(0, 3000);
     for (int i = 0; i < 100; ++i) CHECK(b.admit(1000, i));
     b.set_rate(1'000'000, 100);
     CHECK(b.admit(3000, 100));
@@ -202,8 +202,8 @@ TEST_CASE("token bucket: set_rate midway") {
   }
 }
 
-TEST_CASE("token bucket: a clock that stands still or goes back") {
-  token_bucket b(1'000'000, 2000); // 125 bytes a ms
+TEST_CASE("rate cap: a clock that stands still or goes back") {
+  rate_cap b(1'000'000, 2000); // 125 bytes a ms
   const struct {
     const char* name;
     int64_t now_us;
@@ -214,13 +214,13 @@ TEST_CASE("token bucket: a clock that stands still or goes back") {
     {"same time: nothing accrues", 5'000'000, 1, false},
     {"same time again", 5'000'000, 1, false},
     {"back 1 s: nothing accrues", 4'000'000, 1, false},
-    {"forward again but before the old time: counted from the new reference", 4'004'000,
-     500, true},
-    {"spent", 4'004'000, 1, false},
-    {"back a little", 4'003'000, 1, false},
-    {"8 ms after the last reference: 1000 bytes", 4'011'000, 1000, true},
-    {"negative times work alike", -1'000, 2000, false},
-    {"16 ms after: full", 15'000, 2000, true},
+    {"forward again but before the latest time: still nothing", 4'004'000, 500, false},
+    {"4 ms after the latest time: 500 bytes", 5'004'000, 500, true},
+    {"spent", 5'004'000, 1, false},
+    {"back a little", 5'003'000, 1, false},
+    {"8 ms after the latest time: 1000 bytes", 5'012'000, 1000, true},
+    {"negative times are earlier times", -1'000, 1, false},
+    {"16 ms after the latest time: full", 5'028'000, 2000, true},
   };
   for (const auto& s : steps) {
     CAPTURE(s.name);
@@ -228,7 +228,7 @@ TEST_CASE("token bucket: a clock that stands still or goes back") {
   }
 }
 
-TEST_CASE("token bucket: suggested burst") {
+TEST_CASE("rate cap: suggested burst") {
   const struct {
     uint64_t rate;
     uint32_t burst;
@@ -241,6 +241,6 @@ TEST_CASE("token bucket: suggested burst") {
   };
   for (const auto& c : cases) {
     CAPTURE(c.rate);
-    CHECK(token_bucket::suggested_burst(c.rate) == c.burst);
+    CHECK(rate_cap::suggested_burst(c.rate) == c.burst);
   }
 }
