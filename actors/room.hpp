@@ -1,15 +1,30 @@
-// The room actor (mediasoup's router): the peers of one room id and their sessions.
+// The room actor (mediasoup's router): the participants of one room id, their sessions and
+// peer actors, the media they produce, and the room-wide state. Its handlers, by concept:
+// actors/room_actor.hpp; its pure cores: room_roster, room_rules, room_copy, room_journal.
 //
-// Messages:
-//   join_command        -> join_result; spawns the peer actor (linked to the room). A join
-//                          with a peer id already present is a reconnect: the old session
-//                          gets replaced_atom, the old peer actor is closed, the new one
-//                          takes its place. Refused with limit-exceeded when full.
-//   peer_update         -> join_result (name / capabilities of a joined peer)
-//   close_if_empty_atom -> bool: quits when no peer is left (asked by the node)
-// Events sent to sessions: participant_list_update_event (to all, on join and leave),
-// participant_left_event (to the others, on leave).
-// The room monitors every session: a session that ends is a departure.
+// Messages (request -> reply; the rest are one-way):
+//   presence   join_command -> join_result (spawns the peer actor, linked; a join with a
+//              peer id or user id already present and the same token subject replaces the
+//              older connection: replaced_atom to its session); peer_update -> join_result;
+//              own_state_update -> empty_reply; get_socket_id_request -> socket_id_reply;
+//              room_info_query -> room_info_reply; close_if_empty_atom -> bool (quits when
+//              no one is left; asked by the node); flush_participants_atom (itself)
+//   media      producer_info, producer_removed, producer_paused_update (from peers);
+//              publish_check -> empty_reply; find_producer -> producer_info;
+//              data_producer_info, data_producer_removed, data_producers_query;
+//              data_publish_check -> empty_reply; find_data_producer -> data_producer_info;
+//              dominant_speaker, audio_levels_report (from the speaker observer)
+//   moderation moderation_command, host_command -> empty_reply
+//   class      class_command -> class_reply; chat_history_query -> class_event; poll_flush
+//   recording  recording_command -> class_reply; recording_event (from the media recorder)
+//   re-homing  rejoin_command -> join_result; hand_over_atom -> int64 (participants on this
+//              node); rehome_settle_atom, sync_copies_atom (itself)
+//   admin API  admin_room_query -> admin_room_snapshot; admin_recording -> class_reply;
+//              admin_kick, admin_close -> empty_reply
+// Events to sessions: participant_list_update_event (coalesced), participant_left_event,
+// new_producer_event, producer_closed_event, class_event, moderation_event, ...
+// The room monitors every session and links every peer actor: either end is a departure.
+// When the last participant leaves it tells the node (room_idle).
 #pragma once
 
 #include "actors/context.hpp"

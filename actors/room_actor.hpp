@@ -1,0 +1,102 @@
+// The room actor's handlers, by concept, each in its own file; actors/room.cpp only routes
+// the room's messages to them (the routing table: room_impl there, the messages: room.hpp).
+//   room_presence.cpp   joins, reconnects, departures, the participant list
+//   room_media.cpp      the producers and data producers the room lists, the active speaker
+//   room_moderation.cpp moderation, the frontend's host controls, the admin API's kick/close
+//   room_classroom.cpp  hands, chat, polls, reactions
+//   room_recording.cpp  the room's recording
+//   room_rehome.cpp     copies for re-homing, rejoins after a move, hand-over
+// The decisions they take are in the pure cores: room_roster, room_rules, room_copy,
+// room_journal.
+#pragma once
+
+#include "actors/data_messages.hpp"
+#include "actors/media_messages.hpp"
+#include "actors/messages.hpp"
+#include "actors/operations.hpp"
+#include "actors/rehome_messages.hpp"
+#include "actors/room_state.hpp"
+
+#include <caf/atom.hpp>
+#include <caf/result.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace chorus::actors::rooms {
+
+// ---- presence ----------------------------------------------------------------------------
+caf::result<join_result> join(room_actor* self, join_command& cmd);
+caf::result<join_result> update_peer(room_actor* self, peer_update& upd);
+caf::result<protocol::empty_reply> update_own_state(room_actor* self, own_state_update& u);
+caf::result<protocol::socket_id_reply> socket_id(room_actor* self,
+                                                 const protocol::get_socket_id_request& q);
+// Removes the peer at `it`; tells the others: producer-closed for each of its producers,
+// then participant-left. `who` is the actor whose end removes it (none: replaced).
+void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
+                    const caf::actor_addr& who);
+// Removes the peer whose session or peer actor is `who`.
+void remove_peer(room_actor* self, const caf::actor_addr& who);
+join_result make_join_result(room_actor* self, const peer_entry& e);
+// The participant list, coalesced: out once per interval that grows with the room.
+void broadcast_participants(room_actor* self);
+void send_participants_now(room_actor* self);
+void flags_changed_for(room_actor* self, const std::string& peer_id);
+void send_to_all(room_actor* self, const protocol::class_event& ev);
+void send_hands(room_actor* self);
+// room-started for the webhooks, once (reason "" at a first join, "moved" at a rejoin).
+void announce_start(room_actor* self, const char* reason);
+
+// ---- media -------------------------------------------------------------------------------
+void producer_added(room_actor* self, producer_info& info);
+void producer_gone(room_actor* self, const producer_removed& r);
+void producer_paused(room_actor* self, const producer_paused_update& u);
+caf::result<protocol::empty_reply> check_publish(room_actor* self, const publish_check& q);
+caf::result<producer_info> producer_for(room_actor* self, const find_producer& q);
+void data_producer_added(room_actor* self, data_producer_info& info);
+void data_producer_gone(room_actor* self, const data_producer_removed& r);
+caf::result<protocol::empty_reply> check_data_publish(room_actor* self,
+                                                      const data_publish_check& q);
+void list_data_producers(room_actor* self, const data_producers_query& q);
+caf::result<data_producer_info> data_producer_for(room_actor* self, const find_data_producer& q);
+void speaker_named(room_actor* self, dominant_speaker& d);
+void levels_reported(room_actor* self, const audio_levels_report& r);
+// The speaker observer starts (at the first audio producer) or stops observing `p`.
+void observe(room_actor* self, const producer_info& p);
+void unobserve(room_actor* self, const producer_info& p);
+
+// ---- moderation --------------------------------------------------------------------------
+caf::result<protocol::empty_reply> moderate(room_actor* self, moderation_command& cmd);
+caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& cmd);
+caf::result<protocol::empty_reply> admin_kick_peer(room_actor* self, const admin_kick& k);
+protocol::empty_reply admin_close_room(room_actor* self, const admin_close& c);
+// A frontend event (force-mute, host-granted, ...) to one session.
+void tell(room_actor* self, const caf::actor& session, std::string name, std::string by,
+          std::string reason = {}, std::string participant = {}, bool value = false);
+
+// ---- the live class ----------------------------------------------------------------------
+caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cmd);
+void flush_poll(room_actor* self, const poll_flush& f);
+protocol::class_event chat_history_event(const room_state& st);
+// What a joiner catches up on: the hand queue, the chat history, the polls, the speaker.
+void catch_up(room_actor* self, const caf::actor& session);
+
+// ---- recording ---------------------------------------------------------------------------
+caf::result<protocol::class_reply> recording(room_actor* self, recording_command& cmd);
+caf::result<protocol::class_reply> admin_recording_command(room_actor* self,
+                                                           const admin_recording& r);
+// recording.autoStart: the room's first producer starts a recording; each new producer
+// is handed to the recorder.
+void record_producer(room_actor* self, const producer_info& info);
+void recorder_event(room_actor* self, const protocol::recording_event& ev);
+
+// ---- re-homing ---------------------------------------------------------------------------
+using sync_copies_atom = caf::atom_constant<caf::atom("synccopy")>;
+// A change the copies on other nodes must follow (sent once per interval, if any).
+void schedule_sync(room_actor* self);
+void sync_copies(room_actor* self);
+caf::result<join_result> rejoin(room_actor* self, rejoin_command& cmd);
+void settle(room_actor* self);
+int64_t hand_over(room_actor* self, const std::string& avoid);
+
+} // namespace chorus::actors::rooms

@@ -1,0 +1,370 @@
+// The live class: raised hands, chat (public, private, reactions, pins), polls with live
+// results, typing and video reactions; and what a joiner catches up on.
+#include "actors/room_actor.hpp"
+
+#include "actors/clock.hpp"
+#include "actors/recorder.hpp"
+#include "actors/room_roster.hpp"
+#include "common/log.hpp"
+#include "net/rate_limiter.hpp"
+#include "common/text.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <chrono>
+
+namespace chorus::actors::rooms {
+
+namespace {
+
+protocol::class_event poll_event(protocol::class_event_kind kind, const protocol::poll& p) {
+  protocol::class_event ev;
+  ev.kind = kind;
+  ev.poll = p.snapshot();
+  return ev;
+}
+
+protocol::poll* find_poll(room_state& st, const std::string& id) {
+  for (auto& p : st.polls)
+    if (p.id() == id)
+      return &p;
+  return nullptr;
+}
+
+// Live results go out at most once per poll_results_interval per poll: the first vote after
+// a quiet interval at once, later ones gathered into one update at the interval's end.
+constexpr int64_t poll_results_interval_ms = 250;
+constexpr std::size_t max_polls_per_room = 100;
+
+void send_poll_results(room_actor* self, const std::string& poll_id) {
+  auto& st = self->state;
+  auto* p = find_poll(st, poll_id);
+  if (!p || p->closed())
+    return;
+  auto& t = st.poll_throttles[poll_id];
+  auto now = wall_ms();
+  if (t.scheduled)
+    return;
+  auto wait = t.last_sent_ms + poll_results_interval_ms - now;
+  if (wait > 0) {
+    t.scheduled = true;
+    self->delayed_send(self, std::chrono::milliseconds(wait), poll_flush{poll_id});
+    return;
+  }
+  t.last_sent_ms = now;
+  send_to_all(self, poll_event(protocol::class_event_kind::poll_results, *p));
+}
+
+// The room's own data producer (label "room"): public chat messages go out on it too, as
+// JSON text, to every participant that consumes it over its data channel.
+void push_room_data(room_actor* self, const protocol::chat_item& m) {
+  auto& st = self->state;
+  if (st.data_producers.empty() || !st.data_producers.front().peer_id.empty())
+    return;
+  std::string text = "{\"type\":\"chat-message\",\"id\":\"";
+  text::json_escape(text, m.id);
+  text += "\",\"peerId\":\"";
+  text::json_escape(text, m.from);
+  text += "\",\"userId\":\"";
+  text::json_escape(text, m.user_id);
+  text += "\",\"name\":\"";
+  text::json_escape(text, m.name);
+  text += "\",\"text\":\"";
+  text::json_escape(text, m.text);
+  text += "\",\"at\":" + std::to_string(m.at) + "}";
+  self->send(st.data_producers.front().data_producer,
+             data_message{51, std::vector<uint8_t>(text.begin(), text.end()), mono_us()});
+}
+
+} // namespace
+
+void catch_up(room_actor* self, const caf::actor& session) {
+  auto& st = self->state;
+  if (!st.hands.items().empty()) {
+    protocol::class_event ev;
+    ev.kind = protocol::class_event_kind::hands_update;
+    ev.hands = st.hands.items();
+    self->send(session, ev);
+  }
+  if (st.chat.size() > 0) {
+    protocol::class_event ev;
+    ev.kind = protocol::class_event_kind::chat_history;
+    ev.chat = st.chat.items();
+    self->send(session, ev);
+  }
+  for (auto& p : st.polls)
+    self->send(session, poll_event(p.closed() ? protocol::class_event_kind::poll_closed
+                                              : protocol::class_event_kind::poll_started,
+                                   p));
+  if (auto ev = speaker_event(st))
+    self->send(session, *ev);
+}
+
+caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cmd) {
+  using protocol::class_action;
+  using protocol::class_event_kind;
+  using protocol::error_code;
+  auto& st = self->state;
+  auto& req = cmd.request;
+  auto* me = find_peer(st, cmd.peer_id);
+  if (!me)
+    return not_in_room(st, cmd.peer_id);
+  const bool moderator = allows(me->grant.permissions, protocol::permission::moderate);
+  const auto now = wall_ms();
+  // The participant a request names (lower-hand, disable-chat, enable-chat, a private
+  // message), by peer id or user id; nullptr when `id` is empty.
+  auto target = [&](const std::string& id) -> caf::expected<peer_entry*> {
+    if (id.empty())
+      return nullptr;
+    if (auto* t = find_target(st, id))
+      return t;
+    return make_error(error_code::unknown_user,
+                      "no participant '" + id + "' in room '" + st.id + "'");
+  };
+  switch (req.action) {
+    case class_action::raise_hand:
+      if (st.hands.raise(me->id, me->public_id(), me->name, now))
+        send_hands(self);
+      return protocol::class_reply{};
+    case class_action::lower_hand: {
+      auto t = target(req.peer_id);
+      if (!t)
+        return t.error();
+      auto* whose = *t ? *t : me;
+      if (whose != me && !moderator)
+        return need(*me, protocol::permission::moderate, "lowering another's hand");
+      if (st.hands.lower(whose->id))
+        send_hands(self);
+      return protocol::class_reply{};
+    }
+    case class_action::chat: {
+      if (!allows(me->grant.permissions, protocol::permission::chat))
+        return need(*me, protocol::permission::chat, "chatting");
+      if ((st.chat_disabled && !moderator) || me->chat_disabled)
+        return make_error(error_code::forbidden, "chat is disabled by a moderator");
+      if (auto problem = protocol::check_chat_text(req.text, st.ctx->settings.chat_max_bytes);
+          !problem.empty())
+        return make_error(error_code::invalid_field, problem);
+      auto to = target(req.to);
+      if (!to)
+        return to.error();
+      if (!me->chat_bucket.try_take(1, net::bucket_ns(std::chrono::steady_clock::now())))
+        return make_error(error_code::rate_limited,
+                          "too many chat messages: at most " +
+                            std::to_string(st.ctx->settings.chat_rate_per_s) + " per second");
+      protocol::chat_item m{"m" + std::to_string(st.next_chat_id++), me->id, me->public_id(),
+                            me->name, std::move(req.text), *to ? (*to)->id : std::string{}, now};
+      m.client_id = std::move(req.client_id);
+      m.avatar_url = std::move(req.avatar_url);
+      m.reply_to = std::move(req.reply_to);
+      record(self, *st.ctx,
+             store::chat_posted{st.id, m.id, m.from, m.user_id, m.name, m.text, m.to, m.at});
+      protocol::class_event ev;
+      ev.kind = class_event_kind::chat_message;
+      ev.chat.push_back(m);
+      if (*to) { // private: to its target and back to its sender only
+        self->send((*to)->session, ev);
+        if (*to != me)
+          self->send(me->session, ev);
+      } else {
+        push_room_data(self, m);
+        st.chat.add(m);
+        send_to_all(self, ev);
+      }
+      return protocol::class_reply{"id", m.id};
+    }
+    case class_action::disable_chat:
+    case class_action::enable_chat: {
+      if (!moderator)
+        return need(*me, protocol::permission::moderate, "disable-chat and enable-chat");
+      auto t = target(req.peer_id);
+      if (!t)
+        return t.error();
+      const bool off = req.action == class_action::disable_chat;
+      if (*t)
+        (*t)->chat_disabled = off;
+      else
+        st.chat_disabled = off;
+      protocol::class_event ev;
+      ev.kind = off ? class_event_kind::chat_disabled : class_event_kind::chat_enabled;
+      ev.peer_id = *t ? (*t)->id : std::string{};
+      ev.by = me->public_id();
+      record(self, *st.ctx,
+             store::moderation_taken{st.id, off ? "disable-chat" : "enable-chat",
+                                     *t ? (*t)->public_id() : std::string{}, me->id, {}, now});
+      LOG_INFO("room", "'" << st.id << "': chat " << (off ? "disabled" : "enabled") << " for "
+                           << (*t ? "'" + (*t)->public_id() + "'" : std::string("the room"))
+                           << " by '" << ev.by << "'");
+      send_to_all(self, ev);
+      return protocol::class_reply{};
+    }
+    case class_action::delete_chat: {
+      if (!moderator)
+        return need(*me, protocol::permission::moderate, "delete-chat-message");
+      if (!st.chat.erase(req.id))
+        return make_error(error_code::invalid_field,
+                          "id: no message '" + req.id + "' in the room's chat history");
+      record(self, *st.ctx, store::chat_deleted{st.id, req.id, me->id, now});
+      protocol::class_event ev;
+      ev.kind = class_event_kind::chat_deleted;
+      ev.id = req.id;
+      ev.by = me->public_id();
+      LOG_INFO("room", "'" << st.id << "': chat message " << req.id << " deleted by '" << ev.by
+                           << "'");
+      send_to_all(self, ev);
+      return protocol::class_reply{};
+    }
+    case class_action::create_poll: {
+      if (!moderator)
+        return need(*me, protocol::permission::moderate, "create-poll");
+      if (st.polls.size() >= max_polls_per_room)
+        return make_error(error_code::limit_exceeded,
+                          "a room keeps at most " + std::to_string(max_polls_per_room) +
+                            " polls");
+      std::string problem;
+      auto p = protocol::poll::make("p" + std::to_string(st.next_poll_id++), std::move(req.text),
+                                    std::move(req.options), req.multiple, req.anonymous,
+                                    me->public_id(), now, problem);
+      if (!p)
+        return make_error(error_code::invalid_field, problem);
+      st.polls.push_back(std::move(*p));
+      auto& poll = st.polls.back();
+      {
+        auto snap = poll.snapshot();
+        record(self, *st.ctx,
+               store::poll_created{st.id, snap.id, snap.question, snap.options, snap.multiple,
+                                   snap.anonymous, me->id, now});
+      }
+      send_to_all(self, poll_event(class_event_kind::poll_started, poll));
+      return protocol::class_reply{"pollId", poll.id()};
+    }
+    case class_action::vote: {
+      auto* p = find_poll(st, req.id);
+      if (!p)
+        return make_error(error_code::invalid_field, "pollId: no poll '" + req.id + "'");
+      auto previous = p->choices_of(me->public_id());
+      auto r = p->vote(me->public_id(), req.choices);
+      if (r == protocol::poll::vote_result::closed)
+        return make_error(error_code::invalid_state, "poll '" + req.id + "' is closed");
+      if (r != protocol::poll::vote_result::counted && r != protocol::poll::vote_result::changed)
+        return make_error(error_code::invalid_field, std::string(protocol::to_string(r)));
+      record(self, *st.ctx,
+             store::vote_cast{st.id, p->id(), me->id, me->public_id(),
+                              p->choices_of(me->public_id()), std::move(previous), now});
+      send_poll_results(self, p->id());
+      return protocol::class_reply{};
+    }
+    case class_action::chat_history: {
+      protocol::class_event ev;
+      ev.kind = class_event_kind::chat_history;
+      ev.chat = st.chat.items();
+      self->send(me->session, ev);
+      return protocol::class_reply{};
+    }
+    case class_action::typing_start:
+    case class_action::typing_stop: {
+      protocol::class_event ev;
+      ev.kind = req.action == class_action::typing_start ? class_event_kind::typing_start
+                                                         : class_event_kind::typing_stop;
+      ev.peer_id = me->id;
+      ev.name = req.text.empty() ? me->name : req.text;
+      for (auto& p : st.peers)
+        if (&p != me)
+          self->send(p.session, ev);
+      return protocol::class_reply{};
+    }
+    case class_action::react: {
+      if (!allows(me->grant.permissions, protocol::permission::chat))
+        return need(*me, protocol::permission::chat, "reacting to a message");
+      auto* m = st.chat.find(req.id);
+      if (!m)
+        return make_error(error_code::invalid_field,
+                          "messageId: no message '" + req.id + "' in the room's chat history");
+      auto uid = me->public_id();
+      auto r = std::find_if(m->reactions.begin(), m->reactions.end(),
+                            [&](const protocol::chat_reaction& x) { return x.emoji == req.emoji; });
+      bool added = true;
+      if (r == m->reactions.end()) {
+        if (m->reactions.size() >= 32)
+          return make_error(error_code::limit_exceeded, "a message takes at most 32 emoji");
+        m->reactions.push_back({req.emoji, {uid}});
+      } else if (auto u = std::find(r->user_ids.begin(), r->user_ids.end(), uid);
+                 u != r->user_ids.end()) {
+        r->user_ids.erase(u); // a second reaction with the same emoji takes it back
+        added = false;
+        if (r->user_ids.empty())
+          m->reactions.erase(r);
+      } else {
+        r->user_ids.push_back(uid);
+      }
+      protocol::class_event ev;
+      ev.kind = class_event_kind::react_update;
+      ev.id = req.id;
+      ev.user_id = uid;
+      ev.emoji = req.emoji;
+      ev.flag = added;
+      send_to_all(self, ev);
+      return protocol::class_reply{};
+    }
+    case class_action::pin: {
+      if (rank_of(st, *me) == 0) // the frontend's name: its host and co-hosts pin
+        return make_error(error_code::forbidden, "pin-message is for the host and co-hosts");
+      auto* m = st.chat.find(req.id);
+      if (!m)
+        return make_error(error_code::invalid_field,
+                          "messageId: no message '" + req.id + "' in the room's chat history");
+      m->pinned = req.pinned;
+      protocol::class_event ev;
+      ev.kind = class_event_kind::pin_update;
+      ev.id = req.id;
+      ev.flag = req.pinned;
+      ev.by = me->public_id();
+      send_to_all(self, ev);
+      return protocol::class_reply{};
+    }
+    case class_action::video_reaction: {
+      protocol::class_event ev;
+      ev.kind = class_event_kind::video_reaction;
+      ev.emoji = req.emoji;
+      ev.session_id = req.session_id;
+      ev.user_id = me->public_id();
+      ev.name = req.text.empty() ? me->name : req.text;
+      for (auto& p : st.peers)
+        if (&p != me)
+          self->send(p.session, ev);
+      return protocol::class_reply{};
+    }
+    case class_action::close_poll: {
+      if (!moderator)
+        return need(*me, protocol::permission::moderate, "close-poll");
+      auto* p = find_poll(st, req.id);
+      if (!p)
+        return make_error(error_code::invalid_field, "pollId: no poll '" + req.id + "'");
+      if (!p->close())
+        return make_error(error_code::invalid_state, "poll '" + req.id + "' is closed already");
+      st.poll_throttles.erase(p->id());
+      {
+        auto snap = p->snapshot();
+        record(self, *st.ctx, store::poll_closed{st.id, snap.id, snap.counts, snap.voters, now});
+      }
+      send_to_all(self, poll_event(class_event_kind::poll_closed, *p));
+      return protocol::class_reply{};
+    }
+  }
+  return make_error(error_code::unsupported, "unknown live-class request");
+}
+
+void flush_poll(room_actor* self, const poll_flush& f) {
+  self->state.poll_throttles[f.poll_id].scheduled = false;
+  send_poll_results(self, f.poll_id);
+}
+
+protocol::class_event chat_history_event(const room_state& st) {
+  protocol::class_event ev;
+  ev.kind = protocol::class_event_kind::chat_history;
+  ev.chat = st.chat.items();
+  return ev;
+}
+
+} // namespace chorus::actors::rooms

@@ -1,0 +1,122 @@
+// The room's recording (actors/media_recorder.hpp): started and stopped by a participant
+// with permission record, by the admin API, or at the first producer (recording.autoStart);
+// the recorder is handed every producer the room lists.
+#include "actors/room_actor.hpp"
+
+#include "actors/media_recorder.hpp"
+#include "actors/room_roster.hpp"
+#include "common/ids.hpp"
+#include "common/log.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+
+namespace chorus::actors::rooms {
+
+namespace {
+
+// Starts the room's recording; `by` is the starter's public id ("" for autoStart).
+caf::expected<std::string> start_recording(room_actor* self, const std::string& by) {
+  auto& st = self->state;
+  if (st.media_recorder)
+    return make_error(protocol::error_code::invalid_state,
+                      "room '" + st.id + "' is being recorded already (" + st.recording_id + ")");
+  auto id = ids::uuid4();
+  auto spawned = spawn_media_recorder(self, media_recorder_args{st.id, id, by}, st.ctx, st.node);
+  if (!spawned)
+    return make_error(protocol::error_code::invalid_state, spawned.error());
+  st.media_recorder = *spawned;
+  st.recording_id = id;
+  st.recording_stopping = false;
+  for (auto& p : st.producers)
+    self->send(st.media_recorder, with_owner(st, p));
+  protocol::recording_event ev;
+  ev.kind = protocol::recording_event_kind::started;
+  ev.recording_id = id;
+  ev.by = by;
+  for (auto& p : st.peers)
+    self->send(p.session, ev);
+  LOG_INFO("room", "'" << st.id << "': recording " << id << " started"
+                       << (by.empty() ? std::string(" (autoStart)") : " by " + by));
+  return id;
+}
+
+// Stops the room's recording: recording-stopped to everyone, the manifest's path answered.
+caf::result<protocol::class_reply> stop_recording(room_actor* self) {
+  auto& st = self->state;
+  if (!st.media_recorder || st.recording_stopping)
+    return make_error(protocol::error_code::invalid_state,
+                      "room '" + st.id + "' is not being recorded");
+  st.recording_stopping = true;
+  auto rp = self->make_response_promise<protocol::class_reply>();
+  auto recorder = st.media_recorder;
+  self->request(recorder, std::chrono::seconds(15), recording_stop_atom::value)
+    .then(
+      [self, rp, recorder](protocol::recording_event& ev) mutable {
+        auto& st = self->state;
+        if (st.media_recorder == recorder) {
+          st.media_recorder = nullptr;
+          st.recording_id.clear();
+          st.recording_stopping = false;
+        }
+        for (auto& p : st.peers)
+          self->send(p.session, ev);
+        rp.deliver(protocol::class_reply{"manifest", ev.manifest_path});
+      },
+      [self, rp, recorder](caf::error& err) mutable {
+        auto& st = self->state;
+        if (st.media_recorder == recorder) {
+          st.media_recorder = nullptr;
+          st.recording_id.clear();
+          st.recording_stopping = false;
+        }
+        rp.deliver(err);
+      });
+  return rp;
+}
+
+} // namespace
+
+caf::result<protocol::class_reply> recording(room_actor* self, recording_command& cmd) {
+  auto& st = self->state;
+  auto* me = find_peer(st, cmd.peer_id);
+  if (!me)
+    return not_in_room(st, cmd.peer_id);
+  if (!allows(me->grant.permissions, protocol::permission::record))
+    return need(*me, protocol::permission::record,
+                cmd.request.start ? "start-recording" : "stop-recording");
+  if (cmd.request.start) {
+    auto id = start_recording(self, me->public_id());
+    if (!id)
+      return id.error();
+    return protocol::class_reply{"recordingId", *id};
+  }
+  return stop_recording(self);
+}
+
+caf::result<protocol::class_reply> admin_recording_command(room_actor* self,
+                                                           const admin_recording& r) {
+  if (!r.start)
+    return stop_recording(self);
+  auto id = start_recording(self, "admin");
+  if (!id)
+    return id.error();
+  return protocol::class_reply{"recordingId", *id};
+}
+
+void record_producer(room_actor* self, const producer_info& info) {
+  auto& st = self->state;
+  if (!st.media_recorder && st.ctx->recording.auto_start && !st.ctx->recording.directory.empty())
+    if (auto started = start_recording(self, {}); !started)
+      LOG_WARN("room", "'" << st.id << "': recording.autoStart: " << to_string(started.error()));
+  if (st.media_recorder && !st.recording_stopping)
+    self->send(st.media_recorder, with_owner(st, info));
+}
+
+void recorder_event(room_actor* self, const protocol::recording_event& ev) {
+  for (auto& p : self->state.peers)
+    self->send(p.session, ev);
+}
+
+} // namespace chorus::actors::rooms

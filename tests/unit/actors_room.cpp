@@ -1,0 +1,175 @@
+// The room actor in a real actor system: sessions (scoped actors here) join, the room
+// spawns their peer actors, tells everyone of the others, carries the live class, and acts
+// for moderators; its last departure tells the node the room is idle.
+#include "actors/messages.hpp"
+#include "actors/room.hpp"
+#include "actors/room_state.hpp"
+#include "protocol/permissions.hpp"
+
+#include <caf/all.hpp>
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+using namespace chorus;
+using namespace chorus::actors;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto bound = 5s; // every wait below ends by then
+
+struct room_system {
+  caf::actor_system_config cfg;
+  std::optional<caf::actor_system> sys;
+  std::shared_ptr<node_context> ctx = std::make_shared<node_context>();
+  room_system() {
+    register_message_types(cfg);
+    cfg.set("scheduler.max-threads", 2);
+    sys.emplace(cfg);
+    ctx->settings.node_id = "node-a";
+  }
+};
+
+join_command joiner(const caf::scoped_actor& session, std::string peer_id, std::string role) {
+  join_command cmd;
+  cmd.room_id = "class-1";
+  cmd.peer_id = peer_id;
+  cmd.name = "name of " + peer_id;
+  cmd.session = caf::actor_cast<caf::actor>(session);
+  auto set = protocol::permission_set::all();
+  if (role == "student") {
+    set.remove(protocol::permission::moderate);
+    set.remove(protocol::permission::record);
+  }
+  cmd.grant = {"sub-" + peer_id, role, set.bits()};
+  return cmd;
+}
+
+join_result join(const caf::scoped_actor& session, const caf::actor& room, join_command cmd) {
+  join_result out;
+  session->request(room, bound, std::move(cmd))
+    .receive([&](join_result& r) { out = std::move(r); },
+             [](caf::error& e) { FAIL("join refused: " << to_string(e)); });
+  return out;
+}
+
+// The next message of type T that `pred` accepts (others of that type are passed over;
+// messages of other types stay in the mailbox).
+template <class T, class Pred>
+std::optional<T> next(const caf::scoped_actor& self, Pred pred) {
+  auto end = std::chrono::steady_clock::now() + bound;
+  std::optional<T> got;
+  while (!got && std::chrono::steady_clock::now() < end) {
+    bool timed_out = false;
+    self->receive([&](T& x) {
+                    if (pred(x))
+                      got = std::move(x);
+                  },
+                  caf::after(std::chrono::duration_cast<std::chrono::milliseconds>(
+                    end - std::chrono::steady_clock::now())) >>
+                    [&] { timed_out = true; });
+    if (timed_out)
+      break;
+  }
+  return got;
+}
+
+template <class T>
+std::optional<T> next(const caf::scoped_actor& self) {
+  return next<T>(self, [](const T&) { return true; });
+}
+
+} // namespace
+
+TEST_CASE("room actor: joins are told to everyone, the class runs, a kick ends a session") {
+  room_system rs;
+  caf::scoped_actor node{*rs.sys};
+  auto room = spawn_room(*rs.sys, caf::actor_cast<caf::actor>(node), "class-1", rs.ctx, nullptr);
+  {
+    caf::scoped_actor teacher{*rs.sys};
+    caf::scoped_actor student{*rs.sys};
+    auto t = join(teacher, room, joiner(teacher, "t", "teacher"));
+    CHECK(t.is_host);
+    CHECK(t.peer); // the room spawned the peer actor
+    auto s = join(student, room, joiner(student, "s", "student"));
+    CHECK_FALSE(s.is_host);
+    CHECK(rs.ctx->counters->peers == 2);
+
+    // The list goes out coalesced; the teacher sees both.
+    auto list = next<protocol::participant_list_update_event>(
+      teacher, [](const auto& ev) { return ev.participants.size() == 2; });
+    REQUIRE(list);
+    CHECK(list->participants[0].is_host);
+    CHECK_FALSE(list->participants[1].is_host);
+
+    // A joining peer id that is live on another connection, without its subject: refused.
+    {
+      caf::scoped_actor intruder{*rs.sys};
+      auto cmd = joiner(intruder, "s", "student");
+      cmd.grant.subject = "someone-else";
+      bool refused = false;
+      intruder->request(room, bound, std::move(cmd))
+        .receive([](join_result&) {},
+                 [&](caf::error& e) {
+                   refused = to_error_info(e).code == protocol::error_code::id_taken;
+                 });
+      CHECK(refused);
+    }
+
+    // A chat message reaches the teacher.
+    class_command chat;
+    chat.peer_id = "s";
+    chat.request.action = protocol::class_action::chat;
+    chat.request.text = "hello";
+    std::string message_id;
+    student->request(room, bound, chat)
+      .receive([&](protocol::class_reply& r) { message_id = r.id; },
+               [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK_FALSE(message_id.empty());
+    auto heard = next<protocol::class_event>(teacher, [](const protocol::class_event& ev) {
+      return ev.kind == protocol::class_event_kind::chat_message;
+    });
+    REQUIRE(heard);
+    REQUIRE(heard->chat.size() == 1);
+    CHECK(heard->chat[0].text == "hello");
+
+    // The student may not kick; the teacher may.
+    moderation_command kick;
+    kick.issuer = "s";
+    kick.request.action = protocol::moderation_action::kick;
+    kick.request.peer_id = "t";
+    bool forbidden = false;
+    student->request(room, bound, kick)
+      .receive([](protocol::empty_reply&) {},
+               [&](caf::error& e) {
+                 forbidden = to_error_info(e).code == protocol::error_code::forbidden;
+               });
+    CHECK(forbidden);
+    kick.issuer = "t";
+    kick.request.peer_id = "s";
+    kick.request.reason = "testing";
+    bool done = false;
+    teacher->request(room, bound, kick)
+      .receive([&](protocol::empty_reply&) { done = true; },
+               [](caf::error& e) { FAIL(to_string(e)); });
+    CHECK(done);
+    auto kicked = next<protocol::kicked_event>(student);
+    REQUIRE(kicked);
+    CHECK(kicked->reason == "testing");
+    auto closed = next<close_session>(student);
+    REQUIRE(closed);
+    CHECK(closed->code == close_kicked);
+    auto left = next<protocol::participant_left_event>(teacher);
+    REQUIRE(left);
+    CHECK(left->peer_id == "s");
+    CHECK(rs.ctx->counters->peers == 1);
+  } // the teacher's session ends: its departure empties the room
+  auto idle = next<room_idle>(node);
+  REQUIRE(idle);
+  CHECK(idle->room_id == "class-1");
+  CHECK(rs.ctx->counters->peers == 0);
+  caf::anon_send_exit(room, caf::exit_reason::user_shutdown);
+}
