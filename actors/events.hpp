@@ -27,7 +27,7 @@ inline void emit_event(const node_context& ctx, ops_event ev) {
     ctx.events->emit(std::move(ev));
 }
 
-// The hook for recording (issue: recording on branch rec): call when a recording's file is
+// The recorder calls it when a recording's file is
 // complete. recording-finished goes to the webhooks like the room events.
 inline void recording_finished(const node_context& ctx, const std::string& room_id,
                                const std::string& recording_id, const std::string& file,

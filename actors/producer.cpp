@@ -571,12 +571,9 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
 // (lanes_busy) and the fan-out has at most this many consumers. The lane saves a message
 // and a turn per consumer and batch; it runs the whole fan-out on the producer's thread,
 // where messages spread it over the workers' cores. A consumer behind messages (a busy
-// one) is sent the batch, and takes several in one turn. Measured on one core
-// (docs/design/lanes.md, "The gates"): class 100 costs 15 % less per
-// delivered packet through the lanes, classes of 300 and 500 13-18 % less; with the core
-// saturated (class 1000) the consumers are behind messages and nothing changes. (A build
-// that ran every consumer's handler in the producer's turn, busy or not, fell behind at
-// class 1000: entered once per packet, a consumer pays its cold state for every packet.)
+// one) is sent the batch, and takes several in one turn: entered once per packet, a
+// consumer would pay its cold state for every packet. The figures behind the limit:
+// docs/design/lanes.md, "The gates".
 constexpr size_t direct_lane_max_consumers = 256;
 // The producer's lane from the media I/O thread: see enter_producer_lane.
 constexpr size_t io_lane_max_consumers = 32;

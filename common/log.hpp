@@ -2,7 +2,7 @@
 // the per-packet path.
 //
 // Text:  HH:MM:SS.mmm LEVEL [component] message room=R peer=P ...
-// JSON:  {"ts":"2026-11-22T19:20:00.123Z","level":"info","component":"room","msg":"...",
+// JSON:  {"ts":"YYYY-MM-DDTHH:MM:SS.mmmZ","level":"info","component":"room","msg":"...",
 //         "room":"R","peer":"P","transport":"T","producer":"X","consumer":"C"}
 // The ids are fields (LOG_INFO_IDS and friends), present when given.
 #pragma once

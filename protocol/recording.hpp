@@ -35,9 +35,9 @@ std::string recording_sdp(rtp::media_kind kind, const rtp::codec_parameters& cod
 // `max` bytes, never empty ("unnamed"), never starting with '.'.
 std::string file_part(std::string_view text, std::size_t max = 48);
 
-// 20261122T192004.123Z (UTC, from Unix ms): sorts as time, no ':' in file names.
+// YYYYMMDDTHHMMSS.mmmZ (UTC, from Unix ms): sorts as time, no ':' in file names.
 std::string compact_utc(int64_t unix_ms);
-// 2026-11-22T19:20:04.123Z
+// YYYY-MM-DDTHH:MM:SS.mmmZ (UTC, from Unix ms)
 std::string iso_utc(int64_t unix_ms);
 
 // One file of a recording: a stretch of one producer, from its first packet until the

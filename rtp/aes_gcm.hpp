@@ -2,12 +2,11 @@
 // carry-less multiplication instructions (x86-64: AES-NI, PCLMULQDQ, SSSE3, SSE4.1), for
 // SRTP's GCM profiles (RFC 7714).
 //
-// Why not OpenSSL's EVP interface, which srtp_gcm used alone before: for one 1200-byte
-// packet it spends about as long in its provider plumbing (the IV length looked up through
-// parameter tables with string compares, the tag fetched the same way, a dispatch per
-// call) as in the cipher: measured on the development machine, 200 ns of fixed cost per
-// packet beside 255 ns of bulk work. A consumer protects every packet it forwards, so that
-// fixed cost was paid once per delivered packet (docs/design/srtp-and-sends.md, "AES-GCM of Chorus's own").
+// Why not OpenSSL's EVP interface: for one 1200-byte packet it spends about as long in its
+// provider plumbing (the IV length looked up through parameter tables with string
+// compares, the tag fetched the same way, a dispatch per call) as in the cipher. A consumer
+// protects every packet it forwards, so that fixed cost would be paid once per delivered
+// packet (docs/design/srtp-and-sends.md, "AES-GCM of Chorus's own").
 //
 // Pure: bytes in, bytes out; keys and the hash key's powers live in the object. Thread-safe
 // for concurrent seal/open on one keyed object (they only read it). Without the instructions
