@@ -9,6 +9,8 @@
 // A node accepts any other message only from nodes that passed this exchange.
 #pragma once
 
+#include "actors/message_declaration.hpp"
+
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
@@ -77,42 +79,14 @@ struct cluster_reconnect {
   uint32_t attempt = 0;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cluster_member& x) {
-  return f(caf::meta::type_name("cluster_member"), x.node_id, x.cluster_address, x.client_url,
-           x.node);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, node_load& x) {
-  return f(caf::meta::type_name("node_load"), x.rooms, x.peers, x.consumers, x.cpu_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cluster_hello& x) {
-  return f(caf::meta::type_name("cluster_hello"), x.node_id, x.nonce);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cluster_welcome& x) {
-  return f(caf::meta::type_name("cluster_welcome"), x.node_id, x.nonce, x.proof);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cluster_proof& x) {
-  return f(caf::meta::type_name("cluster_proof"), x.node_id, x.nonce, x.proof, x.member);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cluster_accepted& x) {
-  return f(caf::meta::type_name("cluster_accepted"), x.member, x.members);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cluster_heartbeat& x) {
-  return f(caf::meta::type_name("cluster_heartbeat"), x.node_id, x.load);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cluster_leaving& x) {
-  return f(caf::meta::type_name("cluster_leaving"), x.node_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cluster_reconnect& x) {
-  return f(caf::meta::type_name("cluster_reconnect"), x.address, x.attempt);
-}
+CHORUS_MESSAGE(cluster_member, x.node_id, x.cluster_address, x.client_url, x.node);
+CHORUS_MESSAGE(node_load, x.rooms, x.peers, x.consumers, x.cpu_ms);
+CHORUS_MESSAGE(cluster_hello, x.node_id, x.nonce);
+CHORUS_MESSAGE(cluster_welcome, x.node_id, x.nonce, x.proof);
+CHORUS_MESSAGE(cluster_proof, x.node_id, x.nonce, x.proof, x.member);
+CHORUS_MESSAGE(cluster_accepted, x.member, x.members);
+CHORUS_MESSAGE(cluster_heartbeat, x.node_id, x.load);
+CHORUS_MESSAGE(cluster_leaving, x.node_id);
+CHORUS_MESSAGE(cluster_reconnect, x.address, x.attempt);
 
 } // namespace chorus::actors

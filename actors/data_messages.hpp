@@ -1,12 +1,14 @@
 // Messages of the data channel path (SCTP data producers and consumers) and of data
-// signaling between peers and rooms. Registered in register_message_types() like every
-// other message (register_data_message_types), so that a data consumer on another node
+// signaling between peers and rooms. Declared with CHORUS_MESSAGE like every other message,
+// so that a data consumer on another node
 // reaches a data producer through a relay (actors/relay.cpp), as media does.
 //
 //   transport --data_message--> data producer --data_message--> data consumer
 //   data consumer --data_out--> its transport (SCTP send on the consumer's stream)
 //   room (server-side data producer) --data_message--> data producer
 #pragma once
+
+#include "actors/message_declaration.hpp"
 
 #include "actors/messages.hpp"
 #include "protocol/messages.hpp"
@@ -97,93 +99,29 @@ struct data_send_shared {
   int64_t limit = 1 << 20;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, data_message& x) {
-  return f(caf::meta::type_name("data_message"), x.ppid, x.data, x.received_us);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, data_out& x) {
-  return f(caf::meta::type_name("data_out"), x.stream, x.options, x.payload);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, data_producer_route& x) {
-  return f(caf::meta::type_name("data_producer_route"), x.data_producer, x.stream);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, data_consumer_route& x) {
-  return f(caf::meta::type_name("data_consumer_route"), x.data_consumer, x.stream);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, data_producer_info& x) {
-  return f(caf::meta::type_name("data_producer_info"), x.data_producer_id, x.peer_id, x.label,
-           x.protocol, x.app_data, x.stream, x.data_producer);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, data_producer_removed& x) {
-  return f(caf::meta::type_name("data_producer_removed"), x.data_producer_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, find_data_producer& x) {
-  return f(caf::meta::type_name("find_data_producer"), x.data_producer_id, x.peer_id);
-}
+CHORUS_MESSAGE(data_message, x.ppid, x.data, x.received_us);
+CHORUS_MESSAGE(data_out, x.stream, x.options, x.payload);
+CHORUS_MESSAGE(data_producer_route, x.data_producer, x.stream);
+CHORUS_MESSAGE(data_consumer_route, x.data_consumer, x.stream);
+CHORUS_MESSAGE(data_producer_info, x.data_producer_id, x.peer_id, x.label, x.protocol, x.app_data, x.stream, x.data_producer);
+CHORUS_MESSAGE(data_producer_removed, x.data_producer_id);
+CHORUS_MESSAGE(find_data_producer, x.data_producer_id, x.peer_id);
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, data_publish_check& x) {
-  return f(caf::meta::type_name("data_publish_check"), x.peer_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, data_producers_query& x) {
-  return f(caf::meta::type_name("data_producers_query"), x.peer_id);
-}
-
-void register_data_message_types(caf::actor_system_config& cfg);
+CHORUS_MESSAGE(data_publish_check, x.peer_id);
+CHORUS_MESSAGE(data_producers_query, x.peer_id);
 
 } // namespace chorus::actors
 
 namespace chorus::protocol {
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, sctp_stream_parameters& x) {
-  return f(caf::meta::type_name("sctp_stream_parameters"), x.stream_id, x.ordered,
-           x.has_max_packet_life_time, x.max_packet_life_time, x.has_max_retransmits,
-           x.max_retransmits);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, produce_data_request& x) {
-  return f(caf::meta::type_name("produce_data_request"), x.room_id, x.transport_id, x.stream,
-           x.label, x.protocol, x.app_data);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, consume_data_request& x) {
-  return f(caf::meta::type_name("consume_data_request"), x.room_id, x.data_producer_id,
-           x.transport_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, data_producer_request& x) {
-  return f(caf::meta::type_name("data_producer_request"), x.room_id, x.op, x.data_producer_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, data_consumer_request& x) {
-  return f(caf::meta::type_name("data_consumer_request"), x.room_id, x.op, x.data_consumer_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, data_consumer_params_reply& x) {
-  return f(caf::meta::type_name("data_consumer_params_reply"), x.id, x.data_producer_id,
-           x.stream, x.label, x.protocol, x.app_data, x.peer_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, new_data_producer_event& x) {
-  return f(caf::meta::type_name("new_data_producer_event"), x.data_producer_id, x.peer_id,
-           x.label, x.protocol);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, data_producer_closed_event& x) {
-  return f(caf::meta::type_name("data_producer_closed_event"), x.data_producer_id, x.peer_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, data_consumer_closed_event& x) {
-  return f(caf::meta::type_name("data_consumer_closed_event"), x.data_consumer_id,
-           x.data_producer_id);
-}
+CHORUS_MESSAGE(sctp_stream_parameters, x.stream_id, x.ordered, x.has_max_packet_life_time, x.max_packet_life_time, x.has_max_retransmits, x.max_retransmits);
+CHORUS_MESSAGE(produce_data_request, x.room_id, x.transport_id, x.stream, x.label, x.protocol, x.app_data);
+CHORUS_MESSAGE(consume_data_request, x.room_id, x.data_producer_id, x.transport_id);
+CHORUS_MESSAGE(data_producer_request, x.room_id, x.op, x.data_producer_id);
+CHORUS_MESSAGE(data_consumer_request, x.room_id, x.op, x.data_consumer_id);
+CHORUS_MESSAGE(data_consumer_params_reply, x.id, x.data_producer_id, x.stream, x.label, x.protocol, x.app_data, x.peer_id);
+CHORUS_MESSAGE(new_data_producer_event, x.data_producer_id, x.peer_id, x.label, x.protocol);
+CHORUS_MESSAGE(data_producer_closed_event, x.data_producer_id, x.peer_id);
+CHORUS_MESSAGE(data_consumer_closed_event, x.data_consumer_id, x.data_producer_id);
 
 } // namespace chorus::protocol

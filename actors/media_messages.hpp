@@ -10,6 +10,8 @@
 //   consumer --layer_demand--> producer (simulcast: the encodings it needs)
 #pragma once
 
+#include "actors/message_declaration.hpp"
+
 #include "actors/messages.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtp/rtp_packet.hpp"
@@ -317,25 +319,10 @@ struct audio_levels_report {
 };
 
 // ---- inspect ---------------------------------------------------------------------------------
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, producer_route& x) {
-  return f(caf::meta::type_name("producer_route"), x.producer, x.ssrc, x.rtx_ssrc,
-           x.tcc_ext_id, x.abs_send_time_ext_id, x.mid, x.mid_ext_id, x.rid_ext_id,
-           x.rrid_ext_id, x.rids, x.max_ssrcs, x.ssrcs);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, consumer_route& x) {
-  return f(caf::meta::type_name("consumer_route"), x.consumer, x.ssrc, x.rtx_ssrc);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, rtp_in& x) {
-  return f(caf::meta::type_name("rtp_in"), x.packets, x.arrival_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, sender_report_in& x) {
-  return f(caf::meta::type_name("sender_report_in"), x.ssrc, x.ntp, x.rtp_timestamp,
-           x.arrival_ms);
-}
+CHORUS_MESSAGE(producer_route, x.producer, x.ssrc, x.rtx_ssrc, x.tcc_ext_id, x.abs_send_time_ext_id, x.mid, x.mid_ext_id, x.rid_ext_id, x.rrid_ext_id, x.rids, x.max_ssrcs, x.ssrcs);
+CHORUS_MESSAGE(consumer_route, x.consumer, x.ssrc, x.rtx_ssrc);
+CHORUS_MESSAGE(rtp_in, x.packets, x.arrival_ms);
+CHORUS_MESSAGE(sender_report_in, x.ssrc, x.ntp, x.rtp_timestamp, x.arrival_ms);
 // The shared buffer travels by value: a remote consumer gets its own copy.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, forwarded_packet& x) {
@@ -349,69 +336,20 @@ typename Inspector::result_type inspect(Inspector& f, forwarded_packet& x) {
   return f(caf::meta::type_name("forwarded_packet"), bytes, x.keyframe, x.spatial, x.temporal,
            x.sync, x.frame_start, x.end_of_layer, load);
 }
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, media_packets& x) {
-  return f(caf::meta::type_name("media_packets"), x.packets);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, source_clock& x) {
-  return f(caf::meta::type_name("source_clock"), x.ntp, x.rtp_timestamp, x.received_ms,
-           x.valid, x.spatial);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, alloc_info& x) {
-  return f(caf::meta::type_name("alloc_info"), x.consumer, x.layered, x.active, x.priority,
-           x.max_spatial, x.max_temporal, x.bps, x.keyframe_bytes, x.peak_bps, x.known_bps,
-           x.can_probe);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, probe_padding& x) {
-  return f(caf::meta::type_name("probe_padding"), x.bytes, x.interval_ms, x.probe_id, x.chunks);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, layer_allocation& x) {
-  return f(caf::meta::type_name("layer_allocation"), x.spatial, x.temporal, x.wanted_spatial);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, layer_bitrates& x) {
-  return f(caf::meta::type_name("layer_bitrates"), x.bps, x.spatial_layers, x.temporal_layers,
-           x.scores, x.keyframe_bytes, x.peak_bps);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, producer_state& x) {
-  return f(caf::meta::type_name("producer_state"), x.paused);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, layer_demand& x) {
-  return f(caf::meta::type_name("layer_demand"), x.from, x.spatial_mask);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, attach_consumer& x) {
-  return f(caf::meta::type_name("attach_consumer"), x.consumer);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, attach_reply& x) {
-  return f(caf::meta::type_name("attach_reply"), x.paused, x.clocks);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, nack_in& x) {
-  return f(caf::meta::type_name("nack_in"), x.seqs);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, keyframe_feedback& x) {
-  return f(caf::meta::type_name("keyframe_feedback"), x.fir);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, report_block_in& x) {
-  return f(caf::meta::type_name("report_block_in"), x.block.ssrc, x.block.fraction_lost,
-           x.block.cumulative_lost, x.block.extended_highest_seq, x.block.jitter,
-           x.block.last_sr, x.block.delay_since_last_sr);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, sending_state& x) {
-  return f(caf::meta::type_name("sending_state"), x.has_keys, x.srtp_profile, x.key, x.salt,
-           x.has_tuple, x.tuple);
-}
+CHORUS_MESSAGE(media_packets, x.packets);
+CHORUS_MESSAGE(source_clock, x.ntp, x.rtp_timestamp, x.received_ms, x.valid, x.spatial);
+CHORUS_MESSAGE(alloc_info, x.consumer, x.layered, x.active, x.priority, x.max_spatial, x.max_temporal, x.bps, x.keyframe_bytes, x.peak_bps, x.known_bps, x.can_probe);
+CHORUS_MESSAGE(probe_padding, x.bytes, x.interval_ms, x.probe_id, x.chunks);
+CHORUS_MESSAGE(layer_allocation, x.spatial, x.temporal, x.wanted_spatial);
+CHORUS_MESSAGE(layer_bitrates, x.bps, x.spatial_layers, x.temporal_layers, x.scores, x.keyframe_bytes, x.peak_bps);
+CHORUS_MESSAGE(producer_state, x.paused);
+CHORUS_MESSAGE(layer_demand, x.from, x.spatial_mask);
+CHORUS_MESSAGE(attach_consumer, x.consumer);
+CHORUS_MESSAGE(attach_reply, x.paused, x.clocks);
+CHORUS_MESSAGE(nack_in, x.seqs);
+CHORUS_MESSAGE(keyframe_feedback, x.fir);
+CHORUS_MESSAGE(report_block_in, x.block.ssrc, x.block.fraction_lost, x.block.cumulative_lost, x.block.extended_highest_seq, x.block.jitter, x.block.last_sr, x.block.delay_since_last_sr);
+CHORUS_MESSAGE(sending_state, x.has_keys, x.srtp_profile, x.key, x.salt, x.has_tuple, x.tuple);
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rtp_out& x) {
   // now_us is this process's monotonic clock: not carried (0 elsewhere: read there); nor
@@ -419,49 +357,16 @@ typename Inspector::result_type inspect(Inspector& f, rtp_out& x) {
   return f(caf::meta::type_name("rtp_out"), x.data, x.offsets, x.sizes, x.tcc_ext_id,
            x.abs_send_time_ext_id, x.probe_id);
 }
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, rtcp_out& x) {
-  return f(caf::meta::type_name("rtcp_out"), x.bytes);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, producer_info& x) {
-  return f(caf::meta::type_name("producer_info"), x.producer_id, x.peer_id, x.kind, x.paused,
-           x.producer, x.consumable, x.is_screen_share, x.app_data, x.source, x.user_id,
-           x.user_name);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, producer_removed& x) {
-  return f(caf::meta::type_name("producer_removed"), x.producer_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, producer_paused_update& x) {
-  return f(caf::meta::type_name("producer_paused_update"), x.producer_id, x.paused);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, find_producer& x) {
-  return f(caf::meta::type_name("find_producer"), x.producer_id, x.peer_id, x.exclude,
-           x.has_rtp_capabilities, x.rtp_capabilities);
-}
+CHORUS_MESSAGE(rtcp_out, x.bytes);
+CHORUS_MESSAGE(producer_info, x.producer_id, x.peer_id, x.kind, x.paused, x.producer, x.consumable, x.is_screen_share, x.app_data, x.source, x.user_id, x.user_name);
+CHORUS_MESSAGE(producer_removed, x.producer_id);
+CHORUS_MESSAGE(producer_paused_update, x.producer_id, x.paused);
+CHORUS_MESSAGE(find_producer, x.producer_id, x.peer_id, x.exclude, x.has_rtp_capabilities, x.rtp_capabilities);
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, attach_speaker_observer& x) {
-  return f(caf::meta::type_name("attach_speaker_observer"), x.observer);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, observe_producer& x) {
-  return f(caf::meta::type_name("observe_producer"), x.producer_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, audio_level_batch& x) {
-  return f(caf::meta::type_name("audio_level_batch"), x.producer_id, x.levels, x.times_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, dominant_speaker& x) {
-  return f(caf::meta::type_name("dominant_speaker"), x.producer_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, audio_levels_report& x) {
-  return f(caf::meta::type_name("audio_levels_report"), x.producer_ids, x.volumes_dbov);
-}
+CHORUS_MESSAGE(attach_speaker_observer, x.observer);
+CHORUS_MESSAGE(observe_producer, x.producer_id);
+CHORUS_MESSAGE(audio_level_batch, x.producer_id, x.levels, x.times_ms);
+CHORUS_MESSAGE(dominant_speaker, x.producer_id);
+CHORUS_MESSAGE(audio_levels_report, x.producer_ids, x.volumes_dbov);
 
 } // namespace chorus::actors

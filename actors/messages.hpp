@@ -5,6 +5,8 @@
 // protocol::error_code and a message.
 #pragma once
 
+#include "actors/message_declaration.hpp"
+
 #include "actors/serialization.hpp"
 
 #include <caf/actor.hpp>
@@ -206,118 +208,33 @@ struct transport_closed {
   std::string reason;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, ws_text& x) {
-  return f(caf::meta::type_name("ws_text"), x.text);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, ws_binary& x) {
-  return f(caf::meta::type_name("ws_binary"), x.size);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, ws_closed& x) {
-  return f(caf::meta::type_name("ws_closed"), x.code);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, identity& x) {
-  return f(caf::meta::type_name("identity"), x.user_id, x.image_url, x.is_creator);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, grant& x) {
-  return f(caf::meta::type_name("grant"), x.subject, x.role, x.permissions);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, join_command& x) {
-  return f(caf::meta::type_name("join_command"), x.room_id, x.peer_id, x.name, x.session,
-           x.has_rtp_capabilities, x.rtp_capabilities, x.identity, x.grant, x.peer, x.placed,
-           x.edge_node);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, room_info_query& x) {
-  return f(caf::meta::type_name("room_info_query"), x.peer_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, moderation_command& x) {
-  return f(caf::meta::type_name("moderation_command"), x.issuer, x.request);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, class_command& x) {
-  return f(caf::meta::type_name("class_command"), x.peer_id, x.request);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, recording_command& x) {
-  return f(caf::meta::type_name("recording_command"), x.peer_id, x.request);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, host_command& x) {
-  return f(caf::meta::type_name("host_command"), x.peer_id, x.request);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, chat_history_query& x) {
-  return f(caf::meta::type_name("chat_history_query"), x.room_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, poll_flush& x) {
-  return f(caf::meta::type_name("poll_flush"), x.poll_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, publish_check& x) {
-  return f(caf::meta::type_name("publish_check"), x.peer_id, x.kind, x.resume);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, moderator_pause& x) {
-  return f(caf::meta::type_name("moderator_pause"), x.kinds);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, moderator_close& x) {
-  return f(caf::meta::type_name("moderator_close"), x.kinds);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, close_session& x) {
-  return f(caf::meta::type_name("close_session"), x.code, x.reason);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, fault_command& x) {
-  return f(caf::meta::type_name("fault_command"), x.exit);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, get_relay& x) {
-  return f(caf::meta::type_name("get_relay"), x.producer);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, get_room& x) {
-  return f(caf::meta::type_name("get_room"), x.room_id, x.forwarded, x.avoid);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cluster_node& x) {
-  return f(caf::meta::type_name("cluster_node"), x.node_id, x.node);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cluster_nodes& x) {
-  return f(caf::meta::type_name("cluster_nodes"), x.self_id, x.nodes);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, peer_update& x) {
-  return f(caf::meta::type_name("peer_update"), x.peer_id, x.name, x.has_rtp_capabilities,
-           x.rtp_capabilities, x.identity);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, join_result& x) {
-  return f(caf::meta::type_name("join_result"), x.room, x.peer, x.existing_producers,
-           x.is_host, x.is_co_host);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, own_state_update& x) {
-  return f(caf::meta::type_name("own_state_update"), x.peer_id, x.state);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, room_idle& x) {
-  return f(caf::meta::type_name("room_idle"), x.room_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, transport_closed& x) {
-  return f(caf::meta::type_name("transport_closed"), x.transport_id, x.reason);
-}
+CHORUS_MESSAGE(ws_text, x.text);
+CHORUS_MESSAGE(ws_binary, x.size);
+CHORUS_MESSAGE(ws_closed, x.code);
+CHORUS_MESSAGE(identity, x.user_id, x.image_url, x.is_creator);
+CHORUS_MESSAGE(grant, x.subject, x.role, x.permissions);
+CHORUS_MESSAGE(join_command, x.room_id, x.peer_id, x.name, x.session, x.has_rtp_capabilities, x.rtp_capabilities, x.identity, x.grant, x.peer, x.placed, x.edge_node);
+CHORUS_MESSAGE(room_info_query, x.peer_id);
+CHORUS_MESSAGE(moderation_command, x.issuer, x.request);
+CHORUS_MESSAGE(class_command, x.peer_id, x.request);
+CHORUS_MESSAGE(recording_command, x.peer_id, x.request);
+CHORUS_MESSAGE(host_command, x.peer_id, x.request);
+CHORUS_MESSAGE(chat_history_query, x.room_id);
+CHORUS_MESSAGE(poll_flush, x.poll_id);
+CHORUS_MESSAGE(publish_check, x.peer_id, x.kind, x.resume);
+CHORUS_MESSAGE(moderator_pause, x.kinds);
+CHORUS_MESSAGE(moderator_close, x.kinds);
+CHORUS_MESSAGE(close_session, x.code, x.reason);
+CHORUS_MESSAGE(fault_command, x.exit);
+CHORUS_MESSAGE(get_relay, x.producer);
+CHORUS_MESSAGE(get_room, x.room_id, x.forwarded, x.avoid);
+CHORUS_MESSAGE(cluster_node, x.node_id, x.node);
+CHORUS_MESSAGE(cluster_nodes, x.self_id, x.nodes);
+CHORUS_MESSAGE(peer_update, x.peer_id, x.name, x.has_rtp_capabilities, x.rtp_capabilities, x.identity);
+CHORUS_MESSAGE(join_result, x.room, x.peer, x.existing_producers, x.is_host, x.is_co_host);
+CHORUS_MESSAGE(own_state_update, x.peer_id, x.state);
+CHORUS_MESSAGE(room_idle, x.room_id);
+CHORUS_MESSAGE(transport_closed, x.transport_id, x.reason);
 
 // ---- errors ---------------------------------------------------------------------------
 inline constexpr caf::atom_value error_category = caf::atom("chorus");

@@ -1,6 +1,6 @@
 // Messages of the operator's view (docs/design/operator-view.md): the admin API's questions to the node, rooms
-// and peers, and the node's drain. Registered with the others (register_message_types calls
-// register_operations_types), so that they can cross nodes like every message.
+// and peers, and the node's drain. Declared with CHORUS_MESSAGE like every
+// other message, so that they can cross nodes like every message.
 //
 //   drain_begin          -> node: refuse new rooms and joins from now on; the answer, a
 //                           drain_report, comes when the last room has ended or timeout_ms
@@ -14,6 +14,8 @@
 //   admin_close          -> room: everyone is told (room ended by "admin") and closed.
 //   peer_inventory_query -> peer: its transports, producers and consumers (ids).
 #pragma once
+
+#include "actors/message_declaration.hpp"
 
 #include "actors/serialization.hpp"
 
@@ -97,66 +99,19 @@ struct peer_inventory {
   std::vector<std::string> consumers;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, drain_begin& x) {
-  return f(caf::meta::type_name("drain_begin"), x.timeout_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, drain_report& x) {
-  return f(caf::meta::type_name("drain_report"), x.rooms_left);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, drain_deadline& x) {
-  return f(caf::meta::type_name("drain_deadline"), x.generation);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, find_room& x) {
-  return f(caf::meta::type_name("find_room"), x.room_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, admin_room_query&) {
-  return f(caf::meta::type_name("admin_room_query"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, admin_nodes_query&) {
-  return f(caf::meta::type_name("admin_nodes_query"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, admin_participant& x) {
-  return f(caf::meta::type_name("admin_participant"), x.peer_id, x.user_id, x.name, x.role,
-           x.host, x.joined_ms, x.peer);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, admin_producer& x) {
-  return f(caf::meta::type_name("admin_producer"), x.producer_id, x.peer_id, x.kind, x.paused,
-           x.screen_share);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, admin_room_snapshot& x) {
-  return f(caf::meta::type_name("admin_room_snapshot"), x.room_id, x.locked, x.opened_ms,
-           x.participants, x.producers);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, admin_recording& x) {
-  return f(caf::meta::type_name("admin_recording"), x.start);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, admin_kick& x) {
-  return f(caf::meta::type_name("admin_kick"), x.peer_id, x.reason);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, admin_close& x) {
-  return f(caf::meta::type_name("admin_close"), x.reason);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, peer_inventory_query&) {
-  return f(caf::meta::type_name("peer_inventory_query"));
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, peer_inventory& x) {
-  return f(caf::meta::type_name("peer_inventory"), x.transports, x.producers, x.consumers);
-}
-
-void register_operations_types(caf::actor_system_config& cfg);
+CHORUS_MESSAGE(drain_begin, x.timeout_ms);
+CHORUS_MESSAGE(drain_report, x.rooms_left);
+CHORUS_MESSAGE(drain_deadline, x.generation);
+CHORUS_MESSAGE(find_room, x.room_id);
+CHORUS_MESSAGE(admin_room_query);
+CHORUS_MESSAGE(admin_nodes_query);
+CHORUS_MESSAGE(admin_participant, x.peer_id, x.user_id, x.name, x.role, x.host, x.joined_ms, x.peer);
+CHORUS_MESSAGE(admin_producer, x.producer_id, x.peer_id, x.kind, x.paused, x.screen_share);
+CHORUS_MESSAGE(admin_room_snapshot, x.room_id, x.locked, x.opened_ms, x.participants, x.producers);
+CHORUS_MESSAGE(admin_recording, x.start);
+CHORUS_MESSAGE(admin_kick, x.peer_id, x.reason);
+CHORUS_MESSAGE(admin_close, x.reason);
+CHORUS_MESSAGE(peer_inventory_query);
+CHORUS_MESSAGE(peer_inventory, x.transports, x.producers, x.consumers);
 
 } // namespace chorus::actors

@@ -3,6 +3,8 @@
 // message. Here, not next to the structs, so that store/ never includes CAF.
 #pragma once
 
+#include "actors/message_declaration.hpp"
+
 #include "store/record.hpp"
 
 #include <caf/error.hpp>
@@ -16,71 +18,22 @@
 
 namespace chorus::store {
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, room_opened& x) {
-  return f(caf::meta::type_name("room_opened"), x.room_id, x.node_id, x.at_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, room_closed& x) {
-  return f(caf::meta::type_name("room_closed"), x.room_id, x.node_id, x.at_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, peer_joined& x) {
-  return f(caf::meta::type_name("peer_joined"), x.room_id, x.peer_id, x.user_id, x.name,
-           x.role, x.at_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, peer_left& x) {
-  return f(caf::meta::type_name("peer_left"), x.room_id, x.peer_id, x.at_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, chat_posted& x) {
-  return f(caf::meta::type_name("chat_posted"), x.room_id, x.message_id, x.from_peer_id,
-           x.from_user_id, x.name, x.text, x.to_peer_id, x.at_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, chat_deleted& x) {
-  return f(caf::meta::type_name("chat_deleted"), x.room_id, x.message_id, x.by_peer_id,
-           x.at_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, poll_created& x) {
-  return f(caf::meta::type_name("poll_created"), x.room_id, x.poll_id, x.question, x.options,
-           x.multiple, x.anonymous, x.created_by, x.at_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, vote_cast& x) {
-  return f(caf::meta::type_name("vote_cast"), x.room_id, x.poll_id, x.voter_peer_id,
-           x.voter_user_id, x.options, x.previous, x.at_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, poll_closed& x) {
-  return f(caf::meta::type_name("poll_closed"), x.room_id, x.poll_id, x.counts, x.voters,
-           x.at_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, recording_started& x) {
-  return f(caf::meta::type_name("recording_started"), x.room_id, x.recording_id, x.started_by,
-           x.node_id, x.at_ms);
-}
+CHORUS_FIELDS(room_opened, x.room_id, x.node_id, x.at_ms)
+CHORUS_FIELDS(room_closed, x.room_id, x.node_id, x.at_ms)
+CHORUS_FIELDS(peer_joined, x.room_id, x.peer_id, x.user_id, x.name, x.role, x.at_ms)
+CHORUS_FIELDS(peer_left, x.room_id, x.peer_id, x.at_ms)
+CHORUS_FIELDS(chat_posted, x.room_id, x.message_id, x.from_peer_id, x.from_user_id, x.name, x.text, x.to_peer_id, x.at_ms)
+CHORUS_FIELDS(chat_deleted, x.room_id, x.message_id, x.by_peer_id, x.at_ms)
+CHORUS_FIELDS(poll_created, x.room_id, x.poll_id, x.question, x.options, x.multiple, x.anonymous, x.created_by, x.at_ms)
+CHORUS_FIELDS(vote_cast, x.room_id, x.poll_id, x.voter_peer_id, x.voter_user_id, x.options, x.previous, x.at_ms)
+CHORUS_FIELDS(poll_closed, x.room_id, x.poll_id, x.counts, x.voters, x.at_ms)
+CHORUS_FIELDS(recording_started, x.room_id, x.recording_id, x.started_by, x.node_id, x.at_ms)
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, recording_stopped& x) {
-  return f(caf::meta::type_name("recording_stopped"), x.room_id, x.recording_id,
-           x.manifest_path, x.files, x.duration_ms, x.at_ms);
-}
+CHORUS_FIELDS(recording_stopped, x.room_id, x.recording_id, x.manifest_path, x.files, x.duration_ms, x.at_ms)
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, meeting_created& x) {
-  return f(caf::meta::type_name("meeting_created"), x.room_id, x.creator_id, x.description,
-           x.starts_at_ms, x.at_ms);
-}
+CHORUS_FIELDS(meeting_created, x.room_id, x.creator_id, x.description, x.starts_at_ms, x.at_ms)
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, moderation_taken& x) {
-  return f(caf::meta::type_name("moderation_taken"), x.room_id, x.action, x.target,
-           x.by_peer_id, x.reason, x.at_ms);
-}
+CHORUS_FIELDS(moderation_taken, x.room_id, x.action, x.target, x.by_peer_id, x.reason, x.at_ms)
 
 namespace detail {
 

@@ -15,6 +15,8 @@
 // with room_moving from the old room to every peer and session.
 #pragma once
 
+#include "actors/message_declaration.hpp"
+
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 
@@ -134,52 +136,15 @@ struct room_rebound {
   caf::actor room;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, participant_snapshot& x) {
-  return f(caf::meta::type_name("participant_snapshot"), x.peer_id, x.name,
-           x.has_rtp_capabilities, x.rtp_capabilities, x.user_id, x.image_url, x.grant, x.muted,
-           x.publisher, x.chat_disabled, x.co_host, x.own_audio_muted, x.own_video_paused,
-           x.joined_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, roster_entry& x) {
-  return f(caf::meta::type_name("roster_entry"), x.peer_id, x.public_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, room_block& x) {
-  return f(caf::meta::type_name("room_block"), x.subject, x.peer_id, x.user_id, x.reason, x.by,
-           x.until_ms);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, poll_record& x) {
-  return f(caf::meta::type_name("poll_record"), x.item, x.voters, x.choices);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, class_state& x) {
-  return f(caf::meta::type_name("class_state"), x.present, x.hands, x.chat, x.next_chat_id,
-           x.polls, x.next_poll_id);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, room_snapshot& x) {
-  return f(caf::meta::type_name("room_snapshot"), x.room_id, x.version, x.forget, x.creator,
-           x.hosts, x.locked, x.screens_locked, x.chat_disabled, x.blocks, x.roster, x.cls);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, rejoin_command& x) {
-  return f(caf::meta::type_name("rejoin_command"), x.room_id, x.participant, x.session, x.peer,
-           x.edge_node, x.producers, x.room);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, rehome_request& x) {
-  return f(caf::meta::type_name("rehome_request"), x.avoid, x.cmd);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, room_moving& x) {
-  return f(caf::meta::type_name("room_moving"), x.avoid, x.participant, x.room);
-}
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, room_rebound& x) {
-  return f(caf::meta::type_name("room_rebound"), x.room);
-}
+CHORUS_MESSAGE(participant_snapshot, x.peer_id, x.name, x.has_rtp_capabilities, x.rtp_capabilities, x.user_id, x.image_url, x.grant, x.muted, x.publisher, x.chat_disabled, x.co_host, x.own_audio_muted, x.own_video_paused, x.joined_ms);
+CHORUS_MESSAGE(roster_entry, x.peer_id, x.public_id);
+CHORUS_MESSAGE(room_block, x.subject, x.peer_id, x.user_id, x.reason, x.by, x.until_ms);
+CHORUS_MESSAGE(poll_record, x.item, x.voters, x.choices);
+CHORUS_MESSAGE(class_state, x.present, x.hands, x.chat, x.next_chat_id, x.polls, x.next_poll_id);
+CHORUS_MESSAGE(room_snapshot, x.room_id, x.version, x.forget, x.creator, x.hosts, x.locked, x.screens_locked, x.chat_disabled, x.blocks, x.roster, x.cls);
+CHORUS_MESSAGE(rejoin_command, x.room_id, x.participant, x.session, x.peer, x.edge_node, x.producers, x.room);
+CHORUS_MESSAGE(rehome_request, x.avoid, x.cmd);
+CHORUS_MESSAGE(room_moving, x.avoid, x.participant, x.room);
+CHORUS_MESSAGE(room_rebound, x.room);
 
 } // namespace chorus::actors

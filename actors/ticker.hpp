@@ -22,6 +22,8 @@
 // their own timer: tick_every() below does either.
 #pragma once
 
+#include "actors/message_declaration.hpp"
+
 #include <caf/actor.hpp>
 #include <caf/actor_addr.hpp>
 #include <caf/atom.hpp>
@@ -39,10 +41,7 @@ struct tick_subscribe {
   uint32_t period_ms = 1000;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, tick_subscribe& x) {
-  return f(caf::meta::type_name("tick_subscribe"), x.who, x.what, x.period_ms);
-}
+CHORUS_MESSAGE(tick_subscribe, x.who, x.what, x.period_ms);
 
 constexpr auto tick_interval = std::chrono::milliseconds(100);
 
