@@ -1,12 +1,18 @@
 // The class record in one SQLite file: schema created on first use (schema_version),
-// WAL journal, a busy timeout, statements prepared once, one transaction per batch.
+// WAL journal, a busy timeout, statements prepared once; the records are written by the
+// record_writer, one transaction per batch.
 #include "store/record_store.hpp"
+#include "store/record_writer.hpp"
+#include "store/sql_backend.hpp"
 
 #include <sqlite3.h>
 
 #include <array>
+#include <memory>
+#include <optional>
 #include <string_view>
-#include <type_traits>
+#include <variant>
+#include <vector>
 
 namespace chorus::store {
 
@@ -136,373 +142,38 @@ struct db_deleter {
 };
 using db_ptr = std::unique_ptr<sqlite3, db_deleter>;
 
-// The statements, in the order of `statement_sql`.
-enum stmt : size_t {
-  begin_tx,
-  commit_tx,
-  rollback_tx,
-  current_class,
-  insert_room,
-  close_room,
-  close_attendance,
-  insert_attendance,
-  leave_attendance,
-  insert_chat,
-  delete_chat,
-  insert_poll,
-  insert_option,
-  find_poll,
-  delete_votes_of,
-  delete_one_anonymous,
-  insert_vote,
-  close_poll,
-  final_count,
-  insert_moderation,
-  insert_meeting,
-  insert_recording,
-  stop_recording,
-  stmt_count
-};
+// The transaction's statements, prepared once like the writer's.
+enum tx : size_t { begin_tx, commit_tx, rollback_tx, tx_count };
+constexpr std::array<const char*, tx_count> tx_sql{"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
 
-constexpr std::array<const char*, stmt_count> statement_sql{
-  "BEGIN IMMEDIATE",
-  "COMMIT",
-  "ROLLBACK",
-  "SELECT id FROM rooms WHERE room_id = ?1 ORDER BY id DESC LIMIT 1",
-  "INSERT INTO rooms (room_id, node_id, opened_at) VALUES (?1, ?2, ?3)",
-  "UPDATE rooms SET closed_at = ?2 WHERE id = ?1 AND closed_at IS NULL",
-  "UPDATE attendance SET left_at = ?2 WHERE class_id = ?1 AND left_at IS NULL",
-  "INSERT INTO attendance (class_id, room_id, peer_id, user_id, name, role, joined_at) "
-  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-  "UPDATE attendance SET left_at = ?3 WHERE id = (SELECT id FROM attendance WHERE room_id = ?1 "
-  "AND peer_id = ?2 AND left_at IS NULL ORDER BY id DESC LIMIT 1)",
-  "INSERT INTO chat_messages (class_id, room_id, message_id, from_peer_id, from_user_id, name, "
-  "text, to_peer_id, sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-  "UPDATE chat_messages SET deleted = 1, deleted_by = ?3, deleted_at = ?4 WHERE id = (SELECT id "
-  "FROM chat_messages WHERE room_id = ?1 AND message_id = ?2 ORDER BY id DESC LIMIT 1)",
-  "INSERT INTO polls (class_id, room_id, poll_id, question, multiple, anonymous, created_by, "
-  "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-  "INSERT INTO poll_options (poll, option_index, text) VALUES (?1, ?2, ?3)",
-  "SELECT id, anonymous FROM polls WHERE room_id = ?1 AND poll_id = ?2 ORDER BY id DESC LIMIT 1",
-  "DELETE FROM votes WHERE poll = ?1 AND voter_peer_id = ?2",
-  "DELETE FROM votes WHERE id = (SELECT id FROM votes WHERE poll = ?1 AND voter_peer_id IS NULL "
-  "AND option_index = ?2 LIMIT 1)",
-  "INSERT INTO votes (poll, voter_peer_id, voter_user_id, option_index, voted_at) "
-  "VALUES (?1, ?2, ?3, ?4, ?5)",
-  "UPDATE polls SET closed_at = ?2, voters = ?3 WHERE id = ?1",
-  "UPDATE poll_options SET final_count = ?3 WHERE poll = ?1 AND option_index = ?2",
-  "INSERT INTO moderation_actions (class_id, room_id, action, target, by_peer_id, reason, at) "
-  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-  "INSERT OR IGNORE INTO meetings (meeting_id, creator_id, description, starts_at, created_at) "
-  "VALUES (?1, ?2, ?3, ?4, ?5)",
-  "INSERT OR IGNORE INTO recordings (recording_id, class_id, room_id, node_id, started_by, "
-  "started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-  "UPDATE recordings SET stopped_at = ?2, duration_ms = ?3, files = ?4, manifest_path = ?5 "
-  "WHERE recording_id = ?1",
-};
+// Binds `v` to parameter `i` (1-based). Text is not copied: the record outlives the step.
+int bind(sqlite3_stmt* s, int i, const sql_value& v) {
+  if (auto* n = std::get_if<int64_t>(&v))
+    return sqlite3_bind_int64(s, i, *n);
+  if (auto* t = std::get_if<std::string_view>(&v))
+    return sqlite3_bind_text(s, i, t->data(), static_cast<int>(t->size()), SQLITE_STATIC);
+  return sqlite3_bind_null(s, i);
+}
 
-// Binds by position (1-based); returns the first SQLite error code.
-struct binder {
-  sqlite3_stmt* s;
-  int rc = SQLITE_OK;
-  int next = 1;
-
-  binder& text(std::string_view v) {
-    if (rc == SQLITE_OK)
-      rc = sqlite3_bind_text(s, next, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-    ++next;
-    return *this;
-  }
-  // "" binds NULL.
-  binder& text_or_null(std::string_view v) { return v.empty() ? null() : text(v); }
-  binder& integer(int64_t v) {
-    if (rc == SQLITE_OK)
-      rc = sqlite3_bind_int64(s, next, v);
-    ++next;
-    return *this;
-  }
-  // 0 (no such row) binds NULL.
-  binder& id_or_null(int64_t v) { return v == 0 ? null() : integer(v); }
-  binder& null() {
-    if (rc == SQLITE_OK)
-      rc = sqlite3_bind_null(s, next);
-    ++next;
-    return *this;
-  }
-};
-
-class sqlite_store final : public record_store {
+// The store, and the backend its record_writer runs on.
+class sqlite_store final : public record_store, private sql_backend {
 public:
   sqlite_store(db_ptr db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
 
   result<bool> prepare() {
-    for (size_t i = 0; i < stmt_count; ++i) {
-      sqlite3_stmt* s = nullptr;
-      if (sqlite3_prepare_v3(db_.get(), statement_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s,
-                             nullptr) != SQLITE_OK)
-        return failure{describe() + ": preparing a statement: " + sqlite3_errmsg(db_.get())};
-      stmts_[i].reset(s);
-    }
+    for (size_t i = 0; i < tx_count; ++i)
+      if (!prepare_one(tx_sql[i], tx_[i]))
+        return fail("preparing a statement");
+    for (size_t i = 0; i < statement_count; ++i)
+      if (!prepare_one(statement_sql(statement(i), sql_dialect::sqlite).c_str(), stmts_[i]))
+        return fail("preparing a statement");
     return true;
   }
 
   std::string describe() const override { return "sqlite:" + path_; }
 
   result<size_t> apply(const std::vector<record_event>& batch) override {
-    if (batch.empty())
-      return size_t{0};
-    if (int rc = run(begin_tx); rc != SQLITE_DONE)
-      return fail("begin");
-    size_t written = 0;
-    for (auto& ev : batch) {
-      int rc = std::visit([&](auto& r) { return write(r); }, ev.body);
-      if (rc == SQLITE_ROW) // skipped: refers to a poll this file does not hold
-        continue;
-      if (rc != SQLITE_DONE) {
-        auto f = fail(std::string{"writing "} + kind_name(ev.body) + " of room '" +
-                      room_of(ev.body) + "'");
-        run(rollback_tx);
-        return f;
-      }
-      ++written;
-    }
-    if (int rc = run(commit_tx); rc != SQLITE_DONE) {
-      auto f = fail("commit");
-      if (!sqlite3_get_autocommit(db_.get()))
-        run(rollback_tx);
-      return f;
-    }
-    return written;
-  }
-
-private:
-  failure fail(const std::string& what) const {
-    return failure{describe() + ": " + what + ": " + sqlite3_errmsg(db_.get())};
-  }
-
-  sqlite3_stmt* get(stmt which) {
-    auto* s = stmts_[which].get();
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return s;
-  }
-
-  // Steps a statement to its end: SQLITE_DONE, or the error.
-  int finish(sqlite3_stmt* s, int bind_rc = SQLITE_OK) {
-    if (bind_rc != SQLITE_OK)
-      return bind_rc;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    }
-    sqlite3_reset(s);
-    return rc;
-  }
-
-  int run(stmt which) { return finish(get(which)); }
-
-  // The latest opening of `room_id` (0: none recorded), or a negative SQLite error.
-  int64_t class_of(const std::string& room_id, int& rc) {
-    auto* s = get(current_class);
-    rc = binder{s}.text(room_id).rc;
-    if (rc != SQLITE_OK)
-      return 0;
-    int64_t id = 0;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-      id = sqlite3_column_int64(s, 0);
-      rc = SQLITE_DONE;
-    }
-    sqlite3_reset(s);
-    return id;
-  }
-
-  int write(const room_opened& r) {
-    auto* s = get(insert_room);
-    return finish(s, binder{s}.text(r.room_id).text(r.node_id).integer(r.at_ms).rc);
-  }
-
-  int write(const room_closed& r) {
-    int rc;
-    auto cls = class_of(r.room_id, rc);
-    if (rc != SQLITE_DONE || cls == 0)
-      return rc;
-    auto* s = get(close_room);
-    if ((rc = finish(s, binder{s}.integer(cls).integer(r.at_ms).rc)) != SQLITE_DONE)
-      return rc;
-    s = get(close_attendance);
-    return finish(s, binder{s}.integer(cls).integer(r.at_ms).rc);
-  }
-
-  int write(const peer_joined& r) {
-    int rc;
-    auto cls = class_of(r.room_id, rc);
-    if (rc != SQLITE_DONE)
-      return rc;
-    auto* s = get(insert_attendance);
-    return finish(s, binder{s}
-                       .id_or_null(cls)
-                       .text(r.room_id)
-                       .text(r.peer_id)
-                       .text(r.user_id)
-                       .text(r.name)
-                       .text(r.role)
-                       .integer(r.at_ms)
-                       .rc);
-  }
-
-  int write(const peer_left& r) {
-    auto* s = get(leave_attendance);
-    return finish(s, binder{s}.text(r.room_id).text(r.peer_id).integer(r.at_ms).rc);
-  }
-
-  int write(const chat_posted& r) {
-    int rc;
-    auto cls = class_of(r.room_id, rc);
-    if (rc != SQLITE_DONE)
-      return rc;
-    auto* s = get(insert_chat);
-    return finish(s, binder{s}
-                       .id_or_null(cls)
-                       .text(r.room_id)
-                       .text(r.message_id)
-                       .text(r.from_peer_id)
-                       .text(r.from_user_id)
-                       .text(r.name)
-                       .text(r.text)
-                       .text_or_null(r.to_peer_id)
-                       .integer(r.at_ms)
-                       .rc);
-  }
-
-  int write(const chat_deleted& r) {
-    auto* s = get(delete_chat);
-    return finish(s, binder{s}
-                       .text(r.room_id)
-                       .text(r.message_id)
-                       .text_or_null(r.by_peer_id)
-                       .integer(r.at_ms)
-                       .rc);
-  }
-
-  int write(const poll_created& r) {
-    int rc;
-    auto cls = class_of(r.room_id, rc);
-    if (rc != SQLITE_DONE)
-      return rc;
-    auto* s = get(insert_poll);
-    rc = finish(s, binder{s}
-                     .id_or_null(cls)
-                     .text(r.room_id)
-                     .text(r.poll_id)
-                     .text(r.question)
-                     .integer(r.multiple ? 1 : 0)
-                     .integer(r.anonymous ? 1 : 0)
-                     .text(r.created_by)
-                     .integer(r.at_ms)
-                     .rc);
-    if (rc != SQLITE_DONE)
-      return rc;
-    auto poll = sqlite3_last_insert_rowid(db_.get());
-    for (size_t i = 0; i < r.options.size(); ++i) {
-      s = get(insert_option);
-      rc = finish(s, binder{s}
-                       .integer(poll)
-                       .integer(static_cast<int64_t>(i))
-                       .text(r.options[i])
-                       .rc);
-      if (rc != SQLITE_DONE)
-        return rc;
-    }
-    return SQLITE_DONE;
-  }
-
-  // The row of a poll (0: none) and whether it is anonymous.
-  int64_t poll_of(const std::string& room_id, const std::string& poll_id, bool& anonymous,
-                  int& rc) {
-    auto* s = get(find_poll);
-    rc = binder{s}.text(room_id).text(poll_id).rc;
-    if (rc != SQLITE_OK)
-      return 0;
-    int64_t id = 0;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-      id = sqlite3_column_int64(s, 0);
-      anonymous = sqlite3_column_int64(s, 1) != 0;
-      rc = SQLITE_DONE;
-    }
-    sqlite3_reset(s);
-    return id;
-  }
-
-  // SQLITE_ROW: skipped (the poll is not in this file: its creation was not recorded).
-  int write(const vote_cast& r) {
-    int rc;
-    bool anonymous = true;
-    auto poll = poll_of(r.room_id, r.poll_id, anonymous, rc);
-    if (rc != SQLITE_DONE)
-      return rc;
-    if (poll == 0)
-      return SQLITE_ROW;
-    sqlite3_stmt* s;
-    if (anonymous) {
-      for (auto idx : r.previous) {
-        s = get(delete_one_anonymous);
-        if ((rc = finish(s, binder{s}.integer(poll).integer(idx).rc)) != SQLITE_DONE)
-          return rc;
-      }
-    } else {
-      s = get(delete_votes_of);
-      if ((rc = finish(s, binder{s}.integer(poll).text(r.voter_peer_id).rc)) != SQLITE_DONE)
-        return rc;
-    }
-    for (auto idx : r.options) {
-      s = get(insert_vote);
-      binder b{s};
-      b.integer(poll);
-      if (anonymous)
-        b.null().null().integer(idx).null();
-      else
-        b.text(r.voter_peer_id).text(r.voter_user_id).integer(idx).integer(r.at_ms);
-      if ((rc = finish(s, b.rc)) != SQLITE_DONE)
-        return rc;
-    }
-    return SQLITE_DONE;
-  }
-
-  int write(const poll_closed& r) {
-    int rc;
-    bool anonymous = true;
-    auto poll = poll_of(r.room_id, r.poll_id, anonymous, rc);
-    if (rc != SQLITE_DONE)
-      return rc;
-    if (poll == 0)
-      return SQLITE_ROW;
-    auto* s = get(close_poll);
-    rc = finish(s, binder{s}.integer(poll).integer(r.at_ms).integer(r.voters).rc);
-    if (rc != SQLITE_DONE)
-      return rc;
-    for (size_t i = 0; i < r.counts.size(); ++i) {
-      s = get(final_count);
-      rc = finish(s, binder{s}
-                       .integer(poll)
-                       .integer(static_cast<int64_t>(i))
-                       .integer(r.counts[i])
-                       .rc);
-      if (rc != SQLITE_DONE)
-        return rc;
-    }
-    return SQLITE_DONE;
-  }
-
-  int write(const meeting_created& r) {
-    auto* s = get(insert_meeting);
-    binder b{s};
-    b.text(r.room_id).text(r.creator_id).text(r.description);
-    if (r.starts_at_ms != 0)
-      b.integer(r.starts_at_ms);
-    else
-      b.null();
-    return finish(s, b.integer(r.at_ms).rc);
+    return writer_.apply(batch);
   }
 
   result<std::vector<meeting_created>> load_meetings() override {
@@ -526,53 +197,74 @@ private:
     return out;
   }
 
-  int write(const recording_started& r) {
-    int rc;
-    auto cls = class_of(r.room_id, rc);
-    if (rc != SQLITE_DONE)
-      return rc;
-    auto* s = get(insert_recording);
-    return finish(s, binder{s}
-                       .text(r.recording_id)
-                       .id_or_null(cls)
-                       .text(r.room_id)
-                       .text(r.node_id)
-                       .text_or_null(r.started_by)
-                       .integer(r.at_ms)
-                       .rc);
+private:
+  bool prepare_one(const char* sql, stmt_ptr& out) {
+    sqlite3_stmt* s = nullptr;
+    int rc = sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    out.reset(s);
+    return rc == SQLITE_OK;
   }
 
-  int write(const recording_stopped& r) {
-    auto* s = get(stop_recording);
-    return finish(s, binder{s}
-                       .text(r.recording_id)
-                       .integer(r.at_ms)
-                       .integer(r.duration_ms)
-                       .integer(r.files)
-                       .text(r.manifest_path)
-                       .rc);
+  // A statement ready for new values: reset, its old values cleared.
+  static sqlite3_stmt* fresh(const stmt_ptr& s) {
+    sqlite3_reset(s.get());
+    sqlite3_clear_bindings(s.get());
+    return s.get();
   }
 
-  int write(const moderation_taken& r) {
+  // Steps a statement without parameters to its end: SQLITE_DONE, or the error.
+  static int step(const stmt_ptr& p) {
+    auto* s = fresh(p);
     int rc;
-    auto cls = class_of(r.room_id, rc);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    }
+    sqlite3_reset(s);
+    return rc;
+  }
+
+  result<bool> begin() override {
+    if (step(tx_[begin_tx]) != SQLITE_DONE)
+      return fail("begin");
+    return true;
+  }
+
+  bool commit() override { return step(tx_[commit_tx]) == SQLITE_DONE; }
+
+  void rollback() override {
+    if (!sqlite3_get_autocommit(db_.get()))
+      step(tx_[rollback_tx]);
+  }
+
+  std::optional<sql_row> run(statement which, const sql_params& params) override {
+    auto* s = fresh(stmts_[static_cast<size_t>(which)]);
+    int i = 1;
+    for (auto& v : params.values)
+      if (bind(s, i++, v) != SQLITE_OK)
+        return std::nullopt;
+    sql_row row{};
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) { // a lookup: its first row is all the writer reads
+      row[0] = sqlite3_column_int64(s, 0);
+      row[1] = sqlite3_column_count(s) > 1 ? sqlite3_column_int64(s, 1) : 0;
+      rc = SQLITE_DONE;
+    }
+    sqlite3_reset(s);
     if (rc != SQLITE_DONE)
-      return rc;
-    auto* s = get(insert_moderation);
-    return finish(s, binder{s}
-                       .id_or_null(cls)
-                       .text(r.room_id)
-                       .text(r.action)
-                       .text(r.target)
-                       .text(r.by_peer_id)
-                       .text(r.reason)
-                       .integer(r.at_ms)
-                       .rc);
+      return std::nullopt;
+    return row;
+  }
+
+  int64_t inserted_id(const sql_row&) override { return sqlite3_last_insert_rowid(db_.get()); }
+
+  failure fail(const std::string& what) override {
+    return failure{describe() + ": " + what + ": " + sqlite3_errmsg(db_.get())};
   }
 
   db_ptr db_;
   std::string path_;
-  std::array<stmt_ptr, stmt_count> stmts_;
+  std::array<stmt_ptr, tx_count> tx_;
+  std::array<stmt_ptr, statement_count> stmts_;
+  record_writer writer_{*this, class_lookup::latest_in_store};
 };
 
 failure open_failure(const std::string& path, sqlite3* db, const std::string& what) {
@@ -681,20 +373,6 @@ result<std::unique_ptr<record_store>> open_sqlite_store(const std::string& path,
   if (auto ok = store->prepare(); !ok)
     return failure{ok.error()};
   return std::unique_ptr<record_store>{std::move(store)};
-}
-
-// ---- record.hpp ------------------------------------------------------------------------
-
-const std::string& room_of(const record& r) {
-  return std::visit([](auto& x) -> const std::string& { return x.room_id; }, r);
-}
-
-const char* kind_name(const record& r) {
-  static constexpr std::array<const char*, std::variant_size_v<record>> names{
-    "room_opened", "room_closed", "peer_joined", "peer_left",   "chat_posted",
-    "chat_deleted", "poll_created", "vote_cast", "poll_closed", "moderation_taken",
-    "meeting_created", "recording_started", "recording_stopped"};
-  return names[r.index()];
 }
 
 } // namespace chorus::store
