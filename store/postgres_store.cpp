@@ -3,23 +3,25 @@
 // each connection, one transaction per batch, values always passed as parameters
 // (PQexecPrepared), a lost connection made again on the next batch.
 //
-// Several nodes write into one database at once. Ids come from the server's sequences
-// (BIGSERIAL, INSERT ... RETURNING id), never from max(id) + 1. A node ties its records to
-// the class it opened itself (the id returned for its room_opened, kept once the batch
-// committed); a record of a room whose opening this node did not write (storage switched on
-// during a class) goes to the latest opening of that room id in the database, as in SQLite.
+// The records are written by the record_writer (store/record_writer.hpp). Several nodes
+// write into one database at once. Ids come from the server's sequences (BIGSERIAL,
+// INSERT ... RETURNING id), never from max(id) + 1. A node ties its records to the class it
+// opened itself (class_lookup::own_first: the id returned for its room_opened, kept once the
+// batch committed); a record of a room whose opening this node did not write (storage
+// switched on during a class) goes to the latest opening of that room id in the database,
+// as in SQLite.
 #include "store/record_store.hpp"
+#include "store/record_writer.hpp"
+#include "store/sql_backend.hpp"
 
 #include <libpq-fe.h>
 
-#include <array>
 #include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string_view>
-#include <unordered_map>
+#include <variant>
 #include <vector>
 
 namespace chorus::store {
@@ -158,89 +160,31 @@ struct options_deleter {
   void operator()(PQconninfoOption* o) const noexcept { PQconninfoFree(o); }
 };
 
-enum stmt : size_t {
-  current_class,
-  insert_room,
-  close_room,
-  close_attendance,
-  insert_attendance,
-  leave_attendance,
-  insert_chat,
-  delete_chat,
-  insert_poll,
-  insert_option,
-  find_poll,
-  delete_votes_of,
-  delete_one_anonymous,
-  insert_vote,
-  close_poll,
-  final_count,
-  insert_moderation,
-  insert_meeting,
-  insert_recording,
-  stop_recording,
-  stmt_count
-};
-
-constexpr std::array<const char*, stmt_count> statement_sql{
-  "SELECT id FROM rooms WHERE room_id = $1 ORDER BY id DESC LIMIT 1",
-  "INSERT INTO rooms (room_id, node_id, opened_at) VALUES ($1, $2, $3) RETURNING id",
-  "UPDATE rooms SET closed_at = $2 WHERE id = $1 AND closed_at IS NULL",
-  "UPDATE attendance SET left_at = $2 WHERE class_id = $1 AND left_at IS NULL",
-  "INSERT INTO attendance (class_id, room_id, peer_id, user_id, name, role, joined_at) "
-  "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-  "UPDATE attendance SET left_at = $3 WHERE id = (SELECT id FROM attendance WHERE room_id = $1 "
-  "AND peer_id = $2 AND left_at IS NULL ORDER BY id DESC LIMIT 1)",
-  "INSERT INTO chat_messages (class_id, room_id, message_id, from_peer_id, from_user_id, name, "
-  "text, to_peer_id, sent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-  "UPDATE chat_messages SET deleted = 1, deleted_by = $3, deleted_at = $4 WHERE id = (SELECT id "
-  "FROM chat_messages WHERE room_id = $1 AND message_id = $2 ORDER BY id DESC LIMIT 1)",
-  "INSERT INTO polls (class_id, room_id, poll_id, question, multiple, anonymous, created_by, "
-  "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-  "INSERT INTO poll_options (poll, option_index, text) VALUES ($1, $2, $3)",
-  "SELECT id, anonymous FROM polls WHERE room_id = $1 AND poll_id = $2 ORDER BY id DESC LIMIT 1",
-  "DELETE FROM votes WHERE poll = $1 AND voter_peer_id = $2",
-  "DELETE FROM votes WHERE id = (SELECT id FROM votes WHERE poll = $1 AND voter_peer_id IS NULL "
-  "AND option_index = $2 ORDER BY id LIMIT 1)",
-  "INSERT INTO votes (poll, voter_peer_id, voter_user_id, option_index, voted_at) "
-  "VALUES ($1, $2, $3, $4, $5)",
-  "UPDATE polls SET closed_at = $2, voters = $3 WHERE id = $1",
-  "UPDATE poll_options SET final_count = $3 WHERE poll = $1 AND option_index = $2",
-  "INSERT INTO moderation_actions (class_id, room_id, action, target, by_peer_id, reason, at) "
-  "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-  "INSERT INTO meetings (meeting_id, creator_id, description, starts_at, created_at) "
-  "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (meeting_id) DO NOTHING",
-  "INSERT INTO recordings (recording_id, class_id, room_id, node_id, started_by, started_at) "
-  "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (recording_id) DO NOTHING",
-  "UPDATE recordings SET stopped_at = $2, duration_ms = $3, files = $4, manifest_path = $5 "
-  "WHERE recording_id = $1",
-};
-
 std::string stmt_name(size_t i) {
   return "chorus_" + std::to_string(i);
 }
 
-// Parameters in text form; a missing value is NULL.
-struct params {
-  std::vector<std::optional<std::string>> values;
+// A statement's values in text form (PQexecPrepared's); nullopt is NULL.
+std::vector<std::optional<std::string>> text_values(const sql_params& p) {
+  std::vector<std::optional<std::string>> out;
+  out.reserve(p.values.size());
+  for (auto& v : p.values) {
+    if (auto* n = std::get_if<int64_t>(&v))
+      out.emplace_back(std::to_string(*n));
+    else if (auto* t = std::get_if<std::string_view>(&v))
+      out.emplace_back(std::string{*t});
+    else
+      out.emplace_back(std::nullopt);
+  }
+  return out;
+}
 
-  params& text(std::string_view v) {
-    values.emplace_back(std::string{v});
-    return *this;
-  }
-  // "" is NULL.
-  params& text_or_null(std::string_view v) { return v.empty() ? null() : text(v); }
-  params& integer(int64_t v) {
-    values.emplace_back(std::to_string(v));
-    return *this;
-  }
-  // 0 (no such row) is NULL.
-  params& id_or_null(int64_t v) { return v == 0 ? null() : integer(v); }
-  params& null() {
-    values.emplace_back(std::nullopt);
-    return *this;
-  }
-};
+// Column `col` of the first row as an integer (0: no row, no such column, or NULL).
+int64_t first_row_integer(const PGresult* r, int col) {
+  if (PQntuples(r) < 1 || PQnfields(r) <= col || PQgetisnull(r, 0, col))
+    return 0;
+  return std::strtoll(PQgetvalue(r, 0, col), nullptr, 10);
+}
 
 // The message of a failed result or connection, on one line.
 std::string one_line(std::string s) {
@@ -281,7 +225,8 @@ std::string describe_url(const std::string& url) {
   return out;
 }
 
-class postgres_store final : public record_store {
+// The store, and the backend its record_writer runs on.
+class postgres_store final : public record_store, private sql_backend {
 public:
   postgres_store(std::string url, postgres_options options)
     : url_(std::move(url)), options_(options), described_(describe_url(url_)) {}
@@ -309,8 +254,9 @@ public:
       c.get(), [](void*, const char*) {}, nullptr);
     if (auto ok = ensure_schema(c.get()); !ok)
       return ok;
-    for (size_t i = 0; i < stmt_count; ++i) {
-      pgresult r{PQprepare(c.get(), stmt_name(i).c_str(), statement_sql[i], 0, nullptr)};
+    for (size_t i = 0; i < statement_count; ++i) {
+      auto sql = statement_sql(statement(i), sql_dialect::postgres);
+      pgresult r{PQprepare(c.get(), stmt_name(i).c_str(), sql.c_str(), 0, nullptr)};
       if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK)
         return failure{describe() + ": preparing a statement: " +
                        one_line(PQerrorMessage(c.get()))};
@@ -320,44 +266,37 @@ public:
   }
 
   result<size_t> apply(const std::vector<record_event>& batch) override {
-    if (batch.empty())
-      return size_t{0};
+    return writer_.apply(batch);
+  }
+
+  result<std::vector<meeting_created>> load_meetings() override {
     if (auto ok = connect(); !ok)
       return failure{ok.error()};
-    opened_in_batch_.clear();
-    closed_in_batch_.clear();
-    if (!command("BEGIN"))
-      return fail("begin");
-    size_t written = 0;
-    for (auto& ev : batch) {
-      auto outcome = std::visit([&](auto& r) { return write(r); }, ev.body);
-      if (outcome == done::skipped)
-        continue;
-      if (outcome == done::failed) {
-        auto f = fail(std::string{"writing "} + kind_name(ev.body) + " of room '" +
-                      room_of(ev.body) + "'");
-        rollback();
-        return f;
-      }
-      ++written;
-    }
-    if (!command("COMMIT")) {
-      auto f = fail("commit");
-      rollback();
-      return f;
-    }
-    // Committed: the classes this node opened and closed are now known.
-    for (auto& [room, id] : opened_in_batch_)
-      own_classes_[room] = id;
-    for (auto& room : closed_in_batch_)
-      own_classes_.erase(room);
-    return written;
+    pgresult r{PQexec(conn_.get(), "SELECT meeting_id, creator_id, description, "
+                                   "coalesce(starts_at, 0), created_at FROM meetings "
+                                   "ORDER BY created_at")};
+    if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+      return failure{describe() + ": reading meetings: " + one_line(PQerrorMessage(conn_.get()))};
+    std::vector<meeting_created> out;
+    for (int i = 0; i < PQntuples(r.get()); ++i)
+      out.push_back({PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1),
+                     PQgetvalue(r.get(), i, 2), std::stoll(PQgetvalue(r.get(), i, 3)),
+                     std::stoll(PQgetvalue(r.get(), i, 4))});
+    return out;
   }
 
 private:
-  enum class done { ok, skipped, failed };
+  result<bool> begin() override {
+    if (auto ok = connect(); !ok)
+      return failure{ok.error()};
+    if (!command("BEGIN"))
+      return fail("begin");
+    return true;
+  }
 
-  failure fail(const std::string& what) {
+  bool commit() override { return command("COMMIT"); }
+
+  failure fail(const std::string& what) override {
     std::string reason = last_error_.empty() && conn_ ? one_line(PQerrorMessage(conn_.get()))
                                                       : last_error_;
     last_error_.clear();
@@ -366,7 +305,7 @@ private:
 
   // After a failure: ends the transaction; a connection that is gone is dropped, and made
   // again (with its statements) on the next batch.
-  void rollback() {
+  void rollback() override {
     if (!conn_)
       return;
     if (PQstatus(conn_.get()) != CONNECTION_OK) {
@@ -396,256 +335,26 @@ private:
       last_error_ = one_line(PQerrorMessage(conn_.get()));
   }
 
-  // Runs a prepared statement; nullptr on failure (the error noted).
-  pgresult exec(stmt which, const params& p) {
+  // Runs a prepared statement; nothing on failure (the error noted).
+  std::optional<sql_row> run(statement which, const sql_params& params) override {
+    auto text = text_values(params);
     std::vector<const char*> values;
-    values.reserve(p.values.size());
-    for (auto& v : p.values)
+    values.reserve(text.size());
+    for (auto& v : text)
       values.push_back(v ? v->c_str() : nullptr);
-    pgresult r{PQexecPrepared(conn_.get(), stmt_name(which).c_str(),
+    pgresult r{PQexecPrepared(conn_.get(), stmt_name(static_cast<size_t>(which)).c_str(),
                               static_cast<int>(values.size()), values.data(), nullptr, nullptr,
                               0)};
     auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       note_error(r.get());
-      return nullptr;
+      return std::nullopt;
     }
-    return r;
+    return sql_row{first_row_integer(r.get(), 0), first_row_integer(r.get(), 1)};
   }
 
-  bool run(stmt which, const params& p) { return exec(which, p) != nullptr; }
-
-  // The first column of the first row as an integer (0: no row).
-  static int64_t first_id(const PGresult* r) {
-    if (PQntuples(r) < 1 || PQgetisnull(r, 0, 0))
-      return 0;
-    return std::strtoll(PQgetvalue(r, 0, 0), nullptr, 10);
-  }
-
-  // The class of `room_id`: the one this node opened (in this batch or committed before), or
-  // else the latest opening in the database (0: none). False on failure.
-  bool class_of(const std::string& room_id, int64_t& id) {
-    if (auto it = opened_in_batch_.find(room_id); it != opened_in_batch_.end()) {
-      id = it->second;
-      return true;
-    }
-    if (auto it = own_classes_.find(room_id); it != own_classes_.end()) {
-      id = it->second;
-      return true;
-    }
-    auto r = exec(current_class, params{}.text(room_id));
-    if (!r)
-      return false;
-    id = first_id(r.get());
-    return true;
-  }
-
-  done outcome(bool ok) { return ok ? done::ok : done::failed; }
-
-  done write(const room_opened& r) {
-    auto res = exec(insert_room, params{}.text(r.room_id).text(r.node_id).integer(r.at_ms));
-    if (!res)
-      return done::failed;
-    opened_in_batch_[r.room_id] = first_id(res.get());
-    closed_in_batch_.erase(r.room_id);
-    return done::ok;
-  }
-
-  done write(const room_closed& r) {
-    int64_t cls = 0;
-    if (!class_of(r.room_id, cls))
-      return done::failed;
-    if (cls == 0)
-      return done::ok;
-    if (!run(close_room, params{}.integer(cls).integer(r.at_ms)) ||
-        !run(close_attendance, params{}.integer(cls).integer(r.at_ms)))
-      return done::failed;
-    opened_in_batch_.erase(r.room_id);
-    closed_in_batch_.insert(r.room_id);
-    return done::ok;
-  }
-
-  done write(const peer_joined& r) {
-    int64_t cls = 0;
-    if (!class_of(r.room_id, cls))
-      return done::failed;
-    return outcome(run(insert_attendance, params{}
-                                            .id_or_null(cls)
-                                            .text(r.room_id)
-                                            .text(r.peer_id)
-                                            .text(r.user_id)
-                                            .text(r.name)
-                                            .text(r.role)
-                                            .integer(r.at_ms)));
-  }
-
-  done write(const peer_left& r) {
-    return outcome(run(leave_attendance, params{}.text(r.room_id).text(r.peer_id).integer(r.at_ms)));
-  }
-
-  done write(const chat_posted& r) {
-    int64_t cls = 0;
-    if (!class_of(r.room_id, cls))
-      return done::failed;
-    return outcome(run(insert_chat, params{}
-                                      .id_or_null(cls)
-                                      .text(r.room_id)
-                                      .text(r.message_id)
-                                      .text(r.from_peer_id)
-                                      .text(r.from_user_id)
-                                      .text(r.name)
-                                      .text(r.text)
-                                      .text_or_null(r.to_peer_id)
-                                      .integer(r.at_ms)));
-  }
-
-  done write(const chat_deleted& r) {
-    return outcome(run(delete_chat, params{}
-                                      .text(r.room_id)
-                                      .text(r.message_id)
-                                      .text_or_null(r.by_peer_id)
-                                      .integer(r.at_ms)));
-  }
-
-  done write(const poll_created& r) {
-    int64_t cls = 0;
-    if (!class_of(r.room_id, cls))
-      return done::failed;
-    auto res = exec(insert_poll, params{}
-                                   .id_or_null(cls)
-                                   .text(r.room_id)
-                                   .text(r.poll_id)
-                                   .text(r.question)
-                                   .integer(r.multiple ? 1 : 0)
-                                   .integer(r.anonymous ? 1 : 0)
-                                   .text(r.created_by)
-                                   .integer(r.at_ms));
-    if (!res)
-      return done::failed;
-    auto poll = first_id(res.get());
-    for (size_t i = 0; i < r.options.size(); ++i)
-      if (!run(insert_option,
-               params{}.integer(poll).integer(static_cast<int64_t>(i)).text(r.options[i])))
-        return done::failed;
-    return done::ok;
-  }
-
-  // The row of a poll (0: none) and whether it is anonymous. False on failure.
-  bool poll_of(const std::string& room_id, const std::string& poll_id, int64_t& id,
-               bool& anonymous) {
-    auto res = exec(find_poll, params{}.text(room_id).text(poll_id));
-    if (!res)
-      return false;
-    id = first_id(res.get());
-    anonymous = id != 0 && std::string_view{PQgetvalue(res.get(), 0, 1)} != "0";
-    return true;
-  }
-
-  // Skipped when the poll is not in the database (its creation was not recorded).
-  done write(const vote_cast& r) {
-    int64_t poll = 0;
-    bool anonymous = true;
-    if (!poll_of(r.room_id, r.poll_id, poll, anonymous))
-      return done::failed;
-    if (poll == 0)
-      return done::skipped;
-    if (anonymous) {
-      for (auto idx : r.previous)
-        if (!run(delete_one_anonymous, params{}.integer(poll).integer(idx)))
-          return done::failed;
-    } else if (!run(delete_votes_of, params{}.integer(poll).text(r.voter_peer_id))) {
-      return done::failed;
-    }
-    for (auto idx : r.options) {
-      params p;
-      p.integer(poll);
-      if (anonymous)
-        p.null().null().integer(idx).null();
-      else
-        p.text(r.voter_peer_id).text(r.voter_user_id).integer(idx).integer(r.at_ms);
-      if (!run(insert_vote, p))
-        return done::failed;
-    }
-    return done::ok;
-  }
-
-  done write(const poll_closed& r) {
-    int64_t poll = 0;
-    bool anonymous = true;
-    if (!poll_of(r.room_id, r.poll_id, poll, anonymous))
-      return done::failed;
-    if (poll == 0)
-      return done::skipped;
-    if (!run(close_poll, params{}.integer(poll).integer(r.at_ms).integer(r.voters)))
-      return done::failed;
-    for (size_t i = 0; i < r.counts.size(); ++i)
-      if (!run(final_count,
-               params{}.integer(poll).integer(static_cast<int64_t>(i)).integer(r.counts[i])))
-        return done::failed;
-    return done::ok;
-  }
-
-  done write(const meeting_created& r) {
-    params p;
-    p.text(r.room_id).text(r.creator_id).text(r.description);
-    if (r.starts_at_ms != 0)
-      p.integer(r.starts_at_ms);
-    else
-      p.null();
-    return outcome(run(insert_meeting, p.integer(r.at_ms)));
-  }
-
-  result<std::vector<meeting_created>> load_meetings() override {
-    if (auto ok = connect(); !ok)
-      return failure{ok.error()};
-    pgresult r{PQexec(conn_.get(), "SELECT meeting_id, creator_id, description, "
-                                   "coalesce(starts_at, 0), created_at FROM meetings "
-                                   "ORDER BY created_at")};
-    if (!r || PQresultStatus(r.get()) != PGRES_TUPLES_OK)
-      return failure{describe() + ": reading meetings: " + one_line(PQerrorMessage(conn_.get()))};
-    std::vector<meeting_created> out;
-    for (int i = 0; i < PQntuples(r.get()); ++i)
-      out.push_back({PQgetvalue(r.get(), i, 0), PQgetvalue(r.get(), i, 1),
-                     PQgetvalue(r.get(), i, 2), std::stoll(PQgetvalue(r.get(), i, 3)),
-                     std::stoll(PQgetvalue(r.get(), i, 4))});
-    return out;
-  }
-
-  done write(const recording_started& r) {
-    int64_t cls = 0;
-    if (!class_of(r.room_id, cls))
-      return done::failed;
-    params p;
-    p.text(r.recording_id).id_or_null(cls).text(r.room_id).text(r.node_id);
-    if (r.started_by.empty())
-      p.null();
-    else
-      p.text(r.started_by);
-    return outcome(run(insert_recording, p.integer(r.at_ms)));
-  }
-
-  done write(const recording_stopped& r) {
-    return outcome(run(stop_recording, params{}
-                                         .text(r.recording_id)
-                                         .integer(r.at_ms)
-                                         .integer(r.duration_ms)
-                                         .integer(r.files)
-                                         .text(r.manifest_path)));
-  }
-
-  done write(const moderation_taken& r) {
-    int64_t cls = 0;
-    if (!class_of(r.room_id, cls))
-      return done::failed;
-    return outcome(run(insert_moderation, params{}
-                                            .id_or_null(cls)
-                                            .text(r.room_id)
-                                            .text(r.action)
-                                            .text(r.target)
-                                            .text(r.by_peer_id)
-                                            .text(r.reason)
-                                            .integer(r.at_ms)));
-  }
+  // The inserts return the new row's id (RETURNING id).
+  int64_t inserted_id(const sql_row& returned) override { return returned[0]; }
 
   // Creates the schema in a database without it, or checks the version of the one there,
   // in one transaction under an advisory lock: nodes that start together wait for each
@@ -714,10 +423,7 @@ private:
   std::string described_;
   conn_ptr conn_;
   std::string last_error_;
-  // room id -> the class this node opened: committed, and written in the current batch.
-  std::unordered_map<std::string, int64_t> own_classes_;
-  std::unordered_map<std::string, int64_t> opened_in_batch_;
-  std::set<std::string> closed_in_batch_;
+  record_writer writer_{*this, class_lookup::own_first};
 };
 
 } // namespace
