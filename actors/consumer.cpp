@@ -625,19 +625,19 @@ void send_alloc_info(consumer_actor* self) {
   auto& st = self->state;
   alloc_info info;
   info.consumer = caf::actor_cast<caf::actor>(self);
-  info.active = active(st);
-  info.priority = st.priority;
-  info.can_probe = is_video(st) && st.rtx;
+  info.demand.active = active(st);
+  info.demand.priority = st.priority;
+  info.demand.can_probe = is_video(st) && st.rtx;
   if (st.layers) {
-    info.layered = true;
-    info.max_spatial = st.layers->preferred_spatial;
-    info.max_temporal = st.layers->preferred_temporal;
-    info.bps = st.layers->bps;
-    info.keyframe_bytes = st.layers->keyframe_bytes;
-    info.peak_bps = st.layers->peak_bps;
-    info.known_bps = st.layers->known_bps;
+    info.demand.layered = true;
+    info.demand.max_spatial = st.layers->preferred_spatial;
+    info.demand.max_temporal = st.layers->preferred_temporal;
+    info.demand.bps = st.layers->bps;
+    info.demand.keyframe_bytes = st.layers->keyframe_bytes;
+    info.demand.peak_bps = st.layers->peak_bps;
+    info.demand.known_bps = st.layers->known_bps;
   } else {
-    info.bps.push_back(uint32_t(st.stream->stats(mono_ms()).bitrate_bps));
+    info.demand.bps.push_back(uint32_t(st.stream->stats(mono_ms()).bitrate_bps));
   }
   self->send(st.transport, std::move(info));
   send_demand(self); // paused or resumed

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "actors/message_declaration.hpp"
+#include "rtp/bandwidth_plan.hpp"
 
 #include "actors/messages.hpp"
 #include "rtp/rtcp.hpp"
@@ -139,15 +140,7 @@ struct layer_allocation {
 // a fixed cost: bps[0] = what it sends now.
 struct alloc_info {
   caf::actor consumer;
-  bool layered = false;
-  bool active = true;
-  uint8_t priority = 1;
-  int8_t max_spatial = 0, max_temporal = 0; // its preference (layered)
-  std::vector<uint32_t> bps;                // layered: layer_bitrates::bps
-  std::vector<uint32_t> keyframe_bytes;     // layered: layer_bitrates::keyframe_bytes
-  std::vector<uint32_t> peak_bps;           // layered: layer_bitrates::peak_bps
-  std::vector<uint32_t> known_bps;          // layered: bps, an absent layer at its last rate
-  bool can_probe = false;                   // video with RTX: it can send probe padding
+  rtp::consumer_demand demand;
 };
 
 // transport -> a video consumer with RTX: send a probe cluster (its newest packets again,
@@ -319,7 +312,8 @@ struct audio_levels_report {
 };
 
 // ---- inspect ---------------------------------------------------------------------------------
-CHORUS_MESSAGE(producer_route, x.producer, x.ssrc, x.rtx_ssrc, x.tcc_ext_id, x.abs_send_time_ext_id, x.mid, x.mid_ext_id, x.rid_ext_id, x.rrid_ext_id, x.rids, x.max_ssrcs, x.ssrcs);
+CHORUS_MESSAGE(producer_route, x.producer, x.ssrc, x.rtx_ssrc, x.tcc_ext_id, x.abs_send_time_ext_id,
+               x.mid, x.mid_ext_id, x.rid_ext_id, x.rrid_ext_id, x.rids, x.max_ssrcs, x.ssrcs);
 CHORUS_MESSAGE(consumer_route, x.consumer, x.ssrc, x.rtx_ssrc);
 CHORUS_MESSAGE(rtp_in, x.packets, x.arrival_ms);
 CHORUS_MESSAGE(sender_report_in, x.ssrc, x.ntp, x.rtp_timestamp, x.arrival_ms);
@@ -338,17 +332,20 @@ typename Inspector::result_type inspect(Inspector& f, forwarded_packet& x) {
 }
 CHORUS_MESSAGE(media_packets, x.packets);
 CHORUS_MESSAGE(source_clock, x.ntp, x.rtp_timestamp, x.received_ms, x.valid, x.spatial);
-CHORUS_MESSAGE(alloc_info, x.consumer, x.layered, x.active, x.priority, x.max_spatial, x.max_temporal, x.bps, x.keyframe_bytes, x.peak_bps, x.known_bps, x.can_probe);
+CHORUS_MESSAGE(alloc_info, x.consumer, x.demand);
 CHORUS_MESSAGE(probe_padding, x.bytes, x.interval_ms, x.probe_id, x.chunks);
 CHORUS_MESSAGE(layer_allocation, x.spatial, x.temporal, x.wanted_spatial);
-CHORUS_MESSAGE(layer_bitrates, x.bps, x.spatial_layers, x.temporal_layers, x.scores, x.keyframe_bytes, x.peak_bps);
+CHORUS_MESSAGE(layer_bitrates, x.bps, x.spatial_layers, x.temporal_layers, x.scores,
+               x.keyframe_bytes, x.peak_bps);
 CHORUS_MESSAGE(producer_state, x.paused);
 CHORUS_MESSAGE(layer_demand, x.from, x.spatial_mask);
 CHORUS_MESSAGE(attach_consumer, x.consumer);
 CHORUS_MESSAGE(attach_reply, x.paused, x.clocks);
 CHORUS_MESSAGE(nack_in, x.seqs);
 CHORUS_MESSAGE(keyframe_feedback, x.fir);
-CHORUS_MESSAGE(report_block_in, x.block.ssrc, x.block.fraction_lost, x.block.cumulative_lost, x.block.extended_highest_seq, x.block.jitter, x.block.last_sr, x.block.delay_since_last_sr);
+CHORUS_MESSAGE(report_block_in, x.block.ssrc, x.block.fraction_lost, x.block.cumulative_lost,
+               x.block.extended_highest_seq, x.block.jitter, x.block.last_sr,
+               x.block.delay_since_last_sr);
 CHORUS_MESSAGE(sending_state, x.has_keys, x.srtp_profile, x.key, x.salt, x.has_tuple, x.tuple);
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, rtp_out& x) {
@@ -358,10 +355,12 @@ typename Inspector::result_type inspect(Inspector& f, rtp_out& x) {
            x.abs_send_time_ext_id, x.probe_id);
 }
 CHORUS_MESSAGE(rtcp_out, x.bytes);
-CHORUS_MESSAGE(producer_info, x.producer_id, x.peer_id, x.kind, x.paused, x.producer, x.consumable, x.is_screen_share, x.app_data, x.source, x.user_id, x.user_name);
+CHORUS_MESSAGE(producer_info, x.producer_id, x.peer_id, x.kind, x.paused, x.producer, x.consumable,
+               x.is_screen_share, x.app_data, x.source, x.user_id, x.user_name);
 CHORUS_MESSAGE(producer_removed, x.producer_id);
 CHORUS_MESSAGE(producer_paused_update, x.producer_id, x.paused);
-CHORUS_MESSAGE(find_producer, x.producer_id, x.peer_id, x.exclude, x.has_rtp_capabilities, x.rtp_capabilities);
+CHORUS_MESSAGE(find_producer, x.producer_id, x.peer_id, x.exclude, x.has_rtp_capabilities,
+               x.rtp_capabilities);
 
 CHORUS_MESSAGE(attach_speaker_observer, x.observer);
 CHORUS_MESSAGE(observe_producer, x.producer_id);

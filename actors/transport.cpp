@@ -10,7 +10,7 @@
 #include "actors/rtp_sender.hpp"
 #include "actors/transport_data.hpp"
 #include "actors/transport_media.hpp"
-#include "rtp/layer_allocator.hpp"
+#include "rtp/bandwidth_plan.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "net/demux.hpp"
@@ -156,22 +156,11 @@ struct transport_state {
   std::minstd_rand rng{ids::random_u32()};
   std::vector<std::vector<uint8_t>> feedback;        // reused
   published_totals published;
-  // Bandwidth allocation over this transport's consumers (rtp/layer_allocator.hpp): what
-  // each told (alloc_info) and the layers it was given last.
-  struct alloc_entry {
-    alloc_info info;
-    int8_t spatial = -2, temporal = -2; // last layer_allocation sent (-2: none)
-    int8_t wanted = 127;                // its wanted_spatial
-    int64_t lowered_ms = 0;             // when its layers last went down
-  };
-  std::vector<alloc_entry> alloc;
-  rtp::layer_allocator allocator;
-  std::vector<rtp::alloc_consumer> alloc_in;   // reused
-  std::vector<rtp::alloc_consumer> alloc_in_up; // reused: alloc_in at the layers' peak rates
-  std::vector<rtp::alloc_consumer> alloc_in_known; // reused: absent layers at their last rates
-  std::vector<rtp::alloc_result> alloc_out;    // reused
-  std::vector<rtp::alloc_result> alloc_up;     // reused: the allocation an upgrade must fit
-  std::vector<rtp::alloc_result> alloc_known;  // reused: with absent layers at their last rates
+  // The bandwidth plan over this transport's consumers (rtp/bandwidth_plan.hpp): each
+  // consumer's demand and layers, and beside it (same index) the consumer to tell.
+  std::vector<rtp::plan_consumer> alloc;
+  std::vector<caf::actor> alloc_consumers;
+  rtp::bandwidth_plan plan;
   uint64_t alloc_budget = 0;                   // the estimate of the last allocation
   uint64_t alloc_desired = 0;                  // what the consumers wanted then
   uint64_t forwarded_bps = 0;                  // what their layers cost then, at peak
@@ -193,7 +182,6 @@ using transport_actor = laned_actor<transport_state>;
 
 void schedule_timer(transport_actor* self);
 void reallocate(transport_actor* self);
-constexpr int64_t upgrade_hold_ms = 4000; // no layer up this soon after one went down
 using egress_tick_atom = caf::atom_constant<caf::atom("egresstk")>;
 void close_transport(transport_actor* self, const std::string& why);
 
@@ -607,210 +595,47 @@ std::string tuple_json(const net::ice_tuple& t, uint16_t local_port) {
   return os.str();
 }
 
-// Shares the send-side estimate out over the consumers (audio and consumers without layers
-// first, at what they send; then the layered ones by priority, up their layers), and tells
-// each layered consumer its layers when they changed. Without an estimate (no transport-cc
-// feedback from the receiver) nothing is capped. When the estimate holds back what the
-// consumers want, a probe is asked for (send_bwe::request_probe) and sent as padding by a
-// video consumer with RTX.
-// A switch up to a spatial layer starts with its keyframe, several times the layer's
-// average frame: the receiver's link must pass it within keyframe_window_ms at the
-// estimate, or its queue overflows, the keyframe is lost and the receiver stalls until the
-// next one. So the preference is capped at the highest layer whose last keyframe fits (a
-// layer whose keyframe is not known yet is allowed; the layers up to the current one stay
-// allowed: going down needs only the smaller keyframe of the lower layer). At the estimate,
-// or at the capacity the last probe ran into when that is lower: on a path that carries
-// less than the consumers want, the estimate grows above the path's limit while the media
-// leave it idle (no delay, no loss to show the limit), and a switch up taken on that
-// estimate sends a keyframe the path's queue cannot take (send_bwe::probe_capacity_bps).
-constexpr int64_t keyframe_window_ms = 300;
-// The paced link's rate, times the estimate: above it, so that the media it carries never
-// queues behind its own pacing for long; bounded, so that a keyframe reaches a thin link
-// no faster than its queue drains it.
-constexpr double pacing_factor = 2.0;
-
-int8_t keyframe_ceiling(const alloc_info& info, int8_t current, uint64_t target_bps) {
-  const uint64_t fits_bytes = target_bps * uint64_t(keyframe_window_ms) / 8000;
-  int8_t ceiling = info.max_spatial;
-  for (size_t s = 1; s < info.keyframe_bytes.size() && int(s) <= info.max_spatial; ++s)
-    if (info.keyframe_bytes[s] > fits_bytes) {
-      ceiling = int8_t(s - 1);
-      break;
-    }
-  if (current >= 0 && current != 127)
-    ceiling = std::max(ceiling, std::min(current, info.max_spatial));
-  return ceiling;
-}
-
+// Runs the bandwidth plan (rtp/bandwidth_plan.hpp) and carries out what it decides: the
+// pacing rate, layer_allocation to each consumer whose layers changed, and a probe, sent as
+// padding by a video consumer with RTX, when the consumers want more than the estimate.
 void reallocate(transport_actor* self) {
   auto& st = self->state;
   const auto& b = st.media.bwe().stats();
-  // From transport-cc feedback, or a REMB where only that exists.
-  const bool estimated = (b.feedbacks > 0 || b.remb_bps.has_value()) && b.target_bps > 0;
-  // The consumers' sends are paced (send_shared::claim_pacing) at twice the estimate, or at
-  // twice what their current layers cost at their peak when that is more (`forwarded`,
-  // below); without an estimate not at all. Set once per allocation.
-  const auto pace = [&](uint64_t forwarded_bps) {
-    st.shared->pacing_bps.store(
-      estimated ? uint64_t(double(std::max<uint64_t>(b.target_bps, forwarded_bps)) * pacing_factor)
-                : 0,
-      std::memory_order_relaxed);
-  };
+  // The consumers' sends are paced (send_shared::claim_pacing); set once per allocation.
   if (st.alloc.empty()) {
-    pace(0);
+    st.shared->pacing_bps.store(rtp::bandwidth_plan::pacing_alone(b), std::memory_order_relaxed);
     return;
   }
-  // 15 % headroom: a layer's measured bitrate is its average, its keyframes (on every
-  // spatial switch up) come on top.
-  const uint64_t budget =
-    estimated ? b.target_bps - b.target_bps * 15 / 100 : std::numeric_limits<uint64_t>::max();
-  // Layers go up only on a calm link (no overuse, the last loss window under 2 %) and not
-  // within a few seconds of going down: a switch up costs a keyframe, and a link that just
-  // dropped packets would drop it too.
-  const bool calm = !estimated || (b.usage != rtp::bwe_usage::overusing && b.last_loss < 0.02);
-  const int64_t now_ms = mono_ms();
-  // The rate a switch up's keyframe is judged at (keyframe_ceiling).
-  const uint64_t keyframe_bps = std::min(b.target_bps, b.probe_capacity_bps.value_or(b.target_bps));
-  st.alloc_in.clear();
-  st.alloc_in_known.clear();
-  uint64_t desired = 0;
-  for (size_t i = 0; i < st.alloc.size(); ++i) {
-    const auto& info = st.alloc[i].info;
-    rtp::alloc_consumer c;
-    c.key = uint32_t(i);
-    c.active = info.active;
-    c.priority = info.priority;
-    if (!info.layered) {
-      c.audio = true; // a fixed cost
-      c.audio_bps = info.bps.empty() ? 0 : info.bps[0];
-    } else {
-      c.max_spatial = info.max_spatial;
-      c.max_temporal = info.max_temporal;
-      for (size_t s = 0; s < c.bitrates.size(); ++s)
-        for (size_t t = 0; t < c.bitrates[s].size(); ++t)
-          if (s * 3 + t < info.bps.size())
-            c.bitrates[s][t] = info.bps[s * 3 + t];
-    }
-    // The same with every layer received, one the publisher stopped sending at what it last
-    // cost: what the consumer would take if the publisher sent everything.
-    auto known = c;
-    for (size_t s = 0; s < known.bitrates.size(); ++s)
-      for (size_t t = 0; t < known.bitrates[s].size(); ++t)
-        if (known.bitrates[s][t] == 0 && s * 3 + t < info.known_bps.size())
-          known.bitrates[s][t] = info.known_bps[s * 3 + t];
-    // What it would use with no limit (the keyframe ceiling below is a limit of the
-    // estimate: probing must still find out whether more is there; an absent layer's return
-    // needs the bandwidth found first).
-    if (c.active)
-      desired += c.audio ? c.audio_bps : rtp::desired_bps(known);
-    if (info.layered && estimated)
-      known.max_spatial = c.max_spatial = keyframe_ceiling(info, st.alloc[i].spatial, keyframe_bps);
-    st.alloc_in.push_back(c);
-    st.alloc_in_known.push_back(known);
+  const auto& out = st.plan.plan(st.alloc, b, mono_ms());
+  st.shared->pacing_bps.store(out.pacing_bps, std::memory_order_relaxed);
+  for (auto i : out.told) {
+    const auto& e = st.alloc[i];
+    self->send(st.alloc_consumers[i], layer_allocation{e.spatial, e.temporal, e.wanted});
   }
-  st.allocator.allocate(budget, st.alloc_in, st.alloc_out);
-  // Hysteresis: a consumer keeps its layers while the budget pays for them, but goes up
-  // only to what a fifth less would pay for, so that the measured bitrates' swings (and a
-  // switch's keyframe) do not move it up and down again.
-  // And at the layers' peak rates of the last three seconds: a layer's average swings
-  // with its content and the encoder's rate control, and a switch up must not overflow the
-  // link at the next swing.
-  st.alloc_in_up = st.alloc_in;
-  for (auto& c : st.alloc_in_up) {
-    const auto& peak = st.alloc[c.key].info.peak_bps;
-    for (size_t s = 0; s < c.bitrates.size(); ++s)
-      for (size_t t = 0; t < c.bitrates[s].size(); ++t)
-        if (c.bitrates[s][t] != 0 && s * 3 + t < peak.size())
-          c.bitrates[s][t] = std::max(c.bitrates[s][t], peak[s * 3 + t]);
-  }
-  st.allocator.allocate(estimated ? budget - budget / 5 : budget, st.alloc_in_up, st.alloc_up);
-  // And with absent layers at their last rates (layer_allocation::wanted_spatial).
-  st.allocator.allocate(budget, st.alloc_in_known, st.alloc_known);
-  auto layers_of = [&](const rtp::alloc_result& r, const auto& e) {
-    int8_t s = r.spatial, t = r.temporal;
-    if (s < 0) { // never dark: the lowest layer even when the estimate does not cover it
-      s = 0;
-      t = 0;
-    }
-    if (!estimated || e.info.bps.empty()) { // nothing to allocate from: uncapped
-      s = 127;
-      t = 127;
-    }
-    return std::pair<int8_t, int8_t>{s, t};
-  };
-  for (size_t i = 0; i < st.alloc_out.size(); ++i) {
-    auto& e = st.alloc[st.alloc_out[i].key];
-    if (!e.info.layered || !e.info.active)
-      continue;
-    auto [s, t] = layers_of(st.alloc_out[i], e);
-    const int8_t wanted = layers_of(st.alloc_known[i], e).first;
-    const auto above = [&](int8_t s2, int8_t t2) {
-      return e.spatial == -2 || s2 > e.spatial || (s2 == e.spatial && t2 > e.temporal);
-    };
-    bool change = s != e.spatial || t != e.temporal;
-    if (change && above(s, t) && e.spatial != -2) {
-      std::tie(s, t) = layers_of(st.alloc_up[i], e);
-      // Up only with the upgrade's margin, on a calm link, and not soon after going down.
-      change = above(s, t) && calm && now_ms - e.lowered_ms >= upgrade_hold_ms;
-    } else if (change && !above(s, t)) {
-      e.lowered_ms = now_ms;
-    }
-    if (!change && wanted == e.wanted)
-      continue;
-    if (change) {
-      e.spatial = s;
-      e.temporal = t;
-    }
-    e.wanted = wanted;
-    self->send(e.info.consumer, layer_allocation{e.spatial, e.temporal, e.wanted});
-  }
-  st.alloc_budget = estimated ? budget : 0;
-  st.alloc_desired = desired;
-  if (!estimated) {
-    pace(0);
+  st.alloc_budget = out.budget_bps;
+  st.alloc_desired = out.desired_bps;
+  if (!out.estimated)
     return;
-  }
-  // What is forwarded now, at the layers' peak rates: never dark, a consumer keeps its
-  // lowest layer when the estimate does not pay for it (after a delay-based decrease to
-  // 0.85 of an application-limited acked rate it may be a fraction of that layer). Pacing
-  // below what is forwarded would only queue it behind the pacer until the queue is
-  // flushed in a burst, which the thin link then drops: a stall made by the pacer.
-  uint64_t forwarded = 0;
-  for (const auto& c : st.alloc_in_up) {
-    const auto& e = st.alloc[c.key];
-    if (!c.active)
-      continue;
-    if (c.audio)
-      forwarded += c.audio_bps;
-    else if (e.spatial >= 0 && size_t(e.spatial) < c.bitrates.size() && e.temporal >= 0 &&
-             size_t(e.temporal) < c.bitrates[0].size())
-      forwarded += c.bitrates[size_t(e.spatial)][size_t(e.temporal)];
-  }
-  st.forwarded_bps = forwarded;
-  pace(forwarded);
+  st.forwarded_bps = out.forwarded_bps;
   const int64_t now_us = mono_us();
   // Told every time (a demand that went away must stop the exponential probing); plans a
   // probe only when the demand is above the estimate.
-  st.media.bwe().request_probe(desired > budget ? desired + desired / 4 : 0, now_us);
+  st.media.bwe().request_probe(out.probe_bps, now_us);
   const auto prober = std::find_if(st.alloc.begin(), st.alloc.end(), [](const auto& e) {
-    return e.info.can_probe && e.info.active;
+    return e.demand.can_probe && e.demand.active;
   });
   if (prober == st.alloc.end())
     return; // nobody to send a probe: none is taken from the plan
   if (auto probe = st.media.bwe().next_probe(now_us)) {
-    for (auto& e : st.alloc)
-      if (e.info.can_probe && e.info.active) {
-        // Five chunks over the cluster's duration (at least five packets, what the
-        // estimator needs to judge it).
-        constexpr uint64_t chunks = 5;
-        const uint64_t bytes = probe->bps * uint64_t(probe->duration_us) / 8'000'000;
-        st.probe_bytes_out += bytes;
-        self->send(e.info.consumer,
-                   probe_padding{uint32_t(std::min<uint64_t>(bytes / chunks, 200'000)),
-                                 uint16_t(std::max<int64_t>(1, probe->duration_us / 1000 / int64_t(chunks - 1))),
-                                 int16_t(probe->id), uint8_t(chunks)});
-        break;
-      }
+    // Five chunks over the cluster's duration (at least five packets, what the estimator
+    // needs to judge it).
+    constexpr uint64_t chunks = 5;
+    const uint64_t bytes = probe->bps * uint64_t(probe->duration_us) / 8'000'000;
+    st.probe_bytes_out += bytes;
+    self->send(st.alloc_consumers[size_t(prober - st.alloc.begin())],
+               probe_padding{uint32_t(std::min<uint64_t>(bytes / chunks, 200'000)),
+                             uint16_t(std::max<int64_t>(1, probe->duration_us / 1000 / int64_t(chunks - 1))),
+                             int16_t(probe->id), uint8_t(chunks)});
   }
 }
 
@@ -939,10 +764,13 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
   // Producers and consumers on this transport are monitored: their routes end with them.
   self->set_down_handler([self](caf::down_msg& dm) {
     auto& st = self->state;
-    const auto before = st.alloc.size();
-    std::erase_if(st.alloc, [&](const auto& e) { return e.info.consumer.address() == dm.source; });
-    if (st.alloc.size() != before)
+    auto gone = std::find_if(st.alloc_consumers.begin(), st.alloc_consumers.end(),
+                             [&](const caf::actor& c) { return c.address() == dm.source; });
+    if (gone != st.alloc_consumers.end()) {
+      st.alloc.erase(st.alloc.begin() + (gone - st.alloc_consumers.begin()));
+      st.alloc_consumers.erase(gone);
       reallocate(self);
+    }
     // A producer's SSRCs join the unrouted ones (transport_media::remove).
     st.media.remove(dm.source, st.srtp_in ? &*st.srtp_in : nullptr);
     self->state.data.remove(self, dm.source, sctp_sink(self));
@@ -984,12 +812,13 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
     },
     [self](alloc_info& info) {
       auto& st = self->state;
-      auto it = std::find_if(st.alloc.begin(), st.alloc.end(),
-                             [&](const auto& e) { return e.info.consumer == info.consumer; });
-      if (it == st.alloc.end())
-        st.alloc.push_back({std::move(info)});
-      else
-        it->info = std::move(info);
+      auto it = std::find(st.alloc_consumers.begin(), st.alloc_consumers.end(), info.consumer);
+      if (it == st.alloc_consumers.end()) {
+        st.alloc_consumers.push_back(info.consumer);
+        st.alloc.push_back({std::move(info.demand)});
+      } else {
+        st.alloc[size_t(it - st.alloc_consumers.begin())].demand = std::move(info.demand);
+      }
       reallocate(self);
     },
     [self](const protocol::set_egress_cap_request& r) {
