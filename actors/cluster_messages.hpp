@@ -1,4 +1,5 @@
-// The messages between the cluster actors of Chorus nodes (docs/design/cluster.md), carried by CAF's middleman (BASP). Registered in register_message_types().
+// The messages between the cluster actors of Chorus nodes (docs/design/cluster.md), carried by CAF's middleman (BASP).
+// Declared with CHORUS_MESSAGE (actors/message_declaration.hpp).
 //
 // Admission, A connecting to B (both hold the cluster secret; it never crosses the wire):
 //   A -> B  cluster_hello { A, nonce_a }                  B answers cluster_welcome

@@ -103,7 +103,8 @@ CHORUS_MESSAGE(data_message, x.ppid, x.data, x.received_us);
 CHORUS_MESSAGE(data_out, x.stream, x.options, x.payload);
 CHORUS_MESSAGE(data_producer_route, x.data_producer, x.stream);
 CHORUS_MESSAGE(data_consumer_route, x.data_consumer, x.stream);
-CHORUS_MESSAGE(data_producer_info, x.data_producer_id, x.peer_id, x.label, x.protocol, x.app_data, x.stream, x.data_producer);
+CHORUS_MESSAGE(data_producer_info, x.data_producer_id, x.peer_id, x.label, x.protocol, x.app_data,
+               x.stream, x.data_producer);
 CHORUS_MESSAGE(data_producer_removed, x.data_producer_id);
 CHORUS_MESSAGE(find_data_producer, x.data_producer_id, x.peer_id);
 
@@ -114,12 +115,15 @@ CHORUS_MESSAGE(data_producers_query, x.peer_id);
 
 namespace chorus::protocol {
 
-CHORUS_MESSAGE(sctp_stream_parameters, x.stream_id, x.ordered, x.has_max_packet_life_time, x.max_packet_life_time, x.has_max_retransmits, x.max_retransmits);
-CHORUS_MESSAGE(produce_data_request, x.room_id, x.transport_id, x.stream, x.label, x.protocol, x.app_data);
+CHORUS_MESSAGE(sctp_stream_parameters, x.stream_id, x.ordered, x.has_max_packet_life_time,
+               x.max_packet_life_time, x.has_max_retransmits, x.max_retransmits);
+CHORUS_MESSAGE(produce_data_request, x.room_id, x.transport_id, x.stream, x.label, x.protocol,
+               x.app_data);
 CHORUS_MESSAGE(consume_data_request, x.room_id, x.data_producer_id, x.transport_id);
 CHORUS_MESSAGE(data_producer_request, x.room_id, x.op, x.data_producer_id);
 CHORUS_MESSAGE(data_consumer_request, x.room_id, x.op, x.data_consumer_id);
-CHORUS_MESSAGE(data_consumer_params_reply, x.id, x.data_producer_id, x.stream, x.label, x.protocol, x.app_data, x.peer_id);
+CHORUS_MESSAGE(data_consumer_params_reply, x.id, x.data_producer_id, x.stream, x.label, x.protocol,
+               x.app_data, x.peer_id);
 CHORUS_MESSAGE(new_data_producer_event, x.data_producer_id, x.peer_id, x.label, x.protocol);
 CHORUS_MESSAGE(data_producer_closed_event, x.data_producer_id, x.peer_id);
 CHORUS_MESSAGE(data_consumer_closed_event, x.data_consumer_id, x.data_producer_id);

@@ -213,7 +213,8 @@ CHORUS_MESSAGE(ws_binary, x.size);
 CHORUS_MESSAGE(ws_closed, x.code);
 CHORUS_MESSAGE(identity, x.user_id, x.image_url, x.is_creator);
 CHORUS_MESSAGE(grant, x.subject, x.role, x.permissions);
-CHORUS_MESSAGE(join_command, x.room_id, x.peer_id, x.name, x.session, x.has_rtp_capabilities, x.rtp_capabilities, x.identity, x.grant, x.peer, x.placed, x.edge_node);
+CHORUS_MESSAGE(join_command, x.room_id, x.peer_id, x.name, x.session, x.has_rtp_capabilities,
+               x.rtp_capabilities, x.identity, x.grant, x.peer, x.placed, x.edge_node);
 CHORUS_MESSAGE(room_info_query, x.peer_id);
 CHORUS_MESSAGE(moderation_command, x.issuer, x.request);
 CHORUS_MESSAGE(class_command, x.peer_id, x.request);
@@ -230,7 +231,8 @@ CHORUS_MESSAGE(get_relay, x.producer);
 CHORUS_MESSAGE(get_room, x.room_id, x.forwarded, x.avoid);
 CHORUS_MESSAGE(cluster_node, x.node_id, x.node);
 CHORUS_MESSAGE(cluster_nodes, x.self_id, x.nodes);
-CHORUS_MESSAGE(peer_update, x.peer_id, x.name, x.has_rtp_capabilities, x.rtp_capabilities, x.identity);
+CHORUS_MESSAGE(peer_update, x.peer_id, x.name, x.has_rtp_capabilities, x.rtp_capabilities,
+               x.identity);
 CHORUS_MESSAGE(join_result, x.room, x.peer, x.existing_producers, x.is_host, x.is_co_host);
 CHORUS_MESSAGE(own_state_update, x.peer_id, x.state);
 CHORUS_MESSAGE(room_idle, x.room_id);

@@ -105,7 +105,8 @@ CHORUS_MESSAGE(drain_deadline, x.generation);
 CHORUS_MESSAGE(find_room, x.room_id);
 CHORUS_MESSAGE(admin_room_query);
 CHORUS_MESSAGE(admin_nodes_query);
-CHORUS_MESSAGE(admin_participant, x.peer_id, x.user_id, x.name, x.role, x.host, x.joined_ms, x.peer);
+CHORUS_MESSAGE(admin_participant, x.peer_id, x.user_id, x.name, x.role, x.host, x.joined_ms,
+               x.peer);
 CHORUS_MESSAGE(admin_producer, x.producer_id, x.peer_id, x.kind, x.paused, x.screen_share);
 CHORUS_MESSAGE(admin_room_snapshot, x.room_id, x.locked, x.opened_ms, x.participants, x.producers);
 CHORUS_MESSAGE(admin_recording, x.start);

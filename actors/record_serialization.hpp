@@ -22,14 +22,18 @@ CHORUS_FIELDS(room_opened, x.room_id, x.node_id, x.at_ms)
 CHORUS_FIELDS(room_closed, x.room_id, x.node_id, x.at_ms)
 CHORUS_FIELDS(peer_joined, x.room_id, x.peer_id, x.user_id, x.name, x.role, x.at_ms)
 CHORUS_FIELDS(peer_left, x.room_id, x.peer_id, x.at_ms)
-CHORUS_FIELDS(chat_posted, x.room_id, x.message_id, x.from_peer_id, x.from_user_id, x.name, x.text, x.to_peer_id, x.at_ms)
+CHORUS_FIELDS(chat_posted, x.room_id, x.message_id, x.from_peer_id, x.from_user_id, x.name, x.text,
+              x.to_peer_id, x.at_ms)
 CHORUS_FIELDS(chat_deleted, x.room_id, x.message_id, x.by_peer_id, x.at_ms)
-CHORUS_FIELDS(poll_created, x.room_id, x.poll_id, x.question, x.options, x.multiple, x.anonymous, x.created_by, x.at_ms)
-CHORUS_FIELDS(vote_cast, x.room_id, x.poll_id, x.voter_peer_id, x.voter_user_id, x.options, x.previous, x.at_ms)
+CHORUS_FIELDS(poll_created, x.room_id, x.poll_id, x.question, x.options, x.multiple, x.anonymous,
+              x.created_by, x.at_ms)
+CHORUS_FIELDS(vote_cast, x.room_id, x.poll_id, x.voter_peer_id, x.voter_user_id, x.options,
+              x.previous, x.at_ms)
 CHORUS_FIELDS(poll_closed, x.room_id, x.poll_id, x.counts, x.voters, x.at_ms)
 CHORUS_FIELDS(recording_started, x.room_id, x.recording_id, x.started_by, x.node_id, x.at_ms)
 
-CHORUS_FIELDS(recording_stopped, x.room_id, x.recording_id, x.manifest_path, x.files, x.duration_ms, x.at_ms)
+CHORUS_FIELDS(recording_stopped, x.room_id, x.recording_id, x.manifest_path, x.files, x.duration_ms,
+              x.at_ms)
 
 CHORUS_FIELDS(meeting_created, x.room_id, x.creator_id, x.description, x.starts_at_ms, x.at_ms)
 

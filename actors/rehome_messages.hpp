@@ -136,13 +136,17 @@ struct room_rebound {
   caf::actor room;
 };
 
-CHORUS_MESSAGE(participant_snapshot, x.peer_id, x.name, x.has_rtp_capabilities, x.rtp_capabilities, x.user_id, x.image_url, x.grant, x.muted, x.publisher, x.chat_disabled, x.co_host, x.own_audio_muted, x.own_video_paused, x.joined_ms);
+CHORUS_MESSAGE(participant_snapshot, x.peer_id, x.name, x.has_rtp_capabilities, x.rtp_capabilities,
+               x.user_id, x.image_url, x.grant, x.muted, x.publisher, x.chat_disabled, x.co_host,
+               x.own_audio_muted, x.own_video_paused, x.joined_ms);
 CHORUS_MESSAGE(roster_entry, x.peer_id, x.public_id);
 CHORUS_MESSAGE(room_block, x.subject, x.peer_id, x.user_id, x.reason, x.by, x.until_ms);
 CHORUS_MESSAGE(poll_record, x.item, x.voters, x.choices);
 CHORUS_MESSAGE(class_state, x.present, x.hands, x.chat, x.next_chat_id, x.polls, x.next_poll_id);
-CHORUS_MESSAGE(room_snapshot, x.room_id, x.version, x.forget, x.creator, x.hosts, x.locked, x.screens_locked, x.chat_disabled, x.blocks, x.roster, x.cls);
-CHORUS_MESSAGE(rejoin_command, x.room_id, x.participant, x.session, x.peer, x.edge_node, x.producers, x.room);
+CHORUS_MESSAGE(room_snapshot, x.room_id, x.version, x.forget, x.creator, x.hosts, x.locked,
+               x.screens_locked, x.chat_disabled, x.blocks, x.roster, x.cls);
+CHORUS_MESSAGE(rejoin_command, x.room_id, x.participant, x.session, x.peer, x.edge_node,
+               x.producers, x.room);
 CHORUS_MESSAGE(rehome_request, x.avoid, x.cmd);
 CHORUS_MESSAGE(room_moving, x.avoid, x.participant, x.room);
 CHORUS_MESSAGE(room_rebound, x.room);
