@@ -81,9 +81,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       if (em.reason)
         LOG_WARN("room", "'" << self->state.id << "': the media recorder ended: "
                              << to_string(em.reason));
-      rec = nullptr;
-      self->state.recording_id.clear();
-      self->state.recording_stopping = false;
+      forget_recorder(self->state);
       return;
     }
     if (em.reason != caf::exit_reason::user_shutdown && em.reason)

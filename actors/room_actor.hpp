@@ -89,6 +89,8 @@ caf::result<protocol::class_reply> admin_recording_command(room_actor* self,
 // is handed to the recorder.
 void record_producer(room_actor* self, const producer_info& info);
 void recorder_event(room_actor* self, const protocol::recording_event& ev);
+// The recording ended (stopped, or its recorder exited): the room records nothing now.
+void forget_recorder(room_state& st);
 
 // ---- re-homing ---------------------------------------------------------------------------
 using sync_copies_atom = caf::atom_constant<caf::atom("synccopy")>;

@@ -55,22 +55,16 @@ caf::result<protocol::class_reply> stop_recording(room_actor* self) {
     .then(
       [self, rp, recorder](protocol::recording_event& ev) mutable {
         auto& st = self->state;
-        if (st.media_recorder == recorder) {
-          st.media_recorder = nullptr;
-          st.recording_id.clear();
-          st.recording_stopping = false;
-        }
+        if (st.media_recorder == recorder)
+          forget_recorder(st);
         for (auto& p : st.peers)
           self->send(p.session, ev);
         rp.deliver(protocol::class_reply{"manifest", ev.manifest_path});
       },
       [self, rp, recorder](caf::error& err) mutable {
         auto& st = self->state;
-        if (st.media_recorder == recorder) {
-          st.media_recorder = nullptr;
-          st.recording_id.clear();
-          st.recording_stopping = false;
-        }
+        if (st.media_recorder == recorder)
+          forget_recorder(st);
         rp.deliver(err);
       });
   return rp;
@@ -112,6 +106,12 @@ void record_producer(room_actor* self, const producer_info& info) {
       LOG_WARN("room", "'" << st.id << "': recording.autoStart: " << to_string(started.error()));
   if (st.media_recorder && !st.recording_stopping)
     self->send(st.media_recorder, with_owner(st, info));
+}
+
+void forget_recorder(room_state& st) {
+  st.media_recorder = nullptr;
+  st.recording_id.clear();
+  st.recording_stopping = false;
 }
 
 void recorder_event(room_actor* self, const protocol::recording_event& ev) {
