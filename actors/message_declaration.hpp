@@ -11,12 +11,22 @@
 // qualification.
 #pragma once
 
-#include <caf/actor_system_config.hpp>
+#include <caf/fwd.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include <vector>
 
 namespace chorus::actors::declared {
+
+// Adds T to a configuration under its name. Only declared here: it is defined, and so
+// compiled, in actors/messages.cpp alone, which includes every header that declares
+// messages. A header it does not include leaves its types' registrars undefined, which
+// the link reports. (Compiled in every includer, the registrations made each actor
+// source instantiate CAF's serialization of every message: minutes of compile time.)
+template <class T>
+struct registrar {
+  static void add(caf::actor_system_config& cfg, const char* name);
+};
 
 struct message_type {
   const char* name;
@@ -27,13 +37,8 @@ struct message_type {
 std::vector<message_type>& message_types();
 
 template <class T>
-void add_message_type(caf::actor_system_config& cfg, const char* name) {
-  cfg.add_message_type<T>(name);
-}
-
-template <class T>
 bool declare(const char* name) {
-  message_types().push_back({name, &add_message_type<T>});
+  message_types().push_back({name, &registrar<T>::add});
   return true;
 }
 

@@ -1,5 +1,17 @@
 #include "actors/messages.hpp"
 
+#include "actors/message_declaration.hpp"
+
+#include <caf/actor_system_config.hpp>
+
+// The one definition of the registrars (actors/message_declaration.hpp): it comes before
+// the headers below, so that each CHORUS_MESSAGE they declare compiles its registrar here.
+template <class T>
+void chorus::actors::declared::registrar<T>::add(caf::actor_system_config& cfg,
+                                                 const char* name) {
+  cfg.add_message_type<T>(name);
+}
+
 #include "actors/cluster_messages.hpp"
 #include "actors/data_messages.hpp"
 #include "actors/media_messages.hpp"
@@ -8,7 +20,6 @@
 #include "actors/rehome_messages.hpp"
 #include "actors/ticker.hpp"
 
-#include <caf/actor_system_config.hpp>
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 
