@@ -3,7 +3,7 @@
 # AddressSanitizer with leak detection and UndefinedBehaviorSanitizer, every UB check fatal;
 # CMakeLists.txt CHORUS_SANITIZE), then runs the unit suites and the integration tests
 # labelled `sanitize` (all but CMakeLists.txt CHORUS_SANITIZE_SKIP) against the sanitized server:
-#   scripts/sanitize.sh [CTEST ARGS ...]      (default: -L sanitize)
+#   scripts/sanitize.sh [CTEST ARGS ...]      (default: -L sanitize -j CHORUS_TEST_JOBS, 2)
 # Every sanitizer report of every process (the server, its tools, the unit suites) is
 # written to build-san/reports/; a report fails the run, whatever the tests said, and is
 # printed. Leak suppressions, each with its reason: tests/sanitize/lsan-suppressions.txt.
@@ -31,7 +31,7 @@ export LSAN_OPTIONS="suppressions=$CHORUS_ROOT/tests/sanitize/lsan-suppressions.
 
 status=0
 if [[ $# -eq 0 ]]; then
-  set -- -L sanitize
+  set -- -L sanitize -j "${CHORUS_TEST_JOBS:-2}"
 fi
 ctest --test-dir "$CHORUS_SAN_DIR" --output-on-failure "$@" || status=$?
 

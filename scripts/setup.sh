@@ -22,7 +22,7 @@ export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$CHORUS_ROOT}"
 export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
 CHORUS_APT_PACKAGES=(
-  build-essential cmake pkg-config ccache
+  build-essential cmake ninja-build pkg-config ccache
   libcaf-dev libboost-dev libssl-dev libsrtp2-dev libusrsctp-dev rapidjson-dev doctest-dev
   libsqlite3-dev sqlite3
   libpq-dev postgresql  # storage.url; the PostgreSQL test starts a server from it
@@ -101,10 +101,27 @@ chorus_setup() {
   chorus_install_node_modules
 }
 
-# Configure (cheap when cached; it also picks up a node_modules that appeared) and build.
+# "-G Ninja" for a build tree that is new or was made with Ninja (CMake keeps a tree's
+# generator): Ninja keeps both cores busy across targets, where make waits at each one.
+chorus_generator() {
+  local dir="$1"
+  if command -v ninja >/dev/null 2>&1 && { [[ ! -f "$dir/CMakeCache.txt" ]] ||
+       grep -qx 'CMAKE_GENERATOR:INTERNAL=Ninja' "$dir/CMakeCache.txt"; }; then
+    printf '%s\n' -G Ninja
+  fi
+}
+
+# Configure (cheap when cached; it also picks up a node_modules that appeared) and build
+# the given targets, or all of them.
 chorus_build() {
-  cmake -S "$CHORUS_ROOT" -B "$CHORUS_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
-  cmake --build "$CHORUS_BUILD_DIR" -j2
+  local generator
+  mapfile -t generator < <(chorus_generator "$CHORUS_BUILD_DIR")
+  cmake "${generator[@]}" -S "$CHORUS_ROOT" -B "$CHORUS_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release
+  if [[ $# -gt 0 ]]; then
+    cmake --build "$CHORUS_BUILD_DIR" -j2 --target "$@"
+  else
+    cmake --build "$CHORUS_BUILD_DIR" -j2
+  fi
 }
 
 # The sanitizer build (CMakeLists.txt, CHORUS_SANITIZE): clang, ASan + UBSan, into
@@ -115,24 +132,27 @@ chorus_sanitize_build() {
   mkdir -p "$CHORUS_BUILD_DIR" "$CHORUS_SAN_DIR"
   (
     if command -v flock >/dev/null 2>&1; then flock 9; fi
-    CC=clang CXX=clang++ cmake -S "$CHORUS_ROOT" -B "$CHORUS_SAN_DIR" -DCHORUS_SANITIZE=ON \
+    local generator
+    mapfile -t generator < <(chorus_generator "$CHORUS_SAN_DIR")
+    CC=clang CXX=clang++ cmake "${generator[@]}" -S "$CHORUS_ROOT" -B "$CHORUS_SAN_DIR" -DCHORUS_SANITIZE=ON \
       -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" >/dev/null
     cmake --build "$CHORUS_SAN_DIR" -j2 --target "$@"
   ) 9>"$CHORUS_BUILD_DIR/.setup.lock"
 }
 
-# Setup and build under a lock, so that two scripts started together never build at once.
+# Setup and build (the given targets, or all) under a lock, so that two scripts started
+# together never build at once.
 chorus_setup_and_build() {
   mkdir -p "$CHORUS_BUILD_DIR"
   if command -v flock >/dev/null 2>&1; then
     (
       flock 9
       chorus_setup
-      chorus_build
+      chorus_build "$@"
     ) 9>"$CHORUS_BUILD_DIR/.setup.lock"
   else
     chorus_setup
-    chorus_build
+    chorus_build "$@"
   fi
 }
 

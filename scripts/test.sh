@@ -1,26 +1,40 @@
 #!/usr/bin/env bash
-# Sets up and builds Chorus (scripts/setup.sh), then runs every test: the doctest unit
-# suites and the Node integration tests (tests/integration/*.test.mjs) that drive the real
-# binary on loopback. Serial on purpose: integration tests start their own servers. Then,
-# for the whole suite, the sanitizer run (scripts/sanitize.sh: the unit suites and a subset
-# of the integration tests against an ASan + UBSan build) and the fuzz targets for 20 s
-# each (scripts/fuzz.sh).
-# Arguments go to ctest, e.g. ./scripts/test.sh -R integration_signaling (then neither the
-# sanitizer run nor the fuzzers run).
-# The exit code is non-zero when ctest, the sanitizer run or a fuzz target failed.
+# Sets up Chorus (scripts/setup.sh) and runs the whole test suite, each test once:
+#   1. the release build (build/: the server, chorus-bench, the bench's unit tests) and the
+#      tests labelled `release` against it: those that judge memory, loss or timing, which
+#      the sanitizer changes, or need the bench (CMakeLists.txt CHORUS_SANITIZE_SKIP), the
+#      package test and the docs check;
+#   2. the sanitizer run (scripts/sanitize.sh): the unit suites and every other integration
+#      test against the ASan + UBSan build (build-san/);
+#   3. every libFuzzer target for CHORUS_FUZZ_SECONDS (default 20) each (scripts/fuzz.sh).
+# Tests run two at a time (CHORUS_TEST_JOBS); those that measure the machine run alone
+# (RUN_SERIAL in CMakeLists.txt).
+# With arguments, everything is built into build/ and the arguments go to ctest there, e.g.
+# ./scripts/test.sh -R integration_signaling (then neither the sanitizer run nor the
+# fuzzers run).
+# The exit code is non-zero when a test, the sanitizer run or a fuzz target failed.
 set -euo pipefail
 
 # shellcheck source=scripts/setup.sh
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
-chorus_setup_and_build
 status=0
-ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure "$@" || status=$?
-# The whole suite (no arguments) also runs the sanitizer run and every libFuzzer target
-# for a bounded time (scripts/fuzz.sh; CHORUS_FUZZ_SECONDS per target, default 20); both
-# use the sanitizer build (build-san/).
-if [[ $# -eq 0 ]]; then
-  bash "$CHORUS_ROOT/scripts/sanitize.sh" || status=$?
-  bash "$CHORUS_ROOT/scripts/fuzz.sh" --seconds "${CHORUS_FUZZ_SECONDS:-20}" || status=$?
+if [[ $# -gt 0 ]]; then
+  chorus_setup_and_build
+  ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure "$@" || status=$?
+  exit "$status"
 fi
+
+jobs="${CHORUS_TEST_JOBS:-2}"
+started=$SECONDS
+phase() { echo "test.sh: $1 ($((SECONDS - started)) s in)"; }
+phase "setup and the release build"
+chorus_setup_and_build chorus chorus-bench unit_bench unit_bench_janus
+phase "the release tests"
+ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure -j "$jobs" -L release || status=$?
+phase "the sanitizer run"
+CHORUS_TEST_JOBS="$jobs" bash "$CHORUS_ROOT/scripts/sanitize.sh" || status=$?
+phase "the fuzzers"
+bash "$CHORUS_ROOT/scripts/fuzz.sh" --seconds "${CHORUS_FUZZ_SECONDS:-20}" || status=$?
+phase "done, status $status"
 exit "$status"

@@ -23,6 +23,7 @@ set_target_properties(janus-probe PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BI
 add_executable(unit_bench_janus ${CHORUS_JANUS_DIR}/../../tests/unit/bench_janus_sdp.cpp)
 target_link_libraries(unit_bench_janus PRIVATE doctest_main chorus_janus)
 add_test(NAME unit_bench_janus COMMAND unit_bench_janus)
+set_tests_properties(unit_bench_janus PROPERTIES LABELS release)
 
 # chorus-bench --target janus (bench/janus/janus_bench.hpp): the class scenario through Janus.
 target_sources(chorus-bench PRIVATE ${CHORUS_JANUS_DIR}/janus_bench.cpp)

@@ -34,6 +34,7 @@ inline room_state make_room(std::shared_ptr<node_context> ctx = small_node()) {
   return st;
 }
 
+// The entry added, valid until the next add (the roster is a vector).
 inline peer_entry& add(room_state& st, std::string id, std::string role = "student",
                        std::string subject = {}) {
   peer_entry e;

@@ -106,8 +106,10 @@ TEST_CASE("room roster: a moderation target by peer id, else by user id") {
 
 TEST_CASE("room roster: room info shows the block list to moderators only") {
   auto st = make_room();
-  auto& t = add(st, "t", "teacher");
-  auto& s = add(st, "s");
+  add(st, "t", "teacher");
+  add(st, "s");
+  const auto& t = st.peers[0]; // taken after both are added: an add moves the others
+  const auto& s = st.peers[1];
   st.blocks.push_back({"sub", "x", "ux", "spam", "t", 0});
   st.chat_disabled = true;
   auto for_teacher = room_info(st, t);
