@@ -72,8 +72,8 @@ async function handshake(base, headers = {}) {
 const sessionsOf = async (server) => (await httpGet(`${server.url}/healthz`)).json.sessions;
 // The node counts a session once its actor has registered, which can come just after the
 // client holds the handshake (seen on a loaded machine): polled, with a bound.
-const oneSession = (server) => pollUntil(async () => (await sessionsOf(server)) === 1,
-  { timeoutMs: 5000, what: 'one session actor on /healthz' });
+const sessionsReach = (server, n) => pollUntil(async () => (await sessionsOf(server)) === n,
+  { timeoutMs: 5000, what: `${n} session actor(s) on /healthz` });
 
 // ---- transports and the upgrade -----------------------------------------------------------
 
@@ -89,7 +89,7 @@ test('default transports: long-polling first, then the upgrade to websocket', T,
     await upgradedTo(engine, 'websocket');
     assert.equal(socket.io.engine.transport.name, 'websocket');
     assert.equal(engine.id, handshakeData.sid, 'the session survives the upgrade');
-    await oneSession(server);
+    await sessionsReach(server, 1);
     closeEngine({ socket });
     await waitForNoPeers(server);
   });
@@ -100,7 +100,7 @@ test('websocket only: the session starts on a WebSocket, nothing to upgrade to',
     const { socket, engine, handshake: handshakeData } = await openEngine(server.url, { transports: ['websocket'] });
     assert.equal(engine.transport.name, 'websocket');
     assert.deepEqual(handshakeData.upgrades, []);
-    await oneSession(server);
+    await sessionsReach(server, 1);
     closeEngine({ socket });
     await waitForNoPeers(server);
   });
@@ -115,7 +115,7 @@ test('polling only: a session that never upgrades works and ends cleanly', T, as
     let pings = 0;
     await nextEvent(engine, 'ping', { match: () => ++pings === 2, timeoutMs: 3000, what: 'the second ping' });
     assert.equal(engine.readyState, 'open');
-    await oneSession(server);
+    await sessionsReach(server, 1);
     closeEngine({ socket }); // sends the close packet "1" by POST
     await waitForNoPeers(server);
   });
@@ -167,7 +167,7 @@ for (const transports of [undefined, ['websocket']]) {
       assert.equal(engine.readyState, 'open');
       assert.equal(engine.id, id);
       assert.ok(pings >= 4, `only ${pings} pings in 1.6 s with pingInterval 300`);
-      await oneSession(server);
+      await sessionsReach(server, 1);
       closeEngine({ socket });
       await waitForNoPeers(server);
     });
@@ -338,7 +338,7 @@ test('shutdown with Engine.IO sessions open (held poll, websocket) exits cleanly
     const a = await openEngine(server.url, { transports: ['polling'] });
     const b = await openEngine(server.url, { transports: ['websocket'] });
     // (the WebSocket client's open event can come before the server counts its session)
-    await pollUntil(async () => (await sessionsOf(server)) === 2, { timeoutMs: 3000, what: 'two sessions counted' });
+    await sessionsReach(server, 2);
     const closedA = nextEvent(a.engine, 'close', { timeoutMs: 3000, what: 'close of the polling client' });
     const closedB = nextEvent(b.engine, 'close', { timeoutMs: 3000, what: 'close of the websocket client' });
     const r = await server.stop();
