@@ -1,4 +1,4 @@
-// The class record on a PostgreSQL server (storage.url): the schema of sqlite_store.cpp in
+// The class record on a PostgreSQL server (storage.url): the schema (store/schema.hpp) in
 // PostgreSQL's dialect, created on first use under an advisory lock, statements prepared on
 // each connection, one transaction per batch, values always passed as parameters
 // (PQexecPrepared), a lost connection made again on the next batch.
@@ -12,6 +12,7 @@
 // as in SQLite.
 #include "store/record_store.hpp"
 #include "store/record_writer.hpp"
+#include "store/schema.hpp"
 #include "store/sql_backend.hpp"
 
 #include <libpq-fe.h>
@@ -27,120 +28,6 @@
 namespace chorus::store {
 
 namespace {
-
-// The meetings of the HTTP API; also created in databases made before it existed
-// (additive: the schema version stays 1).
-#define CHORUS_PG_MEETINGS_SQL \
-  "CREATE TABLE IF NOT EXISTS meetings (\n" \
-  "  meeting_id  TEXT PRIMARY KEY,\n" \
-  "  creator_id  TEXT NOT NULL,\n" \
-  "  description TEXT NOT NULL,\n" \
-  "  starts_at   BIGINT,                   -- Unix ms; NULL: not given\n" \
-  "  created_at  BIGINT NOT NULL\n" \
-  ");\n"
-
-// The recordings of classes (seed 003); additive like the meetings.
-#define CHORUS_PG_RECORDINGS_SQL \
-  "CREATE TABLE IF NOT EXISTS recordings (\n" \
-  "  recording_id  TEXT PRIMARY KEY,\n" \
-  "  class_id      BIGINT REFERENCES rooms (id), -- the class it records (NULL: unknown)\n" \
-  "  room_id       TEXT NOT NULL,\n" \
-  "  node_id       TEXT NOT NULL,\n" \
-  "  started_by    TEXT,                     -- public id; NULL: recording.autoStart\n" \
-  "  started_at    BIGINT NOT NULL,\n" \
-  "  stopped_at    BIGINT,\n" \
-  "  duration_ms   BIGINT,\n" \
-  "  files         INTEGER,\n" \
-  "  manifest_path TEXT                      -- the manifest on node_id's disk\n" \
-  ");\n"
-
-constexpr const char* schema_sql = R"(CREATE TABLE IF NOT EXISTS schema_version (
-  version INTEGER NOT NULL
-);
--- One class: one opening of a room, until it closed.
-CREATE TABLE IF NOT EXISTS rooms (
-  id        BIGSERIAL PRIMARY KEY,
-  room_id   TEXT NOT NULL,
-  node_id   TEXT NOT NULL,
-  opened_at BIGINT NOT NULL,           -- Unix ms
-  closed_at BIGINT                     -- NULL: still open (or its node stopped)
-);
-CREATE INDEX IF NOT EXISTS rooms_by_room_id ON rooms (room_id, id);
-CREATE TABLE IF NOT EXISTS attendance (
-  id        BIGSERIAL PRIMARY KEY,
-  class_id  BIGINT REFERENCES rooms (id), -- NULL: the room's opening is not recorded
-  room_id   TEXT NOT NULL,
-  peer_id   TEXT NOT NULL,
-  user_id   TEXT NOT NULL,             -- '': none given
-  name      TEXT NOT NULL,
-  role      TEXT NOT NULL,             -- '': none
-  joined_at BIGINT NOT NULL,
-  left_at   BIGINT                     -- NULL: still there (or its node stopped)
-);
-CREATE INDEX IF NOT EXISTS attendance_by_class ON attendance (class_id, peer_id);
-CREATE INDEX IF NOT EXISTS attendance_by_room ON attendance (room_id, peer_id);
-CREATE TABLE IF NOT EXISTS chat_messages (
-  id           BIGSERIAL PRIMARY KEY,
-  class_id     BIGINT REFERENCES rooms (id),
-  room_id      TEXT NOT NULL,
-  message_id   TEXT NOT NULL,
-  from_peer_id TEXT NOT NULL,
-  from_user_id TEXT NOT NULL,
-  name         TEXT NOT NULL,
-  text         TEXT NOT NULL,
-  to_peer_id   TEXT,                   -- NULL: to the room; else a private message
-  sent_at      BIGINT NOT NULL,
-  deleted      INTEGER NOT NULL DEFAULT 0,
-  deleted_by   TEXT,
-  deleted_at   BIGINT
-);
-CREATE INDEX IF NOT EXISTS chat_by_class ON chat_messages (class_id, id);
-CREATE INDEX IF NOT EXISTS chat_by_room ON chat_messages (room_id, message_id);
-CREATE TABLE IF NOT EXISTS polls (
-  id         BIGSERIAL PRIMARY KEY,
-  class_id   BIGINT REFERENCES rooms (id),
-  room_id    TEXT NOT NULL,
-  poll_id    TEXT NOT NULL,
-  question   TEXT NOT NULL,
-  multiple   INTEGER NOT NULL,
-  anonymous  INTEGER NOT NULL,
-  created_by TEXT NOT NULL,
-  created_at BIGINT NOT NULL,
-  closed_at  BIGINT,
-  voters     INTEGER                   -- at close
-);
-CREATE INDEX IF NOT EXISTS polls_by_class ON polls (class_id);
-CREATE INDEX IF NOT EXISTS polls_by_room ON polls (room_id, poll_id);
-CREATE TABLE IF NOT EXISTS poll_options (
-  poll         BIGINT NOT NULL REFERENCES polls (id),
-  option_index INTEGER NOT NULL,
-  text         TEXT NOT NULL,
-  final_count  INTEGER,                -- at close
-  PRIMARY KEY (poll, option_index)
-);
--- A row per chosen option; a changed vote replaces the voter's rows. Anonymous polls keep
--- no voter ids and no times.
-CREATE TABLE IF NOT EXISTS votes (
-  id            BIGSERIAL PRIMARY KEY,
-  poll          BIGINT NOT NULL REFERENCES polls (id),
-  voter_peer_id TEXT,
-  voter_user_id TEXT,
-  option_index  INTEGER NOT NULL,
-  voted_at      BIGINT
-);
-CREATE INDEX IF NOT EXISTS votes_by_poll ON votes (poll, voter_peer_id);
-CREATE TABLE IF NOT EXISTS moderation_actions (
-  id         BIGSERIAL PRIMARY KEY,
-  class_id   BIGINT REFERENCES rooms (id),
-  room_id    TEXT NOT NULL,
-  action     TEXT NOT NULL,
-  target     TEXT NOT NULL,            -- '': the room
-  by_peer_id TEXT NOT NULL,
-  reason     TEXT NOT NULL,
-  at         BIGINT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS moderation_by_class ON moderation_actions (class_id);
-)" CHORUS_PG_MEETINGS_SQL CHORUS_PG_RECORDINGS_SQL;
 
 // The advisory lock under which a node creates or checks the schema (any constant: "chorus"
 // in ASCII, as a number).
@@ -390,7 +277,7 @@ private:
                        ": the database holds a table rooms and no schema_version: not a "
                        "Chorus class record"};
       }
-      if (!exec_ok(schema_sql, r))
+      if (!exec_ok(postgres_schema(), r))
         return fail_here("creating the schema", r.get());
       auto version = std::to_string(schema_version);
       const char* v[] = {version.c_str()};
@@ -408,10 +295,10 @@ private:
                        (version.empty() ? std::string{"(none)"} : version) +
                        ", this build reads version " + std::to_string(schema_version)};
       }
-      if (!exec_ok(CHORUS_PG_MEETINGS_SQL, r))
-        return fail_here("creating the meetings table", r.get());
-      if (!exec_ok(CHORUS_PG_RECORDINGS_SQL, r))
-        return fail_here("creating the recordings table", r.get());
+      // The tables added since version 1, in a database made before them.
+      static const std::string added = added_tables_sql(sql_dialect::postgres);
+      if (!exec_ok(added.c_str(), r))
+        return fail_here("creating the meetings and recordings tables", r.get());
     }
     if (!exec_ok("COMMIT", r))
       return fail_here("committing the schema", r.get());
@@ -429,7 +316,8 @@ private:
 } // namespace
 
 const char* postgres_schema() {
-  return schema_sql;
+  static const std::string text = schema_sql(sql_dialect::postgres);
+  return text.c_str();
 }
 
 result<bool> check_postgres_url(const std::string& url) {

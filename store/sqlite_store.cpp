@@ -3,6 +3,7 @@
 // record_writer, one transaction per batch.
 #include "store/record_store.hpp"
 #include "store/record_writer.hpp"
+#include "store/schema.hpp"
 #include "store/sql_backend.hpp"
 
 #include <sqlite3.h>
@@ -17,120 +18,6 @@
 namespace chorus::store {
 
 namespace {
-
-// The meetings of the HTTP API; also created in files made before it existed (additive: the
-// schema version stays 1).
-#define CHORUS_MEETINGS_SQL \
-  "CREATE TABLE IF NOT EXISTS meetings (\n" \
-  "  meeting_id  TEXT PRIMARY KEY,\n" \
-  "  creator_id  TEXT NOT NULL,\n" \
-  "  description TEXT NOT NULL,\n" \
-  "  starts_at   INTEGER,                  -- Unix ms; NULL: not given\n" \
-  "  created_at  INTEGER NOT NULL\n" \
-  ");\n"
-
-// The recordings of classes (seed 003); additive like the meetings.
-#define CHORUS_RECORDINGS_SQL \
-  "CREATE TABLE IF NOT EXISTS recordings (\n" \
-  "  recording_id  TEXT PRIMARY KEY,\n" \
-  "  class_id      INTEGER REFERENCES rooms (id), -- the class it records (NULL: unknown)\n" \
-  "  room_id       TEXT NOT NULL,\n" \
-  "  node_id       TEXT NOT NULL,\n" \
-  "  started_by    TEXT,                     -- public id; NULL: recording.autoStart\n" \
-  "  started_at    INTEGER NOT NULL,\n" \
-  "  stopped_at    INTEGER,\n" \
-  "  duration_ms   INTEGER,\n" \
-  "  files         INTEGER,\n" \
-  "  manifest_path TEXT                      -- the manifest on node_id's disk\n" \
-  ");\n"
-
-constexpr const char* schema_sql = R"(CREATE TABLE schema_version (
-  version INTEGER NOT NULL
-);
--- One class: one opening of a room, until it closed.
-CREATE TABLE rooms (
-  id        INTEGER PRIMARY KEY,
-  room_id   TEXT NOT NULL,
-  node_id   TEXT NOT NULL,
-  opened_at INTEGER NOT NULL,          -- Unix ms
-  closed_at INTEGER                    -- NULL: still open (or its node stopped)
-);
-CREATE INDEX rooms_by_room_id ON rooms (room_id, id);
-CREATE TABLE attendance (
-  id        INTEGER PRIMARY KEY,
-  class_id  INTEGER REFERENCES rooms (id), -- NULL: the room's opening is not recorded
-  room_id   TEXT NOT NULL,
-  peer_id   TEXT NOT NULL,
-  user_id   TEXT NOT NULL,             -- '': none given
-  name      TEXT NOT NULL,
-  role      TEXT NOT NULL,             -- '': none
-  joined_at INTEGER NOT NULL,
-  left_at   INTEGER                    -- NULL: still there (or its node stopped)
-);
-CREATE INDEX attendance_by_class ON attendance (class_id, peer_id);
-CREATE INDEX attendance_by_room ON attendance (room_id, peer_id);
-CREATE TABLE chat_messages (
-  id           INTEGER PRIMARY KEY,
-  class_id     INTEGER REFERENCES rooms (id),
-  room_id      TEXT NOT NULL,
-  message_id   TEXT NOT NULL,
-  from_peer_id TEXT NOT NULL,
-  from_user_id TEXT NOT NULL,
-  name         TEXT NOT NULL,
-  text         TEXT NOT NULL,
-  to_peer_id   TEXT,                   -- NULL: to the room; else a private message
-  sent_at      INTEGER NOT NULL,
-  deleted      INTEGER NOT NULL DEFAULT 0,
-  deleted_by   TEXT,
-  deleted_at   INTEGER
-);
-CREATE INDEX chat_by_class ON chat_messages (class_id, id);
-CREATE INDEX chat_by_room ON chat_messages (room_id, message_id);
-CREATE TABLE polls (
-  id         INTEGER PRIMARY KEY,
-  class_id   INTEGER REFERENCES rooms (id),
-  room_id    TEXT NOT NULL,
-  poll_id    TEXT NOT NULL,
-  question   TEXT NOT NULL,
-  multiple   INTEGER NOT NULL,
-  anonymous  INTEGER NOT NULL,
-  created_by TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  closed_at  INTEGER,
-  voters     INTEGER                   -- at close
-);
-CREATE INDEX polls_by_class ON polls (class_id);
-CREATE INDEX polls_by_room ON polls (room_id, poll_id);
-CREATE TABLE poll_options (
-  poll         INTEGER NOT NULL REFERENCES polls (id),
-  option_index INTEGER NOT NULL,
-  text         TEXT NOT NULL,
-  final_count  INTEGER,                -- at close
-  PRIMARY KEY (poll, option_index)
-);
--- A row per chosen option; a changed vote replaces the voter's rows. Anonymous polls keep
--- no voter ids and no times.
-CREATE TABLE votes (
-  id            INTEGER PRIMARY KEY,
-  poll          INTEGER NOT NULL REFERENCES polls (id),
-  voter_peer_id TEXT,
-  voter_user_id TEXT,
-  option_index  INTEGER NOT NULL,
-  voted_at      INTEGER
-);
-CREATE INDEX votes_by_poll ON votes (poll, voter_peer_id);
-CREATE TABLE moderation_actions (
-  id         INTEGER PRIMARY KEY,
-  class_id   INTEGER REFERENCES rooms (id),
-  room_id    TEXT NOT NULL,
-  action     TEXT NOT NULL,
-  target     TEXT NOT NULL,            -- '': the room
-  by_peer_id TEXT NOT NULL,
-  reason     TEXT NOT NULL,
-  at         INTEGER NOT NULL
-);
-CREATE INDEX moderation_by_class ON moderation_actions (class_id);
-)" CHORUS_MEETINGS_SQL CHORUS_RECORDINGS_SQL;
 
 struct stmt_deleter {
   void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
@@ -310,7 +197,7 @@ result<bool> ensure_schema(sqlite3* db, const std::string& path) {
                      ": the file holds other tables and no schema_version: not a Chorus "
                      "class record"};
     }
-    if (sqlite3_exec(db, schema_sql, nullptr, nullptr, nullptr) != SQLITE_OK)
+    if (sqlite3_exec(db, sqlite_schema(), nullptr, nullptr, nullptr) != SQLITE_OK)
       return abort("creating the schema");
     auto insert = "INSERT INTO schema_version (version) VALUES (" +
                   std::to_string(schema_version) + ")";
@@ -327,10 +214,10 @@ result<bool> ensure_schema(sqlite3* db, const std::string& path) {
                      ", this build reads version " + std::to_string(schema_version)};
     }
   }
-  if (sqlite3_exec(db, CHORUS_MEETINGS_SQL, nullptr, nullptr, nullptr) != SQLITE_OK)
-    return abort("creating the meetings table");
-  if (sqlite3_exec(db, CHORUS_RECORDINGS_SQL, nullptr, nullptr, nullptr) != SQLITE_OK)
-    return abort("creating the recordings table");
+  // The tables added since version 1, in a file made before them.
+  static const std::string added = added_tables_sql(sql_dialect::sqlite);
+  if (sqlite3_exec(db, added.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK)
+    return abort("creating the meetings and recordings tables");
   if (exec_one(db, "COMMIT") != SQLITE_OK)
     return abort("committing the schema");
   return true;
@@ -339,7 +226,8 @@ result<bool> ensure_schema(sqlite3* db, const std::string& path) {
 } // namespace
 
 const char* sqlite_schema() {
-  return schema_sql;
+  static const std::string text = schema_sql(sql_dialect::sqlite);
+  return text.c_str();
 }
 
 result<std::unique_ptr<record_store>> open_sqlite_store(const std::string& path,
