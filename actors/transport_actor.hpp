@@ -1,0 +1,171 @@
+// The WebRTC transport actor's state, and its handlers by concept, each in its own file:
+//   transport.cpp        the behaviour (transport_impl: what each message does), connect,
+//                        timers, the bandwidth plan's application, close, spawn and its lane
+//   transport_wire.cpp   what comes and goes on its socket: ICE, DTLS, SRTP, RTCP out, and
+//                        each received batch (RTP and RTCP: transport_media.cpp; SCTP:
+//                        transport_data.cpp)
+//   transport_stats.cpp  its stats and its share of the node's totals
+#pragma once
+
+#include "actors/clock.hpp"
+#include "actors/fault.hpp"
+#include "actors/lane.hpp"
+#include "actors/messages.hpp"
+#include "actors/process_load.hpp"
+#include "actors/rtp_sender.hpp"
+#include "actors/ticker.hpp"
+#include "actors/transport.hpp"
+#include "actors/transport_data.hpp"
+#include "actors/transport_media.hpp"
+#include "common/ids.hpp"
+#include "common/log.hpp"
+#include "net/demux.hpp"
+#include "net/dtls_engine.hpp"
+#include "net/ice_server.hpp"
+#include "net/media_io.hpp"
+#include "rtp/bandwidth_plan.hpp"
+#include "rtp/rtp_packet.hpp"
+#include "rtp/srtp_session.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+
+namespace chorus::actors::transports {
+
+using protocol::error_code;
+
+inline constexpr const char* component = "transport";
+
+inline constexpr std::size_t max_early_dtls = 8; // DTLS datagrams kept until connect-transport
+// The bandwidth feedback's fallback (start_media_tick), at the ticker's resolution: feedback
+// due during a pause in arrivals (the recorder's interval is 50 ms) waits up to this much
+// longer; libwebrtc's own receivers send theirs every 50 to 250 ms.
+inline constexpr auto media_tick_interval = std::chrono::milliseconds(100);
+
+// The media I/O thread delivers to whatever actor this names (set once it is spawned).
+struct sink_target {
+  std::mutex mutex;
+  caf::actor_addr addr;
+  caf::abstract_actor* lane = nullptr; // the same actor, for enter_transport_lane
+};
+
+struct transport_counters {
+  uint64_t packets_in = 0, bytes_in = 0, packets_out = 0, bytes_out = 0;
+  uint64_t stun_in = 0, stun_out = 0, dtls_in = 0, dtls_out = 0;
+  uint64_t rtp_in = 0, rtp_bytes_in = 0, rtcp_in = 0;
+  // dropped, by reason
+  uint64_t dropped_unknown = 0;       // not STUN, DTLS, RTP or RTCP
+  uint64_t dropped_not_selected = 0;  // media from a tuple ICE has not validated
+  uint64_t dropped_no_srtp = 0;       // media before DTLS has produced keys
+  uint64_t dropped_srtp_auth = 0;
+  uint64_t dropped_srtp_replay = 0;
+  uint64_t dropped_srtp_other = 0;
+  uint64_t dropped_dtls_early = 0;    // DTLS before connect-transport beyond the buffer
+  uint64_t dropped_dtls_malformed = 0; // DTLS's first byte, but not whole DTLS records
+  uint64_t stun_rejected = 0;         // answered with an error (400/401/420/487)
+  uint64_t stun_unanswered = 0;       // of which not answered (over the error rate)
+};
+
+// What a transport last added to the node's media totals (publish_totals).
+struct published_totals {
+  transport_counters t;
+  transport_media_counters m;
+  uint64_t rtp_sent = 0, rtp_bytes_sent = 0, rtcp_sent = 0, not_ready = 0, protect_failed = 0;
+};
+
+// Adds what changed since the last call to the node's totals (relaxed atomics; never per
+// packet: on the transport's totals tick and when it ends).
+void publish_totals(const transport_counters& t, const transport_media_counters& m,
+                    const send_shared* shared, published_totals& last, media_totals& out);
+
+inline constexpr auto totals_interval = std::chrono::seconds(1);
+
+using totals_tick_atom = caf::atom_constant<caf::atom("trtotals")>;
+
+struct transport_state {
+  std::string id;
+  uint64_t io_lane_batches = 0; // receive batches the media I/O thread handled itself
+  protocol::transport_direction direction = protocol::transport_direction::unspecified;
+  node_context_ptr ctx;
+  caf::actor_addr peer;
+  std::shared_ptr<net::media_endpoint> endpoint;
+  std::unique_ptr<net::ice_server> ice;
+  std::string ice_password;
+  std::optional<net::dtls_engine> dtls;
+  net::dtls_role dtls_role = net::dtls_role::auto_;
+  bool connect_requested = false;
+  std::vector<std::pair<net::ice_tuple, std::vector<uint8_t>>> early_dtls;
+  std::optional<rtp::srtp_session> srtp_in;
+  std::shared_ptr<send_shared> shared; // socket, transport-wide seq, send counters
+  std::optional<rtp_sender> sender;    // ours (RTCP); consumers have their own
+  sending_state sending;               // what consumers need to send themselves
+  transport_counters counters;
+  uint64_t tick_at = 0; // when the pending timer fires (0: none pending)
+  bool closed = false;
+  transport_media media;
+  transport_data data; // SCTP (data channels), when the transport was created with it
+  bool media_ticking = false;
+  bool media_tick_started = false; // once: the ticker's subscription stays
+  std::minstd_rand rng{ids::random_u32()};
+  std::vector<std::vector<uint8_t>> feedback;        // reused
+  published_totals published;
+  // The bandwidth plan over this transport's consumers (rtp/bandwidth_plan.hpp): each
+  // consumer's demand and layers, and beside it (same index) the consumer to tell.
+  std::vector<rtp::plan_consumer> alloc;
+  std::vector<caf::actor> alloc_consumers;
+  rtp::bandwidth_plan plan;
+  uint64_t alloc_budget = 0;                   // the estimate of the last allocation
+  uint64_t alloc_desired = 0;                  // what the consumers wanted then
+  uint64_t forwarded_bps = 0;                  // what their layers cost then, at peak
+  uint64_t probe_bytes_out = 0;                // probe padding asked for, in bytes
+  bool egress_draining = false;                // the egress cap's timer runs
+  static inline const char* name = "chorus.transport";
+
+  ~transport_state() {
+    if (ctx)
+      publish_totals(counters, media.counters(), shared.get(), published, ctx->counters->media);
+    if (endpoint)
+      endpoint->close();
+    if (ctx)
+      ctx->counters->transports.fetch_sub(1);
+  }
+};
+
+using transport_actor = laned_actor<transport_state>;
+
+using egress_tick_atom = caf::atom_constant<caf::atom("egresstk")>;
+
+// ---- transport.cpp -------------------------------------------------------------------------
+uint64_t now_ms();
+void schedule_timer(transport_actor* self);
+// The transport is of no further use: tell the peer and end.
+void close_transport(transport_actor* self, const std::string& why);
+// Runs the bandwidth plan (rtp/bandwidth_plan.hpp) and carries out what it decides: the
+// pacing rate, layer_allocation to each consumer whose layers changed, and a probe, sent as
+// padding by a video consumer with RTX, when the consumers want more than the estimate.
+void reallocate(transport_actor* self);
+
+// ---- transport_wire.cpp --------------------------------------------------------------------
+transport_data::packet_sink sctp_sink(transport_actor* self);
+// Sends DTLS output to the selected tuple; applies state changes; hands application data
+// (SCTP packets) to the data half.
+void apply_dtls(transport_actor* self, net::dtls_output&& out);
+// Once ICE has a selected tuple and connect-transport arrived, DTLS can run.
+void maybe_start_dtls(transport_actor* self);
+void apply_ice_events(transport_actor* self, const std::vector<net::ice_event>& events);
+// Protects one RTCP packet and sends it to the selected tuple.
+// Counted in send_shared::rtcp_sent.
+void send_rtcp(transport_actor* self, std::span<const uint8_t> bytes);
+void send_feedback(transport_actor* self);
+void handle_batch(transport_actor* self, net::packet_batch& batch);
+
+// ---- transport_stats.cpp -------------------------------------------------------------------
+std::string stats_json(transport_actor* self);
+
+} // namespace chorus::actors::transports
