@@ -188,7 +188,8 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     st.paused = false;
     restart(self);
   }
-  tick_every(self, self->state.ctx->ticker, report_tick_atom::value, report_interval, false);
+  tick_every(self, self->state.ctx->ticker, report_tick_atom::value,
+             tuning::consumer_report_interval, false);
   return {
     [self](const fault_command& f) { fail_now(self, f); },
     [self](const media_packets& in) {
@@ -271,7 +272,8 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
         const uint64_t media = st.stream->stats(now).bytes;
         if (st.budget_ms != 0 && now > st.budget_ms) {
           const uint64_t bps = (media - st.budget_media_bytes) * 8000 / uint64_t(now - st.budget_ms);
-          st.rtx_budget.set_rate(std::max<uint64_t>(rtx_budget_min_bps, bps / 4), mono_us());
+          st.rtx_budget.set_rate(std::max<uint64_t>(tuning::rtx_budget_min_bps, bps / 4),
+                                 mono_us());
         }
         st.budget_media_bytes = media;
         st.budget_ms = now;
@@ -286,7 +288,8 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
         if (st.forwarding->wants_keyframe())
           ask_keyframe(self);
       }
-      tick_every(self, st.ctx->ticker, report_tick_atom::value, report_interval, true);
+      tick_every(self, st.ctx->ticker, report_tick_atom::value, tuning::consumer_report_interval,
+                 true);
     },
     [self](protocol::consumer_request& r) -> caf::result<caf::message> {
       auto& st = self->state;

@@ -12,6 +12,7 @@
 #include "actors/consumer.hpp"
 #include "actors/fault.hpp"
 #include "actors/lane.hpp"
+#include "actors/media_tuning.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/monitor.hpp"
 #include "actors/rtp_sender.hpp"
@@ -41,8 +42,6 @@
 
 namespace chorus::actors::consumers {
 
-inline constexpr auto report_interval = std::chrono::milliseconds(1000);
-inline constexpr uint64_t rtx_budget_min_bps = 32'000;
 // In a retransmission-ring tag: the packet was sent with the marker set (the top forwarded
 // SVC layer); the low bits are the VP8 picture id rewrite (vp8_continuity::tag).
 inline constexpr uint32_t marker_tag = 0x80000000u;
@@ -112,7 +111,8 @@ struct consumer_state {
   // Retransmissions may take at most a quarter of what the stream sends as media (at least
   // 32 kbps; measured without the repairs, which would feed back into it): on a thin link,
   // resending what the link dropped must not crowd out new media.
-  rtp::rate_cap rtx_budget{rtx_budget_min_bps, rtp::rate_cap::suggested_burst(rtx_budget_min_bps) * 4};
+  rtp::rate_cap rtx_budget{tuning::rtx_budget_min_bps,
+                           rtp::rate_cap::suggested_burst(tuning::rtx_budget_min_bps) * 4};
   uint64_t budget_media_bytes = 0; // media bytes sent at the last budget update
   int64_t budget_ms = 0;
   source_clock clock; // of the forwarded encoding

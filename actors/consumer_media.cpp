@@ -94,11 +94,6 @@ rtp_out& reset_out(const consumer_state& st, rtp_out& out, size_t packets) {
   return out;
 }
 
-// At most this much of the pacing rate waits in a consumer's pacing queue. Beyond, the
-// estimate is behind what is being sent (its allocation comes down soon): holding more
-// would only add delay, dropping would add loss, so the queue leaves at once.
-constexpr int64_t max_paced_us = 1'000'000;
-
 void arm_pace_timer(consumer_actor* self, int64_t wait_us) {
   auto& st = self->state;
   if (st.pace_timer)
@@ -135,7 +130,7 @@ void send_paced(consumer_actor* self, rtp_out& out) {
   bool flush = false;
   if (k < n) {
     const uint64_t bps = std::max<uint64_t>(sh.pacing_bps.load(std::memory_order_relaxed), 100'000);
-    const size_t limit = size_t(bps * uint64_t(max_paced_us) / 8'000'000);
+    const size_t limit = size_t(bps * uint64_t(tuning::max_paced_us) / 8'000'000);
     for (size_t i = k; i < n; ++i) {
       flush = flush || st.paced_bytes + out.sizes[i] > limit;
       auto* p = out.data.data() + out.offsets[i];

@@ -1,4 +1,5 @@
 #include "actors/process_load.hpp"
+#include "actors/media_tuning.hpp"
 
 #include "net/media_io.hpp"
 
@@ -10,12 +11,6 @@
 namespace chorus::actors {
 
 namespace {
-
-constexpr int64_t window_ms = 200;
-constexpr int64_t busy_above_permille = 600;
-constexpr int64_t idle_below_permille = 400;
-constexpr int64_t heavy_above_permille = 500; // of one CPU
-constexpr int64_t light_below_permille = 300;
 
 int usable_cpus() {
   cpu_set_t set;
@@ -48,7 +43,7 @@ struct thread_load {
   bool light = true;
 
   void refresh(int64_t now_ms) {
-    if (start_ms != 0 && now_ms - start_ms < window_ms)
+    if (start_ms != 0 && now_ms - start_ms < tuning::load_window_ms)
       return;
     const int64_t cpu = thread_cpu_us();
     if (start_ms != 0) {
@@ -74,7 +69,7 @@ std::atomic<bool> g_light{true};
 // Opens a new window when the last one is over (one caller wins it) and updates both readings.
 void refresh(int64_t now_ms) {
   int64_t start = g_window_start_ms.load(std::memory_order_relaxed);
-  if (now_ms - start < window_ms ||
+  if (now_ms - start < tuning::load_window_ms ||
       !g_window_start_ms.compare_exchange_strong(start, now_ms, std::memory_order_relaxed))
     return;
   const int cpus = usable_cpu_count();
@@ -106,14 +101,16 @@ bool next_busy(bool was_busy, int64_t used_us, int64_t elapsed_ms, int cpus) {
   if (elapsed_ms <= 0 || cpus <= 0)
     return was_busy;
   const int64_t permille = used_us / (elapsed_ms * cpus); // us per ms: 1000 is all of them
-  return was_busy ? permille >= idle_below_permille : permille > busy_above_permille;
+  return was_busy ? permille >= tuning::idle_below_permille
+                  : permille > tuning::busy_above_permille;
 }
 
 bool next_light(bool was_light, int64_t used_us, int64_t elapsed_ms) {
   if (elapsed_ms <= 0)
     return was_light;
   const int64_t permille = used_us / elapsed_ms; // of one CPU
-  return was_light ? permille <= heavy_above_permille : permille < light_below_permille;
+  return was_light ? permille <= tuning::heavy_above_permille
+                   : permille < tuning::light_below_permille;
 }
 
 bool process_busy(int64_t now_ms) {

@@ -200,8 +200,8 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
         return; // no levels to report
       st.speaker_observer = std::move(a.observer);
       st.levels.producer_id = st.id;
-      st.levels.levels.reserve(level_batch_max);
-      st.levels.times_ms.reserve(level_batch_max);
+      st.levels.levels.reserve(tuning::level_batch_max);
+      st.levels.times_ms.reserve(tuning::level_batch_max);
     },
     // A keyframe of every encoding (the simple consumers, the recorder) ...
     [self](keyframe_request_atom) {

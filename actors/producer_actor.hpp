@@ -12,6 +12,7 @@
 #include "actors/batch_join.hpp"
 #include "actors/clock.hpp"
 #include "actors/lane.hpp"
+#include "actors/media_tuning.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/producer.hpp"
 #include "actors/thread_fanout.hpp"
@@ -31,23 +32,6 @@
 
 namespace chorus::actors::producers {
 
-// The producer's timer runs every tick_interval_ms only while NACK retries or a throttled
-// keyframe request are pending; while audio levels for the speaker observer keep coming,
-// every level_batch_interval_ms (the receive path sends a batch once it is that old; the
-// timer ends one the packets stopped); otherwise it wakes for the next receiver report
-// (pending_delay). Each timer is a wake-up of CAF's clock thread and of a worker: at 20 ms
-// for every producer, they were a large part of an idle-ish server's CPU
-// (docs/design/scheduler-wakeups.md, "Fewer timers"), and an audio producer whose packets carry
-// levels (every browser's) had them all the time.
-inline constexpr int64_t tick_interval_ms = 20;
-inline constexpr int64_t receiver_report_interval_ms = 1000;
-// Audio levels go to the room's speaker observer in batches: at most every this many ms
-// (checked per receive batch and per tick), or when this many samples wait.
-inline constexpr int64_t level_batch_interval_ms = 100;
-// An audio packet's interval (Opus's usual 20 ms frames): on its steady beat the timer
-// finds the batch up to this much younger than level_batch_interval_ms (on_tick).
-inline constexpr int64_t level_packet_interval_ms = 20;
-inline constexpr size_t level_batch_max = 32;
 inline constexpr std::string_view audio_level_uri = "urn:ietf:params:rtp-hdrext:ssrc-audio-level";
 inline constexpr std::string_view rid_uri = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
 inline constexpr std::string_view rrid_uri = "urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id";
@@ -223,7 +207,8 @@ void arm_pending_tick(producer_actor* self, int64_t now);
 void arm_next_tick(producer_actor* self, int64_t now);
 void request_keyframe(producer_actor* self, encoding_state& e, int64_t now);
 // Sends the audio-level batch once its first sample is `age_ms` old (or it is full).
-void maybe_flush_levels(producer_actor* self, int64_t now, int64_t age_ms = level_batch_interval_ms);
+void maybe_flush_levels(producer_actor* self, int64_t now,
+                        int64_t age_ms = tuning::level_batch_interval_ms);
 void check_unused_layers(producer_actor* self, int64_t now);
 uint32_t largest_keyframe(const producer_data& st, size_t s);
 void on_tick(producer_actor* self, int64_t armed_at);

@@ -26,20 +26,20 @@ void arm_tick(producer_actor* self, int64_t now, int64_t delay_ms) {
 }
 
 // When the tick must follow something up, in ms from now: NACK retries and a throttled
-// keyframe request within tick_interval_ms; audio levels when their batch is due, and
-// while samples keep coming every level_batch_interval_ms, so that the timer keeps one
+// keyframe request within tuning::producer_tick_ms; audio levels when their batch is due, and
+// while samples keep coming every tuning::level_batch_interval_ms, so that the timer keeps one
 // steady beat with the batches (a timer cannot be cancelled: one armed for the next
 // receiver report and overtaken by the next batch would fire for nothing); nullopt when
 // nothing waits.
 std::optional<int64_t> pending_delay(const producer_data& st, int64_t now) {
   for (auto& e : st.encodings)
     if (e.nack.missing_count() != 0 || e.keyframe_throttle->pending())
-      return tick_interval_ms;
+      return tuning::producer_tick_ms;
   if (st.speaker_observer) {
     if (!st.levels.levels.empty())
-      return st.levels_since_ms + level_batch_interval_ms - now;
-    if (st.levels_last_ms != 0 && now - st.levels_last_ms < level_batch_interval_ms)
-      return level_batch_interval_ms;
+      return st.levels_since_ms + tuning::level_batch_interval_ms - now;
+    if (st.levels_last_ms != 0 && now - st.levels_last_ms < tuning::level_batch_interval_ms)
+      return tuning::level_batch_interval_ms;
   }
   return std::nullopt;
 }
@@ -50,8 +50,8 @@ void flush_levels(producer_actor* self) {
     return;
   audio_level_batch out;
   out.producer_id = st.id;
-  out.levels.reserve(level_batch_max);
-  out.times_ms.reserve(level_batch_max);
+  out.levels.reserve(tuning::level_batch_max);
+  out.times_ms.reserve(tuning::level_batch_max);
   std::swap(out, st.levels);
   self->send(st.speaker_observer, std::move(out));
 }
@@ -169,7 +169,7 @@ void arm_pending_tick(producer_actor* self, int64_t now) {
 
 void arm_next_tick(producer_actor* self, int64_t now) {
   auto& st = self->state;
-  const int64_t report = st.last_rr_ms + receiver_report_interval_ms - now;
+  const int64_t report = st.last_rr_ms + tuning::receiver_report_interval_ms - now;
   arm_tick(self, now, std::min(report, pending_delay(st, now).value_or(report)));
 }
 
@@ -180,22 +180,18 @@ void request_keyframe(producer_actor* self, encoding_state& e, int64_t now) {
   if (e.keyframe_throttle->request(now))
     send_keyframe_request(self, e);
   else
-    arm_tick(self, now, tick_interval_ms);
+    arm_tick(self, now, tuning::producer_tick_ms);
 }
 
 void maybe_flush_levels(producer_actor* self, int64_t now, int64_t age_ms) {
   auto& st = self->state;
   if (!st.levels.levels.empty() &&
-      (now - st.levels_since_ms >= age_ms || st.levels.levels.size() >= level_batch_max))
+      (now - st.levels_since_ms >= age_ms || st.levels.levels.size() >= tuning::level_batch_max))
     flush_levels(self);
 }
 
-// producer-layers-unused: the encodings no attached consumer or relay needs. A layer
-// needed again is reported at once; one that stopped being needed only once that held for
-// unused_hold_ms, so that a consumer passing through does not make the publisher turn
-// encodings off and on.
-constexpr int64_t unused_hold_ms = 4000;
-
+// producer-layers-unused: the encodings no attached consumer or relay needs, reported when
+// that held for tuning::unused_hold_ms (a layer needed again: at once).
 void check_unused_layers(producer_actor* self, int64_t now) {
   auto& st = self->state;
   if (!st.mapping.simulcast() || st.spatial_layers < 2)
@@ -210,7 +206,7 @@ void check_unused_layers(producer_actor* self, int64_t now) {
     st.unused_since_ms = now;
   }
   uint8_t report = uint8_t(st.reported_unused & unused); // layers needed again: at once
-  if (now - st.unused_since_ms >= unused_hold_ms)
+  if (now - st.unused_since_ms >= tuning::unused_hold_ms)
     report = unused;
   if (report == st.reported_unused)
     return;
@@ -252,11 +248,12 @@ void on_tick(producer_actor* self, int64_t armed_at) {
       send_keyframe_request(self, e);
   }
   // On the steady beat (pending_delay) the tick comes up to a packet interval before the
-  // batch it ends is level_batch_interval_ms old (its first sample came just after the
+  // batch it ends is tuning::level_batch_interval_ms old (its first sample came just after the
   // tick before): that batch goes now, not on a second tick moments later.
   if (st.speaker_observer)
-    maybe_flush_levels(self, now, level_batch_interval_ms - level_packet_interval_ms);
-  if (now - st.last_rr_ms >= receiver_report_interval_ms) {
+    maybe_flush_levels(self, now,
+                       tuning::level_batch_interval_ms - tuning::level_packet_interval_ms);
+  if (now - st.last_rr_ms >= tuning::receiver_report_interval_ms) {
     st.last_rr_ms = now;
     send_receiver_report(self, now);
     if (st.kind == rtp::media_kind::video) {

@@ -128,22 +128,6 @@ void measure_keyframe(producer_data& st, encoding_state& e, uint32_t timestamp,
     e.keyframe_acc[fwd.spatial] += uint32_t(bytes);
 }
 
-// One message for all consumers: CAF messages are reference counted, so every consumer
-// reads the same vector of the same shared packets. A simulcast producer's consumer that
-// needs only some encodings (layer_demand) gets a message of just those packets, built
-// once per distinct need in the batch, or nothing when the batch has none of them.
-// Idle consumers take a batch through their direct lanes (fan_out_through_lanes): on one
-// usable CPU at any fan-out and load; on several only while the process is not busy
-// (lanes_busy) and the fan-out has at most this many consumers. The lane saves a message
-// and a turn per consumer and batch; it runs the whole fan-out on the producer's thread,
-// where messages spread it over the workers' cores. A consumer behind messages (a busy
-// one) is sent the batch, and takes several in one turn: entered once per packet, a
-// consumer would pay its cold state for every packet. The figures behind the limit:
-// docs/design/lanes.md, "The gates".
-constexpr size_t direct_lane_max_consumers = 256;
-// The producer's lane from the media I/O thread: see enter_producer_lane.
-constexpr size_t io_lane_max_consumers = 32;
-
 // A producer behind its mail (its fan-out took longer than the gap to the next packets, as
 // a keyframe's to a class of 1000 on one core does) joins the batches waiting behind it
 // (actors/batch_join.hpp) and fans them out together: each consumer then takes the packets
@@ -168,6 +152,18 @@ void fan_out_or_join(producer_actor* self, media_packets out) {
   }
 }
 
+// One message for all consumers: CAF messages are reference counted, so every consumer
+// reads the same vector of the same shared packets. A simulcast producer's consumer that
+// needs only some encodings (layer_demand) gets a message of just those packets, built
+// once per distinct need in the batch, or nothing when the batch has none of them.
+// Idle consumers take a batch through their direct lanes (fan_out_through_lanes): on one
+// usable CPU at any fan-out and load; on several only while the process is not busy
+// (lanes_busy) and the fan-out has at most tuning::direct_lane_max_consumers. The lane
+// saves a message and a turn per consumer and batch; it runs the whole fan-out on the
+// producer's thread, where messages spread it over the workers' cores. A consumer behind
+// messages (a busy one) is sent the batch, and takes several in one turn: entered once per
+// packet, a consumer would pay its cold state for every packet. The figures behind the
+// limit: docs/design/lanes.md, "The gates".
 void fan_out(producer_actor* self, media_packets out) {
   auto& st = self->state;
   uint8_t present = 0;
@@ -179,16 +175,16 @@ void fan_out(producer_actor* self, media_packets out) {
   const auto& batch = msg.get_as<media_packets>(0);
   // An idle consumer takes the batch through its direct lane (no message, no turn of its
   // own): on one CPU always, on several not when more messages wait here, when the process
-  // is busy nor for a large fan-out (fan_out_through_lanes, direct_lane_max_consumers; on
-  // one CPU no other core would take part of the fan-out, and what mail brought is joined:
-  // fan_out_or_join).
+  // is busy nor for a large fan-out (fan_out_through_lanes,
+  // tuning::direct_lane_max_consumers; on one CPU no other core would take part of the
+  // fan-out, and what mail brought is joined: fan_out_or_join).
   // The consumers entered through their lanes share one clock reading (their munger,
   // retransmission ring, statistics, pacing and send stamps: fanout_clock).
   fanout_clock clock{n, mono_us()};
   const bool mail_waiting = !mailbox_idle(self);
   const bool direct =
-    fan_out_through_lanes(st.consumers.size(), direct_lane_max_consumers, usable_cpu_count(),
-                          lanes_busy(clock.now_us() / 1000), mail_waiting);
+    fan_out_through_lanes(st.consumers.size(), tuning::direct_lane_max_consumers,
+                          usable_cpu_count(), lanes_busy(clock.now_us() / 1000), mail_waiting);
   // With several media I/O threads, what would otherwise be a message per consumer goes to
   // the consumers' threads instead: one task per thread, which enters its consumers'
   // lanes there. A thread that still has an earlier batch of this producer to hand over
@@ -405,7 +401,7 @@ bool enter_producer_lane(caf::abstract_actor* lane, rtp_in& in, caf::execution_u
   // small one (the common meeting) it runs itself up to lanes_busy.
   // With several I/O threads, a fan-out this producer hands to its consumers' threads costs
   // this one a post per thread: it runs here at any size.
-  if (!entry || (eu == nullptr && self->state.consumers.size() > producers::io_lane_max_consumers &&
+  if (!entry || (eu == nullptr && self->state.consumers.size() > tuning::io_lane_max_consumers &&
                  !producers::by_thread(self->state) &&
                  !lanes_light(in.arrival_ms))) // the transport's clock reading of this batch
     return false;

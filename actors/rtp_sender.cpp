@@ -66,7 +66,7 @@ size_t rtp_sender::send_rtp(rtp_out& out) {
   const bool logging = out.tcc_ext_id != 0 && sh.send_log_on.load(std::memory_order_relaxed);
   if (logging) {
     log_lock.lock();
-    if (sh.send_log.size() + out.offsets.size() > send_shared::max_send_log)
+    if (sh.send_log.size() + out.offsets.size() > tuning::max_send_log)
       sh.send_log.erase(sh.send_log.begin(), sh.send_log.begin() + std::ptrdiff_t(sh.send_log.size() / 2));
   }
   const bool laid_out = out.layouts.size() == out.offsets.size();
@@ -163,14 +163,14 @@ int64_t send_shared::claim_pacing(size_t bytes, int64_t now_us, bool force) {
   int64_t until = paced_until_us.load(std::memory_order_relaxed);
   for (;;) {
     const int64_t lead = until - now_us;
-    if (lead > pacing_burst_us && !force)
-      return lead - pacing_burst_us;
+    if (lead > tuning::pacing_burst_us && !force)
+      return lead - tuning::pacing_burst_us;
     int64_t next = std::max(until, now_us) + transmit_us;
     // What is forced out (audio, probes, a queue over its bound) happens whatever the
     // clock says; it may push the clock at most an allowance ahead, or a burst of it would
     // hold every other consumer's video back for as long.
     if (force)
-      next = std::min(next, std::max(until, now_us + pacing_burst_us + transmit_us));
+      next = std::min(next, std::max(until, now_us + tuning::pacing_burst_us + transmit_us));
     if (paced_until_us.compare_exchange_weak(until, next, std::memory_order_relaxed))
       return 0;
   }
@@ -192,7 +192,7 @@ bool send_shared::enqueue_egress(std::span<const uint8_t> bytes, const net::ice_
   std::lock_guard<std::mutex> g{egress_mutex};
   const uint64_t bps = egress_cap_bps.load(std::memory_order_relaxed);
   const int64_t start = std::max(now_us, egress_free_us);
-  if (bps == 0 || start - now_us > max_egress_queue_us) {
+  if (bps == 0 || start - now_us > tuning::max_egress_queue_us) {
     egress_dropped.fetch_add(1, std::memory_order_relaxed);
     return false;
   }

@@ -14,6 +14,7 @@
 // transport-wide sequence counter and the transport's send counters, all atomics.
 #pragma once
 
+#include "actors/media_tuning.hpp"
 #include "net/ice_server.hpp"
 #include "rtp/srtp_gcm.hpp"
 #include "rtp/srtp_session.hpp"
@@ -49,15 +50,14 @@ struct send_shared {
   // What left with a transport-wide number, for the transport's send-side estimate
   // (rtp/send_bwe.hpp): the consumers' senders number their packets and append them here
   // under the lock (so the log is in number order), the transport takes the log when
-  // feedback arrives. Bounded: past max_send_log the oldest half is dropped (the estimator
-  // then lacks their send times, as if they had left before its history).
+  // feedback arrives. Bounded: past tuning::max_send_log the oldest half is dropped (the
+  // estimator then lacks their send times, as if they had left before its history).
   struct sent_record {
     uint16_t seq;
     uint16_t bytes;
     int64_t send_us;
     int16_t probe_id; // -1: not a probe packet
   };
-  static constexpr std::size_t max_send_log = 4096;
   // Set once the receiver's first transport-cc feedback arrived: a receiver that never
   // sends any costs no log.
   std::atomic<bool> send_log_on{false};
@@ -68,9 +68,8 @@ struct send_shared {
   // pacing). Its consumers then claim the paced link before they send (claim_pacing): a
   // burst (a keyframe, a repair) leaves at the pacing rate instead of all at once, so a
   // thin link's queue takes it without overflowing; what leads the paced link's clock by
-  // less than pacing_burst_us leaves at once, so ordinary frames never wait. A consumer
-  // holds what must wait in its own queue, in order, and sends it on its own timer.
-  static constexpr int64_t pacing_burst_us = 40'000;
+  // less than tuning::pacing_burst_us leaves at once, so ordinary frames never wait. A
+  // consumer holds what must wait in its own queue, in order, and sends it on its own timer.
   std::atomic<uint64_t> pacing_bps{0};
   std::atomic<int64_t> paced_until_us{0}; // the paced link is busy until then
   // Claims the paced link for `bytes` at now_us: 0 when they may leave now (claimed);
@@ -80,10 +79,9 @@ struct send_shared {
 
   // Fault injection (rtc.faultInjection, off by default): an egress bandwidth cap on
   // what this transport's RTP sends, as a thin link would have it: a drop-tail queue of at
-  // most max_egress_queue_us of the cap's rate, drained at the rate by the transport's
-  // timer (drain_egress). Queued packets arrive late (the delay a receiver's feedback
+  // most tuning::max_egress_queue_us of the cap's rate, drained at the rate by the
+  // transport's timer (drain_egress). Queued packets arrive late (the delay a receiver's feedback
   // shows); what the full queue refuses is lost. 0: no cap.
-  static constexpr int64_t max_egress_queue_us = 250'000;
   struct queued {
     std::vector<uint8_t> bytes;
     net::ice_tuple to;

@@ -1,4 +1,5 @@
 #include "actors/thread_fanout.hpp"
+#include "actors/media_tuning.hpp"
 
 #include "actors/clock.hpp"
 #include "actors/media_messages.hpp"
@@ -21,7 +22,7 @@ thread_fanout::thread_fanout(std::shared_ptr<net::media_io> io) {
 
 void thread_fanout::refresh(const std::vector<caf::actor>& consumers,
                             const std::vector<caf::abstract_actor*>& lanes, int64_t now_ms) {
-  if (!io_ || (!stale_ && now_ms - refreshed_ms_ < refresh_ms))
+  if (!io_ || (!stale_ && now_ms - refreshed_ms_ < tuning::thread_homes_refresh_ms))
     return;
   refreshed_ms_ = now_ms;
   bool changed = stale_ || homes_.size() != consumers.size();

@@ -53,8 +53,8 @@ public:
   // The consumers changed (attached, detached): the groups are rebuilt at the next refresh.
   void consumers_changed() noexcept { stale_ = true; }
 
-  // Reads the consumers' homes (at most every refresh_ms, or at once after
-  // consumers_changed) and rebuilds the groups when one changed. `lanes[i]` is
+  // Reads the consumers' homes (at most every tuning::thread_homes_refresh_ms, or at once
+  // after consumers_changed) and rebuilds the groups when one changed. `lanes[i]` is
   // consumers[i]'s lane (null: a remote consumer, never handed off).
   void refresh(const std::vector<caf::actor>& consumers,
                const std::vector<caf::abstract_actor*>& lanes, int64_t now_ms);
@@ -78,9 +78,6 @@ public:
   std::size_t threads() const noexcept { return groups_.size(); }
   const counters& stats() const noexcept;
 
-  // How often the homes are read again (a consumer's transport binds its thread once, when
-  // its first address or connection arrives).
-  static constexpr int64_t refresh_ms = 100;
 
 private:
   struct group {

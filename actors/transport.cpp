@@ -17,7 +17,7 @@ void start_media_tick(transport_actor* self) {
   if (st.media_ticking)
     return;
   st.media_ticking = true;
-  tick_every(self, ticker_of(st), media_tick_atom::value, media_tick_interval,
+  tick_every(self, ticker_of(st), media_tick_atom::value, tuning::media_tick_interval,
              st.media_tick_started);
   st.media_tick_started = true;
 }
@@ -122,7 +122,7 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
     st.media.remove(dm.source, st.srtp_in ? &*st.srtp_in : nullptr);
     self->state.data.remove(self, dm.source, sctp_sink(self));
   });
-  tick_every(self, ticker_of(self->state), totals_tick_atom::value, totals_interval, false);
+  tick_every(self, ticker_of(self->state), totals_tick_atom::value, tuning::totals_interval, false);
   return {
     [self](const fault_command& f) { fail_now(self, f); },
     [self](totals_tick_atom) {
@@ -130,7 +130,7 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
       publish_totals(st.counters, st.media.counters(), st.shared.get(), st.published,
                      st.ctx->counters->media);
       if (!st.closed)
-        tick_every(self, ticker_of(st), totals_tick_atom::value, totals_interval, true);
+        tick_every(self, ticker_of(st), totals_tick_atom::value, tuning::totals_interval, true);
     },
     [self](net::packet_batch& batch) { handle_batch(self, batch); },
     [self](protocol::connect_transport_request& req) { return on_connect(self, req); },
@@ -240,7 +240,7 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
         return;
       }
       send_feedback(self);
-      tick_every(self, ticker_of(st), media_tick_atom::value, media_tick_interval, true);
+      tick_every(self, ticker_of(st), media_tick_atom::value, tuning::media_tick_interval, true);
     },
   };
 }

@@ -10,6 +10,7 @@
 #include "actors/clock.hpp"
 #include "actors/fault.hpp"
 #include "actors/lane.hpp"
+#include "actors/media_tuning.hpp"
 #include "actors/messages.hpp"
 #include "actors/process_load.hpp"
 #include "actors/rtp_sender.hpp"
@@ -42,11 +43,6 @@ using protocol::error_code;
 
 inline constexpr const char* component = "transport";
 
-inline constexpr std::size_t max_early_dtls = 8; // DTLS datagrams kept until connect-transport
-// The bandwidth feedback's fallback (start_media_tick), at the ticker's resolution: feedback
-// due during a pause in arrivals (the recorder's interval is 50 ms) waits up to this much
-// longer; libwebrtc's own receivers send theirs every 50 to 250 ms.
-inline constexpr auto media_tick_interval = std::chrono::milliseconds(100);
 
 // The media I/O thread delivers to whatever actor this names (set once it is spawned).
 struct sink_target {
@@ -84,7 +80,6 @@ struct published_totals {
 void publish_totals(const transport_counters& t, const transport_media_counters& m,
                     const send_shared* shared, published_totals& last, media_totals& out);
 
-inline constexpr auto totals_interval = std::chrono::seconds(1);
 
 using totals_tick_atom = caf::atom_constant<caf::atom("trtotals")>;
 

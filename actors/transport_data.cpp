@@ -1,4 +1,5 @@
 #include "actors/transport_data.hpp"
+#include "actors/media_tuning.hpp"
 
 #include "actors/clock.hpp"
 #include "common/log.hpp"
@@ -14,13 +15,9 @@ namespace chorus::actors {
 namespace {
 
 constexpr const char* component = "transport";
-// usrsctp's timer wheel is global: one transport at a time drives it (every 50 ms); the
-// others only check every second that someone does, and take over when the driver has
-// been silent for 300 ms (it closed, or its actor is stuck). Their own timer output
-// reaches them through the wakeup (sctp_pending_atom).
-constexpr auto sctp_tick_interval = std::chrono::milliseconds(50);
-constexpr auto sctp_standby_interval = std::chrono::milliseconds(1000);
-constexpr int64_t sctp_takeover_ms = 300;
+// usrsctp's timer wheel is global: one transport at a time drives it (the driver, with its
+// heartbeat); the others take over when it is silent (tuning::sctp_takeover_ms). Their own
+// timer output reaches them through the wakeup (sctp_pending_atom).
 std::atomic<const void*> timer_driver{nullptr};
 std::atomic<int64_t> timer_driver_beat{0};
 
@@ -64,7 +61,7 @@ void transport_data::start(caf::event_based_actor* self, const packet_sink& sink
   apply(self, sctp_->connect(), sink);
   if (!ticking_) {
     ticking_ = true;
-    self->delayed_send(self, sctp_tick_interval, sctp_tick_atom::value);
+    self->delayed_send(self, tuning::sctp_tick_interval, sctp_tick_atom::value);
   }
 }
 
@@ -97,7 +94,8 @@ void transport_data::on_tick(caf::event_based_actor* self, const packet_sink& si
   const int64_t now = mono_ms();
   const void* me = this;
   const void* driver = timer_driver.load();
-  if (driver != me && (driver == nullptr || now - timer_driver_beat.load() > sctp_takeover_ms))
+  if (driver != me &&
+      (driver == nullptr || now - timer_driver_beat.load() > tuning::sctp_takeover_ms))
     timer_driver.compare_exchange_strong(driver, me);
   const bool driving = timer_driver.load() == me;
   if (driving) {
@@ -110,7 +108,7 @@ void transport_data::on_tick(caf::event_based_actor* self, const packet_sink& si
     release_driver();
     return;
   }
-  self->delayed_send(self, driving ? sctp_tick_interval : sctp_standby_interval,
+  self->delayed_send(self, driving ? tuning::sctp_tick_interval : tuning::sctp_standby_interval,
                      sctp_tick_atom::value);
 }
 

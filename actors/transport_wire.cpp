@@ -113,7 +113,7 @@ void handle_dtls(transport_actor* self, const net::ice_tuple& source,
     return;
   }
   if (!st.dtls) { // connect-transport has not arrived yet: keep a few
-    if (st.early_dtls.size() < max_early_dtls)
+    if (st.early_dtls.size() < tuning::max_early_dtls)
       st.early_dtls.emplace_back(source, std::vector<uint8_t>(bytes.begin(), bytes.end()));
     else
       ++st.counters.dropped_dtls_early;

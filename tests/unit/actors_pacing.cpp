@@ -7,7 +7,7 @@
 using chorus::actors::send_shared;
 
 namespace {
-constexpr int64_t burst = send_shared::pacing_burst_us;
+constexpr int64_t burst = chorus::actors::tuning::pacing_burst_us;
 }
 
 TEST_CASE("no estimate: nothing is paced") {
