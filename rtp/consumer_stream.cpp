@@ -28,8 +28,8 @@ consumer_stream::consumer_stream(const consumer_stream_config& config) noexcept
     selector_.set_target(preferred_spatial_, preferred_temporal_);
 }
 
-forward_decision consumer_stream::on_packet(const forward_input& p, bool sender_ready,
-                                            int64_t now_ms) noexcept {
+forward_decision consumer_stream::on_packet_slow(const forward_input& p, bool sender_ready,
+                                                 int64_t now_ms) noexcept {
   forward_decision d;
   if (layered()) {
     d = layered_packet(p, sender_ready, now_ms);

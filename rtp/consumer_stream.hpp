@@ -82,8 +82,18 @@ public:
   bool layered() const noexcept { return kind_ != consumer_kind::simple; }
   bool video() const noexcept { return video_; }
 
-  // One packet; sender_ready: the consumer's transport can send now.
-  forward_decision on_packet(const forward_input& p, bool sender_ready, int64_t now_ms) noexcept;
+  // One packet; sender_ready: the consumer's transport can send now. The common case (a
+  // simple stream past its first keyframe) is inline: it is per packet and per consumer.
+  forward_decision on_packet(const forward_input& p, bool sender_ready, int64_t now_ms) noexcept {
+    if (kind_ != consumer_kind::simple || waiting_keyframe_)
+      return on_packet_slow(p, sender_ready, now_ms);
+    const auto m = munger_.process(p.seq, p.timestamp, now_ms);
+    forward_decision d;
+    d.verdict = m.forward() ? forward_verdict::forward : forward_verdict::old;
+    d.seq = m.seq;
+    d.timestamp = m.timestamp;
+    return d;
+  }
 
   // After a pause, at the first resume, or when the sender becomes ready: the next packet
   // is a new base (no sequence gap on the wire), and video waits for a keyframe.
@@ -141,6 +151,7 @@ private:
   // Whether spatial layer s is being received (as far as the bitrates tell; everything is
   // before the first).
   bool layer_present(int s) const noexcept;
+  forward_decision on_packet_slow(const forward_input& p, bool sender_ready, int64_t now_ms) noexcept;
   forward_decision layered_packet(const forward_input& p, bool sender_ready, int64_t now_ms) noexcept;
 
   consumer_kind kind_;
