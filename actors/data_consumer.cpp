@@ -67,9 +67,8 @@ caf::behavior data_consumer_impl(data_consumer_actor* self, data_consumer_spawn_
       self->send(peer, protocol::data_consumer_closed_event{st.args.id, st.args.data_producer_id});
     self->quit();
   });
-  self->request(st.producer, std::chrono::seconds(10),
-                attach_consumer{caf::actor_cast<caf::actor>(self)})
-    .then([](attach_reply&) {}, [](caf::error&) { /* gone: the down message ends us */ });
+  // Its peer attaches it to the data producer before answering consumeData
+  // (create_data_consumer): from the answer on, no message passes it by.
   return {
     [self](const data_message& m) {
       auto& st = self->state;

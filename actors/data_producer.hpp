@@ -4,7 +4,8 @@
 //
 // Messages:
 //   data_message                    <- its transport (or the room, for the room's own)
-//   attach_consumer -> attach_reply <- data consumer or relay (monitored)
+//   attach_consumer -> attach_reply <- a peer for its new data consumer (before it answers
+//                                      consumeData), or a relay (monitored)
 //   protocol::data_producer_request <- peer: get_stats -> stats_reply
 // Linked to its peer (or the room); closing it is an exit. Consumers monitor it.
 #pragma once

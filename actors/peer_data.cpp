@@ -119,29 +119,44 @@ void create_data_consumer(peer_actor* self, data_consume_promise rp, std::string
   auto actor = spawn_data_consumer(self, std::move(args), info.data_producer, tit->second.actor,
                                    tit->second.data_send, st.ctx);
   st.data_consumers[id] = {actor, transport_id, info.data_producer_id, *stream};
+  auto fail = [self, rp, id, actor](caf::error& err) mutable {
+    self->state.data_consumers.erase(id);
+    self->send_exit(actor, caf::exit_reason::user_shutdown);
+    rp.deliver(err);
+  };
+  // Routed on its transport, then attached to the data producer, then answered: a message
+  // the client sends once it has the answer reaches this consumer. (The consumer's own first
+  // turn can come later than the answer on a loaded node, and an attach of its own then
+  // missed the first messages.)
   self->request(tit->second.actor, media_request_timeout, data_consumer_route{actor, *stream})
     .then(
-      [self, rp, id, info, params](bool) mutable {
+      [self, rp, id, info, params, actor, fail](bool) mutable {
         if (!self->state.data_consumers.count(id)) {
           rp.deliver(make_error(error_code::unknown_producer,
                                 "data producer '" + info.data_producer_id + "' ended"));
           return;
         }
-        protocol::data_consumer_params_reply reply;
-        reply.id = id;
-        reply.data_producer_id = info.data_producer_id;
-        reply.stream = params;
-        reply.label = info.label;
-        reply.protocol = info.protocol;
-        reply.app_data = info.app_data;
-        reply.peer_id = info.peer_id;
-        rp.deliver(std::move(reply));
+        self->request(info.data_producer, media_request_timeout, attach_consumer{actor})
+          .then(
+            [self, rp, id, info, params](attach_reply&) mutable {
+              if (!self->state.data_consumers.count(id)) {
+                rp.deliver(make_error(error_code::unknown_producer,
+                                      "data producer '" + info.data_producer_id + "' ended"));
+                return;
+              }
+              protocol::data_consumer_params_reply reply;
+              reply.id = id;
+              reply.data_producer_id = info.data_producer_id;
+              reply.stream = params;
+              reply.label = info.label;
+              reply.protocol = info.protocol;
+              reply.app_data = info.app_data;
+              reply.peer_id = info.peer_id;
+              rp.deliver(std::move(reply));
+            },
+            fail);
       },
-      [self, rp, id, actor](caf::error& err) mutable {
-        self->state.data_consumers.erase(id);
-        self->send_exit(actor, caf::exit_reason::user_shutdown);
-        rp.deliver(err);
-      });
+      fail);
 }
 
 } // namespace
