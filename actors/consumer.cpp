@@ -38,9 +38,9 @@ void send_demand(consumer_actor* self) {
   if (st.forwarding->kind() != rtp::consumer_kind::simulcast)
     return;
   const uint8_t mask = st.forwarding->demand(st.paused);
-  if (mask == st.layers->sent_demand)
+  if (mask == st.layers.sent_demand)
     return;
-  st.layers->sent_demand = mask;
+  st.layers.sent_demand = mask;
   self->send(st.producer, layer_demand{caf::actor_cast<caf::actor>(self), mask});
 }
 
@@ -48,7 +48,7 @@ void send_demand(consumer_actor* self) {
 // a keyframe of a new spatial target.
 void update_target(consumer_actor* self) {
   auto& st = self->state;
-  if (!st.layers)
+  if (!st.forwarding->layered())
     return;
   const bool ask = st.forwarding->update_target();
   send_demand(self); // before the keyframe request: the producer sends us that encoding
@@ -64,13 +64,13 @@ void send_alloc_info(consumer_actor* self) {
   info.demand.active = active(st);
   info.demand.priority = st.priority;
   info.demand.can_probe = is_video(st) && st.rtx;
-  if (st.layers) {
+  if (st.forwarding->layered()) {
     info.demand.layered = true;
     info.demand.max_spatial = st.forwarding->preferred_spatial();
     info.demand.max_temporal = st.forwarding->preferred_temporal();
     info.demand.bps = st.forwarding->bitrates();
-    info.demand.keyframe_bytes = st.layers->keyframe_bytes;
-    info.demand.peak_bps = st.layers->peak_bps;
+    info.demand.keyframe_bytes = st.layers.keyframe_bytes;
+    info.demand.peak_bps = st.layers.peak_bps;
     info.demand.known_bps = st.forwarding->known_bitrates();
   } else {
     info.demand.bps.push_back(uint32_t(st.stream->stats(mono_ms()).bitrate_bps));
@@ -124,7 +124,6 @@ void init_forwarding(consumer_state& st, const consumer_spawn_args& args) {
     c.spatial_layers = args.spatial_layers;
     c.temporal_layers = args.temporal_layers;
     c.vp8 = text::iequals(st.mime_type, "video/VP8");
-    st.layers.emplace();
   }
   st.forwarding.emplace(c);
 }
@@ -181,7 +180,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
       for (auto& c : r.clocks)
         if (c.spatial < st.clocks.size())
           st.clocks[c.spatial] = c;
-      if (!st.layers)
+      if (!st.forwarding->layered())
         st.clock = st.clocks[0];
     }, [](caf::error&) { /* the producer is gone: the down message ends us */ });
   if (!args.paused) { // created running: start at once (keyframe requested)
@@ -206,12 +205,12 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     },
     [self](layer_bitrates& b) {
       auto& st = self->state;
-      if (!st.layers)
+      if (!st.forwarding->layered())
         return;
       st.forwarding->set_bitrates(std::move(b.bps));
-      st.layers->keyframe_bytes = std::move(b.keyframe_bytes);
-      st.layers->peak_bps = std::move(b.peak_bps);
-      st.layers->producer_scores = std::move(b.scores);
+      st.layers.keyframe_bytes = std::move(b.keyframe_bytes);
+      st.layers.peak_bps = std::move(b.peak_bps);
+      st.layers.producer_scores = std::move(b.scores);
       update_target(self);
       send_alloc_info(self);
     },
@@ -223,7 +222,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     },
     [self](const layer_allocation& a) {
       auto& st = self->state;
-      if (!st.layers)
+      if (!st.forwarding->layered())
         return;
       st.forwarding->set_allocation(a.spatial, a.temporal, a.wanted_spatial);
       update_target(self); // and the demand that follows from it
@@ -278,7 +277,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
         st.budget_media_bytes = media;
         st.budget_ms = now;
       }
-      if (!st.layers)
+      if (!st.forwarding->layered())
         send_alloc_info(self); // its bitrate, a fixed cost in the transport's allocation
       if (st.stream->sent_anything())
         report_score(self, mono_ms());
@@ -310,7 +309,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
           return caf::make_message(protocol::stats_reply{stats_json(self)});
         case protocol::consumer_op::set_preferred_layers:
           // Without layers there is nothing to choose (mediasoup ignores it too).
-          if (st.layers) {
+          if (st.forwarding->layered()) {
             st.forwarding->set_preferred(r.spatial_layer, r.temporal_layer);
             update_target(self);
             send_alloc_info(self);

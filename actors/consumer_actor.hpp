@@ -117,7 +117,7 @@ struct consumer_state {
   int64_t budget_ms = 0;
   source_clock clock; // of the forwarded encoding
   std::array<source_clock, 4> clocks{}; // per encoding (simulcast)
-  std::optional<layer_reports> layers; // a layered kind (simulcast, svc)
+  layer_reports layers; // used by the layered kinds (simulcast, svc)
   // What waits for the transport's paced link (send_paced), oldest first.
   struct paced_packet {
     std::vector<uint8_t> bytes;

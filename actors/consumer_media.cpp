@@ -472,7 +472,7 @@ bool enter_consumer_lane(caf::abstract_actor* lane, const media_packets& in,
   // Only an idle consumer (actors/lane.hpp) that does not select layers (that path sends
   // messages from the consumer's own turn).
   lane_entry<consumer_actor> entry{self, eu};
-  if (!entry || self->state.layers)
+  if (!entry || self->state.forwarding->layered())
     return false;
   self->state.lane_seen = true;
   handle_media(self, in, now_us);

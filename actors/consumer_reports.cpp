@@ -31,7 +31,7 @@ uint64_t ntp_now(const consumer_state& st, int64_t now_ms) {
 // consumer-layers-changed to the peer when the forwarded layers changed since the last.
 void report_layers(consumer_actor* self) {
   auto& st = self->state;
-  auto& l = *st.layers;
+  auto& l = st.layers;
   const auto s = st.forwarding->selector().current_spatial();
   const auto t = st.forwarding->selector().current_temporal();
   if (s == l.reported_spatial && t == l.reported_temporal)
@@ -49,8 +49,8 @@ void report_score(consumer_actor* self, int64_t now) {
   protocol::consumer_score_event ev;
   ev.consumer_id = st.id;
   ev.score = st.stream->stats(now).score;
-  if (st.layers && !st.layers->producer_scores.empty()) {
-    ev.producer_scores = st.layers->producer_scores;
+  if (!st.layers.producer_scores.empty()) {
+    ev.producer_scores = st.layers.producer_scores;
     const int current = st.forwarding->forwarded_encoding();
     ev.producer_score = current >= 0 && size_t(current) < ev.producer_scores.size()
                           ? ev.producer_scores[size_t(current)]
@@ -131,7 +131,7 @@ std::string stats_json(consumer_actor* self) {
      << ",\"waitingKeyframe\":" << c.skipped_wait_keyframe << "},\"dropped\":{\"payloadType\":"
      << c.dropped_payload_type << ",\"old\":" << c.dropped_old << ",\"malformed\":" << c.malformed
      << "},\"keyframeRequests\":" << c.keyframe_requests << ",\"priority\":" << unsigned(st.priority);
-  if (st.layers) {
+  if (st.forwarding->layered()) {
     const auto& f = *st.forwarding;
     auto layers = [&](const char* name, int s, int t) {
       os << ",\"" << name << "\":";

@@ -98,6 +98,12 @@ std::optional<uint16_t> free_stream(const peer_state& st, const std::string& tra
   return std::nullopt;
 }
 
+// The data producer ended while its consumer was being made (the consumer went with it).
+caf::error producer_ended(const data_producer_info& info) {
+  return make_error(error_code::unknown_producer,
+                    "data producer '" + info.data_producer_id + "' ended");
+}
+
 void create_data_consumer(peer_actor* self, data_consume_promise rp, std::string transport_id,
                           data_producer_info info) {
   auto& st = self->state;
@@ -132,16 +138,14 @@ void create_data_consumer(peer_actor* self, data_consume_promise rp, std::string
     .then(
       [self, rp, id, info, params, actor, fail](bool) mutable {
         if (!self->state.data_consumers.count(id)) {
-          rp.deliver(make_error(error_code::unknown_producer,
-                                "data producer '" + info.data_producer_id + "' ended"));
+          rp.deliver(producer_ended(info));
           return;
         }
         self->request(info.data_producer, media_request_timeout, attach_consumer{actor})
           .then(
             [self, rp, id, info, params](attach_reply&) mutable {
               if (!self->state.data_consumers.count(id)) {
-                rp.deliver(make_error(error_code::unknown_producer,
-                                      "data producer '" + info.data_producer_id + "' ended"));
+                rp.deliver(producer_ended(info));
                 return;
               }
               protocol::data_consumer_params_reply reply;

@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -113,14 +114,19 @@ struct producer_fixture {
   }
 };
 
-// The next media_packets in `c`'s mailbox, if one came within `wait`.
+// The next media_packets in `c`'s mailbox, if one came within `wait` (other messages, the
+// producer's sender clocks, are passed over until then).
 std::optional<media_packets> next_media(caf::scoped_actor& c, std::chrono::milliseconds wait) {
   std::optional<media_packets> out;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   bool more = true;
-  while (more && !out)
+  while (more && !out) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
     c->receive([&](media_packets& m) { out = std::move(m); },
-               [&](source_clock&) {}, // not asked about here
-               caf::after(wait) >> [&] { more = false; });
+               [&](source_clock&) {},
+               caf::after(std::max(left, std::chrono::milliseconds(0))) >> [&] { more = false; });
+  }
   return out;
 }
 
