@@ -143,7 +143,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   st.peer = std::move(peer);
   st.ctx = std::move(ctx);
   st.ctx->counters->consumers.fetch_add(1);
-  st.by_thread = st.ctx->media.thread_fanout && st.ctx->media_io && st.ctx->media_io->threads() > 1;
+  st.by_thread = st.ctx->rtc.thread_fanout && st.ctx->media_io && st.ctx->media_io->threads() > 1;
   init(st, args.parameters);
   init_forwarding(st, args);
   st.stream.emplace(st.ssrc, st.clock_rate);

@@ -2,7 +2,7 @@
 // when they are spawned (never inside messages).
 #pragma once
 
-#include "net/rate_limiter.hpp"
+#include "actors/settings.hpp"
 #include "protocol/errors.hpp"
 #include "protocol/permissions.hpp"
 #include "rtp/rtp_parameters.hpp"
@@ -31,60 +31,6 @@ class event_sink; // actors/events.hpp
 }
 
 namespace chorus::actors {
-
-struct transport_settings {
-  std::string announced_address; // in ICE candidates
-  uint64_t ice_consent_timeout_ms = 30000;
-  uint32_t stun_error_rate = 50; // error answers per transport per second (rtc.stunErrorRate)
-  uint64_t ice_disconnected_timeout_ms = 30000;
-  uint64_t dtls_handshake_timeout_ms = 30000;
-  uint32_t max_transports_per_peer = 4;
-  // Data channels (sctp.*): the largest message, the most streams per direction, and the
-  // bytes queued toward one transport's SCTP (usrsctp's send buffer, and as much again
-  // handed to the transport and not yet sent) before its data consumers drop.
-  uint32_t sctp_max_message_size = 262'144;
-  uint32_t sctp_max_streams = 1024;
-  uint32_t sctp_send_buffer = 1'048'576;
-};
-
-struct media_settings {
-  uint32_t max_producers_per_peer = 16;
-  uint32_t max_consumers_per_peer = 2000;
-  // Fault injection for tests (off by default): this fraction (0..1) of the RTP packets a
-  // transport receives is dropped before decryption, like loss on the network.
-  double drop_rtp_fraction = 0;
-  bool fault_injection = false; // set-transport-egress-cap allowed (tests)
-  uint32_t keyframe_request_interval_ms = 500; // PLI/FIR toward one producer at most this often
-  // With several media I/O threads: a fan-out that would be a message per consumer is
-  // handed to the consumers' threads instead (actors/thread_fanout.hpp).
-  bool thread_fanout = true;
-};
-
-struct node_settings {
-  uint32_t max_rooms = 1000;
-  uint32_t max_peers_per_room = 500;
-  uint32_t max_requests_in_flight = 32;
-  std::chrono::milliseconds request_timeout{10000};
-  // The room a connection joins implicitly when neither its first request that needs a
-  // room nor its handshake names one (signaling.defaultRoom).
-  std::string default_room = "default";
-  // Participants with a producer per room (limits.maxPublishersPerRoom); 0: no limit.
-  uint32_t max_publishers_per_room = 0;
-  // Per connection: requests per second and burst (signaling.requestRate/requestBurst).
-  // Past the bucket a request answers rate-limited; a connection refused more than
-  // close_after times within the window is closed.
-  net::rate_limit_config request_limits;
-  // The live class (classroom.*): chat text limit, history kept for late joiners, chat
-  // messages per participant per second (and burst).
-  // This node's name in the class record (cluster.nodeId, else the host name).
-  std::string node_id;
-  uint32_t chat_max_bytes = 2000;
-  uint32_t chat_history = 200;
-  uint32_t chat_rate_per_s = 5;
-  uint32_t chat_burst = 10;
-  // classroom.audioLevelsIntervalMs: the audio-levels event's interval; 0: off.
-  uint32_t audio_levels_interval_ms = 500;
-};
 
 // auth.*: who may connect and what they may do (docs/operations.md, "Tokens and roles").
 struct auth_settings {
@@ -187,21 +133,16 @@ struct room_registry {
   std::map<std::string, std::shared_ptr<const room_gauges>> rooms;
 };
 
-// recording.* (actors/media_recorder.hpp).
-struct recording_settings {
-  std::string directory; // empty: recording off
-  bool auto_start = false;
-  std::string ffmpeg = "ffmpeg";
-  uint64_t min_free_bytes = 100ull << 20;
-  uint32_t max_restart_backoff_ms = 10000;
-};
-
 struct node_context {
-  node_settings settings;
-  transport_settings transport;
-  media_settings media;
-  auth_settings auth;
+  // The configuration's sections, as the options set them (actors/settings.hpp).
+  signaling_settings signaling;
+  limits_settings limits;
+  classroom_settings classroom;
+  rtc_settings rtc;
+  sctp_settings sctp;
   recording_settings recording;
+  node_settings settings; // worked out at start; the limits no option sets
+  auth_settings auth;
   // Meetings of the HTTP API (actors/meetings.hpp): a room's host is its meeting's creator.
   std::shared_ptr<meeting_book> meetings;
   std::shared_ptr<net::media_io> media_io;                // media sockets

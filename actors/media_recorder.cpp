@@ -376,12 +376,12 @@ void check_disk(recorder_actor* self) {
   if (::statvfs(st.dir.c_str(), &vfs) != 0)
     return;
   const uint64_t free_bytes = uint64_t(vfs.f_bavail) * vfs.f_frsize;
-  const bool full = free_bytes < st.ctx->recording.min_free_bytes;
+  const bool full = free_bytes < (uint64_t(st.ctx->recording.min_free_mb) << 20);
   if (full && !st.disk_full) {
     st.disk_full = true;
     report(self, "disk-full",
            std::to_string(free_bytes >> 20) + " MiB free under " + st.dir.string() +
-             " (recording.minFreeMb " + std::to_string(st.ctx->recording.min_free_bytes >> 20) +
+             " (recording.minFreeMb " + std::to_string(st.ctx->recording.min_free_mb) +
              "): recording paused, the class goes on");
     for (auto& t : st.tracks)
       if (t.pid > 0)

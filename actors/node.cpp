@@ -129,10 +129,10 @@ caf::expected<caf::actor> local_room(node_actor* self, const std::string& room_i
   if (it == st.rooms.end()) {
     if (st.draining)
       return draining_error();
-    if (st.rooms.size() >= st.ctx->settings.max_rooms)
+    if (st.rooms.size() >= st.ctx->limits.max_rooms)
       return make_error(protocol::error_code::limit_exceeded,
                         "this server has reached its limit of " +
-                          std::to_string(st.ctx->settings.max_rooms) + " rooms");
+                          std::to_string(st.ctx->limits.max_rooms) + " rooms");
     std::shared_ptr<room_gauges> gauges;
     if (auto& reg = st.ctx->room_metrics) {
       gauges = std::make_shared<room_gauges>();

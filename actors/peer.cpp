@@ -200,10 +200,10 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
     [self](protocol::create_transport_request& r)
       -> caf::result<protocol::transport_params_reply> {
       auto& st = self->state;
-      if (st.transports.size() >= st.ctx->transport.max_transports_per_peer)
+      if (st.transports.size() >= st.ctx->settings.max_transports_per_peer)
         return make_error(error_code::limit_exceeded,
                           "a peer may have at most " +
-                            std::to_string(st.ctx->transport.max_transports_per_peer) +
+                            std::to_string(st.ctx->settings.max_transports_per_peer) +
                             " transports");
       auto spawned = spawn_transport(self, r.direction, st.ctx,
                                      transport_sctp_request{r.enable_sctp, r.sctp_os, r.sctp_mis});
@@ -232,10 +232,10 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
         auto id = r.transport_id;
         return delegate_to_transport(self, id, std::move(r));
       }
-      if (st.transports.size() >= st.ctx->transport.max_transports_per_peer)
+      if (st.transports.size() >= st.ctx->settings.max_transports_per_peer)
         return make_error(error_code::limit_exceeded,
                           "a peer may have at most " +
-                            std::to_string(st.ctx->transport.max_transports_per_peer) +
+                            std::to_string(st.ctx->settings.max_transports_per_peer) +
                             " transports");
       auto spawned = spawn_plain_transport(self, r, st.ctx);
       if (!spawned)
@@ -269,14 +269,14 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       return delegate_to_transport(self, id, std::move(r));
     },
     [self](protocol::set_egress_cap_request& r) -> caf::result<caf::message> {
-      if (!self->state.ctx->media.fault_injection)
+      if (!self->state.ctx->rtc.fault_injection)
         return make_error(error_code::forbidden, fault_injection_off("set-transport-egress-cap"));
       auto id = r.transport_id;
       return delegate_to_transport(self, id, std::move(r));
     },
     [self](protocol::inject_fault_request& r) -> caf::result<protocol::empty_reply> {
       auto& st = self->state;
-      if (!st.ctx->media.fault_injection)
+      if (!st.ctx->rtc.fault_injection)
         return make_error(error_code::forbidden, fault_injection_off("inject-fault"));
       const auto actor_in = [&](const auto& actors) {
         auto it = actors.find(r.id);
@@ -459,7 +459,7 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
 caf::error too_many_consumers(const peer_state& st) {
   return make_error(error_code::limit_exceeded,
                     "a peer may have at most " +
-                      std::to_string(st.ctx->media.max_consumers_per_peer) + " consumers");
+                      std::to_string(st.ctx->settings.max_consumers_per_peer) + " consumers");
 }
 
 caf::error unknown_transport(const std::string& id) {

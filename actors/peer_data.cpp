@@ -171,10 +171,10 @@ caf::result<protocol::producer_id_reply> on_produce_data(peer_actor* self,
   auto tit = sctp_transport(st, r.transport_id, protocol::transport_direction::send);
   if (!tit)
     return tit.error();
-  if (st.data_producers.size() >= st.ctx->media.max_producers_per_peer)
+  if (st.data_producers.size() >= st.ctx->settings.max_producers_per_peer)
     return make_error(error_code::limit_exceeded,
                       "a peer may have at most " +
-                        std::to_string(st.ctx->media.max_producers_per_peer) + " data producers");
+                        std::to_string(st.ctx->settings.max_producers_per_peer) + " data producers");
   auto room = room_of(st);
   if (!room)
     return make_error(error_code::not_joined, "the peer has left its room");
@@ -192,7 +192,7 @@ on_consume_data(peer_actor* self, protocol::consume_data_request& r) {
   auto tit = sctp_transport(st, r.transport_id, protocol::transport_direction::recv);
   if (!tit)
     return tit.error();
-  if (st.data_consumers.size() >= st.ctx->media.max_consumers_per_peer)
+  if (st.data_consumers.size() >= st.ctx->settings.max_consumers_per_peer)
     return too_many_consumers(st);
   auto room = room_of(st);
   if (!room)

@@ -140,7 +140,7 @@ void create_consumer(peer_actor* self, consume_promise& rp, const protocol::cons
                             ")"));
     return;
   }
-  if (st.consumers.size() >= st.ctx->media.max_consumers_per_peer) { // raced past on_consume
+  if (st.consumers.size() >= st.ctx->settings.max_consumers_per_peer) { // raced past on_consume
     rp.deliver(too_many_consumers(st));
     return;
   }
@@ -247,10 +247,10 @@ caf::result<protocol::producer_id_reply> on_produce(peer_actor* self,
   auto tit = st.transports.find(r.transport_id);
   if (tit == st.transports.end())
     return unknown_transport(r.transport_id);
-  if (st.producers.size() >= st.ctx->media.max_producers_per_peer)
+  if (st.producers.size() >= st.ctx->settings.max_producers_per_peer)
     return make_error(error_code::limit_exceeded,
                       "a peer may have at most " +
-                        std::to_string(st.ctx->media.max_producers_per_peer) + " producers");
+                        std::to_string(st.ctx->settings.max_producers_per_peer) + " producers");
   if (!r.rtp_parameters.rtcp.cname.empty() && st.producer_cname.empty())
     st.producer_cname = r.rtp_parameters.rtcp.cname;
   if (r.rtp_parameters.rtcp.cname.empty()) {
@@ -319,10 +319,10 @@ caf::result<protocol::consumer_params_reply> on_consume(peer_actor* self,
   }
   if (!st.transports.count(r.transport_id))
     return unknown_transport(r.transport_id);
-  if (st.consumers.size() >= st.ctx->media.max_consumers_per_peer)
+  if (st.consumers.size() >= st.ctx->settings.max_consumers_per_peer)
     return too_many_consumers(st);
   auto rp = self->make_response_promise<protocol::consumer_params_reply>();
-  consume_from_room(self, rp, std::move(r), static_cast<int>(st.ctx->settings.max_requests_in_flight));
+  consume_from_room(self, rp, std::move(r), static_cast<int>(st.ctx->signaling.max_requests_in_flight));
   return rp;
 }
 

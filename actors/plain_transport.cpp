@@ -196,8 +196,8 @@ void handle_batch(plain_actor* self, net::packet_batch& batch) {
       continue;
     }
     // Fault injection (tests only), as on WebRTC transports: lose RTP as the network would.
-    if (!rtcp && st.ctx->media.drop_rtp_fraction > 0 &&
-        std::uniform_real_distribution<double>(0, 1)(st.rng) < st.ctx->media.drop_rtp_fraction) {
+    if (!rtcp && st.ctx->rtc.drop_rtp_percent > 0 &&
+        std::uniform_real_distribution<double>(0, 100)(st.rng) < st.ctx->rtc.drop_rtp_percent) {
       ++st.media.counters().rtp_injected_drops;
       continue;
     }
@@ -429,7 +429,7 @@ result<plain_spawn_result> spawn_plain_transport(caf::event_based_actor* owner,
   plain_spawn_result out;
   auto& p = out.params;
   p.id = ids::uuid4();
-  p.ip = !req.listen_ip.empty() ? req.listen_ip : ctx->transport.announced_address;
+  p.ip = !req.listen_ip.empty() ? req.listen_ip : ctx->settings.announced_address;
   p.port = rtp_ep->udp_port();
   p.rtcp_port = rtcp_ep ? rtcp_ep->udp_port() : 0;
   if (profile) {

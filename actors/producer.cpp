@@ -93,7 +93,7 @@ void init_encodings(producer_data& st) {
     e.rid = m.rid;
     if (e.ssrc != 0)
       e.stream.emplace(e.ssrc, st.clock_rate);
-    e.keyframe_throttle.emplace(int64_t(st.ctx->media.keyframe_request_interval_ms));
+    e.keyframe_throttle.emplace(int64_t(st.ctx->settings.keyframe_request_interval_ms));
     e.clock.spatial = uint8_t(st.encodings.size() - 1);
     st.temporal_layers =
       std::max<uint8_t>(st.temporal_layers, std::min<uint8_t>(m.temporal_layers, max_temporal_layers));
@@ -127,7 +127,7 @@ caf::behavior producer_impl(producer_actor* self, producer_spawn_args args, caf:
   st.peer = std::move(peer);
   st.ctx = std::move(ctx);
   st.ctx->counters->producers.fetch_add(1);
-  if (st.ctx->media.thread_fanout)
+  if (st.ctx->rtc.thread_fanout)
     st.threads = thread_fanout{st.ctx->media_io};
   init_tables(st, args.parameters);
   init_encodings(st);

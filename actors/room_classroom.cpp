@@ -143,7 +143,7 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
         return need(*me, protocol::permission::chat, "chatting");
       if ((st.chat_disabled && !moderator) || me->chat_disabled)
         return make_error(error_code::forbidden, "chat is disabled by a moderator");
-      if (auto problem = protocol::check_chat_text(req.text, st.ctx->settings.chat_max_bytes);
+      if (auto problem = protocol::check_chat_text(req.text, st.ctx->classroom.chat_max_bytes);
           !problem.empty())
         return make_error(error_code::invalid_field, problem);
       auto to = target(req.to);

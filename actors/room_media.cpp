@@ -33,7 +33,7 @@ void observe(room_actor* self, const producer_info& p) {
     return;
   if (!st.speaker_observer) {
     speaker_observer_settings settings;
-    settings.levels_interval_ms = st.ctx->settings.audio_levels_interval_ms;
+    settings.levels_interval_ms = st.ctx->classroom.audio_levels_interval_ms;
     st.speaker_observer = spawn_speaker_observer(self, settings);
   }
   self->send(st.speaker_observer, observe_producer{p.producer_id});
@@ -91,7 +91,7 @@ caf::result<protocol::empty_reply> check_publish(room_actor* self, const publish
     return make_error(protocol::error_code::forbidden, "screen sharing is disabled by the host");
   }
   if (!q.resume && !e->publisher) {
-    auto limit = st.ctx->settings.max_publishers_per_room;
+    auto limit = st.ctx->limits.max_publishers_per_room;
     auto publishers = std::count_if(st.peers.begin(), st.peers.end(),
                                     [](const peer_entry& p) { return p.publisher; });
     if (limit > 0 && static_cast<uint32_t>(publishers) >= limit)

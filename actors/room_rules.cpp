@@ -42,10 +42,10 @@ std::optional<caf::error> admission(room_state& st, const join_command& cmd, int
   if (st.locked && !allows(cmd.grant.permissions, protocol::permission::moderate))
     return make_error(protocol::error_code::room_locked,
                       "room '" + st.id + "' is locked by a moderator: no new participants");
-  if (st.peers.size() >= st.ctx->settings.max_peers_per_room)
+  if (st.peers.size() >= st.ctx->limits.max_peers_per_room)
     return make_error(protocol::error_code::room_full,
                       "room '" + st.id + "' is full (" +
-                        std::to_string(st.ctx->settings.max_peers_per_room) + " peers)");
+                        std::to_string(st.ctx->limits.max_peers_per_room) + " peers)");
   return std::nullopt;
 }
 

@@ -60,7 +60,7 @@ caf::result<protocol::empty_reply> on_connect(transport_actor* self,
   st.dtls_role = req.dtls_parameters.role == net::dtls_role::server ? net::dtls_role::client
                                                                       : net::dtls_role::server;
   net::dtls_engine_options opts;
-  opts.handshake_timeout_ms = st.ctx->transport.dtls_handshake_timeout_ms;
+  opts.handshake_timeout_ms = st.ctx->rtc.dtls_handshake_timeout_ms;
   auto engine = net::dtls_engine::create(st.ctx->dtls_context, st.dtls_role, opts);
   if (!engine)
     return make_error(error_code::internal, "cannot create the DTLS engine: " + engine.error());
@@ -98,9 +98,9 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
   net::ice_server_config ice_cfg;
   ice_cfg.local_ufrag = std::move(ufrag);
   ice_cfg.local_password = std::move(password);
-  ice_cfg.consent_timeout_ms = st.ctx->transport.ice_consent_timeout_ms;
-  ice_cfg.disconnected_timeout_ms = st.ctx->transport.ice_disconnected_timeout_ms;
-  ice_cfg.max_error_responses_per_s = st.ctx->transport.stun_error_rate;
+  ice_cfg.consent_timeout_ms = st.ctx->rtc.ice_consent_timeout_ms;
+  ice_cfg.disconnected_timeout_ms = st.ctx->rtc.ice_disconnected_timeout_ms;
+  ice_cfg.max_error_responses_per_s = st.ctx->rtc.stun_error_rate;
   st.ice = std::make_unique<net::ice_server>(ice_cfg);
   st.ctx->counters->transports.fetch_add(1);
   {
@@ -398,7 +398,7 @@ result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
   auto& p = out.params;
   p.id = ids::uuid4();
   p.ice_parameters = {ufrag, password, true};
-  auto& address = ctx->transport.announced_address;
+  auto& address = ctx->settings.announced_address;
   p.ice_candidates.push_back(
     {"udpcandidate", candidate_priority(true), address, endpoint->udp_port(), "udp", "host", ""});
   p.ice_candidates.push_back({"tcpcandidate", candidate_priority(false), address,
@@ -410,19 +410,19 @@ result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
   out.send = std::make_shared<send_shared>(endpoint);
   std::optional<net::sctp_options> sctp;
   if (sctp_request.enable) {
-    const auto& ts = ctx->transport;
+    const auto& sc = ctx->sctp;
     net::sctp_options o;
     // Our outgoing streams at most what the client accepts, and the reverse.
     o.os = static_cast<uint16_t>(std::min<uint32_t>(
-      sctp_request.mis ? sctp_request.mis : ts.sctp_max_streams, ts.sctp_max_streams));
+      sctp_request.mis ? sctp_request.mis : sc.max_streams, sc.max_streams));
     o.mis = static_cast<uint16_t>(std::min<uint32_t>(
-      sctp_request.os ? sctp_request.os : ts.sctp_max_streams, ts.sctp_max_streams));
-    o.max_message_size = ts.sctp_max_message_size;
-    o.send_buffer = ts.sctp_send_buffer;
+      sctp_request.os ? sctp_request.os : sc.max_streams, sc.max_streams));
+    o.max_message_size = sc.max_message_size;
+    o.send_buffer = sc.send_buffer_size;
     p.has_sctp = true;
     p.sctp_parameters = {5000, o.os, o.mis, static_cast<uint32_t>(o.max_message_size)};
     out.data_send = std::make_shared<data_send_shared>();
-    out.data_send->limit = static_cast<int64_t>(ts.sctp_send_buffer);
+    out.data_send->limit = static_cast<int64_t>(sc.send_buffer_size);
     sctp = std::move(o);
   }
   out.actor = peer->spawn<caf::linked>(transport_impl, p.id, direction, std::move(ctx),

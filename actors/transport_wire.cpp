@@ -150,8 +150,8 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
     return;
   }
   // Fault injection (tests only): lose RTP as the network would, before decryption.
-  if (!rtcp && st.ctx->media.drop_rtp_fraction > 0 &&
-      std::uniform_real_distribution<double>(0, 1)(st.rng) < st.ctx->media.drop_rtp_fraction) {
+  if (!rtcp && st.ctx->rtc.drop_rtp_percent > 0 &&
+      std::uniform_real_distribution<double>(0, 100)(st.rng) < st.ctx->rtc.drop_rtp_percent) {
     ++st.media.counters().rtp_injected_drops;
     return;
   }

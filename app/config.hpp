@@ -1,10 +1,11 @@
 // Chorus configuration: embedded defaults, an optional JSON file (conf/chorus.json
 // documents every option), and command-line flags, applied in that order. Every
-// invalid value fails with a message that names the option.
+// invalid value fails with a message that names the option. The sections the actors read
+// are declared in actors/settings.hpp; the option table is app/options.cpp.
 #pragma once
 
+#include "actors/settings.hpp"
 #include "common/result.hpp"
-#include "net/rate_limiter.hpp"
 #include "protocol/jwt.hpp"
 #include "protocol/permissions.hpp"
 #include "rtp/capabilities.hpp"
@@ -17,100 +18,10 @@
 
 namespace chorus::app {
 
-struct signaling_config {
-  // Threads running the HTTP/WebSocket edge (net/http_server.hpp); 0: one per four CPUs the
-  // process may run on, at least one (a join costs the edge about a fifth of what it costs
-  // the whole process: docs/performance.md, "Join storm").
-  uint32_t threads = 0;
-  uint32_t max_message_bytes = 65536;
-  uint32_t max_queued_bytes = 1 << 20;
-  uint32_t idle_timeout_ms = 30000;
-  uint32_t handshake_timeout_ms = 10000;
-  // A WebSocket message begun must be complete within this (0: unbounded).
-  uint32_t message_timeout_ms = 20000;
-  uint32_t max_connections = 4096;
-  uint32_t max_requests_in_flight = 32;
-  // Engine.IO (Socket.IO's transport, at /socket.io/).
-  uint32_t ping_interval_ms = 25000;
-  uint32_t ping_timeout_ms = 20000;
-  uint32_t max_payload_bytes = 1000000; // largest long-polling POST body
-  // Origins (SCHEME://HOST[:PORT], or "*" for any) whose pages may connect: WebSocket
-  // upgrades and Engine.IO requests with another Origin are refused (403), and the CORS
-  // headers of the polling answers follow the same list. Empty: the server's own origin
-  // and pages on localhost, 127.0.0.1 and [::1]. (The old key corsOrigins is an alias.)
-  std::vector<std::string> allowed_origins;
-  // Open connections from one remote address (0: unlimited); more are refused (429).
-  uint32_t max_connections_per_ip = 1000;
-  // HTTPS/WSS: both PEM files, or neither (plain HTTP/WS).
-  std::string tls_certificate_file;
-  std::string tls_private_key_file;
-  // The room of an implicit join when nothing names one (docs/protocol.md, "Joining").
-  std::string default_room = "default";
-  // Per-connection request rate limit (token bucket) and its abuse rule: a connection
-  // refused more than request_refusals_to_close times within request_refusal_window_ms is
-  // closed. request_rate 0: no limit.
-  // Generous defaults: joining a meeting of 100 consumes and resumes 200+ producers at once.
-  uint32_t request_rate = 200;   // requests per second, sustained
-  uint32_t request_burst = 1000; // requests at once (a join sends a burst)
-  uint32_t request_refusals_to_close = 1000; // 0: never close, only refuse
-  uint32_t request_refusal_window_ms = 10000;
 
-  net::rate_limit_config rate_limit() const {
-    return {request_rate, request_burst, request_refusals_to_close,
-            std::chrono::milliseconds{request_refusal_window_ms}};
-  }
-};
 
-struct limits_config {
-  uint32_t max_rooms = 1000;
-  uint32_t max_peers_per_room = 500;
-  uint32_t max_publishers_per_room = 0; // participants with producers; 0: no limit
-};
 
-// The live class (classroom.*).
-struct classroom_config {
-  // The audio-levels event's interval (0: off; else 100 .. 60000).
-  uint32_t audio_levels_interval_ms = 500;
-};
 
-struct rtc_config {
-  uint16_t single_port = 0;                 // 0: a port per transport from the range
-  uint32_t ice_consent_timeout_ms = 30000;   // no valid check -> disconnected
-  uint32_t ice_disconnected_timeout_ms = 30000; // disconnected -> transport closed
-  uint32_t dtls_handshake_timeout_ms = 30000;
-  // ICE-TCP: a media connection must send its first binding request within this.
-  uint32_t tcp_bind_timeout_ms = 10000;
-  // Error answers (400/401/420/487) to STUN requests, per transport per second (0: no
-  // bound); requests beyond are dropped, counted.
-  uint32_t stun_error_rate = 50;
-  std::string dtls_certificate_file; // PEM; empty: generate one at start
-  std::string dtls_private_key_file;
-  uint32_t drop_rtp_percent = 0; // fault injection for tests: received RTP dropped (0..50)
-  // Single-port mode: consumers' datagrams leave together, one sendmmsg for many
-  // (net/send_outbox.hpp); off: one send call per consumer per batch.
-  bool batch_sends = true;
-  // With batch_sends: a consumer's run of equal-size datagrams to one receiver leaves as
-  // one segmented message (UDP GSO); off: one message per datagram.
-  bool udp_segmentation = true;
-  // SRTP's AES-GCM: "native" (the CPU's AES and carry-less multiply instructions, where it
-  // has them; rtp/aes_gcm.hpp) or "openssl" (OpenSSL's EVP interface, for comparison).
-  std::string gcm = "native";
-  bool fault_injection = false; // tests: set-transport-egress-cap is allowed
-  // Media I/O threads, each with its own epoll set and sockets (net/media_io.hpp); 0: one
-  // per CPU the process may run on.
-  uint32_t io_threads = 0;
-  // With several I/O threads: a producer's fan-out too large for its own thread's lanes is
-  // handed to its consumers' I/O threads, one batch per thread (actors/thread_fanout.hpp);
-  // off: a message per consumer, taken by the scheduler's workers.
-  bool thread_fanout = true;
-};
-
-// Data channels (docs/operations.md, "Data channels"): SCTP over DTLS.
-struct sctp_config {
-  uint32_t max_message_size = 262'144; // sctp.maxMessageSize: larger messages are refused
-  uint32_t max_streams = 1024;         // sctp.maxStreams: SCTP streams per direction at most
-  uint32_t send_buffer_size = 1'048'576; // sctp.sendBufferSize: per transport, then drops
-};
 
 // The actor scheduler (docs/design/scheduler-wakeups.md, "Why not CAF's schedulers"). "lean" (actors/scheduler.hpp):
 // one job queue, idle workers sleep, and a worker is woken only when there is work for
@@ -230,15 +141,6 @@ struct metrics_config {
   bool per_room = false;
 };
 
-// Recording in the server (docs/operations.md, "Recording"): an ffmpeg child per recorded
-// producer writes under `directory`; off (start-recording refused) while it is empty.
-struct recording_config {
-  std::string directory;
-  bool auto_start = false;          // record every room from its first producer
-  std::string ffmpeg = "ffmpeg";    // the binary (PATH lookup when it has no '/')
-  uint32_t min_free_mb = 100;       // below this much free space: disk-full reported
-  uint32_t max_restart_backoff_ms = 10000; // a crashed ffmpeg: restarts back off up to this
-};
 
 struct config {
   std::string listen_host = "127.0.0.1";
@@ -253,16 +155,16 @@ struct config {
   std::string announced_ip; // empty: announce rtc_ip
   uint16_t rtc_min_port = 40000;
   uint16_t rtc_max_port = 49999;
-  rtc_config rtc;
-  sctp_config sctp;
-  signaling_config signaling;
-  limits_config limits;
-  classroom_config classroom;
+  actors::rtc_settings rtc;
+  actors::sctp_settings sctp;
+  actors::signaling_settings signaling;
+  actors::limits_settings limits;
+  actors::classroom_settings classroom;
   scheduler_config scheduler;
   cluster_config cluster;
   auth_config auth;
   storage_config storage;
-  recording_config recording;
+  actors::recording_settings recording;
   std::vector<rtp::media_codec_config> media_codecs = rtp::default_media_codecs();
 };
 

@@ -218,24 +218,19 @@ int main(int argc, char** argv) {
   }
   auto ctx = std::make_shared<actors::node_context>();
   ctx->meetings = std::make_shared<actors::meeting_book>();
-  ctx->settings.max_rooms = cfg.limits.max_rooms;
-  ctx->settings.max_peers_per_room = cfg.limits.max_peers_per_room;
-  ctx->settings.max_requests_in_flight = cfg.signaling.max_requests_in_flight;
-  ctx->settings.default_room = cfg.signaling.default_room;
-  ctx->settings.max_publishers_per_room = cfg.limits.max_publishers_per_room;
+  ctx->signaling = cfg.signaling;
+  ctx->limits = cfg.limits;
+  ctx->classroom = cfg.classroom;
+  ctx->rtc = cfg.rtc;
+  ctx->sctp = cfg.sctp;
+  ctx->recording = cfg.recording;
   ctx->settings.node_id = cfg.cluster.node_id;
   if (ctx->settings.node_id.empty()) {
     char host_name[256] = {};
     gethostname(host_name, sizeof(host_name) - 1);
     ctx->settings.node_id = host_name;
   }
-  ctx->settings.audio_levels_interval_ms = cfg.classroom.audio_levels_interval_ms;
-  ctx->recording.directory = cfg.recording.directory;
-  ctx->recording.auto_start = cfg.recording.auto_start;
-  ctx->recording.ffmpeg = cfg.recording.ffmpeg;
-  ctx->recording.min_free_bytes = uint64_t(cfg.recording.min_free_mb) << 20;
-  ctx->recording.max_restart_backoff_ms = cfg.recording.max_restart_backoff_ms;
-  ctx->settings.request_limits = cfg.signaling.rate_limit();
+  ctx->settings.announced_address = cfg.announced_ip.empty() ? cfg.rtc_ip : cfg.announced_ip;
   ctx->auth.roles = cfg.auth.roles;
   ctx->auth.default_role = cfg.auth.default_role;
   if (cfg.auth.jwt()) {
@@ -265,17 +260,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   ctx->dtls_context = *dtls_ctx;
-  ctx->transport.announced_address = cfg.announced_ip.empty() ? cfg.rtc_ip : cfg.announced_ip;
-  ctx->transport.ice_consent_timeout_ms = cfg.rtc.ice_consent_timeout_ms;
-  ctx->transport.stun_error_rate = cfg.rtc.stun_error_rate;
-  ctx->transport.ice_disconnected_timeout_ms = cfg.rtc.ice_disconnected_timeout_ms;
-  ctx->transport.dtls_handshake_timeout_ms = cfg.rtc.dtls_handshake_timeout_ms;
-  ctx->transport.sctp_max_message_size = cfg.sctp.max_message_size;
-  ctx->transport.sctp_max_streams = cfg.sctp.max_streams;
-  ctx->transport.sctp_send_buffer = cfg.sctp.send_buffer_size;
-  ctx->media.drop_rtp_fraction = cfg.rtc.drop_rtp_percent / 100.0;
-  ctx->media.fault_injection = cfg.rtc.fault_injection;
-  ctx->media.thread_fanout = cfg.rtc.thread_fanout;
   if (cfg.rtc.fault_injection)
     LOG_WARN("main", "fault injection requests are enabled (set-transport-egress-cap)");
   if (cfg.rtc.drop_rtp_percent > 0)

@@ -17,17 +17,6 @@ namespace chorus::app {
 namespace {
 
 // GET /metrics (Prometheus text format): what /healthz reports, as gauges and counters.
-// The names of the signaling requests, in the order of protocol::request_body.
-constexpr std::array<const char*, 25> request_type_names{
-  "get-rtp-capabilities", "join-room",    "create-transport", "connect-transport",
-  "restart-ice",          "get-transport-stats", "set-transport-egress-cap", "inject-fault",
-  "produce",              "consume",
-  "producer",             "consumer",     "set-user-id",      "get-socket-id",
-  "update-state",         "get-room-info", "moderation",      "class",
-  "host-control",         "produce-data", "consume-data",     "data-producer",
-  "data-consumer",        "plain-transport", "recording"};
-static_assert(std::variant_size_v<protocol::request_body> == request_type_names.size(),
-              "a request type was added: name it in request_type_names");
 
 void histogram(std::vector<app::metric>& m, const char* name, const char* help,
                const actors::latency_histogram& h) {
@@ -128,10 +117,11 @@ void operations_metrics(std::vector<app::metric>& m, const actors::node_context&
                "reason=\"not_ready\"", v(t.send_dropped_not_ready)});
   m.push_back({"chorus_send_dropped_total", "", "counter", "reason=\"protect_failed\"",
                v(t.send_protect_failed)});
-  for (std::size_t i = 0; i < request_type_names.size(); ++i)
+  static_assert(protocol::request_labels.size() <= std::tuple_size_v<decltype(c.requests_by_type)>);
+  for (std::size_t i = 0; i < protocol::request_labels.size(); ++i)
     m.push_back({"chorus_signaling_requests_by_type_total",
                  i == 0 ? "Signaling requests, by type." : "", "counter",
-                 std::string{"type=\""} + request_type_names[i] + "\"",
+                 std::string{"type=\""} + std::string{protocol::request_labels[i]} + "\"",
                  v(c.requests_by_type[i])});
   histogram(m, "chorus_request_duration_seconds",
             "Signaling requests answered by the actors: receipt to reply.", c.request_latency);

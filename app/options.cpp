@@ -546,6 +546,9 @@ std::vector<option> make_options() {
   o.push_back(uint_option<uint32_t>("classroom.audioLevelsIntervalMs", {}, {},
                                     "the audio-levels event's interval (0: off; else at least 100)",
                                     CHORUS_FIELD(classroom.audio_levels_interval_ms), 0, 60000));
+  o.push_back(uint_option<uint32_t>("classroom.chatMaxBytes", {}, {},
+                                    "the longest chat message in bytes (UTF-8); longer ones are refused",
+                                    CHORUS_FIELD(classroom.chat_max_bytes), 1, 65536));
   o.push_back(uint_option<uint32_t>("sctp.maxMessageSize", {}, {},
                                     "the largest data channel message in bytes",
                                     CHORUS_FIELD(sctp.max_message_size), 1024, 16777216));

@@ -6,7 +6,9 @@
 #include "rtp/rtp_parameters.hpp"
 
 #include <cstdint>
+#include <array>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -26,10 +28,24 @@ struct connection_hints {
   std::string role;
 };
 
+// Each request type declares, first thing in its struct, where it is served (`scope`: the
+// session routes by it, actors/session_routes.cpp) and `counted_as`, the name it is counted
+// under (chorus_signaling_requests_by_type_total{type}; the wire names are the parser's,
+// protocol/request_parser.cpp).
+enum class request_scope : uint8_t {
+  connection,   // the connection answers it itself, joined or not
+  participants, // about the room's participants: refused (not-joined) before a join
+  media,        // the participant's media: a connection that has not joined joins first
+                // (implicitly: the room the request names, else the connection's, else
+                // the default room; seed 000's flow)
+};
+
 // Every request may name a room (`roomId`, as seed 004 does); empty means "the room this
 // connection joined".
 
 struct get_rtp_capabilities_request {
+  static constexpr request_scope scope = request_scope::connection;
+  static constexpr std::string_view counted_as = "get-rtp-capabilities";
   std::string room_id;
 };
 
@@ -39,6 +55,8 @@ struct get_rtp_capabilities_request {
 // events"): `userId` (the participant's public id), `userName` (as `name`),
 // `userImageUrl`, `isCreator` (the first creator of a room is its host).
 struct join_room_request {
+  static constexpr request_scope scope = request_scope::connection;
+  static constexpr std::string_view counted_as = "join-room";
   std::string room_id;
   bool has_rtp_capabilities = false;
   rtp::rtp_capabilities rtp_capabilities;
@@ -53,17 +71,23 @@ struct join_room_request {
 
 // set-user-id (the seed 004 frontend, before it joins): a bare string, the user id.
 struct set_user_id_request {
+  static constexpr request_scope scope = request_scope::connection;
+  static constexpr std::string_view counted_as = "set-user-id";
   std::string user_id;
 };
 
 // get-socket-id-for-user { userId }: the peer (socket) id of that user in the room.
 struct get_socket_id_request {
+  static constexpr request_scope scope = request_scope::participants;
+  static constexpr std::string_view counted_as = "get-socket-id";
   std::string room_id;
   std::string user_id;
 };
 
 // update-my-state { isAudioMuted } or { isVideoPaused }: the participant's own flags.
 struct update_state_request {
+  static constexpr request_scope scope = request_scope::participants;
+  static constexpr std::string_view counted_as = "update-state";
   std::string room_id;
   bool has_audio_muted = false;
   bool audio_muted = false;
@@ -79,6 +103,8 @@ enum class transport_direction : uint8_t { unspecified, send, recv };
 // device.sctpCapabilities) or enableSctp: true asks for an SCTP association (data
 // channels) on the transport; without either the transport carries media only.
 struct create_transport_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "create-transport";
   std::string room_id;
   transport_direction direction = transport_direction::unspecified;
   bool enable_sctp = false;
@@ -89,17 +115,23 @@ struct create_transport_request {
 // connect-transport. transport_id may be empty (seed 001): the peer's only unconnected
 // transport is meant.
 struct connect_transport_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "connect-transport";
   std::string room_id;
   std::string transport_id;
   net::dtls_parameters dtls_parameters;
 };
 
 struct restart_ice_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "restart-ice";
   std::string room_id;
   std::string transport_id;
 };
 
 struct get_transport_stats_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "get-transport-stats";
   std::string room_id;
   std::string transport_id;
 };
@@ -108,6 +140,8 @@ struct get_transport_stats_request {
 // server must run with --fault-injection): caps what the server sends on the transport at
 // `bitrate` bps, dropping what exceeds it; 0 lifts the cap.
 struct set_egress_cap_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "set-transport-egress-cap";
   std::string room_id;
   std::string transport_id;
   uint64_t bitrate = 0;
@@ -121,6 +155,8 @@ struct set_egress_cap_request {
 // an error).
 enum class fault_target : uint8_t { consumer, producer, transport, session };
 struct inject_fault_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "inject-fault";
   std::string room_id;
   fault_target target = fault_target::consumer;
   std::string id;
@@ -130,6 +166,8 @@ struct inject_fault_request {
 // produce. transport_id may be empty (seed 001): the peer's send transport.
 // app_data is the client's `appData` object re-serialized as compact JSON ("" if absent).
 struct produce_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "produce";
   std::string room_id;
   std::string transport_id;
   rtp::media_kind kind = rtp::media_kind::audio;
@@ -148,6 +186,8 @@ struct produce_request {
 // this peer does not own and does not consume yet. transport_id may be empty: the
 // peer's receive transport.
 struct consume_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "consume";
   std::string room_id;
   std::string producer_id;
   std::string transport_id;
@@ -168,6 +208,8 @@ struct sctp_stream_parameters {
 
 // produce-data { transportId, sctpStreamParameters, label, protocol, appData } -> { id }.
 struct produce_data_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "produce-data";
   std::string room_id;
   std::string transport_id;
   sctp_stream_parameters stream;
@@ -178,6 +220,8 @@ struct produce_data_request {
 
 // consume-data { dataProducerId, transportId? } -> data_consumer_params_reply.
 struct consume_data_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "consume-data";
   std::string room_id;
   std::string data_producer_id;
   std::string transport_id; // empty: the peer's receive transport with SCTP
@@ -187,6 +231,8 @@ enum class data_op : uint8_t { close, get_stats };
 
 // close-data-producer / get-data-producer-stats { dataProducerId }
 struct data_producer_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "data-producer";
   std::string room_id;
   data_op op = data_op::close;
   std::string data_producer_id;
@@ -194,6 +240,8 @@ struct data_producer_request {
 
 // close-data-consumer / get-data-consumer-stats { dataConsumerId }
 struct data_consumer_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "data-consumer";
   std::string room_id;
   data_op op = data_op::close;
   std::string data_consumer_id;
@@ -211,6 +259,8 @@ enum class consumer_op : uint8_t {
 
 // pause-producer, resume-producer, close-producer, get-producer-stats
 struct producer_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "producer";
   std::string room_id;
   producer_op op = producer_op::pause;
   std::string producer_id;
@@ -220,6 +270,8 @@ struct producer_request {
 // set-consumer-preferred-layers { spatialLayer, temporalLayer? },
 // set-consumer-priority { priority }, request-consumer-keyframe
 struct consumer_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "consumer";
   std::string room_id;
   consumer_op op = consumer_op::resume;
   std::string consumer_id;
@@ -231,6 +283,8 @@ struct consumer_request {
 // get-room-info: the room as its participants see it (list, lock, and for moderators the
 // block list), with the asker's own role and permissions.
 struct get_room_info_request {
+  static constexpr request_scope scope = request_scope::participants;
+  static constexpr std::string_view counted_as = "get-room-info";
   std::string room_id;
 };
 
@@ -258,6 +312,8 @@ enum class moderation_action : uint8_t {
 };
 
 struct moderation_request {
+  static constexpr request_scope scope = request_scope::participants;
+  static constexpr std::string_view counted_as = "moderation";
   std::string room_id;
   moderation_action action = moderation_action::kick;
   std::string peer_id; // the target: a peer id or a user id (empty for the room actions)
@@ -289,6 +345,8 @@ enum class class_action : uint8_t {
 };
 
 struct class_request {
+  static constexpr request_scope scope = request_scope::connection;
+  static constexpr std::string_view counted_as = "class";
   std::string room_id;
   class_action action = class_action::raise_hand;
   std::string peer_id;              // lower-hand, disable-chat, enable-chat: the target
@@ -331,6 +389,8 @@ enum class host_action : uint8_t {
 };
 
 struct host_request {
+  static constexpr request_scope scope = request_scope::participants;
+  static constexpr std::string_view counted_as = "host-control";
   std::string room_id;
   host_action action = host_action::remove;
   std::string target; // targetUserId / participantId (a user id or a peer id)
@@ -343,6 +403,8 @@ struct host_request {
 enum class plain_op : uint8_t { create, connect };
 
 struct plain_transport_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "plain-transport";
   std::string room_id;
   plain_op op = plain_op::create;
   // create
@@ -363,6 +425,8 @@ struct plain_transport_request {
 
 // start-recording { roomId? } / stop-recording { roomId? } (permission `record`).
 struct recording_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "recording";
   std::string room_id;
   bool start = true;
 };
@@ -377,6 +441,15 @@ using request_body =
                produce_data_request, consume_data_request, data_producer_request,
                data_consumer_request, plain_transport_request,
                recording_request>;
+
+// The labels of request_body's types, in its order (request_body::index()).
+template <class Body>
+struct request_labels_of;
+template <class... T>
+struct request_labels_of<std::variant<T...>> {
+  static constexpr std::array<std::string_view, sizeof...(T)> labels{T::counted_as...};
+};
+inline constexpr auto request_labels = request_labels_of<request_body>::labels;
 
 // Which wire name a request arrived under decides the reply's shape (seed 001 names
 // reply with their own reply types, seed 004 names with seed 004's response objects).

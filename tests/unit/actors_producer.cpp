@@ -52,8 +52,8 @@ struct producer_fixture {
 
   producer_fixture() {
     sys.emplace(cfg);
-    ctx->media.thread_fanout = false;
-    ctx->media.keyframe_request_interval_ms = 60'000; // a second request waits: throttled
+    ctx->rtc.thread_fanout = false;
+    ctx->settings.keyframe_request_interval_ms = 60'000; // a second request waits: throttled
   }
 
   ~producer_fixture() {

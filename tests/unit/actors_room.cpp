@@ -173,3 +173,31 @@ TEST_CASE("room actor: joins are told to everyone, the class runs, a kick ends a
   CHECK(rs.ctx->counters->peers == 0);
   caf::anon_send_exit(room, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("room actor: classroom.chatMaxBytes bounds a chat message") {
+  room_system rs;
+  rs.ctx->classroom.chat_max_bytes = 8; // the option, as the node hands it to its rooms
+  caf::scoped_actor node{*rs.sys};
+  auto room = spawn_room(*rs.sys, caf::actor_cast<caf::actor>(node), "class-1", rs.ctx, nullptr);
+  {
+    caf::scoped_actor student{*rs.sys};
+    join(student, room, joiner(student, "s", "student"));
+    auto say = [&](std::string text) -> std::optional<protocol::error_info> {
+      class_command chat;
+      chat.peer_id = "s";
+      chat.request.action = protocol::class_action::chat;
+      chat.request.text = std::move(text);
+      std::optional<protocol::error_info> refusal;
+      student->request(room, bound, chat)
+        .receive([](protocol::class_reply&) {},
+                 [&](caf::error& e) { refusal = to_error_info(e); });
+      return refusal;
+    };
+    CHECK_FALSE(say("12345678")); // at the bound
+    auto longer = say("123456789");
+    REQUIRE(longer);
+    CHECK(longer->code == protocol::error_code::invalid_field);
+    CHECK(longer->message == "text is longer than 8 bytes");
+  }
+  caf::anon_send_exit(room, caf::exit_reason::user_shutdown);
+}

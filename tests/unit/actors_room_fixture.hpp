@@ -22,7 +22,7 @@ inline uint16_t student_permissions() {
 inline std::shared_ptr<node_context> small_node(uint32_t max_peers = 3) {
   auto ctx = std::make_shared<node_context>();
   ctx->settings.node_id = "node-a";
-  ctx->settings.max_peers_per_room = max_peers;
+  ctx->limits.max_peers_per_room = max_peers;
   return ctx;
 }
 

@@ -33,20 +33,6 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-// The auth section and the request rate limit (issue 15).
-bool same_auth(const app::config& a, const app::config& b) {
-  return a.auth.mode == b.auth.mode && a.auth.algorithm == b.auth.algorithm &&
-         a.auth.hs256_secret == b.auth.hs256_secret &&
-         a.auth.hs256_secret_file == b.auth.hs256_secret_file &&
-         a.auth.public_key_file == b.auth.public_key_file && a.auth.issuer == b.auth.issuer &&
-         a.auth.audience == b.auth.audience && a.auth.leeway_seconds == b.auth.leeway_seconds &&
-         a.auth.default_role == b.auth.default_role && a.auth.roles == b.auth.roles &&
-         a.signaling.request_rate == b.signaling.request_rate &&
-         a.signaling.request_burst == b.signaling.request_burst &&
-         a.signaling.request_refusals_to_close == b.signaling.request_refusals_to_close &&
-         a.signaling.request_refusal_window_ms == b.signaling.request_refusal_window_ms;
-}
-
 // A configuration file with `text`, under the build's temporary directory.
 std::string tempfile_with(const std::string& text) {
   static int n = 0;
@@ -56,50 +42,15 @@ std::string tempfile_with(const std::string& text) {
   return path;
 }
 
-bool same(const app::config& a, const app::config& b) {
-  return a.listen_host == b.listen_host && a.listen_port == b.listen_port &&
-         a.log_level == b.log_level && a.rtc_ip == b.rtc_ip &&
-         a.announced_ip == b.announced_ip && a.rtc_min_port == b.rtc_min_port &&
-         a.rtc_max_port == b.rtc_max_port && a.rtc.single_port == b.rtc.single_port &&
-         a.rtc.io_threads == b.rtc.io_threads &&
-         a.rtc.ice_consent_timeout_ms == b.rtc.ice_consent_timeout_ms &&
-         a.rtc.ice_disconnected_timeout_ms == b.rtc.ice_disconnected_timeout_ms &&
-         a.rtc.dtls_handshake_timeout_ms == b.rtc.dtls_handshake_timeout_ms &&
-         a.rtc.tcp_bind_timeout_ms == b.rtc.tcp_bind_timeout_ms &&
-         a.rtc.stun_error_rate == b.rtc.stun_error_rate &&
-         a.rtc.dtls_certificate_file == b.rtc.dtls_certificate_file &&
-         a.rtc.drop_rtp_percent == b.rtc.drop_rtp_percent && a.rtc.batch_sends == b.rtc.batch_sends &&
-         a.signaling.max_message_bytes == b.signaling.max_message_bytes &&
-         a.signaling.max_queued_bytes == b.signaling.max_queued_bytes &&
-         a.signaling.idle_timeout_ms == b.signaling.idle_timeout_ms &&
-         a.signaling.handshake_timeout_ms == b.signaling.handshake_timeout_ms &&
-         a.signaling.message_timeout_ms == b.signaling.message_timeout_ms &&
-         a.signaling.max_connections == b.signaling.max_connections &&
-         a.signaling.max_requests_in_flight == b.signaling.max_requests_in_flight &&
-         a.signaling.ping_interval_ms == b.signaling.ping_interval_ms &&
-         a.signaling.ping_timeout_ms == b.signaling.ping_timeout_ms &&
-         a.signaling.max_payload_bytes == b.signaling.max_payload_bytes &&
-         a.signaling.allowed_origins == b.signaling.allowed_origins &&
-         a.signaling.max_connections_per_ip == b.signaling.max_connections_per_ip &&
-         a.signaling.default_room == b.signaling.default_room &&
-         a.scheduler.policy == b.scheduler.policy &&
-         a.cluster.node_id == b.cluster.node_id && a.cluster.listen == b.cluster.listen &&
-         a.cluster.peers == b.cluster.peers && a.cluster.secret == b.cluster.secret &&
-         a.cluster.secret_file == b.cluster.secret_file &&
-         a.cluster.heartbeat_interval_ms == b.cluster.heartbeat_interval_ms &&
-         a.cluster.heartbeat_timeout_ms == b.cluster.heartbeat_timeout_ms &&
-         a.cluster.cert_file == b.cluster.cert_file && a.cluster.key_file == b.cluster.key_file &&
-         a.cluster.ca_file == b.cluster.ca_file && a.cluster.insecure == b.cluster.insecure &&
-         a.scheduler.threads == b.scheduler.threads && a.scheduler.timers == b.scheduler.timers &&
-         a.signaling.tls_certificate_file == b.signaling.tls_certificate_file &&
-         a.signaling.tls_private_key_file == b.signaling.tls_private_key_file &&
-         a.limits.max_rooms == b.limits.max_rooms &&
-         a.limits.max_peers_per_room == b.limits.max_peers_per_room &&
-         a.storage.path == b.storage.path &&
-         a.storage.flush_interval_ms == b.storage.flush_interval_ms &&
-         a.storage.url == b.storage.url &&
-         a.classroom.audio_levels_interval_ms == b.classroom.audio_levels_interval_ms &&
-         a.media_codecs.size() == b.media_codecs.size() && same_auth(a, b);
+// Every option shows the same value in both (the option table's own view of a value).
+void check_same_options(const app::config& a, const app::config& b) {
+  for (const auto& o : app::options()) {
+    if (!o.show) // a flag that acts (--config), not a value
+      continue;
+    CAPTURE(o.key);
+    CAPTURE(o.flag);
+    CHECK(o.show(a) == o.show(b));
+  }
 }
 
 } // namespace
@@ -120,7 +71,7 @@ TEST_CASE("conf/chorus.json documents exactly the embedded defaults") {
   REQUIRE(!text.empty());
   auto cfg = app::apply_config_json(text, app::config{});
   REQUIRE_MESSAGE(cfg.ok(), (cfg.ok() ? "" : cfg.error()));
-  CHECK(same(*cfg, app::config{}));
+  check_same_options(*cfg, app::config{});
   for (size_t i = 0; i < cfg->media_codecs.size(); ++i) {
     CAPTURE(i);
     CHECK(cfg->media_codecs[i].mime_type == app::config{}.media_codecs[i].mime_type);
@@ -480,6 +431,21 @@ TEST_CASE("a configuration document overrides only what it names") {
   CHECK(r->limits.max_rooms == 1000);
   CHECK(r->signaling.max_message_bytes == 65536);
   CHECK(r->listen_port == 8080);
+}
+
+TEST_CASE("classroom.chatMaxBytes") {
+  CHECK(app::config{}.classroom.chat_max_bytes == 2000);
+  auto r = app::apply_config_json(R"({"classroom": {"chatMaxBytes": 500}})", app::config{});
+  REQUIRE(r.ok());
+  CHECK(r->classroom.chat_max_bytes == 500);
+  for (auto json : {R"({"classroom": {"chatMaxBytes": 0}})",
+                    R"({"classroom": {"chatMaxBytes": 65537}})",
+                    R"({"classroom": {"chatMaxBytes": "500"}})"}) {
+    CAPTURE(json);
+    auto bad = app::apply_config_json(json, app::config{});
+    REQUIRE_FALSE(bad.ok());
+    CHECK_MESSAGE(bad.error().find("classroom.chatMaxBytes") != std::string::npos, bad.error());
+  }
 }
 
 TEST_CASE("classroom.audioLevelsIntervalMs") {

@@ -1,0 +1,191 @@
+// The session actor's state and what its two sources share, each in its own file:
+//   session.cpp         the behaviour (session_impl): frames in, admission at CONNECT, the
+//                       rate limit, events out, the room's moves
+//   session_routes.cpp  the routing table: what serves each request type, after its scope
+//                       (protocol::request_scope) is applied
+#pragma once
+
+#include "actors/auth.hpp"
+#include "actors/fault.hpp"
+#include "actors/messages.hpp"
+#include "actors/monitor.hpp"
+#include "actors/session.hpp"
+#include "common/log.hpp"
+#include "net/http_server.hpp"
+#include "protocol/dialect.hpp"
+
+#include <caf/all.hpp>
+
+#include <optional>
+
+namespace chorus::actors::sessions {
+
+using protocol::error_code;
+
+// WebSocket close codes used by the session (see docs/protocol.md).
+constexpr uint16_t close_replaced = 4001;
+constexpr uint16_t close_room_full = 4003;
+constexpr uint16_t close_internal = 1011;
+// How long a session waits for its room's new home (a little longer than its peer does).
+constexpr auto rehome_wait = std::chrono::seconds(22);
+
+struct session_state {
+  node_context_ptr ctx;
+  caf::actor node;
+  std::shared_ptr<net::ws_connection> conn;
+  std::shared_ptr<protocol::dialect> dialect;
+  std::string peer_id;
+  std::string display_name;
+  std::string room_id; // the joined room, empty until joined
+  std::string connection_room; // see session_params
+  bool joined_implicitly = false;
+  // The user id the connection gave (set-user-id, or userId in the join): the seed 004
+  // frontend, which gets its extended shapes (dialect::set_frontend_shapes).
+  std::string user_id;
+  caf::actor room;
+  caf::actor peer;
+  // Re-homing (cluster): the room is moving (told by the old room, or its home was lost);
+  // requests for the room are refused until the new room says so (room_rebound).
+  bool room_moving = false;
+  uint64_t rehome_round = 0;
+  uint32_t in_flight = 0;
+  bool closed = false;
+  // What the connection may do (actors/auth.hpp): set at start for a plain WebSocket,
+  // at the Socket.IO CONNECT otherwise; requests before it are not served.
+  std::optional<admission_ticket> ticket;
+  std::string handshake_token; // the Engine.IO handshake query's token and role
+  std::string handshake_role;
+  net::request_limiter limiter;
+  static inline const char* name = "chorus.session";
+};
+
+using session_actor = caf::stateful_actor<session_state>;
+
+// Sends a text from the dialect; an empty text means "nothing to send" (a Socket.IO
+// request without an ack id has no reply).
+inline void send_text(session_actor* self, std::string text) {
+  if (!text.empty())
+    self->state.conn->send(std::move(text));
+}
+
+// Answers the request with an error (logged and counted).
+void send_error(session_actor* self, const protocol::request_meta& meta,
+                const protocol::error_info& err);
+void send_error(session_actor* self, const protocol::request_meta& meta, error_code code,
+                std::string message);
+
+inline void send_reply(session_actor* self, const protocol::request_meta& meta,
+                protocol::reply_body reply) {
+  send_text(self, self->state.dialect->encode_reply(meta, reply));
+}
+
+template <class Event>
+inline void send_event(session_actor* self, const Event& ev) {
+  send_text(self, self->state.dialect->encode_event(protocol::event_body{ev}));
+}
+// `farewell`: the server ends the session, so the dialect may say so first (Socket.IO's
+// DISCONNECT packet); not when the client asked to end it.
+void close_connection(session_actor* self, uint16_t code, std::string reason,
+                      bool farewell = true);
+
+inline void observe_latency(latency_histogram& h, std::chrono::steady_clock::time_point since) {
+  h.observe_us(static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::steady_clock::now() - since)
+                                       .count()));
+}
+
+// Sends `req` to `dest` (bounded by maxRequestsInFlight and the request timeout) and
+// answers the client with `to_reply(answer)` or the error; `on_error(info)` runs first on an
+// error (the seed 004 frontend also hears of some refusals as events).
+struct no_error_hook {
+  void operator()(const protocol::error_info&) const {}
+};
+
+template <class Answer, class Request, class ToReply, class OnError = no_error_hook>
+void forward_with(session_actor* self, const caf::actor& dest, protocol::request_meta meta,
+                  Request req, ToReply to_reply, OnError on_error = {}) {
+  auto& st = self->state;
+  if (!dest) {
+    send_error(self, meta, error_code::internal,
+               "the room is moving to another node of the cluster: try again in a moment");
+    return;
+  }
+  if (st.in_flight >= st.ctx->signaling.max_requests_in_flight) {
+    send_error(self, meta, error_code::limit_exceeded,
+               "too many requests in flight (at most " +
+                 std::to_string(st.ctx->signaling.max_requests_in_flight) + ")");
+    return;
+  }
+  ++st.in_flight;
+  const auto started = std::chrono::steady_clock::now();
+  self->request(dest, st.ctx->settings.request_timeout, std::move(req))
+    .then(
+      [self, meta, to_reply, started](Answer& answer) mutable {
+        --self->state.in_flight;
+        observe_latency(self->state.ctx->counters->request_latency, started);
+        send_reply(self, meta, protocol::reply_body{to_reply(answer)});
+      },
+      [self, meta, on_error, started](caf::error& err) {
+        --self->state.in_flight;
+        observe_latency(self->state.ctx->counters->request_latency, started);
+        auto info = to_error_info(err);
+        on_error(info);
+        send_error(self, meta, info);
+      });
+}
+
+// Sends `req` to `dest` and answers the client with the typed reply or the error.
+template <class Reply, class Request>
+void forward(session_actor* self, const caf::actor& dest, protocol::request_meta meta,
+             Request req) {
+  forward_with<Reply>(self, dest, std::move(meta), std::move(req),
+                      [](Reply& reply) { return std::move(reply); });
+}
+
+// Joins the room: at start for channelId, for join-mediasoup-room, and implicitly before
+// the first request that needs a room. The session awaits the answer: requests that
+// arrive meanwhile wait in the mailbox, so they see the joined room. `on_joined` runs
+// with the room's answer after the state is set, `on_failed` with the error.
+template <class OnJoined, class OnFailed>
+void join(session_actor* self, std::string room_id, std::string name, bool has_caps,
+          rtp::rtp_capabilities caps, identity who, OnJoined on_joined, OnFailed on_failed) {
+  auto& st = self->state;
+  if (!st.ticket->covers(room_id)) {
+    on_failed(room_not_covered(room_id));
+    return;
+  }
+  if (!st.ticket->grant.subject.empty()) // with a token, its subject is the public id
+    who.user_id = st.ticket->grant.subject;
+  join_command cmd;
+  cmd.room_id = room_id;
+  cmd.peer_id = st.peer_id;
+  cmd.name = std::move(name);
+  cmd.session = caf::actor_cast<caf::actor>(self);
+  cmd.has_rtp_capabilities = has_caps;
+  cmd.rtp_capabilities = std::move(caps);
+  cmd.identity = std::move(who);
+  cmd.grant = st.ticket->grant;
+  const auto started = std::chrono::steady_clock::now();
+  self->request(st.node, st.ctx->settings.request_timeout, std::move(cmd))
+    .await(
+      [self, room_id, on_joined, started](join_result& res) mutable {
+        auto& st = self->state;
+        observe_latency(st.ctx->counters->join_time, started);
+        observe_latency(st.ctx->counters->request_latency, started);
+        st.room_id = room_id;
+        st.room = res.room;
+        st.peer = res.peer;
+        // A room that fails ends its sessions. A connection joins once; its room changes
+        // only in re-homing, whose old room ends: one monitor per room, let go with the
+        // session (actors/monitor.hpp).
+        monitor_for_life(self, st.room);
+        on_joined(res);
+      },
+      [on_failed](caf::error& err) mutable { on_failed(to_error_info(err)); });
+}
+
+// Serves a decoded request: its type's scope (the join it needs, the room it names), then
+// its route (actors/session_routes.cpp).
+void handle_request(session_actor* self, protocol::request& request);
+
+} // namespace chorus::actors::sessions
