@@ -18,27 +18,10 @@ namespace chorus::actors {
 struct signaling_settings {
   // Threads running the HTTP/WebSocket edge (net/http_server.hpp); 0: one per four CPUs the
   // process may run on, at least one (a join costs the edge about a fifth of what it costs
-  // the whole process: docs/performance.md, "Join storm").
+  // the whole process: docs/performance.md, "Join storm"). The edge's other options are
+  // net::http_server_options (app::config::edge).
   uint32_t threads = 0;
-  uint32_t max_message_bytes = 65536;
-  uint32_t max_queued_bytes = 1 << 20;
-  uint32_t idle_timeout_ms = 30000;
-  uint32_t handshake_timeout_ms = 10000;
-  // A WebSocket message begun must be complete within this (0: unbounded).
-  uint32_t message_timeout_ms = 20000;
-  uint32_t max_connections = 4096;
   uint32_t max_requests_in_flight = 32;
-  // Engine.IO (Socket.IO's transport, at /socket.io/).
-  uint32_t ping_interval_ms = 25000;
-  uint32_t ping_timeout_ms = 20000;
-  uint32_t max_payload_bytes = 1000000; // largest long-polling POST body
-  // Origins (SCHEME://HOST[:PORT], or "*" for any) whose pages may connect: WebSocket
-  // upgrades and Engine.IO requests with another Origin are refused (403), and the CORS
-  // headers of the polling answers follow the same list. Empty: the server's own origin
-  // and pages on localhost, 127.0.0.1 and [::1]. (The old key corsOrigins is an alias.)
-  std::vector<std::string> allowed_origins;
-  // Open connections from one remote address (0: unlimited); more are refused (429).
-  uint32_t max_connections_per_ip = 1000;
   // HTTPS/WSS: both PEM files, or neither (plain HTTP/WS).
   std::string tls_certificate_file;
   std::string tls_private_key_file;
@@ -74,26 +57,19 @@ struct classroom_settings {
   uint32_t chat_max_bytes = 2000;
 };
 
-// rtc.*: the media transports (ICE, DTLS, SRTP) and the media I/O threads.
+// rtc.*: the media transports (ICE, DTLS, SRTP) and the media I/O threads. The media
+// sockets' options are net::media_io_options (app::config::media_io).
 struct rtc_settings {
   uint16_t single_port = 0;                 // 0: a port per transport from the range
   uint32_t ice_consent_timeout_ms = 30000;   // no valid check -> disconnected
   uint32_t ice_disconnected_timeout_ms = 30000; // disconnected -> transport closed
   uint32_t dtls_handshake_timeout_ms = 30000;
-  // ICE-TCP: a media connection must send its first binding request within this.
-  uint32_t tcp_bind_timeout_ms = 10000;
   // Error answers (400/401/420/487) to STUN requests, per transport per second (0: no
   // bound); requests beyond are dropped, counted.
   uint32_t stun_error_rate = 50;
   std::string dtls_certificate_file; // PEM; empty: generate one at start
   std::string dtls_private_key_file;
   uint32_t drop_rtp_percent = 0; // fault injection for tests: received RTP dropped (0..50)
-  // Single-port mode: consumers' datagrams leave together, one sendmmsg for many
-  // (net/send_outbox.hpp); off: one send call per consumer per batch.
-  bool batch_sends = true;
-  // With batch_sends: a consumer's run of equal-size datagrams to one receiver leaves as
-  // one segmented message (UDP GSO); off: one message per datagram.
-  bool udp_segmentation = true;
   // SRTP's AES-GCM: "native" (the CPU's AES and carry-less multiply instructions, where it
   // has them; rtp/aes_gcm.hpp) or "openssl" (OpenSSL's EVP interface, for comparison).
   std::string gcm = "native";

@@ -134,7 +134,7 @@ result<config> validate(config cfg) {
   log::level lvl;
   if (!log::parse_level(cfg.log_level, lvl))
     return fail("logLevel", "must be one of trace, debug, info, warn, error, off");
-  if (!valid_ip(cfg.listen_host))
+  if (!valid_ip(cfg.edge.host))
     return fail("listen", "host must be an IPv4 or IPv6 address");
   if (cfg.log_format != "text" && cfg.log_format != "json")
     return fail("logFormat (--log-format)", "must be text or json");
@@ -168,19 +168,19 @@ result<config> validate(config cfg) {
   }
   if (cfg.sctp.send_buffer_size < cfg.sctp.max_message_size)
     return fail("sctp.sendBufferSize", "must be at least sctp.maxMessageSize");
-  if (cfg.signaling.message_timeout_ms != 0 && cfg.signaling.message_timeout_ms < 100)
+  if (cfg.edge.message_timeout.count() != 0 && cfg.edge.message_timeout.count() < 100)
     return fail("signaling.messageTimeoutMs", "must be 0 (no bound) or 100 .. 600000");
   if (auto i = cfg.classroom.audio_levels_interval_ms; i > 0 && i < 100)
     return fail("classroom.audioLevelsIntervalMs", "must be 0 (off) or from 100 to 60000");
   if (cfg.recording.ffmpeg.empty())
     return fail("recording.ffmpeg", "must name the ffmpeg binary");
-  if (!valid_ip(cfg.rtc_ip))
+  if (!valid_ip(cfg.media_io.listen_ip))
     return fail("rtc.ip", "must be an IPv4 or IPv6 address");
   if (!cfg.announced_ip.empty() && cfg.announced_ip.size() > 253)
     return fail("rtc.announcedIp", "too long");
-  if (cfg.rtc_min_port < 1024 || cfg.rtc_min_port > cfg.rtc_max_port)
+  if (cfg.media_io.min_port < 1024 || cfg.media_io.min_port > cfg.media_io.max_port)
     return fail("rtc.ports", "must be MIN-MAX with 1024 <= MIN <= MAX <= 65535");
-  if ((cfg.rtc_ip == "0.0.0.0" || cfg.rtc_ip == "::") && cfg.announced_ip.empty())
+  if ((cfg.media_io.listen_ip == "0.0.0.0" || cfg.media_io.listen_ip == "::") && cfg.announced_ip.empty())
     return fail("rtc.announcedIp",
                 "required when rtc.ip is a wildcard address (flag --announced-ip)");
   if (cfg.rtc.single_port != 0 && cfg.rtc.single_port < 1024)

@@ -5,7 +5,10 @@
 #pragma once
 
 #include "actors/settings.hpp"
+#include "app/webhook_options.hpp"
 #include "common/result.hpp"
+#include "net/http_server.hpp"
+#include "net/media_io.hpp"
 #include "protocol/jwt.hpp"
 #include "protocol/permissions.hpp"
 #include "rtp/capabilities.hpp"
@@ -118,14 +121,8 @@ struct admin_config {
 
 // webhooks.*: signed POSTs of room and participant events to every url (http:// or
 // https://, whose certificate is verified against ca_file, else the system's CAs).
-struct webhooks_config {
-  std::vector<std::string> urls; // empty: off
-  std::string ca_file;           // PEM CA certificates for https receivers ("" : system's)
-  std::string key;               // HMAC-SHA256 key (or the first line of key_file)
-  std::string key_file;
-  uint32_t queue_size = 1000;    // events waiting per url; older ones are dropped beyond
-  uint32_t max_attempts = 5;     // per event and url (backoff 0.5 s, 1 s, 2 s, ...)
-  uint32_t timeout_ms = 5000;    // per attempt (connect, send, answer)
+struct webhooks_config : webhook_options {
+  std::string key_file; // or the key from the first line of this file
 
   bool enabled() const { return !urls.empty(); }
 };
@@ -143,18 +140,19 @@ struct metrics_config {
 
 
 struct config {
-  std::string listen_host = "127.0.0.1";
-  uint16_t listen_port = 8080;
+  // The HTTP/WebSocket edge (listen, signaling.*): the server's own options, filled by the
+  // option table; main adds the thread count and the handlers.
+  net::http_server_options edge;
   std::string log_level = "info";
   std::string log_format = "text"; // text | json
   admin_config admin;
   webhooks_config webhooks;
   drain_config drain;
   metrics_config metrics;
-  std::string rtc_ip = "127.0.0.1";
-  std::string announced_ip; // empty: announce rtc_ip
-  uint16_t rtc_min_port = 40000;
-  uint16_t rtc_max_port = 49999;
+  // The media sockets (rtcIp, rtcMinPort/rtcMaxPort, rtc.*): media I/O's own options;
+  // main adds the single port and the thread count.
+  net::media_io_options media_io;
+  std::string announced_ip; // empty: announce rtcIp
   actors::rtc_settings rtc;
   actors::sctp_settings sctp;
   actors::signaling_settings signaling;

@@ -230,7 +230,8 @@ int main(int argc, char** argv) {
     gethostname(host_name, sizeof(host_name) - 1);
     ctx->settings.node_id = host_name;
   }
-  ctx->settings.announced_address = cfg.announced_ip.empty() ? cfg.rtc_ip : cfg.announced_ip;
+  ctx->settings.announced_address =
+    cfg.announced_ip.empty() ? cfg.media_io.listen_ip : cfg.announced_ip;
   ctx->auth.roles = cfg.auth.roles;
   ctx->auth.default_role = cfg.auth.default_role;
   if (cfg.auth.jwt()) {
@@ -272,15 +273,9 @@ int main(int argc, char** argv) {
                                                                 : "OpenSSL"));
 
   // Media sockets: a port pair per transport, or one shared port.
-  net::media_io_options media_opts;
-  media_opts.listen_ip = cfg.rtc_ip;
-  media_opts.min_port = cfg.rtc_min_port;
-  media_opts.max_port = cfg.rtc_max_port;
+  net::media_io_options media_opts = cfg.media_io;
   media_opts.single_port = cfg.rtc.single_port != 0;
   media_opts.single_port_number = cfg.rtc.single_port;
-  media_opts.batch_sends = cfg.rtc.batch_sends;
-  media_opts.udp_segmentation = cfg.rtc.udp_segmentation;
-  media_opts.tcp_bind_timeout_ms = cfg.rtc.tcp_bind_timeout_ms;
   media_opts.io_threads = cfg.rtc.io_threads != 0 ? cfg.rtc.io_threads : usable_cpus();
   ctx->media_io = std::make_shared<net::media_io>(media_opts);
   try {
@@ -320,9 +315,7 @@ int main(int argc, char** argv) {
   // report room-finished), and gets a short time to deliver at the end.
   std::shared_ptr<app::webhook_sender> webhooks;
   if (cfg.webhooks.enabled()) {
-    app::webhook_options wo;
-    wo.urls = cfg.webhooks.urls;
-    wo.key = cfg.webhooks.key;
+    app::webhook_options wo = cfg.webhooks;
     if (!cfg.webhooks.key_file.empty()) {
       auto key = app::read_secret_file(cfg.webhooks.key_file); // validate() read it too
       if (!key) {
@@ -331,10 +324,6 @@ int main(int argc, char** argv) {
       }
       wo.key = *key;
     }
-    wo.queue_size = cfg.webhooks.queue_size;
-    wo.max_attempts = cfg.webhooks.max_attempts;
-    wo.timeout = std::chrono::milliseconds(cfg.webhooks.timeout_ms);
-    wo.ca_file = cfg.webhooks.ca_file;
     webhooks = std::make_shared<app::webhook_sender>(std::move(wo));
     try {
       webhooks->start();
@@ -464,27 +453,14 @@ int main(int argc, char** argv) {
     stop_on_scope_end stop_ticker{actor_ctx->ticker}; // (stopped before the recorder)
     auto node = actors::spawn_node(sys, actor_ctx);
 
-    net::http_server_options opts;
-    opts.host = cfg.listen_host;
-    opts.port = cfg.listen_port;
-    opts.max_message_bytes = cfg.signaling.max_message_bytes;
-    opts.max_queued_bytes = cfg.signaling.max_queued_bytes;
-    opts.idle_timeout = std::chrono::milliseconds(cfg.signaling.idle_timeout_ms);
-    opts.handshake_timeout = std::chrono::milliseconds(cfg.signaling.handshake_timeout_ms);
-    opts.message_timeout = std::chrono::milliseconds(cfg.signaling.message_timeout_ms);
-    opts.max_connections = cfg.signaling.max_connections;
-    opts.engineio.ping_interval_ms = cfg.signaling.ping_interval_ms;
-    opts.engineio.ping_timeout_ms = cfg.signaling.ping_timeout_ms;
-    opts.engineio.max_payload = cfg.signaling.max_payload_bytes;
-    opts.allowed_origins = cfg.signaling.allowed_origins;
-    opts.max_connections_per_ip = cfg.signaling.max_connections_per_ip;
+    net::http_server_options opts = cfg.edge;
     opts.threads = cfg.signaling.threads != 0 ? cfg.signaling.threads
                                               : std::max<size_t>(1, usable_cpus() / 4);
 
     auto started = std::chrono::steady_clock::now();
     const net::http_server* edge = nullptr; // set below, before the server runs
     auto on_http = [ctx, started, cluster_status, record_counters, record_store_name, &edge, webhooks, &sys,
-                    allowed = cfg.signaling.allowed_origins, recorder](
+                    allowed = cfg.edge.allowed_origins, recorder](
                      const net::http_request_info& req) -> net::http_response {
       if (auto r = app::meetings_api(req, *ctx->meetings, allowed, recorder))
         return *r;
@@ -538,8 +514,8 @@ int main(int argc, char** argv) {
       caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
       return 1;
     }
-    auto host = cfg.listen_host.find(':') != std::string::npos ? "[" + cfg.listen_host + "]"
-                                                                : cfg.listen_host;
+    auto host = cfg.edge.host.find(':') != std::string::npos ? "[" + cfg.edge.host + "]"
+                                                                : cfg.edge.host;
     caf::actor cluster;
     if (cfg.cluster.enabled()) {
       actors::cluster_settings cs;
@@ -687,12 +663,13 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     if (cfg.rtc.single_port != 0)
       LOG_INFO("main", "ready: signaling on " << host << ":" << port << ", media on "
-                                              << cfg.rtc_ip << " port " << cfg.rtc.single_port
-                                              << " (udp+tcp, shared)");
+                                              << cfg.media_io.listen_ip << " port "
+                                              << cfg.rtc.single_port << " (udp+tcp, shared)");
     else
       LOG_INFO("main", "ready: signaling on " << host << ":" << port << ", media on "
-                                              << cfg.rtc_ip << " ports " << cfg.rtc_min_port
-                                              << "-" << cfg.rtc_max_port);
+                                              << cfg.media_io.listen_ip << " ports "
+                                              << cfg.media_io.min_port << "-"
+                                              << cfg.media_io.max_port);
     server.run();
     gate->close();
     watchdog.emplace(shutdown_deadline);

@@ -53,8 +53,17 @@ std::string range_text(uint64_t min, uint64_t max) {
   return "from " + std::to_string(min) + " to " + std::to_string(max);
 }
 
-// An unsigned integer from min to max. `expects`: the flag's error after "expects "
-// (default: its value's name and the range).
+// A number as the table shows it: a duration's count, else the number itself.
+template <class T>
+auto count_of(const T& v) {
+  if constexpr (requires { v.count(); })
+    return v.count();
+  else
+    return v;
+}
+
+// An unsigned integer (or a duration in its unit) from min to max. `expects`: the flag's
+// error after "expects " (default: its value's name and the range).
 template <class T>
 option uint_option(std::string_view key, std::string_view flag, std::string_view arg,
                    std::string_view help, field<T> at, uint32_t min, uint32_t max,
@@ -77,7 +86,7 @@ option uint_option(std::string_view key, std::string_view flag, std::string_view
     at(c) = static_cast<T>(n);
     return {};
   };
-  o.show = [at](const config& c) { return std::to_string(read_only(at, c)); };
+  o.show = [at](const config& c) { return std::to_string(count_of(read_only(at, c))); };
   return o;
 }
 
@@ -222,11 +231,11 @@ option listen_option() {
     "listen", "--listen", "HOST:PORT",
     "the signaling HTTP/WebSocket address (port 0 picks a free port)",
     "HOST:PORT with an IP address, e.g. 127.0.0.1:8080",
-    [](std::string_view v, config& c) { return parse_host_port(v, c.listen_host, c.listen_port); },
+    [](std::string_view v, config& c) { return parse_host_port(v, c.edge.host, c.edge.port); },
     [](const config& c) {
-      const bool v6 = c.listen_host.find(':') != std::string::npos;
-      return quoted((v6 ? "[" + c.listen_host + "]" : c.listen_host) + ":" +
-                    std::to_string(c.listen_port));
+      const bool v6 = c.edge.host.find(':') != std::string::npos;
+      return quoted((v6 ? "[" + c.edge.host + "]" : c.edge.host) + ":" +
+                    std::to_string(c.edge.port));
     });
 }
 
@@ -235,9 +244,9 @@ option ports_option() {
     "rtc.ports", "--rtc-ports", "MIN-MAX",
     "the UDP/TCP port range for media, a port pair per transport",
     "MIN-MAX with 1024 <= MIN <= MAX <= 65535",
-    [](std::string_view v, config& c) { return parse_port_range(v, c.rtc_min_port, c.rtc_max_port); },
+    [](std::string_view v, config& c) { return parse_port_range(v, c.media_io.min_port, c.media_io.max_port); },
     [](const config& c) {
-      return quoted(std::to_string(c.rtc_min_port) + "-" + std::to_string(c.rtc_max_port));
+      return quoted(std::to_string(c.media_io.min_port) + "-" + std::to_string(c.media_io.max_port));
     });
 }
 
@@ -261,7 +270,7 @@ option single_port_option() {
 std::string origins_problem(const std::vector<std::string>& list) { return invalid_origin(list); }
 
 option origins_option(std::string_view key, std::string_view flag, std::string_view help) {
-  return list_option(key, flag, "LIST", help, CHORUS_FIELD(signaling.allowed_origins),
+  return list_option(key, flag, "LIST", help, CHORUS_FIELD(edge.allowed_origins),
                      "an array of origins or \"*\"", "ORIGIN,ORIGIN,... or *", origins_problem);
 }
 
@@ -366,7 +375,7 @@ std::vector<option> make_options() {
   o.push_back(codecs_option());
   // rtc: the media sockets.
   o.push_back(string_option("rtc.ip", "--rtc-ip", "IP", "the address the media sockets listen on",
-                            CHORUS_FIELD(rtc_ip),
+                            CHORUS_FIELD(media_io.listen_ip),
                             [](std::string_view v) { return valid_ip(std::string(v)); },
                             "an IPv4 or IPv6 address"));
   o.push_back(string_option(
@@ -393,12 +402,12 @@ std::vector<option> make_options() {
     "rtc.batchSends", "--batch-sends", bool_flag::on_off,
     "many consumers' datagrams leave together: single port, up to 64 per sendmmsg; port "
     "range, up to 64 per io_uring submission where the kernel allows it",
-    CHORUS_FIELD(rtc.batch_sends)));
+    CHORUS_FIELD(media_io.batch_sends)));
   o.push_back(bool_option(
     "rtc.udpSegmentation", "--udp-segmentation", bool_flag::on_off,
     "with batched sends: a consumer's run of equal-size datagrams to one receiver leaves as one "
     "segmented message (UDP GSO)",
-    CHORUS_FIELD(rtc.udp_segmentation)));
+    CHORUS_FIELD(media_io.udp_segmentation)));
   o.push_back(choice_option(
     "rtc.gcm", "--gcm", "native|openssl",
     "SRTP's AES-GCM on the CPU's AES instructions where it has them (native), or through "
@@ -419,7 +428,7 @@ std::vector<option> make_options() {
     "rtc.tcpBindTimeoutMs", {}, {},
     "ICE-TCP: an accepted connection whose first STUN binding request has not arrived after "
     "this long is closed",
-    CHORUS_FIELD(rtc.tcp_bind_timeout_ms), 100, 600000));
+    CHORUS_FIELD(media_io.tcp_bind_timeout_ms), 100, 600000));
   o.push_back(uint_option<uint32_t>(
     "rtc.stunErrorRate", {}, {},
     "STUN error answers per transport and second (0: no bound); requests beyond are dropped "
@@ -450,29 +459,29 @@ std::vector<option> make_options() {
     "threads running the HTTP/WebSocket edge, each connection on one at a time (0: one per "
     "four usable CPUs, at least one)",
     CHORUS_FIELD(signaling.threads), 0, 64, "a COUNT from 0 (automatic) to 64"));
-  o.push_back(uint_option<uint32_t>("signaling.maxMessageBytes", {}, {},
+  o.push_back(uint_option<std::size_t>("signaling.maxMessageBytes", {}, {},
                                     "the largest WebSocket message; a larger one closes the "
                                     "connection (1009)",
-                                    CHORUS_FIELD(signaling.max_message_bytes), 1024, 16 << 20));
-  o.push_back(uint_option<uint32_t>("signaling.maxQueuedBytes", {}, {},
+                                    CHORUS_FIELD(edge.max_message_bytes), 1024, 16 << 20));
+  o.push_back(uint_option<std::size_t>("signaling.maxQueuedBytes", {}, {},
                                     "outgoing bytes queued per connection before the client "
                                     "counts as a slow reader and is disconnected",
-                                    CHORUS_FIELD(signaling.max_queued_bytes), 4096, 1u << 30));
-  o.push_back(uint_option<uint32_t>("signaling.idleTimeoutMs", {}, {},
+                                    CHORUS_FIELD(edge.max_queued_bytes), 4096, 1u << 30));
+  o.push_back(uint_option<std::chrono::milliseconds>("signaling.idleTimeoutMs", {}, {},
                                     "a connection is pinged after half of this without traffic "
                                     "and closed after all of it",
-                                    CHORUS_FIELD(signaling.idle_timeout_ms), 100, 3600000));
-  o.push_back(uint_option<uint32_t>("signaling.handshakeTimeoutMs", {}, {},
+                                    CHORUS_FIELD(edge.idle_timeout), 100, 3600000));
+  o.push_back(uint_option<std::chrono::milliseconds>("signaling.handshakeTimeoutMs", {}, {},
                                     "time for the HTTP request, the WebSocket handshake and the "
                                     "closing handshake",
-                                    CHORUS_FIELD(signaling.handshake_timeout_ms), 100, 600000));
-  o.push_back(uint_option<uint32_t>("signaling.messageTimeoutMs", {}, {},
+                                    CHORUS_FIELD(edge.handshake_timeout), 100, 600000));
+  o.push_back(uint_option<std::chrono::milliseconds>("signaling.messageTimeoutMs", {}, {},
                                     "a WebSocket message begun must be complete within this "
                                     "(0: no bound; else at least 100)",
-                                    CHORUS_FIELD(signaling.message_timeout_ms), 0, 600000));
-  o.push_back(uint_option<uint32_t>("signaling.maxConnections", {}, {},
+                                    CHORUS_FIELD(edge.message_timeout), 0, 600000));
+  o.push_back(uint_option<std::size_t>("signaling.maxConnections", {}, {},
                                     "open HTTP/WebSocket connections; further ones are refused",
-                                    CHORUS_FIELD(signaling.max_connections), 1, 1000000));
+                                    CHORUS_FIELD(edge.max_connections), 1, 1000000));
   o.push_back(uint_option<uint32_t>("signaling.maxRequestsInFlight", {}, {},
                                     "requests per connection awaiting an answer; more get "
                                     "limit-exceeded",
@@ -480,14 +489,14 @@ std::vector<option> make_options() {
   o.push_back(uint_option<uint32_t>("signaling.pingIntervalMs", {}, {},
                                     "Engine.IO: how often every session is pinged (also bounds "
                                     "a held long-polling GET)",
-                                    CHORUS_FIELD(signaling.ping_interval_ms), 100, 3600000));
+                                    CHORUS_FIELD(edge.engineio.ping_interval_ms), 100, 3600000));
   o.push_back(uint_option<uint32_t>("signaling.pingTimeoutMs", {}, {},
                                     "Engine.IO: a session without a pong this long after a ping "
                                     "is closed",
-                                    CHORUS_FIELD(signaling.ping_timeout_ms), 100, 3600000));
+                                    CHORUS_FIELD(edge.engineio.ping_timeout_ms), 100, 3600000));
   o.push_back(uint_option<uint32_t>("signaling.maxPayloadBytes", {}, {},
                                     "Engine.IO: the largest long-polling POST body (413 beyond)",
-                                    CHORUS_FIELD(signaling.max_payload_bytes), 1024, 16 << 20));
+                                    CHORUS_FIELD(edge.engineio.max_payload), 1024, 16 << 20));
   o.push_back(origins_option("signaling.allowedOrigins", "--allowed-origins",
                              "origins (https://host:port) whose pages may connect (WebSocket "
                              "and Engine.IO; others get 403), or \"*\"; empty: the server's "
@@ -497,10 +506,10 @@ std::vector<option> make_options() {
     old.unlisted = true;
     o.push_back(std::move(old));
   }
-  o.push_back(uint_option<uint32_t>(
+  o.push_back(uint_option<std::size_t>(
     "signaling.maxConnectionsPerIp", "--max-connections-per-ip", "N",
     "open connections from one address; more get 429 (0: unlimited)",
-    CHORUS_FIELD(signaling.max_connections_per_ip), 0, 1000000,
+    CHORUS_FIELD(edge.max_connections_per_ip), 0, 1000000,
     "a COUNT from 0 (unlimited) to 1000000"));
   o.push_back(string_option("signaling.tlsCertificateFile", "--tls-cert", "FILE",
                             "PEM certificate (chain): serve HTTPS and WSS only, with "
@@ -714,9 +723,9 @@ std::vector<option> make_options() {
   o.push_back(uint_option<uint32_t>("webhooks.maxAttempts", {}, {},
                                     "attempts per event and url, with backoff",
                                     CHORUS_FIELD(webhooks.max_attempts), 1, 100));
-  o.push_back(uint_option<uint32_t>("webhooks.timeoutMs", {}, {},
+  o.push_back(uint_option<std::chrono::milliseconds>("webhooks.timeoutMs", {}, {},
                                     "per attempt: connect, send and answer",
-                                    CHORUS_FIELD(webhooks.timeout_ms), 100, 120000));
+                                    CHORUS_FIELD(webhooks.timeout), 100, 120000));
   o.push_back(uint_option<uint32_t>("drain.timeoutMs", "--drain-timeout-ms", "MS",
                                     "SIGTERM refuses new rooms and joins and waits up to this "
                                     "long for the rooms to end (0: stop at once)",

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "actors/events.hpp"
+#include "app/webhook_options.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -15,15 +16,6 @@
 #include <vector>
 
 namespace chorus::app {
-
-struct webhook_options {
-  std::vector<std::string> urls; // http(s)://HOST:PORT/PATH
-  std::string key;               // HMAC-SHA256 key
-  std::string ca_file;           // https: PEM CAs to verify receivers ("" : the system's)
-  uint32_t queue_size = 1000;
-  uint32_t max_attempts = 5;
-  std::chrono::milliseconds timeout{5000};
-};
 
 struct webhook_counters {
   std::atomic<uint64_t> queued{0};    // events x urls

@@ -59,10 +59,10 @@ TEST_CASE("no arguments: the embedded defaults") {
   auto r = parse({});
   REQUIRE(r.ok());
   CHECK(r->action == app::cli_action::run);
-  CHECK(r->cfg.listen_host == "127.0.0.1");
-  CHECK(r->cfg.listen_port == 8080);
-  CHECK(r->cfg.rtc_min_port == 40000);
-  CHECK(r->cfg.rtc_max_port == 49999);
+  CHECK(r->cfg.edge.host == "127.0.0.1");
+  CHECK(r->cfg.edge.port == 8080);
+  CHECK(r->cfg.media_io.min_port == 40000);
+  CHECK(r->cfg.media_io.max_port == 49999);
   CHECK(r->cfg.media_codecs.size() == 5);
 }
 
@@ -95,19 +95,19 @@ TEST_CASE("flags override the defaults") {
   CHECK(app::config{}.scheduler.timers == "thread");
   CHECK(r->cfg.scheduler.policy == "stealing");
   CHECK(r->cfg.scheduler.threads == 3);
-  CHECK_FALSE(r->cfg.rtc.batch_sends);
-  CHECK(app::config{}.rtc.batch_sends);
-  CHECK_FALSE(r->cfg.rtc.udp_segmentation);
-  CHECK(app::config{}.rtc.udp_segmentation);
+  CHECK_FALSE(r->cfg.media_io.batch_sends);
+  CHECK(app::config{}.media_io.batch_sends);
+  CHECK_FALSE(r->cfg.media_io.udp_segmentation);
+  CHECK(app::config{}.media_io.udp_segmentation);
   CHECK(app::config{}.scheduler.policy == "lean");
   CHECK(r->cfg.signaling.default_room == "lobby");
   CHECK(app::config{}.signaling.default_room == "default");
-  CHECK(r->cfg.listen_host == "0.0.0.0");
-  CHECK(r->cfg.listen_port == 9000);
-  CHECK(r->cfg.rtc_ip == "::1");
+  CHECK(r->cfg.edge.host == "0.0.0.0");
+  CHECK(r->cfg.edge.port == 9000);
+  CHECK(r->cfg.media_io.listen_ip == "::1");
   CHECK(r->cfg.announced_ip == "203.0.113.7");
-  CHECK(r->cfg.rtc_min_port == 20000);
-  CHECK(r->cfg.rtc_max_port == 20100);
+  CHECK(r->cfg.media_io.min_port == 20000);
+  CHECK(r->cfg.media_io.max_port == 20100);
   CHECK(r->cfg.log_level == "debug");
   CHECK(r->cfg.rtc.single_port == 40443);
   CHECK(r->cfg.rtc.drop_rtp_percent == 5);
@@ -255,8 +255,8 @@ TEST_CASE("storage.url: PostgreSQL instead of the file; not both; a url libpq ca
 TEST_CASE("listen accepts a bracketed IPv6 address and port 0") {
   auto r = parse({"--listen", "[::1]:0"});
   REQUIRE(r.ok());
-  CHECK(r->cfg.listen_host == "::1");
-  CHECK(r->cfg.listen_port == 0);
+  CHECK(r->cfg.edge.host == "::1");
+  CHECK(r->cfg.edge.port == 0);
 }
 
 TEST_CASE("--help") {
@@ -425,12 +425,12 @@ TEST_CASE("a configuration document overrides only what it names") {
   auto r = app::apply_config_json(R"({"signaling": {"maxQueuedBytes": 65536}, "limits": {"maxPeersPerRoom": 3, "maxPublishersPerRoom": 2}})",
                                   app::config{});
   REQUIRE(r.ok());
-  CHECK(r->signaling.max_queued_bytes == 65536);
+  CHECK(r->edge.max_queued_bytes == 65536);
   CHECK(r->limits.max_peers_per_room == 3);
   CHECK(r->limits.max_publishers_per_room == 2);
   CHECK(r->limits.max_rooms == 1000);
-  CHECK(r->signaling.max_message_bytes == 65536);
-  CHECK(r->listen_port == 8080);
+  CHECK(r->edge.max_message_bytes == 65536);
+  CHECK(r->edge.port == 8080);
 }
 
 TEST_CASE("classroom.chatMaxBytes") {
@@ -470,11 +470,11 @@ TEST_CASE("classroom.audioLevelsIntervalMs") {
 
 TEST_CASE("Engine.IO, origin and TLS options") {
   app::config d;
-  CHECK(d.signaling.ping_interval_ms == 25000);
-  CHECK(d.signaling.ping_timeout_ms == 20000);
-  CHECK(d.signaling.max_payload_bytes == 1000000);
-  CHECK(d.signaling.allowed_origins.empty()); // the own origin and local pages
-  CHECK(d.signaling.max_connections_per_ip == 1000);
+  CHECK(d.edge.engineio.ping_interval_ms == 25000);
+  CHECK(d.edge.engineio.ping_timeout_ms == 20000);
+  CHECK(d.edge.engineio.max_payload == 1000000);
+  CHECK(d.edge.allowed_origins.empty()); // the own origin and local pages
+  CHECK(d.edge.max_connections_per_ip == 1000);
   CHECK(d.signaling.tls_certificate_file.empty());
   CHECK(d.signaling.tls_private_key_file.empty());
 
@@ -485,43 +485,43 @@ TEST_CASE("Engine.IO, origin and TLS options") {
         "tlsCertificateFile": "/etc/chorus/cert.pem", "tlsPrivateKeyFile": "/etc/chorus/key.pem"}})",
     app::config{});
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error()));
-  CHECK(r->signaling.ping_interval_ms == 300);
-  CHECK(r->signaling.ping_timeout_ms == 200);
-  CHECK(r->signaling.max_payload_bytes == 4096);
-  CHECK(r->signaling.allowed_origins ==
+  CHECK(r->edge.engineio.ping_interval_ms == 300);
+  CHECK(r->edge.engineio.ping_timeout_ms == 200);
+  CHECK(r->edge.engineio.max_payload == 4096);
+  CHECK(r->edge.allowed_origins ==
         std::vector<std::string>{"https://a.example", "http://127.0.0.1:5173", "http://[::1]:3000"});
-  CHECK(r->signaling.max_connections_per_ip == 3);
+  CHECK(r->edge.max_connections_per_ip == 3);
   CHECK(r->signaling.tls_certificate_file == "/etc/chorus/cert.pem");
   CHECK(r->signaling.tls_private_key_file == "/etc/chorus/key.pem");
 
   // corsOrigins, the old name, still works and fills the same list.
   auto old = app::apply_config_json(R"({"signaling": {"corsOrigins": ["*"]}})", app::config{});
   REQUIRE_MESSAGE(old.ok(), (old.ok() ? "" : old.error()));
-  CHECK(old->signaling.allowed_origins == std::vector<std::string>{"*"});
+  CHECK(old->edge.allowed_origins == std::vector<std::string>{"*"});
 
   auto empty = app::apply_config_json(R"({"signaling": {"allowedOrigins": [], "maxConnectionsPerIp": 0}})",
                                       app::config{});
   REQUIRE(empty.ok());
-  CHECK(empty->signaling.allowed_origins.empty()); // back to the default
-  CHECK(empty->signaling.max_connections_per_ip == 0); // unlimited
+  CHECK(empty->edge.allowed_origins.empty()); // back to the default
+  CHECK(empty->edge.max_connections_per_ip == 0); // unlimited
 
   auto flags = parse({"--tls-cert", "c.pem", "--tls-key", "k.pem", "--allowed-origins",
                       "https://a.example,http://localhost:5173", "--max-connections-per-ip", "7"});
   REQUIRE_MESSAGE(flags.ok(), (flags.ok() ? "" : flags.error()));
   CHECK(flags->cfg.signaling.tls_certificate_file == "c.pem");
   CHECK(flags->cfg.signaling.tls_private_key_file == "k.pem");
-  CHECK(flags->cfg.signaling.allowed_origins ==
+  CHECK(flags->cfg.edge.allowed_origins ==
         std::vector<std::string>{"https://a.example", "http://localhost:5173"});
-  CHECK(flags->cfg.signaling.max_connections_per_ip == 7);
+  CHECK(flags->cfg.edge.max_connections_per_ip == 7);
   auto star = parse({"--allowed-origins", "*", "--max-connections-per-ip", "0"});
   REQUIRE(star.ok());
-  CHECK(star->cfg.signaling.allowed_origins == std::vector<std::string>{"*"});
-  CHECK(star->cfg.signaling.max_connections_per_ip == 0);
+  CHECK(star->cfg.edge.allowed_origins == std::vector<std::string>{"*"});
+  CHECK(star->cfg.edge.max_connections_per_ip == 0);
   // A flag overrides the file's list.
   auto file = tempfile_with(R"({"signaling": {"allowedOrigins": ["https://b.example"]}})");
   auto over = parse({"--config", file, "--allowed-origins", "https://c.example"});
   REQUIRE_MESSAGE(over.ok(), (over.ok() ? "" : over.error()));
-  CHECK(over->cfg.signaling.allowed_origins == std::vector<std::string>{"https://c.example"});
+  CHECK(over->cfg.edge.allowed_origins == std::vector<std::string>{"https://c.example"});
   CHECK(app::usage().find("--tls-cert") != std::string::npos);
   CHECK(app::usage().find("--tls-key") != std::string::npos);
   CHECK(app::usage().find("--allowed-origins") != std::string::npos);

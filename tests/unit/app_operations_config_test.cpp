@@ -53,7 +53,7 @@ TEST_CASE("operations: keys and flags") {
   CHECK(cfg->webhooks.urls == std::vector<std::string>{"http://127.0.0.1:9/h"});
   CHECK(cfg->webhooks.queue_size == 10);
   CHECK(cfg->webhooks.max_attempts == 2);
-  CHECK(cfg->webhooks.timeout_ms == 300);
+  CHECK(cfg->webhooks.timeout.count() == 300);
   CHECK(cfg->drain.timeout_ms == 5000);
   CHECK(cfg->metrics.per_room);
   auto r = parse_args({"--log-format", "json", "--admin-listen", "127.0.0.1:0",
