@@ -1,7 +1,10 @@
 #include "actors/plain_transport.hpp"
 
 #include "actors/clock.hpp"
+#include "actors/media_transport.hpp"
+#include "actors/media_tuning.hpp"
 #include "actors/messages.hpp"
+#include "actors/ticker.hpp"
 #include "actors/rtp_sender.hpp"
 #include "actors/transport_media.hpp"
 #include "common/ids.hpp"
@@ -85,18 +88,13 @@ struct sink_target {
   caf::actor_addr addr;
 };
 
+// A plain transport's own drops (the rest: its media half's transport_counters).
 struct plain_counters {
-  uint64_t packets_in = 0, bytes_in = 0;
-  uint64_t rtp_in = 0, rtcp_in = 0, rtcp_out = 0;
   uint64_t dropped_not_connected = 0; // before connect / the first comedia packet
   uint64_t dropped_wrong_source = 0;  // not from the connected address
-  uint64_t dropped_unknown = 0;       // neither RTP nor RTCP
-  uint64_t dropped_srtp = 0;          // SRTP unprotect failed
 };
 
-struct plain_state {
-  std::string id;
-  node_context_ptr ctx;
+struct plain_state : media_transport_state {
   std::shared_ptr<net::media_endpoint> rtp_ep, rtcp_ep; // rtcp_ep: null with rtcpMux
   bool comedia = false;
   bool rtcp_mux = true;
@@ -105,21 +103,15 @@ struct plain_state {
   std::vector<uint8_t> local_key, local_salt;
   std::optional<rtp::srtp_session> srtp_in, srtcp_out;
   std::optional<net::ice_tuple> tuple, rtcp_tuple;
-  std::shared_ptr<send_shared> shared;
-  sending_state sending;
-  transport_media media;
-  plain_counters counters;
+  plain_counters plain;
   std::vector<uint8_t> rtcp_buffer; // reused
-  std::minstd_rand rng{ids::random_u32()};
   static inline const char* name = "chorus.plain_transport";
 
-  ~plain_state() {
+  ~plain_state() { // (the media half then adds its last totals)
     if (rtp_ep)
       rtp_ep->close();
     if (rtcp_ep)
       rtcp_ep->close();
-    if (ctx)
-      ctx->counters->transports.fetch_sub(1);
   }
 };
 
@@ -152,11 +144,11 @@ void send_rtcp(plain_actor* self, std::span<const uint8_t> bytes) {
     if (!r)
       return;
     if (ep->send(*to, st.rtcp_buffer.data(), r.length))
-      ++st.counters.rtcp_out;
+      st.shared->rtcp_sent.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   if (ep->send(*to, bytes.data(), bytes.size()))
-    ++st.counters.rtcp_out;
+    st.shared->rtcp_sent.fetch_add(1, std::memory_order_relaxed);
 }
 
 void handle_batch(plain_actor* self, net::packet_batch& batch) {
@@ -181,7 +173,7 @@ void handle_batch(plain_actor* self, net::packet_batch& batch) {
         st.rtcp_tuple = net::ice_tuple{net::ice_protocol::udp, from, 0};
     }
     if (!st.tuple && !(rtcp && st.rtcp_tuple)) {
-      ++st.counters.dropped_not_connected;
+      ++st.plain.dropped_not_connected;
       continue;
     }
     const bool from_rtp = st.tuple && st.tuple->remote == from;
@@ -192,40 +184,29 @@ void handle_batch(plain_actor* self, net::packet_batch& batch) {
     const bool rtcp_same_host =
       rtcp && st.tuple && st.tuple->remote.family == from.family && st.tuple->remote.bytes == from.bytes;
     if (!(from_rtp || (rtcp && (from_rtcp || rtcp_same_host)))) {
-      ++st.counters.dropped_wrong_source;
+      ++st.plain.dropped_wrong_source;
       continue;
     }
-    // Fault injection (tests only), as on WebRTC transports: lose RTP as the network would.
-    if (!rtcp && st.ctx->rtc.drop_rtp_percent > 0 &&
-        std::uniform_real_distribution<double>(0, 100)(st.rng) < st.ctx->rtc.drop_rtp_percent) {
-      ++st.media.counters().rtp_injected_drops;
+    if (st.injected_loss(rtcp))
       continue;
-    }
     std::size_t length = p.size;
     if (st.srtp_in) {
       std::span<uint8_t> buf{data, p.size};
       auto r = rtcp ? st.srtp_in->unprotect_rtcp(buf, p.size) : st.srtp_in->unprotect_rtp(buf, p.size);
       if (!r) {
-        ++st.counters.dropped_srtp;
+        count_srtp_failure(st.counters, r.error);
         continue;
       }
       length = r.length;
     } else if (st.srtp_profile) { // SRTP enabled but not connected yet: no keys
-      ++st.counters.dropped_not_connected;
+      ++st.plain.dropped_not_connected;
       continue;
     }
-    if (rtcp) {
-      ++st.counters.rtcp_in;
-      if (st.srtp_in)
-        st.media.note_rtcp_sender({data, length}, *st.srtp_in);
-      st.media.on_rtcp(self, {data, length}, mono_ms());
-    } else {
-      ++st.counters.rtp_in;
-      // An unrouted SSRC's SRTP state is kept while it is among the recent unrouted ones
-      // (transport_media::note_unrouted), as on WebRTC transports.
-      if (!st.media.on_rtp({data, length}, mono_ms(), mono_us()) && st.srtp_in)
-        st.media.note_unrouted(rtp::rtp_ssrc_of({data, length}), *st.srtp_in);
-    }
+    rtp::srtp_session* srtp = st.srtp_in ? &*st.srtp_in : nullptr;
+    if (rtcp)
+      st.on_rtcp(self, {data, length}, srtp);
+    else
+      st.on_rtp({data, length}, srtp, mono_us());
   }
   st.media.flush(self, mono_ms());
 }
@@ -290,6 +271,7 @@ caf::result<protocol::empty_reply> on_connect(plain_actor* self,
 std::string stats_json(plain_actor* self) {
   auto& st = self->state;
   auto& c = st.counters;
+  auto& pc = st.plain;
   auto& sc = *st.shared;
   auto& m = st.media.counters();
   std::ostringstream os;
@@ -309,10 +291,11 @@ std::string stats_json(plain_actor* self) {
   os << ",\"bytesReceived\":" << c.bytes_in << ",\"packetsReceived\":" << c.packets_in
      << ",\"bytesSent\":" << sc.rtp_bytes_sent.load()
      << ",\"rtp\":{\"received\":" << c.rtp_in << ",\"sent\":" << sc.rtp_sent.load() << "}"
-     << ",\"rtcp\":{\"received\":" << c.rtcp_in << ",\"sent\":" << c.rtcp_out << "}"
-     << ",\"dropped\":{\"notConnected\":" << c.dropped_not_connected
-     << ",\"wrongSource\":" << c.dropped_wrong_source << ",\"unknown\":" << c.dropped_unknown
-     << ",\"srtp\":" << c.dropped_srtp << ",\"sendNotReady\":" << sc.dropped_not_ready.load()
+     << ",\"rtcp\":{\"received\":" << c.rtcp_in << ",\"sent\":" << sc.rtcp_sent.load() << "}"
+     << ",\"dropped\":{\"notConnected\":" << pc.dropped_not_connected
+     << ",\"wrongSource\":" << pc.dropped_wrong_source << ",\"unknown\":" << c.dropped_unknown
+     << ",\"srtp\":" << c.dropped_srtp_auth + c.dropped_srtp_replay + c.dropped_srtp_other
+     << ",\"sendNotReady\":" << sc.dropped_not_ready.load()
      << "}"
      << ",\"media\":{\"unknownSsrc\":" << m.rtp_unknown_ssrc
      << ",\"injectedDrops\":" << m.rtp_injected_drops << ",\"malformed\":" << m.rtp_malformed
@@ -328,15 +311,13 @@ caf::behavior plain_impl(plain_actor* self, std::string id, node_context_ptr ctx
                          std::vector<uint8_t> salt, std::shared_ptr<sink_target> target,
                          std::shared_ptr<send_shared> shared) {
   auto& st = self->state;
-  st.id = std::move(id);
-  st.ctx = std::move(ctx);
+  st.start(std::move(id), std::move(ctx));
   st.rtp_ep = std::move(rtp_ep);
   st.rtcp_ep = std::move(rtcp_ep);
   st.rtcp_mux = st.rtcp_ep == nullptr;
   st.comedia = comedia;
   st.srtp_profile = profile;
   st.shared = std::move(shared);
-  st.ctx->counters->transports.fetch_add(1);
   st.sending.has_keys = true; // profile 0: plain RTP (rtp_sender)
   if (profile) {
     st.sending.srtp_profile = static_cast<uint16_t>(*profile);
@@ -354,7 +335,13 @@ caf::behavior plain_impl(plain_actor* self, std::string id, node_context_ptr ctx
     auto& st = self->state;
     st.media.remove(dm.source, st.srtp_in ? &*st.srtp_in : nullptr);
   });
+  tick_every(self, st.ctx->ticker, totals_tick_atom::value, tuning::totals_interval, false);
   return {
+    [self](totals_tick_atom) {
+      self->state.publish_totals_now();
+      tick_every(self, self->state.ctx->ticker, totals_tick_atom::value, tuning::totals_interval,
+                 true);
+    },
     [self](net::packet_batch& batch) { handle_batch(self, batch); },
     [self](protocol::plain_transport_request& req) -> caf::result<protocol::empty_reply> {
       if (req.op != protocol::plain_op::connect)
@@ -367,20 +354,11 @@ caf::behavior plain_impl(plain_actor* self, std::string id, node_context_ptr ctx
     // Plain RTP has no transport-wide feedback: no estimate to share out, nothing capped.
     [](const alloc_info&) {},
     [self](producer_route& r) -> caf::result<bool> {
-      auto& st = self->state;
-      if (!st.media.add_producer(r))
-        return make_error(error_code::invalid_field,
-                          "rtpParameters.encodings[0].ssrc " + std::to_string(r.ssrc) +
-                            " is already used on transport '" + st.id + "'");
-      self->monitor(r.producer);
+      if (auto err = self->state.route_producer(self, r))
+        return err;
       return true;
     },
-    [self](consumer_route& r) {
-      auto& st = self->state;
-      st.media.add_consumer(r);
-      self->monitor(r.consumer);
-      self->send(r.consumer, st.sending);
-    },
+    [self](consumer_route& r) { self->state.route_consumer(self, r); },
     [self](rtcp_out& out) { send_rtcp(self, out.bytes); },
   };
 }

@@ -86,9 +86,8 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
   auto& st = self->state;
   if (sctp)
     st.data.enable(std::move(*sctp), std::move(data_send));
-  st.id = std::move(id);
+  st.start(std::move(id), std::move(ctx));
   st.direction = direction;
-  st.ctx = std::move(ctx);
   st.peer = std::move(peer);
   st.endpoint = std::move(endpoint);
   st.shared = std::move(shared);
@@ -102,7 +101,6 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
   ice_cfg.disconnected_timeout_ms = st.ctx->rtc.ice_disconnected_timeout_ms;
   ice_cfg.max_error_responses_per_s = st.ctx->rtc.stun_error_rate;
   st.ice = std::make_unique<net::ice_server>(ice_cfg);
-  st.ctx->counters->transports.fetch_add(1);
   {
     std::lock_guard<std::mutex> g{target->mutex};
     target->addr = self->address();
@@ -127,8 +125,7 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
     [self](const fault_command& f) { fail_now(self, f); },
     [self](totals_tick_atom) {
       auto& st = self->state;
-      publish_totals(st.counters, st.media.counters(), st.shared.get(), st.published,
-                     st.ctx->counters->media);
+      st.publish_totals_now();
       if (!st.closed)
         tick_every(self, ticker_of(st), totals_tick_atom::value, tuning::totals_interval, true);
     },
@@ -148,12 +145,8 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
     },
     [self](transport_tick_atom) { on_tick(self); },
     [self](producer_route& r) -> caf::result<bool> {
-      auto& st = self->state;
-      if (!st.media.add_producer(r))
-        return make_error(error_code::invalid_field,
-                          "rtpParameters.encodings[0].ssrc " + std::to_string(r.ssrc) +
-                            " is already used on transport '" + st.id + "'");
-      self->monitor(r.producer);
+      if (auto err = self->state.route_producer(self, r))
+        return err;
       start_media_tick(self);
       return true;
     },
@@ -188,13 +181,7 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
       else
         st.egress_draining = false;
     },
-    [self](consumer_route& r) {
-      auto& st = self->state;
-      st.media.add_consumer(r);
-      self->monitor(r.consumer);
-      if (st.sending.has_keys || st.sending.has_tuple)
-        self->send(r.consumer, st.sending);
-    },
+    [self](consumer_route& r) { self->state.route_consumer(self, r); },
     [self](rtcp_out& out) { send_rtcp(self, out.bytes); },
     [self](const data_producer_route& r) -> caf::result<bool> {
       auto& st = self->state;

@@ -4,12 +4,14 @@
 //   transport_wire.cpp   what comes and goes on its socket: ICE, DTLS, SRTP, RTCP out, and
 //                        each received batch (RTP and RTCP: transport_media.cpp; SCTP:
 //                        transport_data.cpp)
-//   transport_stats.cpp  its stats and its share of the node's totals
+//   transport_stats.cpp  its stats
+// Its media half, shared with the plain transport, is actors/media_transport.hpp.
 #pragma once
 
 #include "actors/clock.hpp"
 #include "actors/fault.hpp"
 #include "actors/lane.hpp"
+#include "actors/media_transport.hpp"
 #include "actors/media_tuning.hpp"
 #include "actors/messages.hpp"
 #include "actors/process_load.hpp"
@@ -51,43 +53,9 @@ struct sink_target {
   caf::abstract_actor* lane = nullptr; // the same actor, for enter_transport_lane
 };
 
-struct transport_counters {
-  uint64_t packets_in = 0, bytes_in = 0, packets_out = 0, bytes_out = 0;
-  uint64_t stun_in = 0, stun_out = 0, dtls_in = 0, dtls_out = 0;
-  uint64_t rtp_in = 0, rtp_bytes_in = 0, rtcp_in = 0;
-  // dropped, by reason
-  uint64_t dropped_unknown = 0;       // not STUN, DTLS, RTP or RTCP
-  uint64_t dropped_not_selected = 0;  // media from a tuple ICE has not validated
-  uint64_t dropped_no_srtp = 0;       // media before DTLS has produced keys
-  uint64_t dropped_srtp_auth = 0;
-  uint64_t dropped_srtp_replay = 0;
-  uint64_t dropped_srtp_other = 0;
-  uint64_t dropped_dtls_early = 0;    // DTLS before connect-transport beyond the buffer
-  uint64_t dropped_dtls_malformed = 0; // DTLS's first byte, but not whole DTLS records
-  uint64_t stun_rejected = 0;         // answered with an error (400/401/420/487)
-  uint64_t stun_unanswered = 0;       // of which not answered (over the error rate)
-};
-
-// What a transport last added to the node's media totals (publish_totals).
-struct published_totals {
-  transport_counters t;
-  transport_media_counters m;
-  uint64_t rtp_sent = 0, rtp_bytes_sent = 0, rtcp_sent = 0, not_ready = 0, protect_failed = 0;
-};
-
-// Adds what changed since the last call to the node's totals (relaxed atomics; never per
-// packet: on the transport's totals tick and when it ends).
-void publish_totals(const transport_counters& t, const transport_media_counters& m,
-                    const send_shared* shared, published_totals& last, media_totals& out);
-
-
-using totals_tick_atom = caf::atom_constant<caf::atom("trtotals")>;
-
-struct transport_state {
-  std::string id;
+struct transport_state : media_transport_state {
   uint64_t io_lane_batches = 0; // receive batches the media I/O thread handled itself
   protocol::transport_direction direction = protocol::transport_direction::unspecified;
-  node_context_ptr ctx;
   caf::actor_addr peer;
   std::shared_ptr<net::media_endpoint> endpoint;
   std::unique_ptr<net::ice_server> ice;
@@ -97,19 +65,13 @@ struct transport_state {
   bool connect_requested = false;
   std::vector<std::pair<net::ice_tuple, std::vector<uint8_t>>> early_dtls;
   std::optional<rtp::srtp_session> srtp_in;
-  std::shared_ptr<send_shared> shared; // socket, transport-wide seq, send counters
   std::optional<rtp_sender> sender;    // ours (RTCP); consumers have their own
-  sending_state sending;               // what consumers need to send themselves
-  transport_counters counters;
   uint64_t tick_at = 0; // when the pending timer fires (0: none pending)
   bool closed = false;
-  transport_media media;
   transport_data data; // SCTP (data channels), when the transport was created with it
   bool media_ticking = false;
   bool media_tick_started = false; // once: the ticker's subscription stays
-  std::minstd_rand rng{ids::random_u32()};
   std::vector<std::vector<uint8_t>> feedback;        // reused
-  published_totals published;
   // The bandwidth plan over this transport's consumers (rtp/bandwidth_plan.hpp): each
   // consumer's demand and layers, and beside it (same index) the consumer to tell.
   std::vector<rtp::plan_consumer> alloc;
@@ -122,13 +84,9 @@ struct transport_state {
   bool egress_draining = false;                // the egress cap's timer runs
   static inline const char* name = "chorus.transport";
 
-  ~transport_state() {
-    if (ctx)
-      publish_totals(counters, media.counters(), shared.get(), published, ctx->counters->media);
+  ~transport_state() { // (the media half then adds its last totals)
     if (endpoint)
       endpoint->close();
-    if (ctx)
-      ctx->counters->transports.fetch_sub(1);
   }
 };
 

@@ -123,20 +123,6 @@ void handle_dtls(transport_actor* self, const net::ice_tuple& source,
   schedule_timer(self);
 }
 
-void count_srtp_failure(transport_counters& c, rtp::srtp_error e) {
-  switch (e) {
-    case rtp::srtp_error::auth_fail:
-      ++c.dropped_srtp_auth;
-      break;
-    case rtp::srtp_error::replay_fail:
-    case rtp::srtp_error::replay_old:
-      ++c.dropped_srtp_replay;
-      break;
-    default:
-      ++c.dropped_srtp_other;
-  }
-}
-
 void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* data,
                   std::size_t size, bool rtcp, int64_t arrival_us) {
   auto& st = self->state;
@@ -149,24 +135,19 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
     ++st.counters.dropped_no_srtp;
     return;
   }
-  // Fault injection (tests only): lose RTP as the network would, before decryption.
-  if (!rtcp && st.ctx->rtc.drop_rtp_percent > 0 &&
-      std::uniform_real_distribution<double>(0, 100)(st.rng) < st.ctx->rtc.drop_rtp_percent) {
-    ++st.media.counters().rtp_injected_drops;
+  if (st.injected_loss(rtcp))
     return;
-  }
   std::span<uint8_t> buf{data, size};
   auto r = rtcp ? st.srtp_in->unprotect_rtcp(buf, size) : st.srtp_in->unprotect_rtp(buf, size);
   if (!r) {
     count_srtp_failure(st.counters, r.error);
     return;
   }
+  const std::span<const uint8_t> packet{data, r.length};
   if (rtcp) {
-    ++st.counters.rtcp_in;
-    st.media.note_rtcp_sender(std::span<const uint8_t>(data, r.length), *st.srtp_in);
     const auto feedbacks = st.media.bwe().stats().feedbacks;
     const auto remb = st.media.bwe().stats().remb_bps;
-    st.media.on_rtcp(self, std::span<const uint8_t>(data, r.length), mono_ms());
+    st.on_rtcp(self, packet, &*st.srtp_in);
     // A new estimate: share it out again when it moved by 5 % or more.
     if ((st.media.bwe().stats().feedbacks != feedbacks || st.media.bwe().stats().remb_bps != remb) &&
         !st.alloc.empty()) {
@@ -175,14 +156,9 @@ void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* 
         reallocate(self);
     }
   } else {
-    ++st.counters.rtp_in;
-    st.counters.rtp_bytes_in += r.length;
     // The kernel's arrival time when the I/O layer had it (on the same steady clock, and
     // never later than the I/O thread's reading of it).
-    if (!st.media.on_rtp(std::span<const uint8_t>(data, r.length), mono_ms(),
-                         arrival_us > 0 ? arrival_us : mono_us()))
-      st.media.note_unrouted(rtp::rtp_ssrc_of(std::span<const uint8_t>(data, r.length)),
-                             *st.srtp_in);
+    st.on_rtp(packet, &*st.srtp_in, arrival_us > 0 ? arrival_us : mono_us());
   }
 }
 

@@ -17,6 +17,7 @@ import { consumerSdp, decodeErrors, ffmpegAvailable, freePortPair, probe, startF
 import { tempConfig, tempDir, withServer } from './lib/server.mjs';
 import { receiverReport, rtpPacket, srtpSessionKeys, SrtpSender } from './lib/srtp.mjs';
 import { connectSio, nextEvent } from './lib/socketio.mjs';
+import { parsePrometheus } from './lib/prometheus.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
 
@@ -49,6 +50,12 @@ function ingestArgs(videoUrl, audioUrl, extraVideo = [], extraAudio = []) {
   ];
 }
 
+async function nodeMetrics(server) {
+  const res = await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(3000) });
+  assert.equal(res.status, 200);
+  return parsePrometheus(await res.text());
+}
+
 async function stats(client, transportId) {
   const r = await client.expectReply('get-transport-stats', { transportId }, 'get-transport-stats');
   return r.data[0];
@@ -78,6 +85,11 @@ test('plain RTP in from FFmpeg (comedia) and out to an FFmpeg that writes a deco
       ff = startFfmpeg(ingestArgs(`rtp://127.0.0.1:${vt.port}?rtcpport=${vt.port}&pkt_size=1200`, `rtp://127.0.0.1:${at.port}?rtcpport=${at.port}&pkt_size=1200`));
       await pollUntil(async () => (await stats(ingest, vt.id)).rtp.received > 30, { timeoutMs: 15000, what: 'video RTP from ffmpeg' });
       await pollUntil(async () => (await stats(ingest, at.id)).rtp.received > 30, { timeoutMs: 10000, what: 'audio RTP from ffmpeg' });
+      // The node's totals count what plain transports receive, as they count WebRTC's (no
+      // WebRTC transport here: all of it is the plain transports').
+      const received = (await stats(ingest, vt.id)).rtp.received + (await stats(ingest, at.id)).rtp.received;
+      await pollUntil(async () => (await nodeMetrics(server)).value('chorus_rtp_packets_in_total') >= received,
+        { timeoutMs: 5000, intervalMs: 100, what: `chorus_rtp_packets_in_total to reach ${received}` });
 
       // Out: a consumer on a plain transport toward an FFmpeg that records 4 s of it.
       const st = (await sink.expectReply('create-plain-transport', { comedia: false, rtcpMux: false }, 'create-plain-transport')).data;
