@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/settings.hpp"
+#include "common/metric_field.hpp"
 #include "protocol/errors.hpp"
 #include "protocol/permissions.hpp"
 #include "rtp/rtp_parameters.hpp"
@@ -43,9 +44,9 @@ struct auth_settings {
   bool tokens() const noexcept { return verifier != nullptr; }
 };
 
-// Media totals of the node (GET /metrics). Not touched per packet: each transport keeps
-// plain counters and adds what changed since its last flush here (relaxed) on its timers
-// and when it closes, so these lag by at most a tick.
+// Media totals of the node (GET /metrics: media_totals_metrics). Not touched per packet:
+// each transport keeps plain counters and adds what changed since its last flush here
+// (relaxed) on its timers and when it closes, so these lag by at most a tick.
 struct media_totals {
   std::atomic<uint64_t> packets_in{0}, bytes_in{0}, packets_out{0}, bytes_out{0};
   std::atomic<uint64_t> rtp_in{0}, rtcp_in{0}, stun_in{0}, dtls_in{0};
@@ -68,6 +69,88 @@ struct media_totals {
   std::atomic<uint64_t> fanout_handoffs{0};
   // Received batches a producer behind its mail held, to fan out with the ones after them
   std::atomic<uint64_t> joined_batches{0};
+};
+
+// media_totals in GET /metrics (common/metric_field.hpp); chorus_srtp_failures_total, the
+// sum of the three SRTP reasons, is worked out where they are rendered.
+using media_metric = metric_field<media_totals, std::atomic<uint64_t>>;
+inline constexpr media_metric media_totals_metrics[] = {
+  {"chorus_packets_in_total", "Datagrams received by transports (all kinds).",
+   metric_type::counter, "", &media_totals::packets_in},
+  {"chorus_bytes_in_total", "Bytes received by transports.", metric_type::counter, "",
+   &media_totals::bytes_in},
+  {"chorus_packets_out_total", "Datagrams sent by transports and their consumers.",
+   metric_type::counter, "", &media_totals::packets_out},
+  {"chorus_bytes_out_total", "Bytes sent by transports and their consumers.",
+   metric_type::counter, "", &media_totals::bytes_out},
+  {"chorus_rtp_packets_in_total", "RTP packets received (decrypted).", metric_type::counter, "",
+   &media_totals::rtp_in},
+  {"chorus_rtcp_packets_in_total", "RTCP datagrams received (decrypted).", metric_type::counter,
+   "", &media_totals::rtcp_in},
+  {"chorus_rtcp_packets_out_total", "RTCP datagrams sent.", metric_type::counter, "",
+   &media_totals::rtcp_out},
+  {"chorus_rtp_dropped_total", "Received packets dropped by transports, by reason.",
+   metric_type::counter, "reason=\"not_stun_dtls_rtp_rtcp\"", &media_totals::dropped_unknown},
+  {"chorus_rtp_dropped_total", "", metric_type::counter, "reason=\"ice_not_selected\"",
+   &media_totals::dropped_not_selected},
+  {"chorus_rtp_dropped_total", "", metric_type::counter, "reason=\"no_srtp_keys\"",
+   &media_totals::dropped_no_srtp},
+  {"chorus_rtp_dropped_total", "", metric_type::counter, "reason=\"dtls_early\"",
+   &media_totals::dropped_dtls_early},
+  {"chorus_rtp_dropped_total", "", metric_type::counter, "reason=\"malformed\"",
+   &media_totals::dropped_rtp_malformed},
+  {"chorus_rtp_dropped_total", "", metric_type::counter, "reason=\"unknown_ssrc\"",
+   &media_totals::dropped_rtp_unknown_ssrc},
+  {"chorus_rtp_dropped_total", "", metric_type::counter, "reason=\"injected\"",
+   &media_totals::dropped_injected},
+  {"chorus_rtp_dropped_total", "", metric_type::counter, "reason=\"srtp_auth\"",
+   &media_totals::srtp_auth_failures},
+  {"chorus_rtp_dropped_total", "", metric_type::counter, "reason=\"srtp_replay\"",
+   &media_totals::srtp_replays},
+  {"chorus_rtp_dropped_total", "", metric_type::counter, "reason=\"srtp_other\"",
+   &media_totals::srtp_other_failures},
+  {"chorus_stun_failures_total", "STUN requests answered with an error.", metric_type::counter,
+   "", &media_totals::stun_rejected},
+  {"chorus_stun_errors_unanswered_total",
+   "STUN requests with an error verdict left unanswered (over rtc.stunErrorRate).",
+   metric_type::counter, "", &media_totals::stun_unanswered},
+  {"chorus_dtls_failures_total", "DTLS handshakes failed, and malformed DTLS datagrams.",
+   metric_type::counter, "reason=\"handshake\"", &media_totals::dtls_failures},
+  {"chorus_dtls_failures_total", "", metric_type::counter, "reason=\"malformed\"",
+   &media_totals::dtls_malformed},
+  {"chorus_nacks_received_total", "RTCP NACK packets received from consumers' clients.",
+   metric_type::counter, "", &media_totals::nacks_in},
+  {"chorus_plis_received_total", "RTCP PLIs received.", metric_type::counter, "",
+   &media_totals::plis_in},
+  {"chorus_firs_received_total", "RTCP FIRs received.", metric_type::counter, "",
+   &media_totals::firs_in},
+  {"chorus_nacks_sent_total", "RTCP NACK packets sent to publishers.", metric_type::counter, "",
+   &media_totals::nacks_out},
+  {"chorus_keyframe_requests_sent_total", "PLIs and FIRs sent to publishers.",
+   metric_type::counter, "", &media_totals::keyframe_requests_out},
+  {"chorus_fanout_batches_total",
+   "Producers' packet batches to their consumers, by path: through the consumer's direct lane "
+   "(in the producer's turn) or as a message (a turn of the consumer's own).",
+   metric_type::counter, "path=\"lane\"", &media_totals::fanout_lane_batches},
+  {"chorus_fanout_batches_total", "", metric_type::counter, "path=\"message\"",
+   &media_totals::fanout_message_batches},
+  {"chorus_fanout_handoffs_total",
+   "Producers' packet batches handed to a media I/O thread, one per thread and batch, for the "
+   "consumers whose transports that thread receives for (their lanes are entered there: "
+   "counted in chorus_fanout_batches_total).",
+   metric_type::counter, "", &media_totals::fanout_handoffs},
+  {"chorus_fanout_joined_batches_total",
+   "Received batches a producer behind its mail held, to fan out in one go with the batches "
+   "after them (alone when none came before the flush).",
+   metric_type::counter, "", &media_totals::joined_batches},
+  {"chorus_retransmissions_total", "RTP packets retransmitted to subscribers (NACKed).",
+   metric_type::counter, "", &media_totals::retransmissions},
+  {"chorus_rtcp_malformed_total", "Malformed RTCP packets.", metric_type::counter, "",
+   &media_totals::rtcp_malformed},
+  {"chorus_send_dropped_total", "Packets not sent, by reason.", metric_type::counter,
+   "reason=\"not_ready\"", &media_totals::send_dropped_not_ready},
+  {"chorus_send_dropped_total", "", metric_type::counter, "reason=\"protect_failed\"",
+   &media_totals::send_protect_failed},
 };
 
 // A fixed-bucket histogram updated without locks (relaxed atomics); le in milliseconds.
@@ -119,6 +202,39 @@ struct node_counters {
   std::atomic<bool> draining{false};
   // Set when the node stops (connections are being closed): departures are room-closed.
   std::atomic<bool> stopping{false};
+};
+
+// node_counters in GET /metrics (common/metric_field.hpp); the requests by type and by error
+// code, the latencies and draining are rendered with their own labels.
+inline constexpr metric_field<node_counters, std::atomic<int64_t>> node_gauges_metrics[] = {
+  {"chorus_rooms", "Rooms homed on this node.", metric_type::gauge, "", &node_counters::rooms},
+  {"chorus_peers", "Participants in the rooms homed here.", metric_type::gauge, "",
+   &node_counters::peers},
+  {"chorus_sessions", "Signaling connections (sessions).", metric_type::gauge, "",
+   &node_counters::sessions},
+  {"chorus_transports", "Transports (WebRTC and plain).", metric_type::gauge, "",
+   &node_counters::transports},
+  {"chorus_producers", "Producers.", metric_type::gauge, "", &node_counters::producers},
+  {"chorus_consumers", "Consumers.", metric_type::gauge, "", &node_counters::consumers},
+  {"chorus_data_producers", "Data producers (the rooms' own included).", metric_type::gauge, "",
+   &node_counters::data_producers},
+  {"chorus_data_consumers", "Data consumers.", metric_type::gauge, "",
+   &node_counters::data_consumers},
+  {"chorus_relays", "Relays of producers on other nodes (cluster).", metric_type::gauge, "",
+   &node_counters::relays},
+};
+
+inline constexpr metric_field<node_counters, std::atomic<uint64_t>> node_totals_metrics[] = {
+  {"chorus_signaling_requests_total", "Signaling messages received.", metric_type::counter, "",
+   &node_counters::requests},
+  {"chorus_signaling_errors_total", "Signaling messages answered with an error or dropped.",
+   metric_type::counter, "", &node_counters::request_errors},
+  {"chorus_data_messages_in_total", "Messages data producers received.", metric_type::counter,
+   "", &node_counters::data_messages_in},
+  {"chorus_relay_packets_in_total", "Packets relays received over node links.",
+   metric_type::counter, "", &node_counters::relay_packets_in},
+  {"chorus_relay_packets_out_total", "Copies relays handed to local consumers.",
+   metric_type::counter, "", &node_counters::relay_packets_out},
 };
 
 // metrics.perRoom: each room's gauges, kept current by the room (atomics) and listed here

@@ -74,6 +74,20 @@ private:
   std::string last_error_;
 };
 
+// recorder_counters in GET /metrics (common/metric_field.hpp).
+inline constexpr metric_field<recorder_counters, std::atomic<uint64_t>> recorder_metrics[] = {
+  {"chorus_record_events_written_total", "Class record events written.", metric_type::counter, "",
+   &recorder_counters::events_written},
+  {"chorus_record_events_dropped_total", "Class record events dropped (store failing).",
+   metric_type::counter, "", &recorder_counters::events_dropped},
+  {"chorus_record_batches_failed_total", "Class record batches that failed.",
+   metric_type::counter, "", &recorder_counters::batches_failed},
+};
+inline constexpr metric_field<recorder_counters, std::atomic<int64_t>> recorder_gauges[] = {
+  {"chorus_record_events_pending", "Class record events waiting to be written.",
+   metric_type::gauge, "", &recorder_counters::events_pending},
+};
+
 caf::actor spawn_recorder(caf::actor_system& sys, std::shared_ptr<store::record_store> store,
                           recorder_settings settings,
                           std::shared_ptr<recorder_counters> counters);

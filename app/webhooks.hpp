@@ -7,6 +7,7 @@
 
 #include "actors/events.hpp"
 #include "app/webhook_options.hpp"
+#include "common/metric_field.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -24,6 +25,23 @@ struct webhook_counters {
   std::atomic<uint64_t> dropped{0};   // queue full, or still queued at stop
   std::atomic<uint64_t> attempts{0};  // POSTs tried
   std::atomic<int64_t> pending{0};    // waiting or in flight
+};
+
+// webhook_counters in GET /metrics (common/metric_field.hpp).
+inline constexpr metric_field<webhook_counters, std::atomic<uint64_t>> webhook_metrics[] = {
+  {"chorus_webhook_deliveries_total", "Webhook deliveries (event x url), by result.",
+   metric_type::counter, "result=\"delivered\"", &webhook_counters::delivered},
+  {"chorus_webhook_deliveries_total", "", metric_type::counter, "result=\"failed\"",
+   &webhook_counters::failed},
+  {"chorus_webhook_deliveries_total", "", metric_type::counter, "result=\"dropped\"",
+   &webhook_counters::dropped},
+  {"chorus_webhook_attempts_total", "Webhook POSTs tried.", metric_type::counter, "",
+   &webhook_counters::attempts},
+};
+
+inline constexpr metric_field<webhook_counters, std::atomic<int64_t>> webhook_gauges[] = {
+  {"chorus_webhook_pending", "Webhook deliveries queued or in flight.", metric_type::gauge, "",
+   &webhook_counters::pending},
 };
 
 class webhook_sender final : public actors::event_sink {

@@ -18,6 +18,7 @@
 // created, and a remote address may hold at most `max_connections_per_ip` connections.
 #pragma once
 
+#include "common/metric_field.hpp"
 #include "net/engineio.hpp"
 
 #include <chrono>
@@ -143,7 +144,36 @@ struct http_server_counters {
   uint64_t timeouts_ws_handshake = 0; // the WebSocket handshake after the upgrade request
   uint64_t timeouts_ws_message = 0;   // a WebSocket message (message_timeout)
   uint64_t timeouts_ws_idle = 0;      // nothing received for idle_timeout (pings unanswered)
-  std::size_t open_connections = 0;
+  uint64_t open_connections = 0; // gauge
+};
+
+// The edge's counters in GET /metrics (common/metric_field.hpp).
+using http_metric = metric_field<http_server_counters, uint64_t>;
+inline constexpr http_metric http_server_metrics[] = {
+  {"chorus_edge_connections", "Open HTTP and WebSocket connections.", metric_type::gauge, "",
+   &http_server_counters::open_connections},
+  {"chorus_edge_connections_accepted_total", "Connections accepted.", metric_type::counter, "",
+   &http_server_counters::connections_accepted},
+  {"chorus_edge_refused_total", "Connections and requests refused at the edge, by reason.",
+   metric_type::counter, "reason=\"max_connections\"", &http_server_counters::connections_refused},
+  {"chorus_edge_refused_total", "", metric_type::counter, "reason=\"per_ip\"",
+   &http_server_counters::refused_per_ip},
+  {"chorus_edge_refused_total", "", metric_type::counter, "reason=\"origin\"",
+   &http_server_counters::refused_origin},
+  {"chorus_edge_refused_total", "", metric_type::counter, "reason=\"application\"",
+   &http_server_counters::refused_by_application},
+  {"chorus_edge_slow_readers_dropped_total", "Connections dropped for not reading.",
+   metric_type::counter, "", &http_server_counters::slow_readers_dropped},
+  {"chorus_edge_timeouts_total", "Connections closed by a timeout, by what was not finished in time.",
+   metric_type::counter, "phase=\"http_request\"", &http_server_counters::timeouts_request},
+  {"chorus_edge_timeouts_total", "", metric_type::counter, "phase=\"http_idle\"",
+   &http_server_counters::timeouts_http_idle},
+  {"chorus_edge_timeouts_total", "", metric_type::counter, "phase=\"ws_handshake\"",
+   &http_server_counters::timeouts_ws_handshake},
+  {"chorus_edge_timeouts_total", "", metric_type::counter, "phase=\"ws_message\"",
+   &http_server_counters::timeouts_ws_message},
+  {"chorus_edge_timeouts_total", "", metric_type::counter, "phase=\"ws_idle\"",
+   &http_server_counters::timeouts_ws_idle},
 };
 
 class http_server {

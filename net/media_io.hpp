@@ -38,6 +38,7 @@
 //   - Never destroy the media_io on an I/O thread (from a sink): it joins those threads.
 #pragma once
 
+#include "common/metric_field.hpp"
 #include "net/ice_server.hpp"
 #include "net/frame_burst.hpp"
 #include "net/stun.hpp"
@@ -271,6 +272,50 @@ public:
 
 private:
   std::shared_ptr<detail::io_group> group_;
+};
+
+// media_io's counters in GET /metrics (common/metric_field.hpp); the burst waits without
+// a join (burst_waits - burst_waits_joined) are worked out where they are rendered.
+inline constexpr metric_field<media_io::counters, uint64_t> media_io_metrics[] = {
+  {"chorus_media_dropped_total", "Media packets dropped before any transport, by reason.",
+   metric_type::counter, "reason=\"unknown_source\"", &media_io::counters::unknown_source_dropped},
+  {"chorus_media_dropped_total", "", metric_type::counter, "reason=\"truncated\"",
+   &media_io::counters::truncated_dropped},
+  {"chorus_media_receive_errors_total", "Receive errors on the media sockets.",
+   metric_type::counter, "", &media_io::counters::receive_errors},
+  {"chorus_ice_tcp_connections_total",
+   "ICE-TCP media connections: accepted, refused (every place bound), evicted (unbound, for a "
+   "newer one), closed without a binding request in time or with a wrong first frame, and "
+   "closed in all.",
+   metric_type::counter, "event=\"accepted\"", &media_io::counters::tcp_connections_accepted},
+  {"chorus_ice_tcp_connections_total", "", metric_type::counter, "event=\"refused\"",
+   &media_io::counters::tcp_connections_refused},
+  {"chorus_ice_tcp_connections_total", "", metric_type::counter, "event=\"evicted\"",
+   &media_io::counters::tcp_connections_evicted},
+  {"chorus_ice_tcp_connections_total", "", metric_type::counter, "event=\"bind_timeout\"",
+   &media_io::counters::tcp_bind_timeouts},
+  {"chorus_ice_tcp_connections_total", "", metric_type::counter, "event=\"bind_failure\"",
+   &media_io::counters::tcp_bind_failures},
+  {"chorus_ice_tcp_connections_total", "", metric_type::counter, "event=\"closed\"",
+   &media_io::counters::tcp_connections_closed},
+  {"chorus_media_handed_over_total",
+   "Single port with several I/O threads: datagrams the kernel steered to another thread than "
+   "their transport's, handed to it.",
+   metric_type::counter, "", &media_io::counters::packets_handed_over},
+  {"chorus_ice_tcp_connections_moved_total",
+   "Single port with several I/O threads: ICE-TCP connections moved to their transport's "
+   "thread when their first frame bound them.",
+   metric_type::counter, "", &media_io::counters::tcp_connections_moved},
+};
+
+// Each I/O thread's counters in GET /metrics, one series per thread (thread="N").
+inline constexpr metric_field<media_io::thread_counters, uint64_t> media_io_thread_metrics[] = {
+  {"chorus_media_io_packets_total", "Datagrams and ICE-TCP frames read, by media I/O thread.",
+   metric_type::counter, "", &media_io::thread_counters::packets},
+  {"chorus_media_io_wakeups_total", "Returns from the epoll wait, by media I/O thread.",
+   metric_type::counter, "", &media_io::thread_counters::wakeups},
+  {"chorus_media_io_transports", "Transports whose media a media I/O thread reads (their home).",
+   metric_type::gauge, "", &media_io::thread_counters::endpoints},
 };
 
 } // namespace chorus::net

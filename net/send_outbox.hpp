@@ -36,6 +36,8 @@
 // Pure: no actors; time is passed in. Not thread-safe: one outbox per thread.
 #pragma once
 
+#include "common/metric_field.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -146,6 +148,33 @@ private:
   totals totals_;
   totals published_; // totals_ as last added to the process's
 
+};
+
+// The process's send outbox totals in GET /metrics (common/metric_field.hpp).
+inline constexpr metric_field<send_outbox::totals, uint64_t> send_outbox_metrics[] = {
+  {"chorus_media_batched_datagrams_total",
+   "Datagrams sent through the threads' send outboxes (single-port mode, and port mode where "
+   "io_uring is available).",
+   metric_type::counter, "", &send_outbox::totals::datagrams},
+  {"chorus_media_batched_send_calls_total",
+   "sendmmsg and io_uring_enter calls of the send outboxes (datagrams per call: the ratio).",
+   metric_type::counter, "", &send_outbox::totals::flushes},
+  {"chorus_media_ring_send_calls_total",
+   "Send outbox flushes of datagrams on several sockets (port mode) through one io_uring "
+   "submission.",
+   metric_type::counter, "", &send_outbox::totals::ring_flushes},
+  {"chorus_media_segmented_messages_total",
+   "Send outbox messages of two or more datagrams to one receiver, cut into datagrams by the "
+   "kernel (UDP GSO).",
+   metric_type::counter, "", &send_outbox::totals::segmented_messages},
+  {"chorus_media_segmented_datagrams_total", "Datagrams sent in segmented messages (UDP GSO).",
+   metric_type::counter, "", &send_outbox::totals::segmented_datagrams},
+  {"chorus_media_segment_fallbacks_total",
+   "Segmented messages the kernel refused, sent again datagram by datagram.",
+   metric_type::counter, "", &send_outbox::totals::segment_fallbacks},
+  {"chorus_media_batched_send_failures_total",
+   "Datagrams a send outbox could not send (socket buffer full, refused).", metric_type::counter,
+   "", &send_outbox::totals::failed},
 };
 
 } // namespace chorus::net
