@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Janus (Debian's package) in a network namespace, for the side-by-side bench (issue 6).
+# Janus (Debian's package) in a network namespace, for the side-by-side bench.
 #
 #   bench/janus/run-janus.sh [start]   install janus if missing, make the namespace and the
 #                                      veth pair, write a minimal config, start Janus, wait

@@ -1,5 +1,5 @@
 // chorus-bench soak: churn against one server for a given time, then the check that it
-// returns to idle (issue 22 item 4).
+// returns to idle.
 //
 // Participants (the bench's WebRTC clients: ICE, DTLS, SRTP, synthetic audio and video) are
 // kept at --participants across --rooms rooms. Each joins a room, publishes audio and video

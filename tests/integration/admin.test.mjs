@@ -1,4 +1,4 @@
-// The admin API (issue 21 item 2) and the graceful drain (item 5): a bearer token is
+// The admin API and the graceful drain: a bearer token is
 // required, rooms are listed with their participants, a kicked peer is told, a closed
 // room ends for everyone, a room's recording starts and stops (recording-finished to the
 // webhooks); during a drain new joins are refused while a running class keeps its media,

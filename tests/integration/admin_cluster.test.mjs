@@ -1,6 +1,6 @@
-// The admin API in a cluster (issue 21: "the operator sees the whole cluster from any
-// node"): one node's admin API lists the rooms homed on every node, shows a room homed on
-// another node with its participants, and kicks a participant there (who is told).
+// The admin API in a cluster (the operator sees the whole cluster from any node): one
+// node's admin API lists the rooms homed on every node, shows a room homed on another node
+// with its participants, and kicks a participant there (who is told).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';

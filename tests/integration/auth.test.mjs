@@ -1,4 +1,4 @@
-// Who may do what (issue 15): tokens at connect in both dialects, rooms a token covers, no
+// Who may do what: tokens at connect in both dialects, rooms a token covers, no
 // silent takeover of a connected id, roles and permissions, moderation (mute, allow and
 // disallow publishing, kick, block, lock, end), and the per-connection request rate.
 // Tokens are signed with Node's crypto (lib/tokens.mjs), independently of the server.

@@ -294,7 +294,7 @@ test('chorus-bench: class 300 with the server on one CPU, the fan-out through th
 });
 
 test('chorus-bench --decrypt-sample 3: class 6, two receivers decrypt and time; every receiver counts its loss', { timeout: 120000 }, async () => {
-  // Issue 14, item 3: a generator that carries 1000 subscribers decrypts and times only a
+  // A generator that carries 1000 subscribers decrypts and times only a
   // sample of them; the others account delivery and loss from the clear RTP headers.
   assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
   const dir = tempDir('chorus-bench-sample-');

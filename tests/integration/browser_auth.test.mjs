@@ -1,4 +1,4 @@
-// The demo app served by chorus at "/" with tokens (issue 15, "Real Chromium"), driven by
+// The demo app served by chorus at "/" with tokens, driven by
 // playwright-core in real Chromium (loopback-only network namespace): the server runs in
 // mode jwt; a teacher page and a student page join with tokens signed by lib/tokens.mjs.
 // The student's produce is refused (it joins as a receiver) until the teacher allows it;

@@ -1,4 +1,4 @@
-// The demo app's live class (issue 16, item 7), driven by playwright-core in real Chromium
+// The demo app's live class, driven by playwright-core in real Chromium
 // (loopback-only network namespace): a teacher and two students join one room in mode none
 // with roles chosen in the form. A student raises a hand and the teacher lowers it; chat
 // goes both ways (and privately to the teacher; the teacher deletes a message and turns the

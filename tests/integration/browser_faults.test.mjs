@@ -1,4 +1,4 @@
-// Fault isolation end to end (issue 22): with --fault-injection, inject-fault makes one of a
+// Fault isolation end to end: with --fault-injection, inject-fault makes one of a
 // peer's actors fail (an exception out of its handler, or an exit with an error). Four
 // Chromium pages with the stock mediasoup-client share a room: A and B publish camera and
 // microphone, C and D only receive. In turn a consumer (C's of A's video), a producer (B's

@@ -1,4 +1,4 @@
-// The seed 004 frontend's host controls and chat (issue 17, items 5 and 6) in real Chromium
+// The seed 004 frontend's host controls and chat in real Chromium
 // with the stock socket.io-client and mediasoup-client (loopback-only network namespace),
 // on the page of browser_frontend.test.mjs: three participants; the host (the creator) mutes
 // one (force-mute, locked: the page closes its microphone as the frontend does, a new one is

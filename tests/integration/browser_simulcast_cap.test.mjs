@@ -1,5 +1,5 @@
 // Simulcast and SVC to three receivers at once, one of them behind a thin link, end to end
-// with real Chromium and the stock mediasoup-client (issue 19's acceptance case). The server
+// with real Chromium and the stock mediasoup-client. The server
 // runs with --fault-injection; one page produces three encodings (VP8 simulcast r0, r1, r2;
 // then VP9 SVC L3T3_KEY in one stream) and three pages receive it in the same room:
 // - `wide`, unconstrained: it decodes the top encoding's width;

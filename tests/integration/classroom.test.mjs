@@ -1,4 +1,4 @@
-// The live class in the server (issue 16, items 1-3): raised hands, chat with history,
+// The live class in the server: raised hands, chat with history,
 // private messages and moderation, polls with live and final results, over both dialects.
 // Roles come from mode none's role choice (`?role=`, Socket.IO `auth.role`).
 

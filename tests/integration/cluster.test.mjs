@@ -1,4 +1,4 @@
-// Cluster membership (issue 13, item 1): several chorus processes on loopback join through
+// Cluster membership: several chorus processes on loopback join through
 // CAF's middleman, admit only nodes that prove the shared secret, exchange heartbeats with
 // their load, and report a node lost when its process dies (down message) or hangs (missed
 // heartbeats). A single node starts nothing of it.

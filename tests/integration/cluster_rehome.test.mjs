@@ -1,4 +1,4 @@
-// Re-homing (issue 13, item 4): a room whose home node is lost is rebuilt on a survivor
+// Re-homing: a room whose home node is lost is rebuilt on a survivor
 // from the survivors' copies, with no participant on a surviving node losing its media; a
 // home that stops (SIGTERM) hands its rooms over first; a node that joins receives the
 // rooms it is now the home of. Three chorus processes on loopback; media is the bench's

@@ -1,4 +1,4 @@
-// The HTTP edge's admission (issue 15, item 4) against the real binary: the Origin check on
+// The HTTP edge's admission against the real binary: the Origin check on
 // every entry point (/socket upgrades, Engine.IO polling handshakes, polls and posts of an
 // existing session, the preflight, Engine.IO WebSocket handshakes and upgrades), the own
 // origin and local pages accepted by default, an allowed-origins list, "*", the per-address

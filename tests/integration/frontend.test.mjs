@@ -1,4 +1,4 @@
-// The seed 004 frontend's extended events (issue 17, items 1-4) over Socket.IO with the real
+// The seed 004 frontend's extended events over Socket.IO with the real
 // socket.io-client: identity (set-user-id, userId/userName/userImageUrl/isCreator), the
 // extended participant list, who and what in new-producer and the consume ack, screen
 // shares, producer-closed before participant-left, the replaced microphone, own state.
@@ -169,7 +169,7 @@ test('the same user id again is refused while the first is connected, then joins
     await ack(other, 'join-mediasoup-room', { roomId: ROOM, userId: 'user_s', userName: 'Student' });
     const firstId = first.id;
     const left = nextPayload(other, 'participant-left', (p) => p.peerId === firstId);
-    // auth.mode none: no silent takeover of a connected user id (issue 15).
+    // auth.mode none: no silent takeover of a connected user id.
     const again = await connectSio(server, { transports: ['websocket'] });
     const taken = await ack(again, 'join-mediasoup-room', { roomId: ROOM, userId: 'user_t', userName: 'Teacher' });
     assert.equal(taken.code, 'id-taken', JSON.stringify(taken));

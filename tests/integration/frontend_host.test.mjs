@@ -1,4 +1,4 @@
-// The seed 004 frontend's host controls (issue 17, item 6) over Socket.IO with the real
+// The seed 004 frontend's host controls over Socket.IO with the real
 // socket.io-client: mute and release a participant's microphone and camera (locked audio
 // refused with audio-locked), remove a participant, room-wide mutes and screen-share locks,
 // co-hosts and hosts, and the refusals (a participant trying host controls, a co-host

@@ -1,4 +1,4 @@
-// Hostile clients (issue 22, item 6) against the real binary on loopback, while a reference
+// Hostile clients against the real binary on loopback, while a reference
 // peer keeps working: each attack runs for a few seconds, bounded in count and time, and the
 // test prints the reference peer's signaling round trip (a WebSocket request/response, p50 and
 // p99) and its media latency and loss (RTP with a send timestamp in the payload, from a node

@@ -1,4 +1,4 @@
-// --log-format json (issue 21 item 4): every line the server writes during a class with
+// --log-format json: every line the server writes during a class with
 // media parses as JSON and carries the ids as fields; joins, leaves, transports, producers,
 // consumers and error replies each have their info line.
 

@@ -64,7 +64,7 @@ test('produce, new-producer, consume with Device-acceptable parameters, flags, c
     const ca = await bob.c.expectReply('consume', { rtpCapabilities: device.rtpCapabilities }, 'consumer-params');
     assert.equal(ca.data.producerId, pa.data.id);
     assert.equal(ca.data.rtpParameters.mid, '1');
-    // Nothing left to consume has its own code, one a client can retry on (issue 12).
+    // Nothing left to consume has its own code, one a client can retry on.
     await bob.c.expectError('consume', { rtpCapabilities: device.rtpCapabilities }, 'nothing-to-consume');
 
     // Capabilities without the codec: cannot-consume, nothing created.

@@ -1,4 +1,4 @@
-// The seed 004 frontend's meetings API (issue 17, item 7): POST /api/meetings registers a
+// The seed 004 frontend's meetings API: POST /api/meetings registers a
 // meeting (201, 409 when it exists, 400 for a bad body), GET /api/meetings/ID reads it (404
 // when unknown), CORS preflights for allowed pages and 403 for foreign ones; the meeting's
 // creator is the host of the room of its id, whoever says isCreator.

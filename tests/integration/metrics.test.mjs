@@ -1,4 +1,4 @@
-// GET /metrics (issue 21, a first part): the Prometheus text exposition of the node's
+// GET /metrics: the Prometheus text exposition of the node's
 // gauges and counters, which follow what happens (a join, a refused origin).
 
 import assert from 'node:assert/strict';

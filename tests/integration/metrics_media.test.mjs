@@ -1,4 +1,4 @@
-// GET /metrics, the rest of issue 21 item 1: parsed with a strict Prometheus text-format
+// GET /metrics with media flowing: parsed with a strict Prometheus text-format
 // parser; packet counters grow while a libwebrtc client produces and another consumes,
 // gauges go up and back down after they leave; requests by type, latency and join-time
 // histograms, per-room series behind metrics.perRoom; every metric the Grafana dashboard

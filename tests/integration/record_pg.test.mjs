@@ -1,4 +1,4 @@
-// The class record on PostgreSQL (issue 16, item 6, storage.url): a real server from
+// The class record on PostgreSQL (storage.url): a real server from
 // Debian's postgresql package, started in a temporary directory (initdb, then postgres on a
 // loopback port; stopped by its PID, every wait bounded). Two Chorus nodes of one cluster
 // write one record: a class whose room is homed on node-a with participants on both nodes,

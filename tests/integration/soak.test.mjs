@@ -1,4 +1,4 @@
-// The churn soak (issue 22 item 4), two minutes of it: chorus-bench soak against the real
+// The churn soak, two minutes of it: chorus-bench soak against the real
 // server (bench/load/soak.hpp). Participants (the bench's WebRTC clients with synthetic
 // audio and video) join three rooms, publish, subscribe, and leave, are cut off (no close
 // frame, no close_notify), switch rooms or reconnect, twelve at a time; after a warm-up

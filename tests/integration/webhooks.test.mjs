@@ -1,4 +1,4 @@
-// Webhooks (issue 21 item 3): a receiver gets every event of a short class, each signed
+// Webhooks: a receiver gets every event of a short class, each signed
 // with HMAC-SHA256 of its body, while a receiver that accepts and never answers delays
 // neither the class nor the other receiver.
 

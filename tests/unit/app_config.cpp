@@ -528,7 +528,7 @@ TEST_CASE("Engine.IO, origin and TLS options") {
   CHECK(app::usage().find("--max-connections-per-ip") != std::string::npos);
 }
 
-// ---- auth and request limits (issue 15) ----
+// ---- auth and request limits ----
 
 namespace {
 

@@ -1,4 +1,4 @@
-// The operator's options (issue 21): logFormat, admin.*, webhooks.*, drain.*, metrics.*:
+// The operator's options: logFormat, admin.*, webhooks.*, drain.*, metrics.*:
 // defaults, keys, flags, and the failures that name the option.
 #include "app/config.hpp"
 

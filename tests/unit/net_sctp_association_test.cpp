@@ -496,7 +496,7 @@ TEST_CASE("sctp: timers run on another thread; their output waits in the owner's
   CHECK(wakeups.load() > 0);
 }
 
-// tests/fuzz/fuzz_sctp's finding (CI, 2026-11-23): an INIT whose last parameter has length
+// tests/fuzz/fuzz_sctp's finding: an INIT whose last parameter has length
 // 0 made Debian's usrsctp 0.9.5 loop for ever in sctp_send_initiate_ack. The bytes are the
 // fuzzer's reproducer (also tests/fuzz/corpus/fuzz_sctp/init_param_len0).
 TEST_CASE("sctp: malformed chunk and parameter framing is dropped before usrsctp") {

@@ -1,5 +1,5 @@
 // The live class's pure state: the hand queue, chat text checks and history, the poll state
-// machine (issue 16).
+// machine.
 #include "protocol/classroom.hpp"
 
 #include <doctest/doctest.h>

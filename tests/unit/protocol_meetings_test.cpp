@@ -1,4 +1,4 @@
-// The meetings API's bodies (issue 17, item 7): what POST /api/meetings accepts, and the
+// The meetings API's bodies: what POST /api/meetings accepts, and the
 // answers' JSON.
 #include "protocol/meetings.hpp"
 

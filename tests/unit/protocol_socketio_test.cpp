@@ -876,7 +876,7 @@ TEST_CASE("socket.io dialect: events") {
   }
 }
 
-// ---- the seed 004 frontend's extended events (issue 17, items 1-4) ------------------------
+// ---- the seed 004 frontend's extended events ------------------------
 
 TEST_CASE("socket.io dialect: the frontend's requests decode to typed requests") {
   auto d = connected();
