@@ -1,9 +1,30 @@
 #include "actors/media_transport.hpp"
 
+#include "actors/media_tuning.hpp"
+#include "actors/ticker.hpp"
+
 namespace chorus::actors {
 
-void publish_totals(const transport_counters& t, const transport_media_counters& m,
-                    const send_shared* shared, published_totals& last, media_totals& out) {
+const caf::actor& media_transport_state::ticker() const {
+  static const caf::actor none;
+  return ctx ? ctx->ticker : none;
+}
+
+void media_transport_state::start_totals(caf::event_based_actor* self) {
+  tick_every(self, ticker(), totals_tick_atom::value, tuning::totals_interval, false);
+}
+
+void media_transport_state::on_totals_tick(caf::event_based_actor* self, bool again) {
+  publish_totals_now();
+  if (again)
+    tick_every(self, ticker(), totals_tick_atom::value, tuning::totals_interval, true);
+}
+
+void media_transport_state::publish_totals_now() {
+  const auto& t = counters;
+  const auto& m = media.counters();
+  auto& last = published;
+  auto& out = ctx->counters->media;
   auto add = [](std::atomic<uint64_t>& to, uint64_t now, uint64_t& before) {
     if (now > before)
       to.fetch_add(now - before, std::memory_order_relaxed);

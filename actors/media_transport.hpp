@@ -53,11 +53,6 @@ struct published_totals {
   uint64_t rtp_sent = 0, rtp_bytes_sent = 0, rtcp_sent = 0, not_ready = 0, protect_failed = 0;
 };
 
-// Adds what changed since the last call to the node's totals (relaxed atomics; never per
-// packet: on the transport's totals tick and when it ends).
-void publish_totals(const transport_counters& t, const transport_media_counters& m,
-                    const send_shared* shared, published_totals& last, media_totals& out);
-
 using totals_tick_atom = caf::atom_constant<caf::atom("trtotals")>;
 
 inline void count_srtp_failure(transport_counters& c, rtp::srtp_error e) {
@@ -102,9 +97,15 @@ struct media_transport_state {
     }
   }
 
-  void publish_totals_now() {
-    publish_totals(counters, media.counters(), shared.get(), published, ctx->counters->media);
-  }
+  // The node's ticker (actors/ticker.hpp); none without a context (unit tests).
+  const caf::actor& ticker() const;
+
+  // Adds what changed since the last call to the node's totals (relaxed atomics; never per
+  // packet: every tuning::totals_interval from start_totals, and when the state ends).
+  void publish_totals_now();
+  void start_totals(caf::event_based_actor* self);
+  // The totals tick: publishes, and (`again`) asks for the next.
+  void on_totals_tick(caf::event_based_actor* self, bool again);
 
   // The test fault rtc.dropRtpPercent: whether to lose this received RTP packet, before
   // decryption, as the network would (counted).

@@ -2,9 +2,7 @@
 
 #include "actors/clock.hpp"
 #include "actors/media_transport.hpp"
-#include "actors/media_tuning.hpp"
 #include "actors/messages.hpp"
-#include "actors/ticker.hpp"
 #include "actors/rtp_sender.hpp"
 #include "actors/transport_media.hpp"
 #include "common/ids.hpp"
@@ -335,13 +333,9 @@ caf::behavior plain_impl(plain_actor* self, std::string id, node_context_ptr ctx
     auto& st = self->state;
     st.media.remove(dm.source, st.srtp_in ? &*st.srtp_in : nullptr);
   });
-  tick_every(self, st.ctx->ticker, totals_tick_atom::value, tuning::totals_interval, false);
+  st.start_totals(self);
   return {
-    [self](totals_tick_atom) {
-      self->state.publish_totals_now();
-      tick_every(self, self->state.ctx->ticker, totals_tick_atom::value, tuning::totals_interval,
-                 true);
-    },
+    [self](totals_tick_atom) { self->state.on_totals_tick(self, true); },
     [self](net::packet_batch& batch) { handle_batch(self, batch); },
     [self](protocol::plain_transport_request& req) -> caf::result<protocol::empty_reply> {
       if (req.op != protocol::plain_op::connect)

@@ -4,12 +4,6 @@ namespace chorus::actors::transports {
 
 namespace {
 
-// The node's ticker (actors/ticker.hpp); none without a context (unit tests).
-const caf::actor& ticker_of(const transport_state& st) {
-  static const caf::actor none;
-  return st.ctx ? st.ctx->ticker : none;
-}
-
 // Feedback goes out after each received batch when it is due (transport_media::feedback);
 // this tick sends what a pause in the arrivals left due, while something is published.
 void start_media_tick(transport_actor* self) {
@@ -17,7 +11,7 @@ void start_media_tick(transport_actor* self) {
   if (st.media_ticking)
     return;
   st.media_ticking = true;
-  tick_every(self, ticker_of(st), media_tick_atom::value, tuning::media_tick_interval,
+  tick_every(self, st.ticker(), media_tick_atom::value, tuning::media_tick_interval,
              st.media_tick_started);
   st.media_tick_started = true;
 }
@@ -120,15 +114,10 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
     st.media.remove(dm.source, st.srtp_in ? &*st.srtp_in : nullptr);
     self->state.data.remove(self, dm.source, sctp_sink(self));
   });
-  tick_every(self, ticker_of(self->state), totals_tick_atom::value, tuning::totals_interval, false);
+  self->state.start_totals(self);
   return {
     [self](const fault_command& f) { fail_now(self, f); },
-    [self](totals_tick_atom) {
-      auto& st = self->state;
-      st.publish_totals_now();
-      if (!st.closed)
-        tick_every(self, ticker_of(st), totals_tick_atom::value, tuning::totals_interval, true);
-    },
+    [self](totals_tick_atom) { self->state.on_totals_tick(self, !self->state.closed); },
     [self](net::packet_batch& batch) { handle_batch(self, batch); },
     [self](protocol::connect_transport_request& req) { return on_connect(self, req); },
     [self](protocol::restart_ice_request&) -> protocol::restart_ice_reply {
@@ -227,7 +216,7 @@ caf::behavior transport_impl(transport_actor* self, std::string id,
         return;
       }
       send_feedback(self);
-      tick_every(self, ticker_of(st), media_tick_atom::value, tuning::media_tick_interval, true);
+      tick_every(self, st.ticker(), media_tick_atom::value, tuning::media_tick_interval, true);
     },
   };
 }

@@ -180,7 +180,8 @@ result<config> validate(config cfg) {
     return fail("rtc.announcedIp", "too long");
   if (cfg.media_io.min_port < 1024 || cfg.media_io.min_port > cfg.media_io.max_port)
     return fail("rtc.ports", "must be MIN-MAX with 1024 <= MIN <= MAX <= 65535");
-  if ((cfg.media_io.listen_ip == "0.0.0.0" || cfg.media_io.listen_ip == "::") && cfg.announced_ip.empty())
+  if (const auto& ip = cfg.media_io.listen_ip; (ip == "0.0.0.0" || ip == "::") &&
+                                               cfg.announced_ip.empty())
     return fail("rtc.announcedIp",
                 "required when rtc.ip is a wildcard address (flag --announced-ip)");
   if (cfg.rtc.single_port != 0 && cfg.rtc.single_port < 1024)

@@ -514,8 +514,8 @@ int main(int argc, char** argv) {
       caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
       return 1;
     }
-    auto host = cfg.edge.host.find(':') != std::string::npos ? "[" + cfg.edge.host + "]"
-                                                                : cfg.edge.host;
+    auto host =
+      cfg.edge.host.find(':') != std::string::npos ? "[" + cfg.edge.host + "]" : cfg.edge.host;
     caf::actor cluster;
     if (cfg.cluster.enabled()) {
       actors::cluster_settings cs;
