@@ -10,6 +10,8 @@ import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import { paceTenMsFrames } from './audio_clock.mjs';
+
 const SELF = fileURLToPath(import.meta.url);
 
 function microphone(wrtc, frequency) {
@@ -18,7 +20,7 @@ function microphone(wrtc, frequency) {
   const sampleRate = 48000;
   const frames = sampleRate / 100;
   let phase = 0;
-  setInterval(() => {
+  paceTenMsFrames(() => {
     const samples = new Int16Array(frames);
     for (let i = 0; i < frames; i++) {
       samples[i] = Math.round(8000 * Math.sin(phase));
@@ -26,7 +28,7 @@ function microphone(wrtc, frequency) {
     }
     phase %= 2 * Math.PI;
     source.onData({ samples, sampleRate, bitsPerSample: 16, channelCount: 1, numberOfFrames: frames });
-  }, 10);
+  });
   return track;
 }
 

@@ -12,10 +12,12 @@ import { spawn } from 'node:child_process';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
+import { paceTenMsFrames } from './audio_clock.mjs';
+
 const SELF = fileURLToPath(import.meta.url);
 
-// A microphone: 10 ms frames of 48 kHz mono 16-bit PCM pushed every 10 ms (RTCAudioSource
-// takes exactly 10 ms per onData call).
+// A microphone: 10 ms frames of 48 kHz mono 16-bit PCM (RTCAudioSource takes exactly 10 ms
+// per onData call), paced by the wall clock.
 function sineSource(wrtc, frequency) {
   const source = new wrtc.nonstandard.RTCAudioSource();
   const track = source.createTrack();
@@ -23,7 +25,7 @@ function sineSource(wrtc, frequency) {
   const frames = sampleRate / 100;
   const mic = { track, amplitude: 0 };
   let phase = 0;
-  setInterval(() => {
+  paceTenMsFrames(() => {
     const samples = new Int16Array(frames);
     for (let i = 0; i < frames; i++) {
       samples[i] = Math.round(mic.amplitude * Math.sin(phase));
@@ -31,7 +33,7 @@ function sineSource(wrtc, frequency) {
     }
     phase %= 2 * Math.PI;
     source.onData({ samples, sampleRate, bitsPerSample: 16, channelCount: 1, numberOfFrames: frames });
-  }, 10);
+  });
   return mic;
 }
 
