@@ -6,6 +6,7 @@
 #include "actors/clock.hpp"
 #include "actors/consumer.hpp"
 #include "actors/events.hpp"
+#include "actors/exit_request.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/plain_transport.hpp"
@@ -594,7 +595,7 @@ caf::behavior recorder_impl(recorder_actor* self, media_recorder_args args, node
                                   st.ctx->settings.node_id, st.manifest.started_at_ms});
   // Consumers and transports are linked: one that ends is not the recorder's end.
   self->set_exit_handler([self](caf::exit_msg& em) {
-    if (em.source == self->state.room.address() || !em.source) {
+    if (em.source == self->state.room.address() || anonymous_exit(self, em)) {
       // The room ended without a stop: write what we have; the children are stopped by the
       // state's destructor.
       auto& st = self->state;

@@ -1,4 +1,5 @@
 #include "actors/peer_actor.hpp"
+#include "actors/exit_request.hpp"
 
 namespace chorus::actors::peers {
 
@@ -145,7 +146,7 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       begin_rehome(self, to_string(em.source.node()), {});
       return;
     }
-    if (em.source == self->state.room || !em.source) {
+    if (em.source == self->state.room || anonymous_exit(self, em)) {
       self->quit(em.reason);
       return;
     }

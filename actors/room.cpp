@@ -5,6 +5,7 @@
 
 #include "actors/clock.hpp"
 #include "actors/data_producer.hpp"
+#include "actors/exit_request.hpp"
 #include "actors/room_actor.hpp"
 #include "actors/room_roster.hpp"
 #include "common/ids.hpp"
@@ -64,7 +65,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
   // Peers are linked: a peer that fails is a departure. The node's exit request
   // (shutdown) ends the room, and through the links its peers.
   self->set_exit_handler([self](caf::exit_msg& em) {
-    if (em.source == self->state.node.address() || !em.source) {
+    if (em.source == self->state.node.address() || anonymous_exit(self, em)) {
       self->quit(em.reason);
       return;
     }

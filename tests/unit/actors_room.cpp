@@ -1,88 +1,16 @@
 // The room actor in a real actor system: sessions (scoped actors here) join, the room
 // spawns their peer actors, tells everyone of the others, carries the live class, and acts
 // for moderators; its last departure tells the node the room is idle.
-#include "actors/messages.hpp"
-#include "actors/room.hpp"
 #include "actors/room_state.hpp"
-#include "protocol/permissions.hpp"
 
-#include <caf/all.hpp>
-#include <doctest/doctest.h>
+#include "actors_room_system.hpp"
 
-#include <chrono>
 #include <optional>
 #include <string>
 
 using namespace chorus;
 using namespace chorus::actors;
-using namespace std::chrono_literals;
-
-namespace {
-
-constexpr auto bound = 5s; // every wait below ends by then
-
-struct room_system {
-  caf::actor_system_config cfg;
-  std::optional<caf::actor_system> sys;
-  std::shared_ptr<node_context> ctx = std::make_shared<node_context>();
-  room_system() {
-    register_message_types(cfg);
-    cfg.set("scheduler.max-threads", 2);
-    sys.emplace(cfg);
-    ctx->settings.node_id = "node-a";
-  }
-};
-
-join_command joiner(const caf::scoped_actor& session, std::string peer_id, std::string role) {
-  join_command cmd;
-  cmd.room_id = "class-1";
-  cmd.peer_id = peer_id;
-  cmd.name = "name of " + peer_id;
-  cmd.session = caf::actor_cast<caf::actor>(session);
-  auto set = protocol::permission_set::all();
-  if (role == "student") {
-    set.remove(protocol::permission::moderate);
-    set.remove(protocol::permission::record);
-  }
-  cmd.grant = {"sub-" + peer_id, role, set.bits()};
-  return cmd;
-}
-
-join_result join(const caf::scoped_actor& session, const caf::actor& room, join_command cmd) {
-  join_result out;
-  session->request(room, bound, std::move(cmd))
-    .receive([&](join_result& r) { out = std::move(r); },
-             [](caf::error& e) { FAIL("join refused: " << to_string(e)); });
-  return out;
-}
-
-// The next message of type T that `pred` accepts (others of that type are passed over;
-// messages of other types stay in the mailbox).
-template <class T, class Pred>
-std::optional<T> next(const caf::scoped_actor& self, Pred pred) {
-  auto end = std::chrono::steady_clock::now() + bound;
-  std::optional<T> got;
-  while (!got && std::chrono::steady_clock::now() < end) {
-    bool timed_out = false;
-    self->receive([&](T& x) {
-                    if (pred(x))
-                      got = std::move(x);
-                  },
-                  caf::after(std::chrono::duration_cast<std::chrono::milliseconds>(
-                    end - std::chrono::steady_clock::now())) >>
-                    [&] { timed_out = true; });
-    if (timed_out)
-      break;
-  }
-  return got;
-}
-
-template <class T>
-std::optional<T> next(const caf::scoped_actor& self) {
-  return next<T>(self, [](const T&) { return true; });
-}
-
-} // namespace
+using namespace chorus::actors::testing;
 
 TEST_CASE("room actor: joins are told to everyone, the class runs, a kick ends a session") {
   room_system rs;
@@ -200,4 +128,22 @@ TEST_CASE("room actor: classroom.chatMaxBytes bounds a chat message") {
     CHECK(longer->message == "text is longer than 8 bytes");
   }
   caf::anon_send_exit(room, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("room actor: an exit request from outside ends the room and, through the links, "
+          "its peers") {
+  room_system rs;
+  caf::scoped_actor node{*rs.sys}, session{*rs.sys}, watcher{*rs.sys};
+  auto room = spawn_room(*rs.sys, caf::actor_cast<caf::actor>(node), "class-1", rs.ctx, nullptr);
+  auto peer = join(session, room, joiner(session, "s", "student")).peer;
+  REQUIRE(peer);
+  watcher->monitor(room);
+  watcher->monitor(peer);
+  // anon_send_exit: CAF 0.17 names the room itself as the request's source.
+  caf::anon_send_exit(room, caf::exit_reason::user_shutdown);
+  int down = 0;
+  for (int i = 0; i < 2; ++i)
+    watcher->receive([&](caf::down_msg& d) { down += d.reason == caf::exit_reason::user_shutdown; },
+                     caf::after(bound) >> [] {});
+  CHECK(down == 2);
 }
