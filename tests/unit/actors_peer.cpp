@@ -1,0 +1,255 @@
+// Peer actors in a real room, with real media sockets (net::media_io on the loopback): a
+// publisher's plain-RTP transport and producer, a receiver's plain transport and consumer,
+// everything spawned by the actors themselves as a session's requests ask. The test's UDP
+// sockets are the encoder and the player. What must hold: the publisher's packets reach
+// the receiver with the consumer's SSRC and payload type, only once the consumer is
+// resumed; a closed producer ends its consumers and the receiver's session is told; a
+// peer's limits and unknown ids are refused with the protocol's codes.
+#include "actors/media_messages.hpp"
+#include "actors/room_state.hpp"
+#include "rtp/capabilities.hpp"
+
+#include "actors_room_system.hpp"
+#include "net_media_io_util.hpp"
+
+#include <optional>
+#include <string>
+
+using namespace chorus;
+using namespace chorus::actors;
+using namespace chorus::actors::testing;
+using media_io_test::bytes;
+using media_io_test::udp_client;
+
+namespace {
+
+constexpr uint32_t publisher_ssrc = 0x51525354;
+constexpr uint8_t publisher_opus_pt = 111;
+
+// An Opus packet as an encoder sends it, its payload naming its sequence number.
+bytes opus_packet(uint16_t seq) {
+  bytes p = media_io_test::rtp_bytes(seq, uint32_t(seq) * 960u, publisher_ssrc, false, 60);
+  p[1] = publisher_opus_pt;
+  p[12] = uint8_t(seq);
+  return p;
+}
+
+struct media_room {
+  room_system rs;
+  std::optional<caf::scoped_actor> node, teacher, student;
+  caf::actor room, teacher_peer, student_peer;
+
+  media_room() {
+    auto io = std::make_shared<net::media_io>(
+      media_io_test::port_mode_options(uint16_t(media_io_test::port_base() + 20), 10));
+    io->start();
+    rs.ctx->media_io = io;
+    auto caps = rtp::generate_router_capabilities(rtp::default_media_codecs());
+    REQUIRE(caps);
+    rs.ctx->router_capabilities = *caps;
+    rs.ctx->settings.max_transports_per_peer = 2;
+    node.emplace(*rs.sys);
+    teacher.emplace(*rs.sys);
+    student.emplace(*rs.sys);
+    room = spawn_room(*rs.sys, caf::actor_cast<caf::actor>(*node), "class-1", rs.ctx, nullptr);
+    teacher_peer = join(*teacher, room, joiner(*teacher, "t", "teacher")).peer;
+    student_peer = join(*student, room, joiner(*student, "s", "student")).peer;
+    REQUIRE(teacher_peer);
+    REQUIRE(student_peer);
+  }
+
+  ~media_room() { caf::anon_send_exit(room, caf::exit_reason::user_shutdown); }
+
+  // A request of `session` to its peer: the reply of type R, or the refusal's code.
+  template <class R, class Req>
+  std::optional<R> ask(caf::scoped_actor& session, const caf::actor& peer, Req req,
+                       protocol::error_code* refused = nullptr) {
+    std::optional<R> out;
+    session->request(peer, bound, std::move(req))
+      .receive([&](R& r) { out = std::move(r); },
+               [&](caf::error& e) {
+                 if (refused)
+                   *refused = to_error_info(e).code;
+                 else
+                   FAIL("refused: " << to_string(e));
+               });
+    return out;
+  }
+
+  std::optional<protocol::plain_transport_reply> plain_transport(caf::scoped_actor& session,
+                                                                 const caf::actor& peer,
+                                                                 bool comedia) {
+    protocol::plain_transport_request r;
+    r.room_id = "class-1";
+    r.comedia = comedia;
+    return ask<protocol::plain_transport_reply>(session, peer, r);
+  }
+
+  struct published {
+    std::string producer_id, transport_id;
+    uint16_t port = 0; // the transport's
+  };
+
+  // The publisher's Opus producer: on `transport_id`, or on a new comedia plain transport.
+  protocol::produce_request opus_produce(const std::string& transport_id) {
+    protocol::produce_request p;
+    p.room_id = "class-1";
+    p.transport_id = transport_id;
+    p.kind = rtp::media_kind::audio;
+    rtp::codec_parameters opus;
+    opus.mime_type = "audio/opus";
+    opus.payload_type = publisher_opus_pt;
+    opus.clock_rate = 48000;
+    opus.channels = 2;
+    p.rtp_parameters.codecs.push_back(opus);
+    rtp::encoding_parameters enc;
+    enc.ssrc = publisher_ssrc;
+    p.rtp_parameters.encodings.push_back(enc);
+    return p;
+  }
+
+  published publish() {
+    auto t = plain_transport(*teacher, teacher_peer, true);
+    REQUIRE(t);
+    auto id = ask<protocol::producer_id_reply>(*teacher, teacher_peer, opus_produce(t->id));
+    REQUIRE(id);
+    return {id->id, t->id, t->port};
+  }
+
+  // The receiver's consumer of `producer_id` on a plain transport toward `player`.
+  protocol::consumer_params_reply consume(const std::string& producer_id, udp_client& player) {
+    auto t = plain_transport(*student, student_peer, false);
+    REQUIRE(t);
+    protocol::plain_transport_request connect;
+    connect.op = protocol::plain_op::connect;
+    connect.transport_id = t->id;
+    connect.ip = "127.0.0.1";
+    connect.port = player.address().port;
+    REQUIRE(ask<protocol::empty_reply>(*student, student_peer, connect));
+    protocol::consume_request c;
+    c.room_id = "class-1";
+    c.producer_id = producer_id;
+    c.transport_id = t->id;
+    c.rtp_capabilities = rs.ctx->router_capabilities;
+    auto params = ask<protocol::consumer_params_reply>(*student, student_peer, c);
+    REQUIRE(params);
+    return *params;
+  }
+
+  void consumer_op(const std::string& id, protocol::consumer_op op) {
+    protocol::consumer_request r;
+    r.room_id = "class-1";
+    r.consumer_id = id;
+    r.op = op;
+    REQUIRE(ask<protocol::empty_reply>(*student, student_peer, r));
+  }
+};
+
+// Sends the encoder's packets from `seq` on until the player gets one (each wait bounded),
+// at most `tries` of them: the first that arrived, if any.
+std::optional<bytes> until_played(udp_client& encoder, uint16_t port, udp_client& player,
+                                  uint16_t& seq, int tries) {
+  for (int i = 0; i < tries; ++i) {
+    encoder.send(port, opus_packet(seq++));
+    if (auto got = player.recv(std::chrono::milliseconds(100)))
+      return got;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+TEST_CASE("peer actors: a publisher's packets reach another peer's consumer once it is "
+          "resumed, with the consumer's SSRC and payload type") {
+  media_room m;
+  udp_client encoder, player;
+  auto [producer_id, transport_id, port] = m.publish();
+  auto params = m.consume(producer_id, player);
+  CHECK(params.producer_id == producer_id);
+  CHECK(params.kind == rtp::media_kind::audio);
+  REQUIRE(params.rtp_parameters.codecs.size() >= 1);
+  REQUIRE(params.rtp_parameters.encodings.size() == 1);
+  const uint32_t ssrc = params.rtp_parameters.encodings[0].ssrc;
+  const uint8_t pt = params.rtp_parameters.codecs[0].payload_type;
+  CHECK(ssrc != publisher_ssrc);
+
+  uint16_t seq = 1000;
+  CHECK_FALSE(until_played(encoder, port, player, seq, 5)); // created paused: nothing
+  m.consumer_op(params.id, protocol::consumer_op::resume);
+  auto got = until_played(encoder, port, player, seq, 50);
+  REQUIRE(got);
+  REQUIRE(got->size() == 60);
+  CHECK(((*got)[1] & 0x7f) == pt);
+  CHECK((uint32_t((*got)[8]) << 24 | uint32_t((*got)[9]) << 16 | uint32_t((*got)[10]) << 8 |
+         (*got)[11]) == ssrc);
+  CHECK((*got)[12] == uint8_t(seq - 1)); // the packet just sent, not an older one
+}
+
+TEST_CASE("peer actors: a closed producer ends its consumer and the receiver is told") {
+  media_room m;
+  udp_client player;
+  auto producer_id = m.publish().producer_id;
+  auto params = m.consume(producer_id, player);
+  protocol::producer_request close;
+  close.room_id = "class-1";
+  close.producer_id = producer_id;
+  close.op = protocol::producer_op::close;
+  REQUIRE(m.ask<protocol::empty_reply>(*m.teacher, m.teacher_peer, close));
+  auto closed = next<protocol::consumer_closed_event>(*m.student);
+  REQUIRE(closed);
+  CHECK(closed->consumer_id == params.id);
+  CHECK(closed->producer_id == producer_id);
+  // The consumer is gone from its peer.
+  protocol::error_code code{};
+  protocol::consumer_request resume;
+  resume.consumer_id = params.id;
+  resume.op = protocol::consumer_op::resume;
+  CHECK_FALSE(m.ask<protocol::empty_reply>(*m.student, m.student_peer, resume, &code));
+  CHECK(code == protocol::error_code::unknown_consumer);
+}
+
+TEST_CASE("peer actors: an SSRC taken twice, a peer's transport limit and unknown ids are "
+          "refused with the protocol's codes") {
+  media_room m;
+  auto first = m.publish(); // the teacher's first transport
+  const auto& producer_id = first.producer_id;
+  protocol::error_code code{};
+
+  // A second producer of the same SSRC on that transport: its packets would be ambiguous.
+  CHECK_FALSE(m.ask<protocol::producer_id_reply>(*m.teacher, m.teacher_peer,
+                                                 m.opus_produce(first.transport_id), &code));
+  CHECK(code == protocol::error_code::invalid_field);
+
+  // A second transport is within the limit (2 here), a third is over it.
+  auto second = m.plain_transport(*m.teacher, m.teacher_peer, true);
+  REQUIRE(second);
+  protocol::plain_transport_request third;
+  third.comedia = true;
+  CHECK_FALSE(m.ask<protocol::plain_transport_reply>(*m.teacher, m.teacher_peer, third, &code));
+  CHECK(code == protocol::error_code::limit_exceeded);
+
+  // Consuming a producer nobody has.
+  udp_client player;
+  auto t = m.plain_transport(*m.student, m.student_peer, true);
+  REQUIRE(t);
+  protocol::consume_request c;
+  c.producer_id = "no-such-producer";
+  c.transport_id = t->id;
+  c.rtp_capabilities = m.rs.ctx->router_capabilities;
+  CHECK_FALSE(m.ask<protocol::consumer_params_reply>(*m.student, m.student_peer, c, &code));
+  CHECK(code == protocol::error_code::unknown_producer);
+
+  // A producer on a transport the peer does not have.
+  protocol::produce_request p;
+  p.transport_id = "no-such-transport";
+  p.kind = rtp::media_kind::audio;
+  CHECK_FALSE(m.ask<protocol::producer_id_reply>(*m.teacher, m.teacher_peer, p, &code));
+  CHECK(code == protocol::error_code::unknown_transport);
+
+  // Closing another peer's producer: not the student's to close.
+  protocol::producer_request close;
+  close.producer_id = producer_id;
+  close.op = protocol::producer_op::close;
+  CHECK_FALSE(m.ask<protocol::empty_reply>(*m.student, m.student_peer, close, &code));
+  CHECK(code == protocol::error_code::unknown_producer);
+}
