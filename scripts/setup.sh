@@ -135,7 +135,7 @@ chorus_sanitize_build() {
     local generator
     mapfile -t generator < <(chorus_generator "$CHORUS_SAN_DIR")
     CC=clang CXX=clang++ cmake "${generator[@]}" -S "$CHORUS_ROOT" -B "$CHORUS_SAN_DIR" -DCHORUS_SANITIZE=ON \
-      -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" >/dev/null
+      -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -gline-tables-only" >/dev/null
     cmake --build "$CHORUS_SAN_DIR" -j2 --target "$@"
   ) 9>"$CHORUS_BUILD_DIR/.setup.lock"
 }
