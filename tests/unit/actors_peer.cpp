@@ -173,16 +173,19 @@ TEST_CASE("peer actors: a publisher's packets reach another peer's consumer once
   const uint8_t pt = params.rtp_parameters.codecs[0].payload_type;
   CHECK(ssrc != publisher_ssrc);
 
-  uint16_t seq = 1000;
+  uint16_t seq = 2048; // the payload's byte counts 0, 1, ... (below 256 here)
   CHECK_FALSE(until_played(encoder, port, player, seq, 5)); // created paused: nothing
   m.consumer_op(params.id, protocol::consumer_op::resume);
+  const uint8_t first_after_resume = uint8_t(seq);
   auto got = until_played(encoder, port, player, seq, 50);
   REQUIRE(got);
   REQUIRE(got->size() == 60);
   CHECK(((*got)[1] & 0x7f) == pt);
   CHECK((uint32_t((*got)[8]) << 24 | uint32_t((*got)[9]) << 16 | uint32_t((*got)[10]) << 8 |
          (*got)[11]) == ssrc);
-  CHECK((*got)[12] == uint8_t(seq - 1)); // the packet just sent, not an older one
+  // One sent after the resume (it may lag the last sent by a try on a loaded machine).
+  CHECK((*got)[12] >= first_after_resume);
+  CHECK((*got)[12] <= uint8_t(seq - 1));
 }
 
 TEST_CASE("peer actors: a closed producer ends its consumer and the receiver is told") {
