@@ -12,6 +12,8 @@
 #include "actors_room_system.hpp"
 #include "net_media_io_util.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <optional>
 #include <string>
 
@@ -28,9 +30,13 @@ constexpr uint8_t publisher_opus_pt = 111;
 
 // An Opus packet as an encoder sends it, its payload naming its sequence number.
 bytes opus_packet(uint16_t seq) {
-  bytes p = media_io_test::rtp_bytes(seq, uint32_t(seq) * 960u, publisher_ssrc, false, 60);
-  p[1] = publisher_opus_pt;
-  p[12] = uint8_t(seq);
+  const uint32_t ts = uint32_t(seq) * 960u;
+  bytes p(60, uint8_t(seq));
+  const uint8_t header[12] = {0x80, publisher_opus_pt, uint8_t(seq >> 8), uint8_t(seq),
+                              uint8_t(ts >> 24), uint8_t(ts >> 16), uint8_t(ts >> 8), uint8_t(ts),
+                              uint8_t(publisher_ssrc >> 24), uint8_t(publisher_ssrc >> 16),
+                              uint8_t(publisher_ssrc >> 8), uint8_t(publisher_ssrc)};
+  std::copy(std::begin(header), std::end(header), p.begin());
   return p;
 }
 
@@ -163,7 +169,9 @@ TEST_CASE("peer actors: a publisher's packets reach another peer's consumer once
           "resumed, with the consumer's SSRC and payload type") {
   media_room m;
   udp_client encoder, player;
-  auto [producer_id, transport_id, port] = m.publish();
+  const auto published = m.publish();
+  const auto& producer_id = published.producer_id;
+  const uint16_t port = published.port;
   auto params = m.consume(producer_id, player);
   CHECK(params.producer_id == producer_id);
   CHECK(params.kind == rtp::media_kind::audio);
