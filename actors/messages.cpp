@@ -12,13 +12,7 @@ void chorus::actors::declared::registrar<T>::add(caf::actor_system_config& cfg,
   cfg.add_message_type<T>(name);
 }
 
-#include "actors/cluster_messages.hpp"
-#include "actors/data_messages.hpp"
-#include "actors/media_messages.hpp"
-#include "actors/operations.hpp"
-#include "actors/record_serialization.hpp"
-#include "actors/rehome_messages.hpp"
-#include "actors/ticker.hpp"
+#include "actors/all_messages.hpp"
 
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
