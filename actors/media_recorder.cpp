@@ -619,7 +619,7 @@ caf::behavior recorder_impl(recorder_actor* self, media_recorder_args args, node
     [self](producer_info& info) { on_producer(self, info); },
     [self](producer_removed& r) { on_producer_gone(self, r.producer_id); },
     [self](protocol::consumer_closed_event& ev) { on_producer_gone(self, ev.producer_id); },
-    [self](protocol::producer_paused_event&) {},
+    [](protocol::producer_paused_event&) {},
     // What a consumer tells its owner about itself (a message without a handler here would
     // come back to the consumer as an error and end it).
     [](const protocol::consumer_layers_event&) {},

@@ -33,6 +33,14 @@ void forget_data_producer(peer_actor* self, const std::string& id) {
     self->send(room, data_producer_removed{id});
 }
 
+// Tells the client that one of its own producers is closed (the event's other fields name
+// another peer's producer; they stay empty here).
+void send_producer_closed(peer_actor* self, const std::string& producer_id) {
+  protocol::producer_closed_event ev;
+  ev.producer_id = producer_id;
+  self->send(self->state.session, std::move(ev));
+}
+
 // Closes the producers and consumers of a transport that ended.
 void close_media_of_transport(peer_actor* self, const std::string& transport_id) {
   auto& st = self->state;
@@ -61,7 +69,7 @@ void close_media_of_transport(peer_actor* self, const std::string& transport_id)
   for (auto& id : gone) {
     self->send_exit(st.producers[id].actor, caf::exit_reason::user_shutdown);
     forget_producer(self, id);
-    self->send(st.session, protocol::producer_closed_event{id});
+    send_producer_closed(self, id);
   }
   for (auto it = st.consumers.begin(); it != st.consumers.end();) {
     if (it->second.transport_id != transport_id) {
@@ -168,7 +176,7 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
           LOG_WARN("peer", st.id << ": producer " << id << " failed: " << to_string(em.reason));
         auto gone = id;
         forget_producer(self, gone);
-        self->send(st.session, protocol::producer_closed_event{gone});
+        send_producer_closed(self, gone);
         return;
       }
     for (auto it = st.consumers.begin(); it != st.consumers.end(); ++it)
@@ -241,9 +249,9 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       auto spawned = spawn_plain_transport(self, r, st.ctx);
       if (!spawned)
         return make_error(error_code::invalid_field, spawned.error());
-      st.transports[spawned->params.id] = {spawned->actor,
-                                           protocol::transport_direction::unspecified, false, 0,
-                                           spawned->send};
+      auto& entry = st.transports[spawned->params.id];
+      entry.actor = spawned->actor;
+      entry.send = spawned->send;
       LOG_DEBUG("peer", st.id << ": plain transport " << spawned->params.id << " created");
       return caf::make_message(protocol::plain_transport_reply{std::move(spawned->params)});
     },
@@ -406,7 +414,7 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       for (auto& id : gone) {
         self->send_exit(st.producers[id].actor, caf::exit_reason::user_shutdown);
         forget_producer(self, id);
-        self->send(st.session, protocol::producer_closed_event{id});
+        send_producer_closed(self, id);
       }
     },
     // The admin API: what this participant has (its stats come from the usual requests).

@@ -153,8 +153,14 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
         return make_error(error_code::rate_limited,
                           "too many chat messages: at most " +
                             std::to_string(st.ctx->settings.chat_rate_per_s) + " per second");
-      protocol::chat_item m{"m" + std::to_string(st.next_chat_id++), me->id, me->public_id(),
-                            me->name, std::move(req.text), *to ? (*to)->id : std::string{}, now};
+      protocol::chat_item m;
+      m.id = "m" + std::to_string(st.next_chat_id++);
+      m.from = me->id;
+      m.user_id = me->public_id();
+      m.name = me->name;
+      m.text = std::move(req.text);
+      m.to = *to ? (*to)->id : std::string{};
+      m.at = now;
       m.client_id = std::move(req.client_id);
       m.avatar_url = std::move(req.avatar_url);
       m.reply_to = std::move(req.reply_to);

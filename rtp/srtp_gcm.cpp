@@ -25,7 +25,6 @@ constexpr size_t rtcp_header_size = 8; // V/P/RC, PT, length, sender SSRC
 constexpr uint32_t e_flag = 0x80000000u;
 constexpr uint32_t max_srtcp_index = 0x7fffffffu;
 constexpr uint64_t seq_median = 1u << 15;
-constexpr uint64_t seq_span = 1u << 16;
 constexpr uint64_t index_mask = (uint64_t(1) << 48) - 1;
 
 const EVP_CIPHER* gcm_cipher_for(size_t key_length) noexcept {
