@@ -15,8 +15,7 @@ source scripts/setup.sh
 chorus_setup
 mkdir -p "$CHORUS_SAN_DIR"
 echo "sanitize: building $CHORUS_SAN_DIR (log: $CHORUS_SAN_DIR/build.log)"
-if ! chorus_sanitize_build chorus chorus-probe unit_rtp unit_net unit_protocol unit_store \
-       unit_app unit_actors >"$CHORUS_SAN_DIR/build.log" 2>&1; then
+if ! chorus_sanitize_build "${CHORUS_SAN_TARGETS[@]}" >"$CHORUS_SAN_DIR/build.log" 2>&1; then
   grep -E "error|Error" "$CHORUS_SAN_DIR/build.log" | head -40 >&2
   echo "sanitize: the build failed" >&2
   exit 1

@@ -128,6 +128,10 @@ chorus_build() {
 # build-san/, of the given targets (scripts/sanitize.sh, scripts/fuzz.sh). Under the same
 # lock as the normal build, so that two scripts never build at once.
 CHORUS_SAN_DIR="${CHORUS_SAN_DIR:-$CHORUS_ROOT/build-san}"
+# What the sanitizer run (scripts/sanitize.sh) tests: the server, the probe its tests use,
+# and the unit suites.
+CHORUS_SAN_TARGETS=(chorus chorus-probe unit_rtp unit_net unit_protocol unit_store unit_app
+                    unit_actors)
 chorus_sanitize_build() {
   mkdir -p "$CHORUS_BUILD_DIR" "$CHORUS_SAN_DIR"
   (

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Sets up Chorus (scripts/setup.sh) and runs the whole test suite, each test once:
-#   1. the release build (build/: the server, chorus-bench, the bench's unit tests) and the
-#      tests labelled `release` against it: those that judge memory, loss or timing, which
-#      the sanitizer changes, or need the bench (CMakeLists.txt CHORUS_SANITIZE_SKIP), the
-#      package test and the docs check;
-#   2. the sanitizer run (scripts/sanitize.sh): the unit suites and every other integration
-#      test against the ASan + UBSan build (build-san/);
-#   3. every libFuzzer target for CHORUS_FUZZ_SECONDS (default 20) each (scripts/fuzz.sh).
+#   1. the release build (build/: the server, chorus-bench, the bench's unit tests);
+#   2. the tests labelled `release` against it (those that judge memory, loss or timing,
+#      which the sanitizer changes, or need the bench: CMakeLists.txt CHORUS_SANITIZE_SKIP;
+#      the package test and the docs check), beside the sanitizer build (build-san/, at the
+#      lowest CPU priority: those tests leave most of the two cores idle); then those
+#      labelled `alone` (they load the machine to measure it) with nothing beside them;
+#   3. the sanitizer run (scripts/sanitize.sh): the unit suites and every other integration
+#      test against the ASan + UBSan build;
+#   4. every libFuzzer target for CHORUS_FUZZ_SECONDS (default 20) each (scripts/fuzz.sh).
 # Tests run two at a time (CHORUS_TEST_JOBS); those that measure the machine run alone
 # (RUN_SERIAL in CMakeLists.txt).
 # With arguments, everything is built into build/ and the arguments go to ctest there, e.g.
@@ -30,8 +32,19 @@ started=$SECONDS
 phase() { echo "test.sh: $1 ($((SECONDS - started)) s in)"; }
 phase "setup and the release build"
 chorus_setup_and_build chorus chorus-bench unit_bench unit_bench_janus
-phase "the release tests"
-ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure -j "$jobs" -L release || status=$?
+phase "the release tests beside the sanitizer build"
+mkdir -p "$CHORUS_SAN_DIR"
+(
+  renice -n 19 -p "$BASHPID" >/dev/null
+  chorus_sanitize_build "${CHORUS_SAN_TARGETS[@]}" fuzz_targets
+) >"$CHORUS_SAN_DIR/build.log" 2>&1 &
+san_build=$!
+ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure -j "$jobs" -L release -LE alone ||
+  status=$?
+# A failed build is reported by the sanitizer run, which builds what is missing.
+wait "$san_build" || true
+phase "the release tests that run alone"
+ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure -L alone || status=$?
 phase "the sanitizer run"
 CHORUS_TEST_JOBS="$jobs" bash "$CHORUS_ROOT/scripts/sanitize.sh" || status=$?
 phase "the fuzzers"
