@@ -4,9 +4,9 @@
 #include "app/options.hpp"
 #include "protocol/jwt_sign.hpp"
 
-#include <doctest/doctest.h>
+#include "temp_files.hpp"
 
-#include <unistd.h>
+#include <doctest/doctest.h>
 
 #include <cstdio>
 #include <fstream>
@@ -35,11 +35,7 @@ std::string read_file(const std::string& path) {
 
 // A configuration file with `text`, under the build's temporary directory.
 std::string tempfile_with(const std::string& text) {
-  static int n = 0;
-  std::string path = "/tmp/chorus_app_config_test_" + std::to_string(::getpid()) + "_" +
-                     std::to_string(n++) + ".json";
-  std::ofstream{path} << text;
-  return path;
+  return test::temp_files::with(text, ".json");
 }
 
 // Every option shows the same value in both (the option table's own view of a value).

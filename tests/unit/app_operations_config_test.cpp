@@ -2,9 +2,9 @@
 // defaults, keys, flags, and the failures that name the option.
 #include "app/config.hpp"
 
-#include <doctest/doctest.h>
+#include "temp_files.hpp"
 
-#include <unistd.h>
+#include <doctest/doctest.h>
 
 #include <fstream>
 #include <string>
@@ -22,11 +22,7 @@ result<app::cli_result> parse_args(std::vector<std::string> args) {
 }
 
 std::string file_with(const std::string& text) {
-  static int n = 0;
-  std::string path = "/tmp/chorus_ops_config_test_" + std::to_string(::getpid()) + "_" +
-                     std::to_string(n++);
-  std::ofstream{path} << text;
-  return path;
+  return test::temp_files::with(text);
 }
 
 } // namespace
