@@ -13,9 +13,9 @@
 // The inspect functions are declared here for CAF's three inspectors (serializer,
 // deserializer, to_string's) and defined once, in actors/message_inspect.cpp, which
 // includes every declaring header (actors/all_messages.hpp) after defining
-// CHORUS_MESSAGE_DEFINITIONS. As inline templates they were compiled again in every source
-// that sends a message (CAF's message wrapper instantiates them): a fifth to a third of
-// each actor source's compile time.
+// CHORUS_MESSAGE_DEFINITIONS. Out of line, so that CAF's message wrapper, instantiated in
+// every source that sends a message, calls them instead of compiling them there again (as
+// inline templates they were a fifth to a third of each actor source's compile time).
 #pragma once
 
 #include <caf/fwd.hpp>
@@ -39,8 +39,9 @@ namespace chorus::actors::declared {
 // Adds T to a configuration under its name. Only declared here: it is defined, and so
 // compiled, in actors/messages.cpp alone, which includes every header that declares
 // messages (actors/all_messages.hpp). A header missing there leaves its types' registrars
-// and inspect functions undefined, which the link reports. (Compiled in every includer, the registrations made each actor
-// source instantiate CAF's serialization of every message: minutes of compile time.)
+// and inspect functions undefined, which the link reports. (Compiled in every includer,
+// the registrations made each actor source instantiate CAF's serialization of every
+// message: minutes of compile time.)
 template <class T>
 struct registrar {
   static void add(caf::actor_system_config& cfg, const char* name);

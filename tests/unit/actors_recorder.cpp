@@ -5,14 +5,14 @@
 #include "actors/recorder.hpp"
 #include "store/record_store.hpp"
 
+#include "temp_dir.hpp"
+
 #include <caf/all.hpp>
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 
 #include <doctest/doctest.h>
 #include <sqlite3.h>
-
-#include <stdlib.h>
 
 #include <filesystem>
 #include <mutex>
@@ -22,22 +22,6 @@ using namespace chorus;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct temp_file {
-  std::filesystem::path dir;
-  std::string path;
-  temp_file() {
-    std::string tmpl =
-      (std::filesystem::temp_directory_path() / "chorus-recorder-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    dir = tmpl;
-    path = (dir / "record.db").string();
-  }
-  ~temp_file() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-};
 
 // count(*) of `sql` on another connection (-1 on error).
 int64_t count(const std::string& path, const std::string& sql) {
@@ -96,8 +80,9 @@ struct flaky_store final : store::record_store {
 } // namespace
 
 TEST_CASE("events sent to the recorder are in the file after a flush") {
-  temp_file f;
-  auto opened = store::open_sqlite_store(f.path);
+  test::temp_dir dir;
+  const auto path = dir.file("record.db");
+  auto opened = store::open_sqlite_store(path);
   REQUIRE(opened.ok());
   system_fixture fx;
   actors::recorder_settings rs;
@@ -120,11 +105,11 @@ TEST_CASE("events sent to the recorder are in the file after a flush") {
   actors::node_context off; // storage off: nothing is sent, nothing fails
   actors::record(room.ptr(), off, store::peer_left{"math", "p1", 1006});
 
-  CHECK(eventually([&] { return count(f.path, "SELECT count(*) FROM moderation_actions") == 1; }));
-  CHECK(count(f.path, "SELECT count(*) FROM rooms") == 1);
-  CHECK(count(f.path, "SELECT count(*) FROM attendance WHERE left_at IS NULL") == 1);
-  CHECK(count(f.path, "SELECT count(*) FROM chat_messages") == 1);
-  CHECK(count(f.path, "SELECT count(*) FROM votes WHERE voter_peer_id = 'p1'") == 1);
+  CHECK(eventually([&] { return count(path, "SELECT count(*) FROM moderation_actions") == 1; }));
+  CHECK(count(path, "SELECT count(*) FROM rooms") == 1);
+  CHECK(count(path, "SELECT count(*) FROM attendance WHERE left_at IS NULL") == 1);
+  CHECK(count(path, "SELECT count(*) FROM chat_messages") == 1);
+  CHECK(count(path, "SELECT count(*) FROM votes WHERE voter_peer_id = 'p1'") == 1);
   CHECK(eventually([&] { return counters->events_written.load() == 6; }));
   CHECK(counters->events_received.load() == 6);
   CHECK(counters->batches_failed.load() == 0);
@@ -137,18 +122,19 @@ TEST_CASE("events sent to the recorder are in the file after a flush") {
   room->request(recorder, 2s, actors::record_flush_atom::value)
     .receive([&](bool ok) { flushed = ok; }, [&](caf::error& err) { FAIL(to_string(err)); });
   CHECK(flushed);
-  CHECK(count(f.path, "SELECT count(*) FROM attendance WHERE left_at = 2000") == 1);
+  CHECK(count(path, "SELECT count(*) FROM attendance WHERE left_at = 2000") == 1);
 
   // Shutdown: what arrives within the grace still goes in, then the recorder ends.
   room->send_exit(recorder, caf::exit_reason::user_shutdown);
   room->send(recorder, store::record_event{store::room_closed{"math", "node-a", 3000}});
   room->wait_for(recorder);
-  CHECK(count(f.path, "SELECT count(*) FROM rooms WHERE closed_at = 3000") == 1);
+  CHECK(count(path, "SELECT count(*) FROM rooms WHERE closed_at = 3000") == 1);
 }
 
 TEST_CASE("a batch is written at max_batch events without waiting for the interval") {
-  temp_file f;
-  auto opened = store::open_sqlite_store(f.path);
+  test::temp_dir dir;
+  const auto path = dir.file("record.db");
+  auto opened = store::open_sqlite_store(path);
   REQUIRE(opened.ok());
   system_fixture fx;
   actors::recorder_settings rs;
@@ -163,13 +149,13 @@ TEST_CASE("a batch is written at max_batch events without waiting for the interv
   // Two batches written and the last five waiting: the rows can be visible before the
   // recorder has taken the rest of the sends, so both are waited for together.
   CHECK(eventually([&] {
-    return count(f.path, "SELECT count(*) FROM chat_messages") == 20 &&
+    return count(path, "SELECT count(*) FROM chat_messages") == 20 &&
            counters->events_pending.load() == 5;
   }));
   CHECK(counters->batches_written.load() == 2);
   room->send_exit(recorder, caf::exit_reason::user_shutdown);
   room->wait_for(recorder);
-  CHECK(count(f.path, "SELECT count(*) FROM chat_messages") == 25);
+  CHECK(count(path, "SELECT count(*) FROM chat_messages") == 25);
 }
 
 TEST_CASE("a failing store is counted and retried; the recorder keeps running") {

@@ -4,7 +4,7 @@
 #include "app/options.hpp"
 #include "protocol/jwt_sign.hpp"
 
-#include "temp_files.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -35,7 +35,8 @@ std::string read_file(const std::string& path) {
 
 // A configuration file with `text`, under the build's temporary directory.
 std::string tempfile_with(const std::string& text) {
-  return test::temp_files::with(text, ".json");
+  static test::temp_dir dir; // the suite's, removed when it ends
+  return dir.file_with(text, ".json");
 }
 
 // Every option shows the same value in both (the option table's own view of a value).

@@ -2,7 +2,7 @@
 // defaults, keys, flags, and the failures that name the option.
 #include "app/config.hpp"
 
-#include "temp_files.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -22,7 +22,8 @@ result<app::cli_result> parse_args(std::vector<std::string> args) {
 }
 
 std::string file_with(const std::string& text) {
-  return test::temp_files::with(text);
+  static test::temp_dir dir; // the suite's, removed when it ends
+  return dir.file_with(text);
 }
 
 } // namespace

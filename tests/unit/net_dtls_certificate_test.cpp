@@ -1,16 +1,16 @@
 // DTLS certificate: generation, PEM loading, fingerprint format (RFC 8122 §5).
 #include "net/dtls_certificate.hpp"
 
+#include "temp_dir.hpp"
+
 #include <doctest/doctest.h>
 #include <openssl/asn1.h>
 #include <openssl/x509.h>
 
 #include <cstdio>
 #include <ctime>
-#include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 using namespace chorus::net;
 
@@ -172,18 +172,15 @@ TEST_CASE("dtls certificate: PEM round trip and files") {
   REQUIRE_MESSAGE(again.ok(), (again.ok() ? std::string() : again.error()));
   CHECK(again->fingerprints() == cert->fingerprints());
 
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("chorus-dtls-cert-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  const auto cert_path = (dir / "cert.pem").string();
-  const auto key_path = (dir / "key.pem").string();
+  chorus::test::temp_dir dir;
+  const auto cert_path = dir.file("cert.pem");
+  const auto key_path = dir.file("key.pem");
   std::ofstream(cert_path) << pem->certificate;
   std::ofstream(key_path) << pem->private_key;
   auto loaded = dtls_certificate::load_pem_files(cert_path, key_path);
   REQUIRE_MESSAGE(loaded.ok(), (loaded.ok() ? std::string() : loaded.error()));
   CHECK(loaded->fingerprints() == cert->fingerprints());
-  CHECK_FALSE(dtls_certificate::load_pem_files((dir / "missing.pem").string(), key_path).ok());
-  fs::remove_all(dir);
+  CHECK_FALSE(dtls_certificate::load_pem_files(dir.file("missing.pem"), key_path).ok());
 
   // Moves keep the identity.
   dtls_certificate moved = std::move(*again);

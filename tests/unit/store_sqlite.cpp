@@ -2,6 +2,8 @@
 // every record type read back with SQL, and errors (not crashes) for files it cannot use.
 #include "store/record_store.hpp"
 
+#include "temp_dir.hpp"
+
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 
@@ -18,20 +20,7 @@ using namespace chorus::store;
 
 namespace {
 
-// A fresh directory under the temporary directory, removed with its files at the end.
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "chorus-store-XXXXXX").string();
-    REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-    path = tmpl;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string file(const char* name) const { return (path / name).string(); }
-};
+using test::temp_dir;
 
 // A second connection to the file, as another reader would have (the sqlite3 CLI, the
 // product's importer).
