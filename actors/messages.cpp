@@ -3,13 +3,36 @@
 #include "actors/message_declaration.hpp"
 
 #include <caf/actor_system_config.hpp>
+#include <caf/make_type_erased_value.hpp>
+
+#include <type_traits>
+#include <typeindex>
+
+namespace chorus::actors::declared {
+
+// Registers T alone under `name`: its portable name and its factory, by name and by type.
+// CAF's add_message_type<T> also registers std::vector<T> and stream<T>, whose
+// serialization code tripled this source's compile time (the longest of the build); no
+// message carries either, and the lists that do travel are registered as types of their
+// own below.
+template <class T>
+void register_alone(caf::actor_system_config& cfg, const char* name) {
+  static_assert(std::is_default_constructible_v<T> && std::is_copy_constructible_v<T>,
+                "a message type needs default and copy constructors");
+  cfg.type_names_by_rtti.emplace(std::type_index(typeid(T)), name);
+  cfg.value_factories_by_name.emplace(name, &caf::make_type_erased_value<T>);
+  cfg.value_factories_by_rtti.emplace(std::type_index(typeid(T)),
+                                      &caf::make_type_erased_value<T>);
+}
+
+} // namespace chorus::actors::declared
 
 // The one definition of the registrars (actors/message_declaration.hpp): it comes before
 // the headers below, so that each CHORUS_MESSAGE they declare compiles its registrar here.
 template <class T>
 void chorus::actors::declared::registrar<T>::add(caf::actor_system_config& cfg,
                                                  const char* name) {
-  cfg.add_message_type<T>(name);
+  register_alone<T>(cfg, name);
 }
 
 #include "actors/all_messages.hpp"
@@ -62,14 +85,15 @@ void register_message_types(caf::actor_system_config& cfg) {
   for (auto& t : declared::message_types()) // CHORUS_MESSAGE (actors/message_declaration.hpp)
     t.add(cfg, t.name);
   // The types declared without the macro: lists, and messages with an inspect of their own.
-  cfg.add_message_type<std::vector<cluster_node>>("chorus::cluster_node_list")
-    .add_message_type<std::vector<cluster_member>>("chorus::cluster_members")
-    .add_message_type<store::record_event>("chorus::record_event") // actors/recorder.hpp
-    .add_message_type<forwarded_packet>("chorus::forwarded_packet")
-    .add_message_type<rtp_out>("chorus::rtp_out")
-    .add_message_type<std::vector<producer_info>>("chorus::producer_info_list")
-    .add_message_type<std::vector<admin_participant>>("chorus::admin_participants")
-    .add_message_type<std::vector<admin_producer>>("chorus::admin_producers");
+  using declared::register_alone;
+  register_alone<std::vector<cluster_node>>(cfg, "chorus::cluster_node_list");
+  register_alone<std::vector<cluster_member>>(cfg, "chorus::cluster_members");
+  register_alone<store::record_event>(cfg, "chorus::record_event"); // actors/recorder.hpp
+  register_alone<forwarded_packet>(cfg, "chorus::forwarded_packet");
+  register_alone<rtp_out>(cfg, "chorus::rtp_out");
+  register_alone<std::vector<producer_info>>(cfg, "chorus::producer_info_list");
+  register_alone<std::vector<admin_participant>>(cfg, "chorus::admin_participants");
+  register_alone<std::vector<admin_producer>>(cfg, "chorus::admin_producers");
 }
 
 } // namespace chorus::actors
