@@ -124,7 +124,7 @@ using joiner_actor = chorus::actors::laned_actor<joiner_state>;
 // sent to itself; `hold` keeps it in a turn until `release` is set (at most 10 s).
 // What it hands on also goes to `sink` when given; its exit handler hands on what it holds
 // first, as the producer's does (actors/producer.cpp).
-caf::behavior joiner(joiner_actor* self, std::shared_future<void> release,
+caf::behavior batch_joiner(joiner_actor* self, std::shared_future<void> release,
                      std::shared_ptr<std::promise<void>> holding, caf::actor sink) {
   auto hand_on = [self, sink](std::vector<int> b) {
     if (b.empty())
@@ -190,7 +190,7 @@ struct joiner_fixture {
   caf::actor a;
 
   explicit joiner_fixture(bool report)
-    : a(sys.spawn(joiner, release.get_future().share(), holding,
+    : a(sys.spawn(batch_joiner, release.get_future().share(), holding,
                   report ? caf::actor{s} : caf::actor{})) {}
   ~joiner_fixture() {
     let_go();

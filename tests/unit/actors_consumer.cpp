@@ -32,7 +32,7 @@ constexpr uint32_t consumer_ssrc = 0xC0C0C0C0;
 constexpr uint32_t producer_ssrc = 0x11112222;
 constexpr uint8_t opus_pt = 100;
 constexpr uint8_t vp8_pt = 101;
-constexpr auto bound = std::chrono::seconds(5); // every wait for a message or a packet
+constexpr auto reply_bound = std::chrono::seconds(5); // every wait for a message or a packet
 
 uint16_t seq_of(const bytes& b) { return uint16_t((b[2] << 8) | b[3]); }
 uint32_t ssrc_of(const bytes& b) {
@@ -124,7 +124,7 @@ struct consumer_fixture {
         [=](protocol::producer_paused_event& e) { self->send(box, std::move(e)); },
       };
     });
-    (*inbox)->request(peer, bound, 1)
+    (*inbox)->request(peer, reply_bound, 1)
       .receive([&](caf::actor& c) { consumer = c; },
                [&](caf::error& e) { FAIL("the consumer was not spawned: " << to_string(e)); });
     REQUIRE(consumer);
@@ -134,13 +134,13 @@ struct consumer_fixture {
         attached = a.consumer == consumer;
         return attach_reply{producer_paused, {}};
       },
-      caf::after(bound) >> [] {});
+      caf::after(reply_bound) >> [] {});
     CHECK(attached);
     std::optional<consumer_route> route;
     for (bool more = true; more && !route;)
       (*transport)->receive([&](consumer_route& r) { route = r; },
                             [](alloc_info&) {},
-                            caf::after(bound) >> [&] { more = false; });
+                            caf::after(reply_bound) >> [&] { more = false; });
     REQUIRE(route);
     CHECK(route->consumer == consumer);
     CHECK(route->ssrc == consumer_ssrc);
@@ -157,7 +157,7 @@ struct consumer_fixture {
     protocol::consumer_request r;
     r.op = op;
     r.consumer_id = "consumer-1";
-    (*inbox)->request(consumer, bound, r)
+    (*inbox)->request(consumer, reply_bound, r)
       .receive([](protocol::empty_reply&) {},
                [&](caf::error& e) { FAIL("consumer request failed: " << to_string(e)); });
   }
@@ -167,7 +167,7 @@ struct consumer_fixture {
   void sync() {
     protocol::consumer_request r;
     r.op = protocol::consumer_op::get_stats;
-    (*inbox)->request(consumer, bound, r)
+    (*inbox)->request(consumer, reply_bound, r)
       .receive([](protocol::stats_reply&) {},
                [&](caf::error& e) { FAIL("no stats reply: " << to_string(e)); });
   }
@@ -186,7 +186,7 @@ struct consumer_fixture {
   }
 
   std::optional<bytes> next_on_wire() {
-    return receiver.recv(std::chrono::duration_cast<std::chrono::milliseconds>(bound));
+    return receiver.recv(std::chrono::duration_cast<std::chrono::milliseconds>(reply_bound));
   }
 
   // The keyframe requests among what the producer was sent (other messages passed over).
@@ -272,7 +272,7 @@ TEST_CASE("consumer actor: its producer paused is told to its peer; its producer
   (*f.producer)->send(f.consumer, producer_state{true});
   std::optional<protocol::producer_paused_event> paused;
   (*f.inbox)->receive([&](protocol::producer_paused_event& e) { paused = e; },
-                      caf::after(bound) >> [] {});
+                      caf::after(reply_bound) >> [] {});
   REQUIRE(paused);
   CHECK(paused->producer_id == "producer-1");
   CHECK(paused->paused);
@@ -287,7 +287,7 @@ TEST_CASE("consumer actor: its producer paused is told to its peer; its producer
     (*f.inbox)->receive(
       [&](protocol::consumer_closed_event& e) { closed = e; },
       [&](caf::down_msg& d) { down = d.source == f.consumer.address(); },
-      caf::after(bound) >> [] {});
+      caf::after(reply_bound) >> [] {});
   REQUIRE(closed);
   CHECK(closed->consumer_id == "consumer-1");
   CHECK(closed->producer_id == "producer-1");

@@ -13,9 +13,9 @@
 namespace {
 
 using namespace std::chrono_literals;
-using hold_atom = caf::atom_constant<caf::atom("lnhold")>;
-using stop_atom = caf::atom_constant<caf::atom("lnstop")>;
-using idle_atom = caf::atom_constant<caf::atom("lnidle")>;
+using lane_hold_atom = caf::atom_constant<caf::atom("lnhold")>;
+using lane_stop_atom = caf::atom_constant<caf::atom("lnstop")>;
+using lane_idle_atom = caf::atom_constant<caf::atom("lnidle")>;
 
 struct probe_state {
   int handled = 0;
@@ -27,7 +27,7 @@ using probe_actor = chorus::actors::laned_actor<probe_state>;
 caf::behavior probe(probe_actor* self, std::shared_future<void> release,
                     std::shared_ptr<std::promise<void>> holding) {
   return {
-    [=](hold_atom) {
+    [=](lane_hold_atom) {
       holding->set_value();
       release.wait_for(10s);
       ++self->state.handled;
@@ -36,8 +36,8 @@ caf::behavior probe(probe_actor* self, std::shared_future<void> release,
       ++self->state.handled;
       return x;
     },
-    [=](stop_atom) { self->quit(); },
-    [=](idle_atom) { return chorus::actors::mailbox_idle(self); },
+    [=](lane_stop_atom) { self->quit(); },
+    [=](lane_idle_atom) { return chorus::actors::mailbox_idle(self); },
   };
 }
 
@@ -77,7 +77,7 @@ TEST_CASE("lane: an idle actor is entered and borrows the caller's execution uni
   }));
   // In a turn of its own, with nothing else sent to it: idle too.
   bool idle = false;
-  s->request(a, std::chrono::seconds(5), idle_atom::value)
+  s->request(a, std::chrono::seconds(5), lane_idle_atom::value)
     .receive([&](bool x) { idle = x; }, [](caf::error&) { FAIL("no reply"); });
   CHECK(idle);
   // The actor's own execution unit is back after the call.
@@ -88,7 +88,7 @@ TEST_CASE("lane: an idle actor is entered and borrows the caller's execution uni
   }
 
   SUBCASE("not while it is in a turn") {
-    s->send(a, hold_atom::value);
+    s->send(a, lane_hold_atom::value);
     REQUIRE(holding->get_future().wait_for(5s) == std::future_status::ready);
     {
       chorus::actors::lane_entry<probe_actor> entry{self, lent};
@@ -99,7 +99,7 @@ TEST_CASE("lane: an idle actor is entered and borrows the caller's execution uni
   }
   SUBCASE("not once it has ended") {
     release.set_value();
-    s->send(a, stop_atom::value);
+    s->send(a, lane_stop_atom::value);
     const auto deadline = std::chrono::steady_clock::now() + 5s;
     bool ended = false;
     while (!ended && std::chrono::steady_clock::now() < deadline) {

@@ -25,7 +25,7 @@ namespace {
 
 constexpr uint32_t publisher_ssrc = 0x11112222;
 constexpr uint8_t client_vp8_pt = 101;
-constexpr auto bound = std::chrono::seconds(5); // every wait for a message
+constexpr auto reply_bound = std::chrono::seconds(5); // every wait for a message
 
 // A VP8 packet: RTP header, then the payload descriptor with a temporal layer id (X, T)
 // and the first byte of the VP8 payload header (P = 0: a keyframe).
@@ -88,7 +88,7 @@ struct producer_fixture {
     peer = sys->spawn([=](caf::event_based_actor* self) -> caf::behavior {
       return {[=](int) -> caf::actor { return spawn_producer(self, args, transport_handle, ctx_); }};
     });
-    transport->request(peer, bound, 1)
+    transport->request(peer, reply_bound, 1)
       .receive([&](caf::actor& p) { producer = p; },
                [&](caf::error& e) { FAIL("the producer was not spawned: " << to_string(e)); });
     REQUIRE(producer);
@@ -97,7 +97,7 @@ struct producer_fixture {
   // A consumer played by `c`: attached to the fan-out.
   void attach(caf::scoped_actor& c) {
     bool paused = true;
-    c->request(producer, bound, attach_consumer{caf::actor_cast<caf::actor>(c)})
+    c->request(producer, reply_bound, attach_consumer{caf::actor_cast<caf::actor>(c)})
       .receive([&](attach_reply& r) { paused = r.paused; },
                [&](caf::error& e) { FAIL("attach failed: " << to_string(e)); });
     CHECK_FALSE(paused);
@@ -108,7 +108,7 @@ struct producer_fixture {
   void sync(caf::scoped_actor& s) {
     protocol::producer_request stats;
     stats.op = protocol::producer_op::get_stats;
-    s->request(producer, bound, stats)
+    s->request(producer, reply_bound, stats)
       .receive([](protocol::stats_reply&) {},
                [&](caf::error& e) { FAIL("no stats reply: " << to_string(e)); });
   }
@@ -164,7 +164,7 @@ TEST_CASE("producer actor: each new packet once to every consumer, in the router
   transport->send(f.producer, std::move(in));
   std::vector<const std::vector<uint8_t>*> seen;
   for (auto* c : {&a, &b}) {
-    auto m = next_media(*c, std::chrono::duration_cast<std::chrono::milliseconds>(bound));
+    auto m = next_media(*c, std::chrono::duration_cast<std::chrono::milliseconds>(reply_bound));
     REQUIRE(m);
     REQUIRE_FALSE(m->packets.empty());
     seen.push_back(m->packets[0].packet.get());
@@ -192,14 +192,14 @@ TEST_CASE("producer actor: paused, it tells its consumers and forwards nothing; 
   auto op = [&](protocol::producer_op o) {
     protocol::producer_request r;
     r.op = o;
-    transport->request(f.producer, bound, r)
+    transport->request(f.producer, reply_bound, r)
       .receive([](protocol::empty_reply&) {},
                [&](caf::error& e) { FAIL("pause/resume failed: " << to_string(e)); });
   };
   op(protocol::producer_op::pause);
   bool told = false;
   c->receive([&](producer_state& s) { told = s.paused; },
-             caf::after(bound) >> [] {});
+             caf::after(reply_bound) >> [] {});
   CHECK(told);
   rtp_in in;
   in.packets = {vp8_packet(1, 0, true, 0)};
@@ -210,11 +210,11 @@ TEST_CASE("producer actor: paused, it tells its consumers and forwards nothing; 
   op(protocol::producer_op::resume);
   bool resumed = false;
   c->receive([&](producer_state& s) { resumed = !s.paused; },
-             caf::after(bound) >> [] {});
+             caf::after(reply_bound) >> [] {});
   CHECK(resumed);
   in.packets = {vp8_packet(2, 3000, true, 0)};
   transport->send(f.producer, in);
-  auto m = next_media(c, std::chrono::duration_cast<std::chrono::milliseconds>(bound));
+  auto m = next_media(c, std::chrono::duration_cast<std::chrono::milliseconds>(reply_bound));
   REQUIRE(m);
   CHECK(m->packets.size() == 1);
 }
@@ -227,7 +227,7 @@ TEST_CASE("producer actor: consumers' keyframe requests become one PLI within th
   rtp_in in;
   in.packets = {vp8_packet(1, 0, true, 0)}; // the SSRC is known from here on
   transport->send(f.producer, in);
-  CHECK(next_media(c, std::chrono::duration_cast<std::chrono::milliseconds>(bound)));
+  CHECK(next_media(c, std::chrono::duration_cast<std::chrono::milliseconds>(reply_bound)));
   c->send(f.producer, keyframe_request_atom::value);
   c->send(f.producer, keyframe_request_atom::value); // merged: the throttle holds it
   f.sync(transport);

@@ -13,7 +13,7 @@ using chorus::protocol::host_action;
 
 namespace {
 
-join_command joiner(std::string peer_id, std::string user_id = {}, std::string subject = {},
+join_command newcomer(std::string peer_id, std::string user_id = {}, std::string subject = {},
                     uint16_t permissions = student_permissions()) {
   join_command cmd;
   cmd.room_id = "class-1";
@@ -40,16 +40,16 @@ TEST_CASE("room rules: admission") {
     std::optional<error_code> want;
   };
   const row rows[] = {
-    {"a newcomer", joiner("new"), std::nullopt},
-    {"a blocked peer id", joiner("banned"), error_code::blocked},
-    {"a blocked user id", joiner("x", "banned-user"), error_code::blocked},
-    {"a blocked subject under another id", joiner("y", {}, "banned-sub"), error_code::blocked},
-    {"a live peer id without a token", joiner("p1"), error_code::id_taken},
-    {"a live peer id with another subject", joiner("p1", {}, "other"), error_code::id_taken},
-    {"a live peer id with the same subject: a reconnect", joiner("p1", {}, "sub-1"),
+    {"a newcomer", newcomer("new"), std::nullopt},
+    {"a blocked peer id", newcomer("banned"), error_code::blocked},
+    {"a blocked user id", newcomer("x", "banned-user"), error_code::blocked},
+    {"a blocked subject under another id", newcomer("y", {}, "banned-sub"), error_code::blocked},
+    {"a live peer id without a token", newcomer("p1"), error_code::id_taken},
+    {"a live peer id with another subject", newcomer("p1", {}, "other"), error_code::id_taken},
+    {"a live peer id with the same subject: a reconnect", newcomer("p1", {}, "sub-1"),
      std::nullopt},
-    {"a live user id under another peer id", joiner("p9", "alice"), error_code::id_taken},
-    {"a live user id with the same subject", joiner("p9", "alice", "sub-1"), std::nullopt},
+    {"a live user id under another peer id", newcomer("p9", "alice"), error_code::id_taken},
+    {"a live user id with the same subject", newcomer("p9", "alice", "sub-1"), std::nullopt},
   };
   for (auto& r : rows) {
     CAPTURE(r.name);
@@ -64,12 +64,12 @@ TEST_CASE("room rules: a locked room admits moderators only; a full one nobody n
   auto st = make_room(small_node(2));
   add(st, "p1");
   st.locked = true;
-  CHECK(code_of(admission(st, joiner("s"), 0)) == error_code::room_locked);
-  CHECK_FALSE(admission(st, joiner("m", {}, {}, all_permissions()), 0));
+  CHECK(code_of(admission(st, newcomer("s"), 0)) == error_code::room_locked);
+  CHECK_FALSE(admission(st, newcomer("m", {}, {}, all_permissions()), 0));
   st.locked = false;
   add(st, "p2");
-  CHECK(code_of(admission(st, joiner("s"), 0)) == error_code::room_full);
-  CHECK_FALSE(admission(st, joiner("p2"), 0) == std::nullopt); // taken, not a reconnect
+  CHECK(code_of(admission(st, newcomer("s"), 0)) == error_code::room_full);
+  CHECK_FALSE(admission(st, newcomer("p2"), 0) == std::nullopt); // taken, not a reconnect
 }
 
 TEST_CASE("room rules: a block ends at its time and is dropped then") {
