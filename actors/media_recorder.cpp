@@ -42,7 +42,7 @@ namespace chorus::actors {
 
 namespace {
 
-constexpr const char* component = "media-recorder";
+constexpr const char* recorder_component = "media-recorder";
 constexpr auto tick_interval = std::chrono::milliseconds(100);
 constexpr int64_t bind_timeout_ms = 5000;    // ffmpeg has this long to bind its port
 constexpr int64_t kill_after_ms = 5000;      // SIGINT, then SIGKILL
@@ -137,7 +137,7 @@ void write_manifest(recorder_actor* self) {
     std::ofstream out(tmp, std::ios::trunc);
     out << protocol::manifest_json(st.manifest, true) << "\n";
     if (!out) {
-      LOG_WARN(component, st.recording_id << ": cannot write " << path.string());
+      LOG_WARN(recorder_component, st.recording_id << ": cannot write " << path.string());
       return;
     }
   }
@@ -147,7 +147,7 @@ void write_manifest(recorder_actor* self) {
 
 void report(recorder_actor* self, const std::string& reason, const std::string& message) {
   auto& st = self->state;
-  LOG_WARN(component, st.recording_id << ": " << reason << ": " << message);
+  LOG_WARN(recorder_component, st.recording_id << ": " << reason << ": " << message);
   // Bounded: an ffmpeg that cannot be started is retried for as long as the recording runs.
   constexpr std::size_t max_listed_errors = 200;
   if (st.manifest.errors.size() < max_listed_errors)
@@ -267,7 +267,7 @@ void child_started(recorder_actor* self, track& t, int64_t now_wall) {
   seg.file = t.file;
   mt.segments.push_back(seg);
   write_manifest(self);
-  LOG_INFO(component, st.recording_id << ": ffmpeg " << t.pid << " records "
+  LOG_INFO(recorder_component, st.recording_id << ": ffmpeg " << t.pid << " records "
                                       << t.info.producer_id << " to " << t.file
                                       << (t.ivf ? " (VP9 depacketized here, IVF on its stdin)" : ""));
 }
@@ -389,7 +389,7 @@ void check_disk(recorder_actor* self) {
         stop_child(self, t, "disk-full");
   } else if (!full && st.disk_full) {
     st.disk_full = false;
-    LOG_INFO(component, st.recording_id << ": disk space is back; recording resumes");
+    LOG_INFO(recorder_component, st.recording_id << ": disk space is back; recording resumes");
   }
 }
 
@@ -416,7 +416,7 @@ void finish_stop(recorder_actor* self) {
   ev.recording_id = st.recording_id;
   ev.manifest_path = (st.dir / "manifest.json").string();
   ev.manifest_json = protocol::manifest_json(st.manifest, false);
-  LOG_INFO(component, st.recording_id << ": stopped, manifest " << ev.manifest_path);
+  LOG_INFO(recorder_component, st.recording_id << ": stopped, manifest " << ev.manifest_path);
   // recording-finished to the webhooks: the manifest (what a later step mixes) and the
   // bytes of the files it lists.
   int64_t bytes = 0;
@@ -613,7 +613,7 @@ caf::behavior recorder_impl(recorder_actor* self, media_recorder_args args, node
   });
   self->set_default_handler(caf::drop);
   self->send(self, recording_tick_atom::value);
-  LOG_INFO(component, st.recording_id << ": recording room '" << st.room_id << "' to "
+  LOG_INFO(recorder_component, st.recording_id << ": recording room '" << st.room_id << "' to "
                                       << st.dir.string());
   return {
     [self](producer_info& info) { on_producer(self, info); },

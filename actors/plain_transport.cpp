@@ -28,7 +28,7 @@ namespace {
 
 using protocol::error_code;
 
-constexpr const char* component = "plain-transport";
+constexpr const char* plain_component = "plain-transport";
 
 struct suite_name {
   std::string_view name;
@@ -261,7 +261,7 @@ caf::result<protocol::empty_reply> on_connect(plain_actor* self,
     st.rtcp_tuple = net::ice_tuple{net::ice_protocol::udp, *remote_rtcp, 0};
   if (remote)
     set_tuple(self, *remote);
-  LOG_INFO(component, st.id << ": connected"
+  LOG_INFO(plain_component, st.id << ": connected"
                             << (remote ? " to " + remote->to_string() : std::string(" (comedia)")));
   return protocol::empty_reply{};
 }

@@ -14,7 +14,7 @@ namespace chorus::actors {
 
 namespace {
 
-constexpr const char* component = "transport";
+constexpr const char* data_component = "transport";
 // usrsctp's timer wheel is global: one transport at a time drives it (the driver, with its
 // heartbeat); the others take over when it is silent (tuning::sctp_takeover_ms). Their own
 // timer output reaches them through the wakeup (sctp_pending_atom).
@@ -54,7 +54,7 @@ void transport_data::start(caf::event_based_actor* self, const packet_sink& sink
   };
   auto created = net::sctp_association::create(std::move(opts));
   if (!created) {
-    LOG_WARN(component, "cannot create the SCTP association: " << created.error());
+    LOG_WARN(data_component, "cannot create the SCTP association: " << created.error());
     return;
   }
   sctp_ = std::move(*created);
@@ -185,7 +185,7 @@ void transport_data::apply(caf::event_based_actor* self, net::sctp_output&& out,
   for (auto& p : out.packets)
     sink(p);
   if (out.state_changed)
-    LOG_DEBUG(component, "sctp " << net::to_string(out.state));
+    LOG_DEBUG(data_component, "sctp " << net::to_string(out.state));
   counters_.dcep_opens += out.opened.size();
   const int64_t now = mono_us();
   for (auto& m : out.messages) {

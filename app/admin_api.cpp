@@ -78,8 +78,10 @@ std::optional<std::string> body_string(const std::string& body, const char* key,
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject())
     return std::string{"the body must be a JSON object"};
-  auto it = doc.FindMember(key);
-  if (it == doc.MemberEnd())
+  // Through a const reference: C++20 finds rapidjson's == ambiguous on mutable iterators.
+  const rapidjson::Value& root = doc;
+  auto it = root.FindMember(key);
+  if (it == root.MemberEnd())
     return std::nullopt;
   if (!it->value.IsString() || it->value.GetStringLength() > 1000)
     return std::string{key} + ": must be a string of at most 1000 bytes";
@@ -95,8 +97,10 @@ std::optional<std::string> body_uint(const std::string& body, const char* key, u
   doc.Parse(body.data(), body.size());
   if (doc.HasParseError() || !doc.IsObject())
     return std::string{"the body must be a JSON object"};
-  auto it = doc.FindMember(key);
-  if (it == doc.MemberEnd())
+  // Through a const reference: C++20 finds rapidjson's == ambiguous on mutable iterators.
+  const rapidjson::Value& root = doc;
+  auto it = root.FindMember(key);
+  if (it == root.MemberEnd())
     return std::nullopt;
   if (!it->value.IsUint64() || it->value.GetUint64() > max)
     return std::string{key} + ": must be an integer from 0 to " + std::to_string(max);

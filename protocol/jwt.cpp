@@ -398,8 +398,10 @@ bool parse_object(std::string_view text, rapidjson::Document& doc, const char* w
     set_detail(detail, std::string{what} + " has more than 64 members");
     return false;
   }
-  for (auto a = doc.MemberBegin(); a != doc.MemberEnd(); ++a)
-    for (auto b = a + 1; b != doc.MemberEnd(); ++b)
+  // Through a const reference: C++20 finds rapidjson's != ambiguous on mutable iterators.
+  const rapidjson::Value& obj = doc;
+  for (auto a = obj.MemberBegin(); a != obj.MemberEnd(); ++a)
+    for (auto b = a + 1; b != obj.MemberEnd(); ++b)
       if (a->name == b->name) {
         set_detail(detail, std::string{what} + " repeats the member '" +
                              quoted({a->name.GetString(), a->name.GetStringLength()}, 32) +
