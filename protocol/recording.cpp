@@ -156,7 +156,7 @@ std::tm utc_of(int64_t unix_ms) {
 
 std::string compact_utc(int64_t unix_ms) {
   auto tm = utc_of(unix_ms);
-  char buf[40];
+  char buf[64]; // room for any int in each field, as GCC checks the format
   std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(unix_ms % 1000));
@@ -165,7 +165,7 @@ std::string compact_utc(int64_t unix_ms) {
 
 std::string iso_utc(int64_t unix_ms) {
   auto tm = utc_of(unix_ms);
-  char buf[40];
+  char buf[64]; // room for any int in each field, as GCC checks the format
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(unix_ms % 1000));
