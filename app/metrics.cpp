@@ -37,7 +37,9 @@ std::string prometheus_text(const std::vector<metric>& metrics) {
     out += m.name;
     if (!m.labels.empty())
       out += "{" + m.labels + "}";
-    out += " " + number(m.value) + "\n";
+    out += ' ';
+    out += number(m.value);
+    out += '\n';
   }
   return out;
 }

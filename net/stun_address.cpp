@@ -91,7 +91,7 @@ std::string transport_address::ip_string() const {
 
 std::string transport_address::to_string() const {
   if (family == ip_family::ipv6)
-    return "[" + ip_string() + "]:" + std::to_string(port);
+    return std::string{"["}.append(ip_string()).append("]:").append(std::to_string(port));
   if (family == ip_family::ipv4)
     return ip_string() + ":" + std::to_string(port);
   return "none";

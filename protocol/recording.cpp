@@ -117,7 +117,7 @@ std::string recording_sdp(rtp::media_kind kind, const rtp::codec_parameters& cod
   s += "a=rtpmap:" + pt + " " + std::string(codec_name(codec.mime_type)) + "/" +
        std::to_string(codec.clock_rate);
   if (kind == rtp::media_kind::audio && codec.channels > 1)
-    s += "/" + std::to_string(codec.channels);
+    s.append("/").append(std::to_string(codec.channels));
   s += "\r\n";
   if (!codec.parameters.empty()) {
     std::string fmtp;

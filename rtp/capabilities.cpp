@@ -188,10 +188,10 @@ std::string identity_of(const media_codec_config& c) {
                    std::to_string(c.channels == 0 ? 1 : c.channels);
   if (iequals(c.mime_type, "video/H264")) {
     const auto* plid = find_param(c.parameters, "profile-level-id");
-    id += "/" + (plid ? lowercase(plid->value) : std::string{});
+    id.append("/").append(plid ? lowercase(plid->value) : std::string{});
   } else if (iequals(c.mime_type, "video/VP9")) {
     bool bad = false;
-    id += "/" + std::to_string(int_param(c.parameters, "profile-id", bad).value_or(0));
+    id.append("/").append(std::to_string(int_param(c.parameters, "profile-id", bad).value_or(0)));
   }
   return id;
 }
