@@ -165,12 +165,12 @@ test('a class recorded: leave and rejoin, a killed ffmpeg restarted, files that 
       }
       // Offsets and durations against what the test saw.
       // Her first media reaches the file once ffmpeg has started and bound its port: 0.4-1.1 s
-      // after the start on the machines this ran on (slower under a sanitizer or a parallel
-      // test). Her file then runs to the stop: its start offset plus its duration is the
-      // recording's length as the test saw it.
+      // after the start on the machines this ran on (2.3 s under the sanitizer beside other
+      // tests on a slower one). Her file then runs to the stop: its start offset plus its
+      // duration is the recording's length as the test saw it.
       const [aliceMic] = tracksOf('alice', 'mic');
       const aliceSeg = aliceMic.segments[0];
-      assert.ok(aliceSeg.startOffsetMs < 2000, JSON.stringify(aliceMic));
+      assert.ok(aliceSeg.startOffsetMs < 3500, JSON.stringify(aliceMic));
       assert.ok(Math.abs(aliceSeg.startOffsetMs + aliceSeg.durationMs - totalMs) <= 1000,
         `alice's mic from ${aliceSeg.startOffsetMs} ms for ${aliceSeg.durationMs} ms of ${totalMs}`);
       const [bobMic1, bobMic2] = tracksOf('bob', 'mic').sort((a, b) => a.segments[0].startOffsetMs - b.segments[0].startOffsetMs);
