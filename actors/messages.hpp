@@ -27,6 +27,8 @@ using replaced_atom = caf::atom_constant<caf::atom("replaced")>;
 using peer_lost_atom = caf::atom_constant<caf::atom("peerlost")>;
 using transport_tick_atom = caf::atom_constant<caf::atom("trtick")>;
 using flush_participants_atom = caf::atom_constant<caf::atom("flushlist")>;
+using flush_audience_atom = caf::atom_constant<caf::atom("flushaud")>;
+using flush_hands_atom = caf::atom_constant<caf::atom("flushhand")>;
 using list_rooms_atom = caf::atom_constant<caf::atom("listrooms")>; // node: its room ids
 
 // ---- session <- WebSocket edge -----------------------------------------------------------
@@ -130,6 +132,12 @@ struct room_info_query {
   std::string peer_id;
 };
 
+// session -> room: get-participants of `peer_id` (a moderator).
+struct participants_query {
+  std::string peer_id;
+  protocol::get_participants_request request;
+};
+
 // session -> room: a moderation request of `issuer` (a peer id).
 struct moderation_command {
   std::string issuer;
@@ -216,6 +224,7 @@ CHORUS_MESSAGE(grant, x.subject, x.role, x.permissions);
 CHORUS_MESSAGE(join_command, x.room_id, x.peer_id, x.name, x.session, x.has_rtp_capabilities,
                x.rtp_capabilities, x.identity, x.grant, x.peer, x.placed, x.edge_node);
 CHORUS_MESSAGE(room_info_query, x.peer_id);
+CHORUS_MESSAGE(participants_query, x.peer_id, x.request);
 CHORUS_MESSAGE(moderation_command, x.issuer, x.request);
 CHORUS_MESSAGE(class_command, x.peer_id, x.request);
 CHORUS_MESSAGE(recording_command, x.peer_id, x.request);

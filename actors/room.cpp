@@ -105,6 +105,9 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       self->state.list_flush_scheduled = false;
       send_participants_now(self);
     },
+    [self](flush_audience_atom) { send_audience_update(self); },
+    [self](flush_hands_atom) { flush_hands(self); },
+    [self](participants_query& q) { return participants(self, q); },
     [self](close_if_empty_atom) -> bool {
       if (!self->state.peers.empty())
         return false;
@@ -127,11 +130,15 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     // moderation, the host controls, the live class: each may change what the copies hold
     [self](moderation_command& cmd) {
       schedule_sync(self);
-      return moderate(self, cmd);
+      auto r = moderate(self, cmd);
+      review_audience(self); // publishing allowed or taken back: on stage or back
+      return r;
     },
     [self](host_command& cmd) {
       schedule_sync(self);
-      return host_control(self, cmd);
+      auto r = host_control(self, cmd);
+      review_audience(self); // a host or co-host made or unmade
+      return r;
     },
     [self](class_command& cmd) {
       schedule_sync(self);

@@ -7,21 +7,24 @@
 //              peer id or user id already present and the same token subject replaces the
 //              older connection: replaced_atom to its session); peer_update -> join_result;
 //              own_state_update -> empty_reply; get_socket_id_request -> socket_id_reply;
-//              room_info_query -> room_info_reply; close_if_empty_atom -> bool (quits when
-//              no one is left; asked by the node); flush_participants_atom (itself)
+//              room_info_query -> room_info_reply; participants_query ->
+//              participants_page_reply; close_if_empty_atom -> bool (quits when no one is
+//              left; asked by the node); flush_participants_atom, flush_audience_atom (itself)
 //   media      producer_info, producer_removed, producer_paused_update (from peers);
 //              publish_check -> empty_reply; find_producer -> producer_info;
 //              data_producer_info, data_producer_removed, data_producers_query;
 //              data_publish_check -> empty_reply; find_data_producer -> data_producer_info;
 //              dominant_speaker, audio_levels_report (from the speaker observer)
 //   moderation moderation_command, host_command -> empty_reply
-//   class      class_command -> class_reply; chat_history_query -> class_event; poll_flush
+//   class      class_command -> class_reply; chat_history_query -> class_event; poll_flush,
+//              flush_hands_atom (itself)
 //   recording  recording_command -> class_reply; recording_event (from the media recorder)
 //   re-homing  rejoin_command -> join_result; hand_over_atom -> int64 (participants on this
 //              node); rehome_settle_atom, sync_copies_atom (itself)
 //   admin API  admin_room_query -> admin_room_snapshot; admin_recording -> class_reply;
 //              admin_kick, admin_close -> empty_reply
-// Events to sessions: participant_list_update_event (coalesced), participant_left_event,
+// Events to sessions: participant_list_update_event (coalesced), audience_update_event (at
+// most once a second), participant_left_event,
 // new_producer_event, producer_closed_event, class_event, moderation_event, ...
 // The room monitors every session and links every peer actor: either end is a departure.
 // When the last participant leaves it tells the node (room_idle).

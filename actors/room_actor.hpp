@@ -15,6 +15,7 @@
 #include "actors/messages.hpp"
 #include "actors/operations.hpp"
 #include "actors/rehome_messages.hpp"
+#include "actors/room_audience.hpp"
 #include "actors/room_state.hpp"
 
 #include <caf/atom.hpp>
@@ -43,7 +44,21 @@ void broadcast_participants(room_actor* self);
 void send_participants_now(room_actor* self);
 void flags_changed_for(room_actor* self, const std::string& peer_id);
 void send_to_all(room_actor* self, const protocol::class_event& ev);
+// hands-update to everyone, at most once per hands_update_interval_ms.
+inline constexpr int64_t hands_update_interval_ms = 250;
 void send_hands(room_actor* self);
+void flush_hands(room_actor* self);
+// The audience (actors/room_audience.hpp): a change announced (the list if the listed
+// changed; audience-update within a second if the audience did); everyone decided again
+// after a change of rights; what a joiner is sent of it (the count, and to an audience
+// member the list, which its join did not change); get-participants.
+void apply_audience_change(room_actor* self, const audience_change& change);
+void audience_changed(room_actor* self);
+void send_audience_update(room_actor* self);
+void review_audience(room_actor* self);
+void welcome(room_actor* self, const peer_entry& e);
+caf::result<protocol::participants_page_reply> participants(room_actor* self,
+                                                            const participants_query& q);
 // room-started for the webhooks, once (reason "" at a first join, "moved" at a rejoin).
 void announce_start(room_actor* self, const char* reason);
 

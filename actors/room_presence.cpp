@@ -6,6 +6,7 @@
 #include "actors/events.hpp"
 #include "actors/peer.hpp"
 #include "actors/recorder.hpp"
+#include "actors/room_audience.hpp"
 #include "actors/room_journal.hpp"
 #include "actors/room_roster.hpp"
 #include "actors/room_rules.hpp"
@@ -23,11 +24,76 @@ namespace chorus::actors::rooms {
 // One message for all: the list is written as JSON once (not once per peer) and the
 // sessions share the message (their handler takes it by const reference: no copy).
 void send_participants_now(room_actor* self) {
-  auto ev = participant_list(self->state);
+  auto& st = self->state;
+  auto ev = participant_list(st);
   protocol::prepare_json(ev);
-  const caf::message msg = caf::make_message(std::move(ev));
-  for (auto& p : self->state.peers)
+  st.last_list = caf::make_message(std::move(ev));
+  for (auto& p : st.peers)
+    self->send(p.session, st.last_list);
+}
+
+void audience_changed(room_actor* self) {
+  auto& a = self->state.audience;
+  schedule_sync(self);
+  if (a.update_scheduled)
+    return;
+  a.update_scheduled = true;
+  const int64_t now = mono_ms();
+  const int64_t due = a.last_update_ms == 0 ? now : a.last_update_ms + audience_update_interval_ms;
+  if (due <= now)
+    self->send(self, flush_audience_atom::value);
+  else
+    self->delayed_send(self, std::chrono::milliseconds(due - now), flush_audience_atom::value);
+}
+
+void send_audience_update(room_actor* self) {
+  auto& st = self->state;
+  st.audience.update_scheduled = false;
+  st.audience.last_update_ms = mono_ms();
+  const caf::message msg = caf::make_message(take_audience_update(st));
+  for (auto& p : st.peers)
     self->send(p.session, msg);
+}
+
+void apply_audience_change(room_actor* self, const audience_change& change) {
+  if (change.listed)
+    broadcast_participants(self);
+  else
+    schedule_sync(self);
+  if (change.audience)
+    audience_changed(self);
+}
+
+void review_audience(room_actor* self) {
+  auto& st = self->state;
+  auto change = audience_review(st, st.ctx->limits.roster_limit);
+  if (change.listed || change.audience)
+    apply_audience_change(self, change);
+}
+
+void welcome(room_actor* self, const peer_entry& e) {
+  auto& st = self->state;
+  if (st.audience.active || st.audience.count > 0)
+    self->send(e.session, audience_now(st));
+  if (!e.in_audience)
+    return; // the list that the join set due reaches it
+  if (st.last_list.empty()) {
+    auto ev = participant_list(st);
+    protocol::prepare_json(ev);
+    st.last_list = caf::make_message(std::move(ev));
+  }
+  self->send(e.session, st.last_list);
+}
+
+caf::result<protocol::participants_page_reply> participants(room_actor* self,
+                                                            const participants_query& q) {
+  auto& st = self->state;
+  auto* e = find_peer(st, q.peer_id);
+  if (!e)
+    return not_in_room(st, q.peer_id);
+  if (!allows(e->grant.permissions, protocol::permission::moderate))
+    return need(*e, protocol::permission::moderate, "get-participants");
+  return participants_page(st, q.request);
 }
 
 // participant-list-update carries the whole list to every peer, so a room that N peers
@@ -49,16 +115,40 @@ void flags_changed_for(room_actor* self, const std::string& peer_id) {
     broadcast_participants(self);
 }
 
+// Written as JSON once and sent as one shared message, as the participant list: a chat
+// message to a lecture of a thousand is one serialization, not a thousand.
 void send_to_all(room_actor* self, const protocol::class_event& ev) {
+  auto prepared = ev;
+  protocol::prepare_json(prepared);
+  const caf::message msg = caf::make_message(std::move(prepared));
   for (auto& p : self->state.peers)
-    self->send(p.session, ev);
+    self->send(p.session, msg);
 }
 
+// The whole queue goes to everyone, so a lecture where hundreds raise their hands would
+// send it hundreds of times: at most once per hands_update_interval_ms (the first change
+// after a quiet interval at once, later ones gathered at the interval's end).
 void send_hands(room_actor* self) {
+  auto& t = self->state.hands_throttle;
+  if (t.scheduled)
+    return;
+  const int64_t now = mono_ms();
+  const int64_t wait = t.last_sent_ms == 0 ? 0 : t.last_sent_ms + hands_update_interval_ms - now;
+  if (wait > 0) {
+    t.scheduled = true;
+    self->delayed_send(self, std::chrono::milliseconds(wait), flush_hands_atom::value);
+    return;
+  }
+  t.last_sent_ms = now;
   protocol::class_event ev;
   ev.kind = protocol::class_event_kind::hands_update;
   ev.hands = self->state.hands.items();
   send_to_all(self, ev);
+}
+
+void flush_hands(room_actor* self) {
+  self->state.hands_throttle.scheduled = false;
+  send_hands(self);
 }
 
 void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
@@ -70,6 +160,7 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
       closed.push_back(closed_event(st, p));
   auto entry = std::move(*it);
   st.peers.erase(it);
+  const auto change = audience_leave(st, entry, st.ctx->limits.roster_limit);
   for (auto& p : st.producers)
     if (p.peer_id == entry.id)
       unobserve(self, p);
@@ -103,12 +194,14 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
   emit_event(*st.ctx, participant_left(st, entry, wall_ms(),
                                        static_cast<int64_t>(st.peers.size()),
                                        departure_reason(st)));
-  protocol::participant_left_event left{entry.id, entry.public_id()};
-  for (auto& p : st.peers)
-    self->send(p.session, left);
+  if (!entry.in_audience) {
+    protocol::participant_left_event left{entry.id, entry.public_id()};
+    for (auto& p : st.peers)
+      self->send(p.session, left);
+  }
   if (st.hands.lower(entry.id))
     send_hands(self);
-  broadcast_participants(self);
+  apply_audience_change(self, change);
   if (st.peers.empty())
     self->send(st.node, room_idle{st.id});
 }
@@ -207,8 +300,10 @@ caf::result<join_result> join(room_actor* self, join_command& cmd) {
     existing->copy_sent.clear();
     self->monitor(existing->session);
     auto result = make_join_result(self, *existing);
-    broadcast_participants(self);
+    const auto change = audience_review(st, st.ctx->limits.roster_limit);
+    apply_audience_change(self, {.listed = change.listed || !existing->in_audience, .audience = change.audience});
     catch_up(self, existing->session);
+    welcome(self, *existing);
     return result;
   }
   peer_entry e;
@@ -237,9 +332,11 @@ caf::result<join_result> join(room_actor* self, join_command& cmd) {
                    << " peers)");
   announce_start(self, "");
   emit_event(*st.ctx, participant_joined(st, st.peers.back()));
-  auto result = make_join_result(self, st.peers.back());
-  broadcast_participants(self);
-  catch_up(self, st.peers.back().session);
+  auto& joined = st.peers.back();
+  auto result = make_join_result(self, joined);
+  apply_audience_change(self, audience_join(st, joined, st.ctx->limits.roster_limit));
+  catch_up(self, joined.session);
+  welcome(self, joined);
   return result;
 }
 
@@ -266,8 +363,9 @@ caf::result<join_result> update_peer(room_actor* self, peer_update& upd) {
   }
   changed = apply_identity(self->state, *e, upd.identity) || changed;
   auto result = make_join_result(self, *e);
-  if (changed)
+  if (changed && !e->in_audience)
     broadcast_participants(self);
+  review_audience(self); // a creator's claim makes a host
   return result;
 }
 
@@ -289,6 +387,8 @@ caf::result<protocol::empty_reply> update_own_state(room_actor* self, own_state_
     ev.has_video_paused = true;
     ev.video_paused = u.state.video_paused;
   }
+  if (e->in_audience) // not listed: nobody shows its flags
+    return protocol::empty_reply{};
   for (auto& p : st.peers)
     if (p.id != u.peer_id)
       self->send(p.session, ev);

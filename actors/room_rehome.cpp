@@ -121,6 +121,7 @@ caf::result<join_result> rejoin(room_actor* self, rejoin_command& cmd) {
   st.peers.push_back(std::move(e));
   auto& entry = st.peers.back();
   update_flags(st, entry);
+  const auto change = audience_join(st, entry, st.ctx->limits.roster_limit);
   st.ctx->counters->peers.fetch_add(1);
   LOG_INFO("room", "'" << st.id << "': peer '" << entry.id << "' rejoined after a move ("
                        << st.peers.size() << " peers, " << st.expected.size()
@@ -131,7 +132,7 @@ caf::result<join_result> rejoin(room_actor* self, rejoin_command& cmd) {
     st.settle_scheduled = true;
     self->delayed_send(self, rehome_settle, rehome_settle_atom::value);
   }
-  broadcast_participants(self);
+  apply_audience_change(self, change);
   return make_join_result(self, entry);
 }
 

@@ -36,28 +36,32 @@ int rank_of(const room_state& st, const peer_entry& e) {
   return is_host(st, e) ? 2 : is_co_host(st, e) ? 1 : 0;
 }
 
+protocol::participant participant_item(const room_state& st, const peer_entry& p) {
+  protocol::participant item;
+  item.id = p.id;
+  item.name = p.name;
+  item.is_audio_muted = p.own_audio_muted.value_or(p.audio_muted);
+  item.is_video_paused = p.own_video_paused.value_or(p.video_paused);
+  item.user_id = p.public_id();
+  item.image_url = p.image_url;
+  item.is_host = is_host(st, p);
+  item.is_co_host = is_co_host(st, p);
+  item.audio_locked = (p.muted & protocol::publish_kinds::audio) != 0;
+  item.screen_share_locked = st.screens_locked && rank_of(st, p) == 0;
+  item.role = p.grant.role;
+  item.is_screen_sharing =
+    std::any_of(st.producers.begin(), st.producers.end(), [&](const producer_info& x) {
+      return x.peer_id == p.id && x.is_screen_share;
+    });
+  return item;
+}
+
 protocol::participant_list_update_event participant_list(const room_state& st) {
   protocol::participant_list_update_event ev;
-  ev.participants.reserve(st.peers.size());
-  for (auto& p : st.peers) {
-    protocol::participant item;
-    item.id = p.id;
-    item.name = p.name;
-    item.is_audio_muted = p.own_audio_muted.value_or(p.audio_muted);
-    item.is_video_paused = p.own_video_paused.value_or(p.video_paused);
-    item.user_id = p.public_id();
-    item.image_url = p.image_url;
-    item.is_host = is_host(st, p);
-    item.is_co_host = is_co_host(st, p);
-    item.audio_locked = (p.muted & protocol::publish_kinds::audio) != 0;
-    item.screen_share_locked = st.screens_locked && rank_of(st, p) == 0;
-    item.role = p.grant.role;
-    item.is_screen_sharing =
-      std::any_of(st.producers.begin(), st.producers.end(), [&](const producer_info& x) {
-        return x.peer_id == p.id && x.is_screen_share;
-      });
-    ev.participants.push_back(std::move(item));
-  }
+  ev.participants.reserve(st.peers.size() - st.audience.count);
+  for (auto& p : st.peers)
+    if (!p.in_audience)
+      ev.participants.push_back(participant_item(st, p));
   return ev;
 }
 

@@ -32,6 +32,9 @@ bool is_co_host(const room_state& st, const peer_entry& e);
 // 2: host, 1: co-host, 0: participant.
 int rank_of(const room_state& st, const peer_entry& e);
 
+// One participant as the lists show it.
+protocol::participant participant_item(const room_state& st, const peer_entry& p);
+// participant-list-update: everyone but the audience (actors/room_audience.hpp).
 protocol::participant_list_update_event participant_list(const room_state& st);
 
 // The identity a join or an update gives: user id, image, creator claim. Returns whether

@@ -14,6 +14,7 @@
 #include "protocol/classroom.hpp"
 #include "rtp/ortc.hpp"
 
+#include <caf/message.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <map>
@@ -49,8 +50,24 @@ struct peer_entry {
   std::string copy_sent;
   token_bucket chat_bucket; // chat messages per second
   int64_t joined_ms = 0;         // Unix ms (admin API, webhooks)
+  // The lecture's audience (actors/room_audience.hpp): may be in it; is in it (then not
+  // listed, and its arrival and departure only counted).
+  bool audience_eligible = false;
+  bool in_audience = false;
 
   const std::string& public_id() const { return user_id.empty() ? id : user_id; }
+};
+
+// The room's audience: participants who may not publish, beyond rooms.rosterLimit of them
+// (actors/room_audience.hpp decides; room_presence.cpp announces).
+struct audience_state {
+  bool active = false;   // the room has an audience now
+  uint32_t eligible = 0; // participants who may be in it
+  uint32_t count = 0;    // in it now
+  uint32_t joined = 0;   // joined it since the last audience-update
+  uint32_t left = 0;     // left it since then
+  bool update_scheduled = false;
+  int64_t last_update_ms = 0; // steady clock; 0: none sent yet
 };
 
 // One entry of the block list: matched by token subject, peer id and user id (until_ms:
@@ -81,7 +98,12 @@ struct room_state {
     bool scheduled = false;
   };
   std::map<std::string, poll_throttle> poll_throttles;
+  poll_throttle hands_throttle; // hands-update, throttled as a poll's results
   bool list_flush_scheduled = false;
+  // The participant list last sent to everyone, for a joiner that the list does not change
+  // (an audience member); empty until a list went out.
+  caf::message last_list;
+  audience_state audience;
   // Re-homing (cluster): the version of the room-wide state the other nodes hold copies
   // of, the node actors that hold one, whether a copy is due; after a rebuild, who the old
   // room listed that has not rejoined yet (told gone when the rebuild settles).

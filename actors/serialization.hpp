@@ -72,6 +72,7 @@ CHORUS_MESSAGE(join_room_request, x.room_id, x.has_rtp_capabilities, x.rtp_capab
 CHORUS_MESSAGE(set_user_id_request, x.user_id);
 
 CHORUS_MESSAGE(get_socket_id_request, x.room_id, x.user_id);
+CHORUS_MESSAGE(get_participants_request, x.room_id, x.offset, x.limit, x.filter);
 
 CHORUS_MESSAGE(update_state_request, x.room_id, x.has_audio_muted, x.audio_muted,
                x.has_video_paused, x.video_paused);
@@ -110,7 +111,7 @@ CHORUS_MESSAGE(consumer_request, x.room_id, x.op, x.consumer_id, x.spatial_layer
 
 CHORUS_MESSAGE(participant, x.id, x.name, x.is_audio_muted, x.is_video_paused, x.user_id,
                x.image_url, x.is_host, x.is_co_host, x.audio_locked, x.screen_share_locked, x.role,
-               x.is_screen_sharing);
+               x.is_screen_sharing, x.in_audience, x.hand_raised);
 
 CHORUS_FIELDS(ice_parameters, x.username_fragment, x.password, x.ice_lite)
 
@@ -130,6 +131,7 @@ CHORUS_MESSAGE(join_room_reply, x.room_id, x.peer_id, x.existing_producers, x.is
                x.is_co_host);
 
 CHORUS_MESSAGE(socket_id_reply, x.socket_id);
+CHORUS_MESSAGE(participants_page_reply, x.total, x.offset, x.audience, x.participants);
 
 CHORUS_MESSAGE(transport_params_reply, x.params);
 
@@ -204,5 +206,7 @@ CHORUS_MESSAGE(active_speaker_event, x.peer_id, x.user_id, x.producer_id);
 CHORUS_MESSAGE(audio_level_item, x.peer_id, x.producer_id, x.volume);
 
 CHORUS_MESSAGE(audio_levels_event, x.levels);
+
+CHORUS_MESSAGE(audience_update_event, x.count, x.joined, x.left);
 
 } // namespace chorus::protocol

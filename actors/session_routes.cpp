@@ -215,6 +215,13 @@ void route(session_actor* self, const protocol::request_meta& meta,
 }
 
 void route(session_actor* self, const protocol::request_meta& meta,
+           protocol::get_participants_request& req) {
+  auto& st = self->state;
+  forward<protocol::participants_page_reply>(self, st.room, meta,
+                                             participants_query{st.peer_id, std::move(req)});
+}
+
+void route(session_actor* self, const protocol::request_meta& meta,
            protocol::update_state_request& req) {
   auto& st = self->state;
   forward<protocol::empty_reply>(self, st.room, meta, own_state_update{st.peer_id, std::move(req)});

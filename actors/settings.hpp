@@ -47,6 +47,10 @@ struct limits_settings {
   uint32_t max_rooms = 1000;
   uint32_t max_peers_per_room = 500;
   uint32_t max_publishers_per_room = 0; // participants with producers; 0: no limit
+  // rooms.rosterLimit: a room with more participants than this who may not publish (a
+  // viewer, a student not allowed to publish) makes them its audience: counted, not listed
+  // (actors/room_audience.hpp).
+  uint32_t roster_limit = 100;
 };
 
 // The live class (classroom.*).

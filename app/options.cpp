@@ -552,6 +552,11 @@ std::vector<option> make_options() {
   o.push_back(uint_option<uint32_t>("limits.maxPublishersPerRoom", {}, {},
                                     "participants with a producer in one room (0: no limit)",
                                     CHORUS_FIELD(limits.max_publishers_per_room), 0, 100000));
+  o.push_back(uint_option<uint32_t>("rooms.rosterLimit", "--roster-limit", "N",
+                                    "participants who may not publish that a room lists one "
+                                    "by one; beyond it they are its audience, announced as a "
+                                    "count (audience-update)",
+                                    CHORUS_FIELD(limits.roster_limit), 0, 1000000));
   o.push_back(uint_option<uint32_t>("classroom.audioLevelsIntervalMs", {}, {},
                                     "the audio-levels event's interval (0: off; else at least 100)",
                                     CHORUS_FIELD(classroom.audio_levels_interval_ms), 0, 60000));

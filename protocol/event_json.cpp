@@ -202,6 +202,11 @@ void write_event(json_writer& w, const moderation_event& e, bool) {
 // hands-update and chat-history are arrays; chat-message one message; the poll events a
 // poll; the chat notices { peerId?, id?, by }.
 void write_event(json_writer& w, const class_event& e, bool frontend) {
+  if (e.written) {
+    const auto& text = (*e.written)[frontend];
+    w.RawValue(text.data(), text.size(), rapidjson::kObjectType);
+    return;
+  }
   switch (e.kind) {
     case class_event_kind::hands_update:
       w.StartArray();
@@ -335,6 +340,18 @@ void write_event(json_writer& w, const active_speaker_event& e, bool) {
   w.EndObject();
 }
 
+// audience-update { count, joined, left }
+void write_event(json_writer& w, const audience_update_event& e, bool) {
+  w.StartObject();
+  key(w, "count");
+  w.Uint(e.count);
+  key(w, "joined");
+  w.Uint(e.joined);
+  key(w, "left");
+  w.Uint(e.left);
+  w.EndObject();
+}
+
 // audio-levels [{ peerId, producerId, volume }], loudest first
 void write_event(json_writer& w, const audio_levels_event& e, bool) {
   w.StartArray();
@@ -418,6 +435,7 @@ struct event_namer {
     return "data-consumer-closed";
   }
   std::string_view operator()(const audio_levels_event&) const { return "audio-levels"; }
+  std::string_view operator()(const audience_update_event&) const { return "audience-update"; }
   std::string_view operator()(const class_event& e) const {
     switch (e.kind) {
       case class_event_kind::hands_update:
@@ -489,7 +507,10 @@ void write_event_data(json_writer& w, const event_body& ev, bool frontend) {
   std::visit([&](const auto& e) { write_event(w, e, frontend); }, ev);
 }
 
-void prepare_json(participant_list_update_event& ev) {
+namespace {
+
+template <class Event>
+void write_once(Event& ev) {
   ev.written.reset();
   std::array<std::string, 2> out;
   for (bool frontend : {false, true}) {
@@ -500,5 +521,11 @@ void prepare_json(participant_list_update_event& ev) {
   }
   ev.written = std::make_shared<const std::array<std::string, 2>>(std::move(out));
 }
+
+} // namespace
+
+void prepare_json(participant_list_update_event& ev) { write_once(ev); }
+
+void prepare_json(class_event& ev) { write_once(ev); }
 
 } // namespace chorus::protocol

@@ -148,6 +148,9 @@ struct class_event {
   std::string user_id; // reactions: whose
   std::string session_id; // video-reaction
   bool flag = false;   // react_update: added (true) or removed; pin_update: pinned
+  // The data as JSON, written once for all receivers (prepare_json), as the participant
+  // list's; not sent between nodes.
+  std::shared_ptr<const std::array<std::string, 2>> written;
 };
 
 // The seed 004 frontend's host-control events, by name: force-mute { audio: true, by,
@@ -185,6 +188,15 @@ struct audio_level_item {
 // producers, loudest first; never sent empty.
 struct audio_levels_event {
   std::vector<audio_level_item> levels;
+};
+
+// audience-update (to everyone in a room with an audience, at most once a second while it
+// changes; to a joiner at once): how many are in the audience now, and how many joined and
+// left it since the last update (actors/room_audience.hpp).
+struct audience_update_event {
+  uint32_t count = 0;
+  uint32_t joined = 0;
+  uint32_t left = 0;
 };
 
 // new-data-producer (to the others): a data producer to consume-data. peerId is empty
@@ -231,6 +243,6 @@ using event_body =
                frontend_event, active_speaker_event, audio_levels_event,
                new_data_producer_event, data_producer_closed_event, data_consumer_closed_event,
                recording_event, consumer_layers_event, consumer_score_event,
-               producer_layers_unused_event>;
+               producer_layers_unused_event, audience_update_event>;
 
 } // namespace chorus::protocol

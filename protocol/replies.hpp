@@ -26,6 +26,9 @@ struct participant {
   bool screen_share_locked = false;
   std::string role; // the participant's role (auth); empty when it has none
   bool is_screen_sharing = false; // has a screen-share producer
+  // get-participants only: in the room's audience (actors/room_audience.hpp); hand raised.
+  bool in_audience = false;
+  bool hand_raised = false;
 
   friend bool operator==(const participant&, const participant&) = default;
 };
@@ -201,6 +204,15 @@ struct room_info_reply {
   bool chat_enabled = true;
 };
 
+// get-participants: the page asked for, of `total` participants that match the filter (of
+// whom `audience` in the room's audience).
+struct participants_page_reply {
+  uint32_t total = 0;
+  uint32_t offset = 0;
+  uint32_t audience = 0;
+  std::vector<participant> participants;
+};
+
 // The answer to a live-class request: `{}`, or `{ key: id }` (chat-message: `{ id }`,
 // create-poll: `{ pollId }`).
 struct class_reply {
@@ -228,6 +240,7 @@ using reply_body = std::variant<empty_reply, rtp_capabilities_reply, join_room_r
                                 transport_params_reply, restart_ice_reply,
                                 producer_id_reply, consumer_params_reply, stats_reply,
                                 socket_id_reply, room_info_reply, class_reply,
-                                data_consumer_params_reply, plain_transport_reply>;
+                                data_consumer_params_reply, plain_transport_reply,
+                                participants_page_reply>;
 
 } // namespace chorus::protocol

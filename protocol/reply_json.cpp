@@ -143,6 +143,25 @@ void write_reply(json_writer& w, request_style, const data_consumer_params_reply
 }
 
 // { roomId, locked, participants, role, permissions, blocked? (moderators only) }
+// get-participants { total, offset, audience, participants: [...] }: the items in the
+// dialect's shape, with inAudience and handRaised where true.
+void write_reply(json_writer& w, request_style, const participants_page_reply& r,
+                 bool frontend) {
+  w.StartObject();
+  key(w, "total");
+  w.Uint(r.total);
+  key(w, "offset");
+  w.Uint(r.offset);
+  key(w, "audience");
+  w.Uint(r.audience);
+  key(w, "participants");
+  w.StartArray();
+  for (const auto& p : r.participants)
+    write_json(w, p, frontend);
+  w.EndArray();
+  w.EndObject();
+}
+
 void write_reply(json_writer& w, request_style, const room_info_reply& r, bool frontend) {
   w.StartObject();
   member(w, "roomId", r.room_id);

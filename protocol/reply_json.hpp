@@ -32,9 +32,10 @@ void write_reply_data(json_writer& w, request_style style, const reply_body& rep
 std::string_view event_type_name(const event_body& ev, bool frontend = false) noexcept;
 void write_event_data(json_writer& w, const event_body& ev, bool frontend = false);
 
-// Writes the participant list once in both shapes (participant_list_update_event::written):
-// a room sends one list to every peer, which then only copies it into its frame.
+// Writes the participant list, or a live-class event, once in both shapes (`written`): a room
+// sends one to every peer, which then only copies it into its frame.
 void prepare_json(participant_list_update_event& ev);
+void prepare_json(class_event& ev);
 
 // Writes pre-rendered JSON (an empty text is written as `{}`).
 void write_raw(json_writer& w, std::string_view json);

@@ -284,6 +284,15 @@ void parse_room_info(object_reader& r, issue&, request_body& out) {
   out = std::move(req);
 }
 
+void parse_get_participants(object_reader& r, issue&, request_body& out) {
+  get_participants_request req;
+  read_room(r, req.room_id);
+  r.integer("offset", req.offset, false, 0, 10000000);
+  r.integer("limit", req.limit, false, 1, get_participants_request::max_limit);
+  r.text("filter", req.filter, false, 0, 128);
+  out = std::move(req);
+}
+
 
 
 template <moderation_action Action>
@@ -526,7 +535,7 @@ constexpr auto s004 = request_style::seed004;
 constexpr auto s000 = request_style::seed000;
 constexpr auto unspecified = transport_direction::unspecified;
 
-constexpr std::array<request_spec, 81> specs{{
+constexpr std::array<request_spec, 82> specs{{
   // seed 001 names (and seed 004's produce, consume, connect-transport)
   {"get-rtp-capabilities", s001, parse_get_caps},
   {"create-transport", s001, parse_create<unspecified, false>},
@@ -572,6 +581,7 @@ constexpr std::array<request_spec, 81> specs{{
   {"screen-share-stopped", s004, parse_producer_op<producer_op::close>},
   // who may do what (docs/protocol.md, "Roles and moderation")
   {"get-room-info", s004, parse_room_info},
+  {"get-participants", s004, parse_get_participants},
   {"mute-peer", s004, parse_moderation<moderation_action::mute>},
   {"allow-publish", s004, parse_moderation<moderation_action::allow_publish>},
   {"disallow-publish", s004, parse_moderation<moderation_action::disallow_publish>},

@@ -288,6 +288,19 @@ struct get_room_info_request {
   std::string room_id;
 };
 
+// get-participants { roomId?, offset?, limit?, filter? } (permission `moderate`): a page of
+// everyone in the room, its audience included, in join order; `filter` keeps those whose
+// name or user id contains it (ASCII case-insensitive).
+struct get_participants_request {
+  static constexpr request_scope scope = request_scope::participants;
+  static constexpr std::string_view counted_as = "get-participants";
+  static constexpr uint32_t max_limit = 500;
+  std::string room_id;
+  uint32_t offset = 0;
+  uint32_t limit = 50; // 1 .. max_limit
+  std::string filter;
+};
+
 // What a moderator names in mute-peer, allow-publish, disallow-publish: bits of
 // audio, video and screen (a producer whose appData says it is a screen share).
 namespace publish_kinds {
@@ -440,7 +453,7 @@ using request_body =
                get_room_info_request, moderation_request, class_request, host_request,
                produce_data_request, consume_data_request, data_producer_request,
                data_consumer_request, plain_transport_request,
-               recording_request>;
+               recording_request, get_participants_request>;
 
 // The labels of request_body's types, in its order (request_body::index()).
 template <class Body>

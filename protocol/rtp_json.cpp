@@ -292,6 +292,22 @@ void write_json(json_writer& w, const transport_params& params) {
   w.EndObject();
 }
 
+namespace {
+
+// get-participants' flags, only where true (the participant lists never set them).
+void write_page_flags(json_writer& w, const participant& p) {
+  if (p.in_audience) {
+    key(w, "inAudience");
+    w.Bool(true);
+  }
+  if (p.hand_raised) {
+    key(w, "handRaised");
+    w.Bool(true);
+  }
+}
+
+} // namespace
+
 void write_json(json_writer& w, const participant& p, bool frontend) {
   w.StartObject();
   if (!frontend) {
@@ -307,6 +323,7 @@ void write_json(json_writer& w, const participant& p, bool frontend) {
       key(w, "isScreenSharing");
       w.Bool(true);
     }
+    write_page_flags(w, p);
     w.EndObject();
     return;
   }
@@ -329,6 +346,7 @@ void write_json(json_writer& w, const participant& p, bool frontend) {
   // new-producer's isScreenShare).
   if (!p.role.empty())
     member(w, "role", p.role);
+  write_page_flags(w, p);
   w.EndObject();
 }
 

@@ -47,6 +47,8 @@ const state = {
   polls: new Map(), // pollId -> the newest poll-started / poll-results / poll-closed
   myVotes: new Map(), // pollId -> Set of option indexes this page voted for
   speaker: null, // the active speaker's peer id
+  audience: 0, // audience-update's count: those who watch, counted instead of listed
+  audienceQuery: null, // the moderator's search of the audience is being answered
 };
 
 function log(text) {
@@ -161,10 +163,46 @@ function renderParticipants() {
   for (const tile of document.querySelectorAll('#remotes .tile, #screens .screen-tile:not(.own)')) {
     if (!state.participants.some((p) => p.id === tile.dataset.peer)) tile.remove();
   }
-  $('count').textContent = `${state.participants.length} in the class`;
+  renderCount();
   renderScreens();
   renderMarks();
   renderChatTo();
+}
+
+// On stage (listed, with tiles) and in the audience (a count, which moderators can search).
+function renderCount() {
+  const stage = `${state.participants.length} on stage`;
+  $('count').textContent = state.audience > 0 ? `${stage} · ${state.audience} watching` : `${state.participants.length} in the class`;
+  $('audience-count').textContent = String(state.audience);
+}
+
+// A moderator's view of the audience: get-participants with the search's text, the first
+// 50 matches, each with its hand and a button that brings it on stage (allow-publish).
+async function searchAudience() {
+  if (!can('moderate') || state.audienceQuery) return;
+  const filter = $('audience-filter').value.trim();
+  state.audienceQuery = request('get-participants', { limit: 50, filter });
+  try {
+    const page = await state.audienceQuery;
+    const list = $('audience-list');
+    list.textContent = '';
+    for (const p of page.participants.filter((x) => x.inAudience)) {
+      const item = elt('li');
+      item.append(elt('span', 'who', `${p.name}${p.handRaised ? ' · hand raised' : ''}`),
+        button('On stage', 'on-stage', () => bringOnStage(p.id, p.name)));
+      list.append(item);
+    }
+    $('audience-empty').hidden = list.childElementCount > 0;
+  } catch (e) {
+    log(e.message);
+  } finally {
+    state.audienceQuery = null;
+  }
+}
+
+function bringOnStage(peerId, name) {
+  request('allow-publish', { peerId, kinds: ['audio', 'video'] })
+    .then(() => log(`${name || participantName(peerId)} brought on stage`), (e) => log(e.message));
 }
 
 // get-room-info: the own role and permissions, the others' roles, the lock and (for
@@ -204,6 +242,7 @@ function showInfo(info) {
   renderChatState();
   renderHands();
   renderPoll();
+  if (can('moderate') && state.audience > 0) searchAudience();
   $('lock').textContent = info.locked ? 'Unlock room' : 'Lock room';
   const blocked = $('blocked');
   blocked.textContent = '';
@@ -471,6 +510,7 @@ function leave() {
   state.consumed.clear();
   state.pending = [];
   state.participants = [];
+  state.audience = 0;
   state.roles.clear();
   state.names.clear();
   state.refused.clear();
@@ -638,6 +678,9 @@ function renderHands() {
     item.append(elt('span', 'who', `${h.name || participantName(h.peerId)}${isMe(h.peerId) ? ' (you)' : ''}`),
       elt('span', 'since', clock(h.raisedAt)));
     if (can('moderate')) {
+      if (!state.participants.some((p) => p.id === h.peerId)) {
+        item.append(button('On stage', 'on-stage', () => bringOnStage(h.peerId, h.name)));
+      }
       item.append(button('Lower', 'lower-hand', () =>
         request('lower-hand', { peerId: h.peerId }).catch((e) => log(e.message))));
     }
@@ -845,6 +888,11 @@ async function createPoll(event) {
 }
 
 function addClassHandlers(socket) {
+  socket.on('audience-update', ({ count }) => {
+    state.audience = count;
+    renderCount();
+    searchAudience();
+  });
   socket.on('hands-update', (hands) => {
     state.hands = Array.isArray(hands) ? hands : [];
     renderHands();
@@ -872,6 +920,7 @@ $('chat-toggle').addEventListener('click', () => {
   request(state.chat.room ? 'disable-chat' : 'enable-chat', {}).catch((e) => log(e.message));
 });
 $('poll-form').addEventListener('submit', createPoll);
+$('audience-filter').addEventListener('input', () => searchAudience());
 renderChatTo();
 renderShareButton();
 

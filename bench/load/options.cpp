@@ -4,6 +4,7 @@
 #include "bench/load/floor.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <string_view>
 
 namespace chorus::bench {
@@ -34,7 +35,9 @@ bool bench_options::prefers_low_layer(uint32_t i) const noexcept {
 
 const char* const bench_usage =
   "usage: chorus-bench --url ws://HOST:PORT [--scenario class|meeting|rooms|storm]\n"
-  "                    [--subscribers N] [--participants N] [--rooms R]\n"
+  "                    [--subscribers N [--subscriber-role ROLE]] [--participants N]\n"
+  "                    [--chat-per-s N] [--poll]\n"
+  "                    [--rooms R]\n"
   "                    [--duration-s S] [--warmup-s S] [--video-kbps K]\n"
   "                    [--keyframe-interval-s S] [--audio-bytes B] [--threads T]\n"
   "                    [--simulcast [--simulcast-low PERCENT]]\n"
@@ -56,6 +59,11 @@ const char* const bench_usage =
   "           this many at a time, default 100) while the publisher already sends: joins/s,\n"
   "           time from the first connect to each subscriber's first audio and video\n"
   "           (p50/p99), the server's CPU per join; then the usual measured window\n"
+  "  --subscriber-role ROLE: a class's subscribers join with this role (auth.mode none),\n"
+  "           e.g. viewer: beyond rooms.rosterLimit they are the room's audience\n"
+  "  --chat-per-s N (at most 5), --poll: in the measured window the publisher chats N\n"
+  "           messages a second and opens a poll every subscriber answers; reported: each\n"
+  "           message's delivery to every subscriber, the time until each saw the full tally\n"
   "\n"
   "Signaling is the seed 001 JSON dialect (get-rtp-capabilities, create-transport,\n"
   "connect-transport, produce, consume, resume-consumer); media is real ICE, DTLS and SRTP\n"
@@ -140,7 +148,7 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
     "--server-pid", "--json", "--setup-timeout-s", "--run-id", "--floor-us", "--server-cpu",
     "--floor-duration-s", "--profile", "--ramp-step", "--ramp-max", "--plot", "--target",
     "--local-ip", "--janus-room", "--decrypt-sample", "--node-pids", "--simulcast-low",
-    "--pace-factor"};
+    "--pace-factor", "--subscriber-role", "--chat-per-s"};
   auto on_switch = [&](std::string_view flag) {
     if (flag == "--verbose")
       o.verbose = true;
@@ -154,6 +162,8 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
       o.receiver_gro = true;
     else if (flag == "--simulcast")
       o.simulcast = true;
+    else if (flag == "--poll")
+      o.poll = true;
     else
       return false;
     return true;
@@ -174,6 +184,14 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
       else if (v == "meeting") o.kind = scenario::meeting;
       else if (v == "rooms") o.kind = scenario::rooms;
       else ok = false;
+    } else if (flag == "--subscriber-role") {
+      o.subscriber_role = v;
+      ok = !v.empty() && v.size() <= 64 &&
+           std::all_of(v.begin(), v.end(), [](char c) {
+             return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
+           });
+    } else if (flag == "--chat-per-s") {
+      ok = parse_double(v, o.chat_per_s) && o.chat_per_s > 0 && o.chat_per_s <= 5;
     } else if (flag == "--subscribers") {
       ok = parse_u32(v, o.subscribers) && o.subscribers >= 1 && o.subscribers <= 100000;
       subscribers_set = true;
@@ -310,6 +328,11 @@ std::optional<bench_options> parse_bench_options(int argc, char** argv, std::str
   }
   if (o.ramp_step > 0 && o.kind != scenario::class_) {
     error = "ramp is for the class scenario";
+    return std::nullopt;
+  }
+  if ((o.chat_per_s > 0 || o.poll || !o.subscriber_role.empty()) &&
+      (o.kind != scenario::class_ || o.target != "chorus" || o.ramp_step > 0)) {
+    error = "--chat-per-s, --poll, --subscriber-role: a class (or storm) on Chorus, no ramp";
     return std::nullopt;
   }
   if (o.target == "janus" && o.pace_factor > 0) {

@@ -48,6 +48,15 @@ struct bench_options {
   // publisher on a thread of its own, publishing before the storm starts). Reports the
   // time from the first connect to each subscriber's first audio and video packet.
   bool storm = false;
+  // The role a class's subscribers join with (`role` in the socket URL; the server must run
+  // with auth.mode none): e.g. viewer, so that a large class has an audience. "": none.
+  std::string subscriber_role;
+  // The class's activity in the measured window (class and storm): the publisher sends
+  // this many chat messages a second (at most 5, the server's rate per participant), and
+  // with `poll` opens a poll at the window's start that every subscriber answers
+  // (bench/load/class_activity.hpp).
+  double chat_per_s = 0;
+  bool poll = false;
   // Receivers that decrypt their media and measure latency: 1 in this many (1: all). The
   // others count packets, loss and NACKs from the clear RTP header and decrypt only RTX.
   uint32_t decrypt_sample = 1;

@@ -273,7 +273,8 @@ bool participant::connect(worker_context& w, uint64_t deadline_ms) {
   auto& d = *w.driver;
   const std::string url = (url_.empty() ? w.url_base : url_) + "/socket?auth=" +
                           client::url_encode(peer_) +
-                          "&channelId=" + client::url_encode(room_);
+                          "&channelId=" + client::url_encode(room_) +
+                          (role_.empty() ? "" : "&role=" + client::url_encode(role_));
   const uint64_t now = client::steady_now_ms();
   auto ws = client::signaling_client::connect(
     d.signaling(), url, std::chrono::milliseconds(deadline_ms > now ? deadline_ms - now : 1));
@@ -789,6 +790,12 @@ void participant::drain_events() {
   if (!ws_)
     return;
   for (auto& ev : ws_->take_events()) {
+    if (activity_ && subscribes_ && !ev.request_id) {
+      auto r = on_class_event(ev.type, ev.data, mono_us(), vote_option_, voted_, tallied_,
+                              *activity_);
+      if (r.vote_json)
+        send_and_forget("vote", *r.vote_json);
+    }
     // Kept until subscribe() reads them (bounded: later ones are not consumed anyway).
     if (ev.type != "new-producer" || !subscribes_ || consumers() > 0 ||
         announced_producers_.size() >= 4 * std::size_t(expected_consumers_) + 16)
@@ -799,6 +806,31 @@ void participant::drain_events() {
       if (auto id = str_member(doc, "producerId"); !id.empty())
         announced_producers_.push_back(std::move(id));
   }
+}
+
+void participant::send_and_forget(std::string_view type, const std::string& data_json) {
+  if (!ws_ || !ws_->is_open())
+    return;
+  ws_->forget_request(ws_->send_request(type, data_json)); // the reply becomes an event
+}
+
+void participant::class_tick(uint64_t now_us, double chat_per_s, bool poll) {
+  if (!activity_ || !ws_)
+    return;
+  if (poll && !poll_opened_) {
+    poll_opened_ = true;
+    send_and_forget("create-poll", R"({"question":")" + poll_question(now_us) +
+                                     R"(","options":["yes","no"]})");
+  }
+  if (chat_per_s <= 0)
+    return;
+  if (next_chat_us_ == 0)
+    next_chat_us_ = now_us;
+  if (now_us < next_chat_us_)
+    return;
+  next_chat_us_ += uint64_t(1e6 / chat_per_s);
+  ++activity_->chat_sent;
+  send_and_forget("chat-message", R"({"text":")" + chat_text(now_us) + R"("})");
 }
 
 void participant::close(worker_context& w) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "bench/client/client_driver.hpp"
+#include "bench/load/class_activity.hpp"
 #include "bench/load/media.hpp"
 #include "bench/load/receive_side.hpp"
 #include "bench/load/receiver.hpp"
@@ -123,6 +124,17 @@ public:
   void set_sampled(bool sampled) noexcept { receive_.set_sampled(sampled); }
   // The server (node) this participant connects to, ws://HOST:PORT; "": the worker's.
   void set_url(std::string url) { url_ = std::move(url); }
+  // The role it joins with (`role` in the socket URL; auth.mode none); "": the server's.
+  void set_role(std::string role) { role_ = std::move(role); }
+  // The class's activity (--chat-per-s, --poll): where a subscriber records what arrives,
+  // and the option it votes for.
+  void set_activity(class_activity_figures* figures, uint32_t option) noexcept {
+    activity_ = figures;
+    vote_option_ = option;
+  }
+  // The teacher's side of the class's activity: the chat messages due by `now_us`
+  // (`chat_per_s` a second) and, once, the poll (with `poll`).
+  void class_tick(uint64_t now_us, double chat_per_s, bool poll);
   // Asks for spatial layer 0 of every simulcast producer it consumes (--simulcast-low).
   void set_prefers_low_layer(bool low) noexcept { prefers_low_ = low; }
   bool prefers_low_layer() const noexcept { return prefers_low_; }
@@ -175,6 +187,12 @@ public:
 
 private:
   std::string url_;
+  std::string role_;
+  class_activity_figures* activity_ = nullptr;
+  uint32_t vote_option_ = 0;
+  bool voted_ = false, tallied_ = false, poll_opened_ = false;
+  uint64_t next_chat_us_ = 0;
+  void send_and_forget(std::string_view type, const std::string& data_json);
   bool fail(std::string stage, std::string why);
   bool consume(worker_context& w, const std::string& producer_id, uint64_t deadline_ms,
                bool& none_left);

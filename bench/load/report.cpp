@@ -326,6 +326,22 @@ void print_table(const bench_result& r, const figures& f, std::FILE* out) {
                   l->p99_ms, l->max_ms, (unsigned long long)l->samples);
     row(name, b);
   }
+  if (const auto& a = r.class_activity; r.options.chat_per_s > 0 || r.options.poll) {
+    const uint64_t expected = a.chat_sent * r.subscribers;
+    std::snprintf(b, sizeof b, "%llu sent, %llu of %llu deliveries; p50 %.1f ms, p99 %.1f, max %.1f",
+                  (unsigned long long)a.chat_sent, (unsigned long long)a.chat.count(),
+                  (unsigned long long)expected, double(a.chat.quantile_us(0.5)) / 1000,
+                  double(a.chat.quantile_us(0.99)) / 1000, double(a.chat.max_us()) / 1000);
+    row("chat to every subscriber", b);
+    if (r.options.poll) {
+      std::snprintf(b, sizeof b, "%llu votes; %llu of %u saw every vote counted, p50 %.0f ms, "
+                    "p99 %.0f, max %.0f after the poll opened",
+                    (unsigned long long)a.votes_sent, (unsigned long long)a.tally.count(),
+                    r.subscribers, double(a.tally.quantile_us(0.5)) / 1000,
+                    double(a.tally.quantile_us(0.99)) / 1000, double(a.tally.max_us()) / 1000);
+      row("poll tally", b);
+    }
+  }
   std::snprintf(b, sizeof b, "%llu NACK (%llu seqs), %llu PLI, %llu RR; %llu resent, %llu RTX in",
                 (unsigned long long)d.nack_packets, (unsigned long long)d.nack_seqs,
                 (unsigned long long)d.plis_sent, (unsigned long long)d.rr_sent,
@@ -470,9 +486,11 @@ std::string to_json(const bench_result& r, const figures& f) {
   j.str("runId", r.run_id);
   j.key("params");
   w.StartObject();
-  if (o.kind == scenario::class_)
+  if (o.kind == scenario::class_) {
     j.u64("subscribers", o.subscribers);
-  else
+    if (!o.subscriber_role.empty())
+      j.str("subscriberRole", o.subscriber_role);
+  } else
     j.u64("participants", o.participants);
   if (o.kind == scenario::rooms)
     j.u64("rooms", o.rooms);
@@ -512,6 +530,27 @@ std::string to_json(const bench_result& r, const figures& f) {
   w.EndObject();
 
   j.num("windowS", f.window_s);
+  if (const auto& a = r.class_activity; r.options.chat_per_s > 0 || r.options.poll) {
+    auto quantiles = [&](const char* k, const latency_histogram& h) {
+      j.key(k);
+      w.StartObject();
+      j.u64("count", h.count());
+      j.num("p50Ms", double(h.quantile_us(0.5)) / 1000);
+      j.num("p99Ms", double(h.quantile_us(0.99)) / 1000);
+      j.num("maxMs", double(h.max_us()) / 1000);
+      w.EndObject();
+    };
+    j.key("classActivity");
+    w.StartObject();
+    j.num("chatPerS", r.options.chat_per_s);
+    j.u64("chatSent", a.chat_sent);
+    j.u64("chatExpected", a.chat_sent * r.subscribers);
+    quantiles("chat", a.chat);
+    j.boolean("poll", r.options.poll);
+    j.u64("votesSent", a.votes_sent);
+    quantiles("tally", a.tally);
+    w.EndObject();
+  }
   if (auto s = compute_storm(r, f)) {
     j.key("storm");
     w.StartObject();

@@ -50,9 +50,15 @@ void log_line(bool verbose, const std::string& s) {
 class worker {
 public:
   worker(uint32_t index, const bench_options& o, shared_state& shared)
-      : index_(index), o_(o), shared_(shared) {}
+      : index_(index), o_(o), shared_(shared) {
+    activity_.voters = o.subscribers;
+  }
 
-  void add(std::unique_ptr<participant> p) { participants_.push_back(std::move(p)); }
+  void add(std::unique_ptr<participant> p) {
+    if (o_.chat_per_s > 0 || o_.poll)
+      p->set_activity(&activity_, uint32_t(participants_.size() % 2));
+    participants_.push_back(std::move(p));
+  }
   std::size_t size() const noexcept { return participants_.size(); }
 
   void run() {
@@ -199,6 +205,7 @@ public:
   const latency_histogram& latency() const noexcept { return latency_; } // video
   const latency_histogram& audio_latency() const noexcept { return audio_latency_; }
   const latency_histogram& keyframe_latency() const noexcept { return keyframe_latency_; }
+  const class_activity_figures& activity() const noexcept { return activity_; }
   const std::vector<std::string>& errors() const noexcept { return setup_errors_; }
   const std::vector<server_view>& views() const noexcept { return views_; }
   const std::vector<std::unique_ptr<participant>>& participants() const noexcept {
@@ -278,11 +285,18 @@ private:
         for (auto& p : participants_)
           next_due = std::min(next_due, p->service(ctx_, now));
       }
+      // The class's activity (--chat-per-s, --poll) while the window is open; its events
+      // are timed when drained, so they are drained often then.
+      const bool activity = o_.chat_per_s > 0 || o_.poll;
+      if (activity && seen_epoch == 1)
+        for (auto& p : participants_)
+          if (p->publishes())
+            p->class_tick(now, o_.chat_per_s, o_.poll);
       loop.poll();
       if (now >= next_drain) {
         for (auto& p : participants_)
           p->drain_events();
-        next_drain = now + 1'000'000;
+        next_drain = now + (activity ? 5'000 : 1'000'000);
       }
       now = mono_us();
       uint64_t wait_ms = max_wait_ms;
@@ -304,6 +318,7 @@ private:
   std::vector<server_view> views_;
   totals open_, close_;
   latency_histogram latency_, audio_latency_, keyframe_latency_;
+  class_activity_figures activity_;
 };
 
 // Sleeps until `deadline_us` (mono_us) unless a worker aborts.
@@ -431,6 +446,7 @@ bench_result run_bench(const bench_options& o) {
       p->set_sampled(i % o.decrypt_sample == 0);
       r.sampled += p->sampled() ? 1 : 0;
       p->set_prefers_low_layer(o.prefers_low_layer(i));
+      p->set_role(o.subscriber_role);
       r.low_layer_receivers += p->prefers_low_layer() ? 1 : 0;
       deal(std::move(p));
     }
@@ -518,6 +534,7 @@ bench_result run_bench(const bench_options& o) {
     r.latency.merge(w->audio_latency());
     r.audio_latency.merge(w->audio_latency());
     r.keyframe_latency.merge(w->keyframe_latency());
+    r.class_activity.merge(w->activity());
     for (auto& e : w->errors())
       if (r.errors.size() < max_errors)
         r.errors.push_back(e);

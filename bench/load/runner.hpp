@@ -5,6 +5,7 @@
 // server process at the same two instants.
 #pragma once
 
+#include "bench/load/class_activity.hpp"
 #include "bench/load/floor.hpp"
 #include "bench/load/options.hpp"
 #include "bench/load/participant.hpp"
@@ -51,6 +52,7 @@ struct bench_result {
   latency_histogram latency;            // one-way latencies inside the window
   latency_histogram audio_latency;      // ... of the audio packets alone
   latency_histogram keyframe_latency;   // ... of video keyframes' packets (also in latency)
+  class_activity_figures class_activity; // --chat-per-s, --poll
 
   // server (--server-pid) and generator readings
   std::optional<proc_sample> server_before; // before anything connected

@@ -277,6 +277,8 @@ TEST_CASE("json dialect: events") {
      R"({"peerId":"bob","producerId":"p2","volume":-47}]})"},
     {"names are escaped", participant_left_event{"a\"b\\c\n"},
      R"({"type":"participant-left","data":{"peerId":"a\"b\\c\n"}})"},
+    {"audience-update", audience_update_event{310, 12, 2},
+     R"({"type":"audience-update","data":{"count":310,"joined":12,"left":2}})"},
   };
   for (const auto& c : cases) {
     INFO("case: " << std::string(c.name));

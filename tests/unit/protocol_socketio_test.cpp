@@ -1073,6 +1073,47 @@ TEST_CASE("socket.io dialect: the frontend's shapes, and seed 004's for other cl
     auto g = d->decode(event("5", "get-socket-id-for-user", R"({"userId":"user_b"})"));
     CHECK(d->encode_reply(g.req.meta, socket_id_reply{"sock-b"}) == R"(35[{"socketId":"sock-b"}])");
   }
+  SUBCASE("get-participants: the page, audience members marked; audience-update") {
+    auto g = d->decode(event("6", "get-participants",
+                             R"({"roomId":"r1","offset":2,"limit":1,"filter":"ann"})"));
+    REQUIRE(g.ok);
+    const auto& q = std::get<get_participants_request>(g.req.body);
+    CHECK(q.offset == 2);
+    CHECK(q.limit == 1);
+    CHECK(q.filter == "ann");
+    participant ann;
+    ann.id = "sock-n";
+    ann.name = "Ann";
+    ann.user_id = "user_n";
+    ann.role = "viewer";
+    ann.in_audience = true;
+    ann.hand_raised = true;
+    participants_page_reply page{3, 2, 3, {ann}};
+    CHECK(d->encode_reply(g.req.meta, page) ==
+          R"(36[{"total":3,"offset":2,"audience":3,"participants":[{"id":"user_n","name":"Ann",)"
+          R"("imageUrl":"","isHost":false,"isCoHost":false,"isAudioMuted":true,)"
+          R"("isVideoPaused":true,"audioLocked":false,"screenShareLocked":false,)"
+          R"("role":"viewer","inAudience":true,"handRaised":true}]}])");
+    CHECK(d->encode_event(audience_update_event{1200, 40, 3}) ==
+          R"(2["audience-update",{"count":1200,"joined":40,"left":3}])");
+    struct refusal {
+      const char* data;
+      error_code code;
+    };
+    const refusal refusals[] = {
+      {R"({"limit":0})", error_code::invalid_field},
+      {R"({"limit":501})", error_code::invalid_field},
+      {R"({"offset":-1})", error_code::invalid_field},
+      {R"({"filter":7})", error_code::invalid_field},
+    };
+    for (auto& r : refusals) {
+      INFO(r.data);
+      CHECK(d->decode(event("7", "get-participants", r.data)).error.code == r.code);
+    }
+    auto all = d->decode(event("8", "get-participants", "{}"));
+    REQUIRE(all.ok);
+    CHECK(std::get<get_participants_request>(all.req.body).limit == 50);
+  }
 }
 
 // ---- robustness ---------------------------------------------------------------------------

@@ -4,6 +4,10 @@
 // for shares). Hooks for extensions (a second <script>): window.beforeJoin(socket, roomId,
 // userId, name) runs once connected, before set-user-id; window.afterJoin(joinAck) after the
 // join; window.mic is the microphone producer and window.sendTransport the send transport.
+// window.joinOptions (set before join): { role } joins with that role (auth.mode none),
+// { publish: false } joins without producing; window.publish(share) produces later.
+// window.eventCounts counts every event received by name; window.audience is the latest
+// audience-update.
 
 export const PAGE = `<!doctype html><meta charset="utf-8"><title>frontend</title>
 <script src="/libs.js"></script>
@@ -11,6 +15,8 @@ export const PAGE = `<!doctype html><meta charset="utf-8"><title>frontend</title
 window.events = [];   // new-producer, producer-closed, participant-left, in order
 window.errors = [];   // failures of consumes started by events
 window.list = null;   // the latest participant-list-update
+window.audience = null; // the latest audience-update
+window.eventCounts = {};
 window.streams = {};  // key (userId or userId-screen) -> [{ kind, consumer, ...consume ack }]
 let socket, device, recvTransport, roomId, userId, shareProducer, markReady;
 const ready = new Promise((resolve) => { markReady = resolve; });
@@ -50,9 +56,13 @@ const consume = async (producerId) => {
 window.join = async (serverUrl, room, name, isCreator, share) => {
   roomId = room;
   userId = 'user_' + name.toLowerCase();
-  socket = io(serverUrl, { path: '/socket.io/', transports: ['websocket'], reconnection: false });
+  const options = window.joinOptions || {};
+  socket = io(serverUrl, { path: '/socket.io/', transports: ['websocket'], reconnection: false,
+    query: options.role ? { role: options.role } : undefined });
   window.socket = socket;
+  socket.onAny((n) => { window.eventCounts[n] = (window.eventCounts[n] || 0) + 1; });
   socket.on('participant-list-update', (l) => { window.list = l; });
+  socket.on('audience-update', (a) => { window.audience = a; });
   for (const n of ['new-producer', 'producer-closed', 'participant-left']) socket.on(n, (data) => window.events.push({ name: n, data }));
   socket.on('new-producer', (d) => consume(d.producerId).catch((e) => window.errors.push(String(e))));
   socket.on('producer-closed', (d) => { closed.add(d.producerId); removeProducer(d.producerId); });
@@ -75,6 +85,15 @@ window.join = async (serverUrl, room, name, isCreator, share) => {
   window.sendTransport = send;
   if (window.afterJoin) window.afterJoin(joined);
   markReady();
+  const producers = options.publish === false ? {} : await window.publish(share);
+  for (const e of joined.existingProducers) await consume(typeof e === 'string' ? e : e.producerId);
+  return { socketId: socket.id, setUserId, joined, producers };
+};
+
+// Produces camera and microphone on the send transport (and with share, a canvas screen
+// share); resolves their ids by kind ('share' for the share).
+window.publish = async (share) => {
+  const send = window.sendTransport;
   const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
   const producers = {};
   window.mic = await send.produce({ track: media.getAudioTracks()[0], appData: {} });
@@ -98,8 +117,7 @@ window.join = async (serverUrl, room, name, isCreator, share) => {
     shareProducer = await send.produce({ track: canvas.captureStream(15).getVideoTracks()[0], appData: { share: true } });
     producers.share = shareProducer.id;
   }
-  for (const e of joined.existingProducers) await consume(typeof e === 'string' ? e : e.producerId);
-  return { socketId: socket.id, setUserId, joined, producers };
+  return producers;
 };
 
 window.stopShare = async () => {

@@ -1,0 +1,90 @@
+// A lecture over three nodes: a moderator on one node and 150 students (socket.io-client,
+// no media) split over all three. Beyond rooms.rosterLimit (here 40) the students are the
+// room's audience, wherever they are connected: on every node they see the stage as the
+// list and the right count, and a poll's tally counts every vote.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { withNodes } from './lib/cluster.mjs';
+import { connectSio, nextEvent } from './lib/socketio.mjs';
+
+const ROOM = 'lecture-cluster';
+const STUDENTS = 150;
+const ack = (socket, event, data) => socket.timeout(10000).emitWithAck(event, data);
+
+// Resolves once `check()` holds, polling every 20 ms; fails after `timeoutMs` with `what`.
+async function eventually(what, check, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    assert.ok(Date.now() < deadline, `${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => { setTimeout(resolve, 20); });
+  }
+}
+
+test('a lecture over three nodes: the audience counted and its votes tallied on every node', { timeout: 120000 }, async () => {
+  await withNodes(async (nodes) => {
+    const all = await nodes.mesh(() => ['--roster-limit', '40']);
+    const sockets = [];
+    try {
+      const mod = await connectSio(all[0], { transports: ['websocket'], query: { role: 'moderator' } });
+      sockets.push(mod);
+      await ack(mod, 'join-mediasoup-room', { roomId: ROOM, userId: 'user_mod', userName: 'Mo' });
+      const students = [];
+      for (let i = 0; i < STUDENTS; i += 30) {
+        const batch = [];
+        for (let j = i; j < Math.min(i + 30, STUDENTS); j++) {
+          batch.push((async () => {
+            const node = all[j % 3];
+            const socket = await connectSio(node, { transports: ['websocket'], query: { role: 'student' }, timeoutMs: 10000 });
+            sockets.push(socket);
+            const s = { socket, node: j % 3, i: j, audience: null, lists: [], polls: [] };
+            socket.on('audience-update', (a) => { s.audience = a; });
+            socket.on('participant-list-update', (l) => s.lists.push(l.length));
+            socket.on('poll-results', (p) => s.polls.push(p));
+            const r = await ack(socket, 'join-mediasoup-room', { roomId: ROOM, userId: `user_s${j}`, userName: `Student ${j}` });
+            assert.ok(Array.isArray(r.existingProducers), JSON.stringify(r));
+            return s;
+          })());
+        }
+        students.push(...await Promise.all(batch));
+      }
+
+      // Every student, on every node, ends with the whole audience counted and the stage
+      // (the moderator alone) as the list.
+      await eventually('every student counts the whole audience',
+        () => students.every((s) => s.audience?.count === STUDENTS));
+      for (const s of students) {
+        assert.ok(s.lists.length > 0, `student ${s.i} got no list`);
+        assert.ok(Math.max(...s.lists) <= 41, `student ${s.i} (node ${s.node}) got a list of ${Math.max(...s.lists)}`);
+        assert.equal(s.lists.at(-1), 1, `student ${s.i}'s last list`);
+      }
+
+      // A poll: every vote counted, the tally right on every node.
+      const created = await ack(mod, 'create-poll', { roomId: ROOM, question: 'Ready?', options: ['yes', 'no'] });
+      assert.ok(created.pollId, JSON.stringify(created));
+      const tally = nextEvent(mod, 'poll-results', { match: (p) => p.voters === STUDENTS, timeoutMs: 15000, what: 'the full tally' });
+      await Promise.all(students.map(async (s) => {
+        assert.deepEqual(await ack(s.socket, 'vote', { roomId: ROOM, pollId: created.pollId, option: s.i % 5 === 0 ? 1 : 0 }), {});
+      }));
+      assert.deepEqual((await tally)[0].counts, [120, 30]);
+      await eventually('every student sees the full tally',
+        () => students.every((s) => s.polls.at(-1)?.voters === STUDENTS && s.polls.at(-1).counts[1] === 30));
+
+      // The moderator pages everyone, wherever connected.
+      const page = await ack(mod, 'get-participants', { roomId: ROOM, limit: 500 });
+      assert.equal(page.total, STUDENTS + 1);
+      assert.equal(page.audience, STUDENTS);
+      assert.deepEqual(new Set(page.participants.map((p) => p.id)).size, STUDENTS + 1);
+
+      // Students leaving from every node are counted out.
+      const leaving = students.slice(0, 30);
+      for (const s of leaving) s.socket.close();
+      const staying = students.slice(30);
+      await eventually('the departures counted on every node',
+        () => staying.every((s) => s.audience?.count === STUDENTS - 30));
+    } finally {
+      for (const s of sockets) s.close();
+    }
+  });
+});
