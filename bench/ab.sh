@@ -4,9 +4,13 @@
 # and chorus-bench on CPU 1 with the floor measured in the same run. Prints one line per run:
 # the build's name, us of server CPU per delivered packet, the ratio to the floor, loss, p99;
 # then a summary (each build's mean and median; the others against the first, per round).
+# With --scenario storm the figure is the server's CPU per join instead (no floor, a window
+# of 2 s), and the line also says how many had audio and video within 3 s and the p99.
 # usage: bench/ab.sh [--rounds N] [--range] NAME=SERVER_BINARY... -- CHORUS_BENCH_ARGS...
 #   e.g. bench/ab.sh --rounds 8 base=build-nopgo/chorus pgo=build/chorus -- \
 #          --scenario class --subscribers 20 --pace-factor 2.5
+#        bench/ab.sh before=/tmp/before/build/chorus after=build/chorus -- --scenario storm \
+#          --subscribers 1000 --subscriber-role viewer --threads 200 --decrypt-sample 10
 # --range: the servers use a port range instead of one shared port.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,6 +43,10 @@ work="$(mktemp -d /tmp/chorus-ab.XXXXXX)"
 trap 'chorus_server_stop || true; rm -rf "$work"' EXIT
 chorus_bench_config "$work/config.json"
 
+storm=0
+for a in "$@"; do [[ "$a" == storm ]] && storm=1; done
+measure=(--floor --server-cpu 0 --busy-poll --duration-s 10)
+[[ $storm -eq 1 ]] && measure=(--duration-s 2)
 port=${CHORUS_AB_PORT:-18800}
 n=${#builds[@]}
 for round in $(seq 1 "$rounds"); do
@@ -51,24 +59,33 @@ for round in $(seq 1 "$rounds"); do
     rtc=(--rtc-single-port $((port + 1)))
     [[ $range -eq 1 ]] && rtc=()
     rc=0
+    rm -f "$work/run.json"
     if chorus_server_start "$work/server.log" taskset -c 0 "$bin" --listen "127.0.0.1:$port" \
       --log-level warn "${rtc[@]}" --config "$work/config.json"; then
       # (bounded: a class of 1000 takes about a minute; a hung run is killed and reported)
-      timeout 600 taskset -c 1 "$BENCH" --url "ws://127.0.0.1:$port" --server-pid "$CHORUS_SERVER_PID" --floor \
-        --server-cpu 0 --busy-poll --duration-s 10 --json "$work/run.json" "$@" >"$work/bench.log" 2>&1 || rc=$?
+      timeout 600 taskset -c 1 "$BENCH" --url "ws://127.0.0.1:$port" --server-pid "$CHORUS_SERVER_PID" \
+        "${measure[@]}" --json "$work/run.json" "$@" >"$work/bench.log" 2>&1 || rc=$?
     else
       rc=1
       cp "$work/server.log" "$work/bench.log"
     fi
     chorus_server_stop || true
-    if [[ $rc -ne 0 ]]; then
+    # A storm's report stands even when not every subscriber kept all its media (the bench
+    # then exits non-zero): the storm's own figures say how many got theirs.
+    if [[ $rc -ne 0 && ( $storm -eq 0 || ! -s "$work/run.json" ) ]]; then
       echo "$(date -u +%H:%M:%S) $name failed:"; tail -5 "$work/bench.log"
       continue
     fi
     node -e '
-      const r = require(process.argv[1]), s = r.server || {};
+      const r = require(process.argv[1]), s = r.server || {}, st = r.storm;
       const f = (x, d) => (typeof x === "number" ? x.toFixed(d) : "-");
-      console.log(`${process.argv[2]} ${process.argv[3]} us ${f(s.cpuUsPerPacket, 2)} ratio ${f(s.cpuPerPacketRatioToFloor, 2)} loss ${f(r.loss?.percent, 2)} p99 ${f(r.latencyMs?.p99, 2)}`);
+      if (st) {
+        const m = st.firstMedia || {};
+        console.log(`${process.argv[2]} ${process.argv[3]} ms/join ${f(st.serverCpuMsPerJoin, 2)} joins alone ${f(st.setupCpuMsPerJoin, 2)} ` +
+          `media ${st.withMedia}/${st.subscribers} within3s ${st.within3s} storm ${f(st.seconds, 2)} s p50 ${f(m.p50Ms, 0)} p99 ${f(m.p99Ms, 0)} ms`);
+      } else {
+        console.log(`${process.argv[2]} ${process.argv[3]} us ${f(s.cpuUsPerPacket, 2)} ratio ${f(s.cpuPerPacketRatioToFloor, 2)} loss ${f(r.loss?.percent, 2)} p99 ${f(r.latencyMs?.p99, 2)}`);
+      }
     ' "$work/run.json" "$(date -u +%H:%M:%S)" "$name" | tee -a "$work/runs.txt"
   done
 done
@@ -78,17 +95,19 @@ done
 node -e '
   const fs = require("fs");
   const names = process.argv.slice(2);
-  const runs = {}; // name -> [{round, us, ratio}]
+  const runs = {}; // name -> [{round, us, ratio}] (us: the figure, per packet or per join)
+  let unit = "us per delivered packet";
   let round = 0;
   for (const line of fs.readFileSync(process.argv[1], "utf8").split("\n")) {
     const r = /^round (\d+)$/.exec(line);
     if (r) { round = Number(r[1]); continue; }
-    const m = /^\S+ (\S+) us ([\d.]+) ratio ([\d.]+|-)/.exec(line);
-    if (m) (runs[m[1]] ??= []).push({ round, us: Number(m[2]), ratio: Number(m[3]) });
+    const m = /^\S+ (\S+) us ([\d.]+) ratio ([\d.]+|-)/.exec(line) || /^\S+ (\S+) ms\/join ([\d.]+)()/.exec(line);
+    if (m) (runs[m[1]] ??= []).push({ round, us: Number(m[2]), ratio: m[3] ? Number(m[3]) : NaN });
+    if (m && !m[3]) unit = "ms of server CPU per join";
   }
   const median = (v) => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
   const mean = (v) => v.reduce((a, b) => a + b, 0) / v.length;
-  console.log("summary (us per delivered packet):");
+  console.log(`summary (${unit}):`);
   for (const n of names) {
     const v = runs[n] ?? [];
     if (!v.length) { console.log(`  ${n}: no run succeeded`); continue; }
