@@ -1,6 +1,7 @@
 // The room actor (mediasoup's router): the participants of one room id, their sessions and
 // peer actors, the media they produce, and the room-wide state. Its handlers, by concept:
-// actors/room_actor.hpp; its pure cores: room_roster, room_rules, room_copy, room_journal.
+// actors/room_actor.hpp; its pure cores: room_roster, room_rules, room_audience, room_copy,
+// room_journal.
 //
 // Messages (request -> reply; the rest are one-way):
 //   presence   join_command -> join_result (spawns the peer actor, linked; a join with a

@@ -6,8 +6,8 @@
 //   room_classroom.cpp  hands, chat, polls, reactions
 //   room_recording.cpp  the room's recording
 //   room_rehome.cpp     copies for re-homing, rejoins after a move, hand-over
-// The decisions they take are in the pure cores: room_roster, room_rules, room_copy,
-// room_journal.
+// The decisions they take are in the pure cores: room_roster, room_rules, room_audience,
+// room_copy, room_journal.
 #pragma once
 
 #include "actors/data_messages.hpp"
