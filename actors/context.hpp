@@ -198,6 +198,10 @@ struct node_counters {
   std::atomic<int64_t> relays{0};
   std::atomic<uint64_t> relay_packets_in{0};
   std::atomic<uint64_t> relay_packets_out{0};
+  // Cluster: the rooms' messages for sessions on this node that came from a room elsewhere
+  // (one per message and node, actors/room_delivery.cpp) and the sessions they reached.
+  std::atomic<uint64_t> session_fanouts_in{0};
+  std::atomic<uint64_t> session_fanout_deliveries{0};
   // Set when the node starts draining (SIGTERM, POST /drain): /healthz says draining.
   std::atomic<bool> draining{false};
   // Set when the node stops (connections are being closed): departures are room-closed.
@@ -235,6 +239,12 @@ inline constexpr metric_field<node_counters, std::atomic<uint64_t>> node_totals_
    metric_type::counter, "", &node_counters::relay_packets_in},
   {"chorus_relay_packets_out_total", "Copies relays handed to local consumers.",
    metric_type::counter, "", &node_counters::relay_packets_out},
+  {"chorus_session_fanouts_total",
+   "Messages of rooms homed on other nodes for sessions here (one per message and node).",
+   metric_type::counter, "", &node_counters::session_fanouts_in},
+  {"chorus_session_fanout_deliveries_total",
+   "Sessions here that those messages reached.", metric_type::counter, "",
+   &node_counters::session_fanout_deliveries},
 };
 
 // metrics.perRoom: each room's gauges, kept current by the room (atomics) and listed here

@@ -367,6 +367,14 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
       rp.delegate(*room, std::move(cmd));
       return rp;
     },
+    // A room homed on another node: its message for sessions here, passed on as from it.
+    [self](session_fanout& f) {
+      auto& c = *self->state.ctx->counters;
+      c.session_fanouts_in.fetch_add(1, std::memory_order_relaxed);
+      c.session_fanout_deliveries.fetch_add(f.sessions.size(), std::memory_order_relaxed);
+      for (auto& s : f.sessions)
+        caf::send_as(f.room, s, f.msg);
+    },
     // Another node's client joins a room homed here.
     [self](chat_history_query& q) -> caf::result<caf::message> {
       auto it = self->state.rooms.find(q.room_id);

@@ -22,6 +22,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
+#include <caf/message.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
@@ -124,6 +125,15 @@ struct rehome_request {
   rejoin_command cmd;
 };
 
+// Room -> the node actor of a node where some of its participants are connected (a cluster):
+// `msg` for each of those `sessions`, sent on as from `room`: a message for everyone crosses
+// to each node once (actors/room_delivery.cpp).
+struct session_fanout {
+  caf::actor room;
+  std::vector<caf::actor> sessions;
+  caf::message msg;
+};
+
 // Old room -> its peers and sessions: the room is moving; `avoid` as in rehome_request.
 struct room_moving {
   std::string avoid;
@@ -148,6 +158,7 @@ CHORUS_MESSAGE(room_snapshot, x.room_id, x.version, x.forget, x.creator, x.hosts
 CHORUS_MESSAGE(rejoin_command, x.room_id, x.participant, x.session, x.peer, x.edge_node,
                x.producers, x.room);
 CHORUS_MESSAGE(rehome_request, x.avoid, x.cmd);
+CHORUS_MESSAGE(session_fanout, x.room, x.sessions, x.msg);
 CHORUS_MESSAGE(room_moving, x.avoid, x.participant, x.room);
 CHORUS_MESSAGE(room_rebound, x.room);
 

@@ -79,26 +79,26 @@ void push_room_data(room_actor* self, const protocol::chat_item& m) {
 
 } // namespace
 
-void catch_up(room_actor* self, const caf::actor& session) {
+void catch_up(room_actor* self, const peer_entry& e) {
   auto& st = self->state;
   if (!st.hands.items().empty()) {
     protocol::class_event ev;
     ev.kind = protocol::class_event_kind::hands_update;
     ev.hands = st.hands.items();
-    self->send(session, ev);
+    to_session(self, e, ev);
   }
   if (st.chat.size() > 0) {
     protocol::class_event ev;
     ev.kind = protocol::class_event_kind::chat_history;
     ev.chat = st.chat.items();
-    self->send(session, ev);
+    to_session(self, e, ev);
   }
   for (auto& p : st.polls)
-    self->send(session, poll_event(p.closed() ? protocol::class_event_kind::poll_closed
+    to_session(self, e, poll_event(p.closed() ? protocol::class_event_kind::poll_closed
                                               : protocol::class_event_kind::poll_started,
                                    p));
   if (auto ev = speaker_event(st))
-    self->send(session, *ev);
+    to_session(self, e, *ev);
 }
 
 caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cmd) {
@@ -170,9 +170,9 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
       ev.kind = class_event_kind::chat_message;
       ev.chat.push_back(m);
       if (*to) { // private: to its target and back to its sender only
-        self->send((*to)->session, ev);
+        to_session(self, **to, ev);
         if (*to != me)
-          self->send(me->session, ev);
+          to_session(self, *me, ev);
       } else {
         push_room_data(self, m);
         st.chat.add(m);
@@ -265,7 +265,7 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
       protocol::class_event ev;
       ev.kind = class_event_kind::chat_history;
       ev.chat = st.chat.items();
-      self->send(me->session, ev);
+      to_session(self, *me, ev);
       return protocol::class_reply{};
     }
     case class_action::typing_start:
@@ -275,9 +275,7 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
                                                          : class_event_kind::typing_stop;
       ev.peer_id = me->id;
       ev.name = req.text.empty() ? me->name : req.text;
-      for (auto& p : st.peers)
-        if (&p != me)
-          self->send(p.session, ev);
+      to_everyone(self, ev, me->id);
       return protocol::class_reply{};
     }
     case class_action::react: {
@@ -336,9 +334,7 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
       ev.session_id = req.session_id;
       ev.user_id = me->public_id();
       ev.name = req.text.empty() ? me->name : req.text;
-      for (auto& p : st.peers)
-        if (&p != me)
-          self->send(p.session, ev);
+      to_everyone(self, ev, me->id);
       return protocol::class_reply{};
     }
     case class_action::close_poll: {

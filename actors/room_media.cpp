@@ -61,9 +61,7 @@ void producer_added(room_actor* self, producer_info& info) {
   st.producers.push_back(std::move(info));
   if (st.gauges)
     st.gauges->producers.store(static_cast<int64_t>(st.producers.size()), std::memory_order_relaxed);
-  for (auto& p : st.peers)
-    if (p.id != peer_id)
-      self->send(p.session, ev);
+  to_everyone(self, ev, peer_id);
   flags_changed_for(self, peer_id);
   if (share_started) // the list shows who shares a screen
     broadcast_participants(self);
@@ -83,11 +81,11 @@ caf::result<protocol::empty_reply> check_publish(room_actor* self, const publish
     std::string why = std::string(kind_name(q.kind)) +
                       " was muted by a moderator: it may resume after allow-publish";
     if (q.kind == protocol::publish_kinds::audio)
-      tell(self, e->session, "audio-locked", {}, "your microphone was muted by the host");
+      tell(self, *e, "audio-locked", {}, "your microphone was muted by the host");
     return make_error(protocol::error_code::forbidden, why);
   }
   if (q.kind == protocol::publish_kinds::screen && st.screens_locked && rank_of(st, *e) == 0) {
-    tell(self, e->session, "screenshare-denied", {}, "screen sharing is disabled by the host");
+    tell(self, *e, "screenshare-denied", {}, "screen sharing is disabled by the host");
     return make_error(protocol::error_code::forbidden, "screen sharing is disabled by the host");
   }
   if (!q.resume && !e->publisher) {
@@ -124,9 +122,7 @@ void producer_gone(room_actor* self, const producer_removed& r) {
           e && std::none_of(st.producers.begin(), st.producers.end(),
                             [&](const producer_info& p) { return p.peer_id == peer_id; }))
         e->publisher = false;
-      for (auto& p : st.peers)
-        if (p.id != peer_id)
-          self->send(p.session, ev);
+      to_everyone(self, ev, peer_id);
       flags_changed_for(self, peer_id);
       return;
     }
@@ -151,9 +147,7 @@ void data_producer_added(room_actor* self, data_producer_info& info) {
                                        info.protocol};
   auto peer_id = info.peer_id;
   st.data_producers.push_back(std::move(info));
-  for (auto& p : st.peers)
-    if (p.id != peer_id)
-      self->send(p.session, ev);
+  to_everyone(self, ev, peer_id);
 }
 
 void data_producer_gone(room_actor* self, const data_producer_removed& r) {
@@ -162,9 +156,7 @@ void data_producer_gone(room_actor* self, const data_producer_removed& r) {
     if (it->data_producer_id == r.data_producer_id && !it->peer_id.empty()) {
       protocol::data_producer_closed_event ev{it->data_producer_id, it->peer_id};
       st.data_producers.erase(it);
-      for (auto& p : st.peers)
-        if (p.id != ev.peer_id)
-          self->send(p.session, ev);
+      to_everyone(self, ev, ev.peer_id);
       return;
     }
 }
@@ -188,7 +180,7 @@ void list_data_producers(room_actor* self, const data_producers_query& q) {
   // The data producers there are (the room's own first): new-data-producer for each.
   for (auto& d : st.data_producers)
     if (d.peer_id != q.peer_id)
-      self->send(e->session, protocol::new_data_producer_event{d.data_producer_id, d.peer_id,
+      to_session(self, *e, protocol::new_data_producer_event{d.data_producer_id, d.peer_id,
                                                                d.label, d.protocol});
 }
 
@@ -237,8 +229,7 @@ void speaker_named(room_actor* self, dominant_speaker& d) {
     return; // removed meanwhile
   st.active_speaker = std::move(d.producer_id);
   if (auto ev = speaker_event(st))
-    for (auto& p : st.peers)
-      self->send(p.session, *ev);
+    to_everyone(self, *ev);
 }
 
 void levels_reported(room_actor* self, const audio_levels_report& r) {
@@ -250,8 +241,7 @@ void levels_reported(room_actor* self, const audio_levels_report& r) {
       ev.levels.push_back({p->peer_id, p->producer_id, r.volumes_dbov[i]});
   if (ev.levels.empty())
     return;
-  for (auto& p : st.peers)
-    self->send(p.session, ev);
+  to_everyone(self, ev);
 }
 
 } // namespace chorus::actors::rooms

@@ -28,8 +28,7 @@ void send_participants_now(room_actor* self) {
   auto ev = participant_list(st);
   protocol::prepare_json(ev);
   st.last_list = caf::make_message(std::move(ev));
-  for (auto& p : st.peers)
-    self->send(p.session, st.last_list);
+  to_everyone(self, st.last_list);
 }
 
 void audience_changed(room_actor* self) {
@@ -51,8 +50,7 @@ void send_audience_update(room_actor* self) {
   st.audience.update_scheduled = false;
   st.audience.last_update_ms = mono_ms();
   const caf::message msg = caf::make_message(take_audience_update(st));
-  for (auto& p : st.peers)
-    self->send(p.session, msg);
+  to_everyone(self, msg);
 }
 
 void apply_audience_change(room_actor* self, const audience_change& change) {
@@ -74,7 +72,7 @@ void review_audience(room_actor* self) {
 void welcome(room_actor* self, const peer_entry& e) {
   auto& st = self->state;
   if (st.audience.active || st.audience.count > 0)
-    self->send(e.session, audience_now(st));
+    to_session(self, e, audience_now(st));
   if (!e.in_audience)
     return; // the list that the join set due reaches it
   if (st.last_list.empty()) {
@@ -82,7 +80,7 @@ void welcome(room_actor* self, const peer_entry& e) {
     protocol::prepare_json(ev);
     st.last_list = caf::make_message(std::move(ev));
   }
-  self->send(e.session, st.last_list);
+  to_session(self, e, st.last_list);
 }
 
 caf::result<protocol::participants_page_reply> participants(room_actor* self,
@@ -121,8 +119,7 @@ void send_to_all(room_actor* self, const protocol::class_event& ev) {
   auto prepared = ev;
   protocol::prepare_json(prepared);
   const caf::message msg = caf::make_message(std::move(prepared));
-  for (auto& p : self->state.peers)
-    self->send(p.session, msg);
+  to_everyone(self, msg);
 }
 
 // The whole queue goes to everyone, so a lecture where hundreds raise their hands would
@@ -166,8 +163,7 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
       unobserve(self, p);
   std::erase_if(st.producers, [&](const producer_info& p) { return p.peer_id == entry.id; });
   for (auto& ev : closed)
-    for (auto& p : st.peers)
-      self->send(p.session, ev);
+    to_everyone(self, ev);
   for (auto it = st.data_producers.begin(); it != st.data_producers.end();) {
     if (it->peer_id != entry.id) {
       ++it;
@@ -175,8 +171,7 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
     }
     protocol::data_producer_closed_event ev{it->data_producer_id, entry.id};
     it = st.data_producers.erase(it);
-    for (auto& p : st.peers)
-      self->send(p.session, ev);
+    to_everyone(self, ev);
   }
   st.ctx->counters->peers.fetch_sub(1);
   if (st.gauges) {
@@ -186,7 +181,7 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
   self->demonitor(entry.session);
   self->send_exit(entry.peer, caf::exit_reason::user_shutdown);
   if (entry.peer.address() == who) // the peer actor failed: end its session too
-    self->send(entry.session, peer_lost_atom::value);
+    to_session(self, entry, peer_lost_atom::value);
   LOG_INFO_IDS("room", (log::ids{.room = st.id, .peer = entry.id}),
                "'" << st.id << "': peer '" << entry.id << "' left (" << st.peers.size()
                    << " remain)");
@@ -196,8 +191,7 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
                                        departure_reason(st)));
   if (!entry.in_audience) {
     protocol::participant_left_event left{entry.id, entry.public_id()};
-    for (auto& p : st.peers)
-      self->send(p.session, left);
+    to_everyone(self, left);
   }
   if (st.hands.lower(entry.id))
     send_hands(self);
@@ -267,7 +261,7 @@ caf::result<join_result> join(room_actor* self, join_command& cmd) {
     if (same_user != st.peers.end()) {
       LOG_INFO("room", "'" << st.id << "': user '" << cmd.identity.user_id
                            << "' reconnected as peer '" << cmd.peer_id << "'");
-      self->send(same_user->session, replaced_atom::value);
+      to_session(self, *same_user, replaced_atom::value);
       remove_peer_at(self, same_user, caf::actor_addr{});
     }
   }
@@ -276,7 +270,7 @@ caf::result<join_result> join(room_actor* self, join_command& cmd) {
     // older one.
     LOG_INFO("room", "'" << st.id << "': peer '" << cmd.peer_id << "' reconnected");
     self->demonitor(existing->session);
-    self->send(existing->session, replaced_atom::value);
+    to_session(self, *existing, replaced_atom::value);
     auto old_peer = existing->peer;
     existing->peer = nullptr; // its exit must not look like this entry's departure
     self->send_exit(old_peer, caf::exit_reason::user_shutdown);
@@ -302,7 +296,7 @@ caf::result<join_result> join(room_actor* self, join_command& cmd) {
     auto result = make_join_result(self, *existing);
     const auto change = audience_review(st, st.ctx->limits.roster_limit);
     apply_audience_change(self, {.listed = change.listed || !existing->in_audience, .audience = change.audience});
-    catch_up(self, existing->session);
+    catch_up(self, *existing);
     welcome(self, *existing);
     return result;
   }
@@ -335,7 +329,7 @@ caf::result<join_result> join(room_actor* self, join_command& cmd) {
   auto& joined = st.peers.back();
   auto result = make_join_result(self, joined);
   apply_audience_change(self, audience_join(st, joined, st.ctx->limits.roster_limit));
-  catch_up(self, joined.session);
+  catch_up(self, joined);
   welcome(self, joined);
   return result;
 }
@@ -389,9 +383,7 @@ caf::result<protocol::empty_reply> update_own_state(room_actor* self, own_state_
   }
   if (e->in_audience) // not listed: nobody shows its flags
     return protocol::empty_reply{};
-  for (auto& p : st.peers)
-    if (p.id != u.peer_id)
-      self->send(p.session, ev);
+  to_everyone(self, ev, u.peer_id);
   broadcast_participants(self);
   return protocol::empty_reply{};
 }

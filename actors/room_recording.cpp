@@ -35,8 +35,7 @@ caf::expected<std::string> start_recording(room_actor* self, const std::string& 
   ev.kind = protocol::recording_event_kind::started;
   ev.recording_id = id;
   ev.by = by;
-  for (auto& p : st.peers)
-    self->send(p.session, ev);
+  to_everyone(self, ev);
   LOG_INFO("room", "'" << st.id << "': recording " << id << " started"
                        << (by.empty() ? std::string(" (autoStart)") : " by " + by));
   return id;
@@ -57,8 +56,7 @@ caf::result<protocol::class_reply> stop_recording(room_actor* self) {
         auto& st = self->state;
         if (st.media_recorder == recorder)
           forget_recorder(st);
-        for (auto& p : st.peers)
-          self->send(p.session, ev);
+        to_everyone(self, ev);
         rp.deliver(protocol::class_reply{"manifest", ev.manifest_path});
       },
       [self, rp, recorder](caf::error& err) mutable {
@@ -115,8 +113,7 @@ void forget_recorder(room_state& st) {
 }
 
 void recorder_event(room_actor* self, const protocol::recording_event& ev) {
-  for (auto& p : self->state.peers)
-    self->send(p.session, ev);
+  to_everyone(self, ev);
 }
 
 } // namespace chorus::actors::rooms

@@ -127,7 +127,7 @@ caf::result<join_result> rejoin(room_actor* self, rejoin_command& cmd) {
                        << st.peers.size() << " peers, " << st.expected.size()
                        << " not back yet)");
   self->send(entry.peer, room_rebound{caf::actor_cast<caf::actor>(self)});
-  self->send(entry.session, room_rebound{caf::actor_cast<caf::actor>(self)});
+  to_session(self, entry, room_rebound{caf::actor_cast<caf::actor>(self)});
   if (!st.settle_scheduled && !st.expected.empty()) {
     st.settle_scheduled = true;
     self->delayed_send(self, rehome_settle, rehome_settle_atom::value);
@@ -149,8 +149,7 @@ void settle(room_actor* self) {
     LOG_INFO("room", "'" << st.id << "': peer '" << x.peer_id
                          << "' did not come back after the move: gone");
     protocol::participant_left_event left{x.peer_id, x.public_id};
-    for (auto& p : st.peers)
-      self->send(p.session, left);
+    to_everyone(self, left);
   }
   broadcast_participants(self);
   if (st.peers.empty())
@@ -173,7 +172,7 @@ int64_t hand_over(room_actor* self, const std::string& avoid) {
                        << " participants to the room's next home");
   for (auto& e : st.peers) {
     self->send(e.peer, room_moving{avoid, snapshot_of(e), copy});
-    self->send(e.session, room_moving{avoid, {}, {}});
+    to_session(self, e, room_moving{avoid, {}, {}});
     self->unlink_from(e.peer);
     self->demonitor(e.session);
     if (e.peer.node() == self->node())

@@ -1,12 +1,15 @@
 // A lecture over three nodes: a moderator on one node and 150 students (socket.io-client,
 // no media) split over all three. Beyond rooms.rosterLimit (here 40) the students are the
 // room's audience, wherever they are connected: on every node they see the stage as the
-// list and the right count, and a poll's tally counts every vote.
+// list and the right count, and a poll's tally counts every vote. An event for everyone
+// crosses to each other node once, not once per student there.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { withNodes } from './lib/cluster.mjs';
+import { httpGet } from './lib/http.mjs';
+import { parsePrometheus } from './lib/prometheus.mjs';
 import { connectSio, nextEvent } from './lib/socketio.mjs';
 
 const ROOM = 'lecture-cluster';
@@ -60,9 +63,26 @@ test('a lecture over three nodes: the audience counted and its votes tallied on 
         assert.equal(s.lists.at(-1), 1, `student ${s.i}'s last list`);
       }
 
-      // A poll: every vote counted, the tally right on every node.
+      // A poll: poll-started for everyone crosses to each other node once (the nodes'
+      // session fan-out counters), then every vote is counted, the tally right on every node.
+      const fanouts = async () => {
+        let messages = 0;
+        let sessions = 0;
+        for (const node of all) {
+          const m = parsePrometheus((await httpGet(`${node.url}/metrics`)).body);
+          messages += m.value('chorus_session_fanouts_total');
+          sessions += m.value('chorus_session_fanout_deliveries_total');
+        }
+        return { messages, sessions };
+      };
+      const before = await fanouts();
+      const started = students.map((s) => nextEvent(s.socket, 'poll-started', { timeoutMs: 10000 }));
       const created = await ack(mod, 'create-poll', { roomId: ROOM, question: 'Ready?', options: ['yes', 'no'] });
       assert.ok(created.pollId, JSON.stringify(created));
+      await Promise.all(started);
+      const after = await fanouts();
+      assert.equal(after.messages - before.messages, 2, `poll-started crossed ${after.messages - before.messages} times`);
+      assert.ok(after.sessions - before.sessions >= 100, `it reached ${after.sessions - before.sessions} sessions elsewhere`);
       const tally = nextEvent(mod, 'poll-results', { match: (p) => p.voters === STUDENTS, timeoutMs: 15000, what: 'the full tally' });
       await Promise.all(students.map(async (s) => {
         assert.deepEqual(await ack(s.socket, 'vote', { roomId: ROOM, pollId: created.pollId, option: s.i % 5 === 0 ? 1 : 0 }), {});

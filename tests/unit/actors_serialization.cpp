@@ -5,6 +5,7 @@
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/wire_check.hpp"
+#include "protocol/reply_json.hpp"
 
 #include <caf/all.hpp>
 #include <caf/actor_system.hpp>
@@ -304,6 +305,25 @@ TEST_CASE("cluster messages round trip field by field") {
   auto jc2 = round_trip_in(sys, jc);
   CHECK(jc2.peer == node);
   CHECK(jc2.placed);
+  // A room's message for the sessions on another node: the handles and the message whole
+  // (an event of the live class, its pre-written JSON left behind).
+  protocol::class_event chat;
+  chat.kind = protocol::class_event_kind::chat_message;
+  chat.chat.push_back({});
+  chat.chat.back().text = "hello";
+  protocol::prepare_json(chat);
+  auto fan = round_trip_in(sys, actors::session_fanout{node, {node, node}, caf::make_message(chat)});
+  CHECK(fan.room == node);
+  CHECK(fan.sessions.size() == 2);
+  REQUIRE(fan.msg.match_elements<protocol::class_event>());
+  const auto& back = fan.msg.get_as<protocol::class_event>(0);
+  REQUIRE(back.chat.size() == 1);
+  CHECK(back.chat[0].text == "hello");
+  CHECK_FALSE(back.written);
+  auto list = round_trip_in(sys, actors::session_fanout{node, {node}, caf::make_message(
+                                                        protocol::audience_update_event{7, 2, 1})});
+  REQUIRE(list.msg.match_elements<protocol::audience_update_event>());
+  CHECK(list.msg.get_as<protocol::audience_update_event>(0).count == 7);
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   auto hb = round_trip(actors::cluster_heartbeat{"node-a", {3, 40, 400, 123456}});
   CHECK(hb.load.rooms == 3);
