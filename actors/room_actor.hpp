@@ -30,14 +30,9 @@
 namespace chorus::actors::rooms {
 
 // ---- delivery (actors/room_delivery.cpp) --------------------------------------------------
-// A message to one participant's session (directly), or to everyone's but the participant
-// with peer id `except` (directly on this node, one session_fanout per other node).
-void deliver(room_actor* self, const peer_entry& e, caf::message msg);
+// A message to everyone's session but the participant with peer id `except`: directly on
+// this node, one session_fanout per other node. (A message to one session is sent to it.)
 void deliver_to_everyone(room_actor* self, const caf::message& msg, std::string_view except = {});
-template <class T>
-void to_session(room_actor* self, const peer_entry& e, T&& x) {
-  deliver(self, e, caf::make_message(std::forward<T>(x)));
-}
 template <class T>
 void to_everyone(room_actor* self, T&& x, std::string_view except = {}) {
   deliver_to_everyone(self, caf::make_message(std::forward<T>(x)), except);
@@ -103,7 +98,7 @@ caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& 
 caf::result<protocol::empty_reply> admin_kick_peer(room_actor* self, const admin_kick& k);
 protocol::empty_reply admin_close_room(room_actor* self, const admin_close& c);
 // A frontend event (force-mute, host-granted, ...) to one session.
-void tell(room_actor* self, const peer_entry& e, std::string name, std::string by,
+void tell(room_actor* self, const caf::actor& session, std::string name, std::string by,
           std::string reason = {}, std::string participant = {}, bool value = false);
 
 // ---- the live class ----------------------------------------------------------------------
@@ -111,7 +106,7 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
 void flush_poll(room_actor* self, const poll_flush& f);
 protocol::class_event chat_history_event(const room_state& st);
 // What a joiner catches up on: the hand queue, the chat history, the polls, the speaker.
-void catch_up(room_actor* self, const peer_entry& e);
+void catch_up(room_actor* self, const caf::actor& session);
 
 // ---- recording ---------------------------------------------------------------------------
 caf::result<protocol::class_reply> recording(room_actor* self, recording_command& cmd);

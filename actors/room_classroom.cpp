@@ -79,26 +79,26 @@ void push_room_data(room_actor* self, const protocol::chat_item& m) {
 
 } // namespace
 
-void catch_up(room_actor* self, const peer_entry& e) {
+void catch_up(room_actor* self, const caf::actor& session) {
   auto& st = self->state;
   if (!st.hands.items().empty()) {
     protocol::class_event ev;
     ev.kind = protocol::class_event_kind::hands_update;
     ev.hands = st.hands.items();
-    to_session(self, e, ev);
+    self->send(session, ev);
   }
   if (st.chat.size() > 0) {
     protocol::class_event ev;
     ev.kind = protocol::class_event_kind::chat_history;
     ev.chat = st.chat.items();
-    to_session(self, e, ev);
+    self->send(session, ev);
   }
   for (auto& p : st.polls)
-    to_session(self, e, poll_event(p.closed() ? protocol::class_event_kind::poll_closed
+    self->send(session, poll_event(p.closed() ? protocol::class_event_kind::poll_closed
                                               : protocol::class_event_kind::poll_started,
                                    p));
   if (auto ev = speaker_event(st))
-    to_session(self, e, *ev);
+    self->send(session, *ev);
 }
 
 caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cmd) {
@@ -170,9 +170,9 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
       ev.kind = class_event_kind::chat_message;
       ev.chat.push_back(m);
       if (*to) { // private: to its target and back to its sender only
-        to_session(self, **to, ev);
+        self->send((*to)->session, ev);
         if (*to != me)
-          to_session(self, *me, ev);
+          self->send(me->session, ev);
       } else {
         push_room_data(self, m);
         st.chat.add(m);
@@ -265,7 +265,7 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
       protocol::class_event ev;
       ev.kind = class_event_kind::chat_history;
       ev.chat = st.chat.items();
-      to_session(self, *me, ev);
+      self->send(me->session, ev);
       return protocol::class_reply{};
     }
     case class_action::typing_start:

@@ -17,10 +17,6 @@
 
 namespace chorus::actors::rooms {
 
-void deliver(room_actor* self, const peer_entry& e, caf::message msg) {
-  self->send(e.session, std::move(msg));
-}
-
 void deliver_to_everyone(room_actor* self, const caf::message& msg, std::string_view except) {
   // The other nodes' sessions, by node (a handful of nodes at most).
   struct node_batch {

@@ -81,11 +81,11 @@ caf::result<protocol::empty_reply> check_publish(room_actor* self, const publish
     std::string why = std::string(kind_name(q.kind)) +
                       " was muted by a moderator: it may resume after allow-publish";
     if (q.kind == protocol::publish_kinds::audio)
-      tell(self, *e, "audio-locked", {}, "your microphone was muted by the host");
+      tell(self, e->session, "audio-locked", {}, "your microphone was muted by the host");
     return make_error(protocol::error_code::forbidden, why);
   }
   if (q.kind == protocol::publish_kinds::screen && st.screens_locked && rank_of(st, *e) == 0) {
-    tell(self, *e, "screenshare-denied", {}, "screen sharing is disabled by the host");
+    tell(self, e->session, "screenshare-denied", {}, "screen sharing is disabled by the host");
     return make_error(protocol::error_code::forbidden, "screen sharing is disabled by the host");
   }
   if (!q.resume && !e->publisher) {
@@ -180,7 +180,7 @@ void list_data_producers(room_actor* self, const data_producers_query& q) {
   // The data producers there are (the room's own first): new-data-producer for each.
   for (auto& d : st.data_producers)
     if (d.peer_id != q.peer_id)
-      to_session(self, *e, protocol::new_data_producer_event{d.data_producer_id, d.peer_id,
+      self->send(e->session, protocol::new_data_producer_event{d.data_producer_id, d.peer_id,
                                                                d.label, d.protocol});
 }
 

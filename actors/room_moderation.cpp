@@ -30,7 +30,7 @@ void tell_all(room_actor* self, const protocol::moderation_event& ev) {
   // (which a session on another node hears directly), not behind it through its node.
   if (ev.action == protocol::moderation_action::end)
     for (auto& p : st.peers)
-      to_session(self, p, ev);
+      self->send(p.session, ev);
   else
     to_everyone(self, ev);
 }
@@ -38,8 +38,8 @@ void tell_all(room_actor* self, const protocol::moderation_event& ev) {
 // Ends a participant's connection on a moderator's behalf: `kicked` to it, then the close.
 void eject(room_actor* self, peer_entry& target, const protocol::kicked_event& ev,
            uint16_t close_code) {
-  to_session(self, target, ev);
-  to_session(self, target, close_session{close_code, ev.blocked ? "blocked" : "kicked"});
+  self->send(target.session, ev);
+  self->send(target.session, close_session{close_code, ev.blocked ? "blocked" : "kicked"});
   auto it = std::find_if(self->state.peers.begin(), self->state.peers.end(),
                          [&](const peer_entry& p) { return &p == &target; });
   auto before = std::exchange(self->state.leave_reason, ev.blocked ? "blocked" : "kicked");
@@ -62,23 +62,23 @@ void force_media(room_actor* self, peer_entry& target, uint8_t kind, bool on,
     self->send(target.peer, moderator_pause{kind});
     ev.action = protocol::moderation_action::mute;
     if (audio)
-      tell(self, target, "force-mute", by);
+      tell(self, target.session, "force-mute", by);
     else
-      tell(self, target, "force-video-pause", by);
+      tell(self, target.session, "force-video-pause", by);
   } else {
     target.muted &= static_cast<uint8_t>(~kind);
     target.grant.permissions = with_publish(target.grant.permissions, kind, true);
     ev.action = protocol::moderation_action::allow_publish;
-    tell(self, target, audio ? "allow-unmute" : "allow-unpause", by);
+    tell(self, target.session, audio ? "allow-unmute" : "allow-unpause", by);
   }
   tell_all(self, ev);
 }
 
 } // namespace
 
-void tell(room_actor* self, const peer_entry& e, std::string name, std::string by,
+void tell(room_actor* self, const caf::actor& session, std::string name, std::string by,
           std::string reason, std::string participant, bool value) {
-  to_session(self, e, protocol::frontend_event{std::move(name), std::move(by), std::move(reason),
+  self->send(session, protocol::frontend_event{std::move(name), std::move(by), std::move(reason),
                                                std::move(participant), value});
 }
 
@@ -113,9 +113,9 @@ caf::result<protocol::empty_reply> moderate(room_actor* self, moderation_command
       // Everyone else's connection closes now; the moderator's session closes itself once
       // it has sent the answer.
       st.leave_reason = "room-closed";
-      for (auto& p : st.peers) // directly, as tell_all's end
+      for (auto& p : st.peers)
         if (&p != issuer)
-          to_session(self, p, close_session{close_room_ended, "room ended"});
+          self->send(p.session, close_session{close_room_ended, "room ended"});
       return protocol::empty_reply{};
     }
     case moderation_action::unblock: {
@@ -230,7 +230,7 @@ caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& 
       if (st.screens_locked)
         each_participant([&](peer_entry& p) { self->send(p.peer, moderator_close{kinds::screen}); });
       for (auto& p : st.peers)
-        tell(self, p, "screenshare-control", by, {}, {}, !st.screens_locked);
+        tell(self, p.session, "screenshare-control", by, {}, {}, !st.screens_locked);
       record(self, *st.ctx,
              store::moderation_taken{st.id,
                                      st.screens_locked ? "disable-all-screen-sharing"
@@ -265,7 +265,7 @@ caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& 
       ev.peer_id = target->id;
       ev.user_id = target->public_id();
       ev.by = by;
-      tell(self, *target, "kicked-from-room", by, "removed by the host");
+      tell(self, target->session, "kicked-from-room", by, "removed by the host");
       eject(self, *target, protocol::kicked_event{"removed by the host", by, false}, close_kicked);
       tell_all(self, ev);
       return protocol::empty_reply{};
@@ -282,9 +282,9 @@ caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& 
       else if (target->grant.role != "moderator")
         set.remove(protocol::permission::moderate);
       target->grant.permissions = set.bits();
-      tell(self, *target, grant ? "cohost-granted" : "cohost-revoked", by);
+      tell(self, target->session, grant ? "cohost-granted" : "cohost-revoked", by);
       for (auto& p : st.peers)
-        tell(self, p, "participant-updated", by, "isCoHost", target->public_id(),
+        tell(self, p.session, "participant-updated", by, "isCoHost", target->public_id(),
              is_co_host(st, *target));
       record(self, *st.ctx,
              store::moderation_taken{st.id, grant ? "make-cohost" : "remove-cohost",
@@ -307,9 +307,9 @@ caf::result<protocol::empty_reply> host_control(room_actor* self, host_command& 
         set.remove(protocol::permission::moderate);
         target->grant.permissions = set.bits();
       }
-      tell(self, *target, grant ? "host-granted" : "host-revoked", by);
+      tell(self, target->session, grant ? "host-granted" : "host-revoked", by);
       for (auto& p : st.peers)
-        tell(self, p, "participant-updated", by, "isHost", id, is_host(st, *target));
+        tell(self, p.session, "participant-updated", by, "isHost", id, is_host(st, *target));
       record(self, *st.ctx,
              store::moderation_taken{st.id, grant ? "make-host" : "remove-host", id, by, {},
                                      wall_ms()});
@@ -353,8 +353,8 @@ protocol::empty_reply admin_close_room(room_actor* self, const admin_close& c) {
   tell_all(self, ev);
   // Each session closes; its end removes the participant (and the last one's, the room).
   st.leave_reason = "room-closed";
-  for (auto& p : st.peers) // directly, as tell_all's end
-    to_session(self, p, close_session{close_room_ended, "room ended"});
+  for (auto& p : st.peers)
+    self->send(p.session, close_session{close_room_ended, "room ended"});
   return protocol::empty_reply{};
 }
 

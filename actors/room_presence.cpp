@@ -72,7 +72,7 @@ void review_audience(room_actor* self) {
 void welcome(room_actor* self, const peer_entry& e) {
   auto& st = self->state;
   if (st.audience.active || st.audience.count > 0)
-    to_session(self, e, audience_now(st));
+    self->send(e.session, audience_now(st));
   if (!e.in_audience)
     return; // the list that the join set due reaches it
   if (st.last_list.empty()) {
@@ -80,7 +80,7 @@ void welcome(room_actor* self, const peer_entry& e) {
     protocol::prepare_json(ev);
     st.last_list = caf::make_message(std::move(ev));
   }
-  to_session(self, e, st.last_list);
+  self->send(e.session, st.last_list);
 }
 
 caf::result<protocol::participants_page_reply> participants(room_actor* self,
@@ -181,7 +181,7 @@ void remove_peer_at(room_actor* self, std::vector<peer_entry>::iterator it,
   self->demonitor(entry.session);
   self->send_exit(entry.peer, caf::exit_reason::user_shutdown);
   if (entry.peer.address() == who) // the peer actor failed: end its session too
-    to_session(self, entry, peer_lost_atom::value);
+    self->send(entry.session, peer_lost_atom::value);
   LOG_INFO_IDS("room", (log::ids{.room = st.id, .peer = entry.id}),
                "'" << st.id << "': peer '" << entry.id << "' left (" << st.peers.size()
                    << " remain)");
@@ -261,7 +261,7 @@ caf::result<join_result> join(room_actor* self, join_command& cmd) {
     if (same_user != st.peers.end()) {
       LOG_INFO("room", "'" << st.id << "': user '" << cmd.identity.user_id
                            << "' reconnected as peer '" << cmd.peer_id << "'");
-      to_session(self, *same_user, replaced_atom::value);
+      self->send(same_user->session, replaced_atom::value);
       remove_peer_at(self, same_user, caf::actor_addr{});
     }
   }
@@ -270,7 +270,7 @@ caf::result<join_result> join(room_actor* self, join_command& cmd) {
     // older one.
     LOG_INFO("room", "'" << st.id << "': peer '" << cmd.peer_id << "' reconnected");
     self->demonitor(existing->session);
-    to_session(self, *existing, replaced_atom::value);
+    self->send(existing->session, replaced_atom::value);
     auto old_peer = existing->peer;
     existing->peer = nullptr; // its exit must not look like this entry's departure
     self->send_exit(old_peer, caf::exit_reason::user_shutdown);
@@ -296,7 +296,7 @@ caf::result<join_result> join(room_actor* self, join_command& cmd) {
     auto result = make_join_result(self, *existing);
     const auto change = audience_review(st, st.ctx->limits.roster_limit);
     apply_audience_change(self, {.listed = change.listed || !existing->in_audience, .audience = change.audience});
-    catch_up(self, *existing);
+    catch_up(self, existing->session);
     welcome(self, *existing);
     return result;
   }
@@ -329,7 +329,7 @@ caf::result<join_result> join(room_actor* self, join_command& cmd) {
   auto& joined = st.peers.back();
   auto result = make_join_result(self, joined);
   apply_audience_change(self, audience_join(st, joined, st.ctx->limits.roster_limit));
-  catch_up(self, joined);
+  catch_up(self, joined.session);
   welcome(self, joined);
   return result;
 }

@@ -127,7 +127,7 @@ caf::result<join_result> rejoin(room_actor* self, rejoin_command& cmd) {
                        << st.peers.size() << " peers, " << st.expected.size()
                        << " not back yet)");
   self->send(entry.peer, room_rebound{caf::actor_cast<caf::actor>(self)});
-  to_session(self, entry, room_rebound{caf::actor_cast<caf::actor>(self)});
+  self->send(entry.session, room_rebound{caf::actor_cast<caf::actor>(self)});
   if (!st.settle_scheduled && !st.expected.empty()) {
     st.settle_scheduled = true;
     self->delayed_send(self, rehome_settle, rehome_settle_atom::value);
@@ -172,7 +172,7 @@ int64_t hand_over(room_actor* self, const std::string& avoid) {
                        << " participants to the room's next home");
   for (auto& e : st.peers) {
     self->send(e.peer, room_moving{avoid, snapshot_of(e), copy});
-    to_session(self, e, room_moving{avoid, {}, {}});
+    self->send(e.session, room_moving{avoid, {}, {}});
     self->unlink_from(e.peer);
     self->demonitor(e.session);
     if (e.peer.node() == self->node())
