@@ -1,108 +1,22 @@
 // A short run of the load generator (chorus-bench, bench/bench_main.cpp) against the real
 // binary: the class scenario with 5 subscribers and the meeting scenario with 3 participants,
-// a few seconds each (and a class of 4 with --simulcast, a class of 6 with --decrypt-sample), with --server-pid so that the server-side figures are read from /proc.
+// a few seconds each (and a class of 4 with --simulcast, a class of 6 with --decrypt-sample),
+// with --server-pid so that the server-side figures are read from /proc.
 // The test checks that the generator set everything up, that media was delivered, that every
 // figure is in the JSON report, and that the server stays healthy and ends with nothing left.
 // Nothing is asserted on speed: the figures are printed for people (docs/performance.md).
 // The class run also measures the floor first (--floor, a fraction of a second), and a short
-// `chorus-bench floor` run checks the floor's own report.
-//
-// The bench binary: $CHORUS_BENCH, else chorus-bench next to $CHORUS_BIN, else
-// build/chorus-bench. Every process is stopped by its PID; every wait is bounded.
+// `chorus-bench floor` run checks the floor's own report. The classes of 300, which load
+// both cores, are in bench_fanout.test.mjs.
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { httpGet, waitForNoPeers } from './lib/http.mjs';
-import { parsePrometheus } from './lib/prometheus.mjs';
-import { BENCH_BIN, runProcess, tempDir, withServer, withSinglePortServer } from './lib/server.mjs';
-
-const BENCH = BENCH_BIN;
-// Below the shortest test timeout that runs a full scenario or floor (60 s), so a hung
-// child is killed by PID before node:test gives up on the test.
-const KILL_AFTER_MS = 45000;
-
-// Runs chorus-bench to completion (killed by its PID after KILL_AFTER_MS); resolves
-// { code, signal, stdout, stderr, timedOut }.
-const runBench = (args) => runProcess(BENCH, args, { timeoutMs: KILL_AFTER_MS, outputBytes: 1 << 20 });
-
-const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
-
-// Every figure of the report is present and of the right type (values are not judged).
-function checkFigures(r, { consumers }) {
-  assert.equal(r.ok, true, 'the bench judged its run not ok');
-  assert.equal(r.setup.failed, 0, `setup errors: ${JSON.stringify(r.setup.errors)}`);
-  assert.equal(r.setup.timedOut, false);
-  assert.equal(r.setup.consumers, consumers);
-  assert.equal(r.setup.expectedConsumers, consumers);
-  assert.ok(r.windowS > 0);
-  assert.ok(r.sent.packets > 0, 'the publishers sent nothing');
-  assert.ok(r.sent.audioPackets > 0 && r.sent.videoPackets > 0);
-  assert.ok(r.delivered.packets > 0, 'nothing was delivered');
-  assert.ok(r.delivered.audioPackets > 0 && r.delivered.videoPackets > 0);
-  for (const k of ['packetsPerSec', 'bitrateMbps', 'bytes']) assert.ok(isNum(r.delivered[k]), `delivered.${k}`);
-  for (const k of ['packetsPerSec', 'bitrateKbps']) assert.ok(isNum(r.sent[k]), `sent.${k}`);
-  for (const k of ['expected', 'received', 'lost', 'percent']) assert.ok(isNum(r.loss[k]), `loss.${k}`);
-  assert.ok(r.loss.expected > 0);
-  assert.ok(r.latencyMs.samples > 0, 'no latency samples');
-  for (const k of ['p50', 'p99', 'max', 'mean']) assert.ok(isNum(r.latencyMs[k]), `latencyMs.${k}`);
-  assert.ok(r.latencyMs.p50 <= r.latencyMs.p99 && r.latencyMs.p99 <= r.latencyMs.max + 0.1);
-  assert.equal(r.latencyMs.badStamps, 0, 'packets without a plausible send stamp');
-  // Video keyframes' packets alone (a subset of the samples; none when no keyframe fell in
-  // the window).
-  for (const k of ['samples', 'p50', 'p99', 'max']) assert.ok(isNum(r.latencyMs.keyframes?.[k]), `latencyMs.keyframes.${k}`);
-  assert.ok(r.latencyMs.keyframes.samples < r.latencyMs.samples);
-  for (const k of ['nackPackets', 'plis', 'receiverReports']) assert.ok(isNum(r.feedback[k]), `feedback.${k}`);
-  assert.ok(r.feedback.receiverReports > 0, 'no receiver reports sent');
-  for (const k of ['cpuSeconds', 'cpuPercent', 'cpuUsPerPacket', 'rssKiB', 'rssDeltaKiB', 'memoryPerConsumerKiB']) {
-    assert.ok(isNum(r.server[k]), `server.${k} is ${r.server[k]}`);
-  }
-  assert.equal(r.server.alive, true);
-  // The window's CPU comes from the server's CPU clock (ns), not /proc's 10 ms ticks.
-  assert.equal(r.server.windowStart.cpuClock, true, 'server CPU not read from its CPU clock');
-  assert.ok(r.server.windowEnd.cpuSeconds > r.server.windowStart.cpuSeconds);
-  assert.ok(isNum(r.client.cpuPercent));
-}
-
-// The floor's report (chorus-bench floor --json, or the measurement inside a scenario's).
-function checkFloor(f, fanouts, kinds = ['video', 'audio']) {
-  assert.equal(f.ok, true, `floor error: ${f.error}`);
-  assert.ok(typeof f.machine.cpuModel === 'string' && f.machine.onlineCpus >= 1);
-  for (const fanout of fanouts) {
-    for (const kind of kinds) {
-      const c = f.cases.find((x) => x.kind === kind && x.fanout === fanout && x.send === 'batched');
-      assert.ok(c, `no ${kind} case at fan-out ${fanout}`);
-      // every copy was sent or counted as a send failure (the kernel may refuse one under load)
-      assert.ok(c.packetsIn > 0 && c.packetsOut > 0 && c.packetsOut + c.sendFailures === c.packetsIn * fanout, `${kind}/${fanout}: ${JSON.stringify(c)}`);
-      assert.equal(c.srtpFailures, 0);
-      assert.ok(isNum(c.usPerForwardedPacket) && c.usPerForwardedPacket > 0);
-    }
-  }
-}
-
-async function benchRun(server, dir, name, args, expect) {
-  const json = path.join(dir, `${name}.json`);
-  const res = await runBench([
-    '--url', `ws://127.0.0.1:${server.port}`, '--server-pid', String(server.pid),
-    '--duration-s', '3', '--warmup-s', '1', '--setup-timeout-s', '30', '--json', json, ...args,
-  ]);
-  // The readable table, for people reading the test log.
-  process.stdout.write(`\n${res.stdout}\n`);
-  assert.equal(res.code, 0, `chorus-bench exited with ${res.code} (${res.signal}${res.timedOut ? ', timed out' : ''})\n${res.stdout}\n${res.stderr}`);
-  assert.match(res.stdout, /delivered to receivers/);
-  assert.match(res.stdout, /server CPU per delivered packet/);
-  const report = JSON.parse(fs.readFileSync(json, 'utf8'));
-  checkFigures(report, expect);
-  assert.ok(server.isRunning(), 'the server exited during the bench');
-  const health = await httpGet(`${server.url}/healthz`);
-  assert.equal(health.status, 200);
-  assert.equal(health.json?.status, 'ok');
-  await waitForNoPeers(server, { timeoutMs: 5000 });
-  return report;
-}
+import { BENCH, benchRun, checkFloor, isNum, runBench } from './lib/bench_run.mjs';
+import { httpGet } from './lib/http.mjs';
+import { tempDir, withServer, withSinglePortServer } from './lib/server.mjs';
 
 test('chorus-bench: class 5 and meeting 3 against the real server, figures reported', { timeout: 120000 }, async () => {
   assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
@@ -218,79 +132,6 @@ test('chorus-bench: class 8 on one shared port, datagrams batched across consume
     assert.ok(copies > 7 && copies < 9, `delivered ${gro.delivered.packets} of ${gro.sent.packets} sent x 8`);
     assert.ok(gro.latencyMs.samples > 0.9 * gro.delivered.packets, `latency samples ${gro.latencyMs.samples} of ${gro.delivered.packets}`);
   });
-});
-
-test('chorus-bench: class 300 over 4 media I/O threads, in both socket modes: every thread reads, the fan-out goes to the consumers\' threads, every packet arrives once and in order', { timeout: 150000 }, async () => {
-  // Port range places the transports evenly over the threads; on the shared port the
-  // kernel steers each receiver's address to one of the threads' sockets (301 addresses).
-  // Either way the publisher's producer fans out to consumers whose transports are read on
-  // every thread. Its 300 consumers per producer are too many for one thread's lanes, so on
-  // several CPUs each batch is handed to the consumers' threads, one task per thread, and
-  // their lanes are entered there (actors/thread_fanout.hpp); where the process may use one
-  // CPU only, its own lanes take every batch and nothing is handed off.
-  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
-  const cpus = os.availableParallelism();
-  const dir = tempDir('chorus-bench-threads-');
-  for (const [name, start] of [['range', withServer], ['single', withSinglePortServer]]) {
-    await start(['--log-level', 'warn', '--io-threads', '4'], async (server) => {
-      const r = await benchRun(server, dir, `class-threads-${name}`, ['--scenario', 'class', '--subscribers', '300', '--decrypt-sample', '30', '--busy-poll'], { consumers: 600 });
-      assert.ok(r.loss.percent < 1, `${name}: loss: ${JSON.stringify(r.loss)}`);
-      assert.equal(r.delivered.duplicates, 0, `${name}: duplicates: ${JSON.stringify(r.delivered)}`);
-      assert.equal(r.delivered.late, 0, `${name}: out of order: ${JSON.stringify(r.delivered)}`);
-      const copies = r.delivered.packets / r.sent.packets;
-      assert.ok(copies > 297 && copies < 301, `${name}: delivered ${r.delivered.packets} of ${r.sent.packets} sent x 300`);
-      const m = parsePrometheus((await httpGet(`${server.url}/metrics`)).body);
-      for (let t = 0; t < 4; t++) {
-        const read = m.value('chorus_media_io_packets_total', { thread: String(t) });
-        assert.ok(read > 0, `${name}: I/O thread ${t} read ${read} packets`);
-        assert.equal(m.value('chorus_media_io_transports', { thread: String(t) }), 0, `${name}: thread ${t} still has transports`);
-      }
-      const handoffs = m.value('chorus_fanout_handoffs_total');
-      const lane = m.value('chorus_fanout_batches_total', { path: 'lane' });
-      const message = m.value('chorus_fanout_batches_total', { path: 'message' });
-      if (cpus > 1) {
-        // Up to four tasks per received batch (a thread with none of the consumers gets none).
-        assert.ok(handoffs > 0 && handoffs <= 4 * r.sent.packets, `${name}: ${handoffs} hand-offs for ${r.sent.packets} packets sent`);
-        assert.ok(lane > message, `${name}: lane ${lane}, message ${message}: the consumers' threads did not enter their lanes`);
-      } else {
-        assert.equal(handoffs, 0, `${name}: handed off on one CPU`);
-      }
-    });
-  }
-});
-
-test('chorus-bench: class 300 with the server on one CPU, the fan-out through the consumers\' lanes above 256', { timeout: 120000 }, async () => {
-  // Where the process may run on one CPU only (its affinity mask), the producer hands a
-  // batch to its idle consumers through their direct lanes at any fan-out size; on several
-  // CPUs only up to 256 consumers (actors/process_load, fan_out_through_lanes). Here 300
-  // consumers of one producer: without the one-CPU rule every batch would be a message.
-  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
-  const allowed = /^Cpus_allowed_list:\s*(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  assert.ok(allowed, 'no Cpus_allowed_list in /proc/self/status');
-  const dir = tempDir('chorus-bench-one-cpu-');
-  await withSinglePortServer(['--log-level', 'warn'], async (server) => {
-    const r = await benchRun(server, dir, 'class-one-cpu', [
-      '--scenario', 'class', '--subscribers', '300', '--decrypt-sample', '30', '--threads', '2',
-    ], { consumers: 600 });
-    assert.ok(r.loss.percent < 1, `loss: ${JSON.stringify(r.loss)}`);
-    // The totals are added on the producers' ticks and when they close: all in once the
-    // peers are gone (benchRun waited for that).
-    const metrics = await httpGet(`${server.url}/metrics`);
-    assert.equal(metrics.status, 200);
-    const m = parsePrometheus(metrics.body);
-    const lane = m.value('chorus_fanout_batches_total', { path: 'lane' });
-    const message = m.value('chorus_fanout_batches_total', { path: 'message' });
-    assert.ok(Number.isFinite(lane) && Number.isFinite(message), 'no chorus_fanout_batches_total');
-    // Each of the 600 consumers takes every batch of its producer: far more batches than
-    // packets were sent.
-    assert.ok(lane + message >= r.sent.packets, `lane ${lane}, message ${message}, sent ${r.sent.packets}`);
-    assert.ok(lane > message, `lane ${lane}, message ${message}: the fan-out of 300 went by messages`);
-    // Batches a producer behind its mail joined (actors/batch_join.hpp): how many depends on
-    // the machine's timing (none where every fan-out ends before the next packet), so only
-    // counted here; tests/unit/actors_batch_join.cpp checks the joining itself.
-    const joined = m.value('chorus_fanout_joined_batches_total');
-    assert.ok(Number.isFinite(joined) && joined >= 0, 'no chorus_fanout_joined_batches_total');
-  }, { cpus: allowed[1] });
 });
 
 test('chorus-bench --decrypt-sample 3: class 6, two receivers decrypt and time; every receiver counts its loss', { timeout: 120000 }, async () => {

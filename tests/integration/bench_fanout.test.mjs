@@ -1,0 +1,86 @@
+// chorus-bench's classes of 300 against the real binary: the fan-out of one producer to 300
+// consumers spread over four media I/O threads (in both socket modes), and on a server
+// limited to one CPU. They load both cores, so they run alone (CMakeLists.txt, RUN_SERIAL).
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import { test } from 'node:test';
+
+import { BENCH, benchRun } from './lib/bench_run.mjs';
+import { httpGet } from './lib/http.mjs';
+import { parsePrometheus } from './lib/prometheus.mjs';
+import { tempDir, withServer, withSinglePortServer } from './lib/server.mjs';
+
+test('chorus-bench: class 300 over 4 media I/O threads, in both socket modes: every thread reads, the fan-out goes to the consumers\' threads, every packet arrives once and in order', { timeout: 150000 }, async () => {
+  // Port range places the transports evenly over the threads; on the shared port the
+  // kernel steers each receiver's address to one of the threads' sockets (301 addresses).
+  // Either way the publisher's producer fans out to consumers whose transports are read on
+  // every thread. Its 300 consumers per producer are too many for one thread's lanes, so on
+  // several CPUs each batch is handed to the consumers' threads, one task per thread, and
+  // their lanes are entered there (actors/thread_fanout.hpp); where the process may use one
+  // CPU only, its own lanes take every batch and nothing is handed off.
+  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
+  const cpus = os.availableParallelism();
+  const dir = tempDir('chorus-bench-threads-');
+  for (const [name, start] of [['range', withServer], ['single', withSinglePortServer]]) {
+    await start(['--log-level', 'warn', '--io-threads', '4'], async (server) => {
+      const r = await benchRun(server, dir, `class-threads-${name}`, ['--scenario', 'class', '--subscribers', '300', '--decrypt-sample', '30', '--busy-poll'], { consumers: 600 });
+      assert.ok(r.loss.percent < 1, `${name}: loss: ${JSON.stringify(r.loss)}`);
+      assert.equal(r.delivered.duplicates, 0, `${name}: duplicates: ${JSON.stringify(r.delivered)}`);
+      assert.equal(r.delivered.late, 0, `${name}: out of order: ${JSON.stringify(r.delivered)}`);
+      const copies = r.delivered.packets / r.sent.packets;
+      assert.ok(copies > 297 && copies < 301, `${name}: delivered ${r.delivered.packets} of ${r.sent.packets} sent x 300`);
+      const m = parsePrometheus((await httpGet(`${server.url}/metrics`)).body);
+      for (let t = 0; t < 4; t++) {
+        const read = m.value('chorus_media_io_packets_total', { thread: String(t) });
+        assert.ok(read > 0, `${name}: I/O thread ${t} read ${read} packets`);
+        assert.equal(m.value('chorus_media_io_transports', { thread: String(t) }), 0, `${name}: thread ${t} still has transports`);
+      }
+      const handoffs = m.value('chorus_fanout_handoffs_total');
+      const lane = m.value('chorus_fanout_batches_total', { path: 'lane' });
+      const message = m.value('chorus_fanout_batches_total', { path: 'message' });
+      if (cpus > 1) {
+        // Up to four tasks per received batch (a thread with none of the consumers gets none).
+        assert.ok(handoffs > 0 && handoffs <= 4 * r.sent.packets, `${name}: ${handoffs} hand-offs for ${r.sent.packets} packets sent`);
+        assert.ok(lane > message, `${name}: lane ${lane}, message ${message}: the consumers' threads did not enter their lanes`);
+      } else {
+        assert.equal(handoffs, 0, `${name}: handed off on one CPU`);
+      }
+    });
+  }
+});
+
+test('chorus-bench: class 300 with the server on one CPU, the fan-out through the consumers\' lanes above 256', { timeout: 120000 }, async () => {
+  // Where the process may run on one CPU only (its affinity mask), the producer hands a
+  // batch to its idle consumers through their direct lanes at any fan-out size; on several
+  // CPUs only up to 256 consumers (actors/process_load, fan_out_through_lanes). Here 300
+  // consumers of one producer: without the one-CPU rule every batch would be a message.
+  assert.ok(fs.existsSync(BENCH), `no chorus-bench binary at ${BENCH}`);
+  const allowed = /^Cpus_allowed_list:\s*(\d+)/m.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  assert.ok(allowed, 'no Cpus_allowed_list in /proc/self/status');
+  const dir = tempDir('chorus-bench-one-cpu-');
+  await withSinglePortServer(['--log-level', 'warn'], async (server) => {
+    const r = await benchRun(server, dir, 'class-one-cpu', [
+      '--scenario', 'class', '--subscribers', '300', '--decrypt-sample', '30', '--threads', '2',
+    ], { consumers: 600 });
+    assert.ok(r.loss.percent < 1, `loss: ${JSON.stringify(r.loss)}`);
+    // The totals are added on the producers' ticks and when they close: all in once the
+    // peers are gone (benchRun waited for that).
+    const metrics = await httpGet(`${server.url}/metrics`);
+    assert.equal(metrics.status, 200);
+    const m = parsePrometheus(metrics.body);
+    const lane = m.value('chorus_fanout_batches_total', { path: 'lane' });
+    const message = m.value('chorus_fanout_batches_total', { path: 'message' });
+    assert.ok(Number.isFinite(lane) && Number.isFinite(message), 'no chorus_fanout_batches_total');
+    // Each of the 600 consumers takes every batch of its producer: far more batches than
+    // packets were sent.
+    assert.ok(lane + message >= r.sent.packets, `lane ${lane}, message ${message}, sent ${r.sent.packets}`);
+    assert.ok(lane > message, `lane ${lane}, message ${message}: the fan-out of 300 went by messages`);
+    // Batches a producer behind its mail joined (actors/batch_join.hpp): how many depends on
+    // the machine's timing (none where every fan-out ends before the next packet), so only
+    // counted here; tests/unit/actors_batch_join.cpp checks the joining itself.
+    const joined = m.value('chorus_fanout_joined_batches_total');
+    assert.ok(Number.isFinite(joined) && joined >= 0, 'no chorus_fanout_joined_batches_total');
+  }, { cpus: allowed[1] });
+});
