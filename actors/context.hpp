@@ -202,6 +202,10 @@ struct node_counters {
   // (one per message and node, actors/room_delivery.cpp) and the sessions they reached.
   std::atomic<uint64_t> session_fanouts_in{0};
   std::atomic<uint64_t> session_fanout_deliveries{0};
+  // Cluster: batches of live-class requests this node sent to rooms homed elsewhere, and
+  // the requests they carried (class_upstream).
+  std::atomic<uint64_t> class_batches_out{0};
+  std::atomic<uint64_t> class_batched_requests{0};
   // Set when the node starts draining (SIGTERM, POST /drain): /healthz says draining.
   std::atomic<bool> draining{false};
   // Set when the node stops (connections are being closed): departures are room-closed.
@@ -245,6 +249,11 @@ inline constexpr metric_field<node_counters, std::atomic<uint64_t>> node_totals_
   {"chorus_session_fanout_deliveries_total",
    "Sessions here that those messages reached.", metric_type::counter, "",
    &node_counters::session_fanout_deliveries},
+  {"chorus_class_batches_total",
+   "Batches of live-class requests (chat, hands, votes) sent to rooms homed on other nodes.",
+   metric_type::counter, "", &node_counters::class_batches_out},
+  {"chorus_class_batched_requests_total", "The live-class requests those batches carried.",
+   metric_type::counter, "", &node_counters::class_batched_requests},
 };
 
 // metrics.perRoom: each room's gauges, kept current by the room (atomics) and listed here

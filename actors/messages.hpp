@@ -29,6 +29,7 @@ using transport_tick_atom = caf::atom_constant<caf::atom("trtick")>;
 using flush_participants_atom = caf::atom_constant<caf::atom("flushlist")>;
 using flush_audience_atom = caf::atom_constant<caf::atom("flushaud")>;
 using flush_hands_atom = caf::atom_constant<caf::atom("flushhand")>;
+using flush_class_batches_atom = caf::atom_constant<caf::atom("flushcls")>;
 using list_rooms_atom = caf::atom_constant<caf::atom("listrooms")>; // node: its room ids
 
 // ---- session <- WebSocket edge -----------------------------------------------------------
@@ -150,6 +151,24 @@ struct class_command {
   protocol::class_request request;
 };
 
+// session -> its node actor: a live-class request for a room homed on another node. The node
+// gathers those of a short window into one class_batch per room, so that an audience's
+// votes, chat and hands cross to the room's home in a few messages, not one per member.
+struct class_upstream {
+  caf::actor room;
+  class_command command;
+};
+
+// node actor -> a room homed elsewhere: its sessions' live-class requests; answered with
+// one outcome per command, in order: errors[i] when it failed, else replies[i].
+struct class_batch {
+  std::vector<class_command> commands;
+};
+struct class_batch_reply {
+  std::vector<protocol::class_reply> replies;
+  std::vector<caf::error> errors;
+};
+
 // session -> room: start-recording / stop-recording of `peer_id` (actors/media_recorder.hpp).
 struct recording_command {
   std::string peer_id;
@@ -227,6 +246,9 @@ CHORUS_MESSAGE(room_info_query, x.peer_id);
 CHORUS_MESSAGE(participants_query, x.peer_id, x.request);
 CHORUS_MESSAGE(moderation_command, x.issuer, x.request);
 CHORUS_MESSAGE(class_command, x.peer_id, x.request);
+CHORUS_MESSAGE(class_upstream, x.room, x.command);
+CHORUS_MESSAGE(class_batch, x.commands);
+CHORUS_MESSAGE(class_batch_reply, x.replies, x.errors);
 CHORUS_MESSAGE(recording_command, x.peer_id, x.request);
 CHORUS_MESSAGE(host_command, x.peer_id, x.request);
 CHORUS_MESSAGE(chat_history_query, x.room_id);

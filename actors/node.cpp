@@ -15,6 +15,8 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <unordered_map>
 
 namespace chorus::actors {
@@ -50,10 +52,66 @@ struct node_state {
   bool draining = false;
   uint64_t drain_generation = 0;
   std::vector<caf::response_promise> drain_waiters;
+  // Live-class requests of sessions here for rooms homed elsewhere, gathered per room until
+  // the window's end (class_upstream).
+  struct upstream_class {
+    class_command command;
+    caf::typed_response_promise<protocol::class_reply> promise;
+  };
+  std::map<caf::actor, std::vector<upstream_class>> class_batches;
+  bool class_flush_scheduled = false;
   static inline const char* name = "chorus.node";
 };
 
 using node_actor = caf::stateful_actor<node_state>;
+
+// How long a live-class request for a room elsewhere waits for others to cross with it: an
+// audience's votes after a poll opens come within a second, so a window this short takes
+// tens of them at once and adds little to a chat message's way.
+constexpr auto class_batch_window = std::chrono::milliseconds(20);
+
+// Sends each room its gathered requests as one class_batch and answers each session with
+// its outcome.
+void flush_class_batches(node_actor* self) {
+  auto& st = self->state;
+  st.class_flush_scheduled = false;
+  auto batches = std::move(st.class_batches);
+  st.class_batches.clear();
+  auto& c = *st.ctx->counters;
+  for (auto& [room, items] : batches) {
+    c.class_batches_out.fetch_add(1, std::memory_order_relaxed);
+    c.class_batched_requests.fetch_add(items.size(), std::memory_order_relaxed);
+    class_batch batch;
+    batch.commands.reserve(items.size());
+    std::vector<caf::typed_response_promise<protocol::class_reply>> promises;
+    promises.reserve(items.size());
+    for (auto& it : items) {
+      batch.commands.push_back(std::move(it.command));
+      promises.push_back(std::move(it.promise));
+    }
+    auto shared = std::make_shared<decltype(promises)>(std::move(promises));
+    self->request(room, st.ctx->settings.request_timeout, std::move(batch))
+      .then(
+        [shared](class_batch_reply& r) {
+          auto& ps = *shared;
+          if (r.replies.size() != ps.size() || r.errors.size() != ps.size()) {
+            for (auto& p : ps)
+              p.deliver(make_error(protocol::error_code::internal,
+                                   "the room answered a batch of requests out of shape"));
+            return;
+          }
+          for (size_t i = 0; i < ps.size(); ++i)
+            if (r.errors[i])
+              ps[i].deliver(std::move(r.errors[i]));
+            else
+              ps[i].deliver(std::move(r.replies[i]));
+        },
+        [shared](caf::error& err) {
+          for (auto& p : *shared)
+            p.deliver(err);
+        });
+  }
+}
 
 // The drain's end: every asker hears how many rooms are still open.
 void finish_drain(node_actor* self) {
@@ -367,6 +425,18 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
       rp.delegate(*room, std::move(cmd));
       return rp;
     },
+    // A live-class request for a room homed on another node, to go with the others.
+    [self](class_upstream& u) -> caf::result<protocol::class_reply> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<protocol::class_reply>();
+      st.class_batches[u.room].push_back({std::move(u.command), rp});
+      if (!st.class_flush_scheduled) {
+        st.class_flush_scheduled = true;
+        self->delayed_send(self, class_batch_window, flush_class_batches_atom::value);
+      }
+      return rp;
+    },
+    [self](flush_class_batches_atom) { flush_class_batches(self); },
     // A room homed on another node: its message for sessions here, passed on as from it.
     [self](session_fanout& f) {
       auto& c = *self->state.ctx->counters;

@@ -140,9 +140,16 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       review_audience(self); // a host or co-host made or unmade
       return r;
     },
-    [self](class_command& cmd) {
+    [self](class_command& cmd) -> caf::result<protocol::class_reply> {
       schedule_sync(self);
-      return classroom(self, cmd);
+      auto r = classroom(self, cmd);
+      if (!r)
+        return std::move(r.error());
+      return std::move(*r);
+    },
+    [self](class_batch& b) {
+      schedule_sync(self);
+      return classroom_batch(self, b);
     },
     [self](poll_flush& f) { flush_poll(self, f); },
     [self](chat_history_query&) { return chat_history_event(self->state); },

@@ -102,7 +102,9 @@ void tell(room_actor* self, const caf::actor& session, std::string name, std::st
           std::string reason = {}, std::string participant = {}, bool value = false);
 
 // ---- the live class ----------------------------------------------------------------------
-caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cmd);
+caf::expected<protocol::class_reply> classroom(room_actor* self, class_command& cmd);
+// The live-class requests a node gathered from its sessions, answered in order.
+class_batch_reply classroom_batch(room_actor* self, class_batch& batch);
 void flush_poll(room_actor* self, const poll_flush& f);
 protocol::class_event chat_history_event(const room_state& st);
 // What a joiner catches up on: the hand queue, the chat history, the polls, the speaker.

@@ -101,7 +101,7 @@ void catch_up(room_actor* self, const caf::actor& session) {
     self->send(session, *ev);
 }
 
-caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cmd) {
+caf::expected<protocol::class_reply> classroom(room_actor* self, class_command& cmd) {
   using protocol::class_action;
   using protocol::class_event_kind;
   using protocol::error_code;
@@ -355,6 +355,20 @@ caf::result<protocol::class_reply> classroom(room_actor* self, class_command& cm
     }
   }
   return make_error(error_code::unsupported, "unknown live-class request");
+}
+
+class_batch_reply classroom_batch(room_actor* self, class_batch& batch) {
+  class_batch_reply out;
+  out.replies.resize(batch.commands.size());
+  out.errors.resize(batch.commands.size());
+  for (size_t i = 0; i < batch.commands.size(); ++i) {
+    auto r = classroom(self, batch.commands[i]);
+    if (r)
+      out.replies[i] = std::move(*r);
+    else
+      out.errors[i] = std::move(r.error());
+  }
+  return out;
 }
 
 void flush_poll(room_actor* self, const poll_flush& f) {

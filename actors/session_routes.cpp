@@ -199,14 +199,20 @@ void route(session_actor* self, const protocol::request_meta& meta, protocol::cl
   // The frontend's send-message: a refusal also goes to it as message-error.
   const bool frontend_chat = req.frontend;
   auto client_id = req.client_id;
-  forward_with<protocol::class_reply>(
-    self, st.room, meta, class_command{st.peer_id, std::move(req)},
-    [](protocol::class_reply& r) { return std::move(r); },
-    [self, frontend_chat, client_id](const protocol::error_info& info) {
-      if (frontend_chat)
-        send_event(self, protocol::frontend_event{"message-error", {}, info.message, client_id,
-                                                  false});
-    });
+  auto to_reply = [](protocol::class_reply& r) { return std::move(r); };
+  auto on_error = [self, frontend_chat, client_id](const protocol::error_info& info) {
+    if (frontend_chat)
+      send_event(self,
+                 protocol::frontend_event{"message-error", {}, info.message, client_id, false});
+  };
+  class_command cmd{st.peer_id, std::move(req)};
+  // A room homed on another node gets it with its node's other sessions' (class_upstream).
+  if (st.room && st.room.node() != self->node())
+    forward_with<protocol::class_reply>(self, st.node, meta,
+                                        class_upstream{st.room, std::move(cmd)}, to_reply,
+                                        on_error);
+  else
+    forward_with<protocol::class_reply>(self, st.room, meta, std::move(cmd), to_reply, on_error);
 }
 
 void route(session_actor* self, const protocol::request_meta& meta,

@@ -2,7 +2,8 @@
 // no media) split over all three. Beyond rooms.rosterLimit (here 40) the students are the
 // room's audience, wherever they are connected: on every node they see the stage as the
 // list and the right count, and a poll's tally counts every vote. An event for everyone
-// crosses to each other node once, not once per student there.
+// crosses to each other node once, not once per student there; the students' votes cross
+// to the room's home in batches, not one message each.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -83,11 +84,30 @@ test('a lecture over three nodes: the audience counted and its votes tallied on 
       const after = await fanouts();
       assert.equal(after.messages - before.messages, 2, `poll-started crossed ${after.messages - before.messages} times`);
       assert.ok(after.sessions - before.sessions >= 100, `it reached ${after.sessions - before.sessions} sessions elsewhere`);
+      // The votes of the two nodes that are not the room's home (50 students each) cross to
+      // it in batches (the nodes' class-batch counters), each answered.
+      const batches = async () => {
+        let sent = 0;
+        let requests = 0;
+        for (const node of all) {
+          const m = parsePrometheus((await httpGet(`${node.url}/metrics`)).body);
+          sent += m.value('chorus_class_batches_total');
+          requests += m.value('chorus_class_batched_requests_total');
+        }
+        return { sent, requests };
+      };
+      const beforeVotes = await batches();
       const tally = nextEvent(mod, 'poll-results', { match: (p) => p.voters === STUDENTS, timeoutMs: 15000, what: 'the full tally' });
       await Promise.all(students.map(async (s) => {
         assert.deepEqual(await ack(s.socket, 'vote', { roomId: ROOM, pollId: created.pollId, option: s.i % 5 === 0 ? 1 : 0 }), {});
       }));
       assert.deepEqual((await tally)[0].counts, [120, 30]);
+      const afterVotes = await batches();
+      const votesBatched = afterVotes.requests - beforeVotes.requests;
+      const votesBatches = afterVotes.sent - beforeVotes.sent;
+      process.stdout.write(`lecture-cluster: 100 votes from the two other nodes crossed in ${votesBatches} batches\n`);
+      assert.equal(votesBatched, 100, `${votesBatched} votes crossed in batches`);
+      assert.ok(votesBatches >= 2 && votesBatches <= 40, `100 votes crossed in ${votesBatches} batches`);
       await eventually('every student sees the full tally',
         () => students.every((s) => s.polls.at(-1)?.voters === STUDENTS && s.polls.at(-1).counts[1] === 30));
 

@@ -324,6 +324,31 @@ TEST_CASE("cluster messages round trip field by field") {
                                                         protocol::audience_update_event{7, 2, 1})});
   REQUIRE(list.msg.match_elements<protocol::audience_update_event>());
   CHECK(list.msg.get_as<protocol::audience_update_event>(0).count == 7);
+  // An audience's live-class requests crossing to the room's home together, and the
+  // answers: a reply, or an error in the chorus category with its code and text.
+  actors::class_batch batch;
+  batch.commands.push_back({"p1", {}});
+  batch.commands.back().request.action = protocol::class_action::vote;
+  batch.commands.back().request.id = "poll-1";
+  batch.commands.push_back({"p2", {}});
+  auto batch2 = round_trip(batch);
+  REQUIRE(batch2.commands.size() == 2);
+  CHECK(batch2.commands[0].peer_id == "p1");
+  CHECK(batch2.commands[0].request.action == protocol::class_action::vote);
+  CHECK(batch2.commands[0].request.id == "poll-1");
+  actors::class_batch_reply answers;
+  answers.replies = {{"id", "c7"}, {}};
+  answers.errors = {caf::error{}, actors::make_error(protocol::error_code::rate_limited, "slow down")};
+  auto answers2 = round_trip_in(sys, answers); // the error's text is a message: the system's types
+  REQUIRE(answers2.errors.size() == 2);
+  CHECK_FALSE(answers2.errors[0]);
+  CHECK(answers2.replies[0].id == "c7");
+  auto info = actors::to_error_info(answers2.errors[1]);
+  CHECK(info.code == protocol::error_code::rate_limited);
+  CHECK(info.message == "slow down");
+  auto up = round_trip_in(sys, actors::class_upstream{node, {"p3", {}}});
+  CHECK(up.room == node);
+  CHECK(up.command.peer_id == "p3");
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   auto hb = round_trip(actors::cluster_heartbeat{"node-a", {3, 40, 400, 123456}});
   CHECK(hb.load.rooms == 3);
