@@ -26,6 +26,16 @@ async function eventually(what, check, timeoutMs = 15000) {
   }
 }
 
+// The sums over the nodes of the named counters of /metrics: { key: sum }.
+async function totals(nodes, names) {
+  const out = Object.fromEntries(Object.keys(names).map((k) => [k, 0]));
+  for (const node of nodes) {
+    const m = parsePrometheus((await httpGet(`${node.url}/metrics`)).body);
+    for (const [k, name] of Object.entries(names)) out[k] += m.value(name);
+  }
+  return out;
+}
+
 test('a lecture over three nodes: the audience counted and its votes tallied on every node', { timeout: 120000 }, async () => {
   await withNodes(async (nodes) => {
     const all = await nodes.mesh(() => ['--roster-limit', '40']);
@@ -66,16 +76,7 @@ test('a lecture over three nodes: the audience counted and its votes tallied on 
 
       // A poll: poll-started for everyone crosses to each other node once (the nodes'
       // session fan-out counters), then every vote is counted, the tally right on every node.
-      const fanouts = async () => {
-        let messages = 0;
-        let sessions = 0;
-        for (const node of all) {
-          const m = parsePrometheus((await httpGet(`${node.url}/metrics`)).body);
-          messages += m.value('chorus_session_fanouts_total');
-          sessions += m.value('chorus_session_fanout_deliveries_total');
-        }
-        return { messages, sessions };
-      };
+      const fanouts = () => totals(all, { messages: 'chorus_session_fanouts_total', sessions: 'chorus_session_fanout_deliveries_total' });
       const before = await fanouts();
       const started = students.map((s) => nextEvent(s.socket, 'poll-started', { timeoutMs: 10000 }));
       const created = await ack(mod, 'create-poll', { roomId: ROOM, question: 'Ready?', options: ['yes', 'no'] });
@@ -86,16 +87,7 @@ test('a lecture over three nodes: the audience counted and its votes tallied on 
       assert.ok(after.sessions - before.sessions >= 100, `it reached ${after.sessions - before.sessions} sessions elsewhere`);
       // The votes of the two nodes that are not the room's home (50 students each) cross to
       // it in batches (the nodes' class-batch counters), each answered.
-      const batches = async () => {
-        let sent = 0;
-        let requests = 0;
-        for (const node of all) {
-          const m = parsePrometheus((await httpGet(`${node.url}/metrics`)).body);
-          sent += m.value('chorus_class_batches_total');
-          requests += m.value('chorus_class_batched_requests_total');
-        }
-        return { sent, requests };
-      };
+      const batches = () => totals(all, { sent: 'chorus_class_batches_total', requests: 'chorus_class_batched_requests_total' });
       const beforeVotes = await batches();
       const tally = nextEvent(mod, 'poll-results', { match: (p) => p.voters === STUDENTS, timeoutMs: 15000, what: 'the full tally' });
       await Promise.all(students.map(async (s) => {
