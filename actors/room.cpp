@@ -142,10 +142,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     },
     [self](class_command& cmd) -> caf::result<protocol::class_reply> {
       schedule_sync(self);
-      auto r = classroom(self, cmd);
-      if (!r)
-        return std::move(r.error());
-      return std::move(*r);
+      return classroom(self, cmd);
     },
     [self](class_batch& b) {
       schedule_sync(self);
