@@ -47,7 +47,7 @@ struct media_socket::impl {
   std::string close_reason;
 
   // UDP receive batch.
-  std::vector<uint8_t> udp_buffers;
+  std::unique_ptr<uint8_t[]> udp_buffers; // udp_batch datagrams; not zeroed (the kernel writes them)
   std::vector<mmsghdr> msgs;
   std::vector<iovec> iovs;
   // Receive timestamps and segment sizes (UDP, optional): one control buffer per message
@@ -152,7 +152,7 @@ result<media_socket> media_socket::open(media_protocol protocol,
       s->local = *a;
 
   if (protocol == media_protocol::udp) {
-    s->udp_buffers.resize(udp_batch * max_udp_datagram);
+    s->udp_buffers = std::make_unique_for_overwrite<uint8_t[]>(udp_batch * max_udp_datagram);
     s->msgs.resize(udp_batch);
     s->iovs.resize(udp_batch);
   }
@@ -166,10 +166,12 @@ constexpr std::size_t control_size =
 
 // The buffers of segmented messages (up to 64 KiB each), one set per thread: a thread
 // drains its sockets one at a time and the datagrams are handed on before the next read,
-// so a thousand sockets need not hold a megabyte each.
-std::vector<uint8_t>& thread_message_buffers() {
-  thread_local std::vector<uint8_t> buffers(udp_batch * max_udp_message);
-  return buffers;
+// so a thousand sockets need not hold a megabyte each. Not zeroed: a page is touched only
+// once a message reaches it, so a storm's hundreds of threads do not each fault in a
+// megabyte up front.
+uint8_t* thread_message_buffers() {
+  thread_local auto buffers = std::make_unique_for_overwrite<uint8_t[]>(udp_batch * max_udp_message);
+  return buffers.get();
 }
 } // namespace
 
@@ -197,7 +199,7 @@ bool media_socket::enable_receive_segments() noexcept {
     return false;
   s.controls.assign(udp_batch * control_size, 0);
   s.segments = true;
-  std::vector<uint8_t>().swap(s.udp_buffers); // the thread's buffers serve from now on
+  s.udp_buffers.reset(); // the thread's buffers serve from now on
   return true;
 }
 
@@ -264,7 +266,7 @@ bool media_socket::receive_impl(void* ctx, void (*cb)(void*, std::span<const uin
     return false;
   if (s.protocol == media_protocol::udp) {
     const bool with_control = s.timestamps || s.segments;
-    uint8_t* const base = s.segments ? thread_message_buffers().data() : s.udp_buffers.data();
+    uint8_t* const base = s.segments ? thread_message_buffers() : s.udp_buffers.get();
     const std::size_t stride = s.segments ? max_udp_message : max_udp_datagram;
     for (;;) {
       for (std::size_t i = 0; i < udp_batch; ++i) {
