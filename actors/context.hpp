@@ -206,6 +206,10 @@ struct node_counters {
   // the requests they carried (class_upstream).
   std::atomic<uint64_t> class_batches_out{0};
   std::atomic<uint64_t> class_batched_requests{0};
+  // Batches of joins this node sent to rooms homed on other nodes, and the joins they
+  // carried (join_batch).
+  std::atomic<uint64_t> join_batches_out{0};
+  std::atomic<uint64_t> join_batched_requests{0};
   // Set when the node starts draining (SIGTERM, POST /drain): /healthz says draining.
   std::atomic<bool> draining{false};
   // Set when the node stops (connections are being closed): departures are room-closed.
@@ -254,6 +258,11 @@ inline constexpr metric_field<node_counters, std::atomic<uint64_t>> node_totals_
    metric_type::counter, "", &node_counters::class_batches_out},
   {"chorus_class_batched_requests_total", "The live-class requests those batches carried.",
    metric_type::counter, "", &node_counters::class_batched_requests},
+  {"chorus_join_batches_total",
+   "Batches of joins this node sent to rooms homed on other nodes.",
+   metric_type::counter, "", &node_counters::join_batches_out},
+  {"chorus_join_batched_requests_total", "The joins those batches carried.",
+   metric_type::counter, "", &node_counters::join_batched_requests},
 };
 
 // metrics.perRoom: each room's gauges, kept current by the room (atomics) and listed here

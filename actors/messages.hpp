@@ -122,6 +122,19 @@ struct join_result {
   bool is_co_host = false;
 };
 
+// node actor -> a room homed elsewhere: the joins of clients on the sending node. At most one
+// batch per room is under way from a node; the joins that arrive meanwhile go together in
+// the next, so a storm's joins cross in a few messages and a lone join waits for nothing.
+// Answered with one outcome per command, in order: errors[i] when it failed, else
+// results[i].
+struct join_batch {
+  std::vector<join_command> commands;
+};
+struct join_batch_reply {
+  std::vector<join_result> results;
+  std::vector<caf::error> errors;
+};
+
 // session -> room: update-my-state of `peer_id`.
 struct own_state_update {
   std::string peer_id;
@@ -265,6 +278,8 @@ CHORUS_MESSAGE(cluster_nodes, x.self_id, x.nodes);
 CHORUS_MESSAGE(peer_update, x.peer_id, x.name, x.has_rtp_capabilities, x.rtp_capabilities,
                x.identity);
 CHORUS_MESSAGE(join_result, x.room, x.peer, x.existing_producers, x.is_host, x.is_co_host);
+CHORUS_MESSAGE(join_batch, x.commands);
+CHORUS_MESSAGE(join_batch_reply, x.results, x.errors);
 CHORUS_MESSAGE(own_state_update, x.peer_id, x.state);
 CHORUS_MESSAGE(room_idle, x.room_id);
 CHORUS_MESSAGE(transport_closed, x.transport_id, x.reason);

@@ -60,6 +60,18 @@ struct node_state {
   };
   std::map<caf::actor, std::vector<upstream_class>> class_batches;
   bool class_flush_scheduled = false;
+  // Joins of clients here for rooms homed elsewhere, by the home's node actor and the room:
+  // those waiting while the room's previous batch is under way (join_batch).
+  struct upstream_join {
+    join_command command;
+    caf::typed_response_promise<join_result> promise;
+    caf::actor peer; // made here once the room's handle is known
+  };
+  struct join_queue {
+    std::vector<upstream_join> waiting;
+    bool in_flight = false;
+  };
+  std::map<std::pair<caf::actor, std::string>, join_queue> join_queues;
   static inline const char* name = "chorus.node";
 };
 
@@ -240,29 +252,94 @@ caf::actor remote_home(node_actor* self, const std::string& room_id) {
   return placed_home(self, room_id);
 }
 
-// A join for a room homed on another node: the room's handle from that node, a peer here
-// (where the client's transports will be), then the join at the room.
-caf::result<join_result> join_remote(node_actor* self, caf::actor home, join_command cmd) {
-  auto rp = self->make_response_promise<join_result>();
-  auto room_id = cmd.room_id;
+// Joins for a room homed on another node: the room's handle from that node, a peer here for
+// each (where the client's transports will be), then the joins at the room in one batch.
+// The next batch for the room leaves when this one is answered.
+void send_joins(node_actor* self, const caf::actor& home, const std::string& room_id) {
+  auto& st = self->state;
+  const auto key = std::make_pair(home, room_id);
+  auto q = st.join_queues.find(key);
+  if (q == st.join_queues.end())
+    return;
+  if (q->second.waiting.empty()) {
+    st.join_queues.erase(q);
+    return;
+  }
+  q->second.in_flight = true;
+  auto items = std::make_shared<std::vector<node_state::upstream_join>>(std::move(q->second.waiting));
+  q->second.waiting.clear();
+  auto& c = *st.ctx->counters;
+  c.join_batches_out.fetch_add(1, std::memory_order_relaxed);
+  c.join_batched_requests.fetch_add(items->size(), std::memory_order_relaxed);
+  auto answered = [self, key] {
+    auto it = self->state.join_queues.find(key);
+    if (it == self->state.join_queues.end())
+      return;
+    it->second.in_flight = false;
+    send_joins(self, key.first, key.second);
+  };
+  // The home's errors go on to whoever asked, which may be another node: only what CAF can
+  // write again (actors/wire_check.hpp).
+  auto refuse_all = [self, items](caf::error& err) {
+    for (auto& it : *items) {
+      if (it.peer)
+        self->send_exit(it.peer, caf::exit_reason::user_shutdown);
+      it.promise.deliver(writable(self->system(), err));
+    }
+  };
   self->request(home, placement_timeout, get_room{room_id, false, {}})
     .then(
-      [self, rp, cmd = std::move(cmd)](caf::actor& room) mutable {
-        auto peer = spawn_peer_for(self->system(), room, caf::actor_cast<caf::actor>(self),
+      [self, items, answered, refuse_all](caf::actor& room) mutable {
+        join_batch batch;
+        batch.commands.reserve(items->size());
+        for (auto& it : *items) {
+          auto& cmd = it.command;
+          it.peer = spawn_peer_for(self->system(), room, caf::actor_cast<caf::actor>(self),
                                    cmd.peer_id, cmd.room_id, cmd.session, self->state.ctx);
-        cmd.peer = peer;
-        cmd.placed = true;
-        cmd.edge_node = caf::actor_cast<caf::actor>(self);
-        self->request(room, placement_timeout, std::move(cmd))
-          .then([rp](join_result& r) mutable { rp.deliver(std::move(r)); },
-                [self, rp, peer](caf::error& err) mutable {
-                  self->send_exit(peer, caf::exit_reason::user_shutdown);
-                  rp.deliver(writable(self->system(), std::move(err)));
-                });
+          cmd.peer = it.peer;
+          cmd.placed = true;
+          cmd.edge_node = caf::actor_cast<caf::actor>(self);
+          batch.commands.push_back(std::move(cmd));
+        }
+        self->request(room, placement_timeout, std::move(batch))
+          .then(
+            [self, items, answered, refuse_all](join_batch_reply& r) mutable {
+              if (r.results.size() != items->size() || r.errors.size() != items->size()) {
+                auto err = make_error(protocol::error_code::internal,
+                                      "the room answered a batch of joins out of shape");
+                refuse_all(err);
+              } else {
+                for (size_t i = 0; i < items->size(); ++i) {
+                  auto& it = (*items)[i];
+                  if (r.errors[i]) {
+                    self->send_exit(it.peer, caf::exit_reason::user_shutdown);
+                    it.promise.deliver(writable(self->system(), std::move(r.errors[i])));
+                  } else {
+                    it.promise.deliver(std::move(r.results[i]));
+                  }
+                }
+              }
+              answered();
+            },
+            [answered, refuse_all](caf::error& err) mutable {
+              refuse_all(err);
+              answered();
+            });
       },
-      // The home's error goes on to whoever asked, which may be another node: only what
-      // CAF can write again (actors/wire_check.hpp).
-      [self, rp](caf::error& err) mutable { rp.deliver(writable(self->system(), std::move(err))); });
+      [answered, refuse_all](caf::error& err) mutable {
+        refuse_all(err);
+        answered();
+      });
+}
+
+caf::result<join_result> join_remote(node_actor* self, caf::actor home, join_command cmd) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise<join_result>();
+  auto& q = st.join_queues[{home, cmd.room_id}];
+  auto room_id = cmd.room_id;
+  q.waiting.push_back({std::move(cmd), rp});
+  if (!q.in_flight)
+    send_joins(self, home, room_id);
   return rp;
 }
 

@@ -92,6 +92,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
   });
   return {
     [self](join_command& cmd) { return join(self, cmd); },
+    [self](join_batch& b) { return join_all(self, b); },
     [self](peer_update& upd) { return update_peer(self, upd); },
     [self](own_state_update& u) { return update_own_state(self, u); },
     [self](protocol::get_socket_id_request& q) { return socket_id(self, q); },

@@ -6,7 +6,9 @@
 // Messages (request -> reply; the rest are one-way):
 //   presence   join_command -> join_result (spawns the peer actor, linked; a join with a
 //              peer id or user id already present and the same token subject replaces the
-//              older connection: replaced_atom to its session); peer_update -> join_result;
+//              older connection: replaced_atom to its session); join_batch ->
+//              join_batch_reply (another node's joins, each as join_command);
+//              peer_update -> join_result;
 //              own_state_update -> empty_reply; get_socket_id_request -> socket_id_reply;
 //              room_info_query -> room_info_reply; participants_query ->
 //              participants_page_reply; close_if_empty_atom -> bool (quits when no one is
@@ -17,7 +19,8 @@
 //              data_publish_check -> empty_reply; find_data_producer -> data_producer_info;
 //              dominant_speaker, audio_levels_report (from the speaker observer)
 //   moderation moderation_command, host_command -> empty_reply
-//   class      class_command -> class_reply; chat_history_query -> class_event; poll_flush,
+//   class      class_command -> class_reply; class_batch -> class_batch_reply (another
+//              node's, each as class_command); chat_history_query -> class_event; poll_flush,
 //              flush_hands_atom (itself)
 //   recording  recording_command -> class_reply; recording_event (from the media recorder)
 //   re-homing  rejoin_command -> join_result; hand_over_atom -> int64 (participants on this

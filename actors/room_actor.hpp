@@ -39,7 +39,9 @@ void to_everyone(room_actor* self, T&& x, std::string_view except = {}) {
 }
 
 // ---- presence ----------------------------------------------------------------------------
-caf::result<join_result> join(room_actor* self, join_command& cmd);
+caf::expected<join_result> join(room_actor* self, join_command& cmd);
+// Joins from another node's clients, each as join(), in order.
+join_batch_reply join_all(room_actor* self, join_batch& batch);
 caf::result<join_result> update_peer(room_actor* self, peer_update& upd);
 caf::result<protocol::empty_reply> update_own_state(room_actor* self, own_state_update& u);
 caf::result<protocol::socket_id_reply> socket_id(room_actor* self,

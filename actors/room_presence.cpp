@@ -248,7 +248,7 @@ void announce_start(room_actor* self, const char* reason) {
   emit_event(*st.ctx, room_started(st, reason));
 }
 
-caf::result<join_result> join(room_actor* self, join_command& cmd) {
+caf::expected<join_result> join(room_actor* self, join_command& cmd) {
   auto& st = self->state;
   if (auto refused = admission(st, cmd, wall_ms()))
     return *refused;
@@ -332,6 +332,20 @@ caf::result<join_result> join(room_actor* self, join_command& cmd) {
   catch_up(self, joined.session);
   welcome(self, joined);
   return result;
+}
+
+join_batch_reply join_all(room_actor* self, join_batch& batch) {
+  join_batch_reply out;
+  out.results.resize(batch.commands.size());
+  out.errors.resize(batch.commands.size());
+  for (size_t i = 0; i < batch.commands.size(); ++i) {
+    auto r = join(self, batch.commands[i]);
+    if (r)
+      out.results[i] = std::move(*r);
+    else
+      out.errors[i] = std::move(r.error());
+  }
+  return out;
 }
 
 caf::result<join_result> update_peer(room_actor* self, peer_update& upd) {

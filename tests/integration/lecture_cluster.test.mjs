@@ -64,6 +64,17 @@ test('a lecture over three nodes: the audience counted and its votes tallied on 
         students.push(...await Promise.all(batch));
       }
 
+      // The joins of the two nodes that are not the room's home crossed to it in batches: at
+      // most one under way per node, the joins arriving meanwhile gathered into the next.
+      // (The moderator's too when the room's home is not the moderator's node.)
+      const rooms = await Promise.all(all.map(async (n) => (await httpGet(`${n.url}/healthz`)).json.rooms));
+      assert.equal(rooms.filter((r) => r === 1).length, 1, `rooms per node: ${rooms}`);
+      const remoteJoins = 100 + (rooms[0] === 1 ? 0 : 1);
+      const joins = await totals(all, { sent: 'chorus_join_batches_total', requests: 'chorus_join_batched_requests_total' });
+      process.stdout.write(`lecture-cluster: ${remoteJoins} joins from the other nodes crossed in ${joins.sent} batches\n`);
+      assert.equal(joins.requests, remoteJoins, `${joins.requests} joins crossed in batches`);
+      assert.ok(joins.sent >= 2 && joins.sent < remoteJoins, `${remoteJoins} joins crossed in ${joins.sent} batches`);
+
       // Every student, on every node, ends with the whole audience counted and the stage
       // (the moderator alone) as the list.
       await eventually('every student counts the whole audience',
