@@ -5,7 +5,7 @@
 // room's broadcasts in order among themselves and its single messages in order among
 // themselves; a single message may overtake a broadcast sent just before it (benign for
 // what the room sends: a list, a count, an event of the class; the room's end and the
-// closes that must precede it go directly, room_moderation.cpp).
+// closes that follow it are both broadcasts, room_moderation.cpp).
 #include "actors/room_actor.hpp"
 
 #include <caf/all.hpp>

@@ -12,6 +12,7 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <string_view>
 #include <utility>
 
 namespace chorus::actors::rooms {
@@ -26,13 +27,15 @@ void tell_all(room_actor* self, const protocol::moderation_event& ev) {
          store::moderation_taken{st.id, std::string(action_name(ev.action)),
                                  ev.user_id.empty() ? ev.peer_id : ev.user_id, ev.by, ev.reason,
                                  wall_ms()});
-  // The room's end goes to each session directly: it must arrive before the room's own end
-  // (which a session on another node hears directly), not behind it through its node.
-  if (ev.action == protocol::moderation_action::end)
-    for (auto& p : st.peers)
-      self->send(p.session, ev);
-  else
-    to_everyone(self, ev);
+  to_everyone(self, ev);
+}
+
+// The room's end: every session closes (after the end's event, which went the same way), so
+// each participant's departure follows and the last one's ends the room. The closes take
+// the broadcasts' way, so that on another node they cannot overtake the event.
+void close_everyone(room_actor* self, std::string_view except = {}) {
+  self->state.leave_reason = "room-closed";
+  to_everyone(self, close_session{close_room_ended, "room ended"}, except);
 }
 
 // Ends a participant's connection on a moderator's behalf: `kicked` to it, then the close.
@@ -112,10 +115,7 @@ caf::result<protocol::empty_reply> moderate(room_actor* self, moderation_command
       tell_all(self, ev);
       // Everyone else's connection closes now; the moderator's session closes itself once
       // it has sent the answer.
-      st.leave_reason = "room-closed";
-      for (auto& p : st.peers)
-        if (&p != issuer)
-          self->send(p.session, close_session{close_room_ended, "room ended"});
+      close_everyone(self, issuer->id);
       return protocol::empty_reply{};
     }
     case moderation_action::unblock: {
@@ -351,10 +351,7 @@ protocol::empty_reply admin_close_room(room_actor* self, const admin_close& c) {
   ev.by = "admin";
   ev.reason = c.reason;
   tell_all(self, ev);
-  // Each session closes; its end removes the participant (and the last one's, the room).
-  st.leave_reason = "room-closed";
-  for (auto& p : st.peers)
-    self->send(p.session, close_session{close_room_ended, "room ended"});
+  close_everyone(self);
   return protocol::empty_reply{};
 }
 
