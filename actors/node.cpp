@@ -332,15 +332,49 @@ void send_joins(node_actor* self, const caf::actor& home, const std::string& roo
       });
 }
 
-caf::result<join_result> join_remote(node_actor* self, caf::actor home, join_command cmd) {
+// A join: to the room's home's queue when that is another node, else to the room here.
+void place_join(node_actor* self, join_command cmd, caf::typed_response_promise<join_result> rp) {
   auto& st = self->state;
-  auto rp = self->make_response_promise<join_result>();
-  auto& q = st.join_queues[{home, cmd.room_id}];
-  auto room_id = cmd.room_id;
-  q.waiting.push_back({std::move(cmd), rp});
-  if (!q.in_flight)
-    send_joins(self, home, room_id);
-  return rp;
+  if (st.draining) {
+    rp.deliver(draining_error());
+    return;
+  }
+  if (!cmd.placed)
+    if (auto home = remote_home(self, cmd.room_id)) {
+      auto& q = st.join_queues[{home, cmd.room_id}];
+      auto room_id = cmd.room_id;
+      q.waiting.push_back({std::move(cmd), std::move(rp), {}});
+      if (!q.in_flight)
+        send_joins(self, home, room_id);
+      return;
+    }
+  auto room = local_room(self, cmd.room_id);
+  if (!room) {
+    rp.deliver(room.error());
+    return;
+  }
+  rp.delegate(*room, std::move(cmd));
+}
+
+// The live set changed: joins still waiting for a home that left it are placed again (the
+// batch under way to it ends with its own answer or timeout).
+void replace_joins(node_actor* self) {
+  auto& st = self->state;
+  std::vector<node_state::upstream_join> again;
+  for (auto it = st.join_queues.begin(); it != st.join_queues.end();) {
+    const auto& home = it->first.first;
+    const bool live = std::any_of(st.cluster.begin(), st.cluster.end(),
+                                  [&](const cluster_node& n) { return n.node == home; });
+    if (live) {
+      ++it;
+      continue;
+    }
+    for (auto& j : it->second.waiting)
+      again.push_back(std::move(j));
+    it = st.join_queues.erase(it);
+  }
+  for (auto& j : again)
+    place_join(self, std::move(j.command), std::move(j.promise));
 }
 
 // ---- re-homing -----------------------------------------------------------------------------
@@ -490,16 +524,8 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
   });
   return {
     [self](join_command& cmd) -> caf::result<join_result> {
-      if (self->state.draining)
-        return draining_error();
-      if (!cmd.placed)
-        if (auto home = remote_home(self, cmd.room_id))
-          return join_remote(self, home, std::move(cmd));
-      auto room = local_room(self, cmd.room_id);
-      if (!room)
-        return room.error();
-      auto rp = self->make_response_promise();
-      rp.delegate(*room, std::move(cmd));
+      auto rp = self->make_response_promise<join_result>();
+      place_join(self, std::move(cmd), rp);
       return rp;
     },
     // A live-class request for a room homed on another node, to go with the others.
@@ -590,6 +616,7 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
       st.self_id = std::move(v.self_id);
       st.cluster = std::move(v.nodes);
       check_parked(self);
+      replace_joins(self);
       // A node joined: the rooms it is now the home of move to it, once the view has
       // settled (a node that flaps does not drag rooms back and forth at once).
       if (grew && !st.rebalance_scheduled && !st.rooms.empty()) {

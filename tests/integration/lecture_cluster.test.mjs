@@ -3,7 +3,8 @@
 // room's audience, wherever they are connected: on every node they see the stage as the
 // list and the right count, and a poll's tally counts every vote. An event for everyone
 // crosses to each other node once, not once per student there; the students' votes cross
-// to the room's home in batches, not one message each.
+// to the room's home in batches, not one message each, and so do their joins. A join waiting
+// behind a batch to a home that hangs is placed again once that node is lost.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -146,6 +147,61 @@ test('a lecture over three nodes: the audience counted and its votes tallied on 
       ]).finally(() => clearTimeout(timer));
       for (const { s, ended: e } of ended)
         assert.equal(e?.reason, 'class over', `student ${s.i} (node ${s.node}) closed without the end`);
+    } finally {
+      for (const s of sockets) s.close();
+    }
+  });
+});
+
+// Joins behind a batch to a home that hangs: node-c, the room's home, stops answering
+// (SIGSTOP) while one join's batch is under way to it and a second join waits behind that
+// batch on node-a. Once node-c is lost (missed heartbeats), the waiting join is placed again
+// and served by the room's new home, well before the hung batch's own 10 s timeout.
+test('a join waiting for a hung home is placed again once that node is lost', { timeout: 90000 }, async () => {
+  await withNodes(async (nodes) => {
+    const [a, , c] = await nodes.mesh();
+    const sockets = [];
+    const student = async (node) => {
+      const s = await connectSio(node, { transports: ['websocket'], query: { role: 'student' } });
+      sockets.push(s);
+      return s;
+    };
+    try {
+      // A room homed on node-c, made by joins through node-a.
+      let room = null;
+      for (let i = 0; i < 30 && !room; i++) {
+        const s = await student(a);
+        assert.ok(Array.isArray((await ack(s, 'join-mediasoup-room', { roomId: `hung-${i}`, userId: `k${i}`, userName: 'K' })).existingProducers));
+        if ((await httpGet(`${c.url}/healthz`)).json.rooms === 1) room = `hung-${i}`;
+      }
+      assert.ok(room, 'no room of 30 was homed on node-c');
+      const first = await student(a);
+      const second = await student(a);
+      const batches = async () => (await totals([a], { sent: 'chorus_join_batches_total' })).sent;
+      const before = await batches();
+      process.kill(c.pid, 'SIGSTOP');
+      try {
+        const one = first.timeout(30000).emitWithAck('join-mediasoup-room', { roomId: room, userId: 'u1', userName: 'One' })
+          .then((r) => ({ r }), (e) => ({ e }));
+        const sent = Date.now() + 5000;
+        while ((await batches()) === before) {
+          assert.ok(Date.now() < sent, 'the first join\'s batch did not leave');
+          await new Promise((resolve) => { setTimeout(resolve, 20); });
+        }
+        const t0 = Date.now();
+        const two = await second.timeout(30000).emitWithAck('join-mediasoup-room', { roomId: room, userId: 'u2', userName: 'Two' });
+        const took = Date.now() - t0;
+        assert.ok(Array.isArray(two.existingProducers), JSON.stringify(two));
+        assert.ok(took < 8000, `the waiting join took ${took} ms`);
+        process.stdout.write(`lecture-cluster: the join behind the hung batch was served in ${took} ms\n`);
+        process.kill(c.pid, 'SIGCONT');
+        // The hung batch's own join ends either way within its bound (served once node-c
+        // answers, or refused at the timeout).
+        const settled = await one;
+        assert.ok(settled.r || settled.e, 'the first join never settled');
+      } finally {
+        process.kill(c.pid, 'SIGCONT');
+      }
     } finally {
       for (const s of sockets) s.close();
     }
