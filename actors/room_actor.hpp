@@ -26,6 +26,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace chorus::actors::rooms {
 
@@ -36,6 +37,22 @@ void deliver_to_everyone(room_actor* self, const caf::message& msg, std::string_
 template <class T>
 void to_everyone(room_actor* self, T&& x, std::string_view except = {}) {
   deliver_to_everyone(self, caf::make_message(std::forward<T>(x)), except);
+}
+
+// Another node's batch (join_batch, class_batch): each command through `one` (which answers
+// a caf::expected), in order; replies[i] for a success, errors[i] for a failure.
+template <class Command, class Reply, class One>
+void answer_each(std::vector<Command>& commands, std::vector<Reply>& replies,
+                 std::vector<caf::error>& errors, One one) {
+  replies.resize(commands.size());
+  errors.resize(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    auto r = one(commands[i]);
+    if (r)
+      replies[i] = std::move(*r);
+    else
+      errors[i] = std::move(r.error());
+  }
 }
 
 // ---- presence ----------------------------------------------------------------------------

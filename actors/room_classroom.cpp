@@ -359,15 +359,8 @@ caf::expected<protocol::class_reply> classroom(room_actor* self, class_command& 
 
 class_batch_reply classroom_batch(room_actor* self, class_batch& batch) {
   class_batch_reply out;
-  out.replies.resize(batch.commands.size());
-  out.errors.resize(batch.commands.size());
-  for (size_t i = 0; i < batch.commands.size(); ++i) {
-    auto r = classroom(self, batch.commands[i]);
-    if (r)
-      out.replies[i] = std::move(*r);
-    else
-      out.errors[i] = std::move(r.error());
-  }
+  answer_each(batch.commands, out.replies, out.errors,
+              [self](class_command& cmd) { return classroom(self, cmd); });
   return out;
 }
 

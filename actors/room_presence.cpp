@@ -336,15 +336,8 @@ caf::expected<join_result> join(room_actor* self, join_command& cmd) {
 
 join_batch_reply join_all(room_actor* self, join_batch& batch) {
   join_batch_reply out;
-  out.results.resize(batch.commands.size());
-  out.errors.resize(batch.commands.size());
-  for (size_t i = 0; i < batch.commands.size(); ++i) {
-    auto r = join(self, batch.commands[i]);
-    if (r)
-      out.results[i] = std::move(*r);
-    else
-      out.errors[i] = std::move(r.error());
-  }
+  answer_each(batch.commands, out.results, out.errors,
+              [self](join_command& cmd) { return join(self, cmd); });
   return out;
 }
 
