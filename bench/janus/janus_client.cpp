@@ -1,5 +1,7 @@
 #include "bench/janus/janus_client.hpp"
 
+#include "bench/client/json_members.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -43,14 +45,7 @@ uint64_t get_u64(const rapidjson::Value& o, const char* key) {
   return 0;
 }
 
-std::string get_str(const rapidjson::Value& o, const char* key) {
-  if (!o.IsObject())
-    return {};
-  auto it = o.FindMember(key);
-  if (it == o.MemberEnd() || !it->value.IsString())
-    return {};
-  return {it->value.GetString(), it->value.GetStringLength()};
-}
+using client::string_member_copy;
 
 std::optional<janus_message> parse_message(std::string text) {
   auto doc = std::make_shared<rapidjson::Document>();
@@ -58,8 +53,8 @@ std::optional<janus_message> parse_message(std::string text) {
   if (doc->HasParseError() || !doc->IsObject())
     return std::nullopt;
   janus_message m;
-  m.janus = get_str(*doc, "janus");
-  m.transaction = get_str(*doc, "transaction");
+  m.janus = string_member_copy(*doc, "janus");
+  m.transaction = string_member_copy(*doc, "transaction");
   m.session_id = get_u64(*doc, "session_id");
   m.sender = get_u64(*doc, "sender");
   m.doc = std::move(doc);
@@ -112,14 +107,14 @@ std::string janus_message::jsep_type() const {
   if (!doc)
     return {};
   auto j = doc->FindMember("jsep");
-  return j == doc->MemberEnd() ? std::string{} : get_str(j->value, "type");
+  return j == doc->MemberEnd() ? std::string{} : string_member_copy(j->value, "type");
 }
 
 std::string janus_message::jsep_sdp() const {
   if (!doc)
     return {};
   auto j = doc->FindMember("jsep");
-  return j == doc->MemberEnd() ? std::string{} : get_str(j->value, "sdp");
+  return j == doc->MemberEnd() ? std::string{} : string_member_copy(j->value, "sdp");
 }
 
 std::string janus_message::error_text() const {
@@ -128,11 +123,11 @@ std::string janus_message::error_text() const {
   if (janus == "error") {
     auto e = doc->FindMember("error");
     if (e != doc->MemberEnd())
-      return std::to_string(get_u64(e->value, "code")) + " " + get_str(e->value, "reason");
+      return std::to_string(get_u64(e->value, "code")) + " " + string_member_copy(e->value, "reason");
     return "error";
   }
   if (auto* d = plugin_data()) {
-    auto err = get_str(*d, "error");
+    auto err = string_member_copy(*d, "error");
     if (!err.empty())
       return std::to_string(get_u64(*d, "error_code")) + " " + err;
   }
@@ -501,7 +496,7 @@ result<uint64_t> janus_session::join_publisher(uint64_t handle, uint64_t room,
   if (!r)
     return failure{"publisher join: " + r.error()};
   auto* d = r->plugin_data();
-  if (!d || get_str(*d, "videoroom") != "joined" || get_u64(*d, "id") == 0)
+  if (!d || string_member_copy(*d, "videoroom") != "joined" || get_u64(*d, "id") == 0)
     return failure{"publisher join: unexpected reply " + r->text.substr(0, 300)};
   return get_u64(*d, "id");
 }

@@ -1,5 +1,7 @@
 #include "bench/load/class_activity.hpp"
 
+#include "bench/client/json_members.hpp"
+
 #include <rapidjson/document.h>
 
 #include <algorithm>
@@ -34,14 +36,7 @@ std::optional<uint64_t> sent_us_of(std::string_view text, std::string_view prefi
 
 namespace {
 
-std::string_view string_member(const rapidjson::Value& v, const char* key) {
-  if (!v.IsObject())
-    return {};
-  auto it = v.FindMember(key);
-  if (it == v.MemberEnd() || !it->value.IsString())
-    return {};
-  return {it->value.GetString(), it->value.GetStringLength()};
-}
+using client::string_member;
 
 } // namespace
 

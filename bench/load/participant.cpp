@@ -4,6 +4,7 @@
 #include "rtp/rtp_packet.hpp"
 
 #include "bench/client/clock.hpp"
+#include "bench/client/json_members.hpp"
 #include "common/ids.hpp"
 #include "rtp/rtcp.hpp"
 #include "rtp/rtcp_feedback.hpp"
@@ -34,12 +35,7 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string str_member(const Value& v, const char* name) {
-  auto it = v.FindMember(name);
-  return it != v.MemberEnd() && it->value.IsString()
-           ? std::string(it->value.GetString(), it->value.GetStringLength())
-           : std::string();
-}
+using client::string_member_copy;
 
 std::optional<uint64_t> uint_member(const Value& v, const char* name) {
   auto it = v.FindMember(name);
@@ -104,7 +100,7 @@ std::string describe(const client::signaling_message& m) {
 std::string error_code(const client::signaling_message& m) {
   rapidjson::Document d;
   d.Parse(m.data.data(), m.data.size());
-  return d.IsObject() ? str_member(d, "code") : std::string();
+  return d.IsObject() ? string_member_copy(d, "code") : std::string();
 }
 
 std::string header_extensions_json(uint8_t mid_id, uint8_t tcc_id) {
@@ -146,7 +142,7 @@ result<router_info> parse_router_capabilities(const std::string& json) {
   for (auto& c : codecs->GetArray()) {
     if (!c.IsObject())
       continue;
-    const std::string mime = lower(str_member(c, "mimeType"));
+    const std::string mime = lower(string_member_copy(c, "mimeType"));
     auto pt = uint_member(c, "preferredPayloadType");
     if (!pt || *pt > 127)
       continue;
@@ -163,7 +159,7 @@ result<router_info> parse_router_capabilities(const std::string& json) {
   if (!opus || !vp8)
     return failure{"rtp-capabilities: the router offers no audio/opus or no video/VP8"};
   for (auto& c : codecs->GetArray()) {
-    if (!c.IsObject() || lower(str_member(c, "mimeType")) != "video/rtx")
+    if (!c.IsObject() || lower(string_member_copy(c, "mimeType")) != "video/rtx")
       continue;
     if (const Value* params = obj_member(c, "parameters"))
       if (uint_member(*params, "apt") == uint64_t(r.vp8_pt))
@@ -179,7 +175,7 @@ result<router_info> parse_router_capabilities(const std::string& json) {
   if (auto fb = opus_cap.FindMember("rtcpFeedback"); fb != opus_cap.MemberEnd() && fb->value.IsArray()) {
     Value kept(rapidjson::kArrayType);
     for (auto& f : fb->value.GetArray())
-      if (f.IsObject() && str_member(f, "type") == "transport-cc")
+      if (f.IsObject() && string_member_copy(f, "type") == "transport-cc")
         kept.PushBack(Value(f, a), a);
     fb->value = kept;
   }
@@ -194,8 +190,8 @@ result<router_info> parse_router_capabilities(const std::string& json) {
       if (!e.IsObject())
         continue;
       exts.PushBack(Value(e, a), a);
-      const std::string uri = str_member(e, "uri");
-      const std::string kind = str_member(e, "kind");
+      const std::string uri = string_member_copy(e, "uri");
+      const std::string kind = string_member_copy(e, "kind");
       auto id = uint_member(e, "preferredId");
       if (!id || *id > 14) // one-byte form only
         continue;
@@ -399,9 +395,9 @@ bool participant::consume(worker_context& w, const std::string& producer_id,
   if (doc.HasParseError() || !doc.IsObject())
     return fail("consume", "consumer-params is not an object");
   inbound_stream::params p;
-  p.consumer_id = str_member(doc, "id");
-  p.producer_id = str_member(doc, "producerId");
-  p.kind = str_member(doc, "kind") == "video" ? stream_kind::video : stream_kind::audio;
+  p.consumer_id = string_member_copy(doc, "id");
+  p.producer_id = string_member_copy(doc, "producerId");
+  p.kind = string_member_copy(doc, "kind") == "video" ? stream_kind::video : stream_kind::audio;
   const Value* rp = obj_member(doc, "rtpParameters");
   const Value* codecs = rp ? arr_member(*rp, "codecs") : nullptr;
   const Value* encodings = rp ? arr_member(*rp, "encodings") : nullptr;
@@ -412,7 +408,7 @@ bool participant::consume(worker_context& w, const std::string& producer_id,
   for (auto& c : codecs->GetArray()) {
     if (!c.IsObject())
       continue;
-    const std::string mime = lower(str_member(c, "mimeType"));
+    const std::string mime = lower(string_member_copy(c, "mimeType"));
     auto pt = uint_member(c, "payloadType");
     if (!pt || *pt > 127)
       continue;
@@ -429,8 +425,8 @@ bool participant::consume(worker_context& w, const std::string& producer_id,
       for (auto& f : fb->GetArray()) {
         if (!f.IsObject())
           continue;
-        const std::string type = str_member(f, "type");
-        const std::string param = str_member(f, "parameter");
+        const std::string type = string_member_copy(f, "type");
+        const std::string param = string_member_copy(f, "parameter");
         if (type == "nack" && param.empty())
           p.nack = true;
         else if (type == "nack" && param == "pli")
@@ -443,11 +439,11 @@ bool participant::consume(worker_context& w, const std::string& producer_id,
     p.rtx_ssrc = uint32_t(uint_member(*rtx, "ssrc").value_or(0));
   if (!have_codec || p.ssrc == 0)
     return fail("consume", "consumer-params without a media codec or ssrc: " + reply->data);
-  if (p.kind == stream_kind::video && str_member(doc, "type") == "simulcast") {
+  if (p.kind == stream_kind::video && string_member_copy(doc, "type") == "simulcast") {
     // One stream of the encoding the server picks: "LnTt" says there are n to pick from.
     // This receiver wants the top one (the server's default), or the lowest: asked for
     // before resuming, as an application does.
-    const std::string mode = str_member(enc, "scalabilityMode");
+    const std::string mode = string_member_copy(enc, "scalabilityMode");
     uint32_t spatial = 1;
     if (mode.size() >= 2 && mode[0] == 'L' && mode[1] >= '1' && mode[1] <= '4')
       spatial = uint32_t(mode[1] - '0');
@@ -803,7 +799,7 @@ void participant::drain_events() {
     rapidjson::Document doc;
     doc.Parse(ev.data.data(), ev.data.size());
     if (doc.IsObject())
-      if (auto id = str_member(doc, "producerId"); !id.empty())
+      if (auto id = string_member_copy(doc, "producerId"); !id.empty())
         announced_producers_.push_back(std::move(id));
   }
 }
