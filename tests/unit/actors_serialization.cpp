@@ -20,6 +20,10 @@
 #include <cmath>
 #include <limits>
 
+// The fixtures name only the fields a case needs (designated initializers); GCC 12 still
+// counts the others as missing.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 using namespace chorus;
 
 namespace {
@@ -146,10 +150,11 @@ TEST_CASE("requests round trip") {
 
 TEST_CASE("events and internal messages round trip") {
   protocol::participant_list_update_event ev;
-  ev.participants = {{"alice", "Alice", false, true}, {"bob", "Bob", true, false}};
+  ev.participants = {{.id = "alice", .name = "Alice", .is_audio_muted = false, .is_video_paused = true},
+                     {.id = "bob", .name = "Bob", .is_audio_muted = true, .is_video_paused = false}};
   CHECK(round_trip(ev).participants == ev.participants);
 
-  actors::peer_update upd{"alice", "Alice B.", true, {}};
+  actors::peer_update upd{.peer_id = "alice", .name = "Alice B.", .has_rtp_capabilities = true};
   auto upd2 = round_trip(upd);
   CHECK(upd2.name == "Alice B.");
   CHECK(upd2.has_rtp_capabilities);
@@ -181,7 +186,8 @@ TEST_CASE("events and internal messages round trip") {
   auto un2 = round_trip(un);
   CHECK(un2.producer_id == "p1");
   CHECK(un2.spatial_layers == un.spatial_layers);
-  actors::layer_bitrates lb{{100, 200, 300}, 3, 3, {10, 9, 0}, {9000, 15000, 23000}};
+  actors::layer_bitrates lb{.bps = {100, 200, 300}, .spatial_layers = 3, .temporal_layers = 3,
+                          .scores = {10, 9, 0}, .keyframe_bytes = {9000, 15000, 23000}};
   auto lb2 = round_trip(lb);
   CHECK(lb2.bps == lb.bps);
   CHECK(lb2.scores == lb.scores);
@@ -189,8 +195,10 @@ TEST_CASE("events and internal messages round trip") {
 }
 
 TEST_CASE("the seed 004 frontend's messages round trip field by field") {
-  protocol::participant p{"sock-a", "Alice", false, true, "user_a", "https://img/a.png",
-                          true, true, true, false};
+  protocol::participant p{.id = "sock-a", .name = "Alice", .is_audio_muted = false,
+                          .is_video_paused = true, .user_id = "user_a",
+                          .image_url = "https://img/a.png", .is_host = true, .is_co_host = true,
+                          .audio_locked = true, .screen_share_locked = false};
   CHECK(round_trip(p) == p);
 
   protocol::join_room_request j;
@@ -228,7 +236,8 @@ TEST_CASE("the seed 004 frontend's messages round trip field by field") {
   CHECK(jr2.is_host);
   CHECK(jr2.is_co_host);
 
-  protocol::new_producer_event np{"p1", "sock-a", rtp::media_kind::video, "user_a", "Alice", true};
+  protocol::new_producer_event np{.producer_id = "p1", .peer_id = "sock-a", .kind = rtp::media_kind::video,
+                                  .user_id = "user_a", .user_name = "Alice", .is_screen_share = true};
   auto np2 = round_trip(np);
   CHECK(np2.user_id == "user_a");
   CHECK(np2.user_name == "Alice");
@@ -297,7 +306,7 @@ TEST_CASE("cluster messages round trip field by field") {
   CHECK(view.self_id == "node-a");
   REQUIRE(view.nodes.size() == 2);
   CHECK(view.nodes[0].node == node);
-  CHECK(round_trip(actors::get_room{"maths"}).room_id == "maths");
+  CHECK(round_trip(actors::get_room{.room_id = "maths"}).room_id == "maths");
   actors::join_command jc;
   jc.room_id = "maths";
   jc.peer = node;
@@ -587,7 +596,7 @@ TEST_CASE("what CAF cannot write again is found before it is passed on (actors::
     {"nested in a message", caf::make_message(std::string{"x"}, caf::make_message(2, inf)), false},
     {"in an error's context", caf::make_message(caf::make_error(caf::sec::runtime_error, inf)),
      false},
-    {"a Chorus message", caf::make_message(actors::get_room{"maths"}), true},
+    {"a Chorus message", caf::make_message(actors::get_room{.room_id = "maths"}), true},
     {"a Chorus error", caf::make_message(actors::make_error(protocol::error_code::room_full, "full")),
      true},
   };
