@@ -8,9 +8,7 @@
 #      labelled `alone` (they load the machine to measure it) with nothing beside them;
 #   3. the sanitizer run (scripts/sanitize.sh): the unit suites and every other integration
 #      test against the ASan + UBSan build;
-#   4. every libFuzzer target for CHORUS_FUZZ_SECONDS (default 25) each (scripts/fuzz.sh),
-#      one at a time at the lowest priority beside the sanitizer run: a smoke run on what the
-#      sanitizer tests leave of the cores (docs/reliability.md), not a phase of its own.
+#   4. every libFuzzer target for CHORUS_FUZZ_SECONDS (default 20) each (scripts/fuzz.sh).
 # Release tests run two at a time (CHORUS_TEST_JOBS), sanitizer tests two as well
 # (CHORUS_SAN_TEST_JOBS: three at a time on a slower 2-vCPU machine starved a cluster node's
 # heartbeat and a recording's ffmpeg; real browsers and real-time ffmpeg encodes run one at a
@@ -49,19 +47,9 @@ ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure -j "$jobs" -L release -
 wait "$san_build" || true
 phase "the release tests that run alone"
 ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure -L alone || status=$?
-phase "the sanitizer run, the fuzzers beside it"
-# The fuzzers run for a fixed time each, one at a time at the lowest CPU priority: they take
-# what the sanitizer tests leave of the cores instead of a phase of their own, and their
-# 14 x 25 s span about the sanitizer run, so that they also get the idle core of its last
-# tests.
-(
-  renice -n 19 -p "$BASHPID" >/dev/null
-  bash "$CHORUS_ROOT/scripts/fuzz.sh" --seconds "${CHORUS_FUZZ_SECONDS:-25}" --jobs 1
-) >"$CHORUS_SAN_DIR/fuzz-run.log" 2>&1 &
-fuzz=$!
+phase "the sanitizer run"
 CHORUS_TEST_JOBS="${CHORUS_SAN_TEST_JOBS:-2}" bash "$CHORUS_ROOT/scripts/sanitize.sh" || status=$?
-phase "the sanitizer run done; the fuzzers"
-wait "$fuzz" || status=1
-cat "$CHORUS_SAN_DIR/fuzz-run.log"
+phase "the fuzzers"
+bash "$CHORUS_ROOT/scripts/fuzz.sh" --seconds "${CHORUS_FUZZ_SECONDS:-20}" || status=$?
 phase "done, status $status"
 exit "$status"

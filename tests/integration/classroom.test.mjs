@@ -232,7 +232,8 @@ test('the class record: after the class the SQLite file holds its attendance, ch
   } finally {
     stopped = await server.stop(); // the recorder writes what waits before the process ends
   }
-  assert.equal(stopped.code, 0);
+  assert.equal(stopped.code, 0, `chorus exited ${stopped.code} ${stopped.elapsedMs} ms after SIGTERM: ${server.stderr().slice(-600)}`);
+  process.stdout.write(`classroom: stopped in ${stopped.elapsedMs} ms\n`);
   const sql = async (q) => {
     const r = await runProcess('sqlite3', ['-separator', '|', db, q], { timeoutMs: 5000 });
     assert.equal(r.code, 0, r.stderr);
