@@ -82,6 +82,22 @@ using node_actor = caf::stateful_actor<node_state>;
 // tens of them at once and adds little to a chat message's way.
 constexpr auto class_batch_window = std::chrono::milliseconds(20);
 
+// A room's answer to a batch (class_batch_reply, join_batch_reply), outcome by outcome in
+// order: `ok(i, reply)` or `failed(i, error)`. False, with nothing called, when the answer
+// does not match the batch.
+template <class Reply, class Ok, class Failed>
+bool each_outcome(size_t n, std::vector<Reply>& replies, std::vector<caf::error>& errors, Ok ok,
+                  Failed failed) {
+  if (replies.size() != n || errors.size() != n)
+    return false;
+  for (size_t i = 0; i < n; ++i)
+    if (errors[i])
+      failed(i, errors[i]);
+    else
+      ok(i, replies[i]);
+  return true;
+}
+
 // Sends each room its gathered requests as one class_batch and answers each session with
 // its outcome.
 void flush_class_batches(node_actor* self) {
@@ -106,17 +122,13 @@ void flush_class_batches(node_actor* self) {
       .then(
         [shared](class_batch_reply& r) {
           auto& ps = *shared;
-          if (r.replies.size() != ps.size() || r.errors.size() != ps.size()) {
+          if (!each_outcome(
+                ps.size(), r.replies, r.errors,
+                [&](size_t i, protocol::class_reply& reply) { ps[i].deliver(std::move(reply)); },
+                [&](size_t i, caf::error& err) { ps[i].deliver(std::move(err)); }))
             for (auto& p : ps)
               p.deliver(make_error(protocol::error_code::internal,
                                    "the room answered a batch of requests out of shape"));
-            return;
-          }
-          for (size_t i = 0; i < ps.size(); ++i)
-            if (r.errors[i])
-              ps[i].deliver(std::move(r.errors[i]));
-            else
-              ps[i].deliver(std::move(r.replies[i]));
         },
         [shared](caf::error& err) {
           for (auto& p : *shared)
@@ -304,20 +316,17 @@ void send_joins(node_actor* self, const caf::actor& home, const std::string& roo
         self->request(room, placement_timeout, std::move(batch))
           .then(
             [self, items, answered, refuse_all](join_batch_reply& r) mutable {
-              if (r.results.size() != items->size() || r.errors.size() != items->size()) {
+              auto& js = *items;
+              if (!each_outcome(
+                    js.size(), r.results, r.errors,
+                    [&](size_t i, join_result& joined) { js[i].promise.deliver(std::move(joined)); },
+                    [&](size_t i, caf::error& err) {
+                      self->send_exit(js[i].peer, caf::exit_reason::user_shutdown);
+                      js[i].promise.deliver(writable(self->system(), std::move(err)));
+                    })) {
                 auto err = make_error(protocol::error_code::internal,
                                       "the room answered a batch of joins out of shape");
                 refuse_all(err);
-              } else {
-                for (size_t i = 0; i < items->size(); ++i) {
-                  auto& it = (*items)[i];
-                  if (r.errors[i]) {
-                    self->send_exit(it.peer, caf::exit_reason::user_shutdown);
-                    it.promise.deliver(writable(self->system(), std::move(r.errors[i])));
-                  } else {
-                    it.promise.deliver(std::move(r.results[i]));
-                  }
-                }
               }
               answered();
             },
