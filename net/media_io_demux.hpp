@@ -28,20 +28,6 @@
 
 namespace chorus::net {
 
-struct transport_address_hash {
-  std::size_t operator()(const transport_address& a) const noexcept {
-    uint64_t lo = 0, hi = 0;
-    std::memcpy(&lo, a.bytes.data(), 8);
-    std::memcpy(&hi, a.bytes.data() + 8, 8);
-    uint64_t h = lo * 0x9E3779B97F4A7C15ULL ^ (hi + 0x632BE59BD9B4E019ULL);
-    h ^= uint64_t(a.port) << 16 ^ uint64_t(a.family);
-    h ^= h >> 31; // splitmix64 finalizer
-    h *= 0xBF58476D1CE4E5B9ULL;
-    h ^= h >> 27;
-    return std::size_t(h);
-  }
-};
-
 // The local ufrag of a STUN binding request whose USERNAME is "<local>:<remote>" (both
 // parts non-empty); nullopt for anything else (not STUN, malformed, not a binding request).
 std::optional<std::string> binding_request_local_ufrag(std::span<const uint8_t> bytes);

@@ -135,6 +135,8 @@ std::array<uint8_t, transport_address::ipv6_size> xor_key(const transaction_id& 
   return key;
 }
 
+} // namespace
+
 std::optional<transport_address> read_xor_address(std::span<const uint8_t> v,
                                                   const transaction_id& tid) {
   if (v.size() < address_prefix_size)
@@ -158,6 +160,8 @@ std::optional<transport_address> read_xor_address(std::span<const uint8_t> v,
     a.bytes[i] = uint8_t(v[address_prefix_size + i] ^ key[i]);
   return a;
 }
+
+namespace {
 
 // ERROR-CODE (§15.6):
 //   0                   1                   2                   3
@@ -245,9 +249,16 @@ bool read_attribute(uint16_t type, std::span<const uint8_t> v, std::size_t heade
       for (std::size_t i = 0; i + 2 <= v.size(); i += 2)
         m.unknown_attributes.push_back(be16(v.data() + i));
       return true;
-    case attr::mapped_address:
     case attr::realm:
-    case attr::nonce:
+    case attr::nonce: {
+      if (v.size() > (type == attr::realm ? max_realm_size : max_nonce_size))
+        return false;
+      auto& slot = type == attr::realm ? m.realm : m.nonce;
+      if (!slot)
+        slot.emplace(reinterpret_cast<const char*>(v.data()), v.size());
+      return true;
+    }
+    case attr::mapped_address:
       return true; // understood, not used by ICE
     default:
       if (type < attr::comprehension_optional_min &&
@@ -273,9 +284,17 @@ std::string_view reason_phrase(uint16_t code) noexcept {
     case error_bad_request: return "Bad Request";
     case error_unauthorized: return "Unauthorized";
     case error_unknown_attribute: return "Unknown Attribute";
+    case 403: return "Forbidden";                        // RFC 8656 §19
+    case 437: return "Allocation Mismatch";
     case 438: return "Stale Nonce";
+    case 440: return "Address Family not Supported";
+    case 441: return "Wrong Credentials";
+    case 442: return "Unsupported Transport Protocol";
+    case 443: return "Peer Address Family Mismatch";
+    case 486: return "Allocation Quota Reached";
     case error_role_conflict: return "Role Conflict";
     case error_server_error: return "Server Error";
+    case 508: return "Insufficient Capacity";
     default: return "";
   }
 }
@@ -469,6 +488,10 @@ builder& builder::add_ice_controlled(uint64_t tie_breaker) {
 }
 
 builder& builder::add_xor_mapped_address(const transport_address& address) {
+  return add_xor_address(attr::xor_mapped_address, address);
+}
+
+builder& builder::add_xor_address(uint16_t type, const transport_address& address) {
   std::size_t size = 0;
   uint8_t family = 0;
   if (address.family == ip_family::ipv4) {
@@ -480,7 +503,7 @@ builder& builder::add_xor_mapped_address(const transport_address& address) {
   } else {
     return *this; // no address to map
   }
-  uint8_t* v = append_attribute(attr::xor_mapped_address, address_prefix_size + size);
+  uint8_t* v = append_attribute(type, address_prefix_size + size);
   if (!v)
     return *this;
   transaction_id tid;
@@ -492,6 +515,22 @@ builder& builder::add_xor_mapped_address(const transport_address& address) {
   for (std::size_t i = 0; i < size; ++i)
     v[address_prefix_size + i] = uint8_t(address.bytes[i] ^ key[i]);
   return *this;
+}
+
+builder& builder::add_uint32(uint16_t type, uint32_t value) {
+  if (uint8_t* v = append_attribute(type, 4))
+    put32(v, value);
+  return *this;
+}
+
+builder& builder::add_realm(std::string_view realm) {
+  realm = realm.substr(0, max_realm_size);
+  return add_raw(attr::realm, {reinterpret_cast<const uint8_t*>(realm.data()), realm.size()});
+}
+
+builder& builder::add_nonce(std::string_view nonce) {
+  nonce = nonce.substr(0, max_nonce_size);
+  return add_raw(attr::nonce, {reinterpret_cast<const uint8_t*>(nonce.data()), nonce.size()});
 }
 
 builder& builder::add_error_code(uint16_t code, std::string_view reason) {

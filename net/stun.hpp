@@ -1,10 +1,13 @@
-// STUN messages (RFC 5389) as used by ICE connectivity checks (RFC 8445 §7) and consent
-// freshness (RFC 7675): parsing, MESSAGE-INTEGRITY and FINGERPRINT verification, and the
-// few messages ICE needs built. Pure code: bytes in, structs or bytes out; no sockets, no
-// clock. Short-term credentials only (RFC 5389 §10.1): the key is the password bytes.
+// STUN messages (RFC 5389) as used by ICE connectivity checks (RFC 8445 §7), consent
+// freshness (RFC 7675) and TURN (net/turn_message.hpp reads its attributes on top):
+// parsing, MESSAGE-INTEGRITY and FINGERPRINT verification, and the few messages ICE needs
+// built. Pure code: bytes in, structs or bytes out; no sockets, no clock. The integrity key
+// is given as bytes: the password for short-term credentials (RFC 5389 §10.1), the MD5 of
+// "username:realm:password" for long-term ones (§15.4, net/turn_credentials.hpp).
 #pragma once
 
 #include <array>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -44,6 +47,21 @@ struct transport_address {
   friend bool operator==(const transport_address&, const transport_address&) = default;
 };
 
+// For unordered containers keyed by address (splitmix64 over its bytes, port and family).
+struct transport_address_hash {
+  std::size_t operator()(const transport_address& a) const noexcept {
+    uint64_t lo = 0, hi = 0;
+    std::memcpy(&lo, a.bytes.data(), 8);
+    std::memcpy(&hi, a.bytes.data() + 8, 8);
+    uint64_t h = lo * 0x9E3779B97F4A7C15ULL ^ (hi + 0x632BE59BD9B4E019ULL);
+    h ^= uint64_t(a.port) << 16 ^ uint64_t(a.family);
+    h ^= h >> 31; // splitmix64 finalizer
+    h *= 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 27;
+    return std::size_t(h);
+  }
+};
+
 namespace stun {
 
 // ---- RFC 5389 constants ---------------------------------------------------------------
@@ -56,6 +74,8 @@ inline constexpr std::size_t fingerprint_size = 4;          // §15.5: CRC-32
 inline constexpr uint32_t fingerprint_xor = 0x5354554E;     // §15.5: "STUN"
 inline constexpr std::size_t max_username_size = 512;       // §15.3: less than 513 bytes
 inline constexpr std::size_t max_reason_size = 763;         // §15.6
+inline constexpr std::size_t max_realm_size = 763;          // §15.7
+inline constexpr std::size_t max_nonce_size = 763;          // §15.8
 inline constexpr std::size_t max_message_size = header_size + 0xFFFF;
 
 enum class message_class : uint8_t {
@@ -133,6 +153,8 @@ struct message {
   transaction_id tid{};
 
   std::optional<std::string> username; // raw bytes, padding stripped
+  std::optional<std::string> realm;    // long-term credentials (§10.2)
+  std::optional<std::string> nonce;
   std::optional<uint32_t> priority;
   bool use_candidate = false;
   std::optional<uint64_t> ice_controlling; // tie-breaker
@@ -171,6 +193,28 @@ bool verify_integrity(std::span<const uint8_t> bytes, const message& msg, std::s
 // CRC-32 (ISO-HDLC, the one of zlib and Ethernet) as FINGERPRINT uses before the XOR.
 uint32_t crc32(std::span<const uint8_t> bytes) noexcept;
 
+// The value of an XOR-MAPPED-ADDRESS-shaped attribute (also TURN's XOR-PEER-ADDRESS and
+// XOR-RELAYED-ADDRESS); nullopt when the family or the length is wrong.
+std::optional<transport_address> read_xor_address(std::span<const uint8_t> value,
+                                                  const transaction_id& tid);
+
+// Calls fn(type, value, header_offset) for each attribute of `bytes` before
+// MESSAGE-INTEGRITY (or FINGERPRINT), in order; `bytes` must have passed parse().
+template <class F>
+void for_each_attribute(std::span<const uint8_t> bytes, F&& fn) {
+  std::size_t off = header_size;
+  while (off + attribute_header_size <= bytes.size()) {
+    const uint16_t type = uint16_t(bytes[off] << 8 | bytes[off + 1]);
+    const std::size_t length = std::size_t(bytes[off + 2] << 8 | bytes[off + 3]);
+    const std::size_t value_off = off + attribute_header_size;
+    if (type == attr::message_integrity || type == attr::fingerprint ||
+        value_off + length > bytes.size())
+      return;
+    fn(type, bytes.subspan(value_off, length), off);
+    off = value_off + ((length + 3) & ~std::size_t{3});
+  }
+}
+
 // ---- building -------------------------------------------------------------------------
 // Appends attributes in call order with zero padding; keeps the header length current.
 // MESSAGE-INTEGRITY and FINGERPRINT, when wanted, must be added last, in that order.
@@ -184,6 +228,11 @@ public:
   builder& add_ice_controlling(uint64_t tie_breaker);
   builder& add_ice_controlled(uint64_t tie_breaker);
   builder& add_xor_mapped_address(const transport_address& address);
+  // An XOR-MAPPED-ADDRESS-shaped attribute of another type (TURN's peer and relayed ones).
+  builder& add_xor_address(uint16_t type, const transport_address& address);
+  builder& add_uint32(uint16_t type, uint32_t value);
+  builder& add_realm(std::string_view realm); // clipped to max_realm_size
+  builder& add_nonce(std::string_view nonce); // clipped to max_nonce_size
   builder& add_error_code(uint16_t code, std::string_view reason); // reason clipped
   builder& add_unknown_attributes(std::span<const uint16_t> types);
   builder& add_raw(uint16_t type, std::span<const uint8_t> value); // tests, extensions

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of fuzz_sctp, fuzz_http and fuzz_websocket (tests/fuzz/corpus/).
+"""Writes the seed corpora of fuzz_sctp, fuzz_http, fuzz_websocket and fuzz_turn
+(tests/fuzz/corpus/).
 
 fuzz_sctp: a mode byte, then packets each behind a one-byte length (see fuzz_sctp.cpp). The
 verification tag, TSNs and checksum are left zero: the harness mends them as the mode byte
@@ -7,7 +8,9 @@ asks. Chromium's INIT and DATA_CHANNEL_OPEN are the captures in
 tests/unit/net_sctp_association_test.cpp.
 fuzz_http: bytes as a client writes them on one connection.
 fuzz_websocket: a byte choosing the endpoint (0: /socket, 1: /socket.io/), then frames as a
-client writes them after the upgrade (masked, RFC 6455 section 5.3)."""
+client writes them after the upgrade (masked, RFC 6455 section 5.3).
+fuzz_turn: a mode byte; 0: a TCP stream of TURN messages and ChannelData as a client sends
+them; 1: a method and attributes (type, length byte, a zero byte, value) the harness signs."""
 import os, struct, sys
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
@@ -107,4 +110,36 @@ write("fuzz_websocket", "socketio_connect_and_event",
       b"\x01" + frame(1, b'40{"roomId":"r","userName":"N"}') + frame(1, b"3")
       + frame(1, b'421["getRouterRtpCapabilities",{}]') + frame(1, b'44["send-message",{"roomId":"r","message":"hi"}]'))
 write("fuzz_websocket", "engineio_upgrade_probe", b"\x01" + frame(1, b"2probe") + frame(1, b"5") + frame(1, b"1"))
+
+# ---- fuzz_turn ----
+def stun_message(msg_type, attrs, tid=b"\x05" * 12):
+    body = b""
+    for t, v in attrs:
+        body += struct.pack(">HH", t, len(v)) + v + b"\0" * (-len(v) % 4)
+    return struct.pack(">HHI", msg_type, len(body), 0x2112A442) + tid + body
+
+def xor_peer(ip, port):
+    cookie = struct.pack(">I", 0x2112A442)
+    return bytes([0, 1]) + struct.pack(">H", port ^ 0x2112) + bytes(
+        int(a) ^ c for a, c in zip(ip.split("."), cookie))
+
+def turn_request(method, attrs):
+    b = struct.pack(">H", method)
+    for t, v in attrs:
+        b += struct.pack(">HBB", t, len(v), 0) + v
+    return b
+
+peer = xor_peer("10.0.0.1", 40000)  # the harness's allowed peer
+send = stun_message(0x0016, [(0x0012, peer), (0x0013, b"\x80\x60\x00\x01rtp-payload!")])
+channel_data = struct.pack(">HH", 0x4000, 5) + b"hello" + b"\0" * 3
+allocate = stun_message(0x0003, [(0x0019, bytes([17, 0, 0, 0]))])
+write("fuzz_turn", "stream_send_channel_allocate_binding",
+      b"\x00" + send + channel_data + allocate + stun_message(0x0001, []))
+write("fuzz_turn", "datagram_channel", b"\x00" + struct.pack(">HH", 0x4000, 4) + b"abcd")
+write("fuzz_turn", "signed_permission", b"\x01" + turn_request(0x008, [(0x0012, peer)]))
+write("fuzz_turn", "signed_refresh_zero", b"\x01" + turn_request(0x004, [(0x000D, b"\0\0\0\0")]))
+write("fuzz_turn", "signed_channel_bind",
+      b"\x01" + turn_request(0x009, [(0x000C, b"\x40\x01\0\0"), (0x0012, peer)]))
+write("fuzz_turn", "signed_allocate_again",
+      b"\x01" + turn_request(0x003, [(0x0019, bytes([17, 0, 0, 0])), (0x0017, bytes([1, 0, 0, 0]))]))
 print("wrote the seed corpora under", root, file=sys.stderr)

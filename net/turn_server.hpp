@@ -1,0 +1,173 @@
+// A TURN server's decisions (RFC 8656), pure: allocations with their permissions and
+// channels, the long-term credential check against TURN REST passwords
+// (net/turn_credentials.hpp) with stateless nonces, and the quotas. Bytes from a client in;
+// the reply and what to relay out; the time passed in. The owner carries the packets,
+// opens and closes the relayed addresses, and says which peers may be reached.
+//
+// Not an open relay: a permission or channel to a peer that `peer_allowed` refuses (only
+// Chorus's own transports are allowed) is answered 403 Forbidden, and a Send indication,
+// ChannelData or a packet arriving at a relayed address is checked against it too, per
+// packet, so nothing ever leaves for a third party or comes back from one. Permissions are
+// by IP address as §9 says; the port is checked by `peer_allowed` on every packet.
+//
+// Not thread-safe: one owner.
+#pragma once
+
+#include "common/token_bucket.hpp"
+#include "net/stun.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace chorus::net {
+
+enum class turn_protocol : uint8_t { udp, tcp, tls };
+
+// The client's side of an allocation (§2.2's 5-tuple; the server's side is the listener
+// of that protocol).
+struct turn_client {
+  turn_protocol protocol = turn_protocol::udp;
+  transport_address remote;
+  uint64_t connection_id = 0; // TCP and TLS: the connection; 0 for UDP
+
+  bool stream() const noexcept { return protocol != turn_protocol::udp; }
+  friend bool operator==(const turn_client&, const turn_client&) = default;
+};
+
+struct turn_server_config {
+  std::string realm = "chorus";
+  std::string secret;    // the TURN REST secret the credentials are made with
+  std::string nonce_key; // keys the nonces (random per process)
+  uint32_t default_lifetime_s = 600; // §7.2
+  uint32_t max_lifetime_s = 3600;
+  uint32_t permission_lifetime_s = 300; // §9
+  uint32_t channel_lifetime_s = 600;    // §12
+  uint32_t nonce_lifetime_s = 600;      // then 438 Stale Nonce, and a new one
+  std::size_t max_allocations = 10000;
+  std::size_t max_allocations_per_user = 8; // per credential id (the peer)
+  std::size_t max_allocations_per_ip = 64;
+  uint32_t allocations_per_ip_per_s = 20; // new allocations from one address, sustained
+  uint32_t allocation_burst_per_ip = 40;
+  std::size_t max_permissions = 32; // per allocation
+  std::size_t max_channels = 32;    // per allocation
+};
+
+// A packet to send from relayed address `relay` to `peer`; payload points into the bytes
+// given to on_client.
+struct turn_relay_send {
+  transport_address relay;
+  transport_address peer;
+  std::span<const uint8_t> payload;
+};
+
+class turn_server {
+public:
+  // Opens a relayed address of the family for a new allocation (nullopt: none free).
+  using open_relay_fn = std::function<std::optional<transport_address>(ip_family)>;
+  using close_relay_fn = std::function<void(const transport_address&)>;
+  using peer_allowed_fn = std::function<bool(const transport_address&)>;
+
+  turn_server(turn_server_config config, peer_allowed_fn peer_allowed, open_relay_fn open_relay,
+              close_relay_fn close_relay);
+  ~turn_server(); // closes every relayed address
+  turn_server(const turn_server&) = delete;
+  turn_server& operator=(const turn_server&) = delete;
+
+  struct client_result {
+    std::vector<uint8_t> reply;           // to the client; empty: none
+    std::optional<turn_relay_send> relay; // a Send indication's or ChannelData's payload
+  };
+  // One message from a client: a STUN message (a datagram, or a frame of
+  // turn::stream_frame_size) or ChannelData. Anything else is dropped and counted.
+  client_result on_client(const turn_client& from, std::span<const uint8_t> bytes,
+                          int64_t now_ms);
+
+  struct peer_result {
+    turn_client to;
+    std::vector<uint8_t> bytes; // ChannelData (padded for TCP and TLS) or a Data indication
+  };
+  // A packet from `peer` arrived at relayed address `relay`; nullopt: dropped (no such
+  // allocation, no permission, a peer not allowed).
+  std::optional<peer_result> on_peer(const transport_address& relay, const transport_address& peer,
+                                     std::span<const uint8_t> payload, int64_t now_ms);
+
+  // Ends expired allocations (closing their relays), permissions, channels and idle rate
+  // buckets; call about once a second.
+  void expire(int64_t now_ms);
+  // A TCP or TLS connection closed: its allocation ends (§7).
+  void connection_closed(const turn_client& client);
+
+  struct counters {
+    uint64_t allocations_created = 0;
+    uint64_t allocations_ended = 0;
+    uint64_t challenges = 0;            // 401 with a nonce to a request without credentials
+    uint64_t refused_credentials = 0;   // unknown, wrong or expired credentials (401, 441)
+    uint64_t stale_nonces = 0;          // 438
+    uint64_t refused_quota = 0;         // 486: over a per-user, per-address or total limit
+    uint64_t refused_rate = 0;          // 486: new allocations from one address too fast
+    uint64_t refused_capacity = 0;      // 508: no relayed address could be opened
+    uint64_t refused_peer = 0;          // 403: a permission or channel to a peer not allowed
+    uint64_t bad_requests = 0;          // 400, 420, 437, 440, 442, 443
+    uint64_t relayed_to_peer_packets = 0, relayed_to_peer_bytes = 0;
+    uint64_t relayed_to_client_packets = 0, relayed_to_client_bytes = 0;
+    uint64_t dropped = 0; // no allocation, permission or channel, a peer not allowed, not TURN
+    uint64_t allocations = 0; // gauge
+  };
+  counters stats() const noexcept;
+
+private:
+  struct client_hash {
+    std::size_t operator()(const turn_client& c) const noexcept {
+      return transport_address_hash{}(c.remote) ^ (c.connection_id * 0x9E3779B97F4A7C15ULL) ^
+             std::size_t(c.protocol);
+    }
+  };
+  struct channel_binding {
+    transport_address peer;
+    int64_t expires_ms = 0;
+  };
+  struct allocation {
+    turn_client client;
+    transport_address relay;
+    std::string username;
+    std::string user_id; // the credential's id, for the per-user quota
+    std::string key;     // the long-term key its requests are checked with
+    stun::transaction_id allocate_tid{};
+    std::vector<uint8_t> allocate_reply; // answered again to a retransmitted Allocate
+    int64_t expires_ms = 0;
+    std::unordered_map<transport_address, int64_t, transport_address_hash> permissions; // IP
+    std::unordered_map<uint16_t, channel_binding> channels;
+    std::unordered_map<transport_address, uint16_t, transport_address_hash> channel_of_peer;
+  };
+  struct authenticated {
+    std::string username;
+    std::string key;
+  };
+
+  client_result on_stun(const turn_client& from, std::span<const uint8_t> bytes, int64_t now_ms);
+  client_result on_channel_data(const turn_client& from, std::span<const uint8_t> bytes,
+                                int64_t now_ms);
+  std::string make_nonce(const turn_client& from, int64_t now_ms) const;
+  bool nonce_fresh(std::string_view nonce, const turn_client& from, int64_t now_ms) const;
+  void end(allocation& a);
+  void erase(const turn_client& client);
+
+  turn_server_config config_;
+  peer_allowed_fn peer_allowed_;
+  open_relay_fn open_relay_;
+  close_relay_fn close_relay_;
+  std::unordered_map<turn_client, allocation, client_hash> allocations_;
+  std::unordered_map<transport_address, turn_client, transport_address_hash> by_relay_;
+  std::unordered_map<std::string, std::size_t> per_user_;
+  std::unordered_map<transport_address, std::size_t, transport_address_hash> per_ip_; // port 0
+  std::unordered_map<transport_address, token_bucket, transport_address_hash> rate_;  // port 0
+  counters counters_;
+};
+
+} // namespace chorus::net
