@@ -28,7 +28,9 @@ namespace chorus::net {
 enum class ice_state : uint8_t { new_, connected, completed, disconnected, closed };
 std::string_view to_string(ice_state s) noexcept; // "new", "connected", ...
 
-enum class ice_protocol : uint8_t { udp, tcp };
+// turn: relayed by the TURN server inside Chorus (net/media_io_turn.hpp); `remote` is the
+// client's relayed address, and what is sent to it goes back through that allocation.
+enum class ice_protocol : uint8_t { udp, tcp, turn };
 
 // Where a check came from. For TCP the socket layer's id of the connection tells apart
 // two connections from the same address (and is how a response finds its way back).

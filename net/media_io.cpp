@@ -70,6 +70,12 @@ int io_core::open_shared(const transport_address& local, bool reuse_port) {
   return 0;
 }
 
+void io_core::watch_turn(int fd) {
+  const uint64_t token = group_.next_id();
+  polls_[token] = {poll_kind::turn_udp, fd, nullptr};
+  add_poll(fd, EPOLLIN, token);
+}
+
 void io_core::start() {
   {
     std::lock_guard lock(queue_mutex_);
@@ -209,10 +215,11 @@ void io_core::run() {
   epoll_event events[max_events];
   while (!stopping_) {
     const auto now = clock::now();
-    const int64_t timer_due =
-      timer_hook_ ? timer_hook_->run_due(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                           now.time_since_epoch()).count())
-                  : no_timer_due;
+    const int64_t now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+    int64_t timer_due = timer_hook_ ? timer_hook_->run_due(now_ns) : no_timer_due;
+    if (index_ == 0 && group_.turn()) // allocations, permissions and channels expire
+      timer_due = std::min(timer_due, group_.turn()->tick(now_ns));
     const int n = wait(events, int(max_events), now, timer_due);
     const int count = n < 0 ? 0 : n;
     counters_.wakeups.add();
@@ -252,6 +259,8 @@ void io_core::dispatch(const epoll_event& ev) {
     const poll_entry e = it->second;
     if (e.kind == poll_kind::udp)
       on_udp(e.fd, e.endpoint);
+    else if (e.kind == poll_kind::turn_udp)
+      group_.turn()->on_readable(*this);
     else
       on_accept(e.fd, e.endpoint);
     return;

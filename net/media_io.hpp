@@ -43,6 +43,7 @@
 #include "net/frame_burst.hpp"
 #include "net/stun.hpp"
 #include "net/timer_hook.hpp"
+#include "net/turn_server.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -81,6 +82,25 @@ struct packet_batch {
 // Runs on the endpoint's home I/O thread with its packets; must not block (see above).
 using packet_sink = std::function<void(packet_batch&&)>;
 
+// The TURN server inside the media I/O (net/media_io_turn.hpp): UDP on its own port; it
+// relays only to this media_io's WebRTC transports, and a relayed packet goes straight
+// into the transport's receive path (and its answer straight back), never through a socket
+// of its own: the relayed addresses are names, not bound ports.
+struct media_io_turn_options {
+  bool enabled = false;
+  uint16_t udp_port = 3478; // 0: any free port (tests)
+  turn_server_config server;
+  // The IP addresses clients reach the transports at (the announced ones) besides
+  // listen_ip: a peer must be one of them with the port of an open WebRTC transport (the
+  // single port in single-port mode).
+  std::vector<std::string> peer_ips;
+  // The relayed addresses handed to clients: this IP (empty: listen_ip) and a port of the
+  // range, unique among the open allocations.
+  std::string relay_ip;
+  uint16_t relay_min_port = 50000;
+  uint16_t relay_max_port = 59999;
+};
+
 struct media_io_options {
   std::string listen_ip = "127.0.0.1"; // IPv4 or IPv6 literal ("::" is dual-stack)
   uint16_t min_port = 40000;
@@ -116,6 +136,7 @@ struct media_io_options {
   // I/O threads (see the file comment); at least 1, at most max_io_threads.
   std::size_t io_threads = 1;
   static constexpr std::size_t max_io_threads = 64;
+  media_io_turn_options turn; // runs on the first I/O thread
 };
 
 namespace detail {
@@ -141,6 +162,8 @@ public:
   // UDP: one sendto. TCP: one RFC 4571 frame on `to.connection_id` (which must be one of
   // this endpoint's connections), queued to its home I/O thread; true means queued, and a frame
   // the connection cannot take (gone, over max_tcp_send_buffer) counts tx_errors there.
+  // TURN: queued to the TURN server's thread, which sends it to the client through the
+  // allocation named by `to.remote` (one this endpoint has heard from; else tx_errors).
   // False when closed, the size is 0 or over 65535 (TCP), or the send failed (UDP).
   bool send(const ice_tuple& to, const uint8_t* data, std::size_t size);
   bool send(const ice_tuple& to, std::span<const uint8_t> data) {
@@ -217,6 +240,10 @@ public:
 
   // Single-port mode: the shared port (UDP and TCP); 0 in port mode or before start().
   uint16_t shared_port() const noexcept;
+  // The TURN server's UDP port; 0 when it is off or before start().
+  uint16_t turn_port() const noexcept;
+  // The TURN server's counters (all zero when it is off).
+  turn_server::counters turn_stats() const;
 
   // Timers the first I/O thread runs before each of its waits (net/timer_hook.hpp), and
   // waits no longer than until the next of them. Runs on that thread and waits for it: when it

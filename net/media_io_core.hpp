@@ -12,6 +12,7 @@
 #include "net/media_io.hpp"
 #include "net/media_io_demux.hpp"
 #include "net/media_io_socket.hpp"
+#include "net/media_io_turn.hpp"
 #include "net/tcp_framing.hpp"
 
 #include <atomic>
@@ -62,6 +63,7 @@ struct endpoint_state : std::enable_shared_from_this<endpoint_state> {
   uint16_t udp_port = 0;
   uint16_t tcp_port = 0;
   uint64_t id = 0;
+  bool ice = false; // a WebRTC transport's (open()), not a plain UDP socket (open_udp())
   packet_sink sink;
   mutable std::shared_mutex send_mutex;
 
@@ -127,6 +129,13 @@ public:
   // The endpoint's home: `thread` unless another thread claimed it first.
   int claim_home(endpoint_state& ep, std::size_t thread);
 
+  // Open endpoints, for the TURN server (net/media_io_turn.hpp): by id; the WebRTC one on
+  // a port (port mode); the one registered under a ufrag (single-port mode). Null: none.
+  std::shared_ptr<endpoint_state> endpoint(uint64_t id);
+  std::shared_ptr<endpoint_state> endpoint_for_port(uint16_t port);
+  std::shared_ptr<endpoint_state> endpoint_for_ufrag(std::string_view ufrag);
+  turn_relay* turn() noexcept { return turn_.get(); }
+
   io_core& core(std::size_t i) noexcept { return *cores_[i]; }
   std::size_t size() const noexcept { return cores_.size(); }
   uint64_t next_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }
@@ -155,9 +164,12 @@ private:
   std::atomic<uint64_t> next_id_{1};
   std::atomic<bool> started_{false};
 
+  std::unique_ptr<turn_relay> turn_; // media_io_options::turn
+
   std::mutex registry_mutex_;
   ufrag_table<endpoint_state*> ufrags_;
   std::unordered_map<uint64_t, std::shared_ptr<endpoint_state>> endpoints_; // open ones
+  std::unordered_map<uint16_t, uint64_t> ice_ports_; // port mode: WebRTC endpoints' UDP ports
   // Closed while the threads stopped, before a thread could release them: kept (their TCP
   // connections still name them) and released by stop().
   std::vector<std::shared_ptr<endpoint_state>> unreleased_;
@@ -176,6 +188,8 @@ public:
   // Single-port: this thread's UDP socket and TCP listener on the shared port (with
   // SO_REUSEPORT when the group has several threads); errno on failure.
   int open_shared(const transport_address& local, bool reuse_port);
+  // Watches the TURN server's socket (before start()).
+  void watch_turn(int fd);
   void start();
   void request_stop() noexcept;
   void join();
@@ -209,7 +223,8 @@ public:
   counter homed;
 
 private:
-  enum class poll_kind : uint8_t { udp, tcp_listener };
+  friend class turn_relay; // hands relayed packets on (route_to)
+  enum class poll_kind : uint8_t { udp, tcp_listener, turn_udp };
   struct poll_entry {
     poll_kind kind;
     int fd;

@@ -66,6 +66,26 @@ std::size_t media_endpoint::send_batch(const ice_tuple& to,
   auto& st = *state_;
   if (packets.empty())
     return 0;
+  if (to.protocol == ice_protocol::turn) {
+    // To a client through its allocation: the TURN server's thread sends it (copied).
+    if (closed() || !group_->turn())
+      return 0;
+    packet_batch batch;
+    for (const auto& p : packets) {
+      inbound_packet entry;
+      entry.offset = uint32_t(batch.data.size());
+      entry.size = uint32_t(p.size());
+      batch.data.insert(batch.data.end(), p.begin(), p.end());
+      batch.packets.push_back(entry);
+    }
+    auto* core = &group_->core(0);
+    const bool queued = core->post(
+      [group = group_, state = state_, relay = to.remote, batch = std::move(batch)] {
+        if (!state->closed.load(std::memory_order_acquire))
+          group->turn()->send_from(*state, relay, batch);
+      });
+    return queued ? packets.size() : 0;
+  }
   if (to.protocol == ice_protocol::tcp) {
     if (closed())
       return 0;

@@ -58,6 +58,16 @@ void io_group::start() {
     shared_port_ = local.port;
   }
   family_ = sock::socket_family(listen_);
+  if (opts_.turn.enabled) {
+    turn_ = std::make_unique<turn_relay>(*this, opts_, listen_);
+    if (const int err = turn_->open()) {
+      cores_.clear();
+      turn_.reset();
+      throw std::runtime_error("media_io: TURN UDP port " + std::to_string(opts_.turn.udp_port) +
+                               ": " + std::strerror(err));
+    }
+    cores_[0]->watch_turn(turn_->fd());
+  }
   started_.store(true);
   for (auto& core : cores_)
     core->start();
@@ -94,6 +104,27 @@ void io_group::stop() {
   endpoints_open_.sub(open.size());
   for (auto& core : cores_)
     core->teardown();
+}
+
+std::shared_ptr<endpoint_state> io_group::endpoint(uint64_t id) {
+  std::lock_guard lock(registry_mutex_);
+  auto it = endpoints_.find(id);
+  return it == endpoints_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<endpoint_state> io_group::endpoint_for_port(uint16_t port) {
+  std::lock_guard lock(registry_mutex_);
+  auto it = ice_ports_.find(port);
+  if (it == ice_ports_.end())
+    return nullptr;
+  auto ep = endpoints_.find(it->second);
+  return ep == endpoints_.end() ? nullptr : ep->second;
+}
+
+std::shared_ptr<endpoint_state> io_group::endpoint_for_ufrag(std::string_view ufrag) {
+  std::lock_guard lock(registry_mutex_);
+  endpoint_state* ep = ufrags_.find(ufrag);
+  return ep ? ep->shared_from_this() : nullptr;
 }
 
 bool io_group::run_on(std::size_t i, std::function<void()> fn) {
@@ -144,6 +175,8 @@ void io_group::close(const std::shared_ptr<endpoint_state>& ep) {
     if (endpoints_.erase(ep->id) == 0)
       return; // closed before, or by stop()
     ufrags_.remove(ep.get());
+    if (auto p = ice_ports_.find(ep->udp_port); p != ice_ports_.end() && p->second == ep->id)
+      ice_ports_.erase(p);
     // No thread finds it from here on: these are all that may hold its addresses.
     threads = ep->tuple_threads.load(std::memory_order_relaxed);
   }
@@ -292,7 +325,14 @@ std::shared_ptr<media_endpoint> io_group::open(const std::shared_ptr<io_group>& 
   if (!allocate_ports(*ep, error))
     return nullptr;
   ep->udp_fd = ep->own_udp.get();
-  return place(self, ep, error);
+  ep->ice = true;
+  auto placed = place(self, ep, error);
+  if (placed) {
+    std::lock_guard lock(registry_mutex_);
+    if (endpoints_.count(ep->id) != 0)
+      ice_ports_[ep->udp_port] = ep->id;
+  }
+  return placed;
 }
 
 std::shared_ptr<media_endpoint> io_group::open_udp(const std::shared_ptr<io_group>& self,
@@ -391,6 +431,16 @@ std::shared_ptr<media_endpoint> media_io::open_udp(packet_sink sink, const std::
 }
 
 uint16_t media_io::shared_port() const noexcept { return group_->shared_port(); }
+
+uint16_t media_io::turn_port() const noexcept {
+  auto* t = group_->turn();
+  return t ? t->port() : 0;
+}
+
+turn_server::counters media_io::turn_stats() const {
+  auto* t = group_->turn();
+  return t ? t->stats() : turn_server::counters{};
+}
 
 bool media_io::set_timer_hook(io_timer_hook* hook) {
   if (group_->size() == 0)

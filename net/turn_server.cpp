@@ -126,7 +126,7 @@ turn_server::client_result turn_server::on_stun(const turn_client& from,
   const stun::message& req = m.stun;
 
   if (req.cls == stun::message_class::indication) {
-    auto it = allocations_.find(from);
+    auto it = live(from, now_ms);
     if (req.method != turn::method_send || it == allocations_.end() || m.peers.size() != 1 ||
         !m.has_data) {
       ++counters_.dropped;
@@ -211,7 +211,7 @@ turn_server::client_result turn_server::on_stun(const turn_client& from,
     return std::move(out);
   };
 
-  auto it = allocations_.find(from);
+  auto it = live(from, now_ms);
   if (req.method == turn::method_allocate) {
     if (it != allocations_.end()) {
       if (it->second.allocate_tid == req.tid) { // a retransmission (§7.2)
@@ -347,7 +347,7 @@ turn_server::client_result turn_server::on_channel_data(const turn_client& from,
                                                         int64_t now_ms) {
   client_result out;
   auto cd = turn::parse_channel_data(bytes);
-  auto it = allocations_.find(from);
+  auto it = live(from, now_ms);
   if (!cd || it == allocations_.end()) {
     ++counters_.dropped;
     return out;
@@ -374,7 +374,13 @@ std::optional<turn_server::peer_result> turn_server::on_peer(const transport_add
     ++counters_.dropped;
     return std::nullopt;
   }
-  allocation& a = allocations_.at(client->second);
+  const turn_client owner = client->second; // (live() may erase the entry)
+  auto it = live(owner, now_ms);
+  if (it == allocations_.end()) {
+    ++counters_.dropped;
+    return std::nullopt;
+  }
+  allocation& a = it->second;
   auto perm = a.permissions.find(ip_only(peer));
   if (perm == a.permissions.end() || perm->second <= now_ms || !peer_allowed_(peer)) {
     ++counters_.dropped;
@@ -406,6 +412,16 @@ void turn_server::end(allocation& a) {
 }
 
 void turn_server::erase(const turn_client& client) { allocations_.erase(client); }
+
+turn_server::allocation_map::iterator turn_server::live(const turn_client& client, int64_t now_ms) {
+  auto it = allocations_.find(client);
+  if (it != allocations_.end() && it->second.expires_ms <= now_ms) { // before expire() ran
+    end(it->second);
+    allocations_.erase(it);
+    return allocations_.end();
+  }
+  return it;
+}
 
 void turn_server::expire(int64_t now_ms) {
   for (auto it = allocations_.begin(); it != allocations_.end();) {

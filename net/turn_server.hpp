@@ -155,14 +155,17 @@ private:
                                 int64_t now_ms);
   std::string make_nonce(const turn_client& from, int64_t now_ms) const;
   bool nonce_fresh(std::string_view nonce, const turn_client& from, int64_t now_ms) const;
+  using allocation_map = std::unordered_map<turn_client, allocation, client_hash>;
   void end(allocation& a);
   void erase(const turn_client& client);
+  // The client's allocation, unless its lifetime has run out (then it ends here).
+  allocation_map::iterator live(const turn_client& client, int64_t now_ms);
 
   turn_server_config config_;
   peer_allowed_fn peer_allowed_;
   open_relay_fn open_relay_;
   close_relay_fn close_relay_;
-  std::unordered_map<turn_client, allocation, client_hash> allocations_;
+  allocation_map allocations_;
   std::unordered_map<transport_address, turn_client, transport_address_hash> by_relay_;
   std::unordered_map<std::string, std::size_t> per_user_;
   std::unordered_map<transport_address, std::size_t, transport_address_hash> per_ip_; // port 0

@@ -1,0 +1,104 @@
+// The TURN server inside the media I/O (media_io_turn_options in net/media_io.hpp): its
+// UDP socket, watched by the first I/O thread, and the pure server (net/turn_server.hpp)
+// it drives. A client's relayed packet is handed to the transport it names as if it had
+// arrived on the transport's own socket from the relayed address (an ice_tuple of protocol
+// turn); what the transport sends to such a tuple comes back here and leaves to the client
+// as ChannelData or a Data indication. The relayed addresses are names only: no socket is
+// bound for them, and nothing relayed ever crosses the kernel between client and transport.
+//
+// Which transport a relayed packet is for: the one whose port the peer address names
+// (port mode), or the one whose ufrag a binding request names (single-port mode), kept per
+// (relayed address, peer) from then on, like an address on the single port.
+//
+// Internal to net/media_io*.cpp. Everything but stats() runs on the first I/O thread.
+#pragma once
+
+#include "net/media_io.hpp"
+#include "net/media_io_socket.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+namespace chorus::net::detail {
+
+class io_core;
+class io_group;
+struct endpoint_state;
+
+class turn_relay {
+public:
+  turn_relay(io_group& group, const media_io_options& opts, const transport_address& listen);
+  ~turn_relay(); // the server first: it closes its relays here
+
+  // Binds the UDP port; errno on failure.
+  int open();
+  int fd() const noexcept { return udp_.get(); }
+  uint16_t port() const noexcept { return port_; }
+
+  // First I/O thread: reads what clients sent and answers or relays it.
+  void on_readable(io_core& core);
+  // First I/O thread: packets a transport sent to relayed address `relay`.
+  void send_from(endpoint_state& ep, const transport_address& relay, const packet_batch& packets);
+  // First I/O thread, each wakeup: expiry about once a second. Returns when it is next due
+  // (steady ns), or no_timer_due when nothing is allocated.
+  int64_t tick(int64_t now_ns);
+
+  turn_server::counters stats() const;
+
+private:
+  struct route_key {
+    transport_address relay, peer;
+    friend bool operator==(const route_key&, const route_key&) = default;
+  };
+  struct route_hash {
+    std::size_t operator()(const route_key& k) const noexcept {
+      return transport_address_hash{}(k.relay) * 31 ^ transport_address_hash{}(k.peer);
+    }
+  };
+  struct back_key {
+    transport_address relay;
+    uint64_t endpoint = 0;
+    friend bool operator==(const back_key&, const back_key&) = default;
+  };
+  struct back_hash {
+    std::size_t operator()(const back_key& k) const noexcept {
+      return transport_address_hash{}(k.relay) ^ (k.endpoint * 0x9E3779B97F4A7C15ULL);
+    }
+  };
+
+  bool peer_allowed(const transport_address& peer) const;
+  std::optional<transport_address> open_relay(ip_family family);
+  void close_relay(const transport_address& relay);
+  // The transport a relayed packet for `peer` goes to; null: none (dropped).
+  std::shared_ptr<endpoint_state> route(const transport_address& relay,
+                                        const transport_address& peer,
+                                        std::span<const uint8_t> payload);
+  void send_to_client(const turn_client& to, std::span<const uint8_t> bytes);
+  static int64_t now_ms();
+
+  io_group& group_;
+  const bool single_port_;
+  const uint16_t relay_min_, relay_max_;
+  transport_address listen_;
+  transport_address relay_ip_;
+  std::vector<transport_address> peer_ips_; // port 0
+  sock::unique_fd udp_;
+  uint16_t port_ = 0;
+  uint16_t requested_port_ = 0;
+  sock::udp_receiver rx_;
+
+  mutable std::mutex mutex_; // stats() from other threads; everything else on one thread
+  std::unique_ptr<turn_server> server_;
+  std::set<uint16_t> relay_ports_; // in use
+  uint16_t relay_cursor_ = 0;
+  std::unordered_map<route_key, uint64_t, route_hash> routes_;        // -> endpoint id
+  std::unordered_map<back_key, transport_address, back_hash> backs_; // -> peer
+  int64_t next_expiry_ns_ = 0;
+};
+
+} // namespace chorus::net::detail

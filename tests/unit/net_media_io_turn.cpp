@@ -1,0 +1,191 @@
+// The TURN server inside media_io (net/media_io_turn.hpp) over real loopback sockets: a
+// client allocates with REST credentials, reaches a transport through a permission and a
+// channel, and the transport's answers come back through the allocation; a permission to
+// anything that is not a transport (another loopback port) is refused and that port never
+// receives a byte. Port mode, and single-port mode where the ufrag picks the transport.
+#include "net_media_io_util.hpp"
+
+#include "net/turn_credentials.hpp"
+#include "net/turn_message.hpp"
+
+#include <chrono>
+
+using namespace media_io_test;
+
+namespace {
+
+const std::string secret = "turn-secret";
+
+media_io_options with_turn(media_io_options o) {
+  o.turn.enabled = true;
+  o.turn.udp_port = 0; // any free one
+  o.turn.server.secret = secret;
+  o.turn.server.nonce_key = "nonce-key";
+  return o;
+}
+
+// A TURN client on a loopback UDP socket, as a browser's speaks to the server.
+struct turn_test_client {
+  udp_client socket;
+  uint16_t server_port;
+  turn_credential cred;
+  std::string nonce;
+
+  explicit turn_test_client(uint16_t port)
+    : server_port(port),
+      cred(make_turn_credential(secret, "peer-1",
+                                std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch()).count(),
+                                600)) {}
+
+  template <class Add>
+  turn::message request(uint16_t method, Add add) {
+    stun::builder b{stun::message_class::request, method, stun::random_transaction_id()};
+    add(b);
+    if (!nonce.empty())
+      b.add_username(cred.username).add_realm("chorus").add_nonce(nonce).add_message_integrity(
+        long_term_key(cred.username, "chorus", cred.password));
+    socket.send(server_port, std::move(b).finish());
+    auto reply = socket.recv();
+    REQUIRE(reply);
+    auto p = turn::parse(*reply);
+    REQUIRE(p.ok());
+    if (p.msg.stun.nonce)
+      nonce = *p.msg.stun.nonce;
+    return p.msg;
+  }
+  transport_address allocate() {
+    auto add = [](stun::builder& b) {
+      b.add_uint32(turn::attr::requested_transport, uint32_t(turn::protocol_udp) << 24);
+    };
+    auto challenge = request(turn::method_allocate, add);
+    REQUIRE(challenge.stun.error_code);
+    CHECK(challenge.stun.error_code->code == 401);
+    auto ok = request(turn::method_allocate, add);
+    REQUIRE(ok.relayed);
+    return *ok.relayed;
+  }
+  uint16_t permit(const transport_address& peer) {
+    auto m = request(turn::method_create_permission, [&](stun::builder& b) {
+      b.add_xor_address(turn::attr::xor_peer_address, peer);
+    });
+    return m.stun.error_code ? m.stun.error_code->code : 0;
+  }
+  uint16_t bind(uint16_t channel, const transport_address& peer) {
+    auto m = request(turn::method_channel_bind, [&](stun::builder& b) {
+      b.add_uint32(turn::attr::channel_number, uint32_t(channel) << 16)
+        .add_xor_address(turn::attr::xor_peer_address, peer);
+    });
+    return m.stun.error_code ? m.stun.error_code->code : 0;
+  }
+  void send_indication(const transport_address& peer, const bytes& data) {
+    stun::builder b{stun::message_class::indication, turn::method_send, stun::random_transaction_id()};
+    b.add_xor_address(turn::attr::xor_peer_address, peer).add_raw(turn::attr::data, data);
+    socket.send(server_port, std::move(b).finish());
+  }
+};
+
+transport_address loopback_address(uint16_t port) { return transport_address::v4(127, 0, 0, 1, port); }
+
+} // namespace
+
+TEST_CASE("media_io TURN (port mode): relayed into the transport and back, nowhere else") {
+  auto io = std::make_unique<media_io>(with_turn(port_mode_options(port_base(), 10)));
+  io->start();
+  REQUIRE(io->turn_port() != 0);
+  packet_queue q;
+  auto ep = io->open("aaaa", q.sink());
+  REQUIRE(ep);
+  udp_client bystander; // another port on the same address: not a transport
+  const auto transport = loopback_address(ep->udp_port());
+
+  turn_test_client client(io->turn_port());
+  const auto relayed = client.allocate();
+  CHECK(relayed.ip_string() == "127.0.0.1");
+  CHECK(client.permit(bystander.address()) == 403);
+  CHECK(client.permit(transport) == 0);
+
+  // A Send indication to the bystander goes nowhere; one to the transport arrives there,
+  // from the relayed address, as TURN. (The server handles them in order: once the second
+  // has arrived, the first was dropped.)
+  client.send_indication(bystander.address(), text("to a third party"));
+  const auto check = binding_request("aaaa:cli1");
+  client.send_indication(transport, check);
+  auto got = q.pop();
+  REQUIRE(got);
+  CHECK(got->source.protocol == ice_protocol::turn);
+  CHECK(got->source.remote == relayed);
+  CHECK(got->data == check);
+  CHECK_FALSE(bystander.recv(std::chrono::milliseconds(0)));
+
+  // The transport answers the relayed address: a Data indication from the transport.
+  REQUIRE(ep->send(got->source, text("answer")));
+  auto back = client.socket.recv();
+  REQUIRE(back);
+  auto indication = turn::parse(*back);
+  REQUIRE(indication.ok());
+  CHECK(indication.msg.stun.method == turn::method_data);
+  REQUIRE(indication.msg.peers.size() == 1);
+  CHECK(indication.msg.peers[0] == transport);
+  CHECK(indication.msg.data(*back).size() == 6);
+
+  // A channel: ChannelData both ways.
+  CHECK(client.bind(0x4000, transport) == 0);
+  bytes cd;
+  turn::append_channel_data(cd, 0x4000, rtp_bytes(7, 90000), false);
+  client.socket.send(client.server_port, cd);
+  auto rtp = q.pop();
+  REQUIRE(rtp);
+  CHECK(rtp->data == rtp_bytes(7, 90000));
+  REQUIRE(ep->send(rtp->source, rtp_bytes(8, 90000)));
+  auto channel_back = client.socket.recv();
+  REQUIRE(channel_back);
+  auto parsed = turn::parse_channel_data(*channel_back);
+  REQUIRE(parsed);
+  CHECK(parsed->channel == 0x4000);
+  CHECK(bytes(parsed->payload.begin(), parsed->payload.end()) == rtp_bytes(8, 90000));
+
+  const auto s = io->turn_stats();
+  CHECK(s.allocations == 1);
+  CHECK(s.refused_peer == 1);
+  CHECK(s.relayed_to_peer_packets == 2);
+  CHECK(s.relayed_to_client_packets == 2);
+  CHECK(s.dropped == 1); // the Send to the bystander
+  CHECK_FALSE(bystander.recv(std::chrono::milliseconds(0)));
+}
+
+TEST_CASE("media_io TURN (single port): the binding request's ufrag picks the transport") {
+  auto io = start_single_port(with_turn({}));
+  packet_queue qa, qb;
+  auto a = io->open("aaaa", qa.sink());
+  auto b = io->open("bbbb", qb.sink());
+  REQUIRE(a);
+  REQUIRE(b);
+  const auto shared = loopback_address(io->shared_port());
+
+  turn_test_client client(io->turn_port());
+  const auto relayed = client.allocate();
+  CHECK(client.permit(shared) == 0);
+  CHECK(client.permit(loopback_address(uint16_t(io->shared_port() + 1))) == 403);
+
+  client.send_indication(shared, text("not a binding request: no transport yet"));
+  const auto check = binding_request("bbbb:cli1");
+  client.send_indication(shared, check);
+  auto got = qb.pop();
+  REQUIRE(got);
+  CHECK(got->source.remote == relayed);
+  CHECK(got->data == check);
+  client.send_indication(shared, text("then by the relayed address"));
+  auto next = qb.pop();
+  REQUIRE(next);
+  CHECK(next->data == text("then by the relayed address"));
+  CHECK(qa.size() == 0);
+
+  // An address the transport never heard from: nothing is sent, an error is counted.
+  REQUIRE(b->send(ice_tuple{ice_protocol::turn, loopback_address(59999), 0}, text("x")));
+  REQUIRE(b->send(got->source, text("answer")));
+  auto back = client.socket.recv();
+  REQUIRE(back);
+  CHECK(turn::parse(*back).msg.stun.method == turn::method_data);
+  CHECK(wait_until([&] { return b->stats().tx_errors == 1; }));
+}
