@@ -285,6 +285,7 @@ struct node_context {
   rtc_settings rtc;
   sctp_settings sctp;
   recording_settings recording;
+  turn_settings turn;
   node_settings settings; // worked out at start; the limits no option sets
   auth_settings auth;
   // Meetings of the HTTP API (actors/meetings.hpp): a room's host is its meeting's creator.

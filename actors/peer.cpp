@@ -1,5 +1,8 @@
 #include "actors/peer_actor.hpp"
 #include "actors/exit_request.hpp"
+#include "net/turn_credentials.hpp"
+
+#include <ctime>
 
 namespace chorus::actors::peers {
 
@@ -218,6 +221,12 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
                                      transport_sctp_request{r.enable_sctp, r.sctp_os, r.sctp_mis});
       if (!spawned)
         return make_error(error_code::internal, spawned.error());
+      if (const auto& turn = st.ctx->turn; !turn.urls.empty()) {
+        const auto cred = net::make_turn_credential(turn.secret, st.id, int64_t(std::time(nullptr)),
+                                                    turn.credential_ttl_s);
+        spawned->params.ice_servers.push_back({turn.urls, cred.username, cred.password});
+      }
+      spawned->params.ice_transport_policy = st.ctx->turn.ice_transport_policy;
       // Its first transport with data channels: the room tells it the data producers there are.
       if (spawned->data_send &&
           std::none_of(st.transports.begin(), st.transports.end(),

@@ -120,8 +120,10 @@ CHORUS_FIELDS(ice_candidate, x.foundation, x.priority, x.address, x.port, x.prot
 
 CHORUS_FIELDS(sctp_parameters, x.port, x.os, x.mis, x.max_message_size)
 
-CHORUS_MESSAGE(transport_params, x.id, x.ice_parameters, x.ice_candidates, x.dtls_parameters,
-               x.has_sctp, x.sctp_parameters);
+CHORUS_FIELDS(rtc_ice_server, x.urls, x.username, x.credential)
+
+CHORUS_MESSAGE(transport_params, x.id, x.ice_parameters, x.ice_candidates, x.ice_servers,
+               x.ice_transport_policy, x.dtls_parameters, x.has_sctp, x.sctp_parameters);
 
 CHORUS_MESSAGE(empty_reply);
 

@@ -87,6 +87,17 @@ struct rtc_settings {
   bool thread_fanout = true;
 };
 
+// What every transport reply hands the client for TURN (docs/operations.md, "Behind
+// firewalls"): the URLs, with a credential per peer made with the secret
+// (net/turn_credentials.hpp), and the iceTransportPolicy hint.
+struct turn_settings {
+  std::vector<std::string> urls; // empty: no iceServers
+  std::string secret;
+  std::string ice_transport_policy; // "" (none), "all" or "relay"
+  // A credential outlives a school day: ICE restarts reuse the transport's credential.
+  int64_t credential_ttl_s = 86400;
+};
+
 // Data channels (docs/operations.md, "Data channels"): SCTP over DTLS.
 struct sctp_settings {
   uint32_t max_message_size = 262'144; // sctp.maxMessageSize: larger messages are refused

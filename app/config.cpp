@@ -236,6 +236,23 @@ result<config> validate(config cfg) {
     if (!cc.secret.empty() && cc.secret.size() < 16)
       return fail("cluster.secret (--cluster-secret)", "must be at least 16 bytes");
   }
+  {
+    auto& t = cfg.turn;
+    if (!t.secret.empty() && !t.secret_file.empty())
+      return fail("turn.secret", "turn.secret and turn.secretFile are exclusive");
+    if (!t.secret_file.empty()) {
+      auto secret = read_secret_file(t.secret_file);
+      if (!secret)
+        return fail("turn.secretFile (--turn-secret-file)", secret.error());
+      t.secret = std::move(*secret);
+    }
+    if (!t.external_urls.empty() && t.secret.empty())
+      return fail("turn.externalUrls (--turn-external-urls)",
+                  "needs the TURN server's secret: turn.secretFile (--turn-secret-file)");
+    if (t.ice_transport_policy != "" && t.ice_transport_policy != "all" &&
+        t.ice_transport_policy != "relay")
+      return fail("turn.iceTransportPolicy", "must be \"\", \"all\" or \"relay\"");
+  }
   if (auto e = check_auth(cfg.auth))
     return *e;
   if (!cfg.storage.url.empty() && !cfg.storage.path.empty())

@@ -44,6 +44,19 @@ struct scheduler_config {
 
 // Several Chorus nodes in one cluster (docs/operations.md, "Cluster"). Off unless listen or
 // peers is set; then a secret (at least 16 bytes) is required.
+// TURN for clients behind firewalls (docs/operations.md, "Behind firewalls"): the server
+// inside Chorus (turn.enabled) or the operator's coturn (turn.externalUrls), and iceServers
+// with a short-lived credential per peer in every transport reply.
+struct turn_config {
+  bool enabled = false;
+  uint16_t udp_port = 3478;          // 0: any free port
+  std::string secret;                // the TURN REST secret (coturn's static-auth-secret)
+  std::string secret_file;
+  std::string host;                  // in the URLs handed out (empty: the announced address)
+  std::vector<std::string> external_urls;
+  std::string ice_transport_policy; // "" (not sent), "all" or "relay"
+};
+
 struct cluster_config {
   std::string node_id;            // "": hostname:signaling port
   std::string listen;             // HOST:PORT of this node's cluster actor ("" : none)
@@ -160,6 +173,7 @@ struct config {
   actors::classroom_settings classroom;
   scheduler_config scheduler;
   cluster_config cluster;
+  turn_config turn;
   auth_config auth;
   storage_config storage;
   actors::recording_settings recording;

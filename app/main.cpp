@@ -20,6 +20,7 @@
 #include "app/metrics.hpp"
 #include "app/node_report.hpp"
 #include "app/token_command.hpp"
+#include "app/turn_setup.hpp"
 #include "app/web_assets.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
@@ -277,6 +278,7 @@ int main(int argc, char** argv) {
   media_opts.single_port = cfg.rtc.single_port != 0;
   media_opts.single_port_number = cfg.rtc.single_port;
   media_opts.io_threads = cfg.rtc.io_threads != 0 ? cfg.rtc.io_threads : usable_cpus();
+  app::configure_turn_server(cfg, media_opts, ctx->turn);
   ctx->media_io = std::make_shared<net::media_io>(media_opts);
   try {
     ctx->media_io->start();
@@ -285,6 +287,9 @@ int main(int argc, char** argv) {
                  media_opts.single_port ? "--rtc-single-port" : "--rtc-ip", e.what());
     return 1;
   }
+  app::configure_ice_servers(cfg, *ctx->media_io, ctx->turn);
+  if (ctx->media_io->turn_port() != 0)
+    LOG_INFO("main", "TURN on UDP port " << ctx->media_io->turn_port());
   LOG_INFO("main", "media I/O threads: " << ctx->media_io->threads());
   actors::set_io_thread_count(ctx->media_io->threads());
 

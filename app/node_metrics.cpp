@@ -119,6 +119,8 @@ std::string metrics_text(const actors::node_context& ctx, const net::http_server
   if (ctx.media_io) {
     const auto s = ctx.media_io->stats();
     add_fields(m, s, net::media_io_metrics);
+    if (ctx.media_io->turn_port() != 0)
+      add_fields(m, ctx.media_io->turn_stats(), net::turn_metrics);
     m.push_back({"chorus_media_burst_waits_total",
                  "Polls of a media socket for the rest of a frame sent at once, by outcome.",
                  "counter", "outcome=\"joined\"", double(s.burst_waits_joined)});

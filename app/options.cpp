@@ -269,6 +269,13 @@ option single_port_option() {
 
 std::string origins_problem(const std::vector<std::string>& list) { return invalid_origin(list); }
 
+std::string turn_urls_problem(const std::vector<std::string>& list) {
+  for (const auto& url : list)
+    if (!(url.starts_with("turn:") || url.starts_with("turns:")) || url.size() > 512)
+      return "'" + url + "' is not a turn: or turns: URL";
+  return {};
+}
+
 option origins_option(std::string_view key, std::string_view flag, std::string_view help) {
   return list_option(key, flag, "LIST", help, CHORUS_FIELD(edge.allowed_origins),
                      "an array of origins or \"*\"", "ORIGIN,ORIGIN,... or *", origins_problem);
@@ -633,6 +640,40 @@ std::vector<option> make_options() {
                           "plain links between hosts anyway (only on a network that nothing but "
                           "the members reach)",
                           CHORUS_FIELD(cluster.insecure)));
+  // turn.
+  o.push_back(bool_option("turn.enabled", "--turn", bool_flag::set_true,
+                          "run the TURN server inside Chorus (UDP on turn.udpPort), relaying "
+                          "only to its own transports, and hand its URL with a credential per "
+                          "peer to every transport",
+                          CHORUS_FIELD(turn.enabled)));
+  o.push_back(uint_option<uint16_t>("turn.udpPort", "--turn-udp-port", "PORT",
+                                    "the TURN server's UDP port (0: any free one)",
+                                    CHORUS_FIELD(turn.udp_port), 0, 65535,
+                                    "a PORT from 0 to 65535"));
+  o.push_back(file_string("turn.secret",
+                          "the TURN REST secret credentials are made with (empty with "
+                          "turn.enabled: a random one per start); prefer turn.secretFile",
+                          CHORUS_FIELD(turn.secret)));
+  o.push_back(string_option("turn.secretFile", "--turn-secret-file", "FILE",
+                            "the TURN REST secret, the first line of a file (coturn's "
+                            "static-auth-secret for turn.externalUrls)",
+                            CHORUS_FIELD(turn.secret_file), not_empty, "a FILE"));
+  o.push_back(string_option("turn.host", "--turn-host", "HOST",
+                            "the host name or address in the TURN URLs handed out (empty: "
+                            "rtc.announcedIp, else rtc.ip)",
+                            CHORUS_FIELD(turn.host),
+                            [](std::string_view v) { return !v.empty() && v.size() <= 253; },
+                            "a HOST name or address"));
+  o.push_back(list_option("turn.externalUrls", "--turn-external-urls", "LIST",
+                          "hand out these TURN URLs (a coturn with use-auth-secret and the same "
+                          "secret) instead of the built-in server's",
+                          CHORUS_FIELD(turn.external_urls), "an array of \"turn:\" or \"turns:\" URLs",
+                          "URL,URL,...", turn_urls_problem));
+  o.push_back(choice_option("turn.iceTransportPolicy", "--turn-ice-transport-policy",
+                            "all|relay",
+                            "the iceTransportPolicy hint in transport replies (empty: none; "
+                            "relay: clients use TURN only)",
+                            CHORUS_FIELD(turn.ice_transport_policy), {"all", "relay"}));
   // auth.
   o.push_back(choice_option("auth.mode", "--auth-mode", "none|jwt",
                             "none (peers name themselves) or jwt (a signed token is required "

@@ -13,6 +13,7 @@
 // Not thread-safe: one owner.
 #pragma once
 
+#include "common/metric_field.hpp"
 #include "common/token_bucket.hpp"
 #include "net/stun.hpp"
 
@@ -171,6 +172,47 @@ private:
   std::unordered_map<transport_address, std::size_t, transport_address_hash> per_ip_; // port 0
   std::unordered_map<transport_address, token_bucket, transport_address_hash> rate_;  // port 0
   counters counters_;
+};
+
+// The TURN server's counters in GET /metrics (common/metric_field.hpp).
+inline constexpr metric_field<turn_server::counters, uint64_t> turn_metrics[] = {
+  {"chorus_turn_allocations", "TURN allocations open.", metric_type::gauge, "",
+   &turn_server::counters::allocations},
+  {"chorus_turn_allocation_events_total", "TURN allocations made and ended.", metric_type::counter,
+   "event=\"created\"", &turn_server::counters::allocations_created},
+  {"chorus_turn_allocation_events_total", "", metric_type::counter, "event=\"ended\"",
+   &turn_server::counters::allocations_ended},
+  {"chorus_turn_challenges_total", "TURN requests without credentials, answered 401 with a nonce.",
+   metric_type::counter, "", &turn_server::counters::challenges},
+  {"chorus_turn_refusals_total",
+   "TURN requests refused: wrong or expired credentials, stale nonces, quotas, the allocation "
+   "rate of one address, no relayed address free, a peer that is not a Chorus transport, "
+   "malformed or unsupported requests.",
+   metric_type::counter, "reason=\"credentials\"", &turn_server::counters::refused_credentials},
+  {"chorus_turn_refusals_total", "", metric_type::counter, "reason=\"stale_nonce\"",
+   &turn_server::counters::stale_nonces},
+  {"chorus_turn_refusals_total", "", metric_type::counter, "reason=\"quota\"",
+   &turn_server::counters::refused_quota},
+  {"chorus_turn_refusals_total", "", metric_type::counter, "reason=\"rate\"",
+   &turn_server::counters::refused_rate},
+  {"chorus_turn_refusals_total", "", metric_type::counter, "reason=\"capacity\"",
+   &turn_server::counters::refused_capacity},
+  {"chorus_turn_refusals_total", "", metric_type::counter, "reason=\"peer\"",
+   &turn_server::counters::refused_peer},
+  {"chorus_turn_refusals_total", "", metric_type::counter, "reason=\"bad_request\"",
+   &turn_server::counters::bad_requests},
+  {"chorus_turn_relayed_packets_total", "Packets relayed by the TURN server, by direction.",
+   metric_type::counter, "direction=\"to_transport\"", &turn_server::counters::relayed_to_peer_packets},
+  {"chorus_turn_relayed_packets_total", "", metric_type::counter, "direction=\"to_client\"",
+   &turn_server::counters::relayed_to_client_packets},
+  {"chorus_turn_relayed_bytes_total", "Payload bytes relayed by the TURN server, by direction.",
+   metric_type::counter, "direction=\"to_transport\"", &turn_server::counters::relayed_to_peer_bytes},
+  {"chorus_turn_relayed_bytes_total", "", metric_type::counter, "direction=\"to_client\"",
+   &turn_server::counters::relayed_to_client_bytes},
+  {"chorus_turn_dropped_total",
+   "Packets the TURN server dropped: no allocation, permission or channel, a peer that is not a "
+   "Chorus transport, not TURN at all.",
+   metric_type::counter, "", &turn_server::counters::dropped},
 };
 
 } // namespace chorus::net

@@ -57,10 +57,22 @@ struct sctp_parameters {
   uint32_t max_message_size = 262'144;
 };
 
+// An RTCIceServer (W3C WebRTC section 4.2.1) handed to the client: a TURN server with its
+// short-lived credential (net/turn_credentials.hpp).
+struct rtc_ice_server {
+  std::vector<std::string> urls;
+  std::string username;
+  std::string credential;
+};
+
 struct transport_params {
   std::string id;
   protocol::ice_parameters ice_parameters;
   std::vector<ice_candidate> ice_candidates;
+  // iceServers and iceTransportPolicy of the transport options mediasoup-client takes;
+  // left out of the reply when empty.
+  std::vector<rtc_ice_server> ice_servers;
+  std::string ice_transport_policy; // "all" or "relay"
   net::dtls_parameters dtls_parameters;
   bool has_sctp = false;
   protocol::sctp_parameters sctp_parameters;

@@ -267,12 +267,28 @@ void write_json(json_writer& w, const ice_candidate& cand) {
   w.EndObject();
 }
 
+void write_json(json_writer& w, const rtc_ice_server& server) {
+  w.StartObject();
+  key(w, "urls");
+  w.StartArray();
+  for (const auto& url : server.urls)
+    w.String(url.data(), rapidjson::SizeType(url.size()));
+  w.EndArray();
+  member(w, "username", server.username);
+  member(w, "credential", server.credential);
+  w.EndObject();
+}
+
 void write_json(json_writer& w, const transport_params& params) {
   w.StartObject();
   member(w, "id", params.id);
   key(w, "iceParameters");
   write_json(w, params.ice_parameters);
   write_array(w, "iceCandidates", params.ice_candidates);
+  if (!params.ice_servers.empty())
+    write_array(w, "iceServers", params.ice_servers);
+  if (!params.ice_transport_policy.empty())
+    member(w, "iceTransportPolicy", params.ice_transport_policy);
   key(w, "dtlsParameters");
   write_json(w, params.dtls_parameters);
   if (params.has_sctp) {

@@ -37,6 +37,7 @@ void write_json(json_writer& w, const rtp::rtp_parameters& params);
 void write_json(json_writer& w, const net::dtls_parameters& params);
 void write_json(json_writer& w, const ice_parameters& params);
 void write_json(json_writer& w, const ice_candidate& cand);
+void write_json(json_writer& w, const rtc_ice_server& server);
 void write_json(json_writer& w, const transport_params& params);
 // A participant-list-update item: seed 004's { id, name, isAudioMuted, isVideoPaused }, or
 // with `frontend` the seed 004 frontend's { id (the user id), name, imageUrl, isHost,

@@ -582,6 +582,44 @@ TEST_CASE("auth: mode jwt with an HS256 secret file") {
   CHECK(v->verify(*token, 1'800'000'000).ok());
 }
 
+TEST_CASE("turn: flags, the secret file, and what is refused") {
+  auto r = parse({"--turn", "--turn-udp-port", "3479", "--turn-host", "turn.school.example",
+                  "--turn-ice-transport-policy", "relay"});
+  REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error()));
+  CHECK(r->cfg.turn.enabled);
+  CHECK(r->cfg.turn.udp_port == 3479);
+  CHECK(r->cfg.turn.host == "turn.school.example");
+  CHECK(r->cfg.turn.ice_transport_policy == "relay");
+  CHECK(r->cfg.turn.secret.empty()); // a random one is made at start
+
+  auto external = parse({"--turn-external-urls", "turn:coturn.example:3478,turns:coturn.example:443",
+                         "--turn-secret-file", jwt_fixture("hs256_secret.txt")});
+  REQUIRE_MESSAGE(external.ok(), (external.ok() ? "" : external.error()));
+  CHECK(external->cfg.turn.external_urls.size() == 2);
+  CHECK(external->cfg.turn.secret.size() == 64); // the file's first line
+
+  struct bad_case {
+    const char* name;
+    std::vector<std::string> args;
+    const char* option;
+  };
+  const bad_case cases[] = {
+    {"external URLs without the secret", {"--turn-external-urls", "turn:coturn.example"},
+     "turn.externalUrls"},
+    {"not a TURN URL", {"--turn-external-urls", "https://coturn.example"}, "--turn-external-urls"},
+    {"a policy that is neither", {"--turn-ice-transport-policy", "none"},
+     "--turn-ice-transport-policy"},
+    {"an unreadable secret file", {"--turn-secret-file", "/nonexistent/secret"},
+     "turn.secretFile"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    auto bad = parse(c.args);
+    REQUIRE_FALSE(bad.ok());
+    CHECK_MESSAGE(bad.error().find(c.option) != std::string::npos, bad.error());
+  }
+}
+
 TEST_CASE("auth: RS256 and ES256 follow the public key unless named") {
   auto rs = parse({"--auth-mode", "jwt", "--auth-public-key-file", jwt_fixture("rs256_public.pem")});
   REQUIRE_MESSAGE(rs.ok(), (rs.ok() ? "" : rs.error()));

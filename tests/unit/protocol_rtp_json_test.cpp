@@ -510,6 +510,18 @@ TEST_CASE("transport params, ICE and participants render in mediasoup's shape") 
         R"("protocol":"tcp",)"
         R"("type":"host","tcpType":"passive"}],"dtlsParameters":{"role":"auto","fingerprints":)"
         R"([{"algorithm":"sha-256","value":")" + fp256 + R"("}]}})");
+  // With TURN: iceServers (RTCIceServer's shape) and the policy hint, after the candidates.
+  tp.ice_candidates.clear();
+  tp.ice_servers.push_back({{"turn:turn.school.example:3478?transport=udp"}, "1700000000:p1",
+                            "izFBtBN0tC8mfzbn9GsbjcqtfUw="});
+  tp.ice_transport_policy = "relay";
+  CHECK(render(tp) ==
+        R"({"id":"t1","iceParameters":{"usernameFragment":"ufrag","password":"pwd",)"
+        R"("iceLite":true},"iceCandidates":[],)"
+        R"("iceServers":[{"urls":["turn:turn.school.example:3478?transport=udp"],)"
+        R"("username":"1700000000:p1","credential":"izFBtBN0tC8mfzbn9GsbjcqtfUw="}],)"
+        R"("iceTransportPolicy":"relay","dtlsParameters":{"role":"auto","fingerprints":)"
+        R"([{"algorithm":"sha-256","value":")" + fp256 + R"("}]}})");
   CHECK(render(participant{"p1", "Ann \"A\"", false, true}) ==
         R"({"id":"p1","name":"Ann \"A\"","isAudioMuted":false,"isVideoPaused":true})");
 }
