@@ -1,0 +1,73 @@
+// End to end through the TURN server inside Chorus: real Chromium with the stock
+// mediasoup-client, the server handing out its TURN URL, a per-peer credential and
+// iceTransportPolicy "relay" in every transport reply (turn.iceTransportPolicy), so that the
+// browsers may use nothing but relayed candidates. A teacher and a student each publish the
+// fake camera and microphone and decode the other's; each transport's selected candidate
+// pair (getStats) has a relay candidate on the browser's side, and the server counts the
+// allocations and the packets relayed. Run inside a loopback-only network namespace (see
+// CMakeLists.txt).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
+import { httpGet, waitForNoPeers } from './lib/http.mjs';
+import { MEDIA_PAGE } from './lib/media_page.mjs';
+import { parsePrometheus } from './lib/prometheus.mjs';
+
+const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
+
+// The selected candidate pair of a mediasoup-client transport, with both candidates' types.
+const SELECTED_PAIR = async (which) => {
+  const stats = await window[which].getStats();
+  let pair = null;
+  const byId = new Map();
+  stats.forEach((s) => {
+    byId.set(s.id, s);
+    if (s.type === 'transport' && s.selectedCandidatePairId) pair = s.selectedCandidatePairId;
+  });
+  if (!pair) stats.forEach((s) => { if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s.id; });
+  const p = byId.get(pair);
+  if (!p) return null;
+  const local = byId.get(p.localCandidateId);
+  const remote = byId.get(p.remoteCandidateId);
+  return { local: local?.candidateType, relayProtocol: local?.relayProtocol, remote: remote?.candidateType, bytesSent: p.bytesSent, bytesReceived: p.bytesReceived };
+};
+
+test('through TURN only: teacher and student see and hear each other over relayed candidates', { timeout: 120000, skip }, async () => {
+  const serverArgs = ['--log-level', 'warn', '--turn', '--turn-udp-port', '0', '--turn-ice-transport-policy', 'relay'];
+  await withBrowser({ html: MEDIA_PAGE, serverArgs }, async ({ server, browser, site }) => {
+    const teacher = await openPage(browser, `${site.url}/`, 'teacher');
+    const student = await openPage(browser, `${site.url}/`, 'student');
+    const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=turn-class`;
+    await teacher.evaluate((u) => window.chorusJoin(u), wsUrl('teacher'));
+    await student.evaluate((u) => window.chorusJoin(u), wsUrl('student'));
+
+    for (const page of [teacher, student]) {
+      const rows = await until(page, 'decoding through TURN', () => page.evaluate(() => window.received()),
+        (r) => r.length === 2 && r.every((x) => (x.kind === 'video' ? x.framesDecoded > 0 : x.totalSamplesReceived > 0)), 30000);
+      assert.equal(rows.length, 2);
+      for (const which of ['sendTransport', 'recvTransport']) {
+        const pair = await page.evaluate(`(${SELECTED_PAIR.toString()})(${JSON.stringify(which)})`);
+        assert.ok(pair, `${which}: a selected candidate pair`);
+        assert.equal(pair.local, 'relay', `${which}: the browser's side is a relayed candidate (${JSON.stringify(pair)})`);
+        assert.equal(pair.relayProtocol, 'udp');
+        assert.equal(pair.remote, 'host');
+        console.log(`browser-turn: ${which} selected pair ${JSON.stringify(pair)}`);
+      }
+    }
+
+    const r = await httpGet(`${server.url}/metrics`);
+    const m = parsePrometheus(r.body);
+    const v = (name, labels = {}) => m.value(name, labels) ?? 0;
+    assert.equal(v('chorus_turn_allocations'), 4, 'one allocation per transport, two transports per browser');
+    assert.ok(v('chorus_turn_relayed_packets_total', { direction: 'to_transport' }) > 100);
+    assert.ok(v('chorus_turn_relayed_packets_total', { direction: 'to_client' }) > 100);
+    assert.equal(v('chorus_turn_refusals_total', { reason: 'peer' }), 0);
+    console.log(`browser-turn: relayed ${v('chorus_turn_relayed_packets_total', { direction: 'to_transport' })} packets in, ${v('chorus_turn_relayed_packets_total', { direction: 'to_client' })} out`);
+
+    await teacher.close();
+    await student.close();
+    await waitForNoPeers(server);
+  });
+});
