@@ -642,12 +642,12 @@ std::vector<option> make_options() {
                           CHORUS_FIELD(cluster.insecure)));
   // turn.
   o.push_back(bool_option("turn.enabled", "--turn", bool_flag::set_true,
-                          "run the TURN server inside Chorus (UDP on turn.udpPort), relaying "
-                          "only to its own transports, and hand its URL with a credential per "
-                          "peer to every transport",
+                          "run the TURN server inside Chorus (UDP and TCP on turn.udpPort), "
+                          "relaying only to its own transports, and hand its URLs with a "
+                          "credential per peer to every transport",
                           CHORUS_FIELD(turn.enabled)));
   o.push_back(uint_option<uint16_t>("turn.udpPort", "--turn-udp-port", "PORT",
-                                    "the TURN server's UDP port (0: any free one)",
+                                    "the TURN server's port, UDP and TCP (0: any free one)",
                                     CHORUS_FIELD(turn.udp_port), 0, 65535,
                                     "a PORT from 0 to 65535"));
   o.push_back(file_string("turn.secret",

@@ -41,9 +41,10 @@ void configure_ice_servers(const config& cfg, const net::media_io& media,
   out.ice_transport_policy = cfg.turn.ice_transport_policy;
   if (!cfg.turn.external_urls.empty())
     out.urls = cfg.turn.external_urls;
-  else if (media.turn_port() != 0)
-    out.urls = {"turn:" + url_host(cfg) + ":" + std::to_string(media.turn_port()) +
-                "?transport=udp"};
+  else if (media.turn_port() != 0) {
+    const std::string base = "turn:" + url_host(cfg) + ":" + std::to_string(media.turn_port());
+    out.urls = {base + "?transport=udp", base + "?transport=tcp"};
+  }
 }
 
 } // namespace chorus::app

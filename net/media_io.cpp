@@ -70,10 +70,12 @@ int io_core::open_shared(const transport_address& local, bool reuse_port) {
   return 0;
 }
 
-void io_core::watch_turn(int fd) {
-  const uint64_t token = group_.next_id();
-  polls_[token] = {poll_kind::turn_udp, fd, nullptr};
-  add_poll(fd, EPOLLIN, token);
+void io_core::watch_turn(int udp_fd, int tcp_fd) {
+  const uint64_t u = group_.next_id(), t = group_.next_id();
+  polls_[u] = {poll_kind::turn_udp, udp_fd, nullptr};
+  polls_[t] = {poll_kind::turn_tcp_listener, tcp_fd, nullptr};
+  add_poll(udp_fd, EPOLLIN, u);
+  add_poll(tcp_fd, EPOLLIN, t);
 }
 
 void io_core::start() {
@@ -144,6 +146,13 @@ uint64_t io_core::add_poll(int fd, uint32_t events, uint64_t token) {
   ev.data.u64 = token;
   ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, fd, &ev);
   return token;
+}
+
+void io_core::mod_poll(int fd, uint32_t events, uint64_t token) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = token;
+  ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, fd, &ev);
 }
 
 void io_core::del_poll(int fd) { ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_DEL, fd, nullptr); }
@@ -261,6 +270,10 @@ void io_core::dispatch(const epoll_event& ev) {
       on_udp(e.fd, e.endpoint);
     else if (e.kind == poll_kind::turn_udp)
       group_.turn()->on_readable(*this);
+    else if (e.kind == poll_kind::turn_tcp_listener)
+      group_.turn()->on_accept(*this);
+    else if (e.kind == poll_kind::turn_conn)
+      group_.turn()->on_conn(*this, token, ev.events);
     else
       on_accept(e.fd, e.endpoint);
     return;

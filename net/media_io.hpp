@@ -82,13 +82,13 @@ struct packet_batch {
 // Runs on the endpoint's home I/O thread with its packets; must not block (see above).
 using packet_sink = std::function<void(packet_batch&&)>;
 
-// The TURN server inside the media I/O (net/media_io_turn.hpp): UDP on its own port; it
-// relays only to this media_io's WebRTC transports, and a relayed packet goes straight
+// The TURN server inside the media I/O (net/media_io_turn.hpp): UDP and TCP on its own port;
+// it relays only to this media_io's WebRTC transports, and a relayed packet goes straight
 // into the transport's receive path (and its answer straight back), never through a socket
 // of its own: the relayed addresses are names, not bound ports.
 struct media_io_turn_options {
   bool enabled = false;
-  uint16_t udp_port = 3478; // 0: any free port (tests)
+  uint16_t udp_port = 3478; // and TCP on the same number; 0: any free port (tests)
   turn_server_config server;
   // The IP addresses clients reach the transports at (the announced ones) besides
   // listen_ip: a peer must be one of them with the port of an open WebRTC transport (the
@@ -240,7 +240,7 @@ public:
 
   // Single-port mode: the shared port (UDP and TCP); 0 in port mode or before start().
   uint16_t shared_port() const noexcept;
-  // The TURN server's UDP port; 0 when it is off or before start().
+  // The TURN server's port (UDP and TCP); 0 when it is off or before start().
   uint16_t turn_port() const noexcept;
   // The TURN server's counters (all zero when it is off).
   turn_server::counters turn_stats() const;

@@ -188,8 +188,8 @@ public:
   // Single-port: this thread's UDP socket and TCP listener on the shared port (with
   // SO_REUSEPORT when the group has several threads); errno on failure.
   int open_shared(const transport_address& local, bool reuse_port);
-  // Watches the TURN server's socket (before start()).
-  void watch_turn(int fd);
+  // Watches the TURN server's UDP socket and TCP listener (before start()).
+  void watch_turn(int udp_fd, int tcp_fd);
   void start();
   void request_stop() noexcept;
   void join();
@@ -224,7 +224,7 @@ public:
 
 private:
   friend class turn_relay; // hands relayed packets on (route_to)
-  enum class poll_kind : uint8_t { udp, tcp_listener, turn_udp };
+  enum class poll_kind : uint8_t { udp, tcp_listener, turn_udp, turn_tcp_listener, turn_conn };
   struct poll_entry {
     poll_kind kind;
     int fd;
@@ -241,6 +241,7 @@ private:
   int64_t next_wait_ns(clock::time_point now, int64_t timer_due_ns) const;
   int wait(epoll_event* events, int max, clock::time_point now, int64_t timer_due_ns);
   uint64_t add_poll(int fd, uint32_t events, uint64_t token);
+  void mod_poll(int fd, uint32_t events, uint64_t token);
   void del_poll(int fd);
 
   // UDP (media_io.cpp).

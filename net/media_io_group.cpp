@@ -63,10 +63,10 @@ void io_group::start() {
     if (const int err = turn_->open()) {
       cores_.clear();
       turn_.reset();
-      throw std::runtime_error("media_io: TURN UDP port " + std::to_string(opts_.turn.udp_port) +
-                               ": " + std::strerror(err));
+      throw std::runtime_error("media_io: TURN port " + std::to_string(opts_.turn.udp_port) +
+                               " (UDP and TCP): " + std::strerror(err));
     }
-    cores_[0]->watch_turn(turn_->fd());
+    cores_[0]->watch_turn(turn_->fd(), turn_->tcp_fd());
   }
   started_.store(true);
   for (auto& core : cores_)

@@ -2,12 +2,22 @@
 
 #include "net/media_io_core.hpp"
 
+#include "net/turn_message.hpp"
+
+#include <sys/epoll.h>
 #include <sys/socket.h>
+
+#include <cerrno>
 
 namespace chorus::net::detail {
 
 namespace {
 constexpr int64_t expiry_period_ns = 1'000'000'000;
+constexpr std::size_t max_conns = 1024;                  // TCP clients at once; beyond: refused
+constexpr int64_t allocate_within_ns = 10'000'000'000;   // a connection without an allocation
+constexpr std::size_t max_out_bytes = 1 << 20;           // per connection; beyond: dropped
+constexpr std::size_t read_chunk = 16 * 1024;
+constexpr int max_reads = 16;                            // per connection per wakeup
 } // namespace
 
 turn_relay::turn_relay(io_group& group, const media_io_options& opts,
@@ -29,7 +39,10 @@ turn_relay::turn_relay(io_group& group, const media_io_options& opts,
     [this](const transport_address& a) { close_relay(a); });
 }
 
-turn_relay::~turn_relay() { server_.reset(); }
+turn_relay::~turn_relay() {
+  conns_.clear(); // their fds close; the threads have stopped
+  server_.reset();
+}
 
 int turn_relay::open() {
   transport_address local = listen_;
@@ -37,8 +50,13 @@ int turn_relay::open() {
   auto udp = sock::bind_udp(local);
   if (!udp.fd)
     return udp.error;
+  local.port = sock::local_port(udp.fd.get());
+  auto tcp = sock::listen_tcp(local);
+  if (!tcp.fd)
+    return tcp.error;
   udp_ = std::move(udp.fd);
-  port_ = sock::local_port(udp_.get());
+  tcp_ = std::move(tcp.fd);
+  port_ = local.port;
   return 0;
 }
 
@@ -108,10 +126,34 @@ std::shared_ptr<endpoint_state> turn_relay::route(const transport_address& relay
 }
 
 void turn_relay::send_to_client(const turn_client& to, std::span<const uint8_t> bytes) {
+  if (to.protocol != turn_protocol::udp) {
+    if (auto it = conns_.find(to.connection_id); it != conns_.end())
+      write_conn(*it->second, bytes);
+    return;
+  }
   sockaddr_storage sa{};
   const socklen_t len = sock::to_socket_address(to.remote, sock::socket_family(listen_), sa);
   if (len != 0)
     sock::send_datagram(udp_.get(), sa, len, bytes);
+}
+
+void turn_relay::handle(io_core& core, const turn_client& client, std::span<const uint8_t> bytes,
+                        int64_t arrival_us) {
+  std::shared_ptr<endpoint_state> target;
+  std::optional<turn_relay_send> relayed;
+  {
+    std::lock_guard lock(mutex_);
+    auto r = server_->on_client(client, bytes, now_ms());
+    if (!r.reply.empty())
+      send_to_client(client, r.reply);
+    if (r.relay) {
+      relayed = r.relay;
+      target = route(r.relay->relay, r.relay->peer, r.relay->payload);
+    }
+  }
+  if (target) // the payload lies in `bytes`, which the caller keeps until this returns
+    core.route_to(*target, ice_tuple{ice_protocol::turn, relayed->relay, 0}, relayed->payload,
+                  arrival_us);
 }
 
 void turn_relay::on_readable(io_core& core) {
@@ -119,34 +161,136 @@ void turn_relay::on_readable(io_core& core) {
     const int n = rx_.receive(udp_.get());
     if (n <= 0)
       return;
-    const int64_t now = now_ms();
     const int64_t arrival_us = steady_now_us();
     for (int i = 0; i < n; ++i) {
       const auto k = std::size_t(i);
       auto from = sock::from_socket_address(rx_.source(k));
       if (!from || rx_.truncated(k))
         continue;
-      const auto bytes = rx_.payload(k);
-      const turn_client client{turn_protocol::udp, *from, 0};
-      std::shared_ptr<endpoint_state> target;
-      std::optional<turn_relay_send> relayed;
-      {
-        std::lock_guard lock(mutex_);
-        auto r = server_->on_client(client, bytes, now);
-        if (!r.reply.empty())
-          send_to_client(client, r.reply);
-        if (r.relay) {
-          relayed = r.relay;
-          target = route(r.relay->relay, r.relay->peer, r.relay->payload);
-        }
-      }
-      if (target)
-        core.route_to(*target, ice_tuple{ice_protocol::turn, relayed->relay, 0}, relayed->payload,
-                      arrival_us);
+      handle(core, turn_client{turn_protocol::udp, *from, 0}, rx_.payload(k), arrival_us);
     }
     if (std::size_t(n) < rx_.batch())
       return;
   }
+}
+
+void turn_relay::on_accept(io_core& core) {
+  core_ = &core;
+  for (int i = 0; i < 64; ++i) {
+    auto a = sock::accept_tcp(tcp_.get());
+    if (!a.fd) {
+      if (a.error == EINTR || a.error == ECONNABORTED)
+        continue;
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    if (conns_.size() >= max_conns) {
+      ++conns_refused_; // closed here
+      continue;
+    }
+    auto c = std::make_unique<turn_conn>();
+    c->id = group_.next_id();
+    c->fd = std::move(a.fd);
+    c->remote = a.remote;
+    c->deadline_ns = steady_now_us() * 1000 + allocate_within_ns;
+    core.polls_[c->id] = {io_core::poll_kind::turn_conn, c->fd.get(), nullptr};
+    core.add_poll(c->fd.get(), EPOLLIN, c->id);
+    conns_.emplace(c->id, std::move(c));
+  }
+}
+
+void turn_relay::on_conn(io_core& core, uint64_t token, uint32_t events) {
+  turn_conn* c = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = conns_.find(token);
+    if (it == conns_.end())
+      return;
+    c = it->second.get();
+    if (events & EPOLLOUT)
+      flush(*c);
+  }
+  const turn_client client{turn_protocol::tcp, c->remote, c->id};
+  bool eof = false;
+  for (int r = 0; r < max_reads && !c->broken && !eof; ++r) {
+    const std::size_t had = c->in.size();
+    c->in.resize(had + read_chunk);
+    const ssize_t n = ::recv(c->fd.get(), c->in.data() + had, read_chunk, MSG_DONTWAIT);
+    c->in.resize(had + std::size_t(std::max<ssize_t>(n, 0)));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      eof = true;
+    } else if (n < 0) {
+      break;
+    }
+    // Every whole frame at the head; a head that is neither STUN nor ChannelData breaks it.
+    const int64_t arrival_us = steady_now_us();
+    std::size_t used = 0;
+    while (!c->broken) {
+      const auto rest = std::span<const uint8_t>(c->in).subspan(used);
+      auto size = turn::stream_frame_size(rest);
+      if (!size) {
+        c->broken = true;
+        break;
+      }
+      if (*size == 0 || *size > rest.size())
+        break;
+      handle(core, client, rest.first(*size), arrival_us);
+      used += *size;
+    }
+    c->in.erase(c->in.begin(), c->in.begin() + std::ptrdiff_t(used));
+  }
+  if (eof || c->broken) {
+    std::lock_guard lock(mutex_);
+    close_conn(token);
+  }
+}
+
+void turn_relay::write_conn(turn_conn& c, std::span<const uint8_t> bytes) {
+  if (c.broken || c.out.size() - c.out_offset + bytes.size() > max_out_bytes) {
+    ++counters_dropped_;
+    return;
+  }
+  c.out.insert(c.out.end(), bytes.begin(), bytes.end());
+  flush(c);
+}
+
+void turn_relay::flush(turn_conn& c) {
+  while (c.out_offset < c.out.size()) {
+    const ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_offset, c.out.size() - c.out_offset,
+                             MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      c.out_offset += std::size_t(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      break;
+    c.broken = true; // gone: closed by its reader (on_conn) or by tick()
+    return;
+  }
+  if (c.out_offset == c.out.size()) {
+    c.out.clear();
+    c.out_offset = 0;
+  }
+  const bool want = c.out_offset < c.out.size();
+  if (want != c.want_write && core_) {
+    core_->mod_poll(c.fd.get(), EPOLLIN | (want ? EPOLLOUT : 0u), c.id);
+    c.want_write = want;
+  }
+}
+
+void turn_relay::close_conn(uint64_t id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end())
+    return;
+  auto& c = *it->second;
+  server_->connection_closed(turn_client{turn_protocol::tcp, c.remote, c.id});
+  if (core_) {
+    core_->del_poll(c.fd.get());
+    core_->polls_.erase(c.id);
+  }
+  conns_.erase(it);
 }
 
 void turn_relay::send_from(endpoint_state& ep, const transport_address& relay,
@@ -176,13 +320,25 @@ int64_t turn_relay::tick(int64_t now_ns) {
   if (now_ns >= next_expiry_ns_) {
     server_->expire(now_ms());
     next_expiry_ns_ = now_ns + expiry_period_ns;
+    // Connections that broke on a write, or hold no allocation after their first seconds.
+    std::vector<uint64_t> idle;
+    for (const auto& [id, c] : conns_)
+      if (c->broken ||
+          (now_ns >= c->deadline_ns &&
+           !server_->has_allocation(turn_client{turn_protocol::tcp, c->remote, c->id})))
+        idle.push_back(id);
+    for (uint64_t id : idle)
+      close_conn(id);
   }
-  return server_->stats().allocations == 0 ? no_timer_due : next_expiry_ns_;
+  return server_->stats().allocations == 0 && conns_.empty() ? no_timer_due : next_expiry_ns_;
 }
 
 turn_server::counters turn_relay::stats() const {
   std::lock_guard lock(mutex_);
-  return server_->stats();
+  auto c = server_->stats();
+  c.dropped += counters_dropped_;
+  c.refused_capacity += conns_refused_;
+  return c;
 }
 
 } // namespace chorus::net::detail

@@ -1,6 +1,7 @@
 // The TURN server inside the media I/O (media_io_turn_options in net/media_io.hpp): its
-// UDP socket, watched by the first I/O thread, and the pure server (net/turn_server.hpp)
-// it drives. A client's relayed packet is handed to the transport it names as if it had
+// UDP socket and TCP listener on one port number (TCP: STUN and ChannelData framed by their
+// own lengths, RFC 8656 section 12.5), watched by the first I/O thread, and the pure server
+// (net/turn_server.hpp) it drives. A client's relayed packet is handed to the transport it names as if it had
 // arrived on the transport's own socket from the relayed address (an ice_tuple of protocol
 // turn); what the transport sends to such a tuple comes back here and leaves to the client
 // as ChannelData or a Data indication. The relayed addresses are names only: no socket is
@@ -35,13 +36,17 @@ public:
   turn_relay(io_group& group, const media_io_options& opts, const transport_address& listen);
   ~turn_relay(); // the server first: it closes its relays here
 
-  // Binds the UDP port; errno on failure.
+  // Binds the UDP port and listens on TCP on the same number; errno on failure.
   int open();
   int fd() const noexcept { return udp_.get(); }
+  int tcp_fd() const noexcept { return tcp_.get(); }
   uint16_t port() const noexcept { return port_; }
 
   // First I/O thread: reads what clients sent and answers or relays it.
   void on_readable(io_core& core);
+  // First I/O thread: TCP connections accepted, and their events.
+  void on_accept(io_core& core);
+  void on_conn(io_core& core, uint64_t token, uint32_t events);
   // First I/O thread: packets a transport sent to relayed address `relay`.
   void send_from(endpoint_state& ep, const transport_address& relay, const packet_batch& packets);
   // First I/O thread, each wakeup: expiry about once a second. Returns when it is next due
@@ -71,6 +76,19 @@ private:
     }
   };
 
+  // A client's TCP connection: its stream in, its frames out.
+  struct turn_conn {
+    uint64_t id = 0; // its epoll token and turn_client::connection_id
+    sock::unique_fd fd;
+    transport_address remote;
+    std::vector<uint8_t> in;
+    std::vector<uint8_t> out;
+    std::size_t out_offset = 0;
+    bool want_write = false;
+    bool broken = false;       // closed once the current read is done
+    int64_t deadline_ns = 0;   // closed then unless it holds an allocation
+  };
+
   bool peer_allowed(const transport_address& peer) const;
   std::optional<transport_address> open_relay(ip_family family);
   void close_relay(const transport_address& relay);
@@ -78,7 +96,14 @@ private:
   std::shared_ptr<endpoint_state> route(const transport_address& relay,
                                         const transport_address& peer,
                                         std::span<const uint8_t> payload);
+  // A reply or relayed packet to a client over UDP or its connection (mutex_ held).
   void send_to_client(const turn_client& to, std::span<const uint8_t> bytes);
+  void write_conn(turn_conn& c, std::span<const uint8_t> bytes);
+  void flush(turn_conn& c);
+  void close_conn(uint64_t id); // mutex_ held
+  // One frame from a connection or a datagram: answered, relayed, or dropped.
+  void handle(io_core& core, const turn_client& client, std::span<const uint8_t> bytes,
+              int64_t arrival_us);
   static int64_t now_ms();
 
   io_group& group_;
@@ -87,7 +112,8 @@ private:
   transport_address listen_;
   transport_address relay_ip_;
   std::vector<transport_address> peer_ips_; // port 0
-  sock::unique_fd udp_;
+  sock::unique_fd udp_, tcp_;
+  io_core* core_ = nullptr; // the first I/O thread, once a connection was accepted
   uint16_t port_ = 0;
   uint16_t requested_port_ = 0;
   sock::udp_receiver rx_;
@@ -98,7 +124,10 @@ private:
   uint16_t relay_cursor_ = 0;
   std::unordered_map<route_key, uint64_t, route_hash> routes_;        // -> endpoint id
   std::unordered_map<back_key, transport_address, back_hash> backs_; // -> peer
+  std::unordered_map<uint64_t, std::unique_ptr<turn_conn>> conns_;
   int64_t next_expiry_ns_ = 0;
+  uint64_t conns_refused_ = 0;   // connections over max_conns (counted as capacity)
+  uint64_t counters_dropped_ = 0; // frames a connection's full send buffer refused
 };
 
 } // namespace chorus::net::detail

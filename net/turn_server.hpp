@@ -103,6 +103,7 @@ public:
   void expire(int64_t now_ms);
   // A TCP or TLS connection closed: its allocation ends (§7).
   void connection_closed(const turn_client& client);
+  bool has_allocation(const turn_client& client) const { return allocations_.count(client) != 0; }
 
   struct counters {
     uint64_t allocations_created = 0;

@@ -1,7 +1,9 @@
 // End to end through the TURN server inside Chorus: real Chromium with the stock
-// mediasoup-client, the server handing out its TURN URL, a per-peer credential and
-// iceTransportPolicy "relay" in every transport reply (turn.iceTransportPolicy), so that the
-// browsers may use nothing but relayed candidates. A teacher and a student each publish the
+// mediasoup-client, the server handing out its TURN URLs (UDP and TCP), a per-peer
+// credential and iceTransportPolicy "relay" in every transport reply
+// (turn.iceTransportPolicy), so that the browsers may use nothing but relayed candidates;
+// once as handed out (the browsers relay over UDP), once with the pages keeping only the
+// URL over TCP. A teacher and a student each publish the
 // fake camera and microphone and decode the other's; each transport's selected candidate
 // pair (getStats) has a relay candidate on the browser's side, and the server counts the
 // allocations and the packets relayed. Run inside a loopback-only network namespace (see
@@ -14,6 +16,7 @@ import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.m
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
 import { MEDIA_PAGE } from './lib/media_page.mjs';
 import { parsePrometheus } from './lib/prometheus.mjs';
+import { pollUntil } from './lib/tcp.mjs';
 
 const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
 
@@ -34,40 +37,54 @@ const SELECTED_PAIR = async (which) => {
   return { local: local?.candidateType, relayProtocol: local?.relayProtocol, remote: remote?.candidateType, bytesSent: p.bytesSent, bytesReceived: p.bytesReceived };
 };
 
-test('through TURN only: teacher and student see and hear each other over relayed candidates', { timeout: 120000, skip }, async () => {
-  const serverArgs = ['--log-level', 'warn', '--turn', '--turn-udp-port', '0', '--turn-ice-transport-policy', 'relay'];
-  await withBrowser({ html: MEDIA_PAGE, serverArgs }, async ({ server, browser, site }) => {
-    const teacher = await openPage(browser, `${site.url}/`, 'teacher');
-    const student = await openPage(browser, `${site.url}/`, 'student');
-    const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=turn-class`;
-    await teacher.evaluate((u) => window.chorusJoin(u), wsUrl('teacher'));
-    await student.evaluate((u) => window.chorusJoin(u), wsUrl('student'));
+// relayProtocol: 'udp', or 'tcp' with the pages keeping only the TURN URL over TCP.
+for (const relayProtocol of ['udp', 'tcp']) {
+  test(`through TURN only (${relayProtocol}): teacher and student see and hear each other over relayed candidates`, { timeout: 120000, skip }, async () => {
+    const serverArgs = ['--log-level', 'warn', '--turn', '--turn-udp-port', '0', '--turn-ice-transport-policy', 'relay'];
+    await withBrowser({ html: MEDIA_PAGE, serverArgs }, async ({ server, browser, site }) => {
+      const teacher = await openPage(browser, `${site.url}/`, 'teacher');
+      const student = await openPage(browser, `${site.url}/`, 'student');
+      for (const page of [teacher, student])
+        await page.evaluate((protocol) => {
+          window.adaptTransportParams = (p) => {
+            if (!p.iceServers || p.iceTransportPolicy !== 'relay') throw new Error('no TURN in ' + JSON.stringify(p));
+            const urls = p.iceServers[0].urls.filter((u) => u.endsWith('?transport=' + protocol));
+            if (urls.length !== 1) throw new Error('no ' + protocol + ' URL in ' + JSON.stringify(p.iceServers));
+            return { ...p, iceServers: [{ ...p.iceServers[0], urls }] };
+          };
+        }, relayProtocol);
+      const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=turn-class`;
+      await teacher.evaluate((u) => window.chorusJoin(u), wsUrl('teacher'));
+      await student.evaluate((u) => window.chorusJoin(u), wsUrl('student'));
 
-    for (const page of [teacher, student]) {
-      const rows = await until(page, 'decoding through TURN', () => page.evaluate(() => window.received()),
-        (r) => r.length === 2 && r.every((x) => (x.kind === 'video' ? x.framesDecoded > 0 : x.totalSamplesReceived > 0)), 30000);
-      assert.equal(rows.length, 2);
-      for (const which of ['sendTransport', 'recvTransport']) {
-        const pair = await page.evaluate(`(${SELECTED_PAIR.toString()})(${JSON.stringify(which)})`);
-        assert.ok(pair, `${which}: a selected candidate pair`);
-        assert.equal(pair.local, 'relay', `${which}: the browser's side is a relayed candidate (${JSON.stringify(pair)})`);
-        assert.equal(pair.relayProtocol, 'udp');
-        assert.equal(pair.remote, 'host');
-        console.log(`browser-turn: ${which} selected pair ${JSON.stringify(pair)}`);
+      for (const page of [teacher, student]) {
+        const rows = await until(page, 'decoding through TURN', () => page.evaluate(() => window.received()),
+          (r) => r.length === 2 && r.every((x) => (x.kind === 'video' ? x.framesDecoded > 0 : x.totalSamplesReceived > 0)), 30000);
+        assert.equal(rows.length, 2);
+        for (const which of ['sendTransport', 'recvTransport']) {
+          const pair = await page.evaluate(`(${SELECTED_PAIR.toString()})(${JSON.stringify(which)})`);
+          assert.ok(pair, `${which}: a selected candidate pair`);
+          assert.equal(pair.local, 'relay', `${which}: the browser's side is a relayed candidate (${JSON.stringify(pair)})`);
+          assert.equal(pair.relayProtocol, relayProtocol);
+          assert.equal(pair.remote, 'host');
+          console.log(`browser-turn (${relayProtocol}): ${which} selected pair ${JSON.stringify(pair)}`);
+        }
       }
-    }
 
-    const r = await httpGet(`${server.url}/metrics`);
-    const m = parsePrometheus(r.body);
-    const v = (name, labels = {}) => m.value(name, labels) ?? 0;
-    assert.equal(v('chorus_turn_allocations'), 4, 'one allocation per transport, two transports per browser');
-    assert.ok(v('chorus_turn_relayed_packets_total', { direction: 'to_transport' }) > 100);
-    assert.ok(v('chorus_turn_relayed_packets_total', { direction: 'to_client' }) > 100);
-    assert.equal(v('chorus_turn_refusals_total', { reason: 'peer' }), 0);
-    console.log(`browser-turn: relayed ${v('chorus_turn_relayed_packets_total', { direction: 'to_transport' })} packets in, ${v('chorus_turn_relayed_packets_total', { direction: 'to_client' })} out`);
+      // The media keeps flowing through the relay: a few seconds' worth both ways.
+      const m = await pollUntil(async () => {
+        const p = parsePrometheus((await httpGet(`${server.url}/metrics`)).body);
+        const n = (direction) => p.value('chorus_turn_relayed_packets_total', { direction }) ?? 0;
+        return n('to_transport') > 100 && n('to_client') > 100 ? p : null;
+      }, { timeoutMs: 15000, intervalMs: 250, what: 'over 100 packets relayed each way' });
+      const v = (name, labels = {}) => m.value(name, labels) ?? 0;
+      assert.equal(v('chorus_turn_allocations'), 4, 'one allocation per transport, two transports per browser');
+      assert.equal(v('chorus_turn_refusals_total', { reason: 'peer' }), 0);
+      console.log(`browser-turn (${relayProtocol}): relayed ${v('chorus_turn_relayed_packets_total', { direction: 'to_transport' })} packets in, ${v('chorus_turn_relayed_packets_total', { direction: 'to_client' })} out`);
 
-    await teacher.close();
-    await student.close();
-    await waitForNoPeers(server);
+      await teacher.close();
+      await student.close();
+      await waitForNoPeers(server);
+    });
   });
-});
+}

@@ -32,10 +32,12 @@ function credential(expiresS, id) {
   return { username, credential: crypto.createHmac('sha1', SECRET).update(username).digest('base64') };
 }
 
+// The built-in server's URLs: UDP and TCP on one port, for the announced address.
 function turnServerOf(params) {
-  const url = params.iceServers?.[0]?.urls?.[0] ?? '';
-  const m = /^turn:127\.0\.0\.1:(\d+)\?transport=udp$/.exec(url);
+  const urls = params.iceServers?.[0]?.urls ?? [];
+  const m = /^turn:127\.0\.0\.1:(\d+)\?transport=udp$/.exec(urls[0] ?? '');
   assert.ok(m, `a turn: URL for 127.0.0.1 in ${JSON.stringify(params.iceServers)}`);
+  assert.deepEqual(urls, [`turn:127.0.0.1:${m[1]}?transport=udp`, `turn:127.0.0.1:${m[1]}?transport=tcp`]);
   return { address: '127.0.0.1', port: Number(m[1]) };
 }
 

@@ -189,3 +189,124 @@ TEST_CASE("media_io TURN (single port): the binding request's ufrag picks the tr
   CHECK(turn::parse(*back).msg.stun.method == turn::method_data);
   CHECK(wait_until([&] { return b->stats().tx_errors == 1; }));
 }
+
+namespace {
+
+// A TURN client over TCP: frames cut from the stream by their own lengths.
+struct turn_tcp_client {
+  int fd = -1;
+  std::vector<uint8_t> in;
+  turn_credential cred = make_turn_credential(
+    secret, "peer-tcp",
+    std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count(),
+    600);
+  std::string nonce;
+
+  explicit turn_tcp_client(uint16_t port) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    auto sa = loopback(port);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sockaddr_in)) != 0)
+      throw std::runtime_error("turn_tcp_client: connect");
+  }
+  ~turn_tcp_client() { close_now(); }
+  void close_now() {
+    if (fd >= 0)
+      ::close(fd);
+    fd = -1;
+  }
+  void write(const bytes& b) { REQUIRE(::send(fd, b.data(), b.size(), MSG_NOSIGNAL) == ssize_t(b.size())); }
+  std::optional<bytes> frame() {
+    const auto end = std::chrono::steady_clock::now() + deadline;
+    for (;;) {
+      auto size = turn::stream_frame_size(in);
+      REQUIRE(size);
+      if (*size != 0 && *size <= in.size()) {
+        bytes f(in.begin(), in.begin() + std::ptrdiff_t(*size));
+        in.erase(in.begin(), in.begin() + std::ptrdiff_t(*size));
+        return f;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || !wait_readable(fd, left))
+        return std::nullopt;
+      uint8_t buf[4096];
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0)
+        return std::nullopt;
+      in.insert(in.end(), buf, buf + n);
+    }
+  }
+  template <class Add>
+  turn::message request(uint16_t method, Add add) {
+    stun::builder b{stun::message_class::request, method, stun::random_transaction_id()};
+    add(b);
+    if (!nonce.empty())
+      b.add_username(cred.username).add_realm("chorus").add_nonce(nonce).add_message_integrity(
+        long_term_key(cred.username, "chorus", cred.password));
+    write(std::move(b).finish());
+    auto reply = frame();
+    REQUIRE(reply);
+    auto p = turn::parse(*reply);
+    REQUIRE(p.ok());
+    if (p.msg.stun.nonce)
+      nonce = *p.msg.stun.nonce;
+    return p.msg;
+  }
+};
+
+} // namespace
+
+TEST_CASE("media_io TURN over TCP: framed both ways, the allocation ends with its connection") {
+  auto io = std::make_unique<media_io>(with_turn(port_mode_options(uint16_t(port_base() + 12), 8)));
+  io->start();
+  packet_queue q;
+  auto ep = io->open("tcpa", q.sink());
+  REQUIRE(ep);
+  const auto transport = loopback_address(ep->udp_port());
+
+  turn_tcp_client client(io->turn_port());
+  auto add_transport = [](stun::builder& b) {
+    b.add_uint32(turn::attr::requested_transport, uint32_t(turn::protocol_udp) << 24);
+  };
+  CHECK(client.request(turn::method_allocate, add_transport).stun.error_code->code == 401);
+  auto ok = client.request(turn::method_allocate, add_transport);
+  REQUIRE(ok.relayed);
+  auto bound = client.request(turn::method_channel_bind, [&](stun::builder& b) {
+    b.add_uint32(turn::attr::channel_number, 0x4002u << 16)
+      .add_xor_address(turn::attr::xor_peer_address, transport);
+  });
+  CHECK_FALSE(bound.stun.error_code);
+
+  // Two ChannelData messages in one write, the first of an odd size (padded).
+  bytes two;
+  turn::append_channel_data(two, 0x4002, rtp_bytes(1, 0, 0x11223344, false, 33), true);
+  turn::append_channel_data(two, 0x4002, rtp_bytes(2, 0), true);
+  client.write(two);
+  auto got = q.wait(2);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].data == rtp_bytes(1, 0, 0x11223344, false, 33));
+  CHECK(got[1].data == rtp_bytes(2, 0));
+  CHECK(got[0].source.remote == *ok.relayed);
+
+  REQUIRE(ep->send(got[0].source, rtp_bytes(3, 0, 0x55667788, false, 37)));
+  auto back = client.frame();
+  REQUIRE(back);
+  CHECK(back->size() == 4 + 40); // padded on a stream
+  auto cd = turn::parse_channel_data(*back);
+  REQUIRE(cd);
+  CHECK(bytes(cd->payload.begin(), cd->payload.end()) == rtp_bytes(3, 0, 0x55667788, false, 37));
+
+  CHECK(io->turn_stats().allocations == 1);
+  client.close_now();
+  CHECK(wait_until([&] { return io->turn_stats().allocations == 0; }));
+}
+
+TEST_CASE("media_io TURN over TCP: a stream that is not TURN is closed") {
+  auto io = std::make_unique<media_io>(with_turn(port_mode_options(uint16_t(port_base() + 20), 4)));
+  io->start();
+  turn_tcp_client client(io->turn_port());
+  client.write(text("PUT / HTTP/1.1\r\n\r\n")); // 'P': neither STUN nor ChannelData
+  const auto t0 = std::chrono::steady_clock::now();
+  CHECK_FALSE(client.frame()); // closed, nothing answered ...
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2)); // ... at once
+}

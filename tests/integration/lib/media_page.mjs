@@ -60,8 +60,10 @@ window.chorusJoin = async (wsUrl, { produce = true, video = { width: 640, height
         .then(() => callback(), errback);
     });
   };
+  // A test may change the transport options the server sent (window.adaptTransportParams).
+  const adapt = (p) => (window.adaptTransportParams ? window.adaptTransportParams(p) : p);
   const recvParams = await expect('create-transport', { direction: 'recv' }, 'transport-params');
-  const recvTransport = device.createRecvTransport(recvParams);
+  const recvTransport = device.createRecvTransport(adapt(recvParams));
   wire(recvTransport);
   window.recvTransport = recvTransport;
 
@@ -96,7 +98,7 @@ window.chorusJoin = async (wsUrl, { produce = true, video = { width: 640, height
 
   if (produce) {
     const sendParams = await expect('create-transport', { direction: 'send' }, 'transport-params');
-    const sendTransport = device.createSendTransport(sendParams);
+    const sendTransport = device.createSendTransport(adapt(sendParams));
     wire(sendTransport);
     sendTransport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
       expect('produce', { transportId: sendTransport.id, kind, rtpParameters }, 'producer-id')
