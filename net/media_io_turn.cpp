@@ -12,12 +12,12 @@
 namespace chorus::net::detail {
 
 namespace {
-constexpr int64_t expiry_period_ns = 1'000'000'000;
-constexpr std::size_t max_conns = 1024;                  // TCP clients at once; beyond: refused
-constexpr int64_t allocate_within_ns = 10'000'000'000;   // a connection without an allocation
-constexpr std::size_t max_out_bytes = 1 << 20;           // per connection; beyond: dropped
-constexpr std::size_t read_chunk = 16 * 1024;
-constexpr int max_reads = 16;                            // per connection per wakeup
+constexpr int64_t turn_expiry_period_ns = 1'000'000'000;
+constexpr std::size_t turn_max_conns = 1024;                  // TCP clients at once; beyond: refused
+constexpr int64_t turn_allocate_within_ns = 10'000'000'000;   // a connection without an allocation
+constexpr std::size_t turn_max_out_bytes = 1 << 20;           // per connection; beyond: dropped
+constexpr std::size_t turn_read_chunk = 16 * 1024;
+constexpr int turn_max_reads = 16;                            // per connection per wakeup
 } // namespace
 
 turn_relay::turn_relay(io_group& group, const media_io_options& opts,
@@ -184,7 +184,7 @@ void turn_relay::on_accept(io_core& core) {
       return;
     }
     std::lock_guard lock(mutex_);
-    if (conns_.size() >= max_conns) {
+    if (conns_.size() >= turn_max_conns) {
       ++conns_refused_; // closed here
       continue;
     }
@@ -192,7 +192,7 @@ void turn_relay::on_accept(io_core& core) {
     c->id = group_.next_id();
     c->fd = std::move(a.fd);
     c->remote = a.remote;
-    c->deadline_ns = steady_now_us() * 1000 + allocate_within_ns;
+    c->deadline_ns = steady_now_us() * 1000 + turn_allocate_within_ns;
     core.polls_[c->id] = {io_core::poll_kind::turn_conn, c->fd.get(), nullptr};
     core.add_poll(c->fd.get(), EPOLLIN, c->id);
     conns_.emplace(c->id, std::move(c));
@@ -212,10 +212,10 @@ void turn_relay::on_conn(io_core& core, uint64_t token, uint32_t events) {
   }
   const turn_client client{turn_protocol::tcp, c->remote, c->id};
   bool eof = false;
-  for (int r = 0; r < max_reads && !c->broken && !eof; ++r) {
+  for (int r = 0; r < turn_max_reads && !c->broken && !eof; ++r) {
     const std::size_t had = c->in.size();
-    c->in.resize(had + read_chunk);
-    const ssize_t n = ::recv(c->fd.get(), c->in.data() + had, read_chunk, MSG_DONTWAIT);
+    c->in.resize(had + turn_read_chunk);
+    const ssize_t n = ::recv(c->fd.get(), c->in.data() + had, turn_read_chunk, MSG_DONTWAIT);
     c->in.resize(had + std::size_t(std::max<ssize_t>(n, 0)));
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
       eof = true;
@@ -246,7 +246,7 @@ void turn_relay::on_conn(io_core& core, uint64_t token, uint32_t events) {
 }
 
 void turn_relay::write_conn(turn_conn& c, std::span<const uint8_t> bytes) {
-  if (c.broken || c.out.size() - c.out_offset + bytes.size() > max_out_bytes) {
+  if (c.broken || c.out.size() - c.out_offset + bytes.size() > turn_max_out_bytes) {
     ++counters_dropped_;
     return;
   }
@@ -319,7 +319,7 @@ int64_t turn_relay::tick(int64_t now_ns) {
   std::lock_guard lock(mutex_);
   if (now_ns >= next_expiry_ns_) {
     server_->expire(now_ms());
-    next_expiry_ns_ = now_ns + expiry_period_ns;
+    next_expiry_ns_ = now_ns + turn_expiry_period_ns;
     // Connections that broke on a write, or hold no allocation after their first seconds.
     std::vector<uint64_t> idle;
     for (const auto& [id, c] : conns_)
