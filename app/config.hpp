@@ -55,6 +55,7 @@ struct turn_config {
   std::string host;                  // in the URLs handed out (empty: the announced address)
   std::vector<std::string> external_urls;
   std::string ice_transport_policy; // "" (not sent), "all" or "relay"
+  uint32_t relay_rate_kbps = 0;     // per allocation and direction; 0: no cap
 };
 
 struct cluster_config {

@@ -289,7 +289,7 @@ int main(int argc, char** argv) {
   }
   app::configure_ice_servers(cfg, *ctx->media_io, ctx->turn);
   if (ctx->media_io->turn_port() != 0)
-    LOG_INFO("main", "TURN on UDP port " << ctx->media_io->turn_port());
+    LOG_INFO("main", "TURN on port " << ctx->media_io->turn_port() << " (UDP and TCP)");
   LOG_INFO("main", "media I/O threads: " << ctx->media_io->threads());
   actors::set_io_thread_count(ctx->media_io->threads());
 

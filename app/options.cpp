@@ -674,6 +674,11 @@ std::vector<option> make_options() {
                             "the iceTransportPolicy hint in transport replies (empty: none; "
                             "relay: clients use TURN only)",
                             CHORUS_FIELD(turn.ice_transport_policy), {"all", "relay"}));
+  o.push_back(uint_option<uint32_t>("turn.relayRateLimitKbps", "--turn-relay-rate-limit-kbps",
+                                    "KBPS",
+                                    "the built-in server's cap on each allocation's relayed bit "
+                                    "rate, each way; packets beyond are dropped (0: no cap)",
+                                    CHORUS_FIELD(turn.relay_rate_kbps), 0, 10000000));
   // auth.
   o.push_back(choice_option("auth.mode", "--auth-mode", "none|jwt",
                             "none (peers name themselves) or jwt (a signed token is required "

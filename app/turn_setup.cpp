@@ -29,6 +29,7 @@ void configure_turn_server(const config& cfg, net::media_io_options& media,
   t.udp_port = cfg.turn.udp_port;
   t.server.secret = out.secret;
   t.server.nonce_key = ids::random_base64url(30);
+  t.server.relay_rate_kbps = cfg.turn.relay_rate_kbps;
   // Clients name the transports by the announced address; the relayed addresses carry it.
   if (net::transport_address::from_string(cfg.announced_ip, 0)) {
     t.peer_ips.push_back(cfg.announced_ip);

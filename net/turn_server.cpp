@@ -108,10 +108,28 @@ turn_server::client_result turn_server::on_client(const turn_client& from,
                                                   int64_t now_ms) {
   if (turn::is_channel_data(bytes))
     return on_channel_data(from, bytes, now_ms);
-  if (stun::is_stun(bytes))
-    return on_stun(from, bytes, now_ms);
-  ++counters_.dropped;
-  return {};
+  if (!stun::is_stun(bytes)) {
+    ++counters_.dropped;
+    return {};
+  }
+  auto r = on_stun(from, bytes, now_ms);
+  // An error answer (bits 0x0110 of the type: the error class) within the address's budget.
+  if (r.reply.size() >= stun::header_size && (r.reply[0] & 0x01) && (r.reply[1] & 0x10) &&
+      !may_answer_error(from, now_ms))
+    r.reply.clear();
+  return r;
+}
+
+bool turn_server::may_answer_error(const turn_client& from, int64_t now_ms) {
+  if (config_.error_replies_per_ip_per_s == 0)
+    return true;
+  auto& bucket = errors_.try_emplace(ip_only(from.remote), config_.error_replies_per_ip_per_s,
+                                     config_.error_replies_per_ip_per_s, now_ms * 1'000'000)
+                   .first->second;
+  if (bucket.try_take(1, now_ms * 1'000'000))
+    return true;
+  ++counters_.unanswered;
+  return false;
 }
 
 turn_server::client_result turn_server::on_stun(const turn_client& from,
@@ -140,6 +158,10 @@ turn_server::client_result turn_server::on_stun(const turn_client& from,
       return out;
     }
     const auto payload = m.data(bytes);
+    if (!a.to_peer_budget.try_take(payload.size(), now_ms * 1'000'000)) {
+      ++counters_.rate_limited;
+      return out;
+    }
     ++counters_.relayed_to_peer_packets;
     counters_.relayed_to_peer_bytes += payload.size();
     out.relay = turn_relay_send{a.relay, peer, payload};
@@ -268,6 +290,11 @@ turn_server::client_result turn_server::on_stun(const turn_client& from,
     a.allocate_tid = req.tid;
     a.allocate_reply = std::move(b).finish();
     a.expires_ms = now_ms + int64_t(lifetime) * ms_per_s;
+    if (config_.relay_rate_kbps != 0) { // bytes per second, a second's worth at once
+      const uint64_t bytes_per_s = uint64_t(config_.relay_rate_kbps) * 1000 / 8;
+      a.to_peer_budget = token_bucket(bytes_per_s, bytes_per_s, now_ms * 1'000'000);
+      a.to_client_budget = token_bucket(bytes_per_s, bytes_per_s, now_ms * 1'000'000);
+    }
     out.reply = a.allocate_reply;
     by_relay_.emplace(*relay, from);
     ++per_user_[user_id];
@@ -359,6 +386,10 @@ turn_server::client_result turn_server::on_channel_data(const turn_client& from,
     ++counters_.dropped;
     return out;
   }
+  if (!a.to_peer_budget.try_take(cd->payload.size(), now_ms * 1'000'000)) {
+    ++counters_.rate_limited;
+    return out;
+  }
   ++counters_.relayed_to_peer_packets;
   counters_.relayed_to_peer_bytes += cd->payload.size();
   out.relay = turn_relay_send{a.relay, bound->second.peer, cd->payload};
@@ -384,6 +415,10 @@ std::optional<turn_server::peer_result> turn_server::on_peer(const transport_add
   auto perm = a.permissions.find(ip_only(peer));
   if (perm == a.permissions.end() || perm->second <= now_ms || !peer_allowed_(peer)) {
     ++counters_.dropped;
+    return std::nullopt;
+  }
+  if (!a.to_client_budget.try_take(payload.size(), now_ms * 1'000'000)) {
+    ++counters_.rate_limited;
     return std::nullopt;
   }
   peer_result r;
@@ -443,8 +478,9 @@ void turn_server::expire(int64_t now_ms) {
     ++it;
   }
   const int64_t now_ns = now_ms * 1'000'000;
-  for (auto r = rate_.begin(); r != rate_.end();) // full again: as good as new
-    r = r->second.available(now_ns) >= r->second.burst() ? rate_.erase(r) : std::next(r);
+  for (auto* buckets : {&rate_, &errors_}) // full again: as good as new
+    for (auto r = buckets->begin(); r != buckets->end();)
+      r = r->second.available(now_ns) >= r->second.burst() ? buckets->erase(r) : std::next(r);
 }
 
 void turn_server::connection_closed(const turn_client& client) {

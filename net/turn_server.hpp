@@ -50,13 +50,21 @@ struct turn_server_config {
   uint32_t permission_lifetime_s = 300; // §9
   uint32_t channel_lifetime_s = 600;    // §12
   uint32_t nonce_lifetime_s = 600;      // then 438 Stale Nonce, and a new one
+  // A school's students may all come from one NAT address: the limits per address are
+  // generous, the one per credential (one per peer, issued only to joined peers) is not.
   std::size_t max_allocations = 10000;
   std::size_t max_allocations_per_user = 8; // per credential id (the peer)
-  std::size_t max_allocations_per_ip = 64;
-  uint32_t allocations_per_ip_per_s = 20; // new allocations from one address, sustained
-  uint32_t allocation_burst_per_ip = 40;
+  std::size_t max_allocations_per_ip = 5000;
+  uint32_t allocations_per_ip_per_s = 100; // new allocations from one address, sustained
+  uint32_t allocation_burst_per_ip = 200;
   std::size_t max_permissions = 32; // per allocation
   std::size_t max_channels = 32;    // per allocation
+  // Relayed bit rate per allocation and direction; packets beyond are dropped (0: no cap).
+  uint32_t relay_rate_kbps = 0;
+  // Error answers (401 challenges included) per client address per second, a second's
+  // worth at once: beyond, requests are dropped unanswered (an answer is larger than the
+  // request, so a flood with a forged source is not reflected at full rate). 0: no bound.
+  uint32_t error_replies_per_ip_per_s = 500;
 };
 
 // A packet to send from relayed address `relay` to `peer`; payload points into the bytes
@@ -119,6 +127,8 @@ public:
     uint64_t relayed_to_peer_packets = 0, relayed_to_peer_bytes = 0;
     uint64_t relayed_to_client_packets = 0, relayed_to_client_bytes = 0;
     uint64_t dropped = 0; // no allocation, permission or channel, a peer not allowed, not TURN
+    uint64_t rate_limited = 0; // relayed packets over relay_rate_kbps
+    uint64_t unanswered = 0;   // error answers over error_replies_per_ip_per_s
     uint64_t allocations = 0; // gauge
   };
   counters stats() const noexcept;
@@ -146,6 +156,7 @@ private:
     std::unordered_map<transport_address, int64_t, transport_address_hash> permissions; // IP
     std::unordered_map<uint16_t, channel_binding> channels;
     std::unordered_map<transport_address, uint16_t, transport_address_hash> channel_of_peer;
+    token_bucket to_peer_budget, to_client_budget; // bytes; unlimited without a cap
   };
   struct authenticated {
     std::string username;
@@ -162,6 +173,8 @@ private:
   void erase(const turn_client& client);
   // The client's allocation, unless its lifetime has run out (then it ends here).
   allocation_map::iterator live(const turn_client& client, int64_t now_ms);
+  // Whether an error answer to `from` is within its address's budget (else counted).
+  bool may_answer_error(const turn_client& from, int64_t now_ms);
 
   turn_server_config config_;
   peer_allowed_fn peer_allowed_;
@@ -172,6 +185,7 @@ private:
   std::unordered_map<std::string, std::size_t> per_user_;
   std::unordered_map<transport_address, std::size_t, transport_address_hash> per_ip_; // port 0
   std::unordered_map<transport_address, token_bucket, transport_address_hash> rate_;  // port 0
+  std::unordered_map<transport_address, token_bucket, transport_address_hash> errors_; // port 0
   counters counters_;
 };
 
@@ -212,8 +226,13 @@ inline constexpr metric_field<turn_server::counters, uint64_t> turn_metrics[] = 
    &turn_server::counters::relayed_to_client_bytes},
   {"chorus_turn_dropped_total",
    "Packets the TURN server dropped: no allocation, permission or channel, a peer that is not a "
-   "Chorus transport, not TURN at all.",
-   metric_type::counter, "", &turn_server::counters::dropped},
+   "Chorus transport, not TURN at all; relayed packets over turn.relayRateLimitKbps; requests "
+   "left unanswered over the error answers one address gets per second.",
+   metric_type::counter, "reason=\"unroutable\"", &turn_server::counters::dropped},
+  {"chorus_turn_dropped_total", "", metric_type::counter, "reason=\"rate_limit\"",
+   &turn_server::counters::rate_limited},
+  {"chorus_turn_dropped_total", "", metric_type::counter, "reason=\"unanswered\"",
+   &turn_server::counters::unanswered},
 };
 
 } // namespace chorus::net

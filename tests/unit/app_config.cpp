@@ -584,12 +584,13 @@ TEST_CASE("auth: mode jwt with an HS256 secret file") {
 
 TEST_CASE("turn: flags, the secret file, and what is refused") {
   auto r = parse({"--turn", "--turn-udp-port", "3479", "--turn-host", "turn.school.example",
-                  "--turn-ice-transport-policy", "relay"});
+                  "--turn-ice-transport-policy", "relay", "--turn-relay-rate-limit-kbps", "4000"});
   REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error()));
   CHECK(r->cfg.turn.enabled);
   CHECK(r->cfg.turn.udp_port == 3479);
   CHECK(r->cfg.turn.host == "turn.school.example");
   CHECK(r->cfg.turn.ice_transport_policy == "relay");
+  CHECK(r->cfg.turn.relay_rate_kbps == 4000);
   CHECK(r->cfg.turn.secret.empty()); // a random one is made at start
 
   auto external = parse({"--turn-external-urls", "turn:coturn.example:3478,turns:coturn.example:443",

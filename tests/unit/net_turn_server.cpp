@@ -458,6 +458,51 @@ TEST_CASE("quotas: per user, per address, the rate of new allocations, capacity"
   }
 }
 
+TEST_CASE("relayed bit rate per allocation and direction (turn.relayRateLimitKbps)") {
+  auto cfg = fixture::base_config();
+  cfg.relay_rate_kbps = 80; // 10 000 bytes a second, a second's worth at once
+  fixture f(cfg);
+  client c;
+  const auto relay = c.allocated(f.server);
+  REQUIRE(code_of(c.exchange(f.server, c.channel_bind(0x4000, media_port), t0_ms)) == 0);
+  const std::vector<uint8_t> payload(1000, 0x80);
+  std::vector<uint8_t> cd;
+  turn::append_channel_data(cd, 0x4000, payload, false);
+  auto relayed_at = [&](int64_t now) {
+    int n = 0;
+    for (int i = 0; i < 20; ++i)
+      n += f.server.on_client(c.self, cd, now).relay.has_value();
+    return n;
+  };
+  auto returned_at = [&](int64_t now) {
+    int n = 0;
+    for (int i = 0; i < 20; ++i)
+      n += f.server.on_peer(relay, media_port, payload, now).has_value();
+    return n;
+  };
+  CHECK(relayed_at(t0_ms) == 10);
+  CHECK(returned_at(t0_ms) == 10); // the other direction has its own budget
+  CHECK(relayed_at(t0_ms + 500) == 5);
+  CHECK(relayed_at(t0_ms + 1500) == 10);
+  CHECK(f.server.stats().rate_limited == 10 + 10 + 15 + 10);
+}
+
+TEST_CASE("error answers per address are bounded; answers to others are not") {
+  auto cfg = fixture::base_config();
+  cfg.error_replies_per_ip_per_s = 10;
+  fixture f(cfg);
+  client c;
+  int answered = 0;
+  for (int i = 0; i < 30; ++i) // unauthenticated: each would get a 401 with a nonce
+    answered += !f.server.on_client(c.self, c.allocate(), t0_ms).reply.empty();
+  CHECK(answered == 10);
+  CHECK(f.server.stats().unanswered == 20);
+  client other;
+  other.self.remote = transport_address::v4(198, 51, 100, 99, 5000);
+  CHECK_FALSE(f.server.on_client(other.self, other.allocate(), t0_ms).reply.empty());
+  CHECK_FALSE(f.server.on_client(c.self, c.allocate(), t0_ms + 1000).reply.empty()); // refilled
+}
+
 TEST_CASE("what is not TURN") {
   fixture f;
   client c;
