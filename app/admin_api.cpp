@@ -404,6 +404,11 @@ struct admin_api::impl {
         return method_not_allowed("POST");
       return recording(p[1], p[3] == "start");
     }
+    if (p.size() == 1 && p[0] == "turn") {
+      if (m != "GET")
+        return method_not_allowed("GET");
+      return ok(200, opts.turn_view ? opts.turn_view() : std::string(R"({"enabled":false})"));
+    }
     if (p.size() == 1 && p[0] == "drain") {
       if (m != "POST")
         return method_not_allowed("POST");

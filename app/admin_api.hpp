@@ -6,6 +6,7 @@
 //   DELETE /rooms/{id}                          everyone is told and disconnected
 //   POST   /rooms/{id}/peers/{peerId}/kick      the peer is told (kicked) and disconnected
 //   POST   /drain                               the node drains (see actors/operations.hpp)
+//   GET    /turn                                this node's TURN server (app/turn_status.hpp)
 // Errors: {"error": CODE, "message": TEXT} with 400, 401, 404, 405, 409, 503, 504.
 // It runs its own I/O thread; each request asks the actors and waits (bounded) for them,
 // never on the signaling edge's thread.
@@ -29,6 +30,8 @@ struct admin_options {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   std::string token; // the bearer token (at least 16 bytes)
+  // GET /turn's JSON (app/turn_status.hpp); empty: {"enabled":false}.
+  std::function<std::string()> turn_view;
 };
 
 // What POST /drain does: starts the drain with this timeout (0: the configured one).

@@ -21,6 +21,7 @@
 #include "app/node_report.hpp"
 #include "app/token_command.hpp"
 #include "app/turn_setup.hpp"
+#include "app/turn_status.hpp"
 #include "app/web_assets.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
@@ -649,6 +650,9 @@ int main(int argc, char** argv) {
         return 2;
       }
       ao.token = *token;
+      ao.turn_view = [media = ctx->media_io, turn = ctx->turn] {
+        return app::turn_status_json(*media, turn);
+      };
       auto ahost = ao.host.find(':') != std::string::npos ? "[" + ao.host + "]" : ao.host;
       admin.emplace(sys, node, std::move(ao), start_drain, cfg.drain.timeout_ms);
       try {

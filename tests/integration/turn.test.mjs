@@ -42,8 +42,11 @@ function turnServerOf(params) {
   return { address: '127.0.0.1', port: Number(m[1]) };
 }
 
+const ADMIN_TOKEN = 'turn-test-admin-token-0123456789';
+
 test('TURN: relayed into the transport and back; every abuse refused and counted', { timeout: 60000 }, async () => {
-  await withServer(['--config', tempConfig(CONFIG)], async (server) => {
+  const adminArgs = ['--admin-listen', '127.0.0.1:0', '--admin-token-file', tempConfig(`${ADMIN_TOKEN}\n`, 'admin-token')];
+  await withServer(['--config', tempConfig(CONFIG), ...adminArgs], async (server) => {
     const peer = await connectPeer(server, { auth: 'alice', channelId: 'turn-room' });
     const listener = dgram.createSocket('udp4'); // a third party on loopback
     const heard = [];
@@ -134,6 +137,17 @@ test('TURN: relayed into the transport and back; every abuse refused and counted
         allocations: v('chorus_turn_allocations'), toTransport: v('chorus_turn_relayed_packets_total', { direction: 'to_transport' }),
         toClient: v('chorus_turn_relayed_packets_total', { direction: 'to_client' }) })}`);
       assert.equal(heard.length, 0, 'the third party never received a byte');
+
+      // The admin API's view of the same.
+      const adminUrl = /chorus admin API on (http:\/\/\S+)/.exec(server.stdout())[1];
+      const view = await (await fetch(`${adminUrl}/turn`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json();
+      assert.equal(view.enabled, true);
+      assert.equal(view.port, turn.port);
+      assert.deepEqual(view.urls, params.iceServers[0].urls);
+      assert.equal(view.allocations, v('chorus_turn_allocations'));
+      assert.equal(view.refusals.peer, 4);
+      assert.equal(view.refusals.rate, refused);
+      assert.ok(view.relayed.toTransport.packets >= 2 && view.relayed.toClient.bytes > 0);
     } finally {
       await Promise.all(clients.map((c) => c.close()));
       await new Promise((r) => listener.close(() => r()));
