@@ -217,6 +217,21 @@ bool udp_receiver::truncated(std::size_t i) const noexcept {
   return (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
 }
 
+bool send_pending(int fd, const std::vector<uint8_t>& out, std::size_t& offset) noexcept {
+  while (offset < out.size()) {
+    const ssize_t n =
+      ::send(fd, out.data() + offset, out.size() - offset, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      offset += std::size_t(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+  return true;
+}
+
 bool send_datagram(int fd, const sockaddr_storage& to, socklen_t to_len,
                    std::span<const uint8_t> payload) noexcept {
   for (;;) {

@@ -109,6 +109,11 @@ private:
   std::vector<control_space> controls_;
 };
 
+// Writes what `out` holds from `offset` on a nonblocking stream socket, advancing `offset`,
+// until all is written or the socket takes no more. False: the connection failed (EPIPE,
+// ECONNRESET, ...); what is left stays unwritten.
+bool send_pending(int fd, const std::vector<uint8_t>& out, std::size_t& offset) noexcept;
+
 // One datagram; false on any error (EAGAIN included).
 bool send_datagram(int fd, const sockaddr_storage& to, socklen_t to_len,
                    std::span<const uint8_t> payload) noexcept;

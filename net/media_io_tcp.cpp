@@ -182,17 +182,7 @@ void io_core::write_tcp(endpoint_state& ep, uint64_t connection_id,
 }
 
 bool io_core::flush(tcp_conn& c) {
-  while (c.out_offset < c.out.size()) {
-    const ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_offset, c.out.size() - c.out_offset,
-                             MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) {
-      c.out_offset += std::size_t(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-      break;
+  if (!sock::send_pending(c.fd.get(), c.out, c.out_offset)) {
     if (c.owner)
       c.owner->tx_errors.add();
     close_conn(c.id, true); // EPIPE, ECONNRESET: the connection is gone
@@ -207,10 +197,7 @@ bool io_core::flush(tcp_conn& c) {
   }
   const bool want = c.out_offset < c.out.size();
   if (want != c.want_write) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | (want ? EPOLLOUT : 0u);
-    ev.data.u64 = c.id;
-    ::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+    mod_poll(c.fd.get(), EPOLLIN | (want ? EPOLLOUT : 0u), c.id);
     c.want_write = want;
   }
   return true;

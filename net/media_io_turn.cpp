@@ -255,22 +255,15 @@ void turn_relay::write_conn(turn_conn& c, std::span<const uint8_t> bytes) {
 }
 
 void turn_relay::flush(turn_conn& c) {
-  while (c.out_offset < c.out.size()) {
-    const ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_offset, c.out.size() - c.out_offset,
-                             MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) {
-      c.out_offset += std::size_t(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-      break;
+  if (!sock::send_pending(c.fd.get(), c.out, c.out_offset)) {
     c.broken = true; // gone: closed by its reader (on_conn) or by tick()
     return;
   }
   if (c.out_offset == c.out.size()) {
     c.out.clear();
+    c.out_offset = 0;
+  } else if (c.out_offset >= turn_read_chunk * 4 && c.out_offset * 2 >= c.out.size()) {
+    c.out.erase(c.out.begin(), c.out.begin() + std::ptrdiff_t(c.out_offset)); // written
     c.out_offset = 0;
   }
   const bool want = c.out_offset < c.out.size();

@@ -24,6 +24,35 @@ media_io_options with_turn(media_io_options o) {
   return o;
 }
 
+turn_credential credential_for(const std::string& id) {
+  return make_turn_credential(
+    secret, id,
+    std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count(),
+    600);
+}
+
+// A request; with the long-term credentials once the server's nonce is known.
+template <class Add>
+bytes turn_request(uint16_t method, Add add, const turn_credential& cred, const std::string& nonce) {
+  stun::builder b{stun::message_class::request, method, stun::random_transaction_id()};
+  add(b);
+  if (!nonce.empty())
+    b.add_username(cred.username).add_realm("chorus").add_nonce(nonce).add_message_integrity(
+      long_term_key(cred.username, "chorus", cred.password));
+  return std::move(b).finish();
+}
+
+// The parsed answer (and the nonce it carries, learnt).
+turn::message learn(const std::optional<bytes>& reply, std::string& nonce) {
+  REQUIRE(reply);
+  auto p = turn::parse(*reply);
+  REQUIRE(p.ok());
+  if (p.msg.stun.nonce)
+    nonce = *p.msg.stun.nonce;
+  return p.msg;
+}
+
 // A TURN client on a loopback UDP socket, as a browser's speaks to the server.
 struct turn_test_client {
   udp_client socket;
@@ -31,28 +60,12 @@ struct turn_test_client {
   turn_credential cred;
   std::string nonce;
 
-  explicit turn_test_client(uint16_t port)
-    : server_port(port),
-      cred(make_turn_credential(secret, "peer-1",
-                                std::chrono::duration_cast<std::chrono::seconds>(
-                                  std::chrono::system_clock::now().time_since_epoch()).count(),
-                                600)) {}
+  explicit turn_test_client(uint16_t port) : server_port(port), cred(credential_for("peer-1")) {}
 
   template <class Add>
   turn::message request(uint16_t method, Add add) {
-    stun::builder b{stun::message_class::request, method, stun::random_transaction_id()};
-    add(b);
-    if (!nonce.empty())
-      b.add_username(cred.username).add_realm("chorus").add_nonce(nonce).add_message_integrity(
-        long_term_key(cred.username, "chorus", cred.password));
-    socket.send(server_port, std::move(b).finish());
-    auto reply = socket.recv();
-    REQUIRE(reply);
-    auto p = turn::parse(*reply);
-    REQUIRE(p.ok());
-    if (p.msg.stun.nonce)
-      nonce = *p.msg.stun.nonce;
-    return p.msg;
+    socket.send(server_port, turn_request(method, add, cred, nonce));
+    return learn(socket.recv(), nonce);
   }
   transport_address allocate() {
     auto add = [](stun::builder& b) {
@@ -196,11 +209,7 @@ namespace {
 struct turn_tcp_client {
   int fd = -1;
   std::vector<uint8_t> in;
-  turn_credential cred = make_turn_credential(
-    secret, "peer-tcp",
-    std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count(),
-    600);
+  turn_credential cred = credential_for("peer-tcp");
   std::string nonce;
 
   explicit turn_tcp_client(uint16_t port) {
@@ -238,19 +247,8 @@ struct turn_tcp_client {
   }
   template <class Add>
   turn::message request(uint16_t method, Add add) {
-    stun::builder b{stun::message_class::request, method, stun::random_transaction_id()};
-    add(b);
-    if (!nonce.empty())
-      b.add_username(cred.username).add_realm("chorus").add_nonce(nonce).add_message_integrity(
-        long_term_key(cred.username, "chorus", cred.password));
-    write(std::move(b).finish());
-    auto reply = frame();
-    REQUIRE(reply);
-    auto p = turn::parse(*reply);
-    REQUIRE(p.ok());
-    if (p.msg.stun.nonce)
-      nonce = *p.msg.stun.nonce;
-    return p.msg;
+    write(turn_request(method, add, cred, nonce));
+    return learn(frame(), nonce);
   }
 };
 
