@@ -12,6 +12,10 @@ namespace chorus::net {
 
 namespace {
 
+// The largest packet that goes back through a TURN allocation: a Data indication's DATA
+// after its header and XOR-PEER-ADDRESS (IPv6) fits STUN's 16-bit length.
+constexpr std::size_t turn_max_payload = 0xFFFF - 20 - 4 - 20 - 4;
+
 // RFC 4571 frames of `packets` back to back; packets of size 0 or over 65535 are skipped
 // (counted in `skipped`).
 std::vector<uint8_t> frame_all(std::span<const std::span<const uint8_t>> packets,
@@ -72,6 +76,10 @@ std::size_t media_endpoint::send_batch(const ice_tuple& to,
       return 0;
     packet_batch batch;
     for (const auto& p : packets) {
+      if (p.size() > turn_max_payload) { // would not fit ChannelData's or DATA's length
+        st.tx_errors.add();
+        continue;
+      }
       inbound_packet entry;
       entry.offset = uint32_t(batch.data.size());
       entry.size = uint32_t(p.size());
@@ -79,12 +87,13 @@ std::size_t media_endpoint::send_batch(const ice_tuple& to,
       batch.packets.push_back(entry);
     }
     auto* core = &group_->core(0);
-    const bool queued = core->post(
-      [group = group_, state = state_, relay = to.remote, batch = std::move(batch)] {
-        if (!state->closed.load(std::memory_order_acquire))
-          group->turn()->send_from(*state, relay, batch);
-      });
-    return queued ? packets.size() : 0;
+    const std::size_t count = batch.packets.size();
+    const bool queued = core->post([group = group_, state = state_, relay = to.remote,
+                                    allocation = to.connection_id, batch = std::move(batch)] {
+      if (!state->closed.load(std::memory_order_acquire))
+        group->turn()->send_from(*state, relay, allocation, batch);
+    });
+    return queued ? count : 0;
   }
   if (to.protocol == ice_protocol::tcp) {
     if (closed())

@@ -33,8 +33,10 @@ turn_relay::turn_relay(io_group& group, const media_io_options& opts,
   for (const auto& text : opts.turn.peer_ips)
     if (auto ip = transport_address::from_string(text, 0))
       peer_ips_.push_back(*ip);
+  auto server_config = opts.turn.server;
+  server_config.relay_family = relay_ip_.family;
   server_ = std::make_unique<turn_server>(
-    opts.turn.server, [this](const transport_address& a) { return peer_allowed(a); },
+    std::move(server_config), [this](const transport_address& a) { return peer_allowed(a); },
     [this](ip_family f) { return open_relay(f); },
     [this](const transport_address& a) { close_relay(a); });
 }
@@ -101,9 +103,8 @@ void turn_relay::close_relay(const transport_address& relay) {
   std::erase_if(backs_, [&](const auto& b) { return b.first.relay == relay; });
 }
 
-std::shared_ptr<endpoint_state> turn_relay::route(const transport_address& relay,
-                                                  const transport_address& peer,
-                                                  std::span<const uint8_t> payload) {
+std::shared_ptr<endpoint_state> turn_relay::route(const turn_relay_send& relayed) {
+  const auto& [relay, peer, payload, allocation] = relayed;
   const route_key key{relay, peer};
   if (auto it = routes_.find(key); it != routes_.end()) {
     if (auto ep = group_.endpoint(it->second))
@@ -121,7 +122,7 @@ std::shared_ptr<endpoint_state> turn_relay::route(const transport_address& relay
   if (!ep)
     return nullptr;
   routes_.emplace(key, ep->id);
-  backs_[back_key{relay, ep->id}] = peer;
+  backs_[back_key{relay, ep->id}] = back_route{peer, allocation};
   return ep;
 }
 
@@ -148,12 +149,12 @@ void turn_relay::handle(io_core& core, const turn_client& client, std::span<cons
       send_to_client(client, r.reply);
     if (r.relay) {
       relayed = r.relay;
-      target = route(r.relay->relay, r.relay->peer, r.relay->payload);
+      target = route(*r.relay);
     }
   }
   if (target) // the payload lies in `bytes`, which the caller keeps until this returns
-    core.route_to(*target, ice_tuple{ice_protocol::turn, relayed->relay, 0}, relayed->payload,
-                  arrival_us);
+    core.route_to(*target, ice_tuple{ice_protocol::turn, relayed->relay, relayed->allocation},
+                  relayed->payload, arrival_us);
 }
 
 void turn_relay::on_readable(io_core& core) {
@@ -184,7 +185,7 @@ void turn_relay::on_accept(io_core& core) {
       return;
     }
     std::lock_guard lock(mutex_);
-    if (conns_.size() >= turn_max_conns) {
+    if (conns_.size() >= turn_max_conns && !evict_unallocated()) {
       ++conns_refused_; // closed here
       continue;
     }
@@ -273,6 +274,19 @@ void turn_relay::flush(turn_conn& c) {
   }
 }
 
+bool turn_relay::evict_unallocated() {
+  const turn_conn* oldest = nullptr;
+  for (const auto& [id, c] : conns_)
+    if (!server_->has_allocation(turn_client{turn_protocol::tcp, c->remote, c->id}) &&
+        (!oldest || c->deadline_ns < oldest->deadline_ns))
+      oldest = c.get();
+  if (!oldest)
+    return false;
+  ++conns_refused_;
+  close_conn(oldest->id);
+  return true;
+}
+
 void turn_relay::close_conn(uint64_t id) {
   auto it = conns_.find(id);
   if (it == conns_.end())
@@ -287,18 +301,20 @@ void turn_relay::close_conn(uint64_t id) {
 }
 
 void turn_relay::send_from(endpoint_state& ep, const transport_address& relay,
-                           const packet_batch& packets) {
+                           uint64_t allocation, const packet_batch& packets) {
   std::lock_guard lock(mutex_);
   auto back = backs_.find(back_key{relay, ep.id});
-  if (back == backs_.end()) { // it never heard from that relayed address
+  // It never heard from that relayed address, or from this allocation of it.
+  if (back == backs_.end() || back->second.allocation != allocation) {
     ep.tx_errors.add(packets.packets.size());
     return;
   }
+  const transport_address peer = back->second.peer; // (on_peer may end the allocation)
   const int64_t now = now_ms();
   for (const auto& p : packets.packets) {
     const auto payload = p.bytes(packets.data);
-    auto r = server_->on_peer(relay, back->second, payload, now);
-    if (!r) {
+    auto r = server_->on_peer(relay, peer, payload, now);
+    if (!r || r->allocation != allocation) {
       ep.tx_errors.add();
       continue;
     }

@@ -47,8 +47,10 @@ public:
   // First I/O thread: TCP connections accepted, and their events.
   void on_accept(io_core& core);
   void on_conn(io_core& core, uint64_t token, uint32_t events);
-  // First I/O thread: packets a transport sent to relayed address `relay`.
-  void send_from(endpoint_state& ep, const transport_address& relay, const packet_batch& packets);
+  // First I/O thread: packets a transport sent to relayed address `relay` of allocation
+  // `allocation` (the tuple's connection_id); those of an allocation since ended are dropped.
+  void send_from(endpoint_state& ep, const transport_address& relay, uint64_t allocation,
+                 const packet_batch& packets);
   // First I/O thread, each wakeup: expiry about once a second. Returns when it is next due
   // (steady ns), or no_timer_due when nothing is allocated.
   int64_t tick(int64_t now_ns);
@@ -93,9 +95,9 @@ private:
   std::optional<transport_address> open_relay(ip_family family);
   void close_relay(const transport_address& relay);
   // The transport a relayed packet for `peer` goes to; null: none (dropped).
-  std::shared_ptr<endpoint_state> route(const transport_address& relay,
-                                        const transport_address& peer,
-                                        std::span<const uint8_t> payload);
+  std::shared_ptr<endpoint_state> route(const turn_relay_send& relayed);
+  // Full: closes the oldest connection that holds no allocation; false when there is none.
+  bool evict_unallocated();
   // A reply or relayed packet to a client over UDP or its connection (mutex_ held).
   void send_to_client(const turn_client& to, std::span<const uint8_t> bytes);
   void write_conn(turn_conn& c, std::span<const uint8_t> bytes);
@@ -123,7 +125,11 @@ private:
   std::set<uint16_t> relay_ports_; // in use
   uint16_t relay_cursor_ = 0;
   std::unordered_map<route_key, uint64_t, route_hash> routes_;        // -> endpoint id
-  std::unordered_map<back_key, transport_address, back_hash> backs_; // -> peer
+  struct back_route {
+    transport_address peer;
+    uint64_t allocation = 0;
+  };
+  std::unordered_map<back_key, back_route, back_hash> backs_; // -> the peer it heard from
   std::unordered_map<uint64_t, std::unique_ptr<turn_conn>> conns_;
   int64_t next_expiry_ns_ = 0;
   uint64_t conns_refused_ = 0;   // connections over max_conns (counted as capacity)

@@ -164,7 +164,7 @@ turn_server::client_result turn_server::on_stun(const turn_client& from,
     }
     ++counters_.relayed_to_peer_packets;
     counters_.relayed_to_peer_bytes += payload.size();
-    out.relay = turn_relay_send{a.relay, peer, payload};
+    out.relay = turn_relay_send{a.relay, peer, payload, a.id};
     return out;
   }
   if (req.cls != stun::message_class::request) {
@@ -219,7 +219,7 @@ turn_server::client_result turn_server::on_stun(const turn_client& from,
   const std::string& username = *req.username;
   const auto expiry = turn_username_expiry(username);
   std::string key;
-  if (expiry && *expiry * ms_per_s > now_ms && *req.realm == config_.realm)
+  if (expiry && *expiry > now_ms / ms_per_s && *req.realm == config_.realm)
     key = long_term_key(username, config_.realm, turn_password(config_.secret, username));
   if (key.empty() || !stun::verify_integrity(bytes, req, key)) {
     ++counters_.refused_credentials;
@@ -246,15 +246,13 @@ turn_server::client_result turn_server::on_stun(const turn_client& from,
       return refuse(stun::error_bad_request, counters_.bad_requests);
     if (*m.requested_transport != turn::protocol_udp)
       return refuse(turn::error_unsupported_transport, counters_.bad_requests);
-    ip_family family = from.remote.family;
-    if (m.requested_family) {
-      if (*m.requested_family == turn::family_code_ipv4)
-        family = ip_family::ipv4;
-      else if (*m.requested_family == turn::family_code_ipv6)
-        family = ip_family::ipv6;
-      else
-        return refuse(turn::error_address_family, counters_.bad_requests);
-    }
+    ip_family family = ip_family::ipv4; // §7.2: IPv4 unless the request names another
+    if (m.requested_family && *m.requested_family == turn::family_code_ipv6)
+      family = ip_family::ipv6;
+    else if (m.requested_family && *m.requested_family != turn::family_code_ipv4)
+      return refuse(turn::error_address_family, counters_.bad_requests);
+    if (family != config_.relay_family)
+      return refuse(turn::error_address_family, counters_.bad_requests);
     const transport_address ip = ip_only(from.remote);
     const std::string user_id = username.substr(std::min(username.size(), username.find(':') + 1));
     auto& bucket = rate_.try_emplace(ip, config_.allocations_per_ip_per_s,
@@ -282,6 +280,7 @@ turn_server::client_result turn_server::on_stun(const turn_client& from,
       .add_message_integrity(key)
       .add_fingerprint();
     allocation a;
+    a.id = next_allocation_++;
     a.client = from;
     a.relay = *relay;
     a.username = username;
@@ -392,7 +391,7 @@ turn_server::client_result turn_server::on_channel_data(const turn_client& from,
   }
   ++counters_.relayed_to_peer_packets;
   counters_.relayed_to_peer_bytes += cd->payload.size();
-  out.relay = turn_relay_send{a.relay, bound->second.peer, cd->payload};
+  out.relay = turn_relay_send{a.relay, bound->second.peer, cd->payload, a.id};
   return out;
 }
 
@@ -423,6 +422,7 @@ std::optional<turn_server::peer_result> turn_server::on_peer(const transport_add
   }
   peer_result r;
   r.to = a.client;
+  r.allocation = a.id;
   auto ch = a.channel_of_peer.find(peer);
   if (ch != a.channel_of_peer.end() && a.channels.at(ch->second).expires_ms > now_ms) {
     r.bytes.reserve(turn::channel_header_size + payload.size() + 3);

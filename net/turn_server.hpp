@@ -59,6 +59,9 @@ struct turn_server_config {
   uint32_t allocation_burst_per_ip = 200;
   std::size_t max_permissions = 32; // per allocation
   std::size_t max_channels = 32;    // per allocation
+  // The family the owner relays in: an Allocate for another (none named means IPv4,
+  // RFC 8656 section 7.2) is answered 440.
+  ip_family relay_family = ip_family::ipv4;
   // Relayed bit rate per allocation and direction; packets beyond are dropped (0: no cap).
   uint32_t relay_rate_kbps = 0;
   // Error answers (401 challenges included) per client address per second, a second's
@@ -73,6 +76,8 @@ struct turn_relay_send {
   transport_address relay;
   transport_address peer;
   std::span<const uint8_t> payload;
+  // The allocation's id, never reused (a relayed address is, once its allocation ended).
+  uint64_t allocation = 0;
 };
 
 class turn_server {
@@ -99,6 +104,7 @@ public:
 
   struct peer_result {
     turn_client to;
+    uint64_t allocation = 0;
     std::vector<uint8_t> bytes; // ChannelData (padded for TCP and TLS) or a Data indication
   };
   // A packet from `peer` arrived at relayed address `relay`; nullopt: dropped (no such
@@ -146,6 +152,7 @@ private:
   };
   struct allocation {
     turn_client client;
+    uint64_t id = 0; // turn_relay_send::allocation
     transport_address relay;
     std::string username;
     std::string user_id; // the credential's id, for the per-user quota
@@ -187,6 +194,7 @@ private:
   std::unordered_map<transport_address, token_bucket, transport_address_hash> rate_;  // port 0
   std::unordered_map<transport_address, token_bucket, transport_address_hash> errors_; // port 0
   counters counters_;
+  uint64_t next_allocation_ = 1;
 };
 
 // The TURN server's counters in GET /metrics (common/metric_field.hpp).

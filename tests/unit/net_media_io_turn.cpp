@@ -131,6 +131,13 @@ TEST_CASE("media_io TURN (port mode): relayed into the transport and back, nowhe
   CHECK(got->data == check);
   CHECK_FALSE(bystander.recv(std::chrono::milliseconds(0)));
 
+  // A tuple of another allocation of the same relayed address (one since ended, its
+  // address handed out again) gets nothing: an error is counted.
+  auto stale = got->source;
+  stale.connection_id += 1000;
+  REQUIRE(ep->send(stale, text("to an allocation that is gone")));
+  CHECK(wait_until([&] { return ep->stats().tx_errors == 1; }));
+
   // The transport answers the relayed address: a Data indication from the transport.
   REQUIRE(ep->send(got->source, text("answer")));
   auto back = client.socket.recv();

@@ -192,6 +192,9 @@ TEST_CASE("credentials: wrong, expired, another realm, another user's allocation
     {"expired a second ago", make_turn_credential(secret, "peer-1", t0_ms / 1000 - 601, 600),
      "chorus.test"},
     {"no expiry in the username", {"peer-1", turn_password(secret, "peer-1"), 0}, "chorus.test"},
+    {"the largest expiry there is (no overflow)",
+     {"9223372036854775807:peer-1", turn_password(secret, "9223372036854775807:peer-2"), 0},
+     "chorus.test"},
     {"another realm", make_turn_credential(secret, "peer-1", t0_ms / 1000, 600), "elsewhere"},
   };
   for (const auto& k : cases) {
@@ -266,7 +269,7 @@ TEST_CASE("Allocate requests the server does not serve") {
        b.add_uint32(turn::attr::requested_transport, 17u << 24)
          .add_uint32(turn::attr::requested_address_family, uint32_t(turn::family_code_ipv6) << 24);
      },
-     508},
+     440},
   };
   for (const auto& k : cases) {
     INFO(k.name);
@@ -410,6 +413,12 @@ TEST_CASE("allocations end: Refresh 0, their lifetime, their connection") {
 }
 
 TEST_CASE("quotas: per user, per address, the rate of new allocations, capacity") {
+  SUBCASE("an IPv6 client gets an IPv4 relayed address unless it asks for IPv6 (RFC 8656 7.2)") {
+    fixture f;
+    client c;
+    c.self.remote = *transport_address::from_string("2001:db8::5", 61000);
+    CHECK(c.allocated(f.server).family == ip_family::ipv4);
+  }
   SUBCASE("per user") {
     auto cfg = fixture::base_config();
     cfg.max_allocations_per_user = 2;
