@@ -312,8 +312,7 @@ turn_server::client_result turn_server::on_stun(const turn_client& from,
   stun::builder ok{stun::message_class::success_response, req.method, req.tid};
   if (req.method == turn::method_refresh) {
     if (m.lifetime && *m.lifetime == 0) { // §8: a lifetime of 0 deletes it
-      end(a);
-      erase(from);
+      end(it);
       ok.add_uint32(turn::attr::lifetime, 0);
     } else {
       const uint32_t lifetime = lifetime_s(m, config_);
@@ -435,7 +434,8 @@ std::optional<turn_server::peer_result> turn_server::on_peer(const transport_add
   return r;
 }
 
-void turn_server::end(allocation& a) {
+turn_server::allocation_map::iterator turn_server::end(allocation_map::iterator it) {
+  allocation& a = it->second;
   if (close_relay_)
     close_relay_(a.relay);
   by_relay_.erase(a.relay);
@@ -444,15 +444,13 @@ void turn_server::end(allocation& a) {
   if (auto i = per_ip_.find(ip_only(a.client.remote)); i != per_ip_.end() && --i->second == 0)
     per_ip_.erase(i);
   ++counters_.allocations_ended;
+  return allocations_.erase(it);
 }
-
-void turn_server::erase(const turn_client& client) { allocations_.erase(client); }
 
 turn_server::allocation_map::iterator turn_server::live(const turn_client& client, int64_t now_ms) {
   auto it = allocations_.find(client);
   if (it != allocations_.end() && it->second.expires_ms <= now_ms) { // before expire() ran
-    end(it->second);
-    allocations_.erase(it);
+    end(it);
     return allocations_.end();
   }
   return it;
@@ -462,8 +460,7 @@ void turn_server::expire(int64_t now_ms) {
   for (auto it = allocations_.begin(); it != allocations_.end();) {
     allocation& a = it->second;
     if (a.expires_ms <= now_ms) {
-      end(a);
-      it = allocations_.erase(it);
+      it = end(it);
       continue;
     }
     std::erase_if(a.permissions, [&](const auto& p) { return p.second <= now_ms; });
@@ -487,8 +484,7 @@ void turn_server::connection_closed(const turn_client& client) {
   auto it = allocations_.find(client);
   if (it == allocations_.end())
     return;
-  end(it->second);
-  allocations_.erase(it);
+  end(it);
 }
 
 turn_server::counters turn_server::stats() const noexcept {

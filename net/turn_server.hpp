@@ -176,8 +176,8 @@ private:
   std::string make_nonce(const turn_client& from, int64_t now_ms) const;
   bool nonce_fresh(std::string_view nonce, const turn_client& from, int64_t now_ms) const;
   using allocation_map = std::unordered_map<turn_client, allocation, client_hash>;
-  void end(allocation& a);
-  void erase(const turn_client& client);
+  // Ends an allocation: its relay closed, its counts given back, its entry erased; the next.
+  allocation_map::iterator end(allocation_map::iterator it);
   // The client's allocation, unless its lifetime has run out (then it ends here).
   allocation_map::iterator live(const turn_client& client, int64_t now_ms);
   // Whether an error answer to `from` is within its address's budget (else counted).
