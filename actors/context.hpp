@@ -291,6 +291,10 @@ struct node_context {
   // Meetings of the HTTP API (actors/meetings.hpp): a room's host is its meeting's creator.
   std::shared_ptr<meeting_book> meetings;
   std::shared_ptr<net::media_io> media_io;                // media sockets
+  // The signaling port, set once the edge listens, when it takes ICE-TCP
+  // (rtc.tcpOnSignalingPort): every transport then has a passive candidate on it too.
+  std::shared_ptr<std::atomic<uint16_t>> signaling_tcp_port =
+    std::make_shared<std::atomic<uint16_t>>(0);
   std::shared_ptr<const net::dtls_context> dtls_context;  // the node's certificate
   rtp::rtp_capabilities router_capabilities;
   std::string router_capabilities_json; // rendered once at start

@@ -16,6 +16,13 @@ bool valid_identifier(const std::string& s);
 
 namespace {
 
+std::string host_header(const net::http_request_info& req) {
+  for (const auto& [name, value] : req.headers)
+    if (name == "host")
+      return value;
+  return {};
+}
+
 // Feeds one connection's frames to its session actor (called on the I/O thread).
 class session_bridge : public net::ws_handler {
 public:
@@ -62,6 +69,7 @@ net::http_server::ws_acceptor make_ws_gateway(caf::actor_system& sys, caf::actor
     if (req.path != "/socket")
       return {}; // refused: 404
     session_params params;
+    params.host = host_header(req);
     std::string problem;
     // Each present parameter must decode and be a valid identifier.
     auto read = [&](const char* key, std::string& out) {
@@ -130,6 +138,7 @@ net::http_server::engineio_acceptor make_engineio_gateway(caf::actor_system& sys
     }
     session_params params;
     params.peer_id = sid; // the socket id
+    params.host = host_header(req);
     // The handshake query may name the connection's room (roomId or channelId) and the
     // participant's name; the room is joined with the first request that needs one.
     std::string problem;

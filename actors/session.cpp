@@ -2,6 +2,7 @@
 
 #include "actors/rehome_messages.hpp"
 #include "actors/rights.hpp"
+#include "net/turn_url.hpp"
 
 namespace chorus::actors {
 
@@ -167,6 +168,8 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
   st.ticket = std::move(params.ticket);
   st.handshake_token = std::move(params.token);
   st.handshake_role = std::move(params.role);
+  if (st.ctx->turn.signaling_tls)
+    st.turns_url = net::turns_url(st.ctx->turn.host, params.host).value_or("");
   st.limiter = net::request_limiter{st.ctx->signaling.rate_limit(), net::rate_clock::now()};
   if (!params.room_id.empty())
     join(

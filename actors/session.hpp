@@ -39,6 +39,7 @@ struct session_params {
   std::optional<admission_ticket> ticket;
   std::string token;
   std::string role;
+  std::string host; // the connection's Host header (the turns: URL names it)
 };
 
 caf::actor spawn_session(caf::actor_system& sys, caf::actor node, node_context_ptr ctx,

@@ -38,6 +38,9 @@ struct session_state {
   std::string display_name;
   std::string room_id; // the joined room, empty until joined
   std::string connection_room; // see session_params
+  // TURN inside the signaling port's TLS, for the host this connection signaled to: added
+  // to the built-in server's URLs in every transport reply (empty: none).
+  std::string turns_url;
   bool joined_implicitly = false;
   // The user id the connection gave (set-user-id, or userId in the join): the seed 004
   // frontend, which gets its extended shapes (dialect::set_frontend_shapes).

@@ -274,7 +274,14 @@ void route(session_actor* self, const protocol::request_meta& meta,
 
 void route(session_actor* self, const protocol::request_meta& meta,
            protocol::create_transport_request& req) {
-  to_peer<protocol::transport_params_reply>(self, meta, req);
+  forward_with<protocol::transport_params_reply>(
+    self, self->state.peer, meta, std::move(req),
+    [url = self->state.turns_url](protocol::transport_params_reply& reply) {
+      auto& servers = reply.params.ice_servers;
+      if (!url.empty() && !servers.empty())
+        servers.front().urls.push_back(url); // the built-in server's credential holds there
+      return std::move(reply);
+    });
 }
 
 void route(session_actor* self, const protocol::request_meta& meta,

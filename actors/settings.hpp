@@ -85,6 +85,9 @@ struct rtc_settings {
   // handed to its consumers' I/O threads, one batch per thread (actors/thread_fanout.hpp);
   // off: a message per consumer, taken by the scheduler's workers.
   bool thread_fanout = true;
+  // A passive ICE-TCP candidate on the signaling port too (the edge hands such connections
+  // to the media I/O by their first bytes); its port is node_context::signaling_tcp_port.
+  bool tcp_on_signaling_port = true;
 };
 
 // What every transport reply hands the client for TURN (docs/operations.md, "Behind
@@ -92,6 +95,10 @@ struct rtc_settings {
 // (net/turn_credentials.hpp), and the iceTransportPolicy hint.
 struct turn_settings {
   std::vector<std::string> urls; // empty: no iceServers
+  // The signaling port takes TURN inside its TLS: each session adds a turns: URL for the
+  // host it signaled to (net/turn_url.hpp).
+  bool signaling_tls = false;
+  std::string host; // turn.host: the turns: URL's name (empty: the Host header's)
   std::string secret;
   std::string ice_transport_policy; // "" (none), "all" or "relay"
   // A credential outlives a school day: ICE restarts reuse the transport's credential.

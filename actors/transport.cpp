@@ -379,6 +379,10 @@ result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
     {"udpcandidate", candidate_priority(true), address, endpoint->udp_port(), "udp", "host", ""});
   p.ice_candidates.push_back({"tcpcandidate", candidate_priority(false), address,
                               endpoint->tcp_port(), "tcp", "host", "passive"});
+  // For networks that pass TCP to the signaling port (443) only; after the others.
+  if (const uint16_t port = ctx->signaling_tcp_port->load(std::memory_order_relaxed))
+    p.ice_candidates.push_back({"tcpsignaling", candidate_priority(false) - (1u << 8),
+                                address, port, "tcp", "host", "passive"});
   p.dtls_parameters.role = net::dtls_role::auto_;
   for (auto& f : ctx->dtls_context->certificate().fingerprints())
     if (f.algorithm == "sha-256" || f.algorithm == "sha-384" || f.algorithm == "sha-512")

@@ -56,6 +56,9 @@ struct turn_config {
   std::vector<std::string> external_urls;
   std::string ice_transport_policy; // "" (not sent), "all" or "relay"
   uint32_t relay_rate_kbps = 0;     // per allocation and direction; 0: no cap
+  // TURN on the signaling port too: inside its TLS (turns: URLs, when it speaks TLS) and
+  // over plain TCP.
+  bool tls_on_signaling_port = true;
 };
 
 struct cluster_config {

@@ -512,6 +512,10 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
+    // ICE-TCP and TURN on the signaling port: told from HTTP by their first bytes.
+    if (const bool turn = app::signaling_port_takes_turn(cfg);
+        cfg.rtc.tcp_on_signaling_port || turn)
+      server.set_stream_handoff(ctx->media_io->handoff(cfg.rtc.tcp_on_signaling_port, turn));
     uint16_t port = 0;
     try {
       port = server.listen();
@@ -520,6 +524,8 @@ int main(int argc, char** argv) {
       caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
       return 1;
     }
+    if (cfg.rtc.tcp_on_signaling_port) // before run(): no transport is made before this
+      ctx->signaling_tcp_port->store(port, std::memory_order_relaxed);
     auto host =
       cfg.edge.host.find(':') != std::string::npos ? "[" + cfg.edge.host + "]" : cfg.edge.host;
     caf::actor cluster;

@@ -431,6 +431,11 @@ std::vector<option> make_options() {
                                     "a DTLS handshake not finished after this long fails the "
                                     "transport",
                                     CHORUS_FIELD(rtc.dtls_handshake_timeout_ms), 1000, 600000));
+  o.push_back(bool_option(
+    "rtc.tcpOnSignalingPort", "--rtc-tcp-on-signaling-port", bool_flag::on_off,
+    "a passive ICE-TCP candidate on the signaling port too (RFC 4571 framing, told from "
+    "HTTP and TLS by its first bytes), for networks that pass TCP to 443 only",
+    CHORUS_FIELD(rtc.tcp_on_signaling_port)));
   o.push_back(uint_option<uint32_t>(
     "rtc.tcpBindTimeoutMs", {}, {},
     "ICE-TCP: an accepted connection whose first STUN binding request has not arrived after "
@@ -660,7 +665,8 @@ std::vector<option> make_options() {
                             CHORUS_FIELD(turn.secret_file), not_empty, "a FILE"));
   o.push_back(string_option("turn.host", "--turn-host", "HOST",
                             "the host name or address in the TURN URLs handed out (empty: "
-                            "rtc.announcedIp, else rtc.ip)",
+                            "rtc.announcedIp, else rtc.ip; for turns: the host the client "
+                            "signaled to, never an address)",
                             CHORUS_FIELD(turn.host),
                             [](std::string_view v) { return !v.empty() && v.size() <= 253; },
                             "a HOST name or address"));
@@ -679,6 +685,12 @@ std::vector<option> make_options() {
                                     "the built-in server's cap on each allocation's relayed bit "
                                     "rate, each way; packets beyond are dropped (0: no cap)",
                                     CHORUS_FIELD(turn.relay_rate_kbps), 0, 10000000));
+  o.push_back(bool_option(
+    "turn.tlsOnSignalingPort", "--turn-tls-on-signaling-port", bool_flag::on_off,
+    "the built-in server also takes TURN on the signaling port, inside its TLS (a turns: URL "
+    "naming turn.host, else the host the client signaled to) and over plain TCP: one port, "
+    "443, for networks that let nothing else out",
+    CHORUS_FIELD(turn.tls_on_signaling_port)));
   // auth.
   o.push_back(choice_option("auth.mode", "--auth-mode", "none|jwt",
                             "none (peers name themselves) or jwt (a signed token is required "

@@ -45,7 +45,13 @@ void configure_ice_servers(const config& cfg, const net::media_io& media,
   else if (media.turn_port() != 0) {
     const std::string base = "turn:" + url_host(cfg) + ":" + std::to_string(media.turn_port());
     out.urls = {base + "?transport=udp", base + "?transport=tcp"};
+    out.host = cfg.turn.host;
+    out.signaling_tls = signaling_port_takes_turn(cfg) && !cfg.signaling.tls_certificate_file.empty();
   }
+}
+
+bool signaling_port_takes_turn(const config& cfg) {
+  return cfg.turn.enabled && cfg.turn.tls_on_signaling_port && cfg.turn.external_urls.empty();
 }
 
 } // namespace chorus::app

@@ -13,6 +13,10 @@ namespace chorus::app {
 void configure_turn_server(const config& cfg, net::media_io_options& media,
                            actors::turn_settings& out);
 
+// The signaling port takes TURN connections too (turn.tlsOnSignalingPort with the built-in
+// server).
+bool signaling_port_takes_turn(const config& cfg);
+
 // After it started: the URLs handed out (turn.externalUrls, or the built-in server's with
 // the port it bound) and the policy hint.
 void configure_ice_servers(const config& cfg, const net::media_io& media,

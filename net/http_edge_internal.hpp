@@ -14,8 +14,12 @@
 //                       upgrade, and the glue applying net/engineio's decisions
 //   http_server.cpp     the public http_server: TLS setup, run, shutdown, counters
 //   http_query.cpp      query-string helpers
+//   http_sniff.cpp      a shared port: what a connection carries by its first bytes, and
+//                       the handover of ICE-TCP and TURN connections
+//   http_turn_stream.cpp TURN inside TLS: the decrypted stream to the media I/O and back
 #pragma once
 
+#include "net/connection_kind.hpp"
 #include "net/http_admission.hpp"
 #include "net/http_server.hpp"
 
@@ -220,9 +224,10 @@ class http_session : public http_exchange,
 public:
   // `tls` is the server's TLS context for a tls_stream session, null for a plain one. (One
   // constructor rather than two constrained ones: clang 14 instantiates both for the
-  // explicit instantiations in http_session.cpp.)
+  // explicit instantiations in http_session.cpp.) `head`: bytes already read from the
+  // connection (a shared port's sniff): the request's first bytes, or the TLS handshake's.
   http_session(std::shared_ptr<http_server::impl> srv, tcp::socket&& sock, ssl::context* tls,
-               connection_slot slot);
+               connection_slot slot, std::vector<uint8_t> head = {});
   ~http_session() override;
 
   void start();
@@ -242,6 +247,10 @@ public:
 private:
   void init();
   tcp::socket& socket() { return beast::get_lowest_layer(stream_).socket(); }
+  void on_handshake(beast::error_code ec);
+  // TLS on a shared port: reads the first decrypted bytes; TURN goes to the media I/O,
+  // anything else is read as HTTP (the bytes stay in buffer_).
+  void sniff_decrypted();
   void do_read();
   void on_read(beast::error_code ec);
   void deliver(http_response r);
@@ -253,6 +262,7 @@ private:
   asio::any_io_executor executor_; // the connection's strand (kept when stream_ moves on)
   Stream stream_;
   connection_slot slot_;
+  std::vector<uint8_t> handshake_head_; // TLS: the handshake's bytes read by a sniff
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   request req_;
@@ -315,6 +325,7 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   std::unordered_set<edge::ws_session_base*> websockets;      // under registry_mutex
   std::unordered_set<edge::http_session_base*> http_sessions; // under registry_mutex
   std::optional<edge::ssl::context> tls;
+  std::shared_ptr<stream_handoff> handoff; // set_stream_handoff
 
   // Engine.IO (under eio_mutex; recursive, so that an application handler called under it
   // may come back in).
@@ -349,6 +360,16 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   void do_accept();
   void on_accepted(edge::tcp::socket sock);
   void refuse_over_limit(edge::tcp::socket sock, const std::string& address);
+  // An HTTP session (plain or TLS) on `sock`, `head` already read from it.
+  void start_http(edge::tcp::socket sock, edge::connection_slot slot, std::vector<uint8_t> head);
+
+  // ---- shared port (http_sniff.cpp, http_turn_stream.cpp) ----
+  // Reads the first bytes of a connection and hands it over, or starts HTTP on it.
+  void sniff(edge::tcp::socket sock, edge::connection_slot slot);
+  // A plain connection's socket to the media I/O.
+  void hand_over(edge::tcp::socket sock, connection_kind kind, std::vector<uint8_t> head);
+  // A TLS connection whose first decrypted bytes are TURN, `head` those bytes.
+  void start_turn_stream(edge::tls_stream stream, std::string remote, std::vector<uint8_t> head);
 
   // ---- registries (http_server.cpp) ----
   void add_session(edge::http_session_base* s);

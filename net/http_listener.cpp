@@ -203,14 +203,23 @@ void http_server::impl::on_accepted(tcp::socket sock) {
   // while an earlier event is unacknowledged waits for the client's delayed ACK
   // (~40 ms per join, measured with chorus-bench).
   sock.set_option(tcp::no_delay(true), ec);
+  if (handoff)
+    sniff(std::move(sock), std::move(slot));
+  else
+    start_http(std::move(sock), std::move(slot), {});
+}
+
+void http_server::impl::start_http(tcp::socket sock, connection_slot slot,
+                                   std::vector<uint8_t> head) {
   // The session starts on its own strand (the socket's executor), on whichever edge thread.
   if (tls) {
     auto s = std::make_shared<http_session<tls_stream>>(shared_from_this(), std::move(sock),
-                                                        &*tls, std::move(slot));
+                                                        &*tls, std::move(slot), std::move(head));
     asio::dispatch(s->executor(), [s] { s->start(); });
   } else {
     auto s = std::make_shared<http_session<plain_stream>>(shared_from_this(), std::move(sock),
-                                                          nullptr, std::move(slot));
+                                                          nullptr, std::move(slot),
+                                                          std::move(head));
     asio::dispatch(s->executor(), [s] { s->start(); });
   }
 }

@@ -151,6 +151,12 @@ http_server::tls_result http_server::use_tls(const std::string& certificate_file
 
 bool http_server::uses_tls() const { return impl_->tls.has_value(); }
 
+void http_server::set_stream_handoff(std::shared_ptr<stream_handoff> handoff) {
+  if (handoff && !handoff->takes_ice_tcp() && !handoff->takes_turn())
+    handoff = nullptr;
+  impl_->handoff = std::move(handoff);
+}
+
 namespace {
 
 // Waits for the next SIGINT / SIGTERM, again after each one (a drain's second signal stops

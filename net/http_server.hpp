@@ -13,6 +13,10 @@
 //
 // With use_tls() the server speaks HTTPS and WSS only, on the same code paths.
 //
+// With set_stream_handoff() the port is shared: ICE-TCP and TURN connections (plain, or
+// TURN inside the TLS this server terminates) are told from HTTP by their first bytes and
+// handed over (net/stream_handoff.hpp).
+//
 // Admission: every WebSocket upgrade and every Engine.IO request passes one check of its
 // Origin header against `allowed_origins` (net/http_admission.hpp) before anything is
 // created, and a remote address may hold at most `max_connections_per_ip` connections.
@@ -20,6 +24,7 @@
 
 #include "common/metric_field.hpp"
 #include "net/engineio.hpp"
+#include "net/stream_handoff.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -144,6 +149,11 @@ struct http_server_counters {
   uint64_t timeouts_ws_handshake = 0; // the WebSocket handshake after the upgrade request
   uint64_t timeouts_ws_message = 0;   // a WebSocket message (message_timeout)
   uint64_t timeouts_ws_idle = 0;      // nothing received for idle_timeout (pings unanswered)
+  // Connections handed over to the media I/O (set_stream_handoff), by what they carried:
+  uint64_t handed_ice_tcp = 0;  // RFC 4571-framed binding requests (ICE-TCP)
+  uint64_t handed_turn = 0;     // TURN over plain TCP
+  uint64_t handed_turn_tls = 0; // TURN inside TLS
+  uint64_t turn_tls_dropped = 0; // frames to a TURN-over-TLS client over its send queue bound
   uint64_t open_connections = 0; // gauge
 };
 
@@ -174,6 +184,16 @@ inline constexpr http_metric http_server_metrics[] = {
    &http_server_counters::timeouts_ws_message},
   {"chorus_edge_timeouts_total", "", metric_type::counter, "phase=\"ws_idle\"",
    &http_server_counters::timeouts_ws_idle},
+  {"chorus_edge_handed_over_total",
+   "Connections on the signaling port handed to the media I/O, by what they carried.",
+   metric_type::counter, "kind=\"ice_tcp\"", &http_server_counters::handed_ice_tcp},
+  {"chorus_edge_handed_over_total", "", metric_type::counter, "kind=\"turn\"",
+   &http_server_counters::handed_turn},
+  {"chorus_edge_handed_over_total", "", metric_type::counter, "kind=\"turn_tls\"",
+   &http_server_counters::handed_turn_tls},
+  {"chorus_edge_turn_tls_dropped_total",
+   "TURN frames to clients over TLS dropped: the connection's send queue was full.",
+   metric_type::counter, "", &http_server_counters::turn_tls_dropped},
 };
 
 class http_server {
@@ -210,6 +230,11 @@ public:
   // then speaks HTTPS and WSS only.
   tls_result use_tls(const std::string& certificate_file, const std::string& private_key_file);
   bool uses_tls() const;
+
+  // Shares the port (call before listen()): connections whose first bytes are ICE-TCP or
+  // TURN (net/connection_kind.hpp), plain or, with TLS, inside it, go to `handoff` for
+  // what it takes; everything else is HTTP as before. Without it no connection is sniffed.
+  void set_stream_handoff(std::shared_ptr<stream_handoff> handoff);
 
   // Binds and listens; returns the bound port. Throws std::runtime_error on failure.
   uint16_t listen();

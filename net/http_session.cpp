@@ -83,10 +83,15 @@ static Stream make_stream(tcp::socket&& sock, ssl::context* tls) {
 
 template <class Stream>
 http_session<Stream>::http_session(std::shared_ptr<http_server::impl> srv, tcp::socket&& sock,
-                                   ssl::context* tls, connection_slot slot)
+                                   ssl::context* tls, connection_slot slot,
+                                   std::vector<uint8_t> head)
   : srv_(std::move(srv)), executor_(sock.get_executor()),
     stream_(make_stream<Stream>(std::move(sock), tls)),
     slot_(std::move(slot)) {
+  if constexpr (is_tls<Stream>)
+    handshake_head_ = std::move(head);
+  else
+    buffer_.commit(asio::buffer_copy(buffer_.prepare(head.size()), asio::buffer(head)));
   init();
 }
 
@@ -106,20 +111,59 @@ template <class Stream>
 void http_session<Stream>::start() {
   if constexpr (is_tls<Stream>) {
     beast::get_lowest_layer(stream_).expires_after(srv_->opts.handshake_timeout);
-    stream_.async_handshake(ssl::stream_base::server,
-                            [self = this->shared_from_this()](beast::error_code ec) {
-                              if (ec) {
-                                if (ec == beast::error::timeout)
-                                  self->srv_->count(&http_server_counters::timeouts_request);
-                                LOG_DEBUG(component, self->remote_ << ": TLS handshake failed: "
-                                                                   << ec.message());
-                                self->abort();
-                                return;
-                              }
-                              self->do_read();
-                            });
+    auto done = [self = this->shared_from_this()](beast::error_code ec, std::size_t = 0) {
+      self->handshake_head_.clear();
+      self->on_handshake(ec);
+    };
+    if (handshake_head_.empty())
+      stream_.async_handshake(ssl::stream_base::server, std::move(done));
+    else
+      stream_.async_handshake(ssl::stream_base::server, asio::buffer(handshake_head_),
+                              std::move(done));
   } else {
     do_read();
+  }
+}
+
+template <class Stream>
+void http_session<Stream>::on_handshake(beast::error_code ec) {
+  if (ec) {
+    if (ec == beast::error::timeout)
+      srv_->count(&http_server_counters::timeouts_request);
+    LOG_DEBUG(component, remote_ << ": TLS handshake failed: " << ec.message());
+    abort();
+    return;
+  }
+  if (srv_->handoff && srv_->handoff->takes_turn())
+    sniff_decrypted();
+  else
+    do_read();
+}
+
+template <class Stream>
+void http_session<Stream>::sniff_decrypted() {
+  if constexpr (is_tls<Stream>) {
+    stream_.async_read_some(
+      buffer_.prepare(512), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+        self->buffer_.commit(n);
+        if (ec) {
+          if (ec == beast::error::timeout)
+            self->srv_->count(&http_server_counters::timeouts_request);
+          self->abort();
+          return;
+        }
+        const auto data = self->buffer_.cdata();
+        const std::span<const uint8_t> head{static_cast<const uint8_t*>(data.data()), data.size()};
+        const auto kind = classify_connection(head);
+        if (kind == connection_kind::undecided && head.size() < 512)
+          return self->sniff_decrypted();
+        if (kind != connection_kind::turn)
+          return self->do_read(); // HTTP (or what its parser refuses), from buffer_
+        self->taken_ = true;
+        self->slot_.release(); // the TURN server's own limits apply from here
+        self->srv_->start_turn_stream(std::move(self->stream_), self->remote_,
+                                      std::vector<uint8_t>(head.begin(), head.end()));
+      });
   }
 }
 

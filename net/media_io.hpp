@@ -41,6 +41,7 @@
 #include "common/metric_field.hpp"
 #include "net/ice_server.hpp"
 #include "net/frame_burst.hpp"
+#include "net/stream_handoff.hpp"
 #include "net/stun.hpp"
 #include "net/timer_hook.hpp"
 #include "net/turn_server.hpp"
@@ -244,6 +245,12 @@ public:
   uint16_t turn_port() const noexcept;
   // The TURN server's counters (all zero when it is off).
   turn_server::counters turn_stats() const;
+
+  // What the signaling edge hands over from its port (net/stream_handoff.hpp): ICE-TCP
+  // connections when `ice_tcp` (bound by their first binding request's ufrag, as on the
+  // single port), TURN ones when `turn` and the TURN server runs. The handoff keeps the
+  // I/O alive; what it is handed after stop is closed.
+  std::shared_ptr<stream_handoff> handoff(bool ice_tcp, bool turn);
 
   // Timers the first I/O thread runs before each of its waits (net/timer_hook.hpp), and
   // waits no longer than until the next of them. Runs on that thread and waits for it: when it

@@ -214,6 +214,11 @@ public:
   // sockets and undelivered packets. Idempotent.
   void release(endpoint_state& ep);
   void write_tcp(endpoint_state& ep, uint64_t connection_id, std::span<const uint8_t> framed);
+  // An ICE-TCP connection accepted elsewhere (the signaling port, net/stream_handoff.hpp),
+  // with the bytes already read from it: unbound until its first frame names a transport's
+  // ufrag, as on the single port.
+  void take_connection(sock::unique_fd fd, const transport_address& remote,
+                       std::span<const uint8_t> head);
   // After the threads have been joined (the stopping thread).
   void teardown();
 
@@ -263,6 +268,9 @@ private:
 
   // TCP (media_io_tcp.cpp).
   void on_accept(int listen_fd, endpoint_state* ep);
+  // A new connection of `ep` (null: unbound, bound by its first frame); null when full and
+  // no unbound one could be evicted (counted).
+  tcp_conn* add_conn(sock::unique_fd fd, const transport_address& remote, endpoint_state* ep);
   void on_conn(tcp_conn& c, uint32_t events);
   bool read_conn(tcp_conn& c);  // false: the connection was closed or moved
   bool take_frames(tcp_conn& c);

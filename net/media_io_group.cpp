@@ -164,6 +164,8 @@ bool io_group::set_ufrag(endpoint_state& ep, const std::string& ufrag) {
     return false;
   if (opts_.single_port && !ufrags_.set_ufrag(&ep, ufrag))
     return false;
+  if (!opts_.single_port && !ufrags_.set_ufrag(&ep, ufrag))
+    ufrags_.add(&ep, ufrag); // port mode: only connections to a shared port look it up
   ep.ufrag = ufrag;
   return true;
 }
@@ -329,8 +331,11 @@ std::shared_ptr<media_endpoint> io_group::open(const std::shared_ptr<io_group>& 
   auto placed = place(self, ep, error);
   if (placed) {
     std::lock_guard lock(registry_mutex_);
-    if (endpoints_.count(ep->id) != 0)
+    if (endpoints_.count(ep->id) != 0) {
       ice_ports_[ep->udp_port] = ep->id;
+      // ICE-TCP handed over from the signaling port finds its transport by ufrag.
+      ufrags_.add(ep.get(), ep->ufrag);
+    }
   }
   return placed;
 }

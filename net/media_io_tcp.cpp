@@ -27,30 +27,46 @@ void io_core::on_accept(int listen_fd, endpoint_state* ep) {
         counters_.receive_errors.add();
       return;
     }
-    // Full: the oldest connection that has not yet sent its binding request makes room
-    // (half-open connections cannot lock a transport, or the shared port, out of ICE-TCP);
-    // only when every place holds a bound connection is the new one refused.
-    const bool full = ep ? ep->tcp_connections.size() >= opts_.max_tcp_connections_per_endpoint
-                         : pending_count_ >= opts_.max_pending_tcp_connections;
-    if (full && !evict_unbound(ep)) {
-      counters_.tcp_refused.add(); // a.fd closes here
-      continue;
-    }
-    counters_.tcp_accepted.add();
-    auto c = std::make_unique<tcp_conn>();
-    c->id = group_.next_id(); // unique across the threads: a connection may move
-    c->remote = a.remote;
-    c->fd = std::move(a.fd);
-    c->owner = ep;
-    if (ep)
-      ep->tcp_connections.push_back(c->id);
-    else
-      ++pending_count_;
-    pending_conns_.emplace_back(
-      clock::now() + std::chrono::milliseconds(opts_.tcp_bind_timeout_ms), c->id);
-    add_poll(c->fd.get(), EPOLLIN, c->id);
-    conns_.emplace(c->id, std::move(c));
+    add_conn(std::move(a.fd), a.remote, ep);
   }
+}
+
+tcp_conn* io_core::add_conn(sock::unique_fd fd, const transport_address& remote,
+                            endpoint_state* ep) {
+  // Full: the oldest connection that has not yet sent its binding request makes room
+  // (half-open connections cannot lock a transport, or the shared port, out of ICE-TCP);
+  // only when every place holds a bound connection is the new one refused.
+  const bool full = ep ? ep->tcp_connections.size() >= opts_.max_tcp_connections_per_endpoint
+                       : pending_count_ >= opts_.max_pending_tcp_connections;
+  if (full && !evict_unbound(ep)) {
+    counters_.tcp_refused.add(); // fd closes here
+    return nullptr;
+  }
+  counters_.tcp_accepted.add();
+  auto c = std::make_unique<tcp_conn>();
+  c->id = group_.next_id(); // unique across the threads: a connection may move
+  c->remote = remote;
+  c->fd = std::move(fd);
+  c->owner = ep;
+  if (ep)
+    ep->tcp_connections.push_back(c->id);
+  else
+    ++pending_count_;
+  pending_conns_.emplace_back(
+    clock::now() + std::chrono::milliseconds(opts_.tcp_bind_timeout_ms), c->id);
+  add_poll(c->fd.get(), EPOLLIN, c->id);
+  auto* raw = c.get();
+  conns_.emplace(raw->id, std::move(c));
+  return raw;
+}
+
+void io_core::take_connection(sock::unique_fd fd, const transport_address& remote,
+                              std::span<const uint8_t> head) {
+  auto* c = add_conn(std::move(fd), remote, nullptr);
+  if (!c)
+    return;
+  c->reader.feed(head);
+  take_frames(*c);
 }
 
 void io_core::on_conn(tcp_conn& c, uint32_t events) {

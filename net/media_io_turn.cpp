@@ -13,9 +13,10 @@ namespace chorus::net::detail {
 
 namespace {
 constexpr int64_t turn_expiry_period_ns = 1'000'000'000;
-constexpr std::size_t turn_max_conns = 1024;                  // TCP clients at once; beyond: refused
+constexpr std::size_t turn_max_conns = 10000; // TCP and TLS clients at once; beyond: refused
 constexpr int64_t turn_allocate_within_ns = 10'000'000'000;   // a connection without an allocation
 constexpr std::size_t turn_max_out_bytes = 1 << 20;           // per connection; beyond: dropped
+constexpr std::size_t turn_max_in_bytes = 256 * 1024;         // a TLS stream's unframed bytes
 constexpr std::size_t turn_read_chunk = 16 * 1024;
 constexpr int turn_max_reads = 16;                            // per connection per wakeup
 } // namespace
@@ -175,6 +176,20 @@ void turn_relay::on_readable(io_core& core) {
   }
 }
 
+turn_relay::turn_conn* turn_relay::add_conn(uint64_t id, const transport_address& remote) {
+  if (conns_.size() >= turn_max_conns && !evict_unallocated()) {
+    ++conns_refused_;
+    return nullptr;
+  }
+  auto c = std::make_unique<turn_conn>();
+  c->id = id;
+  c->remote = remote;
+  c->deadline_ns = steady_now_us() * 1000 + turn_allocate_within_ns;
+  auto* raw = c.get();
+  conns_.emplace(c->id, std::move(c));
+  return raw;
+}
+
 void turn_relay::on_accept(io_core& core) {
   core_ = &core;
   for (int i = 0; i < 64; ++i) {
@@ -185,19 +200,91 @@ void turn_relay::on_accept(io_core& core) {
       return;
     }
     std::lock_guard lock(mutex_);
-    if (conns_.size() >= turn_max_conns && !evict_unallocated()) {
-      ++conns_refused_; // closed here
-      continue;
-    }
-    auto c = std::make_unique<turn_conn>();
-    c->id = group_.next_id();
+    auto* c = add_conn(group_.next_id(), a.remote);
+    if (!c)
+      continue; // a.fd closes here
     c->fd = std::move(a.fd);
-    c->remote = a.remote;
-    c->deadline_ns = steady_now_us() * 1000 + turn_allocate_within_ns;
     core.polls_[c->id] = {io_core::poll_kind::turn_conn, c->fd.get(), nullptr};
     core.add_poll(c->fd.get(), EPOLLIN, c->id);
-    conns_.emplace(c->id, std::move(c));
   }
+}
+
+void turn_relay::adopt_conn(io_core& core, sock::unique_fd fd, const transport_address& remote,
+                            std::span<const uint8_t> head) {
+  core_ = &core;
+  turn_conn* c = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    c = add_conn(group_.next_id(), remote);
+    if (!c)
+      return; // fd closes here
+    c->fd = std::move(fd);
+    core.polls_[c->id] = {io_core::poll_kind::turn_conn, c->fd.get(), nullptr};
+    core.add_poll(c->fd.get(), EPOLLIN, c->id);
+    c->in.assign(head.begin(), head.end());
+  }
+  take_frames(core, *c);
+  if (c->broken) {
+    std::lock_guard lock(mutex_);
+    close_conn(c->id);
+  }
+}
+
+void turn_relay::open_stream(io_core& core, uint64_t id, const transport_address& remote,
+                             std::shared_ptr<stream_sink> out) {
+  core_ = &core;
+  std::lock_guard lock(mutex_);
+  if (auto* c = add_conn(id, remote))
+    c->sink = std::move(out);
+  else
+    out->close();
+}
+
+void turn_relay::stream_bytes(io_core& core, uint64_t id, std::span<const uint8_t> bytes) {
+  turn_conn* c = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = conns_.find(id);
+    if (it == conns_.end() || !it->second->sink)
+      return; // refused or closed meanwhile
+    c = it->second.get();
+    if (c->in.size() + bytes.size() > turn_max_in_bytes)
+      c->broken = true; // far more than one frame: a client that never completes one
+    else
+      c->in.insert(c->in.end(), bytes.begin(), bytes.end());
+  }
+  if (!c->broken)
+    take_frames(core, *c);
+  if (c->broken) {
+    std::lock_guard lock(mutex_);
+    close_conn(id);
+  }
+}
+
+void turn_relay::stream_closed(uint64_t id) {
+  std::lock_guard lock(mutex_);
+  auto it = conns_.find(id);
+  if (it != conns_.end() && it->second->sink)
+    close_conn(id);
+}
+
+void turn_relay::take_frames(io_core& core, turn_conn& c) {
+  const turn_client client{turn_protocol::tcp, c.remote, c.id};
+  const int64_t arrival_us = steady_now_us();
+  std::size_t used = 0;
+  while (!c.broken) {
+    const auto rest = std::span<const uint8_t>(c.in).subspan(used);
+    auto size = turn::stream_frame_size(rest);
+    if (!size) {
+      c.broken = true;
+      break;
+    }
+    if (*size == 0 || *size > rest.size())
+      break;
+    handle(core, client, rest.first(*size), arrival_us);
+    used += *size;
+  }
+  c.in.erase(c.in.begin(), c.in.begin() + std::ptrdiff_t(used));
 }
 
 void turn_relay::on_conn(io_core& core, uint64_t token, uint32_t events) {
@@ -205,13 +292,12 @@ void turn_relay::on_conn(io_core& core, uint64_t token, uint32_t events) {
   {
     std::lock_guard lock(mutex_);
     auto it = conns_.find(token);
-    if (it == conns_.end())
+    if (it == conns_.end() || !it->second->fd)
       return;
     c = it->second.get();
     if (events & EPOLLOUT)
       flush(*c);
   }
-  const turn_client client{turn_protocol::tcp, c->remote, c->id};
   bool eof = false;
   for (int r = 0; r < turn_max_reads && !c->broken && !eof; ++r) {
     const std::size_t had = c->in.size();
@@ -223,22 +309,7 @@ void turn_relay::on_conn(io_core& core, uint64_t token, uint32_t events) {
     } else if (n < 0) {
       break;
     }
-    // Every whole frame at the head; a head that is neither STUN nor ChannelData breaks it.
-    const int64_t arrival_us = steady_now_us();
-    std::size_t used = 0;
-    while (!c->broken) {
-      const auto rest = std::span<const uint8_t>(c->in).subspan(used);
-      auto size = turn::stream_frame_size(rest);
-      if (!size) {
-        c->broken = true;
-        break;
-      }
-      if (*size == 0 || *size > rest.size())
-        break;
-      handle(core, client, rest.first(*size), arrival_us);
-      used += *size;
-    }
-    c->in.erase(c->in.begin(), c->in.begin() + std::ptrdiff_t(used));
+    take_frames(core, *c);
   }
   if (eof || c->broken) {
     std::lock_guard lock(mutex_);
@@ -247,6 +318,10 @@ void turn_relay::on_conn(io_core& core, uint64_t token, uint32_t events) {
 }
 
 void turn_relay::write_conn(turn_conn& c, std::span<const uint8_t> bytes) {
+  if (c.sink && !c.broken) {
+    c.sink->write(bytes); // the edge's queue bounds it
+    return;
+  }
   if (c.broken || c.out.size() - c.out_offset + bytes.size() > turn_max_out_bytes) {
     ++counters_dropped_;
     return;
@@ -293,7 +368,9 @@ void turn_relay::close_conn(uint64_t id) {
     return;
   auto& c = *it->second;
   server_->connection_closed(turn_client{turn_protocol::tcp, c.remote, c.id});
-  if (core_) {
+  if (c.sink)
+    c.sink->close();
+  else if (core_) {
     core_->del_poll(c.fd.get());
     core_->polls_.erase(c.id);
   }

@@ -16,6 +16,7 @@
 
 #include "net/media_io.hpp"
 #include "net/media_io_socket.hpp"
+#include "net/stream_handoff.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -47,6 +48,15 @@ public:
   // First I/O thread: TCP connections accepted, and their events.
   void on_accept(io_core& core);
   void on_conn(io_core& core, uint64_t token, uint32_t events);
+  // First I/O thread: connections the signaling edge handed over (net/stream_handoff.hpp):
+  // a plain one with the bytes already read from it, or a TLS stream the edge decrypts
+  // (connection `id`, its bytes fed with stream_bytes, its answers written to `out`).
+  void adopt_conn(io_core& core, sock::unique_fd fd, const transport_address& remote,
+                  std::span<const uint8_t> head);
+  void open_stream(io_core& core, uint64_t id, const transport_address& remote,
+                   std::shared_ptr<stream_sink> out);
+  void stream_bytes(io_core& core, uint64_t id, std::span<const uint8_t> bytes);
+  void stream_closed(uint64_t id);
   // First I/O thread: packets a transport sent to relayed address `relay` of allocation
   // `allocation` (the tuple's connection_id); those of an allocation since ended are dropped.
   void send_from(endpoint_state& ep, const transport_address& relay, uint64_t allocation,
@@ -78,10 +88,12 @@ private:
     }
   };
 
-  // A client's TCP connection: its stream in, its frames out.
+  // A client's TCP connection: its stream in, its frames out; or a TLS stream the edge
+  // decrypts (no fd: its frames go out through `sink`).
   struct turn_conn {
     uint64_t id = 0; // its epoll token and turn_client::connection_id
     sock::unique_fd fd;
+    std::shared_ptr<stream_sink> sink;
     transport_address remote;
     std::vector<uint8_t> in;
     std::vector<uint8_t> out;
@@ -98,6 +110,11 @@ private:
   std::shared_ptr<endpoint_state> route(const turn_relay_send& relayed);
   // Full: closes the oldest connection that holds no allocation; false when there is none.
   bool evict_unallocated();
+  // A new connection (mutex_ held): null when full and none could be evicted (counted).
+  turn_conn* add_conn(uint64_t id, const transport_address& remote);
+  // Answers or relays every whole frame at the head of c.in; a head that is neither STUN
+  // nor ChannelData breaks the connection.
+  void take_frames(io_core& core, turn_conn& c);
   // A reply or relayed packet to a client over UDP or its connection (mutex_ held).
   void send_to_client(const turn_client& to, std::span<const uint8_t> bytes);
   void write_conn(turn_conn& c, std::span<const uint8_t> bytes);

@@ -16,12 +16,21 @@ import { closeAll, connectPeer, isEvent, nextParticipantList, participantIds } f
 const T = { timeout: 30000 };
 
 // mediasoup's WebRtcTransport parameters, as mediasoup-client's createSendTransport takes them.
-function assertTransportParams(p) {
+// `signalingPort`: the server's, where a passive ICE-TCP candidate also waits
+// (rtc.tcpOnSignalingPort), after the transport's own.
+function assertTransportParams(p, signalingPort) {
   assert.equal(typeof p.id, 'string');
   assert.match(p.iceParameters?.usernameFragment ?? '', /^[a-z0-9]{16}$/);
   assert.match(p.iceParameters?.password ?? '', /^[a-z0-9]{32}$/);
   assert.equal(p.iceParameters.iceLite, true);
-  const byProtocol = Object.fromEntries(p.iceCandidates.map((c) => [c.protocol, c]));
+  const onSignaling = p.iceCandidates.filter((c) => c.port === signalingPort);
+  assert.equal(onSignaling.length, 1, `one candidate on the signaling port: ${JSON.stringify(p.iceCandidates)}`);
+  assert.equal(onSignaling[0].protocol, 'tcp');
+  assert.equal(onSignaling[0].tcpType, 'passive');
+  const own = p.iceCandidates.filter((c) => c.port !== signalingPort);
+  assert.equal(own.length, 2, JSON.stringify(p.iceCandidates));
+  const byProtocol = Object.fromEntries(own.map((c) => [c.protocol, c]));
+  assert.ok(byProtocol.tcp.priority > onSignaling[0].priority, 'the transport\'s own port first');
   for (const proto of ['udp', 'tcp']) {
     const c = byProtocol[proto];
     assert.ok(c, `a ${proto} candidate: ${JSON.stringify(p.iceCandidates)}`);
@@ -254,11 +263,11 @@ test('create-transport: mediasoup-shaped transport parameters', T, async () => {
     const alice = await connectPeer(server, { auth: 'alice', channelId: 'room1' });
     const reply = await alice.request('create-transport', { direction: 'send' });
     assert.equal(reply.type, 'transport-params', `create-transport answered ${JSON.stringify(reply)}`);
-    assertTransportParams(reply.data);
+    assertTransportParams(reply.data, server.port);
     // Seed 004's name: the same outcome, under its own reply name.
     const reply004 = await alice.request('create-webrtc-transport', { roomId: 'room1', direction: 'recv' });
     assert.equal(reply004.type, 'create-webrtc-transport', `create-webrtc-transport answered ${JSON.stringify(reply004)}`);
-    assertTransportParams(reply004.data.params);
+    assertTransportParams(reply004.data.params, server.port);
     assert.notEqual(reply004.data.params.id, reply.data.id);
 
     // restart-ice: fresh credentials for that transport.

@@ -1,4 +1,4 @@
-// A TURN client (RFC 8656 over UDP) for the integration tests, written from the RFCs: STUN
+// A TURN client (RFC 8656 over UDP, TCP or TLS) for the integration tests, written from the RFCs: STUN
 // messages with long-term credentials (RFC 8489 section 9.2: MESSAGE-INTEGRITY keyed with
 // MD5(username:realm:password)), Allocate, CreatePermission, ChannelBind, Send indications
 // and ChannelData, and the ICE connectivity check a browser sends through them. Every wait
@@ -124,21 +124,45 @@ export function iceCheck(serverUfrag, serverPwd, clientUfrag = 'turnclient') {
   ], { key: serverPwd });
 }
 
+// The length of the STUN message or ChannelData frame at the head of a TCP/TLS stream
+// (RFC 8656 section 12.5: ChannelData padded to 4 there), 0 when more bytes are needed.
+function frameLength(buf) {
+  if (buf.length < 4) return 0;
+  const n = buf[0] >= 0x40 ? 4 + ((buf.readUInt16BE(2) + 3) & ~3) : 20 + buf.readUInt16BE(2);
+  return buf.length >= n ? n : 0;
+}
+
 export class TurnClient {
-  // server: { address, port }; credential: { username, credential }.
-  constructor(server, credential) {
+  // server: { address, port }; credential: { username, credential }. Over UDP (open()), or
+  // over a connected TCP or TLS socket (`stream`), its frames cut by their lengths.
+  constructor(server, credential, stream = null) {
     this.server = server;
     this.credential = credential;
     this.realm = null;
     this.nonce = null;
-    this.socket = dgram.createSocket('udp4');
     this.inbox = [];
     this.waiters = [];
-    this.socket.on('message', (msg) => {
+    const deliver = (msg) => {
       const w = this.waiters.findIndex((x) => x.match(msg));
       if (w >= 0) this.waiters.splice(w, 1)[0].resolve(msg);
       else this.inbox.push(msg);
-    });
+    };
+    this.stream = stream;
+    if (stream) {
+      let pending = Buffer.alloc(0);
+      this.closed = new Promise((r) => stream.once('close', r));
+      stream.on('error', () => {});
+      stream.on('data', (chunk) => {
+        pending = Buffer.concat([pending, chunk]);
+        for (let n = frameLength(pending); n > 0; n = frameLength(pending)) {
+          deliver(pending.subarray(0, n));
+          pending = pending.subarray(n);
+        }
+      });
+    } else {
+      this.socket = dgram.createSocket('udp4');
+      this.socket.on('message', deliver);
+    }
   }
 
   async open() {
@@ -147,10 +171,15 @@ export class TurnClient {
   }
 
   close() {
+    if (this.stream) {
+      this.stream.destroy();
+      return Promise.resolve();
+    }
     return new Promise((r) => this.socket.close(() => r()));
   }
 
   send(buf) {
+    if (this.stream) return new Promise((resolve, reject) => this.stream.write(buf, (e) => (e ? reject(e) : resolve())));
     return new Promise((resolve, reject) => this.socket.send(buf, this.server.port, this.server.address, (e) => (e ? reject(e) : resolve())));
   }
 
@@ -189,6 +218,16 @@ export class TurnClient {
       if (retry && (first || m.errorCode === 438)) return this.request(method, attrs, { retry: false });
     }
     return m;
+  }
+
+  // Over TCP/TLS a ChannelData frame is padded to a multiple of 4.
+  channelData(channel, data) {
+    const pad = this.stream ? (4 - (data.length % 4)) % 4 : 0;
+    const framed = Buffer.alloc(4 + data.length + pad);
+    framed.writeUInt16BE(channel, 0);
+    framed.writeUInt16BE(data.length, 2);
+    data.copy(framed, 4);
+    return this.send(framed);
   }
 
   async allocate() {
