@@ -3,7 +3,8 @@
 // produces the fake camera and microphone, and consumes every producer of the other
 // peers (existing ones and new-producer events). Helpers expose what the tests assert:
 // decoded frames and audio samples per consumer, the sender's bandwidth estimate, the
-// events received, and producer pause / resume.
+// events received, producer pause / resume, a screen share, ICE restart and the selected
+// candidate pair.
 
 export const MEDIA_PAGE = `<!doctype html><meta charset="utf-8"><title>media</title>
 <script src="/mediasoup-client.js"></script>
@@ -100,8 +101,10 @@ window.chorusJoin = async (wsUrl, { produce = true, video = { width: 640, height
     const sendParams = await expect('create-transport', { direction: 'send' }, 'transport-params');
     const sendTransport = device.createSendTransport(adapt(sendParams));
     wire(sendTransport);
-    sendTransport.on('produce', ({ kind, rtpParameters }, callback, errback) => {
-      expect('produce', { transportId: sendTransport.id, kind, rtpParameters }, 'producer-id')
+    sendTransport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+      // appData only when the page gave some (window.chorusShare: a screen share).
+      const extra = appData && Object.keys(appData).length ? { appData } : {};
+      expect('produce', { transportId: sendTransport.id, kind, rtpParameters, ...extra }, 'producer-id')
         .then((d) => callback({ id: d.id }), errback);
     });
     window.sendTransport = sendTransport;
@@ -222,6 +225,75 @@ window.producerReports = async () => {
     });
   }
   return out;
+};
+
+// A screen share: a second video producer with appData { source: 'screen' } on the send
+// transport (window.producers 'screen'). With display, getDisplayMedia() is tried first;
+// otherwise, or where it fails (headless browsers have no screen to capture), a canvas of
+// width x height at fps frames per second, redrawn with a counter and a moving block.
+// Resolves { producerId, via: 'getDisplayMedia' | 'canvas', displayError? }.
+window.chorusShare = async ({ display = true, width = 960, height = 540, fps = 10 } = {}) => {
+  let track = null;
+  let displayError;
+  if (display) {
+    try {
+      track = (await navigator.mediaDevices.getDisplayMedia({ video: true })).getVideoTracks()[0];
+    } catch (e) {
+      displayError = String(e && e.name ? e.name + ': ' + e.message : e);
+    }
+  }
+  const via = track ? 'getDisplayMedia' : 'canvas';
+  if (!track) {
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    const ctx = canvas.getContext('2d');
+    let n = 0;
+    setInterval(() => {
+      ctx.fillStyle = '#f4f4f4';
+      ctx.fillRect(0, 0, width, height);
+      ctx.fillStyle = '#2050c0';
+      ctx.fillRect((n * 7) % width, height / 3, width / 8, height / 3);
+      ctx.fillStyle = '#000';
+      ctx.font = (height / 8) + 'px sans-serif';
+      ctx.fillText('slide ' + n, width / 10, height / 5);
+      ++n;
+    }, 1000 / fps);
+    window.shareCanvas = canvas; // kept alive
+    track = canvas.captureStream(fps).getVideoTracks()[0];
+  }
+  track.contentHint = 'detail';
+  const p = await window.sendTransport.produce({ track, appData: { source: 'screen' } });
+  window.producers.set('screen', p);
+  return { producerId: p.id, via, displayError };
+};
+
+// ICE restart of window[which] ('sendTransport' or 'recvTransport'): restart-ice gives new
+// server credentials, the browser restarts ICE with them. Resolves the new iceParameters.
+window.chorusRestartIce = async (which) => {
+  const t = window[which];
+  const r = await window.chorusRequest('restart-ice', { transportId: t.id });
+  if (r.type !== 'restart-ice') throw new Error('restart-ice: ' + JSON.stringify(r));
+  await t.restartIce({ iceParameters: r.data.iceParameters });
+  return r.data.iceParameters;
+};
+
+// The selected candidate pair of window[which] (getStats): both candidates' types, address
+// and port, and the pair's byte counters; null before one is selected.
+window.selectedPair = async (which) => {
+  const stats = await window[which].getStats();
+  const byId = new Map();
+  let pair = null;
+  stats.forEach((s) => {
+    byId.set(s.id, s);
+    if (s.type === 'transport' && s.selectedCandidatePairId) pair = s.selectedCandidatePairId;
+  });
+  // Without a transport entry naming it: the pair flagged selected (Firefox), or nominated.
+  if (!pair) stats.forEach((s) => { if (s.type === 'candidate-pair' && (s.selected || (s.nominated && s.state === 'succeeded'))) pair = s.id; });
+  const p = byId.get(pair);
+  if (!p) return null;
+  const cand = (c) => c && { type: c.candidateType, protocol: c.protocol, address: c.address, port: c.port };
+  return { local: cand(byId.get(p.localCandidateId)), remote: cand(byId.get(p.remoteCandidateId)), state: p.state, bytesSent: p.bytesSent, bytesReceived: p.bytesReceived };
 };
 
 window.setProducerPaused = async (kind, paused) => {
