@@ -99,6 +99,19 @@ void handle_stun(transport_actor* self, const net::ice_tuple& source,
   apply_ice_events(self, decision.events);
 }
 
+// DTLS or media from `source`: true when it is (or has now become) the selected tuple.
+bool follow_tuple(transport_actor* self, const net::ice_tuple& source) {
+  auto& st = self->state;
+  const auto& sel = st.ice->selected_tuple();
+  if (sel && *sel == source)
+    return true;
+  const auto events = st.ice->use_tuple(source);
+  if (events.empty())
+    return false;
+  apply_ice_events(self, events);
+  return true;
+}
+
 void handle_dtls(transport_actor* self, const net::ice_tuple& source,
                  std::span<const uint8_t> bytes, uint64_t now) {
   auto& st = self->state;
@@ -107,8 +120,7 @@ void handle_dtls(transport_actor* self, const net::ice_tuple& source,
     ++st.counters.dropped_dtls_malformed;
     return;
   }
-  auto& sel = st.ice->selected_tuple();
-  if (!sel || !(*sel == source)) {
+  if (!follow_tuple(self, source)) {
     ++st.counters.dropped_not_selected;
     return;
   }
@@ -126,8 +138,7 @@ void handle_dtls(transport_actor* self, const net::ice_tuple& source,
 void handle_media(transport_actor* self, const net::ice_tuple& source, uint8_t* data,
                   std::size_t size, bool rtcp, int64_t arrival_us) {
   auto& st = self->state;
-  auto& sel = st.ice->selected_tuple();
-  if (!sel || !(*sel == source)) {
+  if (!follow_tuple(self, source)) {
     ++st.counters.dropped_not_selected;
     return;
   }

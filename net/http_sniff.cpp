@@ -72,6 +72,7 @@ private:
       return read();
     done_ = true;
     stream_.expires_never();
+    LOG_DEBUG(component, "connection carries " << to_string(kind) << " (" << size_ << " bytes read)");
     std::vector<uint8_t> bytes(head.begin(), head.end());
     const bool media = (kind == connection_kind::ice_tcp && srv_->handoff->takes_ice_tcp()) ||
                        (kind == connection_kind::turn && srv_->handoff->takes_turn());

@@ -202,6 +202,18 @@ void ice_server::apply_valid_check(const ice_tuple& tuple, bool nominated,
   }
 }
 
+std::vector<ice_event> ice_server::use_tuple(const ice_tuple& tuple) {
+  std::vector<ice_event> events;
+  if (state_ != ice_state::connected && state_ != ice_state::completed)
+    return events;
+  if (selected_ == tuple ||
+      std::none_of(tuples_.begin(), tuples_.end(),
+                   [&](const tuple_entry& e) { return e.tuple == tuple; }))
+    return events;
+  select(tuple, events);
+  return events;
+}
+
 void ice_server::select(const std::optional<ice_tuple>& tuple, std::vector<ice_event>& events) {
   if (selected_ == tuple)
     return;

@@ -111,6 +111,13 @@ public:
   // When tick() next has something to do (nullopt: nothing pending).
   std::optional<uint64_t> next_deadline_ms() const;
 
+  // DTLS or media arrived from `tuple`. A client may nominate several pairs and send on any
+  // of them (Firefox nominates its UDP and its TCP pair and uses the first): where `tuple`
+  // is a validated one other than the selected, the client has moved there and it becomes
+  // the selection. No events when nothing changes or `tuple` never passed a check (the
+  // caller drops what it carried).
+  std::vector<ice_event> use_tuple(const ice_tuple& tuple);
+
   // The socket layer lost this tuple (TCP connection closed).
   std::vector<ice_event> remove_tuple(const ice_tuple& tuple, uint64_t now_ms);
 

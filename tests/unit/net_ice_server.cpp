@@ -278,6 +278,33 @@ TEST_CASE("ice_server: a newer nominated tuple takes over (network change)") {
   CHECK(server.state() == ice_state::completed);
 }
 
+TEST_CASE("ice_server: media on another validated tuple moves the selection there") {
+  // Firefox nominates its UDP pair, then its TCP pair, and sends DTLS on the UDP one.
+  ice_server server{server_config()};
+  const auto over_udp = udp(1, 5000);
+  const ice_tuple over_tcp{ice_protocol::tcp, transport_address::v4(198, 51, 100, 1, 5001), 7};
+  server.handle(bytes_of(nominating().bytes()), over_udp, 0);
+  server.handle(bytes_of(nominating().bytes()), over_tcp, 10);
+  REQUIRE(server.selected_tuple() == over_tcp);
+
+  auto events = server.use_tuple(over_udp);
+  CHECK(kinds(events) == std::vector{ice_event_kind::selected_tuple_changed});
+  CHECK(server.selected_tuple() == over_udp);
+  CHECK(server.state() == ice_state::completed);
+  CHECK(server.use_tuple(over_udp).empty()); // already selected
+
+  // A tuple that never passed a check changes nothing.
+  CHECK(server.use_tuple(udp(9, 9999)).empty());
+  CHECK(server.selected_tuple() == over_udp);
+}
+
+TEST_CASE("ice_server: media before any valid check selects nothing") {
+  ice_server server{server_config()};
+  CHECK(server.use_tuple(udp(1, 5000)).empty());
+  CHECK(!server.selected_tuple());
+  CHECK(server.state() == ice_state::new_);
+}
+
 TEST_CASE("ice_server: TCP tuples differ by connection id") {
   ice_server server{server_config()};
   const auto address = transport_address::v4(203, 0, 113, 5, 443);
