@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of fuzz_sctp, fuzz_http, fuzz_websocket and fuzz_turn
+"""Writes the seed corpora of fuzz_sctp, fuzz_http, fuzz_websocket, fuzz_turn and fuzz_shared_port
 (tests/fuzz/corpus/).
 
 fuzz_sctp: a mode byte, then packets each behind a one-byte length (see fuzz_sctp.cpp). The
@@ -10,7 +10,8 @@ fuzz_http: bytes as a client writes them on one connection.
 fuzz_websocket: a byte choosing the endpoint (0: /socket, 1: /socket.io/), then frames as a
 client writes them after the upgrade (masked, RFC 6455 section 5.3).
 fuzz_turn: a mode byte; 0: a TCP stream of TURN messages and ChannelData as a client sends
-them; 1: a method and attributes (type, length byte, a zero byte, value) the harness signs."""
+them; 1: a method and attributes (type, length byte, a zero byte, value) the harness signs.
+fuzz_shared_port: what a client sends first on the signaling port (ICE-TCP, TURN, TLS, HTTP)."""
 import os, struct, sys
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
@@ -142,4 +143,14 @@ write("fuzz_turn", "signed_channel_bind",
       b"\x01" + turn_request(0x009, [(0x000C, b"\x40\x01\0\0"), (0x0012, peer)]))
 write("fuzz_turn", "signed_allocate_again",
       b"\x01" + turn_request(0x003, [(0x0019, bytes([17, 0, 0, 0])), (0x0017, bytes([1, 0, 0, 0]))]))
+# ---- fuzz_shared_port: what a client sends first on the signaling port ----
+check = stun_message(0x0001, [(0x0006, b"srvUfragAAAAAAAA:cli1"), (0x0024, b"\x6e\xff\xff\xff"),
+                              (0x802A, b"\x01" * 8), (0x0025, b"")])
+write("fuzz_shared_port", "ice_tcp_binding_then_dtls",
+      struct.pack(">H", len(check)) + check + struct.pack(">H", 13) + b"\x16\xfe\xfd" + b"\0" * 10)
+write("fuzz_shared_port", "turn_allocate_then_channel",
+      stun_message(0x0003, [(0x0019, bytes([17, 0, 0, 0]))]) + struct.pack(">HH", 0x4000, 4) + b"abcd")
+write("fuzz_shared_port", "tls_client_hello_head", bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]))
+write("fuzz_shared_port", "http_get", b"GET /socket?auth=a HTTP/1.1\r\nHost: chorus.test\r\n\r\n")
+
 print("wrote the seed corpora under", root, file=sys.stderr)
