@@ -27,7 +27,7 @@ CHORUS_APT_PACKAGES=(
   libsqlite3-dev sqlite3
   libpq-dev postgresql  # storage.url; the PostgreSQL test starts a server from it
   chromium iproute2 util-linux openssl
-  firefox-esr libnss3-tools  # the Firefox browser tests (puppeteer-core over WebDriver BiDi); certutil for their test CA
+  firefox-esr  # the Firefox browser tests (puppeteer-core over WebDriver BiDi)
   nftables  # browser tests behind a firewall made inside their network namespace
   ffmpeg jq  # recording (an ffmpeg child per recorded producer), plain RTP tests, mix-recording.sh
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)

@@ -4,6 +4,7 @@
 // and until() serve pages of either browser on the same site. Constraints:
 // shared/guide/testing.md, "Firefox"; Firefox needs a routable address (lib/veth.mjs).
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,21 +58,42 @@ function alive(pid) {
 
 // Launches headless Firefox with a fresh profile (`prefs` over FIREFOX_PREFS); close() ends
 // it (by its PID with SIGKILL if it outlives CLOSE_TIMEOUT_MS) and removes the profile.
-export async function launchFirefox({ prefs = {} } = {}) {
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-firefox-'));
+// `asUser` (a uid, e.g. 65534 for nobody; root required): Firefox runs as that user, by a
+// wrapper that drops to it (setpriv, the same PID: close() still ends it), with a profile,
+// HOME and TMPDIR that user owns, so that nftables rules on `meta skuid` filter Firefox
+// alone. Puppeteer reaches it on a BiDi WebSocket on 127.0.0.1 that Firefox listens on:
+// such a filter must let that user's replies out. `acceptInsecureCerts`: the WebDriver
+// session's capability (every TLS connection of Firefox, TURN over TLS included, takes a
+// certificate it cannot verify).
+export async function launchFirefox({ prefs = {}, asUser = null, acceptInsecureCerts = false } = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chorus-firefox-'));
+  let userDataDir = dir;
+  let executablePath = FIREFOX;
   let browser;
   try {
+    if (asUser !== null) {
+      fs.chmodSync(dir, 0o755);
+      userDataDir = path.join(dir, 'profile');
+      const home = path.join(dir, 'home');
+      const tmp = path.join(dir, 'tmp');
+      for (const d of [userDataDir, home, tmp]) fs.mkdirSync(d);
+      execFileSync('chown', ['-R', `${asUser}:${asUser}`, userDataDir, home, tmp], { timeout: 5000 });
+      executablePath = path.join(dir, 'firefox-as-user');
+      fs.writeFileSync(executablePath,
+        `#!/bin/sh\nexec setpriv --reuid ${asUser} --regid ${asUser} --clear-groups env HOME=${home} TMPDIR=${tmp} ${FIREFOX} "$@"\n`, { mode: 0o755 });
+    }
     browser = await puppeteer.launch({
       browser: 'firefox',
-      executablePath: FIREFOX,
+      executablePath,
       headless: true,
       userDataDir,
       extraPrefsFirefox: { ...FIREFOX_PREFS, ...prefs },
+      acceptInsecureCerts,
       timeout: 30000,
       protocolTimeout: 60000,
     });
   } catch (e) {
-    fs.rmSync(userDataDir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
     throw e;
   }
   const pid = browser.process()?.pid;
@@ -96,7 +118,7 @@ export async function launchFirefox({ prefs = {} } = {}) {
         }
       }
       if (pid) live.delete(pid);
-      fs.rmSync(userDataDir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
