@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace chorus::net::detail {
@@ -100,8 +101,15 @@ std::optional<transport_address> turn_relay::open_relay(ip_family family) {
 
 void turn_relay::close_relay(const transport_address& relay) {
   relay_ports_.erase(relay.port);
-  std::erase_if(routes_, [&](const auto& r) { return r.first.relay == relay; });
-  std::erase_if(backs_, [&](const auto& b) { return b.first.relay == relay; });
+  auto peers = route_peers_.find(relay);
+  if (peers == route_peers_.end())
+    return;
+  for (const auto& peer : peers->second)
+    if (auto r = routes_.find(route_key{relay, peer}); r != routes_.end()) {
+      backs_.erase(back_key{relay, r->second});
+      routes_.erase(r);
+    }
+  route_peers_.erase(peers);
 }
 
 std::shared_ptr<endpoint_state> turn_relay::route(const turn_relay_send& relayed) {
@@ -124,6 +132,9 @@ std::shared_ptr<endpoint_state> turn_relay::route(const turn_relay_send& relayed
     return nullptr;
   routes_.emplace(key, ep->id);
   backs_[back_key{relay, ep->id}] = back_route{peer, allocation};
+  auto& peers = route_peers_[relay];
+  if (std::find(peers.begin(), peers.end(), peer) == peers.end())
+    peers.push_back(peer);
   return ep;
 }
 

@@ -142,6 +142,10 @@ private:
   std::set<uint16_t> relay_ports_; // in use
   uint16_t relay_cursor_ = 0;
   std::unordered_map<route_key, uint64_t, route_hash> routes_;        // -> endpoint id
+  // The peers each relayed address has routes to: a relay's routes end with it without a
+  // sweep of every route.
+  std::unordered_map<transport_address, std::vector<transport_address>, transport_address_hash>
+    route_peers_;
   struct back_route {
     transport_address peer;
     uint64_t allocation = 0;

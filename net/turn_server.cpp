@@ -123,7 +123,12 @@ turn_server::client_result turn_server::on_client(const turn_client& from,
 bool turn_server::may_answer_error(const turn_client& from, int64_t now_ms) {
   if (config_.error_replies_per_ip_per_s == 0)
     return true;
-  auto& bucket = errors_.try_emplace(ip_only(from.remote), config_.error_replies_per_ip_per_s,
+  const auto ip = ip_only(from.remote);
+  if (errors_.size() >= config_.max_error_budgets && errors_.find(ip) == errors_.end()) {
+    ++counters_.unanswered;
+    return false;
+  }
+  auto& bucket = errors_.try_emplace(ip, config_.error_replies_per_ip_per_s,
                                      config_.error_replies_per_ip_per_s, now_ms * 1'000'000)
                    .first->second;
   if (bucket.try_take(1, now_ms * 1'000'000))

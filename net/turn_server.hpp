@@ -68,6 +68,10 @@ struct turn_server_config {
   // worth at once: beyond, requests are dropped unanswered (an answer is larger than the
   // request, so a flood with a forged source is not reflected at full rate). 0: no bound.
   uint32_t error_replies_per_ip_per_s = 500;
+  // Addresses whose error budget is tracked at once (a flood of forged sources would grow
+  // the table without end); a new address beyond gets no error answer until the expiry
+  // sweep (about a second) frees the table.
+  std::size_t max_error_budgets = 65536;
 };
 
 // A packet to send from relayed address `relay` to `peer`; payload points into the bytes

@@ -512,6 +512,28 @@ TEST_CASE("error answers per address are bounded; answers to others are not") {
   CHECK_FALSE(f.server.on_client(c.self, c.allocate(), t0_ms + 1000).reply.empty()); // refilled
 }
 
+TEST_CASE("error budgets are tracked for a bounded number of addresses at once") {
+  auto cfg = fixture::base_config();
+  cfg.max_error_budgets = 3;
+  fixture f(cfg);
+  auto from = [](uint8_t last) {
+    client c;
+    c.self.remote = transport_address::v4(203, 0, 113, last, 5000);
+    return c;
+  };
+  for (uint8_t i = 1; i <= 3; ++i) {
+    auto c = from(i);
+    CHECK_FALSE(f.server.on_client(c.self, c.allocate(), t0_ms).reply.empty());
+  }
+  auto fourth = from(4); // a forged source among many: no answer, counted
+  CHECK(f.server.on_client(fourth.self, fourth.allocate(), t0_ms).reply.empty());
+  CHECK(f.server.stats().unanswered == 1);
+  auto first = from(1); // a tracked one still has its budget
+  CHECK_FALSE(f.server.on_client(first.self, first.allocate(), t0_ms).reply.empty());
+  f.server.expire(t0_ms + 1000); // full buckets are dropped: room again
+  CHECK_FALSE(f.server.on_client(fourth.self, fourth.allocate(), t0_ms + 1000).reply.empty());
+}
+
 TEST_CASE("what is not TURN") {
   fixture f;
   client c;
