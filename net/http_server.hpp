@@ -153,7 +153,9 @@ struct http_server_counters {
   uint64_t handed_ice_tcp = 0;  // RFC 4571-framed binding requests (ICE-TCP)
   uint64_t handed_turn = 0;     // TURN over plain TCP
   uint64_t handed_turn_tls = 0; // TURN inside TLS
-  uint64_t turn_tls_dropped = 0; // frames to a TURN-over-TLS client over its send queue bound
+  // TURN over TLS: frames to a client over its send queue bound, and clients closed for
+  // sending far ahead of the TURN server.
+  uint64_t turn_tls_dropped = 0;
   uint64_t open_connections = 0; // gauge
 };
 
@@ -192,7 +194,8 @@ inline constexpr http_metric http_server_metrics[] = {
   {"chorus_edge_handed_over_total", "", metric_type::counter, "kind=\"turn_tls\"",
    &http_server_counters::handed_turn_tls},
   {"chorus_edge_turn_tls_dropped_total",
-   "TURN frames to clients over TLS dropped: the connection's send queue was full.",
+   "TURN over TLS: frames to clients dropped (the connection's send queue was full), and "
+   "clients closed for sending far ahead of the TURN server.",
    metric_type::counter, "", &http_server_counters::turn_tls_dropped},
 };
 

@@ -15,6 +15,9 @@ namespace edge {
 namespace {
 
 constexpr std::size_t turn_tls_max_queued = 1 << 20;
+// Decrypted bytes handed to the TURN server and not yet taken: a client this far ahead of
+// it is sending far more than media needs, and is closed.
+constexpr std::size_t turn_tls_max_backlog = 1 << 20;
 constexpr std::size_t turn_tls_read_chunk = 16 * 1024;
 
 class turn_tls_session : public http_session_base,
@@ -73,6 +76,12 @@ private:
                                 return self->abort();
                               self->in_->receive(std::vector<uint8_t>(
                                 self->buf_.begin(), self->buf_.begin() + std::ptrdiff_t(n)));
+                              if (self->in_->backlog() > turn_tls_max_backlog) {
+                                self->srv_->count(&http_server_counters::turn_tls_dropped);
+                                LOG_DEBUG(component, self->remote_ << ": TURN over TLS far "
+                                                                      "ahead of the relay: closed");
+                                return self->abort();
+                              }
                               self->read();
                             });
   }

@@ -23,11 +23,15 @@ public:
     if (done_)
       return;
     auto& core = group_->core(0);
-    core.post([&core, g = group_, id = id_, b = std::move(bytes)] {
+    backlog_->fetch_add(bytes.size(), std::memory_order_relaxed);
+    core.post([&core, g = group_, id = id_, backlog = backlog_, b = std::move(bytes)] {
       if (auto* t = g->turn())
         t->stream_bytes(core, id, b);
+      backlog->fetch_sub(b.size(), std::memory_order_relaxed);
     });
   }
+
+  std::size_t backlog() const override { return backlog_->load(std::memory_order_relaxed); }
 
   void closed() override {
     if (std::exchange(done_, true))
@@ -42,6 +46,7 @@ private:
   std::shared_ptr<io_group> group_;
   uint64_t id_;
   bool done_ = false;
+  std::shared_ptr<std::atomic<std::size_t>> backlog_ = std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 class io_handoff final : public stream_handoff {

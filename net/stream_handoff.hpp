@@ -30,6 +30,9 @@ public:
   virtual ~stream_input() = default;
   virtual void receive(std::vector<uint8_t> bytes) = 0;
   virtual void closed() = 0;
+  // Bytes received and not yet taken by the other side: the edge stops a client that runs
+  // far ahead of it.
+  virtual std::size_t backlog() const = 0;
 };
 
 class stream_handoff {
