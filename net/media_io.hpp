@@ -100,6 +100,9 @@ struct media_io_turn_options {
   std::string relay_ip;
   uint16_t relay_min_port = 50000;
   uint16_t relay_max_port = 59999;
+  // Clients over TCP and TLS at once; when full, the oldest one holding no allocation is
+  // closed for a newcomer, and only when every one holds an allocation is it refused.
+  std::size_t max_tcp_connections = 10000;
 };
 
 struct media_io_options {

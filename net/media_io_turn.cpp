@@ -14,7 +14,6 @@ namespace chorus::net::detail {
 
 namespace {
 constexpr int64_t turn_expiry_period_ns = 1'000'000'000;
-constexpr std::size_t turn_max_conns = 10000; // TCP and TLS clients at once; beyond: refused
 constexpr int64_t turn_allocate_within_ns = 10'000'000'000;   // a connection without an allocation
 constexpr std::size_t turn_max_out_bytes = 1 << 20;           // per connection; beyond: dropped
 constexpr std::size_t turn_max_in_bytes = 256 * 1024;         // a TLS stream's unframed bytes
@@ -28,6 +27,7 @@ turn_relay::turn_relay(io_group& group, const media_io_options& opts,
     relay_min_(std::min(opts.turn.relay_min_port, opts.turn.relay_max_port)),
     relay_max_(std::max(opts.turn.relay_min_port, opts.turn.relay_max_port)), listen_(listen),
     relay_ip_(listen), requested_port_(opts.turn.udp_port),
+    max_conns_(std::max<std::size_t>(opts.turn.max_tcp_connections, 1)),
     rx_(std::max<std::size_t>(opts.recv_batch, 1), 2048) {
   if (auto ip = transport_address::from_string(opts.turn.relay_ip, 0))
     relay_ip_ = *ip;
@@ -188,7 +188,7 @@ void turn_relay::on_readable(io_core& core) {
 }
 
 turn_relay::turn_conn* turn_relay::add_conn(uint64_t id, const transport_address& remote) {
-  if (conns_.size() >= turn_max_conns && !evict_unallocated()) {
+  if (conns_.size() >= max_conns_ && !evict_unallocated()) {
     ++conns_refused_;
     return nullptr;
   }

@@ -135,6 +135,7 @@ private:
   io_core* core_ = nullptr; // the first I/O thread, once a connection was accepted
   uint16_t port_ = 0;
   uint16_t requested_port_ = 0;
+  const std::size_t max_conns_;
   sock::udp_receiver rx_;
 
   mutable std::mutex mutex_; // stats() from other threads; everything else on one thread

@@ -315,3 +315,35 @@ TEST_CASE("media_io TURN over TCP: a stream that is not TURN is closed") {
   CHECK_FALSE(client.frame()); // closed, nothing answered ...
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2)); // ... at once
 }
+
+TEST_CASE("media_io TURN over TCP: when full, the oldest connection without an allocation makes room") {
+  auto opts = with_turn(port_mode_options(uint16_t(port_base() + 24), 4));
+  opts.turn.max_tcp_connections = 2;
+  auto io = std::make_unique<media_io>(opts);
+  io->start();
+  auto add_transport = [](stun::builder& b) {
+    b.add_uint32(turn::attr::requested_transport, uint32_t(turn::protocol_udp) << 24);
+  };
+  auto binding = [] {
+    stun::builder b{stun::message_class::request, stun::method_binding, stun::random_transaction_id()};
+    return std::move(b).finish();
+  };
+  turn_tcp_client holder(io->turn_port());
+  CHECK(holder.request(turn::method_allocate, add_transport).stun.error_code->code == 401);
+  REQUIRE(holder.request(turn::method_allocate, add_transport).relayed);
+  turn_tcp_client idle(io->turn_port()); // answered, but holds no allocation
+  idle.write(binding());
+  REQUIRE(idle.frame());
+
+  turn_tcp_client newcomer(io->turn_port());
+  newcomer.write(binding());
+  CHECK(newcomer.frame()); // let in ...
+  CHECK_FALSE(idle.frame()); // ... in the idle one's place: closed
+  CHECK(io->turn_stats().refused_capacity == 1);
+  // The one holding an allocation keeps it.
+  auto refreshed = holder.request(turn::method_refresh, [](stun::builder& b) {
+    b.add_uint32(turn::attr::lifetime, 600);
+  });
+  CHECK_FALSE(refreshed.stun.error_code);
+  CHECK(io->turn_stats().allocations == 1);
+}
