@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { bundleMediasoupClient, chromiumAvailable, launchChromium, openPage, serveStatic, until } from './lib/browser.mjs';
+import { bundleMediasoupClient, chromiumAvailable, grewFrom, launchChromium, openPage, serveStatic, until } from './lib/browser.mjs';
 import { DATA_PAGE } from './lib/data_page.mjs';
 import { firefoxAvailable, launchFirefox } from './lib/firefox.mjs';
 import { waitForNoPeers } from './lib/http.mjs';
@@ -80,14 +80,6 @@ const rx = (page) => () => page.evaluate(() => window.received());
 const decodingAll = (expected) => (rows) =>
   rows.length === expected &&
   rows.every((r) => (r.kind === 'video' ? r.framesDecoded > 0 && r.frameWidth > 0 : r.packetsReceived > 0 && r.totalSamplesReceived > 0));
-// Every counter of `now` above the same consumer's counter in `before`.
-const grewFrom = (before) => (now) =>
-  now.length === before.length &&
-  now.every((r) => {
-    const b = before.find((x) => x.consumerId === r.consumerId);
-    return b && (r.kind === 'video' ? r.framesDecoded > b.framesDecoded
-      : r.packetsReceived > b.packetsReceived && r.totalSamplesReceived > b.totalSamplesReceived);
-  });
 const transportStats = (page, which) => page.evaluate(async (w) =>
   (await window.chorusRequest('get-transport-stats', { transportId: window[w].id })).data, which);
 const pageErrors = (page) => page.evaluate(() => window.events.filter((e) => e.type === 'page-error'));

@@ -46,23 +46,6 @@ const SKIP = {
     (!inOwnNetns() && 'needs a network namespace of its own: run under scripts/netns-run.sh'),
 };
 
-// The selected candidate pair of a mediasoup-client transport, both candidates described
-// (Firefox 153 ESR names it in its transport entry too).
-const SELECTED_PAIR = async (which) => {
-  const stats = await window[which].getStats();
-  let pair = null;
-  const byId = new Map();
-  stats.forEach((s) => {
-    byId.set(s.id, s);
-    if (s.type === 'transport' && s.selectedCandidatePairId) pair = s.selectedCandidatePairId;
-  });
-  const p = byId.get(pair);
-  if (!p) return null;
-  const l = byId.get(p.localCandidateId);
-  const r = byId.get(p.remoteCandidateId);
-  return { local: l?.candidateType, localProtocol: l?.protocol, relayProtocol: l?.relayProtocol, remote: r?.candidateType, remoteProtocol: r?.protocol, remotePort: r?.port, bytesReceived: p.bytesReceived };
-};
-
 // Chromium as nobody: a wrapper that drops to that user, a profile and HOME it owns.
 function launchAsNobody(dir) {
   const home = path.join(dir, 'home');
@@ -211,7 +194,7 @@ const CASES = [
     name: 'TCP to 443 only, TLS only: TURN inside the signaling port\'s TLS',
     serverArgs: ['--rtc-tcp-on-signaling-port', 'off'],
     rules: (port) => nobodyRules(port),
-    expect: (p) => p.local === 'relay' && p.relayProtocol === 'tls',
+    expect: (p) => p.local.type === 'relay' && p.local.relayProtocol === 'tls',
   },
   {
     // Chromium makes no ICE-TCP connection to a port below 1024 (156: none to 443, even as
@@ -224,13 +207,13 @@ const CASES = [
     port: { chromium: 8443, firefox: 443 },
     serverArgs: ['--turn-tls-on-signaling-port', 'off'],
     rules: (port) => nobodyRules(port),
-    expect: (p, port) => p.localProtocol === 'tcp' && p.remote === 'host' && p.remoteProtocol === 'tcp' && p.remotePort === port,
+    expect: (p, port) => p.local.protocol === 'tcp' && p.remote.type === 'host' && p.remote.protocol === 'tcp' && p.remote.port === port,
   },
   {
     name: 'UDP to the TURN port as well, TCP to 443 for signaling only: TURN over UDP',
     serverArgs: ['--rtc-tcp-on-signaling-port', 'off', '--turn-tls-on-signaling-port', 'off'],
     rules: (port) => nobodyRules(port, [`udp dport ${TURN_PORT}`]),
-    expect: (p) => p.local === 'relay' && p.relayProtocol === 'udp',
+    expect: (p) => p.local.type === 'relay' && p.local.relayProtocol === 'udp',
   },
 ];
 
@@ -270,7 +253,7 @@ for (const [engine, b] of Object.entries(BROWSERS)) {
                 let pair;
                 try {
                   pair = await until(page, `${which}: the expected candidate pair`,
-                    () => page.evaluate(`(${SELECTED_PAIR.toString()})(${JSON.stringify(which)})`), (p) => p && c.expect(p, port), 20000, 250);
+                    () => page.evaluate((w) => window.selectedPair(w), which), (p) => p && c.expect(p, port), 20000, 250);
                 } catch (e) {
                   const m = (await httpGet(`${server.url}/metrics`)).body.split('\n').filter((l) => /^chorus_(turn_allocations|edge_handed|ice_tcp)/.test(l));
                   e.message += `\nfirewall drops per rule: ${JSON.stringify(firewallCounters())}\n${m.join('\n')}`;

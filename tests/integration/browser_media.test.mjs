@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
+import { chromiumAvailable, grewFrom, openPage, until, withBrowser } from './lib/browser.mjs';
 import { waitForNoPeers } from './lib/http.mjs';
 import { MEDIA_PAGE } from './lib/media_page.mjs';
 
@@ -16,14 +16,6 @@ const byKind = (rows, kind) => rows.filter((r) => r.kind === kind);
 const decodingAll = (rows, expected) =>
   rows.length === expected &&
   rows.every((r) => (r.kind === 'video' ? r.framesDecoded > 0 : r.packetsReceived > 0 && r.totalSamplesReceived > 0));
-// Every counter of `now` above the same consumer's counter in `before`.
-const grewFrom = (before) => (now) =>
-  now.length === before.length &&
-  now.every((r) => {
-    const b = before.find((x) => x.consumerId === r.consumerId);
-    return b && (r.kind === 'video' ? r.framesDecoded > b.framesDecoded
-      : r.packetsReceived > b.packetsReceived && r.totalSamplesReceived > b.totalSamplesReceived);
-  });
 
 // Runs body({ server, pages, wsUrl }) with `count` pages of MEDIA_PAGE; the pages are closed
 // afterwards and the server must then be empty.

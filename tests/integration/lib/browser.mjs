@@ -35,6 +35,16 @@ window.received = async () => {
 };
 `;
 
+// For rows of window.received() (one per consumer, with consumerId): true when every
+// consumer's counters in `now` grew over `before` (frames decoded; audio packets and samples).
+export const grewFrom = (before) => (now) =>
+  now.length === before.length &&
+  now.every((r) => {
+    const b = before.find((x) => x.consumerId === r.consumerId);
+    return b && (r.kind === 'video' ? r.framesDecoded > b.framesDecoded
+      : r.packetsReceived > b.packetsReceived && r.totalSamplesReceived > b.totalSamplesReceived);
+  });
+
 export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',

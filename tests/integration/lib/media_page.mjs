@@ -292,7 +292,7 @@ window.selectedPair = async (which) => {
   if (!pair) stats.forEach((s) => { if (s.type === 'candidate-pair' && (s.selected || (s.nominated && s.state === 'succeeded'))) pair = s.id; });
   const p = byId.get(pair);
   if (!p) return null;
-  const cand = (c) => c && { type: c.candidateType, protocol: c.protocol, address: c.address, port: c.port };
+  const cand = (c) => c && { type: c.candidateType, protocol: c.protocol, relayProtocol: c.relayProtocol, address: c.address, port: c.port };
   return { local: cand(byId.get(p.localCandidateId)), remote: cand(byId.get(p.remoteCandidateId)), state: p.state, bytesSent: p.bytesSent, bytesReceived: p.bytesReceived };
 };
 
