@@ -656,8 +656,9 @@ int main(int argc, char** argv) {
         return 2;
       }
       ao.token = *token;
-      ao.turn_view = [media = ctx->media_io, turn = ctx->turn] {
-        return app::turn_status_json(*media, turn);
+      ao.turn_view = [media = ctx->media_io, turn = ctx->turn, tcp = ctx->signaling_tcp_port,
+                      shares_turn = app::signaling_port_takes_turn(cfg) && ctx->media_io->turn_port() != 0] {
+        return app::turn_status_json(*media, turn, {shares_turn, turn.signaling_tls, tcp->load()});
       };
       auto ahost = ao.host.find(':') != std::string::npos ? "[" + ao.host + "]" : ao.host;
       admin.emplace(sys, node, std::move(ao), start_drain, cfg.drain.timeout_ms);

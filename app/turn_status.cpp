@@ -5,7 +5,8 @@
 
 namespace chorus::app {
 
-std::string turn_status_json(const net::media_io& media, const actors::turn_settings& turn) {
+std::string turn_status_json(const net::media_io& media, const actors::turn_settings& turn,
+                             const signaling_port_sharing& sharing) {
   const auto c = media.turn_stats();
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -24,6 +25,14 @@ std::string turn_status_json(const net::media_io& media, const actors::turn_sett
   w.EndArray();
   w.Key("iceTransportPolicy");
   w.String(turn.ice_transport_policy.c_str(), rapidjson::SizeType(turn.ice_transport_policy.size()));
+  w.Key("signalingPort");
+  w.StartObject();
+  w.Key("turn");
+  w.Bool(sharing.turn);
+  w.Key("turnTls");
+  w.Bool(sharing.turn_tls);
+  number("iceTcpPort", sharing.ice_tcp_port);
+  w.EndObject();
   number("allocations", c.allocations);
   number("allocationsCreated", c.allocations_created);
   number("allocationsEnded", c.allocations_ended);

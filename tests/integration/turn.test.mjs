@@ -144,6 +144,7 @@ test('TURN: relayed into the transport and back; every abuse refused and counted
       assert.equal(view.enabled, true);
       assert.equal(view.port, turn.port);
       assert.deepEqual(view.urls, params.iceServers[0].urls);
+      assert.deepEqual(view.signalingPort, { turn: true, turnTls: false, iceTcpPort: server.port }, 'no TLS here: plain TURN and ICE-TCP');
       assert.equal(view.allocations, v('chorus_turn_allocations'));
       assert.equal(view.refusals.peer, 4);
       assert.equal(view.refusals.rate, refused);
