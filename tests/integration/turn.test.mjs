@@ -3,7 +3,7 @@
 // hands out: the client allocates, reaches its transport through a permission and a
 // channel (an ICE check relayed in, the transport's answer relayed back), and every abuse
 // is refused and counted: no credentials, expired or forged ones, permissions to what is
-// not a Chorus transport (the signaling port, another loopback port where a test listener
+// not a Chorus transport (the signaling port, the admin port, another loopback port where a test listener
 // waits, a private address), and a flood of allocations from one address.
 
 import assert from 'node:assert/strict';
@@ -72,9 +72,11 @@ test('TURN: relayed into the transport and back; every abuse refused and counted
 
       // Permissions: the transport yes; anything else 403.
       assert.equal((await client.permit(udp.address, udp.port)).cls, CLASS.success);
+      const adminPort = Number(/chorus admin API on http:\/\/[^\s:]+:(\d+)/.exec(server.stdout())[1]);
       for (const [address, port, what] of [
         ['127.0.0.1', listener.address().port, 'another loopback port'],
         ['127.0.0.1', server.port, 'the signaling port'],
+        ['127.0.0.1', adminPort, 'the admin port'],
         ['10.1.2.3', udp.port, 'a private address'],
       ])
         assert.equal((await client.permit(address, port)).errorCode, 403, what);
@@ -126,7 +128,7 @@ test('TURN: relayed into the transport and back; every abuse refused and counted
       const m = await metrics(server);
       const v = (name, labels = {}) => m.value(name, labels) ?? 0;
       assert.ok(v('chorus_turn_allocations') >= 2, 'allocations open');
-      assert.equal(v('chorus_turn_refusals_total', { reason: 'peer' }), 4);
+      assert.equal(v('chorus_turn_refusals_total', { reason: 'peer' }), 5);
       assert.ok(v('chorus_turn_refusals_total', { reason: 'credentials' }) >= 2);
       assert.equal(v('chorus_turn_refusals_total', { reason: 'rate' }), refused);
       assert.ok(v('chorus_turn_relayed_packets_total', { direction: 'to_transport' }) >= 2);
@@ -146,7 +148,7 @@ test('TURN: relayed into the transport and back; every abuse refused and counted
       assert.deepEqual(view.urls, params.iceServers[0].urls);
       assert.deepEqual(view.signalingPort, { turn: true, turnTls: false, iceTcpPort: server.port }, 'no TLS here: plain TURN and ICE-TCP');
       assert.equal(view.allocations, v('chorus_turn_allocations'));
-      assert.equal(view.refusals.peer, 4);
+      assert.equal(view.refusals.peer, 5);
       assert.equal(view.refusals.rate, refused);
       assert.ok(view.relayed.toTransport.packets >= 2 && view.relayed.toClient.bytes > 0);
     } finally {
