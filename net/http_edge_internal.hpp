@@ -77,6 +77,9 @@ std::string to_std(const StringView& sv) {
 
 const std::string* find_header(const http_request_info& info, std::string_view name);
 
+// The connection's remote address (http_sniff.cpp); none once the peer is gone.
+std::optional<transport_address> remote_address(const tcp::socket& sock);
+
 // A response for Beast, as every session writes it (Server, Cache-Control, keep-alive,
 // HEAD and 204 rules).
 std::shared_ptr<http::response<http::string_body>> make_response(const request& req,

@@ -14,8 +14,6 @@ namespace chorus::net {
 
 namespace edge {
 
-namespace {
-
 std::optional<transport_address> remote_address(const tcp::socket& sock) {
   beast::error_code ec;
   const auto ep = sock.remote_endpoint(ec);
@@ -23,6 +21,8 @@ std::optional<transport_address> remote_address(const tcp::socket& sock) {
     return std::nullopt;
   return transport_address::from_string(ep.address().to_string(), ep.port());
 }
+
+namespace {
 
 class connection_sniffer : public http_session_base,
                            public std::enable_shared_from_this<connection_sniffer> {

@@ -133,10 +133,7 @@ using namespace edge;
 
 void http_server::impl::start_turn_stream(tls_stream stream, std::string remote,
                                           std::vector<uint8_t> head) {
-  beast::error_code ec;
-  const auto ep = beast::get_lowest_layer(stream).socket().remote_endpoint(ec);
-  const auto address = ec ? std::nullopt
-                          : transport_address::from_string(ep.address().to_string(), ep.port());
+  const auto address = remote_address(beast::get_lowest_layer(stream).socket());
   auto s = std::make_shared<turn_tls_session>(shared_from_this(), std::move(stream), remote);
   auto in = address ? handoff->open_turn_stream(*address, s) : nullptr;
   if (!in)

@@ -211,13 +211,16 @@ void turn_relay::on_accept(io_core& core) {
       return;
     }
     std::lock_guard lock(mutex_);
-    auto* c = add_conn(group_.next_id(), a.remote);
-    if (!c)
-      continue; // a.fd closes here
-    c->fd = std::move(a.fd);
-    core.polls_[c->id] = {io_core::poll_kind::turn_conn, c->fd.get(), nullptr};
-    core.add_poll(c->fd.get(), EPOLLIN, c->id);
+    if (auto* c = add_conn(group_.next_id(), a.remote))
+      watch(core, *c, std::move(a.fd));
+    // else a.fd closes here
   }
+}
+
+void turn_relay::watch(io_core& core, turn_conn& c, sock::unique_fd fd) {
+  c.fd = std::move(fd);
+  core.polls_[c.id] = {io_core::poll_kind::turn_conn, c.fd.get(), nullptr};
+  core.add_poll(c.fd.get(), EPOLLIN, c.id);
 }
 
 void turn_relay::adopt_conn(io_core& core, sock::unique_fd fd, const transport_address& remote,
@@ -229,9 +232,7 @@ void turn_relay::adopt_conn(io_core& core, sock::unique_fd fd, const transport_a
     c = add_conn(group_.next_id(), remote);
     if (!c)
       return; // fd closes here
-    c->fd = std::move(fd);
-    core.polls_[c->id] = {io_core::poll_kind::turn_conn, c->fd.get(), nullptr};
-    core.add_poll(c->fd.get(), EPOLLIN, c->id);
+    watch(core, *c, std::move(fd));
     c->in.assign(head.begin(), head.end());
   }
   take_frames(core, *c);

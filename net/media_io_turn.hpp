@@ -112,6 +112,8 @@ private:
   bool evict_unallocated();
   // A new connection (mutex_ held): null when full and none could be evicted (counted).
   turn_conn* add_conn(uint64_t id, const transport_address& remote);
+  // Reads `c`'s socket on `core` from now on (mutex_ held).
+  void watch(io_core& core, turn_conn& c, sock::unique_fd fd);
   // Answers or relays every whole frame at the head of c.in; a head that is neither STUN
   // nor ChannelData breaks the connection.
   void take_frames(io_core& core, turn_conn& c);
