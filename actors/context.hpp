@@ -202,6 +202,19 @@ struct node_counters {
   // (one per message and node, actors/room_delivery.cpp) and the sessions they reached.
   std::atomic<uint64_t> session_fanouts_in{0};
   std::atomic<uint64_t> session_fanout_deliveries{0};
+  // Cluster: the other live nodes (0: alone), which a room's live class is replicated to
+  // (actors/room_rehome.cpp), and the class replies a room answered without a replica's
+  // acknowledgement (none within replica_ack_limit).
+  std::atomic<int64_t> other_nodes{0};
+  // Cluster: the copies of rooms homed elsewhere this node holds (re-homing); a copy whose
+  // home is gone and that no rebuild took is dropped after copy_grace (actors/node.cpp).
+  std::atomic<int64_t> room_copies{0};
+  std::atomic<uint64_t> class_replies_unreplicated{0};
+  // Cluster: requests a session sent again to its room's new home because the lost home
+  // never answered them, and the live-class requests a room found already applied (their
+  // answers lost with the former home) and answered without applying them twice.
+  std::atomic<uint64_t> requests_resent{0};
+  std::atomic<uint64_t> class_requests_repeated{0};
   // Cluster: batches of live-class requests this node sent to rooms homed elsewhere, and
   // the requests they carried (class_upstream).
   std::atomic<uint64_t> class_batches_out{0};
@@ -234,6 +247,8 @@ inline constexpr metric_field<node_counters, std::atomic<int64_t>> node_gauges_m
    &node_counters::data_consumers},
   {"chorus_relays", "Relays of producers on other nodes (cluster).", metric_type::gauge, "",
    &node_counters::relays},
+  {"chorus_room_copies", "Copies of rooms homed on other nodes held here (cluster).",
+   metric_type::gauge, "", &node_counters::room_copies},
 };
 
 inline constexpr metric_field<node_counters, std::atomic<uint64_t>> node_totals_metrics[] = {
@@ -258,6 +273,15 @@ inline constexpr metric_field<node_counters, std::atomic<uint64_t>> node_totals_
    metric_type::counter, "", &node_counters::class_batches_out},
   {"chorus_class_batched_requests_total", "The live-class requests those batches carried.",
    metric_type::counter, "", &node_counters::class_batched_requests},
+  {"chorus_class_replies_unreplicated_total",
+   "Live-class replies sent without the room's replica acknowledging the change in time.",
+   metric_type::counter, "", &node_counters::class_replies_unreplicated},
+  {"chorus_requests_resent_total",
+   "Requests sent again to a room's new home because its lost home never answered them.",
+   metric_type::counter, "", &node_counters::requests_resent},
+  {"chorus_class_requests_repeated_total",
+   "Live-class requests sent again that the room had applied already: answered, not applied twice.",
+   metric_type::counter, "", &node_counters::class_requests_repeated},
   {"chorus_join_batches_total",
    "Batches of joins this node sent to rooms homed on other nodes.",
    metric_type::counter, "", &node_counters::join_batches_out},

@@ -11,8 +11,11 @@
 // Messages:
 //   data_message                    <- data producer or relay (monitored)
 //   protocol::data_consumer_request <- peer: get_stats -> stats_reply
-// When its producer ends it tells its peer data_consumer_closed_event and quits. It is
-// linked to its peer; its transport monitors it (and resets the stream when it ends).
+//   data_source                     <- peer: the room's own data producer found again
+// When its producer ends it tells its peer data_consumer_closed_event and quits; a consumer
+// of the room's own (follows_room) tells its peer data_source_lost instead and waits for
+// data_source (the peer ends it when the room has that producer no more). It is linked to
+// its peer; its transport monitors it (and resets the stream when it ends).
 #pragma once
 
 #include "actors/context.hpp"
@@ -31,6 +34,9 @@ struct data_consumer_spawn_args {
   std::string id;
   std::string data_producer_id;
   protocol::sctp_stream_parameters stream; // its stream id on the transport, and options
+  // Of the room's own data producer: when that ends, the consumer asks its peer for it
+  // again (the room moved or was rebuilt elsewhere) instead of closing.
+  bool follows_room = false;
 };
 
 caf::actor spawn_data_consumer(caf::event_based_actor* peer, data_consumer_spawn_args args,

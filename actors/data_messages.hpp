@@ -33,6 +33,9 @@ struct data_message {
   uint32_t ppid = 51;
   std::vector<uint8_t> data;
   int64_t received_us = 0;
+  // The room's own messages: the chat message's number (from 1, continued by a rebuilt
+  // room), so that a consumer resuming after a move takes each once (data_replay).
+  uint64_t seq = 0;
 };
 
 // data consumer -> its transport: send `payload` (a message holding one data_message) on
@@ -73,6 +76,33 @@ struct data_producer_removed {
   std::string data_producer_id;
 };
 
+// A data consumer of the room's own data producer outlives it (the room moves or is
+// rebuilt elsewhere, where the room's own keeps its id): data consumer -> its peer when
+// that producer (or its relay) ended; the peer finds the producer again at the room and
+// answers data_source, or ends the consumer (data-consumer-closed) when the room has it no
+// more.
+struct data_source_lost {
+  std::string data_consumer_id;
+};
+
+// peer -> data consumer: the data producer (or this node's relay of it) to take messages
+// from now on; the consumer attaches itself and monitors it, and asks `origin` (the room's
+// own data producer itself) for what it sent meanwhile.
+struct data_source {
+  caf::actor data_producer;
+  caf::actor origin;
+};
+
+// data consumer -> the room's own data producer: its recent messages numbered after
+// `after` (reply data_replay_reply). A rebuilt room's own starts with the last public chat
+// of the room's copy, so a consumer also gets what the lost home sent and it never got.
+struct data_replay {
+  uint64_t after = 0;
+};
+struct data_replay_reply {
+  std::vector<data_message> messages;
+};
+
 // peer -> room: the data producer to consume (reply data_producer_info, or
 // unknown-producer / forbidden).
 struct find_data_producer {
@@ -99,13 +129,17 @@ struct data_send_shared {
   int64_t limit = 1 << 20;
 };
 
-CHORUS_MESSAGE(data_message, x.ppid, x.data, x.received_us);
+CHORUS_MESSAGE(data_message, x.ppid, x.data, x.received_us, x.seq);
 CHORUS_MESSAGE(data_out, x.stream, x.options, x.payload);
 CHORUS_MESSAGE(data_producer_route, x.data_producer, x.stream);
 CHORUS_MESSAGE(data_consumer_route, x.data_consumer, x.stream);
 CHORUS_MESSAGE(data_producer_info, x.data_producer_id, x.peer_id, x.label, x.protocol, x.app_data,
                x.stream, x.data_producer);
 CHORUS_MESSAGE(data_producer_removed, x.data_producer_id);
+CHORUS_MESSAGE(data_source_lost, x.data_consumer_id);
+CHORUS_MESSAGE(data_source, x.data_producer, x.origin);
+CHORUS_MESSAGE(data_replay, x.after);
+CHORUS_MESSAGE(data_replay_reply, x.messages);
 CHORUS_MESSAGE(find_data_producer, x.data_producer_id, x.peer_id);
 
 CHORUS_MESSAGE(data_publish_check, x.peer_id);

@@ -7,6 +7,7 @@
 
 #include <caf/all.hpp>
 
+#include <deque>
 #include <sstream>
 #include <vector>
 
@@ -18,11 +19,17 @@ struct data_producer_state {
   data_producer_spawn_args args;
   node_context_ptr ctx;
   std::vector<caf::actor> consumers;
+  // The room's own: its last messages, for consumers resuming after a move (data_replay).
+  std::deque<data_message> recent;
   uint64_t messages_in = 0, bytes_in = 0, messages_out = 0, bytes_out = 0;
   static inline const char* name = "chorus.data_producer";
 };
 
 using data_producer_actor = caf::stateful_actor<data_producer_state>;
+
+// How many of the room's own messages a resuming consumer can catch up on: a move takes
+// well under a second, and a room's chat is a few messages a second at most.
+constexpr std::size_t replay_depth = 256;
 
 std::string stats_json(const data_producer_state& st) {
   std::string label;
@@ -55,12 +62,24 @@ caf::behavior data_producer_impl(data_producer_actor* self, data_producer_spawn_
       st.ctx->counters->data_messages_in.fetch_add(1, std::memory_order_relaxed);
       st.messages_out += st.consumers.size();
       st.bytes_out += m.data.size() * st.consumers.size();
+      if (m.seq != 0) {
+        st.recent.push_back(m);
+        if (st.recent.size() > replay_depth)
+          st.recent.pop_front();
+      }
       if (st.consumers.empty())
         return;
       // One message, shared by every consumer (CAF messages are reference counted).
       auto msg = self->current_mailbox_element()->move_content_to_message();
       for (auto& c : st.consumers)
         self->send(c, msg);
+    },
+    [self](const data_replay& q) {
+      data_replay_reply r;
+      for (auto& m : self->state.recent)
+        if (m.seq > q.after)
+          r.messages.push_back(m);
+      return r;
     },
     [self](attach_consumer& a) -> attach_reply {
       self->monitor(a.consumer);

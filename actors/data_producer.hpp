@@ -7,6 +7,7 @@
 //   attach_consumer -> attach_reply <- a peer for its new data consumer (before it answers
 //                                      consumeData), or a relay (monitored)
 //   protocol::data_producer_request <- peer: get_stats -> stats_reply
+//   data_replay -> data_replay_reply <- a consumer of the room's own resuming after a move
 // Linked to its peer (or the room); closing it is an exit. Consumers monitor it.
 #pragma once
 

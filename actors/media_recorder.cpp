@@ -35,6 +35,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -49,6 +51,12 @@ constexpr int64_t kill_after_ms = 5000;      // SIGINT, then SIGKILL
 constexpr int64_t first_backoff_ms = 500;
 constexpr int64_t stable_after_ms = 30000;   // a segment this long resets the backoff
 constexpr int64_t disk_check_ms = 1000;
+// Open segments' numbers are written this often, so that a home that dies leaves a manifest
+// that accounts for its part up to a moment before.
+constexpr int64_t manifest_refresh_ms = 2000;
+// A recording going on at a new home reads its former home's manifest this long after it
+// started here: a home that handed the room over has closed its part by then.
+constexpr int64_t resume_join_ms = 1500;
 constexpr uint32_t max_fruitless = 5; // children in a row that recorded nothing: give up
 constexpr const char* loopback = "127.0.0.1";
 
@@ -110,10 +118,18 @@ struct recorder_state {
   std::vector<track> tracks;
   std::minstd_rand rng{ids::random_u32()};
   bool stopping = false;
+  bool moving = false; // the room moves: the recording goes on at its new home
   caf::response_promise stop_promise;
   bool has_stop_promise = false;
   bool disk_full = false;
   int64_t next_disk_check = 0;
+  int64_t next_refresh = 0;
+  // Going on after a change of home: the former home, when it went on here (Unix ms), and
+  // when to join the former part's manifest (mono ms; 0: done, or not resumed). Until then
+  // nothing is written over that manifest.
+  std::string resumed_from;
+  int64_t resumed_at_ms = 0;
+  int64_t join_at = 0;
   static inline const char* name = "chorus.media_recorder";
 
   ~recorder_state() {
@@ -131,6 +147,9 @@ using recorder_actor = caf::stateful_actor<recorder_state>;
 
 void write_manifest(recorder_actor* self) {
   auto& st = self->state;
+  if (st.join_at != 0)
+    return; // the former home's part is not joined yet: its manifest stays as it is
+  st.manifest.updated_at_ms = wall_ms();
   auto path = st.dir / "manifest.json";
   auto tmp = st.dir / "manifest.json.tmp";
   {
@@ -143,6 +162,64 @@ void write_manifest(recorder_actor* self) {
   }
   std::error_code ec;
   fs::rename(tmp, path, ec);
+}
+
+// The former home's part joined to what was recorded here (a recording that goes on after
+// a change of home): its manifest from the shared directory, or, when it is not there, the
+// gap alone (from an unknown moment) and an error saying so.
+void join_earlier_part(recorder_actor* self) {
+  auto& st = self->state;
+  if (st.join_at == 0)
+    return;
+  st.join_at = 0;
+  std::optional<protocol::recording_manifest> earlier;
+  {
+    std::ifstream in(st.dir / "manifest.json");
+    std::stringstream text;
+    text << in.rdbuf();
+    if (in)
+      earlier = protocol::manifest_from_json(text.str());
+  }
+  protocol::recording_manifest joined;
+  if (earlier && earlier->recording_id == st.recording_id) {
+    joined = protocol::resume_manifest(std::move(*earlier), st.resumed_at_ms, st.resumed_from);
+  } else {
+    joined.recording_id = st.recording_id;
+    joined.room_id = st.room_id;
+    joined.started_by = st.manifest.started_by;
+    joined.started_at_ms = st.manifest.started_at_ms;
+    joined.gaps.push_back({-1, st.resumed_at_ms - st.manifest.started_at_ms, st.resumed_from,
+                           "home-changed"});
+    joined.errors.push_back(protocol::iso_utc(wall_ms()) + " part-missing: the recording's part "
+                            "on " + st.resumed_from + " is not in " + st.dir.string() +
+                            " (recording.directory is not shared)");
+  }
+  std::vector<std::size_t> index_map;
+  st.manifest = protocol::join_manifests(std::move(joined), st.manifest, index_map);
+  for (auto& t : st.tracks)
+    t.manifest_index = index_map[t.manifest_index];
+  LOG_INFO(recorder_component, st.recording_id << ": joined the part recorded on "
+                                               << st.resumed_from
+                                               << (earlier ? "" : " (its manifest was not found)"));
+  write_manifest(self);
+}
+
+// The numbers of the segments being recorded, as they stand (written every
+// manifest_refresh_ms).
+void refresh_open_segments(recorder_actor* self) {
+  auto& st = self->state;
+  bool changed = false;
+  const int64_t now = wall_ms();
+  for (auto& t : st.tracks)
+    if (t.pid > 0 && t.state == phase::running && t.first_media_wall != 0) {
+      auto& seg = st.manifest.tracks[t.manifest_index].segments.back();
+      seg.has_media = true;
+      seg.start_offset_ms = t.first_media_wall - st.manifest.started_at_ms;
+      seg.duration_ms = now - t.first_media_wall;
+      changed = true;
+    }
+  if (changed)
+    write_manifest(self);
 }
 
 void report(recorder_actor* self, const std::string& reason, const std::string& message) {
@@ -243,6 +320,10 @@ bool start_child(recorder_actor* self, track& t) {
     // ignores SIGINT meanwhile): long enough for the requested keyframe, no longer.
     "-analyzeduration", info.kind == rtp::media_kind::video ? "2000000" : "1000000",
     "-i", sdp_path.string(), "-map", "0", "-c", "copy",
+    // What is written reaches the file within a second (clusters of at most a second, each
+    // flushed at once): a child that dies without its trailer (its server killed: the
+    // death signal interrupts it) leaves a file that plays up to a second before.
+    "-flush_packets", "1", "-cluster_time_limit", "1000",
     "-f", std::string(t.container.format), (st.dir / t.file).string()};
   t.pid = child_process::start_child(st.ffmpeg, args, (st.dir / (base + ".log")).string());
   if (t.pid <= 0) {
@@ -283,7 +364,8 @@ bool start_ivf_child(recorder_actor* self, track& t, const std::string& base, in
   t.port = (*feed)->port();
   std::vector<std::string> args{
     st.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-y",
-    "-f", "ivf", "-i", "pipe:0", "-map", "0", "-c", "copy",
+    "-f", "ivf", "-i", "pipe:0", "-map", "0", "-c", "copy", "-flush_packets", "1",
+    "-cluster_time_limit", "1000",
     "-f", std::string(t.container.format), (st.dir / t.file).string()};
   t.pid = child_process::start_child(st.ffmpeg, args, (st.dir / (base + ".log")).string(),
                       (*feed)->child_stdin());
@@ -408,6 +490,7 @@ void record_stopped(recorder_actor* self) {
 
 void finish_stop(recorder_actor* self) {
   auto& st = self->state;
+  join_earlier_part(self);
   st.manifest.stopped_at_ms = wall_ms();
   write_manifest(self);
   record_stopped(self);
@@ -441,6 +524,12 @@ void on_tick(recorder_actor* self) {
   if (now >= st.next_disk_check) {
     st.next_disk_check = now + disk_check_ms;
     check_disk(self);
+  }
+  if (st.join_at != 0 && now >= st.join_at)
+    join_earlier_part(self);
+  if (now >= st.next_refresh) {
+    st.next_refresh = now + manifest_refresh_ms;
+    refresh_open_segments(self);
   }
   bool all_done = true;
   for (auto& t : st.tracks) {
@@ -588,26 +677,41 @@ caf::behavior recorder_impl(recorder_actor* self, media_recorder_args args, node
   st.manifest.recording_id = st.recording_id;
   st.manifest.room_id = st.room_id;
   st.manifest.started_by = std::move(args.started_by);
-  st.manifest.started_at_ms = wall_ms();
-  write_manifest(self);
-  record(self, *st.ctx,
-         store::recording_started{st.room_id, st.recording_id, st.manifest.started_by,
-                                  st.ctx->settings.node_id, st.manifest.started_at_ms});
+  st.manifest.started_at_ms = args.started_at_ms != 0 ? args.started_at_ms : wall_ms();
+  st.resumed_from = std::move(args.resumed_from);
+  if (!st.resumed_from.empty()) {
+    st.resumed_at_ms = wall_ms();
+    st.join_at = mono_ms() + resume_join_ms;
+    LOG_INFO(recorder_component, st.recording_id << ": goes on here after its home "
+                                                 << st.resumed_from << " changed");
+  } else {
+    write_manifest(self);
+    record(self, *st.ctx,
+           store::recording_started{st.room_id, st.recording_id, st.manifest.started_by,
+                                    st.ctx->settings.node_id, st.manifest.started_at_ms});
+  }
   // Consumers and transports are linked: one that ends is not the recorder's end.
   self->set_exit_handler([self](caf::exit_msg& em) {
     if (em.source == self->state.room.address() || anonymous_exit(self, em)) {
       // The room ended without a stop: write what we have; the children are stopped by the
-      // state's destructor.
+      // state's destructor. A room that moved goes on recording at its new home: this part
+      // ends there (the new home joins it, with the gap), and the record's row stays open.
       auto& st = self->state;
+      join_earlier_part(self);
       for (auto& t : st.tracks)
         if (t.pid > 0) { // stopping or not: its segment's numbers are final now
           if (t.end_wall == 0)
             t.end_wall = wall_ms();
-          close_segment(self, t, "room-closed", 0);
+          close_segment(self, t, st.moving ? "home-changed" : "room-closed", 0);
         }
       st.manifest.stopped_at_ms = wall_ms();
       write_manifest(self);
-      record_stopped(self);
+      if (!st.moving)
+        record_stopped(self);
+      // Its consumers and transports end with it, whatever the room's reason: a room that
+      // ends normally (its last participant left, or it moved) would not take them along.
+      for (auto& t : st.tracks)
+        detach_media(self, t);
       self->quit(em.reason);
     }
   });
@@ -625,6 +729,10 @@ caf::behavior recorder_impl(recorder_actor* self, media_recorder_args args, node
     [](const protocol::consumer_layers_event&) {},
     [](const protocol::consumer_score_event&) {},
     [self](recording_tick_atom) { on_tick(self); },
+    [self](recording_moves_atom) {
+      LOG_INFO(recorder_component, self->state.recording_id << ": the room moves; the recording goes on at its new home");
+      self->state.moving = true;
+    },
     [self](recording_stop_atom) -> caf::result<caf::message> {
       auto& st = self->state;
       if (st.stopping)
@@ -653,8 +761,9 @@ result<caf::actor> spawn_media_recorder(caf::event_based_actor* room, media_reco
   auto ffmpeg = resolve_binary(ctx->recording.ffmpeg);
   if (ffmpeg.empty())
     return failure{"recording needs ffmpeg: '" + ctx->recording.ffmpeg + "' was not found"};
+  const int64_t started = args.started_at_ms != 0 ? args.started_at_ms : wall_ms();
   fs::path dir = fs::path(ctx->recording.directory) / protocol::file_part(args.room_id) /
-                 (protocol::compact_utc(wall_ms()) + "_" + args.recording_id.substr(0, 8));
+                 (protocol::compact_utc(started) + "_" + args.recording_id.substr(0, 8));
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)

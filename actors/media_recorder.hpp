@@ -49,11 +49,21 @@ namespace chorus::actors {
 
 using recording_stop_atom = caf::atom_constant<caf::atom("recstop")>;
 using recording_tick_atom = caf::atom_constant<caf::atom("rectick")>;
+// room -> its recorder: the room moves to another node in good order, where the recording
+// goes on under the same id; this part ends "home-changed", and the recording is not over.
+using recording_moves_atom = caf::atom_constant<caf::atom("recmoves")>;
 
 struct media_recorder_args {
   std::string room_id;
   std::string recording_id;
   std::string started_by; // the public id of who started it ("" for autoStart)
+  // When it started (Unix ms; its directory's name; 0: now). A recording that goes on here
+  // after its room's home changed (lost or moved) names the node it ran on. The recorder writes into the
+  // same directory (the same files where recording.directory is shared) and, once the
+  // former home has had time to close its part, joins that part's manifest to its own with
+  // the gap between them (protocol::resume_manifest).
+  int64_t started_at_ms = 0;
+  std::string resumed_from;
 };
 
 // Creates the recording's directory and spawns the recorder linked to `room`. Fails with a

@@ -1,7 +1,8 @@
 // Meetings registered through the HTTP API (POST /api/meetings, the seed 004 frontend's):
 // id -> creator. Shared by the HTTP thread, which registers and reads them, and the rooms,
 // which take their host from them (the creator of the meeting of the room's id). Kept in
-// memory, and in the class record when there is one (read back at start by main).
+// memory, and in the class record when there is one (read back at start by main); in a
+// cluster every node holds every meeting (meetings_shared, actors/messages.hpp).
 #pragma once
 
 #include "protocol/meetings.hpp"
@@ -11,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace chorus::actors {
 
@@ -26,6 +28,15 @@ public:
       return added::full;
     meetings_.emplace(m.id, m);
     return added::ok;
+  }
+  // Every meeting, for a node that joined the cluster.
+  std::vector<protocol::meeting> all() const {
+    std::lock_guard lock{mutex_};
+    std::vector<protocol::meeting> out;
+    out.reserve(meetings_.size());
+    for (auto& [id, m] : meetings_)
+      out.push_back(m);
+    return out;
   }
   std::optional<protocol::meeting> find(const std::string& id) const {
     std::lock_guard lock{mutex_};

@@ -93,6 +93,15 @@ struct get_room {
   std::string avoid;      // a rejoin's: the CAF node (as text) of the lost home
 };
 
+// Meetings of the HTTP API (actors/meetings.hpp), so that every node of a cluster serves
+// every meeting and knows every room's host: main -> its node, for a meeting registered
+// there; node -> every other live node, `relayed` (the receiver only keeps them); and a
+// node's whole book to a node that joined the cluster, `relayed` too.
+struct meetings_shared {
+  std::vector<protocol::meeting> meetings;
+  bool relayed = false;
+};
+
 // cluster -> node: the live members (this node included) and their node actors; the
 // node places rooms over them (rendezvous hashing, net/cluster.hpp).
 struct cluster_node {
@@ -159,9 +168,12 @@ struct moderation_command {
 };
 
 // session -> room: a live-class request of `peer_id` (docs/protocol.md, "The live class").
+// `op`: the session's id for it (unique per session, kept when the request is sent again
+// after a lost home; 0: none), by which the room answers a repeat without applying it twice.
 struct class_command {
   std::string peer_id;
   protocol::class_request request;
+  uint64_t op = 0;
 };
 
 // session -> its node actor: a live-class request for a room homed on another node. The node
@@ -258,7 +270,7 @@ CHORUS_MESSAGE(join_command, x.room_id, x.peer_id, x.name, x.session, x.has_rtp_
 CHORUS_MESSAGE(room_info_query, x.peer_id);
 CHORUS_MESSAGE(participants_query, x.peer_id, x.request);
 CHORUS_MESSAGE(moderation_command, x.issuer, x.request);
-CHORUS_MESSAGE(class_command, x.peer_id, x.request);
+CHORUS_MESSAGE(class_command, x.peer_id, x.request, x.op);
 CHORUS_MESSAGE(class_upstream, x.room, x.command);
 CHORUS_MESSAGE(class_batch, x.commands);
 CHORUS_MESSAGE(class_batch_reply, x.replies, x.errors);
@@ -273,6 +285,7 @@ CHORUS_MESSAGE(close_session, x.code, x.reason);
 CHORUS_MESSAGE(fault_command, x.exit);
 CHORUS_MESSAGE(get_relay, x.producer);
 CHORUS_MESSAGE(get_room, x.room_id, x.forwarded, x.avoid);
+CHORUS_MESSAGE(meetings_shared, x.meetings, x.relayed);
 CHORUS_MESSAGE(cluster_node, x.node_id, x.node);
 CHORUS_MESSAGE(cluster_nodes, x.self_id, x.nodes);
 CHORUS_MESSAGE(peer_update, x.peer_id, x.name, x.has_rtp_capabilities, x.rtp_capabilities,

@@ -2,140 +2,20 @@
 
 #include <malloc.h>
 
-#include "actors/messages.hpp"
-#include "actors/operations.hpp"
+#include "actors/meetings.hpp"
+#include "actors/node_actor.hpp"
 #include "actors/peer.hpp"
-#include "actors/rehome_messages.hpp"
 #include "actors/relay.hpp"
 #include "actors/room.hpp"
-#include "actors/wire_check.hpp"
 #include "common/log.hpp"
 #include "net/cluster.hpp"
 
-#include <caf/all.hpp>
-
 #include <algorithm>
-#include <map>
 #include <memory>
-#include <unordered_map>
 
 namespace chorus::actors {
 
-namespace {
-
-struct node_state {
-  node_context_ptr ctx;
-  std::unordered_map<std::string, caf::actor> rooms; // homed here
-  // In a cluster: this node's id and the live members (this node included); empty alone.
-  std::string self_id;
-  std::vector<cluster_node> cluster;
-  std::unordered_map<caf::actor_addr, caf::actor> relays; // by remote producer
-  // Re-homing: the room-wide copies of rooms homed elsewhere that have participants here;
-  // rejoins waiting until the node they avoid has left the live set; whether this node is
-  // leaving (it homes no room any more).
-  std::unordered_map<std::string, room_snapshot> copies;
-  struct parked_rehome {
-    rehome_request req;
-    std::chrono::steady_clock::time_point until;
-  };
-  std::vector<parked_rehome> parked;
-  bool check_scheduled = false;
-  bool rebalance_scheduled = false;
-  bool leaving = false;
-  // The hand-over when leaving: rooms that have not said how many of their participants
-  // are on this node, how many those are, and how many of them have rejoined elsewhere.
-  int64_t rooms_answering = 0;
-  int64_t local_awaited = 0;
-  int64_t local_done = 0;
-  std::vector<caf::typed_response_promise<bool>> hand_over_waiters;
-  // Drain (drain_begin): no new rooms or joins; the askers wait for the rooms to end.
-  bool draining = false;
-  uint64_t drain_generation = 0;
-  std::vector<caf::response_promise> drain_waiters;
-  // Live-class requests of sessions here for rooms homed elsewhere, gathered per room until
-  // the window's end (class_upstream).
-  struct upstream_class {
-    class_command command;
-    caf::typed_response_promise<protocol::class_reply> promise;
-  };
-  std::map<caf::actor, std::vector<upstream_class>> class_batches;
-  bool class_flush_scheduled = false;
-  // Joins of clients here for rooms homed elsewhere, by the home's node actor and the room:
-  // those waiting while the room's previous batch is under way (join_batch).
-  struct upstream_join {
-    join_command command;
-    caf::typed_response_promise<join_result> promise;
-    caf::actor peer; // made here once the room's handle is known
-  };
-  struct join_queue {
-    std::vector<upstream_join> waiting;
-    bool in_flight = false;
-  };
-  std::map<std::pair<caf::actor, std::string>, join_queue> join_queues;
-  static inline const char* name = "chorus.node";
-};
-
-using node_actor = caf::stateful_actor<node_state>;
-
-// How long a live-class request for a room elsewhere waits for others to cross with it: an
-// audience's votes after a poll opens come within a second, so a window this short takes
-// tens of them at once and adds little to a chat message's way.
-constexpr auto class_batch_window = std::chrono::milliseconds(20);
-
-// A room's answer to a batch (class_batch_reply, join_batch_reply), outcome by outcome in
-// order: `ok(i, reply)` or `failed(i, error)`. False, with nothing called, when the answer
-// does not match the batch.
-template <class Reply, class Ok, class Failed>
-bool each_outcome(size_t n, std::vector<Reply>& replies, std::vector<caf::error>& errors, Ok ok,
-                  Failed failed) {
-  if (replies.size() != n || errors.size() != n)
-    return false;
-  for (size_t i = 0; i < n; ++i)
-    if (errors[i])
-      failed(i, errors[i]);
-    else
-      ok(i, replies[i]);
-  return true;
-}
-
-// Sends each room its gathered requests as one class_batch and answers each session with
-// its outcome.
-void flush_class_batches(node_actor* self) {
-  auto& st = self->state;
-  st.class_flush_scheduled = false;
-  auto batches = std::move(st.class_batches);
-  st.class_batches.clear();
-  auto& c = *st.ctx->counters;
-  for (auto& [room, items] : batches) {
-    c.class_batches_out.fetch_add(1, std::memory_order_relaxed);
-    c.class_batched_requests.fetch_add(items.size(), std::memory_order_relaxed);
-    class_batch batch;
-    batch.commands.reserve(items.size());
-    std::vector<caf::typed_response_promise<protocol::class_reply>> promises;
-    promises.reserve(items.size());
-    for (auto& it : items) {
-      batch.commands.push_back(std::move(it.command));
-      promises.push_back(std::move(it.promise));
-    }
-    auto shared = std::make_shared<decltype(promises)>(std::move(promises));
-    self->request(room, st.ctx->settings.request_timeout, std::move(batch))
-      .then(
-        [shared](class_batch_reply& r) {
-          auto& ps = *shared;
-          if (!each_outcome(
-                ps.size(), r.replies, r.errors,
-                [&](size_t i, protocol::class_reply& reply) { ps[i].deliver(std::move(reply)); },
-                [&](size_t i, caf::error& err) { ps[i].deliver(std::move(err)); }))
-            for (auto& p : ps)
-              p.deliver(make_error(protocol::error_code::internal,
-                                   "the room answered a batch of requests out of shape"));
-        },
-        [shared](caf::error& err) {
-          for (auto& p : *shared)
-            p.deliver(err);
-        });
-  }
-}
+namespace nodes {
 
 // The drain's end: every asker hears how many rooms are still open.
 void finish_drain(node_actor* self) {
@@ -149,10 +29,24 @@ void finish_drain(node_actor* self) {
     rp.deliver(drain_report{static_cast<uint32_t>(st.rooms.size())});
 }
 
+// A forget for the copy `to` holds of the room (any version).
+void forget_copy(node_actor* self, const caf::actor& to, const std::string& room_id) {
+  room_snapshot forget;
+  forget.room_id = room_id;
+  forget.version = UINT64_MAX;
+  forget.forget = true;
+  self->send(to, std::move(forget));
+}
+
 void forget_room(node_actor* self, const std::string& room_id, const caf::actor& room) {
   auto it = self->state.rooms.find(room_id);
   if (it != self->state.rooms.end() && it->second == room) {
     self->state.rooms.erase(it);
+    if (auto r = self->state.replicas.find(room_id); r != self->state.replicas.end()) {
+      for (auto& n : r->second)
+        forget_copy(self, n, room_id);
+      self->state.replicas.erase(r);
+    }
     // metrics.perRoom: the node lists a room's series and counts it in the same places
     // (local_room), so a scrape never sees one without the other.
     if (auto& reg = self->state.ctx->room_metrics) {
@@ -171,6 +65,21 @@ void forget_room(node_actor* self, const std::string& room_id, const caf::actor&
   }
 }
 
+void count_copies(node_state& st) {
+  st.ctx->counters->room_copies.store(static_cast<int64_t>(st.copies.size()));
+}
+
+copy_book::live_test live_test(const node_state& st) {
+  return [&st](const std::string& home) { return is_live(st, home); };
+}
+
+// A copy from the room's home (the sender), or a forget.
+void keep_copy(node_actor* self, room_snapshot copy) {
+  auto& sender = self->current_sender();
+  self->state.copies.keep(std::move(copy), sender ? to_string(sender->node()) : std::string{});
+  count_copies(self->state);
+}
+
 // THE DRAIN'S ENTRY POINT (SIGTERM with drain.timeoutMs, the admin API's POST /drain):
 // from now on no room is made here and no join is accepted (`draining`); the rooms that
 // run keep their media until their last participant leaves. The answer (drain_report)
@@ -180,216 +89,47 @@ void forget_room(node_actor* self, const std::string& room_id, const caf::actor&
 // caller, or from this function).
 caf::result<drain_report> drain_begin_step(node_actor* self, const drain_begin& d) {
   auto& st = self->state;
+  const bool bounded = d.timeout_ms != drain_until_rooms_end;
+  const std::string limit =
+    bounded ? "for up to " + std::to_string(d.timeout_ms) + " ms" : "until they end";
   if (!st.draining) {
     st.draining = true;
     st.ctx->counters->draining.store(true);
-    LOG_INFO("node", "draining: no new rooms or joins; " << st.rooms.size()
-                                                         << " rooms may run for up to "
-                                                         << d.timeout_ms << " ms");
+    LOG_INFO("node", "draining: no new rooms or joins; " << st.rooms.size() << " rooms may run "
+                                                         << limit);
+  } else {
+    LOG_INFO("node", "draining, asked again: " << st.rooms.size() << " rooms may run " << limit);
   }
-  if (st.rooms.empty() || d.timeout_ms == 0)
+  if (st.rooms.empty() || d.timeout_ms == 0) {
+    finish_drain(self); // an earlier asker's wait ends with this one's
     return drain_report{static_cast<uint32_t>(st.rooms.size())};
+  }
   auto rp = self->make_response_promise<drain_report>();
   st.drain_waiters.push_back(rp);
-  self->delayed_send(self, std::chrono::milliseconds(d.timeout_ms),
-                     drain_deadline{++st.drain_generation});
+  if (bounded)
+    self->delayed_send(self, std::chrono::milliseconds(d.timeout_ms), drain_deadline{});
   return rp;
 }
 
-caf::error draining_error() {
-  return make_error(protocol::error_code::draining,
-                    "this server is draining (shutting down): it takes no new rooms or "
-                    "participants; connect to another server");
-}
-
-constexpr auto placement_timeout = std::chrono::seconds(10);
-
-// The room `room_id` homed here, made if there is none yet (bounded by max_rooms).
-caf::expected<caf::actor> local_room(node_actor* self, const std::string& room_id) {
-  auto& st = self->state;
-  auto it = st.rooms.find(room_id);
-  if (it == st.rooms.end()) {
-    if (st.draining)
-      return draining_error();
-    if (st.rooms.size() >= st.ctx->limits.max_rooms)
-      return make_error(protocol::error_code::limit_exceeded,
-                        "this server has reached its limit of " +
-                          std::to_string(st.ctx->limits.max_rooms) + " rooms");
-    std::shared_ptr<room_gauges> gauges;
-    if (auto& reg = st.ctx->room_metrics) {
-      gauges = std::make_shared<room_gauges>();
-      std::lock_guard<std::mutex> lock{reg->mutex};
-      reg->rooms[room_id] = gauges;
-    }
-    auto room = spawn_room(self->system(), caf::actor_cast<caf::actor>(self), room_id, st.ctx,
-                           gauges);
-    self->monitor(room);
-    it = st.rooms.emplace(room_id, room).first;
-    st.ctx->counters->rooms.fetch_add(1);
-    LOG_DEBUG("node", "room '" << room_id << "' created");
-  }
-  return it->second;
-}
-
-// The CAF node of a live member's node actor, as text (what rehome_request.avoid names).
-std::string node_text(const caf::actor& a) {
-  return a ? to_string(a.node()) : std::string{};
-}
-
-// The node actor of the room's home by rendezvous over the live members, leaving out the
-// node `avoid` names and this node when it is leaving; null for this node (alone, homed
-// here, or no other candidate).
-caf::actor placed_home(node_actor* self, const std::string& room_id, const std::string& avoid = {}) {
-  auto& st = self->state;
-  if (st.cluster.empty())
-    return nullptr;
-  std::vector<std::string> ids;
-  for (auto& n : st.cluster)
-    if ((avoid.empty() || node_text(n.node) != avoid) && !(st.leaving && n.node_id == st.self_id))
-      ids.push_back(n.node_id);
-  auto home = net::cluster::home_node(room_id, ids);
-  if (home.empty() || home == st.self_id)
-    return nullptr;
-  for (auto& n : st.cluster)
-    if (n.node_id == home)
-      return n.node;
-  return nullptr;
-}
-
-// In a cluster, the node actor of the room's home; null when the room lives here (alone,
-// homed here, or already made here).
-caf::actor remote_home(node_actor* self, const std::string& room_id) {
-  if (self->state.rooms.count(room_id))
-    return nullptr;
-  return placed_home(self, room_id);
-}
-
-// Joins for a room homed on another node: the room's handle from that node, a peer here for
-// each (where the client's transports will be), then the joins at the room in one batch.
-// The next batch for the room leaves when this one is answered.
-void send_joins(node_actor* self, const caf::actor& home, const std::string& room_id) {
-  auto& st = self->state;
-  const auto key = std::make_pair(home, room_id);
-  auto q = st.join_queues.find(key);
-  if (q == st.join_queues.end())
-    return;
-  if (q->second.waiting.empty()) {
-    st.join_queues.erase(q);
-    return;
-  }
-  q->second.in_flight = true;
-  auto items = std::make_shared<std::vector<node_state::upstream_join>>(std::move(q->second.waiting));
-  q->second.waiting.clear();
-  auto& c = *st.ctx->counters;
-  c.join_batches_out.fetch_add(1, std::memory_order_relaxed);
-  c.join_batched_requests.fetch_add(items->size(), std::memory_order_relaxed);
-  auto answered = [self, key] {
-    auto it = self->state.join_queues.find(key);
-    if (it == self->state.join_queues.end())
-      return;
-    it->second.in_flight = false;
-    send_joins(self, key.first, key.second);
-  };
-  // The home's errors go on to whoever asked, which may be another node: only what CAF can
-  // write again (actors/wire_check.hpp).
-  auto refuse_all = [self, items](caf::error& err) {
-    for (auto& it : *items) {
-      if (it.peer)
-        self->send_exit(it.peer, caf::exit_reason::user_shutdown);
-      it.promise.deliver(writable(self->system(), err));
-    }
-  };
-  self->request(home, placement_timeout, get_room{room_id, false, {}})
-    .then(
-      [self, items, answered, refuse_all](caf::actor& room) mutable {
-        join_batch batch;
-        batch.commands.reserve(items->size());
-        for (auto& it : *items) {
-          auto& cmd = it.command;
-          it.peer = spawn_peer_for(self->system(), room, caf::actor_cast<caf::actor>(self),
-                                   cmd.peer_id, cmd.room_id, cmd.session, self->state.ctx);
-          cmd.peer = it.peer;
-          cmd.placed = true;
-          cmd.edge_node = caf::actor_cast<caf::actor>(self);
-          batch.commands.push_back(std::move(cmd));
-        }
-        self->request(room, placement_timeout, std::move(batch))
-          .then(
-            [self, items, answered, refuse_all](join_batch_reply& r) mutable {
-              auto& js = *items;
-              if (!each_outcome(
-                    js.size(), r.results, r.errors,
-                    [&](size_t i, join_result& joined) { js[i].promise.deliver(std::move(joined)); },
-                    [&](size_t i, caf::error& err) {
-                      self->send_exit(js[i].peer, caf::exit_reason::user_shutdown);
-                      js[i].promise.deliver(writable(self->system(), std::move(err)));
-                    })) {
-                auto err = make_error(protocol::error_code::internal,
-                                      "the room answered a batch of joins out of shape");
-                refuse_all(err);
-              }
-              answered();
-            },
-            [answered, refuse_all](caf::error& err) mutable {
-              refuse_all(err);
-              answered();
-            });
-      },
-      [answered, refuse_all](caf::error& err) mutable {
-        refuse_all(err);
-        answered();
-      });
-}
-
-// A join: to the room's home's queue when that is another node, else to the room here.
-void place_join(node_actor* self, join_command cmd, caf::typed_response_promise<join_result> rp) {
-  auto& st = self->state;
-  if (st.draining) {
-    rp.deliver(draining_error());
-    return;
-  }
-  if (!cmd.placed)
-    if (auto home = remote_home(self, cmd.room_id)) {
-      auto& q = st.join_queues[{home, cmd.room_id}];
-      auto room_id = cmd.room_id;
-      q.waiting.push_back({std::move(cmd), std::move(rp), {}});
-      if (!q.in_flight)
-        send_joins(self, home, room_id);
-      return;
-    }
-  auto room = local_room(self, cmd.room_id);
-  if (!room) {
-    rp.deliver(room.error());
-    return;
-  }
-  rp.delegate(*room, std::move(cmd));
-}
-
-// The live set changed: joins still waiting for a home that left it are placed again (the
-// batch under way to it ends with its own answer or timeout).
-void replace_joins(node_actor* self) {
-  auto& st = self->state;
-  std::vector<node_state::upstream_join> again;
-  for (auto it = st.join_queues.begin(); it != st.join_queues.end();) {
-    const auto& home = it->first.first;
-    const bool live = std::any_of(st.cluster.begin(), st.cluster.end(),
-                                  [&](const cluster_node& n) { return n.node == home; });
-    if (live) {
-      ++it;
-      continue;
-    }
-    for (auto& j : it->second.waiting)
-      again.push_back(std::move(j));
-    it = st.join_queues.erase(it);
-  }
-  for (auto& j : again)
-    place_join(self, std::move(j.command), std::move(j.promise));
-}
 
 // ---- re-homing -----------------------------------------------------------------------------
 constexpr auto rehome_park_limit = std::chrono::seconds(10);
 constexpr auto rehome_check_interval = std::chrono::milliseconds(250);
 constexpr auto rebalance_delay = std::chrono::seconds(2);
+// A lost home's rooms are rebuilt within the rejoins' park limit and the rebuild's settle;
+// after this the copies that came from it and that no rebuild took are stale.
+constexpr auto copy_grace = std::chrono::seconds(30);
+
+// The members of `of` that `in` does not list (by node id).
+std::vector<const cluster_node*> members_not_in(const std::vector<cluster_node>& of,
+                                                const std::vector<cluster_node>& in) {
+  std::vector<const cluster_node*> out;
+  for (auto& n : of)
+    if (std::none_of(in.begin(), in.end(),
+                     [&](const cluster_node& m) { return m.node_id == n.node_id; }))
+      out.push_back(&n);
+  return out;
+}
 
 bool is_live(const node_state& st, const std::string& node) {
   return std::any_of(st.cluster.begin(), st.cluster.end(),
@@ -435,9 +175,9 @@ void rejoin_at(node_actor* self, const caf::actor& room, rejoin_command cmd) {
 void rehome(node_actor* self, rehome_request req) {
   auto& st = self->state;
   auto& cmd = req.cmd;
-  if (auto it = st.copies.find(cmd.room_id);
-      it != st.copies.end() && (cmd.room.room_id.empty() || it->second.version > cmd.room.version))
-    cmd.room = it->second;
+  if (auto* copy = st.copies.find(cmd.room_id);
+      copy && (cmd.room.room_id.empty() || copy->version > cmd.room.version))
+    cmd.room = *copy;
   if (auto home = placed_home(self, cmd.room_id, req.avoid)) {
     LOG_DEBUG("node", "room '" << cmd.room_id << "': peer '" << cmd.participant.peer_id
                                << "' rejoins at node " << node_text(home) << " (avoiding "
@@ -447,7 +187,7 @@ void rehome(node_actor* self, rehome_request req) {
             [self, cmd](caf::error& err) { rehome_failed(self, cmd, to_string(err)); });
     return;
   }
-  auto room = local_room(self, cmd.room_id);
+  auto room = local_room(self, cmd.room_id, req.avoid);
   if (!room) {
     rehome_failed(self, cmd, to_string(room.error()));
     return;
@@ -539,13 +279,8 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
     },
     // A live-class request for a room homed on another node, to go with the others.
     [self](class_upstream& u) -> caf::result<protocol::class_reply> {
-      auto& st = self->state;
       auto rp = self->make_response_promise<protocol::class_reply>();
-      st.class_batches[u.room].push_back({std::move(u.command), rp});
-      if (!st.class_flush_scheduled) {
-        st.class_flush_scheduled = true;
-        self->delayed_send(self, class_batch_window, flush_class_batches_atom::value);
-      }
+      gather_class_request(self, u, rp);
       return rp;
     },
     [self](flush_class_batches_atom) { flush_class_batches(self); },
@@ -570,20 +305,9 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
       return rp;
     },
     [self](get_room& q) -> caf::result<caf::actor> {
-      // A node whose view of the members differs (one joined or left just now) may ask
-      // here for a room homed elsewhere: passed on once to the home this node sees.
-      if (!self->state.rooms.count(q.room_id) && !q.forwarded)
-        if (auto home = placed_home(self, q.room_id, q.avoid)) {
-          auto rp = self->make_response_promise();
-          rp.delegate(home, get_room{q.room_id, true, q.avoid});
-          return rp;
-        }
-      if (self->state.leaving && !self->state.rooms.count(q.room_id))
-        return make_error(protocol::error_code::internal, "this node is leaving the cluster");
-      auto room = local_room(self, q.room_id);
-      if (!room)
-        return room.error();
-      return *room;
+      auto rp = self->make_response_promise<caf::actor>();
+      answer_lookup(self, std::move(q), rp);
+      return rp;
     },
     // A consumer here of a producer on another node: one relay per producer.
     [self](get_relay& q) -> caf::actor {
@@ -597,10 +321,7 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
       return it->second;
     },
     [self](drain_begin& d) -> caf::result<drain_report> { return drain_begin_step(self, d); },
-    [self](drain_deadline& d) {
-      if (d.generation == self->state.drain_generation)
-        finish_drain(self);
-    },
+    [self](drain_deadline&) { finish_drain(self); },
     // The admin API: the room homed here (null: none).
     [self](find_room& q) -> caf::actor {
       auto it = self->state.rooms.find(q.room_id);
@@ -618,14 +339,24 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
     },
     [self](cluster_nodes& v) {
       auto& st = self->state;
-      bool grew = std::any_of(v.nodes.begin(), v.nodes.end(), [&](const cluster_node& n) {
-        return std::none_of(st.cluster.begin(), st.cluster.end(),
-                            [&](const cluster_node& m) { return m.node_id == n.node_id; });
-      });
+      const auto joined = members_not_in(v.nodes, st.cluster);
+      const bool grew = !joined.empty();
+      const bool shrank = !members_not_in(st.cluster, v.nodes).empty();
+      // A node that joined learns the meetings this node knows.
+      if (grew)
+        if (auto book = st.ctx->meetings->all(); !book.empty())
+          for (auto* n : joined)
+            if (n->node_id != v.self_id)
+              self->send(n->node, meetings_shared{book, true});
       st.self_id = std::move(v.self_id);
       st.cluster = std::move(v.nodes);
+      // A node left: the copies only it sent are dropped once the rebuilds had their time.
+      if (shrank)
+        self->delayed_send(self, copy_grace, drop_copies_atom::value);
+      st.ctx->counters->other_nodes.store(
+        st.cluster.empty() ? 0 : static_cast<int64_t>(st.cluster.size()) - 1);
       check_parked(self);
-      replace_joins(self);
+      replace_after_loss(self);
       // A node joined: the rooms it is now the home of move to it, once the view has
       // settled (a node that flaps does not drag rooms back and forth at once).
       if (grew && !st.rebalance_scheduled && !st.rooms.empty()) {
@@ -638,18 +369,43 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
       move_rooms(self, {});
     },
     // Copies of the room-wide state of rooms homed elsewhere (re-homing).
-    [self](room_snapshot& copy) {
-      auto& copies = self->state.copies;
-      auto it = copies.find(copy.room_id);
-      if (copy.forget) {
-        if (it != copies.end() && it->second.version <= copy.version)
-          copies.erase(it);
+    [self](room_snapshot& copy) { keep_copy(self, std::move(copy)); },
+    // The copies whose home has left the live set and that no rebuild took: dropped.
+    [self](drop_copies_atom) {
+      auto& st = self->state;
+      for (auto& room_id : st.copies.drop_orphans(live_test(st)))
+        LOG_INFO("node", "room '" << room_id << "': the copy of a home that is gone is dropped");
+      count_copies(st);
+    },
+    [self](meetings_shared& m) {
+      auto& st = self->state;
+      if (m.relayed) {
+        for (auto& x : m.meetings)
+          st.ctx->meetings->add(x);
         return;
       }
-      if (it == copies.end())
-        copies.emplace(copy.room_id, std::move(copy));
-      else if (copy.version >= it->second.version)
-        it->second = std::move(copy);
+      m.relayed = true;
+      for (auto& n : st.cluster)
+        if (n.node_id != st.self_id)
+          self->send(n.node, m);
+    },
+    // A room homed here: its copy to its replica, the node that would home it next.
+    [self](replica_copy& r) -> caf::result<replica_stored> {
+      auto& st = self->state;
+      if (r.keep) { // this node is the replica
+        const auto version = r.copy.version;
+        keep_copy(self, std::move(r.copy));
+        return replica_stored{version, true};
+      }
+      auto target = placed_home(self, r.copy.room_id, to_string(self->node()));
+      if (!target)
+        return replica_stored{r.copy.version, false};
+      auto& targets = st.replicas[r.copy.room_id];
+      if (std::find(targets.begin(), targets.end(), target) == targets.end())
+        targets.push_back(target);
+      r.keep = true;
+      self->delegate(target, std::move(r)); // the replica answers the room
+      return caf::delegated<replica_stored>{};
     },
     [self](rehome_request& req) {
       self->state.parked.push_back(
@@ -690,10 +446,10 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
   };
 }
 
-} // namespace
+} // namespace nodes
 
 caf::actor spawn_node(caf::actor_system& sys, node_context_ptr ctx) {
-  return sys.spawn(node_impl, std::move(ctx));
+  return sys.spawn(nodes::node_impl, std::move(ctx));
 }
 
 } // namespace chorus::actors

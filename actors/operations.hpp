@@ -4,8 +4,10 @@
 //
 //   drain_begin          -> node: refuse new rooms and joins from now on; the answer, a
 //                           drain_report, comes when the last room has ended or timeout_ms
-//                           has passed (rooms_left > 0). The drain's one entry point: the
-//                           cluster's hand-over of rooms to other nodes starts here too.
+//                           has passed (rooms_left > 0); timeout_ms 0: at once. Asked again
+//                           during a drain, the earliest deadline ends it for every asker.
+//                           The drain's one entry point: the cluster's hand-over of rooms
+//                           to other nodes starts here too.
 //   find_room            -> node: the room actor homed here (null: none).
 //   admin_nodes_query    -> node: cluster_nodes (the live members; empty alone).
 //   admin_room_query     -> room: admin_room_snapshot.
@@ -29,16 +31,16 @@
 
 namespace chorus::actors {
 
+// A drain's timeout that never passes: the drain ends with the last room.
+inline constexpr uint64_t drain_until_rooms_end = UINT64_MAX;
 struct drain_begin {
-  uint64_t timeout_ms = 0;
+  uint64_t timeout_ms = 0; // or drain_until_rooms_end
 };
 struct drain_report {
   uint32_t rooms_left = 0; // rooms still open when the drain ended (0: all ended)
 };
-// node -> itself: the drain's time is up.
-struct drain_deadline {
-  uint64_t generation = 0;
-};
+// node -> itself: a drain's time is up.
+struct drain_deadline {};
 
 struct find_room {
   std::string room_id;
@@ -101,7 +103,7 @@ struct peer_inventory {
 
 CHORUS_MESSAGE(drain_begin, x.timeout_ms);
 CHORUS_MESSAGE(drain_report, x.rooms_left);
-CHORUS_MESSAGE(drain_deadline, x.generation);
+CHORUS_MESSAGE(drain_deadline);
 CHORUS_MESSAGE(find_room, x.room_id);
 CHORUS_MESSAGE(admin_room_query);
 CHORUS_MESSAGE(admin_nodes_query);

@@ -55,16 +55,12 @@ void close_media_of_transport(peer_actor* self, const std::string& transport_id)
     self->send_exit(st.data_producers[id].actor, caf::exit_reason::user_shutdown);
     forget_data_producer(self, id);
   }
-  for (auto it = st.data_consumers.begin(); it != st.data_consumers.end();) {
-    if (it->second.transport_id != transport_id) {
-      ++it;
-      continue;
-    }
-    self->send_exit(it->second.actor, caf::exit_reason::user_shutdown);
-    self->send(st.session,
-               protocol::data_consumer_closed_event{it->first, it->second.data_producer_id});
-    it = st.data_consumers.erase(it);
-  }
+  std::vector<std::string> data_closed;
+  for (auto& [id, c] : st.data_consumers)
+    if (c.transport_id == transport_id)
+      data_closed.push_back(id);
+  for (auto& id : data_closed)
+    close_data_consumer(self, id);
   std::vector<std::string> gone;
   for (auto& [id, p] : st.producers)
     if (p.transport_id == transport_id)
@@ -121,6 +117,9 @@ void begin_rehome(peer_actor* self, std::string avoid, room_snapshot room) {
   for (auto& [id, p] : st.producers)
     if (p.info.producer)
       cmd.producers.push_back(p.info);
+  for (auto& [id, d] : st.data_producers)
+    if (d.info.data_producer)
+      cmd.data_producers.push_back(d.info);
   cmd.room = std::move(room);
   self->send(st.node, std::move(req));
   self->delayed_send(self, rehome_limit, rehome_timeout_atom::value, ++st.rehome_round);
@@ -461,7 +460,11 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
       st.room = r.room.address();
       st.rehoming = false;
       LOG_INFO("peer", st.id << ": room '" << st.room_id << "' continues on its new home");
+      const auto lost = st.data_sources_lost;
+      for (auto& id : lost)
+        find_data_source(self, id);
     },
+    [self](data_source_lost& l) { find_data_source(self, l.data_consumer_id); },
     [self](rehome_timeout_atom, uint64_t round) {
       auto& st = self->state;
       if (st.rehoming && round == st.rehome_round) {

@@ -5,7 +5,10 @@
 //   create_transport_request, connect_transport_request, restart_ice_request,
 //   get_transport_stats_request, produce_request, consume_request, producer_request,
 //   consumer_request.
-// The peer is linked to its room and ends with it.
+// From its room: participant_snapshot, room_moving, room_rebound (re-homing); from its data
+// consumers of the room's own data producer: data_source_lost (found again at the room).
+// The peer is linked to its room and ends with it (unless the room's home is lost: then it
+// rejoins the room at its next home).
 #pragma once
 
 #include "actors/context.hpp"

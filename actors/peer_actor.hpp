@@ -29,6 +29,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <random>
 
 namespace chorus::actors::peers {
@@ -50,6 +51,7 @@ struct transport_entry {
 struct data_producer_entry {
   caf::actor actor;
   std::string transport_id;
+  data_producer_info info; // what the room lists (carried to its new home by a rejoin)
 };
 
 struct data_consumer_entry {
@@ -100,6 +102,10 @@ struct peer_state {
   participant_snapshot copy;
   bool rehoming = false;
   uint64_t rehome_round = 0;
+  // Data consumers of the room's own data producer that lost it and have not found it
+  // again (data_source_lost): asked for at the room, and again at the room the peer
+  // rejoins if it moves meanwhile.
+  std::set<std::string> data_sources_lost;
   std::minstd_rand rng{ids::random_u32()};
   static inline const char* name = "chorus.peer";
 };
@@ -139,5 +145,10 @@ caf::result<protocol::producer_id_reply> on_produce_data(peer_actor* self,
                                                          protocol::produce_data_request& r);
 caf::result<protocol::data_consumer_params_reply>
 on_consume_data(peer_actor* self, protocol::consume_data_request& r);
+// A data consumer of the room's own data producer lost it: found again at the room (now,
+// or once the peer has rejoined the room if it is moving), else the consumer is closed.
+void find_data_source(peer_actor* self, const std::string& data_consumer_id);
+// Closes a data consumer for the client (data-consumer-closed) and ends it.
+void close_data_consumer(peer_actor* self, const std::string& data_consumer_id);
 
 } // namespace chorus::actors::peers

@@ -70,7 +70,7 @@ void make_data_producer(peer_actor* self, produce_promise rp, protocol::produce_
           rp.deliver(unknown_transport(transport_id));
           return;
         }
-        st.data_producers[info.data_producer_id] = {info.data_producer, transport_id};
+        st.data_producers[info.data_producer_id] = {info.data_producer, transport_id, info};
         LOG_DEBUG("peer", st.id << ": data producer " << info.data_producer_id);
         auto id = info.data_producer_id;
         if (auto room = room_of(st))
@@ -120,7 +120,8 @@ void create_data_consumer(peer_actor* self, data_consume_promise rp, std::string
   }
   protocol::sctp_stream_parameters params = info.stream;
   params.stream_id = *stream;
-  data_consumer_spawn_args args{ids::uuid4(), info.data_producer_id, params};
+  data_consumer_spawn_args args{ids::uuid4(), info.data_producer_id, params,
+                                info.peer_id.empty()};
   auto id = args.id;
   auto actor = spawn_data_consumer(self, std::move(args), info.data_producer, tit->second.actor,
                                    tit->second.data_send, st.ctx);
@@ -219,6 +220,69 @@ on_consume_data(peer_actor* self, protocol::consume_data_request& r) {
       },
       [rp](caf::error& err) mutable { rp.deliver(err); });
   return rp;
+}
+
+void close_data_consumer(peer_actor* self, const std::string& data_consumer_id) {
+  auto& st = self->state;
+  auto it = st.data_consumers.find(data_consumer_id);
+  if (it == st.data_consumers.end())
+    return;
+  self->send_exit(it->second.actor, caf::exit_reason::user_shutdown);
+  self->send(st.session, protocol::data_consumer_closed_event{it->first, it->second.data_producer_id});
+  st.data_consumers.erase(it);
+}
+
+void find_data_source(peer_actor* self, const std::string& data_consumer_id) {
+  auto& st = self->state;
+  auto it = st.data_consumers.find(data_consumer_id);
+  if (it == st.data_consumers.end()) {
+    st.data_sources_lost.erase(data_consumer_id);
+    return;
+  }
+  st.data_sources_lost.insert(data_consumer_id);
+  auto room = room_of(st);
+  LOG_DEBUG("peer", st.id << ": data consumer " << data_consumer_id << " lost its source"
+                          << (st.rehoming || !room ? ": asked for at the new room" : ": asking the room"));
+  if (st.rehoming || !room)
+    return; // asked for at the new room (room_rebound)
+  // An answer from a room the peer has left meanwhile is ignored: the consumer is asked for
+  // again at the new one. A failure while the room moves waits for that; any other closes
+  // the consumer.
+  auto asked = room.address();
+  auto current = [self, asked] { return self->state.room == asked && !self->state.rehoming; };
+  auto failed = [self, data_consumer_id, current](caf::error& err) {
+    LOG_DEBUG("peer", self->state.id << ": data consumer " << data_consumer_id
+                                     << ": no source found: " << to_string(err)
+                                     << (current() ? " (closed)" : " (asked again at the new room)"));
+    if (!current())
+      return;
+    self->state.data_sources_lost.erase(data_consumer_id);
+    close_data_consumer(self, data_consumer_id);
+  };
+  self->request(room, media_request_timeout, find_data_producer{it->second.data_producer_id, st.id})
+    .then(
+      [self, data_consumer_id, current, failed](data_producer_info& info) mutable {
+        auto& st = self->state;
+        auto c = st.data_consumers.find(data_consumer_id);
+        if (!current() || c == st.data_consumers.end())
+          return;
+        st.data_sources_lost.erase(data_consumer_id);
+        auto consumer = c->second.actor;
+        auto origin = info.data_producer;
+        LOG_DEBUG("peer", st.id << ": data consumer " << data_consumer_id << " resumes on "
+                                << info.data_producer_id);
+        // On another node: through this node's relay of it, as for a new consumer.
+        if (origin && origin.node() != self->node() && st.node) {
+          self->request(st.node, media_request_timeout, get_relay{origin})
+            .then([self, consumer, origin](caf::actor& relay) {
+                    self->send(consumer, data_source{relay, origin});
+                  },
+                  failed);
+          return;
+        }
+        self->send(consumer, data_source{origin, origin});
+      },
+      failed);
 }
 
 } // namespace chorus::actors::peers

@@ -39,6 +39,8 @@ CHORUS_FIELDS(meeting_created, x.room_id, x.creator_id, x.description, x.starts_
 
 CHORUS_FIELDS(moderation_taken, x.room_id, x.action, x.target, x.by_peer_id, x.reason, x.at_ms)
 
+CHORUS_FIELDS(class_resumed, x.room_id, x.node_id, x.chat, x.polls, x.votes, x.at_ms)
+
 namespace detail {
 
 // Makes `v` hold its alternative number `index` (default-constructed); false when out of

@@ -1,10 +1,12 @@
 #include "actors/recorder.hpp"
 
 #include "actors/messages.hpp"
+#include "common/ids.hpp"
 #include "common/log.hpp"
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -21,6 +23,15 @@ struct recorder_state {
   recorder_settings settings;
   std::shared_ptr<recorder_counters> counters;
   std::vector<store::record_event> pending;
+  // The batch under way: its key and how many of the first pending events it holds. Set
+  // at its first try, kept until it is written, so that every try is the same batch.
+  struct batch {
+    std::string key;
+    size_t size = 0;
+  };
+  std::optional<batch> sealed;
+  std::string key_prefix; // random per recorder: keys never meet another node's or run's
+  uint64_t batches_sealed = 0;
   bool tick_armed = false;
   bool stopping = false;
   // Failures: since when the store fails (empty: it works), how many batches failed since
@@ -41,50 +52,77 @@ void arm_tick(recorder_actor* self, std::chrono::milliseconds delay) {
   self->delayed_send(self, delay, recorder_tick_atom::value);
 }
 
-// Writes what waits, as one batch. True when nothing waits afterwards.
-bool flush(recorder_actor* self) {
+void note_failure(recorder_actor* self, const std::string& error) {
   auto& st = self->state;
-  if (st.pending.empty())
-    return true;
-  auto written = st.store->apply(st.pending);
   auto now = std::chrono::steady_clock::now();
-  if (written) {
-    // Pending first: a reader that sees the written count sees the pending one emptied.
-    st.pending.clear();
-    st.counters->events_pending.store(0);
-    st.counters->batches_written.fetch_add(1);
-    st.counters->events_written.fetch_add(*written);
-    if (st.failing_since) {
-      LOG_INFO("recorder", st.store->describe()
-                             << ": writing again after "
-                             << std::chrono::duration_cast<std::chrono::seconds>(
-                                  now - *st.failing_since)
-                                  .count()
-                             << " s of failures (" << st.failures_unlogged
-                             << " failed batches not logged)");
-      st.failing_since.reset();
-      st.failures_unlogged = 0;
-    }
-    st.counters->store_ok.store(true);
-    return true;
-  }
   st.counters->batches_failed.fetch_add(1);
-  st.counters->store_ok.store(false);
-  st.counters->set_error(written.error());
+  st.counters->store_up.store(0);
+  st.counters->set_error(error);
   if (!st.failing_since)
     st.failing_since = now;
   if (!st.last_failure_log || now - *st.last_failure_log >= st.settings.failure_log_interval) {
-    LOG_ERROR("recorder", written.error()
-                            << " (" << st.pending.size() << " events waiting; "
-                            << st.failures_unlogged
-                            << " more failed batches since the last report; the class goes on, "
-                               "and the write is tried again)");
+    LOG_ERROR("recorder", error << " (" << st.pending.size() << " events waiting; "
+                                << st.failures_unlogged
+                                << " more failed batches since the last report; the class goes "
+                                   "on, and the write is tried again)");
     st.last_failure_log = now;
     st.failures_unlogged = 0;
   } else {
     ++st.failures_unlogged;
   }
-  return false;
+}
+
+void note_written(recorder_actor* self) {
+  auto& st = self->state;
+  if (st.failing_since) {
+    auto now = std::chrono::steady_clock::now();
+    LOG_INFO("recorder", st.store->describe()
+                           << ": writing again after "
+                           << std::chrono::duration_cast<std::chrono::seconds>(
+                                now - *st.failing_since)
+                                .count()
+                           << " s of failures (" << st.failures_unlogged
+                           << " failed batches not logged)");
+    st.failing_since.reset();
+    st.failures_unlogged = 0;
+  }
+  st.counters->store_up.store(1);
+}
+
+// Writes what waits, batch by batch: first the batch under way (as it was sealed), then
+// the events after it. True when nothing waits afterwards.
+bool flush(recorder_actor* self) {
+  auto& st = self->state;
+  while (!st.pending.empty()) {
+    if (!st.sealed)
+      st.sealed = recorder_state::batch{st.key_prefix + std::to_string(++st.batches_sealed),
+                                        st.pending.size()};
+    const auto size = std::min(st.sealed->size, st.pending.size());
+    auto written = size == st.pending.size()
+                     ? st.store->apply(st.pending, st.sealed->key)
+                     : st.store->apply({st.pending.begin(),
+                                        st.pending.begin() + static_cast<ptrdiff_t>(size)},
+                                       st.sealed->key);
+    if (!written) {
+      note_failure(self, written.error());
+      return false;
+    }
+    // Pending and the store's state first: a reader that sees the written count sees the
+    // pending one lowered and the store up.
+    st.pending.erase(st.pending.begin(), st.pending.begin() + static_cast<ptrdiff_t>(size));
+    st.sealed.reset();
+    st.counters->events_pending.store(static_cast<int64_t>(st.pending.size()));
+    note_written(self);
+    if (written->repeated) {
+      // Its events were written by the try whose answer was lost.
+      st.counters->batches_repeated.fetch_add(1);
+      st.counters->events_written.fetch_add(size);
+    } else {
+      st.counters->batches_written.fetch_add(1);
+      st.counters->events_written.fetch_add(written->written);
+    }
+  }
+  return true;
 }
 
 void keep(recorder_actor* self, store::record_event&& ev) {
@@ -96,6 +134,9 @@ void keep(recorder_actor* self, store::record_event&& ev) {
     auto excess = st.pending.size() - st.settings.max_pending;
     st.pending.erase(st.pending.begin(), st.pending.begin() + static_cast<ptrdiff_t>(excess));
     st.counters->events_dropped.fetch_add(excess);
+    // The batch under way loses them too (all of them: a new batch starts).
+    if (st.sealed && (st.sealed->size -= std::min(excess, st.sealed->size)) == 0)
+      st.sealed.reset();
   }
   st.counters->events_pending.store(static_cast<int64_t>(st.pending.size()));
   // While the store fails, writes wait for the retry tick, not for the batch size.
@@ -110,12 +151,13 @@ bool probe(recorder_actor* self) {
   auto& st = self->state;
   auto ok = st.store->connect();
   if (ok) {
-    if (!st.counters->store_ok.load())
+    if (st.failing_since)
       LOG_INFO("recorder", st.store->describe() << ": connected");
-    st.counters->store_ok.store(true);
+    st.counters->store_up.store(1);
     return true;
   }
-  bool first = st.counters->store_ok.exchange(false);
+  st.counters->store_up.store(0);
+  const bool first = !st.failing_since;
   st.counters->set_error(ok.error());
   auto now = std::chrono::steady_clock::now();
   if (first || !st.last_failure_log ||
@@ -137,6 +179,7 @@ caf::behavior recorder_impl(recorder_actor* self, std::shared_ptr<store::record_
   st.store = std::move(store);
   st.settings = settings;
   st.counters = counters ? std::move(counters) : std::make_shared<recorder_counters>();
+  st.key_prefix = ids::random_token(16) + "-";
   LOG_INFO("recorder", "class record: " << st.store->describe());
   if (!probe(self))
     self->delayed_send(self, st.settings.retry_interval, recorder_probe_atom::value);
@@ -146,6 +189,8 @@ caf::behavior recorder_impl(recorder_actor* self, std::shared_ptr<store::record_
     if (st.stopping)
       return;
     st.stopping = true;
+    if (!st.pending.empty())
+      LOG_INFO("recorder", "stopping: " << st.pending.size() << " events waiting are written");
     flush(self);
     self->delayed_send(self, st.settings.shutdown_grace, recorder_stop_atom::value);
   });

@@ -12,8 +12,11 @@
 //   exit (shutdown)     -> writes what waits, keeps taking events for shutdown_grace (the
 //                          rooms' last leaves and closes), writes them and quits.
 // A failing store never ends the recorder, nor anything else: the failed batch stays
-// waiting and is tried again (every retry_interval; the oldest events are dropped beyond
-// max_pending), failures are counted and logged at most once per failure_log_interval.
+// waiting and is tried again, as the same batch under the same key, so that a try whose
+// COMMIT reached the store although its answer was lost is not written twice
+// (store::record_writer::apply); events that arrive meanwhile form the batches after it.
+// Tries come every retry_interval; the oldest events are dropped beyond max_pending;
+// failures are counted and logged at most once per failure_log_interval.
 // At start the recorder connects its store (record_store::connect: a PostgreSQL server);
 // a store that cannot be reached is logged as an error at once, shown in /healthz
 // (recorder_counters::store_ok, last_error) and tried again every retry_interval: the
@@ -55,10 +58,12 @@ struct recorder_counters {
   std::atomic<uint64_t> events_dropped{0}; // past max_pending while the store failed
   std::atomic<uint64_t> batches_written{0};
   std::atomic<uint64_t> batches_failed{0};
+  // Batches found written by an earlier try whose answer was lost (not written again).
+  std::atomic<uint64_t> batches_repeated{0};
   std::atomic<int64_t> events_pending{0};
-  // Whether the last connect or write succeeded, and the last failure's message (kept after
-  // the store recovered, for the record).
-  std::atomic<bool> store_ok{true};
+  // 1 when the store answered the last connect or write; 0 before it first answered and
+  // while it fails. The last failure's message is kept after the store recovered.
+  std::atomic<int64_t> store_up{0};
 
   void set_error(std::string e) {
     std::lock_guard<std::mutex> lock{mutex_};
@@ -82,10 +87,15 @@ inline constexpr metric_field<recorder_counters, std::atomic<uint64_t>> recorder
    metric_type::counter, "", &recorder_counters::events_dropped},
   {"chorus_record_batches_failed_total", "Class record batches that failed.",
    metric_type::counter, "", &recorder_counters::batches_failed},
+  {"chorus_record_batches_repeated_total",
+   "Class record batches found written by an earlier try (not written again).",
+   metric_type::counter, "", &recorder_counters::batches_repeated},
 };
 inline constexpr metric_field<recorder_counters, std::atomic<int64_t>> recorder_gauges[] = {
   {"chorus_record_events_pending", "Class record events waiting to be written.",
    metric_type::gauge, "", &recorder_counters::events_pending},
+  {"chorus_record_store_up", "1 when the class record's store answered the last connect or write.",
+   metric_type::gauge, "", &recorder_counters::store_up},
 };
 
 caf::actor spawn_recorder(caf::actor_system& sys, std::shared_ptr<store::record_store> store,

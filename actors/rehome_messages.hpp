@@ -5,7 +5,11 @@
 // The room keeps two copies of its state outside its home, so that a survivor can rebuild
 // it when the home is lost:
 //   room -> peer on another node   participant_snapshot: that participant's entry
-//   room -> node actor elsewhere   room_snapshot: the room-wide state and the roster
+//   room -> node actor elsewhere   room_snapshot: the room-wide state, the roster and the
+//                                  live class (chat, hands, polls with their votes)
+//   room -> its node -> replica    replica_copy: the same to the node that would home the
+//                                  room next (answered replica_stored); the live class's
+//                                  replies wait for it
 // A participant's peer then rejoins the room at its new home:
 //   peer -> its node               rehome_request (waits until the old home has left the
 //                                  live set, so that every node places the room alike)
@@ -17,8 +21,10 @@
 
 #include "actors/message_declaration.hpp"
 
+#include "actors/data_messages.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
+#include "protocol/applied_requests.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
@@ -36,6 +42,7 @@ using rehome_settle_atom = caf::atom_constant<caf::atom("rhsettle")>; // room ->
 using rehome_check_atom = caf::atom_constant<caf::atom("rhcheck")>;   // node -> itself
 using rebalance_atom = caf::atom_constant<caf::atom("rebalance")>;    // node -> itself
 using rehome_timeout_atom = caf::atom_constant<caf::atom("rhtimeout")>; // peer, session
+using drop_copies_atom = caf::atom_constant<caf::atom("dropcopy")>;   // node -> itself
 
 // The room's entry for one participant, as far as it outlives the room's home.
 struct participant_snapshot {
@@ -78,8 +85,8 @@ struct poll_record {
   std::vector<std::vector<uint32_t>> choices; // per voter
 };
 
-// The live class's state: carried only when a room moves in good order (hand-over), not in
-// the copies kept against a lost home (they would be sent on every chat message).
+// The live class's state: in a hand-over, and in the copies kept against a lost home (sent
+// at most every class_sync_delay while the class changes).
 struct class_state {
   bool present = false;
   std::vector<protocol::hand_item> hands;
@@ -87,11 +94,14 @@ struct class_state {
   uint64_t next_chat_id = 1;
   std::vector<poll_record> polls;
   uint64_t next_poll_id = 1;
+  // The requests applied lately with their answers (protocol/applied_requests.hpp): one
+  // sent again after a lost home is answered, not applied twice.
+  std::vector<protocol::applied_request> applied;
 };
 
-// The room-wide state and who is in the room (with the class state only in a hand-over). `version`
-// grows with every change the room sends; a rebuilt room continues from the highest it is
-// given. `forget`: the node has no participant of the room left and drops its copy.
+// The room-wide state, who is in the room and the live class. `version` grows with every
+// change the room sends; a rebuilt room continues from the highest it is given. `forget`:
+// the node has no participant of the room left (and is not its replica) and drops its copy.
 struct room_snapshot {
   std::string room_id;
   uint64_t version = 0;
@@ -104,6 +114,12 @@ struct room_snapshot {
   std::vector<room_block> blocks;
   std::vector<roster_entry> roster;
   class_state cls;
+  std::string own_data_producer_id; // the room's own (label "room"): its rebuild keeps the id
+  // The recording running at the home (none: empty id): it goes on at the next home.
+  std::string recording_id;
+  std::string recording_by;
+  int64_t recording_started_ms = 0;
+  std::string recording_node; // the home's node id
 };
 
 // A participant returns to its room at the room's (new) home.
@@ -114,6 +130,7 @@ struct rejoin_command {
   caf::actor peer;
   caf::actor edge_node; // the node actor of the participant's node
   std::vector<producer_info> producers;
+  std::vector<data_producer_info> data_producers;
   room_snapshot room; // the freshest room-wide state the participant's node holds
 };
 
@@ -134,6 +151,20 @@ struct session_fanout {
   caf::message msg;
 };
 
+// Room -> its node actor (request): keep `copy` on the room's replica, the node that would
+// home the room if this one were lost, so that a room rebuilt there after a crash has its
+// live class even when no participant of the room is on a survivor. The node passes the
+// request on to the replica's node actor (delegated), which keeps the copy and answers
+// replica_stored; alone, the node answers at once with `stored` false.
+struct replica_copy {
+  room_snapshot copy;
+  bool keep = false; // set by the home's node: the receiver is the replica and keeps it
+};
+struct replica_stored {
+  uint64_t version = 0;
+  bool stored = false;
+};
+
 // Old room -> its peers and sessions: the room is moving; `avoid` as in rehome_request.
 struct room_moving {
   std::string avoid;
@@ -152,13 +183,17 @@ CHORUS_MESSAGE(participant_snapshot, x.peer_id, x.name, x.has_rtp_capabilities, 
 CHORUS_MESSAGE(roster_entry, x.peer_id, x.public_id);
 CHORUS_MESSAGE(room_block, x.subject, x.peer_id, x.user_id, x.reason, x.by, x.until_ms);
 CHORUS_MESSAGE(poll_record, x.item, x.voters, x.choices);
-CHORUS_MESSAGE(class_state, x.present, x.hands, x.chat, x.next_chat_id, x.polls, x.next_poll_id);
+CHORUS_MESSAGE(class_state, x.present, x.hands, x.chat, x.next_chat_id, x.polls, x.next_poll_id,
+               x.applied);
 CHORUS_MESSAGE(room_snapshot, x.room_id, x.version, x.forget, x.creator, x.hosts, x.locked,
-               x.screens_locked, x.chat_disabled, x.blocks, x.roster, x.cls);
+               x.screens_locked, x.chat_disabled, x.blocks, x.roster, x.cls, x.own_data_producer_id,
+               x.recording_id, x.recording_by, x.recording_started_ms, x.recording_node);
 CHORUS_MESSAGE(rejoin_command, x.room_id, x.participant, x.session, x.peer, x.edge_node,
-               x.producers, x.room);
+               x.producers, x.data_producers, x.room);
 CHORUS_MESSAGE(rehome_request, x.avoid, x.cmd);
 CHORUS_MESSAGE(session_fanout, x.room, x.sessions, x.msg);
+CHORUS_MESSAGE(replica_copy, x.copy, x.keep);
+CHORUS_MESSAGE(replica_stored, x.version, x.stored);
 CHORUS_MESSAGE(room_moving, x.avoid, x.participant, x.room);
 CHORUS_MESSAGE(room_rebound, x.room);
 

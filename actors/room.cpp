@@ -18,6 +18,29 @@ namespace chorus::actors {
 
 namespace {
 
+// A class change's reply: in a cluster, held until the room's replica holds the change, so
+// that nothing acknowledged to its sender is lost with the home; alone, at once.
+// What the change said to the participants (class_outbox) is held the same way, and goes
+// out just before the reply.
+template <class Reply>
+caf::result<Reply> after_replicated(rooms::room_actor* self, Reply reply) {
+  rooms::class_changed(self);
+  auto& st = self->state;
+  if (!rooms::replicates(st) || st.class_outbox.empty())
+    rooms::release_class_events(self);
+  else
+    rooms::hold_reply(self, [self, events = std::move(st.class_outbox)](bool) mutable {
+      for (auto& send : events)
+        send();
+    });
+  st.class_outbox.clear();
+  if (!rooms::replicates(st))
+    return reply;
+  auto rp = self->make_response_promise<Reply>();
+  rooms::hold_reply(self, [rp, r = std::move(reply)](bool) mutable { rp.deliver(std::move(r)); });
+  return rp;
+}
+
 using namespace rooms;
 
 caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr ctx,
@@ -37,19 +60,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     });
   }
   self->state.node = std::move(node);
-  {
-    auto& st = self->state;
-    data_producer_info own;
-    own.data_producer_id = ids::uuid4();
-    own.label = "room";
-    own.data_producer = spawn_data_producer(self, {own.data_producer_id, "", "room", "", {}},
-                                            st.ctx);
-    // Linked, but a room that ends normally (idle) does not end its links: end it here.
-    self->attach_functor([dp = own.data_producer] {
-      caf::anon_send_exit(dp, caf::exit_reason::user_shutdown);
-    });
-    st.data_producers.push_back(std::move(own));
-  }
+  make_own_data_producer(self, ids::uuid4());
   // Sessions are monitored: a session that ends is a departure.
   self->set_down_handler([self](caf::down_msg& dm) { remove_peer(self, dm.source); });
   // A stray message or error (a bug elsewhere, or a message from another node) must not
@@ -112,6 +123,8 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     [self](close_if_empty_atom) -> bool {
       if (!self->state.peers.empty())
         return false;
+      release_replies(self, self->state.class_changes, true); // nobody left to lose them
+      forget_everywhere(self); // the nodes of its last participants still hold copies
       self->quit();
       return true;
     },
@@ -130,24 +143,25 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     [self](audio_levels_report& r) { levels_reported(self, r); },
     // moderation, the host controls, the live class: each may change what the copies hold
     [self](moderation_command& cmd) {
-      schedule_sync(self);
+      class_changed(self);
       auto r = moderate(self, cmd);
       review_audience(self); // publishing allowed or taken back: on stage or back
       return r;
     },
     [self](host_command& cmd) {
-      schedule_sync(self);
+      class_changed(self);
       auto r = host_control(self, cmd);
       review_audience(self); // a host or co-host made or unmade
       return r;
     },
     [self](class_command& cmd) -> caf::result<protocol::class_reply> {
-      schedule_sync(self);
-      return classroom(self, cmd);
+      auto r = classroom(self, cmd);
+      if (!r) // refused: nothing changed
+        return std::move(r.error());
+      return after_replicated(self, std::move(*r));
     },
-    [self](class_batch& b) {
-      schedule_sync(self);
-      return classroom_batch(self, b);
+    [self](class_batch& b) -> caf::result<class_batch_reply> {
+      return after_replicated(self, classroom_batch(self, b));
     },
     [self](poll_flush& f) { flush_poll(self, f); },
     [self](chat_history_query&) { return chat_history_event(self->state); },
@@ -158,6 +172,7 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     [self](rejoin_command& cmd) { return rejoin(self, cmd); },
     [self](rehome_settle_atom) { settle(self); },
     [self](sync_copies_atom) { sync_copies(self); },
+    [self](room_snapshot& copy) { seed(self, copy); },
     [self](hand_over_atom, std::string& avoid) -> int64_t { return hand_over(self, avoid); },
     // the admin API (actors/operations.hpp)
     [self](admin_room_query&) { return admin_snapshot(self->state); },

@@ -19,6 +19,7 @@
 #include "actors/room_state.hpp"
 
 #include <caf/atom.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/make_message.hpp>
 #include <caf/result.hpp>
 
@@ -75,6 +76,15 @@ void broadcast_participants(room_actor* self);
 void send_participants_now(room_actor* self);
 void flags_changed_for(room_actor* self, const std::string& peer_id);
 void send_to_all(room_actor* self, const protocol::class_event& ev);
+// Sends now, or, while a live-class request is applied in a cluster, once the change is
+// replicated (room_state::class_outbox, released with the request's reply).
+template <class Send>
+void class_emit(room_actor* self, Send&& send) {
+  if (self->state.holding_class_events)
+    self->state.class_outbox.emplace_back(std::forward<Send>(send));
+  else
+    send();
+}
 // hands-update to everyone, at most once per hands_update_interval_ms.
 inline constexpr int64_t hands_update_interval_ms = 250;
 void send_hands(room_actor* self);
@@ -99,6 +109,12 @@ void producer_gone(room_actor* self, const producer_removed& r);
 void producer_paused(room_actor* self, const producer_paused_update& u);
 caf::result<protocol::empty_reply> check_publish(room_actor* self, const publish_check& q);
 caf::result<producer_info> producer_for(room_actor* self, const find_producer& q);
+// The room's own data producer (label "room", first in the list) under `id`, in place of
+// the one it had: a rebuilt room keeps its former home's id, so that the participants'
+// consumers of it find it again (data_source_lost).
+void make_own_data_producer(room_actor* self, std::string id);
+// A public chat message on the room's own data producer (actors/room_classroom.cpp).
+void push_room_data(room_actor* self, const protocol::chat_item& m);
 void data_producer_added(room_actor* self, data_producer_info& info);
 void data_producer_gone(room_actor* self, const data_producer_removed& r);
 caf::result<protocol::empty_reply> check_data_publish(room_actor* self,
@@ -122,6 +138,8 @@ void tell(room_actor* self, const caf::actor& session, std::string name, std::st
 
 // ---- the live class ----------------------------------------------------------------------
 caf::expected<protocol::class_reply> classroom(room_actor* self, class_command& cmd);
+// Sends what the live-class requests applied so far said (room_state::class_outbox) now.
+void release_class_events(room_actor* self);
 // The live-class requests a node gathered from its sessions, answered in order.
 class_batch_reply classroom_batch(room_actor* self, class_batch& batch);
 void flush_poll(room_actor* self, const poll_flush& f);
@@ -139,13 +157,32 @@ void record_producer(room_actor* self, const producer_info& info);
 void recorder_event(room_actor* self, const protocol::recording_event& ev);
 // The recording ended (stopped, or its recorder exited): the room records nothing now.
 void forget_recorder(room_state& st);
+// A rebuilt or moved room: the recording its copy says ran at the former home goes on here
+// (the same id and directory; the manifest joins both parts with the gap).
+void resume_recording(room_actor* self, const room_snapshot& copy);
 
 // ---- re-homing ---------------------------------------------------------------------------
 using sync_copies_atom = caf::atom_constant<caf::atom("synccopy")>;
 // A change the copies on other nodes must follow (sent once per interval, if any).
 void schedule_sync(room_actor* self);
 void sync_copies(room_actor* self);
+// A change of the live class (chat, hands, polls, moderation): the copies follow within
+// class_sync_delay.
+void class_changed(room_actor* self);
+// Whether the room has a replica (a cluster of more than this node).
+bool replicates(const room_state& st);
+// The room ends: every node holding a copy for its participants drops it (its replicas
+// hear it from the node, forget_room).
+void forget_everywhere(room_actor* self);
+// Holds the reply to the latest class change until the room's replica holds a copy with it
+// (`deliver(true)`), or the replica did not answer in time (`deliver(false)`, counted).
+void hold_reply(room_actor* self, std::function<void(bool replicated)> deliver);
+// The held replies up to the class change `change` go to their senders.
+void release_replies(room_actor* self, uint64_t change, bool replicated);
 caf::result<join_result> rejoin(room_actor* self, rejoin_command& cmd);
+// A room made on the node that held its replica after its home was lost: it starts from
+// the replica's copy (room-wide state, live class; who it lists is expected back).
+void seed(room_actor* self, const room_snapshot& copy);
 void settle(room_actor* self);
 int64_t hand_over(room_actor* self, const std::string& avoid);
 

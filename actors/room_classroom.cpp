@@ -9,6 +9,7 @@
 #include "net/rate_limiter.hpp"
 #include "common/text.hpp"
 
+#include <charconv>
 #include <caf/all.hpp>
 
 #include <algorithm>
@@ -30,6 +31,14 @@ protocol::poll* find_poll(room_state& st, const std::string& id) {
     if (p.id() == id)
       return &p;
   return nullptr;
+}
+
+// A change of the live class goes into the class record as its events go out: once the
+// replica holds it (class_emit), so that the record never has what a lost home took along
+// and the rebuilt room then applies again.
+template <class Record>
+void record_class(room_actor* self, Record r) {
+  class_emit(self, [self, r = std::move(r)]() mutable { record(self, *self->state.ctx, std::move(r)); });
 }
 
 // Live results go out at most once per poll_results_interval per poll: the first vote after
@@ -56,10 +65,20 @@ void send_poll_results(room_actor* self, const std::string& poll_id) {
   send_to_all(self, poll_event(protocol::class_event_kind::poll_results, *p));
 }
 
+} // namespace
+
 // The room's own data producer (label "room"): public chat messages go out on it too, as
-// JSON text, to every participant that consumes it over its data channel.
+// JSON text, to every participant that consumes it over its data channel, numbered by the
+// chat message's number (ids "m0", "m1", ...: 1, 2, ...).
 void push_room_data(room_actor* self, const protocol::chat_item& m) {
   auto& st = self->state;
+  uint64_t seq = 0;
+  if (m.id.size() > 1 && m.id[0] == 'm') {
+    uint64_t n = 0;
+    const auto* end = m.id.data() + m.id.size();
+    if (auto [at, ec] = std::from_chars(m.id.data() + 1, end, n); ec == std::errc{} && at == end)
+      seq = n + 1;
+  }
   if (st.data_producers.empty() || !st.data_producers.front().peer_id.empty())
     return;
   std::string text = "{\"type\":\"chat-message\",\"id\":\"";
@@ -73,11 +92,11 @@ void push_room_data(room_actor* self, const protocol::chat_item& m) {
   text += "\",\"text\":\"";
   text::json_escape(text, m.text);
   text += "\",\"at\":" + std::to_string(m.at) + "}";
-  self->send(st.data_producers.front().data_producer,
-             data_message{51, std::vector<uint8_t>(text.begin(), text.end()), mono_us()});
+  class_emit(self, [self, to = st.data_producers.front().data_producer,
+                    bytes = std::vector<uint8_t>(text.begin(), text.end()), seq]() mutable {
+    self->send(to, data_message{51, std::move(bytes), mono_us(), seq});
+  });
 }
-
-} // namespace
 
 void catch_up(room_actor* self, const caf::actor& session) {
   auto& st = self->state;
@@ -101,7 +120,9 @@ void catch_up(room_actor* self, const caf::actor& session) {
     self->send(session, *ev);
 }
 
-caf::expected<protocol::class_reply> classroom(room_actor* self, class_command& cmd) {
+namespace {
+
+caf::expected<protocol::class_reply> apply_class_request(room_actor* self, class_command& cmd) {
   using protocol::class_action;
   using protocol::class_event_kind;
   using protocol::error_code;
@@ -164,15 +185,17 @@ caf::expected<protocol::class_reply> classroom(room_actor* self, class_command& 
       m.client_id = std::move(req.client_id);
       m.avatar_url = std::move(req.avatar_url);
       m.reply_to = std::move(req.reply_to);
-      record(self, *st.ctx,
+      record_class(self,
              store::chat_posted{st.id, m.id, m.from, m.user_id, m.name, m.text, m.to, m.at});
       protocol::class_event ev;
       ev.kind = class_event_kind::chat_message;
       ev.chat.push_back(m);
       if (*to) { // private: to its target and back to its sender only
-        self->send((*to)->session, ev);
-        if (*to != me)
-          self->send(me->session, ev);
+        class_emit(self, [self, ev, target = (*to)->session, sender = *to != me ? me->session : caf::actor{}] {
+          self->send(target, ev);
+          if (sender)
+            self->send(sender, ev);
+        });
       } else {
         push_room_data(self, m);
         st.chat.add(m);
@@ -196,7 +219,7 @@ caf::expected<protocol::class_reply> classroom(room_actor* self, class_command& 
       ev.kind = off ? class_event_kind::chat_disabled : class_event_kind::chat_enabled;
       ev.peer_id = *t ? (*t)->id : std::string{};
       ev.by = me->public_id();
-      record(self, *st.ctx,
+      record_class(self,
              store::moderation_taken{st.id, off ? "disable-chat" : "enable-chat",
                                      *t ? (*t)->public_id() : std::string{}, me->id, {}, now});
       LOG_INFO("room", "'" << st.id << "': chat " << (off ? "disabled" : "enabled") << " for "
@@ -211,7 +234,7 @@ caf::expected<protocol::class_reply> classroom(room_actor* self, class_command& 
       if (!st.chat.erase(req.id))
         return make_error(error_code::invalid_field,
                           "id: no message '" + req.id + "' in the room's chat history");
-      record(self, *st.ctx, store::chat_deleted{st.id, req.id, me->id, now});
+      record_class(self, store::chat_deleted{st.id, req.id, me->id, now});
       protocol::class_event ev;
       ev.kind = class_event_kind::chat_deleted;
       ev.id = req.id;
@@ -238,7 +261,7 @@ caf::expected<protocol::class_reply> classroom(room_actor* self, class_command& 
       auto& poll = st.polls.back();
       {
         auto snap = poll.snapshot();
-        record(self, *st.ctx,
+        record_class(self,
                store::poll_created{st.id, snap.id, snap.question, snap.options, snap.multiple,
                                    snap.anonymous, me->id, now});
       }
@@ -255,7 +278,7 @@ caf::expected<protocol::class_reply> classroom(room_actor* self, class_command& 
         return make_error(error_code::invalid_state, "poll '" + req.id + "' is closed");
       if (r != protocol::poll::vote_result::counted && r != protocol::poll::vote_result::changed)
         return make_error(error_code::invalid_field, std::string(protocol::to_string(r)));
-      record(self, *st.ctx,
+      record_class(self,
              store::vote_cast{st.id, p->id(), me->id, me->public_id(),
                               p->choices_of(me->public_id()), std::move(previous), now});
       send_poll_results(self, p->id());
@@ -265,7 +288,7 @@ caf::expected<protocol::class_reply> classroom(room_actor* self, class_command& 
       protocol::class_event ev;
       ev.kind = class_event_kind::chat_history;
       ev.chat = st.chat.items();
-      self->send(me->session, ev);
+      class_emit(self, [self, ev = std::move(ev), session = me->session] { self->send(session, ev); });
       return protocol::class_reply{};
     }
     case class_action::typing_start:
@@ -348,13 +371,51 @@ caf::expected<protocol::class_reply> classroom(room_actor* self, class_command& 
       st.poll_throttles.erase(p->id());
       {
         auto snap = p->snapshot();
-        record(self, *st.ctx, store::poll_closed{st.id, snap.id, snap.counts, snap.voters, now});
+        record_class(self, store::poll_closed{st.id, snap.id, snap.counts, snap.voters, now});
       }
       send_to_all(self, poll_event(class_event_kind::poll_closed, *p));
       return protocol::class_reply{};
     }
   }
   return make_error(error_code::unsupported, "unknown live-class request");
+}
+
+} // namespace
+
+void release_class_events(room_actor* self) {
+  auto events = std::move(self->state.class_outbox);
+  self->state.class_outbox.clear();
+  for (auto& send : events)
+    send();
+}
+
+caf::expected<protocol::class_reply> classroom(room_actor* self, class_command& cmd) {
+  auto& st = self->state;
+  // Sent again by a session whose answer was lost with the room's former home: applied
+  // there and carried here in the copy, so answered as then and not applied twice.
+  const auto now = wall_ms();
+  if (auto done = st.applied.find(cmd.op, cmd.peer_id, now)) {
+    st.ctx->counters->class_requests_repeated.fetch_add(1, std::memory_order_relaxed);
+    return std::move(*done);
+  }
+  // What it sends waits for the replica with its reply (after_replicated in room.cpp).
+  st.holding_class_events = replicates(st);
+  const auto held_before = st.class_outbox.size();
+  auto r = apply_class_request(self, cmd);
+  st.holding_class_events = false;
+  if (!r && st.class_outbox.size() > held_before) {
+    // Refused: nothing changed, so what it said (if anything) goes now; what the requests
+    // before it in a batch said still waits for the replica.
+    std::vector<std::function<void()>> now(
+      std::make_move_iterator(st.class_outbox.begin() + std::ptrdiff_t(held_before)),
+      std::make_move_iterator(st.class_outbox.end()));
+    st.class_outbox.resize(held_before);
+    for (auto& send : now)
+      send();
+  }
+  if (r && cmd.op != 0)
+    st.applied.add(cmd.op, cmd.peer_id, *r, now);
+  return r;
 }
 
 class_batch_reply classroom_batch(room_actor* self, class_batch& batch) {

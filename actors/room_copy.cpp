@@ -51,6 +51,14 @@ room_snapshot room_copy(const room_state& st) {
   s.roster.reserve(st.peers.size());
   for (auto& e : st.peers)
     s.roster.push_back({e.id, e.public_id()});
+  if (!st.data_producers.empty() && st.data_producers.front().peer_id.empty())
+    s.own_data_producer_id = st.data_producers.front().data_producer_id;
+  if (st.media_recorder && !st.recording_stopping) {
+    s.recording_id = st.recording_id;
+    s.recording_by = st.recording_by;
+    s.recording_started_ms = st.recording_started_ms;
+    s.recording_node = st.ctx->settings.node_id;
+  }
   return s;
 }
 
@@ -79,10 +87,12 @@ bool copy_changed(const room_snapshot& now, const room_snapshot& last,
                   const std::vector<caf::actor>& holders, const std::vector<caf::actor>& had) {
   return now.creator != last.creator || now.hosts != last.hosts || now.locked != last.locked ||
          now.screens_locked != last.screens_locked || now.chat_disabled != last.chat_disabled ||
-         now.blocks != last.blocks || now.roster != last.roster || holders != had;
+         now.blocks != last.blocks || now.roster != last.roster ||
+         now.own_data_producer_id != last.own_data_producer_id ||
+         now.recording_id != last.recording_id || holders != had;
 }
 
-class_state class_copy(const room_state& st) {
+class_state class_copy(const room_state& st, int64_t now_ms) {
   class_state cls;
   cls.present = true;
   cls.hands = st.hands.items();
@@ -98,6 +108,7 @@ class_state class_copy(const room_state& st) {
     }
     cls.polls.push_back(std::move(r));
   }
+  cls.applied = st.applied.items(now_ms);
   return cls;
 }
 
@@ -116,7 +127,7 @@ bool apply_room_copy(room_state& st, const room_snapshot& r) {
   return true;
 }
 
-void restore_class(room_state& st, const class_state& cls) {
+void restore_class(room_state& st, const class_state& cls, int64_t now_ms) {
   st.class_restored = true;
   for (auto& h : cls.hands)
     st.hands.raise(h.peer_id, h.user_id, h.name, h.raised_at);
@@ -140,6 +151,7 @@ void restore_class(room_state& st, const class_state& cls) {
     st.polls.push_back(std::move(*p));
   }
   st.next_poll_id = std::max(st.next_poll_id, cls.next_poll_id);
+  st.applied.merge(cls.applied, now_ms);
 }
 
 } // namespace chorus::actors::rooms

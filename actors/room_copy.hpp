@@ -28,9 +28,9 @@ room_snapshot room_copy(const room_state& st);
 bool copy_changed(const room_snapshot& now, const room_snapshot& last,
                   const std::vector<caf::actor>& holders, const std::vector<caf::actor>& had);
 
-// The live class (hands, chat, polls with their votes) as it goes along with a room that
-// moves in good order.
-class_state class_copy(const room_state& st);
+// The live class (hands, chat, polls with their votes, the requests applied lately) as it
+// goes along with a room that moves in good order, and in the copies against a lost home.
+class_state class_copy(const room_state& st, int64_t now_ms);
 
 // A rebuild takes the room-wide state of a copy newer than what it holds (the first copy
 // always). Returns whether it did.
@@ -38,6 +38,6 @@ bool apply_room_copy(room_state& st, const room_snapshot& r);
 
 // The live class of a room that moved in good order: what its participants see on screen
 // already, and what a joiner catches up on. Kept in addition to anything said here since.
-void restore_class(room_state& st, const class_state& cls);
+void restore_class(room_state& st, const class_state& cls, int64_t now_ms);
 
 } // namespace chorus::actors::rooms

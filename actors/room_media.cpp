@@ -2,6 +2,7 @@
 // them, who may publish and consume them), and the active speaker.
 #include "actors/room_actor.hpp"
 
+#include "actors/data_producer.hpp"
 #include "actors/room_roster.hpp"
 #include "actors/speaker_observer.hpp"
 #include "common/log.hpp"
@@ -136,6 +137,25 @@ void producer_paused(room_actor* self, const producer_paused_update& u) {
       flags_changed_for(self, p.peer_id);
       return;
     }
+}
+
+void make_own_data_producer(room_actor* self, std::string id) {
+  auto& st = self->state;
+  auto& list = st.data_producers;
+  if (!list.empty() && list.front().peer_id.empty()) {
+    self->send_exit(list.front().data_producer, caf::exit_reason::user_shutdown);
+    list.erase(list.begin());
+  }
+  data_producer_info own;
+  own.data_producer_id = std::move(id);
+  own.label = "room";
+  own.data_producer = spawn_data_producer(self, {own.data_producer_id, "", "room", "", {}},
+                                          st.ctx);
+  // Linked, but a room that ends normally (idle) does not end its links: end it here.
+  self->attach_functor([dp = own.data_producer] {
+    caf::anon_send_exit(dp, caf::exit_reason::user_shutdown);
+  });
+  list.insert(list.begin(), std::move(own));
 }
 
 void data_producer_added(room_actor* self, data_producer_info& info) {

@@ -118,8 +118,7 @@ void flags_changed_for(room_actor* self, const std::string& peer_id) {
 void send_to_all(room_actor* self, const protocol::class_event& ev) {
   auto prepared = ev;
   protocol::prepare_json(prepared);
-  const caf::message msg = caf::make_message(std::move(prepared));
-  to_everyone(self, msg);
+  class_emit(self, [self, msg = caf::make_message(std::move(prepared))] { to_everyone(self, msg); });
 }
 
 // The whole queue goes to everyone, so a lecture where hundreds raise their hands would

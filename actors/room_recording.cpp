@@ -3,6 +3,7 @@
 // the recorder is handed every producer the room lists.
 #include "actors/room_actor.hpp"
 
+#include "actors/clock.hpp"
 #include "actors/media_recorder.hpp"
 #include "actors/room_roster.hpp"
 #include "common/ids.hpp"
@@ -23,12 +24,17 @@ caf::expected<std::string> start_recording(room_actor* self, const std::string& 
     return make_error(protocol::error_code::invalid_state,
                       "room '" + st.id + "' is being recorded already (" + st.recording_id + ")");
   auto id = ids::uuid4();
-  auto spawned = spawn_media_recorder(self, media_recorder_args{st.id, id, by}, st.ctx, st.node);
+  const int64_t started = wall_ms(); // names its directory, where a next home goes on too
+  auto spawned =
+    spawn_media_recorder(self, media_recorder_args{st.id, id, by, started, {}}, st.ctx, st.node);
   if (!spawned)
     return make_error(protocol::error_code::invalid_state, spawned.error());
   st.media_recorder = *spawned;
   st.recording_id = id;
+  st.recording_by = by;
+  st.recording_started_ms = started;
   st.recording_stopping = false;
+  schedule_sync(self); // the copies say it runs: it goes on at the next home
   for (auto& p : st.producers)
     self->send(st.media_recorder, with_owner(st, p));
   protocol::recording_event ev;
@@ -109,7 +115,32 @@ void record_producer(room_actor* self, const producer_info& info) {
 void forget_recorder(room_state& st) {
   st.media_recorder = nullptr;
   st.recording_id.clear();
+  st.recording_by.clear();
+  st.recording_started_ms = 0;
   st.recording_stopping = false;
+}
+
+void resume_recording(room_actor* self, const room_snapshot& copy) {
+  auto& st = self->state;
+  if (st.media_recorder || copy.recording_id.empty())
+    return;
+  media_recorder_args args{st.id, copy.recording_id, copy.recording_by,
+                           copy.recording_started_ms, copy.recording_node};
+  auto spawned = spawn_media_recorder(self, std::move(args), st.ctx, st.node);
+  if (!spawned) {
+    LOG_WARN("room", "'" << st.id << "': recording " << copy.recording_id
+                         << " cannot go on here: " << spawned.error());
+    return;
+  }
+  st.media_recorder = *spawned;
+  st.recording_id = copy.recording_id;
+  st.recording_by = copy.recording_by;
+  st.recording_started_ms = copy.recording_started_ms;
+  st.recording_stopping = false;
+  for (auto& p : st.producers)
+    self->send(st.media_recorder, with_owner(st, p));
+  LOG_INFO("room", "'" << st.id << "': recording " << st.recording_id
+                       << " goes on here (its home was " << copy.recording_node << ")");
 }
 
 void recorder_event(room_actor* self, const protocol::recording_event& ev) {

@@ -17,6 +17,8 @@
 #include <caf/message.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -93,6 +95,9 @@ struct room_state {
   uint64_t next_chat_id = 1;
   std::vector<protocol::poll> polls;
   uint64_t next_poll_id = 1;
+  // Live-class requests applied lately, by the sessions' operation ids (class_command.op):
+  // kept past any session's wait for an answer, carried in the copies.
+  protocol::applied_requests applied{30000, 8192};
   struct poll_throttle {
     int64_t last_sent_ms = 0;
     bool scheduled = false;
@@ -111,6 +116,21 @@ struct room_state {
   std::vector<caf::actor> copy_holders;
   room_snapshot last_copy; // the room-wide copy last sent (its version included)
   bool sync_scheduled = false;
+  bool class_sync_scheduled = false;
+  // The live class's replication (a cluster): its changes so far, the count the last copy
+  // carried, and the replies to them held until the replica has that copy (in order).
+  uint64_t class_changes = 0;
+  uint64_t class_sent = 0;
+  struct held_reply {
+    uint64_t change = 0;
+    std::function<void(bool replicated)> deliver;
+  };
+  std::deque<held_reply> held_replies;
+  // While a live-class request is applied in a cluster (class_emit): what it sends to the
+  // participants (events, the room's data channel), held with its reply until the replica
+  // has the change, so that nobody sees a change a lost home takes with it.
+  bool holding_class_events = false;
+  std::vector<std::function<void()>> class_outbox;
   bool restored = false;
   bool class_restored = false;
   bool settle_scheduled = false;
@@ -127,7 +147,10 @@ struct room_state {
   // The room's recording (actors/media_recorder.hpp), linked; null when not recording.
   caf::actor media_recorder;
   std::string recording_id;
+  std::string recording_by;      // who started it (its public id; "" autoStart)
+  int64_t recording_started_ms = 0;
   bool recording_stopping = false;
+  bool recording_resumed = false; // a rebuild resumed the recording its copy named (once)
   static inline const char* name = "chorus.room";
 
   // Peers still present when the room ends (closed, shutdown or failure) leave the

@@ -418,6 +418,10 @@ private:
     }
     dispatching_ = false;
     set_sleep_until(next_due());
+    // The own thread, if it took the clock over while this thread shipped (detach), waits
+    // for this; timers set meanwhile woke no one (sleep_until_ was min): it looks now.
+    if (!driven_)
+      cv_.notify_one();
     return sleep_until_;
   }
 
@@ -439,7 +443,10 @@ private:
   void run_own() {
     std::unique_lock guard(mx_);
     while (!stopping_) {
-      if (driven_) {
+      // Driven: the driver runs the timers. Another thread shipping (the driver, just
+      // detached): it wakes this one when done; looking meanwhile would spin on a due timer
+      // with the lock held, and that thread could never finish.
+      if (driven_ || dispatching_) {
         cv_.wait(guard);
         continue;
       }

@@ -8,7 +8,9 @@
 #include "net/dtls_parameters.hpp"
 #include "net/ice_server.hpp"
 #include "net/media_io.hpp"
+#include "protocol/applied_requests.hpp"
 #include "protocol/errors.hpp"
+#include "protocol/meetings.hpp"
 #include "protocol/messages.hpp"
 #include "rtp/bandwidth_plan.hpp"
 #include "rtp/rtp_parameters.hpp"
@@ -149,6 +151,8 @@ CHORUS_MESSAGE(blocked_peer, x.peer_id, x.user_id, x.reason, x.by, x.until_ms);
 
 CHORUS_MESSAGE(hand_item, x.peer_id, x.user_id, x.name, x.raised_at);
 
+CHORUS_MESSAGE(meeting, x.id, x.creator_id, x.description, x.starts_at, x.created_at);
+
 CHORUS_MESSAGE(chat_reaction, x.emoji, x.user_ids);
 
 CHORUS_MESSAGE(chat_item, x.id, x.from, x.user_id, x.name, x.text, x.to, x.at, x.client_id,
@@ -170,6 +174,7 @@ CHORUS_MESSAGE(recording_event, x.kind, x.recording_id, x.by, x.manifest_path, x
                x.reason, x.message);
 
 CHORUS_MESSAGE(class_reply, x.key, x.id);
+CHORUS_FIELDS(applied_request, x.op, x.peer_id, x.reply, x.applied_ms)
 
 CHORUS_MESSAGE(stats_reply, x.json);
 

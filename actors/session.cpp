@@ -4,6 +4,8 @@
 #include "actors/rights.hpp"
 #include "net/turn_url.hpp"
 
+#include <random>
+
 namespace chorus::actors {
 
 namespace sessions {
@@ -68,6 +70,34 @@ bool admit_at_connect(session_actor* self, const protocol::connection_hints& hin
       st.display_name = ticket->name;
   st.ticket = std::move(*ticket);
   return true;
+}
+
+// The home was lost: the requests for the room it had not answered go again, first, to
+// the new room once it is there (room_rebound); their answers from the lost home, should
+// any come, are ignored.
+void resend_after_loss(session_actor* self) {
+  auto& st = self->state;
+  std::vector<std::function<void()>> again;
+  for (auto& [op, o] : st.room_ops) {
+    *o.stale = true;
+    --st.in_flight;
+    again.push_back(std::move(o.resend));
+  }
+  st.room_ops.clear();
+  if (again.empty())
+    return;
+  LOG_INFO("session", "peer '" << st.peer_id << "': " << again.size()
+                               << " requests go again to the room's new home");
+  st.ctx->counters->requests_resent.fetch_add(again.size(), std::memory_order_relaxed);
+  st.waiting_for_room.insert(st.waiting_for_room.begin(), std::make_move_iterator(again.begin()),
+                             std::make_move_iterator(again.end()));
+}
+
+// The first operation id: random (56 bits, room to count up), so that two sessions of one
+// peer, here or on another node, never share one.
+uint64_t first_op() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return rng() >> 8;
 }
 
 void handle_text(session_actor* self, std::string& text) {
@@ -137,6 +167,7 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
   st.dialect = std::move(dialect);
   st.peer_id = std::move(params.peer_id);
   st.display_name = std::move(params.name);
+  st.next_op = first_op();
   st.ctx->counters->sessions.fetch_add(1);
   self->attach_functor([counters = st.ctx->counters] { counters->sessions.fetch_sub(1); });
   // A session that fails (an exception, an error exit) takes its connection down with it:
@@ -158,6 +189,8 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
                                            << to_string(dm.reason) << ")");
       st.room = nullptr;
       st.room_moving = true;
+      if (dm.reason == caf::exit_reason::remote_link_unreachable)
+        resend_after_loss(self);
       self->delayed_send(self, rehome_wait, rehome_timeout_atom::value, ++st.rehome_round);
       return;
     }
@@ -217,6 +250,10 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
       st.room = std::move(r.room);
       st.room_moving = false;
       monitor_for_life(self, st.room);
+      auto waiting = std::move(st.waiting_for_room);
+      st.waiting_for_room.clear();
+      for (auto& request : waiting)
+        request();
     },
     [self](rehome_timeout_atom, uint64_t round) {
       auto& st = self->state;

@@ -16,7 +16,12 @@
 
 #include <caf/all.hpp>
 
+#include <functional>
+#include <map>
+#include <memory>
 #include <optional>
+#include <type_traits>
+#include <vector>
 
 namespace chorus::actors::sessions {
 
@@ -48,8 +53,20 @@ struct session_state {
   caf::actor room;
   caf::actor peer;
   // Re-homing (cluster): the room is moving (told by the old room, or its home was lost);
-  // requests for the room are refused until the new room says so (room_rebound).
+  // requests for the room wait (at most max_requests_in_flight of them, and the move's own
+  // bound, rehome_wait) until the new room says so (room_rebound), and then go to it.
   bool room_moving = false;
+  std::vector<std::function<void()>> waiting_for_room;
+  // The requests for the room awaiting its answer, by operation id, each able to go again
+  // to the new room should the home be lost first (its answer then never comes, or comes
+  // from a room no longer ours: stale, ignored). Operation ids start at a random value, so
+  // that two sessions of one peer never share one (class_command.op).
+  struct room_op {
+    std::shared_ptr<bool> stale;
+    std::function<void()> resend;
+  };
+  std::map<uint64_t, room_op> room_ops;
+  uint64_t next_op = 0;
   uint64_t rehome_round = 0;
   uint32_t in_flight = 0;
   bool closed = false;
@@ -108,6 +125,21 @@ template <class Answer, class Request, class ToReply, class OnError = no_error_h
 void forward_with(session_actor* self, const caf::actor& dest, protocol::request_meta meta,
                   Request req, ToReply to_reply, OnError on_error = {}) {
   auto& st = self->state;
+  const bool for_room = &dest == &st.room;
+  if (for_room && st.room_moving) {
+    // The room is moving: the request goes to the new room once it is there.
+    if (st.waiting_for_room.size() < st.ctx->signaling.max_requests_in_flight) {
+      st.waiting_for_room.push_back([self, meta, req, to_reply, on_error]() mutable {
+        forward_with<Answer>(self, self->state.room, std::move(meta), std::move(req),
+                             std::move(to_reply), std::move(on_error));
+      });
+      return;
+    }
+    send_error(self, meta, error_code::limit_exceeded,
+               "too many requests waiting while the room moves to another node (at most " +
+                 std::to_string(st.ctx->signaling.max_requests_in_flight) + ")");
+    return;
+  }
   if (!dest) {
     send_error(self, meta, error_code::internal,
                "the room is moving to another node of the cluster: try again in a moment");
@@ -121,20 +153,71 @@ void forward_with(session_actor* self, const caf::actor& dest, protocol::request
   }
   ++st.in_flight;
   const auto started = std::chrono::steady_clock::now();
+  // A request for the room keeps a copy: should the room have gone when it arrived (it
+  // moved: receiver down, so nothing was done), it goes to the new room; should the home
+  // be lost before it answered (resend_after_loss), it goes there too, with the same
+  // operation id for a live-class request, which the new room answers once.
+  std::optional<Request> again;
+  std::shared_ptr<bool> stale;
+  uint64_t op = 0;
+  if (for_room) {
+    op = ++st.next_op;
+    if constexpr (std::is_same_v<Request, class_command>) {
+      if (req.op == 0)
+        req.op = op;
+    }
+    again = req;
+    stale = std::make_shared<bool>(false);
+    st.room_ops.emplace(op, session_state::room_op{
+                              stale, [self, meta, req, to_reply, on_error]() mutable {
+                                forward_with<Answer>(self, self->state.room, std::move(meta),
+                                                     std::move(req), std::move(to_reply),
+                                                     std::move(on_error));
+                              }});
+  }
+  // Whether an answer counts: not once the request went again to a new home.
+  auto answered = [self, op, stale] {
+    if (stale && *stale)
+      return false;
+    auto& st = self->state;
+    --st.in_flight;
+    if (op != 0)
+      st.room_ops.erase(op);
+    return true;
+  };
+  auto on_answer = [self, meta, to_reply, started, answered](Answer& answer) mutable {
+    if (!answered())
+      return;
+    observe_latency(self->state.ctx->counters->request_latency, started);
+    send_reply(self, meta, protocol::reply_body{to_reply(answer)});
+  };
+  auto on_failure = [self, meta, to_reply, on_error, started, answered, again = std::move(again),
+                     sent_to = dest](caf::error& err) mutable {
+    if (!answered())
+      return;
+    auto& st = self->state;
+    if (again && err == caf::sec::request_receiver_down &&
+        (st.room_moving || (st.room && st.room != sent_to))) {
+      forward_with<Answer>(self, st.room, std::move(meta), std::move(*again),
+                           std::move(to_reply), std::move(on_error));
+      return;
+    }
+    observe_latency(st.ctx->counters->request_latency, started);
+    auto info = to_error_info(err);
+    on_error(info);
+    send_error(self, meta, info);
+  };
+  // A live-class request for a room homed on another node goes with its node's other
+  // sessions' (class_upstream), chosen again when it goes to a new home.
+  if constexpr (std::is_same_v<Request, class_command>) {
+    if (for_room && st.room.node() != self->node()) {
+      self->request(st.node, st.ctx->settings.request_timeout, class_upstream{st.room, std::move(req)})
+        .then(std::move(on_answer), std::move(on_failure));
+      return;
+    }
+  }
   self->request(dest, st.ctx->settings.request_timeout, std::move(req))
-    .then(
-      [self, meta, to_reply, started](Answer& answer) mutable {
-        --self->state.in_flight;
-        observe_latency(self->state.ctx->counters->request_latency, started);
-        send_reply(self, meta, protocol::reply_body{to_reply(answer)});
-      },
-      [self, meta, on_error, started](caf::error& err) {
-        --self->state.in_flight;
-        observe_latency(self->state.ctx->counters->request_latency, started);
-        auto info = to_error_info(err);
-        on_error(info);
-        send_error(self, meta, info);
-      });
+    .then(std::move(on_answer), std::move(on_failure));
 }
 
 // Sends `req` to `dest` and answers the client with the typed reply or the error.

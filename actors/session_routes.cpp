@@ -205,14 +205,9 @@ void route(session_actor* self, const protocol::request_meta& meta, protocol::cl
       send_event(self,
                  protocol::frontend_event{"message-error", {}, info.message, client_id, false});
   };
-  class_command cmd{st.peer_id, std::move(req)};
-  // A room homed on another node gets it with its node's other sessions' (class_upstream).
-  if (st.room && st.room.node() != self->node())
-    forward_with<protocol::class_reply>(self, st.node, meta,
-                                        class_upstream{st.room, std::move(cmd)}, to_reply,
-                                        on_error);
-  else
-    forward_with<protocol::class_reply>(self, st.room, meta, std::move(cmd), to_reply, on_error);
+  // A room homed on another node gets it with its node's other sessions' (forward_with).
+  forward_with<protocol::class_reply>(self, st.room, meta, class_command{st.peer_id, std::move(req)},
+                                      to_reply, on_error);
 }
 
 void route(session_actor* self, const protocol::request_meta& meta,

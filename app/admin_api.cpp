@@ -355,10 +355,16 @@ struct admin_api::impl {
     std::optional<uint64_t> timeout;
     if (auto bad = body_uint(body, "timeoutMs", 86400000, timeout))
       return error(400, "invalid-field", *bad);
-    auto ms = timeout.value_or(drain_timeout_ms);
-    LOG_INFO("admin", "drain requested (" << ms << " ms)");
+    // Without a timeout the drain never ends a class early: the configured bound, else the
+    // rooms' end. Only an explicit 0 stops at once.
+    auto ms = timeout.value_or(drain_timeout_ms > 0 ? drain_timeout_ms
+                                                    : actors::drain_until_rooms_end);
+    const bool bounded = ms != actors::drain_until_rooms_end;
+    LOG_INFO("admin", "drain requested ("
+                        << (bounded ? std::to_string(ms) + " ms" : "until the rooms end") << ")");
     start_drain(ms);
-    return ok(202, "{\"draining\":true,\"timeoutMs\":" + std::to_string(ms) + "}");
+    return ok(202, std::string{"{\"draining\":true,\"timeoutMs\":"} +
+                     (bounded ? std::to_string(ms) : "null") + "}");
   }
 
   net::http_response handle(const net::http_request_info& req) {

@@ -34,13 +34,16 @@ struct admin_options {
   std::function<std::string()> turn_view;
 };
 
-// What POST /drain does: starts the drain with this timeout (0: the configured one).
+// What POST /drain does: starts the drain with this timeout (0: stop at once;
+// actors::drain_until_rooms_end: no deadline), or shortens a running drain to it.
 using drain_starter = std::function<void(uint64_t timeout_ms)>;
 
 class admin_api {
 public:
   admin_api(caf::actor_system& sys, const caf::actor& node, admin_options opts,
             drain_starter start_drain, uint64_t drain_timeout_ms);
+  // drain_timeout_ms: drain.timeoutMs, the wait of a POST /drain that names none (0: until
+  // the rooms end; a drain stops at once only when asked to by "timeoutMs": 0).
   ~admin_api(); // stops
   admin_api(const admin_api&) = delete;
   admin_api& operator=(const admin_api&) = delete;

@@ -144,8 +144,9 @@ struct webhooks_config : webhook_options {
   bool enabled() const { return !urls.empty(); }
 };
 
-// drain.*: SIGTERM (or POST /drain) refuses new rooms and joins and waits up to timeout_ms
-// for the rooms to end; 0: SIGTERM stops at once (rooms are closed).
+// drain.*: SIGTERM (or POST /drain without a timeout) refuses new rooms and joins and waits
+// up to timeout_ms for the rooms to end; 0: SIGTERM stops at once (rooms are closed), POST
+// /drain waits for the rooms with no deadline.
 struct drain_config {
   uint32_t timeout_ms = 0;
 };

@@ -131,14 +131,16 @@ struct stop_gate {
   }
 };
 
-// Ends the process if shutdown hangs: a bug, reported with a distinct exit code.
+// Ends the process if shutdown hangs: a bug, reported with a distinct exit code and the
+// step that had not finished.
 class shutdown_watchdog {
 public:
   explicit shutdown_watchdog(std::chrono::milliseconds limit)
     : thread_([this, limit] {
         std::unique_lock<std::mutex> lock{mutex_};
         if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
-          LOG_ERROR("main", "shutdown did not finish in time");
+          LOG_ERROR("main", "shutdown did not finish in " << limit.count() << " ms (still "
+                                                          << stage_.load() << ")");
           std::fflush(stderr);
           _exit(3);
         }
@@ -151,12 +153,25 @@ public:
     cv_.notify_all();
     thread_.join();
   }
+  void stage(const char* what) { stage_.store(what); }
 
 private:
   std::mutex mutex_;
   std::condition_variable cv_;
   bool done_ = false;
+  std::atomic<const char*> stage_{"stopping the admin API and the cluster"};
   std::thread thread_;
+};
+
+// Names the shutdown's next step for the watchdog when destroyed: declared right after the
+// object whose destruction is that step.
+struct shutdown_stage {
+  std::optional<shutdown_watchdog>& watchdog;
+  const char* what;
+  ~shutdown_stage() {
+    if (watchdog)
+      watchdog->stage(what);
+  }
 };
 
 } // namespace
@@ -400,6 +415,8 @@ int main(int argc, char** argv) {
     // "The flood test"). Media actors rarely have more than a few messages queued.
     caf_cfg.set("scheduler.max-throughput", size_t{32});
     caf::actor_system sys{caf_cfg};
+    shutdown_stage stage_actors{watchdog, "waiting for the actors to end (the recorder writes "
+                                          "what waits)"};
     // The actors' timers run on the media I/O thread's wake-ups (actors/scheduler.hpp),
     // and go back to the clock's own thread before the actor system ends (this guard is
     // destroyed first).
@@ -466,9 +483,9 @@ int main(int argc, char** argv) {
     auto started = std::chrono::steady_clock::now();
     const net::http_server* edge = nullptr; // set below, before the server runs
     auto on_http = [ctx, started, cluster_status, record_counters, record_store_name, &edge, webhooks, &sys,
-                    allowed = cfg.edge.allowed_origins, recorder](
+                    allowed = cfg.edge.allowed_origins, recorder, node](
                      const net::http_request_info& req) -> net::http_response {
-      if (auto r = app::meetings_api(req, *ctx->meetings, allowed, recorder))
+      if (auto r = app::meetings_api(req, *ctx->meetings, allowed, recorder, node))
         return *r;
       if (req.path == "/healthz" && (req.method == "GET" || req.method == "HEAD"))
         // 503 while draining: a load balancer stops sending clients here.
@@ -491,6 +508,7 @@ int main(int argc, char** argv) {
       return {404, "application/json", "{\"error\":\"not found\"}", {}};
     };
     net::http_server server{opts, on_http, actors::make_ws_gateway(sys, node, actor_ctx)};
+    shutdown_stage stage_edge{watchdog, "closing the edge's connections"};
     edge = &server;
     // Engine.IO sessions at /socket.io/ speak the Socket.IO dialect; the Engine.IO sid is
     // the Socket.IO socket id and the peer id.
@@ -588,7 +606,10 @@ int main(int argc, char** argv) {
         self->monitor(node);
         self->set_down_handler([self](caf::down_msg&) { self->quit(); });
         self
-          ->request(node, std::chrono::milliseconds(timeout_ms) + std::chrono::seconds(10),
+          ->request(node,
+                    timeout_ms == actors::drain_until_rooms_end
+                      ? caf::duration{caf::infinite}
+                      : caf::duration{std::chrono::milliseconds(timeout_ms) + std::chrono::seconds(10)},
                     actors::drain_begin{timeout_ms})
           .then(
             [self, gate](actors::drain_report& r) {
@@ -607,9 +628,13 @@ int main(int argc, char** argv) {
     // In a cluster a drain or a stop hands the rooms homed here to the other nodes first
     // (bounded), so that their participants elsewhere never notice this node leaving; then
     // the drain (timeout_ms > 0) or the stop.
+    // Asked again during a drain (POST /drain), the new timeout applies too: the node
+    // ends the drain at the earliest deadline, at once for 0.
     auto start_drain = [&sys, node, gate, cluster, drain_here](uint64_t timeout_ms) {
-      if (gate->drain_started.exchange(true))
+      if (gate->drain_started.exchange(true)) {
+        drain_here(timeout_ms);
         return;
+      }
       if (!cluster) {
         drain_here(timeout_ms);
         return;

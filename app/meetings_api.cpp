@@ -1,6 +1,7 @@
 #include "app/meetings_api.hpp"
 
 #include "actors/clock.hpp"
+#include "actors/messages.hpp"
 #include "actors/recorder.hpp"
 #include "common/log.hpp"
 #include "net/http_admission.hpp"
@@ -28,7 +29,8 @@ const std::string* header_of(const net::http_request_info& req, std::string_view
 std::optional<net::http_response> meetings_api(const net::http_request_info& req,
                                                actors::meeting_book& book,
                                                const std::vector<std::string>& allowed,
-                                               const caf::actor& recorder) {
+                                               const caf::actor& recorder,
+                                               const caf::actor& node) {
   constexpr std::string_view base = "/api/meetings";
   std::string_view path = req.path;
   if (path.substr(0, base.size()) != base ||
@@ -82,6 +84,8 @@ std::optional<net::http_response> meetings_api(const net::http_request_info& req
     if (recorder) // kept in the class record, read back at the next start
       caf::anon_send(recorder, store::record_event{store::meeting_created{
                                  m->id, m->creator_id, m->description, m->starts_at, m->created_at}});
+    if (node)
+      caf::anon_send(node, actors::meetings_shared{{*m}, false});
     return answer(201, protocol::meeting_json(*m));
   }
   if (!id.empty() && (req.method == "GET" || req.method == "HEAD")) {

@@ -60,7 +60,7 @@ std::string record_json(const actors::recorder_counters* r, const std::string& s
   std::string store_json = "\"store\":\"";
   text::json_escape(store_json, store_name);
   store_json += "\",\"storeOk\":";
-  store_json += r->store_ok.load() ? "true" : "false";
+  store_json += r->store_up.load() == 1 ? "true" : "false";
   store_json += ",\"lastError\":\"";
   text::json_escape(store_json, r->last_error());
   store_json += "\",";
@@ -71,7 +71,8 @@ std::string record_json(const actors::recorder_counters* r, const std::string& s
          field("eventsPending", r->events_pending.load()) + "," +
          field("eventsDropped", r->events_dropped.load()) + "," +
          field("batchesWritten", r->batches_written.load()) + "," +
-         field("batchesFailed", r->batches_failed.load()) + "}";
+         field("batchesFailed", r->batches_failed.load()) + "," +
+         field("batchesRepeated", r->batches_repeated.load()) + "}";
 }
 
 } // namespace
@@ -101,7 +102,8 @@ std::string healthz(const actors::node_context& ctx, std::chrono::steady_clock::
          edge_json(edge) +
          (cluster ? ",\"relays\":{\"active\":" + std::to_string(c.relays.load()) +
                       ",\"packetsIn\":" + std::to_string(c.relay_packets_in.load()) +
-                      ",\"packetsOut\":" + std::to_string(c.relay_packets_out.load()) + "}"
+                      ",\"packetsOut\":" + std::to_string(c.relay_packets_out.load()) + "}" +
+                      ",\"roomCopies\":" + std::to_string(c.room_copies.load())
                   : std::string{}) +
          (cluster ? ",\"cluster\":" + cluster->json() : std::string{}) + record_json(record, record_store) +
          "}";

@@ -1,8 +1,6 @@
 #include "app/options.hpp"
 
-#include "app/config.hpp"
-#include "app/option_values.hpp"
-#include "app/options_json.hpp"
+#include "app/option_kinds.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
 #include "protocol/jwt.hpp"
@@ -15,216 +13,7 @@ namespace chorus::app {
 
 namespace {
 
-// A field of the configuration. show() reads through the same accessor: it only returns
-// a reference, so the const_cast there never writes.
-template <class T>
-using field = T& (*)(config&);
-#define CHORUS_FIELD(member) [](config& c) -> auto& { return c.member; }
-
-template <class T>
-const T& read_only(field<T> at, const config& c) {
-  return at(const_cast<config&>(c));
-}
-
-option blank(std::string_view key, std::string_view flag, std::string_view arg,
-             std::string_view help) {
-  option o;
-  o.key = key;
-  o.flag = flag;
-  o.arg = arg;
-  o.help = help;
-  return o;
-}
-
-std::string quoted(const std::string& s) { return "\"" + s + "\""; }
-
-std::string shown_list(const std::vector<std::string>& list) {
-  std::string out = "[";
-  for (auto& s : list)
-    out += (out.size() > 1 ? ", " : "") + quoted(s);
-  return out + "]";
-}
-
-bool any_value(std::string_view) { return true; }
-bool not_empty(std::string_view v) { return !v.empty(); }
-bool a_label(std::string_view v) { return text::valid_label(v); }
-
-std::string range_text(uint64_t min, uint64_t max) {
-  return "from " + std::to_string(min) + " to " + std::to_string(max);
-}
-
-// A number as the table shows it: a duration's count, else the number itself.
-template <class T>
-auto count_of(const T& v) {
-  if constexpr (requires { v.count(); })
-    return v.count();
-  else
-    return v;
-}
-
-// An unsigned integer (or a duration in its unit) from min to max. `expects`: the flag's
-// error after "expects " (default: its value's name and the range).
-template <class T>
-option uint_option(std::string_view key, std::string_view flag, std::string_view arg,
-                   std::string_view help, field<T> at, uint32_t min, uint32_t max,
-                   std::string expects = {}) {
-  option o = blank(key, flag, arg, help);
-  o.from_json = [at, min, max](const json_in& in, config& c) -> std::string {
-    auto& v = in.value;
-    if (!v.IsUint64() || v.GetUint64() < min || v.GetUint64() > max)
-      return "must be an integer " + range_text(min, max);
-    at(c) = static_cast<T>(v.GetUint64());
-    return {};
-  };
-  if (expects.empty())
-    expects = std::string(arg) + " " + range_text(min, max);
-  o.expects = expects;
-  o.from_flag = [at, min, max, expects](std::string_view v, config& c) -> std::string {
-    uint32_t n = 0;
-    if (!parse_u32(v, n) || n < min || n > max)
-      return "expects " + expects;
-    at(c) = static_cast<T>(n);
-    return {};
-  };
-  o.show = [at](const config& c) { return std::to_string(count_of(read_only(at, c))); };
-  return o;
-}
-
-// A string. The file takes any string (validate() checks what needs checking); the flag's
-// value must pass `ok`, else "expects " + expects.
-option string_option(std::string_view key, std::string_view flag, std::string_view arg,
-                     std::string_view help, field<std::string> at, bool (*ok)(std::string_view),
-                     std::string expects) {
-  option o = blank(key, flag, arg, help);
-  o.from_json = [at](const json_in& in, config& c) -> std::string {
-    if (!in.value.IsString())
-      return "must be a string";
-    at(c).assign(in.value.GetString(), in.value.GetStringLength());
-    return {};
-  };
-  o.expects = expects;
-  o.from_flag = [at, ok, expects](std::string_view v, config& c) -> std::string {
-    if (!ok(v))
-      return "expects " + expects;
-    at(c) = std::string(v);
-    return {};
-  };
-  o.show = [at](const config& c) { return quoted(read_only(at, c)); };
-  return o;
-}
-
-// A file-only string.
-option file_string(std::string_view key, std::string_view help, field<std::string> at) {
-  auto o = string_option(key, {}, {}, help, at, any_value, {});
-  o.from_flag = nullptr;
-  return o;
-}
-
-// One of a few words; the flag's `arg` lists them ("lean|sharing|stealing").
-option choice_option(std::string_view key, std::string_view flag, std::string_view arg,
-                     std::string_view help, field<std::string> at,
-                     std::vector<std::string_view> words) {
-  std::string expects;
-  for (size_t i = 0; i < words.size(); ++i)
-    expects += std::string(i == 0 ? "" : i + 1 == words.size() ? " or " : ", ") +
-               std::string(words[i]);
-  auto o = string_option(key, flag, arg, help, at, any_value, expects);
-  o.from_flag = [at, words, expects](std::string_view v, config& c) -> std::string {
-    if (std::find(words.begin(), words.end(), v) == words.end())
-      return "expects " + expects;
-    at(c) = std::string(v);
-    return {};
-  };
-  return o;
-}
-
-enum class bool_flag { none, set_true, on_off };
-
-option bool_option(std::string_view key, std::string_view flag, bool_flag style,
-                   std::string_view help, field<bool> at) {
-  option o = blank(key, flag, style == bool_flag::on_off ? "on|off" : "", help);
-  o.from_json = [at](const json_in& in, config& c) -> std::string {
-    if (!in.value.IsBool())
-      return "must be true or false";
-    at(c) = in.value.GetBool();
-    return {};
-  };
-  if (style == bool_flag::set_true)
-    o.from_flag = [at](std::string_view, config& c) -> std::string {
-      at(c) = true;
-      return {};
-    };
-  else if (style == bool_flag::on_off)
-    o.expects = "on or off", o.from_flag = [at](std::string_view v, config& c) -> std::string {
-      if (v != "on" && v != "off")
-        return "expects on or off";
-      at(c) = v == "on";
-      return {};
-    };
-  o.show = [at](const config& c) { return std::string(read_only(at, c) ? "true" : "false"); };
-  return o;
-}
-
-// A list of strings: a JSON array in the file, ITEM,ITEM,... on the flag. `check` returns
-// what is wrong with a list ("" : nothing), for both.
-option list_option(std::string_view key, std::string_view flag, std::string_view arg,
-                   std::string_view help, field<std::vector<std::string>> at,
-                   std::string json_expects, std::string flag_expects,
-                   std::string (*check)(const std::vector<std::string>&)) {
-  option o = blank(key, flag, arg, help);
-  o.from_json = [at, json_expects, check](const json_in& in, config& c) -> std::string {
-    if (!in.value.IsArray())
-      return "must be " + json_expects;
-    std::vector<std::string> list;
-    for (auto& v : in.value.GetArray()) {
-      if (!v.IsString())
-        return "must be " + json_expects;
-      list.emplace_back(v.GetString(), v.GetStringLength());
-    }
-    if (check)
-      if (auto bad = check(list); !bad.empty())
-        return bad;
-    at(c) = std::move(list);
-    return {};
-  };
-  o.expects = flag_expects;
-  if (!flag.empty())
-    o.from_flag = [at, flag_expects, check](std::string_view v, config& c) -> std::string {
-      auto list = text::split_list(v);
-      if (check)
-        if (auto bad = check(list); !bad.empty())
-          return bad;
-      at(c) = std::move(list);
-      return {};
-    };
-  o.show = [at](const config& c) { return shown_list(read_only(at, c)); };
-  return o;
-}
-
-// ---- the options that fit no kind above ----
-
-// A value in one text format (HOST:PORT, MIN-MAX) that `parse` writes into the
-// configuration; an empty string in the file leaves the default.
-option formatted_option(std::string_view key, std::string_view flag, std::string_view arg,
-                        std::string_view help, std::string expects,
-                        bool (*parse)(std::string_view, config&),
-                        std::string (*show)(const config&)) {
-  option o = blank(key, flag, arg, help);
-  o.from_json = [parse, expects](const json_in& in, config& c) -> std::string {
-    if (!in.value.IsString())
-      return "must be a string";
-    std::string_view v{in.value.GetString(), in.value.GetStringLength()};
-    if (!v.empty() && !parse(v, c))
-      return "must be " + expects;
-    return {};
-  };
-  o.expects = expects;
-  o.from_flag = [parse, expects](std::string_view v, config& c) -> std::string {
-    return parse(v, c) ? std::string{} : "expects " + expects;
-  };
-  o.show = show;
-  return o;
-}
+using namespace option_kind;
 
 option listen_option() {
   return formatted_option(
@@ -790,8 +579,9 @@ std::vector<option> make_options() {
                                     "per attempt: connect, send and answer",
                                     CHORUS_FIELD(webhooks.timeout), 100, 120000));
   o.push_back(uint_option<uint32_t>("drain.timeoutMs", "--drain-timeout-ms", "MS",
-                                    "SIGTERM refuses new rooms and joins and waits up to this "
-                                    "long for the rooms to end (0: stop at once)",
+                                    "SIGTERM, and POST /drain without a timeout, refuse new rooms "
+                                    "and joins and wait up to this long for the rooms to end (0: "
+                                    "SIGTERM stops at once, POST /drain waits for the rooms)",
                                     CHORUS_FIELD(drain.timeout_ms), 0, 86400000,
                                     ms(0, 86400000)));
   o.push_back(bool_option("metrics.perRoom", {}, bool_flag::none,

@@ -2,10 +2,12 @@
 
 #include "common/text.hpp"
 
+#include <rapidjson/document.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <ctime>
@@ -44,6 +46,8 @@ void write_manifest(Writer& w, const recording_manifest& m) {
     num("stoppedAtMs", m.stopped_at_ms);
     num("durationMs", m.stopped_at_ms - m.started_at_ms);
   }
+  if (m.updated_at_ms != 0)
+    num("updatedAtMs", m.updated_at_ms);
   w.Key("tracks");
   w.StartArray();
   for (auto& t : m.tracks) {
@@ -77,6 +81,20 @@ void write_manifest(Writer& w, const recording_manifest& m) {
     w.EndObject();
   }
   w.EndArray();
+  if (!m.gaps.empty()) {
+    w.Key("gaps");
+    w.StartArray();
+    for (auto& g : m.gaps) {
+      w.StartObject();
+      if (g.from_ms >= 0)
+        num("fromMs", g.from_ms);
+      num("toMs", g.to_ms);
+      str("node", g.node);
+      str("reason", g.reason);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
   w.Key("errors");
   w.StartArray();
   for (auto& e : m.errors)
@@ -183,6 +201,123 @@ std::string manifest_json(const recording_manifest& m, bool pretty) {
     write_manifest(w, m);
   }
   return std::string(buf.GetString(), buf.GetSize());
+}
+
+namespace {
+
+std::string member_string(const rapidjson::Value& o, const char* key) {
+  auto it = o.FindMember(key);
+  return it != o.MemberEnd() && it->value.IsString()
+           ? std::string(it->value.GetString(), it->value.GetStringLength())
+           : std::string{};
+}
+
+int64_t member_int(const rapidjson::Value& o, const char* key, int64_t otherwise = 0) {
+  auto it = o.FindMember(key);
+  return it != o.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : otherwise;
+}
+
+} // namespace
+
+std::optional<recording_manifest> manifest_from_json(std::string_view json) {
+  rapidjson::Document d;
+  d.Parse(json.data(), json.size());
+  if (d.HasParseError() || !d.IsObject() || member_string(d, "version") != "1")
+    return std::nullopt;
+  recording_manifest m;
+  m.recording_id = member_string(d, "recordingId");
+  m.room_id = member_string(d, "roomId");
+  m.started_by = member_string(d, "startedBy");
+  m.started_at_ms = member_int(d, "startedAtMs");
+  m.stopped_at_ms = member_int(d, "stoppedAtMs");
+  m.updated_at_ms = member_int(d, "updatedAtMs");
+  if (m.recording_id.empty() || m.started_at_ms <= 0)
+    return std::nullopt;
+  if (auto tracks = d.FindMember("tracks"); tracks != d.MemberEnd() && tracks->value.IsArray())
+    for (auto& t : tracks->value.GetArray()) {
+      if (!t.IsObject())
+        return std::nullopt;
+      manifest_track mt;
+      mt.producer_id = member_string(t, "producerId");
+      mt.peer_id = member_string(t, "peerId");
+      mt.user_id = member_string(t, "userId");
+      mt.name = member_string(t, "name");
+      mt.kind = member_string(t, "kind");
+      mt.source = member_string(t, "source");
+      mt.codec = member_string(t, "codec");
+      mt.node = member_string(t, "node");
+      if (auto segs = t.FindMember("segments"); segs != t.MemberEnd() && segs->value.IsArray())
+        for (auto& x : segs->value.GetArray()) {
+          if (!x.IsObject())
+            return std::nullopt;
+          manifest_segment seg;
+          seg.file = member_string(x, "file");
+          auto media = x.FindMember("hasMedia");
+          seg.has_media = media != x.MemberEnd() && media->value.IsBool() && media->value.GetBool();
+          seg.start_offset_ms = member_int(x, "startOffsetMs");
+          seg.duration_ms = member_int(x, "durationMs");
+          seg.ended = member_string(x, "ended");
+          seg.exit_status = static_cast<int>(member_int(x, "exitStatus"));
+          mt.segments.push_back(std::move(seg));
+        }
+      m.tracks.push_back(std::move(mt));
+    }
+  if (auto gaps = d.FindMember("gaps"); gaps != d.MemberEnd() && gaps->value.IsArray())
+    for (auto& g : gaps->value.GetArray()) {
+      if (!g.IsObject())
+        return std::nullopt;
+      m.gaps.push_back({member_int(g, "fromMs", -1), member_int(g, "toMs"),
+                        member_string(g, "node"), member_string(g, "reason")});
+    }
+  if (auto errors = d.FindMember("errors"); errors != d.MemberEnd() && errors->value.IsArray())
+    for (auto& e : errors->value.GetArray())
+      if (e.IsString())
+        m.errors.emplace_back(e.GetString(), e.GetStringLength());
+  return m;
+}
+
+recording_manifest resume_manifest(recording_manifest earlier, int64_t now_ms,
+                                   const std::string& node) {
+  // The last moment the earlier part accounts for: its stop (a move), else the later of its
+  // last write and the end of its segments (a lost home).
+  int64_t last = earlier.stopped_at_ms;
+  if (last == 0) {
+    last = earlier.updated_at_ms;
+    for (auto& t : earlier.tracks)
+      for (auto& seg : t.segments) {
+        if (seg.has_media)
+          last = std::max(last, earlier.started_at_ms + seg.start_offset_ms + seg.duration_ms);
+        if (seg.ended.empty())
+          seg.ended = "home-lost";
+      }
+  }
+  if (last == 0)
+    last = earlier.started_at_ms;
+  earlier.stopped_at_ms = 0;
+  earlier.gaps.push_back({std::max<int64_t>(0, last - earlier.started_at_ms),
+                          std::max<int64_t>(0, now_ms - earlier.started_at_ms), node,
+                          "home-changed"});
+  return earlier;
+}
+
+recording_manifest join_manifests(recording_manifest joined, const recording_manifest& later,
+                                  std::vector<std::size_t>& index_map) {
+  index_map.clear();
+  for (auto& t : later.tracks) {
+    auto it = std::find_if(joined.tracks.begin(), joined.tracks.end(),
+                           [&](const manifest_track& x) { return x.producer_id == t.producer_id; });
+    if (it == joined.tracks.end()) {
+      index_map.push_back(joined.tracks.size());
+      joined.tracks.push_back(t);
+      continue;
+    }
+    index_map.push_back(static_cast<std::size_t>(it - joined.tracks.begin()));
+    it->node = t.node;
+    it->segments.insert(it->segments.end(), t.segments.begin(), t.segments.end());
+  }
+  for (auto& e : later.errors)
+    joined.errors.push_back(e);
+  return joined;
 }
 
 } // namespace chorus::protocol

@@ -64,17 +64,46 @@ struct manifest_track {
   std::vector<manifest_segment> segments;
 };
 
+// A stretch of the recording's timeline with nothing recorded because the room's home
+// changed: the home was lost (its segments end "home-lost") or the room moved, and the
+// recording went on at the new home.
+struct manifest_gap {
+  int64_t from_ms = -1; // from the recording's start; -1: unknown (the earlier part's
+                        // manifest was not found where the recording went on)
+  int64_t to_ms = 0;
+  std::string node;   // the former home
+  std::string reason; // "home-changed"
+};
+
 struct recording_manifest {
   std::string recording_id;
   std::string room_id;
   std::string started_by;
   int64_t started_at_ms = 0; // Unix ms
   int64_t stopped_at_ms = 0; // 0 while recording
+  int64_t updated_at_ms = 0; // when these numbers were written (an open segment's stand)
   std::vector<manifest_track> tracks;
+  std::vector<manifest_gap> gaps;
   std::vector<std::string> errors; // what went wrong, in order ("disk-full at ...")
 };
 
 // Pretty JSON (the file) or compact (the recording-stopped event).
 std::string manifest_json(const recording_manifest& m, bool pretty);
+
+// A manifest as manifest_json writes it; nullopt for anything else.
+std::optional<recording_manifest> manifest_from_json(std::string_view json);
+
+// The recording goes on at a new home at `now_ms` (Unix ms) after its former home `node`
+// ended (lost: segments it left open end "home-lost", their numbers as last written; or
+// moved: it stopped the recording there): the earlier part, open again, with the gap from
+// the last moment it accounts for until now.
+recording_manifest resume_manifest(recording_manifest earlier, int64_t now_ms,
+                                   const std::string& node);
+
+// What the new home recorded before it read the earlier part (`later`, same recording),
+// joined to it (`joined`, from resume_manifest): a producer's new segments follow its
+// earlier ones in the same track. `index_map[i]` is where later's track i is in the result.
+recording_manifest join_manifests(recording_manifest joined, const recording_manifest& later,
+                                  std::vector<std::size_t>& index_map);
 
 } // namespace chorus::protocol

@@ -152,8 +152,9 @@ public:
     return true;
   }
 
-  result<size_t> apply(const std::vector<record_event>& batch) override {
-    return writer_.apply(batch);
+  result<batch_result> apply(const std::vector<record_event>& batch,
+                             std::string_view key) override {
+    return writer_.apply(batch, key);
   }
 
   result<std::vector<meeting_created>> load_meetings() override {

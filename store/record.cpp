@@ -13,7 +13,7 @@ const char* kind_name(const record& r) {
   static constexpr std::array<const char*, std::variant_size_v<record>> names{
     "room_opened",     "room_closed",       "peer_joined",      "peer_left",   "chat_posted",
     "chat_deleted",    "poll_created",      "vote_cast",        "poll_closed", "moderation_taken",
-    "meeting_created", "recording_started", "recording_stopped"};
+    "meeting_created", "recording_started", "recording_stopped", "class_resumed"};
   return names[r.index()];
 }
 

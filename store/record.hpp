@@ -8,6 +8,7 @@
 // "Class record").
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -142,14 +143,36 @@ struct recording_stopped {
   int64_t at_ms = 0;
 };
 
+// The room, rebuilt on node_id after its home was lost, goes on as the class that home
+// opened (the latest opening of the room id still open, else the one just opened here),
+// and writes what the home's copy held of the class, each item only where the store lacks
+// it: the chat (by message id), the polls (by poll id) and the votes of polls that name
+// their voters (a vote replaces the voter's rows). What the lost home acknowledged but had
+// not written yet is so written once.
+struct class_resumed {
+  std::string room_id;
+  std::string node_id;
+  std::vector<chat_posted> chat;
+  std::vector<poll_created> polls;
+  std::vector<vote_cast> votes;
+  int64_t at_ms = 0;
+};
+
 using record = std::variant<room_opened, room_closed, peer_joined, peer_left, chat_posted,
                             chat_deleted, poll_created, vote_cast, poll_closed,
                             moderation_taken, meeting_created, recording_started,
-                            recording_stopped>;
+                            recording_stopped, class_resumed>;
 
 // The message the recorder takes: `send(recorder, store::record_event{store::chat_posted{...}})`.
 struct record_event {
   store::record body;
+};
+
+// What writing a batch did: the records written (a vote whose poll the store lacks is
+// skipped), or nothing because an earlier try of the same batch was written (`repeated`).
+struct batch_result {
+  size_t written = 0;
+  bool repeated = false;
 };
 
 // The room id of any record.

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chorus::store {
@@ -22,8 +23,11 @@ public:
   virtual ~record_store() = default;
 
   // Writes `batch` in one transaction: all of it, or nothing (rolled back, error returned).
-  // Returns the number of records written. Never throws.
-  virtual result<size_t> apply(const std::vector<record_event>& batch) = 0;
+  // `key` names the batch, the same on every try of it (see record_writer::apply): a batch
+  // whose key the store holds was written by an earlier try whose answer was lost, and is
+  // not written again. Never throws.
+  virtual result<batch_result> apply(const std::vector<record_event>& batch,
+                                     std::string_view key) = 0;
 
   // Makes sure the store can be written now: a server store connects (if it is not
   // connected) and checks its schema. The recorder calls it at start and, while it fails and

@@ -1,5 +1,6 @@
 #include "store/record_writer.hpp"
 
+#include <algorithm>
 #include <variant>
 
 namespace chorus::store {
@@ -205,13 +206,77 @@ record_writer::done record_writer::write(const recording_stopped& r) {
   return outcome(run(statement::stop_recording, p));
 }
 
-result<size_t> record_writer::apply(const std::vector<record_event>& batch) {
+// The rebuilt room takes over the lost home's opening (the one it just opened here is
+// dropped while nothing is in it), then writes what the store lacks of the copy's class.
+template <>
+record_writer::done record_writer::write(const class_resumed& r) {
+  auto cls = class_of(r.room_id);
+  if (!cls)
+    return done::failed;
+  auto earlier = db_.run(statement::earlier_open_class, sql_params{}.text(r.room_id).integer(*cls));
+  if (!earlier)
+    return done::failed;
+  if ((*earlier)[0] != 0) {
+    if (*cls != 0 && !run(statement::drop_room, sql_params{}.integer(*cls)))
+      return done::failed;
+    cls = (*earlier)[0];
+    if (own_)
+      own_->opened(r.room_id, *cls);
+  }
+  if (*cls == 0) // no opening of the room is recorded: nothing to tie the class to
+    return done::ok;
+  for (auto& m : r.chat) {
+    auto n = db_.run(statement::count_chat, sql_params{}.integer(*cls).text(m.message_id));
+    if (!n)
+      return done::failed;
+    if ((*n)[0] == 0 && write(m) == done::failed)
+      return done::failed;
+  }
+  for (auto& p : r.polls) {
+    auto n = db_.run(statement::count_class_poll, sql_params{}.integer(*cls).text(p.poll_id));
+    if (!n)
+      return done::failed;
+    if ((*n)[0] != 0)
+      continue;
+    if (write(p) == done::failed)
+      return done::failed;
+    // An anonymous poll's votes are written only with the poll: they cannot be matched.
+    if (p.anonymous)
+      for (auto& v : r.votes)
+        if (v.poll_id == p.poll_id && write(v) == done::failed)
+          return done::failed;
+  }
+  for (auto& v : r.votes) {
+    auto poll = std::find_if(r.polls.begin(), r.polls.end(),
+                             [&](const poll_created& p) { return p.poll_id == v.poll_id; });
+    if (poll != r.polls.end() && !poll->anonymous && write(v) == done::failed)
+      return done::failed;
+  }
+  return done::ok;
+}
+
+result<batch_result> record_writer::apply(const std::vector<record_event>& batch,
+                                          std::string_view key) {
   if (batch.empty())
-    return size_t{0};
+    return batch_result{};
   if (own_)
     own_->begin_batch();
   if (auto ok = db_.begin(); !ok)
     return failure{ok.error()};
+  if (!key.empty()) {
+    // The claim returns a row only when it inserted the key.
+    auto claimed = db_.run(statement::claim_batch,
+                           sql_params{}.text(key).integer(static_cast<int64_t>(batch.size())));
+    if (!claimed) {
+      auto f = db_.fail("claiming batch " + std::string{key});
+      db_.rollback();
+      return f;
+    }
+    if ((*claimed)[0] == 0) {
+      db_.rollback();
+      return batch_result{0, true};
+    }
+  }
   size_t written = 0;
   for (auto& ev : batch) {
     auto d = std::visit([&](auto& r) { return write(r); }, ev.body);
@@ -232,7 +297,7 @@ result<size_t> record_writer::apply(const std::vector<record_event>& batch) {
   }
   if (own_)
     own_->commit_batch();
-  return written;
+  return batch_result{written, false};
 }
 
 } // namespace chorus::store

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chorus::store {
@@ -32,8 +33,12 @@ public:
   record_writer(sql_backend& db, class_lookup lookup);
 
   // Writes `batch` in one transaction; the number of records written, or the failure (the
-  // transaction rolled back).
-  result<size_t> apply(const std::vector<record_event>& batch);
+  // transaction rolled back). A non-empty `key` is claimed in the same transaction (table
+  // record_batches): when the store holds it already, an earlier try of this batch was
+  // committed although its answer was lost (a connection cut after COMMIT), so nothing
+  // is written and the result says `repeated`. Retrying a failed batch with its key
+  // therefore never writes a record twice.
+  result<batch_result> apply(const std::vector<record_event>& batch, std::string_view key = {});
 
 private:
   enum class done { ok, skipped, failed };

@@ -113,6 +113,10 @@ CREATE TABLE IF NOT EXISTS recordings (
   files         INTEGER,
   manifest_path TEXT                      -- the manifest on node_id's disk
 );
+CREATE TABLE IF NOT EXISTS record_batches (
+  batch_key TEXT PRIMARY KEY,             -- a recorder's batch, written once however often tried
+  events    INTEGER NOT NULL
+);
 )";
 
 std::string replaced(std::string_view line, std::string_view id, std::string_view int64) {

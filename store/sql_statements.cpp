@@ -43,14 +43,24 @@ constexpr std::array<const char*, statement_count> sqlite_sql{
   "started_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
   "UPDATE recordings SET stopped_at = ?2, duration_ms = ?3, files = ?4, manifest_path = ?5 "
   "WHERE recording_id = ?1",
+  "INSERT OR IGNORE INTO record_batches (batch_key, events) VALUES (?1, ?2) RETURNING 1",
+  "SELECT id FROM rooms WHERE room_id = ?1 AND id <> ?2 AND closed_at IS NULL ORDER BY id DESC "
+  "LIMIT 1",
+  "DELETE FROM rooms WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM attendance WHERE class_id = ?1) "
+  "AND NOT EXISTS (SELECT 1 FROM chat_messages WHERE class_id = ?1) AND NOT EXISTS (SELECT 1 "
+  "FROM polls WHERE class_id = ?1) AND NOT EXISTS (SELECT 1 FROM moderation_actions WHERE "
+  "class_id = ?1) AND NOT EXISTS (SELECT 1 FROM recordings WHERE class_id = ?1)",
+  "SELECT count(*) FROM chat_messages WHERE class_id = ?1 AND message_id = ?2",
+  "SELECT count(*) FROM polls WHERE class_id = ?1 AND poll_id = ?2",
 };
 
-// SQLite's "INSERT OR IGNORE INTO t ..." as PostgreSQL's "INSERT INTO t ... ON CONFLICT
-// (key) DO NOTHING".
+// SQLite's "INSERT OR IGNORE INTO t ... [RETURNING ...]" as PostgreSQL's "INSERT INTO t ...
+// ON CONFLICT (key) DO NOTHING [RETURNING ...]".
 std::string insert_or_ignore(std::string sql, const char* key) {
   constexpr std::string_view or_ignore = "OR IGNORE ";
   sql.erase(sql.find(or_ignore), or_ignore.size());
-  return sql + " ON CONFLICT (" + key + ") DO NOTHING";
+  const auto returning = std::min(sql.find(" RETURNING "), sql.size());
+  return sql.insert(returning, std::string{" ON CONFLICT ("} + key + ") DO NOTHING");
 }
 
 } // namespace
@@ -68,6 +78,8 @@ std::string statement_sql(statement which, sql_dialect dialect) {
     return insert_or_ignore(sql, "meeting_id");
   case statement::insert_recording:
     return insert_or_ignore(sql, "recording_id");
+  case statement::claim_batch:
+    return insert_or_ignore(sql, "batch_key");
   case statement::delete_one_anonymous: // the oldest such row (SQLite's takes any)
     return sql.insert(sql.rfind(" LIMIT 1)"), " ORDER BY id");
   default:

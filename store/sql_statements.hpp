@@ -31,16 +31,21 @@ enum class statement : uint8_t {
   insert_meeting,       // (meeting_id, creator_id, description, starts_at, created_at)
   insert_recording,     // (recording_id, class, room_id, node_id, started_by, started_at)
   stop_recording,       // (recording_id, stopped_at, duration_ms, files, manifest_path)
+  claim_batch,          // (batch_key, events) -> 1 when inserted; no row when the key was there
+  earlier_open_class,   // (room_id, class) -> the latest other opening still open
+  drop_room,            // (class): an opening given up for an earlier one (nothing in it)
+  count_chat,           // (class, message_id) -> rows
+  count_class_poll,     // (class, poll_id) -> rows
 };
 
-inline constexpr size_t statement_count = static_cast<size_t>(statement::stop_recording) + 1;
+inline constexpr size_t statement_count = static_cast<size_t>(statement::count_class_poll) + 1;
 
 enum class sql_dialect { sqlite, postgres };
 
 // The text of `which` in `dialect`: parameters ?1, ?2, ... in SQLite and $1, $2, ... in
 // PostgreSQL, where the inserts whose id the writer needs return it (RETURNING id; SQLite
-// has last_insert_rowid) and a repeated meeting or recording id is ignored with ON CONFLICT
-// (SQLite: INSERT OR IGNORE).
+// has last_insert_rowid) and a repeated meeting, recording or batch key is ignored with ON
+// CONFLICT (SQLite: INSERT OR IGNORE).
 std::string statement_sql(statement which, sql_dialect dialect);
 
 } // namespace chorus::store

@@ -49,6 +49,7 @@ const state = {
   speaker: null, // the active speaker's peer id
   audience: 0, // audience-update's count: those who watch, counted instead of listed
   audienceQuery: null, // the moderator's search of the audience is being answered
+  audienceAgain: false, // asked again while a search was being answered
 };
 
 function log(text) {
@@ -178,25 +179,42 @@ function renderCount() {
 
 // A moderator's view of the audience: get-participants with the search's text, the first
 // 50 matches, each with its hand and a button that brings it on stage (allow-publish).
+// One request at a time; a search typed or an update meanwhile asks again when it is done,
+// so the list always ends up matching the text in the box.
 async function searchAudience() {
-  if (!can('moderate') || state.audienceQuery) return;
+  if (!can('moderate')) return;
+  if (state.audienceQuery) {
+    state.audienceAgain = true;
+    return;
+  }
+  state.audienceAgain = false;
   const filter = $('audience-filter').value.trim();
   state.audienceQuery = request('get-participants', { limit: 50, filter });
   try {
     const page = await state.audienceQuery;
+    if (state.audienceAgain) return; // the finally asks again with the newer text
+    // Rows are kept per participant (only their text changes), so an "On stage" click
+    // while an update arrives lands on the row it was aimed at.
     const list = $('audience-list');
-    list.textContent = '';
+    const rows = new Map([...list.children].map((li) => [li.dataset.peer, li]));
+    const shown = [];
     for (const p of page.participants.filter((x) => x.inAudience)) {
-      const item = elt('li');
-      item.append(elt('span', 'who', `${p.name}${p.handRaised ? ' · hand raised' : ''}`),
-        button('On stage', 'on-stage', () => bringOnStage(p.id, p.name)));
-      list.append(item);
+      let item = rows.get(p.id);
+      if (!item) {
+        item = elt('li');
+        item.dataset.peer = p.id;
+        item.append(elt('span', 'who'), button('On stage', 'on-stage', () => bringOnStage(p.id, p.name)));
+      }
+      item.querySelector('.who').textContent = `${p.name}${p.handRaised ? ' · hand raised' : ''}`;
+      shown.push(item);
     }
-    $('audience-empty').hidden = list.childElementCount > 0;
+    list.replaceChildren(...shown);
+    $('audience-empty').hidden = shown.length > 0;
   } catch (e) {
     log(e.message);
   } finally {
     state.audienceQuery = null;
+    if (state.audienceAgain) searchAudience();
   }
 }
 
@@ -810,37 +828,53 @@ function onPoll(poll) {
   renderPoll();
 }
 
+// The poll box is rebuilt only for another poll (or another state of it: closed, the
+// moderator's button); live results update the rows in place, so a vote clicked while
+// results arrive lands on the button it was aimed at, not on one being replaced.
 function renderPoll() {
   const box = $('poll');
   const p = currentPoll();
-  box.textContent = '';
   document.body.classList.toggle('poll-open', !!p && !p.closed);
   if (!p) {
+    box.textContent = '';
     delete box.dataset.poll;
+    delete box.dataset.shape;
     box.append(elt('p', 'empty', 'No poll right now.'));
     return;
   }
-  box.dataset.poll = p.pollId;
-  box.dataset.closed = String(!!p.closed);
-  box.append(elt('p', 'question', p.question));
+  const shape = `${p.pollId}|${!!p.closed}|${can('moderate')}`;
+  if (box.dataset.shape !== shape) buildPoll(box, p, shape);
   const mine = state.myVotes.get(p.pollId) || new Set();
-  p.options.forEach((text, i) => {
+  for (const row of box.querySelectorAll('.option')) {
+    const i = Number(row.dataset.index);
     const count = p.counts?.[i] || 0;
     const percent = p.voters ? Math.round((100 * count) / p.voters) : 0;
-    const row = elt('div', `option${mine.has(i) ? ' chosen' : ''}`);
-    row.dataset.index = i;
+    row.classList.toggle('chosen', mine.has(i));
     row.dataset.count = count;
+    row.querySelector('.bar').style.width = `${percent}%`;
+    row.querySelector('.count').textContent = `${count} · ${percent} %`;
+  }
+  box.querySelector('.voters').textContent =
+    `${p.voters || 0} ${p.voters === 1 ? 'vote' : 'votes'}${p.multiple ? ' · several answers allowed' : ''}`;
+}
+
+function buildPoll(box, p, shape) {
+  box.textContent = '';
+  box.dataset.poll = p.pollId;
+  box.dataset.shape = shape;
+  box.dataset.closed = String(!!p.closed);
+  box.append(elt('p', 'question', p.question));
+  p.options.forEach((text, i) => {
+    const row = elt('div', 'option');
+    row.dataset.index = i;
     const b = button('', 'vote', () => vote(p.pollId, i));
     b.disabled = !!p.closed;
-    const bar = elt('span', 'bar');
-    bar.style.width = `${percent}%`;
-    b.append(bar, document.createTextNode(text));
-    row.append(b, elt('span', 'count', `${count} · ${percent} %`));
+    b.append(elt('span', 'bar'), document.createTextNode(text));
+    row.append(b, elt('span', 'count', ''));
     box.append(row);
   });
   const footer = elt('div', 'footer');
-  footer.append(elt('span', 'voters', `${p.voters || 0} ${p.voters === 1 ? 'vote' : 'votes'}${p.multiple ? ' · several answers allowed' : ''}`),
-    elt('span', 'spacer'));
+  footer.append(elt('span', 'voters', ''), elt('span', 'spacer'));
   if (p.closed) footer.append(elt('span', 'closed-tag', 'Closed: final results'));
   else if (can('moderate')) {
     const close = button('Close poll', 'close-poll', () =>

@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -131,6 +133,40 @@ int64_t count_fds(int pid) {
   return ec ? -1 : n;
 }
 
+// What each open descriptor of `pid` is ("7 -> socket:[123]"), sorted; for a socket also
+// its TCP endpoints and state, when /proc/PID/net/tcp{,6} lists its inode.
+std::vector<std::string> fd_targets(int pid) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::map<std::string, std::string> tcp; // inode -> "local remote state" (hex, as listed)
+  for (const char* table : {"/net/tcp", "/net/tcp6"}) {
+    std::ifstream in(proc + table);
+    std::string line;
+    std::getline(in, line); // the header
+    while (std::getline(in, line)) {
+      std::istringstream f(line);
+      std::string slot, local, remote, state, queues, timer, retr, uid, timeout, inode;
+      if (f >> slot >> local >> remote >> state >> queues >> timer >> retr >> uid >> timeout >> inode)
+        tcp[inode] = local + " " + remote + " state " + state;
+    }
+  }
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(proc + "/fd", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::error_code rec;
+    auto target = std::filesystem::read_symlink(it->path(), rec).string();
+    std::string row = it->path().filename().string() + " -> " + target;
+    if (target.starts_with("socket:[")) {
+      auto inode = target.substr(8, target.size() - 9);
+      if (auto t = tcp.find(inode); t != tcp.end())
+        row += " (tcp " + t->second + ")";
+    }
+    out.push_back(std::move(row));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 // The counts that must come back exactly, by name.
 std::vector<std::pair<const char*, int64_t>> exact_counts(const soak_sample& s) {
   const auto& c = s.counts;
@@ -153,6 +189,8 @@ public:
     soak_result r;
     r.options = o_;
     r.cold = sample(0);
+    if (o_.server_pid)
+      cold_fds_ = fd_targets(*o_.server_pid);
     if (r.cold.counts.sessions < 0) {
       r.errors.push_back("cannot read " + url_ + "'s /healthz");
       return r;
@@ -274,8 +312,14 @@ private:
       differences = compare(reference, now, memory);
       if (differences.empty())
         return true;
-      if (mono_us() >= settle_end)
+      if (mono_us() >= settle_end) {
+        // Which descriptors are open that were not when cold: what did not go back.
+        if (o_.server_pid && now.fds != reference.fds)
+          for (auto& fd : fd_targets(*o_.server_pid))
+            if (std::find(cold_fds_.begin(), cold_fds_.end(), fd) == cold_fds_.end())
+              errors_.push_back("open, not when cold: " + fd);
         return false;
+      }
       driver.run_for(200); // nothing left to drive: a bounded wait between polls
     }
   }
@@ -440,6 +484,7 @@ private:
   std::vector<pending_join> pending_;
   uint64_t start_us_ = 0;
   uint64_t peer_counter_ = 0;
+  std::vector<std::string> cold_fds_; // fd_targets when cold
   uint64_t joins_ = 0, leaves_ = 0, cuts_ = 0, switches_ = 0, replaces_ = 0, failures_ = 0;
   std::vector<std::string> errors_;
   totals gone_;

@@ -69,6 +69,20 @@ function adminArgs(extra = []) {
   return ['--admin-listen', '127.0.0.1:0', '--admin-token-file', tokenFile, ...extra];
 }
 
+// /healthz once it says draining (503), bounded.
+const drainingHealth = (server) => until(async () => {
+  const res = await httpGet(`${server.url}/healthz`);
+  return res.status === 503 && res.json?.status === 'draining' ? res : null;
+}, 'healthz draining');
+
+// The packets the admin API counts for the first producer of `room`'s teacher.
+async function teacherPackets(server, room) {
+  const d = await admin(server, 'GET', `/rooms/${room}`);
+  const p = d.json.participants?.find((x) => x.peerId === 'teacher')?.producers?.[0];
+  const stats = Array.isArray(p?.stats) ? p.stats[0] : p?.stats;
+  return stats?.packetCount ?? stats?.packetsReceived ?? 0;
+}
+
 test('admin API: token, rooms, a kick the peer hears, closing a room', { timeout: 60000 }, async () => {
   await withServer(adminArgs(), async (server) => {
     // Without a token, with a wrong one: 401 with a JSON error code.
@@ -141,10 +155,7 @@ test('drain by POST /drain: healthz says draining, joins are refused, exit 0 whe
     await a.request('get-rtp-capabilities', {});
     const r = await admin(server, 'POST', '/drain', { body: { timeoutMs: 20000 } });
     assert.equal(r.status, 202);
-    const h = await until(async () => {
-      const res = await httpGet(`${server.url}/healthz`);
-      return res.status === 503 && res.json?.status === 'draining' ? res : null;
-    }, 'healthz draining');
+    const h = await drainingHealth(server);
     assert.equal(h.json.rooms, 1);
     // A new room and a join to the running one are both refused.
     const late = await connectPeer(server, { auth: 'late' });
@@ -168,12 +179,7 @@ test('drain by SIGTERM: a running class keeps its media until it ends, then exit
   try {
     speaker = await speakerProcess(server, 'teacher', 'class-d', 440);
     speaker.setAmplitude(8000);
-    const packets = async () => {
-      const d = await admin(server, 'GET', '/rooms/class-d');
-      const p = d.json.participants?.find((x) => x.peerId === 'teacher')?.producers?.[0];
-      const stats = Array.isArray(p?.stats) ? p.stats[0] : p?.stats;
-      return stats?.packetCount ?? stats?.packetsReceived ?? 0;
-    };
+    const packets = () => teacherPackets(server, 'class-d');
     const before = await until(async () => (await packets()) > 0 && packets(), 'the teacher\'s packets counted', 15000);
     process.kill(server.pid, 'SIGTERM');
     await until(async () => (await httpGet(`${server.url}/healthz`)).json?.status === 'draining', 'healthz draining');
@@ -187,6 +193,38 @@ test('drain by SIGTERM: a running class keeps its media until it ends, then exit
     const exit = await exitWithin(server, 45000);
     assert.equal(exit.timedOut, undefined, 'the server did not exit after the class ended');
     assert.equal(exit.code, 0, server.stderr());
+  } finally {
+    speaker?.kill();
+    await server.stop();
+  }
+});
+
+test('drain by POST /drain without a timeout, default configuration: the class goes on until told to stop', { timeout: 90000 }, async () => {
+  const server = await startServer(adminArgs());
+  let speaker;
+  try {
+    speaker = await speakerProcess(server, 'teacher', 'class-e', 440);
+    speaker.setAmplitude(8000);
+    const packets = () => teacherPackets(server, 'class-e');
+    await until(async () => (await packets()) > 0, 'the teacher\'s packets counted', 15000);
+    // No body: no deadline (drain.timeoutMs is 0 by default), never "stop at once".
+    const r = await admin(server, 'POST', '/drain');
+    assert.equal(r.status, 202);
+    assert.deepEqual(r.json, { draining: true, timeoutMs: null });
+    const atDrain = await packets();
+    const h = await drainingHealth(server);
+    assert.equal(h.json.rooms, 1);
+    const late = await connectPeer(server, { auth: 'late' });
+    assert.equal((await late.request('join-mediasoup-room', { roomId: 'class-e' })).data?.code, 'draining');
+    await late.close();
+    // The class's media keeps flowing: 100 more packets (two seconds of audio) after the drain began.
+    await until(async () => (await packets()) > atDrain + 100, 'packets growing during the drain', 10000);
+    assert.ok(server.isRunning(), 'the server stopped during a drain without a deadline');
+    // Only an explicit request stops at once; the class is still running.
+    const now = await admin(server, 'POST', '/drain', { body: { timeoutMs: 0 } });
+    assert.deepEqual({ status: now.status, json: now.json }, { status: 202, json: { draining: true, timeoutMs: 0 } });
+    const exit = await exitWithin(server, 10000);
+    assert.deepEqual({ code: exit.code, timedOut: exit.timedOut }, { code: 0, timedOut: undefined }, server.stderr());
   } finally {
     speaker?.kill();
     await server.stop();

@@ -46,7 +46,11 @@ function watchRelayGap(n, done) {
   const loop = (async () => {
     const until = performance.now() + 60000;
     while (!finished && performance.now() < until) {
-      const out = (await health(n)).relays?.packetsOut ?? 0;
+      // A node gone (the test failed and stopped it) ends the sampling, so that the failure
+      // is what the test reports.
+      const h = await health(n).catch(() => null);
+      if (!h) break;
+      const out = h.relays?.packetsOut ?? 0;
       const now = performance.now();
       if (last !== null && out > last) {
         maxGap = Math.max(maxGap, now - lastGrowth);
@@ -67,7 +71,7 @@ function watchRelayGap(n, done) {
 // never notices (all consumers, loss under 1 %), c's relay output never pauses for 1 s, b's
 // client is reported gone to the others, and the room then lives on one survivor that
 // knows the publisher's producers, where b's client rejoins.
-async function nodeLeaves(nodes, { prefix, home = 'node-b', hit, meshExtra = () => [], classState = false }) {
+async function nodeLeaves(nodes, { prefix, home = 'node-b', hit, meshExtra = () => [], classState = false, askDuringMove = false }) {
   const [a, b, c] = await nodes.mesh(meshExtra);
   const runId = await runIdHomedOn(prefix, home, ['node-a', 'node-b', 'node-c']);
   const room = `bench-${runId}-class`;
@@ -91,8 +95,28 @@ async function nodeLeaves(nodes, { prefix, home = 'node-b', hit, meshExtra = () 
   }
   const leftA = onA.nextOfType('participant-left', (m) => m.data.peerId === 'hb', 15000);
   const leftC = onC.nextOfType('participant-left', (m) => m.data.peerId === 'hb', 15000);
-  await hit(b);
-  for (const left of [leftA, leftC]) assert.equal((await left).data.peerId, 'hb');
+  // The survivors' clients ask the room about itself all through the move (one request every
+  // 10 ms each, within the request rate): every one is answered by a room, old or new.
+  let asking = askDuringMove;
+  const askUntil = performance.now() + 30000; // the move's own waits end within this
+  const asked = [onA, onC].map(async (cl) => {
+    const answers = [];
+    while (asking && performance.now() < askUntil) {
+      answers.push(cl.request('get-room-info', {}, 15000));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return Promise.all(answers);
+  });
+  try {
+    await hit(b);
+    for (const left of [leftA, leftC]) assert.equal((await left).data.peerId, 'hb');
+  } finally {
+    asking = false;
+  }
+  for (const answers of await Promise.all(asked)) {
+    const refused = answers.filter((r) => r.type !== 'get-room-info');
+    assert.deepEqual(refused, [], `${answers.length} asked during the move`);
+  }
 
   // While the class goes on: the room lives on one survivor now, and knows the
   // survivors' producers: b's client rejoins through c and is offered the publisher's
@@ -129,9 +153,10 @@ test('a node that is not the room\'s home is killed while media flows: its clien
   });
 });
 
-test('the room\'s home is killed while media flows: the room is rebuilt on a survivor, nobody there loses media', T, async () => {
+test('the room\'s home is killed while media flows: the room is rebuilt on a survivor with its chat and hands, nobody there loses media', T, async () => {
   await withNodes(async (nodes) => {
-    await nodeLeaves(nodes, { prefix: 'lost', hit: (b) => nodes.kill(b) });
+    // The kill follows the acknowledgements at once: what was acknowledged is on a survivor.
+    await nodeLeaves(nodes, { prefix: 'lost', classState: true, hit: (b) => nodes.kill(b) });
   });
 });
 
@@ -142,6 +167,7 @@ test('the room\'s home stops (SIGTERM), over TLS links: it hands the room over, 
       prefix: 'term',
       meshExtra: certs.tls,
       classState: true,
+      askDuringMove: true,
       hit: async (b) => {
         const result = await b.stop({ signal: 'SIGTERM' });
         assert.equal(result.code, 0, b.stderr().slice(-3000));
@@ -176,6 +202,10 @@ test('a node that joins receives the rooms it is now the home of; their particip
     const c = await nodes.start('node-c', { peers: [seed] });
     await pollUntil(async () => (await health(c)).rooms === 2, { timeoutMs: 15000, what: 'both rooms moved to node-c' });
     assert.equal((await health(a)).rooms + (await health(b)).rooms, 0);
+    // No stale copy: the former homes hold one copy per room (their participants are in
+    // it), the new home none.
+    const copies = async () => Promise.all([a, b, c].map(async (n) => (await health(n)).roomCopies));
+    await pollUntil(async () => (await copies()).join() === '2,2,0', { timeoutMs: 5000, intervalMs: 50, what: 'copies 2,2,0 after the move' });
     for (const [room, x, y] of clients) {
       // One room, not two: a joiner through c meets the two that were there before.
       const z = await connectPeer(c, { auth: `${room}-z`, channelId: room });
@@ -188,5 +218,7 @@ test('a node that joins receives the rooms it is now the home of; their particip
       assert.equal(info.data.participants.length, 3);
       for (const cl of [x, y, z]) await cl.close();
     }
+    // The classes over, no copy of them stays anywhere.
+    await pollUntil(async () => (await copies()).join() === '0,0,0', { timeoutMs: 5000, intervalMs: 50, what: 'no copy left once the rooms ended' });
   });
 });

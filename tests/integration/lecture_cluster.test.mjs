@@ -4,19 +4,28 @@
 // list and the right count, and a poll's tally counts every vote. An event for everyone
 // crosses to each other node once, not once per student there; the students' votes cross
 // to the room's home in batches, not one message each, and so do their joins. A join waiting
-// behind a batch to a home that hangs is placed again once that node is lost.
+// behind a batch to a home that hangs is placed again once that node is lost, and a join
+// placed by a node that has lost a hung home, at a node that has not yet, is served once
+// that one loses it too.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { withNodes } from './lib/cluster.mjs';
+import { homeOf, members, withNodes } from './lib/cluster.mjs';
 import { httpGet } from './lib/http.mjs';
 import { parsePrometheus } from './lib/prometheus.mjs';
 import { connectSio, nextEvent } from './lib/socketio.mjs';
+import { pollUntil } from './lib/tcp.mjs';
 
 const ROOM = 'lecture-cluster';
 const STUDENTS = 150;
 const ack = (socket, event, data) => socket.timeout(10000).emitWithAck(event, data);
+// Connects socket.io students (kept in `sockets`, for closing) to a node.
+const studentsInto = (sockets) => async (node) => {
+  const s = await connectSio(node, { transports: ['websocket'], query: { role: 'student' } });
+  sockets.push(s);
+  return s;
+};
 
 // Resolves once `check()` holds, polling every 20 ms; fails after `timeoutMs` with `what`.
 async function eventually(what, check, timeoutMs = 15000) {
@@ -161,11 +170,7 @@ test('a join waiting for a hung home is placed again once that node is lost', { 
   await withNodes(async (nodes) => {
     const [a, , c] = await nodes.mesh();
     const sockets = [];
-    const student = async (node) => {
-      const s = await connectSio(node, { transports: ['websocket'], query: { role: 'student' } });
-      sockets.push(s);
-      return s;
-    };
+    const student = studentsInto(sockets);
     try {
       // A room homed on node-c, made by joins through node-a.
       let room = null;
@@ -199,6 +204,49 @@ test('a join waiting for a hung home is placed again once that node is lost', { 
         // answers, or refused at the timeout).
         const settled = await one;
         assert.ok(settled.r || settled.e, 'the first join never settled');
+      } finally {
+        process.kill(c.pid, 'SIGCONT');
+      }
+    } finally {
+      for (const s of sockets) s.close();
+    }
+  });
+});
+
+// Views that differ: node-b counts a silent member lost only after 4 s, node-a after 1.5 s.
+// The room is homed on node-c, and on node-b once node-c is gone. node-c hangs (SIGSTOP);
+// once node-a has lost it, a join through node-a goes to node-b, which still places the
+// room on node-c and passes the look-up on to it. When node-b loses node-c too, it answers
+// the look-up itself (the room is made there), long before the look-up's own 10 s timeout.
+test('a join placed at a node that still sees the hung home is served once that node loses it', { timeout: 90000 }, async () => {
+  await withNodes(async (nodes) => {
+    const [a, b, c] = await nodes.mesh((id) => (id === 'node-b' ? ['--cluster-heartbeat-timeout-ms', '4000'] : []));
+    const sockets = [];
+    const student = studentsInto(sockets);
+    try {
+      let room = null;
+      for (let i = 0; i < 1000 && !room; i++) {
+        const r = `views-${i}`;
+        if (homeOf(r, ['node-a', 'node-b', 'node-c']) === 'node-c' && homeOf(r, ['node-a', 'node-b']) === 'node-b') room = r;
+      }
+      assert.ok(room, 'no room id of 1000 is homed on node-c, then on node-b');
+      // The room's first participant is connected to node-c itself: nothing on node-a or
+      // node-b rejoins it elsewhere when node-c is lost.
+      const first = await student(c);
+      assert.ok(Array.isArray((await ack(first, 'join-mediasoup-room', { roomId: room, userId: 'v0', userName: 'V' })).existingProducers));
+      assert.equal((await httpGet(`${c.url}/healthz`)).json.rooms, 1, 'the room is not homed on node-c');
+      const second = await student(a);
+      const t0 = Date.now();
+      process.kill(c.pid, 'SIGSTOP');
+      try {
+        await pollUntil(async () => !(await members(a)).includes('node-c'), { timeoutMs: 8000, what: 'node-a losing node-c' });
+        assert.ok((await members(b)).includes('node-c'), 'node-b lost node-c as soon as node-a: the case needs it later');
+        const joined = await second.timeout(30000).emitWithAck('join-mediasoup-room', { roomId: room, userId: 'v1', userName: 'W' });
+        const took = Date.now() - t0;
+        assert.ok(Array.isArray(joined.existingProducers), JSON.stringify(joined));
+        assert.ok(took < 9000, `the join was served ${took} ms after node-c hung`);
+        assert.equal((await httpGet(`${b.url}/healthz`)).json.rooms, 1, 'the room is not homed on node-b');
+        process.stdout.write(`lecture-cluster: the join placed at node-b was served ${took} ms after node-c hung\n`);
       } finally {
         process.kill(c.pid, 'SIGCONT');
       }

@@ -5,7 +5,9 @@
 // recording stops. Every file must exist, hold the codec ffprobe expects, last as long as
 // the manifest says (within 1 s), decode without errors, and sit at the offset the test
 // observed; scripts/mix-recording.sh turns the manifest into one file. Also: the `record`
-// permission, a full disk (reported, the class goes on), recording.autoStart.
+// permission, a full disk (reported, the class goes on), recording.autoStart; in a cluster,
+// the room's home recording a remote publisher, and the recording going on at the room's
+// next home when its home is killed (one manifest: both parts and the gap, then the mix).
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,8 +16,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { withNodes } from './lib/cluster.mjs';
-import { decodeErrors, ffmpegAvailable, firstVideoPacketFlags, probe, startFfmpeg } from './lib/ffmpeg.mjs';
+import { homeOf, withNodes } from './lib/cluster.mjs';
+import { decodeErrors, ffmpegAvailable, ffmpegChildren, firstVideoPacketFlags, probe, startFfmpeg } from './lib/ffmpeg.mjs';
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
 import { REPO_ROOT, runProcess, tempConfig, tempDir, withServer } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
@@ -25,20 +27,6 @@ import { publisherProcess } from './lib/wrtc_publisher.mjs';
 const skip = ffmpegAvailable() ? false : 'ffmpeg/ffprobe not installed (scripts/setup.sh installs them)';
 
 // The server's ffmpeg children: [{ pid, args }].
-function ffmpegChildren(serverPid) {
-  let out = '';
-  try {
-    out = execFileSync('ps', ['--ppid', String(serverPid), '-o', 'pid=,args='], { encoding: 'utf8' });
-  } catch {
-    return []; // ps exits 1 when there is none
-  }
-  return out
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.includes('ffmpeg'))
-    .map((l) => ({ pid: Number(l.split(/\s+/)[0]), args: l }));
-}
-
 // A consumer of `producerId` on a plain transport of `peer`, sent to a UDP socket of the
 // test that notes when each RTP packet arrives (RTCP, payload types 72-76, is left out).
 async function plainViewer(peer, producerId) {
@@ -270,6 +258,23 @@ test('recording: the record permission, recording off, a full disk, autoStart', 
       await alice?.kill();
       await closeAll(t);
     }
+    // A class that ends while it records (everyone leaves): the recording ends with the
+    // room, and so do its consumers and transports: the server's actors are as before.
+    const actors = async () => (await httpGet(`${server.url}/healthz`)).json.actors;
+    await pollUntil(async () => (await httpGet(`${server.url}/healthz`)).json.rooms === 0, { timeoutMs: 5000, intervalMs: 50, what: 'the first class closed' });
+    const idle = await actors();
+    const t2 = await connectPeer(server, { auth: 't2', channelId: 'auto-ends' });
+    let bob;
+    try {
+      await t2.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      bob = await publisherProcess(server, 'bob', 'auto-ends');
+      await pollUntil(() => ffmpegChildren(server.pid).length === 2, { timeoutMs: 10000, intervalMs: 100, what: 'two children' });
+    } finally {
+      await bob?.kill();
+      await closeAll(t2);
+    }
+    await pollUntil(async () => (await actors()) === idle && ffmpegChildren(server.pid).length === 0,
+      { timeoutMs: 10000, intervalMs: 100, what: `actors back to ${idle} and no recorder child once the class ended` });
   });
 });
 
@@ -376,6 +381,124 @@ test('cluster: the room\'s home node records a participant who publishes on anot
       await alice?.kill();
       await closeAll(teacher);
     }
+  });
+});
+
+// Three nodes sharing one recording directory, a room homed on node-a with the teacher on
+// node-b and a libwebrtc publisher on node-c, recording for 3 s on node-a; then `body`
+// with { a, next (the room's next home), teacher, recordingId }.
+async function recordingOnNodeA(prefix, body) {
+  const { dir, config } = recordingConfig();
+  await withNodes(async (nodes) => {
+    const [a, b, c] = await nodes.mesh(() => ['--config', config]);
+    let room = null;
+    for (let i = 0; i < 1000 && !room; i++) if (homeOf(`${prefix}-${i}`, ['node-a', 'node-b', 'node-c']) === 'node-a') room = `${prefix}-${i}`;
+    assert.ok(room, 'no room id of 1000 is homed on node-a');
+    const next = homeOf(room, ['node-b', 'node-c']) === 'node-b' ? b : c;
+    const teacher = await connectPeer(b, { auth: 'teacher', channelId: room });
+    let alice;
+    try {
+      await teacher.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      assert.equal((await httpGet(`${a.url}/healthz`)).json.rooms, 1, 'the room is not homed on node-a');
+      alice = await publisherProcess(c, 'alice', room);
+      const started = await teacher.expectReply('start-recording', {}, 'start-recording', 5000);
+      await pollUntil(() => ffmpegChildren(a.pid).length === 2, { timeoutMs: 10000, intervalMs: 100, what: 'two recorder children on node-a' });
+      await record(3000);
+      await body({ nodes, dir, a, next, teacher, recordingId: started.data.recordingId });
+    } finally {
+      await alice?.kill();
+      await closeAll(teacher);
+    }
+  });
+}
+
+// The room's home is SIGKILLed while it records: the room's next home goes on recording
+// within seconds, into the same directory (recording.directory is shared by the three
+// nodes, as on shared storage). One manifest holds each track's segments from both homes
+// (the first part's ending "home-lost": its ffmpeg children wrote their trailer on the
+// server's death) and the gap between them; scripts/mix-recording.sh makes one file of it.
+test('cluster: the room\'s home killed while recording: the recording goes on at the next home; one manifest with both parts and the gap; the mix', { skip, timeout: 180000 }, async () => {
+  await recordingOnNodeA('rec-crash', async ({ nodes, dir, a, next, teacher, recordingId }) => {
+    const orphans = ffmpegChildren(a.pid).map((x) => x.pid);
+    const killed = Date.now();
+    await nodes.kill(a);
+    await pollUntil(() => ffmpegChildren(next.pid).length === 2, { timeoutMs: 10000, intervalMs: 50, what: `two recorder children on ${next.url}` });
+    const resumedMs = Date.now() - killed;
+    process.stderr.write(`recording: going on at the next home ${resumedMs} ms after the kill\n`);
+    assert.ok(resumedMs < 5000, `the recording went on ${resumedMs} ms after the kill`);
+    await record(3000);
+    const stopped = await teacher.expectReply('stop-recording', {}, 'stop-recording', 20000);
+    // node-a's children end on their own: their parent's death signals them, and what
+    // they wrote is in their files (flushed packet by packet, in clusters of a second).
+    // A child that has ended may stay a zombie of whichever process adopted it.
+    const alive = (pid) => {
+      try {
+        return fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '')[0] !== 'Z';
+      } catch {
+        return false;
+      }
+    };
+    await pollUntil(() => orphans.every((pid) => !alive(pid)), { timeoutMs: 30000, intervalMs: 100, what: 'node-a\'s recorder children ending' });
+    process.stderr.write(`recording: node-a's children ended ${Date.now() - killed} ms after the kill\n`);
+    const manifestPath = stopped.data.manifest;
+    assert.ok(manifestPath.startsWith(dir), manifestPath);
+    const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
+    assert.equal(manifest.recordingId, recordingId);
+    assert.equal(manifest.gaps?.length, 1, JSON.stringify(manifest));
+    const [gap] = manifest.gaps;
+    assert.equal(gap.node, 'node-a');
+    assert.ok(gap.fromMs >= 2000 && gap.fromMs < gap.toMs && gap.toMs - gap.fromMs < 8000, JSON.stringify(gap));
+    assert.equal(manifest.tracks.length, 2, JSON.stringify(manifest));
+    for (const t of manifest.tracks) {
+      const media = t.segments.filter((seg) => seg.hasMedia);
+      assert.ok(media.length >= 2, JSON.stringify(t));
+      assert.equal(media[0].ended, 'home-lost', JSON.stringify(t));
+      assert.ok(media[0].startOffsetMs + media[0].durationMs <= gap.fromMs + 100, JSON.stringify({ t, gap }));
+      const last = media[media.length - 1];
+      assert.equal(last.ended, 'stopped', JSON.stringify(t));
+      assert.ok(last.startOffsetMs >= gap.toMs - 100, JSON.stringify({ t, gap }));
+      for (const seg of [media[0], last]) {
+        const info = await probe(path.join(path.dirname(manifestPath), seg.file));
+        assert.equal(info.streams[0].codec_name, t.kind === 'audio' ? 'opus' : 'vp8', seg.file);
+      }
+    }
+    const mixed = path.join(dir, 'mixed-crash.mkv');
+    const mix = await runProcess(path.join(REPO_ROOT, 'scripts/mix-recording.sh'), [manifestPath, mixed], { timeoutMs: 180000 });
+    assert.equal(mix.code, 0, mix.stderr);
+    const m = await probe(mixed);
+    assert.ok(m.streams.some((x) => x.codec_type === 'video') && m.streams.some((x) => x.codec_type === 'audio'), JSON.stringify(m.streams));
+    assert.ok(Math.abs(Number(m.format.duration) * 1000 - manifest.durationMs) <= 1500, `mixed ${m.format.duration} s, recording ${manifest.durationMs} ms`);
+  });
+});
+
+test('cluster: the room\'s home stops (SIGTERM) while recording: the recording goes on at the next home; the old part ends home-changed; one manifest with the gap', { skip, timeout: 180000 }, async () => {
+  await recordingOnNodeA('rec-move', async ({ a, next, teacher, recordingId }) => {
+    const stopping = Date.now();
+    const result = await a.stop({ signal: 'SIGTERM' });
+    assert.equal(result.code, 0, a.stderr().slice(-3000));
+    assert.match(a.stderr(), /the room moves; the recording goes on at its new home/);
+    await pollUntil(() => ffmpegChildren(next.pid).length === 2, { timeoutMs: 10000, intervalMs: 50, what: `two recorder children on ${next.url}` });
+    const movedMs = Date.now() - stopping;
+    process.stderr.write(`recording: going on at the next home ${movedMs} ms after the SIGTERM\n`);
+    await record(3000);
+    const stopped = await teacher.expectReply('stop-recording', {}, 'stop-recording', 20000);
+    const manifest = JSON.parse(fs.readFileSync(stopped.data.manifest, 'utf8'));
+    assert.equal(manifest.recordingId, recordingId);
+    assert.deepEqual(manifest.gaps?.map((g) => [g.node, g.reason]), [['node-a', 'home-changed']], JSON.stringify(manifest.gaps));
+    const [gap] = manifest.gaps;
+    assert.ok(gap.fromMs >= 2000 && gap.fromMs < gap.toMs && gap.toMs - gap.fromMs < 5000, JSON.stringify(gap));
+    assert.equal(manifest.tracks.length, 2, JSON.stringify(manifest));
+    for (const t of manifest.tracks) {
+      const media = t.segments.filter((seg) => seg.hasMedia);
+      assert.ok(media.length >= 2, JSON.stringify(t));
+      assert.equal(media[0].ended, 'home-changed', JSON.stringify(t));
+      assert.equal(media[media.length - 1].ended, 'stopped', JSON.stringify(t));
+      for (const seg of [media[0], media[media.length - 1]]) {
+        const info = await probe(path.join(path.dirname(stopped.data.manifest), seg.file));
+        assert.equal(info.streams[0].codec_name, t.kind === 'audio' ? 'opus' : 'vp8', seg.file);
+      }
+    }
+    assert.ok(manifest.stoppedAtMs > manifest.startedAtMs + 5000, 'the stop of the recording, not of node-a\'s part');
   });
 });
 

@@ -16,7 +16,9 @@
 
 #include <filesystem>
 #include <mutex>
+#include <set>
 #include <thread>
+#include <utility>
 
 using namespace chorus;
 using namespace std::chrono_literals;
@@ -59,20 +61,32 @@ struct system_fixture {
   }
 };
 
-// A store that fails while `failing` is set, and counts what it is given.
+// A store that fails while `failing` is set, and counts what it is given. With
+// `lose_answer`, the next batch is written but reported failed (a COMMIT whose answer was
+// lost); a batch under a key it holds is then not written again.
 struct flaky_store final : store::record_store {
   std::mutex mutex;
   bool failing = true;
+  bool lose_answer = false;
   size_t attempts = 0;
   size_t written = 0;
+  std::vector<std::pair<std::string, size_t>> tries; // key and size of every try
+  std::set<std::string> keys;                         // of the batches written
 
-  result<size_t> apply(const std::vector<store::record_event>& batch) override {
+  result<store::batch_result> apply(const std::vector<store::record_event>& batch,
+                                    std::string_view key) override {
     std::lock_guard<std::mutex> g{mutex};
     ++attempts;
+    tries.emplace_back(std::string{key}, batch.size());
     if (failing)
       return failure{"flaky: disk full"};
+    if (keys.count(std::string{key}))
+      return store::batch_result{0, true};
+    keys.insert(std::string{key});
     written += batch.size();
-    return batch.size();
+    if (std::exchange(lose_answer, false))
+      return failure{"flaky: connection lost during COMMIT"};
+    return store::batch_result{batch.size(), false};
   }
   std::string describe() const override { return "flaky"; }
 };
@@ -192,6 +206,77 @@ TEST_CASE("a failing store is counted and retried; the recorder keeps running") 
   room->send_exit(recorder, caf::exit_reason::user_shutdown);
 }
 
+// A recorder over a flaky_store that flushes 100 ms after the first event (the events a
+// test sends at once make one batch) and retries every 20 ms.
+struct flaky_recorder {
+  system_fixture fx;
+  std::shared_ptr<flaky_store> flaky = std::make_shared<flaky_store>();
+  std::shared_ptr<actors::recorder_counters> counters =
+    std::make_shared<actors::recorder_counters>();
+  caf::actor recorder;
+  caf::scoped_actor room{*fx.sys};
+
+  explicit flaky_recorder(bool failing, bool lose_answer = false) {
+    flaky->failing = failing;
+    flaky->lose_answer = lose_answer;
+    actors::recorder_settings rs;
+    rs.flush_interval = 100ms;
+    rs.retry_interval = 20ms;
+    recorder = actors::spawn_recorder(*fx.sys, flaky, rs, counters);
+  }
+  ~flaky_recorder() { room->send_exit(recorder, caf::exit_reason::user_shutdown); }
+  void chat(int i) {
+    room->send(recorder, store::record_event{store::chat_posted{
+                           "math", std::to_string(i), "p1", "", "Ada", "msg", "", 1000 + i}});
+  }
+};
+
+TEST_CASE("a failed batch is tried again whole under its key; what came meanwhile follows it") {
+  flaky_recorder r{true};
+  auto& flaky = r.flaky;
+  auto& counters = r.counters;
+  auto chat = [&](int i) { r.chat(i); };
+  for (int i = 0; i < 3; ++i)
+    chat(i);
+  CHECK(eventually([&] { return counters->events_pending.load() == 3 && counters->batches_failed.load() >= 2; }));
+  for (int i = 3; i < 5; ++i)
+    chat(i);
+  CHECK(eventually([&] { return counters->events_pending.load() == 5 && counters->batches_failed.load() >= 4; }));
+  {
+    std::lock_guard<std::mutex> g{flaky->mutex};
+    flaky->failing = false;
+  }
+  CHECK(eventually([&] { return counters->events_written.load() == 5; }));
+  std::lock_guard<std::mutex> g{flaky->mutex};
+  REQUIRE(flaky->tries.size() >= 6);
+  const auto first = flaky->tries.front();
+  CHECK(first.second == 3);
+  // Every try of the first batch, the failed ones and the one that worked: the same key,
+  // the same three events. Then the two that came meanwhile, as a batch of their own.
+  const auto last = flaky->tries.back();
+  CHECK(last.first != first.first);
+  CHECK(last.second == 2);
+  for (size_t i = 0; i + 1 < flaky->tries.size(); ++i)
+    CHECK(flaky->tries[i] == first);
+  CHECK(counters->batches_written.load() == 2);
+}
+
+TEST_CASE("a batch written although its answer was lost is found on its retry, not written twice") {
+  flaky_recorder r{false, true};
+  auto& flaky = r.flaky;
+  auto& counters = r.counters;
+  for (int i = 0; i < 3; ++i)
+    r.chat(i);
+  CHECK(eventually([&] { return counters->batches_repeated.load() == 1; }));
+  CHECK(counters->batches_failed.load() == 1);
+  CHECK(counters->batches_written.load() == 0);
+  CHECK(counters->events_written.load() == 3);
+  CHECK(counters->events_pending.load() == 0);
+  CHECK(counters->store_up.load() == 1);
+  std::lock_guard<std::mutex> g{flaky->mutex};
+  CHECK(flaky->written == 3);
+}
+
 TEST_CASE("record events round trip through CAF's binary format, every kind") {
   system_fixture fx;
   CHECK(fx.sys->types().make_value("chorus::record_event") != nullptr);
@@ -209,6 +294,11 @@ TEST_CASE("record events round trip through CAF's binary format, every kind") {
     {store::meeting_created{"r", "user_t", "Algebra", 1790000000000, 11}},
     {store::recording_started{"r", "rec", "user_t", "node-a", 12}},
     {store::recording_stopped{"r", "rec", "/rec/manifest.json", 6, 60000, 13}},
+    {store::class_resumed{"r", "node-b",
+                          {store::chat_posted{"r", "m0", "p", "u", "Zoë", "héllo", "", 5}},
+                          {store::poll_created{"r", "q", "?", {"a", "b"}, false, false, "t", 7}},
+                          {store::vote_cast{"r", "q", "p", "u", {1}, {}, 8}},
+                          14}},
   };
   REQUIRE(all.size() == std::variant_size_v<store::record>);
   std::vector<char> buf;
@@ -245,6 +335,23 @@ TEST_CASE("record events round trip through CAF's binary format, every kind") {
     CHECK(vote.options == std::vector<uint32_t>{0, 2});
     CHECK(vote.previous == std::vector<uint32_t>{1});
     CHECK(vote.voter_user_id == "u");
+  }
+  {
+    std::vector<char> b;
+    caf::binary_serializer s{nullptr, b};
+    REQUIRE_FALSE(s(all[13]));
+    caf::binary_deserializer d{nullptr, b};
+    store::record_event back;
+    REQUIRE_FALSE(d(back));
+    auto& resumed = std::get<store::class_resumed>(back.body);
+    CHECK(resumed.node_id == "node-b");
+    REQUIRE(resumed.chat.size() == 1);
+    CHECK(resumed.chat[0].text == "héllo");
+    REQUIRE(resumed.polls.size() == 1);
+    CHECK(resumed.polls[0].options == std::vector<std::string>{"a", "b"});
+    REQUIRE(resumed.votes.size() == 1);
+    CHECK(resumed.votes[0].options == std::vector<uint32_t>{1});
+    CHECK(resumed.at_ms == 14);
   }
   // An unknown kind is refused, not misread.
   {

@@ -121,15 +121,21 @@ TEST_CASE("room copy: the live class goes along and is restored beside what came
   poll->vote("alice", {1});
   st.polls.push_back(std::move(*poll));
   st.next_poll_id = 2;
-  auto cls = class_copy(st);
+  st.applied.add(41, "p1", {"messageId", "m1"}, 200);
+  auto cls = class_copy(st, 1000);
   CHECK(cls.present);
+  REQUIRE(cls.applied.size() == 1);
 
   auto rebuilt = make_room();
   rebuilt.chat.add(
     {.id = "m7", .from = "p2", .user_id = "bob", .name = "Bob", .text = "said here since", .at = 400});
   rebuilt.next_chat_id = 1;
-  restore_class(rebuilt, cls);
+  restore_class(rebuilt, cls, 2000);
   CHECK(rebuilt.class_restored);
+  // The chat message sent again by its session is known as applied, with its answer.
+  auto again = rebuilt.applied.find(41, "p1", 2000);
+  REQUIRE(again);
+  CHECK(again->id == "m1");
   CHECK(rebuilt.hands.contains("p1"));
   auto chat = rebuilt.chat.items();
   REQUIRE(chat.size() == 2);

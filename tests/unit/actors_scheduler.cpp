@@ -4,6 +4,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <doctest/doctest.h>
@@ -556,6 +557,61 @@ TEST_CASE("lean scheduler's clock driven by another loop: woken only for an earl
   const std::size_t before = got.size();
   caf::anon_send(delayer, std::vector<int>{9, 5});
   CHECK(got.wait_for(before + 1, 5s));
+}
+
+namespace {
+
+// A message whose last copy, when dropped, holds the thread that drops it until released:
+// dropped by the clock while it ships a due message to an actor that has ended.
+struct slow_drop {
+  std::promise<void> entered;
+  std::shared_future<void> release;
+  ~slow_drop() {
+    entered.set_value();
+    release.wait_for(10s);
+  }
+};
+using slow_drop_ptr = std::shared_ptr<slow_drop>;
+
+} // namespace
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(slow_drop_ptr)
+
+TEST_CASE("lean scheduler's clock handed back while the loop ships: timers set meanwhile "
+          "fire once the loop's shipping ends") {
+  // The loop ships a due message and is held there; meanwhile the clock is handed back to
+  // its own thread, and a timer is set, which falls due while the loop still ships. The own
+  // thread must neither spin on that due timer with the clock's lock held (the loop could
+  // never finish) nor sleep through it once the loop is done: either way the timer never
+  // fires, and a shutdown whose last timer is lost hangs. Several rounds, since the order
+  // in which the own thread and the timer's setter come is not forced.
+  for (int round = 0; round < 5; ++round) {
+    CAPTURE(round);
+    delayer_system ds;
+    auto& sys = ds.sys;
+    test_driver d;
+    net::io_timer_hook* hook = actors::drive_timers(sys, [&d] { d.wake(); });
+    REQUIRE(hook != nullptr);
+    d.start(hook);
+    REQUIRE(d.rounds_at_least(1, 5s));
+    auto ended = sys.spawn([](caf::event_based_actor*) -> caf::behavior { return {[](int) {}}; });
+    caf::anon_send_exit(ended, caf::exit_reason::user_shutdown);
+    std::promise<void> release;
+    auto drop = std::make_shared<slow_drop>();
+    drop->release = release.get_future().share();
+    auto entered = drop->entered.get_future();
+    caf::delayed_anon_send(ended, 10ms, std::move(drop));
+    ended = nullptr;
+    REQUIRE(entered.wait_for(5s) == std::future_status::ready); // the loop ships it
+    d.set_paused(true); // the loop calls run_due no more (a driver detached)
+    actors::stop_driving_timers(sys);
+    const auto before = ds.got.size();
+    caf::anon_send(ds.delayer, std::vector<int>{1, 20});
+    CHECK_FALSE(ds.got.wait_for(before + 1, 100ms)); // nothing runs while the loop ships
+    release.set_value();
+    CHECK(ds.got.wait_for(before + 1, 2s));
+    d.finish();
+  }
 }
 
 TEST_CASE("lean scheduler with CAF's clock (own_clock false): timers fire, nothing to drive") {

@@ -507,6 +507,19 @@ TEST_CASE("re-homing messages cross a serializer whole") {
   auto forget = r;
   forget.forget = true;
   CHECK(round_trip_in(sys, forget).forget);
+  // The copy the replica keeps crosses with the live class.
+  auto kept = round_trip_in(sys, actors::replica_copy{r, true});
+  CHECK(kept.keep);
+  CHECK(kept.copy.version == 42);
+  REQUIRE(kept.copy.cls.polls.size() == 1);
+  CHECK(kept.copy.cls.chat[0].text == "hello");
+  auto shared = round_trip(actors::meetings_shared{{{"math-101", "user_t", "Algebra", 1790000000000, 11}}, true});
+  REQUIRE(shared.meetings.size() == 1);
+  CHECK(shared.meetings[0].creator_id == "user_t");
+  CHECK(shared.meetings[0].starts_at == 1790000000000);
+  CHECK(shared.relayed);
+  auto stored = round_trip(actors::replica_stored{42, true});
+  CHECK((stored.version == 42 && stored.stored));
   CHECK(round_trip_in(sys, actors::room_rebound{actor}).room == actor);
   CHECK(round_trip(actors::cluster_leaving{"node-c"}).node_id == "node-c");
   auto gr = round_trip(actors::get_room{"maths", true, "node-b#1"});
@@ -543,6 +556,8 @@ TEST_CASE("every message type registers") {
                     "chorus::participant_snapshot", "chorus::roster_entry", "chorus::room_block",
                     "chorus::room_snapshot", "chorus::rejoin_command", "chorus::rehome_request",
                     "chorus::room_moving", "chorus::room_rebound", "chorus::cluster_leaving",
+                    "chorus::replica_copy", "chorus::replica_stored",
+                    "chorus::meeting", "chorus::meetings_shared",
                     "chorus::producer_info_list", "chorus::poll_record", "chorus::class_state",
                     "chorus::layer_demand", "chorus::producer_layers_unused_event",
                     "chorus::layer_bitrates", "chorus::alloc_info"})

@@ -115,6 +115,120 @@ TEST_CASE("manifest_json: tracks, segments, gaps, errors; compact and pretty par
 }
 
 namespace {
+
+// A recording started at 1795375204000 on node-a: a video track with a closed segment and
+// one open when the manifest was last written (updatedAtMs), 6 s in.
+recording_manifest earlier_part() {
+  recording_manifest m;
+  m.recording_id = "r1";
+  m.room_id = "lecture";
+  m.started_by = "teacher";
+  m.started_at_ms = 1795375204000;
+  m.updated_at_ms = 1795375210000;
+  manifest_track t;
+  t.producer_id = "p1";
+  t.peer_id = "alice";
+  t.name = "Alice";
+  t.kind = "video";
+  t.source = "webcam";
+  t.codec = "video/VP8";
+  t.node = "node-c";
+  t.segments.push_back({"a.webm", 120, 2000, "ffmpeg-exited", 137, true});
+  t.segments.push_back({"b.webm", 2500, 3000, "", 0, true}); // open: ends 5500 ms in
+  m.tracks.push_back(t);
+  m.errors.push_back("x: y");
+  return m;
+}
+
+} // namespace
+
+TEST_CASE("manifest_from_json: what manifest_json writes reads back; anything else is refused") {
+  auto m = earlier_part();
+  m.gaps.push_back({1000, 1500, "node-b", "home-changed"});
+  m.gaps.push_back({-1, 9000, "node-c", "home-changed"});
+  for (bool pretty : {false, true}) {
+    CAPTURE(pretty);
+    auto back = manifest_from_json(manifest_json(m, pretty));
+    REQUIRE(back);
+    CHECK(manifest_json(*back, false) == manifest_json(m, false));
+  }
+  struct bad_case {
+    const char* name;
+    const char* json;
+  };
+  const bad_case bad[] = {
+    {"not JSON", "{"},
+    {"not an object", "[1]"},
+    {"another version", R"({"version":"2","recordingId":"r","startedAtMs":5})"},
+    {"no recording id", R"({"version":"1","startedAtMs":5})"},
+    {"no start", R"({"version":"1","recordingId":"r"})"},
+    {"a track that is not an object", R"({"version":"1","recordingId":"r","startedAtMs":5,"tracks":[1]})"},
+  };
+  for (auto& c : bad) {
+    CAPTURE(c.name);
+    CHECK_FALSE(manifest_from_json(c.json));
+  }
+}
+
+TEST_CASE("resume_manifest: a lost home's open segments end home-lost; the gap runs from the "
+          "last moment the part accounts for; a moved part from its stop") {
+  struct resume_case {
+    const char* name;
+    int64_t stopped_at_ms;
+    int64_t updated_at_ms;
+    int64_t expect_from_ms; // from the recording's start
+    const char* expect_open_ended;
+  };
+  const resume_case cases[] = {
+    // The open segment ends 5500 ms in; the last write was 6000 ms in: the later one.
+    {"lost, written after its last media", 0, 1795375210000, 6000, "home-lost"},
+    // Written before the open segment's numbers reach: the segment's end.
+    {"lost, last written early", 0, 1795375208000, 5500, "home-lost"},
+    // Moved: the former home stopped its part (its segments closed "room-closed").
+    {"moved", 1795375211000, 1795375211000, 7000, ""},
+  };
+  for (auto& c : cases) {
+    CAPTURE(c.name);
+    auto m = earlier_part();
+    m.stopped_at_ms = c.stopped_at_ms;
+    m.updated_at_ms = c.updated_at_ms;
+    auto r = resume_manifest(m, 1795375213000, "node-a");
+    CHECK(r.stopped_at_ms == 0);
+    REQUIRE(r.gaps.size() == 1);
+    CHECK(r.gaps[0].from_ms == c.expect_from_ms);
+    CHECK(r.gaps[0].to_ms == 9000);
+    CHECK(r.gaps[0].node == "node-a");
+    CHECK(r.tracks[0].segments[0].ended == "ffmpeg-exited");
+    CHECK(r.tracks[0].segments[1].ended == c.expect_open_ended);
+  }
+}
+
+TEST_CASE("join_manifests: a producer's new segments follow its earlier ones; a new producer "
+          "is a new track; the index map says where each went") {
+  auto joined = resume_manifest(earlier_part(), 1795375213000, "node-a");
+  recording_manifest later;
+  later.recording_id = "r1";
+  manifest_track bob;
+  bob.producer_id = "p2";
+  bob.segments.push_back({"bob.webm", 9100, 1000, "", 0, true});
+  manifest_track alice = earlier_part().tracks[0];
+  alice.node = "node-b";
+  alice.segments = {{"c.webm", 9200, 800, "", 0, true}};
+  later.tracks = {bob, alice};
+  later.errors.push_back("z: w");
+  std::vector<std::size_t> map;
+  auto r = join_manifests(joined, later, map);
+  REQUIRE(r.tracks.size() == 2);
+  CHECK(map == std::vector<std::size_t>{1, 0});
+  REQUIRE(r.tracks[0].segments.size() == 3);
+  CHECK(r.tracks[0].segments[2].file == "c.webm");
+  CHECK(r.tracks[0].node == "node-b");
+  CHECK(r.tracks[1].producer_id == "p2");
+  CHECK(r.errors == std::vector<std::string>{"x: y", "z: w"});
+  CHECK(r.gaps.size() == 1);
+}
+
+namespace {
 request_parse_result parse(const char* type, const char* json) {
   rapidjson::Document d;
   d.Parse(json);

@@ -22,7 +22,9 @@ const char* name_of(statement s) {
     "insert_attendance",    "leave_attendance", "insert_chat",      "delete_chat",
     "insert_poll",          "insert_option",    "find_poll",        "delete_votes_of",
     "delete_one_anonymous", "insert_vote",      "close_poll",       "final_count",
-    "insert_moderation",    "insert_meeting",   "insert_recording", "stop_recording"};
+    "insert_moderation",    "insert_meeting",   "insert_recording", "stop_recording",
+    "claim_batch",          "earlier_open_class", "drop_room",      "count_chat",
+    "count_class_poll"};
   return names[static_cast<size_t>(s)];
 }
 
@@ -183,7 +185,7 @@ TEST_CASE("each kind of record runs its statements with its values") {
       record_writer writer{db, lookup};
       auto n = writer.apply({record_event{r.body}});
       REQUIRE(n.ok());
-      CHECK(*n == r.written);
+      CHECK(n->written == r.written);
       CHECK(db.log == in_transaction(r.runs));
     }
   }
@@ -229,12 +231,60 @@ TEST_CASE("an empty batch opens no transaction; skipped records are not counted"
   record_writer writer{db, class_lookup::latest_in_store};
   auto none = writer.apply({});
   REQUIRE(none.ok());
-  CHECK(*none == 0);
+  CHECK(none->written == 0);
   CHECK(db.log.empty());
   auto n = writer.apply({record_event{vote_cast{"r", "q1", "p1", "", {0}, {}, 1000}},
                          record_event{peer_left{"r", "p1", 1200}}});
   REQUIRE(n.ok());
-  CHECK(*n == 1);
+  CHECK(n->written == 1);
+}
+
+TEST_CASE("a batch with a key claims it first; a key the store holds writes nothing") {
+  const std::vector<record_event> batch{record_event{peer_left{"r", "p1", 1200}},
+                                        record_event{peer_left{"r", "p2", 1300}}};
+  struct row {
+    const char* name;
+    std::optional<sql_row> claim; // nothing: the claim fails
+    std::vector<std::string> log;
+    bool ok;
+    batch_result result;
+  };
+  const std::vector<row> rows{
+    {"a new key: claimed, then the records",
+     sql_row{1, 0},
+     {"BEGIN", "claim_batch('k-7', 2)", "leave_attendance('r', 'p1', 1200)",
+      "leave_attendance('r', 'p2', 1300)", "COMMIT"},
+     true,
+     {2, false}},
+    {"a key written before (its COMMIT's answer lost): nothing written, repeated",
+     sql_row{0, 0},
+     {"BEGIN", "claim_batch('k-7', 2)", "ROLLBACK"},
+     true,
+     {0, true}},
+    {"the claim fails: an error, rolled back",
+     std::nullopt,
+     {"BEGIN", "claim_batch('k-7', 2)", "ROLLBACK"},
+     false,
+     {}},
+  };
+  for (auto& r : rows) {
+    CAPTURE(r.name);
+    scripted_db db;
+    if (r.claim)
+      db.rows[statement::claim_batch] = *r.claim;
+    else
+      db.failing = statement::claim_batch;
+    record_writer writer{db, class_lookup::latest_in_store};
+    auto n = writer.apply(batch, "k-7");
+    CHECK(db.log == r.log);
+    REQUIRE(n.ok() == r.ok);
+    if (r.ok) {
+      CHECK(n->written == r.result.written);
+      CHECK(n->repeated == r.result.repeated);
+    } else {
+      CHECK(n.error() == "db: claiming batch k-7: refused");
+    }
+  }
 }
 
 TEST_CASE("own_first: a node's own opening decides its records' class, once committed") {

@@ -70,8 +70,14 @@ std::unique_ptr<record_store> open_ok(const std::string& path) {
   return std::move(*s);
 }
 
+// A batch key no other batch of the test has.
+std::string next_key() {
+  static int n = 0;
+  return "test-batch-" + std::to_string(++n);
+}
+
 void apply_ok(record_store& s, std::vector<record_event> batch) {
-  auto n = s.apply(batch);
+  auto n = s.apply(batch, next_key());
   REQUIRE_MESSAGE(n.ok(), (n.ok() ? "" : n.error()));
 }
 
@@ -88,8 +94,36 @@ TEST_CASE("a fresh file gets the schema, its version and the WAL journal") {
   auto tables = r.rows("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
   CHECK(tables == std::vector<std::string>{"attendance", "chat_messages", "meetings",
                                            "moderation_actions", "poll_options", "polls",
-                                           "recordings", "rooms",
+                                           "record_batches", "recordings", "rooms",
                                            "schema_version", "votes"});
+}
+
+TEST_CASE("a batch tried again under its key after it was written writes nothing twice") {
+  temp_dir dir;
+  auto path = dir.file("record.db");
+  auto store = open_ok(path);
+  const std::vector<record_event> batch{
+    {room_opened{"math", "node-a", 1000}},
+    {chat_posted{"math", "m1", "p1", "u1", "Ada", "hello", "", 1001}},
+  };
+  auto first = store->apply(batch, "node-a-run-1");
+  REQUIRE(first.ok());
+  CHECK((first->written == 2 && !first->repeated));
+  // As after a COMMIT whose answer was lost: the same batch, the same key.
+  auto again = store->apply(batch, "node-a-run-1");
+  REQUIRE(again.ok());
+  CHECK((again->written == 0 && again->repeated));
+  reader r{path};
+  CHECK(r.one("SELECT count(*) FROM rooms") == "1");
+  CHECK(r.one("SELECT count(*) FROM chat_messages") == "1");
+  CHECK(r.rows("SELECT batch_key, events FROM record_batches") ==
+        std::vector<std::string>{"node-a-run-1|2"});
+  // Another key is another batch.
+  auto other = store->apply({{chat_posted{"math", "m2", "p1", "u1", "Ada", "again", "", 1002}}},
+                            "node-a-run-2");
+  REQUIRE(other.ok());
+  CHECK((other->written == 1 && !other->repeated));
+  CHECK(r.one("SELECT count(*) FROM chat_messages") == "2");
 }
 
 TEST_CASE("reopening an existing file keeps its rows and creates nothing again") {
@@ -185,7 +219,7 @@ TEST_CASE("a batch is one transaction: a failure mid-batch writes none of it") {
     {chat_posted{"math", "m2", "p1", "u1", "Ada", "boom", "", 1003}},
     {chat_posted{"math", "m3", "p1", "u1", "Ada", "after", "", 1004}},
   };
-  auto n = store->apply(batch);
+  auto n = store->apply(batch, next_key());
   REQUIRE_FALSE(n.ok());
   CHECK(n.error().find("chat_posted") != std::string::npos);
   CHECK(n.error().find("injected failure") != std::string::npos);
@@ -196,12 +230,12 @@ TEST_CASE("a batch is one transaction: a failure mid-batch writes none of it") {
 
   // The store is usable afterwards: the same batch without the bad message goes in whole.
   batch.erase(batch.begin() + 3);
-  auto m = store->apply(batch);
+  auto m = store->apply(batch, next_key());
   REQUIRE(m.ok());
-  CHECK(*m == 4);
+  CHECK(m->written == 4);
   CHECK(r.one("SELECT count(*) FROM rooms") == "1");
   CHECK(r.one("SELECT count(*) FROM chat_messages") == "2");
-  CHECK(store->apply({}).ok());
+  CHECK(store->apply({}, next_key()).ok());
 }
 
 TEST_CASE("a failing commit (another connection holds the lock) is an error, and later ones work") {
@@ -214,11 +248,14 @@ TEST_CASE("a failing commit (another connection holds the lock) is an error, and
   auto& store = **s;
   reader r{path};
   r.exec("BEGIN IMMEDIATE");
-  auto n = store.apply({{room_opened{"math", "node-a", 1}}});
+  auto n = store.apply({{room_opened{"math", "node-a", 1}}}, "tried-twice");
   REQUIRE_FALSE(n.ok());
   CHECK(n.error().find("locked") != std::string::npos);
   r.exec("ROLLBACK");
-  CHECK(store.apply({{room_opened{"math", "node-a", 1}}}).ok());
+  // The retry, under the same key: the failed try claimed nothing.
+  auto again = store.apply({{room_opened{"math", "node-a", 1}}}, "tried-twice");
+  REQUIRE(again.ok());
+  CHECK(again->repeated == false);
   CHECK(r.one("SELECT count(*) FROM rooms") == "1");
 }
 
@@ -323,9 +360,9 @@ TEST_CASE("moderation actions") {
     {moderation_taken{"math", "mute-peer", "p2", "p1", "", 1100}},
     {moderation_taken{"math", "kick-peer", "p3", "p1", "spam", 1200}},
     {moderation_taken{"math", "lock-room", "", "p1", "", 1300}},
-  });
+  }, next_key());
   REQUIRE(n.ok());
-  CHECK(*n == 4);
+  CHECK(n->written == 4);
   reader r{path};
   CHECK(r.rows("SELECT class_id, action, target, by_peer_id, reason, at FROM moderation_actions "
                "ORDER BY id") ==
@@ -373,7 +410,7 @@ TEST_CASE("meetings are kept and read back at the next start; a repeated id is k
     std::vector<record_event> batch{{meeting_created{"m1", "user_a", "Algebra", 1790000000000, 5}},
                                     {meeting_created{"m2", "user_b", "", 0, 6}},
                                     {meeting_created{"m1", "user_x", "again", 0, 7}}};
-    REQUIRE((*store)->apply(batch).ok());
+    REQUIRE((*store)->apply(batch, next_key()).ok());
   }
   auto store = open_sqlite_store(path);
   REQUIRE(store.ok());
@@ -412,4 +449,38 @@ TEST_CASE("recordings: started (by a teacher or autoStart), stopped with the man
   apply_ok(*store, {{recording_started{"math", "rec-3", "t", "node-a", 3000}}});
   reader r{path};
   CHECK(r.one("SELECT recording_id, class_id FROM recordings") == "rec-3|1");
+}
+
+TEST_CASE("a class rebuilt after its home was lost: the lost home's opening goes on, and what "
+          "the copy holds is written once") {
+  temp_dir dir;
+  auto path = dir.file("record.db");
+  auto store = open_ok(path);
+  // node-a's part: the opening, one message and the poll with one vote written.
+  apply_ok(*store, {
+                     {room_opened{"math", "node-a", 1000}},
+                     {chat_posted{"math", "m0", "p1", "u1", "Ada", "first", "", 1100}},
+                     {poll_created{"math", "p1", "2+2?", {"3", "4"}, false, false, "p1", 1200}},
+                     {vote_cast{"math", "p1", "p2", "u2", {1}, {}, 1300}},
+                   });
+  // node-b rebuilds it from the copy: m1 and p2's vote never reached the store.
+  class_resumed resumed{"math", "node-b", {}, {}, {}, 5000};
+  resumed.chat = {chat_posted{"math", "m0", "p1", "u1", "Ada", "first", "", 1100},
+                  chat_posted{"math", "m1", "p2", "u2", "Bob", "second", "", 1400}};
+  resumed.polls = {poll_created{"math", "p1", "2+2?", {"3", "4"}, false, false, "p1", 1200}};
+  resumed.votes = {vote_cast{"math", "p1", "p2", "u2", {1}, {}, 1200},
+                   vote_cast{"math", "p1", "p3", "u3", {0}, {}, 1200}};
+  apply_ok(*store, {{room_opened{"math", "node-b", 4900}}, {resumed},
+                    {chat_posted{"math", "m2", "p3", "u3", "Cy", "third", "", 5100}}});
+  // The same copy again (a second rebuild) adds nothing.
+  apply_ok(*store, {{resumed}});
+  apply_ok(*store, {{room_closed{"math", "node-b", 6000}}});
+  reader r{path};
+  CHECK(r.rows("SELECT id, node_id, opened_at, closed_at FROM rooms ORDER BY id") ==
+        std::vector<std::string>{"1|node-a|1000|6000"});
+  CHECK(r.rows("SELECT class_id, message_id, text FROM chat_messages ORDER BY id") ==
+        std::vector<std::string>{"1|m0|first", "1|m1|second", "1|m2|third"});
+  CHECK(r.rows("SELECT count(*) FROM polls") == std::vector<std::string>{"1"});
+  CHECK(r.rows("SELECT voter_peer_id, option_index FROM votes ORDER BY voter_peer_id") ==
+        std::vector<std::string>{"p2|1", "p3|0"});
 }

@@ -15,6 +15,34 @@ export const members = async (node) => ((await cluster(node))?.nodes ?? []).map(
 
 // A CA and a certificate per node (scripts/make-cluster-certs.sh) in a temporary directory;
 // tls(node) gives the node's flags.
+// The room's home by rendezvous over `nodeIds` (net/cluster.cpp's home_node): the id of the
+// highest weight (FNV-1a over node id, a 0x1f separator and room id, then splitmix64's
+// finaliser), the smaller id on a tie.
+export function homeOf(roomId, nodeIds) {
+  const M = (1n << 64n) - 1n;
+  const fnv = (h, bytes) => {
+    for (const b of bytes) h = ((h ^ BigInt(b)) * 0x100000001b3n) & M;
+    return h;
+  };
+  const mix = (z) => {
+    z = (z + 0x9e3779b97f4a7c15n) & M;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M;
+    return z ^ (z >> 31n);
+  };
+  const weight = (id) => mix(fnv(fnv(fnv(0xcbf29ce484222325n, Buffer.from(id)), [0x1f]), Buffer.from(roomId)));
+  let best = null;
+  let bestWeight = 0n;
+  for (const id of nodeIds) {
+    const w = weight(id);
+    if (best === null || w > bestWeight || (w === bestWeight && id < best)) {
+      best = id;
+      bestWeight = w;
+    }
+  }
+  return best;
+}
+
 export async function makeCerts(nodes) {
   const dir = tempDir('chorus-cluster-certs-');
   const r = await runProcess(path.join(REPO_ROOT, 'scripts/make-cluster-certs.sh'), ['--out', dir, ...nodes], { timeoutMs: 20000 });

@@ -1,6 +1,7 @@
 // FFmpeg and ffprobe (Debian's packages) for the plain RTP and recording tests: started by
 // PID through spawnTracked, every wait bounded.
 
+import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 
@@ -10,6 +11,21 @@ export const FFMPEG = process.env.FFMPEG_BIN || '/usr/bin/ffmpeg';
 export const FFPROBE = process.env.FFPROBE_BIN || '/usr/bin/ffprobe';
 
 export const ffmpegAvailable = () => fs.existsSync(FFMPEG) && fs.existsSync(FFPROBE);
+
+// The ffmpeg children of a server (its recorders): [{ pid, args }].
+export function ffmpegChildren(serverPid) {
+  let out = '';
+  try {
+    out = execFileSync('ps', ['--ppid', String(serverPid), '-o', 'pid=,args='], { encoding: 'utf8' });
+  } catch {
+    return []; // ps exits 1 when there is none
+  }
+  return out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.includes('ffmpeg'))
+    .map((l) => ({ pid: Number(l.split(/\s+/)[0]), args: l }));
+}
 
 function bindUdp(port) {
   return new Promise((resolve) => {

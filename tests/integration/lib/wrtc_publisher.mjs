@@ -2,9 +2,11 @@
 // through real libwebrtc (@roamhq/wrtc under mediasoup-client), in a process of its own
 // (see wrtc_speaker.mjs for why): killing the process is the participant leaving.
 //
-// Run as a script: node wrtc_publisher.mjs WS_URL PEER ROOM [VIDEO_CODEC]. It joins,
-// produces audio and video (VP8, or the codec named: vp9) and prints {"audio": id,
-// "video": id} (or {"error": ...}) as a line on stdout.
+// Run as a script: node wrtc_publisher.mjs WS_URL PEER ROOM [VIDEO_CODEC [room-data]]. It
+// joins, produces audio and video (VP8, or the codec named: vp9) and prints {"audio": id,
+// "video": id} (or {"error": ...}) as a line on stdout. With room-data it also consumes
+// the room's own data channel (label "room": the public chat) over a receive transport
+// with SCTP, before it prints that line, and then prints {"data": text} for each message.
 
 import { spawn } from 'node:child_process';
 import readline from 'node:readline';
@@ -51,7 +53,30 @@ function camera(wrtc) {
   return track;
 }
 
-async function main([wsUrl, peer, room, videoCodec = 'vp8']) {
+// Consumes the room's own data producer (announced once a transport with SCTP exists) on
+// a receive transport.
+async function consumeRoomData(c, device) {
+  const params = await c.expectReply('create-transport', { direction: 'recv', sctpCapabilities: device.sctpCapabilities }, 'transport-params');
+  const announced = await c.nextOfType('new-data-producer', (m) => m.data.label === 'room', 10000);
+  const transport = device.createRecvTransport(params.data);
+  transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+    c.expectReply('connect-transport', { transportId: transport.id, dtlsParameters }, 'transport-connected', 5000)
+      .then(() => callback(), errback);
+  });
+  const p = (await c.expectReply('consume-data', { dataProducerId: announced.data.dataProducerId, transportId: transport.id }, 'consume-data', 5000)).data;
+  const dc = await transport.consumeData({ id: p.id, dataProducerId: p.dataProducerId,
+    sctpStreamParameters: p.sctpStreamParameters, label: p.label, protocol: p.protocol });
+  dc.on('message', (data) => process.stdout.write(`${JSON.stringify({ data: String(data) })}\n`));
+  dc.on('close', () => process.stdout.write(`${JSON.stringify({ dataClosed: p.id })}\n`));
+  await new Promise((resolve, reject) => {
+    if (dc.readyState === 'open') return resolve();
+    dc.on('open', resolve);
+    dc.on('error', reject);
+    setTimeout(() => reject(new Error('the room\'s data channel did not open within 10 s')), 10000);
+  });
+}
+
+async function main([wsUrl, peer, room, videoCodec = 'vp8', extra = '']) {
   const { installWrtc, loadDevice } = await import('./device.mjs');
   const { connect } = await import('./ws_client.mjs');
   const wrtc = await installWrtc();
@@ -75,6 +100,7 @@ async function main([wsUrl, peer, room, videoCodec = 'vp8']) {
     appData: { source: 'webcam' },
     codec: device.rtpCapabilities.codecs.find((k) => k.mimeType.toLowerCase() === `video/${videoCodec}`),
   });
+  if (extra === 'room-data') await consumeRoomData(c, device);
   process.stdout.write(`${JSON.stringify({ audio: audio.id, video: video.id })}\n`);
 }
 
@@ -85,11 +111,15 @@ if (process.argv[1] === SELF) {
   });
 }
 
-// Starts a publisher process (video in `videoCodec`: vp8 or vp9); resolves
-// { audio, video, kill() } once it produces both
-// (bounded), rejects with its error otherwise.
-export function publisherProcess(server, peer, room, timeoutMs = 20000, { videoCodec = 'vp8' } = {}) {
-  const child = spawn(process.execPath, [SELF, server.wsUrl('/socket'), peer, room, videoCodec], { stdio: ['ignore', 'pipe', 'pipe'] });
+// Starts a publisher process (video in `videoCodec`: vp8 or vp9; with roomData, a
+// consumer of the room's data channel too); resolves { audio, video, kill(), data,
+// dataClosed() } once it produces both (bounded), rejects with its error otherwise. `data`
+// fills with the data channel's messages as they come.
+export function publisherProcess(server, peer, room, timeoutMs = 20000, { videoCodec = 'vp8', roomData = false } = {}) {
+  const args = [SELF, server.wsUrl('/socket'), peer, room, videoCodec, ...(roomData ? ['room-data'] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const data = []; // with roomData: each message of the room's data channel, in order
+  let dataClosed = false;
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;
@@ -104,15 +134,23 @@ export function publisherProcess(server, peer, room, timeoutMs = 20000, { videoC
       kill();
       reject(new Error(`${peer}: not producing after ${timeoutMs} ms; stderr: ${stderr}`));
     }, timeoutMs);
-    readline.createInterface({ input: child.stdout }).once('line', (line) => {
-      clearTimeout(timer);
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
       const msg = JSON.parse(line);
+      if (msg.data !== undefined) {
+        data.push(msg.data);
+        return;
+      }
+      if (msg.dataClosed) {
+        dataClosed = true;
+        return;
+      }
+      clearTimeout(timer);
       if (msg.error) {
         kill();
         reject(new Error(`${peer}: ${msg.error}; stderr: ${stderr}`));
         return;
       }
-      resolve({ audio: msg.audio, video: msg.video, kill, pid: child.pid });
+      resolve({ audio: msg.audio, video: msg.video, kill, pid: child.pid, data, dataClosed: () => dataClosed });
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
