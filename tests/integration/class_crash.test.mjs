@@ -2,15 +2,16 @@
 // recording directory, a class homed on node-a (the teacher there, students on node-b and
 // node-c, and on node-c a libwebrtc participant that publishes a camera and a microphone
 // and listens on the room's data channel) with a running recording, a poll and its votes,
-// raised hands, the room locked and an outsider blocked, and 20 chat messages, and the
-// students chatting on while node-a is SIGKILLed at a random moment. The requests under
-// way at the kill are answered by the rebuilt room (never refused, never applied twice).
-// Within 5 s on the survivors: the room rebuilt with every message acknowledged, every
-// vote and hand, the lock and the block, the poll still open and answerable, the recording
-// going on (its manifest then shows the gap), and the data channel still delivering, each
-// message once. Once the class is over no copy of it is left on the survivors. Rounds:
-// CHORUS_CRASH_ROUNDS (default 3; the acceptance run uses 20), each with its own cluster
-// and a kill moment drawn from a seeded generator (printed).
+// raised hands, the room locked, an outsider blocked and a student's microphone muted, and
+// 20 chat messages, and the students chatting on while node-a is SIGKILLed at a random
+// moment. The requests under way at the kill are answered by the rebuilt room (never
+// refused, never applied twice). Within 5 s on the survivors: the room rebuilt with every
+// message acknowledged, every vote and hand, the lock, the block and the mute, the poll
+// still open and answerable, the recording going on (its manifest then shows the gap), and
+// the data channel still delivering, each message once. Once the class is over no copy of
+// it is left on the survivors. Rounds: CHORUS_CRASH_ROUNDS (default 3; the acceptance run
+// uses 20), each with its own cluster and a kill moment drawn from a seeded generator
+// (printed).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -19,6 +20,7 @@ import { test } from 'node:test';
 import { homeOf, withNodes } from './lib/cluster.mjs';
 import { ffmpegChildren } from './lib/ffmpeg.mjs';
 import { httpGet } from './lib/http.mjs';
+import { audio } from './lib/rtp_fixtures.mjs';
 import { CHORUS_BIN, runProcess, tempConfig, tempDir } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { connectPeer } from './lib/ws_client.mjs';
@@ -96,9 +98,10 @@ async function classRound({ nodes, n, random, a, b, c, next, room, tag, dir, tea
     assert.equal(r.type, 'vote', JSON.stringify(r));
   }
   for (const s of [s2, s4]) assert.equal((await s.request('raise-hand', {})).type, 'raise-hand');
-  // Moderation: the room locked and an outsider blocked, before the chat (whose replies wait
-  // for the replica, which so holds these too).
-  for (const [type, data] of [['lock-room', {}], ['block-peer', { peerId: `${tag}-outsider`, seconds: 600, reason: 'noise' }]]) {
+  // Moderation: the room locked, an outsider blocked, and s3 allowed to speak and then
+  // muted, before the chat (whose replies wait for the replica, which so holds these too).
+  for (const [type, data] of [['lock-room', {}], ['block-peer', { peerId: `${tag}-outsider`, seconds: 600, reason: 'noise' }],
+    ['allow-publish', { peerId: `${tag}-s3`, kinds: ['audio'] }], ['mute-peer', { peerId: `${tag}-s3`, kind: 'audio' }]]) {
     const r = await teacher.request(type, data);
     assert.notEqual(r.type, 'error', JSON.stringify(r));
   }
@@ -152,10 +155,18 @@ async function classRound({ nodes, n, random, a, b, c, next, room, tag, dir, tea
   const started = late.nextOfType('poll-started', (m) => m.data.pollId === pollId, 8000);
   const joined = await late.request('join-mediasoup-room', { roomId: room }, 8000);
   assert.equal(joined.type, 'join-mediasoup-room', JSON.stringify(joined));
-  // The moderation went along: still locked (a student is refused), the outsider blocked.
+  // The moderation went along: still locked (a student is refused), the outsider blocked,
+  // s3's microphone muted (a new audio producer refused, for the mute and not for want of
+  // the permission granted before it).
   const info = (await late.request('get-room-info', {}, 8000)).data;
   assert.equal(info.locked, true, JSON.stringify(info));
   assert.deepEqual(info.blocked?.map((x) => [x.peerId, x.reason]), [[`${tag}-outsider`, 'noise']]);
+  const send = await s3.request('create-webrtc-transport', { direction: 'send' }, 5000);
+  const DTLS = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: Array(32).fill('AB').join(':') }] };
+  assert.equal((await s3.request('connect-transport', { transportId: send.data.params.id, dtlsParameters: DTLS }, 5000)).type, 'transport-connected');
+  const mic = await s3.request('produce', { transportId: send.data.params.id, kind: 'audio', rtpParameters: audio(8100 + n) }, 5000);
+  assert.equal(mic.data?.code, 'forbidden', JSON.stringify(mic));
+  assert.match(mic.data.message, /muted by a moderator/);
   const student = await connectPeer(c, { auth: `${tag}-s9`, role: 'student' });
   assert.equal((await student.request('join-mediasoup-room', { roomId: room }, 8000)).data?.code, 'room-locked');
   await student.close();
