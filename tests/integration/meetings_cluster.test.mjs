@@ -1,6 +1,7 @@
 // Meetings in a cluster: a meeting registered through one node (POST /api/meetings) is
 // known to every node, also to one that joins the cluster later, and its creator is the
-// host of its room wherever the room is homed and whichever node the creator joins through.
+// host of its room wherever the room is homed and whichever node the creator joins through,
+// also after the room's home is SIGKILLed.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -33,7 +34,7 @@ async function known(node, id) {
   return creator;
 }
 
-test('a meeting registered on one node is known on every node, also on one that joins later; its creator hosts its room anywhere', { timeout: 90000 }, async () => {
+test('a meeting registered on one node is known on every node, also on one that joins later; its creator hosts its room anywhere, also after its home is killed', { timeout: 90000 }, async () => {
   await withNodes(async (nodes) => {
     const a = await nodes.start('node-a');
     const seed = (await cluster(a)).listen;
@@ -72,6 +73,19 @@ test('a meeting registered on one node is known on every node, also on one that 
     const o = await ack(owner, 'join-mediasoup-room', { roomId: id, userId: 'user_owner' });
     assert.equal(o.isHost, true, JSON.stringify(o));
     early.close();
-    owner.close();
+
+    // The room's home dies with the class in it (SIGKILL of node-b): the meeting is still
+    // known on the survivors, and its creator still hosts the room, now homed on one of them.
+    await nodes.kill(b);
+    for (const n of [a, c]) assert.equal(await known(n, id), 'user_owner');
+    const again = await connectSio(c, { transports: ['websocket'] });
+    await ack(again, 'set-user-id', 'user_owner');
+    const rejoined = await ack(again, 'join-mediasoup-room', { roomId: id, userId: 'user_owner' });
+    assert.equal(rejoined.isHost, true, JSON.stringify(rejoined));
+    const other = await connectSio(c, { transports: ['websocket'] });
+    await ack(other, 'set-user-id', 'user_other');
+    const joinedOther = await ack(other, 'join-mediasoup-room', { roomId: id, userId: 'user_other', isCreator: true });
+    assert.equal(joinedOther.isHost, false, JSON.stringify(joinedOther));
+    for (const s of [owner, again, other]) s.close();
   });
 });
