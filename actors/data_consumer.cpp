@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <sstream>
+#include <utility>
 
 namespace chorus::actors {
 
@@ -93,13 +94,12 @@ void close_for_peer(data_consumer_actor* self) {
 void end_resume(data_consumer_actor* self, std::vector<data_message> replayed) {
   auto& st = self->state;
   st.resuming = false;
-  for (auto& m : replayed)
-    hand_on(self, m, caf::make_message(m));
-  auto held = std::move(st.held);
-  st.held.clear();
-  for (auto& msg : held)
-    if (msg.match_elements<data_message>())
-      hand_on(self, msg.get_as<data_message>(0), msg);
+  for (auto& m : replayed) {
+    auto msg = caf::make_message(std::move(m));
+    hand_on(self, msg.get_as<data_message>(0), msg);
+  }
+  for (auto& msg : std::exchange(st.held, {})) // only data_message fills it
+    hand_on(self, msg.get_as<data_message>(0), msg);
 }
 
 // The room's own data producer found again after a move (data_source): attached to it (or
@@ -167,10 +167,12 @@ caf::behavior data_consumer_impl(data_consumer_actor* self, data_consumer_spawn_
     [self](const data_message& m) {
       auto& st = self->state;
       if (st.resuming) {
-        if (st.held.size() < max_held)
+        if (st.held.size() < max_held) {
           st.held.push_back(self->current_mailbox_element()->copy_content_to_message());
-        else
+        } else {
           ++st.dropped;
+          st.dropped_bytes += m.data.size();
+        }
         return;
       }
       hand_on(self, m, self->current_mailbox_element()->copy_content_to_message());

@@ -287,6 +287,17 @@ void stop_child(recorder_actor* self, track& t, const std::string& reason) {
 void child_started(recorder_actor* self, track& t, int64_t now_wall);
 bool start_ivf_child(recorder_actor* self, track& t, const std::string& base, int64_t now_wall);
 
+// The output of a child: the track's file, whose writes reach the disk within a second
+// (clusters of at most a second, each flushed at once): a child that dies without its
+// trailer (its server killed: the death signal interrupts it) leaves a file that plays up
+// to a second before.
+void add_output(std::vector<std::string>& args, const recorder_state& st, const track& t) {
+  for (std::string a : {"-flush_packets", "1", "-cluster_time_limit", "1000", "-f"})
+    args.push_back(std::move(a));
+  args.push_back(std::string(t.container.format));
+  args.push_back((st.dir / t.file).string());
+}
+
 bool start_child(recorder_actor* self, track& t) {
   auto& st = self->state;
   const auto& info = t.info;
@@ -319,12 +330,8 @@ bool start_child(recorder_actor* self, track& t) {
     // ffmpeg reads an SDP input for the whole analyzeduration before it writes anything (and
     // ignores SIGINT meanwhile): long enough for the requested keyframe, no longer.
     "-analyzeduration", info.kind == rtp::media_kind::video ? "2000000" : "1000000",
-    "-i", sdp_path.string(), "-map", "0", "-c", "copy",
-    // What is written reaches the file within a second (clusters of at most a second, each
-    // flushed at once): a child that dies without its trailer (its server killed: the
-    // death signal interrupts it) leaves a file that plays up to a second before.
-    "-flush_packets", "1", "-cluster_time_limit", "1000",
-    "-f", std::string(t.container.format), (st.dir / t.file).string()};
+    "-i", sdp_path.string(), "-map", "0", "-c", "copy"};
+  add_output(args, st, t);
   t.pid = child_process::start_child(st.ffmpeg, args, (st.dir / (base + ".log")).string());
   if (t.pid <= 0) {
     report(self, "ffmpeg-failed", std::string("cannot start ffmpeg: ") + std::strerror(errno));
@@ -364,9 +371,8 @@ bool start_ivf_child(recorder_actor* self, track& t, const std::string& base, in
   t.port = (*feed)->port();
   std::vector<std::string> args{
     st.ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "warning", "-y",
-    "-f", "ivf", "-i", "pipe:0", "-map", "0", "-c", "copy", "-flush_packets", "1",
-    "-cluster_time_limit", "1000",
-    "-f", std::string(t.container.format), (st.dir / t.file).string()};
+    "-f", "ivf", "-i", "pipe:0", "-map", "0", "-c", "copy"};
+  add_output(args, st, t);
   t.pid = child_process::start_child(st.ffmpeg, args, (st.dir / (base + ".log")).string(),
                       (*feed)->child_stdin());
   (*feed)->close_child_end();

@@ -19,7 +19,7 @@
 // failures are counted and logged at most once per failure_log_interval.
 // At start the recorder connects its store (record_store::connect: a PostgreSQL server);
 // a store that cannot be reached is logged as an error at once, shown in /healthz
-// (recorder_counters::store_ok, last_error) and tried again every retry_interval: the
+// (recorder_counters::store_up, last_error) and tried again every retry_interval: the
 // node runs meanwhile, its events wait.
 #pragma once
 

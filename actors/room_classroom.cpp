@@ -69,7 +69,7 @@ void send_poll_results(room_actor* self, const std::string& poll_id) {
 
 // The room's own data producer (label "room"): public chat messages go out on it too, as
 // JSON text, to every participant that consumes it over its data channel, numbered by the
-// chat message's number (ids "m0", "m1", ...: 1, 2, ...).
+// chat message's number (id "mN": N + 1, so never 0, which means unnumbered).
 void push_room_data(room_actor* self, const protocol::chat_item& m) {
   auto& st = self->state;
   uint64_t seq = 0;

@@ -2,9 +2,8 @@
 
 #include "actors/rehome_messages.hpp"
 #include "actors/rights.hpp"
+#include "common/ids.hpp"
 #include "net/turn_url.hpp"
-
-#include <random>
 
 namespace chorus::actors {
 
@@ -96,8 +95,9 @@ void resend_after_loss(session_actor* self) {
 // The first operation id: random (56 bits, room to count up), so that two sessions of one
 // peer, here or on another node, never share one.
 uint64_t first_op() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return rng() >> 8;
+  uint64_t v = 0;
+  ids::random_bytes(&v, sizeof v);
+  return v >> 8;
 }
 
 void handle_text(session_actor* self, std::string& text) {

@@ -17,11 +17,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { test } from 'node:test';
 
-import { homeOf, withNodes } from './lib/cluster.mjs';
+import { homeOf, roomHomedOn, withNodes } from './lib/cluster.mjs';
 import { ffmpegChildren } from './lib/ffmpeg.mjs';
 import { httpGet } from './lib/http.mjs';
 import { audio } from './lib/rtp_fixtures.mjs';
-import { CHORUS_BIN, runProcess, tempConfig, tempDir } from './lib/server.mjs';
+import { tempConfig, tempDir } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { connectPeer } from './lib/ws_client.mjs';
 import { publisherProcess } from './lib/wrtc_publisher.mjs';
@@ -41,28 +41,20 @@ function generator(seed) {
   };
 }
 
-// A room id of `prefix` that the three nodes home on node-a (the rule every node applies).
-async function roomHomedOnA(prefix) {
-  for (let i = 0; i < 64; ++i) {
-    const r = await runProcess(CHORUS_BIN, ['home', `${prefix}-${i}`, '--nodes', 'node-a,node-b,node-c'], { timeoutMs: 5000 });
-    assert.equal(r.code, 0, r.stderr);
-    if (r.stdout.trim() === 'node-a') return `${prefix}-${i}`;
-  }
-  throw new Error(`no room of prefix ${prefix} homed on node-a`);
-}
+// A room id of `prefix` that the three nodes home on node-a.
+const roomHomedOnA = (prefix) => roomHomedOn(prefix, 'node-a', ['node-a', 'node-b', 'node-c']);
 
 async function round(nodes, n, random) {
   const dir = tempDir('chorus-crash-rec-');
   const config = tempConfig({ recording: { directory: dir } });
   const [a, b, c] = await nodes.mesh(() => ['--config', config]);
-  const room = await roomHomedOnA(`crash${n}`);
+  const room = roomHomedOnA(`crash${n}`);
   const next = homeOf(room, ['node-b', 'node-c']) === 'node-b' ? b : c;
   const tag = `r${n}`;
   const join = (node, id, role) => connectPeer(node, { auth: `${tag}-${id}`, role, channelId: room });
   const teacher = await join(a, 'teacher', 'teacher');
   const students = [await join(b, 's1', 'student'), await join(b, 's2', 'student'),
     await join(c, 's3', 'student'), await join(c, 's4', 'student')];
-  const [s1, s2, s3, s4] = students;
   await teacher.nextOfType('participant-list-update', (m) => m.data.length === 5, 5000);
   // A participant on node-c with media (for the recording) and the room's data channel.
   const pub = await publisherProcess(c, `${tag}-pub`, room, 20000, { roomData: true });
@@ -124,9 +116,9 @@ async function classRound({ nodes, n, random, a, b, c, next, room, tag, dir, tea
   };
   const storms = students.map(async (s, k) => {
     for (let i = 0; chatting && i < 1000; ++i) {
-      const next = performance.now() + 220;
+      const due = performance.now() + 220;
       await sayLive(s, `s${k + 1} live ${i}`);
-      await new Promise((r) => setTimeout(r, Math.max(0, next - performance.now())));
+      await new Promise((r) => setTimeout(r, Math.max(0, due - performance.now())));
     }
   });
   const killAfterMs = Math.round(50 + random() * 450);
@@ -137,7 +129,7 @@ async function classRound({ nodes, n, random, a, b, c, next, room, tag, dir, tea
   chatting = false;
   // The class is back once a survivor homes the room again (made from its replica), and
   // the recording goes on there.
-  await pollUntil(async () => (await Promise.all([b, c].map(async (n) => (await httpGet(`${n.url}/healthz`)).json?.rooms))).includes(1),
+  await pollUntil(async () => (await Promise.all([b, c].map(async (node) => (await httpGet(`${node.url}/healthz`)).json?.rooms))).includes(1),
     { timeoutMs: 10000, intervalMs: 50, what: 'the room rebuilt on a survivor' });
   const rebuiltMs = Math.round(performance.now() - killedAt);
   await pollUntil(() => ffmpegChildren(next.pid).length === 2, { timeoutMs: 10000, intervalMs: 50, what: 'two recorder children on the next home' });
@@ -218,11 +210,11 @@ test(`a class survives the SIGKILL of its home: requests under way answered, eve
 test('the copy of a class whose home is lost and that nobody rebuilds is dropped (30 s after)', { timeout: 90000 }, async () => {
   await withNodes(async (nodes) => {
     const [a, b, c] = await nodes.mesh();
-    const room = await roomHomedOnA('orphan');
+    const room = roomHomedOnA('orphan');
     // Everyone on the home: only the replica holds a copy.
     const teacher = await connectPeer(a, { auth: 'o-teacher', role: 'teacher', channelId: room });
     assert.equal((await teacher.request('chat-message', { text: 'only here' })).type, 'chat-message');
-    const copies = async () => Promise.all([b, c].map(async (n) => (await httpGet(`${n.url}/healthz`)).json.roomCopies));
+    const copies = async () => Promise.all([b, c].map(async (node) => (await httpGet(`${node.url}/healthz`)).json.roomCopies));
     assert.deepEqual((await copies()).sort(), [0, 1], 'the replica holds the copy');
     await nodes.kill(a);
     const lostAt = performance.now();

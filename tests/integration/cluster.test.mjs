@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { SECRET, cluster, makeCerts, members, withNodes } from './lib/cluster.mjs';
+import { SECRET, cluster, homeOf, makeCerts, members, withNodes } from './lib/cluster.mjs';
 import { httpGet } from './lib/http.mjs';
 import { BENCH_BIN, runChorus, runProcess, startServer, tempConfig, tempDir } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
@@ -17,6 +17,19 @@ import { jwtArgs, sign } from './lib/tokens.mjs';
 import { connectPeer, nextParticipantList } from './lib/ws_client.mjs';
 
 const T = { timeout: 90000 };
+
+// The tests choose room ids by homeOf (lib/cluster.mjs), a copy of the rule the nodes apply:
+// it must name the node `chorus home` names.
+test('the tests\' homeOf names the home that chorus home names', T, async () => {
+  for (const nodes of [['node-a', 'node-b'], ['node-a', 'node-b', 'node-c'], ['node-b', 'node-c']]) {
+    for (let i = 0; i < 12; ++i) {
+      const room = `home-check-${i}`;
+      const r = await runChorus(['home', room, '--nodes', nodes.join(',')], { timeoutMs: 5000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(homeOf(room, nodes), r.stdout.trim(), `${room} over ${nodes}`);
+    }
+  }
+});
 
 test('three nodes from one seed form a full mesh; a wrong secret is never admitted; a dead or hung node is lost', T, async () => {
   await withNodes(async (nodes) => {

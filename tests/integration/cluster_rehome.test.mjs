@@ -102,7 +102,7 @@ async function nodeLeaves(nodes, { prefix, home = 'node-b', hit, meshExtra = () 
   const asked = [onA, onC].map(async (cl) => {
     const answers = [];
     while (asking && performance.now() < askUntil) {
-      answers.push(cl.request('get-room-info', {}, 15000));
+      answers.push(cl.request('get-room-info', {}, 15000).catch((e) => ({ type: 'no answer', data: e.message })));
       await new Promise((r) => setTimeout(r, 10));
     }
     return Promise.all(answers);

@@ -16,7 +16,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { cluster, homeOf, members, withNodes } from './lib/cluster.mjs';
+import { cluster, members, roomHomedOn, withNodes } from './lib/cluster.mjs';
 import { httpGet } from './lib/http.mjs';
 import { CHORUS_BIN, runProcess, spawnTracked, startServer, tempConfig, tempDir } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
@@ -122,17 +122,6 @@ async function startPostgres() {
   };
 }
 
-// A room id of `prefix` that node-a and node-b place on `node`, asked of the binary (the
-// rule every node applies: chorus home); bounded.
-async function roomHomedOn(node, prefix) {
-  for (let i = 0; i < 64; ++i) {
-    const r = await runProcess(CHORUS_BIN, ['home', `${prefix}-${i}`, '--nodes', 'node-a,node-b'], { timeoutMs: 5000 });
-    assert.equal(r.code, 0, r.stderr);
-    if (r.stdout.trim() === node) return `${prefix}-${i}`;
-  }
-  throw new Error(`no room of prefix ${prefix} homed on ${node}`);
-}
-
 const record = async (node) => (await httpGet(`${node.url}/healthz`)).json?.record;
 
 // One class: a teacher and a student on the room's home, two students on the other node;
@@ -176,8 +165,8 @@ test('two nodes of a cluster write one class record to PostgreSQL: one class row
   try {
     assert.equal((await pg.psql('CREATE DATABASE record')).code, 0);
     const url = pg.url('record');
-    const roomA = await roomHomedOn('node-a', 'physics');
-    const roomB = await roomHomedOn('node-b', 'history');
+    const roomA = roomHomedOn('physics', 'node-a', ['node-a', 'node-b']);
+    const roomB = roomHomedOn('history', 'node-b', ['node-a', 'node-b']);
     await withNodes(async (nodes) => {
       const extra = ['--storage-url', url];
       const a = await nodes.start('node-a', { extra });
@@ -430,8 +419,7 @@ const PG_CRASH_ROUNDS = Number(process.env.CHORUS_CRASH_ROUNDS ?? 1);
 async function pgCrashRound(pg, n) {
   assert.equal((await pg.psql(`CREATE DATABASE crash${n}`)).code, 0);
   const config = tempConfig({ storage: { url: pg.url(`crash${n}`), flushIntervalMs: 2000 } });
-  let room = null;
-  for (let i = 0; i < 1000 && !room; i++) if (homeOf(`pgcrash${n}-${i}`, ['node-a', 'node-b', 'node-c']) === 'node-a') room = `pgcrash${n}-${i}`;
+  const room = roomHomedOn(`pgcrash${n}`, 'node-a', ['node-a', 'node-b', 'node-c']);
   const acked = [];
   const burst = 2 + Math.floor(Math.random() * 7);
   const delayMs = Math.floor(Math.random() * 300);

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { homeOf, withNodes } from './lib/cluster.mjs';
+import { homeOf, roomHomedOn, withNodes } from './lib/cluster.mjs';
 import { decodeErrors, ffmpegAvailable, ffmpegChildren, firstVideoPacketFlags, probe, startFfmpeg } from './lib/ffmpeg.mjs';
 import { httpGet, waitForNoPeers } from './lib/http.mjs';
 import { REPO_ROOT, runProcess, tempConfig, tempDir, withServer } from './lib/server.mjs';
@@ -26,7 +26,6 @@ import { publisherProcess } from './lib/wrtc_publisher.mjs';
 
 const skip = ffmpegAvailable() ? false : 'ffmpeg/ffprobe not installed (scripts/setup.sh installs them)';
 
-// The server's ffmpeg children: [{ pid, args }].
 // A consumer of `producerId` on a plain transport of `peer`, sent to a UDP socket of the
 // test that notes when each RTP packet arrives (RTCP, payload types 72-76, is left out).
 async function plainViewer(peer, producerId) {
@@ -391,9 +390,7 @@ async function recordingOnNodeA(prefix, body) {
   const { dir, config } = recordingConfig();
   await withNodes(async (nodes) => {
     const [a, b, c] = await nodes.mesh(() => ['--config', config]);
-    let room = null;
-    for (let i = 0; i < 1000 && !room; i++) if (homeOf(`${prefix}-${i}`, ['node-a', 'node-b', 'node-c']) === 'node-a') room = `${prefix}-${i}`;
-    assert.ok(room, 'no room id of 1000 is homed on node-a');
+    const room = roomHomedOn(prefix, 'node-a', ['node-a', 'node-b', 'node-c']);
     const next = homeOf(room, ['node-b', 'node-c']) === 'node-b' ? b : c;
     const teacher = await connectPeer(b, { auth: 'teacher', channelId: room });
     let alice;

@@ -13,8 +13,6 @@ export const SECRET = 'correct horse battery staple';
 export const cluster = async (node) => (await httpGet(`${node.url}/healthz`)).json?.cluster;
 export const members = async (node) => ((await cluster(node))?.nodes ?? []).map((n) => n.nodeId).sort();
 
-// A CA and a certificate per node (scripts/make-cluster-certs.sh) in a temporary directory;
-// tls(node) gives the node's flags.
 // The room's home by rendezvous over `nodeIds` (net/cluster.cpp's home_node): the id of the
 // highest weight (FNV-1a over node id, a 0x1f separator and room id, then splitmix64's
 // finaliser), the smaller id on a tie.
@@ -43,6 +41,21 @@ export function homeOf(roomId, nodeIds) {
   return best;
 }
 
+// The first room id `${prefix}-${i}` (i below 1000) that `accept` takes, given home(nodeIds):
+// the room's home among those nodes (homeOf). Throws when none does.
+export function roomIdWhere(prefix, accept) {
+  for (let i = 0; i < 1000; ++i) {
+    const room = `${prefix}-${i}`;
+    if (accept((nodeIds) => homeOf(room, nodeIds))) return room;
+  }
+  throw new Error(`no room id of prefix ${prefix} (of 1000) fits`);
+}
+
+// A room id of `prefix` that `nodeIds` home on `want`.
+export const roomHomedOn = (prefix, want, nodeIds) => roomIdWhere(prefix, (home) => home(nodeIds) === want);
+
+// A CA and a certificate per node (scripts/make-cluster-certs.sh) in a temporary directory;
+// tls(node) gives the node's flags.
 export async function makeCerts(nodes) {
   const dir = tempDir('chorus-cluster-certs-');
   const r = await runProcess(path.join(REPO_ROOT, 'scripts/make-cluster-certs.sh'), ['--out', dir, ...nodes], { timeoutMs: 20000 });

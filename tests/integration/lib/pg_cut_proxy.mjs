@@ -58,9 +58,16 @@ export async function pgCutProxy(target) {
   });
   return {
     port: server.address().port,
-    cutNextCommit() {
-      return new Promise((resolve) => {
-        armed = { resolve };
+    // Resolves once the next COMMIT was cut; rejects when none came within `timeoutMs`.
+    cutNextCommit(timeoutMs = 10000) {
+      return new Promise((resolve, reject) => {
+        const waiter = { resolve: (v) => { clearTimeout(timer); resolve(v); } };
+        const timer = setTimeout(() => {
+          if (armed !== waiter || waiter.taken) return;
+          armed = null;
+          reject(new Error(`no COMMIT seen within ${timeoutMs} ms`));
+        }, timeoutMs);
+        armed = waiter;
       });
     },
     close() {
