@@ -1,4 +1,5 @@
 #include "actors/media_recorder.hpp"
+#include "actors/rtp_recording_feed.hpp"
 #include "actors/vp9_ivf_feed.hpp"
 
 
@@ -99,7 +100,10 @@ struct track {
   int64_t keyframe_again_mono = 0;    // a second keyframe request (0: done)
   // VP9 (container.ivf_input): the socket the consumer sends to and the child's stdin.
   std::unique_ptr<vp9_ivf_feed> ivf;
-  int64_t ivf_keyframe_next = 0;      // the next keyframe request it may make (mono ms)
+  // The others: the socket the consumer sends to, on to the child's port (whole video
+  // frames; audio without gaps).
+  std::unique_ptr<rtp_recording_feed> feed;
+  int64_t feed_keyframe_next = 0;     // the next keyframe request a feed may make (mono ms)
   // restarts
   int64_t restart_at_mono = 0;        // 0: none pending
   int64_t backoff_ms = first_backoff_ms;
@@ -271,8 +275,10 @@ void close_segment(recorder_actor* self, track& t, const std::string& ended, int
 void stop_child(recorder_actor* self, track& t, const std::string& reason) {
   if (t.pid > 0 && t.state != phase::stopping) {
     if (t.ivf) {
-      t.ivf->end_input(); // EOF once written out (the tick pumps): it finishes on its own
+      t.ivf->end_input(mono_ms()); // EOF once written out (the tick pumps): it finishes on its own
     } else {
+      if (t.feed)
+        t.feed->pump(mono_ms(), true); // what still waited for a repair
       send_bye(t.port, t.params.encodings.empty() ? 0 : t.params.encodings[0].ssrc);
       ::kill(t.pid, SIGINT);
     }
@@ -332,8 +338,17 @@ bool start_child(recorder_actor* self, track& t) {
     "-analyzeduration", info.kind == rtp::media_kind::video ? "2000000" : "1000000",
     "-i", sdp_path.string(), "-map", "0", "-c", "copy"};
   add_output(args, st, t);
+  auto feed = rtp_recording_feed::open(t.params.codecs[0].payload_type,
+                                       rtp::payload_codec_of(t.params.codecs[0].mime_type), t.port);
+  if (!feed) {
+    report(self, "ffmpeg-failed", "no input for " + info.producer_id + ": " + feed.error());
+    return false;
+  }
+  t.feed = std::move(*feed);
+  t.feed_keyframe_next = 0;
   t.pid = child_process::start_child(st.ffmpeg, args, (st.dir / (base + ".log")).string());
   if (t.pid <= 0) {
+    t.feed.reset();
     report(self, "ffmpeg-failed", std::string("cannot start ffmpeg: ") + std::strerror(errno));
     return false;
   }
@@ -381,7 +396,7 @@ bool start_ivf_child(recorder_actor* self, track& t, const std::string& base, in
     return false;
   }
   t.ivf = std::move(*feed);
-  t.ivf_keyframe_next = 0;
+  t.feed_keyframe_next = 0;
   child_started(self, t, now_wall);
   return true;
 }
@@ -403,7 +418,7 @@ void attach_media(recorder_actor* self, track& t) {
   protocol::plain_transport_request connect;
   connect.op = protocol::plain_op::connect;
   connect.ip = loopback;
-  connect.port = t.port;
+  connect.port = t.feed ? t.feed->port() : t.port; // a feed's, the child's
   self->request(t.transport, std::chrono::seconds(5), std::move(connect))
     .then([](protocol::empty_reply&) {}, [](caf::error&) {});
   consumer_spawn_args args{ids::uuid4(), t.info.producer_id, t.info.kind, t.params, false};
@@ -420,6 +435,7 @@ void on_child_exit(recorder_actor* self, track& t, int status) {
   const bool had_media = t.first_media_wall != 0;
   t.pid = -1;
   t.ivf.reset();
+  t.feed.reset();
   detach_media(self, t);
   if (!expected) {
     t.end_wall = wall_ms();
@@ -552,14 +568,13 @@ void on_tick(recorder_actor* self) {
       } else if (t.state == phase::running) {
         if (t.first_media_wall == 0 && t.send && t.send->rtp_sent.load() > 0)
           t.first_media_wall = wall_ms();
-        if (t.ivf) {
-          // A loss, or no keyframe yet: ask (the producer's throttle merges requests), at
-          // most once a second from here.
-          if (t.ivf->pump().wants_keyframe && now >= t.ivf_keyframe_next &&
-              t.first_media_wall != 0) {
-            t.ivf_keyframe_next = now + 1000;
-            self->send(t.info.producer, keyframe_request_atom::value);
-          }
+        // A loss, or no keyframe yet: ask (the producer's throttle merges requests), at
+        // most once a second from here.
+        const bool wants_keyframe =
+          t.ivf ? t.ivf->pump(now).wants_keyframe : t.feed && t.feed->pump(now);
+        if (wants_keyframe && now >= t.feed_keyframe_next && t.first_media_wall != 0) {
+          t.feed_keyframe_next = now + 1000;
+          self->send(t.info.producer, keyframe_request_atom::value);
         }
         if (t.keyframe_again_mono != 0 && now >= t.keyframe_again_mono) {
           t.keyframe_again_mono = 0;
@@ -569,7 +584,7 @@ void on_tick(recorder_actor* self) {
       } else if (t.state == phase::stopping && now - t.sigint_mono > kill_after_ms) {
         ::kill(t.pid, SIGKILL);
       } else if (t.state == phase::stopping && t.ivf) {
-        t.ivf->pump(); // writes out what is pending, then EOF
+        t.ivf->pump(now); // writes out what is pending, then EOF
       }
     } else if (t.state == phase::idle && !t.finished && !st.stopping && !st.disk_full &&
                t.restart_at_mono != 0 && now >= t.restart_at_mono) {

@@ -13,18 +13,6 @@ namespace chorus::actors::producers {
 
 namespace {
 
-rtp::payload_codec codec_of(std::string_view mime) {
-  if (text::iequals(mime, "audio/opus"))
-    return rtp::payload_codec::opus;
-  if (text::iequals(mime, "video/VP8"))
-    return rtp::payload_codec::vp8;
-  if (text::iequals(mime, "video/VP9"))
-    return rtp::payload_codec::vp9;
-  if (text::iequals(mime, "video/H264"))
-    return rtp::payload_codec::h264;
-  return rtp::payload_codec::other;
-}
-
 bool has_feedback(const rtp::codec_parameters& c, std::string_view type,
                   std::string_view param) {
   for (auto& fb : c.rtcp_feedback)
@@ -53,7 +41,7 @@ void init_tables(producer_data& st, const rtp::rtp_parameters& params) {
   for (auto& c : params.codecs) {
     if (c.payload_type >= 128)
       continue;
-    st.codec[c.payload_type] = codec_of(c.mime_type);
+    st.codec[c.payload_type] = rtp::payload_codec_of(c.mime_type);
     if (text::iends_with(c.mime_type, "/rtx")) {
       if (auto* apt = rtp::find_param(c.parameters, "apt"))
         st.rtx_apt[c.payload_type] = static_cast<int16_t>(std::atoi(apt->value.c_str()));

@@ -18,8 +18,6 @@ namespace {
 // IVF bytes kept for a child that does not keep up, beyond what its pipe holds; then new
 // pictures are dropped (and the stream restarts from a keyframe) rather than memory grown.
 constexpr std::size_t max_pending_bytes = 8u << 20;
-constexpr int max_datagrams_per_pump = 4096;
-constexpr int socket_buffer_bytes = 4 << 20; // 100 ms between pumps of several Mbit/s
 constexpr int pipe_bytes = 1 << 20;
 
 void close_fd(int& fd) noexcept {
@@ -36,22 +34,10 @@ std::string errno_text(const char* what) {
 
 result<std::unique_ptr<vp9_ivf_feed>> vp9_ivf_feed::open(uint8_t payload_type) {
   std::unique_ptr<vp9_ivf_feed> f(new vp9_ivf_feed());
-  f->payload_type_ = payload_type;
-  f->sock_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (f->sock_ < 0)
-    return failure{errno_text("socket")};
-  const int size = socket_buffer_bytes;
-  ::setsockopt(f->sock_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); // best effort
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa.sin_port = 0;
-  if (::bind(f->sock_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
-    return failure{errno_text("bind")};
-  socklen_t len = sizeof sa;
-  if (::getsockname(f->sock_, reinterpret_cast<sockaddr*>(&sa), &len) != 0)
-    return failure{errno_text("getsockname")};
-  f->port_ = ntohs(sa.sin_port);
+  auto input = ordered_rtp_input::open(payload_type);
+  if (!input)
+    return failure{input.error()};
+  f->input_ = std::move(*input);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0)
     return failure{errno_text("pipe")};
@@ -63,7 +49,6 @@ result<std::unique_ptr<vp9_ivf_feed>> vp9_ivf_feed::open(uint8_t payload_type) {
 }
 
 vp9_ivf_feed::~vp9_ivf_feed() {
-  close_fd(sock_);
   close_fd(read_fd_);
   close_fd(write_fd_);
 }
@@ -72,22 +57,16 @@ void vp9_ivf_feed::close_child_end() noexcept {
   close_fd(read_fd_);
 }
 
-vp9_ivf_feed::pump_result vp9_ivf_feed::pump() {
+vp9_ivf_feed::pump_result vp9_ivf_feed::pump(int64_t now_ms) {
   pump_result r;
-  uint8_t buf[2048];
-  for (int i = 0; sock_ >= 0 && i < max_datagrams_per_pump; ++i) {
-    const ssize_t n = ::recv(sock_, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      break; // EAGAIN: nothing more now
-    }
-    auto pkt = rtp::rtp_packet::parse(std::span<uint8_t>(buf, std::size_t(n)));
-    if (!pkt || pkt->payload_type() != payload_type_)
-      continue; // RTCP (rtcp-mux), RTX, or not RTP
-    assembler_.push(pkt->sequence_number(), pkt->timestamp(), pkt->marker(), pkt->payload(),
-                    pictures_);
-  }
+  input_->pump(
+    now_ms,
+    [this](rtp::rtp_packet& pkt) {
+      assembler_.push(pkt.sequence_number(), pkt.timestamp(), pkt.marker(), pkt.payload(),
+                      pictures_);
+    },
+    [](std::span<const uint8_t>) {}, // RTCP (rtcp-mux): not needed for IVF
+    ending_);
   for (auto& pic : pictures_) {
     if (restart_ && !pic.keyframe) {
       dropped_bytes_ += pic.data.size();
@@ -148,12 +127,11 @@ void vp9_ivf_feed::write_out() {
   }
 }
 
-void vp9_ivf_feed::end_input() {
+void vp9_ivf_feed::end_input(int64_t now_ms) {
   if (ending_)
     return;
-  pump(); // what arrived before the end
   ending_ = true;
-  close_fd(sock_);
+  pump(now_ms); // what arrived before the end, and what still waited for a repair
   if (pending_.empty())
     close_fd(write_fd_);
 }

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "common/result.hpp"
+#include "actors/ordered_rtp_input.hpp"
 #include "rtp/vp9_frames.hpp"
 
 #include <cstddef>
@@ -22,14 +23,14 @@ namespace chorus::actors {
 
 class vp9_ivf_feed {
 public:
-  // Binds a UDP socket on 127.0.0.1 (any free port) and makes the pipe. `payload_type`: the
+  // Opens the input (actors/ordered_rtp_input.hpp) and makes the pipe. `payload_type`: the
   // VP9 payload type of the recorder's consumer (others, RTX and RTCP, are ignored).
   static result<std::unique_ptr<vp9_ivf_feed>> open(uint8_t payload_type);
   ~vp9_ivf_feed();
   vp9_ivf_feed(const vp9_ivf_feed&) = delete;
   vp9_ivf_feed& operator=(const vp9_ivf_feed&) = delete;
 
-  uint16_t port() const noexcept { return port_; }
+  uint16_t port() const noexcept { return input_->port(); }
   // The pipe's read end, for the child's stdin; close_child_end() once it is forked.
   int child_stdin() const noexcept { return read_fd_; }
   void close_child_end() noexcept;
@@ -38,16 +39,18 @@ public:
     bool wants_keyframe = false; // a loss (or no keyframe yet): ask the producer
     bool pipe_broken = false;    // the child is gone (EPIPE)
   };
-  // Reads every datagram waiting (at most a bound per call), writes what the pipe takes;
-  // after end_input, closes the pipe once the child has taken everything.
-  pump_result pump();
+  // Reads every datagram waiting, in sequence order (ordered_rtp_input), depacketizes, and
+  // writes what the pipe takes; after end_input, closes the pipe
+  // once the child has taken everything. `now_ms`: a monotonic clock.
+  pump_result pump(int64_t now_ms);
   // No more input: a last read, the socket closed; the pipe is closed (EOF to the child,
   // which then writes its trailer and exits) as soon as what is pending has been written,
   // here or by later pumps.
-  void end_input();
+  void end_input(int64_t now_ms);
   bool input_ended() const noexcept { return ending_; }
 
   const rtp::vp9_assembler::counters& stats() const noexcept { return assembler_.stats(); }
+  const rtp::reorder_buffer::counters& order_stats() const noexcept { return input_->stats(); }
   uint64_t dropped_bytes() const noexcept { return dropped_bytes_; }
   uint64_t written_bytes() const noexcept { return written_bytes_; }
 
@@ -55,9 +58,9 @@ private:
   vp9_ivf_feed() = default;
   void write_out();
 
-  int sock_ = -1, read_fd_ = -1, write_fd_ = -1;
-  uint16_t port_ = 0;
+  int read_fd_ = -1, write_fd_ = -1;
   uint8_t payload_type_ = 0;
+  std::unique_ptr<ordered_rtp_input> input_;
   rtp::vp9_assembler assembler_;
   std::vector<rtp::vp9_assembler::picture> pictures_;
   bool header_written_ = false;

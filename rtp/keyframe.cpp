@@ -1,6 +1,20 @@
 #include "rtp/keyframe.hpp"
 
+#include "common/text.hpp"
+
 namespace chorus::rtp {
+
+payload_codec payload_codec_of(std::string_view mime) noexcept {
+  if (text::iequals(mime, "audio/opus"))
+    return payload_codec::opus;
+  if (text::iequals(mime, "video/VP8"))
+    return payload_codec::vp8;
+  if (text::iequals(mime, "video/VP9"))
+    return payload_codec::vp9;
+  if (text::iequals(mime, "video/H264"))
+    return payload_codec::h264;
+  return payload_codec::other;
+}
 
 namespace {
 

@@ -34,10 +34,13 @@
 
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 namespace chorus::rtp {
 
 enum class payload_codec : uint8_t { opus, vp8, vp9, h264, other };
+// From a codec's MIME type ("video/VP8"; case ignored).
+payload_codec payload_codec_of(std::string_view mime_type) noexcept;
 
 bool is_vp8_keyframe(std::span<const uint8_t> payload) noexcept;
 bool is_vp9_keyframe(std::span<const uint8_t> payload) noexcept;

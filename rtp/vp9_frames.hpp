@@ -48,8 +48,8 @@ std::optional<vp9_frame_info> parse_vp9_frame_header(std::span<const uint8_t> fr
 // their sizes, Annex B of the VP9 bitstream specification); one frame is returned as is.
 std::vector<uint8_t> vp9_superframe(const std::vector<std::vector<uint8_t>>& frames);
 
-// Reassembles the pictures of one VP9 RTP stream, packets given in sequence order (a
-// plain transport on the loopback: no reordering to undo). A picture is complete when each
+// Reassembles the pictures of one VP9 RTP stream, packets given in sequence order (the
+// recorder puts repaired packets back in place first: rtp/reorder_buffer.hpp). A picture is complete when each
 // of its layer frames ran from a B packet to an E packet with no sequence gap; it is
 // handed out when the marker bit ends it or a packet of the next picture arrives. After a
 // loss (or before the first keyframe) pictures are dropped until a keyframe: a decoder

@@ -3,8 +3,9 @@
 // (SIGSEGV) when a process that made an RTCAudioSource exits, so tests run it here and
 // kill it when done (speakerProcess()), and their own process exits cleanly.
 //
-// Run as a script: node wrtc_speaker.mjs WS_URL PEER ROOM FREQUENCY. It joins, produces
-// one audio track and prints {"producerId": ...} (or {"error": ...}) as a line on stdout;
+// Run as a script: node wrtc_speaker.mjs WS_URL PEER ROOM FREQUENCY [dtx]. It joins, produces
+// one audio track (with Opus DTX negotiated when `dtx`: silence is then sent as a packet
+// every 400 ms) and prints {"producerId": ...} (or {"error": ...}) as a line on stdout;
 // each line "amplitude N" on stdin sets the sine's peak amplitude (0 .. 32767; 0 at start),
 // and a line "stats" prints {"stats": [...]}, the data of get-producer-stats for its producer.
 
@@ -37,7 +38,7 @@ function sineSource(wrtc, frequency) {
   return mic;
 }
 
-async function main([wsUrl, peer, room, frequency]) {
+async function main([wsUrl, peer, room, frequency, dtx]) {
   const { installWrtc, loadDevice } = await import('./device.mjs');
   const { connect } = await import('./ws_client.mjs');
   const wrtc = await installWrtc();
@@ -56,7 +57,7 @@ async function main([wsUrl, peer, room, frequency]) {
       .then((r) => callback({ id: r.data.id }), errback);
   });
   const mic = sineSource(wrtc, Number(frequency));
-  const producer = await transport.produce({ track: mic.track });
+  const producer = await transport.produce({ track: mic.track, codecOptions: dtx === 'dtx' ? { opusDtx: true } : undefined });
   const levelExt = producer.rtpParameters.headerExtensions.find((e) => e.uri === 'urn:ietf:params:rtp-hdrext:ssrc-audio-level');
   if (!levelExt) throw new Error(`ssrc-audio-level not negotiated: ${JSON.stringify(producer.rtpParameters.headerExtensions)}`);
   readline.createInterface({ input: process.stdin }).on('line', (line) => {
@@ -80,9 +81,9 @@ if (process.argv[1] === SELF) {
 
 // Starts a speaker process; resolves { producerId, setAmplitude(n), stats(), kill() } once
 // it produces (bounded), rejects with its error otherwise. stats() resolves the data of
-// get-producer-stats for its producer (bounded).
-export function speakerProcess(server, peer, room, frequency, timeoutMs = 15000) {
-  const child = spawn(process.execPath, [SELF, server.wsUrl('/socket'), peer, room, String(frequency)], {
+// get-producer-stats for its producer (bounded). `dtx`: Opus DTX.
+export function speakerProcess(server, peer, room, frequency, timeoutMs = 15000, { dtx = false } = {}) {
+  const child = spawn(process.execPath, [SELF, server.wsUrl('/socket'), peer, room, String(frequency), ...(dtx ? ['dtx'] : [])], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';

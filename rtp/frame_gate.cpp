@@ -1,0 +1,56 @@
+#include "rtp/frame_gate.hpp"
+
+namespace chorus::rtp {
+
+bool frame_gate::accept(uint16_t seq) {
+  if (have_seq_ && uint16_t(seq - next_seq_) >= 0x8000)
+    return false; // old or repeated
+  const bool gap = have_seq_ && seq != next_seq_;
+  have_seq_ = true;
+  next_seq_ = uint16_t(seq + 1);
+  if (gap) {
+    ++counters_.gaps;
+    waiting_keyframe_ = true;
+    if (open_)
+      drop_open(); // it lost a packet: whatever comes next starts a new frame
+  }
+  return true;
+}
+
+void frame_gate::start(uint32_t timestamp, std::span<const uint8_t> payload) {
+  open_ = true;
+  timestamp_ = timestamp;
+  keyframe_ = is_keyframe(codec_, payload);
+  if (waiting_keyframe_ && keyframe_)
+    waiting_keyframe_ = false;
+  dropping_ = waiting_keyframe_;
+}
+
+void frame_gate::hold(std::span<const uint8_t> packet) {
+  if (dropping_)
+    return;
+  if (held_bytes_ + packet.size() > max_frame_bytes) {
+    dropping_ = true;
+    held_.clear();
+    held_bytes_ = 0;
+    return;
+  }
+  held_.emplace_back(packet.begin(), packet.end());
+  held_bytes_ += packet.size();
+}
+
+void frame_gate::drop_open() noexcept {
+  if (open_) {
+    if (!dropped_any_ || timestamp_ != dropped_timestamp_) // the rest of one counted already
+      ++counters_.dropped_frames;
+    dropped_any_ = true;
+    dropped_timestamp_ = timestamp_;
+    waiting_keyframe_ = true; // later frames may refer to it
+  }
+  open_ = false;
+  dropping_ = false;
+  held_.clear();
+  held_bytes_ = 0;
+}
+
+} // namespace chorus::rtp

@@ -1,0 +1,160 @@
+// An impaired network link in userspace, between WebRTC clients and the server's single
+// media port: it drops (at random, or in bursts), delays with jitter (which reorders), and
+// caps the rate behind a bounded queue, each by a seeded schedule, in each direction on its
+// own. Userspace so that the same cases run on any kernel (this one has no sch_netem).
+//
+// The server listens on 127.0.0.1:PORT (--rtc-ip 127.0.0.1 --rtc-single-port PORT) and
+// announces the link's address (--announced-ip 127.0.0.2): a client sends to
+// 127.0.0.2:PORT, the link forwards each client's datagrams from a socket of that client's
+// own on 127.0.0.1 (so the server sees one address per client, as behind a NAT), and
+// the server's answers go back to the client from 127.0.0.2:PORT, where the client sent
+// them. TCP candidates point at the link too, where nothing listens: ICE uses UDP.
+//
+//   const link = await startImpairedLink({ port, seed: 7, up: { loss: 0.05 } });
+//   link.set('down', { delayMs: 100, jitterMs: 30, loss: 0.02 }); // mid-call
+//   link.stats() -> { up: { received, dropped, delivered, queueDrops }, down: {...} }
+//   await link.close();
+//
+// `up` is client -> server (what a publisher sends), `down` server -> client. An impairment:
+//   loss         probability that a datagram is dropped (0..1), independent per datagram
+//   burst        { enter, leave }: a Gilbert model, from "good" to "bad" with probability
+//                `enter` per datagram and back with `leave`; everything is dropped while bad
+//   delayMs      added to every datagram; jitterMs: plus up to -jitter..+jitter, as a queue
+//                on one path varies it: a random walk over the range, datagrams in order
+//   reorder      with jitter: each datagram's jitter drawn on its own (uniform), so that
+//                datagrams overtake each other, as over paths of different lengths
+//   rateKbps     the link's capacity; datagrams wait their turn in a queue of at most
+//                queueMs of sending time, beyond which they are dropped (tail drop)
+
+import dgram from 'node:dgram';
+
+export const LINK_IP = '127.0.0.2';
+
+// A small seeded generator (mulberry32): the same seed gives the same schedule.
+export function seededRandom(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// One direction of the link: decides each datagram's fate and when it leaves.
+class Direction {
+  constructor(random, impairment) {
+    this.random = random;
+    this.counts = { received: 0, dropped: 0, delivered: 0, queueDrops: 0 };
+    this.bad = false;
+    this.busyUntil = 0; // when the rate-capped link has sent what is queued (ms, monotonic)
+    this.walk = 0;      // the jitter now, without reorder (ms)
+    this.lastOut = 0;   // when the last datagram leaves, without reorder (ms, monotonic)
+    this.set(impairment);
+  }
+
+  set(impairment = {}) {
+    this.imp = { loss: 0, burst: null, delayMs: 0, jitterMs: 0, reorder: false, rateKbps: 0, queueMs: 200, ...impairment };
+  }
+
+  // The delay before `bytes` leave (ms from now), or -1 when the datagram is dropped.
+  schedule(bytes, now) {
+    const { loss, burst, delayMs, jitterMs, reorder, rateKbps, queueMs } = this.imp;
+    this.counts.received++;
+    if (burst) this.bad = this.bad ? this.random() >= burst.leave : this.random() < burst.enter;
+    if (this.bad || (loss > 0 && this.random() < loss)) {
+      this.counts.dropped++;
+      return -1;
+    }
+    let wait = 0;
+    if (rateKbps > 0) {
+      const start = Math.max(now, this.busyUntil);
+      if (start - now > queueMs) {
+        this.counts.queueDrops++;
+        return -1;
+      }
+      this.busyUntil = start + (bytes * 8) / rateKbps; // kbit/s = bit/ms
+      wait = this.busyUntil - now;
+    }
+    this.counts.delivered++;
+    if (jitterMs > 0 && reorder) return Math.max(0, wait + delayMs + (this.random() * 2 - 1) * jitterMs);
+    if (jitterMs > 0) { // a tenth of the range per datagram, folded back at its ends
+      this.walk += (this.random() * 2 - 1) * jitterMs * 0.1;
+      if (this.walk > jitterMs) this.walk = 2 * jitterMs - this.walk;
+      if (this.walk < -jitterMs) this.walk = -2 * jitterMs - this.walk;
+    }
+    const leave = Math.max(this.lastOut, now + wait + delayMs + (jitterMs > 0 ? this.walk : 0));
+    this.lastOut = leave;
+    return Math.max(0, leave - now);
+  }
+}
+
+export async function startImpairedLink({ port, serverIp = '127.0.0.1', linkIp = LINK_IP, seed = 1, up = {}, down = {} }) {
+  const dirs = { up: new Direction(seededRandom(seed), up), down: new Direction(seededRandom(seed ^ 0x5bd1e995), down) };
+  const front = dgram.createSocket('udp4');
+  const clients = new Map(); // "ip:port" of a client -> its socket towards the server
+  const timers = new Set();
+  let closed = false;
+
+  const later = (ms, fn) => {
+    if (ms <= 0) return fn();
+    const t = setTimeout(() => {
+      timers.delete(t);
+      if (!closed) fn();
+    }, ms);
+    timers.add(t);
+  };
+  const pass = (dir, msg, send) => {
+    const wait = dirs[dir].schedule(msg.length, performance.now());
+    if (wait >= 0) later(wait, send);
+  };
+
+  async function towardsServer(rinfo) {
+    const key = `${rinfo.address}:${rinfo.port}`;
+    let entry = clients.get(key);
+    if (entry) return entry;
+    const socket = dgram.createSocket('udp4');
+    entry = { socket, ready: new Promise((resolve) => socket.bind(0, serverIp, resolve)) };
+    clients.set(key, entry);
+    socket.on('message', (msg) => pass('down', msg, () => front.send(msg, rinfo.port, rinfo.address)));
+    socket.on('error', () => {}); // the server gone: the test sees it elsewhere
+    await entry.ready;
+    return entry;
+  }
+
+  front.on('message', (msg, rinfo) => {
+    towardsServer(rinfo).then(async (entry) => {
+      await entry.ready;
+      pass('up', msg, () => entry.socket.send(msg, port, serverIp));
+    });
+  });
+  front.on('error', () => {});
+  await new Promise((resolve, reject) => {
+    front.once('error', reject);
+    front.bind(port, linkIp, resolve);
+  });
+
+  return {
+    ip: linkIp,
+    port,
+    set(dir, impairment) {
+      dirs[dir].set(impairment);
+    },
+    stats: () => ({ up: { ...dirs.up.counts }, down: { ...dirs.down.counts } }),
+    clients: () => clients.size, // client addresses seen (a client may send from several)
+    async close() {
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      const sockets = [front, ...[...clients.values()].map((e) => e.socket)];
+      await Promise.all(sockets.map((s) => new Promise((resolve) => {
+        try {
+          s.close(resolve);
+        } catch {
+          resolve();
+        }
+      })));
+    },
+  };
+}
