@@ -1,6 +1,6 @@
 #include "actors/media_recorder.hpp"
 #include "actors/rtp_recording_feed.hpp"
-#include "actors/vp9_ivf_feed.hpp"
+#include "actors/ivf_feed.hpp"
 
 
 #include "actors/child_process.hpp"
@@ -98,8 +98,8 @@ struct track {
   caf::actor transport, consumer;
   std::shared_ptr<send_shared> send;
   int64_t keyframe_again_mono = 0;    // a second keyframe request (0: done)
-  // VP9 (container.ivf_input): the socket the consumer sends to and the child's stdin.
-  std::unique_ptr<vp9_ivf_feed> ivf;
+  // VP9, AV1 (container.ivf_input): the socket the consumer sends to and the child's stdin.
+  std::unique_ptr<ivf_feed> ivf;
   // The others: the socket the consumer sends to, on to the child's port (whole video
   // frames; audio without gaps).
   std::unique_ptr<rtp_recording_feed> feed;
@@ -372,15 +372,16 @@ void child_started(recorder_actor* self, track& t, int64_t now_wall) {
   write_manifest(self);
   LOG_INFO(recorder_component, st.recording_id << ": ffmpeg " << t.pid << " records "
                                       << t.info.producer_id << " to " << t.file
-                                      << (t.ivf ? " (VP9 depacketized here, IVF on its stdin)" : ""));
+                                      << (t.ivf ? " (depacketized here, IVF on its stdin)" : ""));
 }
 
-// VP9: the consumer sends to a socket of ours (vp9_ivf_feed), ffmpeg reads IVF from a pipe.
+// VP9, AV1: the consumer sends to a socket of ours (ivf_feed), ffmpeg reads IVF from a pipe.
 bool start_ivf_child(recorder_actor* self, track& t, const std::string& base, int64_t now_wall) {
   auto& st = self->state;
-  auto feed = vp9_ivf_feed::open(t.params.codecs[0].payload_type);
+  auto feed = ivf_feed::open(t.params.codecs[0].payload_type,
+                             rtp::payload_codec_of(t.params.codecs[0].mime_type));
   if (!feed) {
-    report(self, "ffmpeg-failed", "no VP9 input for " + t.info.producer_id + ": " + feed.error());
+    report(self, "ffmpeg-failed", "no IVF input for " + t.info.producer_id + ": " + feed.error());
     return false;
   }
   t.port = (*feed)->port();

@@ -15,7 +15,7 @@ namespace {
 constexpr int max_datagrams_per_pump = 4096;
 constexpr int socket_buffer_bytes = 4 << 20; // 100 ms between pumps of several Mbit/s
 
-std::string errno_text(const char* what) {
+std::string socket_error_text(const char* what) {
   return std::string(what) + ": " + std::strerror(errno);
 }
 
@@ -26,7 +26,7 @@ result<std::unique_ptr<ordered_rtp_input>> ordered_rtp_input::open(uint8_t paylo
   in->payload_type_ = payload_type;
   in->sock_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (in->sock_ < 0)
-    return failure{errno_text("socket")};
+    return failure{socket_error_text("socket")};
   const int size = socket_buffer_bytes;
   ::setsockopt(in->sock_, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); // best effort
   sockaddr_in sa{};
@@ -34,10 +34,10 @@ result<std::unique_ptr<ordered_rtp_input>> ordered_rtp_input::open(uint8_t paylo
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   sa.sin_port = 0;
   if (::bind(in->sock_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0)
-    return failure{errno_text("bind")};
+    return failure{socket_error_text("bind")};
   socklen_t len = sizeof sa;
   if (::getsockname(in->sock_, reinterpret_cast<sockaddr*>(&sa), &len) != 0)
-    return failure{errno_text("getsockname")};
+    return failure{socket_error_text("getsockname")};
   in->port_ = ntohs(sa.sin_port);
   return in;
 }

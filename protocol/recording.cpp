@@ -114,7 +114,10 @@ std::optional<recording_container> container_for(std::string_view mime) noexcept
   // VP9 itself and hands ffmpeg IVF.
   if (iequals(name, "vp9"))
     return recording_container{"webm", "webm", true};
-  if (iequals(name, "h264") || iequals(name, "av1") || iequals(name, "h265"))
+  // FFmpeg 5.1 has no AV1 RTP reader at all: the same, into Matroska.
+  if (iequals(name, "av1"))
+    return recording_container{"mkv", "matroska", true};
+  if (iequals(name, "h264") || iequals(name, "h265"))
     return recording_container{"mkv", "matroska"};
   return std::nullopt;
 }

@@ -18,8 +18,9 @@ namespace chorus::protocol {
 struct recording_container {
   std::string_view extension; // "webm", "mkv"
   std::string_view format;    // ffmpeg's -f: "webm", "matroska"
-  // The child reads IVF that Chorus writes from the RTP (actors/vp9_ivf_feed.hpp), not RTP
-  // from an SDP: VP9, which Debian 12's FFmpeg 5.1 reads over RTP only experimentally.
+  // The child reads IVF that Chorus writes from the RTP (actors/ivf_feed.hpp), not RTP from
+  // an SDP: VP9, which Debian 12's FFmpeg 5.1 reads over RTP only experimentally, and AV1,
+  // which it does not read over RTP at all.
   bool ivf_input = false;
 };
 // nullopt for a codec we cannot store without transcoding (or an RTX/FEC entry).

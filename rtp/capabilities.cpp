@@ -56,6 +56,7 @@ std::vector<codec_capability> supported_codecs() {
                     {num_param("packetization-mode", 1),
                      num_param("level-asymmetry-allowed", 1)},
                     video_feedback()),
+    supported_codec(v, "video/AV1", 90000, 0, {}, video_feedback()),
     supported_codec(v, "video/rtx", 90000, 0, {}, {}),
   };
 }
@@ -257,6 +258,7 @@ std::vector<media_codec_config> default_media_codecs() {
     media_codec_config{media_kind::video, "video/VP9", 90000, 0, {num_param("profile-id", 0)}},
     h264("42e01f"),
     h264("4d0032"),
+    media_codec_config{media_kind::video, "video/AV1", 90000, 0, {}},
   };
 }
 

@@ -13,6 +13,8 @@ payload_codec payload_codec_of(std::string_view mime) noexcept {
     return payload_codec::vp9;
   if (text::iequals(mime, "video/H264"))
     return payload_codec::h264;
+  if (text::iequals(mime, "video/AV1"))
+    return payload_codec::av1;
   return payload_codec::other;
 }
 
@@ -91,11 +93,16 @@ bool is_h264_keyframe(std::span<const uint8_t> p) noexcept {
   return h264_key_nal(type);
 }
 
+bool is_av1_keyframe(std::span<const uint8_t> p) noexcept {
+  return !p.empty() && (p[0] & 0x08) && !(p[0] & 0x80); // N, not Z
+}
+
 bool is_keyframe(payload_codec codec, std::span<const uint8_t> payload) noexcept {
   switch (codec) {
     case payload_codec::vp8: return is_vp8_keyframe(payload);
     case payload_codec::vp9: return is_vp9_keyframe(payload);
     case payload_codec::h264: return is_h264_keyframe(payload);
+    case payload_codec::av1: return is_av1_keyframe(payload);
     case payload_codec::opus:
     case payload_codec::other: return false;
   }

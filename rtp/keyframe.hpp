@@ -29,6 +29,9 @@
 //   STAP-A (24): | hdr | size(16) | NAL | size(16) | NAL | ... : any NAL of type 5 or 7.
 //   FU-A (28): | FU indicator | |S|E|R| Type(5)| ... : S = 1 and Type 5 or 7.
 //
+// AV1 (the AOM RTP payload format; rtp/av1_frames.hpp): the aggregation header's N bit
+//   (the first packet of a coded video sequence) with Z clear.
+//
 // Opus and other audio codecs: never a keyframe.
 #pragma once
 
@@ -38,13 +41,14 @@
 
 namespace chorus::rtp {
 
-enum class payload_codec : uint8_t { opus, vp8, vp9, h264, other };
+enum class payload_codec : uint8_t { opus, vp8, vp9, h264, av1, other };
 // From a codec's MIME type ("video/VP8"; case ignored).
 payload_codec payload_codec_of(std::string_view mime_type) noexcept;
 
 bool is_vp8_keyframe(std::span<const uint8_t> payload) noexcept;
 bool is_vp9_keyframe(std::span<const uint8_t> payload) noexcept;
 bool is_h264_keyframe(std::span<const uint8_t> payload) noexcept;
+bool is_av1_keyframe(std::span<const uint8_t> payload) noexcept;
 bool is_keyframe(payload_codec codec, std::span<const uint8_t> payload) noexcept;
 
 // Rate limit for keyframe requests (PLI/FIR) toward one sender: many receivers asking at

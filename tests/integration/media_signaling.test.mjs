@@ -132,7 +132,7 @@ test('produce refuses what the router cannot route, naming the field', { timeout
   await withServer([], async (server) => {
     const a = await joinWithTransports(server, 'alice', 'm2');
     const cases = [
-      ['unknown codec', { kind: 'video', rtpParameters: video(10, { codecs: [{ ...VP8, mimeType: 'video/AV1' }] }) }, 'invalid-field', /codecs\[0\]/],
+      ['unknown codec', { kind: 'video', rtpParameters: video(10, { codecs: [{ ...VP8, mimeType: 'video/H265' }] }) }, 'invalid-field', /codecs\[0\]/],
       ['five simulcast encodings', { kind: 'video', rtpParameters: video(20, { encodings: [20, 21, 22, 23, 24].map((ssrc) => ({ ssrc })) }) }, 'invalid-field', /at most 4/],
       ['rid only', { kind: 'video', rtpParameters: video(30, { encodings: [{ rid: 'r0' }] }) }, 'invalid-field', /encodings\[0\]/],
       ['kind mismatch', { kind: 'audio', rtpParameters: video(40) }, 'invalid-field', /codecs\[0\]/],

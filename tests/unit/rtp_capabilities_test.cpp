@@ -59,19 +59,20 @@ TEST_CASE("find_param") {
 
 TEST_CASE("supported capabilities") {
   const auto& caps = supported_capabilities();
-  REQUIRE(caps.codecs.size() == 5);
+  REQUIRE(caps.codecs.size() == 6);
   CHECK(caps.codecs[0].mime_type == "audio/opus");
   CHECK(caps.codecs[0].channels == 2);
   CHECK(caps.codecs[0].rtcp_feedback ==
         std::vector<rtcp_feedback>{{"nack", ""}, {"transport-cc", ""}});
   const std::vector<rtcp_feedback> video_fb{
     {"nack", ""}, {"nack", "pli"}, {"ccm", "fir"}, {"goog-remb", ""}, {"transport-cc", ""}};
-  for (int i = 1; i <= 3; ++i) {
+  for (int i = 1; i <= 4; ++i) {
     CHECK(caps.codecs[i].kind == media_kind::video);
     CHECK(caps.codecs[i].clock_rate == 90000);
     CHECK(caps.codecs[i].rtcp_feedback == video_fb);
   }
-  CHECK(caps.codecs[4].mime_type == "video/rtx");
+  CHECK(caps.codecs[4].mime_type == "video/AV1");
+  CHECK(caps.codecs[5].mime_type == "video/rtx");
   for (const auto& c : caps.codecs)
     CHECK(c.preferred_payload_type == -1);
 
@@ -114,7 +115,7 @@ TEST_CASE("supported capabilities") {
 
 TEST_CASE("default media codecs") {
   const auto codecs = default_media_codecs();
-  REQUIRE(codecs.size() == 5);
+  REQUIRE(codecs.size() == 6);
   CHECK(codecs[0].mime_type == "audio/opus");
   CHECK(codecs[0].channels == 2);
   CHECK(codecs[1].mime_type == "video/VP8");
@@ -124,6 +125,8 @@ TEST_CASE("default media codecs") {
   CHECK(find_param(codecs[4].parameters, "profile-level-id")->value == "4d0032");
   CHECK(find_param(codecs[4].parameters, "packetization-mode")->value == "1");
   CHECK(find_param(codecs[4].parameters, "level-asymmetry-allowed")->value == "1");
+  CHECK(codecs[5].mime_type == "video/AV1"); // last: a client gets it only when it asks
+  CHECK(codecs[5].parameters.empty());
 }
 
 TEST_CASE("router capabilities from the default codecs") {
@@ -138,9 +141,10 @@ TEST_CASE("router capabilities from the default codecs") {
     {"audio/opus", 100, ""}, {"video/VP8", 101, ""},  {"video/rtx", 102, "101"},
     {"video/VP9", 103, ""},  {"video/rtx", 104, "103"}, {"video/H264", 105, ""},
     {"video/rtx", 106, "105"}, {"video/H264", 107, ""}, {"video/rtx", 108, "107"},
+    {"video/AV1", 109, ""},    {"video/rtx", 110, "109"},
   };
-  REQUIRE(caps->codecs.size() == 9);
-  for (std::size_t i = 0; i < 9; ++i) {
+  REQUIRE(caps->codecs.size() == std::size(expected));
+  for (std::size_t i = 0; i < std::size(expected); ++i) {
     INFO("codec " << i);
     const auto& c = caps->codecs[i];
     CHECK(c.mime_type == expected[i].mime);
@@ -214,8 +218,8 @@ TEST_CASE("router capabilities: failures name the codec") {
   };
   const failure_case cases[] = {
     {"empty list", {}, "mediaCodecs must name at least one codec"},
-    {"unsupported codec", {opus(), video("video/AV1")},
-     "mediaCodecs[1] (video/AV1): codec not supported"},
+    {"unsupported codec", {opus(), video("video/H265")},
+     "mediaCodecs[1] (video/H265): codec not supported"},
     {"unsupported audio codec", {{media_kind::audio, "audio/PCMU", 8000, 1, {}}},
      "mediaCodecs[0] (audio/PCMU): codec not supported"},
     {"rtx configured", {video("video/VP8"), video("video/rtx")},

@@ -211,6 +211,7 @@ TEST_CASE("ortc: the default router capabilities these tests assume") {
     {"audio/opus", 100, -1}, {"video/VP8", 101, -1},  {"video/rtx", 102, 101},
     {"video/VP9", 103, -1},  {"video/rtx", 104, 103}, {"video/H264", 105, -1},
     {"video/rtx", 106, 105}, {"video/H264", 107, -1}, {"video/rtx", 108, 107},
+    {"video/AV1", 109, -1},  {"video/rtx", 110, 109},
   };
   REQUIRE(caps.codecs.size() == std::size(expected));
   for (std::size_t i = 0; i < caps.codecs.size(); ++i) {
@@ -399,8 +400,8 @@ TEST_CASE("ortc: map_producer rejects what the router cannot take, naming the fi
   };
   const failure_case cases[] = {
     {"unknown codec", v,
-     vp8([](auto& p) { p.codecs.insert(p.codecs.begin() + 1, codec("video/AV1", 45, 90000)); }),
-     "rtpParameters.codecs[1]: video/AV1 is not supported by the router"},
+     vp8([](auto& p) { p.codecs.insert(p.codecs.begin() + 1, codec("video/H265", 45, 90000)); }),
+     "rtpParameters.codecs[1]: video/H265 is not supported by the router"},
     {"opus with one channel", a, opus([](auto& p) { p.codecs[0].channels = 0; }),
      "rtpParameters.codecs[0]: audio/opus (clockRate 48000, channels 1) is not supported by "
      "the router"},

@@ -1,17 +1,20 @@
-// One VP9 producer's recording input (actors/media_recorder.hpp): Debian 12's FFmpeg reads
-// VP9 over RTP only experimentally (it wrote empty files), so Chorus depacketizes it
-// itself. The recorder's consumer sends the producer's RTP, as for every other codec, to a
-// loopback port; for VP9 that port is this feed's socket instead of ffmpeg's. The
-// recorder's tick pumps it: the datagrams that arrived become pictures (rtp/vp9_frames.hpp)
-// and IVF on a pipe that is the ffmpeg child's stdin (`-f ivf -i pipe:0 -c copy -f webm`).
+// One VP9 or AV1 producer's recording input (actors/media_recorder.hpp): Debian 12's FFmpeg
+// reads VP9 over RTP only experimentally (it wrote empty files) and AV1 over RTP not at
+// all, so Chorus depacketizes them itself. The recorder's consumer sends the producer's
+// RTP to this feed's socket (actors/ordered_rtp_input.hpp). The recorder's tick pumps it:
+// the datagrams that arrived become pictures (rtp/vp9_frames.hpp) or temporal units
+// (rtp/av1_frames.hpp), and IVF on a pipe that is the ffmpeg child's stdin (`-f ivf -i
+// pipe:0 -c copy`, to WebM or Matroska).
 // A slow child is never waited for: what the pipe does not take is kept up to a bound, then
 // new pictures are dropped and the stream restarts from a keyframe. Closing the pipe
 // (end_input) ends the child's input: it writes its trailer and exits. No CAF here; the
 // recorder owns it.
 #pragma once
 
-#include "common/result.hpp"
 #include "actors/ordered_rtp_input.hpp"
+#include "common/result.hpp"
+#include "rtp/av1_frames.hpp"
+#include "rtp/keyframe.hpp"
 #include "rtp/vp9_frames.hpp"
 
 #include <cstddef>
@@ -21,14 +24,14 @@
 
 namespace chorus::actors {
 
-class vp9_ivf_feed {
+class ivf_feed {
 public:
-  // Opens the input (actors/ordered_rtp_input.hpp) and makes the pipe. `payload_type`: the
-  // VP9 payload type of the recorder's consumer (others, RTX and RTCP, are ignored).
-  static result<std::unique_ptr<vp9_ivf_feed>> open(uint8_t payload_type);
-  ~vp9_ivf_feed();
-  vp9_ivf_feed(const vp9_ivf_feed&) = delete;
-  vp9_ivf_feed& operator=(const vp9_ivf_feed&) = delete;
+  // Opens the input and makes the pipe. `payload_type`: the payload type of the recorder's
+  // consumer (others, RTX and RTCP, are ignored); `codec`: VP9 or AV1.
+  static result<std::unique_ptr<ivf_feed>> open(uint8_t payload_type, rtp::payload_codec codec);
+  ~ivf_feed();
+  ivf_feed(const ivf_feed&) = delete;
+  ivf_feed& operator=(const ivf_feed&) = delete;
 
   uint16_t port() const noexcept { return input_->port(); }
   // The pipe's read end, for the child's stdin; close_child_end() once it is forked.
@@ -49,23 +52,35 @@ public:
   void end_input(int64_t now_ms);
   bool input_ended() const noexcept { return ending_; }
 
-  const rtp::vp9_assembler::counters& stats() const noexcept { return assembler_.stats(); }
   const rtp::reorder_buffer::counters& order_stats() const noexcept { return input_->stats(); }
   uint64_t dropped_bytes() const noexcept { return dropped_bytes_; }
   uint64_t written_bytes() const noexcept { return written_bytes_; }
 
 private:
-  vp9_ivf_feed() = default;
+  explicit ivf_feed(rtp::payload_codec codec) : codec_(codec) {}
   void write_out();
+  // What the assemblers hand out, either codec's.
+  struct frame {
+    uint32_t timestamp = 0;
+    bool keyframe = false;
+    uint16_t width = 0, height = 0;
+    std::vector<uint8_t> data;
+  };
+  void depacketize(const rtp::rtp_packet& pkt);
+  bool waiting_for_keyframe() const noexcept;
 
   int read_fd_ = -1, write_fd_ = -1;
   uint8_t payload_type_ = 0;
   std::unique_ptr<ordered_rtp_input> input_;
-  rtp::vp9_assembler assembler_;
+  rtp::payload_codec codec_;
+  rtp::vp9_assembler vp9_;
+  rtp::av1_assembler av1_;
   std::vector<rtp::vp9_assembler::picture> pictures_;
+  std::vector<rtp::av1_assembler::temporal_unit> units_;
+  std::vector<frame> frames_;
   bool header_written_ = false;
   uint32_t last_ts_ = 0;
-  uint64_t pts_ = 0;            // unwrapped RTP timestamp since the first picture
+  uint64_t pts_ = 0;            // unwrapped RTP timestamp since the first frame
   std::vector<uint8_t> pending_; // IVF bytes the pipe has not taken yet
   std::size_t pending_off_ = 0;
   uint64_t dropped_bytes_ = 0, written_bytes_ = 0;

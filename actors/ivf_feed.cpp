@@ -1,4 +1,4 @@
-#include "actors/vp9_ivf_feed.hpp"
+#include "actors/ivf_feed.hpp"
 
 #include "rtp/rtp_packet.hpp"
 
@@ -32,8 +32,10 @@ std::string errno_text(const char* what) {
 
 } // namespace
 
-result<std::unique_ptr<vp9_ivf_feed>> vp9_ivf_feed::open(uint8_t payload_type) {
-  std::unique_ptr<vp9_ivf_feed> f(new vp9_ivf_feed());
+result<std::unique_ptr<ivf_feed>> ivf_feed::open(uint8_t payload_type, rtp::payload_codec codec) {
+  if (codec != rtp::payload_codec::vp9 && codec != rtp::payload_codec::av1)
+    return failure{"IVF input is for VP9 and AV1"};
+  std::unique_ptr<ivf_feed> f(new ivf_feed(codec));
   auto input = ordered_rtp_input::open(payload_type);
   if (!input)
     return failure{input.error()};
@@ -48,58 +50,73 @@ result<std::unique_ptr<vp9_ivf_feed>> vp9_ivf_feed::open(uint8_t payload_type) {
   return f;
 }
 
-vp9_ivf_feed::~vp9_ivf_feed() {
+ivf_feed::~ivf_feed() {
   close_fd(read_fd_);
   close_fd(write_fd_);
 }
 
-void vp9_ivf_feed::close_child_end() noexcept {
+void ivf_feed::close_child_end() noexcept {
   close_fd(read_fd_);
 }
 
-vp9_ivf_feed::pump_result vp9_ivf_feed::pump(int64_t now_ms) {
+void ivf_feed::depacketize(const rtp::rtp_packet& pkt) {
+  if (codec_ == rtp::payload_codec::vp9) {
+    vp9_.push(pkt.sequence_number(), pkt.timestamp(), pkt.marker(), pkt.payload(), pictures_);
+    for (auto& p : pictures_)
+      frames_.push_back({p.timestamp, p.keyframe, p.width, p.height, std::move(p.data)});
+    pictures_.clear();
+  } else {
+    av1_.push(pkt.sequence_number(), pkt.timestamp(), pkt.marker(), pkt.payload(), units_);
+    for (auto& u : units_) // the size is in the sequence header: ffmpeg reads it there
+      frames_.push_back({u.timestamp, u.keyframe, 0, 0, std::move(u.data)});
+    units_.clear();
+  }
+}
+
+bool ivf_feed::waiting_for_keyframe() const noexcept {
+  return codec_ == rtp::payload_codec::vp9 ? vp9_.waiting_for_keyframe() : av1_.waiting_for_keyframe();
+}
+
+ivf_feed::pump_result ivf_feed::pump(int64_t now_ms) {
   pump_result r;
   input_->pump(
-    now_ms,
-    [this](rtp::rtp_packet& pkt) {
-      assembler_.push(pkt.sequence_number(), pkt.timestamp(), pkt.marker(), pkt.payload(),
-                      pictures_);
-    },
+    now_ms, [this](rtp::rtp_packet& pkt) { depacketize(pkt); },
     [](std::span<const uint8_t>) {}, // RTCP (rtcp-mux): not needed for IVF
     ending_);
-  for (auto& pic : pictures_) {
-    if (restart_ && !pic.keyframe) {
-      dropped_bytes_ += pic.data.size();
+  for (auto& f : frames_) {
+    if (restart_ && !f.keyframe) {
+      dropped_bytes_ += f.data.size();
       continue;
     }
     if (pending_.size() - pending_off_ > max_pending_bytes) {
       restart_ = true;
-      dropped_bytes_ += pic.data.size();
+      dropped_bytes_ += f.data.size();
       continue;
     }
     restart_ = false;
-    if (!header_written_) { // the first picture is a keyframe (the assembler's rule)
-      pending_ = rtp::ivf_file_header("VP90", pic.width, pic.height, 90000);
+    if (!header_written_) { // the first frame is a keyframe (the assemblers' rule)
+      pending_ = rtp::ivf_file_header(codec_ == rtp::payload_codec::vp9 ? "VP90" : "AV01", f.width,
+                                      f.height, 90000);
       pending_off_ = 0;
       header_written_ = true;
       pts_ = 0;
     } else {
-      const int32_t delta = int32_t(pic.timestamp - last_ts_);
+      const int32_t delta = int32_t(f.timestamp - last_ts_);
       pts_ += uint64_t(delta > 0 ? delta : 1); // strictly increasing for the muxer
     }
-    last_ts_ = pic.timestamp;
-    rtp::append_ivf_frame(pending_, pic.data, pts_);
+    last_ts_ = f.timestamp;
+    rtp::append_ivf_frame(pending_, f.data, pts_);
   }
-  pictures_.clear();
+  frames_.clear();
   write_out();
   if (ending_ && pending_.empty())
     close_fd(write_fd_); // all of it taken: EOF to the child
   r.pipe_broken = write_fd_ < 0 && !ending_;
-  r.wants_keyframe = assembler_.waiting_for_keyframe() || restart_;
+  r.wants_keyframe = waiting_for_keyframe() || restart_;
   return r;
 }
 
-void vp9_ivf_feed::write_out() {
+void ivf_feed::write_out() {
   while (write_fd_ >= 0 && pending_off_ < pending_.size()) {
     const ssize_t n =
       ::write(write_fd_, pending_.data() + pending_off_, pending_.size() - pending_off_);
@@ -127,7 +144,7 @@ void vp9_ivf_feed::write_out() {
   }
 }
 
-void vp9_ivf_feed::end_input(int64_t now_ms) {
+void ivf_feed::end_input(int64_t now_ms) {
   if (ending_)
     return;
   ending_ = true;
