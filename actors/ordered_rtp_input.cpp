@@ -55,7 +55,9 @@ void ordered_rtp_input::close_socket() noexcept {
 std::optional<std::span<uint8_t>> ordered_rtp_input::next_datagram() {
   while (sock_ >= 0 && read_this_pump_ < max_datagrams_per_pump) {
     ++read_this_pump_;
-    const ssize_t n = ::recv(sock_, buf_, sizeof buf_, MSG_DONTWAIT);
+    const ssize_t n = ::recv(sock_, buf_, sizeof buf_, MSG_DONTWAIT | MSG_TRUNC);
+    if (n > ssize_t(sizeof buf_))
+      continue; // larger than any packet a consumer sends: not cut and passed on
     if (n >= 0)
       return std::span<uint8_t>(buf_, std::size_t(n));
     if (errno != EINTR)

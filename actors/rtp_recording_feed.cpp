@@ -62,11 +62,11 @@ void rtp_recording_feed::send_some(std::size_t budget) noexcept {
 bool rtp_recording_feed::pump(int64_t now_ms, bool ending) {
   input_->pump(
     now_ms,
-    [this](rtp::rtp_packet& pkt) {
+    [this, now_ms](rtp::rtp_packet& pkt) {
       if (fill_) {
         const auto payload = pkt.payload();
         fill_->push(pkt.bytes(), std::size_t(payload.data() - pkt.bytes().data()), payload.size(),
-                    [this](std::span<const uint8_t> p) { enqueue({p.begin(), p.end()}); });
+                    now_ms, [this](std::span<const uint8_t> p) { enqueue({p.begin(), p.end()}); });
         return;
       }
       gate_->push(pkt.sequence_number(), pkt.timestamp(), pkt.marker(), pkt.payload(), pkt.bytes(),

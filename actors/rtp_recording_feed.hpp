@@ -9,8 +9,9 @@
 // - Opus: every packet, with silent frames where the sender sent nothing (DTX, a pause;
 //   rtp/opus_gap_fill.hpp), so that the file's audio lasts as long as the recording.
 // RTCP goes on as it came. What goes to the child leaves at most `datagrams_per_pump` at a
-// time (a long gap's silence must not overflow the child's socket); beyond
-// `max_queued_datagrams` waiting, datagrams are dropped and counted. The recorder's tick
+// time (a long gap's silence must not overflow the child's socket), and what is left at the
+// end at once, before the child is stopped; beyond `max_queued_datagrams` waiting,
+// datagrams are dropped and counted. The recorder's tick
 // pumps it and asks the producer for a keyframe while the video gate waits for one. No CAF
 // here; the recorder owns it.
 #pragma once

@@ -83,7 +83,9 @@ void av1_assembler::finish(std::vector<temporal_unit>& out) {
     discard();
     return;
   }
-  const bool keyframe = has_sequence_header_;
+  // A sequence header may be repeated before any frame: a keyframe starts a coded video
+  // sequence (N on its first packet) and carries one.
+  const bool keyframe = starts_sequence_ && has_sequence_header_;
   if (waiting_keyframe_ && !keyframe) {
     discard();
     return;
@@ -108,7 +110,10 @@ void av1_assembler::finish(std::vector<temporal_unit>& out) {
 void av1_assembler::push(uint16_t seq, uint32_t timestamp, bool marker,
                          std::span<const uint8_t> payload, std::vector<temporal_unit>& out) {
   ++counters_.packets;
-  if (have_seq_ && uint16_t(seq - next_seq_) >= 0x8000) // old or repeated
+  // Packets come in order (rtp/reorder_buffer.hpp): a repeat or a straggler is ignored;
+  // one far behind is the stream started over there, a gap like any other.
+  const auto behind = int16_t(seq - next_seq_);
+  if (have_seq_ && behind < 0 && behind >= -int(old_window))
     return;
   const bool gap = have_seq_ && seq != next_seq_;
   have_seq_ = true;
@@ -136,6 +141,7 @@ void av1_assembler::push(uint16_t seq, uint32_t timestamp, bool marker,
     open_ = true;
     broken_ = false;
     timestamp_ = timestamp;
+    starts_sequence_ = agg & 0x08; // N
   }
   if (z != in_fragment_) // a continuation with nothing to continue, or the reverse
     broken_ = true;
@@ -156,10 +162,18 @@ void av1_assembler::push(uint16_t seq, uint32_t timestamp, bool marker,
     elements.push_back(rest.subspan(len->second, std::size_t(len->first)));
     rest = rest.subspan(len->second + std::size_t(len->first));
   }
+  if (w != 0 && elements.size() != w && !broken_) { // fewer elements than it says
+    ++counters_.malformed;
+    broken_ = true;
+  }
   for (std::size_t i = 0; i < elements.size() && !broken_; ++i) {
     const bool first = i == 0, last = i + 1 == elements.size();
     const auto e = elements[i];
     if (first && z) {
+      if (unit_.size() + fragment_.size() + e.size() > max_unit_bytes) {
+        broken_ = true;
+        break;
+      }
       fragment_.insert(fragment_.end(), e.begin(), e.end());
       if (last && y)
         break; // it goes on in the next packet
@@ -169,7 +183,7 @@ void av1_assembler::push(uint16_t seq, uint32_t timestamp, bool marker,
       continue;
     }
     if (last && y) {
-      if (fragment_.size() + e.size() > max_unit_bytes) {
+      if (unit_.size() + e.size() > max_unit_bytes) {
         broken_ = true;
         break;
       }

@@ -44,13 +44,13 @@ void append_leb128(std::vector<uint8_t>& out, uint64_t v);
 // recorder puts repaired packets back in place first: rtp/reorder_buffer.hpp). A temporal
 // unit is complete when the marker bit ends it (or the next one's first packet arrives)
 // with no sequence gap and no OBU left unfinished. After a loss (or before the first
-// keyframe) units are dropped until one that holds a sequence header: a decoder could not
-// use them, and the file must start with one.
+// keyframe) units are dropped until a keyframe (N on its first packet, and a sequence
+// header): a decoder could not use them, and the file must start with one.
 class av1_assembler {
 public:
   struct temporal_unit {
     uint32_t timestamp = 0;     // RTP
-    bool keyframe = false;      // holds a sequence header
+    bool keyframe = false;      // starts a coded video sequence, with its sequence header
     std::vector<uint8_t> data;  // temporal delimiter, then the OBUs with their sizes
   };
   struct counters {
@@ -60,6 +60,9 @@ public:
   };
   // A temporal unit holds at most this much; beyond, it is dropped as a lost one would be.
   static constexpr std::size_t max_unit_bytes = 8 << 20;
+  // A packet at most this far behind the last is a repeat or a straggler, ignored; further,
+  // the stream started over, a gap like any other.
+  static constexpr uint16_t old_window = 1024;
 
   // Feeds one packet: its sequence number, timestamp, marker bit and payload. Completed
   // temporal units are appended to `out`.
@@ -80,6 +83,7 @@ private:
   bool broken_ = false;    // ... and lost a packet, or held something malformed
   uint32_t timestamp_ = 0;
   bool has_sequence_header_ = false;
+  bool starts_sequence_ = false; // N on the unit's first packet
   std::vector<uint8_t> fragment_; // an OBU continued in the next packet (Y)
   bool in_fragment_ = false;
   std::vector<uint8_t> unit_;

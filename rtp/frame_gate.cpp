@@ -3,8 +3,11 @@
 namespace chorus::rtp {
 
 bool frame_gate::accept(uint16_t seq) {
-  if (have_seq_ && uint16_t(seq - next_seq_) >= 0x8000)
-    return false; // old or repeated
+  // Packets come in order (rtp/reorder_buffer.hpp): a repeat or a straggler is ignored;
+  // one far behind is the stream started over there, a gap like any other.
+  const auto behind = int16_t(seq - next_seq_);
+  if (have_seq_ && behind < 0 && behind >= -int(old_window))
+    return false;
   const bool gap = have_seq_ && seq != next_seq_;
   have_seq_ = true;
   next_seq_ = uint16_t(seq + 1);
@@ -20,7 +23,9 @@ bool frame_gate::accept(uint16_t seq) {
 void frame_gate::start(uint32_t timestamp, std::span<const uint8_t> payload) {
   open_ = true;
   timestamp_ = timestamp;
-  keyframe_ = is_keyframe(codec_, payload);
+  // H264 has no start-of-frame mark: an IDR slice that is not the frame's first (after a
+  // loss of the first) must not pass for a whole keyframe.
+  keyframe_ = codec_ == payload_codec::h264 ? h264_keyframe_start(payload) : is_keyframe(codec_, payload);
   if (waiting_keyframe_ && keyframe_)
     waiting_keyframe_ = false;
   dropping_ = waiting_keyframe_;

@@ -26,6 +26,9 @@ public:
   };
   // A frame holds at most this much; beyond, it is dropped as a lost one would be.
   static constexpr std::size_t max_frame_bytes = 8 << 20;
+  // A packet at most this far behind the last is a repeat or a straggler; further, the
+  // stream started over (as far as the reorder buffer before it follows a sender).
+  static constexpr uint16_t old_window = 1024;
 
   explicit frame_gate(payload_codec codec) noexcept : codec_(codec) {}
 
@@ -51,8 +54,8 @@ public:
   const counters& stats() const noexcept { return counters_; }
 
 private:
-  // Notes a gap (the open frame is lost, and a keyframe is needed); false for a packet
-  // behind one already seen.
+  // Notes a gap (the open frame is lost, and a keyframe is needed); false for a repeat or
+  // a straggler (at most old_window behind), which is ignored.
   bool accept(uint16_t seq);
   void start(uint32_t timestamp, std::span<const uint8_t> payload);
   void hold(std::span<const uint8_t> packet);

@@ -93,6 +93,31 @@ bool is_h264_keyframe(std::span<const uint8_t> p) noexcept {
   return h264_key_nal(type);
 }
 
+bool h264_keyframe_start(std::span<const uint8_t> p) noexcept {
+  // One NAL unit (its header, then the slice header: first_mb_in_slice first).
+  auto starts = [](std::span<const uint8_t> nal_body, uint8_t type) {
+    return type == h264_sps || (type == h264_idr && !nal_body.empty() && (nal_body[0] & 0x80));
+  };
+  if (p.empty()) return false;
+  const uint8_t type = p[0] & h264_nal_type_mask;
+  if (type == h264_stap_a) {
+    size_t off = 1;
+    while (off + 2 < p.size()) {
+      const size_t size = (size_t(p[off]) << 8) | p[off + 1];
+      off += 2;
+      if (size == 0 || off + size > p.size()) return false; // malformed aggregate
+      if (starts(p.subspan(off + 1, size - 1), p[off] & h264_nal_type_mask)) return true;
+      off += size;
+    }
+    return false;
+  }
+  if (type == h264_fu_a) {
+    if (p.size() < 2 || !(p[1] & 0x80)) return false; // not the fragments' first
+    return starts(p.subspan(2), p[1] & h264_nal_type_mask);
+  }
+  return starts(p.subspan(1), type);
+}
+
 bool is_av1_keyframe(std::span<const uint8_t> p) noexcept {
   return !p.empty() && (p[0] & 0x08) && !(p[0] & 0x80); // N, not Z
 }

@@ -49,6 +49,10 @@ bool is_vp8_keyframe(std::span<const uint8_t> payload) noexcept;
 bool is_vp9_keyframe(std::span<const uint8_t> payload) noexcept;
 bool is_h264_keyframe(std::span<const uint8_t> payload) noexcept;
 bool is_av1_keyframe(std::span<const uint8_t> payload) noexcept;
+// H264: the first packet of a keyframe, not only a packet of one: an SPS (which encoders put
+// before the frame's slices), or an IDR slice whose first_mb_in_slice is 0 (the slice
+// header's first bit set: ue(v) of 0).
+bool h264_keyframe_start(std::span<const uint8_t> payload) noexcept;
 bool is_keyframe(payload_codec codec, std::span<const uint8_t> payload) noexcept;
 
 // Rate limit for keyframe requests (PLI/FIR) toward one sender: many receivers asking at

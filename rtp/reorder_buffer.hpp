@@ -40,9 +40,13 @@ public:
     }
     if (int16_t(seq - next_) < 0) {
       ++counters_.late;
-      if (++late_in_a_row_ <= restart_after_late)
+      // Late by more than the buffer reaches, again and again: no repair is that late, the
+      // stream started over there. Follow it.
+      const bool far = uint16_t(next_ - seq) > slots_.size();
+      late_in_a_row_ = far ? late_in_a_row_ + 1 : 0;
+      if (late_in_a_row_ <= restart_after_late)
         return;
-      restart(seq); // the sender started over: follow it
+      restart(seq);
     }
     late_in_a_row_ = 0;
     while (uint16_t(seq - next_) >= slots_.size()) { // too far ahead: make room
@@ -101,7 +105,8 @@ private:
 
   std::vector<slot> slots_;
   int64_t max_wait_ms_;
-  // Late packets in a row after which the stream is taken to have started over.
+  // Packets in a row that are later than the buffer's reach after which the stream is taken
+  // to have started over (what follows a restart sees a backward jump of the numbers).
   static constexpr int restart_after_late = 64;
   bool started_ = false;
   uint16_t next_ = 0;    // the sequence number handed on next

@@ -243,7 +243,10 @@ void vp9_assembler::flush(std::vector<picture>& out) {
 void vp9_assembler::push(uint16_t seq, uint32_t timestamp, bool marker,
                          std::span<const uint8_t> payload, std::vector<picture>& out) {
   ++counters_.packets;
-  if (have_seq_ && uint16_t(seq - next_seq_) >= 0x8000) // old or repeated: not ours to use
+  // Packets come in order (rtp/reorder_buffer.hpp): a repeat or a straggler is ignored;
+  // one far behind is the stream started over there, a gap like any other.
+  const auto behind = int16_t(seq - next_seq_);
+  if (have_seq_ && behind < 0 && behind >= -int(old_window))
     return;
   const bool gap = have_seq_ && seq != next_seq_;
   have_seq_ = true;

@@ -73,6 +73,9 @@ public:
   // nothing of it is kept until it ends: a sender that never closes a picture (no marker,
   // one timestamp) grows nothing here.
   static constexpr std::size_t max_picture_bytes = 8 << 20;
+  // A packet at most this far behind the last is a repeat or a straggler, ignored; further,
+  // the stream started over, a gap like any other.
+  static constexpr uint16_t old_window = 1024;
   static constexpr std::size_t max_layer_frames = 8;
 
   // Feeds one packet: its sequence number, timestamp, marker bit and payload. Completed

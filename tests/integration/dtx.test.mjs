@@ -2,8 +2,8 @@
 // mediasoup-client, lib/wrtc_speaker.mjs) with DTX negotiated, silent, then loud for 3 s,
 // then silent again, while the room is recorded. In silence libwebrtc sends a packet every
 // 400 ms instead of every 20 ms; none of that may look like loss (no NACK, nothing lost),
-// like a dead producer (its score stays, it keeps its consumers), or like a speaker
-// (active-speaker names it only while it is loud); and the recording keeps real time
+// like a dead producer (its score stays, it keeps its consumer: the recorder's), or like a
+// speaker (active-speaker names it only while it is loud); and the recording keeps real time
 // through the gaps: the loud stretch sits in the file where it was in the room, and the
 // file decodes with no error line.
 
@@ -74,6 +74,8 @@ test('Opus DTX: silence is neither loss, nor a dead producer, nor a speaker; the
       assert.equal(s2.nackCount ?? 0, 0, JSON.stringify(s2));
       assert.equal(m1.value('chorus_nacks_sent_total') - m0.value('chorus_nacks_sent_total'), 0, 'no NACK for a DTX gap');
       assert.equal(s2.score, s0.score, `score ${s0.score} -> ${s2.score}`);
+      // The recorder's consumer, attached during the first silence, is still there.
+      assert.ok(s1.consumers >= 1 && s2.consumers === s1.consumers, `consumers ${s1.consumers} -> ${s2.consumers}`);
 
       const stopped = await listener.expectReply('stop-recording', {}, 'stop-recording', 15000);
       const manifest = JSON.parse(fs.readFileSync(stopped.data.manifest, 'utf8'));

@@ -138,6 +138,7 @@ TEST_CASE("AV1: malformed packets are counted and their units dropped, never rea
     {"a length that never ends", {0x08, 0x80}},
     {"the forbidden bit", {0x18, 0x80 | seq_hdr, 0x01}},
     {"an OBU size beyond its element", {0x18, uint8_t(seq_hdr | 0x02), 5, 0x01}},
+    {"W=2 with one element", {0x28, 2, seq_hdr, 0x01}},
   };
   for (const auto& r : rows) {
     const std::string name = r.name;
@@ -156,4 +157,37 @@ TEST_CASE("AV1: joining in the middle of an OBU (Z on a unit's first packet) wai
   h.push(2, 200, true, cat({{0x28}, {2, seq_hdr, 0x01}, {frame_obu, 0x02}}));
   REQUIRE(h.out.size() == 1);
   CHECK(h.out[0].timestamp == 200);
+}
+
+TEST_CASE("AV1: a sequence header without N (repeated before an inter frame) is no keyframe after a loss") {
+  harness h;
+  h.push(1, 100, true, cat({{0x28}, {2, seq_hdr, 0x01}, {frame_obu, 0x02}})); // a keyframe
+  h.push(3, 200, true, cat({{0x20}, {2, seq_hdr, 0x01}, {frame_obu, 0x03}})); // after a loss, no N
+  REQUIRE(h.out.size() == 1);
+  CHECK(h.a.waiting_for_keyframe());
+}
+
+TEST_CASE("AV1: an OBU continued packet after packet never grows past the bound") {
+  harness h;
+  const bytes chunk(1000, 0x55);
+  h.push(0, 100, false, cat({{0x50, frame_obu}, chunk})); // Y, W=1
+  const std::size_t packets = av1_assembler::max_unit_bytes / chunk.size() + 10;
+  for (std::size_t i = 1; i <= packets; ++i)
+    h.push(uint16_t(i), 100, false, cat({{0xD0}, chunk})); // Z Y, W=1: never ends
+  h.push(uint16_t(packets + 1), 100, true, cat({{0x90}, chunk}));
+  CHECK(h.out.empty());
+  CHECK(h.a.waiting_for_keyframe());
+  CHECK(h.a.stats().dropped_units == 1);
+}
+
+TEST_CASE("AV1: a packet far behind is the stream started over: a gap, then its next keyframe") {
+  harness h;
+  auto key = [&](uint16_t seq, uint32_t ts) { h.push(seq, ts, true, cat({{0x28}, {2, seq_hdr, 0x01}, {frame_obu, 0x02}})); };
+  key(5000, 100);
+  h.push(4999, 150, true, bytes{0x10, frame_obu, 0x02}); // a straggler: ignored
+  h.push(100, 200, true, bytes{0x10, frame_obu, 0x02});  // far behind: started over, no keyframe yet
+  key(101, 300);
+  REQUIRE(h.out.size() == 2);
+  CHECK(h.out[1].timestamp == 300);
+  CHECK(h.a.stats().gaps == 1);
 }

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
 #include <vector>
 
 using namespace chorus::rtp;
@@ -102,4 +103,29 @@ TEST_CASE("keyframe throttle: one request per interval, requests inside it merge
     CHECK((s.is_request ? t.request(s.now_ms) : t.due(s.now_ms)) == s.sent);
   }
   CHECK_FALSE(t.pending());
+}
+
+TEST_CASE("h264_keyframe_start: the first packet of a keyframe, not a later slice of one") {
+  struct row {
+    const char* name;
+    std::vector<uint8_t> payload;
+    bool start;
+  };
+  const std::vector<row> rows = {
+    {"SPS alone", {0x67, 0x42, 0xe0, 0x1f}, true},
+    {"STAP-A with SPS and PPS", {0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xce}, true},
+    {"IDR slice, first_mb_in_slice 0 (first bit set)", {0x65, 0x88, 0x84}, true},
+    {"IDR slice, first_mb_in_slice 5 (a later slice: ue(v) 00110)", {0x65, 0x30, 0x84}, false},
+    {"FU-A start of an IDR whose first_mb_in_slice is 0", {0x7c, 0x85, 0x88, 0x84}, true},
+    {"FU-A start of an IDR's later slice", {0x7c, 0x85, 0x30, 0x84}, false},
+    {"FU-A continuation of an IDR", {0x7c, 0x05, 0x88}, false},
+    {"a non-IDR slice", {0x41, 0x9a}, false},
+    {"IDR header with no slice bytes", {0x65}, false},
+    {"empty", {}, false},
+  };
+  for (const auto& r : rows) {
+    const std::string name = r.name;
+    CAPTURE(name);
+    CHECK(chorus::rtp::h264_keyframe_start(r.payload) == r.start);
+  }
 }

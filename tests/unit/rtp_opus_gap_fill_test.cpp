@@ -53,10 +53,13 @@ struct out_packet {
   bool silence;
 };
 
-std::vector<out_packet> run(opus_gap_fill& f, const std::vector<std::vector<uint8_t>>& in) {
+// Each packet arrives at the time its timestamp says (48 samples a millisecond), unless
+// `now_ms` is given.
+std::vector<out_packet> run(opus_gap_fill& f, const std::vector<std::vector<uint8_t>>& in, int64_t now_ms = -1) {
   std::vector<out_packet> out;
   for (const auto& p : in)
-    f.push(p, 12, p.size() - 12, [&](std::span<const uint8_t> b) {
+    f.push(p, 12, p.size() - 12, now_ms >= 0 ? now_ms : int64_t(uint32_t(p[4] << 24 | p[5] << 16 | p[6] << 8 | p[7]) / 48),
+           [&](std::span<const uint8_t> b) {
       REQUIRE(b.size() >= 12);
       CHECK(b[8] == 1); // the stream's SSRC
       CHECK((b[1] & 0x7F) == 111);
@@ -112,6 +115,29 @@ TEST_CASE("opus_gap_fill: a packet that is not RTP is dropped") {
   opus_gap_fill f;
   const std::vector<uint8_t> shorter(8, 0x80);
   int n = 0;
-  f.push(shorter, 0, 0, [&](std::span<const uint8_t>) { ++n; });
+  f.push(shorter, 0, 0, 0, [&](std::span<const uint8_t>) { ++n; });
   CHECK(n == 0);
+}
+
+TEST_CASE("opus_gap_fill: a sender whose timestamps run ahead of real time gets no more silence than real time holds") {
+  opus_gap_fill f;
+  // 60 s of timestamps a packet, every 20 ms of real time: at most 20 ms + the slack each.
+  std::vector<std::vector<uint8_t>> in;
+  for (uint32_t i = 0; i < 5; ++i)
+    in.push_back(packet(uint16_t(i), i * 48000 * 60));
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < in.size(); ++i)
+    total += run(f, {in[i]}, int64_t(i) * 20).size();
+  const auto per_gap = (20 + opus_gap_fill::fill_slack_ms) * 48 / opus_gap_fill::silence_samples;
+  CHECK(total <= in.size() + 4 * std::size_t(per_gap));
+  CHECK(f.stats().unfilled == 4);
+}
+
+TEST_CASE("opus_gap_fill: timestamps that go back are followed and counted, nothing filled") {
+  opus_gap_fill f;
+  auto out = run(f, {packet(1, 96000), packet(2, 960)}, 0);
+  CHECK(out.size() == 2);
+  CHECK(f.stats().backward == 1);
+  out = run(f, {packet(3, 1920)}, 20);
+  CHECK(out.size() == 1); // in step again
 }

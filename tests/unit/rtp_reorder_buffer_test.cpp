@@ -118,3 +118,18 @@ TEST_CASE("reorder_buffer: a long stream with every 20th packet repaired 5 packe
   CHECK(h.buf.stats().lost == 0);
   CHECK(h.buf.stats().reordered == 3500);
 }
+
+TEST_CASE("reorder_buffer: repairs that come after their gap was given up are late, not a restart") {
+  harness h(256, 100);
+  h.push(1, 0);
+  for (uint16_t s = 102; s < 112; ++s)
+    h.push(s, 0); // 2..101 lost in a burst: held
+  CHECK(h.out.size() == 1);
+  h.expire(100);  // given up
+  for (uint16_t s = 2; s < 102; ++s)
+    h.push(s, 150); // the burst's repairs, 100 late in a row, all within the buffer's reach
+  h.push(112, 160);
+  CHECK(h.buf.stats().late == 100);
+  CHECK(h.out.back() == 112);
+  CHECK(h.out.size() == 12); // 1, 102..111, 112: nothing thrown away, no restart
+}
