@@ -71,33 +71,13 @@ bool is_vp9_keyframe(std::span<const uint8_t> p) noexcept {
   return !inter && b && sid == 0;
 }
 
-bool is_h264_keyframe(std::span<const uint8_t> p) noexcept {
-  if (p.empty()) return false;
-  const uint8_t type = p[0] & h264_nal_type_mask;
-  if (type == h264_stap_a) {
-    size_t off = 1;
-    while (off + 2 < p.size()) {
-      const size_t size = (size_t(p[off]) << 8) | p[off + 1];
-      off += 2;
-      if (size == 0 || off + size > p.size()) return false; // malformed aggregate
-      if (h264_key_nal(p[off] & h264_nal_type_mask)) return true;
-      off += size;
-    }
-    return false;
-  }
-  if (type == h264_fu_a) {
-    if (p.size() < 2) return false;
-    const uint8_t fu = p[1];
-    return (fu & 0x80) && h264_key_nal(fu & h264_nal_type_mask);
-  }
-  return h264_key_nal(type);
-}
+namespace {
 
-bool h264_keyframe_start(std::span<const uint8_t> p) noexcept {
-  // One NAL unit (its header, then the slice header: first_mb_in_slice first).
-  auto starts = [](std::span<const uint8_t> nal_body, uint8_t type) {
-    return type == h264_sps || (type == h264_idr && !nal_body.empty() && (nal_body[0] & 0x80));
-  };
+// Calls `nal(type, body)` for each NAL unit that starts in this payload (a single NAL unit,
+// each unit of a STAP-A, the unit an FU-A's first fragment starts; `body`: what follows the
+// unit's header, as far as this packet holds it) until one returns true.
+template <class F>
+bool any_h264_nal(std::span<const uint8_t> p, F&& nal) noexcept {
   if (p.empty()) return false;
   const uint8_t type = p[0] & h264_nal_type_mask;
   if (type == h264_stap_a) {
@@ -106,16 +86,29 @@ bool h264_keyframe_start(std::span<const uint8_t> p) noexcept {
       const size_t size = (size_t(p[off]) << 8) | p[off + 1];
       off += 2;
       if (size == 0 || off + size > p.size()) return false; // malformed aggregate
-      if (starts(p.subspan(off + 1, size - 1), p[off] & h264_nal_type_mask)) return true;
+      if (nal(uint8_t(p[off] & h264_nal_type_mask), p.subspan(off + 1, size - 1))) return true;
       off += size;
     }
     return false;
   }
   if (type == h264_fu_a) {
     if (p.size() < 2 || !(p[1] & 0x80)) return false; // not the fragments' first
-    return starts(p.subspan(2), p[1] & h264_nal_type_mask);
+    return nal(uint8_t(p[1] & h264_nal_type_mask), p.subspan(2));
   }
-  return starts(p.subspan(1), type);
+  return nal(type, p.subspan(1));
+}
+
+} // namespace
+
+bool is_h264_keyframe(std::span<const uint8_t> p) noexcept {
+  return any_h264_nal(p, [](uint8_t type, std::span<const uint8_t>) { return h264_key_nal(type); });
+}
+
+bool h264_keyframe_start(std::span<const uint8_t> p) noexcept {
+  // An SPS, or an IDR slice whose header starts with first_mb_in_slice 0 (ue(v): a 1 bit).
+  return any_h264_nal(p, [](uint8_t type, std::span<const uint8_t> body) {
+    return type == h264_sps || (type == h264_idr && !body.empty() && (body[0] & 0x80));
+  });
 }
 
 bool is_av1_keyframe(std::span<const uint8_t> p) noexcept {

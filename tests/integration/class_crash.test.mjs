@@ -22,24 +22,13 @@ import { ffmpegChildren } from './lib/ffmpeg.mjs';
 import { httpGet } from './lib/http.mjs';
 import { audio } from './lib/rtp_fixtures.mjs';
 import { tempConfig, tempDir } from './lib/server.mjs';
+import { seededRandom } from './lib/seeded_random.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { connectPeer } from './lib/ws_client.mjs';
 import { publisherProcess } from './lib/wrtc_publisher.mjs';
 
 const ROUNDS = Number(process.env.CHORUS_CRASH_ROUNDS ?? 3);
 const SEED = Number(process.env.CHORUS_CRASH_SEED ?? Date.now() % 100000);
-
-// A small seeded generator (mulberry32), so that a failing round can be run again.
-function generator(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // A room id of `prefix` that the three nodes home on node-a.
 const roomHomedOnA = (prefix) => roomHomedOn(prefix, 'node-a', ['node-a', 'node-b', 'node-c']);
@@ -201,7 +190,7 @@ async function classRound({ nodes, n, random, a, b, c, next, room, tag, dir, tea
 }
 
 test(`a class survives the SIGKILL of its home: requests under way answered, every acknowledged message, vote and hand, the poll open, the recording and the data channel going on (${ROUNDS} rounds, seed ${SEED})`, { timeout: 60000 * ROUNDS }, async () => {
-  const random = generator(SEED);
+  const random = seededRandom(SEED);
   for (let n = 0; n < ROUNDS; ++n) {
     await withNodes((nodes) => round(nodes, n, random));
   }

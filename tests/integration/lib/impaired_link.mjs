@@ -28,19 +28,9 @@
 
 import dgram from 'node:dgram';
 
-export const LINK_IP = '127.0.0.2';
+import { seededRandom } from './seeded_random.mjs';
 
-// A small seeded generator (mulberry32): the same seed gives the same schedule.
-export function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const LINK_IP = '127.0.0.2';
 
 // One direction of the link: decides each datagram's fate and when it leaves.
 class Direction {
