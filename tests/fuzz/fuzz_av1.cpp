@@ -1,9 +1,10 @@
-// libFuzzer: AV1 over RTP (rtp/av1_frames.hpp). The input is a stream of packets: each a
-// 1-byte length, a 2-byte sequence number delta, a timestamp step and a marker bit, then the
-// payload (aggregation header and OBU elements); fed to the assembler, whose temporal units
-// are walked OBU by OBU (each must carry a size that fits) and written as IVF.
+// libFuzzer: AV1 over RTP (rtp/av1_frames.hpp). The input is a stream of packets
+// (packet_stream.hpp: aggregation header and OBU elements) fed to the assembler, whose
+// temporal units are walked OBU by OBU (each must carry a size that fits) and written as IVF.
 #include "rtp/av1_frames.hpp"
 #include "rtp/vp9_frames.hpp"
+
+#include "packet_stream.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -17,20 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)read_leb128(all);
   av1_assembler a;
   std::vector<av1_assembler::temporal_unit> out;
-  uint16_t seq = 0;
-  uint32_t ts = 0;
-  size_t off = 0;
-  while (off + 4 <= size) {
-    const size_t len = data[off];
-    seq = uint16_t(seq + (data[off + 1] % 4)); // mostly in order, sometimes a gap or a repeat
-    ts += uint32_t(data[off + 2] & 0x7F) * 100;
-    const bool marker = data[off + 3] & 1;
-    off += 4;
-    const size_t n = len < size - off ? len : size - off;
-    a.push(seq, ts, marker, all.subspan(off, n), out);
-    off += n;
-    ++seq;
-  }
+  for_each_packet(data, size, [&](uint16_t seq, uint32_t ts, bool marker, std::span<const uint8_t> payload) {
+    a.push(seq, ts, marker, payload, out);
+  });
   for (auto& u : out) {
     // What the assembler writes is the low-overhead format: every OBU has a size that fits.
     std::span<const uint8_t> rest(u.data);
