@@ -1,6 +1,6 @@
 #include "actors/media_recorder.hpp"
-#include "actors/rtp_recording_feed.hpp"
 #include "actors/ivf_feed.hpp"
+#include "actors/rtp_recording_feed.hpp"
 
 
 #include "actors/child_process.hpp"

@@ -1,5 +1,7 @@
 #include "actors/rtp_recording_feed.hpp"
 
+#include "rtp/rtcp_bytes.hpp"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -42,44 +44,59 @@ rtp_recording_feed::~rtp_recording_feed() {
     ::close(out_);
 }
 
-void rtp_recording_feed::enqueue(std::vector<uint8_t> datagram) {
+void rtp_recording_feed::send_now(std::span<const uint8_t> datagram) noexcept {
+  // Best effort, as the consumer's own send would be: a full socket buffer drops it.
+  [[maybe_unused]] auto sent = ::send(out_, datagram.data(), datagram.size(), MSG_DONTWAIT);
+}
+
+void rtp_recording_feed::pass(std::span<const uint8_t> datagram, bool renumber) {
+  // At once while this pump's budget lasts and nothing waits before it; else in the queue.
+  if (queue_.empty() && sent_this_pump_ < datagrams_per_pump) {
+    ++sent_this_pump_;
+    if (!renumber) {
+      send_now(datagram);
+      return;
+    }
+    scratch_.assign(datagram.begin(), datagram.end());
+    rtp::rtcp_bytes::put16(scratch_, 2, out_seq_++);
+    send_now(scratch_);
+    return;
+  }
   if (queue_.size() >= max_queued_datagrams) {
     ++dropped_;
     return;
   }
-  queue_.push_back(std::move(datagram));
+  auto& d = queue_.emplace_back(datagram.begin(), datagram.end());
+  if (renumber)
+    rtp::rtcp_bytes::put16(d, 2, out_seq_++);
 }
 
-void rtp_recording_feed::send_some(std::size_t budget) noexcept {
-  // Best effort, as the consumer's own send would be: a full socket buffer drops it.
-  for (std::size_t n = 0; n < budget && !queue_.empty(); ++n) {
-    auto& d = queue_.front();
-    [[maybe_unused]] auto sent = ::send(out_, d.data(), d.size(), MSG_DONTWAIT);
+void rtp_recording_feed::send_queued(std::size_t budget) noexcept {
+  for (; sent_this_pump_ < budget && !queue_.empty(); ++sent_this_pump_) {
+    send_now(queue_.front());
     queue_.pop_front();
   }
 }
 
 bool rtp_recording_feed::pump(int64_t now_ms, bool ending) {
+  sent_this_pump_ = 0;
+  send_queued(datagrams_per_pump); // what waited goes first
   input_->pump(
     now_ms,
     [this, now_ms](rtp::rtp_packet& pkt) {
-      if (fill_) {
+      if (fill_) { // the filler numbers its packets itself
         const auto payload = pkt.payload();
         fill_->push(pkt.bytes(), std::size_t(payload.data() - pkt.bytes().data()), payload.size(),
-                    now_ms, [this](std::span<const uint8_t> p) { enqueue({p.begin(), p.end()}); });
+                    now_ms, [this](std::span<const uint8_t> p) { pass(p, false); });
         return;
       }
+      // An RTP packet (parsed): at least 12 bytes, the sequence number at 2.
       gate_->push(pkt.sequence_number(), pkt.timestamp(), pkt.marker(), pkt.payload(), pkt.bytes(),
-                  [this](std::span<const uint8_t> p) {
-                    std::vector<uint8_t> d(p.begin(), p.end());
-                    d[2] = uint8_t(out_seq_ >> 8); // an RTP packet: at least 12 bytes
-                    d[3] = uint8_t(out_seq_);
-                    ++out_seq_;
-                    enqueue(std::move(d));
-                  });
+                  [this](std::span<const uint8_t> p) { pass(p, true); });
     },
-    [this](std::span<const uint8_t> other) { enqueue({other.begin(), other.end()}); }, ending);
-  send_some(ending ? queue_.size() : datagrams_per_pump); // at the end: all that is left
+    [this](std::span<const uint8_t> other) { pass(other, false); }, ending);
+  // What was queued behind the queue's head meanwhile, as the budget allows; at the end all.
+  send_queued(ending ? queue_.size() + sent_this_pump_ : datagrams_per_pump);
   return gate_ && gate_->waiting_for_keyframe();
 }
 

@@ -54,15 +54,20 @@ public:
 
 private:
   explicit rtp_recording_feed(rtp::payload_codec codec);
-  void enqueue(std::vector<uint8_t> datagram);
-  void send_some(std::size_t budget) noexcept;
+  // Sends `datagram` on (with the gate's next sequence number when `renumber`), or queues it.
+  void pass(std::span<const uint8_t> datagram, bool renumber);
+  void send_now(std::span<const uint8_t> datagram) noexcept;
+  // Sends from the queue until this pump has sent `budget` datagrams.
+  void send_queued(std::size_t budget) noexcept;
 
   std::unique_ptr<ordered_rtp_input> input_;
   std::optional<rtp::frame_gate> gate_;     // video
   std::optional<rtp::opus_gap_fill> fill_;  // Opus
   int out_ = -1;                            // connected to the child's port
   uint16_t out_seq_ = 0;                    // the gate's renumbering (the filler has its own)
-  std::deque<std::vector<uint8_t>> queue_;  // to the child, in order
+  std::deque<std::vector<uint8_t>> queue_;  // to the child, in order, beyond a pump's budget
+  std::size_t sent_this_pump_ = 0;
+  std::vector<uint8_t> scratch_;            // a renumbered packet on its way
   uint64_t dropped_ = 0;
 };
 

@@ -34,14 +34,14 @@ void frame_gate::start(uint32_t timestamp, std::span<const uint8_t> payload) {
 void frame_gate::hold(std::span<const uint8_t> packet) {
   if (dropping_)
     return;
-  if (held_bytes_ + packet.size() > max_frame_bytes) {
+  if (held_.size() + packet.size() > max_frame_bytes) {
     dropping_ = true;
     held_.clear();
-    held_bytes_ = 0;
+    held_ends_.clear();
     return;
   }
-  held_.emplace_back(packet.begin(), packet.end());
-  held_bytes_ += packet.size();
+  held_.insert(held_.end(), packet.begin(), packet.end());
+  held_ends_.push_back(held_.size());
 }
 
 void frame_gate::drop_open() noexcept {
@@ -55,7 +55,7 @@ void frame_gate::drop_open() noexcept {
   open_ = false;
   dropping_ = false;
   held_.clear();
-  held_bytes_ = 0;
+  held_ends_.clear();
 }
 
 } // namespace chorus::rtp

@@ -63,14 +63,17 @@ private:
   template <class F>
   void finish(F& release) {
     if (open_ && !dropping_) {
-      for (auto& p : held_)
-        release(std::span<const uint8_t>(p));
+      std::size_t from = 0;
+      for (auto end : held_ends_) {
+        release(std::span<const uint8_t>(held_).subspan(from, end - from));
+        from = end;
+      }
       ++counters_.frames;
       if (keyframe_)
         ++counters_.keyframes;
       open_ = false;
       held_.clear();
-      held_bytes_ = 0;
+      held_ends_.clear();
       return;
     }
     drop_open();
@@ -86,8 +89,10 @@ private:
   uint32_t timestamp_ = 0;
   bool dropped_any_ = false;
   uint32_t dropped_timestamp_ = 0; // the last frame dropped (its rest is not counted again)
-  std::vector<std::vector<uint8_t>> held_;
-  std::size_t held_bytes_ = 0;
+  // The open frame's packets, one after the other, and where each ends: kept for the next
+  // frame (no allocation a packet once they have grown).
+  std::vector<uint8_t> held_;
+  std::vector<std::size_t> held_ends_;
   counters counters_;
 };
 

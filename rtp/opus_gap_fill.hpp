@@ -7,8 +7,10 @@
 // come out renumbered (the filled frames need numbers). Pure: packets in, packets out.
 #pragma once
 
-#include <cstddef>
+#include "rtp/rtcp_bytes.hpp"
+
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -51,7 +53,7 @@ public:
     if (packet.size() < 12 || payload_offset + payload_size > packet.size())
       return;
     const auto payload = packet.subspan(payload_offset, payload_size);
-    const uint32_t ts = read32(packet, 4);
+    const uint32_t ts = rtcp_bytes::get32(packet, 4);
     fill_before(packet, ts, now_ms, out);
     last_ms_ = now_ms;
     ++counters_.packets;
@@ -93,25 +95,14 @@ private:
       scratch_.assign(packet.begin(), packet.begin() + 12);
       scratch_[0] = uint8_t(0x80);          // V=2, no padding, no extension, no CSRC
       scratch_[1] = uint8_t(packet[1] & 0x7F); // no marker
-      write32(scratch_, 4, at);
+      rtcp_bytes::put32(scratch_, 4, at);
       scratch_.insert(scratch_.end(), std::begin(silence_frame), std::end(silence_frame));
       set_seq(scratch_);
       ++counters_.filled;
       out(std::span<const uint8_t>(scratch_));
     }
   }
-  void set_seq(std::vector<uint8_t>& p) noexcept {
-    p[2] = uint8_t(out_seq_ >> 8);
-    p[3] = uint8_t(out_seq_);
-    ++out_seq_;
-  }
-  static uint32_t read32(std::span<const uint8_t> p, std::size_t at) noexcept {
-    return uint32_t(p[at]) << 24 | uint32_t(p[at + 1]) << 16 | uint32_t(p[at + 2]) << 8 | p[at + 3];
-  }
-  static void write32(std::vector<uint8_t>& p, std::size_t at, uint32_t v) noexcept {
-    for (int i = 0; i < 4; ++i)
-      p[at + std::size_t(i)] = uint8_t(v >> (24 - 8 * i));
-  }
+  void set_seq(std::vector<uint8_t>& p) noexcept { rtcp_bytes::put16(p, 2, out_seq_++); }
 
   bool have_last_ = false;
   uint32_t next_ts_ = 0; // where the last packet's audio ends
