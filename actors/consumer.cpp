@@ -145,6 +145,11 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   st.ctx->counters->consumers.fetch_add(1);
   st.by_thread = st.ctx->rtc.thread_fanout && st.ctx->media_io && st.ctx->media_io->threads() > 1;
   init(st, args.parameters);
+  if (args.red && st.kind == rtp::media_kind::audio &&
+      (st.payload_type == args.red->red || st.payload_type == args.red->opus))
+    st.red = std::make_unique<rtp::red_converter>(args.red->red, args.red->opus,
+                                                  st.payload_type == args.red->red,
+                                                  rtp::red_encoder::max_distance);
   init_forwarding(st, args);
   st.stream.emplace(st.ssrc, st.clock_rate);
   // Audio retransmissions are of little use (late audio is concealed): keep a small ring.

@@ -23,6 +23,7 @@
 #pragma once
 
 #include "actors/context.hpp"
+#include "rtp/ortc.hpp"
 #include "rtp/rtp_parameters.hpp"
 
 #include <caf/fwd.hpp>
@@ -46,6 +47,9 @@ struct consumer_spawn_args {
   bool simulcast = false;
   uint8_t spatial_layers = 1;
   uint8_t temporal_layers = 1;
+  // An Opus producer on a router with RED: the packets of the form this consumer did not
+  // negotiate are converted (rtp::red_converter).
+  std::optional<rtp::red_payload_types> red{};
 };
 
 struct send_shared;

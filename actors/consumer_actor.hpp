@@ -18,6 +18,7 @@
 #include "actors/rtp_sender.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/ticker.hpp"
+#include "rtp/audio_red.hpp"
 #include "common/log.hpp"
 #include "common/text.hpp"
 #include "net/media_io.hpp"
@@ -65,6 +66,8 @@ struct consumer_counters {
   uint64_t rtx_over_budget = 0; // retransmissions skipped: over the retransmission budget
   uint64_t paced_held = 0;      // packets that waited for the paced link (send_shared)
   uint64_t paced_flushed = 0;   // times the pacing queue was sent at once (over its bound)
+  uint64_t red_converted = 0;   // packets sent in the other audio form (RED or plain Opus)
+  uint64_t red_bad = 0;         // RED that could not be unwrapped (dropped)
 };
 
 // What the producer reports of its layers beside their rates (layer_bitrates), and what
@@ -93,6 +96,7 @@ struct consumer_state {
   uint8_t payload_type = 0;
   uint8_t rtx_payload_type = 0;
   bool rtx = false;
+  std::unique_ptr<rtp::red_converter> red; // an Opus stream on a router with RED
   uint32_t clock_rate = 90000;
   std::string cname;
   rtp::extension_id_map ext_map; // router id -> consumer id (0: disabled)

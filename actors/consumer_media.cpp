@@ -10,6 +10,30 @@ namespace chorus::actors::consumers {
 
 namespace {
 
+// The packet `src`, just appended to out.data at `offset`, of the other audio form (RED or
+// plain Opus): its payload converted in place, padding dropped; its new size, 0 when it
+// cannot be converted. `again`: a retransmission.
+size_t convert_red(consumer_state& st, rtp_out& out, const std::vector<uint8_t>& src,
+                   size_t offset, uint16_t seq, uint32_t timestamp, bool again) {
+  auto view = rtp::rtp_packet::parse(std::span(out.data.data() + offset, src.size()));
+  if (!view)
+    return 0;
+  const size_t header = view->header_size();
+  const auto payload = std::span(src).subspan(header, view->payload().size());
+  thread_local std::vector<uint8_t> converted;
+  converted.resize(rtp::red_converter::max_output(payload.size()));
+  const auto n = st.red->convert(seq, timestamp, payload, again, converted);
+  if (!n) {
+    ++st.counters.red_bad;
+    return 0;
+  }
+  ++st.counters.red_converted;
+  out.data.resize(offset + header + *n + trailer_room);
+  out.data[offset] &= uint8_t(~0x20); // the padding stayed behind
+  std::memcpy(out.data.data() + offset + header, converted.data(), *n);
+  return header + *n;
+}
+
 // Copies `src` into out.data and rewrites it for this consumer; returns the view. A VP8
 // stream switched between encodings gets its picture ids rewritten: by the continuity's
 // current offsets for a new packet (`tag` returns them), by the stored ones (`use_tag`) for
@@ -22,7 +46,13 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
   // Appended, not resized and then copied over: a resize would zero the bytes first.
   out.data.insert(out.data.end(), src.begin(), src.end());
   out.data.resize(offset + src.size() + trailer_room);
-  auto view = rtp::rtp_packet::parse(std::span(out.data.data() + offset, src.size()));
+  size_t size = src.size();
+  if (st.red && st.red->converts(src[1] & 0x7F) &&
+      (size = convert_red(st, out, src, offset, seq, timestamp, use_tag != nullptr)) == 0) {
+    out.data.resize(offset);
+    return std::nullopt;
+  }
+  auto view = rtp::rtp_packet::parse(std::span(out.data.data() + offset, size));
   if (!view) {
     out.data.resize(offset);
     ++st.counters.malformed;
@@ -64,7 +94,7 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
     out.layouts.push_back(l);
   }
   out.offsets.push_back(uint32_t(offset));
-  out.sizes.push_back(uint16_t(src.size()));
+  out.sizes.push_back(uint16_t(size));
   return *view;
 }
 
@@ -271,7 +301,7 @@ void handle_media(consumer_actor* self, const media_packets& in, int64_t now_us)
       ++st.counters.malformed;
       continue;
     }
-    if ((src[1] & 0x7F) != st.payload_type) {
+    if ((src[1] & 0x7F) != st.payload_type && !(st.red && st.red->converts(src[1] & 0x7F))) {
       ++st.counters.dropped_payload_type;
       continue;
     }

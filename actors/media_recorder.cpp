@@ -10,6 +10,7 @@
 #include "actors/exit_request.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
+#include "common/text.hpp"
 #include "actors/plain_transport.hpp"
 #include "actors/recorder.hpp"
 #include "actors/rtp_sender.hpp"
@@ -423,6 +424,7 @@ void attach_media(recorder_actor* self, track& t) {
   self->request(t.transport, std::chrono::seconds(5), std::move(connect))
     .then([](protocol::empty_reply&) {}, [](caf::error&) {});
   consumer_spawn_args args{ids::uuid4(), t.info.producer_id, t.info.kind, t.params, false};
+  args.red = rtp::red_payload_types_of(t.info.consumable);
   t.consumer = spawn_consumer(self, std::move(args), t.info.producer, t.transport, t.send, st.ctx);
   t.keyframe_again_mono = mono_ms() + 1000;
   t.state = phase::running;
@@ -624,7 +626,13 @@ void add_track(recorder_actor* self, producer_info info, std::string node = {}) 
   opts.rtx_ssrc = opts.ssrc ^ 0x10000000u; // never used (ffmpeg sends no NACK), must differ
   opts.mid = "0";
   opts.cname = info.consumable.rtcp.cname;
-  auto params = rtp::consumer_parameters(info.consumable, st.ctx->router_capabilities, opts);
+  // Files hold plain Opus: the recorder's consumer does not take RED (a producer's RED is
+  // unwrapped for it).
+  auto caps = st.ctx->router_capabilities;
+  std::erase_if(caps.codecs, [](const rtp::codec_capability& c) {
+    return text::iequals(c.mime_type, "audio/red");
+  });
+  auto params = rtp::consumer_parameters(info.consumable, caps, opts);
   if (!params || params->codecs.empty()) {
     report(self, "consume-failed", "producer " + info.producer_id + ": " +
                                      (params ? std::string("no codec") : params.error()));

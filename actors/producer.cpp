@@ -42,6 +42,7 @@ void init_tables(producer_data& st, const rtp::rtp_parameters& params) {
     if (c.payload_type >= 128)
       continue;
     st.codec[c.payload_type] = rtp::payload_codec_of(c.mime_type);
+    st.red[c.payload_type] = text::iequals(c.mime_type, "audio/red");
     if (text::iends_with(c.mime_type, "/rtx")) {
       if (auto* apt = rtp::find_param(c.parameters, "apt"))
         st.rtx_apt[c.payload_type] = static_cast<int16_t>(std::atoi(apt->value.c_str()));

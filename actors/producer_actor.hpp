@@ -45,6 +45,7 @@ struct producer_counters {
   uint64_t unknown_rid = 0; // a learnt SSRC whose rid names no encoding (or a taken one)
   uint64_t rtx_padding = 0; // RTX packets without an original (bandwidth probes)
   uint64_t rtx_bad = 0;
+  uint64_t red_bad = 0; // RED whose blocks do not parse, or carry a payload type not known
   uint64_t keyframes = 0;
   uint64_t nack_packets = 0; // NACK RTCP packets sent
   uint64_t nack_seqs = 0;    // sequence numbers asked for
@@ -107,6 +108,7 @@ struct producer_data {
   std::array<int16_t, 128> router_pt{};       // client pt -> router pt (-1: unknown)
   std::array<rtp::payload_codec, 128> codec{}; // client pt -> codec (keyframe detection)
   std::array<int16_t, 128> rtx_apt{};          // client rtx pt -> client media pt
+  std::array<bool, 128> red{};                 // client pt is RED (its blocks are mapped too)
   rtp::extension_id_map ext_map;               // client id -> router id
   bool nack_enabled = false;
   bool pli_enabled = false;

@@ -3,6 +3,7 @@
 #include "actors/consumer.hpp"
 #include "actors/process_load.hpp"
 #include "net/send_outbox.hpp"
+#include "rtp/audio_red.hpp"
 #include "rtp/vp8_descriptor.hpp"
 #include "rtp/vp9_frames.hpp"
 
@@ -308,6 +309,13 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
     const auto router_pt = st.router_pt[pt];
     if (router_pt < 0) {
       ++st.counters.unknown_payload_type;
+      continue;
+    }
+    // RED's blocks name the client's Opus payload type: into router space, as the header.
+    if (st.red[pt] && !rtp::map_red_payload_types(
+                        pkt.mutable_bytes().subspan(pkt.header_size(), pkt.payload().size()),
+                        st.router_pt)) {
+      ++st.counters.red_bad;
       continue;
     }
     const auto codec = st.codec[pt];

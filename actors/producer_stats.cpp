@@ -103,6 +103,7 @@ void encoding_stats_json(std::ostringstream& os, producer_actor* self, const enc
        << ",\"unknownPayloadType\":" << c.unknown_payload_type
        << ",\"unknownSsrc\":" << c.unknown_ssrc << ",\"unknownRid\":" << c.unknown_rid
        << ",\"rtxPadding\":" << c.rtx_padding << ",\"rtxMalformed\":" << c.rtx_bad
+       << ",\"redMalformed\":" << c.red_bad
        << ",\"duplicates\":" << c.duplicates << "}";
   os << "}";
 }

@@ -113,7 +113,8 @@ option roles_option() {
 option codecs_option() {
   option o = blank("mediaCodecs", {}, {},
            "the router's codecs (mediasoup's RtpCodecCapability without payload types; "
-           "audio/opus, video/VP8, video/VP9, video/H264, video/AV1); payload types, RTCP feedback and an "
+           "audio/opus, video/VP8, video/VP9, video/H264, video/AV1, audio/red: Opus with redundancy "
+           "for receivers that list it, needs audio/opus); payload types, RTCP feedback and an "
            "rtx codec per video codec are assigned");
   o.from_json = [](const json_in& in, config& c) -> std::string {
     if (!in.value.IsArray())

@@ -58,6 +58,9 @@ std::vector<codec_capability> supported_codecs() {
                     video_feedback()),
     supported_codec(v, "video/AV1", 90000, 0, {}, video_feedback()),
     supported_codec(v, "video/rtx", 90000, 0, {}, {}),
+    // RFC 2198 redundancy around Opus: no feedback of its own (a receiver of RED recovers
+    // from the next packets, not by NACK).
+    supported_codec(media_kind::audio, "audio/red", 48000, 2, {}, {}),
   };
 }
 
@@ -259,6 +262,7 @@ std::vector<media_codec_config> default_media_codecs() {
     h264("42e01f"),
     h264("4d0032"),
     media_codec_config{media_kind::video, "video/AV1", 90000, 0, {}},
+    media_codec_config{media_kind::audio, "audio/red", 48000, 2, {}},
   };
 }
 
@@ -292,6 +296,15 @@ result<rtp_capabilities> generate_router_capabilities(
     if (codec.kind == media_kind::video)
       caps.codecs.push_back(rtx_for(codec, pts[next_pt++]));
   }
+  // RED carries Opus: without Opus there is nothing to wrap or unwrap.
+  for (std::size_t i = 0; i < media_codecs.size(); ++i)
+    if (iequals(media_codecs[i].mime_type, "audio/red")) {
+      bool opus = false;
+      for (const auto& c : media_codecs)
+        opus = opus || iequals(c.mime_type, "audio/opus");
+      if (!opus)
+        return failure{codec_prefix(i, media_codecs[i]) + "needs audio/opus in mediaCodecs"};
+    }
   return caps;
 }
 

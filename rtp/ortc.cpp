@@ -11,6 +11,7 @@
 #include "rtp/h264_profile.hpp"
 #include "rtp/scalability.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstddef>
 #include <optional>
@@ -41,6 +42,15 @@ std::string_view subtype_of(std::string_view mime) noexcept {
 
 bool is_rtx(std::string_view mime) noexcept {
   return !type_of(mime).empty() && iequals(subtype_of(mime), "rtx");
+}
+
+// RED (RFC 2198) wraps Opus: it travels only together with Opus.
+bool is_red(std::string_view mime) noexcept {
+  return iequals(mime, "audio/red");
+}
+
+bool is_opus(std::string_view mime) noexcept {
+  return iequals(mime, "audio/opus");
 }
 
 bool is_audio(std::string_view mime) noexcept {
@@ -262,6 +272,16 @@ std::string check_codecs(const rtp_capabilities& router, media_kind kind,
                               static_cast<uint8_t>(matched->preferred_payload_type)});
   }
   for (std::size_t i = 0; i < codecs.size(); ++i) {
+    if (!is_red(codecs[i].mime_type))
+      continue;
+    bool opus = false;
+    for (const auto& c : codecs)
+      opus = opus || is_opus(c.mime_type);
+    if (!opus)
+      return codec_field(i) + ": audio/red needs audio/opus in rtpParameters.codecs (the "
+                              "payload type of its blocks)";
+  }
+  for (std::size_t i = 0; i < codecs.size(); ++i) {
     const auto& c = codecs[i];
     if (!is_rtx(c.mime_type))
       continue;
@@ -426,7 +446,7 @@ const codec_parameters* first_consumable_codec(const rtp_parameters& consumable,
                                                const rtp_capabilities& caps,
                                                const codec_capability** caps_codec) {
   for (const auto& c : consumable.codecs) {
-    if (is_rtx(c.mime_type))
+    if (is_rtx(c.mime_type) || is_red(c.mime_type)) // RED only goes with Opus (below)
       continue;
     for (const auto& cap : caps.codecs) {
       if (!is_rtx(cap.mime_type) && codecs_match(view_of(c), view_of(cap))) {
@@ -437,6 +457,29 @@ const codec_parameters* first_consumable_codec(const rtp_parameters& consumable,
     }
   }
   return nullptr;
+}
+
+void add_red_after_opus(const rtp_capabilities& router, const rtp_parameters& producer,
+                        rtp_parameters& out) {
+  const codec_capability* red = nullptr;
+  for (const auto& c : router.codecs)
+    if (is_red(c.mime_type))
+      red = &c;
+  std::erase_if(out.codecs, [](const codec_parameters& c) { return is_red(c.mime_type); });
+  auto opus = std::find_if(out.codecs.begin(), out.codecs.end(),
+                      [](const codec_parameters& c) { return is_opus(c.mime_type); });
+  if (red == nullptr || opus == out.codecs.end())
+    return;
+  codec_parameters codec;
+  codec.mime_type = red->mime_type;
+  codec.payload_type = static_cast<uint8_t>(red->preferred_payload_type);
+  codec.clock_rate = red->clock_rate;
+  codec.channels = red->channels;
+  for (const auto& c : producer.codecs)
+    if (is_red(c.mime_type))
+      codec.parameters = c.parameters;
+  codec.rtcp_feedback = red->rtcp_feedback;
+  out.codecs.insert(opus + 1, std::move(codec));
 }
 
 bool has_feedback(const std::vector<rtcp_feedback>& list, const rtcp_feedback& fb) {
@@ -505,6 +548,10 @@ rtp_parameters consumable_parameters(const rtp_capabilities& router,
       out.codecs.push_back(std::move(r));
     }
   }
+  // An Opus stream is offered with RED too when the router has it: RED that the producer
+  // sends is unwrapped for receivers without it, plain Opus wrapped for those with it. RED
+  // comes after Opus: the consumable's first codec is what the stream carries.
+  add_red_after_opus(router, producer, out);
   // In the router's order, only extensions the producer sends (the router forwards, it
   // does not add extensions) and that the router may send (recvonly ones, such as rid or
   // audio transport-cc, stay between the producer and the router).
@@ -556,6 +603,21 @@ layering layering_of(const rtp_parameters& consumable) {
   return out;
 }
 
+std::optional<red_payload_types> red_payload_types_of(const rtp_parameters& consumable) {
+  red_payload_types pts;
+  bool red = false, opus = false;
+  for (const auto& c : consumable.codecs) {
+    if (is_red(c.mime_type)) {
+      pts.red = c.payload_type;
+      red = true;
+    } else if (is_opus(c.mime_type)) {
+      pts.opus = c.payload_type;
+      opus = true;
+    }
+  }
+  return red && opus ? std::optional(pts) : std::nullopt;
+}
+
 bool can_consume(const rtp_parameters& consumable, const rtp_capabilities& caps) {
   return first_consumable_codec(consumable, caps, nullptr) != nullptr;
 }
@@ -585,6 +647,22 @@ result<rtp_parameters> consumer_parameters(const rtp_parameters& consumable,
   // Feedback both ends implement: the router's list reduced to what the receiver lists.
   std::erase_if(codec.rtcp_feedback,
                 [&](const rtcp_feedback& fb) { return !has_feedback(cap->rtcp_feedback, fb); });
+  // RED before Opus when the consumable offers it and the receiver lists it: the receiver
+  // gets RED (whatever the producer sends) and decodes the Opus inside.
+  if (is_opus(media->mime_type))
+    for (const auto& c : consumable.codecs) {
+      if (!is_red(c.mime_type))
+        continue;
+      for (const auto& rc : caps.codecs) {
+        if (!codecs_match(view_of(c), view_of(rc)))
+          continue;
+        codec_parameters red = c;
+        std::erase_if(red.rtcp_feedback,
+                      [&](const rtcp_feedback& fb) { return !has_feedback(rc.rtcp_feedback, fb); });
+        out.codecs.push_back(std::move(red));
+        break;
+      }
+    }
   out.codecs.push_back(std::move(codec));
 
   // rtx only when the receiver has an rtx codec bound to this very payload type (that is

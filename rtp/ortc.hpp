@@ -14,6 +14,7 @@
 #include "rtp/rtp_parameters.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,14 @@ layering layering_of(const rtp_parameters& consumable);
 // True when `caps` (a consumer's rtpCapabilities) can receive at least one media codec of
 // `consumable` (same matching as above, against the codecs of `caps`).
 bool can_consume(const rtp_parameters& consumable, const rtp_capabilities& caps);
+
+// The payload types of RED and of the Opus inside it, when `consumable` offers both (an
+// Opus stream on a router with RED): a consumer converts between the two forms.
+struct red_payload_types {
+  uint8_t red = 0;
+  uint8_t opus = 0;
+};
+std::optional<red_payload_types> red_payload_types_of(const rtp_parameters& consumable);
 
 struct consumer_options {
   uint32_t ssrc = 0;     // the consumer's own SSRC (caller picks it randomly)

@@ -7,6 +7,7 @@
 // peer's limits and unknown ids are refused with the protocol's codes.
 #include "actors/media_messages.hpp"
 #include "actors/room_state.hpp"
+#include "rtp/audio_red.hpp"
 #include "rtp/capabilities.hpp"
 
 #include "actors_room_system.hpp"
@@ -122,8 +123,10 @@ struct media_room {
     return {id->id, t->id, t->port};
   }
 
-  // The receiver's consumer of `producer_id` on a plain transport toward `player`.
-  protocol::consumer_params_reply consume(const std::string& producer_id, udp_client& player) {
+  // The receiver's consumer of `producer_id` on a plain transport toward `player`; `red`:
+  // the receiver lists audio/red.
+  protocol::consumer_params_reply consume(const std::string& producer_id, udp_client& player,
+                                          bool red = false) {
     auto t = plain_transport(*student, student_peer, false);
     REQUIRE(t);
     protocol::plain_transport_request connect;
@@ -137,6 +140,9 @@ struct media_room {
     c.producer_id = producer_id;
     c.transport_id = t->id;
     c.rtp_capabilities = rs.ctx->router_capabilities;
+    if (!red)
+      std::erase_if(c.rtp_capabilities.codecs,
+                    [](const rtp::codec_capability& k) { return k.mime_type == "audio/red"; });
     auto params = ask<protocol::consumer_params_reply>(*student, student_peer, c);
     REQUIRE(params);
     return *params;
@@ -194,6 +200,42 @@ TEST_CASE("peer actors: a publisher's packets reach another peer's consumer once
   // One sent after the resume (it may lag the last sent by a try on a loaded machine).
   CHECK((*got)[12] >= first_after_resume);
   CHECK((*got)[12] <= uint8_t(seq - 1));
+}
+
+TEST_CASE("peer actors: a receiver that lists RED gets a plain Opus producer's packets as RED, "
+          "each with the packets before it") {
+  media_room m;
+  udp_client encoder, player;
+  const auto published = m.publish();
+  auto params = m.consume(published.producer_id, player, true);
+  REQUIRE(params.rtp_parameters.codecs.size() == 2);
+  CHECK(params.rtp_parameters.codecs[0].mime_type == "audio/red");
+  CHECK(params.rtp_parameters.codecs[1].mime_type == "audio/opus");
+  const uint8_t red_pt = params.rtp_parameters.codecs[0].payload_type;
+  const uint8_t opus_pt = params.rtp_parameters.codecs[1].payload_type;
+  m.consumer_op(params.id, protocol::consumer_op::resume);
+  uint16_t seq = 4096;
+  REQUIRE(until_played(encoder, published.port, player, seq, 50));
+  // Three in a row, each waited for: the third carries the two before it.
+  std::optional<bytes> got;
+  for (int i = 0; i < 3; ++i) {
+    encoder.send(published.port, opus_packet(seq++));
+    got = player.recv(std::chrono::milliseconds(1000));
+    REQUIRE(got);
+  }
+  CHECK(((*got)[1] & 0x7f) == red_pt);
+  auto red = rtp::parse_red(std::span(*got).subspan(12));
+  REQUIRE(red);
+  REQUIRE(red->count == 3);
+  const uint8_t last = uint8_t(seq - 1);
+  for (size_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    const auto& b = red->blocks[i];
+    CHECK(b.payload_type == opus_pt);
+    CHECK(b.timestamp_offset == (2 - i) * 960);
+    REQUIRE(b.data.size() == 48); // the publisher's payload: 48 bytes of its seq's low byte
+    CHECK(b.data[0] == uint8_t(last - (2 - i)));
+  }
 }
 
 TEST_CASE("peer actors: a closed producer ends its consumer and the receiver is told") {

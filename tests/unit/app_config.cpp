@@ -60,7 +60,7 @@ TEST_CASE("no arguments: the embedded defaults") {
   CHECK(r->cfg.edge.port == 8080);
   CHECK(r->cfg.media_io.min_port == 40000);
   CHECK(r->cfg.media_io.max_port == 49999);
-  CHECK(r->cfg.media_codecs.size() == 6);
+  CHECK(r->cfg.media_codecs.size() == 7);
 }
 
 TEST_CASE("conf/chorus.json documents exactly the embedded defaults") {

@@ -59,7 +59,7 @@ TEST_CASE("find_param") {
 
 TEST_CASE("supported capabilities") {
   const auto& caps = supported_capabilities();
-  REQUIRE(caps.codecs.size() == 6);
+  REQUIRE(caps.codecs.size() == 7);
   CHECK(caps.codecs[0].mime_type == "audio/opus");
   CHECK(caps.codecs[0].channels == 2);
   CHECK(caps.codecs[0].rtcp_feedback ==
@@ -73,6 +73,8 @@ TEST_CASE("supported capabilities") {
   }
   CHECK(caps.codecs[4].mime_type == "video/AV1");
   CHECK(caps.codecs[5].mime_type == "video/rtx");
+  CHECK(caps.codecs[6].mime_type == "audio/red");
+  CHECK(caps.codecs[6].rtcp_feedback.empty());
   for (const auto& c : caps.codecs)
     CHECK(c.preferred_payload_type == -1);
 
@@ -115,7 +117,7 @@ TEST_CASE("supported capabilities") {
 
 TEST_CASE("default media codecs") {
   const auto codecs = default_media_codecs();
-  REQUIRE(codecs.size() == 6);
+  REQUIRE(codecs.size() == 7);
   CHECK(codecs[0].mime_type == "audio/opus");
   CHECK(codecs[0].channels == 2);
   CHECK(codecs[1].mime_type == "video/VP8");
@@ -127,6 +129,7 @@ TEST_CASE("default media codecs") {
   CHECK(find_param(codecs[4].parameters, "level-asymmetry-allowed")->value == "1");
   CHECK(codecs[5].mime_type == "video/AV1"); // last: a client gets it only when it asks
   CHECK(codecs[5].parameters.empty());
+  CHECK(codecs[6].mime_type == "audio/red"); // after every other: payload types stay put
 }
 
 TEST_CASE("router capabilities from the default codecs") {
@@ -141,7 +144,7 @@ TEST_CASE("router capabilities from the default codecs") {
     {"audio/opus", 100, ""}, {"video/VP8", 101, ""},  {"video/rtx", 102, "101"},
     {"video/VP9", 103, ""},  {"video/rtx", 104, "103"}, {"video/H264", 105, ""},
     {"video/rtx", 106, "105"}, {"video/H264", 107, ""}, {"video/rtx", 108, "107"},
-    {"video/AV1", 109, ""},    {"video/rtx", 110, "109"},
+    {"video/AV1", 109, ""},    {"video/rtx", 110, "109"}, {"audio/red", 111, ""},
   };
   REQUIRE(caps->codecs.size() == std::size(expected));
   for (std::size_t i = 0; i < std::size(expected); ++i) {
@@ -263,6 +266,10 @@ TEST_CASE("router capabilities: failures name the codec") {
     {"empty mimeType", {{media_kind::video, "", 90000, 0, {}}}, "mediaCodecs[0] (): mimeType"},
     {"empty parameter name", {video("video/VP8", {text("", "x")})},
      "parameter names must not be empty"},
+    {"red without opus", {video("video/VP8"), {media_kind::audio, "audio/red", 48000, 2, {}}},
+     "mediaCodecs[1] (audio/red): needs audio/opus in mediaCodecs"},
+    {"red mono", {opus(), {media_kind::audio, "audio/red", 48000, 1, {}}},
+     "mediaCodecs[1] (audio/red): channels must be 2"},
   };
   for (const auto& c : cases) {
     INFO("case: " << std::string(c.name));

@@ -211,7 +211,7 @@ TEST_CASE("ortc: the default router capabilities these tests assume") {
     {"audio/opus", 100, -1}, {"video/VP8", 101, -1},  {"video/rtx", 102, 101},
     {"video/VP9", 103, -1},  {"video/rtx", 104, 103}, {"video/H264", 105, -1},
     {"video/rtx", 106, 105}, {"video/H264", 107, -1}, {"video/rtx", 108, 107},
-    {"video/AV1", 109, -1},  {"video/rtx", 110, 109},
+    {"video/AV1", 109, -1},  {"video/rtx", 110, 109}, {"audio/red", 111, -1},
   };
   REQUIRE(caps.codecs.size() == std::size(expected));
   for (std::size_t i = 0; i < caps.codecs.size(); ++i) {
@@ -549,10 +549,11 @@ TEST_CASE("ortc: consumable parameters of a VP8 producer are in router space") {
 
 TEST_CASE("ortc: consumable parameters of an opus producer keep the producer's fmtp") {
   const auto c = consumable_of(chrome_opus_producer(), media_kind::audio);
-  REQUIRE(c.codecs.size() == 1); // no rtx for audio
+  REQUIRE(c.codecs.size() == 2); // no rtx for audio; RED after Opus
   CHECK(c.codecs[0] == codec("audio/opus", 100, 48000, 2,
                              {num("minptime", 10), num("useinbandfec", 1)},
                              {{"nack", ""}, {"transport-cc", ""}}));
+  CHECK(c.codecs[1] == codec("audio/red", 111, 48000, 2, {}, {}));
   // Audio transport-cc is recvonly on the router: the router reads it, does not forward it.
   CHECK(c.header_extensions ==
         std::vector<header_extension_parameters>{ext(uri_mid, 1), ext(uri_abs_send_time, 4),
@@ -623,6 +624,75 @@ TEST_CASE("ortc: consumer parameters for a Chrome consumer of an opus producer")
   REQUIRE(r.encodings.size() == 1);
   CHECK(r.encodings[0].ssrc == 5000);
   CHECK(r.encodings[0].rtx_ssrc == 0); // no rtx negotiated: the rtx ssrc is not used
+}
+
+namespace {
+
+rtp_capabilities with_red(rtp_capabilities caps) {
+  caps.codecs.push_back(cap_codec(media_kind::audio, "audio/red", 111, 48000, 2, {}, {}));
+  return caps;
+}
+
+// A publisher that sends RED itself (libwebrtc's order: RED 63 first, Opus 111 inside).
+rtp_parameters red_opus_producer() {
+  auto p = chrome_opus_producer();
+  p.codecs.insert(p.codecs.begin(), codec("audio/red", 63, 48000, 2, {}, {}));
+  return p;
+}
+
+} // namespace
+
+TEST_CASE("ortc: RED travels with Opus, first for receivers that list it") {
+  SUBCASE("a plain Opus producer to a receiver with RED: RED, then the Opus inside") {
+    const auto r = consume(chrome_opus_producer(), media_kind::audio, with_red(chrome_device_caps()));
+    REQUIRE(r.codecs.size() == 2);
+    CHECK(r.codecs[0] == codec("audio/red", 111, 48000, 2, {}, {}));
+    CHECK(r.codecs[1].mime_type == "audio/opus");
+    CHECK(r.codecs[1].payload_type == 100);
+    CHECK(r.encodings[0].rtx_ssrc == 0);
+  }
+  SUBCASE("a producer sending RED: mapped, offered as Opus and RED") {
+    auto m = map_producer(router(), media_kind::audio, red_opus_producer());
+    REQUIRE_MESSAGE(m.ok(), m.error());
+    CHECK(m->codecs == std::vector<payload_type_map_entry>{{63, 111}, {111, 100}});
+    const auto c = consumable_of(red_opus_producer(), media_kind::audio);
+    REQUIRE(c.codecs.size() == 2);
+    CHECK(c.codecs[0].mime_type == "audio/opus");
+    CHECK(c.codecs[1].mime_type == "audio/red");
+    const auto plain = consume(red_opus_producer(), media_kind::audio, chrome_device_caps());
+    REQUIRE(plain.codecs.size() == 1);
+    CHECK(plain.codecs[0].mime_type == "audio/opus");
+    const auto red = consume(red_opus_producer(), media_kind::audio, with_red(chrome_device_caps()));
+    REQUIRE(red.codecs.size() == 2);
+    CHECK(red.codecs[0].mime_type == "audio/red");
+  }
+  SUBCASE("RED without Opus in the producer's codecs is refused") {
+    auto p = chrome_opus_producer();
+    p.codecs = {codec("audio/red", 63, 48000, 2, {}, {})};
+    auto m = map_producer(router(), media_kind::audio, p);
+    REQUIRE_FALSE(m.ok());
+    CHECK(m.error().find("rtpParameters.codecs[0]: audio/red needs audio/opus") != std::string::npos);
+  }
+  SUBCASE("a receiver with RED but not Opus cannot consume") {
+    auto caps = with_red(chrome_device_caps());
+    std::erase_if(caps.codecs, [](const codec_capability& c) { return c.mime_type == "audio/opus"; });
+    CHECK_FALSE(can_consume(consumable_of(chrome_opus_producer(), media_kind::audio), caps));
+  }
+  SUBCASE("a router without RED offers Opus alone") {
+    auto codecs = default_media_codecs();
+    std::erase_if(codecs, [](const media_codec_config& c) { return c.mime_type == "audio/red"; });
+    auto plain_router = generate_router_capabilities(codecs);
+    REQUIRE(plain_router.ok());
+    auto m = map_producer(*plain_router, media_kind::audio, chrome_opus_producer());
+    REQUIRE(m.ok());
+    const auto c = consumable_parameters(*plain_router, chrome_opus_producer(), *m);
+    REQUIRE(c.codecs.size() == 1);
+    CHECK(c.codecs[0].mime_type == "audio/opus");
+    auto r = consumer_parameters(c, with_red(chrome_device_caps()), options());
+    REQUIRE(r.ok());
+    REQUIRE(r->codecs.size() == 1);
+    CHECK(r->codecs[0].mime_type == "audio/opus");
+  }
 }
 
 TEST_CASE("ortc: consumer caps without rtx get no rtx codec and no rtx ssrc") {
