@@ -459,8 +459,7 @@ const codec_parameters* first_consumable_codec(const rtp_parameters& consumable,
   return nullptr;
 }
 
-void add_red_after_opus(const rtp_capabilities& router, const rtp_parameters& producer,
-                        rtp_parameters& out) {
+void add_red_after_opus(const rtp_capabilities& router, rtp_parameters& out) {
   const codec_capability* red = nullptr;
   for (const auto& c : router.codecs)
     if (is_red(c.mime_type))
@@ -475,10 +474,7 @@ void add_red_after_opus(const rtp_capabilities& router, const rtp_parameters& pr
   codec.payload_type = static_cast<uint8_t>(red->preferred_payload_type);
   codec.clock_rate = red->clock_rate;
   codec.channels = red->channels;
-  for (const auto& c : producer.codecs)
-    if (is_red(c.mime_type))
-      codec.parameters = c.parameters;
-  codec.rtcp_feedback = red->rtcp_feedback;
+  codec.rtcp_feedback = red->rtcp_feedback; // (a producer's RED parameters name its own types)
   out.codecs.insert(opus + 1, std::move(codec));
 }
 
@@ -551,7 +547,7 @@ rtp_parameters consumable_parameters(const rtp_capabilities& router,
   // An Opus stream is offered with RED too when the router has it: RED that the producer
   // sends is unwrapped for receivers without it, plain Opus wrapped for those with it. RED
   // comes after Opus: the consumable's first codec is what the stream carries.
-  add_red_after_opus(router, producer, out);
+  add_red_after_opus(router, out);
   // In the router's order, only extensions the producer sends (the router forwards, it
   // does not add extensions) and that the router may send (recvonly ones, such as rid or
   // audio transport-cc, stay between the producer and the router).
@@ -659,6 +655,12 @@ result<rtp_parameters> consumer_parameters(const rtp_parameters& consumable,
         codec_parameters red = c;
         std::erase_if(red.rtcp_feedback,
                       [&](const rtcp_feedback& fb) { return !has_feedback(rc.rtcp_feedback, fb); });
+        // RFC 2198's fmtp names the blocks' payload type ("100/100"); a receiver matches RED
+        // by it (libwebrtc drops RED from its answer without it). It has no name: the
+        // stock client writes a parameter as "name=value", and an empty name makes
+        // "=100/100", which SDP parsers read as the unnamed value.
+        const auto opus = std::to_string(media->payload_type);
+        red.parameters = {codec_param{"", opus + "/" + opus, false}};
         out.codecs.push_back(std::move(red));
         break;
       }

@@ -646,7 +646,9 @@ TEST_CASE("ortc: RED travels with Opus, first for receivers that list it") {
   SUBCASE("a plain Opus producer to a receiver with RED: RED, then the Opus inside") {
     const auto r = consume(chrome_opus_producer(), media_kind::audio, with_red(chrome_device_caps()));
     REQUIRE(r.codecs.size() == 2);
-    CHECK(r.codecs[0] == codec("audio/red", 111, 48000, 2, {}, {}));
+    // fmtp "100/100", unnamed: the stock client writes "=100/100", which libwebrtc reads as
+    // the unnamed value it matches RED by.
+    CHECK(r.codecs[0] == codec("audio/red", 111, 48000, 2, {text("", "100/100")}, {}));
     CHECK(r.codecs[1].mime_type == "audio/opus");
     CHECK(r.codecs[1].payload_type == 100);
     CHECK(r.encodings[0].rtx_ssrc == 0);

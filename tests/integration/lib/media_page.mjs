@@ -53,7 +53,10 @@ window.chorusJoin = async (wsUrl, { produce = true, video = { width: 640, height
   const device = new mediasoupClient.Device();
   await device.load({ routerRtpCapabilities: caps });
   window.device = device;
-  const joined = await expect('join-mediasoup-room', { rtpCapabilities: device.rtpCapabilities }, 'join-mediasoup-room');
+  // A test may change the capabilities the page tells the server (window.adaptRtpCapabilities):
+  // a receiver that does not list a codec.
+  const recvCaps = () => (window.adaptRtpCapabilities ? window.adaptRtpCapabilities(device.rtpCapabilities) : device.rtpCapabilities);
+  const joined = await expect('join-mediasoup-room', { rtpCapabilities: recvCaps() }, 'join-mediasoup-room');
 
   const wire = (transport) => {
     transport.on('connect', ({ dtlsParameters }, callback, errback) => {
@@ -72,7 +75,7 @@ window.chorusJoin = async (wsUrl, { produce = true, video = { width: 640, height
   const consume = async (producerId) => {
     if (consumed.has(producerId)) return;
     consumed.add(producerId);
-    const p = await expect('consume', { producerId, transportId: recvTransport.id, rtpCapabilities: device.rtpCapabilities }, 'consumer-params');
+    const p = await expect('consume', { producerId, transportId: recvTransport.id, rtpCapabilities: recvCaps() }, 'consumer-params');
     const consumer = await recvTransport.consume({ id: p.id, producerId: p.producerId, kind: p.kind, rtpParameters: p.rtpParameters });
     window.consumers.set(p.id, { consumer, producerId: p.producerId, kind: p.kind, peerId: p.peerId, type: p.type });
     // Chromium decodes remote audio only while something plays it out.
@@ -166,6 +169,8 @@ window.received = async () => {
       continue;
     }
     const stats = await c.consumer.getStats();
+    // What the receiver negotiated: its payload types' codecs, the first the one it expects.
+    row.negotiated = c.consumer.rtpReceiver.getParameters().codecs.map((k) => k.mimeType);
     stats.forEach((s) => {
       // From the server's sender reports.
       if (s.type === 'remote-outbound-rtp') row.senderReports = s.reportsSent || 0;
