@@ -146,7 +146,7 @@ std::optional<size_t> red_converter::convert(uint16_t seq, uint32_t timestamp,
                                              std::span<uint8_t> out) noexcept {
   if (to_red_) {
     const size_t n = again ? write_red_alone(opus_pt_, payload, out)
-                           : encoder_.wrap(seq, timestamp, payload, out);
+                           : encoder_->wrap(seq, timestamp, payload, out);
     return n == 0 ? std::nullopt : std::optional<size_t>(n);
   }
   auto red = parse_red(payload);

@@ -18,6 +18,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 
@@ -112,8 +113,10 @@ private:
 class red_converter {
 public:
   // red_pt, opus_pt: the router's payload types; to_red: the receiver negotiated RED.
-  red_converter(uint8_t red_pt, uint8_t opus_pt, bool to_red, size_t distance) noexcept
-    : red_pt_(red_pt), opus_pt_(opus_pt), to_red_(to_red), encoder_(opus_pt, distance) {}
+  // (An Opus receiver's converter holds no encoder: only a RED receiver's remembers payloads.)
+  red_converter(uint8_t red_pt, uint8_t opus_pt, bool to_red, size_t distance)
+    : red_pt_(red_pt), opus_pt_(opus_pt), to_red_(to_red),
+      encoder_(to_red ? std::make_unique<red_encoder>(opus_pt, distance) : nullptr) {}
 
   uint8_t output_payload_type() const noexcept { return to_red_ ? red_pt_ : opus_pt_; }
   // Whether a packet of payload type `pt` is of the other form (converted).
@@ -131,7 +134,7 @@ public:
 private:
   uint8_t red_pt_, opus_pt_;
   bool to_red_;
-  red_encoder encoder_;
+  std::unique_ptr<red_encoder> encoder_;
 };
 
 } // namespace chorus::rtp

@@ -29,8 +29,12 @@ test('chorus-bench: class 300 over 4 media I/O threads, in both socket modes: ev
       assert.ok(r.loss.percent < 1, `${name}: loss: ${JSON.stringify(r.loss)}`);
       assert.equal(r.delivered.duplicates, 0, `${name}: duplicates: ${JSON.stringify(r.delivered)}`);
       assert.equal(r.delivered.late, 0, `${name}: out of order: ${JSON.stringify(r.delivered)}`);
+      // Copies per packet sent in the window: about 300. The window counts what left the
+      // publisher in it and what reached the receivers in it, so a keyframe sent just before it
+      // (five packets, fanned out over a few milliseconds) can add its copies: the bound
+      // allows that; a packet twice is caught by `duplicates` above.
       const copies = r.delivered.packets / r.sent.packets;
-      assert.ok(copies > 297 && copies < 301, `${name}: delivered ${r.delivered.packets} of ${r.sent.packets} sent x 300`);
+      assert.ok(copies > 297 && copies < 303, `${name}: delivered ${r.delivered.packets} of ${r.sent.packets} sent x 300`);
       const m = parsePrometheus((await httpGet(`${server.url}/metrics`)).body);
       for (let t = 0; t < 4; t++) {
         const read = m.value('chorus_media_io_packets_total', { thread: String(t) });

@@ -17,6 +17,7 @@ import { LINK_IP, startImpairedLink } from './lib/impaired_link.mjs';
 import { MEDIA_PAGE } from './lib/media_page.mjs';
 import { httpGet } from './lib/http.mjs';
 import { parsePrometheus } from './lib/prometheus.mjs';
+import { SAMPLER, figures } from './lib/receiver_figures.mjs';
 import { freeRtcPort } from './lib/server.mjs';
 
 const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
@@ -57,59 +58,6 @@ const CASES = [
     },
   },
 ];
-
-// Starts sampling the page's consumers (window.samples: one row per 100 ms).
-const SAMPLER = () => {
-  window.samples = [];
-  const pick = (s, keys) => Object.fromEntries(keys.map((k) => [k, s[k] ?? null]));
-  window.sampler = setInterval(async () => {
-    const row = { t: performance.now() };
-    for (const c of window.consumers.values()) {
-      (await c.consumer.getStats()).forEach((s) => {
-        if (s.type !== 'inbound-rtp') return;
-        row[c.kind] = c.kind === 'video'
-          ? pick(s, ['framesDecoded', 'freezeCount', 'totalFreezesDuration', 'frameWidth', 'frameHeight', 'packetsLost', 'packetsReceived', 'nackCount', 'estimatedPlayoutTimestamp'])
-          : pick(s, ['concealedSamples', 'silentConcealedSamples', 'totalSamplesReceived', 'packetsLost', 'packetsReceived', 'estimatedPlayoutTimestamp']);
-      });
-    }
-    window.samples.push(row);
-  }, 100);
-};
-
-// What a person notices over the samples from `fromMs` (page time) on.
-function figures(samples, fromMs) {
-  const rows = samples.filter((r) => r.t >= fromMs && r.video && r.audio);
-  assert.ok(rows.length >= 10, `samples in the window: ${rows.length}`);
-  const first = rows[0];
-  const last = rows.at(-1);
-  const seconds = (last.t - first.t) / 1000;
-  let longestStallMs = 0;
-  let lastProgress = first.t;
-  for (let i = 1; i < rows.length; i++) {
-    if (rows[i].video.framesDecoded > rows[i - 1].video.framesDecoded) {
-      longestStallMs = Math.max(longestStallMs, rows[i].t - lastProgress);
-      lastProgress = rows[i].t;
-    }
-  }
-  longestStallMs = Math.round(Math.max(longestStallMs, last.t - lastProgress));
-  const d = (kind, key) => (last[kind][key] ?? 0) - (first[kind][key] ?? 0);
-  const offsets = rows
-    .filter((r) => r.video.estimatedPlayoutTimestamp && r.audio.estimatedPlayoutTimestamp)
-    .map((r) => r.video.estimatedPlayoutTimestamp - r.audio.estimatedPlayoutTimestamp)
-    .sort((a, b) => a - b);
-  return {
-    seconds: Number(seconds.toFixed(1)),
-    freezes: d('video', 'freezeCount'),
-    freezeShare: d('video', 'totalFreezesDuration') / seconds,
-    longestStallMs,
-    fps: Number((d('video', 'framesDecoded') / seconds).toFixed(1)),
-    resolution: `${last.video.frameWidth}x${last.video.frameHeight}`,
-    videoLoss: d('video', 'packetsLost') / Math.max(1, d('video', 'packetsLost') + d('video', 'packetsReceived')),
-    nacks: d('video', 'nackCount'),
-    concealedShare: d('audio', 'concealedSamples') / Math.max(1, d('audio', 'totalSamplesReceived')),
-    avOffsetMs: offsets.length ? Math.round(offsets[Math.floor(offsets.length / 2)]) : null,
-  };
-}
 
 test('Chromium behind an impaired link: freezes, stalls, concealment and A/V offset per case, within what a class can live with', { timeout: 180000, skip }, async () => {
   const port = await freeRtcPort();

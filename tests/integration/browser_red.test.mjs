@@ -18,7 +18,7 @@ import { MEDIA_PAGE } from './lib/media_page.mjs';
 import { freeRtcPort } from './lib/server.mjs';
 
 const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
-const WINDOW_S = 20;
+const WINDOW_S = 15;
 
 const audioRow = async (page) => (await page.evaluate(() => window.received())).find((r) => r.kind === 'audio');
 

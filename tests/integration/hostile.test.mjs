@@ -218,7 +218,10 @@ async function startReference(server) {
   await new Promise((r) => sender.bind(0, '127.0.0.1', r));
   await new Promise((r) => receiver.bind(0, '127.0.0.1', r));
   await client.expectReply('connect-plain-transport', { transportId: ct.id, ip: '127.0.0.1', port: receiver.address().port }, 'connect-plain-transport');
-  const consumer = (await client.expectReply('consume', { transportId: ct.id, producerId: producer.id, rtpCapabilities: caps, paused: true }, 'consumer-params')).data;
+  // Plain Opus to the reference receiver (it reads its own stamps from each payload): the
+  // capabilities without audio/red, which would wrap each packet.
+  const plainCaps = { ...caps, codecs: caps.codecs.filter((c) => c.mimeType !== 'audio/red') };
+  const consumer = (await client.expectReply('consume', { transportId: ct.id, producerId: producer.id, rtpCapabilities: plainCaps, paused: true }, 'consumer-params')).data;
   await client.expectReply('resume-consumer', { consumerId: consumer.id }, 'resume-consumer');
 
   let seq = 0;
@@ -256,8 +259,18 @@ async function startReference(server) {
     }
   })();
 
-  // Waits (bounded) for the first packets through, then opens the first window.
-  await pollUntil(() => received.size >= 10, { timeoutMs: 5000, what: 'reference media through the SFU' });
+  // Waits (bounded) for the first packets through, then opens the first window; on failure
+  // nothing of it is left running (a timer left would keep the test's process alive).
+  try {
+    await pollUntil(() => received.size >= 10, { timeoutMs: 5000, what: 'reference media through the SFU' });
+  } catch (e) {
+    running = false;
+    clearInterval(mediaTimer);
+    await signalingLoop;
+    await Promise.all([closeSocket(sender), closeSocket(receiver)]);
+    await closeAll(client);
+    throw e;
+  }
 
   return {
     client,

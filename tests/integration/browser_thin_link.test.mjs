@@ -1,0 +1,103 @@
+// A student whose link thins out mid-call, end to end: a teacher's Chromium page publishes
+// its (fake) camera as VP8 simulcast (960x540, 480x270 and 240x135, at most 1.2 Mbit/s,
+// 400 and 150 kbit/s) and its microphone; a student's Chromium page
+// receives through lib/impaired_link.mjs, whose capacity toward the student drops from
+// unlimited to 1 Mbit/s, then to 300 kbit/s (each behind a 200 ms drop-tail queue: a home
+// router's buffer), and then comes back. Nothing but the link tells the server: it learns
+// the capacity from the student's transport-cc feedback. What must hold: after the first
+// 5 s of each drop, video without a stall over 1 s (at 1 Mbit/s at the sender's frame rate;
+// at 300 kbit/s below the top layer) and audio intact (under 2 % concealed); when the link
+// returns to unlimited, the top layer within 10 s. The figures per phase are printed
+// (lib/receiver_figures.mjs).
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
+import { LINK_IP, startImpairedLink } from './lib/impaired_link.mjs';
+import { MEDIA_PAGE } from './lib/media_page.mjs';
+import { SAMPLER, figures } from './lib/receiver_figures.mjs';
+import { freeRtcPort } from './lib/server.mjs';
+import { ENCODINGS, videoRow } from './lib/simulcast.mjs';
+
+const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
+const THIN_S = 30;
+
+test('a receiver\'s link drops to 1 Mbit/s, then 300 kbit/s mid-call: video without a stall over 1 s after the first 5 s, below the top layer at 300 kbit/s, audio intact, the top layer within 10 s of the link coming back', { timeout: 180000, skip }, async () => {
+  const port = await freeRtcPort();
+  await withBrowser({ html: MEDIA_PAGE, serverArgs: ['--log-level', 'warn', '--rtc-single-port', String(port), '--rtc-ip', '127.0.0.1'] }, async ({ server, browser, site }) => {
+    const link = await startImpairedLink({ port, seed: 300 });
+    try {
+      const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=thin`;
+      const teacher = await openPage(browser, `${site.url}/`, 'teacher');
+      const student = await openPage(browser, `${site.url}/`, 'student');
+      await teacher.evaluate(([u, options]) => window.chorusJoin(u, options), [wsUrl('teacher'), { video: { width: 960, height: 540 }, encodings: ENCODINGS }]);
+      await student.evaluate((ip) => {
+        window.adaptTransportParams = (p) => ({ ...p, iceCandidates: p.iceCandidates.map((c) => ({ ...c, ip, address: ip })) });
+      }, LINK_IP);
+      await student.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('student'));
+      const top = async () => Math.max(...(await teacher.evaluate(() => window.sentEncodings())).map((e) => e.frameWidth || 0));
+      const lowest = async () => Math.min(...(await teacher.evaluate(() => window.sentEncodings())).map((e) => e.frameWidth || 1e9));
+      await until(student, 'the top layer through the open link', async () => ({ row: await videoRow(student), top: await top() }),
+        ({ row, top: t }) => row?.framesDecoded > 30 && t > 0 && row.frameWidth === t, 40000, 250);
+      await student.evaluate(SAMPLER);
+
+      const lowWidth = await lowest();
+      const topWidth = await top();
+      // One phase of the link: its window's figures, after the first 5 s and in them, and
+      // the share of that time on each width.
+      // The sender's frames per second per encoding width between two readings.
+      const sent = async () => ({ t: Date.now(), encodings: await teacher.evaluate(() => window.sentEncodings()) });
+      const senderFps = (a, b) => Object.fromEntries(b.encodings.map((e) => {
+        const before = a.encodings.find((x) => x.rid === e.rid);
+        return [e.frameWidth, (e.framesEncoded - (before?.framesEncoded ?? 0)) / ((b.t - a.t) / 1000)];
+      }));
+      const phase = async (name, impairment, seconds) => {
+        const from = await student.evaluate(() => performance.now());
+        link.set('down', impairment);
+        await student.waitForTimeout(5000); // the phase's window, not synchronisation
+        const s0 = await sent();
+        await student.waitForTimeout((seconds - 5) * 1000);
+        const s1 = await sent();
+        const to = await student.evaluate(() => performance.now());
+        const samples = await student.evaluate(() => window.samples);
+        const widths = samples.filter((r) => r.t >= from + 5000 && r.t <= to && r.video).map((r) => r.video.frameWidth);
+        const share = (w) => Number((widths.filter((x) => x === w).length / Math.max(1, widths.length)).toFixed(2));
+        const mostly = [...new Set(widths)].sort((a, b) => share(b) - share(a))[0];
+        const f = {
+          name,
+          firstFive: figures(samples, from, from + 5000),
+          settled: figures(samples, from + 5000, to),
+          onLowest: share(lowWidth),
+          onTop: share(topWidth),
+          mostlyWidth: mostly,
+          // What the sender encoded of that width meanwhile: the receiver's frame rate is
+          // judged against it (the sender's encoder adapts its frame rate to its CPU).
+          senderFps: Number((senderFps(s0, s1)[mostly] ?? 0).toFixed(1)),
+          queueDrops: link.stats().down.queueDrops,
+        };
+        console.log(`thin link, ${name}: ${JSON.stringify(f)}`);
+        return f;
+      };
+      // The capacity drops in two steps, then comes back.
+      const mbit = await phase('1 Mbit/s', { rateKbps: 1000, queueMs: 200 }, 20);
+      const thin = await phase('300 kbit/s', { rateKbps: 300, queueMs: 200 }, THIN_S);
+      const healAt = Date.now();
+      link.set('down', {});
+      await until(student, 'the top layer again after the link came back', () => videoRow(student), (r) => r.frameWidth === topWidth, 10000, 100);
+      const recoveryMs = Date.now() - healAt;
+      console.log(`thin link, back to unlimited: the top layer after ${recoveryMs} ms`);
+
+      for (const f of [mbit, thin]) {
+        assert.ok(f.settled.longestStallMs < 1000, `${f.name}: after the first 5 s, a stall of ${f.settled.longestStallMs} ms`);
+        assert.ok(f.settled.concealedShare < 0.02, `${f.name}: audio concealed ${(100 * f.settled.concealedShare).toFixed(2)} % after the first 5 s`);
+      }
+      assert.ok(mbit.settled.fps >= 0.8 * mbit.senderFps, `1 Mbit/s: ${mbit.settled.fps} frames per second of the ${mbit.senderFps} sent on that layer`);
+      assert.equal(thin.onTop, 0, `300 kbit/s: on the top layer ${thin.onTop} of the time after the first 5 s`);
+      // Reported, not judged: at 300 kbit/s the allocator keeps the lowest layer's base
+      // temporal layers only (about 5 of its 20 frames a second; docs/performance.md).
+    } finally {
+      await link.close();
+    }
+  });
+});
