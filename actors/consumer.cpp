@@ -148,8 +148,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   if (args.red && st.kind == rtp::media_kind::audio &&
       (st.payload_type == args.red->red || st.payload_type == args.red->opus))
     st.red = std::make_unique<rtp::red_converter>(args.red->red, args.red->opus,
-                                                  st.payload_type == args.red->red,
-                                                  rtp::red_encoder::max_distance);
+                                                  st.payload_type == args.red->red, mono_ms());
   init_forwarding(st, args);
   st.stream.emplace(st.ssrc, st.clock_rate);
   // Audio retransmissions are of little use (late audio is concealed): keep a small ring.

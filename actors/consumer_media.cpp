@@ -22,7 +22,7 @@ size_t convert_red(consumer_state& st, rtp_out& out, const std::vector<uint8_t>&
   const auto payload = std::span(src).subspan(header, view->payload().size());
   thread_local std::vector<uint8_t> converted;
   converted.resize(rtp::red_converter::max_output(payload.size()));
-  const auto n = st.red->convert(seq, timestamp, payload, again, converted);
+  const auto n = st.red->convert(seq, timestamp, payload, again, mono_ms(), converted);
   if (!n) {
     ++st.counters.red_bad;
     return 0;
@@ -376,6 +376,8 @@ void send_probe(consumer_actor* self, const probe_padding& p) {
 void handle_nack(consumer_actor* self, const nack_in& nack) {
   auto& st = self->state;
   st.stream->on_nack(nack.seqs.size());
+  if (st.red)
+    st.red->on_loss(mono_ms()); // RED's redundancy is needed now
   if (!st.rtx_buffer)
     return;
   const auto now = mono_ms();
@@ -408,6 +410,8 @@ void handle_nack(consumer_actor* self, const nack_in& nack) {
 }
 
 void handle_report_block(consumer_actor* self, const report_block_in& rb) {
+  if (self->state.red && rb.block.fraction_lost > 0)
+    self->state.red->on_loss(mono_ms());
   self->state.stream->on_report_block(rb.block, mono_us());
 }
 

@@ -127,7 +127,8 @@ std::string stats_json(consumer_actor* self) {
   }
   if (st.red)
     os << ",\"red\":{\"sends\":\"" << (st.mime_type == "audio/red" ? "red" : "opus")
-       << "\",\"converted\":" << c.red_converted << ",\"bad\":" << c.red_bad << "}";
+       << "\",\"distance\":" << st.red->distance() << ",\"converted\":" << c.red_converted
+       << ",\"bad\":" << c.red_bad << "}";
   os << ",\"paced\":{\"held\":" << c.paced_held << ",\"flushed\":" << c.paced_flushed
      << ",\"queued\":" << st.paced.size() << "}";
   os << ",\"skipped\":{\"paused\":" << c.skipped_paused

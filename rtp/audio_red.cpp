@@ -143,8 +143,9 @@ void red_encoder::remember(uint16_t seq, uint32_t timestamp,
 
 std::optional<size_t> red_converter::convert(uint16_t seq, uint32_t timestamp,
                                              std::span<const uint8_t> payload, bool again,
-                                             std::span<uint8_t> out) noexcept {
+                                             int64_t now_ms, std::span<uint8_t> out) noexcept {
   if (to_red_) {
+    encoder_->set_distance(protection_.distance(now_ms));
     const size_t n = again ? write_red_alone(opus_pt_, payload, out)
                            : encoder_->wrap(seq, timestamp, payload, out);
     return n == 0 ? std::nullopt : std::optional<size_t>(n);

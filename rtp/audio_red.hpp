@@ -83,6 +83,8 @@ public:
               std::span<uint8_t> out) noexcept;
 
   uint8_t payload_type() const noexcept { return pt_; }
+  size_t distance() const noexcept { return distance_; }
+  void set_distance(size_t d) noexcept { distance_ = d < max_distance ? d : max_distance; }
 
 private:
   struct entry {
@@ -106,6 +108,24 @@ private:
   bool remembered_ = false;
 };
 
+// How much redundancy a RED receiver's link needs: all of it (red_encoder::max_distance)
+// from the start and for `hold_ms` after each sign of loss (a NACK, a receiver report that
+// counts some), none once the link has been clean that long: on a loss-free link the
+// copies only take room from the video (a thin link's budget pays the audio first), and
+// the first loss is answered within a round trip.
+class red_protection {
+public:
+  static constexpr int64_t hold_ms = 10'000;
+  explicit red_protection(int64_t now_ms) noexcept : last_loss_ms_(now_ms) {}
+  void on_loss(int64_t now_ms) noexcept { last_loss_ms_ = now_ms; }
+  size_t distance(int64_t now_ms) const noexcept {
+    return now_ms - last_loss_ms_ < hold_ms ? red_encoder::max_distance : 0;
+  }
+
+private:
+  int64_t last_loss_ms_;
+};
+
 // One receiver's side of a stream that comes as Opus, as RED, or both: the packets of the
 // form the receiver did not negotiate are converted (RED's primary for an Opus receiver;
 // plain Opus wrapped, with the previous packets as redundancy, for a RED receiver); those of
@@ -114,9 +134,16 @@ class red_converter {
 public:
   // red_pt, opus_pt: the router's payload types; to_red: the receiver negotiated RED.
   // (An Opus receiver's converter holds no encoder: only a RED receiver's remembers payloads.)
-  red_converter(uint8_t red_pt, uint8_t opus_pt, bool to_red, size_t distance)
-    : red_pt_(red_pt), opus_pt_(opus_pt), to_red_(to_red),
-      encoder_(to_red ? std::make_unique<red_encoder>(opus_pt, distance) : nullptr) {}
+  // The redundancy follows red_protection from `now_ms` on.
+  red_converter(uint8_t red_pt, uint8_t opus_pt, bool to_red, int64_t now_ms)
+    : red_pt_(red_pt), opus_pt_(opus_pt), to_red_(to_red), protection_(now_ms),
+      encoder_(to_red ? std::make_unique<red_encoder>(opus_pt, red_encoder::max_distance)
+                      : nullptr) {}
+
+  // The receiver lost something (a NACK, a report counting losses).
+  void on_loss(int64_t now_ms) noexcept { protection_.on_loss(now_ms); }
+  // Packets of redundancy the next RED packet carries at most (0 for an Opus receiver).
+  size_t distance() const noexcept { return encoder_ ? encoder_->distance() : 0; }
 
   uint8_t output_payload_type() const noexcept { return to_red_ ? red_pt_ : opus_pt_; }
   // Whether a packet of payload type `pt` is of the other form (converted).
@@ -129,11 +156,12 @@ public:
   // primary alone: the redundancy of its first sending would be out of date). nullopt for
   // RED that does not parse, whose primary is empty or not Opus.
   std::optional<size_t> convert(uint16_t seq, uint32_t timestamp, std::span<const uint8_t> payload,
-                                bool again, std::span<uint8_t> out) noexcept;
+                                bool again, int64_t now_ms, std::span<uint8_t> out) noexcept;
 
 private:
   uint8_t red_pt_, opus_pt_;
   bool to_red_;
+  red_protection protection_;
   std::unique_ptr<red_encoder> encoder_;
 };
 

@@ -28,19 +28,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   map[100] = 100;
   (void)map_red_payload_types(copy, map);
   std::vector<uint8_t> out(red_converter::max_output(size));
-  red_converter unwrap(111, 100, false, 2);
-  (void)unwrap.convert(1, 960, all, false, out);
+  red_converter unwrap(111, 100, false, 0);
+  (void)unwrap.convert(1, 960, all, false, 0, out);
 
-  red_converter wrap(111, 100, true, 2);
-  red_converter back(111, 100, false, 2);
+  red_converter wrap(111, 100, true, 0);
+  red_converter back(111, 100, false, 0);
   std::vector<uint8_t> wrapped, plain;
   for_each_packet(data, size, [&](uint16_t seq, uint32_t ts, bool, std::span<const uint8_t> payload) {
     wrapped.resize(red_converter::max_output(payload.size()));
-    auto n = wrap.convert(seq, ts, payload, false, wrapped);
+    auto n = wrap.convert(seq, ts, payload, false, int64_t(seq) * 20, wrapped);
     if (!n || *n > wrapped.size())
       std::abort(); // wrapping always fits the room it asks for
     plain.resize(*n);
-    auto m = back.convert(seq, ts, std::span(wrapped.data(), *n), false, plain);
+    auto m = back.convert(seq, ts, std::span(wrapped.data(), *n), false, 0, plain);
     if (!payload.empty() && (!m || *m != payload.size() || std::memcmp(plain.data(), payload.data(), *m) != 0))
       std::abort(); // the primary comes back as it went in
   });

@@ -87,6 +87,8 @@ test('RED through a lossy link: a Chromium receiver that lists it gets RED and c
           plainOpus: { concealed: share(p0, p1), lostAfterNack: lost(p0, p1), nacks: p1.nackCount - p0.nackCount },
         };
         console.log(`RED, ${ph.name}: ${JSON.stringify(results[ph.name])}`);
+        // The receiver's losses keep the router's redundancy at its full two packets.
+        assert.equal((await consumerStats(students.red)).red.distance, 2, `${ph.name}: RED's distance`);
       }
       link.set('down', {});
       link.set('up', {});

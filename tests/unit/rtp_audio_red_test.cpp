@@ -252,12 +252,12 @@ TEST_CASE("red_converter: each receiver's form from either") {
   std::vector<uint8_t> out(red_converter::max_output(64));
 
   SUBCASE("to a RED receiver: plain Opus wrapped, with the one before") {
-    red_converter c(111, 100, true, 2);
+    red_converter c(111, 100, true, 0);
     CHECK(c.output_payload_type() == 111);
     CHECK(c.converts(100));
     CHECK_FALSE(c.converts(111)); // RED passes as it is
-    REQUIRE(c.convert(1, 960, a, false, out));
-    auto n = c.convert(2, 1920, b, false, out);
+    REQUIRE(c.convert(1, 960, a, false, 0, out));
+    auto n = c.convert(2, 1920, b, false, 0, out);
     REQUIRE(n);
     auto red = parse_red(std::span(out.data(), *n));
     REQUIRE(red);
@@ -267,38 +267,77 @@ TEST_CASE("red_converter: each receiver's form from either") {
     CHECK(red->primary().payload_type == 100);
   }
   SUBCASE("to a RED receiver, a retransmission: the primary alone, the history kept") {
-    red_converter c(111, 100, true, 2);
-    REQUIRE(c.convert(1, 960, a, false, out));
-    auto n = c.convert(1, 960, a, true, out);
+    red_converter c(111, 100, true, 0);
+    REQUIRE(c.convert(1, 960, a, false, 0, out));
+    auto n = c.convert(1, 960, a, true, 0, out);
     REQUIRE(n);
     auto red = parse_red(std::span(out.data(), *n));
     REQUIRE(red);
     CHECK(red->count == 1);
-    n = c.convert(2, 1920, b, false, out);
+    n = c.convert(2, 1920, b, false, 0, out);
     red = parse_red(std::span(out.data(), *n));
     REQUIRE(red);
     CHECK(red->count == 2);
   }
   SUBCASE("to an Opus receiver: RED's primary") {
-    red_converter c(111, 100, false, 2);
+    red_converter c(111, 100, false, 0);
     CHECK(c.output_payload_type() == 100);
     CHECK(c.converts(111));
     CHECK_FALSE(c.converts(100));
     std::vector<uint8_t> red = {0xE4, 0x0F, 0x00, 0x03, 0x64};
     red.insert(red.end(), a.begin(), a.end());
     red.insert(red.end(), b.begin(), b.end());
-    auto n = c.convert(2, 1920, red, false, out);
+    auto n = c.convert(2, 1920, red, false, 0, out);
     REQUIRE(n);
     CHECK(std::vector<uint8_t>(out.begin(), out.begin() + long(*n)) == b);
   }
   SUBCASE("to an Opus receiver: RED that cannot be unwrapped") {
-    red_converter c(111, 100, false, 2);
+    red_converter c(111, 100, false, 0);
     const std::vector<std::vector<uint8_t>> bad = {
       {0xE4, 0x0F},             // cut short
       {0x64},                   // an empty primary
       {0x65, 0x48, 0x01},       // a primary of another payload type
     };
     for (const auto& p : bad)
-      CHECK_FALSE(c.convert(1, 960, p, false, out));
+      CHECK_FALSE(c.convert(1, 960, p, false, 0, out));
   }
+}
+
+TEST_CASE("red_protection: redundancy while the link loses, none once it has been clean") {
+  const std::vector<uint8_t> a = {0x48, 1, 2}, b = {0x48, 3, 4, 5}, c3 = {0x48, 6};
+  std::vector<uint8_t> out(red_converter::max_output(64));
+  auto blocks = [&](red_converter& c, uint16_t seq, const std::vector<uint8_t>& p, int64_t now) {
+    auto n = c.convert(seq, uint32_t(seq) * 960, p, false, now, out);
+    REQUIRE(n);
+    auto red = parse_red(std::span(out.data(), *n));
+    REQUIRE(red);
+    return red->count;
+  };
+  struct row {
+    const char* name;
+    int64_t loss_at; // -1: none after the start
+    int64_t now;
+    size_t blocks;   // of the third packet
+  };
+  const std::vector<row> rows = {
+    {"from the start: all of it", -1, 0, 3},
+    {"just inside the hold after the start", -1, red_protection::hold_ms - 1, 3},
+    {"a clean link for the hold: the primary alone", -1, red_protection::hold_ms, 1},
+    {"a loss renews the hold", red_protection::hold_ms, red_protection::hold_ms + 5000, 3},
+    {"clean again for the hold after the loss", red_protection::hold_ms, 2 * red_protection::hold_ms, 1},
+  };
+  for (const auto& r : rows) {
+    const std::string name = r.name;
+    CAPTURE(name);
+    red_converter c(111, 100, true, 0);
+    if (r.loss_at >= 0)
+      c.on_loss(r.loss_at);
+    blocks(c, 1, a, r.now);
+    blocks(c, 2, b, r.now);
+    CHECK(blocks(c, 3, c3, r.now) == r.blocks);
+    CHECK(c.distance() == r.blocks - 1);
+  }
+  red_protection p(1000);
+  CHECK(p.distance(1000) == red_encoder::max_distance);
+  CHECK(p.distance(1000 + red_protection::hold_ms) == 0);
 }
