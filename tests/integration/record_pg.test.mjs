@@ -394,9 +394,12 @@ test('PostgreSQL: a batch whose COMMIT answer was lost is not written twice; a 1
     assert.deepEqual(await q('SELECT count(*) FROM (SELECT batch_key FROM record_batches GROUP BY batch_key HAVING count(*) > 1) d'), ['0']);
     // The class ends: its leaves and close are written before the node stops.
     await closeAll(...students, teacher);
+    // Written: nothing pending at the node, and the leaves in the database (a batch on its
+    // way to the database is no longer pending at the node).
     await pollUntil(async () => {
       const h = (await httpGet(`${node.url}/healthz`)).json;
-      return h.rooms === 0 && h.record.eventsPending === 0;
+      return h.rooms === 0 && h.record.eventsPending === 0 &&
+        (await q('SELECT count(*) FROM attendance WHERE left_at IS NULL'))[0] === '0';
     }, { timeoutMs: 10000, what: 'the class closed and written' });
     assert.deepEqual(await q('SELECT count(*) FROM attendance WHERE left_at IS NULL'), ['0']);
     assert.deepEqual(await q('SELECT count(*) FROM rooms WHERE closed_at IS NOT NULL'), ['1']);
