@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
-import { LINK_IP, startImpairedLink } from './lib/impaired_link.mjs';
+import { linkServerArgs, pointAtLink, startImpairedLink } from './lib/impaired_link.mjs';
 import { MEDIA_PAGE } from './lib/media_page.mjs';
 import { httpGet } from './lib/http.mjs';
 import { parsePrometheus } from './lib/prometheus.mjs';
@@ -61,17 +61,14 @@ const CASES = [
 
 test('Chromium behind an impaired link: freezes, stalls, concealment and A/V offset per case, within what a class can live with', { timeout: 180000, skip }, async () => {
   const port = await freeRtcPort();
-  await withBrowser({ html: MEDIA_PAGE, serverArgs: ['--log-level', 'warn', '--rtc-single-port', String(port), '--rtc-ip', '127.0.0.1'] }, async ({ server, browser, site }) => {
+  await withBrowser({ html: MEDIA_PAGE, serverArgs: linkServerArgs(port) }, async ({ server, browser, site }) => {
     const link = await startImpairedLink({ port, seed: 62 });
     try {
       const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=impaired`;
       const teacher = await openPage(browser, `${site.url}/`, 'teacher');
       const student = await openPage(browser, `${site.url}/`, 'student');
       await teacher.evaluate((u) => window.chorusJoin(u), wsUrl('teacher'));
-      // The student's transport points at the link instead of the server's port.
-      await student.evaluate((ip) => {
-        window.adaptTransportParams = (p) => ({ ...p, iceCandidates: p.iceCandidates.map((c) => ({ ...c, ip, address: ip })) });
-      }, LINK_IP);
+      await pointAtLink(student); // its transport through the link
       await student.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('student'));
       const rows = () => student.evaluate(() => window.received());
       await until(student, 'the teacher seen and heard through the link', rows,

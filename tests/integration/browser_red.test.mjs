@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
-import { LINK_IP, startImpairedLink } from './lib/impaired_link.mjs';
+import { linkServerArgs, pointAtLink, startImpairedLink } from './lib/impaired_link.mjs';
 import { MEDIA_PAGE } from './lib/media_page.mjs';
 import { freeRtcPort } from './lib/server.mjs';
 
@@ -30,7 +30,7 @@ const consumerStats = (page) => page.evaluate(async () => {
 
 test('RED through a lossy link: a Chromium receiver that lists it gets RED and conceals less than one that gets plain Opus from the same producer', { timeout: 180000, skip }, async () => {
   const port = await freeRtcPort();
-  await withBrowser({ html: MEDIA_PAGE, serverArgs: ['--log-level', 'warn', '--rtc-single-port', String(port), '--rtc-ip', '127.0.0.1'] }, async ({ server, browser, site }) => {
+  await withBrowser({ html: MEDIA_PAGE, serverArgs: linkServerArgs(port) }, async ({ server, browser, site }) => {
     const link = await startImpairedLink({ port, seed: 2198 });
     try {
       const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=red`;
@@ -39,9 +39,7 @@ test('RED through a lossy link: a Chromium receiver that lists it gets RED and c
       const students = {};
       for (const name of ['red', 'plain']) {
         const page = await openPage(browser, `${site.url}/`, name);
-        await page.evaluate((ip) => {
-          window.adaptTransportParams = (p) => ({ ...p, iceCandidates: p.iceCandidates.map((c) => ({ ...c, ip, address: ip })) });
-        }, LINK_IP);
+        await pointAtLink(page); // its transport through the link
         if (name === 'plain')
           await page.evaluate(() => {
             window.adaptRtpCapabilities = (caps) => ({ ...caps, codecs: caps.codecs.filter((c) => c.mimeType.toLowerCase() !== 'audio/red') });

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
-import { LINK_IP, startImpairedLink } from './lib/impaired_link.mjs';
+import { linkServerArgs, pointAtLink, startImpairedLink } from './lib/impaired_link.mjs';
 import { MEDIA_PAGE } from './lib/media_page.mjs';
 import { SAMPLER, figures } from './lib/receiver_figures.mjs';
 import { freeRtcPort } from './lib/server.mjs';
@@ -25,16 +25,14 @@ const THIN_S = 30;
 
 test('a receiver\'s link drops to 1 Mbit/s, then 300 kbit/s mid-call: video without a stall over 1 s after the first 5 s, below the top layer at 300 kbit/s, audio intact, the top layer within 10 s of the link coming back', { timeout: 180000, skip }, async () => {
   const port = await freeRtcPort();
-  await withBrowser({ html: MEDIA_PAGE, serverArgs: ['--log-level', 'warn', '--rtc-single-port', String(port), '--rtc-ip', '127.0.0.1'] }, async ({ server, browser, site }) => {
+  await withBrowser({ html: MEDIA_PAGE, serverArgs: linkServerArgs(port) }, async ({ server, browser, site }) => {
     const link = await startImpairedLink({ port, seed: 300 });
     try {
       const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=thin`;
       const teacher = await openPage(browser, `${site.url}/`, 'teacher');
       const student = await openPage(browser, `${site.url}/`, 'student');
       await teacher.evaluate(([u, options]) => window.chorusJoin(u, options), [wsUrl('teacher'), { video: { width: 960, height: 540 }, encodings: ENCODINGS }]);
-      await student.evaluate((ip) => {
-        window.adaptTransportParams = (p) => ({ ...p, iceCandidates: p.iceCandidates.map((c) => ({ ...c, ip, address: ip })) });
-      }, LINK_IP);
+      await pointAtLink(student); // its transport through the link
       await student.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('student'));
       const top = async () => Math.max(...(await teacher.evaluate(() => window.sentEncodings())).map((e) => e.frameWidth || 0));
       const lowest = async () => Math.min(...(await teacher.evaluate(() => window.sentEncodings())).map((e) => e.frameWidth || 1e9));

@@ -32,6 +32,15 @@ import { seededRandom } from './seeded_random.mjs';
 
 export const LINK_IP = '127.0.0.2';
 
+// The server's arguments for a link in front of its single media port.
+export const linkServerArgs = (port) => ['--log-level', 'warn', '--rtc-single-port', String(port), '--rtc-ip', '127.0.0.1'];
+
+// Points a media page's transports (lib/media_page.mjs) at the link instead of the
+// server's port; before the page joins.
+export const pointAtLink = (page, ip = LINK_IP) => page.evaluate((linkIp) => {
+  window.adaptTransportParams = (p) => ({ ...p, iceCandidates: p.iceCandidates.map((c) => ({ ...c, ip: linkIp, address: linkIp })) });
+}, ip);
+
 // One direction of the link: decides each datagram's fate and when it leaves.
 class Direction {
   constructor(random, impairment) {
