@@ -108,6 +108,8 @@ void init(consumer_state& st, const rtp::rtp_parameters& p) {
       st.abs_send_time_ext_id = e.id;
     else if (e.uri == mid_uri)
       st.mid_ext_id = e.id;
+    else if (e.uri == rtp::dependency_descriptor_uri)
+      st.dd_ext_id = e.id;
   }
   st.mid = p.mid;
   st.cname = p.rtcp.cname.empty() ? "chorus" : p.rtcp.cname;
@@ -124,6 +126,8 @@ void init_forwarding(consumer_state& st, const consumer_spawn_args& args) {
     c.spatial_layers = args.spatial_layers;
     c.temporal_layers = args.temporal_layers;
     c.vp8 = text::iequals(st.mime_type, "video/VP8");
+    if (args.simulcast && !c.vp8 && st.dd_ext_id != 0)
+      st.dd_numbers.emplace();
   }
   st.forwarding.emplace(c);
 }

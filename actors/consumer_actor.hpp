@@ -25,6 +25,8 @@
 #include "net/send_outbox.hpp"
 #include "rtp/aes_gcm.hpp"
 #include "rtp/consumer_stream.hpp"
+#include "rtp/dependency_descriptor.hpp"
+#include "rtp/frame_number_continuity.hpp"
 #include "rtp/rate_cap.hpp"
 #include "rtp/retransmission_buffer.hpp"
 #include "rtp/rtcp.hpp"
@@ -103,6 +105,10 @@ struct consumer_state {
   uint8_t tcc_ext_id = 0;
   uint8_t abs_send_time_ext_id = 0;
   uint8_t mid_ext_id = 0;
+  uint8_t dd_ext_id = 0;
+  // A simulcast stream with the Dependency Descriptor: its frame numbers go on across
+  // switches (the offset is kept in the retransmission tag, as VP8's picture ids are).
+  std::optional<rtp::frame_number_continuity> dd_numbers;
   std::string mid; // ours: the receiver demultiplexes by it, so never forward the producer's
 
   bool paused = true;

@@ -79,6 +79,19 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
         *tag = continuity->tag();
     }
   }
+  if (st.dd_numbers)
+    if (auto dd = view->find_extension(st.dd_ext_id); dd && dd->size() >= 3) {
+      const size_t at = size_t(dd->data() - view->bytes().data());
+      std::span<uint8_t> value(out.data.data() + offset + at, dd->size());
+      const auto in = uint16_t((value[1] << 8) | value[2]);
+      if (use_tag != nullptr) {
+        rtp::write_dd_frame_number(value, uint16_t(in + uint16_t(*use_tag)));
+      } else {
+        rtp::write_dd_frame_number(value, st.dd_numbers->on_packet(in));
+        if (tag != nullptr)
+          *tag |= st.dd_numbers->offset();
+      }
+    }
   if (use_tag != nullptr && (*use_tag & marker_tag) != 0)
     view->set_marker(true);
   if (out.layouts.size() == out.offsets.size()) { // (else the sender parses them all)
@@ -314,6 +327,8 @@ void handle_media(consumer_actor* self, const media_packets& in, int64_t now_us)
     const auto d = st.forwarding->on_packet(fin, st.sender->ready(), now);
     if (d.switched_stream) {
       ++st.counters.layer_switches;
+      if (st.dd_numbers)
+        st.dd_numbers->restart();
       if (size_t(p.spatial) < st.clocks.size())
         st.clock = st.clocks[p.spatial];
     }

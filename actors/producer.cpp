@@ -62,6 +62,8 @@ void init_tables(producer_data& st, const rtp::rtp_parameters& params) {
       st.rid_ext_id = e.client;
     else if (e.uri == rrid_uri)
       st.rrid_ext_id = e.client;
+    else if (e.uri == rtp::dependency_descriptor_uri && st.kind == rtp::media_kind::video)
+      st.dd_ext_id = e.client;
   }
   if (st.kind == rtp::media_kind::audio)
     for (auto& e : params.header_extensions)

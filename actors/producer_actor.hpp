@@ -16,6 +16,7 @@
 #include "actors/media_messages.hpp"
 #include "actors/producer.hpp"
 #include "actors/thread_fanout.hpp"
+#include "rtp/dependency_descriptor.hpp"
 #include "rtp/keyframe.hpp"
 #include "rtp/nack_generator.hpp"
 #include "rtp/rtp_packet.hpp"
@@ -25,6 +26,7 @@
 
 #include <array>
 #include <atomic>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +49,9 @@ struct producer_counters {
   uint64_t rtx_bad = 0;
   uint64_t red_bad = 0; // RED whose blocks do not parse, or carry a payload type not known
   uint64_t keyframes = 0;
+  uint64_t dd_structures = 0; // Dependency Descriptors that carried a structure
+  uint64_t dd_unread = 0;     // ... that did not parse, or named no known template: the
+                              // packet goes on with the layers its codec alone tells
   uint64_t nack_packets = 0; // NACK RTCP packets sent
   uint64_t nack_seqs = 0;    // sequence numbers asked for
   uint64_t plis = 0;
@@ -76,6 +81,9 @@ struct encoding_state {
   bool keyframe_open = false;
   uint32_t keyframe_ts = 0;
   std::array<uint32_t, 4> keyframe_acc{};
+  // The Dependency Descriptor's structure in force (allocated when the producer has the
+  // extension; its layer ids are read from it).
+  std::unique_ptr<rtp::dd_structure> dd;
 };
 
 // Bytes per layer since the last rate update ([spatial][temporal]: spatial = the encoding
@@ -118,6 +126,7 @@ struct producer_data {
 
   std::vector<encoding_state> encodings;
   uint8_t rid_ext_id = 0, rrid_ext_id = 0; // the client's ids (0: none)
+  uint8_t dd_ext_id = 0;                   // the client's Dependency Descriptor id
   uint8_t spatial_layers = 1;  // simulcast: the encodings; SVC: the scalability mode's
   uint8_t temporal_layers = 1;
   bool layered = false;        // consumers select layers: send them layer_bitrates

@@ -4,6 +4,7 @@
 #include "actors/process_load.hpp"
 #include "net/send_outbox.hpp"
 #include "rtp/audio_red.hpp"
+#include "rtp/dependency_descriptor.hpp"
 #include "rtp/vp8_descriptor.hpp"
 #include "rtp/vp9_frames.hpp"
 
@@ -67,8 +68,34 @@ encoding_state* encoding_of(producer_data& st, const rtp::rtp_packet& pkt, bool&
 }
 
 // Reads the layer fields of a video packet (see forwarded_packet).
-void read_layers(const producer_data& st, rtp::payload_codec codec, const rtp::rtp_packet& pkt,
-                 uint8_t encoding, forwarded_packet& out) {
+// The layer fields from a Dependency Descriptor (the codecs whose payload tells none:
+// AV1, H264); false when the packet has none or it could not be read.
+bool read_dependency_descriptor(producer_data& st, encoding_state& e, const rtp::rtp_packet& pkt,
+                                forwarded_packet& out) {
+  const auto value = pkt.find_extension(st.dd_ext_id);
+  if (!value)
+    return false;
+  if (!e.dd)
+    e.dd = std::make_unique<rtp::dd_structure>();
+  const auto f = rtp::read_dependency_descriptor(*value, *e.dd);
+  if (!f) {
+    ++st.counters.dd_unread;
+    return false;
+  }
+  if (f->structure_attached)
+    ++st.counters.dd_structures;
+  out.frame_start = f->start_of_frame;
+  out.end_of_layer = f->end_of_frame;
+  out.temporal = std::min<uint8_t>(f->temporal, max_temporal_layers - 1);
+  if (!st.mapping.simulcast())
+    out.spatial = f->spatial;
+  out.sync = out.keyframe || f->temporal == 0 ||
+             f->own_indication == rtp::dd_indication::switching;
+  return true;
+}
+
+void read_layers(producer_data& st, encoding_state& e, rtp::payload_codec codec,
+                 const rtp::rtp_packet& pkt, uint8_t encoding, forwarded_packet& out) {
   out.spatial = encoding;
   out.frame_start = out.keyframe;
   out.sync = out.keyframe;
@@ -100,7 +127,9 @@ void read_layers(const producer_data& st, rtp::payload_codec codec, const rtp::r
         }
       }
       break;
-    default: // H264 and others: one temporal layer as far as the stream tells
+    default: // AV1, H264: the Dependency Descriptor, else one temporal layer
+      if (st.dd_ext_id != 0 && read_dependency_descriptor(st, e, pkt, out))
+        break;
       out.frame_start = true;
       out.sync = true;
       break;
@@ -339,7 +368,7 @@ void handle_rtp(producer_actor* self, rtp_in& in) {
     forwarded_packet fwd;
     fwd.keyframe = keyframe;
     if (st.kind == rtp::media_kind::video)
-      read_layers(st, codec, pkt, uint8_t(enc - st.encodings.data()), fwd);
+      read_layers(st, *enc, codec, pkt, uint8_t(enc - st.encodings.data()), fwd);
     if (origin == rtp::packet_origin::media && fwd.spatial < max_spatial_layers) {
       st.layer_bytes[fwd.spatial][fwd.temporal] += pkt.size();
       if (st.layered)

@@ -93,6 +93,8 @@ void encoding_stats_json(std::ostringstream& os, producer_actor* self, const enc
     os << ",\"nackCount\":" << c.nack_packets << ",\"nackPacketCount\":" << c.nack_seqs
        << ",\"pliCount\":" << c.plis << ",\"firCount\":" << c.firs
        << ",\"keyframes\":" << c.keyframes << ",\"keyframeRequests\":" << c.keyframe_requests
+       << ",\"dependencyDescriptor\":{\"structures\":" << c.dd_structures
+       << ",\"unread\":" << c.dd_unread << "}"
        << ",\"consumers\":" << st.consumers.size() << ",\"forwarded\":" << c.forwarded
        << ",\"fanout\":" << fanout_json(self) << ",\"directBatches\":" << c.direct
        << ",\"messageBatches\":" << c.messaged << ",\"laneBatchesIn\":" << c.lane_in

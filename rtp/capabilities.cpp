@@ -4,6 +4,7 @@
 #include "rtp/capabilities.hpp"
 
 #include "common/text.hpp"
+#include "rtp/dependency_descriptor.hpp"
 #include "rtp/h264_profile.hpp"
 
 #include <charconv>
@@ -94,6 +95,7 @@ std::vector<header_extension_capability> supported_header_extensions() {
     ext(v, "urn:ietf:params:rtp-hdrext:toffset", 12),
     ext(a, abs_capture_time, 13),
     ext(v, abs_capture_time, 13),
+    ext(v, dependency_descriptor_uri, 8),
   };
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/text.hpp"
 #include "rtp/h264_profile.hpp"
+#include "rtp/dependency_descriptor.hpp"
 #include "rtp/scalability.hpp"
 
 #include <algorithm>
@@ -356,9 +357,17 @@ bool has_extension(const producer_mapping& mapping, std::string_view uri) {
   return false;
 }
 
+// AV1's payload tells no layer ids: its spatial layers are read from this extension.
+bool has_dependency_descriptor(const rtp_parameters& params) {
+  for (const auto& e : params.header_extensions)
+    if (e.uri == dependency_descriptor_uri)
+      return true;
+  return false;
+}
+
 // Encodings: one stream, or simulcast of up to four (by ssrc, or by rid with the SSRCs
 // learnt from the first packets), video only; spatial layers inside one encoding (SVC)
-// for VP9 only.
+// for VP9, and AV1 with the Dependency Descriptor.
 std::string check_encodings(const rtp_parameters& params, producer_mapping& mapping) {
   const auto& encodings = params.encodings;
   if (encodings.empty())
@@ -396,9 +405,11 @@ std::string check_encodings(const rtp_parameters& params, producer_mapping& mapp
       if (mode->spatial > 1 && encodings.size() > 1)
         return field + ".scalabilityMode \"" + e.scalability_mode +
                "\": spatial layers inside a simulcast stream are not supported";
-      if (mode->spatial > 1 && !text::iequals(mime, "video/VP9"))
+      if (mode->spatial > 1 && !text::iequals(mime, "video/VP9") &&
+          !(text::iequals(mime, "video/AV1") && has_dependency_descriptor(params)))
         return field + ".scalabilityMode \"" + e.scalability_mode +
-               "\": spatial layers (SVC) are supported for VP9 only, not " + std::string(mime);
+               "\": spatial layers (SVC) are supported for VP9, and AV1 with the Dependency "
+               "Descriptor extension, not " + std::string(mime);
       m.spatial_layers = mode->spatial;
       m.temporal_layers = mode->temporal;
       m.ksvc = mode->ksvc;

@@ -1,5 +1,7 @@
 #include "rtp/vp9_frames.hpp"
 
+#include "rtp/bit_reader.hpp"
+
 #include <algorithm>
 
 namespace chorus::rtp {
@@ -94,29 +96,6 @@ std::optional<vp9_descriptor> parse_vp9_descriptor(std::span<const uint8_t> p) n
   d.size = off;
   return d;
 }
-
-namespace {
-
-class bit_reader {
-public:
-  explicit bit_reader(std::span<const uint8_t> b) : b_(b) {}
-  bool read(int n, uint32_t& v) {
-    v = 0;
-    for (int i = 0; i < n; ++i) {
-      if (pos_ >= b_.size() * 8)
-        return false;
-      v = (v << 1) | ((b_[pos_ / 8] >> (7 - pos_ % 8)) & 1u);
-      ++pos_;
-    }
-    return true;
-  }
-
-private:
-  std::span<const uint8_t> b_;
-  std::size_t pos_ = 0;
-};
-
-} // namespace
 
 std::optional<vp9_frame_info> parse_vp9_frame_header(std::span<const uint8_t> frame) noexcept {
   bit_reader r(frame);

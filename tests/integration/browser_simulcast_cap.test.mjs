@@ -1,7 +1,8 @@
 // Simulcast and SVC to three receivers at once, one of them behind a thin link, end to end
 // with real Chromium and the stock mediasoup-client. The server
 // runs with --fault-injection; one page produces three encodings (VP8 simulcast r0, r1, r2;
-// then VP9 SVC L3T3_KEY in one stream) and three pages receive it in the same room:
+// then VP9 SVC L3T3_KEY in one stream, then AV1 SVC L3T3) and three pages receive it in the
+// same room:
 // - `wide`, unconstrained: it decodes the top encoding's width;
 // - `low`, set-consumer-preferred-layers to spatial layer 0: it decodes the lowest width;
 // - `thin`, whose receive transport gets a 300 kbps egress cap (set-transport-egress-cap:
@@ -32,6 +33,7 @@ const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
 
 const VP8_SIMULCAST = { video: { width: 960, height: 540 }, encodings: ENCODINGS, noise: true };
 const VP9_SVC = { video: { width: 960, height: 540 }, codec: 'video/VP9', scalabilityMode: 'L3T3_KEY' };
+const AV1_SVC = { video: { width: 960, height: 540 }, codec: 'video/AV1', scalabilityMode: 'L3T3' };
 
 test('simulcast VP8 to three receivers: the top encoding, the lowest on preference, and behind a 300 kbps cap a lower layer within 10 s and back within 20 s of the lift', { timeout: 240000, skip }, async () => {
   await threeReceivers(VP8_SIMULCAST, (top, sent) => sent[0].frameWidth);
@@ -40,6 +42,10 @@ test('simulcast VP8 to three receivers: the top encoding, the lowest on preferen
 test('VP9 SVC (L3T3_KEY) to three receivers: the top spatial layer, spatial layer 0 on preference, and behind a 300 kbps cap a lower layer within 10 s and back within 20 s of the lift', { timeout: 240000, skip }, async () => {
   // L3: each spatial layer doubles the width; spatial layer 0 is a quarter of the top.
   await threeReceivers(VP9_SVC, (top) => top / 4);
+});
+
+test('AV1 SVC (L3T3, layers read from the Dependency Descriptor) to three receivers: the top spatial layer, spatial layer 0 on preference, and behind a 300 kbps cap a lower layer within 10 s and back within 20 s of the lift', { timeout: 240000, skip }, async () => {
+  await threeReceivers(AV1_SVC, (top) => top / 4);
 });
 
 test('simulcast VP8 behind a thin link, the publisher acting on producer-layers-unused: the top encoding stopped, not cycled on and off', { timeout: 240000, skip }, async () => {

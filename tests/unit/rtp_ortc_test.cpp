@@ -1,6 +1,7 @@
 // ORTC mapping: producer rtpParameters -> mapping and consumable parameters -> consumer
 // rtpParameters, against the default router capabilities (mediasoup's ortc rules).
 #include "rtp/capabilities.hpp"
+#include "rtp/dependency_descriptor.hpp"
 #include "rtp/ortc.hpp"
 
 #include <doctest/doctest.h>
@@ -366,6 +367,42 @@ TEST_CASE("ortc: map_producer VP9 matches on profile-id (absent = 0)") {
                      "not supported by the router");
 }
 
+TEST_CASE("ortc: map_producer AV1 spatial layers only with the Dependency Descriptor") {
+  struct av1_case {
+    const char* name;
+    const char* mode;
+    bool with_descriptor;
+    bool ok;
+  };
+  const av1_case cases[] = {
+    {"L3T3 with the descriptor", "L3T3", true, true},
+    {"L1T3 without it (temporal layers only)", "L1T3", false, true},
+    {"L3T3 without it", "L3T3", false, false},
+    {"L2T2_KEY without it", "L2T2_KEY", false, false},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    auto p = chrome_vp8_producer();
+    p.codecs = {codec("video/AV1", 45, 90000), rtx(46, 45)};
+    p.encodings[0].scalability_mode = c.mode;
+    if (c.with_descriptor)
+      p.header_extensions.push_back(ext(dependency_descriptor_uri, 9));
+    auto m = map_producer(router(), media_kind::video, p);
+    CHECK(m.ok() == c.ok);
+    if (m.ok()) {
+      CHECK(m->encodings[0].spatial_layers == uint8_t(c.mode[1] - '0'));
+      bool mapped = false;
+      for (const auto& e : m->header_extensions)
+        mapped = mapped || (e.uri == dependency_descriptor_uri && e.client == 9 && e.router == 8);
+      CHECK(mapped == c.with_descriptor);
+    } else {
+      CHECK(m.error() == std::string("rtpParameters.encodings[0].scalabilityMode \"") + c.mode +
+                           "\": spatial layers (SVC) are supported for VP9, and AV1 with the "
+                           "Dependency Descriptor extension, not video/AV1");
+    }
+  }
+}
+
 TEST_CASE("ortc: map_producer rejects what the router cannot take, naming the field") {
   struct failure_case {
     const char* name;
@@ -479,14 +516,14 @@ TEST_CASE("ortc: map_producer rejects what the router cannot take, naming the fi
      "stream are not supported"},
     {"VP8 SVC L3T3", v, vp8([](auto& p) { p.encodings[0].scalability_mode = "L3T3"; }),
      "rtpParameters.encodings[0].scalabilityMode \"L3T3\": spatial layers (SVC) are supported "
-     "for VP9 only, not video/VP8"},
+     "for VP9, and AV1 with the Dependency Descriptor extension, not video/VP8"},
     {"VP8 SVC S2T1", v, vp8([](auto& p) { p.encodings[0].scalability_mode = "S2T1"; }),
      "rtpParameters.encodings[0].scalabilityMode \"S2T1\": spatial layers (SVC) are supported "
-     "for VP9 only, not video/VP8"},
+     "for VP9, and AV1 with the Dependency Descriptor extension, not video/VP8"},
     {"VP8 SVC L2T3_KEY", v,
      vp8([](auto& p) { p.encodings[0].scalability_mode = "L2T3_KEY"; }),
      "rtpParameters.encodings[0].scalabilityMode \"L2T3_KEY\": spatial layers (SVC) are "
-     "supported for VP9 only, not video/VP8"},
+     "supported for VP9, and AV1 with the Dependency Descriptor extension, not video/VP8"},
     {"not a scalability mode", v, vp8([](auto& p) { p.encodings[0].scalability_mode = "T3"; }),
      "rtpParameters.encodings[0].scalabilityMode \"T3\" is not a scalability mode"},
     {"codecPayloadType naming no media codec", v,
