@@ -322,7 +322,7 @@ void handle_media(consumer_actor* self, const media_packets& in, int64_t now_us)
     fin.seq = uint16_t((src[2] << 8) | src[3]);
     fin.timestamp = (uint32_t(src[4]) << 24) | (uint32_t(src[5]) << 16) |
                     (uint32_t(src[6]) << 8) | src[7];
-    fin.layer = {p.spatial, p.temporal, p.keyframe, p.sync, p.frame_start};
+    fin.layer = {p.spatial, p.temporal, p.keyframe, p.sync, p.frame_start, p.switch_mask};
     fin.end_of_layer = p.end_of_layer;
     const auto d = st.forwarding->on_packet(fin, st.sender->ready(), now);
     if (d.switched_stream) {

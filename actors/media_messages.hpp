@@ -89,6 +89,7 @@ struct forwarded_packet {
   bool sync = false;
   bool frame_start = false;
   bool end_of_layer = false;
+  uint8_t switch_mask = 0; // the Dependency Descriptor's: see rtp::layer_packet
 };
 
 // The packets of one receive batch. The producer builds ONE message and sends the same
@@ -328,7 +329,7 @@ typename Inspector::result_type inspect(Inspector& f, forwarded_packet& x) {
     return caf::none;
   });
   return f(caf::meta::type_name("forwarded_packet"), bytes, x.keyframe, x.spatial, x.temporal,
-           x.sync, x.frame_start, x.end_of_layer, load);
+           x.sync, x.frame_start, x.end_of_layer, x.switch_mask, load);
 }
 CHORUS_MESSAGE(media_packets, x.packets);
 CHORUS_MESSAGE(source_clock, x.ntp, x.rtp_timestamp, x.received_ms, x.valid, x.spatial);

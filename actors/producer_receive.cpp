@@ -89,8 +89,9 @@ bool read_dependency_descriptor(producer_data& st, encoding_state& e, const rtp:
   out.temporal = std::min<uint8_t>(f->temporal, max_temporal_layers - 1);
   if (!st.mapping.simulcast())
     out.spatial = f->spatial;
-  out.sync = out.keyframe || f->temporal == 0 ||
-             f->own_indication == rtp::dd_indication::switching;
+  out.sync = out.keyframe || f->own_indication == rtp::dd_indication::switching;
+  // (capped as the temporal id: a layer above max_temporal_layers is never forwarded)
+  out.switch_mask = uint8_t(f->switch_mask & ((1u << max_temporal_layers) - 1));
   return true;
 }
 

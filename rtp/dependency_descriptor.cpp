@@ -175,16 +175,19 @@ value_or_error<dd_frame, dd_error> read_dependency_descriptor(std::span<const ui
   f.spatial = structure.template_spatial[t];
   f.temporal = structure.template_temporal[t];
   f.references = structure.template_references[t];
-  const int own = structure.decode_target_of(f.spatial, f.temporal);
-  if (own >= 0)
-    f.own_indication = structure.template_dti[t][size_t(own)];
+  std::array<dd_indication, dd_structure::max_decode_targets> dti = structure.template_dti[t];
   if (custom_dtis)
     for (size_t d = 0; d < structure.decode_targets; ++d) {
       if (!r.read(2, v))
         return dd_error::truncated;
-      if (int(d) == own)
-        f.own_indication = dd_indication(v);
+      dti[d] = dd_indication(v);
     }
+  if (const int own = structure.decode_target_of(f.spatial, f.temporal); own >= 0)
+    f.own_indication = dti[size_t(own)];
+  for (uint8_t tl = 0; tl < dd_structure::max_temporal; ++tl)
+    if (const int d = structure.decode_target_of(f.spatial, tl);
+        d >= 0 && dti[size_t(d)] == dd_indication::switching)
+      f.switch_mask = uint8_t(f.switch_mask | (1u << tl));
   if (custom_fdiffs) {
     f.references = 0;
     for (;;) {

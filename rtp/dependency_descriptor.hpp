@@ -72,6 +72,9 @@ struct dd_frame {
   // This frame's indication for its own layer's decode target: switching means a receiver
   // may move up to this layer here.
   dd_indication own_indication = dd_indication::not_present;
+  // Bit t: the frame is a switching point for the decode target of its spatial layer and
+  // temporal layer t (a receiver below t may move up to t here).
+  uint8_t switch_mask = 0;
 };
 
 enum class dd_error : uint8_t {

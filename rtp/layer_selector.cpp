@@ -7,11 +7,18 @@ bool layer_selector::follow_temporal(const layer_packet& p) noexcept {
   if (p.keyframe) {
     current_temporal_ = target_temporal_;
   } else if (p.frame_start) {
-    if (target_temporal_ < current_temporal_)
+    if (target_temporal_ < current_temporal_) {
       current_temporal_ = target_temporal_;
-    else if (target_temporal_ > current_temporal_ && p.sync && p.temporal > current_temporal_ &&
-             p.temporal <= target_temporal_)
+    } else if (target_temporal_ > current_temporal_ && p.switch_mask != 0) {
+      for (int8_t t = target_temporal_; t > current_temporal_; --t)
+        if (p.switch_mask & (1u << t)) {
+          current_temporal_ = t;
+          break;
+        }
+    } else if (target_temporal_ > current_temporal_ && p.sync && p.temporal > current_temporal_ &&
+               p.temporal <= target_temporal_) {
       current_temporal_ = int8_t(p.temporal);
+    }
   }
   return current_temporal_ != before;
 }

@@ -11,7 +11,8 @@
 //    packet); layers above the current one are dropped;
 //  - temporal: down at the start of any frame; up at the start of a frame of a higher layer
 //    (up to the target) that is a switching point (`sync`: VP8 Y, VP9 U, or any TL0
-//    frame); a keyframe takes the target at once.
+//    frame), or, with the Dependency Descriptor, at any frame whose indications allow a
+//    higher layer up to the target (`switch_mask`); a keyframe takes the target at once.
 //
 // Verdicts: forward; drop (a packet of the forwarded stream that this receiver does not
 // get: its sequence number must be closed up, see seq_munger::drop); other (a packet of
@@ -32,6 +33,10 @@ struct layer_packet {
   bool keyframe = false;
   bool sync = false;        // a switching point up to this temporal layer
   bool frame_start = false; // first packet of a (layer) frame
+  // Where the stream says it per target (the Dependency Descriptor's switch indications):
+  // bit t set, a receiver may move up to temporal layer t at this frame, whatever the
+  // frame's own layer. 0: `sync` tells.
+  uint8_t switch_mask = 0;
 };
 
 enum class layer_verdict : uint8_t { forward, drop, other };

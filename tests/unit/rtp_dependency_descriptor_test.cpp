@@ -83,6 +83,7 @@ TEST_CASE("Dependency Descriptor: Chromium's L3T3 structure") {
   CHECK(f->temporal == 0);
   CHECK(f->references == 0);
   CHECK(f->own_indication == dd_indication::switching);
+  CHECK(f->switch_mask == 0b111);
   CHECK(f->active_targets_present);
   CHECK(f->active_targets == 0x3F);
 
@@ -120,21 +121,22 @@ TEST_CASE("Dependency Descriptor: frames read against Chromium's L3T3 structure"
     uint16_t frame_number;
     uint8_t spatial, temporal, references;
     dd_indication own;
+    uint8_t switch_mask;
     bool active_present;
     uint32_t active;
   };
   const auto S = dd_indication::switching, D = dd_indication::discardable;
   const row rows[] = {
-    {"three bytes: S1 above the keyframe", "c60002", true, true, 2, 1, 0, 1, S, false, 0},
-    {"S0T2, custom fdiffs and chains", "c300051a20100800", true, true, 5, 0, 2, 1, D, false, 0},
-    {"S1T2, custom fdiffs and chains", "c800061a2800604000", true, true, 6, 1, 2, 2, D, false, 0},
-    {"S0T2, active targets: all nine", "c300095ffd10181414", true, true, 9, 0, 2, 1, D, true, 0x1FF},
-    {"S0T0 delta, active targets", "c0000b5ffd70201c1c", true, true, 11, 0, 0, 1, S, true, 0x1FF},
-    {"S1T0, first of two packets", "85000c12e800", true, false, 12, 1, 0, 2, S, false, 0},
-    {"S1T0, last of two packets", "45000c12e800", false, true, 12, 1, 0, 2, S, false, 0},
-    {"S2T0 of a later picture", "cb000d", true, true, 13, 2, 0, 1, S, false, 0},
-    {"S2T1", "cc0013", true, true, 19, 2, 1, 2, D, false, 0},
-    {"a middle packet of S2T0", "0b000d", false, false, 13, 2, 0, 1, S, false, 0},
+    {"three bytes: S1 above the keyframe", "c60002", true, true, 2, 1, 0, 1, S, 7, false, 0},
+    {"S0T2, custom fdiffs and chains", "c300051a20100800", true, true, 5, 0, 2, 1, D, 0, false, 0},
+    {"S1T2, custom fdiffs and chains", "c800061a2800604000", true, true, 6, 1, 2, 2, D, 0, false, 0},
+    {"S0T2, active targets: all nine", "c300095ffd10181414", true, true, 9, 0, 2, 1, D, 0, true, 0x1FF},
+    {"S0T0 delta, active targets", "c0000b5ffd70201c1c", true, true, 11, 0, 0, 1, S, 7, true, 0x1FF},
+    {"S1T0, first of two packets", "85000c12e800", true, false, 12, 1, 0, 2, S, 7, false, 0},
+    {"S1T0, last of two packets", "45000c12e800", false, true, 12, 1, 0, 2, S, 7, false, 0},
+    {"S2T0 of a later picture", "cb000d", true, true, 13, 2, 0, 1, S, 7, false, 0},
+    {"S2T1", "cc0013", true, true, 19, 2, 1, 2, D, 4, false, 0},
+    {"a middle packet of S2T0", "0b000d", false, false, 13, 2, 0, 1, S, 7, false, 0},
   };
   for (const auto& r : rows) {
     CAPTURE(r.name);
@@ -149,6 +151,7 @@ TEST_CASE("Dependency Descriptor: frames read against Chromium's L3T3 structure"
     CHECK(f->temporal == r.temporal);
     CHECK(f->references == r.references);
     CHECK(f->own_indication == r.own);
+    CHECK(f->switch_mask == r.switch_mask);
     CHECK(f->active_targets_present == r.active_present);
     if (r.active_present)
       CHECK(f->active_targets == r.active);
@@ -170,12 +173,13 @@ TEST_CASE("Dependency Descriptor: an L1T3 simulcast stream") {
     const char* hex;
     uint8_t temporal;
     dd_indication own;
+    uint8_t switch_mask; // libwebrtc: T0 frames switch to every layer, T1 to T2 only
   };
   const row rows[] = {
-    {"T2 after T0", "c30002", 2, dd_indication::discardable},
-    {"T1", "c20003", 1, dd_indication::discardable},
-    {"T2 after T1", "c40004", 2, dd_indication::discardable},
-    {"T0 delta", "c10014", 0, dd_indication::switching},
+    {"T2 after T0", "c30002", 2, dd_indication::discardable, 0},
+    {"T1", "c20003", 1, dd_indication::discardable, 0b100},
+    {"T2 after T1", "c40004", 2, dd_indication::discardable, 0},
+    {"T0 delta", "c10014", 0, dd_indication::switching, 0b111},
   };
   for (const auto& r : rows) {
     CAPTURE(r.name);
@@ -184,6 +188,7 @@ TEST_CASE("Dependency Descriptor: an L1T3 simulcast stream") {
     CHECK(f->spatial == 0);
     CHECK(f->temporal == r.temporal);
     CHECK(f->own_indication == r.own);
+    CHECK(f->switch_mask == r.switch_mask);
   }
 }
 

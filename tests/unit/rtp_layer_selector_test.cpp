@@ -144,3 +144,23 @@ TEST_CASE("layer selector: ids out of range are never forwarded") {
     CHECK(one.current_spatial() == -1);
   }
 }
+
+TEST_CASE("layer selector: temporal switching by the Dependency Descriptor's indications") {
+  // libwebrtc's L1T3: T0 frames are switching points for every layer (mask 0b111), T1
+  // frames for T2 only (0b100), T2 frames for none; no frame is marked with `sync`.
+  layer_selector sel(true);
+  const step steps[] = {
+    {"start on the keyframe at the target T0", 0, 0, {0, 0, true, true, true, 0b111}, F, true, 0, 0},
+    {"T2: dropped", -2, 0, {0, 2, false, false, true, 0}, D, false, 0, 0},
+    {"target T2; a T1 frame allows T2", 0, 2, {0, 1, false, false, true, 0b100}, F, false, 0, 2},
+    {"T2 after it: forwarded", -2, 0, {0, 2, false, false, true, 0}, F, false, 0, 2},
+    {"down to T0 at the next frame start", 0, 0, {0, 2, false, false, true, 0}, D, false, 0, 0},
+    {"target T1: a T1 frame does not allow T1", 0, 1, {0, 1, false, false, true, 0b100}, D, false, 0, 0},
+    {"a T2 frame allows nothing", -2, 0, {0, 2, false, false, true, 0}, D, false, 0, 0},
+    {"a T0 frame allows T1 (the target, not above)", -2, 0, {0, 0, false, false, true, 0b111}, F, false, 0, 1},
+    {"T1 forwarded, T2 not", -2, 0, {0, 1, false, false, true, 0b100}, F, false, 0, 1},
+    {"T2 dropped", -2, 0, {0, 2, false, false, true, 0}, D, false, 0, 1},
+    {"a middle packet never switches", 0, 2, {0, 0, false, false, false, 0b111}, F, false, 0, 1},
+  };
+  run(sel, steps);
+}
