@@ -66,6 +66,7 @@ struct consumer_counters {
   uint64_t dropped_layers = 0; // packets of layers above the forwarded ones
   uint64_t layer_switches = 0;
   uint64_t rtx_over_budget = 0; // retransmissions skipped: over the retransmission budget
+  uint64_t rtx_copies = 0;      // second copies of repairs to a lossy receiver (repair_copies)
   uint64_t paced_held = 0;      // packets that waited for the paced link (send_shared)
   uint64_t paced_flushed = 0;   // times the pacing queue was sent at once (over its bound)
   uint64_t red_converted = 0;   // packets sent in the other audio form (RED or plain Opus)

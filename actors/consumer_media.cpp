@@ -1,5 +1,6 @@
 #include "actors/consumer.hpp"
 #include "actors/consumer_actor.hpp"
+#include "rtp/repair_copies.hpp"
 
 #include <caf/all.hpp>
 
@@ -403,19 +404,23 @@ void handle_nack(consumer_actor* self, const nack_in& nack) {
   auto& out = reset_out(st, scratch_out(scratch::media), st.resend.size());
   auto& wrapped = reset_out(st, scratch_out(scratch::rtx), st.rtx ? st.resend.size() : 0);
   const int64_t now_us = mono_us();
-  for (auto& r : st.resend) {
-    if (!st.rtx_budget.admit(r.packet->size(), now_us)) {
-      ++st.counters.rtx_over_budget;
-      continue;
+  const uint8_t copies = rtp::repair_copies(st.stream->fraction_lost());
+  for (auto& r : st.resend)
+    for (uint8_t copy = 0; copy < copies; ++copy) {
+      if (!st.rtx_budget.admit(r.packet->size(), now_us)) {
+        ++st.counters.rtx_over_budget;
+        break;
+      }
+      if (copy > 0)
+        ++st.counters.rtx_copies;
+      if (!st.rtx) {
+        if (auto view = append_rewritten(st, out, *r.packet, r.seq, r.timestamp, nullptr, &r.tag))
+          st.stream->on_retransmitted(view->size(), now);
+        continue;
+      }
+      if (append_rtx(st, out, wrapped, r))
+        st.stream->on_retransmitted(wrapped.sizes.back(), now);
     }
-    if (!st.rtx) {
-      if (auto view = append_rewritten(st, out, *r.packet, r.seq, r.timestamp, nullptr, &r.tag))
-        st.stream->on_retransmitted(view->size(), now);
-      continue;
-    }
-    if (append_rtx(st, out, wrapped, r))
-      st.stream->on_retransmitted(wrapped.sizes.back(), now);
-  }
   if (st.rtx) {
     if (!wrapped.offsets.empty())
       send_paced(self, wrapped);

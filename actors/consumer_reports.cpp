@@ -123,6 +123,7 @@ std::string stats_json(consumer_actor* self) {
     os << ",\"retransmissionBuffer\":{\"capacity\":" << st.rtx_buffer->capacity()
        << ",\"stored\":" << st.rtx_buffer->stored() << ",\"missing\":" << r.missing
        << ",\"rateLimited\":" << r.rate_limited << ",\"overBudget\":" << c.rtx_over_budget
+       << ",\"copies\":" << c.rtx_copies
        << "}";
   }
   if (st.red)

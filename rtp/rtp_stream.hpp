@@ -178,6 +178,7 @@ public:
   uint32_t ssrc() const noexcept { return ssrc_; }
   bool sent_anything() const noexcept { return stats_.packets > 0; }
   std::optional<int64_t> round_trip_us() const noexcept { return stats_.rtt_us; }
+  uint8_t fraction_lost() const noexcept { return stats_.fraction_lost; } // last report's
   send_stream_stats stats(int64_t now_ms) const noexcept;
 
 private:
