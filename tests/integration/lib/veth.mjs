@@ -48,6 +48,17 @@ export function addMediaNetwork() {
   return MEDIA_IP;
 }
 
+// A second address on the media link, for a relay in front of the server (an impaired
+// link, lib/impaired_link.mjs): Firefox reaches it as it reaches MEDIA_IP. Idempotent.
+export const RELAY_IP = '192.0.2.3';
+export function addRelayAddress() {
+  addMediaNetwork();
+  const has = JSON.parse(ip('-j', 'addr', 'show', 'dev', LINK))
+    .some((l) => l.addr_info?.some((a) => a.family === 'inet' && a.local === RELAY_IP));
+  if (!has) ip('addr', 'add', `${RELAY_IP}/24`, 'dev', LINK);
+  return RELAY_IP;
+}
+
 // Removes the pair (its addresses and the default route go with it); nothing if absent.
 export function removeMediaNetwork() {
   if (!inOwnNetns()) return;

@@ -1,0 +1,84 @@
+// The impaired link of browser_impaired with Firefox (Debian's firefox-esr: Gecko, its own
+// WebRTC stack) as the student, receiving a Chromium teacher's camera and microphone with
+// the stock mediasoup-client: the figures a person notices under 5 % random loss both ways.
+// Firefox gathers no candidate on loopback, so the server's single media port is on the
+// veth address of the test's namespace (lib/veth.mjs, run under scripts/netns-run.sh),
+// where the teacher sends directly, and the link listens on a second address of it. The
+// figures are browser_impaired's (Firefox counts freezes too); Firefox negotiates no RED,
+// so its audio is plain Opus.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
+import { firefoxAvailable, launchFirefox } from './lib/firefox.mjs';
+import { pointAtLink, startImpairedLink } from './lib/impaired_link.mjs';
+import { MEDIA_PAGE } from './lib/media_page.mjs';
+import { SAMPLER, figures } from './lib/receiver_figures.mjs';
+import { freeRtcPort } from './lib/server.mjs';
+import { MEDIA_IP, addRelayAddress, inOwnNetns, removeMediaNetwork } from './lib/veth.mjs';
+
+const skip = (!chromiumAvailable() && 'no /usr/bin/chromium') ||
+  (!firefoxAvailable() && 'no /usr/bin/firefox-esr (Debian package firefox-esr)') ||
+  (!inOwnNetns() && 'needs a network namespace of its own: run under scripts/netns-run.sh');
+
+const SECONDS = 20;
+
+test('Firefox behind a link losing 5 % both ways: video at full rate with short stalls, every video loss repaired, audio as plain Opus', { timeout: 150000, skip }, async () => {
+  const relayIp = addRelayAddress();
+  const port = await freeRtcPort();
+  // The server on the media address, the link on the relay address: the link's socket
+  // towards the server is on MEDIA_IP, so the address the server's ICE answers name is one
+  // Firefox takes (from 127.0.0.1 it took none, its ICE ignores loopback).
+  const serverArgs = ['--log-level', 'warn', '--rtc-single-port', String(port), '--rtc-ip', MEDIA_IP];
+  try {
+    await withBrowser({ html: MEDIA_PAGE, serverArgs }, async ({ server, browser, site }) => {
+      const firefox = await launchFirefox();
+      const link = await startImpairedLink({ port, serverIp: MEDIA_IP, linkIp: relayIp, seed: 63 });
+      try {
+        const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=impaired-firefox`;
+        const teacher = await openPage(browser, `${site.url}/`, 'teacher');
+        const student = await openPage(firefox, `${site.url}/`, 'firefox');
+        await teacher.evaluate((u) => window.chorusJoin(u), wsUrl('teacher'));
+        await pointAtLink(student, relayIp);
+        await student.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('student'));
+        const rows = () => student.evaluate(() => window.received());
+        await until(student, 'the teacher seen and heard in Firefox through the link', rows,
+          (r) => r.length === 2 && r.every((x) => (x.kind === 'video' ? x.framesDecoded > 30 : x.totalSamplesReceived > 48000)), 30000, 250);
+        assert.ok(link.clients() >= 1 && link.stats().down.delivered > 100, `the media went through the link: ${JSON.stringify(link.stats())}`);
+        await student.evaluate(SAMPLER);
+
+        link.set('up', { loss: 0.05 });
+        link.set('down', { loss: 0.05 });
+        const from = await student.evaluate(() => performance.now());
+        await student.waitForTimeout(SECONDS * 1000); // the case's window, not synchronisation
+        const samples = await student.evaluate(() => window.samples);
+        const f = figures(samples, from);
+        const consumerId = (await rows()).find((x) => x.kind === 'video').consumerId;
+        const c = (await student.evaluate((id) => window.chorusRequest('get-consumer-stats', { consumerId: id }), consumerId)).data[0];
+        f.resent = c.packetsRetransmitted;
+        f.copies = c.retransmissionBuffer?.copies;
+        f.nacksIn = c.nackPacketCount;
+        f.audioCodecs = (await rows()).find((x) => x.kind === 'audio').negotiated;
+        console.log(`impaired link, Firefox, 5 % random loss: ${JSON.stringify(f)} (link ${JSON.stringify(link.stats())})`);
+        link.set('up', {});
+        link.set('down', {});
+
+        assert.ok(f.fps > 10, `${f.fps} frames per second`);
+        assert.ok(f.longestStallMs < 1000, `a stall of ${f.longestStallMs} ms`);
+        // Firefox's capabilities (through mediasoup-client) list no audio/red, and it sends
+        // no NACK for audio: what the link drops is concealed, about the loss itself.
+        assert.deepEqual(f.audioCodecs, ['audio/opus']);
+        assert.ok(f.concealedShare < 0.08, `audio concealed ${(100 * f.concealedShare).toFixed(2)} %`);
+        assert.ok(f.nacksIn > 0 && f.resent > 0, `losses asked for and repaired: ${f.nacksIn} asked, ${f.resent} resent`);
+        const before = (await rows()).find((x) => x.kind === 'video').framesDecoded;
+        await until(student, 'decoding after the link healed', rows, (r) => r.find((x) => x.kind === 'video').framesDecoded > before + 30, 5000, 100);
+      } finally {
+        await link.close();
+        await firefox.close();
+      }
+    });
+  } finally {
+    removeMediaNetwork();
+  }
+});
