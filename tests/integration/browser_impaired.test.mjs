@@ -30,10 +30,12 @@ const CASES = [
     name: '5 % random loss',
     impairment: { loss: 0.05 },
     seconds: 20,
-    // Target: frozen under 1 % of the time (measured 0-4.8 % over runs: a freeze of 200-300 ms
-    // is a repair that took the receiver's second NACK).
+    // Target: frozen under 1 % of the time. A freeze of 200-400 ms is a repair that took the
+    // receiver's second NACK (100 ms later); two copies of each repair to a lossy receiver
+    // (rtp/repair_copies.hpp) leave only lost NACKs to cause it: 0-1 % over 60 s windows,
+    // but one such freeze is 1.5-2 % of 20 s.
     check: (f) => {
-      assert.ok(f.freezeShare < 0.08, `video frozen ${(100 * f.freezeShare).toFixed(2)} % of the time`);
+      assert.ok(f.freezeShare < 0.05, `video frozen ${(100 * f.freezeShare).toFixed(2)} % of the time`);
       assert.ok(f.longestStallMs < 1000, `a stall of ${f.longestStallMs} ms`);
     },
   },
