@@ -9,6 +9,8 @@
 // own on 127.0.0.1 (so the server sees one address per client, as behind a NAT), and
 // the server's answers go back to the client from 127.0.0.2:PORT, where the client sent
 // them. TCP candidates point at the link too, where nothing listens: ICE uses UDP.
+// `serverIp` is where the link forwards to, `bindIp` (default: serverIp) the address of its
+// sockets towards the server, `linkIp` where clients reach it.
 //
 //   const link = await startImpairedLink({ port, seed: 7, up: { loss: 0.05 } });
 //   link.set('down', { delayMs: 100, jitterMs: 30, loss: 0.02 }); // mid-call
@@ -31,6 +33,19 @@ import dgram from 'node:dgram';
 import { seededRandom } from './seeded_random.mjs';
 
 export const LINK_IP = '127.0.0.2';
+
+// The cases every impaired-link comparison runs (browser_impaired judges Chorus on them;
+// bench/janus/impaired.mjs puts Janus through the same): the impairment, both directions
+// alike, and the window in seconds.
+export const IMPAIRMENTS = [
+  { name: '5 % random loss', impairment: { loss: 0.05 }, seconds: 20 },
+  { name: '100 ms +- 30 ms delay with 2 % loss', impairment: { delayMs: 100, jitterMs: 30, loss: 0.02 }, seconds: 20 },
+  {
+    name: '100 ms +- 30 ms delay, each datagram on its own (reordering), with 2 % loss',
+    impairment: { delayMs: 100, jitterMs: 30, reorder: true, loss: 0.02 },
+    seconds: 20,
+  },
+];
 
 // The server's arguments for a link in front of its single media port.
 export const linkServerArgs = (port) => ['--log-level', 'warn', '--rtc-single-port', String(port), '--rtc-ip', '127.0.0.1'];
@@ -89,7 +104,7 @@ class Direction {
   }
 }
 
-export async function startImpairedLink({ port, serverIp = '127.0.0.1', linkIp = LINK_IP, seed = 1, up = {}, down = {} }) {
+export async function startImpairedLink({ port, serverIp = '127.0.0.1', bindIp = serverIp, linkIp = LINK_IP, seed = 1, up = {}, down = {} }) {
   const dirs = { up: new Direction(seededRandom(seed), up), down: new Direction(seededRandom(seed ^ 0x5bd1e995), down) };
   const front = dgram.createSocket('udp4');
   const clients = new Map(); // "ip:port" of a client -> its socket towards the server
@@ -114,7 +129,7 @@ export async function startImpairedLink({ port, serverIp = '127.0.0.1', linkIp =
     let entry = clients.get(key);
     if (entry) return entry;
     const socket = dgram.createSocket('udp4');
-    entry = { socket, ready: new Promise((resolve) => socket.bind(0, serverIp, resolve)) };
+    entry = { socket, ready: new Promise((resolve) => socket.bind(0, bindIp, resolve)) };
     clients.set(key, entry);
     socket.on('message', (msg) => pass('down', msg, () => front.send(msg, rinfo.port, rinfo.address)));
     socket.on('error', () => {}); // the server gone: the test sees it elsewhere

@@ -4,6 +4,7 @@
 //
 //   await page.evaluate(SAMPLER);               // starts window.samples
 //   const f = figures(await page.evaluate(() => window.samples), fromMs);
+//   const f = await measureCase(page, link, { impairment, seconds }); // one impaired window
 
 import assert from 'node:assert/strict';
 
@@ -58,4 +59,26 @@ export function figures(samples, fromMs, toMs = Infinity) {
     concealedShare: d('audio', 'concealedSamples') / Math.max(1, d('audio', 'totalSamplesReceived')),
     avOffsetMs: offsets.length ? Math.round(offsets[Math.floor(offsets.length / 2)]) : null,
   };
+}
+
+// One case on a sampling page behind `link` (lib/impaired_link.mjs): the impairment both ways
+// for its window, the figures, then the link healed and the video decoding again within
+// 5 s. `during(f)`, if given, runs at the end of the window (the caller's own readings).
+export async function measureCase(page, link, { name, impairment, seconds }, during = null) {
+  link.set('up', impairment);
+  link.set('down', impairment);
+  const from = await page.evaluate(() => performance.now());
+  await page.waitForTimeout(seconds * 1000); // the case's window, not synchronisation
+  const f = figures(await page.evaluate(() => window.samples), from);
+  if (during) await during(f);
+  link.set('up', {});
+  link.set('down', {});
+  const decoded = async () => (await page.evaluate(() => window.received())).find((x) => x.kind === 'video')?.framesDecoded ?? 0;
+  const before = await decoded();
+  const deadline = Date.now() + 5000;
+  while ((await decoded()) <= before + 30) {
+    assert.ok(Date.now() < deadline, `decoding after "${name}" healed: not within 5 s`);
+    await page.waitForTimeout(100);
+  }
+  return f;
 }
