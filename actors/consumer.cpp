@@ -279,7 +279,8 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
         const uint64_t media = st.stream->stats(now).bytes;
         if (st.budget_ms != 0 && now > st.budget_ms) {
           const uint64_t bps = (media - st.budget_media_bytes) * 8000 / uint64_t(now - st.budget_ms);
-          st.rtx_budget.set_rate(std::max<uint64_t>(tuning::rtx_budget_min_bps, bps / 4),
+          st.rtx_budget.set_rate(std::max<uint64_t>(tuning::rtx_budget_min_bps,
+                                                   bps / tuning::rtx_budget_divisor),
                                  mono_us());
         }
         st.budget_media_bytes = media;

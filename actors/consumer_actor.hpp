@@ -119,9 +119,8 @@ struct consumer_state {
   std::optional<rtp::retransmission_buffer> rtx_buffer;
   std::optional<rtp::send_stream> stream;
   std::vector<rtp::stored_packet> resend; // reused
-  // Retransmissions may take at most a quarter of what the stream sends as media (at least
-  // 32 kbps; measured without the repairs, which would feed back into it): on a thin link,
-  // resending what the link dropped must not crowd out new media.
+  // The retransmission budget (tuning::rtx_budget_divisor), measured on the media without
+  // the repairs, which would feed back into it.
   rtp::rate_cap rtx_budget{tuning::rtx_budget_min_bps,
                            rtp::rate_cap::suggested_burst(tuning::rtx_budget_min_bps) * 4};
   uint64_t budget_media_bytes = 0; // media bytes sent at the last budget update

@@ -57,9 +57,13 @@ inline constexpr int64_t thread_homes_refresh_ms = 100;
 // Sender reports, scores, the retransmission budget and a keyframe asked again: once a
 // second.
 inline constexpr auto consumer_report_interval = std::chrono::milliseconds(1000);
-// Retransmissions may take at most a quarter of what the stream sends as media, and at
-// least this much: on a thin link, resending what the link dropped must not crowd out new
-// media.
+// Retransmissions may take at most 1/rtx_budget_divisor of what the stream sends as media,
+// and at least rtx_budget_min_bps: on a thin link, resending what the link dropped must not
+// crowd out new media. Half, not less: behind a link that reorders, libwebrtc asks for
+// every packet that comes late (four times the NACKs of the same loss in order), and a
+// quarter refused a third of them, real losses among them (docs/performance.md, "Under an
+// impaired link").
+inline constexpr uint64_t rtx_budget_divisor = 2;
 inline constexpr uint64_t rtx_budget_min_bps = 32'000;
 // At most this much of the pacing rate waits in a consumer's pacing queue. Beyond, the
 // estimate is behind what is being sent (its allocation comes down soon): holding more

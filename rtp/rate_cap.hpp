@@ -1,5 +1,5 @@
 // A byte stream capped at a rate: a consumer's retransmission budget (what it resends beyond
-// a quarter of its media rate is not sent). The one token bucket (common/token_bucket.hpp)
+// half its media rate is not sent). The one token bucket (common/token_bucket.hpp)
 // counting bits, with what was admitted and dropped.
 //
 // admit(bytes) takes the bytes if the bucket holds them and says yes; else it takes
