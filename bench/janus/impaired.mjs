@@ -9,7 +9,8 @@
 // address, and the answer names none, so that Janus learns the browser's address from the
 // checks the link forwards.
 //
-//   scripts/netns-run.sh node bench/janus/impaired.mjs [--runs N] [--only chorus|janus]  (root)
+//   scripts/netns-run.sh node bench/janus/impaired.mjs [--runs N] [--only chorus|janus] [--all]  (root)
+//   (--all: MORE_IMPAIRMENTS too)
 //
 // Prints one JSON line of figures per case and server, then a table of both.
 
@@ -18,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { bundleMediasoupClient, launchChromium, openPage, serveStatic, until } from '../../tests/integration/lib/browser.mjs';
-import { IMPAIRMENTS, linkServerArgs, pointAtLink, startImpairedLink } from '../../tests/integration/lib/impaired_link.mjs';
+import { IMPAIRMENTS, MORE_IMPAIRMENTS, linkServerArgs, pointAtLink, startImpairedLink } from '../../tests/integration/lib/impaired_link.mjs';
 import { JANUS_PAGE } from '../../tests/integration/lib/janus_page.mjs';
 import { MEDIA_PAGE } from '../../tests/integration/lib/media_page.mjs';
 import { SAMPLER, measureCase } from '../../tests/integration/lib/receiver_figures.mjs';
@@ -32,6 +33,7 @@ const ROOM = 1234;
 const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const runs = Number(arg('--runs') || 1) || 1;
 const only = arg('--only'); // chorus or janus
+const CASES = process.argv.includes('--all') ? [...IMPAIRMENTS, ...MORE_IMPAIRMENTS] : IMPAIRMENTS;
 
 const decodingBoth = (r) => r.length === 2 && r.every((x) => (x.kind === 'video' ? x.framesDecoded > 30 : x.totalSamplesReceived > 48000));
 
@@ -39,7 +41,7 @@ const decodingBoth = (r) => r.length === 2 && r.every((x) => (x.kind === 'video'
 async function cases(server, student, link) {
   await student.evaluate(SAMPLER);
   const out = [];
-  for (const c of IMPAIRMENTS) {
+  for (const c of CASES) {
     const f = await measureCase(student, link, c);
     console.log(`${server}, ${c.name}: ${JSON.stringify(f)}`);
     out.push({ server, case: c.name, ...f });
@@ -115,6 +117,6 @@ for (let r = 0; r < runs; r++) {
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
 console.log('\n| case | server | freezes | frozen | longest stall | fps | audio concealed | A/V offset |');
 console.log('|---|---|---|---|---|---|---|---|');
-for (const c of IMPAIRMENTS)
+for (const c of CASES)
   for (const r of results.filter((x) => x.case === c.name))
     console.log(`| ${c.name} | ${r.server} | ${r.freezes} | ${pct(r.freezeShare)} | ${r.longestStallMs} ms | ${r.fps} | ${pct(r.concealedShare)} | ${r.avOffsetMs ?? '-'} ms |`);
