@@ -114,10 +114,11 @@ test('polling only: a session that never upgrades works and ends cleanly', T, as
   await withServer(['--config', tempConfig(FAST_PING)], async (server) => {
     const { socket, engine } = await openEngine(server.url, { transports: ['polling'] });
     assert.equal(engine.transport.name, 'polling');
-    // Held polls are answered by the pings: the session stays up across several
-    // (3 s for 2 pings at pingInterval 300 ms).
+    // Held polls are answered by the pings: the session stays up across several (2 pings
+    // at pingInterval 300 ms; bounded at 10 s: under the sanitizer beside other tests one
+    // run took over 3 s).
     let pings = 0;
-    await nextEvent(engine, 'ping', { match: () => ++pings === 2, timeoutMs: 3000, what: 'the second ping' });
+    await nextEvent(engine, 'ping', { match: () => ++pings === 2, timeoutMs: 10000, what: 'the second ping' });
     assert.equal(engine.readyState, 'open');
     await sessionsReach(server, 1);
     closeEngine({ socket }); // sends the close packet "1" by POST
