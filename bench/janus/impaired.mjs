@@ -19,7 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { bundleMediasoupClient, launchChromium, openPage, serveStatic, until } from '../../tests/integration/lib/browser.mjs';
-import { IMPAIRMENTS, MORE_IMPAIRMENTS, linkServerArgs, pointAtLink, startImpairedLink } from '../../tests/integration/lib/impaired_link.mjs';
+import { IMPAIRMENTS, MORE_IMPAIRMENTS, joinThroughLink, linkServerArgs, startImpairedLink } from '../../tests/integration/lib/impaired_link.mjs';
 import { JANUS_PAGE } from '../../tests/integration/lib/janus_page.mjs';
 import { MEDIA_PAGE } from '../../tests/integration/lib/media_page.mjs';
 import { SAMPLER, measureCase } from '../../tests/integration/lib/receiver_figures.mjs';
@@ -57,13 +57,7 @@ async function chorusSide(browser) {
     return await withServer(linkServerArgs(port), async (server) => {
       const link = await startImpairedLink({ port, seed: 62 });
       try {
-        const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=impaired`;
-        const teacher = await openPage(browser, `${site.url}/`, 'teacher');
-        const student = await openPage(browser, `${site.url}/`, 'student');
-        await teacher.evaluate((u) => window.chorusJoin(u), wsUrl('teacher'));
-        await pointAtLink(student);
-        await student.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('student'));
-        await until(student, 'Chorus: the teacher seen and heard through the link', () => student.evaluate(() => window.received()), decodingBoth, 30000, 250);
+        const { student } = await joinThroughLink({ teacherBrowser: browser, siteUrl: site.url, server, room: 'impaired' });
         return await cases('Chorus', student, link);
       } finally {
         await link.close();

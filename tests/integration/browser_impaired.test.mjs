@@ -12,8 +12,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
-import { IMPAIRMENTS, linkServerArgs, pointAtLink, startImpairedLink } from './lib/impaired_link.mjs';
+import { chromiumAvailable, withBrowser } from './lib/browser.mjs';
+import { IMPAIRMENTS, joinThroughLink, linkServerArgs, startImpairedLink } from './lib/impaired_link.mjs';
 import { MEDIA_PAGE } from './lib/media_page.mjs';
 import { httpGet } from './lib/http.mjs';
 import { parsePrometheus } from './lib/prometheus.mjs';
@@ -52,15 +52,7 @@ test('Chromium behind an impaired link: freezes, stalls, concealment and A/V off
   await withBrowser({ html: MEDIA_PAGE, serverArgs: linkServerArgs(port) }, async ({ server, browser, site }) => {
     const link = await startImpairedLink({ port, seed: 62 });
     try {
-      const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=impaired`;
-      const teacher = await openPage(browser, `${site.url}/`, 'teacher');
-      const student = await openPage(browser, `${site.url}/`, 'student');
-      await teacher.evaluate((u) => window.chorusJoin(u), wsUrl('teacher'));
-      await pointAtLink(student); // its transport through the link
-      await student.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('student'));
-      const rows = () => student.evaluate(() => window.received());
-      await until(student, 'the teacher seen and heard through the link', rows,
-        (r) => r.length === 2 && r.every((x) => (x.kind === 'video' ? x.framesDecoded > 30 : x.totalSamplesReceived > 48000)), 30000, 250);
+      const { student } = await joinThroughLink({ teacherBrowser: browser, siteUrl: site.url, server, room: 'impaired' });
       assert.ok(link.clients() >= 1 && link.stats().down.delivered > 100, `the media went through the link: ${JSON.stringify(link.stats())}`);
       await student.evaluate(SAMPLER);
 

@@ -30,6 +30,8 @@
 
 import dgram from 'node:dgram';
 
+import { openPage, until } from './browser.mjs';
+
 import { seededRandom } from './seeded_random.mjs';
 
 export const LINK_IP = '127.0.0.2';
@@ -65,6 +67,22 @@ export const linkServerArgs = (port) => ['--log-level', 'warn', '--rtc-single-po
 export const pointAtLink = (page, ip = LINK_IP) => page.evaluate((linkIp) => {
   window.adaptTransportParams = (p) => ({ ...p, iceCandidates: p.iceCandidates.map((c) => ({ ...c, ip: linkIp, address: linkIp })) });
 }, ip);
+
+// A teacher's page (lib/media_page.mjs at `siteUrl`) sending directly and a student's page
+// receiving through the link, both in `room` of `server`; returns once the student decodes
+// the camera and plays the microphone (bounded, 30 s). The student may be another browser's
+// page (Firefox: `linkIp` then an address it takes, not loopback).
+export async function joinThroughLink({ teacherBrowser, studentBrowser = teacherBrowser, siteUrl, server, room, linkIp = LINK_IP }) {
+  const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=${room}`;
+  const teacher = await openPage(teacherBrowser, `${siteUrl}/`, 'teacher');
+  const student = await openPage(studentBrowser, `${siteUrl}/`, 'student');
+  await teacher.evaluate((u) => window.chorusJoin(u), wsUrl('teacher'));
+  await pointAtLink(student, linkIp);
+  await student.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('student'));
+  await until(student, 'the teacher seen and heard through the link', () => student.evaluate(() => window.received()),
+    (r) => r.length === 2 && r.every((x) => (x.kind === 'video' ? x.framesDecoded > 30 : x.totalSamplesReceived > 48000)), 30000, 250);
+  return { teacher, student };
+}
 
 // One direction of the link: decides each datagram's fate and when it leaves.
 class Direction {
