@@ -216,7 +216,7 @@ caf::behavior peer_impl(peer_actor* self, caf::actor_addr room, caf::actor node,
                           "a peer may have at most " +
                             std::to_string(st.ctx->settings.max_transports_per_peer) +
                             " transports");
-      auto spawned = spawn_transport(self, r.direction, st.ctx,
+      auto spawned = spawn_transport(self, r.direction, st.ctx, st.room_id,
                                      transport_sctp_request{r.enable_sctp, r.sctp_os, r.sctp_mis});
       if (!spawned)
         return make_error(error_code::internal, spawned.error());

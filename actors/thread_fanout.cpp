@@ -70,6 +70,13 @@ bool thread_fanout::hand_off(int thread, const caf::message& batch) {
     return false;
   const auto t = std::size_t(thread);
   auto& pending = shared_->pending[t];
+  if (net::media_io::current_thread() == thread &&
+      pending.load(std::memory_order_acquire) == 0) {
+    // The group lives on the calling thread (a room on one thread): what the task would
+    // do there, done now, without a queue, a wakeup or a copy of the group's handles.
+    run(*groups_[t], batch, *shared_);
+    return true;
+  }
   pending.fetch_add(1, std::memory_order_relaxed);
   const bool posted = io_->post(t, [g = groups_[t], batch, shared = shared_, t] {
     run(*g, batch, *shared);

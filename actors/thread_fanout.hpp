@@ -70,9 +70,10 @@ public:
   // A batch handed to that thread is not yet done: its consumers must be handed this one too.
   bool pending(int thread) const noexcept;
 
-  // Posts `batch` (a media_packets message) to the thread for its whole group. False when
-  // the thread is not running: then nothing was handed off and the caller sends the
-  // group's consumers the batch itself.
+  // Posts `batch` (a media_packets message) to the thread for its whole group, or, called
+  // on that thread with no earlier batch of the producer queued there, enters the group
+  // at once (not counted as a hand-off). False when the thread is not running: then
+  // nothing was handed off and the caller sends the group's consumers the batch itself.
   bool hand_off(int thread, const caf::message& batch);
 
   std::size_t threads() const noexcept { return groups_.size(); }

@@ -1,5 +1,7 @@
 #include "actors/transport_actor.hpp"
 
+#include <functional>
+
 namespace chorus::actors::transports {
 
 namespace {
@@ -350,7 +352,7 @@ using transports::transport_impl;
 
 result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
                                                protocol::transport_direction direction,
-                                               node_context_ptr ctx,
+                                               node_context_ptr ctx, std::string_view room,
                                                const transport_sctp_request& sctp_request) {
   auto ufrag = ids::random_token(16);
   auto password = ids::random_token(32);
@@ -367,7 +369,9 @@ result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
     if (dest && !enter_transport_lane(lane, batch))
       caf::anon_send(dest, std::move(batch));
   };
-  auto endpoint = ctx->media_io->open(ufrag, std::move(sink), &error);
+  // A room's placement group: any non-zero number the same for all its transports.
+  const uint64_t group = room.empty() ? 0 : std::hash<std::string_view>{}(room) | 1;
+  auto endpoint = ctx->media_io->open(ufrag, std::move(sink), &error, group);
   if (!endpoint)
     return failure{"no media port available: " + error};
   transport_spawn_result out;

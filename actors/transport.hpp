@@ -24,6 +24,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace chorus::actors {
 
@@ -45,11 +46,12 @@ struct transport_sctp_request {
   uint16_t mis = 0;
 };
 
-// Opens the media endpoint and spawns the transport linked to `peer`. Fails (with a chorus
-// error message) when no port is left.
+// Opens the media endpoint and spawns the transport linked to `peer`. `room` places it on
+// an I/O thread with the room's other transports (net/thread_placement.hpp). Fails (with a
+// chorus error message) when no port is left.
 result<transport_spawn_result> spawn_transport(caf::event_based_actor* peer,
                                                protocol::transport_direction direction,
-                                               node_context_ptr ctx,
+                                               node_context_ptr ctx, std::string_view room,
                                                const transport_sctp_request& sctp = {});
 
 } // namespace chorus::actors

@@ -189,6 +189,13 @@ std::vector<option> make_options() {
     "each thread has its own socket on the port (SO_REUSEPORT) and a transport is read by "
     "one thread (0: one per usable CPU)",
     CHORUS_FIELD(rtc.io_threads), 0, 64, "a COUNT from 0 (one per usable CPU) to 64"));
+  o.push_back(uint_option<std::size_t>(
+    "rtc.roomTransportsPerThread", "--room-transports-per-thread", "N",
+    "with several I/O threads: a room's transports go to the threads it already uses until "
+    "it has N there, then to the least loaded thread, so that a room forwards on one core "
+    "while it fits (0: each transport to the least loaded thread, or single port to the "
+    "thread the kernel steers its first address to)",
+    CHORUS_FIELD(media_io.group_per_thread), 0, 1000000, "a COUNT from 0 to 1000000"));
   o.push_back(bool_option(
     "rtc.threadFanout", "--thread-fanout", bool_flag::on_off,
     "with several I/O threads: a fan-out too large for one thread's lanes goes to the I/O "

@@ -18,6 +18,7 @@
 # (a machine with none of Debian's packages), the rows are not printed and the raw results
 # are all there is.
 # CHORUS_SERVER_ARGS: more flags for every server (word-split), e.g. "--thread-fanout off".
+# CHORUS_SCALE_PIN_IO=1: each media I/O thread N pinned to the server's CPU N (taskset).
 # usage: bench/scale.sh [--ks 1,2,4,8] [--loads class,rooms] [--range] [--duration-s S]
 #                       [--measure-s S] [--spread] [--keep DIR] [-- CHORUS_BENCH_ARGS...]
 #        bench/scale.sh --summarize DIR
@@ -190,6 +191,14 @@ run() {
     return 0
   fi
   local spid=$CHORUS_SERVER_PID j
+  if [[ -n "${CHORUS_SCALE_PIN_IO:-}" ]]; then # media I/O thread N on server CPU N
+    local t name
+    for t in /proc/"$spid"/task/*; do
+      name=$(cat "$t/comm" 2>/dev/null) || continue
+      [[ $name =~ ^chorus-io-([0-9]+)$ ]] || continue
+      taskset -pc "${BASH_REMATCH[1]}" "${t##*/}" >/dev/null
+    done
+  fi
   for j in "${!gen_cpus[@]}"; do
     # shellcheck disable=SC2086
     timeout $((duration + 240)) taskset -c "${gen_cpus[$j]}" "${RUN[@]}" "$BENCH" \
@@ -239,7 +248,7 @@ if (( spread )); then
   exit 0
 fi
 header "# $(date -u +%FT%TZ) $(uname -r), $cpus CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
-header "# mode: $([[ $range -eq 1 ]] && echo 'port range' || echo 'single port'), ${duration} s windows, server CPU over ${measure} s${CHORUS_SERVER_ARGS:+, server flags: $CHORUS_SERVER_ARGS}"
+header "# mode: $([[ $range -eq 1 ]] && echo 'port range' || echo 'single port'), ${duration} s windows, server CPU over ${measure} s${CHORUS_SERVER_ARGS:+, server flags: $CHORUS_SERVER_ARGS}${CHORUS_SCALE_PIN_IO:+, I/O threads pinned}"
 IFS=, read -ra load_list <<<"$loads"
 IFS=, read -ra k_list <<<"$ks"
 half=$((cpus / 2))

@@ -12,8 +12,10 @@
 // thread has its own UDP socket and TCP listener on the shared port (SO_REUSEPORT), and the
 // kernel steers each source address (each TCP connection) to one of them by a hash of its
 // addresses, stable while the sockets stay open (they do, from start() to the end). An
-// endpoint's home is the thread that bound its first address or connection: its sink is
-// only ever called there. A later address the kernel steers to another thread has its
+// endpoint opened with a group (a room) is placed on a thread with its group
+// (group_per_thread, net/thread_placement.hpp), in either mode: that thread is its home.
+// Single port, without a group: its home is the thread that bound its first address or
+// connection. Its sink is only ever called at home. A later address the kernel steers to another thread has its
 // datagrams handed to the home thread (one command per endpoint per wakeup, counted in
 // packets_handed_over), and a TCP connection accepted by another thread moves to the home
 // thread when its first frame binds it (tcp_connections_moved): a browser's one selected
@@ -140,6 +142,12 @@ struct media_io_options {
   // I/O threads (see the file comment); at least 1, at most max_io_threads.
   std::size_t io_threads = 1;
   static constexpr std::size_t max_io_threads = 64;
+  // With several threads: an endpoint opened with a group (a room) goes to a thread its
+  // group already uses until the group has this many endpoints there, then to the least
+  // loaded one (net/thread_placement.hpp); single port: it is its home from open() on, and
+  // the datagrams the kernel steers to another thread are handed over. 0: each endpoint to
+  // the least loaded thread (port mode) or the thread that binds its first address.
+  std::size_t group_per_thread = 500;
   media_io_turn_options turn; // runs on the first I/O thread
 };
 
@@ -229,10 +237,11 @@ public:
   // Port mode: a UDP socket and a TCP listener on listen_ip, on the same port number when
   // one is free for both, else each on the next free port of the range (tried from a
   // rotating cursor). Single-port mode: registers `local_ufrag` (non-empty, unique) with
-  // the shared sockets. nullptr and *error set on failure (not started, range exhausted,
-  // ufrag empty or taken).
+  // the shared sockets. `group` (non-zero: the room's) places it on a thread with the
+  // group's other endpoints (group_per_thread). nullptr and *error set on failure (not
+  // started, range exhausted, ufrag empty or taken).
   std::shared_ptr<media_endpoint> open(const std::string& local_ufrag, packet_sink sink,
-                                       std::string* error = nullptr);
+                                       std::string* error = nullptr, uint64_t group = 0);
 
   // A plain UDP socket of its own (no TCP, no ufrag), in either mode, on the next free port
   // of [min_port, max_port] (the single port itself is never free): the plain RTP

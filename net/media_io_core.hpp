@@ -14,6 +14,7 @@
 #include "net/media_io_socket.hpp"
 #include "net/media_io_turn.hpp"
 #include "net/tcp_framing.hpp"
+#include "net/thread_placement.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -70,8 +71,10 @@ struct endpoint_state : std::enable_shared_from_this<endpoint_state> {
   counter rx_packets, rx_bytes, tx_packets, tx_bytes, tx_errors, rx_dropped;
 
   // The I/O thread that calls the sink (index into the group); -1 until single-port binds
-  // its first address or connection. Set once.
+  // its first address or connection, unless it was placed. Set once.
   std::atomic<int> home{-1};
+  uint64_t group = 0; // media_io::open's group
+  int placed = -1;    // the thread io_group::placement_ counted it on; -1: not counted
   // Single-port: the threads whose address table may hold one of its addresses (a bit
   // each), set under the group's registry lock when a thread finds it by its ufrag.
   std::atomic<uint64_t> tuple_threads{0};
@@ -112,7 +115,7 @@ public:
 
   std::shared_ptr<media_endpoint> open(const std::shared_ptr<io_group>& self,
                                        const std::string& ufrag, packet_sink sink,
-                                       std::string* error);
+                                       std::string* error, uint64_t group);
   std::shared_ptr<media_endpoint> open_udp(const std::shared_ptr<io_group>& self,
                                            packet_sink sink, const std::string& listen_ip,
                                            std::string* error);
@@ -177,6 +180,9 @@ private:
 
   std::mutex port_mutex_; // port mode: cursor
   std::size_t port_cursor_ = 0;
+
+  std::mutex placement_mutex_;
+  thread_placement placement_; // where endpoints are placed (all but single port's ungrouped)
 };
 
 // One I/O thread: its epoll set, its command queue, its sockets and connections.

@@ -12,7 +12,10 @@ namespace chorus::net {
 
 namespace detail {
 
-io_group::io_group(media_io_options opts) : opts_(std::move(opts)) {
+io_group::io_group(media_io_options opts)
+    : opts_(std::move(opts)),
+      placement_(std::clamp<std::size_t>(opts_.io_threads, 1, media_io_options::max_io_threads),
+                 opts_.group_per_thread) {
   opts_.recv_batch = std::clamp<std::size_t>(opts_.recv_batch, 1, 1024);
   opts_.io_threads = std::clamp<std::size_t>(opts_.io_threads, 1, media_io_options::max_io_threads);
   if (opts_.single_port_number == 0)
@@ -183,6 +186,10 @@ void io_group::close(const std::shared_ptr<endpoint_state>& ep) {
     threads = ep->tuple_threads.load(std::memory_order_relaxed);
   }
   endpoints_open_.sub();
+  if (ep->placed >= 0) {
+    std::lock_guard lock(placement_mutex_);
+    placement_.release(ep->group, std::size_t(ep->placed));
+  }
   const int home = ep->home.load(std::memory_order_acquire);
   if (home >= 0)
     threads |= uint64_t(1) << home;
@@ -253,17 +260,19 @@ bool io_group::allocate_ports(endpoint_state& ep, std::string* error) {
   return false;
 }
 
-// Port mode, and open_udp: the endpoint's own sockets go to the thread with the fewest
-// endpoints at home. Queued, not waited for (no thread waits for an I/O thread here, so
-// an I/O thread may open one too): nobody knows the ports before this returns, and a
-// close() queues its release behind it.
+// Port mode, and open_udp: the endpoint's own sockets go to the thread placement_ chooses
+// (with its group, or the least loaded). Queued, not waited for (no thread waits for an
+// I/O thread here, so an I/O thread may open one too): nobody knows the ports before this
+// returns, and a close() queues its release behind it.
 std::shared_ptr<media_endpoint> io_group::place(const std::shared_ptr<io_group>& self,
                                                 const std::shared_ptr<endpoint_state>& ep,
                                                 std::string* error) {
   std::size_t home = 0;
-  for (std::size_t i = 1; i < cores_.size(); ++i)
-    if (cores_[i]->homed.get() < cores_[home]->homed.get())
-      home = i;
+  {
+    std::lock_guard lock(placement_mutex_);
+    home = placement_.place(ep->group);
+  }
+  ep->placed = int(home);
   ep->home = int(home);
   cores_[home]->homed.add();
   {
@@ -297,7 +306,7 @@ std::shared_ptr<endpoint_state> io_group::new_endpoint(packet_sink sink, std::st
 
 std::shared_ptr<media_endpoint> io_group::open(const std::shared_ptr<io_group>& self,
                                                const std::string& ufrag, packet_sink sink,
-                                               std::string* error) {
+                                               std::string* error, uint64_t group) {
   auto fail = [&](std::string text) -> std::shared_ptr<media_endpoint> {
     if (error)
       *error = std::move(text);
@@ -307,6 +316,7 @@ std::shared_ptr<media_endpoint> io_group::open(const std::shared_ptr<io_group>& 
   if (!ep)
     return nullptr;
   ep->ufrag = ufrag;
+  ep->group = group;
   ep->batch_sends = opts_.batch_sends; // port mode: through outboxes that have an io_uring
   ep->segment_sends.store(opts_.udp_segmentation, std::memory_order_relaxed);
   if (opts_.single_port) {
@@ -320,6 +330,13 @@ std::shared_ptr<media_endpoint> io_group::open(const std::shared_ptr<io_group>& 
     std::lock_guard lock(registry_mutex_);
     if (!ufrags_.add(ep.get(), ufrag))
       return fail("ufrag already in use: " + ufrag);
+    if (group != 0 && opts_.group_per_thread != 0 && cores_.size() > 1) {
+      // Its home from now on, whichever thread the kernel gives its addresses to.
+      std::lock_guard placing(placement_mutex_);
+      ep->placed = int(placement_.place(group));
+      ep->home = ep->placed;
+      cores_[std::size_t(ep->placed)]->homed.add();
+    }
     endpoints_[ep->id] = ep;
     endpoints_open_.add();
     return std::shared_ptr<media_endpoint>(new media_endpoint(self, ep));
@@ -426,8 +443,9 @@ media_io::~media_io() { group_->stop(); }
 void media_io::start() { group_->start(); }
 
 std::shared_ptr<media_endpoint> media_io::open(const std::string& local_ufrag,
-                                               packet_sink sink, std::string* error) {
-  return group_->open(group_, local_ufrag, std::move(sink), error);
+                                               packet_sink sink, std::string* error,
+                                               uint64_t group) {
+  return group_->open(group_, local_ufrag, std::move(sink), error, group);
 }
 
 std::shared_ptr<media_endpoint> media_io::open_udp(packet_sink sink, const std::string& listen_ip,

@@ -53,7 +53,8 @@ test('class 300 over 4 I/O threads while a second class of 300 is killed mid-str
   assert.ok(fs.existsSync(BENCH_BIN), `no chorus-bench binary at ${BENCH_BIN} (build the normal build first)`);
   const dir = tempDir('chorus-thread-fanout-');
   for (const [name, start] of [['range', withServer], ['single', withSinglePortServer]]) {
-    await start(['--log-level', 'warn', '--io-threads', '4'], async (server) => {
+    // 40 transports of a room to a thread: each class fills all four threads.
+    await start(['--log-level', 'warn', '--io-threads', '4', '--room-transports-per-thread', '40'], async (server) => {
       const url = ['--url', `ws://127.0.0.1:${server.port}`, '--setup-timeout-s', '60'];
       const cls = ['--scenario', 'class', '--subscribers', '300', '--decrypt-sample', '30'];
       // The second class first: its window open, then the first class's; once that is open

@@ -195,6 +195,82 @@ TEST_CASE("media_io threads: an endpoint's home thread is the thread that reads 
   }
 }
 
+TEST_CASE("media_io threads: a room's endpoints live on one thread, rooms on threads of their own") {
+  constexpr std::size_t rooms = 4, per_room = 5, per_client = 10;
+  struct row {
+    const char* name;
+    bool single_port;
+    std::size_t per_thread;     // media_io_options::group_per_thread
+    std::size_t threads_a_room; // how many threads each room's endpoints are on
+  } rows[] = {
+    {"single port", true, 500, 1},
+    {"port range", false, 500, 1},
+    {"single port, two endpoints of a room to a thread", true, 2, 3},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.name);
+    media_io_options o = r.single_port ? media_io_options{} : port_mode_options(port_base(), 30);
+    o.io_threads = 4;
+    o.group_per_thread = r.per_thread;
+    std::unique_ptr<media_io> io;
+    if (r.single_port) {
+      io = start_single_port(o);
+    } else {
+      io = std::make_unique<media_io>(o);
+      io->start();
+    }
+    thread_log log;
+    std::vector<std::shared_ptr<media_endpoint>> eps;
+    std::vector<std::unique_ptr<udp_client>> clients;
+    // The rooms join interleaved, as classes starting at once do.
+    for (std::size_t k = 0; k < per_room; ++k)
+      for (std::size_t room = 0; room < rooms; ++room) {
+        const std::size_t i = eps.size();
+        eps.push_back(io->open("r" + std::to_string(i), log.sink(i), nullptr, 100 + room));
+        REQUIRE(eps.back());
+        clients.push_back(std::make_unique<udp_client>());
+      }
+    // Placed at open, in both modes: each room's threads, and which rooms share one.
+    std::vector<std::set<int>> room_threads(rooms);
+    for (std::size_t i = 0; i < eps.size(); ++i) {
+      CHECK(eps[i]->home_thread() >= 0);
+      room_threads[i % rooms].insert(eps[i]->home_thread());
+    }
+    std::set<int> firsts;
+    for (const auto& t : room_threads) {
+      CHECK(t.size() == r.threads_a_room);
+      firsts.insert(*t.begin());
+    }
+    if (r.threads_a_room == 1)
+      CHECK(firsts.size() == rooms); // a thread each
+    for (std::size_t i = 0; i < eps.size(); ++i) {
+      clients[i]->send(eps[i]->udp_port(), binding_request("r" + std::to_string(i) + ":c"));
+      for (std::size_t k = 0; k < per_client; ++k)
+        clients[i]->send(eps[i]->udp_port(), numbered(i, k));
+    }
+    for (std::size_t i = 0; i < eps.size(); ++i) {
+      CAPTURE(i);
+      REQUIRE(log.wait(i, 1 + per_client));
+      CHECK(log.threads(i) == std::set<int>{eps[i]->home_thread()}); // read at home only
+      const auto got = log.packets(i);
+      REQUIRE(got.size() == 1 + per_client);
+      for (std::size_t k = 0; k < per_client; ++k)
+        CHECK(got[1 + k].second == numbered(i, k));
+    }
+    // On the shared port the kernel steers 20 clients by its hash, not by room: some of
+    // them reach another thread and are handed over (all 20 at home: (1/4)^20).
+    if (r.single_port)
+      CHECK(io->stats().packets_handed_over > 0);
+    else
+      CHECK(io->stats().packets_handed_over == 0);
+    for (auto& ep : eps)
+      ep->close();
+    CHECK(io->stats().endpoints_open == 0);
+    for (const auto& t : io->thread_stats())
+      CHECK(t.endpoints == 0);
+  }
+}
+
 TEST_CASE("media_io threads: work posted to a thread runs there, in order, and not after stop") {
   media_io_options o;
   o.io_threads = 3;
