@@ -397,6 +397,13 @@ caf::behavior node_impl(node_actor* self, node_context_ptr ctx) {
         keep_copy(self, std::move(r.copy));
         return replica_stored{version, true};
       }
+      // Only the room homed here now: a copy its room sent just before it closed reaches
+      // this node after the close (while it awaited the room's answer), and forwarded then
+      // it would be a copy nobody ever forgets on a live node.
+      auto room = st.rooms.find(r.copy.room_id);
+      if (room == st.rooms.end() ||
+          room->second.address() != caf::actor_cast<caf::actor_addr>(self->current_sender()))
+        return replica_stored{r.copy.version, false};
       auto target = placed_home(self, r.copy.room_id, to_string(self->node()));
       if (!target)
         return replica_stored{r.copy.version, false};

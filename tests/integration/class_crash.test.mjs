@@ -56,7 +56,13 @@ async function round(nodes, n, random) {
   await pollUntil(async () => (await Promise.all([b, c].map(async (node) => {
     const h = (await httpGet(`${node.url}/healthz`)).json;
     return h.rooms === 0 && h.roomCopies === 0;
-  }))).every(Boolean), { timeoutMs: 5000, intervalMs: 50, what: 'no room and no room copy left on the survivors' });
+  }))).every(Boolean), { timeoutMs: 5000, intervalMs: 50, what: 'no room and no room copy left on the survivors' }).catch(async (e) => {
+    const left = await Promise.all([b, c].map(async (node) => {
+      const h = (await httpGet(`${node.url}/healthz`)).json;
+      return `${h.cluster?.nodeId}: ${h.rooms} rooms, ${h.roomCopies} copies`;
+    }));
+    throw new Error(`round ${n}: ${e.message} (${left.join('; ')})`);
+  });
 }
 
 async function classRound({ nodes, n, random, a, b, c, next, room, tag, dir, teacher, students, pub }) {
