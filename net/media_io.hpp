@@ -8,18 +8,17 @@
 //
 // `io_threads` I/O threads (never a thread per transport), each with its own epoll set,
 // its own sockets and its own send outbox. Port mode: each endpoint's sockets are watched
-// by one thread, the one with the fewest endpoints when it opened. Single-port mode: each
-// thread has its own UDP socket and TCP listener on the shared port (SO_REUSEPORT), and the
-// kernel steers each source address (each TCP connection) to one of them by a hash of its
-// addresses, stable while the sockets stay open (they do, from start() to the end). An
-// endpoint opened with a group (a room) is placed on a thread with its group
-// (group_per_thread, net/thread_placement.hpp), in either mode: that thread is its home.
-// Single port, without a group: its home is the thread that bound its first address or
-// connection. Its sink is only ever called at home. A later address the kernel steers to another thread has its
-// datagrams handed to the home thread (one command per endpoint per wakeup, counted in
-// packets_handed_over), and a TCP connection accepted by another thread moves to the home
-// thread when its first frame binds it (tcp_connections_moved): a browser's one selected
-// pair never crosses threads. Packets are handed to each endpoint's sink in batches, one
+// by one thread, its home. Single-port mode: each thread has its own UDP socket and TCP
+// listener on the shared port (SO_REUSEPORT), and the kernel steers each source address
+// (each TCP connection) to one of them by a hash of its addresses, stable while the
+// sockets stay open (they do, from start() to the end). An endpoint is placed on its home
+// when it opens (net/thread_placement.hpp: with its group, a room, while the group has
+// fewer than group_per_thread there, else the least loaded thread), in either mode; single
+// port, without a group: its home is the thread that bound its first address or
+// connection. Its sink is only ever called at home. An address the kernel steers to
+// another thread has its datagrams handed to the home thread (one command per endpoint per
+// wakeup, counted in packets_handed_over), and a TCP connection accepted by another thread
+// moves to the home thread when its first frame binds it (tcp_connections_moved). Packets are handed to each endpoint's sink in batches, one
 // sink call per endpoint per wakeup.
 //
 // Thread-safety:

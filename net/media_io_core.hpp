@@ -73,8 +73,8 @@ struct endpoint_state : std::enable_shared_from_this<endpoint_state> {
   // The I/O thread that calls the sink (index into the group); -1 until single-port binds
   // its first address or connection, unless it was placed. Set once.
   std::atomic<int> home{-1};
-  uint64_t group = 0; // media_io::open's group
-  int placed = -1;    // the thread io_group::placement_ counted it on; -1: not counted
+  uint64_t group = 0;  // media_io::open's group
+  bool placed = false; // counted by io_group::placement_ on its home (set with it, at open)
   // Single-port: the threads whose address table may hold one of its addresses (a bit
   // each), set under the group's registry lock when a thread finds it by its ufrag.
   std::atomic<uint64_t> tuple_threads{0};

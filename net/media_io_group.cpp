@@ -12,15 +12,21 @@ namespace chorus::net {
 
 namespace detail {
 
-io_group::io_group(media_io_options opts)
-    : opts_(std::move(opts)),
-      placement_(std::clamp<std::size_t>(opts_.io_threads, 1, media_io_options::max_io_threads),
-                 opts_.group_per_thread) {
-  opts_.recv_batch = std::clamp<std::size_t>(opts_.recv_batch, 1, 1024);
-  opts_.io_threads = std::clamp<std::size_t>(opts_.io_threads, 1, media_io_options::max_io_threads);
-  if (opts_.single_port_number == 0)
-    opts_.single_port_number = opts_.min_port;
+namespace {
+
+media_io_options within_bounds(media_io_options o) {
+  o.recv_batch = std::clamp<std::size_t>(o.recv_batch, 1, 1024);
+  o.io_threads = std::clamp<std::size_t>(o.io_threads, 1, media_io_options::max_io_threads);
+  if (o.single_port_number == 0)
+    o.single_port_number = o.min_port;
+  return o;
 }
+
+} // namespace
+
+io_group::io_group(media_io_options opts)
+    : opts_(within_bounds(std::move(opts))),
+      placement_(opts_.io_threads, opts_.group_per_thread) {}
 
 io_group::~io_group() { stop(); }
 
@@ -186,11 +192,11 @@ void io_group::close(const std::shared_ptr<endpoint_state>& ep) {
     threads = ep->tuple_threads.load(std::memory_order_relaxed);
   }
   endpoints_open_.sub();
-  if (ep->placed >= 0) {
-    std::lock_guard lock(placement_mutex_);
-    placement_.release(ep->group, std::size_t(ep->placed));
-  }
   const int home = ep->home.load(std::memory_order_acquire);
+  if (ep->placed) {
+    std::lock_guard lock(placement_mutex_);
+    placement_.release(ep->group, std::size_t(home));
+  }
   if (home >= 0)
     threads |= uint64_t(1) << home;
   bool released = true;
@@ -272,7 +278,7 @@ std::shared_ptr<media_endpoint> io_group::place(const std::shared_ptr<io_group>&
     std::lock_guard lock(placement_mutex_);
     home = placement_.place(ep->group);
   }
-  ep->placed = int(home);
+  ep->placed = true;
   ep->home = int(home);
   cores_[home]->homed.add();
   {
@@ -333,9 +339,10 @@ std::shared_ptr<media_endpoint> io_group::open(const std::shared_ptr<io_group>& 
     if (group != 0 && opts_.group_per_thread != 0 && cores_.size() > 1) {
       // Its home from now on, whichever thread the kernel gives its addresses to.
       std::lock_guard placing(placement_mutex_);
-      ep->placed = int(placement_.place(group));
-      ep->home = ep->placed;
-      cores_[std::size_t(ep->placed)]->homed.add();
+      const std::size_t home = placement_.place(group);
+      ep->placed = true;
+      ep->home = int(home);
+      cores_[home]->homed.add();
     }
     endpoints_[ep->id] = ep;
     endpoints_open_.add();

@@ -1,6 +1,7 @@
 // chorus-bench's classes of 300 against the real binary: the fan-out of one producer to 300
 // consumers spread over four media I/O threads (in both socket modes) or kept on one, and
-// on a server limited to one CPU. They load both cores, so they run alone (CMakeLists.txt, RUN_SERIAL).
+// on a server limited to one CPU. They load both cores, so they run alone (CMakeLists.txt,
+// RUN_SERIAL).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

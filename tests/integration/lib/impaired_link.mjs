@@ -68,6 +68,10 @@ export const pointAtLink = (page, ip = LINK_IP) => page.evaluate((linkIp) => {
   window.adaptTransportParams = (p) => ({ ...p, iceCandidates: p.iceCandidates.map((c) => ({ ...c, ip: linkIp, address: linkIp })) });
 }, ip);
 
+// What a receiving page's window.received() shows once it decodes the camera and plays the
+// microphone.
+export const seesAndHears = (r) => r.length === 2 && r.every((x) => (x.kind === 'video' ? x.framesDecoded > 30 : x.totalSamplesReceived > 48000));
+
 // A teacher's page (lib/media_page.mjs at `siteUrl`) sending directly and a student's page
 // receiving through the link, both in `room` of `server`; returns once the student decodes
 // the camera and plays the microphone (bounded, 30 s). The student may be another browser's
@@ -79,8 +83,7 @@ export async function joinThroughLink({ teacherBrowser, studentBrowser = teacher
   await teacher.evaluate((u) => window.chorusJoin(u), wsUrl('teacher'));
   await pointAtLink(student, linkIp);
   await student.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('student'));
-  await until(student, 'the teacher seen and heard through the link', () => student.evaluate(() => window.received()),
-    (r) => r.length === 2 && r.every((x) => (x.kind === 'video' ? x.framesDecoded > 30 : x.totalSamplesReceived > 48000)), 30000, 250);
+  await until(student, 'the teacher seen and heard through the link', () => student.evaluate(() => window.received()), seesAndHears, 30000, 250);
   return { teacher, student };
 }
 
