@@ -49,19 +49,30 @@ turn_relay::~turn_relay() {
 }
 
 int turn_relay::open() {
-  transport_address local = listen_;
-  local.port = requested_port_;
-  auto udp = sock::bind_udp(local);
-  if (!udp.fd)
-    return udp.error;
-  local.port = sock::local_port(udp.fd.get());
-  auto tcp = sock::listen_tcp(local);
-  if (!tcp.fd)
-    return tcp.error;
-  udp_ = std::move(udp.fd);
-  tcp_ = std::move(tcp.fd);
-  port_ = local.port;
-  return 0;
+  // Port 0 asks for any free one: the kernel picks a free UDP port, which another socket
+  // may hold for TCP, so a few are tried. A named port is tried once.
+  const int tries = requested_port_ == 0 ? 16 : 1;
+  int err = 0;
+  for (int i = 0; i < tries; ++i) {
+    transport_address local = listen_;
+    local.port = requested_port_;
+    auto udp = sock::bind_udp(local);
+    if (!udp.fd)
+      return udp.error;
+    local.port = sock::local_port(udp.fd.get());
+    auto tcp = sock::listen_tcp(local);
+    if (!tcp.fd) {
+      err = tcp.error;
+      if (err != EADDRINUSE)
+        return err;
+      continue;
+    }
+    udp_ = std::move(udp.fd);
+    tcp_ = std::move(tcp.fd);
+    port_ = local.port;
+    return 0;
+  }
+  return err;
 }
 
 int64_t turn_relay::now_ms() {
