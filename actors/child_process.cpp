@@ -157,13 +157,11 @@ void send_bye(uint16_t port, uint32_t ssrc) {
   const uint8_t a = uint8_t(ssrc >> 24), b = uint8_t(ssrc >> 16), c = uint8_t(ssrc >> 8),
                 d = uint8_t(ssrc);
   const uint8_t bye[16] = {0x80, 201, 0, 1, a, b, c, d, 0x81, 203, 0, 1, a, b, c, d};
-  for (uint16_t p : {port, uint16_t(port + 1)}) {
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    sa.sin_port = htons(p);
-    ::sendto(s, bye, sizeof bye, 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-  }
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(port);
+  ::sendto(s, bye, sizeof bye, 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
   ::close(s);
 }
 

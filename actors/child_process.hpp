@@ -27,10 +27,12 @@ uint16_t free_port_pair();
 // child's own bind fail at that very moment).
 bool port_taken(uint16_t port);
 
-// An RTCP BYE for `ssrc` to ffmpeg's RTP and RTCP ports: its SDP demuxer ends the input
-// (EOF) when every stream said BYE, then writes the file's trailer and exits. This is what
-// ends a child: a SIGINT alone is only seen between packets, and a second one would also
-// abort the trailer's writes.
+// An RTCP BYE for `ssrc` to ffmpeg's RTP port: its SDP demuxer ends the input (EOF) when
+// every stream said BYE, then writes the file's trailer and exits. On the RTP port, where
+// ffmpeg reads RTCP too, the BYE queues behind the media sent before it, so the file keeps
+// all of that; on the RTCP port it would be read first (ffmpeg serves that socket first)
+// and cut off what still waited, down to a frame's parameter sets without its picture.
+// A SIGINT is only seen between packets, and a second one would abort the trailer's writes.
 void send_bye(uint16_t port, uint32_t ssrc);
 
 // SIGINT now, SIGKILL after kill_after_ms, reaped: for children left when the recorder

@@ -1,7 +1,5 @@
 #include "actors/media_recorder.hpp"
-#include "actors/ivf_feed.hpp"
-#include "actors/rtp_recording_feed.hpp"
-
+#include "actors/recording_track.hpp"
 
 #include "actors/child_process.hpp"
 #include "actors/clock.hpp"
@@ -21,13 +19,7 @@
 
 #include <caf/all.hpp>
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,7 +32,6 @@
 #include <sstream>
 #include <optional>
 #include <random>
-#include <thread>
 
 namespace chorus::actors {
 
@@ -49,8 +40,10 @@ namespace {
 constexpr const char* recorder_component = "media-recorder";
 constexpr auto tick_interval = std::chrono::milliseconds(100);
 constexpr int64_t bind_timeout_ms = 5000;    // ffmpeg has this long to bind its port
-constexpr int64_t kill_after_ms = 5000;      // SIGINT, then SIGKILL
-constexpr int64_t first_backoff_ms = 500;
+// A child asked to stop (a BYE, or the end of its pipe) that still runs this long after
+// gets a SIGINT; this long after the ask, a SIGKILL.
+constexpr int64_t bye_grace_ms = 1500;
+constexpr int64_t kill_after_ms = 5000;
 constexpr int64_t stable_after_ms = 30000;   // a segment this long resets the backoff
 constexpr int64_t disk_check_ms = 1000;
 // Open segments' numbers are written this often, so that a home that dies leaves a manifest
@@ -68,49 +61,11 @@ using child_process::free_port_pair;
 using child_process::port_taken;
 using child_process::resolve_binary;
 using child_process::send_bye;
+using recording::phase;
+using recording::track;
+using recording::first_backoff_ms;
 
 // ---- the actor ----------------------------------------------------------------------------
-
-enum class phase : uint8_t {
-  idle,       // no child (not started yet, waiting to restart, or disk full)
-  binding,    // child started, its port not bound yet
-  running,    // consumer sending to it
-  stopping,   // SIGINT sent
-  ended,      // producer gone or recording stopped, child reaped
-};
-
-struct track {
-  producer_info info;
-  rtp::rtp_parameters params;         // the recorder's consumer parameters
-  protocol::recording_container container;
-  std::size_t manifest_index = 0;     // into manifest.tracks
-  phase state = phase::idle;
-  bool finished = false;              // no new segment (producer gone / stopping)
-  std::string finish_reason;          // for the segment being closed
-  // the current child and segment
-  pid_t pid = -1;
-  uint16_t port = 0;
-  std::string file;                   // relative to the recording's directory
-  int64_t started_mono = 0;           // child started
-  int64_t sigint_mono = 0;
-  int64_t segment_start_wall = 0;
-  int64_t first_media_wall = 0;       // 0: nothing sent to this child yet
-  int64_t end_wall = 0;
-  caf::actor transport, consumer;
-  std::shared_ptr<send_shared> send;
-  int64_t keyframe_again_mono = 0;    // a second keyframe request (0: done)
-  // VP9, AV1 (container.ivf_input): the socket the consumer sends to and the child's stdin.
-  std::unique_ptr<ivf_feed> ivf;
-  // The others: the socket the consumer sends to, on to the child's port (whole video
-  // frames; audio without gaps).
-  std::unique_ptr<rtp_recording_feed> feed;
-  int64_t feed_keyframe_next = 0;     // the next keyframe request a feed may make (mono ms)
-  // restarts
-  int64_t restart_at_mono = 0;        // 0: none pending
-  int64_t backoff_ms = first_backoff_ms;
-  uint32_t restarts = 0;
-  uint32_t fruitless = 0;             // child exits in a row that recorded nothing
-};
 
 struct recorder_state {
   std::string room_id;
@@ -271,8 +226,9 @@ void close_segment(recorder_actor* self, track& t, const std::string& ended, int
   seg.exit_status = status;
 }
 
-// Ends the child: an RTCP BYE (see send_bye) and a SIGINT (which ffmpeg sees at the next
-// packet, if one comes first); it writes its trailer and exits, the tick reaps it.
+// Ends the child: an RTCP BYE behind the last media (see send_bye), or the end of its IVF
+// pipe; it writes its trailer and exits, the tick reaps it (and sends a SIGINT to one that
+// has not exited within bye_grace_ms, a SIGKILL after kill_after_ms).
 void stop_child(recorder_actor* self, track& t, const std::string& reason) {
   if (t.pid > 0 && t.state != phase::stopping) {
     if (t.ivf) {
@@ -281,9 +237,8 @@ void stop_child(recorder_actor* self, track& t, const std::string& reason) {
       if (t.feed)
         t.feed->pump(mono_ms(), true); // what still waited for a repair
       send_bye(t.port, t.params.encodings.empty() ? 0 : t.params.encodings[0].ssrc);
-      ::kill(t.pid, SIGINT);
     }
-    t.sigint_mono = mono_ms();
+    t.stop_mono = mono_ms();
     t.end_wall = wall_ms();
     current_segment(self, t).ended = reason;
     t.state = phase::stopping;
@@ -363,7 +318,8 @@ void child_started(recorder_actor* self, track& t, int64_t now_wall) {
   auto& mt = st.manifest.tracks[t.manifest_index];
   t.state = phase::binding;
   t.started_mono = mono_ms();
-  t.sigint_mono = 0;
+  t.stop_mono = 0;
+  t.sigint_sent = false;
   t.segment_start_wall = now_wall;
   t.first_media_wall = 0;
   t.end_wall = 0;
@@ -584,8 +540,14 @@ void on_tick(recorder_actor* self) {
           if (t.info.kind == rtp::media_kind::video)
             self->send(t.info.producer, keyframe_request_atom::value);
         }
-      } else if (t.state == phase::stopping && now - t.sigint_mono > kill_after_ms) {
+      } else if (t.state == phase::stopping && now - t.stop_mono > kill_after_ms) {
         ::kill(t.pid, SIGKILL);
+      } else if (t.state == phase::stopping && !t.ivf && !t.sigint_sent &&
+                 now - t.stop_mono > bye_grace_ms) {
+        t.sigint_sent = true; // the BYE was lost (a full socket) or not read
+        LOG_WARN(recorder_component, st.recording_id << ": ffmpeg " << t.pid << " still runs "
+                                                     << bye_grace_ms << " ms after its BYE: SIGINT");
+        ::kill(t.pid, SIGINT);
       } else if (t.state == phase::stopping && t.ivf) {
         t.ivf->pump(now); // writes out what is pending, then EOF
       }

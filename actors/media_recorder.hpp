@@ -21,7 +21,8 @@
 //
 // Children: fork + execve with PR_SET_PDEATHSIG (SIGINT, so that a crashed server leaves no
 // ffmpeg behind), stdout to /dev/null, stderr to <file>.log; reaped with waitpid(WNOHANG)
-// on a 100 ms tick; stopped with SIGINT (ffmpeg then writes its trailer), SIGKILL 5 s later.
+// on a 100 ms tick; stopped by an RTCP BYE behind the last packet (or the end of the IVF
+// pipe), upon which ffmpeg writes its trailer and exits; SIGINT 1.5 s later, SIGKILL 5 s later.
 //
 // Messages:
 //   producer_info                 <- room: record this producer (user_id / user_name filled)

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { decodeErrors, ffmpegAvailable, ffmpegChildren, probe, startFfmpeg } from './lib/ffmpeg.mjs';
+import { decodeErrors, ffmpegAvailable, ffmpegChildren, probe, startFfmpeg, videoPackets } from './lib/ffmpeg.mjs';
 import { httpGet } from './lib/http.mjs';
 import { startImpairedLink } from './lib/impaired_link.mjs';
 import { parsePrometheus } from './lib/prometheus.mjs';
@@ -71,6 +71,8 @@ async function recordedThroughLoss(codecs, seed) {
         if (t.kind === 'video') assert.doesNotMatch(log, /corrupt|dropping frame|missed \d+ packets/i, `${seg.file}'s ffmpeg log`);
         assert.equal(await decodeErrors(file), '', `${seg.file} decodes with no error line`);
       }
+      // Each RTP-fed child ended on the BYE sent behind its last packet, not on a signal.
+      assert.doesNotMatch(server.stderr(), /after its BYE: SIGINT/);
     } finally {
       await Promise.all(pubs.map((p) => p.kill()));
       await closeAll(teacher);
@@ -123,9 +125,17 @@ test('H264 over plain RTP with 5 % loss nobody repairs: only whole frames from a
       // 8 s at 30 fps, a keyframe every half second: what is left is the whole frames from each
       // keyframe up to the first loss after it.
       assert.ok(frames >= 10 && frames < 240, `${frames} frames kept`);
-      assert.equal(await decodeErrors(file), '', `${seg.file} decodes with no error line`);
       const log = fs.readFileSync(file.replace(/\.[a-z0-9]+$/, '.log'), 'utf8');
+      const errors = await decodeErrors(file);
+      if (errors !== '') {
+        // The packets (the short ones, and the last few) and the recorder's log say where.
+        const packets = await videoPackets(file);
+        const shown = packets.map((p, i) => `${i}: ${p}`).filter((p, i) => i >= packets.length - 5 || Number(p.split(',')[1]) < 200);
+        assert.fail(`${seg.file} decodes with errors:\n${errors}\npackets (${packets.length}; short ones and the last):\n${shown.join('\n')}\nrecorder's log:\n${log}`);
+      }
       assert.doesNotMatch(log, /corrupt|dropping frame|missed \d+ packets/i, `${seg.file}'s ffmpeg log`);
+      // The child ended on the BYE sent behind the last frame, not on a signal that cuts it off.
+      assert.doesNotMatch(server.stderr(), /after its BYE: SIGINT/);
     } finally {
       await ff?.stop('SIGKILL');
       await closeAll(ingest, teacher);

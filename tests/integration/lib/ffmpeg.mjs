@@ -96,6 +96,15 @@ export async function firstVideoPacketFlags(file) {
   return r.stdout.trim().split('\n')[0] ?? '';
 }
 
+// Every video packet of `file` as ffprobe lists it ("pts_time,size,flags" lines): what a
+// failed decode is explained with.
+export async function videoPackets(file) {
+  const r = await runProcess(FFPROBE, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,size,flags',
+    '-of', 'csv=p=0', file], { timeoutMs: 30000 });
+  if (r.code !== 0) throw new Error(`ffprobe ${file}: ${r.code} ${r.stderr}`);
+  return r.stdout.trim().split('\n');
+}
+
 // Decodes the whole file; resolves ffmpeg's error output ('' when it decoded cleanly). The
 // frames keep the file's timestamps (passthrough, the input's time base), so two frames
 // closer than 1/fps are not reported as a muxing error of the null output.
