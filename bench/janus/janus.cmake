@@ -1,6 +1,6 @@
-# Janus side by side (bench/janus/, issue 6): the Janus API client over WebSocket, the SDP
-# builder/parser, the full-ICE/DTLS-either-role transport, the janus-probe tool and the SDP
-# unit tests. Included from bench/CMakeLists.txt:
+# Janus side by side (bench/janus/): the Janus API client over WebSocket, the SDP it writes
+# (read with protocol/sdp), the full-ICE/DTLS-either-role transport, the janus-probe tool
+# and the SDP unit tests. Included from bench/CMakeLists.txt:
 #   include(${CMAKE_CURRENT_SOURCE_DIR}/janus/janus.cmake)
 # Uses the targets of the top-level CMakeLists.txt (chorus_net, chorus_rtp, doctest_main).
 set(CHORUS_JANUS_DIR ${CMAKE_CURRENT_LIST_DIR})
@@ -12,7 +12,7 @@ target_include_directories(chorus_janus PUBLIC ${CHORUS_JANUS_DIR}/../..)
 # Beast/Asio only in janus_client.cpp; RapidJSON appears in janus_client.hpp.
 target_include_directories(chorus_janus SYSTEM PRIVATE ${Boost_INCLUDE_DIRS})
 target_include_directories(chorus_janus SYSTEM PUBLIC ${RAPIDJSON_INCLUDE_DIR})
-target_link_libraries(chorus_janus PUBLIC chorus_net chorus_rtp chorus_common Threads::Threads)
+target_link_libraries(chorus_janus PUBLIC chorus_protocol chorus_net chorus_rtp chorus_common Threads::Threads)
 target_compile_features(chorus_janus PUBLIC cxx_std_20)
 
 # janus-probe: one publisher and one subscriber through Janus (bench/janus/README.md).

@@ -454,8 +454,8 @@ bench_result run_janus_bench(const bench_options& o) {
         }
         // The media SSRC: the first of a FID group (its RTX is not negotiated: our answer
         // leaves rtx out, so Janus retransmits on the media SSRC), else the first a=ssrc.
-        if (!m.fid_groups.empty())
-          p.ssrc = m.fid_groups.front().first;
+        if (!m.fid_pairs().empty())
+          p.ssrc = m.fid_pairs().front().first;
         else if (!m.ssrcs.empty())
           p.ssrc = m.ssrcs.front();
         if (p.ssrc)

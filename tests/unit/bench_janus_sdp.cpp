@@ -222,7 +222,7 @@ TEST_CASE("janus sdp: Janus's subscriber offer (multistream, rtx)") {
   REQUIRE(v.codecs.size() == 2);
   CHECK(v.codec("rtx")->payload_type == 97);
   CHECK(v.codec("rtx")->fmtp == "apt=96");
-  CHECK(v.fid_groups == std::vector<std::pair<uint32_t, uint32_t>>{{1066127093u, 1722060362u}});
+  CHECK(v.fid_pairs() == std::vector<std::pair<uint32_t, uint32_t>>{{1066127093u, 1722060362u}});
   CHECK(v.ssrcs == std::vector<uint32_t>{1066127093u, 1722060362u});
   CHECK(v.extmap_id(ext_abs_send_time) == 2);
   CHECK(v.extmap_id(ext_transport_cc) == 3);
@@ -352,7 +352,7 @@ TEST_CASE("janus sdp: candidates and malformed input") {
   CHECK_FALSE(parse_sdp("v=0\r\nm=audio\r\n").ok());         // short m=
   CHECK_FALSE(parse_sdp("v=0\r\nm=audio 70000 RTP/AVP 0\r\n").ok());
   CHECK_FALSE(parse_sdp("v=0\r\nm=audio 9 RTP/AVP 0\r\na=rtpmap:200 x/1\r\n").ok());
-  CHECK_FALSE(parse_sdp("v=0\r\nm=audio 9 RTP/AVP 0\r\na=extmap:15 urn:x\r\n").ok());
+  CHECK_FALSE(parse_sdp("v=0\r\nm=audio 9 RTP/AVP 0\r\na=extmap:0 urn:x\r\n").ok());
   CHECK_FALSE(parse_sdp("v=0\r\nm=audio 9 RTP/AVP 0\r\na=fingerprint:sha-256\r\n").ok());
   CHECK_FALSE(parse_sdp("v=0\r\ngarbage\r\n").ok());
   // a=rtcp-fb before a=rtpmap, and wildcard feedback.
