@@ -625,6 +625,26 @@ std::optional<red_payload_types> red_payload_types_of(const rtp_parameters& cons
   return red && opus ? std::optional(pts) : std::nullopt;
 }
 
+const codec_capability* router_codec_for(const rtp_capabilities& router,
+                                         const codec_parameters& codec) {
+  if (is_rtx(codec.mime_type))
+    return nullptr;
+  for (const auto& r : router.codecs)
+    if (!is_rtx(r.mime_type) && codecs_match(view_of(codec), view_of(r)))
+      return &r;
+  return nullptr;
+}
+
+const codec_capability* router_rtx_codec_for(const rtp_capabilities& router,
+                                             const codec_capability& media) {
+  return router_rtx_for(router, media.preferred_payload_type);
+}
+
+bool router_receives_extension(const rtp_capabilities& router, media_kind kind,
+                               std::string_view uri) {
+  return router_extension(router, kind, uri) != nullptr;
+}
+
 bool can_consume(const rtp_parameters& consumable, const rtp_capabilities& caps) {
   return first_consumable_codec(consumable, caps, nullptr) != nullptr;
 }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chorus::rtp {
@@ -106,6 +107,16 @@ struct layering {
   }
 };
 layering layering_of(const rtp_parameters& consumable);
+
+// The router's media codec that a stream of `codec` is received as (the matching rules of
+// map_producer), or nullptr; and the router's rtx codec for it, or nullptr.
+const codec_capability* router_codec_for(const rtp_capabilities& router,
+                                         const codec_parameters& codec);
+const codec_capability* router_rtx_codec_for(const rtp_capabilities& router,
+                                             const codec_capability& media);
+// Whether the router receives header extension `uri` on streams of `kind`.
+bool router_receives_extension(const rtp_capabilities& router, media_kind kind,
+                               std::string_view uri);
 
 // True when `caps` (a consumer's rtpCapabilities) can receive at least one media codec of
 // `consumable` (same matching as above, against the codecs of `caps`).

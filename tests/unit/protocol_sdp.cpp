@@ -310,7 +310,7 @@ TEST_CASE("sdp: candidates with related addresses and extensions") {
     {"not a candidate", "a=ice-ufrag:x", nullptr},
   };
   for (const auto& r : rows) {
-    CAPTURE(r.name);
+    INFO(r.name);
     auto c = parse_candidate(r.line);
     if (!r.written) {
       CHECK_FALSE(c.ok());
@@ -362,7 +362,7 @@ TEST_CASE("sdp: malformed input fails with the line and what is wrong") {
     {"a text over the bound", head + std::string(max_sdp_bytes, 'a'), "SDP over"},
   };
   for (const auto& r : rows) {
-    CAPTURE(r.name);
+    INFO(r.name);
     auto d = parse_sdp(r.text);
     REQUIRE_FALSE(d.ok());
     CHECK_MESSAGE(d.error().find(r.error) != std::string::npos, d.error());
