@@ -110,6 +110,11 @@ http_server::http_server(http_server_options opts, http_handler on_http, ws_acce
 
 http_server::~http_server() = default;
 
+void http_server::set_deferred_route(std::string prefix, http_deferred_handler handler) {
+  impl_->deferred_prefix = std::move(prefix);
+  impl_->on_deferred = std::move(handler);
+}
+
 void http_server::set_engineio_acceptor(engineio_acceptor on_engineio) {
   impl_->on_eio = std::move(on_engineio);
   if (!impl_->on_eio) {

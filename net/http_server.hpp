@@ -224,6 +224,14 @@ public:
   // Serves Engine.IO at opts.engineio_path (call before listen()).
   void set_engineio_acceptor(engineio_acceptor on_engineio);
 
+  // Answers requests whose path starts with `prefix` later (call before listen()): the
+  // handler gets the request and a function to call once, from any thread, with the
+  // response; the connection waits for it (a client that closes meanwhile is forgotten,
+  // and the call does nothing). These requests may also be PATCH.
+  using http_deferred_handler =
+    std::function<void(const http_request_info&, std::function<void(http_response)> respond)>;
+  void set_deferred_route(std::string prefix, http_deferred_handler handler);
+
   enum class tls_problem { none, certificate, private_key };
   struct tls_result {
     tls_problem problem = tls_problem::none;

@@ -1,0 +1,96 @@
+// WHIP publishing resources (RFC 9725): each is a participant of a room that joined and
+// publishes through a session actor like any client's, speaking the typed dialect
+// (protocol/typed_dialect.hpp) instead of JSON, so rooms, rights, limits, moderation and
+// the cluster treat it as they treat a browser. The HTTP side (app/whip_api.hpp) reads
+// the request and the offer; a resource actor then asks its session, in order: create a
+// send transport, connect it with the client's fingerprint, produce each track; and
+// answers the POST with the SDP answer (protocol/whip_sdp.hpp). DELETE ends it; PATCH with
+// new ICE credentials restarts ICE (RFC 9725 §4.3.2); the room ending it, or its session
+// closing, ends it too. Every step has a bound (whip_step_timeout_ms).
+#pragma once
+
+#include "actors/auth.hpp"
+#include "actors/context.hpp"
+#include "net/http_server.hpp"
+#include "protocol/sdp.hpp"
+#include "protocol/whip_sdp.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace chorus::actors {
+
+inline constexpr int64_t whip_step_timeout_ms = 10000;
+
+using http_responder = std::function<void(net::http_response)>;
+
+// What the HTTP side and a resource's actor share: the actor, and the responders of the
+// requests it has yet to answer (DELETE, PATCH), keyed by an operation number.
+struct whip_handle {
+  std::string id;
+  std::string room_id;
+  std::string address; // the client's IP
+  std::string holder;  // the token's subject, or the token itself (the bound per token)
+  std::mutex mutex;
+  caf::actor actor;    // (under mutex)
+  uint64_t next_op = 1;
+  std::map<uint64_t, http_responder> responders;
+
+  uint64_t park(http_responder r);
+  std::optional<http_responder> unpark(uint64_t op);
+};
+
+// The live resources, bounded per client address, per token and in all. Thread-safe.
+class whip_resources {
+public:
+  struct bounds {
+    std::size_t per_address = 8;
+    std::size_t per_holder = 4;
+    std::size_t total = 1000;
+  };
+  explicit whip_resources(bounds b) : bounds_(b) {}
+
+  // A new resource's handle, or nullptr with `why` when a bound is reached.
+  std::shared_ptr<whip_handle> reserve(const std::string& room_id, const std::string& address,
+                                       const std::string& holder, std::string& why);
+  std::shared_ptr<whip_handle> find(const std::string& id) const;
+  void release(const std::string& id);
+  std::size_t size() const;
+
+private:
+  bounds bounds_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<whip_handle>> by_id_;
+};
+
+struct whip_start {
+  std::shared_ptr<whip_handle> handle;
+  std::shared_ptr<whip_resources> resources; // the handle is released there at the end
+  admission_ticket ticket;
+  std::string peer_id;
+  std::string name;
+  protocol::session_description offer;
+  protocol::whip_offer reading;
+  std::string location; // the resource's URL path, for the Location header
+  http_responder respond; // the POST's
+};
+
+// Spawns the resource's actor, which answers `start.respond` (201 with the answer, or an
+// error) within whip_step_timeout_ms per step.
+void spawn_whip_resource(caf::actor_system& sys, caf::actor node, node_context_ptr ctx,
+                         whip_start start);
+
+// The HTTP side's requests to a live resource; each answers `respond` once.
+void whip_delete(const std::shared_ptr<whip_handle>& h, http_responder respond);
+// `fragment`: the PATCH body (application/trickle-ice-sdpfrag), `if_match` its If-Match.
+void whip_patch(const std::shared_ptr<whip_handle>& h, std::string fragment,
+                std::string if_match, http_responder respond);
+
+} // namespace chorus::actors

@@ -1,0 +1,127 @@
+// WHIP (RFC 9725) in real Chromium: a page publishes a microphone and a camera in three
+// simulcast layers with a plain RTCPeerConnection and fetch (no mediasoup-client), and a
+// seed 004 frontend page in the room sees and hears it (lib/frontend_page.mjs, the stock
+// socket.io-client and mediasoup-client). Then an ICE restart over PATCH (the page's new
+// credentials in, the server's new ones back, media flowing on), and DELETE, after which
+// the room lets the publisher go and the resource is gone.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
+import { PAGE } from './lib/frontend_page.mjs';
+import { waitForNoPeers } from './lib/http.mjs';
+
+const ROOM = 'whip-e2e';
+
+// What the publishing page runs: WHIP as any browser client would write it.
+function whipClient() {
+  const credentials = (sdp) => ({ ufrag: /a=ice-ufrag:(.*)\r\n/.exec(sdp)[1], pwd: /a=ice-pwd:(.*)\r\n/.exec(sdp)[1] });
+  const gathered = (pc) => new Promise((resolve) => {
+    if (pc.iceGatheringState === 'complete') return resolve();
+    const timer = setTimeout(resolve, 5000);
+    pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') { clearTimeout(timer); resolve(); } });
+  });
+  window.whipPublish = async (endpoint) => {
+    const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
+    const pc = new RTCPeerConnection();
+    pc.addTransceiver(media.getAudioTracks()[0], { direction: 'sendonly', streams: [media] });
+    pc.addTransceiver(media.getVideoTracks()[0], { direction: 'sendonly', streams: [media],
+      sendEncodings: [{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 }, { rid: 'f' }] });
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    const r = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription.sdp });
+    const body = await r.text();
+    if (r.status !== 201) return { status: r.status, body };
+    const location = new URL(r.headers.get('location'), endpoint).href;
+    window.whip = { pc, location, etag: r.headers.get('etag'), answer: body };
+    await pc.setRemoteDescription({ type: 'answer', sdp: body });
+    return { status: r.status, location, etag: window.whip.etag, contentType: r.headers.get('content-type'), answer: body };
+  };
+  // ICE restart (RFC 9725 §4.3.2): new credentials PATCHed, the server's new ones into the answer.
+  window.whipRestart = async () => {
+    const w = window.whip;
+    w.pc.restartIce();
+    const offer = await w.pc.createOffer();
+    await w.pc.setLocalDescription(offer);
+    const mine = credentials(offer.sdp);
+    const mids = [...offer.sdp.matchAll(/a=mid:(.*)\r\n/g)].map((m) => m[1]);
+    const frag = `a=ice-ufrag:${mine.ufrag}\r\na=ice-pwd:${mine.pwd}\r\n` + mids.map((mid) => `m=audio 9 RTP/AVP 0\r\na=mid:${mid}\r\n`).join('');
+    const r = await fetch(w.location, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag', 'if-match': w.etag }, body: frag });
+    const body = await r.text();
+    if (r.status !== 200) return { status: r.status, body };
+    const theirs = credentials(body);
+    const before = credentials(w.answer);
+    w.answer = w.answer.replaceAll(`a=ice-ufrag:${before.ufrag}\r\n`, `a=ice-ufrag:${theirs.ufrag}\r\n`)
+      .replaceAll(`a=ice-pwd:${before.pwd}\r\n`, `a=ice-pwd:${theirs.pwd}\r\n`);
+    await w.pc.setRemoteDescription({ type: 'answer', sdp: w.answer });
+    w.etag = r.headers.get('etag');
+    return { status: r.status, contentType: r.headers.get('content-type'), before: before.ufrag, after: theirs.ufrag, etag: w.etag };
+  };
+  window.whipState = () => window.whip.pc.iceConnectionState;
+  window.whipDelete = async () => {
+    const r = await fetch(window.whip.location, { method: 'DELETE' });
+    window.whip.pc.close();
+    return r.status;
+  };
+}
+
+const stats = (page) => page.evaluate(() => window.streamStats());
+const counters = (rows) => new Map(rows.map((r) => [r.consumerId, r.kind === 'video' ? r.framesDecoded : r.packetsReceived]));
+
+// The frontend page's streams of one publisher: audio and video, both decoding, and growing
+// past `since` (a counters map) when given.
+async function decoding(page, label, since = null) {
+  return until(page, label, () => stats(page), (s) => {
+    const rows = Object.values(s).flat();
+    if (rows.map((r) => r.kind).sort().join() !== 'audio,video') return false;
+    if (!rows.every((r) => (r.kind === 'video' ? r.framesDecoded > 5 : r.packetsReceived > 20))) return false;
+    return !since || rows.every((r) => counters([r]).get(r.consumerId) > (since.get(r.consumerId) ?? Infinity));
+  }, 30000, 200);
+}
+
+test('WHIP: Chromium publishes with RTCPeerConnection and fetch, a seed 004 page sees and hears it; ICE restart over PATCH; DELETE', { timeout: 150000, skip: !chromiumAvailable() && 'no /usr/bin/chromium' }, async () => {
+  await withBrowser({ html: PAGE, script: '/libs.js', socketio: true, serverArgs: ['--log-level', 'warn'] }, async ({ server, browser, site }) => {
+    const viewer = await openPage(browser, `${site.url}/`, 'viewer');
+    await viewer.evaluate(() => { window.joinOptions = { publish: false }; });
+    await viewer.evaluate(([u, r]) => window.join(u, r, 'Vi', true, false), [server.url, ROOM]);
+
+    const publisher = await openPage(browser, `${site.url}/`, 'whip');
+    await publisher.evaluate(whipClient);
+    const posted = await publisher.evaluate((endpoint) => window.whipPublish(endpoint), `${server.url}/whip/${ROOM}`);
+    assert.equal(posted.status, 201, JSON.stringify(posted));
+    assert.equal(posted.contentType, 'application/sdp');
+    assert.match(posted.location, new RegExp(`^${server.url}/whip/${ROOM}/[0-9a-f-]{36}$`));
+    assert.match(posted.answer, /a=ice-lite\r\n/);
+    assert.match(posted.answer, /a=simulcast:recv q;h;f\r\n/);
+    await until(publisher, 'the WHIP connection', () => publisher.evaluate(() => window.whipState()), (s) => s === 'connected' || s === 'completed', 15000);
+
+    // Seen and heard: the viewer consumes the new producers (new-producer) and decodes them.
+    const first = await decoding(viewer, 'the viewer decodes the WHIP audio and video');
+    const rows = Object.values(first).flat();
+    assert.ok(rows.every((r) => r.producerSocketId === rows[0].producerSocketId), JSON.stringify(rows));
+    const list = await viewer.evaluate(() => window.list);
+    assert.ok(Array.isArray(list) && list.length === 2, JSON.stringify(list));
+
+    // ICE restart: new credentials both ways, the connection comes back, media flows on.
+    const restarted = await publisher.evaluate(() => window.whipRestart());
+    assert.equal(restarted.status, 200, JSON.stringify(restarted));
+    assert.equal(restarted.contentType, 'application/trickle-ice-sdpfrag');
+    assert.notEqual(restarted.after, restarted.before);
+    assert.equal(restarted.etag, `"${restarted.after}"`);
+    await until(publisher, 'the connection after the restart', () => publisher.evaluate(() => window.whipState()), (s) => s === 'connected' || s === 'completed', 15000);
+    const after = counters(Object.values(await stats(viewer)).flat());
+    await decoding(viewer, 'media after the ICE restart', after);
+
+    // DELETE: the publisher leaves the room; the resource is gone.
+    assert.equal(await publisher.evaluate(() => window.whipDelete()), 200);
+    await until(viewer, 'the WHIP participant leaves', () => viewer.evaluate(() => window.events),
+      (e) => e.some((x) => x.name === 'participant-left'), 15000);
+    const again = await fetch(posted.location, { method: 'DELETE' });
+    assert.equal(again.status, 404);
+
+    await publisher.close();
+    await viewer.close();
+    await waitForNoPeers(server);
+  });
+});
