@@ -248,21 +248,13 @@ void on_answer(whip_actor* self, const std::string& text) {
   }
 }
 
-// a=ice-ufrag / a=ice-pwd of a trickle-ice-sdpfrag ("" when absent).
-std::pair<std::string, std::string> fragment_credentials(std::string_view frag) {
-  std::string ufrag, pwd;
-  while (!frag.empty()) {
-    auto nl = frag.find('\n');
-    auto line = frag.substr(0, nl);
-    frag = nl == std::string_view::npos ? std::string_view{} : frag.substr(nl + 1);
-    if (!line.empty() && line.back() == '\r')
-      line.remove_suffix(1);
-    if (line.starts_with("a=ice-ufrag:"))
-      ufrag = std::string(line.substr(12));
-    else if (line.starts_with("a=ice-pwd:"))
-      pwd = std::string(line.substr(10));
-  }
-  return {ufrag, pwd};
+// a=ice-ufrag / a=ice-pwd of a trickle-ice-sdpfrag (RFC 8840: SDP lines without v=, at
+// session level or under m-lines); nullopt when it does not parse.
+std::optional<std::pair<std::string, std::string>> fragment_credentials(const std::string& frag) {
+  auto d = protocol::parse_sdp("v=0\r\n" + frag);
+  if (!d)
+    return std::nullopt;
+  return std::make_pair(d->effective_ufrag(0), d->effective_pwd(0));
 }
 
 void on_patch(whip_actor* self, uint64_t op, const std::string& fragment,
@@ -280,7 +272,16 @@ void on_patch(whip_actor* self, uint64_t op, const std::string& fragment,
     (*responder)(net::json_error(412, "precondition-failed", "If-Match names another ICE session"));
     return;
   }
-  auto [ufrag, pwd] = fragment_credentials(fragment);
+  auto credentials = fragment_credentials(fragment);
+  if (!credentials) {
+    (*responder)(net::json_error(400, "invalid-sdp", "the fragment is not SDP lines"));
+    return;
+  }
+  auto& [ufrag, pwd] = *credentials;
+  if (!ufrag.empty() && ufrag != st.start.reading.ice_ufrag && pwd.empty()) {
+    (*responder)(net::json_error(400, "invalid-sdp", "an ICE restart needs a=ice-pwd with a=ice-ufrag"));
+    return;
+  }
   if (ufrag.empty() || ufrag == st.start.reading.ice_ufrag) {
     // Trickled candidates: an ICE-lite server learns the client's addresses from its checks.
     (*responder)(net::http_response{204, "text/plain", "", {}});

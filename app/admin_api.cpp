@@ -37,13 +37,6 @@ net::http_response ok(unsigned status, std::string body) {
   return net::http_response{status, "application/json", std::move(body), {}};
 }
 
-const std::string* header(const net::http_request_info& req, std::string_view name) {
-  for (auto& [k, v] : req.headers)
-    if (k == name)
-      return &v;
-  return nullptr;
-}
-
 // The path split at '/', each part percent-decoded; nullopt when an escape is bad.
 std::optional<std::vector<std::string>> segments(std::string_view path) {
   std::vector<std::string> out;
@@ -154,7 +147,7 @@ struct admin_api::impl {
   }
 
   bool authorized(const net::http_request_info& req) const {
-    auto* h = header(req, "authorization");
+    auto* h = req.header("authorization");
     if (!h)
       return false;
     constexpr std::string_view scheme = "Bearer ";
@@ -375,11 +368,11 @@ struct admin_api::impl {
     };
     if (!authorized(req)) {
       auto r = error(401, "unauthorized",
-                     header(req, "authorization") ? "the bearer token is not valid"
+                     req.header("authorization") ? "the bearer token is not valid"
                                                   : "an Authorization: Bearer token is required");
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"chorus-admin\"");
       LOG_WARN("admin", req.remote << ": " << req.method << " " << req.path << " refused: "
-                                   << (header(req, "authorization") ? "wrong token" : "no token"));
+                                   << (req.header("authorization") ? "wrong token" : "no token"));
       return r;
     }
     auto parts = segments(req.path);

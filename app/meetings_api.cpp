@@ -12,17 +12,6 @@
 
 namespace chorus::app {
 
-namespace {
-
-const std::string* header_of(const net::http_request_info& req, std::string_view name) {
-  for (auto& [k, v] : req.headers)
-    if (k == name)
-      return &v;
-  return nullptr;
-}
-
-} // namespace
-
 // The seed 004 frontend's meetings API: POST /api/meetings, GET /api/meetings/ID, and their
 // CORS preflights, for the pages signaling.allowedOrigins allows (the frontend is served
 // from another origin than Chorus). nullopt: not such a request.
@@ -41,8 +30,8 @@ std::optional<net::http_response> meetings_api(const net::http_request_info& req
     return net::http_response{400, "application/json",
                               protocol::meeting_error_json("the meeting id is not percent-encoded"),
                               {}};
-  const auto* origin = header_of(req, "origin");
-  const auto* host = header_of(req, "host");
+  const auto* origin = req.header("origin");
+  const auto* host = req.header("host");
   auto verdict =
     net::check_origin(origin ? std::optional<std::string_view>{*origin} : std::nullopt,
                       host ? std::optional<std::string_view>{*host} : std::nullopt, allowed);
@@ -61,7 +50,7 @@ std::optional<net::http_response> meetings_api(const net::http_request_info& req
     auto r = answer(204, "");
     r.content_type = "text/plain";
     r.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-    const auto* asked = header_of(req, "access-control-request-headers");
+    const auto* asked = req.header("access-control-request-headers");
     r.headers.emplace_back("Access-Control-Allow-Headers", asked ? *asked : "content-type");
     r.headers.emplace_back("Access-Control-Max-Age", "600");
     return r;

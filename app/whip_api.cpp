@@ -14,13 +14,6 @@ namespace chorus::app {
 
 namespace {
 
-const std::string* header_of(const net::http_request_info& req, std::string_view name) {
-  for (auto& [k, v] : req.headers)
-    if (k == name)
-      return &v;
-  return nullptr;
-}
-
 // The media type of a Content-Type value, lower-cased, without its parameters.
 std::string media_type(const std::string* value) {
   if (!value)
@@ -47,8 +40,8 @@ std::string address_of(const std::string& remote) {
 
 void whip_request(const whip_api_context& api, const net::http_request_info& req,
                   actors::http_responder respond) {
-  const auto* origin = header_of(req, "origin");
-  const auto* host = header_of(req, "host");
+  const auto* origin = req.header("origin");
+  const auto* host = req.header("host");
   auto verdict =
     net::check_origin(origin ? std::optional<std::string_view>{*origin} : std::nullopt,
                       host ? std::optional<std::string_view>{*host} : std::nullopt,
@@ -82,7 +75,7 @@ void whip_request(const whip_api_context& api, const net::http_request_info& req
     net::http_response r{204, "text/plain", "", {}};
     r.headers.emplace_back("Access-Control-Allow-Methods", resource.empty() ? "POST, OPTIONS"
                                                                             : "PATCH, DELETE, OPTIONS");
-    const auto* asked = header_of(req, "access-control-request-headers");
+    const auto* asked = req.header("access-control-request-headers");
     r.headers.emplace_back("Access-Control-Allow-Headers",
                            asked ? *asked : "authorization, content-type, if-match");
     r.headers.emplace_back("Access-Control-Max-Age", "600");
@@ -100,12 +93,12 @@ void whip_request(const whip_api_context& api, const net::http_request_info& req
     if (req.method == "DELETE")
       return actors::whip_delete(handle, reply);
     if (req.method == "PATCH") {
-      if (media_type(header_of(req, "content-type")) != "application/trickle-ice-sdpfrag")
+      if (media_type(req.header("content-type")) != "application/trickle-ice-sdpfrag")
         return reply(net::json_error(415, "unsupported-media-type",
                                      "PATCH takes application/trickle-ice-sdpfrag"));
       if (req.body.size() > protocol::max_sdp_bytes)
         return reply(net::json_error(413, "too-large", "the fragment is too large"));
-      const auto* if_match = header_of(req, "if-match");
+      const auto* if_match = req.header("if-match");
       return actors::whip_patch(handle, req.body, if_match ? *if_match : std::string{}, reply);
     }
     auto r = net::json_error(405, "method-not-allowed", "a resource takes PATCH or DELETE");
@@ -117,7 +110,7 @@ void whip_request(const whip_api_context& api, const net::http_request_info& req
     r.headers.emplace_back("Allow", "POST, OPTIONS");
     return reply(std::move(r));
   }
-  if (media_type(header_of(req, "content-type")) != "application/sdp")
+  if (media_type(req.header("content-type")) != "application/sdp")
     return reply(net::json_error(415, "unsupported-media-type", "POST takes application/sdp"));
   if (req.body.size() > protocol::max_sdp_bytes)
     return reply(net::json_error(413, "too-large", "the offer is over " +
@@ -125,7 +118,7 @@ void whip_request(const whip_api_context& api, const net::http_request_info& req
 
   // The token: Authorization: Bearer (auth.mode none: none needed; ?role= chooses one).
   std::string token, role;
-  if (const auto* auth = header_of(req, "authorization")) {
+  if (const auto* auth = req.header("authorization")) {
     constexpr std::string_view scheme = "Bearer ";
     if (auth->size() <= scheme.size() || auth->compare(0, scheme.size(), scheme) != 0)
       return reply(net::json_error(401, "unauthorized", "Authorization must be Bearer TOKEN"));

@@ -110,6 +110,13 @@ http_server::http_server(http_server_options opts, http_handler on_http, ws_acce
 
 http_server::~http_server() = default;
 
+const std::string* http_request_info::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (k == name)
+      return &v;
+  return nullptr;
+}
+
 void http_server::set_deferred_route(std::string prefix, http_deferred_handler handler) {
   impl_->deferred_prefix = std::move(prefix);
   impl_->on_deferred = std::move(handler);

@@ -46,6 +46,9 @@ struct http_request_info {
   std::string body;
   std::string remote; // "ip:port" of the client
   std::vector<std::pair<std::string, std::string>> headers; // lower-case names
+
+  // The value of header `name` (lower-case), or nullptr.
+  const std::string* header(std::string_view name) const;
 };
 
 struct http_response {

@@ -126,18 +126,25 @@ bool is_setup(std::string_view v) {
 
 // ---- codecs and m-lines -----------------------------------------------------------------
 
-std::optional<std::string_view> sdp_codec::parameter(std::string_view key) const {
-  std::string_view rest = fmtp;
-  while (!rest.empty()) {
-    auto semi = rest.find(';');
-    auto item = rest.substr(0, semi);
-    rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
+std::vector<std::pair<std::string_view, std::string_view>> fmtp_parameters(std::string_view fmtp) {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  while (!fmtp.empty()) {
+    auto semi = fmtp.find(';');
+    auto item = fmtp.substr(0, semi);
+    fmtp = semi == std::string_view::npos ? std::string_view{} : fmtp.substr(semi + 1);
     while (!item.empty() && item.front() == ' ')
       item.remove_prefix(1);
     auto eq = item.find('=');
-    if (eq != std::string_view::npos && item.substr(0, eq) == key)
-      return item.substr(eq + 1);
+    if (eq != std::string_view::npos && eq > 0)
+      out.emplace_back(item.substr(0, eq), item.substr(eq + 1));
   }
+  return out;
+}
+
+std::optional<std::string_view> sdp_codec::parameter(std::string_view key) const {
+  for (auto [k, v] : fmtp_parameters(fmtp))
+    if (k == key)
+      return v;
   return std::nullopt;
 }
 

@@ -25,6 +25,10 @@ inline constexpr std::size_t max_sdp_bytes = 128 * 1024;
 inline constexpr std::size_t max_line_bytes = 4096;
 inline constexpr std::size_t max_media = 64;
 
+// The parameters of an a=fmtp value ("a=b;c=d"), in order, as written (a part without '='
+// is skipped).
+std::vector<std::pair<std::string_view, std::string_view>> fmtp_parameters(std::string_view fmtp);
+
 struct sdp_codec {
   uint8_t payload_type = 0;
   std::string name;         // as written in a=rtpmap ("opus", "VP8", "rtx")

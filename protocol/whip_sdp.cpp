@@ -24,20 +24,11 @@ bool takes_part(const sdp_media& m) {
 // reads fmtp (sdp-transform), so the router's matching sees the same thing.
 rtp::codec_params parameters_of(std::string_view fmtp) {
   rtp::codec_params out;
-  while (!fmtp.empty()) {
-    auto semi = fmtp.find(';');
-    auto item = fmtp.substr(0, semi);
-    fmtp = semi == std::string_view::npos ? std::string_view{} : fmtp.substr(semi + 1);
-    while (!item.empty() && item.front() == ' ')
-      item.remove_prefix(1);
-    auto eq = item.find('=');
-    if (eq == std::string_view::npos || eq == 0)
-      continue;
-    auto value = item.substr(eq + 1);
+  for (auto [key, value] : fmtp_parameters(fmtp)) {
     const bool digits = !value.empty() && value.size() <= 15 &&
                         std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
                         (value.size() == 1 || value.front() != '0');
-    out.push_back({std::string(item.substr(0, eq)), std::string(value), digits});
+    out.push_back({std::string(key), std::string(value), digits});
   }
   return out;
 }

@@ -118,6 +118,11 @@ test('WHIP: bad requests get their status and reason and leave nothing behind; t
     assert.equal(r.status, 415, r.text);
     r = await whip(server, { method: 'PATCH', target: location, type: 'application/trickle-ice-sdpfrag', body: 'a=ice-ufrag:x\r\na=ice-pwd:y\r\n', headers: { 'if-match': '"stale"' } });
     assert.equal(r.status, 412, r.text);
+    r = await whip(server, { method: 'PATCH', target: location, type: 'application/trickle-ice-sdpfrag', body: 'a=ice-ufrag:only\r\n', headers: { 'if-match': etag } });
+    assert.equal(r.status, 400, r.text);
+    assert.match(r.json.message, /needs a=ice-pwd/);
+    r = await whip(server, { method: 'PATCH', target: location, type: 'application/trickle-ice-sdpfrag', body: 'not sdp\r\n', headers: { 'if-match': etag } });
+    assert.equal(r.status, 400, r.text);
     const ufrag = /a=ice-ufrag:(.*)\r\n/.exec(CHROMIUM)[1];
     r = await whip(server, { method: 'PATCH', target: location, type: 'application/trickle-ice-sdpfrag',
       body: `a=ice-ufrag:${ufrag}\r\nm=audio 9 RTP/AVP 0\r\na=mid:0\r\na=candidate:1 1 udp 1 127.0.0.1 5000 typ host\r\n`, headers: { 'if-match': etag } });

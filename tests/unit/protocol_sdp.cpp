@@ -4,23 +4,15 @@
 // the line named.
 #include "protocol/sdp.hpp"
 
+#include "sdp_fixture.hpp"
+
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 using namespace chorus::protocol;
 
 namespace {
-
-std::string fixture(const std::string& name) {
-  std::ifstream f(std::string{CHORUS_SOURCE_DIR} + "/tests/fixtures/sdp/" + name, std::ios::binary);
-  REQUIRE(f);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 // Two descriptions that hold the same (the writer's order is its own).
 void check_same(const session_description& a, const session_description& b) {
@@ -100,7 +92,7 @@ void check_round_trip(const session_description& d) {
 } // namespace
 
 TEST_CASE("sdp: Chromium 156's sendonly offer with three simulcast layers") {
-  auto d = parse_sdp(fixture("chromium-156-sendonly-simulcast.sdp"));
+  auto d = parse_sdp(read_sdp_fixture("chromium-156-sendonly-simulcast.sdp"));
   REQUIRE_MESSAGE(d.ok(), d.error());
   CHECK(d->bundle_mids == std::vector<std::string>{"0", "1"});
   CHECK(d->extmap_allow_mixed);
@@ -174,7 +166,7 @@ TEST_CASE("sdp: Chromium 156's sendonly offer with three simulcast layers") {
 }
 
 TEST_CASE("sdp: Firefox 153 ESR's sendonly offer with three simulcast layers") {
-  auto d = parse_sdp(fixture("firefox-153esr-sendonly-simulcast.sdp"));
+  auto d = parse_sdp(read_sdp_fixture("firefox-153esr-sendonly-simulcast.sdp"));
   REQUIRE_MESSAGE(d.ok(), d.error());
   // Firefox: the fingerprint at session level, ICE credentials per m-line, fmtp and
   // rtcp-fb before rtpmap, extmap directions, RTCP candidates (component 2), mDNS names.

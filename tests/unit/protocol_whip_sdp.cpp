@@ -5,24 +5,16 @@
 #include "rtp/capabilities.hpp"
 #include "rtp/ortc.hpp"
 
+#include "sdp_fixture.hpp"
+
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 using namespace chorus;
 using namespace chorus::protocol;
 
 namespace {
-
-std::string fixture(const std::string& name) {
-  std::ifstream f(std::string{CHORUS_SOURCE_DIR} + "/tests/fixtures/sdp/" + name, std::ios::binary);
-  REQUIRE(f);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 const rtp::rtp_capabilities& router() {
   static const rtp::rtp_capabilities caps = *rtp::generate_router_capabilities(rtp::default_media_codecs());
@@ -50,7 +42,7 @@ std::string codec_names(const rtp::rtp_parameters& p) {
 } // namespace
 
 TEST_CASE("whip: Chromium's offer: Opus, VP8 in three simulcast layers by rid, one transport") {
-  auto offer = parse_sdp(fixture("chromium-156-sendonly-simulcast.sdp"));
+  auto offer = parse_sdp(read_sdp_fixture("chromium-156-sendonly-simulcast.sdp"));
   REQUIRE(offer.ok());
   auto w = read_whip_offer(*offer, router());
   REQUIRE_MESSAGE(w.ok(), w.error());
@@ -122,7 +114,7 @@ TEST_CASE("whip: Chromium's offer: Opus, VP8 in three simulcast layers by rid, o
 }
 
 TEST_CASE("whip: Firefox's offer: session-level fingerprint, rid simulcast with SSRCs listed") {
-  auto offer = parse_sdp(fixture("firefox-153esr-sendonly-simulcast.sdp"));
+  auto offer = parse_sdp(read_sdp_fixture("firefox-153esr-sendonly-simulcast.sdp"));
   REQUIRE(offer.ok());
   auto w = read_whip_offer(*offer, router());
   REQUIRE_MESSAGE(w.ok(), w.error());
