@@ -318,6 +318,8 @@ std::optional<std::string> media_attribute(sdp_media& m, std::string_view key,
     m.rtcp_mux_only = true;
   } else if (key == "rtcp-rsize") {
     m.rtcp_rsize = true;
+  } else if (key == "bundle-only") {
+    m.bundle_only = true;
   } else if (key == "ice-ufrag" || key == "ice-pwd") {
     if (!is_token(val))
       return "malformed " + std::string(key);
@@ -684,6 +686,8 @@ void write_media(std::ostringstream& o, const sdp_media& m) {
     o << "a=rtcp-mux-only\r\n";
   if (m.rtcp_rsize)
     o << "a=rtcp-rsize\r\n";
+  if (m.bundle_only)
+    o << "a=bundle-only\r\n";
   for (auto& c : m.codecs) {
     o << "a=rtpmap:" << int(c.payload_type) << ' ' << c.name << '/' << c.clock_rate;
     if (c.channels)

@@ -94,6 +94,7 @@ struct sdp_media {
   bool rtcp_mux = false;
   bool rtcp_mux_only = false;
   bool rtcp_rsize = false;
+  bool bundle_only = false; // a=bundle-only (RFC 8843 §6): port 0, yet taken in the bundle
   std::vector<sdp_codec> codecs; // in m-line order (formats without a=rtpmap are skipped)
   std::vector<sdp_extmap> extmaps;
   std::vector<uint32_t> ssrcs;   // in order of first appearance
@@ -120,7 +121,7 @@ struct sdp_media {
   std::vector<std::pair<uint32_t, uint32_t>> fid_pairs() const;
   // The rid ids this side sends, in the order a=simulcast lists them (else as a=rid lists).
   std::vector<std::string> send_rids() const;
-  bool rejected() const noexcept { return port == 0; }
+  bool rejected() const noexcept { return port == 0 && !bundle_only; }
 };
 
 struct session_description {

@@ -30,6 +30,10 @@ CHORUS_APT_PACKAGES=(
   firefox-esr  # the Firefox browser tests (puppeteer-core over WebDriver BiDi)
   nftables  # browser tests behind a firewall made inside their network namespace
   ffmpeg jq  # recording (an ffmpeg child per recorded producer), plain RTP tests, mix-recording.sh
+  # GStreamer's own WebRTC stack (webrtcbin, libnice), a WHIP publisher in the tests
+  # (tests/integration/lib/gst_whip.py)
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-good gstreamer1.0-plugins-base gstreamer1.0-nice
+  python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0
   clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
 )
 

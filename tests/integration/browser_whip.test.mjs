@@ -3,14 +3,26 @@
 // seed 004 frontend page in the room sees and hears it (lib/frontend_page.mjs, the stock
 // socket.io-client and mediasoup-client). Then an ICE restart over PATCH (the page's new
 // credentials in, the server's new ones back, media flowing on), and DELETE, after which
-// the room lets the publisher go and the resource is gone.
+// the room lets the publisher go and the resource is gone. And GStreamer's webrtcbin
+// (lib/gst_whip.py), an independent WebRTC stack, publishing VP8 and Opus through WHIP: the
+// room gets both producers and their packets (on a veth address: libnice gathers no
+// candidate on loopback).
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
 import { PAGE } from './lib/frontend_page.mjs';
 import { waitForNoPeers } from './lib/http.mjs';
+import { tempConfig, withServer } from './lib/server.mjs';
+import { pollUntil } from './lib/tcp.mjs';
+import { MEDIA_IP, addMediaNetwork, inOwnNetns, removeMediaNetwork } from './lib/veth.mjs';
+import { closeAll, connectPeer } from './lib/ws_client.mjs';
 
 const ROOM = 'whip-e2e';
 
@@ -124,4 +136,61 @@ test('WHIP: Chromium publishes with RTCPeerConnection and fetch, a seed 004 page
     await viewer.close();
     await waitForNoPeers(server);
   });
+});
+
+const GST_PY = '/usr/bin/python3';
+const ADMIN_TOKEN = 'admin-token-of-the-whip-test';
+const adminUrl = (server) => /^chorus admin API on (http:\/\/\S+)$/m.exec(server.stdout())[1];
+const GST_WHIP = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lib', 'gst_whip.py');
+const gstSkip = !fs.existsSync('/usr/lib/x86_64-linux-gnu/gstreamer-1.0/libgstwebrtc.so') ? 'GStreamer webrtcbin not installed (scripts/setup.sh installs it)'
+  : !inOwnNetns() ? 'needs a network namespace of its own: run under scripts/netns-run.sh' : false;
+
+test('WHIP: GStreamer webrtcbin publishes VP8 and Opus; the room gets both producers and their packets', { timeout: 90000, skip: gstSkip }, async () => {
+  addMediaNetwork();
+  try {
+    const adminToken = tempConfig(`${ADMIN_TOKEN}\n`, 'admin-token');
+    await withServer(['--log-level', 'warn', '--rtc-ip', MEDIA_IP, '--admin-listen', '127.0.0.1:0', '--admin-token-file', adminToken], async (server) => {
+      const room = 'whip-gst';
+      const viewer = await connectPeer(server, { auth: 'viewer', channelId: room });
+      await viewer.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      const gst = spawn(GST_PY, [GST_WHIP, `${server.url}/whip/${room}`, '8'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const lines = [];
+      let stderr = '';
+      gst.stderr.on('data', (d) => { stderr += d; });
+      readline.createInterface({ input: gst.stdout }).on('line', (l) => lines.push(JSON.parse(l)));
+      const exited = new Promise((resolve) => gst.on('exit', (code) => resolve(code)));
+      try {
+        const seen = (event) => () => lines.some((l) => l.event === event || l.event === 'error');
+        await pollUntil(seen('answered'), { timeoutMs: 20000, intervalMs: 100, what: `the WHIP answer (${stderr})` });
+        const answered = lines.find((l) => l.event === 'answered');
+        assert.equal(answered?.status, 201, JSON.stringify(lines));
+        await pollUntil(seen('connected'), { timeoutMs: 20000, intervalMs: 100, what: `webrtcbin connected (${JSON.stringify(lines)})` });
+        assert.ok(lines.some((l) => l.event === 'connected'), JSON.stringify(lines));
+
+        // The viewer is told of both producers; the room's view (the admin API) shows each
+        // receiving packets (decrypted: SRTP keyed by the DTLS handshake with webrtcbin).
+        for (const kind of ['audio', 'video'])
+          await viewer.next((m) => m.type === 'new-producer' && m.data?.kind === kind, 15000, `the ${kind} producer`);
+        const packets = async () => {
+          const r = await fetch(`${adminUrl(server)}/rooms/${room}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+          const producers = (await r.json()).participants.flatMap((p) => p.producers ?? []);
+          return Object.fromEntries(producers.map((p) => [p.kind, p.stats?.[0]?.packetCount ?? 0]));
+        };
+        const first = await packets();
+        let last = first;
+        await pollUntil(async () => { last = await packets(); return last.audio > (first.audio ?? 0) + 20 && last.video > (first.video ?? 0) + 20; },
+          { timeoutMs: 10000, intervalMs: 200, what: 'audio and video packets from GStreamer' })
+          .catch((e) => { throw new Error(`${e.message}: ${JSON.stringify(first)} -> ${JSON.stringify(last)}`); });
+
+        assert.equal(await exited, 0, `gst_whip.py: ${JSON.stringify(lines)} ${stderr}`);
+        assert.equal(lines.find((l) => l.event === 'deleted')?.status, 200);
+      } finally {
+        gst.kill('SIGKILL');
+        await closeAll(viewer);
+      }
+      await waitForNoPeers(server);
+    });
+  } finally {
+    removeMediaNetwork();
+  }
 });

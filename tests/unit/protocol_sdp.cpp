@@ -39,6 +39,7 @@ void check_same(const session_description& a, const session_description& b) {
     CHECK(x.direction == y.direction);
     CHECK(x.rtcp_mux == y.rtcp_mux);
     CHECK(x.rtcp_rsize == y.rtcp_rsize);
+    CHECK(x.bundle_only == y.bundle_only);
     REQUIRE(x.codecs.size() == y.codecs.size());
     for (std::size_t c = 0; c < x.codecs.size(); ++c) {
       CHECK(x.codecs[c].payload_type == y.codecs[c].payload_type);

@@ -133,6 +133,29 @@ TEST_CASE("whip: Firefox's offer: session-level fingerprint, rid simulcast with 
   CHECK(answer->media[1].simulcast == "recv q;h;f");
 }
 
+TEST_CASE("whip: GStreamer's webrtcbin offer: max-bundle, the audio m-line bundle-only with port 0") {
+  auto offer = parse_sdp(read_sdp_fixture("gstreamer-1.22-webrtcbin-sendonly.sdp"));
+  REQUIRE_MESSAGE(offer.ok(), offer.error());
+  REQUIRE(offer->media.size() == 2);
+  CHECK(offer->media[1].port == 0);
+  CHECK(offer->media[1].bundle_only);
+  CHECK_FALSE(offer->media[1].rejected());
+  CHECK(offer->media[1].rtcp_mux_only);
+  auto w = read_whip_offer(*offer, router());
+  REQUIRE_MESSAGE(w.ok(), w.error());
+  CHECK(w->bundle_mids == std::vector<std::string>{"video0", "audio1"});
+  REQUIRE(w->tracks.size() == 2);
+  CHECK(codec_names(w->tracks[0].parameters) == "video/VP8/96");
+  CHECK(codec_names(w->tracks[1].parameters) == "audio/OPUS/111"); // as written; matched case-blind
+  CHECK(w->tracks[1].parameters.encodings[0].ssrc == 3757392738u);
+  CHECK(w->tracks[1].parameters.rtcp.cname == "user2518744946@host-5f94e942");
+  auto answer = parse_sdp(write_whip_answer(*offer, *w, our_transport(), 80));
+  REQUIRE(answer.ok());
+  CHECK(answer->bundle_mids == std::vector<std::string>{"video0", "audio1"});
+  CHECK(answer->media[1].port == 40000); // taken, not rejected
+  CHECK(answer->media[1].direction == "recvonly");
+}
+
 TEST_CASE("whip: one SSRC with its retransmission pair, a codec the router lacks skipped, "
           "a data channel and a receive-only line rejected") {
   const std::string text =
