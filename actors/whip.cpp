@@ -335,8 +335,12 @@ caf::behavior whip_impl(whip_actor* self, caf::actor node, node_context_ptr ctx,
   return {
     [=](whip_text_atom, std::string& text) { on_answer(self, text); },
     [=](whip_closed_atom, uint16_t code, std::string& reason) {
-      fail(self, code == 1000 ? 410 : 403, "closed", "the room ended the session (" +
-                                                      std::to_string(code) + " " + reason + ")");
+      // The session's close codes (docs/protocol.md): a POST still waiting is told why.
+      const unsigned status = code == 4003 || code == 1001 ? 503
+                              : code == 4004 || code == 4005 || code == 4006 ? 403
+                              : code == 4001 ? 409
+                                             : 410;
+      fail(self, status, "closed", "the session was closed (" + std::to_string(code) + " " + reason + ")");
     },
     [=](whip_delete_atom, uint64_t op) {
       if (auto r = self->state.start.handle->unpark(op))

@@ -11,8 +11,9 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 import { waitForNoPeers } from './lib/http.mjs';
-import { withServer } from './lib/server.mjs';
+import { tempConfig, withServer } from './lib/server.mjs';
 import { jwtArgs, sign } from './lib/tokens.mjs';
+import { closeAll, connectPeer } from './lib/ws_client.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = (name) => fs.readFileSync(path.join(here, '..', 'fixtures', 'sdp', name), 'utf8');
@@ -141,6 +142,22 @@ test('WHIP: bad requests get their status and reason and leave nothing behind; t
     r = await whip(server, {});
     assert.equal(r.status, 201, 'the bound counts live resources only');
     assert.equal((await whip(server, { method: 'DELETE', target: r.headers.get('location') })).status, 200);
+    await waitForNoPeers(server);
+  });
+});
+
+test('WHIP into a full room: 503 naming why, and nothing left behind', { timeout: 30000 }, async () => {
+  const config = tempConfig({ limits: { maxPeersPerRoom: 1 } });
+  await withServer(['--log-level', 'warn', '--config', config], async (server) => {
+    const first = await connectPeer(server, { auth: 'first', channelId: ROOM });
+    try {
+      await first.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      const r = await whip(server, {});
+      assert.equal(r.status, 503, r.text);
+      assert.match(r.json.message, /4003/);
+    } finally {
+      await closeAll(first);
+    }
     await waitForNoPeers(server);
   });
 });
