@@ -146,6 +146,15 @@ net::http_response answer_response(whip_actor* self) {
                        {}};
   r.headers.emplace_back("Location", st.start.location);
   r.headers.emplace_back("ETag", etag_of(st.transport));
+  // The TURN servers the transport would give a WebSocket client (RFC 9725 §4.6).
+  for (const auto& server : st.transport.ice_servers)
+    for (const auto& url : server.urls) {
+      std::string link = "<" + url + ">; rel=\"ice-server\"";
+      if (!server.username.empty())
+        link += "; username=\"" + server.username + "\"; credential=\"" + server.credential +
+                "\"; credential-type=\"password\"";
+      r.headers.emplace_back("Link", std::move(link));
+    }
   return r;
 }
 

@@ -52,7 +52,7 @@ void whip_request(const whip_api_context& api, const net::http_request_info& req
   if (origin) {
     cors.emplace_back("Access-Control-Allow-Origin", *origin);
     cors.emplace_back("Vary", "Origin");
-    cors.emplace_back("Access-Control-Expose-Headers", "Location, ETag, Accept-Post, Accept-Patch");
+    cors.emplace_back("Access-Control-Expose-Headers", "Location, ETag, Link, Accept-Post, Accept-Patch");
   }
   // Every answer carries the CORS headers.
   auto reply = [cors, respond](net::http_response r) {

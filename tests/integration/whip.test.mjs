@@ -161,3 +161,17 @@ test('WHIP into a full room: 503 naming why, and nothing left behind', { timeout
     await waitForNoPeers(server);
   });
 });
+
+test('WHIP with the TURN server on: the answer names it in Link headers (RFC 9725 §4.6) with short-lived credentials', { timeout: 30000 }, async () => {
+  await withServer(['--log-level', 'warn', '--turn', '--turn-udp-port', '0'], async (server) => {
+    const r = await whip(server, {});
+    assert.equal(r.status, 201, r.text);
+    const links = (r.headers.get('link') ?? '').split(/,\s*(?=<)/).filter(Boolean);
+    assert.ok(links.length >= 1, r.headers.get('link'));
+    for (const l of links) {
+      assert.match(l, /^<turns?:[^>]+>; rel="ice-server"; username="\d+:[^"]+"; credential="[^"]+"; credential-type="password"$/, l);
+    }
+    assert.equal((await whip(server, { method: 'DELETE', target: r.headers.get('location') })).status, 200);
+    await waitForNoPeers(server);
+  });
+});
