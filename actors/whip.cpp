@@ -306,6 +306,7 @@ void on_patch(whip_actor* self, uint64_t op, const std::string& fragment,
 
 caf::behavior whip_impl(whip_actor* self, caf::actor node, node_context_ptr ctx, whip_start start) {
   auto& st = self->state;
+  ctx->counters->whip_resources.fetch_add(1, std::memory_order_relaxed);
   st.start = std::move(start);
   st.exchange = std::make_shared<protocol::typed_exchange>();
   session_params params;
@@ -314,7 +315,7 @@ caf::behavior whip_impl(whip_actor* self, caf::actor node, node_context_ptr ctx,
   params.room_id = st.start.handle->room_id; // joined at start
   params.ticket = st.start.ticket;
   auto conn = std::make_shared<whip_connection>(self->address());
-  st.session = spawn_session(self->system(), std::move(node), std::move(ctx), conn,
+  st.session = spawn_session(self->system(), std::move(node), ctx, conn,
                              std::shared_ptr<protocol::dialect>{protocol::make_typed_dialect(st.exchange)},
                              std::move(params));
   self->monitor(st.session);
@@ -325,7 +326,8 @@ caf::behavior whip_impl(whip_actor* self, caf::actor node, node_context_ptr ctx,
   // At the end, whatever ends it: the session leaves, the handle goes, an unanswered POST
   // or PATCH is answered.
   self->attach_functor([session = st.session, handle = st.start.handle,
-                        resources = st.start.resources](const caf::error&) {
+                        resources = st.start.resources, counters = ctx->counters](const caf::error&) {
+    counters->whip_resources.fetch_sub(1, std::memory_order_relaxed);
     caf::anon_send(session, ws_closed{1000});
     std::map<uint64_t, http_responder> left;
     {

@@ -54,8 +54,10 @@ void whip_request(const whip_api_context& api, const net::http_request_info& req
     cors.emplace_back("Vary", "Origin");
     cors.emplace_back("Access-Control-Expose-Headers", "Location, ETag, Link, Accept-Post, Accept-Patch");
   }
-  // Every answer carries the CORS headers.
-  auto reply = [cors, respond](net::http_response r) {
+  // Every answer carries the CORS headers; a POST's error counts as a refusal.
+  auto reply = [cors, respond, post = req.method == "POST", counters = api.ctx->counters](net::http_response r) {
+    if (post && r.status >= 400)
+      counters->whip_refused.fetch_add(1, std::memory_order_relaxed);
     for (const auto& h : cors)
       r.headers.push_back(h);
     respond(std::move(r));

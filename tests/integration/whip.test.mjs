@@ -10,7 +10,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { waitForNoPeers } from './lib/http.mjs';
+import { httpGet, waitForNoPeers } from './lib/http.mjs';
+import { parsePrometheus } from './lib/prometheus.mjs';
 import { tempConfig, withServer } from './lib/server.mjs';
 import { jwtArgs, sign } from './lib/tokens.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
@@ -112,6 +113,9 @@ test('WHIP: bad requests get their status and reason and leave nothing behind; t
     r = await whip(server, {});
     assert.equal(r.status, 503, r.text);
     assert.match(r.json.message, /this address holds 8 WHIP resources/);
+    let m = parsePrometheus((await httpGet(`${server.url}/metrics`)).body);
+    assert.equal(m.value('chorus_whip_resources'), 8);
+    assert.equal(m.value('chorus_whip_refused_total'), cases.filter((c) => (c[1].method ?? 'POST') === 'POST').length + 1);
 
     // PATCH: its media type, If-Match, and candidates alone (taken as read).
     const { location, etag } = made[0];
@@ -137,8 +141,10 @@ test('WHIP: bad requests get their status and reason and leave nothing behind; t
     assert.equal(r.headers.get('etag'), `"${theirs}"`);
     assert.notEqual(r.headers.get('etag'), etag);
 
-    for (const m of made) assert.equal((await whip(server, { method: 'DELETE', target: m.location })).status, 200);
+    for (const x of made) assert.equal((await whip(server, { method: 'DELETE', target: x.location })).status, 200);
     await waitForNoPeers(server);
+    m = parsePrometheus((await httpGet(`${server.url}/metrics`)).body);
+    assert.equal(m.value('chorus_whip_resources'), 0);
     r = await whip(server, {});
     assert.equal(r.status, 201, 'the bound counts live resources only');
     assert.equal((await whip(server, { method: 'DELETE', target: r.headers.get('location') })).status, 200);
