@@ -158,23 +158,6 @@ net::http_response answer_response(whip_actor* self) {
   return r;
 }
 
-// The ICE part of the answer again, after a restart (RFC 8840's fragment).
-std::string ice_fragment(const whip_state& st) {
-  const auto& ice = st.transport.ice_parameters;
-  std::string out = "a=ice-lite\r\na=ice-ufrag:" + ice.username_fragment + "\r\na=ice-pwd:" +
-                    ice.password + "\r\n";
-  for (const auto& mid : st.start.reading.bundle_mids) {
-    out += "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:" + mid + "\r\n";
-    for (const auto& c : st.transport.ice_candidates) {
-      protocol::sdp_candidate s{c.foundation, 1, c.protocol, c.priority, c.address, c.port, c.type,
-                                c.tcp_type, {}, 0};
-      out += "a=" + s.to_attribute() + "\r\n";
-    }
-    out += "a=end-of-candidates\r\n";
-  }
-  return out;
-}
-
 void on_answer(whip_actor* self, const std::string& text) {
   auto& st = self->state;
   auto it = st.pending.find(text);
@@ -188,7 +171,10 @@ void on_answer(whip_actor* self, const std::string& text) {
     case step::transport: {
       if (!a->ok)
         return fail_with(self, a->error, "create-transport");
-      st.transport = std::get<protocol::transport_params_reply>(a->reply).params;
+      const auto* made = std::get_if<protocol::transport_params_reply>(&a->reply);
+      if (!made)
+        return fail(self, 500, "internal", "create-transport: an unexpected reply");
+      st.transport = made->params;
       next_step(self, step::connect);
       ask(self, protocol::connect_transport_request{room, st.transport.id, st.start.reading.dtls}, 0);
       return;
@@ -236,8 +222,14 @@ void on_answer(whip_actor* self, const std::string& text) {
                                      "restart-ice: " + a->error.message));
         return;
       }
-      st.transport.ice_parameters = std::get<protocol::restart_ice_reply>(a->reply).ice_parameters;
-      net::http_response r{200, "application/trickle-ice-sdpfrag", ice_fragment(st), {}};
+      const auto* restarted = std::get_if<protocol::restart_ice_reply>(&a->reply);
+      if (!restarted) {
+        (*responder)(net::json_error(500, "internal", "restart-ice: an unexpected reply"));
+        return;
+      }
+      st.transport.ice_parameters = restarted->ice_parameters;
+      net::http_response r{200, "application/trickle-ice-sdpfrag",
+                           protocol::write_ice_fragment(st.start.reading, st.transport), {}};
       r.headers.emplace_back("ETag", etag_of(st.transport));
       (*responder)(std::move(r));
       return;
@@ -246,8 +238,9 @@ void on_answer(whip_actor* self, const std::string& text) {
       st.watching = false;
       if (!a->ok)
         return end(self, "its transport is gone: " + a->error.message);
-      const auto& json = std::get<protocol::stats_reply>(a->reply).json;
-      st.connected = st.connected || json.find("\"dtlsState\":\"connected\"") != std::string::npos;
+      const auto* stats = std::get_if<protocol::stats_reply>(&a->reply);
+      st.connected = st.connected ||
+                     (stats && stats->json.find("\"dtlsState\":\"connected\"") != std::string::npos);
       if (!st.connected && steady_ms() - st.answered_at > connect_within_ms)
         return end(self, "not connected " + std::to_string(connect_within_ms) + " ms after the answer");
       return;
@@ -299,7 +292,7 @@ void on_patch(whip_actor* self, uint64_t op, const std::string& fragment,
   // New credentials: an ICE restart (RFC 9725 §4.3.2).
   st.start.reading.ice_ufrag = ufrag;
   st.start.reading.ice_pwd = pwd;
-  st.restart_op = st.start.handle->park(std::move(*responder));
+  st.restart_op = st.start.handle->park(*responder).value_or(0); // (the actor lives: parked)
   next_step(self, step::restart_ice);
   ask(self, protocol::restart_ice_request{st.start.handle->room_id, st.transport.id}, 0);
 }
@@ -392,8 +385,10 @@ caf::behavior whip_impl(whip_actor* self, caf::actor node, node_context_ptr ctx,
 
 } // namespace whips
 
-uint64_t whip_handle::park(http_responder r) {
+std::optional<uint64_t> whip_handle::park(http_responder& r) {
   std::lock_guard lock(mutex);
+  if (!actor)
+    return std::nullopt;
   const uint64_t op = next_op++;
   responders.emplace(op, std::move(r));
   return op;
@@ -458,18 +453,16 @@ void spawn_whip_resource(caf::actor_system& sys, caf::actor node, node_context_p
 
 namespace whips {
 
-// Parks `respond` with the live actor, in one step with the end's (under the handle's
-// mutex): either the end answers it, or it reaches the actor. nullopt: gone (answered).
+// Parks `respond` with the live actor; answers it 404 when the resource has ended.
 std::optional<std::pair<caf::actor, uint64_t>> park_with_actor(const std::shared_ptr<whip_handle>& h,
                                                                 http_responder& respond) {
+  caf::actor a;
   {
     std::lock_guard lock(h->mutex);
-    if (h->actor) {
-      const uint64_t op = h->next_op++;
-      h->responders.emplace(op, std::move(respond));
-      return std::make_pair(h->actor, op);
-    }
+    a = h->actor;
   }
+  if (auto op = h->park(respond))
+    return std::make_pair(std::move(a), *op);
   respond(net::json_error(404, "not-found", "no such resource"));
   return std::nullopt;
 }

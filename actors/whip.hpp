@@ -43,7 +43,9 @@ struct whip_handle {
   uint64_t next_op = 1;
   std::map<uint64_t, http_responder> responders;
 
-  uint64_t park(http_responder r);
+  // Parks `r` while the actor lives (in one step with the end's, under `mutex`: either the
+  // end answers it, or it reaches the actor); nullopt, `r` untouched, once it has ended.
+  std::optional<uint64_t> park(http_responder& r);
   std::optional<http_responder> unpark(uint64_t op);
 };
 

@@ -168,6 +168,14 @@ result<whip_track> read_track(const sdp_media& m, std::size_t index,
   return t;
 }
 
+// The transport's candidates as SDP writes them.
+std::vector<sdp_candidate> candidates_of(const transport_params& transport) {
+  std::vector<sdp_candidate> out;
+  for (const auto& c : transport.ice_candidates)
+    out.push_back({c.foundation, 1, c.protocol, c.priority, c.address, c.port, c.type, c.tcp_type, {}, 0});
+  return out;
+}
+
 } // namespace
 
 result<whip_offer> read_whip_offer(const session_description& offer,
@@ -237,18 +245,7 @@ std::string write_whip_answer(const session_description& offer, const whip_offer
     if (!ours || (!accepted.dtls.fingerprints.empty() &&
                   f.algorithm == accepted.dtls.fingerprints.front().algorithm))
       ours = sdp_fingerprint{f.algorithm, f.value};
-  std::vector<sdp_candidate> candidates;
-  for (const auto& c : transport.ice_candidates) {
-    sdp_candidate s;
-    s.foundation = c.foundation;
-    s.transport = c.protocol;
-    s.priority = c.priority;
-    s.address = c.address;
-    s.port = c.port;
-    s.type = c.type;
-    s.tcp_type = c.tcp_type;
-    candidates.push_back(std::move(s));
-  }
+  const auto candidates = candidates_of(transport);
   const sdp_candidate* first_udp = nullptr;
   for (const auto& c : candidates)
     if (!first_udp && c.transport == "udp")
@@ -304,6 +301,20 @@ std::string write_whip_answer(const session_description& offer, const whip_offer
     a.media.push_back(std::move(m));
   }
   return write_sdp(a);
+}
+
+std::string write_ice_fragment(const whip_offer& accepted, const transport_params& transport) {
+  const auto& ice = transport.ice_parameters;
+  std::string out = "a=ice-lite\r\na=ice-ufrag:" + ice.username_fragment + "\r\na=ice-pwd:" +
+                    ice.password + "\r\n";
+  const auto candidates = candidates_of(transport);
+  for (const auto& mid : accepted.bundle_mids) {
+    out += "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:" + mid + "\r\n";
+    for (const auto& c : candidates)
+      out += "a=" + c.to_attribute() + "\r\n";
+    out += "a=end-of-candidates\r\n";
+  }
+  return out;
 }
 
 } // namespace chorus::protocol

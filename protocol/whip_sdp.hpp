@@ -54,4 +54,8 @@ result<whip_offer> read_whip_offer(const session_description& offer,
 std::string write_whip_answer(const session_description& offer, const whip_offer& accepted,
                               const transport_params& transport, uint64_t session_id);
 
+// The ICE part of the answer after an ICE restart, as an RFC 8840 fragment: ICE-lite, the
+// transport's credentials, and per bundled mid its candidates and end-of-candidates.
+std::string write_ice_fragment(const whip_offer& accepted, const transport_params& transport);
+
 } // namespace chorus::protocol

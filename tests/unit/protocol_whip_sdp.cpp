@@ -111,6 +111,16 @@ TEST_CASE("whip: Chromium's offer: Opus, VP8 in three simulcast layers by rid, o
   REQUIRE(answer->media[1].rids.size() == 3);
   CHECK(answer->media[1].rids[0].direction == "recv");
   CHECK(answer->media[1].extmap_id("urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id") == 10);
+
+  // After an ICE restart: the fragment (RFC 8840) with the transport's credentials, per mid.
+  CHECK(write_ice_fragment(*w, our_transport()) ==
+        "a=ice-lite\r\na=ice-ufrag:chorusufrag0001\r\na=ice-pwd:chorus-password-0123456789\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n"
+        "a=candidate:udp1 1 udp 2130706431 192.0.2.10 40000 typ host\r\n"
+        "a=candidate:tcp1 1 tcp 1518280447 192.0.2.10 40000 typ host tcptype passive\r\na=end-of-candidates\r\n"
+        "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:1\r\n"
+        "a=candidate:udp1 1 udp 2130706431 192.0.2.10 40000 typ host\r\n"
+        "a=candidate:tcp1 1 tcp 1518280447 192.0.2.10 40000 typ host tcptype passive\r\na=end-of-candidates\r\n");
 }
 
 TEST_CASE("whip: Firefox's offer: session-level fingerprint, rid simulcast with SSRCs listed") {
