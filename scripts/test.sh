@@ -8,9 +8,7 @@
 #      labelled `alone` (they load the machine to measure it) with nothing beside them;
 #   3. the sanitizer run (scripts/sanitize.sh): the unit suites and every other integration
 #      test against the ASan + UBSan build;
-#   4. beside it, every libFuzzer target for CHORUS_FUZZ_SECONDS (default 20) seconds of its
-#      own CPU time each (scripts/fuzz.sh --cpu), under nice 19: they take the CPU the
-#      sanitizer run leaves idle, and the machine once it is done.
+#   4. every libFuzzer target for CHORUS_FUZZ_SECONDS (default 20) each (scripts/fuzz.sh).
 # Release tests run two at a time (CHORUS_TEST_JOBS), sanitizer tests two as well
 # (CHORUS_SAN_TEST_JOBS: three at a time on a slower 2-vCPU machine starved a cluster node's
 # heartbeat and a recording's ffmpeg; real browsers and real-time ffmpeg encodes run one at a
@@ -49,16 +47,9 @@ ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure -j "$jobs" -L release -
 wait "$san_build" || true
 phase "the release tests that run alone"
 ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure -L alone || status=$?
-phase "the sanitizer run, the fuzzers beside it at the lowest CPU priority"
-fuzz_log="$CHORUS_SAN_DIR/fuzz-run.log"
-(
-  renice -n 19 -p "$BASHPID" >/dev/null
-  bash "$CHORUS_ROOT/scripts/fuzz.sh" --cpu --seconds "${CHORUS_FUZZ_SECONDS:-20}"
-) >"$fuzz_log" 2>&1 &
-fuzzers=$!
+phase "the sanitizer run"
 CHORUS_TEST_JOBS="${CHORUS_SAN_TEST_JOBS:-2}" bash "$CHORUS_ROOT/scripts/sanitize.sh" || status=$?
-phase "the fuzzers, alone from here"
-wait "$fuzzers" || status=$?
-cat "$fuzz_log"
+phase "the fuzzers"
+bash "$CHORUS_ROOT/scripts/fuzz.sh" --seconds "${CHORUS_FUZZ_SECONDS:-20}" || status=$?
 phase "done, status $status"
 exit "$status"
