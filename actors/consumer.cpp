@@ -81,15 +81,18 @@ void send_alloc_info(consumer_actor* self) {
 
 namespace {
 
-void init(consumer_state& st, const rtp::rtp_parameters& p) {
+void init(consumer_state& st, const rtp::rtp_parameters& p, const rtp::numbering& numbering) {
+  // `p` is in the router's numbers; the wire takes the receiver's where it has its own.
+  auto wire_pt = [&](uint8_t router) { return numbering.receiver_payload_type(router).value_or(router); };
   if (!p.codecs.empty()) {
-    st.payload_type = p.codecs[0].payload_type;
+    st.router_payload_type = p.codecs[0].payload_type;
+    st.payload_type = wire_pt(st.router_payload_type);
     st.mime_type = p.codecs[0].mime_type;
     st.clock_rate = p.codecs[0].clock_rate;
   }
   for (size_t i = 1; i < p.codecs.size(); ++i) {
     if (text::iends_with(p.codecs[i].mime_type, "/rtx")) {
-      st.rtx_payload_type = p.codecs[i].payload_type;
+      st.rtx_payload_type = wire_pt(p.codecs[i].payload_type);
       st.rtx = true;
     }
   }
@@ -99,17 +102,19 @@ void init(consumer_state& st, const rtp::rtp_parameters& p) {
   }
   if (st.rtx_ssrc == 0)
     st.rtx = false;
-  // Consumer parameters carry router ids: keep those, disable every other element.
+  // Consumer parameters carry router ids: those are kept (at the receiver's ids), every
+  // other element is disabled.
   for (auto& e : p.header_extensions) {
-    st.ext_map.set(e.id, e.id);
+    const uint8_t id = numbering.receiver_extension_id(e.id).value_or(e.id);
+    st.ext_map.set(e.id, id);
     if (e.uri == twcc_uri)
-      st.tcc_ext_id = e.id;
+      st.tcc_ext_id = id;
     else if (e.uri == abs_send_time_uri)
-      st.abs_send_time_ext_id = e.id;
+      st.abs_send_time_ext_id = id;
     else if (e.uri == mid_uri)
-      st.mid_ext_id = e.id;
+      st.mid_ext_id = id;
     else if (e.uri == rtp::dependency_descriptor_uri)
-      st.dd_ext_id = e.id;
+      st.dd_ext_id = id;
   }
   st.mid = p.mid;
   st.cname = p.rtcp.cname.empty() ? "chorus" : p.rtcp.cname;
@@ -148,11 +153,11 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   st.ctx = std::move(ctx);
   st.ctx->counters->consumers.fetch_add(1);
   st.by_thread = st.ctx->rtc.thread_fanout && st.ctx->media_io && st.ctx->media_io->threads() > 1;
-  init(st, args.parameters);
+  init(st, args.parameters, args.numbering);
   if (args.red && st.kind == rtp::media_kind::audio &&
-      (st.payload_type == args.red->red || st.payload_type == args.red->opus))
+      (st.router_payload_type == args.red->red || st.router_payload_type == args.red->opus))
     st.red = std::make_unique<rtp::red_converter>(args.red->red, args.red->opus,
-                                                  st.payload_type == args.red->red, mono_ms());
+                                                  st.router_payload_type == args.red->red, mono_ms());
   init_forwarding(st, args);
   st.stream.emplace(st.ssrc, st.clock_rate);
   // Audio retransmissions are of little use (late audio is concealed): keep a small ring.

@@ -24,6 +24,7 @@
 
 #include "actors/context.hpp"
 #include "rtp/ortc.hpp"
+#include "rtp/receiver_numbering.hpp"
 #include "rtp/rtp_parameters.hpp"
 
 #include <caf/fwd.hpp>
@@ -50,6 +51,9 @@ struct consumer_spawn_args {
   // An Opus producer on a router with RED: the packets of the form this consumer did not
   // negotiate are converted (rtp::red_converter).
   std::optional<rtp::red_payload_types> red{};
+  // The receiver's own numbers for `parameters`' payload types and header extensions (an
+  // SDP offerer: WHEP); empty when it takes the router's (mediasoup-client).
+  rtp::numbering numbering;
 };
 
 struct send_shared;

@@ -96,13 +96,15 @@ struct consumer_state {
 
   uint32_t ssrc = 0;
   uint32_t rtx_ssrc = 0;
-  uint8_t payload_type = 0;
+  uint8_t payload_type = 0;        // on the wire, in the receiver's numbers
   uint8_t rtx_payload_type = 0;
+  uint8_t router_payload_type = 0; // what the producer's packets carry
   bool rtx = false;
   std::unique_ptr<rtp::red_converter> red; // an Opus stream on a router with RED
   uint32_t clock_rate = 90000;
   std::string cname;
   rtp::extension_id_map ext_map; // router id -> consumer id (0: disabled)
+  // The ids of the elements the consumer writes or reads after the remap (the receiver's).
   uint8_t tcc_ext_id = 0;
   uint8_t abs_send_time_ext_id = 0;
   uint8_t mid_ext_id = 0;

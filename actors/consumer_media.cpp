@@ -315,7 +315,7 @@ void handle_media(consumer_actor* self, const media_packets& in, int64_t now_us)
       ++st.counters.malformed;
       continue;
     }
-    if ((src[1] & 0x7F) != st.payload_type && !(st.red && st.red->converts(src[1] & 0x7F))) {
+    if ((src[1] & 0x7F) != st.router_payload_type && !(st.red && st.red->converts(src[1] & 0x7F))) {
       ++st.counters.dropped_payload_type;
       continue;
     }

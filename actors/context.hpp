@@ -210,8 +210,8 @@ struct node_counters {
   // home is gone and that no rebuild took is dropped after copy_grace (actors/node.cpp).
   std::atomic<int64_t> room_copies{0};
   std::atomic<uint64_t> class_replies_unreplicated{0};
-  // Cluster: requests a session sent again to its room's new home because the lost home
-  // never answered them, and the live-class requests a room found already applied (their
+  // Cluster: requests a session sent again to its room's new home because the old one
+  // (moved or lost) never answered them, and the live-class requests a room found already applied (their
   // answers lost with the former home) and answered without applying them twice.
   std::atomic<uint64_t> requests_resent{0};
   std::atomic<uint64_t> class_requests_repeated{0};
@@ -282,7 +282,7 @@ inline constexpr metric_field<node_counters, std::atomic<uint64_t>> node_totals_
    "Live-class replies sent without the room's replica acknowledging the change in time.",
    metric_type::counter, "", &node_counters::class_replies_unreplicated},
   {"chorus_requests_resent_total",
-   "Requests sent again to a room's new home because its lost home never answered them.",
+   "Requests sent again to a room's new home because its old home (moved or lost) never answered them.",
    metric_type::counter, "", &node_counters::requests_resent},
   {"chorus_class_requests_repeated_total",
    "Live-class requests sent again that the room had applied already: answered, not applied twice.",

@@ -147,7 +147,7 @@ void create_consumer(peer_actor* self, consume_promise& rp, const protocol::cons
   rtp::consumer_options opts;
   opts.ssrc = fresh_ssrc(st);
   opts.rtx_ssrc = fresh_ssrc(st, opts.ssrc);
-  opts.mid = std::to_string(tit->second.next_mid++);
+  opts.mid = req.mid.empty() ? std::to_string(tit->second.next_mid++) : req.mid;
   opts.cname = info.consumable.rtcp.cname;
   auto params = rtp::consumer_parameters(info.consumable, req.rtp_capabilities, opts);
   if (!params) {
@@ -160,6 +160,7 @@ void create_consumer(peer_actor* self, consume_promise& rp, const protocol::cons
   args.spatial_layers = layering.spatial;
   args.temporal_layers = layering.temporal;
   args.red = rtp::red_payload_types_of(info.consumable);
+  args.numbering = req.receiver_numbering;
   auto id = args.id;
   auto actor = spawn_consumer(self, std::move(args), info.producer, tit->second.actor,
                               tit->second.send, st.ctx);

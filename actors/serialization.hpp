@@ -13,6 +13,8 @@
 #include "protocol/meetings.hpp"
 #include "protocol/messages.hpp"
 #include "rtp/bandwidth_plan.hpp"
+#include "rtp/ortc.hpp"
+#include "rtp/receiver_numbering.hpp"
 #include "rtp/rtp_parameters.hpp"
 
 #include <caf/meta/type_name.hpp>
@@ -42,6 +44,12 @@ CHORUS_FIELDS(encoding_parameters, x.ssrc, x.rid, x.codec_payload_type, x.rtx_ss
 CHORUS_FIELDS(rtcp_parameters, x.cname, x.reduced_size)
 
 CHORUS_MESSAGE(rtp_parameters, x.mid, x.codecs, x.header_extensions, x.encodings, x.rtcp);
+
+CHORUS_FIELDS(payload_type_map_entry, x.client, x.router)
+
+CHORUS_FIELDS(extension_map_entry, x.client, x.router, x.uri)
+
+CHORUS_FIELDS(numbering, x.payload_types, x.extensions)
 
 CHORUS_FIELDS(consumer_demand, x.layered, x.active, x.priority, x.max_spatial, x.max_temporal,
               x.bps, x.keyframe_bytes, x.peak_bps, x.known_bps, x.can_probe)
@@ -104,7 +112,7 @@ CHORUS_MESSAGE(produce_request, x.room_id, x.transport_id, x.kind, x.rtp_paramet
                x.paused, x.is_screen_share, x.source, x.replace_audio);
 
 CHORUS_MESSAGE(consume_request, x.room_id, x.producer_id, x.transport_id, x.rtp_capabilities,
-               x.paused);
+               x.paused, x.mid, x.receiver_numbering);
 
 CHORUS_MESSAGE(producer_request, x.room_id, x.op, x.producer_id);
 

@@ -71,9 +71,11 @@ bool admit_at_connect(session_actor* self, const protocol::connection_hints& hin
   return true;
 }
 
-// The home was lost: the requests for the room it had not answered go again, first, to
-// the new room once it is there (room_rebound); their answers from the lost home, should
-// any come, are ignored.
+// The room moved or its home was lost: the requests it had not answered go again, first,
+// to the new room once it is there (room_rebound); their answers from the old room, should
+// any come, are ignored. A room's answers reach the session before its DOWN (one sender,
+// in order), so none of these was answered; one sent while the old home was stopping may
+// never have reached it, and would otherwise wait for its timeout.
 void resend_after_loss(session_actor* self) {
   auto& st = self->state;
   std::vector<std::function<void()>> again;
@@ -189,8 +191,7 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
                                            << to_string(dm.reason) << ")");
       st.room = nullptr;
       st.room_moving = true;
-      if (dm.reason == caf::exit_reason::remote_link_unreachable)
-        resend_after_loss(self);
+      resend_after_loss(self);
       self->delayed_send(self, rehome_wait, rehome_timeout_atom::value, ++st.rehome_round);
       return;
     }

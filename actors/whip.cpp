@@ -176,7 +176,7 @@ void on_answer(whip_actor* self, const std::string& text) {
         return fail(self, 500, "internal", "create-transport: an unexpected reply");
       st.transport = made->params;
       next_step(self, step::connect);
-      ask(self, protocol::connect_transport_request{room, st.transport.id, st.start.reading.dtls}, 0);
+      ask(self, protocol::connect_transport_request{room, st.transport.id, st.start.reading.transport.dtls}, 0);
       return;
     }
     case step::connect: {
@@ -229,7 +229,7 @@ void on_answer(whip_actor* self, const std::string& text) {
       }
       st.transport.ice_parameters = restarted->ice_parameters;
       net::http_response r{200, "application/trickle-ice-sdpfrag",
-                           protocol::write_ice_fragment(st.start.reading, st.transport), {}};
+                           protocol::write_ice_fragment(st.start.reading.bundle_mids, st.transport), {}};
       r.headers.emplace_back("ETag", etag_of(st.transport));
       (*responder)(std::move(r));
       return;
@@ -280,18 +280,18 @@ void on_patch(whip_actor* self, uint64_t op, const std::string& fragment,
     return;
   }
   auto& [ufrag, pwd] = *credentials;
-  if (!ufrag.empty() && ufrag != st.start.reading.ice_ufrag && pwd.empty()) {
+  if (!ufrag.empty() && ufrag != st.start.reading.transport.ice_ufrag && pwd.empty()) {
     (*responder)(net::json_error(400, "invalid-sdp", "an ICE restart needs a=ice-pwd with a=ice-ufrag"));
     return;
   }
-  if (ufrag.empty() || ufrag == st.start.reading.ice_ufrag) {
+  if (ufrag.empty() || ufrag == st.start.reading.transport.ice_ufrag) {
     // Trickled candidates: an ICE-lite server learns the client's addresses from its checks.
     (*responder)(net::http_response{204, "text/plain", "", {}});
     return;
   }
   // New credentials: an ICE restart (RFC 9725 §4.3.2).
-  st.start.reading.ice_ufrag = ufrag;
-  st.start.reading.ice_pwd = pwd;
+  st.start.reading.transport.ice_ufrag = ufrag;
+  st.start.reading.transport.ice_pwd = pwd;
   st.restart_op = st.start.handle->park(*responder).value_or(0); // (the actor lives: parked)
   next_step(self, step::restart_ice);
   ask(self, protocol::restart_ice_request{st.start.handle->room_id, st.transport.id}, 0);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "net/dtls_parameters.hpp"
+#include "rtp/receiver_numbering.hpp"
 #include "rtp/rtp_parameters.hpp"
 
 #include <cstdint>
@@ -193,6 +194,12 @@ struct consume_request {
   std::string transport_id;
   rtp::rtp_capabilities rtp_capabilities;
   bool paused = true; // consumers start paused (mediasoup's recommended flow)
+  // Set by a WHEP resource, never by a client's request: the consumer's mid (its answer's
+  // m-line; "": the transport's next) and the numbers its receiver gave the payload types
+  // and header extensions that rtp_capabilities carries in the router's numbers (empty:
+  // the router's, as a mediasoup-client device uses them).
+  std::string mid;
+  rtp::numbering receiver_numbering;
 };
 
 // sctpStreamParameters of a data producer or consumer: the SCTP stream and how messages

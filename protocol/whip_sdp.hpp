@@ -4,8 +4,8 @@
 // transport's parameters in and the answer's text out.
 //
 // Reading the offer (what mediasoup-client would have sent for the same transceivers):
-// - one transport for everything: the m-lines taken share one ICE ufrag, password and DTLS
-//   fingerprint (BUNDLE, RFC 8843; WHIP clients use max-bundle), rtcp-mux required;
+// - one transport for everything (protocol/offer_transport.hpp, take_transport; WHIP
+//   clients use max-bundle);
 // - an audio or video m-line that sends (sendonly, sendrecv) is a track; any other
 //   (recvonly, inactive, port 0, data channels) is rejected in the answer;
 // - its codec: the first the offer lists that the router receives (map_producer's
@@ -21,7 +21,7 @@
 #pragma once
 
 #include "common/result.hpp"
-#include "net/dtls_parameters.hpp"
+#include "protocol/offer_transport.hpp"
 #include "protocol/replies.hpp"
 #include "protocol/sdp.hpp"
 #include "rtp/rtp_parameters.hpp"
@@ -40,9 +40,7 @@ struct whip_track {
 };
 
 struct whip_offer {
-  std::string ice_ufrag; // the client's
-  std::string ice_pwd;
-  net::dtls_parameters dtls; // the client's fingerprint and DTLS role
+  offer_transport transport; // the client's ICE credentials, fingerprint and DTLS role
   std::vector<whip_track> tracks;
   std::vector<std::string> bundle_mids; // the tracks' mids, in offer order
 };
@@ -53,9 +51,5 @@ result<whip_offer> read_whip_offer(const session_description& offer,
 // `session_id`: the answer's o= session id (a random number, per resource).
 std::string write_whip_answer(const session_description& offer, const whip_offer& accepted,
                               const transport_params& transport, uint64_t session_id);
-
-// The ICE part of the answer after an ICE restart, as an RFC 8840 fragment: ICE-lite, the
-// transport's credentials, and per bundled mid its candidates and end-of-candidates.
-std::string write_ice_fragment(const whip_offer& accepted, const transport_params& transport);
 
 } // namespace chorus::protocol

@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -105,13 +106,17 @@ struct consumer_fixture {
 
   // Spawns the consumer; the producer answers its attach (`producer_paused`), the transport
   // takes its route.
-  void spawn(rtp::media_kind kind, bool paused, bool producer_paused = false) {
+  // `adjust` changes the arguments before the spawn.
+  void spawn(rtp::media_kind kind, bool paused, bool producer_paused = false,
+             const std::function<void(consumer_spawn_args&)>& adjust = {}) {
     consumer_spawn_args args;
     args.id = "consumer-1";
     args.producer_id = "producer-1";
     args.kind = kind;
     args.parameters = consumer_parameters(kind);
     args.paused = paused;
+    if (adjust)
+      adjust(args);
     auto prod = caf::actor_cast<caf::actor>(*producer);
     auto tr = caf::actor_cast<caf::actor>(*transport);
     auto box = caf::actor_cast<caf::actor>(*inbox);
@@ -235,6 +240,38 @@ TEST_CASE("consumer actor: paused it sends nothing; resumed, its own SSRC and se
 
   // A packet of a codec it did not negotiate is dropped, not sent.
   f.media({router_packet(111, 507, 7680)});
+  CHECK(f.wire().empty());
+}
+
+TEST_CASE("consumer actor: a receiver with its own numbers (WHEP) gets them: payload type "
+          "and header extension ids rewritten, the mid written") {
+  constexpr uint8_t router_mid_id = 1;
+  constexpr uint8_t receiver_mid_id = 4;
+  constexpr uint8_t receiver_opus_pt = 111;
+  consumer_fixture f;
+  f.spawn(rtp::media_kind::audio, false, false, [](consumer_spawn_args& a) {
+    a.parameters.mid = "7";
+    a.parameters.header_extensions = {{"urn:ietf:params:rtp-hdrext:sdes:mid", router_mid_id, false, {}}};
+    a.numbering.payload_types = {{receiver_opus_pt, opus_pt}};
+    a.numbering.extensions = {{receiver_mid_id, router_mid_id, "urn:ietf:params:rtp-hdrext:sdes:mid"}};
+  });
+  // The producer's packet with the mid element at the router's id (one-byte form, RFC 8285).
+  auto in = router_packet(opus_pt, 600, 960);
+  auto bytes_in = *in.packet;
+  bytes_in[0] |= 0x10; // X
+  const std::vector<uint8_t> extension = {0xBE, 0xDE, 0x00, 0x01, uint8_t(router_mid_id << 4), '0', 0x00, 0x00};
+  bytes_in.insert(bytes_in.begin() + 12, extension.begin(), extension.end());
+  in.packet = std::make_shared<const std::vector<uint8_t>>(std::move(bytes_in));
+  f.media({in});
+  auto sent = f.wire();
+  REQUIRE(sent.size() == 1);
+  CHECK((sent[0][1] & 0x7f) == receiver_opus_pt);
+  REQUIRE(sent[0].size() > 20);
+  CHECK((sent[0][0] & 0x10) != 0);
+  CHECK((sent[0][16] >> 4) == receiver_mid_id); // the element's id, the receiver's
+  CHECK(sent[0][17] == '7');                 // its value, the consumer's mid
+  // A packet at the receiver's own payload type is not the producer's codec: dropped.
+  f.media({router_packet(receiver_opus_pt, 601, 1920)});
   CHECK(f.wire().empty());
 }
 

@@ -46,11 +46,11 @@ TEST_CASE("whip: Chromium's offer: Opus, VP8 in three simulcast layers by rid, o
   REQUIRE(offer.ok());
   auto w = read_whip_offer(*offer, router());
   REQUIRE_MESSAGE(w.ok(), w.error());
-  CHECK(w->ice_ufrag == "hAmj");
-  CHECK(w->ice_pwd == "dcuJOWE6r/Q1k1lCNaECYV1D");
-  CHECK(w->dtls.role == net::dtls_role::client); // actpass: we are the DTLS server
-  REQUIRE(w->dtls.fingerprints.size() == 1);
-  CHECK(w->dtls.fingerprints[0].algorithm == "sha-256");
+  CHECK(w->transport.ice_ufrag == "hAmj");
+  CHECK(w->transport.ice_pwd == "dcuJOWE6r/Q1k1lCNaECYV1D");
+  CHECK(w->transport.dtls.role == net::dtls_role::client); // actpass: we are the DTLS server
+  REQUIRE(w->transport.dtls.fingerprints.size() == 1);
+  CHECK(w->transport.dtls.fingerprints[0].algorithm == "sha-256");
   CHECK(w->bundle_mids == std::vector<std::string>{"0", "1"});
   REQUIRE(w->tracks.size() == 2);
 
@@ -113,7 +113,7 @@ TEST_CASE("whip: Chromium's offer: Opus, VP8 in three simulcast layers by rid, o
   CHECK(answer->media[1].extmap_id("urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id") == 10);
 
   // After an ICE restart: the fragment (RFC 8840) with the transport's credentials, per mid.
-  CHECK(write_ice_fragment(*w, our_transport()) ==
+  CHECK(write_ice_fragment(w->bundle_mids, our_transport()) ==
         "a=ice-lite\r\na=ice-ufrag:chorusufrag0001\r\na=ice-pwd:chorus-password-0123456789\r\n"
         "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\n"
         "a=candidate:udp1 1 udp 2130706431 192.0.2.10 40000 typ host\r\n"
@@ -128,8 +128,8 @@ TEST_CASE("whip: Firefox's offer: session-level fingerprint, rid simulcast with 
   REQUIRE(offer.ok());
   auto w = read_whip_offer(*offer, router());
   REQUIRE_MESSAGE(w.ok(), w.error());
-  CHECK(w->ice_ufrag == "664e0f52");
-  CHECK(w->dtls.fingerprints[0].value.starts_with("C4:06:B6:24"));
+  CHECK(w->transport.ice_ufrag == "664e0f52");
+  CHECK(w->transport.dtls.fingerprints[0].value.starts_with("C4:06:B6:24"));
   REQUIRE(w->tracks.size() == 2);
   CHECK(codec_names(w->tracks[0].parameters) == "audio/opus/109");
   CHECK(codec_names(w->tracks[1].parameters) == "video/VP8/120 video/rtx/124");
@@ -185,7 +185,7 @@ TEST_CASE("whip: one SSRC with its retransmission pair, a codec the router lacks
   REQUIRE_MESSAGE(offer.ok(), offer.error());
   auto w = read_whip_offer(*offer, router());
   REQUIRE_MESSAGE(w.ok(), w.error());
-  CHECK(w->dtls.role == net::dtls_role::server); // the client is passive: we connect
+  CHECK(w->transport.dtls.role == net::dtls_role::server); // the client is passive: we connect
   REQUIRE(w->tracks.size() == 1);
   const auto& p = w->tracks[0].parameters;
   CHECK(codec_names(p) == "video/H264/96 video/rtx/97");
