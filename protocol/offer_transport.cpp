@@ -89,18 +89,28 @@ rtp::codec_parameters codec_of(const sdp_codec& c, rtp::media_kind kind) {
   return out;
 }
 
+namespace {
+
+bool same_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return (x | 0x20) == (y | 0x20);
+         });
+}
+
+} // namespace
+
+bool is_rtx_format(std::string_view name) {
+  return same_name(name, "rtx");
+}
+
 bool is_repair_format(std::string_view name) {
-  auto is = [&](std::string_view n) {
-    return name.size() == n.size() &&
-           std::equal(name.begin(), name.end(), n.begin(),
-                      [](char a, char b) { return (a | 0x20) == (b | 0x20); });
-  };
-  return is("rtx") || is("red") || is("ulpfec") || is("flexfec-03");
+  return is_rtx_format(name) || same_name(name, "red") || same_name(name, "ulpfec") ||
+         same_name(name, "flexfec-03");
 }
 
 const sdp_codec* offered_rtx_for(const sdp_media& m, uint8_t pt) {
   for (const auto& c : m.codecs)
-    if (c.name == "rtx" || c.name == "RTX")
+    if (is_rtx_format(c.name))
       if (auto apt = c.parameter("apt"); apt && *apt == std::to_string(pt))
         return &c;
   return nullptr;
@@ -156,17 +166,23 @@ sdp_media answer_media(const sdp_media& offered, const offer_transport& client,
   return m;
 }
 
-sdp_codec answer_codec(const rtp::codec_parameters& c, const sdp_media& offered) {
-  const auto* o = offered.codec(c.payload_type);
-  sdp_codec out{c.payload_type,
-                o ? o->name : std::string(c.mime_type.substr(c.mime_type.find('/') + 1)),
-                c.clock_rate,
-                o ? o->channels : uint8_t(c.channels),
-                {},
-                o ? o->fmtp : std::string{}};
-  for (const auto& fb : c.rtcp_feedback)
-    out.feedback.push_back(fb.parameter.empty() ? fb.type : fb.type + " " + fb.parameter);
-  return out;
+void answer_rtp(sdp_media& m, const rtp::rtp_parameters& p, const sdp_media& offered) {
+  m.rtcp_rsize = p.rtcp.reduced_size;
+  for (const auto& e : p.header_extensions)
+    m.extmaps.push_back({e.id, "", e.uri});
+  for (const auto& c : p.codecs) {
+    m.formats.push_back(std::to_string(c.payload_type));
+    const auto* o = offered.codec(c.payload_type);
+    sdp_codec out{c.payload_type,
+                  o ? o->name : std::string(c.mime_type.substr(c.mime_type.find('/') + 1)),
+                  c.clock_rate,
+                  o ? o->channels : uint8_t(c.channels),
+                  {},
+                  o ? o->fmtp : std::string{}};
+    for (const auto& fb : c.rtcp_feedback)
+      out.feedback.push_back(fb.parameter.empty() ? fb.type : fb.type + " " + fb.parameter);
+    m.codecs.push_back(std::move(out));
+  }
 }
 
 std::string write_ice_fragment(const std::vector<std::string>& bundle_mids,

@@ -45,6 +45,8 @@ rtp::codec_params parameters_of(std::string_view fmtp);
 rtp::rtcp_feedback feedback_of(std::string_view value);
 // An m-line's codec as RTP parameters of `kind` ("video/" + its name), feedback left out.
 rtp::codec_parameters codec_of(const sdp_codec& c, rtp::media_kind kind);
+// Whether a codec is a retransmission format (rtx, in any case).
+bool is_rtx_format(std::string_view name);
 // Whether a codec is a repair or redundancy format rather than media (rtx, red, FEC).
 bool is_repair_format(std::string_view name);
 // The m-line's retransmission codec for payload type `pt` (its apt), or nullptr.
@@ -62,12 +64,14 @@ sdp_media rejected_media(const sdp_media& offered);
 // An m-line the answer takes: the offer's kind, protocol and mid; the server's ICE
 // credentials, fingerprint (in the client's algorithm when the server has one), DTLS role
 // (`client` from take_transport: active, else passive), rtcp-mux, candidates and
-// end-of-candidates; c= and the port of the first UDP candidate. Codecs and direction are
-// the caller's.
+// end-of-candidates; c= and the port of the first UDP candidate. The RTP part (answer_rtp)
+// and the direction are the caller's.
 sdp_media answer_media(const sdp_media& offered, const offer_transport& client,
                        const transport_params& transport);
-// A codec of the answer, named as the offer names it (its fmtp too) where it lists it.
-sdp_codec answer_codec(const rtp::codec_parameters& c, const sdp_media& offered);
+// The RTP part of an answer's m-line from the parameters it sends or receives: rtcp-rsize,
+// the header extensions, and the codecs as formats, each named as the offer names it (its
+// fmtp too) where it lists it.
+void answer_rtp(sdp_media& m, const rtp::rtp_parameters& p, const sdp_media& offered);
 
 // The ICE part of an answer after an ICE restart, as an RFC 8840 fragment: ICE-lite, the
 // transport's credentials, and per bundled mid its candidates and end-of-candidates.

@@ -1,5 +1,7 @@
 #include "protocol/whep_sdp.hpp"
 
+#include "common/text.hpp"
+
 #include <algorithm>
 #include <optional>
 
@@ -20,7 +22,7 @@ bool extension_received(const sdp_extmap& e) {
 rtp::rtp_capabilities receive_capabilities(const sdp_media& m, rtp::media_kind kind) {
   rtp::rtp_capabilities caps;
   for (const auto& c : m.codecs) {
-    if (is_repair_format(c.name) && c.name != "rtx" && c.name != "RTX")
+    if (is_repair_format(c.name) && !is_rtx_format(c.name))
       continue;
     auto p = codec_of(c, kind);
     rtp::codec_capability cap;
@@ -42,7 +44,7 @@ rtp::rtp_capabilities receive_capabilities(const sdp_media& m, rtp::media_kind k
 
 bool has_media_codec(const rtp::rtp_capabilities& caps) {
   return std::any_of(caps.codecs.begin(), caps.codecs.end(), [](const rtp::codec_capability& c) {
-    return c.mime_type.size() < 4 || c.mime_type.compare(c.mime_type.size() - 4, 4, "/rtx") != 0;
+    return !text::iends_with(c.mime_type, "/rtx");
   });
 }
 
@@ -92,14 +94,8 @@ std::string write_whep_answer(const session_description& offer, const whep_offer
     const auto& p = stream->parameters;
     auto m = answer_media(offered, accepted.transport, transport);
     m.direction = "sendonly";
-    m.rtcp_rsize = p.rtcp.reduced_size;
     m.msid = stream->msid;
-    for (const auto& e : p.header_extensions)
-      m.extmaps.push_back({e.id, "", e.uri});
-    for (const auto& c : p.codecs) {
-      m.formats.push_back(std::to_string(c.payload_type));
-      m.codecs.push_back(answer_codec(c, offered));
-    }
+    answer_rtp(m, p, offered);
     m.cname = p.rtcp.cname;
     if (!p.encodings.empty()) {
       const auto& e = p.encodings.front();

@@ -162,13 +162,7 @@ std::string write_whip_answer(const session_description& offer, const whip_offer
     const auto& p = track->parameters;
     auto m = answer_media(offered, accepted.transport, transport);
     m.direction = "recvonly";
-    m.rtcp_rsize = p.rtcp.reduced_size;
-    for (const auto& e : p.header_extensions)
-      m.extmaps.push_back({e.id, "", e.uri});
-    for (const auto& c : p.codecs) {
-      m.formats.push_back(std::to_string(c.payload_type));
-      m.codecs.push_back(answer_codec(c, offered));
-    }
+    answer_rtp(m, p, offered);
     std::string simulcast;
     for (const auto& e : p.encodings)
       if (!e.rid.empty()) {
