@@ -464,7 +464,11 @@ std::optional<std::string> media_attribute(sdp_media& m, std::string_view key,
     m.rids.push_back(sdp_rid{std::string(f[0]), std::string(f[1]),
                              f.size() == 3 ? std::string(f[2]) : std::string{}});
   } else if (key == "simulcast") {
-    if (val.empty() || !is_text(val))
+    // "send q;h;f recv ..." (RFC 8853): each field a token, so that the rid ids it names
+    // are ids an a=rid line can carry.
+    const auto fields = split_ws(val);
+    if (val.empty() || !is_text(val) || fields.empty() ||
+        !std::all_of(fields.begin(), fields.end(), [](std::string_view f) { return is_token(f); }))
       return "malformed simulcast";
     m.simulcast = std::string(val);
   } else if (key == "sctp-port") {

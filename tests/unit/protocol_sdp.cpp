@@ -347,6 +347,7 @@ TEST_CASE("sdp: malformed input fails with the line and what is wrong") {
     {"ssrc not a number", head + media + "a=ssrc:abc cname:x\r\n", "bad ssrc"},
     {"ssrc-group ssrc not a number", head + media + "a=ssrc-group:FID 1 x\r\n", "bad ssrc in ssrc-group"},
     {"rid direction", head + media + "a=rid:q sideways\r\n", "malformed rid"},
+    {"simulcast naming what is not a rid id", head + media + "a=simulcast:send q;h;f\xC2ssrc:1\r\n", "malformed simulcast"},
     {"rid twice", head + media + "a=rid:q send\r\na=rid:q send\r\n", "duplicate rid"},
     {"a bad candidate", head + media + "a=candidate:1 1 udp 1 10.0.0.1 5000 host\r\n", "malformed candidate"},
     {"sctp-port over 65535", head + "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=sctp-port:70000\r\n", "bad sctp-port"},
