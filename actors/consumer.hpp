@@ -53,7 +53,7 @@ struct consumer_spawn_args {
   std::optional<rtp::red_payload_types> red{};
   // The receiver's own numbers for `parameters`' payload types and header extensions (an
   // SDP offerer: WHEP); empty when it takes the router's (mediasoup-client).
-  rtp::numbering numbering;
+  rtp::numbering numbering{};
 };
 
 struct send_shared;

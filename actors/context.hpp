@@ -223,9 +223,12 @@ struct node_counters {
   // carried (join_batch).
   std::atomic<uint64_t> join_batches_out{0};
   std::atomic<uint64_t> join_batched_requests{0};
-  // WHIP (actors/whip.hpp): live resources, and POSTs refused (any 4xx or 5xx answer).
+  // WHIP and WHEP (actors/whip.hpp): live resources, and POSTs refused (any 4xx or 5xx
+  // answer).
   std::atomic<int64_t> whip_resources{0};
   std::atomic<uint64_t> whip_refused{0};
+  std::atomic<int64_t> whep_resources{0};
+  std::atomic<uint64_t> whep_refused{0};
   // Set when the node starts draining (SIGTERM, POST /drain): /healthz says draining.
   std::atomic<bool> draining{false};
   // Set when the node stops (connections are being closed): departures are room-closed.
@@ -254,6 +257,8 @@ inline constexpr metric_field<node_counters, std::atomic<int64_t>> node_gauges_m
    metric_type::gauge, "", &node_counters::room_copies},
   {"chorus_whip_resources", "WHIP publishers (resources) alive on this node.", metric_type::gauge,
    "", &node_counters::whip_resources},
+  {"chorus_whep_resources", "WHEP players (resources) alive on this node.", metric_type::gauge,
+   "", &node_counters::whep_resources},
 };
 
 inline constexpr metric_field<node_counters, std::atomic<uint64_t>> node_totals_metrics[] = {
@@ -294,6 +299,8 @@ inline constexpr metric_field<node_counters, std::atomic<uint64_t>> node_totals_
    metric_type::counter, "", &node_counters::join_batched_requests},
   {"chorus_whip_refused_total", "WHIP offers answered with an error (4xx or 5xx).",
    metric_type::counter, "", &node_counters::whip_refused},
+  {"chorus_whep_refused_total", "WHEP offers answered with an error (4xx or 5xx).",
+   metric_type::counter, "", &node_counters::whep_refused},
 };
 
 // metrics.perRoom: each room's gauges, kept current by the room (atomics) and listed here

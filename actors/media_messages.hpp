@@ -271,6 +271,7 @@ struct find_producer {
   std::string producer_id;
   std::string peer_id;
   std::vector<std::string> exclude;
+  std::string from_participant; // only this participant's (peer or user id; "": anyone's)
   bool has_rtp_capabilities = false;
   rtp::rtp_capabilities rtp_capabilities;
 };
@@ -360,7 +361,7 @@ CHORUS_MESSAGE(producer_info, x.producer_id, x.peer_id, x.kind, x.paused, x.prod
                x.is_screen_share, x.app_data, x.source, x.user_id, x.user_name);
 CHORUS_MESSAGE(producer_removed, x.producer_id);
 CHORUS_MESSAGE(producer_paused_update, x.producer_id, x.paused);
-CHORUS_MESSAGE(find_producer, x.producer_id, x.peer_id, x.exclude, x.has_rtp_capabilities,
+CHORUS_MESSAGE(find_producer, x.producer_id, x.peer_id, x.exclude, x.from_participant, x.has_rtp_capabilities,
                x.rtp_capabilities);
 
 CHORUS_MESSAGE(attach_speaker_observer, x.observer);

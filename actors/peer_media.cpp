@@ -199,6 +199,7 @@ void consume_from_room(peer_actor* self, consume_promise rp, protocol::consume_r
   if (req.producer_id.empty()) {
     for (auto& [id, c] : st.consumers)
       query.exclude.push_back(c.producer_id);
+    query.from_participant = req.from_participant;
     query.has_rtp_capabilities = true;
     query.rtp_capabilities = req.rtp_capabilities;
   }

@@ -232,11 +232,22 @@ caf::result<producer_info> producer_for(room_actor* self, const find_producer& q
     return make_error(protocol::error_code::unknown_producer,
                       "no producer with id '" + q.producer_id + "' in room '" + st.id + "'");
   }
+  const auto of_participant = [&](const producer_info& p) {
+    if (q.from_participant.empty() || p.peer_id == q.from_participant)
+      return true;
+    const auto* owner = find_peer(st, p.peer_id);
+    return owner && owner->user_id == q.from_participant;
+  };
   for (auto& p : st.producers)
     if (p.peer_id != q.peer_id &&
         std::find(q.exclude.begin(), q.exclude.end(), p.producer_id) == q.exclude.end() &&
-        (!q.has_rtp_capabilities || rtp::can_consume(p.consumable, q.rtp_capabilities)))
+        (!q.has_rtp_capabilities || rtp::can_consume(p.consumable, q.rtp_capabilities)) &&
+        of_participant(p))
       return with_owner(st, p);
+  if (!q.from_participant.empty())
+    return make_error(protocol::error_code::nothing_to_consume,
+                      "participant '" + q.from_participant + "' of room '" + st.id +
+                        "' has no producer left that this peer could consume");
   return make_error(protocol::error_code::nothing_to_consume,
                     "room '" + st.id + "' has no producer left that this peer could "
                     "consume (it consumes all the others' producers it can receive); "

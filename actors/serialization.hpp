@@ -112,7 +112,7 @@ CHORUS_MESSAGE(produce_request, x.room_id, x.transport_id, x.kind, x.rtp_paramet
                x.paused, x.is_screen_share, x.source, x.replace_audio);
 
 CHORUS_MESSAGE(consume_request, x.room_id, x.producer_id, x.transport_id, x.rtp_capabilities,
-               x.paused, x.mid, x.receiver_numbering);
+               x.paused, x.mid, x.receiver_numbering, x.from_participant);
 
 CHORUS_MESSAGE(producer_request, x.room_id, x.op, x.producer_id);
 

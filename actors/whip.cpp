@@ -1,10 +1,10 @@
 #include "actors/whip.hpp"
+#include "actors/whip_actor.hpp"
 
 #include "actors/messages.hpp"
 #include "actors/session.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
-#include "protocol/typed_dialect.hpp"
 
 #include <caf/all.hpp>
 
@@ -27,8 +27,6 @@ using whip_watch_atom = caf::atom_constant<caf::atom("whipwatch")>;
 constexpr auto watch_interval = std::chrono::seconds(5);
 constexpr int64_t connect_within_ms = 30000;
 
-constexpr const char* whip_component = "whip";
-
 // The session's connection: what it sends (reply ids) and its close go to the resource's
 // actor, which it names weakly (the actor holds the session).
 class whip_connection final : public net::ws_connection {
@@ -48,26 +46,6 @@ private:
   caf::actor_addr resource_;
 };
 
-enum class step : uint8_t { transport, connect, produce, established, restart_ice, watch };
-
-struct whip_state {
-  whip_start start;
-  caf::actor session;
-  std::shared_ptr<protocol::typed_exchange> exchange;
-  step at = step::transport;
-  uint64_t step_number = 0; // the timeout of an earlier step is stale
-  std::map<std::string, std::size_t> pending; // staged text -> track index (produce) or 0
-  protocol::transport_params transport;
-  std::size_t produced = 0;
-  bool answered = false; // the POST
-  uint64_t restart_op = 0; // the PATCH waiting for restart-ice (0: none)
-  int64_t answered_at = 0;  // steady ms
-  bool connected = false;   // DTLS connected once
-  bool watching = false;    // a stats request is out
-  static inline const char* name = "chorus.whip";
-};
-
-using whip_actor = caf::stateful_actor<whip_state>;
 
 constexpr std::size_t watch_tag = ~std::size_t{0}; // a pending stats request
 
@@ -138,12 +116,13 @@ void fail_with(whip_actor* self, const protocol::error_info& err, const std::str
   fail(self, status_of(err.code), protocol::to_string(err.code), what + ": " + err.message);
 }
 
-net::http_response answer_response(whip_actor* self) {
+void answer_post(whip_actor* self, std::string sdp) {
   auto& st = self->state;
-  net::http_response r{201, "application/sdp",
-                       protocol::write_whip_answer(st.start.offer, st.start.reading, st.transport,
-                                                   ids::random_u32()),
-                       {}};
+  next_step(self, step::established);
+  st.answered = true;
+  st.answered_at = steady_ms();
+  self->delayed_send(self, watch_interval, whip_watch_atom::value);
+  net::http_response r{201, "application/sdp", std::move(sdp), {}};
   r.headers.emplace_back("Location", st.start.location);
   r.headers.emplace_back("ETag", etag_of(st.transport));
   // The TURN servers the transport would give a WebSocket client (RFC 9725 §4.6).
@@ -155,7 +134,7 @@ net::http_response answer_response(whip_actor* self) {
                 "\"; credential-type=\"password\"";
       r.headers.emplace_back("Link", std::move(link));
     }
-  return r;
+  st.start.respond(std::move(r));
 }
 
 void on_answer(whip_actor* self, const std::string& text) {
@@ -176,12 +155,14 @@ void on_answer(whip_actor* self, const std::string& text) {
         return fail(self, 500, "internal", "create-transport: an unexpected reply");
       st.transport = made->params;
       next_step(self, step::connect);
-      ask(self, protocol::connect_transport_request{room, st.transport.id, st.start.reading.transport.dtls}, 0);
+      ask(self, protocol::connect_transport_request{room, st.transport.id, st.client.dtls}, 0);
       return;
     }
     case step::connect: {
       if (!a->ok)
         return fail_with(self, a->error, "connect-transport");
+      if (st.start.play)
+        return whep_consume(self);
       next_step(self, step::produce);
       for (std::size_t i = 0; i < st.start.reading.tracks.size(); ++i) {
         const auto& t = st.start.reading.tracks[i];
@@ -201,16 +182,17 @@ void on_answer(whip_actor* self, const std::string& text) {
         return fail_with(self, a->error, "produce (track " + std::to_string(tag) + ")");
       if (++st.produced < st.start.reading.tracks.size())
         return;
-      next_step(self, step::established);
-      st.answered = true;
-      st.answered_at = steady_ms();
-      self->delayed_send(self, watch_interval, whip_watch_atom::value);
       LOG_INFO(whip_component, st.start.handle->id << ": publishing " << st.produced
                                                    << " tracks in room '" << room << "' as '"
                                                    << st.start.peer_id << "'");
-      st.start.respond(answer_response(self));
+      answer_post(self, protocol::write_whip_answer(st.start.offer, st.start.reading, st.transport,
+                                                    ids::random_u32()));
       return;
     }
+    case step::consume:
+    case step::layers:
+    case step::resume:
+      return whep_answer(self, tag, *a);
     case step::restart_ice: {
       auto responder = st.start.handle->unpark(st.restart_op);
       st.restart_op = 0;
@@ -229,7 +211,7 @@ void on_answer(whip_actor* self, const std::string& text) {
       }
       st.transport.ice_parameters = restarted->ice_parameters;
       net::http_response r{200, "application/trickle-ice-sdpfrag",
-                           protocol::write_ice_fragment(st.start.reading.bundle_mids, st.transport), {}};
+                           protocol::write_ice_fragment(st.bundle_mids, st.transport), {}};
       r.headers.emplace_back("ETag", etag_of(st.transport));
       (*responder)(std::move(r));
       return;
@@ -280,18 +262,18 @@ void on_patch(whip_actor* self, uint64_t op, const std::string& fragment,
     return;
   }
   auto& [ufrag, pwd] = *credentials;
-  if (!ufrag.empty() && ufrag != st.start.reading.transport.ice_ufrag && pwd.empty()) {
+  if (!ufrag.empty() && ufrag != st.client.ice_ufrag && pwd.empty()) {
     (*responder)(net::json_error(400, "invalid-sdp", "an ICE restart needs a=ice-pwd with a=ice-ufrag"));
     return;
   }
-  if (ufrag.empty() || ufrag == st.start.reading.transport.ice_ufrag) {
+  if (ufrag.empty() || ufrag == st.client.ice_ufrag) {
     // Trickled candidates: an ICE-lite server learns the client's addresses from its checks.
     (*responder)(net::http_response{204, "text/plain", "", {}});
     return;
   }
   // New credentials: an ICE restart (RFC 9725 §4.3.2).
-  st.start.reading.transport.ice_ufrag = ufrag;
-  st.start.reading.transport.ice_pwd = pwd;
+  st.client.ice_ufrag = ufrag;
+  st.client.ice_pwd = pwd;
   st.restart_op = st.start.handle->park(*responder).value_or(0); // (the actor lives: parked)
   next_step(self, step::restart_ice);
   ask(self, protocol::restart_ice_request{st.start.handle->room_id, st.transport.id}, 0);
@@ -299,8 +281,12 @@ void on_patch(whip_actor* self, uint64_t op, const std::string& fragment,
 
 caf::behavior whip_impl(whip_actor* self, caf::actor node, node_context_ptr ctx, whip_start start) {
   auto& st = self->state;
-  ctx->counters->whip_resources.fetch_add(1, std::memory_order_relaxed);
   st.start = std::move(start);
+  const bool play = st.start.play.has_value();
+  auto& alive = play ? ctx->counters->whep_resources : ctx->counters->whip_resources;
+  alive.fetch_add(1, std::memory_order_relaxed);
+  st.client = play ? st.start.play->transport : st.start.reading.transport;
+  st.bundle_mids = st.start.reading.bundle_mids; // WHEP: the slots played (whep.cpp)
   st.exchange = std::make_shared<protocol::typed_exchange>();
   session_params params;
   params.peer_id = st.start.peer_id;
@@ -319,8 +305,9 @@ caf::behavior whip_impl(whip_actor* self, caf::actor node, node_context_ptr ctx,
   // At the end, whatever ends it: the session leaves, the handle goes, an unanswered POST
   // or PATCH is answered.
   self->attach_functor([session = st.session, handle = st.start.handle,
-                        resources = st.start.resources, counters = ctx->counters](const caf::error&) {
-    counters->whip_resources.fetch_sub(1, std::memory_order_relaxed);
+                        resources = st.start.resources, counters = ctx->counters,
+                        alive = &alive](const caf::error&) {
+    alive->fetch_sub(1, std::memory_order_relaxed);
     caf::anon_send(session, ws_closed{1000});
     std::map<uint64_t, http_responder> left;
     {
@@ -334,7 +321,9 @@ caf::behavior whip_impl(whip_actor* self, caf::actor node, node_context_ptr ctx,
   });
   next_step(self, step::transport);
   ask(self, protocol::create_transport_request{st.start.handle->room_id,
-                                               protocol::transport_direction::send, false, 0, 0},
+                                               play ? protocol::transport_direction::recv
+                                                    : protocol::transport_direction::send,
+                                               false, 0, 0},
       0);
   return {
     [=](whip_text_atom, std::string& text) { on_answer(self, text); },

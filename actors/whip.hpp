@@ -1,18 +1,22 @@
-// WHIP publishing resources (RFC 9725): each is a participant of a room that joined and
-// publishes through a session actor like any client's, speaking the typed dialect
-// (protocol/typed_dialect.hpp) instead of JSON, so rooms, rights, limits, moderation and
-// the cluster treat it as they treat a browser. The HTTP side (app/whip_api.hpp) reads
-// the request and the offer; a resource actor then asks its session, in order: create a
-// send transport, connect it with the client's fingerprint, produce each track; and
-// answers the POST with the SDP answer (protocol/whip_sdp.hpp). DELETE ends it; PATCH with
-// new ICE credentials restarts ICE (RFC 9725 §4.3.2); the room ending it, or its session
-// closing, ends it too. Every step has a bound (whip_step_timeout_ms).
+// WHIP publishing resources (RFC 9725) and WHEP playing resources: each is a participant
+// of a room that joined through a session actor like any client's, speaking the typed
+// dialect (protocol/typed_dialect.hpp) instead of JSON, so rooms, rights, limits,
+// moderation and the cluster treat it as they treat a browser. The HTTP side
+// (app/whip_api.hpp) reads the request and the offer; a resource actor then asks its
+// session, in order: create a transport (send for WHIP, receive for WHEP), connect it with
+// the client's fingerprint, then WHIP produces each track, WHEP consumes a producer per
+// m-line (actors/whep.cpp: in the player's own numbers, its layers chosen, resumed); and
+// answers the POST with the SDP answer (protocol/whip_sdp.hpp, protocol/whep_sdp.hpp).
+// DELETE ends it; PATCH with new ICE credentials restarts ICE (RFC 9725 §4.3.2); the room
+// ending it, or its session closing, ends it too. Every step has a bound
+// (whip_step_timeout_ms).
 #pragma once
 
 #include "actors/auth.hpp"
 #include "actors/context.hpp"
 #include "net/http_server.hpp"
 #include "protocol/sdp.hpp"
+#include "protocol/whep_sdp.hpp"
 #include "protocol/whip_sdp.hpp"
 
 #include <caf/fwd.hpp>
@@ -38,6 +42,7 @@ struct whip_handle {
   std::string room_id;
   std::string address; // the client's IP
   std::string holder;  // the token's subject, or the token itself (the bound per token)
+  bool play = false;   // a WHEP resource (under /whep/)
   std::mutex mutex;
   caf::actor actor;    // (under mutex)
   uint64_t next_op = 1;
@@ -72,6 +77,14 @@ private:
   std::map<std::string, std::shared_ptr<whip_handle>> by_id_;
 };
 
+// What a WHEP player asked to play (the POST's query).
+struct whep_choice {
+  std::string producer_id; // ?producer=: this producer only, on the m-line of its kind
+  std::string participant; // ?participant=: this participant's producers (peer or user id)
+  int spatial_layer = -1;  // ?spatialLayer=: at most this simulcast or SVC layer (-1: any)
+  int temporal_layer = -1; // ?temporalLayer= (-1: any)
+};
+
 struct whip_start {
   std::shared_ptr<whip_handle> handle;
   std::shared_ptr<whip_resources> resources; // the handle is released there at the end
@@ -79,7 +92,9 @@ struct whip_start {
   std::string peer_id;
   std::string name;
   protocol::session_description offer;
-  protocol::whip_offer reading;
+  protocol::whip_offer reading; // WHIP: what to publish
+  std::optional<protocol::whep_offer> play; // WHEP: what to play on (then `reading` is unused)
+  whep_choice choice;                       // WHEP
   std::string location; // the resource's URL path, for the Location header
   http_responder respond; // the POST's
 };

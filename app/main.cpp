@@ -509,15 +509,16 @@ int main(int argc, char** argv) {
       return {404, "application/json", "{\"error\":\"not found\"}", {}};
     };
     net::http_server server{opts, on_http, actors::make_ws_gateway(sys, node, actor_ctx)};
-    // WHIP (app/whip_api.hpp): publishers that POST an SDP offer.
-    server.set_deferred_route(
-      std::string(app::whip_prefix),
-      [api = app::whip_api_context{&sys, node, actor_ctx,
-                                   std::make_shared<actors::whip_resources>(actors::whip_resources::bounds{}),
-                                   cfg.edge.allowed_origins}](const net::http_request_info& req,
-                                                               actors::http_responder respond) {
-        app::whip_request(api, req, std::move(respond));
-      });
+    // WHIP and WHEP (app/whip_api.hpp): publishers and players that POST an SDP offer; one
+    // pool of resources, one set of bounds.
+    auto whip_route = [api = app::whip_api_context{&sys, node, actor_ctx,
+                                                   std::make_shared<actors::whip_resources>(actors::whip_resources::bounds{}),
+                                                   cfg.edge.allowed_origins}](const net::http_request_info& req,
+                                                                               actors::http_responder respond) {
+      app::whip_request(api, req, std::move(respond));
+    };
+    server.set_deferred_route(std::string(app::whip_prefix), whip_route);
+    server.set_deferred_route(std::string(app::whep_prefix), whip_route);
     shutdown_stage stage_edge{watchdog, "closing the edge's connections"};
     edge = &server;
     // Engine.IO sessions at /socket.io/ speak the Socket.IO dialect; the Engine.IO sid is

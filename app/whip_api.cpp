@@ -8,6 +8,8 @@
 #include "protocol/sdp.hpp"
 #include "protocol/whip_sdp.hpp"
 
+#include <algorithm>
+#include <optional>
 #include <string_view>
 
 namespace chorus::app {
@@ -36,6 +38,20 @@ std::string address_of(const std::string& remote) {
   return ip;
 }
 
+// A layer number of the query: absent -1, else 0..15; nullopt when malformed.
+std::optional<int> layer_param(const std::string& query, std::string_view name) {
+  std::string v;
+  const auto found = net::query_param(query, name, v);
+  if (found == net::query_lookup::malformed)
+    return std::nullopt;
+  if (found != net::query_lookup::found)
+    return -1;
+  if (v.empty() || v.size() > 2 || !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const int n = std::stoi(v);
+  return n <= 15 ? std::optional<int>{n} : std::nullopt;
+}
+
 } // namespace
 
 void whip_request(const whip_api_context& api, const net::http_request_info& req,
@@ -54,17 +70,20 @@ void whip_request(const whip_api_context& api, const net::http_request_info& req
     cors.emplace_back("Vary", "Origin");
     cors.emplace_back("Access-Control-Expose-Headers", "Location, ETag, Link, Accept-Post, Accept-Patch");
   }
+  const bool play = req.path.starts_with(whep_prefix);
+  const std::string_view prefix = play ? whep_prefix : whip_prefix;
   // Every answer carries the CORS headers; a POST's error counts as a refusal.
-  auto reply = [cors, respond, post = req.method == "POST", counters = api.ctx->counters](net::http_response r) {
+  auto* refused = play ? &api.ctx->counters->whep_refused : &api.ctx->counters->whip_refused;
+  auto reply = [cors, respond, post = req.method == "POST", refused, counters = api.ctx->counters](net::http_response r) {
     if (post && r.status >= 400)
-      counters->whip_refused.fetch_add(1, std::memory_order_relaxed);
+      refused->fetch_add(1, std::memory_order_relaxed);
     for (const auto& h : cors)
       r.headers.push_back(h);
     respond(std::move(r));
   };
 
-  // /whip/ROOM or /whip/ROOM/RESOURCE
-  std::string_view rest = std::string_view(req.path).substr(whip_prefix.size());
+  // /whip/ROOM or /whip/ROOM/RESOURCE (and /whep/ likewise)
+  std::string_view rest = std::string_view(req.path).substr(prefix.size());
   const auto slash = rest.find('/');
   std::string room, resource;
   if (!net::url_decode(rest.substr(0, slash), room) || !actors::valid_identifier(room))
@@ -90,8 +109,9 @@ void whip_request(const whip_api_context& api, const net::http_request_info& req
 
   if (!resource.empty()) {
     auto handle = api.resources->find(resource);
-    if (!handle || handle->room_id != room)
-      return reply(net::json_error(404, "not-found", "no such WHIP resource in this room"));
+    if (!handle || handle->room_id != room || handle->play != play)
+      return reply(net::json_error(404, "not-found", std::string("no such ") + (play ? "WHEP" : "WHIP") +
+                                                       " resource in this room"));
     if (req.method == "DELETE")
       return actors::whip_delete(handle, reply);
     if (req.method == "PATCH") {
@@ -108,7 +128,7 @@ void whip_request(const whip_api_context& api, const net::http_request_info& req
     return reply(std::move(r));
   }
   if (req.method != "POST") {
-    auto r = net::json_error(405, "method-not-allowed", "POST an SDP offer to /whip/ROOM");
+    auto r = net::json_error(405, "method-not-allowed", "POST an SDP offer to " + std::string(prefix) + "ROOM");
     r.headers.emplace_back("Allow", "POST, OPTIONS");
     return reply(std::move(r));
   }
@@ -142,30 +162,49 @@ void whip_request(const whip_api_context& api, const net::http_request_info& req
   auto offer = protocol::parse_sdp(req.body);
   if (!offer)
     return reply(net::json_error(400, "invalid-sdp", offer.error()));
-  auto reading = protocol::read_whip_offer(*offer, api.ctx->router_capabilities);
-  if (!reading)
-    return reply(net::json_error(400, "invalid-sdp", reading.error()));
+  actors::whip_start start;
+  if (play) {
+    auto slots = protocol::read_whep_offer(*offer, api.ctx->router_capabilities);
+    if (!slots)
+      return reply(net::json_error(400, "invalid-sdp", slots.error()));
+    auto& choice = start.choice;
+    if (net::query_param(req.query, "producer", choice.producer_id) == net::query_lookup::malformed ||
+        net::query_param(req.query, "participant", choice.participant) == net::query_lookup::malformed)
+      return reply(net::json_error(400, "invalid-field", "producer and participant must be percent-encoded"));
+    const auto spatial = layer_param(req.query, "spatialLayer");
+    const auto temporal = layer_param(req.query, "temporalLayer");
+    if (!spatial || !temporal)
+      return reply(net::json_error(400, "invalid-field", "spatialLayer and temporalLayer are layer numbers 0 to 15"));
+    choice.spatial_layer = *spatial;
+    choice.temporal_layer = *temporal;
+    start.play = std::move(*slots);
+  } else {
+    auto reading = protocol::read_whip_offer(*offer, api.ctx->router_capabilities);
+    if (!reading)
+      return reply(net::json_error(400, "invalid-sdp", reading.error()));
+    start.reading = std::move(*reading);
+  }
 
   const std::string holder = !ticket->grant.subject.empty() ? ticket->grant.subject : token;
   std::string why;
   auto handle = api.resources->reserve(room, address_of(req.remote), holder, why);
   if (!handle)
     return reply(net::json_error(503, "limit-exceeded", why));
-  actors::whip_start start;
+  handle->play = play;
   start.handle = handle;
   start.resources = api.resources;
   start.peer_id = !ticket->grant.subject.empty() ? ticket->grant.subject : ids::uuid4();
-  start.name = !ticket->name.empty() ? ticket->name : "WHIP " + start.peer_id.substr(0, 8);
+  start.name = !ticket->name.empty() ? ticket->name
+                                      : (play ? "WHEP " : "WHIP ") + start.peer_id.substr(0, 8);
   start.ticket = std::move(*ticket);
   start.offer = std::move(*offer);
-  start.reading = std::move(*reading);
-  start.location = std::string(whip_prefix) + req.path.substr(whip_prefix.size(), slash == std::string_view::npos
-                                                                                   ? std::string::npos
-                                                                                   : slash) +
+  start.location = std::string(prefix) + req.path.substr(prefix.size(), slash == std::string_view::npos
+                                                                         ? std::string::npos
+                                                                         : slash) +
                    "/" + handle->id;
   start.respond = reply;
-  LOG_INFO("whip", req.remote << ": resource " << handle->id << " publishes into room '" << room
-                              << "' as '" << start.peer_id << "'");
+  LOG_INFO("whip", req.remote << ": resource " << handle->id << (play ? " plays room '" : " publishes into room '")
+                              << room << "' as '" << start.peer_id << "'");
   actors::spawn_whip_resource(*api.sys, api.node, api.ctx, std::move(start));
 }
 

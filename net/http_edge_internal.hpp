@@ -316,8 +316,7 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   http_server_options opts;
   http_handler on_http;
   ws_acceptor on_ws;
-  std::string deferred_prefix; // set_deferred_route
-  http_deferred_handler on_deferred;
+  std::vector<std::pair<std::string, http_deferred_handler>> deferred; // set_deferred_route
   edge::asio::io_context ioc;
   edge::asio::strand<edge::asio::io_context::executor_type> core{edge::asio::make_strand(ioc)};
   edge::tcp::acceptor acceptor{core};

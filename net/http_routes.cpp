@@ -31,12 +31,13 @@ void http_server::impl::route(const std::shared_ptr<http_exchange>& ex, http_req
   }
   if (websocket_upgrade)
     return route_websocket(ex, info);
-  if (on_deferred && !deferred_prefix.empty() && info.path.starts_with(deferred_prefix)) {
-    if (shutting_down)
-      return ex->respond(http_response{503, "text/plain", "shutting down\n", {}});
-    ex->hold({}, nullptr);
-    return on_deferred(info, ex->completer());
-  }
+  for (const auto& [prefix, handler] : deferred)
+    if (info.path.starts_with(prefix)) {
+      if (shutting_down)
+        return ex->respond(http_response{503, "text/plain", "shutting down\n", {}});
+      ex->hold({}, nullptr);
+      return handler(info, ex->completer());
+    }
   http_response res;
   if (info.method != "GET" && info.method != "HEAD" && info.method != "POST" &&
       info.method != "OPTIONS" && info.method != "DELETE") // DELETE: the admin API

@@ -118,8 +118,8 @@ const std::string* http_request_info::header(std::string_view name) const {
 }
 
 void http_server::set_deferred_route(std::string prefix, http_deferred_handler handler) {
-  impl_->deferred_prefix = std::move(prefix);
-  impl_->on_deferred = std::move(handler);
+  if (!prefix.empty() && handler)
+    impl_->deferred.emplace_back(std::move(prefix), std::move(handler));
 }
 
 void http_server::set_engineio_acceptor(engineio_acceptor on_engineio) {

@@ -227,7 +227,8 @@ public:
   // Serves Engine.IO at opts.engineio_path (call before listen()).
   void set_engineio_acceptor(engineio_acceptor on_engineio);
 
-  // Answers requests whose path starts with `prefix` later (call before listen()): the
+  // Answers requests whose path starts with `prefix` later (call before listen(); one call
+  // per prefix, the first that matches a path takes it): the
   // handler gets the request and a function to call once, from any thread, with the
   // response; the connection waits for it (a client that closes meanwhile is forgotten,
   // and the call does nothing). These requests may also be PATCH.

@@ -200,6 +200,9 @@ struct consume_request {
   // the router's, as a mediasoup-client device uses them).
   std::string mid;
   rtp::numbering receiver_numbering;
+  // Set by a WHEP resource: without a producer_id, only a producer of this participant
+  // (its peer id or user id) is picked ("": any).
+  std::string from_participant;
 };
 
 // sctpStreamParameters of a data producer or consumer: the SCTP stream and how messages

@@ -20,6 +20,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = (name) => fs.readFileSync(path.join(here, '..', 'fixtures', 'sdp', name), 'utf8');
 const CHROMIUM = fixture('chromium-156-sendonly-simulcast.sdp');
 const FIREFOX = fixture('firefox-153esr-sendonly-simulcast.sdp');
+const CHROMIUM_PLAYER = fixture('chromium-156-recvonly.sdp');
+const FIREFOX_PLAYER = fixture('firefox-153esr-recvonly.sdp');
 const ROOM = 'whip-room';
 
 async function whip(server, { method = 'POST', target = `/whip/${ROOM}`, token, type = 'application/sdp', body = CHROMIUM, headers = {} } = {}) {
@@ -148,6 +150,58 @@ test('WHIP: bad requests get their status and reason and leave nothing behind; t
     r = await whip(server, {});
     assert.equal(r.status, 201, 'the bound counts live resources only');
     assert.equal((await whip(server, { method: 'DELETE', target: r.headers.get('location') })).status, 200);
+    await waitForNoPeers(server);
+  });
+});
+
+test('WHEP: a player of the WHIP publisher in its own numbers, the participant or producer it names, bad requests with their status and reason, nothing left behind', { timeout: 60000 }, async () => {
+  await withServer(jwtArgs(['--log-level', 'warn']), async (server) => {
+    const teacher = sign({ sub: 'teacher-obs', name: 'Ms T', room: ROOM, role: 'teacher' });
+    const viewer = sign({ sub: 'viewer-1', room: ROOM, role: 'viewer' });
+    const play = (query = '', req = {}) => whip(server, { target: `/whep/${ROOM}${query}`, token: viewer, body: CHROMIUM_PLAYER, ...req });
+
+    // Nobody publishes yet: nothing to play.
+    let r = await play();
+    assert.equal(r.status, 404, r.text);
+    assert.match(r.json.message, /nothing to play in room 'whip-room'/);
+    await waitForNoPeers(server);
+
+    r = await whip(server, { token: teacher });
+    assert.equal(r.status, 201, r.text);
+    const publisher = r.headers.get('location');
+    // A WHIP resource is not a WHEP one.
+    assert.equal((await whip(server, { method: 'DELETE', target: publisher.replace('/whip/', '/whep/') })).status, 404);
+
+    const cases = [
+      ['no token', { token: null }, 401, /token/],
+      ['nothing to receive', { body: CHROMIUM_PLAYER.replaceAll('a=recvonly', 'a=sendonly') }, 400, /no audio or video m-line to receive/],
+      ['not SDP', { body: 'hello' }, 400, /SDP line 1/],
+      ['a layer that is not a number', { query: '?spatialLayer=top' }, 400, /layer numbers/],
+      ['an unknown participant', { query: '?participant=nobody' }, 404, /participant 'nobody' of room 'whip-room' has no producer/],
+      ['an unknown producer', { query: '?producer=no-such-producer' }, 404, /no producer with id 'no-such-producer'/],
+    ];
+    for (const [name, { query = '', ...req }, status, reason] of cases) {
+      r = await play(query, req);
+      assert.equal(r.status, status, `${name}: ${r.text}`);
+      assert.match(r.json?.message ?? '', reason, name);
+    }
+
+    // The publisher's producers, named by its participant, in each player's own numbers:
+    // Firefox calls VP8 120 and Opus 109 as the publisher's offer does, Chromium 96 and 111.
+    for (const [name, body, opus, vp8] of [['Chromium', CHROMIUM_PLAYER, 111, 96], ['Firefox', FIREFOX_PLAYER, 109, 120]]) {
+      r = await play('?participant=teacher-obs&spatialLayer=1', { body });
+      assert.equal(r.status, 201, `${name}: ${r.text}`);
+      assert.match(r.headers.get('location'), /^\/whep\/whip-room\/[0-9a-f-]{36}$/);
+      assert.equal(r.text.match(/a=sendonly\r\n/g)?.length, 2, r.text);
+      assert.match(r.text, new RegExp(`a=rtpmap:${opus} opus/48000/2\r\n`), `${name}: ${r.text}`);
+      assert.match(r.text, new RegExp(`a=rtpmap:${vp8} VP8/90000\r\n`), `${name}: ${r.text}`);
+      assert.match(r.text, /a=msid:teacher-obs /);
+      assert.equal((await whip(server, { method: 'DELETE', target: r.headers.get('location') })).status, 200);
+    }
+    const m = parsePrometheus((await httpGet(`${server.url}/metrics`)).body);
+    assert.equal(m.value('chorus_whep_resources'), 0);
+    assert.equal(m.value('chorus_whep_refused_total'), cases.length + 1);
+    assert.equal((await whip(server, { method: 'DELETE', target: publisher })).status, 200);
     await waitForNoPeers(server);
   });
 });
