@@ -331,6 +331,11 @@ void send_bwe::probe_result(probe_cluster& cl, int64_t now_us) {
     return;
   const double send_bps = double(cl.bytes) * 8e6 / double(send_span);
   const double recv_bps = double(cl.probe_recv_bytes) * 8e6 / double(recv_span);
+  // Arrived much faster than it left: the path held the cluster and let it go in a burst
+  // (a queue behind a stall, Wi-Fi's aggregation), so its arrivals time the burst, not the
+  // path; it tells nothing, neither a rate nor a limit.
+  if (recv_bps > c_.probe_max_arrival_ratio * send_bps)
+    return;
   // What the path carried: the receive rate, unless the sender was slower than planned.
   const double carried = std::min(send_bps, recv_bps);
   // Arrived slower than it left, or lost some: the cluster found the path's limit, which is

@@ -24,6 +24,8 @@
 //                 judges it; the loss-based part too when the whole cluster arrived and
 //                 the last loss window was clean), and while the caller still wants
 //                 more, the next cluster (twice the new estimate) follows at once.
+//                 A cluster that arrived over twice as fast as it left was held on the
+//                 way and let go in a burst: it is not timed at all.
 //                 A cluster that arrived slower than it left (or lost packets) ran into
 //                 the path's capacity: what arrived meanwhile, media and probe together,
 //                 is kept as the capacity a probe found (probe_capacity_bps), until a
@@ -73,6 +75,8 @@ struct send_bwe_config {
   // cap from a probe sent at twice it: what it drops shows as loss in the cluster.
   int64_t probe_duration_us = 100'000;
   std::size_t probe_min_packets = 5;
+  // A cluster that arrived more than this many times faster than it was sent is not timed.
+  double probe_max_arrival_ratio = 2.0;
   int64_t probe_spacing_us = 5'000'000; // a requested probe at most this often
   // history
   int64_t history_us = 2'000'000;       // sent packets kept for feedback this long

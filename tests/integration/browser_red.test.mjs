@@ -6,8 +6,8 @@
 // other leaves audio/red out of the capabilities it tells the server (as a browser without
 // RED would): it gets the same producer as plain Opus. The figure is what each student's
 // decoder had to conceal (concealedSamples / totalSamplesReceived) over the same window,
-// on the bare link and with a 100 ms round trip (where a NACK's repair of plain Opus comes
-// too late to be played).
+// on the bare link and with a 100 ms round trip (where a NACK's repair of plain Opus mostly
+// comes too late to be played): RED's must be under 2 % and under half of plain Opus's.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -19,6 +19,7 @@ import { freeRtcPort } from './lib/server.mjs';
 
 const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
 const WINDOW_S = 15;
+const SETTLE_S = 3;
 
 const audioRow = async (page) => (await page.evaluate(() => window.received())).find((r) => r.kind === 'audio');
 
@@ -75,6 +76,9 @@ test('RED through a lossy link: a Chromium receiver that lists it gets RED and c
       for (const ph of phases) {
         link.set('down', ph.down);
         link.set('up', ph.up);
+        // The step in delay itself makes both receivers' jitter buffers conceal once; the
+        // window starts after it.
+        await students.red.waitForTimeout(SETTLE_S * 1000); // the link's step, not synchronisation
         const [r0, p0] = [await audioRow(students.red), await audioRow(students.plain)];
         await students.red.waitForTimeout(WINDOW_S * 1000); // the window, not synchronisation
         const [r1, p1] = [await audioRow(students.red), await audioRow(students.plain)];
@@ -93,7 +97,9 @@ test('RED through a lossy link: a Chromium receiver that lists it gets RED and c
       for (const ph of phases)
         assert.ok(results[ph.name].withRed.concealed < 0.02, `${ph.name}, with RED: ${(100 * results[ph.name].withRed.concealed).toFixed(2)} % concealed`);
       const far = results[phases[1].name];
-      assert.ok(far.plainOpus.concealed > 0.02, `plain Opus with a 100 ms round trip conceals: ${far.plainOpus.concealed}`);
+      // The control: the loss reaches the plain receiver's ears (Chromium's jitter buffer
+      // grows with the loss it sees, so some repairs come in time: 1.8-4.3 % seen).
+      assert.ok(far.plainOpus.concealed > 0.01, `plain Opus with a 100 ms round trip conceals: ${far.plainOpus.concealed}`);
       assert.ok(far.withRed.concealed < far.plainOpus.concealed / 2, 'RED conceals measurably less');
     } finally {
       await link.close();

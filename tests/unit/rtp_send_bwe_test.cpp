@@ -432,3 +432,53 @@ TEST_CASE("send-side BWE: arrival times that jump back (a wrapped reference time
   REQUIRE(bwe.stats().acked_bps);
   CHECK(*bwe.stats().acked_bps == doctest::Approx(2'400'000).epsilon(0.05));
 }
+
+TEST_CASE("send-side BWE: a probe cluster that arrives in a burst (held on the way, then let go) is not timed") {
+  // 250 ms of media acknowledged at 300 kbit/s, then the start's first cluster: five
+  // packets sent 20 ms apart; the path holds them and delivers them 0.25 ms apart (a stalled
+  // queue that drains, Wi-Fi's aggregation). Their arrival rate is the burst's, not the
+  // path's: the estimate stays, nothing succeeded, no capacity is kept. Timed (the ratio
+  // check off), the same cluster would have taken the estimate to its sending rate.
+  struct outcome {
+    uint64_t before = 0, after = 0, succeeded = 0;
+    bool capacity = false;
+  };
+  auto run = [](send_bwe_config config) {
+    send_bwe bwe{config};
+    uint16_t seq = 0;
+    int64_t now = 0;
+    transport_cc_feedback media;
+    for (int i = 0; i < 8; ++i, ++seq, now += 32'000) {
+      bwe.on_packet_sent(seq, 1200, now);
+      media.packets.push_back({seq, true, now + 20'000});
+    }
+    bwe.on_feedback(media, now);
+    outcome o;
+    o.before = bwe.target_bps();
+    const auto p = bwe.next_probe(now);
+    REQUIRE(p);
+    transport_cc_feedback fb;
+    const int64_t burst_at = now + 120'000;
+    for (int i = 0; i < 5; ++i, ++seq, now += 20'000) {
+      bwe.on_packet_sent(seq, 1200, now, p->id);
+      fb.packets.push_back({seq, true, burst_at + i * 250});
+    }
+    now += 100'000;
+    bwe.on_feedback(fb, now);
+    o.after = bwe.target_bps();
+    o.succeeded = bwe.stats().probes_succeeded;
+    o.capacity = bwe.stats().probe_capacity_bps.has_value();
+    return o;
+  };
+  const auto held = run({});
+  INFO("estimate " << held.before << " -> " << held.after);
+  CHECK(held.succeeded == 0);
+  CHECK(double(held.after) < 1.1 * double(held.before)); // its usual growth, no more
+  CHECK_FALSE(held.capacity);
+  send_bwe_config unchecked;
+  unchecked.probe_max_arrival_ratio = 1e9;
+  const auto timed = run(unchecked);
+  INFO("timed: " << timed.before << " -> " << timed.after);
+  CHECK(timed.succeeded == 1);
+  CHECK(double(timed.after) > 1.5 * double(timed.before));
+}
