@@ -12,18 +12,13 @@ import { test } from 'node:test';
 import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
 import { waitForNoPeers } from './lib/http.mjs';
 import { MEDIA_PAGE } from './lib/media_page.mjs';
+import { OFFER_HELPERS } from './lib/offer_page.mjs';
 import { ENCODINGS } from './lib/simulcast.mjs';
 
 const ROOM = 'whep-e2e';
 
 // What a player page runs: WHEP as any browser player would write it.
 function whepClient() {
-  const credentials = (sdp) => ({ ufrag: /a=ice-ufrag:(.*)\r\n/.exec(sdp)[1], pwd: /a=ice-pwd:(.*)\r\n/.exec(sdp)[1] });
-  const gathered = (pc) => new Promise((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
-    const timer = setTimeout(resolve, 5000);
-    pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') { clearTimeout(timer); resolve(); } });
-  });
   window.whepPlay = async (endpoint) => {
     const pc = new RTCPeerConnection();
     pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -38,7 +33,7 @@ function whepClient() {
       document.body.appendChild(el);
     };
     await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
+    await window.offerGathered(pc);
     const r = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription.sdp });
     const body = await r.text();
     if (r.status !== 201) {
@@ -50,24 +45,7 @@ function whepClient() {
     await pc.setRemoteDescription({ type: 'answer', sdp: body });
     return { status: r.status, location, etag: window.whep.etag, contentType: r.headers.get('content-type'), answer: body };
   };
-  window.whepRestart = async () => {
-    const w = window.whep;
-    w.pc.restartIce();
-    const offer = await w.pc.createOffer();
-    await w.pc.setLocalDescription(offer);
-    const mine = credentials(offer.sdp);
-    const frag = `a=ice-ufrag:${mine.ufrag}\r\na=ice-pwd:${mine.pwd}\r\n`;
-    const r = await fetch(w.location, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag', 'if-match': w.etag }, body: frag });
-    const body = await r.text();
-    if (r.status !== 200) return { status: r.status, body };
-    const theirs = credentials(body);
-    const before = credentials(w.answer);
-    w.answer = w.answer.replaceAll(`a=ice-ufrag:${before.ufrag}\r\n`, `a=ice-ufrag:${theirs.ufrag}\r\n`)
-      .replaceAll(`a=ice-pwd:${before.pwd}\r\n`, `a=ice-pwd:${theirs.pwd}\r\n`);
-    await w.pc.setRemoteDescription({ type: 'answer', sdp: w.answer });
-    w.etag = r.headers.get('etag');
-    return { status: r.status, contentType: r.headers.get('content-type'), before: before.ufrag, after: theirs.ufrag };
-  };
+  window.whepRestart = () => window.offerRestartIce(window.whep);
   window.whepState = () => window.whep.pc.iceConnectionState;
   // What the player decodes and plays.
   window.whepStats = async () => {
@@ -93,6 +71,7 @@ const playing = (page, label, { frames = 30, width, audio = true } = {}) => unti
 
 async function player(browser, site, name, endpoint) {
   const page = await openPage(browser, `${site.url}/`, name);
+  await page.evaluate(OFFER_HELPERS);
   await page.evaluate(whepClient);
   const posted = await page.evaluate((e) => window.whepPlay(e), endpoint);
   return { page, posted };

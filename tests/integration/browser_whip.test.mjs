@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
 import { PAGE } from './lib/frontend_page.mjs';
+import { OFFER_HELPERS } from './lib/offer_page.mjs';
 import { waitForNoPeers } from './lib/http.mjs';
 import { tempConfig, withServer } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
@@ -28,12 +29,6 @@ const ROOM = 'whip-e2e';
 
 // What the publishing page runs: WHIP as any browser client would write it.
 function whipClient() {
-  const credentials = (sdp) => ({ ufrag: /a=ice-ufrag:(.*)\r\n/.exec(sdp)[1], pwd: /a=ice-pwd:(.*)\r\n/.exec(sdp)[1] });
-  const gathered = (pc) => new Promise((resolve) => {
-    if (pc.iceGatheringState === 'complete') return resolve();
-    const timer = setTimeout(resolve, 5000);
-    pc.addEventListener('icegatheringstatechange', () => { if (pc.iceGatheringState === 'complete') { clearTimeout(timer); resolve(); } });
-  });
   window.whipPublish = async (endpoint) => {
     const media = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 360 } });
     const pc = new RTCPeerConnection();
@@ -41,7 +36,7 @@ function whipClient() {
     pc.addTransceiver(media.getVideoTracks()[0], { direction: 'sendonly', streams: [media],
       sendEncodings: [{ rid: 'q', scaleResolutionDownBy: 4 }, { rid: 'h', scaleResolutionDownBy: 2 }, { rid: 'f' }] });
     await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc);
+    await window.offerGathered(pc);
     const r = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription.sdp });
     const body = await r.text();
     if (r.status !== 201) return { status: r.status, body };
@@ -50,26 +45,8 @@ function whipClient() {
     await pc.setRemoteDescription({ type: 'answer', sdp: body });
     return { status: r.status, location, etag: window.whip.etag, contentType: r.headers.get('content-type'), answer: body };
   };
-  // ICE restart (RFC 9725 §4.3.2): new credentials PATCHed, the server's new ones into the answer.
-  window.whipRestart = async () => {
-    const w = window.whip;
-    w.pc.restartIce();
-    const offer = await w.pc.createOffer();
-    await w.pc.setLocalDescription(offer);
-    const mine = credentials(offer.sdp);
-    const mids = [...offer.sdp.matchAll(/a=mid:(.*)\r\n/g)].map((m) => m[1]);
-    const frag = `a=ice-ufrag:${mine.ufrag}\r\na=ice-pwd:${mine.pwd}\r\n` + mids.map((mid) => `m=audio 9 RTP/AVP 0\r\na=mid:${mid}\r\n`).join('');
-    const r = await fetch(w.location, { method: 'PATCH', headers: { 'content-type': 'application/trickle-ice-sdpfrag', 'if-match': w.etag }, body: frag });
-    const body = await r.text();
-    if (r.status !== 200) return { status: r.status, body };
-    const theirs = credentials(body);
-    const before = credentials(w.answer);
-    w.answer = w.answer.replaceAll(`a=ice-ufrag:${before.ufrag}\r\n`, `a=ice-ufrag:${theirs.ufrag}\r\n`)
-      .replaceAll(`a=ice-pwd:${before.pwd}\r\n`, `a=ice-pwd:${theirs.pwd}\r\n`);
-    await w.pc.setRemoteDescription({ type: 'answer', sdp: w.answer });
-    w.etag = r.headers.get('etag');
-    return { status: r.status, contentType: r.headers.get('content-type'), before: before.ufrag, after: theirs.ufrag, etag: w.etag };
-  };
+  // ICE restart (RFC 9725 §4.3.2), the fragment naming the offer's m-lines.
+  window.whipRestart = () => window.offerRestartIce(window.whip, { mids: [...window.whip.pc.localDescription.sdp.matchAll(/a=mid:(.*)\r\n/g)].map((m) => m[1]) });
   window.whipState = () => window.whip.pc.iceConnectionState;
   window.whipDelete = async () => {
     const r = await fetch(window.whip.location, { method: 'DELETE' });
@@ -99,6 +76,7 @@ test('WHIP: Chromium publishes with RTCPeerConnection and fetch, a seed 004 page
     await viewer.evaluate(([u, r]) => window.join(u, r, 'Vi', true, false), [server.url, ROOM]);
 
     const publisher = await openPage(browser, `${site.url}/`, 'whip');
+    await publisher.evaluate(OFFER_HELPERS);
     await publisher.evaluate(whipClient);
     const posted = await publisher.evaluate((endpoint) => window.whipPublish(endpoint), `${server.url}/whip/${ROOM}`);
     assert.equal(posted.status, 201, JSON.stringify(posted));

@@ -126,6 +126,17 @@ void simulate(send_bwe& bwe, const link_model& link, double seconds,
 
 double mbps(uint64_t bps) { return double(bps) / 1e6; }
 
+// 250 ms of media acknowledged at 300 kbit/s: a packet of 1200 bytes every 32 ms, each
+// arriving 20 ms after it left; `seq` and `now` move past them.
+void acknowledge_300k(send_bwe& bwe, uint16_t& seq, int64_t& now) {
+  transport_cc_feedback media;
+  for (int i = 0; i < 8; ++i, ++seq, now += 32'000) {
+    bwe.on_packet_sent(seq, 1200, now);
+    media.packets.push_back({seq, true, now + 20'000});
+  }
+  bwe.on_feedback(media, now);
+}
+
 } // namespace
 
 TEST_CASE("send-side BWE: a stable link of 2.5 Mbit/s is found from 300 kbit/s, and not overshot") {
@@ -385,12 +396,7 @@ TEST_CASE("send-side BWE: a probe cluster of which too few arrive to time leaves
   send_bwe bwe;
   uint16_t seq = 0;
   int64_t now = 0;
-  transport_cc_feedback media;
-  for (int i = 0; i < 8; ++i, ++seq, now += 32'000) {
-    bwe.on_packet_sent(seq, 1200, now);
-    media.packets.push_back({seq, true, now + 20'000});
-  }
-  bwe.on_feedback(media, now);
+  acknowledge_300k(bwe, seq, now);
   REQUIRE(bwe.stats().acked_bps);
   const auto acked = *bwe.stats().acked_bps;
   const auto p = bwe.next_probe(now); // the first of the start's probes
@@ -447,12 +453,7 @@ TEST_CASE("send-side BWE: a probe cluster that arrives in a burst (held on the w
     send_bwe bwe{config};
     uint16_t seq = 0;
     int64_t now = 0;
-    transport_cc_feedback media;
-    for (int i = 0; i < 8; ++i, ++seq, now += 32'000) {
-      bwe.on_packet_sent(seq, 1200, now);
-      media.packets.push_back({seq, true, now + 20'000});
-    }
-    bwe.on_feedback(media, now);
+    acknowledge_300k(bwe, seq, now);
     outcome o;
     o.before = bwe.target_bps();
     const auto p = bwe.next_probe(now);
