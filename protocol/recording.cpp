@@ -297,8 +297,10 @@ recording_manifest resume_manifest(recording_manifest earlier, int64_t now_ms,
   if (last == 0)
     last = earlier.started_at_ms;
   earlier.stopped_at_ms = 0;
-  earlier.gaps.push_back({std::max<int64_t>(0, last - earlier.started_at_ms),
-                          std::max<int64_t>(0, now_ms - earlier.started_at_ms), node,
+  // A move's parts may overlap (the new home starts before the former one has stopped its
+  // own): then the gap is a seam, from and to the same moment.
+  const int64_t from = std::max<int64_t>(0, last - earlier.started_at_ms);
+  earlier.gaps.push_back({from, std::max<int64_t>(from, now_ms - earlier.started_at_ms), node,
                           "home-changed"});
   return earlier;
 }

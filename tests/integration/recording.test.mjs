@@ -483,7 +483,8 @@ test('cluster: the room\'s home stops (SIGTERM) while recording: the recording g
     assert.equal(manifest.recordingId, recordingId);
     assert.deepEqual(manifest.gaps?.map((g) => [g.node, g.reason]), [['node-a', 'home-changed']], JSON.stringify(manifest.gaps));
     const [gap] = manifest.gaps;
-    assert.ok(gap.fromMs >= 2000 && gap.fromMs < gap.toMs && gap.toMs - gap.fromMs < 5000, JSON.stringify(gap));
+    // A move's parts may overlap by a few ms: then the gap is a seam (from = to).
+    assert.ok(gap.fromMs >= 2000 && gap.fromMs <= gap.toMs && gap.toMs - gap.fromMs < 5000, JSON.stringify(gap));
     assert.equal(manifest.tracks.length, 2, JSON.stringify(manifest));
     for (const t of manifest.tracks) {
       const media = t.segments.filter((seg) => seg.hasMedia);

@@ -20,6 +20,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = (name) => fs.readFileSync(path.join(here, '..', 'fixtures', 'sdp', name), 'utf8');
 const CHROMIUM = fixture('chromium-156-sendonly-simulcast.sdp');
 const FIREFOX = fixture('firefox-153esr-sendonly-simulcast.sdp');
+const OBS = fixture('obs-30-form-sendonly.sdp');
 const CHROMIUM_PLAYER = fixture('chromium-156-recvonly.sdp');
 const FIREFOX_PLAYER = fixture('firefox-153esr-recvonly.sdp');
 const ROOM = 'whip-room';
@@ -149,6 +150,14 @@ test('WHIP: bad requests get their status and reason and leave nothing behind; t
     assert.equal(m.value('chorus_whip_resources'), 0);
     r = await whip(server, {});
     assert.equal(r.status, 201, 'the bound counts live resources only');
+    assert.equal((await whip(server, { method: 'DELETE', target: r.headers.get('location') })).status, 200);
+    await waitForNoPeers(server);
+
+    // An offer in OBS 30's form: its session-level ICE and fingerprint, H264 without rtx.
+    r = await whip(server, { body: OBS });
+    assert.equal(r.status, 201, r.text);
+    assert.match(r.text, /a=rtpmap:96 H264\/90000\r\n/);
+    assert.match(r.text, /a=rtpmap:111 opus\/48000\/2\r\n/);
     assert.equal((await whip(server, { method: 'DELETE', target: r.headers.get('location') })).status, 200);
     await waitForNoPeers(server);
   });

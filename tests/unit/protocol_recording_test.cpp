@@ -172,32 +172,37 @@ TEST_CASE("manifest_from_json: what manifest_json writes reads back; anything el
 }
 
 TEST_CASE("resume_manifest: a lost home's open segments end home-lost; the gap runs from the "
-          "last moment the part accounts for; a moved part from its stop") {
+          "last moment the part accounts for; a moved part from its stop; parts that overlap "
+          "leave a seam, never a gap that ends before it starts") {
   struct resume_case {
     const char* name;
     int64_t stopped_at_ms;
     int64_t updated_at_ms;
+    int64_t resumed_at_ms;
     int64_t expect_from_ms; // from the recording's start
+    int64_t expect_to_ms;
     const char* expect_open_ended;
   };
   const resume_case cases[] = {
     // The open segment ends 5500 ms in; the last write was 6000 ms in: the later one.
-    {"lost, written after its last media", 0, 1795375210000, 6000, "home-lost"},
+    {"lost, written after its last media", 0, 1795375210000, 1795375213000, 6000, 9000, "home-lost"},
     // Written before the open segment's numbers reach: the segment's end.
-    {"lost, last written early", 0, 1795375208000, 5500, "home-lost"},
+    {"lost, last written early", 0, 1795375208000, 1795375213000, 5500, 9000, "home-lost"},
     // Moved: the former home stopped its part (its segments closed "room-closed").
-    {"moved", 1795375211000, 1795375211000, 7000, ""},
+    {"moved", 1795375211000, 1795375211000, 1795375213000, 7000, 9000, ""},
+    // Moved, the new home's part started 23 ms before the former home stopped its own.
+    {"moved, the parts overlap", 1795375213023, 1795375213023, 1795375213000, 9023, 9023, ""},
   };
   for (auto& c : cases) {
     CAPTURE(c.name);
     auto m = earlier_part();
     m.stopped_at_ms = c.stopped_at_ms;
     m.updated_at_ms = c.updated_at_ms;
-    auto r = resume_manifest(m, 1795375213000, "node-a");
+    auto r = resume_manifest(m, c.resumed_at_ms, "node-a");
     CHECK(r.stopped_at_ms == 0);
     REQUIRE(r.gaps.size() == 1);
     CHECK(r.gaps[0].from_ms == c.expect_from_ms);
-    CHECK(r.gaps[0].to_ms == 9000);
+    CHECK(r.gaps[0].to_ms == c.expect_to_ms);
     CHECK(r.gaps[0].node == "node-a");
     CHECK(r.tracks[0].segments[0].ended == "ffmpeg-exited");
     CHECK(r.tracks[0].segments[1].ended == c.expect_open_ended);

@@ -166,6 +166,35 @@ TEST_CASE("whip: GStreamer's webrtcbin offer: max-bundle, the audio m-line bundl
   CHECK(answer->media[1].direction == "recvonly");
 }
 
+TEST_CASE("whip: an offer in OBS 30's form (libdatachannel): session-level ICE, DTLS role and fingerprint, H264 without rtx, no header extensions") {
+  auto offer = parse_sdp(read_sdp_fixture("obs-30-form-sendonly.sdp"));
+  REQUIRE_MESSAGE(offer.ok(), offer.error());
+  auto w = read_whip_offer(*offer, router());
+  REQUIRE_MESSAGE(w.ok(), w.error());
+  CHECK(w->bundle_mids == std::vector<std::string>{"0", "1"});
+  CHECK(w->transport.dtls.role == net::dtls_role::client); // a=setup:actpass at session level: we are the DTLS server
+  REQUIRE(w->tracks.size() == 2);
+  CHECK(codec_names(w->tracks[0].parameters) == "audio/opus/111");
+  CHECK(codec_names(w->tracks[1].parameters) == "video/H264/96");
+  const auto& video = w->tracks[1].parameters;
+  REQUIRE(video.encodings.size() == 1);
+  CHECK(video.encodings[0].ssrc == 3854737776u);
+  CHECK(video.encodings[0].rtx_ssrc == 0);
+  CHECK(video.rtcp.cname == "N6ZSm3Ot68nwBe37");
+  CHECK(video.header_extensions.empty());
+  auto answer = parse_sdp(write_whip_answer(*offer, *w, our_transport(), 81));
+  REQUIRE(answer.ok());
+  REQUIRE(answer->media.size() == 2);
+  for (const auto& m : answer->media) {
+    CHECK(m.port == 40000);
+    CHECK(m.direction == "recvonly");
+    CHECK(m.setup == "passive");
+  }
+  REQUIRE(answer->media[1].codecs.size() == 1);
+  CHECK(answer->media[1].codecs[0].name == "H264");
+  CHECK(answer->media[1].codecs[0].payload_type == 96);
+}
+
 TEST_CASE("whip: one SSRC with its retransmission pair, a codec the router lacks skipped, "
           "a data channel and a receive-only line rejected") {
   const std::string text =
