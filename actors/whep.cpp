@@ -39,7 +39,9 @@ void ask_each_consumer(whip_actor* self, protocol::consumer_op op) {
     r.room_id = st.start.handle->room_id;
     r.op = op;
     r.consumer_id = c->id;
-    r.spatial_layer = std::max(0, st.start.choice.spatial_layer);
+    // A choice of temporal layer alone keeps every spatial one (the consumer clamps 15
+    // to its highest).
+    r.spatial_layer = st.start.choice.spatial_layer >= 0 ? st.start.choice.spatial_layer : 15;
     r.temporal_layer = st.start.choice.temporal_layer;
     ++st.waiting;
     ask(self, std::move(r), i);

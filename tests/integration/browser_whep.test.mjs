@@ -84,8 +84,9 @@ test('WHEP: Chromium players with RTCPeerConnection and fetch play a teacher\'s 
       [`ws://127.0.0.1:${server.port}/socket?auth=teacher&channelId=${ROOM}`, { video: { width: 960, height: 540 }, encodings: ENCODINGS }]);
     const camera = producers[0]; // (video first: lib/media_page.mjs)
 
-    // The whole picture: the top layer once the link's estimate has grown to it.
-    const full = await player(browser, site, 'player', `${server.url}/whep/${ROOM}`);
+    // The whole picture: the top layer once the link's estimate has grown to it (a choice of
+    // temporal layer alone, here the highest, leaves the spatial layers open).
+    const full = await player(browser, site, 'player', `${server.url}/whep/${ROOM}?temporalLayer=2`);
     assert.equal(full.posted.status, 201, JSON.stringify(full.posted));
     assert.equal(full.posted.contentType, 'application/sdp');
     assert.match(full.posted.location, new RegExp(`^${server.url}/whep/${ROOM}/[0-9a-f-]{36}$`));
