@@ -298,11 +298,9 @@ void close_transport(transport_actor* self, const std::string& why) {
   self->quit();
 }
 
-// What a layer costs in `v` (the demand's per-layer vectors, 3 temporal layers per spatial
-// one); 0 where it is not there (uncapped, or not reported).
-uint32_t layer_cost(const std::vector<uint32_t>& v, int8_t spatial, int8_t temporal) {
-  const size_t i = size_t(spatial) * 3 + size_t(temporal);
-  return spatial >= 0 && temporal >= 0 && i < v.size() ? v[i] : 0;
+// v[i], or 0 where `v` has no such entry (a layer not reported; none or uncapped layers).
+uint32_t entry_or_zero(const std::vector<uint32_t>& v, int i) {
+  return i >= 0 && size_t(i) < v.size() ? v[size_t(i)] : 0;
 }
 
 void reallocate(transport_actor* self) {
@@ -317,14 +315,16 @@ void reallocate(transport_actor* self) {
   st.shared->pacing_bps.store(out.pacing_bps, std::memory_order_relaxed);
   for (auto i : out.told) {
     const auto& e = st.alloc[i];
+    // The demand's per-layer vectors hold three temporal layers per spatial one.
+    const int layer = e.spatial < 0 || e.temporal < 0 ? -1 : e.spatial * 3 + e.temporal;
     LOG_DEBUG_IDS(component, (log::ids{.transport = st.id}),
                   "layers " << int(e.spatial) << "/" << int(e.temporal) << " (wanted "
                             << int(e.wanted) << ") at estimate " << b.target_bps
                             << " budget " << out.budget_bps << " probe capacity "
                             << b.probe_capacity_bps.value_or(0) << " loss " << b.last_loss
-                            << " cost " << layer_cost(e.demand.bps, e.spatial, e.temporal)
-                            << " peak " << layer_cost(e.demand.peak_bps, e.spatial, e.temporal)
-                            << " keyframe " << (e.spatial >= 0 && size_t(e.spatial) < e.demand.keyframe_bytes.size() ? e.demand.keyframe_bytes[size_t(e.spatial)] : 0));
+                            << " cost " << entry_or_zero(e.demand.bps, layer) << " peak "
+                            << entry_or_zero(e.demand.peak_bps, layer) << " keyframe "
+                            << entry_or_zero(e.demand.keyframe_bytes, e.spatial));
     self->send(st.alloc_consumers[i], layer_allocation{e.spatial, e.temporal, e.wanted});
   }
   st.alloc_budget = out.budget_bps;

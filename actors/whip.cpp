@@ -283,8 +283,7 @@ caf::behavior whip_impl(whip_actor* self, caf::actor node, node_context_ptr ctx,
   auto& st = self->state;
   st.start = std::move(start);
   const bool play = st.start.play.has_value();
-  auto& alive = play ? ctx->counters->whep_resources : ctx->counters->whip_resources;
-  alive.fetch_add(1, std::memory_order_relaxed);
+  (play ? ctx->counters->whep_resources : ctx->counters->whip_resources).fetch_add(1, std::memory_order_relaxed);
   st.client = play ? st.start.play->transport : st.start.reading.transport;
   st.bundle_mids = st.start.reading.bundle_mids; // WHEP: the slots played (whep.cpp)
   st.exchange = std::make_shared<protocol::typed_exchange>();
@@ -306,8 +305,8 @@ caf::behavior whip_impl(whip_actor* self, caf::actor node, node_context_ptr ctx,
   // or PATCH is answered.
   self->attach_functor([session = st.session, handle = st.start.handle,
                         resources = st.start.resources, counters = ctx->counters,
-                        alive = &alive](const caf::error&) {
-    alive->fetch_sub(1, std::memory_order_relaxed);
+                        play](const caf::error&) {
+    (play ? counters->whep_resources : counters->whip_resources).fetch_sub(1, std::memory_order_relaxed);
     caf::anon_send(session, ws_closed{1000});
     std::map<uint64_t, http_responder> left;
     {

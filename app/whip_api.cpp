@@ -73,10 +73,9 @@ void whip_request(const whip_api_context& api, const net::http_request_info& req
   const bool play = req.path.starts_with(whep_prefix);
   const std::string_view prefix = play ? whep_prefix : whip_prefix;
   // Every answer carries the CORS headers; a POST's error counts as a refusal.
-  auto* refused = play ? &api.ctx->counters->whep_refused : &api.ctx->counters->whip_refused;
-  auto reply = [cors, respond, post = req.method == "POST", refused, counters = api.ctx->counters](net::http_response r) {
+  auto reply = [cors, respond, post = req.method == "POST", play, counters = api.ctx->counters](net::http_response r) {
     if (post && r.status >= 400)
-      refused->fetch_add(1, std::memory_order_relaxed);
+      (play ? counters->whep_refused : counters->whip_refused).fetch_add(1, std::memory_order_relaxed);
     for (const auto& h : cors)
       r.headers.push_back(h);
     respond(std::move(r));
