@@ -31,6 +31,18 @@ void restart(consumer_actor* self) {
     ask_keyframe(self);
 }
 
+// The producer was paused or resumed: forwarding follows, and the receiver is told.
+void producer_pause_changed(consumer_actor* self, bool paused) {
+  auto& st = self->state;
+  if (st.producer_paused == paused)
+    return;
+  st.producer_paused = paused;
+  if (!paused && !st.paused)
+    restart(self);
+  if (auto peer = caf::actor_cast<caf::actor>(st.peer))
+    self->send(peer, protocol::producer_paused_event{st.producer_id, paused});
+}
+
 // layer_demand to the producer when the encodings this consumer needs changed (simulcast:
 // rtp::consumer_stream::demand).
 void send_demand(consumer_actor* self) {
@@ -154,6 +166,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   st.ctx->counters->consumers.fetch_add(1);
   st.by_thread = st.ctx->rtc.thread_fanout && st.ctx->media_io && st.ctx->media_io->threads() > 1;
   init(st, args.parameters, args.numbering);
+  st.producer_paused = args.producer_paused;
   if (args.red && st.kind == rtp::media_kind::audio &&
       (st.router_payload_type == args.red->red || st.router_payload_type == args.red->opus))
     st.red = std::make_unique<rtp::red_converter>(args.red->red, args.red->opus,
@@ -189,7 +202,8 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
   self->request(st.producer, std::chrono::seconds(10), attach_consumer{caf::actor_cast<caf::actor>(self)})
     .then([self](attach_reply& r) {
       auto& st = self->state;
-      st.producer_paused = r.paused;
+      // Paused or resumed since the consume's reply said otherwise: the receiver hears it.
+      producer_pause_changed(self, r.paused);
       for (auto& c : r.clocks)
         if (c.spatial < st.clocks.size())
           st.clocks[c.spatial] = c;
@@ -240,16 +254,7 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
       st.forwarding->set_allocation(a.spatial, a.temporal, a.wanted_spatial);
       update_target(self); // and the demand that follows from it
     },
-    [self](producer_state& ps) {
-      auto& st = self->state;
-      if (st.producer_paused == ps.paused)
-        return;
-      st.producer_paused = ps.paused;
-      if (!ps.paused && !st.paused)
-        restart(self);
-      if (auto peer = caf::actor_cast<caf::actor>(st.peer))
-        self->send(peer, protocol::producer_paused_event{st.producer_id, ps.paused});
-    },
+    [self](producer_state& ps) { producer_pause_changed(self, ps.paused); },
     [self](nack_in& n) { handle_nack(self, n); },
     // Keys and tuple from the transport. What was forwarded before this sender was ready
     // never left: start over from a keyframe (asked for now, see ask_keyframe).

@@ -54,6 +54,7 @@ struct consumer_spawn_args {
   // The receiver's own numbers for `parameters`' payload types and header extensions (an
   // SDP offerer: WHEP); empty when it takes the router's (mediasoup-client).
   rtp::numbering numbering{};
+  bool producer_paused = false; // what the consume's reply told the receiver
 };
 
 struct send_shared;

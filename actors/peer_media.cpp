@@ -161,6 +161,7 @@ void create_consumer(peer_actor* self, consume_promise& rp, const protocol::cons
   args.temporal_layers = layering.temporal;
   args.red = rtp::red_payload_types_of(info.consumable);
   args.numbering = req.receiver_numbering;
+  args.producer_paused = info.paused;
   auto id = args.id;
   auto actor = spawn_consumer(self, std::move(args), info.producer, tit->second.actor,
                               tit->second.send, st.ctx);
