@@ -229,6 +229,10 @@ struct node_counters {
   std::atomic<uint64_t> whip_refused{0};
   std::atomic<int64_t> whep_resources{0};
   std::atomic<uint64_t> whep_refused{0};
+  // RTMP ingest (actors/rtmp_ingest.hpp): publishers taken in now, and connections refused
+  // or broken before or during a publish (a bad token or stream, a broken RTMP session).
+  std::atomic<int64_t> rtmp_ingests{0};
+  std::atomic<uint64_t> rtmp_refused{0};
   // Set when the node starts draining (SIGTERM, POST /drain): /healthz says draining.
   std::atomic<bool> draining{false};
   // Set when the node stops (connections are being closed): departures are room-closed.
@@ -259,6 +263,8 @@ inline constexpr metric_field<node_counters, std::atomic<int64_t>> node_gauges_m
    "", &node_counters::whip_resources},
   {"chorus_whep_resources", "WHEP players (resources) alive on this node.", metric_type::gauge,
    "", &node_counters::whep_resources},
+  {"chorus_rtmp_ingests", "RTMP publishers taken into rooms on this node.", metric_type::gauge,
+   "", &node_counters::rtmp_ingests},
 };
 
 inline constexpr metric_field<node_counters, std::atomic<uint64_t>> node_totals_metrics[] = {
@@ -301,6 +307,9 @@ inline constexpr metric_field<node_counters, std::atomic<uint64_t>> node_totals_
    metric_type::counter, "", &node_counters::whip_refused},
   {"chorus_whep_refused_total", "WHEP offers answered with an error (4xx or 5xx).",
    metric_type::counter, "", &node_counters::whep_refused},
+  {"chorus_rtmp_refused_total",
+   "RTMP connections refused or ended by an error (token, stream, RTMP session, ffmpeg).",
+   metric_type::counter, "", &node_counters::rtmp_refused},
 };
 
 // metrics.perRoom: each room's gauges, kept current by the room (atomics) and listed here
@@ -323,6 +332,7 @@ struct node_context {
   rtc_settings rtc;
   sctp_settings sctp;
   recording_settings recording;
+  rtmp_settings rtmp;
   turn_settings turn;
   node_settings settings; // worked out at start; the limits no option sets
   auth_settings auth;

@@ -125,6 +125,12 @@ struct recording_settings {
   uint32_t max_restart_backoff_ms = 10000; // a crashed ffmpeg: restarts back off up to this
 };
 
+// RTMP ingest (app/rtmp_server.hpp, actors/rtmp_ingest.hpp), off while listen is empty.
+struct rtmp_settings {
+  std::string listen;         // HOST:PORT ("" : off)
+  std::string video = "auto"; // auto | copy | transcode (protocol/rtmp_video_plan.hpp)
+};
+
 // What the node works out as it starts, and the limits no option sets.
 struct node_settings {
   // This node's name in the class record and in events (cluster.nodeId, else the host name).

@@ -3,6 +3,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/session.hpp"
+#include "actors/typed_connection.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
 
@@ -15,8 +16,6 @@ namespace chorus::actors {
 
 namespace whips {
 
-using whip_text_atom = caf::atom_constant<caf::atom("whiptext")>;
-using whip_closed_atom = caf::atom_constant<caf::atom("whipclose")>;
 using whip_delete_atom = caf::atom_constant<caf::atom("whipdel")>;
 using whip_patch_atom = caf::atom_constant<caf::atom("whippatch")>;
 using whip_timeout_atom = caf::atom_constant<caf::atom("whiptime")>;
@@ -26,26 +25,6 @@ using whip_watch_atom = caf::atom_constant<caf::atom("whipwatch")>;
 // DTLS failed), or not connected this long after the answer, ends the resource.
 constexpr auto watch_interval = std::chrono::seconds(5);
 constexpr int64_t connect_within_ms = 30000;
-
-// The session's connection: what it sends (reply ids) and its close go to the resource's
-// actor, which it names weakly (the actor holds the session).
-class whip_connection final : public net::ws_connection {
-public:
-  explicit whip_connection(caf::actor_addr resource) : resource_(std::move(resource)) {}
-  void send(std::string text) override {
-    if (auto a = caf::actor_cast<caf::actor>(resource_))
-      caf::anon_send(a, whip_text_atom::value, std::move(text));
-  }
-  void close(uint16_t code, std::string reason) override {
-    if (auto a = caf::actor_cast<caf::actor>(resource_))
-      caf::anon_send(a, whip_closed_atom::value, code, std::move(reason));
-  }
-  void message_processed() override {}
-
-private:
-  caf::actor_addr resource_;
-};
-
 
 constexpr std::size_t watch_tag = ~std::size_t{0}; // a pending stats request
 
@@ -292,7 +271,7 @@ caf::behavior whip_impl(whip_actor* self, caf::actor node, node_context_ptr ctx,
   params.name = st.start.name;
   params.room_id = st.start.handle->room_id; // joined at start
   params.ticket = st.start.ticket;
-  auto conn = std::make_shared<whip_connection>(self->address());
+  auto conn = std::make_shared<typed_connection>(self->address());
   st.session = spawn_session(self->system(), std::move(node), ctx, conn,
                              std::shared_ptr<protocol::dialect>{protocol::make_typed_dialect(st.exchange)},
                              std::move(params));
@@ -325,8 +304,8 @@ caf::behavior whip_impl(whip_actor* self, caf::actor node, node_context_ptr ctx,
                                                false, 0, 0},
       0);
   return {
-    [=](whip_text_atom, std::string& text) { on_answer(self, text); },
-    [=](whip_closed_atom, uint16_t code, std::string& reason) {
+    [=](typed_text_atom, std::string& text) { on_answer(self, text); },
+    [=](typed_closed_atom, uint16_t code, std::string& reason) {
       // The session's close codes (docs/protocol.md): a POST still waiting is told why.
       const unsigned status = code == 4003 || code == 1001 ? 503
                               : code == 4004 || code == 4005 || code == 4006 ? 403

@@ -138,6 +138,12 @@ result<config> validate(config cfg) {
     return fail("listen", "host must be an IPv4 or IPv6 address");
   if (cfg.log_format != "text" && cfg.log_format != "json")
     return fail("logFormat (--log-format)", "must be text or json");
+  if (!cfg.rtmp.listen.empty()) {
+    std::string h;
+    uint16_t p = 0;
+    if (!parse_host_port(cfg.rtmp.listen, h, p))
+      return fail("rtmp.listen (--rtmp-listen)", "must be HOST:PORT with an IP address");
+  }
   if (!cfg.admin.listen.empty()) {
     std::string h;
     uint16_t p = 0;

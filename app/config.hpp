@@ -164,6 +164,7 @@ struct config {
   std::string log_level = "info";
   std::string log_format = "text"; // text | json
   admin_config admin;
+  actors::rtmp_settings rtmp;
   webhooks_config webhooks;
   drain_config drain;
   metrics_config metrics;

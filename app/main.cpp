@@ -18,6 +18,7 @@
 #include "app/webhooks.hpp"
 #include "app/meetings_api.hpp"
 #include "app/metrics.hpp"
+#include "app/rtmp_server.hpp"
 #include "app/whip_api.hpp"
 #include "app/node_report.hpp"
 #include "app/token_command.hpp"
@@ -242,6 +243,7 @@ int main(int argc, char** argv) {
   ctx->rtc = cfg.rtc;
   ctx->sctp = cfg.sctp;
   ctx->recording = cfg.recording;
+  ctx->rtmp = cfg.rtmp;
   ctx->settings.node_id = cfg.cluster.node_id;
   if (ctx->settings.node_id.empty()) {
     char host_name[256] = {};
@@ -710,6 +712,25 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
+    // RTMP ingest (app/rtmp_server.hpp): encoders publish into rooms on its own address.
+    std::optional<app::rtmp_server> rtmp;
+    if (!cfg.rtmp.listen.empty()) {
+      app::rtmp_server_options ro;
+      text::split_host_port(cfg.rtmp.listen, ro.host, ro.port); // validate() checked it
+      auto rhost = ro.host.find(':') != std::string::npos ? "[" + ro.host + "]" : ro.host;
+      rtmp.emplace(sys, node, actor_ctx, ro);
+      try {
+        auto rtmp_port = rtmp->start();
+        std::printf("chorus RTMP ingest on rtmp://%s:%u\n", rhost.c_str(), rtmp_port);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "chorus: --rtmp-listen (rtmp.listen): %s\n", e.what());
+        rtmp.reset();
+        caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+        if (cluster)
+          caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
+        return 1;
+      }
+    }
     std::printf("chorus listening on %s://%s:%u\n", server.uses_tls() ? "https" : "http",
                 host.c_str(), port);
     std::fflush(stdout);
@@ -727,6 +748,8 @@ int main(int argc, char** argv) {
     watchdog.emplace(shutdown_deadline);
     if (admin)
       admin->stop();
+    if (rtmp)
+      rtmp->stop(); // the encoders' connections close, their ingests end
     if (cluster)
       caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(node, caf::exit_reason::user_shutdown);

@@ -555,6 +555,18 @@ std::vector<option> make_options() {
                                     "a crashed ffmpeg is restarted after 0.5 s, 1 s, 2 s ... up "
                                     "to this",
                                     CHORUS_FIELD(recording.max_restart_backoff_ms), 100, 600000));
+  o.push_back(string_option("rtmp.listen", "--rtmp-listen", "HOST:PORT",
+                            "take RTMP publishers (OBS, FFmpeg, hardware encoders) on this address "
+                            "as rtmp://HOST:PORT/APP/TOKEN, H.264 passed through or transcoded "
+                            "(rtmp.video) and audio transcoded to Opus by recording.ffmpeg "
+                            "(empty: off)",
+                            CHORUS_FIELD(rtmp.listen), not_empty, "HOST:PORT with an IP address"));
+  o.push_back(choice_option(
+    "rtmp.video", "--rtmp-video", "auto|copy|transcode",
+    "an RTMP publisher's H.264: copy, passed through (refused when the router lacks its profile "
+    "or it has B-frames, which browsers play badly); transcode, always re-encoded to constrained "
+    "baseline by the ingest's ffmpeg; auto, passed through where copy would, else transcoded",
+    CHORUS_FIELD(rtmp.video), {"auto", "copy", "transcode"}));
   // The operator's view: admin API, webhooks, drain, metrics.
   o.push_back(string_option("admin.listen", "--admin-listen", "HOST:PORT",
                             "serve the admin API on this address (empty: off)",

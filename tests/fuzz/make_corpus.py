@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of fuzz_sctp, fuzz_http, fuzz_websocket, fuzz_turn and fuzz_shared_port
-(tests/fuzz/corpus/).
+"""Writes the seed corpora of fuzz_sctp, fuzz_http, fuzz_websocket, fuzz_turn, fuzz_shared_port
+and fuzz_rtmp (tests/fuzz/corpus/).
 
 fuzz_sctp: a mode byte, then packets each behind a one-byte length (see fuzz_sctp.cpp). The
 verification tag, TSNs and checksum are left zero: the harness mends them as the mode byte
@@ -11,7 +11,9 @@ fuzz_websocket: a byte choosing the endpoint (0: /socket, 1: /socket.io/), then 
 client writes them after the upgrade (masked, RFC 6455 section 5.3).
 fuzz_turn: a mode byte; 0: a TCP stream of TURN messages and ChannelData as a client sends
 them; 1: a method and attributes (type, length byte, a zero byte, value) the harness signs.
-fuzz_shared_port: what a client sends first on the signaling port (ICE-TCP, TURN, TLS, HTTP)."""
+fuzz_shared_port: what a client sends first on the signaling port (ICE-TCP, TURN, TLS, HTTP).
+fuzz_rtmp: a byte choosing the read size, then what an encoder sends after the handshake:
+FFmpeg 5.1's captured connect (tests/unit/protocol_rtmp.cpp), then a whole publish."""
 import os, struct, sys
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
@@ -152,5 +154,47 @@ write("fuzz_shared_port", "turn_allocate_then_channel",
       stun_message(0x0003, [(0x0019, bytes([17, 0, 0, 0]))]) + struct.pack(">HH", 0x4000, 4) + b"abcd")
 write("fuzz_shared_port", "tls_client_hello_head", bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]))
 write("fuzz_shared_port", "http_get", b"GET /socket?auth=a HTTP/1.1\r\nHost: chorus.test\r\n\r\n")
+
+# ---- fuzz_rtmp: an encoder's connection after the handshake ----
+def amf_str(s):
+    b = s.encode()
+    return b"\x02" + struct.pack(">H", len(b)) + b
+
+def amf_num(n):
+    return b"\x00" + struct.pack(">d", n)
+
+def amf_obj(members):
+    o = b"\x03"
+    for k, v in members:
+        o += struct.pack(">H", len(k)) + k.encode() + v
+    return o + b"\x00\x00\x09"
+
+def rtmp_message(csid, mtype, stream, ts, payload, chunk=128):
+    out = bytes([csid]) + struct.pack(">I", ts)[1:] + struct.pack(">I", len(payload))[1:] + bytes([mtype]) + struct.pack("<I", stream)
+    for i in range(0, max(len(payload), 1), chunk):
+        out += (bytes([0xC0 | csid]) if i else b"") + payload[i:i + chunk]
+    return out
+
+ffmpeg_connect = bytes.fromhex(
+    "0300000000008c1400000000020007636f6e6e656374003ff000000000000003"
+    "00036170700200046c69766500047479706502000a6e6f6e7072697661746500"
+    "08666c617368566572020024464d4c452f332e302028636f6d70617469626c65"
+    "3b204c61766635392e32372e313030290005746355726c02001b72746d703a2f"
+    "2f3132372e302e302e313a31c3393335302f6c697665000009")
+publish = ffmpeg_connect + rtmp_message(2, 1, 0, 0, struct.pack(">I", 4096))
+publish += rtmp_message(3, 20, 0, 0, amf_str("releaseStream") + amf_num(2) + b"\x05" + amf_str("KEY"), 4096)
+publish += rtmp_message(3, 20, 0, 0, amf_str("createStream") + amf_num(4) + b"\x05", 4096)
+publish += rtmp_message(8, 20, 1, 0, amf_str("publish") + amf_num(5) + b"\x05" + amf_str("KEY") + amf_str("live"), 4096)
+publish += rtmp_message(4, 18, 1, 0, amf_str("@setDataFrame") + amf_str("onMetaData") +
+                        amf_obj([("width", amf_num(640)), ("height", amf_num(360))]), 4096)
+publish += rtmp_message(6, 9, 1, 0, bytes.fromhex("17000000000164001fffe1"), 4096)  # AVC sequence header
+publish += rtmp_message(4, 8, 1, 0, bytes.fromhex("af001210"), 4096)  # AAC sequence header
+for i in range(10):
+    publish += rtmp_message(6, 9, 1, 40 * i, bytes.fromhex("2701000000") + bytes(200), 4096)
+    publish += rtmp_message(4, 8, 1, 23 * i, bytes.fromhex("af01") + bytes(50), 4096)
+publish += rtmp_message(3, 20, 0, 0, amf_str("FCUnpublish") + amf_num(6) + b"\x05" + amf_str("KEY"), 4096)
+write("fuzz_rtmp", "ffmpeg-5.1-connect", b"\x00" + ffmpeg_connect)
+write("fuzz_rtmp", "publish", b"\x05" + publish)
+write("fuzz_rtmp", "publish-bytewise", b"\x00" + publish)
 
 print("wrote the seed corpora under", root, file=sys.stderr)
