@@ -5,10 +5,13 @@
 #      which the sanitizer changes, or need the bench: CMakeLists.txt CHORUS_SANITIZE_SKIP;
 #      the package test and the docs check), beside the sanitizer build (build-san/, at the
 #      lowest CPU priority: those tests leave most of the two cores idle); then those
-#      labelled `alone` (they load the machine to measure it) with nothing beside them;
+#      labelled `alone` (they load the machine to measure it) with no other test beside
+#      them, and every libFuzzer target for CHORUS_FUZZ_SECONDS (default 30) each
+#      (scripts/fuzz.sh) under SCHED_IDLE: the fuzzers run only on CPU time nothing else
+#      wants (a task of any other policy preempts them at once), which those tests leave
+#      at about 60 % of the two cores; 30 s there is about the CPU time 20 s had alone;
 #   3. the sanitizer run (scripts/sanitize.sh): the unit suites and every other integration
-#      test against the ASan + UBSan build;
-#   4. every libFuzzer target for CHORUS_FUZZ_SECONDS (default 20) each (scripts/fuzz.sh).
+#      test against the ASan + UBSan build (it keeps both cores busy: nothing beside it).
 # Release tests run two at a time (CHORUS_TEST_JOBS), sanitizer tests two as well
 # (CHORUS_SAN_TEST_JOBS: three at a time on a slower 2-vCPU machine starved a cluster node's
 # heartbeat and a recording's ffmpeg; real browsers and real-time ffmpeg encodes run one at a
@@ -45,11 +48,15 @@ ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure -j "$jobs" -L release -
   status=$?
 # A failed build is reported by the sanitizer run, which builds what is missing.
 wait "$san_build" || true
-phase "the release tests that run alone"
+phase "the release tests that run alone, the fuzzers beside them at idle priority"
+chrt --idle 0 bash "$CHORUS_ROOT/scripts/fuzz.sh" --seconds "${CHORUS_FUZZ_SECONDS:-30}" \
+  >"$CHORUS_SAN_DIR/fuzz-run.log" 2>&1 &
+fuzzers=$!
 ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure -L alone || status=$?
+phase "the fuzzers' end"
+wait "$fuzzers" || status=$?
+cat "$CHORUS_SAN_DIR/fuzz-run.log"
 phase "the sanitizer run"
 CHORUS_TEST_JOBS="${CHORUS_SAN_TEST_JOBS:-2}" bash "$CHORUS_ROOT/scripts/sanitize.sh" || status=$?
-phase "the fuzzers"
-bash "$CHORUS_ROOT/scripts/fuzz.sh" --seconds "${CHORUS_FUZZ_SECONDS:-20}" || status=$?
 phase "done, status $status"
 exit "$status"

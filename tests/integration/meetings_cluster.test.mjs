@@ -70,16 +70,24 @@ test('a meeting registered on one node is known on every node, also on one that 
 
     // The room's home dies with the class in it (SIGKILL of node-b): the meeting is still
     // known on the survivors, and its creator still hosts the room, now homed on one of them.
+    // The creator comes back on another connection (through node-c); its first one, which
+    // follows the room to its new home by itself, is closed, and until the room has seen it
+    // go the new one is refused as a second connection of the same user (id-taken).
     await nodes.kill(b);
     for (const n of [a, c]) assert.equal(await known(n, id), 'user_owner');
+    owner.close();
     const again = await connectSio(c, { transports: ['websocket'] });
     await ack(again, 'set-user-id', 'user_owner');
-    const rejoined = await ack(again, 'join-mediasoup-room', { roomId: id, userId: 'user_owner' });
+    let rejoined;
+    await pollUntil(async () => {
+      rejoined = await ack(again, 'join-mediasoup-room', { roomId: id, userId: 'user_owner' });
+      return rejoined.code !== 'id-taken';
+    }, { timeoutMs: 10000, intervalMs: 100, what: 'the creator\'s first connection gone from the room' });
     assert.equal(rejoined.isHost, true, JSON.stringify(rejoined));
     const other = await connectSio(c, { transports: ['websocket'] });
     await ack(other, 'set-user-id', 'user_other');
     const joinedOther = await ack(other, 'join-mediasoup-room', { roomId: id, userId: 'user_other', isCreator: true });
     assert.equal(joinedOther.isHost, false, JSON.stringify(joinedOther));
-    for (const s of [owner, again, other]) s.close();
+    for (const s of [again, other]) s.close();
   });
 });

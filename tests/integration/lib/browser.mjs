@@ -152,6 +152,20 @@ export async function until(page, what, sample, done, timeoutMs, intervalMs = 10
   }
 }
 
+// Asserts that a consumer's audio is decoded sound, not the decoder filling in for missing
+// packets: over the two seconds after `rows` (the media page's received()), under a fifth
+// concealed. `rx` samples received() again.
+export async function assertAudioIsSound(page, rx, rows) {
+  const audioOf = (r) => r.find((x) => x.kind === 'audio');
+  const a0 = audioOf(rows);
+  const a1 = audioOf(await until(page, 'two more seconds of audio', rx,
+    (r) => audioOf(r).totalSamplesReceived >= a0.totalSamplesReceived + 96000, 20000));
+  const concealed = a1.concealedSamples - a0.concealedSamples;
+  const samples = a1.totalSamplesReceived - a0.totalSamplesReceived;
+  assert.ok(a1.packetsReceived - a0.packetsReceived > 50, JSON.stringify([a0, a1]));
+  assert.ok(concealed < 0.2 * samples, `concealed ${concealed} of ${samples} samples (${JSON.stringify([a0, a1])})`);
+}
+
 // Runs body({ server, browser, site }) with Chromium and a fresh chorus (withServer, started
 // with `serverArgs`). With `html`, a static site serves it at "/" and the mediasoup-client
 // bundle (with socket.io-client too when `socketio`) at `script`; without, `site` is null.
