@@ -120,10 +120,10 @@ test('RTMP: H.264 the room takes as it is (main, no B-frames) is passed through;
 
     const main = publishTestPattern(`${base}/copy-room/key`, { seconds: 30, profile: 'main' });
     try {
+      // The producers are made first, then the ingest's FFmpeg is started.
       await pollUntil(async () => (await health(server)).producers === 2, { timeoutMs: 10000, what: 'two producers' });
-      const children = ffmpegChildren(server.pid);
-      assert.equal(children.length, 1);
-      assert.match(children[0].args, /-c:v copy -bsf:v h264_mp4toannexb/);
+      await pollUntil(() => ffmpegChildren(server.pid).length === 1, { timeoutMs: 5000, what: 'the ingest\'s FFmpeg' });
+      assert.match(ffmpegChildren(server.pid)[0].args, /-c:v copy -bsf:v h264_mp4toannexb/);
       await pollUntil(async () => (await metric(server, 'chorus_rtp_packets_in_total')) > 100,
         { timeoutMs: 10000, intervalMs: 200, what: 'RTP passed through' });
     } finally {
