@@ -54,7 +54,6 @@ struct ingest_state {
   uint32_t ssrcs[2] = {0, 0};
   rtmp_media_known media;
   protocol::rtmp_video_plan video;
-  std::size_t producing = 0;
   pid_t child = -1;
   std::string child_log;
   bool ended = false;
@@ -281,7 +280,6 @@ void on_answer(ingest_actor* self, const std::string& text) {
     case step::produce: {
       if (!a->ok)
         return end(self, std::string("produce (") + what + "): " + a->error.message);
-      ++st.producing;
       if (kind == 0 && st.media.audio)
         return produce(self, 1);
       return start_ffmpeg(self);

@@ -142,6 +142,9 @@ public:
       return;
     closed_ = true;
     LOG_INFO(component, remote_ << ": the connection ends: " << why);
+    if (session_.media_dropped() > 0)
+      LOG_INFO(component, remote_ << ": " << session_.media_dropped()
+                                  << " audio or video messages dropped (before the publish, or on another stream)");
     if (ingest_)
       actors::rtmp_ended_to(ingest_, why);
     ingest_ = {};
@@ -251,14 +254,12 @@ private:
   }
 
   void on_media(protocol::rtmp_media& m) {
-    if (!known_) {
+    if (!probe_.ready()) {
       if (auto r = probe_.add(m.type, m.timestamp, m.data); !r)
         return fail(r.error());
-      if (probe_.ready() && ingest_) {
-        known_ = true;
+      if (probe_.ready() && ingest_) // (told once: the probe takes nothing once ready)
         actors::rtmp_media_known_to(ingest_, {probe_.has_audio(), probe_.has_video(), probe_.profile_level_id(),
                                               probe_.b_frames()});
-      }
     }
     if (pipe_) {
       protocol::append_flv_tag(pipe_pending_, m.type, m.timestamp, m.data);
@@ -338,7 +339,6 @@ private:
   std::array<uint8_t, 65536> buffer_{};
   protocol::rtmp_publish_session session_;
   protocol::flv_stream_probe probe_;
-  bool known_ = false;
   caf::actor ingest_;
   std::vector<uint8_t> held_;
   std::optional<asio::posix::stream_descriptor> pipe_;

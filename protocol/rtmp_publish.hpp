@@ -66,7 +66,6 @@ public:
   phase at() const noexcept { return phase_; }
   const rtmp_publish_request& request() const noexcept { return request_; }
   uint64_t media_dropped() const noexcept { return media_dropped_; }
-  uint64_t bytes_received() const noexcept { return received_; }
 
 private:
   result<bool> read_messages(std::span<const uint8_t> bytes, rtmp_output& out);

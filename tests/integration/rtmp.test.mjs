@@ -84,7 +84,7 @@ test('RTMP publish with tokens: refused without one, with a bad one, for another
   });
 });
 
-test('RTMP: bytes that are not RTMP, and a connection that never publishes, are closed and counted; the server carries on', { timeout: 60000 }, async () => {
+test('RTMP: bytes that are not RTMP, and a broken chunk stream after the handshake, are closed and counted; the server carries on', { timeout: 60000 }, async () => {
   await withServer(['--log-level', 'warn', '--rtmp-listen', '127.0.0.1:0'], async (server) => {
     const port = rtmpPort(server);
     const closedAfter = (bytes) => new Promise((resolve, reject) => {
