@@ -233,6 +233,11 @@ struct node_counters {
   // or broken before or during a publish (a bad token or stream, a broken RTMP session).
   std::atomic<int64_t> rtmp_ingests{0};
   std::atomic<uint64_t> rtmp_refused{0};
+  // Live streams (actors/live_streamer.hpp): running now, their composers' exits not asked
+  // for, and the composers' CPU time.
+  std::atomic<int64_t> live_streams{0};
+  std::atomic<uint64_t> live_failures{0};
+  std::atomic<uint64_t> live_cpu_ms{0};
   // Set when the node starts draining (SIGTERM, POST /drain): /healthz says draining.
   std::atomic<bool> draining{false};
   // Set when the node stops (connections are being closed): departures are room-closed.
@@ -265,6 +270,8 @@ inline constexpr metric_field<node_counters, std::atomic<int64_t>> node_gauges_m
    "", &node_counters::whep_resources},
   {"chorus_rtmp_ingests", "RTMP publishers taken into rooms on this node.", metric_type::gauge,
    "", &node_counters::rtmp_ingests},
+  {"chorus_live_streams", "Live streams (RTMP or HLS) of rooms homed on this node.",
+   metric_type::gauge, "", &node_counters::live_streams},
 };
 
 inline constexpr metric_field<node_counters, std::atomic<uint64_t>> node_totals_metrics[] = {
@@ -310,6 +317,12 @@ inline constexpr metric_field<node_counters, std::atomic<uint64_t>> node_totals_
   {"chorus_rtmp_refused_total",
    "RTMP connections refused or ended by an error (token, stream, RTMP session, ffmpeg).",
    metric_type::counter, "", &node_counters::rtmp_refused},
+  {"chorus_live_stream_failures_total",
+   "Live streams' composers (ffmpeg) that exited without being asked (each is restarted).",
+   metric_type::counter, "", &node_counters::live_failures},
+  {"chorus_live_stream_cpu_milliseconds_total",
+   "CPU time of the live streams' composers (ffmpeg), user and system.",
+   metric_type::counter, "", &node_counters::live_cpu_ms},
 };
 
 // metrics.perRoom: each room's gauges, kept current by the room (atomics) and listed here
@@ -332,6 +345,7 @@ struct node_context {
   rtc_settings rtc;
   sctp_settings sctp;
   recording_settings recording;
+  live_settings live;
   rtmp_settings rtmp;
   turn_settings turn;
   node_settings settings; // worked out at start; the limits no option sets

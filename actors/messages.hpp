@@ -200,6 +200,12 @@ struct recording_command {
   protocol::recording_request request;
 };
 
+// session -> room: live-stream / stop-live-stream of `peer_id` (actors/live_streamer.hpp).
+struct live_stream_command {
+  std::string peer_id;
+  protocol::live_stream_request request;
+};
+
 // session -> room: a host control of the seed 004 frontend, of `peer_id`.
 struct host_command {
   std::string peer_id;
@@ -275,6 +281,7 @@ CHORUS_MESSAGE(class_upstream, x.room, x.command);
 CHORUS_MESSAGE(class_batch, x.commands);
 CHORUS_MESSAGE(class_batch_reply, x.replies, x.errors);
 CHORUS_MESSAGE(recording_command, x.peer_id, x.request);
+CHORUS_MESSAGE(live_stream_command, x.peer_id, x.request);
 CHORUS_MESSAGE(host_command, x.peer_id, x.request);
 CHORUS_MESSAGE(chat_history_query, x.room_id);
 CHORUS_MESSAGE(poll_flush, x.poll_id);

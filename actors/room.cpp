@@ -89,6 +89,13 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
       self->state.active_speaker.clear();
       return;
     }
+    if (auto& live = self->state.live_streamer; live && em.source == live.address()) {
+      if (em.reason)
+        LOG_WARN("room", "'" << self->state.id << "': the live streamer ended: "
+                             << to_string(em.reason));
+      forget_live_streamer(self->state);
+      return;
+    }
     if (auto& rec = self->state.media_recorder; rec && em.source == rec.address()) {
       if (em.reason)
         LOG_WARN("room", "'" << self->state.id << "': the media recorder ended: "
@@ -168,6 +175,9 @@ caf::behavior room_impl(room_actor* self, std::string room_id, node_context_ptr 
     // recording (from the media recorder: an ffmpeg that exited, a full disk)
     [self](recording_command& cmd) { return recording(self, cmd); },
     [self](protocol::recording_event& ev) { recorder_event(self, ev); },
+    // live streaming (from the live streamer: a composer that exited, a stream given up)
+    [self](live_stream_command& cmd) { return live_stream(self, cmd); },
+    [self](protocol::live_stream_event& ev) { live_streamer_event(self, ev); },
     // re-homing
     [self](rejoin_command& cmd) { return rejoin(self, cmd); },
     [self](rehome_settle_atom) { settle(self); },

@@ -23,6 +23,7 @@
 //              node's, each as class_command); chat_history_query -> class_event; poll_flush,
 //              flush_hands_atom (itself)
 //   recording  recording_command -> class_reply; recording_event (from the media recorder)
+//   live       live_stream_command -> class_reply; live_stream_event (from the live streamer)
 //   re-homing  rejoin_command -> join_result; hand_over_atom -> int64 (participants on this
 //              node); rehome_settle_atom, sync_copies_atom (itself)
 //   admin API  admin_room_query -> admin_room_snapshot; admin_recording -> class_reply;

@@ -161,6 +161,19 @@ void forget_recorder(room_state& st);
 // (the same id and directory; the manifest joins both parts with the gap).
 void resume_recording(room_actor* self, const room_snapshot& copy);
 
+// ---- live streaming (actors/room_live.cpp) ------------------------------------------------
+caf::result<protocol::class_reply> live_stream(room_actor* self, live_stream_command& cmd);
+// What the live streamer needs to hear of the stage: a producer came, went, paused; the
+// speaker changed.
+template <class Message>
+void tell_live_streamer(room_actor* self, const Message& m) {
+  auto& st = self->state;
+  if (st.live_streamer && !st.live_stopping)
+    self->send(st.live_streamer, m);
+}
+void live_streamer_event(room_actor* self, const protocol::live_stream_event& ev);
+void forget_live_streamer(room_state& st);
+
 // ---- re-homing ---------------------------------------------------------------------------
 using sync_copies_atom = caf::atom_constant<caf::atom("synccopy")>;
 // A change the copies on other nodes must follow (sent once per interval, if any).

@@ -59,6 +59,7 @@ void producer_added(room_actor* self, producer_info& info) {
     self->send(e->peer, moderator_pause{bit});
   observe(self, info);
   record_producer(self, info);
+  tell_live_streamer(self, with_owner(st, info));
   st.producers.push_back(std::move(info));
   if (st.gauges)
     st.gauges->producers.store(static_cast<int64_t>(st.producers.size()), std::memory_order_relaxed);
@@ -106,6 +107,7 @@ void producer_gone(room_actor* self, const producer_removed& r) {
   auto& st = self->state;
   if (st.media_recorder)
     self->send(st.media_recorder, r);
+  tell_live_streamer(self, r);
   for (auto it = st.producers.begin(); it != st.producers.end(); ++it)
     if (it->producer_id == r.producer_id) {
       auto peer_id = it->peer_id;
@@ -134,6 +136,7 @@ void producer_paused(room_actor* self, const producer_paused_update& u) {
   for (auto& p : st.producers)
     if (p.producer_id == u.producer_id) {
       p.paused = u.paused;
+      tell_live_streamer(self, u);
       flags_changed_for(self, p.peer_id);
       return;
     }
@@ -259,6 +262,7 @@ void speaker_named(room_actor* self, dominant_speaker& d) {
   if (!find_listed(st, d.producer_id))
     return; // removed meanwhile
   st.active_speaker = std::move(d.producer_id);
+  tell_live_streamer(self, dominant_speaker{st.active_speaker});
   if (auto ev = speaker_event(st))
     to_everyone(self, *ev);
 }

@@ -151,6 +151,10 @@ struct room_state {
   int64_t recording_started_ms = 0;
   bool recording_stopping = false;
   bool recording_resumed = false; // a rebuild resumed the recording its copy named (once)
+  // The room's live stream (actors/live_streamer.hpp), linked; null when none.
+  caf::actor live_streamer;
+  std::string live_stream_id;
+  bool live_stopping = false;
   static inline const char* name = "chorus.room";
 
   // Peers still present when the room ends (closed, shutdown or failure) leave the

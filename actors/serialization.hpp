@@ -178,6 +178,9 @@ CHORUS_MESSAGE(plain_transport_request, x.room_id, x.op, x.listen_ip, x.rtcp_mux
 CHORUS_MESSAGE(plain_transport_reply, x.id, x.ip, x.port, x.rtcp_port, x.has_srtp, x.srtp_suite,
                x.srtp_key_base64);
 CHORUS_MESSAGE(recording_request, x.room_id, x.start);
+CHORUS_MESSAGE(live_stream_request, x.room_id, x.start, x.url, x.hls);
+CHORUS_MESSAGE(live_stream_event, x.kind, x.stream_id, x.by, x.target, x.where, x.reason,
+               x.message);
 CHORUS_MESSAGE(recording_event, x.kind, x.recording_id, x.by, x.manifest_path, x.manifest_json,
                x.reason, x.message);
 

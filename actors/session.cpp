@@ -270,6 +270,7 @@ caf::behavior session_impl(session_actor* self, caf::actor node, node_context_pt
     [self](protocol::audio_levels_event& ev) { send_event(self, ev); },
     [self](protocol::audience_update_event& ev) { send_event(self, ev); },
     [self](protocol::recording_event& ev) { send_event(self, ev); },
+    [self](protocol::live_stream_event& ev) { send_event(self, ev); },
     [self](const protocol::participant_list_update_event& ev) { send_event(self, ev); },
     [self](protocol::participant_left_event& ev) { send_event(self, ev); },
     [self](protocol::new_producer_event& ev) { send_event(self, ev); },

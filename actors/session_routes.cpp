@@ -268,6 +268,12 @@ void route(session_actor* self, const protocol::request_meta& meta,
 }
 
 void route(session_actor* self, const protocol::request_meta& meta,
+           protocol::live_stream_request& req) {
+  auto& st = self->state;
+  forward<protocol::class_reply>(self, st.room, meta, live_stream_command{st.peer_id, std::move(req)});
+}
+
+void route(session_actor* self, const protocol::request_meta& meta,
            protocol::create_transport_request& req) {
   forward_with<protocol::transport_params_reply>(
     self, self->state.peer, meta, std::move(req),

@@ -125,6 +125,15 @@ struct recording_settings {
   uint32_t max_restart_backoff_ms = 10000; // a crashed ffmpeg: restarts back off up to this
 };
 
+// Live streaming of a room's stage (actors/live_streamer.hpp), off while directory is
+// empty: where each room's HLS files (and the composer's SDP and log) are written, and the
+// encoding.
+struct live_settings {
+  std::string directory;
+  uint32_t video_kbps = 2500;
+  uint32_t hls_list_size = 0; // 0: every segment stays listed
+};
+
 // RTMP ingest (app/rtmp_server.hpp, actors/rtmp_ingest.hpp), off while listen is empty.
 struct rtmp_settings {
   std::string listen;         // HOST:PORT ("" : off)

@@ -183,6 +183,7 @@ struct config {
   auth_config auth;
   storage_config storage;
   actors::recording_settings recording;
+  actors::live_settings live;
   std::vector<rtp::media_codec_config> media_codecs = rtp::default_media_codecs();
 };
 

@@ -19,6 +19,7 @@
 #include "app/meetings_api.hpp"
 #include "app/metrics.hpp"
 #include "app/rtmp_server.hpp"
+#include "app/live_files.hpp"
 #include "app/whip_api.hpp"
 #include "app/node_report.hpp"
 #include "app/token_command.hpp"
@@ -244,6 +245,7 @@ int main(int argc, char** argv) {
   ctx->sctp = cfg.sctp;
   ctx->recording = cfg.recording;
   ctx->rtmp = cfg.rtmp;
+  ctx->live = cfg.live;
   ctx->settings.node_id = cfg.cluster.node_id;
   if (ctx->settings.node_id.empty()) {
     char host_name[256] = {};
@@ -506,6 +508,8 @@ int main(int argc, char** argv) {
                 app::metrics_text(*ctx, edge->counters(), record_counters.get(),
                              webhooks ? &webhooks->counters() : nullptr),
                 {}};
+      if (auto r = app::live_files(req, ctx->live.directory))
+        return *r;
       if (req.path == "/app.js" && (req.method == "GET" || req.method == "HEAD"))
         return {200, "text/javascript; charset=utf-8", std::string{app::app_js()}, {}};
       return {404, "application/json", "{\"error\":\"not found\"}", {}};

@@ -555,6 +555,17 @@ std::vector<option> make_options() {
                                     "a crashed ffmpeg is restarted after 0.5 s, 1 s, 2 s ... up "
                                     "to this",
                                     CHORUS_FIELD(recording.max_restart_backoff_ms), 100, 600000));
+  o.push_back(file_string("live.directory",
+                          "where each room's live stream writes its HLS playlist and segments, "
+                          "served at /live/ROOM/index.m3u8 (empty: live streaming off)",
+                          CHORUS_FIELD(live.directory)));
+  o.push_back(uint_option<uint32_t>("live.videoKbps", {}, {},
+                                    "the live stream's video bitrate (H.264, 1280x720, 30 fps)",
+                                    CHORUS_FIELD(live.video_kbps), 200, 20000));
+  o.push_back(uint_option<uint32_t>("live.hlsListSize", {}, {},
+                                    "HLS segments (2 s) the playlist lists; older ones are "
+                                    "deleted (0: all stay, the playlist is a replay)",
+                                    CHORUS_FIELD(live.hls_list_size), 0, 100000));
   o.push_back(string_option("rtmp.listen", "--rtmp-listen", "HOST:PORT",
                             "take RTMP publishers (OBS, FFmpeg, hardware encoders) on this address "
                             "as rtmp://HOST:PORT/APP/TOKEN, H.264 passed through or transcoded "

@@ -384,7 +384,34 @@ void write_event(json_writer& w, const recording_event& e, bool) {
   w.EndObject();
 }
 
+void write_event(json_writer& w, const live_stream_event& e, bool) {
+  w.StartObject();
+  member(w, "liveStreamId", e.stream_id);
+  if (!e.by.empty())
+    member(w, "by", e.by);
+  if (!e.target.empty())
+    member(w, "target", e.target);
+  if (!e.where.empty())
+    member(w, "where", e.where);
+  if (!e.reason.empty())
+    member(w, "reason", e.reason);
+  if (!e.message.empty())
+    member(w, "message", e.message);
+  w.EndObject();
+}
+
 struct event_namer {
+  std::string_view operator()(const live_stream_event& e) const {
+    switch (e.kind) {
+      case live_stream_event_kind::started:
+        return "live-stream-started";
+      case live_stream_event_kind::stopped:
+        return "live-stream-stopped";
+      case live_stream_event_kind::error:
+        return "live-stream-error";
+    }
+    return "live-stream-event";
+  }
   std::string_view operator()(const recording_event& e) const {
     switch (e.kind) {
       case recording_event_kind::started:

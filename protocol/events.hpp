@@ -236,6 +236,23 @@ struct recording_event {
   std::string message;
 };
 
+// The room's live stream (docs/protocol.md, "Live streaming"): live-stream-started
+// { liveStreamId, by, target, where }, live-stream-stopped { liveStreamId, target, where,
+// reason? }, live-stream-error { liveStreamId, reason, message } (the composer exited and
+// is restarted; the stream goes on). `where`: the RTMP URL without its key, or the HLS
+// playlist's path.
+enum class live_stream_event_kind : uint8_t { started, stopped, error };
+
+struct live_stream_event {
+  live_stream_event_kind kind = live_stream_event_kind::started;
+  std::string stream_id;
+  std::string by;
+  std::string target; // "rtmp" | "hls"
+  std::string where;
+  std::string reason;
+  std::string message;
+};
+
 using event_body =
   std::variant<participant_list_update_event, participant_left_event, new_producer_event,
                producer_closed_event, consumer_closed_event, producer_paused_event,
@@ -243,6 +260,6 @@ using event_body =
                frontend_event, active_speaker_event, audio_levels_event,
                new_data_producer_event, data_producer_closed_event, data_consumer_closed_event,
                recording_event, consumer_layers_event, consumer_score_event,
-               producer_layers_unused_event, audience_update_event>;
+               producer_layers_unused_event, audience_update_event, live_stream_event>;
 
 } // namespace chorus::protocol

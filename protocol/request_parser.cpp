@@ -2,6 +2,7 @@
 
 #include "common/text.hpp"
 #include "protocol/json_reader.hpp"
+#include "protocol/live_stream.hpp"
 #include "protocol/request_fields.hpp"
 #include "protocol/rtp_json.hpp"
 
@@ -522,6 +523,32 @@ void parse_recording(object_reader& r, issue&, request_body& out) {
   out = std::move(req);
 }
 
+void parse_live_start(object_reader& r, issue& err, request_body& out) {
+  live_stream_request req;
+  read_room(r, req.room_id);
+  const bool has_url = r.text("url", req.url, false, 1, 4096);
+  r.boolean("hls", req.hls, false);
+  if (err.failed)
+    return;
+  if (has_url == req.hls) {
+    err.fail("live-stream takes either url (rtmp://...) or hls: true");
+    return;
+  }
+  if (has_url)
+    if (auto checked = check_live_url(req.url); !checked) {
+      err.fail("url: " + checked.error());
+      return;
+    }
+  out = std::move(req);
+}
+
+void parse_live_stop(object_reader& r, issue&, request_body& out) {
+  live_stream_request req;
+  req.start = false;
+  read_room(r, req.room_id);
+  out = std::move(req);
+}
+
 // ---- the request names -------------------------------------------------------------------
 
 struct request_spec {
@@ -535,7 +562,7 @@ constexpr auto s004 = request_style::seed004;
 constexpr auto s000 = request_style::seed000;
 constexpr auto unspecified = transport_direction::unspecified;
 
-constexpr std::array<request_spec, 82> specs{{
+constexpr std::array<request_spec, 84> specs{{
   // seed 001 names (and seed 004's produce, consume, connect-transport)
   {"get-rtp-capabilities", s001, parse_get_caps},
   {"create-transport", s001, parse_create<unspecified, false>},
@@ -628,6 +655,9 @@ constexpr std::array<request_spec, 82> specs{{
   {"connect-plain-transport", s004, parse_plain_connect},
   {"start-recording", s004, parse_recording<true>},
   {"stop-recording", s004, parse_recording<false>},
+  // live streaming (docs/protocol.md, "Live streaming")
+  {"live-stream", s004, parse_live_start},
+  {"stop-live-stream", s004, parse_live_stop},
 }};
 
 const request_spec* find_spec(std::string_view type) noexcept {

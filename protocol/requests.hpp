@@ -454,6 +454,18 @@ struct recording_request {
   bool start = true;
 };
 
+// live-stream { url } or { hls: true } (roomId?), stop-live-stream { roomId? } (permission
+// `record`): the room's stage composed and streamed to an RTMP endpoint or as HLS
+// (actors/live_streamer.hpp). `url` is checked (protocol::check_live_url).
+struct live_stream_request {
+  static constexpr request_scope scope = request_scope::media;
+  static constexpr std::string_view counted_as = "live-stream";
+  std::string room_id;
+  bool start = true;
+  std::string url;
+  bool hls = false;
+};
+
 using request_body =
   std::variant<get_rtp_capabilities_request, join_room_request, create_transport_request,
                connect_transport_request, restart_ice_request, get_transport_stats_request,
@@ -463,7 +475,8 @@ using request_body =
                get_room_info_request, moderation_request, class_request, host_request,
                produce_data_request, consume_data_request, data_producer_request,
                data_consumer_request, plain_transport_request,
-               recording_request, get_participants_request>;
+               recording_request, get_participants_request,
+               live_stream_request>;
 
 // The labels of request_body's types, in its order (request_body::index()).
 template <class Body>

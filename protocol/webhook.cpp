@@ -83,6 +83,19 @@ std::string webhook_json(const webhook_event& ev, std::string_view delivery_id) 
     }
     out += '}';
   }
+  if (!ev.live_stream_id.empty()) {
+    out += ",\"liveStream\":{";
+    field(out, "id", ev.live_stream_id);
+    out += ',';
+    field(out, "target", ev.target);
+    out += ',';
+    field(out, "where", ev.where);
+    if (!ev.reason.empty()) {
+      out += ',';
+      field(out, "reason", ev.reason);
+    }
+    out += '}';
+  }
   out += '}';
   return out;
 }

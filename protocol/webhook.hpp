@@ -22,7 +22,7 @@ namespace chorus::protocol {
 
 struct webhook_event {
   // room-started | room-finished | participant-joined | participant-left |
-  // recording-finished
+  // recording-finished | live-stream-started | live-stream-stopped | live-stream-failed
   std::string type;
   std::string room_id;
   std::string node_id;
@@ -41,6 +41,12 @@ struct webhook_event {
   std::string recording_id;
   std::string file;
   int64_t bytes = -1;
+  // live-stream-started | live-stream-stopped | live-stream-failed: the stream, its target
+  // (rtmp | hls), where it goes (the URL without its key, or the playlist's path) and why it
+  // stopped or failed.
+  std::string live_stream_id;
+  std::string target;
+  std::string where;
 };
 
 // The body of one delivery (compact JSON; `delivery_id` is its id).

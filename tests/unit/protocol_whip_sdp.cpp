@@ -195,6 +195,34 @@ TEST_CASE("whip: an offer in OBS 30's form (libdatachannel): session-level ICE, 
   CHECK(answer->media[1].codecs[0].payload_type == 96);
 }
 
+TEST_CASE("whip: OBS's offer (libdatachannel): candidates in each m-line, an IPv6 link-local one, "
+          "end-of-candidates, the video SSRC one above the audio's") {
+  auto offer = parse_sdp(read_sdp_fixture("obs-libdatachannel-sendonly.sdp"));
+  REQUIRE_MESSAGE(offer.ok(), offer.error());
+  REQUIRE(offer->media.size() == 2);
+  CHECK(offer->media[0].port == 4557);
+  auto w = read_whip_offer(*offer, router());
+  REQUIRE_MESSAGE(w.ok(), w.error());
+  CHECK(w->bundle_mids == std::vector<std::string>{"0", "1"});
+  CHECK(w->transport.ice_ufrag == "E2Fr");
+  CHECK(w->transport.ice_pwd == "OpQzg1PAwUdeOB244chlgd");
+  CHECK(w->transport.dtls.role == net::dtls_role::client);
+  REQUIRE(w->tracks.size() == 2);
+  CHECK(codec_names(w->tracks[0].parameters) == "audio/opus/111");
+  CHECK(codec_names(w->tracks[1].parameters) == "video/H264/96");
+  CHECK(w->tracks[0].parameters.encodings[0].ssrc == 1349455989u);
+  CHECK(w->tracks[1].parameters.encodings[0].ssrc == 1349455990u);
+  CHECK(w->tracks[1].parameters.rtcp.cname == "0X2NGAsK9XcmnsuZ");
+  auto answer = parse_sdp(write_whip_answer(*offer, *w, our_transport(), 82));
+  REQUIRE(answer.ok());
+  REQUIRE(answer->media.size() == 2);
+  for (const auto& m : answer->media) {
+    CHECK(m.direction == "recvonly");
+    CHECK(m.setup == "passive");
+  }
+  CHECK(answer->media[1].codecs.at(0).name == "H264");
+}
+
 TEST_CASE("whip: one SSRC with its retransmission pair, a codec the router lacks skipped, "
           "a data channel and a receive-only line rejected") {
   const std::string text =

@@ -31,6 +31,9 @@ export const EVENT_TYPES = new Set([
   'recording-started',
   'recording-stopped',
   'recording-error',
+  'live-stream-started',
+  'live-stream-stopped',
+  'live-stream-error',
 ]);
 
 export const isEvent = (m) => EVENT_TYPES.has(m?.type);
