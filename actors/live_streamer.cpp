@@ -8,10 +8,9 @@
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/ordered_rtp_input.hpp"
-#include "actors/plain_transport.hpp"
+#include "actors/loopback_consumer.hpp"
 #include "common/ids.hpp"
 #include "common/log.hpp"
-#include "common/text.hpp"
 #include "protocol/live_layout.hpp"
 #include "protocol/live_stream.hpp"
 #include "protocol/recording.hpp"
@@ -63,7 +62,7 @@ struct source {
   uint64_t key = 0;
   producer_info info;
   rtp::payload_codec codec = rtp::payload_codec::other;
-  caf::actor transport, consumer;
+  loopback_consumer media;
   std::unique_ptr<ordered_rtp_input> input;
   std::optional<rtp::frame_gate> gate; // video
   int64_t keyframe_asked = 0;
@@ -203,14 +202,7 @@ rtp::payload_codec codec_of(const producer_info& info) {
            : rtp::payload_codec_of(info.consumable.codecs[0].mime_type);
 }
 
-void detach(streamer_actor* self, source& s) {
-  if (s.consumer)
-    self->send_exit(s.consumer, caf::exit_reason::user_shutdown);
-  if (s.transport)
-    self->send_exit(s.transport, caf::exit_reason::user_shutdown);
-  s.consumer = nullptr;
-  s.transport = nullptr;
-}
+void detach(streamer_actor* self, source& s) { s.media.end(self); }
 
 // Consumes `info` onto a socket of ours; nullptr when it cannot.
 source* attach(streamer_actor* self, const producer_info& info) {
@@ -228,11 +220,8 @@ source* attach(streamer_actor* self, const producer_info& info) {
   opts.rtx_ssrc = opts.ssrc ^ 0x01000000u; // never used (nobody sends a NACK), must differ
   opts.mid = "0";
   opts.cname = info.consumable.rtcp.cname;
-  auto caps = st.ctx->router_capabilities; // the composer reads plain Opus: a RED producer is unwrapped
-  std::erase_if(caps.codecs, [](const rtp::codec_capability& c) {
-    return text::iequals(c.mime_type, "audio/red");
-  });
-  auto params = rtp::consumer_parameters(info.consumable, caps, opts);
+  // The composer reads plain Opus: a RED producer is unwrapped.
+  auto params = rtp::consumer_parameters(info.consumable, capabilities_without_red(*st.ctx), opts);
   if (!params || params->codecs.empty()) {
     report(self, "consume-failed", "producer " + info.producer_id + ": " +
                                      (params ? std::string("no codec") : params.error()));
@@ -246,20 +235,6 @@ source* attach(streamer_actor* self, const producer_info& info) {
   s.input = std::move(*input);
   if (info.kind == rtp::media_kind::video)
     s.gate.emplace(s.codec);
-  protocol::plain_transport_request req;
-  req.rtcp_mux = true;
-  auto spawned = spawn_plain_transport(self, req, st.ctx);
-  if (!spawned) {
-    report(self, "consume-failed", "producer " + info.producer_id + ": " + spawned.error());
-    return nullptr;
-  }
-  s.transport = spawned->actor;
-  protocol::plain_transport_request connect;
-  connect.op = protocol::plain_op::connect;
-  connect.ip = "127.0.0.1";
-  connect.port = s.input->port();
-  self->request(s.transport, std::chrono::seconds(5), std::move(connect))
-    .then([](protocol::empty_reply&) {}, [](caf::error&) {});
   consumer_spawn_args args{ids::uuid4(), info.producer_id, info.kind, *params, false};
   const auto layering = rtp::layering_of(info.consumable);
   args.simulcast = layering.simulcast; // the consumer takes the best layer the link allows
@@ -267,8 +242,12 @@ source* attach(streamer_actor* self, const producer_info& info) {
   args.temporal_layers = layering.temporal;
   args.red = rtp::red_payload_types_of(info.consumable);
   args.producer_paused = info.paused;
-  s.consumer = spawn_consumer(self, std::move(args), info.producer, s.transport, spawned->send,
-                              st.ctx);
+  auto media = consume_to_loopback(self, std::move(args), info.producer, s.input->port(), st.ctx);
+  if (!media) {
+    report(self, "consume-failed", "producer " + info.producer_id + ": " + media.error());
+    return nullptr;
+  }
+  s.media = std::move(*media);
   auto [it, _] = st.sources.emplace(info.producer_id, std::move(s));
   return &it->second;
 }
@@ -514,7 +493,8 @@ void on_exit(streamer_actor* self, int status) {
 // Reads what the sources sent and feeds the inputs that follow them; then the filler.
 void pump(streamer_actor* self, int64_t now) {
   auto& st = self->state;
-  for (auto& [id, s] : st.sources) {
+  for (auto& entry : st.sources) {
+    auto& s = entry.second; // (a lambda below takes it: not a structured binding)
     if (!s.input)
       continue;
     auto to_inputs = [&](std::span<const uint8_t> p) {

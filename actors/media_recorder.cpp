@@ -8,8 +8,6 @@
 #include "actors/exit_request.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/messages.hpp"
-#include "common/text.hpp"
-#include "actors/plain_transport.hpp"
 #include "actors/recorder.hpp"
 #include "actors/rtp_sender.hpp"
 #include "common/ids.hpp"
@@ -205,13 +203,7 @@ protocol::manifest_segment& current_segment(recorder_actor* self, track& t) {
 
 // Takes the consumer and the transport of the current child away (the child keeps running).
 void detach_media(recorder_actor* self, track& t) {
-  if (t.consumer)
-    self->send_exit(t.consumer, caf::exit_reason::user_shutdown);
-  if (t.transport)
-    self->send_exit(t.transport, caf::exit_reason::user_shutdown);
-  t.consumer = nullptr;
-  t.transport = nullptr;
-  t.send = nullptr;
+  t.media.end(self);
 }
 
 // Closes the current segment's numbers (the child is stopping or gone).
@@ -362,26 +354,18 @@ bool start_ivf_child(recorder_actor* self, track& t, const std::string& base, in
 // The child listens: open a plain transport to it and consume the producer onto it.
 void attach_media(recorder_actor* self, track& t) {
   auto& st = self->state;
-  protocol::plain_transport_request req;
-  req.rtcp_mux = true;
-  auto spawned = spawn_plain_transport(self, req, st.ctx);
-  if (!spawned) {
+  consumer_spawn_args args{ids::uuid4(), t.info.producer_id, t.info.kind, t.params, false};
+  args.red = rtp::red_payload_types_of(t.info.consumable);
+  auto media = consume_to_loopback(self, std::move(args), t.info.producer,
+                                   t.feed ? t.feed->port() : t.port, // a feed's, the child's
+                                   st.ctx);
+  if (!media) {
     report(self, "ffmpeg-failed", "no plain transport for " + t.info.producer_id + ": " +
-                                    spawned.error());
+                                    media.error());
     stop_child(self, t, "failed");
     return;
   }
-  t.transport = spawned->actor;
-  t.send = spawned->send;
-  protocol::plain_transport_request connect;
-  connect.op = protocol::plain_op::connect;
-  connect.ip = loopback;
-  connect.port = t.feed ? t.feed->port() : t.port; // a feed's, the child's
-  self->request(t.transport, std::chrono::seconds(5), std::move(connect))
-    .then([](protocol::empty_reply&) {}, [](caf::error&) {});
-  consumer_spawn_args args{ids::uuid4(), t.info.producer_id, t.info.kind, t.params, false};
-  args.red = rtp::red_payload_types_of(t.info.consumable);
-  t.consumer = spawn_consumer(self, std::move(args), t.info.producer, t.transport, t.send, st.ctx);
+  t.media = std::move(*media);
   t.keyframe_again_mono = mono_ms() + 1000;
   t.state = phase::running;
 }
@@ -525,7 +509,7 @@ void on_tick(recorder_actor* self) {
         else if (now - t.started_mono > bind_timeout_ms)
           stop_child(self, t, "failed");
       } else if (t.state == phase::running) {
-        if (t.first_media_wall == 0 && t.send && t.send->rtp_sent.load() > 0)
+        if (t.first_media_wall == 0 && t.media.send && t.media.send->rtp_sent.load() > 0)
           t.first_media_wall = wall_ms();
         // A loss, or no keyframe yet: ask (the producer's throttle merges requests), at
         // most once a second from here.
@@ -590,11 +574,7 @@ void add_track(recorder_actor* self, producer_info info, std::string node = {}) 
   opts.cname = info.consumable.rtcp.cname;
   // Files hold plain Opus: the recorder's consumer does not take RED (a producer's RED is
   // unwrapped for it).
-  auto caps = st.ctx->router_capabilities;
-  std::erase_if(caps.codecs, [](const rtp::codec_capability& c) {
-    return text::iequals(c.mime_type, "audio/red");
-  });
-  auto params = rtp::consumer_parameters(info.consumable, caps, opts);
+  auto params = rtp::consumer_parameters(info.consumable, capabilities_without_red(*st.ctx), opts);
   if (!params || params->codecs.empty()) {
     report(self, "consume-failed", "producer " + info.producer_id + ": " +
                                      (params ? std::string("no codec") : params.error()));

@@ -7,6 +7,7 @@
 #include "actors/ivf_feed.hpp"
 #include "actors/media_messages.hpp"
 #include "actors/rtp_recording_feed.hpp"
+#include "actors/loopback_consumer.hpp"
 #include "actors/rtp_sender.hpp"
 #include "protocol/recording.hpp"
 #include "rtp/ortc.hpp"
@@ -50,8 +51,7 @@ struct track {
   int64_t segment_start_wall = 0;
   int64_t first_media_wall = 0;       // 0: nothing sent to this child yet
   int64_t end_wall = 0;
-  caf::actor transport, consumer;
-  std::shared_ptr<send_shared> send;
+  loopback_consumer media; // the consumer and its plain transport, while running
   int64_t keyframe_again_mono = 0;    // a second keyframe request (0: done)
   // VP9, AV1 (container.ivf_input): the socket the consumer sends to and the child's stdin.
   std::unique_ptr<ivf_feed> ivf;

@@ -1,6 +1,7 @@
 // Re-homing (docs/design/cluster.md, "Re-homing"): the copies of the room the other nodes
 // hold, the rebuild from them when participants rejoin after a move, and the hand-over to
 // another node. What the copies hold: room_copy.
+#include "actors/clock.hpp"
 #include "actors/media_recorder.hpp"
 #include "actors/recorder.hpp"
 #include "actors/room_actor.hpp"
