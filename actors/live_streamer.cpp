@@ -71,7 +71,7 @@ struct source {
 enum class child_phase : uint8_t { none, binding, running, stopping };
 
 struct streamer_state {
-  std::string room_id, stream_id, started_by, rtmp_url;
+  std::string room_id, stream_id, rtmp_url;
   node_context_ptr ctx;
   caf::actor room, node;
   std::string ffmpeg;
@@ -215,16 +215,9 @@ source* attach(streamer_actor* self, const producer_info& info) {
   s.key = st.next_key++;
   s.info = info;
   s.codec = codec_of(info);
-  rtp::consumer_options opts;
-  opts.ssrc = 0x10000000u + uint32_t(s.key);
-  opts.rtx_ssrc = opts.ssrc ^ 0x01000000u; // never used (nobody sends a NACK), must differ
-  opts.mid = "0";
-  opts.cname = info.consumable.rtcp.cname;
-  // The composer reads plain Opus: a RED producer is unwrapped.
-  auto params = rtp::consumer_parameters(info.consumable, capabilities_without_red(*st.ctx), opts);
-  if (!params || params->codecs.empty()) {
-    report(self, "consume-failed", "producer " + info.producer_id + ": " +
-                                     (params ? std::string("no codec") : params.error()));
+  auto params = loopback_parameters(info, *st.ctx, 0x20000000u + uint32_t(s.key));
+  if (!params) {
+    report(self, "consume-failed", "producer " + info.producer_id + ": " + params.error());
     return nullptr;
   }
   auto input = ordered_rtp_input::open(params->codecs[0].payload_type);
@@ -583,7 +576,6 @@ caf::behavior streamer_impl(streamer_actor* self, live_streamer_args args, node_
   auto& st = self->state;
   st.room_id = std::move(args.room_id);
   st.stream_id = std::move(args.stream_id);
-  st.started_by = std::move(args.started_by);
   st.rtmp_url = std::move(args.rtmp_url);
   st.ctx = std::move(ctx);
   st.room = std::move(room);

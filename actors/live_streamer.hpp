@@ -46,8 +46,7 @@ using live_tick_atom = caf::atom_constant<caf::atom("livetick")>;
 struct live_streamer_args {
   std::string room_id;
   std::string stream_id;
-  std::string started_by; // the public id of who started it ("admin" from the admin API)
-  std::string rtmp_url;   // "": HLS
+  std::string rtmp_url; // "": HLS
 };
 
 // The HLS directory of a room: live.directory/<room> (index.m3u8 and segment_N.ts).

@@ -3,6 +3,7 @@
 #include "actors/messages.hpp"
 #include "actors/plain_transport.hpp"
 #include "common/text.hpp"
+#include "rtp/ortc.hpp"
 
 #include <caf/all.hpp>
 
@@ -20,12 +21,23 @@ void loopback_consumer::end(caf::event_based_actor* owner) {
   send = nullptr;
 }
 
-rtp::rtp_capabilities capabilities_without_red(const node_context& ctx) {
+result<rtp::rtp_parameters> loopback_parameters(const producer_info& info, const node_context& ctx,
+                                                uint32_t ssrc) {
+  rtp::consumer_options opts;
+  opts.ssrc = ssrc;
+  opts.rtx_ssrc = ssrc ^ 0x10000000u; // must differ from the SSRC
+  opts.mid = "0";
+  opts.cname = info.consumable.rtcp.cname;
   auto caps = ctx.router_capabilities;
   std::erase_if(caps.codecs, [](const rtp::codec_capability& c) {
     return text::iequals(c.mime_type, "audio/red");
   });
-  return caps;
+  auto params = rtp::consumer_parameters(info.consumable, caps, opts);
+  if (!params)
+    return failure{params.error()};
+  if (params->codecs.empty())
+    return failure{"no codec"};
+  return std::move(*params);
 }
 
 result<loopback_consumer> consume_to_loopback(caf::event_based_actor* owner, consumer_spawn_args args,

@@ -8,7 +8,8 @@
 #include "actors/consumer.hpp"
 #include "actors/context.hpp"
 #include "common/result.hpp"
-#include "rtp/capabilities.hpp"
+#include "actors/media_messages.hpp"
+#include "rtp/rtp_parameters.hpp"
 
 #include <caf/actor.hpp>
 
@@ -29,9 +30,12 @@ struct loopback_consumer {
   void end(caf::event_based_actor* owner);
 };
 
-// The router's capabilities without audio/red: files and the composer take plain Opus (a
-// RED producer's packets are unwrapped for such a consumer).
-rtp::rtp_capabilities capabilities_without_red(const node_context& ctx);
+// The consumer's parameters for `info`: one SSRC (`ssrc`; its retransmission SSRC is never
+// used, as FFmpeg sends no NACK), mid 0, and the router's codecs but audio/red (files and the
+// composer take plain Opus: a RED producer's packets are unwrapped for such a consumer).
+// Fails with what is wrong ("no codec" when nothing matches).
+result<rtp::rtp_parameters> loopback_parameters(const producer_info& info, const node_context& ctx,
+                                                uint32_t ssrc);
 
 result<loopback_consumer> consume_to_loopback(caf::event_based_actor* owner, consumer_spawn_args args,
                                               caf::actor producer, uint16_t port,

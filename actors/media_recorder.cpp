@@ -567,17 +567,9 @@ void add_track(recorder_actor* self, producer_info info, std::string node = {}) 
              ") cannot be recorded without transcoding");
     return;
   }
-  rtp::consumer_options opts;
-  opts.ssrc = static_cast<uint32_t>(st.rng()) | 1u;
-  opts.rtx_ssrc = opts.ssrc ^ 0x10000000u; // never used (ffmpeg sends no NACK), must differ
-  opts.mid = "0";
-  opts.cname = info.consumable.rtcp.cname;
-  // Files hold plain Opus: the recorder's consumer does not take RED (a producer's RED is
-  // unwrapped for it).
-  auto params = rtp::consumer_parameters(info.consumable, capabilities_without_red(*st.ctx), opts);
-  if (!params || params->codecs.empty()) {
-    report(self, "consume-failed", "producer " + info.producer_id + ": " +
-                                     (params ? std::string("no codec") : params.error()));
+  auto params = loopback_parameters(info, *st.ctx, static_cast<uint32_t>(st.rng()) | 1u);
+  if (!params) {
+    report(self, "consume-failed", "producer " + info.producer_id + ": " + params.error());
     return;
   }
   track t;

@@ -23,7 +23,7 @@ caf::expected<protocol::class_reply> start_live(room_actor* self, const std::str
     return make_error(protocol::error_code::invalid_state,
                       "room '" + st.id + "' is streamed live already (" + st.live_stream_id + ")");
   auto id = ids::uuid4();
-  auto spawned = spawn_live_streamer(self, live_streamer_args{st.id, id, by, req.url}, st.ctx,
+  auto spawned = spawn_live_streamer(self, live_streamer_args{st.id, id, req.url}, st.ctx,
                                      st.node);
   if (!spawned)
     return make_error(protocol::error_code::invalid_state, spawned.error());
