@@ -38,8 +38,7 @@ void spliced_stream::header(uint32_t timestamp, bool marker) {
   scratch_[1] = uint8_t((marker ? 0x80 : 0) | (config_.payload_type & 0x7F));
 }
 
-void spliced_stream::sent(uint32_t timestamp, uint32_t duration, int64_t now_ms) noexcept {
-  (void)now_ms;
+void spliced_stream::sent(uint32_t timestamp, uint32_t duration) noexcept {
   sent_any_ = true;
   last_ts_ = timestamp;
   if (!video_)
@@ -98,7 +97,7 @@ bool spliced_stream::rewrite(uint64_t source, std::span<const uint8_t> packet, i
   }
   source_ts_ = ts;
   header(out_ts, parsed->marker());
-  sent(out_ts, duration, now_ms);
+  sent(out_ts, duration);
   ++counters_.packets;
   return true;
 }
@@ -120,7 +119,7 @@ bool spliced_stream::next_filler(int64_t now_ms) {
                     std::end(opus_gap_fill::silence_frame));
     const uint32_t ts = next_ts_;
     header(ts, false);
-    sent(ts, opus_frame_samples, now_ms);
+    sent(ts, opus_frame_samples);
     ++counters_.filler;
     return true;
   }
@@ -141,7 +140,7 @@ bool spliced_stream::next_filler(int64_t now_ms) {
   scratch_[0] = 0x80;
   scratch_.insert(scratch_.end(), part.begin(), part.end());
   header(filler_ts_, last);
-  sent(filler_ts_, 0, now_ms);
+  sent(filler_ts_, 0);
   filler_part_ = last ? 0 : filler_part_ + 1;
   return true;
 }

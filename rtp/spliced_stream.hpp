@@ -54,7 +54,6 @@ public:
   uint64_t feeding() const noexcept { return current_; }
   // Video: a source to take has sent no keyframe yet (ask it for one).
   bool waiting_for_keyframe() const noexcept { return video_ && wanted_ != 0 && wanted_ != current_; }
-  bool is_video() const noexcept { return video_; }
   const counters& stats() const noexcept { return counters_; }
 
   // A packet of `source` (a whole RTP packet): out (rewritten) when `source` feeds the
@@ -80,7 +79,8 @@ private:
   // Into scratch_: the next filler packet due at `now_ms`; false when none is.
   bool next_filler(int64_t now_ms);
   void header(uint32_t timestamp, bool marker);
-  void sent(uint32_t timestamp, uint32_t duration, int64_t now_ms) noexcept;
+  // Notes what went out (`duration`: audio, the packet's samples).
+  void sent(uint32_t timestamp, uint32_t duration) noexcept;
 
   config config_;
   bool video_;
