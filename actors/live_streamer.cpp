@@ -13,7 +13,6 @@
 #include "common/log.hpp"
 #include "protocol/live_layout.hpp"
 #include "protocol/live_stream.hpp"
-#include "protocol/recording.hpp"
 #include "rtp/frame_gate.hpp"
 #include "rtp/ortc.hpp"
 #include "rtp/spliced_stream.hpp"
@@ -61,7 +60,6 @@ constexpr std::size_t max_sources = 16;    // producers consumed at once (the la
 struct source {
   uint64_t key = 0;
   producer_info info;
-  rtp::payload_codec codec = rtp::payload_codec::other;
   loopback_consumer media;
   std::unique_ptr<ordered_rtp_input> input;
   std::optional<rtp::frame_gate> gate; // video
@@ -76,7 +74,7 @@ struct streamer_state {
   caf::actor room, node;
   std::string ffmpeg;
   fs::path dir;
-  std::string target, where; // "rtmp" | "hls"; the URL without its key, or the playlist
+  protocol::live_destination destination;
   // The stage: every producer of the room (in arrival order), the speaker's producer.
   std::map<std::string, producer_info> stage;
   std::map<std::string, uint64_t> order;
@@ -123,8 +121,8 @@ protocol::live_stream_event make_event(const streamer_state& st,
   protocol::live_stream_event ev;
   ev.kind = kind;
   ev.stream_id = st.stream_id;
-  ev.target = st.target;
-  ev.where = st.where;
+  ev.target = st.destination.target;
+  ev.where = st.destination.where;
   return ev;
 }
 
@@ -135,8 +133,8 @@ void webhook(const streamer_state& st, const char* type, const std::string& mess
   ev.node_id = st.ctx->settings.node_id;
   ev.at_ms = wall_ms();
   ev.live_stream_id = st.stream_id;
-  ev.target = st.target;
-  ev.where = st.where;
+  ev.target = st.destination.target;
+  ev.where = st.destination.where;
   ev.reason = message;
   emit_event(*st.ctx, std::move(ev));
 }
@@ -202,7 +200,12 @@ rtp::payload_codec codec_of(const producer_info& info) {
            : rtp::payload_codec_of(info.consumable.codecs[0].mime_type);
 }
 
-void detach(streamer_actor* self, source& s) { s.media.end(self); }
+// Ends every consumer of the stage.
+void detach_all(streamer_actor* self) {
+  for (auto& [id, s] : self->state.sources)
+    s.media.end(self);
+  self->state.sources.clear();
+}
 
 // Consumes `info` onto a socket of ours; nullptr when it cannot.
 source* attach(streamer_actor* self, const producer_info& info) {
@@ -214,7 +217,6 @@ source* attach(streamer_actor* self, const producer_info& info) {
   source s;
   s.key = st.next_key++;
   s.info = info;
-  s.codec = codec_of(info);
   auto params = loopback_parameters(info, *st.ctx, 0x20000000u + uint32_t(s.key));
   if (!params) {
     report(self, "consume-failed", "producer " + info.producer_id + ": " + params.error());
@@ -227,7 +229,7 @@ source* attach(streamer_actor* self, const producer_info& info) {
   }
   s.input = std::move(*input);
   if (info.kind == rtp::media_kind::video)
-    s.gate.emplace(s.codec);
+    s.gate.emplace(codec_of(info));
   consumer_spawn_args args{ids::uuid4(), info.producer_id, info.kind, *params, false};
   const auto layering = rtp::layering_of(info.consumable);
   args.simulcast = layering.simulcast; // the consumer takes the best layer the link allows
@@ -281,7 +283,7 @@ void release_unused(streamer_actor* self) {
     for (auto& s : st.streams)
       used = used || s->following() == it->second.key || s->feeding() == it->second.key;
     if (!used) {
-      detach(self, it->second);
+      it->second.media.end(self);
       it = st.sources.erase(it);
     } else {
       ++it;
@@ -337,7 +339,7 @@ void review_layout(streamer_actor* self) {
     speaker_peer = it->second.peer_id;
   auto next = protocol::choose_live_layout(stage_of(st), speaker_peer, st.layout,
                                            protocol::live_audio_inputs);
-  if (next == st.layout && !st.streams.empty())
+  if (next == st.layout)
     return;
   st.layout = std::move(next);
   apply_layout(self);
@@ -392,11 +394,9 @@ bool start_composer(streamer_actor* self) {
   st.started_mono = mono_ms();
   st.cpu_ms_counted = 0;
   make_streams(st);
-  for (auto& [id, s] : st.sources)
-    detach(self, s);
-  st.sources.clear(); // consumed again: each source starts at a keyframe for the new composer
+  detach_all(self); // consumed again: each source starts at a keyframe for the new composer
   LOG_INFO(component, st.room_id << " " << st.stream_id << ": ffmpeg " << st.pid << " composes the stage to "
-                                 << st.where);
+                                 << st.destination.where);
   return true;
 }
 
@@ -444,9 +444,7 @@ void finish(streamer_actor* self, const std::string& reason) {
   ev.reason = reason;
   LOG_INFO(component, st.room_id << " " << st.stream_id << ": stopped (" << reason << ")");
   webhook(st, "live-stream-stopped", reason);
-  for (auto& [id, s] : st.sources)
-    detach(self, s);
-  st.sources.clear();
+  detach_all(self);
   if (st.has_stop_promise)
     st.stop_promise.deliver(ev);
   else
@@ -566,9 +564,7 @@ void stop_composer(streamer_actor* self) {
     st.phase = child_phase::stopping;
     st.stop_mono = mono_ms();
   }
-  for (auto& [id, s] : st.sources)
-    detach(self, s);
-  st.sources.clear();
+  detach_all(self);
 }
 
 caf::behavior streamer_impl(streamer_actor* self, live_streamer_args args, node_context_ptr ctx,
@@ -582,9 +578,7 @@ caf::behavior streamer_impl(streamer_actor* self, live_streamer_args args, node_
   st.node = std::move(node);
   st.ffmpeg = std::move(ffmpeg);
   st.dir = std::move(dir);
-  st.target = st.rtmp_url.empty() ? "hls" : "rtmp";
-  st.where = st.rtmp_url.empty() ? "/live/" + st.room_id + "/index.m3u8"
-                                 : protocol::redact_live_url(st.rtmp_url);
+  st.destination = protocol::live_destination_of(st.room_id, st.rtmp_url);
   st.ctx->counters->live_streams.fetch_add(1, std::memory_order_relaxed);
   st.counted = true;
   webhook(st, "live-stream-started", {});
@@ -595,8 +589,7 @@ caf::behavior streamer_impl(streamer_actor* self, live_streamer_args args, node_
       // The room ended: the composer is stopped by the state's destructor (SIGINT, then
       // SIGKILL), its consumers with it.
       webhook(self->state, "live-stream-stopped", "room-closed");
-      for (auto& [id, s] : self->state.sources)
-        detach(self, s);
+      detach_all(self);
       self->quit(em.reason);
     }
   });
@@ -659,13 +652,8 @@ caf::behavior streamer_impl(streamer_actor* self, live_streamer_args args, node_
       st.stop_promise = self->make_response_promise();
       st.has_stop_promise = true;
       stop_composer(self);
-      if (st.pid <= 0) {
-        auto ev = make_event(st, protocol::live_stream_event_kind::stopped);
-        ev.reason = "stopped";
-        webhook(st, "live-stream-stopped", "stopped");
-        st.stop_promise.deliver(ev);
-        self->quit();
-      }
+      if (st.pid <= 0) // none runs (between restarts): over now
+        finish(self, "stopped");
       return st.stop_promise;
     },
   };
@@ -675,10 +663,6 @@ caf::behavior streamer_impl(streamer_actor* self, live_streamer_args args, node_
 
 namespace fs = std::filesystem;
 
-std::string live_hls_directory(const node_context& ctx, const std::string& room_id) {
-  return (fs::path(ctx.live.directory) / protocol::file_part(room_id)).string();
-}
-
 result<caf::actor> spawn_live_streamer(caf::event_based_actor* room, live_streamer_args args,
                                        node_context_ptr ctx, caf::actor node) {
   if (ctx->live.directory.empty())
@@ -686,7 +670,7 @@ result<caf::actor> spawn_live_streamer(caf::event_based_actor* room, live_stream
   auto ffmpeg = child_process::resolve_binary(ctx->recording.ffmpeg);
   if (ffmpeg.empty())
     return failure{"live streaming needs ffmpeg: '" + ctx->recording.ffmpeg + "' was not found"};
-  fs::path dir = live_hls_directory(*ctx, args.room_id);
+  fs::path dir = protocol::live_room_directory(ctx->live.directory, args.room_id);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)

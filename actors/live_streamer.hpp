@@ -49,9 +49,6 @@ struct live_streamer_args {
   std::string rtmp_url; // "": HLS
 };
 
-// The HLS directory of a room: live.directory/<room> (index.m3u8 and segment_N.ts).
-std::string live_hls_directory(const node_context& ctx, const std::string& room_id);
-
 // Prepares the stream's directory and spawns the streamer linked to `room`. Fails with a
 // message when live streaming is off, FFmpeg is missing or the directory cannot be made.
 result<caf::actor> spawn_live_streamer(caf::event_based_actor* room, live_streamer_args args,

@@ -23,6 +23,7 @@
 #include <caf/make_message.hpp>
 #include <caf/result.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -146,6 +147,35 @@ void flush_poll(room_actor* self, const poll_flush& f);
 protocol::class_event chat_history_event(const room_state& st);
 // What a joiner catches up on: the hand queue, the chat history, the polls, the speaker.
 void catch_up(room_actor* self, const caf::actor& session);
+
+// ---- the room's FFmpeg workers: the media recorder, the live streamer ------------------------
+// Stops the worker in `field` with `stop`, which it answers with its last event once its
+// FFmpeg child is done: the event goes to everyone, `forget` clears the room's hold on that
+// worker (unless another took its place meanwhile), and the request is answered with
+// `reply(event)`. A stop that fails forgets the worker too and answers the error.
+template <class Event, class Atom, class Reply>
+caf::result<protocol::class_reply> stop_worker(room_actor* self, caf::actor room_state::*field,
+                                               Atom stop, void (*forget)(room_state&),
+                                               Reply reply) {
+  auto rp = self->make_response_promise<protocol::class_reply>();
+  auto worker = self->state.*field;
+  auto forget_it = [self, field, worker, forget] {
+    if (self->state.*field == worker)
+      forget(self->state);
+  };
+  self->request(worker, std::chrono::seconds(15), stop)
+    .then(
+      [self, rp, forget_it, reply](Event& ev) mutable {
+        forget_it();
+        to_everyone(self, ev);
+        rp.deliver(reply(ev));
+      },
+      [rp, forget_it](caf::error& err) mutable {
+        forget_it();
+        rp.deliver(err);
+      });
+  return rp;
+}
 
 // ---- recording ---------------------------------------------------------------------------
 caf::result<protocol::class_reply> recording(room_actor* self, recording_command& cmd);

@@ -38,8 +38,9 @@ caf::expected<protocol::class_reply> start_live(room_actor* self, const std::str
   ev.kind = protocol::live_stream_event_kind::started;
   ev.stream_id = id;
   ev.by = by;
-  ev.target = req.hls ? "hls" : "rtmp";
-  ev.where = req.hls ? "/live/" + st.id + "/index.m3u8" : protocol::redact_live_url(req.url);
+  const auto destination = protocol::live_destination_of(st.id, req.url);
+  ev.target = destination.target;
+  ev.where = destination.where;
   to_everyone(self, ev);
   LOG_INFO("room", "'" << st.id << "': live stream " << id << " to " << ev.where
                        << " started by " << by);
@@ -52,24 +53,9 @@ caf::result<protocol::class_reply> stop_live(room_actor* self) {
     return make_error(protocol::error_code::invalid_state,
                       "room '" + st.id + "' is not streamed live");
   st.live_stopping = true;
-  auto rp = self->make_response_promise<protocol::class_reply>();
-  auto streamer = st.live_streamer;
-  self->request(streamer, std::chrono::seconds(15), live_stop_atom::value)
-    .then(
-      [self, rp, streamer](protocol::live_stream_event& ev) mutable {
-        auto& st = self->state;
-        if (st.live_streamer == streamer)
-          forget_live_streamer(st);
-        to_everyone(self, ev);
-        rp.deliver(protocol::class_reply{"liveStreamId", ev.stream_id});
-      },
-      [self, rp, streamer](caf::error& err) mutable {
-        auto& st = self->state;
-        if (st.live_streamer == streamer)
-          forget_live_streamer(st);
-        rp.deliver(err);
-      });
-  return rp;
+  return stop_worker<protocol::live_stream_event>(
+    self, &room_state::live_streamer, live_stop_atom::value, forget_live_streamer,
+    [](const protocol::live_stream_event& ev) { return protocol::class_reply{"liveStreamId", ev.stream_id}; });
 }
 
 } // namespace

@@ -54,24 +54,9 @@ caf::result<protocol::class_reply> stop_recording(room_actor* self) {
     return make_error(protocol::error_code::invalid_state,
                       "room '" + st.id + "' is not being recorded");
   st.recording_stopping = true;
-  auto rp = self->make_response_promise<protocol::class_reply>();
-  auto recorder = st.media_recorder;
-  self->request(recorder, std::chrono::seconds(15), recording_stop_atom::value)
-    .then(
-      [self, rp, recorder](protocol::recording_event& ev) mutable {
-        auto& st = self->state;
-        if (st.media_recorder == recorder)
-          forget_recorder(st);
-        to_everyone(self, ev);
-        rp.deliver(protocol::class_reply{"manifest", ev.manifest_path});
-      },
-      [self, rp, recorder](caf::error& err) mutable {
-        auto& st = self->state;
-        if (st.media_recorder == recorder)
-          forget_recorder(st);
-        rp.deliver(err);
-      });
-  return rp;
+  return stop_worker<protocol::recording_event>(
+    self, &room_state::media_recorder, recording_stop_atom::value, forget_recorder,
+    [](const protocol::recording_event& ev) { return protocol::class_reply{"manifest", ev.manifest_path}; });
 }
 
 } // namespace

@@ -1,6 +1,6 @@
 #include "app/live_files.hpp"
 
-#include "protocol/recording.hpp"
+#include "protocol/live_stream.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -49,7 +49,8 @@ std::optional<net::http_response> live_files(const net::http_request_info& req,
   const bool playlist = name == "index.m3u8";
   if (!playlist && !segment_name(name))
     return not_found();
-  const auto file = std::filesystem::path(live_directory) / protocol::file_part(room) / std::string(name);
+  const auto file = std::filesystem::path(protocol::live_room_directory(live_directory, room)) /
+                    std::string(name);
   std::ifstream in(file, std::ios::binary);
   if (!in)
     return not_found();

@@ -1,5 +1,8 @@
 #include "protocol/live_stream.hpp"
 
+#include "protocol/recording.hpp"
+
+#include <filesystem>
 #include <string>
 
 namespace chorus::protocol {
@@ -62,6 +65,16 @@ std::string redact_live_url(std::string_view url) {
   if (app_end == std::string_view::npos)
     return std::string(url);
   return std::string(scheme) + std::string(rest.substr(0, app_end)) + "/...";
+}
+
+live_destination live_destination_of(std::string_view room_id, std::string_view rtmp_url) {
+  if (rtmp_url.empty())
+    return {"hls", "/live/" + std::string(room_id) + "/index.m3u8"};
+  return {"rtmp", redact_live_url(rtmp_url)};
+}
+
+std::string live_room_directory(std::string_view directory, std::string_view room_id) {
+  return (std::filesystem::path(directory) / file_part(room_id)).string();
 }
 
 std::string live_inputs_sdp(const std::vector<uint16_t>& ports) {

@@ -45,6 +45,19 @@ result<std::string> check_live_url(std::string_view url);
 // segment (the application), "/..." for the rest.
 std::string redact_live_url(std::string_view url);
 
+// Where a stream goes, as events, webhooks and logs show it: target "rtmp" with the URL
+// without its key, or "hls" (`rtmp_url` empty) with the playlist's path,
+// /live/ROOM/index.m3u8.
+struct live_destination {
+  std::string target;
+  std::string where;
+};
+live_destination live_destination_of(std::string_view room_id, std::string_view rtmp_url);
+
+// A room's HLS directory (its playlist and segments) under live.directory `directory`; the
+// room's name made file-safe as the recordings' is (protocol::file_part).
+std::string live_room_directory(std::string_view directory, std::string_view room_id);
+
 // The SDP of the composer's inputs: input i on `ports[i]` of 127.0.0.1.
 std::string live_inputs_sdp(const std::vector<uint16_t>& ports);
 

@@ -13,15 +13,15 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 
 import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
 import { FFMPEG, ffmpegAvailable, probe, startFfmpeg } from './lib/ffmpeg.mjs';
 import { MEDIA_PAGE } from './lib/media_page.mjs';
+import { parsePrometheus } from './lib/prometheus.mjs';
 import { publishTestPattern, rtmpPort } from './lib/rtmp.mjs';
-import { runProcess, tempConfig, tempDir } from './lib/server.mjs';
+import { freeTcpPort, runProcess, tempConfig, tempDir } from './lib/server.mjs';
 import { connectSio } from './lib/socketio.mjs';
 import { jwtArgs, sign } from './lib/tokens.mjs';
 import { connectPeer } from './lib/ws_client.mjs';
@@ -29,22 +29,7 @@ import { connectPeer } from './lib/ws_client.mjs';
 const skip = (!chromiumAvailable() && 'no /usr/bin/chromium') || (!ffmpegAvailable() && 'no ffmpeg');
 const ROOM = 'lecture';
 
-function freeTcpPort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function metric(server, name) {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
-  return m ? Number(m[1]) : NaN;
-}
+const metric = async (server, name) => parsePrometheus(await (await fetch(`${server.url}/metrics`)).text()).value(name);
 
 // The mean level of the red, green and blue of the frame `atS` seconds into `file` (0
 // black .. 255 white), of the part `crop` (an FFmpeg crop filter and a comma) or all of it.

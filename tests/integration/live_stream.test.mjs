@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { ffmpegAvailable, ffmpegChildren } from './lib/ffmpeg.mjs';
+import { parsePrometheus } from './lib/prometheus.mjs';
 import { tempConfig, tempDir, withServer } from './lib/server.mjs';
 import { connectPeer } from './lib/ws_client.mjs';
 import { receiver } from './lib/webhook_receiver.mjs';
@@ -20,11 +21,7 @@ import { receiver } from './lib/webhook_receiver.mjs';
 const skip = !ffmpegAvailable() && 'no ffmpeg';
 const ROOM = 'lecture';
 
-async function metric(server, name) {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const m = new RegExp(`^${name} (\\d+)`, 'm').exec(text);
-  return m ? Number(m[1]) : NaN;
-}
+const metric = async (server, name) => parsePrometheus(await (await fetch(`${server.url}/metrics`)).text()).value(name);
 
 // A participant of ROOM over the JSON dialect (auth mode none: the role asked for).
 async function join(server, name, role) {

@@ -12,13 +12,12 @@
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { test } from 'node:test';
 
 import { cluster, members, roomHomedOn, withNodes } from './lib/cluster.mjs';
 import { httpGet } from './lib/http.mjs';
-import { CHORUS_BIN, runProcess, spawnTracked, startServer, tempConfig, tempDir } from './lib/server.mjs';
+import { CHORUS_BIN, freeTcpPort, runProcess, spawnTracked, startServer, tempConfig, tempDir } from './lib/server.mjs';
 import { pollUntil } from './lib/tcp.mjs';
 import { pgCutProxy } from './lib/pg_cut_proxy.mjs';
 import { closeAll, connectPeer } from './lib/ws_client.mjs';
@@ -35,18 +34,6 @@ const missing = ['initdb', 'postgres', 'psql'].filter((b) => !fs.existsSync(bin(
 const SKIP = missing.length
   ? `PostgreSQL binaries missing in ${PG_BIN} (${missing.join(', ')}): install Debian's postgresql (scripts/setup.sh) or set CHORUS_PG_BIN`
   : false;
-
-// A free TCP port on loopback (closed again: postgres binds it a moment later).
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // PostgreSQL refuses to run as root: then initdb and postgres run as the package's
 // `postgres` user (or nobody), through setpriv (util-linux), which execs: the PID stays
@@ -69,7 +56,7 @@ async function startPostgres() {
   const t0 = performance.now();
   const init = await runProcess(...wrap(bin('initdb'), ['-D', data, '-U', 'chorus', '--auth=trust', '-E', 'UTF8', '--no-sync']), { timeoutMs: 60000 });
   assert.equal(init.code, 0, `initdb: ${init.stdout}\n${init.stderr}`);
-  const port = await freePort();
+  const port = await freeTcpPort();
   let child;
   let exited;
   let gone = null;

@@ -256,6 +256,19 @@ export async function withServer(args, body, options = {}) {
   }
 }
 
+// A free TCP port on 127.0.0.1, closed again: the process the test starts binds it a moment
+// later (PostgreSQL, an FFmpeg listening for RTMP).
+export function freeTcpPort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 // A port free for both UDP and TCP on 127.0.0.1, found by binding both on it (bounded tries).
 export async function freeRtcPort() {
   for (let attempt = 0; attempt < 20; attempt++) {
