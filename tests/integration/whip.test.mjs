@@ -1,6 +1,6 @@
 // WHIP's HTTP side against the real server, without a browser: the tokens (auth.mode jwt),
 // every kind of bad request with its status and reason, a publisher the room refuses, the
-// bound per address, PATCH's preconditions, and that none of it leaves a participant
+// bounds per token and per address, PATCH's preconditions, and that none of it leaves a participant
 // behind. The offers are real Chromium and Firefox ones (tests/fixtures/sdp/); no ICE
 // follows them here (tests/integration/browser_whip.test.mjs has the media).
 
@@ -76,6 +76,34 @@ test('WHIP with tokens: 401 without or with a bad one, 403 for another room or a
     assert.equal(r.status, 200, r.text);
     r = await whip(server, { method: 'DELETE', target: location });
     assert.equal(r.status, 404, r.text);
+    await waitForNoPeers(server);
+  });
+});
+
+// The bound per token. A token with a subject publishes as that participant, and a second
+// resource of it replaces the first in the room; a key without one (auth.mode none: any
+// key) makes a participant per resource, and holds at most four of them.
+test('WHIP: at most four live resources per token, the fifth refused naming why; another key is not held back', { timeout: 60000 }, async () => {
+  await withServer(['--log-level', 'warn'], async (server) => {
+    const mine = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await whip(server, { token: 'encoder-key-a', body: FIREFOX });
+      assert.equal(r.status, 201, r.text);
+      mine.push(r.headers.get('location'));
+    }
+    let r = await whip(server, { token: 'encoder-key-a', body: FIREFOX });
+    assert.equal(r.status, 503, r.text);
+    assert.match(r.json.message, /this token holds 4 WHIP resources/);
+    r = await whip(server, { token: 'encoder-key-b', body: FIREFOX });
+    assert.equal(r.status, 201, r.text);
+    mine.push(r.headers.get('location'));
+    const m = parsePrometheus((await httpGet(`${server.url}/metrics`)).body);
+    assert.equal(m.value('chorus_whip_resources'), 5);
+    for (const l of mine) assert.equal((await whip(server, { method: 'DELETE', target: l })).status, 200);
+    await waitForNoPeers(server);
+    r = await whip(server, { token: 'encoder-key-a', body: FIREFOX });
+    assert.equal(r.status, 201, 'the bound counts live resources only');
+    assert.equal((await whip(server, { method: 'DELETE', target: r.headers.get('location') })).status, 200);
     await waitForNoPeers(server);
   });
 });
