@@ -95,6 +95,7 @@ struct streamer_state {
   uint32_t short_runs = 0;
   uint32_t runs = 0; // composers started
   uint64_t cpu_ms_counted = 0; // of this run, already added to the node's counter
+  uint64_t cpu_ms_total = 0;   // of every run
   int64_t next_cpu_read = 0;
   bool stopping = false;
   bool gave_up = false;
@@ -126,7 +127,8 @@ protocol::live_stream_event make_event(const streamer_state& st,
   return ev;
 }
 
-void webhook(const streamer_state& st, const char* type, const std::string& message) {
+void webhook(const streamer_state& st, const char* type, const std::string& message,
+             int64_t cpu_ms = -1) {
   ops_event ev;
   ev.type = type;
   ev.room_id = st.room_id;
@@ -136,6 +138,7 @@ void webhook(const streamer_state& st, const char* type, const std::string& mess
   ev.target = st.destination.target;
   ev.where = st.destination.where;
   ev.reason = message;
+  ev.cpu_ms = cpu_ms;
   emit_event(*st.ctx, std::move(ev));
 }
 
@@ -434,6 +437,7 @@ void count_cpu(streamer_state& st) {
   const auto now = child_cpu_ms(st.pid);
   if (now > st.cpu_ms_counted) {
     st.ctx->counters->live_cpu_ms.fetch_add(now - st.cpu_ms_counted, std::memory_order_relaxed);
+    st.cpu_ms_total += now - st.cpu_ms_counted;
     st.cpu_ms_counted = now;
   }
 }
@@ -443,7 +447,7 @@ void finish(streamer_actor* self, const std::string& reason) {
   auto ev = make_event(st, protocol::live_stream_event_kind::stopped);
   ev.reason = reason;
   LOG_INFO(component, st.room_id << " " << st.stream_id << ": stopped (" << reason << ")");
-  webhook(st, "live-stream-stopped", reason);
+  webhook(st, "live-stream-stopped", reason, int64_t(st.cpu_ms_total));
   detach_all(self);
   if (st.has_stop_promise)
     st.stop_promise.deliver(ev);
@@ -523,9 +527,14 @@ void on_tick(streamer_actor* self) {
   auto& st = self->state;
   const int64_t now = mono_ms();
   if (st.pid > 0) {
-    int status = 0;
-    const pid_t r = ::waitpid(st.pid, &status, WNOHANG);
-    if (r == st.pid || (r < 0 && errno == ECHILD)) {
+    // An exited child's CPU time is read before it is reaped (its /proc entry goes then).
+    siginfo_t info{};
+    const bool gone = ::waitid(P_PID, id_t(st.pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+                      info.si_pid == st.pid;
+    if (gone) {
+      count_cpu(st);
+      int status = 0;
+      const pid_t r = ::waitpid(st.pid, &status, WNOHANG);
       on_exit(self, r == st.pid ? status : 0);
       if (st.stopping || st.gave_up)
         return; // finished (quit)
@@ -588,7 +597,8 @@ caf::behavior streamer_impl(streamer_actor* self, live_streamer_args args, node_
     if (em.source == self->state.room.address() || anonymous_exit(self, em)) {
       // The room ended: the composer is stopped by the state's destructor (SIGINT, then
       // SIGKILL), its consumers with it.
-      webhook(self->state, "live-stream-stopped", "room-closed");
+      count_cpu(self->state);
+      webhook(self->state, "live-stream-stopped", "room-closed", int64_t(self->state.cpu_ms_total));
       detach_all(self);
       self->quit(em.reason);
     }

@@ -94,6 +94,10 @@ std::string webhook_json(const webhook_event& ev, std::string_view delivery_id) 
       out += ',';
       field(out, "reason", ev.reason);
     }
+    if (ev.cpu_ms >= 0) {
+      out += ',';
+      number(out, "cpuMs", ev.cpu_ms);
+    }
     out += '}';
   }
   out += '}';

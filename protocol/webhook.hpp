@@ -42,11 +42,12 @@ struct webhook_event {
   std::string file;
   int64_t bytes = -1;
   // live-stream-started | live-stream-stopped | live-stream-failed: the stream, its target
-  // (rtmp | hls), where it goes (the URL without its key, or the playlist's path) and why it
-  // stopped or failed.
+  // (rtmp | hls), where it goes (the URL without its key, or the playlist's path), why it
+  // stopped or failed, and what it cost.
   std::string live_stream_id;
   std::string target;
   std::string where;
+  int64_t cpu_ms = -1; // live-stream-stopped: the composers' CPU time in all; -1: not given
 };
 
 // The body of one delivery (compact JSON; `delivery_id` is its id).

@@ -143,6 +143,7 @@ test('live-stream { hls: true } over Socket.IO: Chromium plays /live/ROOM/index.
       assert.equal((await ack(host, 'live-stream', { url: 'file:///etc/passwd' })).code, 'invalid-field');
       const started = new Promise((resolve) => student.once('live-stream-started', resolve));
       const reply = await ack(host, 'live-stream', { hls: true });
+      const t0 = Date.now();
       assert.ok(reply.liveStreamId, JSON.stringify(reply));
       const ev = await started;
       assert.equal(ev.where, `/live/${ROOM}/index.m3u8`);
@@ -176,6 +177,7 @@ test('live-stream { hls: true } over Socket.IO: Chromium plays /live/ROOM/index.
       assert.equal(played.height, 720);
       const stopped = new Promise((resolve) => student.once('live-stream-stopped', resolve));
       assert.equal((await ack(host, 'stop-live-stream', {})).liveStreamId, reply.liveStreamId);
+      const streamedS = (Date.now() - t0) / 1000;
       await stopped;
       const text = await (await fetch(playlist)).text();
       assert.match(text, /#EXT-X-ENDLIST/);
@@ -186,7 +188,9 @@ test('live-stream { hls: true } over Socket.IO: Chromium plays /live/ROOM/index.
       const a = info.streams.find((s) => s.codec_type === 'audio');
       assert.equal(v?.codec_name, 'h264', JSON.stringify(info.streams));
       assert.equal(a?.codec_name, 'aac');
-      assert.ok(Math.abs(Number(info.format.duration) - listedS) < 2.5, `${info.format.duration} s read, ${listedS} s listed`);
+      const duration = Number(info.format.duration);
+      assert.ok(Math.abs(duration - listedS) < 2.5, `${duration} s read, ${listedS} s listed`);
+      assert.ok(duration > streamedS - 6 && duration < streamedS + 2, `${duration} s in the playlist, ${streamedS} s streamed`);
     } finally {
       await encoder.stop('SIGKILL');
       host.close();

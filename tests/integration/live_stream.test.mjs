@@ -58,7 +58,11 @@ test('live-stream to an RTMP server that is not there: restarted with backoff, t
       assert.equal(hooksOf(hooks.got, 'live-stream-started').length, 1);
       assert.equal(hooksOf(hooks.got, 'live-stream-failed').length, 5);
       const last = hooksOf(hooks.got, 'live-stream-stopped')[0];
-      assert.deepEqual(last.liveStream, { id, target: 'rtmp', where: 'rtmp://127.0.0.1:1/live/...', reason: 'failed' });
+      const { cpuMs, ...stream } = last.liveStream;
+      assert.deepEqual(stream, { id, target: 'rtmp', where: 'rtmp://127.0.0.1:1/live/...', reason: 'failed' });
+      // The five composers' CPU time in all, as /metrics counted it.
+      assert.ok(cpuMs > 0, JSON.stringify(last));
+      assert.equal(await metric(server, 'chorus_live_stream_cpu_milliseconds_total'), cpuMs);
       assert.equal(last.room.id, ROOM);
       assert.ok(!hooks.got.some((g) => g.body.includes('secret')), 'the stream key stays in the server');
       assert.equal(await metric(server, 'chorus_live_stream_failures_total'), 5);

@@ -53,6 +53,19 @@ TEST_CASE("webhook_json: each event's shape") {
   rec.file = "/var/lib/chorus/rec1.webm";
   rec.bytes = 1234;
   rec.duration_ms = 3000;
+  webhook_event live;
+  live.type = "live-stream-failed";
+  live.room_id = "r";
+  live.node_id = "n1";
+  live.at_ms = 11;
+  live.live_stream_id = "ls1";
+  live.target = "rtmp";
+  live.where = "rtmp://a.example/live2/...";
+  live.reason = "ffmpeg-exited: the composer exited";
+  webhook_event live_stopped = live;
+  live_stopped.type = "live-stream-stopped";
+  live_stopped.reason = "stopped";
+  live_stopped.cpu_ms = 5210;
   const row rows[] = {
     {"joined", joined,
      R"({"event":"participant-joined","id":"d1","createdAt":1700000000123,"node":"n1","room":{"id":"class \"7\"","participants":2},"participant":{"peerId":"p1","userId":"u1","name":"Ann","role":"student"}})"},
@@ -63,6 +76,10 @@ TEST_CASE("webhook_json: each event's shape") {
      R"({"event":"room-finished","id":"d1","createdAt":5,"node":"n1","room":{"id":"r","durationMs":60000}})"},
     {"recording", rec,
      R"({"event":"recording-finished","id":"d1","createdAt":9,"node":"n1","room":{"id":"r"},"recording":{"id":"rec1","file":"/var/lib/chorus/rec1.webm","bytes":1234,"durationMs":3000}})"},
+    {"live stream failed", live,
+     R"({"event":"live-stream-failed","id":"d1","createdAt":11,"node":"n1","room":{"id":"r"},"liveStream":{"id":"ls1","target":"rtmp","where":"rtmp://a.example/live2/...","reason":"ffmpeg-exited: the composer exited"}})"},
+    {"live stream stopped", live_stopped,
+     R"({"event":"live-stream-stopped","id":"d1","createdAt":11,"node":"n1","room":{"id":"r"},"liveStream":{"id":"ls1","target":"rtmp","where":"rtmp://a.example/live2/...","reason":"stopped","cpuMs":5210}})"},
   };
   for (auto& r : rows) {
     CAPTURE(r.name);
