@@ -127,6 +127,8 @@ void init(consumer_state& st, const rtp::rtp_parameters& p, const rtp::numbering
       st.mid_ext_id = id;
     else if (e.uri == rtp::dependency_descriptor_uri)
       st.dd_ext_id = id;
+    else if (e.uri == rtp::playout_delay_uri)
+      st.playout_delay_ext_id = id;
   }
   st.mid = p.mid;
   st.cname = p.rtcp.cname.empty() ? "chorus" : p.rtcp.cname;
@@ -184,6 +186,9 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
     // packets are not resent anyway: max age 1 s).
     st.rtx_buffer.emplace(rtp::retransmission_config{is_video(st) ? size_t(512) : size_t(64),
                                                      1000, 10});
+  // A receiver that may lose packets is told to wait for their repairs (rtp/playout_delay).
+  if (nack && is_video(st) && st.playout_delay_ext_id != 0 && st.ctx->rtc.playout_delay_limit_ms > 0)
+    st.playout.emplace(st.ctx->rtc.playout_delay_limit_ms);
   if (nack && !st.rtx) // repairs go out as the originals did (rtp_sender::remember_headers)
     st.sender->remember_headers(is_video(st) ? 512 : 64);
   publish_far(self);
@@ -298,8 +303,10 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
       }
       if (!st.forwarding->layered())
         send_alloc_info(self); // its bitrate, a fixed cost in the transport's allocation
-      if (st.stream->sent_anything())
+      if (st.stream->sent_anything()) {
         report_score(self, mono_ms());
+        update_playout_delay(self);
+      }
       if (active(st)) {
         send_sender_report(self);
         // The requested keyframe may have been lost (or, for a layer switch, not sent).

@@ -27,6 +27,7 @@
 #include "rtp/consumer_stream.hpp"
 #include "rtp/dependency_descriptor.hpp"
 #include "rtp/frame_number_continuity.hpp"
+#include "rtp/playout_delay.hpp"
 #include "rtp/rate_cap.hpp"
 #include "rtp/retransmission_buffer.hpp"
 #include "rtp/rtcp.hpp"
@@ -71,6 +72,8 @@ struct consumer_counters {
   uint64_t paced_flushed = 0;   // times the pacing queue was sent at once (over its bound)
   uint64_t red_converted = 0;   // packets sent in the other audio form (RED or plain Opus)
   uint64_t red_bad = 0;         // RED that could not be unwrapped (dropped)
+  uint64_t playout_delay_hints = 0; // frames that carried the playout delay (playout_delay)
+  uint64_t playout_delay_changes = 0;
 };
 
 // What the producer reports of its layers beside their rates (layer_bitrates), and what
@@ -109,10 +112,17 @@ struct consumer_state {
   uint8_t abs_send_time_ext_id = 0;
   uint8_t mid_ext_id = 0;
   uint8_t dd_ext_id = 0;
+  uint8_t playout_delay_ext_id = 0;
   // A simulcast stream with the Dependency Descriptor: its frame numbers go on across
   // switches (the offset is kept in the retransmission tag, as VP8's picture ids are).
   std::optional<rtp::frame_number_continuity> dd_numbers;
   std::string mid; // ours: the receiver demultiplexes by it, so never forward the producer's
+  // What a lossy receiver's video is told to hold frames for (rtp/playout_delay.hpp), and
+  // the output timestamp of the last frame it was written on (once per frame).
+  std::optional<rtp::playout_delay_policy> playout;
+  uint32_t playout_written_ts = 0;
+  bool playout_written = false;
+  uint64_t playout_sent_packets = 0, playout_nacked = 0; // at the last reading
 
   bool paused = true;
   bool producer_paused = false;
@@ -221,6 +231,8 @@ void handle_report_block(consumer_actor* self, const report_block_in& rb);
 void report_layers(consumer_actor* self);
 void report_score(consumer_actor* self, int64_t now);
 void send_sender_report(consumer_actor* self);
+// The playout delay a lossy receiver's video is told, from this report interval's reading.
+void update_playout_delay(consumer_actor* self);
 std::string stats_json(consumer_actor* self);
 
 } // namespace chorus::actors::consumers

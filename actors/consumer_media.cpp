@@ -44,9 +44,13 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
                                                 uint32_t timestamp, uint32_t* tag = nullptr,
                                                 const uint32_t* use_tag = nullptr) {
   const size_t offset = out.data.size();
+  // The playout delay goes on the first packet of each new frame (not on repairs).
+  const bool hint = st.playout && use_tag == nullptr && st.playout->hint() &&
+                    (!st.playout_written || timestamp != st.playout_written_ts);
+  const size_t room = trailer_room + (hint ? rtp::added_extension_bytes(3) : 0);
   // Appended, not resized and then copied over: a resize would zero the bytes first.
   out.data.insert(out.data.end(), src.begin(), src.end());
-  out.data.resize(offset + src.size() + trailer_room);
+  out.data.resize(offset + src.size() + room);
   size_t size = src.size();
   if (st.red && st.red->converts(src[1] & 0x7F) &&
       (size = convert_red(st, out, src, offset, seq, timestamp, use_tag != nullptr)) == 0) {
@@ -95,6 +99,28 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
     }
   if (use_tag != nullptr && (*use_tag & marker_tag) != 0)
     view->set_marker(true);
+  if (hint) {
+    // After the block's other elements, which keep their places (`sending` stays valid).
+    const auto value = rtp::write_playout_delay(*st.playout->hint());
+    if (view->rewrite_extension(st.playout_delay_ext_id, value) ==
+        rtp::rtp_packet::rewrite_result::absent) {
+      const size_t grown = rtp::add_extension(std::span(out.data.data() + offset, size + room - trailer_room),
+                                              size, st.playout_delay_ext_id, value);
+      if (grown != 0) {
+        size = grown;
+        out.data.resize(offset + size + trailer_room);
+        view = rtp::rtp_packet::parse(std::span(out.data.data() + offset, size));
+        if (!view) { // (add_extension keeps a packet whole: not reached)
+          out.data.resize(offset);
+          ++st.counters.malformed;
+          return std::nullopt;
+        }
+      }
+    }
+    st.playout_written = true;
+    st.playout_written_ts = timestamp;
+    ++st.counters.playout_delay_hints;
+  }
   if (out.layouts.size() == out.offsets.size()) { // (else the sender parses them all)
     rtp_out::layout l;
     l.header = uint16_t(view->header_size());

@@ -3,6 +3,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <sstream>
 
 namespace chorus::actors::consumers {
@@ -96,6 +97,27 @@ void send_sender_report(consumer_actor* self) {
   self->send(st.transport, rtcp_out{std::move(bytes)});
 }
 
+void update_playout_delay(consumer_actor* self) {
+  auto& st = self->state;
+  if (!st.playout)
+    return;
+  const auto s = st.stream->stats(mono_ms());
+  rtp::playout_delay_policy::reading r;
+  // The larger of what the receiver last reported lost and what it asked to be resent
+  // since the last reading (a report may be older than the interval, or not come).
+  const uint64_t sent = s.packets - st.playout_sent_packets;
+  const uint64_t asked = s.nacked_packets - st.playout_nacked;
+  st.playout_sent_packets = s.packets;
+  st.playout_nacked = s.nacked_packets;
+  r.loss_permille = uint32_t(std::max<uint64_t>(uint64_t(s.fraction_lost) * 1000 / 256,
+                                                sent == 0 ? 0 : std::min(asked, sent) * 1000 / sent));
+  if (s.rtt_us)
+    r.rtt_ms = uint32_t(std::clamp<int64_t>(*s.rtt_us / 1000, 0, 10'000));
+  r.jitter_ms = st.clock_rate == 0 ? 0 : uint32_t(uint64_t(s.jitter) * 1000 / st.clock_rate);
+  if (st.playout->on_reading(r))
+    ++st.counters.playout_delay_changes;
+}
+
 std::string stats_json(consumer_actor* self) {
   auto& st = self->state;
   const auto now = mono_ms();
@@ -126,6 +148,10 @@ std::string stats_json(consumer_actor* self) {
        << ",\"copies\":" << c.rtx_copies
        << "}";
   }
+  if (st.playout)
+    os << ",\"playoutDelay\":{\"lossy\":" << (st.playout->lossy() ? "true" : "false")
+       << ",\"minMs\":" << st.playout->min_ms() << ",\"frames\":" << c.playout_delay_hints
+       << ",\"changes\":" << c.playout_delay_changes << "}";
   if (st.red)
     os << ",\"red\":{\"sends\":\"" << (st.mime_type == "audio/red" ? "red" : "opus")
        << "\",\"distance\":" << st.red->distance() << ",\"converted\":" << c.red_converted

@@ -4,6 +4,7 @@
 #include "actors/plain_transport.hpp"
 #include "common/text.hpp"
 #include "rtp/ortc.hpp"
+#include "rtp/playout_delay.hpp"
 
 #include <caf/all.hpp>
 
@@ -31,6 +32,10 @@ result<rtp::rtp_parameters> loopback_parameters(const producer_info& info, const
   auto caps = ctx.router_capabilities;
   std::erase_if(caps.codecs, [](const rtp::codec_capability& c) {
     return text::iequals(c.mime_type, "audio/red");
+  });
+  // FFmpeg plays nothing out: a playout delay would be bytes it skips.
+  std::erase_if(caps.header_extensions, [](const rtp::header_extension_capability& e) {
+    return e.uri == rtp::playout_delay_uri;
   });
   auto params = rtp::consumer_parameters(info.consumable, caps, opts);
   if (!params)

@@ -88,6 +88,9 @@ struct rtc_settings {
   // A passive ICE-TCP candidate on the signaling port too (the edge hands such connections
   // to the media I/O by their first bytes); its port is node_context::signaling_tcp_port.
   bool tcp_on_signaling_port = true;
+  // The most playout delay a receiver that loses packets is asked to hold its video for,
+  // so that repairs arrive in time (rtp/playout_delay.hpp); 0: never asked.
+  uint32_t playout_delay_limit_ms = 400;
 };
 
 // What every transport reply hands the client for TURN (docs/operations.md, "Behind

@@ -202,6 +202,12 @@ std::vector<option> make_options() {
     "threads of the consumers' transports, one batch per thread, where their lanes are "
     "entered; off: a message per consumer, taken by the scheduler's workers",
     CHORUS_FIELD(rtc.thread_fanout)));
+  o.push_back(uint_option<uint32_t>(
+    "rtc.playoutDelayLimitMs", "--playout-delay-limit-ms", "MS",
+    "a receiver that loses packets is asked (the playout-delay RTP header extension) to hold "
+    "its video long enough for a repair, about its round trip plus 100 ms, at most this "
+    "long (0: never asked)",
+    CHORUS_FIELD(rtc.playout_delay_limit_ms), 0, 2000));
   o.push_back(bool_option(
     "rtc.batchSends", "--batch-sends", bool_flag::on_off,
     "many consumers' datagrams leave together: single port, up to 64 per sendmmsg; port "

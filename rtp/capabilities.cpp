@@ -6,6 +6,7 @@
 #include "common/text.hpp"
 #include "rtp/dependency_descriptor.hpp"
 #include "rtp/h264_profile.hpp"
+#include "rtp/playout_delay.hpp"
 
 #include <charconv>
 #include <cstddef>
@@ -96,6 +97,9 @@ std::vector<header_extension_capability> supported_header_extensions() {
     ext(a, abs_capture_time, 13),
     ext(v, abs_capture_time, 13),
     ext(v, dependency_descriptor_uri, 8),
+    // Written by the router itself (sendonly): what a lossy receiver is told
+    // (rtp/playout_delay.hpp); a publisher's own is not taken.
+    ext(v, playout_delay_uri, 6, hdrext_direction::sendonly),
   };
 }
 

@@ -559,14 +559,14 @@ rtp_parameters consumable_parameters(const rtp_capabilities& router,
   // sends is unwrapped for receivers without it, plain Opus wrapped for those with it. RED
   // comes after Opus: the consumable's first codec is what the stream carries.
   add_red_after_opus(router, out);
-  // In the router's order, only extensions the producer sends (the router forwards, it
-  // does not add extensions) and that the router may send (recvonly ones, such as rid or
-  // audio transport-cc, stay between the producer and the router).
+  // In the router's order: the extensions the producer sends that the router may send
+  // (recvonly ones, such as rid or audio transport-cc, stay between the producer and the
+  // router), and those the router writes itself (sendonly: it never receives them).
   for (const auto& cap : router.header_extensions) {
     if (cap.kind != mapping.kind || (cap.direction != hdrext_direction::sendrecv &&
                                      cap.direction != hdrext_direction::sendonly))
       continue;
-    bool mapped = false;
+    bool mapped = cap.direction == hdrext_direction::sendonly;
     for (const auto& e : mapping.header_extensions)
       mapped = mapped || (e.uri == cap.uri && e.router == cap.preferred_id);
     if (mapped)

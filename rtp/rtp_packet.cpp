@@ -318,6 +318,60 @@ size_t rtp_packet::remap_extension_ids(const extension_id_map& map, uint8_t id_a
   return disabled;
 }
 
+// ---- adding an element --------------------------------------------------------------
+
+size_t add_extension(std::span<uint8_t> buffer, size_t size, uint8_t id,
+                     std::span<const uint8_t> value) noexcept {
+  if (size > buffer.size() || id == 0 || value.size() > 255) return 0;
+  auto parsed = rtp_packet::parse_header(buffer.first(size));
+  if (!parsed) return 0;
+  const auto& p = *parsed;
+  bool one_byte = p.ext_form() == extension_form::one_byte;
+  const bool fits_one_byte = id <= one_byte_max_id && !value.empty() && value.size() <= 16;
+  size_t block_header = 0; // the profile and length words, when the packet has no block yet
+  size_t at = 0;           // where the element goes
+  switch (p.ext_form()) {
+    case extension_form::none:
+      one_byte = fits_one_byte;
+      block_header = 4;
+      at = rtp_fixed_header_size + 4 * size_t(buffer[0] & cc_mask);
+      break;
+    case extension_form::one_byte:
+      if (!fits_one_byte) return 0;
+      at = p.header_size();
+      break;
+    case extension_form::two_byte:
+      at = p.header_size();
+      break;
+    case extension_form::other:
+      return 0;
+  }
+  const size_t element = (one_byte ? 1 : 2) + value.size();
+  const size_t padded = (element + 3) / 4 * 4;
+  const size_t grow = block_header + padded;
+  if (buffer.size() - size < grow) return 0;
+  std::memmove(&buffer[at + grow], &buffer[at], size - at);
+  uint8_t* w = &buffer[at];
+  if (block_header != 0) {
+    put16(w, one_byte ? one_byte_profile : two_byte_profile);
+    put16(w + 2, 0); // counted below with the element
+    buffer[0] = uint8_t(buffer[0] | extension_bit);
+    w += 4;
+  }
+  if (one_byte) {
+    *w++ = uint8_t((id << 4) | (value.size() - 1));
+  } else {
+    *w++ = id;
+    *w++ = uint8_t(value.size());
+  }
+  std::memcpy(w, value.data(), value.size());
+  std::memset(w + value.size(), 0, padded - element); // padding bytes (RFC 8285 §4.1)
+  // The block's length in words, now one word per 4 bytes added.
+  const size_t length_at = rtp_fixed_header_size + 4 * size_t(buffer[0] & cc_mask) + 2;
+  put16(&buffer[length_at], uint16_t(get16(&buffer[length_at]) + padded / 4));
+  return size + grow;
+}
+
 // ---- RTX ----------------------------------------------------------------------------
 
 size_t rtx_size(const rtp_packet& original) noexcept {

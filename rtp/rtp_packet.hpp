@@ -237,6 +237,21 @@ private:
   uint8_t padding_ = 0;
 };
 
+// Adds element `id` with `value` at the end of the header extension block of the packet in
+// buffer[0, size), moving the payload back: by the element rounded up to whole words, and
+// by the block's own 4-byte header when the packet had none (it gets a one-byte block, or
+// a two-byte one for an id over 14 or a value over 16 bytes). `buffer` holds the room
+// (buffer.size() >= size + added_extension_bytes(...)). Returns the new size; 0, with the
+// packet untouched, for a packet that does not parse, a block of another profile, an
+// element its form cannot carry (id 0, 15 in the one-byte form, an empty value there), or
+// too little room. Used to add what a receiver is told that the sender did not write.
+size_t add_extension(std::span<uint8_t> buffer, size_t size, uint8_t id,
+                     std::span<const uint8_t> value) noexcept;
+// The most add_extension adds for a value of `value_size` bytes.
+constexpr size_t added_extension_bytes(size_t value_size) noexcept {
+  return 4 + (2 + value_size + 3) / 4 * 4;
+}
+
 // Write a transport-wide sequence number (2 bytes) or a 24-bit abs-send-time (3 bytes, 6.18
 // fixed point seconds) into an element's value as rtp_packet::find_extensions gives it;
 // false, writing nothing, for a value of another size (an absent element's is empty).

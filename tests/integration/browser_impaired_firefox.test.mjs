@@ -45,6 +45,7 @@ test('Firefox behind a link losing 5 % both ways: video at full rate with short 
           fig.resent = c.packetsRetransmitted;
           fig.copies = c.retransmissionBuffer?.copies;
           fig.nacksIn = c.nackPacketCount;
+          fig.playout = c.playoutDelay ?? null;
           fig.audioCodecs = (await rows()).find((x) => x.kind === 'audio').negotiated;
         });
         console.log(`impaired link, Firefox, ${IMPAIRMENTS[0].name}: ${JSON.stringify(f)} (link ${JSON.stringify(link.stats())})`);
@@ -55,6 +56,9 @@ test('Firefox behind a link losing 5 % both ways: video at full rate with short 
         // no NACK for audio: what the link drops is concealed, about the loss itself.
         assert.deepEqual(f.audioCodecs, ['audio/opus']);
         assert.ok(f.concealedShare < 0.08, `audio concealed ${(100 * f.concealedShare).toFixed(2)} %`);
+        // Firefox negotiates the playout-delay extension (its video receiver is libwebrtc's):
+        // told to hold its video for repairs, as Chromium is (rtp/playout_delay.hpp).
+        assert.ok(f.playout?.lossy && f.playout.minMs >= 100 && f.playout.frames > 100, `the playout delay asked of Firefox: ${JSON.stringify(f.playout)}`);
         assert.ok(f.nacksIn > 0 && f.resent > 0, `losses asked for and repaired: ${f.nacksIn} asked, ${f.resent} resent`);
       } finally {
         await link.close();

@@ -17,12 +17,12 @@ import { test } from 'node:test';
 import { chromiumAvailable, openPage, until, withBrowser } from './lib/browser.mjs';
 import { linkServerArgs, pointAtLink, startImpairedLink } from './lib/impaired_link.mjs';
 import { MEDIA_PAGE } from './lib/media_page.mjs';
-import { SAMPLER, figures } from './lib/receiver_figures.mjs';
+import { SAMPLER } from './lib/receiver_figures.mjs';
 import { freeRtcPort } from './lib/server.mjs';
 import { ENCODINGS, videoRow } from './lib/simulcast.mjs';
+import { RECOVERY_BOUND_MS, thinLinkPhases } from './lib/thin_link.mjs';
 
 const skip = !chromiumAvailable() && 'no /usr/bin/chromium';
-const THIN_S = 30;
 
 test('a receiver\'s link drops to 1 Mbit/s, then 300 kbit/s mid-call: video without a stall over 1 s after the first 5 s, below the top layer at 300 kbit/s, audio intact, the top layer within 10 s of the link coming back', { timeout: 180000, skip }, async () => {
   const port = await freeRtcPort();
@@ -42,53 +42,9 @@ test('a receiver\'s link drops to 1 Mbit/s, then 300 kbit/s mid-call: video with
         ({ row, top: t }) => row?.framesDecoded > 30 && t > 0 && row.frameWidth === t, 40000, 250);
       await student.evaluate(SAMPLER);
 
-      const lowWidth = await lowest();
-      const topWidth = await top();
-      // One phase of the link: its window's figures, after the first 5 s and in them, and
-      // the share of that time on each width.
-      // The sender's frames per second per encoding width between two readings.
-      const sent = async () => ({ t: Date.now(), encodings: await teacher.evaluate(() => window.sentEncodings()) });
-      const senderFps = (a, b) => Object.fromEntries(b.encodings.map((e) => {
-        const before = a.encodings.find((x) => x.rid === e.rid);
-        return [e.frameWidth, (e.framesEncoded - (before?.framesEncoded ?? 0)) / ((b.t - a.t) / 1000)];
-      }));
-      const phase = async (name, impairment, seconds) => {
-        const from = await student.evaluate(() => performance.now());
-        link.set('down', impairment);
-        await student.waitForTimeout(5000); // the phase's window, not synchronisation
-        const s0 = await sent();
-        await student.waitForTimeout((seconds - 5) * 1000);
-        const s1 = await sent();
-        const to = await student.evaluate(() => performance.now());
-        const samples = await student.evaluate(() => window.samples);
-        const widths = samples.filter((r) => r.t >= from + 5000 && r.t <= to && r.video).map((r) => r.video.frameWidth);
-        const share = (w) => Number((widths.filter((x) => x === w).length / Math.max(1, widths.length)).toFixed(2));
-        const mostly = [...new Set(widths)].sort((a, b) => share(b) - share(a))[0];
-        const f = {
-          name,
-          firstFive: figures(samples, from, from + 5000),
-          settled: figures(samples, from + 5000, to),
-          onLowest: share(lowWidth),
-          onTop: share(topWidth),
-          mostlyWidth: mostly,
-          // What the sender encoded of that width meanwhile: the receiver's frame rate is
-          // judged against it (the sender's encoder adapts its frame rate to its CPU).
-          senderFps: Number((senderFps(s0, s1)[mostly] ?? 0).toFixed(1)),
-          queueDrops: link.stats().down.queueDrops,
-          // When in the window (ms from its start) the top layer was seen.
-          onTopAt: samples.filter((r) => r.t >= from + 5000 && r.t <= to && r.video?.frameWidth === topWidth).map((r) => Math.round(r.t - from)),
-        };
-        console.log(`thin link, ${name}: ${JSON.stringify(f)}`);
-        return f;
-      };
-      // The capacity drops in two steps, then comes back.
-      const mbit = await phase('1 Mbit/s', { rateKbps: 1000, queueMs: 200 }, 20);
-      const thin = await phase('300 kbit/s', { rateKbps: 300, queueMs: 200 }, THIN_S);
-      const healAt = Date.now();
-      link.set('down', {});
-      await until(student, 'the top layer again after the link came back', () => videoRow(student), (r) => r.frameWidth === topWidth, 10000, 100);
-      const recoveryMs = Date.now() - healAt;
-      console.log(`thin link, back to unlimited: the top layer after ${recoveryMs} ms`);
+      // The capacity drops in two steps, then comes back (lib/thin_link.mjs).
+      const { phases: [mbit, thin], recoveryMs, topWidth } = await thinLinkPhases({ teacher, student, link });
+      assert.ok(recoveryMs !== null, `the top layer again within ${RECOVERY_BOUND_MS} ms of the link coming back`);
 
       for (const f of [mbit, thin]) {
         assert.ok(f.settled.longestStallMs < 1000, `${f.name}: after the first 5 s, a stall of ${f.settled.longestStallMs} ms`);

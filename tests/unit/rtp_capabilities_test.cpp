@@ -78,7 +78,7 @@ TEST_CASE("supported capabilities") {
   for (const auto& c : caps.codecs)
     CHECK(c.preferred_payload_type == -1);
 
-  REQUIRE(caps.header_extensions.size() == 14);
+  REQUIRE(caps.header_extensions.size() == 15);
   struct expected_ext {
     media_kind kind;
     const char* uri;
@@ -104,8 +104,9 @@ TEST_CASE("supported capabilities") {
     {a, "http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time", 13, sr},
     {v, "http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time", 13, sr},
     {v, "https://aomediacodec.github.io/av1-rtp-spec/#dependency-descriptor-rtp-header-extension", 8, sr},
+    {v, "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay", 6, hdrext_direction::sendonly},
   };
-  for (std::size_t i = 0; i < 14; ++i) {
+  for (std::size_t i = 0; i < 15; ++i) {
     INFO("header extension " << i);
     const auto& e = caps.header_extensions[i];
     CHECK(e.kind == expected[i].kind);

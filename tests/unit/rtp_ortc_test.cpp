@@ -251,8 +251,9 @@ TEST_CASE("ortc: map_producer maps VP8 + rtx and drops extensions the router doe
   CHECK(m->kind == media_kind::video);
   CHECK(m->codecs == std::vector<payload_type_map_entry>{{96, 101}});
   CHECK(m->rtx == std::vector<payload_type_map_entry>{{97, 102}});
-  // playout-delay (client id 12) is not in the router capabilities: not mapped. rid and
-  // rrid are recvonly on the router: the router receives them, so they are mapped.
+  // playout-delay (client id 12) is sendonly on the router (it writes its own): a
+  // publisher's is not mapped. rid and rrid are recvonly on the router: the router
+  // receives them, so they are mapped.
   CHECK(m->header_extensions == std::vector<extension_map_entry>{{14, 12, uri_toffset},
                                                                  {2, 4, uri_abs_send_time},
                                                                  {13, 11, uri_orientation},
@@ -570,12 +571,14 @@ TEST_CASE("ortc: consumable parameters of a VP8 producer are in router space") {
   REQUIRE(c.codecs.size() == 2);
   CHECK(c.codecs[0] == codec("video/VP8", 101, 90000, 0, {}, router_video_feedback()));
   CHECK(c.codecs[1] == rtx(102, 101));
-  // Router ids in the router's order; rid / rrid (recvonly) and the unknown playout-delay
-  // are not forwarded; abs-capture-time is not listed as the producer does not send it.
+  // Router ids in the router's order; rid / rrid (recvonly) are not forwarded;
+  // abs-capture-time is not listed as the producer does not send it; playout-delay is
+  // listed though the producer's is not mapped: the router writes it (sendonly).
   CHECK(c.header_extensions ==
         std::vector<header_extension_parameters>{ext(uri_mid, 1), ext(uri_abs_send_time, 4),
                                                  ext(uri_twcc, 5), ext(uri_orientation, 11),
-                                                 ext(uri_toffset, 12)});
+                                                 ext(uri_toffset, 12),
+                                                 ext(uri_playout_delay, 6)});
   REQUIRE(c.encodings.size() == 1);
   encoding_parameters e;
   e.ssrc = 2222;

@@ -441,3 +441,66 @@ TEST_CASE("rtp_packet: shared packet handle is shared, not copied") {
   CHECK(*s == b);
   CHECK(s.use_count() == 2);
 }
+
+TEST_CASE("rtp_packet: add_extension appends an element after the block's others (table)") {
+  const bytes value = {0x01, 0x23, 0x45};
+  struct row {
+    const char* name;
+    bytes packet;
+    uint8_t id;
+    size_t grows; // 0: refused
+    uint16_t profile;
+  };
+  bytes other_profile = padded_packet;
+  other_profile[0] |= 0x10; // X=1 with a block of profile 0x1234, no words
+  other_profile.insert(other_profile.begin() + 12, {0x12, 0x34, 0x00, 0x00});
+  const row rows[] = {
+    {"one-byte block: one word more", one_byte_packet, 6, 4, one_byte_profile},
+    {"two-byte block: a two-byte element, padded to a word", two_byte_packet, 6, 8, two_byte_profile},
+    {"two-byte block: an id over 14", two_byte_packet, 200, 8, two_byte_profile},
+    {"no block: a one-byte block of one word", padded_packet, 6, 8, one_byte_profile},
+    {"no block, id over 14: a two-byte block", padded_packet, 20, 12, two_byte_profile},
+    {"one-byte block, id over 14: refused", one_byte_packet, 15, 0, 0},
+    {"id 0: refused", one_byte_packet, 0, 0, 0},
+    {"a block of another profile: refused", other_profile, 6, 0, 0},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.name);
+    auto before = r.packet;
+    auto original = rtp_packet::parse(before);
+    REQUIRE(original.ok());
+    const bytes payload(original->payload().begin(), original->payload().end());
+    bytes buf = r.packet;
+    buf.resize(r.packet.size() + added_extension_bytes(value.size()), 0xEE);
+    const size_t n = add_extension(buf, r.packet.size(), r.id, value);
+    if (r.grows == 0) {
+      CHECK(n == 0);
+      CHECK(bytes(buf.begin(), buf.begin() + ptrdiff_t(r.packet.size())) == r.packet);
+      continue;
+    }
+    REQUIRE(n == r.packet.size() + r.grows);
+    auto p = rtp_packet::parse(std::span(buf.data(), n));
+    REQUIRE(p.ok());
+    CHECK(p->ext_profile() == r.profile);
+    REQUIRE(p->find_extension(r.id).has_value());
+    CHECK(bytes(p->find_extension(r.id)->begin(), p->find_extension(r.id)->end()) == value);
+    CHECK(bytes(p->payload().begin(), p->payload().end()) == payload);
+    CHECK(p->padding_size() == original->padding_size());
+    CHECK(p->sequence_number() == original->sequence_number());
+    // The elements there before are still there, with their values.
+    auto it = original->extensions();
+    while (auto e = it.next()) {
+      auto again = p->find_extension(e->id);
+      REQUIRE(again.has_value());
+      CHECK(bytes(again->begin(), again->end()) == bytes(e->value.begin(), e->value.end()));
+    }
+  }
+}
+
+TEST_CASE("rtp_packet: add_extension refuses without the room, leaving the packet as it was") {
+  bytes buf = one_byte_packet;
+  buf.resize(one_byte_packet.size() + 3); // one byte short of a word
+  const bytes value = {0x01, 0x23, 0x45};
+  CHECK(add_extension(buf, one_byte_packet.size(), 6, value) == 0);
+  CHECK(bytes(buf.begin(), buf.begin() + ptrdiff_t(one_byte_packet.size())) == one_byte_packet);
+}

@@ -75,12 +75,13 @@ export const seesAndHears = (r) => r.length === 2 && r.every((x) => (x.kind === 
 // A teacher's page (lib/media_page.mjs at `siteUrl`) sending directly and a student's page
 // receiving through the link, both in `room` of `server`; returns once the student decodes
 // the camera and plays the microphone (bounded, 30 s). The student may be another browser's
-// page (Firefox: `linkIp` then an address it takes, not loopback).
-export async function joinThroughLink({ teacherBrowser, studentBrowser = teacherBrowser, siteUrl, server, room, linkIp = LINK_IP }) {
+// page (Firefox: `linkIp` then an address it takes, not loopback). `send`: the teacher's
+// chorusJoin options (its camera's size, simulcast encodings).
+export async function joinThroughLink({ teacherBrowser, studentBrowser = teacherBrowser, siteUrl, server, room, linkIp = LINK_IP, send = {} }) {
   const wsUrl = (peer) => `ws://127.0.0.1:${server.port}/socket?auth=${peer}&channelId=${room}`;
   const teacher = await openPage(teacherBrowser, `${siteUrl}/`, 'teacher');
   const student = await openPage(studentBrowser, `${siteUrl}/`, 'student');
-  await teacher.evaluate((u) => window.chorusJoin(u), wsUrl('teacher'));
+  await teacher.evaluate(([u, options]) => window.chorusJoin(u, options), [wsUrl('teacher'), send]);
   await pointAtLink(student, linkIp);
   await student.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('student'));
   await until(student, 'the teacher seen and heard through the link', () => student.evaluate(() => window.received()), seesAndHears, 30000, 250);

@@ -55,16 +55,21 @@ async function janusSession(url) {
 }
 
 // Camera and microphone (Chromium's fake devices, as media_page's) into the room; the offer
-// goes with its candidates gathered. Returns the publisher's feed id.
-window.janusPublish = async (url, room) => {
+// goes with its candidates gathered. Returns the publisher's feed id. \`encodings\`: VP8
+// simulcast by rid, lowest first as lib/simulcast.mjs lists them; they go out highest first
+// (h, m, l), the order janus.js sends and Janus's VideoRoom reads.
+window.janusPublish = async (url, room, { width = 640, height = 480, encodings = null } = {}) => {
   const session = await janusSession(url);
   const h = await session.attach();
   const joined = await h.message({ request: 'join', ptype: 'publisher', room, display: 'teacher' });
   const feed = joined.plugindata.data.id;
   const pc = new RTCPeerConnection();
   window.publisherPc = pc;
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: 640, height: 480 } });
-  for (const t of stream.getTracks()) pc.addTransceiver(t, { direction: 'sendonly' });
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width, height } });
+  const rids = ['h', 'm', 'l'];
+  const sendEncodings = encodings && [...encodings].reverse().map((e, i) => ({ rid: rids[i], active: true, ...e }));
+  for (const t of stream.getTracks())
+    pc.addTransceiver(t, { direction: 'sendonly', ...(t.kind === 'video' && sendEncodings ? { sendEncodings } : {}) });
   await pc.setLocalDescription(await pc.createOffer());
   await new Promise((resolve) => {
     if (pc.iceGatheringState === 'complete') return resolve();
@@ -110,6 +115,16 @@ window.janusSubscribeAnswer = async (sdp) => {
   await subscriber.h.trickleDone();
 };
 
+// What the publisher sends, per encoding (as media_page's sentEncodings).
+window.sentEncodings = async () => {
+  const out = [];
+  const sender = window.publisherPc.getSenders().find((x) => x.track?.kind === 'video');
+  (await sender.getStats()).forEach((s) => {
+    if (s.type === 'outbound-rtp') out.push({ rid: s.rid, ssrc: s.ssrc, frameWidth: s.frameWidth || 0, framesEncoded: s.framesEncoded || 0, bytesSent: s.bytesSent || 0 });
+  });
+  return out.sort((a, b) => (a.rid || '').localeCompare(b.rid || ''));
+};
+
 // What each received track has decoded so far (media_page's rows, in part).
 window.received = async () => {
   const out = [];
@@ -122,6 +137,7 @@ window.received = async () => {
       row.framesDecoded = s.framesDecoded || 0;
       row.totalSamplesReceived = s.totalSamplesReceived || 0;
       row.nackCount = s.nackCount || 0;
+      row.frameWidth = s.frameWidth || 0;
     });
     out.push(row);
   }

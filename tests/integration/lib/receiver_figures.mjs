@@ -1,6 +1,7 @@
 // What a person notices on a receiving page (lib/media_page.mjs), from its consumers'
 // inbound-rtp stats sampled every 100 ms: freezes, the longest stall, frames per second and
-// resolution, the share of audio concealed, the audio/video offset.
+// resolution, the share of audio concealed, the audio/video offset, the video's time in
+// the jitter buffer.
 //
 //   await page.evaluate(SAMPLER);               // starts window.samples
 //   const f = figures(await page.evaluate(() => window.samples), fromMs);
@@ -18,7 +19,7 @@ export const SAMPLER = () => {
       (await c.consumer.getStats()).forEach((s) => {
         if (s.type !== 'inbound-rtp') return;
         row[c.kind] = c.kind === 'video'
-          ? pick(s, ['framesDecoded', 'freezeCount', 'totalFreezesDuration', 'frameWidth', 'frameHeight', 'packetsLost', 'packetsReceived', 'nackCount', 'estimatedPlayoutTimestamp'])
+          ? pick(s, ['framesDecoded', 'freezeCount', 'totalFreezesDuration', 'frameWidth', 'frameHeight', 'packetsLost', 'packetsReceived', 'nackCount', 'estimatedPlayoutTimestamp', 'jitterBufferDelay', 'jitterBufferEmittedCount'])
           : pick(s, ['concealedSamples', 'silentConcealedSamples', 'totalSamplesReceived', 'packetsLost', 'packetsReceived', 'estimatedPlayoutTimestamp']);
       });
     }
@@ -57,6 +58,9 @@ export function figures(samples, fromMs, toMs = Infinity) {
     videoLoss: d('video', 'packetsLost') / Math.max(1, d('video', 'packetsLost') + d('video', 'packetsReceived')),
     nacks: d('video', 'nackCount'),
     concealedShare: d('audio', 'concealedSamples') / Math.max(1, d('audio', 'totalSamplesReceived')),
+    // How long frames waited in the jitter buffer on average: the latency the receiver
+    // added (a playout delay asked of it shows here).
+    videoBufferMs: Math.round((1000 * d('video', 'jitterBufferDelay')) / Math.max(1, d('video', 'jitterBufferEmittedCount'))),
     avOffsetMs: offsets.length ? Math.round(offsets[Math.floor(offsets.length / 2)]) : null,
   };
 }
