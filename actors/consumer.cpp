@@ -304,8 +304,9 @@ caf::behavior consumer_impl(consumer_actor* self, consumer_spawn_args args, caf:
       if (!st.forwarding->layered())
         send_alloc_info(self); // its bitrate, a fixed cost in the transport's allocation
       if (st.stream->sent_anything()) {
-        report_score(self, mono_ms());
-        update_playout_delay(self);
+        const auto s = st.stream->stats(mono_ms());
+        report_score(self, s);
+        update_playout_delay(self, s);
       }
       if (active(st)) {
         send_sender_report(self);

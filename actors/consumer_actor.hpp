@@ -229,10 +229,10 @@ void handle_report_block(consumer_actor* self, const report_block_in& rb);
 
 // ---- consumer_reports.cpp -------------------------------------------------------------------
 void report_layers(consumer_actor* self);
-void report_score(consumer_actor* self, int64_t now);
+void report_score(consumer_actor* self, const rtp::send_stream_stats& s);
 void send_sender_report(consumer_actor* self);
 // The playout delay a lossy receiver's video is told, from this report interval's reading.
-void update_playout_delay(consumer_actor* self);
+void update_playout_delay(consumer_actor* self, const rtp::send_stream_stats& s);
 std::string stats_json(consumer_actor* self);
 
 } // namespace chorus::actors::consumers

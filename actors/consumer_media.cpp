@@ -101,20 +101,18 @@ std::optional<rtp::rtp_packet> append_rewritten(consumer_state& st, rtp_out& out
     view->set_marker(true);
   if (hint) {
     // After the block's other elements, which keep their places (`sending` stays valid).
+    // Never already there: the router lists the extension sendonly, so no producer maps it.
     const auto value = rtp::write_playout_delay(*st.playout->hint());
-    if (view->rewrite_extension(st.playout_delay_ext_id, value) ==
-        rtp::rtp_packet::rewrite_result::absent) {
-      const size_t grown = rtp::add_extension(std::span(out.data.data() + offset, size + room - trailer_room),
-                                              size, st.playout_delay_ext_id, value);
-      if (grown != 0) {
-        size = grown;
-        out.data.resize(offset + size + trailer_room);
-        view = rtp::rtp_packet::parse(std::span(out.data.data() + offset, size));
-        if (!view) { // (add_extension keeps a packet whole: not reached)
-          out.data.resize(offset);
-          ++st.counters.malformed;
-          return std::nullopt;
-        }
+    const size_t grown = rtp::add_extension(std::span(out.data.data() + offset, size + room - trailer_room),
+                                            size, st.playout_delay_ext_id, value);
+    if (grown != 0) {
+      size = grown;
+      out.data.resize(offset + size + trailer_room);
+      view = rtp::rtp_packet::parse(std::span(out.data.data() + offset, size));
+      if (!view) { // (add_extension keeps a packet whole: not reached)
+        out.data.resize(offset);
+        ++st.counters.malformed;
+        return std::nullopt;
       }
     }
     st.playout_written = true;

@@ -45,11 +45,11 @@ void report_layers(consumer_actor* self) {
 
 // consumer-score to the peer when the stream's score (from the receiver's reports) or its
 // producer's (known for producers with layers: the forwarded encoding's) changed.
-void report_score(consumer_actor* self, int64_t now) {
+void report_score(consumer_actor* self, const rtp::send_stream_stats& s) {
   auto& st = self->state;
   protocol::consumer_score_event ev;
   ev.consumer_id = st.id;
-  ev.score = st.stream->stats(now).score;
+  ev.score = s.score;
   if (!st.layers.producer_scores.empty()) {
     ev.producer_scores = st.layers.producer_scores;
     const int current = st.forwarding->forwarded_encoding();
@@ -97,11 +97,10 @@ void send_sender_report(consumer_actor* self) {
   self->send(st.transport, rtcp_out{std::move(bytes)});
 }
 
-void update_playout_delay(consumer_actor* self) {
+void update_playout_delay(consumer_actor* self, const rtp::send_stream_stats& s) {
   auto& st = self->state;
   if (!st.playout)
     return;
-  const auto s = st.stream->stats(mono_ms());
   rtp::playout_delay_policy::reading r;
   // The larger of what the receiver last reported lost and what it asked to be resent
   // since the last reading (a report may be older than the interval, or not come).

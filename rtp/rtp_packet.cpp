@@ -329,23 +329,20 @@ size_t add_extension(std::span<uint8_t> buffer, size_t size, uint8_t id,
   bool one_byte = p.ext_form() == extension_form::one_byte;
   const bool fits_one_byte = id <= one_byte_max_id && !value.empty() && value.size() <= 16;
   size_t block_header = 0; // the profile and length words, when the packet has no block yet
-  size_t at = 0;           // where the element goes
   switch (p.ext_form()) {
     case extension_form::none:
       one_byte = fits_one_byte;
       block_header = 4;
-      at = rtp_fixed_header_size + 4 * size_t(buffer[0] & cc_mask);
       break;
     case extension_form::one_byte:
       if (!fits_one_byte) return 0;
-      at = p.header_size();
       break;
     case extension_form::two_byte:
-      at = p.header_size();
       break;
     case extension_form::other:
       return 0;
   }
+  const size_t at = p.header_size(); // the block's end, or the CSRCs' without a block
   const size_t element = (one_byte ? 1 : 2) + value.size();
   const size_t padded = (element + 3) / 4 * 4;
   const size_t grow = block_header + padded;

@@ -37,7 +37,6 @@ test('a receiver\'s link drops to 1 Mbit/s, then 300 kbit/s mid-call: video with
       await pointAtLink(student); // its transport through the link
       await student.evaluate((u) => window.chorusJoin(u, { produce: false }), wsUrl('student'));
       const top = async () => Math.max(...(await teacher.evaluate(() => window.sentEncodings())).map((e) => e.frameWidth || 0));
-      const lowest = async () => Math.min(...(await teacher.evaluate(() => window.sentEncodings())).map((e) => e.frameWidth || 1e9));
       await until(student, 'the top layer through the open link', async () => ({ row: await videoRow(student), top: await top() }),
         ({ row, top: t }) => row?.framesDecoded > 30 && t > 0 && row.frameWidth === t, 40000, 250);
       await student.evaluate(SAMPLER);
