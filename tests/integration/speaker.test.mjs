@@ -53,7 +53,9 @@ test('active-speaker follows the loud participant, audio-levels lists it', { tim
       assert.ok(!b || b.volume < a.volume - 20, `quiet bob: ${JSON.stringify(levels.data)}`);
       assert.equal(levels.data[0].producerId, alice.producerId, 'loudest first');
 
-      // They swap: Bob loud, Alice quiet.
+      // They swap: Bob loud, Alice quiet. An active-speaker naming bob queued before alice led
+      // (both start at once) must not pass for the one after the swap.
+      listener.take((m) => m?.type === 'active-speaker');
       alice.setAmplitude(QUIET);
       bob.setAmplitude(LOUD);
       const second = await activeSpeaker(listener, 'bob');
