@@ -14,7 +14,7 @@
 #      suites and every other integration test against the ASan + UBSan build, two at a
 #      time (CHORUS_SAN_TEST_JOBS: three at a time on a slower 2-vCPU machine starved a
 #      cluster node's heartbeat and a recording's ffmpeg there), with every libFuzzer target
-#      beside it for CHORUS_FUZZ_SECONDS (default 30) each (scripts/fuzz.sh), two at a time
+#      beside it for CHORUS_FUZZ_SECONDS (default 40) each (scripts/fuzz.sh), two at a time
 #      under SCHED_IDLE, on the CPU time those tests leave idle.
 # Real browsers and real-time ffmpeg encodes run one at a time (RESOURCE_LOCK), and those
 # that measure the machine alone (RUN_SERIAL), in CMakeLists.txt.
@@ -54,7 +54,7 @@ phase "the sanitizer build's end"
 # A failed build is reported by the sanitizer run, which builds what is missing.
 wait "$san_build" || true
 phase "the sanitizer run, the fuzzers beside it under SCHED_IDLE"
-chrt --idle 0 bash "$CHORUS_ROOT/scripts/fuzz.sh" --seconds "${CHORUS_FUZZ_SECONDS:-30}" --jobs 2 \
+chrt --idle 0 bash "$CHORUS_ROOT/scripts/fuzz.sh" --seconds "${CHORUS_FUZZ_SECONDS:-40}" --jobs 2 \
   >"$CHORUS_SAN_DIR/fuzz-run.log" 2>&1 &
 fuzzers=$!
 CHORUS_TEST_JOBS="${CHORUS_SAN_TEST_JOBS:-2}" bash "$CHORUS_ROOT/scripts/sanitize.sh" || status=$?
