@@ -78,6 +78,13 @@ window.janusPublish = async (url, room, { width = 640, height = 480, encodings =
   });
   const configured = await h.message({ request: 'configure', audio: true, video: true }, { type: 'offer', sdp: pc.localDescription.sdp });
   await pc.setRemoteDescription(configured.jsep);
+  // Janus offers a feed to subscribers once its media flows: wait (bounded) for the
+  // connection, so that a subscriber joining next finds the feed's streams.
+  await new Promise((resolve, reject) => {
+    if (pc.connectionState === 'connected') return resolve();
+    const t = setTimeout(() => reject(new Error('janus: the publisher did not connect within 10 s')), 10000);
+    pc.onconnectionstatechange = () => { if (pc.connectionState === 'connected') { clearTimeout(t); resolve(); } };
+  });
   return feed;
 };
 
@@ -87,6 +94,7 @@ window.janusSubscribeOffer = async (url, room, feed) => {
   const session = await janusSession(url);
   const h = await session.attach();
   const joined = await h.message({ request: 'join', ptype: 'subscriber', room, streams: [{ feed }] });
+  if (!joined.jsep) throw new Error('janus: no offer for feed ' + feed + ': ' + JSON.stringify(joined.plugindata));
   subscriber = { h };
   return joined.jsep.sdp;
 };
