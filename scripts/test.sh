@@ -41,9 +41,11 @@ phase "setup"
 chorus_with_lock "$CHORUS_BUILD_DIR" chorus_setup
 phase "the release build, the sanitizer build beside it under SCHED_IDLE"
 mkdir -p "$CHORUS_SAN_DIR"
-chrt --idle 0 bash -c "source '$CHORUS_ROOT/scripts/setup.sh' &&
+# In a process group of its own (setsid), stopped with the script if it ends first.
+setsid chrt --idle 0 bash -c "source '$CHORUS_ROOT/scripts/setup.sh' &&
   chorus_sanitize_build ${CHORUS_SAN_TARGETS[*]} fuzz_targets" >"$CHORUS_SAN_DIR/build.log" 2>&1 &
 san_build=$!
+trap 'kill -- -"$san_build" 2>/dev/null || true' EXIT
 chorus_setup_and_build chorus chorus-bench unit_bench unit_bench_janus
 phase "the release tests that run alone"
 ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure -L alone || status=$?
@@ -53,6 +55,7 @@ ctest --test-dir "$CHORUS_BUILD_DIR" --output-on-failure -j "$jobs" -L release -
 phase "the sanitizer build's end"
 # A failed build is reported by the sanitizer run, which builds what is missing.
 wait "$san_build" || true
+trap - EXIT
 phase "the sanitizer run, the fuzzers beside it under SCHED_IDLE"
 chrt --idle 0 bash "$CHORUS_ROOT/scripts/fuzz.sh" --seconds "${CHORUS_FUZZ_SECONDS:-40}" --jobs 2 \
   >"$CHORUS_SAN_DIR/fuzz-run.log" 2>&1 &
