@@ -2,7 +2,7 @@
 # Runs the libFuzzer targets of the parsers that take outside bytes (tests/fuzz/fuzz_*.cpp):
 #   scripts/fuzz.sh [--seconds N] [--jobs J] [TARGET ...]
 #   (default: 20 s each, every target, as many at once as there are cores; scripts/test.sh
-#   runs them 40 s each, two at a time under SCHED_IDLE, beside the sanitizer tests)
+#   runs them 30 s each at idle priority beside the tests that run alone)
 # Builds them first (scripts/setup.sh's packages, clang; the sanitizer build build-san/:
 # ASan + UBSan, CMakeLists.txt CHORUS_SANITIZE). Each target starts from its checked-in
 # corpus (tests/fuzz/corpus/TARGET), copied to build-san/corpus/TARGET so the run's finds

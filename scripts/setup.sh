@@ -131,47 +131,40 @@ chorus_build() {
   fi
 }
 
-# Runs a command holding DIR's build lock, so that two scripts started together never build
-# one tree at once (the release tree's lock also covers setup).
-chorus_with_lock() {
-  local dir="$1"
-  shift
-  mkdir -p "$dir"
-  if command -v flock >/dev/null 2>&1; then
-    (
-      flock 9
-      "$@"
-    ) 9>"$dir/.build.lock"
-  else
-    "$@"
-  fi
-}
-
 # The sanitizer build (CMakeLists.txt, CHORUS_SANITIZE): clang, ASan + UBSan, into
-# build-san/, of the given targets (scripts/sanitize.sh, scripts/fuzz.sh, scripts/test.sh).
+# build-san/, of the given targets (scripts/sanitize.sh, scripts/fuzz.sh). Under the same
+# lock as the normal build, so that two scripts never build at once.
 CHORUS_SAN_DIR="${CHORUS_SAN_DIR:-$CHORUS_ROOT/build-san}"
 # What the sanitizer run (scripts/sanitize.sh) tests: the server, the probe its tests use,
 # and the unit suites.
 CHORUS_SAN_TARGETS=(chorus chorus-probe unit_rtp unit_net unit_protocol unit_store unit_app
                     unit_actors)
-chorus_sanitize_build_unlocked() {
-  local generator
-  mapfile -t generator < <(chorus_generator "$CHORUS_SAN_DIR")
-  CC=clang CXX=clang++ cmake "${generator[@]}" -S "$CHORUS_ROOT" -B "$CHORUS_SAN_DIR" -DCHORUS_SANITIZE=ON \
-    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -gline-tables-only" >/dev/null
-  cmake --build "$CHORUS_SAN_DIR" -j2 --target "$@"
-}
 chorus_sanitize_build() {
-  chorus_with_lock "$CHORUS_SAN_DIR" chorus_sanitize_build_unlocked "$@"
+  mkdir -p "$CHORUS_BUILD_DIR" "$CHORUS_SAN_DIR"
+  (
+    if command -v flock >/dev/null 2>&1; then flock 9; fi
+    local generator
+    mapfile -t generator < <(chorus_generator "$CHORUS_SAN_DIR")
+    CC=clang CXX=clang++ cmake "${generator[@]}" -S "$CHORUS_ROOT" -B "$CHORUS_SAN_DIR" -DCHORUS_SANITIZE=ON \
+      -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -gline-tables-only" >/dev/null
+    cmake --build "$CHORUS_SAN_DIR" -j2 --target "$@"
+  ) 9>"$CHORUS_BUILD_DIR/.setup.lock"
 }
 
-chorus_setup_then_build() {
-  chorus_setup
-  chorus_build "$@"
-}
-# Setup and build (the given targets, or all) under the release tree's lock.
+# Setup and build (the given targets, or all) under a lock, so that two scripts started
+# together never build at once.
 chorus_setup_and_build() {
-  chorus_with_lock "$CHORUS_BUILD_DIR" chorus_setup_then_build "$@"
+  mkdir -p "$CHORUS_BUILD_DIR"
+  if command -v flock >/dev/null 2>&1; then
+    (
+      flock 9
+      chorus_setup
+      chorus_build "$@"
+    ) 9>"$CHORUS_BUILD_DIR/.setup.lock"
+  else
+    chorus_setup
+    chorus_build "$@"
+  fi
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
