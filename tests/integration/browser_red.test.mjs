@@ -10,8 +10,8 @@
 // comes too late to be played): RED's must be under 2 % and under half of plain Opus's.
 // The playout-delay hint is off here (--playout-delay-limit-ms 0): on these lossy links the
 // router asks the students to hold the teacher's video longer, lip sync holds the audio as
-// long, and NACK's repairs of plain Opus then come in time (0.6 % concealed instead of
-// 1.8-4.3 %): the hint's effect on audio, which would hide what RED alone does.
+// long, and NACK's repairs of plain Opus then come in time: the hint's effect on audio,
+// which would hide what RED alone does.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
