@@ -21,11 +21,18 @@ CHORUS_BUILD_DIR="${CHORUS_BUILD_DIR:-$CHORUS_ROOT/build}"
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$CHORUS_ROOT}"
 export CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 
-CHORUS_APT_PACKAGES=(
+# What the build needs (both builds: the release one with GCC, the sanitizer one with clang).
+CHORUS_APT_BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache
   libcaf-dev libboost-dev libssl-dev libsrtp2-dev libusrsctp-dev rapidjson-dev doctest-dev
-  libsqlite3-dev sqlite3
-  libpq-dev postgresql  # storage.url; the PostgreSQL test starts a server from it
+  libsqlite3-dev sqlite3 libpq-dev
+  clang libclang-rt-14-dev  # the sanitizer build and the libFuzzer targets (scripts/fuzz.sh)
+  lld  # links the sanitizer build (its executables are 300 MB; GNU ld takes 4x as long)
+)
+# What the server's optional parts and the tests run (scripts/test.sh installs these while
+# the release build compiles).
+CHORUS_APT_TEST_PACKAGES=(
+  postgresql  # storage.url; the PostgreSQL test starts a server from it
   chromium iproute2 util-linux openssl
   firefox-esr  # the Firefox browser tests (puppeteer-core over WebDriver BiDi)
   nftables  # browser tests behind a firewall made inside their network namespace
@@ -34,9 +41,8 @@ CHORUS_APT_PACKAGES=(
   # (tests/integration/lib/gst_whip.py)
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-good gstreamer1.0-plugins-base gstreamer1.0-nice
   python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0
-  clang libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh)
-  lld  # links the sanitizer build (its executables are 300 MB; GNU ld takes 4x as long)
 )
+CHORUS_APT_PACKAGES=("${CHORUS_APT_BUILD_PACKAGES[@]}" "${CHORUS_APT_TEST_PACKAGES[@]}")
 
 chorus_log() {
   printf '[setup] %s\n' "$*" >&2
@@ -64,8 +70,14 @@ chorus_as_root() {
   fi
 }
 
+# Installs the packages given (default: all of CHORUS_APT_PACKAGES), and Node.js with npm
+# when `node` is not on PATH. The package lists are read once per process tree: a second
+# call (scripts/test.sh's, in the background) does not update them again.
 chorus_install_packages() {
   local wanted=("${CHORUS_APT_PACKAGES[@]}")
+  if [[ $# -gt 0 ]]; then
+    wanted=("$@")
+  fi
   if ! command -v node >/dev/null 2>&1; then
     wanted+=(nodejs npm)
   elif ! command -v npm >/dev/null 2>&1; then
@@ -79,7 +91,10 @@ chorus_install_packages() {
   fi
   chorus_log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  chorus_as_root apt-get update -q </dev/null
+  if [[ -z "${CHORUS_APT_UPDATED:-}" ]]; then
+    chorus_as_root apt-get update -q </dev/null
+    export CHORUS_APT_UPDATED=1
+  fi
   chorus_as_root apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
   hash -r
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up Chorus (scripts/setup.sh) and runs the whole test suite, each test once:
-#   1. the release build (build/: the server, chorus-bench, the bench's unit tests);
+#   1. the build's packages and node_modules, then the release build (build/: the server,
+#      chorus-bench, the bench's unit tests) while the tests' packages (browsers, ffmpeg,
+#      PostgreSQL, GStreamer) install beside it;
 #   2. the tests labelled `release` against it (those that judge memory, loss or timing,
 #      which the sanitizer changes, or need the bench: CMakeLists.txt CHORUS_SANITIZE_SKIP;
 #      the package test and the docs check), beside the sanitizer build (build-san/, at the
@@ -35,8 +37,22 @@ fi
 jobs="${CHORUS_TEST_JOBS:-2}"
 started=$SECONDS
 phase() { echo "test.sh: $1 ($((SECONDS - started)) s in)"; }
-phase "setup and the release build"
-chorus_setup_and_build chorus chorus-bench unit_bench unit_bench_janus
+phase "setup"
+chorus_install_packages "${CHORUS_APT_BUILD_PACKAGES[@]}"
+chorus_install_node_modules
+mkdir -p "$CHORUS_BUILD_DIR"
+chorus_install_packages "${CHORUS_APT_TEST_PACKAGES[@]}" >"$CHORUS_BUILD_DIR/apt-tests.log" 2>&1 &
+apt_tests=$!
+phase "the release build, the tests' packages installing beside it"
+(
+  if command -v flock >/dev/null 2>&1; then flock 9; fi
+  chorus_build chorus chorus-bench unit_bench unit_bench_janus
+) 9>"$CHORUS_BUILD_DIR/.setup.lock"
+if ! wait "$apt_tests"; then
+  cat "$CHORUS_BUILD_DIR/apt-tests.log" >&2
+  echo "test.sh: installing the tests' packages failed" >&2
+  exit 1
+fi
 phase "the release tests beside the sanitizer build"
 mkdir -p "$CHORUS_SAN_DIR"
 (

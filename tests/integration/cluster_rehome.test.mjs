@@ -96,13 +96,22 @@ async function nodeLeaves(nodes, { prefix, home = 'node-b', hit, meshExtra = () 
   const leftA = onA.nextOfType('participant-left', (m) => m.data.peerId === 'hb', 15000);
   const leftC = onC.nextOfType('participant-left', (m) => m.data.peerId === 'hb', 15000);
   // The survivors' clients ask the room about itself all through the move (one request every
-  // 10 ms each, within the request rate): every one is answered by a room, old or new.
+  // 10 ms each, within the request rate, and as a client that honours the server's limit on
+  // requests in flight, signaling.maxRequestsInFlight 32, at most half of it unanswered):
+  // every one is answered by a room, old or new.
   let asking = askDuringMove;
   const askUntil = performance.now() + 30000; // the move's own waits end within this
+  const MAX_UNANSWERED = 16;
   const asked = [onA, onC].map(async (cl) => {
     const answers = [];
+    let unanswered = 0;
     while (asking && performance.now() < askUntil) {
-      answers.push(cl.request('get-room-info', {}, 15000).catch((e) => ({ type: 'no answer', data: e.message })));
+      if (unanswered < MAX_UNANSWERED) {
+        unanswered += 1;
+        answers.push(cl.request('get-room-info', {}, 15000)
+          .catch((e) => ({ type: 'no answer', data: e.message }))
+          .finally(() => { unanswered -= 1; }));
+      }
       await new Promise((r) => setTimeout(r, 10));
     }
     return Promise.all(answers);

@@ -583,10 +583,11 @@ for (const c of INGESTS) test(`${c.name} from FFmpeg over plain RTP is recorded 
         '-ssrc', '33333333', '-payload_type', String(c.codec.payloadType), '-f', 'rtp', `rtp://127.0.0.1:${t.port}?rtcpport=${t.port}&pkt_size=1200`]);
       const started = await teacher.expectReply('start-recording', {}, 'start-recording');
       await pollUntil(() => ffmpegChildren(server.pid).length === 1, { timeoutMs: 10000, intervalMs: 100, what: 'the recorder child' });
-      await record(4000);
       // ffmpeg writes nothing until it has analysed its input (up to 2 s of it, longer under
-      // the sanitizers): the room closes once the file has begun, not only after 4 s (a CI
-      // run under the sanitizers ended it before, and the file had no header).
+      // the sanitizers), and the sender's encoder starts late on a loaded machine: the
+      // recording runs 3 s (90 frames sent) after its file has begun, not a fixed time after
+      // the recorder started (a CI run under the sanitizers once ended it before the file had
+      // a header, a loaded one with 53 frames).
       const recDir = JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory;
       await pollUntil(() => {
         const [d] = fs.readdirSync(path.join(recDir, c.room));
@@ -594,6 +595,7 @@ for (const c of INGESTS) test(`${c.name} from FFmpeg over plain RTP is recorded 
         const f = m.tracks[0]?.segments[0]?.file;
         return f && fs.statSync(path.join(recDir, c.room, d, f), { throwIfNoEntry: false })?.size > 0;
       }, { timeoutMs: 15000, intervalMs: 100, what: 'the recording file begun' });
+      await record(3000);
       // Everyone leaves: the room closes, and with it the recording.
       await ff.stop('SIGKILL');
       ff = null;
