@@ -585,9 +585,8 @@ for (const c of INGESTS) test(`${c.name} from FFmpeg over plain RTP is recorded 
       await pollUntil(() => ffmpegChildren(server.pid).length === 1, { timeoutMs: 10000, intervalMs: 100, what: 'the recorder child' });
       // ffmpeg writes nothing until it has analysed its input (up to 2 s of it, longer under
       // the sanitizers), and the sender's encoder starts late on a loaded machine: the
-      // recording runs 3 s (90 frames sent) after its file has begun, not a fixed time after
-      // the recorder started (a CI run under the sanitizers once ended it before the file had
-      // a header, a loaded one with 53 frames).
+      // recording runs 3 s (90 frames sent) after its file has begun, so that neither shortens
+      // what it holds.
       const recDir = JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory;
       await pollUntil(() => {
         const [d] = fs.readdirSync(path.join(recDir, c.room));
