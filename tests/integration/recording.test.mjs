@@ -99,6 +99,15 @@ test('a class recorded: leave and rejoin, a killed ffmpeg restarted, files that 
         () => ffmpegChildren(server.pid).some((c) => c.args.includes('_alice_webcam_') && c.pid !== cams[0].pid),
         { timeoutMs: 10000, intervalMs: 100, what: 'the restarted ffmpeg' },
       );
+      // The restarted child writes nothing until it has analysed its input (from a keyframe
+      // the recorder asks for), longer on a loaded machine: its file has begun before the 4 s.
+      const recDir = path.join(JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory, room);
+      await pollUntil(() => {
+        const [d] = fs.readdirSync(recDir);
+        const begun = fs.readdirSync(path.join(recDir, d))
+          .filter((f) => f.startsWith(`${room}_alice_webcam_`) && f.endsWith('.webm') && fs.statSync(path.join(recDir, d, f)).size > 0);
+        return begun.length === 2;
+      }, { timeoutMs: 15000, intervalMs: 100, what: 'the restarted recording file begun' });
       await record(4000);
       // The live viewer got alice's camera all along: from 1 s before the crash to 3 s after
       // it, no gap of 500 ms (30 frames/s: several packets every 100 ms).
