@@ -46,6 +46,20 @@ async function plainViewer(peer, producerId) {
 // Lets media flow for `ms` (the length of what is recorded, not a synchronisation).
 const record = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// Waits (bounded) until `count` media files of a room's one recording whose names start
+// with `prefix` have begun: ffmpeg writes nothing until it has analysed its input (up to
+// 2 s of it, longer under the sanitizers or on a loaded machine).
+async function filesBegun(config, room, prefix, count, what) {
+  const roomDir = path.join(JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory, room);
+  await pollUntil(() => {
+    const [d] = fs.existsSync(roomDir) ? fs.readdirSync(roomDir) : [];
+    if (!d) return false;
+    const begun = fs.readdirSync(path.join(roomDir, d)).filter((f) => f.startsWith(prefix) &&
+      /\.(webm|mkv)$/.test(f) && fs.statSync(path.join(roomDir, d, f)).size > 0);
+    return begun.length >= count;
+  }, { timeoutMs: 15000, intervalMs: 100, what });
+}
+
 function recordingConfig(extra = {}) {
   const dir = tempDir('chorus-rec-');
   return { dir, config: tempConfig({ recording: { directory: dir, ...extra } }) };
@@ -99,15 +113,9 @@ test('a class recorded: leave and rejoin, a killed ffmpeg restarted, files that 
         () => ffmpegChildren(server.pid).some((c) => c.args.includes('_alice_webcam_') && c.pid !== cams[0].pid),
         { timeoutMs: 10000, intervalMs: 100, what: 'the restarted ffmpeg' },
       );
-      // The restarted child writes nothing until it has analysed its input (from a keyframe
-      // the recorder asks for), longer on a loaded machine: its file has begun before the 4 s.
-      const recDir = path.join(JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory, room);
-      await pollUntil(() => {
-        const [d] = fs.readdirSync(recDir);
-        const begun = fs.readdirSync(path.join(recDir, d))
-          .filter((f) => f.startsWith(`${room}_alice_webcam_`) && f.endsWith('.webm') && fs.statSync(path.join(recDir, d, f)).size > 0);
-        return begun.length === 2;
-      }, { timeoutMs: 15000, intervalMs: 100, what: 'the restarted recording file begun' });
+      // The restarted child's file (from a keyframe the recorder asks for) has begun before
+      // the 4 s: the killed one's and its own.
+      await filesBegun(config, room, `${room}_alice_webcam_`, 2, 'the restarted recording file begun');
       await record(4000);
       // The live viewer got alice's camera all along: from 1 s before the crash to 3 s after
       // it, no gap of 500 ms (30 frames/s: several packets every 100 ms).
@@ -592,18 +600,12 @@ for (const c of INGESTS) test(`${c.name} from FFmpeg over plain RTP is recorded 
         '-ssrc', '33333333', '-payload_type', String(c.codec.payloadType), '-f', 'rtp', `rtp://127.0.0.1:${t.port}?rtcpport=${t.port}&pkt_size=1200`]);
       const started = await teacher.expectReply('start-recording', {}, 'start-recording');
       await pollUntil(() => ffmpegChildren(server.pid).length === 1, { timeoutMs: 10000, intervalMs: 100, what: 'the recorder child' });
-      // ffmpeg writes nothing until it has analysed its input (up to 2 s of it, longer under
-      // the sanitizers), and the sender's encoder starts late on a loaded machine: the
-      // recording runs 3 s (90 frames sent) after its file has begun, so that neither shortens
-      // what it holds.
-      const recDir = JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory;
-      await pollUntil(() => {
-        const [d] = fs.readdirSync(path.join(recDir, c.room));
-        const m = JSON.parse(fs.readFileSync(path.join(recDir, c.room, d, 'manifest.json'), 'utf8'));
-        const f = m.tracks[0]?.segments[0]?.file;
-        return f && fs.statSync(path.join(recDir, c.room, d, f), { throwIfNoEntry: false })?.size > 0;
-      }, { timeoutMs: 15000, intervalMs: 100, what: 'the recording file begun' });
+      // The sender's encoder starts late on a loaded machine, and ffmpeg analyses its input
+      // first: the recording runs 3 s (90 frames sent) after its file has begun, so that
+      // neither shortens what it holds.
+      await filesBegun(config, c.room, `${c.room}_`, 1, 'the recording file begun');
       await record(3000);
+      const recDir = JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory;
       // Everyone leaves: the room closes, and with it the recording.
       await ff.stop('SIGKILL');
       ff = null;
