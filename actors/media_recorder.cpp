@@ -13,6 +13,7 @@
 #include "common/ids.hpp"
 #include "common/log.hpp"
 #include "protocol/recording.hpp"
+#include "protocol/recording_segment.hpp"
 #include "rtp/ortc.hpp"
 
 #include <caf/all.hpp>
@@ -122,6 +123,13 @@ void write_manifest(recorder_actor* self) {
   fs::rename(tmp, path, ec);
 }
 
+// The size of a file a child wrote; nullopt when there is none.
+std::optional<uint64_t> file_bytes(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(path, ec);
+  return ec ? std::nullopt : std::optional<uint64_t>(n);
+}
+
 // The former home's part joined to what was recorded here (a recording that goes on after
 // a change of home): its manifest from the shared directory, or, when it is not there, the
 // gap alone (from an unknown moment) and an error saying so.
@@ -140,6 +148,11 @@ void join_earlier_part(recorder_actor* self) {
   }
   protocol::recording_manifest joined;
   if (earlier && earlier->recording_id == st.recording_id) {
+    // Segments the former home left open (it was lost): their files as they are now.
+    for (auto& t : earlier->tracks)
+      for (auto& seg : t.segments)
+        if (seg.ended.empty() && seg.has_media)
+          protocol::drop_unwritten(seg, file_bytes(st.dir / seg.file));
     joined = protocol::resume_manifest(std::move(*earlier), st.resumed_at_ms, st.resumed_from);
   } else {
     joined.recording_id = st.recording_id;
@@ -206,13 +219,17 @@ void detach_media(recorder_actor* self, track& t) {
   t.media.end(self);
 }
 
-// Closes the current segment's numbers (the child is stopping or gone).
+// Closes the current segment's numbers once its child has exited, against the file it left.
 void close_segment(recorder_actor* self, track& t, const std::string& ended, int status) {
+  auto& st = self->state;
   auto& seg = current_segment(self, t);
   const int64_t end = t.end_wall != 0 ? t.end_wall : wall_ms();
-  seg.has_media = t.first_media_wall != 0;
-  seg.start_offset_ms = seg.has_media ? t.first_media_wall - self->state.manifest.started_at_ms : 0;
-  seg.duration_ms = seg.has_media ? std::max<int64_t>(0, end - t.first_media_wall) : 0;
+  protocol::settle_segment(seg, st.manifest.started_at_ms, t.first_media_wall, end,
+                           file_bytes(st.dir / seg.file));
+  if (t.first_media_wall != 0 && !seg.has_media)
+    LOG_INFO(recorder_component, st.recording_id << ": " << seg.file
+                                        << " was not written (its ffmpeg ended before its first "
+                                           "frame); the manifest lists it without media");
   if (seg.ended.empty())
     seg.ended = ended;
   seg.exit_status = status;
@@ -375,7 +392,6 @@ void on_child_exit(recorder_actor* self, track& t, int status) {
   auto& st = self->state;
   const bool expected = t.state == phase::stopping;
   const int code = exit_code_of(status);
-  const bool had_media = t.first_media_wall != 0;
   t.pid = -1;
   t.ivf.reset();
   t.feed.reset();
@@ -389,6 +405,7 @@ void on_child_exit(recorder_actor* self, track& t, int status) {
   } else {
     close_segment(self, t, current_segment(self, t).ended, 0); // 255 after our SIGINT: no news
   }
+  const bool had_media = current_segment(self, t).has_media;
   const bool disk = current_segment(self, t).ended == "disk-full";
   if (t.finished || st.stopping) {
     t.state = phase::ended;

@@ -1,11 +1,14 @@
-// Recording's pure parts (protocol/recording.hpp): containers, the SDP an ffmpeg child
-// reads, file-name parts, times, the manifest; and the plain RTP / recording requests.
+// Recording's pure parts (protocol/recording.hpp, recording_segment.hpp): containers, the SDP
+// an ffmpeg child reads, file-name parts, times, the manifest and its segments; and the plain
+// RTP / recording requests.
 #include "protocol/recording.hpp"
+#include "protocol/recording_segment.hpp"
 #include "protocol/request_parser.hpp"
 
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>
 
+#include <optional>
 #include <string>
 
 using namespace chorus;
@@ -168,6 +171,73 @@ TEST_CASE("manifest_from_json: what manifest_json writes reads back; anything el
   for (auto& c : bad) {
     CAPTURE(c.name);
     CHECK_FALSE(manifest_from_json(c.json));
+  }
+}
+
+TEST_CASE("settle_segment: a segment holds media only when a packet reached its child and "
+          "the file it left is there and not empty") {
+  constexpr int64_t started = 1795375200000; // the recording's start (Unix ms)
+  struct settle_case {
+    const char* name;
+    int64_t first_media_ms; // 0: no packet reached the child
+    int64_t end_ms;
+    std::optional<uint64_t> file_bytes;
+    bool expect_media;
+    int64_t expect_offset_ms;
+    int64_t expect_duration_ms;
+  };
+  const settle_case cases[] = {
+    {"recorded 4 s, 2 s in", started + 2000, started + 6000, 48213, true, 2000, 4000},
+    // Stopped while ffmpeg still analysed its input: packets went in, no file came out.
+    {"packets but no file", started + 2000, started + 2300, std::nullopt, false, 0, 0},
+    {"packets but an empty file", started + 2000, started + 2300, 0, false, 0, 0},
+    // No packet ever reached the child (the producer sent nothing): nothing is expected.
+    {"no packet, no file", 0, started + 9000, std::nullopt, false, 0, 0},
+    // A file without a packet is not ours to list (a name used before).
+    {"no packet, a file", 0, started + 9000, 512, false, 0, 0},
+    // A clock stepped back between the first packet and the end: never a negative length.
+    {"end before the first packet", started + 2000, started + 1500, 48213, true, 2000, 0},
+  };
+  for (auto& c : cases) {
+    CAPTURE(c.name);
+    manifest_segment seg;
+    seg.file = "alice-webcam-1.webm";
+    seg.has_media = true; // as refreshed while the child ran
+    seg.start_offset_ms = 1;
+    seg.duration_ms = 1;
+    settle_segment(seg, started, c.first_media_ms, c.end_ms, c.file_bytes);
+    CHECK(seg.has_media == c.expect_media);
+    CHECK(seg.start_offset_ms == c.expect_offset_ms);
+    CHECK(seg.duration_ms == c.expect_duration_ms);
+    CHECK(seg.file == "alice-webcam-1.webm");
+  }
+}
+
+TEST_CASE("drop_unwritten: a missing or empty file leaves a segment without media; a "
+          "written one keeps its numbers") {
+  struct drop_case {
+    const char* name;
+    std::optional<uint64_t> file_bytes;
+    bool expect_media;
+  };
+  const drop_case cases[] = {
+    {"written", 1, true},
+    {"missing", std::nullopt, false},
+    {"empty", 0, false},
+  };
+  for (auto& c : cases) {
+    CAPTURE(c.name);
+    manifest_segment seg;
+    seg.file = "bob-mic-1.webm";
+    seg.has_media = true; // as a lost home last wrote it
+    seg.start_offset_ms = 2000;
+    seg.duration_ms = 3500;
+    seg.ended = "home-lost";
+    drop_unwritten(seg, c.file_bytes);
+    CHECK(seg.has_media == c.expect_media);
+    CHECK(seg.start_offset_ms == (c.expect_media ? 2000 : 0));
+    CHECK(seg.duration_ms == (c.expect_media ? 3500 : 0));
+    CHECK(seg.ended == "home-lost");
   }
 }
 
