@@ -124,9 +124,9 @@ void write_manifest(recorder_actor* self) {
 }
 
 // The size of a file a child wrote; nullopt when there is none.
-std::optional<uint64_t> file_bytes(const std::filesystem::path& path) {
+std::optional<uint64_t> file_bytes(const fs::path& path) {
   std::error_code ec;
-  const auto n = std::filesystem::file_size(path, ec);
+  const auto n = fs::file_size(path, ec);
   return ec ? std::nullopt : std::optional<uint64_t>(n);
 }
 

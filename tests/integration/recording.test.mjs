@@ -5,9 +5,10 @@
 // recording stops. Every file must exist, hold the codec ffprobe expects, last as long as
 // the manifest says (within 1 s), decode without errors, and sit at the offset the test
 // observed; scripts/mix-recording.sh turns the manifest into one file. Also: the `record`
-// permission, a full disk (reported, the class goes on), recording.autoStart; in a cluster,
-// the room's home recording a remote publisher, and the recording going on at the room's
-// next home when its home is killed (one manifest: both parts and the gap, then the mix).
+// permission, a full disk (reported, the class goes on), recording.autoStart, a child that
+// leaves no file (listed without media); in a cluster, the room's home recording a remote
+// publisher, and the recording going on at the room's next home when its home is killed
+// (one manifest: both parts and the gap, then the mix).
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -291,6 +292,44 @@ test('recording: the record permission, recording off, a full disk, autoStart', 
     }
     await pollUntil(async () => (await actors()) === idle && ffmpegChildren(server.pid).length === 0,
       { timeoutMs: 10000, intervalMs: 100, what: `actors back to ${idle} and no recorder child once the class ended` });
+  });
+});
+
+// The real ffmpeg with its output sent to a pipe nobody keeps: a child that gets every packet
+// and leaves no file, as one stopped while it still analyses its input does. Its segments
+// must be listed without media, so that nothing (the mix) is handed a file that is not there.
+test('recording: a child that leaves no file: its segments are listed without media', { skip, timeout: 60000 }, async () => {
+  const wrapper = path.join(tempDir('chorus-ffmpeg-'), 'ffmpeg-no-file');
+  fs.writeFileSync(wrapper, '#!/bin/bash\nexec ffmpeg "${@:1:$#-1}" pipe:1 >/dev/null\n', { mode: 0o755 });
+  const { dir, config } = recordingConfig({ ffmpeg: wrapper });
+  await withServer(['--config', config], async (server) => {
+    const t = await connectPeer(server, { auth: 't', channelId: 'nofile' });
+    let alice;
+    try {
+      await t.expectReply('join-mediasoup-room', {}, 'join-mediasoup-room');
+      alice = await publisherProcess(server, 'alice', 'nofile');
+      await t.expectReply('start-recording', {}, 'start-recording');
+      // The manifest of a running recording says, every 2 s, which children packets reached.
+      const reached = () => {
+        const [d] = fs.existsSync(path.join(dir, 'nofile')) ? fs.readdirSync(path.join(dir, 'nofile')) : [];
+        const file = d && path.join(dir, 'nofile', d, 'manifest.json');
+        if (!file || !fs.existsSync(file)) return false;
+        const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+        return m.tracks.length === 2 && m.tracks.every((tr) => tr.segments.at(-1)?.hasMedia);
+      };
+      await pollUntil(reached, { timeoutMs: 15000, intervalMs: 100, what: 'packets reached both children' });
+      const stopped = await t.expectReply('stop-recording', {}, 'stop-recording', 15000);
+      const manifest = JSON.parse(fs.readFileSync(stopped.data.manifest, 'utf8'));
+      const segments = manifest.tracks.flatMap((tr) => tr.segments);
+      assert.equal(segments.length, 2, JSON.stringify(manifest.tracks));
+      for (const seg of segments) {
+        assert.ok(!fs.existsSync(path.join(path.dirname(stopped.data.manifest), seg.file)), seg.file);
+        assert.deepEqual([seg.hasMedia, seg.durationMs, seg.startOffsetMs, seg.ended], [false, 0, 0, 'stopped'], JSON.stringify(seg));
+      }
+    } finally {
+      await alice?.kill();
+      await closeAll(t);
+    }
   });
 });
 
