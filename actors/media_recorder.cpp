@@ -151,7 +151,7 @@ void join_earlier_part(recorder_actor* self) {
     // Segments the former home left open (it was lost): their files as they are now.
     for (auto& t : earlier->tracks)
       for (auto& seg : t.segments)
-        if (seg.ended.empty() && seg.has_media)
+        if (seg.ended.empty())
           protocol::drop_unwritten(seg, file_bytes(st.dir / seg.file));
     joined = protocol::resume_manifest(std::move(*earlier), st.resumed_at_ms, st.resumed_from);
   } else {
@@ -228,8 +228,8 @@ void close_segment(recorder_actor* self, track& t, const std::string& ended, int
                            file_bytes(st.dir / seg.file));
   if (t.first_media_wall != 0 && !seg.has_media)
     LOG_INFO(recorder_component, st.recording_id << ": " << seg.file
-                                        << " was not written (its ffmpeg ended before its first "
-                                           "frame); the manifest lists it without media");
+                                        << " was not written (its ffmpeg got packets but left no "
+                                           "file); the manifest lists it without media");
   if (seg.ended.empty())
     seg.ended = ended;
   seg.exit_status = status;

@@ -47,16 +47,24 @@ async function plainViewer(peer, producerId) {
 // Lets media flow for `ms` (the length of what is recorded, not a synchronisation).
 const record = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The directory of a room's one recording under `root` (recording.directory), once it is
+// there; null before.
+function recordingDirOf(root, room) {
+  const roomDir = path.join(root, room);
+  const [d] = fs.existsSync(roomDir) ? fs.readdirSync(roomDir) : [];
+  return d ? path.join(roomDir, d) : null;
+}
+
 // Waits (bounded) until `count` media files of a room's one recording whose names start
 // with `prefix` have begun: ffmpeg writes nothing until it has analysed its input (up to
 // 2 s of it, longer under the sanitizers or on a loaded machine).
 async function filesBegun(config, room, prefix, count, what) {
-  const roomDir = path.join(JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory, room);
+  const root = JSON.parse(fs.readFileSync(config, 'utf8')).recording.directory;
   await pollUntil(() => {
-    const [d] = fs.existsSync(roomDir) ? fs.readdirSync(roomDir) : [];
-    if (!d) return false;
-    const begun = fs.readdirSync(path.join(roomDir, d)).filter((f) => f.startsWith(prefix) &&
-      /\.(webm|mkv)$/.test(f) && fs.statSync(path.join(roomDir, d, f)).size > 0);
+    const dir = recordingDirOf(root, room);
+    if (!dir) return false;
+    const begun = fs.readdirSync(dir).filter((f) => f.startsWith(prefix) &&
+      /\.(webm|mkv)$/.test(f) && fs.statSync(path.join(dir, f)).size > 0);
     return begun.length >= count;
   }, { timeoutMs: 15000, intervalMs: 100, what });
 }
@@ -311,8 +319,8 @@ test('recording: a child that leaves no file: its segments are listed without me
       await t.expectReply('start-recording', {}, 'start-recording');
       // The manifest of a running recording says, every 2 s, which children packets reached.
       const reached = () => {
-        const [d] = fs.existsSync(path.join(dir, 'nofile')) ? fs.readdirSync(path.join(dir, 'nofile')) : [];
-        const file = d && path.join(dir, 'nofile', d, 'manifest.json');
+        const recDir = recordingDirOf(dir, 'nofile');
+        const file = recDir && path.join(recDir, 'manifest.json');
         if (!file || !fs.existsSync(file)) return false;
         const m = JSON.parse(fs.readFileSync(file, 'utf8'));
         return m.tracks.length === 2 && m.tracks.every((tr) => tr.segments.at(-1)?.hasMedia);
