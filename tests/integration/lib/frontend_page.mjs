@@ -128,20 +128,31 @@ window.stopShare = async () => {
 
 window.socketIdFor = (user) => ack('get-socket-id-for-user', { userId: user });
 
-// Per stream key: what the consume ack said and the consumer's inbound-rtp counters.
+// Per stream key: what the consume ack said and the consumer's inbound-rtp counters. A
+// consumer closed while the streams are sampled (its producer-closed arrived between two
+// keys) is left out: it has just left window.streams, as the next sample shows.
 window.streamStats = async () => {
   const out = {};
   for (const [key, list] of Object.entries(window.streams)) {
-    out[key] = await Promise.all(list.map(async (s) => {
+    const rows = await Promise.all(list.map(async (s) => {
       const row = { kind: s.kind, consumerId: s.consumer.id, producerId: s.producerId, userId: s.userId, userName: s.userName,
         producerSocketId: s.producerSocketId, isScreenShare: s.isScreenShare, appData: s.appData, framesDecoded: 0, packetsReceived: 0 };
-      (await s.consumer.getStats()).forEach((x) => {
+      let report;
+      try {
+        report = await s.consumer.getStats();
+      } catch (e) {
+        if (s.consumer.closed) return null;
+        throw e;
+      }
+      report.forEach((x) => {
         if (x.type !== 'inbound-rtp') return;
         row.framesDecoded = x.framesDecoded || 0;
         row.packetsReceived = x.packetsReceived || 0;
       });
       return row;
     }));
+    const open = rows.filter((r) => r !== null);
+    if (open.length > 0) out[key] = open;
   }
   return out;
 };
