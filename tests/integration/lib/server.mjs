@@ -72,11 +72,18 @@ function withTimeout(promise, ms, onTimeout) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+// setpriv (util-linux) execs its command with a parent-death signal: the PID stays the
+// command's, and the kernel kills it if the test process dies without running its exit
+// handlers (SIGTERM or SIGKILL from a runner's timeout).
+const SETPRIV = fs.existsSync('/usr/bin/setpriv') ? '/usr/bin/setpriv' : null;
+
 // Starts `bin` in the repo root with stdout and stderr piped (utf8). Returns { child, exited };
 // `exited` resolves { code, signal[, error] }. The process is SIGKILLed by its PID if the test
-// process exits first; stopping it earlier is the caller's job.
+// process exits first, and by the kernel if the test process is killed; stopping it earlier
+// is the caller's job.
 export function spawnTracked(bin, args, env = {}) {
-  const child = spawn(bin, args, {
+  const [cmd, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, args];
+  const child = spawn(cmd, argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
