@@ -35,18 +35,17 @@ const SKIP = missing.length
   ? `PostgreSQL binaries missing in ${PG_BIN} (${missing.join(', ')}): install Debian's postgresql (scripts/setup.sh) or set CHORUS_PG_BIN`
   : false;
 
-// initdb and postgres run through setpriv (util-linux), which execs, so the PID stays the
-// server's: with a parent-death signal (SIGINT, PostgreSQL's fast shutdown), so that a test
-// runner killed outright leaves no server behind; and, since PostgreSQL refuses to run as
-// root, as the package's `postgres` user (or nobody) when the test runs as root.
+// PostgreSQL refuses to run as root: then initdb and postgres run as the package's
+// `postgres` user (or nobody), through setpriv (util-linux), which execs: the PID stays the
+// server's. The change of user clears the parent-death signal spawnTracked's setpriv set, so
+// this one sets it again (SIGINT, PostgreSQL's fast shutdown).
 function asServerUser(dir) {
-  const pdeath = ['--pdeathsig', 'INT'];
-  if (process.getuid?.() !== 0) return (cmd, args) => ['setpriv', [...pdeath, '--', cmd, ...args]];
+  if (process.getuid?.() !== 0) return (cmd, args) => [cmd, args];
   const passwd = fs.readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':'));
   const user = passwd.find((f) => f[0] === 'postgres') ?? passwd.find((f) => f[0] === 'nobody');
   const [uid, gid] = [Number(user[2]), Number(user[3])];
   fs.chownSync(dir, uid, gid);
-  return (cmd, args) => ['setpriv', [...pdeath, '--reuid', String(uid), '--regid', String(gid), '--clear-groups', '--', cmd, ...args]];
+  return (cmd, args) => ['setpriv', ['--pdeathsig', 'INT', '--reuid', String(uid), '--regid', String(gid), '--clear-groups', '--', cmd, ...args]];
 }
 
 // Starts a throwaway server; returns { port, url(db), psql(sql, db), sql(query, db), pause(),
